@@ -1,0 +1,234 @@
+//! Loads a config directory (`workflows/`, `schedules/`) and reports every problem, located.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::def::build::build_workflow;
+use crate::def::{Task, TaskKind, WorkflowDef, WorkflowSet};
+use crate::diagnostic::{Diagnostic, Problem, Severity, did_you_mean};
+use crate::locate::SourceMap;
+use crate::schedule::ScheduleDef;
+
+/// Everything loaded from a config directory.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    /// Workflow definitions.
+    pub workflows: WorkflowSet,
+    /// Schedules, by name.
+    pub schedules: Vec<ScheduleDef>,
+}
+
+/// A parsed document and where its text came from.
+struct Doc {
+    file: PathBuf,
+    map: SourceMap,
+    /// Prefix for paths when a file holds a list of definitions (`[2]`).
+    prefix: String,
+    value: Value,
+}
+
+impl Doc {
+    fn locate(&self, p: Problem) -> Diagnostic {
+        let path = match (self.prefix.is_empty(), p.path.is_empty()) {
+            (true, _) => p.path.clone(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{}", self.prefix, p.path),
+        };
+        let (line, column) = self.map.position(&path);
+        Diagnostic { severity: p.severity, file: self.file.clone(), line, column, path, message: p.message, hint: p.hint }
+    }
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Workflow definitions.
+    Workflow,
+    /// Schedules.
+    Schedule,
+}
+
+/// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
+pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut docs: Vec<(Kind, Doc)> = Vec::new();
+    if path.is_dir() {
+        let mut found = false;
+        for (sub, kind) in [("workflows", Kind::Workflow), ("schedules", Kind::Schedule)] {
+            let dir = path.join(sub);
+            if dir.is_dir() {
+                found = true;
+                read_dir(&dir, Some(kind), &mut docs, &mut diags);
+            }
+        }
+        if !found {
+            read_dir(path, None, &mut docs, &mut diags);
+        }
+    } else {
+        read_file(path, None, &mut docs, &mut diags);
+    }
+    let config = build(docs, &mut diags);
+    diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    (config, diags)
+}
+
+/// Whether any diagnostic is an error.
+pub fn has_errors(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(|d| d.severity == Severity::Error)
+}
+
+fn read_dir(dir: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_definition(p)).collect(),
+        Err(e) => {
+            diags.push(file_error(dir, 1, 1, format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    files.sort();
+    for file in files {
+        read_file(&file, kind, docs, diags);
+    }
+}
+
+fn is_definition(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml"))
+}
+
+fn file_error(file: &Path, line: usize, column: usize, message: String) -> Diagnostic {
+    Diagnostic { severity: Severity::Error, file: file.to_path_buf(), line, column, path: String::new(), message, hint: None }
+}
+
+/// Parses JSON or YAML text into a value, with a located syntax error.
+pub fn parse_text(file: &Path, text: &str) -> Result<Value, Diagnostic> {
+    let is_json = file.extension().and_then(|e| e.to_str()) == Some("json");
+    if is_json {
+        serde_json::from_str(text).map_err(|e| file_error(file, e.line(), e.column(), format!("invalid JSON: {e}")))
+    } else {
+        serde_saphyr::from_str::<Value>(text).map_err(|e| {
+            let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((1, 1));
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("syntax error").trim().to_string();
+            file_error(file, line, col, format!("invalid YAML: {first}"))
+        })
+    }
+}
+
+fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return diags.push(file_error(file, 1, 1, format!("cannot read file: {e}"))),
+    };
+    let value = match parse_text(file, &text) {
+        Ok(v) => v,
+        Err(d) => return diags.push(d),
+    };
+    let map = SourceMap::build(&text);
+    let items: Vec<(String, Value)> = match value {
+        Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        other => vec![(String::new(), other)],
+    };
+    let mut map = Some(map);
+    let count = items.len();
+    for (n, (prefix, value)) in items.into_iter().enumerate() {
+        let kind = kind.unwrap_or_else(|| guess_kind(&value));
+        let this_map = if n + 1 == count { map.take().unwrap_or_default() } else { SourceMap::build(&text) };
+        docs.push((kind, Doc { file: file.to_path_buf(), map: this_map, prefix, value }));
+    }
+}
+
+fn guess_kind(value: &Value) -> Kind {
+    if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() { Kind::Schedule } else { Kind::Workflow }
+}
+
+fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
+    let mut config = Config::default();
+    let mut workflow_docs: HashMap<(String, u32), usize> = HashMap::new();
+    let mut schedule_docs: HashMap<String, usize> = HashMap::new();
+    let mut built: Vec<(usize, WorkflowDef)> = Vec::new();
+    for (n, (kind, doc)) in docs.iter().enumerate() {
+        match kind {
+            Kind::Workflow => {
+                let (def, problems) = build_workflow(&doc.value);
+                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                if let Some(def) = def {
+                    if let Some(&first) = workflow_docs.get(&(def.name.clone(), def.version)) {
+                        let msg = format!("workflow `{}` version {} is also defined in {}", def.name, def.version, docs[first].1.file.display());
+                        diags.push(doc.locate(Problem::error("name", msg)));
+                        continue;
+                    }
+                    workflow_docs.insert((def.name.clone(), def.version), n);
+                    built.push((n, def));
+                }
+            }
+            Kind::Schedule => {
+                let (def, problems) = ScheduleDef::build(&doc.value);
+                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                if let Some(def) = def {
+                    if let Some(&first) = schedule_docs.get(&def.name) {
+                        let msg = format!("schedule `{}` is also defined in {}", def.name, docs[first].1.file.display());
+                        diags.push(doc.locate(Problem::error("name", msg)));
+                        continue;
+                    }
+                    schedule_docs.insert(def.name.clone(), n);
+                    config.schedules.push(def);
+                }
+            }
+        }
+    }
+    let names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
+    let known = |name: &str| names.iter().any(|n| n == name);
+    let suggest = |name: &str| did_you_mean(name, names.iter().map(String::as_str));
+    for (n, def) in &built {
+        let doc = &docs[*n].1;
+        for (path, target) in sub_workflow_targets(&def.tasks, "tasks") {
+            if !known(&target) {
+                let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
+                diags.push(doc.locate(Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(&target))));
+            }
+        }
+        if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {
+            let msg = format!("failureWorkflow `{f}` is not defined");
+            diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
+        }
+    }
+    for s in &config.schedules {
+        if !known(&s.start.name) {
+            let doc = &docs[schedule_docs[&s.name]].1;
+            let msg = format!("schedule starts workflow `{}`, which is not defined", s.start.name);
+            diags.push(doc.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(&s.start.name))));
+        }
+    }
+    for (_, def) in built {
+        config.workflows.insert(def);
+    }
+    config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
+    config
+}
+
+/// SUB_WORKFLOW targets with the field path of their task.
+fn sub_workflow_targets(tasks: &[Task], path: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        match &t.kind {
+            TaskKind::SubWorkflow { name, .. } => out.push((here, name.clone())),
+            TaskKind::Switch(sw) => {
+                for (case, list) in &sw.cases {
+                    out.extend(sub_workflow_targets(list, &format!("{here}.decisionCases.{case}")));
+                }
+                out.extend(sub_workflow_targets(&sw.default_case, &format!("{here}.defaultCase")));
+            }
+            TaskKind::DoWhile(d) => out.extend(sub_workflow_targets(&d.body, &format!("{here}.loopOver"))),
+            TaskKind::ForkJoin { branches } => {
+                for (b, list) in branches.iter().enumerate() {
+                    out.extend(sub_workflow_targets(list, &format!("{here}.forkTasks[{b}]")));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

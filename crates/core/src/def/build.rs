@@ -1,0 +1,413 @@
+//! Turns a parsed document into a [`WorkflowDef`], collecting every problem with its field path.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::fields::*;
+use super::raw::{TaskConfig, TaskDefConfig, WorkflowDefConfig};
+use super::*;
+use crate::diagnostic::{Problem, did_you_mean};
+use crate::locate::join_key;
+use crate::params::references;
+
+/// Checks a workflow document. Returns the definition when there is no error, and all problems
+/// (errors and warnings) either way.
+pub fn build_workflow(doc: &Value) -> (Option<WorkflowDef>, Vec<Problem>) {
+    let mut b = Builder::default();
+    let def = b.workflow(doc);
+    let def = if b.problems.iter().any(|p| p.severity == crate::diagnostic::Severity::Error) { None } else { def };
+    (def, b.problems)
+}
+
+#[derive(Default)]
+struct Builder {
+    problems: Vec<Problem>,
+    refs: Vec<(String, String)>,
+}
+
+/// Reports keys that vigil doesn't know: a warning for Conductor's ignored fields, an error otherwise.
+pub(crate) fn check_keys(
+    obj: &Map<String, Value>,
+    path: &str,
+    supported: &[&str],
+    ignored: &[&str],
+    what: &str,
+    problems: &mut Vec<Problem>,
+) {
+    for key in obj.keys() {
+        if supported.contains(&key.as_str()) {
+            continue;
+        }
+        let at = join_key(path, key);
+        if ignored.contains(&key.as_str()) {
+            problems.push(Problem::warning(at, format!("`{key}` is a Conductor field that vigil ignores")));
+        } else {
+            let hint = did_you_mean(key, supported.iter().chain(ignored).copied());
+            problems.push(Problem::error(at, format!("unknown {what} field `{key}`")).with_hint(hint));
+        }
+    }
+}
+
+/// Deserializes `value` into `T`, reporting the failing field path.
+pub(crate) fn typed<T: DeserializeOwned>(value: &Value, path: &str, problems: &mut Vec<Problem>) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let at = if inner == "." { path.to_string() } else { join_key(path, &inner) };
+            problems.push(Problem::error(at, e.into_inner().to_string()));
+            None
+        }
+    }
+}
+
+impl Builder {
+    fn workflow(&mut self, doc: &Value) -> Option<WorkflowDef> {
+        let Some(obj) = doc.as_object() else {
+            self.problems.push(Problem::error("", "a workflow definition must be an object"));
+            return None;
+        };
+        check_keys(obj, "", WORKFLOW_SUPPORTED, WORKFLOW_IGNORED, "workflow", &mut self.problems);
+        let raw: WorkflowDefConfig = typed(doc, "", &mut self.problems)?;
+        if raw.name.trim().is_empty() {
+            self.problems.push(Problem::error("name", "the workflow name is empty"));
+        }
+        if let Some(v) = raw.schema_version.filter(|v| *v != 2) {
+            self.problems.push(Problem::warning("schemaVersion", format!("schemaVersion {v} is treated as 2")));
+        }
+        let timeout_policy = match raw.timeout_policy.as_deref() {
+            None | Some("TIME_OUT_WF") => WorkflowTimeoutPolicy::TimeOutWorkflow,
+            Some("ALERT_ONLY") => WorkflowTimeoutPolicy::AlertOnly,
+            Some(other) => {
+                self.bad_enum("timeoutPolicy", other, &["TIME_OUT_WF", "ALERT_ONLY"]);
+                WorkflowTimeoutPolicy::TimeOutWorkflow
+            }
+        };
+        if raw.tasks.is_empty() {
+            self.problems.push(Problem::error("tasks", "a workflow needs at least one task"));
+        }
+        let tasks = self.task_list(&raw.tasks, "tasks");
+        self.check_references(&raw, &tasks);
+        Some(WorkflowDef {
+            name: raw.name,
+            version: raw.version,
+            description: raw.description,
+            tasks,
+            output_parameters: raw.output_parameters,
+            failure_workflow: raw.failure_workflow.filter(|s| !s.is_empty()),
+            timeout_seconds: raw.timeout_seconds,
+            timeout_policy,
+            variables: raw.variables,
+            input_template: raw.input_template,
+            source: doc.clone(),
+        })
+    }
+
+    fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
+        let hint = did_you_mean(given, allowed.iter().copied()).or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
+        self.problems.push(Problem::error(path, format!("unknown value `{given}`")).with_hint(hint));
+    }
+
+    fn task_list(&mut self, items: &[Value], path: &str) -> Vec<Task> {
+        items.iter().enumerate().filter_map(|(i, item)| self.task(item, &format!("{path}[{i}]"))).collect()
+    }
+
+    fn task(&mut self, value: &Value, path: &str) -> Option<Task> {
+        let Some(obj) = value.as_object() else {
+            self.problems.push(Problem::error(path, "a task must be an object"));
+            return None;
+        };
+        check_keys(obj, path, TASK_SUPPORTED, TASK_IGNORED, "task", &mut self.problems);
+        let raw: TaskConfig = typed(value, path, &mut self.problems)?;
+        self.note_ref(&raw.task_reference_name, path);
+        let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
+        let kind = self.kind(&raw, &type_name, path)?;
+        let (retry, timeout) = self.retry_and_timeout(&raw, path);
+        Some(Task {
+            name: raw.name,
+            ref_name: raw.task_reference_name,
+            kind,
+            input: raw.input_parameters,
+            optional: raw.optional,
+            start_delay: raw.start_delay,
+            retry,
+            timeout,
+        })
+    }
+
+    fn note_ref(&mut self, name: &str, path: &str) {
+        let at = join_key(path, "taskReferenceName");
+        if name.trim().is_empty() {
+            self.problems.push(Problem::error(at, "taskReferenceName is empty"));
+        } else if name == "workflow" || name == "env" {
+            self.problems.push(Problem::error(at, format!("`{name}` is reserved and can't be a taskReferenceName")));
+        } else if let Some((_, first)) = self.refs.iter().find(|(r, _)| r == name) {
+            let msg = format!("duplicate taskReferenceName `{name}` (first used at {first})");
+            self.problems.push(Problem::error(at, msg));
+        } else {
+            self.refs.push((name.to_string(), path.to_string()));
+        }
+    }
+
+    fn kind(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<TaskKind> {
+        let input_path = join_key(path, "inputParameters");
+        let kind = match type_name {
+            "HTTP" => {
+                let req = raw.input_parameters.get("http_request").and_then(Value::as_object);
+                let uri = req.and_then(|r| r.get("uri")).or_else(|| raw.input_parameters.get("uri"));
+                if uri.is_none() {
+                    self.problems.push(Problem::error(join_key(&input_path, "http_request.uri"), "an HTTP task needs a `uri`"));
+                }
+                let method = req.and_then(|r| r.get("method")).or_else(|| raw.input_parameters.get("method"));
+                if let Some(Value::String(m)) = method {
+                    const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+                    if !m.contains("${") && !METHODS.contains(&m.to_ascii_uppercase().as_str()) {
+                        self.bad_enum(&join_key(&input_path, "http_request.method"), m, METHODS);
+                    }
+                }
+                TaskKind::Http
+            }
+            "INLINE" => {
+                match raw.input_parameters.get("evaluatorType").and_then(Value::as_str) {
+                    None | Some("javascript" | "graaljs" | "value-param") => {}
+                    Some(other) => self.bad_enum(&join_key(&input_path, "evaluatorType"), other, &["javascript", "graaljs", "value-param"]),
+                }
+                if !matches!(raw.input_parameters.get("expression"), Some(Value::String(_))) {
+                    self.problems.push(Problem::error(join_key(&input_path, "expression"), "an INLINE task needs an `expression` string"));
+                }
+                TaskKind::Inline
+            }
+            "JSON_JQ_TRANSFORM" => {
+                let at = join_key(&input_path, "queryExpression");
+                let query = match raw.input_parameters.get("queryExpression") {
+                    Some(Value::String(q)) if !q.contains("${") => {
+                        if let Err(e) = crate::jq::compile(q) {
+                            self.problems.push(Problem::error(at, format!("jq query does not compile: {e}")));
+                        }
+                        Some(Arc::from(q.as_str()))
+                    }
+                    Some(Value::String(_)) => None,
+                    _ => {
+                        self.problems.push(Problem::error(at, "a JSON_JQ_TRANSFORM task needs a `queryExpression` string"));
+                        None
+                    }
+                };
+                TaskKind::JsonJq { query }
+            }
+            "SWITCH" | "DECISION" => TaskKind::Switch(self.switch(raw, type_name, path)?),
+            "DO_WHILE" => {
+                let has_items = raw.input_parameters.contains_key("items");
+                if raw.loop_condition.as_deref().is_none_or(|c| c.trim().is_empty()) && !has_items {
+                    self.problems.push(Problem::error(join_key(path, "loopCondition"), "a DO_WHILE task needs a `loopCondition` (or `items` to iterate over)"));
+                }
+                if raw.loop_over.is_empty() {
+                    self.problems.push(Problem::error(join_key(path, "loopOver"), "a DO_WHILE task needs at least one task in `loopOver`"));
+                }
+                let keep_last_n = match raw.input_parameters.get("keepLastN") {
+                    None => 0,
+                    Some(v) => match v.as_u64() {
+                        Some(n) => n as u32,
+                        None => {
+                            self.problems.push(Problem::error(join_key(&input_path, "keepLastN"), "keepLastN must be a whole number"));
+                            0
+                        }
+                    },
+                };
+                let body = self.task_list(&raw.loop_over, &join_key(path, "loopOver"));
+                TaskKind::DoWhile(DoWhile { condition: raw.loop_condition.clone(), body, keep_last_n })
+            }
+            "WAIT" => {
+                self.check_wait(raw, &input_path);
+                TaskKind::Wait
+            }
+            "SET_VARIABLE" => TaskKind::SetVariable,
+            "TERMINATE" => {
+                match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {
+                    Some("COMPLETED" | "FAILED" | "TERMINATED") => {}
+                    Some(other) if !other.contains("${") => self.bad_enum(&join_key(&input_path, "terminationStatus"), other, &["COMPLETED", "FAILED", "TERMINATED"]),
+                    Some(_) => {}
+                    None => self.problems.push(Problem::error(join_key(&input_path, "terminationStatus"), "a TERMINATE task needs `terminationStatus`")),
+                }
+                TaskKind::Terminate
+            }
+            "SUB_WORKFLOW" => match &raw.sub_workflow_param {
+                Some(p) => TaskKind::SubWorkflow { name: p.name.clone(), version: p.version },
+                None => {
+                    self.problems.push(Problem::error(join_key(path, "subWorkflowParam"), "a SUB_WORKFLOW task needs `subWorkflowParam.name`"));
+                    return None;
+                }
+            },
+            "FORK_JOIN" => {
+                if raw.fork_tasks.is_empty() {
+                    self.problems.push(Problem::error(join_key(path, "forkTasks"), "a FORK_JOIN task needs at least one branch in `forkTasks`"));
+                }
+                let branches = raw
+                    .fork_tasks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| self.task_list(b, &format!("{}[{i}]", join_key(path, "forkTasks"))))
+                    .collect();
+                TaskKind::ForkJoin { branches }
+            }
+            "JOIN" => TaskKind::Join { join_on: raw.join_on.clone() },
+            other => {
+                let at = join_key(path, "type");
+                if TASK_TYPES_UNSUPPORTED.contains(&other) {
+                    self.problems.push(Problem::error(at, format!("task type `{other}` is a Conductor type that vigil does not run yet")));
+                } else {
+                    let hint = did_you_mean(other, TASK_TYPES.iter().copied());
+                    self.problems.push(Problem::error(at, format!("unknown task type `{other}`")).with_hint(hint));
+                }
+                return None;
+            }
+        };
+        Some(kind)
+    }
+
+    fn check_wait(&mut self, raw: &TaskConfig, input_path: &str) {
+        if let Some(Value::String(d)) = raw.input_parameters.get("duration")
+            && !d.contains("${")
+            && let Err(e) = crate::time::parse_duration(d)
+        {
+            self.problems.push(Problem::error(join_key(input_path, "duration"), e));
+        }
+        if let Some(Value::String(u)) = raw.input_parameters.get("until")
+            && !u.contains("${")
+            && let Err(e) = crate::time::parse_until(u)
+        {
+            self.problems.push(Problem::error(join_key(input_path, "until"), e));
+        }
+    }
+
+    fn switch(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<Switch> {
+        let (evaluator, expression) = if type_name == "DECISION" {
+            match (&raw.case_value_param, &raw.case_expression) {
+                (Some(p), _) => (Evaluator::ValueParam, p.clone()),
+                (None, Some(e)) => (Evaluator::JavaScript, e.clone()),
+                (None, None) => {
+                    self.problems.push(Problem::error(join_key(path, "caseValueParam"), "a DECISION task needs `caseValueParam` or `caseExpression`"));
+                    return None;
+                }
+            }
+        } else {
+            let evaluator = match raw.evaluator_type.as_deref() {
+                Some("value-param") | None => Evaluator::ValueParam,
+                Some("javascript" | "graaljs") => Evaluator::JavaScript,
+                Some(other) => {
+                    self.bad_enum(&join_key(path, "evaluatorType"), other, &["value-param", "javascript", "graaljs"]);
+                    Evaluator::ValueParam
+                }
+            };
+            let Some(expression) = raw.expression.clone().filter(|e| !e.trim().is_empty()) else {
+                self.problems.push(Problem::error(join_key(path, "expression"), "a SWITCH task needs an `expression`"));
+                return None;
+            };
+            (evaluator, expression)
+        };
+        let cases_path = join_key(path, "decisionCases");
+        let mut cases = Vec::new();
+        for (case, list) in &raw.decision_cases {
+            let at = join_key(&cases_path, case);
+            match list.as_array() {
+                Some(items) => cases.push((case.clone(), self.task_list(items, &at))),
+                None => self.problems.push(Problem::error(at, "a case must be a list of tasks")),
+            }
+        }
+        let default_case = self.task_list(&raw.default_case, &join_key(path, "defaultCase"));
+        Some(Switch { evaluator, expression, cases, default_case })
+    }
+
+    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str) -> (RetryPolicy, Option<TaskTimeout>) {
+        let def_path = join_key(path, "taskDefinition");
+        let td = raw.task_definition.clone().unwrap_or_default();
+        let logic = match td.retry_logic.as_deref() {
+            None | Some("FIXED") => RetryLogic::Fixed,
+            Some("EXPONENTIAL_BACKOFF") => RetryLogic::ExponentialBackoff,
+            Some("LINEAR_BACKOFF") => RetryLogic::LinearBackoff,
+            Some(other) => {
+                self.bad_enum(&join_key(&def_path, "retryLogic"), other, &["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"]);
+                RetryLogic::Fixed
+            }
+        };
+        let retry = RetryPolicy {
+            count: raw.retry_count.or(td.retry_count).unwrap_or(0),
+            logic,
+            delay_seconds: td.retry_delay_seconds.unwrap_or(0),
+            backoff_scale_factor: td.backoff_scale_factor.unwrap_or(1).max(1),
+        };
+        let policy = match td.timeout_policy.as_deref() {
+            None | Some("RETRY") => TaskTimeoutPolicy::Retry,
+            Some("TIME_OUT_WF") => TaskTimeoutPolicy::TimeOutWorkflow,
+            Some("ALERT_ONLY") => TaskTimeoutPolicy::AlertOnly,
+            Some(other) => {
+                self.bad_enum(&join_key(&def_path, "timeoutPolicy"), other, &["RETRY", "TIME_OUT_WF", "ALERT_ONLY"]);
+                TaskTimeoutPolicy::Retry
+            }
+        };
+        let seconds = effective_timeout(&td);
+        (retry, (seconds > 0).then_some(TaskTimeout { seconds, policy }))
+    }
+
+    fn check_references(&mut self, raw: &WorkflowDefConfig, tasks: &[Task]) {
+        let known: HashSet<&str> = self.refs.iter().map(|(r, _)| r.as_str()).collect();
+        let mut problems = Vec::new();
+        let mut check = |value: &Value, path: &str| {
+            for (at, reference) in references(value, path) {
+                let head = reference.split(['.', '[']).next().unwrap_or_default();
+                if head == "workflow" || head == "env" || known.contains(head) {
+                    continue;
+                }
+                let hint = did_you_mean(head, known.iter().copied());
+                problems.push(Problem::error(at, format!("`${{{reference}}}` refers to task `{head}`, which does not exist")).with_hint(hint));
+            }
+        };
+        fn walk(tasks: &[Task], path_of: &dyn Fn(&str) -> String, check: &mut dyn FnMut(&Value, &str)) {
+            for t in tasks {
+                check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"));
+                for list in t.children() {
+                    walk(list, path_of, check);
+                }
+            }
+        }
+        let paths: Vec<(String, String)> = self.refs.clone();
+        let path_of = |r: &str| paths.iter().find(|(n, _)| n == r).map(|(_, p)| p.clone()).unwrap_or_default();
+        walk(tasks, &path_of, &mut check);
+        if let Some(out) = &raw.output_parameters {
+            check(&Value::Object(out.clone()), "outputParameters");
+        }
+        for join in tasks_with_joins(tasks) {
+            for (i, on) in join.1.iter().enumerate() {
+                if !known.contains(on.as_str()) {
+                    let at = format!("{}[{i}]", join_key(&path_of(&join.0), "joinOn"));
+                    let hint = did_you_mean(on, known.iter().copied());
+                    problems.push(Problem::error(at, format!("JOIN waits for task `{on}`, which does not exist")).with_hint(hint));
+                }
+            }
+        }
+        self.problems.extend(problems);
+    }
+}
+
+fn tasks_with_joins(tasks: &[Task]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for t in tasks {
+        if let TaskKind::Join { join_on } = &t.kind {
+            out.push((t.ref_name.clone(), join_on.clone()));
+        }
+        for list in t.children() {
+            out.extend(tasks_with_joins(list));
+        }
+    }
+    out
+}
+
+fn effective_timeout(td: &TaskDefConfig) -> u64 {
+    match (td.timeout_seconds.unwrap_or(0), td.response_timeout_seconds.unwrap_or(0)) {
+        (0, r) => r,
+        (t, 0) => t,
+        (t, r) => t.min(r),
+    }
+}

@@ -1,0 +1,58 @@
+//! The fields Conductor defines, split into those vigil honours and those it ignores (with a warning).
+//!
+//! Anything in neither list is an error with a "did you mean" hint: a typo must never silently drop
+//! behaviour.
+
+/// WorkflowDef fields vigil implements.
+pub const WORKFLOW_SUPPORTED: &[&str] = &[
+    "name", "description", "version", "tasks", "inputParameters", "outputParameters",
+    "failureWorkflow", "timeoutSeconds", "timeoutPolicy", "variables", "inputTemplate", "schemaVersion",
+];
+
+/// WorkflowDef fields Conductor defines that change nothing in vigil.
+pub const WORKFLOW_IGNORED: &[&str] = &[
+    "ownerEmail", "ownerApp", "createTime", "updateTime", "createdBy", "updatedBy", "restartable",
+    "workflowStatusListenerEnabled", "workflowStatusListenerSink", "accessPolicy", "tags",
+    "rateLimitConfig", "metadata", "maskedFields", "enforceSchema", "inputSchema", "outputSchema",
+];
+
+/// WorkflowTask fields vigil implements.
+pub const TASK_SUPPORTED: &[&str] = &[
+    "name", "taskReferenceName", "type", "description", "inputParameters", "optional", "startDelay",
+    "retryCount", "taskDefinition", "evaluatorType", "expression", "decisionCases", "defaultCase",
+    "caseValueParam", "caseExpression", "loopCondition", "loopOver", "forkTasks", "joinOn",
+    "subWorkflowParam",
+];
+
+/// WorkflowTask fields Conductor defines that change nothing in vigil.
+pub const TASK_IGNORED: &[&str] = &[
+    "dynamicTaskNameParam", "dynamicForkTasksParam", "dynamicForkTasksInputParamName", "scriptExpression",
+    "sink", "rateLimited", "defaultExclusiveJoinTask", "asyncComplete", "onStateChange", "permissive",
+    "cacheConfig", "taskToDomain", "workflowTaskType", "inputSchema", "outputSchema",
+];
+
+/// TaskDef fields vigil implements.
+pub const TASKDEF_SUPPORTED: &[&str] = &[
+    "name", "retryCount", "retryLogic", "retryDelaySeconds", "backoffScaleFactor", "timeoutSeconds",
+    "timeoutPolicy", "responseTimeoutSeconds",
+];
+
+/// TaskDef fields Conductor defines that change nothing in vigil.
+pub const TASKDEF_IGNORED: &[&str] = &[
+    "description", "ownerEmail", "ownerApp", "createTime", "updateTime", "createdBy", "updatedBy",
+    "inputKeys", "outputKeys", "concurrentExecLimit", "rateLimitPerFrequency", "rateLimitFrequencyInSeconds",
+    "pollTimeoutSeconds", "isolationGroupId", "executionNameSpace", "inputTemplate", "accessPolicy",
+    "totalTimeoutSeconds", "baseType", "enforceSchema", "inputSchema", "outputSchema", "tags",
+];
+
+/// Task types vigil runs.
+pub const TASK_TYPES: &[&str] = &[
+    "HTTP", "INLINE", "JSON_JQ_TRANSFORM", "SWITCH", "DECISION", "DO_WHILE", "WAIT", "SET_VARIABLE",
+    "TERMINATE", "SUB_WORKFLOW", "FORK_JOIN", "JOIN",
+];
+
+/// Task types Conductor defines that vigil does not run yet.
+pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[
+    "SIMPLE", "DYNAMIC", "FORK_JOIN_DYNAMIC", "EXCLUSIVE_JOIN", "EVENT", "HUMAN", "KAFKA_PUBLISH",
+    "LAMBDA", "START_WORKFLOW", "BUSINESS_RULE", "JDBC", "GET_SIGNED_JWT", "UPDATE_TASK", "WAIT_FOR_WEBHOOK",
+];

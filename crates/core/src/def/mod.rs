@@ -1,0 +1,296 @@
+//! Workflow definitions: the checked form the interpreter runs.
+//!
+//! [`raw`] holds what the user wrote; [`build`] turns it into [`WorkflowDef`] while collecting every
+//! problem. Past that boundary a task type is an enum arm, a jq filter has compiled and a retry
+//! policy is valid.
+
+pub mod build;
+pub mod fields;
+pub mod raw;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+/// A checked workflow definition.
+#[derive(Debug, Clone)]
+pub struct WorkflowDef {
+    /// Workflow name.
+    pub name: String,
+    /// Version.
+    pub version: u32,
+    /// Free text.
+    pub description: Option<String>,
+    /// The top-level task list.
+    pub tasks: Vec<Task>,
+    /// Output template; `None` means "the last task's output".
+    pub output_parameters: Option<Map<String, Value>>,
+    /// Workflow started when an instance fails.
+    pub failure_workflow: Option<String>,
+    /// Whole-instance time limit in seconds; 0 means none.
+    pub timeout_seconds: u64,
+    /// What a timeout does.
+    pub timeout_policy: WorkflowTimeoutPolicy,
+    /// Initial variables.
+    pub variables: Map<String, Value>,
+    /// Default input values.
+    pub input_template: Map<String, Value>,
+    /// The definition as written, returned by APIs and kept with instances.
+    pub source: Value,
+}
+
+impl WorkflowDef {
+    /// Finds a task anywhere in the tree by its reference name.
+    pub fn find_task(&self, ref_name: &str) -> Option<&Task> {
+        fn walk<'a>(tasks: &'a [Task], r: &str) -> Option<&'a Task> {
+            tasks.iter().find_map(|t| if t.ref_name == r { Some(t) } else { t.children().find_map(|l| walk(l, r)) })
+        }
+        walk(&self.tasks, ref_name)
+    }
+}
+
+/// Conductor's workflow `timeoutPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkflowTimeoutPolicy {
+    /// The instance ends as `TIMED_OUT`.
+    TimeOutWorkflow,
+    /// Only logged; the instance goes on.
+    AlertOnly,
+}
+
+/// One checked task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Task name.
+    pub name: String,
+    /// Unique reference name.
+    pub ref_name: String,
+    /// The task type and its type-specific settings.
+    pub kind: TaskKind,
+    /// Input template.
+    pub input: Map<String, Value>,
+    /// A failure completes the task as `COMPLETED_WITH_ERRORS` instead of failing the instance.
+    pub optional: bool,
+    /// Delay before the task starts, in seconds.
+    pub start_delay: u64,
+    /// Retry settings.
+    pub retry: RetryPolicy,
+    /// Per-attempt time limit.
+    pub timeout: Option<TaskTimeout>,
+}
+
+impl Task {
+    /// Conductor's name for this task's type.
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+
+    /// Nested task lists (branches, loop bodies), in order.
+    pub fn children(&self) -> Box<dyn Iterator<Item = &Vec<Task>> + '_> {
+        match &self.kind {
+            TaskKind::Switch(s) => Box::new(s.cases.iter().map(|(_, l)| l).chain(std::iter::once(&s.default_case))),
+            TaskKind::DoWhile(d) => Box::new(std::iter::once(&d.body)),
+            TaskKind::ForkJoin { branches } => Box::new(branches.iter()),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+/// The closed set of task types; a new type is one arm here plus its module in the interpreter.
+#[derive(Debug, Clone)]
+pub enum TaskKind {
+    /// An HTTP call (`http_request` input).
+    Http,
+    /// A JavaScript or value-param evaluation.
+    Inline,
+    /// A jq program over the inputs.
+    JsonJq {
+        /// The query when it is a literal, compiled at load time to catch syntax errors.
+        query: Option<Arc<str>>,
+    },
+    /// Chooses a branch.
+    Switch(Switch),
+    /// Runs a body until a condition is false.
+    DoWhile(DoWhile),
+    /// Waits for a duration, until a time, or for a signal.
+    Wait,
+    /// Sets workflow variables.
+    SetVariable,
+    /// Ends the instance.
+    Terminate,
+    /// Starts a child instance and waits for it.
+    SubWorkflow {
+        /// Child workflow name.
+        name: String,
+        /// Child version; latest when `None`.
+        version: Option<u32>,
+    },
+    /// Runs branches in parallel.
+    ForkJoin {
+        /// The branches.
+        branches: Vec<Vec<Task>>,
+    },
+    /// Waits for forked tasks.
+    Join {
+        /// The references waited for.
+        join_on: Vec<String>,
+    },
+}
+
+impl TaskKind {
+    /// Conductor's type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TaskKind::Http => "HTTP",
+            TaskKind::Inline => "INLINE",
+            TaskKind::JsonJq { .. } => "JSON_JQ_TRANSFORM",
+            TaskKind::Switch(_) => "SWITCH",
+            TaskKind::DoWhile(_) => "DO_WHILE",
+            TaskKind::Wait => "WAIT",
+            TaskKind::SetVariable => "SET_VARIABLE",
+            TaskKind::Terminate => "TERMINATE",
+            TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
+            TaskKind::ForkJoin { .. } => "FORK_JOIN",
+            TaskKind::Join { .. } => "JOIN",
+        }
+    }
+}
+
+/// SWITCH settings.
+#[derive(Debug, Clone)]
+pub struct Switch {
+    /// How the case value is computed.
+    pub evaluator: Evaluator,
+    /// Parameter name (value-param) or script (javascript).
+    pub expression: String,
+    /// Case value → branch, in definition order.
+    pub cases: Vec<(String, Vec<Task>)>,
+    /// Branch when no case matches.
+    pub default_case: Vec<Task>,
+}
+
+/// An evaluator type, as INLINE and SWITCH name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluator {
+    /// `value-param`: the value of the named input parameter.
+    ValueParam,
+    /// `javascript` / `graaljs`: an embedded JavaScript engine.
+    JavaScript,
+}
+
+/// DO_WHILE settings.
+#[derive(Debug, Clone)]
+pub struct DoWhile {
+    /// JavaScript; the loop repeats while it is true. `None` with `items` iterates over the list.
+    pub condition: Option<String>,
+    /// The body.
+    pub body: Vec<Task>,
+    /// Keep only the last N iterations' task executions and outputs (0 keeps all).
+    pub keep_last_n: u32,
+}
+
+/// Conductor's retry settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub count: u32,
+    /// How the delay grows.
+    pub logic: RetryLogic,
+    /// Base delay in seconds.
+    pub delay_seconds: u64,
+    /// Multiplier for linear backoff.
+    pub backoff_scale_factor: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { count: 0, logic: RetryLogic::Fixed, delay_seconds: 0, backoff_scale_factor: 1 }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay in milliseconds before retry number `retry` (1 for the first retry), as Conductor computes it.
+    pub fn delay_millis(&self, retry: u32) -> i64 {
+        let base = self.delay_seconds as i64 * 1000;
+        let n = retry.max(1) as i64;
+        match self.logic {
+            RetryLogic::Fixed => base,
+            RetryLogic::ExponentialBackoff => base.saturating_mul(1i64 << (n - 1).min(30)),
+            RetryLogic::LinearBackoff => base.saturating_mul(self.backoff_scale_factor as i64 * n),
+        }
+    }
+}
+
+/// Conductor's `retryLogic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryLogic {
+    /// The same delay each time.
+    Fixed,
+    /// `delay * 2^(retry-1)`.
+    ExponentialBackoff,
+    /// `delay * backoffScaleFactor * retry`.
+    LinearBackoff,
+}
+
+/// A per-attempt time limit and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskTimeout {
+    /// Seconds.
+    pub seconds: u64,
+    /// What happens when it passes.
+    pub policy: TaskTimeoutPolicy,
+}
+
+/// Conductor's task `timeoutPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskTimeoutPolicy {
+    /// The attempt is `TIMED_OUT` and retried while retries remain.
+    Retry,
+    /// The instance ends as `TIMED_OUT`.
+    TimeOutWorkflow,
+    /// Only logged.
+    AlertOnly,
+}
+
+/// All loaded workflow definitions, by name and version.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowSet {
+    by_name: HashMap<String, Vec<Arc<WorkflowDef>>>,
+}
+
+impl WorkflowSet {
+    /// Adds or replaces a definition.
+    pub fn insert(&mut self, def: WorkflowDef) {
+        let versions = self.by_name.entry(def.name.clone()).or_default();
+        versions.retain(|d| d.version != def.version);
+        versions.push(Arc::new(def));
+        versions.sort_by_key(|d| d.version);
+    }
+
+    /// A definition by name; the highest version when `version` is `None`.
+    pub fn get(&self, name: &str, version: Option<u32>) -> Option<Arc<WorkflowDef>> {
+        let versions = self.by_name.get(name)?;
+        match version {
+            Some(v) => versions.iter().find(|d| d.version == v).cloned(),
+            None => versions.last().cloned(),
+        }
+    }
+
+    /// Whether a workflow of that name is loaded.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// All names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Every definition, all versions.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<WorkflowDef>> {
+        self.by_name.values().flatten()
+    }
+}

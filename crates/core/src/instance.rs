@@ -1,0 +1,335 @@
+//! The durable state of one workflow instance: its status, input, variables and task history.
+//!
+//! This struct is what the store persists after every step. Task executions are never rewritten
+//! into the past: a retry is a new execution with `retryCount + 1`, and the superseded one stays
+//! visible in the history.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::params::Scope;
+use crate::time::{Millis, format_millis};
+
+/// Conductor's workflow statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowStatus {
+    /// Still running.
+    Running,
+    /// Finished normally.
+    Completed,
+    /// A task failed for good.
+    Failed,
+    /// The workflow's time limit passed.
+    TimedOut,
+    /// Ended by a TERMINATE task or an operator.
+    Terminated,
+    /// Paused by an operator.
+    Paused,
+}
+
+impl WorkflowStatus {
+    /// Whether the instance has ended.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, WorkflowStatus::Running | WorkflowStatus::Paused)
+    }
+
+    /// The Conductor name, such as `COMPLETED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowStatus::Running => "RUNNING",
+            WorkflowStatus::Completed => "COMPLETED",
+            WorkflowStatus::Failed => "FAILED",
+            WorkflowStatus::TimedOut => "TIMED_OUT",
+            WorkflowStatus::Terminated => "TERMINATED",
+            WorkflowStatus::Paused => "PAUSED",
+        }
+    }
+
+    /// Parses a Conductor name.
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_ascii_uppercase())).ok()
+    }
+}
+
+/// Conductor's task statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskStatus {
+    /// Created, waiting to start (a start delay or a retry delay).
+    Scheduled,
+    /// Running: a call in flight, a timer armed, a child instance running.
+    InProgress,
+    /// Done.
+    Completed,
+    /// An optional task failed; the instance goes on.
+    CompletedWithErrors,
+    /// Failed; may be retried.
+    Failed,
+    /// Failed in a way a retry cannot fix.
+    FailedWithTerminalError,
+    /// The attempt's time limit passed.
+    TimedOut,
+    /// Cancelled because the instance ended.
+    Canceled,
+    /// Not run.
+    Skipped,
+}
+
+impl TaskStatus {
+    /// Whether the execution has ended.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, TaskStatus::Scheduled | TaskStatus::InProgress)
+    }
+
+    /// Whether the execution ended in a way that lets the workflow go on.
+    pub fn is_successful(self) -> bool {
+        matches!(self, TaskStatus::Completed | TaskStatus::CompletedWithErrors | TaskStatus::Skipped)
+    }
+
+    /// The Conductor name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Scheduled => "SCHEDULED",
+            TaskStatus::InProgress => "IN_PROGRESS",
+            TaskStatus::Completed => "COMPLETED",
+            TaskStatus::CompletedWithErrors => "COMPLETED_WITH_ERRORS",
+            TaskStatus::Failed => "FAILED",
+            TaskStatus::FailedWithTerminalError => "FAILED_WITH_TERMINAL_ERROR",
+            TaskStatus::TimedOut => "TIMED_OUT",
+            TaskStatus::Canceled => "CANCELED",
+            TaskStatus::Skipped => "SKIPPED",
+        }
+    }
+}
+
+/// One execution (attempt) of one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskExec {
+    /// Unique within the instance.
+    pub task_id: String,
+    /// Reference name, with `__N` iteration suffixes inside DO_WHILE loops.
+    pub reference_task_name: String,
+    /// The reference name as defined (no suffix).
+    pub def_ref: String,
+    /// Conductor task type.
+    pub task_type: String,
+    /// Status.
+    pub status: TaskStatus,
+    /// Resolved input, with secrets masked.
+    pub input_data: Value,
+    /// Output.
+    pub output_data: Value,
+    /// Attempt number, 0 for the first.
+    pub retry_count: u32,
+    /// DO_WHILE iteration this execution belongs to (0 outside loops).
+    #[serde(default)]
+    pub iteration: u32,
+    /// When it was created.
+    pub scheduled_time: Millis,
+    /// When it started running.
+    #[serde(default)]
+    pub start_time: Option<Millis>,
+    /// When it ended.
+    #[serde(default)]
+    pub end_time: Option<Millis>,
+    /// When a timer for it is due: a start delay, retry delay or WAIT.
+    #[serde(default)]
+    pub due_time: Option<Millis>,
+    /// When the current attempt times out.
+    #[serde(default)]
+    pub timeout_time: Option<Millis>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_for_incompletion: Option<String>,
+    /// A newer execution replaced this one.
+    #[serde(default)]
+    pub retried: bool,
+    /// The child instance of a SUB_WORKFLOW task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_workflow_id: Option<String>,
+}
+
+/// The schedule fire that started an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FireRef {
+    /// Schedule name.
+    pub schedule: String,
+    /// The cron slot, epoch ms.
+    pub scheduled_time: Millis,
+}
+
+/// The parent of a sub-workflow instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentRef {
+    /// Parent instance id.
+    pub workflow_id: String,
+    /// The SUB_WORKFLOW task's id in the parent.
+    pub task_id: String,
+}
+
+/// The whole durable state of an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    /// Instance id.
+    pub workflow_id: String,
+    /// Workflow name.
+    pub workflow_name: String,
+    /// Workflow version.
+    pub workflow_version: u32,
+    /// Status.
+    pub status: WorkflowStatus,
+    /// Input.
+    pub input: Value,
+    /// Output, set when the instance ends.
+    pub output: Value,
+    /// Workflow variables (SET_VARIABLE).
+    pub variables: Map<String, Value>,
+    /// Task executions in creation order.
+    pub tasks: Vec<TaskExec>,
+    /// Creation time.
+    pub create_time: Millis,
+    /// Last change.
+    pub update_time: Millis,
+    /// End time.
+    #[serde(default)]
+    pub end_time: Option<Millis>,
+    /// When the workflow's time limit passes.
+    #[serde(default)]
+    pub deadline: Option<Millis>,
+    /// Why it failed or was terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_for_incompletion: Option<String>,
+    /// Correlation id given at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Set for sub-workflow instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
+    /// Set for instances a schedule started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fire: Option<FireRef>,
+    /// Next task id number.
+    pub next_task_seq: u64,
+}
+
+impl Instance {
+    /// A new, not yet started instance.
+    pub fn new(id: String, name: String, version: u32, input: Value, now: Millis) -> Self {
+        Self {
+            workflow_id: id,
+            workflow_name: name,
+            workflow_version: version,
+            status: WorkflowStatus::Running,
+            input,
+            output: Value::Object(Map::new()),
+            variables: Map::new(),
+            tasks: Vec::new(),
+            create_time: now,
+            update_time: now,
+            end_time: None,
+            deadline: None,
+            reason_for_incompletion: None,
+            correlation_id: None,
+            parent: None,
+            fire: None,
+            next_task_seq: 0,
+        }
+    }
+
+    /// The latest execution of every reference name (suffixed) and of every defined reference.
+    pub fn latest_index(&self) -> HashMap<String, usize> {
+        self.tasks.iter().enumerate().map(|(i, t)| (t.reference_task_name.clone(), i)).collect()
+    }
+
+    /// The latest execution of a defined reference in any iteration.
+    pub fn latest_of_def(&self, def_ref: &str) -> Option<&TaskExec> {
+        self.tasks.iter().rev().find(|t| t.def_ref == def_ref || t.reference_task_name == def_ref)
+    }
+}
+
+/// Resolves references against an instance; secrets and environment come from `secrets`.
+pub struct InstanceScope<'a> {
+    /// The instance.
+    pub instance: &'a Instance,
+    /// Latest execution per reference name.
+    pub index: &'a HashMap<String, usize>,
+    /// Iteration suffix of the current position (`__2` inside a loop), tried first.
+    pub suffix: &'a str,
+    /// Secret and environment values.
+    pub secrets: &'a dyn SecretSource,
+}
+
+/// Provides secret values and allowed environment variables.
+pub trait SecretSource {
+    /// The value of secret `name`.
+    fn secret(&self, name: &str) -> Option<String>;
+    /// The value of environment variable `name`.
+    fn env(&self, name: &str) -> Option<String>;
+}
+
+/// No secrets at all; for tests and validation.
+pub struct NoSecrets;
+
+impl SecretSource for NoSecrets {
+    fn secret(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+impl Scope for InstanceScope<'_> {
+    fn workflow_field(&self, name: &str) -> Option<Cow<'_, Value>> {
+        let i = self.instance;
+        Some(match name {
+            "input" => Cow::Borrowed(&i.input),
+            "output" => Cow::Borrowed(&i.output),
+            "variables" => Cow::Owned(Value::Object(i.variables.clone())),
+            "workflowId" | "instanceId" => Cow::Owned(Value::String(i.workflow_id.clone())),
+            "workflowType" | "name" => Cow::Owned(Value::String(i.workflow_name.clone())),
+            "version" => Cow::Owned(Value::from(i.workflow_version)),
+            "status" => Cow::Owned(Value::String(i.status.as_str().into())),
+            "correlationId" => Cow::Owned(i.correlation_id.clone().map(Value::String).unwrap_or(Value::Null)),
+            "createTime" => Cow::Owned(Value::from(i.create_time)),
+            "startTime" => Cow::Owned(Value::String(format_millis(i.create_time))),
+            "parentWorkflowId" => Cow::Owned(i.parent.as_ref().map(|p| Value::String(p.workflow_id.clone())).unwrap_or(Value::Null)),
+            "scheduledTime" => Cow::Owned(i.fire.as_ref().map(|f| Value::from(f.scheduled_time)).unwrap_or(Value::Null)),
+            _ => return None,
+        })
+    }
+
+    fn task_field(&self, ref_name: &str, field: &str) -> Option<Cow<'_, Value>> {
+        let exec = if self.suffix.is_empty() {
+            self.index.get(ref_name).map(|&i| &self.instance.tasks[i])
+        } else {
+            self.index.get(&format!("{ref_name}{}", self.suffix)).map(|&i| &self.instance.tasks[i])
+        }
+        .or_else(|| self.instance.latest_of_def(ref_name))?;
+        Some(match field {
+            "output" => Cow::Borrowed(&exec.output_data),
+            "input" => Cow::Borrowed(&exec.input_data),
+            "status" => Cow::Owned(Value::String(exec.status.as_str().into())),
+            "taskId" => Cow::Owned(Value::String(exec.task_id.clone())),
+            "retryCount" => Cow::Owned(Value::from(exec.retry_count)),
+            "reasonForIncompletion" => Cow::Owned(exec.reason_for_incompletion.clone().map(Value::String).unwrap_or(Value::Null)),
+            _ => return None,
+        })
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.secrets.secret(name)
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.secrets.env(name)
+    }
+}

@@ -1,0 +1,188 @@
+//! The pure workflow interpreter: `step(state, event) -> actions`.
+//!
+//! The runtime owns I/O. It commits the instance state this module leaves behind, *then* performs
+//! the returned [`Action`]s and feeds their results back as [`Event`]s. Because every decision is
+//! recorded before its effect, a crash at any point can be resumed from the stored state with
+//! [`Event::Recover`], which re-issues exactly the effects that were in flight.
+//!
+//! Synchronous tasks (INLINE, JSON_JQ_TRANSFORM, SWITCH, SET_VARIABLE, TERMINATE, DO_WHILE control,
+//! FORK/JOIN) are evaluated inside the step; HTTP, WAIT and SUB_WORKFLOW end the step with an action.
+
+mod http;
+mod run;
+mod tasks;
+
+use serde_json::{Map, Value};
+
+pub use http::HttpRequest;
+
+use crate::def::{WorkflowDef, WorkflowSet};
+use crate::instance::{Instance, ParentRef, SecretSource, WorkflowStatus};
+use crate::jq::JqCache;
+use crate::script::ScriptEngine;
+use crate::time::Millis;
+
+/// Something that happened to an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The instance was just created.
+    Start,
+    /// An HTTP call (or another executor) finished.
+    TaskResult {
+        /// The execution it belongs to.
+        task_id: String,
+        /// What happened.
+        result: TaskResult,
+    },
+    /// A timer set by [`Action::Timer`] is due.
+    Timer {
+        /// The execution it belongs to.
+        task_id: String,
+    },
+    /// The workflow deadline passed.
+    WorkflowTimeout,
+    /// A child instance ended.
+    ChildFinished {
+        /// The SUB_WORKFLOW execution.
+        task_id: String,
+        /// How the child ended.
+        status: WorkflowStatus,
+        /// Its output.
+        output: Value,
+        /// Why it failed, if it did.
+        reason: Option<String>,
+    },
+    /// An operator ended the instance.
+    Terminate {
+        /// Why.
+        reason: String,
+    },
+    /// The process restarted: re-issue whatever was in flight.
+    Recover,
+    /// Go on after yielding.
+    Continue,
+}
+
+/// The result of an executed task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskResult {
+    /// Success with output.
+    Completed(Value),
+    /// Failure.
+    Failed {
+        /// Why.
+        reason: String,
+        /// Output to record (e.g. the HTTP response).
+        output: Value,
+        /// When true, a retry cannot help.
+        terminal: bool,
+    },
+}
+
+/// An effect for the runtime to perform after the state is committed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Make an HTTP call and report a [`TaskResult`].
+    Http {
+        /// The execution.
+        task_id: String,
+        /// The request, with secrets revealed: never store it.
+        request: HttpRequest,
+    },
+    /// Send [`Event::Timer`] at `due`.
+    Timer {
+        /// The execution.
+        task_id: String,
+        /// Epoch ms.
+        due: Millis,
+    },
+    /// Send [`Event::WorkflowTimeout`] at `due`.
+    WorkflowTimer {
+        /// Epoch ms.
+        due: Millis,
+    },
+    /// Start a child instance (idempotent by id); if it already exists and has ended, report it.
+    StartChild(ChildStart),
+    /// Terminate a child instance.
+    CancelChild {
+        /// Child id.
+        child_id: String,
+    },
+    /// The instance ended: tell the parent, waiters and schedules.
+    Finished {
+        /// Final status.
+        status: WorkflowStatus,
+        /// Output.
+        output: Value,
+        /// Why it did not complete.
+        reason: Option<String>,
+        /// The parent to notify.
+        parent: Option<ParentRef>,
+    },
+    /// Start another workflow (the failure workflow).
+    StartWorkflow(ChildStart),
+    /// Give other instances a turn, then send [`Event::Continue`].
+    Yield,
+}
+
+/// A request to start an instance on behalf of another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildStart {
+    /// Deterministic id, so a repeated start is recognised.
+    pub id: String,
+    /// Workflow name.
+    pub name: String,
+    /// Version, latest when `None`.
+    pub version: Option<u32>,
+    /// Input.
+    pub input: Value,
+    /// Parent link, for sub-workflows.
+    pub parent: Option<ParentRef>,
+}
+
+/// Everything a step may use besides the state: time, definitions and evaluators.
+pub struct Step<'a> {
+    /// The current time.
+    pub now: Millis,
+    /// All workflow definitions (for sub-workflows).
+    pub workflows: &'a WorkflowSet,
+    /// JavaScript engine of this thread.
+    pub scripts: &'a mut ScriptEngine,
+    /// jq programs of this thread.
+    pub jq: &'a mut JqCache,
+    /// Secret values, environment and output scrubbing.
+    pub secrets: &'a dyn Secrets,
+}
+
+/// Secret values for resolution, and removal of leaked values from outputs.
+pub trait Secrets: SecretSource {
+    /// Replaces every occurrence of a secret value in `value` with `***`.
+    fn scrub(&self, value: &mut Value);
+}
+
+/// Creates a new instance of `def`: the input template is applied and variables are initialised.
+pub fn new_instance(def: &WorkflowDef, id: String, input: Value, now: Millis) -> Instance {
+    let input = match input {
+        Value::Object(given) if !def.input_template.is_empty() => {
+            let mut merged: Map<String, Value> = def.input_template.clone();
+            merged.extend(given);
+            Value::Object(merged)
+        }
+        Value::Null if !def.input_template.is_empty() => Value::Object(def.input_template.clone()),
+        Value::Null => Value::Object(Map::new()),
+        other => other,
+    };
+    let mut instance = Instance::new(id, def.name.clone(), def.version, input, now);
+    instance.variables = def.variables.clone();
+    instance
+}
+
+/// Applies `event` to `instance` and returns the effects to perform once the new state is stored.
+pub fn step(instance: &mut Instance, def: &WorkflowDef, event: Event, cx: &mut Step<'_>) -> Vec<Action> {
+    let mut run = run::Run::new(instance, def, cx);
+    run.handle(event);
+    run.finish()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,472 @@
+//! Walks the task tree against the execution history and decides what happens next.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{Action, ChildStart, Event, Step, TaskResult};
+use crate::def::{Task, TaskKind, TaskTimeoutPolicy, WorkflowDef, WorkflowTimeoutPolicy};
+use crate::instance::{Instance, InstanceScope, TaskExec, TaskStatus, WorkflowStatus};
+use crate::params::{self, Secrets as Reveal};
+
+/// Synchronous task executions allowed in one step before the instance yields to others.
+const FUEL: u32 = 2_000;
+
+/// What a task list (or one task) amounts to right now.
+#[derive(Debug, PartialEq)]
+pub(super) enum Flow {
+    /// Everything finished successfully.
+    Done,
+    /// Something is still running.
+    Pending,
+    /// A task failed for good.
+    Failed(String),
+    /// The instance ended (TERMINATE, timeout).
+    Ended,
+}
+
+/// Position in the tree: the iteration suffix of enclosing DO_WHILE loops.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pos {
+    pub suffix: String,
+    pub iteration: u32,
+}
+
+pub(super) struct Run<'a, 'b> {
+    pub inst: &'a mut Instance,
+    pub def: &'a WorkflowDef,
+    pub cx: &'a mut Step<'b>,
+    pub actions: Vec<Action>,
+    pub index: HashMap<String, usize>,
+    tasks_by_ref: HashMap<&'a str, &'a Task>,
+    fuel: u32,
+}
+
+impl<'a, 'b> Run<'a, 'b> {
+    pub fn new(inst: &'a mut Instance, def: &'a WorkflowDef, cx: &'a mut Step<'b>) -> Self {
+        let index = inst.tasks.iter().enumerate().map(|(i, t)| (t.reference_task_name.clone(), i)).collect();
+        let mut tasks_by_ref = HashMap::new();
+        fn collect<'t>(tasks: &'t [Task], out: &mut HashMap<&'t str, &'t Task>) {
+            for t in tasks {
+                out.insert(t.ref_name.as_str(), t);
+                for list in t.children() {
+                    collect(list, out);
+                }
+            }
+        }
+        collect(&def.tasks, &mut tasks_by_ref);
+        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, fuel: FUEL }
+    }
+
+    pub fn finish(self) -> Vec<Action> {
+        if self.inst.update_time < self.cx.now {
+            self.inst.update_time = self.cx.now;
+        }
+        self.actions
+    }
+
+    pub fn handle(&mut self, event: Event) {
+        self.inst.update_time = self.cx.now;
+        if self.inst.status.is_terminal() {
+            return;
+        }
+        match event {
+            Event::Start => {
+                if self.def.timeout_seconds > 0 {
+                    let due = self.inst.create_time + self.def.timeout_seconds as i64 * 1000;
+                    self.inst.deadline = Some(due);
+                    self.actions.push(Action::WorkflowTimer { due });
+                }
+            }
+            Event::TaskResult { task_id, result } => self.on_result(&task_id, result),
+            Event::Timer { task_id } => self.on_timer(&task_id),
+            Event::WorkflowTimeout => self.on_workflow_timeout(),
+            Event::ChildFinished { task_id, status, output, reason } => self.on_child(&task_id, status, output, reason),
+            Event::Terminate { reason } => {
+                self.end(WorkflowStatus::Terminated, Some(reason), None);
+                return;
+            }
+            Event::Recover => self.recover(),
+            Event::Continue => {}
+        }
+        if self.inst.status == WorkflowStatus::Running {
+            self.advance();
+        }
+    }
+
+    fn exec_by_id(&self, task_id: &str) -> Option<usize> {
+        self.inst.tasks.iter().rposition(|t| t.task_id == task_id)
+    }
+
+    pub fn task_def(&self, def_ref: &str) -> Option<&'a Task> {
+        self.tasks_by_ref.get(def_ref).copied()
+    }
+
+    fn on_result(&mut self, task_id: &str, result: TaskResult) {
+        let Some(i) = self.exec_by_id(task_id) else { return };
+        if self.inst.tasks[i].status != TaskStatus::InProgress {
+            return;
+        }
+        match result {
+            TaskResult::Completed(mut output) => {
+                self.cx.secrets.scrub(&mut output);
+                self.complete(i, output);
+            }
+            TaskResult::Failed { reason, mut output, terminal } => {
+                self.cx.secrets.scrub(&mut output);
+                self.inst.tasks[i].output_data = output;
+                let status = if terminal { TaskStatus::FailedWithTerminalError } else { TaskStatus::Failed };
+                self.fail(i, reason, status);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, task_id: &str) {
+        let Some(i) = self.exec_by_id(task_id) else { return };
+        let now = self.cx.now;
+        let exec = &self.inst.tasks[i];
+        match exec.status {
+            TaskStatus::Scheduled if exec.due_time.is_some_and(|d| d <= now) => {
+                self.inst.tasks[i].due_time = None;
+                self.start(i);
+            }
+            TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
+            TaskStatus::InProgress if exec.task_type == "WAIT" && exec.due_time.is_some_and(|d| d <= now) => {
+                self.complete(i, Value::Object(Map::new()));
+            }
+            TaskStatus::Scheduled | TaskStatus::InProgress => {
+                if let Some(due) = exec.due_time.or(exec.timeout_time).filter(|d| *d > now) {
+                    self.actions.push(Action::Timer { task_id: task_id.to_string(), due });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn timed_out(&mut self, i: usize) {
+        let def_ref = self.inst.tasks[i].def_ref.clone();
+        let policy = self.task_def(&def_ref).and_then(|t| t.timeout).map(|t| t.policy);
+        let reason = format!("task `{}` timed out", self.inst.tasks[i].reference_task_name);
+        match policy {
+            Some(TaskTimeoutPolicy::AlertOnly) => {}
+            Some(TaskTimeoutPolicy::TimeOutWorkflow) => {
+                self.set_status(i, TaskStatus::TimedOut, Some(reason.clone()));
+                self.end(WorkflowStatus::TimedOut, Some(reason), None);
+            }
+            _ => self.fail(i, reason, TaskStatus::TimedOut),
+        }
+    }
+
+    fn on_workflow_timeout(&mut self) {
+        let due = self.inst.deadline.is_some_and(|d| d <= self.cx.now);
+        if due && self.def.timeout_policy == WorkflowTimeoutPolicy::TimeOutWorkflow {
+            let reason = format!("workflow timed out after {} seconds", self.def.timeout_seconds);
+            self.end(WorkflowStatus::TimedOut, Some(reason), None);
+        }
+    }
+
+    fn on_child(&mut self, task_id: &str, status: WorkflowStatus, output: Value, reason: Option<String>) {
+        let Some(i) = self.exec_by_id(task_id) else { return };
+        if self.inst.tasks[i].status != TaskStatus::InProgress {
+            return;
+        }
+        let mut output = match output {
+            Value::Object(m) => m,
+            other => Map::from_iter([("result".to_string(), other)]),
+        };
+        if let Some(child) = &self.inst.tasks[i].sub_workflow_id {
+            output.insert("subWorkflowId".into(), Value::String(child.clone()));
+        }
+        if status == WorkflowStatus::Completed {
+            self.complete(i, Value::Object(output));
+        } else {
+            self.inst.tasks[i].output_data = Value::Object(output);
+            let why = reason.unwrap_or_else(|| format!("sub-workflow ended as {}", status.as_str()));
+            self.fail(i, why, TaskStatus::Failed);
+        }
+    }
+
+    fn recover(&mut self) {
+        if let Some(due) = self.inst.deadline {
+            self.actions.push(Action::WorkflowTimer { due });
+        }
+        let open: Vec<usize> = (0..self.inst.tasks.len())
+            .filter(|&i| !self.inst.tasks[i].status.is_terminal() && !self.inst.tasks[i].retried)
+            .collect();
+        for i in open {
+            let exec = &self.inst.tasks[i];
+            let task_id = exec.task_id.clone();
+            match (exec.status, exec.task_type.as_str()) {
+                (TaskStatus::InProgress, "HTTP") => {
+                    let reason = "vigil stopped while this call was in flight; it is sent again".to_string();
+                    self.set_status(i, TaskStatus::Failed, Some(reason));
+                    self.inst.tasks[i].retried = true;
+                    let j = self.push_attempt(i, 0);
+                    self.start(j);
+                }
+                (TaskStatus::InProgress, "SUB_WORKFLOW") => {
+                    if let Some(start) = self.child_start(i) {
+                        self.actions.push(Action::StartChild(start));
+                    }
+                }
+                _ => {
+                    if let Some(due) = exec.due_time.or(exec.timeout_time) {
+                        self.actions.push(Action::Timer { task_id, due });
+                    } else if exec.status == TaskStatus::Scheduled {
+                        self.start(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decides what runs next, evaluating synchronous tasks as it goes.
+    pub fn advance(&mut self) {
+        let def = self.def;
+        match self.run_list(&def.tasks, &Pos::default()) {
+            Flow::Done => {
+                let output = match &def.output_parameters {
+                    Some(template) => self.resolve_masked(&Value::Object(template.clone()), "").unwrap_or_else(|e| json!({"error": e})),
+                    None => self.inst.tasks.iter().rev().find(|t| t.status.is_successful()).map(|t| t.output_data.clone()).unwrap_or(json!({})),
+                };
+                self.end(WorkflowStatus::Completed, None, Some(output));
+            }
+            Flow::Failed(reason) => self.end(WorkflowStatus::Failed, Some(reason), None),
+            Flow::Pending | Flow::Ended => {}
+        }
+    }
+
+    pub fn run_list(&mut self, tasks: &'a [Task], pos: &Pos) -> Flow {
+        for task in tasks {
+            match self.run_task(task, pos) {
+                Flow::Done => continue,
+                other => return other,
+            }
+        }
+        Flow::Done
+    }
+
+    fn run_task(&mut self, task: &'a Task, pos: &Pos) -> Flow {
+        let key = format!("{}{}", task.ref_name, pos.suffix);
+        loop {
+            if self.inst.status != WorkflowStatus::Running {
+                return Flow::Ended;
+            }
+            let Some(&i) = self.index.get(&key) else {
+                if self.fuel == 0 {
+                    self.actions.push(Action::Yield);
+                    return Flow::Pending;
+                }
+                self.fuel -= 1;
+                self.create(task, pos, key.clone());
+                continue;
+            };
+            let status = self.inst.tasks[i].status;
+            match &task.kind {
+                TaskKind::Switch(sw) if status.is_successful() => {
+                    let case = self.inst.tasks[i].output_data["evaluationResult"][0].as_str().unwrap_or_default().to_string();
+                    let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
+                    return self.run_list(branch, pos);
+                }
+                TaskKind::DoWhile(_) if !status.is_terminal() => return self.run_loop(task, pos, i),
+                TaskKind::ForkJoin { branches } if status.is_successful() => {
+                    let mut all_done = true;
+                    for branch in branches {
+                        match self.run_list(branch, pos) {
+                            Flow::Done => {}
+                            Flow::Pending => all_done = false,
+                            other => return other,
+                        }
+                    }
+                    return if all_done { Flow::Done } else { Flow::Pending };
+                }
+                _ => {}
+            }
+            return match status {
+                s if s.is_successful() => Flow::Done,
+                TaskStatus::Scheduled | TaskStatus::InProgress => Flow::Pending,
+                _ => Flow::Failed(self.inst.tasks[i].reason_for_incompletion.clone().unwrap_or_else(|| format!("task `{key}` failed"))),
+            };
+        }
+    }
+
+    /// Creates the first execution of `task` at `pos` and starts it unless it has a start delay.
+    fn create(&mut self, task: &'a Task, pos: &Pos, key: String) {
+        let now = self.cx.now;
+        self.inst.next_task_seq += 1;
+        let exec = TaskExec {
+            task_id: self.inst.next_task_seq.to_string(),
+            reference_task_name: key.clone(),
+            def_ref: task.ref_name.clone(),
+            task_type: task.type_name().to_string(),
+            status: TaskStatus::Scheduled,
+            input_data: Value::Null,
+            output_data: Value::Object(Map::new()),
+            retry_count: 0,
+            iteration: pos.iteration,
+            scheduled_time: now,
+            start_time: None,
+            end_time: None,
+            due_time: None,
+            timeout_time: None,
+            reason_for_incompletion: None,
+            retried: false,
+            sub_workflow_id: None,
+        };
+        let i = self.inst.tasks.len();
+        self.inst.tasks.push(exec);
+        self.index.insert(key, i);
+        match self.resolve_masked(&Value::Object(task.input.clone()), &pos.suffix) {
+            Ok(input) => self.inst.tasks[i].input_data = input,
+            Err(e) => {
+                self.inst.tasks[i].input_data = json!({});
+                self.fail(i, e, TaskStatus::FailedWithTerminalError);
+                return;
+            }
+        }
+        if task.start_delay > 0 {
+            let due = now + task.start_delay as i64 * 1000;
+            self.inst.tasks[i].due_time = Some(due);
+            self.actions.push(Action::Timer { task_id: self.inst.tasks[i].task_id.clone(), due });
+        } else {
+            self.start(i);
+        }
+    }
+
+    /// A new attempt of execution `i`, `delay_ms` from now.
+    fn push_attempt(&mut self, i: usize, delay_ms: i64) -> usize {
+        let now = self.cx.now;
+        self.inst.next_task_seq += 1;
+        let old = &self.inst.tasks[i];
+        let mut next = old.clone();
+        next.task_id = self.inst.next_task_seq.to_string();
+        next.status = TaskStatus::Scheduled;
+        next.output_data = Value::Object(Map::new());
+        next.retry_count = old.retry_count + 1;
+        next.scheduled_time = now;
+        next.start_time = None;
+        next.end_time = None;
+        next.timeout_time = None;
+        next.reason_for_incompletion = None;
+        next.retried = false;
+        next.due_time = (delay_ms > 0).then_some(now + delay_ms);
+        let j = self.inst.tasks.len();
+        self.index.insert(next.reference_task_name.clone(), j);
+        self.inst.tasks.push(next);
+        if let Some(due) = self.inst.tasks[j].due_time {
+            self.actions.push(Action::Timer { task_id: self.inst.tasks[j].task_id.clone(), due });
+        }
+        j
+    }
+
+    pub fn complete(&mut self, i: usize, output: Value) {
+        let exec = &mut self.inst.tasks[i];
+        exec.status = TaskStatus::Completed;
+        exec.output_data = output;
+        exec.end_time = Some(self.cx.now);
+        exec.start_time.get_or_insert(self.cx.now);
+        exec.due_time = None;
+        exec.timeout_time = None;
+    }
+
+    pub fn set_status(&mut self, i: usize, status: TaskStatus, reason: Option<String>) {
+        let exec = &mut self.inst.tasks[i];
+        exec.status = status;
+        exec.end_time = Some(self.cx.now);
+        exec.due_time = None;
+        exec.timeout_time = None;
+        if let Some(mut r) = reason {
+            let mut v = Value::String(r);
+            self.cx.secrets.scrub(&mut v);
+            r = v.as_str().unwrap_or_default().to_string();
+            exec.reason_for_incompletion = Some(r);
+        }
+    }
+
+    /// Records a failure: retries while the policy allows, else completes optional tasks with errors.
+    pub fn fail(&mut self, i: usize, reason: String, status: TaskStatus) {
+        self.set_status(i, status, Some(reason));
+        let def_ref = self.inst.tasks[i].def_ref.clone();
+        let Some(task) = self.task_def(&def_ref) else { return };
+        let attempt = self.inst.tasks[i].retry_count;
+        if status != TaskStatus::FailedWithTerminalError && attempt < task.retry.count {
+            self.inst.tasks[i].retried = true;
+            let delay = task.retry.delay_millis(attempt + 1);
+            let j = self.push_attempt(i, delay);
+            if delay == 0 {
+                self.start(j);
+            }
+        } else if task.optional {
+            self.inst.tasks[i].status = TaskStatus::CompletedWithErrors;
+        }
+    }
+
+    /// Ends the instance, cancelling whatever is still open.
+    pub fn end(&mut self, status: WorkflowStatus, reason: Option<String>, output: Option<Value>) {
+        let now = self.cx.now;
+        for exec in self.inst.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
+            exec.status = TaskStatus::Canceled;
+            exec.end_time = Some(now);
+            exec.due_time = None;
+            exec.timeout_time = None;
+            if let (Some(child), "SUB_WORKFLOW") = (&exec.sub_workflow_id, exec.task_type.as_str()) {
+                self.actions.push(Action::CancelChild { child_id: child.clone() });
+            }
+        }
+        self.inst.status = status;
+        self.inst.end_time = Some(now);
+        self.inst.reason_for_incompletion = reason.clone();
+        if let Some(mut out) = output {
+            self.cx.secrets.scrub(&mut out);
+            self.inst.output = out;
+        }
+        if matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut)
+            && let Some(failure) = &self.def.failure_workflow
+        {
+            let input = json!({
+                "workflowId": self.inst.workflow_id,
+                "workflowType": self.inst.workflow_name,
+                "reason": reason,
+                "failureStatus": status.as_str(),
+                "input": self.inst.input,
+            });
+            self.actions.push(Action::StartWorkflow(ChildStart {
+                id: format!("{}.failure", self.inst.workflow_id),
+                name: failure.clone(),
+                version: None,
+                input,
+                parent: None,
+            }));
+        }
+        self.actions.push(Action::Finished {
+            status,
+            output: self.inst.output.clone(),
+            reason,
+            parent: self.inst.parent.clone(),
+        });
+    }
+
+    /// Resolves a template for storage: secrets masked.
+    pub fn resolve_masked(&self, template: &Value, suffix: &str) -> Result<Value, String> {
+        self.resolve(template, suffix, Reveal::Mask)
+    }
+
+    /// Resolves a template for use: secrets revealed. Never store the result.
+    pub fn resolve(&self, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
+        let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets: self.cx.secrets };
+        params::resolve(template, &scope, mode).map_err(|e| e.to_string())
+    }
+
+    /// The child-start request for SUB_WORKFLOW execution `i`.
+    pub fn child_start(&self, i: usize) -> Option<ChildStart> {
+        let exec = &self.inst.tasks[i];
+        let Some(TaskKind::SubWorkflow { name, version }) = self.task_def(&exec.def_ref).map(|t| &t.kind) else { return None };
+        Some(ChildStart {
+            id: exec.sub_workflow_id.clone()?,
+            name: name.clone(),
+            version: *version,
+            input: exec.input_data.clone(),
+            parent: Some(crate::instance::ParentRef { workflow_id: self.inst.workflow_id.clone(), task_id: exec.task_id.clone() }),
+        })
+    }
+}

@@ -1,0 +1,288 @@
+//! Starting each task type, and the DO_WHILE loop.
+
+use serde_json::{Map, Value, json};
+
+use super::run::{Flow, Pos, Run};
+use super::{Action, HttpRequest};
+use crate::def::{Evaluator, Task, TaskKind};
+use crate::instance::{TaskStatus, WorkflowStatus};
+use crate::params::Secrets as Reveal;
+use crate::time::{parse_duration, parse_until};
+
+impl<'a> Run<'a, '_> {
+    /// Starts execution `i`: evaluates synchronous tasks at once, emits actions for the others.
+    pub(super) fn start(&mut self, i: usize) {
+        let now = self.cx.now;
+        let def_ref = self.inst.tasks[i].def_ref.clone();
+        let Some(task) = self.task_def(&def_ref) else {
+            let reason = format!("task `{def_ref}` is no longer in the workflow definition");
+            self.set_status(i, TaskStatus::FailedWithTerminalError, Some(reason));
+            return;
+        };
+        {
+            let exec = &mut self.inst.tasks[i];
+            exec.status = TaskStatus::InProgress;
+            exec.start_time = Some(now);
+            exec.due_time = None;
+        }
+        let suffix = suffix_of(&self.inst.tasks[i].reference_task_name, &def_ref);
+        let input = match self.resolve(&Value::Object(task.input.clone()), &suffix, Reveal::Reveal) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => Map::new(),
+            Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
+        };
+        if let Some(timeout) = task.timeout
+            && matches!(task.kind, TaskKind::Http | TaskKind::Wait | TaskKind::SubWorkflow { .. })
+        {
+            let due = now + timeout.seconds as i64 * 1000;
+            self.inst.tasks[i].timeout_time = Some(due);
+            self.actions.push(Action::Timer { task_id: self.inst.tasks[i].task_id.clone(), due });
+        }
+        match &task.kind {
+            TaskKind::Http => match HttpRequest::from_input(&input) {
+                Ok(request) => {
+                    let task_id = self.inst.tasks[i].task_id.clone();
+                    self.actions.push(Action::Http { task_id, request });
+                }
+                Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
+            },
+            TaskKind::Inline => self.inline(i, &input),
+            TaskKind::JsonJq { .. } => self.jq(i, &input),
+            TaskKind::Switch(sw) => {
+                let case = match sw.evaluator {
+                    Evaluator::ValueParam => Ok(input.get(&sw.expression).cloned().unwrap_or(Value::Null)),
+                    Evaluator::JavaScript => self.cx.scripts.eval(&sw.expression, &Value::Object(input)).map_err(|e| e.to_string()),
+                };
+                match case {
+                    Ok(v) => {
+                        let case = match v {
+                            Value::String(s) => s,
+                            Value::Null => "null".into(),
+                            other => other.to_string(),
+                        };
+                        self.complete(i, json!({"evaluationResult": [case], "selectedCase": case}));
+                    }
+                    Err(e) => self.fail(i, e, TaskStatus::Failed),
+                }
+            }
+            TaskKind::DoWhile(_) => {
+                self.inst.tasks[i].output_data = json!({"iteration": 1});
+            }
+            TaskKind::Wait => self.wait(i, &input),
+            TaskKind::SetVariable => {
+                if let Value::Object(masked) = self.inst.tasks[i].input_data.clone() {
+                    self.inst.variables.extend(masked);
+                }
+                self.complete(i, json!({}));
+            }
+            TaskKind::Terminate => self.terminate(i, &input),
+            TaskKind::SubWorkflow { .. } => {
+                let child = format!("{}.{}", self.inst.workflow_id, self.inst.tasks[i].task_id);
+                self.inst.tasks[i].sub_workflow_id = Some(child.clone());
+                self.inst.tasks[i].output_data = json!({"subWorkflowId": child});
+                if let Some(start) = self.child_start(i) {
+                    self.actions.push(Action::StartChild(start));
+                }
+            }
+            TaskKind::ForkJoin { .. } => self.complete(i, json!({})),
+            TaskKind::Join { join_on } => {
+                let mut out = Map::new();
+                for r in join_on {
+                    if let Some(t) = self.inst.latest_of_def(r) {
+                        out.insert(r.clone(), t.output_data.clone());
+                    }
+                }
+                self.complete(i, Value::Object(out));
+            }
+        }
+    }
+
+    fn inline(&mut self, i: usize, input: &Map<String, Value>) {
+        let expression = input.get("expression").and_then(Value::as_str).unwrap_or_default().to_string();
+        let result = match input.get("evaluatorType").and_then(Value::as_str) {
+            Some("value-param") => Ok(input.get(&expression).cloned().unwrap_or(Value::Null)),
+            _ => self.cx.scripts.eval(&expression, &Value::Object(input.clone())).map_err(|e| e.to_string()),
+        };
+        match result {
+            Ok(mut value) => {
+                self.cx.secrets.scrub(&mut value);
+                self.complete(i, json!({"result": value}));
+            }
+            Err(e) => self.fail(i, e, TaskStatus::Failed),
+        }
+    }
+
+    fn jq(&mut self, i: usize, input: &Map<String, Value>) {
+        let query = input.get("queryExpression").and_then(Value::as_str).unwrap_or_default().to_string();
+        match self.cx.jq.run(&query, &Value::Object(input.clone())) {
+            Ok(mut results) => {
+                for r in &mut results {
+                    self.cx.secrets.scrub(r);
+                }
+                let first = results.first().cloned().unwrap_or(Value::Null);
+                self.complete(i, json!({"result": first, "resultList": results}));
+            }
+            Err(e) => self.fail(i, e, TaskStatus::Failed),
+        }
+    }
+
+    fn wait(&mut self, i: usize, input: &Map<String, Value>) {
+        let due = match (input.get("duration"), input.get("until")) {
+            (Some(Value::String(d)), _) => parse_duration(d).map(|ms| Some(self.cx.now + ms)),
+            (Some(Value::Number(n)), _) => Ok(Some(self.cx.now + n.as_i64().unwrap_or(0) * 1000)),
+            (_, Some(Value::String(u))) => parse_until(u).map(Some),
+            _ => Ok(None),
+        };
+        match due {
+            Ok(Some(due)) => {
+                self.inst.tasks[i].due_time = Some(due);
+                self.actions.push(Action::Timer { task_id: self.inst.tasks[i].task_id.clone(), due });
+            }
+            Ok(None) => {}
+            Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
+        }
+    }
+
+    fn terminate(&mut self, i: usize, input: &Map<String, Value>) {
+        let status = match input.get("terminationStatus").and_then(Value::as_str) {
+            Some("COMPLETED") => WorkflowStatus::Completed,
+            Some("FAILED") => WorkflowStatus::Failed,
+            _ => WorkflowStatus::Terminated,
+        };
+        let reason = input.get("terminationReason").and_then(Value::as_str).map(str::to_string);
+        let masked = self.inst.tasks[i].input_data.clone();
+        let output = masked.get("workflowOutput").cloned().unwrap_or(json!({}));
+        self.complete(i, json!({"output": output}));
+        let reason = if status == WorkflowStatus::Completed { None } else { reason.or(Some("terminated by a TERMINATE task".into())) };
+        self.end(status, reason, Some(output));
+    }
+
+    /// Runs a DO_WHILE whose execution is `i`, iterating as long as the body completes synchronously.
+    pub(super) fn run_loop(&mut self, task: &'a Task, pos: &Pos, mut i: usize) -> Flow {
+        let TaskKind::DoWhile(spec) = &task.kind else { return Flow::Done };
+        let items = match task.input.get("items") {
+            Some(template) => match self.resolve(template, &pos.suffix, Reveal::Mask) {
+                Ok(Value::Array(items)) => Some(items),
+                Ok(other) => return self.loop_failed(i, format!("DO_WHILE `items` must be a list, got {other}")),
+                Err(e) => return self.loop_failed(i, e),
+            },
+            None => None,
+        };
+        loop {
+            let iteration = self.inst.tasks[i].output_data["iteration"].as_u64().unwrap_or(1) as u32;
+            if let Some(items) = &items {
+                if items.is_empty() {
+                    self.complete_loop(i, 0);
+                    return Flow::Done;
+                }
+                let item = items.get(iteration as usize - 1).cloned().unwrap_or(Value::Null);
+                self.inst.tasks[i].output_data["item"] = item;
+                self.inst.tasks[i].output_data["index"] = json!(iteration - 1);
+            }
+            let inner = Pos { suffix: format!("{}__{iteration}", pos.suffix), iteration };
+            match self.run_list(&spec.body, &inner) {
+                Flow::Done => {}
+                Flow::Failed(reason) => return self.loop_failed(i, reason),
+                other => return other,
+            }
+            let outputs = self.iteration_outputs(&spec.body, &inner.suffix);
+            self.inst.tasks[i].output_data[iteration.to_string()] = Value::Object(outputs.clone());
+            let again = match (&items, &spec.condition) {
+                (Some(items), _) => (iteration as usize) < items.len(),
+                (None, Some(condition)) => match self.loop_condition(task, i, condition, &pos.suffix, outputs) {
+                    Ok(b) => b,
+                    Err(e) => return self.loop_failed(i, e),
+                },
+                (None, None) => false,
+            };
+            i = self.trim_iterations(spec.keep_last_n, &spec.body, i, iteration);
+            if !again {
+                self.complete_loop(i, iteration);
+                return Flow::Done;
+            }
+            self.inst.tasks[i].output_data["iteration"] = json!(iteration + 1);
+            if self.inst.status != WorkflowStatus::Running {
+                return Flow::Ended;
+            }
+        }
+    }
+
+    fn loop_failed(&mut self, i: usize, reason: String) -> Flow {
+        self.set_status(i, TaskStatus::Failed, Some(reason.clone()));
+        Flow::Failed(reason)
+    }
+
+    fn complete_loop(&mut self, i: usize, iteration: u32) {
+        let mut output = self.inst.tasks[i].output_data.clone();
+        output["iteration"] = json!(iteration);
+        self.complete(i, output);
+    }
+
+    /// Outputs of the body tasks in one iteration, by reference name without suffix.
+    fn iteration_outputs(&self, body: &[Task], suffix: &str) -> Map<String, Value> {
+        let mut out = Map::new();
+        fn walk(run: &Run<'_, '_>, tasks: &[Task], suffix: &str, out: &mut Map<String, Value>) {
+            for t in tasks {
+                if let Some(&j) = run.index.get(&format!("{}{suffix}", t.ref_name)) {
+                    out.insert(t.ref_name.clone(), run.inst.tasks[j].output_data.clone());
+                }
+                if !matches!(t.kind, TaskKind::DoWhile(_)) {
+                    for list in t.children() {
+                        walk(run, list, suffix, out);
+                    }
+                }
+            }
+        }
+        walk(self, body, suffix, &mut out);
+        out
+    }
+
+    /// Evaluates `loopCondition` with Conductor's inputs: the DO_WHILE's own inputs, plus
+    /// `$.<loopRef>` holding `iteration` and each body task's output, plus `$.<bodyRef>`.
+    fn loop_condition(&mut self, task: &Task, i: usize, condition: &str, suffix: &str, outputs: Map<String, Value>) -> Result<bool, String> {
+        let mut input = match self.resolve(&Value::Object(task.input.clone()), suffix, Reveal::Reveal)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut own = match self.inst.tasks[i].output_data.clone() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        for (k, v) in &outputs {
+            own.insert(k.clone(), v.clone());
+            input.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        input.insert(task.ref_name.clone(), Value::Object(own));
+        self.cx.scripts.eval_truthy(condition, &Value::Object(input)).map_err(|e| format!("loopCondition: {e}"))
+    }
+
+    /// Drops executions and outputs of iterations older than the last `keep` (0 keeps all).
+    fn trim_iterations(&mut self, keep: u32, body: &[Task], i: usize, iteration: u32) -> usize {
+        if keep == 0 || iteration <= keep {
+            return i;
+        }
+        let cutoff = iteration - keep;
+        let mut refs = Vec::new();
+        fn collect(tasks: &[Task], out: &mut Vec<String>) {
+            for t in tasks {
+                out.push(t.ref_name.clone());
+                for list in t.children() {
+                    collect(list, out);
+                }
+            }
+        }
+        collect(body, &mut refs);
+        let loop_id = self.inst.tasks[i].task_id.clone();
+        self.inst.tasks.retain(|t| t.task_id == loop_id || !(refs.contains(&t.def_ref) && t.iteration <= cutoff));
+        if let Value::Object(out) = &mut self.inst.tasks.iter_mut().find(|t| t.task_id == loop_id).expect("loop exec").output_data {
+            out.retain(|k, _| k.parse::<u32>().map_or(true, |n| n > cutoff));
+        }
+        self.index = self.inst.latest_index();
+        self.inst.tasks.iter().position(|t| t.task_id == loop_id).expect("loop exec")
+    }
+}
+
+/// The iteration suffix of an execution's reference name: `fetch__2` → `__2`.
+fn suffix_of(reference: &str, def_ref: &str) -> String {
+    reference.strip_prefix(def_ref).unwrap_or_default().to_string()
+}

@@ -1,0 +1,17 @@
+//! vigil's pure core: definitions in Conductor's format, their validation, parameter references,
+//! jq and JavaScript evaluation, cron fire times and the workflow interpreter.
+//!
+//! Nothing here performs I/O or reads the clock (except the wall-time guard on scripts): the
+//! runtime passes the time in and performs the actions the interpreter returns.
+
+pub mod config;
+pub mod def;
+pub mod diagnostic;
+pub mod instance;
+pub mod interpreter;
+pub mod jq;
+pub mod locate;
+pub mod params;
+pub mod schedule;
+pub mod script;
+pub mod time;
