@@ -1,0 +1,330 @@
+//! Interpreter tests: events in, actions out, no I/O.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::def::build::build_workflow;
+use crate::instance::{SecretSource, TaskStatus};
+use crate::script::ScriptLimits;
+
+struct TestSecrets;
+
+impl SecretSource for TestSecrets {
+    fn secret(&self, name: &str) -> Option<String> {
+        (name == "token").then(|| "tok-123".into())
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+impl Secrets for TestSecrets {
+    fn scrub(&self, value: &mut Value) {
+        if let Value::String(s) = value {
+            *s = s.replace("tok-123", "***");
+        } else if let Value::Object(m) = value {
+            m.values_mut().for_each(|v| self.scrub(v));
+        } else if let Value::Array(a) = value {
+            a.iter_mut().for_each(|v| self.scrub(v));
+        }
+    }
+}
+
+struct Harness {
+    def: WorkflowDef,
+    set: WorkflowSet,
+    inst: Instance,
+    now: i64,
+    scripts: ScriptEngine,
+    jq: JqCache,
+}
+
+impl Harness {
+    fn new(yaml: &str, input: Value) -> Self {
+        let doc: Value = serde_saphyr::from_str(yaml).unwrap();
+        let (def, problems) = build_workflow(&doc);
+        let def = def.unwrap_or_else(|| panic!("{problems:?}"));
+        let mut set = WorkflowSet::default();
+        set.insert(def.clone());
+        let inst = new_instance(&def, "wf1".into(), input, 1_000);
+        let limits = ScriptLimits { time: std::time::Duration::from_millis(300), memory_bytes: 32 << 20 };
+        Self { def, set, inst, now: 1_000, scripts: ScriptEngine::new(limits), jq: JqCache::default() }
+    }
+
+    fn send(&mut self, event: Event) -> Vec<Action> {
+        let mut cx = Step { now: self.now, workflows: &self.set, scripts: &mut self.scripts, jq: &mut self.jq, secrets: &TestSecrets };
+        step(&mut self.inst, &self.def, event, &mut cx)
+    }
+
+    fn task(&self, r: &str) -> &crate::instance::TaskExec {
+        self.inst.tasks.iter().rev().find(|t| t.reference_task_name == r).unwrap_or_else(|| panic!("no task {r}"))
+    }
+}
+
+fn http_of(actions: &[Action]) -> Vec<(String, HttpRequest)> {
+    actions.iter().filter_map(|a| match a { Action::Http { task_id, request } => Some((task_id.clone(), request.clone())), _ => None }).collect()
+}
+
+const FIVE_TASKS: &str = r#"
+name: five
+tasks:
+  - {name: a, taskReferenceName: a, type: INLINE, inputParameters: {evaluatorType: javascript, n: "${workflow.input.n}", expression: "$.n * 2"}}
+  - name: s
+    taskReferenceName: s
+    type: SWITCH
+    evaluatorType: javascript
+    expression: "$.v > 5 ? 'big' : 'small'"
+    inputParameters: {v: "${a.output.result}"}
+    decisionCases:
+      big: [{name: v, taskReferenceName: v, type: SET_VARIABLE, inputParameters: {size: big}}]
+    defaultCase: [{name: v2, taskReferenceName: v2, type: SET_VARIABLE, inputParameters: {size: small}}]
+  - {name: j, taskReferenceName: j, type: JSON_JQ_TRANSFORM, inputParameters: {x: "${a.output.result}", size: "${workflow.variables.size}", queryExpression: "{doubled: .x, size: .size}"}}
+  - {name: z, taskReferenceName: z, type: INLINE, inputParameters: {evaluatorType: javascript, r: "${j.output.result}", expression: "$.r.size + ':' + $.r.doubled"}}
+outputParameters: {answer: "${z.output.result}", size: "${workflow.variables.size}"}
+"#;
+
+#[test]
+fn synchronous_chain_completes_in_one_step() {
+    let mut h = Harness::new(FIVE_TASKS, json!({"n": 4}));
+    let actions = h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed, "{:?}", h.inst.reason_for_incompletion);
+    assert_eq!(h.inst.output, json!({"answer": "big:8", "size": "big"}));
+    assert!(matches!(actions.as_slice(), [Action::Finished { status: WorkflowStatus::Completed, .. }]));
+    assert_eq!(h.task("s").output_data["evaluationResult"], json!(["big"]));
+    assert_eq!(h.inst.tasks.len(), 5);
+}
+
+const HTTP_RETRY: &str = r#"
+name: fetch
+tasks:
+  - name: get
+    taskReferenceName: get
+    type: HTTP
+    taskDefinition: {retryCount: 2, retryLogic: FIXED, retryDelaySeconds: 5}
+    inputParameters:
+      http_request: {uri: "http://x/items?id=${workflow.input.id}", method: GET, headers: {Authorization: "Bearer ${workflow.secrets.token}"}}
+outputParameters: {first: "${get.output.response.body.items[0]}"}
+"#;
+
+#[test]
+fn http_retries_after_delay_then_completes() {
+    let mut h = Harness::new(HTTP_RETRY, json!({"id": 7}));
+    let actions = h.send(Event::Start);
+    let calls = http_of(&actions);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].1.uri, "http://x/items?id=7");
+    assert_eq!(calls[0].1.headers, vec![("Authorization".to_string(), "Bearer tok-123".to_string())]);
+    assert_eq!(h.task("get").input_data["http_request"]["headers"]["Authorization"], json!("Bearer ***"), "secret is masked in history");
+
+    let failed = TaskResult::Failed { reason: "HTTP 503".into(), output: json!({}), terminal: false };
+    let actions = h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: failed });
+    assert_eq!(actions, vec![Action::Timer { task_id: "2".into(), due: 6_000 }]);
+    assert_eq!(h.inst.tasks[0].status, TaskStatus::Failed);
+
+    h.now = 6_000;
+    let calls = http_of(&h.send(Event::Timer { task_id: "2".into() }));
+    assert_eq!(calls.len(), 1);
+    assert_eq!(h.task("get").retry_count, 1);
+
+    let ok = TaskResult::Completed(json!({"response": {"statusCode": 200, "body": {"items": ["a", "tok-123"]}}}));
+    h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: ok });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"first": "a"}));
+    assert_eq!(h.task("get").output_data["response"]["body"]["items"][1], json!("***"), "echoed secret is scrubbed");
+}
+
+#[test]
+fn stale_and_duplicate_results_are_ignored() {
+    let mut h = Harness::new(HTTP_RETRY, json!({"id": 1}));
+    let calls = http_of(&h.send(Event::Start));
+    let ok = TaskResult::Completed(json!({"response": {"body": {"items": [1]}}}));
+    h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: ok.clone() });
+    let before = h.inst.clone();
+    let actions = h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: ok });
+    assert!(actions.is_empty());
+    assert_eq!(h.inst.tasks, before.tasks);
+}
+
+#[test]
+fn optional_failure_completes_with_errors() {
+    let yaml = r#"
+name: opt
+tasks:
+  - {name: boom, taskReferenceName: boom, type: INLINE, optional: true, inputParameters: {evaluatorType: javascript, expression: "throw new Error('nope')"}}
+  - {name: after, taskReferenceName: after, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "'ran'"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.task("boom").status, TaskStatus::CompletedWithErrors);
+    assert_eq!(h.task("boom").reason_for_incompletion.as_deref(), Some("script error: nope"));
+    assert_eq!(h.inst.output, json!({"result": "ran"}));
+}
+
+#[test]
+fn infinite_script_fails_its_task_within_the_limit() {
+    let yaml = r#"
+name: spin
+tasks:
+  - {name: loop, taskReferenceName: loop, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "while(true){}"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let started = std::time::Instant::now();
+    h.send(Event::Start);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert!(h.inst.reason_for_incompletion.as_deref().unwrap().contains("longer than"));
+}
+
+const PAGES: &str = r#"
+name: pages
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    inputParameters: {pages: "${workflow.input.pages}"}
+    loopCondition: "$.loop['iteration'] < $.pages"
+    loopOver:
+      - {name: get, taskReferenceName: get, type: HTTP, inputParameters: {uri: "http://x/page/${loop.output.iteration}"}}
+      - {name: count, taskReferenceName: count, type: INLINE, inputParameters: {evaluatorType: javascript, body: "${get.output.response.body}", expression: "$.body.length"}}
+"#;
+
+#[test]
+fn do_while_pages_through_http_with_iteration_suffixes() {
+    let mut h = Harness::new(PAGES, json!({"pages": 3}));
+    let mut calls = http_of(&h.send(Event::Start));
+    let mut uris = Vec::new();
+    while let Some((task_id, req)) = calls.pop() {
+        uris.push(req.uri.clone());
+        let result = TaskResult::Completed(json!({"response": {"body": [1, 2]}}));
+        calls = http_of(&h.send(Event::TaskResult { task_id, result }));
+    }
+    assert_eq!(uris, ["http://x/page/1", "http://x/page/2", "http://x/page/3"]);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    let refs: Vec<&str> = h.inst.tasks.iter().map(|t| t.reference_task_name.as_str()).collect();
+    assert_eq!(refs, ["loop", "get__1", "count__1", "get__2", "count__2", "get__3", "count__3"]);
+    assert_eq!(h.task("loop").output_data["iteration"], json!(3));
+    assert_eq!(h.task("loop").output_data["2"]["count"], json!({"result": 2}));
+}
+
+#[test]
+fn do_while_keep_last_n_trims_history() {
+    let yaml = r#"
+name: trim
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    inputParameters: {keepLastN: 2}
+    loopCondition: "$.loop['iteration'] < 10"
+    loopOver:
+      - {name: i, taskReferenceName: i, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "1"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    let refs: Vec<&str> = h.inst.tasks.iter().map(|t| t.reference_task_name.as_str()).collect();
+    assert_eq!(refs, ["loop", "i__9", "i__10"]);
+}
+
+#[test]
+fn wait_fires_at_due_time_and_recover_rearms_it() {
+    let yaml = r#"
+name: w
+tasks:
+  - {name: w, taskReferenceName: w, type: WAIT, inputParameters: {duration: "10s"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    assert_eq!(h.send(Event::Start), vec![Action::Timer { task_id: "1".into(), due: 11_000 }]);
+    h.now = 5_000;
+    assert_eq!(h.send(Event::Recover), vec![Action::Timer { task_id: "1".into(), due: 11_000 }]);
+    assert_eq!(h.send(Event::Timer { task_id: "1".into() }), vec![Action::Timer { task_id: "1".into(), due: 11_000 }], "early timer re-arms");
+    h.now = 11_500;
+    h.send(Event::Timer { task_id: "1".into() });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn recover_resends_in_flight_http_as_a_new_visible_attempt() {
+    let mut h = Harness::new(HTTP_RETRY, json!({"id": 1}));
+    h.send(Event::Start);
+    let calls = http_of(&h.send(Event::Recover));
+    assert_eq!(calls.len(), 1);
+    assert_eq!(h.inst.tasks.len(), 2);
+    assert_eq!(h.inst.tasks[0].status, TaskStatus::Failed);
+    assert!(h.inst.tasks[0].reason_for_incompletion.as_deref().unwrap().contains("in flight"));
+    assert_eq!(h.inst.tasks[1].retry_count, 1);
+    assert_eq!(h.inst.tasks[1].status, TaskStatus::InProgress);
+}
+
+#[test]
+fn fork_join_runs_branches_in_parallel() {
+    let yaml = r#"
+name: fj
+tasks:
+  - name: fork
+    taskReferenceName: fork
+    type: FORK_JOIN
+    forkTasks:
+      - [{name: a, taskReferenceName: a, type: HTTP, inputParameters: {uri: "http://x/a"}}]
+      - [{name: b, taskReferenceName: b, type: HTTP, inputParameters: {uri: "http://x/b"}}]
+  - {name: join, taskReferenceName: join, type: JOIN, joinOn: [a, b]}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let calls = http_of(&h.send(Event::Start));
+    assert_eq!(calls.len(), 2);
+    h.send(Event::TaskResult { task_id: calls[1].0.clone(), result: TaskResult::Completed(json!({"v": "b"})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+    h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: TaskResult::Completed(json!({"v": "a"})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"a": {"v": "a"}, "b": {"v": "b"}}));
+}
+
+#[test]
+fn terminate_ends_with_status_and_output() {
+    let yaml = r#"
+name: t
+tasks:
+  - {name: t, taskReferenceName: t, type: TERMINATE, inputParameters: {terminationStatus: FAILED, terminationReason: "no data", workflowOutput: {x: 1}}}
+  - {name: never, taskReferenceName: never, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "1"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert_eq!(h.inst.reason_for_incompletion.as_deref(), Some("no data"));
+    assert_eq!(h.inst.output, json!({"x": 1}));
+    assert_eq!(h.inst.tasks.len(), 1);
+}
+
+#[test]
+fn sub_workflow_starts_child_and_takes_its_output() {
+    let yaml = r#"
+name: parent
+tasks:
+  - {name: c, taskReferenceName: c, type: SUB_WORKFLOW, subWorkflowParam: {name: child}, inputParameters: {x: 1}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let actions = h.send(Event::Start);
+    let Some(Action::StartChild(start)) = actions.first() else { panic!("{actions:?}") };
+    assert_eq!((start.id.as_str(), start.name.as_str(), &start.input), ("wf1.1", "child", &json!({"x": 1})));
+    h.send(Event::ChildFinished { task_id: "1".into(), status: WorkflowStatus::Completed, output: json!({"y": 2}), reason: None });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"y": 2, "subWorkflowId": "wf1.1"}));
+}
+
+#[test]
+fn workflow_timeout_cancels_open_tasks() {
+    let yaml = r#"
+name: slow
+timeoutSeconds: 5
+tasks:
+  - {name: w, taskReferenceName: w, type: WAIT, inputParameters: {duration: "1 hour"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let actions = h.send(Event::Start);
+    assert!(actions.contains(&Action::WorkflowTimer { due: 6_000 }));
+    h.now = 6_000;
+    h.send(Event::WorkflowTimeout);
+    assert_eq!(h.inst.status, WorkflowStatus::TimedOut);
+    assert_eq!(h.task("w").status, TaskStatus::Canceled);
+}
