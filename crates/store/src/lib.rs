@@ -1,1 +1,196 @@
+//! Durable storage behind one trait, [`Store`], with an embedded SQLite backend.
+//!
+//! The runtime writes instance states in batches ([`CommitBatch`]): one transaction per batch is what
+//! makes thousands of workflows per second durable. Schedule fires are claimed under a unique key
+//! (schedule, fire time), so a fire time starts at most one instance, across restarts and nodes.
+//! [`conformance`] holds the suite every backend must pass.
 
+pub mod conformance;
+pub mod secret_box;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use thiserror::Error;
+use vigil_core::instance::{Instance, WorkflowStatus};
+use vigil_core::time::Millis;
+
+pub use secret_box::SecretBox;
+pub use sqlite::SqliteStore;
+
+/// A storage failure.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Stored data did not decode.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A secret could not be sealed or opened.
+    #[error("secret error: {0}")]
+    Secret(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Result with [`StoreError`].
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One instance state to write, already serialized (serialization happens off the writer).
+#[derive(Debug, Clone)]
+pub struct InstanceRow {
+    /// Instance id.
+    pub id: String,
+    /// Workflow name.
+    pub workflow_name: String,
+    /// Workflow version.
+    pub workflow_version: u32,
+    /// Status.
+    pub status: WorkflowStatus,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+    /// Parent instance.
+    pub parent_id: Option<String>,
+    /// The schedule that started it.
+    pub schedule_name: Option<String>,
+    /// The [`Instance`] as JSON.
+    pub state: String,
+}
+
+impl InstanceRow {
+    /// Serializes an instance.
+    pub fn from_instance(i: &Instance) -> Self {
+        Self {
+            id: i.workflow_id.clone(),
+            workflow_name: i.workflow_name.clone(),
+            workflow_version: i.workflow_version,
+            status: i.status,
+            created_at: i.create_time,
+            updated_at: i.update_time,
+            parent_id: i.parent.as_ref().map(|p| p.workflow_id.clone()),
+            schedule_name: i.fire.as_ref().map(|f| f.schedule.clone()),
+            state: serde_json::to_string(i).expect("instance serializes"),
+        }
+    }
+}
+
+/// Everything one transaction writes.
+#[derive(Debug, Clone, Default)]
+pub struct CommitBatch {
+    /// Instance states to insert or replace.
+    pub instances: Vec<InstanceRow>,
+    /// Instances created by schedule fires: their fire rows become `started`.
+    pub started_by_fire: Vec<String>,
+}
+
+/// A claim on one schedule fire time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FireClaim {
+    /// Schedule name.
+    pub schedule: String,
+    /// Fire time.
+    pub scheduled_at: Millis,
+    /// The instance it starts.
+    pub instance_id: String,
+    /// When it was dispatched.
+    pub executed_at: Millis,
+    /// `claimed`, `started` or `skipped`.
+    pub status: FireStatus,
+}
+
+/// State of a fire row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireStatus {
+    /// Claimed; its instance is not committed yet.
+    Claimed,
+    /// Its instance exists.
+    Started,
+    /// Not run (overlap policy).
+    Skipped,
+}
+
+impl FireStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            FireStatus::Claimed => "claimed",
+            FireStatus::Started => "started",
+            FireStatus::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "started" => FireStatus::Started,
+            "skipped" => FireStatus::Skipped,
+            _ => FireStatus::Claimed,
+        }
+    }
+}
+
+/// The next fire time of a schedule after a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleCursor {
+    /// Schedule name.
+    pub schedule: String,
+    /// Next fire time; `None` when the schedule has ended.
+    pub next_fire_at: Option<Millis>,
+}
+
+/// A row of an instance listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceSummary {
+    /// Instance id.
+    pub id: String,
+    /// Workflow name.
+    pub workflow_name: String,
+    /// Version.
+    pub workflow_version: u32,
+    /// Status.
+    pub status: WorkflowStatus,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Last change.
+    pub updated_at: Millis,
+}
+
+/// Filter for [`Store::list_instances`].
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter {
+    /// Only this workflow.
+    pub workflow_name: Option<String>,
+    /// Only this status.
+    pub status: Option<WorkflowStatus>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// Durable storage for instances, schedules and secrets.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Writes a batch in one transaction.
+    async fn commit(&self, batch: &CommitBatch) -> Result<()>;
+    /// One instance.
+    async fn instance(&self, id: &str) -> Result<Option<Instance>>;
+    /// Every instance that has not ended, for recovery.
+    async fn unfinished_instances(&self) -> Result<Vec<Instance>>;
+    /// Instances, newest first.
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>>;
+    /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
+    /// this call inserted it (false: another process already claimed that fire time).
+    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>>;
+    /// Persisted next fire time per schedule.
+    async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>>;
+    /// Fires claimed whose instance was never committed (a crash between the two).
+    async fn unstarted_fires(&self) -> Result<Vec<FireClaim>>;
+    /// Fires of one schedule, newest first.
+    async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>>;
+    /// Stores a sealed secret.
+    async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()>;
+    /// All sealed secrets.
+    async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Deletes a secret; false when it did not exist.
+    async fn delete_secret(&self, name: &str) -> Result<bool>;
+}

@@ -1,0 +1,82 @@
+//! The behaviour every [`Store`] backend must show. Backend test files call [`run_all`].
+
+use serde_json::json;
+use vigil_core::instance::{Instance, WorkflowStatus};
+
+use crate::{CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceRow, ScheduleCursor, Store};
+
+fn instance(id: &str, name: &str, at: i64) -> Instance {
+    Instance::new(id.into(), name.into(), 1, json!({"k": id}), at)
+}
+
+/// Runs every check against `store`, which must be empty.
+pub async fn run_all(store: &dyn Store) {
+    commit_then_read_back(store).await;
+    upsert_replaces_state(store).await;
+    unfinished_are_listed_for_recovery(store).await;
+    fire_times_are_claimed_once(store).await;
+    unstarted_fires_are_found(store).await;
+    secrets_roundtrip(store).await;
+    large_batches_commit(store).await;
+}
+
+async fn commit_then_read_back(store: &dyn Store) {
+    let i = instance("a1", "alpha", 10);
+    store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], ..Default::default() }).await.unwrap();
+    assert_eq!(store.instance("a1").await.unwrap(), Some(i));
+    assert_eq!(store.instance("missing").await.unwrap(), None);
+}
+
+async fn upsert_replaces_state(store: &dyn Store) {
+    let mut i = instance("a2", "alpha", 20);
+    store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], ..Default::default() }).await.unwrap();
+    i.status = WorkflowStatus::Completed;
+    i.output = json!({"done": true});
+    i.update_time = 25;
+    store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], ..Default::default() }).await.unwrap();
+    let back = store.instance("a2").await.unwrap().unwrap();
+    assert_eq!(back.status, WorkflowStatus::Completed);
+    assert_eq!(back.output, json!({"done": true}));
+    let listed = store.list_instances(&InstanceFilter { workflow_name: Some("alpha".into()), status: Some(WorkflowStatus::Completed), limit: 10 }).await.unwrap();
+    assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+}
+
+async fn unfinished_are_listed_for_recovery(store: &dyn Store) {
+    let ids: Vec<String> = store.unfinished_instances().await.unwrap().into_iter().map(|i| i.workflow_id).collect();
+    assert_eq!(ids, ["a1"]);
+}
+
+async fn fire_times_are_claimed_once(store: &dyn Store) {
+    let claim = |id: &str| FireClaim { schedule: "every-minute".into(), scheduled_at: 60_000, instance_id: id.into(), executed_at: 60_010, status: FireStatus::Claimed };
+    let cursor = ScheduleCursor { schedule: "every-minute".into(), next_fire_at: Some(120_000) };
+    assert_eq!(store.claim_fires(&[claim("x1")], std::slice::from_ref(&cursor)).await.unwrap(), [true]);
+    assert_eq!(store.claim_fires(&[claim("x2")], &[cursor.clone()]).await.unwrap(), [false], "second claim of one fire time loses");
+    assert_eq!(store.schedule_cursors().await.unwrap(), vec![cursor]);
+    let fires = store.fires("every-minute", 10).await.unwrap();
+    assert_eq!(fires.len(), 1);
+    assert_eq!(fires[0].instance_id, "x1");
+}
+
+async fn unstarted_fires_are_found(store: &dyn Store) {
+    assert_eq!(store.unstarted_fires().await.unwrap().len(), 1);
+    let i = instance("x1", "alpha", 60_010);
+    store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], started_by_fire: vec!["x1".into()] }).await.unwrap();
+    assert!(store.unstarted_fires().await.unwrap().is_empty());
+    assert_eq!(store.fires("every-minute", 1).await.unwrap()[0].status, FireStatus::Started);
+}
+
+async fn secrets_roundtrip(store: &dyn Store) {
+    store.put_secret("b", b"sealed-b", 1).await.unwrap();
+    store.put_secret("a", b"sealed-a", 1).await.unwrap();
+    store.put_secret("a", b"sealed-a2", 2).await.unwrap();
+    assert_eq!(store.secrets().await.unwrap(), vec![("a".to_string(), b"sealed-a2".to_vec()), ("b".to_string(), b"sealed-b".to_vec())]);
+    assert!(store.delete_secret("a").await.unwrap());
+    assert!(!store.delete_secret("a").await.unwrap());
+}
+
+async fn large_batches_commit(store: &dyn Store) {
+    let rows: Vec<InstanceRow> = (0..1_234).map(|n| InstanceRow::from_instance(&instance(&format!("bulk-{n}"), "bulk", n))).collect();
+    store.commit(&CommitBatch { instances: rows, ..Default::default() }).await.unwrap();
+    let listed = store.list_instances(&InstanceFilter { workflow_name: Some("bulk".into()), status: None, limit: 5 }).await.unwrap();
+    assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["bulk-1233", "bulk-1232", "bulk-1231", "bulk-1230", "bulk-1229"]);
+}

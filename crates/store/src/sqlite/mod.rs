@@ -1,0 +1,226 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Writes go through a single connection (SQLite has one writer anyway), reads through a small pool.
+//! `synchronous = NORMAL` in WAL mode survives a process crash (`kill -9`) without losing a committed
+//! transaction; only a power loss can lose the last few.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use vigil_core::instance::{Instance, WorkflowStatus};
+use vigil_core::time::Millis;
+
+use crate::{CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError};
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A SQLite-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let done: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+        let mut tx = pool.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", n + 1))).execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+fn decode(state: &str) -> Result<Instance> {
+    serde_json::from_str(state).map_err(|e| StoreError::Corrupt(format!("instance state: {e}")))
+}
+
+fn status_of(s: &str) -> Result<WorkflowStatus> {
+    WorkflowStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status `{s}`")))
+}
+
+fn fire_of(row: &sqlx::sqlite::SqliteRow) -> Result<FireClaim> {
+    Ok(FireClaim {
+        schedule: row.try_get("schedule_name")?,
+        scheduled_at: row.try_get("scheduled_at")?,
+        instance_id: row.try_get("instance_id")?,
+        executed_at: row.try_get("executed_at")?,
+        status: FireStatus::parse(&row.try_get::<String, _>("status")?),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, batch: &CommitBatch) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, state) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.id)
+                    .push_bind(&r.workflow_name)
+                    .push_bind(r.workflow_version as i64)
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.created_at)
+                    .push_bind(r.updated_at)
+                    .push_bind(&r.parent_id)
+                    .push_bind(&r.schedule_name)
+                    .push_bind(&r.state);
+            });
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, state = excluded.state");
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE schedule_fires SET status = 'started' WHERE instance_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<Instance>> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = ?").bind(id).fetch_optional(&self.reader).await?;
+        state.as_deref().map(decode).transpose()
+    }
+
+    async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(|s| decode(s)).collect()
+    }
+
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at FROM instances WHERE 1 = 1",
+        );
+        if let Some(name) = &filter.workflow_name {
+            q.push(" AND workflow_name = ").push_bind(name);
+        }
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
+        let rows = q.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InstanceSummary {
+                    id: r.try_get("id")?,
+                    workflow_name: r.try_get("workflow_name")?,
+                    workflow_version: r.try_get::<i64, _>("workflow_version")? as u32,
+                    status: status_of(&r.try_get::<String, _>("status")?)?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
+        let mut tx = self.writer.begin().await?;
+        let mut claimed = Vec::with_capacity(claims.len());
+        for c in claims {
+            let done = sqlx::query(
+                "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&c.schedule)
+            .bind(c.scheduled_at)
+            .bind(&c.instance_id)
+            .bind(c.executed_at)
+            .bind(c.status.as_str())
+            .execute(&mut *tx)
+            .await?;
+            claimed.push(done.rows_affected() == 1);
+        }
+        for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
+            let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(&c.schedule).push_bind(c.next_fire_at).push_bind(now);
+            });
+            q.push(" ON CONFLICT (name) DO UPDATE SET next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
+        let rows = sqlx::query("SELECT name, next_fire_at FROM schedule_state").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| Ok(ScheduleCursor { schedule: r.try_get("name")?, next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")? }))
+            .collect()
+    }
+
+    async fn unstarted_fires(&self) -> Result<Vec<FireClaim>> {
+        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at").fetch_all(&self.reader).await?;
+        rows.iter().map(fire_of).collect()
+    }
+
+    async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>> {
+        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = ? ORDER BY scheduled_at DESC LIMIT ?")
+            .bind(schedule)
+            .bind(limit as i64)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(fire_of).collect()
+    }
+
+    async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()> {
+        sqlx::query("INSERT INTO secrets (name, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at")
+            .bind(name)
+            .bind(sealed)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = sqlx::query("SELECT name, sealed FROM secrets ORDER BY name").fetch_all(&self.reader).await?;
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("sealed")?))).collect()
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name).execute(&self.writer).await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

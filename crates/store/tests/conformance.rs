@@ -1,0 +1,23 @@
+//! Runs the store conformance suite against every backend available here.
+
+#[tokio::test]
+async fn sqlite_passes_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = vigil_store::SqliteStore::open(&dir.path().join("vigil.db")).await.unwrap();
+    vigil_store::conformance::run_all(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_state_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.db");
+    let i = vigil_core::instance::Instance::new("r1".into(), "w".into(), 1, serde_json::json!({}), 5);
+    {
+        let store = vigil_store::SqliteStore::open(&path).await.unwrap();
+        let batch = vigil_store::CommitBatch { instances: vec![vigil_store::InstanceRow::from_instance(&i)], ..Default::default() };
+        vigil_store::Store::commit(&store, &batch).await.unwrap();
+        store.close().await;
+    }
+    let store = vigil_store::SqliteStore::open(&path).await.unwrap();
+    assert_eq!(vigil_store::Store::instance(&store, "r1").await.unwrap(), Some(i));
+}
