@@ -1,1 +1,73 @@
-fn main() {}
+//! `vigil`: durable scheduled monitoring and alerting workflows.
+
+mod commands;
+mod output;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Durable scheduled monitoring and alerting workflows, in Conductor's format.
+#[derive(Parser)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the embedded store lives; shared by every command that reads or writes state.
+#[derive(clap::Args, Clone)]
+pub struct DbArgs {
+    /// SQLite database file (created if missing). Secrets are sealed with `VIGIL_SECRET_KEY`
+    /// or with the key file `<db>.key`, created beside it on first use.
+    #[arg(long, env = "VIGIL_DB", default_value = "vigil.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run schedules and instances until SIGINT/SIGTERM; serve /healthz and /metrics.
+    Serve(commands::serve::Args),
+    /// Run one instance to completion and print its output JSON.
+    Run(commands::run::Args),
+    /// Check definitions and print every problem with file:line:col.
+    Validate(commands::validate::Args),
+    /// List recent instances.
+    Instances(commands::inspect::InstancesArgs),
+    /// Show one instance with its tasks.
+    Status(commands::inspect::StatusArgs),
+    /// List schedules with their next fire times.
+    Schedules(commands::inspect::SchedulesArgs),
+    /// Manage secrets (values are encrypted at rest and never printed).
+    #[command(subcommand)]
+    Secret(commands::secret::SecretCommand),
+    /// Measure throughput, latency and schedule load on this machine.
+    Bench(commands::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    setup::init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(a) => commands::serve::run(a).await,
+            Command::Run(a) => commands::run::run(a).await,
+            Command::Validate(a) => commands::validate::run(a),
+            Command::Instances(a) => commands::inspect::instances(a).await,
+            Command::Status(a) => commands::inspect::status(a).await,
+            Command::Schedules(a) => commands::inspect::schedules(a).await,
+            Command::Secret(c) => commands::secret::run(c).await,
+            Command::Bench(a) => commands::bench::run(a).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

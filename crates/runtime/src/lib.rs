@@ -1,1 +1,26 @@
+//! The shell around the pure core: it commits what the interpreter decided, then acts.
+//!
+//! ```text
+//!  start / events ──► shard threads (interpreter, JS, jq) ──► committer ──► store (one tx per batch)
+//!        ▲                                                        │
+//!        └──── HTTP results, timers, child completions ◄── actions performed after commit
+//! ```
+//!
+//! Instances are partitioned over shard threads by id; each shard owns its instances' in-memory
+//! state and its own JavaScript engine. Shards hand batches of new states plus actions to a single
+//! committer, which writes each batch in one transaction and only then performs the actions. A
+//! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
+//! [`vigil_core::interpreter::Event::Recover`].
 
+mod clock;
+mod committer;
+mod engine;
+mod http;
+mod scheduler;
+mod secrets;
+mod shard;
+mod timers;
+
+pub use clock::SystemClock;
+pub use engine::{Engine, EngineConfig, EngineError, StartRequest};
+pub use secrets::SecretValues;

@@ -14,7 +14,7 @@ mod tasks;
 
 use serde_json::{Map, Value};
 
-pub use http::HttpRequest;
+pub use http::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, HttpRequest};
 
 use crate::def::{WorkflowDef, WorkflowSet};
 use crate::instance::{Instance, ParentRef, SecretSource, WorkflowStatus};

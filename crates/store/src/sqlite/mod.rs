@@ -156,20 +156,18 @@ impl Store for SqliteStore {
 
     async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
         let mut tx = self.writer.begin().await?;
-        let mut claimed = Vec::with_capacity(claims.len());
-        for c in claims {
-            let done = sqlx::query(
-                "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&c.schedule)
-            .bind(c.scheduled_at)
-            .bind(&c.instance_id)
-            .bind(c.executed_at)
-            .bind(c.status.as_str())
-            .execute(&mut *tx)
-            .await?;
-            claimed.push(done.rows_affected() == 1);
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in claims.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ");
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(&c.schedule).push_bind(c.scheduled_at).push_bind(&c.instance_id).push_bind(c.executed_at).push_bind(c.status.as_str());
+            });
+            q.push(" ON CONFLICT DO NOTHING RETURNING instance_id");
+            for row in q.build().fetch_all(&mut *tx).await? {
+                inserted.insert(row.try_get::<String, _>("instance_id")?);
+            }
         }
+        let claimed = claims.iter().map(|c| inserted.contains(&c.instance_id)).collect();
         for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
             let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");

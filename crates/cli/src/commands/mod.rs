@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod inspect;
+pub mod run;
+pub mod secret;
+pub mod serve;
+pub mod validate;

@@ -1,0 +1,100 @@
+//! `vigil run NAME|FILE`: one instance to completion, output JSON on stdout, progress on stderr.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use vigil_core::config::Config;
+use vigil_core::instance::WorkflowStatus;
+use vigil_runtime::{Engine, EngineConfig, StartRequest, SystemClock};
+
+use crate::DbArgs;
+use crate::output::task_line;
+use crate::setup::{load_config, load_secrets, open_store};
+
+/// Arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A workflow name from `--config`, or a workflow definition file.
+    pub workflow: String,
+    /// Config directory (for workflow names and sub-workflows).
+    #[arg(long, env = "VIGIL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Input JSON, or `@file` to read it from a file.
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+    /// Workflow version (default: the latest).
+    #[arg(long)]
+    pub version: Option<u32>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Runs the instance; exit 0 only when it completes.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(dir) => load_config(dir)?,
+        None => Config::default(),
+    };
+    let name = if Path::new(&args.workflow).is_file() {
+        let file = load_config(Path::new(&args.workflow))?;
+        let def = file.workflows.all().next().cloned().context("the file holds no workflow definition")?;
+        for d in file.workflows.all() {
+            config.workflows.insert((**d).clone());
+        }
+        def.name.clone()
+    } else {
+        args.workflow.clone()
+    };
+    if !config.workflows.contains(&name) {
+        let known = config.workflows.names().join(", ");
+        anyhow::bail!("workflow `{name}` is not defined (known: {})", if known.is_empty() { "none; pass --config DIR or a file" } else { &known });
+    }
+    let input = parse_input(&args.input)?;
+    let store = open_store(&args.db.db).await?;
+    let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
+    let engine_config = EngineConfig { recover: false, ..EngineConfig::default() };
+    let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
+    let id = uuid_like();
+    let mut progress = engine.watch(&id);
+    let started = engine.start_instance(StartRequest { name, version: args.version, input, id: Some(id.clone()), correlation_id: None })?;
+    eprintln!("instance {started}");
+    let printer = tokio::spawn(async move {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        while let Some(state) = progress.recv().await {
+            for t in &state.tasks {
+                let key = t.status.as_str().to_string();
+                if seen.get(&t.task_id) != Some(&key) {
+                    seen.insert(t.task_id.clone(), key);
+                    eprintln!("  {}", task_line(t));
+                }
+            }
+            if state.status.is_terminal() {
+                break;
+            }
+        }
+    });
+    let done = engine.wait(&started).await?;
+    let _ = printer.await;
+    engine.shutdown().await;
+    store.close().await;
+    println!("{}", serde_json::to_string_pretty(&done.output)?);
+    eprintln!("{} {}", done.status.as_str(), done.reason_for_incompletion.as_deref().unwrap_or(""));
+    Ok(if done.status == WorkflowStatus::Completed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn parse_input(text: &str) -> Result<Value> {
+    let (source, json) = match text.strip_prefix('@') {
+        Some(file) => (file.to_string(), std::fs::read_to_string(file).with_context(|| format!("cannot read input file {file}"))?),
+        None => ("--input".to_string(), text.to_string()),
+    };
+    serde_json::from_str(&json).with_context(|| format!("{source} is not valid JSON"))
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("run-{nanos:x}-{}", std::process::id())
+}

@@ -1,0 +1,74 @@
+//! `vigil serve`: schedules and instances until a signal, with /healthz and /metrics.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use vigil_runtime::{Engine, EngineConfig, SystemClock};
+
+use crate::DbArgs;
+use crate::setup::{load_config, load_secrets, open_store};
+
+/// Arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Config directory with `workflows/` and `schedules/`.
+    #[arg(long, env = "VIGIL_CONFIG")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address for /healthz and /metrics.
+    #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:7700")]
+    pub listen: SocketAddr,
+    /// Interpreter threads (default: one per core, at least 2).
+    #[arg(long)]
+    pub shards: Option<usize>,
+}
+
+/// Runs until SIGINT or SIGTERM, then stops gracefully.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let config = load_config(&args.config)?;
+    let store = open_store(&args.db.db).await?;
+    let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
+    let metrics = PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")?;
+    let mut engine_config = EngineConfig::default();
+    if let Some(n) = args.shards {
+        engine_config.shards = n;
+    }
+    let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
+    engine.run_schedules(config.schedules).await?;
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(move || std::future::ready(metrics.render())));
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, db = %args.db.db.display(), "vigil is serving.");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("Shutting down: committing in-memory state.");
+    engine.shutdown().await;
+    store.close().await;
+    tracing::info!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

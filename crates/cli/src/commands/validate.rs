@@ -1,0 +1,35 @@
+//! `vigil validate PATH`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use vigil_core::config;
+use vigil_core::diagnostic::Severity;
+
+/// Arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A config directory (with workflows/ and schedules/), a directory of definitions, or one file.
+    pub path: PathBuf,
+}
+
+/// Prints every problem; exit 1 on any error.
+pub fn run(args: Args) -> Result<ExitCode> {
+    if !args.path.exists() {
+        anyhow::bail!("{} does not exist", args.path.display());
+    }
+    let (config, diags) = config::load(&args.path);
+    for d in &diags {
+        println!("{d}");
+    }
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diags.len() - errors;
+    if errors > 0 {
+        println!("{errors} error(s), {warnings} warning(s)");
+        return Ok(ExitCode::from(1));
+    }
+    let workflows = config.workflows.all().count();
+    println!("ok: {workflows} workflow(s), {} schedule(s), {warnings} warning(s)", config.schedules.len());
+    Ok(ExitCode::SUCCESS)
+}

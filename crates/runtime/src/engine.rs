@@ -1,0 +1,315 @@
+//! The engine: wiring of shards, committer, timers and scheduler, and its public handle.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use vigil_core::def::WorkflowSet;
+use vigil_core::instance::{FireRef, Instance, ParentRef};
+use vigil_core::interpreter::{Event, new_instance};
+use vigil_core::schedule::ScheduleDef;
+use vigil_core::script::ScriptLimits;
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{Store, StoreError};
+
+use crate::secrets::SecretValues;
+use crate::shard::{self, ShardMsg};
+use crate::timers::Target;
+use crate::{committer, scheduler, timers};
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Interpreter threads; instances are partitioned over them by id.
+    pub shards: usize,
+    /// Limits for each JavaScript evaluation.
+    pub script_limits: ScriptLimits,
+    /// Most concurrent HTTP task calls.
+    pub max_http_in_flight: usize,
+    /// Resume unfinished instances found in the store (off for one-shot `vigil run`).
+    pub recover: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self { shards: cores.max(2), script_limits: ScriptLimits::default(), max_http_in_flight: 1024, recover: true }
+    }
+}
+
+/// Why a start request was refused.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// No such workflow.
+    #[error("workflow `{0}` is not defined")]
+    UnknownWorkflow(String),
+    /// The engine is shutting down.
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A request to start an instance.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    /// Workflow name.
+    pub name: String,
+    /// Version; latest when `None`.
+    pub version: Option<u32>,
+    /// Input.
+    pub input: Value,
+    /// Instance id; generated when `None`.
+    pub id: Option<String>,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+}
+
+/// Routes events to the shard that owns an instance.
+#[derive(Clone)]
+pub struct Router {
+    shards: Arc<Vec<mpsc::UnboundedSender<ShardMsg>>>,
+}
+
+impl Router {
+    fn shard_of(&self, id: &str) -> usize {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in id.as_bytes() {
+            h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
+        }
+        (h % self.shards.len() as u64) as usize
+    }
+
+    /// Sends an event to the instance's shard.
+    pub fn send(&self, id: &str, event: Event) {
+        let _ = self.shards[self.shard_of(id)].send(ShardMsg::Event(id.to_string(), event));
+    }
+
+    /// Hands a new or recovered instance to its shard.
+    pub fn place(&self, msg: ShardMsg) {
+        let id = match &msg {
+            ShardMsg::Start { instance, .. } | ShardMsg::Load(instance) => instance.workflow_id.clone(),
+            ShardMsg::Event(id, _) => id.clone(),
+        };
+        let _ = self.shards[self.shard_of(&id)].send(msg);
+    }
+}
+
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub workflows: RwLock<Arc<WorkflowSet>>,
+    pub secrets: RwLock<Arc<SecretValues>>,
+    pub router: Router,
+    pub timers: mpsc::UnboundedSender<(Millis, Target)>,
+    pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
+    pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
+    pub running_by_schedule: Mutex<HashMap<String, usize>>,
+    pub http: reqwest::Client,
+    pub http_slots: tokio::sync::Semaphore,
+    pub stopping: AtomicBool,
+    pub finished: std::sync::atomic::AtomicU64,
+}
+
+/// A running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
+    committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
+}
+
+impl Engine {
+    /// Starts the engine and resumes every unfinished instance found in the store.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        workflows: WorkflowSet,
+        secrets: SecretValues,
+    ) -> Result<Engine, EngineError> {
+        let (commit_tx, commit_rx) = mpsc::channel(8);
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..config.shards.max(1) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let router = Router { shards: Arc::new(senders) };
+        let (timer_tx, timer_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            store: store.clone(),
+            clock: clock.clone(),
+            workflows: RwLock::new(Arc::new(workflows)),
+            secrets: RwLock::new(Arc::new(secrets)),
+            router: router.clone(),
+            timers: timer_tx,
+            waiters: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(HashMap::new()),
+            running_by_schedule: Mutex::new(HashMap::new()),
+            http: crate::http::client(),
+            http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
+            stopping: AtomicBool::new(false),
+            finished: std::sync::atomic::AtomicU64::new(0),
+        });
+        let mut threads = Vec::new();
+        for (n, rx) in receivers.into_iter().enumerate() {
+            let shared = shared.clone();
+            let commit_tx = commit_tx.clone();
+            let limits = config.script_limits;
+            let handle = std::thread::Builder::new()
+                .name(format!("vigil-shard-{n}"))
+                .spawn(move || shard::run(rx, commit_tx, shared, limits))
+                .expect("spawn shard thread");
+            threads.push(handle);
+        }
+        drop(commit_tx);
+        let (done_tx, done_rx) = oneshot::channel();
+        let tasks = vec![
+            tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
+            tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
+        ];
+        let engine = Engine {
+            shared,
+            tasks: Arc::new(Mutex::new(tasks)),
+            threads: Arc::new(Mutex::new(threads)),
+            committer_done: Arc::new(Mutex::new(Some(done_rx))),
+        };
+        if config.recover {
+            engine.recover().await?;
+        }
+        Ok(engine)
+    }
+
+    async fn recover(&self) -> Result<(), EngineError> {
+        let unfinished = self.shared.store.unfinished_instances().await?;
+        if !unfinished.is_empty() {
+            tracing::info!(count = unfinished.len(), "Resuming unfinished instances.");
+        }
+        let mut by_schedule = self.shared.running_by_schedule.lock().expect("lock");
+        for instance in unfinished {
+            if let Some(fire) = &instance.fire {
+                *by_schedule.entry(fire.schedule.clone()).or_default() += 1;
+            }
+            self.shared.router.place(ShardMsg::Load(Box::new(instance)));
+        }
+        Ok(())
+    }
+
+    /// The current time on the engine's clock.
+    pub fn now(&self) -> Millis {
+        self.shared.clock.now()
+    }
+
+    /// How many instances have ended (committed) since the engine started.
+    pub fn finished_count(&self) -> u64 {
+        self.shared.finished.load(Ordering::Relaxed)
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.shared.store.clone()
+    }
+
+    /// The loaded workflow definitions.
+    pub fn workflows(&self) -> Arc<WorkflowSet> {
+        self.shared.workflows.read().expect("lock").clone()
+    }
+
+    /// Replaces the workflow definitions; running instances keep the version they started with
+    /// as long as it is still loaded.
+    pub fn set_workflows(&self, workflows: WorkflowSet) {
+        *self.shared.workflows.write().expect("lock") = Arc::new(workflows);
+    }
+
+    /// Replaces the secret values.
+    pub fn set_secrets(&self, secrets: SecretValues) {
+        *self.shared.secrets.write().expect("lock") = Arc::new(secrets);
+    }
+
+    /// Starts an instance; returns its id once it is queued (it is durable after the next commit).
+    pub fn start_instance(&self, req: StartRequest) -> Result<String, EngineError> {
+        self.start_with(req, None, None)
+    }
+
+    pub(crate) fn start_with(&self, req: StartRequest, parent: Option<ParentRef>, fire: Option<FireRef>) -> Result<String, EngineError> {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(EngineError::ShuttingDown);
+        }
+        let def = self.workflows().get(&req.name, req.version).ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+        let id = req.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut instance = new_instance(&def, id.clone(), req.input, self.now());
+        instance.correlation_id = req.correlation_id;
+        instance.parent = parent;
+        let started_by_fire = fire.is_some();
+        instance.fire = fire;
+        self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire });
+        Ok(id)
+    }
+
+    /// Sends an event to an instance.
+    pub fn send(&self, id: &str, event: Event) {
+        self.shared.router.send(id, event);
+    }
+
+    /// Waits until instance `id` ends and returns its final state.
+    pub async fn wait(&self, id: &str) -> Result<Instance, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiters.lock().expect("lock").entry(id.to_string()).or_default().push(tx);
+        if let Some(done) = self.shared.store.instance(id).await?.filter(|i| i.status.is_terminal()) {
+            return Ok(done);
+        }
+        rx.await.map_err(|_| EngineError::ShuttingDown)
+    }
+
+    /// Receives every committed state of instance `id` (for progress output).
+    pub fn watch(&self, id: &str) -> mpsc::UnboundedReceiver<Instance> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.watchers.lock().expect("lock").insert(id.to_string(), tx);
+        rx
+    }
+
+    /// Starts firing `schedules`.
+    pub async fn run_schedules(&self, schedules: Vec<ScheduleDef>) -> Result<(), EngineError> {
+        let handle = scheduler::spawn(self.clone(), schedules).await?;
+        self.tasks.lock().expect("lock").push(handle);
+        Ok(())
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// A handle for internal use by the committer (no ownership of threads or tasks).
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Engine {
+        Engine { shared, tasks: Arc::default(), threads: Arc::default(), committer_done: Arc::default() }
+    }
+
+    pub(crate) fn start_child(&self, req: StartRequest, parent: Option<ParentRef>) -> Result<String, EngineError> {
+        self.start_with(req, parent, None)
+    }
+
+    /// Stops accepting work, lets shards commit what they hold, and waits for the last commit.
+    /// In-flight HTTP calls are abandoned; they are re-sent on the next start.
+    pub async fn shutdown(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        for tx in self.shared.router.shards.iter() {
+            let _ = tx.send(ShardMsg::Event(String::new(), Event::Continue));
+        }
+        let threads: Vec<_> = std::mem::take(&mut *self.threads.lock().expect("lock"));
+        let _ = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
+        let done = self.committer_done.lock().expect("lock").take();
+        if let Some(done) = done {
+            let _ = done.await;
+        }
+        for t in self.tasks.lock().expect("lock").drain(..) {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Fires schedules from an in-memory heap of next fire times; nothing sweeps all schedules.
+//!
+//! Each due fire is claimed in the store under the unique key (schedule, fire time) in the same
+//! transaction that moves the schedule's persisted cursor, and only then is the instance started.
+//! A claim whose instance never got committed (a crash in between) is started again on the next
+//! start, with the same instance id, so every fire time runs exactly once.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use vigil_core::instance::FireRef;
+use vigil_core::schedule::{OverlapPolicy, ScheduleDef};
+use vigil_core::time::Millis;
+use vigil_store::{FireClaim, FireStatus, ScheduleCursor};
+
+use crate::engine::{Engine, EngineError, StartRequest};
+
+/// Longest sleep, so a wall-clock jump is noticed within this time.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// Recovers unstarted fires, then spawns the fire loop.
+pub async fn spawn(engine: Engine, schedules: Vec<ScheduleDef>) -> Result<tokio::task::JoinHandle<()>, EngineError> {
+    let store = engine.store();
+    let defs: HashMap<String, ScheduleDef> = schedules.into_iter().map(|s| (s.name.clone(), s)).collect();
+    for fire in store.unstarted_fires().await? {
+        if let Some(def) = defs.get(&fire.schedule) {
+            tracing::info!(schedule = %fire.schedule, instance = %fire.instance_id, "Starting a fire that was claimed before a restart.");
+            start_fire(&engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id);
+        }
+    }
+    let cursors: HashMap<String, Option<Millis>> = store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
+    let now = engine.now();
+    let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new() };
+    let names: Vec<String> = state.defs.keys().cloned().collect();
+    for name in names {
+        let def = &state.defs[&name];
+        if def.paused {
+            continue;
+        }
+        let next = match cursors.get(&name) {
+            Some(Some(c)) if *c <= now => Some(*c),
+            _ => def.next_after(now),
+        };
+        state.set_next(&name, next);
+    }
+    tracing::info!(schedules = state.defs.len(), "Scheduler started.");
+    Ok(tokio::spawn(async move { state.run(engine).await }))
+}
+
+struct State {
+    defs: HashMap<String, ScheduleDef>,
+    next: HashMap<String, Option<Millis>>,
+    heap: BinaryHeap<Reverse<(Millis, String)>>,
+}
+
+impl State {
+    fn set_next(&mut self, name: &str, next: Option<Millis>) {
+        if let Some(at) = next {
+            self.heap.push(Reverse((at, name.to_string())));
+        }
+        self.next.insert(name.to_string(), next);
+    }
+
+    async fn run(mut self, engine: Engine) {
+        loop {
+            let now = engine.now();
+            let mut due_names = Vec::new();
+            while self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+                if let Some(Reverse((_, name))) = self.heap.pop() {
+                    due_names.push(name);
+                }
+            }
+            if !due_names.is_empty() {
+                self.fire(&engine, due_names, now).await;
+            }
+            let wait = self
+                .heap
+                .peek()
+                .map(|Reverse((at, _))| Duration::from_millis((*at - engine.now()).max(1) as u64))
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn fire(&mut self, engine: &Engine, names: Vec<String>, now: Millis) {
+        let mut claims = Vec::new();
+        let mut cursors = Vec::new();
+        let mut busy: HashMap<String, bool> = HashMap::new();
+        for name in names {
+            let Some(def) = self.defs.get(&name) else { continue };
+            let current = self.next.get(&name).copied().flatten();
+            if current.is_none_or(|c| c > now) {
+                continue;
+            }
+            let due = def.take_due(current, now);
+            if due.skipped > 0 {
+                tracing::warn!(schedule = %name, skipped = due.skipped, "Missed fire times were skipped (runCatchupScheduleInstances is false).");
+                metrics::counter!("vigil_schedule_fires_skipped_total").increment(due.skipped);
+            }
+            for slot in due.fire {
+                let running = *busy.entry(name.clone()).or_insert_with(|| running(engine, &name) > 0);
+                let skip = def.overlap == OverlapPolicy::Skip && running;
+                if def.overlap == OverlapPolicy::Skip {
+                    busy.insert(name.clone(), true);
+                }
+                let status = if skip { FireStatus::Skipped } else { FireStatus::Claimed };
+                let instance_id = uuid::Uuid::new_v4().to_string();
+                claims.push(FireClaim { schedule: name.clone(), scheduled_at: slot, instance_id, executed_at: now, status });
+            }
+            cursors.push(ScheduleCursor { schedule: name.clone(), next_fire_at: due.next });
+            self.set_next(&name, due.next);
+        }
+        let claimed = loop {
+            match engine.store().claim_fires(&claims, &cursors).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    tracing::error!(error = %e, "Claiming schedule fires failed; retrying.");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        for (claim, won) in claims.into_iter().zip(claimed) {
+            match (won, claim.status) {
+                (true, FireStatus::Claimed) => {
+                    let def = &self.defs[&claim.schedule];
+                    start_fire(engine, def, claim.scheduled_at, now, claim.instance_id);
+                }
+                (true, _) => {
+                    tracing::info!(schedule = %claim.schedule, "Fire skipped: the previous instance is still running (overlapPolicy SKIP).");
+                    metrics::counter!("vigil_schedule_fires_skipped_total").increment(1);
+                }
+                (false, _) => {}
+            }
+        }
+    }
+}
+
+fn running(engine: &Engine, schedule: &str) -> usize {
+    engine.shared().running_by_schedule.lock().expect("lock").get(schedule).copied().unwrap_or(0)
+}
+
+fn start_fire(engine: &Engine, def: &ScheduleDef, slot: Millis, executed_at: Millis, instance_id: String) {
+    *engine.shared().running_by_schedule.lock().expect("lock").entry(def.name.clone()).or_default() += 1;
+    let req = StartRequest {
+        name: def.start.name.clone(),
+        version: def.start.version,
+        input: def.instance_input(slot, executed_at),
+        id: Some(instance_id),
+        correlation_id: def.start.correlation_id.clone(),
+    };
+    let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
+    match engine.start_with(req, None, Some(fire)) {
+        Ok(_) => metrics::counter!("vigil_schedule_fires_total").increment(1),
+        Err(e) => tracing::error!(schedule = %def.name, error = %e, "A schedule fire could not start its workflow."),
+    }
+}

@@ -1,0 +1,121 @@
+//! An interpreter thread: owns a partition of instances, applies events, and hands batches of new
+//! states and actions to the committer. CPU work (JavaScript, jq, serialization) happens here, off
+//! the async runtime and in parallel across shards.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+use vigil_core::instance::Instance;
+use vigil_core::interpreter::{Action, Event, Step, step};
+use vigil_core::jq::JqCache;
+use vigil_core::script::{ScriptEngine, ScriptLimits};
+use vigil_store::InstanceRow;
+
+use crate::engine::Shared;
+
+/// Most messages handled per batch.
+const MAX_BATCH: usize = 2_048;
+
+/// Work for a shard.
+pub enum ShardMsg {
+    /// A new instance.
+    Start {
+        /// Its initial state.
+        instance: Box<Instance>,
+        /// Whether a schedule fire started it.
+        started_by_fire: bool,
+    },
+    /// An instance loaded from the store after a restart.
+    Load(Box<Instance>),
+    /// An event for an instance this shard owns.
+    Event(String, Event),
+}
+
+/// What one shard batch produced.
+pub struct Batch {
+    /// New states.
+    pub rows: Vec<InstanceRow>,
+    /// Instances started by schedule fires.
+    pub started_by_fire: Vec<String>,
+    /// Effects to perform after commit, per instance.
+    pub actions: Vec<(String, Action)>,
+    /// States to hand to watchers.
+    pub watched: Vec<Instance>,
+}
+
+/// The shard loop; returns when the engine stops.
+pub fn run(mut rx: mpsc::UnboundedReceiver<ShardMsg>, commit: mpsc::Sender<Batch>, shared: Arc<Shared>, limits: ScriptLimits) {
+    let mut scripts = ScriptEngine::new(limits);
+    let mut jq = JqCache::default();
+    let mut instances: HashMap<String, Instance> = HashMap::new();
+    let mut msgs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        msgs.clear();
+        match rx.blocking_recv() {
+            Some(m) => msgs.push(m),
+            None => return,
+        }
+        while msgs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => msgs.push(m),
+                Err(_) => break,
+            }
+        }
+        let workflows = shared.workflows.read().expect("lock").clone();
+        let secrets = shared.secrets.read().expect("lock").clone();
+        let watching = !shared.watchers.lock().expect("lock").is_empty();
+        let mut batch = Batch { rows: Vec::new(), started_by_fire: Vec::new(), actions: Vec::new(), watched: Vec::new() };
+        let mut dirty: Vec<String> = Vec::new();
+        let now = shared.clock.now();
+        for msg in msgs.drain(..) {
+            let (id, event) = match msg {
+                ShardMsg::Start { instance, started_by_fire } => {
+                    if instances.contains_key(&instance.workflow_id) {
+                        continue;
+                    }
+                    if started_by_fire {
+                        batch.started_by_fire.push(instance.workflow_id.clone());
+                    }
+                    let id = instance.workflow_id.clone();
+                    instances.insert(id.clone(), *instance);
+                    (id, Event::Start)
+                }
+                ShardMsg::Load(instance) => {
+                    let id = instance.workflow_id.clone();
+                    instances.insert(id.clone(), *instance);
+                    (id, Event::Recover)
+                }
+                ShardMsg::Event(id, event) => (id, event),
+            };
+            let Some(instance) = instances.get_mut(&id) else { continue };
+            let Some(def) = workflows.get(&instance.workflow_name, Some(instance.workflow_version)) else {
+                tracing::error!(instance = %id, workflow = %instance.workflow_name, version = instance.workflow_version, "The instance's workflow definition is no longer loaded; it waits until it is.");
+                continue;
+            };
+            let mut cx = Step { now: now.max(shared.clock.now()), workflows: &workflows, scripts: &mut scripts, jq: &mut jq, secrets: secrets.as_ref() };
+            let actions = step(instance, &def, event, &mut cx);
+            batch.actions.extend(actions.into_iter().map(|a| (id.clone(), a)));
+            dirty.push(id);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        for id in dirty {
+            let Some(instance) = instances.get(&id) else { continue };
+            batch.rows.push(InstanceRow::from_instance(instance));
+            if watching {
+                batch.watched.push(instance.clone());
+            }
+            if instance.status.is_terminal() {
+                instances.remove(&id);
+            }
+        }
+        if (!batch.rows.is_empty() || !batch.actions.is_empty()) && commit.blocking_send(batch).is_err() {
+            return;
+        }
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
