@@ -1,0 +1,151 @@
+//! The shipped examples, run end to end by the real binary against local servers.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::*;
+
+fn example(name: &str) -> String {
+    root().join("examples").join(name).display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_alert_pages_only_when_the_search_finds_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    set_secret(&db, "conductor_token", "tok-s3cret");
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/workflow/search" if r.query.get("query").is_some_and(|q| q.contains("sample_tracker_workflow")) => {
+            Reply::json(json!({"totalHits": 2, "results": [{"workflowId": "w1"}, {"workflowId": "w2"}]}))
+        }
+        "/quiet/search" => Reply::json(json!({"totalHits": 0, "results": []})),
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success", "dedup_key": "x"}), delay: Duration::ZERO },
+        _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
+    })
+    .await;
+    let slot: i64 = 1_767_225_600_000;
+    let input = json!({"search_url": format!("{}/api/workflow/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
+    let out = run_async(db.clone(), vec!["run".into(), "failure_alert".into(), "--config".into(), example("failure-alert"), "--input".into(), input.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = stdout_json(&out);
+    assert_eq!(output["hits"], json!(2));
+    assert_eq!(output["decision"], json!("alert"));
+    assert_eq!(output["window"], json!({"startTime": slot - 600_000, "endTime": slot}));
+
+    let searches = server.to("/api/workflow/search");
+    assert_eq!(searches.len(), 1);
+    let query = &searches[0].query["query"];
+    assert!(query.contains(&format!("startTime%3E{}", slot - 600_000)) && query.contains(&format!("startTime%3C{slot}")), "{query}");
+    assert_eq!(searches[0].headers["x-authorization"], "tok-s3cret", "the secret reaches the endpoint");
+    let pages = server.to("/v2/enqueue");
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].body["event_action"], json!("trigger"));
+    assert_eq!(pages[0].body["dedup_key"], json!("failure_alert/sample_tracker_workflow"));
+    assert_eq!(pages[0].body["payload"]["severity"], json!("critical"));
+    assert_eq!(pages[0].body["payload"]["summary"], json!("2 failed runs of sample_tracker_workflow in the last 10 minutes"));
+
+    let quiet = json!({"search_url": format!("{}/quiet/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
+    let out = run_async(db.clone(), vec!["run".into(), "failure_alert".into(), "--config".into(), example("failure-alert"), "--input".into(), quiet.to_string()]).await;
+    assert!(out.status.success());
+    assert_eq!(stdout_json(&out)["decision"], json!("quiet"));
+    assert_eq!(server.to("/v2/enqueue").len(), 1, "no page when nothing failed");
+
+    let listed = String::from_utf8(run(&db, &["instances"]).stdout).unwrap();
+    let id = listed.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let state = String::from_utf8(run(&db, &["status", &id, "--json"]).stdout).unwrap();
+    assert!(!state.contains("tok-s3cret"), "the secret never reaches instance history");
+    assert!(state.contains("\"X-Authorization\": \"***\""));
+}
+
+fn stargazers(page: usize, per_page: usize, total: usize) -> Value {
+    let start = (page - 1) * per_page;
+    let n = total.saturating_sub(start).min(per_page);
+    Value::Array(
+        (start..start + n)
+            .map(|i| {
+                let at = if i % 2 == 0 { "2030-01-01T00:00:00Z" } else { "2000-01-01T00:00:00Z" };
+                json!({"starred_at": at, "user": {"login": format!("user{i}"), "html_url": format!("https://github.com/user{i}"), "id": i}})
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_etl_pages_until_a_short_page_and_uploads_each_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    set_secret(&db, "gh_token", "ghp_example");
+    set_secret(&db, "orbit_apikey", "orbit_example");
+    let server = Recorder::start(|r| {
+        if r.path == "/repos/netflix/conductor/stargazers" {
+            let page: usize = r.query["page"].parse().unwrap();
+            let per_page: usize = r.query["per_page"].parse().unwrap();
+            Reply::json(stargazers(page, per_page, 237))
+        } else {
+            Reply::json(json!({"ok": true}))
+        }
+    })
+    .await;
+    let input = json!({"gh_api": server.url, "orbit_api": server.url});
+    let out = run_async(db.clone(), vec!["run".into(), "github_stars_to_orbit".into(), "--config".into(), example("github-etl"), "--input".into(), input.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out)["pages"], json!(3));
+
+    let gets = server.to("/repos/");
+    let pages: Vec<&str> = gets.iter().map(|r| r.query["page"].as_str()).collect();
+    assert_eq!(pages, ["1", "2", "3"]);
+    assert!(gets.iter().all(|r| r.query["per_page"] == "100" && r.headers["authorization"] == "token ghp_example"));
+    assert_eq!(gets[0].headers["accept"], "application/vnd.github.star+json");
+
+    let uploads = server.to("/oss-stats/activities/bulk");
+    assert_eq!(uploads.len(), 3);
+    let sizes: Vec<usize> = uploads.iter().map(|u| u.body["activities"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, [50, 50, 19], "only stars newer than the cutoff are uploaded");
+    assert_eq!(uploads[0].headers["authorization"], "Bearer orbit_example");
+    assert_eq!(
+        uploads[0].body["activities"][0],
+        json!({"activity": {"activity_type_key": "starredConductor", "title": "Starred the repository", "occurred_at": "2030-01-01T00:00:00Z", "member": {"github": "user0"}}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_monitor_polls_until_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let server = Recorder::start(move |r| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let status = if n >= 3 { "Completed" } else { "Running" };
+        Reply::json(json!({"job_id": r.path.rsplit('/').next(), "status": status, "progress_percent": n * 33}))
+    })
+    .await;
+    let input = json!({"job_id": "job-42", "polling_interval_seconds": 1, "timeout_seconds": 30, "status_url": format!("{}/api/job_status", server.url)});
+    let out = run_async(db.clone(), vec!["run".into(), "monitor_job".into(), "--config".into(), example("job-monitor"), "--input".into(), input.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = stdout_json(&out);
+    assert_eq!(output["job_id"], json!("job-42"));
+    assert_eq!(output["final_status"], json!("Completed"));
+    assert_eq!(output["checks_performed"], json!(3));
+    let secs = output["monitoring_duration_seconds"].as_f64().unwrap();
+    assert!((1.5..30.0).contains(&secs), "two 1 s waits happened: {secs}");
+    let paths: Vec<String> = server.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/api/job_status/job-42"; 3]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pause__1") && stderr.contains("WAIT"), "progress lines name each task: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_monitor_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let server = Recorder::start(|_| Reply::json(json!({"status": "Running"}))).await;
+    let input = json!({"job_id": "slow", "polling_interval_seconds": 1, "timeout_seconds": 2, "status_url": format!("{}/api/job_status", server.url)});
+    let out = run_async(db, vec!["run".into(), "monitor_job".into(), "--config".into(), example("job-monitor"), "--input".into(), input.to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = stdout_json(&out);
+    assert_eq!(output["final_status"], json!("Timeout"));
+    assert!(output["checks_performed"].as_u64().unwrap() >= 2);
+}

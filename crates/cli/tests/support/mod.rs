@@ -1,0 +1,145 @@
+//! Shared helpers for black-box tests: the real `vigil` binary and a local HTTP server that
+//! records what it receives.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// A fixed key so tests never create key files outside their temp dir.
+pub const TEST_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// A `vigil` command using `db` as its store.
+pub fn vigil(db: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    cmd.env("VIGIL_DB", db).env("VIGIL_SECRET_KEY", TEST_KEY).env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Runs `vigil` with args and returns its output.
+pub fn run(db: &Path, args: &[&str]) -> Output {
+    vigil(db).args(args).output().expect("run vigil")
+}
+
+/// Stores a secret through the CLI.
+pub fn set_secret(db: &Path, name: &str, value: &str) {
+    use std::io::Write;
+    let mut child = vigil(db).args(["secret", "set", name]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// What the local server received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query parameters.
+    pub query: HashMap<String, String>,
+    /// Headers, lower-case names.
+    pub headers: HashMap<String, String>,
+    /// Body as JSON (null when empty or not JSON).
+    pub body: Value,
+}
+
+/// What the local server answers.
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+    /// Delay before answering.
+    pub delay: Duration,
+}
+
+impl Reply {
+    /// 200 with a JSON body.
+    pub fn json(body: Value) -> Self {
+        Self { status: 200, body, delay: Duration::ZERO }
+    }
+}
+
+type Handler = Arc<dyn Fn(&Received) -> Reply + Send + Sync>;
+
+/// A local HTTP server started by a test.
+#[derive(Clone)]
+pub struct Recorder {
+    /// Base URL, like `http://127.0.0.1:PORT`.
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Recorder {
+    /// Starts a server answering with `handler`.
+    pub async fn start(handler: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state: (Handler, Arc<Mutex<Vec<Received>>>) = (Arc::new(handler), received.clone());
+        let app = Router::new().fallback(serve).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url: format!("http://{addr}"), received }
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Requests to paths starting with `prefix`.
+    pub fn to(&self, prefix: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.path.starts_with(prefix)).collect()
+    }
+}
+
+async fn serve(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Received>>>)>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap_or_default();
+    let query = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+    let rec = Received { method: parts.method.to_string(), path: parts.uri.path().to_string(), query, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    received.lock().unwrap().push(rec.clone());
+    let reply = handler(&rec);
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    (StatusCode::from_u16(reply.status).unwrap(), axum::Json(reply.body)).into_response()
+}
+
+/// Runs `vigil run` on a blocking thread so the test's own servers keep answering.
+pub async fn run_async(db: PathBuf, args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&db, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Parses stdout as JSON.
+pub fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
