@@ -110,7 +110,13 @@ pub fn parse_text(file: &Path, text: &str) -> Result<Value, Diagnostic> {
         serde_saphyr::from_str::<Value>(text).map_err(|e| {
             let (line, col) = e.location().map(|l| (l.line() as usize, l.column() as usize)).unwrap_or((1, 1));
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("syntax error").trim().to_string();
+            let first = msg.lines().next().unwrap_or("syntax error").trim();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let first = match first.split_once(": ") {
+                Some((head, rest)) if head.starts_with("line ") => rest,
+                _ => first,
+            }
+            .to_string();
             file_error(file, line, col, format!("invalid YAML: {first}"))
         })
     }

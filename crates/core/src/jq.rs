@@ -41,15 +41,15 @@ fn describe_load<P>(errs: &jaq_core::load::Errors<&str, P>) -> String {
     errs.iter()
         .map(|(_, e)| match e {
             jaq_core::load::Error::Io(io) => io.iter().map(|(p, m)| format!("{p}: {m}")).collect::<Vec<_>>().join("; "),
-            jaq_core::load::Error::Lex(lex) => lex.iter().map(|(expect, at)| format!("expected {} near `{}`", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
-            jaq_core::load::Error::Parse(parse) => parse.iter().map(|(expect, at)| format!("expected {} near `{}`", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
+            jaq_core::load::Error::Lex(lex) => lex.iter().map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
+            jaq_core::load::Error::Parse(parse) => parse.iter().map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
 fn snippet(at: &str) -> String {
-    at.chars().take(20).collect()
+    if at.is_empty() { "the end of the query".into() } else { format!("`{}`", at.chars().take(20).collect::<String>()) }
 }
 
 impl JqFilter {

@@ -113,7 +113,12 @@ impl ScheduleDef {
         let cron = parse_cron(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
         let zone_id = raw.zone_id.clone().unwrap_or_else(|| "UTC".into());
         let zone = TimeZone::get(&zone_id)
-            .map_err(|_| problems.push(Problem::error("zoneId", format!("unknown time zone `{zone_id}`")).with_hint(Some("use an IANA name such as `Europe/Berlin`".into()))))
+            .map_err(|_| {
+                let names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_string()).collect();
+                let hint = crate::diagnostic::did_you_mean(&zone_id, names.iter().map(String::as_str))
+                    .or_else(|| Some("use an IANA name such as `Europe/Berlin`".into()));
+                problems.push(Problem::error("zoneId", format!("unknown time zone `{zone_id}`")).with_hint(hint))
+            })
             .ok();
         if raw.name.trim().is_empty() {
             problems.push(Problem::error("name", "the schedule name is empty"));

@@ -1,0 +1,90 @@
+//! Black-box tests of CLI behaviour: validation output, secrets, exit codes and error messages.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+#[test]
+fn validate_reports_every_problem_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&dir.path().join("v.db"), &["validate", "tests/fixtures/broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+#[test]
+fn validate_accepts_every_shipped_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for example in ["quickstart", "failure-alert", "github-etl", "job-monitor"] {
+        let path = root().join("examples").join(example);
+        let out = run(&dir.path().join("v.db"), &["validate", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{example}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn secrets_are_listed_by_name_only_and_can_be_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    set_secret(&db, "api_token", "very-secret-value");
+    let listed = run(&db, &["secret", "list"]);
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(text, "api_token\t***\n");
+    let raw = std::fs::read(&db).unwrap();
+    assert!(!raw.windows(17).any(|w| w == b"very-secret-value"), "the database holds only ciphertext");
+    assert!(run(&db, &["secret", "rm", "api_token"]).status.success());
+    let again = run(&db, &["secret", "rm", "api_token"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("does not exist"));
+}
+
+#[test]
+fn run_fails_clearly_on_bad_input_and_unknown_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = root().join("examples/job-monitor");
+    let out = run(&db, &["run", "monitor_job", "--config", config.to_str().unwrap(), "--input", "{not json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--input is not valid JSON"));
+    let out = run(&db, &["run", "monitor_jobb", "--config", config.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("workflow `monitor_jobb` is not defined (known: monitor_job)"));
+}
+
+#[test]
+fn run_exits_non_zero_when_the_instance_fails_and_names_the_missing_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let file = dir.path().join("needs_secret.yaml");
+    std::fs::write(
+        &file,
+        "name: needs_secret\ntasks:\n  - {name: a, taskReferenceName: a, type: INLINE, inputParameters: {evaluatorType: javascript, k: '${workflow.secrets.missing}', expression: '$.k'}}\n",
+    )
+    .unwrap();
+    let out = run(&db, &["run", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FAILED") && stderr.contains("secret `missing` is not set"), "{stderr}");
+}
+
+#[test]
+fn run_prints_output_json_and_status_shows_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let file = dir.path().join("add.json");
+    let def = json!({"name": "add", "tasks": [
+        {"name": "a", "taskReferenceName": "a", "type": "INLINE", "inputParameters": {"evaluatorType": "javascript", "x": "${workflow.input.x}", "expression": "$.x + 1"}}
+    ], "outputParameters": {"y": "${a.output.result}"}});
+    std::fs::write(&file, def.to_string()).unwrap();
+    let out = run(&db, &["run", file.to_str().unwrap(), "--input", r#"{"x": 41}"#]);
+    assert!(out.status.success());
+    assert_eq!(stdout_json(&out), json!({"y": 42}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a") && stderr.contains("INLINE") && stderr.contains("COMPLETED"), "{stderr}");
+    let listed = String::from_utf8(run(&db, &["instances", "--status", "completed"]).stdout).unwrap();
+    let id = listed.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let status = String::from_utf8(run(&db, &["status", &id]).stdout).unwrap();
+    assert!(status.contains("add v1") && status.contains("COMPLETED"));
+    let missing = run(&db, &["status", "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
