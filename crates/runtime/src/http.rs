@@ -22,7 +22,9 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
         Ok(m) => m,
         Err(_) => return failed(format!("invalid HTTP method `{}`", req.method), json!({}), true),
     };
-    let timeout = Duration::from_millis(req.connect_timeout_ms + req.read_timeout_ms);
+    // reqwest has no per-request read timeout: readTimeOut bounds the whole call, and the
+    // client-wide connect timeout bounds connecting.
+    let timeout = Duration::from_millis(req.read_timeout_ms);
     let mut builder = client.request(method, &req.uri).timeout(timeout).header("Accept", &req.accept);
     for (k, v) in &req.headers {
         builder = builder.header(k, v);

@@ -1,0 +1,145 @@
+//! Engine tests: the runtime around the interpreter, on a real SQLite file.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vigil_core::def::WorkflowSet;
+use vigil_core::def::build::build_workflow;
+use vigil_core::instance::{TaskStatus, WorkflowStatus};
+use vigil_core::script::ScriptLimits;
+use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
+use vigil_store::{SqliteStore, Store};
+
+fn set(docs: &[Value]) -> WorkflowSet {
+    let mut set = WorkflowSet::default();
+    for doc in docs {
+        let (def, problems) = build_workflow(doc);
+        set.insert(def.unwrap_or_else(|| panic!("{problems:?}")));
+    }
+    set
+}
+
+async fn engine(workflows: WorkflowSet, dir: &tempfile::TempDir) -> Engine {
+    let store = Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
+    let config = EngineConfig { shards: 2, script_limits: ScriptLimits { time: Duration::from_millis(500), memory_bytes: 32 << 20 }, ..EngineConfig::default() };
+    Engine::start(store, Arc::new(SystemClock), config, workflows, SecretValues::default()).await.unwrap()
+}
+
+fn inline(name: &str, expression: &str) -> Value {
+    json!({"name": name, "taskReferenceName": name, "type": "INLINE", "inputParameters": {"evaluatorType": "javascript", "i": "${workflow.input.i}", "expression": expression}})
+}
+
+fn start(engine: &Engine, name: &str, input: Value) -> String {
+    engine.start_instance(StartRequest { name: name.into(), input, ..StartRequest::default() }).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_script_fails_its_task_while_other_instances_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "spin", "tasks": [inline("loop", "while(true){}")]}),
+        json!({"name": "quick", "tasks": [inline("add", "$.i + 1")]}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let started = Instant::now();
+    let spinner = start(&engine, "spin", json!({}));
+    let quick: Vec<String> = (0..50).map(|i| start(&engine, "quick", json!({"i": i}))).collect();
+    for (i, id) in quick.iter().enumerate() {
+        let done = engine.wait(id).await.unwrap();
+        assert_eq!(done.status, WorkflowStatus::Completed);
+        assert_eq!(done.output, json!({"result": i + 1}));
+    }
+    let spun = engine.wait(&spinner).await.unwrap();
+    assert_eq!(spun.status, WorkflowStatus::Failed);
+    assert!(spun.tasks[0].reason_for_incompletion.as_deref().unwrap().contains("longer than"));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_workflow_runs_as_a_child_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "child", "tasks": [inline("double", "$.i * 2")], "outputParameters": {"doubled": "${double.output.result}"}}),
+        json!({"name": "parent", "tasks": [
+            {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "child"}, "inputParameters": {"i": "${workflow.input.i}"}}
+        ], "outputParameters": {"got": "${c.output.doubled}", "child": "${c.output.subWorkflowId}"}}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let id = start(&engine, "parent", json!({"i": 21}));
+    let done = engine.wait(&id).await.unwrap();
+    assert_eq!(done.status, WorkflowStatus::Completed, "{:?}", done.reason_for_incompletion);
+    assert_eq!(done.output["got"], json!(42));
+    let child_id = done.output["child"].as_str().unwrap().to_string();
+    let child = engine.store().instance(&child_id).await.unwrap().unwrap();
+    assert_eq!(child.parent.unwrap().workflow_id, id);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_workflow_starts_with_the_failed_instance_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "on_failure", "tasks": [inline("note", "'noted'")]}),
+        json!({"name": "fragile", "failureWorkflow": "on_failure", "tasks": [inline("boom", "throw new Error('bad data')")]}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let id = start(&engine, "fragile", json!({"i": 1}));
+    let failed = engine.wait(&id).await.unwrap();
+    assert_eq!(failed.status, WorkflowStatus::Failed);
+    let handler = engine.wait(&format!("{id}.failure")).await.unwrap();
+    assert_eq!(handler.input["workflowId"], json!(id));
+    assert_eq!(handler.input["failureStatus"], json!("FAILED"));
+    assert!(handler.input["reason"].as_str().unwrap().contains("bad data"));
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_task_timeout_retries_then_fails_and_unreachable_endpoint_is_named() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop(sock);
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "hang", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP", "retryCount": 1,
+            "inputParameters": {"http_request": {"uri": format!("http://{addr}/slow"), "readTimeOut": 300}}}]}),
+        json!({"name": "refused", "tasks": [{"name": "r", "taskReferenceName": "r", "type": "HTTP",
+            "inputParameters": {"http_request": {"uri": "http://127.0.0.1:9/nothing"}}}]}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let hang = engine.wait(&start(&engine, "hang", json!({}))).await.unwrap();
+    assert_eq!(hang.status, WorkflowStatus::Failed);
+    assert_eq!(hang.tasks.len(), 2, "one retry");
+    assert!(hang.tasks.iter().all(|t| t.status == TaskStatus::Failed));
+    assert!(hang.tasks[1].reason_for_incompletion.as_deref().unwrap().contains("timed out"));
+    let refused = engine.wait(&start(&engine, "refused", json!({}))).await.unwrap();
+    assert_eq!(refused.status, WorkflowStatus::Failed);
+    let reason = refused.reason_for_incompletion.unwrap();
+    assert!(reason.contains("http://127.0.0.1:9/nothing") && reason.contains("failed"), "{reason}");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_instances_commit_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(set(&[json!({"name": "quick", "tasks": [inline("add", "$.i + 1")]})]), &dir).await;
+    let ids: Vec<String> = (0..2_000).map(|i| start(&engine, "quick", json!({"i": i}))).collect();
+    let last = engine.wait(ids.last().unwrap()).await.unwrap();
+    assert_eq!(last.output, json!({"result": 2000}));
+    while engine.finished_count() < 2_000 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    engine.shutdown().await;
+    let store = SqliteStore::open(&dir.path().join("e.db")).await.unwrap();
+    let done = store.instance(&ids[1234]).await.unwrap().unwrap();
+    assert_eq!(done.output, json!({"result": 1235}));
+}
