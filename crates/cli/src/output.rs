@@ -31,7 +31,14 @@ pub fn instance_report(i: &Instance) -> String {
     out.push_str(&format!("{:<28} {:<18} {:<22} {:<24} {}\n", "TASK", "TYPE", "STATUS", "STARTED", "ATTEMPT"));
     for t in &i.tasks {
         let started = t.start_time.map(format_millis).unwrap_or_else(|| "-".into());
-        out.push_str(&format!("{:<28} {:<18} {:<22} {:<24} {}\n", t.reference_task_name, t.task_type, t.status.as_str(), started, t.retry_count + 1));
+        out.push_str(&format!(
+            "{:<28} {:<18} {:<22} {:<24} {}\n",
+            t.reference_task_name,
+            t.task_type,
+            t.status.as_str(),
+            started,
+            t.retry_count + 1
+        ));
     }
     out
 }

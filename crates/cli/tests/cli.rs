@@ -48,7 +48,9 @@ fn run_fails_clearly_on_bad_input_and_unknown_names() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--input is not valid JSON"));
     let out = run(&db, &["run", "monitor_jobb", "--config", config.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("workflow `monitor_jobb` is not defined (known: monitor_job)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("workflow `monitor_jobb` is not defined (known: monitor_job)")
+    );
 }
 
 #[test]

@@ -38,7 +38,11 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64) {
 async fn instances(db: &std::path::Path) -> Vec<vigil_core::instance::Instance> {
     let store = vigil_store::SqliteStore::open(db).await.unwrap();
     let mut out = Vec::new();
-    for s in store.list_instances(&InstanceFilter { workflow_name: Some("crashy".into()), status: None, limit: 1000 }).await.unwrap() {
+    for s in store
+        .list_instances(&InstanceFilter { workflow_name: Some("crashy".into()), status: None, limit: 1000 })
+        .await
+        .unwrap()
+    {
         out.push(store.instance(&s.id).await.unwrap().unwrap());
     }
     store.close().await;
@@ -90,21 +94,34 @@ async fn sigkill_during_wait_and_slow_http_loses_nothing() {
     assert_eq!(fires.len(), after.len(), "one instance per fire, none lost");
 
     let received = server.received();
-    let count = |path: &str, id: &str| received.iter().filter(|r| r.path == path && r.query.get("id").map(String::as_str) == Some(id)).count();
+    let count = |path: &str, id: &str| {
+        received.iter().filter(|r| r.path == path && r.query.get("id").map(String::as_str) == Some(id)).count()
+    };
     for instance in &after {
         let id = &instance.workflow_id;
         assert_eq!(instance.status, WorkflowStatus::Completed, "{id}: {:?}", instance.reason_for_incompletion);
         assert!(fires.iter().any(|f| &f.instance_id == id));
         assert_eq!(count("/done", id), 1, "{id}: the last call ran exactly once");
-        let slow_attempts: Vec<&Value> = instance.tasks.iter().filter(|t| t.def_ref == "slow").map(|t| &t.output_data).collect();
+        let slow_attempts: Vec<&Value> =
+            instance.tasks.iter().filter(|t| t.def_ref == "slow").map(|t| &t.output_data).collect();
         let slow_calls = count("/slow", id);
-        assert!(slow_calls >= 1 && slow_calls <= slow_attempts.len(), "{id}: {slow_calls} calls for {} attempts", slow_attempts.len());
-        let completed_before_kill = before.iter().find(|b| &b.workflow_id == id).is_some_and(|b| b.tasks.iter().any(|t| t.def_ref == "slow" && t.status.is_successful()));
+        assert!(
+            slow_calls >= 1 && slow_calls <= slow_attempts.len(),
+            "{id}: {slow_calls} calls for {} attempts",
+            slow_attempts.len()
+        );
+        let completed_before_kill = before
+            .iter()
+            .find(|b| &b.workflow_id == id)
+            .is_some_and(|b| b.tasks.iter().any(|t| t.def_ref == "slow" && t.status.is_successful()));
         if completed_before_kill {
             assert_eq!(slow_calls, 1, "{id}: a completed HTTP task is not sent again");
         }
         for t in instance.tasks.iter().filter(|t| t.retried) {
-            assert!(t.reason_for_incompletion.as_deref().unwrap_or_default().contains("in flight"), "interrupted attempts are visible");
+            assert!(
+                t.reason_for_incompletion.as_deref().unwrap_or_default().contains("in flight"),
+                "interrupted attempts are visible"
+            );
         }
     }
 }

@@ -21,13 +21,26 @@ async fn failure_alert_pages_only_when_the_search_finds_failures() {
             Reply::json(json!({"totalHits": 2, "results": [{"workflowId": "w1"}, {"workflowId": "w2"}]}))
         }
         "/quiet/search" => Reply::json(json!({"totalHits": 0, "results": []})),
-        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success", "dedup_key": "x"}), delay: Duration::ZERO },
+        "/v2/enqueue" => {
+            Reply { status: 202, body: json!({"status": "success", "dedup_key": "x"}), delay: Duration::ZERO }
+        }
         _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
     })
     .await;
     let slot: i64 = 1_767_225_600_000;
     let input = json!({"search_url": format!("{}/api/workflow/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
-    let out = run_async(db.clone(), vec!["run".into(), "failure_alert".into(), "--config".into(), example("failure-alert"), "--input".into(), input.to_string()]).await;
+    let out = run_async(
+        db.clone(),
+        vec![
+            "run".into(),
+            "failure_alert".into(),
+            "--config".into(),
+            example("failure-alert"),
+            "--input".into(),
+            input.to_string(),
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["hits"], json!(2));
@@ -37,17 +50,34 @@ async fn failure_alert_pages_only_when_the_search_finds_failures() {
     let searches = server.to("/api/workflow/search");
     assert_eq!(searches.len(), 1);
     let query = &searches[0].query["query"];
-    assert!(query.contains(&format!("startTime%3E{}", slot - 600_000)) && query.contains(&format!("startTime%3C{slot}")), "{query}");
+    assert!(
+        query.contains(&format!("startTime%3E{}", slot - 600_000)) && query.contains(&format!("startTime%3C{slot}")),
+        "{query}"
+    );
     assert_eq!(searches[0].headers["x-authorization"], "tok-s3cret", "the secret reaches the endpoint");
     let pages = server.to("/v2/enqueue");
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0].body["event_action"], json!("trigger"));
     assert_eq!(pages[0].body["dedup_key"], json!("failure_alert/sample_tracker_workflow"));
     assert_eq!(pages[0].body["payload"]["severity"], json!("critical"));
-    assert_eq!(pages[0].body["payload"]["summary"], json!("2 failed runs of sample_tracker_workflow in the last 10 minutes"));
+    assert_eq!(
+        pages[0].body["payload"]["summary"],
+        json!("2 failed runs of sample_tracker_workflow in the last 10 minutes")
+    );
 
     let quiet = json!({"search_url": format!("{}/quiet/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
-    let out = run_async(db.clone(), vec!["run".into(), "failure_alert".into(), "--config".into(), example("failure-alert"), "--input".into(), quiet.to_string()]).await;
+    let out = run_async(
+        db.clone(),
+        vec![
+            "run".into(),
+            "failure_alert".into(),
+            "--config".into(),
+            example("failure-alert"),
+            "--input".into(),
+            quiet.to_string(),
+        ],
+    )
+    .await;
     assert!(out.status.success());
     assert_eq!(stdout_json(&out)["decision"], json!("quiet"));
     assert_eq!(server.to("/v2/enqueue").len(), 1, "no page when nothing failed");
@@ -89,7 +119,18 @@ async fn github_etl_pages_until_a_short_page_and_uploads_each_page() {
     })
     .await;
     let input = json!({"gh_api": server.url, "orbit_api": server.url});
-    let out = run_async(db.clone(), vec!["run".into(), "github_stars_to_orbit".into(), "--config".into(), example("github-etl"), "--input".into(), input.to_string()]).await;
+    let out = run_async(
+        db.clone(),
+        vec![
+            "run".into(),
+            "github_stars_to_orbit".into(),
+            "--config".into(),
+            example("github-etl"),
+            "--input".into(),
+            input.to_string(),
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout_json(&out)["pages"], json!(3));
 
@@ -123,7 +164,18 @@ async fn job_monitor_polls_until_completed() {
     })
     .await;
     let input = json!({"job_id": "job-42", "polling_interval_seconds": 1, "timeout_seconds": 30, "status_url": format!("{}/api/job_status", server.url)});
-    let out = run_async(db.clone(), vec!["run".into(), "monitor_job".into(), "--config".into(), example("job-monitor"), "--input".into(), input.to_string()]).await;
+    let out = run_async(
+        db.clone(),
+        vec![
+            "run".into(),
+            "monitor_job".into(),
+            "--config".into(),
+            example("job-monitor"),
+            "--input".into(),
+            input.to_string(),
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["job_id"], json!("job-42"));
@@ -143,7 +195,18 @@ async fn job_monitor_times_out() {
     let db = dir.path().join("vigil.db");
     let server = Recorder::start(|_| Reply::json(json!({"status": "Running"}))).await;
     let input = json!({"job_id": "slow", "polling_interval_seconds": 1, "timeout_seconds": 2, "status_url": format!("{}/api/job_status", server.url)});
-    let out = run_async(db, vec!["run".into(), "monitor_job".into(), "--config".into(), example("job-monitor"), "--input".into(), input.to_string()]).await;
+    let out = run_async(
+        db,
+        vec![
+            "run".into(),
+            "monitor_job".into(),
+            "--config".into(),
+            example("job-monitor"),
+            "--input".into(),
+            input.to_string(),
+        ],
+    )
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["final_status"], json!("Timeout"));

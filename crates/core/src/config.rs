@@ -37,7 +37,15 @@ impl Doc {
             (false, false) => format!("{}.{}", self.prefix, p.path),
         };
         let (line, column) = self.map.position(&path);
-        Diagnostic { severity: p.severity, file: self.file.clone(), line, column, path, message: p.message, hint: p.hint }
+        Diagnostic {
+            severity: p.severity,
+            file: self.file.clone(),
+            line,
+            column,
+            path,
+            message: p.message,
+            hint: p.hint,
+        }
     }
 }
 
@@ -98,7 +106,15 @@ fn is_definition(p: &Path) -> bool {
 }
 
 fn file_error(file: &Path, line: usize, column: usize, message: String) -> Diagnostic {
-    Diagnostic { severity: Severity::Error, file: file.to_path_buf(), line, column, path: String::new(), message, hint: None }
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_path_buf(),
+        line,
+        column,
+        path: String::new(),
+        message,
+        hint: None,
+    }
 }
 
 /// Parses JSON or YAML text into a value, with a located syntax error.
@@ -146,7 +162,11 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
 }
 
 fn guess_kind(value: &Value) -> Kind {
-    if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() { Kind::Schedule } else { Kind::Workflow }
+    if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
+        Kind::Schedule
+    } else {
+        Kind::Workflow
+    }
 }
 
 fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
@@ -161,7 +181,12 @@ fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
                 diags.extend(problems.into_iter().map(|p| doc.locate(p)));
                 if let Some(def) = def {
                     if let Some(&first) = workflow_docs.get(&(def.name.clone(), def.version)) {
-                        let msg = format!("workflow `{}` version {} is also defined in {}", def.name, def.version, docs[first].1.file.display());
+                        let msg = format!(
+                            "workflow `{}` version {} is also defined in {}",
+                            def.name,
+                            def.version,
+                            docs[first].1.file.display()
+                        );
                         diags.push(doc.locate(Problem::error("name", msg)));
                         continue;
                     }
@@ -174,7 +199,8 @@ fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
                 diags.extend(problems.into_iter().map(|p| doc.locate(p)));
                 if let Some(def) = def {
                     if let Some(&first) = schedule_docs.get(&def.name) {
-                        let msg = format!("schedule `{}` is also defined in {}", def.name, docs[first].1.file.display());
+                        let msg =
+                            format!("schedule `{}` is also defined in {}", def.name, docs[first].1.file.display());
                         diags.push(doc.locate(Problem::error("name", msg)));
                         continue;
                     }
@@ -192,7 +218,11 @@ fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
         for (path, target) in sub_workflow_targets(&def.tasks, "tasks") {
             if !known(&target) {
                 let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
-                diags.push(doc.locate(Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(&target))));
+                diags.push(
+                    doc.locate(
+                        Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(&target)),
+                    ),
+                );
             }
         }
         if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {

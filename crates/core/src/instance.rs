@@ -301,8 +301,12 @@ impl Scope for InstanceScope<'_> {
             "correlationId" => Cow::Owned(i.correlation_id.clone().map(Value::String).unwrap_or(Value::Null)),
             "createTime" => Cow::Owned(Value::from(i.create_time)),
             "startTime" => Cow::Owned(Value::String(format_millis(i.create_time))),
-            "parentWorkflowId" => Cow::Owned(i.parent.as_ref().map(|p| Value::String(p.workflow_id.clone())).unwrap_or(Value::Null)),
-            "scheduledTime" => Cow::Owned(i.fire.as_ref().map(|f| Value::from(f.scheduled_time)).unwrap_or(Value::Null)),
+            "parentWorkflowId" => {
+                Cow::Owned(i.parent.as_ref().map(|p| Value::String(p.workflow_id.clone())).unwrap_or(Value::Null))
+            }
+            "scheduledTime" => {
+                Cow::Owned(i.fire.as_ref().map(|f| Value::from(f.scheduled_time)).unwrap_or(Value::Null))
+            }
             _ => return None,
         })
     }
@@ -320,7 +324,9 @@ impl Scope for InstanceScope<'_> {
             "status" => Cow::Owned(Value::String(exec.status.as_str().into())),
             "taskId" => Cow::Owned(Value::String(exec.task_id.clone())),
             "retryCount" => Cow::Owned(Value::from(exec.retry_count)),
-            "reasonForIncompletion" => Cow::Owned(exec.reason_for_incompletion.clone().map(Value::String).unwrap_or(Value::Null)),
+            "reasonForIncompletion" => {
+                Cow::Owned(exec.reason_for_incompletion.clone().map(Value::String).unwrap_or(Value::Null))
+            }
             _ => return None,
         })
     }

@@ -27,13 +27,11 @@ pub fn compile(query: &str) -> Result<JqFilter, String> {
     let modules = loader
         .load(&arena, File { code: query, path: () })
         .map_err(|errs| format!("syntax error in `{query}`: {}", describe_load(&errs)))?;
-    let filter = Compiler::default()
-        .with_funs(funs)
-        .compile(modules)
-        .map_err(|errs| {
-            let names: Vec<String> = errs.iter().flat_map(|(_, es)| es.iter().map(|(name, _)| format!("`{name}`"))).collect();
-            format!("undefined name {} in `{query}`", names.join(", "))
-        })?;
+    let filter = Compiler::default().with_funs(funs).compile(modules).map_err(|errs| {
+        let names: Vec<String> =
+            errs.iter().flat_map(|(_, es)| es.iter().map(|(name, _)| format!("`{name}`"))).collect();
+        format!("undefined name {} in `{query}`", names.join(", "))
+    })?;
     Ok(JqFilter(filter))
 }
 
@@ -41,8 +39,16 @@ fn describe_load<P>(errs: &jaq_core::load::Errors<&str, P>) -> String {
     errs.iter()
         .map(|(_, e)| match e {
             jaq_core::load::Error::Io(io) => io.iter().map(|(p, m)| format!("{p}: {m}")).collect::<Vec<_>>().join("; "),
-            jaq_core::load::Error::Lex(lex) => lex.iter().map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
-            jaq_core::load::Error::Parse(parse) => parse.iter().map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))).collect::<Vec<_>>().join("; "),
+            jaq_core::load::Error::Lex(lex) => lex
+                .iter()
+                .map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            jaq_core::load::Error::Parse(parse) => parse
+                .iter()
+                .map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at)))
+                .collect::<Vec<_>>()
+                .join("; "),
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -98,7 +104,12 @@ mod tests {
     #[test]
     fn runs_queries_and_returns_all_results() {
         let mut cache = JqCache::default();
-        let out = cache.run(".users[] | {login, id}", &json!({"users": [{"login": "a", "id": 1, "x": 0}, {"login": "b", "id": 2}]})).unwrap();
+        let out = cache
+            .run(
+                ".users[] | {login, id}",
+                &json!({"users": [{"login": "a", "id": 1, "x": 0}, {"login": "b", "id": 2}]}),
+            )
+            .unwrap();
         assert_eq!(out, vec![json!({"login": "a", "id": 1}), json!({"login": "b", "id": 2})]);
         let out = cache.run("[.[] | select(. > 1)] | length", &json!([1, 2, 3])).unwrap();
         assert_eq!(out, vec![json!(2)]);

@@ -59,7 +59,11 @@ pub fn resolve(template: &Value, scope: &dyn Scope, secrets: Secrets) -> Result<
 }
 
 /// Resolves every value of a map.
-pub fn resolve_map(map: &Map<String, Value>, scope: &dyn Scope, secrets: Secrets) -> Result<Map<String, Value>, ParamError> {
+pub fn resolve_map(
+    map: &Map<String, Value>,
+    scope: &dyn Scope,
+    secrets: Secrets,
+) -> Result<Map<String, Value>, ParamError> {
     map.iter().map(|(k, v)| Ok((k.clone(), resolve(v, scope, secrets)?))).collect()
 }
 
@@ -237,7 +241,12 @@ mod tests {
 
     #[test]
     fn embedded_references_render_into_text() {
-        let v = resolve(&json!("id=${workflow.workflowId}&n=${workflow.input.n}&o=${fetch.output.response.body.items[0]}"), &fixture(), Secrets::Reveal).unwrap();
+        let v = resolve(
+            &json!("id=${workflow.workflowId}&n=${workflow.input.n}&o=${fetch.output.response.body.items[0]}"),
+            &fixture(),
+            Secrets::Reveal,
+        )
+        .unwrap();
         assert_eq!(v, json!("id=wf-1&n=5&o={\"id\":7}"));
     }
 
@@ -259,9 +268,12 @@ mod tests {
     #[test]
     fn finds_references_with_paths() {
         let refs = references(&json!({"a": ["x ${t1.output.y} ${workflow.input.z}"]}), "inputParameters");
-        assert_eq!(refs, vec![
-            ("inputParameters.a[0]".to_string(), "t1.output.y".to_string()),
-            ("inputParameters.a[0]".to_string(), "workflow.input.z".to_string()),
-        ]);
+        assert_eq!(
+            refs,
+            vec![
+                ("inputParameters.a[0]".to_string(), "t1.output.y".to_string()),
+                ("inputParameters.a[0]".to_string(), "workflow.input.z".to_string()),
+            ]
+        );
     }
 }

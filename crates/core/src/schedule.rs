@@ -66,12 +66,28 @@ struct ScheduleConfig {
 }
 
 const SUPPORTED: &[&str] = &[
-    "name", "cronExpression", "zoneId", "startWorkflowRequest", "paused", "scheduleStartTime",
-    "scheduleEndTime", "runCatchupScheduleInstances", "overlapPolicy",
+    "name",
+    "cronExpression",
+    "zoneId",
+    "startWorkflowRequest",
+    "paused",
+    "scheduleStartTime",
+    "scheduleEndTime",
+    "runCatchupScheduleInstances",
+    "overlapPolicy",
 ];
-const IGNORED: &[&str] = &["createTime", "updatedTime", "createdBy", "updatedBy", "description", "tags", "pausedReason"];
+const IGNORED: &[&str] =
+    &["createTime", "updatedTime", "createdBy", "updatedBy", "description", "tags", "pausedReason"];
 const START_SUPPORTED: &[&str] = &["name", "version", "input", "correlationId"];
-const START_IGNORED: &[&str] = &["taskToDomain", "workflowDef", "externalInputPayloadStoragePath", "priority", "createdBy", "idempotencyKey", "idempotencyStrategy"];
+const START_IGNORED: &[&str] = &[
+    "taskToDomain",
+    "workflowDef",
+    "externalInputPayloadStoragePath",
+    "priority",
+    "createdBy",
+    "idempotencyKey",
+    "idempotencyStrategy",
+];
 
 /// A checked schedule.
 #[derive(Debug, Clone)]
@@ -107,10 +123,18 @@ impl ScheduleDef {
         };
         check_keys(obj, "", SUPPORTED, IGNORED, "schedule", &mut problems);
         if let Some(Value::Object(start)) = obj.get("startWorkflowRequest") {
-            check_keys(start, "startWorkflowRequest", START_SUPPORTED, START_IGNORED, "startWorkflowRequest", &mut problems);
+            check_keys(
+                start,
+                "startWorkflowRequest",
+                START_SUPPORTED,
+                START_IGNORED,
+                "startWorkflowRequest",
+                &mut problems,
+            );
         }
         let Some(raw) = typed::<ScheduleConfig>(doc, "", &mut problems) else { return (None, problems) };
-        let cron = parse_cron(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
+        let cron =
+            parse_cron(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
         let zone_id = raw.zone_id.clone().unwrap_or_else(|| "UTC".into());
         let zone = TimeZone::get(&zone_id)
             .map_err(|_| {
@@ -229,7 +253,9 @@ impl ScheduleDef {
 pub fn parse_cron(text: &str) -> Result<Cron, String> {
     let fields = text.split_whitespace().count();
     if !(5..=7).contains(&fields) {
-        return Err(format!("`{text}` has {fields} fields; a cron expression has 5 (minute first), 6 (second first) or 7 (with year)"));
+        return Err(format!(
+            "`{text}` has {fields} fields; a cron expression has 5 (minute first), 6 (second first) or 7 (with year)"
+        ));
     }
     let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Optional).dom_and_dow(true).build();
     parser.parse(text).map_err(|e| format!("bad cron expression `{text}`: {e}"))

@@ -142,10 +142,7 @@ fn caught(ctx: &Ctx<'_>, err: rquickjs::Error, deadline: &Cell<Option<Instant>>,
         let thrown = ctx.catch();
         match thrown.as_exception() {
             Some(ex) => ex.message().unwrap_or_else(|| "exception".into()),
-            None => thrown
-                .as_string()
-                .and_then(|s| s.to_string().ok())
-                .unwrap_or_else(|| format!("{thrown:?}")),
+            None => thrown.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| format!("{thrown:?}")),
         }
     } else {
         err.to_string()
@@ -175,7 +172,10 @@ mod tests {
         assert_eq!(js.eval("$.a + 1;", &json!({"a": 1})).unwrap(), json!(2));
         assert_eq!(js.eval("var x = $.a * 2; x + 1", &json!({"a": 2})).unwrap(), json!(5));
         assert_eq!(js.eval("(function(){ return {b: [$.a]}; })()", &json!({"a": "z"})).unwrap(), json!({"b": ["z"]}));
-        assert_eq!(js.eval("function e() { return $.a > 1 ? 'big' : 'small'; } e();", &json!({"a": 3})).unwrap(), json!("big"));
+        assert_eq!(
+            js.eval("function e() { return $.a > 1 ? 'big' : 'small'; } e();", &json!({"a": 3})).unwrap(),
+            json!("big")
+        );
         assert_eq!(js.eval("undefined", &json!({})).unwrap(), Value::Null);
     }
 

@@ -101,10 +101,8 @@ pub fn parse_until(text: &str) -> Result<Millis, String> {
         Some((head, tail)) if tail.chars().any(|c| c.is_ascii_alphabetic()) => (head, tail),
         _ => (text, "UTC"),
     };
-    let civil: jiff::civil::DateTime = civil_part
-        .trim()
-        .parse()
-        .map_err(|e| format!("`{text}` is not a date like `2026-01-31 11:59 UTC`: {e}"))?;
+    let civil: jiff::civil::DateTime =
+        civil_part.trim().parse().map_err(|e| format!("`{text}` is not a date like `2026-01-31 11:59 UTC`: {e}"))?;
     let tz = jiff::tz::TimeZone::get(zone).map_err(|_| format!("unknown time zone `{zone}` in `{text}`"))?;
     let zoned = civil.to_zoned(tz).map_err(|e| format!("`{text}`: {e}"))?;
     Ok(zoned.timestamp().as_millisecond())

@@ -106,7 +106,10 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action) {
         }
         Action::Finished { status, output, reason, parent } => {
             if let Some(parent) = parent {
-                shared.router.send(&parent.workflow_id, Event::ChildFinished { task_id: parent.task_id, status, output, reason });
+                shared.router.send(
+                    &parent.workflow_id,
+                    Event::ChildFinished { task_id: parent.task_id, status, output, reason },
+                );
             }
             let waiters = shared.waiters.lock().expect("lock").remove(&id);
             if let Some(waiters) = waiters {
@@ -130,7 +133,12 @@ async fn start_child(shared: &Arc<Shared>, start: ChildStart) {
     match shared.store.instance(&start.id).await {
         Ok(Some(child)) => {
             if let (true, Some(parent)) = (child.status.is_terminal(), child.parent.clone()) {
-                let event = Event::ChildFinished { task_id: parent.task_id, status: child.status, output: child.output, reason: child.reason_for_incompletion };
+                let event = Event::ChildFinished {
+                    task_id: parent.task_id,
+                    status: child.status,
+                    output: child.output,
+                    reason: child.reason_for_incompletion,
+                };
                 shared.router.send(&parent.workflow_id, event);
             }
             return;
@@ -139,11 +147,22 @@ async fn start_child(shared: &Arc<Shared>, start: ChildStart) {
         Err(e) => tracing::error!(error = %e, child = %start.id, "Could not check for an existing child instance."),
     }
     let engine = Engine::from_shared(shared.clone());
-    let req = StartRequest { name: start.name.clone(), version: start.version, input: start.input, id: Some(start.id.clone()), correlation_id: None };
+    let req = StartRequest {
+        name: start.name.clone(),
+        version: start.version,
+        input: start.input,
+        id: Some(start.id.clone()),
+        correlation_id: None,
+    };
     if let Err(e) = engine.start_child(req, start.parent.clone()) {
         tracing::error!(error = %e, child = %start.id, "Could not start a child instance.");
         if let Some(parent) = start.parent {
-            let event = Event::ChildFinished { task_id: parent.task_id, status: WorkflowStatus::Failed, output: serde_json::json!({}), reason: Some(e.to_string()) };
+            let event = Event::ChildFinished {
+                task_id: parent.task_id,
+                status: WorkflowStatus::Failed,
+                output: serde_json::json!({}),
+                reason: Some(e.to_string()),
+            };
             shared.router.send(&parent.workflow_id, event);
         }
     }

@@ -238,11 +238,19 @@ impl Engine {
         self.start_with(req, None, None)
     }
 
-    pub(crate) fn start_with(&self, req: StartRequest, parent: Option<ParentRef>, fire: Option<FireRef>) -> Result<String, EngineError> {
+    pub(crate) fn start_with(
+        &self,
+        req: StartRequest,
+        parent: Option<ParentRef>,
+        fire: Option<FireRef>,
+    ) -> Result<String, EngineError> {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
         }
-        let def = self.workflows().get(&req.name, req.version).ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+        let def = self
+            .workflows()
+            .get(&req.name, req.version)
+            .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
         let id = req.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut instance = new_instance(&def, id.clone(), req.input, self.now());
         instance.correlation_id = req.correlation_id;

@@ -38,7 +38,9 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
     }
     let response = match builder.send().await {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return failed(format!("{} {} timed out after {timeout:?}", req.method, req.uri), json!({}), false),
+        Err(e) if e.is_timeout() => {
+            return failed(format!("{} {} timed out after {timeout:?}", req.method, req.uri), json!({}), false);
+        }
         Err(e) => return failed(format!("{} {} failed: {}", req.method, req.uri, error_chain(&e)), json!({}), false),
     };
     let status = response.status();
@@ -48,9 +50,16 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
     }
     let bytes = match response.bytes().await {
         Ok(b) => b,
-        Err(e) => return failed(format!("{} {}: reading the body failed: {}", req.method, req.uri, error_chain(&e)), json!({}), false),
+        Err(e) => {
+            return failed(
+                format!("{} {}: reading the body failed: {}", req.method, req.uri, error_chain(&e)),
+                json!({}),
+                false,
+            );
+        }
     };
-    let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let body = serde_json::from_slice::<Value>(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     let output = json!({"response": {
         "statusCode": status.as_u16(),
         "reasonPhrase": status.canonical_reason().unwrap_or_default(),

@@ -29,7 +29,8 @@ pub async fn spawn(engine: Engine, schedules: Vec<ScheduleDef>) -> Result<tokio:
             start_fire(&engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id);
         }
     }
-    let cursors: HashMap<String, Option<Millis>> = store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
+    let cursors: HashMap<String, Option<Millis>> =
+        store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
     let now = engine.now();
     let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new() };
     let names: Vec<String> = state.defs.keys().cloned().collect();
@@ -107,7 +108,13 @@ impl State {
                 }
                 let status = if skip { FireStatus::Skipped } else { FireStatus::Claimed };
                 let instance_id = uuid::Uuid::new_v4().to_string();
-                claims.push(FireClaim { schedule: name.clone(), scheduled_at: slot, instance_id, executed_at: now, status });
+                claims.push(FireClaim {
+                    schedule: name.clone(),
+                    scheduled_at: slot,
+                    instance_id,
+                    executed_at: now,
+                    status,
+                });
             }
             cursors.push(ScheduleCursor { schedule: name.clone(), next_fire_at: due.next });
             self.set_next(&name, due.next);

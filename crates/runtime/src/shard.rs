@@ -46,7 +46,12 @@ pub struct Batch {
 }
 
 /// The shard loop; returns when the engine stops.
-pub fn run(mut rx: mpsc::UnboundedReceiver<ShardMsg>, commit: mpsc::Sender<Batch>, shared: Arc<Shared>, limits: ScriptLimits) {
+pub fn run(
+    mut rx: mpsc::UnboundedReceiver<ShardMsg>,
+    commit: mpsc::Sender<Batch>,
+    shared: Arc<Shared>,
+    limits: ScriptLimits,
+) {
     let mut scripts = ScriptEngine::new(limits);
     let mut jq = JqCache::default();
     let mut instances: HashMap<String, Instance> = HashMap::new();
@@ -66,7 +71,8 @@ pub fn run(mut rx: mpsc::UnboundedReceiver<ShardMsg>, commit: mpsc::Sender<Batch
         let workflows = shared.workflows.read().expect("lock").clone();
         let secrets = shared.secrets.read().expect("lock").clone();
         let watching = !shared.watchers.lock().expect("lock").is_empty();
-        let mut batch = Batch { rows: Vec::new(), started_by_fire: Vec::new(), actions: Vec::new(), watched: Vec::new() };
+        let mut batch =
+            Batch { rows: Vec::new(), started_by_fire: Vec::new(), actions: Vec::new(), watched: Vec::new() };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
         for msg in msgs.drain(..) {
@@ -94,7 +100,13 @@ pub fn run(mut rx: mpsc::UnboundedReceiver<ShardMsg>, commit: mpsc::Sender<Batch
                 tracing::error!(instance = %id, workflow = %instance.workflow_name, version = instance.workflow_version, "The instance's workflow definition is no longer loaded; it waits until it is.");
                 continue;
             };
-            let mut cx = Step { now: now.max(shared.clock.now()), workflows: &workflows, scripts: &mut scripts, jq: &mut jq, secrets: secrets.as_ref() };
+            let mut cx = Step {
+                now: now.max(shared.clock.now()),
+                workflows: &workflows,
+                scripts: &mut scripts,
+                jq: &mut jq,
+                secrets: secrets.as_ref(),
+            };
             let actions = step(instance, &def, event, &mut cx);
             batch.actions.extend(actions.into_iter().map(|a| (id.clone(), a)));
             dirty.push(id);

@@ -22,7 +22,11 @@ fn set(docs: &[Value]) -> WorkflowSet {
 
 async fn engine(workflows: WorkflowSet, dir: &tempfile::TempDir) -> Engine {
     let store = Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
-    let config = EngineConfig { shards: 2, script_limits: ScriptLimits { time: Duration::from_millis(500), memory_bytes: 32 << 20 }, ..EngineConfig::default() };
+    let config = EngineConfig {
+        shards: 2,
+        script_limits: ScriptLimits { time: Duration::from_millis(500), memory_bytes: 32 << 20 },
+        ..EngineConfig::default()
+    };
     Engine::start(store, Arc::new(SystemClock), config, workflows, SecretValues::default()).await.unwrap()
 }
 

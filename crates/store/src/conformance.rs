@@ -37,7 +37,14 @@ async fn upsert_replaces_state(store: &dyn Store) {
     let back = store.instance("a2").await.unwrap().unwrap();
     assert_eq!(back.status, WorkflowStatus::Completed);
     assert_eq!(back.output, json!({"done": true}));
-    let listed = store.list_instances(&InstanceFilter { workflow_name: Some("alpha".into()), status: Some(WorkflowStatus::Completed), limit: 10 }).await.unwrap();
+    let listed = store
+        .list_instances(&InstanceFilter {
+            workflow_name: Some("alpha".into()),
+            status: Some(WorkflowStatus::Completed),
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a2"]);
 }
 
@@ -47,10 +54,20 @@ async fn unfinished_are_listed_for_recovery(store: &dyn Store) {
 }
 
 async fn fire_times_are_claimed_once(store: &dyn Store) {
-    let claim = |id: &str| FireClaim { schedule: "every-minute".into(), scheduled_at: 60_000, instance_id: id.into(), executed_at: 60_010, status: FireStatus::Claimed };
+    let claim = |id: &str| FireClaim {
+        schedule: "every-minute".into(),
+        scheduled_at: 60_000,
+        instance_id: id.into(),
+        executed_at: 60_010,
+        status: FireStatus::Claimed,
+    };
     let cursor = ScheduleCursor { schedule: "every-minute".into(), next_fire_at: Some(120_000) };
     assert_eq!(store.claim_fires(&[claim("x1")], std::slice::from_ref(&cursor)).await.unwrap(), [true]);
-    assert_eq!(store.claim_fires(&[claim("x2")], &[cursor.clone()]).await.unwrap(), [false], "second claim of one fire time loses");
+    assert_eq!(
+        store.claim_fires(&[claim("x2")], std::slice::from_ref(&cursor)).await.unwrap(),
+        [false],
+        "second claim of one fire time loses"
+    );
     assert_eq!(store.schedule_cursors().await.unwrap(), vec![cursor]);
     let fires = store.fires("every-minute", 10).await.unwrap();
     assert_eq!(fires.len(), 1);
@@ -60,7 +77,10 @@ async fn fire_times_are_claimed_once(store: &dyn Store) {
 async fn unstarted_fires_are_found(store: &dyn Store) {
     assert_eq!(store.unstarted_fires().await.unwrap().len(), 1);
     let i = instance("x1", "alpha", 60_010);
-    store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], started_by_fire: vec!["x1".into()] }).await.unwrap();
+    store
+        .commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], started_by_fire: vec!["x1".into()] })
+        .await
+        .unwrap();
     assert!(store.unstarted_fires().await.unwrap().is_empty());
     assert_eq!(store.fires("every-minute", 1).await.unwrap()[0].status, FireStatus::Started);
 }
@@ -69,14 +89,24 @@ async fn secrets_roundtrip(store: &dyn Store) {
     store.put_secret("b", b"sealed-b", 1).await.unwrap();
     store.put_secret("a", b"sealed-a", 1).await.unwrap();
     store.put_secret("a", b"sealed-a2", 2).await.unwrap();
-    assert_eq!(store.secrets().await.unwrap(), vec![("a".to_string(), b"sealed-a2".to_vec()), ("b".to_string(), b"sealed-b".to_vec())]);
+    assert_eq!(
+        store.secrets().await.unwrap(),
+        vec![("a".to_string(), b"sealed-a2".to_vec()), ("b".to_string(), b"sealed-b".to_vec())]
+    );
     assert!(store.delete_secret("a").await.unwrap());
     assert!(!store.delete_secret("a").await.unwrap());
 }
 
 async fn large_batches_commit(store: &dyn Store) {
-    let rows: Vec<InstanceRow> = (0..1_234).map(|n| InstanceRow::from_instance(&instance(&format!("bulk-{n}"), "bulk", n))).collect();
+    let rows: Vec<InstanceRow> =
+        (0..1_234).map(|n| InstanceRow::from_instance(&instance(&format!("bulk-{n}"), "bulk", n))).collect();
     store.commit(&CommitBatch { instances: rows, ..Default::default() }).await.unwrap();
-    let listed = store.list_instances(&InstanceFilter { workflow_name: Some("bulk".into()), status: None, limit: 5 }).await.unwrap();
-    assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["bulk-1233", "bulk-1232", "bulk-1231", "bulk-1230", "bulk-1229"]);
+    let listed = store
+        .list_instances(&InstanceFilter { workflow_name: Some("bulk".into()), status: None, limit: 5 })
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["bulk-1233", "bulk-1232", "bulk-1231", "bulk-1230", "bulk-1229"]
+    );
 }

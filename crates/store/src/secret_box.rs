@@ -31,7 +31,9 @@ impl SecretBox {
     /// The key from `env_key` (hex) if given, else from `key_file`, created with mode 0600 if absent.
     pub fn load(env_key: Option<&str>, key_file: &Path) -> Result<Self, StoreError> {
         if let Some(hex) = env_key {
-            return decode_hex_key(hex).map(Self::new).map_err(|e| StoreError::Secret(format!("VIGIL_SECRET_KEY: {e}")));
+            return decode_hex_key(hex)
+                .map(Self::new)
+                .map_err(|e| StoreError::Secret(format!("VIGIL_SECRET_KEY: {e}")));
         }
         match std::fs::read_to_string(key_file) {
             Ok(text) => decode_hex_key(text.trim())
@@ -74,8 +76,10 @@ fn write_private(path: &Path, text: &str) -> Result<(), StoreError> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| StoreError::Io(format!("cannot create key file {}: {e}", path.display())))?;
-    file.write_all(text.as_bytes()).map_err(|e| StoreError::Io(format!("cannot write key file {}: {e}", path.display())))
+    let mut file =
+        options.open(path).map_err(|e| StoreError::Io(format!("cannot create key file {}: {e}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| StoreError::Io(format!("cannot write key file {}: {e}", path.display())))
 }
 
 fn encode_hex(bytes: &[u8]) -> String {

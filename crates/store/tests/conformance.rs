@@ -14,7 +14,10 @@ async fn sqlite_state_survives_reopen() {
     let i = vigil_core::instance::Instance::new("r1".into(), "w".into(), 1, serde_json::json!({}), 5);
     {
         let store = vigil_store::SqliteStore::open(&path).await.unwrap();
-        let batch = vigil_store::CommitBatch { instances: vec![vigil_store::InstanceRow::from_instance(&i)], ..Default::default() };
+        let batch = vigil_store::CommitBatch {
+            instances: vec![vigil_store::InstanceRow::from_instance(&i)],
+            ..Default::default()
+        };
         vigil_store::Store::commit(&store, &batch).await.unwrap();
         store.close().await;
     }

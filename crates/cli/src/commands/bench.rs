@@ -75,7 +75,14 @@ fn workflow(doc: Value) -> Result<WorkflowSet> {
 async fn engine(workflows: WorkflowSet) -> Result<(Engine, Arc<SqliteStore>, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
-    let engine = Engine::start(store.clone(), Arc::new(SystemClock), EngineConfig::default(), workflows, SecretValues::default()).await?;
+    let engine = Engine::start(
+        store.clone(),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+        workflows,
+        SecretValues::default(),
+    )
+    .await?;
     Ok((engine, store, dir))
 }
 
@@ -110,12 +117,22 @@ async fn throughput(n: usize) -> Result<()> {
     let (engine, store, _dir) = engine(workflow(five_tasks())?).await?;
     let started = Instant::now();
     for i in 0..n {
-        engine.start_instance(StartRequest { name: "five".into(), input: json!({"n": i}), ..StartRequest::default() })?;
+        engine.start_instance(StartRequest {
+            name: "five".into(),
+            input: json!({"n": i}),
+            ..StartRequest::default()
+        })?;
     }
     let queued = started.elapsed();
     wait_finished(&engine, n as u64, Duration::from_secs(600)).await?;
     let total = started.elapsed();
-    let completed = store.list_instances(&vigil_store::InstanceFilter { workflow_name: Some("five".into()), status: Some(WorkflowStatus::Completed), limit: 1 }).await?;
+    let completed = store
+        .list_instances(&vigil_store::InstanceFilter {
+            workflow_name: Some("five".into()),
+            status: Some(WorkflowStatus::Completed),
+            limit: 1,
+        })
+        .await?;
     anyhow::ensure!(!completed.is_empty(), "no completed instance found in the store");
     engine.shutdown().await;
     println!("throughput: {n} instances of a 5-task workflow, durable on SQLite");
@@ -127,17 +144,23 @@ async fn throughput(n: usize) -> Result<()> {
 async fn chain(steps: usize, runs: usize) -> Result<()> {
     let tasks: Vec<Value> = (0..steps)
         .map(|i| {
-            let prev = if i == 0 { "${workflow.input.start}".to_string() } else { format!("${{t{}.output.result}}", i - 1) };
+            let prev =
+                if i == 0 { "${workflow.input.start}".to_string() } else { format!("${{t{}.output.result}}", i - 1) };
             json!({"name": format!("t{i}"), "taskReferenceName": format!("t{i}"), "type": "INLINE",
                    "inputParameters": {"evaluatorType": "javascript", "x": prev, "expression": "$.x + 1"}})
         })
         .collect();
     let last = format!("${{t{}.output.result}}", steps - 1);
-    let (engine, _store, _dir) = engine(workflow(json!({"name": "chain", "tasks": tasks, "outputParameters": {"result": last}}))?).await?;
+    let (engine, _store, _dir) =
+        engine(workflow(json!({"name": "chain", "tasks": tasks, "outputParameters": {"result": last}}))?).await?;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        let id = engine.start_instance(StartRequest { name: "chain".into(), input: json!({"start": 0}), ..StartRequest::default() })?;
+        let id = engine.start_instance(StartRequest {
+            name: "chain".into(),
+            input: json!({"start": 0}),
+            ..StartRequest::default()
+        })?;
         let done = engine.wait(&id).await?;
         times.push(started.elapsed());
         anyhow::ensure!(done.output == json!({"result": steps}), "wrong chain output {}", done.output);
@@ -161,7 +184,9 @@ fn rss_mb() -> f64 {
 }
 
 async fn schedules(count: usize, burst: usize) -> Result<()> {
-    let set = workflow(json!({"name": "tick", "tasks": [{"name": "v", "taskReferenceName": "v", "type": "SET_VARIABLE", "inputParameters": {"slot": "${workflow.input._scheduledTime}"}}]}))?;
+    let set = workflow(
+        json!({"name": "tick", "tasks": [{"name": "v", "taskReferenceName": "v", "type": "SET_VARIABLE", "inputParameters": {"slot": "${workflow.input._scheduledTime}"}}]}),
+    )?;
     let before = rss_mb();
     let mut defs = Vec::with_capacity(count);
     for i in 0..count {
@@ -175,7 +200,10 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
     let loaded = rss_mb();
     let now = SystemClock.now();
     let boundary = (now / 60_000 + 1) * 60_000;
-    println!("schedules: {count} loaded, RSS {loaded:.0} MB (before loading {before:.0} MB); waiting {:.0}s for the minute boundary", (boundary - now) as f64 / 1000.0);
+    println!(
+        "schedules: {count} loaded, RSS {loaded:.0} MB (before loading {before:.0} MB); waiting {:.0}s for the minute boundary",
+        (boundary - now) as f64 / 1000.0
+    );
     tokio::time::sleep(Duration::from_millis((boundary - SystemClock.now()).max(0) as u64)).await;
     let took = wait_finished(&engine, burst as u64, Duration::from_secs(120)).await?;
     let peak = rss_mb();
@@ -189,7 +217,10 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
     }
     engine.shutdown().await;
     println!("  burst: {burst} fires at one boundary, all committed {:.2}s after it", took.as_secs_f64());
-    println!("  fires recorded as started: {started_fires}, missed: {}, doubled: {doubled}", burst - started_fires.min(burst));
+    println!(
+        "  fires recorded as started: {started_fires}, missed: {}, doubled: {doubled}",
+        burst - started_fires.min(burst)
+    );
     println!("  RSS after the burst: {peak:.0} MB");
     Ok(())
 }

@@ -32,14 +32,23 @@ pub struct InstancesArgs {
 /// Lists instances.
 pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
     let status = match &args.status {
-        Some(s) => Some(WorkflowStatus::parse(s).ok_or_else(|| anyhow::anyhow!("unknown status `{s}` (use RUNNING, COMPLETED, FAILED, TIMED_OUT, TERMINATED or PAUSED)"))?),
+        Some(s) => Some(WorkflowStatus::parse(s).ok_or_else(|| {
+            anyhow::anyhow!("unknown status `{s}` (use RUNNING, COMPLETED, FAILED, TIMED_OUT, TERMINATED or PAUSED)")
+        })?),
         None => None,
     };
     let store = open_store(&args.db.db).await?;
     let rows = store.list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit }).await?;
     println!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
     for r in rows {
-        println!("{:<40} {:<28} {:<11} {:<26} {}", r.id, format!("{} v{}", r.workflow_name, r.workflow_version), r.status.as_str(), format_millis(r.created_at), format_millis(r.updated_at));
+        println!(
+            "{:<40} {:<28} {:<11} {:<26} {}",
+            r.id,
+            format!("{} v{}", r.workflow_name, r.workflow_version),
+            r.status.as_str(),
+            format_millis(r.created_at),
+            format_millis(r.updated_at)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -85,7 +94,10 @@ pub async fn schedules(args: SchedulesArgs) -> Result<ExitCode> {
     let now = SystemClock.now();
     for s in &config.schedules {
         let state = if s.paused { "paused" } else { "active" };
-        println!("{}  `{}` {}  → {} ({state}, overlap {:?}, catch-up {})", s.name, s.cron_expression, s.zone_id, s.start.name, s.overlap, s.catch_up);
+        println!(
+            "{}  `{}` {}  → {} ({state}, overlap {:?}, catch-up {})",
+            s.name, s.cron_expression, s.zone_id, s.start.name, s.overlap, s.catch_up
+        );
         for at in s.upcoming(now, 5) {
             println!("    {}", format_millis(at));
         }

@@ -51,7 +51,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     if !config.workflows.contains(&name) {
         let known = config.workflows.names().join(", ");
-        anyhow::bail!("workflow `{name}` is not defined (known: {})", if known.is_empty() { "none; pass --config DIR or a file" } else { &known });
+        anyhow::bail!(
+            "workflow `{name}` is not defined (known: {})",
+            if known.is_empty() { "none; pass --config DIR or a file" } else { &known }
+        );
     }
     let input = parse_input(&args.input)?;
     let store = open_store(&args.db.db).await?;
@@ -60,7 +63,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     let id = uuid_like();
     let mut progress = engine.watch(&id);
-    let started = engine.start_instance(StartRequest { name, version: args.version, input, id: Some(id.clone()), correlation_id: None })?;
+    let started = engine.start_instance(StartRequest {
+        name,
+        version: args.version,
+        input,
+        id: Some(id.clone()),
+        correlation_id: None,
+    })?;
     eprintln!("instance {started}");
     let printer = tokio::spawn(async move {
         let mut seen: HashMap<String, String> = HashMap::new();
@@ -88,13 +97,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 
 fn parse_input(text: &str) -> Result<Value> {
     let (source, json) = match text.strip_prefix('@') {
-        Some(file) => (file.to_string(), std::fs::read_to_string(file).with_context(|| format!("cannot read input file {file}"))?),
+        Some(file) => {
+            (file.to_string(), std::fs::read_to_string(file).with_context(|| format!("cannot read input file {file}"))?)
+        }
         None => ("--input".to_string(), text.to_string()),
     };
     serde_json::from_str(&json).with_context(|| format!("{source} is not valid JSON"))
 }
 
 fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     format!("run-{nanos:x}-{}", std::process::id())
 }

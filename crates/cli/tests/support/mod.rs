@@ -39,7 +39,12 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
 /// Stores a secret through the CLI.
 pub fn set_secret(db: &Path, name: &str, value: &str) {
     use std::io::Write;
-    let mut child = vigil(db).args(["secret", "set", name]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = vigil(db)
+        .args(["secret", "set", name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
 }
@@ -119,8 +124,18 @@ async fn serve(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receive
         .split('&')
         .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
-    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
-    let rec = Received { method: parts.method.to_string(), path: parts.uri.path().to_string(), query, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let rec = Received {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    };
     received.lock().unwrap().push(rec.clone());
     let reply = handler(&rec);
     if !reply.delay.is_zero() {
@@ -141,5 +156,11 @@ pub async fn run_async(db: PathBuf, args: Vec<String>) -> Output {
 
 /// Parses stdout as JSON.
 pub fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }

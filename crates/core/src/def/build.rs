@@ -107,7 +107,8 @@ impl Builder {
     }
 
     fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
-        let hint = did_you_mean(given, allowed.iter().copied()).or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
+        let hint = did_you_mean(given, allowed.iter().copied())
+            .or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
         self.problems.push(Problem::error(path, format!("unknown value `{given}`")).with_hint(hint));
     }
 
@@ -159,7 +160,8 @@ impl Builder {
                 let req = raw.input_parameters.get("http_request").and_then(Value::as_object);
                 let uri = req.and_then(|r| r.get("uri")).or_else(|| raw.input_parameters.get("uri"));
                 if uri.is_none() {
-                    self.problems.push(Problem::error(join_key(&input_path, "http_request.uri"), "an HTTP task needs a `uri`"));
+                    self.problems
+                        .push(Problem::error(join_key(&input_path, "http_request.uri"), "an HTTP task needs a `uri`"));
                 }
                 let method = req.and_then(|r| r.get("method")).or_else(|| raw.input_parameters.get("method"));
                 if let Some(Value::String(m)) = method {
@@ -173,10 +175,17 @@ impl Builder {
             "INLINE" => {
                 match raw.input_parameters.get("evaluatorType").and_then(Value::as_str) {
                     None | Some("javascript" | "graaljs" | "value-param") => {}
-                    Some(other) => self.bad_enum(&join_key(&input_path, "evaluatorType"), other, &["javascript", "graaljs", "value-param"]),
+                    Some(other) => self.bad_enum(
+                        &join_key(&input_path, "evaluatorType"),
+                        other,
+                        &["javascript", "graaljs", "value-param"],
+                    ),
                 }
                 if !matches!(raw.input_parameters.get("expression"), Some(Value::String(_))) {
-                    self.problems.push(Problem::error(join_key(&input_path, "expression"), "an INLINE task needs an `expression` string"));
+                    self.problems.push(Problem::error(
+                        join_key(&input_path, "expression"),
+                        "an INLINE task needs an `expression` string",
+                    ));
                 }
                 TaskKind::Inline
             }
@@ -191,7 +200,8 @@ impl Builder {
                     }
                     Some(Value::String(_)) => None,
                     _ => {
-                        self.problems.push(Problem::error(at, "a JSON_JQ_TRANSFORM task needs a `queryExpression` string"));
+                        self.problems
+                            .push(Problem::error(at, "a JSON_JQ_TRANSFORM task needs a `queryExpression` string"));
                         None
                     }
                 };
@@ -201,17 +211,26 @@ impl Builder {
             "DO_WHILE" => {
                 let has_items = raw.input_parameters.contains_key("items");
                 if raw.loop_condition.as_deref().is_none_or(|c| c.trim().is_empty()) && !has_items {
-                    self.problems.push(Problem::error(join_key(path, "loopCondition"), "a DO_WHILE task needs a `loopCondition` (or `items` to iterate over)"));
+                    self.problems.push(Problem::error(
+                        join_key(path, "loopCondition"),
+                        "a DO_WHILE task needs a `loopCondition` (or `items` to iterate over)",
+                    ));
                 }
                 if raw.loop_over.is_empty() {
-                    self.problems.push(Problem::error(join_key(path, "loopOver"), "a DO_WHILE task needs at least one task in `loopOver`"));
+                    self.problems.push(Problem::error(
+                        join_key(path, "loopOver"),
+                        "a DO_WHILE task needs at least one task in `loopOver`",
+                    ));
                 }
                 let keep_last_n = match raw.input_parameters.get("keepLastN") {
                     None => 0,
                     Some(v) => match v.as_u64() {
                         Some(n) => n as u32,
                         None => {
-                            self.problems.push(Problem::error(join_key(&input_path, "keepLastN"), "keepLastN must be a whole number"));
+                            self.problems.push(Problem::error(
+                                join_key(&input_path, "keepLastN"),
+                                "keepLastN must be a whole number",
+                            ));
                             0
                         }
                     },
@@ -227,22 +246,35 @@ impl Builder {
             "TERMINATE" => {
                 match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {
                     Some("COMPLETED" | "FAILED" | "TERMINATED") => {}
-                    Some(other) if !other.contains("${") => self.bad_enum(&join_key(&input_path, "terminationStatus"), other, &["COMPLETED", "FAILED", "TERMINATED"]),
+                    Some(other) if !other.contains("${") => self.bad_enum(
+                        &join_key(&input_path, "terminationStatus"),
+                        other,
+                        &["COMPLETED", "FAILED", "TERMINATED"],
+                    ),
                     Some(_) => {}
-                    None => self.problems.push(Problem::error(join_key(&input_path, "terminationStatus"), "a TERMINATE task needs `terminationStatus`")),
+                    None => self.problems.push(Problem::error(
+                        join_key(&input_path, "terminationStatus"),
+                        "a TERMINATE task needs `terminationStatus`",
+                    )),
                 }
                 TaskKind::Terminate
             }
             "SUB_WORKFLOW" => match &raw.sub_workflow_param {
                 Some(p) => TaskKind::SubWorkflow { name: p.name.clone(), version: p.version },
                 None => {
-                    self.problems.push(Problem::error(join_key(path, "subWorkflowParam"), "a SUB_WORKFLOW task needs `subWorkflowParam.name`"));
+                    self.problems.push(Problem::error(
+                        join_key(path, "subWorkflowParam"),
+                        "a SUB_WORKFLOW task needs `subWorkflowParam.name`",
+                    ));
                     return None;
                 }
             },
             "FORK_JOIN" => {
                 if raw.fork_tasks.is_empty() {
-                    self.problems.push(Problem::error(join_key(path, "forkTasks"), "a FORK_JOIN task needs at least one branch in `forkTasks`"));
+                    self.problems.push(Problem::error(
+                        join_key(path, "forkTasks"),
+                        "a FORK_JOIN task needs at least one branch in `forkTasks`",
+                    ));
                 }
                 let branches = raw
                     .fork_tasks
@@ -256,7 +288,10 @@ impl Builder {
             other => {
                 let at = join_key(path, "type");
                 if TASK_TYPES_UNSUPPORTED.contains(&other) {
-                    self.problems.push(Problem::error(at, format!("task type `{other}` is a Conductor type that vigil does not run yet")));
+                    self.problems.push(Problem::error(
+                        at,
+                        format!("task type `{other}` is a Conductor type that vigil does not run yet"),
+                    ));
                 } else {
                     let hint = did_you_mean(other, TASK_TYPES.iter().copied());
                     self.problems.push(Problem::error(at, format!("unknown task type `{other}`")).with_hint(hint));
@@ -288,7 +323,10 @@ impl Builder {
                 (Some(p), _) => (Evaluator::ValueParam, p.clone()),
                 (None, Some(e)) => (Evaluator::JavaScript, e.clone()),
                 (None, None) => {
-                    self.problems.push(Problem::error(join_key(path, "caseValueParam"), "a DECISION task needs `caseValueParam` or `caseExpression`"));
+                    self.problems.push(Problem::error(
+                        join_key(path, "caseValueParam"),
+                        "a DECISION task needs `caseValueParam` or `caseExpression`",
+                    ));
                     return None;
                 }
             }
@@ -328,7 +366,11 @@ impl Builder {
             Some("EXPONENTIAL_BACKOFF") => RetryLogic::ExponentialBackoff,
             Some("LINEAR_BACKOFF") => RetryLogic::LinearBackoff,
             Some(other) => {
-                self.bad_enum(&join_key(&def_path, "retryLogic"), other, &["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"]);
+                self.bad_enum(
+                    &join_key(&def_path, "retryLogic"),
+                    other,
+                    &["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"],
+                );
                 RetryLogic::Fixed
             }
         };
@@ -361,7 +403,10 @@ impl Builder {
                     continue;
                 }
                 let hint = did_you_mean(head, known.iter().copied());
-                problems.push(Problem::error(at, format!("`${{{reference}}}` refers to task `{head}`, which does not exist")).with_hint(hint));
+                problems.push(
+                    Problem::error(at, format!("`${{{reference}}}` refers to task `{head}`, which does not exist"))
+                        .with_hint(hint),
+                );
             }
         };
         fn walk(tasks: &[Task], path_of: &dyn Fn(&str) -> String, check: &mut dyn FnMut(&Value, &str)) {
@@ -383,7 +428,9 @@ impl Builder {
                 if !known.contains(on.as_str()) {
                     let at = format!("{}[{i}]", join_key(&path_of(&join.0), "joinOn"));
                     let hint = did_you_mean(on, known.iter().copied());
-                    problems.push(Problem::error(at, format!("JOIN waits for task `{on}`, which does not exist")).with_hint(hint));
+                    problems.push(
+                        Problem::error(at, format!("JOIN waits for task `{on}`, which does not exist")).with_hint(hint),
+                    );
                 }
             }
         }

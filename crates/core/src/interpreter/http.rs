@@ -52,7 +52,8 @@ impl HttpRequest {
             _ => Vec::new(),
         };
         let text = |key: &str, default: &str| req.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
-        let millis = |key: &str, default: u64| req.get(key).and_then(Value::as_u64).filter(|v| *v > 0).unwrap_or(default);
+        let millis =
+            |key: &str, default: u64| req.get(key).and_then(Value::as_u64).filter(|v| *v > 0).unwrap_or(default);
         Ok(Self {
             uri,
             method,

@@ -226,8 +226,17 @@ impl<'a, 'b> Run<'a, 'b> {
         match self.run_list(&def.tasks, &Pos::default()) {
             Flow::Done => {
                 let output = match &def.output_parameters {
-                    Some(template) => self.resolve_masked(&Value::Object(template.clone()), "").unwrap_or_else(|e| json!({"error": e})),
-                    None => self.inst.tasks.iter().rev().find(|t| t.status.is_successful()).map(|t| t.output_data.clone()).unwrap_or(json!({})),
+                    Some(template) => self
+                        .resolve_masked(&Value::Object(template.clone()), "")
+                        .unwrap_or_else(|e| json!({"error": e})),
+                    None => self
+                        .inst
+                        .tasks
+                        .iter()
+                        .rev()
+                        .find(|t| t.status.is_successful())
+                        .map(|t| t.output_data.clone())
+                        .unwrap_or(json!({})),
                 };
                 self.end(WorkflowStatus::Completed, None, Some(output));
             }
@@ -264,7 +273,8 @@ impl<'a, 'b> Run<'a, 'b> {
             let status = self.inst.tasks[i].status;
             match &task.kind {
                 TaskKind::Switch(sw) if status.is_successful() => {
-                    let case = self.inst.tasks[i].output_data["evaluationResult"][0].as_str().unwrap_or_default().to_string();
+                    let case =
+                        self.inst.tasks[i].output_data["evaluationResult"][0].as_str().unwrap_or_default().to_string();
                     let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
                     return self.run_list(branch, pos);
                 }
@@ -285,7 +295,12 @@ impl<'a, 'b> Run<'a, 'b> {
             return match status {
                 s if s.is_successful() => Flow::Done,
                 TaskStatus::Scheduled | TaskStatus::InProgress => Flow::Pending,
-                _ => Flow::Failed(self.inst.tasks[i].reason_for_incompletion.clone().unwrap_or_else(|| format!("task `{key}` failed"))),
+                _ => Flow::Failed(
+                    self.inst.tasks[i]
+                        .reason_for_incompletion
+                        .clone()
+                        .unwrap_or_else(|| format!("task `{key}` failed")),
+                ),
             };
         }
     }
@@ -460,13 +475,18 @@ impl<'a, 'b> Run<'a, 'b> {
     /// The child-start request for SUB_WORKFLOW execution `i`.
     pub fn child_start(&self, i: usize) -> Option<ChildStart> {
         let exec = &self.inst.tasks[i];
-        let Some(TaskKind::SubWorkflow { name, version }) = self.task_def(&exec.def_ref).map(|t| &t.kind) else { return None };
+        let Some(TaskKind::SubWorkflow { name, version }) = self.task_def(&exec.def_ref).map(|t| &t.kind) else {
+            return None;
+        };
         Some(ChildStart {
             id: exec.sub_workflow_id.clone()?,
             name: name.clone(),
             version: *version,
             input: exec.input_data.clone(),
-            parent: Some(crate::instance::ParentRef { workflow_id: self.inst.workflow_id.clone(), task_id: exec.task_id.clone() }),
+            parent: Some(crate::instance::ParentRef {
+                workflow_id: self.inst.workflow_id.clone(),
+                task_id: exec.task_id.clone(),
+            }),
         })
     }
 }

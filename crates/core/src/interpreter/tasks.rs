@@ -51,7 +51,9 @@ impl<'a> Run<'a, '_> {
             TaskKind::Switch(sw) => {
                 let case = match sw.evaluator {
                     Evaluator::ValueParam => Ok(input.get(&sw.expression).cloned().unwrap_or(Value::Null)),
-                    Evaluator::JavaScript => self.cx.scripts.eval(&sw.expression, &Value::Object(input)).map_err(|e| e.to_string()),
+                    Evaluator::JavaScript => {
+                        self.cx.scripts.eval(&sw.expression, &Value::Object(input)).map_err(|e| e.to_string())
+                    }
                 };
                 match case {
                     Ok(v) => {
@@ -153,7 +155,11 @@ impl<'a> Run<'a, '_> {
         let masked = self.inst.tasks[i].input_data.clone();
         let output = masked.get("workflowOutput").cloned().unwrap_or(json!({}));
         self.complete(i, json!({"output": output}));
-        let reason = if status == WorkflowStatus::Completed { None } else { reason.or(Some("terminated by a TERMINATE task".into())) };
+        let reason = if status == WorkflowStatus::Completed {
+            None
+        } else {
+            reason.or(Some("terminated by a TERMINATE task".into()))
+        };
         self.end(status, reason, Some(output));
     }
 
@@ -239,7 +245,14 @@ impl<'a> Run<'a, '_> {
 
     /// Evaluates `loopCondition` with Conductor's inputs: the DO_WHILE's own inputs, plus
     /// `$.<loopRef>` holding `iteration` and each body task's output, plus `$.<bodyRef>`.
-    fn loop_condition(&mut self, task: &Task, i: usize, condition: &str, suffix: &str, outputs: Map<String, Value>) -> Result<bool, String> {
+    fn loop_condition(
+        &mut self,
+        task: &Task,
+        i: usize,
+        condition: &str,
+        suffix: &str,
+        outputs: Map<String, Value>,
+    ) -> Result<bool, String> {
         let mut input = match self.resolve(&Value::Object(task.input.clone()), suffix, Reveal::Reveal)? {
             Value::Object(m) => m,
             _ => Map::new(),
@@ -274,7 +287,9 @@ impl<'a> Run<'a, '_> {
         collect(body, &mut refs);
         let loop_id = self.inst.tasks[i].task_id.clone();
         self.inst.tasks.retain(|t| t.task_id == loop_id || !(refs.contains(&t.def_ref) && t.iteration <= cutoff));
-        if let Value::Object(out) = &mut self.inst.tasks.iter_mut().find(|t| t.task_id == loop_id).expect("loop exec").output_data {
+        if let Value::Object(out) =
+            &mut self.inst.tasks.iter_mut().find(|t| t.task_id == loop_id).expect("loop exec").output_data
+        {
             out.retain(|k, _| k.parse::<u32>().map_or(true, |n| n > cutoff));
         }
         self.index = self.inst.latest_index();

@@ -52,7 +52,13 @@ impl Harness {
     }
 
     fn send(&mut self, event: Event) -> Vec<Action> {
-        let mut cx = Step { now: self.now, workflows: &self.set, scripts: &mut self.scripts, jq: &mut self.jq, secrets: &TestSecrets };
+        let mut cx = Step {
+            now: self.now,
+            workflows: &self.set,
+            scripts: &mut self.scripts,
+            jq: &mut self.jq,
+            secrets: &TestSecrets,
+        };
         step(&mut self.inst, &self.def, event, &mut cx)
     }
 
@@ -62,7 +68,13 @@ impl Harness {
 }
 
 fn http_of(actions: &[Action]) -> Vec<(String, HttpRequest)> {
-    actions.iter().filter_map(|a| match a { Action::Http { task_id, request } => Some((task_id.clone(), request.clone())), _ => None }).collect()
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Http { task_id, request } => Some((task_id.clone(), request.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 const FIVE_TASKS: &str = r#"
@@ -114,7 +126,11 @@ fn http_retries_after_delay_then_completes() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].1.uri, "http://x/items?id=7");
     assert_eq!(calls[0].1.headers, vec![("Authorization".to_string(), "Bearer tok-123".to_string())]);
-    assert_eq!(h.task("get").input_data["http_request"]["headers"]["Authorization"], json!("Bearer ***"), "secret is masked in history");
+    assert_eq!(
+        h.task("get").input_data["http_request"]["headers"]["Authorization"],
+        json!("Bearer ***"),
+        "secret is masked in history"
+    );
 
     let failed = TaskResult::Failed { reason: "HTTP 503".into(), output: json!({}), terminal: false };
     let actions = h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: failed });
@@ -238,7 +254,11 @@ tasks:
     assert_eq!(h.send(Event::Start), vec![Action::Timer { task_id: "1".into(), due: 11_000 }]);
     h.now = 5_000;
     assert_eq!(h.send(Event::Recover), vec![Action::Timer { task_id: "1".into(), due: 11_000 }]);
-    assert_eq!(h.send(Event::Timer { task_id: "1".into() }), vec![Action::Timer { task_id: "1".into(), due: 11_000 }], "early timer re-arms");
+    assert_eq!(
+        h.send(Event::Timer { task_id: "1".into() }),
+        vec![Action::Timer { task_id: "1".into(), due: 11_000 }],
+        "early timer re-arms"
+    );
     h.now = 11_500;
     h.send(Event::Timer { task_id: "1".into() });
     assert_eq!(h.inst.status, WorkflowStatus::Completed);
@@ -307,7 +327,12 @@ tasks:
     let actions = h.send(Event::Start);
     let Some(Action::StartChild(start)) = actions.first() else { panic!("{actions:?}") };
     assert_eq!((start.id.as_str(), start.name.as_str(), &start.input), ("wf1.1", "child", &json!({"x": 1})));
-    h.send(Event::ChildFinished { task_id: "1".into(), status: WorkflowStatus::Completed, output: json!({"y": 2}), reason: None });
+    h.send(Event::ChildFinished {
+        task_id: "1".into(),
+        status: WorkflowStatus::Completed,
+        output: json!({"y": 2}),
+        reason: None,
+    });
     assert_eq!(h.inst.status, WorkflowStatus::Completed);
     assert_eq!(h.inst.output, json!({"y": 2, "subWorkflowId": "wf1.1"}));
 }

@@ -89,7 +89,10 @@ fn bounds_and_catch_up() {
     let mut s = schedule("0 * * * * *", "UTC");
     s.start_time = Some(at("2026-01-01T00:10:00Z"));
     s.end_time = Some(at("2026-01-01T00:12:00Z"));
-    assert_eq!(s.upcoming(at("2026-01-01T00:00:00Z"), 5), vec![at("2026-01-01T00:10:00Z"), at("2026-01-01T00:11:00Z"), at("2026-01-01T00:12:00Z")]);
+    assert_eq!(
+        s.upcoming(at("2026-01-01T00:00:00Z"), 5),
+        vec![at("2026-01-01T00:10:00Z"), at("2026-01-01T00:11:00Z"), at("2026-01-01T00:12:00Z")]
+    );
 
     let s = schedule("0 * * * * *", "UTC");
     let down_since = at("2026-01-01T00:00:00Z");

@@ -14,7 +14,9 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
-use crate::{CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError};
+use crate::{
+    CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
+};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
@@ -104,7 +106,8 @@ impl Store for SqliteStore {
             q.build().execute(&mut *tx).await?;
         }
         for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE schedule_fires SET status = 'started' WHERE instance_id IN (");
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("UPDATE schedule_fires SET status = 'started' WHERE instance_id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id);
@@ -117,14 +120,18 @@ impl Store for SqliteStore {
     }
 
     async fn instance(&self, id: &str) -> Result<Option<Instance>> {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = ?").bind(id).fetch_optional(&self.reader).await?;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
         state.as_deref().map(decode).transpose()
     }
 
     async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
-            .fetch_all(&self.reader)
-            .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter().map(|s| decode(s)).collect()
     }
 
@@ -158,9 +165,15 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin().await?;
         let mut inserted = std::collections::HashSet::new();
         for chunk in claims.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ");
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ",
+            );
             q.push_values(chunk, |mut b, c| {
-                b.push_bind(&c.schedule).push_bind(c.scheduled_at).push_bind(&c.instance_id).push_bind(c.executed_at).push_bind(c.status.as_str());
+                b.push_bind(&c.schedule)
+                    .push_bind(c.scheduled_at)
+                    .push_bind(&c.instance_id)
+                    .push_bind(c.executed_at)
+                    .push_bind(c.status.as_str());
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING instance_id");
             for row in q.build().fetch_all(&mut *tx).await? {
@@ -170,7 +183,8 @@ impl Store for SqliteStore {
         let claimed = claims.iter().map(|c| inserted.contains(&c.instance_id)).collect();
         for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
             let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");
             q.push_values(chunk, |mut b, c| {
                 b.push_bind(&c.schedule).push_bind(c.next_fire_at).push_bind(now);
             });
@@ -184,21 +198,29 @@ impl Store for SqliteStore {
     async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
         let rows = sqlx::query("SELECT name, next_fire_at FROM schedule_state").fetch_all(&self.reader).await?;
         rows.iter()
-            .map(|r| Ok(ScheduleCursor { schedule: r.try_get("name")?, next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")? }))
+            .map(|r| {
+                Ok(ScheduleCursor {
+                    schedule: r.try_get("name")?,
+                    next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")?,
+                })
+            })
             .collect()
     }
 
     async fn unstarted_fires(&self) -> Result<Vec<FireClaim>> {
-        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at").fetch_all(&self.reader).await?;
+        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at")
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(fire_of).collect()
     }
 
     async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>> {
-        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = ? ORDER BY scheduled_at DESC LIMIT ?")
-            .bind(schedule)
-            .bind(limit as i64)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = ? ORDER BY scheduled_at DESC LIMIT ?")
+                .bind(schedule)
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter().map(fire_of).collect()
     }
 
