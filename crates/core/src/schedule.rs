@@ -6,6 +6,9 @@
 //! zone: on a spring-forward day a 02:30 slot that does not exist runs once, at the first valid
 //! time after it; on a fall-back day a 01:30 slot runs once, at its first occurrence.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use jiff::Timestamp;
@@ -110,7 +113,7 @@ pub struct ScheduleDef {
     pub catch_up: bool,
     /// Overlap behaviour.
     pub overlap: OverlapPolicy,
-    cron: Cron,
+    cron: Arc<Cron>,
     zone: TimeZone,
 }
 
@@ -134,7 +137,7 @@ impl ScheduleDef {
         }
         let Some(raw) = typed::<ScheduleConfig>(doc, "", &mut problems) else { return (None, problems) };
         let cron =
-            parse_cron(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
+            parse_cron_shared(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
         let zone_id = raw.zone_id.clone().unwrap_or_else(|| "UTC".into());
         let zone = TimeZone::get(&zone_id)
             .map_err(|_| {
@@ -247,6 +250,20 @@ impl ScheduleDef {
         }
         due
     }
+}
+
+/// Parses a cron expression, sharing one parsed copy per distinct text. A parsed `Cron` holds
+/// several KB of bitfields (its year field alone spans millennia), and real configurations
+/// repeat a few expressions across many schedules, so 100,000 schedules stay small.
+pub fn parse_cron_shared(text: &str) -> Result<Arc<Cron>, String> {
+    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Cron>>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Mutex::default);
+    if let Some(cron) = cache.lock().expect("cron cache").get(text) {
+        return Ok(cron.clone());
+    }
+    let cron = Arc::new(parse_cron(text)?);
+    cache.lock().expect("cron cache").insert(text.to_string(), cron.clone());
+    Ok(cron)
 }
 
 /// Parses a cron expression in Conductor/Spring/Quartz form.

@@ -19,6 +19,9 @@ use crate::engine::{Engine, EngineError, StartRequest};
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
+/// Fire claims per transaction.
+const CLAIM_CHUNK: usize = 5_000;
+
 /// Recovers unstarted fires, then spawns the fire loop.
 pub async fn spawn(engine: Engine, schedules: Vec<ScheduleDef>) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let store = engine.store();
@@ -86,6 +89,7 @@ impl State {
     }
 
     async fn fire(&mut self, engine: &Engine, names: Vec<String>, now: Millis) {
+        let began = std::time::Instant::now();
         let mut claims = Vec::new();
         let mut cursors = Vec::new();
         let mut busy: HashMap<String, bool> = HashMap::new();
@@ -119,15 +123,46 @@ impl State {
             cursors.push(ScheduleCursor { schedule: name.clone(), next_fire_at: due.next });
             self.set_next(&name, due.next);
         }
-        let claimed = loop {
-            match engine.store().claim_fires(&claims, &cursors).await {
-                Ok(c) => break c,
-                Err(e) => {
-                    tracing::error!(error = %e, "Claiming schedule fires failed; retrying.");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+        let planned = began.elapsed();
+        let count = claims.len();
+        // Claim in chunks and start each chunk's instances at once, so instance work overlaps the
+        // next claim. Cursors move with the last chunk: after a crash part-way, the same slots are
+        // due again, earlier chunks' claims conflict (already claimed) and recovery starts them.
+        let chunks: Vec<Vec<FireClaim>> = claims.chunks(CLAIM_CHUNK).map(<[FireClaim]>::to_vec).collect();
+        let last = chunks.len().saturating_sub(1);
+        for (n, chunk) in chunks.into_iter().enumerate() {
+            let moved: &[ScheduleCursor] = if n == last { &cursors } else { &[] };
+            let claimed = loop {
+                match engine.store().claim_fires(&chunk, moved).await {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        tracing::error!(error = %e, "Claiming schedule fires failed; retrying.");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                 }
+            };
+            self.dispatch(engine, chunk, claimed, now);
+        }
+        if count == 0 && !cursors.is_empty() {
+            while let Err(e) = engine.store().claim_fires(&[], &cursors).await {
+                tracing::error!(error = %e, "Saving schedule cursors failed; retrying.");
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        };
+        }
+        let claimed_at = began.elapsed();
+        let dispatched = began.elapsed();
+        tracing::debug!(
+            fires = count,
+            plan_ms = planned.as_millis() as u64,
+            claim_and_dispatch_ms = (claimed_at - planned).as_millis() as u64,
+            total_ms = dispatched.as_millis() as u64,
+            "Schedule fires claimed and dispatched."
+        );
+    }
+}
+
+impl State {
+    fn dispatch(&self, engine: &Engine, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
         for (claim, won) in claims.into_iter().zip(claimed) {
             match (won, claim.status) {
                 (true, FireStatus::Claimed) => {
