@@ -136,8 +136,9 @@ impl ScheduleDef {
             );
         }
         let Some(raw) = typed::<ScheduleConfig>(doc, "", &mut problems) else { return (None, problems) };
-        let cron =
-            parse_cron_shared(&raw.cron_expression).map_err(|e| problems.push(Problem::error("cronExpression", e))).ok();
+        let cron = parse_cron_shared(&raw.cron_expression)
+            .map_err(|e| problems.push(Problem::error("cronExpression", e)))
+            .ok();
         let zone_id = raw.zone_id.clone().unwrap_or_else(|| "UTC".into());
         let zone = TimeZone::get(&zone_id)
             .map_err(|_| {
