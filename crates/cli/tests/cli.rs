@@ -90,3 +90,20 @@ fn run_prints_output_json_and_status_shows_tasks() {
     let missing = run(&db, &["status", "nope"]);
     assert_eq!(missing.status.code(), Some(1));
 }
+
+#[test]
+fn conductor_export_loads_without_noise_and_runs_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let out = run(&db, &["validate", "tests/fixtures/conductor-export"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text, "ok: 1 workflow(s), 0 schedule(s), 0 warning(s)\n",
+        "default-valued Conductor fields are not reported"
+    );
+    let file = "tests/fixtures/conductor-export/exported.json";
+    let out = run(&db, &["run", file, "--input", r#"{"who": "vigil"}"#]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out), json!({"message": "hello vigil"}));
+}

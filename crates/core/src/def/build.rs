@@ -37,13 +37,16 @@ pub(crate) fn check_keys(
     what: &str,
     problems: &mut Vec<Problem>,
 ) {
-    for key in obj.keys() {
-        if supported.contains(&key.as_str()) {
+    for (key, value) in obj {
+        if supported.contains(&key.as_str()) || METADATA.contains(&key.as_str()) {
             continue;
         }
         let at = join_key(path, key);
         if ignored.contains(&key.as_str()) {
-            problems.push(Problem::warning(at, format!("`{key}` is a Conductor field that vigil ignores")));
+            // Conductor exports write every field; only a value that asks for behaviour matters.
+            if asks_for_behaviour(key, value) {
+                problems.push(Problem::warning(at, format!("`{key}` is a Conductor field that vigil ignores")));
+            }
         } else {
             let hint = did_you_mean(key, supported.iter().chain(ignored).copied());
             problems.push(Problem::error(at, format!("unknown {what} field `{key}`")).with_hint(hint));
@@ -51,8 +54,35 @@ pub(crate) fn check_keys(
     }
 }
 
-/// Deserializes `value` into `T`, reporting the failing field path.
+/// Whether an ignored field's value asks for behaviour vigil lacks. `restartable` defaults to true.
+fn asks_for_behaviour(key: &str, value: &Value) -> bool {
+    if key == "restartable" { value == &Value::Bool(false) } else { !is_unset(value) }
+}
+
+/// Whether a value is what Conductor writes for "not set": null, false, 0, "" or empty.
+fn is_unset(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// Deserializes `value` into `T`, reporting the failing field path. Top-level `null` fields are
+/// treated as absent, as Conductor's exports write `null` for every unset field.
 pub(crate) fn typed<T: DeserializeOwned>(value: &Value, path: &str, problems: &mut Vec<Problem>) -> Option<T> {
+    let stripped;
+    let value = match value {
+        Value::Object(map) if map.values().any(Value::is_null) => {
+            stripped =
+                Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect());
+            &stripped
+        }
+        other => other,
+    };
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(t) => Some(t),
         Err(e) => {

@@ -19,14 +19,23 @@ pub const WORKFLOW_SUPPORTED: &[&str] = &[
     "schemaVersion",
 ];
 
-/// WorkflowDef fields Conductor defines that change nothing in vigil.
-pub const WORKFLOW_IGNORED: &[&str] = &[
+/// Bookkeeping fields of Conductor's metadata API: accepted silently, they carry no behaviour.
+pub const METADATA: &[&str] = &[
     "ownerEmail",
     "ownerApp",
     "createTime",
     "updateTime",
     "createdBy",
     "updatedBy",
+    "accessPolicy",
+    "tags",
+    "metadata",
+    "workflowTaskType",
+    "enforceSchema",
+];
+
+/// WorkflowDef fields Conductor defines that vigil does not implement: a warning when set.
+pub const WORKFLOW_IGNORED: &[&str] = &[
     "restartable",
     "workflowStatusListenerEnabled",
     "workflowStatusListenerSink",
@@ -35,7 +44,6 @@ pub const WORKFLOW_IGNORED: &[&str] = &[
     "rateLimitConfig",
     "metadata",
     "maskedFields",
-    "enforceSchema",
     "inputSchema",
     "outputSchema",
 ];
@@ -68,6 +76,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
 pub const TASK_IGNORED: &[&str] = &[
     "dynamicTaskNameParam",
     "dynamicForkTasksParam",
+    "dynamicForkJoinTasksParam",
     "dynamicForkTasksInputParamName",
     "scriptExpression",
     "sink",
