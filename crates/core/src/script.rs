@@ -77,6 +77,18 @@ impl ScriptEngine {
         result
     }
 
+    /// Compiles `script` without running it, returning the syntax error if there is one.
+    pub fn check_syntax(&mut self, script: &str) -> Result<(), String> {
+        let source = serde_json::to_string(script).unwrap_or_default();
+        self.js.context.with(|ctx| match ctx.eval::<rquickjs::Value, _>(format!("new Function('$', {source}); null")) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let thrown = ctx.catch();
+                Err(thrown.as_exception().and_then(|ex| ex.message()).unwrap_or_else(|| e.to_string()))
+            }
+        })
+    }
+
     /// Evaluates `script` and reads the result as a boolean the way JavaScript's `if` would.
     pub fn eval_truthy(&mut self, script: &str, input: &Value) -> Result<bool, ScriptError> {
         Ok(match self.eval(script, input)? {
@@ -193,6 +205,15 @@ mod tests {
         let err = js.eval("throw new Error('boom')", &json!({})).unwrap_err();
         assert_eq!(err, ScriptError::Exception("boom".into()));
         assert!(matches!(js.eval("this is not js", &json!({})), Err(ScriptError::Exception(_))));
+    }
+
+    #[test]
+    fn syntax_is_checked_without_running() {
+        let mut js = engine();
+        assert_eq!(js.check_syntax("while(true){}"), Ok(()));
+        assert_eq!(js.check_syntax("var x = 1; x + $.a"), Ok(()));
+        assert!(js.check_syntax("$.a +* 2").is_err());
+        assert!(js.check_syntax("(function(){ return 1; }").is_err());
     }
 
     #[test]

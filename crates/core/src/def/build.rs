@@ -136,6 +136,20 @@ impl Builder {
         })
     }
 
+    /// Reports a JavaScript syntax error in a literal script.
+    fn check_script(&mut self, script: &str, path: &str) {
+        if script.contains("${") {
+            return;
+        }
+        thread_local! {
+            static CHECKER: std::cell::RefCell<crate::script::ScriptEngine> =
+                std::cell::RefCell::new(crate::script::ScriptEngine::new(crate::script::ScriptLimits::default()));
+        }
+        if let Err(e) = CHECKER.with(|js| js.borrow_mut().check_syntax(script)) {
+            self.problems.push(Problem::error(path, format!("JavaScript syntax error: {e}")));
+        }
+    }
+
     fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
         let hint = did_you_mean(given, allowed.iter().copied())
             .or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
@@ -211,11 +225,16 @@ impl Builder {
                         &["javascript", "graaljs", "value-param"],
                     ),
                 }
-                if !matches!(raw.input_parameters.get("expression"), Some(Value::String(_))) {
-                    self.problems.push(Problem::error(
+                let evaluator = raw.input_parameters.get("evaluatorType").and_then(Value::as_str);
+                match raw.input_parameters.get("expression") {
+                    Some(Value::String(script)) if evaluator != Some("value-param") => {
+                        self.check_script(script, &join_key(&input_path, "expression"))
+                    }
+                    Some(Value::String(_)) => {}
+                    _ => self.problems.push(Problem::error(
                         join_key(&input_path, "expression"),
                         "an INLINE task needs an `expression` string",
-                    ));
+                    )),
                 }
                 TaskKind::Inline
             }
@@ -265,6 +284,9 @@ impl Builder {
                         }
                     },
                 };
+                if let Some(condition) = raw.loop_condition.as_deref().filter(|c| !c.trim().is_empty()) {
+                    self.check_script(condition, &join_key(path, "loopCondition"));
+                }
                 let body = self.task_list(&raw.loop_over, &join_key(path, "loopOver"));
                 TaskKind::DoWhile(DoWhile { condition: raw.loop_condition.clone(), body, keep_last_n })
             }
@@ -375,6 +397,10 @@ impl Builder {
             };
             (evaluator, expression)
         };
+        if evaluator == Evaluator::JavaScript {
+            let field = if type_name == "DECISION" { "caseExpression" } else { "expression" };
+            self.check_script(&expression, &join_key(path, field));
+        }
         let cases_path = join_key(path, "decisionCases");
         let mut cases = Vec::new();
         for (case, list) in &raw.decision_cases {
