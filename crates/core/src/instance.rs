@@ -126,6 +126,10 @@ pub struct TaskExec {
     pub output_data: Value,
     /// Attempt number, 0 for the first.
     pub retry_count: u32,
+    /// How many of those attempts were caused by a vigil restart, not by a failure; they do not
+    /// count against the retry budget.
+    #[serde(default)]
+    pub restarts: u32,
     /// DO_WHILE iteration this execution belongs to (0 outside loops).
     #[serde(default)]
     pub iteration: u32,

@@ -6,11 +6,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use vigil_core::instance::WorkflowStatus;
-use vigil_core::interpreter::{Action, ChildStart, Event};
+use vigil_core::interpreter::{Action, Event};
 use vigil_store::CommitBatch;
 
-use crate::engine::{Engine, Shared, StartRequest};
-use crate::shard::Batch;
+use std::collections::HashMap;
+
+use vigil_core::instance::Instance;
+
+use crate::engine::Shared;
+use crate::shard::{Batch, ShardMsg};
 use crate::timers::Target;
 
 /// Runs until every shard has stopped, then signals `done`.
@@ -20,12 +24,15 @@ pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: onesh
         let mut merged = CommitBatch::default();
         let mut actions = Vec::new();
         let mut watched = Vec::new();
+        let mut spawned = HashMap::new();
         for b in pending.drain(..) {
             merged.instances.extend(b.rows);
             merged.started_by_fire.extend(b.started_by_fire);
             actions.extend(b.actions);
             watched.extend(b.watched);
+            spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
         }
+        keep_last_row_per_instance(&mut merged.instances);
         commit_until_done(&shared, &merged).await;
         let ended = merged.instances.iter().filter(|r| r.status.is_terminal()).count() as u64;
         shared.finished.fetch_add(ended, std::sync::atomic::Ordering::Relaxed);
@@ -40,7 +47,7 @@ pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: onesh
         }
         notify_watchers(&shared, watched);
         for (id, action) in actions {
-            dispatch(&shared, id, action);
+            dispatch(&shared, id, action, &mut spawned);
         }
     }
     let _ = done.send(());
@@ -81,8 +88,19 @@ fn notify_watchers(shared: &Shared, watched: Vec<vigil_core::instance::Instance>
     }
 }
 
-fn dispatch(shared: &Arc<Shared>, id: String, action: Action) {
+/// Two merged batches of one shard may hold the same instance; one upsert must write a row once.
+fn keep_last_row_per_instance(rows: &mut Vec<vigil_store::InstanceRow>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<_> = rows.drain(..).rev().filter(|r| seen.insert(r.id.clone())).collect();
+    kept.reverse();
+    *rows = kept;
+}
+
+fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut HashMap<String, Instance>) {
     match action {
+        // While stopping, calls are not started: their results would be dropped, and the restart
+        // sends them anyway as a new attempt.
+        Action::Http { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
         Action::Http { task_id, request } => {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -98,8 +116,13 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action) {
             let _ = shared.timers.send((due, Target::Workflow { instance: id }));
         }
         Action::StartChild(start) | Action::StartWorkflow(start) => {
+            if let Some(child) = spawned.remove(&start.id) {
+                shared.router.place(ShardMsg::Start { instance: Box::new(child), started_by_fire: false });
+            }
+        }
+        Action::CheckChild { task_id, child_id } => {
             let shared = shared.clone();
-            tokio::spawn(async move { start_child(&shared, start).await });
+            tokio::spawn(async move { report_if_ended(&shared, &id, task_id, &child_id).await });
         }
         Action::CancelChild { child_id } => {
             shared.router.send(&child_id, Event::Terminate { reason: format!("parent {id} ended") });
@@ -127,43 +150,28 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action) {
     }
 }
 
-/// Starts a child unless it already exists; if it exists and has ended, tells the parent again
-/// (the first notice may have been lost in a crash).
-async fn start_child(shared: &Arc<Shared>, start: ChildStart) {
-    match shared.store.instance(&start.id).await {
-        Ok(Some(child)) => {
-            if let (true, Some(parent)) = (child.status.is_terminal(), child.parent.clone()) {
-                let event = Event::ChildFinished {
-                    task_id: parent.task_id,
-                    status: child.status,
-                    output: child.output,
-                    reason: child.reason_for_incompletion,
-                };
-                shared.router.send(&parent.workflow_id, event);
-            }
-            return;
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, child = %start.id, "Could not check for an existing child instance."),
-    }
-    let engine = Engine::from_shared(shared.clone());
-    let req = StartRequest {
-        name: start.name.clone(),
-        version: start.version,
-        input: start.input,
-        id: Some(start.id.clone()),
-        correlation_id: None,
-    };
-    if let Err(e) = engine.start_child(req, start.parent.clone()) {
-        tracing::error!(error = %e, child = %start.id, "Could not start a child instance.");
-        if let Some(parent) = start.parent {
+/// After a restart, tells the parent again about a child that has already ended.
+async fn report_if_ended(shared: &Arc<Shared>, parent: &str, task_id: String, child_id: &str) {
+    match shared.store.instance(child_id).await {
+        Ok(Some(child)) if child.status.is_terminal() => {
             let event = Event::ChildFinished {
-                task_id: parent.task_id,
+                task_id,
+                status: child.status,
+                output: child.output,
+                reason: child.reason_for_incompletion,
+            };
+            shared.router.send(parent, event);
+        }
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let event = Event::ChildFinished {
+                task_id,
                 status: WorkflowStatus::Failed,
                 output: serde_json::json!({}),
-                reason: Some(e.to_string()),
+                reason: Some(format!("child instance {child_id} does not exist")),
             };
-            shared.router.send(&parent.workflow_id, event);
+            shared.router.send(parent, event);
         }
+        Err(e) => tracing::error!(error = %e, child = %child_id, "Could not check a child instance after a restart."),
     }
 }

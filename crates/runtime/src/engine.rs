@@ -8,7 +8,7 @@ use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use vigil_core::def::WorkflowSet;
-use vigil_core::instance::{FireRef, Instance, ParentRef};
+use vigil_core::instance::{FireRef, Instance};
 use vigil_core::interpreter::{Event, new_instance};
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::script::ScriptLimits;
@@ -131,8 +131,9 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
         workflows: WorkflowSet,
-        secrets: SecretValues,
+        mut secrets: SecretValues,
     ) -> Result<Engine, EngineError> {
+        secrets.scrub_env(workflows.all().flat_map(|d| d.env_references()));
         let (commit_tx, commit_rx) = mpsc::channel(8);
         let mut senders = Vec::new();
         let mut receivers = Vec::new();
@@ -229,21 +230,17 @@ impl Engine {
     }
 
     /// Replaces the secret values.
-    pub fn set_secrets(&self, secrets: SecretValues) {
+    pub fn set_secrets(&self, mut secrets: SecretValues) {
+        secrets.scrub_env(self.workflows().all().flat_map(|d| d.env_references()));
         *self.shared.secrets.write().expect("lock") = Arc::new(secrets);
     }
 
     /// Starts an instance; returns its id once it is queued (it is durable after the next commit).
     pub fn start_instance(&self, req: StartRequest) -> Result<String, EngineError> {
-        self.start_with(req, None, None)
+        self.start_with(req, None)
     }
 
-    pub(crate) fn start_with(
-        &self,
-        req: StartRequest,
-        parent: Option<ParentRef>,
-        fire: Option<FireRef>,
-    ) -> Result<String, EngineError> {
+    pub(crate) fn start_with(&self, req: StartRequest, fire: Option<FireRef>) -> Result<String, EngineError> {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
         }
@@ -254,7 +251,6 @@ impl Engine {
         let id = req.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut instance = new_instance(&def, id.clone(), req.input, self.now());
         instance.correlation_id = req.correlation_id;
-        instance.parent = parent;
         let started_by_fire = fire.is_some();
         instance.fire = fire;
         self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire });
@@ -271,6 +267,14 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         self.shared.waiters.lock().expect("lock").entry(id.to_string()).or_default().push(tx);
         if let Some(done) = self.shared.store.instance(id).await?.filter(|i| i.status.is_terminal()) {
+            drop(rx);
+            let mut waiters = self.shared.waiters.lock().expect("lock");
+            if let Some(list) = waiters.get_mut(id) {
+                list.retain(|w| !w.is_closed());
+                if list.is_empty() {
+                    waiters.remove(id);
+                }
+            }
             return Ok(done);
         }
         rx.await.map_err(|_| EngineError::ShuttingDown)
@@ -292,15 +296,6 @@ impl Engine {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
-    }
-
-    /// A handle for internal use by the committer (no ownership of threads or tasks).
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Engine {
-        Engine { shared, tasks: Arc::default(), threads: Arc::default(), committer_done: Arc::default() }
-    }
-
-    pub(crate) fn start_child(&self, req: StartRequest, parent: Option<ParentRef>) -> Result<String, EngineError> {
-        self.start_with(req, parent, None)
     }
 
     /// Stops accepting work, lets shards commit what they hold, and waits for the last commit.

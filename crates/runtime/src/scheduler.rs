@@ -193,8 +193,13 @@ fn start_fire(engine: &Engine, def: &ScheduleDef, slot: Millis, executed_at: Mil
         correlation_id: def.start.correlation_id.clone(),
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
-    match engine.start_with(req, None, Some(fire)) {
+    match engine.start_with(req, Some(fire)) {
         Ok(_) => metrics::counter!("vigil_schedule_fires_total").increment(1),
-        Err(e) => tracing::error!(schedule = %def.name, error = %e, "A schedule fire could not start its workflow."),
+        Err(e) => {
+            if let Some(n) = engine.shared().running_by_schedule.lock().expect("lock").get_mut(&def.name) {
+                *n = n.saturating_sub(1);
+            }
+            tracing::error!(schedule = %def.name, error = %e, "A schedule fire could not start its workflow.");
+        }
     }
 }

@@ -15,6 +15,8 @@ const MIN_SCRUB_LEN: usize = 4;
 pub struct SecretValues {
     secrets: HashMap<String, String>,
     env: HashMap<String, String>,
+    /// Values of environment variables that definitions reference; scrubbed like secrets.
+    scrubbed_env: Vec<String>,
 }
 
 impl std::fmt::Debug for SecretValues {
@@ -27,11 +29,16 @@ impl SecretValues {
     /// Secrets by name; `${env.*}` sees the process environment except vigil's own key.
     pub fn new(secrets: HashMap<String, String>) -> Self {
         let env = std::env::vars().filter(|(k, _)| k != "VIGIL_SECRET_KEY").collect();
-        Self { secrets, env }
+        Self { secrets, env, scrubbed_env: Vec::new() }
+    }
+
+    /// Treats the values of these environment variables as secrets when scrubbing outputs.
+    pub fn scrub_env(&mut self, names: impl IntoIterator<Item = String>) {
+        self.scrubbed_env = names.into_iter().filter_map(|n| self.env.get(&n).cloned()).collect();
     }
 
     fn scrub_str(&self, s: &mut String) {
-        for v in self.secrets.values().filter(|v| v.len() >= MIN_SCRUB_LEN) {
+        for v in self.secrets.values().chain(&self.scrubbed_env).filter(|v| v.len() >= MIN_SCRUB_LEN) {
             if s.contains(v.as_str()) {
                 *s = s.replace(v.as_str(), MASK);
             }
@@ -51,7 +58,7 @@ impl SecretSource for SecretValues {
 
 impl Secrets for SecretValues {
     fn scrub(&self, value: &mut Value) {
-        if self.secrets.is_empty() {
+        if self.secrets.is_empty() && self.scrubbed_env.is_empty() {
             return;
         }
         match value {

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
+use vigil_core::def::WorkflowSet;
 use vigil_core::instance::Instance;
-use vigil_core::interpreter::{Action, Event, Step, step};
+use vigil_core::interpreter::{Action, ChildStart, Event, Step, new_instance, step};
 use vigil_core::jq::JqCache;
 use vigil_core::script::{ScriptEngine, ScriptLimits};
+use vigil_core::time::Millis;
 use vigil_store::InstanceRow;
 
 use crate::engine::Shared;
@@ -43,6 +45,27 @@ pub struct Batch {
     pub actions: Vec<(String, Action)>,
     /// States to hand to watchers.
     pub watched: Vec<Instance>,
+    /// Child and failure-workflow instances created in this batch, placed on their shards after
+    /// commit.
+    pub spawned: Vec<Instance>,
+}
+
+/// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
+/// transaction as the step that decided it. When the workflow is not defined, returns the event to
+/// feed back to a waiting parent (`None` for a failure workflow, which is only logged).
+fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, Option<Event>> {
+    let Some(def) = workflows.get(&start.name, start.version) else {
+        tracing::error!(workflow = %start.name, instance = %start.id, "Cannot start a workflow that is not defined.");
+        return Err(start.parent.as_ref().map(|p| Event::ChildFinished {
+            task_id: p.task_id.clone(),
+            status: vigil_core::instance::WorkflowStatus::Failed,
+            output: serde_json::json!({}),
+            reason: Some(format!("workflow `{}` is not defined", start.name)),
+        }));
+    };
+    let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
+    child.parent = start.parent.clone();
+    Ok(child)
 }
 
 /// The shard loop; returns when the engine stops.
@@ -71,8 +94,13 @@ pub fn run(
         let workflows = shared.workflows.read().expect("lock").clone();
         let secrets = shared.secrets.read().expect("lock").clone();
         let watching = !shared.watchers.lock().expect("lock").is_empty();
-        let mut batch =
-            Batch { rows: Vec::new(), started_by_fire: Vec::new(), actions: Vec::new(), watched: Vec::new() };
+        let mut batch = Batch {
+            rows: Vec::new(),
+            started_by_fire: Vec::new(),
+            actions: Vec::new(),
+            watched: Vec::new(),
+            spawned: Vec::new(),
+        };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
         for msg in msgs.drain(..) {
@@ -81,7 +109,9 @@ pub fn run(
                     if instances.contains_key(&instance.workflow_id) {
                         continue;
                     }
-                    if started_by_fire {
+                    if started_by_fire
+                        && workflows.get(&instance.workflow_name, Some(instance.workflow_version)).is_some()
+                    {
                         batch.started_by_fire.push(instance.workflow_id.clone());
                     }
                     let id = instance.workflow_id.clone();
@@ -107,9 +137,29 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
             };
-            let actions = step(instance, &def, event, &mut cx);
-            batch.actions.extend(actions.into_iter().map(|a| (id.clone(), a)));
+            let mut pending = step(instance, &def, event, &mut cx);
+            while !pending.is_empty() {
+                let mut missing = Vec::new();
+                for action in pending.drain(..) {
+                    if let Action::StartChild(start) | Action::StartWorkflow(start) = &action {
+                        match spawn(&workflows, start, cx.now) {
+                            Ok(child) => batch.spawned.push(child),
+                            Err(event) => {
+                                missing.extend(event);
+                                continue;
+                            }
+                        }
+                    }
+                    batch.actions.push((id.clone(), action));
+                }
+                for event in missing {
+                    pending.extend(step(instance, &def, event, &mut cx));
+                }
+            }
             dirty.push(id);
+        }
+        for child in &batch.spawned {
+            batch.rows.push(InstanceRow::from_instance(child));
         }
         dirty.sort_unstable();
         dirty.dedup();

@@ -147,3 +147,34 @@ async fn many_instances_commit_and_survive_reopen() {
     let done = store.instance(&ids[1234]).await.unwrap().unwrap();
     assert_eq!(done.output, json!({"result": 1235}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_started_and_cancelled_in_one_step_ends_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "sleeper", "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "1 hour"}}]}),
+        json!({"name": "racer", "tasks": [{"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN", "forkTasks": [
+            [{"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "sleeper"}}],
+            [{"name": "t", "taskReferenceName": "t", "type": "TERMINATE", "inputParameters": {"terminationStatus": "TERMINATED"}}]
+        ]}]}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let id = start(&engine, "racer", json!({}));
+    assert_eq!(engine.wait(&id).await.unwrap().status, WorkflowStatus::Terminated);
+    let child = engine.wait(&format!("{id}.2")).await.unwrap();
+    assert_eq!(child.status, WorkflowStatus::Terminated, "the child does not outlive its parent");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_workflow_of_an_undefined_workflow_fails_the_task_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[json!({"name": "orphan", "tasks": [
+        {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "nowhere"}}
+    ]})]);
+    let engine = engine(workflows, &dir).await;
+    let done = engine.wait(&start(&engine, "orphan", json!({}))).await.unwrap();
+    assert_eq!(done.status, WorkflowStatus::Failed);
+    assert_eq!(done.reason_for_incompletion.as_deref(), Some("workflow `nowhere` is not defined"));
+    engine.shutdown().await;
+}

@@ -50,6 +50,26 @@ impl WorkflowDef {
     }
 }
 
+impl WorkflowDef {
+    /// Names of environment variables the definition reads with `${env.NAME}`.
+    pub fn env_references(&self) -> Vec<String> {
+        fn walk(tasks: &[Task], out: &mut Vec<String>) {
+            for t in tasks {
+                let refs = crate::params::references(&serde_json::Value::Object(t.input.clone()), "");
+                out.extend(refs.into_iter().filter_map(|(_, r)| r.strip_prefix("env.").map(str::to_string)));
+                for list in t.children() {
+                    walk(list, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.tasks, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 /// Conductor's workflow `timeoutPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkflowTimeoutPolicy {

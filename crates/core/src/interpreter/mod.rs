@@ -101,8 +101,16 @@ pub enum Action {
         /// Epoch ms.
         due: Millis,
     },
-    /// Start a child instance (idempotent by id); if it already exists and has ended, report it.
+    /// Start a child instance. The runtime creates it in the same transaction as this state.
     StartChild(ChildStart),
+    /// After a restart: if this child has already ended, report it again (the first notice may
+    /// have been lost).
+    CheckChild {
+        /// The SUB_WORKFLOW execution in the parent.
+        task_id: String,
+        /// Child id.
+        child_id: String,
+    },
     /// Terminate a child instance.
     CancelChild {
         /// Child id.
@@ -174,6 +182,9 @@ pub fn new_instance(def: &WorkflowDef, id: String, input: Value, now: Millis) ->
     };
     let mut instance = Instance::new(id, def.name.clone(), def.version, input, now);
     instance.variables = def.variables.clone();
+    if def.timeout_seconds > 0 {
+        instance.deadline = Some(now + def.timeout_seconds as i64 * 1000);
+    }
     instance
 }
 

@@ -72,9 +72,7 @@ impl<'a, 'b> Run<'a, 'b> {
         }
         match event {
             Event::Start => {
-                if self.def.timeout_seconds > 0 {
-                    let due = self.inst.create_time + self.def.timeout_seconds as i64 * 1000;
-                    self.inst.deadline = Some(due);
+                if let Some(due) = self.inst.deadline {
                     self.actions.push(Action::WorkflowTimer { due });
                 }
             }
@@ -130,12 +128,12 @@ impl<'a, 'b> Run<'a, 'b> {
                 self.inst.tasks[i].due_time = None;
                 self.start(i);
             }
-            TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
             TaskStatus::InProgress if exec.task_type == "WAIT" && exec.due_time.is_some_and(|d| d <= now) => {
                 self.complete(i, Value::Object(Map::new()));
             }
+            TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
             TaskStatus::Scheduled | TaskStatus::InProgress => {
-                if let Some(due) = exec.due_time.or(exec.timeout_time).filter(|d| *d > now) {
+                for due in [exec.due_time, exec.timeout_time].into_iter().flatten().filter(|d| *d > now) {
                     self.actions.push(Action::Timer { task_id: task_id.to_string(), due });
                 }
             }
@@ -147,6 +145,11 @@ impl<'a, 'b> Run<'a, 'b> {
         let def_ref = self.inst.tasks[i].def_ref.clone();
         let policy = self.task_def(&def_ref).and_then(|t| t.timeout).map(|t| t.policy);
         let reason = format!("task `{}` timed out", self.inst.tasks[i].reference_task_name);
+        if policy == Some(TaskTimeoutPolicy::AlertOnly) {
+            self.inst.tasks[i].timeout_time = None;
+            return;
+        }
+        self.cancel_child_of(i);
         match policy {
             Some(TaskTimeoutPolicy::AlertOnly) => {}
             Some(TaskTimeoutPolicy::TimeOutWorkflow) => {
@@ -196,26 +199,25 @@ impl<'a, 'b> Run<'a, 'b> {
         for i in open {
             let exec = &self.inst.tasks[i];
             let task_id = exec.task_id.clone();
+            for due in [exec.due_time, exec.timeout_time].into_iter().flatten() {
+                self.actions.push(Action::Timer { task_id: task_id.clone(), due });
+            }
             match (exec.status, exec.task_type.as_str()) {
                 (TaskStatus::InProgress, "HTTP") => {
                     let reason = "vigil stopped while this call was in flight; it is sent again".to_string();
                     self.set_status(i, TaskStatus::Failed, Some(reason));
                     self.inst.tasks[i].retried = true;
                     let j = self.push_attempt(i, 0);
+                    self.inst.tasks[j].restarts += 1;
                     self.start(j);
                 }
                 (TaskStatus::InProgress, "SUB_WORKFLOW") => {
-                    if let Some(start) = self.child_start(i) {
-                        self.actions.push(Action::StartChild(start));
+                    if let Some(child_id) = exec.sub_workflow_id.clone() {
+                        self.actions.push(Action::CheckChild { task_id, child_id });
                     }
                 }
-                _ => {
-                    if let Some(due) = exec.due_time.or(exec.timeout_time) {
-                        self.actions.push(Action::Timer { task_id, due });
-                    } else if exec.status == TaskStatus::Scheduled {
-                        self.start(i);
-                    }
-                }
+                (TaskStatus::Scheduled, _) if exec.due_time.is_none() => self.start(i),
+                _ => {}
             }
         }
     }
@@ -278,7 +280,7 @@ impl<'a, 'b> Run<'a, 'b> {
                     let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
                     return self.run_list(branch, pos);
                 }
-                TaskKind::DoWhile(_) if !status.is_terminal() => return self.run_loop(task, pos, i),
+                TaskKind::DoWhile(_) if status == TaskStatus::InProgress => return self.run_loop(task, pos, i),
                 TaskKind::ForkJoin { branches } if status.is_successful() => {
                     let mut all_done = true;
                     for branch in branches {
@@ -318,6 +320,7 @@ impl<'a, 'b> Run<'a, 'b> {
             input_data: Value::Null,
             output_data: Value::Object(Map::new()),
             retry_count: 0,
+            restarts: 0,
             iteration: pos.iteration,
             scheduled_time: now,
             start_time: None,
@@ -374,6 +377,13 @@ impl<'a, 'b> Run<'a, 'b> {
         j
     }
 
+    /// Cancels the child instance of SUB_WORKFLOW execution `i`, if it has one.
+    fn cancel_child_of(&mut self, i: usize) {
+        if let Some(child_id) = self.inst.tasks[i].sub_workflow_id.clone() {
+            self.actions.push(Action::CancelChild { child_id });
+        }
+    }
+
     pub fn complete(&mut self, i: usize, output: Value) {
         let exec = &mut self.inst.tasks[i];
         exec.status = TaskStatus::Completed;
@@ -404,9 +414,10 @@ impl<'a, 'b> Run<'a, 'b> {
         let def_ref = self.inst.tasks[i].def_ref.clone();
         let Some(task) = self.task_def(&def_ref) else { return };
         let attempt = self.inst.tasks[i].retry_count;
-        if status != TaskStatus::FailedWithTerminalError && attempt < task.retry.count {
+        let failures = attempt - self.inst.tasks[i].restarts.min(attempt);
+        if status != TaskStatus::FailedWithTerminalError && failures < task.retry.count {
             self.inst.tasks[i].retried = true;
-            let delay = task.retry.delay_millis(attempt + 1);
+            let delay = task.retry.delay_millis(failures + 1);
             let j = self.push_attempt(i, delay);
             if delay == 0 {
                 self.start(j);
@@ -419,6 +430,11 @@ impl<'a, 'b> Run<'a, 'b> {
     /// Ends the instance, cancelling whatever is still open.
     pub fn end(&mut self, status: WorkflowStatus, reason: Option<String>, output: Option<Value>) {
         let now = self.cx.now;
+        let reason = reason.map(|r| {
+            let mut v = Value::String(r);
+            self.cx.secrets.scrub(&mut v);
+            v.as_str().unwrap_or_default().to_string()
+        });
         for exec in self.inst.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
             exec.status = TaskStatus::Canceled;
             exec.end_time = Some(now);

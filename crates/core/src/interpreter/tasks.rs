@@ -151,8 +151,8 @@ impl<'a> Run<'a, '_> {
             Some("FAILED") => WorkflowStatus::Failed,
             _ => WorkflowStatus::Terminated,
         };
-        let reason = input.get("terminationReason").and_then(Value::as_str).map(str::to_string);
         let masked = self.inst.tasks[i].input_data.clone();
+        let reason = masked.get("terminationReason").and_then(Value::as_str).map(str::to_string);
         let output = masked.get("workflowOutput").cloned().unwrap_or(json!({}));
         self.complete(i, json!({"output": output}));
         let reason = if status == WorkflowStatus::Completed {
@@ -201,7 +201,7 @@ impl<'a> Run<'a, '_> {
                 },
                 (None, None) => false,
             };
-            i = self.trim_iterations(spec.keep_last_n, &spec.body, i, iteration);
+            i = self.trim_iterations(spec.keep_last_n, &spec.body, i, iteration, &pos.suffix);
             if !again {
                 self.complete_loop(i, iteration);
                 return Flow::Done;
@@ -270,7 +270,7 @@ impl<'a> Run<'a, '_> {
     }
 
     /// Drops executions and outputs of iterations older than the last `keep` (0 keeps all).
-    fn trim_iterations(&mut self, keep: u32, body: &[Task], i: usize, iteration: u32) -> usize {
+    fn trim_iterations(&mut self, keep: u32, body: &[Task], i: usize, iteration: u32, outer: &str) -> usize {
         if keep == 0 || iteration <= keep {
             return i;
         }
@@ -286,7 +286,15 @@ impl<'a> Run<'a, '_> {
         }
         collect(body, &mut refs);
         let loop_id = self.inst.tasks[i].task_id.clone();
-        self.inst.tasks.retain(|t| t.task_id == loop_id || !(refs.contains(&t.def_ref) && t.iteration <= cutoff));
+        // A body execution's reference is `<ref><outer suffix>__<this loop's iteration>[__<inner>...]`.
+        let this_iteration = |t: &crate::instance::TaskExec| -> Option<u32> {
+            let rest =
+                t.reference_task_name.strip_prefix(t.def_ref.as_str())?.strip_prefix(outer)?.strip_prefix("__")?;
+            rest.split("__").next()?.parse().ok()
+        };
+        self.inst.tasks.retain(|t| {
+            t.task_id == loop_id || !refs.contains(&t.def_ref) || this_iteration(t).is_none_or(|n| n > cutoff)
+        });
         if let Value::Object(out) =
             &mut self.inst.tasks.iter_mut().find(|t| t.task_id == loop_id).expect("loop exec").output_data
         {

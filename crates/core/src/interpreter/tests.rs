@@ -353,3 +353,145 @@ tasks:
     assert_eq!(h.inst.status, WorkflowStatus::TimedOut);
     assert_eq!(h.task("w").status, TaskStatus::Canceled);
 }
+
+#[test]
+fn terminate_reason_with_a_secret_is_masked_everywhere() {
+    let yaml = r#"
+name: t
+failureWorkflow: t
+tasks:
+  - {name: t, taskReferenceName: t, type: TERMINATE, inputParameters: {terminationStatus: FAILED, terminationReason: "bad token ${workflow.secrets.token}"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let actions = h.send(Event::Start);
+    assert_eq!(h.inst.reason_for_incompletion.as_deref(), Some("bad token ***"));
+    let text = format!("{actions:?}");
+    assert!(!text.contains("tok-123"), "{text}");
+}
+
+#[test]
+fn restart_attempts_do_not_use_up_the_retry_budget() {
+    let yaml = r#"
+name: r
+tasks:
+  - {name: get, taskReferenceName: get, type: HTTP, retryCount: 1, inputParameters: {uri: "http://x/"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    let calls = http_of(&h.send(Event::Recover));
+    let failed = TaskResult::Failed { reason: "HTTP 503".into(), output: json!({}), terminal: false };
+    let retry = h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: failed });
+    assert_eq!(http_of(&retry).len(), 1, "the one configured retry still happens after a restart");
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+}
+
+#[test]
+fn wait_with_alert_only_timeout_still_completes() {
+    let yaml = r#"
+name: w
+tasks:
+  - {name: w, taskReferenceName: w, type: WAIT, taskDefinition: {timeoutSeconds: 5, timeoutPolicy: ALERT_ONLY}, inputParameters: {duration: "10s"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    h.now = 6_000;
+    h.send(Event::Timer { task_id: "1".into() });
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+    h.now = 11_000;
+    h.send(Event::Timer { task_id: "1".into() });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn recover_rearms_both_due_and_timeout_timers() {
+    let yaml = r#"
+name: w
+tasks:
+  - {name: w, taskReferenceName: w, type: WAIT, taskDefinition: {timeoutSeconds: 5}, inputParameters: {duration: "10s"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    let actions = h.send(Event::Recover);
+    assert!(actions.contains(&Action::Timer { task_id: "1".into(), due: 6_000 }), "{actions:?}");
+    assert!(actions.contains(&Action::Timer { task_id: "1".into(), due: 11_000 }), "{actions:?}");
+}
+
+#[test]
+fn nested_loop_keep_last_n_trims_by_the_outer_iteration() {
+    let yaml = r#"
+name: nest
+tasks:
+  - name: outer
+    taskReferenceName: outer
+    type: DO_WHILE
+    inputParameters: {keepLastN: 2}
+    loopCondition: "$.outer['iteration'] < 5"
+    loopOver:
+      - name: inner
+        taskReferenceName: inner
+        type: DO_WHILE
+        loopCondition: "$.inner['iteration'] < 4"
+        loopOver:
+          - {name: x, taskReferenceName: x, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "1"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    let refs: Vec<&str> = h.inst.tasks.iter().map(|t| t.reference_task_name.as_str()).collect();
+    assert_eq!(
+        refs,
+        [
+            "outer", "inner__4", "x__4__1", "x__4__2", "x__4__3", "x__4__4", "inner__5", "x__5__1", "x__5__2",
+            "x__5__3", "x__5__4"
+        ]
+    );
+}
+
+#[test]
+fn do_while_start_delay_is_honoured() {
+    let yaml = r#"
+name: d
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    startDelay: 3
+    loopCondition: "$.loop['iteration'] < 2"
+    loopOver:
+      - {name: x, taskReferenceName: x, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "1"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    assert_eq!(h.send(Event::Start), vec![Action::Timer { task_id: "1".into(), due: 4_000 }]);
+    assert_eq!(h.inst.tasks.len(), 1, "the body waits for the delay");
+    h.now = 4_000;
+    h.send(Event::Timer { task_id: "1".into() });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.task("loop").output_data["iteration"], json!(2));
+}
+
+#[test]
+fn timed_out_sub_workflow_cancels_its_child() {
+    let yaml = r#"
+name: parent
+tasks:
+  - {name: c, taskReferenceName: c, type: SUB_WORKFLOW, subWorkflowParam: {name: child}, taskDefinition: {timeoutSeconds: 5, timeoutPolicy: TIME_OUT_WF}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    h.now = 6_000;
+    let actions = h.send(Event::Timer { task_id: "1".into() });
+    assert!(actions.contains(&Action::CancelChild { child_id: "wf1.1".into() }), "{actions:?}");
+    assert_eq!(h.inst.status, WorkflowStatus::TimedOut);
+}
+
+#[test]
+fn recover_checks_a_running_child_instead_of_starting_it_again() {
+    let yaml = r#"
+name: parent
+tasks:
+  - {name: c, taskReferenceName: c, type: SUB_WORKFLOW, subWorkflowParam: {name: child}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.send(Event::Recover), vec![Action::CheckChild { task_id: "1".into(), child_id: "wf1.1".into() }]);
+}
