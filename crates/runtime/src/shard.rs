@@ -51,21 +51,25 @@ pub struct Batch {
 }
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
-/// transaction as the step that decided it. When the workflow is not defined, returns the event to
-/// feed back to a waiting parent (`None` for a failure workflow, which is only logged).
-fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, Option<Event>> {
+/// transaction as the step that decided it. Fails when the workflow is not defined.
+fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, String> {
     let Some(def) = workflows.get(&start.name, start.version) else {
         tracing::error!(workflow = %start.name, instance = %start.id, "Cannot start a workflow that is not defined.");
-        return Err(start.parent.as_ref().map(|p| Event::ChildFinished {
-            task_id: p.task_id.clone(),
-            status: vigil_core::instance::WorkflowStatus::Failed,
-            output: serde_json::json!({}),
-            reason: Some(format!("workflow `{}` is not defined", start.name)),
-        }));
+        return Err(format!("workflow `{}` is not defined", start.name));
     };
     let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
     child.parent = start.parent.clone();
     Ok(child)
+}
+
+/// The event telling a parent that its child could not start.
+fn child_failed(start: &ChildStart, reason: String) -> Option<Event> {
+    start.parent.as_ref().map(|p| Event::ChildFinished {
+        task_id: p.task_id.clone(),
+        status: vigil_core::instance::WorkflowStatus::Failed,
+        output: serde_json::json!({}),
+        reason: Some(reason),
+    })
 }
 
 /// The shard loop; returns when the engine stops.
@@ -144,8 +148,8 @@ pub fn run(
                     if let Action::StartChild(start) | Action::StartWorkflow(start) = &action {
                         match spawn(&workflows, start, cx.now) {
                             Ok(child) => batch.spawned.push(child),
-                            Err(event) => {
-                                missing.extend(event);
+                            Err(reason) => {
+                                missing.extend(child_failed(start, reason));
                                 continue;
                             }
                         }
