@@ -178,3 +178,39 @@ async fn sub_workflow_of_an_undefined_workflow_fails_the_task_clearly() {
     assert_eq!(done.reason_for_incompletion.as_deref(), Some("workflow `nowhere` is not defined"));
     engine.shutdown().await;
 }
+
+fn every_second(name: &str, workflow: &str, extra: Value) -> vigil_core::schedule::ScheduleDef {
+    let mut doc = json!({"name": name, "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": workflow}});
+    doc.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let (def, problems) = vigil_core::schedule::ScheduleDef::build(&doc);
+    def.unwrap_or_else(|| panic!("{problems:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlap_skip_never_runs_two_instances_and_paused_schedules_never_fire() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[json!({"name": "slow", "tasks": [
+        {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "2500ms"}}
+    ]})]);
+    let engine = engine(workflows, &dir).await;
+    let skip = every_second("skipper", "slow", json!({"overlapPolicy": "SKIP"}));
+    let paused = every_second("sleeping", "slow", json!({"paused": true}));
+    engine.run_schedules(vec![skip, paused]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    let store = engine.store();
+    let fires = store.fires("skipper", 100).await.unwrap();
+    let started: Vec<_> = fires.iter().filter(|f| f.status == vigil_store::FireStatus::Started).collect();
+    let skipped = fires.iter().filter(|f| f.status == vigil_store::FireStatus::Skipped).count();
+    assert!(!started.is_empty() && skipped >= 2, "fires: {fires:?}");
+    let mut spans = Vec::new();
+    for f in &started {
+        let i = store.instance(&f.instance_id).await.unwrap().unwrap();
+        spans.push((i.create_time, i.end_time.unwrap_or(i64::MAX)));
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "instances overlapped: {spans:?}");
+    }
+    assert!(store.fires("sleeping", 10).await.unwrap().is_empty(), "a paused schedule does not fire");
+    engine.shutdown().await;
+}

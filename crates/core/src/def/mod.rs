@@ -314,3 +314,17 @@ impl WorkflowSet {
         self.by_name.values().flatten()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_follow_conductor_formulas() {
+        let policy = |logic, scale| RetryPolicy { count: 5, logic, delay_seconds: 2, backoff_scale_factor: scale };
+        let delays = |p: RetryPolicy| (1..=4).map(|n| p.delay_millis(n)).collect::<Vec<_>>();
+        assert_eq!(delays(policy(RetryLogic::Fixed, 1)), [2_000, 2_000, 2_000, 2_000]);
+        assert_eq!(delays(policy(RetryLogic::ExponentialBackoff, 1)), [2_000, 4_000, 8_000, 16_000]);
+        assert_eq!(delays(policy(RetryLogic::LinearBackoff, 3)), [6_000, 12_000, 18_000, 24_000]);
+    }
+}
