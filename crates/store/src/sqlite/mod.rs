@@ -163,7 +163,7 @@ impl Store for SqliteStore {
 
     async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
         let mut tx = self.writer.begin().await?;
-        let mut inserted = std::collections::HashSet::new();
+        let mut claimed = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ",
@@ -175,12 +175,29 @@ impl Store for SqliteStore {
                     .push_bind(c.executed_at)
                     .push_bind(c.status.as_str());
             });
-            q.push(" ON CONFLICT DO NOTHING RETURNING instance_id");
-            for row in q.build().fetch_all(&mut *tx).await? {
-                inserted.insert(row.try_get::<String, _>("instance_id")?);
+            q.push(" ON CONFLICT DO NOTHING");
+            let inserted = q.build().execute(&mut *tx).await?.rows_affected() as usize;
+            if inserted == chunk.len() {
+                claimed.extend(std::iter::repeat_n(true, chunk.len()));
+                continue;
             }
+            // Some fire times were already claimed (by an earlier run or another node): find ours.
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT instance_id FROM schedule_fires WHERE instance_id IN (");
+            let mut list = q.separated(", ");
+            for c in chunk {
+                list.push_bind(&c.instance_id);
+            }
+            q.push(")");
+            let ours: std::collections::HashSet<String> = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("instance_id"))
+                .collect::<std::result::Result<_, _>>()?;
+            claimed.extend(chunk.iter().map(|c| ours.contains(&c.instance_id)));
         }
-        let claimed = claims.iter().map(|c| inserted.contains(&c.instance_id)).collect();
         for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
             let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
             let mut q: QueryBuilder<Sqlite> =
