@@ -4,6 +4,7 @@
 //! Nothing here performs I/O or reads the clock (except the wall-time guard on scripts): the
 //! runtime passes the time in and performs the actions the interpreter returns.
 
+pub mod alert;
 pub mod config;
 pub mod def;
 pub mod diagnostic;

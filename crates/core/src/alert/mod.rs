@@ -1,0 +1,242 @@
+//! The alert lifecycle for one dedup key, as a pure state machine tested on a manual clock.
+//!
+//! vigil tracks two things per key: the alert's *actual* condition (computed from observations
+//! with `for`, fire-after-N and resolve-after-M thresholds) and what receivers were last *told*.
+//! Every step reconciles the two and emits [`Notice`]s for the outbox:
+//!
+//! - a `Trigger` when the condition starts firing and receivers don't know yet;
+//! - a `Remind` every `repeat_interval` while it fires, unless acknowledged;
+//! - a `Resolve` when it stops firing and receivers were told it fired (on by default);
+//! - nothing while the key is *flapping* (too many changes within a window): once it has been
+//!   stable for a whole window, one notice brings receivers to the current state, so a flapping
+//!   check costs at most one page and one resolve, never a storm;
+//! - silences hold back triggers and reminders, but never the resolve of an incident that paged.
+//!
+//! The state is plain data, stored with the dedup key; the runtime persists it in the same
+//! transaction as the notices, and asks [`AlertState::next_wake`] when to call [`AlertState::tick`].
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+/// How an alert turns observations into firing and resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRule {
+    /// How long the condition must hold after the thresholds are met before it fires (`for`).
+    pub for_ms: Millis,
+    /// Consecutive failing observations needed to fire.
+    pub fire_after: u32,
+    /// Consecutive passing observations needed to resolve.
+    pub resolve_after: u32,
+    /// Reminder period while firing; `None` sends no reminders.
+    pub repeat_interval_ms: Option<Millis>,
+    /// Whether to notify when the alert resolves.
+    pub send_resolved: bool,
+    /// Flap detection: this many changes of condition within `flap_window_ms` mean flapping.
+    pub flap_threshold: u32,
+    /// The flap detection window.
+    pub flap_window_ms: Millis,
+}
+
+impl Default for AlertRule {
+    fn default() -> Self {
+        Self {
+            for_ms: 0,
+            fire_after: 1,
+            resolve_after: 1,
+            repeat_interval_ms: Some(4 * 3_600_000),
+            send_resolved: true,
+            flap_threshold: 6,
+            flap_window_ms: 30 * 60_000,
+        }
+    }
+}
+
+/// What one check run reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observation {
+    /// The problem is there.
+    Failing,
+    /// The problem is not there.
+    Passing,
+}
+
+/// A notification to put in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The alert started firing.
+    Trigger,
+    /// It is still firing.
+    Remind,
+    /// It stopped firing.
+    Resolve,
+    /// An operator acknowledged it.
+    Acknowledge,
+}
+
+/// The condition computed from observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// Nothing wrong.
+    #[default]
+    Ok,
+    /// Thresholds met, waiting for `for` to pass.
+    Pending,
+    /// Firing.
+    Firing,
+}
+
+/// Everything vigil remembers about one dedup key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AlertState {
+    /// The computed condition.
+    pub condition: Condition,
+    /// Whether receivers were told it fires (a trigger was sent and no resolve since).
+    pub notified_firing: bool,
+    /// Consecutive failing observations.
+    pub failures: u32,
+    /// Consecutive passing observations.
+    pub successes: u32,
+    /// When the thresholds were met (start of `for`).
+    pub pending_since: Option<Millis>,
+    /// When the condition last started firing.
+    pub firing_since: Option<Millis>,
+    /// When receivers were last notified about this key.
+    pub last_notified: Option<Millis>,
+    /// Acknowledged since it last triggered.
+    pub acknowledged: bool,
+    /// Times the condition changed between firing and not firing, within the flap window.
+    pub changes: VecDeque<Millis>,
+    /// Labels, for silence matching.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl AlertState {
+    /// Applies one observation at `now`; `silenced` says whether an active silence matches.
+    pub fn observe(&mut self, rule: &AlertRule, obs: Observation, now: Millis, silenced: bool) -> Vec<Notice> {
+        match obs {
+            Observation::Failing => {
+                self.failures = self.failures.saturating_add(1);
+                self.successes = 0;
+                if self.failures >= rule.fire_after.max(1) && self.condition == Condition::Ok {
+                    self.condition = Condition::Pending;
+                    self.pending_since = Some(now);
+                }
+            }
+            Observation::Passing => {
+                self.successes = self.successes.saturating_add(1);
+                self.failures = 0;
+                match self.condition {
+                    Condition::Pending => {
+                        self.condition = Condition::Ok;
+                        self.pending_since = None;
+                    }
+                    Condition::Firing if self.successes >= rule.resolve_after.max(1) => {
+                        self.condition = Condition::Ok;
+                        self.pending_since = None;
+                        self.changes.push_back(now);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.tick(rule, now, silenced)
+    }
+
+    /// Advances time: promotes a pending alert once `for` has passed, and reconciles what
+    /// receivers know with the condition (triggers, reminders, resolves).
+    pub fn tick(&mut self, rule: &AlertRule, now: Millis, silenced: bool) -> Vec<Notice> {
+        if self.condition == Condition::Pending && self.pending_since.is_some_and(|s| now - s >= rule.for_ms) {
+            self.condition = Condition::Firing;
+            self.firing_since = Some(now);
+            self.changes.push_back(now);
+        }
+        while self.changes.front().is_some_and(|t| now - *t > rule.flap_window_ms) {
+            self.changes.pop_front();
+        }
+        if self.is_flapping(rule) {
+            return Vec::new();
+        }
+        let firing = self.condition == Condition::Firing;
+        let mut out = Vec::new();
+        if firing && !self.notified_firing {
+            if !silenced {
+                self.notified_firing = true;
+                self.acknowledged = false;
+                self.last_notified = Some(now);
+                out.push(Notice::Trigger);
+            }
+        } else if !firing && self.notified_firing {
+            self.notified_firing = false;
+            self.acknowledged = false;
+            if rule.send_resolved {
+                self.last_notified = Some(now);
+                out.push(Notice::Resolve);
+            }
+        } else if firing && self.reminder_due(rule, now) && !silenced {
+            self.last_notified = Some(now);
+            out.push(Notice::Remind);
+        }
+        out
+    }
+
+    /// Acknowledges the alert: reminders stop until it resolves and fires again.
+    pub fn acknowledge(&mut self, now: Millis) -> Vec<Notice> {
+        if !self.notified_firing || self.acknowledged {
+            return Vec::new();
+        }
+        self.acknowledged = true;
+        self.last_notified = Some(now);
+        vec![Notice::Acknowledge]
+    }
+
+    /// Whether the condition changed too often within the flap window.
+    pub fn is_flapping(&self, rule: &AlertRule) -> bool {
+        rule.flap_threshold > 0 && self.changes.len() as u32 >= rule.flap_threshold
+    }
+
+    fn reminder_due(&self, rule: &AlertRule, now: Millis) -> bool {
+        match (rule.repeat_interval_ms, self.last_notified) {
+            (Some(every), Some(last)) if !self.acknowledged => now - last >= every,
+            _ => false,
+        }
+    }
+
+    /// When [`AlertState::tick`] should run next: `for` passing, a reminder coming due, or the
+    /// flap window letting go of its oldest change. `None` when nothing is scheduled.
+    pub fn next_wake(&self, rule: &AlertRule) -> Option<Millis> {
+        let pending =
+            (self.condition == Condition::Pending).then(|| self.pending_since.map(|s| s + rule.for_ms)).flatten();
+        let reminder = match (self.condition, rule.repeat_interval_ms, self.last_notified) {
+            (Condition::Firing, Some(every), Some(last)) if self.notified_firing && !self.acknowledged => {
+                Some(last + every)
+            }
+            _ => None,
+        };
+        let flap = self.is_flapping(rule).then(|| self.changes.front().map(|t| t + rule.flap_window_ms + 1)).flatten();
+        [pending, reminder, flap].into_iter().flatten().min()
+    }
+}
+
+/// A silence: label matchers and an expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    /// Every `label = value` must match.
+    pub matchers: BTreeMap<String, String>,
+    /// Active until this time.
+    pub ends_at: Millis,
+}
+
+impl Silence {
+    /// Whether this silence mutes an alert with `labels` at `now`.
+    pub fn mutes(&self, labels: &BTreeMap<String, String>, now: Millis) -> bool {
+        now < self.ends_at && self.matchers.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! The alert lifecycle on a manual clock.
+
+use super::*;
+use crate::time::{Clock, ManualClock};
+
+const MIN: Millis = 60_000;
+
+struct Run {
+    rule: AlertRule,
+    state: AlertState,
+    clock: ManualClock,
+    sent: Vec<(Millis, Notice)>,
+}
+
+impl Run {
+    fn new(rule: AlertRule) -> Self {
+        Self { rule, state: AlertState::default(), clock: ManualClock::new(0), sent: Vec::new() }
+    }
+
+    fn observe(&mut self, obs: Observation) {
+        let now = self.clock.now();
+        let notices = self.state.observe(&self.rule, obs, now, false);
+        self.sent.extend(notices.into_iter().map(|n| (now, n)));
+    }
+
+    /// Runs one check per minute for `minutes`, ticking whenever the state asks to wake.
+    fn checks(&mut self, obs: Observation, minutes: i64) {
+        for _ in 0..minutes {
+            self.clock.advance(MIN);
+            self.observe(obs);
+        }
+    }
+
+    fn notices(&self) -> Vec<Notice> {
+        self.sent.iter().map(|(_, n)| *n).collect()
+    }
+}
+
+#[test]
+fn pages_once_reminds_and_resolves_once() {
+    let mut run = Run::new(AlertRule { repeat_interval_ms: Some(30 * MIN), ..AlertRule::default() });
+    run.checks(Observation::Failing, 65);
+    run.checks(Observation::Passing, 10);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Remind, Notice::Remind, Notice::Resolve]);
+    let times: Vec<Millis> = run.sent.iter().map(|(t, _)| t / MIN).collect();
+    assert_eq!(times, [1, 31, 61, 66]);
+}
+
+#[test]
+fn fire_after_n_failures_and_resolve_after_m_successes() {
+    let mut run = Run::new(AlertRule { fire_after: 3, resolve_after: 2, ..AlertRule::default() });
+    run.checks(Observation::Failing, 2);
+    run.checks(Observation::Passing, 1);
+    run.checks(Observation::Failing, 2);
+    assert!(run.notices().is_empty(), "never 3 in a row");
+    run.checks(Observation::Failing, 1);
+    assert_eq!(run.notices(), [Notice::Trigger]);
+    run.checks(Observation::Passing, 1);
+    run.checks(Observation::Failing, 1);
+    run.checks(Observation::Passing, 1);
+    assert_eq!(run.notices(), [Notice::Trigger], "never 2 passes in a row");
+    run.checks(Observation::Passing, 1);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Resolve]);
+}
+
+#[test]
+fn for_duration_delays_the_page_and_a_pass_cancels_it() {
+    let mut run = Run::new(AlertRule { for_ms: 5 * MIN, ..AlertRule::default() });
+    run.checks(Observation::Failing, 3);
+    run.checks(Observation::Passing, 1);
+    run.checks(Observation::Failing, 5);
+    assert!(run.notices().is_empty());
+    let due = run.state.pending_since.unwrap() + 5 * MIN;
+    assert_eq!(run.state.next_wake(&run.rule), Some(due));
+    run.clock.set(due);
+    let notices = run.state.tick(&run.rule, run.clock.now(), false);
+    assert_eq!(notices, [Notice::Trigger], "the timer fires it without waiting for the next check");
+}
+
+#[test]
+fn acknowledge_stops_reminders_until_it_fires_again() {
+    let mut run = Run::new(AlertRule { repeat_interval_ms: Some(10 * MIN), ..AlertRule::default() });
+    run.checks(Observation::Failing, 5);
+    assert_eq!(run.state.acknowledge(run.clock.now()), [Notice::Acknowledge]);
+    assert!(run.state.acknowledge(run.clock.now()).is_empty(), "acknowledging twice sends once");
+    run.checks(Observation::Failing, 60);
+    assert_eq!(run.notices(), [Notice::Trigger]);
+    assert_eq!(run.state.next_wake(&run.rule), None);
+    run.checks(Observation::Passing, 1);
+    run.checks(Observation::Failing, 1);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Resolve, Notice::Trigger]);
+}
+
+#[test]
+fn resolve_can_be_turned_off() {
+    let mut run = Run::new(AlertRule { send_resolved: false, ..AlertRule::default() });
+    run.checks(Observation::Failing, 1);
+    run.checks(Observation::Passing, 1);
+    run.checks(Observation::Failing, 1);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Trigger]);
+}
+
+fn flapping_rule() -> AlertRule {
+    AlertRule { flap_threshold: 4, flap_window_ms: 20 * MIN, repeat_interval_ms: None, ..AlertRule::default() }
+}
+
+#[test]
+fn flapping_sends_no_storm_and_settling_firing_needs_no_new_page() {
+    let mut run = Run::new(flapping_rule());
+    for _ in 0..30 {
+        run.checks(Observation::Failing, 1);
+        run.checks(Observation::Passing, 1);
+    }
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Resolve, Notice::Trigger], "60 changes, 3 notices");
+    assert!(run.state.is_flapping(&run.rule));
+    run.checks(Observation::Failing, 25);
+    assert!(!run.state.is_flapping(&run.rule));
+    assert_eq!(run.notices().len(), 3, "receivers already believe it fires: nothing to send");
+}
+
+#[test]
+fn flapping_that_settles_passing_sends_one_resolve() {
+    let mut run = Run::new(flapping_rule());
+    for _ in 0..30 {
+        run.checks(Observation::Failing, 1);
+        run.checks(Observation::Passing, 1);
+    }
+    run.checks(Observation::Passing, 25);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Resolve, Notice::Trigger, Notice::Resolve]);
+    assert!(!run.state.notified_firing);
+}
+
+#[test]
+fn silences_hold_back_pages_but_not_the_resolve_of_a_paged_incident() {
+    let rule = AlertRule::default();
+    let mut state = AlertState::default();
+    assert!(state.observe(&rule, Observation::Failing, MIN, true).is_empty(), "silenced: no page");
+    assert_eq!(state.tick(&rule, 2 * MIN, false), [Notice::Trigger], "the silence expired: page now");
+    assert_eq!(
+        state.observe(&rule, Observation::Passing, 3 * MIN, true),
+        [Notice::Resolve],
+        "resolve is never silenced"
+    );
+}
+
+#[test]
+fn silence_matches_all_labels_until_it_expires() {
+    let labels: BTreeMap<String, String> = [("team".into(), "db".into()), ("env".into(), "prod".into())].into();
+    let s = Silence { matchers: [("team".into(), "db".into())].into(), ends_at: 100 };
+    assert!(s.mutes(&labels, 99));
+    assert!(!s.mutes(&labels, 100));
+    let other = Silence { matchers: [("team".into(), "web".into())].into(), ends_at: 100 };
+    assert!(!other.mutes(&labels, 0));
+}
+
+#[test]
+fn state_roundtrips_through_json() {
+    let mut run = Run::new(AlertRule::default());
+    run.checks(Observation::Failing, 3);
+    let text = serde_json::to_string(&run.state).unwrap();
+    assert_eq!(serde_json::from_str::<AlertState>(&text).unwrap(), run.state);
+}
