@@ -1,0 +1,19 @@
+//! Connectors: where alerts go (notifiers) and, in later releases, where checks read (sources).
+//!
+//! Every notifier is a folder with the same shape: its config (what the user writes in
+//! `<config>/notifiers/*.yaml`), a pure `build_request()` that turns an [`notifiers::AlertMessage`]
+//! into the exact HTTP request the provider documents, and a `classify()` that reads the answer as
+//! delivered, retry (after a delay), or permanent failure. Sending is shared ([`notifiers::send`])
+//! and goes through an injected HTTP client.
+
+pub mod notifiers;
+
+/// The HTTP client notifiers send with: rustls with the ring provider (installed once, here).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("HTTP client")
+}

@@ -1,0 +1,92 @@
+//! Prometheus Alertmanager: `POST /api/v2/alerts` with a list of `{labels, annotations, startsAt,
+//! endsAt, generatorURL}`. Alertmanager identifies an alert by its label set, so vigil adds the
+//! alert name and dedup key as labels. A firing alert carries an `endsAt` a few resend periods
+//! ahead and must be re-sent before then, as Prometheus does; a resolve sends `endsAt` = now.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use vigil_core::alert::Notice;
+use vigil_core::time::Millis;
+
+use super::{AlertMessage, NotifyError, OutgoingRequest, rfc3339};
+
+/// `type: alertmanager`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    /// Notifier name.
+    pub name: String,
+    /// Alertmanager's base URL, such as `http://127.0.0.1:9093`.
+    pub url: String,
+    /// How often firing alerts are re-sent, in seconds (Prometheus's default is 60).
+    #[serde(default = "default_resend")]
+    pub resend_interval_seconds: u64,
+}
+
+fn default_resend() -> u64 {
+    60
+}
+
+impl AlertmanagerConfig {
+    /// How long a sent firing alert stays valid without a re-send: four resend periods.
+    pub fn validity_ms(&self) -> Millis {
+        4 * self.resend_interval_seconds as Millis * 1000
+    }
+
+    /// The request for `msg`. Acknowledgements have no Alertmanager equivalent (use silences).
+    pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
+        let ends_at = match msg.notice {
+            Notice::Resolve => msg.at,
+            Notice::Trigger | Notice::Remind | Notice::Acknowledge => msg.at + self.validity_ms(),
+        };
+        let mut labels = Map::new();
+        for (k, v) in &msg.labels {
+            labels.insert(k.clone(), Value::String(v.clone()));
+        }
+        labels.insert("alertname".into(), Value::String(msg.name.clone()));
+        labels.insert("severity".into(), Value::String(msg.severity.as_str().into()));
+        labels.insert("vigil_dedup_key".into(), Value::String(msg.dedup_key.clone()));
+        let mut annotations = Map::new();
+        annotations.insert("summary".into(), Value::String(msg.summary.clone()));
+        if !msg.details.is_null() {
+            annotations.insert("description".into(), Value::String(msg.details.to_string()));
+        }
+        annotations.insert("source".into(), Value::String(msg.source.clone()));
+        let mut alert = json!({
+            "labels": labels,
+            "annotations": annotations,
+            "startsAt": rfc3339(msg.firing_since),
+            "endsAt": rfc3339(ends_at),
+        });
+        if let Some(link) = msg.links.first() {
+            alert["generatorURL"] = Value::String(link.href.clone());
+        }
+        let url = format!("{}/api/v2/alerts", self.url.trim_end_matches('/'));
+        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body: json!([alert]) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notifiers::fixtures::message;
+
+    fn am() -> AlertmanagerConfig {
+        serde_json::from_value(json!({"name": "am", "url": "http://127.0.0.1:9093/"})).unwrap()
+    }
+
+    #[test]
+    fn firing_alert_has_labels_and_a_future_end() {
+        let req = am().build_request(&message(Notice::Trigger)).unwrap();
+        assert_eq!(req.url, "http://127.0.0.1:9093/api/v2/alerts");
+        insta::assert_json_snapshot!(req.body);
+    }
+
+    #[test]
+    fn resolve_ends_now_with_the_same_labels() {
+        let firing = am().build_request(&message(Notice::Trigger)).unwrap();
+        let resolved = am().build_request(&message(Notice::Resolve)).unwrap();
+        assert_eq!(firing.body[0]["labels"], resolved.body[0]["labels"]);
+        assert_eq!(resolved.body[0]["endsAt"], json!(rfc3339(message(Notice::Resolve).at)));
+    }
+}

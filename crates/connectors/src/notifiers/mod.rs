@@ -1,0 +1,266 @@
+//! Notifiers: one closed enum of types, one folder per type.
+
+pub mod alertmanager;
+pub mod lark;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod slack;
+pub mod webhook;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vigil_core::alert::Notice;
+use vigil_core::time::Millis;
+
+/// A notifier as written in `<config>/notifiers/NAME.yaml`: `name`, `type`, then the type's fields.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NotifierConfig {
+    /// PagerDuty Events API v2.
+    Pagerduty(pagerduty::PagerDutyConfig),
+    /// Slack incoming webhook.
+    Slack(slack::SlackConfig),
+    /// Lark / Feishu custom bot.
+    Lark(lark::LarkConfig),
+    /// Opsgenie Alert API.
+    Opsgenie(opsgenie::OpsgenieConfig),
+    /// A generic JSON webhook.
+    Webhook(webhook::WebhookConfig),
+    /// Prometheus Alertmanager's `/api/v2/alerts`.
+    Alertmanager(alertmanager::AlertmanagerConfig),
+}
+
+impl NotifierConfig {
+    /// The notifier's name.
+    pub fn name(&self) -> &str {
+        match self {
+            NotifierConfig::Pagerduty(c) => &c.name,
+            NotifierConfig::Slack(c) => &c.name,
+            NotifierConfig::Lark(c) => &c.name,
+            NotifierConfig::Opsgenie(c) => &c.name,
+            NotifierConfig::Webhook(c) => &c.name,
+            NotifierConfig::Alertmanager(c) => &c.name,
+        }
+    }
+
+    /// Builds the provider's request for `msg`. `now` is the send time (Lark signs it).
+    pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        match self {
+            NotifierConfig::Pagerduty(c) => c.build_request(msg),
+            NotifierConfig::Slack(c) => c.build_request(msg),
+            NotifierConfig::Lark(c) => c.build_request(msg, now),
+            NotifierConfig::Opsgenie(c) => c.build_request(msg),
+            NotifierConfig::Webhook(c) => c.build_request(msg),
+            NotifierConfig::Alertmanager(c) => c.build_request(msg),
+        }
+    }
+
+    /// Reads the provider's answer.
+    pub fn classify(&self, status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+        match self {
+            NotifierConfig::Lark(_) => lark::classify(status, retry_after, body),
+            NotifierConfig::Slack(_) => slack::classify(status, retry_after, body),
+            _ => classify_http(status, retry_after, body),
+        }
+    }
+}
+
+/// Alert severity, in PagerDuty's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Wake someone up.
+    Critical,
+    /// Something is broken.
+    #[default]
+    Error,
+    /// Something will break.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A link shown with the alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// URL.
+    pub href: String,
+    /// Text.
+    pub text: String,
+}
+
+/// One notification about one alert, as every notifier receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    /// What happened.
+    pub notice: Notice,
+    /// The alert's dedup key, carried by every send so providers de-duplicate repeats.
+    pub dedup_key: String,
+    /// Alert name.
+    pub name: String,
+    /// Severity.
+    pub severity: Severity,
+    /// One line.
+    pub summary: String,
+    /// Structured details.
+    pub details: Value,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Where it comes from (workflow or monitor).
+    pub source: String,
+    /// When it started firing.
+    pub firing_since: Millis,
+    /// When this notice was created.
+    pub at: Millis,
+    /// Links.
+    pub links: Vec<Link>,
+    /// A `vigil notify test` message.
+    pub test: bool,
+}
+
+impl AlertMessage {
+    /// The summary prefixed the way humans read it: `[RESOLVED] ...`, `[TEST] ...`.
+    pub fn title(&self) -> String {
+        let state = match self.notice {
+            Notice::Trigger => "FIRING",
+            Notice::Remind => "STILL FIRING",
+            Notice::Resolve => "RESOLVED",
+            Notice::Acknowledge => "ACKNOWLEDGED",
+        };
+        let test = if self.test { "[TEST] " } else { "" };
+        format!("{test}[{state}] {}", self.summary)
+    }
+}
+
+/// An HTTP request to send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutgoingRequest {
+    /// Method.
+    pub method: &'static str,
+    /// URL.
+    pub url: String,
+    /// Headers (values may hold credentials: never log them).
+    pub headers: Vec<(String, String)>,
+    /// JSON body.
+    pub body: Value,
+}
+
+/// How a send went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted.
+    Delivered,
+    /// Try again, after at least this long when the provider said so (429 Retry-After).
+    Retry {
+        /// Why.
+        reason: String,
+        /// The provider's requested delay.
+        after: Option<Duration>,
+    },
+    /// Retrying cannot help (bad request, bad key): record and show it.
+    Permanent {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A notifier could not build its request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    /// A field is missing or invalid.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The common reading of an answer: 2xx delivered; 429, 408 and 5xx retried; other 4xx permanent.
+pub fn classify_http(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+    let snippet: String = body.chars().take(300).collect();
+    match status {
+        200..=299 => Outcome::Delivered,
+        429 => Outcome::Retry { reason: format!("rate limited (429): {snippet}"), after: retry_after },
+        408 | 500..=599 => Outcome::Retry { reason: format!("HTTP {status}: {snippet}"), after: retry_after },
+        _ => Outcome::Permanent { reason: format!("HTTP {status}: {snippet}") },
+    }
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// RFC 3339 for epoch milliseconds.
+pub fn rfc3339(at: Millis) -> String {
+    vigil_core::time::format_millis(at)
+}
+
+/// Sends `req` with `client` and classifies the answer with `notifier`.
+pub async fn send(
+    client: &reqwest::Client,
+    notifier: &NotifierConfig,
+    req: &OutgoingRequest,
+    timeout: Duration,
+) -> Outcome {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+    let mut builder = client.request(method, &req.url).timeout(timeout).json(&req.body);
+    for (k, v) in &req.headers {
+        builder = builder.header(k, v);
+    }
+    match builder.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = response.text().await.unwrap_or_default();
+            notifier.classify(status, retry_after, &body)
+        }
+        Err(e) if e.is_timeout() => Outcome::Retry { reason: format!("no answer within {timeout:?}"), after: None },
+        Err(e) => Outcome::Retry { reason: format!("send failed: {e}"), after: None },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A firing alert as the ALERT task produces it.
+    pub fn message(notice: Notice) -> AlertMessage {
+        AlertMessage {
+            notice,
+            dedup_key: "failure_alert/sample_tracker_workflow".into(),
+            name: "workflow failures".into(),
+            severity: Severity::Critical,
+            summary: "2 failed runs of sample_tracker_workflow in the last 10 minutes".into(),
+            details: serde_json::json!({"hits": 2, "window": {"from": 1_767_225_000_000i64, "to": 1_767_225_600_000i64}}),
+            labels: [("team".to_string(), "platform".to_string()), ("env".to_string(), "prod".to_string())].into(),
+            source: "vigil/failure_alert".into(),
+            firing_since: 1_767_225_600_000,
+            at: 1_767_225_660_000,
+            links: vec![Link { href: "https://conductor.example.com/search".into(), text: "Failed runs".into() }],
+            test: false,
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Slack incoming webhooks: `POST <webhook url>` with `text` (the notification fallback) and
+//! `blocks`. Slack answers 200 `ok`; 429 carries `Retry-After`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_core::alert::Notice;
+
+use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http, truncate};
+
+/// Slack's limit on a section block's text.
+const MAX_SECTION: usize = 3000;
+
+/// `type: slack`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Notifier name.
+    pub name: String,
+    /// The incoming webhook URL (use `${workflow.secrets.NAME}`: it is a credential).
+    pub url: String,
+}
+
+impl SlackConfig {
+    /// The webhook request for `msg`.
+    pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
+        if !self.url.starts_with("http") {
+            return Err(NotifyError::Invalid("slack: url must be the incoming webhook URL".into()));
+        }
+        let emoji = match msg.notice {
+            Notice::Trigger | Notice::Remind => ":rotating_light:",
+            Notice::Resolve => ":white_check_mark:",
+            Notice::Acknowledge => ":eyes:",
+        };
+        let title = format!("{emoji} {}", msg.title());
+        let mut fields: Vec<Value> = vec![
+            json!({"type": "mrkdwn", "text": format!("*Severity*\n{}", msg.severity.as_str())}),
+            json!({"type": "mrkdwn", "text": format!("*Source*\n{}", msg.source)}),
+        ];
+        fields.extend(msg.labels.iter().take(8).map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{k}*\n{v}")})));
+        let mut blocks = vec![
+            json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&msg.title(), 150)}}),
+            json!({"type": "section", "fields": fields}),
+        ];
+        if !msg.details.is_null() {
+            let details = serde_json::to_string_pretty(&msg.details).unwrap_or_default();
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("```{details}```"), MAX_SECTION)}}));
+        }
+        if !msg.links.is_empty() {
+            let links: Vec<String> = msg.links.iter().map(|l| format!("<{}|{}>", l.href, l.text)).collect();
+            blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": links.join(" · ")}]}));
+        }
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("dedup key `{}`", msg.dedup_key)}]}));
+        Ok(OutgoingRequest {
+            method: "POST",
+            url: self.url.clone(),
+            headers: Vec::new(),
+            body: json!({"text": title, "blocks": blocks}),
+        })
+    }
+}
+
+/// Slack answers `ok` with 200; anything else in a 200 is an error it describes in the body.
+pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+    match (status, body.trim()) {
+        (200, "ok") => Outcome::Delivered,
+        (200, other) => Outcome::Permanent { reason: format!("slack answered `{other}`") },
+        _ => classify_http(status, retry_after, body),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,103 @@
+//! A generic JSON webhook: any method, custom headers, and a body template whose `${alert.FIELD}`
+//! references take the alert's fields (`notice`, `dedup_key`, `name`, `severity`, `summary`,
+//! `details`, `labels`, `source`, `firing_since`, `at`, `title`). Without a template the body is
+//! the whole alert message.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use vigil_core::params::{self, Scope, Secrets};
+
+use super::{AlertMessage, NotifyError, OutgoingRequest};
+
+/// `type: webhook`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Notifier name.
+    pub name: String,
+    /// Target URL.
+    pub url: String,
+    /// `POST` (default) or `PUT`.
+    #[serde(default = "post")]
+    pub method: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Body template with `${alert.FIELD}` references.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+struct AlertScope(Value);
+
+impl Scope for AlertScope {
+    fn workflow_field(&self, _: &str) -> Option<Cow<'_, Value>> {
+        None
+    }
+    fn task_field(&self, head: &str, field: &str) -> Option<Cow<'_, Value>> {
+        (head == "alert").then(|| self.0.get(field).map(Cow::Borrowed)).flatten()
+    }
+    fn secret(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+impl WebhookConfig {
+    /// The request for `msg`.
+    pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
+        let method = match self.method.to_ascii_uppercase().as_str() {
+            "POST" => "POST",
+            "PUT" => "PUT",
+            other => return Err(NotifyError::Invalid(format!("webhook: method `{other}` must be POST or PUT"))),
+        };
+        let mut fields = serde_json::to_value(msg).unwrap_or(Value::Null);
+        fields["title"] = Value::String(msg.title());
+        let body = match &self.body {
+            Some(template) => params::resolve(template, &AlertScope(fields), Secrets::Mask)
+                .map_err(|e| NotifyError::Invalid(format!("webhook body: {e}")))?,
+            None => fields,
+        };
+        let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Ok(OutgoingRequest { method, url: self.url.clone(), headers, body })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use vigil_core::alert::Notice;
+
+    use super::*;
+    use crate::notifiers::fixtures::message;
+
+    #[test]
+    fn template_takes_alert_fields_with_their_types() {
+        let hook: WebhookConfig = serde_json::from_value(json!({
+            "name": "hook", "url": "http://127.0.0.1:9/hook", "headers": {"X-Token": "t"},
+            "body": {"text": "${alert.title} (${alert.severity})", "key": "${alert.dedup_key}", "labels": "${alert.labels}", "state": "${alert.notice}"}
+        }))
+        .unwrap();
+        let req = hook.build_request(&message(Notice::Resolve)).unwrap();
+        assert_eq!(req.headers, vec![("X-Token".to_string(), "t".to_string())]);
+        insta::assert_json_snapshot!(req.body);
+    }
+
+    #[test]
+    fn default_body_is_the_whole_message() {
+        let hook: WebhookConfig =
+            serde_json::from_value(json!({"name": "hook", "url": "http://127.0.0.1:9/hook"})).unwrap();
+        let req = hook.build_request(&message(Notice::Trigger)).unwrap();
+        assert_eq!(req.body["dedup_key"], json!("failure_alert/sample_tracker_workflow"));
+        assert_eq!(req.body["notice"], json!("trigger"));
+    }
+}
