@@ -3,7 +3,10 @@
 use serde_json::json;
 use vigil_core::instance::{Instance, WorkflowStatus};
 
-use crate::{CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceRow, ScheduleCursor, Store};
+use crate::{
+    AlertBatch, AlertRow, CommitBatch, DeliveryUpdate, FireClaim, FireStatus, InstanceFilter, InstanceRow,
+    NewOutboxEntry, OutboxEntry, OutboxStatus, ScheduleCursor, SilenceRow, Store,
+};
 
 fn instance(id: &str, name: &str, at: i64) -> Instance {
     Instance::new(id.into(), name.into(), 1, json!({"k": id}), at)
@@ -18,6 +21,94 @@ pub async fn run_all(store: &dyn Store) {
     unstarted_fires_are_found(store).await;
     secrets_roundtrip(store).await;
     large_batches_commit(store).await;
+    alerts_and_their_notifications_commit_together(store).await;
+    outbox_deliveries_are_recorded(store).await;
+    silences_roundtrip(store).await;
+}
+
+fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
+    AlertRow {
+        dedup_key: key.into(),
+        name: "latency".into(),
+        condition: condition.into(),
+        firing_since: (condition == "firing").then_some(at),
+        last_notified: Some(at),
+        acknowledged: false,
+        next_wake: Some(at + 60_000),
+        updated_at: at,
+        state: format!(r#"{{"at":{at}}}"#),
+    }
+}
+
+fn outbox_entry(key: &str, notifier: &str, notice: &str, at: i64) -> NewOutboxEntry {
+    NewOutboxEntry {
+        dedup_key: key.into(),
+        notifier: notifier.into(),
+        notice: notice.into(),
+        message: "{}".into(),
+        created_at: at,
+    }
+}
+
+async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
+    let batch = AlertBatch {
+        alerts: vec![alert_row("k1", "firing", 1_000)],
+        outbox: vec![outbox_entry("k1", "pd", "trigger", 1_000), outbox_entry("k1", "slack", "trigger", 1_000)],
+    };
+    let ids = store.commit_alerts(&batch).await.unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1], "ids increase, so they order a key's notifications");
+    assert_eq!(store.alert("k1").await.unwrap(), Some(alert_row("k1", "firing", 1_000)));
+    let batch = AlertBatch {
+        alerts: vec![alert_row("k1", "ok", 2_000), alert_row("k2", "pending", 2_000)],
+        outbox: vec![outbox_entry("k1", "pd", "resolve", 2_000)],
+    };
+    store.commit_alerts(&batch).await.unwrap();
+    let active: Vec<String> = store.alerts(true, 10).await.unwrap().into_iter().map(|a| a.dedup_key).collect();
+    assert_eq!(active, ["k2"]);
+    assert_eq!(store.alerts(false, 10).await.unwrap().len(), 2);
+    let pending: Vec<(String, String)> =
+        store.pending_outbox().await.unwrap().into_iter().map(|e| (e.notifier, e.notice)).collect();
+    assert_eq!(
+        pending,
+        [("pd".into(), "trigger".into()), ("slack".into(), "trigger".into()), ("pd".into(), "resolve".into())]
+    );
+}
+
+async fn outbox_deliveries_are_recorded(store: &dyn Store) {
+    let pending = store.pending_outbox().await.unwrap();
+    store.record_delivery(pending[0].id, &DeliveryUpdate::Delivered { at: 3_000 }).await.unwrap();
+    store
+        .record_delivery(pending[1].id, &DeliveryUpdate::Retry { next_attempt_at: 9_000, error: "HTTP 503".into() })
+        .await
+        .unwrap();
+    store
+        .record_delivery(pending[2].id, &DeliveryUpdate::Failed { at: 3_000, error: "HTTP 400".into() })
+        .await
+        .unwrap();
+    let still: Vec<OutboxEntry> = store.pending_outbox().await.unwrap();
+    assert_eq!(still.len(), 1);
+    assert_eq!(
+        (still[0].attempts, still[0].next_attempt_at, still[0].last_error.as_deref()),
+        (1, 9_000, Some("HTTP 503"))
+    );
+    let failed = store.outbox(OutboxStatus::Failed, 10).await.unwrap();
+    assert_eq!((failed.len(), failed[0].last_error.as_deref()), (1, Some("HTTP 400")));
+    assert_eq!(store.outbox(OutboxStatus::Delivered, 10).await.unwrap()[0].finished_at, Some(3_000));
+}
+
+async fn silences_roundtrip(store: &dyn Store) {
+    let s = SilenceRow {
+        id: "s1".into(),
+        matchers: r#"{"team":"db"}"#.into(),
+        ends_at: 10_000,
+        created_at: 1_000,
+        comment: Some("maintenance".into()),
+    };
+    store.put_silence(&s).await.unwrap();
+    assert_eq!(store.silences().await.unwrap(), vec![s]);
+    assert!(store.delete_silence("s1").await.unwrap());
+    assert!(!store.delete_silence("s1").await.unwrap());
 }
 
 async fn commit_then_read_back(store: &dyn Store) {

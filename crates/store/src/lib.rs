@@ -5,6 +5,7 @@
 //! (schedule, fire time), so a fire time starts at most one instance, across restarts and nodes.
 //! [`conformance`] holds the suite every backend must pass.
 
+pub mod alerts;
 pub mod conformance;
 pub mod secret_box;
 pub mod sqlite;
@@ -14,6 +15,7 @@ use thiserror::Error;
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
+pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
 
@@ -193,4 +195,24 @@ pub trait Store: Send + Sync + 'static {
     async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>>;
     /// Deletes a secret; false when it did not exist.
     async fn delete_secret(&self, name: &str) -> Result<bool>;
+
+    /// Writes alert states and the outbox entries they caused in one transaction; returns the new
+    /// entries' ids, in order.
+    async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>>;
+    /// One alert.
+    async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>>;
+    /// Alerts, most recently changed first; only `pending` and `firing` ones when `active_only`.
+    async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>>;
+    /// Outbox entries still to deliver, in id order.
+    async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>>;
+    /// Outbox entries of one status, newest first.
+    async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>>;
+    /// Records the result of a delivery attempt (and counts the attempt).
+    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()>;
+    /// Adds or replaces a silence.
+    async fn put_silence(&self, silence: &SilenceRow) -> Result<()>;
+    /// All silences, including expired ones, newest first.
+    async fn silences(&self) -> Result<Vec<SilenceRow>>;
+    /// Deletes a silence; false when it did not exist.
+    async fn delete_silence(&self, id: &str) -> Result<bool>;
 }

@@ -14,12 +14,14 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
+use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/sqlite/0001_init.sql"), include_str!("../../migrations/sqlite/0002_alerts.sql")];
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -71,6 +73,46 @@ fn decode(state: &str) -> Result<Instance> {
 
 fn status_of(s: &str) -> Result<WorkflowStatus> {
     WorkflowStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status `{s}`")))
+}
+
+fn alert_of(r: &sqlx::sqlite::SqliteRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        dedup_key: r.try_get("dedup_key")?,
+        name: r.try_get("name")?,
+        condition: r.try_get("condition")?,
+        firing_since: r.try_get("firing_since")?,
+        last_notified: r.try_get("last_notified")?,
+        acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
+        next_wake: r.try_get("next_wake")?,
+        updated_at: r.try_get("updated_at")?,
+        state: r.try_get("state")?,
+    })
+}
+
+fn outbox_of(r: &sqlx::sqlite::SqliteRow) -> Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: r.try_get("id")?,
+        dedup_key: r.try_get("dedup_key")?,
+        notifier: r.try_get("notifier")?,
+        notice: r.try_get("notice")?,
+        message: r.try_get("message")?,
+        status: OutboxStatus::parse(&r.try_get::<String, _>("status")?),
+        attempts: r.try_get::<i64, _>("attempts")? as u32,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn silence_of(r: &sqlx::sqlite::SqliteRow) -> Result<SilenceRow> {
+    Ok(SilenceRow {
+        id: r.try_get("id")?,
+        matchers: r.try_get("matchers")?,
+        ends_at: r.try_get("ends_at")?,
+        created_at: r.try_get("created_at")?,
+        comment: r.try_get("comment")?,
+    })
 }
 
 fn fire_of(row: &sqlx::sqlite::SqliteRow) -> Result<FireClaim> {
@@ -258,6 +300,126 @@ impl Store for SqliteStore {
 
     async fn delete_secret(&self, name: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM secrets WHERE name = ?").bind(name).execute(&self.writer).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
+        let mut tx = self.writer.begin().await?;
+        for a in &batch.alerts {
+            sqlx::query(
+                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, \
+                 condition = excluded.condition, firing_since = excluded.firing_since, last_notified = excluded.last_notified, \
+                 acknowledged = excluded.acknowledged, next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
+            )
+            .bind(&a.dedup_key)
+            .bind(&a.name)
+            .bind(&a.condition)
+            .bind(a.firing_since)
+            .bind(a.last_notified)
+            .bind(a.acknowledged as i64)
+            .bind(a.next_wake)
+            .bind(a.updated_at)
+            .bind(&a.state)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut ids = Vec::with_capacity(batch.outbox.len());
+        for e in &batch.outbox {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) \
+                 VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
+            )
+            .bind(&e.dedup_key)
+            .bind(&e.notifier)
+            .bind(&e.notice)
+            .bind(&e.message)
+            .bind(e.created_at)
+            .bind(e.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
+        let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = ?")
+            .bind(dedup_key)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(alert_of).transpose()
+    }
+
+    async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
+        let sql = if active_only {
+            "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT ?"
+        } else {
+            "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT ?"
+        };
+        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+        rows.iter().map(alert_of).collect()
+    }
+
+    async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>> {
+        let rows =
+            sqlx::query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id").fetch_all(&self.reader).await?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?")
+            .bind(status.as_str())
+            .bind(limit as i64)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()> {
+        let q = match update {
+            DeliveryUpdate::Delivered { at } => sqlx::query(
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id = ?",
+            )
+            .bind(*at),
+            DeliveryUpdate::Retry { next_attempt_at, error } => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+                    .bind(*next_attempt_at)
+                    .bind(error.clone())
+            }
+            DeliveryUpdate::Failed { at, error } => {
+                sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?")
+                    .bind(*at)
+                    .bind(error.clone())
+            }
+        };
+        q.bind(id).execute(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO silences (id, matchers, ends_at, created_at, comment) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment",
+        )
+        .bind(&silence.id)
+        .bind(&silence.matchers)
+        .bind(silence.ends_at)
+        .bind(silence.created_at)
+        .bind(&silence.comment)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn silences(&self) -> Result<Vec<SilenceRow>> {
+        let rows = sqlx::query("SELECT * FROM silences ORDER BY created_at DESC, id").fetch_all(&self.reader).await?;
+        rows.iter().map(silence_of).collect()
+    }
+
+    async fn delete_silence(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM silences WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
     }
 }

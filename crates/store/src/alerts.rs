@@ -1,0 +1,146 @@
+//! Types for alert state, the outbox and silences, as the store sees them: a few queryable
+//! columns plus opaque JSON that the runtime owns.
+
+use vigil_core::time::Millis;
+
+/// One dedup key's stored alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    /// Dedup key.
+    pub dedup_key: String,
+    /// Alert name.
+    pub name: String,
+    /// `ok`, `pending` or `firing`.
+    pub condition: String,
+    /// When it started firing.
+    pub firing_since: Option<Millis>,
+    /// When receivers were last notified.
+    pub last_notified: Option<Millis>,
+    /// Acknowledged.
+    pub acknowledged: bool,
+    /// When the runtime should tick it next.
+    pub next_wake: Option<Millis>,
+    /// Last change.
+    pub updated_at: Millis,
+    /// The runtime's state, as JSON.
+    pub state: String,
+}
+
+/// A notification to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboxEntry {
+    /// The alert's dedup key.
+    pub dedup_key: String,
+    /// Notifier name.
+    pub notifier: String,
+    /// `trigger`, `remind`, `resolve` or `acknowledge`.
+    pub notice: String,
+    /// The alert message, as JSON.
+    pub message: String,
+    /// Creation time; also the first attempt time.
+    pub created_at: Millis,
+}
+
+/// Delivery status of an outbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Not delivered yet.
+    Pending,
+    /// Accepted by the provider.
+    Delivered,
+    /// Failed for good (permanent error); shown, not retried.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "delivered" => OutboxStatus::Delivered,
+            "failed" => OutboxStatus::Failed,
+            _ => OutboxStatus::Pending,
+        }
+    }
+}
+
+/// A stored outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Id; increasing, so it orders entries of one key.
+    pub id: i64,
+    /// Dedup key.
+    pub dedup_key: String,
+    /// Notifier name.
+    pub notifier: String,
+    /// Notice kind.
+    pub notice: String,
+    /// Message JSON.
+    pub message: String,
+    /// Status.
+    pub status: OutboxStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Earliest next attempt.
+    pub next_attempt_at: Millis,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Delivery or final failure time.
+    pub finished_at: Option<Millis>,
+}
+
+/// What a delivery attempt did to an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryUpdate {
+    /// Delivered at this time.
+    Delivered {
+        /// When.
+        at: Millis,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        /// When to try next.
+        next_attempt_at: Millis,
+        /// Why it failed.
+        error: String,
+    },
+    /// Failed for good.
+    Failed {
+        /// When.
+        at: Millis,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Alert states and the notifications they caused, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct AlertBatch {
+    /// Alert rows to insert or replace.
+    pub alerts: Vec<AlertRow>,
+    /// Outbox entries to add.
+    pub outbox: Vec<NewOutboxEntry>,
+}
+
+/// A stored silence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceRow {
+    /// Id.
+    pub id: String,
+    /// Label matchers as JSON (`{"label": "value"}`).
+    pub matchers: String,
+    /// Expiry.
+    pub ends_at: Millis,
+    /// Creation time.
+    pub created_at: Millis,
+    /// Why.
+    pub comment: Option<String>,
+}
