@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use vigil_connectors::notifiers::{NotifierConfig, load};
 use vigil_core::config::{self, Config};
-use vigil_core::diagnostic::Severity;
+use vigil_core::diagnostic::{Diagnostic, Severity};
+use vigil_core::instance::SecretSource;
 use vigil_runtime::SecretValues;
 use vigil_store::{SecretBox, SqliteStore, Store};
 
@@ -57,10 +59,16 @@ pub async fn load_secrets(store: &dyn Store, db: &Path) -> Result<SecretValues> 
 
 /// Loads a config path, prints its diagnostics to stderr, and fails if any is an error.
 pub fn load_config(path: &Path) -> Result<Config> {
+    Ok(load_all(path, None)?.0)
+}
+
+/// Loads workflows, schedules and notifiers (`<config>/notifiers/`). With `secrets`, notifier
+/// credentials are substituted; diagnostics go to stderr and any error fails the load.
+pub fn load_all(path: &Path, secrets: Option<&SecretValues>) -> Result<(Config, Vec<NotifierConfig>)> {
     if !path.exists() {
         anyhow::bail!("config path {} does not exist", path.display());
     }
-    let (config, diags) = config::load(path);
+    let (notifiers, config, diags) = check(path, secrets);
     for d in &diags {
         eprintln!("{d}");
     }
@@ -68,5 +76,27 @@ pub fn load_config(path: &Path) -> Result<Config> {
     if errors > 0 {
         anyhow::bail!("{errors} error(s) in {}", path.display());
     }
-    Ok(config)
+    Ok((config, notifiers))
+}
+
+/// Every diagnostic for `path`, notifiers included.
+pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig>, Config, Vec<Diagnostic>) {
+    let dir = path.join("notifiers");
+    let (notifiers, mut diags) = if dir.is_dir() {
+        match secrets {
+            Some(values) => {
+                let lookup =
+                    |kind: &str, name: &str| if kind == "secrets" { values.secret(name) } else { values.env(name) };
+                load::load_dir(&dir, Some(&lookup))
+            }
+            None => load::load_dir(&dir, None),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let names: Vec<String> = notifiers.iter().map(|n| n.name().to_string()).collect();
+    let (config, more) = config::load_checked(path, path.is_dir().then_some(names.as_slice()));
+    diags.extend(more);
+    diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    (notifiers, config, diags)
 }

@@ -99,7 +99,7 @@ fn conductor_export_loads_without_noise_and_runs_unchanged() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{text}");
     assert_eq!(
-        text, "ok: 1 workflow(s), 0 schedule(s), 0 warning(s)\n",
+        text, "ok: 1 workflow(s), 0 schedule(s), 0 notifier(s), 0 warning(s)\n",
         "default-valued Conductor fields are not reported"
     );
     let file = "tests/fixtures/conductor-export/exported.json";

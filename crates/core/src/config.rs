@@ -60,6 +60,11 @@ pub enum Kind {
 
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
 pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
+    load_checked(path, None)
+}
+
+/// Like [`load`], and checks that every ALERT task names notifiers from `notifiers`.
+pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut docs: Vec<(Kind, Doc)> = Vec::new();
     if path.is_dir() {
@@ -77,7 +82,7 @@ pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
     } else {
         read_file(path, None, &mut docs, &mut diags);
     }
-    let config = build(docs, &mut diags);
+    let config = build(docs, notifiers, &mut diags);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (config, diags)
 }
@@ -169,7 +174,7 @@ fn guess_kind(value: &Value) -> Kind {
     }
 }
 
-fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
+fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
     let mut config = Config::default();
     let mut workflow_docs: HashMap<(String, u32), usize> = HashMap::new();
     let mut schedule_docs: HashMap<String, usize> = HashMap::new();
@@ -225,6 +230,15 @@ fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
                 );
             }
         }
+        if let Some(names) = notifiers {
+            for (path, notifier) in alert_notifiers(&def.tasks, "tasks") {
+                if !names.iter().any(|n| *n == notifier) {
+                    let msg = format!("notifier `{notifier}` is not defined in notifiers/");
+                    let hint = did_you_mean(&notifier, names.iter().map(String::as_str));
+                    diags.push(doc.locate(Problem::error(path, msg).with_hint(hint)));
+                }
+            }
+        }
         if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {
             let msg = format!("failureWorkflow `{f}` is not defined");
             diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
@@ -242,6 +256,44 @@ fn build(docs: Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) -> Config {
     }
     config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
     config
+}
+
+/// Literal notifier names of ALERT tasks, with their field paths.
+fn alert_notifiers(tasks: &[Task], path: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        if let TaskKind::Alert = t.kind {
+            let names: Vec<(String, &Value)> = match t.input.get("notifiers") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| (format!("{here}.inputParameters.notifiers[{j}]"), v))
+                    .collect(),
+                Some(v) => vec![(format!("{here}.inputParameters.notifiers"), v)],
+                None => Vec::new(),
+            };
+            out.extend(
+                names.into_iter().filter_map(|(p, v)| Some((p, v.as_str().filter(|s| !s.contains("${"))?.to_string()))),
+            );
+        }
+        match &t.kind {
+            TaskKind::Switch(sw) => {
+                for (case, list) in &sw.cases {
+                    out.extend(alert_notifiers(list, &format!("{here}.decisionCases.{case}")));
+                }
+                out.extend(alert_notifiers(&sw.default_case, &format!("{here}.defaultCase")));
+            }
+            TaskKind::DoWhile(d) => out.extend(alert_notifiers(&d.body, &format!("{here}.loopOver"))),
+            TaskKind::ForkJoin { branches } => {
+                for (b, list) in branches.iter().enumerate() {
+                    out.extend(alert_notifiers(list, &format!("{here}.forkTasks[{b}]")));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// SUB_WORKFLOW targets with the field path of their task.

@@ -109,6 +109,9 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut Hash
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
+        Action::Alert { task_id, request } => {
+            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request });
+        }
         Action::Timer { task_id, due } => {
             let _ = shared.timers.send((due, Target::Task { instance: id, task_id }));
         }

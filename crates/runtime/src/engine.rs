@@ -113,6 +113,8 @@ pub(crate) struct Shared {
     pub http_slots: tokio::sync::Semaphore,
     pub stopping: AtomicBool,
     pub finished: std::sync::atomic::AtomicU64,
+    pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
+    pub notifiers: crate::alerting::delivery::Notifiers,
 }
 
 /// A running engine. Cheap to clone.
@@ -144,6 +146,9 @@ impl Engine {
         }
         let router = Router { shards: Arc::new(senders) };
         let (timer_tx, timer_rx) = mpsc::unbounded_channel();
+        let (alert_tx, alert_rx) = mpsc::unbounded_channel();
+        let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+        let notifiers: crate::alerting::delivery::Notifiers = Arc::default();
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
@@ -158,6 +163,8 @@ impl Engine {
             http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
             stopping: AtomicBool::new(false),
             finished: std::sync::atomic::AtomicU64::new(0),
+            alerts: alert_tx,
+            notifiers: notifiers.clone(),
         });
         let mut threads = Vec::new();
         for (n, rx) in receivers.into_iter().enumerate() {
@@ -173,6 +180,8 @@ impl Engine {
         drop(commit_tx);
         let (done_tx, done_rx) = oneshot::channel();
         let tasks = vec![
+            tokio::spawn(crate::alerting::run(alert_rx, store.clone(), clock.clone(), router.clone(), outbox_tx)),
+            tokio::spawn(crate::alerting::delivery::run(outbox_rx, store.clone(), clock.clone(), notifiers)),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
         ];
@@ -227,6 +236,22 @@ impl Engine {
     /// as long as it is still loaded.
     pub fn set_workflows(&self, workflows: WorkflowSet) {
         *self.shared.workflows.write().expect("lock") = Arc::new(workflows);
+    }
+
+    /// Replaces the notifiers; queued notifications for a removed notifier fail as unconfigured.
+    pub fn set_notifiers(&self, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
+        let map = notifiers.into_iter().map(|n| (n.name().to_string(), Arc::new(n))).collect();
+        *self.shared.notifiers.write().expect("lock") = Arc::new(map);
+    }
+
+    /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.
+    pub async fn acknowledge(&self, dedup_key: &str) -> bool {
+        let (tx, rx) = oneshot::channel();
+        let msg = crate::alerting::AlertMsg::Acknowledge { dedup_key: dedup_key.to_string(), reply: tx };
+        if self.shared.alerts.send(msg).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Replaces the secret values.

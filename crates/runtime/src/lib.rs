@@ -12,6 +12,7 @@
 //! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
 //! [`vigil_core::interpreter::Event::Recover`].
 
+mod alerting;
 mod clock;
 mod committer;
 mod engine;

@@ -13,7 +13,7 @@ use vigil_runtime::{Engine, EngineConfig, StartRequest, SystemClock};
 
 use crate::DbArgs;
 use crate::output::task_line;
-use crate::setup::{load_config, load_secrets, open_store};
+use crate::setup::{load_all, load_config, load_secrets, open_store};
 
 /// Arguments.
 #[derive(clap::Args)]
@@ -35,9 +35,11 @@ pub struct Args {
 
 /// Runs the instance; exit 0 only when it completes.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let mut config = match &args.config {
-        Some(dir) => load_config(dir)?,
-        None => Config::default(),
+    let store = open_store(&args.db.db).await?;
+    let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
+    let (mut config, notifiers) = match &args.config {
+        Some(dir) => load_all(dir, Some(&secrets))?,
+        None => (Config::default(), Vec::new()),
     };
     let name = if Path::new(&args.workflow).is_file() {
         let file = load_config(Path::new(&args.workflow))?;
@@ -57,10 +59,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let input = parse_input(&args.input)?;
-    let store = open_store(&args.db.db).await?;
-    let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
     let engine_config = EngineConfig { recover: false, ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
+    engine.set_notifiers(notifiers);
     let id = uuid_like();
     let mut progress = engine.watch(&id);
     let started = engine.start_instance(StartRequest {

@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
-use crate::setup::{load_config, load_secrets, open_store};
+use crate::setup::{load_all, load_secrets, open_store};
 
 /// Arguments.
 #[derive(clap::Args)]
@@ -32,15 +32,16 @@ pub struct Args {
 
 /// Runs until SIGINT or SIGTERM, then stops gracefully.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let config = load_config(&args.config)?;
     let store = open_store(&args.db.db).await?;
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
+    let (config, notifiers) = load_all(&args.config, Some(&secrets))?;
     let metrics = PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")?;
     let mut engine_config = EngineConfig::default();
     if let Some(n) = args.shards {
         engine_config.shards = n;
     }
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
+    engine.set_notifiers(notifiers);
     engine.run_schedules(config.schedules).await?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use vigil_core::config;
 use vigil_core::diagnostic::Severity;
 
 /// Arguments.
@@ -19,7 +18,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
     }
-    let (config, diags) = config::load(&args.path);
+    let (notifiers, config, diags) = crate::setup::check(&args.path, None);
     for d in &diags {
         println!("{d}");
     }
@@ -30,6 +29,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let workflows = config.workflows.all().count();
-    println!("ok: {workflows} workflow(s), {} schedule(s), {warnings} warning(s)", config.schedules.len());
+    let schedules = config.schedules.len();
+    let notifiers = notifiers.len();
+    println!("ok: {workflows} workflow(s), {schedules} schedule(s), {notifiers} notifier(s), {warnings} warning(s)");
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod lark;
+pub mod load;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;

@@ -15,11 +15,15 @@
 //! The state is plain data, stored with the dedup key; the runtime persists it in the same
 //! transaction as the notices, and asks [`AlertState::next_wake`] when to call [`AlertState::tick`].
 
+mod request;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
+
+pub use request::{AlertRequest, default_key};
 
 /// How an alert turns observations into firing and resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

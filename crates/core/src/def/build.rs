@@ -337,6 +337,29 @@ impl Builder {
                 TaskKind::ForkJoin { branches }
             }
             "JOIN" => TaskKind::Join { join_on: raw.join_on.clone() },
+            "ALERT" => {
+                if !raw.input_parameters.contains_key("status") {
+                    self.problems.push(Problem::error(
+                        join_key(&input_path, "status"),
+                        "an ALERT task needs `status` (`firing` or `resolved`)",
+                    ));
+                }
+                match raw.input_parameters.get("notifiers") {
+                    Some(Value::Array(items)) if !items.is_empty() => {}
+                    Some(Value::String(_)) => {}
+                    _ => self.problems.push(Problem::error(
+                        join_key(&input_path, "notifiers"),
+                        "an ALERT task needs `notifiers`, a list of notifier names",
+                    )),
+                }
+                if let Some(Value::String(sev)) = raw.input_parameters.get("severity")
+                    && !sev.contains("${")
+                    && !["critical", "error", "warning", "info"].contains(&sev.as_str())
+                {
+                    self.bad_enum(&join_key(&input_path, "severity"), sev, &["critical", "error", "warning", "info"]);
+                }
+                TaskKind::Alert
+            }
             other => {
                 let at = join_key(path, "type");
                 if TASK_TYPES_UNSUPPORTED.contains(&other) {

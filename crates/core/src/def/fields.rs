@@ -133,6 +133,7 @@ pub const TASKDEF_IGNORED: &[&str] = &[
 
 /// Task types vigil runs.
 pub const TASK_TYPES: &[&str] = &[
+    "ALERT",
     "HTTP",
     "INLINE",
     "JSON_JQ_TRANSFORM",

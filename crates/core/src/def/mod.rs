@@ -151,6 +151,8 @@ pub enum TaskKind {
         /// The branches.
         branches: Vec<Vec<Task>>,
     },
+    /// Reports an observation to the alert lifecycle of a dedup key (vigil's own task type).
+    Alert,
     /// Waits for forked tasks.
     Join {
         /// The references waited for.
@@ -173,6 +175,7 @@ impl TaskKind {
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
             TaskKind::ForkJoin { .. } => "FORK_JOIN",
             TaskKind::Join { .. } => "JOIN",
+            TaskKind::Alert => "ALERT",
         }
     }
 }

@@ -89,6 +89,13 @@ pub enum Action {
         /// The request, with secrets revealed: never store it.
         request: HttpRequest,
     },
+    /// Apply an observation to an alert's lifecycle and report the task's result.
+    Alert {
+        /// The ALERT execution.
+        task_id: String,
+        /// The observation, with secrets masked.
+        request: Box<crate::alert::AlertRequest>,
+    },
     /// Send [`Event::Timer`] at `due`.
     Timer {
         /// The execution.

@@ -211,6 +211,10 @@ impl<'a, 'b> Run<'a, 'b> {
                     self.inst.tasks[j].restarts += 1;
                     self.start(j);
                 }
+                (TaskStatus::InProgress, "ALERT") => {
+                    self.inst.tasks[i].status = TaskStatus::Scheduled;
+                    self.start(i);
+                }
                 (TaskStatus::InProgress, "SUB_WORKFLOW") => {
                     if let Some(child_id) = exec.sub_workflow_id.clone() {
                         self.actions.push(Action::CheckChild { task_id, child_id });

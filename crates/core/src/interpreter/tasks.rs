@@ -87,6 +87,26 @@ impl<'a> Run<'a, '_> {
                 }
             }
             TaskKind::ForkJoin { .. } => self.complete(i, json!({})),
+            TaskKind::Alert => {
+                // The observation is built from the masked input: it is stored with the alert.
+                let masked = match &self.inst.tasks[i].input_data {
+                    Value::Object(m) => m.clone(),
+                    _ => Map::new(),
+                };
+                let observation_id = format!("{}/{}", self.inst.workflow_id, self.inst.tasks[i].reference_task_name);
+                match crate::alert::AlertRequest::from_input(
+                    &masked,
+                    &task.name,
+                    &self.inst.workflow_name,
+                    observation_id,
+                ) {
+                    Ok(request) => {
+                        let task_id = self.inst.tasks[i].task_id.clone();
+                        self.actions.push(Action::Alert { task_id, request: Box::new(request) });
+                    }
+                    Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
+                }
+            }
             TaskKind::Join { join_on } => {
                 let mut out = Map::new();
                 for r in join_on {

@@ -1,0 +1,195 @@
+//! Loads `<config>/notifiers/*.yaml|json`, one notifier per file (or a list), with located errors.
+//!
+//! Credentials are written as `${workflow.secrets.NAME}` or `${env.NAME}` and are substituted when
+//! the notifier is loaded for sending; `vigil validate` checks the files without them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use vigil_core::config::parse_text;
+use vigil_core::diagnostic::{Diagnostic, Severity};
+use vigil_core::locate::{SourceMap, join_key};
+
+use super::NotifierConfig;
+
+/// Looks up a credential: `("secrets", name)` or `("env", name)`.
+pub type Credentials<'a> = &'a dyn Fn(&str, &str) -> Option<String>;
+
+/// Loads every notifier under `dir`. With `credentials`, references are substituted (a missing one
+/// is an error); without, they are left as text.
+pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<NotifierConfig>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml")))
+            .collect(),
+        Err(_) => return (out, diags),
+    };
+    files.sort();
+    for file in files {
+        load_file(&file, credentials, &mut out, &mut diags);
+    }
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for (i, n) in out.iter().enumerate() {
+        if let Some((_, first)) = seen.iter().find(|(name, _)| name == n.name()) {
+            let _ = first;
+            diags.push(error(dir, 1, 1, "name", format!("notifier `{}` is defined more than once", n.name())));
+        }
+        seen.push((n.name().to_string(), i));
+    }
+    (out, diags)
+}
+
+fn error(file: &Path, line: usize, column: usize, path: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_path_buf(),
+        line,
+        column,
+        path: path.into(),
+        message,
+        hint: None,
+    }
+}
+
+fn load_file(
+    file: &Path,
+    credentials: Option<Credentials<'_>>,
+    out: &mut Vec<NotifierConfig>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return diags.push(error(file, 1, 1, "", format!("cannot read file: {e}"))),
+    };
+    let value = match parse_text(file, &text) {
+        Ok(v) => v,
+        Err(d) => return diags.push(d),
+    };
+    let map = SourceMap::build(&text);
+    let docs: Vec<(String, Value)> = match value {
+        Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        other => vec![(String::new(), other)],
+    };
+    for (prefix, mut doc) in docs {
+        let locate = |path: &str| {
+            let full = match (prefix.is_empty(), path.is_empty()) {
+                (true, _) => path.to_string(),
+                (false, true) => prefix.clone(),
+                (false, false) => format!("{prefix}.{path}"),
+            };
+            let (line, col) = map.position(&full);
+            (full, line, col)
+        };
+        if let Some(lookup) = credentials {
+            let mut missing = Vec::new();
+            substitute(&mut doc, "", lookup, &mut missing);
+            if !missing.is_empty() {
+                for (path, message) in missing {
+                    let (full, line, col) = locate(&path);
+                    diags.push(error(file, line, col, &full, message));
+                }
+                continue;
+            }
+        }
+        match serde_path_to_error::deserialize::<_, NotifierConfig>(&doc) {
+            Ok(n) => out.push(n),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let (full, line, col) = locate(if inner == "." { "" } else { &inner });
+                let mut message = e.into_inner().to_string();
+                if message.contains("unknown variant") {
+                    message =
+                        format!("{message} (notifier types: pagerduty, slack, lark, opsgenie, webhook, alertmanager)");
+                }
+                diags.push(error(file, line, col, &full, message));
+            }
+        }
+    }
+}
+
+/// Replaces `${workflow.secrets.X}` and `${env.X}` in every string, recording what is missing.
+fn substitute(value: &mut Value, path: &str, lookup: Credentials<'_>, missing: &mut Vec<(String, String)>) {
+    match value {
+        Value::String(s) if s.contains("${") => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let Some(len) = rest[start..].find('}') else { break };
+                let reference = &rest[start + 2..start + len];
+                let found = match reference.split_once('.') {
+                    Some(("workflow", tail)) => tail.strip_prefix("secrets.").map(|name| ("secrets", name)),
+                    Some(("env", name)) => Some(("env", name)),
+                    _ => None,
+                };
+                match found {
+                    Some((kind, name)) => match lookup(kind, name) {
+                        Some(v) => out.push_str(&v),
+                        None => {
+                            let how = if kind == "secrets" {
+                                format!("set it with `vigil secret set {name}`")
+                            } else {
+                                "set the environment variable".into()
+                            };
+                            missing.push((path.to_string(), format!("`${{{reference}}}` is not set ({how})")));
+                        }
+                    },
+                    None => out.push_str(&rest[start..start + len + 1]),
+                }
+                rest = &rest[start + len + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Array(items) => {
+            items.iter_mut().enumerate().for_each(|(i, v)| substitute(v, &format!("{path}[{i}]"), lookup, missing))
+        }
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| substitute(v, &join_key(path, k), lookup, missing)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn loads_with_credentials_and_reports_problems_located() {
+        let dir = std::env::temp_dir().join(format!("vigil-notifiers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        write(&dir, "a_oncall.yaml", "name: oncall\ntype: pagerduty\nrouting_key: ${workflow.secrets.pd_key}\n");
+        write(&dir, "b_chat.yaml", "name: chat\ntype: slak\nurl: http://x\n");
+        write(&dir, "c_bot.yaml", "name: bot\ntype: lark\nurl: http://x\nsecrett: s\n");
+        write(&dir, "d_missing.yaml", "name: ops\ntype: opsgenie\napi_key: ${env.VIGIL_TEST_UNSET_KEY}\n");
+        let lookup = |kind: &str, name: &str| {
+            (kind == "secrets" && name == "pd_key").then(|| "0123456789abcdef0123456789abcdef".to_string())
+        };
+        let (loaded, diags) = load_dir(&dir, Some(&lookup));
+        assert_eq!(loaded.len(), 1);
+        match &loaded[0] {
+            NotifierConfig::Pagerduty(pd) => assert_eq!(pd.routing_key, "0123456789abcdef0123456789abcdef"),
+            other => panic!("{other:?}"),
+        }
+        let text: Vec<String> = diags
+            .iter()
+            .map(|d| {
+                format!("{}:{}:{}: {}", d.file.file_name().unwrap().to_string_lossy(), d.line, d.column, d.message)
+            })
+            .collect();
+        assert_eq!(text.len(), 3, "{text:#?}");
+        assert!(text[0].starts_with("b_chat.yaml:") && text[0].contains("unknown variant `slak`"), "{text:#?}");
+        assert!(text[1].starts_with("c_bot.yaml:") && text[1].contains("secrett"), "{text:#?}");
+        assert!(text[2].starts_with("d_missing.yaml:3:1:") && text[2].contains("VIGIL_TEST_UNSET_KEY"), "{text:#?}");
+        let (unresolved, diags) = load_dir(&dir, None);
+        assert_eq!((unresolved.len(), diags.len()), (2, 2), "without credentials, references stay as text");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,228 @@
+//! Sends the outbox. Notifications of one dedup key to one notifier go out in order (a resolve
+//! never overtakes its trigger); each notifier has a token-bucket rate limit; failures are retried
+//! with exponential backoff and jitter, honouring Retry-After; permanent failures are recorded and
+//! shown, not retried. Every send carries the dedup key, so a crash between sending and recording
+//! can at worst repeat a send the provider de-duplicates.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::mpsc;
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, send};
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{DeliveryUpdate, OutboxEntry, Store};
+
+/// Time allowed for one send.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest backoff between attempts.
+const MAX_BACKOFF_MS: Millis = 5 * 60_000;
+
+/// A token bucket: `capacity` sends at once, refilled at `per_sec`.
+#[derive(Debug, Clone)]
+struct Bucket {
+    capacity: f64,
+    per_sec: f64,
+    tokens: f64,
+    at: Millis,
+}
+
+impl Bucket {
+    fn new(per_minute: f64, burst: f64) -> Self {
+        Self { capacity: burst, per_sec: per_minute / 60.0, tokens: burst, at: 0 }
+    }
+
+    /// Takes a token, or says when one will be there.
+    fn take(&mut self, now: Millis) -> Result<(), Millis> {
+        let elapsed = (now - self.at).max(0) as f64 / 1000.0;
+        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(now + (((1.0 - self.tokens) / self.per_sec) * 1000.0).ceil() as Millis)
+        }
+    }
+}
+
+/// The documented rate limits: PagerDuty ~120 events/min per routing key, Slack ~1/s per webhook,
+/// Lark 100/min and 5/s per bot, Opsgenie generous; Alertmanager and webhooks unlimited.
+fn bucket_for(notifier: &NotifierConfig) -> Option<Bucket> {
+    match notifier {
+        NotifierConfig::Pagerduty(_) => Some(Bucket::new(120.0, 20.0)),
+        NotifierConfig::Slack(_) => Some(Bucket::new(60.0, 3.0)),
+        NotifierConfig::Lark(_) => Some(Bucket::new(100.0, 5.0)),
+        NotifierConfig::Opsgenie(_) => Some(Bucket::new(600.0, 50.0)),
+        NotifierConfig::Webhook(_) | NotifierConfig::Alertmanager(_) => None,
+    }
+}
+
+/// Backoff before attempt `attempts + 1`: 1 s doubling up to 5 min, ±20 % jitter.
+pub fn backoff_ms(attempts: u32) -> Millis {
+    let base = (1_000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    (base as f64 * jitter) as Millis
+}
+
+struct Done {
+    key: (String, String),
+    entry: OutboxEntry,
+    outcome: Outcome,
+}
+
+/// The configured notifiers by name, replaceable while running.
+pub type Notifiers = Arc<std::sync::RwLock<Arc<HashMap<String, Arc<NotifierConfig>>>>>;
+
+/// Runs the delivery loop until the entry channel closes.
+pub async fn run(
+    mut rx: mpsc::UnboundedReceiver<OutboxEntry>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    notifiers: Notifiers,
+) {
+    let client = vigil_connectors::http_client();
+    let mut buckets: HashMap<String, Bucket> = HashMap::new();
+    let mut queues: HashMap<(String, String), VecDeque<OutboxEntry>> = HashMap::new();
+    let mut in_flight: std::collections::HashSet<(String, String)> = Default::default();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut open = true;
+    loop {
+        let now = clock.now();
+        let mut next_due: Option<Millis> = None;
+        for (key, queue) in queues.iter_mut() {
+            if in_flight.contains(key) {
+                continue;
+            }
+            let Some(head) = queue.front() else { continue };
+            if head.next_attempt_at > now {
+                next_due = Some(next_due.map_or(head.next_attempt_at, |d| d.min(head.next_attempt_at)));
+                continue;
+            }
+            let notifier = notifiers.read().expect("lock").get(&key.1).cloned();
+            if !buckets.contains_key(&key.1)
+                && let Some(b) = notifier.as_deref().and_then(bucket_for)
+            {
+                buckets.insert(key.1.clone(), b);
+            }
+            if let Some(bucket) = buckets.get_mut(&key.1)
+                && let Err(at) = bucket.take(now)
+            {
+                next_due = Some(next_due.map_or(at, |d| d.min(at)));
+                continue;
+            }
+            let entry = queue.front().cloned().expect("head");
+            in_flight.insert(key.clone());
+            let client = client.clone();
+            let done_tx = done_tx.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                let outcome = deliver(&client, notifier.as_deref(), &entry, now).await;
+                let _ = done_tx.send(Done { key, entry, outcome });
+            });
+        }
+        queues.retain(|k, q| !q.is_empty() || in_flight.contains(k));
+        if !open && queues.is_empty() {
+            return;
+        }
+        let wait = next_due
+            .map(|d| Duration::from_millis((d - clock.now()).clamp(1, 60_000) as u64))
+            .unwrap_or(Duration::from_secs(60));
+        tokio::select! {
+            entry = rx.recv(), if open => match entry {
+                Some(e) => queues.entry((e.dedup_key.clone(), e.notifier.clone())).or_default().push_back(e),
+                None => open = false,
+            },
+            Some(done) = done_rx.recv() => {
+                in_flight.remove(&done.key);
+                finish(&store, clock.as_ref(), &mut queues, done).await;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn deliver(
+    client: &reqwest::Client,
+    notifier: Option<&NotifierConfig>,
+    entry: &OutboxEntry,
+    now: Millis,
+) -> Outcome {
+    let Some(notifier) = notifier else {
+        return Outcome::Permanent { reason: format!("notifier `{}` is not configured", entry.notifier) };
+    };
+    let msg: AlertMessage = match serde_json::from_str(&entry.message) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Permanent { reason: format!("stored message does not decode: {e}") },
+    };
+    if entry.attempts == 0 {
+        let waited = (now - entry.created_at).max(0) as f64 / 1000.0;
+        metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
+    }
+    match notifier.build_request(&msg, now) {
+        Ok(req) => send(client, notifier, &req, SEND_TIMEOUT).await,
+        Err(e) => Outcome::Permanent { reason: e.to_string() },
+    }
+}
+
+async fn finish(
+    store: &Arc<dyn Store>,
+    clock: &dyn Clock,
+    queues: &mut HashMap<(String, String), VecDeque<OutboxEntry>>,
+    done: Done,
+) {
+    let now = clock.now();
+    let (update, outcome) = match &done.outcome {
+        Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
+        Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
+        Outcome::Retry { reason, after } => {
+            let wait = backoff_ms(done.entry.attempts).max(after.map(|d| d.as_millis() as Millis).unwrap_or(0));
+            (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
+        }
+    };
+    metrics::counter!("vigil_notifications_sent_total", "notifier" => done.entry.notifier.clone(), "outcome" => outcome).increment(1);
+    if let DeliveryUpdate::Failed { error, .. } = &update {
+        tracing::error!(notifier = %done.entry.notifier, dedup_key = %done.entry.dedup_key, error = %error, "A notification failed for good.");
+    }
+    while let Err(e) = store.record_delivery(done.entry.id, &update).await {
+        tracing::error!(error = %e, "Recording a delivery failed; retrying.");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let Some(queue) = queues.get_mut(&done.key) else { return };
+    match update {
+        DeliveryUpdate::Retry { next_attempt_at, error } => {
+            if let Some(head) = queue.front_mut() {
+                head.attempts += 1;
+                head.next_attempt_at = next_attempt_at;
+                head.last_error = Some(error);
+            }
+        }
+        _ => {
+            queue.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_limits_and_refills() {
+        let mut b = Bucket::new(120.0, 2.0);
+        assert!(b.take(0).is_ok());
+        assert!(b.take(0).is_ok());
+        assert_eq!(b.take(0), Err(500), "2 per second: the next token comes in 500 ms");
+        assert!(b.take(500).is_ok());
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        for (attempts, base) in [(0, 1_000), (1, 2_000), (3, 8_000)] {
+            let b = backoff_ms(attempts);
+            assert!((base * 8 / 10..=base * 12 / 10).contains(&b), "{attempts}: {b}");
+        }
+        assert!(backoff_ms(30) <= MAX_BACKOFF_MS * 12 / 10);
+    }
+}

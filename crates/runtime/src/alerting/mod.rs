@@ -1,0 +1,342 @@
+//! The alerting shell around [`vigil_core::alert`]: one manager owns every dedup key's state,
+//! applies observations and timer ticks in order, and commits each batch of new states together
+//! with the notifications they caused (the outbox) before anything is sent. [`delivery`] then
+//! sends the outbox.
+
+pub mod delivery;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::mpsc;
+use vigil_connectors::notifiers::{AlertMessage, Link, Severity};
+use vigil_core::alert::{AlertRequest, AlertState, Condition, Notice, Silence};
+use vigil_core::interpreter::{Event, TaskResult};
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, Store};
+
+use crate::engine::Router;
+
+/// How often silences are re-read from the store.
+const SILENCE_REFRESH: Duration = Duration::from_secs(2);
+
+/// What the manager remembers per dedup key (stored as the alert row's JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// The latest observation's content and rule.
+    pub request: AlertRequest,
+    /// The lifecycle state.
+    pub state: AlertState,
+}
+
+/// Work for the manager.
+pub enum AlertMsg {
+    /// An ALERT task reports an observation.
+    Observe {
+        /// The instance.
+        instance: String,
+        /// The ALERT execution.
+        task_id: String,
+        /// The observation.
+        request: Box<AlertRequest>,
+    },
+    /// An operator acknowledged a key.
+    Acknowledge {
+        /// The key.
+        dedup_key: String,
+        /// Whether it existed and was firing.
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
+}
+
+/// Runs the manager until its channel closes.
+pub async fn run(
+    mut rx: mpsc::UnboundedReceiver<AlertMsg>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    router: Router,
+    delivery: mpsc::UnboundedSender<OutboxEntry>,
+) {
+    let mut m = Manager {
+        store,
+        clock,
+        router,
+        delivery,
+        cache: HashMap::new(),
+        wakes: BTreeSet::new(),
+        silences: Vec::new(),
+        silences_read: None,
+    };
+    m.load().await;
+    let mut msgs = Vec::new();
+    loop {
+        let now = m.clock.now();
+        let wait = m
+            .wakes
+            .first()
+            .map(|(at, _)| Duration::from_millis((*at - now).clamp(1, 60_000) as u64))
+            .unwrap_or(Duration::from_secs(60));
+        tokio::select! {
+            n = rx.recv_many(&mut msgs, 1024) => if n == 0 { return },
+            _ = tokio::time::sleep(wait) => {}
+        }
+        m.step(std::mem::take(&mut msgs)).await;
+    }
+}
+
+struct Manager {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    router: Router,
+    delivery: mpsc::UnboundedSender<OutboxEntry>,
+    cache: HashMap<String, AlertRecord>,
+    wakes: BTreeSet<(Millis, String)>,
+    silences: Vec<Silence>,
+    silences_read: Option<std::time::Instant>,
+}
+
+impl Manager {
+    async fn load(&mut self) {
+        match self.store.alerts(false, u32::MAX).await {
+            Ok(rows) => {
+                for row in rows {
+                    if let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) {
+                        if let Some(at) = row.next_wake {
+                            self.wakes.insert((at, row.dedup_key.clone()));
+                        }
+                        self.cache.insert(row.dedup_key, record);
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "Could not load alert states."),
+        }
+        match self.store.pending_outbox().await {
+            Ok(entries) => entries.into_iter().for_each(|e| drop(self.delivery.send(e))),
+            Err(e) => tracing::error!(error = %e, "Could not load the outbox."),
+        }
+    }
+
+    async fn refresh_silences(&mut self) {
+        if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
+            return;
+        }
+        if let Ok(rows) = self.store.silences().await {
+            self.silences = rows
+                .into_iter()
+                .filter_map(|r| Some(Silence { matchers: serde_json::from_str(&r.matchers).ok()?, ends_at: r.ends_at }))
+                .collect();
+            self.silences_read = Some(std::time::Instant::now());
+        }
+    }
+
+    fn silenced(&self, labels: &std::collections::BTreeMap<String, String>, now: Millis) -> bool {
+        self.silences.iter().any(|s| s.mutes(labels, now))
+    }
+
+    async fn step(&mut self, msgs: Vec<AlertMsg>) {
+        self.refresh_silences().await;
+        let now = self.clock.now();
+        let mut dirty: Vec<String> = Vec::new();
+        let mut outbox: Vec<NewOutboxEntry> = Vec::new();
+        let mut replies: Vec<(String, String, serde_json::Value)> = Vec::new();
+        let mut acks = Vec::new();
+        for msg in msgs {
+            match msg {
+                AlertMsg::Observe { instance, task_id, request } => {
+                    let key = request.dedup_key.clone();
+                    if !self.cache.contains_key(&key) {
+                        let loaded = self
+                            .store
+                            .alert(&key)
+                            .await
+                            .ok()
+                            .flatten()
+                            .and_then(|r| serde_json::from_str(&r.state).ok());
+                        let record = loaded.unwrap_or_else(|| {
+                            let mut fresh = (*request).clone();
+                            fresh.observation_id = String::new();
+                            AlertRecord { request: fresh, state: AlertState::default() }
+                        });
+                        self.cache.insert(key.clone(), record);
+                    }
+                    let silenced = self.silenced(&request.labels, now);
+                    let record = self.cache.get_mut(&key).expect("cached");
+                    // The same observation again (an ALERT task re-issued after a restart) counts once.
+                    let repeat = record.request.observation_id == request.observation_id;
+                    let notices = if repeat {
+                        Vec::new()
+                    } else {
+                        record.request = *request;
+                        record.state.labels = record.request.labels.clone();
+                        record.state.observe(&record.request.rule, record.request.observation(), now, silenced)
+                    };
+                    outbox.extend(entries(record, &notices, now));
+                    let output = json!({
+                        "dedupKey": key,
+                        "condition": condition_name(record.state.condition),
+                        "notices": notices,
+                        "notifiers": record.request.notifiers,
+                        "silenced": silenced,
+                    });
+                    replies.push((instance, task_id, output));
+                    dirty.push(key);
+                }
+                AlertMsg::Acknowledge { dedup_key, reply } => {
+                    let notices = match self.cache.get_mut(&dedup_key) {
+                        Some(record) => record.state.acknowledge(now),
+                        None => Vec::new(),
+                    };
+                    if let Some(record) = self.cache.get(&dedup_key) {
+                        outbox.extend(entries(record, &notices, now));
+                        dirty.push(dedup_key);
+                    }
+                    acks.push((reply, !notices.is_empty()));
+                }
+            }
+        }
+        while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
+            self.wakes.remove(&(at, key.clone()));
+            let silenced = self.cache.get(&key).is_some_and(|r| self.silenced(&r.request.labels, now));
+            if let Some(record) = self.cache.get_mut(&key) {
+                let notices = record.state.tick(&record.request.rule, now, silenced);
+                outbox.extend(entries(record, &notices, now));
+                dirty.push(key);
+            }
+        }
+        dirty.sort();
+        dirty.dedup();
+        let mut batch = AlertBatch { alerts: Vec::new(), outbox };
+        for key in &dirty {
+            let record = &self.cache[key];
+            let next = record.state.next_wake(&record.request.rule);
+            self.wakes.retain(|(_, k)| k != key);
+            if let Some(at) = next {
+                self.wakes.insert((at, key.clone()));
+            }
+            batch.alerts.push(row(key, record, next, now));
+        }
+        if batch.alerts.is_empty() && batch.outbox.is_empty() && replies.is_empty() && acks.is_empty() {
+            return;
+        }
+        let ids = loop {
+            match self.store.commit_alerts(&batch).await {
+                Ok(ids) => break ids,
+                Err(e) => {
+                    tracing::error!(error = %e, "Committing alert states failed; retrying before anything is sent.");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        metrics::counter!("vigil_notifications_queued_total").increment(ids.len() as u64);
+        for (id, e) in ids.into_iter().zip(batch.outbox) {
+            let entry = OutboxEntry {
+                id,
+                dedup_key: e.dedup_key,
+                notifier: e.notifier,
+                notice: e.notice,
+                message: e.message,
+                status: OutboxStatus::Pending,
+                attempts: 0,
+                next_attempt_at: e.created_at,
+                last_error: None,
+                created_at: e.created_at,
+                finished_at: None,
+            };
+            let _ = self.delivery.send(entry);
+        }
+        for (instance, task_id, output) in replies {
+            self.router.send(&instance, Event::TaskResult { task_id, result: TaskResult::Completed(output) });
+        }
+        for (reply, done) in acks {
+            let _ = reply.send(done);
+        }
+    }
+}
+
+fn condition_name(c: Condition) -> &'static str {
+    match c {
+        Condition::Ok => "ok",
+        Condition::Pending => "pending",
+        Condition::Firing => "firing",
+    }
+}
+
+fn notice_name(n: Notice) -> &'static str {
+    match n {
+        Notice::Trigger => "trigger",
+        Notice::Remind => "remind",
+        Notice::Resolve => "resolve",
+        Notice::Acknowledge => "acknowledge",
+    }
+}
+
+fn severity(s: &str) -> Severity {
+    match s {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        "info" => Severity::Info,
+        _ => Severity::Error,
+    }
+}
+
+/// The message every notifier receives for `notice`.
+pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessage {
+    let r = &record.request;
+    AlertMessage {
+        notice,
+        dedup_key: r.dedup_key.clone(),
+        name: r.name.clone(),
+        severity: severity(&r.severity),
+        summary: r.summary.clone(),
+        details: r.details.clone(),
+        labels: r.labels.clone(),
+        source: format!("vigil/{}", r.source),
+        firing_since: record.state.firing_since.unwrap_or(now),
+        at: now,
+        links: r
+            .links
+            .iter()
+            .filter_map(|l| {
+                Some(Link {
+                    href: l.get("href")?.as_str()?.to_string(),
+                    text: l.get("text").and_then(|t| t.as_str()).unwrap_or("link").to_string(),
+                })
+            })
+            .collect(),
+        test: false,
+    }
+}
+
+fn entries(record: &AlertRecord, notices: &[Notice], now: Millis) -> Vec<NewOutboxEntry> {
+    let mut out = Vec::new();
+    for notice in notices {
+        let msg = serde_json::to_string(&message(record, *notice, now)).expect("message serializes");
+        for notifier in &record.request.notifiers {
+            out.push(NewOutboxEntry {
+                dedup_key: record.request.dedup_key.clone(),
+                notifier: notifier.clone(),
+                notice: notice_name(*notice).into(),
+                message: msg.clone(),
+                created_at: now,
+            });
+        }
+    }
+    out
+}
+
+fn row(key: &str, record: &AlertRecord, next_wake: Option<Millis>, now: Millis) -> AlertRow {
+    AlertRow {
+        dedup_key: key.to_string(),
+        name: record.request.name.clone(),
+        condition: condition_name(record.state.condition).into(),
+        firing_since: record.state.firing_since.filter(|_| record.state.condition == Condition::Firing),
+        last_notified: record.state.last_notified,
+        acknowledged: record.state.acknowledged,
+        next_wake,
+        updated_at: now,
+        state: serde_json::to_string(record).expect("record serializes"),
+    }
+}
