@@ -232,7 +232,7 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
         }
         if let Some(names) = notifiers {
             for (path, notifier) in alert_notifiers(&def.tasks, "tasks") {
-                if !names.iter().any(|n| *n == notifier) {
+                if !names.contains(&notifier) {
                     let msg = format!("notifier `{notifier}` is not defined in notifiers/");
                     let hint = did_you_mean(&notifier, names.iter().map(String::as_str));
                     diags.push(doc.locate(Problem::error(path, msg).with_hint(hint)));
