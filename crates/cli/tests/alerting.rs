@@ -1,0 +1,94 @@
+//! The seed 000 alert workflow, scheduled every second, against a search endpoint that reports
+//! failures for a while and then stops: one page, reminders, one resolve, counted at the receiver.
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+const ROUTING_KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn write_config(dir: &std::path::Path, base: &str) {
+    for sub in ["workflows", "schedules", "notifiers"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let workflow = json!({
+        "name": "failure_alert",
+        "tasks": [
+            {"name": "search", "taskReferenceName": "search", "type": "HTTP", "inputParameters": {"http_request": {"uri": format!("{base}/api/workflow/search"), "method": "GET"}}},
+            {"name": "workflow failures", "taskReferenceName": "page", "type": "ALERT", "inputParameters": {
+                "status": "${search.output.response.body.failing}",
+                "severity": "critical",
+                "summary": "${search.output.response.body.totalHits} failed runs of sample_tracker_workflow",
+                "labels": {"team": "platform"},
+                "notifiers": ["oncall", "chat"],
+                "repeatInterval": "3s"
+            }}
+        ]
+    });
+    std::fs::write(dir.join("workflows/failure_alert.json"), workflow.to_string()).unwrap();
+    let schedule = json!({"name": "every_second", "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": "failure_alert"}});
+    std::fs::write(dir.join("schedules/every_second.json"), schedule.to_string()).unwrap();
+    std::fs::write(dir.join("notifiers/oncall.yaml"), format!("name: oncall\ntype: pagerduty\nrouting_key: ${{workflow.secrets.pd_key}}\nurl: {base}/v2/enqueue\n")).unwrap();
+    std::fs::write(dir.join("notifiers/chat.yaml"), format!("name: chat\ntype: slack\nurl: {base}/slack\n")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
+    let searches = Arc::new(AtomicUsize::new(0));
+    let counter = searches.clone();
+    let server = Recorder::start(move |r| match r.path.as_str() {
+        "/api/workflow/search" => {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let hits = if n < 6 { 2 } else { 0 };
+            Reply::json(json!({"totalHits": hits, "failing": hits > 0, "results": []}))
+        }
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        "/slack" => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+        _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    let check = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+
+    let mut serve = vigil(&db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("resolve")) {
+        assert!(Instant::now() < deadline, "no resolve arrived: {:?}", server.to("/v2/enqueue").iter().map(|r| r.body["event_action"].clone()).collect::<Vec<_>>());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    serve.wait().unwrap();
+
+    let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    let actions: Vec<&str> = events.iter().map(|e| e["event_action"].as_str().unwrap()).collect();
+    assert_eq!(actions.first(), Some(&"trigger"));
+    assert_eq!(actions.iter().filter(|a| **a == "resolve").count(), 1, "one resolve: {actions:?}");
+    assert_eq!(actions.last(), Some(&"resolve"), "nothing after the resolve: {actions:?}");
+    let triggers = actions.iter().filter(|a| **a == "trigger").count();
+    assert!((2..=3).contains(&triggers), "one page plus reminders every 3 s over ~6 s of failures: {actions:?}");
+    let keys: std::collections::BTreeSet<&str> = events.iter().map(|e| e["dedup_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 1, "every send carries the same dedup key");
+    assert!(events.iter().all(|e| e["routing_key"] == json!(ROUTING_KEY)), "the secret routing key reached PagerDuty");
+
+    let slack: Vec<String> = server.to("/slack").into_iter().map(|r| r.body["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(slack.len(), actions.len(), "both notifiers got every notice: {slack:?}");
+    assert!(slack[0].contains("[FIRING]") && slack.last().unwrap().contains("[RESOLVED]"), "{slack:?}");
+    assert!(searches.load(Ordering::SeqCst) >= 7, "the workflow ran every second");
+}
