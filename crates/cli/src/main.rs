@@ -43,6 +43,17 @@ enum Command {
     /// Manage secrets (values are encrypted at rest and never printed).
     #[command(subcommand)]
     Secret(commands::secret::SecretCommand),
+    /// List active alerts (and failed notifications).
+    Alerts(commands::alerts::AlertsArgs),
+    /// Act on one alert.
+    #[command(subcommand)]
+    Alert(commands::alerts::AlertCommand),
+    /// Mute alerts by label.
+    #[command(subcommand)]
+    Silence(commands::alerts::SilenceCommand),
+    /// Test notifiers.
+    #[command(subcommand)]
+    Notify(commands::alerts::NotifyCommand),
     /// Measure throughput, latency and schedule load on this machine.
     Bench(commands::bench::Args),
 }
@@ -60,6 +71,10 @@ fn main() -> ExitCode {
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,
             Command::Secret(c) => commands::secret::run(c).await,
+            Command::Alerts(a) => commands::alerts::list(a).await,
+            Command::Alert(c) => commands::alerts::alert(c).await,
+            Command::Silence(c) => commands::alerts::silence(c).await,
+            Command::Notify(c) => commands::alerts::notify(c).await,
             Command::Bench(a) => commands::bench::run(a).await,
         }
     });

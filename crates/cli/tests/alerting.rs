@@ -34,7 +34,11 @@ fn write_config(dir: &std::path::Path, base: &str) {
     std::fs::write(dir.join("workflows/failure_alert.json"), workflow.to_string()).unwrap();
     let schedule = json!({"name": "every_second", "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": "failure_alert"}});
     std::fs::write(dir.join("schedules/every_second.json"), schedule.to_string()).unwrap();
-    std::fs::write(dir.join("notifiers/oncall.yaml"), format!("name: oncall\ntype: pagerduty\nrouting_key: ${{workflow.secrets.pd_key}}\nurl: {base}/v2/enqueue\n")).unwrap();
+    std::fs::write(
+        dir.join("notifiers/oncall.yaml"),
+        format!("name: oncall\ntype: pagerduty\nrouting_key: ${{workflow.secrets.pd_key}}\nurl: {base}/v2/enqueue\n"),
+    )
+    .unwrap();
     std::fs::write(dir.join("notifiers/chat.yaml"), format!("name: chat\ntype: slack\nurl: {base}/slack\n")).unwrap();
 }
 
@@ -69,7 +73,11 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("resolve")) {
-        assert!(Instant::now() < deadline, "no resolve arrived: {:?}", server.to("/v2/enqueue").iter().map(|r| r.body["event_action"].clone()).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "no resolve arrived: {:?}",
+            server.to("/v2/enqueue").iter().map(|r| r.body["event_action"].clone()).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -87,8 +95,85 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
     assert_eq!(keys.len(), 1, "every send carries the same dedup key");
     assert!(events.iter().all(|e| e["routing_key"] == json!(ROUTING_KEY)), "the secret routing key reached PagerDuty");
 
-    let slack: Vec<String> = server.to("/slack").into_iter().map(|r| r.body["text"].as_str().unwrap().to_string()).collect();
+    let slack: Vec<String> =
+        server.to("/slack").into_iter().map(|r| r.body["text"].as_str().unwrap().to_string()).collect();
     assert_eq!(slack.len(), actions.len(), "both notifiers got every notice: {slack:?}");
     assert!(slack[0].contains("[FIRING]") && slack.last().unwrap().contains("[RESOLVED]"), "{slack:?}");
     assert!(searches.load(Ordering::SeqCst) >= 7, "the workflow ran every second");
+    let listed = String::from_utf8(run(&db, &["alerts", "--all"]).stdout).unwrap();
+    assert!(listed.contains("failure_alert/workflow failures{team=platform}") && listed.contains(" ok "), "{listed}");
+    assert!(!listed.contains("failed for good"), "every notification was delivered: {listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledge_stops_reminders_and_tells_pagerduty() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/workflow/search" => Reply::json(json!({"totalHits": 1, "failing": true})),
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    let mut serve = vigil(&db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.to("/v2/enqueue").is_empty() {
+        assert!(Instant::now() < deadline, "no page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
+    let key = "failure_alert/workflow failures{team=platform}";
+    assert!(listed.contains(key) && listed.contains("firing"), "{listed}");
+    let ack = run(&db, &["alert", "ack", key]);
+    assert!(ack.status.success(), "{}", String::from_utf8_lossy(&ack.stderr));
+    while !server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("acknowledge")) {
+        assert!(Instant::now() < deadline, "no acknowledge reached PagerDuty");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let at_ack = server.to("/v2/enqueue").len();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    serve.wait().unwrap();
+    assert_eq!(server.to("/v2/enqueue").len(), at_ack, "no reminders after the acknowledgement (repeat is 3 s)");
+    let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
+    assert!(listed.lines().any(|l| l.contains(key) && l.contains(" yes ")), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silences_and_notify_test_from_the_cli() {
+    let server = Recorder::start(|_| Reply { status: 200, body: json!("ok"), delay: Duration::ZERO }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    let out = run(&db, &["notify", "test", "chat", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sent = server.to("/slack");
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].body["text"].as_str().unwrap().contains("[TEST]"), "a test message is clearly marked");
+    let missing = run(&db, &["notify", "test", "nope", "--config", config.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("known: chat, oncall"));
+
+    let added = run(&db, &["silence", "add", "--match", "team=platform", "--for", "2h", "--comment", "maintenance"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let id = String::from_utf8(added.stdout).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let listed = String::from_utf8(run(&db, &["silence", "list"]).stdout).unwrap();
+    assert!(
+        listed.contains(&id) && listed.contains(r#"{"team":"platform"}"#) && listed.contains("maintenance"),
+        "{listed}"
+    );
+    let bad = run(&db, &["silence", "add", "--match", "team", "--for", "2h"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("label=value"));
+    assert!(run(&db, &["silence", "rm", &id]).status.success());
+    assert_eq!(run(&db, &["silence", "rm", &id]).status.code(), Some(1));
 }

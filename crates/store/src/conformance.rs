@@ -109,6 +109,11 @@ async fn silences_roundtrip(store: &dyn Store) {
     assert_eq!(store.silences().await.unwrap(), vec![s]);
     assert!(store.delete_silence("s1").await.unwrap());
     assert!(!store.delete_silence("s1").await.unwrap());
+    store.request_ack("k1", 5).await.unwrap();
+    store.request_ack("k1", 6).await.unwrap();
+    store.request_ack("k2", 7).await.unwrap();
+    assert_eq!(store.take_ack_requests().await.unwrap(), ["k1", "k2"]);
+    assert!(store.take_ack_requests().await.unwrap().is_empty());
 }
 
 async fn commit_then_read_back(store: &dyn Store) {

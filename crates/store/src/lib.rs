@@ -215,4 +215,8 @@ pub trait Store: Send + Sync + 'static {
     async fn silences(&self) -> Result<Vec<SilenceRow>>;
     /// Deletes a silence; false when it did not exist.
     async fn delete_silence(&self, id: &str) -> Result<bool>;
+    /// Records an operator's acknowledgement of a key, for the alert manager to apply.
+    async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()>;
+    /// Takes (and removes) every pending acknowledgement request.
+    async fn take_ack_requests(&self) -> Result<Vec<String>>;
 }

@@ -141,7 +141,12 @@ async fn serve(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receive
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    (StatusCode::from_u16(reply.status).unwrap(), axum::Json(reply.body)).into_response()
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    match reply.body {
+        // A JSON string is sent as plain text, as Slack answers `ok`.
+        Value::String(text) => (status, text).into_response(),
+        body => (status, axum::Json(body)).into_response(),
+    }
 }
 
 /// Runs `vigil run` on a blocking thread so the test's own servers keep answering.

@@ -81,7 +81,7 @@ pub async fn run(
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
             n = rx.recv_many(&mut msgs, 1024) => if n == 0 { return },
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait.min(SILENCE_REFRESH)) => {}
         }
         m.step(std::mem::take(&mut msgs)).await;
     }
@@ -119,9 +119,19 @@ impl Manager {
         }
     }
 
-    async fn refresh_silences(&mut self) {
+    /// Re-reads silences and takes operators' acknowledgement requests, every few seconds.
+    async fn refresh_silences(&mut self, msgs: &mut Vec<AlertMsg>) {
         if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
             return;
+        }
+        match self.store.take_ack_requests().await {
+            Ok(keys) => {
+                for dedup_key in keys {
+                    let (reply, _) = tokio::sync::oneshot::channel();
+                    msgs.push(AlertMsg::Acknowledge { dedup_key, reply });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
         if let Ok(rows) = self.store.silences().await {
             self.silences = rows
@@ -136,8 +146,8 @@ impl Manager {
         self.silences.iter().any(|s| s.mutes(labels, now))
     }
 
-    async fn step(&mut self, msgs: Vec<AlertMsg>) {
-        self.refresh_silences().await;
+    async fn step(&mut self, mut msgs: Vec<AlertMsg>) {
+        self.refresh_silences(&mut msgs).await;
         let now = self.clock.now();
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();

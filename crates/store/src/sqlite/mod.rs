@@ -20,8 +20,11 @@ use crate::{
 };
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/sqlite/0001_init.sql"), include_str!("../../migrations/sqlite/0002_alerts.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_alerts.sql"),
+    include_str!("../../migrations/sqlite/0003_alert_acks.sql"),
+];
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -421,5 +424,26 @@ impl Store for SqliteStore {
     async fn delete_silence(&self, id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM silences WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO alert_ack_requests (dedup_key, requested_at) VALUES (?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(dedup_key)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_ack_requests(&self) -> Result<Vec<String>> {
+        let mut tx = self.writer.begin().await?;
+        let keys: Vec<String> = sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
+            .fetch_all(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM alert_ack_requests").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(keys)
     }
 }

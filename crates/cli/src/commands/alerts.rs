@@ -1,0 +1,223 @@
+//! `vigil alerts`, `vigil alert ack`, `vigil silence ...`, `vigil notify test`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severity, send};
+use vigil_core::alert::Notice;
+use vigil_core::time::{Clock, format_millis, parse_duration};
+use vigil_runtime::SystemClock;
+use vigil_store::{OutboxStatus, SilenceRow, Store};
+
+use crate::DbArgs;
+use crate::setup::{load_all, load_secrets, open_store};
+
+/// Arguments of `vigil alerts`.
+#[derive(clap::Args)]
+pub struct AlertsArgs {
+    /// Also list alerts that are not firing or pending.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Lists alerts with state, since when, and when last notified; then failed notifications.
+pub async fn list(args: AlertsArgs) -> Result<ExitCode> {
+    let store = open_store(&args.db.db).await?;
+    let rows = store.alerts(!args.all, 500).await?;
+    println!("{:<48} {:<8} {:<5} {:<26} LAST NOTIFIED", "DEDUP KEY", "STATE", "ACK", "SINCE");
+    for r in rows {
+        let since = r.firing_since.map(format_millis).unwrap_or_else(|| "-".into());
+        let last = r.last_notified.map(format_millis).unwrap_or_else(|| "-".into());
+        let ack = if r.acknowledged { "yes" } else { "no" };
+        println!("{:<48} {:<8} {ack:<5} {since:<26} {last}", r.dedup_key, r.condition);
+    }
+    let failed = store.outbox(OutboxStatus::Failed, 20).await?;
+    if !failed.is_empty() {
+        println!("\nnotifications that failed for good (newest first):");
+        for f in failed {
+            let at = f.finished_at.map(format_millis).unwrap_or_default();
+            println!("  {at}  {} → {} ({}): {}", f.dedup_key, f.notifier, f.notice, f.last_error.unwrap_or_default());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil alert ...`.
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// Acknowledge an alert: reminders stop and providers are told (applied within seconds by
+    /// the running `vigil serve`, or at its next start).
+    Ack {
+        /// The dedup key, as `vigil alerts` shows it.
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Runs `vigil alert ...`.
+pub async fn alert(cmd: AlertCommand) -> Result<ExitCode> {
+    let AlertCommand::Ack { key, db } = cmd;
+    let store = open_store(&db.db).await?;
+    let Some(row) = store.alert(&key).await? else {
+        eprintln!("error: no alert with dedup key `{key}` (see `vigil alerts --all`)");
+        return Ok(ExitCode::from(1));
+    };
+    if row.condition != "firing" {
+        eprintln!("error: alert `{key}` is {}, not firing", row.condition);
+        return Ok(ExitCode::from(1));
+    }
+    store.request_ack(&key, SystemClock.now()).await?;
+    println!("acknowledgement of `{key}` recorded");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil silence ...`.
+#[derive(Subcommand)]
+pub enum SilenceCommand {
+    /// Silence alerts whose labels match every `--match label=value`.
+    Add {
+        /// `label=value`; repeat for more.
+        #[arg(long = "match", required = true, value_name = "LABEL=VALUE")]
+        matchers: Vec<String>,
+        /// How long, such as `2h` or `30m`.
+        #[arg(long = "for")]
+        duration: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List silences.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a silence.
+    Rm {
+        /// Silence id.
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Runs `vigil silence ...`.
+pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
+    let now = SystemClock.now();
+    match cmd {
+        SilenceCommand::Add { matchers, duration, comment, db } => {
+            let mut labels = BTreeMap::new();
+            for m in &matchers {
+                let (k, v) = m
+                    .split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .with_context(|| format!("--match `{m}` must look like label=value"))?;
+                labels.insert(k.to_string(), v.to_string());
+            }
+            let ms = parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let id = format!("s-{now:x}");
+            let store = open_store(&db.db).await?;
+            let row = SilenceRow {
+                id: id.clone(),
+                matchers: serde_json::to_string(&labels)?,
+                ends_at: now + ms,
+                created_at: now,
+                comment,
+            };
+            store.put_silence(&row).await?;
+            println!("silence {id} until {}", format_millis(now + ms));
+        }
+        SilenceCommand::List { db } => {
+            let store = open_store(&db.db).await?;
+            println!("{:<16} {:<26} {:<8} MATCHERS", "ID", "ENDS", "ACTIVE");
+            for s in store.silences().await? {
+                let active = if s.ends_at > now { "yes" } else { "expired" };
+                println!(
+                    "{:<16} {:<26} {active:<8} {}  {}",
+                    s.id,
+                    format_millis(s.ends_at),
+                    s.matchers,
+                    s.comment.unwrap_or_default()
+                );
+            }
+        }
+        SilenceCommand::Rm { id, db } => {
+            let store = open_store(&db.db).await?;
+            if !store.delete_silence(&id).await? {
+                eprintln!("error: no silence `{id}`");
+                return Ok(ExitCode::from(1));
+            }
+            println!("silence {id} removed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil notify ...`.
+#[derive(Subcommand)]
+pub enum NotifyCommand {
+    /// Send a clearly marked test message through one notifier, now.
+    Test {
+        /// Notifier name.
+        notifier: String,
+        /// Config directory with `notifiers/`.
+        #[arg(long, env = "VIGIL_CONFIG")]
+        config: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Runs `vigil notify test`.
+pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
+    let NotifyCommand::Test { notifier, config, db } = cmd;
+    let store = open_store(&db.db).await?;
+    let secrets = load_secrets(store.as_ref(), &db.db).await?;
+    let (_, notifiers) = load_all(&config, Some(&secrets))?;
+    let Some(target) = notifiers.iter().find(|n| n.name() == notifier) else {
+        let known: Vec<&str> = notifiers.iter().map(|n| n.name()).collect();
+        eprintln!("error: notifier `{notifier}` is not defined (known: {})", known.join(", "));
+        return Ok(ExitCode::from(1));
+    };
+    let now = SystemClock.now();
+    let msg = AlertMessage {
+        notice: Notice::Trigger,
+        dedup_key: format!("vigil-test/{notifier}/{now}"),
+        name: "vigil test".into(),
+        severity: Severity::Info,
+        summary: format!("Test message from vigil to notifier `{notifier}`; no action needed"),
+        details: serde_json::json!({"sent_at": format_millis(now)}),
+        labels: BTreeMap::new(),
+        source: "vigil/notify-test".into(),
+        firing_since: now,
+        at: now,
+        links: Vec::new(),
+        test: true,
+    };
+    let req = target.build_request(&msg, now)?;
+    match send(&vigil_connectors::http_client(), target, &req, Duration::from_secs(10)).await {
+        Outcome::Delivered => {
+            println!("test message delivered through `{notifier}`");
+            // Incident tools would keep the test incident open: close it again.
+            if matches!(target, NotifierConfig::Pagerduty(_) | NotifierConfig::Opsgenie(_)) {
+                let resolve = AlertMessage { notice: Notice::Resolve, ..msg };
+                let req = target.build_request(&resolve, now)?;
+                let _ = send(&vigil_connectors::http_client(), target, &req, Duration::from_secs(10)).await;
+                println!("(and resolved again, so no incident stays open)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {
+            eprintln!("error: `{notifier}` did not accept the test message: {reason}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
