@@ -14,8 +14,14 @@ use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, send};
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{DeliveryUpdate, OutboxEntry, Store};
 
-/// Time allowed for one send.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one send: 10 s, or `VIGIL_NOTIFY_TIMEOUT_MS`.
+fn send_timeout() -> Duration {
+    std::env::var("VIGIL_NOTIFY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(10))
+}
 /// Longest backoff between attempts.
 const MAX_BACKOFF_MS: Millis = 5 * 60_000;
 
@@ -83,6 +89,7 @@ pub async fn run(
     notifiers: Notifiers,
 ) {
     let client = vigil_connectors::http_client();
+    let timeout = send_timeout();
     let mut buckets: HashMap<String, Bucket> = HashMap::new();
     let mut queues: HashMap<(String, String), VecDeque<OutboxEntry>> = HashMap::new();
     let mut in_flight: std::collections::HashSet<(String, String)> = Default::default();
@@ -118,7 +125,7 @@ pub async fn run(
             let done_tx = done_tx.clone();
             let key = key.clone();
             tokio::spawn(async move {
-                let outcome = deliver(&client, notifier.as_deref(), &entry, now).await;
+                let outcome = deliver(&client, notifier.as_deref(), &entry, now, timeout).await;
                 let _ = done_tx.send(Done { key, entry, outcome });
             });
         }
@@ -148,6 +155,7 @@ async fn deliver(
     notifier: Option<&NotifierConfig>,
     entry: &OutboxEntry,
     now: Millis,
+    timeout: Duration,
 ) -> Outcome {
     let Some(notifier) = notifier else {
         return Outcome::Permanent { reason: format!("notifier `{}` is not configured", entry.notifier) };
@@ -161,7 +169,7 @@ async fn deliver(
         metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
     }
     match notifier.build_request(&msg, now) {
-        Ok(req) => send(client, notifier, &req, SEND_TIMEOUT).await,
+        Ok(req) => send(client, notifier, &req, timeout).await,
         Err(e) => Outcome::Permanent { reason: e.to_string() },
     }
 }

@@ -1,0 +1,140 @@
+//! Notifications survive a failing receiver and a crash: retried with backoff, Retry-After
+//! honoured, timeouts retried, order kept per dedup key, never lost.
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+const ROUTING_KEY: &str = "0123456789abcdef0123456789abcdef";
+
+/// A workflow that alerts on its first run and resolves on the next, fired twice by a schedule.
+fn write_config(dir: &std::path::Path, base: &str, fires: i64) {
+    for sub in ["workflows", "schedules", "notifiers"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let workflow = json!({"name": "flip", "tasks": [
+        {"name": "probe", "taskReferenceName": "probe", "type": "HTTP", "inputParameters": {"uri": format!("{base}/probe")}},
+        {"name": "probe failing", "taskReferenceName": "alert", "type": "ALERT", "inputParameters": {
+            "status": "${probe.output.response.body.failing}", "summary": "probe failing", "notifiers": ["oncall"], "repeatInterval": "never"
+        }}
+    ]});
+    std::fs::write(dir.join("workflows/flip.json"), workflow.to_string()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let schedule = json!({"name": "twice", "cronExpression": "* * * * * *", "zoneId": "UTC", "scheduleStartTime": now, "scheduleEndTime": now + fires * 1000, "startWorkflowRequest": {"name": "flip"}});
+    std::fs::write(dir.join("schedules/twice.json"), schedule.to_string()).unwrap();
+    std::fs::write(
+        dir.join("notifiers/oncall.yaml"),
+        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {base}/v2/enqueue\n"),
+    )
+    .unwrap();
+}
+
+fn serve(db: &std::path::Path, config: &std::path::Path) -> Child {
+    vigil(db)
+        .env("VIGIL_NOTIFY_TIMEOUT_MS", "1000")
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    child.wait().unwrap();
+}
+
+fn probe_reply(calls: &AtomicUsize) -> Reply {
+    let n = calls.fetch_add(1, Ordering::SeqCst);
+    Reply::json(json!({"failing": n == 0}))
+}
+
+async fn wait_for(server: &Recorder, what: &str, n: usize, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while server.to("/v2/enqueue").iter().filter(|r| r.body["event_action"] == json!(what)).count() < n {
+        assert!(Instant::now() < deadline, "waiting for {n} {what}: {:?}", actions(server));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn actions(server: &Recorder) -> Vec<String> {
+    server.to("/v2/enqueue").iter().map(|r| r.body["event_action"].as_str().unwrap_or("?").to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_receiver_gets_every_notice_in_order() {
+    let probes = Arc::new(AtomicUsize::new(0));
+    let sends = Arc::new(AtomicUsize::new(0));
+    let (p, s) = (probes.clone(), sends.clone());
+    let server = Recorder::start(move |r| match r.path.as_str() {
+        "/probe" => probe_reply(&p),
+        _ => match s.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply { status: 500, body: json!({"status": "error"}), delay: Duration::ZERO },
+            1 => Reply { status: 429, body: json!({"status": "throttled"}), delay: Duration::ZERO },
+            2 => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::from_secs(5) },
+            _ => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url, 2);
+    let child = serve(&db, &config);
+    wait_for(&server, "resolve", 1, 40).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(child);
+
+    let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    let seq = actions(&server);
+    assert_eq!(
+        seq,
+        ["trigger", "trigger", "trigger", "trigger", "resolve"],
+        "500, 429, timeout, 202, then the resolve"
+    );
+    assert!(events.iter().all(|e| e["dedup_key"] == events[0]["dedup_key"]));
+    let listed = String::from_utf8(run(&db, &["alerts", "--all"]).stdout).unwrap();
+    assert!(!listed.contains("failed for good"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_after_commit_before_the_send_completes_still_delivers() {
+    let hang = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let h = hang.clone();
+    let server = Recorder::start(move |r| match r.path.as_str() {
+        "/probe" => Reply::json(json!({"failing": true})),
+        _ if h.load(Ordering::SeqCst) => Reply { status: 202, body: json!({}), delay: Duration::from_secs(60) },
+        _ => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url, 1);
+    let mut first = vigil(&db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&server, "trigger", 1, 20).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    hang.store(false, Ordering::SeqCst);
+
+    let second = serve(&db, &config);
+    wait_for(&server, "trigger", 2, 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(second);
+    let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    assert_eq!(events.len(), 2, "sent once before the kill, once after: {:?}", actions(&server));
+    assert_eq!(events[0], events[1], "the repeat is the same event with the same dedup key");
+    let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
+    assert!(listed.contains("firing"), "{listed}");
+}
