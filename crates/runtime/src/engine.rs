@@ -180,7 +180,14 @@ impl Engine {
         drop(commit_tx);
         let (done_tx, done_rx) = oneshot::channel();
         let tasks = vec![
-            tokio::spawn(crate::alerting::run(alert_rx, store.clone(), clock.clone(), router.clone(), outbox_tx)),
+            tokio::spawn(crate::alerting::run(
+                alert_rx,
+                store.clone(),
+                clock.clone(),
+                router.clone(),
+                outbox_tx,
+                notifiers.clone(),
+            )),
             tokio::spawn(crate::alerting::delivery::run(outbox_rx, store.clone(), clock.clone(), notifiers)),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),

@@ -169,3 +169,32 @@ pub fn stdout_json(out: &Output) -> Value {
         )
     })
 }
+
+/// Finds a service binary for an integration test. When it is missing the test is skipped with a
+/// visible message, unless `VIGIL_REQUIRE_SERVICES=1` (as CI sets it), where it fails.
+pub fn service_binary(candidates: &[&str], what: &str) -> Option<PathBuf> {
+    let found = candidates.iter().map(PathBuf::from).find(|p| p.exists());
+    if found.is_none() {
+        let msg = format!("{what} is not installed (looked for {candidates:?})");
+        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
+        }
+        eprintln!("SKIPPED: {msg}; install it to run this test (see .ci/run)");
+    }
+    found
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills a child process when dropped, so a failing test leaves no server behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

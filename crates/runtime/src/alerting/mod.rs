@@ -59,16 +59,19 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     router: Router,
     delivery: mpsc::UnboundedSender<OutboxEntry>,
+    notifiers: delivery::Notifiers,
 ) {
     let mut m = Manager {
         store,
         clock,
         router,
         delivery,
+        notifiers,
         cache: HashMap::new(),
         wakes: BTreeSet::new(),
         silences: Vec::new(),
         silences_read: None,
+        refreshed: HashMap::new(),
     };
     m.load().await;
     let mut msgs = Vec::new();
@@ -96,6 +99,9 @@ struct Manager {
     wakes: BTreeSet<(Millis, String)>,
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
+    notifiers: delivery::Notifiers,
+    /// When each firing alert was last sent to each Alertmanager notifier.
+    refreshed: HashMap<(String, String), Millis>,
 }
 
 impl Manager {
@@ -216,6 +222,7 @@ impl Manager {
                 dirty.push(key);
             }
         }
+        outbox.extend(self.alertmanager_refreshes(now));
         dirty.sort();
         dirty.dedup();
         let mut batch = AlertBatch { alerts: Vec::new(), outbox };
@@ -263,6 +270,52 @@ impl Manager {
         for (reply, done) in acks {
             let _ = reply.send(done);
         }
+    }
+}
+
+impl Manager {
+    /// Alertmanager forgets an alert whose `endsAt` passes, so firing alerts are re-sent to
+    /// Alertmanager notifiers every `resend_interval_seconds`, as Prometheus does.
+    fn alertmanager_refreshes(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
+        let periods: Vec<(String, Millis)> = self
+            .notifiers
+            .read()
+            .expect("lock")
+            .values()
+            .filter_map(|n| match n.as_ref() {
+                vigil_connectors::notifiers::NotifierConfig::Alertmanager(c) => {
+                    Some((c.name.clone(), c.resend_interval_seconds as Millis * 1000))
+                }
+                _ => None,
+            })
+            .collect();
+        if periods.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (key, record) in &self.cache {
+            let firing = record.state.condition == Condition::Firing && record.state.notified_firing;
+            for (name, every) in &periods {
+                let slot = (key.clone(), name.clone());
+                if !firing || !record.request.notifiers.contains(name) {
+                    self.refreshed.remove(&slot);
+                    continue;
+                }
+                let last = *self.refreshed.entry(slot.clone()).or_insert(now);
+                if now - last >= *every {
+                    let msg = serde_json::to_string(&message(record, Notice::Remind, now)).expect("message serializes");
+                    out.push(NewOutboxEntry {
+                        dedup_key: key.clone(),
+                        notifier: name.clone(),
+                        notice: "remind".into(),
+                        message: msg,
+                        created_at: now,
+                    });
+                    self.refreshed.insert(slot, now);
+                }
+            }
+        }
+        out
     }
 }
 
