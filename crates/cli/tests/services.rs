@@ -107,3 +107,79 @@ async fn alert_appears_in_a_real_alertmanager_and_later_resolves() {
     let _ = Command::new("kill").args(["-TERM", &serve.0.id().to_string()]).status();
     let _ = serve.0.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_is_delivered_to_a_real_smtp_server() {
+    let Some(python) = service_binary(&["/usr/bin/python3"], "Python 3 for the SMTP server") else { return };
+    let probe_module =
+        Command::new(&python).args(["-c", "import aiosmtpd"]).status().map(|s| s.success()).unwrap_or(false);
+    if !probe_module {
+        let msg = "the SMTP server aiosmtpd is not installed (Debian python3-aiosmtpd)";
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
+            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mailbox = dir.path().join("mailbox.txt");
+    let port = free_port();
+    let _smtp = KillOnDrop(
+        Command::new(&python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+                "stdout",
+            ])
+            .stdout(std::fs::File::create(&mailbox).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the SMTP server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let f = failing.clone();
+    let probe =
+        Recorder::start(move |_| Reply::json(json!({"failing": f.load(std::sync::atomic::Ordering::SeqCst)}))).await;
+    let config = dir.path().join("config");
+    let notifier = format!(
+        "name: am\ntype: email\nhost: 127.0.0.1\nport: {port}\ntls: none\nfrom: vigil@example.com\nto: [oncall@example.com]\n"
+    );
+    write_flip_config(&config, &probe.url, &notifier);
+    let db = dir.path().join("vigil.db");
+    let serve = KillOnDrop(
+        vigil(&db)
+            .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let read = || std::fs::read_to_string(&mailbox).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !read().contains("Subject: [vigil] [FIRING] disk almost full on db-1") {
+        assert!(Instant::now() < deadline, "no firing mail arrived: {}", read());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    while !read().contains("Subject: [vigil] [RESOLVED] disk almost full on db-1") {
+        assert!(Instant::now() < deadline, "no resolved mail arrived: {}", read());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mail = read();
+    assert!(mail.contains("X-Vigil-Dedup-Key: flip/disk full{host=db-1}"), "{mail}");
+    assert!(mail.contains("oncall@example.com"));
+    assert_eq!(mail.matches("Subject: [vigil] [FIRING]").count(), 1, "paged once: {mail}");
+    drop(serve);
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severity, send};
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severity, deliver};
 use vigil_core::alert::Notice;
 use vigil_core::time::{Clock, format_millis, parse_duration};
 use vigil_runtime::SystemClock;
@@ -202,15 +202,14 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
         links: Vec::new(),
         test: true,
     };
-    let req = target.build_request(&msg, now)?;
-    match send(&vigil_connectors::http_client(), target, &req, Duration::from_secs(10)).await {
+    let client = vigil_connectors::http_client();
+    match deliver(&client, target, &msg, now, Duration::from_secs(10)).await {
         Outcome::Delivered => {
             println!("test message delivered through `{notifier}`");
             // Incident tools would keep the test incident open: close it again.
             if matches!(target, NotifierConfig::Pagerduty(_) | NotifierConfig::Opsgenie(_)) {
                 let resolve = AlertMessage { notice: Notice::Resolve, ..msg };
-                let req = target.build_request(&resolve, now)?;
-                let _ = send(&vigil_connectors::http_client(), target, &req, Duration::from_secs(10)).await;
+                let _ = deliver(&client, target, &resolve, now, Duration::from_secs(10)).await;
                 println!("(and resolved again, so no incident stays open)");
             }
             Ok(ExitCode::SUCCESS)

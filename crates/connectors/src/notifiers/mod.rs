@@ -1,6 +1,7 @@
 //! Notifiers: one closed enum of types, one folder per type.
 
 pub mod alertmanager;
+pub mod email;
 pub mod lark;
 pub mod load;
 pub mod opsgenie;
@@ -32,6 +33,8 @@ pub enum NotifierConfig {
     Webhook(webhook::WebhookConfig),
     /// Prometheus Alertmanager's `/api/v2/alerts`.
     Alertmanager(alertmanager::AlertmanagerConfig),
+    /// Email over SMTP.
+    Email(email::EmailConfig),
 }
 
 impl NotifierConfig {
@@ -44,6 +47,7 @@ impl NotifierConfig {
             NotifierConfig::Opsgenie(c) => &c.name,
             NotifierConfig::Webhook(c) => &c.name,
             NotifierConfig::Alertmanager(c) => &c.name,
+            NotifierConfig::Email(c) => &c.name,
         }
     }
 
@@ -56,6 +60,7 @@ impl NotifierConfig {
             NotifierConfig::Opsgenie(c) => c.build_request(msg),
             NotifierConfig::Webhook(c) => c.build_request(msg),
             NotifierConfig::Alertmanager(c) => c.build_request(msg),
+            NotifierConfig::Email(_) => Err(NotifyError::Invalid("email is sent over SMTP, not HTTP".into())),
         }
     }
 
@@ -212,6 +217,23 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// RFC 3339 for epoch milliseconds.
 pub fn rfc3339(at: Millis) -> String {
     vigil_core::time::format_millis(at)
+}
+
+/// Builds and sends `msg` through `notifier`, over HTTP or SMTP, and classifies the answer.
+pub async fn deliver(
+    client: &reqwest::Client,
+    notifier: &NotifierConfig,
+    msg: &AlertMessage,
+    now: Millis,
+    timeout: Duration,
+) -> Outcome {
+    if let NotifierConfig::Email(email) = notifier {
+        return email.send(msg, timeout).await;
+    }
+    match notifier.build_request(msg, now) {
+        Ok(req) => send(client, notifier, &req, timeout).await,
+        Err(e) => Outcome::Permanent { reason: e.to_string() },
+    }
 }
 
 /// Sends `req` with `client` and classifies the answer with `notifier`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::mpsc;
-use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, send};
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, deliver as deliver_message};
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{DeliveryUpdate, OutboxEntry, Store};
 
@@ -61,6 +61,7 @@ fn bucket_for(notifier: &NotifierConfig) -> Option<Bucket> {
         NotifierConfig::Slack(_) => Some(Bucket::new(60.0, 3.0)),
         NotifierConfig::Lark(_) => Some(Bucket::new(100.0, 5.0)),
         NotifierConfig::Opsgenie(_) => Some(Bucket::new(600.0, 50.0)),
+        NotifierConfig::Email(_) => Some(Bucket::new(60.0, 10.0)),
         NotifierConfig::Webhook(_) | NotifierConfig::Alertmanager(_) => None,
     }
 }
@@ -168,10 +169,7 @@ async fn deliver(
         let waited = (now - entry.created_at).max(0) as f64 / 1000.0;
         metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
     }
-    match notifier.build_request(&msg, now) {
-        Ok(req) => send(client, notifier, &req, timeout).await,
-        Err(e) => Outcome::Permanent { reason: e.to_string() },
-    }
+    deliver_message(client, notifier, &msg, now, timeout).await
 }
 
 async fn finish(
