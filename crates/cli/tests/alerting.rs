@@ -177,3 +177,34 @@ async fn silences_and_notify_test_from_the_cli() {
     assert!(run(&db, &["silence", "rm", &id]).status.success());
     assert_eq!(run(&db, &["silence", "rm", &id]).status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_heartbeat_is_sent_when_asked() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/workflow/search" => Reply::json(json!({"totalHits": 0, "failing": false})),
+        _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    let mut serve = vigil(&db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "chat"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.to("/slack").is_empty() {
+        assert!(Instant::now() < deadline, "no heartbeat");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
+    serve.wait().unwrap();
+    let text = server.to("/slack")[0].body["text"].as_str().unwrap().to_string();
+    assert!(text.contains("[TEST]") && text.contains("started on"), "{text}");
+    let bad = run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--heartbeat: notifier `nobody` is not defined"));
+}

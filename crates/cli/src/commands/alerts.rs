@@ -187,31 +187,10 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
         eprintln!("error: notifier `{notifier}` is not defined (known: {})", known.join(", "));
         return Ok(ExitCode::from(1));
     };
-    let now = SystemClock.now();
-    let msg = AlertMessage {
-        notice: Notice::Trigger,
-        dedup_key: format!("vigil-test/{notifier}/{now}"),
-        name: "vigil test".into(),
-        severity: Severity::Info,
-        summary: format!("Test message from vigil to notifier `{notifier}`; no action needed"),
-        details: serde_json::json!({"sent_at": format_millis(now)}),
-        labels: BTreeMap::new(),
-        source: "vigil/notify-test".into(),
-        firing_since: now,
-        at: now,
-        links: Vec::new(),
-        test: true,
-    };
-    let client = vigil_connectors::http_client();
-    match deliver(&client, target, &msg, now, Duration::from_secs(10)).await {
+    let summary = format!("Test message from vigil to notifier `{notifier}`; no action needed");
+    match send_info(target, &format!("vigil-test/{notifier}"), &summary, "vigil/notify-test").await {
         Outcome::Delivered => {
             println!("test message delivered through `{notifier}`");
-            // Incident tools would keep the test incident open: close it again.
-            if matches!(target, NotifierConfig::Pagerduty(_) | NotifierConfig::Opsgenie(_)) {
-                let resolve = AlertMessage { notice: Notice::Resolve, ..msg };
-                let _ = deliver(&client, target, &resolve, now, Duration::from_secs(10)).await;
-                println!("(and resolved again, so no incident stays open)");
-            }
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {
@@ -219,4 +198,31 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Sends a clearly marked informational message (`[TEST]`), and closes it again on incident
+/// tools so nothing stays open. Used by `vigil notify test` and the startup heartbeat.
+pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source: &str) -> Outcome {
+    let now = SystemClock.now();
+    let msg = AlertMessage {
+        notice: Notice::Trigger,
+        dedup_key: format!("{key}/{now}"),
+        name: "vigil notice".into(),
+        severity: Severity::Info,
+        summary: summary.to_string(),
+        details: serde_json::json!({"sent_at": format_millis(now)}),
+        labels: BTreeMap::new(),
+        source: source.into(),
+        firing_since: now,
+        at: now,
+        links: Vec::new(),
+        test: true,
+    };
+    let client = vigil_connectors::http_client();
+    let outcome = deliver(&client, target, &msg, now, Duration::from_secs(10)).await;
+    if outcome == Outcome::Delivered && matches!(target, NotifierConfig::Pagerduty(_) | NotifierConfig::Opsgenie(_)) {
+        let resolve = AlertMessage { notice: Notice::Resolve, ..msg };
+        let _ = deliver(&client, target, &resolve, now, Duration::from_secs(10)).await;
+    }
+    outcome
 }

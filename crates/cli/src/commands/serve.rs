@@ -28,6 +28,10 @@ pub struct Args {
     /// Interpreter threads (default: one per core, at least 2).
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Send a startup notice through this notifier, so a restart is visible (as Robopager's
+    /// heartbeat service).
+    #[arg(long, env = "VIGIL_HEARTBEAT")]
+    pub heartbeat: Option<String>,
 }
 
 /// Runs until SIGINT or SIGTERM, then stops gracefully.
@@ -41,6 +45,22 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         engine_config.shards = n;
     }
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
+    if let Some(name) = &args.heartbeat {
+        let target = notifiers.iter().find(|n| n.name() == name).cloned();
+        let Some(target) = target else { anyhow::bail!("--heartbeat: notifier `{name}` is not defined in notifiers/") };
+        tokio::spawn(async move {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into());
+            let summary = format!("vigil {} started on {host}", env!("CARGO_PKG_VERSION"));
+            match crate::commands::alerts::send_info(&target, "vigil-heartbeat", &summary, "vigil/heartbeat").await {
+                vigil_connectors::notifiers::Outcome::Delivered => {
+                    tracing::info!(notifier = %target.name(), "Startup heartbeat sent.")
+                }
+                other => {
+                    tracing::warn!(notifier = %target.name(), outcome = ?other, "Startup heartbeat was not delivered.")
+                }
+            }
+        });
+    }
     engine.set_notifiers(notifiers);
     engine.run_schedules(config.schedules).await?;
     let app = Router::new()
