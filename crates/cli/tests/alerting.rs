@@ -205,6 +205,7 @@ async fn startup_heartbeat_is_sent_when_asked() {
     serve.wait().unwrap();
     let text = server.to("/slack")[0].body["text"].as_str().unwrap().to_string();
     assert!(text.contains("[TEST]") && text.contains("started on"), "{text}");
-    let bad = run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
+    let bad =
+        run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--heartbeat: notifier `nobody` is not defined"));
 }

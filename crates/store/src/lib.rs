@@ -208,7 +208,11 @@ pub trait Store: Send + Sync + 'static {
     /// Outbox entries of one status, newest first.
     async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>>;
     /// Records the result of a delivery attempt (and counts the attempt).
-    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()>;
+    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()> {
+        self.record_deliveries(&[(id, update.clone())]).await
+    }
+    /// Records many delivery results in one transaction.
+    async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()>;
     /// Adds or replaces a silence.
     async fn put_silence(&self, silence: &SilenceRow) -> Result<()>;
     /// All silences, including expired ones, newest first.

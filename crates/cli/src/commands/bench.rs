@@ -43,6 +43,12 @@ pub enum Which {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Alerting: many distinct alerts fire at once across three notifiers (local receivers).
+    Alerts {
+        /// Distinct alerts.
+        #[arg(long, default_value_t = 10_000)]
+        alerts: usize,
+    },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -60,6 +66,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Throughput { instances } => throughput(instances).await?,
         Which::Chain { steps, runs } => chain(steps, runs).await?,
         Which::Schedules { count, burst } => schedules(count, burst).await?,
+        Which::Alerts { alerts: n } => alerts(n).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -222,5 +229,91 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
         burst - started_fires.min(burst)
     );
     println!("  RSS after the burst: {peak:.0} MB");
+    Ok(())
+}
+
+type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(String, String, i64, i64)>>>;
+
+async fn receiver(arrivals: Arrivals) -> Result<String> {
+    use axum::extract::{Path, State};
+    let app = axum::Router::new()
+        .route(
+            "/{hook}",
+            axum::routing::post(|State(log): State<Arrivals>, Path(hook): Path<String>, axum::Json(body): axum::Json<Value>| async move {
+                let at = body["at"].as_i64().unwrap_or_default();
+                let key = body["dedup_key"].as_str().unwrap_or_default().to_string();
+                log.lock().expect("lock").push((key, hook, at, SystemClock.now()));
+                "ok"
+            }),
+        )
+        .with_state(arrivals);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}"))
+}
+
+async fn alerts(n: usize) -> Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let arrivals: Arrivals = Default::default();
+    let base = receiver(arrivals.clone()).await?;
+    let set = workflow(
+        json!({"name": "fire", "tasks": [{"name": "alert", "taskReferenceName": "alert", "type": "ALERT", "inputParameters": {
+            "status": "firing", "dedupKey": "${workflow.input.key}", "summary": "bench alert ${workflow.input.key}",
+            "notifiers": ["hook-a", "hook-b", "hook-c"], "repeatInterval": "never"
+        }}]}),
+    )?;
+    let (engine, _store, _dir) = engine(set).await?;
+    let notifiers = ["a", "b", "c"]
+        .iter()
+        .map(|h| {
+            serde_json::from_value(
+                json!({"type": "webhook", "name": format!("hook-{h}"), "url": format!("{base}/{h}")}),
+            )
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    engine.set_notifiers(notifiers);
+    let started = Instant::now();
+    for i in 0..n {
+        engine.start_instance(StartRequest {
+            name: "fire".into(),
+            input: json!({"key": format!("bench/{i}")}),
+            ..StartRequest::default()
+        })?;
+    }
+    let queued = started.elapsed();
+    let expected = 3 * n;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while arrivals.lock().expect("lock").len() < expected {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {expected} notifications arrived",
+            arrivals.lock().expect("lock").len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let total = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    engine.shutdown().await;
+    let log = arrivals.lock().expect("lock").clone();
+    let mut seen = std::collections::HashSet::new();
+    let duplicates = log.iter().filter(|(k, h, _, _)| !seen.insert((k.clone(), h.clone()))).count();
+    let mut latency: Vec<i64> = log.iter().map(|(_, _, at, got)| got - at).collect();
+    latency.sort_unstable();
+    let pct = |p: f64| latency[((latency.len() as f64 * p) as usize).min(latency.len() - 1)];
+    println!("alerts: {n} distinct alerts fire across 3 notifiers (local webhooks, no rate limit), durable on SQLite");
+    println!(
+        "  {n} instances queued in {:.2}s; all {expected} notifications received {:.2}s after the first start",
+        queued.as_secs_f64(),
+        total.as_secs_f64()
+    );
+    println!("  duplicates: {duplicates}, missing: {}", expected.saturating_sub(seen.len()));
+    println!("  state change → received by the provider: p50 {} ms, p99 {} ms, max {} ms", pct(0.5), pct(0.99), pct(1.0));
+    let rendered = metrics.render();
+    let quantile = |q: &str| -> String {
+        let prefix = format!("vigil_notifications_first_attempt_delay_seconds{{quantile=\"{q}\"}} ");
+        rendered.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse::<f64>().ok()).map(|v| format!("{:.0} ms", v * 1000.0)).unwrap_or_else(|| "n/a".into())
+    };
+    println!("  state change → first send attempt: p50 {}, p99 {}, max {}", quantile("0.5"), quantile("0.99"), quantile("1"));
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! shown, not retried. Every send carries the dedup key, so a crash between sending and recording
 //! can at worst repeat a send the provider de-duplicates.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +83,11 @@ struct Done {
 /// The configured notifiers by name, replaceable while running.
 pub type Notifiers = Arc<std::sync::RwLock<Arc<HashMap<String, Arc<NotifierConfig>>>>>;
 
-/// Runs the delivery loop until the entry channel closes.
+/// A queue key: one dedup key to one notifier, delivered in order.
+type QueueKey = (String, String);
+
+/// Runs the delivery loop until the entry channel closes. Work per event is O(log n): keys whose
+/// head can go now sit in `ready`, the others in a heap by the time they can.
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<OutboxEntry>,
     store: Arc<dyn Store>,
@@ -92,20 +97,22 @@ pub async fn run(
     let client = vigil_connectors::http_client();
     let timeout = send_timeout();
     let mut buckets: HashMap<String, Bucket> = HashMap::new();
-    let mut queues: HashMap<(String, String), VecDeque<OutboxEntry>> = HashMap::new();
-    let mut in_flight: std::collections::HashSet<(String, String)> = Default::default();
+    let mut queues: HashMap<QueueKey, VecDeque<OutboxEntry>> = HashMap::new();
+    let mut ready: VecDeque<QueueKey> = VecDeque::new();
+    let mut waiting: BinaryHeap<Reverse<(Millis, QueueKey)>> = BinaryHeap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut open = true;
+    let mut in_flight = 0usize;
     loop {
         let now = clock.now();
-        let mut next_due: Option<Millis> = None;
-        for (key, queue) in queues.iter_mut() {
-            if in_flight.contains(key) {
-                continue;
-            }
-            let Some(head) = queue.front() else { continue };
+        while waiting.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            let Some(Reverse((_, key))) = waiting.pop() else { break };
+            ready.push_back(key);
+        }
+        while let Some(key) = ready.pop_front() {
+            let Some(head) = queues.get(&key).and_then(|q| q.front()) else { continue };
             if head.next_attempt_at > now {
-                next_due = Some(next_due.map_or(head.next_attempt_at, |d| d.min(head.next_attempt_at)));
+                waiting.push(Reverse((head.next_attempt_at, key)));
                 continue;
             }
             let notifier = notifiers.read().expect("lock").get(&key.1).cloned();
@@ -117,34 +124,54 @@ pub async fn run(
             if let Some(bucket) = buckets.get_mut(&key.1)
                 && let Err(at) = bucket.take(now)
             {
-                next_due = Some(next_due.map_or(at, |d| d.min(at)));
+                waiting.push(Reverse((at, key)));
                 continue;
             }
-            let entry = queue.front().cloned().expect("head");
-            in_flight.insert(key.clone());
+            let entry = head.clone();
             let client = client.clone();
             let done_tx = done_tx.clone();
-            let key = key.clone();
+            in_flight += 1;
             tokio::spawn(async move {
                 let outcome = deliver(&client, notifier.as_deref(), &entry, now, timeout).await;
                 let _ = done_tx.send(Done { key, entry, outcome });
             });
         }
-        queues.retain(|k, q| !q.is_empty() || in_flight.contains(k));
-        if !open && queues.is_empty() {
+        if !open && queues.is_empty() && in_flight == 0 {
             return;
         }
-        let wait = next_due
-            .map(|d| Duration::from_millis((d - clock.now()).clamp(1, 60_000) as u64))
+        let wait = waiting
+            .peek()
+            .map(|Reverse((at, _))| Duration::from_millis((*at - clock.now()).clamp(1, 60_000) as u64))
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
             entry = rx.recv(), if open => match entry {
-                Some(e) => queues.entry((e.dedup_key.clone(), e.notifier.clone())).or_default().push_back(e),
+                Some(e) => {
+                    let key = (e.dedup_key.clone(), e.notifier.clone());
+                    let queue = queues.entry(key.clone()).or_default();
+                    queue.push_back(e);
+                    if queue.len() == 1 {
+                        ready.push_back(key);
+                    }
+                }
                 None => open = false,
             },
-            Some(done) = done_rx.recv() => {
-                in_flight.remove(&done.key);
-                finish(&store, clock.as_ref(), &mut queues, done).await;
+            Some(first) = done_rx.recv() => {
+                let mut batch = vec![first];
+                while let Ok(more) = done_rx.try_recv() {
+                    batch.push(more);
+                }
+                in_flight -= batch.len();
+                let keys: Vec<QueueKey> = batch.iter().map(|d| d.key.clone()).collect();
+                finish(&store, clock.as_ref(), &mut queues, batch).await;
+                for key in keys {
+                    match queues.get(&key) {
+                        Some(q) if q.is_empty() => {
+                            queues.remove(&key);
+                        }
+                        Some(_) => ready.push_back(key),
+                        None => {}
+                    }
+                }
             }
             _ = tokio::time::sleep(wait) => {}
         }
@@ -172,40 +199,47 @@ async fn deliver(
     deliver_message(client, notifier, &msg, now, timeout).await
 }
 
+/// Records a batch of results in one transaction, then advances each queue.
 async fn finish(
     store: &Arc<dyn Store>,
     clock: &dyn Clock,
-    queues: &mut HashMap<(String, String), VecDeque<OutboxEntry>>,
-    done: Done,
+    queues: &mut HashMap<QueueKey, VecDeque<OutboxEntry>>,
+    done: Vec<Done>,
 ) {
     let now = clock.now();
-    let (update, outcome) = match &done.outcome {
-        Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
-        Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
-        Outcome::Retry { reason, after } => {
-            let wait = backoff_ms(done.entry.attempts).max(after.map(|d| d.as_millis() as Millis).unwrap_or(0));
-            (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
+    let mut updates = Vec::with_capacity(done.len());
+    for d in &done {
+        let (update, outcome) = match &d.outcome {
+            Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
+            Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
+            Outcome::Retry { reason, after } => {
+                let wait = backoff_ms(d.entry.attempts).max(after.map(|a| a.as_millis() as Millis).unwrap_or(0));
+                (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
+            }
+        };
+        metrics::counter!("vigil_notifications_sent_total", "notifier" => d.entry.notifier.clone(), "outcome" => outcome).increment(1);
+        if let DeliveryUpdate::Failed { error, .. } = &update {
+            tracing::error!(notifier = %d.entry.notifier, dedup_key = %d.entry.dedup_key, error = %error, "A notification failed for good.");
         }
-    };
-    metrics::counter!("vigil_notifications_sent_total", "notifier" => done.entry.notifier.clone(), "outcome" => outcome).increment(1);
-    if let DeliveryUpdate::Failed { error, .. } = &update {
-        tracing::error!(notifier = %done.entry.notifier, dedup_key = %done.entry.dedup_key, error = %error, "A notification failed for good.");
+        updates.push((d.entry.id, update));
     }
-    while let Err(e) = store.record_delivery(done.entry.id, &update).await {
-        tracing::error!(error = %e, "Recording a delivery failed; retrying.");
+    while let Err(e) = store.record_deliveries(&updates).await {
+        tracing::error!(error = %e, "Recording deliveries failed; retrying.");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let Some(queue) = queues.get_mut(&done.key) else { return };
-    match update {
-        DeliveryUpdate::Retry { next_attempt_at, error } => {
-            if let Some(head) = queue.front_mut() {
-                head.attempts += 1;
-                head.next_attempt_at = next_attempt_at;
-                head.last_error = Some(error);
+    for (d, (_, update)) in done.into_iter().zip(updates) {
+        let Some(queue) = queues.get_mut(&d.key) else { continue };
+        match update {
+            DeliveryUpdate::Retry { next_attempt_at, error } => {
+                if let Some(head) = queue.front_mut() {
+                    head.attempts += 1;
+                    head.next_attempt_at = next_attempt_at;
+                    head.last_error = Some(error);
+                }
             }
-        }
-        _ => {
-            queue.pop_front();
+            _ => {
+                queue.pop_front();
+            }
         }
     }
 }

@@ -163,21 +163,13 @@ impl Manager {
             match msg {
                 AlertMsg::Observe { instance, task_id, request } => {
                     let key = request.dedup_key.clone();
-                    if !self.cache.contains_key(&key) {
-                        let loaded = self
-                            .store
-                            .alert(&key)
-                            .await
-                            .ok()
-                            .flatten()
-                            .and_then(|r| serde_json::from_str(&r.state).ok());
-                        let record = loaded.unwrap_or_else(|| {
-                            let mut fresh = (*request).clone();
-                            fresh.observation_id = String::new();
-                            AlertRecord { request: fresh, state: AlertState::default() }
-                        });
-                        self.cache.insert(key.clone(), record);
-                    }
+                    // Every stored alert was loaded at start and this manager is the only writer, so
+                    // a key missing from the cache is new: no store read on the hot path.
+                    self.cache.entry(key.clone()).or_insert_with(|| {
+                        let mut fresh = (*request).clone();
+                        fresh.observation_id = String::new();
+                        AlertRecord { request: fresh, state: AlertState::default() }
+                    });
                     let silenced = self.silenced(&request.labels, now);
                     let record = self.cache.get_mut(&key).expect("cached");
                     // The same observation again (an ALERT task re-issued after a restart) counts once.

@@ -308,40 +308,49 @@ impl Store for SqliteStore {
 
     async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
-        for a in &batch.alerts {
-            sqlx::query(
-                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, \
-                 condition = excluded.condition, firing_since = excluded.firing_since, last_notified = excluded.last_notified, \
-                 acknowledged = excluded.acknowledged, next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
-            )
-            .bind(&a.dedup_key)
-            .bind(&a.name)
-            .bind(&a.condition)
-            .bind(a.firing_since)
-            .bind(a.last_notified)
-            .bind(a.acknowledged as i64)
-            .bind(a.next_wake)
-            .bind(a.updated_at)
-            .bind(&a.state)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(&a.dedup_key)
+                    .push_bind(&a.name)
+                    .push_bind(&a.condition)
+                    .push_bind(a.firing_since)
+                    .push_bind(a.last_notified)
+                    .push_bind(a.acknowledged as i64)
+                    .push_bind(a.next_wake)
+                    .push_bind(a.updated_at)
+                    .push_bind(&a.state);
+            });
+            q.push(
+                " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
+                 firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
+                 next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         let mut ids = Vec::with_capacity(batch.outbox.len());
-        for e in &batch.outbox {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) \
-                 VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
-            )
-            .bind(&e.dedup_key)
-            .bind(&e.notifier)
-            .bind(&e.notice)
-            .bind(&e.message)
-            .bind(e.created_at)
-            .bind(e.created_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            ids.push(id);
+        for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(&e.dedup_key)
+                    .push_bind(&e.notifier)
+                    .push_bind(&e.notice)
+                    .push_bind(&e.message)
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(e.created_at)
+                    .push_bind(e.created_at);
+            });
+            let done = q.build().execute(&mut *tx).await?;
+            // One statement inserts its rows with consecutive AUTOINCREMENT ids, in order, while
+            // this transaction holds the only writer.
+            let last = done.last_insert_rowid();
+            let first = last - chunk.len() as i64 + 1;
+            ids.extend(first..=last);
         }
         tx.commit().await?;
         Ok(ids)
@@ -380,24 +389,28 @@ impl Store for SqliteStore {
         rows.iter().map(outbox_of).collect()
     }
 
-    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()> {
-        let q = match update {
-            DeliveryUpdate::Delivered { at } => sqlx::query(
-                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id = ?",
-            )
-            .bind(*at),
-            DeliveryUpdate::Retry { next_attempt_at, error } => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-                    .bind(*next_attempt_at)
-                    .bind(error.clone())
-            }
-            DeliveryUpdate::Failed { at, error } => {
-                sqlx::query("UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?")
-                    .bind(*at)
-                    .bind(error.clone())
-            }
-        };
-        q.bind(id).execute(&self.writer).await?;
+    async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (id, update) in updates {
+            let q = match update {
+                DeliveryUpdate::Delivered { at } => sqlx::query(
+                    "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL WHERE id = ?",
+                )
+                .bind(*at),
+                DeliveryUpdate::Retry { next_attempt_at, error } => {
+                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+                        .bind(*next_attempt_at)
+                        .bind(error.clone())
+                }
+                DeliveryUpdate::Failed { at, error } => sqlx::query(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = ?, last_error = ? WHERE id = ?",
+                )
+                .bind(*at)
+                .bind(error.clone()),
+            };
+            q.bind(*id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
