@@ -308,12 +308,27 @@ async fn alerts(n: usize) -> Result<()> {
         total.as_secs_f64()
     );
     println!("  duplicates: {duplicates}, missing: {}", expected.saturating_sub(seen.len()));
-    println!("  state change → received by the provider: p50 {} ms, p99 {} ms, max {} ms", pct(0.5), pct(0.99), pct(1.0));
+    println!(
+        "  state change → received by the provider: p50 {} ms, p99 {} ms, max {} ms",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
     let rendered = metrics.render();
     let quantile = |q: &str| -> String {
         let prefix = format!("vigil_notifications_first_attempt_delay_seconds{{quantile=\"{q}\"}} ");
-        rendered.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse::<f64>().ok()).map(|v| format!("{:.0} ms", v * 1000.0)).unwrap_or_else(|| "n/a".into())
+        rendered
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| format!("{:.0} ms", v * 1000.0))
+            .unwrap_or_else(|| "n/a".into())
     };
-    println!("  state change → first send attempt: p50 {}, p99 {}, max {}", quantile("0.5"), quantile("0.99"), quantile("1"));
+    println!(
+        "  state change → first send attempt: p50 {}, p99 {}, max {}",
+        quantile("0.5"),
+        quantile("0.99"),
+        quantile("1")
+    );
     Ok(())
 }

@@ -23,6 +23,9 @@ fn send_timeout() -> Duration {
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_secs(10))
 }
+/// Most sends in flight per notifier: enough to hide latency, few enough that connections to a
+/// provider are reused (keep-alive) instead of opened per message.
+const MAX_IN_FLIGHT_PER_NOTIFIER: usize = 64;
 /// Longest backoff between attempts.
 const MAX_BACKOFF_MS: Millis = 5 * 60_000;
 
@@ -103,6 +106,8 @@ pub async fn run(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut open = true;
     let mut in_flight = 0usize;
+    let mut per_notifier: HashMap<String, usize> = HashMap::new();
+    let mut blocked: HashMap<String, VecDeque<QueueKey>> = HashMap::new();
     loop {
         let now = clock.now();
         while waiting.peek().is_some_and(|Reverse((at, _))| *at <= now) {
@@ -111,6 +116,10 @@ pub async fn run(
         }
         while let Some(key) = ready.pop_front() {
             let Some(head) = queues.get(&key).and_then(|q| q.front()) else { continue };
+            if per_notifier.get(&key.1).copied().unwrap_or(0) >= MAX_IN_FLIGHT_PER_NOTIFIER {
+                blocked.entry(key.1.clone()).or_default().push_back(key);
+                continue;
+            }
             if head.next_attempt_at > now {
                 waiting.push(Reverse((head.next_attempt_at, key)));
                 continue;
@@ -131,6 +140,7 @@ pub async fn run(
             let client = client.clone();
             let done_tx = done_tx.clone();
             in_flight += 1;
+            *per_notifier.entry(key.1.clone()).or_default() += 1;
             tokio::spawn(async move {
                 let outcome = deliver(&client, notifier.as_deref(), &entry, now, timeout).await;
                 let _ = done_tx.send(Done { key, entry, outcome });
@@ -161,6 +171,14 @@ pub async fn run(
                     batch.push(more);
                 }
                 in_flight -= batch.len();
+                for d in &batch {
+                    if let Some(n) = per_notifier.get_mut(&d.key.1) {
+                        *n = n.saturating_sub(1);
+                    }
+                    if let Some(next) = blocked.get_mut(&d.key.1).and_then(VecDeque::pop_front) {
+                        ready.push_back(next);
+                    }
+                }
                 let keys: Vec<QueueKey> = batch.iter().map(|d| d.key.clone()).collect();
                 finish(&store, clock.as_ref(), &mut queues, batch).await;
                 for key in keys {
