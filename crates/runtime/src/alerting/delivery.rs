@@ -104,6 +104,10 @@ pub async fn run(
     let mut ready: VecDeque<QueueKey> = VecDeque::new();
     let mut waiting: BinaryHeap<Reverse<(Millis, QueueKey)>> = BinaryHeap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    // Delivery results are recorded off the loop; a key's next notification waits until its
+    // previous result is durable, so a crash can never replay a trigger after its resolve.
+    let (recorded_tx, mut recorded_rx) = mpsc::unbounded_channel::<Vec<(Done, DeliveryUpdate)>>();
+    let mut recording = 0usize;
     let mut open = true;
     let mut in_flight = 0usize;
     let mut per_notifier: HashMap<String, usize> = HashMap::new();
@@ -146,7 +150,7 @@ pub async fn run(
                 let _ = done_tx.send(Done { key, entry, outcome });
             });
         }
-        if !open && queues.is_empty() && in_flight == 0 {
+        if !open && queues.is_empty() && in_flight == 0 && recording == 0 {
             return;
         }
         let wait = waiting
@@ -179,15 +183,39 @@ pub async fn run(
                         ready.push_back(next);
                     }
                 }
-                let keys: Vec<QueueKey> = batch.iter().map(|d| d.key.clone()).collect();
-                finish(&store, clock.as_ref(), &mut queues, batch).await;
-                for key in keys {
-                    match queues.get(&key) {
-                        Some(q) if q.is_empty() => {
-                            queues.remove(&key);
+                let recorded = results(clock.now(), batch);
+                let (store, recorded_tx) = (store.clone(), recorded_tx.clone());
+                recording += 1;
+                tokio::spawn(async move {
+                    let updates: Vec<(i64, DeliveryUpdate)> = recorded.iter().map(|(d, u)| (d.entry.id, u.clone())).collect();
+                    while let Err(e) = store.record_deliveries(&updates).await {
+                        tracing::error!(error = %e, "Recording deliveries failed; retrying.");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    let _ = recorded_tx.send(recorded);
+                });
+            }
+            Some(recorded) = recorded_rx.recv() => {
+                recording -= 1;
+                for (done, update) in recorded {
+                    let key = done.key;
+                    let Some(queue) = queues.get_mut(&key) else { continue };
+                    match update {
+                        DeliveryUpdate::Retry { next_attempt_at, error } => {
+                            if let Some(head) = queue.front_mut() {
+                                head.attempts += 1;
+                                head.next_attempt_at = next_attempt_at;
+                                head.last_error = Some(error);
+                            }
                         }
-                        Some(_) => ready.push_back(key),
-                        None => {}
+                        _ => {
+                            queue.pop_front();
+                        }
+                    }
+                    if queue.is_empty() {
+                        queues.remove(&key);
+                    } else {
+                        ready.push_back(key);
                     }
                 }
             }
@@ -217,49 +245,26 @@ async fn deliver(
     deliver_message(client, notifier, &msg, now, timeout).await
 }
 
-/// Records a batch of results in one transaction, then advances each queue.
-async fn finish(
-    store: &Arc<dyn Store>,
-    clock: &dyn Clock,
-    queues: &mut HashMap<QueueKey, VecDeque<OutboxEntry>>,
-    done: Vec<Done>,
-) {
-    let now = clock.now();
-    let mut updates = Vec::with_capacity(done.len());
-    for d in &done {
-        let (update, outcome) = match &d.outcome {
-            Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
-            Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
-            Outcome::Retry { reason, after } => {
-                let wait = backoff_ms(d.entry.attempts).max(after.map(|a| a.as_millis() as Millis).unwrap_or(0));
-                (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
-            }
-        };
-        metrics::counter!("vigil_notifications_sent_total", "notifier" => d.entry.notifier.clone(), "outcome" => outcome).increment(1);
-        if let DeliveryUpdate::Failed { error, .. } = &update {
-            tracing::error!(notifier = %d.entry.notifier, dedup_key = %d.entry.dedup_key, error = %error, "A notification failed for good.");
-        }
-        updates.push((d.entry.id, update));
-    }
-    while let Err(e) = store.record_deliveries(&updates).await {
-        tracing::error!(error = %e, "Recording deliveries failed; retrying.");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for (d, (_, update)) in done.into_iter().zip(updates) {
-        let Some(queue) = queues.get_mut(&d.key) else { continue };
-        match update {
-            DeliveryUpdate::Retry { next_attempt_at, error } => {
-                if let Some(head) = queue.front_mut() {
-                    head.attempts += 1;
-                    head.next_attempt_at = next_attempt_at;
-                    head.last_error = Some(error);
+/// Turns send outcomes into store updates: delivered, retry after backoff (or Retry-After), or
+/// failed for good.
+fn results(now: Millis, done: Vec<Done>) -> Vec<(Done, DeliveryUpdate)> {
+    done.into_iter()
+        .map(|d| {
+            let (update, outcome) = match &d.outcome {
+                Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
+                Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
+                Outcome::Retry { reason, after } => {
+                    let wait = backoff_ms(d.entry.attempts).max(after.map(|a| a.as_millis() as Millis).unwrap_or(0));
+                    (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
                 }
+            };
+            metrics::counter!("vigil_notifications_sent_total", "notifier" => d.entry.notifier.clone(), "outcome" => outcome).increment(1);
+            if let DeliveryUpdate::Failed { error, .. } = &update {
+                tracing::error!(notifier = %d.entry.notifier, dedup_key = %d.entry.dedup_key, error = %error, "A notification failed for good.");
             }
-            _ => {
-                queue.pop_front();
-            }
-        }
-    }
+            (d, update)
+        })
+        .collect()
 }
 
 #[cfg(test)]
