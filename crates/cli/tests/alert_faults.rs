@@ -35,7 +35,8 @@ fn write_config(dir: &std::path::Path, base: &str, fires: i64) {
     .unwrap();
 }
 
-fn serve(db: &std::path::Path, config: &std::path::Path) -> Child {
+/// `vigil serve` with a 1 s send timeout, so a hanging receiver is given up on quickly.
+fn serve_fast(db: &std::path::Path, config: &std::path::Path) -> Child {
     vigil(db)
         .env("VIGIL_NOTIFY_TIMEOUT_MS", "1000")
         .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
@@ -43,11 +44,6 @@ fn serve(db: &std::path::Path, config: &std::path::Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn stop(mut child: Child) {
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    child.wait().unwrap();
 }
 
 fn probe_reply(calls: &AtomicUsize) -> Reply {
@@ -86,7 +82,7 @@ async fn failing_receiver_gets_every_notice_in_order() {
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
     write_config(&config, &server.url, 2);
-    let child = serve(&db, &config);
+    let child = serve_fast(&db, &config);
     wait_for(&server, "resolve", 1, 40).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop(child);
@@ -117,18 +113,13 @@ async fn sigkill_after_commit_before_the_send_completes_still_delivers() {
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
     write_config(&config, &server.url, 1);
-    let mut first = vigil(&db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = serve(&db, &config, &[]);
     wait_for(&server, "trigger", 1, 20).await;
     first.kill().unwrap();
     first.wait().unwrap();
     hang.store(false, Ordering::SeqCst);
 
-    let second = serve(&db, &config);
+    let second = serve_fast(&db, &config);
     wait_for(&server, "trigger", 2, 20).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop(second);

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -65,12 +64,7 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
     let check = run(&db, &["validate", config.to_str().unwrap()]);
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
-    let mut serve = vigil(&db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = serve(&db, &config, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("resolve")) {
         assert!(
@@ -81,8 +75,7 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
-    serve.wait().unwrap();
+    stop(child);
 
     let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
     let actions: Vec<&str> = events.iter().map(|e| e["event_action"].as_str().unwrap()).collect();
@@ -118,12 +111,7 @@ async fn acknowledge_stops_reminders_and_tells_pagerduty() {
     let config = dir.path().join("config");
     write_config(&config, &server.url);
     set_secret(&db, "pd_key", ROUTING_KEY);
-    let mut serve = vigil(&db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = serve(&db, &config, &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.to("/v2/enqueue").is_empty() {
         assert!(Instant::now() < deadline, "no page");
@@ -140,8 +128,7 @@ async fn acknowledge_stops_reminders_and_tells_pagerduty() {
     }
     let at_ack = server.to("/v2/enqueue").len();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
-    serve.wait().unwrap();
+    stop(child);
     assert_eq!(server.to("/v2/enqueue").len(), at_ack, "no reminders after the acknowledgement (repeat is 3 s)");
     let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
     assert!(listed.lines().any(|l| l.contains(key) && l.contains(" yes ")), "{listed}");
@@ -190,19 +177,13 @@ async fn startup_heartbeat_is_sent_when_asked() {
     let config = dir.path().join("config");
     write_config(&config, &server.url);
     set_secret(&db, "pd_key", ROUTING_KEY);
-    let mut serve = vigil(&db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "chat"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = serve(&db, &config, &["--heartbeat", "chat"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.to("/slack").is_empty() {
         assert!(Instant::now() < deadline, "no heartbeat");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = std::process::Command::new("kill").args(["-TERM", &serve.id().to_string()]).status();
-    serve.wait().unwrap();
+    stop(child);
     let text = server.to("/slack")[0].body["text"].as_str().unwrap().to_string();
     assert!(text.contains("[TEST]") && text.contains("started on"), "{text}");
     let bad =

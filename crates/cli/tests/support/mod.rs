@@ -96,7 +96,7 @@ impl Recorder {
     pub async fn start(handler: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Self {
         let received = Arc::new(Mutex::new(Vec::new()));
         let state: (Handler, Arc<Mutex<Vec<Received>>>) = (Arc::new(handler), received.clone());
-        let app = Router::new().fallback(serve).with_state(state);
+        let app = Router::new().fallback(answer).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -114,7 +114,7 @@ impl Recorder {
     }
 }
 
-async fn serve(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Received>>>)>, req: Request) -> Response {
+async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Received>>>)>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap_or_default();
     let query = parts
@@ -197,4 +197,21 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `vigil serve` on `config` with `db`, output discarded, plus any extra arguments.
+pub fn serve(db: &Path, config: &Path, extra: &[&str]) -> std::process::Child {
+    vigil(db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vigil serve")
+}
+
+/// Stops a process with SIGTERM (a graceful shutdown) and waits for it.
+pub fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
 }
