@@ -190,3 +190,33 @@ async fn startup_heartbeat_is_sent_when_asked() {
         run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--heartbeat: notifier `nobody` is not defined"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_held_by_a_silence_goes_out_when_the_silence_ends() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/workflow/search" => Reply::json(json!({"totalHits": 3, "failing": true})),
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    // One run only: nothing observes the alert again after the silence ends.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let once = json!({"name": "every_second", "cronExpression": "* * * * * *", "zoneId": "UTC", "scheduleStartTime": now, "scheduleEndTime": now + 1_000, "startWorkflowRequest": {"name": "failure_alert"}});
+    std::fs::write(config.join("schedules/every_second.json"), once.to_string()).unwrap();
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    assert!(run(&db, &["silence", "add", "--match", "team=platform", "--for", "5s"]).status.success());
+    let child = serve(&db, &config, &[]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(server.to("/v2/enqueue").is_empty(), "silenced: no page yet");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.to("/v2/enqueue").is_empty() {
+        assert!(Instant::now() < deadline, "the held page never went out after the silence ended");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop(child);
+    assert_eq!(server.to("/v2/enqueue")[0].body["event_action"], json!("trigger"));
+}

@@ -248,7 +248,7 @@ impl Engine {
     /// Replaces the notifiers; queued notifications for a removed notifier fail as unconfigured.
     pub fn set_notifiers(&self, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
         let map = notifiers.into_iter().map(|n| (n.name().to_string(), Arc::new(n))).collect();
-        *self.shared.notifiers.write().expect("lock") = Arc::new(map);
+        *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
     }
 
     /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.

@@ -59,7 +59,7 @@ impl NotifierConfig {
             NotifierConfig::Lark(c) => c.build_request(msg, now),
             NotifierConfig::Opsgenie(c) => c.build_request(msg),
             NotifierConfig::Webhook(c) => c.build_request(msg),
-            NotifierConfig::Alertmanager(c) => c.build_request(msg),
+            NotifierConfig::Alertmanager(c) => c.build_request(msg, now),
             NotifierConfig::Email(_) => Err(NotifyError::Invalid("email is sent over SMTP, not HTTP".into())),
         }
     }
@@ -260,8 +260,10 @@ pub async fn send(
             let body = response.text().await.unwrap_or_default();
             notifier.classify(status, retry_after, &body)
         }
+        // Webhook URLs are credentials (Slack, Lark): errors are recorded without them.
         Err(e) if e.is_timeout() => Outcome::Retry { reason: format!("no answer within {timeout:?}"), after: None },
-        Err(e) => Outcome::Retry { reason: format!("send failed: {e}"), after: None },
+        Err(e) if e.is_builder() => Outcome::Permanent { reason: format!("invalid request: {}", e.without_url()) },
+        Err(e) => Outcome::Retry { reason: format!("send failed: {}", e.without_url()), after: None },
     }
 }
 

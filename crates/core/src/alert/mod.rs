@@ -117,6 +117,10 @@ pub struct AlertState {
     pub changes: VecDeque<Millis>,
     /// Labels, for silence matching.
     pub labels: BTreeMap<String, String>,
+    /// When the next reminder is due. It moves on even when a reminder is held back by a silence,
+    /// so a silenced alert waits for the next period instead of retrying at once.
+    #[serde(default)]
+    pub reminder_due: Option<Millis>,
 }
 
 impl AlertState {
@@ -172,20 +176,30 @@ impl AlertState {
                 self.notified_firing = true;
                 self.acknowledged = false;
                 self.last_notified = Some(now);
+                self.reminder_due = rule.repeat_interval_ms.map(|every| now + every);
                 out.push(Notice::Trigger);
             }
         } else if !firing && self.notified_firing {
             self.notified_firing = false;
             self.acknowledged = false;
+            self.reminder_due = None;
             if rule.send_resolved {
                 self.last_notified = Some(now);
                 out.push(Notice::Resolve);
             }
-        } else if firing && self.reminder_due(rule, now) && !silenced {
-            self.last_notified = Some(now);
-            out.push(Notice::Remind);
+        } else if firing && self.reminder_due.is_some_and(|due| now >= due) && !self.acknowledged {
+            self.reminder_due = rule.repeat_interval_ms.map(|every| now + every);
+            if !silenced {
+                self.last_notified = Some(now);
+                out.push(Notice::Remind);
+            }
         }
         out
+    }
+
+    /// Whether a page is being held back: the alert fires but receivers were not told (a silence).
+    pub fn held_back(&self) -> bool {
+        self.condition == Condition::Firing && !self.notified_firing
     }
 
     /// Acknowledges the alert: reminders stop until it resolves and fires again.
@@ -203,25 +217,16 @@ impl AlertState {
         rule.flap_threshold > 0 && self.changes.len() as u32 >= rule.flap_threshold
     }
 
-    fn reminder_due(&self, rule: &AlertRule, now: Millis) -> bool {
-        match (rule.repeat_interval_ms, self.last_notified) {
-            (Some(every), Some(last)) if !self.acknowledged => now - last >= every,
-            _ => false,
-        }
-    }
-
     /// When [`AlertState::tick`] should run next: `for` passing, a reminder coming due, or the
     /// flap window letting go of its oldest change. `None` when nothing is scheduled.
     pub fn next_wake(&self, rule: &AlertRule) -> Option<Millis> {
         let pending =
             (self.condition == Condition::Pending).then(|| self.pending_since.map(|s| s + rule.for_ms)).flatten();
-        let reminder = match (self.condition, rule.repeat_interval_ms, self.last_notified) {
-            (Condition::Firing, Some(every), Some(last)) if self.notified_firing && !self.acknowledged => {
-                Some(last + every)
-            }
-            _ => None,
-        };
-        let flap = self.is_flapping(rule).then(|| self.changes.front().map(|t| t + rule.flap_window_ms + 1)).flatten();
+        let flapping = self.is_flapping(rule);
+        let reminder = self
+            .reminder_due
+            .filter(|_| self.condition == Condition::Firing && self.notified_firing && !self.acknowledged && !flapping);
+        let flap = flapping.then(|| self.changes.front().map(|t| t + rule.flap_window_ms + 1)).flatten();
         [pending, reminder, flap].into_iter().flatten().min()
     }
 }

@@ -146,9 +146,14 @@ fn count(input: &Map<String, Value>, key: &str, default: u32) -> Result<u32, Str
 fn rule(input: &Map<String, Value>) -> Result<AlertRule, String> {
     let defaults = AlertRule::default();
     let repeat = match input.get("repeatInterval") {
-        Some(Value::String(s)) if s == "0" || s.eq_ignore_ascii_case("never") => None,
-        Some(Value::Number(n)) if n.as_i64() == Some(0) => None,
-        _ => duration_ms(input, "repeatInterval")?.or(defaults.repeat_interval_ms),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("never") => None,
+        None | Some(Value::Null) => defaults.repeat_interval_ms,
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|f| f <= 0.0) => None,
+        _ => match duration_ms(input, "repeatInterval")? {
+            Some(ms) if ms <= 0 => None,
+            Some(ms) if ms < 1_000 => return Err("`repeatInterval` must be at least 1s, or `never`".into()),
+            other => other,
+        },
     };
     Ok(AlertRule {
         for_ms: duration_ms(input, "for")?.unwrap_or(0),
@@ -200,5 +205,18 @@ mod tests {
         assert!(read(json!({"status": true})).unwrap_err().contains("notifiers"));
         assert!(read(json!({"status": true, "notifiers": ["x"], "severity": "sev1"})).unwrap_err().contains("sev1"));
         assert!(read(json!({"status": true, "notifiers": ["x"], "for": "5 parsecs"})).unwrap_err().contains("for"));
+        assert!(
+            read(json!({"status": true, "notifiers": ["x"], "repeatInterval": "500ms"}))
+                .unwrap_err()
+                .contains("at least 1s")
+        );
+    }
+
+    #[test]
+    fn zero_or_negative_repeat_means_no_reminders_not_a_storm() {
+        for v in [json!("0"), json!("0s"), json!(0), json!(-5), json!(0.5), json!("never")] {
+            let r = read(json!({"status": true, "notifiers": ["x"], "repeatInterval": v})).unwrap();
+            assert_eq!(r.rule.repeat_interval_ms, None, "{v}");
+        }
     }
 }

@@ -160,3 +160,42 @@ fn state_roundtrips_through_json() {
     let text = serde_json::to_string(&run.state).unwrap();
     assert_eq!(serde_json::from_str::<AlertState>(&text).unwrap(), run.state);
 }
+
+#[test]
+fn a_reminder_held_back_by_a_silence_moves_the_wake_forward() {
+    let rule = AlertRule { repeat_interval_ms: Some(10 * MIN), ..AlertRule::default() };
+    let mut state = AlertState::default();
+    assert_eq!(state.observe(&rule, Observation::Failing, 0, false), [Notice::Trigger]);
+    assert_eq!(state.next_wake(&rule), Some(10 * MIN));
+    assert!(state.tick(&rule, 10 * MIN, true).is_empty(), "silenced: no reminder");
+    assert_eq!(state.next_wake(&rule), Some(20 * MIN), "the wake moves on instead of spinning");
+    assert_eq!(state.tick(&rule, 20 * MIN, false), [Notice::Remind]);
+}
+
+#[test]
+fn a_flapping_alert_does_not_ask_to_wake_for_a_past_reminder() {
+    let rule = AlertRule {
+        flap_threshold: 3,
+        flap_window_ms: 30 * MIN,
+        repeat_interval_ms: Some(MIN),
+        ..AlertRule::default()
+    };
+    let mut state = AlertState::default();
+    for t in 0..6 {
+        let obs = if t % 2 == 0 { Observation::Failing } else { Observation::Passing };
+        state.observe(&rule, obs, t * MIN, false);
+    }
+    assert!(state.is_flapping(&rule));
+    let now = 6 * MIN;
+    assert!(state.next_wake(&rule).is_none_or(|w| w > now), "{:?}", state.next_wake(&rule));
+}
+
+#[test]
+fn a_page_held_back_by_a_silence_is_reported_as_held() {
+    let rule = AlertRule::default();
+    let mut state = AlertState::default();
+    assert!(state.observe(&rule, Observation::Failing, 0, true).is_empty());
+    assert!(state.held_back(), "the runtime wakes held keys when the silence ends");
+    assert_eq!(state.tick(&rule, MIN, false), [Notice::Trigger]);
+    assert!(!state.held_back());
+}

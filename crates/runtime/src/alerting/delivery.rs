@@ -83,8 +83,10 @@ struct Done {
     outcome: Outcome,
 }
 
-/// The configured notifiers by name, replaceable while running.
-pub type Notifiers = Arc<std::sync::RwLock<Arc<HashMap<String, Arc<NotifierConfig>>>>>;
+/// The configured notifiers by name, replaceable while running; `None` until the configuration is
+/// loaded, and delivery waits until then (a pending notification must not fail as "unknown
+/// notifier" just because it was reloaded before the notifiers were).
+pub type Notifiers = Arc<std::sync::RwLock<Option<Arc<HashMap<String, Arc<NotifierConfig>>>>>>;
 
 /// A queue key: one dedup key to one notifier, delivered in order.
 type QueueKey = (String, String);
@@ -128,7 +130,11 @@ pub async fn run(
                 waiting.push(Reverse((head.next_attempt_at, key)));
                 continue;
             }
-            let notifier = notifiers.read().expect("lock").get(&key.1).cloned();
+            let Some(known) = notifiers.read().expect("lock").clone() else {
+                waiting.push(Reverse((now + 200, key)));
+                continue;
+            };
+            let notifier = known.get(&key.1).cloned();
             if !buckets.contains_key(&key.1)
                 && let Some(b) = notifier.as_deref().and_then(bucket_for)
             {

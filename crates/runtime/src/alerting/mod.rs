@@ -30,6 +30,9 @@ pub struct AlertRecord {
     pub request: AlertRequest,
     /// The lifecycle state.
     pub state: AlertState,
+    /// The notifiers that were paged, so the resolve reaches them even if the list changed since.
+    #[serde(default)]
+    pub paged: Vec<String>,
 }
 
 /// Work for the manager.
@@ -140,16 +143,31 @@ impl Manager {
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
         if let Ok(rows) = self.store.silences().await {
-            self.silences = rows
+            let silences: Vec<Silence> = rows
                 .into_iter()
                 .filter_map(|r| Some(Silence { matchers: serde_json::from_str(&r.matchers).ok()?, ends_at: r.ends_at }))
                 .collect();
+            if silences != self.silences {
+                // A silence was added, removed or changed: look at every held-back page again.
+                let now = self.clock.now();
+                for (key, record) in &self.cache {
+                    if record.state.held_back() {
+                        self.wakes.insert((now, key.clone()));
+                    }
+                }
+            }
+            self.silences = silences;
             self.silences_read = Some(std::time::Instant::now());
         }
     }
 
     fn silenced(&self, labels: &std::collections::BTreeMap<String, String>, now: Millis) -> bool {
         self.silences.iter().any(|s| s.mutes(labels, now))
+    }
+
+    /// When every silence muting `labels` has ended (the time to release a held-back page).
+    fn silence_end(&self, labels: &std::collections::BTreeMap<String, String>, now: Millis) -> Option<Millis> {
+        self.silences.iter().filter(|s| s.mutes(labels, now)).map(|s| s.ends_at).max()
     }
 
     async fn step(&mut self, mut msgs: Vec<AlertMsg>) {
@@ -168,7 +186,7 @@ impl Manager {
                     self.cache.entry(key.clone()).or_insert_with(|| {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
-                        AlertRecord { request: fresh, state: AlertState::default() }
+                        AlertRecord { request: fresh, state: AlertState::default(), paged: Vec::new() }
                     });
                     let silenced = self.silenced(&request.labels, now);
                     let record = self.cache.get_mut(&key).expect("cached");
@@ -197,7 +215,7 @@ impl Manager {
                         Some(record) => record.state.acknowledge(now),
                         None => Vec::new(),
                     };
-                    if let Some(record) = self.cache.get(&dedup_key) {
+                    if let Some(record) = self.cache.get_mut(&dedup_key) {
                         outbox.extend(entries(record, &notices, now));
                         dirty.push(dedup_key);
                     }
@@ -220,7 +238,8 @@ impl Manager {
         let mut batch = AlertBatch { alerts: Vec::new(), outbox };
         for key in &dirty {
             let record = &self.cache[key];
-            let next = record.state.next_wake(&record.request.rule);
+            let held_until = record.state.held_back().then(|| self.silence_end(&record.request.labels, now)).flatten();
+            let next = [record.state.next_wake(&record.request.rule), held_until].into_iter().flatten().min();
             self.wakes.retain(|(_, k)| k != key);
             if let Some(at) = next {
                 self.wakes.insert((at, key.clone()));
@@ -269,10 +288,8 @@ impl Manager {
     /// Alertmanager forgets an alert whose `endsAt` passes, so firing alerts are re-sent to
     /// Alertmanager notifiers every `resend_interval_seconds`, as Prometheus does.
     fn alertmanager_refreshes(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
-        let periods: Vec<(String, Millis)> = self
-            .notifiers
-            .read()
-            .expect("lock")
+        let Some(known) = self.notifiers.read().expect("lock").clone() else { return Vec::new() };
+        let periods: Vec<(String, Millis)> = known
             .values()
             .filter_map(|n| match n.as_ref() {
                 vigil_connectors::notifiers::NotifierConfig::Alertmanager(c) => {
@@ -365,11 +382,21 @@ pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessag
     }
 }
 
-fn entries(record: &AlertRecord, notices: &[Notice], now: Millis) -> Vec<NewOutboxEntry> {
+fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<NewOutboxEntry> {
     let mut out = Vec::new();
     for notice in notices {
         let msg = serde_json::to_string(&message(record, *notice, now)).expect("message serializes");
-        for notifier in &record.request.notifiers {
+        // A trigger goes to the current notifiers and remembers them; later notices about the
+        // same incident go to whoever was paged.
+        let targets = match notice {
+            Notice::Trigger => {
+                record.paged = record.request.notifiers.clone();
+                record.paged.clone()
+            }
+            _ if !record.paged.is_empty() => record.paged.clone(),
+            _ => record.request.notifiers.clone(),
+        };
+        for notifier in &targets {
             out.push(NewOutboxEntry {
                 dedup_key: record.request.dedup_key.clone(),
                 notifier: notifier.clone(),

@@ -33,11 +33,13 @@ impl AlertmanagerConfig {
         4 * self.resend_interval_seconds as Millis * 1000
     }
 
-    /// The request for `msg`. Acknowledgements have no Alertmanager equivalent (use silences).
-    pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
+    /// The request for `msg`, sent at `now`: a firing alert stays valid for a few resend periods
+    /// from the send (not from when it was queued), a resolve ends at the resolve.
+    /// Acknowledgements have no Alertmanager equivalent (use silences).
+    pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
         let ends_at = match msg.notice {
             Notice::Resolve => msg.at,
-            Notice::Trigger | Notice::Remind | Notice::Acknowledge => msg.at + self.validity_ms(),
+            Notice::Trigger | Notice::Remind | Notice::Acknowledge => now.max(msg.at) + self.validity_ms(),
         };
         let mut labels = Map::new();
         for (k, v) in &msg.labels {
@@ -77,16 +79,26 @@ mod tests {
 
     #[test]
     fn firing_alert_has_labels_and_a_future_end() {
-        let req = am().build_request(&message(Notice::Trigger)).unwrap();
+        let msg = message(Notice::Trigger);
+        let req = am().build_request(&msg, msg.at).unwrap();
         assert_eq!(req.url, "http://127.0.0.1:9093/api/v2/alerts");
         insta::assert_json_snapshot!(req.body);
     }
 
     #[test]
     fn resolve_ends_now_with_the_same_labels() {
-        let firing = am().build_request(&message(Notice::Trigger)).unwrap();
-        let resolved = am().build_request(&message(Notice::Resolve)).unwrap();
+        let at = message(Notice::Trigger).at;
+        let firing = am().build_request(&message(Notice::Trigger), at).unwrap();
+        let resolved = am().build_request(&message(Notice::Resolve), at).unwrap();
         assert_eq!(firing.body[0]["labels"], resolved.body[0]["labels"]);
         assert_eq!(resolved.body[0]["endsAt"], json!(rfc3339(message(Notice::Resolve).at)));
+    }
+
+    #[test]
+    fn a_late_send_is_still_valid_for_the_whole_period() {
+        let msg = message(Notice::Trigger);
+        let late = msg.at + 3_600_000;
+        let req = am().build_request(&msg, late).unwrap();
+        assert_eq!(req.body[0]["endsAt"], json!(rfc3339(late + am().validity_ms())));
     }
 }
