@@ -43,9 +43,18 @@ impl Bucket {
         Self { capacity: burst, per_sec: per_minute / 60.0, tokens: burst, at: 0 }
     }
 
+    /// Empties the bucket until `until`, for a provider that asked to wait (429 Retry-After).
+    fn pause_until(&mut self, until: Millis) {
+        self.tokens = 0.0;
+        self.at = self.at.max(until);
+    }
+
     /// Takes a token, or says when one will be there.
     fn take(&mut self, now: Millis) -> Result<(), Millis> {
-        let elapsed = (now - self.at).max(0) as f64 / 1000.0;
+        if now < self.at {
+            return Err(self.at);
+        }
+        let elapsed = (now - self.at) as f64 / 1000.0;
         self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
         self.at = now;
         if self.tokens >= 1.0 {
@@ -189,7 +198,16 @@ pub async fn run(
                         ready.push_back(next);
                     }
                 }
-                let recorded = results(clock.now(), batch);
+                let now = clock.now();
+                for d in &batch {
+                    // Retry-After speaks for the whole endpoint, not just this one alert.
+                    if let Outcome::Retry { after: Some(after), .. } = &d.outcome
+                        && let Some(bucket) = buckets.get_mut(&d.key.1)
+                    {
+                        bucket.pause_until(now + after.as_millis() as Millis);
+                    }
+                }
+                let recorded = results(now, batch);
                 let (store, recorded_tx) = (store.clone(), recorded_tx.clone());
                 recording += 1;
                 tokio::spawn(async move {
@@ -284,6 +302,14 @@ mod tests {
         assert!(b.take(0).is_ok());
         assert_eq!(b.take(0), Err(500), "2 per second: the next token comes in 500 ms");
         assert!(b.take(500).is_ok());
+    }
+
+    #[test]
+    fn retry_after_pauses_the_whole_bucket() {
+        let mut b = Bucket::new(6000.0, 10.0);
+        b.pause_until(5_000);
+        assert_eq!(b.take(1_000), Err(5_000));
+        assert!(b.take(5_100).is_ok());
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub async fn run(
         silences: Vec::new(),
         silences_read: None,
         refreshed: HashMap::new(),
+        wake_of: HashMap::new(),
     };
     m.load().await;
     let mut msgs = Vec::new();
@@ -103,6 +104,8 @@ struct Manager {
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
     notifiers: delivery::Notifiers,
+    /// The wake time of each key in `wakes`, so a key's old wake is removed without a scan.
+    wake_of: HashMap<String, Millis>,
     /// When each firing alert was last sent to each Alertmanager notifier.
     refreshed: HashMap<(String, String), Millis>,
 }
@@ -115,6 +118,7 @@ impl Manager {
                     if let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) {
                         if let Some(at) = row.next_wake {
                             self.wakes.insert((at, row.dedup_key.clone()));
+                            self.wake_of.insert(row.dedup_key.clone(), at);
                         }
                         self.cache.insert(row.dedup_key, record);
                     }
@@ -152,6 +156,9 @@ impl Manager {
                 let now = self.clock.now();
                 for (key, record) in &self.cache {
                     if record.state.held_back() {
+                        if let Some(old) = self.wake_of.insert(key.clone(), now) {
+                            self.wakes.remove(&(old, key.clone()));
+                        }
                         self.wakes.insert((now, key.clone()));
                     }
                 }
@@ -225,6 +232,7 @@ impl Manager {
         }
         while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
             self.wakes.remove(&(at, key.clone()));
+            self.wake_of.remove(&key);
             let silenced = self.cache.get(&key).is_some_and(|r| self.silenced(&r.request.labels, now));
             if let Some(record) = self.cache.get_mut(&key) {
                 let notices = record.state.tick(&record.request.rule, now, silenced);
@@ -240,9 +248,12 @@ impl Manager {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request.labels, now)).flatten();
             let next = [record.state.next_wake(&record.request.rule), held_until].into_iter().flatten().min();
-            self.wakes.retain(|(_, k)| k != key);
+            if let Some(old) = self.wake_of.remove(key) {
+                self.wakes.remove(&(old, key.clone()));
+            }
             if let Some(at) = next {
                 self.wakes.insert((at, key.clone()));
+                self.wake_of.insert(key.clone(), at);
             }
             batch.alerts.push(row(key, record, next, now));
         }

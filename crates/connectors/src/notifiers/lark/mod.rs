@@ -120,20 +120,24 @@ fn card(msg: &AlertMessage) -> Value {
     json!({"header": {"title": {"tag": "plain_text", "content": msg.title()}, "template": template}, "elements": elements})
 }
 
-/// Lark's answer: `{"code": 0, "msg": "success"}` means delivered, any other code failed, even
-/// with HTTP 200. Its rate-limit code (9499) and server errors are retried.
+/// Lark's answer: `{"code": 0, "msg": "success"}` means delivered; any other code failed, even
+/// with HTTP 200. Its rate limits (11232 for the bot's 100/min and 5/s, 230020 per chat) and
+/// internal errors (2200) are retried, also when they come with HTTP 400; other codes are permanent.
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
-    if status != 200 {
-        return classify_http(status, retry_after, body);
-    }
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let code = parsed.get("code").or_else(|| parsed.get("StatusCode")).and_then(Value::as_i64);
     let message = parsed.get("msg").or_else(|| parsed.get("StatusMessage")).and_then(Value::as_str).unwrap_or("");
     match code {
-        Some(0) => Outcome::Delivered,
-        Some(9499) => Outcome::Retry { reason: format!("lark rate limit (9499): {message}"), after: retry_after },
-        Some(c) => Outcome::Permanent { reason: format!("lark refused the message with code {c}: {message}") },
-        None => Outcome::Permanent {
+        Some(0) if status == 200 => Outcome::Delivered,
+        Some(c @ (11232 | 230020)) => {
+            Outcome::Retry { reason: format!("lark rate limit ({c}): {message}"), after: retry_after }
+        }
+        Some(2200) => Outcome::Retry { reason: format!("lark internal error (2200): {message}"), after: retry_after },
+        Some(c) if c != 0 => {
+            Outcome::Permanent { reason: format!("lark refused the message with code {c}: {message}") }
+        }
+        _ if status != 200 => classify_http(status, retry_after, body),
+        _ => Outcome::Permanent {
             reason: format!("lark answered without a code: {}", body.chars().take(200).collect::<String>()),
         },
     }

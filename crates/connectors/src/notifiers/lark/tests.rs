@@ -42,6 +42,11 @@ fn a_non_zero_code_is_a_failure_even_with_http_200() {
     assert_eq!(classify(200, None, r#"{"code":0,"msg":"success","data":{}}"#), Outcome::Delivered);
     assert_eq!(classify(200, None, r#"{"StatusCode":0,"StatusMessage":"success"}"#), Outcome::Delivered);
     assert_eq!(classify(200, None, r#"{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}"#), Outcome::Permanent { reason: "lark refused the message with code 19021: sign match fail or timestamp is not within one hour from current time".into() });
-    assert!(matches!(classify(200, None, r#"{"code":9499,"msg":"too many request"}"#), Outcome::Retry { .. }));
+    assert!(matches!(classify(200, None, r#"{"code":11232,"msg":"frequency limited"}"#), Outcome::Retry { .. }));
+    assert!(
+        matches!(classify(400, None, r#"{"code":11232,"msg":"frequency limited"}"#), Outcome::Retry { .. }),
+        "rate limits may come with HTTP 400"
+    );
+    assert!(matches!(classify(200, None, r#"{"code":9499,"msg":"Bad Request"}"#), Outcome::Permanent { .. }));
     assert!(matches!(classify(502, None, ""), Outcome::Retry { .. }));
 }
