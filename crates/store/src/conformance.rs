@@ -112,8 +112,17 @@ async fn silences_roundtrip(store: &dyn Store) {
     store.request_ack("k1", 5).await.unwrap();
     store.request_ack("k1", 6).await.unwrap();
     store.request_ack("k2", 7).await.unwrap();
-    assert_eq!(store.take_ack_requests().await.unwrap(), ["k1", "k2"]);
-    assert!(store.take_ack_requests().await.unwrap().is_empty());
+    assert_eq!(store.ack_requests().await.unwrap(), ["k1", "k2"]);
+    assert_eq!(
+        store.ack_requests().await.unwrap(),
+        ["k1", "k2"],
+        "reading does not consume: a crash before commit loses nothing"
+    );
+    store.clear_ack_requests(&["k1".to_string()]).await.unwrap();
+    assert_eq!(store.ack_requests().await.unwrap(), ["k2"]);
+    store.clear_ack_requests(&["k2".to_string()]).await.unwrap();
+    assert_eq!(store.prune_outbox(3_001).await.unwrap(), 2, "the delivered and the failed row finished at 3000");
+    assert_eq!(store.pending_outbox().await.unwrap().len(), 1, "pending rows are never pruned");
 }
 
 async fn commit_then_read_back(store: &dyn Store) {

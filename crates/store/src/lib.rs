@@ -221,6 +221,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_silence(&self, id: &str) -> Result<bool>;
     /// Records an operator's acknowledgement of a key, for the alert manager to apply.
     async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()>;
-    /// Takes (and removes) every pending acknowledgement request.
-    async fn take_ack_requests(&self) -> Result<Vec<String>>;
+    /// Pending acknowledgement requests, oldest first.
+    async fn ack_requests(&self) -> Result<Vec<String>>;
+    /// Removes acknowledgement requests once they are applied and committed.
+    async fn clear_ack_requests(&self, keys: &[String]) -> Result<()>;
+    /// Deletes delivered and failed outbox rows that finished before `before`; returns how many.
+    async fn prune_outbox(&self, before: Millis) -> Result<u64>;
 }

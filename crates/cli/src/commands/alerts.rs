@@ -73,6 +73,11 @@ pub async fn alert(cmd: AlertCommand) -> Result<ExitCode> {
         eprintln!("error: alert `{key}` is {}, not firing", row.condition);
         return Ok(ExitCode::from(1));
     }
+    let state: serde_json::Value = serde_json::from_str(&row.state).unwrap_or_default();
+    if state["state"]["notified_firing"] != serde_json::Value::Bool(true) {
+        eprintln!("error: alert `{key}` has not paged anyone yet (a silence holds it back); nothing to acknowledge");
+        return Ok(ExitCode::from(1));
+    }
     store.request_ack(&key, SystemClock.now()).await?;
     println!("acknowledgement of `{key}` recorded");
     Ok(ExitCode::SUCCESS)

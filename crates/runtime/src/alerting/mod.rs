@@ -22,6 +22,10 @@ use crate::engine::Router;
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
+/// How long delivered and failed notifications stay in the outbox.
+const OUTBOX_RETENTION_MS: Millis = 7 * 24 * 3_600_000;
+/// How often old notifications are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// What the manager remembers per dedup key (stored as the alert row's JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +80,8 @@ pub async fn run(
         silences_read: None,
         refreshed: HashMap::new(),
         wake_of: HashMap::new(),
+        acks_to_clear: Vec::new(),
+        pruned: None,
     };
     m.load().await;
     let mut msgs = Vec::new();
@@ -104,6 +110,10 @@ struct Manager {
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
     notifiers: delivery::Notifiers,
+    /// Acknowledgement requests applied in this step, cleared from the store after its commit.
+    acks_to_clear: Vec<String>,
+    /// When the outbox was last pruned.
+    pruned: Option<std::time::Instant>,
     /// The wake time of each key in `wakes`, so a key's old wake is removed without a scan.
     wake_of: HashMap<String, Millis>,
     /// When each firing alert was last sent to each Alertmanager notifier.
@@ -137,14 +147,25 @@ impl Manager {
         if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
             return;
         }
-        match self.store.take_ack_requests().await {
+        match self.store.ack_requests().await {
             Ok(keys) => {
                 for dedup_key in keys {
+                    self.acks_to_clear.push(dedup_key.clone());
                     let (reply, _) = tokio::sync::oneshot::channel();
                     msgs.push(AlertMsg::Acknowledge { dedup_key, reply });
                 }
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
+        }
+        if self.pruned.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
+            self.pruned = Some(std::time::Instant::now());
+            match self.store.prune_outbox(self.clock.now() - OUTBOX_RETENTION_MS).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(rows = n, "Pruned delivered and failed notifications older than 7 days.")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "Could not prune the outbox."),
+            }
         }
         if let Ok(rows) = self.store.silences().await {
             let silences: Vec<Silence> = rows
@@ -270,6 +291,12 @@ impl Manager {
             }
         };
         metrics::counter!("vigil_notifications_queued_total").increment(ids.len() as u64);
+        let applied = std::mem::take(&mut self.acks_to_clear);
+        if !applied.is_empty()
+            && let Err(e) = self.store.clear_ack_requests(&applied).await
+        {
+            tracing::error!(error = %e, "Could not clear applied acknowledgement requests; they will be applied again (harmlessly).");
+        }
         for (id, e) in ids.into_iter().zip(batch.outbox) {
             let entry = OutboxEntry {
                 id,

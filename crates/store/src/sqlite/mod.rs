@@ -450,13 +450,30 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn take_ack_requests(&self) -> Result<Vec<String>> {
-        let mut tx = self.writer.begin().await?;
-        let keys: Vec<String> = sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
-            .fetch_all(&mut *tx)
+    async fn ack_requests(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn clear_ack_requests(&self, keys: &[String]) -> Result<()> {
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("DELETE FROM alert_ack_requests WHERE dedup_key IN (");
+            let mut list = q.separated(", ");
+            for k in chunk {
+                list.push_bind(k);
+            }
+            q.push(")");
+            q.build().execute(&self.writer).await?;
+        }
+        Ok(())
+    }
+
+    async fn prune_outbox(&self, before: Millis) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND finished_at < ?")
+            .bind(before)
+            .execute(&self.writer)
             .await?;
-        sqlx::query("DELETE FROM alert_ack_requests").execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(keys)
+        Ok(done.rows_affected())
     }
 }
