@@ -11,6 +11,19 @@ fn example(name: &str) -> String {
     root().join("examples").join(name).display().to_string()
 }
 
+/// `vigil run WORKFLOW --config examples/EXAMPLE --input INPUT`, off the async runtime.
+async fn run_example(db: &std::path::Path, workflow: &str, example_dir: &str, input: &Value) -> std::process::Output {
+    let args = vec![
+        "run".into(),
+        workflow.into(),
+        "--config".into(),
+        example(example_dir),
+        "--input".into(),
+        input.to_string(),
+    ];
+    run_async(db.to_path_buf(), args).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_alert_pages_only_when_the_search_finds_failures() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,18 +42,7 @@ async fn failure_alert_pages_only_when_the_search_finds_failures() {
     .await;
     let slot: i64 = 1_767_225_600_000;
     let input = json!({"search_url": format!("{}/api/workflow/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
-    let out = run_async(
-        db.clone(),
-        vec![
-            "run".into(),
-            "failure_alert".into(),
-            "--config".into(),
-            example("failure-alert"),
-            "--input".into(),
-            input.to_string(),
-        ],
-    )
-    .await;
+    let out = run_example(&db, "failure_alert", "failure-alert", &input).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["hits"], json!(2));
@@ -66,18 +68,7 @@ async fn failure_alert_pages_only_when_the_search_finds_failures() {
     );
 
     let quiet = json!({"search_url": format!("{}/quiet/search", server.url), "alert_url": format!("{}/v2/enqueue", server.url), "_scheduledTime": slot});
-    let out = run_async(
-        db.clone(),
-        vec![
-            "run".into(),
-            "failure_alert".into(),
-            "--config".into(),
-            example("failure-alert"),
-            "--input".into(),
-            quiet.to_string(),
-        ],
-    )
-    .await;
+    let out = run_example(&db, "failure_alert", "failure-alert", &quiet).await;
     assert!(out.status.success());
     assert_eq!(stdout_json(&out)["decision"], json!("quiet"));
     assert_eq!(server.to("/v2/enqueue").len(), 1, "no page when nothing failed");
@@ -119,18 +110,7 @@ async fn github_etl_pages_until_a_short_page_and_uploads_each_page() {
     })
     .await;
     let input = json!({"gh_api": server.url, "orbit_api": server.url});
-    let out = run_async(
-        db.clone(),
-        vec![
-            "run".into(),
-            "github_stars_to_orbit".into(),
-            "--config".into(),
-            example("github-etl"),
-            "--input".into(),
-            input.to_string(),
-        ],
-    )
-    .await;
+    let out = run_example(&db, "github_stars_to_orbit", "github-etl", &input).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout_json(&out)["pages"], json!(3));
 
@@ -164,18 +144,7 @@ async fn job_monitor_polls_until_completed() {
     })
     .await;
     let input = json!({"job_id": "job-42", "polling_interval_seconds": 1, "timeout_seconds": 30, "status_url": format!("{}/api/job_status", server.url)});
-    let out = run_async(
-        db.clone(),
-        vec![
-            "run".into(),
-            "monitor_job".into(),
-            "--config".into(),
-            example("job-monitor"),
-            "--input".into(),
-            input.to_string(),
-        ],
-    )
-    .await;
+    let out = run_example(&db, "monitor_job", "job-monitor", &input).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["job_id"], json!("job-42"));
@@ -195,18 +164,7 @@ async fn job_monitor_times_out() {
     let db = dir.path().join("vigil.db");
     let server = Recorder::start(|_| Reply::json(json!({"status": "Running"}))).await;
     let input = json!({"job_id": "slow", "polling_interval_seconds": 1, "timeout_seconds": 2, "status_url": format!("{}/api/job_status", server.url)});
-    let out = run_async(
-        db,
-        vec![
-            "run".into(),
-            "monitor_job".into(),
-            "--config".into(),
-            example("job-monitor"),
-            "--input".into(),
-            input.to_string(),
-        ],
-    )
-    .await;
+    let out = run_example(&db, "monitor_job", "job-monitor", &input).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let output = stdout_json(&out);
     assert_eq!(output["final_status"], json!("Timeout"));
