@@ -62,6 +62,8 @@ pub struct Received {
     pub headers: HashMap<String, String>,
     /// Body as JSON (null when empty or not JSON).
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 /// What the local server answers.
@@ -135,6 +137,7 @@ async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receiv
         query,
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        at: std::time::Instant::now(),
     };
     received.lock().unwrap().push(rec.clone());
     let reply = handler(&rec);
