@@ -16,7 +16,7 @@ fn validate_reports_every_problem_located() {
 #[test]
 fn validate_accepts_every_shipped_example() {
     let dir = tempfile::tempdir().unwrap();
-    for example in ["quickstart", "failure-alert", "github-etl", "job-monitor"] {
+    for example in ["quickstart", "failure-alert", "github-etl", "job-monitor", "alerting"] {
         let path = root().join("examples").join(example);
         let out = run(&dir.path().join("v.db"), &["validate", path.to_str().unwrap()]);
         assert!(out.status.success(), "{example}: {}", String::from_utf8_lossy(&out.stdout));

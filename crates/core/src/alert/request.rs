@@ -60,6 +60,8 @@ impl AlertRequest {
                 other => return Err(format!("`status` must be `firing` or `resolved`, got `{other}`")),
             },
             Some(Value::Bool(b)) => *b,
+            // A count of problems (hits, failed checks): non-zero means firing.
+            Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
             Some(Value::Null) | None => return Err("an ALERT task needs `status` (`firing` or `resolved`)".into()),
             Some(other) => return Err(format!("`status` must be `firing` or `resolved`, got {other}")),
         };
@@ -202,6 +204,8 @@ mod tests {
     fn bad_inputs_are_named() {
         assert!(read(json!({"notifiers": ["x"]})).unwrap_err().contains("`status`"));
         assert!(read(json!({"status": "maybe", "notifiers": ["x"]})).unwrap_err().contains("maybe"));
+        assert!(read(json!({"status": 3, "notifiers": ["x"]})).unwrap().failing, "a count of problems fires when non-zero");
+        assert!(!read(json!({"status": 0, "notifiers": ["x"]})).unwrap().failing);
         assert!(read(json!({"status": true})).unwrap_err().contains("notifiers"));
         assert!(read(json!({"status": true, "notifiers": ["x"], "severity": "sev1"})).unwrap_err().contains("sev1"));
         assert!(read(json!({"status": true, "notifiers": ["x"], "for": "5 parsecs"})).unwrap_err().contains("for"));
