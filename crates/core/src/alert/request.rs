@@ -204,7 +204,10 @@ mod tests {
     fn bad_inputs_are_named() {
         assert!(read(json!({"notifiers": ["x"]})).unwrap_err().contains("`status`"));
         assert!(read(json!({"status": "maybe", "notifiers": ["x"]})).unwrap_err().contains("maybe"));
-        assert!(read(json!({"status": 3, "notifiers": ["x"]})).unwrap().failing, "a count of problems fires when non-zero");
+        assert!(
+            read(json!({"status": 3, "notifiers": ["x"]})).unwrap().failing,
+            "a count of problems fires when non-zero"
+        );
         assert!(!read(json!({"status": 0, "notifiers": ["x"]})).unwrap().failing);
         assert!(read(json!({"status": true})).unwrap_err().contains("notifiers"));
         assert!(read(json!({"status": true, "notifiers": ["x"], "severity": "sev1"})).unwrap_err().contains("sev1"));
