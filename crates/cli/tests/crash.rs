@@ -11,6 +11,9 @@ use support::*;
 use vigil_core::instance::WorkflowStatus;
 use vigil_store::{FireStatus, InstanceFilter, Store};
 
+/// Fire times run for this long after the test starts.
+const WINDOW_MS: i64 = 6_000;
+
 fn serve(db: &std::path::Path, config: &std::path::Path) -> Child {
     vigil(db)
         .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
@@ -30,7 +33,7 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64) {
     ]});
     std::fs::write(dir.join("workflows/crashy.json"), workflow.to_string()).unwrap();
     let schedule = json!({"name": "tick", "cronExpression": "* * * * * *", "zoneId": "UTC",
-        "scheduleStartTime": start, "scheduleEndTime": start + 3_000,
+        "scheduleStartTime": start, "scheduleEndTime": start + WINDOW_MS,
         "startWorkflowRequest": {"name": "crashy", "input": {"base": base}}});
     std::fs::write(dir.join("schedules/tick.json"), schedule.to_string()).unwrap();
 }
@@ -64,7 +67,16 @@ async fn sigkill_during_wait_and_slow_http_loses_nothing() {
     write_config(&config, &server.url, now);
 
     let mut first = serve(&db, &config);
-    tokio::time::sleep(Duration::from_millis(3_300)).await;
+    // Kill as soon as two instances exist and one is mid-flight, however fast vigil started.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = instances(&db).await;
+        if now.len() >= 2 && now.iter().any(|i| i.status == WorkflowStatus::Running) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no two instances within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     first.kill().unwrap();
     first.wait().unwrap();
     let before = instances(&db).await;
@@ -75,7 +87,10 @@ async fn sigkill_during_wait_and_slow_http_loses_nothing() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
         let all = instances(&db).await;
-        if all.iter().all(|i| i.status.is_terminal()) && all.len() >= before.len() {
+        let window_over = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as i64
+            > now + WINDOW_MS + 1_000;
+        if window_over && all.iter().all(|i| i.status.is_terminal()) && all.len() >= before.len() {
             break all;
         }
         assert!(Instant::now() < deadline, "instances did not finish after restart");
