@@ -94,7 +94,13 @@ pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig
     } else {
         (Vec::new(), Vec::new())
     };
-    let names: Vec<String> = notifiers.iter().map(|n| n.name().to_string()).collect();
+    // Names come from the files even when a credential is missing, so that one missing secret is
+    // reported once, not again by every ALERT task that uses the notifier.
+    let names: Vec<String> = if dir.is_dir() && secrets.is_some() {
+        load::load_dir(&dir, None).0.iter().map(|n| n.name().to_string()).collect()
+    } else {
+        notifiers.iter().map(|n| n.name().to_string()).collect()
+    };
     let (config, more) = config::load_checked(path, path.is_dir().then_some(names.as_slice()));
     diags.extend(more);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
