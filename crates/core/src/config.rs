@@ -261,62 +261,31 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
 /// Literal notifier names of ALERT tasks, with their field paths.
 fn alert_notifiers(tasks: &[Task], path: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        if let TaskKind::Alert = t.kind {
-            let names: Vec<(String, &Value)> = match t.input.get("notifiers") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(j, v)| (format!("{here}.inputParameters.notifiers[{j}]"), v))
-                    .collect(),
-                Some(v) => vec![(format!("{here}.inputParameters.notifiers"), v)],
-                None => Vec::new(),
-            };
-            out.extend(
-                names.into_iter().filter_map(|(p, v)| Some((p, v.as_str().filter(|s| !s.contains("${"))?.to_string()))),
-            );
+    crate::def::walk(tasks, path, &mut |t, here| {
+        if !matches!(t.kind, TaskKind::Alert) {
+            return;
         }
-        match &t.kind {
-            TaskKind::Switch(sw) => {
-                for (case, list) in &sw.cases {
-                    out.extend(alert_notifiers(list, &format!("{here}.decisionCases.{case}")));
-                }
-                out.extend(alert_notifiers(&sw.default_case, &format!("{here}.defaultCase")));
+        let names: Vec<(String, &Value)> = match t.input.get("notifiers") {
+            Some(Value::Array(items)) => {
+                items.iter().enumerate().map(|(j, v)| (format!("{here}.inputParameters.notifiers[{j}]"), v)).collect()
             }
-            TaskKind::DoWhile(d) => out.extend(alert_notifiers(&d.body, &format!("{here}.loopOver"))),
-            TaskKind::ForkJoin { branches } => {
-                for (b, list) in branches.iter().enumerate() {
-                    out.extend(alert_notifiers(list, &format!("{here}.forkTasks[{b}]")));
-                }
-            }
-            _ => {}
-        }
-    }
+            Some(v) => vec![(format!("{here}.inputParameters.notifiers"), v)],
+            None => Vec::new(),
+        };
+        out.extend(
+            names.into_iter().filter_map(|(p, v)| Some((p, v.as_str().filter(|s| !s.contains("${"))?.to_string()))),
+        );
+    });
     out
 }
 
 /// SUB_WORKFLOW targets with the field path of their task.
 fn sub_workflow_targets(tasks: &[Task], path: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let here = format!("{path}[{i}]");
-        match &t.kind {
-            TaskKind::SubWorkflow { name, .. } => out.push((here, name.clone())),
-            TaskKind::Switch(sw) => {
-                for (case, list) in &sw.cases {
-                    out.extend(sub_workflow_targets(list, &format!("{here}.decisionCases.{case}")));
-                }
-                out.extend(sub_workflow_targets(&sw.default_case, &format!("{here}.defaultCase")));
-            }
-            TaskKind::DoWhile(d) => out.extend(sub_workflow_targets(&d.body, &format!("{here}.loopOver"))),
-            TaskKind::ForkJoin { branches } => {
-                for (b, list) in branches.iter().enumerate() {
-                    out.extend(sub_workflow_targets(list, &format!("{here}.forkTasks[{b}]")));
-                }
-            }
-            _ => {}
+    crate::def::walk(tasks, path, &mut |t, here| {
+        if let TaskKind::SubWorkflow { name, .. } = &t.kind {
+            out.push((here.to_string(), name.clone()));
         }
-    }
+    });
     out
 }

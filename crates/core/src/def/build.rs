@@ -488,21 +488,21 @@ impl Builder {
                 );
             }
         };
-        fn walk(tasks: &[Task], path_of: &dyn Fn(&str) -> String, check: &mut dyn FnMut(&Value, &str)) {
-            for t in tasks {
-                check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"));
-                for list in t.children() {
-                    walk(list, path_of, check);
-                }
-            }
-        }
+        // Tasks that failed to build are missing from `tasks`, so paths come from where each
+        // reference was read, not from positions in the built tree.
         let paths: Vec<(String, String)> = self.refs.clone();
         let path_of = |r: &str| paths.iter().find(|(n, _)| n == r).map(|(_, p)| p.clone()).unwrap_or_default();
-        walk(tasks, &path_of, &mut check);
+        let mut joins = Vec::new();
+        super::each(tasks, &mut |t| {
+            check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"));
+            if let TaskKind::Join { join_on } = &t.kind {
+                joins.push((t.ref_name.clone(), join_on.clone()));
+            }
+        });
         if let Some(out) = &raw.output_parameters {
             check(&Value::Object(out.clone()), "outputParameters");
         }
-        for join in tasks_with_joins(tasks) {
+        for join in joins {
             for (i, on) in join.1.iter().enumerate() {
                 if !known.contains(on.as_str()) {
                     let at = format!("{}[{i}]", join_key(&path_of(&join.0), "joinOn"));
@@ -515,19 +515,6 @@ impl Builder {
         }
         self.problems.extend(problems);
     }
-}
-
-fn tasks_with_joins(tasks: &[Task]) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    for t in tasks {
-        if let TaskKind::Join { join_on } = &t.kind {
-            out.push((t.ref_name.clone(), join_on.clone()));
-        }
-        for list in t.children() {
-            out.extend(tasks_with_joins(list));
-        }
-    }
-    out
 }
 
 fn effective_timeout(td: &TaskDefConfig) -> u64 {

@@ -43,30 +43,48 @@ pub struct WorkflowDef {
 impl WorkflowDef {
     /// Finds a task anywhere in the tree by its reference name.
     pub fn find_task(&self, ref_name: &str) -> Option<&Task> {
-        fn walk<'a>(tasks: &'a [Task], r: &str) -> Option<&'a Task> {
-            tasks.iter().find_map(|t| if t.ref_name == r { Some(t) } else { t.children().find_map(|l| walk(l, r)) })
-        }
-        walk(&self.tasks, ref_name)
+        let mut found = None;
+        each(&self.tasks, &mut |t| {
+            if found.is_none() && t.ref_name == ref_name {
+                found = Some(t);
+            }
+        });
+        found
     }
-}
 
-impl WorkflowDef {
     /// Names of environment variables the definition reads with `${env.NAME}`.
     pub fn env_references(&self) -> Vec<String> {
-        fn walk(tasks: &[Task], out: &mut Vec<String>) {
-            for t in tasks {
-                let refs = crate::params::references(&serde_json::Value::Object(t.input.clone()), "");
-                out.extend(refs.into_iter().filter_map(|(_, r)| r.strip_prefix("env.").map(str::to_string)));
-                for list in t.children() {
-                    walk(list, out);
-                }
-            }
-        }
         let mut out = Vec::new();
-        walk(&self.tasks, &mut out);
+        each(&self.tasks, &mut |t| {
+            let refs = crate::params::references(&serde_json::Value::Object(t.input.clone()), "");
+            out.extend(refs.into_iter().filter_map(|(_, r)| r.strip_prefix("env.").map(str::to_string)));
+        });
         out.sort();
         out.dedup();
         out
+    }
+}
+
+/// Calls `f` for every task in `tasks` and below, depth first. The one walk of the task tree
+/// for code that needs no field paths (the interpreter's indexes, reference scans).
+pub fn each<'a>(tasks: &'a [Task], f: &mut dyn FnMut(&'a Task)) {
+    for t in tasks {
+        f(t);
+        for list in t.children() {
+            each(list, f);
+        }
+    }
+}
+
+/// Calls `f` for every task in `tasks` and below with its field path under `path`, such as
+/// `tasks[2].decisionCases.big[0]`, for located diagnostics on a fully built definition.
+pub fn walk<'a>(tasks: &'a [Task], path: &str, f: &mut dyn FnMut(&'a Task, &str)) {
+    for (i, t) in tasks.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        f(t, &here);
+        for (field, list) in t.child_lists() {
+            walk(list, &format!("{here}{field}"), f);
+        }
     }
 }
 
@@ -106,7 +124,26 @@ impl Task {
         self.kind.type_name()
     }
 
-    /// Nested task lists (branches, loop bodies), in order.
+    /// Nested task lists with the field that holds each, as written in the definition:
+    /// `.decisionCases.<case>`, `.defaultCase`, `.loopOver`, `.forkTasks[<n>]`.
+    pub fn child_lists(&self) -> Vec<(String, &Vec<Task>)> {
+        match &self.kind {
+            TaskKind::Switch(s) => s
+                .cases
+                .iter()
+                .map(|(case, l)| (format!(".decisionCases.{case}"), l))
+                .chain(std::iter::once((".defaultCase".to_string(), &s.default_case)))
+                .collect(),
+            TaskKind::DoWhile(d) => vec![(".loopOver".to_string(), &d.body)],
+            TaskKind::ForkJoin { branches } => {
+                branches.iter().enumerate().map(|(b, l)| (format!(".forkTasks[{b}]"), l)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Nested task lists (branches, loop bodies), in order; [`Task::child_lists`] without the
+    /// field names, and without allocating.
     pub fn children(&self) -> Box<dyn Iterator<Item = &Vec<Task>> + '_> {
         match &self.kind {
             TaskKind::Switch(s) => Box::new(s.cases.iter().map(|(_, l)| l).chain(std::iter::once(&s.default_case))),

@@ -46,15 +46,9 @@ impl<'a, 'b> Run<'a, 'b> {
     pub fn new(inst: &'a mut Instance, def: &'a WorkflowDef, cx: &'a mut Step<'b>) -> Self {
         let index = inst.tasks.iter().enumerate().map(|(i, t)| (t.reference_task_name.clone(), i)).collect();
         let mut tasks_by_ref = HashMap::new();
-        fn collect<'t>(tasks: &'t [Task], out: &mut HashMap<&'t str, &'t Task>) {
-            for t in tasks {
-                out.insert(t.ref_name.as_str(), t);
-                for list in t.children() {
-                    collect(list, out);
-                }
-            }
-        }
-        collect(&def.tasks, &mut tasks_by_ref);
+        crate::def::each(&def.tasks, &mut |t| {
+            tasks_by_ref.insert(t.ref_name.as_str(), t);
+        });
         Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, fuel: FUEL }
     }
 

@@ -296,15 +296,7 @@ impl<'a> Run<'a, '_> {
         }
         let cutoff = iteration - keep;
         let mut refs = Vec::new();
-        fn collect(tasks: &[Task], out: &mut Vec<String>) {
-            for t in tasks {
-                out.push(t.ref_name.clone());
-                for list in t.children() {
-                    collect(list, out);
-                }
-            }
-        }
-        collect(body, &mut refs);
+        crate::def::each(body, &mut |t| refs.push(t.ref_name.clone()));
         let loop_id = self.inst.tasks[i].task_id.clone();
         // A body execution's reference is `<ref><outer suffix>__<this loop's iteration>[__<inner>...]`.
         let this_iteration = |t: &crate::instance::TaskExec| -> Option<u32> {
