@@ -8,12 +8,17 @@
 
 pub mod notifiers;
 
-/// The HTTP client notifiers send with: rustls with the ring provider (installed once, here).
-pub fn http_client() -> reqwest::Client {
+/// The one place vigil's HTTP clients start from: rustls with the ring provider (installed here,
+/// once per process), a 10 s connect timeout and vigil's user agent. HTTP tasks add their own
+/// settings on top.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("HTTP client")
+}
+
+/// The HTTP client notifiers send with.
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("HTTP client")
 }

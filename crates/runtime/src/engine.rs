@@ -40,6 +40,11 @@ impl Default for EngineConfig {
     }
 }
 
+/// A new random instance id (UUID v4, as Conductor uses).
+pub fn new_instance_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 /// Why a start request was refused.
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -280,7 +285,7 @@ impl Engine {
             .workflows()
             .get(&req.name, req.version)
             .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
-        let id = req.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let id = req.id.unwrap_or_else(new_instance_id);
         let mut instance = new_instance(&def, id.clone(), req.input, self.now());
         instance.correlation_id = req.correlation_id;
         let started_by_fire = fire.is_some();

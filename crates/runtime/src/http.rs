@@ -7,11 +7,9 @@ use vigil_core::interpreter::{HttpRequest, TaskResult};
 
 /// Builds the shared HTTP client. Per-request read timeouts are applied per call.
 pub fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    vigil_connectors::http_client_builder()
         .connect_timeout(Duration::from_millis(vigil_core::interpreter::DEFAULT_CONNECT_TIMEOUT_MS))
         .pool_max_idle_per_host(64)
-        .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("HTTP client")
 }

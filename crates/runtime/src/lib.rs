@@ -23,5 +23,5 @@ mod shard;
 mod timers;
 
 pub use clock::SystemClock;
-pub use engine::{Engine, EngineConfig, EngineError, StartRequest};
+pub use engine::{Engine, EngineConfig, EngineError, StartRequest, new_instance_id};
 pub use secrets::SecretValues;

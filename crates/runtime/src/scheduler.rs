@@ -111,7 +111,7 @@ impl State {
                     busy.insert(name.clone(), true);
                 }
                 let status = if skip { FireStatus::Skipped } else { FireStatus::Claimed };
-                let instance_id = uuid::Uuid::new_v4().to_string();
+                let instance_id = crate::engine::new_instance_id();
                 claims.push(FireClaim {
                     schedule: name.clone(),
                     scheduled_at: slot,
@@ -149,13 +149,12 @@ impl State {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
-        let claimed_at = began.elapsed();
-        let dispatched = began.elapsed();
+        let total = began.elapsed();
         tracing::debug!(
             fires = count,
             plan_ms = planned.as_millis() as u64,
-            claim_and_dispatch_ms = (claimed_at - planned).as_millis() as u64,
-            total_ms = dispatched.as_millis() as u64,
+            claim_and_dispatch_ms = (total - planned).as_millis() as u64,
+            total_ms = total.as_millis() as u64,
             "Schedule fires claimed and dispatched."
         );
     }

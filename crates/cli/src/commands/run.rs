@@ -62,7 +62,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let engine_config = EngineConfig { recover: false, ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     engine.set_notifiers(notifiers);
-    let id = uuid_like();
+    let id = vigil_runtime::new_instance_id();
     let mut progress = engine.watch(&id);
     let started = engine.start_instance(StartRequest {
         name,
@@ -104,10 +104,4 @@ fn parse_input(text: &str) -> Result<Value> {
         None => ("--input".to_string(), text.to_string()),
     };
     serde_json::from_str(&json).with_context(|| format!("{source} is not valid JSON"))
-}
-
-fn uuid_like() -> String {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
-    format!("run-{nanos:x}-{}", std::process::id())
 }

@@ -81,6 +81,18 @@ pub enum Notice {
     Acknowledge,
 }
 
+impl Notice {
+    /// The lower-case name, as stored and as notifier payloads show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notice::Trigger => "trigger",
+            Notice::Remind => "remind",
+            Notice::Resolve => "resolve",
+            Notice::Acknowledge => "acknowledge",
+        }
+    }
+}
+
 /// The condition computed from observations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +104,17 @@ pub enum Condition {
     Pending,
     /// Firing.
     Firing,
+}
+
+impl Condition {
+    /// The lower-case name, as stored and listed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Ok => "ok",
+            Condition::Pending => "pending",
+            Condition::Firing => "firing",
+        }
+    }
 }
 
 /// Everything vigil remembers about one dedup key.

@@ -199,3 +199,13 @@ fn a_page_held_back_by_a_silence_is_reported_as_held() {
     assert_eq!(state.tick(&rule, MIN, false), [Notice::Trigger]);
     assert!(!state.held_back());
 }
+
+#[test]
+fn names_match_the_serialized_form() {
+    for n in [Notice::Trigger, Notice::Remind, Notice::Resolve, Notice::Acknowledge] {
+        assert_eq!(serde_json::to_value(n).unwrap(), serde_json::json!(n.as_str()));
+    }
+    for c in [Condition::Ok, Condition::Pending, Condition::Firing] {
+        assert_eq!(serde_json::to_value(c).unwrap(), serde_json::json!(c.as_str()));
+    }
+}

@@ -173,6 +173,16 @@ pub struct Step<'a> {
 pub trait Secrets: SecretSource {
     /// Replaces every occurrence of a secret value in `value` with `***`.
     fn scrub(&self, value: &mut Value);
+
+    /// [`Secrets::scrub`] for a message such as an error reason.
+    fn scrub_text(&self, text: String) -> String {
+        let mut value = Value::String(text);
+        self.scrub(&mut value);
+        match value {
+            Value::String(s) => s,
+            _ => String::new(),
+        }
+    }
 }
 
 /// Creates a new instance of `def`: the input template is applied and variables are initialised.

@@ -398,11 +398,8 @@ impl<'a, 'b> Run<'a, 'b> {
         exec.end_time = Some(self.cx.now);
         exec.due_time = None;
         exec.timeout_time = None;
-        if let Some(mut r) = reason {
-            let mut v = Value::String(r);
-            self.cx.secrets.scrub(&mut v);
-            r = v.as_str().unwrap_or_default().to_string();
-            exec.reason_for_incompletion = Some(r);
+        if let Some(r) = reason {
+            exec.reason_for_incompletion = Some(self.cx.secrets.scrub_text(r));
         }
     }
 
@@ -428,11 +425,7 @@ impl<'a, 'b> Run<'a, 'b> {
     /// Ends the instance, cancelling whatever is still open.
     pub fn end(&mut self, status: WorkflowStatus, reason: Option<String>, output: Option<Value>) {
         let now = self.cx.now;
-        let reason = reason.map(|r| {
-            let mut v = Value::String(r);
-            self.cx.secrets.scrub(&mut v);
-            v.as_str().unwrap_or_default().to_string()
-        });
+        let reason = reason.map(|r| self.cx.secrets.scrub_text(r));
         for exec in self.inst.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
             exec.status = TaskStatus::Canceled;
             exec.end_time = Some(now);

@@ -230,7 +230,7 @@ impl Manager {
                     outbox.extend(entries(record, &notices, now));
                     let output = json!({
                         "dedupKey": key,
-                        "condition": condition_name(record.state.condition),
+                        "condition": record.state.condition.as_str(),
                         "notices": notices,
                         "notifiers": record.request.notifiers,
                         "silenced": silenced,
@@ -366,23 +366,6 @@ impl Manager {
     }
 }
 
-fn condition_name(c: Condition) -> &'static str {
-    match c {
-        Condition::Ok => "ok",
-        Condition::Pending => "pending",
-        Condition::Firing => "firing",
-    }
-}
-
-fn notice_name(n: Notice) -> &'static str {
-    match n {
-        Notice::Trigger => "trigger",
-        Notice::Remind => "remind",
-        Notice::Resolve => "resolve",
-        Notice::Acknowledge => "acknowledge",
-    }
-}
-
 fn severity(s: &str) -> Severity {
     match s {
         "critical" => Severity::Critical,
@@ -438,7 +421,7 @@ fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<New
             out.push(NewOutboxEntry {
                 dedup_key: record.request.dedup_key.clone(),
                 notifier: notifier.clone(),
-                notice: notice_name(*notice).into(),
+                notice: notice.as_str().into(),
                 message: msg.clone(),
                 created_at: now,
             });
@@ -451,7 +434,7 @@ fn row(key: &str, record: &AlertRecord, next_wake: Option<Millis>, now: Millis) 
     AlertRow {
         dedup_key: key.to_string(),
         name: record.request.name.clone(),
-        condition: condition_name(record.state.condition).into(),
+        condition: record.state.condition.as_str().into(),
         firing_since: record.state.firing_since.filter(|_| record.state.condition == Condition::Firing),
         last_notified: record.state.last_notified,
         acknowledged: record.state.acknowledged,
