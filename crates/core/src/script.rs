@@ -144,7 +144,14 @@ impl Js {
                 None => "null".to_string(),
             })
         });
-        let _ = &self.runtime;
+        // Out of memory, QuickJS cannot even allocate an exception and throws `null`: recognise it
+        // by the heap being at its limit, so the task says why and the engine is rebuilt.
+        if let Err(ScriptError::Exception(_)) = &result {
+            let usage = self.runtime.memory_usage();
+            if usage.malloc_size as f64 >= limits.memory_bytes as f64 * 0.9 {
+                return Err(ScriptError::OutOfMemory(limits.memory_bytes >> 20));
+            }
+        }
         result.and_then(|text| serde_json::from_str(&text).map_err(|e| ScriptError::Exception(e.to_string())))
     }
 }
@@ -229,5 +236,19 @@ mod tests {
         let err = js.eval("var a = []; while(true) { a.push(new Array(10000).fill(1)); }", &json!({})).unwrap_err();
         assert!(matches!(err, ScriptError::OutOfMemory(_) | ScriptError::Timeout(_)), "{err:?}");
         assert_eq!(js.eval("2 * 3", &json!({})).unwrap(), json!(6));
+    }
+
+    #[test]
+    fn out_of_memory_is_named_and_the_engine_rebuilt_regression_null_exception() {
+        // A generous time limit, so the memory limit is what stops the script.
+        let mut js = ScriptEngine::new(ScriptLimits { time: Duration::from_secs(20), memory_bytes: 8 << 20 });
+        let err =
+            js.eval("var big = []; while(true) { big.push(new Array(100000).fill(1)); }", &json!({})).unwrap_err();
+        assert_eq!(err, ScriptError::OutOfMemory(8));
+        assert_eq!(
+            js.eval("typeof big", &json!({})).unwrap(),
+            json!("undefined"),
+            "the rebuilt engine has no leftover globals"
+        );
     }
 }
