@@ -41,6 +41,16 @@ fn write_config(dir: &std::path::Path, base: &str) {
     std::fs::write(dir.join("notifiers/chat.yaml"), format!("name: chat\ntype: slack\nurl: {base}/slack\n")).unwrap();
 }
 
+/// A temporary directory holding the database (with the PagerDuty key secret) and the config.
+fn setup(server: &Recorder) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_config(&config, &server.url);
+    set_secret(&db, "pd_key", ROUTING_KEY);
+    (dir, db, config)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
     let searches = Arc::new(AtomicUsize::new(0));
@@ -56,11 +66,7 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
         _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    write_config(&config, &server.url);
-    set_secret(&db, "pd_key", ROUTING_KEY);
+    let (_dir, db, config) = setup(&server);
     let check = run(&db, &["validate", config.to_str().unwrap()]);
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
@@ -114,11 +120,7 @@ async fn acknowledge_stops_reminders_and_tells_pagerduty() {
         _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    write_config(&config, &server.url);
-    set_secret(&db, "pd_key", ROUTING_KEY);
+    let (_dir, db, config) = setup(&server);
     let child = serve(&db, &config, &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.to("/v2/enqueue").is_empty() {
@@ -145,11 +147,7 @@ async fn acknowledge_stops_reminders_and_tells_pagerduty() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silences_and_notify_test_from_the_cli() {
     let server = Recorder::start(|_| Reply { status: 200, body: json!("ok"), delay: Duration::ZERO }).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    write_config(&config, &server.url);
-    set_secret(&db, "pd_key", ROUTING_KEY);
+    let (_dir, db, config) = setup(&server);
     let out = run(&db, &["notify", "test", "chat", "--config", config.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let sent = server.to("/slack");
@@ -180,11 +178,7 @@ async fn startup_heartbeat_is_sent_when_asked() {
         _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    write_config(&config, &server.url);
-    set_secret(&db, "pd_key", ROUTING_KEY);
+    let (_dir, db, config) = setup(&server);
     let child = serve(&db, &config, &["--heartbeat", "chat"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.to("/slack").is_empty() {
@@ -214,11 +208,7 @@ async fn a_page_held_by_a_silence_goes_out_when_the_silence_ends() {
         _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    write_config(&config, &server.url);
-    set_secret(&db, "pd_key", ROUTING_KEY);
+    let (_dir, db, config) = setup(&server);
     assert!(run(&db, &["silence", "add", "--match", "team=platform", "--for", "5s"]).status.success());
     let child = serve(&db, &config, &[]);
     tokio::time::sleep(Duration::from_secs(3)).await;
