@@ -106,3 +106,19 @@ pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (notifiers, config, diags)
 }
+
+/// Histogram bounds for every `*_seconds` metric: fine around the latency targets (tens of
+/// milliseconds), coarse beyond.
+const SECONDS_BUCKETS: &[f64] =
+    &[0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Installs the Prometheus metrics recorder: `*_seconds` metrics are histograms (they aggregate
+/// across nodes and scrapes, unlike summaries).
+pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("installing the metrics recorder")
+}

@@ -129,3 +129,69 @@ async fn sigkill_after_commit_before_the_send_completes_still_delivers() {
     let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
     assert!(listed.contains("firing"), "{listed}");
 }
+
+/// A webhook with `batch` gets many alerts per request; a failed request is retried whole, and in
+/// the end every alert was accepted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_webhook_retries_a_failed_batch_and_accepts_each_alert_once() {
+    const ALERTS: usize = 40;
+    let sends = Arc::new(AtomicUsize::new(0));
+    let s = sends.clone();
+    let server = Recorder::start(move |_| match s.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply { status: 500, body: json!({"error": "busy"}), delay: Duration::ZERO },
+        _ => Reply::json(json!({"ok": true})),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["workflows", "schedules", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    // Parallel branches, so the alerts change state together and are ready to send together.
+    let branches: Vec<Value> = (0..ALERTS)
+        .map(|i| json!([{"name": "disk full", "taskReferenceName": format!("a{i}"), "type": "ALERT", "inputParameters": {
+            "status": "firing", "dedupKey": format!("disk/{i}"), "summary": format!("disk {i} full"), "notifiers": ["hook"], "repeatInterval": "never"
+        }}]))
+        .collect();
+    let join_on: Vec<String> = (0..ALERTS).map(|i| format!("a{i}")).collect();
+    let tasks = json!([
+        {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": branches},
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": join_on}
+    ]);
+    std::fs::write(config.join("workflows/many.json"), json!({"name": "many", "tasks": tasks}).to_string()).unwrap();
+    let schedule = json!({"name": "often", "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": "many"}});
+    std::fs::write(config.join("schedules/often.json"), schedule.to_string()).unwrap();
+    std::fs::write(
+        config.join("notifiers/hook.yaml"),
+        format!("name: hook\ntype: webhook\nurl: {}/hook\nbatch: 16\n", server.url),
+    )
+    .unwrap();
+    let child = serve_fast(&dir.path().join("vigil.db"), &config);
+    let accepted = |server: &Recorder| -> Vec<String> {
+        server
+            .to("/hook")
+            .iter()
+            .skip(1)
+            .flat_map(|r| r.body["alerts"].as_array().cloned().unwrap_or_default())
+            .map(|a| a["dedup_key"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted(&server).len() < ALERTS {
+        assert!(Instant::now() < deadline, "accepted so far: {:?}", accepted(&server));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop(child);
+
+    let requests = server.to("/hook");
+    assert!(requests.iter().all(|r| r.body["alerts"].is_array()), "a batching hook always sends a list");
+    assert!(requests.iter().any(|r| r.body["alerts"].as_array().unwrap().len() > 1), "alerts were batched");
+    assert!(requests.iter().all(|r| r.body["alerts"].as_array().unwrap().len() <= 16), "batch size is a limit");
+    let mut keys = accepted(&server);
+    keys.sort();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!((before, keys.len()), (ALERTS, ALERTS), "each alert accepted exactly once");
+    assert!(requests.len() >= 2, "the failed batch was retried");
+}

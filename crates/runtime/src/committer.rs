@@ -21,11 +21,35 @@ use crate::timers::Target;
 pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: oneshot::Sender<()>) {
     let mut pending = Vec::new();
     while rx.recv_many(&mut pending, 16).await > 0 {
+        // Waiting shard batches merge into one transaction, up to a size: a bounded transaction
+        // keeps the store's single writer from being held long by one side (alert commits wait
+        // behind it). A shard batch is never split; it is atomic.
+        let mut group = Vec::new();
+        let mut rows = 0;
+        for b in pending.drain(..) {
+            if rows > 0 && rows + b.rows.len() > MAX_ROWS_PER_COMMIT {
+                commit_group(&shared, std::mem::take(&mut group)).await;
+                rows = 0;
+            }
+            rows += b.rows.len();
+            group.push(b);
+        }
+        commit_group(&shared, group).await;
+    }
+    let _ = done.send(());
+}
+
+/// Most instance rows merged into one transaction (one shard batch may hold more).
+const MAX_ROWS_PER_COMMIT: usize = 256;
+
+/// Commits `group` in one transaction, then performs its actions.
+async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
+    {
         let mut merged = CommitBatch::default();
         let mut actions = Vec::new();
         let mut watched = Vec::new();
         let mut spawned = HashMap::new();
-        for b in pending.drain(..) {
+        for b in group {
             merged.instances.extend(b.rows);
             merged.started_by_fire.extend(b.started_by_fire);
             actions.extend(b.actions);
@@ -33,7 +57,7 @@ pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: onesh
             spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
         }
         keep_last_row_per_instance(&mut merged.instances);
-        commit_until_done(&shared, &merged).await;
+        commit_until_done(shared, &merged).await;
         let ended = merged.instances.iter().filter(|r| r.status.is_terminal()).count() as u64;
         shared.finished.fetch_add(ended, std::sync::atomic::Ordering::Relaxed);
         for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
@@ -45,12 +69,11 @@ pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: onesh
                 }
             }
         }
-        notify_watchers(&shared, watched);
+        notify_watchers(shared, watched);
         for (id, action) in actions {
-            dispatch(&shared, id, action, &mut spawned);
+            dispatch(shared, id, action, &mut spawned);
         }
     }
-    let _ = done.send(());
 }
 
 /// Retries a failed commit with backoff: effects wait rather than run unrecorded.

@@ -153,6 +153,8 @@ impl Engine {
         let (timer_tx, timer_rx) = mpsc::unbounded_channel();
         let (alert_tx, alert_rx) = mpsc::unbounded_channel();
         let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
+        let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let (recorded_tx, recorded_rx) = mpsc::unbounded_channel();
         let notifiers: crate::alerting::delivery::Notifiers = Arc::default();
         let shared = Arc::new(Shared {
             store: store.clone(),
@@ -187,13 +189,14 @@ impl Engine {
         let tasks = vec![
             tokio::spawn(crate::alerting::run(
                 alert_rx,
+                results_rx,
                 store.clone(),
                 clock.clone(),
                 router.clone(),
-                outbox_tx,
+                (outbox_tx, recorded_tx),
                 notifiers.clone(),
             )),
-            tokio::spawn(crate::alerting::delivery::run(outbox_rx, store.clone(), clock.clone(), notifiers)),
+            tokio::spawn(crate::alerting::delivery::run(outbox_rx, results_tx, recorded_rx, clock.clone(), notifiers)),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
         ];

@@ -128,6 +128,8 @@ pub struct AlertBatch {
     pub alerts: Vec<AlertRow>,
     /// Outbox entries to add.
     pub outbox: Vec<NewOutboxEntry>,
+    /// Results of earlier sends, recorded in the same transaction.
+    pub deliveries: Vec<(i64, DeliveryUpdate)>,
 }
 
 /// A stored silence.

@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     alerts_and_their_notifications_commit_together(store).await;
     outbox_deliveries_are_recorded(store).await;
     silences_roundtrip(store).await;
+    deliveries_commit_with_alert_changes(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -54,6 +55,7 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     let batch = AlertBatch {
         alerts: vec![alert_row("k1", "firing", 1_000)],
         outbox: vec![outbox_entry("k1", "pd", "trigger", 1_000), outbox_entry("k1", "slack", "trigger", 1_000)],
+        deliveries: Vec::new(),
     };
     let ids = store.commit_alerts(&batch).await.unwrap();
     assert_eq!(ids.len(), 2);
@@ -62,6 +64,7 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     let batch = AlertBatch {
         alerts: vec![alert_row("k1", "ok", 2_000), alert_row("k2", "pending", 2_000)],
         outbox: vec![outbox_entry("k1", "pd", "resolve", 2_000)],
+        deliveries: Vec::new(),
     };
     store.commit_alerts(&batch).await.unwrap();
     let active: Vec<String> = store.alerts(true, 10).await.unwrap().into_iter().map(|a| a.dedup_key).collect();
@@ -95,6 +98,30 @@ async fn outbox_deliveries_are_recorded(store: &dyn Store) {
     let failed = store.outbox(OutboxStatus::Failed, 10).await.unwrap();
     assert_eq!((failed.len(), failed[0].last_error.as_deref()), (1, Some("HTTP 400")));
     assert_eq!(store.outbox(OutboxStatus::Delivered, 10).await.unwrap()[0].finished_at, Some(3_000));
+}
+
+async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
+    let ids = store
+        .commit_alerts(&AlertBatch {
+            alerts: vec![alert_row("k3", "firing", 4_000)],
+            outbox: vec![outbox_entry("k3", "pd", "trigger", 4_000), outbox_entry("k3", "hook", "trigger", 4_000)],
+            deliveries: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let batch = AlertBatch {
+        alerts: vec![alert_row("k3", "ok", 5_000)],
+        outbox: vec![outbox_entry("k3", "pd", "resolve", 5_000)],
+        deliveries: vec![
+            (ids[0], DeliveryUpdate::Delivered { at: 4_500 }),
+            (ids[1], DeliveryUpdate::Retry { next_attempt_at: 6_000, error: "HTTP 502".into() }),
+        ],
+    };
+    let resolve = store.commit_alerts(&batch).await.unwrap();
+    let pending: Vec<(i64, u32)> =
+        store.pending_outbox().await.unwrap().into_iter().map(|e| (e.id, e.attempts)).collect();
+    assert!(pending.contains(&(ids[1], 1)) && pending.contains(&(resolve[0], 0)));
+    assert!(!pending.iter().any(|(id, _)| *id == ids[0]), "the delivered trigger left the pending list");
 }
 
 async fn silences_roundtrip(store: &dyn Store) {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::routing::get;
-use metrics_exporter_prometheus::PrometheusBuilder;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
@@ -39,7 +38,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let store = open_store(&args.db.db).await?;
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
     let (config, notifiers) = load_all(&args.config, Some(&secrets))?;
-    let metrics = PrometheusBuilder::new().install_recorder().context("installing the metrics recorder")?;
+    let metrics = crate::setup::install_metrics()?;
     let mut engine_config = EngineConfig::default();
     if let Some(n) = args.shards {
         engine_config.shards = n;

@@ -64,6 +64,26 @@ impl NotifierConfig {
         }
     }
 
+    /// Most notifications one request may carry. Alertmanager takes a list and a webhook may be
+    /// configured to; every other provider takes one event per request.
+    pub fn max_batch(&self) -> usize {
+        match self {
+            NotifierConfig::Alertmanager(_) => ALERTMANAGER_BATCH,
+            NotifierConfig::Webhook(c) => c.batch.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Builds one request for all of `msgs` (at most [`Self::max_batch`] of them).
+    pub fn build_batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        match (self, msgs) {
+            (_, [one]) => self.build_request(one, now),
+            (NotifierConfig::Alertmanager(c), _) => c.build_batch_request(msgs, now),
+            (NotifierConfig::Webhook(c), _) => c.build_batch_request(msgs),
+            _ => Err(NotifyError::Invalid(format!("`{}` takes one notification per request", self.name()))),
+        }
+    }
+
     /// Reads the provider's answer.
     pub fn classify(&self, status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
         match self {
@@ -73,6 +93,9 @@ impl NotifierConfig {
         }
     }
 }
+
+/// Most alerts per Alertmanager request.
+const ALERTMANAGER_BATCH: usize = 64;
 
 /// Alert severity, in PagerDuty's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -231,6 +254,24 @@ pub async fn deliver(
         return email.send(msg, timeout).await;
     }
     match notifier.build_request(msg, now) {
+        Ok(req) => send(client, notifier, &req, timeout).await,
+        Err(e) => Outcome::Permanent { reason: e.to_string() },
+    }
+}
+
+/// Sends `msgs` through `notifier` in one request (see [`NotifierConfig::max_batch`]); one message
+/// goes through [`deliver`], so email works too.
+pub async fn deliver_batch(
+    client: &reqwest::Client,
+    notifier: &NotifierConfig,
+    msgs: &[AlertMessage],
+    now: Millis,
+    timeout: Duration,
+) -> Outcome {
+    if let [one] = msgs {
+        return deliver(client, notifier, one, now, timeout).await;
+    }
+    match notifier.build_batch_request(msgs, now) {
         Ok(req) => send(client, notifier, &req, timeout).await,
         Err(e) => Outcome::Permanent { reason: e.to_string() },
     }

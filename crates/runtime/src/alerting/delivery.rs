@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::mpsc;
-use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, deliver as deliver_message};
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, deliver_batch};
 use vigil_core::time::{Clock, Millis};
-use vigil_store::{DeliveryUpdate, OutboxEntry, Store};
+use vigil_store::{DeliveryUpdate, OutboxEntry};
 
 /// Time allowed for one send: 10 s, or `VIGIL_NOTIFY_TIMEOUT_MS`.
 fn send_timeout() -> Duration {
@@ -86,10 +86,22 @@ pub fn backoff_ms(attempts: u32) -> Millis {
     (base as f64 * jitter) as Millis
 }
 
+/// One finished request: the notifications it carried and how it went.
 struct Done {
-    key: (String, String),
-    entry: OutboxEntry,
+    notifier: String,
+    items: Vec<(QueueKey, OutboxEntry)>,
     outcome: Outcome,
+}
+
+/// The result of one send of one notification, applied to its queue once durable.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The notification's outbox id.
+    pub id: i64,
+    /// Its queue.
+    pub key: QueueKey,
+    /// What to record.
+    pub update: DeliveryUpdate,
 }
 
 /// The configured notifiers by name, replaceable while running; `None` until the configuration is
@@ -98,13 +110,19 @@ struct Done {
 pub type Notifiers = Arc<std::sync::RwLock<Option<Arc<HashMap<String, Arc<NotifierConfig>>>>>>;
 
 /// A queue key: one dedup key to one notifier, delivered in order.
-type QueueKey = (String, String);
+pub type QueueKey = (String, String);
 
 /// Runs the delivery loop until the entry channel closes. Work per event is O(log n): keys whose
 /// head can go now sit in `ready`, the others in a heap by the time they can.
+///
+/// Send results go to the alert manager through `results`, which records them in its next commit
+/// (so the store's single writer sees one alerting transaction, not two), and come back through
+/// `recorded` once durable: a key's next notification waits for that, so a crash can never replay
+/// a trigger after its resolve.
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<OutboxEntry>,
-    store: Arc<dyn Store>,
+    results: mpsc::UnboundedSender<Vec<Recorded>>,
+    mut recorded_rx: mpsc::UnboundedReceiver<Vec<Recorded>>,
     clock: Arc<dyn Clock>,
     notifiers: Notifiers,
 ) {
@@ -115,14 +133,13 @@ pub async fn run(
     let mut ready: VecDeque<QueueKey> = VecDeque::new();
     let mut waiting: BinaryHeap<Reverse<(Millis, QueueKey)>> = BinaryHeap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    // Delivery results are recorded off the loop; a key's next notification waits until its
-    // previous result is durable, so a crash can never replay a trigger after its resolve.
-    let (recorded_tx, mut recorded_rx) = mpsc::unbounded_channel::<Vec<(Done, DeliveryUpdate)>>();
-    let mut recording = 0usize;
     let mut open = true;
     let mut in_flight = 0usize;
     let mut per_notifier: HashMap<String, usize> = HashMap::new();
     let mut blocked: HashMap<String, VecDeque<QueueKey>> = HashMap::new();
+    // Ready notifications per notifier, sent as one request when the notifier takes lists.
+    let mut batches: HashMap<String, Batch> = HashMap::new();
+    let mut incoming = Vec::new();
     loop {
         let now = clock.now();
         while waiting.peek().is_some_and(|Reverse((at, _))| *at <= now) {
@@ -155,17 +172,17 @@ pub async fn run(
                 waiting.push(Reverse((at, key)));
                 continue;
             }
-            let entry = head.clone();
-            let client = client.clone();
-            let done_tx = done_tx.clone();
-            in_flight += 1;
-            *per_notifier.entry(key.1.clone()).or_default() += 1;
-            tokio::spawn(async move {
-                let outcome = deliver(&client, notifier.as_deref(), &entry, now, timeout).await;
-                let _ = done_tx.send(Done { key, entry, outcome });
-            });
+            let batch = batches.entry(key.1.clone()).or_insert_with(|| Batch::new(notifier.clone()));
+            batch.items.push((key.clone(), head.clone()));
+            if batch.items.len() >= batch.max {
+                let batch = batches.remove(&key.1).expect("present");
+                send_batch(batch, &key.1, now, (&client, timeout, &done_tx), &mut in_flight, &mut per_notifier);
+            }
         }
-        if !open && queues.is_empty() && in_flight == 0 && recording == 0 {
+        for (name, batch) in batches.drain() {
+            send_batch(batch, &name, now, (&client, timeout, &done_tx), &mut in_flight, &mut per_notifier);
+        }
+        if !open && in_flight == 0 {
             return;
         }
         let wait = waiting
@@ -173,8 +190,11 @@ pub async fn run(
             .map(|Reverse((at, _))| Duration::from_millis((*at - clock.now()).clamp(1, 60_000) as u64))
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
-            entry = rx.recv(), if open => match entry {
-                Some(e) => {
+            n = rx.recv_many(&mut incoming, 4096), if open => {
+                if n == 0 {
+                    open = false;
+                }
+                for e in incoming.drain(..) {
                     let key = (e.dedup_key.clone(), e.notifier.clone());
                     let queue = queues.entry(key.clone()).or_default();
                     queue.push_back(e);
@@ -182,7 +202,6 @@ pub async fn run(
                         ready.push_back(key);
                     }
                 }
-                None => open = false,
             },
             Some(first) = done_rx.recv() => {
                 let mut batch = vec![first];
@@ -190,39 +209,29 @@ pub async fn run(
                     batch.push(more);
                 }
                 in_flight -= batch.len();
-                for d in &batch {
-                    if let Some(n) = per_notifier.get_mut(&d.key.1) {
-                        *n = n.saturating_sub(1);
-                    }
-                    if let Some(next) = blocked.get_mut(&d.key.1).and_then(VecDeque::pop_front) {
-                        ready.push_back(next);
-                    }
-                }
                 let now = clock.now();
                 for d in &batch {
+                    if let Some(n) = per_notifier.get_mut(&d.notifier) {
+                        *n = n.saturating_sub(1);
+                    }
+                    // A freed request slot takes as many waiting keys as one request carries.
+                    if let Some(waiting_keys) = blocked.get_mut(&d.notifier) {
+                        let take = notifiers_max_batch(&notifiers, &d.notifier).min(waiting_keys.len());
+                        ready.extend(waiting_keys.drain(..take));
+                    }
                     // Retry-After speaks for the whole endpoint, not just this one alert.
                     if let Outcome::Retry { after: Some(after), .. } = &d.outcome
-                        && let Some(bucket) = buckets.get_mut(&d.key.1)
+                        && let Some(bucket) = buckets.get_mut(&d.notifier)
                     {
                         bucket.pause_until(now + after.as_millis() as Millis);
                     }
                 }
-                let recorded = results(now, batch);
-                let (store, recorded_tx) = (store.clone(), recorded_tx.clone());
-                recording += 1;
-                tokio::spawn(async move {
-                    let updates: Vec<(i64, DeliveryUpdate)> = recorded.iter().map(|(d, u)| (d.entry.id, u.clone())).collect();
-                    while let Err(e) = store.record_deliveries(&updates).await {
-                        tracing::error!(error = %e, "Recording deliveries failed; retrying.");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                    let _ = recorded_tx.send(recorded);
-                });
+                if results.send(outcomes(now, batch)).is_err() {
+                    return;
+                }
             }
             Some(recorded) = recorded_rx.recv() => {
-                recording -= 1;
-                for (done, update) in recorded {
-                    let key = done.key;
+                for Recorded { key, update, .. } in recorded {
                     let Some(queue) = queues.get_mut(&key) else { continue };
                     match update {
                         DeliveryUpdate::Retry { next_attempt_at, error } => {
@@ -248,47 +257,97 @@ pub async fn run(
     }
 }
 
+/// Notifications for one notifier gathered into one request.
+struct Batch {
+    notifier: Option<Arc<NotifierConfig>>,
+    max: usize,
+    items: Vec<(QueueKey, OutboxEntry)>,
+}
+
+impl Batch {
+    fn new(notifier: Option<Arc<NotifierConfig>>) -> Self {
+        let max = notifier.as_deref().map_or(1, NotifierConfig::max_batch);
+        Self { notifier, max, items: Vec::new() }
+    }
+}
+
+/// How many notifications one request to `name` carries.
+fn notifiers_max_batch(notifiers: &Notifiers, name: &str) -> usize {
+    let known = notifiers.read().expect("lock").clone();
+    known.and_then(|k| k.get(name).map(|n| n.max_batch())).unwrap_or(1)
+}
+
+/// Spawns the request for `batch`, counting it in flight.
+fn send_batch(
+    batch: Batch,
+    name: &str,
+    now: Millis,
+    (client, timeout, done_tx): (&reqwest::Client, Duration, &mpsc::UnboundedSender<Done>),
+    in_flight: &mut usize,
+    per_notifier: &mut HashMap<String, usize>,
+) {
+    *in_flight += 1;
+    *per_notifier.entry(name.to_string()).or_default() += 1;
+    let (client, done_tx, notifier) = (client.clone(), done_tx.clone(), name.to_string());
+    tokio::spawn(async move {
+        let outcome = deliver(&client, batch.notifier.as_deref(), &batch.items, now, timeout).await;
+        let _ = done_tx.send(Done { notifier, items: batch.items, outcome });
+    });
+}
+
 async fn deliver(
     client: &reqwest::Client,
     notifier: Option<&NotifierConfig>,
-    entry: &OutboxEntry,
+    items: &[(QueueKey, OutboxEntry)],
     now: Millis,
     timeout: Duration,
 ) -> Outcome {
     let Some(notifier) = notifier else {
-        return Outcome::Permanent { reason: format!("notifier `{}` is not configured", entry.notifier) };
+        let name = items.first().map(|(k, _)| k.1.as_str()).unwrap_or_default();
+        return Outcome::Permanent { reason: format!("notifier `{name}` is not configured") };
     };
-    let msg: AlertMessage = match serde_json::from_str(&entry.message) {
-        Ok(m) => m,
-        Err(e) => return Outcome::Permanent { reason: format!("stored message does not decode: {e}") },
-    };
-    if entry.attempts == 0 {
-        let waited = (now - entry.created_at).max(0) as f64 / 1000.0;
-        metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
+    let mut msgs = Vec::with_capacity(items.len());
+    for (_, entry) in items {
+        match serde_json::from_str::<AlertMessage>(&entry.message) {
+            Ok(m) => msgs.push(m),
+            Err(e) => return Outcome::Permanent { reason: format!("stored message does not decode: {e}") },
+        }
+        if entry.attempts == 0 {
+            let waited = (now - entry.created_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
+        }
     }
-    deliver_message(client, notifier, &msg, now, timeout).await
+    deliver_batch(client, notifier, &msgs, now, timeout).await
 }
 
-/// Turns send outcomes into store updates: delivered, retry after backoff (or Retry-After), or
-/// failed for good.
-fn results(now: Millis, done: Vec<Done>) -> Vec<(Done, DeliveryUpdate)> {
-    done.into_iter()
-        .map(|d| {
-            let (update, outcome) = match &d.outcome {
-                Outcome::Delivered => (DeliveryUpdate::Delivered { at: now }, "delivered"),
-                Outcome::Permanent { reason } => (DeliveryUpdate::Failed { at: now, error: reason.clone() }, "failed"),
+/// Turns request outcomes into store updates, one per notification: delivered, retry after
+/// backoff (or Retry-After), or failed for good.
+fn outcomes(now: Millis, done: Vec<Done>) -> Vec<Recorded> {
+    let mut out = Vec::new();
+    for d in done {
+        let label = match &d.outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Permanent { .. } => "failed",
+            Outcome::Retry { .. } => "retry",
+        };
+        metrics::counter!("vigil_notifications_sent_total", "notifier" => d.notifier.clone(), "outcome" => label)
+            .increment(d.items.len() as u64);
+        for (key, entry) in d.items {
+            let update = match &d.outcome {
+                Outcome::Delivered => DeliveryUpdate::Delivered { at: now },
+                Outcome::Permanent { reason } => {
+                    tracing::error!(notifier = %entry.notifier, dedup_key = %entry.dedup_key, error = %reason, "A notification failed for good.");
+                    DeliveryUpdate::Failed { at: now, error: reason.clone() }
+                }
                 Outcome::Retry { reason, after } => {
-                    let wait = backoff_ms(d.entry.attempts).max(after.map(|a| a.as_millis() as Millis).unwrap_or(0));
-                    (DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }, "retry")
+                    let wait = backoff_ms(entry.attempts).max(after.map(|a| a.as_millis() as Millis).unwrap_or(0));
+                    DeliveryUpdate::Retry { next_attempt_at: now + wait, error: reason.clone() }
                 }
             };
-            metrics::counter!("vigil_notifications_sent_total", "notifier" => d.entry.notifier.clone(), "outcome" => outcome).increment(1);
-            if let DeliveryUpdate::Failed { error, .. } = &update {
-                tracing::error!(notifier = %d.entry.notifier, dedup_key = %d.entry.dedup_key, error = %error, "A notification failed for good.");
-            }
-            (d, update)
-        })
-        .collect()
+            out.push(Recorded { id: entry.id, key, update });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
-use vigil_connectors::notifiers::{AlertMessage, Link, Severity};
+use vigil_connectors::notifiers::{AlertMessage, Link, NotifierConfig, Severity};
 use vigil_core::alert::{AlertRequest, AlertState, Condition, Notice, Silence};
 use vigil_core::interpreter::{Event, TaskResult};
 use vigil_core::time::{Clock, Millis};
@@ -62,10 +62,11 @@ pub enum AlertMsg {
 /// Runs the manager until its channel closes.
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<AlertMsg>,
+    mut results: mpsc::UnboundedReceiver<Vec<delivery::Recorded>>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     router: Router,
-    delivery: mpsc::UnboundedSender<OutboxEntry>,
+    (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
     notifiers: delivery::Notifiers,
 ) {
     let mut m = Manager {
@@ -73,18 +74,22 @@ pub async fn run(
         clock,
         router,
         delivery,
+        recorded,
         notifiers,
         cache: HashMap::new(),
         wakes: BTreeSet::new(),
         silences: Vec::new(),
         silences_read: None,
         refreshed: HashMap::new(),
+        refresh_due: BTreeSet::new(),
         wake_of: HashMap::new(),
         acks_to_clear: Vec::new(),
         pruned: None,
     };
     m.load().await;
     let mut msgs = Vec::new();
+    let mut sent = Vec::new();
+    let mut delivering = true;
     loop {
         let now = m.clock.now();
         let wait = m
@@ -94,9 +99,13 @@ pub async fn run(
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
             n = rx.recv_many(&mut msgs, 1024) => if n == 0 { return },
+            n = results.recv_many(&mut sent, 64), if delivering => delivering = n > 0,
             _ = tokio::time::sleep(wait.min(SILENCE_REFRESH)) => {}
         }
-        m.step(std::mem::take(&mut msgs)).await;
+        while let Ok(more) = results.try_recv() {
+            sent.push(more);
+        }
+        m.step(std::mem::take(&mut msgs), sent.drain(..).flatten().collect()).await;
     }
 }
 
@@ -105,6 +114,8 @@ struct Manager {
     clock: Arc<dyn Clock>,
     router: Router,
     delivery: mpsc::UnboundedSender<OutboxEntry>,
+    /// Send results go back to delivery once committed.
+    recorded: mpsc::UnboundedSender<Vec<delivery::Recorded>>,
     cache: HashMap<String, AlertRecord>,
     wakes: BTreeSet<(Millis, String)>,
     silences: Vec<Silence>,
@@ -116,8 +127,10 @@ struct Manager {
     pruned: Option<std::time::Instant>,
     /// The wake time of each key in `wakes`, so a key's old wake is removed without a scan.
     wake_of: HashMap<String, Millis>,
-    /// When each firing alert was last sent to each Alertmanager notifier.
+    /// When each firing alert is next re-sent to each Alertmanager notifier...
     refreshed: HashMap<(String, String), Millis>,
+    /// ...and the same in time order, so a step looks only at the refreshes that are due.
+    refresh_due: BTreeSet<(Millis, String, String)>,
 }
 
 impl Manager {
@@ -126,6 +139,15 @@ impl Manager {
             Ok(rows) => {
                 for row in rows {
                     if let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) {
+                        // Alertmanager may have expired firing alerts while vigil was down:
+                        // re-send them to it at once (other notifiers are skipped when due).
+                        if record.state.condition == Condition::Firing && record.state.notified_firing {
+                            let now = self.clock.now();
+                            for name in &record.paged {
+                                self.refreshed.insert((row.dedup_key.clone(), name.clone()), now);
+                                self.refresh_due.insert((now, row.dedup_key.clone(), name.clone()));
+                            }
+                        }
                         if let Some(at) = row.next_wake {
                             self.wakes.insert((at, row.dedup_key.clone()));
                             self.wake_of.insert(row.dedup_key.clone(), at);
@@ -198,7 +220,9 @@ impl Manager {
         self.silences.iter().filter(|s| s.mutes(labels, now)).map(|s| s.ends_at).max()
     }
 
-    async fn step(&mut self, mut msgs: Vec<AlertMsg>) {
+    /// Applies `msgs` and due timers, then commits the new states, their notifications and the
+    /// send results `sent` in one transaction, and only then sends or replies.
+    async fn step(&mut self, mut msgs: Vec<AlertMsg>, sent: Vec<delivery::Recorded>) {
         self.refresh_silences(&mut msgs).await;
         let now = self.clock.now();
         let mut dirty: Vec<String> = Vec::new();
@@ -262,9 +286,11 @@ impl Manager {
             }
         }
         outbox.extend(self.alertmanager_refreshes(now));
+        self.schedule_refreshes(&outbox, now);
         dirty.sort();
         dirty.dedup();
-        let mut batch = AlertBatch { alerts: Vec::new(), outbox };
+        let deliveries = sent.iter().map(|r| (r.id, r.update.clone())).collect();
+        let mut batch = AlertBatch { alerts: Vec::new(), outbox, deliveries };
         for key in &dirty {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request.labels, now)).flatten();
@@ -278,7 +304,12 @@ impl Manager {
             }
             batch.alerts.push(row(key, record, next, now));
         }
-        if batch.alerts.is_empty() && batch.outbox.is_empty() && replies.is_empty() && acks.is_empty() {
+        if batch.alerts.is_empty()
+            && batch.outbox.is_empty()
+            && batch.deliveries.is_empty()
+            && replies.is_empty()
+            && acks.is_empty()
+        {
             return;
         }
         let ids = loop {
@@ -296,6 +327,9 @@ impl Manager {
             && let Err(e) = self.store.clear_ack_requests(&applied).await
         {
             tracing::error!(error = %e, "Could not clear applied acknowledgement requests; they will be applied again (harmlessly).");
+        }
+        if !sent.is_empty() {
+            let _ = self.recorded.send(sent);
         }
         for (id, e) in ids.into_iter().zip(batch.outbox) {
             let entry = OutboxEntry {
@@ -324,45 +358,49 @@ impl Manager {
 
 impl Manager {
     /// Alertmanager forgets an alert whose `endsAt` passes, so firing alerts are re-sent to
-    /// Alertmanager notifiers every `resend_interval_seconds`, as Prometheus does.
+    /// Alertmanager notifiers every `resend_interval_seconds`, as Prometheus does. Only the
+    /// refreshes that are due are looked at: the step costs nothing per quiet alert.
     fn alertmanager_refreshes(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
-        let Some(known) = self.notifiers.read().expect("lock").clone() else { return Vec::new() };
-        let periods: Vec<(String, Millis)> = known
-            .values()
-            .filter_map(|n| match n.as_ref() {
-                vigil_connectors::notifiers::NotifierConfig::Alertmanager(c) => {
-                    Some((c.name.clone(), c.resend_interval_seconds as Millis * 1000))
-                }
-                _ => None,
-            })
-            .collect();
-        if periods.is_empty() {
-            return Vec::new();
-        }
         let mut out = Vec::new();
-        for (key, record) in &self.cache {
+        // Until the notifiers are loaded nobody can tell which are Alertmanagers: keep waiting.
+        let Some(known) = self.notifiers.read().expect("lock").clone() else { return out };
+        while let Some((at, key, name)) = self.refresh_due.first().cloned().filter(|(at, _, _)| *at <= now) {
+            self.refresh_due.remove(&(at, key.clone(), name.clone()));
+            self.refreshed.remove(&(key.clone(), name.clone()));
+            let Some(record) = self.cache.get(&key) else { continue };
             let firing = record.state.condition == Condition::Firing && record.state.notified_firing;
-            for (name, every) in &periods {
-                let slot = (key.clone(), name.clone());
-                if !firing || !record.request.notifiers.contains(name) {
-                    self.refreshed.remove(&slot);
-                    continue;
-                }
-                let last = *self.refreshed.entry(slot.clone()).or_insert(now);
-                if now - last >= *every {
-                    let msg = serde_json::to_string(&message(record, Notice::Remind, now)).expect("message serializes");
-                    out.push(NewOutboxEntry {
-                        dedup_key: key.clone(),
-                        notifier: name.clone(),
-                        notice: "remind".into(),
-                        message: msg,
-                        created_at: now,
-                    });
-                    self.refreshed.insert(slot, now);
-                }
+            let alertmanager = matches!(known.get(&name).map(|n| n.as_ref()), Some(NotifierConfig::Alertmanager(_)));
+            if firing && alertmanager && record.paged.contains(&name) {
+                let msg = serde_json::to_string(&message(record, Notice::Remind, now)).expect("message serializes");
+                out.push(NewOutboxEntry {
+                    dedup_key: key,
+                    notifier: name,
+                    notice: "remind".into(),
+                    message: msg,
+                    created_at: now,
+                });
             }
         }
         out
+    }
+
+    /// Schedules the next Alertmanager re-send for every firing notice in `outbox`.
+    fn schedule_refreshes(&mut self, outbox: &[NewOutboxEntry], now: Millis) {
+        let Some(known) = self.notifiers.read().expect("lock").clone() else { return };
+        for entry in outbox {
+            let Some(NotifierConfig::Alertmanager(c)) = known.get(&entry.notifier).map(|n| n.as_ref()) else {
+                continue;
+            };
+            if entry.notice == Notice::Resolve.as_str() {
+                continue;
+            }
+            let at = now + c.resend_interval_seconds as Millis * 1000;
+            let slot = (entry.dedup_key.clone(), entry.notifier.clone());
+            if let Some(old) = self.refreshed.insert(slot.clone(), at) {
+                self.refresh_due.remove(&(old, slot.0.clone(), slot.1.clone()));
+            }
+            self.refresh_due.insert((at, slot.0, slot.1));
+        }
     }
 }
 

@@ -33,10 +33,23 @@ impl AlertmanagerConfig {
         4 * self.resend_interval_seconds as Millis * 1000
     }
 
-    /// The request for `msg`, sent at `now`: a firing alert stays valid for a few resend periods
-    /// from the send (not from when it was queued), a resolve ends at the resolve.
-    /// Acknowledgements have no Alertmanager equivalent (use silences).
+    /// The request for `msg`, sent at `now`.
     pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_batch_request(std::slice::from_ref(msg), now)
+    }
+
+    /// One request for all of `msgs`: Alertmanager's API takes a list, so a burst of alerts costs
+    /// one round trip per batch instead of one per alert.
+    pub fn build_batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        let alerts = msgs.iter().map(|m| self.alert(m, now)).collect();
+        let url = format!("{}/api/v2/alerts", self.url.trim_end_matches('/'));
+        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body: Value::Array(alerts) })
+    }
+
+    /// One postable alert for `msg`, sent at `now`: a firing alert stays valid for a few resend
+    /// periods from the send (not from when it was queued), a resolve ends at the resolve.
+    /// Acknowledgements have no Alertmanager equivalent (use silences).
+    fn alert(&self, msg: &AlertMessage, now: Millis) -> Value {
         let ends_at = match msg.notice {
             Notice::Resolve => msg.at,
             Notice::Trigger | Notice::Remind | Notice::Acknowledge => now.max(msg.at) + self.validity_ms(),
@@ -63,8 +76,7 @@ impl AlertmanagerConfig {
         if let Some(link) = msg.links.first() {
             alert["generatorURL"] = Value::String(link.href.clone());
         }
-        let url = format!("{}/api/v2/alerts", self.url.trim_end_matches('/'));
-        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body: json!([alert]) })
+        alert
     }
 }
 
@@ -92,6 +104,17 @@ mod tests {
         let resolved = am().build_request(&message(Notice::Resolve), at).unwrap();
         assert_eq!(firing.body[0]["labels"], resolved.body[0]["labels"]);
         assert_eq!(resolved.body[0]["endsAt"], json!(rfc3339(message(Notice::Resolve).at)));
+    }
+
+    #[test]
+    fn a_batch_is_one_list() {
+        let (trigger, mut other) = (message(Notice::Trigger), message(Notice::Resolve));
+        other.dedup_key = "other".into();
+        let req = am().build_batch_request(&[trigger.clone(), other], trigger.at).unwrap();
+        let alerts = req.body.as_array().unwrap();
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0], am().build_request(&trigger, trigger.at).unwrap().body[0]);
+        assert_eq!(alerts[1]["labels"]["vigil_dedup_key"], json!("other"));
     }
 
     #[test]

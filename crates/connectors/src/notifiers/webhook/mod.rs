@@ -1,7 +1,9 @@
 //! A generic JSON webhook: any method, custom headers, and a body template whose `${alert.FIELD}`
 //! references take the alert's fields (`notice`, `dedup_key`, `name`, `severity`, `summary`,
 //! `details`, `labels`, `source`, `firing_since`, `at`, `title`). Without a template the body is
-//! the whole alert message.
+//! the whole alert message. With `batch: N` (N > 1) one request carries up to N notifications as
+//! `{"alerts": [BODY, ...]}`, as Alertmanager's webhook groups them; the receiver then always gets
+//! that shape, even for one alert.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -29,6 +31,13 @@ pub struct WebhookConfig {
     /// Body template with `${alert.FIELD}` references.
     #[serde(default)]
     pub body: Option<Value>,
+    /// Most notifications per request; above 1 the body is `{"alerts": [...]}`.
+    #[serde(default = "one")]
+    pub batch: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn post() -> String {
@@ -55,20 +64,35 @@ impl Scope for AlertScope {
 impl WebhookConfig {
     /// The request for `msg`.
     pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
+        self.build_batch_request(std::slice::from_ref(msg))
+    }
+
+    /// One request for `msgs`: the single body when `batch` is 1, else `{"alerts": [...]}`.
+    pub fn build_batch_request(&self, msgs: &[AlertMessage]) -> Result<OutgoingRequest, NotifyError> {
         let method = match self.method.to_ascii_uppercase().as_str() {
             "POST" => "POST",
             "PUT" => "PUT",
             other => return Err(NotifyError::Invalid(format!("webhook: method `{other}` must be POST or PUT"))),
         };
-        let mut fields = serde_json::to_value(msg).unwrap_or(Value::Null);
-        fields["title"] = Value::String(msg.title());
-        let body = match &self.body {
-            Some(template) => params::resolve(template, &AlertScope(fields), Secrets::Mask)
-                .map_err(|e| NotifyError::Invalid(format!("webhook body: {e}")))?,
-            None => fields,
+        let mut bodies = msgs.iter().map(|m| self.body(m)).collect::<Result<Vec<_>, _>>()?;
+        let body = match (self.batch, bodies.len()) {
+            (0 | 1, 1) => bodies.remove(0),
+            (0 | 1, n) => return Err(NotifyError::Invalid(format!("webhook: {n} notifications, but `batch` is 1"))),
+            _ => serde_json::json!({ "alerts": bodies }),
         };
         let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         Ok(OutgoingRequest { method, url: self.url.clone(), headers, body })
+    }
+
+    /// The body for one notification: the template, or the whole message.
+    fn body(&self, msg: &AlertMessage) -> Result<Value, NotifyError> {
+        let mut fields = serde_json::to_value(msg).unwrap_or(Value::Null);
+        fields["title"] = Value::String(msg.title());
+        match &self.body {
+            Some(template) => params::resolve(template, &AlertScope(fields), Secrets::Mask)
+                .map_err(|e| NotifyError::Invalid(format!("webhook body: {e}"))),
+            None => Ok(fields),
+        }
     }
 }
 
@@ -99,5 +123,20 @@ mod tests {
         let req = hook.build_request(&message(Notice::Trigger)).unwrap();
         assert_eq!(req.body["dedup_key"], json!("failure_alert/sample_tracker_workflow"));
         assert_eq!(req.body["notice"], json!("trigger"));
+    }
+
+    #[test]
+    fn a_batching_hook_always_sends_a_list() {
+        let hook: WebhookConfig = serde_json::from_value(
+            json!({"name": "hook", "url": "http://127.0.0.1:9/hook", "batch": 50, "body": {"key": "${alert.dedup_key}"}}),
+        )
+        .unwrap();
+        let one = hook.build_request(&message(Notice::Trigger)).unwrap();
+        assert_eq!(one.body, json!({"alerts": [{"key": "failure_alert/sample_tracker_workflow"}]}));
+        let two = hook.build_batch_request(&[message(Notice::Trigger), message(Notice::Resolve)]).unwrap();
+        assert_eq!(two.body["alerts"].as_array().unwrap().len(), 2);
+        let single: WebhookConfig =
+            serde_json::from_value(json!({"name": "hook", "url": "http://127.0.0.1:9/hook"})).unwrap();
+        assert!(single.build_batch_request(&[message(Notice::Trigger), message(Notice::Resolve)]).is_err());
     }
 }
