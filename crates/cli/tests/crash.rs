@@ -42,7 +42,7 @@ async fn instances(db: &std::path::Path) -> Vec<vigil_core::instance::Instance> 
     let store = vigil_store::SqliteStore::open(db).await.unwrap();
     let mut out = Vec::new();
     for s in store
-        .list_instances(&InstanceFilter { workflow_name: Some("crashy".into()), status: None, limit: 1000 })
+        .list_instances(&InstanceFilter { workflow_name: Some("crashy".into()), limit: 1000, ..Default::default() })
         .await
         .unwrap()
     {

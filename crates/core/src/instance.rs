@@ -222,7 +222,27 @@ pub struct Instance {
     pub fire: Option<FireRef>,
     /// Next task id number.
     pub next_task_seq: u64,
+    /// Events raised before a task waited for them, oldest first (consumed by the first WAIT or
+    /// HUMAN task that waits for the name, as Durable Functions buffers them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_events: Vec<RaisedEvent>,
 }
+
+/// An external event raised on an instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RaisedEvent {
+    /// Event name.
+    pub name: String,
+    /// Payload, which becomes the waiting task's output.
+    pub payload: Value,
+    /// When it was raised.
+    pub at: Millis,
+}
+
+/// The workflow variable whose value the status API shows as `customStatus` (set it with
+/// SET_VARIABLE, as Durable Functions' `set_custom_status`).
+pub const CUSTOM_STATUS_VARIABLE: &str = "customStatus";
 
 impl Instance {
     /// A new, not yet started instance.
@@ -245,7 +265,13 @@ impl Instance {
             parent: None,
             fire: None,
             next_task_seq: 0,
+            pending_events: Vec::new(),
         }
+    }
+
+    /// The custom status: the `customStatus` workflow variable, `null` when unset.
+    pub fn custom_status(&self) -> Value {
+        self.variables.get(CUSTOM_STATUS_VARIABLE).cloned().unwrap_or(Value::Null)
     }
 
     /// The latest execution of every reference name (suffixed) and of every defined reference.

@@ -25,6 +25,7 @@ pub async fn run_all(store: &dyn Store) {
     outbox_deliveries_are_recorded(store).await;
     silences_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
+    listing_pages_and_purging(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -174,6 +175,7 @@ async fn upsert_replaces_state(store: &dyn Store) {
             workflow_name: Some("alpha".into()),
             status: Some(WorkflowStatus::Completed),
             limit: 10,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -234,11 +236,60 @@ async fn large_batches_commit(store: &dyn Store) {
         (0..1_234).map(|n| InstanceRow::from_instance(&instance(&format!("bulk-{n}"), "bulk", n))).collect();
     store.commit(&CommitBatch { instances: rows, ..Default::default() }).await.unwrap();
     let listed = store
-        .list_instances(&InstanceFilter { workflow_name: Some("bulk".into()), status: None, limit: 5 })
+        .list_instances(&InstanceFilter { workflow_name: Some("bulk".into()), limit: 5, ..Default::default() })
         .await
         .unwrap();
     assert_eq!(
         listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
         ["bulk-1233", "bulk-1232", "bulk-1231", "bulk-1230", "bulk-1229"]
     );
+}
+
+async fn listing_pages_and_purging(store: &dyn Store) {
+    let mut rows = Vec::new();
+    for (n, status) in
+        [WorkflowStatus::Completed, WorkflowStatus::Running, WorkflowStatus::Failed].iter().cycle().take(7).enumerate()
+    {
+        let mut i = instance(&format!("p{n}"), "paged", 100 + (n as i64 / 2));
+        i.status = *status;
+        rows.push(InstanceRow::from_instance(&i));
+    }
+    store.commit(&CommitBatch { instances: rows, ..Default::default() }).await.unwrap();
+    let filter = |after: Option<(i64, String)>| InstanceFilter {
+        workflow_name: Some("paged".into()),
+        after,
+        limit: 3,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_instances(&filter(after.clone())).await.unwrap();
+        seen.extend(page.iter().map(|s| s.id.clone()));
+        match page.last() {
+            Some(last) if page.len() == 3 => after = Some((last.created_at, last.id.clone())),
+            _ => break,
+        }
+    }
+    assert_eq!(seen, ["p6", "p4", "p5", "p2", "p3", "p0", "p1"], "newest first, ties by id, no gaps or repeats");
+    let window = InstanceFilter {
+        workflow_name: Some("paged".into()),
+        created_from: Some(101),
+        created_to: Some(103),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(store.list_instances(&window).await.unwrap().len(), 4);
+
+    assert!(!store.purge_instance("p1").await.unwrap(), "a running instance is never purged");
+    assert!(store.purge_instance("p0").await.unwrap());
+    assert!(!store.purge_instance("p0").await.unwrap());
+    let mut purged = store
+        .purge_instances(&InstanceFilter { workflow_name: Some("paged".into()), limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    purged.sort();
+    assert_eq!(purged, ["p2", "p3", "p5", "p6"]);
+    let left: Vec<String> = store.list_instances(&filter(None)).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(left, ["p4", "p1"]);
 }

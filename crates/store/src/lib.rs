@@ -165,6 +165,13 @@ pub struct InstanceFilter {
     pub workflow_name: Option<String>,
     /// Only this status.
     pub status: Option<WorkflowStatus>,
+    /// Only instances created at or after this time.
+    pub created_from: Option<Millis>,
+    /// Only instances created before this time.
+    pub created_to: Option<Millis>,
+    /// Only instances after this one in the listing order (newest first, then by id): the
+    /// continuation point of the previous page.
+    pub after: Option<(Millis, String)>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -178,8 +185,13 @@ pub trait Store: Send + Sync + 'static {
     async fn instance(&self, id: &str) -> Result<Option<Instance>>;
     /// Every instance that has not ended, for recovery.
     async fn unfinished_instances(&self) -> Result<Vec<Instance>>;
-    /// Instances, newest first.
+    /// Instances, newest first (then by id).
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>>;
+    /// Deletes the instances that match `filter` and have ended (a running instance is never
+    /// purged), at most `filter.limit` of them. Returns their ids.
+    async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
+    /// Deletes instance `id` if it has ended. Returns whether it did.
+    async fn purge_instance(&self, id: &str) -> Result<bool>;
     /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
     /// this call inserted it (false: another process already claimed that fire time).
     async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>>;

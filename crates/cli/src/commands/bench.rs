@@ -145,6 +145,7 @@ async fn throughput(n: usize) -> Result<()> {
             workflow_name: Some("five".into()),
             status: Some(WorkflowStatus::Completed),
             limit: 1,
+            ..Default::default()
         })
         .await?;
     anyhow::ensure!(!completed.is_empty(), "no completed instance found in the store");

@@ -38,7 +38,9 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
         None => None,
     };
     let store = open_store(&args.db.db).await?;
-    let rows = store.list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit }).await?;
+    let rows = store
+        .list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit, ..Default::default() })
+        .await?;
     println!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
     for r in rows {
         println!(

@@ -294,6 +294,7 @@ impl Builder {
                 self.check_wait(raw, &input_path);
                 TaskKind::Wait
             }
+            "HUMAN" => TaskKind::Human,
             "SET_VARIABLE" => TaskKind::SetVariable,
             "TERMINATE" => {
                 match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {

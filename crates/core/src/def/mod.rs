@@ -172,6 +172,8 @@ pub enum TaskKind {
     DoWhile(DoWhile),
     /// Waits for a duration, until a time, or for a signal.
     Wait,
+    /// Waits for a person (or any system) to complete it: a raised event or a task update.
+    Human,
     /// Sets workflow variables.
     SetVariable,
     /// Ends the instance.
@@ -207,6 +209,7 @@ impl TaskKind {
             TaskKind::Switch(_) => "SWITCH",
             TaskKind::DoWhile(_) => "DO_WHILE",
             TaskKind::Wait => "WAIT",
+            TaskKind::Human => "HUMAN",
             TaskKind::SetVariable => "SET_VARIABLE",
             TaskKind::Terminate => "TERMINATE",
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",

@@ -8,6 +8,7 @@
 //! Synchronous tasks (INLINE, JSON_JQ_TRANSFORM, SWITCH, SET_VARIABLE, TERMINATE, DO_WHILE control,
 //! FORK/JOIN) are evaluated inside the step; HTTP, WAIT and SUB_WORKFLOW end the step with an action.
 
+mod control;
 mod http;
 mod run;
 mod tasks;
@@ -59,6 +60,21 @@ pub enum Event {
     },
     /// The process restarted: re-issue whatever was in flight.
     Recover,
+    /// An external event: completes the WAIT or HUMAN task waiting for `name`, or is kept until
+    /// one does.
+    Raise {
+        /// Event name.
+        name: String,
+        /// Payload (the task's output).
+        payload: Value,
+    },
+    /// An operator suspends the instance: results are still recorded, nothing new starts.
+    Pause,
+    /// An operator resumes a suspended instance.
+    Resume,
+    /// An operator retries a failed, timed-out or terminated instance from the tasks that did
+    /// not complete.
+    Retry,
     /// Go on after yielding.
     Continue,
 }

@@ -62,6 +62,9 @@ impl<'a, 'b> Run<'a, 'b> {
     pub fn handle(&mut self, event: Event) {
         self.inst.update_time = self.cx.now;
         if self.inst.status.is_terminal() {
+            if event == Event::Retry && self.retry() {
+                self.advance();
+            }
             return;
         }
         match event {
@@ -79,7 +82,10 @@ impl<'a, 'b> Run<'a, 'b> {
                 return;
             }
             Event::Recover => self.recover(),
-            Event::Continue => {}
+            Event::Raise { name, payload } => self.raise(name, payload),
+            Event::Pause => self.inst.status = WorkflowStatus::Paused,
+            Event::Resume => self.inst.status = WorkflowStatus::Running,
+            Event::Retry | Event::Continue => {}
         }
         if self.inst.status == WorkflowStatus::Running {
             self.advance();
@@ -350,7 +356,7 @@ impl<'a, 'b> Run<'a, 'b> {
     }
 
     /// A new attempt of execution `i`, `delay_ms` from now.
-    fn push_attempt(&mut self, i: usize, delay_ms: i64) -> usize {
+    pub(super) fn push_attempt(&mut self, i: usize, delay_ms: i64) -> usize {
         let now = self.cx.now;
         self.inst.next_task_seq += 1;
         let old = &self.inst.tasks[i];

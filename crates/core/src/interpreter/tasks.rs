@@ -32,7 +32,7 @@ impl<'a> Run<'a, '_> {
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
         };
         if let Some(timeout) = task.timeout
-            && matches!(task.kind, TaskKind::Http | TaskKind::Wait | TaskKind::SubWorkflow { .. })
+            && matches!(task.kind, TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::SubWorkflow { .. })
         {
             let due = now + timeout.seconds as i64 * 1000;
             self.inst.tasks[i].timeout_time = Some(due);
@@ -71,6 +71,9 @@ impl<'a> Run<'a, '_> {
                 self.inst.tasks[i].output_data = json!({"iteration": 1});
             }
             TaskKind::Wait => self.wait(i, &input),
+            TaskKind::Human => {
+                self.take_raised(i);
+            }
             TaskKind::SetVariable => {
                 if let Value::Object(masked) = self.inst.tasks[i].input_data.clone() {
                     self.inst.variables.extend(masked);
@@ -160,7 +163,9 @@ impl<'a> Run<'a, '_> {
                 self.inst.tasks[i].due_time = Some(due);
                 self.actions.push(Action::Timer { task_id: self.inst.tasks[i].task_id.clone(), due });
             }
-            Ok(None) => {}
+            Ok(None) => {
+                self.take_raised(i);
+            }
             Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
         }
     }

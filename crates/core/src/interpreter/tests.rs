@@ -495,3 +495,75 @@ tasks:
     h.send(Event::Start);
     assert_eq!(h.send(Event::Recover), vec![Action::CheckChild { task_id: "1".into(), child_id: "wf1.1".into() }]);
 }
+
+const APPROVAL: &str = r#"
+name: approval
+tasks:
+  - {name: approve, taskReferenceName: approve, type: HUMAN}
+  - {name: wait, taskReferenceName: go, type: WAIT, inputParameters: {event: "go-ahead"}}
+  - {name: done, taskReferenceName: done, type: SET_VARIABLE, inputParameters: {customStatus: {phase: "done"}}}
+"#;
+
+#[test]
+fn raised_events_complete_human_and_wait_tasks_and_early_ones_are_kept() {
+    let mut h = Harness::new(APPROVAL, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.task("approve").status, TaskStatus::InProgress);
+    // Raised before anything waits for it: kept, then consumed when the WAIT starts.
+    h.send(Event::Raise { name: "go-ahead".into(), payload: json!("yes") });
+    assert_eq!(h.inst.pending_events.len(), 1);
+    h.send(Event::Raise { name: "approve".into(), payload: json!({"by": "ana"}) });
+    assert_eq!(h.task("approve").output_data, json!({"by": "ana"}));
+    assert_eq!(h.task("go").output_data, json!({"payload": "yes"}));
+    assert!(h.inst.pending_events.is_empty());
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.custom_status(), json!({"phase": "done"}));
+}
+
+#[test]
+fn a_paused_instance_records_results_but_starts_nothing_until_resumed() {
+    let mut h = Harness::new(APPROVAL, json!({}));
+    h.send(Event::Start);
+    h.send(Event::Pause);
+    assert_eq!(h.inst.status, WorkflowStatus::Paused);
+    h.send(Event::Raise { name: "approve".into(), payload: json!({}) });
+    assert_eq!(h.task("approve").status, TaskStatus::Completed);
+    assert!(h.inst.tasks.iter().all(|t| t.reference_task_name != "go"), "nothing new started while paused");
+    h.send(Event::Resume);
+    assert_eq!(h.task("go").status, TaskStatus::InProgress);
+}
+
+#[test]
+fn retry_reruns_the_failed_task_with_a_fresh_budget_and_keeps_what_completed() {
+    let yaml = r#"
+name: flaky
+tasks:
+  - {name: one, taskReferenceName: one, type: SET_VARIABLE, inputParameters: {a: 1}}
+  - {name: call, taskReferenceName: call, type: HTTP, inputParameters: {http_request: {uri: "http://x/y"}}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let calls = http_of(&h.send(Event::Start));
+    let failed = TaskResult::Failed { reason: "HTTP 503".into(), output: json!({}), terminal: false };
+    h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: failed });
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    let before = h.inst.tasks.len();
+
+    let again = http_of(&h.send(Event::Retry));
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+    assert_eq!(again.len(), 1, "only the failed call is sent again");
+    assert_eq!(h.inst.tasks.len(), before + 1, "the completed SET_VARIABLE is not re-run");
+    h.send(Event::TaskResult { task_id: again[0].0.clone(), result: TaskResult::Completed(json!({"ok": true})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert!(h.inst.end_time.is_some() && h.inst.reason_for_incompletion.is_none());
+    assert!(h.send(Event::Retry).is_empty(), "a completed instance has nothing to retry");
+}
+
+#[test]
+fn retry_reopens_a_terminated_instance_where_it_stopped() {
+    let mut h = Harness::new(APPROVAL, json!({}));
+    h.send(Event::Start);
+    h.send(Event::Terminate { reason: "operator".into() });
+    assert_eq!(h.task("approve").status, TaskStatus::Canceled);
+    h.send(Event::Retry);
+    assert_eq!((h.inst.status, h.task("approve").status), (WorkflowStatus::Running, TaskStatus::InProgress));
+}

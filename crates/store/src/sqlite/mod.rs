@@ -214,12 +214,7 @@ impl Store for SqliteStore {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT id, workflow_name, workflow_version, status, created_at, updated_at FROM instances WHERE 1 = 1",
         );
-        if let Some(name) = &filter.workflow_name {
-            q.push(" AND workflow_name = ").push_bind(name);
-        }
-        if let Some(status) = filter.status {
-            q.push(" AND status = ").push_bind(status.as_str());
-        }
+        push_filter(&mut q, filter);
         q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
         let rows = q.build().fetch_all(&self.reader).await?;
         rows.iter()
@@ -234,6 +229,25 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("DELETE FROM instances WHERE id IN (SELECT id FROM instances WHERE 1 = 1");
+        push_filter(&mut q, filter);
+        q.push(" AND status NOT IN ('RUNNING', 'PAUSED') ORDER BY created_at DESC, id LIMIT ")
+            .push_bind(filter.limit.max(1) as i64)
+            .push(") RETURNING id");
+        let rows = q.build().fetch_all(&self.writer).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn purge_instance(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM instances WHERE id = ? AND status NOT IN ('RUNNING', 'PAUSED')")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
@@ -488,6 +502,26 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// The `WHERE` conditions of an instance listing (after `WHERE 1 = 1`).
+fn push_filter(q: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
+    if let Some(name) = &filter.workflow_name {
+        q.push(" AND workflow_name = ").push_bind(name);
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(from) = filter.created_from {
+        q.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        q.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some((at, id)) = &filter.after {
+        q.push(" AND (created_at < ").push_bind(*at).push(" OR (created_at = ").push_bind(*at);
+        q.push(" AND id > ").push_bind(id).push("))");
     }
 }
 

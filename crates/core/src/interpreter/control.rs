@@ -1,0 +1,113 @@
+//! What operators and other systems do to a running instance from outside: raise an event,
+//! retry after a failure. (Pause and resume only flip the status: `advance` runs only while
+//! `Running`, and results that arrive while paused are recorded and acted on at resume.)
+
+use serde_json::{Map, Value};
+
+use super::Action;
+use super::run::Run;
+use crate::def::TaskKind;
+use crate::instance::{RaisedEvent, TaskStatus, WorkflowStatus};
+
+/// Events kept per instance while nothing waits for them; the oldest go first beyond this.
+const MAX_PENDING_EVENTS: usize = 100;
+
+impl Run<'_, '_> {
+    /// Completes the oldest WAIT or HUMAN task waiting for `name`, or keeps the event until one
+    /// starts waiting.
+    pub(super) fn raise(&mut self, name: String, payload: Value) {
+        let waiting = (0..self.inst.tasks.len()).find(|&i| {
+            let t = &self.inst.tasks[i];
+            t.status == TaskStatus::InProgress
+                && matches!(t.task_type.as_str(), "WAIT" | "HUMAN")
+                && self.event_of(i) == name
+        });
+        match waiting {
+            Some(i) => self.complete(i, event_output(payload)),
+            None => {
+                if self.inst.pending_events.len() >= MAX_PENDING_EVENTS {
+                    self.inst.pending_events.remove(0);
+                }
+                self.inst.pending_events.push(RaisedEvent { name, payload, at: self.cx.now });
+            }
+        }
+    }
+
+    /// The event a WAIT or HUMAN execution waits for: its `event` input, else its reference name.
+    pub(super) fn event_of(&self, i: usize) -> String {
+        let exec = &self.inst.tasks[i];
+        match exec.input_data.get("event").and_then(Value::as_str) {
+            Some(name) => name.to_string(),
+            None => exec.def_ref.clone(),
+        }
+    }
+
+    /// A WAIT or HUMAN execution `i` starts waiting: an event raised earlier completes it at once.
+    pub(super) fn take_raised(&mut self, i: usize) -> bool {
+        let name = self.event_of(i);
+        let Some(at) = self.inst.pending_events.iter().position(|e| e.name == name) else { return false };
+        let event = self.inst.pending_events.remove(at);
+        self.complete(i, event_output(event.payload));
+        true
+    }
+
+    /// Reopens a failed, timed-out or terminated instance: every latest execution that did not
+    /// complete gets a fresh attempt (with a fresh retry budget), loops are reopened where they
+    /// stopped, and the workflow runs again. Returns false when there is nothing to retry.
+    pub(super) fn retry(&mut self) -> bool {
+        if !matches!(self.inst.status, WorkflowStatus::Failed | WorkflowStatus::TimedOut | WorkflowStatus::Terminated) {
+            return false;
+        }
+        let stopped: Vec<usize> = (0..self.inst.tasks.len())
+            .filter(|&i| {
+                let t = &self.inst.tasks[i];
+                self.index.get(&t.reference_task_name) == Some(&i)
+                    && matches!(
+                        t.status,
+                        TaskStatus::Failed
+                            | TaskStatus::FailedWithTerminalError
+                            | TaskStatus::TimedOut
+                            | TaskStatus::Canceled
+                    )
+            })
+            .collect();
+        let now = self.cx.now;
+        self.inst.status = WorkflowStatus::Running;
+        self.inst.end_time = None;
+        self.inst.reason_for_incompletion = None;
+        self.inst.output = Value::Object(Map::new());
+        if let Some(seconds) = Some(self.def.timeout_seconds).filter(|s| *s > 0) {
+            let due = now + seconds as i64 * 1000;
+            self.inst.deadline = Some(due);
+            self.actions.push(Action::WorkflowTimer { due });
+        }
+        let (loops, leaves): (Vec<usize>, Vec<usize>) =
+            stopped.into_iter().partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_))));
+        for i in loops {
+            let exec = &mut self.inst.tasks[i];
+            exec.status = TaskStatus::InProgress;
+            exec.end_time = None;
+            exec.reason_for_incompletion = None;
+        }
+        for i in leaves {
+            self.inst.tasks[i].retried = true;
+            let j = self.push_attempt(i, 0);
+            self.inst.tasks[j].restarts = self.inst.tasks[j].retry_count;
+            self.start(j);
+        }
+        true
+    }
+
+    fn kind_of(&self, i: usize) -> Option<&TaskKind> {
+        self.task_def(&self.inst.tasks[i].def_ref).map(|t| &t.kind)
+    }
+}
+
+/// An event's payload as a task output: objects as they are, anything else under `payload`.
+fn event_output(payload: Value) -> Value {
+    match payload {
+        Value::Object(m) => Value::Object(m),
+        Value::Null => Value::Object(Map::new()),
+        other => Value::Object(Map::from_iter([("payload".to_string(), other)])),
+    }
+}
