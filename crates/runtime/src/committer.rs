@@ -49,11 +49,13 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         let mut actions = Vec::new();
         let mut watched = Vec::new();
         let mut spawned = HashMap::new();
+        let mut committed = Vec::new();
         for b in group {
             merged.instances.extend(b.rows);
             merged.started_by_fire.extend(b.started_by_fire);
             actions.extend(b.actions);
             watched.extend(b.watched);
+            committed.extend(b.committed);
             spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
         }
         keep_last_row_per_instance(&mut merged.instances);
@@ -70,6 +72,9 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
             }
         }
         notify_watchers(shared, watched);
+        for tx in committed {
+            let _ = tx.send(());
+        }
         for (id, action) in actions {
             dispatch(shared, id, action, &mut spawned);
         }
@@ -143,7 +148,11 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut Hash
         }
         Action::StartChild(start) | Action::StartWorkflow(start) => {
             if let Some(child) = spawned.remove(&start.id) {
-                shared.router.place(ShardMsg::Start { instance: Box::new(child), started_by_fire: false });
+                shared.router.place(ShardMsg::Start {
+                    instance: Box::new(child),
+                    started_by_fire: false,
+                    committed: None,
+                });
             }
         }
         Action::CheckChild { task_id, child_id } => {

@@ -97,7 +97,10 @@ impl Router {
     /// Hands a new or recovered instance to its shard.
     pub fn place(&self, msg: ShardMsg) {
         let id = match &msg {
-            ShardMsg::Start { instance, .. } | ShardMsg::Load(instance) => instance.workflow_id.clone(),
+            ShardMsg::Start { instance, .. }
+            | ShardMsg::Load(instance)
+            | ShardMsg::Revive(instance, _)
+            | ShardMsg::Restart(instance) => instance.workflow_id.clone(),
             ShardMsg::Event(id, _) => id.clone(),
         };
         let _ = self.shards[self.shard_of(&id)].send(msg);
@@ -280,7 +283,25 @@ impl Engine {
         self.start_with(req, None)
     }
 
+    /// Starts an instance and returns its id once its start is committed: a caller told "started"
+    /// never loses it to a crash. Starting an id that is already running only waits for it.
+    pub async fn start_durable(&self, req: StartRequest) -> Result<String, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        let id = self.start_inner(req, None, Some(tx))?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)?;
+        Ok(id)
+    }
+
     pub(crate) fn start_with(&self, req: StartRequest, fire: Option<FireRef>) -> Result<String, EngineError> {
+        self.start_inner(req, fire, None)
+    }
+
+    fn start_inner(
+        &self,
+        req: StartRequest,
+        fire: Option<FireRef>,
+        committed: Option<oneshot::Sender<()>>,
+    ) -> Result<String, EngineError> {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
         }
@@ -293,7 +314,7 @@ impl Engine {
         instance.correlation_id = req.correlation_id;
         let started_by_fire = fire.is_some();
         instance.fire = fire;
-        self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire });
+        self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire, committed });
         Ok(id)
     }
 
@@ -332,6 +353,14 @@ impl Engine {
         let handle = scheduler::spawn(self.clone(), schedules).await?;
         self.tasks.lock().expect("lock").push(handle);
         Ok(())
+    }
+
+    pub(crate) fn place(&self, msg: ShardMsg) {
+        self.shared.router.place(msg);
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.shared.stopping.load(Ordering::SeqCst)
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {

@@ -15,6 +15,7 @@
 mod alerting;
 mod clock;
 mod committer;
+mod control;
 mod engine;
 mod http;
 mod scheduler;
@@ -23,5 +24,6 @@ mod shard;
 mod timers;
 
 pub use clock::SystemClock;
+pub use control::ControlError;
 pub use engine::{Engine, EngineConfig, EngineError, StartRequest, new_instance_id};
 pub use secrets::SecretValues;

@@ -28,11 +28,18 @@ pub enum ShardMsg {
         instance: Box<Instance>,
         /// Whether a schedule fire started it.
         started_by_fire: bool,
+        /// Told once the start is committed (or at once when the id is already running).
+        committed: Option<tokio::sync::oneshot::Sender<()>>,
     },
     /// An instance loaded from the store after a restart.
     Load(Box<Instance>),
     /// An event for an instance this shard owns.
     Event(String, Event),
+    /// An event for an ended instance, read back from the store (ended instances leave memory):
+    /// it is taken back into memory unless already there, and gets the event.
+    Revive(Box<Instance>, Event),
+    /// A fresh state for an ended instance (restart): replaces it unless it runs again already.
+    Restart(Box<Instance>),
 }
 
 /// What one shard batch produced.
@@ -48,6 +55,8 @@ pub struct Batch {
     /// Child and failure-workflow instances created in this batch, placed on their shards after
     /// commit.
     pub spawned: Vec<Instance>,
+    /// Starters waiting to hear that their start is durable.
+    pub committed: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
@@ -104,15 +113,20 @@ pub fn run(
             actions: Vec::new(),
             watched: Vec::new(),
             spawned: Vec::new(),
+            committed: Vec::new(),
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
         for msg in msgs.drain(..) {
             let (id, event) = match msg {
-                ShardMsg::Start { instance, started_by_fire } => {
+                ShardMsg::Start { instance, started_by_fire, committed } => {
                     if instances.contains_key(&instance.workflow_id) {
+                        if let Some(tx) = committed {
+                            let _ = tx.send(());
+                        }
                         continue;
                     }
+                    batch.committed.extend(committed);
                     if started_by_fire
                         && workflows.get(&instance.workflow_name, Some(instance.workflow_version)).is_some()
                     {
@@ -128,6 +142,19 @@ pub fn run(
                     (id, Event::Recover)
                 }
                 ShardMsg::Event(id, event) => (id, event),
+                ShardMsg::Restart(instance) => {
+                    let id = instance.workflow_id.clone();
+                    if instances.get(&id).is_some_and(|i| !i.status.is_terminal()) {
+                        continue;
+                    }
+                    instances.insert(id.clone(), *instance);
+                    (id, Event::Start)
+                }
+                ShardMsg::Revive(instance, event) => {
+                    let id = instance.workflow_id.clone();
+                    instances.entry(id.clone()).or_insert(*instance);
+                    (id, event)
+                }
             };
             let Some(instance) = instances.get_mut(&id) else { continue };
             let Some(def) = workflows.get(&instance.workflow_name, Some(instance.workflow_version)) else {

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::Router;
-use axum::routing::get;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
@@ -21,9 +19,12 @@ pub struct Args {
     pub config: PathBuf,
     #[command(flatten)]
     pub db: DbArgs,
-    /// Address for /healthz and /metrics.
+    /// Address of the HTTP API (/api/v1, /healthz, /metrics).
     #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:7700")]
     pub listen: SocketAddr,
+    /// The API's externally visible base URL (behind a proxy), used in management URIs.
+    #[arg(long, env = "VIGIL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Interpreter threads (default: one per core, at least 2).
     #[arg(long)]
     pub shards: Option<usize>,
@@ -62,13 +63,17 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     engine.set_notifiers(notifiers);
     engine.run_schedules(config.schedules).await?;
-    let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(move || std::future::ready(metrics.render())));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, db = %args.db.db.display(), "vigil is serving.");
+    let listen = listener.local_addr()?;
+    let app = vigil_server::app(vigil_server::AppState {
+        engine: engine.clone(),
+        listen,
+        public_url: args.public_url.clone(),
+        metrics: Arc::new(move || metrics.render()),
+    });
+    tracing::info!(listen = %listen, db = %args.db.db.display(), "vigil is serving.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;

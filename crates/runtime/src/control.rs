@@ -1,0 +1,169 @@
+//! Operator control of instances: read, raise events, terminate, suspend, resume, retry, restart
+//! and purge. Each request is checked against the committed state first, so a caller gets a
+//! precise refusal (unknown, already ended, not paused); the change itself is an event the owning
+//! shard applies in order with everything else the instance receives.
+
+use serde_json::Value;
+use vigil_core::instance::{Instance, WorkflowStatus};
+use vigil_core::interpreter::{Event, new_instance};
+use vigil_store::{InstanceFilter, StoreError};
+
+use crate::engine::Engine;
+use crate::shard::ShardMsg;
+
+/// Why a control request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// No such instance.
+    #[error("instance `{0}` does not exist")]
+    NotFound(String),
+    /// The request needs a running (or paused) instance.
+    #[error("instance `{id}` has already ended ({status})")]
+    Ended {
+        /// The instance.
+        id: String,
+        /// How it ended.
+        status: &'static str,
+    },
+    /// The request needs an ended instance.
+    #[error("instance `{id}` is still {status}; it can only be {action} once it has ended")]
+    NotEnded {
+        /// The instance.
+        id: String,
+        /// Its status.
+        status: &'static str,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// The request does not apply in the instance's status.
+    #[error("instance `{id}` is {status}: {why}")]
+    WrongStatus {
+        /// The instance.
+        id: String,
+        /// Its status.
+        status: &'static str,
+        /// Why the request does not apply.
+        why: &'static str,
+    },
+    /// The instance's workflow is no longer defined.
+    #[error("workflow `{0}` is not defined any more")]
+    UnknownWorkflow(String),
+    /// The engine is stopping.
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Engine {
+    /// The committed state of instance `id`.
+    pub async fn instance(&self, id: &str) -> Result<Option<Instance>, StoreError> {
+        self.store().instance(id).await
+    }
+
+    async fn existing(&self, id: &str) -> Result<Instance, ControlError> {
+        if self.is_stopping() {
+            return Err(ControlError::ShuttingDown);
+        }
+        self.store().instance(id).await?.ok_or_else(|| ControlError::NotFound(id.to_string()))
+    }
+
+    async fn live(&self, id: &str) -> Result<Instance, ControlError> {
+        let instance = self.existing(id).await?;
+        if instance.status.is_terminal() {
+            return Err(ControlError::Ended { id: id.to_string(), status: instance.status.as_str() });
+        }
+        Ok(instance)
+    }
+
+    /// Raises event `name` on a running instance: it completes the WAIT or HUMAN task waiting for
+    /// it, or is kept until one waits.
+    pub async fn raise_event(&self, id: &str, name: &str, payload: Value) -> Result<(), ControlError> {
+        self.live(id).await?;
+        self.send(id, Event::Raise { name: name.to_string(), payload });
+        Ok(())
+    }
+
+    /// Ends a running or paused instance as TERMINATED.
+    pub async fn terminate(&self, id: &str, reason: &str) -> Result<(), ControlError> {
+        self.live(id).await?;
+        self.send(id, Event::Terminate { reason: reason.to_string() });
+        Ok(())
+    }
+
+    /// Suspends a running instance; calls in flight finish, nothing new starts.
+    pub async fn suspend(&self, id: &str) -> Result<(), ControlError> {
+        let instance = self.live(id).await?;
+        if instance.status == WorkflowStatus::Paused {
+            return Ok(());
+        }
+        self.send(id, Event::Pause);
+        Ok(())
+    }
+
+    /// Resumes a suspended instance.
+    pub async fn resume(&self, id: &str) -> Result<(), ControlError> {
+        let instance = self.live(id).await?;
+        if instance.status != WorkflowStatus::Paused {
+            let why = "only a suspended instance can be resumed";
+            return Err(ControlError::WrongStatus { id: id.to_string(), status: instance.status.as_str(), why });
+        }
+        self.send(id, Event::Resume);
+        Ok(())
+    }
+
+    /// Runs a failed, timed-out or terminated instance again from the tasks that did not
+    /// complete.
+    pub async fn retry(&self, id: &str) -> Result<(), ControlError> {
+        let instance = self.existing(id).await?;
+        match instance.status {
+            WorkflowStatus::Failed | WorkflowStatus::TimedOut | WorkflowStatus::Terminated => {}
+            WorkflowStatus::Completed => {
+                let why = "a completed instance has nothing to retry (restart runs it again)";
+                return Err(ControlError::WrongStatus { id: id.to_string(), status: "COMPLETED", why });
+            }
+            status => {
+                let (status, action) = (status.as_str(), "retried");
+                return Err(ControlError::NotEnded { id: id.to_string(), status, action });
+            }
+        }
+        self.place(ShardMsg::Revive(Box::new(instance), Event::Retry));
+        Ok(())
+    }
+
+    /// Runs an ended instance again from the start, with the same id and input, on the latest
+    /// definition of its workflow when `latest`, else on the version it ran.
+    pub async fn restart(&self, id: &str, latest: bool) -> Result<(), ControlError> {
+        let old = self.existing(id).await?;
+        if !old.status.is_terminal() {
+            let (status, action) = (old.status.as_str(), "restarted");
+            return Err(ControlError::NotEnded { id: id.to_string(), status, action });
+        }
+        let version = (!latest).then_some(old.workflow_version);
+        let def = self
+            .workflows()
+            .get(&old.workflow_name, version)
+            .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
+        let mut fresh = new_instance(&def, old.workflow_id.clone(), old.input.clone(), self.now());
+        fresh.correlation_id = old.correlation_id;
+        fresh.parent = old.parent;
+        self.place(ShardMsg::Restart(Box::new(fresh)));
+        Ok(())
+    }
+
+    /// Deletes an ended instance and its history. Returns false when it does not exist.
+    pub async fn purge(&self, id: &str) -> Result<bool, ControlError> {
+        let Some(instance) = self.store().instance(id).await? else { return Ok(false) };
+        if !instance.status.is_terminal() {
+            let (status, action) = (instance.status.as_str(), "purged");
+            return Err(ControlError::NotEnded { id: id.to_string(), status, action });
+        }
+        Ok(self.store().purge_instance(id).await?)
+    }
+
+    /// Deletes the ended instances that match `filter`; returns their ids.
+    pub async fn purge_matching(&self, filter: &InstanceFilter) -> Result<Vec<String>, ControlError> {
+        Ok(self.store().purge_instances(filter).await?)
+    }
+}

@@ -1,0 +1,383 @@
+//! `/api/v1/workflows/{name}/instances` and `/api/v1/instances`: start, inspect, signal, control
+//! and purge instances, as Durable Functions' HTTP API does.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{HOST, LOCATION};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil_core::time::parse_until;
+use vigil_runtime::StartRequest;
+use vigil_store::InstanceFilter;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiQuery, JsonBody};
+use crate::views::{InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus};
+
+/// Most instances in one page.
+const MAX_PAGE: u32 = 1_000;
+/// Longest instance id.
+const MAX_ID_LEN: usize = 200;
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(status, purge))
+        .routes(routes!(list, purge_matching))
+        .routes(routes!(raise_event))
+        .routes(routes!(terminate))
+        .routes(routes!(suspend))
+        .routes(routes!(resume))
+        .routes(routes!(restart))
+        .routes(routes!(retry))
+}
+
+/// Query of a start.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// Instance id; makes the start idempotent (a second start with the same id starts nothing).
+    instance_id: Option<String>,
+    /// Workflow version; the latest when absent.
+    version: Option<u32>,
+    /// Correlation id.
+    correlation_id: Option<String>,
+}
+
+/// Starts an instance. The body is the input. Answers once the start is durable.
+#[utoipa::path(
+    post, path = "/api/v1/workflows/{name}/instances", tag = "instances",
+    params(("name" = String, Path, description = "Workflow name"), StartQuery),
+    request_body(content = Object, description = "The instance's input (any JSON; empty for none)"),
+    responses(
+        (status = 202, description = "Started (or already started with this id)", body = ManagementUris),
+        (status = 400, body = ApiError), (status = 404, description = "No such workflow", body = ApiError),
+    )
+)]
+async fn start(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<StartQuery>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<Value>,
+) -> ApiResult<Response> {
+    if let Some(id) = &q.instance_id {
+        check_id(id)?;
+    }
+    let id = match &q.instance_id {
+        Some(id) if app.engine.instance(id).await?.is_some() => id.clone(),
+        _ => {
+            let req = StartRequest {
+                name,
+                version: q.version,
+                input,
+                id: q.instance_id.clone(),
+                correlation_id: q.correlation_id,
+            };
+            app.engine.start_durable(req).await?
+        }
+    };
+    let uris = ManagementUris::new(&base_url(&app, &headers), &id);
+    let location = uris.status_query_get_uri.clone();
+    Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(uris)).into_response())
+}
+
+/// Query of a status read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    /// Include the task history.
+    #[serde(default)]
+    show_history: bool,
+}
+
+/// An instance's status: 202 while it runs (or is suspended), 200 once it has ended.
+#[utoipa::path(
+    get, path = "/api/v1/instances/{id}", tag = "instances",
+    params(("id" = String, Path, description = "Instance id"), StatusQuery),
+    responses(
+        (status = 200, description = "Ended", body = InstanceStatus),
+        (status = 202, description = "Running or suspended", body = InstanceStatus),
+        (status = 404, body = ApiError),
+    )
+)]
+async fn status(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> ApiResult<Response> {
+    let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
+    let code = if instance.status.is_terminal() { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((code, Json(InstanceStatus::of(&instance, q.show_history))).into_response())
+}
+
+/// Purges an ended instance and its history.
+#[utoipa::path(
+    delete, path = "/api/v1/instances/{id}", tag = "instances",
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, description = "Purged", body = PurgeResult),
+        (status = 404, body = ApiError), (status = 409, description = "Still running", body = ApiError),
+    )
+)]
+async fn purge(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PurgeResult>> {
+    if !app.engine.purge(&id).await? {
+        return Err(unknown(&id));
+    }
+    Ok(Json(PurgeResult { instances_deleted: 1 }))
+}
+
+/// Filter of a listing or bulk purge.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this workflow.
+    name: Option<String>,
+    /// Only this status (`Running`, `Suspended`, `Completed`, `Failed`, `TimedOut`, `Terminated`,
+    /// or Conductor's names).
+    status: Option<String>,
+    /// Created at or after this time (RFC 3339).
+    created_from: Option<String>,
+    /// Created before this time (RFC 3339).
+    created_to: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    limit: Option<u32>,
+    /// From the previous page.
+    continuation_token: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> ApiResult<InstanceFilter> {
+        let time = |field: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
+            v.as_deref().map(|t| parse_until(t).map_err(|e| ApiError::invalid(field, e))).transpose()
+        };
+        let status = match &self.status {
+            Some(s) => Some(RuntimeStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    format!("unknown status `{s}` (Running, Suspended, Completed, Failed, TimedOut, Terminated)"),
+                )
+            })?),
+            None => None,
+        };
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
+        }
+        let after = match &self.continuation_token {
+            Some(token) => Some(
+                parse_token(token)
+                    .ok_or_else(|| ApiError::invalid("continuationToken", "not a token this API gave out"))?,
+            ),
+            None => None,
+        };
+        Ok(InstanceFilter {
+            workflow_name: self.name.clone(),
+            status,
+            created_from: time("createdFrom", &self.created_from)?,
+            created_to: time("createdTo", &self.created_to)?,
+            after,
+            limit,
+        })
+    }
+}
+
+fn parse_token(token: &str) -> Option<(i64, String)> {
+    let (at, id) = token.split_once('.')?;
+    Some((at.parse().ok()?, id.to_string()))
+}
+
+/// Lists instances, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/instances", tag = "instances", params(ListQuery),
+    responses((status = 200, body = InstancePage), (status = 400, body = ApiError))
+)]
+async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<InstancePage>> {
+    let filter = q.filter()?;
+    let rows = app.engine.store().list_instances(&filter).await?;
+    let continuation_token = (rows.len() == filter.limit as usize)
+        .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
+        .flatten();
+    Ok(Json(InstancePage { instances: rows.iter().map(InstanceSummary::from).collect(), continuation_token }))
+}
+
+/// Purges every ended instance that matches the filter (at least one of `name`, `status`,
+/// `createdFrom`, `createdTo` is required). Running instances are never purged.
+#[utoipa::path(
+    delete, path = "/api/v1/instances", tag = "instances", params(ListQuery),
+    responses((status = 200, body = PurgeResult), (status = 400, body = ApiError))
+)]
+async fn purge_matching(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<PurgeResult>> {
+    if q.name.is_none() && q.status.is_none() && q.created_from.is_none() && q.created_to.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "a bulk purge needs a filter: name, status, createdFrom or createdTo",
+        ));
+    }
+    let mut filter = q.filter()?;
+    filter.after = None;
+    filter.limit = MAX_PAGE;
+    let mut deleted = 0;
+    loop {
+        let ids = app.engine.purge_matching(&filter).await?;
+        deleted += ids.len();
+        if ids.len() < MAX_PAGE as usize {
+            break;
+        }
+    }
+    Ok(Json(PurgeResult { instances_deleted: deleted }))
+}
+
+/// Raises an event: it completes the WAIT or HUMAN task waiting for it (a WAIT's `event` input, or
+/// the task's reference name), or is kept until one waits. The body is the payload.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/events/{event}", tag = "instances",
+    params(("id" = String, Path, description = "Instance id"), ("event" = String, Path, description = "Event name")),
+    request_body(content = Object, description = "Payload: the waiting task's output"),
+    responses(
+        (status = 202, description = "Accepted"),
+        (status = 404, body = ApiError), (status = 410, description = "Already ended", body = ApiError),
+    )
+)]
+async fn raise_event(
+    State(app): State<AppState>,
+    Path((id, event)): Path<(String, String)>,
+    JsonBody(payload): JsonBody<Value>,
+) -> ApiResult<StatusCode> {
+    app.engine.raise_event(&id, &event, payload).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Query of a terminate.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TerminateQuery {
+    /// Why (recorded on the instance).
+    reason: Option<String>,
+}
+
+/// Terminates a running or suspended instance.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/terminate", tag = "instances",
+    params(("id" = String, Path, description = "Instance id"), TerminateQuery),
+    responses(
+        (status = 202, description = "Accepted"),
+        (status = 404, body = ApiError), (status = 410, description = "Already ended", body = ApiError),
+    )
+)]
+async fn terminate(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<TerminateQuery>,
+) -> ApiResult<StatusCode> {
+    let reason = q.reason.unwrap_or_else(|| "terminated through the API".into());
+    app.engine.terminate(&id, &reason).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Suspends a running instance: calls in flight finish, nothing new starts until resumed.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/suspend", tag = "instances",
+    params(("id" = String, Path, description = "Instance id")),
+    responses((status = 202, description = "Accepted"), (status = 404, body = ApiError), (status = 410, body = ApiError))
+)]
+async fn suspend(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.engine.suspend(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Resumes a suspended instance.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/resume", tag = "instances",
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 202, description = "Accepted"), (status = 404, body = ApiError),
+        (status = 409, description = "Not suspended", body = ApiError), (status = 410, body = ApiError),
+    )
+)]
+async fn resume(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.engine.resume(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Query of a restart.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct RestartQuery {
+    /// Run on the latest definition instead of the version it ran.
+    #[serde(default)]
+    use_latest_definition: bool,
+}
+
+/// Runs an ended instance again from the start, with the same id and input.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/restart", tag = "instances",
+    params(("id" = String, Path, description = "Instance id"), RestartQuery),
+    responses(
+        (status = 202, description = "Accepted"), (status = 404, body = ApiError),
+        (status = 409, description = "Still running", body = ApiError),
+    )
+)]
+async fn restart(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RestartQuery>,
+) -> ApiResult<StatusCode> {
+    app.engine.restart(&id, q.use_latest_definition).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Retries a failed, timed-out or terminated instance from the tasks that did not complete.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/retry", tag = "instances",
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 202, description = "Accepted"), (status = 404, body = ApiError),
+        (status = 409, description = "Running or completed", body = ApiError),
+    )
+)]
+async fn retry(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.engine.retry(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn unknown(id: &str) -> ApiError {
+    ApiError::not_found(format!("instance `{id}` does not exist"))
+}
+
+/// Instance ids are path segments and go into URIs: keep them plain.
+fn check_id(id: &str) -> ApiResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "instanceId",
+            format!("1 to {MAX_ID_LEN} characters of A-Z, a-z, 0-9, `-`, `_`, `.`, `:`"),
+        ))
+    }
+}
+
+/// `http://host` as the client reached us, for the management URIs.
+fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    match headers.get(HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", app.listen),
+    }
+}

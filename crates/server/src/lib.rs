@@ -1,0 +1,80 @@
+//! vigil's HTTP API, served by `vigil serve`:
+//! - the native API under `/api/v1`, shaped after Durable Functions' HTTP API (start → management
+//!   URIs; status with `runtimeStatus` and `customStatus`; raise event; terminate; purge), with
+//!   errors as `{ "code", "message" }` from one table ([`error::ErrorCode`]);
+//! - `/healthz`, `/readyz` and `/metrics`;
+//! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
+//!   the document and the routes cannot disagree.
+
+pub mod error;
+mod extract;
+mod health;
+mod instances;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use vigil_runtime::Engine;
+
+pub use error::{ApiError, ErrorCode};
+
+/// Largest request body accepted: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Renders the Prometheus metrics.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: Engine,
+    /// The address vigil listens on (for management URIs when the request names no host).
+    pub listen: SocketAddr,
+    /// The externally visible base URL, when vigil is behind a proxy.
+    pub public_url: Option<String>,
+    /// Renders `/metrics`.
+    pub metrics: MetricsRender,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "vigil", description = "Durable scheduled monitoring and alerting workflows."),
+    tags((name = "instances", description = "Start, inspect, signal, control and purge instances")),
+    components(schemas(ApiError, ErrorCode))
+)]
+struct ApiDoc;
+
+/// The whole API with its OpenAPI document.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(instances::routes())
+        .merge(health::routes())
+        .split_for_parts();
+    let doc = Arc::new(api.to_pretty_json().unwrap_or_default());
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// The OpenAPI document, for `vigil openapi` and tests.
+pub fn openapi_json() -> String {
+    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(instances::routes())
+        .merge(health::routes())
+        .split_for_parts();
+    api.to_pretty_json().unwrap_or_default()
+}
