@@ -218,3 +218,22 @@ pub fn stop(mut child: std::process::Child) {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 }
+
+/// `vigil serve` on `port`, once its API answers; returns the process and the API's base URL.
+pub async fn serve_api(db: &Path, config: &Path, port: u16, extra: &[&str]) -> (std::process::Child, String) {
+    let child = vigil(db)
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vigil serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = vigil_connectors::http_client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "vigil serve did not answer on {base}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, base)
+}

@@ -1,0 +1,89 @@
+//! The seed 002 flow through `vigil serve`'s HTTP API with plain HTTP calls, exactly as the
+//! Durable Functions monitor sample's README shows: start with {job_id, polling_interval_seconds,
+//! timeout_seconds}, poll the status and see customStatus, get the final output.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+/// Starts the job-monitor example against a job-status endpoint that says Running `running` times,
+/// then Completed; returns the final status and every customStatus seen while it ran.
+async fn monitor(running: usize, timeout_seconds: u64) -> (Value, Vec<Value>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let jobs = Recorder::start(move |r| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        let status = if n < running { "Running" } else { "Completed" };
+        let job = r.path.rsplit('/').next().unwrap_or_default().to_string();
+        Reply::json(json!({"job_id": job, "status": status, "progress_percent": 25 * n}))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) =
+        serve_api(&dir.path().join("v.db"), &root().join("examples/job-monitor"), free_port(), &[]).await;
+    let http = vigil_connectors::http_client();
+    let input = json!({
+        "job_id": "job-uuid-12345", "polling_interval_seconds": 1, "timeout_seconds": timeout_seconds,
+        "status_url": format!("{}/api/job_status", jobs.url),
+    });
+    let res = http.post(format!("{base}/api/v1/workflows/monitor_job/instances")).json(&input).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let uris: Value = res.json().await.unwrap();
+    let status_uri = uris["statusQueryGetUri"].as_str().unwrap().to_string();
+    assert!(status_uri.starts_with(&base), "{status_uri}");
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let last = loop {
+        let res = http.get(&status_uri).send().await.unwrap();
+        let code = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        if code == 200 {
+            break body;
+        }
+        assert_eq!((code, body["runtimeStatus"].clone()), (202, json!("Running")), "{body}");
+        assert_eq!(body["input"]["job_id"], json!("job-uuid-12345"));
+        if !body["customStatus"].is_null() && seen.last() != Some(&body["customStatus"]) {
+            seen.push(body["customStatus"].clone());
+        }
+        assert!(Instant::now() < deadline, "still running: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop(child);
+    (last, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_002_job_completes_with_custom_status_along_the_way() {
+    let (last, seen) = monitor(2, 30).await;
+    assert_eq!(last["runtimeStatus"], json!("Completed"), "{last}");
+    let out = &last["output"];
+    assert_eq!(
+        (out["job_id"].clone(), out["final_status"].clone(), out["checks_performed"].clone()),
+        (json!("job-uuid-12345"), json!("Completed"), json!(3))
+    );
+    let duration = out["monitoring_duration_seconds"].as_f64().unwrap();
+    assert!((1.5..30.0).contains(&duration), "two 1 s waits: {duration}");
+    assert!(!seen.is_empty(), "customStatus was visible while the job ran");
+    for status in &seen {
+        assert_eq!(status["job_id"], json!("job-uuid-12345"));
+        assert!(status["check_count"].as_u64().is_some_and(|n| n >= 1), "{status}");
+        let at = status["last_check_time"].as_str().unwrap();
+        assert!(at.parse::<jiff::Timestamp>().is_ok(), "RFC 3339: {at}");
+    }
+    assert_eq!(last["customStatus"]["status"], json!("Completed"));
+    assert!(last["createdTime"].as_str().unwrap() <= last["lastUpdatedTime"].as_str().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_002_job_times_out() {
+    let (last, _) = monitor(usize::MAX, 2).await;
+    assert_eq!(last["runtimeStatus"], json!("Completed"), "{last}");
+    assert_eq!(last["output"]["final_status"], json!("Timeout"));
+    assert!(last["output"]["checks_performed"].as_u64().unwrap() >= 2);
+}
