@@ -28,7 +28,7 @@ pub struct DbArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run schedules and instances until SIGINT/SIGTERM; serve /healthz and /metrics.
+    /// Run schedules and instances until SIGINT/SIGTERM; serve the HTTP API.
     Serve(commands::serve::Args),
     /// Run one instance to completion and print its output JSON.
     Run(commands::run::Args),
@@ -43,6 +43,9 @@ enum Command {
     /// Manage secrets (values are encrypted at rest and never printed).
     #[command(subcommand)]
     Secret(commands::secret::SecretCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
     /// List active alerts (and failed notifications).
     Alerts(commands::alerts::AlertsArgs),
     /// Act on one alert.
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,
             Command::Secret(c) => commands::secret::run(c).await,
+            Command::Token(c) => commands::token::run(c).await,
             Command::Alerts(a) => commands::alerts::list(a).await,
             Command::Alert(c) => commands::alerts::alert(c).await,
             Command::Silence(c) => commands::alerts::silence(c).await,

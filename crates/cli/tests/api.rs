@@ -87,3 +87,43 @@ async fn seed_002_job_times_out() {
     assert_eq!(last["output"]["final_status"], json!("Timeout"));
     assert!(last["output"]["checks_performed"].as_u64().unwrap() >= 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_the_cli_guard_the_api_and_revoking_one_takes_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let bad = run(&db, &["token", "create", "--role", "root"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("read, write or admin"));
+    let out = run(&db, &["token", "create", "--role", "read", "--name", "grafana"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("vgl_"), "{token}");
+    let listed = String::from_utf8(run(&db, &["token", "list"]).stdout).unwrap();
+    let id = token.split('_').nth(1).unwrap();
+    assert!(listed.contains(id) && listed.contains("grafana") && listed.contains("read"), "{listed}");
+    assert!(!listed.contains(token.split('_').nth(2).unwrap()), "the secret is never listed");
+
+    let (child, base) = serve_api(&db, &root().join("examples/job-monitor"), free_port(), &["--auth", "on"]).await;
+    let http = vigil_connectors::http_client();
+    let get = |t: Option<String>| {
+        let mut req = http.get(format!("{base}/api/v1/instances"));
+        if let Some(t) = t {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(None).await, 401);
+    assert_eq!(get(Some(token.clone())).await, 200);
+    let start =
+        http.post(format!("{base}/api/v1/workflows/monitor_job/instances")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(start.status().as_u16(), 403, "a read token cannot start");
+    assert!(run(&db, &["token", "revoke", id]).status.success());
+    assert!(!run(&db, &["token", "revoke", id]).status.success(), "revoking twice is an error");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(Some(token.clone())).await != 401 {
+        assert!(Instant::now() < deadline, "the revoked token still works");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(child);
+}

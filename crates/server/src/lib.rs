@@ -6,6 +6,7 @@
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
+pub mod auth;
 pub mod error;
 mod extract;
 mod health;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Renders `/metrics`.
     pub metrics: MetricsRender,
+    /// Token checks.
+    pub auth: Arc<auth::Auth>,
 }
 
 #[derive(OpenApi)]
@@ -66,6 +69,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -39,6 +39,7 @@ fn workflows() -> WorkflowSet {
 async fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("api.db")).await.unwrap());
+    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
     let engine =
         Engine::start(store, Arc::new(SystemClock), EngineConfig::default(), workflows(), SecretValues::default())
             .await
@@ -50,6 +51,7 @@ async fn api() -> Api {
         listen,
         public_url: None,
         metrics: Arc::new(|| "vigil_up 1\n".to_string()),
+        auth,
     });
     tokio::spawn(async move { axum_serve(listener, app).await });
     Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }

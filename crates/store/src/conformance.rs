@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     silences_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
+    tokens_are_kept_hashed_and_revoked(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -292,4 +293,22 @@ async fn listing_pages_and_purging(store: &dyn Store) {
     assert_eq!(purged, ["p2", "p3", "p5", "p6"]);
     let left: Vec<String> = store.list_instances(&filter(None)).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(left, ["p4", "p1"]);
+}
+
+async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
+    let token = crate::TokenRow {
+        id: "t1".into(),
+        name: "ci".into(),
+        role: "write".into(),
+        secret_hash: "ab".repeat(32),
+        created_at: 5,
+        revoked_at: None,
+    };
+    store.put_token(&token).await.unwrap();
+    assert!(store.put_token(&token).await.is_err(), "ids are unique");
+    assert_eq!(store.tokens().await.unwrap(), vec![token.clone()]);
+    assert!(store.revoke_token("t1", 9).await.unwrap());
+    assert!(!store.revoke_token("t1", 10).await.unwrap(), "already revoked");
+    assert!(!store.revoke_token("nope", 10).await.unwrap());
+    assert_eq!(store.tokens().await.unwrap()[0].revoked_at, Some(9));
 }

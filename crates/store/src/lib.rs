@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod conformance;
 pub mod secret_box;
 pub mod sqlite;
+pub mod tokens;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -18,6 +19,7 @@ use vigil_core::time::Millis;
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
+pub use tokens::TokenRow;
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -192,6 +194,12 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
     /// Deletes instance `id` if it has ended. Returns whether it did.
     async fn purge_instance(&self, id: &str) -> Result<bool>;
+    /// Adds an API token.
+    async fn put_token(&self, token: &TokenRow) -> Result<()>;
+    /// Every API token, revoked ones included, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenRow>>;
+    /// Revokes token `id`; false when it does not exist or was already revoked.
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
     /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
     /// this call inserted it (false: another process already claimed that fire time).
     async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>>;

@@ -6,4 +6,5 @@ pub mod inspect;
 pub mod run;
 pub mod secret;
 pub mod serve;
+pub mod token;
 pub mod validate;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
+use vigil_store::Store;
 
 use crate::DbArgs;
 use crate::setup::{load_all, load_secrets, open_store};
@@ -25,6 +26,10 @@ pub struct Args {
     /// The API's externally visible base URL (behind a proxy), used in management URIs.
     #[arg(long, env = "VIGIL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Require API tokens (`vigil token create`): `auto` (the default) requires them unless vigil
+    /// listens on a loopback address only.
+    #[arg(long, env = "VIGIL_AUTH", value_enum, default_value_t = AuthMode::Auto)]
+    pub auth: AuthMode,
     /// Interpreter threads (default: one per core, at least 2).
     #[arg(long)]
     pub shards: Option<usize>,
@@ -32,6 +37,27 @@ pub struct Args {
     /// heartbeat service).
     #[arg(long, env = "VIGIL_HEARTBEAT")]
     pub heartbeat: Option<String>,
+}
+
+/// When API tokens are required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Required unless listening on loopback only.
+    Auto,
+    /// Always required.
+    On,
+    /// Never required (only behind something that authenticates).
+    Off,
+}
+
+impl AuthMode {
+    fn required(self, listen: SocketAddr) -> bool {
+        match self {
+            AuthMode::Auto => !listen.ip().is_loopback(),
+            AuthMode::On => true,
+            AuthMode::Off => false,
+        }
+    }
 }
 
 /// Runs until SIGINT or SIGTERM, then stops gracefully.
@@ -67,13 +93,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let listen = listener.local_addr()?;
+    let required = args.auth.required(listen);
+    if required && store.tokens().await?.iter().all(|t| t.revoked_at.is_some()) {
+        tracing::warn!("API tokens are required but none exists: create one with `vigil token create --role admin`.");
+    }
     let app = vigil_server::app(vigil_server::AppState {
         engine: engine.clone(),
         listen,
         public_url: args.public_url.clone(),
         metrics: Arc::new(move || metrics.render()),
+        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
     });
-    tracing::info!(listen = %listen, db = %args.db.db.display(), "vigil is serving.");
+    tracing::info!(listen = %listen, db = %args.db.db.display(), auth = required, "vigil is serving.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;

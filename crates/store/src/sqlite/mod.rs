@@ -16,6 +16,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
+use crate::tokens::TokenRow;
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_alerts.sql"),
     include_str!("../../migrations/sqlite/0003_alert_acks.sql"),
+    include_str!("../../migrations/sqlite/0004_tokens.sql"),
 ];
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
@@ -244,6 +246,46 @@ impl Store for SqliteStore {
 
     async fn purge_instance(&self, id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM instances WHERE id = ? AND status NOT IN ('RUNNING', 'PAUSED')")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_token(&self, token: &TokenRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(&token.role)
+        .bind(&token.secret_hash)
+        .bind(token.created_at)
+        .bind(token.revoked_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRow>> {
+        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    role: r.try_get("role")?,
+                    secret_hash: r.try_get("secret_hash")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at)
             .bind(id)
             .execute(&self.writer)
             .await?;

@@ -1,0 +1,72 @@
+//! `vigil token create|list|revoke`: API tokens for `vigil serve`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+use vigil_core::time::{Clock, format_millis};
+use vigil_runtime::SystemClock;
+use vigil_server::auth::{Role, mint};
+use vigil_store::Store;
+
+use crate::DbArgs;
+use crate::setup::open_store;
+
+/// Token subcommands.
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (once: only a hash is kept).
+    Create {
+        /// `read` (GET only), `write` (also start, signal, control, purge, define) or `admin`
+        /// (also tokens and secrets).
+        #[arg(long)]
+        role: String,
+        /// A label, such as who or what uses it.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List tokens (ids, names, roles; never secrets).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token by id; a running `vigil serve` refuses it within 2 seconds.
+    Revoke {
+        /// The token id (the part after `vgl_`).
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Runs a token subcommand.
+pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
+    match cmd {
+        TokenCommand::Create { role, name, db } => {
+            let Some(role) = Role::parse(&role) else {
+                anyhow::bail!("--role: `{role}` is not a role; use read, write or admin");
+            };
+            let minted = mint(&name, role, SystemClock.now());
+            open_store(&db.db).await?.put_token(&minted.row).await?;
+            eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
+            println!("{}", minted.token);
+        }
+        TokenCommand::List { db } => {
+            for t in open_store(&db.db).await?.tokens().await? {
+                let state =
+                    t.revoked_at.map(|at| format!("revoked {}", format_millis(at))).unwrap_or_else(|| "active".into());
+                println!("{}\t{}\t{}\tcreated {}\t{state}", t.id, t.role, t.name, format_millis(t.created_at));
+            }
+        }
+        TokenCommand::Revoke { id, db } => {
+            let id = id.strip_prefix("vgl_").map(|rest| rest.split('_').next().unwrap_or(rest)).unwrap_or(&id);
+            if !open_store(&db.db).await?.revoke_token(id, SystemClock.now()).await? {
+                anyhow::bail!("no active token with id `{id}` (see `vigil token list`)");
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

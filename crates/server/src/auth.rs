@@ -1,0 +1,228 @@
+//! API tokens: minted once (`vigil token create`), stored as a SHA-256 of their secret, checked in
+//! constant time, and required on every route but `/healthz` and `/readyz` when auth is on.
+//!
+//! A token reads `vgl_<id>_<secret>`. Roles are ordered: `read` may GET, `write` may also change
+//! instances and definitions, `admin` may also manage tokens and secrets. Conductor SDKs send a key
+//! id and secret to `POST /api/token`; the key id is the token's id and the key secret its secret.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::RwLock;
+use vigil_core::time::Millis;
+use vigil_store::{Store, TokenRow};
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+
+/// How long the token list is trusted before it is read again (a revoke takes effect within it).
+const REFRESH: Duration = Duration::from_secs(2);
+/// The token list is re-read on an unknown id at most this often.
+const MISS_REFRESH: Duration = Duration::from_millis(250);
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Read anything.
+    Read,
+    /// Also start, signal, control and purge instances, and change definitions.
+    Write,
+    /// Also manage tokens and secrets.
+    Admin,
+}
+
+impl Role {
+    /// Parses `read`, `write` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "read" => Some(Role::Read),
+            "write" => Some(Role::Write),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A new token: the row to store and the token to show once.
+pub struct Minted {
+    /// To store.
+    pub row: TokenRow,
+    /// To give to the user; it is not kept.
+    pub token: String,
+}
+
+/// Mints a token named `name` with `role`.
+pub fn mint(name: &str, role: Role, now: Millis) -> Minted {
+    let mut rng = rand::rng();
+    let id: String = (0..6).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+    let secret: String = (0..32).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+    let row = TokenRow {
+        id: id.clone(),
+        name: name.to_string(),
+        role: role.as_str().into(),
+        secret_hash: hash(&secret),
+        created_at: now,
+        revoked_at: None,
+    };
+    Minted { row, token: format!("vgl_{id}_{secret}") }
+}
+
+fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Splits `vgl_<id>_<secret>`.
+pub fn split(token: &str) -> Option<(&str, &str)> {
+    token.strip_prefix("vgl_")?.split_once('_')
+}
+
+#[derive(Default)]
+struct Cache {
+    tokens: HashMap<String, TokenRow>,
+    read_at: Option<Instant>,
+}
+
+/// Checks presented tokens against the stored ones.
+pub struct Auth {
+    required: bool,
+    store: Arc<dyn Store>,
+    cache: RwLock<Cache>,
+}
+
+impl Auth {
+    /// Auth that is `required` (or not) for the tokens in `store`.
+    pub fn new(store: Arc<dyn Store>, required: bool) -> Self {
+        Self { required, store, cache: RwLock::default() }
+    }
+
+    /// Whether requests need a token.
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    /// The role of the token with `id` and `secret`, if it is known, not revoked, and the secret
+    /// matches.
+    pub async fn check(&self, id: &str, secret: &str) -> Option<Role> {
+        let row = self.lookup(id).await?;
+        let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
+        (matches && row.revoked_at.is_none()).then(|| Role::parse(&row.role)).flatten()
+    }
+
+    async fn lookup(&self, id: &str) -> Option<TokenRow> {
+        {
+            let cache = self.cache.read().await;
+            let age = cache.read_at.map(|t| t.elapsed());
+            let fresh = age.is_some_and(|a| a < REFRESH);
+            let recent = age.is_some_and(|a| a < MISS_REFRESH);
+            match cache.tokens.get(id) {
+                Some(row) if fresh => return Some(row.clone()),
+                None if recent => return None,
+                _ => {}
+            }
+        }
+        let mut cache = self.cache.write().await;
+        match self.store.tokens().await {
+            Ok(rows) => {
+                cache.tokens = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+                cache.read_at = Some(Instant::now());
+            }
+            Err(e) => tracing::error!(error = %e, "Could not read API tokens; using the last list read."),
+        }
+        cache.tokens.get(id).cloned()
+    }
+}
+
+/// The role a request needs: reads need `read`; changes need `write`; tokens and secrets need
+/// `admin`. Polling a task queue hands out work, so it needs `write` although it is a GET.
+fn needed(method: &Method, path: &str) -> Role {
+    if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") {
+        return Role::Admin;
+    }
+    if path.starts_with("/api/tasks/poll") {
+        return Role::Write;
+    }
+    match *method {
+        Method::GET | Method::HEAD | Method::OPTIONS => Role::Read,
+        _ => Role::Write,
+    }
+}
+
+/// Routes anyone may call: health, and the Conductor token exchange (it checks the key itself).
+fn open(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/api/token")
+}
+
+/// The token a request carries: `Authorization: Bearer <token>`, or Conductor's
+/// `X-Authorization: <token>`.
+fn presented(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim);
+    }
+    headers.get("x-authorization").and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// The middleware: refuses a request without a good enough token when auth is on.
+pub async fn require(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if !app.auth.required() || open(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let need = needed(req.method(), req.uri().path());
+    let role = match presented(&req).and_then(split) {
+        Some((id, secret)) => app.auth.check(id, secret).await,
+        None => None,
+    };
+    match role {
+        None => ApiError::new(ErrorCode::Unauthorized, "a valid API token is required (Authorization: Bearer vgl_...)")
+            .into_response(),
+        Some(role) if role < need => ApiError::new(
+            ErrorCode::Forbidden,
+            format!("this needs a `{}` token; this one is `{}`", need.as_str(), role.as_str()),
+        )
+        .into_response(),
+        Some(_) => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_split_back_and_store_only_a_hash() {
+        let m = mint("ci", Role::Write, 7);
+        let (id, secret) = split(&m.token).unwrap();
+        assert_eq!(id, m.row.id);
+        assert_eq!(m.row.secret_hash, hash(secret));
+        assert!(!m.row.secret_hash.contains(secret));
+        assert_eq!(secret.len(), 64);
+        assert_ne!(mint("ci", Role::Write, 7).token, m.token);
+    }
+
+    #[test]
+    fn roles_needed_by_route_and_method() {
+        assert_eq!(needed(&Method::GET, "/api/v1/instances"), Role::Read);
+        assert_eq!(needed(&Method::POST, "/api/v1/instances/x/terminate"), Role::Write);
+        assert_eq!(needed(&Method::DELETE, "/api/v1/instances/x"), Role::Write);
+        assert_eq!(needed(&Method::GET, "/api/v1/tokens"), Role::Admin);
+        assert_eq!(needed(&Method::GET, "/api/tasks/poll/batch/t"), Role::Write);
+        assert!(Role::Read < Role::Write && Role::Write < Role::Admin);
+    }
+}

@@ -1,0 +1,139 @@
+//! With auth on, every route but health needs a token: every mutating route (read from the
+//! OpenAPI document, so a new route is covered without touching this test) refuses a request
+//! without a token and one with a read-only token, and a revoked token stops working.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigil_core::def::WorkflowSet;
+use vigil_core::def::build::build_workflow;
+use vigil_core::time::Clock;
+use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
+use vigil_server::auth::{Role, mint};
+use vigil_store::{SqliteStore, Store};
+
+struct Setup {
+    base: String,
+    http: reqwest::Client,
+    store: Arc<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("auth.db")).await.unwrap());
+    let mut set = WorkflowSet::default();
+    let (def, _) =
+        build_workflow(&json!({"name": "hold", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HUMAN"}]}));
+    set.insert(def.unwrap());
+    let engine =
+        Engine::start(store.clone(), Arc::new(SystemClock), EngineConfig::default(), set, SecretValues::default())
+            .await
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap();
+    let app = vigil_server::app(vigil_server::AppState {
+        engine,
+        listen,
+        public_url: None,
+        metrics: Arc::new(String::new),
+        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), true)),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Setup { base: format!("http://{listen}"), http: vigil_connectors::http_client(), store, _dir: dir }
+}
+
+impl Setup {
+    async fn token(&self, role: Role) -> (String, String) {
+        let m = mint("test", role, SystemClock.now());
+        self.store.put_token(&m.row).await.unwrap();
+        (m.row.id, m.token)
+    }
+
+    async fn send(&self, method: &str, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req =
+            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if method != "GET" && method != "DELETE" {
+            req = req.json(&json!({}));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Every (method, path) in the OpenAPI document, path parameters filled in.
+async fn documented_routes(s: &Setup, token: &str) -> Vec<(String, String)> {
+    let (code, doc) = s.send("GET", "/api/v1/openapi.json", Some(token)).await;
+    assert_eq!(code, StatusCode::OK);
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let filled = path.replace("{name}", "hold").replace("{id}", "i1").replace("{event}", "go");
+        for method in item.as_object().unwrap().keys() {
+            routes.push((method.to_uppercase(), filled.clone()));
+        }
+    }
+    assert!(routes.len() >= 10, "{routes:?}");
+    routes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mutating_route_refuses_no_token_and_a_read_token() {
+    let s = setup().await;
+    let (_, read) = s.token(Role::Read).await;
+    let (_, write) = s.token(Role::Write).await;
+    let routes = documented_routes(&s, &read).await;
+    let mutating: Vec<_> = routes.iter().filter(|(m, p)| m != "GET" || p.starts_with("/api/tasks/poll")).collect();
+    assert!(mutating.len() >= 8, "{mutating:?}");
+    for (method, path) in &mutating {
+        let (code, body) = s.send(method, path, None).await;
+        assert_eq!((code, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!("unauthorized")), "{method} {path}");
+        let (code, body) = s.send(method, path, Some(&read)).await;
+        assert_eq!(
+            (code, body["code"].clone()),
+            (StatusCode::FORBIDDEN, json!("forbidden")),
+            "{method} {path} with a read token"
+        );
+        let (code, _) = s.send(method, path, Some(&format!("{write}x"))).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "{method} {path} with a wrong secret");
+    }
+    // Reads need a token too; health does not.
+    for (method, path) in routes.iter().filter(|(m, p)| m == "GET" && !p.starts_with("/api/tasks/poll")) {
+        let (code, _) = s.send(method, path, None).await;
+        let open = path == "/healthz" || path == "/readyz";
+        assert_eq!(code == StatusCode::UNAUTHORIZED, !open, "{method} {path}");
+        let (code, _) = s.send(method, path, Some(&read)).await;
+        assert!(
+            code != StatusCode::UNAUTHORIZED && code != StatusCode::FORBIDDEN,
+            "{method} {path} with a read token: {code}"
+        );
+    }
+    // A write token does what a read token may not.
+    let (code, body) = s.send("POST", "/api/v1/workflows/hold/instances?instanceId=i1", Some(&write)).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let res =
+        s.http.get(format!("{}/api/v1/instances/i1", s.base)).header("X-Authorization", &read).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED, "Conductor's X-Authorization header works too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_within_the_refresh_period() {
+    let s = setup().await;
+    let (id, token) = s.token(Role::Write).await;
+    assert_eq!(s.send("GET", "/api/v1/instances", Some(&token)).await.0, StatusCode::OK);
+    assert!(s.store.revoke_token(&id, SystemClock.now()).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while s.send("GET", "/api/v1/instances", Some(&token)).await.0 != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "a revoked token still works");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, _) = s.send("GET", "/api/v1/instances", Some("vgl_nope_nope")).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    let (code, _) = s.send("GET", "/api/v1/instances", Some("garbage")).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,20 @@
+//! Stored API tokens.
+
+use vigil_core::time::Millis;
+
+/// An API token as stored: the hash of its secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Public id (the first part of the token, and the key id for Conductor SDKs).
+    pub id: String,
+    /// A label.
+    pub name: String,
+    /// `read`, `write` or `admin`.
+    pub role: String,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: String,
+    /// Creation time.
+    pub created_at: Millis,
+    /// When it was revoked.
+    pub revoked_at: Option<Millis>,
+}
