@@ -16,7 +16,7 @@ use vigil_runtime::StartRequest;
 use vigil_store::InstanceFilter;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody};
 use crate::views::{InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus};
 
@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct StartQuery {
     /// Instance id; makes the start idempotent (a second start with the same id starts nothing).
+    #[param(pattern = r"^[A-Za-z0-9._:-]{1,200}$", min_length = 1, max_length = 200)]
     instance_id: Option<String>,
     /// Workflow version; the latest when absent.
     version: Option<u32>,
@@ -145,23 +146,31 @@ pub struct ListQuery {
     name: Option<String>,
     /// Only this status (`Running`, `Suspended`, `Completed`, `Failed`, `TimedOut`, `Terminated`,
     /// or Conductor's names).
+    #[param(
+        pattern = "^(Running|Pending|Suspended|Completed|Failed|TimedOut|Terminated|Canceled|RUNNING|PAUSED|COMPLETED|FAILED|TIMED_OUT|TERMINATED)$"
+    )]
     status: Option<String>,
     /// Created at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     created_from: Option<String>,
     /// Created before this time (RFC 3339).
+    #[param(format = DateTime)]
     created_to: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// From the previous page.
+    #[param(pattern = r"^[0-9]+\..+$")]
     continuation_token: Option<String>,
 }
 
 impl ListQuery {
     fn filter(&self) -> ApiResult<InstanceFilter> {
+        let given = |v: &Option<String>| v.clone();
         let time = |field: &str, v: &Option<String>| -> ApiResult<Option<i64>> {
-            v.as_deref().map(|t| parse_until(t).map_err(|e| ApiError::invalid(field, e))).transpose()
+            given(v).map(|t| parse_until(&t).map_err(|e| ApiError::invalid(field, e))).transpose()
         };
-        let status = match &self.status {
+        let status = match &given(&self.status) {
             Some(s) => Some(RuntimeStatus::parse(s).ok_or_else(|| {
                 ApiError::invalid(
                     "status",
@@ -174,7 +183,7 @@ impl ListQuery {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ApiError::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
         }
-        let after = match &self.continuation_token {
+        let after = match &given(&self.continuation_token) {
             Some(token) => Some(
                 parse_token(token)
                     .ok_or_else(|| ApiError::invalid("continuationToken", "not a token this API gave out"))?,
@@ -211,22 +220,45 @@ async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> 
     Ok(Json(InstancePage { instances: rows.iter().map(InstanceSummary::from).collect(), continuation_token }))
 }
 
-/// Purges every ended instance that matches the filter (at least one of `name`, `status`,
-/// `createdFrom`, `createdTo` is required). Running instances are never purged.
+/// Filter of a bulk purge: `createdTo` is required, so a purge always says how old.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PurgeQuery {
+    /// Purge instances created before this time (RFC 3339).
+    #[param(format = DateTime)]
+    created_to: String,
+    /// And at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    created_from: Option<String>,
+    /// Only this workflow.
+    name: Option<String>,
+    /// Only this status (as in listing).
+    #[param(
+        pattern = "^(Running|Pending|Suspended|Completed|Failed|TimedOut|Terminated|Canceled|RUNNING|PAUSED|COMPLETED|FAILED|TIMED_OUT|TERMINATED)$"
+    )]
+    status: Option<String>,
+}
+
+/// Purges every ended instance created before `createdTo` that matches the other filters.
+/// Running instances are never purged.
 #[utoipa::path(
-    delete, path = "/api/v1/instances", tag = "instances", params(ListQuery),
+    delete, path = "/api/v1/instances", tag = "instances", params(PurgeQuery),
     responses((status = 200, body = PurgeResult), (status = 400, body = ApiError))
 )]
-async fn purge_matching(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<PurgeResult>> {
-    if q.name.is_none() && q.status.is_none() && q.created_from.is_none() && q.created_to.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            "a bulk purge needs a filter: name, status, createdFrom or createdTo",
-        ));
-    }
-    let mut filter = q.filter()?;
-    filter.after = None;
-    filter.limit = MAX_PAGE;
+async fn purge_matching(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<PurgeQuery>,
+) -> ApiResult<Json<PurgeResult>> {
+    let list = ListQuery {
+        name: q.name,
+        status: q.status,
+        created_from: q.created_from,
+        created_to: Some(q.created_to),
+        limit: Some(MAX_PAGE),
+        continuation_token: None,
+    };
+    let filter = list.filter()?;
     let mut deleted = 0;
     loop {
         let ids = app.engine.purge_matching(&filter).await?;

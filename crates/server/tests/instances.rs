@@ -314,8 +314,8 @@ async fn listing_pages_through_everything_and_purge_removes_only_ended_instances
     assert_eq!(api.call("DELETE", "/api/v1/instances/q0", None).await.0, StatusCode::OK);
     assert_eq!(api.call("DELETE", "/api/v1/instances/q0", None).await.0, StatusCode::NOT_FOUND);
     let (code, body) = api.call("DELETE", "/api/v1/instances", None).await;
-    assert_eq!((code, code_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"), "a bulk purge needs a filter");
-    let (code, body) = api.call("DELETE", "/api/v1/instances?createdFrom=2000-01-01T00:00:00Z", None).await;
+    assert_eq!((code, code_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"), "a bulk purge needs createdTo");
+    let (code, body) = api.call("DELETE", "/api/v1/instances?createdTo=2999-01-01T00:00:00Z", None).await;
     assert_eq!((code, body["instancesDeleted"].clone()), (StatusCode::OK, json!(4)));
     let (_, left) = api.call("GET", "/api/v1/instances", None).await;
     assert_eq!(left["instances"][0]["instanceId"], json!("live"));

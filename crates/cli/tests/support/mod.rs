@@ -237,3 +237,13 @@ pub async fn serve_api(db: &Path, config: &Path, port: u16, extra: &[&str]) -> (
     }
     (child, base)
 }
+
+/// Where `name` would be found on `PATH`, for [`service_binary`].
+pub fn on_path(name: &str) -> Vec<String> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}/{name}"))
+        .collect()
+}
