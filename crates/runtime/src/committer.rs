@@ -137,6 +137,7 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut Hash
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
+        Action::Enqueue(task) => shared.work.enqueue(id, *task),
         Action::Alert { task_id, request } => {
             let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request });
         }

@@ -101,7 +101,7 @@ impl Router {
             | ShardMsg::Load(instance)
             | ShardMsg::Revive(instance, _)
             | ShardMsg::Restart(instance) => instance.workflow_id.clone(),
-            ShardMsg::Event(id, _) => id.clone(),
+            ShardMsg::Event(id, _) | ShardMsg::EventCommitted(id, _, _) => id.clone(),
         };
         let _ = self.shards[self.shard_of(&id)].send(msg);
     }
@@ -123,6 +123,7 @@ pub(crate) struct Shared {
     pub finished: std::sync::atomic::AtomicU64,
     pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
     pub notifiers: crate::alerting::delivery::Notifiers,
+    pub work: Arc<crate::workers::WorkQueue>,
 }
 
 /// A running engine. Cheap to clone.
@@ -175,6 +176,7 @@ impl Engine {
             finished: std::sync::atomic::AtomicU64::new(0),
             alerts: alert_tx,
             notifiers: notifiers.clone(),
+            work: crate::workers::WorkQueue::new(clock.clone(), router.clone()),
         });
         let mut threads = Vec::new();
         for (n, rx) in receivers.into_iter().enumerate() {
@@ -201,6 +203,7 @@ impl Engine {
             )),
             tokio::spawn(crate::alerting::delivery::run(outbox_rx, results_tx, recorded_rx, clock.clone(), notifiers)),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
+            tokio::spawn(crate::workers::run_expiry(shared.work.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
         ];
         let engine = Engine {

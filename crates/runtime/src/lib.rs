@@ -16,12 +16,14 @@ mod alerting;
 mod clock;
 mod committer;
 mod control;
+pub mod definitions;
 mod engine;
 mod http;
 mod scheduler;
 mod secrets;
 mod shard;
 mod timers;
+pub mod workers;
 
 pub use clock::SystemClock;
 pub use control::ControlError;

@@ -40,6 +40,9 @@ pub enum ShardMsg {
     Revive(Box<Instance>, Event),
     /// A fresh state for an ended instance (restart): replaces it unless it runs again already.
     Restart(Box<Instance>),
+    /// An event whose sender waits until the step it causes is committed (dropped, unanswered,
+    /// when the instance is not in memory).
+    EventCommitted(String, Event, tokio::sync::oneshot::Sender<()>),
 }
 
 /// What one shard batch produced.
@@ -142,6 +145,13 @@ pub fn run(
                     (id, Event::Recover)
                 }
                 ShardMsg::Event(id, event) => (id, event),
+                ShardMsg::EventCommitted(id, event, tx) => {
+                    if !instances.contains_key(&id) {
+                        continue;
+                    }
+                    batch.committed.push(tx);
+                    (id, event)
+                }
                 ShardMsg::Restart(instance) => {
                     let id = instance.workflow_id.clone();
                     if instances.get(&id).is_some_and(|i| !i.status.is_terminal()) {

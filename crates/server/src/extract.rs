@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode};
@@ -63,6 +64,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(q)) => Ok(ApiQuery(q)),
             Err(e) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("query: {}", e.body_text()))),
+        }
+    }
+}
+
+/// A boolean query parameter read as people and SDKs write it: `true`, `True`, `1`, `false`, ...
+/// (Conductor's Python SDK sends `overwrite=True`).
+pub fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(serde::de::Error::custom(format!("`{text}` is not true or false"))),
+    }
+}
+
+/// [`lenient_bool`] for an optional parameter.
+pub fn lenient_opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    lenient_bool(d).map(Some)
+}
+
+/// Path parameters; a bad one is a JSON error naming it.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(p)) => Ok(ApiPath(p)),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("path: {}", e.body_text()))),
         }
     }
 }

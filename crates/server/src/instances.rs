@@ -2,7 +2,7 @@
 //! and purge instances, as Durable Functions' HTTP API does.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use vigil_store::InstanceFilter;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::views::{InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus};
 
 /// Most instances in one page.
@@ -57,7 +57,7 @@ pub struct StartQuery {
 #[utoipa::path(
     post, path = "/api/v1/workflows/{name}/instances", tag = "instances",
     params(("name" = String, Path, description = "Workflow name"), StartQuery),
-    request_body(content = Object, description = "The instance's input (any JSON; empty for none)"),
+    request_body(content = serde_json::Value, description = "The instance's input (any JSON; empty for none)"),
     responses(
         (status = 202, description = "Started (or already started with this id)", body = ManagementUris),
         (status = 400, body = ApiError), (status = 404, description = "No such workflow", body = ApiError),
@@ -65,7 +65,7 @@ pub struct StartQuery {
 )]
 async fn start(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<Value>,
@@ -97,7 +97,7 @@ async fn start(
 #[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// Include the task history.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
     show_history: bool,
 }
 
@@ -113,7 +113,7 @@ pub struct StatusQuery {
 )]
 async fn status(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> ApiResult<Response> {
     let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
@@ -130,7 +130,7 @@ async fn status(
         (status = 404, body = ApiError), (status = 409, description = "Still running", body = ApiError),
     )
 )]
-async fn purge(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<PurgeResult>> {
+async fn purge(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<PurgeResult>> {
     if !app.engine.purge(&id).await? {
         return Err(unknown(&id));
     }
@@ -275,7 +275,7 @@ async fn purge_matching(
 #[utoipa::path(
     post, path = "/api/v1/instances/{id}/events/{event}", tag = "instances",
     params(("id" = String, Path, description = "Instance id"), ("event" = String, Path, description = "Event name")),
-    request_body(content = Object, description = "Payload: the waiting task's output"),
+    request_body(content = serde_json::Value, description = "Payload: the waiting task's output (any JSON)"),
     responses(
         (status = 202, description = "Accepted"),
         (status = 404, body = ApiError), (status = 410, description = "Already ended", body = ApiError),
@@ -283,7 +283,7 @@ async fn purge_matching(
 )]
 async fn raise_event(
     State(app): State<AppState>,
-    Path((id, event)): Path<(String, String)>,
+    ApiPath((id, event)): ApiPath<(String, String)>,
     JsonBody(payload): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     app.engine.raise_event(&id, &event, payload).await?;
@@ -309,7 +309,7 @@ pub struct TerminateQuery {
 )]
 async fn terminate(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<TerminateQuery>,
 ) -> ApiResult<StatusCode> {
     let reason = q.reason.unwrap_or_else(|| "terminated through the API".into());
@@ -323,7 +323,7 @@ async fn terminate(
     params(("id" = String, Path, description = "Instance id")),
     responses((status = 202, description = "Accepted"), (status = 404, body = ApiError), (status = 410, body = ApiError))
 )]
-async fn suspend(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn suspend(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.suspend(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -337,7 +337,7 @@ async fn suspend(State(app): State<AppState>, Path(id): Path<String>) -> ApiResu
         (status = 409, description = "Not suspended", body = ApiError), (status = 410, body = ApiError),
     )
 )]
-async fn resume(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.resume(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -348,7 +348,7 @@ async fn resume(State(app): State<AppState>, Path(id): Path<String>) -> ApiResul
 #[into_params(parameter_in = Query)]
 pub struct RestartQuery {
     /// Run on the latest definition instead of the version it ran.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
     use_latest_definition: bool,
 }
 
@@ -363,7 +363,7 @@ pub struct RestartQuery {
 )]
 async fn restart(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RestartQuery>,
 ) -> ApiResult<StatusCode> {
     app.engine.restart(&id, q.use_latest_definition).await?;
@@ -379,7 +379,7 @@ async fn restart(
         (status = 409, description = "Running or completed", body = ApiError),
     )
 )]
-async fn retry(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }

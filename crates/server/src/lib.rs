@@ -7,6 +7,7 @@
 //!   the document and the routes cannot disagree.
 
 pub mod auth;
+mod conductor;
 pub mod error;
 mod extract;
 mod health;
@@ -49,7 +50,10 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "vigil", description = "Durable scheduled monitoring and alerting workflows."),
-    tags((name = "instances", description = "Start, inspect, signal, control and purge instances")),
+    tags(
+        (name = "instances", description = "Start, inspect, signal, control and purge instances"),
+        (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol")
+    ),
     components(schemas(ApiError, ErrorCode))
 )]
 struct ApiDoc;
@@ -58,6 +62,7 @@ struct ApiDoc;
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(instances::routes())
+        .merge(conductor::routes())
         .merge(health::routes())
         .split_for_parts();
     let doc = Arc::new(document(&api));

@@ -25,6 +25,13 @@ pub fn complete(mut doc: Value) -> Value {
         for item in paths.values_mut() {
             for (method, op) in item.as_object_mut().into_iter().flatten() {
                 let starts = op.get("operationId") == Some(&json!("start"));
+                // These take an optional body: no body means no input (or payload).
+                let optional_body = ["start", "start_by_name", "raise_event"]
+                    .iter()
+                    .any(|id| op.get("operationId") == Some(&json!(id)));
+                if optional_body && let Some(body) = op.get_mut("requestBody") {
+                    body["required"] = json!(false);
+                }
                 let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
                 for (code, description) in COMMON {
                     if method == "get" && matches!(*code, "413" | "415") {

@@ -73,7 +73,13 @@ async fn documented_routes(s: &Setup, token: &str) -> Vec<(String, String)> {
     assert_eq!(code, StatusCode::OK);
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let filled = path.replace("{name}", "hold").replace("{id}", "i1").replace("{event}", "go");
+        let filled = path
+            .replace("{name}", "hold")
+            .replace("{id}", "i1")
+            .replace("{event}", "go")
+            .replace("{taskType}", "t")
+            .replace("{taskId}", "i1~1")
+            .replace("{version}", "1");
         for method in item.as_object().unwrap().keys() {
             routes.push((method.to_uppercase(), filled.clone()));
         }
@@ -88,7 +94,9 @@ async fn every_mutating_route_refuses_no_token_and_a_read_token() {
     let (_, read) = s.token(Role::Read).await;
     let (_, write) = s.token(Role::Write).await;
     let routes = documented_routes(&s, &read).await;
-    let mutating: Vec<_> = routes.iter().filter(|(m, p)| m != "GET" || p.starts_with("/api/tasks/poll")).collect();
+    // The token exchange is open: it checks the key pair itself.
+    let mutating: Vec<_> =
+        routes.iter().filter(|(m, p)| (m != "GET" || p.starts_with("/api/tasks/poll")) && p != "/api/token").collect();
     assert!(mutating.len() >= 8, "{mutating:?}");
     for (method, path) in &mutating {
         let (code, body) = s.send(method, path, None).await;
@@ -113,6 +121,15 @@ async fn every_mutating_route_refuses_no_token_and_a_read_token() {
             "{method} {path} with a read token: {code}"
         );
     }
+    // Conductor SDKs trade a token's id and secret for the token.
+    let (id, secret) = read.strip_prefix("vgl_").unwrap().split_once('_').unwrap();
+    let exchange = |key: &str, secret: &str| {
+        s.http.post(format!("{}/api/token", s.base)).json(&json!({"keyId": key, "keySecret": secret})).send()
+    };
+    let res = exchange(id, secret).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["token"], json!(read));
+    assert_eq!(exchange(id, "wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     // A write token does what a read token may not.
     let (code, body) = s.send("POST", "/api/v1/workflows/hold/instances?instanceId=i1", Some(&write)).await;
     assert_eq!(code, StatusCode::ACCEPTED, "{body}");

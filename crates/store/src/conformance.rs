@@ -27,6 +27,7 @@ pub async fn run_all(store: &dyn Store) {
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
+    definitions_roundtrip(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -311,4 +312,23 @@ async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
     assert!(!store.revoke_token("t1", 10).await.unwrap(), "already revoked");
     assert!(!store.revoke_token("nope", 10).await.unwrap());
     assert_eq!(store.tokens().await.unwrap()[0].revoked_at, Some(9));
+}
+
+async fn definitions_roundtrip(store: &dyn Store) {
+    let def = |version: u32, body: &str| crate::DefinitionRow {
+        kind: "workflow".into(),
+        name: "w".into(),
+        version,
+        body: body.into(),
+        updated_at: 1,
+    };
+    store.put_definition(&def(1, "{\"a\":1}")).await.unwrap();
+    store.put_definition(&def(2, "{}")).await.unwrap();
+    store.put_definition(&def(1, "{\"a\":2}")).await.unwrap();
+    let all = store.definitions("workflow").await.unwrap();
+    assert_eq!(all.iter().map(|d| (d.version, d.body.as_str())).collect::<Vec<_>>(), [(1, "{\"a\":2}"), (2, "{}")]);
+    assert!(store.definitions("taskdef").await.unwrap().is_empty());
+    assert_eq!(store.delete_definition("workflow", "w", Some(2)).await.unwrap(), 1);
+    assert_eq!(store.delete_definition("workflow", "w", None).await.unwrap(), 1);
+    assert!(store.definitions("workflow").await.unwrap().is_empty());
 }

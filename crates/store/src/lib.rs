@@ -19,7 +19,7 @@ use vigil_core::time::Millis;
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
-pub use tokens::TokenRow;
+pub use tokens::{DefinitionRow, TokenRow};
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -194,6 +194,12 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
     /// Deletes instance `id` if it has ended. Returns whether it did.
     async fn purge_instance(&self, id: &str) -> Result<bool>;
+    /// Writes (or replaces) a definition.
+    async fn put_definition(&self, def: &DefinitionRow) -> Result<()>;
+    /// The definitions of `kind`, by name then version.
+    async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>>;
+    /// Deletes one version of a definition, or all when `version` is `None`; returns how many.
+    async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64>;
     /// Adds an API token.
     async fn put_token(&self, token: &TokenRow) -> Result<()>;
     /// Every API token, revoked ones included, oldest first.

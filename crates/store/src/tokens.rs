@@ -1,4 +1,4 @@
-//! Stored API tokens.
+//! Stored API tokens and API-written definitions.
 
 use vigil_core::time::Millis;
 
@@ -17,4 +17,19 @@ pub struct TokenRow {
     pub created_at: Millis,
     /// When it was revoked.
     pub revoked_at: Option<Millis>,
+}
+
+/// A definition written through the API, kept as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionRow {
+    /// `workflow` or `taskdef`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// Version (0 for kinds without versions).
+    pub version: u32,
+    /// The JSON document.
+    pub body: String,
+    /// Last write.
+    pub updated_at: Millis,
 }

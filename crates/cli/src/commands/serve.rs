@@ -87,6 +87,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         });
     }
+    let stored = engine.load_api_definitions().await?;
+    if stored > 0 {
+        tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
+    }
     engine.set_notifiers(notifiers);
     engine.run_schedules(config.schedules).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)

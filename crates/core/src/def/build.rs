@@ -171,6 +171,8 @@ impl Builder {
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
         let kind = self.kind(&raw, &type_name, path)?;
         let (retry, timeout) = self.retry_and_timeout(&raw, path);
+        let response_timeout_seconds =
+            raw.task_definition.as_ref().and_then(|td| td.response_timeout_seconds).filter(|s| *s > 0);
         Some(Task {
             name: raw.name,
             ref_name: raw.task_reference_name,
@@ -180,6 +182,7 @@ impl Builder {
             start_delay: raw.start_delay,
             retry,
             timeout,
+            response_timeout_seconds,
         })
     }
 
@@ -295,6 +298,7 @@ impl Builder {
                 TaskKind::Wait
             }
             "HUMAN" => TaskKind::Human,
+            "SIMPLE" => TaskKind::Simple,
             "SET_VARIABLE" => TaskKind::SetVariable,
             "TERMINATE" => {
                 match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {

@@ -142,6 +142,7 @@ pub const TASK_TYPES: &[&str] = &[
     "DO_WHILE",
     "WAIT",
     "HUMAN",
+    "SIMPLE",
     "SET_VARIABLE",
     "TERMINATE",
     "SUB_WORKFLOW",
@@ -151,7 +152,6 @@ pub const TASK_TYPES: &[&str] = &[
 
 /// Task types Conductor defines that vigil does not run yet.
 pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[
-    "SIMPLE",
     "DYNAMIC",
     "FORK_JOIN_DYNAMIC",
     "EXCLUSIVE_JOIN",

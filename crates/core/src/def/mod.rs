@@ -116,6 +116,9 @@ pub struct Task {
     pub retry: RetryPolicy,
     /// Per-attempt time limit.
     pub timeout: Option<TaskTimeout>,
+    /// For SIMPLE tasks: how long a worker that polled the task may take to report before the
+    /// attempt times out and the task goes to another worker (`responseTimeoutSeconds`).
+    pub response_timeout_seconds: Option<u64>,
 }
 
 impl Task {
@@ -174,6 +177,9 @@ pub enum TaskKind {
     Wait,
     /// Waits for a person (or any system) to complete it: a raised event or a task update.
     Human,
+    /// Runs in an external worker that polls for it by the task's name (Conductor's worker
+    /// protocol).
+    Simple,
     /// Sets workflow variables.
     SetVariable,
     /// Ends the instance.
@@ -210,6 +216,7 @@ impl TaskKind {
             TaskKind::DoWhile(_) => "DO_WHILE",
             TaskKind::Wait => "WAIT",
             TaskKind::Human => "HUMAN",
+            TaskKind::Simple => "SIMPLE",
             TaskKind::SetVariable => "SET_VARIABLE",
             TaskKind::Terminate => "TERMINATE",
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
@@ -355,6 +362,18 @@ impl WorkflowSet {
     /// Every definition, all versions.
     pub fn all(&self) -> impl Iterator<Item = &Arc<WorkflowDef>> {
         self.by_name.values().flatten()
+    }
+
+    /// Removes one version, or every version when `version` is `None`; returns how many.
+    pub fn remove(&mut self, name: &str, version: Option<u32>) -> usize {
+        let Some(versions) = self.by_name.get_mut(name) else { return 0 };
+        let before = versions.len();
+        versions.retain(|d| version.is_some_and(|v| d.version != v));
+        let removed = before - versions.len();
+        if versions.is_empty() {
+            self.by_name.remove(name);
+        }
+        removed
     }
 }
 

@@ -112,6 +112,9 @@ pub enum Action {
         /// The observation, with secrets masked.
         request: Box<crate::alert::AlertRequest>,
     },
+    /// Offer a SIMPLE task to external workers polling for `task_type`; their result comes back
+    /// as a [`TaskResult`].
+    Enqueue(Box<WorkerTask>),
     /// Send [`Event::Timer`] at `due`.
     Timer {
         /// The execution.
@@ -155,6 +158,30 @@ pub enum Action {
     /// Give other instances a turn, then send [`Event::Continue`].
     Yield,
 }
+
+/// A SIMPLE task offered to workers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerTask {
+    /// The execution.
+    pub task_id: String,
+    /// What workers poll for: the task's name.
+    pub task_type: String,
+    /// The task's reference name.
+    pub reference_task_name: String,
+    /// Input, with secrets masked (workers are outside vigil).
+    pub input: Value,
+    /// Retry number of this attempt.
+    pub retry_count: u32,
+    /// When it was scheduled.
+    pub scheduled_time: Millis,
+    /// How long a worker may hold it without reporting, in seconds.
+    pub response_timeout_seconds: u64,
+    /// Workflow name.
+    pub workflow_type: String,
+}
+
+/// Time a worker may hold a SIMPLE task without reporting, when the task definition sets none.
+pub const DEFAULT_RESPONSE_TIMEOUT_SECONDS: u64 = 600;
 
 /// A request to start an instance on behalf of another.
 #[derive(Debug, Clone, PartialEq)]

@@ -211,6 +211,13 @@ impl<'a, 'b> Run<'a, 'b> {
                     self.inst.tasks[j].restarts += 1;
                     self.start(j);
                 }
+                (TaskStatus::InProgress, "SIMPLE") => {
+                    // Offered again: a worker that still holds it may report, and the first
+                    // report wins (the runtime then drops the queued copy).
+                    if let Some(task) = self.task_def(&exec.def_ref.clone()) {
+                        self.enqueue(i, task);
+                    }
+                }
                 (TaskStatus::InProgress, "ALERT") => {
                     self.inst.tasks[i].status = TaskStatus::Scheduled;
                     self.start(i);

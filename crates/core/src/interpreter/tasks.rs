@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::run::{Flow, Pos, Run};
-use super::{Action, HttpRequest};
+use super::{Action, DEFAULT_RESPONSE_TIMEOUT_SECONDS, HttpRequest, WorkerTask};
 use crate::def::{Evaluator, Task, TaskKind};
 use crate::instance::{TaskStatus, WorkflowStatus};
 use crate::params::Secrets as Reveal;
@@ -32,7 +32,10 @@ impl<'a> Run<'a, '_> {
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
         };
         if let Some(timeout) = task.timeout
-            && matches!(task.kind, TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::SubWorkflow { .. })
+            && matches!(
+                task.kind,
+                TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::Simple | TaskKind::SubWorkflow { .. }
+            )
         {
             let due = now + timeout.seconds as i64 * 1000;
             self.inst.tasks[i].timeout_time = Some(due);
@@ -74,6 +77,7 @@ impl<'a> Run<'a, '_> {
             TaskKind::Human => {
                 self.take_raised(i);
             }
+            TaskKind::Simple => self.enqueue(i, task),
             TaskKind::SetVariable => {
                 if let Value::Object(masked) = self.inst.tasks[i].input_data.clone() {
                     self.inst.variables.extend(masked);
@@ -120,6 +124,21 @@ impl<'a> Run<'a, '_> {
                 self.complete(i, Value::Object(out));
             }
         }
+    }
+
+    /// Offers SIMPLE execution `i` to workers (also after a restart, for one in progress).
+    pub(super) fn enqueue(&mut self, i: usize, task: &Task) {
+        let exec = &self.inst.tasks[i];
+        self.actions.push(Action::Enqueue(Box::new(WorkerTask {
+            task_id: exec.task_id.clone(),
+            task_type: task.name.clone(),
+            reference_task_name: exec.reference_task_name.clone(),
+            input: exec.input_data.clone(),
+            retry_count: exec.retry_count,
+            scheduled_time: exec.scheduled_time,
+            response_timeout_seconds: task.response_timeout_seconds.unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS),
+            workflow_type: self.inst.workflow_name.clone(),
+        })));
     }
 
     fn inline(&mut self, i: usize, input: &Map<String, Value>) {

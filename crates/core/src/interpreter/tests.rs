@@ -567,3 +567,43 @@ fn retry_reopens_a_terminated_instance_where_it_stopped() {
     h.send(Event::Retry);
     assert_eq!((h.inst.status, h.task("approve").status), (WorkflowStatus::Running, TaskStatus::InProgress));
 }
+
+#[test]
+fn simple_tasks_are_offered_to_workers_and_completed_by_their_result_and_reoffered_after_a_restart() {
+    let yaml = r#"
+name: sdk
+tasks:
+  - name: vigil_echo
+    taskReferenceName: echo
+    type: SIMPLE
+    inputParameters: {name: "${workflow.input.name}", key: "${workflow.secrets.token}"}
+    taskDefinition: {responseTimeoutSeconds: 30, retryCount: 2}
+"#;
+    let mut h = Harness::new(yaml, json!({"name": "vigil"}));
+    let queued: Vec<WorkerTask> = h
+        .send(Event::Start)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Enqueue(t) => Some(*t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(queued.len(), 1);
+    let t = &queued[0];
+    assert_eq!(
+        (t.task_type.as_str(), t.reference_task_name.as_str(), t.response_timeout_seconds),
+        ("vigil_echo", "echo", 30)
+    );
+    assert_eq!(t.input, json!({"name": "vigil", "key": "***"}), "workers get masked input");
+    let again = h.send(Event::Recover);
+    assert!(
+        again.iter().any(|a| matches!(a, Action::Enqueue(w) if w.task_id == t.task_id)),
+        "re-offered after a restart"
+    );
+    h.send(Event::TaskResult {
+        task_id: t.task_id.clone(),
+        result: TaskResult::Completed(json!({"greeting": "hello vigil"})),
+    });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"greeting": "hello vigil"}));
+}

@@ -16,7 +16,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
-use crate::tokens::TokenRow;
+use crate::tokens::{DefinitionRow, TokenRow};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_alerts.sql"),
     include_str!("../../migrations/sqlite/0003_alert_acks.sql"),
     include_str!("../../migrations/sqlite/0004_tokens.sql"),
+    include_str!("../../migrations/sqlite/0005_definitions.sql"),
 ];
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
@@ -250,6 +251,60 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_definition(&self, def: &DefinitionRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(&def.kind)
+        .bind(&def.name)
+        .bind(def.version as i64)
+        .bind(&def.body)
+        .bind(def.updated_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>> {
+        let rows = sqlx::query("SELECT * FROM definitions WHERE kind = ? ORDER BY name, version")
+            .bind(kind)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DefinitionRow {
+                    kind: r.try_get("kind")?,
+                    name: r.try_get("name")?,
+                    version: r.try_get::<i64, _>("version")? as u32,
+                    body: r.try_get("body")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64> {
+        let done = match version {
+            Some(v) => {
+                sqlx::query("DELETE FROM definitions WHERE kind = ? AND name = ? AND version = ?")
+                    .bind(kind)
+                    .bind(name)
+                    .bind(v as i64)
+                    .execute(&self.writer)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM definitions WHERE kind = ? AND name = ?")
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&self.writer)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected())
     }
 
     async fn put_token(&self, token: &TokenRow) -> Result<()> {

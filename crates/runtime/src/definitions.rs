@@ -1,0 +1,168 @@
+//! Definitions written through the API: validated like files, durable in the store, and live in
+//! the engine at once. Task definitions (Conductor's `TaskDef`) supply the retry and timeout
+//! settings of the SIMPLE tasks named after them, as in Conductor.
+
+use serde_json::{Map, Value};
+use vigil_core::def::WorkflowDef;
+use vigil_core::def::build::build_workflow;
+use vigil_core::diagnostic::Problem;
+use vigil_store::{DefinitionRow, StoreError};
+
+use crate::engine::Engine;
+
+/// Store kind of workflow definitions.
+pub const WORKFLOW: &str = "workflow";
+/// Store kind of task definitions.
+pub const TASKDEF: &str = "taskdef";
+
+/// Why a definition was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    /// It does not validate; every problem is listed with its field path.
+    #[error("the definition is invalid: {}", .0.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+    /// It exists and overwriting was not asked for.
+    #[error("`{name}` version {version} already exists")]
+    Exists {
+        /// Name.
+        name: String,
+        /// Version.
+        version: u32,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Engine {
+    /// Loads the workflows written through the API into the engine (at start). Files in the
+    /// config directory take precedence over API definitions with the same name and version.
+    pub async fn load_api_definitions(&self) -> Result<usize, StoreError> {
+        let taskdefs = self.task_defs().await?;
+        let mut set = (*self.workflows()).clone();
+        let mut loaded = 0;
+        for row in self.store().definitions(WORKFLOW).await? {
+            let Ok(mut doc) = serde_json::from_str::<Value>(&row.body) else { continue };
+            apply_task_defs(&mut doc, &taskdefs);
+            match build_workflow(&doc) {
+                (Some(def), _) if set.get(&def.name, Some(def.version)).is_none() => {
+                    set.insert(def);
+                    loaded += 1;
+                }
+                (Some(_), _) => {}
+                (None, problems) => {
+                    tracing::error!(workflow = %row.name, version = row.version, ?problems, "A stored workflow definition no longer validates; it is not loaded.")
+                }
+            }
+        }
+        self.set_workflows(set);
+        Ok(loaded)
+    }
+
+    /// Validates `doc` (a Conductor WorkflowDef), stores it and makes it live. With `overwrite`
+    /// false an existing name and version is refused.
+    pub async fn put_workflow(
+        &self,
+        mut doc: Value,
+        overwrite: bool,
+    ) -> Result<std::sync::Arc<WorkflowDef>, DefinitionError> {
+        let body = doc.to_string();
+        apply_task_defs(&mut doc, &self.task_defs().await?);
+        let (def, problems) = build_workflow(&doc);
+        let errors: Vec<Problem> =
+            problems.into_iter().filter(|p| p.severity == vigil_core::diagnostic::Severity::Error).collect();
+        let Some(def) = def.filter(|_| errors.is_empty()) else { return Err(DefinitionError::Invalid(errors)) };
+        if !overwrite && self.workflows().get(&def.name, Some(def.version)).is_some() {
+            return Err(DefinitionError::Exists { name: def.name, version: def.version });
+        }
+        let row = DefinitionRow {
+            kind: WORKFLOW.into(),
+            name: def.name.clone(),
+            version: def.version,
+            body,
+            updated_at: self.now(),
+        };
+        self.store().put_definition(&row).await?;
+        let mut set = (*self.workflows()).clone();
+        let (name, version) = (def.name.clone(), def.version);
+        set.insert(def);
+        self.set_workflows(set);
+        Ok(self.workflows().get(&name, Some(version)).expect("just inserted"))
+    }
+
+    /// Removes a workflow version (or all versions); returns how many went.
+    pub async fn delete_workflow(&self, name: &str, version: Option<u32>) -> Result<usize, StoreError> {
+        self.store().delete_definition(WORKFLOW, name, version).await?;
+        let mut set = (*self.workflows()).clone();
+        let removed = set.remove(name, version);
+        self.set_workflows(set);
+        Ok(removed)
+    }
+
+    /// Stores task definitions (each an object with at least `name`).
+    pub async fn put_task_defs(&self, defs: &[Value]) -> Result<(), DefinitionError> {
+        let mut problems = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            if d.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+                problems.push(Problem::error(format!("[{i}].name"), "a task definition needs a `name`"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DefinitionError::Invalid(problems));
+        }
+        for d in defs {
+            let row = DefinitionRow {
+                kind: TASKDEF.into(),
+                name: d["name"].as_str().unwrap_or_default().to_string(),
+                version: 0,
+                body: d.to_string(),
+                updated_at: self.now(),
+            };
+            self.store().put_definition(&row).await?;
+        }
+        Ok(())
+    }
+
+    /// Every task definition by name.
+    pub async fn task_defs(&self) -> Result<Map<String, Value>, StoreError> {
+        let rows = self.store().definitions(TASKDEF).await?;
+        Ok(rows.into_iter().filter_map(|r| Some((r.name, serde_json::from_str(&r.body).ok()?))).collect())
+    }
+
+    /// Removes a task definition; false when there was none.
+    pub async fn delete_task_def(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.store().delete_definition(TASKDEF, name, None).await? > 0)
+    }
+}
+
+/// Gives every SIMPLE task without its own `taskDefinition` the registered one of its name.
+fn apply_task_defs(doc: &mut Value, taskdefs: &Map<String, Value>) {
+    fn walk(tasks: &mut Value, taskdefs: &Map<String, Value>) {
+        let Some(list) = tasks.as_array_mut() else { return };
+        for task in list {
+            let simple = task.get("type").and_then(Value::as_str).is_none_or(|t| t == "SIMPLE");
+            if simple
+                && task.get("taskDefinition").is_none()
+                && let Some(def) = task.get("name").and_then(Value::as_str).and_then(|n| taskdefs.get(n)).cloned()
+            {
+                task["taskDefinition"] = def;
+            }
+            for key in ["loopOver", "defaultCase"] {
+                if let Some(inner) = task.get_mut(key) {
+                    walk(inner, taskdefs);
+                }
+            }
+            if let Some(cases) = task.get_mut("decisionCases").and_then(Value::as_object_mut) {
+                cases.values_mut().for_each(|c| walk(c, taskdefs));
+            }
+            if let Some(branches) = task.get_mut("forkTasks").and_then(Value::as_array_mut) {
+                branches.iter_mut().for_each(|b| walk(b, taskdefs));
+            }
+        }
+    }
+    if !taskdefs.is_empty()
+        && let Some(tasks) = doc.get_mut("tasks")
+    {
+        walk(tasks, taskdefs);
+    }
+}

@@ -1,0 +1,288 @@
+//! SIMPLE tasks for external workers (Conductor's worker protocol): a queue per task type that
+//! workers long-poll, leases that expire when a worker goes quiet, and task logs.
+//!
+//! The queue is memory only: which SIMPLE tasks are in progress is part of each instance's
+//! committed state, and after a restart `Recover` offers them again. A worker that held a task
+//! across the restart may still report it: the first report for an in-progress task wins and
+//! removes the queued copy.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use vigil_core::interpreter::{Event, TaskResult, WorkerTask};
+use vigil_core::time::{Clock, Millis};
+
+use crate::engine::Router;
+
+/// Log lines kept per task.
+const MAX_LOG_LINES: usize = 200;
+
+/// A task in the queue: its instance and what the core offered.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The instance.
+    pub instance_id: String,
+    /// The task.
+    pub task: WorkerTask,
+    /// How often it was handed out.
+    pub poll_count: u32,
+}
+
+impl Queued {
+    /// The task id workers see: `<instance>~<execution>`, unique across instances.
+    pub fn global_id(&self) -> String {
+        global_id(&self.instance_id, &self.task.task_id)
+    }
+}
+
+/// `<instance>~<execution>`.
+pub fn global_id(instance: &str, task_id: &str) -> String {
+    format!("{instance}~{task_id}")
+}
+
+/// Splits a global task id into instance and execution id.
+pub fn split_global_id(id: &str) -> Option<(&str, &str)> {
+    id.rsplit_once('~')
+}
+
+/// A task handed to a worker.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    /// The task.
+    pub queued: Queued,
+    /// Who has it.
+    pub worker_id: String,
+    /// When it was handed out.
+    pub since: Millis,
+    /// When it goes back if the worker has not reported.
+    pub deadline: Millis,
+}
+
+/// One log line of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskLog {
+    /// The line.
+    pub log: String,
+    /// When it was written.
+    pub created_time: Millis,
+}
+
+#[derive(Default)]
+struct State {
+    ready: HashMap<String, VecDeque<Queued>>,
+    leased: HashMap<String, Leased>,
+    expiries: BinaryHeap<Reverse<(Millis, String)>>,
+    logs: HashMap<String, VecDeque<TaskLog>>,
+}
+
+/// The queues of all task types.
+pub struct WorkQueue {
+    state: Mutex<State>,
+    arrived: Notify,
+    clock: Arc<dyn Clock>,
+    router: Router,
+}
+
+impl WorkQueue {
+    /// An empty queue whose expired leases fail their attempts through `router`.
+    pub fn new(clock: Arc<dyn Clock>, router: Router) -> Arc<Self> {
+        Arc::new(Self { state: Mutex::default(), arrived: Notify::new(), clock, router })
+    }
+
+    /// Offers `task` of `instance_id` to workers (once: a task already queued or leased stays).
+    pub fn enqueue(&self, instance_id: String, task: WorkerTask) {
+        let queued = Queued { instance_id, task, poll_count: 0 };
+        let id = queued.global_id();
+        let mut s = self.state.lock().expect("lock");
+        if s.leased.contains_key(&id) {
+            return;
+        }
+        let queue = s.ready.entry(queued.task.task_type.clone()).or_default();
+        if queue.iter().any(|q| q.global_id() == id) {
+            return;
+        }
+        queue.push_back(queued);
+        drop(s);
+        self.arrived.notify_waiters();
+    }
+
+    /// Up to `count` tasks of `task_type` for `worker_id`, waiting up to `wait` for the first.
+    pub async fn poll(&self, task_type: &str, count: usize, wait: Duration, worker_id: &str) -> Vec<Leased> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let arrived = self.arrived.notified();
+            let taken = self.take(task_type, count.max(1), worker_id);
+            if !taken.is_empty() || tokio::time::Instant::now() >= deadline {
+                return taken;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return self.take(task_type, count.max(1), worker_id);
+            }
+        }
+    }
+
+    fn take(&self, task_type: &str, count: usize, worker_id: &str) -> Vec<Leased> {
+        let now = self.clock.now();
+        let mut s = self.state.lock().expect("lock");
+        let mut out = Vec::new();
+        while out.len() < count {
+            let Some(mut queued) = s.ready.get_mut(task_type).and_then(VecDeque::pop_front) else { break };
+            queued.poll_count += 1;
+            let deadline = now + queued.task.response_timeout_seconds as Millis * 1000;
+            let lease = Leased { queued, worker_id: worker_id.to_string(), since: now, deadline };
+            let id = lease.queued.global_id();
+            s.expiries.push(Reverse((deadline, id.clone())));
+            s.leased.insert(id, lease.clone());
+            out.push(lease);
+        }
+        out
+    }
+
+    /// The task was reported: it leaves the queue (queued or leased).
+    pub fn remove(&self, instance_id: &str, task_id: &str) {
+        let id = global_id(instance_id, task_id);
+        let mut s = self.state.lock().expect("lock");
+        s.leased.remove(&id);
+        for queue in s.ready.values_mut() {
+            queue.retain(|q| q.global_id() != id);
+        }
+    }
+
+    /// The worker says it is still at it: its lease starts over.
+    pub fn renew(&self, instance_id: &str, task_id: &str) {
+        let id = global_id(instance_id, task_id);
+        let now = self.clock.now();
+        let mut s = self.state.lock().expect("lock");
+        let Some(lease) = s.leased.get_mut(&id) else { return };
+        lease.deadline = now + lease.queued.task.response_timeout_seconds as Millis * 1000;
+        let deadline = lease.deadline;
+        s.expiries.push(Reverse((deadline, id)));
+    }
+
+    /// Adds log lines to a task.
+    pub fn add_logs(&self, global_id: &str, lines: impl IntoIterator<Item = TaskLog>) {
+        let mut s = self.state.lock().expect("lock");
+        let logs = s.logs.entry(global_id.to_string()).or_default();
+        for line in lines {
+            if logs.len() >= MAX_LOG_LINES {
+                logs.pop_front();
+            }
+            logs.push_back(line);
+        }
+    }
+
+    /// A task's log lines, oldest first.
+    pub fn logs(&self, global_id: &str) -> Vec<TaskLog> {
+        self.state.lock().expect("lock").logs.get(global_id).map(|l| l.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// How many tasks of each type wait for a worker.
+    pub fn sizes(&self) -> HashMap<String, usize> {
+        self.state.lock().expect("lock").ready.iter().map(|(t, q)| (t.clone(), q.len())).collect()
+    }
+
+    /// Fails the attempts whose worker went quiet past the response timeout, so the retry policy
+    /// hands the task to another worker. Returns when the next lease is due.
+    fn expire(&self) -> Option<Millis> {
+        let now = self.clock.now();
+        let mut expired = Vec::new();
+        {
+            let mut s = self.state.lock().expect("lock");
+            while let Some(Reverse((at, id))) = s.expiries.peek().cloned() {
+                if at > now {
+                    break;
+                }
+                s.expiries.pop();
+                if s.leased.get(&id).is_some_and(|l| l.deadline <= now) {
+                    expired.extend(s.leased.remove(&id));
+                }
+            }
+        }
+        for lease in expired {
+            let reason = format!(
+                "worker `{}` did not report within {} s (responseTimeoutSeconds)",
+                lease.worker_id, lease.queued.task.response_timeout_seconds
+            );
+            let result = TaskResult::Failed { reason, output: serde_json::json!({}), terminal: false };
+            self.router
+                .send(&lease.queued.instance_id, Event::TaskResult { task_id: lease.queued.task.task_id, result });
+        }
+        self.state.lock().expect("lock").expiries.peek().map(|Reverse((at, _))| *at)
+    }
+}
+
+/// Expires leases until the engine stops.
+pub async fn run_expiry(queue: Arc<WorkQueue>) {
+    loop {
+        let next = queue.expire();
+        let wait = next.map_or(1_000, |at| (at - queue.clock.now()).clamp(10, 1_000));
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    }
+}
+
+/// What a worker reports about a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerStatus {
+    /// Still working: the lease starts over.
+    InProgress,
+    /// Done.
+    Completed,
+    /// Failed; the retry policy may try again.
+    Failed,
+    /// Failed in a way a retry cannot fix.
+    FailedWithTerminalError,
+}
+
+impl crate::Engine {
+    /// The queue workers poll.
+    pub fn work_queue(&self) -> Arc<WorkQueue> {
+        self.shared().work.clone()
+    }
+
+    /// Applies a worker's report on execution `task_id` of `instance_id` (a SIMPLE, WAIT or HUMAN
+    /// task in progress) and returns once it is committed.
+    pub async fn report_task(
+        &self,
+        instance_id: &str,
+        task_id: &str,
+        status: WorkerStatus,
+        output: serde_json::Value,
+        reason: Option<String>,
+    ) -> Result<(), crate::ControlError> {
+        use crate::ControlError;
+        use vigil_core::instance::TaskStatus;
+        let instance =
+            self.store().instance(instance_id).await?.ok_or_else(|| ControlError::NotFound(instance_id.into()))?;
+        if instance.status.is_terminal() {
+            return Err(ControlError::Ended { id: instance_id.into(), status: instance.status.as_str() });
+        }
+        let Some(exec) = instance.tasks.iter().find(|t| t.task_id == task_id) else {
+            return Err(ControlError::NotFound(global_id(instance_id, task_id)));
+        };
+        if exec.status != TaskStatus::InProgress {
+            let why = "the task is not in progress (already reported, timed out or cancelled)";
+            return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
+        }
+        let queue = &self.shared().work;
+        let result = match status {
+            WorkerStatus::InProgress => {
+                queue.renew(instance_id, task_id);
+                return Ok(());
+            }
+            WorkerStatus::Completed => TaskResult::Completed(output),
+            WorkerStatus::Failed | WorkerStatus::FailedWithTerminalError => TaskResult::Failed {
+                reason: reason.unwrap_or_else(|| "the worker reported a failure".into()),
+                output,
+                terminal: status == WorkerStatus::FailedWithTerminalError,
+            },
+        };
+        queue.remove(instance_id, task_id);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let event = Event::TaskResult { task_id: task_id.to_string(), result };
+        self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
+        rx.await.map_err(|_| ControlError::ShuttingDown)
+    }
+}

@@ -1,0 +1,23 @@
+//! A Conductor-compatible REST subset under `/api`, so Conductor's SDKs, workers and tools work
+//! against vigil by changing the server URL: metadata (workflows, task definitions), workflows
+//! (start, get, terminate, remove, pause, resume, restart, retry, search), the task worker
+//! protocol (long-polled poll and batch poll, results, logs) and the SDK token exchange.
+
+mod metadata;
+mod model;
+mod tasks;
+mod token;
+mod workflow;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(metadata::routes())
+        .merge(workflow::routes())
+        .merge(tasks::routes())
+        .merge(token::routes())
+}

@@ -1,0 +1,299 @@
+//! `/api/workflow`: start, read, control and search instances the Conductor way.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil_runtime::StartRequest;
+use vigil_store::InstanceFilter;
+
+use super::model;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::views::RuntimeStatus;
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_request))
+        .routes(routes!(start_by_name, get, terminate))
+        .routes(routes!(remove))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(restart))
+        .routes(routes!(retry))
+        .routes(routes!(search))
+}
+
+fn text(id: String) -> Response {
+    ([(CONTENT_TYPE, "text/plain")], id).into_response()
+}
+
+/// Conductor's StartWorkflowRequest.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartWorkflowRequest {
+    /// Workflow name.
+    name: String,
+    /// Version; the latest when absent.
+    version: Option<u32>,
+    /// Input.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    input: Value,
+    /// Correlation id.
+    correlation_id: Option<String>,
+}
+
+/// Starts a workflow from a StartWorkflowRequest; answers the instance id as text.
+#[utoipa::path(
+    post, path = "/api/workflow", tag = "conductor", request_body = StartWorkflowRequest,
+    responses((status = 200, description = "The instance id", body = String, content_type = "text/plain"), (status = 404, body = ApiError))
+)]
+async fn start_request(
+    State(app): State<AppState>,
+    JsonBody(req): JsonBody<StartWorkflowRequest>,
+) -> ApiResult<Response> {
+    let start = StartRequest {
+        name: req.name,
+        version: req.version,
+        input: object_or_empty(req.input),
+        id: None,
+        correlation_id: req.correlation_id,
+    };
+    Ok(text(app.engine.start_durable(start).await?))
+}
+
+/// Query of a start by name.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// Version; the latest when absent.
+    version: Option<u32>,
+    /// Correlation id.
+    correlation_id: Option<String>,
+}
+
+/// Starts workflow `{id}` (here: its name) with the body as input; answers the instance id.
+#[utoipa::path(
+    post, path = "/api/workflow/{id}", tag = "conductor",
+    params(("id" = String, Path, description = "Workflow name"), StartQuery),
+    request_body(content = serde_json::Value, description = "Input (any JSON)"),
+    responses((status = 200, description = "The instance id", body = String, content_type = "text/plain"), (status = 404, body = ApiError))
+)]
+async fn start_by_name(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<StartQuery>,
+    JsonBody(input): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let start = StartRequest {
+        name,
+        version: q.version,
+        input: object_or_empty(input),
+        id: None,
+        correlation_id: q.correlation_id,
+    };
+    Ok(text(app.engine.start_durable(start).await?))
+}
+
+fn object_or_empty(input: Value) -> Value {
+    if input.is_null() { Value::Object(Map::new()) } else { input }
+}
+
+/// Query of a read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct GetQuery {
+    /// Include the task executions (default true).
+    #[serde(default, deserialize_with = "crate::extract::lenient_opt_bool")]
+    include_tasks: Option<bool>,
+}
+
+/// One instance as Conductor's Workflow.
+#[utoipa::path(
+    get, path = "/api/workflow/{id}", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id"), GetQuery),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn get(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<GetQuery>,
+) -> ApiResult<Json<Value>> {
+    let instance = app
+        .engine
+        .instance(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("workflow `{id}` does not exist")))?;
+    Ok(Json(model::workflow(&instance, q.include_tasks.unwrap_or(true))))
+}
+
+/// Query of a terminate.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReasonQuery {
+    /// Why.
+    reason: Option<String>,
+}
+
+/// Terminates an instance.
+#[utoipa::path(
+    delete, path = "/api/workflow/{id}", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id"), ReasonQuery),
+    responses((status = 200, description = "Terminated"), (status = 404, body = ApiError), (status = 410, body = ApiError))
+)]
+async fn terminate(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReasonQuery>,
+) -> ApiResult<StatusCode> {
+    app.engine.terminate(&id, q.reason.as_deref().unwrap_or("terminated through the Conductor API")).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Removes an ended instance.
+#[utoipa::path(
+    delete, path = "/api/workflow/{id}/remove", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id")),
+    responses((status = 200, description = "Removed"), (status = 404, body = ApiError), (status = 409, body = ApiError))
+)]
+async fn remove(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    if !app.engine.purge(&id).await? {
+        return Err(ApiError::not_found(format!("workflow `{id}` does not exist")));
+    }
+    Ok(StatusCode::OK)
+}
+
+/// Pauses an instance.
+#[utoipa::path(
+    put, path = "/api/workflow/{id}/pause", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id")),
+    responses((status = 200, description = "Paused"), (status = 404, body = ApiError), (status = 410, body = ApiError))
+)]
+async fn pause(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    app.engine.suspend(&id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Resumes a paused instance.
+#[utoipa::path(
+    put, path = "/api/workflow/{id}/resume", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, description = "Resumed"), (status = 404, body = ApiError), (status = 409, body = ApiError),
+        (status = 410, body = ApiError),
+    )
+)]
+async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    app.engine.resume(&id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Query of a restart.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct RestartQuery {
+    /// Run on the latest definition.
+    #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
+    use_latest_definitions: bool,
+}
+
+/// Runs an ended instance again from the start.
+#[utoipa::path(
+    post, path = "/api/workflow/{id}/restart", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id"), RestartQuery),
+    responses((status = 200, description = "Restarted"), (status = 404, body = ApiError), (status = 409, body = ApiError))
+)]
+async fn restart(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RestartQuery>,
+) -> ApiResult<StatusCode> {
+    app.engine.restart(&id, q.use_latest_definitions).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Retries an instance from the tasks that did not complete.
+#[utoipa::path(
+    post, path = "/api/workflow/{id}/retry", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id")),
+    responses((status = 200, description = "Retried"), (status = 404, body = ApiError), (status = 409, body = ApiError))
+)]
+async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    app.engine.retry(&id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Query of a search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Offset.
+    #[param(minimum = 0)]
+    start: Option<i32>,
+    /// Page size, at most 1000 (default 100).
+    #[param(maximum = 1000)]
+    size: Option<u32>,
+    /// `workflowType = NAME AND status = STATUS` (either part may be left out).
+    query: Option<String>,
+    /// Ignored (`*` in Conductor's UI).
+    #[serde(rename = "freeText")]
+    free_text: Option<String>,
+}
+
+/// Searches instances, newest first: Conductor's SearchResult of WorkflowSummary.
+#[utoipa::path(
+    get, path = "/api/workflow/search", tag = "conductor", params(SearchQuery),
+    responses((status = 200, body = Object), (status = 400, body = ApiError))
+)]
+async fn search(State(app): State<AppState>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<Value>> {
+    let _ = &q.free_text;
+    let start = u32::try_from(q.start.unwrap_or(0)).map_err(|_| ApiError::invalid("start", "must not be negative"))?;
+    let size = q.size.unwrap_or(100);
+    if size > 1_000 {
+        return Err(ApiError::invalid("size", "at most 1000"));
+    }
+    let mut filter = InstanceFilter { limit: (start + size).max(1), ..Default::default() };
+    for clause in q.query.as_deref().unwrap_or_default().split(" AND ").map(str::trim).filter(|c| !c.is_empty()) {
+        let (key, value) = clause
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim().trim_matches(|c| c == '\'' || c == '"')))
+            .ok_or_else(|| ApiError::invalid("query", format!("`{clause}` is not `field = value`")))?;
+        match key {
+            "workflowType" => filter.workflow_name = Some(value.to_string()),
+            "status" => {
+                filter.status = Some(
+                    RuntimeStatus::parse(value)
+                        .ok_or_else(|| ApiError::invalid("query", format!("unknown status `{value}`")))?,
+                )
+            }
+            other => {
+                return Err(ApiError::invalid("query", format!("cannot search by `{other}` (workflowType, status)")));
+            }
+        }
+    }
+    let rows = app.engine.store().list_instances(&filter).await?;
+    let results: Vec<Value> = rows
+        .iter()
+        .skip(start as usize)
+        .map(|r| {
+            json!({
+                "workflowId": r.id, "workflowType": r.workflow_name, "version": r.workflow_version,
+                "status": r.status.as_str(), "startTime": r.created_at, "updateTime": r.updated_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"totalHits": rows.len(), "results": results})))
+}
