@@ -206,7 +206,7 @@ impl WorkQueue {
                 "worker `{}` did not report within {} s (responseTimeoutSeconds)",
                 lease.worker_id, lease.queued.task.response_timeout_seconds
             );
-            let result = TaskResult::Failed { reason, output: serde_json::json!({}), terminal: false };
+            let result = TaskResult::TimedOut { reason };
             self.router
                 .send(&lease.queued.instance_id, Event::TaskResult { task_id: lease.queued.task.task_id, result });
         }

@@ -170,7 +170,7 @@ impl Builder {
         self.note_ref(&raw.task_reference_name, path);
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
         let kind = self.kind(&raw, &type_name, path)?;
-        let (retry, timeout) = self.retry_and_timeout(&raw, path);
+        let (retry, timeout) = self.retry_and_timeout(&raw, path, matches!(kind, TaskKind::Simple));
         let response_timeout_seconds =
             raw.task_definition.as_ref().and_then(|td| td.response_timeout_seconds).filter(|s| *s > 0);
         Some(Task {
@@ -442,7 +442,10 @@ impl Builder {
         Some(Switch { evaluator, expression, cases, default_case })
     }
 
-    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str) -> (RetryPolicy, Option<TaskTimeout>) {
+    /// A SIMPLE task's `responseTimeoutSeconds` is a worker lease, renewed while the worker
+    /// reports progress, so only `timeoutSeconds` limits its attempt; for other tasks the shorter
+    /// of the two does.
+    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str, simple: bool) -> (RetryPolicy, Option<TaskTimeout>) {
         let def_path = join_key(path, "taskDefinition");
         let td = raw.task_definition.clone().unwrap_or_default();
         let logic = match td.retry_logic.as_deref() {
@@ -473,7 +476,7 @@ impl Builder {
                 TaskTimeoutPolicy::Retry
             }
         };
-        let seconds = effective_timeout(&td);
+        let seconds = if simple { td.timeout_seconds.unwrap_or(0) } else { effective_timeout(&td) };
         (retry, (seconds > 0).then_some(TaskTimeout { seconds, policy }))
     }
 

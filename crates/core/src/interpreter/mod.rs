@@ -93,6 +93,12 @@ pub enum TaskResult {
         /// When true, a retry cannot help.
         terminal: bool,
     },
+    /// The executor did not answer in time (a worker past its response timeout); the retry
+    /// policy applies, as for a failure.
+    TimedOut {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An effect for the runtime to perform after the state is committed.

@@ -116,6 +116,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 let status = if terminal { TaskStatus::FailedWithTerminalError } else { TaskStatus::Failed };
                 self.fail(i, reason, status);
             }
+            TaskResult::TimedOut { reason } => self.fail(i, reason, TaskStatus::TimedOut),
         }
     }
 

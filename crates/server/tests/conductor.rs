@@ -1,0 +1,310 @@
+//! The Conductor-compatible subset over HTTP against a real engine: metadata, workflow control and
+//! the worker protocol, success and error cases.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigil_core::def::WorkflowSet;
+use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
+use vigil_store::SqliteStore;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
+    let engine = Engine::start(
+        store,
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+        WorkflowSet::default(),
+        SecretValues::default(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap();
+    let app = vigil_server::app(vigil_server::AppState {
+        engine,
+        listen,
+        public_url: None,
+        metrics: Arc::new(String::new),
+        auth,
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }
+}
+
+impl Api {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req =
+            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn register(&self, def: Value) {
+        let (code, body) = self.call("POST", "/api/metadata/workflow?overwrite=true", Some(def)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+
+    async fn start(&self, name: &str, input: Value) -> String {
+        let (code, id) = self.call("POST", "/api/workflow", Some(json!({"name": name, "input": input}))).await;
+        assert_eq!(code, StatusCode::OK, "{id}");
+        id.as_str().unwrap().to_string()
+    }
+
+    async fn until(&self, id: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, wf) = self.call("GET", &format!("/api/workflow/{id}?includeTasks=true"), None).await;
+            if wf["status"] == json!(status) {
+                return wf;
+            }
+            assert!(Instant::now() < deadline, "{id} never became {status}: {wf}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn poll(&self, task_type: &str, worker: &str, timeout_ms: u64) -> Option<Value> {
+        let (code, task) = self
+            .call("GET", &format!("/api/tasks/poll/{task_type}?workerid={worker}&timeout={timeout_ms}"), None)
+            .await;
+        match code {
+            StatusCode::OK => Some(task),
+            StatusCode::NO_CONTENT => None,
+            other => panic!("poll answered {other}: {task}"),
+        }
+    }
+}
+
+fn echo_workflow(name: &str, taskdef: Option<Value>) -> Value {
+    let mut task = json!({"name": "echo_task", "taskReferenceName": "echo", "type": "SIMPLE", "inputParameters": {"who": "${workflow.input.who}"}});
+    if let Some(td) = taskdef {
+        task["taskDefinition"] = td;
+    }
+    json!({"name": name, "version": 1, "tasks": [task], "outputParameters": {"said": "${echo.output.said}"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_registers_validates_reads_and_deletes_definitions() {
+    let api = api().await;
+    let (code, body) = api
+        .call(
+            "POST",
+            "/api/metadata/workflow",
+            Some(json!({"name": "bad", "tasks": [{"name": "x", "taskReferenceName": "x", "type": "NOPE"}]})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("tasks[0].type"), "the field is named: {body}");
+    api.register(echo_workflow("echo", None)).await;
+    let (code, body) = api.call("POST", "/api/metadata/workflow", Some(echo_workflow("echo", None))).await;
+    assert_eq!((code, body["code"].clone()), (StatusCode::CONFLICT, json!("conflict")), "no silent overwrite");
+    let (code, _) = api.call("POST", "/api/metadata/workflow?overwrite=True", Some(echo_workflow("echo", None))).await;
+    assert_eq!(code, StatusCode::OK, "the Python SDK writes overwrite=True");
+    let (code, _) = api.call("PUT", "/api/metadata/workflow", Some(json!([echo_workflow("echo2", None)]))).await;
+    assert_eq!(code, StatusCode::OK);
+    let (_, all) = api.call("GET", "/api/metadata/workflow", None).await;
+    let names: Vec<&str> = all.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["echo", "echo2"]);
+    let (code, one) = api.call("GET", "/api/metadata/workflow/echo?version=1", None).await;
+    assert_eq!((code, one["tasks"][0]["name"].clone()), (StatusCode::OK, json!("echo_task")));
+    assert_eq!(api.call("GET", "/api/metadata/workflow/none", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("DELETE", "/api/metadata/workflow/echo2/1", None).await.0, StatusCode::OK);
+    assert_eq!(api.call("DELETE", "/api/metadata/workflow/echo2/1", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("DELETE", "/api/metadata/workflow/echo2/x", None).await.0, StatusCode::BAD_REQUEST);
+
+    let (code, _) = api
+        .call(
+            "POST",
+            "/api/metadata/taskdefs",
+            Some(json!([{"name": "echo_task", "retryCount": 0, "responseTimeoutSeconds": 7}])),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = api.call("POST", "/api/metadata/taskdefs", Some(json!([{"retryCount": 1}]))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("[0].name"), "{body}");
+    assert_eq!(api.call("GET", "/api/metadata/taskdefs/echo_task", None).await.1["responseTimeoutSeconds"], json!(7));
+    assert_eq!(
+        api.call("PUT", "/api/metadata/taskdefs", Some(json!({"name": "echo_task", "responseTimeoutSeconds": 9})))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(api.call("GET", "/api/metadata/taskdefs", None).await.1.as_array().unwrap().len(), 1);
+    // A SIMPLE task takes its settings from the task definition of its name.
+    api.register(echo_workflow("uses_def", None)).await;
+    let id = api.start("uses_def", json!({"who": "x"})).await;
+    let task = api.poll("echo_task", "w1", 2_000).await.expect("a task");
+    assert_eq!((task["workflowInstanceId"].clone(), task["responseTimeoutSeconds"].clone()), (json!(id), json!(9)));
+    assert_eq!(api.call("DELETE", "/api/metadata/taskdefs/echo_task", None).await.0, StatusCode::OK);
+    assert_eq!(api.call("GET", "/api/metadata/taskdefs/echo_task", None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_long_poll_report_and_get_their_next_task() {
+    let api = api().await;
+    api.register(echo_workflow("echo", None)).await;
+    assert!(api.poll("echo_task", "w1", 50).await.is_none(), "204 when nothing waits");
+    // A long poll receives a task that arrives while it waits.
+    let waiting = {
+        let (http, url) = (api.http.clone(), format!("{}/api/tasks/poll/echo_task?workerid=w1&timeout=5000", api.base));
+        tokio::spawn(async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let id = api.start("echo", json!({"who": "ana"})).await;
+    let task = waiting.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "the poll answered when the task arrived");
+    assert_eq!(
+        (task["inputData"].clone(), task["workerId"].clone(), task["status"].clone()),
+        (json!({"who": "ana"}), json!("w1"), json!("IN_PROGRESS"))
+    );
+    let task_id = task["taskId"].as_str().unwrap().to_string();
+
+    let (code, body) = api.call("POST", "/api/tasks/nope~1/log", Some(json!("hi"))).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let result = json!({"workflowInstanceId": id, "taskId": task_id, "status": "COMPLETED", "outputData": {"said": "hi ana"}, "logs": [{"log": "greeted", "createdTime": 1_767_225_600}]});
+    let (code, body) = api.call("POST", "/api/tasks", Some(result.clone())).await;
+    assert_eq!((code, body), (StatusCode::OK, json!(task_id)));
+    let done = api.until(&id, "COMPLETED").await;
+    assert_eq!(done["output"], json!({"said": "hi ana"}));
+    assert_eq!(done["tasks"][0]["status"], json!("COMPLETED"));
+    let (_, logs) = api.call("GET", &format!("/api/tasks/{task_id}/log"), None).await;
+    assert_eq!(
+        (logs[0]["log"].clone(), logs[0]["createdTime"].clone()),
+        (json!("greeted"), json!(1_767_225_600_000i64))
+    );
+    let (code, body) = api.call("POST", "/api/tasks", Some(result)).await;
+    assert_eq!((code, body["code"].clone()), (StatusCode::GONE, json!("instance_ended")), "a second report is refused");
+    let (code, _) = api.call("GET", &format!("/api/tasks/{task_id}"), None).await;
+    assert_eq!(code, StatusCode::OK);
+
+    // update-v2 reports and hands out the next task of the same type in one round trip.
+    let a = api.start("echo", json!({"who": "a"})).await;
+    let b = api.start("echo", json!({"who": "b"})).await;
+    let (code, tasks) = api.call("GET", "/api/tasks/poll/batch/echo_task?workerid=w2&count=1&timeout=1000", None).await;
+    assert_eq!((code, tasks.as_array().unwrap().len()), (StatusCode::OK, 1));
+    let first = &tasks[0];
+    let report = json!({"workflowInstanceId": first["workflowInstanceId"], "taskId": first["taskId"], "status": "COMPLETED", "outputData": {"said": "x"}});
+    let (code, next) = api.call("POST", "/api/tasks/update-v2?workerid=w2", Some(report)).await;
+    assert_eq!(code, StatusCode::OK, "{next}");
+    assert_ne!(next["taskId"], first["taskId"]);
+    let report = json!({"workflowInstanceId": next["workflowInstanceId"], "taskId": next["taskId"], "status": "COMPLETED", "outputData": {"said": "y"}});
+    assert_eq!(
+        api.call("POST", "/api/tasks/update-v2?workerid=w2", Some(report)).await.0,
+        StatusCode::NO_CONTENT,
+        "nothing else waits"
+    );
+    api.until(&a, "COMPLETED").await;
+    api.until(&b, "COMPLETED").await;
+
+    for (bad, field) in [
+        (json!({"taskId": "garbage", "status": "COMPLETED"}), "taskId"),
+        (json!({"taskId": "x~1", "status": "DONE"}), "status"),
+        (json!({"status": "COMPLETED"}), "taskId"),
+    ] {
+        let (code, body) = api.call("POST", "/api/tasks", Some(bad)).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["message"].as_str().unwrap().contains(field), "{body}");
+    }
+    let (code, _) = api.call("POST", "/api/tasks", Some(json!({"taskId": "ghost~1", "status": "COMPLETED"}))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    for bad in ["timeout=30001", "count=0", "count=101"] {
+        let (code, _) = api.call("GET", &format!("/api/tasks/poll/batch/echo_task?{bad}"), None).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_workers_task_goes_to_another_worker_after_the_response_timeout() {
+    let api = api().await;
+    api.register(echo_workflow("lease", Some(json!({"responseTimeoutSeconds": 1, "retryCount": 1})))).await;
+    api.register(echo_workflow("lease_once", Some(json!({"responseTimeoutSeconds": 1, "retryCount": 0})))).await;
+    let id = api.start("lease", json!({"who": "z"})).await;
+    let held = api.poll("echo_task", "dead-worker", 2_000).await.expect("first worker gets it");
+    // The first worker dies; the task times out and the retry is offered to the next worker.
+    let taken = api.poll("echo_task", "live-worker", 5_000).await.expect("handed to another worker");
+    assert_ne!(taken["taskId"], held["taskId"]);
+    assert_eq!(taken["retryCount"], json!(1));
+    let report = json!({"workflowInstanceId": id, "taskId": taken["taskId"], "status": "COMPLETED", "outputData": {"said": "late"}});
+    assert_eq!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
+    let wf = api.until(&id, "COMPLETED").await;
+    assert_eq!(wf["tasks"][0]["status"], json!("TIMED_OUT"), "the quiet worker's attempt");
+    assert!(wf["tasks"][0]["reasonForIncompletion"].as_str().unwrap().contains("dead-worker"), "{wf}");
+    // A late report from the dead worker is refused: its attempt is over.
+    let late = json!({"workflowInstanceId": id, "taskId": held["taskId"], "status": "COMPLETED"});
+    assert_ne!(api.call("POST", "/api/tasks", Some(late)).await.0, StatusCode::OK);
+
+    let once = api.start("lease_once", json!({})).await;
+    api.poll("echo_task", "dead-worker", 2_000).await.expect("a task");
+    let failed = api.until(&once, "FAILED").await;
+    assert!(failed["reasonForIncompletion"].as_str().unwrap().contains("responseTimeoutSeconds"), "{failed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_start_read_control_search_and_remove_the_conductor_way() {
+    let api = api().await;
+    api.register(echo_workflow("echo", None)).await;
+    let (code, id) = api.call("POST", "/api/workflow/echo?correlationId=c-1", Some(json!({"who": "bo"}))).await;
+    assert_eq!(code, StatusCode::OK);
+    let id = id.as_str().unwrap().to_string();
+    let wf = api.until(&id, "RUNNING").await;
+    assert_eq!(
+        (wf["workflowName"].clone(), wf["correlationId"].clone(), wf["input"].clone()),
+        (json!("echo"), json!("c-1"), json!({"who": "bo"}))
+    );
+    assert_eq!(wf["tasks"][0]["status"], json!("IN_PROGRESS"));
+    let (_, bare) = api.call("GET", &format!("/api/workflow/{id}?includeTasks=false"), None).await;
+    assert_eq!(bare["tasks"], json!([]));
+    assert_eq!(api.call("PUT", &format!("/api/workflow/{id}/pause"), None).await.0, StatusCode::OK);
+    api.until(&id, "PAUSED").await;
+    assert_eq!(api.call("PUT", &format!("/api/workflow/{id}/resume"), None).await.0, StatusCode::OK);
+    api.until(&id, "RUNNING").await;
+    assert_eq!(
+        api.call("DELETE", &format!("/api/workflow/{id}/remove"), None).await.0,
+        StatusCode::CONFLICT,
+        "running"
+    );
+    assert_eq!(api.call("DELETE", &format!("/api/workflow/{id}?reason=stop"), None).await.0, StatusCode::OK);
+    let ended = api.until(&id, "TERMINATED").await;
+    assert_eq!(ended["reasonForIncompletion"], json!("stop"));
+    assert_eq!(api.call("POST", &format!("/api/workflow/{id}/retry"), None).await.0, StatusCode::OK);
+    api.until(&id, "RUNNING").await;
+    api.call("DELETE", &format!("/api/workflow/{id}"), None).await;
+    api.until(&id, "TERMINATED").await;
+    assert_eq!(api.call("POST", &format!("/api/workflow/{id}/restart"), None).await.0, StatusCode::OK);
+    api.until(&id, "RUNNING").await;
+
+    let other = api.start("echo", json!({})).await;
+    api.call("DELETE", &format!("/api/workflow/{other}"), None).await;
+    api.until(&other, "TERMINATED").await;
+    let (code, found) = api
+        .call("GET", "/api/workflow/search?query=workflowType%20%3D%20echo%20AND%20status%20%3D%20TERMINATED", None)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let ids: Vec<&str> =
+        found["results"].as_array().unwrap().iter().map(|r| r["workflowId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [other.as_str()]);
+    assert_eq!(api.call("GET", "/api/workflow/search?query=owner%3Dme", None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(api.call("DELETE", &format!("/api/workflow/{other}/remove"), None).await.0, StatusCode::OK);
+    assert_eq!(api.call("GET", &format!("/api/workflow/{other}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("POST", "/api/workflow", Some(json!({"name": "nope"}))).await.0, StatusCode::NOT_FOUND);
+    let (code, body) = api.call("POST", "/api/workflow", Some(json!({"version": 1}))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
+}
