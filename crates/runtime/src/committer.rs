@@ -72,11 +72,13 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
             }
         }
         notify_watchers(shared, watched);
-        for tx in committed {
-            let _ = tx.send(());
-        }
         for (id, action) in actions {
             dispatch(shared, id, action, &mut spawned);
+        }
+        // After the actions: whoever waited for this commit (a worker's report) finds the work it
+        // caused (the next task) already queued.
+        for tx in committed {
+            let _ = tx.send(());
         }
     }
 }

@@ -18,7 +18,9 @@ use vigil_store::InstanceFilter;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
-use crate::views::{InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus};
+use crate::views::{
+    InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus, StatusFields,
+};
 
 /// Most instances in one page.
 const MAX_PAGE: u32 = 1_000;
@@ -116,9 +118,16 @@ async fn status(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> ApiResult<Response> {
-    let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
-    let code = if instance.status.is_terminal() { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((code, Json(InstanceStatus::of(&instance, q.show_history))).into_response())
+    if q.show_history {
+        let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
+        let code = if instance.status.is_terminal() { StatusCode::OK } else { StatusCode::ACCEPTED };
+        return Ok((code, Json(InstanceStatus::of(&instance, true))).into_response());
+    }
+    // The hot path (clients polling a status): decode only the fields shown.
+    let raw = app.engine.store().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
+    let fields: StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
+    let code = if fields.ended() { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((code, Json(InstanceStatus::from(fields))).into_response())
 }
 
 /// Purges an ended instance and its history.

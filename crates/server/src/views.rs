@@ -100,6 +100,57 @@ impl InstanceStatus {
     }
 }
 
+/// The fields of a stored instance that a status without history shows: decoding only these
+/// skips the task history, the bulk of the state.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusFields {
+    workflow_id: String,
+    workflow_name: String,
+    workflow_version: u32,
+    status: WorkflowStatus,
+    input: Value,
+    output: Value,
+    #[serde(default)]
+    variables: CustomStatusOnly,
+    #[serde(default)]
+    reason_for_incompletion: Option<String>,
+    create_time: i64,
+    update_time: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CustomStatusOnly {
+    #[serde(rename = "customStatus", default)]
+    custom_status: Value,
+}
+
+impl StatusFields {
+    /// Whether the instance has ended.
+    pub fn ended(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
+
+impl From<StatusFields> for InstanceStatus {
+    fn from(f: StatusFields) -> Self {
+        let ended = f.status.is_terminal();
+        Self {
+            name: f.workflow_name,
+            instance_id: f.workflow_id,
+            version: f.workflow_version,
+            runtime_status: f.status.into(),
+            input: f.input,
+            custom_status: f.variables.custom_status,
+            output: if ended { f.output } else { Value::Null },
+            reason: f.reason_for_incompletion,
+            created_time: format_millis(f.create_time),
+            last_updated_time: format_millis(f.update_time),
+            history_events: None,
+        }
+    }
+}
+
 /// One task execution.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

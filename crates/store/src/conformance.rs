@@ -160,6 +160,9 @@ async fn commit_then_read_back(store: &dyn Store) {
     store.commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], ..Default::default() }).await.unwrap();
     assert_eq!(store.instance("a1").await.unwrap(), Some(i));
     assert_eq!(store.instance("missing").await.unwrap(), None);
+    let raw = store.instance_json("a1").await.unwrap().expect("stored");
+    assert_eq!(serde_json::from_str::<Instance>(&raw).unwrap(), store.instance("a1").await.unwrap().unwrap());
+    assert_eq!(store.instance_json("missing").await.unwrap(), None);
 }
 
 async fn upsert_replaces_state(store: &dyn Store) {

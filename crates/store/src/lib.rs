@@ -185,6 +185,8 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, batch: &CommitBatch) -> Result<()>;
     /// One instance.
     async fn instance(&self, id: &str) -> Result<Option<Instance>>;
+    /// One instance's stored state, undecoded (for readers that need only some fields).
+    async fn instance_json(&self, id: &str) -> Result<Option<String>>;
     /// Every instance that has not ended, for recovery.
     async fn unfinished_instances(&self) -> Result<Vec<Instance>>;
     /// Instances, newest first (then by id).

@@ -56,6 +56,16 @@ pub enum Which {
         #[arg(long)]
         unbatched: bool,
     },
+    /// The external-worker round trip over the Conductor API on loopback: a chain of SIMPLE tasks
+    /// worked by one HTTP worker, measured as poll + result and as update-v2.
+    Worker {
+        /// SIMPLE tasks per instance.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Instances, one after the other.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -74,6 +84,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Chain { steps, runs } => chain(steps, runs).await?,
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
+        Which::Worker { steps, runs } => worker(steps, runs).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -383,4 +394,74 @@ fn first_attempt_quantiles(rendered: &str) -> (String, String, String) {
     };
     let in_50 = buckets.iter().find(|(le, _)| le == "0.05").map_or(0.0, |(_, c)| *c);
     (format!("{in_50} of {total} within 50 ms"), within(0.5), within(0.99))
+}
+
+/// Serves the API for `engine` on a loopback port; returns its base URL.
+async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listen = listener.local_addr()?;
+    let app = vigil_server::app(vigil_server::AppState {
+        engine: engine.clone(),
+        listen,
+        public_url: None,
+        metrics: Arc::new(String::new),
+        auth: Arc::new(vigil_server::auth::Auth::new(store, false)),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{listen}"))
+}
+
+async fn worker(steps: usize, runs: usize) -> Result<()> {
+    let tasks: Vec<Value> = (0..steps)
+        .map(|i| json!({"name": "step", "taskReferenceName": format!("s{i}"), "type": "SIMPLE", "inputParameters": {"i": i}}))
+        .collect();
+    let set = workflow(json!({"name": "chain", "tasks": tasks}))?;
+    let (engine, store, _dir) = engine(set).await?;
+    let base = serve_api(&engine, store).await?;
+    let http = vigil_connectors::http_client();
+    let result = |task: &Value| json!({"workflowInstanceId": task["workflowInstanceId"], "taskId": task["taskId"], "status": "COMPLETED", "outputData": {"ok": true}});
+    let poll_url = format!("{base}/api/tasks/poll/step?workerid=bench&timeout=1000");
+    // (a) POST the result, then long-poll for the next task: two calls per task.
+    let mut two_calls = Vec::new();
+    // (b) update-v2: the result's answer is the next task: one call per task.
+    let mut one_call = Vec::new();
+    for run in 0..runs {
+        engine.start_instance(StartRequest { name: "chain".into(), ..StartRequest::default() })?;
+        let mut task: Value = http.get(&poll_url).send().await?.json().await?;
+        for _ in 1..steps {
+            let sent = Instant::now();
+            if run % 2 == 0 {
+                http.post(format!("{base}/api/tasks")).json(&result(&task)).send().await?.error_for_status()?;
+                task = http.get(&poll_url).send().await?.json().await?;
+                two_calls.push(sent.elapsed());
+            } else {
+                let res =
+                    http.post(format!("{base}/api/tasks/update-v2?workerid=bench")).json(&result(&task)).send().await?;
+                anyhow::ensure!(res.status() == 200, "update-v2 answered {} instead of the next task", res.status());
+                task = res.json().await?;
+                one_call.push(sent.elapsed());
+            }
+        }
+        http.post(format!("{base}/api/tasks")).json(&result(&task)).send().await?.error_for_status()?;
+    }
+    wait_finished(&engine, runs as u64, Duration::from_secs(60)).await?;
+    engine.shutdown().await;
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort_unstable();
+        v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1000.0
+    };
+    println!("worker: {runs} instances of a {steps}-SIMPLE-task chain, one HTTP worker on loopback, durable on SQLite");
+    println!(
+        "  result → next task, POST /api/tasks then GET poll ({} round trips): p50 {:.2} ms, p99 {:.2} ms",
+        two_calls.len(),
+        pct(&mut two_calls, 0.5),
+        pct(&mut two_calls, 0.99)
+    );
+    println!(
+        "  result → next task, POST /api/tasks/update-v2 ({} round trips): p50 {:.2} ms, p99 {:.2} ms",
+        one_call.len(),
+        pct(&mut one_call, 0.5),
+        pct(&mut one_call, 0.99)
+    );
+    Ok(())
 }

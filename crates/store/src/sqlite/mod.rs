@@ -205,6 +205,10 @@ impl Store for SqliteStore {
         state.as_deref().map(decode).transpose()
     }
 
+    async fn instance_json(&self, id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT state FROM instances WHERE id = ?").bind(id).fetch_optional(&self.reader).await?)
+    }
+
     async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
         let rows: Vec<String> =
             sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
