@@ -265,6 +265,16 @@ impl Engine {
         *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
     }
 
+    /// The configured notifiers as (name, type), by name; never their settings (they hold
+    /// credentials).
+    pub fn notifier_names(&self) -> Vec<(String, &'static str)> {
+        let known = self.shared.notifiers.read().expect("lock").clone();
+        let mut out: Vec<_> =
+            known.iter().flat_map(|m| m.values()).map(|n| (n.name().to_string(), n.type_name())).collect();
+        out.sort();
+        out
+    }
+
     /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.
     pub async fn acknowledge(&self, dedup_key: &str) -> bool {
         let (tx, rx) = oneshot::channel();

@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod conductor;
+mod definitions;
 pub mod error;
 mod extract;
 mod health;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub metrics: MetricsRender,
     /// Token checks.
     pub auth: Arc<auth::Auth>,
+    /// Seals secrets written through the API (`None`: the secrets API refuses writes).
+    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
 }
 
 #[derive(OpenApi)]
@@ -52,6 +55,8 @@ pub struct AppState {
     info(title = "vigil", description = "Durable scheduled monitoring and alerting workflows."),
     tags(
         (name = "instances", description = "Start, inspect, signal, control and purge instances"),
+        (name = "definitions", description = "Workflows and secrets"),
+        (name = "alerting", description = "Notifiers, alerts and silences"),
         (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol")
     ),
     components(schemas(ApiError, ErrorCode))
@@ -62,6 +67,7 @@ struct ApiDoc;
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(instances::routes())
+        .merge(definitions::routes())
         .merge(conductor::routes())
         .merge(health::routes())
         .split_for_parts();

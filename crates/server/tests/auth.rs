@@ -40,6 +40,7 @@ async fn setup() -> Setup {
         public_url: None,
         metrics: Arc::new(String::new),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), true)),
+        secret_box: None,
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Setup { base: format!("http://{listen}"), http: vigil_connectors::http_client(), store, _dir: dir }
@@ -116,11 +117,20 @@ async fn every_mutating_route_refuses_no_token_and_a_read_token() {
         let open = path == "/healthz" || path == "/readyz";
         assert_eq!(code == StatusCode::UNAUTHORIZED, !open, "{method} {path}");
         let (code, _) = s.send(method, path, Some(&read)).await;
+        if path.starts_with("/api/v1/secrets") {
+            assert_eq!(code, StatusCode::FORBIDDEN, "secrets are for admin tokens, even their names");
+            assert_eq!(s.send(method, path, Some(&write)).await.0, StatusCode::FORBIDDEN, "{method} {path} with write");
+            continue;
+        }
         assert!(
             code != StatusCode::UNAUTHORIZED && code != StatusCode::FORBIDDEN,
             "{method} {path} with a read token: {code}"
         );
     }
+    let (_, admin) = s.token(Role::Admin).await;
+    // A token created this instant is known after the next re-read (at most 250 ms on a miss).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.send("GET", "/api/v1/secrets", Some(&admin)).await.0, StatusCode::OK);
     // Conductor SDKs trade a token's id and secret for the token.
     let (id, secret) = read.strip_prefix("vgl_").unwrap().split_once('_').unwrap();
     let exchange = |key: &str, secret: &str| {

@@ -37,6 +37,7 @@ async fn api() -> Api {
         public_url: None,
         metrics: Arc::new(String::new),
         auth,
+        secret_box: None,
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }

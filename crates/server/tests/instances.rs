@@ -52,6 +52,7 @@ async fn api() -> Api {
         public_url: None,
         metrics: Arc::new(|| "vigil_up 1\n".to_string()),
         auth,
+        secret_box: None,
     });
     tokio::spawn(async move { axum_serve(listener, app).await });
     Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }

@@ -406,6 +406,7 @@ async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
         public_url: None,
         metrics: Arc::new(String::new),
         auth: Arc::new(vigil_server::auth::Auth::new(store, false)),
+        secret_box: None,
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{listen}"))

@@ -107,6 +107,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         public_url: args.public_url.clone(),
         metrics: Arc::new(move || metrics.render()),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
+        secret_box: Some(Arc::new(crate::setup::secret_box(&args.db.db)?)),
     });
     tracing::info!(listen = %listen, db = %args.db.db.display(), auth = required, "vigil is serving.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;

@@ -51,6 +51,19 @@ impl NotifierConfig {
         }
     }
 
+    /// The notifier's type, as written in its file.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NotifierConfig::Pagerduty(_) => "pagerduty",
+            NotifierConfig::Slack(_) => "slack",
+            NotifierConfig::Lark(_) => "lark",
+            NotifierConfig::Opsgenie(_) => "opsgenie",
+            NotifierConfig::Webhook(_) => "webhook",
+            NotifierConfig::Alertmanager(_) => "alertmanager",
+            NotifierConfig::Email(_) => "email",
+        }
+    }
+
     /// Builds the provider's request for `msg`. `now` is the send time (Lark signs it).
     pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
         match self {

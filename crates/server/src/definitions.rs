@@ -1,0 +1,385 @@
+//! `/api/v1/workflows`, `/api/v1/secrets`, `/api/v1/notifiers`, `/api/v1/alerts` and
+//! `/api/v1/silences`: definitions and alerting state over the native API. Secret values go in
+//! and never come out; notifiers are listed by name and type only (their settings hold
+//! credentials).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil_core::time::{format_millis, parse_duration, parse_until};
+use vigil_runtime::SecretValues;
+use vigil_runtime::definitions::DefinitionError;
+use vigil_store::SilenceRow;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_workflows))
+        .routes(routes!(get_workflow, put_workflow, delete_workflow))
+        .routes(routes!(list_secrets))
+        .routes(routes!(put_secret, delete_secret))
+        .routes(routes!(list_notifiers))
+        .routes(routes!(list_alerts))
+        .routes(routes!(ack_alert))
+        .routes(routes!(list_silences, add_silence))
+        .routes(routes!(delete_silence))
+}
+
+/// Paging of a definition list: by name.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
+    /// From the previous page: the last name it held.
+    continuation_token: Option<String>,
+}
+
+/// A page of names and what else each item shows.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPage {
+    /// Items, by name.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<Value>,
+    /// Pass as `continuationToken` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continuation_token: Option<String>,
+}
+
+impl Page {
+    /// Pages `items` (sorted by `name`).
+    fn apply(&self, items: Vec<(String, Value)>) -> ApiResult<ItemPage> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be 1 to 1000"));
+        }
+        let rest: Vec<(String, Value)> =
+            items.into_iter().filter(|(n, _)| self.continuation_token.as_ref().is_none_or(|after| n > after)).collect();
+        let more = rest.len() > limit;
+        let page: Vec<(String, Value)> = rest.into_iter().take(limit).collect();
+        let continuation_token = more.then(|| page.last().map(|(n, _)| n.clone())).flatten();
+        Ok(ItemPage { items: page.into_iter().map(|(_, v)| v).collect(), continuation_token })
+    }
+}
+
+/// Workflow definitions: the latest version of each, with all its versions.
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "definitions", params(Page), responses((status = 200, body = ItemPage)))]
+async fn list_workflows(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
+    let set = app.engine.workflows();
+    let mut by_name: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for def in set.all() {
+        by_name.entry(def.name.clone()).or_default().push(def.version);
+    }
+    let items = by_name
+        .into_iter()
+        .map(|(name, mut versions)| {
+            versions.sort_unstable();
+            let latest = set.get(&name, None).and_then(|d| d.description.clone());
+            let item = json!({"name": name, "versions": versions, "description": latest});
+            (name, item)
+        })
+        .collect();
+    Ok(Json(page.apply(items)?))
+}
+
+/// Version of a definition read or delete.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
+    /// Version; the latest (read) or every version (delete) when absent.
+    #[param(minimum = 0)]
+    version: Option<u32>,
+}
+
+/// One workflow definition, as written.
+#[utoipa::path(
+    get, path = "/api/v1/workflows/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Workflow name"), VersionQuery),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn get_workflow(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> ApiResult<Json<Value>> {
+    let def = app
+        .engine
+        .workflows()
+        .get(&name, q.version)
+        .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` is not defined")))?;
+    let mut doc = def.source.clone();
+    if doc.is_object() {
+        doc["name"] = json!(def.name);
+        doc["version"] = json!(def.version);
+    }
+    Ok(Json(doc))
+}
+
+/// Defines (or replaces) a workflow: validated like a file, stored, live at once.
+#[utoipa::path(
+    put, path = "/api/v1/workflows/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Workflow name; must match the body's `name`")),
+    request_body(content = Object, description = "A workflow definition (Conductor's WorkflowDef)"),
+    responses((status = 200, description = "`{name, version}`", body = Object), (status = 400, body = ApiError))
+)]
+async fn put_workflow(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(mut doc): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Err(ApiError::invalid("body", "a workflow definition is a JSON object"));
+    };
+    match obj.get("name").and_then(Value::as_str) {
+        Some(given) if given != name => {
+            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
+        }
+        Some(_) => {}
+        None => {
+            obj.insert("name".into(), json!(name));
+        }
+    }
+    let def = app.engine.put_workflow(doc, true).await.map_err(|e| match e {
+        DefinitionError::Store(cause) => ApiError::internal(cause),
+        other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
+    })?;
+    Ok(Json(json!({"name": def.name, "version": def.version})))
+}
+
+/// Removes a workflow definition (one version, or all).
+#[utoipa::path(
+    delete, path = "/api/v1/workflows/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Workflow name"), VersionQuery),
+    responses((status = 200, description = "`{deleted}`", body = Object), (status = 404, body = ApiError))
+)]
+async fn delete_workflow(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> ApiResult<Json<Value>> {
+    let deleted = app.engine.delete_workflow(&name, q.version).await?;
+    if deleted == 0 {
+        return Err(ApiError::not_found(format!("workflow `{name}` is not defined")));
+    }
+    Ok(Json(json!({"deleted": deleted})))
+}
+
+/// Secret names (never values).
+#[utoipa::path(get, path = "/api/v1/secrets", tag = "definitions", params(Page), responses((status = 200, body = ItemPage)))]
+async fn list_secrets(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
+    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    Ok(Json(page.apply(names.into_iter().map(|n| (n.clone(), json!({"name": n}))).collect())?))
+}
+
+/// A secret's value.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SecretValue {
+    /// The value; it is sealed at rest and never returned.
+    value: String,
+}
+
+/// Sets a secret; instances see the new value at once as `${workflow.secrets.NAME}`.
+#[utoipa::path(
+    put, path = "/api/v1/secrets/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Secret name: letters, digits, `_`, `-`")),
+    request_body = SecretValue,
+    responses((status = 204, description = "Set"), (status = 400, body = ApiError))
+)]
+async fn put_secret(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(v): JsonBody<SecretValue>,
+) -> ApiResult<StatusCode> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(ApiError::invalid("name", "letters, digits, `_` and `-` only"));
+    }
+    if v.value.is_empty() {
+        return Err(ApiError::invalid("value", "is empty"));
+    }
+    let sealer =
+        app.secret_box.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Conflict, "this server has no secret key"))?;
+    app.engine.store().put_secret(&name, &sealer.seal(v.value.as_bytes()), app.engine.now()).await?;
+    reload_secrets(&app).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a secret.
+#[utoipa::path(
+    delete, path = "/api/v1/secrets/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Secret name")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ApiError))
+)]
+async fn delete_secret(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+    if !app.engine.store().delete_secret(&name).await? {
+        return Err(ApiError::not_found(format!("secret `{name}` does not exist")));
+    }
+    reload_secrets(&app).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn reload_secrets(app: &AppState) -> ApiResult<()> {
+    let Some(opener) = &app.secret_box else { return Ok(()) };
+    let mut values = HashMap::new();
+    for (name, sealed) in app.engine.store().secrets().await? {
+        match opener.open(&sealed) {
+            Ok(plain) => {
+                values.insert(name, String::from_utf8_lossy(&plain).into_owned());
+            }
+            Err(e) => tracing::error!(secret = %name, error = %e, "A stored secret does not open with this key."),
+        }
+    }
+    app.engine.set_secrets(SecretValues::new(values));
+    Ok(())
+}
+
+/// Configured notifiers: name and type only.
+#[utoipa::path(get, path = "/api/v1/notifiers", tag = "alerting", params(Page), responses((status = 200, body = ItemPage)))]
+async fn list_notifiers(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
+    let items =
+        app.engine.notifier_names().into_iter().map(|(n, t)| (n.clone(), json!({"name": n, "type": t}))).collect();
+    Ok(Json(page.apply(items)?))
+}
+
+/// Alert list filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// Include resolved alerts.
+    #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
+    all: bool,
+    /// At most this many, most recently changed first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Alerts: pending and firing ones (all with `all=true`), most recently changed first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerting", params(AlertQuery), responses((status = 200, body = Vec<Object>)))]
+async fn list_alerts(State(app): State<AppState>, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<Json<Vec<Value>>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1 to 1000"));
+    }
+    let rows = app.engine.store().alerts(!q.all, limit).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| {
+                json!({
+                    "dedupKey": a.dedup_key, "name": a.name, "condition": a.condition,
+                    "firingSince": a.firing_since.map(format_millis), "lastNotified": a.last_notified.map(format_millis),
+                    "acknowledged": a.acknowledged, "updatedTime": format_millis(a.updated_at),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// Which alert to acknowledge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AckRequest {
+    /// The alert's dedup key.
+    dedup_key: String,
+}
+
+/// Acknowledges a firing alert: reminders stop and providers that support it are told.
+#[utoipa::path(
+    post, path = "/api/v1/alerts/ack", tag = "alerting", request_body = AckRequest,
+    responses((status = 202, description = "Acknowledged"), (status = 404, description = "Not firing", body = ApiError))
+)]
+async fn ack_alert(State(app): State<AppState>, JsonBody(r): JsonBody<AckRequest>) -> ApiResult<StatusCode> {
+    if !app.engine.acknowledge(&r.dedup_key).await {
+        return Err(ApiError::not_found(format!("no firing alert has dedup key `{}`", r.dedup_key)));
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Active silences.
+#[utoipa::path(get, path = "/api/v1/silences", tag = "alerting", responses((status = 200, body = Vec<Object>)))]
+async fn list_silences(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
+    let now = app.engine.now();
+    let rows = app.engine.store().silences().await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|s| s.ends_at > now)
+            .map(|s| {
+                let matchers: Value = serde_json::from_str(&s.matchers).unwrap_or(Value::Null);
+                json!({"id": s.id, "matchers": matchers, "endsAt": format_millis(s.ends_at), "comment": s.comment})
+            })
+            .collect(),
+    ))
+}
+
+/// A new silence: label matchers, until `endsAt` or for `duration`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSilence {
+    /// Labels an alert must all have to be silenced.
+    matchers: BTreeMap<String, String>,
+    /// How long, e.g. `2h`.
+    duration: Option<String>,
+    /// Until when (RFC 3339).
+    ends_at: Option<String>,
+    /// Why.
+    comment: Option<String>,
+}
+
+/// Adds a silence.
+#[utoipa::path(
+    post, path = "/api/v1/silences", tag = "alerting", request_body = NewSilence,
+    responses((status = 201, description = "`{id, endsAt}`", body = Object), (status = 400, body = ApiError))
+)]
+async fn add_silence(
+    State(app): State<AppState>,
+    JsonBody(s): JsonBody<NewSilence>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if s.matchers.is_empty() {
+        return Err(ApiError::invalid("matchers", "at least one label matcher is needed"));
+    }
+    let now = app.engine.now();
+    let ends_at = match (&s.duration, &s.ends_at) {
+        (Some(d), None) => now + parse_duration(d).map_err(|e| ApiError::invalid("duration", e))?,
+        (None, Some(t)) => parse_until(t).map_err(|e| ApiError::invalid("endsAt", e))?,
+        _ => return Err(ApiError::invalid("duration", "give exactly one of `duration` and `endsAt`")),
+    };
+    if ends_at <= now {
+        return Err(ApiError::invalid("endsAt", "is not in the future"));
+    }
+    let id = format!("s-{now:x}-{}", s.matchers.len());
+    let row = SilenceRow {
+        id: id.clone(),
+        matchers: serde_json::to_string(&s.matchers).map_err(ApiError::internal)?,
+        ends_at,
+        created_at: now,
+        comment: s.comment,
+    };
+    app.engine.store().put_silence(&row).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "endsAt": format_millis(ends_at)}))))
+}
+
+/// Removes a silence.
+#[utoipa::path(
+    delete, path = "/api/v1/silences/{id}", tag = "alerting",
+    params(("id" = String, Path, description = "Silence id")),
+    responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
+)]
+async fn delete_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    if !app.engine.store().delete_silence(&id).await? {
+        return Err(ApiError::not_found(format!("silence `{id}` does not exist")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,178 @@
+//! Definitions and alerting state over the native API: workflows, secrets (never returned),
+//! notifiers (name and type only), alerts and silences.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigil_core::def::WorkflowSet;
+use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
+use vigil_store::{SecretBox, SqliteStore};
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+async fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("d.db")).await.unwrap());
+    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
+    let engine = Engine::start(
+        store,
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+        WorkflowSet::default(),
+        SecretValues::default(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap();
+    let app = vigil_server::app(vigil_server::AppState {
+        engine: engine.clone(),
+        listen,
+        public_url: None,
+        metrics: Arc::new(String::new),
+        auth,
+        secret_box: Some(Arc::new(SecretBox::new([7; 32]))),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), engine, _dir: dir }
+}
+
+impl Api {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value, String) {
+        let mut req =
+            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+    }
+}
+
+fn uses_secret(name: &str) -> Value {
+    json!({"name": name, "version": 1, "tasks": [
+        {"name": "k", "taskReferenceName": "k", "type": "INLINE", "inputParameters": {"evaluatorType": "javascript", "key": "${workflow.secrets.api_key}", "expression": "$.key.length"}}
+    ]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_are_defined_validated_listed_and_deleted() {
+    let api = api().await;
+    let (code, body, _) = api.call("PUT", "/api/v1/workflows/w", Some(json!({"name": "w", "tasks": [{"name": "x", "taskReferenceName": "x", "type": "HTTP", "inputParameters": {}}, {"name": "y", "taskReferenceName": "y", "type": "WAITT"}]}))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("tasks[1].type"), "{body}");
+    let (code, body, _) = api.call("PUT", "/api/v1/workflows/w", Some(json!({"name": "other", "tasks": []}))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("does not match"), "{body}");
+    for name in ["b", "a", "c"] {
+        let (code, body, _) = api.call("PUT", &format!("/api/v1/workflows/{name}"), Some(uses_secret(name))).await;
+        assert_eq!((code, body), (StatusCode::OK, json!({"name": name, "version": 1})));
+    }
+    let (_, page, _) = api.call("GET", "/api/v1/workflows?limit=2", None).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().iter().map(|i| i["name"].clone()).collect::<Vec<_>>(),
+        [json!("a"), json!("b")]
+    );
+    let token = page["continuationToken"].as_str().unwrap();
+    let (_, rest, _) = api.call("GET", &format!("/api/v1/workflows?limit=2&continuationToken={token}"), None).await;
+    assert_eq!(rest["items"][0]["name"], json!("c"));
+    assert!(rest.get("continuationToken").is_none());
+    let (code, def, _) = api.call("GET", "/api/v1/workflows/a", None).await;
+    assert_eq!((code, def["tasks"][0]["name"].clone()), (StatusCode::OK, json!("k")));
+    assert_eq!(api.call("GET", "/api/v1/workflows/zz", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("DELETE", "/api/v1/workflows/c", None).await.1, json!({"deleted": 1}));
+    assert_eq!(api.call("DELETE", "/api/v1/workflows/c", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("GET", "/api/v1/workflows?limit=0", None).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_go_in_reach_instances_and_never_come_out() {
+    let api = api().await;
+    api.call("PUT", "/api/v1/workflows/k", Some(uses_secret("k"))).await;
+    let (code, _, _) = api.call("PUT", "/api/v1/secrets/api_key", Some(json!({"value": "s3cr3t-value"}))).await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (_, list, text) = api.call("GET", "/api/v1/secrets", None).await;
+    assert_eq!(list["items"], json!([{"name": "api_key"}]));
+    assert!(!text.contains("s3cr3t"), "{text}");
+    let id = api.engine.start_instance(StartRequest { name: "k".into(), ..StartRequest::default() }).unwrap();
+    let done = api.engine.wait(&id).await.unwrap();
+    assert_eq!(done.output, json!({"result": 12}), "the instance saw the value set through the API");
+    let (_, _, status) = api.call("GET", &format!("/api/v1/instances/{id}?showHistory=true"), None).await;
+    assert!(!status.contains("s3cr3t") && status.contains("***"), "{status}");
+    for (path, body) in [
+        ("/api/v1/secrets/bad%20name", json!({"value": "x"})),
+        ("/api/v1/secrets/ok", json!({"value": ""})),
+        ("/api/v1/secrets/ok", json!({"val": "x"})),
+    ] {
+        assert_eq!(api.call("PUT", path, Some(body)).await.0, StatusCode::BAD_REQUEST, "{path}");
+    }
+    assert_eq!(api.call("DELETE", "/api/v1/secrets/api_key", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("DELETE", "/api/v1/secrets/api_key", None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifiers_alerts_and_silences() {
+    let api = api().await;
+    let hook: vigil_connectors::notifiers::NotifierConfig = serde_json::from_value(json!({
+        "type": "webhook", "name": "hook", "url": "http://127.0.0.1:9/secret-path", "headers": {"X-Token": "tok-xyz"}
+    }))
+    .unwrap();
+    api.engine.set_notifiers(vec![hook]);
+    let (_, list, text) = api.call("GET", "/api/v1/notifiers", None).await;
+    assert_eq!(list["items"], json!([{"name": "hook", "type": "webhook"}]));
+    assert!(!text.contains("tok-xyz") && !text.contains("secret-path"), "no settings, no credentials: {text}");
+
+    assert_eq!(api.call("GET", "/api/v1/alerts", None).await.1, json!([]));
+    let (code, body, _) = api.call("POST", "/api/v1/alerts/ack", Some(json!({"dedupKey": "nothing/here"}))).await;
+    assert_eq!((code, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    api.call("PUT", "/api/v1/workflows/fire", Some(json!({"name": "fire", "tasks": [
+        {"name": "disk", "taskReferenceName": "a", "type": "ALERT", "inputParameters": {"status": "firing", "dedupKey": "disk/1", "summary": "disk full", "notifiers": ["hook"]}}
+    ]}))).await;
+    let id = api.engine.start_instance(StartRequest { name: "fire".into(), ..StartRequest::default() }).unwrap();
+    api.engine.wait(&id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, alerts, _) = api.call("GET", "/api/v1/alerts", None).await;
+        if alerts[0]["condition"] == json!("firing") {
+            assert_eq!(alerts[0]["dedupKey"], json!("disk/1"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "{alerts}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        api.call("POST", "/api/v1/alerts/ack", Some(json!({"dedupKey": "disk/1"}))).await.0,
+        StatusCode::ACCEPTED
+    );
+
+    let (code, made, _) = api
+        .call(
+            "POST",
+            "/api/v1/silences",
+            Some(json!({"matchers": {"team": "db"}, "duration": "2h", "comment": "upgrade"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::CREATED);
+    let sid = made["id"].as_str().unwrap().to_string();
+    let (_, silences, _) = api.call("GET", "/api/v1/silences", None).await;
+    assert_eq!((silences[0]["id"].clone(), silences[0]["matchers"].clone()), (json!(sid), json!({"team": "db"})));
+    for bad in [
+        json!({"matchers": {}, "duration": "1h"}),
+        json!({"matchers": {"a": "b"}}),
+        json!({"matchers": {"a": "b"}, "duration": "soon"}),
+        json!({"matchers": {"a": "b"}, "endsAt": "2000-01-01T00:00:00Z"}),
+    ] {
+        assert_eq!(api.call("POST", "/api/v1/silences", Some(bad.clone())).await.0, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(api.call("DELETE", &format!("/api/v1/silences/{sid}"), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("DELETE", &format!("/api/v1/silences/{sid}"), None).await.0, StatusCode::NOT_FOUND);
+}
