@@ -127,3 +127,51 @@ async fn tokens_from_the_cli_guard_the_api_and_revoking_one_takes_effect() {
     }
     stop(child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_and_status_read_a_remote_server_with_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let token = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
+    let (child, base) = serve_api(&db, &root().join("examples/job-monitor"), free_port(), &["--auth", "on"]).await;
+    let http = vigil_connectors::http_client();
+    let input = json!({"job_id": "remote-1", "polling_interval_seconds": 1, "timeout_seconds": 1, "status_url": "http://127.0.0.1:9/none"});
+    let res = http
+        .post(format!("{base}/api/v1/workflows/monitor_job/instances?instanceId=remote-1"))
+        .bearer_auth(&token)
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    // Another database path: the commands must not read it, only the server.
+    let elsewhere = dir.path().join("elsewhere.db");
+    let listed = run_async(
+        elsewhere.clone(),
+        vec!["instances".into(), "--server".into(), base.clone(), "--token".into(), token.clone()],
+    )
+    .await;
+    let listed_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && listed_text.contains("remote-1") && listed_text.contains("monitor_job v1"),
+        "{listed_text}"
+    );
+    let status = run_async(
+        elsewhere.clone(),
+        vec!["status".into(), "remote-1".into(), "--server".into(), base.clone(), "--token".into(), token.clone()],
+    )
+    .await;
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && status_text.contains("remote-1 (monitor_job v1)") && status_text.contains("started"),
+        "{status_text}"
+    );
+    let refused = run_async(elsewhere, vec!["status".into(), "remote-1".into(), "--server".into(), base.clone()]).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unauthorized"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    stop(child);
+}

@@ -10,6 +10,7 @@ use vigil_runtime::SystemClock;
 use vigil_store::{InstanceFilter, Store};
 
 use crate::DbArgs;
+use crate::commands::remote::{RemoteArgs, encode};
 use crate::output::instance_report;
 use crate::setup::{load_config, open_store};
 
@@ -27,6 +28,8 @@ pub struct InstancesArgs {
     pub limit: u32,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Lists instances.
@@ -37,6 +40,9 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
         })?),
         None => None,
     };
+    if let Some(server) = args.remote.server.clone() {
+        return remote_instances(&args, &server, status).await;
+    }
     let store = open_store(&args.db.db).await?;
     let rows = store
         .list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit, ..Default::default() })
@@ -55,6 +61,29 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn remote_instances(args: &InstancesArgs, server: &str, status: Option<WorkflowStatus>) -> Result<ExitCode> {
+    let mut path = format!("/api/v1/instances?limit={}", args.limit.clamp(1, 1000));
+    if let Some(name) = &args.name {
+        path.push_str(&format!("&name={}", encode(name)));
+    }
+    if let Some(s) = status {
+        path.push_str(&format!("&status={}", s.as_str()));
+    }
+    let page = args.remote.get(server, &path).await?;
+    println!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
+    for r in page["instances"].as_array().into_iter().flatten() {
+        println!(
+            "{:<40} {:<28} {:<11} {:<26} {}",
+            r["instanceId"].as_str().unwrap_or_default(),
+            format!("{} v{}", r["name"].as_str().unwrap_or_default(), r["version"]),
+            r["runtimeStatus"].as_str().unwrap_or_default(),
+            r["createdTime"].as_str().unwrap_or_default(),
+            r["lastUpdatedTime"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `vigil status`.
 #[derive(clap::Args)]
 pub struct StatusArgs {
@@ -65,10 +94,22 @@ pub struct StatusArgs {
     pub json: bool,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Shows one instance.
 pub async fn status(args: StatusArgs) -> Result<ExitCode> {
+    if let Some(server) = args.remote.server.clone() {
+        let body =
+            args.remote.get(&server, &format!("/api/v1/instances/{}?showHistory=true", encode(&args.id))).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&body)?);
+        } else {
+            print!("{}", remote_report(&body));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = open_store(&args.db.db).await?;
     let Some(instance) = store.instance(&args.id).await? else {
         eprintln!("error: no instance `{}` in {}", args.id, args.db.db.display());
@@ -105,4 +146,39 @@ pub async fn schedules(args: SchedulesArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A status from the API, the way `instance_report` shows a stored one.
+fn remote_report(s: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let mut out = format!(
+        "{} ({} v{})\n  status   {}\n  created  {}\n  updated  {}\n",
+        text(&s["instanceId"]),
+        text(&s["name"]),
+        s["version"],
+        text(&s["runtimeStatus"]),
+        text(&s["createdTime"]),
+        text(&s["lastUpdatedTime"])
+    );
+    if let Some(reason) = s["reason"].as_str() {
+        out.push_str(&format!("  reason   {reason}\n"));
+    }
+    if !s["customStatus"].is_null() {
+        out.push_str(&format!("  custom   {}\n", s["customStatus"]));
+    }
+    if !s["output"].is_null() {
+        out.push_str(&format!("  output   {}\n", s["output"]));
+    }
+    out.push_str("  tasks:\n");
+    for t in s["historyEvents"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "    {:<28} {:<18} {:<26} retry {}{}\n",
+            text(&t["referenceTaskName"]),
+            text(&t["taskType"]),
+            text(&t["status"]),
+            t["retryCount"],
+            t["reason"].as_str().map(|r| format!("  ({r})")).unwrap_or_default()
+        ));
+    }
+    out
 }
