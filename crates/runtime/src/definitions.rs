@@ -166,3 +166,52 @@ fn apply_task_defs(doc: &mut Value, taskdefs: &Map<String, Value>) {
         walk(tasks, taskdefs);
     }
 }
+
+/// Store kind of schedules.
+pub const SCHEDULE: &str = "schedule";
+
+impl Engine {
+    /// The schedules written through the API, for the scheduler at start.
+    pub async fn api_schedules(&self) -> Result<Vec<vigil_core::schedule::ScheduleDef>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.store().definitions(SCHEDULE).await? {
+            let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
+            match vigil_core::schedule::ScheduleDef::build(&doc) {
+                (Some(def), _) => out.push(def),
+                (None, problems) => {
+                    tracing::error!(schedule = %row.name, ?problems, "A stored schedule no longer validates; it is not loaded.")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Validates a schedule document, stores it and makes it live in the running scheduler.
+    pub async fn put_schedule(&self, doc: Value) -> Result<vigil_core::schedule::ScheduleDef, DefinitionError> {
+        let (def, problems) = vigil_core::schedule::ScheduleDef::build(&doc);
+        let errors: Vec<Problem> =
+            problems.into_iter().filter(|p| p.severity == vigil_core::diagnostic::Severity::Error).collect();
+        let Some(def) = def.filter(|_| errors.is_empty()) else { return Err(DefinitionError::Invalid(errors)) };
+        let row = DefinitionRow {
+            kind: SCHEDULE.into(),
+            name: def.name.clone(),
+            version: 0,
+            body: doc.to_string(),
+            updated_at: self.now(),
+        };
+        self.store().put_definition(&row).await?;
+        self.schedule_command(crate::scheduler::SchedulerCmd::Put(Box::new(def.clone())));
+        Ok(def)
+    }
+
+    /// Removes a schedule (stored through the API or loaded from files) from the running
+    /// scheduler and the store; false when no such schedule runs.
+    pub async fn delete_schedule(&self, name: &str) -> Result<bool, StoreError> {
+        let known = self.schedules().await.iter().any(|(d, _)| d.name == name);
+        self.store().delete_definition(SCHEDULE, name, None).await?;
+        if known {
+            self.schedule_command(crate::scheduler::SchedulerCmd::Remove(name.to_string()));
+        }
+        Ok(known)
+    }
+}

@@ -124,6 +124,7 @@ pub(crate) struct Shared {
     pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
     pub notifiers: crate::alerting::delivery::Notifiers,
     pub work: Arc<crate::workers::WorkQueue>,
+    pub scheduler: Mutex<Option<mpsc::UnboundedSender<scheduler::SchedulerCmd>>>,
 }
 
 /// A running engine. Cheap to clone.
@@ -177,6 +178,7 @@ impl Engine {
             alerts: alert_tx,
             notifiers: notifiers.clone(),
             work: crate::workers::WorkQueue::new(clock.clone(), router.clone()),
+            scheduler: Mutex::new(None),
         });
         let mut threads = Vec::new();
         for (n, rx) in receivers.into_iter().enumerate() {
@@ -361,11 +363,32 @@ impl Engine {
         rx
     }
 
-    /// Starts firing `schedules`.
+    /// Starts firing `schedules`; [`Engine::schedule_command`] changes them while running.
     pub async fn run_schedules(&self, schedules: Vec<ScheduleDef>) -> Result<(), EngineError> {
-        let handle = scheduler::spawn(self.clone(), schedules).await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let handle = scheduler::spawn(self.clone(), schedules, rx).await?;
+        *self.shared.scheduler.lock().expect("lock") = Some(tx);
         self.tasks.lock().expect("lock").push(handle);
         Ok(())
+    }
+
+    /// Whether a scheduler runs in this process.
+    pub fn has_scheduler(&self) -> bool {
+        self.shared.scheduler.lock().expect("lock").is_some()
+    }
+
+    /// Sends a change to the running scheduler; false when no scheduler runs.
+    pub fn schedule_command(&self, cmd: scheduler::SchedulerCmd) -> bool {
+        self.shared.scheduler.lock().expect("lock").as_ref().is_some_and(|tx| tx.send(cmd).is_ok())
+    }
+
+    /// The running schedules with their next fire times (empty when no scheduler runs).
+    pub async fn schedules(&self) -> Vec<(ScheduleDef, Option<Millis>)> {
+        let (tx, rx) = oneshot::channel();
+        if !self.schedule_command(scheduler::SchedulerCmd::List(tx)) {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
     }
 
     pub(crate) fn place(&self, msg: ShardMsg) {

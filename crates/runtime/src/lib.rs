@@ -19,7 +19,7 @@ mod control;
 pub mod definitions;
 mod engine;
 mod http;
-mod scheduler;
+pub mod scheduler;
 mod secrets;
 mod shard;
 mod timers;

@@ -22,8 +22,24 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Fire claims per transaction.
 const CLAIM_CHUNK: usize = 5_000;
 
-/// Recovers unstarted fires, then spawns the fire loop.
-pub async fn spawn(engine: Engine, schedules: Vec<ScheduleDef>) -> Result<tokio::task::JoinHandle<()>, EngineError> {
+/// A change to the running schedules.
+pub enum SchedulerCmd {
+    /// Adds or replaces a schedule.
+    Put(Box<ScheduleDef>),
+    /// Removes a schedule.
+    Remove(String),
+    /// Pauses (true) or resumes (false) a schedule.
+    Pause(String, bool),
+    /// The schedules with their next fire time.
+    List(tokio::sync::oneshot::Sender<Vec<(ScheduleDef, Option<Millis>)>>),
+}
+
+/// Recovers unstarted fires, then spawns the fire loop, which also takes `commands`.
+pub async fn spawn(
+    engine: Engine,
+    schedules: Vec<ScheduleDef>,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
+) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let store = engine.store();
     let defs: HashMap<String, ScheduleDef> = schedules.into_iter().map(|s| (s.name.clone(), s)).collect();
     for fire in store.unstarted_fires().await? {
@@ -49,7 +65,7 @@ pub async fn spawn(engine: Engine, schedules: Vec<ScheduleDef>) -> Result<tokio:
         state.set_next(&name, next);
     }
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
-    Ok(tokio::spawn(async move { state.run(engine).await }))
+    Ok(tokio::spawn(async move { state.run(engine, &mut commands).await }))
 }
 
 struct State {
@@ -66,7 +82,35 @@ impl State {
         self.next.insert(name.to_string(), next);
     }
 
-    async fn run(mut self, engine: Engine) {
+    fn apply(&mut self, cmd: SchedulerCmd, now: Millis) {
+        match cmd {
+            SchedulerCmd::Put(def) => {
+                let name = def.name.clone();
+                let next = if def.paused { None } else { def.next_after(now) };
+                self.defs.insert(name.clone(), *def);
+                self.set_next(&name, next);
+            }
+            SchedulerCmd::Remove(name) => {
+                self.defs.remove(&name);
+                self.next.remove(&name);
+            }
+            SchedulerCmd::Pause(name, paused) => {
+                let Some(def) = self.defs.get_mut(&name) else { return };
+                def.paused = paused;
+                let next = if paused { None } else { def.next_after(now) };
+                self.set_next(&name, next);
+            }
+            SchedulerCmd::List(reply) => {
+                let mut all: Vec<_> =
+                    self.defs.values().map(|d| (d.clone(), self.next.get(&d.name).copied().flatten())).collect();
+                all.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+                let _ = reply.send(all);
+            }
+        }
+    }
+
+    async fn run(mut self, engine: Engine, commands: &mut tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>) {
+        let mut open = true;
         loop {
             let now = engine.now();
             let mut due_names = Vec::new();
@@ -84,7 +128,13 @@ impl State {
                 .map(|Reverse((at, _))| Duration::from_millis((*at - engine.now()).max(1) as u64))
                 .unwrap_or(MAX_SLEEP)
                 .min(MAX_SLEEP);
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                cmd = commands.recv(), if open => match cmd {
+                    Some(cmd) => self.apply(cmd, engine.now()),
+                    None => open = false,
+                },
+                _ = tokio::time::sleep(wait) => {}
+            }
         }
     }
 

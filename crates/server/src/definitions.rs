@@ -62,7 +62,7 @@ pub struct ItemPage {
 
 impl Page {
     /// Pages `items` (sorted by `name`).
-    fn apply(&self, items: Vec<(String, Value)>) -> ApiResult<ItemPage> {
+    pub(crate) fn apply(&self, items: Vec<(String, Value)>) -> ApiResult<ItemPage> {
         let limit = self.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::invalid("limit", "must be 1 to 1000"));

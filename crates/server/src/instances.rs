@@ -413,7 +413,7 @@ fn check_id(id: &str) -> ApiResult<()> {
 }
 
 /// `http://host` as the client reached us, for the management URIs.
-fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(app: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &app.public_url {
         return url.trim_end_matches('/').to_string();
     }

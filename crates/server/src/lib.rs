@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod instances;
 mod openapi;
+mod schedules;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(instances::routes())
         .merge(definitions::routes())
+        .merge(schedules::routes())
         .merge(conductor::routes())
         .merge(health::routes())
         .split_for_parts();

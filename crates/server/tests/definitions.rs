@@ -30,6 +30,7 @@ async fn api() -> Api {
     )
     .await
     .unwrap();
+    engine.run_schedules(Vec::new()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listen = listener.local_addr().unwrap();
     let app = vigil_server::app(vigil_server::AppState {
@@ -175,4 +176,41 @@ async fn notifiers_alerts_and_silences() {
     }
     assert_eq!(api.call("DELETE", &format!("/api/v1/silences/{sid}"), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(api.call("DELETE", &format!("/api/v1/silences/{sid}"), None).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_are_defined_listed_paused_resumed_run_now_and_deleted() {
+    let api = api().await;
+    let sched = |wf: &str| json!({"name": "tick", "cronExpression": "0 0 9 * * MON-FRI", "zoneId": "Europe/Berlin", "startWorkflowRequest": {"name": wf, "input": {"k": 1}}});
+    let (code, body, _) = api.call("PUT", "/api/v1/schedules/tick", Some(sched("nope"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("startWorkflowRequest.name"), "{body}");
+    api.call("PUT", "/api/v1/workflows/k", Some(uses_secret("k"))).await;
+    let mut bad = sched("k");
+    bad["cronExpression"] = json!("61 * * * * *");
+    let (code, body, _) = api.call("PUT", "/api/v1/schedules/tick", Some(bad)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("cronExpression"), "{body}");
+    let (code, made, _) = api.call("PUT", "/api/v1/schedules/tick", Some(sched("k"))).await;
+    assert_eq!(code, StatusCode::OK, "{made}");
+    assert_eq!(made["nextFireTimes"].as_array().unwrap().len(), 5);
+    let (_, list, _) = api.call("GET", "/api/v1/schedules", None).await;
+    assert_eq!(list["items"][0]["name"], json!("tick"));
+    let (_, paused, _) = api.call("POST", "/api/v1/schedules/tick/pause", None).await;
+    assert_eq!((paused["paused"].clone(), paused["nextFireTimes"].clone()), (json!(true), json!([])));
+    let (_, resumed, _) = api.call("POST", "/api/v1/schedules/tick/resume", None).await;
+    assert_eq!((resumed["paused"].clone(), resumed["nextFireTimes"].as_array().unwrap().len()), (json!(false), 5));
+    let (code, started, _) = api.call("POST", "/api/v1/schedules/tick/run", None).await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    let done = api.engine.wait(started["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(done.input["k"], json!(1), "run-now uses the schedule's input");
+    assert_eq!(api.call("DELETE", "/api/v1/schedules/tick", None).await.0, StatusCode::NO_CONTENT);
+    for (method, path) in [
+        ("GET", "/api/v1/schedules/tick"),
+        ("DELETE", "/api/v1/schedules/tick"),
+        ("POST", "/api/v1/schedules/tick/pause"),
+        ("POST", "/api/v1/schedules/tick/run"),
+    ] {
+        assert_eq!(api.call(method, path, None).await.0, StatusCode::NOT_FOUND, "{method} {path}");
+    }
 }

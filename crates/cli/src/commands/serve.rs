@@ -92,7 +92,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
     }
     engine.set_notifiers(notifiers);
-    engine.run_schedules(config.schedules).await?;
+    let mut schedules = config.schedules;
+    for def in engine.api_schedules().await? {
+        if !schedules.iter().any(|s| s.name == def.name) {
+            schedules.push(def);
+        }
+    }
+    engine.run_schedules(schedules).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

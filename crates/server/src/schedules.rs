@@ -1,0 +1,178 @@
+//! `/api/v1/schedules`: list with next fire times, get, put, delete, pause, resume and run now.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil_core::schedule::ScheduleDef;
+use vigil_core::time::{Millis, format_millis};
+use vigil_runtime::StartRequest;
+use vigil_runtime::definitions::DefinitionError;
+use vigil_runtime::scheduler::SchedulerCmd;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiPath, ApiQuery, JsonBody};
+
+/// Next fire times shown per schedule.
+const NEXT_FIRES: usize = 5;
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get, put, delete))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(run_now))
+}
+
+fn view(def: &ScheduleDef, next: Option<Millis>) -> Value {
+    let mut fires = Vec::new();
+    let mut at = next;
+    while let Some(t) = at.filter(|_| fires.len() < NEXT_FIRES) {
+        fires.push(format_millis(t));
+        at = def.next_after(t);
+    }
+    json!({
+        "name": def.name, "cronExpression": def.cron_expression, "zoneId": def.zone_id,
+        "workflow": def.start.name, "paused": def.paused, "nextFireTimes": fires,
+    })
+}
+
+async fn find(app: &AppState, name: &str) -> ApiResult<(ScheduleDef, Option<Millis>)> {
+    app.engine
+        .schedules()
+        .await
+        .into_iter()
+        .find(|(d, _)| d.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("schedule `{name}` does not exist")))
+}
+
+/// Schedules by name, each with its next fire times.
+#[utoipa::path(get, path = "/api/v1/schedules", tag = "definitions", params(crate::definitions::Page), responses((status = 200, body = crate::definitions::ItemPage)))]
+async fn list(
+    State(app): State<AppState>,
+    ApiQuery(page): ApiQuery<crate::definitions::Page>,
+) -> ApiResult<Json<crate::definitions::ItemPage>> {
+    let items = app.engine.schedules().await.into_iter().map(|(d, next)| (d.name.clone(), view(&d, next))).collect();
+    Ok(Json(page.apply(items)?))
+}
+
+/// One schedule with its next fire times.
+#[utoipa::path(
+    get, path = "/api/v1/schedules/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let (def, next) = find(&app, &name).await?;
+    Ok(Json(view(&def, next)))
+}
+
+/// Defines (or replaces) a schedule (Conductor's schedule JSON: `cronExpression`, `zoneId`,
+/// `startWorkflowRequest`, ...); it fires from now on.
+#[utoipa::path(
+    put, path = "/api/v1/schedules/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name; must match the body's `name`")),
+    request_body(content = Object, description = "A schedule"),
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 409, description = "No scheduler runs", body = ApiError))
+)]
+async fn put(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(mut doc): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let Some(obj) = doc.as_object_mut() else { return Err(ApiError::invalid("body", "a schedule is a JSON object")) };
+    match obj.get("name").and_then(Value::as_str) {
+        Some(given) if given != name => {
+            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
+        }
+        Some(_) => {}
+        None => {
+            obj.insert("name".into(), json!(name));
+        }
+    }
+    if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str)
+        && app.engine.workflows().get(workflow, None).is_none()
+    {
+        return Err(ApiError::invalid("startWorkflowRequest.name", format!("workflow `{workflow}` is not defined")));
+    }
+    if !app.engine.has_scheduler() {
+        return Err(ApiError::new(ErrorCode::Conflict, "no scheduler runs in this process"));
+    }
+    let def = app.engine.put_schedule(doc).await.map_err(|e| match e {
+        DefinitionError::Store(cause) => ApiError::internal(cause),
+        other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
+    })?;
+    Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
+}
+
+/// Removes a schedule; instances it started are not touched.
+#[utoipa::path(
+    delete, path = "/api/v1/schedules/{name}", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
+)]
+async fn delete(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+    if !app.engine.delete_schedule(&name).await? {
+        return Err(ApiError::not_found(format!("schedule `{name}` does not exist")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Pauses a schedule: no fires until resumed.
+#[utoipa::path(
+    post, path = "/api/v1/schedules/{name}/pause", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn pause(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    set_paused(&app, &name, true).await
+}
+
+/// Resumes a paused schedule from now (missed fires are not run).
+#[utoipa::path(
+    post, path = "/api/v1/schedules/{name}/resume", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn resume(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    set_paused(&app, &name, false).await
+}
+
+async fn set_paused(app: &AppState, name: &str, paused: bool) -> ApiResult<Json<Value>> {
+    find(app, name).await?;
+    app.engine.schedule_command(SchedulerCmd::Pause(name.to_string(), paused));
+    let (def, next) = find(app, name).await?;
+    Ok(Json(view(&def, next)))
+}
+
+/// Starts the schedule's workflow now, outside its fire times, with the schedule's input.
+#[utoipa::path(
+    post, path = "/api/v1/schedules/{name}/run", tag = "definitions",
+    params(("name" = String, Path, description = "Schedule name")),
+    responses((status = 202, description = "Started", body = crate::views::ManagementUris), (status = 404, body = ApiError))
+)]
+async fn run_now(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Json<crate::views::ManagementUris>)> {
+    let (def, _) = find(&app, &name).await?;
+    let now = app.engine.now();
+    let req = StartRequest {
+        name: def.start.name.clone(),
+        version: def.start.version,
+        input: def.instance_input(now, now),
+        id: None,
+        correlation_id: def.start.correlation_id.clone(),
+    };
+    let id = app.engine.start_durable(req).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(crate::views::ManagementUris::new(&crate::instances::base_url(&app, &headers), &id)),
+    ))
+}
