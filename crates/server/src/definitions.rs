@@ -257,35 +257,37 @@ async fn list_notifiers(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pa
 
 /// Alert list filter.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// Include resolved alerts.
     #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
     all: bool,
-    /// At most this many, most recently changed first (1 to 1000, default 100).
+    /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
+    limit: Option<usize>,
+    /// From the previous page: the last dedup key it held.
+    continuation_token: Option<String>,
 }
 
-/// Alerts: pending and firing ones (all with `all=true`), most recently changed first.
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerting", params(AlertQuery), responses((status = 200, body = Vec<Object>)))]
-async fn list_alerts(State(app): State<AppState>, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<Json<Vec<Value>>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be 1 to 1000"));
-    }
-    let rows = app.engine.store().alerts(!q.all, limit).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|a| {
-                json!({
-                    "dedupKey": a.dedup_key, "name": a.name, "condition": a.condition,
-                    "firingSince": a.firing_since.map(format_millis), "lastNotified": a.last_notified.map(format_millis),
-                    "acknowledged": a.acknowledged, "updatedTime": format_millis(a.updated_at),
-                })
-            })
-            .collect(),
-    ))
+/// Alerts: pending and firing ones (all with `all=true`), by dedup key, a page at a time.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerting", params(AlertQuery), responses((status = 200, body = ItemPage)))]
+async fn list_alerts(State(app): State<AppState>, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<Json<ItemPage>> {
+    let rows = app.engine.store().alerts(!q.all, u32::MAX).await?;
+    let mut items: Vec<(String, Value)> = rows
+        .into_iter()
+        .map(|a| {
+            let item = json!({
+                "dedupKey": a.dedup_key, "name": a.name, "condition": a.condition,
+                "firingSince": a.firing_since.map(format_millis), "lastNotified": a.last_notified.map(format_millis),
+                "acknowledged": a.acknowledged, "updatedTime": format_millis(a.updated_at),
+            });
+            (a.dedup_key, item)
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = Page { limit: q.limit, continuation_token: q.continuation_token };
+    Ok(Json(page.apply(items)?))
 }
 
 /// Which alert to acknowledge.
@@ -308,20 +310,26 @@ async fn ack_alert(State(app): State<AppState>, JsonBody(r): JsonBody<AckRequest
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Active silences.
-#[utoipa::path(get, path = "/api/v1/silences", tag = "alerting", responses((status = 200, body = Vec<Object>)))]
-async fn list_silences(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
+/// Active silences, by id, a page at a time.
+#[utoipa::path(get, path = "/api/v1/silences", tag = "alerting", params(Page), responses((status = 200, body = ItemPage)))]
+async fn list_silences(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
     let now = app.engine.now();
-    let rows = app.engine.store().silences().await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|s| s.ends_at > now)
-            .map(|s| {
-                let matchers: Value = serde_json::from_str(&s.matchers).unwrap_or(Value::Null);
-                json!({"id": s.id, "matchers": matchers, "endsAt": format_millis(s.ends_at), "comment": s.comment})
-            })
-            .collect(),
-    ))
+    let mut items: Vec<(String, Value)> = app
+        .engine
+        .store()
+        .silences()
+        .await?
+        .into_iter()
+        .filter(|s| s.ends_at > now)
+        .map(|s| {
+            let matchers: Value = serde_json::from_str(&s.matchers).unwrap_or(Value::Null);
+            let item =
+                json!({"id": s.id, "matchers": matchers, "endsAt": format_millis(s.ends_at), "comment": s.comment});
+            (s.id, item)
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Json(page.apply(items)?))
 }
 
 /// A new silence: label matchers, until `endsAt` or for `duration`.
@@ -359,7 +367,7 @@ async fn add_silence(
     if ends_at <= now {
         return Err(ApiError::invalid("endsAt", "is not in the future"));
     }
-    let id = format!("s-{now:x}-{}", s.matchers.len());
+    let id = format!("s-{}", vigil_runtime::new_instance_id());
     let row = SilenceRow {
         id: id.clone(),
         matchers: serde_json::to_string(&s.matchers).map_err(ApiError::internal)?,

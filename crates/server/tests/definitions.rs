@@ -132,7 +132,7 @@ async fn notifiers_alerts_and_silences() {
     assert_eq!(list["items"], json!([{"name": "hook", "type": "webhook"}]));
     assert!(!text.contains("tok-xyz") && !text.contains("secret-path"), "no settings, no credentials: {text}");
 
-    assert_eq!(api.call("GET", "/api/v1/alerts", None).await.1, json!([]));
+    assert_eq!(api.call("GET", "/api/v1/alerts", None).await.1, json!({"items": []}));
     let (code, body, _) = api.call("POST", "/api/v1/alerts/ack", Some(json!({"dedupKey": "nothing/here"}))).await;
     assert_eq!((code, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
     api.call("PUT", "/api/v1/workflows/fire", Some(json!({"name": "fire", "tasks": [
@@ -142,12 +142,13 @@ async fn notifiers_alerts_and_silences() {
     api.engine.wait(&id).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let (_, alerts, _) = api.call("GET", "/api/v1/alerts", None).await;
+        let (_, page, _) = api.call("GET", "/api/v1/alerts", None).await;
+        let alerts = &page["items"];
         if alerts[0]["condition"] == json!("firing") {
             assert_eq!(alerts[0]["dedupKey"], json!("disk/1"));
             break;
         }
-        assert!(Instant::now() < deadline, "{alerts}");
+        assert!(Instant::now() < deadline, "{page}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
@@ -164,8 +165,13 @@ async fn notifiers_alerts_and_silences() {
         .await;
     assert_eq!(code, StatusCode::CREATED);
     let sid = made["id"].as_str().unwrap().to_string();
-    let (_, silences, _) = api.call("GET", "/api/v1/silences", None).await;
-    assert_eq!((silences[0]["id"].clone(), silences[0]["matchers"].clone()), (json!(sid), json!({"team": "db"})));
+    api.call("POST", "/api/v1/silences", Some(json!({"matchers": {"team": "web"}, "duration": "1h"}))).await;
+    let (_, first, _) = api.call("GET", "/api/v1/silences?limit=1", None).await;
+    let token = first["continuationToken"].as_str().expect("a second page").to_string();
+    let (_, second, _) = api.call("GET", &format!("/api/v1/silences?limit=1&continuationToken={token}"), None).await;
+    let silences: Vec<Value> = [first["items"][0].clone(), second["items"][0].clone()].into();
+    let ours = silences.iter().find(|s| s["id"] == json!(sid)).expect("listed");
+    assert_eq!(ours["matchers"], json!({"team": "db"}));
     for bad in [
         json!({"matchers": {}, "duration": "1h"}),
         json!({"matchers": {"a": "b"}}),
