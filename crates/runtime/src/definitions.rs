@@ -215,3 +215,57 @@ impl Engine {
         Ok(known)
     }
 }
+
+/// Store kind of notifiers.
+pub const NOTIFIER: &str = "notifier";
+
+impl Engine {
+    fn credential(&self, kind: &str, name: &str) -> Option<String> {
+        match kind {
+            "secrets" => self.secret_value(name),
+            "env" => std::env::var(name).ok(),
+            _ => None,
+        }
+    }
+
+    /// Validates a notifier document (credentials as `${workflow.secrets.NAME}` or `${env.NAME}`,
+    /// substituted now and never stored), stores it as written and makes it live.
+    pub async fn put_notifier_doc(&self, doc: Value) -> Result<(), DefinitionError> {
+        let lookup = |kind: &str, name: &str| self.credential(kind, name);
+        let notifier = vigil_connectors::notifiers::load::from_value(doc.clone(), &lookup).map_err(|errors| {
+            DefinitionError::Invalid(errors.into_iter().map(|(p, m)| Problem::error(p, m)).collect())
+        })?;
+        let row = DefinitionRow {
+            kind: NOTIFIER.into(),
+            name: notifier.name().to_string(),
+            version: 0,
+            body: doc.to_string(),
+            updated_at: self.now(),
+        };
+        self.store().put_definition(&row).await?;
+        self.put_notifier(notifier);
+        Ok(())
+    }
+
+    /// Removes a notifier written through the API (or loaded from a file, until the next start).
+    pub async fn delete_notifier(&self, name: &str) -> Result<bool, StoreError> {
+        let stored = self.store().delete_definition(NOTIFIER, name, None).await? > 0;
+        Ok(self.remove_notifier(name) || stored)
+    }
+
+    /// The notifiers written through the API, credentials substituted, for the start.
+    pub async fn api_notifiers(&self) -> Result<Vec<vigil_connectors::notifiers::NotifierConfig>, StoreError> {
+        let lookup = |kind: &str, name: &str| self.credential(kind, name);
+        let mut out = Vec::new();
+        for row in self.store().definitions(NOTIFIER).await? {
+            let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
+            match vigil_connectors::notifiers::load::from_value(doc, &lookup) {
+                Ok(n) => out.push(n),
+                Err(errors) => {
+                    tracing::error!(notifier = %row.name, ?errors, "A stored notifier no longer loads; it is skipped.")
+                }
+            }
+        }
+        Ok(out)
+    }
+}

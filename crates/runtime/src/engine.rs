@@ -267,6 +267,30 @@ impl Engine {
         *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
     }
 
+    /// Adds or replaces one notifier.
+    pub fn put_notifier(&self, notifier: vigil_connectors::notifiers::NotifierConfig) {
+        let mut guard = self.shared.notifiers.write().expect("lock");
+        let mut map: HashMap<String, Arc<vigil_connectors::notifiers::NotifierConfig>> =
+            guard.as_deref().cloned().unwrap_or_default();
+        map.insert(notifier.name().to_string(), Arc::new(notifier));
+        *guard = Some(Arc::new(map));
+    }
+
+    /// Removes one notifier; false when there was none.
+    pub fn remove_notifier(&self, name: &str) -> bool {
+        let mut guard = self.shared.notifiers.write().expect("lock");
+        let mut map = guard.as_deref().cloned().unwrap_or_default();
+        let removed = map.remove(name).is_some();
+        *guard = Some(Arc::new(map));
+        removed
+    }
+
+    /// The secret value named `name`, for credentials in notifiers written through the API.
+    pub fn secret_value(&self, name: &str) -> Option<String> {
+        use vigil_core::instance::SecretSource;
+        self.shared.secrets.read().expect("lock").secret(name)
+    }
+
     /// The configured notifiers as (name, type), by name; never their settings (they hold
     /// credentials).
     pub fn notifier_names(&self) -> Vec<(String, &'static str)> {

@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_secrets))
         .routes(routes!(put_secret, delete_secret))
         .routes(routes!(list_notifiers))
+        .routes(routes!(get_notifier, put_notifier, delete_notifier))
         .routes(routes!(list_alerts))
         .routes(routes!(ack_alert))
         .routes(routes!(list_silences, add_silence))
@@ -253,6 +254,65 @@ async fn list_notifiers(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pa
     let items =
         app.engine.notifier_names().into_iter().map(|(n, t)| (n.clone(), json!({"name": n, "type": t}))).collect();
     Ok(Json(page.apply(items)?))
+}
+
+/// One notifier: name and type only.
+#[utoipa::path(
+    get, path = "/api/v1/notifiers/{name}", tag = "alerting",
+    params(("name" = String, Path, description = "Notifier name")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn get_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let (n, t) = app
+        .engine
+        .notifier_names()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| ApiError::not_found(format!("notifier `{name}` is not configured")))?;
+    Ok(Json(json!({"name": n, "type": t})))
+}
+
+/// Defines (or replaces) a notifier, as a file in `notifiers/` would: `name`, `type` and the
+/// type's fields, credentials as `${workflow.secrets.NAME}` or `${env.NAME}`.
+#[utoipa::path(
+    put, path = "/api/v1/notifiers/{name}", tag = "alerting",
+    params(("name" = String, Path, description = "Notifier name; must match the body's `name`")),
+    request_body(content = Object, description = "A notifier"),
+    responses((status = 204, description = "Defined"), (status = 400, body = ApiError))
+)]
+async fn put_notifier(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    JsonBody(mut doc): JsonBody<Value>,
+) -> ApiResult<StatusCode> {
+    let Some(obj) = doc.as_object_mut() else { return Err(ApiError::invalid("body", "a notifier is a JSON object")) };
+    match obj.get("name").and_then(Value::as_str) {
+        Some(given) if given != name => {
+            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
+        }
+        Some(_) => {}
+        None => {
+            obj.insert("name".into(), json!(name));
+        }
+    }
+    app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
+        DefinitionError::Store(cause) => ApiError::internal(cause),
+        other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a notifier.
+#[utoipa::path(
+    delete, path = "/api/v1/notifiers/{name}", tag = "alerting",
+    params(("name" = String, Path, description = "Notifier name")),
+    responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
+)]
+async fn delete_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+    if !app.engine.delete_notifier(&name).await? {
+        return Err(ApiError::not_found(format!("notifier `{name}` is not configured")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Alert list filter.

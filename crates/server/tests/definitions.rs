@@ -132,6 +132,30 @@ async fn notifiers_alerts_and_silences() {
     assert_eq!(list["items"], json!([{"name": "hook", "type": "webhook"}]));
     assert!(!text.contains("tok-xyz") && !text.contains("secret-path"), "no settings, no credentials: {text}");
 
+    // A notifier written through the API: its credential comes from a secret and never shows.
+    api.call("PUT", "/api/v1/secrets/pd_key", Some(json!({"value": "routing-key-0123456789abcdef0123"}))).await;
+    let pd =
+        json!({"type": "pagerduty", "routing_key": "${workflow.secrets.pd_key}", "url": "http://127.0.0.1:9/enqueue"});
+    assert_eq!(api.call("PUT", "/api/v1/notifiers/oncall", Some(pd)).await.0, StatusCode::NO_CONTENT);
+    let (_, one, text) = api.call("GET", "/api/v1/notifiers/oncall", None).await;
+    assert_eq!(one, json!({"name": "oncall", "type": "pagerduty"}));
+    assert!(!text.contains("routing-key"));
+    let (code, body, _) = api
+        .call(
+            "PUT",
+            "/api/v1/notifiers/x",
+            Some(json!({"type": "pagerduty", "routing_key": "${workflow.secrets.missing}"})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("routing_key"), "{body}");
+    let (code, body, _) =
+        api.call("PUT", "/api/v1/notifiers/x", Some(json!({"type": "pagerduty", "routing_kee": "k"}))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(api.call("DELETE", "/api/v1/notifiers/oncall", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("DELETE", "/api/v1/notifiers/oncall", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.call("GET", "/api/v1/notifiers/oncall", None).await.0, StatusCode::NOT_FOUND);
+
     assert_eq!(api.call("GET", "/api/v1/alerts", None).await.1, json!({"items": []}));
     let (code, body, _) = api.call("POST", "/api/v1/alerts/ack", Some(json!({"dedupKey": "nothing/here"}))).await;
     assert_eq!((code, body["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));

@@ -91,6 +91,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if stored > 0 {
         tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
     }
+    let mut notifiers = notifiers;
+    for n in engine.api_notifiers().await? {
+        if !notifiers.iter().any(|f| f.name() == n.name()) {
+            notifiers.push(n);
+        }
+    }
     engine.set_notifiers(notifiers);
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

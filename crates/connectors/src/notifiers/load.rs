@@ -42,6 +42,20 @@ pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<Notifi
     (out, diags)
 }
 
+/// Builds one notifier from a document (as the API receives it), substituting credentials; the
+/// errors name the field.
+pub fn from_value(mut doc: Value, credentials: Credentials<'_>) -> Result<NotifierConfig, Vec<(String, String)>> {
+    let mut missing = Vec::new();
+    substitute(&mut doc, "", credentials, &mut missing);
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    serde_path_to_error::deserialize::<_, NotifierConfig>(&doc).map_err(|e| {
+        let path = e.path().to_string();
+        vec![(if path == "." { String::new() } else { path }, e.into_inner().to_string())]
+    })
+}
+
 fn error(file: &Path, line: usize, column: usize, path: &str, message: String) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
