@@ -83,6 +83,9 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -161,6 +161,12 @@ async fn workers_long_poll_report_and_get_their_next_task() {
     let api = api().await;
     api.register(echo_workflow("echo", None)).await;
     assert!(api.poll("echo_task", "w1", 50).await.is_none(), "204 when nothing waits");
+    let queued = api.start("echo", json!({"who": "q"})).await;
+    assert_eq!(api.call("GET", "/api/tasks/queue/sizes", None).await.1, json!({"echo_task": 1}));
+    let task = api.poll("echo_task", "w1", 1_000).await.expect("the queued task");
+    assert_eq!(api.call("GET", "/api/tasks/queue/sizes", None).await.1, json!({"echo_task": 0}));
+    let report = json!({"workflowInstanceId": queued, "taskId": task["taskId"], "status": "COMPLETED", "outputData": {"said": "q"}});
+    assert_eq!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
     // A long poll receives a task that arrives while it waits.
     let waiting = {
         let (http, url) = (api.http.clone(), format!("{}/api/tasks/poll/echo_task?workerid=w1&timeout=5000", api.base));

@@ -14,6 +14,7 @@ use vigil_store::SqliteStore;
 struct Api {
     base: String,
     http: reqwest::Client,
+    store: Arc<SqliteStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -40,10 +41,15 @@ async fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("api.db")).await.unwrap());
     let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
-    let engine =
-        Engine::start(store, Arc::new(SystemClock), EngineConfig::default(), workflows(), SecretValues::default())
-            .await
-            .unwrap();
+    let engine = Engine::start(
+        store.clone(),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+        workflows(),
+        SecretValues::default(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listen = listener.local_addr().unwrap();
     let app = vigil_server::app(vigil_server::AppState {
@@ -55,7 +61,7 @@ async fn api() -> Api {
         secret_box: None,
     });
     tokio::spawn(async move { axum_serve(listener, app).await });
-    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }
+    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), store, _dir: dir }
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
@@ -341,4 +347,14 @@ async fn health_metrics_openapi_and_unknown_routes() {
     }
     let (code, body) = api.call("GET", "/api/v1/nothing-here", None).await;
     assert_eq!((code, code_of(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (code, body) = api.call("PUT", "/healthz", None).await;
+    assert_eq!((code, code_of(&body)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    // With the store gone, the process is alive but not ready, and a read fails without details.
+    api.store.close().await;
+    assert_eq!(api.call("GET", "/healthz", None).await.0, StatusCode::OK);
+    let (code, body) = api.call("GET", "/readyz", None).await;
+    assert_eq!((code, code_of(&body)), (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"));
+    let (code, body) = api.call("GET", "/api/v1/instances/x", None).await;
+    assert_eq!((code, code_of(&body)), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+    assert_eq!(body["message"], json!("internal error; see vigil's log"), "no internals leak");
 }
