@@ -147,3 +147,19 @@ async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_is_on_by_default_unless_listening_on_loopback() {
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert!(!AuthMode::Auto.required(at("127.0.0.1:7700")));
+        assert!(!AuthMode::Auto.required(at("[::1]:7700")));
+        assert!(AuthMode::Auto.required(at("0.0.0.0:7700")));
+        assert!(AuthMode::Auto.required(at("10.1.2.3:7700")));
+        assert!(AuthMode::On.required(at("127.0.0.1:7700")));
+        assert!(!AuthMode::Off.required(at("0.0.0.0:7700")));
+    }
+}
