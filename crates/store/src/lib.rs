@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod conformance;
+pub mod postgres;
 pub mod secret_box;
 pub mod sqlite;
 pub mod tokens;
@@ -17,6 +18,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
+pub use postgres::PostgresStore;
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
 pub use tokens::{DefinitionRow, TokenRow};

@@ -1,0 +1,643 @@
+//! The cluster backend: PostgreSQL. Queries and migrations mirror the SQLite backend file for file
+//! (`migrations/postgres/` beside `migrations/sqlite/`), and both pass the same conformance suite.
+//!
+//! One pool serves reads and writes: PostgreSQL has many writers, and each transaction here is
+//! short.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder, Row};
+use vigil_core::instance::{Instance, WorkflowStatus};
+use vigil_core::time::Millis;
+
+use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
+use crate::tokens::{DefinitionRow, TokenRow};
+use crate::{
+    CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
+};
+
+/// Migrations, applied in order; `vigil_migrations` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_alerts.sql"),
+    include_str!("../../migrations/postgres/0003_alert_acks.sql"),
+    include_str!("../../migrations/postgres/0004_tokens.sql"),
+    include_str!("../../migrations/postgres/0005_definitions.sql"),
+];
+
+/// Rows per multi-row INSERT (PostgreSQL allows 65535 bound parameters).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A PostgreSQL-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    writer: PgPool,
+    reader: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host/db`) and migrates the database.
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        migrate(&pool).await?;
+        Ok(Self { writer: pool.clone(), reader: pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}
+
+async fn migrate(pool: &PgPool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    // One migrator at a time, also when several nodes start together.
+    sqlx::query("SELECT pg_advisory_xact_lock(7242005)").execute(&mut *tx).await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS vigil_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        .execute(&mut *tx)
+        .await?;
+    let done: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM vigil_migrations").fetch_one(&mut *tx).await?;
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO vigil_migrations (version) VALUES ($1)").bind(n as i64 + 1).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn decode(state: &str) -> Result<Instance> {
+    serde_json::from_str(state).map_err(|e| StoreError::Corrupt(format!("instance state: {e}")))
+}
+
+fn status_of(s: &str) -> Result<WorkflowStatus> {
+    WorkflowStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status `{s}`")))
+}
+
+fn alert_of(r: &sqlx::postgres::PgRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        dedup_key: r.try_get("dedup_key")?,
+        name: r.try_get("name")?,
+        condition: r.try_get("condition")?,
+        firing_since: r.try_get("firing_since")?,
+        last_notified: r.try_get("last_notified")?,
+        acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
+        next_wake: r.try_get("next_wake")?,
+        updated_at: r.try_get("updated_at")?,
+        state: r.try_get("state")?,
+    })
+}
+
+fn outbox_of(r: &sqlx::postgres::PgRow) -> Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        id: r.try_get("id")?,
+        dedup_key: r.try_get("dedup_key")?,
+        notifier: r.try_get("notifier")?,
+        notice: r.try_get("notice")?,
+        message: r.try_get("message")?,
+        status: OutboxStatus::parse(&r.try_get::<String, _>("status")?),
+        attempts: r.try_get::<i64, _>("attempts")? as u32,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+fn silence_of(r: &sqlx::postgres::PgRow) -> Result<SilenceRow> {
+    Ok(SilenceRow {
+        id: r.try_get("id")?,
+        matchers: r.try_get("matchers")?,
+        ends_at: r.try_get("ends_at")?,
+        created_at: r.try_get("created_at")?,
+        comment: r.try_get("comment")?,
+    })
+}
+
+fn fire_of(row: &sqlx::postgres::PgRow) -> Result<FireClaim> {
+    Ok(FireClaim {
+        schedule: row.try_get("schedule_name")?,
+        scheduled_at: row.try_get("scheduled_at")?,
+        instance_id: row.try_get("instance_id")?,
+        executed_at: row.try_get("executed_at")?,
+        status: FireStatus::parse(&row.try_get::<String, _>("status")?),
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn commit(&self, batch: &CommitBatch) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, state) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.id)
+                    .push_bind(&r.workflow_name)
+                    .push_bind(r.workflow_version as i64)
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.created_at)
+                    .push_bind(r.updated_at)
+                    .push_bind(&r.parent_id)
+                    .push_bind(&r.schedule_name)
+                    .push_bind(&r.state);
+            });
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, state = excluded.state");
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> =
+                QueryBuilder::new("UPDATE schedule_fires SET status = 'started' WHERE instance_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<Instance>> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        state.as_deref().map(decode).transpose()
+    }
+
+    async fn instance_json(&self, id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT state FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(|s| decode(s)).collect()
+    }
+
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at FROM instances WHERE 1 = 1",
+        );
+        push_filter(&mut q, filter);
+        q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
+        let rows = q.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InstanceSummary {
+                    id: r.try_get("id")?,
+                    workflow_name: r.try_get("workflow_name")?,
+                    workflow_version: r.try_get::<i64, _>("workflow_version")? as u32,
+                    status: status_of(&r.try_get::<String, _>("status")?)?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
+        let mut q: QueryBuilder<Postgres> =
+            QueryBuilder::new("DELETE FROM instances WHERE id IN (SELECT id FROM instances WHERE 1 = 1");
+        push_filter(&mut q, filter);
+        q.push(" AND status NOT IN ('RUNNING', 'PAUSED') ORDER BY created_at DESC, id LIMIT ")
+            .push_bind(filter.limit.max(1) as i64)
+            .push(") RETURNING id");
+        let rows = q.build().fetch_all(&self.writer).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn purge_instance(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM instances WHERE id = $1 AND status NOT IN ('RUNNING', 'PAUSED')")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_definition(&self, def: &DefinitionRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(&def.kind)
+        .bind(&def.name)
+        .bind(def.version as i64)
+        .bind(&def.body)
+        .bind(def.updated_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>> {
+        let rows = sqlx::query("SELECT * FROM definitions WHERE kind = $1 ORDER BY name, version")
+            .bind(kind)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DefinitionRow {
+                    kind: r.try_get("kind")?,
+                    name: r.try_get("name")?,
+                    version: r.try_get::<i64, _>("version")? as u32,
+                    body: r.try_get("body")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64> {
+        let done = match version {
+            Some(v) => {
+                sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2 AND version = $3")
+                    .bind(kind)
+                    .bind(name)
+                    .bind(v as i64)
+                    .execute(&self.writer)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2")
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&self.writer)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected())
+    }
+
+    async fn put_token(&self, token: &TokenRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&token.name)
+        .bind(&token.role)
+        .bind(&token.secret_hash)
+        .bind(token.created_at)
+        .bind(token.revoked_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRow>> {
+        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenRow {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    role: r.try_get("role")?,
+                    secret_hash: r.try_get("secret_hash")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
+        let mut tx = self.writer.begin().await?;
+        let mut claimed = Vec::with_capacity(claims.len());
+        for chunk in claims.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ",
+            );
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(&c.schedule)
+                    .push_bind(c.scheduled_at)
+                    .push_bind(&c.instance_id)
+                    .push_bind(c.executed_at)
+                    .push_bind(c.status.as_str());
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            let inserted = q.build().execute(&mut *tx).await?.rows_affected() as usize;
+            if inserted == chunk.len() {
+                claimed.extend(std::iter::repeat_n(true, chunk.len()));
+                continue;
+            }
+            // Some fire times were already claimed (by an earlier run or another node): find ours.
+            let mut q: QueryBuilder<Postgres> =
+                QueryBuilder::new("SELECT instance_id FROM schedule_fires WHERE instance_id IN (");
+            let mut list = q.separated(", ");
+            for c in chunk {
+                list.push_bind(&c.instance_id);
+            }
+            q.push(")");
+            let ours: std::collections::HashSet<String> = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("instance_id"))
+                .collect::<std::result::Result<_, _>>()?;
+            claimed.extend(chunk.iter().map(|c| ours.contains(&c.instance_id)));
+        }
+        for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
+            let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
+            let mut q: QueryBuilder<Postgres> =
+                QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(&c.schedule).push_bind(c.next_fire_at).push_bind(now);
+            });
+            q.push(" ON CONFLICT (name) DO UPDATE SET next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
+        let rows = sqlx::query("SELECT name, next_fire_at FROM schedule_state").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScheduleCursor {
+                    schedule: r.try_get("name")?,
+                    next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn unstarted_fires(&self) -> Result<Vec<FireClaim>> {
+        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at")
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(fire_of).collect()
+    }
+
+    async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>> {
+        let rows =
+            sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = $1 ORDER BY scheduled_at DESC LIMIT $2")
+                .bind(schedule)
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(fire_of).collect()
+    }
+
+    async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()> {
+        sqlx::query("INSERT INTO secrets (name, sealed, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at")
+            .bind(name)
+            .bind(sealed)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = sqlx::query("SELECT name, sealed FROM secrets ORDER BY name").fetch_all(&self.reader).await?;
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("sealed")?))).collect()
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM secrets WHERE name = $1").bind(name).execute(&self.writer).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
+        let mut tx = self.writer.begin().await?;
+        for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(&a.dedup_key)
+                    .push_bind(&a.name)
+                    .push_bind(&a.condition)
+                    .push_bind(a.firing_since)
+                    .push_bind(a.last_notified)
+                    .push_bind(a.acknowledged as i64)
+                    .push_bind(a.next_wake)
+                    .push_bind(a.updated_at)
+                    .push_bind(&a.state);
+            });
+            q.push(
+                " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
+                 firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
+                 next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        let mut ids = Vec::with_capacity(batch.outbox.len());
+        for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(&e.dedup_key)
+                    .push_bind(&e.notifier)
+                    .push_bind(&e.notice)
+                    .push_bind(&e.message)
+                    .push_bind("pending")
+                    .push_bind(0i64)
+                    .push_bind(e.created_at)
+                    .push_bind(e.created_at);
+            });
+            q.push(" RETURNING id");
+            // One statement takes its identity values in row order; sorted, they map back to it.
+            let mut got: Vec<i64> = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("id"))
+                .collect::<std::result::Result<_, _>>()?;
+            got.sort_unstable();
+            ids.extend(got);
+        }
+        apply_deliveries(&mut tx, &batch.deliveries).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
+        let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = $1")
+            .bind(dedup_key)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(alert_of).transpose()
+    }
+
+    async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
+        let sql = if active_only {
+            "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT $1"
+        } else {
+            "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT $1"
+        };
+        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+        rows.iter().map(alert_of).collect()
+    }
+
+    async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>> {
+        let rows =
+            sqlx::query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id").fetch_all(&self.reader).await?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE status = $1 ORDER BY id DESC LIMIT $2")
+            .bind(status.as_str())
+            .bind(limit as i64)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(outbox_of).collect()
+    }
+
+    async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        apply_deliveries(&mut tx, updates).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO silences (id, matchers, ends_at, created_at, comment) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment",
+        )
+        .bind(&silence.id)
+        .bind(&silence.matchers)
+        .bind(silence.ends_at)
+        .bind(silence.created_at)
+        .bind(&silence.comment)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn silences(&self) -> Result<Vec<SilenceRow>> {
+        let rows = sqlx::query("SELECT * FROM silences ORDER BY created_at DESC, id").fetch_all(&self.reader).await?;
+        rows.iter().map(silence_of).collect()
+    }
+
+    async fn delete_silence(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM silences WHERE id = $1").bind(id).execute(&self.writer).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO alert_ack_requests (dedup_key, requested_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(dedup_key)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn ack_requests(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn clear_ack_requests(&self, keys: &[String]) -> Result<()> {
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> =
+                QueryBuilder::new("DELETE FROM alert_ack_requests WHERE dedup_key IN (");
+            let mut list = q.separated(", ");
+            for k in chunk {
+                list.push_bind(k);
+            }
+            q.push(")");
+            q.build().execute(&self.writer).await?;
+        }
+        Ok(())
+    }
+
+    async fn prune_outbox(&self, before: Millis) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND finished_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// The `WHERE` conditions of an instance listing (after `WHERE 1 = 1`).
+fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &InstanceFilter) {
+    if let Some(name) = &filter.workflow_name {
+        q.push(" AND workflow_name = ").push_bind(name);
+    }
+    if let Some(status) = filter.status {
+        q.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(from) = filter.created_from {
+        q.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        q.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some((at, id)) = &filter.after {
+        q.push(" AND (created_at < ").push_bind(*at).push(" OR (created_at = ").push_bind(*at);
+        q.push(" AND id > ").push_bind(id).push("))");
+    }
+}
+
+/// Records send results: deliveries, the common case, in one statement per delivery time.
+async fn apply_deliveries(tx: &mut sqlx::PgConnection, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+    let mut delivered: std::collections::BTreeMap<Millis, Vec<i64>> = Default::default();
+    for (id, update) in updates {
+        if let DeliveryUpdate::Delivered { at } = update {
+            delivered.entry(*at).or_default().push(*id);
+        }
+    }
+    for (at, ids) in &delivered {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, finished_at = ",
+            );
+            q.push_bind(*at).push(" WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        }
+    }
+    for (id, update) in updates {
+        let q = match update {
+            DeliveryUpdate::Delivered { .. } => continue,
+            DeliveryUpdate::Retry { next_attempt_at, error } => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
+                    .bind(*next_attempt_at)
+                    .bind(error.clone())
+            }
+            DeliveryUpdate::Failed { at, error } => sqlx::query(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = $1, last_error = $2 WHERE id = $3",
+            )
+            .bind(*at)
+            .bind(error.clone()),
+        };
+        q.bind(*id).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
