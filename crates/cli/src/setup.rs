@@ -10,7 +10,7 @@ use vigil_core::config::{self, Config};
 use vigil_core::diagnostic::{Diagnostic, Severity};
 use vigil_core::instance::SecretSource;
 use vigil_runtime::SecretValues;
-use vigil_store::{SecretBox, SqliteStore, Store};
+use vigil_store::{PostgresStore, SecretBox, SqliteStore, Store};
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -24,9 +24,32 @@ pub fn init_tracing() {
 }
 
 /// Opens the SQLite store.
-pub async fn open_store(db: &Path) -> Result<Arc<SqliteStore>> {
+pub async fn open_store(db: &Path) -> Result<Arc<dyn Store>> {
+    if let Some(url) = postgres_url(db) {
+        let store =
+            PostgresStore::open(&url).await.with_context(|| format!("cannot open PostgreSQL at {}", redact(&url)))?;
+        return Ok(Arc::new(store));
+    }
     let store = SqliteStore::open(db).await.with_context(|| format!("cannot open database {}", db.display()))?;
     Ok(Arc::new(store))
+}
+
+/// `--db postgres://...` selects PostgreSQL; anything else is a SQLite file.
+pub fn postgres_url(db: &Path) -> Option<String> {
+    let text = db.to_string_lossy();
+    (text.starts_with("postgres://") || text.starts_with("postgresql://")).then(|| text.into_owned())
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_part = &url[scheme + 3..at];
+            let user = user_part.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// The key file beside the database.
@@ -39,6 +62,11 @@ pub fn key_file(db: &Path) -> PathBuf {
 /// The secret box for `db`.
 pub fn secret_box(db: &Path) -> Result<SecretBox> {
     let env = std::env::var("VIGIL_SECRET_KEY").ok();
+    if env.is_none() && postgres_url(db).is_some() {
+        anyhow::bail!(
+            "with PostgreSQL, secrets are sealed with VIGIL_SECRET_KEY (64 hex characters, the same on every node)"
+        );
+    }
     Ok(SecretBox::load(env.as_deref(), &key_file(db))?)
 }
 
@@ -121,4 +149,21 @@ pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle
         .context("metrics buckets")?
         .install_recorder()
         .context("installing the metrics recorder")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact("postgres://vigil:hunter2@db.internal:5432/vigil"),
+            "postgres://vigil@db.internal:5432/vigil"
+        );
+        assert_eq!(redact("postgres://postgres@127.0.0.1/vigil"), "postgres://postgres@127.0.0.1/vigil");
+        assert_eq!(redact("vigil.db"), "vigil.db");
+        assert!(postgres_url(Path::new("postgres://x@y/z")).is_some());
+        assert!(postgres_url(Path::new("data/vigil.db")).is_none());
+    }
 }

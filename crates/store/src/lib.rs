@@ -185,6 +185,8 @@ pub struct InstanceFilter {
 pub trait Store: Send + Sync + 'static {
     /// Writes a batch in one transaction.
     async fn commit(&self, batch: &CommitBatch) -> Result<()>;
+    /// Closes the connections (after the last write).
+    async fn close(&self);
     /// One instance.
     async fn instance(&self, id: &str) -> Result<Option<Instance>>;
     /// One instance's stored state, undecoded (for readers that need only some fields).

@@ -11,7 +11,7 @@ use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severit
 use vigil_core::alert::Notice;
 use vigil_core::time::{Clock, format_millis, parse_duration};
 use vigil_runtime::SystemClock;
-use vigil_store::{OutboxStatus, SilenceRow, Store};
+use vigil_store::{OutboxStatus, SilenceRow};
 
 use crate::DbArgs;
 use crate::setup::{load_all, load_secrets, open_store};

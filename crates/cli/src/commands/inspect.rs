@@ -7,7 +7,7 @@ use anyhow::Result;
 use vigil_core::instance::WorkflowStatus;
 use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
-use vigil_store::{InstanceFilter, Store};
+use vigil_store::InstanceFilter;
 
 use crate::DbArgs;
 use crate::commands::remote::{RemoteArgs, encode};

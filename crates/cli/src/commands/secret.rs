@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use vigil_store::Store;
 
 use crate::DbArgs;
 use crate::setup::{open_store, secret_box};

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
-use vigil_store::Store;
 
 use crate::DbArgs;
 use crate::setup::{load_all, load_secrets, open_store};
@@ -119,9 +118,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         public_url: args.public_url.clone(),
         metrics: Arc::new(move || metrics.render()),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
-        secret_box: Some(Arc::new(crate::setup::secret_box(&args.db.db)?)),
+        secret_box: crate::setup::secret_box(&args.db.db).ok().map(Arc::new),
     });
-    tracing::info!(listen = %listen, db = %args.db.db.display(), auth = required, "vigil is serving.");
+    let db = crate::setup::redact(&args.db.db.to_string_lossy());
+    tracing::info!(listen = %listen, db = %db, auth = required, "vigil is serving.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;

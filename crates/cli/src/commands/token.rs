@@ -7,7 +7,6 @@ use clap::Subcommand;
 use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
 use vigil_server::auth::{Role, mint};
-use vigil_store::Store;
 
 use crate::DbArgs;
 use crate::setup::open_store;

@@ -129,6 +129,10 @@ fn fire_of(row: &sqlx::postgres::PgRow) -> Result<FireClaim> {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn close(&self) {
+        PostgresStore::close(self).await;
+    }
+
     async fn commit(&self, batch: &CommitBatch) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {

@@ -163,6 +163,10 @@ fn fire_of(row: &sqlx::sqlite::SqliteRow) -> Result<FireClaim> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn close(&self) {
+        SqliteStore::close(self).await;
+    }
+
     async fn commit(&self, batch: &CommitBatch) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
