@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod bench;
 pub mod inspect;
+pub mod reload;
 pub mod remote;
 pub mod run;
 pub mod secret;

@@ -97,6 +97,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.set_notifiers(notifiers);
+    let file_schedules: Vec<String> = config.schedules.iter().map(|s| s.name.clone()).collect();
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {
         if !schedules.iter().any(|s| s.name == def.name) {
@@ -104,6 +105,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.run_schedules(schedules).await?;
+    tokio::spawn(crate::commands::reload::watch(
+        engine.clone(),
+        store.clone(),
+        args.db.db.clone(),
+        args.config.clone(),
+        file_schedules,
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -1,0 +1,94 @@
+//! Hot reload of `--config DIR`: when a file under it changes, vigil loads the whole directory
+//! again, and only if it validates replaces the running workflows, schedules and notifiers. A
+//! reload that fails keeps what runs and reports every problem, located, in the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use vigil_core::schedule::ScheduleDef;
+use vigil_runtime::Engine;
+use vigil_runtime::scheduler::SchedulerCmd;
+use vigil_store::Store;
+
+use crate::setup::{load_all, load_secrets};
+
+/// How often the directory is looked at.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Every file under `dir` with its modification time and size: a change to any is a change here.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => out.push((path, m.modified().ok(), m.len())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Watches `dir` until the process ends. `file_schedules` are the schedules the directory defined
+/// at start (so a schedule whose file goes away stops).
+pub async fn watch(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: PathBuf, file_schedules: Vec<String>) {
+    let mut seen = fingerprint(&dir);
+    let mut scheduled = file_schedules;
+    loop {
+        tokio::time::sleep(EVERY).await;
+        let now = fingerprint(&dir);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match reload(&engine, store.as_ref(), &db, &dir, &scheduled).await {
+            Ok(names) => scheduled = names,
+            Err(e) => tracing::error!(
+                config = %dir.display(),
+                error = format!("{e:#}"),
+                "The config directory changed but does not validate; the running definitions stay (problems above)."
+            ),
+        }
+    }
+}
+
+async fn reload(
+    engine: &Engine,
+    store: &dyn Store,
+    db: &Path,
+    dir: &Path,
+    before: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let secrets = load_secrets(store, db).await?;
+    let (config, mut notifiers) = load_all(dir, Some(&secrets))?;
+    let (workflows, schedules) = (config.workflows.all().count(), config.schedules.len());
+    engine.set_workflows(config.workflows);
+    engine.load_api_definitions().await?;
+    for n in engine.api_notifiers().await? {
+        if !notifiers.iter().any(|f| f.name() == n.name()) {
+            notifiers.push(n);
+        }
+    }
+    let notifier_count = notifiers.len();
+    engine.set_notifiers(notifiers);
+    let names: Vec<String> = config.schedules.iter().map(|s| s.name.clone()).collect();
+    for gone in before.iter().filter(|n| !names.contains(n)) {
+        engine.schedule_command(SchedulerCmd::Remove(gone.clone()));
+    }
+    let running: Vec<(ScheduleDef, _)> = engine.schedules().await;
+    for def in config.schedules {
+        // The file is the truth for its schedules: anything different is put again.
+        let unchanged = running.iter().any(|(r, _)| format!("{r:?}") == format!("{def:?}"));
+        if !unchanged {
+            engine.schedule_command(SchedulerCmd::Put(Box::new(def)));
+        }
+    }
+    tracing::info!(workflows, schedules, notifiers = notifier_count, config = %dir.display(), "Config directory reloaded.");
+    Ok(names)
+}

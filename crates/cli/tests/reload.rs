@@ -1,0 +1,79 @@
+//! `vigil serve` reloads its config directory on change, without a restart: new workflows and
+//! schedules become live, removed schedules stop, and a change that does not validate keeps what
+//! runs.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::*;
+
+async fn start(http: &reqwest::Client, base: &str, workflow: &str) -> u16 {
+    http.post(format!("{base}/api/v1/workflows/{workflow}/instances"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} did not happen within 15 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_changes_take_effect_without_a_restart_and_bad_ones_keep_what_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["workflows", "schedules"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let flow = |name: &str| {
+        format!(
+            "name: {name}\ntasks:\n  - {{name: s, taskReferenceName: s, type: SET_VARIABLE, inputParameters: {{x: 1}}}}\n"
+        )
+    };
+    std::fs::write(config.join("workflows/a.yaml"), flow("a")).unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let http = vigil_connectors::http_client();
+    assert_eq!(start(&http, &base, "b").await, 404);
+
+    std::fs::write(config.join("workflows/b.yaml"), flow("b")).unwrap();
+    eventually("workflow b becoming startable", async || start(&http, &base, "b").await == 202).await;
+
+    std::fs::write(
+        config.join("workflows/c.yaml"),
+        "name: c\ntasks:\n  - {name: s, taskReferenceName: s, type: NOPE}\n",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(start(&http, &base, "a").await, 202, "a bad change keeps what runs");
+    assert_eq!(start(&http, &base, "b").await, 202);
+    assert_eq!(start(&http, &base, "c").await, 404);
+    std::fs::remove_file(config.join("workflows/c.yaml")).unwrap();
+
+    let schedule = json!({"name": "tick", "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": "a"}});
+    std::fs::write(config.join("schedules/tick.json"), schedule.to_string()).unwrap();
+    eventually("schedule tick appearing", async || {
+        http.get(format!("{base}/api/v1/schedules/tick")).send().await.unwrap().status().as_u16() == 200
+    })
+    .await;
+    eventually("schedule tick firing", async || {
+        let page: serde_json::Value =
+            http.get(format!("{base}/api/v1/instances?name=a&limit=1000")).send().await.unwrap().json().await.unwrap();
+        page["instances"].as_array().unwrap().len() >= 3
+    })
+    .await;
+    std::fs::remove_file(config.join("schedules/tick.json")).unwrap();
+    eventually("schedule tick stopping", async || {
+        http.get(format!("{base}/api/v1/schedules/tick")).send().await.unwrap().status().as_u16() == 404
+    })
+    .await;
+    stop(child);
+}
