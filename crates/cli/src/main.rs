@@ -43,6 +43,9 @@ enum Command {
     /// Manage secrets (values are encrypted at rest and never printed).
     #[command(subcommand)]
     Secret(commands::secret::SecretCommand),
+    /// Nodes on this database.
+    #[command(subcommand)]
+    Cluster(commands::cluster::ClusterCommand),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
             Command::Schedules(a) => commands::inspect::schedules(a).await,
             Command::Secret(c) => commands::secret::run(c).await,
             Command::Token(c) => commands::token::run(c).await,
+            Command::Cluster(c) => commands::cluster::run(c).await,
             Command::Alerts(a) => commands::alerts::list(a).await,
             Command::Alert(c) => commands::alerts::alert(c).await,
             Command::Silence(c) => commands::alerts::silence(c).await,

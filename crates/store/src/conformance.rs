@@ -28,6 +28,7 @@ pub async fn run_all(store: &dyn Store) {
     listing_pages_and_purging(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     definitions_roundtrip(store).await;
+    nodes_and_fire_lags(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -334,4 +335,33 @@ async fn definitions_roundtrip(store: &dyn Store) {
     assert_eq!(store.delete_definition("workflow", "w", Some(2)).await.unwrap(), 1);
     assert_eq!(store.delete_definition("workflow", "w", None).await.unwrap(), 1);
     assert!(store.definitions("workflow").await.unwrap().is_empty());
+}
+
+async fn nodes_and_fire_lags(store: &dyn Store) {
+    let mut node = crate::NodeRow {
+        id: "n1".into(),
+        host: "h".into(),
+        version: "0.1.0".into(),
+        started_at: 10,
+        heartbeat_at: 10,
+        stopped_at: None,
+    };
+    store.node_heartbeat(&node).await.unwrap();
+    node.heartbeat_at = 20;
+    store.node_heartbeat(&node).await.unwrap();
+    node.stopped_at = Some(25);
+    store.node_heartbeat(&node).await.unwrap();
+    assert_eq!(store.nodes().await.unwrap(), vec![node]);
+    let claim = |slot: i64, lag: i64| FireClaim {
+        schedule: "lagged".into(),
+        scheduled_at: slot,
+        instance_id: format!("lag-{slot}"),
+        executed_at: slot + lag,
+        status: FireStatus::Claimed,
+    };
+    store.claim_fires(&[claim(1_000_000, 5), claim(1_001_000, 40)], &[]).await.unwrap();
+    let mut lags = store.fire_lags(1_000_000).await.unwrap();
+    lags.sort_unstable();
+    assert_eq!(lags, [5, 40]);
+    assert_eq!(store.fire_lags(1_000_500).await.unwrap(), [40]);
 }

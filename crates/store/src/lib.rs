@@ -21,7 +21,7 @@ pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEnt
 pub use postgres::PostgresStore;
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
-pub use tokens::{DefinitionRow, TokenRow};
+pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -206,6 +206,13 @@ pub trait Store: Send + Sync + 'static {
     async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>>;
     /// Deletes one version of a definition, or all when `version` is `None`; returns how many.
     async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64>;
+    /// Records a node's heartbeat (inserting it the first time).
+    async fn node_heartbeat(&self, node: &NodeRow) -> Result<()>;
+    /// Every node that ever ran on this database, oldest first.
+    async fn nodes(&self) -> Result<Vec<NodeRow>>;
+    /// How late each fire since `since` started (executed minus scheduled time, ms), newest first,
+    /// at most 10,000.
+    async fn fire_lags(&self, since: Millis) -> Result<Vec<Millis>>;
     /// Adds an API token.
     async fn put_token(&self, token: &TokenRow) -> Result<()>;
     /// Every API token, revoked ones included, oldest first.

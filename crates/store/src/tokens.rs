@@ -1,4 +1,4 @@
-//! Stored API tokens and API-written definitions.
+//! Stored API tokens, API-written definitions and node heartbeats.
 
 use vigil_core::time::Millis;
 
@@ -32,4 +32,21 @@ pub struct DefinitionRow {
     pub body: String,
     /// Last write.
     pub updated_at: Millis,
+}
+
+/// A vigil process on this database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    /// Random id, new at every start.
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// vigil version.
+    pub version: String,
+    /// When it started.
+    pub started_at: Millis,
+    /// Its last heartbeat.
+    pub heartbeat_at: Millis,
+    /// When it stopped gracefully.
+    pub stopped_at: Option<Millis>,
 }

@@ -105,6 +105,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.run_schedules(schedules).await?;
+    let node = crate::commands::cluster::this_node();
+    tokio::spawn(crate::commands::cluster::heartbeat(store.clone(), node.clone()));
     tokio::spawn(crate::commands::reload::watch(
         engine.clone(),
         store.clone(),
@@ -133,6 +135,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;
+    crate::commands::cluster::stopped(store.as_ref(), node).await;
     store.close().await;
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)

@@ -16,7 +16,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
-use crate::tokens::{DefinitionRow, TokenRow};
+use crate::tokens::{DefinitionRow, NodeRow, TokenRow};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_alert_acks.sql"),
     include_str!("../../migrations/sqlite/0004_tokens.sql"),
     include_str!("../../migrations/sqlite/0005_definitions.sql"),
+    include_str!("../../migrations/sqlite/0006_nodes.sql"),
 ];
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
@@ -313,6 +314,47 @@ impl Store for SqliteStore {
             }
         };
         Ok(done.rows_affected())
+    }
+
+    async fn node_heartbeat(&self, node: &NodeRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO nodes (id, host, version, started_at, heartbeat_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
+        )
+        .bind(&node.id)
+        .bind(&node.host)
+        .bind(&node.version)
+        .bind(node.started_at)
+        .bind(node.heartbeat_at)
+        .bind(node.stopped_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeRow>> {
+        let rows = sqlx::query("SELECT * FROM nodes ORDER BY started_at, id").fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(NodeRow {
+                    id: r.try_get("id")?,
+                    host: r.try_get("host")?,
+                    version: r.try_get("version")?,
+                    started_at: r.try_get("started_at")?,
+                    heartbeat_at: r.try_get("heartbeat_at")?,
+                    stopped_at: r.try_get("stopped_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn fire_lags(&self, since: Millis) -> Result<Vec<Millis>> {
+        Ok(sqlx::query_scalar(
+            "SELECT executed_at - scheduled_at FROM schedule_fires WHERE scheduled_at >= ? ORDER BY scheduled_at DESC LIMIT 10000",
+        )
+        .bind(since)
+        .fetch_all(&self.reader)
+        .await?)
     }
 
     async fn put_token(&self, token: &TokenRow) -> Result<()> {

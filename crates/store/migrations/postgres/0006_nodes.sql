@@ -1,0 +1,10 @@
+-- vigil processes on this database: each writes a heartbeat, so `vigil cluster status` can tell
+-- who is alive.
+CREATE TABLE IF NOT EXISTS nodes (
+    id           TEXT PRIMARY KEY,
+    host         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    stopped_at   BIGINT
+);
