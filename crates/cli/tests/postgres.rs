@@ -8,40 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::*;
 
-/// A fresh database on the local PostgreSQL (`VIGIL_TEST_POSTGRES`), or `None` with a visible
-/// message when no server answers (a failure under `VIGIL_REQUIRE_SERVICES=1`).
-async fn fresh_database() -> Option<(String, String, sqlx::PgPool)> {
-    let admin_url =
-        std::env::var("VIGIL_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let admin = match sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect(&admin_url)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = format!("PostgreSQL is not reachable at {admin_url}: {e}");
-            if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-                panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
-            }
-            eprintln!("SKIPPED: {msg}");
-            return None;
-        }
-    };
-    let name = format!(
-        "vigil_serve_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    Some((format!("{base}/{name}"), name, admin))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_postgres_runs_instances_that_survive_a_restart() {
-    let Some((url, name, admin)) = fresh_database().await else { return };
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_serve").await else { return };
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     std::fs::create_dir_all(config.join("workflows")).unwrap();
@@ -50,7 +19,7 @@ async fn serve_on_postgres_runs_instances_that_survive_a_restart() {
         "name: hello\ntasks:\n  - {name: s, taskReferenceName: s, type: INLINE, inputParameters: {evaluatorType: javascript, who: '${workflow.input.who}', expression: \"'hello ' + $.who\"}}\n",
     )
     .unwrap();
-    let db = std::path::PathBuf::from(&url);
+    let db = std::path::PathBuf::from(&pg.url);
     let http = vigil_connectors::http_client();
     let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
     let res = http
@@ -78,7 +47,5 @@ async fn serve_on_postgres_runs_instances_that_survive_a_restart() {
     stop(child);
     let status = String::from_utf8_lossy(&run(&db, &["cluster", "status"]).stdout).to_string();
     assert_eq!(status.matches("stopped").count(), 2, "two nodes ran and stopped: {status}");
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .execute(&admin)
-        .await;
+    pg.drop_now().await;
 }

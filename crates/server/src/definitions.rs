@@ -142,18 +142,7 @@ async fn put_workflow(
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let Some(obj) = doc.as_object_mut() else {
-        return Err(ApiError::invalid("body", "a workflow definition is a JSON object"));
-    };
-    match obj.get("name").and_then(Value::as_str) {
-        Some(given) if given != name => {
-            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
-        }
-        Some(_) => {}
-        None => {
-            obj.insert("name".into(), json!(name));
-        }
-    }
+    crate::extract::named_body(&mut doc, &name, "workflow definition")?;
     let def = app.engine.put_workflow(doc, true).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
@@ -285,16 +274,7 @@ async fn put_notifier(
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
-    let Some(obj) = doc.as_object_mut() else { return Err(ApiError::invalid("body", "a notifier is a JSON object")) };
-    match obj.get("name").and_then(Value::as_str) {
-        Some(given) if given != name => {
-            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
-        }
-        Some(_) => {}
-        None => {
-            obj.insert("name".into(), json!(name));
-        }
-    }
+    crate::extract::named_body(&mut doc, &name, "notifier")?;
     app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),

@@ -97,3 +97,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         }
     }
 }
+
+/// A definition body put at `/{kind}s/{name}`: it must be an object, and its `name` must match the
+/// path (or is taken from it when absent).
+pub fn named_body(doc: &mut serde_json::Value, name: &str, kind: &str) -> Result<(), ApiError> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Err(ApiError::invalid("body", format!("a {kind} is a JSON object")));
+    };
+    match obj.get("name").and_then(serde_json::Value::as_str) {
+        Some(given) if given != name => {
+            Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")))
+        }
+        Some(_) => Ok(()),
+        None => {
+            obj.insert("name".into(), serde_json::Value::String(name.to_string()));
+            Ok(())
+        }
+    }
+}

@@ -85,16 +85,7 @@ async fn put(
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let Some(obj) = doc.as_object_mut() else { return Err(ApiError::invalid("body", "a schedule is a JSON object")) };
-    match obj.get("name").and_then(Value::as_str) {
-        Some(given) if given != name => {
-            return Err(ApiError::invalid("name", format!("`{given}` does not match the path's `{name}`")));
-        }
-        Some(_) => {}
-        None => {
-            obj.insert("name".into(), json!(name));
-        }
-    }
+    crate::extract::named_body(&mut doc, &name, "schedule")?;
     if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str)
         && app.engine.workflows().get(workflow, None).is_none()
     {

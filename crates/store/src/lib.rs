@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod postgres;
 pub mod secret_box;
 pub mod sqlite;
+pub mod testing;
 pub mod tokens;
 
 use async_trait::async_trait;
