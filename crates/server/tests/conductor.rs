@@ -1,59 +1,23 @@
 //! The Conductor-compatible subset over HTTP against a real engine: metadata, workflow control and
 //! the worker protocol, success and error cases.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use vigil_core::def::WorkflowSet;
-use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
-use vigil_store::SqliteStore;
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+struct Api(support::TestServer);
 
 async fn api() -> Api {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
-    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
-    let engine = Engine::start(
-        store,
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-        WorkflowSet::default(),
-        SecretValues::default(),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listen = listener.local_addr().unwrap();
-    let app = vigil_server::app(vigil_server::AppState {
-        engine,
-        listen,
-        public_url: None,
-        metrics: Arc::new(String::new),
-        auth,
-        secret_box: None,
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), _dir: dir }
+    Api(support::serve(support::Options::default()).await)
 }
 
 impl Api {
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req =
-            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let (code, json, _) = self.0.call(method, path, body).await;
+        (code, json)
     }
 
     async fn register(&self, def: Value) {
@@ -169,7 +133,8 @@ async fn workers_long_poll_report_and_get_their_next_task() {
     assert_eq!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
     // A long poll receives a task that arrives while it waits.
     let waiting = {
-        let (http, url) = (api.http.clone(), format!("{}/api/tasks/poll/echo_task?workerid=w1&timeout=5000", api.base));
+        let (http, url) =
+            (api.0.http.clone(), format!("{}/api/tasks/poll/echo_task?workerid=w1&timeout=5000", api.0.base));
         tokio::spawn(async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,62 +1,18 @@
 //! Definitions and alerting state over the native API: workflows, secrets (never returned),
 //! notifiers (name and type only), alerts and silences.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use vigil_core::def::WorkflowSet;
-use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
-use vigil_store::{SecretBox, SqliteStore};
+use vigil_runtime::StartRequest;
+use vigil_store::SecretBox;
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    engine: Engine,
-    _dir: tempfile::TempDir,
-}
+mod support;
 
-async fn api() -> Api {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("d.db")).await.unwrap());
-    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
-    let engine = Engine::start(
-        store,
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-        WorkflowSet::default(),
-        SecretValues::default(),
-    )
-    .await
-    .unwrap();
-    engine.run_schedules(Vec::new()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listen = listener.local_addr().unwrap();
-    let app = vigil_server::app(vigil_server::AppState {
-        engine: engine.clone(),
-        listen,
-        public_url: None,
-        metrics: Arc::new(String::new),
-        auth,
-        secret_box: Some(Arc::new(SecretBox::new([7; 32]))),
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), engine, _dir: dir }
-}
-
-impl Api {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value, String) {
-        let mut req =
-            self.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
-    }
+async fn api() -> support::TestServer {
+    let opts = support::Options { secret_box: Some(SecretBox::new([7; 32])), scheduler: true, ..Default::default() };
+    support::serve(opts).await
 }
 
 fn uses_secret(name: &str) -> Value {

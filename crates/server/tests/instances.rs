@@ -1,22 +1,12 @@
 //! The native instance API against a real engine on SQLite, over HTTP: every route's success and
 //! error cases.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vigil_core::def::WorkflowSet;
 use vigil_core::def::build::build_workflow;
-use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
-use vigil_store::SqliteStore;
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
-}
 
 /// `approval`: waits for a person, records who in customStatus, waits for `go`.
 fn workflows() -> WorkflowSet {
@@ -37,48 +27,24 @@ fn workflows() -> WorkflowSet {
     set
 }
 
-async fn api() -> Api {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("api.db")).await.unwrap());
-    let auth = Arc::new(vigil_server::auth::Auth::new(store.clone(), false));
-    let engine = Engine::start(
-        store.clone(),
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-        workflows(),
-        SecretValues::default(),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listen = listener.local_addr().unwrap();
-    let app = vigil_server::app(vigil_server::AppState {
-        engine,
-        listen,
-        public_url: None,
-        metrics: Arc::new(|| "vigil_up 1\n".to_string()),
-        auth,
-        secret_box: None,
-    });
-    tokio::spawn(async move { axum_serve(listener, app).await });
-    Api { base: format!("http://{listen}"), http: vigil_connectors::http_client(), store, _dir: dir }
+mod support;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    store: std::sync::Arc<vigil_store::SqliteStore>,
+    server: support::TestServer,
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
-    let _ = axum::serve(listener, app).await;
+async fn api() -> Api {
+    let server = support::serve(support::Options { workflows: workflows(), ..Default::default() }).await;
+    Api { base: server.base.clone(), http: server.http.clone(), store: server.store.clone(), server }
 }
 
 impl Api {
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let (code, json, _) = self.server.call(method, path, body).await;
+        (code, json)
     }
 
     async fn start(&self, workflow: &str, id: &str) -> Value {
