@@ -117,17 +117,26 @@ async fn get_workflow(
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
+    workflow_document(&app, &name, q.version).map(Json)
+}
+
+/// Workflow `name` (the latest version when `version` is `None`) as written, with its name and
+/// version set (a YAML file may omit the version).
+pub(crate) fn workflow_document(app: &AppState, name: &str, version: Option<u32>) -> ApiResult<Value> {
     let def = app
         .engine
         .workflows()
-        .get(&name, q.version)
+        .get(name, version)
         .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` is not defined")))?;
-    let mut doc = def.source.clone();
-    if doc.is_object() {
-        doc["name"] = json!(def.name);
-        doc["version"] = json!(def.version);
-    }
-    Ok(Json(doc))
+    Ok(with_identity(&def))
+}
+
+/// A definition's document with its name and version.
+pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
+    let mut doc = if def.source.is_object() { def.source.clone() } else { json!({}) };
+    doc["name"] = json!(def.name);
+    doc["version"] = json!(def.version);
+    doc
 }
 
 /// Defines (or replaces) a workflow: validated like a file, stored, live at once.

@@ -75,7 +75,7 @@ async fn list_workflows(State(app): State<AppState>) -> Json<Vec<Value>> {
     let set = app.engine.workflows();
     let mut defs: Vec<_> = set.all().collect();
     defs.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
-    Json(defs.into_iter().map(|d| with_identity(&d.source, &d.name, d.version)).collect())
+    Json(defs.into_iter().map(|d| crate::definitions::with_identity(d)).collect())
 }
 
 /// Query of a definition read.
@@ -97,12 +97,7 @@ async fn get_workflow(
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let def = app
-        .engine
-        .workflows()
-        .get(&name, q.version)
-        .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` is not defined")))?;
-    Ok(Json(with_identity(&def.source, &def.name, def.version)))
+    crate::definitions::workflow_document(&app, &name, q.version).map(Json)
 }
 
 /// Removes one version of a workflow definition.
@@ -175,12 +170,4 @@ async fn delete_task_def(State(app): State<AppState>, ApiPath(name): ApiPath<Str
         return Err(ApiError::not_found(format!("task definition `{name}` does not exist")));
     }
     Ok(StatusCode::OK)
-}
-
-/// The definition as written, with its name and version (a YAML file may omit the version).
-fn with_identity(source: &Value, name: &str, version: u32) -> Value {
-    let mut doc = if source.is_object() { source.clone() } else { Value::Object(Default::default()) };
-    doc["name"] = Value::String(name.to_string());
-    doc["version"] = Value::from(version);
-    doc
 }
