@@ -141,14 +141,22 @@ impl WorkQueue {
         out
     }
 
-    /// The task was reported: it leaves the queue (queued or leased).
-    pub fn remove(&self, instance_id: &str, task_id: &str) {
+    /// The task was reported: it leaves the queue (queued or leased). Returns its task type when
+    /// it was there.
+    pub fn remove(&self, instance_id: &str, task_id: &str) -> Option<String> {
         let id = global_id(instance_id, task_id);
         let mut s = self.state.lock().expect("lock");
-        s.leased.remove(&id);
+        let mut task_type = s.leased.remove(&id).map(|l| l.queued.task.task_type);
         for queue in s.ready.values_mut() {
-            queue.retain(|q| q.global_id() != id);
+            queue.retain(|q| {
+                let ours = q.global_id() == id;
+                if ours {
+                    task_type = Some(q.task.task_type.clone());
+                }
+                !ours
+            });
         }
+        task_type
     }
 
     /// The worker says it is still at it: its lease starts over.
@@ -243,7 +251,8 @@ impl crate::Engine {
     }
 
     /// Applies a worker's report on execution `task_id` of `instance_id` (a SIMPLE, WAIT or HUMAN
-    /// task in progress) and returns once it is committed.
+    /// task in progress) and returns once it is committed, with the task type of a SIMPLE task
+    /// that was in the queue (so the reporter can be handed its next task of that type).
     pub async fn report_task(
         &self,
         instance_id: &str,
@@ -251,7 +260,7 @@ impl crate::Engine {
         status: WorkerStatus,
         output: serde_json::Value,
         reason: Option<String>,
-    ) -> Result<(), crate::ControlError> {
+    ) -> Result<Option<String>, crate::ControlError> {
         use crate::ControlError;
         use vigil_core::instance::TaskStatus;
         let instance =
@@ -270,7 +279,7 @@ impl crate::Engine {
         let result = match status {
             WorkerStatus::InProgress => {
                 queue.renew(instance_id, task_id);
-                return Ok(());
+                return Ok(None);
             }
             WorkerStatus::Completed => TaskResult::Completed(output),
             WorkerStatus::Failed | WorkerStatus::FailedWithTerminalError => TaskResult::Failed {
@@ -279,10 +288,11 @@ impl crate::Engine {
                 terminal: status == WorkerStatus::FailedWithTerminalError,
             },
         };
-        queue.remove(instance_id, task_id);
+        let task_type = queue.remove(instance_id, task_id);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let event = Event::TaskResult { task_id: task_id.to_string(), result };
         self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
-        rx.await.map_err(|_| ControlError::ShuttingDown)
+        rx.await.map_err(|_| ControlError::ShuttingDown)?;
+        Ok(task_type)
     }
 }

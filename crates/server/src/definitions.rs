@@ -106,6 +106,13 @@ pub struct VersionQuery {
     version: Option<u32>,
 }
 
+impl VersionQuery {
+    /// The version asked for.
+    pub(crate) fn version(&self) -> Option<u32> {
+        self.version
+    }
+}
+
 /// One workflow definition, as written.
 #[utoipa::path(
     get, path = "/api/v1/workflows/{name}", tag = "definitions",

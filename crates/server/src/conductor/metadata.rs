@@ -78,26 +78,18 @@ async fn list_workflows(State(app): State<AppState>) -> Json<Vec<Value>> {
     Json(defs.into_iter().map(|d| crate::definitions::with_identity(d)).collect())
 }
 
-/// Query of a definition read.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VersionQuery {
-    /// Version; the latest when absent.
-    version: Option<u32>,
-}
-
 /// One workflow definition.
 #[utoipa::path(
     get, path = "/api/metadata/workflow/{name}", tag = "conductor",
-    params(("name" = String, Path, description = "Workflow name"), VersionQuery),
+    params(("name" = String, Path, description = "Workflow name"), crate::definitions::VersionQuery),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
 async fn get_workflow(
     State(app): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(q): ApiQuery<VersionQuery>,
+    ApiQuery(q): ApiQuery<crate::definitions::VersionQuery>,
 ) -> ApiResult<Json<Value>> {
-    crate::definitions::workflow_document(&app, &name, q.version).map(Json)
+    crate::definitions::workflow_document(&app, &name, q.version()).map(Json)
 }
 
 /// Removes one version of a workflow definition.

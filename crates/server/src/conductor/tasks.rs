@@ -141,7 +141,8 @@ pub struct TaskResultBody {
     logs: Vec<LogLine>,
 }
 
-async fn apply(app: &AppState, r: TaskResultBody) -> ApiResult<(String, String)> {
+/// Applies a result; returns the task id and, for a SIMPLE task, its type.
+async fn apply(app: &AppState, r: TaskResultBody) -> ApiResult<(String, Option<String>)> {
     let (instance, task) = split_global_id(&r.task_id)
         .map(|(i, t)| (i.to_string(), t.to_string()))
         .ok_or_else(|| ApiError::invalid("taskId", "not a task id this server handed out"))?;
@@ -168,8 +169,8 @@ async fn apply(app: &AppState, r: TaskResultBody) -> ApiResult<(String, String)>
     });
     app.engine.work_queue().add_logs(&r.task_id, lines);
     let output = if r.output_data.is_null() { json!({}) } else { r.output_data };
-    app.engine.report_task(&instance, &task, status, output, r.reason_for_incompletion).await?;
-    Ok((instance, r.task_id))
+    let task_type = app.engine.report_task(&instance, &task, status, output, r.reason_for_incompletion).await?;
+    Ok((r.task_id, task_type))
 }
 
 /// Reports a task's result; answers the task id as text once it is committed.
@@ -181,7 +182,7 @@ async fn apply(app: &AppState, r: TaskResultBody) -> ApiResult<(String, String)>
     )
 )]
 async fn update(State(app): State<AppState>, JsonBody(r): JsonBody<TaskResultBody>) -> ApiResult<Response> {
-    let (_, task_id) = apply(&app, r).await?;
+    let (task_id, _) = apply(&app, r).await?;
     Ok(([(CONTENT_TYPE, "text/plain")], task_id).into_response())
 }
 
@@ -207,16 +208,8 @@ async fn update_v2(
     ApiQuery(q): ApiQuery<NextQuery>,
     JsonBody(r): JsonBody<TaskResultBody>,
 ) -> ApiResult<Response> {
-    let (instance, task_id) = apply(&app, r).await?;
-    let task_type = app.engine.instance(&instance).await?.and_then(|i| {
-        let (_, exec) = split_global_id(&task_id)?;
-        i.tasks.iter().find(|t| t.task_id == exec).map(|t| t.def_ref.clone()).and_then(|r| {
-            app.engine
-                .workflows()
-                .get(&i.workflow_name, Some(i.workflow_version))
-                .and_then(|d| d.find_task(&r).map(|t| t.name.clone()))
-        })
-    });
+    // The type comes from the queue entry the result removed: no store read on this hot path.
+    let (_, task_type) = apply(&app, r).await?;
     let Some(task_type) = task_type else { return Ok(StatusCode::NO_CONTENT.into_response()) };
     let worker = q.workerid.as_deref().unwrap_or("unknown");
     let mut next = app.engine.work_queue().poll(&task_type, 1, Duration::ZERO, worker).await;
