@@ -226,6 +226,10 @@ pub struct Instance {
     /// HUMAN task that waits for the name, as Durable Functions buffers them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_events: Vec<RaisedEvent>,
+    /// The partition it belongs to: the node that holds the partition's lease runs it. Children
+    /// share their parent's.
+    #[serde(default)]
+    pub partition: u32,
 }
 
 /// An external event raised on an instance.
@@ -266,6 +270,7 @@ impl Instance {
             fire: None,
             next_task_seq: 0,
             pending_events: Vec::new(),
+            partition: 0,
         }
     }
 

@@ -130,6 +130,12 @@ pub struct AlertBatch {
     pub outbox: Vec<NewOutboxEntry>,
     /// Results of earlier sends, recorded in the same transaction.
     pub deliveries: Vec<(i64, DeliveryUpdate)>,
+    /// Inbox messages (observations from other nodes) this batch applied: deleted with it.
+    pub inbox_done: Vec<i64>,
+    /// Messages for other partitions' owners (task results for their instances), added with it.
+    pub inbox_out: Vec<crate::NewInboxRow>,
+    /// When set, the transaction commits only if the node owns these partitions.
+    pub fence: Option<crate::Fence>,
 }
 
 /// A stored silence.

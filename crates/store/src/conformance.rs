@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn Store) {
     tokens_are_kept_hashed_and_revoked(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
+    crate::conformance_cluster::run_all(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -59,7 +60,7 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     let batch = AlertBatch {
         alerts: vec![alert_row("k1", "firing", 1_000)],
         outbox: vec![outbox_entry("k1", "pd", "trigger", 1_000), outbox_entry("k1", "slack", "trigger", 1_000)],
-        deliveries: Vec::new(),
+        ..Default::default()
     };
     let ids = store.commit_alerts(&batch).await.unwrap();
     assert_eq!(ids.len(), 2);
@@ -68,7 +69,7 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     let batch = AlertBatch {
         alerts: vec![alert_row("k1", "ok", 2_000), alert_row("k2", "pending", 2_000)],
         outbox: vec![outbox_entry("k1", "pd", "resolve", 2_000)],
-        deliveries: Vec::new(),
+        ..Default::default()
     };
     store.commit_alerts(&batch).await.unwrap();
     let active: Vec<String> = store.alerts(true, 10).await.unwrap().into_iter().map(|a| a.dedup_key).collect();
@@ -109,7 +110,7 @@ async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
         .commit_alerts(&AlertBatch {
             alerts: vec![alert_row("k3", "firing", 4_000)],
             outbox: vec![outbox_entry("k3", "pd", "trigger", 4_000), outbox_entry("k3", "hook", "trigger", 4_000)],
-            deliveries: Vec::new(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -120,6 +121,7 @@ async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
             (ids[0], DeliveryUpdate::Delivered { at: 4_500 }),
             (ids[1], DeliveryUpdate::Retry { next_attempt_at: 6_000, error: "HTTP 502".into() }),
         ],
+        ..Default::default()
     };
     let resolve = store.commit_alerts(&batch).await.unwrap();
     let pending: Vec<(i64, u32)> =
@@ -202,9 +204,9 @@ async fn fire_times_are_claimed_once(store: &dyn Store) {
         status: FireStatus::Claimed,
     };
     let cursor = ScheduleCursor { schedule: "every-minute".into(), next_fire_at: Some(120_000) };
-    assert_eq!(store.claim_fires(&[claim("x1")], std::slice::from_ref(&cursor)).await.unwrap(), [true]);
+    assert_eq!(store.claim_fires(&[claim("x1")], std::slice::from_ref(&cursor), None).await.unwrap(), [true]);
     assert_eq!(
-        store.claim_fires(&[claim("x2")], std::slice::from_ref(&cursor)).await.unwrap(),
+        store.claim_fires(&[claim("x2")], std::slice::from_ref(&cursor), None).await.unwrap(),
         [false],
         "second claim of one fire time loses"
     );
@@ -218,7 +220,11 @@ async fn unstarted_fires_are_found(store: &dyn Store) {
     assert_eq!(store.unstarted_fires().await.unwrap().len(), 1);
     let i = instance("x1", "alpha", 60_010);
     store
-        .commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&i)], started_by_fire: vec!["x1".into()] })
+        .commit(&CommitBatch {
+            instances: vec![InstanceRow::from_instance(&i)],
+            started_by_fire: vec!["x1".into()],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(store.unstarted_fires().await.unwrap().is_empty());
@@ -359,7 +365,7 @@ async fn nodes_and_fire_lags(store: &dyn Store) {
         executed_at: slot + lag,
         status: FireStatus::Claimed,
     };
-    store.claim_fires(&[claim(1_000_000, 5), claim(1_001_000, 40)], &[]).await.unwrap();
+    store.claim_fires(&[claim(1_000_000, 5), claim(1_001_000, 40)], &[], None).await.unwrap();
     let mut lags = store.fire_lags(1_000_000).await.unwrap();
     lags.sort_unstable();
     assert_eq!(lags, [5, 40]);

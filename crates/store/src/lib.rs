@@ -6,7 +6,9 @@
 //! [`conformance`] holds the suite every backend must pass.
 
 pub mod alerts;
+pub mod cluster;
 pub mod conformance;
+mod conformance_cluster;
 pub mod postgres;
 pub mod secret_box;
 pub mod sqlite;
@@ -19,6 +21,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
+pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, partition_of};
 pub use postgres::PostgresStore;
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
@@ -39,6 +42,10 @@ pub enum StoreError {
     /// A file could not be read or written.
     #[error("{0}")]
     Io(String),
+    /// The writer no longer holds the lease of these partitions: another node owns them now, and
+    /// nothing of the transaction was written.
+    #[error("this node no longer owns partitions {0:?}")]
+    LeaseLost(Vec<u32>),
 }
 
 /// Result with [`StoreError`].
@@ -63,6 +70,8 @@ pub struct InstanceRow {
     pub parent_id: Option<String>,
     /// The schedule that started it.
     pub schedule_name: Option<String>,
+    /// The partition it belongs to.
+    pub part: u32,
     /// The [`Instance`] as JSON.
     pub state: String,
 }
@@ -79,6 +88,7 @@ impl InstanceRow {
             updated_at: i.update_time,
             parent_id: i.parent.as_ref().map(|p| p.workflow_id.clone()),
             schedule_name: i.fire.as_ref().map(|f| f.schedule.clone()),
+            part: i.partition,
             state: serde_json::to_string(i).expect("instance serializes"),
         }
     }
@@ -91,6 +101,10 @@ pub struct CommitBatch {
     pub instances: Vec<InstanceRow>,
     /// Instances created by schedule fires: their fire rows become `started`.
     pub started_by_fire: Vec<String>,
+    /// Inbox messages this batch applied: deleted in the same transaction.
+    pub inbox_done: Vec<i64>,
+    /// When set, the transaction commits only if the node owns these partitions.
+    pub fence: Option<Fence>,
 }
 
 /// A claim on one schedule fire time.
@@ -222,7 +236,13 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
     /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
     /// this call inserted it (false: another process already claimed that fire time).
-    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>>;
+    /// With `fence`, nothing is claimed unless the node owns the schedules' partitions.
+    async fn claim_fires(
+        &self,
+        claims: &[FireClaim],
+        cursors: &[ScheduleCursor],
+        fence: Option<&Fence>,
+    ) -> Result<Vec<bool>>;
     /// Persisted next fire time per schedule.
     async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>>;
     /// Fires claimed whose instance was never committed (a crash between the two).
@@ -267,4 +287,36 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_ack_requests(&self, keys: &[String]) -> Result<()>;
     /// Deletes delivered and failed outbox rows that finished before `before`; returns how many.
     async fn prune_outbox(&self, before: Millis) -> Result<u64>;
+
+    /// Every partition's lease, by partition.
+    async fn leases(&self) -> Result<Vec<LeaseRow>>;
+    /// Gives `node` up to `max` partitions that nobody holds or whose lease lapsed before `now`
+    /// (free ones first), leased until `until`; returns them. Each acquisition bumps the epoch.
+    async fn acquire_leases(&self, node: &str, max: u32, now: Millis, until: Millis) -> Result<Vec<u32>>;
+    /// Extends every lease `node` holds to `until`; returns the partitions it still holds.
+    async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>>;
+    /// Gives up `node`'s leases of `parts`.
+    async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()>;
+    /// The unfinished instances of `parts`, oldest first.
+    async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>>;
+    /// The alerts whose dedup keys belong to `parts`.
+    async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>>;
+    /// Outbox entries still to deliver whose keys belong to `parts`, in id order.
+    async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>>;
+    /// Adds inbox messages and tells their partitions' owners.
+    async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()>;
+    /// Inbox messages of `parts`, oldest first, at most `limit`. Reading does not remove them:
+    /// the transaction that applies a message deletes it.
+    async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>>;
+    /// Deletes inbox messages (ones that needed nothing written).
+    async fn delete_inbox(&self, ids: &[i64]) -> Result<()>;
+    /// Tells the other nodes about a change (a no-op where only one process runs, as on SQLite).
+    async fn notify(&self, _notice: &Notice) -> Result<()> {
+        Ok(())
+    }
+    /// Notices from other nodes, when the backend delivers them (PostgreSQL `LISTEN`); `None`
+    /// when it does not, and the caller polls.
+    async fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Notice>> {
+        None
+    }
 }

@@ -24,7 +24,7 @@ use crate::script::ScriptEngine;
 use crate::time::Millis;
 
 /// Something that happened to an instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// The instance was just created.
     Start,
@@ -80,7 +80,7 @@ pub enum Event {
 }
 
 /// The result of an executed task.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TaskResult {
     /// Success with output.
     Completed(Value),

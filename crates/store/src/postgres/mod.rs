@@ -4,6 +4,8 @@
 //! One pool serves reads and writes: PostgreSQL has many writers, and each transaction here is
 //! short.
 
+mod cluster;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,6 +15,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
+use crate::cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, partition_of};
 use crate::tokens::{DefinitionRow, NodeRow, TokenRow};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
@@ -26,7 +29,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_tokens.sql"),
     include_str!("../../migrations/postgres/0005_definitions.sql"),
     include_str!("../../migrations/postgres/0006_nodes.sql"),
+    include_str!("../../migrations/postgres/0007_cluster.sql"),
 ];
+
+/// The migration that added partitions; existing alert rows get theirs computed when it runs.
+const CLUSTER_MIGRATION: usize = 7;
 
 /// Rows per multi-row INSERT (PostgreSQL allows 65535 bound parameters).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -64,6 +71,9 @@ async fn migrate(pool: &PgPool) -> Result<()> {
         sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM vigil_migrations").fetch_one(&mut *tx).await?;
     for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+        if n + 1 == CLUSTER_MIGRATION {
+            cluster::repartition_alerts(&mut tx).await?;
+        }
         sqlx::query("INSERT INTO vigil_migrations (version) VALUES ($1)").bind(n as i64 + 1).execute(&mut *tx).await?;
     }
     tx.commit().await?;
@@ -136,9 +146,12 @@ impl Store for PostgresStore {
 
     async fn commit(&self, batch: &CommitBatch) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = &batch.fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, state) ",
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, state) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.id)
@@ -149,9 +162,10 @@ impl Store for PostgresStore {
                     .push_bind(r.updated_at)
                     .push_bind(&r.parent_id)
                     .push_bind(&r.schedule_name)
+                    .push_bind(r.part as i64)
                     .push_bind(&r.state);
             });
-            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, state = excluded.state");
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state");
             q.build().execute(&mut *tx).await?;
         }
         for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
@@ -164,6 +178,7 @@ impl Store for PostgresStore {
             q.push(")");
             q.build().execute(&mut *tx).await?;
         }
+        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -366,8 +381,16 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
+    async fn claim_fires(
+        &self,
+        claims: &[FireClaim],
+        cursors: &[ScheduleCursor],
+        fence: Option<&Fence>,
+    ) -> Result<Vec<bool>> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         let mut claimed = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
@@ -468,9 +491,12 @@ impl Store for PostgresStore {
 
     async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = &batch.fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) ",
+                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ",
             );
             q.push_values(chunk, |mut b, a| {
                 b.push_bind(&a.dedup_key)
@@ -481,6 +507,7 @@ impl Store for PostgresStore {
                     .push_bind(a.acknowledged as i64)
                     .push_bind(a.next_wake)
                     .push_bind(a.updated_at)
+                    .push_bind(partition_of(&a.dedup_key) as i64)
                     .push_bind(&a.state);
             });
             q.push(
@@ -493,7 +520,7 @@ impl Store for PostgresStore {
         let mut ids = Vec::with_capacity(batch.outbox.len());
         for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) ",
+                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ",
             );
             q.push_values(chunk, |mut b, e| {
                 b.push_bind(&e.dedup_key)
@@ -503,7 +530,8 @@ impl Store for PostgresStore {
                     .push_bind("pending")
                     .push_bind(0i64)
                     .push_bind(e.created_at)
-                    .push_bind(e.created_at);
+                    .push_bind(e.created_at)
+                    .push_bind(partition_of(&e.dedup_key) as i64);
             });
             q.push(" RETURNING id");
             // One statement takes its identity values in row order; sorted, they map back to it.
@@ -518,6 +546,8 @@ impl Store for PostgresStore {
             ids.extend(got);
         }
         apply_deliveries(&mut tx, &batch.deliveries).await?;
+        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
+        cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -624,6 +654,54 @@ impl Store for PostgresStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseRow>> {
+        self.leases_impl().await
+    }
+
+    async fn acquire_leases(&self, node: &str, max: u32, now: Millis, until: Millis) -> Result<Vec<u32>> {
+        self.acquire_leases_impl(node, max, now, until).await
+    }
+
+    async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>> {
+        self.renew_leases_impl(node, until).await
+    }
+
+    async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()> {
+        self.release_leases_impl(node, parts).await
+    }
+
+    async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>> {
+        self.unfinished_in_impl(parts).await
+    }
+
+    async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
+        self.alerts_in_impl(parts).await
+    }
+
+    async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>> {
+        self.pending_outbox_in_impl(parts).await
+    }
+
+    async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()> {
+        self.put_inbox_impl(rows).await
+    }
+
+    async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>> {
+        self.inbox_impl(parts, limit).await
+    }
+
+    async fn delete_inbox(&self, ids: &[i64]) -> Result<()> {
+        self.delete_inbox_impl(ids).await
+    }
+
+    async fn notify(&self, notice: &crate::Notice) -> Result<()> {
+        self.notify_impl(notice).await
+    }
+
+    async fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::Notice>> {
+        self.subscribe_impl().await
     }
 }
 

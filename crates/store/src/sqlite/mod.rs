@@ -4,6 +4,8 @@
 //! `synchronous = NORMAL` in WAL mode survives a process crash (`kill -9`) without losing a committed
 //! transaction; only a power loss can lose the last few.
 
+mod cluster;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
+use crate::cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, partition_of};
 use crate::tokens::{DefinitionRow, NodeRow, TokenRow};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
@@ -29,7 +32,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_tokens.sql"),
     include_str!("../../migrations/sqlite/0005_definitions.sql"),
     include_str!("../../migrations/sqlite/0006_nodes.sql"),
+    include_str!("../../migrations/sqlite/0007_cluster.sql"),
 ];
+
+/// The migration that added partitions; existing alert rows get theirs computed when it runs.
+const CLUSTER_MIGRATION: usize = 7;
 
 /// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
 const ROWS_PER_STATEMENT: usize = 500;
@@ -98,6 +105,9 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
     for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
         let mut tx = pool.begin().await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+        if n + 1 == CLUSTER_MIGRATION {
+            cluster::repartition_alerts(&mut tx).await?;
+        }
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", n + 1))).execute(&mut *tx).await?;
         tx.commit().await?;
     }
@@ -170,9 +180,12 @@ impl Store for SqliteStore {
 
     async fn commit(&self, batch: &CommitBatch) -> Result<()> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = &batch.fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, state) ",
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, state) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.id)
@@ -183,9 +196,10 @@ impl Store for SqliteStore {
                     .push_bind(r.updated_at)
                     .push_bind(&r.parent_id)
                     .push_bind(&r.schedule_name)
+                    .push_bind(r.part as i64)
                     .push_bind(&r.state);
             });
-            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, state = excluded.state");
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state");
             q.build().execute(&mut *tx).await?;
         }
         for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
@@ -198,6 +212,7 @@ impl Store for SqliteStore {
             q.push(")");
             q.build().execute(&mut *tx).await?;
         }
+        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -397,8 +412,16 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn claim_fires(&self, claims: &[FireClaim], cursors: &[ScheduleCursor]) -> Result<Vec<bool>> {
+    async fn claim_fires(
+        &self,
+        claims: &[FireClaim],
+        cursors: &[ScheduleCursor],
+        fence: Option<&Fence>,
+    ) -> Result<Vec<bool>> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         let mut claimed = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -499,9 +522,12 @@ impl Store for SqliteStore {
 
     async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
         let mut tx = self.writer.begin().await?;
+        if let Some(fence) = &batch.fence {
+            cluster::check_fence(&mut tx, fence).await?;
+        }
         for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, state) ",
+                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ",
             );
             q.push_values(chunk, |mut b, a| {
                 b.push_bind(&a.dedup_key)
@@ -512,6 +538,7 @@ impl Store for SqliteStore {
                     .push_bind(a.acknowledged as i64)
                     .push_bind(a.next_wake)
                     .push_bind(a.updated_at)
+                    .push_bind(partition_of(&a.dedup_key) as i64)
                     .push_bind(&a.state);
             });
             q.push(
@@ -524,7 +551,7 @@ impl Store for SqliteStore {
         let mut ids = Vec::with_capacity(batch.outbox.len());
         for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at) ",
+                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ",
             );
             q.push_values(chunk, |mut b, e| {
                 b.push_bind(&e.dedup_key)
@@ -534,7 +561,8 @@ impl Store for SqliteStore {
                     .push_bind("pending")
                     .push_bind(0i64)
                     .push_bind(e.created_at)
-                    .push_bind(e.created_at);
+                    .push_bind(e.created_at)
+                    .push_bind(partition_of(&e.dedup_key) as i64);
             });
             let done = q.build().execute(&mut *tx).await?;
             // One statement inserts its rows with consecutive AUTOINCREMENT ids, in order, while
@@ -544,6 +572,8 @@ impl Store for SqliteStore {
             ids.extend(first..=last);
         }
         apply_deliveries(&mut tx, &batch.deliveries).await?;
+        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
+        cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -649,6 +679,46 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseRow>> {
+        self.leases_impl().await
+    }
+
+    async fn acquire_leases(&self, node: &str, max: u32, now: Millis, until: Millis) -> Result<Vec<u32>> {
+        self.acquire_leases_impl(node, max, now, until).await
+    }
+
+    async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>> {
+        self.renew_leases_impl(node, until).await
+    }
+
+    async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()> {
+        self.release_leases_impl(node, parts).await
+    }
+
+    async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>> {
+        self.unfinished_in_impl(parts).await
+    }
+
+    async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
+        self.alerts_in_impl(parts).await
+    }
+
+    async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>> {
+        self.pending_outbox_in_impl(parts).await
+    }
+
+    async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()> {
+        self.put_inbox_impl(rows).await
+    }
+
+    async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>> {
+        self.inbox_impl(parts, limit).await
+    }
+
+    async fn delete_inbox(&self, ids: &[i64]) -> Result<()> {
+        self.delete_inbox_impl(ids).await
     }
 }
 
