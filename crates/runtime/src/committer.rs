@@ -44,56 +44,84 @@ const MAX_ROWS_PER_COMMIT: usize = 256;
 
 /// Commits `group` in one transaction, then performs its actions.
 async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
-    {
-        let mut merged = CommitBatch::default();
-        let mut actions = Vec::new();
-        let mut watched = Vec::new();
-        let mut spawned = HashMap::new();
-        let mut committed = Vec::new();
-        for b in group {
-            merged.instances.extend(b.rows);
-            merged.started_by_fire.extend(b.started_by_fire);
-            actions.extend(b.actions);
-            watched.extend(b.watched);
-            committed.extend(b.committed);
-            spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
-        }
-        keep_last_row_per_instance(&mut merged.instances);
-        commit_until_done(shared, &merged).await;
-        let ended = merged.instances.iter().filter(|r| r.status.is_terminal()).count() as u64;
-        shared.finished.fetch_add(ended, std::sync::atomic::Ordering::Relaxed);
-        for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
-            metrics::counter!("vigil_workflows_finished_total", "status" => row.status.as_str()).increment(1);
-            if let Some(schedule) = &row.schedule_name {
-                let mut running = shared.running_by_schedule.lock().expect("lock");
-                if let Some(n) = running.get_mut(schedule) {
-                    *n = n.saturating_sub(1);
-                }
+    let mut merged = CommitBatch::default();
+    let mut actions = Vec::new();
+    let mut watched = Vec::new();
+    let mut spawned = HashMap::new();
+    let mut committed = Vec::new();
+    let mut inbox_done = Vec::new();
+    for b in group {
+        merged.instances.extend(b.rows);
+        merged.started_by_fire.extend(b.started_by_fire);
+        actions.extend(b.actions);
+        watched.extend(b.watched);
+        committed.extend(b.committed);
+        inbox_done.extend(b.inbox_done);
+        spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
+    }
+    keep_last_row_per_instance(&mut merged.instances);
+    let dropped = commit_owned(shared, &mut merged, &mut inbox_done).await;
+    if !dropped.is_empty() {
+        actions.retain(|(id, _)| !dropped.contains(id));
+        watched.retain(|i| !dropped.contains(&i.workflow_id));
+        committed.retain(|(id, _)| !dropped.contains(id));
+    }
+    let ended = merged.instances.iter().filter(|r| r.status.is_terminal()).count() as u64;
+    shared.finished.fetch_add(ended, std::sync::atomic::Ordering::Relaxed);
+    for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
+        metrics::counter!("vigil_workflows_finished_total", "status" => row.status.as_str()).increment(1);
+        if let Some(schedule) = &row.schedule_name {
+            let mut running = shared.running_by_schedule.lock().expect("lock");
+            if let Some(n) = running.get_mut(schedule) {
+                *n = n.saturating_sub(1);
             }
         }
-        notify_watchers(shared, watched);
-        for (id, action) in actions {
-            dispatch(shared, id, action, &mut spawned);
-        }
-        // After the actions: whoever waited for this commit (a worker's report) finds the work it
-        // caused (the next task) already queued.
-        for tx in committed {
-            let _ = tx.send(());
-        }
+    }
+    notify_watchers(shared, watched);
+    let part_of: HashMap<&str, u32> = merged.instances.iter().map(|r| (r.id.as_str(), r.part)).collect();
+    for (id, action) in actions {
+        let part = part_of.get(id.as_str()).copied().unwrap_or_default();
+        dispatch(shared, (id, part), action, &mut spawned);
+    }
+    // After the actions: whoever waited for this commit (a worker's report) finds the work it
+    // caused (the next task) already queued.
+    for (_, tx) in committed {
+        let _ = tx.send(());
     }
 }
 
-/// Retries a failed commit with backoff: effects wait rather than run unrecorded.
-async fn commit_until_done(shared: &Shared, batch: &CommitBatch) {
+/// Commits the part of `batch` whose partitions this node still owns, fenced by those leases,
+/// retrying failures with backoff: effects wait rather than run unrecorded. Returns the ids of
+/// the instances left out (their partitions moved to another node, which resumes them from what
+/// was committed before).
+async fn commit_owned(
+    shared: &Shared,
+    batch: &mut CommitBatch,
+    inbox_done: &mut Vec<(u32, i64)>,
+) -> std::collections::HashSet<String> {
+    let mut dropped = std::collections::HashSet::new();
     let mut delay = Duration::from_millis(50);
     loop {
+        let owns = |part: u32| shared.ownership.owns(part);
+        if batch.instances.iter().any(|r| !owns(r.part)) || inbox_done.iter().any(|(p, _)| !owns(*p)) {
+            let (kept, gone): (Vec<_>, Vec<_>) = batch.instances.drain(..).partition(|r| owns(r.part));
+            batch.instances = kept;
+            batch.started_by_fire.retain(|id| !gone.iter().any(|r| &r.id == id));
+            dropped.extend(gone.into_iter().map(|r| r.id));
+            inbox_done.retain(|(p, _)| owns(*p));
+            tracing::debug!(instances = dropped.len(), "Left out changes to partitions this node no longer owns.");
+        }
+        batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
+        let parts = batch.instances.iter().map(|r| r.part).chain(inbox_done.iter().map(|(p, _)| *p));
+        batch.fence = shared.ownership.fence(parts);
         let started = Instant::now();
         match shared.store.commit(batch).await {
             Ok(()) => {
                 metrics::histogram!("vigil_store_commit_seconds").record(started.elapsed().as_secs_f64());
                 metrics::counter!("vigil_store_committed_instances_total").increment(batch.instances.len() as u64);
-                return;
+                return dropped;
             }
+            Err(vigil_store::StoreError::LeaseLost(parts)) => crate::cluster::lose(shared, &parts),
             Err(e) => {
                 tracing::error!(error = %e, retry_in_ms = delay.as_millis() as u64, "Commit failed; retrying before any effect is performed.");
                 tokio::time::sleep(delay).await;
@@ -126,7 +154,8 @@ fn keep_last_row_per_instance(rows: &mut Vec<vigil_store::InstanceRow>) {
     *rows = kept;
 }
 
-fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut HashMap<String, Instance>) {
+/// Performs `action` of instance `id` (in partition `part`).
+fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spawned: &mut HashMap<String, Instance>) {
     match action {
         // While stopping, calls are not started: their results would be dropped, and the restart
         // sends them anyway as a new attempt.
@@ -140,8 +169,16 @@ fn dispatch(shared: &Arc<Shared>, id: String, action: Action, spawned: &mut Hash
             });
         }
         Action::Enqueue(task) => shared.work.enqueue(id, *task),
+        Action::Alert { task_id, request } if !shared.ownership.owns_key(&request.dedup_key) => {
+            // Another node owns the key: the observation goes to its inbox, the result comes back
+            // to this instance's.
+            let key_part = vigil_store::partition_of(&request.dedup_key);
+            let msg = crate::cluster::inbox::InboxMsg::Observe { instance: id, task_id, request, reply_part: part };
+            crate::cluster::inbox::send_later(shared, key_part, msg);
+        }
         Action::Alert { task_id, request } => {
-            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request });
+            let from = crate::alerting::ObservedFrom::Local { part };
+            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request, from });
         }
         Action::Timer { task_id, due } => {
             let _ = shared.timers.send((due, Target::Task { instance: id, task_id }));

@@ -8,6 +8,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::interpreter::{Event, new_instance};
 use vigil_store::{InstanceFilter, StoreError};
 
+use crate::cluster::inbox::InboxMsg;
 use crate::engine::Engine;
 use crate::shard::ShardMsg;
 
@@ -77,19 +78,30 @@ impl Engine {
         Ok(instance)
     }
 
+    /// Hands `event` to the node that runs `instance`: this one's shard, or the owner's inbox
+    /// (returns once stored there).
+    async fn deliver(&self, instance: &Instance, event: Event) -> Result<(), ControlError> {
+        let id = &instance.workflow_id;
+        if self.shared().ownership.owns(instance.partition) {
+            self.send(id, event);
+            return Ok(());
+        }
+        let msg = InboxMsg::Event { instance: id.clone(), event };
+        crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
+        Ok(())
+    }
+
     /// Raises event `name` on a running instance: it completes the WAIT or HUMAN task waiting for
     /// it, or is kept until one waits.
     pub async fn raise_event(&self, id: &str, name: &str, payload: Value) -> Result<(), ControlError> {
-        self.live(id).await?;
-        self.send(id, Event::Raise { name: name.to_string(), payload });
-        Ok(())
+        let instance = self.live(id).await?;
+        self.deliver(&instance, Event::Raise { name: name.to_string(), payload }).await
     }
 
     /// Ends a running or paused instance as TERMINATED.
     pub async fn terminate(&self, id: &str, reason: &str) -> Result<(), ControlError> {
-        self.live(id).await?;
-        self.send(id, Event::Terminate { reason: reason.to_string() });
-        Ok(())
+        let instance = self.live(id).await?;
+        self.deliver(&instance, Event::Terminate { reason: reason.to_string() }).await
     }
 
     /// Suspends a running instance; calls in flight finish, nothing new starts.
@@ -98,8 +110,7 @@ impl Engine {
         if instance.status == WorkflowStatus::Paused {
             return Ok(());
         }
-        self.send(id, Event::Pause);
-        Ok(())
+        self.deliver(&instance, Event::Pause).await
     }
 
     /// Resumes a suspended instance.
@@ -109,8 +120,7 @@ impl Engine {
             let why = "only a suspended instance can be resumed";
             return Err(ControlError::WrongStatus { id: id.to_string(), status: instance.status.as_str(), why });
         }
-        self.send(id, Event::Resume);
-        Ok(())
+        self.deliver(&instance, Event::Resume).await
     }
 
     /// Runs a failed, timed-out or terminated instance again from the tasks that did not
@@ -128,6 +138,11 @@ impl Engine {
                 return Err(ControlError::NotEnded { id: id.to_string(), status, action });
             }
         }
+        if !self.shared().ownership.owns(instance.partition) {
+            let msg = InboxMsg::Retry { instance: id.to_string() };
+            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
+            return Ok(());
+        }
         self.place(ShardMsg::Revive(Box::new(instance), Event::Retry));
         Ok(())
     }
@@ -140,6 +155,11 @@ impl Engine {
             let (status, action) = (old.status.as_str(), "restarted");
             return Err(ControlError::NotEnded { id: id.to_string(), status, action });
         }
+        if !self.shared().ownership.owns(old.partition) {
+            let msg = InboxMsg::Restart { instance: id.to_string(), latest };
+            crate::cluster::inbox::send(self.shared(), old.partition, &msg).await?;
+            return Ok(());
+        }
         let version = (!latest).then_some(old.workflow_version);
         let def = self
             .workflows()
@@ -148,6 +168,7 @@ impl Engine {
         let mut fresh = new_instance(&def, old.workflow_id.clone(), old.input.clone(), self.now());
         fresh.correlation_id = old.correlation_id;
         fresh.parent = old.parent;
+        fresh.partition = old.partition;
         self.place(ShardMsg::Restart(Box::new(fresh)));
         Ok(())
     }

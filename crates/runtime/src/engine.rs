@@ -31,12 +31,20 @@ pub struct EngineConfig {
     pub max_http_in_flight: usize,
     /// Resume unfinished instances found in the store (off for one-shot `vigil run`).
     pub recover: bool,
+    /// This node's part in a cluster (solo by default).
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { shards: cores.max(2), script_limits: ScriptLimits::default(), max_http_in_flight: 1024, recover: true }
+        Self {
+            shards: cores.max(2),
+            script_limits: ScriptLimits::default(),
+            max_http_in_flight: 1024,
+            recover: true,
+            cluster: crate::cluster::ClusterConfig::default(),
+        }
     }
 }
 
@@ -57,6 +65,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// This node owns no partition to run the instance in (it is joining the cluster).
+    #[error("this node owns no partitions yet")]
+    NoPartition,
 }
 
 /// A request to start an instance.
@@ -94,16 +105,31 @@ impl Router {
         let _ = self.shards[self.shard_of(id)].send(ShardMsg::Event(id.to_string(), event));
     }
 
-    /// Hands a new or recovered instance to its shard.
+    /// Sends a message to every shard.
+    pub(crate) fn broadcast(&self, msg: impl Fn() -> ShardMsg) {
+        for tx in self.shards.iter() {
+            let _ = tx.send(msg());
+        }
+    }
+
+    /// Hands a new or recovered instance, or an event, to its shard.
     pub fn place(&self, msg: ShardMsg) {
-        let id = match &msg {
-            ShardMsg::Start { instance, .. }
-            | ShardMsg::Load(instance)
-            | ShardMsg::Revive(instance, _)
-            | ShardMsg::Restart(instance) => instance.workflow_id.clone(),
-            ShardMsg::Event(id, _) | ShardMsg::EventCommitted(id, _, _) => id.clone(),
-        };
-        let _ = self.shards[self.shard_of(&id)].send(msg);
+        if let Some(n) = target(&msg).map(|id| self.shard_of(id)) {
+            let _ = self.shards[n].send(msg);
+        }
+    }
+}
+
+/// The instance a shard message is about (`None` for one every shard gets).
+fn target(msg: &ShardMsg) -> Option<&str> {
+    match msg {
+        ShardMsg::Start { instance, .. } | ShardMsg::Load(instance) | ShardMsg::Restart(instance) => {
+            Some(&instance.workflow_id)
+        }
+        ShardMsg::Revive(instance, _) => Some(&instance.workflow_id),
+        ShardMsg::Event(id, _) | ShardMsg::EventCommitted(id, _, _) => Some(id),
+        ShardMsg::FromInbox { msg, .. } => target(msg),
+        ShardMsg::Evict(_) => None,
     }
 }
 
@@ -125,6 +151,31 @@ pub(crate) struct Shared {
     pub notifiers: crate::alerting::delivery::Notifiers,
     pub work: Arc<crate::workers::WorkQueue>,
     pub scheduler: Mutex<Option<mpsc::UnboundedSender<scheduler::SchedulerCmd>>>,
+    /// The partitions this node runs.
+    pub ownership: Arc<crate::cluster::Ownership>,
+    /// Wakes the inbox reader (a notice, a gained partition).
+    pub inbox_wake: tokio::sync::Notify,
+    /// Wakes the lease loop (another node released or joined).
+    pub lease_wake: tokio::sync::Notify,
+    /// Told when another node changed the definitions.
+    pub definitions_changed: tokio::sync::Notify,
+}
+
+impl Shared {
+    /// A new instance of the workflow `req` names, in partition `part`.
+    pub(crate) fn new_instance(&self, req: StartRequest, part: u32) -> Result<Instance, EngineError> {
+        let def = self
+            .workflows
+            .read()
+            .expect("lock")
+            .get(&req.name, req.version)
+            .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+        let id = req.id.unwrap_or_else(new_instance_id);
+        let mut instance = new_instance(&def, id, req.input, self.clock.now());
+        instance.correlation_id = req.correlation_id;
+        instance.partition = part;
+        Ok(instance)
+    }
 }
 
 /// A running engine. Cheap to clone.
@@ -134,6 +185,7 @@ pub struct Engine {
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
     committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
+    cluster: Arc<crate::cluster::ClusterConfig>,
 }
 
 impl Engine {
@@ -179,6 +231,10 @@ impl Engine {
             notifiers: notifiers.clone(),
             work: crate::workers::WorkQueue::new(clock.clone(), router.clone()),
             scheduler: Mutex::new(None),
+            ownership: Arc::new(crate::cluster::Ownership::new(&config.cluster.node.id, config.cluster.solo)),
+            inbox_wake: tokio::sync::Notify::new(),
+            lease_wake: tokio::sync::Notify::new(),
+            definitions_changed: tokio::sync::Notify::new(),
         });
         let mut threads = Vec::new();
         for (n, rx) in receivers.into_iter().enumerate() {
@@ -193,46 +249,28 @@ impl Engine {
         }
         drop(commit_tx);
         let (done_tx, done_rx) = oneshot::channel();
-        let tasks = vec![
-            tokio::spawn(crate::alerting::run(
-                alert_rx,
-                results_rx,
-                store.clone(),
+        let mut tasks = vec![
+            tokio::spawn(crate::alerting::run(alert_rx, results_rx, shared.clone(), (outbox_tx, recorded_tx))),
+            tokio::spawn(crate::alerting::delivery::run(
+                outbox_rx,
+                results_tx,
+                recorded_rx,
                 clock.clone(),
-                router.clone(),
-                (outbox_tx, recorded_tx),
-                notifiers.clone(),
+                (notifiers, shared.ownership.clone()),
             )),
-            tokio::spawn(crate::alerting::delivery::run(outbox_rx, results_tx, recorded_rx, clock.clone(), notifiers)),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(crate::workers::run_expiry(shared.work.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
+            tokio::spawn(crate::cluster::inbox::run(shared.clone())),
         ];
-        let engine = Engine {
+        tasks.extend(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
+        Ok(Engine {
             shared,
             tasks: Arc::new(Mutex::new(tasks)),
             threads: Arc::new(Mutex::new(threads)),
             committer_done: Arc::new(Mutex::new(Some(done_rx))),
-        };
-        if config.recover {
-            engine.recover().await?;
-        }
-        Ok(engine)
-    }
-
-    async fn recover(&self) -> Result<(), EngineError> {
-        let unfinished = self.shared.store.unfinished_instances().await?;
-        if !unfinished.is_empty() {
-            tracing::info!(count = unfinished.len(), "Resuming unfinished instances.");
-        }
-        let mut by_schedule = self.shared.running_by_schedule.lock().expect("lock");
-        for instance in unfinished {
-            if let Some(fire) = &instance.fire {
-                *by_schedule.entry(fire.schedule.clone()).or_default() += 1;
-            }
-            self.shared.router.place(ShardMsg::Load(Box::new(instance)));
-        }
-        Ok(())
+            cluster: Arc::new(config.cluster),
+        })
     }
 
     /// The current time on the engine's clock.
@@ -303,6 +341,11 @@ impl Engine {
 
     /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.
     pub async fn acknowledge(&self, dedup_key: &str) -> bool {
+        if !self.shared.ownership.owns_key(dedup_key) {
+            // Another node owns the key: it applies the request at its next look (within 2 s).
+            let firing = matches!(self.shared.store.alert(dedup_key).await, Ok(Some(a)) if a.condition == "firing");
+            return firing && self.shared.store.request_ack(dedup_key, self.now()).await.is_ok();
+        }
         let (tx, rx) = oneshot::channel();
         let msg = crate::alerting::AlertMsg::Acknowledge { dedup_key: dedup_key.to_string(), reply: tx };
         if self.shared.alerts.send(msg).is_err() {
@@ -326,7 +369,18 @@ impl Engine {
     /// never loses it to a crash. Starting an id that is already running only waits for it.
     pub async fn start_durable(&self, req: StartRequest) -> Result<String, EngineError> {
         let (tx, rx) = oneshot::channel();
-        let id = self.start_inner(req, None, Some(tx))?;
+        let forward = req.clone();
+        let id = match self.start_inner(req, None, Some(tx)) {
+            Err(EngineError::NoPartition) => {
+                // This node runs nothing yet: the partition's owner starts it (durable once stored).
+                let id = forward.id.clone().unwrap_or_else(new_instance_id);
+                let part = vigil_store::partition_of(&id);
+                crate::cluster::inbox::send(&self.shared, part, &crate::cluster::inbox::start_msg(forward, &id))
+                    .await?;
+                return Ok(id);
+            }
+            other => other?,
+        };
         rx.await.map_err(|_| EngineError::ShuttingDown)?;
         Ok(id)
     }
@@ -344,13 +398,20 @@ impl Engine {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
         }
-        let def = self
-            .workflows()
-            .get(&req.name, req.version)
-            .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
-        let id = req.id.unwrap_or_else(new_instance_id);
-        let mut instance = new_instance(&def, id.clone(), req.input, self.now());
-        instance.correlation_id = req.correlation_id;
+        // A fire runs in its schedule's partition (owned: only owned schedules fire here); any
+        // other start in a partition this node owns.
+        let id = req.id.clone().unwrap_or_else(new_instance_id);
+        let part = match &fire {
+            Some(f) => Some(vigil_store::partition_of(&f.schedule)),
+            None => self.shared.ownership.pick(&id),
+        };
+        let Some(part) = part else {
+            self.workflows()
+                .get(&req.name, req.version)
+                .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+            return Err(EngineError::NoPartition);
+        };
+        let mut instance = self.shared.new_instance(StartRequest { id: Some(id.clone()), ..req }, part)?;
         let started_by_fire = fire.is_some();
         instance.fire = fire;
         self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire, committed });
@@ -440,6 +501,7 @@ impl Engine {
         if let Some(done) = done {
             let _ = done.await;
         }
+        crate::cluster::leases::stop(&self.shared, &self.cluster).await;
         for t in self.tasks.lock().expect("lock").drain(..) {
             t.abort();
         }

@@ -14,6 +14,7 @@
 
 mod alerting;
 mod clock;
+pub mod cluster;
 mod committer;
 mod control;
 pub mod definitions;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use vigil_core::instance::FireRef;
 use vigil_core::schedule::{OverlapPolicy, ScheduleDef};
 use vigil_core::time::Millis;
-use vigil_store::{FireClaim, FireStatus, ScheduleCursor};
+use vigil_store::{FireClaim, FireStatus, ScheduleCursor, StoreError, partition_of};
 
 use crate::engine::{Engine, EngineError, StartRequest};
 
@@ -32,38 +32,23 @@ pub enum SchedulerCmd {
     Pause(String, bool),
     /// The schedules with their next fire time.
     List(tokio::sync::oneshot::Sender<Vec<(ScheduleDef, Option<Millis>)>>),
+    /// This node now owns these partitions: fire their schedules.
+    Gained(Vec<u32>),
+    /// This node no longer owns these partitions: stop firing their schedules.
+    Lost(Vec<u32>),
 }
 
-/// Recovers unstarted fires, then spawns the fire loop, which also takes `commands`.
+/// Arms the schedules of the partitions this node owns (starting their fires claimed before a
+/// crash), then spawns the fire loop, which also takes `commands`.
 pub async fn spawn(
     engine: Engine,
     schedules: Vec<ScheduleDef>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
-    let store = engine.store();
     let defs: HashMap<String, ScheduleDef> = schedules.into_iter().map(|s| (s.name.clone(), s)).collect();
-    for fire in store.unstarted_fires().await? {
-        if let Some(def) = defs.get(&fire.schedule) {
-            tracing::info!(schedule = %fire.schedule, instance = %fire.instance_id, "Starting a fire that was claimed before a restart.");
-            start_fire(&engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id);
-        }
-    }
-    let cursors: HashMap<String, Option<Millis>> =
-        store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
-    let now = engine.now();
     let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new() };
-    let names: Vec<String> = state.defs.keys().cloned().collect();
-    for name in names {
-        let def = &state.defs[&name];
-        if def.paused {
-            continue;
-        }
-        let next = match cursors.get(&name) {
-            Some(Some(c)) if *c <= now => Some(*c),
-            _ => def.next_after(now),
-        };
-        state.set_next(&name, next);
-    }
+    let owned = engine.shared().ownership.parts();
+    state.arm(&engine, &owned).await?;
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
     Ok(tokio::spawn(async move { state.run(engine, &mut commands).await }))
 }
@@ -82,11 +67,46 @@ impl State {
         self.next.insert(name.to_string(), next);
     }
 
-    fn apply(&mut self, cmd: SchedulerCmd, now: Millis) {
+    /// Starts firing the schedules of `parts`: fires claimed but never started (a crash, or the
+    /// previous owner's) start now with their stored instance ids, and each schedule resumes from
+    /// its stored cursor, so a fire time missed meanwhile is caught up, once.
+    async fn arm(&mut self, engine: &Engine, parts: &[u32]) -> Result<(), EngineError> {
+        let mine = |name: &str| parts.contains(&partition_of(name));
+        if !self.defs.keys().any(|n| mine(n)) {
+            return Ok(());
+        }
+        let store = engine.store();
+        for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
+            if let Some(def) = self.defs.get(&fire.schedule) {
+                tracing::info!(schedule = %fire.schedule, instance = %fire.instance_id, "Starting a fire that was claimed but not started.");
+                start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id);
+            }
+        }
+        let cursors: HashMap<String, Option<Millis>> =
+            store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
+        let now = engine.now();
+        let names: Vec<String> = self.defs.keys().filter(|n| mine(n)).cloned().collect();
+        for name in names {
+            let def = &self.defs[&name];
+            if def.paused {
+                continue;
+            }
+            let next = match cursors.get(&name) {
+                Some(Some(c)) if *c <= now => Some(*c),
+                _ => def.next_after(now),
+            };
+            self.set_next(&name, next);
+        }
+        Ok(())
+    }
+
+    async fn apply(&mut self, cmd: SchedulerCmd, engine: &Engine) {
+        let now = engine.now();
+        let owned = |name: &str| engine.shared().ownership.owns_key(name);
         match cmd {
             SchedulerCmd::Put(def) => {
                 let name = def.name.clone();
-                let next = if def.paused { None } else { def.next_after(now) };
+                let next = if def.paused || !owned(&name) { None } else { def.next_after(now) };
                 self.defs.insert(name.clone(), *def);
                 self.set_next(&name, next);
             }
@@ -97,14 +117,38 @@ impl State {
             SchedulerCmd::Pause(name, paused) => {
                 let Some(def) = self.defs.get_mut(&name) else { return };
                 def.paused = paused;
-                let next = if paused { None } else { def.next_after(now) };
+                let next = if paused || !owned(&name) { None } else { def.next_after(now) };
                 self.set_next(&name, next);
             }
             SchedulerCmd::List(reply) => {
-                let mut all: Vec<_> =
-                    self.defs.values().map(|d| (d.clone(), self.next.get(&d.name).copied().flatten())).collect();
+                // Another node fires the schedules it owns; their next time is the definition's.
+                let mut all: Vec<_> = self
+                    .defs
+                    .values()
+                    .map(|d| {
+                        let next = match self.next.get(&d.name) {
+                            Some(next) if owned(&d.name) => *next,
+                            _ if d.paused => None,
+                            _ => d.next_after(now),
+                        };
+                        (d.clone(), next)
+                    })
+                    .collect();
                 all.sort_by(|a, b| a.0.name.cmp(&b.0.name));
                 let _ = reply.send(all);
+            }
+            SchedulerCmd::Gained(parts) => {
+                while let Err(e) = self.arm(engine, &parts).await {
+                    tracing::error!(error = %e, "Could not read the schedules of newly owned partitions; retrying.");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            SchedulerCmd::Lost(parts) => {
+                let names: Vec<String> =
+                    self.defs.keys().filter(|n| parts.contains(&partition_of(n))).cloned().collect();
+                for name in names {
+                    self.next.insert(name, None);
+                }
             }
         }
     }
@@ -130,7 +174,7 @@ impl State {
                 .min(MAX_SLEEP);
             tokio::select! {
                 cmd = commands.recv(), if open => match cmd {
-                    Some(cmd) => self.apply(cmd, engine.now()),
+                    Some(cmd) => self.apply(cmd, &engine).await,
                     None => open = false,
                 },
                 _ = tokio::time::sleep(wait) => {}
@@ -182,9 +226,22 @@ impl State {
         let last = chunks.len().saturating_sub(1);
         for (n, chunk) in chunks.into_iter().enumerate() {
             let moved: &[ScheduleCursor] = if n == last { &cursors } else { &[] };
+            let mut chunk = chunk;
+            let mut moved = moved.to_vec();
             let claimed = loop {
-                match engine.store().claim_fires(&chunk, moved).await {
+                let parts = chunk
+                    .iter()
+                    .map(|c| partition_of(&c.schedule))
+                    .chain(moved.iter().map(|c| partition_of(&c.schedule)));
+                let fence = engine.shared().ownership.fence(parts);
+                match engine.store().claim_fires(&chunk, &moved, fence.as_ref()).await {
                     Ok(c) => break c,
+                    Err(StoreError::LeaseLost(lost)) => {
+                        // Another node fires these schedules now; it claims their fire times.
+                        crate::cluster::lose(engine.shared(), &lost);
+                        chunk.retain(|c| !lost.contains(&partition_of(&c.schedule)));
+                        moved.retain(|c| !lost.contains(&partition_of(&c.schedule)));
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "Claiming schedule fires failed; retrying.");
                         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -194,9 +251,19 @@ impl State {
             self.dispatch(engine, chunk, claimed, now);
         }
         if count == 0 && !cursors.is_empty() {
-            while let Err(e) = engine.store().claim_fires(&[], &cursors).await {
-                tracing::error!(error = %e, "Saving schedule cursors failed; retrying.");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            let fence = engine.shared().ownership.fence(cursors.iter().map(|c| partition_of(&c.schedule)));
+            loop {
+                match engine.store().claim_fires(&[], &cursors, fence.as_ref()).await {
+                    Ok(_) => break,
+                    Err(StoreError::LeaseLost(lost)) => {
+                        crate::cluster::lose(engine.shared(), &lost);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "Saving schedule cursors failed; retrying.");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
             }
         }
         let total = began.elapsed();

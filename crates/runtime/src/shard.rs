@@ -43,6 +43,17 @@ pub enum ShardMsg {
     /// An event whose sender waits until the step it causes is committed (dropped, unanswered,
     /// when the instance is not in memory).
     EventCommitted(String, Event, tokio::sync::oneshot::Sender<()>),
+    /// A message from the inbox: applied as `msg`, and deleted from the inbox in the same commit.
+    FromInbox {
+        /// The inbox message's id.
+        id: i64,
+        /// Its partition.
+        part: u32,
+        /// What to apply.
+        msg: Box<ShardMsg>,
+    },
+    /// These partitions moved to another node: their instances leave memory.
+    Evict(Vec<u32>),
 }
 
 /// What one shard batch produced.
@@ -59,7 +70,9 @@ pub struct Batch {
     /// commit.
     pub spawned: Vec<Instance>,
     /// Starters waiting to hear that their start is durable.
-    pub committed: Vec<tokio::sync::oneshot::Sender<()>>,
+    pub committed: Vec<(String, tokio::sync::oneshot::Sender<()>)>,
+    /// Inbox messages applied, with their partitions: deleted in the same commit.
+    pub inbox_done: Vec<(u32, i64)>,
 }
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
@@ -117,11 +130,24 @@ pub fn run(
             watched: Vec::new(),
             spawned: Vec::new(),
             committed: Vec::new(),
+            inbox_done: Vec::new(),
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
         for msg in msgs.drain(..) {
+            let msg = match msg {
+                ShardMsg::FromInbox { id, part, msg } => {
+                    batch.inbox_done.push((part, id));
+                    *msg
+                }
+                other => other,
+            };
             let (id, event) = match msg {
+                ShardMsg::FromInbox { .. } => continue,
+                ShardMsg::Evict(parts) => {
+                    instances.retain(|_, i| !parts.contains(&i.partition));
+                    continue;
+                }
                 ShardMsg::Start { instance, started_by_fire, committed } => {
                     if instances.contains_key(&instance.workflow_id) {
                         if let Some(tx) = committed {
@@ -129,7 +155,7 @@ pub fn run(
                         }
                         continue;
                     }
-                    batch.committed.extend(committed);
+                    batch.committed.extend(committed.map(|tx| (instance.workflow_id.clone(), tx)));
                     if started_by_fire
                         && workflows.get(&instance.workflow_name, Some(instance.workflow_version)).is_some()
                     {
@@ -149,7 +175,7 @@ pub fn run(
                     if !instances.contains_key(&id) {
                         continue;
                     }
-                    batch.committed.push(tx);
+                    batch.committed.push((id.clone(), tx));
                     (id, event)
                 }
                 ShardMsg::Restart(instance) => {
@@ -178,13 +204,17 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
             };
+            let part = instance.partition;
             let mut pending = step(instance, &def, event, &mut cx);
             while !pending.is_empty() {
                 let mut missing = Vec::new();
                 for action in pending.drain(..) {
                     if let Action::StartChild(start) | Action::StartWorkflow(start) = &action {
                         match spawn(&workflows, start, cx.now) {
-                            Ok(child) => batch.spawned.push(child),
+                            Ok(mut child) => {
+                                child.partition = part;
+                                batch.spawned.push(child);
+                            }
                             Err(reason) => {
                                 missing.extend(child_failed(start, reason));
                                 continue;
@@ -214,7 +244,8 @@ pub fn run(
                 instances.remove(&id);
             }
         }
-        if (!batch.rows.is_empty() || !batch.actions.is_empty()) && commit.blocking_send(batch).is_err() {
+        let work = !batch.rows.is_empty() || !batch.actions.is_empty() || !batch.inbox_done.is_empty();
+        if work && commit.blocking_send(batch).is_err() {
             return;
         }
         if shared.stopping.load(Ordering::SeqCst) {

@@ -276,6 +276,7 @@ impl crate::Engine {
             return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
         }
         let queue = &self.shared().work;
+        let remote = !self.shared().ownership.owns(instance.partition);
         let result = match status {
             WorkerStatus::InProgress => {
                 queue.renew(instance_id, task_id);
@@ -288,6 +289,14 @@ impl crate::Engine {
                 terminal: status == WorkerStatus::FailedWithTerminalError,
             },
         };
+        if remote {
+            // Another node runs the instance (the task was polled there before its partition
+            // moved): the result goes to that node's inbox.
+            let event = Event::TaskResult { task_id: task_id.to_string(), result };
+            let msg = crate::cluster::inbox::InboxMsg::Event { instance: instance_id.to_string(), event };
+            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
+            return Ok(None);
+        }
         let task_type = queue.remove(instance_id, task_id);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let event = Event::TaskResult { task_id: task_id.to_string(), result };

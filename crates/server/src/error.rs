@@ -112,6 +112,9 @@ impl From<EngineError> for ApiError {
         match e {
             EngineError::UnknownWorkflow(name) => ApiError::not_found(format!("workflow `{name}` is not defined")),
             EngineError::ShuttingDown => ApiError::new(ErrorCode::ShuttingDown, "vigil is shutting down"),
+            EngineError::NoPartition => {
+                ApiError::new(ErrorCode::ShuttingDown, "this node is joining the cluster; retry")
+            }
             EngineError::Store(cause) => ApiError::internal(cause),
         }
     }

@@ -37,7 +37,7 @@ pub struct DefinitionRow {
 /// A vigil process on this database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRow {
-    /// Random id, new at every start.
+    /// Its id: `--node-id`, or the host and API port, so a restarted node is the same node.
     pub id: String,
     /// Host name.
     pub host: String,

@@ -2,20 +2,16 @@
 //! nodes, their last heartbeat and the scheduling lag.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Subcommand;
 use vigil_core::time::{Clock, Millis, format_millis};
 use vigil_runtime::SystemClock;
-use vigil_store::{NodeRow, Store};
+use vigil_store::NodeRow;
 
 use crate::DbArgs;
 use crate::setup::open_store;
 
-/// How often a node writes its heartbeat.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 /// A node silent for this long is shown as dead.
 const DEAD_AFTER_MS: Millis = 15_000;
 /// The window of fires the scheduling lag is computed over.
@@ -47,33 +43,19 @@ pub fn this_node() -> NodeRow {
     }
 }
 
-/// Writes `node`'s heartbeat until the process ends.
-pub async fn heartbeat(store: Arc<dyn Store>, mut node: NodeRow) {
-    loop {
-        node.heartbeat_at = SystemClock.now();
-        if let Err(e) = store.node_heartbeat(&node).await {
-            tracing::warn!(error = %e, "Could not write this node's heartbeat; will retry.");
-        }
-        tokio::time::sleep(HEARTBEAT_EVERY).await;
-    }
-}
-
-/// Records that `node` stopped gracefully.
-pub async fn stopped(store: &dyn Store, mut node: NodeRow) {
-    let now = SystemClock.now();
-    node.heartbeat_at = now;
-    node.stopped_at = Some(now);
-    if let Err(e) = store.node_heartbeat(&node).await {
-        tracing::warn!(error = %e, "Could not record this node's stop.");
-    }
-}
-
 /// Runs a cluster subcommand.
 pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     let ClusterCommand::Status { db } = cmd;
     let store = open_store(&db.db).await?;
     let now = SystemClock.now();
-    println!("{:<38} {:<20} {:<9} {:<26} {:<16} STATE", "NODE", "HOST", "VERSION", "STARTED", "LAST HEARTBEAT");
+    let leases = store.leases().await?;
+    let held = |node: &str| -> Vec<u32> {
+        leases.iter().filter(|l| l.owner.as_deref() == Some(node) && l.expires_at >= now).map(|l| l.part).collect()
+    };
+    println!(
+        "{:<38} {:<20} {:<9} {:<26} {:<16} {:<30} LEASES",
+        "NODE", "HOST", "VERSION", "STARTED", "LAST HEARTBEAT", "STATE"
+    );
     for n in store.nodes().await? {
         let age = now - n.heartbeat_at;
         let state = match n.stopped_at {
@@ -81,8 +63,10 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
             None if age <= DEAD_AFTER_MS => "alive".into(),
             None => "dead (no heartbeat for 15 s)".into(),
         };
+        let parts = held(&n.id);
+        let leases = if parts.is_empty() { "-".to_string() } else { format!("{} ({})", parts.len(), ranges(&parts)) };
         println!(
-            "{:<38} {:<20} {:<9} {:<26} {:<16} {state}",
+            "{:<38} {:<20} {:<9} {:<26} {:<16} {state:<30} {leases}",
             n.id,
             n.host,
             n.version,
@@ -90,7 +74,16 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
             format!("{:.1} s ago", age as f64 / 1000.0)
         );
     }
-    println!("leases: none (each node runs its own work; sharing work between nodes is not built yet)");
+    let unowned: Vec<u32> = leases.iter().filter(|l| l.owner.is_none() || l.expires_at < now).map(|l| l.part).collect();
+    if unowned.is_empty() {
+        println!("partitions: {} leased, none unowned", leases.len());
+    } else {
+        println!(
+            "partitions: {} unowned or lapsed ({}), taken over within the lease time",
+            unowned.len(),
+            ranges(&unowned)
+        );
+    }
     let mut lags = store.fire_lags(now - LAG_WINDOW_MS).await?;
     if lags.is_empty() {
         println!("scheduling lag: no fires in the last 5 minutes");
@@ -106,4 +99,28 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `0-9,12,20-22` for sorted partition numbers.
+fn ranges(parts: &[u32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let mut j = i;
+        while j + 1 < parts.len() && parts[j + 1] == parts[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j { parts[i].to_string() } else { format!("{}-{}", parts[i], parts[j]) });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn partition_lists_are_shown_as_ranges() {
+        assert_eq!(super::ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(super::ranges(&[]), "");
+    }
 }

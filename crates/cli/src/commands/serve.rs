@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use vigil_runtime::cluster::ClusterConfig;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
@@ -32,6 +33,14 @@ pub struct Args {
     /// Interpreter threads (default: one per core, at least 2).
     #[arg(long)]
     pub shards: Option<usize>,
+    /// This node's id in a cluster (default: host name and API port). A node restarted with the
+    /// same id takes its partitions back at once instead of waiting for their leases to lapse.
+    #[arg(long, env = "VIGIL_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Seconds a partition lease lasts unless renewed (PostgreSQL clusters): a dead node's work
+    /// moves to the others within about 1.25 times this.
+    #[arg(long, env = "VIGIL_LEASE_TTL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=300))]
+    pub lease_ttl: u64,
     /// Send a startup notice through this notifier, so a restart is visible (as Robopager's
     /// heartbeat service).
     #[arg(long, env = "VIGIL_HEARTBEAT")]
@@ -65,10 +74,23 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
     let (config, notifiers) = load_all(&args.config, Some(&secrets))?;
     let metrics = crate::setup::install_metrics()?;
+    // Listen first: a second process with this node's id (same host and port) fails here,
+    // before it could take the partitions of the running one.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listen = listener.local_addr()?;
     let mut engine_config = EngineConfig::default();
     if let Some(n) = args.shards {
         engine_config.shards = n;
     }
+    let mut node = crate::commands::cluster::this_node();
+    node.id = args.node_id.clone().unwrap_or_else(|| format!("{}:{}", node.host, listen.port()));
+    engine_config.cluster = ClusterConfig {
+        node: node.clone(),
+        lease_ttl: std::time::Duration::from_secs(args.lease_ttl),
+        solo: crate::setup::postgres_url(&args.db.db).is_none(),
+    };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     if let Some(name) = &args.heartbeat {
         let target = notifiers.iter().find(|n| n.name() == name).cloned();
@@ -105,8 +127,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.run_schedules(schedules).await?;
-    let node = crate::commands::cluster::this_node();
-    tokio::spawn(crate::commands::cluster::heartbeat(store.clone(), node.clone()));
     tokio::spawn(crate::commands::reload::watch(
         engine.clone(),
         store.clone(),
@@ -114,10 +134,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         args.config.clone(),
         file_schedules,
     ));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let listen = listener.local_addr()?;
     let required = args.auth.required(listen);
     if required && store.tokens().await?.iter().all(|t| t.revoked_at.is_some()) {
         tracing::warn!("API tokens are required but none exists: create one with `vigil token create --role admin`.");
@@ -131,11 +147,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         secret_box: crate::setup::secret_box(&args.db.db).ok().map(Arc::new),
     });
     let db = crate::setup::redact(&args.db.db.to_string_lossy());
-    tracing::info!(listen = %listen, db = %db, auth = required, "vigil is serving.");
+    tracing::info!(listen = %listen, db = %db, auth = required, node = %node.id, "vigil is serving.");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;
-    crate::commands::cluster::stopped(store.as_ref(), node).await;
     store.close().await;
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)

@@ -124,7 +124,7 @@ pub async fn run(
     results: mpsc::UnboundedSender<Vec<Recorded>>,
     mut recorded_rx: mpsc::UnboundedReceiver<Vec<Recorded>>,
     clock: Arc<dyn Clock>,
-    notifiers: Notifiers,
+    (notifiers, ownership): (Notifiers, Arc<crate::cluster::Ownership>),
 ) {
     let client = vigil_connectors::http_client();
     let timeout = send_timeout();
@@ -148,6 +148,17 @@ pub async fn run(
         }
         while let Some(key) = ready.pop_front() {
             let Some(head) = queues.get(&key).and_then(|q| q.front()) else { continue };
+            if !ownership.owns_key(&key.0) {
+                // The key's partition moved to another node: its new owner sends what is left.
+                queues.remove(&key);
+                continue;
+            }
+            if !ownership.surely_owns_key(&key.0) {
+                // The lease could not be renewed lately and may lapse: send nothing until it is,
+                // so two nodes never send one entry at once.
+                waiting.push(Reverse((now + 200, key)));
+                continue;
+            }
             if per_notifier.get(&key.1).copied().unwrap_or(0) >= MAX_IN_FLIGHT_PER_NOTIFIER {
                 blocked.entry(key.1.clone()).or_default().push_back(key);
                 continue;
@@ -197,6 +208,10 @@ pub async fn run(
                 for e in incoming.drain(..) {
                     let key = (e.dedup_key.clone(), e.notifier.clone());
                     let queue = queues.entry(key.clone()).or_default();
+                    if queue.iter().any(|q| q.id == e.id) {
+                        // Loaded again after the partition came back; already queued.
+                        continue;
+                    }
                     queue.push_back(e);
                     if queue.len() == 1 {
                         ready.push_back(key);

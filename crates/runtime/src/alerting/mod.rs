@@ -16,9 +16,10 @@ use vigil_connectors::notifiers::{AlertMessage, Link, NotifierConfig, Severity};
 use vigil_core::alert::{AlertRequest, AlertState, Condition, Notice, Silence};
 use vigil_core::interpreter::{Event, TaskResult};
 use vigil_core::time::{Clock, Millis};
-use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, Store};
+use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, Store, StoreError, partition_of};
 
-use crate::engine::Router;
+use crate::cluster::inbox::InboxMsg;
+use crate::engine::{Router, Shared};
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
@@ -39,6 +40,23 @@ pub struct AlertRecord {
     pub paged: Vec<String>,
 }
 
+/// Where an observation came from, and so where its result goes.
+#[derive(Debug, Clone, Copy)]
+pub enum ObservedFrom {
+    /// An instance of this node, in partition `part`.
+    Local {
+        /// The instance's partition.
+        part: u32,
+    },
+    /// Another node's instance, through the inbox: message `id`, result to `reply_part`.
+    Inbox {
+        /// The inbox message.
+        id: i64,
+        /// The instance's partition.
+        reply_part: u32,
+    },
+}
+
 /// Work for the manager.
 pub enum AlertMsg {
     /// An ALERT task reports an observation.
@@ -49,7 +67,13 @@ pub enum AlertMsg {
         task_id: String,
         /// The observation.
         request: Box<AlertRequest>,
+        /// Where it came from.
+        from: ObservedFrom,
     },
+    /// This node now owns these partitions: load their keys and notifications.
+    Gained(Vec<u32>),
+    /// This node no longer owns these partitions: forget their keys.
+    Lost(Vec<u32>),
     /// An operator acknowledged a key.
     Acknowledge {
         /// The key.
@@ -63,20 +87,19 @@ pub enum AlertMsg {
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<AlertMsg>,
     mut results: mpsc::UnboundedReceiver<Vec<delivery::Recorded>>,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    router: Router,
+    shared: Arc<Shared>,
     (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
-    notifiers: delivery::Notifiers,
 ) {
     let mut m = Manager {
-        store,
-        clock,
-        router,
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
+        router: shared.router.clone(),
+        notifiers: shared.notifiers.clone(),
+        shared,
         delivery,
         recorded,
-        notifiers,
         cache: HashMap::new(),
+        loaded: BTreeSet::new(),
         wakes: BTreeSet::new(),
         silences: Vec::new(),
         silences_read: None,
@@ -86,7 +109,6 @@ pub async fn run(
         acks_to_clear: Vec::new(),
         pruned: None,
     };
-    m.load().await;
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
     let mut delivering = true;
@@ -110,13 +132,17 @@ pub async fn run(
 }
 
 struct Manager {
+    shared: Arc<Shared>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     router: Router,
     delivery: mpsc::UnboundedSender<OutboxEntry>,
     /// Send results go back to delivery once committed.
     recorded: mpsc::UnboundedSender<Vec<delivery::Recorded>>,
+    /// The keys of the owned partitions (and only those)...
     cache: HashMap<String, AlertRecord>,
+    /// ...all loaded for these partitions: a key of one of them missing from the cache is new.
+    loaded: BTreeSet<u32>,
     wakes: BTreeSet<(Millis, String)>,
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
@@ -134,33 +160,46 @@ struct Manager {
 }
 
 impl Manager {
-    async fn load(&mut self) {
-        match self.store.alerts(false, u32::MAX).await {
-            Ok(rows) => {
-                for row in rows {
-                    if let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) {
-                        // Alertmanager may have expired firing alerts while vigil was down:
-                        // re-send them to it at once (other notifiers are skipped when due).
-                        if record.state.condition == Condition::Firing && record.state.notified_firing {
-                            let now = self.clock.now();
-                            for name in &record.paged {
-                                self.refreshed.insert((row.dedup_key.clone(), name.clone()), now);
-                                self.refresh_due.insert((now, row.dedup_key.clone(), name.clone()));
-                            }
-                        }
-                        if let Some(at) = row.next_wake {
-                            self.wakes.insert((at, row.dedup_key.clone()));
-                            self.wake_of.insert(row.dedup_key.clone(), at);
-                        }
-                        self.cache.insert(row.dedup_key, record);
-                    }
+    /// Loads the keys and undelivered notifications of `parts` not loaded yet.
+    async fn load(&mut self, parts: &[u32]) -> Result<(), vigil_store::StoreError> {
+        let parts: Vec<u32> = parts.iter().copied().filter(|p| !self.loaded.contains(p)).collect();
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let rows = self.store.alerts_in(&parts).await?;
+        let entries = self.store.pending_outbox_in(&parts).await?;
+        for row in rows {
+            let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) else { continue };
+            // Alertmanager may have expired firing alerts while nobody ran them: re-send them to
+            // it at once (other notifiers are skipped when due).
+            if record.state.condition == Condition::Firing && record.state.notified_firing {
+                let now = self.clock.now();
+                for name in &record.paged {
+                    self.refreshed.insert((row.dedup_key.clone(), name.clone()), now);
+                    self.refresh_due.insert((now, row.dedup_key.clone(), name.clone()));
                 }
             }
-            Err(e) => tracing::error!(error = %e, "Could not load alert states."),
+            if let Some(at) = row.next_wake {
+                self.wakes.insert((at, row.dedup_key.clone()));
+                self.wake_of.insert(row.dedup_key.clone(), at);
+            }
+            self.cache.insert(row.dedup_key, record);
         }
-        match self.store.pending_outbox().await {
-            Ok(entries) => entries.into_iter().for_each(|e| drop(self.delivery.send(e))),
-            Err(e) => tracing::error!(error = %e, "Could not load the outbox."),
+        entries.into_iter().for_each(|e| drop(self.delivery.send(e)));
+        self.loaded.extend(parts);
+        Ok(())
+    }
+
+    /// Forgets the keys of `parts` (another node owns them now).
+    fn forget(&mut self, parts: &[u32]) {
+        let gone = |key: &str| parts.contains(&partition_of(key));
+        self.cache.retain(|k, _| !gone(k));
+        self.wakes.retain(|(_, k)| !gone(k));
+        self.wake_of.retain(|k, _| !gone(k));
+        self.refreshed.retain(|(k, _), _| !gone(k));
+        self.refresh_due.retain(|(_, k, _)| !gone(k));
+        for p in parts {
+            self.loaded.remove(p);
         }
     }
 
@@ -171,7 +210,8 @@ impl Manager {
         }
         match self.store.ack_requests().await {
             Ok(keys) => {
-                for dedup_key in keys {
+                // Each node applies the requests for the keys it owns.
+                for dedup_key in keys.into_iter().filter(|k| self.shared.ownership.owns_key(k)) {
                     self.acks_to_clear.push(dedup_key.clone());
                     let (reply, _) = tokio::sync::oneshot::channel();
                     msgs.push(AlertMsg::Acknowledge { dedup_key, reply });
@@ -227,14 +267,41 @@ impl Manager {
         let now = self.clock.now();
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
-        let mut replies: Vec<(String, String, serde_json::Value)> = Vec::new();
+        let mut replies: Vec<(String, String, serde_json::Value, ObservedFrom)> = Vec::new();
         let mut acks = Vec::new();
+        let mut inbox_done: Vec<(u32, i64)> = Vec::new();
         for msg in msgs {
             match msg {
-                AlertMsg::Observe { instance, task_id, request } => {
+                AlertMsg::Gained(parts) => {
+                    if let Err(e) = self.load(&parts).await {
+                        tracing::error!(error = %e, "Could not load the alerts of newly owned partitions; loading them on first use.");
+                    }
+                }
+                AlertMsg::Lost(parts) => self.forget(&parts),
+                AlertMsg::Observe { instance, task_id, request, from } => {
                     let key = request.dedup_key.clone();
-                    // Every stored alert was loaded at start and this manager is the only writer, so
-                    // a key missing from the cache is new: no store read on the hot path.
+                    let part = partition_of(&key);
+                    if !self.shared.ownership.owns(part) {
+                        // The key moved away meanwhile: its new owner takes the observation.
+                        if let ObservedFrom::Local { part: reply_part } = from {
+                            let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
+                            crate::cluster::inbox::send_later(&self.shared, part, msg);
+                        }
+                        continue;
+                    }
+                    if let Err(e) = self.load(&[part]).await {
+                        tracing::error!(error = %e, "Could not load alert states; the observation waits.");
+                        if let ObservedFrom::Local { part: reply_part } = from {
+                            let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
+                            crate::cluster::inbox::send_later(&self.shared, part, msg);
+                        }
+                        continue;
+                    }
+                    if let ObservedFrom::Inbox { id, .. } = from {
+                        inbox_done.push((part, id));
+                    }
+                    // Every stored alert of this partition is loaded and this manager is its only
+                    // writer, so a key missing from the cache is new: no store read per observation.
                     self.cache.entry(key.clone()).or_insert_with(|| {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
@@ -259,10 +326,13 @@ impl Manager {
                         "notifiers": record.request.notifiers,
                         "silenced": silenced,
                     });
-                    replies.push((instance, task_id, output));
+                    replies.push((instance, task_id, output, from));
                     dirty.push(key);
                 }
                 AlertMsg::Acknowledge { dedup_key, reply } => {
+                    if let Err(e) = self.load(&[partition_of(&dedup_key)]).await {
+                        tracing::error!(error = %e, "Could not load alert states to acknowledge.");
+                    }
                     let notices = match self.cache.get_mut(&dedup_key) {
                         Some(record) => record.state.acknowledge(now),
                         None => Vec::new(),
@@ -290,7 +360,7 @@ impl Manager {
         dirty.sort();
         dirty.dedup();
         let deliveries = sent.iter().map(|r| (r.id, r.update.clone())).collect();
-        let mut batch = AlertBatch { alerts: Vec::new(), outbox, deliveries };
+        let mut batch = AlertBatch { outbox, deliveries, ..Default::default() };
         for key in &dirty {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request.labels, now)).flatten();
@@ -313,8 +383,41 @@ impl Manager {
             return;
         }
         let ids = loop {
+            // Results for instances of other nodes go to their inboxes in the same transaction.
+            batch.inbox_out = replies
+                .iter()
+                .filter_map(|(instance, task_id, output, from)| match from {
+                    ObservedFrom::Inbox { reply_part, .. } if !self.shared.ownership.owns(*reply_part) => {
+                        let event = Event::TaskResult {
+                            task_id: task_id.clone(),
+                            result: TaskResult::Completed(output.clone()),
+                        };
+                        Some(InboxMsg::Event { instance: instance.clone(), event }.row(*reply_part, now))
+                    }
+                    _ => None,
+                })
+                .collect();
+            batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
+            let parts = batch
+                .alerts
+                .iter()
+                .map(|a| partition_of(&a.dedup_key))
+                .chain(batch.outbox.iter().map(|e| partition_of(&e.dedup_key)))
+                .chain(inbox_done.iter().map(|(p, _)| *p));
+            batch.fence = self.shared.ownership.fence(parts);
             match self.store.commit_alerts(&batch).await {
                 Ok(ids) => break ids,
+                Err(StoreError::LeaseLost(lost)) => {
+                    // Another node owns these keys now: leave them out; it resumes them from what
+                    // was committed (and takes the inbox's observations again).
+                    crate::cluster::lose(&self.shared, &lost);
+                    self.forget(&lost);
+                    let gone = |key: &str| lost.contains(&partition_of(key));
+                    batch.alerts.retain(|a| !gone(&a.dedup_key));
+                    batch.outbox.retain(|e| !gone(&e.dedup_key));
+                    inbox_done.retain(|(p, _)| !lost.contains(p));
+                    replies.retain(|(_, _, output, _)| !output["dedupKey"].as_str().is_some_and(gone));
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "Committing alert states failed; retrying before anything is sent.");
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -347,8 +450,14 @@ impl Manager {
             };
             let _ = self.delivery.send(entry);
         }
-        for (instance, task_id, output) in replies {
-            self.router.send(&instance, Event::TaskResult { task_id, result: TaskResult::Completed(output) });
+        for (instance, task_id, output, from) in replies {
+            let local = match from {
+                ObservedFrom::Local { .. } => true,
+                ObservedFrom::Inbox { reply_part, .. } => self.shared.ownership.owns(reply_part),
+            };
+            if local {
+                self.router.send(&instance, Event::TaskResult { task_id, result: TaskResult::Completed(output) });
+            }
         }
         for (reply, done) in acks {
             let _ = reply.send(done);

@@ -303,7 +303,8 @@ impl Store for PostgresStore {
     async fn node_heartbeat(&self, node: &NodeRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO nodes (id, host, version, started_at, heartbeat_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, started_at = excluded.started_at, \
+             heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
         )
         .bind(&node.id)
         .bind(&node.host)

@@ -100,16 +100,30 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
     }
 }
 
+/// Applies the migrations not applied yet, all in one `BEGIN IMMEDIATE` transaction: a second
+/// process opening the file meanwhile waits, then finds them applied (a migration such as
+/// `ALTER TABLE ... ADD COLUMN` cannot run twice).
 async fn migrate(pool: &SqlitePool) -> Result<()> {
     let done: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
+    if done as usize >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let mut conn = pool.acquire().await?;
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let applied = apply_migrations(&mut conn).await;
+    let end = if applied.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    sqlx::raw_sql(end).execute(&mut *conn).await?;
+    applied
+}
+
+async fn apply_migrations(conn: &mut sqlx::SqliteConnection) -> Result<()> {
+    let done: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
     for (n, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-        let mut tx = pool.begin().await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *conn).await?;
         if n + 1 == CLUSTER_MIGRATION {
-            cluster::repartition_alerts(&mut tx).await?;
+            cluster::repartition_alerts(&mut *conn).await?;
         }
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", n + 1))).execute(&mut *tx).await?;
-        tx.commit().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", n + 1))).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -334,7 +348,8 @@ impl Store for SqliteStore {
     async fn node_heartbeat(&self, node: &NodeRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO nodes (id, host, version, started_at, heartbeat_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
+             ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, started_at = excluded.started_at, \
+             heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
         )
         .bind(&node.id)
         .bind(&node.host)

@@ -1,0 +1,246 @@
+//! The inbox: work that reaches a node for a partition it does not own is written to the
+//! database for the owner, which applies it and deletes the message in the same transaction as
+//! the change it caused (so a crash in between applies it again, never loses it).
+//!
+//! Messages: an event for an instance (operator control, a worker's result, an alert task's
+//! result), a start, a retry or restart of an ended instance, and an alert observation for a
+//! dedup key owned elsewhere.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use vigil_core::alert::AlertRequest;
+use vigil_core::interpreter::{Event, new_instance};
+use vigil_store::{InboxRow, NewInboxRow, StoreError};
+
+use crate::engine::{Shared, StartRequest};
+use crate::shard::ShardMsg;
+
+/// Messages read per round.
+const READ_LIMIT: u32 = 1_000;
+/// Rounds happen at least this often, in case a notice was missed.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// A message for a partition's owner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub(crate) enum InboxMsg {
+    /// An event for an instance.
+    Event {
+        /// The instance.
+        instance: String,
+        /// The event.
+        event: Event,
+    },
+    /// Start an instance in the partition.
+    Start {
+        /// Workflow name.
+        name: String,
+        /// Version; latest when absent.
+        version: Option<u32>,
+        /// Input.
+        input: serde_json::Value,
+        /// Instance id.
+        id: String,
+        /// Correlation id.
+        correlation_id: Option<String>,
+    },
+    /// Retry an ended instance from the tasks that did not complete.
+    Retry {
+        /// The instance.
+        instance: String,
+    },
+    /// Run an ended instance again from the start.
+    Restart {
+        /// The instance.
+        instance: String,
+        /// On the latest definition rather than the version it ran.
+        latest: bool,
+    },
+    /// An ALERT task's observation for a key this partition holds; the result goes back to the
+    /// instance's partition.
+    Observe {
+        /// The instance.
+        instance: String,
+        /// The ALERT execution.
+        task_id: String,
+        /// The observation.
+        request: Box<AlertRequest>,
+        /// The instance's partition.
+        reply_part: u32,
+    },
+}
+
+impl InboxMsg {
+    fn kind(&self) -> &'static str {
+        match self {
+            InboxMsg::Event { .. } => "event",
+            InboxMsg::Start { .. } => "start",
+            InboxMsg::Retry { .. } => "retry",
+            InboxMsg::Restart { .. } => "restart",
+            InboxMsg::Observe { .. } => "observe",
+        }
+    }
+
+    fn target(&self) -> &str {
+        match self {
+            InboxMsg::Event { instance, .. }
+            | InboxMsg::Retry { instance }
+            | InboxMsg::Restart { instance, .. }
+            | InboxMsg::Observe { instance, .. } => instance,
+            InboxMsg::Start { id, .. } => id,
+        }
+    }
+
+    /// The stored row for partition `part`.
+    pub(crate) fn row(&self, part: u32, now: vigil_core::time::Millis) -> NewInboxRow {
+        NewInboxRow {
+            part,
+            kind: self.kind().into(),
+            target: self.target().to_string(),
+            body: serde_json::to_string(self).expect("inbox message serializes"),
+            created_at: now,
+        }
+    }
+}
+
+/// The message starting instance `id` as `req` asks.
+pub(crate) fn start_msg(req: StartRequest, id: &str) -> InboxMsg {
+    InboxMsg::Start {
+        name: req.name,
+        version: req.version,
+        input: req.input,
+        id: id.to_string(),
+        correlation_id: req.correlation_id,
+    }
+}
+
+/// Writes `msg` for the owner of partition `part`; returns once it is durable.
+pub(crate) async fn send(shared: &Shared, part: u32, msg: &InboxMsg) -> Result<(), StoreError> {
+    shared.store.put_inbox(&[msg.row(part, shared.clock.now())]).await
+}
+
+/// Writes `msg` in the background, retrying until it is stored (for effects that already
+/// happened after a commit, such as an observation an instance made).
+pub(crate) fn send_later(shared: &Arc<Shared>, part: u32, msg: InboxMsg) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(100);
+        while let Err(e) = send(&shared, part, &msg).await {
+            tracing::warn!(error = %e, part, "Could not write to another partition's inbox; retrying.");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
+}
+
+/// Reads the inbox of the owned partitions whenever a notice or [`POLL_EVERY`] says so, and hands
+/// each message to whoever applies it. A message handed over stays in the inbox until the
+/// transaction that applied it deletes it; until then it is not handed over again.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut handed: HashSet<i64> = HashSet::new();
+    loop {
+        tokio::select! {
+            _ = shared.inbox_wake.notified() => {}
+            _ = tokio::time::sleep(POLL_EVERY) => {}
+        }
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let parts = shared.ownership.parts();
+        if parts.is_empty() {
+            handed.clear();
+            continue;
+        }
+        let rows = match shared.store.inbox(&parts, READ_LIMIT).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read the inbox; will retry.");
+                continue;
+            }
+        };
+        if rows.len() < READ_LIMIT as usize {
+            // What is no longer there was applied.
+            let present: HashSet<i64> = rows.iter().map(|r| r.id).collect();
+            handed.retain(|id| present.contains(id));
+        }
+        for row in rows {
+            let id = row.id;
+            if handed.insert(id) && !apply(&shared, row).await {
+                handed.remove(&id);
+            }
+        }
+    }
+}
+
+/// Hands `row` over; false when it should be tried again later (a read failed).
+async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
+    let (id, part) = (row.id, row.msg.part);
+    let msg: InboxMsg = match serde_json::from_str(&row.msg.body) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, inbox_id = id, kind = %row.msg.kind, "An inbox message does not decode (written by a newer vigil?); dropping it.");
+            let _ = shared.store.delete_inbox(&[id]).await;
+            return true;
+        }
+    };
+    let wrap = |msg: ShardMsg| ShardMsg::FromInbox { id, part, msg: Box::new(msg) };
+    let unusable = |why: String| async move {
+        tracing::warn!(inbox_id = id, "{why}; the message is dropped.");
+        let _ = shared.store.delete_inbox(&[id]).await;
+    };
+    match msg {
+        InboxMsg::Event { instance, event } => shared.router.place(wrap(ShardMsg::Event(instance, event))),
+        InboxMsg::Start { name, version, input, id: instance_id, correlation_id } => {
+            let req = StartRequest { name, version, input, id: Some(instance_id), correlation_id };
+            match shared.new_instance(req, part) {
+                Ok(instance) => shared.router.place(wrap(ShardMsg::Start {
+                    instance: Box::new(instance),
+                    started_by_fire: false,
+                    committed: None,
+                })),
+                Err(e) => unusable(format!("A start from another node cannot run: {e}")).await,
+            }
+        }
+        InboxMsg::Retry { instance } => match shared.store.instance(&instance).await {
+            Ok(Some(i)) if i.status.is_terminal() => {
+                shared.router.place(wrap(ShardMsg::Revive(Box::new(i), Event::Retry)))
+            }
+            Ok(_) => unusable(format!("Instance {instance} is not there to retry")).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read an instance to retry; will try again.");
+                return false;
+            }
+        },
+        InboxMsg::Restart { instance, latest } => match shared.store.instance(&instance).await {
+            Ok(Some(old)) if old.status.is_terminal() => {
+                let version = (!latest).then_some(old.workflow_version);
+                let Some(def) = shared.workflows.read().expect("lock").get(&old.workflow_name, version) else {
+                    unusable(format!("Workflow {} is not defined any more", old.workflow_name)).await;
+                    return true;
+                };
+                let mut fresh = new_instance(&def, old.workflow_id.clone(), old.input.clone(), shared.clock.now());
+                fresh.correlation_id = old.correlation_id;
+                fresh.parent = old.parent;
+                fresh.partition = part;
+                shared.router.place(wrap(ShardMsg::Restart(Box::new(fresh))));
+            }
+            Ok(_) => unusable(format!("Instance {instance} is not there to restart")).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read an instance to restart; will try again.");
+                return false;
+            }
+        },
+        InboxMsg::Observe { instance, task_id, request, reply_part } => {
+            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe {
+                instance,
+                task_id,
+                request,
+                from: crate::alerting::ObservedFrom::Inbox { id, reply_part },
+            });
+        }
+    }
+    true
+}
