@@ -23,7 +23,8 @@ pub struct Config {
 /// A parsed document and where its text came from.
 struct Doc {
     file: PathBuf,
-    map: SourceMap,
+    /// Shared by every definition of one file (a file may list thousands).
+    map: std::sync::Arc<SourceMap>,
     /// Prefix for paths when a file holds a list of definitions (`[2]`).
     prefix: String,
     value: Value,
@@ -157,12 +158,10 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
         Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
         other => vec![(String::new(), other)],
     };
-    let mut map = Some(map);
-    let count = items.len();
-    for (n, (prefix, value)) in items.into_iter().enumerate() {
+    let map = std::sync::Arc::new(map);
+    for (prefix, value) in items {
         let kind = kind.unwrap_or_else(|| guess_kind(&value));
-        let this_map = if n + 1 == count { map.take().unwrap_or_default() } else { SourceMap::build(&text) };
-        docs.push((kind, Doc { file: file.to_path_buf(), map: this_map, prefix, value }));
+        docs.push((kind, Doc { file: file.to_path_buf(), map: map.clone(), prefix, value }));
     }
 }
 

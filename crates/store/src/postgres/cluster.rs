@@ -216,7 +216,7 @@ impl PostgresStore {
     /// Listens on [`CHANNEL`]. When the connection drops, the listener reconnects and sends
     /// [`Notice::Leases`], since notices may have been missed meanwhile.
     pub(super) async fn subscribe_impl(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Notice>> {
-        let mut listener = PgListener::connect_with(&self.writer).await.ok()?;
+        let mut listener = PgListener::connect_with(&self.listen).await.ok()?;
         listener.listen(CHANNEL).await.ok()?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

@@ -43,6 +43,9 @@ const ROWS_PER_STATEMENT: usize = 500;
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
+    /// For `LISTEN`: a pool of its own, since the listener keeps its connection for good (closing
+    /// the main pool would otherwise wait for it forever).
+    listen: PgPool,
 }
 
 impl PostgresStore {
@@ -51,7 +54,8 @@ impl PostgresStore {
         let pool =
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         migrate(&pool).await?;
-        Ok(Self { writer: pool.clone(), reader: pool })
+        let listen = PgPoolOptions::new().max_connections(1).connect_lazy_with(pool.connect_options().as_ref().clone());
+        Ok(Self { writer: pool.clone(), reader: pool, listen })
     }
 
     /// Closes the pool.
