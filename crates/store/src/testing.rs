@@ -26,25 +26,30 @@ impl TestDatabase {
 pub async fn fresh_postgres(prefix: &str) -> Option<TestDatabase> {
     let admin_url =
         std::env::var("VIGIL_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let connect = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect(&admin_url);
-    let admin = match connect.await {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = format!("PostgreSQL is not reachable at {admin_url}: {e}");
+    match create_database(&admin_url, prefix).await {
+        Ok(db) => Some(db),
+        Err(msg) => {
             if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
                 panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
             }
             eprintln!("SKIPPED: {msg}; set VIGIL_TEST_POSTGRES or start a server to run this test");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Creates an empty database named `<prefix>_<pid>_<nanos>` on the server at `admin_url` (used
+/// by tests and by `vigil bench cluster`). Fails with a message when no server answers.
+pub async fn create_database(admin_url: &str, prefix: &str) -> Result<TestDatabase, String> {
+    let connect = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect(admin_url);
+    let admin = connect.await.map_err(|e| format!("PostgreSQL is not reachable at {admin_url}: {e}"))?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let name = format!("{prefix}_{}_{nanos}", std::process::id());
     let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await;
-    created.unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-    Some(TestDatabase { url: format!("{base}/{name}"), name, admin })
+    created.map_err(|e| format!("cannot create database {name}: {e}"))?;
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    Ok(TestDatabase { url: format!("{base}/{name}"), name, admin })
 }

@@ -66,6 +66,25 @@ pub enum Which {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// The 5-task workflow and the scheduling lag on PostgreSQL with several nodes (a fresh
+    /// database on the server, dropped afterwards).
+    Cluster {
+        /// The PostgreSQL server (a database there to connect to, to create the benchmark's).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+        /// Nodes.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        /// Instances of the 5-task workflow.
+        #[arg(long, default_value_t = 50_000)]
+        instances: usize,
+        /// Schedules firing every second, for the scheduling lag.
+        #[arg(long, default_value_t = 1_000)]
+        schedules: usize,
+        /// How long they fire.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -85,11 +104,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
+        Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
+            super::bench_cluster::run(&postgres, nodes, instances, schedules, seconds).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn workflow(doc: Value) -> Result<WorkflowSet> {
+/// A workflow set holding the one workflow `doc` defines.
+pub(crate) fn workflow(doc: Value) -> Result<WorkflowSet> {
     let (def, problems) = build_workflow(&doc);
     let def = def.with_context(|| format!("benchmark workflow is invalid: {problems:?}"))?;
     let mut set = WorkflowSet::default();
@@ -111,7 +134,8 @@ async fn engine(workflows: WorkflowSet) -> Result<(Engine, Arc<SqliteStore>, tem
     Ok((engine, store, dir))
 }
 
-fn five_tasks() -> Value {
+/// The engine issue's 5-task workflow.
+pub(crate) fn five_tasks() -> Value {
     json!({
         "name": "five", "version": 1,
         "tasks": [

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod bench;
+pub mod bench_cluster;
 pub mod cluster;
 pub mod inspect;
 pub mod reload;

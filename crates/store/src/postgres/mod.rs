@@ -58,6 +58,23 @@ impl PostgresStore {
         Ok(Self { writer: pool.clone(), reader: pool, listen })
     }
 
+    /// The server's version and the values of settings `names` (for benchmark reports).
+    pub async fn settings(&self, names: &[&str]) -> Result<Vec<(String, String)>> {
+        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&self.reader).await?;
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let rows = sqlx::query(
+            "SELECT name, setting || COALESCE(' ' || unit, '') AS value FROM pg_settings WHERE name = ANY($1) ORDER BY name",
+        )
+        .bind(&names)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut out = vec![("server_version".to_string(), version)];
+        for r in rows {
+            out.push((r.try_get("name")?, r.try_get("value")?));
+        }
+        Ok(out)
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.writer.close().await;
