@@ -43,8 +43,7 @@ async fn start_nodes(url: &str, nodes: usize) -> Result<(Vec<Engine>, Vec<Arc<Po
     let now = SystemClock.now();
     for n in 0..nodes {
         let store = Arc::new(PostgresStore::open(url).await?);
-        let mut config = EngineConfig::default();
-        config.cluster = ClusterConfig {
+        let cluster = ClusterConfig {
             node: NodeRow {
                 id: format!("bench-node-{n}"),
                 host: "bench".into(),
@@ -56,6 +55,7 @@ async fn start_nodes(url: &str, nodes: usize) -> Result<(Vec<Engine>, Vec<Arc<Po
             lease_ttl: Duration::from_secs(10),
             solo: false,
         };
+        let config = EngineConfig { cluster, ..EngineConfig::default() };
         let set = workflow(five_tasks())?;
         engines.push(Engine::start(store.clone(), Arc::new(SystemClock), config, set, SecretValues::default()).await?);
         stores.push(store);
