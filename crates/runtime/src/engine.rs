@@ -273,6 +273,11 @@ impl Engine {
         })
     }
 
+    /// Returns when another node announces changed definitions (PostgreSQL `NOTIFY`).
+    pub async fn definitions_changed(&self) {
+        self.shared.definitions_changed.notified().await
+    }
+
     /// The current time on the engine's clock.
     pub fn now(&self) -> Millis {
         self.shared.clock.now()

@@ -10,5 +10,6 @@ pub mod remote;
 pub mod run;
 pub mod secret;
 pub mod serve;
+pub mod shared_config;
 pub mod token;
 pub mod validate;

@@ -37,7 +37,14 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
 
 /// Watches `dir` until the process ends. `file_schedules` are the schedules the directory defined
 /// at start (so a schedule whose file goes away stops).
-pub async fn watch(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: PathBuf, file_schedules: Vec<String>) {
+/// With `publish` (a cluster), a change that validates is also published for the other nodes.
+pub async fn watch(
+    engine: Engine,
+    store: Arc<dyn Store>,
+    db: PathBuf,
+    (dir, publish): (PathBuf, bool),
+    file_schedules: Vec<String>,
+) {
     let mut seen = fingerprint(&dir);
     let mut scheduled = file_schedules;
     loop {
@@ -48,7 +55,21 @@ pub async fn watch(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: Path
         }
         seen = now;
         match reload(&engine, store.as_ref(), &db, &dir, &scheduled).await {
-            Ok(names) => scheduled = names,
+            Ok(names) => {
+                scheduled = names;
+                if publish {
+                    let published = match crate::commands::shared_config::files(&dir) {
+                        Ok(files) => crate::commands::shared_config::publish(store.as_ref(), &files).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = published {
+                        tracing::error!(
+                            error = format!("{e:#}"),
+                            "Could not publish the config directory to the other nodes."
+                        );
+                    }
+                }
+            }
             Err(e) => tracing::error!(
                 config = %dir.display(),
                 error = format!("{e:#}"),
@@ -58,7 +79,8 @@ pub async fn watch(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: Path
     }
 }
 
-async fn reload(
+/// Loads `dir` and, only if it validates, makes it what runs; returns its schedules' names.
+pub(crate) async fn reload(
     engine: &Engine,
     store: &dyn Store,
     db: &Path,

@@ -10,14 +10,16 @@ use vigil_runtime::cluster::ClusterConfig;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
+use crate::commands::shared_config;
 use crate::setup::{load_all, load_secrets, open_store};
 
 /// Arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Config directory with `workflows/` and `schedules/`.
+    /// Config directory with `workflows/`, `schedules/` and `notifiers/`. On PostgreSQL it is
+    /// published to the database, and a node started without it runs the published copy.
     #[arg(long, env = "VIGIL_CONFIG")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
@@ -72,24 +74,41 @@ impl AuthMode {
 pub async fn run(args: Args) -> Result<ExitCode> {
     let store = open_store(&args.db.db).await?;
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
-    let (config, notifiers) = load_all(&args.config, Some(&secrets))?;
-    let metrics = crate::setup::install_metrics()?;
+    let clustered = crate::setup::postgres_url(&args.db.db).is_some();
     // Listen first: a second process with this node's id (same host and port) fails here,
     // before it could take the partitions of the running one.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let listen = listener.local_addr()?;
+    let mut node = crate::commands::cluster::this_node();
+    node.id = args.node_id.clone().unwrap_or_else(|| format!("{}:{}", node.host, listen.port()));
+    // The directory this node loads: its own, or (on PostgreSQL, without one) its copy of the
+    // directory another node published.
+    let copy = shared_config::copy_dir(&node.id);
+    let config_dir = match &args.config {
+        Some(dir) => dir.clone(),
+        None if clustered => {
+            shared_config::materialize(&shared_config::fetch(store.as_ref()).await?, &copy)?;
+            copy.clone()
+        }
+        None => anyhow::bail!(
+            "--config DIR is required with SQLite (on PostgreSQL a node without it runs the config another node published)"
+        ),
+    };
+    let (config, notifiers) = load_all(&config_dir, Some(&secrets))?;
+    if clustered && let Some(dir) = &args.config {
+        shared_config::publish(store.as_ref(), &shared_config::files(dir)?).await?;
+    }
+    let metrics = crate::setup::install_metrics()?;
     let mut engine_config = EngineConfig::default();
     if let Some(n) = args.shards {
         engine_config.shards = n;
     }
-    let mut node = crate::commands::cluster::this_node();
-    node.id = args.node_id.clone().unwrap_or_else(|| format!("{}:{}", node.host, listen.port()));
     engine_config.cluster = ClusterConfig {
         node: node.clone(),
         lease_ttl: std::time::Duration::from_secs(args.lease_ttl),
-        solo: crate::setup::postgres_url(&args.db.db).is_none(),
+        solo: !clustered,
     };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     if let Some(name) = &args.heartbeat {
@@ -127,13 +146,19 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.run_schedules(schedules).await?;
-    tokio::spawn(crate::commands::reload::watch(
-        engine.clone(),
-        store.clone(),
-        args.db.db.clone(),
-        args.config.clone(),
-        file_schedules,
-    ));
+    if let Some(dir) = &args.config {
+        let watch = crate::commands::reload::watch(
+            engine.clone(),
+            store.clone(),
+            args.db.db.clone(),
+            (dir.clone(), clustered),
+            file_schedules.clone(),
+        );
+        tokio::spawn(watch);
+    }
+    if clustered {
+        tokio::spawn(shared_config::follow(engine.clone(), store.clone(), args.db.db.clone(), copy, file_schedules));
+    }
     let required = args.auth.required(listen);
     if required && store.tokens().await?.iter().all(|t| t.revoked_at.is_some()) {
         tracing::warn!("API tokens are required but none exists: create one with `vigil token create --role admin`.");

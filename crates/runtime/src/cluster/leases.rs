@@ -66,7 +66,7 @@ pub(crate) async fn start(
                     Notice::Inbox(part) if shared.ownership.owns(part) => shared.inbox_wake.notify_one(),
                     Notice::Inbox(_) => {}
                     Notice::Leases => shared.lease_wake.notify_one(),
-                    Notice::Definitions => shared.definitions_changed.notify_waiters(),
+                    Notice::Definitions => shared.definitions_changed.notify_one(),
                 }
             }
         });
