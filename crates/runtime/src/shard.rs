@@ -97,6 +97,23 @@ fn child_failed(start: &ChildStart, reason: String) -> Option<Event> {
     })
 }
 
+/// Removes the instances of `parts` from memory (their partitions moved to another node), with
+/// their queued worker tasks and their count as running instances of their schedules.
+fn evict(instances: &mut HashMap<String, Instance>, parts: &[u32], shared: &Shared) {
+    let gone: std::collections::HashSet<String> =
+        instances.values().filter(|i| parts.contains(&i.partition)).map(|i| i.workflow_id.clone()).collect();
+    let mut running = shared.running_by_schedule.lock().expect("lock");
+    for id in &gone {
+        if let Some(fire) = instances.remove(id).and_then(|i| i.fire)
+            && let Some(n) = running.get_mut(&fire.schedule)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+    drop(running);
+    shared.work.forget(&gone);
+}
+
 /// The shard loop; returns when the engine stops.
 pub fn run(
     mut rx: mpsc::UnboundedReceiver<ShardMsg>,
@@ -145,7 +162,7 @@ pub fn run(
             let (id, event) = match msg {
                 ShardMsg::FromInbox { .. } => continue,
                 ShardMsg::Evict(parts) => {
-                    instances.retain(|_, i| !parts.contains(&i.partition));
+                    evict(&mut instances, &parts, &shared);
                     continue;
                 }
                 ShardMsg::Start { instance, started_by_fire, committed } => {

@@ -159,6 +159,15 @@ impl WorkQueue {
         task_type
     }
 
+    /// Drops the queued (not yet leased) tasks of `instances`: their partition moved to another
+    /// node, which offers them to workers itself.
+    pub fn forget(&self, instances: &std::collections::HashSet<String>) {
+        let mut s = self.state.lock().expect("lock");
+        for queue in s.ready.values_mut() {
+            queue.retain(|q| !instances.contains(&q.instance_id));
+        }
+    }
+
     /// The worker says it is still at it: its lease starts over.
     pub fn renew(&self, instance_id: &str, task_id: &str) {
         let id = global_id(instance_id, task_id);

@@ -1,0 +1,94 @@
+//! Any node's API serves any instance: two nodes on PostgreSQL, instances started on one, raised,
+//! terminated, retried and restarted through the other (which reaches them through the inbox).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+async fn status(base: &str, id: &str) -> Value {
+    let http = vigil_connectors::http_client();
+    http.get(format!("{base}/api/v1/instances/{id}")).send().await.unwrap().json().await.unwrap()
+}
+
+async fn wait_status(base: &str, id: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = status(base, id).await;
+        if body["runtimeStatus"] == json!(want) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{id} is not {want}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post(base: &str, path: &str, body: Value) -> u16 {
+    let http = vigil_connectors::http_client();
+    http.post(format!("{base}{path}")).json(&body).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_requests_reach_instances_other_nodes_run() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_cluster_api").await else { return };
+    let db = std::path::PathBuf::from(&pg.url);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let gate = json!({"name": "gate", "tasks": [
+        {"name": "go", "taskReferenceName": "go", "type": "WAIT", "inputParameters": {"event": "go"}},
+        {"name": "echo", "taskReferenceName": "echo", "type": "SET_VARIABLE", "inputParameters": {"got": "${go.output.value}"}}
+    ], "outputParameters": {"got": "${workflow.variables.got}"}});
+    std::fs::write(config.join("workflows/gate.json"), gate.to_string()).unwrap();
+    let (_a, a) = {
+        let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+        (KillOnDrop(child), base)
+    };
+    let (_b, b) = {
+        let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+        (KillOnDrop(child), base)
+    };
+    // Wait until both nodes hold partitions.
+    let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while vigil_store::Store::leases(&store)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.owner.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the second node got no partitions");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Started on A (in a partition A owns), raised through B.
+    assert_eq!(post(&a, "/api/v1/workflows/gate/instances?instanceId=g-1", json!({})).await, 202);
+    wait_status(&b, "g-1", "Running").await;
+    assert_eq!(post(&b, "/api/v1/instances/g-1/events/go", json!({"value": 42})).await, 202);
+    let done = wait_status(&a, "g-1", "Completed").await;
+    assert_eq!(done["output"], json!({"got": 42}));
+
+    // Terminated through B, retried through B, then completed by an event through B.
+    assert_eq!(post(&a, "/api/v1/workflows/gate/instances?instanceId=g-2", json!({})).await, 202);
+    wait_status(&b, "g-2", "Running").await;
+    assert_eq!(post(&b, "/api/v1/instances/g-2/terminate", json!({"reason": "test"})).await, 202);
+    wait_status(&a, "g-2", "Terminated").await;
+    assert_eq!(post(&b, "/api/v1/instances/g-2/retry", json!({})).await, 202);
+    wait_status(&a, "g-2", "Running").await;
+    assert_eq!(post(&b, "/api/v1/instances/g-2/events/go", json!({"value": 7})).await, 202);
+    assert_eq!(wait_status(&b, "g-2", "Completed").await["output"], json!({"got": 7}));
+
+    // Restarted through B: a fresh run on A's partition, waiting again.
+    assert_eq!(post(&b, "/api/v1/instances/g-1/restart", json!({})).await, 202);
+    wait_status(&a, "g-1", "Running").await;
+    assert_eq!(post(&b, "/api/v1/instances/g-1/events/go", json!({"value": 9})).await, 202);
+    assert_eq!(wait_status(&a, "g-1", "Completed").await["output"], json!({"got": 9}));
+    assert!(vigil_store::Store::inbox(&store, &(0..64).collect::<Vec<u32>>(), 10).await.unwrap().is_empty());
+    store.close().await;
+    pg.drop_now().await;
+}
