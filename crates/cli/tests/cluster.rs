@@ -29,6 +29,7 @@ async fn cluster_status_shows_nodes_heartbeats_and_scheduling_lag() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches(" alive").count(), 1, "{text}");
+    assert!(text.contains("64 (0-63)") && text.contains("none unowned"), "the one node holds every partition: {text}");
     assert!(text.contains("scheduling lag (last 5 minutes,"), "{text}");
     stop(child);
     let text = String::from_utf8_lossy(&run(&db, &["cluster", "status"]).stdout).to_string();

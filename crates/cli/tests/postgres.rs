@@ -47,5 +47,8 @@ async fn serve_on_postgres_runs_instances_that_survive_a_restart() {
     stop(child);
     let status = String::from_utf8_lossy(&run(&db, &["cluster", "status"]).stdout).to_string();
     assert_eq!(status.matches("stopped").count(), 2, "two nodes ran and stopped: {status}");
+    let one_shot = run(&db, &["run", "hello", "--config", config.to_str().unwrap(), "--input", "{}"]);
+    assert!(!one_shot.status.success(), "vigil run refuses a cluster's database");
+    assert!(String::from_utf8_lossy(&one_shot.stderr).contains("POST /api/v1/workflows/"), "{one_shot:?}");
     pg.drop_now().await;
 }

@@ -35,6 +35,13 @@ pub struct Args {
 
 /// Runs the instance; exit 0 only when it completes.
 pub async fn run(args: Args) -> Result<ExitCode> {
+    if crate::setup::postgres_url(&args.db.db).is_some() {
+        // A one-shot engine owns every partition of its store; on a cluster's database it would
+        // take them from the running nodes.
+        anyhow::bail!(
+            "`vigil run` needs a store of its own (SQLite); on a PostgreSQL cluster, start the instance through a node's API: POST /api/v1/workflows/{{name}}/instances"
+        );
+    }
     let store = open_store(&args.db.db).await?;
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
     let (mut config, notifiers) = match &args.config {
