@@ -75,6 +75,8 @@ pub(crate) async fn start(
     }
     let mut lease_loop = LeaseLoop { shared, cfg, recover };
     lease_loop.tick(true).await;
+    // Tell the others a node joined, so they give it its share now rather than at their next tick.
+    let _ = store.notify(&Notice::Leases).await;
     Ok(Some(tokio::spawn(async move { lease_loop.run().await })))
 }
 
