@@ -20,12 +20,7 @@ async fn serve_without_config(db: &std::path::Path) -> (KillOnDrop, String) {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let http = vigil_connectors::http_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "vigil serve without --config did not answer");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_healthy(&base).await;
     (KillOnDrop(child), base)
 }
 

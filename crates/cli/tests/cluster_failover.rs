@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::*;
 use vigil_core::instance::WorkflowStatus;
-use vigil_store::{FireStatus, InstanceFilter, Store};
+use vigil_store::Store;
 
 const SCHEDULES: usize = 1_000;
 const WINDOW_S: i64 = 30;
@@ -129,14 +129,7 @@ async fn three_nodes_share_schedules_and_survive_a_kill_and_a_stop() {
     let expected = SCHEDULES * WINDOW_S as usize;
     let deadline = Instant::now() + Duration::from_secs(90);
     let (beats, resolves) = loop {
-        let beats = store
-            .list_instances(&InstanceFilter {
-                workflow_name: Some("beat".into()),
-                limit: 100_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let beats = instances_of(&store, "beat").await;
         let done = beats.iter().filter(|b| b.status.is_terminal()).count();
         let resolves = server.to("/v2/enqueue").iter().filter(|r| r.body["event_action"] == json!("resolve")).count();
         if beats.len() >= expected && done == beats.len() && resolves >= ALERT_KEYS {
@@ -155,15 +148,8 @@ async fn three_nodes_share_schedules_and_survive_a_kill_and_a_stop() {
     // Every fire time ran exactly once: one claim per (schedule, second), each started, each
     // naming an instance that exists, and as many instances as fire times.
     assert_eq!(beats.len(), expected, "one instance per fire time");
-    let ids: std::collections::HashSet<&str> = beats.iter().map(|b| b.id.as_str()).collect();
-    for n in 0..SCHEDULES {
-        let fires = store.fires(&format!("load-{n:04}"), 100).await.unwrap();
-        assert_eq!(fires.len(), WINDOW_S as usize, "schedule load-{n:04}: {fires:?}");
-        for f in &fires {
-            assert_eq!(f.status, FireStatus::Started, "{f:?}");
-            assert!(ids.contains(f.instance_id.as_str()), "fire {f:?} has no instance");
-        }
-    }
+    let names = (0..SCHEDULES).map(|n| format!("load-{n:04}"));
+    assert_each_fire_once(&store, names, WINDOW_S as usize, &beats).await;
     // Every instance completed.
     let failed: Vec<_> = beats.iter().filter(|b| b.status != WorkflowStatus::Completed).collect();
     assert!(failed.is_empty(), "instances that did not complete: {:?}", &failed[..failed.len().min(5)]);

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::*;
 use vigil_core::instance::WorkflowStatus;
-use vigil_store::{FireStatus, InstanceFilter, Store};
 
 const SCHEDULES: usize = 100;
 const WINDOW_S: i64 = 20;
@@ -67,14 +66,7 @@ async fn nodes_reconnect_after_postgres_restarts_and_lose_nothing() {
     let expected = SCHEDULES * WINDOW_S as usize;
     let deadline = Instant::now() + Duration::from_secs(60);
     let beats = loop {
-        let beats = store
-            .list_instances(&InstanceFilter {
-                workflow_name: Some("beat".into()),
-                limit: 100_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap_or_default();
+        let beats = instances_of(&store, "beat").await;
         if beats.len() >= expected && beats.iter().all(|b| b.status.is_terminal()) {
             break beats;
         }
@@ -84,12 +76,7 @@ async fn nodes_reconnect_after_postgres_restarts_and_lose_nothing() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(beats.len(), expected, "one instance per fire time");
     assert!(beats.iter().all(|b| b.status == WorkflowStatus::Completed), "every instance completed");
-    let ids: std::collections::HashSet<&str> = beats.iter().map(|b| b.id.as_str()).collect();
-    for n in 0..SCHEDULES {
-        let fires = store.fires(&format!("s-{n:03}"), 100).await.unwrap();
-        assert_eq!(fires.len(), WINDOW_S as usize, "schedule s-{n:03}");
-        assert!(fires.iter().all(|f| f.status == FireStatus::Started && ids.contains(f.instance_id.as_str())));
-    }
+    assert_each_fire_once(&store, (0..SCHEDULES).map(|n| format!("s-{n:03}")), WINDOW_S as usize, &beats).await;
     // Both nodes are still alive and serving.
     let status = String::from_utf8_lossy(&run(&db, &["cluster", "status"]).stdout).to_string();
     assert_eq!(status.matches(" alive").count(), 2, "{status}");

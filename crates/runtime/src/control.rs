@@ -57,6 +57,26 @@ pub enum ControlError {
     Store(#[from] StoreError),
 }
 
+impl crate::engine::Shared {
+    /// A fresh run of the ended instance `old`: same id, input, correlation, parent and
+    /// partition, on the latest definition of its workflow when `latest`, else on the version it
+    /// ran.
+    pub(crate) fn rerun(&self, old: Instance, latest: bool) -> Result<Instance, ControlError> {
+        let version = (!latest).then_some(old.workflow_version);
+        let def = self
+            .workflows
+            .read()
+            .expect("lock")
+            .get(&old.workflow_name, version)
+            .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
+        let mut fresh = new_instance(&def, old.workflow_id, old.input, self.clock.now());
+        fresh.correlation_id = old.correlation_id;
+        fresh.parent = old.parent;
+        fresh.partition = old.partition;
+        Ok(fresh)
+    }
+}
+
 impl Engine {
     /// The committed state of instance `id`.
     pub async fn instance(&self, id: &str) -> Result<Option<Instance>, StoreError> {
@@ -160,15 +180,7 @@ impl Engine {
             crate::cluster::inbox::send(self.shared(), old.partition, &msg).await?;
             return Ok(());
         }
-        let version = (!latest).then_some(old.workflow_version);
-        let def = self
-            .workflows()
-            .get(&old.workflow_name, version)
-            .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
-        let mut fresh = new_instance(&def, old.workflow_id.clone(), old.input.clone(), self.now());
-        fresh.correlation_id = old.correlation_id;
-        fresh.parent = old.parent;
-        fresh.partition = old.partition;
+        let fresh = self.shared().rerun(old, latest)?;
         self.place(ShardMsg::Restart(Box::new(fresh)));
         Ok(())
     }

@@ -93,11 +93,7 @@ pub struct Router {
 
 impl Router {
     fn shard_of(&self, id: &str) -> usize {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in id.as_bytes() {
-            h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
-        }
-        (h % self.shards.len() as u64) as usize
+        (vigil_store::fnv1a(id) % self.shards.len() as u64) as usize
     }
 
     /// Sends an event to the instance's shard.
@@ -263,7 +259,7 @@ impl Engine {
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
             tokio::spawn(crate::cluster::inbox::run(shared.clone())),
         ];
-        tasks.extend(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
+        tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
         Ok(Engine {
             shared,
             tasks: Arc::new(Mutex::new(tasks)),
@@ -373,19 +369,15 @@ impl Engine {
     /// Starts an instance and returns its id once its start is committed: a caller told "started"
     /// never loses it to a crash. Starting an id that is already running only waits for it.
     pub async fn start_durable(&self, req: StartRequest) -> Result<String, EngineError> {
+        let id = req.id.clone().unwrap_or_else(new_instance_id);
+        if self.shared.ownership.pick(&id).is_none() {
+            // This node runs nothing yet: the partition's owner starts it (durable once stored).
+            let msg = crate::cluster::inbox::start_msg(req, &id);
+            crate::cluster::inbox::send(&self.shared, vigil_store::partition_of(&id), &msg).await?;
+            return Ok(id);
+        }
         let (tx, rx) = oneshot::channel();
-        let forward = req.clone();
-        let id = match self.start_inner(req, None, Some(tx)) {
-            Err(EngineError::NoPartition) => {
-                // This node runs nothing yet: the partition's owner starts it (durable once stored).
-                let id = forward.id.clone().unwrap_or_else(new_instance_id);
-                let part = vigil_store::partition_of(&id);
-                crate::cluster::inbox::send(&self.shared, part, &crate::cluster::inbox::start_msg(forward, &id))
-                    .await?;
-                return Ok(id);
-            }
-            other => other?,
-        };
+        self.start_inner(StartRequest { id: Some(id.clone()), ..req }, None, Some(tx))?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?;
         Ok(id)
     }

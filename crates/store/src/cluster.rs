@@ -12,14 +12,18 @@ use vigil_core::time::Millis;
 /// How many partitions there are. Fixed: migration `0007` creates one lease row per partition.
 pub const PARTITIONS: u32 = 64;
 
-/// The partition of a key (an alert's dedup key, a schedule's name): FNV-1a, stable across
-/// versions and platforms.
-pub fn partition_of(key: &str) -> u32 {
+/// FNV-1a of `key`: stable across versions and platforms, so every node computes the same.
+pub fn fnv1a(key: &str) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in key.as_bytes() {
         h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
     }
-    (h % PARTITIONS as u64) as u32
+    h
+}
+
+/// The partition of a key (an alert's dedup key, a schedule's name, a new instance's id).
+pub fn partition_of(key: &str) -> u32 {
+    (fnv1a(key) % PARTITIONS as u64) as u32
 }
 
 /// The partitions a transaction writes, and the node that must own them all for it to commit.

@@ -27,15 +27,20 @@ pub enum ClusterCommand {
     },
 }
 
-/// This process as a node.
-pub fn this_node() -> NodeRow {
+/// This machine's host name.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// This process as node `id`.
+pub fn this_node(id: String) -> NodeRow {
     let now = SystemClock.now();
     NodeRow {
-        id: vigil_runtime::new_instance_id(),
-        host: std::env::var("HOSTNAME")
-            .ok()
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
-            .unwrap_or_else(|| "unknown".into()),
+        id,
+        host: host_name(),
         version: env!("CARGO_PKG_VERSION").into(),
         started_at: now,
         heartbeat_at: now,

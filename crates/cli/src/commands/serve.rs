@@ -81,8 +81,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let listen = listener.local_addr()?;
-    let mut node = crate::commands::cluster::this_node();
-    node.id = args.node_id.clone().unwrap_or_else(|| format!("{}:{}", node.host, listen.port()));
+    let node_id = args.node_id.clone();
+    let node = crate::commands::cluster::this_node(
+        node_id.unwrap_or_else(|| format!("{}:{}", crate::commands::cluster::host_name(), listen.port())),
+    );
     // The directory this node loads: its own, or (on PostgreSQL, without one) its copy of the
     // directory another node published.
     let copy = shared_config::copy_dir(&node.id);

@@ -229,12 +229,7 @@ pub async fn serve_api(db: &Path, config: &Path, port: u16, extra: &[&str]) -> (
         .spawn()
         .expect("start vigil serve");
     let base = format!("http://127.0.0.1:{port}");
-    let http = vigil_connectors::http_client();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "vigil serve did not answer on {base}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_healthy(&base).await;
     (child, base)
 }
 
@@ -246,4 +241,40 @@ pub fn on_path(name: &str) -> Vec<String> {
         .filter(|d| !d.is_empty())
         .map(|d| format!("{d}/{name}"))
         .collect()
+}
+
+/// Waits until `base/healthz` answers (20 s at most).
+pub async fn wait_healthy(base: &str) {
+    let http = vigil_connectors::http_client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "vigil serve did not answer on {base}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every instance of `workflow` (at most 100,000), newest first.
+pub async fn instances_of(store: &dyn vigil_store::Store, workflow: &str) -> Vec<vigil_store::InstanceSummary> {
+    let filter =
+        vigil_store::InstanceFilter { workflow_name: Some(workflow.into()), limit: 100_000, ..Default::default() };
+    store.list_instances(&filter).await.unwrap_or_default()
+}
+
+/// Each schedule in `schedules` ran each of its fire times exactly once: `fires` claims, every one
+/// started, every one naming an instance of `instances`.
+pub async fn assert_each_fire_once(
+    store: &dyn vigil_store::Store,
+    schedules: impl IntoIterator<Item = String>,
+    fires: usize,
+    instances: &[vigil_store::InstanceSummary],
+) {
+    let ids: std::collections::HashSet<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+    for name in schedules {
+        let claims = store.fires(&name, 1_000).await.unwrap();
+        assert_eq!(claims.len(), fires, "schedule {name}: {claims:?}");
+        for c in &claims {
+            assert_eq!(c.status, vigil_store::FireStatus::Started, "{c:?}");
+            assert!(ids.contains(c.instance_id.as_str()), "fire {c:?} has no instance");
+        }
+    }
 }

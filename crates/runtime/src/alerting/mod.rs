@@ -15,11 +15,11 @@ use tokio::sync::mpsc;
 use vigil_connectors::notifiers::{AlertMessage, Link, NotifierConfig, Severity};
 use vigil_core::alert::{AlertRequest, AlertState, Condition, Notice, Silence};
 use vigil_core::interpreter::{Event, TaskResult};
-use vigil_core::time::{Clock, Millis};
-use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, Store, StoreError, partition_of};
+use vigil_core::time::Millis;
+use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, StoreError, partition_of};
 
 use crate::cluster::inbox::InboxMsg;
-use crate::engine::{Router, Shared};
+use crate::engine::Shared;
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
@@ -57,6 +57,18 @@ pub enum ObservedFrom {
     },
 }
 
+/// An ALERT task's result, to send once the step that decided it is committed.
+struct Reply {
+    /// The observed key.
+    key: String,
+    /// The instance.
+    instance: String,
+    /// Its task result.
+    event: Event,
+    /// The partition to reach it through the inbox, when another node runs it.
+    remote: Option<u32>,
+}
+
 /// Work for the manager.
 pub enum AlertMsg {
     /// An ALERT task reports an observation.
@@ -91,10 +103,6 @@ pub async fn run(
     (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
 ) {
     let mut m = Manager {
-        store: shared.store.clone(),
-        clock: shared.clock.clone(),
-        router: shared.router.clone(),
-        notifiers: shared.notifiers.clone(),
         shared,
         delivery,
         recorded,
@@ -113,7 +121,7 @@ pub async fn run(
     let mut sent = Vec::new();
     let mut delivering = true;
     loop {
-        let now = m.clock.now();
+        let now = m.shared.clock.now();
         let wait = m
             .wakes
             .first()
@@ -132,10 +140,8 @@ pub async fn run(
 }
 
 struct Manager {
+    /// The store, clock, router, notifiers and ownership of this node.
     shared: Arc<Shared>,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    router: Router,
     delivery: mpsc::UnboundedSender<OutboxEntry>,
     /// Send results go back to delivery once committed.
     recorded: mpsc::UnboundedSender<Vec<delivery::Recorded>>,
@@ -146,7 +152,6 @@ struct Manager {
     wakes: BTreeSet<(Millis, String)>,
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
-    notifiers: delivery::Notifiers,
     /// Acknowledgement requests applied in this step, cleared from the store after its commit.
     acks_to_clear: Vec<String>,
     /// When the outbox was last pruned.
@@ -166,14 +171,14 @@ impl Manager {
         if parts.is_empty() {
             return Ok(());
         }
-        let rows = self.store.alerts_in(&parts).await?;
-        let entries = self.store.pending_outbox_in(&parts).await?;
+        let rows = self.shared.store.alerts_in(&parts).await?;
+        let entries = self.shared.store.pending_outbox_in(&parts).await?;
         for row in rows {
             let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) else { continue };
             // Alertmanager may have expired firing alerts while nobody ran them: re-send them to
             // it at once (other notifiers are skipped when due).
             if record.state.condition == Condition::Firing && record.state.notified_firing {
-                let now = self.clock.now();
+                let now = self.shared.clock.now();
                 for name in &record.paged {
                     self.refreshed.insert((row.dedup_key.clone(), name.clone()), now);
                     self.refresh_due.insert((now, row.dedup_key.clone(), name.clone()));
@@ -208,7 +213,7 @@ impl Manager {
         if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
             return;
         }
-        match self.store.ack_requests().await {
+        match self.shared.store.ack_requests().await {
             Ok(keys) => {
                 // Each node applies the requests for the keys it owns.
                 for dedup_key in keys.into_iter().filter(|k| self.shared.ownership.owns_key(k)) {
@@ -221,7 +226,7 @@ impl Manager {
         }
         if self.pruned.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
             self.pruned = Some(std::time::Instant::now());
-            match self.store.prune_outbox(self.clock.now() - OUTBOX_RETENTION_MS).await {
+            match self.shared.store.prune_outbox(self.shared.clock.now() - OUTBOX_RETENTION_MS).await {
                 Ok(n) if n > 0 => {
                     tracing::info!(rows = n, "Pruned delivered and failed notifications older than 7 days.")
                 }
@@ -229,14 +234,14 @@ impl Manager {
                 Err(e) => tracing::error!(error = %e, "Could not prune the outbox."),
             }
         }
-        if let Ok(rows) = self.store.silences().await {
+        if let Ok(rows) = self.shared.store.silences().await {
             let silences: Vec<Silence> = rows
                 .into_iter()
                 .filter_map(|r| Some(Silence { matchers: serde_json::from_str(&r.matchers).ok()?, ends_at: r.ends_at }))
                 .collect();
             if silences != self.silences {
                 // A silence was added, removed or changed: look at every held-back page again.
-                let now = self.clock.now();
+                let now = self.shared.clock.now();
                 for (key, record) in &self.cache {
                     if record.state.held_back() {
                         if let Some(old) = self.wake_of.insert(key.clone(), now) {
@@ -264,10 +269,10 @@ impl Manager {
     /// send results `sent` in one transaction, and only then sends or replies.
     async fn step(&mut self, mut msgs: Vec<AlertMsg>, sent: Vec<delivery::Recorded>) {
         self.refresh_silences(&mut msgs).await;
-        let now = self.clock.now();
+        let now = self.shared.clock.now();
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
-        let mut replies: Vec<(String, String, serde_json::Value, ObservedFrom)> = Vec::new();
+        let mut replies: Vec<Reply> = Vec::new();
         let mut acks = Vec::new();
         let mut inbox_done: Vec<(u32, i64)> = Vec::new();
         for msg in msgs {
@@ -281,16 +286,18 @@ impl Manager {
                 AlertMsg::Observe { instance, task_id, request, from } => {
                     let key = request.dedup_key.clone();
                     let part = partition_of(&key);
-                    if !self.shared.ownership.owns(part) {
-                        // The key moved away meanwhile: its new owner takes the observation.
-                        if let ObservedFrom::Local { part: reply_part } = from {
-                            let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
-                            crate::cluster::inbox::send_later(&self.shared, part, msg);
-                        }
-                        continue;
-                    }
-                    if let Err(e) = self.load(&[part]).await {
-                        tracing::error!(error = %e, "Could not load alert states; the observation waits.");
+                    let ready = self.shared.ownership.owns(part)
+                        && self
+                            .load(&[part])
+                            .await
+                            .map_err(
+                                |e| tracing::error!(error = %e, "Could not load alert states; the observation waits."),
+                            )
+                            .is_ok();
+                    if !ready {
+                        // The key moved away meanwhile (its new owner takes the observation), or
+                        // its states could not be read: it goes through the inbox, to be taken
+                        // again. One from the inbox is still there.
                         if let ObservedFrom::Local { part: reply_part } = from {
                             let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
                             crate::cluster::inbox::send_later(&self.shared, part, msg);
@@ -326,7 +333,16 @@ impl Manager {
                         "notifiers": record.request.notifiers,
                         "silenced": silenced,
                     });
-                    replies.push((instance, task_id, output, from));
+                    // The result goes to the instance: through its shard here, or through the inbox
+                    // of the node that runs it.
+                    let remote = match from {
+                        ObservedFrom::Inbox { reply_part, .. } if !self.shared.ownership.owns(reply_part) => {
+                            Some(reply_part)
+                        }
+                        _ => None,
+                    };
+                    let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
+                    replies.push(Reply { key: key.clone(), instance, event, remote });
                     dirty.push(key);
                 }
                 AlertMsg::Acknowledge { dedup_key, reply } => {
@@ -386,15 +402,9 @@ impl Manager {
             // Results for instances of other nodes go to their inboxes in the same transaction.
             batch.inbox_out = replies
                 .iter()
-                .filter_map(|(instance, task_id, output, from)| match from {
-                    ObservedFrom::Inbox { reply_part, .. } if !self.shared.ownership.owns(*reply_part) => {
-                        let event = Event::TaskResult {
-                            task_id: task_id.clone(),
-                            result: TaskResult::Completed(output.clone()),
-                        };
-                        Some(InboxMsg::Event { instance: instance.clone(), event }.row(*reply_part, now))
-                    }
-                    _ => None,
+                .filter_map(|r| {
+                    let msg = InboxMsg::Event { instance: r.instance.clone(), event: r.event.clone() };
+                    Some(msg.row(r.remote?, now))
                 })
                 .collect();
             batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
@@ -405,7 +415,7 @@ impl Manager {
                 .chain(batch.outbox.iter().map(|e| partition_of(&e.dedup_key)))
                 .chain(inbox_done.iter().map(|(p, _)| *p));
             batch.fence = self.shared.ownership.fence(parts);
-            match self.store.commit_alerts(&batch).await {
+            match self.shared.store.commit_alerts(&batch).await {
                 Ok(ids) => break ids,
                 Err(StoreError::LeaseLost(lost)) => {
                     // Another node owns these keys now: leave them out; it resumes them from what
@@ -416,7 +426,7 @@ impl Manager {
                     batch.alerts.retain(|a| !gone(&a.dedup_key));
                     batch.outbox.retain(|e| !gone(&e.dedup_key));
                     inbox_done.retain(|(p, _)| !lost.contains(p));
-                    replies.retain(|(_, _, output, _)| !output["dedupKey"].as_str().is_some_and(gone));
+                    replies.retain(|r| !gone(&r.key));
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Committing alert states failed; retrying before anything is sent.");
@@ -427,7 +437,7 @@ impl Manager {
         metrics::counter!("vigil_notifications_queued_total").increment(ids.len() as u64);
         let applied = std::mem::take(&mut self.acks_to_clear);
         if !applied.is_empty()
-            && let Err(e) = self.store.clear_ack_requests(&applied).await
+            && let Err(e) = self.shared.store.clear_ack_requests(&applied).await
         {
             tracing::error!(error = %e, "Could not clear applied acknowledgement requests; they will be applied again (harmlessly).");
         }
@@ -450,14 +460,8 @@ impl Manager {
             };
             let _ = self.delivery.send(entry);
         }
-        for (instance, task_id, output, from) in replies {
-            let local = match from {
-                ObservedFrom::Local { .. } => true,
-                ObservedFrom::Inbox { reply_part, .. } => self.shared.ownership.owns(reply_part),
-            };
-            if local {
-                self.router.send(&instance, Event::TaskResult { task_id, result: TaskResult::Completed(output) });
-            }
+        for reply in replies.into_iter().filter(|r| r.remote.is_none()) {
+            self.shared.router.send(&reply.instance, reply.event);
         }
         for (reply, done) in acks {
             let _ = reply.send(done);
@@ -472,7 +476,7 @@ impl Manager {
     fn alertmanager_refreshes(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
         let mut out = Vec::new();
         // Until the notifiers are loaded nobody can tell which are Alertmanagers: keep waiting.
-        let Some(known) = self.notifiers.read().expect("lock").clone() else { return out };
+        let Some(known) = self.shared.notifiers.read().expect("lock").clone() else { return out };
         while let Some((at, key, name)) = self.refresh_due.first().cloned().filter(|(at, _, _)| *at <= now) {
             self.refresh_due.remove(&(at, key.clone(), name.clone()));
             self.refreshed.remove(&(key.clone(), name.clone()));
@@ -495,7 +499,7 @@ impl Manager {
 
     /// Schedules the next Alertmanager re-send for every firing notice in `outbox`.
     fn schedule_refreshes(&mut self, outbox: &[NewOutboxEntry], now: Millis) {
-        let Some(known) = self.notifiers.read().expect("lock").clone() else { return };
+        let Some(known) = self.shared.notifiers.read().expect("lock").clone() else { return };
         for entry in outbox {
             let Some(NotifierConfig::Alertmanager(c)) = known.get(&entry.notifier).map(|n| n.as_ref()) else {
                 continue;

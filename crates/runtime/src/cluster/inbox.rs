@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use vigil_core::alert::AlertRequest;
-use vigil_core::interpreter::{Event, new_instance};
+use vigil_core::interpreter::Event;
 use vigil_store::{InboxRow, NewInboxRow, StoreError};
 
 use crate::engine::{Shared, StartRequest};
@@ -215,18 +215,10 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
             }
         },
         InboxMsg::Restart { instance, latest } => match shared.store.instance(&instance).await {
-            Ok(Some(old)) if old.status.is_terminal() => {
-                let version = (!latest).then_some(old.workflow_version);
-                let Some(def) = shared.workflows.read().expect("lock").get(&old.workflow_name, version) else {
-                    unusable(format!("Workflow {} is not defined any more", old.workflow_name)).await;
-                    return true;
-                };
-                let mut fresh = new_instance(&def, old.workflow_id.clone(), old.input.clone(), shared.clock.now());
-                fresh.correlation_id = old.correlation_id;
-                fresh.parent = old.parent;
-                fresh.partition = part;
-                shared.router.place(wrap(ShardMsg::Restart(Box::new(fresh))));
-            }
+            Ok(Some(old)) if old.status.is_terminal() => match shared.rerun(old, latest) {
+                Ok(fresh) => shared.router.place(wrap(ShardMsg::Restart(Box::new(fresh)))),
+                Err(e) => unusable(format!("Instance {instance} cannot restart: {e}")).await,
+            },
             Ok(_) => unusable(format!("Instance {instance} is not there to restart")).await,
             Err(e) => {
                 tracing::warn!(error = %e, "Could not read an instance to restart; will try again.");

@@ -24,19 +24,17 @@ use vigil_store::{Notice, PARTITIONS, StoreError};
 use super::{ClusterConfig, all_parts, gain, lose};
 use crate::engine::Shared;
 
-/// How often a solo node writes its heartbeat (for `vigil cluster status`).
-const SOLO_HEARTBEAT: Duration = Duration::from_secs(2);
-
 /// A lease that outlives anything: a solo node's.
 const FOREVER: Millis = i64::MAX / 2;
 
 /// Takes this node's first partitions before the engine serves: every partition when solo, else
-/// its share. Then spawns the loop (not when solo: nobody else can take a partition).
+/// its share. Then spawns the loop (which, solo, only writes the heartbeat: nobody else can take
+/// a partition).
 pub(crate) async fn start(
     shared: Arc<Shared>,
     cfg: ClusterConfig,
     recover: bool,
-) -> Result<Option<tokio::task::JoinHandle<()>>, StoreError> {
+) -> Result<tokio::task::JoinHandle<()>, StoreError> {
     let store = shared.store.clone();
     let mut cfg = cfg;
     if cfg.node.started_at == 0 {
@@ -47,18 +45,7 @@ pub(crate) async fn start(
         store.acquire_leases(&cfg.node.id, PARTITIONS, FOREVER, FOREVER).await?;
         shared.ownership.confirmed(Instant::now(), Duration::from_secs(100 * 365 * 86_400));
         gain(&shared, &all_parts(), recover).await?;
-        let mut node = cfg.node;
-        return Ok(Some(tokio::spawn(async move {
-            loop {
-                node.heartbeat_at = shared.clock.now();
-                if let Err(e) = shared.store.node_heartbeat(&node).await {
-                    tracing::warn!(error = %e, "Could not write this node's heartbeat; will retry.");
-                }
-                tokio::time::sleep(SOLO_HEARTBEAT).await;
-            }
-        })));
-    }
-    if let Some(mut notices) = store.subscribe().await {
+    } else if let Some(mut notices) = store.subscribe().await {
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(n) = notices.recv().await {
@@ -73,11 +60,25 @@ pub(crate) async fn start(
     } else {
         tracing::warn!("This store cannot notify other nodes; they notice changes by polling.");
     }
+    let solo = cfg.solo;
     let mut lease_loop = LeaseLoop { shared, cfg, recover };
     lease_loop.tick(true).await;
-    // Tell the others a node joined, so they give it its share now rather than at their next tick.
-    let _ = store.notify(&Notice::Leases).await;
-    Ok(Some(tokio::spawn(async move { lease_loop.run().await })))
+    if !solo {
+        // Tell the others a node joined, so they give it its share now rather than at their next
+        // tick.
+        let _ = store.notify(&Notice::Leases).await;
+    }
+    Ok(tokio::spawn(async move { lease_loop.run().await }))
+}
+
+/// What one tick sees of the cluster.
+struct Census {
+    /// The alive nodes, this one included.
+    alive: Vec<String>,
+    /// Unlapsed leases per node.
+    counts: HashMap<String, u32>,
+    /// Partitions free or lapsed.
+    orphans: usize,
 }
 
 struct LeaseLoop {
@@ -117,6 +118,9 @@ impl LeaseLoop {
         if let Err(e) = store.node_heartbeat(&self.cfg.node).await {
             tracing::warn!(error = %e, "Could not write this node's heartbeat; will retry.");
         }
+        if self.cfg.solo {
+            return;
+        }
         let held = match store.renew_leases(&node, now + ttl).await {
             Ok(held) => held,
             Err(e) => {
@@ -134,18 +138,22 @@ impl LeaseLoop {
         // Leases held but not run here: this node restarted under the same id.
         let resumed: Vec<u32> = held_set.difference(&owned).copied().collect();
         self.gain(&resumed).await;
-        let Ok((alive, counts)) = self.census(now).await else { return };
+        let Ok(Census { alive, counts, mut orphans }) = self.census(now).await else { return };
         let fair = PARTITIONS.div_ceil(alive.len().max(1) as u32);
         let mine = held.len() as u32;
-        if mine < fair {
+        // With no free or lapsed partition (the usual tick) nothing is written to take one.
+        if orphans > 0 && mine < fair {
             match store.acquire_leases(&node, fair - mine, now, now + ttl).await {
-                Ok(got) => self.gain(&got).await,
+                Ok(got) => {
+                    orphans = orphans.saturating_sub(got.len());
+                    self.gain(&got).await
+                }
                 Err(e) => tracing::warn!(error = %e, "Could not acquire partitions; will retry."),
             }
         }
         let mine = self.shared.ownership.parts().len() as u32;
         let starving = alive.iter().any(|n| *n != node && counts.get(n).copied().unwrap_or(0) + 1 < fair);
-        if mine >= fair && !starving {
+        if orphans > 0 && mine >= fair && !starving {
             // Everyone alive has its share: adopt what is left (a dead node's lapsed partitions).
             match store.acquire_leases(&node, PARTITIONS, now, now + ttl).await {
                 Ok(got) => self.gain(&got).await,
@@ -176,8 +184,8 @@ impl LeaseLoop {
         }
     }
 
-    /// The alive nodes (this one included) and how many partitions each holds.
-    async fn census(&self, now: Millis) -> Result<(Vec<String>, HashMap<String, u32>), StoreError> {
+    /// The alive nodes, how many partitions each holds, and how many nobody holds.
+    async fn census(&self, now: Millis) -> Result<Census, StoreError> {
         let fresh = 2 * self.period().as_millis() as Millis;
         let mut alive: Vec<String> = self
             .shared
@@ -192,12 +200,14 @@ impl LeaseLoop {
             alive.push(self.cfg.node.id.clone());
         }
         let mut counts = HashMap::new();
+        let mut orphans = 0;
         for lease in self.shared.store.leases().await? {
-            if let Some(owner) = lease.owner.filter(|_| lease.expires_at >= now) {
-                *counts.entry(owner).or_insert(0) += 1;
+            match lease.owner.filter(|_| lease.expires_at >= now) {
+                Some(owner) => *counts.entry(owner).or_insert(0) += 1,
+                None => orphans += 1,
             }
         }
-        Ok((alive, counts))
+        Ok(Census { alive, counts, orphans })
     }
 }
 
