@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Counts each thread's allocations, so a jq program that allocates past its memory limit is
+/// stopped (see `vigil_core::memory`).
+#[global_allocator]
+static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::CountingAllocator;
+
 /// Durable scheduled monitoring and alerting workflows, in Conductor's format.
 #[derive(Parser)]
 #[command(name = "vigil", version, about)]

@@ -12,7 +12,13 @@ pub mod instance;
 pub mod interpreter;
 pub mod jq;
 pub mod locate;
+pub mod memory;
 pub mod params;
 pub mod schedule;
 pub mod script;
 pub mod time;
+
+/// Unit tests count allocations as the `vigil` binary does, so jq's memory limit is tested.
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;

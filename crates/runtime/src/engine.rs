@@ -239,6 +239,7 @@ impl Engine {
             let limits = config.script_limits;
             let handle = std::thread::Builder::new()
                 .name(format!("vigil-shard-{n}"))
+                .stack_size(vigil_core::jq::MIN_THREAD_STACK)
                 .spawn(move || shard::run(rx, commit_tx, shared, limits))
                 .expect("spawn shard thread");
             threads.push(handle);

@@ -122,7 +122,7 @@ pub fn run(
     limits: ScriptLimits,
 ) {
     let mut scripts = ScriptEngine::new(limits);
-    let mut jq = JqCache::default();
+    let mut jq = JqCache::new(limits);
     let mut instances: HashMap<String, Instance> = HashMap::new();
     let mut msgs = Vec::with_capacity(MAX_BATCH);
     loop {

@@ -11,6 +11,10 @@ use vigil_core::script::ScriptLimits;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
 use vigil_store::{SqliteStore, Store};
 
+/// Counted as in the `vigil` binary, so jq's memory limit holds here too.
+#[global_allocator]
+static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::CountingAllocator;
+
 fn set(docs: &[Value]) -> WorkflowSet {
     let mut set = WorkflowSet::default();
     for doc in docs {
@@ -58,6 +62,39 @@ async fn runaway_script_fails_its_task_while_other_instances_complete() {
     assert_eq!(spun.status, WorkflowStatus::Failed);
     assert!(spun.tasks[0].reason_for_incompletion.as_deref().unwrap().contains("longer than"));
     assert!(started.elapsed() < Duration::from_secs(20));
+    engine.shutdown().await;
+}
+
+fn jq(name: &str, query: &str) -> Value {
+    json!({"name": name, "taskReferenceName": name, "type": "JSON_JQ_TRANSFORM", "inputParameters": {"queryExpression": query}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_jq_programs_fail_their_tasks_and_the_engine_survives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bombs = [
+        ("recurse", "def f: f; f", "longer than"),
+        // Memory or time, whichever runs out first on this machine.
+        ("range", "[range(1000000000)] | length", "memory|longer than"),
+        ("repeat", "[limit(100000000; repeat(1))] | length", "memory|longer than"),
+        ("repeat_string", r#""x" * 100000000000"#, "string repetition"),
+        ("halt", "halt", "halt"),
+        ("deep", "def f: 1 + f; f", "recursed too deeply"),
+    ];
+    let mut docs: Vec<Value> = bombs.iter().map(|(name, q, _)| json!({"name": name, "tasks": [jq("j", q)]})).collect();
+    docs.push(json!({"name": "quick", "tasks": [inline("add", "$.i + 1")]}));
+    let engine = engine(set(&docs), &dir).await;
+    let ids: Vec<String> = bombs.iter().map(|(name, ..)| start(&engine, name, json!({}))).collect();
+    let quick: Vec<String> = (0..20).map(|i| start(&engine, "quick", json!({"i": i}))).collect();
+    for id in &quick {
+        assert_eq!(engine.wait(id).await.unwrap().status, WorkflowStatus::Completed);
+    }
+    for ((name, _, reason), id) in bombs.iter().zip(&ids) {
+        let done = engine.wait(id).await.unwrap();
+        assert_eq!(done.status, WorkflowStatus::Failed, "{name}");
+        let why = done.tasks[0].reason_for_incompletion.clone().unwrap_or_default();
+        assert!(reason.split('|').any(|r| why.contains(r)), "{name}: {why}");
+    }
     engine.shutdown().await;
 }
 

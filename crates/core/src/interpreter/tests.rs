@@ -48,7 +48,7 @@ impl Harness {
         set.insert(def.clone());
         let inst = new_instance(&def, "wf1".into(), input, 1_000);
         let limits = ScriptLimits { time: std::time::Duration::from_millis(300), memory_bytes: 32 << 20 };
-        Self { def, set, inst, now: 1_000, scripts: ScriptEngine::new(limits), jq: JqCache::default() }
+        Self { def, set, inst, now: 1_000, scripts: ScriptEngine::new(limits), jq: JqCache::new(limits) }
     }
 
     fn send(&mut self, event: Event) -> Vec<Action> {

@@ -1,0 +1,78 @@
+//! Per-thread allocation accounting, so a jq program can be stopped when it allocates too much.
+//!
+//! [`CountingAllocator`] wraps the system allocator and keeps, per thread, the bytes allocated
+//! minus the bytes freed. The jq guard reads it before a program runs and after each of its steps:
+//! the difference is what the program holds (memory freed by another thread is counted there, which
+//! only makes a program look smaller). The `vigil` binary installs it as the global allocator;
+//! where it is not installed [`thread_balance`] stays 0 and jq is bounded by time and steps only.
+//!
+//! This is the only `unsafe` code in vigil: a `GlobalAlloc` must be declared `unsafe`. It adds one
+//! thread-local addition to each allocation.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+thread_local! {
+    static BALANCE: Cell<isize> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting each thread's allocated bytes.
+pub struct CountingAllocator;
+
+fn add(bytes: isize) {
+    // A const thread-local without a destructor is always accessible.
+    let _ = BALANCE.try_with(|b| b.set(b.get().wrapping_add(bytes)));
+}
+
+// SAFETY: every call is forwarded unchanged to `System`, which upholds the contract; the
+// bookkeeping beside it neither allocates nor unwinds.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            add(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            add(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (we forward every allocation).
+        unsafe { System.dealloc(ptr, layout) };
+        add(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout`; the caller guarantees `new_size`.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            add(new_size as isize - layout.size() as isize);
+        }
+        new
+    }
+}
+
+/// Bytes this thread allocated minus bytes it freed, since it started; 0 when the counting
+/// allocator is not installed.
+pub fn thread_balance() -> isize {
+    BALANCE.with(Cell::get)
+}
+
+/// Whether the counting allocator is the global allocator of this process.
+pub fn is_counting() -> bool {
+    let before = thread_balance();
+    let probe = std::hint::black_box(vec![0u8; 64]);
+    let counted = thread_balance() != before;
+    drop(probe);
+    counted
+}
