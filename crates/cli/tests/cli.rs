@@ -14,6 +14,18 @@ fn validate_reports_every_problem_located() {
 }
 
 #[test]
+fn validate_refuses_sub_workflow_cycles_naming_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&dir.path().join("v.db"), &["validate", "tests/fixtures/cycles"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for cycle in ["`self` → `self`", "`a` → `b` → `a`", "`c` → `d` → `e` → `c`"] {
+        assert!(text.contains(cycle), "{cycle} missing from:\n{text}");
+    }
+    assert!(text.contains("cycles.yaml:3:"), "located at the task: {text}");
+}
+
+#[test]
 fn validate_accepts_every_shipped_example() {
     let dir = tempfile::tempdir().unwrap();
     for example in ["quickstart", "failure-alert", "github-etl", "job-monitor", "alerting"] {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::def::build::build_workflow;
+use crate::def::cycles::{find_cycles, sub_workflow_targets};
 use crate::def::{Task, TaskKind, WorkflowDef, WorkflowSet};
 use crate::diagnostic::{Diagnostic, Problem, Severity, did_you_mean};
 use crate::locate::SourceMap;
@@ -217,9 +218,10 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
     let names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
     let known = |name: &str| names.iter().any(|n| n == name);
     let suggest = |name: &str| did_you_mean(name, names.iter().map(String::as_str));
+    report_cycles(&built, &docs, diags);
     for (n, def) in &built {
         let doc = &docs[*n].1;
-        for (path, target) in sub_workflow_targets(&def.tasks, "tasks") {
+        for (path, target) in sub_workflow_targets(def) {
             if !known(&target) {
                 let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
                 diags.push(
@@ -278,13 +280,15 @@ fn alert_notifiers(tasks: &[Task], path: &str) -> Vec<(String, String)> {
     out
 }
 
-/// SUB_WORKFLOW targets with the field path of their task.
-fn sub_workflow_targets(tasks: &[Task], path: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    crate::def::walk(tasks, path, &mut |t, here| {
-        if let TaskKind::SubWorkflow { name, .. } = &t.kind {
-            out.push((here.to_string(), name.clone()));
-        }
-    });
-    out
+/// One error per SUB_WORKFLOW cycle, at the task of its first workflow that starts the next.
+fn report_cycles(built: &[(usize, WorkflowDef)], docs: &[(Kind, Doc)], diags: &mut Vec<Diagnostic>) {
+    for cycle in find_cycles(built.iter().map(|(_, d)| d)) {
+        let Some((n, def)) = built.iter().find(|(_, d)| d.name == cycle[0]) else { continue };
+        let Some((path, _)) = sub_workflow_targets(def).into_iter().find(|(_, t)| *t == cycle[1]) else { continue };
+        let msg = format!(
+            "SUB_WORKFLOW cycle {}: each instance would start another without end",
+            cycle.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ")
+        );
+        diags.push(docs[*n].1.locate(Problem::error(format!("{path}.subWorkflowParam.name"), msg)));
+    }
 }

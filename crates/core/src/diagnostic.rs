@@ -74,6 +74,12 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The same problem inside `prefix` (`[2]` for the third definition of a list).
+    pub fn within(mut self, prefix: &str) -> Self {
+        self.path = if self.path.is_empty() { prefix.to_string() } else { format!("{prefix}.{}", self.path) };
+        self
+    }
+
     /// An error at `path`.
     pub fn error(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { severity: Severity::Error, path: path.into(), message: message.into(), hint: None }

@@ -176,6 +176,14 @@ pub struct ParentRef {
     pub workflow_id: String,
     /// The SUB_WORKFLOW task's id in the parent.
     pub task_id: String,
+    /// How deep this child nests: 1 for a child of a top-level instance (0 in states written
+    /// before depths were kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The whole durable state of an instance.

@@ -3,12 +3,23 @@
 //! settings of the SIMPLE tasks named after them, as in Conductor.
 
 use serde_json::{Map, Value};
+use std::sync::Arc;
+
 use vigil_core::def::WorkflowDef;
 use vigil_core::def::build::build_workflow;
-use vigil_core::diagnostic::Problem;
+use vigil_core::def::cycles::find_cycles;
+use vigil_core::diagnostic::{Problem, Severity};
 use vigil_store::{DefinitionRow, StoreError};
 
 use crate::engine::Engine;
+
+/// The field path of the SUB_WORKFLOW task of `def` that starts the next workflow of `cycle`.
+fn cycle_path(def: &WorkflowDef, cycle: &[String]) -> Option<String> {
+    let at = cycle.iter().position(|c| *c == def.name)?;
+    let next = cycle.get(at + 1)?;
+    let (path, _) = vigil_core::def::cycles::sub_workflow_targets(def).into_iter().find(|(_, t)| t == next)?;
+    Some(format!("{path}.subWorkflowParam.name"))
+}
 
 /// Store kind of workflow definitions.
 pub const WORKFLOW: &str = "workflow";
@@ -61,33 +72,80 @@ impl Engine {
 
     /// Validates `doc` (a Conductor WorkflowDef), stores it and makes it live. With `overwrite`
     /// false an existing name and version is refused.
-    pub async fn put_workflow(
+    pub async fn put_workflow(&self, doc: Value, overwrite: bool) -> Result<Arc<WorkflowDef>, DefinitionError> {
+        let mut defs = self.put_workflows(vec![doc], overwrite, false).await?;
+        Ok(defs.pop().expect("one definition in, one out"))
+    }
+
+    /// Validates every document, and only if all validate (and start no SUB_WORKFLOW cycle
+    /// together with what is live) stores them in one transaction and makes them live. With
+    /// `indexed`, problem paths start with the document's list index (`[1].tasks[0]...`).
+    pub async fn put_workflows(
         &self,
-        mut doc: Value,
+        docs: Vec<Value>,
         overwrite: bool,
-    ) -> Result<std::sync::Arc<WorkflowDef>, DefinitionError> {
-        let body = doc.to_string();
-        apply_task_defs(&mut doc, &self.task_defs().await?);
-        let (def, problems) = build_workflow(&doc);
-        let errors: Vec<Problem> =
-            problems.into_iter().filter(|p| p.severity == vigil_core::diagnostic::Severity::Error).collect();
-        let Some(def) = def.filter(|_| errors.is_empty()) else { return Err(DefinitionError::Invalid(errors)) };
-        if !overwrite && self.workflows().get(&def.name, Some(def.version)).is_some() {
-            return Err(DefinitionError::Exists { name: def.name, version: def.version });
+        indexed: bool,
+    ) -> Result<Vec<Arc<WorkflowDef>>, DefinitionError> {
+        let taskdefs = self.task_defs().await?;
+        let mut errors = Vec::new();
+        let mut built = Vec::new();
+        for (n, mut doc) in docs.into_iter().enumerate() {
+            let body = doc.to_string();
+            apply_task_defs(&mut doc, &taskdefs);
+            let (def, problems) = build_workflow(&doc);
+            let at = |p: Problem| if indexed { p.within(&format!("[{n}]")) } else { p };
+            let before = errors.len();
+            errors.extend(problems.into_iter().filter(|p| p.severity == Severity::Error).map(at));
+            if let Some(def) = def.filter(|_| errors.len() == before) {
+                if !overwrite && self.workflows().get(&def.name, Some(def.version)).is_some() {
+                    return Err(DefinitionError::Exists { name: def.name, version: def.version });
+                }
+                built.push((n, body, def));
+            }
         }
-        let row = DefinitionRow {
-            kind: WORKFLOW.into(),
-            name: def.name.clone(),
-            version: def.version,
-            body,
-            updated_at: self.now(),
-        };
-        self.store().put_definition(&row).await?;
+        if !errors.is_empty() {
+            return Err(DefinitionError::Invalid(errors));
+        }
         let mut set = (*self.workflows()).clone();
-        let (name, version) = (def.name.clone(), def.version);
-        set.insert(def);
+        let built: Vec<(usize, String, String, u32)> = built
+            .into_iter()
+            .map(|(n, body, def)| {
+                let key = (def.name.clone(), def.version);
+                set.insert(def);
+                (n, body, key.0, key.1)
+            })
+            .collect();
+        for cycle in find_cycles(set.all().map(|d| d.as_ref())) {
+            let Some((n, _, name, version)) = built.iter().find(|(_, _, name, _)| cycle.contains(name)) else {
+                continue;
+            };
+            let def = set.get(name, Some(*version)).expect("just inserted");
+            let path = cycle_path(&def, &cycle).unwrap_or_else(|| "tasks".into());
+            let msg = format!(
+                "SUB_WORKFLOW cycle {}: each instance would start another without end",
+                cycle.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" → ")
+            );
+            let problem = Problem::error(path, msg);
+            errors.push(if indexed { problem.within(&format!("[{n}]")) } else { problem });
+        }
+        if !errors.is_empty() {
+            return Err(DefinitionError::Invalid(errors));
+        }
+        let now = self.now();
+        let rows: Vec<DefinitionRow> = built
+            .iter()
+            .map(|(_, body, name, version)| DefinitionRow {
+                kind: WORKFLOW.into(),
+                name: name.clone(),
+                version: *version,
+                body: body.clone(),
+                updated_at: now,
+            })
+            .collect();
+        self.store().put_definitions(&rows).await?;
         self.set_workflows(set);
-        Ok(self.workflows().get(&name, Some(version)).expect("just inserted"))
+        let live = self.workflows();
+        Ok(built.iter().map(|(_, _, name, version)| live.get(name, Some(*version)).expect("just inserted")).collect())
     }
 
     /// Removes a workflow version (or all versions); returns how many went.

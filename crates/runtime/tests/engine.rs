@@ -99,6 +99,35 @@ async fn runaway_jq_programs_fail_their_tasks_and_the_engine_survives_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sub_workflow_cycle_stops_at_the_depth_limit() {
+    // Definitions that skipped validation (the loader refuses static cycles): `again` starts itself.
+    let dir = tempfile::tempdir().unwrap();
+    let doc = json!({"name": "again", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "again"}}]});
+    let engine = engine(set(&[doc]), &dir).await;
+    let id = start(&engine, "again", json!({}));
+    let done = engine.wait(&id).await.unwrap();
+    assert_eq!(done.status, WorkflowStatus::Failed);
+    let store = engine.store();
+    let filter = vigil_store::InstanceFilter { limit: 1000, ..Default::default() };
+    let all = store.list_instances(&filter).await.unwrap();
+    assert_eq!(all.len(), 1 + vigil_core::def::cycles::MAX_SUB_WORKFLOW_DEPTH as usize, "one per level, then it stops");
+    let (mut at, mut levels) = (id.clone(), 0);
+    loop {
+        let inst = store.instance(&at).await.unwrap().unwrap();
+        match inst.tasks[0].sub_workflow_id.clone() {
+            Some(child) => (at, levels) = (child, levels + 1),
+            None => {
+                let why = inst.tasks[0].reason_for_incompletion.clone().unwrap_or_default();
+                assert!(why.contains("deeper than 32 levels"), "{why}");
+                break;
+            }
+        }
+    }
+    assert_eq!(levels, 32);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_workflow_runs_as_a_child_instance() {
     let dir = tempfile::tempdir().unwrap();
     let workflows = set(&[

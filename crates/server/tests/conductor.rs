@@ -63,6 +63,45 @@ fn echo_workflow(name: &str, taskdef: Option<Value>) -> Value {
     json!({"name": name, "version": 1, "tasks": [task], "outputParameters": {"said": "${echo.output.said}"}})
 }
 
+fn sub(name: &str, target: &str) -> Value {
+    json!({"name": name, "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": target}}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_definitions_is_stored_all_or_none() {
+    let api = api().await;
+    let bad = json!({"name": "bad", "tasks": [{"name": "x", "taskReferenceName": "x", "type": "NOPE"}]});
+    let (code, body) = api.call("PUT", "/api/metadata/workflow", Some(json!([echo_workflow("good", None), bad]))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("[1].tasks[0].type"), "the list index is named: {body}");
+    assert_eq!(
+        api.call("GET", "/api/metadata/workflow/good", None).await.0,
+        StatusCode::NOT_FOUND,
+        "good was not stored"
+    );
+    let (code, _) = api.call("POST", "/api/workflow", Some(json!({"name": "good"}))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "good is not live either");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_workflow_cycles_are_refused_at_registration() {
+    let api = api().await;
+    let (code, body) = api.call("POST", "/api/metadata/workflow", Some(sub("self", "self"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("cycle `self` → `self`"), "{body}");
+    // A → B is fine on its own; B → A then closes a cycle with what is live.
+    api.register(sub("a", "b")).await;
+    let (code, body) = api.call("POST", "/api/metadata/workflow", Some(sub("b", "a"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("`a` → `b` → `a`") && message.contains("tasks[0].subWorkflowParam.name"), "{body}");
+    let (code, body) =
+        api.call("PUT", "/api/metadata/workflow", Some(json!([sub("x", "y"), sub("y", "z"), sub("z", "x")]))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("`x` → `y` → `z` → `x`"), "{body}");
+    assert_eq!(api.call("GET", "/api/metadata/workflow/x", None).await.0, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metadata_registers_validates_reads_and_deletes_definitions() {
     let api = api().await;

@@ -215,8 +215,12 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
     /// Deletes instance `id` if it has ended. Returns whether it did.
     async fn purge_instance(&self, id: &str) -> Result<bool>;
-    /// Writes (or replaces) a definition.
-    async fn put_definition(&self, def: &DefinitionRow) -> Result<()>;
+    /// Writes (or replaces) definitions, all or none, in one transaction.
+    async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()>;
+    /// Writes (or replaces) one definition.
+    async fn put_definition(&self, def: &DefinitionRow) -> Result<()> {
+        self.put_definitions(std::slice::from_ref(def)).await
+    }
     /// The definitions of `kind`, by name then version.
     async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>>;
     /// Deletes one version of a definition, or all when `version` is `None`; returns how many.

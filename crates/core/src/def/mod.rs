@@ -5,6 +5,7 @@
 //! policy is valid.
 
 pub mod build;
+pub mod cycles;
 pub mod fields;
 pub mod raw;
 

@@ -493,6 +493,11 @@ impl<'a, 'b> Run<'a, 'b> {
         params::resolve(template, &scope, mode).map_err(|e| e.to_string())
     }
 
+    /// How deep a child of this instance nests.
+    pub fn child_depth(&self) -> u32 {
+        self.inst.parent.as_ref().map_or(0, |p| p.depth) + 1
+    }
+
     /// The child-start request for SUB_WORKFLOW execution `i`.
     pub fn child_start(&self, i: usize) -> Option<ChildStart> {
         let exec = &self.inst.tasks[i];
@@ -507,6 +512,7 @@ impl<'a, 'b> Run<'a, 'b> {
             parent: Some(crate::instance::ParentRef {
                 workflow_id: self.inst.workflow_id.clone(),
                 task_id: exec.task_id.clone(),
+                depth: self.child_depth(),
             }),
         })
     }

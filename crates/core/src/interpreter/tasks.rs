@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::run::{Flow, Pos, Run};
 use super::{Action, DEFAULT_RESPONSE_TIMEOUT_SECONDS, HttpRequest, WorkerTask};
+use crate::def::cycles::MAX_SUB_WORKFLOW_DEPTH;
 use crate::def::{Evaluator, Task, TaskKind};
 use crate::instance::{TaskStatus, WorkflowStatus};
 use crate::params::Secrets as Reveal;
@@ -85,6 +86,13 @@ impl<'a> Run<'a, '_> {
                 self.complete(i, json!({}));
             }
             TaskKind::Terminate => self.terminate(i, &input),
+            TaskKind::SubWorkflow { name, .. } if self.child_depth() > MAX_SUB_WORKFLOW_DEPTH => {
+                let reason = format!(
+                    "SUB_WORKFLOW `{name}` would nest deeper than {MAX_SUB_WORKFLOW_DEPTH} levels; a workflow that \
+                     starts itself (directly or through others) is a cycle"
+                );
+                self.fail(i, reason, TaskStatus::Failed);
+            }
             TaskKind::SubWorkflow { .. } => {
                 let child = format!("{}.{}", self.inst.workflow_id, self.inst.tasks[i].task_id);
                 self.inst.tasks[i].sub_workflow_id = Some(child.clone());

@@ -56,16 +56,14 @@ async fn create_workflow(
     Ok(StatusCode::OK)
 }
 
-/// Creates or updates workflow definitions (a list).
+/// Creates or updates workflow definitions (a list), all or none.
 #[utoipa::path(
     put, path = "/api/metadata/workflow", tag = "conductor",
     request_body(content = Vec<Object>, description = "Conductor WorkflowDefs"),
     responses((status = 200, description = "Registered"))
 )]
 async fn update_workflows(State(app): State<AppState>, JsonBody(defs): JsonBody<Vec<Value>>) -> ApiResult<StatusCode> {
-    for def in defs {
-        app.engine.put_workflow(def, true).await.map_err(definition_error)?;
-    }
+    app.engine.put_workflows(defs, true, true).await.map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
 

@@ -267,18 +267,22 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn put_definition(&self, def: &DefinitionRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-        )
-        .bind(&def.kind)
-        .bind(&def.name)
-        .bind(def.version as i64)
-        .bind(&def.body)
-        .bind(def.updated_at)
-        .execute(&self.writer)
-        .await?;
+    async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for def in defs {
+            sqlx::query(
+                "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            )
+            .bind(&def.kind)
+            .bind(&def.name)
+            .bind(def.version as i64)
+            .bind(&def.body)
+            .bind(def.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
