@@ -144,9 +144,36 @@ pub struct AlertState {
     /// so a silenced alert waits for the next period instead of retrying at once.
     #[serde(default)]
     pub reminder_due: Option<Millis>,
+    /// The newest observation time applied ([`AlertRequest::observed_at`]).
+    #[serde(default)]
+    pub last_observed_at: Option<Millis>,
 }
 
 impl AlertState {
+    /// Whether an observation about time `at` is older than one already applied. Late runs (the
+    /// catch-up fires after a restart, a slow check) can finish out of order; the newest
+    /// observation wins, as a Prometheus rule reads only the latest sample.
+    pub fn is_stale(&self, at: Millis) -> bool {
+        self.last_observed_at.is_some_and(|last| at < last)
+    }
+
+    /// Applies an observation about time `at` (see [`AlertState::observe`]), unless it is stale:
+    /// then nothing changes and `None` is returned.
+    pub fn observe_at(
+        &mut self,
+        rule: &AlertRule,
+        obs: Observation,
+        at: Millis,
+        now: Millis,
+        silenced: bool,
+    ) -> Option<Vec<Notice>> {
+        if self.is_stale(at) {
+            return None;
+        }
+        self.last_observed_at = Some(at);
+        Some(self.observe(rule, obs, now, silenced))
+    }
+
     /// Applies one observation at `now`; `silenced` says whether an active silence matches.
     pub fn observe(&mut self, rule: &AlertRule, obs: Observation, now: Millis, silenced: bool) -> Vec<Notice> {
         match obs {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{AlertRule, Observation};
-use crate::time::parse_duration;
+use crate::time::{Millis, parse_duration};
 
 /// One observation for one alert, as an ALERT task reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +36,10 @@ pub struct AlertRequest {
     /// Identifies this observation (instance and task reference), so a repeat after a restart is
     /// recognised and not counted twice.
     pub observation_id: String,
+    /// The time the observation is about: the schedule slot of the instance that made it (or
+    /// the instance's creation time). Observations are applied newest-wins by this time.
+    #[serde(default)]
+    pub observed_at: Millis,
 }
 
 impl AlertRequest {
@@ -103,6 +107,7 @@ impl AlertRequest {
             rule,
             source: workflow.to_string(),
             observation_id,
+            observed_at: 0,
         })
     }
 }

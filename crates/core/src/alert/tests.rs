@@ -209,3 +209,17 @@ fn names_match_the_serialized_form() {
         assert_eq!(serde_json::to_value(c).unwrap(), serde_json::json!(c.as_str()));
     }
 }
+
+#[test]
+fn an_older_slot_never_overrides_a_newer_one() {
+    use Observation::{Failing, Passing};
+    let rule = AlertRule::default();
+    let mut state = AlertState::default();
+    // Slots 1 and 2 fail, 3 passes; slot 2's run finishes last (a late fire after a restart).
+    assert_eq!(state.observe_at(&rule, Failing, MIN, 4 * MIN, false), Some(vec![Notice::Trigger]));
+    assert_eq!(state.observe_at(&rule, Passing, 3 * MIN, 4 * MIN, false), Some(vec![Notice::Resolve]));
+    assert_eq!(state.observe_at(&rule, Failing, 2 * MIN, 4 * MIN, false), None, "stale: no second page");
+    assert_eq!(state.condition, Condition::Ok);
+    // The same slot twice (two sources of one key) still counts.
+    assert_eq!(state.observe_at(&rule, Failing, 3 * MIN, 4 * MIN, false), Some(vec![Notice::Trigger]));
+}

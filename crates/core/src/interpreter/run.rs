@@ -493,6 +493,13 @@ impl<'a, 'b> Run<'a, 'b> {
         params::resolve(template, &scope, mode).map_err(|e| e.to_string())
     }
 
+    /// The time this instance's observations are about: its schedule slot, else the
+    /// `_scheduledTime` it was given (a child of a scheduled run), else its creation time.
+    pub fn observed_at(&self) -> crate::time::Millis {
+        let given = self.inst.input.get("_scheduledTime").and_then(Value::as_i64);
+        self.inst.fire.as_ref().map(|f| f.scheduled_time).or(given).unwrap_or(self.inst.create_time)
+    }
+
     /// How deep a child of this instance nests.
     pub fn child_depth(&self) -> u32 {
         self.inst.parent.as_ref().map_or(0, |p| p.depth) + 1

@@ -115,7 +115,8 @@ impl<'a> Run<'a, '_> {
                     &self.inst.workflow_name,
                     observation_id,
                 ) {
-                    Ok(request) => {
+                    Ok(mut request) => {
+                        request.observed_at = self.observed_at();
                         let task_id = self.inst.tasks[i].task_id.clone();
                         self.actions.push(Action::Alert { task_id, request: Box::new(request) });
                     }

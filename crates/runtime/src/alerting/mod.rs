@@ -317,13 +317,17 @@ impl Manager {
                     let silenced = self.silenced(&request.labels, now);
                     let record = self.cache.get_mut(&key).expect("cached");
                     // The same observation again (an ALERT task re-issued after a restart) counts once.
+                    // One about an older slot than one already applied changes nothing.
                     let repeat = record.request.observation_id == request.observation_id;
-                    let notices = if repeat {
+                    let stale = !repeat && record.state.is_stale(request.observed_at);
+                    let notices = if repeat || stale {
                         Vec::new()
                     } else {
+                        let (rule, obs, at) = (request.rule.clone(), request.observation(), request.observed_at);
+                        let notices = record.state.observe_at(&rule, obs, at, now, silenced).unwrap_or_default();
                         record.request = *request;
                         record.state.labels = record.request.labels.clone();
-                        record.state.observe(&record.request.rule, record.request.observation(), now, silenced)
+                        notices
                     };
                     outbox.extend(entries(record, &notices, now));
                     let output = json!({
@@ -332,6 +336,7 @@ impl Manager {
                         "notices": notices,
                         "notifiers": record.request.notifiers,
                         "silenced": silenced,
+                        "stale": stale,
                     });
                     // The result goes to the instance: through its shard here, or through the inbox
                     // of the node that runs it.
