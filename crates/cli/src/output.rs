@@ -1,6 +1,34 @@
 //! Human output: tables and task progress lines.
 
+use std::io::Write;
+
 use vigil_core::instance::{Instance, TaskExec};
+
+/// Writes to stdout. When the reader has gone (`vigil schedules | head`), the command has nothing
+/// left to do: it exits at once, quietly and successfully, instead of panicking as `print!` does.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `println!` through [`write_out`].
+macro_rules! outln {
+    () => { $crate::output::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+pub(crate) use outln;
+
+/// `print!` through [`write_out`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_out(format_args!($($arg)*)) };
+}
+pub(crate) use out;
 use vigil_core::time::format_millis;
 
 /// One line per task execution for progress and `vigil status`.

@@ -119,3 +119,44 @@ fn conductor_export_loads_without_noise_and_runs_unchanged() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout_json(&out), json!({"message": "hello vigil"}));
 }
+
+#[test]
+fn a_server_whose_starter_died_stops_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("examples/quickstart");
+    // A shell starts vigil in the background and exits at once, as a killed test would.
+    let cmd = format!(
+        "VIGIL_EXIT_WITH_PARENT=$$ {} serve --config {} --listen 127.0.0.1:0 >/dev/null 2>&1 & echo $!",
+        env!("CARGO_BIN_EXE_vigil"),
+        config.display()
+    );
+    let mut shell = std::process::Command::new("sh");
+    shell.args(["-c", &cmd]).env("VIGIL_DB", dir.path().join("v.db"));
+    let pid = String::from_utf8(shell.output().unwrap().stdout).unwrap().trim().to_string();
+    let alive = || {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while alive() {
+        assert!(std::time::Instant::now() < deadline, "vigil {pid} outlived its starter");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn printing_commands_exit_quietly_when_their_reader_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = root().join("examples/failure-alert");
+    let mut child = vigil(&dir.path().join("v.db"))
+        .args(["schedules", "--config", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -30,19 +30,25 @@ pub struct AlertsArgs {
 pub async fn list(args: AlertsArgs) -> Result<ExitCode> {
     let store = open_store(&args.db.db).await?;
     let rows = store.alerts(!args.all, 500).await?;
-    println!("{:<48} {:<8} {:<5} {:<26} LAST NOTIFIED", "DEDUP KEY", "STATE", "ACK", "SINCE");
+    crate::output::outln!("{:<48} {:<8} {:<5} {:<26} LAST NOTIFIED", "DEDUP KEY", "STATE", "ACK", "SINCE");
     for r in rows {
         let since = r.firing_since.map(format_millis).unwrap_or_else(|| "-".into());
         let last = r.last_notified.map(format_millis).unwrap_or_else(|| "-".into());
         let ack = if r.acknowledged { "yes" } else { "no" };
-        println!("{:<48} {:<8} {ack:<5} {since:<26} {last}", r.dedup_key, r.condition);
+        crate::output::outln!("{:<48} {:<8} {ack:<5} {since:<26} {last}", r.dedup_key, r.condition);
     }
     let failed = store.outbox(OutboxStatus::Failed, 20).await?;
     if !failed.is_empty() {
-        println!("\nnotifications that failed for good (newest first):");
+        crate::output::outln!("\nnotifications that failed for good (newest first):");
         for f in failed {
             let at = f.finished_at.map(format_millis).unwrap_or_default();
-            println!("  {at}  {} → {} ({}): {}", f.dedup_key, f.notifier, f.notice, f.last_error.unwrap_or_default());
+            crate::output::outln!(
+                "  {at}  {} → {} ({}): {}",
+                f.dedup_key,
+                f.notifier,
+                f.notice,
+                f.last_error.unwrap_or_default()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -79,7 +85,7 @@ pub async fn alert(cmd: AlertCommand) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     store.request_ack(&key, SystemClock.now()).await?;
-    println!("acknowledgement of `{key}` recorded");
+    crate::output::outln!("acknowledgement of `{key}` recorded");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -138,14 +144,14 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 comment,
             };
             store.put_silence(&row).await?;
-            println!("silence {id} until {}", format_millis(now + ms));
+            crate::output::outln!("silence {id} until {}", format_millis(now + ms));
         }
         SilenceCommand::List { db } => {
             let store = open_store(&db.db).await?;
-            println!("{:<16} {:<26} {:<8} MATCHERS", "ID", "ENDS", "ACTIVE");
+            crate::output::outln!("{:<16} {:<26} {:<8} MATCHERS", "ID", "ENDS", "ACTIVE");
             for s in store.silences().await? {
                 let active = if s.ends_at > now { "yes" } else { "expired" };
-                println!(
+                crate::output::outln!(
                     "{:<16} {:<26} {active:<8} {}  {}",
                     s.id,
                     format_millis(s.ends_at),
@@ -160,7 +166,7 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 eprintln!("error: no silence `{id}`");
                 return Ok(ExitCode::from(1));
             }
-            println!("silence {id} removed");
+            crate::output::outln!("silence {id} removed");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -195,7 +201,7 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
     let summary = format!("Test message from vigil to notifier `{notifier}`; no action needed");
     match send_info(target, &format!("vigil-test/{notifier}"), &summary, "vigil/notify-test").await {
         Outcome::Delivered => {
-            println!("test message delivered through `{notifier}`");
+            crate::output::outln!("test message delivered through `{notifier}`");
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {

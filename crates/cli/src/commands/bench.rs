@@ -185,9 +185,13 @@ async fn throughput(n: usize) -> Result<()> {
         .await?;
     anyhow::ensure!(!completed.is_empty(), "no completed instance found in the store");
     engine.shutdown().await;
-    println!("throughput: {n} instances of a 5-task workflow, durable on SQLite");
-    println!("  queued in {:.2}s, all committed COMPLETED in {:.2}s", queued.as_secs_f64(), total.as_secs_f64());
-    println!("  {:.0} workflows/s", n as f64 / total.as_secs_f64());
+    crate::output::outln!("throughput: {n} instances of a 5-task workflow, durable on SQLite");
+    crate::output::outln!(
+        "  queued in {:.2}s, all committed COMPLETED in {:.2}s",
+        queued.as_secs_f64(),
+        total.as_secs_f64()
+    );
+    crate::output::outln!("  {:.0} workflows/s", n as f64 / total.as_secs_f64());
     Ok(())
 }
 
@@ -218,8 +222,8 @@ async fn chain(steps: usize, runs: usize) -> Result<()> {
     engine.shutdown().await;
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0;
-    println!("chain: {steps} INLINE tasks end to end (start → committed COMPLETED), {runs} runs");
-    println!("  p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(0.50), pct(0.99), pct(1.0));
+    crate::output::outln!("chain: {steps} INLINE tasks end to end (start → committed COMPLETED), {runs} runs");
+    crate::output::outln!("  p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(0.50), pct(0.99), pct(1.0));
     Ok(())
 }
 
@@ -250,7 +254,7 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
     let loaded = rss_mb();
     let now = SystemClock.now();
     let boundary = (now / 60_000 + 1) * 60_000;
-    println!(
+    crate::output::outln!(
         "schedules: {count} loaded, RSS {loaded:.0} MB (before loading {before:.0} MB); waiting {:.0}s for the minute boundary",
         (boundary - now) as f64 / 1000.0
     );
@@ -266,12 +270,12 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
         doubled += at_boundary.len().saturating_sub(1);
     }
     engine.shutdown().await;
-    println!("  burst: {burst} fires at one boundary, all committed {:.2}s after it", took.as_secs_f64());
-    println!(
+    crate::output::outln!("  burst: {burst} fires at one boundary, all committed {:.2}s after it", took.as_secs_f64());
+    crate::output::outln!(
         "  fires recorded as started: {started_fires}, missed: {}, doubled: {doubled}",
         burst - started_fires.min(burst)
     );
-    println!("  RSS after the burst: {peak:.0} MB");
+    crate::output::outln!("  RSS after the burst: {peak:.0} MB");
     Ok(())
 }
 
@@ -375,16 +379,16 @@ async fn alerts(n: usize, within_ms: u64, unbatched: bool) -> Result<()> {
     latency.sort_unstable();
     let pct = |p: f64| latency[((latency.len() as f64 * p) as usize).min(latency.len() - 1)];
     let shape = if unbatched { "one alert per webhook request" } else { "up to 64 alerts per request" };
-    println!(
+    crate::output::outln!(
         "alerts: {n} distinct alerts fire within {within_ms} ms across 3 notifiers (Alertmanager + 2 webhooks, local, no rate limit; {shape}), durable on SQLite"
     );
-    println!(
+    crate::output::outln!(
         "  {n} instances started in {:.2}s; all {expected} notifications received {:.2}s after the first start",
         queued.as_secs_f64(),
         total.as_secs_f64()
     );
-    println!("  duplicates: {duplicates}, missing: {}", expected.saturating_sub(seen.len()));
-    println!(
+    crate::output::outln!("  duplicates: {duplicates}, missing: {}", expected.saturating_sub(seen.len()));
+    crate::output::outln!(
         "  state change → received by the provider: p50 {} ms, p99 {} ms, max {} ms",
         pct(0.5),
         pct(0.99),
@@ -392,7 +396,9 @@ async fn alerts(n: usize, within_ms: u64, unbatched: bool) -> Result<()> {
     );
     let rendered = metrics.render();
     let (bounds, p50, p99) = first_attempt_quantiles(&rendered);
-    println!("  state change → first send attempt (vigil's histogram): p50 ≤ {p50}, p99 ≤ {p99}; {bounds}");
+    crate::output::outln!(
+        "  state change → first send attempt (vigil's histogram): p50 ≤ {p50}, p99 ≤ {p99}; {bounds}"
+    );
     Ok(())
 }
 
@@ -475,14 +481,16 @@ async fn worker(steps: usize, runs: usize) -> Result<()> {
         v.sort_unstable();
         v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_secs_f64() * 1000.0
     };
-    println!("worker: {runs} instances of a {steps}-SIMPLE-task chain, one HTTP worker on loopback, durable on SQLite");
-    println!(
+    crate::output::outln!(
+        "worker: {runs} instances of a {steps}-SIMPLE-task chain, one HTTP worker on loopback, durable on SQLite"
+    );
+    crate::output::outln!(
         "  result → next task, POST /api/tasks then GET poll ({} round trips): p50 {:.2} ms, p99 {:.2} ms",
         two_calls.len(),
         pct(&mut two_calls, 0.5),
         pct(&mut two_calls, 0.99)
     );
-    println!(
+    crate::output::outln!(
         "  result → next task, POST /api/tasks/update-v2 ({} round trips): p50 {:.2} ms, p99 {:.2} ms",
         one_call.len(),
         pct(&mut one_call, 0.5),

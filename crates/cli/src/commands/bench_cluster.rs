@@ -120,17 +120,17 @@ async fn measure(url: &str, nodes: usize, instances: usize, schedules: usize, se
         store.close().await;
     }
 
-    println!("cluster: {nodes} node(s) on PostgreSQL, in one process");
-    println!(
+    crate::output::outln!("cluster: {nodes} node(s) on PostgreSQL, in one process");
+    crate::output::outln!(
         "  throughput: {instances} instances of the 5-task workflow committed COMPLETED in {:.2}s: {:.0} workflows/s",
         took.as_secs_f64(),
         instances as f64 / took.as_secs_f64()
     );
     if lags.is_empty() {
-        println!("  scheduling lag: no fires recorded");
+        crate::output::outln!("  scheduling lag: no fires recorded");
     } else {
         let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)];
-        println!(
+        crate::output::outln!(
             "  scheduling lag: {} fires of {schedules} schedules over {seconds}s (expected {}): p50 {} ms, p99 {} ms, max {} ms",
             lags.len(),
             schedules as u64 * seconds,
@@ -140,6 +140,6 @@ async fn measure(url: &str, nodes: usize, instances: usize, schedules: usize, se
         );
     }
     let shown: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    println!("  postgres: {}", shown.join(", "));
+    crate::output::outln!("  postgres: {}", shown.join(", "));
     Ok(())
 }

@@ -57,9 +57,14 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     let held = |node: &str| -> Vec<u32> {
         leases.iter().filter(|l| l.owner.as_deref() == Some(node) && l.expires_at >= now).map(|l| l.part).collect()
     };
-    println!(
+    crate::output::outln!(
         "{:<38} {:<20} {:<9} {:<26} {:<16} {:<30} LEASES",
-        "NODE", "HOST", "VERSION", "STARTED", "LAST HEARTBEAT", "STATE"
+        "NODE",
+        "HOST",
+        "VERSION",
+        "STARTED",
+        "LAST HEARTBEAT",
+        "STATE"
     );
     for n in store.nodes().await? {
         let age = now - n.heartbeat_at;
@@ -70,7 +75,7 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
         };
         let parts = held(&n.id);
         let leases = if parts.is_empty() { "-".to_string() } else { format!("{} ({})", parts.len(), ranges(&parts)) };
-        println!(
+        crate::output::outln!(
             "{:<38} {:<20} {:<9} {:<26} {:<16} {state:<30} {leases}",
             n.id,
             n.host,
@@ -81,9 +86,9 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     }
     let unowned: Vec<u32> = leases.iter().filter(|l| l.owner.is_none() || l.expires_at < now).map(|l| l.part).collect();
     if unowned.is_empty() {
-        println!("partitions: {} leased, none unowned", leases.len());
+        crate::output::outln!("partitions: {} leased, none unowned", leases.len());
     } else {
-        println!(
+        crate::output::outln!(
             "partitions: {} unowned or lapsed ({}), taken over within the lease time",
             unowned.len(),
             ranges(&unowned)
@@ -91,11 +96,11 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     }
     let mut lags = store.fire_lags(now - LAG_WINDOW_MS).await?;
     if lags.is_empty() {
-        println!("scheduling lag: no fires in the last 5 minutes");
+        crate::output::outln!("scheduling lag: no fires in the last 5 minutes");
     } else {
         lags.sort_unstable();
         let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)];
-        println!(
+        crate::output::outln!(
             "scheduling lag (last 5 minutes, {} fires): p50 {} ms, p99 {} ms, max {} ms",
             lags.len(),
             pct(0.5),

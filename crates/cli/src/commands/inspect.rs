@@ -47,9 +47,9 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
     let rows = store
         .list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit, ..Default::default() })
         .await?;
-    println!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
+    crate::output::outln!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
     for r in rows {
-        println!(
+        crate::output::outln!(
             "{:<40} {:<28} {:<11} {:<26} {}",
             r.id,
             format!("{} v{}", r.workflow_name, r.workflow_version),
@@ -70,9 +70,9 @@ async fn remote_instances(args: &InstancesArgs, server: &str, status: Option<Wor
         path.push_str(&format!("&status={}", s.as_str()));
     }
     let page = args.remote.get(server, &path).await?;
-    println!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
+    crate::output::outln!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
     for r in page["instances"].as_array().into_iter().flatten() {
-        println!(
+        crate::output::outln!(
             "{:<40} {:<28} {:<11} {:<26} {}",
             r["instanceId"].as_str().unwrap_or_default(),
             format!("{} v{}", r["name"].as_str().unwrap_or_default(), r["version"]),
@@ -104,9 +104,9 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         let body =
             args.remote.get(&server, &format!("/api/v1/instances/{}?showHistory=true", encode(&args.id))).await?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&body)?);
+            crate::output::outln!("{}", serde_json::to_string_pretty(&body)?);
         } else {
-            print!("{}", remote_report(&body));
+            crate::output::out!("{}", remote_report(&body));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -116,9 +116,9 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&instance)?);
+        crate::output::outln!("{}", serde_json::to_string_pretty(&instance)?);
     } else {
-        print!("{}", instance_report(&instance));
+        crate::output::out!("{}", instance_report(&instance));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -137,12 +137,17 @@ pub async fn schedules(args: SchedulesArgs) -> Result<ExitCode> {
     let now = SystemClock.now();
     for s in &config.schedules {
         let state = if s.paused { "paused" } else { "active" };
-        println!(
+        crate::output::outln!(
             "{}  `{}` {}  → {} ({state}, overlap {:?}, catch-up {})",
-            s.name, s.cron_expression, s.zone_id, s.start.name, s.overlap, s.catch_up
+            s.name,
+            s.cron_expression,
+            s.zone_id,
+            s.start.name,
+            s.overlap,
+            s.catch_up
         );
         for at in s.upcoming(now, 5) {
-            println!("    {}", format_millis(at));
+            crate::output::outln!("    {}", format_millis(at));
         }
     }
     Ok(ExitCode::SUCCESS)

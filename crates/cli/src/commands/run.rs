@@ -98,7 +98,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let _ = printer.await;
     engine.shutdown().await;
     store.close().await;
-    println!("{}", serde_json::to_string_pretty(&done.output)?);
+    crate::output::outln!("{}", serde_json::to_string_pretty(&done.output)?);
     eprintln!("{} {}", done.status.as_str(), done.reason_for_incompletion.as_deref().unwrap_or(""));
     Ok(if done.status == WorkflowStatus::Completed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

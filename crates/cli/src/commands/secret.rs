@@ -49,12 +49,12 @@ pub async fn run(cmd: SecretCommand) -> Result<ExitCode> {
             let sealed = secret_box(&db.db)?.seal(value.as_bytes());
             let store = open_store(&db.db).await?;
             store.put_secret(&name, &sealed, now()).await?;
-            println!("secret `{name}` set (value: ***)");
+            crate::output::outln!("secret `{name}` set (value: ***)");
         }
         SecretCommand::List { db } => {
             let store = open_store(&db.db).await?;
             for (name, _) in store.secrets().await? {
-                println!("{name}\t***");
+                crate::output::outln!("{name}\t***");
             }
         }
         SecretCommand::Rm { name, db } => {
@@ -63,7 +63,7 @@ pub async fn run(cmd: SecretCommand) -> Result<ExitCode> {
                 eprintln!("error: secret `{name}` does not exist");
                 return Ok(ExitCode::from(1));
             }
-            println!("secret `{name}` removed");
+            crate::output::outln!("secret `{name}` removed");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -198,6 +198,24 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+        _ = parent_gone() => {},
+    }
+}
+
+/// With `VIGIL_EXIT_WITH_PARENT=<pid>` (the test harness sets its own pid), resolves once vigil's
+/// parent is no longer that process (it died and vigil was re-parented), so a test that panics or
+/// is killed never leaves a server running.
+async fn parent_gone() {
+    let Some(expected) = std::env::var("VIGIL_EXIT_WITH_PARENT").ok().and_then(|p| p.parse::<u32>().ok()) else {
+        return std::future::pending().await;
+    };
+    loop {
+        let parent = std::os::unix::process::parent_id();
+        if parent != expected {
+            tracing::warn!(expected, parent, "The process that started vigil has gone; stopping.");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 

@@ -50,13 +50,19 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
             let minted = mint(&name, role, SystemClock.now());
             open_store(&db.db).await?.put_token(&minted.row).await?;
             eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
-            println!("{}", minted.token);
+            crate::output::outln!("{}", minted.token);
         }
         TokenCommand::List { db } => {
             for t in open_store(&db.db).await?.tokens().await? {
                 let state =
                     t.revoked_at.map(|at| format!("revoked {}", format_millis(at))).unwrap_or_else(|| "active".into());
-                println!("{}\t{}\t{}\tcreated {}\t{state}", t.id, t.role, t.name, format_millis(t.created_at));
+                crate::output::outln!(
+                    "{}\t{}\t{}\tcreated {}\t{state}",
+                    t.id,
+                    t.role,
+                    t.name,
+                    format_millis(t.created_at)
+                );
             }
         }
         TokenCommand::Revoke { id, db } => {
@@ -64,7 +70,7 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
             if !open_store(&db.db).await?.revoke_token(id, SystemClock.now()).await? {
                 anyhow::bail!("no active token with id `{id}` (see `vigil token list`)");
             }
-            println!("token {id} revoked");
+            crate::output::outln!("token {id} revoked");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,17 +20,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let (notifiers, config, diags) = crate::setup::check(&args.path, None);
     for d in &diags {
-        println!("{d}");
+        crate::output::outln!("{d}");
     }
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
     if errors > 0 {
-        println!("{errors} error(s), {warnings} warning(s)");
+        crate::output::outln!("{errors} error(s), {warnings} warning(s)");
         return Ok(ExitCode::from(1));
     }
     let workflows = config.workflows.all().count();
     let schedules = config.schedules.len();
     let notifiers = notifiers.len();
-    println!("ok: {workflows} workflow(s), {schedules} schedule(s), {notifiers} notifier(s), {warnings} warning(s)");
+    crate::output::outln!(
+        "ok: {workflows} workflow(s), {schedules} schedule(s), {notifiers} notifier(s), {warnings} warning(s)"
+    );
     Ok(ExitCode::SUCCESS)
 }

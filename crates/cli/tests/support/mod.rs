@@ -28,6 +28,8 @@ pub fn root() -> PathBuf {
 pub fn vigil(db: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
     cmd.env("VIGIL_DB", db).env("VIGIL_SECRET_KEY", TEST_KEY).env("RUST_LOG", "warn");
+    // A server whose test died (a panic, a kill) stops by itself instead of living on.
+    cmd.env("VIGIL_EXIT_WITH_PARENT", std::process::id().to_string());
     cmd
 }
 
