@@ -160,3 +160,26 @@ fn printing_commands_exit_quietly_when_their_reader_goes_away() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn validate_reads_only_regular_files_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join("config/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", workflows.join("zero.json")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(workflows.join("fifo.yaml")).status().unwrap().success());
+    std::fs::write(workflows.join("big.json"), vec![b' '; 2048]).unwrap();
+    let bom = "\u{feff}{\"name\": \"bom\", \"tasks\": [{\"name\": \"s\", \"taskReferenceName\": \"s\", \"type\": \"SET_VARIABLE\", \"inputParameters\": {\"x\": 1}}]}";
+    std::fs::write(workflows.join("bom.json"), bom).unwrap();
+    let out = vigil(&dir.path().join("v.db"))
+        .env("VIGIL_MAX_DEFINITION_BYTES", "1024")
+        .args(["validate", dir.path().join("config").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("zero.json:1:1: error: not a regular file"), "{text}");
+    assert!(text.contains("fifo.yaml:1:1: error: not a regular file"), "{text}");
+    assert!(text.contains("big.json:1:1: error: file is 2048 bytes, over the 1024-byte limit"), "{text}");
+    assert!(!text.contains("bom.json"), "a byte order mark is accepted: {text}");
+}

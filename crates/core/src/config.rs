@@ -145,10 +145,46 @@ pub fn parse_text(file: &Path, text: &str) -> Result<Value, Diagnostic> {
     }
 }
 
+/// The largest definition file read, in bytes; `VIGIL_MAX_DEFINITION_BYTES` changes it.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// The size limit in force: `VIGIL_MAX_DEFINITION_BYTES`, else [`DEFAULT_MAX_FILE_BYTES`].
+pub fn max_file_bytes() -> u64 {
+    std::env::var("VIGIL_MAX_DEFINITION_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_FILE_BYTES)
+}
+
+/// Reads a definition file: only a regular file (a FIFO would block, `/dev/zero` never ends; a
+/// symlink to a regular file is fine), and at most [`max_file_bytes`]. The error is a sentence.
+pub fn read_definition_file(file: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = max_file_bytes();
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read file: {e}"))?;
+    if !meta.is_file() {
+        return Err(
+            "not a regular file (a device, FIFO or socket): definitions are read only from regular files".to_string()
+        );
+    }
+    let too_big = |size: u64| {
+        format!("file is {size} bytes, over the {limit}-byte limit for a definition file (VIGIL_MAX_DEFINITION_BYTES)")
+    };
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut text = String::new();
+    let read = std::fs::File::open(file)
+        .and_then(|f| f.take(limit + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    if read as u64 > limit {
+        return Err(too_big(read as u64));
+    }
+    // A UTF-8 byte order mark (editors on Windows write one) is not part of the document.
+    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+}
+
 fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) {
-    let text = match std::fs::read_to_string(file) {
+    let text = match read_definition_file(file) {
         Ok(t) => t,
-        Err(e) => return diags.push(file_error(file, 1, 1, format!("cannot read file: {e}"))),
+        Err(e) => return diags.push(file_error(file, 1, 1, e)),
     };
     let value = match parse_text(file, &text) {
         Ok(v) => v,

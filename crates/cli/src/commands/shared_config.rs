@@ -44,8 +44,8 @@ pub fn files(dir: &Path) -> Result<Files> {
         for entry in entries.flatten() {
             let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
             if entry.path().is_file() && is_config_path(&rel) {
-                let text = std::fs::read_to_string(entry.path())
-                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
+                let text = vigil_core::config::read_definition_file(&entry.path())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", entry.path().display()))?;
                 out.insert(rel, text);
             }
         }

@@ -74,9 +74,9 @@ fn load_file(
     out: &mut Vec<NotifierConfig>,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let text = match std::fs::read_to_string(file) {
+    let text = match vigil_core::config::read_definition_file(file) {
         Ok(t) => t,
-        Err(e) => return diags.push(error(file, 1, 1, "", format!("cannot read file: {e}"))),
+        Err(e) => return diags.push(error(file, 1, 1, "", e)),
     };
     let value = match parse_text(file, &text) {
         Ok(v) => v,
