@@ -150,6 +150,8 @@ impl ScheduleDef {
             .ok();
         if raw.name.trim().is_empty() {
             problems.push(Problem::error("name", "the schedule name is empty"));
+        } else if let Some(why) = crate::def::name_problem(&raw.name) {
+            problems.push(Problem::error("name", format!("schedule name `{}` {why}", raw.name)));
         }
         if let (Some(s), Some(e)) = (raw.schedule_start_time, raw.schedule_end_time)
             && e <= s

@@ -35,7 +35,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "the body must be JSON (Content-Type: application/json)",
             ));
         }
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"null" } else { &bytes };
+        // A UTF-8 byte order mark (some Windows clients send one) is not part of the JSON.
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { body };
         parse(text).map(JsonBody)
     }
 }

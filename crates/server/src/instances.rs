@@ -59,10 +59,11 @@ pub struct StartQuery {
 #[utoipa::path(
     post, path = "/api/v1/workflows/{name}/instances", tag = "instances",
     params(("name" = String, Path, description = "Workflow name"), StartQuery),
-    request_body(content = serde_json::Value, description = "The instance's input (any JSON; empty for none)"),
+    request_body(content = serde_json::Value, description = "The instance's input: a JSON object (empty for none)"),
     responses(
         (status = 202, description = "Started (or already started with this id)", body = ManagementUris),
         (status = 400, body = ApiError), (status = 404, description = "No such workflow", body = ApiError),
+        (status = 409, description = "The instance id runs another workflow", body = ApiError),
     )
 )]
 async fn start(
@@ -75,9 +76,23 @@ async fn start(
     if let Some(id) = &q.instance_id {
         check_id(id)?;
     }
-    let id = match &q.instance_id {
-        Some(id) if app.engine.instance(id).await?.is_some() => id.clone(),
-        _ => {
+    if !matches!(input, Value::Object(_) | Value::Null) {
+        return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)"));
+    }
+    let existing = match &q.instance_id {
+        Some(id) => app.engine.instance(id).await?,
+        None => None,
+    };
+    let id = match existing {
+        Some(other) if other.workflow_name != name => {
+            let message = format!(
+                "instance `{}` exists and runs workflow `{}`, not `{name}`",
+                other.workflow_id, other.workflow_name
+            );
+            return Err(ApiError::new(crate::ErrorCode::Conflict, message));
+        }
+        Some(same) => same.workflow_id,
+        None => {
             let req = StartRequest {
                 name,
                 version: q.version,

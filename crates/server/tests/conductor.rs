@@ -188,7 +188,7 @@ async fn workers_long_poll_report_and_get_their_next_task() {
     let task_id = task["taskId"].as_str().unwrap().to_string();
 
     let (code, body) = api.call("POST", "/api/tasks/nope~1/log", Some(json!("hi"))).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(code, StatusCode::NOT_FOUND, "a log line needs a task: {body}");
     let result = json!({"workflowInstanceId": id, "taskId": task_id, "status": "COMPLETED", "outputData": {"said": "hi ana"}, "logs": [{"log": "greeted", "createdTime": 1_767_225_600}]});
     let (code, body) = api.call("POST", "/api/tasks", Some(result.clone())).await;
     assert_eq!((code, body), (StatusCode::OK, json!(task_id)));

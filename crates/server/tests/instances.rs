@@ -324,3 +324,36 @@ async fn health_metrics_openapi_and_unknown_routes() {
     assert_eq!((code, code_of(&body)), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
     assert_eq!(body["message"], json!("internal error; see vigil's log"), "no internals leak");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lenient_inputs_are_refused_or_accepted_as_documented() {
+    let api = api().await;
+    // The input is an object (or empty): `${workflow.input.x}` needs one.
+    for body in [json!([1, 2]), json!("text"), json!(3)] {
+        let (code, err) = api.call("POST", "/api/v1/workflows/quick/instances", Some(body.clone())).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("must be a JSON object"), "{err}");
+    }
+    // An instance id names one instance of one workflow.
+    api.start("quick", "only-quick").await;
+    let (code, err) = api.call("POST", "/api/v1/workflows/approval/instances?instanceId=only-quick", None).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("runs workflow `quick`"), "{err}");
+    // A UTF-8 byte order mark before the JSON is accepted.
+    let res = api
+        .http
+        .post(format!("{}/api/v1/workflows/quick/instances", api.base))
+        .header("content-type", "application/json")
+        .body(b"\xEF\xBB\xBF{\"n\": 2}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    // A workflow name is a name, not a path; a log line needs a task.
+    let doc = json!({"name": "../../x", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE", "inputParameters": {"a": 1}}]});
+    let (code, err) = api.call("POST", "/api/metadata/workflow", Some(doc)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("may not start with `.`"), "{err}");
+    let (code, _) = api.call("POST", "/api/tasks/nope/log", Some(json!("a line"))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}

@@ -104,6 +104,8 @@ impl Builder {
         let raw: WorkflowDefConfig = typed(doc, "", &mut self.problems)?;
         if raw.name.trim().is_empty() {
             self.problems.push(Problem::error("name", "the workflow name is empty"));
+        } else if let Some(why) = crate::def::name_problem(&raw.name) {
+            self.problems.push(Problem::error("name", format!("workflow name `{}` {why}", raw.name)));
         }
         if let Some(v) = raw.schema_version.filter(|v| *v != 2) {
             self.problems.push(Problem::warning("schemaVersion", format!("schemaVersion {v} is treated as 2")));

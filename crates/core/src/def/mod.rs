@@ -89,6 +89,20 @@ pub fn walk<'a>(tasks: &'a [Task], path: &str, f: &mut dyn FnMut(&'a Task, &str)
     }
 }
 
+/// Why `name` cannot name a workflow or schedule, if it cannot. Names appear in URLs, file names
+/// and logs, so they take what instance ids take (without `:`, which Conductor refuses in names):
+/// letters, digits, `_`, `-`, `.` and spaces, at most 200, not starting with `.` or a space.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.chars().count() > 200 {
+        return Some("is longer than 200 characters");
+    }
+    if name.starts_with(['.', ' ']) {
+        return Some("may not start with `.` or a space");
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ');
+    (!name.chars().all(allowed)).then_some("may contain only letters, digits, `_`, `-`, `.` and spaces")
+}
+
 /// Conductor's workflow `timeoutPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkflowTimeoutPolicy {

@@ -226,11 +226,18 @@ async fn update_v2(
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
 async fn get_task(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let (instance, at) = find_task(&app, &task_id).await?;
+    Ok(Json(model::task(&instance, &instance.tasks[at])))
+}
+
+/// The instance holding worker-visible task `task_id` and the task's index; 404 when either is
+/// unknown.
+async fn find_task(app: &AppState, task_id: &str) -> ApiResult<(vigil_core::instance::Instance, usize)> {
     let missing = || ApiError::not_found(format!("task `{task_id}` does not exist"));
-    let (instance_id, exec_id) = split_global_id(&task_id).ok_or_else(missing)?;
+    let (instance_id, exec_id) = split_global_id(task_id).ok_or_else(missing)?;
     let instance = app.engine.instance(instance_id).await?.ok_or_else(missing)?;
-    let exec = instance.tasks.iter().find(|t| t.task_id == exec_id).ok_or_else(missing)?;
-    Ok(Json(model::task(&instance, exec)))
+    let at = instance.tasks.iter().position(|t| t.task_id == exec_id).ok_or_else(missing)?;
+    Ok((instance, at))
 }
 
 /// Adds a log line to a task (the body is the line, as a JSON string or plain text).
@@ -238,13 +245,14 @@ async fn get_task(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>
     post, path = "/api/tasks/{taskId}/log", tag = "conductor",
     params(("taskId" = String, Path, description = "Task id")),
     request_body(content = String, description = "The log line"),
-    responses((status = 200, description = "Added"))
+    responses((status = 200, description = "Added"), (status = 404, description = "No such task", body = ApiError))
 )]
 async fn add_log(
     State(app): State<AppState>,
     ApiPath(task_id): ApiPath<String>,
     body: String,
 ) -> ApiResult<StatusCode> {
+    find_task(&app, &task_id).await?;
     let line = serde_json::from_str::<String>(&body).unwrap_or(body);
     if line.is_empty() {
         return Err(ApiError::invalid("body", "the log line is empty"));
