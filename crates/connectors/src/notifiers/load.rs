@@ -50,10 +50,78 @@ pub fn from_value(mut doc: Value, credentials: Credentials<'_>) -> Result<Notifi
     if !missing.is_empty() {
         return Err(missing);
     }
-    serde_path_to_error::deserialize::<_, NotifierConfig>(&doc).map_err(|e| {
+    parse_config(&doc).map_err(|e| vec![(e.path.clone(), e.message_with_hint())])
+}
+
+/// Why a notifier document does not build: the field path, what is wrong, and a suggestion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// Field path (`url`, `headers.X`), empty for the whole document.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// "did you mean ...?"
+    pub hint: Option<String>,
+}
+
+impl ConfigError {
+    fn message_with_hint(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} ({h})", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The notifier types, as `type:` takes them.
+pub const TYPES: [&str; 7] = ["pagerduty", "slack", "lark", "opsgenie", "webhook", "alertmanager", "email"];
+
+/// Builds a notifier in two phases, so errors keep their field path: `type` picks the config
+/// struct, then the rest is read into it (serde loses paths inside an internally tagged enum).
+pub fn parse_config(doc: &Value) -> Result<NotifierConfig, ConfigError> {
+    let err = |path: &str, message: String, hint: Option<String>| ConfigError { path: path.into(), message, hint };
+    let Value::Object(map) = doc else {
+        return Err(err("", "a notifier must be an object with `name` and `type`".into(), None));
+    };
+    let kind = match map.get("type") {
+        Some(Value::String(k)) => k.as_str(),
+        Some(other) => return Err(err("type", format!("`type` must be a string, got {other}"), None)),
+        None => return Err(err("type", format!("`type` is missing (one of {})", TYPES.join(", ")), None)),
+    };
+    let mut body = map.clone();
+    body.remove("type");
+    let body = Value::Object(body);
+    match kind {
+        "pagerduty" => typed(body).map(NotifierConfig::Pagerduty),
+        "slack" => typed(body).map(NotifierConfig::Slack),
+        "lark" => typed(body).map(NotifierConfig::Lark),
+        "opsgenie" => typed(body).map(NotifierConfig::Opsgenie),
+        "webhook" => typed(body).map(NotifierConfig::Webhook),
+        "alertmanager" => typed(body).map(NotifierConfig::Alertmanager),
+        "email" => typed(body).map(NotifierConfig::Email),
+        other => Err(err(
+            "type",
+            format!("unknown notifier type `{other}` (one of {})", TYPES.join(", ")),
+            vigil_core::diagnostic::did_you_mean(other, TYPES),
+        )),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize::<_, T>(body).map_err(|e| {
         let path = e.path().to_string();
-        vec![(if path == "." { String::new() } else { path }, e.into_inner().to_string())]
+        let message = e.into_inner().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let hint = unknown_field_hint(&message);
+        ConfigError { path, message, hint }
     })
+}
+
+/// "did you mean" for serde's ``unknown field `x`, expected one of `a`, `b` `` messages.
+fn unknown_field_hint(message: &str) -> Option<String> {
+    let (field, rest) = message.strip_prefix("unknown field `")?.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    vigil_core::diagnostic::did_you_mean(field, expected)
 }
 
 fn error(file: &Path, line: usize, column: usize, path: &str, message: String) -> Diagnostic {
@@ -108,17 +176,13 @@ fn load_file(
                 continue;
             }
         }
-        match serde_path_to_error::deserialize::<_, NotifierConfig>(&doc) {
+        match parse_config(&doc) {
             Ok(n) => out.push(n),
             Err(e) => {
-                let inner = e.path().to_string();
-                let (full, line, col) = locate(if inner == "." { "" } else { &inner });
-                let mut message = e.into_inner().to_string();
-                if message.contains("unknown variant") {
-                    message =
-                        format!("{message} (notifier types: pagerduty, slack, lark, opsgenie, webhook, alertmanager)");
-                }
-                diags.push(error(file, line, col, &full, message));
+                let (full, line, col) = locate(&e.path);
+                let mut diag = error(file, line, col, &full, e.message);
+                diag.hint = e.hint;
+                diags.push(diag);
             }
         }
     }
@@ -195,12 +259,16 @@ mod tests {
         let text: Vec<String> = diags
             .iter()
             .map(|d| {
-                format!("{}:{}:{}: {}", d.file.file_name().unwrap().to_string_lossy(), d.line, d.column, d.message)
+                let hint = d.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+                let file = d.file.file_name().unwrap().to_string_lossy().to_string();
+                format!("{file}:{}:{}: {}: {}{hint}", d.line, d.column, d.path, d.message)
             })
             .collect();
         assert_eq!(text.len(), 3, "{text:#?}");
-        assert!(text[0].starts_with("b_chat.yaml:") && text[0].contains("unknown variant `slak`"), "{text:#?}");
-        assert!(text[1].starts_with("c_bot.yaml:") && text[1].contains("secrett"), "{text:#?}");
+        assert!(text[0].starts_with("b_chat.yaml:2:1: type: unknown notifier type `slak`"), "{text:#?}");
+        assert!(text[0].ends_with("(did you mean `slack`?)"), "{text:#?}");
+        assert!(text[1].starts_with("c_bot.yaml:4:1: secrett: unknown field `secrett`"), "{text:#?}");
+        assert!(text[1].ends_with("(did you mean `secret`?)"), "{text:#?}");
         assert!(text[2].starts_with("d_missing.yaml:3:1:") && text[2].contains("VIGIL_TEST_UNSET_KEY"), "{text:#?}");
         let (unresolved, diags) = load_dir(&dir, None);
         assert_eq!((unresolved.len(), diags.len()), (2, 2), "without credentials, references stay as text");
