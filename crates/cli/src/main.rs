@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(a) => commands::serve::run(a).await,
             Command::Run(a) => commands::run::run(a).await,
-            Command::Validate(a) => commands::validate::run(a),
+            Command::Validate(a) => commands::validate::run(a).await,
             Command::Instances(a) => commands::inspect::instances(a).await,
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,

@@ -282,10 +282,21 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
         }
     }
     for s in &config.schedules {
+        let doc = &docs[schedule_docs[&s.name]].1;
         if !known(&s.start.name) {
-            let doc = &docs[schedule_docs[&s.name]].1;
             let msg = format!("schedule starts workflow `{}`, which is not defined", s.start.name);
             diags.push(doc.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(&s.start.name))));
+        } else if let Some(v) = s.start.version
+            && !built.iter().any(|(_, d)| d.name == s.start.name && d.version == v)
+        {
+            let versions: Vec<String> =
+                built.iter().filter(|(_, d)| d.name == s.start.name).map(|(_, d)| d.version.to_string()).collect();
+            let msg = format!(
+                "schedule starts workflow `{}` version {v}, which is not defined (versions: {})",
+                s.start.name,
+                versions.join(", ")
+            );
+            diags.push(doc.locate(Problem::error("startWorkflowRequest.version", msg)));
         }
     }
     for (_, def) in built {

@@ -166,22 +166,66 @@ pub fn navigate<'v>(mut value: &'v Value, path: &[String]) -> Option<&'v Value> 
     Some(value)
 }
 
+/// The fields `${workflow.FIELD}` can read (and `secrets`).
+pub const WORKFLOW_FIELDS: [&str; 15] = [
+    "input",
+    "output",
+    "variables",
+    "workflowId",
+    "instanceId",
+    "workflowType",
+    "name",
+    "version",
+    "status",
+    "correlationId",
+    "createTime",
+    "startTime",
+    "parentWorkflowId",
+    "scheduledTime",
+    "secrets",
+];
+
+/// A `${...}` found in a definition: a reference, or an opening that is never closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// `${reference}`, trimmed.
+    Reference(String),
+    /// `${` with no `}` after it: the text from there on.
+    Unclosed(String),
+}
+
 /// Every `${...}` reference in `value`, with the field path where it appears.
 pub fn references(value: &Value, path: &str) -> Vec<(String, String)> {
+    find_all(value, path)
+        .into_iter()
+        .filter_map(|(at, f)| match f {
+            Found::Reference(r) => Some((at, r)),
+            Found::Unclosed(_) => None,
+        })
+        .collect()
+}
+
+/// Every `${...}` in `value`, closed or not, with the field path where it appears.
+pub fn find_all(value: &Value, path: &str) -> Vec<(String, Found)> {
     let mut out = Vec::new();
     collect_refs(value, path, &mut out);
     out
 }
 
-fn collect_refs(value: &Value, path: &str, out: &mut Vec<(String, String)>) {
+fn collect_refs(value: &Value, path: &str, out: &mut Vec<(String, Found)>) {
     match value {
         Value::String(s) => {
             let mut rest = s.as_str();
             while let Some(start) = rest.find("${") {
                 let escaped = start > 0 && rest.as_bytes()[start - 1] == b'$';
-                let Some(len) = rest[start..].find('}') else { break };
+                let Some(len) = rest[start..].find('}') else {
+                    if !escaped {
+                        out.push((path.to_string(), Found::Unclosed(rest[start..].to_string())));
+                    }
+                    break;
+                };
                 if !escaped {
-                    out.push((path.to_string(), rest[start + 2..start + len].trim().to_string()));
+                    out.push((path.to_string(), Found::Reference(rest[start + 2..start + len].trim().to_string())));
                 }
                 rest = &rest[start + len + 1..];
             }

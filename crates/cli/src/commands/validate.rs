@@ -1,6 +1,6 @@
 //! `vigil validate PATH`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -11,14 +11,20 @@ use vigil_core::diagnostic::Severity;
 pub struct Args {
     /// A config directory (with workflows/ and schedules/), a directory of definitions, or one file.
     pub path: PathBuf,
+    /// When this database exists, the secrets that notifiers reference are looked up in it (by
+    /// name; nothing is decrypted) and missing ones are reported as warnings.
+    #[command(flatten)]
+    pub db: crate::DbArgs,
 }
 
 /// Prints every problem; exit 1 on any error.
-pub fn run(args: Args) -> Result<ExitCode> {
+pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
     }
-    let (notifiers, config, diags) = crate::setup::check(&args.path, None);
+    let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
+    diags.extend(missing_credentials(&args.path, &args.db.db).await);
+    diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     for d in &diags {
         crate::output::outln!("{d}");
     }
@@ -35,4 +41,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "ok: {workflows} workflow(s), {schedules} schedule(s), {notifiers} notifier(s), {warnings} warning(s)"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Credentials referenced by notifier files that neither the database (when it exists) nor the
+/// environment has.
+async fn missing_credentials(path: &Path, db: &Path) -> Vec<vigil_core::diagnostic::Diagnostic> {
+    let dir = path.join("notifiers");
+    let exists_db = crate::setup::postgres_url(db).is_some() || db.exists();
+    if !dir.is_dir() || !exists_db {
+        return Vec::new();
+    }
+    let Ok(store) = crate::setup::open_store(db).await else { return Vec::new() };
+    let names: Vec<String> = store.secrets().await.unwrap_or_default().into_iter().map(|(n, _)| n).collect();
+    store.close().await;
+    let exists = |kind: &str, name: &str| match kind {
+        "secrets" => names.iter().any(|n| n == name),
+        _ => std::env::var_os(name).is_some(),
+    };
+    vigil_connectors::notifiers::load::missing_credentials(&dir, &exists)
 }

@@ -42,6 +42,22 @@ pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<Notifi
     (out, diags)
 }
 
+/// Warnings for the credentials notifier files under `dir` reference but `exists` does not know
+/// (`exists(kind, name)` with kind `secrets` or `env`), located. `vigil validate` reports them
+/// from the secret names in the database, without decrypting anything.
+pub fn missing_credentials(dir: &Path, exists: &dyn Fn(&str, &str) -> bool) -> Vec<Diagnostic> {
+    let lookup = |kind: &str, name: &str| exists(kind, name).then(String::new);
+    let (_, diags) = load_dir(dir, Some(&lookup));
+    diags
+        .into_iter()
+        .filter(|d| d.message.contains("is not set ("))
+        .map(|mut d| {
+            d.severity = Severity::Warning;
+            d
+        })
+        .collect()
+}
+
 /// Builds one notifier from a document (as the API receives it), substituting credentials; the
 /// errors name the field.
 pub fn from_value(mut doc: Value, credentials: Credentials<'_>) -> Result<NotifierConfig, Vec<(String, String)>> {
@@ -96,7 +112,13 @@ pub fn parse_config(doc: &Value) -> Result<NotifierConfig, ConfigError> {
         "slack" => typed(body).map(NotifierConfig::Slack),
         "lark" => typed(body).map(NotifierConfig::Lark),
         "opsgenie" => typed(body).map(NotifierConfig::Opsgenie),
-        "webhook" => typed(body).map(NotifierConfig::Webhook),
+        "webhook" => {
+            let hook: super::webhook::WebhookConfig = typed(body)?;
+            match hook.template_problem() {
+                Some((path, message, hint)) => Err(ConfigError { path, message, hint }),
+                None => Ok(NotifierConfig::Webhook(hook)),
+            }
+        }
         "alertmanager" => typed(body).map(NotifierConfig::Alertmanager),
         "email" => typed(body).map(NotifierConfig::Email),
         other => Err(err(

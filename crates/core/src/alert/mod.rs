@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
-pub use request::{AlertRequest, default_key};
+pub use request::{AlertRequest, default_key, rule_problems};
 
 /// How an alert turns observations into firing and resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -140,14 +140,38 @@ fn duration_ms(input: &Map<String, Value>, key: &str) -> Result<Option<i64>, Str
 }
 
 fn count(input: &Map<String, Value>, key: &str, default: u32) -> Result<u32, String> {
+    count_from(input, key, default, 1)
+}
+
+fn count_from(input: &Map<String, Value>, key: &str, default: u32, least: u64) -> Result<u32, String> {
     match input.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => v
             .as_u64()
-            .filter(|n| *n >= 1)
+            .filter(|n| *n >= least && *n <= u64::from(u32::MAX))
             .map(|n| n as u32)
-            .ok_or_else(|| format!("`{key}` must be a whole number of at least 1")),
+            .ok_or_else(|| format!("`{key}` must be a whole number of at least {least}")),
     }
+}
+
+/// The rule settings of an ALERT task's inputs.
+const RULE_FIELDS: [&str; 7] =
+    ["for", "fireAfter", "resolveAfter", "repeatInterval", "sendResolved", "flapThreshold", "flapWindow"];
+
+/// Problems with the rule settings an ALERT task writes literally, found when the definition
+/// loads (a setting with a `${}` reference is checked when the task runs).
+pub fn rule_problems(input: &Map<String, Value>) -> Vec<(&'static str, String)> {
+    RULE_FIELDS
+        .into_iter()
+        .filter_map(|field| {
+            let value = input.get(field)?;
+            if value.as_str().is_some_and(|s| s.contains("${")) {
+                return None;
+            }
+            let single: Map<String, Value> = [(field.to_string(), value.clone())].into_iter().collect();
+            rule(&single).err().map(|e| (field, e))
+        })
+        .collect()
 }
 
 fn rule(input: &Map<String, Value>) -> Result<AlertRule, String> {
@@ -167,8 +191,13 @@ fn rule(input: &Map<String, Value>) -> Result<AlertRule, String> {
         fire_after: count(input, "fireAfter", 1)?,
         resolve_after: count(input, "resolveAfter", 1)?,
         repeat_interval_ms: repeat,
-        send_resolved: input.get("sendResolved").and_then(Value::as_bool).unwrap_or(true),
-        flap_threshold: count(input, "flapThreshold", defaults.flap_threshold)?,
+        send_resolved: match input.get("sendResolved") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => return Err(format!("`sendResolved` must be true or false, got {other}")),
+        },
+        // 0 turns flap detection off.
+        flap_threshold: count_from(input, "flapThreshold", defaults.flap_threshold, 0)?,
         flap_window_ms: duration_ms(input, "flapWindow")?.unwrap_or(defaults.flap_window_ms),
     })
 }

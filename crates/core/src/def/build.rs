@@ -11,7 +11,7 @@ use super::raw::{TaskConfig, TaskDefConfig, WorkflowDefConfig};
 use super::*;
 use crate::diagnostic::{Problem, did_you_mean};
 use crate::locate::join_key;
-use crate::params::references;
+use crate::params::{Found, WORKFLOW_FIELDS, find_all};
 
 /// Checks a workflow document. Returns the definition when there is no error, and all problems
 /// (errors and warnings) either way.
@@ -159,7 +159,22 @@ impl Builder {
     }
 
     fn task_list(&mut self, items: &[Value], path: &str) -> Vec<Task> {
-        items.iter().enumerate().filter_map(|(i, item)| self.task(item, &format!("{path}[{i}]"))).collect()
+        let tasks: Vec<(usize, Task)> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| Some((i, self.task(item, &format!("{path}[{i}]"))?)))
+            .collect();
+        for (n, (i, task)) in tasks.iter().enumerate() {
+            let joined = tasks.get(n + 1).is_some_and(|(_, next)| matches!(next.kind, TaskKind::Join { .. }));
+            if matches!(task.kind, TaskKind::ForkJoin { .. }) && !joined {
+                self.problems.push(Problem::warning(
+                    format!("{path}[{i}]"),
+                    "a FORK_JOIN is followed by a JOIN in Conductor; without one, the next task starts without \
+                     waiting for the branches",
+                ));
+            }
+        }
+        tasks.into_iter().map(|(_, t)| t).collect()
     }
 
     fn task(&mut self, value: &Value, path: &str) -> Option<Task> {
@@ -211,6 +226,13 @@ impl Builder {
                 if uri.is_none() {
                     self.problems
                         .push(Problem::error(join_key(&input_path, "http_request.uri"), "an HTTP task needs a `uri`"));
+                }
+                if let Some(Value::String(u)) = uri
+                    && !u.contains("${")
+                    && let Some(why) = bad_http_uri(u)
+                {
+                    let at = if req.is_some() { "http_request.uri" } else { "uri" };
+                    self.problems.push(Problem::error(join_key(&input_path, at), format!("`{u}` {why}")));
                 }
                 let method = req.and_then(|r| r.get("method")).or_else(|| raw.input_parameters.get("method"));
                 if let Some(Value::String(m)) = method {
@@ -359,6 +381,9 @@ impl Builder {
                         "an ALERT task needs `notifiers`, a list of notifier names",
                     )),
                 }
+                for (field, message) in crate::alert::rule_problems(&raw.input_parameters) {
+                    self.problems.push(Problem::error(join_key(&input_path, field), message));
+                }
                 if let Some(Value::String(sev)) = raw.input_parameters.get("severity")
                     && !sev.contains("${")
                     && !["critical", "error", "warning", "info"].contains(&sev.as_str())
@@ -441,6 +466,12 @@ impl Builder {
             }
         }
         let default_case = self.task_list(&raw.default_case, &join_key(path, "defaultCase"));
+        if raw.decision_cases.is_empty() {
+            self.problems.push(Problem::warning(
+                cases_path,
+                format!("this {type_name} has no `decisionCases`: every run takes `defaultCase`"),
+            ));
+        }
         Some(Switch { evaluator, expression, cases, default_case })
     }
 
@@ -486,9 +517,27 @@ impl Builder {
         let known: HashSet<&str> = self.refs.iter().map(|(r, _)| r.as_str()).collect();
         let mut problems = Vec::new();
         let mut check = |value: &Value, path: &str| {
-            for (at, reference) in references(value, path) {
-                let head = reference.split(['.', '[']).next().unwrap_or_default();
-                if head == "workflow" || head == "env" || known.contains(head) {
+            for (at, found) in find_all(value, path) {
+                let reference = match found {
+                    Found::Reference(r) => r,
+                    Found::Unclosed(text) => {
+                        problems
+                            .push(Problem::error(at, format!("`{text}` opens `${{` but never closes it with `}}`")));
+                        continue;
+                    }
+                };
+                let mut parts = reference.split(['.', '[']);
+                let head = parts.next().unwrap_or_default();
+                if head == "workflow" {
+                    let field = parts.next().unwrap_or_default();
+                    if !WORKFLOW_FIELDS.contains(&field) {
+                        let hint = did_you_mean(field, WORKFLOW_FIELDS);
+                        let msg = format!("`${{{reference}}}` reads `workflow.{field}`, which is not a workflow field");
+                        problems.push(Problem::warning(at, msg).with_hint(hint));
+                    }
+                    continue;
+                }
+                if head == "env" || known.contains(head) {
                     continue;
                 }
                 let hint = did_you_mean(head, known.iter().copied());
@@ -524,6 +573,18 @@ impl Builder {
             }
         }
         self.problems.extend(problems);
+    }
+}
+
+/// Why a literal HTTP task URI cannot be called, if it cannot.
+fn bad_http_uri(uri: &str) -> Option<String> {
+    match url::Url::parse(uri) {
+        Err(e) => Some(format!("is not a URL ({e})")),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some(format!("has scheme `{}`; an HTTP task calls `http` or `https` URLs", u.scheme()))
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("has no host".to_string()),
+        Ok(_) => None,
     }
 }
 

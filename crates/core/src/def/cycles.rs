@@ -61,10 +61,12 @@ mod tests {
     use serde_json::json;
 
     fn def(name: &str, subs: &[&str]) -> WorkflowDef {
+        let leaf = json!({"name": "v", "taskReferenceName": "v", "type": "SET_VARIABLE", "inputParameters": {"x": 1}});
         let tasks: Vec<_> = subs
             .iter()
             .enumerate()
             .map(|(i, s)| json!({"name": "s", "taskReferenceName": format!("s{i}"), "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": s}}))
+            .chain([leaf])
             .collect();
         build_workflow(&json!({"name": name, "tasks": tasks})).0.unwrap()
     }

@@ -61,7 +61,48 @@ impl Scope for AlertScope {
     }
 }
 
+/// The fields a body template reads as `${alert.FIELD}`.
+pub const TEMPLATE_FIELDS: [&str; 13] = [
+    "notice",
+    "dedup_key",
+    "name",
+    "severity",
+    "summary",
+    "details",
+    "labels",
+    "source",
+    "firing_since",
+    "at",
+    "links",
+    "test",
+    "title",
+];
+
 impl WebhookConfig {
+    /// The first reference of the body template that no alert can fill: its field path, the
+    /// problem and a suggestion. Checked when the notifier loads, not at the first page.
+    pub fn template_problem(&self) -> Option<(String, String, Option<String>)> {
+        use vigil_core::params::{Found, find_all};
+        let body = self.body.as_ref()?;
+        find_all(body, "body").into_iter().find_map(|(at, found)| match found {
+            Found::Unclosed(text) => Some((at, format!("`{text}` opens `${{` but never closes it"), None)),
+            // Credentials are substituted when the notifier loads.
+            Found::Reference(r) if r.starts_with("workflow.secrets.") || r.starts_with("env.") => None,
+            Found::Reference(r) => {
+                let field = r.strip_prefix("alert.").map(|f| f.split(['.', '[']).next().unwrap_or_default());
+                match field {
+                    Some(f) if TEMPLATE_FIELDS.contains(&f) => None,
+                    Some(f) => Some((
+                        at,
+                        format!("`${{{r}}}`: an alert has no field `{f}` (fields: {})", TEMPLATE_FIELDS.join(", ")),
+                        vigil_core::diagnostic::did_you_mean(f, TEMPLATE_FIELDS),
+                    )),
+                    None => Some((at, format!("`${{{r}}}`: a webhook body reads only `${{alert.FIELD}}`"), None)),
+                }
+            }
+        })
+    }
+
     /// The request for `msg`.
     pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
         self.build_batch_request(std::slice::from_ref(msg))
