@@ -56,9 +56,14 @@ pub fn new_instance_id() -> String {
 /// Why a start request was refused.
 #[derive(Debug, Error)]
 pub enum EngineError {
-    /// No such workflow.
-    #[error("workflow `{0}` is not defined")]
-    UnknownWorkflow(String),
+    /// No such workflow (or no such version of it).
+    #[error("workflow `{name}`{} is not defined", version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    UnknownWorkflow {
+        /// The name asked for.
+        name: String,
+        /// The version asked for, if one was.
+        version: Option<u32>,
+    },
     /// The engine is shutting down.
     #[error("the engine is shutting down")]
     ShuttingDown,
@@ -165,7 +170,7 @@ impl Shared {
             .read()
             .expect("lock")
             .get(&req.name, req.version)
-            .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+            .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?;
         let id = req.id.unwrap_or_else(new_instance_id);
         let mut instance = new_instance(&def, id, req.input, self.clock.now());
         instance.correlation_id = req.correlation_id;
@@ -406,7 +411,7 @@ impl Engine {
         let Some(part) = part else {
             self.workflows()
                 .get(&req.name, req.version)
-                .ok_or_else(|| EngineError::UnknownWorkflow(req.name.clone()))?;
+                .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?;
             return Err(EngineError::NoPartition);
         };
         let mut instance = self.shared.new_instance(StartRequest { id: Some(id.clone()), ..req }, part)?;

@@ -110,7 +110,7 @@ impl From<ControlError> for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::UnknownWorkflow(name) => ApiError::not_found(format!("workflow `{name}` is not defined")),
+            e @ EngineError::UnknownWorkflow { .. } => ApiError::not_found(e.to_string()),
             EngineError::ShuttingDown => ApiError::new(ErrorCode::ShuttingDown, "vigil is shutting down"),
             EngineError::NoPartition => {
                 ApiError::new(ErrorCode::ShuttingDown, "this node is joining the cluster; retry")

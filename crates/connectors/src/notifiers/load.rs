@@ -28,16 +28,21 @@ pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<Notifi
         Err(_) => return (out, diags),
     };
     files.sort();
+    let mut first_file: Vec<(String, PathBuf)> = Vec::new();
     for file in files {
+        let before = out.len();
         load_file(&file, credentials, &mut out, &mut diags);
-    }
-    let mut seen: Vec<(String, usize)> = Vec::new();
-    for (i, n) in out.iter().enumerate() {
-        if let Some((_, first)) = seen.iter().find(|(name, _)| name == n.name()) {
-            let _ = first;
-            diags.push(error(dir, 1, 1, "name", format!("notifier `{}` is defined more than once", n.name())));
+        for n in &out[before..] {
+            match first_file.iter().find(|(name, _)| name == n.name()) {
+                Some((_, first)) => {
+                    let (line, col) =
+                        SourceMap::build(&std::fs::read_to_string(&file).unwrap_or_default()).position("name");
+                    let msg = format!("notifier `{}` is also defined in {}", n.name(), first.display());
+                    diags.push(error(&file, line, col, "name", msg));
+                }
+                None => first_file.push((n.name().to_string(), file.clone())),
+            }
         }
-        seen.push((n.name().to_string(), i));
     }
     (out, diags)
 }
