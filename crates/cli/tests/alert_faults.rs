@@ -195,3 +195,64 @@ async fn batched_webhook_retries_a_failed_batch_and_accepts_each_alert_once() {
     assert_eq!((before, keys.len()), (ALERTS, ALERTS), "each alert accepted exactly once");
     assert!(requests.len() >= 2, "the failed batch was retried");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_pauses_the_whole_webhook_notifier() {
+    // The first notice is answered 429 Retry-After: 3; nothing may reach the receiver for 3 s.
+    let first = Arc::new(AtomicUsize::new(0));
+    let seen = first.clone();
+    let server = Recorder::start(move |r| {
+        if r.path == "/hook" && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Reply {
+                status: 429,
+                body: json!({"__headers": {"retry-after": "3"}, "body": {"error": "slow down"}}),
+                delay: Duration::ZERO,
+            };
+        }
+        Reply::json(json!({"ok": true}))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["workflows", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let alert = |key: &str| {
+        json!({"name": key, "taskReferenceName": key, "type": "ALERT", "inputParameters": {
+        "status": "firing", "dedupKey": key, "notifiers": ["hook"], "repeatInterval": "never"}})
+    };
+    let keys = ["k1", "k2", "k3"];
+    let workflow = json!({"name": "many", "tasks": keys.iter().map(|k| alert(k)).collect::<Vec<_>>()});
+    std::fs::write(config.join("workflows/many.json"), workflow.to_string()).unwrap();
+    std::fs::write(
+        config.join("notifiers/hook.yaml"),
+        format!("name: hook\ntype: webhook\nurl: {}/hook\n", server.url),
+    )
+    .unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    http.post(format!("{base}/api/v1/workflows/many/instances")).json(&json!({})).send().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.to("/hook").len() < 1 + keys.len() {
+        assert!(Instant::now() < deadline, "not every notice arrived: {}", server.to("/hook").len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let hooks = server.to("/hook");
+    let (limited, paused_key) = (hooks[0].at, hooks[0].body["dedup_key"].clone());
+    // A request already on its way when the 429 came back may land just after it; after that, the
+    // pause is a lower bound, so this holds however slow the machine is.
+    for later in &hooks[1..] {
+        let after = later.at.duration_since(limited);
+        assert!(
+            after < Duration::from_millis(500) || after >= Duration::from_millis(2_900),
+            "sent during the pause: {after:?}"
+        );
+        if later.body["dedup_key"] == paused_key {
+            assert!(after >= Duration::from_millis(2_900), "the limited notice came back early: {after:?}");
+        }
+    }
+    let mut delivered: Vec<&str> = hooks[1..].iter().map(|r| r.body["dedup_key"].as_str().unwrap()).collect();
+    delivered.sort();
+    assert_eq!(delivered, keys, "each notice once after the pause");
+}

@@ -147,11 +147,26 @@ async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receiv
         tokio::time::sleep(reply.delay).await;
     }
     let status = StatusCode::from_u16(reply.status).unwrap();
-    match reply.body {
+    // A reply body `{"__headers": {...}, "body": ...}` sets response headers (Retry-After, say).
+    let (headers, body) = match reply.body {
+        Value::Object(mut m) if m.contains_key("__headers") => {
+            let headers = m.remove("__headers").unwrap_or_default();
+            (headers, m.remove("body").unwrap_or(Value::Null))
+        }
+        body => (Value::Null, body),
+    };
+    let mut response = match body {
         // A JSON string is sent as plain text, as Slack answers `ok`.
         Value::String(text) => (status, text).into_response(),
         body => (status, axum::Json(body)).into_response(),
+    };
+    for (k, v) in headers.as_object().into_iter().flatten() {
+        response.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.as_str().unwrap_or_default().parse().unwrap(),
+        );
     }
+    response
 }
 
 /// Runs `vigil run` on a blocking thread so the test's own servers keep answering.

@@ -43,6 +43,11 @@ impl Bucket {
         Self { capacity: burst, per_sec: per_minute / 60.0, tokens: burst, at: 0 }
     }
 
+    /// No rate limit; only a pause can hold it back.
+    fn unlimited() -> Self {
+        Self { capacity: f64::MAX, per_sec: f64::MAX, tokens: f64::MAX, at: 0 }
+    }
+
     /// Empties the bucket until `until`, for a provider that asked to wait (429 Retry-After).
     fn pause_until(&mut self, until: Millis) {
         self.tokens = 0.0;
@@ -234,10 +239,10 @@ pub async fn run(
                         let take = notifiers_max_batch(&notifiers, &d.notifier).min(waiting_keys.len());
                         ready.extend(waiting_keys.drain(..take));
                     }
-                    // Retry-After speaks for the whole endpoint, not just this one alert.
-                    if let Outcome::Retry { after: Some(after), .. } = &d.outcome
-                        && let Some(bucket) = buckets.get_mut(&d.notifier)
-                    {
+                    // Retry-After speaks for the whole endpoint, not just this one alert; a
+                    // notifier without a rate limit (webhook, Alertmanager) gets a bucket for it.
+                    if let Outcome::Retry { after: Some(after), .. } = &d.outcome {
+                        let bucket = buckets.entry(d.notifier.clone()).or_insert_with(Bucket::unlimited);
                         bucket.pause_until(now + after.as_millis() as Millis);
                     }
                 }
@@ -376,6 +381,18 @@ mod tests {
         assert!(b.take(0).is_ok());
         assert_eq!(b.take(0), Err(500), "2 per second: the next token comes in 500 ms");
         assert!(b.take(500).is_ok());
+    }
+
+    #[test]
+    fn an_unlimited_bucket_only_pauses() {
+        let mut b = Bucket::unlimited();
+        for t in 0..1000 {
+            assert_eq!(b.take(t), Ok(()));
+        }
+        b.pause_until(5_000);
+        assert_eq!(b.take(4_999), Err(5_000));
+        assert_eq!(b.take(5_001), Ok(()));
+        assert_eq!(b.take(5_001), Ok(()));
     }
 
     #[test]
