@@ -222,7 +222,9 @@ async fn a_429_with_retry_after_pauses_the_whole_webhook_notifier() {
         "status": "firing", "dedupKey": key, "notifiers": ["hook"], "repeatInterval": "never"}})
     };
     let keys = ["k1", "k2", "k3"];
-    let workflow = json!({"name": "many", "tasks": keys.iter().map(|k| alert(k)).collect::<Vec<_>>()});
+    // k2 and k3 become ready a second after k1's 429: inside the pause.
+    let nap = json!({"name": "nap", "taskReferenceName": "nap", "type": "WAIT", "inputParameters": {"duration": "1s"}});
+    let workflow = json!({"name": "many", "tasks": [alert("k1"), nap, alert("k2"), alert("k3")]});
     std::fs::write(config.join("workflows/many.json"), workflow.to_string()).unwrap();
     std::fs::write(
         config.join("notifiers/hook.yaml"),
