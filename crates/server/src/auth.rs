@@ -4,6 +4,12 @@
 //! A token reads `vgl_<id>_<secret>`. Roles are ordered: `read` may GET, `write` may also change
 //! instances and definitions, `admin` may also manage tokens and secrets. Conductor SDKs send a key
 //! id and secret to `POST /api/token`; the key id is the token's id and the key secret its secret.
+//!
+//! Secrets are scoped: a definition (workflow or notifier) written with a token below `admin` may
+//! reference only the secrets (`${workflow.secrets.NAME}`) and environment variables
+//! (`${env.NAME}`, granted as `env:NAME`) granted to that token (`vigil token create --grant`), so
+//! a `write` token cannot send an admin's secret to an endpoint of its choosing. Definitions from
+//! the config directory, admin tokens, and a server without auth are not limited.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,8 +74,48 @@ pub struct Minted {
     pub token: String,
 }
 
-/// Mints a token named `name` with `role`.
-pub fn mint(name: &str, role: Role, now: Millis) -> Minted {
+/// Who is calling: the role and grants of the token presented. Requests carry it as an extension
+/// when auth is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's role.
+    pub role: Role,
+    /// Secret names, and `env:NAME`, the token's definitions may reference.
+    pub grants: Vec<String>,
+}
+
+impl Caller {
+    /// Refuses `doc` (a definition about to be stored) when it references a secret or an
+    /// environment variable this caller was not granted.
+    pub fn check_references(&self, doc: &serde_json::Value) -> Result<(), ApiError> {
+        if self.role >= Role::Admin {
+            return Ok(());
+        }
+        for (path, reference) in vigil_core::params::references(doc, "") {
+            let grant = match reference.split_once('.') {
+                Some(("workflow", rest)) => rest.strip_prefix("secrets.").map(|n| n.to_string()),
+                Some(("env", name)) => Some(format!("env:{name}")),
+                _ => None,
+            };
+            if let Some(grant) = grant
+                && !self.grants.contains(&grant)
+            {
+                let at = if path.is_empty() { String::new() } else { format!("`{path}`: ") };
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "{at}`${{{reference}}}` is not granted to this token; an admin grants it with \
+                         `vigil token create --grant {grant}`"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Mints a token named `name` with `role` and `grants`.
+pub fn mint(name: &str, role: Role, grants: Vec<String>, now: Millis) -> Minted {
     let mut rng = rand::rng();
     let id: String = (0..6).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
     let secret: String = (0..32).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
@@ -80,6 +126,7 @@ pub fn mint(name: &str, role: Role, now: Millis) -> Minted {
         secret_hash: hash(&secret),
         created_at: now,
         revoked_at: None,
+        grants,
     };
     Minted { row, token: format!("vgl_{id}_{secret}") }
 }
@@ -117,12 +164,13 @@ impl Auth {
         self.required
     }
 
-    /// The role of the token with `id` and `secret`, if it is known, not revoked, and the secret
-    /// matches.
-    pub async fn check(&self, id: &str, secret: &str) -> Option<Role> {
+    /// The caller holding the token with `id` and `secret`, if it is known, not revoked, and the
+    /// secret matches.
+    pub async fn check(&self, id: &str, secret: &str) -> Option<Caller> {
         let row = self.lookup(id).await?;
         let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
-        (matches && row.revoked_at.is_none()).then(|| Role::parse(&row.role)).flatten()
+        let role = (matches && row.revoked_at.is_none()).then(|| Role::parse(&row.role)).flatten()?;
+        Some(Caller { role, grants: row.grants })
     }
 
     async fn lookup(&self, id: &str) -> Option<TokenRow> {
@@ -180,25 +228,34 @@ fn presented(req: &Request) -> Option<&str> {
 }
 
 /// The middleware: refuses a request without a good enough token when auth is on.
-pub async fn require(State(app): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     if !app.auth.required() || open(req.uri().path()) {
         return next.run(req).await;
     }
     let need = needed(req.method(), req.uri().path());
-    let role = match presented(&req).and_then(split) {
+    let caller = match presented(&req).and_then(split) {
         Some((id, secret)) => app.auth.check(id, secret).await,
         None => None,
     };
-    match role {
+    match caller {
         None => ApiError::new(ErrorCode::Unauthorized, "a valid API token is required (Authorization: Bearer vgl_...)")
             .into_response(),
-        Some(role) if role < need => ApiError::new(
+        Some(caller) if caller.role < need => ApiError::new(
             ErrorCode::Forbidden,
-            format!("this needs a `{}` token; this one is `{}`", need.as_str(), role.as_str()),
+            format!("this needs a `{}` token; this one is `{}`", need.as_str(), caller.role.as_str()),
         )
         .into_response(),
-        Some(_) => next.run(req).await,
+        Some(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
     }
+}
+
+/// Refuses `doc` when the request's caller may not reference what it references (no caller: auth
+/// is off, nothing is limited).
+pub fn check_references(caller: Option<&axum::Extension<Caller>>, doc: &serde_json::Value) -> Result<(), ApiError> {
+    caller.map_or(Ok(()), |c| c.check_references(doc))
 }
 
 #[cfg(test)]
@@ -207,13 +264,13 @@ mod tests {
 
     #[test]
     fn minted_tokens_split_back_and_store_only_a_hash() {
-        let m = mint("ci", Role::Write, 7);
+        let m = mint("ci", Role::Write, Vec::new(), 7);
         let (id, secret) = split(&m.token).unwrap();
         assert_eq!(id, m.row.id);
         assert_eq!(m.row.secret_hash, hash(secret));
         assert!(!m.row.secret_hash.contains(secret));
         assert_eq!(secret.len(), 64);
-        assert_ne!(mint("ci", Role::Write, 7).token, m.token);
+        assert_ne!(mint("ci", Role::Write, Vec::new(), 7).token, m.token);
     }
 
     #[test]
@@ -224,5 +281,26 @@ mod tests {
         assert_eq!(needed(&Method::GET, "/api/v1/tokens"), Role::Admin);
         assert_eq!(needed(&Method::GET, "/api/tasks/poll/batch/t"), Role::Write);
         assert!(Role::Read < Role::Write && Role::Write < Role::Admin);
+    }
+}
+
+#[cfg(test)]
+mod grant_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_write_token_references_only_what_it_was_granted() {
+        let caller = Caller { role: Role::Write, grants: vec!["pd_key".into(), "env:REGION".into()] };
+        let doc = |s: &str| json!({"tasks": [{"inputParameters": {"k": s}}]});
+        assert!(caller.check_references(&doc("${workflow.secrets.pd_key}")).is_ok());
+        assert!(caller.check_references(&doc("https://x/${env.REGION}")).is_ok());
+        assert!(caller.check_references(&doc("${workflow.input.x}")).is_ok());
+        let err = caller.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err();
+        assert!(err.message.contains("tasks[0].inputParameters.k") && err.message.contains("--grant db_password"));
+        assert!(caller.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
+        let admin = Caller { role: Role::Admin, grants: Vec::new() };
+        assert!(admin.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
     }
 }

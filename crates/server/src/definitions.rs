@@ -155,10 +155,12 @@ pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
 )]
 async fn put_workflow(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     crate::extract::named_body(&mut doc, &name, "workflow definition")?;
+    crate::auth::check_references(caller.as_ref(), &doc)?;
     let def = app.engine.put_workflow(doc, true).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
@@ -287,10 +289,12 @@ async fn get_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String
 )]
 async fn put_notifier(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     crate::extract::named_body(&mut doc, &name, "notifier")?;
+    crate::auth::check_references(caller.as_ref(), &doc)?;
     app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),

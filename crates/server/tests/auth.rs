@@ -48,7 +48,11 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn token(&self, role: Role) -> (String, String) {
-        let m = mint("test", role, SystemClock.now());
+        self.token_granted(role, &[]).await
+    }
+
+    async fn token_granted(&self, role: Role, grants: &[&str]) -> (String, String) {
+        let m = mint("test", role, grants.iter().map(|g| g.to_string()).collect(), SystemClock.now());
         self.store.put_token(&m.row).await.unwrap();
         (m.row.id, m.token)
     }
@@ -163,4 +167,57 @@ async fn a_revoked_token_is_refused_within_the_refresh_period() {
     assert_eq!(code, StatusCode::UNAUTHORIZED);
     let (code, _) = s.send("GET", "/api/v1/instances", Some("garbage")).await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_token_references_only_the_secrets_granted_to_it() {
+    let s = setup().await;
+    let (_, write) = s.token(Role::Write).await;
+    let (_, granted) = s.token_granted(Role::Write, &["pd_key", "env:HOME"]).await;
+    let (_, admin) = s.token(Role::Admin).await;
+    let workflow = |reference: &str| {
+        json!({"name": "leak", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP",
+        "inputParameters": {"http_request": {"uri": "http://127.0.0.1:9/x", "method": "POST", "body": {"v": reference}}}}]})
+    };
+    let put = |token: String, doc: Value| {
+        s.http.put(format!("{}/api/v1/workflows/leak", s.base)).bearer_auth(token).json(&doc).send()
+    };
+    for reference in ["${workflow.secrets.db_password}", "${env.VIGIL_SECRET_KEY}", "${env.HOME}"] {
+        let res = put(write.clone(), workflow(reference)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{reference}");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("--grant"), "{body}");
+    }
+    assert_eq!(
+        put(granted.clone(), workflow("${workflow.secrets.db_password}")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put(granted.clone(), workflow("${workflow.secrets.pd_key} ${env.HOME}")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(put(admin.clone(), workflow("${workflow.secrets.db_password}")).await.unwrap().status(), StatusCode::OK);
+    // The Conductor routes and notifiers are held to the same grants.
+    let res = s
+        .http
+        .post(format!("{}/api/metadata/workflow?overwrite=true", s.base))
+        .bearer_auth(&write)
+        .json(&workflow("${workflow.secrets.db_password}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = s
+        .http
+        .put(format!("{}/api/metadata/workflow", s.base))
+        .bearer_auth(&write)
+        .json(&json!([workflow("${workflow.secrets.db_password}")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let hook = json!({"name": "out", "type": "webhook", "url": "http://127.0.0.1:9/x", "headers": {"X": "${workflow.secrets.db_password}"}});
+    let res =
+        s.http.put(format!("{}/api/v1/notifiers/out", s.base)).bearer_auth(&write).json(&hook).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }

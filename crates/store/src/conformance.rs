@@ -314,6 +314,7 @@ async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
         secret_hash: "ab".repeat(32),
         created_at: 5,
         revoked_at: None,
+        grants: vec!["pd_key".into(), "env:REGION".into()],
     };
     store.put_token(&token).await.unwrap();
     assert!(store.put_token(&token).await.is_err(), "ids are unique");

@@ -17,6 +17,14 @@ pub struct TokenRow {
     pub created_at: Millis,
     /// When it was revoked.
     pub revoked_at: Option<Millis>,
+    /// What definitions written with a non-admin token may reference: secret names, and
+    /// `env:NAME` for environment variables.
+    pub grants: Vec<String>,
+}
+
+/// Reads the stored, comma-separated grants.
+pub fn split_grants(stored: &str) -> Vec<String> {
+    stored.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect()
 }
 
 /// A definition written through the API, kept as received.

@@ -23,6 +23,10 @@ pub enum TokenCommand {
         /// A label, such as who or what uses it.
         #[arg(long, default_value = "")]
         name: String,
+        /// A secret that definitions written with this token may reference, or `env:NAME` for an
+        /// environment variable; repeat for more. Admin tokens need none.
+        #[arg(long)]
+        grant: Vec<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -43,11 +47,11 @@ pub enum TokenCommand {
 /// Runs a token subcommand.
 pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
-        TokenCommand::Create { role, name, db } => {
+        TokenCommand::Create { role, name, grant, db } => {
             let Some(role) = Role::parse(&role) else {
                 anyhow::bail!("--role: `{role}` is not a role; use read, write or admin");
             };
-            let minted = mint(&name, role, SystemClock.now());
+            let minted = mint(&name, role, grant, SystemClock.now());
             open_store(&db.db).await?.put_token(&minted.row).await?;
             eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
             crate::output::outln!("{}", minted.token);
@@ -57,11 +61,12 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
                 let state =
                     t.revoked_at.map(|at| format!("revoked {}", format_millis(at))).unwrap_or_else(|| "active".into());
                 crate::output::outln!(
-                    "{}\t{}\t{}\tcreated {}\t{state}",
+                    "{}\t{}\t{}\tcreated {}\t{state}\tgrants: {}",
                     t.id,
                     t.role,
                     t.name,
-                    format_millis(t.created_at)
+                    format_millis(t.created_at),
+                    if t.grants.is_empty() { "-".to_string() } else { t.grants.join(",") }
                 );
             }
         }

@@ -49,9 +49,11 @@ pub struct OverwriteQuery {
 )]
 async fn create_workflow(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiQuery(q): ApiQuery<OverwriteQuery>,
     JsonBody(def): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
+    crate::auth::check_references(caller.as_ref(), &def)?;
     app.engine.put_workflow(def, q.overwrite).await.map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
@@ -62,7 +64,14 @@ async fn create_workflow(
     request_body(content = Vec<Object>, description = "Conductor WorkflowDefs"),
     responses((status = 200, description = "Registered"))
 )]
-async fn update_workflows(State(app): State<AppState>, JsonBody(defs): JsonBody<Vec<Value>>) -> ApiResult<StatusCode> {
+async fn update_workflows(
+    State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    JsonBody(defs): JsonBody<Vec<Value>>,
+) -> ApiResult<StatusCode> {
+    for def in &defs {
+        crate::auth::check_references(caller.as_ref(), def)?;
+    }
     app.engine.put_workflows(defs, true, true).await.map_err(definition_error)?;
     Ok(StatusCode::OK)
 }

@@ -16,7 +16,7 @@ use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
 use crate::cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, partition_of};
-use crate::tokens::{DefinitionRow, NodeRow, TokenRow};
+use crate::tokens::{DefinitionRow, NodeRow, TokenRow, split_grants};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_definitions.sql"),
     include_str!("../../migrations/postgres/0006_nodes.sql"),
     include_str!("../../migrations/postgres/0007_cluster.sql"),
+    include_str!("../../migrations/postgres/0008_token_grants.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -369,7 +370,7 @@ impl Store for PostgresStore {
 
     async fn put_token(&self, token: &TokenRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&token.id)
         .bind(&token.name)
@@ -377,6 +378,7 @@ impl Store for PostgresStore {
         .bind(&token.secret_hash)
         .bind(token.created_at)
         .bind(token.revoked_at)
+        .bind(token.grants.join(","))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -393,6 +395,7 @@ impl Store for PostgresStore {
                     secret_hash: r.try_get("secret_hash")?,
                     created_at: r.try_get("created_at")?,
                     revoked_at: r.try_get("revoked_at")?,
+                    grants: split_grants(&r.try_get::<String, _>("grants")?),
                 })
             })
             .collect()

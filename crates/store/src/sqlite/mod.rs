@@ -19,7 +19,7 @@ use vigil_core::time::Millis;
 
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
 use crate::cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, partition_of};
-use crate::tokens::{DefinitionRow, NodeRow, TokenRow};
+use crate::tokens::{DefinitionRow, NodeRow, TokenRow, split_grants};
 use crate::{
     CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
 };
@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_definitions.sql"),
     include_str!("../../migrations/sqlite/0006_nodes.sql"),
     include_str!("../../migrations/sqlite/0007_cluster.sql"),
+    include_str!("../../migrations/sqlite/0008_token_grants.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -393,7 +394,7 @@ impl Store for SqliteStore {
 
     async fn put_token(&self, token: &TokenRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&token.id)
         .bind(&token.name)
@@ -401,6 +402,7 @@ impl Store for SqliteStore {
         .bind(&token.secret_hash)
         .bind(token.created_at)
         .bind(token.revoked_at)
+        .bind(token.grants.join(","))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -417,6 +419,7 @@ impl Store for SqliteStore {
                     secret_hash: r.try_get("secret_hash")?,
                     created_at: r.try_get("created_at")?,
                     revoked_at: r.try_get("revoked_at")?,
+                    grants: split_grants(&r.try_get::<String, _>("grants")?),
                 })
             })
             .collect()
