@@ -175,3 +175,26 @@ async fn instances_and_status_read_a_remote_server_with_a_token() {
     );
     stop(child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_trickles_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) =
+        serve_api(&dir.path().join("v.db"), &root().join("examples/quickstart"), free_port(), &[]).await;
+    let _child = KillOnDrop(child);
+    let addr = base.strip_prefix("http://").unwrap().to_string();
+    // Slowloris: half a request line, then nothing.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    // The server answers others meanwhile.
+    let http = vigil_connectors::http_client();
+    assert!(http.get(format!("{base}/healthz")).send().await.unwrap().status().is_success());
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection was still open after 30 s");
+    let answer = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "cut off only after the header timeout");
+}

@@ -46,8 +46,16 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
     for (k, v) in response.headers() {
         headers.insert(k.as_str().to_string(), Value::String(v.to_str().unwrap_or_default().to_string()));
     }
-    let bytes = match response.bytes().await {
-        Ok(b) => b,
+    let limit = max_body_bytes();
+    let bytes = match read_capped(response, limit).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            let reason = format!(
+                "{} {}: the response body is larger than {limit} bytes (VIGIL_MAX_HTTP_BODY_BYTES)",
+                req.method, req.uri
+            );
+            return failed(reason, json!({}), true);
+        }
         Err(e) => {
             return failed(
                 format!("{} {}: reading the body failed: {}", req.method, req.uri, error_chain(&e)),
@@ -69,6 +77,33 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
     } else {
         failed(format!("{} {} answered {status}", req.method, req.uri), output, false)
     }
+}
+
+/// The largest HTTP task response body kept (10 MiB, `VIGIL_MAX_HTTP_BODY_BYTES`): it is stored in
+/// the instance, and a task cannot make vigil hold an unbounded answer in memory.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 10 << 20;
+
+fn max_body_bytes() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        std::env::var("VIGIL_MAX_HTTP_BODY_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_BODY_BYTES)
+    })
+}
+
+/// The body, or `None` once it passes `limit` (checked against Content-Length first, then as it
+/// streams in, so an endless body is cut off).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if out.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
 }
 
 fn failed(reason: String, output: Value, terminal: bool) -> TaskResult {

@@ -220,6 +220,7 @@ pub fn run(
                 scripts: &mut scripts,
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
+                max_iterations: vigil_core::interpreter::MAX_ITERATIONS,
             };
             let part = instance.partition;
             let mut pending = step(instance, &def, event, &mut cx);

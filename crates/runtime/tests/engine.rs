@@ -166,6 +166,42 @@ async fn failure_workflow_starts_with_the_failed_instance_details() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_or_huge_http_body_fails_the_task_at_the_cap() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let n = tokio::io::AsyncReadExt::read(&mut sock, &mut buf).await.unwrap_or(0);
+                if String::from_utf8_lossy(&buf[..n]).contains("/declared") {
+                    let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 20000000000\r\n\r\n").await;
+                    return;
+                }
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").await;
+                let chunk = format!("{:x}\r\n{}\r\n", 1 << 20, "x".repeat(1 << 20));
+                while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let call = |name: &str, path: &str| {
+        json!({"name": name, "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP",
+        "inputParameters": {"http_request": {"uri": format!("http://{addr}/{path}"), "readTimeOut": 60000}}}]})
+    };
+    let engine = engine(set(&[call("endless", "endless"), call("declared", "declared")]), &dir).await;
+    for name in ["endless", "declared"] {
+        let done = engine.wait(&start(&engine, name, json!({}))).await.unwrap();
+        assert_eq!(done.status, WorkflowStatus::Failed, "{name}");
+        let reason = done.tasks[0].reason_for_incompletion.clone().unwrap_or_default();
+        assert!(reason.contains("larger than 10485760 bytes"), "{name}: {reason}");
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_task_timeout_retries_then_fails_and_unreachable_endpoint_is_named() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

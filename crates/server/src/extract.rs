@@ -22,7 +22,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_none_or(|v| v.starts_with("application/json") || v.contains("+json"));
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        let read = tokio::time::timeout(crate::listen::BODY_READ_TIMEOUT, Bytes::from_request(req, state));
+        let bytes = read.await.map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("the body did not arrive within {:?}", crate::listen::BODY_READ_TIMEOUT),
+            )
+        })?;
+        let bytes = bytes.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than the limit")
             } else {

@@ -13,6 +13,7 @@ pub mod error;
 mod extract;
 mod health;
 mod instances;
+pub mod listen;
 mod openapi;
 mod schedules;
 pub mod views;

@@ -175,7 +175,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     });
     let db = crate::setup::redact(&args.db.db.to_string_lossy());
     tracing::info!(listen = %listen, db = %db, auth = required, node = %node.id, "vigil is serving.");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    vigil_server::listen::serve(listener, app, shutdown_signal()).await?;
     tracing::info!("Shutting down: committing in-memory state.");
     engine.shutdown().await;
     store.close().await;

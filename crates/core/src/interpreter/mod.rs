@@ -216,7 +216,13 @@ pub struct Step<'a> {
     pub jq: &'a mut JqCache,
     /// Secret values, environment and output scrubbing.
     pub secrets: &'a dyn Secrets,
+    /// Most DO_WHILE iterations: without `keepLastN`, and with it.
+    pub max_iterations: (u32, u32),
 }
+
+/// [`Step::max_iterations`] by default: a loop that keeps every iteration's history grows the
+/// state that every commit writes, so it stops at 10,000; one with `keepLastN` at 1,000,000.
+pub const MAX_ITERATIONS: (u32, u32) = (10_000, 1_000_000);
 
 /// Secret values for resolution, and removal of leaked values from outputs.
 pub trait Secrets: SecretSource {

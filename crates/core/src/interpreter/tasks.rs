@@ -255,6 +255,12 @@ impl<'a> Run<'a, '_> {
                 (None, None) => false,
             };
             i = self.trim_iterations(spec.keep_last_n, &spec.body, i, iteration, &pos.suffix);
+            let (all, kept) = self.cx.max_iterations;
+            let cap = if spec.keep_last_n > 0 { kept } else { all };
+            if again && iteration >= cap {
+                let hint = if spec.keep_last_n > 0 { String::new() } else { format!(" (with `keepLastN`, {kept})") };
+                return self.loop_failed(i, format!("DO_WHILE stopped after {cap} iterations, the limit{hint}"));
+            }
             if !again {
                 self.complete_loop(i, iteration);
                 return Flow::Done;

@@ -37,6 +37,7 @@ struct Harness {
     now: i64,
     scripts: ScriptEngine,
     jq: JqCache,
+    max_iterations: (u32, u32),
 }
 
 impl Harness {
@@ -48,7 +49,8 @@ impl Harness {
         set.insert(def.clone());
         let inst = new_instance(&def, "wf1".into(), input, 1_000);
         let limits = ScriptLimits { time: std::time::Duration::from_millis(300), memory_bytes: 32 << 20 };
-        Self { def, set, inst, now: 1_000, scripts: ScriptEngine::new(limits), jq: JqCache::new(limits) }
+        let (scripts, jq) = (ScriptEngine::new(limits), JqCache::new(limits));
+        Self { def, set, inst, now: 1_000, scripts, jq, max_iterations: super::MAX_ITERATIONS }
     }
 
     fn send(&mut self, event: Event) -> Vec<Action> {
@@ -58,6 +60,7 @@ impl Harness {
             scripts: &mut self.scripts,
             jq: &mut self.jq,
             secrets: &TestSecrets,
+            max_iterations: self.max_iterations,
         };
         step(&mut self.inst, &self.def, event, &mut cx)
     }
@@ -606,4 +609,33 @@ tasks:
     });
     assert_eq!(h.inst.status, WorkflowStatus::Completed);
     assert_eq!(h.inst.output, json!({"greeting": "hello vigil"}));
+}
+
+#[test]
+fn an_endless_do_while_stops_at_the_iteration_limit() {
+    let yaml = r#"
+name: forever
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    loopCondition: "true"
+    loopOver:
+      - {name: v, taskReferenceName: v, type: SET_VARIABLE, inputParameters: {x: 1}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.max_iterations = (50, 1_000);
+    let mut event = Event::Start;
+    // One step runs a bounded number of executions, then yields; the runtime continues it.
+    for _ in 0..10 {
+        let actions = h.send(event);
+        if h.inst.status.is_terminal() {
+            break;
+        }
+        assert!(actions.iter().any(|a| matches!(a, Action::Yield)), "{actions:?}");
+        event = Event::Continue;
+    }
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    let why = h.task("loop").reason_for_incompletion.clone().unwrap();
+    assert!(why.contains("after 50 iterations") && why.contains("with `keepLastN`, 1000"), "{why}");
 }
