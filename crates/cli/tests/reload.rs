@@ -77,3 +77,35 @@ async fn config_changes_take_effect_without_a_restart_and_bad_ones_keep_what_run
     .await;
     stop(child);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_a_large_definition_keeps_the_api_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let small = "name: a\ntasks:\n  - {name: s, taskReferenceName: s, type: SET_VARIABLE, inputParameters: {x: 1}}\n";
+    std::fs::write(config.join("workflows/a.yaml"), small).unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _child = KillOnDrop(child);
+    // About 4 MB: 20,000 tasks, parsed, built and located while the API is polled.
+    let tasks: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| {
+            json!({"name": format!("t{i}"), "taskReferenceName": format!("t{i}"), "type": "SET_VARIABLE",
+            "inputParameters": {"x": i, "padding": "p".repeat(120)}})
+        })
+        .collect();
+    let big = json!({"name": "big", "tasks": tasks}).to_string();
+    std::fs::write(config.join("workflows/big.json"), big).unwrap();
+    let http = vigil_connectors::http_client();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while start(&http, &base, "big").await != 202 {
+        let asked = Instant::now();
+        let health = tokio::time::timeout(Duration::from_secs(5), http.get(format!("{base}/healthz")).send()).await;
+        assert!(health.is_ok_and(|r| r.is_ok()), "/healthz did not answer within 5 s during the reload");
+        slowest = slowest.max(asked.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(120), "the large workflow never became live");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("reload of 20,000 tasks: live after {:?}; slowest /healthz {slowest:?}", started.elapsed());
+}

@@ -35,6 +35,17 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
     out
 }
 
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| anyhow::anyhow!("the reload task failed: {e}"))?
+}
+
+/// [`fingerprint`] on the blocking pool (a large directory takes a while to walk).
+async fn fingerprint_off_runtime(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let dir = dir.to_path_buf();
+    blocking(move || Ok(fingerprint(&dir))).await.unwrap_or_default()
+}
+
 /// Watches `dir` until the process ends. `file_schedules` are the schedules the directory defined
 /// at start (so a schedule whose file goes away stops).
 /// With `publish` (a cluster), a change that validates is also published for the other nodes.
@@ -45,11 +56,11 @@ pub async fn watch(
     (dir, publish): (PathBuf, bool),
     file_schedules: Vec<String>,
 ) {
-    let mut seen = fingerprint(&dir);
+    let mut seen = fingerprint_off_runtime(&dir).await;
     let mut scheduled = file_schedules;
     loop {
         tokio::time::sleep(EVERY).await;
-        let now = fingerprint(&dir);
+        let now = fingerprint_off_runtime(&dir).await;
         if now == seen {
             continue;
         }
@@ -58,7 +69,11 @@ pub async fn watch(
             Ok(names) => {
                 scheduled = names;
                 if publish {
-                    let published = match crate::commands::shared_config::files(&dir) {
+                    let read = blocking({
+                        let dir = dir.clone();
+                        move || crate::commands::shared_config::files(&dir)
+                    });
+                    let published = match read.await {
                         Ok(files) => crate::commands::shared_config::publish(store.as_ref(), &files).await,
                         Err(e) => Err(e),
                     };
@@ -88,7 +103,13 @@ pub(crate) async fn reload(
     before: &[String],
 ) -> anyhow::Result<Vec<String>> {
     let secrets = load_secrets(store, db).await?;
-    let (config, mut notifiers) = load_all(dir, Some(&secrets))?;
+    // Reading, parsing and validating a large directory takes seconds: never on the runtime's
+    // threads, which answer the API and fire schedules meanwhile.
+    let (config, mut notifiers) = blocking({
+        let dir = dir.to_path_buf();
+        move || load_all(&dir, Some(&secrets))
+    })
+    .await?;
     let (workflows, schedules) = (config.workflows.all().count(), config.schedules.len());
     engine.set_workflows(config.workflows);
     engine.load_api_definitions().await?;
