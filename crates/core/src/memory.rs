@@ -6,8 +6,15 @@
 //! only makes a program look smaller). The `vigil` binary installs it as the global allocator;
 //! where it is not installed [`thread_balance`] stays 0 and jq is bounded by time and steps only.
 //!
-//! This is the only `unsafe` code in vigil: a `GlobalAlloc` must be declared `unsafe`. It adds one
-//! thread-local addition to each allocation.
+//! [`DeadlineAllocator`] is QuickJS's allocator: it refuses to allocate once the running script is
+//! past its deadline. QuickJS checks its interrupt handler only every 10,000 interrupt points, so a
+//! script whose every step does heavy native work (`a.push(~new Array(1e6))` joins a million
+//! elements per step) would overrun a 2 s limit by a minute; every such step allocates, and a
+//! refused allocation ends the script at once (reported as the timeout it is).
+//!
+//! This is the only `unsafe` code in vigil: a `GlobalAlloc` and a QuickJS allocator must be
+//! declared `unsafe`. The counting adds one thread-local addition to each allocation; the deadline
+//! one clock read to each script allocation.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -75,4 +82,57 @@ pub fn is_counting() -> bool {
     let counted = thread_balance() != before;
     drop(probe);
     counted
+}
+
+/// QuickJS's allocator: Rust's, refusing to allocate once `deadline` has passed.
+pub struct DeadlineAllocator {
+    inner: rquickjs::allocator::RustAllocator,
+    deadline: std::rc::Rc<Cell<Option<std::time::Instant>>>,
+}
+
+impl DeadlineAllocator {
+    /// An allocator that refuses once the instant in `deadline` has passed (never when `None`).
+    pub fn new(deadline: std::rc::Rc<Cell<Option<std::time::Instant>>>) -> Self {
+        Self { inner: rquickjs::allocator::RustAllocator, deadline }
+    }
+
+    fn late(&self) -> bool {
+        self.deadline.get().is_some_and(|d| std::time::Instant::now() > d)
+    }
+}
+
+// SAFETY: every call is forwarded to `RustAllocator`, which upholds the contract; a refusal is a
+// null pointer, which QuickJS handles as out of memory.
+unsafe impl rquickjs::allocator::Allocator for DeadlineAllocator {
+    fn alloc(&mut self, size: usize) -> *mut u8 {
+        if self.late() {
+            return std::ptr::null_mut();
+        }
+        self.inner.alloc(size)
+    }
+
+    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        if self.late() {
+            return std::ptr::null_mut();
+        }
+        self.inner.calloc(count, size)
+    }
+
+    unsafe fn dealloc(&mut self, ptr: *mut u8) {
+        // SAFETY: `ptr` came from `inner` (every allocation goes through it).
+        unsafe { self.inner.dealloc(ptr) }
+    }
+
+    unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
+        if self.late() && new_size > 0 {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: `ptr` came from `inner`.
+        unsafe { self.inner.realloc(ptr, new_size) }
+    }
+
+    unsafe fn usable_size(ptr: *mut u8) -> usize {
+        // SAFETY: `ptr` came from `RustAllocator`.
+        unsafe { rquickjs::allocator::RustAllocator::usable_size(ptr) }
+    }
 }

@@ -103,10 +103,11 @@ impl ScriptEngine {
 
 impl Js {
     fn new(limits: ScriptLimits) -> Self {
-        let runtime = Runtime::new().expect("QuickJS runtime");
+        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
+        let allocator = crate::memory::DeadlineAllocator::new(deadline.clone());
+        let runtime = Runtime::new_with_alloc(allocator).expect("QuickJS runtime");
         runtime.set_memory_limit(limits.memory_bytes);
         runtime.set_max_stack_size(1 << 20);
-        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let watch = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || watch.get().is_some_and(|d| Instant::now() > d))));
         let context = Context::full(&runtime).expect("QuickJS context");
@@ -227,6 +228,18 @@ mod tests {
     fn infinite_loop_is_stopped_and_engine_recovers() {
         let mut js = engine();
         assert_eq!(js.eval("while(true){}", &json!({})), Err(ScriptError::Timeout(Duration::from_millis(200))));
+        assert_eq!(js.eval("1 + 1", &json!({})).unwrap(), json!(2));
+    }
+
+    #[test]
+    fn heavy_native_steps_stop_at_the_time_limit_not_at_the_next_interrupt_check() {
+        // Found by fuzzing: each step joins a million-element array (native work between
+        // QuickJS's interrupt checks), which ran ~50 s against a 200 ms limit.
+        let mut js = engine();
+        let started = Instant::now();
+        let err = js.eval("var a = []; for(;;) a.push(~new Array(1e6));", &json!({})).unwrap_err();
+        assert_eq!(err, ScriptError::Timeout(Duration::from_millis(200)));
+        assert!(started.elapsed() < Duration::from_secs(20), "stopped after {:?}", started.elapsed());
         assert_eq!(js.eval("1 + 1", &json!({})).unwrap(), json!(2));
     }
 
