@@ -1,4 +1,4 @@
-//! The chaos run: three `vigil serve` nodes on PostgreSQL, 500 schedules firing every second, each
+//! The chaos run: three `vigil serve` nodes on PostgreSQL, 500 schedules firing every 5 s, each
 //! running seed 000's alert workflow (search for failures over HTTP, then ALERT to PagerDuty)
 //! against a source that flaps by slot, key by key. While it runs: one node is SIGKILLed, the
 //! PagerDuty receiver answers only 500s and 429s for 60 s, and PostgreSQL restarts.
@@ -24,11 +24,19 @@ use vigil_core::instance::WorkflowStatus;
 use vigil_store::Store;
 
 const SCHEDULES: usize = 500;
-/// A key's source fails for one phase and passes for the next, offset per key. A phase is longer
-/// than any outage burst, so late fires can hold at most one change.
-const PHASE_S: i64 = 20;
+/// Seconds between a schedule's fires.
+const EVERY_S: i64 = 5;
+/// A key's source fails for one phase and passes for the next, offset per key. A phase (12 fires)
+/// is longer than any outage burst, so late fires can hold at most one change.
+const PHASE_S: i64 = 60;
 const LEASE_TTL_S: u64 = 6;
-const ROUTING_KEY: &str = "0123456789abcdef0123456789abcdef";
+/// PagerDuty integrations (routing keys), each a notifier: PagerDuty takes about 120 events a
+/// minute per routing key, which vigil's rate limit honours, so 500 flapping keys page through ten.
+const INTEGRATIONS: usize = 10;
+
+fn routing_key(group: usize) -> String {
+    format!("{group:02}23456789abcdef0123456789abcdef")
+}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -52,7 +60,7 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64, window_s: i64) {
             "dedupKey": "chaos-${workflow.input.key}",
             "severity": "critical",
             "summary": "${search.output.response.body.totalHits} failed runs",
-            "notifiers": ["oncall"],
+            "notifiers": ["oncall-${workflow.input.group}"],
             "repeatInterval": "never",
             "flapThreshold": 0
         }}
@@ -60,18 +68,18 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64, window_s: i64) {
     std::fs::write(dir.join("workflows/failure_alert.json"), alert.to_string()).unwrap();
     let schedules: Vec<Value> = (0..SCHEDULES)
         .map(|n| {
-            json!({"name": format!("alert-{n:03}"), "cronExpression": "* * * * * *", "zoneId": "UTC",
+            json!({"name": format!("alert-{n:03}"), "cronExpression": format!("*/{EVERY_S} * * * * *"), "zoneId": "UTC",
                 "scheduleStartTime": start, "scheduleEndTime": start + window_s * 1000 - 1,
                 "runCatchupScheduleInstances": true,
-                "startWorkflowRequest": {"name": "failure_alert", "input": {"key": n}}})
+                "startWorkflowRequest": {"name": "failure_alert", "input": {"key": n, "group": n % INTEGRATIONS}}})
         })
         .collect();
     std::fs::write(dir.join("schedules/alerts.json"), Value::Array(schedules).to_string()).unwrap();
-    std::fs::write(
-        dir.join("notifiers/oncall.yaml"),
-        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {base}/v2/enqueue\n"),
-    )
-    .unwrap();
+    for g in 0..INTEGRATIONS {
+        let notifier =
+            format!("name: oncall-{g}\ntype: pagerduty\nrouting_key: {}\nurl: {base}/v2/enqueue\n", routing_key(g));
+        std::fs::write(dir.join(format!("notifiers/oncall-{g}.yaml")), notifier).unwrap();
+    }
 }
 
 /// The `pg_ctlcluster` version and name of the local server on port 5432.
@@ -115,7 +123,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     };
     let Some(pg) = vigil_store::testing::fresh_postgres("vigil_chaos").await else { return };
     let db = std::path::PathBuf::from(&pg.url);
-    let start = (now_ms() / 1000 + 8) * 1000;
+    let start = (now_ms() / 1000 / EVERY_S + 2) * EVERY_S * 1000;
     // The receiver fails from +25 % of the window for 60 s: 500s and 429s (Retry-After 2) in turn.
     let outage = (start + window_s * 250, start + window_s * 250 + 60_000);
     let refusals = Arc::new(AtomicU64::new(0));
@@ -155,9 +163,21 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     let config = dir.path().join("config");
     write_config(&config, &server.url, start, window_s);
     let ttl = LEASE_TTL_S.to_string();
+    // Each node's log goes to a file, printed when the run fails.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
     let mut nodes = Vec::new();
-    for _ in 0..3 {
-        let (child, _) = serve_api(&db, &config, free_port(), &["--lease-ttl", &ttl]).await;
+    for n in 0..3 {
+        let port = free_port();
+        let log = std::fs::File::create(logs.join(format!("node-{n}.log"))).unwrap();
+        let child = vigil(&db)
+            .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--lease-ttl", &ttl])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        wait_healthy(&format!("http://127.0.0.1:{port}")).await;
         nodes.push(KillOnDrop(child));
     }
     let at = |fraction: f64| start + (window_s as f64 * 1000.0 * fraction) as i64;
@@ -174,7 +194,8 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
 
     // Everything runs out: every slot's instance ends, and the backlog of notices drains.
     let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
-    let expected = SCHEDULES * window_s as usize;
+    let fires = (window_s / EVERY_S) as usize;
+    let expected = SCHEDULES * fires;
     let deadline = Instant::now() + Duration::from_secs(window_s as u64 + 240);
     sleep_until(start + window_s * 1000).await;
     let runs = loop {
@@ -191,7 +212,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
 
     // Slots: each fire time of each schedule ran exactly once.
     assert_eq!(runs.len(), expected, "one instance per fire time");
-    assert_each_fire_once(&store, (0..SCHEDULES).map(|n| format!("alert-{n:03}")), window_s as usize, &runs).await;
+    assert_each_fire_once(&store, (0..SCHEDULES).map(|n| format!("alert-{n:03}")), fires, &runs).await;
     let mut slots: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
     for run in &runs {
         let inst = store.instance(&run.id).await.unwrap().unwrap();
@@ -212,8 +233,8 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
         let mut got: BTreeMap<usize, Vec<&'static str>> = BTreeMap::new();
         let mut redelivered = 0;
         for body in accepted.lock().unwrap().iter() {
-            assert_eq!(body["routing_key"], json!(ROUTING_KEY));
             let key: usize = body["dedup_key"].as_str().unwrap().trim_start_matches("chaos-").parse().unwrap();
+            assert_eq!(body["routing_key"], json!(routing_key(key % INTEGRATIONS)), "each key pages its integration");
             let action = match body["event_action"].as_str().unwrap() {
                 "trigger" => "trigger",
                 "resolve" => "resolve",
@@ -250,6 +271,56 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
         runs.len(),
         refusals.load(Ordering::Relaxed)
     );
+    if (missing, extra, out_of_order) != (0, 0, 0) {
+        for n in 0..3 {
+            let text = std::fs::read_to_string(logs.join(format!("node-{n}.log"))).unwrap_or_default();
+            let lines: Vec<&str> =
+                text.lines().filter(|l| !l.contains("Could not renew") && !l.contains("heartbeat")).collect();
+            eprintln!("--- node {n}: {} log lines; the last 15:", lines.len());
+            for l in lines.iter().rev().take(15).rev() {
+                eprintln!("  {}", &l[..l.len().min(300)]);
+            }
+        }
+        let pending = store.outbox(vigil_store::OutboxStatus::Pending, 10_000).await.unwrap();
+        let failed = store.outbox(vigil_store::OutboxStatus::Failed, 10_000).await.unwrap();
+        let delivered = store.outbox(vigil_store::OutboxStatus::Delivered, 100_000).await.unwrap();
+        eprintln!("outbox: {} pending, {} failed, {} delivered", pending.len(), failed.len(), delivered.len());
+        let mut by_part: BTreeMap<u32, usize> = BTreeMap::new();
+        for e in &pending {
+            *by_part.entry(vigil_store::partition_of(&e.dedup_key)).or_default() += 1;
+        }
+        let created: Vec<i64> = pending.iter().map(|e| (e.created_at - start) / 1000).collect();
+        eprintln!(
+            "pending by partition: {by_part:?}; created (s into the window): {:?}",
+            &created[..created.len().min(40)]
+        );
+        for e in pending.iter().take(5) {
+            eprintln!(
+                "  pending {} {} attempts {} next {} error {:?}",
+                e.dedup_key,
+                e.notice,
+                e.attempts,
+                e.next_attempt_at - now_ms(),
+                e.last_error
+            );
+        }
+        for (key, want) in
+            expected_notices.iter().filter(|(k, w)| got.get(k).cloned().unwrap_or_default() != **w).take(8)
+        {
+            let alert = store.alert(&format!("chaos-{key}")).await.unwrap();
+            let slots_of = &slots[key];
+            let flips: Vec<(i64, bool)> = slots_of
+                .windows(2)
+                .filter(|w| failing(*key, w[0]) != failing(*key, w[1]))
+                .map(|w| (w[1] - start, failing(*key, w[1])))
+                .collect();
+            eprintln!(
+                "  key {key}: want {want:?} got {:?}; flips at {flips:?}; alert {:?}",
+                got.get(key),
+                alert.map(|a| (a.condition, a.state))
+            );
+        }
+    }
     assert_eq!((missing, extra, out_of_order), (0, 0, 0), "keys that paged other than implied");
     drop(nodes);
     store.close().await;
