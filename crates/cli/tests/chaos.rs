@@ -141,7 +141,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
             let now = now_ms();
             if now >= outage.0 && now < outage.1 {
                 let n = count.fetch_add(1, Ordering::Relaxed);
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     Reply { status: 500, body: json!({"status": "error"}), delay: Duration::ZERO }
                 } else {
                     let body = json!({"__headers": {"retry-after": "2"}, "body": {"status": "throttled"}});
