@@ -6,7 +6,7 @@
 //! start, with the same instance id, so every fire time runs exactly once.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::Duration;
 
 use vigil_core::instance::FireRef;
@@ -76,11 +76,17 @@ impl State {
             return Ok(());
         }
         let store = engine.store();
+        let (mut resumed, mut failed) = (0u64, 0u64);
         for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
             if let Some(def) = self.defs.get(&fire.schedule) {
-                tracing::info!(schedule = %fire.schedule, instance = %fire.instance_id, "Starting a fire that was claimed but not started.");
-                start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id);
+                match start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
+                    Ok(()) => resumed += 1,
+                    Err(_) => failed += 1,
+                }
             }
+        }
+        if resumed + failed > 0 {
+            tracing::info!(resumed, failed, "Started the fires that were claimed but not started before.");
         }
         let cursors: HashMap<String, Option<Millis>> =
             store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
@@ -278,19 +284,45 @@ impl State {
 }
 
 impl State {
+    /// Starts the claimed fires. Fires skipped by `overlapPolicy: SKIP` and fires that could not
+    /// start are logged once per schedule and reason for the whole batch, not once per fire (a
+    /// stop with 50,000 claimed fires is one line, not 50,000).
     fn dispatch(&self, engine: &Engine, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
-        for (claim, won) in claims.into_iter().zip(claimed) {
+        let mut skipped: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (claim, won) in claims.iter().zip(claimed) {
             match (won, claim.status) {
                 (true, FireStatus::Claimed) => {
                     let def = &self.defs[&claim.schedule];
-                    start_fire(engine, def, claim.scheduled_at, now, claim.instance_id);
+                    if let Err(e) = start_fire(engine, def, claim.scheduled_at, now, claim.instance_id.clone()) {
+                        *failed.entry((claim.schedule.clone(), e.to_string())).or_default() += 1;
+                    }
                 }
                 (true, _) => {
-                    tracing::info!(schedule = %claim.schedule, "Fire skipped: the previous instance is still running (overlapPolicy SKIP).");
                     metrics::counter!("vigil_schedule_fires_skipped_total").increment(1);
+                    *skipped.entry(claim.schedule.as_str()).or_default() += 1;
                 }
                 (false, _) => {}
             }
+        }
+        for (schedule, fires) in skipped {
+            tracing::info!(
+                schedule,
+                fires,
+                "Fires skipped: the previous instance is still running (overlapPolicy SKIP)."
+            );
+        }
+        let stopping = failed.keys().filter(|(_, e)| e.contains("shutting down")).count();
+        if stopping > 0 {
+            let fires: u64 = failed.iter().filter(|((_, e), _)| e.contains("shutting down")).map(|(_, n)| n).sum();
+            tracing::warn!(
+                fires,
+                schedules = stopping,
+                "vigil is stopping: claimed fires were not started; they start at the next start."
+            );
+        }
+        for ((schedule, error), fires) in failed.into_iter().filter(|((_, e), _)| !e.contains("shutting down")) {
+            tracing::error!(schedule, fires, error, "Schedule fires could not start their workflow.");
         }
     }
 }
@@ -299,7 +331,13 @@ fn running(engine: &Engine, schedule: &str) -> usize {
     engine.shared().running_by_schedule.lock().expect("lock").get(schedule).copied().unwrap_or(0)
 }
 
-fn start_fire(engine: &Engine, def: &ScheduleDef, slot: Millis, executed_at: Millis, instance_id: String) {
+fn start_fire(
+    engine: &Engine,
+    def: &ScheduleDef,
+    slot: Millis,
+    executed_at: Millis,
+    instance_id: String,
+) -> Result<(), crate::EngineError> {
     *engine.shared().running_by_schedule.lock().expect("lock").entry(def.name.clone()).or_default() += 1;
     let req = StartRequest {
         name: def.start.name.clone(),
@@ -310,12 +348,15 @@ fn start_fire(engine: &Engine, def: &ScheduleDef, slot: Millis, executed_at: Mil
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
     match engine.start_with(req, Some(fire)) {
-        Ok(_) => metrics::counter!("vigil_schedule_fires_total").increment(1),
+        Ok(_) => {
+            metrics::counter!("vigil_schedule_fires_total").increment(1);
+            Ok(())
+        }
         Err(e) => {
             if let Some(n) = engine.shared().running_by_schedule.lock().expect("lock").get_mut(&def.name) {
                 *n = n.saturating_sub(1);
             }
-            tracing::error!(schedule = %def.name, error = %e, "A schedule fire could not start its workflow.");
+            Err(e)
         }
     }
 }
