@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -51,15 +50,6 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64) {
     std::fs::write(dir.join("notifiers/hook.yaml"), format!("name: hook\ntype: webhook\nurl: {base}/hook\n")).unwrap();
 }
 
-fn serve(db: &std::path::Path, config: &std::path::Path) -> Child {
-    vigil(db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
@@ -93,13 +83,13 @@ async fn late_fires_after_sigkills_page_exactly_as_their_slots_imply() {
     let start = now_ms();
     write_config(&config, &server.url, start);
 
-    let mut node = KillOnDrop(serve(&db, &config));
+    let mut node = KillOnDrop(serve(&db, &config, &[]));
     for at in [6_000, 13_000, 20_000] {
         tokio::time::sleep(Duration::from_millis((start + at - now_ms()).max(0) as u64)).await;
         node.0.kill().unwrap();
         node.0.wait().unwrap();
         tokio::time::sleep(Duration::from_millis(OUTAGE_MS)).await;
-        node = KillOnDrop(serve(&db, &config));
+        node = KillOnDrop(serve(&db, &config, &[]));
     }
 
     // Every slot of the window has run, and every instance has ended.

@@ -82,15 +82,6 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64, window_s: i64) {
     }
 }
 
-/// The `pg_ctlcluster` version and name of the local server on port 5432.
-fn local_cluster() -> Option<(String, String)> {
-    let out = std::process::Command::new("pg_lsclusters").arg("-h").output().ok()?;
-    String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() > 2 && f[2] == "5432").then(|| (f[0].to_string(), f[1].to_string()))
-    })
-}
-
 /// Per key: the notices its slots imply, in order (`trigger`, `resolve`, ...).
 fn implied(slots: &BTreeMap<usize, Vec<i64>>) -> BTreeMap<usize, Vec<&'static str>> {
     slots
@@ -113,14 +104,7 @@ fn implied(slots: &BTreeMap<usize, Vec<i64>>) -> BTreeMap<usize, Vec<&'static st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactly_as_implied() {
     let window_s: i64 = std::env::var("VIGIL_CHAOS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
-    let Some((version, cluster)) = local_cluster() else {
-        let msg = "no local PostgreSQL cluster on port 5432 managed by pg_ctlcluster";
-        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
-        }
-        eprintln!("SKIPPED: {msg}; the chaos run restarts it");
-        return;
-    };
+    let Some((version, cluster)) = restartable_postgres("the chaos run restarts it") else { return };
     let Some(pg) = vigil_store::testing::fresh_postgres("vigil_chaos").await else { return };
     let db = std::path::PathBuf::from(&pg.url);
     let start = (now_ms() / 1000 / EVERY_S + 2) * EVERY_S * 1000;

@@ -14,25 +14,9 @@ use vigil_core::instance::WorkflowStatus;
 const SCHEDULES: usize = 100;
 const WINDOW_S: i64 = 20;
 
-/// `(version, cluster)` of the local cluster on port 5432, from `pg_lsclusters`.
-fn local_cluster() -> Option<(String, String)> {
-    let out = Command::new("pg_lsclusters").arg("--no-header").output().ok()?;
-    String::from_utf8_lossy(&out.stdout).lines().find_map(|line| {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        (cols.len() >= 3 && cols[2] == "5432").then(|| (cols[0].to_string(), cols[1].to_string()))
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reconnect_after_postgres_restarts_and_lose_nothing() {
-    let Some((version, cluster)) = local_cluster() else {
-        let msg = "no local PostgreSQL cluster on port 5432 managed by pg_ctlcluster";
-        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
-        }
-        eprintln!("SKIPPED: {msg}; this test restarts it");
-        return;
-    };
+    let Some((version, cluster)) = restartable_postgres("this test restarts it") else { return };
     let Some(pg) = vigil_store::testing::fresh_postgres("vigil_pgrestart").await else { return };
     let db = std::path::PathBuf::from(&pg.url);
     let dir = tempfile::tempdir().unwrap();

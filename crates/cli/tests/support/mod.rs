@@ -295,3 +295,23 @@ pub async fn assert_each_fire_once(
         }
     }
 }
+
+/// `(version, cluster)` of the local PostgreSQL cluster on port 5432 that `pg_ctlcluster` manages,
+/// for tests that restart it. When there is none the test is skipped visibly (`why` says what it
+/// would do), unless `VIGIL_REQUIRE_SERVICES=1`, where it fails.
+pub fn restartable_postgres(why: &str) -> Option<(String, String)> {
+    let found = Command::new("pg_lsclusters").arg("--no-header").output().ok().and_then(|out| {
+        String::from_utf8_lossy(&out.stdout).lines().find_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            (cols.len() >= 3 && cols[2] == "5432").then(|| (cols[0].to_string(), cols[1].to_string()))
+        })
+    });
+    if found.is_none() {
+        let msg = "no local PostgreSQL cluster on port 5432 managed by pg_ctlcluster";
+        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
+        }
+        eprintln!("SKIPPED: {msg}; {why}");
+    }
+    found
+}
