@@ -271,6 +271,11 @@ pub fn parse_cron_shared(text: &str) -> Result<Arc<Cron>, String> {
 
 /// Parses a cron expression in Conductor/Spring/Quartz form.
 pub fn parse_cron(text: &str) -> Result<Cron, String> {
+    // An empty list item (`1,,2`, `,`) parses as a field that never matches, and croner then
+    // searches years ahead for a fire time (found by fuzzing: 31 s for `*  , * * * * *`).
+    if let Some(field) = text.split_whitespace().find(|f| f.split(',').any(str::is_empty)) {
+        return Err(format!("`{text}`: the field `{field}` has an empty list item"));
+    }
     let fields = text.split_whitespace().count();
     if !(5..=7).contains(&fields) {
         return Err(format!(

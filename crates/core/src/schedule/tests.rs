@@ -123,3 +123,13 @@ fn bad_zone_and_cron_are_reported_by_field() {
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(paths, ["cronExpression", "zoneId"]);
 }
+
+#[test]
+fn an_empty_list_item_is_refused_instead_of_searching_for_years() {
+    // Found by fuzzing: `vigil schedules` spent 31 s on this expression.
+    for text in ["*  , * * * * *", "0 1,,2 * * *", "0 ,5 * * *", "0 5, * * *"] {
+        let err = super::parse_cron(text).unwrap_err();
+        assert!(err.contains("empty list item"), "{text}: {err}");
+    }
+    assert!(super::parse_cron("0 1,2 * * *").is_ok());
+}
