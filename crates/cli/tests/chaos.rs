@@ -90,10 +90,10 @@ fn implied(slots: &BTreeMap<usize, Vec<i64>>) -> BTreeMap<usize, Vec<&'static st
             let mut firing = false;
             let mut out = Vec::new();
             for &slot in slots {
-                match (failing(key, slot), firing) {
-                    (true, false) => (firing, out) = (true, [out, vec!["trigger"]].concat()),
-                    (false, true) => (firing, out) = (false, [out, vec!["resolve"]].concat()),
-                    _ => {}
+                let now_failing = failing(key, slot);
+                if now_failing != firing {
+                    out.push(if now_failing { "trigger" } else { "resolve" });
+                    firing = now_failing;
                 }
             }
             (key, out)
