@@ -68,8 +68,15 @@ impl ScriptEngine {
     /// Evaluates `script` with `$` bound to `input` and returns its value as JSON
     /// (`undefined` and functions become `null`).
     pub fn eval(&mut self, script: &str, input: &Value) -> Result<Value, ScriptError> {
-        self.js.deadline.set(Some(Instant::now() + self.limits.time));
-        let result = self.js.eval(script, input, self.limits);
+        self.eval_within(script, input, self.limits.time)
+    }
+
+    /// [`ScriptEngine::eval`] for at most `time` (capped at the engine's limit); past it the
+    /// result is [`ScriptError::Timeout`] with `time`.
+    pub fn eval_within(&mut self, script: &str, input: &Value, time: Duration) -> Result<Value, ScriptError> {
+        let limits = ScriptLimits { time: time.min(self.limits.time), ..self.limits };
+        self.js.deadline.set(Some(Instant::now() + limits.time));
+        let result = self.js.eval(script, input, limits);
         self.js.deadline.set(None);
         if matches!(result, Err(ScriptError::Timeout(_) | ScriptError::OutOfMemory(_))) {
             self.js = Js::new(self.limits);
@@ -89,9 +96,15 @@ impl ScriptEngine {
         })
     }
 
-    /// Evaluates `script` and reads the result as a boolean the way JavaScript's `if` would.
-    pub fn eval_truthy(&mut self, script: &str, input: &Value) -> Result<bool, ScriptError> {
-        Ok(match self.eval(script, input)? {
+    /// The limits of a full evaluation.
+    pub fn limits(&self) -> ScriptLimits {
+        self.limits
+    }
+
+    /// Evaluates `script` for at most `time` and reads the result as a boolean the way
+    /// JavaScript's `if` would.
+    pub fn eval_truthy(&mut self, script: &str, input: &Value, time: Duration) -> Result<bool, ScriptError> {
+        Ok(match self.eval_within(script, input, time)? {
             Value::Null => false,
             Value::Bool(b) => b,
             Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),

@@ -169,6 +169,11 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             });
         }
         Action::Enqueue(task) => shared.work.enqueue(id, *task),
+        // As for calls: the restart evaluates it again.
+        Action::Evaluate { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
+        Action::Evaluate { task_id, evaluation } => {
+            shared.evaluator.submit(crate::evaluator::EvalJob { instance: id, task_id, evaluation })
+        }
         Action::Alert { task_id, request } if !shared.ownership.owns_key(&request.dedup_key) => {
             // Another node owns the key: the observation goes to its inbox, the result comes back
             // to this instance's.

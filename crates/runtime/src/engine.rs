@@ -27,6 +27,9 @@ pub struct EngineConfig {
     pub shards: usize,
     /// Limits for each JavaScript evaluation.
     pub script_limits: ScriptLimits,
+    /// Threads that finish scripts and jq programs past a step's budget
+    /// ([`vigil_core::interpreter::Budget`]), beside the interpreter threads.
+    pub evaluators: usize,
     /// Most concurrent HTTP task calls.
     pub max_http_in_flight: usize,
     /// Resume unfinished instances found in the store (off for one-shot `vigil run`).
@@ -41,6 +44,7 @@ impl Default for EngineConfig {
         Self {
             shards: cores.max(2),
             script_limits: ScriptLimits::default(),
+            evaluators: cores.max(2),
             max_http_in_flight: 1024,
             recover: true,
             cluster: crate::cluster::ClusterConfig::default(),
@@ -146,6 +150,8 @@ pub(crate) struct Shared {
     pub running_by_schedule: Mutex<HashMap<String, usize>>,
     pub http: reqwest::Client,
     pub http_slots: tokio::sync::Semaphore,
+    /// Finishes scripts and jq programs that ran past a step's budget.
+    pub evaluator: crate::evaluator::Evaluator,
     pub stopping: AtomicBool,
     pub finished: std::sync::atomic::AtomicU64,
     pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
@@ -226,6 +232,10 @@ impl Engine {
             running_by_schedule: Mutex::new(HashMap::new()),
             http: crate::http::client(),
             http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
+            evaluator: crate::evaluator::Evaluator::start(config.evaluators, config.script_limits, {
+                let router = router.clone();
+                Arc::new(move |id: &str, event| router.send(id, event))
+            }),
             stopping: AtomicBool::new(false),
             finished: std::sync::atomic::AtomicU64::new(0),
             alerts: alert_tx,

@@ -9,6 +9,8 @@
 //! Instances are partitioned over shard threads by id; each shard owns its instances' in-memory
 //! state and its own JavaScript engine. Shards hand batches of new states plus actions to a single
 //! committer, which writes each batch in one transaction and only then performs the actions. A
+//! script or jq program that runs past a step's short budget finishes on an evaluation thread
+//! ([`evaluator`]) so it never holds up the other instances of its shard. A
 //! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
 //! [`vigil_core::interpreter::Event::Recover`].
 
@@ -19,6 +21,7 @@ mod committer;
 mod control;
 pub mod definitions;
 mod engine;
+mod evaluator;
 mod http;
 pub mod scheduler;
 mod secrets;

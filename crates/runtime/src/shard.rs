@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 use vigil_core::def::WorkflowSet;
 use vigil_core::instance::Instance;
-use vigil_core::interpreter::{Action, ChildStart, Event, Step, new_instance, step};
+use vigil_core::interpreter::{Action, Budget, ChildStart, Event, Step, new_instance, step};
 use vigil_core::jq::JqCache;
 use vigil_core::script::{ScriptEngine, ScriptLimits};
 use vigil_core::time::Millis;
@@ -73,6 +73,20 @@ pub struct Batch {
     pub committed: Vec<(String, tokio::sync::oneshot::Sender<()>)>,
     /// Inbox messages applied, with their partitions: deleted in the same commit.
     pub inbox_done: Vec<(u32, i64)>,
+}
+
+/// Time a batch may spend before its scripts and jq programs are handed to the evaluation
+/// threads without a try: what one batch delays the next (a start, a result) stays short however
+/// many slow scripts it holds.
+const BATCH_EVALUATION_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The evaluation budget for a step taken `spent` into its batch.
+fn budget(spent: std::time::Duration) -> Budget {
+    if spent < BATCH_EVALUATION_TIME {
+        Budget::DEFAULT
+    } else {
+        Budget { task: std::time::Duration::ZERO, ..Budget::DEFAULT }
+    }
 }
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
@@ -151,6 +165,7 @@ pub fn run(
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
+        let busy_since = std::time::Instant::now();
         for msg in msgs.drain(..) {
             let msg = match msg {
                 ShardMsg::FromInbox { id, part, msg } => {
@@ -221,6 +236,7 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
                 max_iterations: vigil_core::interpreter::MAX_ITERATIONS,
+                budget: Some(budget(busy_since.elapsed())),
             };
             let part = instance.partition;
             let mut pending = step(instance, &def, event, &mut cx);

@@ -65,6 +65,69 @@ async fn runaway_script_fails_its_task_while_other_instances_complete() {
     engine.shutdown().await;
 }
 
+/// Issue 10 item 9: eight `while (true)` scripts on two shards held every other instance until
+/// they were stopped (a trivial start waited 7.7 s). Now a script past the step's budget finishes
+/// on an evaluation thread: the trivial instance is durable and done while the scripts still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_scripts_do_not_hold_up_starts_or_other_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[
+        json!({"name": "spin", "tasks": [inline("loop", "while(true){}")]}),
+        json!({"name": "jqspin", "tasks": [jq("loop", "def f: f; f")]}),
+        json!({"name": "quick", "tasks": [inline("add", "$.i + 1"), jq("copy", ".")]}),
+    ]);
+    let engine = engine(workflows, &dir).await;
+    let mut spinners: Vec<String> = Vec::new();
+    for n in 0..8 {
+        let name = if n % 2 == 0 { "spin" } else { "jqspin" };
+        spinners
+            .push(engine.start_durable(StartRequest { name: name.into(), ..StartRequest::default() }).await.unwrap());
+    }
+    let quick = engine
+        .start_durable(StartRequest { name: "quick".into(), input: json!({"i": 1}), ..StartRequest::default() })
+        .await
+        .unwrap();
+    let done = engine.wait(&quick).await.unwrap();
+    assert_eq!(done.status, WorkflowStatus::Completed);
+    // Each spinner needs the full 500 ms limit on one of the two evaluation threads: at most two
+    // can have ended by now (before, all eight had, since the quick start queued behind them).
+    let mut ended = 0;
+    for id in &spinners {
+        let state = engine.store().instance(id).await.unwrap().unwrap();
+        ended += usize::from(state.status.is_terminal());
+    }
+    assert!(ended <= 2, "{ended} of 8 long scripts ended before a trivial instance did");
+    for id in &spinners {
+        let spun = engine.wait(id).await.unwrap();
+        assert_eq!(spun.status, WorkflowStatus::Failed);
+        assert!(spun.tasks[0].reason_for_incompletion.as_deref().unwrap().contains("500ms"), "{:?}", spun.tasks[0]);
+    }
+    engine.shutdown().await;
+}
+
+/// A script handed to an evaluation thread when vigil stops is evaluated again after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_off_script_runs_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = "var t = Date.now(); while (Date.now() - t < 100) {} $.i * 2";
+    let workflows = || set(&[json!({"name": "slow", "tasks": [inline("work", slow)]})]);
+    let engine1 = engine(workflows(), &dir).await;
+    let id = engine1
+        .start_durable(StartRequest { name: "slow".into(), input: json!({"i": 21}), ..StartRequest::default() })
+        .await
+        .unwrap();
+    engine1.shutdown().await;
+    let stored = engine1.store().instance(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status, WorkflowStatus::Running, "the script was still on its evaluation thread");
+    assert_eq!(stored.tasks[0].status, TaskStatus::InProgress);
+    drop(engine1);
+    let engine2 = engine(workflows(), &dir).await;
+    let done = engine2.wait(&id).await.unwrap();
+    assert_eq!(done.status, WorkflowStatus::Completed, "{done:?} (stored before: {:?})", stored.status);
+    assert_eq!(done.output, json!({"result": 42}));
+    engine2.shutdown().await;
+}
+
 fn jq(name: &str, query: &str) -> Value {
     json!({"name": name, "taskReferenceName": name, "type": "JSON_JQ_TRANSFORM", "inputParameters": {"queryExpression": query}})
 }

@@ -6,15 +6,18 @@
 //! [`Event::Recover`], which re-issues exactly the effects that were in flight.
 //!
 //! Synchronous tasks (INLINE, JSON_JQ_TRANSFORM, SWITCH, SET_VARIABLE, TERMINATE, DO_WHILE control,
-//! FORK/JOIN) are evaluated inside the step; HTTP, WAIT and SUB_WORKFLOW end the step with an action.
+//! FORK/JOIN) are evaluated inside the step; HTTP, WAIT and SUB_WORKFLOW end the step with an action,
+//! and so does an INLINE or jq task that runs past the step's [`Budget`].
 
 mod control;
+mod evaluate;
 mod http;
 mod run;
 mod tasks;
 
 use serde_json::{Map, Value};
 
+pub use evaluate::{Budget, Evaluation};
 pub use http::{DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, HttpRequest};
 
 use crate::def::{WorkflowDef, WorkflowSet};
@@ -161,6 +164,14 @@ pub enum Action {
     },
     /// Start another workflow (the failure workflow).
     StartWorkflow(ChildStart),
+    /// Finish an INLINE or JSON_JQ_TRANSFORM task that ran past the step's [`Budget`], beside
+    /// the interpreter, and report its [`TaskResult`] ([`Evaluation::run`] gives it).
+    Evaluate {
+        /// The execution.
+        task_id: String,
+        /// What to evaluate.
+        evaluation: Box<Evaluation>,
+    },
     /// Give other instances a turn, then send [`Event::Continue`].
     Yield,
 }
@@ -218,6 +229,9 @@ pub struct Step<'a> {
     pub secrets: &'a dyn Secrets,
     /// Most DO_WHILE iterations: without `keepLastN`, and with it.
     pub max_iterations: (u32, u32),
+    /// How long evaluations may hold this thread; `None` lets them run to the engines' full
+    /// limits inside the step.
+    pub budget: Option<Budget>,
 }
 
 /// [`Step::max_iterations`] by default: a loop that keeps every iteration's history grows the

@@ -219,7 +219,9 @@ impl<'a, 'b> Run<'a, 'b> {
                         self.enqueue(i, task);
                     }
                 }
-                (TaskStatus::InProgress, "ALERT") => {
+                (TaskStatus::InProgress, "ALERT" | "INLINE" | "JSON_JQ_TRANSFORM") => {
+                    // An alert observation is applied again (newest-wins makes it harmless); an
+                    // evaluation handed off before the stop runs again.
                     self.inst.tasks[i].status = TaskStatus::Scheduled;
                     self.start(i);
                 }

@@ -2,8 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::evaluate::Stop;
 use super::run::{Flow, Pos, Run};
-use super::{Action, DEFAULT_RESPONSE_TIMEOUT_SECONDS, HttpRequest, WorkerTask};
+use super::{Action, DEFAULT_RESPONSE_TIMEOUT_SECONDS, Evaluation, HttpRequest, WorkerTask};
 use crate::def::cycles::MAX_SUB_WORKFLOW_DEPTH;
 use crate::def::{Evaluator, Task, TaskKind};
 use crate::instance::{TaskStatus, WorkflowStatus};
@@ -56,7 +57,11 @@ impl<'a> Run<'a, '_> {
                 let case = match sw.evaluator {
                     Evaluator::ValueParam => Ok(input.get(&sw.expression).cloned().unwrap_or(Value::Null)),
                     Evaluator::JavaScript => {
-                        self.cx.scripts.eval(&sw.expression, &Value::Object(input)).map_err(|e| e.to_string())
+                        let time = self.condition_time();
+                        self.cx
+                            .scripts
+                            .eval_within(&sw.expression, &Value::Object(input), time)
+                            .map_err(|e| e.to_string())
                     }
                 };
                 match case {
@@ -152,31 +157,48 @@ impl<'a> Run<'a, '_> {
 
     fn inline(&mut self, i: usize, input: &Map<String, Value>) {
         let expression = input.get("expression").and_then(Value::as_str).unwrap_or_default().to_string();
-        let result = match input.get("evaluatorType").and_then(Value::as_str) {
-            Some("value-param") => Ok(input.get(&expression).cloned().unwrap_or(Value::Null)),
-            _ => self.cx.scripts.eval(&expression, &Value::Object(input.clone())).map_err(|e| e.to_string()),
-        };
-        match result {
-            Ok(mut value) => {
-                self.cx.secrets.scrub(&mut value);
-                self.complete(i, json!({"result": value}));
-            }
-            Err(e) => self.fail(i, e, TaskStatus::Failed),
+        if input.get("evaluatorType").and_then(Value::as_str) == Some("value-param") {
+            let mut value = input.get(&expression).cloned().unwrap_or(Value::Null);
+            self.cx.secrets.scrub(&mut value);
+            return self.complete(i, json!({"result": value}));
         }
+        self.evaluate(i, Evaluation::Script { code: expression, input: Value::Object(input.clone()) });
     }
 
     fn jq(&mut self, i: usize, input: &Map<String, Value>) {
         let query = input.get("queryExpression").and_then(Value::as_str).unwrap_or_default().to_string();
-        match self.cx.jq.run(&query, &Value::Object(input.clone())) {
-            Ok(mut results) => {
-                for r in &mut results {
-                    self.cx.secrets.scrub(r);
-                }
-                let first = results.first().cloned().unwrap_or(Value::Null);
-                self.complete(i, json!({"result": first, "resultList": results}));
+        self.evaluate(i, Evaluation::Jq { query, input: Value::Object(input.clone()) });
+    }
+
+    /// Evaluates within the step's budget; past it, hands the evaluation to the runtime.
+    fn evaluate(&mut self, i: usize, evaluation: Evaluation) {
+        let limit = evaluation.limit(self.cx.scripts, self.cx.jq);
+        let time = self.cx.budget.map_or(limit, |b| b.task.min(limit));
+        let outcome = if time.is_zero() {
+            Err(Stop::OverTime(String::new()))
+        } else {
+            evaluation.attempt(self.cx.scripts, self.cx.jq, time)
+        };
+        match outcome {
+            Ok(mut output) => {
+                self.cx.secrets.scrub(&mut output);
+                self.complete(i, output);
             }
-            Err(e) => self.fail(i, e, TaskStatus::Failed),
+            Err(Stop::OverTime(_)) if time < limit => {
+                let task_id = self.inst.tasks[i].task_id.clone();
+                self.actions.push(Action::Evaluate { task_id, evaluation: Box::new(evaluation) });
+            }
+            Err(Stop::OverTime(reason) | Stop::Failed(reason)) => {
+                let reason = self.cx.secrets.scrub_text(reason);
+                self.fail(i, reason, TaskStatus::Failed)
+            }
         }
+    }
+
+    /// How long a SWITCH or DO_WHILE condition may run.
+    fn condition_time(&self) -> std::time::Duration {
+        let limit = self.cx.scripts.limits().time;
+        self.cx.budget.map_or(limit, |b| b.condition.min(limit))
     }
 
     fn wait(&mut self, i: usize, input: &Map<String, Value>) {
@@ -325,7 +347,8 @@ impl<'a> Run<'a, '_> {
             input.entry(k.clone()).or_insert_with(|| v.clone());
         }
         input.insert(task.ref_name.clone(), Value::Object(own));
-        self.cx.scripts.eval_truthy(condition, &Value::Object(input)).map_err(|e| format!("loopCondition: {e}"))
+        let time = self.condition_time();
+        self.cx.scripts.eval_truthy(condition, &Value::Object(input), time).map_err(|e| format!("loopCondition: {e}"))
     }
 
     /// Drops executions and outputs of iterations older than the last `keep` (0 keeps all).

@@ -38,6 +38,7 @@ struct Harness {
     scripts: ScriptEngine,
     jq: JqCache,
     max_iterations: (u32, u32),
+    budget: Option<super::Budget>,
 }
 
 impl Harness {
@@ -50,7 +51,7 @@ impl Harness {
         let inst = new_instance(&def, "wf1".into(), input, 1_000);
         let limits = ScriptLimits { time: std::time::Duration::from_millis(300), memory_bytes: 32 << 20 };
         let (scripts, jq) = (ScriptEngine::new(limits), JqCache::new(limits));
-        Self { def, set, inst, now: 1_000, scripts, jq, max_iterations: super::MAX_ITERATIONS }
+        Self { def, set, inst, now: 1_000, scripts, jq, max_iterations: super::MAX_ITERATIONS, budget: None }
     }
 
     fn send(&mut self, event: Event) -> Vec<Action> {
@@ -61,6 +62,7 @@ impl Harness {
             jq: &mut self.jq,
             secrets: &TestSecrets,
             max_iterations: self.max_iterations,
+            budget: self.budget,
         };
         step(&mut self.inst, &self.def, event, &mut cx)
     }
@@ -193,6 +195,48 @@ tasks:
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(h.inst.status, WorkflowStatus::Failed);
     assert!(h.inst.reason_for_incompletion.as_deref().unwrap().contains("longer than"));
+}
+
+#[test]
+fn a_script_past_the_step_budget_continues_beside_the_step_and_again_after_a_restart() {
+    let yaml = r#"
+name: slow
+tasks:
+  - {name: spin, taskReferenceName: spin, type: INLINE, inputParameters: {evaluatorType: javascript, n: "${workflow.input.n}", expression: "var t = Date.now(); while (Date.now() - t < 50) {} $.n"}}
+  - {name: q, taskReferenceName: q, type: JSON_JQ_TRANSFORM, inputParameters: {v: "${spin.output.result}", queryExpression: ".v + 1"}}
+"#;
+    let mut h = Harness::new(yaml, json!({"n": 41}));
+    h.budget =
+        Some(Budget { task: std::time::Duration::from_millis(5), condition: std::time::Duration::from_millis(5) });
+    let actions = h.send(Event::Start);
+    let [Action::Evaluate { task_id, evaluation }] = actions.as_slice() else { panic!("{actions:?}") };
+    assert_eq!(h.task("spin").status, TaskStatus::InProgress);
+    assert!(matches!(evaluation.as_ref(), Evaluation::Script { input, .. } if input["n"] == 41));
+
+    // A restart before the result: the evaluation is handed over again.
+    let again = h.send(Event::Recover);
+    assert!(again.iter().any(|a| matches!(a, Action::Evaluate { .. })), "{again:?}");
+
+    let result = evaluation.run(&mut h.scripts, &mut h.jq);
+    h.send(Event::TaskResult { task_id: task_id.clone(), result });
+    // The jq task is quick: evaluated inside the step.
+    assert_eq!(h.task("q").output_data, json!({"result": 42, "resultList": [42]}));
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn a_condition_past_its_budget_fails_its_task() {
+    let yaml = r#"
+name: cond
+tasks:
+  - {name: s, taskReferenceName: s, type: SWITCH, evaluatorType: javascript, expression: "while (true) {}", decisionCases: {a: []}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.budget =
+        Some(Budget { task: std::time::Duration::from_millis(5), condition: std::time::Duration::from_millis(20) });
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert!(h.task("s").reason_for_incompletion.as_deref().unwrap().contains("20ms"), "{:?}", h.task("s"));
 }
 
 const PAGES: &str = r#"

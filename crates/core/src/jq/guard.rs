@@ -44,6 +44,8 @@ pub enum Abort {
     Memory(usize),
     /// Recursed deeper than the stack allows.
     Depth,
+    /// Panicked inside the jq engine for another reason.
+    Internal,
 }
 
 impl std::fmt::Display for Abort {
@@ -54,6 +56,7 @@ impl std::fmt::Display for Abort {
                 write!(f, "jq program used more than {} MiB of memory and was stopped", limit >> 20)
             }
             Abort::Depth => f.write_str("jq program recursed too deeply and was stopped"),
+            Abort::Internal => f.write_str("jq program failed inside the jq engine and was stopped"),
         }
     }
 }
@@ -98,7 +101,7 @@ fn stack_position() -> usize {
 
 /// Runs `f` under a budget of `time` and `memory` bytes; an exhausted budget ends it with `Err`.
 /// Other panics inside `f` (a bug in jaq, say) become `Err` too, as an internal error.
-pub fn with_budget<T>(time: Duration, memory: usize, f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn with_budget<T>(time: Duration, memory: usize, f: impl FnOnce() -> T) -> Result<T, Abort> {
     install_quiet_hook();
     BUDGET.with(|b| {
         b.active.set(true);
@@ -111,10 +114,7 @@ pub fn with_budget<T>(time: Duration, memory: usize, f: impl FnOnce() -> T) -> R
     });
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     BUDGET.with(|b| b.active.set(false));
-    result.map_err(|payload| match payload.downcast_ref::<Abort>() {
-        Some(abort) => abort.to_string(),
-        None => "jq program failed inside the jq engine and was stopped".to_string(),
-    })
+    result.map_err(|payload| payload.downcast_ref::<Abort>().copied().unwrap_or(Abort::Internal))
 }
 
 /// One step of the running evaluation; unwinds with [`Abort`] when the budget is spent.

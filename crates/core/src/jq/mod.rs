@@ -72,18 +72,46 @@ fn snippet(at: &str) -> String {
     if at.is_empty() { "the end of the query".into() } else { format!("`{}`", at.chars().take(20).collect::<String>()) }
 }
 
+/// Why a jq evaluation gave no result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JqError {
+    /// It ran past the time it was given (and was stopped).
+    OverTime(std::time::Duration),
+    /// It failed: an error raised by the program, or a memory or depth limit.
+    Failed(String),
+}
+
+impl std::fmt::Display for JqError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JqError::OverTime(limit) => guard::Abort::Timeout(*limit).fmt(f),
+            JqError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl JqFilter {
     /// Runs the program on `input` under `limits` and returns every output value.
     pub fn run(&self, input: &Value, limits: ScriptLimits) -> Result<Vec<Value>, String> {
-        let input = Val::deserialize(input).map_err(|e| format!("input is not JSON: {e}"))?;
-        guard::with_budget(limits.time, limits.memory_bytes, || {
+        self.run_within(input, limits).map_err(|e| e.to_string())
+    }
+
+    /// [`JqFilter::run`], telling a run past the time limit apart from other failures.
+    pub fn run_within(&self, input: &Value, limits: ScriptLimits) -> Result<Vec<Value>, JqError> {
+        let input = Val::deserialize(input).map_err(|e| JqError::Failed(format!("input is not JSON: {e}")))?;
+        let outcome = guard::with_budget(limits.time, limits.memory_bytes, || {
             let ctx = Ctx::<Guarded>::new(GuardedLut(&self.0.lut), Vars::new([]));
             let mut out = Vec::new();
             for item in self.0.id.run((ctx, input)) {
                 out.push(val_to_json(&read_result(item)?)?);
             }
             Ok(out)
-        })?
+        });
+        match outcome {
+            Ok(result) => result.map_err(JqError::Failed),
+            Err(guard::Abort::Timeout(limit)) => Err(JqError::OverTime(limit)),
+            Err(abort) => Err(JqError::Failed(abort.to_string())),
+        }
     }
 }
 
@@ -118,14 +146,26 @@ impl JqCache {
 
     /// Runs `query` on `input`, compiling it on first use.
     pub fn run(&mut self, query: &str, input: &Value) -> Result<Vec<Value>, String> {
+        self.run_within(query, input, self.limits.time).map_err(|e| e.to_string())
+    }
+
+    /// Runs `query` on `input` for at most `time` (capped at the cache's limit), telling a run
+    /// stopped for time apart from other failures.
+    pub fn run_within(&mut self, query: &str, input: &Value, time: std::time::Duration) -> Result<Vec<Value>, JqError> {
         if !self.filters.contains_key(query) {
-            let filter = compile(query)?;
+            let filter = compile(query).map_err(JqError::Failed)?;
             if self.filters.len() > 10_000 {
                 self.filters.clear();
             }
             self.filters.insert(Arc::from(query), filter);
         }
-        self.filters[query].run(input, self.limits)
+        let limits = ScriptLimits { time: time.min(self.limits.time), ..self.limits };
+        self.filters[query].run_within(input, limits)
+    }
+
+    /// The limits of a full evaluation.
+    pub fn limits(&self) -> ScriptLimits {
+        self.limits
     }
 }
 
