@@ -71,10 +71,7 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
     for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
         metrics::counter!("vigil_workflows_finished_total", "status" => row.status.as_str()).increment(1);
         if let Some(schedule) = &row.schedule_name {
-            let mut running = shared.running_by_schedule.lock().expect("lock");
-            if let Some(n) = running.get_mut(schedule) {
-                *n = n.saturating_sub(1);
-            }
+            shared.fires.ended(schedule);
         }
     }
     notify_watchers(shared, watched);

@@ -32,6 +32,9 @@ pub struct EngineConfig {
     pub evaluators: usize,
     /// Most concurrent HTTP task calls.
     pub max_http_in_flight: usize,
+    /// Most instances started by schedule fires running at once; due fires past it wait
+    /// (see [`crate::admission`]).
+    pub max_running_fires: usize,
     /// Resume unfinished instances found in the store (off for one-shot `vigil run`).
     pub recover: bool,
     /// This node's part in a cluster (solo by default).
@@ -46,6 +49,7 @@ impl Default for EngineConfig {
             script_limits: ScriptLimits::default(),
             evaluators: cores.max(2),
             max_http_in_flight: 1024,
+            max_running_fires: crate::admission::DEFAULT_MAX_RUNNING_FIRES,
             recover: true,
             cluster: crate::cluster::ClusterConfig::default(),
         }
@@ -147,7 +151,8 @@ pub(crate) struct Shared {
     pub timers: mpsc::UnboundedSender<(Millis, Target)>,
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
     pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
-    pub running_by_schedule: Mutex<HashMap<String, usize>>,
+    /// Running fire-started instances, and the room for more.
+    pub fires: crate::admission::FireAdmission,
     pub http: reqwest::Client,
     pub http_slots: tokio::sync::Semaphore,
     /// Finishes scripts and jq programs that ran past a step's budget.
@@ -229,7 +234,7 @@ impl Engine {
             timers: timer_tx,
             waiters: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
-            running_by_schedule: Mutex::new(HashMap::new()),
+            fires: crate::admission::FireAdmission::new(config.max_running_fires),
             http: crate::http::client(),
             http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
             evaluator: crate::evaluator::Evaluator::start(config.evaluators, config.script_limits, {
@@ -298,6 +303,11 @@ impl Engine {
     /// How many instances have ended (committed) since the engine started.
     pub fn finished_count(&self) -> u64 {
         self.shared.finished.load(Ordering::Relaxed)
+    }
+
+    /// Instances started by schedule fires that are running on this node.
+    pub fn running_fires(&self) -> usize {
+        self.shared.fires.total()
     }
 
     /// The store.

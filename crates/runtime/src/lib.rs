@@ -14,6 +14,7 @@
 //! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
 //! [`vigil_core::interpreter::Event::Recover`].
 
+pub mod admission;
 mod alerting;
 mod clock;
 pub mod cluster;

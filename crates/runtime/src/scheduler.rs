@@ -22,6 +22,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Fire claims per transaction.
 const CLAIM_CHUNK: usize = 5_000;
 
+/// How often the scheduler looks for room while due fires wait for instances to end.
+const ROOM_POLL: Duration = Duration::from_millis(25);
+
 /// A change to the running schedules.
 pub enum SchedulerCmd {
     /// Adds or replaces a schedule.
@@ -46,7 +49,7 @@ pub async fn spawn(
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let defs: HashMap<String, ScheduleDef> = schedules.into_iter().map(|s| (s.name.clone(), s)).collect();
-    let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new() };
+    let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new(), overload: Overload::default() };
     let owned = engine.shared().ownership.parts();
     state.arm(&engine, &owned).await?;
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
@@ -57,6 +60,74 @@ struct State {
     defs: HashMap<String, ScheduleDef>,
     next: HashMap<String, Option<Millis>>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
+    overload: Overload,
+}
+
+/// Fire times skipped by the misfire policy in one round, logged as one line per schedule when
+/// few schedules skipped, and as one summary line when many did (overload skips on every
+/// schedule at once: one line, not one per schedule or per fire).
+#[derive(Default)]
+struct Skips {
+    by_schedule: BTreeMap<String, u64>,
+}
+
+/// Most schedules named one per line; more make a summary.
+const SKIP_LINES: usize = 10;
+
+impl Skips {
+    fn add(&mut self, schedule: &str, fires: u64) {
+        metrics::counter!("vigil_schedule_fires_skipped_total", "reason" => "misfire").increment(fires);
+        *self.by_schedule.entry(schedule.to_string()).or_default() += fires;
+    }
+
+    fn log(self) {
+        let why = "Missed fire times were skipped (runCatchupScheduleInstances is false).";
+        if self.by_schedule.len() <= SKIP_LINES {
+            for (schedule, skipped) in self.by_schedule {
+                tracing::warn!(schedule, skipped, "{why}");
+            }
+            return;
+        }
+        let fires: u64 = self.by_schedule.values().sum();
+        let examples: Vec<&str> = self.by_schedule.keys().take(5).map(String::as_str).collect();
+        tracing::warn!(
+            schedules = self.by_schedule.len(),
+            fires,
+            examples = %examples.join(", "),
+            "{why}"
+        );
+    }
+}
+
+/// Whether due fires are waiting for room, logged when that starts and when it ends.
+#[derive(Default)]
+struct Overload {
+    since: Option<std::time::Instant>,
+}
+
+impl Overload {
+    fn note(&mut self, waiting: bool, running: usize, limit: usize) {
+        metrics::gauge!("vigil_schedule_instances_running").set(running as f64);
+        match (waiting, self.since) {
+            (true, None) => {
+                self.since = Some(std::time::Instant::now());
+                tracing::warn!(
+                    running,
+                    limit,
+                    "Schedules fire late: as many schedule-started instances run as allowed (max_running_fires); due fires wait for some to end."
+                );
+            }
+            (false, Some(since)) => {
+                self.since = None;
+                tracing::info!(
+                    after_ms = since.elapsed().as_millis() as u64,
+                    "Schedules caught up: due fires no longer wait for room."
+                );
+            }
+            _ => {}
+        }
+        metrics::gauge!("vigil_schedule_fires_waiting").set(if waiting { 1.0 } else { 0.0 });
+    }
 }
 
 impl State {
@@ -163,8 +234,11 @@ impl State {
         let mut open = true;
         loop {
             let now = engine.now();
+            // Only as many schedules as there is room to start (each fires at least one slot);
+            // the rest stay due in the heap, oldest first, until instances end.
+            let room = engine.shared().fires.room();
             let mut due_names = Vec::new();
-            while self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            while due_names.len() < room && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
                 if let Some(Reverse((_, name))) = self.heap.pop() {
                     due_names.push(name);
                 }
@@ -172,12 +246,17 @@ impl State {
             if !due_names.is_empty() {
                 self.fire(&engine, due_names, now).await;
             }
-            let wait = self
-                .heap
-                .peek()
-                .map(|Reverse((at, _))| Duration::from_millis((*at - engine.now()).max(1) as u64))
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP);
+            let waiting = self.heap.peek().is_some_and(|Reverse((at, _))| *at <= engine.now());
+            self.overload.note(waiting, engine.shared().fires.total(), engine.shared().fires.limit());
+            let wait = if waiting {
+                ROOM_POLL
+            } else {
+                self.heap
+                    .peek()
+                    .map(|Reverse((at, _))| Duration::from_millis((*at - engine.now()).max(1) as u64))
+                    .unwrap_or(MAX_SLEEP)
+                    .min(MAX_SLEEP)
+            };
             tokio::select! {
                 cmd = commands.recv(), if open => match cmd {
                     Some(cmd) => self.apply(cmd, &engine).await,
@@ -193,22 +272,36 @@ impl State {
         let mut claims = Vec::new();
         let mut cursors = Vec::new();
         let mut busy: HashMap<String, bool> = HashMap::new();
+        let mut room = engine.shared().fires.room();
+        let mut misfired = Skips::default();
         for name in names {
             let Some(def) = self.defs.get(&name) else { continue };
             let current = self.next.get(&name).copied().flatten();
             if current.is_none_or(|c| c > now) {
                 continue;
             }
-            let due = def.take_due(current, now);
+            if room == 0 {
+                // Stays due: it fires when instances end.
+                self.set_next(&name, current);
+                continue;
+            }
+            let mut due = def.take_due(current, now);
+            if due.fire.len() > room {
+                // Catch-up slots past the room stay due, the oldest of them next.
+                due.next = Some(due.fire[room]);
+                due.fire.truncate(room);
+            }
             if due.skipped > 0 {
-                tracing::warn!(schedule = %name, skipped = due.skipped, "Missed fire times were skipped (runCatchupScheduleInstances is false).");
-                metrics::counter!("vigil_schedule_fires_skipped_total").increment(due.skipped);
+                misfired.add(&name, due.skipped);
             }
             for slot in due.fire {
                 let running = *busy.entry(name.clone()).or_insert_with(|| running(engine, &name) > 0);
                 let skip = def.overlap == OverlapPolicy::Skip && running;
                 if def.overlap == OverlapPolicy::Skip {
                     busy.insert(name.clone(), true);
+                }
+                if !skip {
+                    room -= 1;
                 }
                 let status = if skip { FireStatus::Skipped } else { FireStatus::Claimed };
                 let instance_id = crate::engine::new_instance_id();
@@ -223,6 +316,7 @@ impl State {
             cursors.push(ScheduleCursor { schedule: name.clone(), next_fire_at: due.next });
             self.set_next(&name, due.next);
         }
+        misfired.log();
         let planned = began.elapsed();
         let count = claims.len();
         // Claim in chunks and start each chunk's instances at once, so instance work overlaps the
@@ -299,7 +393,7 @@ impl State {
                     }
                 }
                 (true, _) => {
-                    metrics::counter!("vigil_schedule_fires_skipped_total").increment(1);
+                    metrics::counter!("vigil_schedule_fires_skipped_total", "reason" => "overlap").increment(1);
                     *skipped.entry(claim.schedule.as_str()).or_default() += 1;
                 }
                 (false, _) => {}
@@ -328,7 +422,7 @@ impl State {
 }
 
 fn running(engine: &Engine, schedule: &str) -> usize {
-    engine.shared().running_by_schedule.lock().expect("lock").get(schedule).copied().unwrap_or(0)
+    engine.shared().fires.running(schedule)
 }
 
 fn start_fire(
@@ -338,7 +432,7 @@ fn start_fire(
     executed_at: Millis,
     instance_id: String,
 ) -> Result<(), crate::EngineError> {
-    *engine.shared().running_by_schedule.lock().expect("lock").entry(def.name.clone()).or_default() += 1;
+    engine.shared().fires.started(&def.name);
     let req = StartRequest {
         name: def.start.name.clone(),
         version: def.start.version,
@@ -353,9 +447,7 @@ fn start_fire(
             Ok(())
         }
         Err(e) => {
-            if let Some(n) = engine.shared().running_by_schedule.lock().expect("lock").get_mut(&def.name) {
-                *n = n.saturating_sub(1);
-            }
+            engine.shared().fires.ended(&def.name);
             Err(e)
         }
     }

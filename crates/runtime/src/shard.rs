@@ -116,15 +116,11 @@ fn child_failed(start: &ChildStart, reason: String) -> Option<Event> {
 fn evict(instances: &mut HashMap<String, Instance>, parts: &[u32], shared: &Shared) {
     let gone: std::collections::HashSet<String> =
         instances.values().filter(|i| parts.contains(&i.partition)).map(|i| i.workflow_id.clone()).collect();
-    let mut running = shared.running_by_schedule.lock().expect("lock");
     for id in &gone {
-        if let Some(fire) = instances.remove(id).and_then(|i| i.fire)
-            && let Some(n) = running.get_mut(&fire.schedule)
-        {
-            *n = n.saturating_sub(1);
+        if let Some(fire) = instances.remove(id).and_then(|i| i.fire) {
+            shared.fires.ended(&fire.schedule);
         }
     }
-    drop(running);
     shared.work.forget(&gone);
 }
 

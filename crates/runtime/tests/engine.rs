@@ -379,3 +379,61 @@ async fn overlap_skip_never_runs_two_instances_and_paused_schedules_never_fire()
     assert!(store.fires("sleeping", 10).await.unwrap().is_empty(), "a paused schedule does not fire");
     engine.shutdown().await;
 }
+
+/// Issue 10 item 14: under overload the scheduler claims only what may run (`max_running_fires`);
+/// due fires wait in its heap instead of queueing as instances in memory, and it catches up by
+/// itself when load drops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_runs_at_most_the_limit_and_recovers_when_load_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = set(&[json!({"name": "slow", "tasks": [
+        {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "1500ms"}}
+    ]})]);
+    let store = Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
+    let config = EngineConfig { shards: 2, max_running_fires: 3, ..EngineConfig::default() };
+    let engine = Engine::start(store, Arc::new(SystemClock), config, workflows, SecretValues::default()).await.unwrap();
+    let names: Vec<String> = (0..8).map(|n| format!("s{n}")).collect();
+    engine.run_schedules(names.iter().map(|n| every_second(n, "slow", json!({}))).collect()).await.unwrap();
+    let mut most = 0;
+    for _ in 0..40 {
+        most = most.max(engine.running_fires());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Load drops: one schedule is left.
+    for n in &names[1..] {
+        assert!(engine.schedule_command(vigil_runtime::scheduler::SchedulerCmd::Pause(n.clone(), true)));
+    }
+    let dropped_at = engine.now();
+    let started = Instant::now();
+    while engine.running_fires() > 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the backlog never drained");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = engine.store();
+    let mut later = 0;
+    while later == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "s0 stopped firing");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        later = store.fires("s0", 200).await.unwrap().iter().filter(|f| f.scheduled_at > dropped_at).count();
+    }
+    engine.shutdown().await;
+
+    // Every started instance's lifetime: never more than 3 at once.
+    let mut edges = Vec::new();
+    for name in &names {
+        for fire in store.fires(name, 200).await.unwrap() {
+            if let Some(i) = store.instance(&fire.instance_id).await.unwrap() {
+                edges.push((i.create_time, 1));
+                edges.push((i.end_time.unwrap_or(i64::MAX), -1));
+            }
+        }
+    }
+    edges.sort();
+    let (mut now, mut peak) = (0i32, 0i32);
+    for (_, d) in &edges {
+        now += d;
+        peak = peak.max(now);
+    }
+    assert!(peak <= 3 && most <= 3, "{peak} instances ran at once (sampled {most}); the limit is 3");
+    assert!(edges.len() / 2 >= 6, "some fires ran: {}", edges.len() / 2);
+}

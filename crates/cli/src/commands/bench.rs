@@ -85,6 +85,25 @@ pub enum Which {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Overload: more scheduled HTTP checks (with alerts) than the machine can run, then load
+    /// drops; RSS, CPU per check, skipped fires, alerts missed, catch-up and stop time.
+    Overload {
+        /// Schedules, one check each.
+        #[arg(long, default_value_t = 30_000)]
+        schedules: usize,
+        /// Seconds between a schedule's fires (a divisor of 60).
+        #[arg(long, default_value_t = 10)]
+        every: u64,
+        /// Seconds of overload before load drops to a tenth.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Schedules whose endpoint reports a problem (one alert each).
+        #[arg(long, default_value_t = 5_000)]
+        failing: usize,
+        /// Most schedule-started instances running at once (`vigil serve --max-running-fires`).
+        #[arg(long, default_value_t = vigil_runtime::admission::DEFAULT_MAX_RUNNING_FIRES)]
+        limit: usize,
+    },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -104,6 +123,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
+        Which::Overload { schedules, every, seconds, failing, limit } => {
+            let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit };
+            super::bench_overload::run(plan).await?
+        }
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             super::bench_cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }
@@ -227,7 +250,7 @@ async fn chain(steps: usize, runs: usize) -> Result<()> {
     Ok(())
 }
 
-fn rss_mb() -> f64 {
+pub(crate) fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -280,11 +303,11 @@ async fn schedules(count: usize, burst: usize) -> Result<()> {
 }
 
 /// What the receiver saw: (dedup key, notifier, state change at, received at).
-type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(String, String, i64, i64)>>>;
+pub(crate) type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(String, String, i64, i64)>>>;
 
 /// A local receiver: `/am/api/v2/alerts` speaks Alertmanager's API (a list, the state change is
 /// `startsAt`), `/{hook}` takes webhooks (one message, or `{"alerts": [...]}` when batched).
-async fn receiver(arrivals: Arrivals) -> Result<String> {
+pub(crate) async fn receiver(arrivals: Arrivals) -> Result<String> {
     use axum::extract::{Path, State};
     fn record(log: &Arrivals, hook: &str, alerts: Vec<(String, i64)>) {
         let now = SystemClock.now();

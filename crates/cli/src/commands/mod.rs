@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod bench;
 pub mod bench_cluster;
+pub mod bench_overload;
 pub mod cluster;
 pub mod inspect;
 pub mod reload;

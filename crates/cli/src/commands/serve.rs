@@ -35,6 +35,11 @@ pub struct Args {
     /// Interpreter threads (default: one per core, at least 2).
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Most instances started by schedules running at once on this node; past it due fires wait
+    /// for some to end (then each schedule's misfire policy applies), so overload cannot grow
+    /// memory without bound.
+    #[arg(long, env = "VIGIL_MAX_RUNNING_FIRES", default_value_t = vigil_runtime::admission::DEFAULT_MAX_RUNNING_FIRES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_running_fires: usize,
     /// This node's id in a cluster (default: host name and API port). A node restarted with the
     /// same id takes its partitions back at once instead of waiting for their leases to lapse.
     #[arg(long, env = "VIGIL_NODE_ID")]
@@ -107,6 +112,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(n) = args.shards {
         engine_config.shards = n;
     }
+    engine_config.max_running_fires = args.max_running_fires;
     engine_config.cluster = ClusterConfig {
         node: node.clone(),
         lease_ttl: std::time::Duration::from_secs(args.lease_ttl),

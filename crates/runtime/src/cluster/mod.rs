@@ -136,10 +136,9 @@ pub(crate) async fn gain(shared: &Arc<Shared>, parts: &[u32], recover: bool) -> 
         if !unfinished.is_empty() {
             tracing::info!(count = unfinished.len(), partitions = parts.len(), "Resuming unfinished instances.");
         }
-        let mut by_schedule = shared.running_by_schedule.lock().expect("lock");
         for instance in unfinished {
             if let Some(fire) = &instance.fire {
-                *by_schedule.entry(fire.schedule.clone()).or_default() += 1;
+                shared.fires.started(&fire.schedule);
             }
             shared.router.place(ShardMsg::Load(Box::new(instance)));
         }
