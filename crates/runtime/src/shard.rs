@@ -75,18 +75,18 @@ pub struct Batch {
     pub inbox_done: Vec<(u32, i64)>,
 }
 
-/// Time a batch may spend before its scripts and jq programs are handed to the evaluation
-/// threads without a try: what one batch delays the next (a start, a result) stays short however
-/// many slow scripts it holds.
-const BATCH_EVALUATION_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+/// A step slower than this counts as slow (ordinary steps take tens of microseconds).
+const SLOW_STEP: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// The evaluation budget for a step taken `spent` into its batch.
-fn budget(spent: std::time::Duration) -> Budget {
-    if spent < BATCH_EVALUATION_TIME {
-        Budget::DEFAULT
-    } else {
-        Budget { task: std::time::Duration::ZERO, ..Budget::DEFAULT }
-    }
+/// Time a batch may spend in slow steps before its scripts and jq programs are handed to the
+/// evaluation threads without a try: however many slow scripts a batch holds, it delays the next
+/// (a start, a result) by little more than this. Ordinary steps do not count, so a busy batch of
+/// quick scripts still evaluates them in place.
+const BATCH_SLOW_TIME: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The evaluation budget for a step after `slow` time spent in slow steps of its batch.
+fn budget(slow: std::time::Duration) -> Budget {
+    if slow < BATCH_SLOW_TIME { Budget::DEFAULT } else { Budget { task: std::time::Duration::ZERO, ..Budget::DEFAULT } }
 }
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
@@ -161,7 +161,7 @@ pub fn run(
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
-        let busy_since = std::time::Instant::now();
+        let mut slow = std::time::Duration::ZERO;
         for msg in msgs.drain(..) {
             let msg = match msg {
                 ShardMsg::FromInbox { id, part, msg } => {
@@ -232,10 +232,15 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
                 max_iterations: vigil_core::interpreter::MAX_ITERATIONS,
-                budget: Some(budget(busy_since.elapsed())),
+                budget: Some(budget(slow)),
             };
             let part = instance.partition;
+            let stepping = std::time::Instant::now();
             let mut pending = step(instance, &def, event, &mut cx);
+            let took = stepping.elapsed();
+            if took > SLOW_STEP {
+                slow += took;
+            }
             while !pending.is_empty() {
                 let mut missing = Vec::new();
                 for action in pending.drain(..) {

@@ -103,6 +103,9 @@ pub enum Which {
         /// Most schedule-started instances running at once (`vigil serve --max-running-fires`).
         #[arg(long, default_value_t = vigil_runtime::admission::DEFAULT_MAX_RUNNING_FIRES)]
         limit: usize,
+        /// How long each check endpoint takes to answer, in milliseconds.
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
     },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
@@ -123,8 +126,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
-        Which::Overload { schedules, every, seconds, failing, limit } => {
-            let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit };
+        Which::Overload { schedules, every, seconds, failing, limit, latency_ms } => {
+            let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit, latency_ms };
             super::bench_overload::run(plan).await?
         }
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {

@@ -31,6 +31,8 @@ pub struct Plan {
     pub failing: usize,
     /// `max_running_fires`.
     pub limit: usize,
+    /// How long each endpoint takes to answer, in milliseconds.
+    pub latency_ms: u64,
 }
 
 /// CPU seconds this process has used (user + system).
@@ -58,13 +60,14 @@ fn metric(rendered: &str, name: &str) -> f64 {
         .fold(0.0, |sum, v| sum + v)
 }
 
-/// The check endpoints: `/check/{n}` answers `{"status": "firing"}` for `n < failing`, else
-/// `{"status": "resolved"}`.
-async fn endpoints(failing: usize) -> Result<String> {
+/// The check endpoints: `/check/{n}` answers after `latency`, `{"status": "firing"}` for
+/// `n < failing`, else `{"status": "resolved"}`.
+async fn endpoints(failing: usize, latency: Duration) -> Result<String> {
     use axum::extract::Path;
     let app = axum::Router::new().route(
         "/check/{n}",
         axum::routing::get(move |Path(n): Path<usize>| async move {
+            tokio::time::sleep(latency).await;
             let status = if n < failing { "firing" } else { "resolved" };
             axum::Json(json!({"status": status}))
         }),
@@ -81,7 +84,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     let metrics = crate::setup::install_metrics()?;
     let arrivals: Arrivals = Default::default();
     let hooks = receiver(arrivals.clone()).await?;
-    let targets = endpoints(plan.failing).await?;
+    let targets = endpoints(plan.failing, Duration::from_millis(plan.latency_ms)).await?;
     let set = workflow(json!({"name": "check", "tasks": [
         {"name": "probe", "taskReferenceName": "probe", "type": "HTTP", "inputParameters": {"http_request": {
             "uri": format!("{targets}/check/${{workflow.input.n}}"), "method": "GET"}}},
@@ -110,8 +113,9 @@ pub async fn run(plan: Plan) -> Result<()> {
     let (cpu0, written0, rss0) = (cpu_seconds(), write_bytes(), rss_mb());
     engine.run_schedules(defs).await?;
     crate::output::outln!(
-        "overload: {} schedules, each an HTTP check + ALERT every {}s ({:.0} checks/s asked), {} failing, max_running_fires {}, {}s; SQLite",
+        "overload: {} schedules, each an HTTP check ({} ms to answer) + ALERT every {}s ({:.0} checks/s asked), {} failing, max_running_fires {}, {}s; SQLite",
         plan.schedules,
+        plan.latency_ms,
         plan.every,
         plan.schedules as f64 / plan.every as f64,
         plan.failing,
@@ -150,8 +154,10 @@ pub async fn run(plan: Plan) -> Result<()> {
     let dropped = Instant::now();
     let caught_up = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
+        // Caught up: no due fire waits in the scheduler, and no backlog of instances waits in
+        // memory (the remaining schedules need far fewer than one running instance each).
         let waiting = metric(&metrics.render(), "vigil_schedule_fires_waiting") > 0.0;
-        if !waiting && engine.running_fires() < plan.limit / 2 {
+        if !waiting && engine.running_fires() <= keep {
             break Some(dropped.elapsed());
         }
         if dropped.elapsed() > Duration::from_secs(300) {
@@ -160,7 +166,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     };
     match caught_up {
         Some(t) => crate::output::outln!(
-            "  load dropped to {keep} schedules: caught up (no fire waiting) {:.1}s later",
+            "  load dropped to {keep} schedules: caught up (no fire waiting, at most {keep} instances running) {:.1}s later",
             t.as_secs_f64()
         ),
         None => crate::output::outln!("  load dropped to {keep} schedules: NOT caught up within 300 s"),
