@@ -221,3 +221,64 @@ async fn a_page_held_by_a_silence_goes_out_when_the_silence_ends() {
     stop(child);
     assert_eq!(server.to("/v2/enqueue")[0].body["event_action"], json!("trigger"));
 }
+
+/// Issue 11 item 2: one key whose severity moves warning → critical → warning → ok is one
+/// incident with a notice per change: PagerDuty gets a trigger with each new severity under the
+/// same dedup key, chat gets a message saying what changed, and one resolve ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_severity_change_is_one_incident_with_a_notice_per_change() {
+    let searches = Arc::new(AtomicUsize::new(0));
+    let counter = searches.clone();
+    let server = Recorder::start(move |r| match r.path.as_str() {
+        "/api/workflow/search" => {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let severity = match n {
+                0..2 => "warning",
+                2..4 => "critical",
+                4..6 => "warning",
+                _ => "ok",
+            };
+            Reply::json(json!({"totalHits": 1, "failing": severity != "ok", "severity": if severity == "ok" { "warning" } else { severity }}))
+        }
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        "/slack" => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+        _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
+    })
+    .await;
+    let (_dir, db, config) = setup(&server);
+    let path = config.join("workflows/failure_alert.json");
+    let mut workflow: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let alert = &mut workflow["tasks"][1]["inputParameters"];
+    alert["severity"] = json!("${search.output.response.body.severity}");
+    alert["repeatInterval"] = json!("never");
+    std::fs::write(&path, workflow.to_string()).unwrap();
+    let check = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+
+    let child = serve(&db, &config, &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("resolve")) {
+        assert!(Instant::now() < deadline, "no resolve arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop(child);
+
+    let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            let action = e["event_action"].as_str().unwrap().to_string();
+            (action, e["payload"]["severity"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    let expected = [("trigger", "warning"), ("trigger", "critical"), ("trigger", "warning"), ("resolve", "")];
+    assert_eq!(seen, expected.map(|(a, s)| (a.to_string(), s.to_string())));
+    let keys: std::collections::BTreeSet<&str> = events.iter().map(|e| e["dedup_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 1, "one incident");
+    let slack: Vec<String> =
+        server.to("/slack").into_iter().map(|r| r.body["text"].as_str().unwrap().to_string()).collect();
+    let titles: Vec<&str> =
+        slack.iter().map(|t| t.split("] ").next().unwrap_or_default().trim_start_matches(|c| c != '[')).collect();
+    assert_eq!(titles, ["[FIRING", "[NOW CRITICAL", "[NOW WARNING", "[RESOLVED"], "{slack:?}");
+}

@@ -176,11 +176,17 @@ pub struct AlertMessage {
 }
 
 impl AlertMessage {
-    /// The summary prefixed the way humans read it: `[RESOLVED] ...`, `[TEST] ...`.
+    /// The summary prefixed the way humans read it: `[RESOLVED] ...`, `[NOW CRITICAL] ...` (a
+    /// change of tier), `[TEST] ...`.
     pub fn title(&self) -> String {
+        let changed;
         let state = match self.notice {
             Notice::Trigger => "FIRING",
             Notice::Remind => "STILL FIRING",
+            Notice::Change => {
+                changed = format!("NOW {}", self.severity.as_str().to_ascii_uppercase());
+                changed.as_str()
+            }
             Notice::Resolve => "RESOLVED",
             Notice::Acknowledge => "ACKNOWLEDGED",
         };

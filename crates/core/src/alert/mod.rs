@@ -4,7 +4,12 @@
 //! with `for`, fire-after-N and resolve-after-M thresholds) and what receivers were last *told*.
 //! Every step reconciles the two and emits [`Notice`]s for the outbox:
 //!
+//! Observations come in tiers: ok, warning and critical. One key has one alert whose tier moves
+//! ok → warning → critical → warning → ok; `fireAfter` and `for` apply to each step up,
+//! `resolveAfter` to each step down, and every step that receivers do not know yet is a notice:
+//!
 //! - a `Trigger` when the condition starts firing and receivers don't know yet;
+//! - a `Change` when a firing alert moves to another tier (warning ↔ critical);
 //! - a `Remind` every `repeat_interval` while it fires, unless acknowledged;
 //! - a `Resolve` when it stops firing and receivers were told it fired (on by default);
 //! - nothing while the key is *flapping* (too many changes within a window): once it has been
@@ -58,13 +63,59 @@ impl Default for AlertRule {
     }
 }
 
+/// How bad things are, as observed or as the alert fires. Ordered: `Ok < Warning < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Nothing wrong.
+    #[default]
+    Ok,
+    /// Worth a look.
+    Warning,
+    /// Worth a page.
+    Critical,
+}
+
+impl Tier {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Ok => "ok",
+            Tier::Warning => "warning",
+            Tier::Critical => "critical",
+        }
+    }
+
+    /// The tier of a firing observation with an ALERT task's `severity` (`warning` and `info`
+    /// are warnings; `critical` and `error` are critical).
+    pub fn of_severity(severity: &str) -> Tier {
+        match severity {
+            "warning" | "info" => Tier::Warning,
+            _ => Tier::Critical,
+        }
+    }
+}
+
 /// What one check run reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Observation {
-    /// The problem is there.
+    /// The problem is there (the critical tier).
     Failing,
     /// The problem is not there.
     Passing,
+    /// A tiered observation.
+    At(Tier),
+}
+
+impl Observation {
+    /// The tier observed.
+    pub fn tier(self) -> Tier {
+        match self {
+            Observation::Failing => Tier::Critical,
+            Observation::Passing => Tier::Ok,
+            Observation::At(tier) => tier,
+        }
+    }
 }
 
 /// A notification to put in the outbox.
@@ -75,6 +126,8 @@ pub enum Notice {
     Trigger,
     /// It is still firing.
     Remind,
+    /// It still fires, at another tier (warning ↔ critical).
+    Change,
     /// It stopped firing.
     Resolve,
     /// An operator acknowledged it.
@@ -87,6 +140,7 @@ impl Notice {
         match self {
             Notice::Trigger => "trigger",
             Notice::Remind => "remind",
+            Notice::Change => "change",
             Notice::Resolve => "resolve",
             Notice::Acknowledge => "acknowledge",
         }
@@ -147,6 +201,19 @@ pub struct AlertState {
     /// The newest observation time applied ([`AlertRequest::observed_at`]).
     #[serde(default)]
     pub last_observed_at: Option<Millis>,
+    /// The tier the alert fires at (`Ok` while it does not fire).
+    #[serde(default)]
+    pub tier: Tier,
+    /// The tier receivers were last told (`Ok` when they know of nothing firing).
+    #[serde(default)]
+    pub notified_tier: Tier,
+    /// The tier a pending step up goes to once `for` has passed.
+    #[serde(default)]
+    pub pending_tier: Option<Tier>,
+    /// Over the current run of observations above (below) `tier`: the lowest (highest) tier seen,
+    /// which is where the alert steps to when the run is long enough.
+    #[serde(default)]
+    pub run_bound: Option<Tier>,
 }
 
 impl AlertState {
@@ -175,44 +242,100 @@ impl AlertState {
     }
 
     /// Applies one observation at `now`; `silenced` says whether an active silence matches.
+    ///
+    /// `failures` counts the current run of observations above the firing tier and `successes`
+    /// the run below it; a run of `fireAfter` steps up (after `for`), a run of `resolveAfter`
+    /// steps down, to the tier the whole run agrees on.
     pub fn observe(&mut self, rule: &AlertRule, obs: Observation, now: Millis, silenced: bool) -> Vec<Notice> {
-        match obs {
-            Observation::Failing => {
-                self.failures = self.failures.saturating_add(1);
-                self.successes = 0;
-                if self.failures >= rule.fire_after.max(1) && self.condition == Condition::Ok {
-                    self.condition = Condition::Pending;
+        let seen = obs.tier();
+        self.upgrade(seen);
+        if seen > self.tier {
+            self.failures = self.failures.saturating_add(1);
+            self.successes = 0;
+            let bound = if self.failures == 1 { seen } else { self.run_bound.map_or(seen, |b| b.min(seen)) };
+            self.run_bound = Some(bound);
+            if self.failures >= rule.fire_after.max(1) {
+                if self.pending_tier.is_none() {
                     self.pending_since = Some(now);
                 }
+                self.pending_tier = Some(bound);
             }
-            Observation::Passing => {
-                self.successes = self.successes.saturating_add(1);
-                self.failures = 0;
-                match self.condition {
-                    Condition::Pending => {
-                        self.condition = Condition::Ok;
-                        self.pending_since = None;
-                    }
-                    Condition::Firing if self.successes >= rule.resolve_after.max(1) => {
-                        self.condition = Condition::Ok;
-                        self.pending_since = None;
-                        self.changes.push_back(now);
-                    }
-                    _ => {}
-                }
+        } else if seen < self.tier {
+            self.successes = self.successes.saturating_add(1);
+            self.failures = 0;
+            self.clear_pending();
+            let bound = if self.successes == 1 { seen } else { self.run_bound.map_or(seen, |b| b.max(seen)) };
+            self.run_bound = Some(bound);
+            if self.successes >= rule.resolve_after.max(1) {
+                self.step_to(bound, now);
             }
+        } else {
+            self.failures = 0;
+            self.successes = 0;
+            self.run_bound = None;
+            self.clear_pending();
         }
+        self.sync_condition();
         self.tick(rule, now, silenced)
     }
 
-    /// Advances time: promotes a pending alert once `for` has passed, and reconciles what
-    /// receivers know with the condition (triggers, reminders, resolves).
-    pub fn tick(&mut self, rule: &AlertRule, now: Millis, silenced: bool) -> Vec<Notice> {
-        if self.condition == Condition::Pending && self.pending_since.is_some_and(|s| now - s >= rule.for_ms) {
-            self.condition = Condition::Firing;
+    /// States stored before tiers fire without one: they fire at the tier first observed (or
+    /// critical), and receivers are taken to know it, so the upgrade sends nothing.
+    fn upgrade(&mut self, seen: Tier) {
+        if self.condition == Condition::Firing && self.tier == Tier::Ok {
+            self.tier = if seen > Tier::Ok { seen } else { Tier::Critical };
+        }
+        if self.notified_firing && self.notified_tier == Tier::Ok {
+            self.notified_tier = self.tier.max(Tier::Warning);
+        }
+        if self.condition == Condition::Pending && self.pending_tier.is_none() {
+            self.pending_tier = Some(Tier::Critical);
+        }
+    }
+
+    fn clear_pending(&mut self) {
+        self.pending_tier = None;
+        self.pending_since = None;
+    }
+
+    /// Moves the firing tier to `tier`; a move across ok counts as a change for flap detection.
+    fn step_to(&mut self, tier: Tier, now: Millis) {
+        if tier == self.tier {
+            return;
+        }
+        if self.tier == Tier::Ok {
             self.firing_since = Some(now);
+        }
+        if (self.tier == Tier::Ok) != (tier == Tier::Ok) {
             self.changes.push_back(now);
         }
+        self.tier = tier;
+        self.failures = 0;
+        self.successes = 0;
+        self.run_bound = None;
+        self.clear_pending();
+    }
+
+    fn sync_condition(&mut self) {
+        self.condition = if self.tier > Tier::Ok {
+            Condition::Firing
+        } else if self.pending_tier.is_some() {
+            Condition::Pending
+        } else {
+            Condition::Ok
+        };
+    }
+
+    /// Advances time: promotes a pending alert once `for` has passed, and reconciles what
+    /// receivers know with the condition (triggers, changes, reminders, resolves).
+    pub fn tick(&mut self, rule: &AlertRule, now: Millis, silenced: bool) -> Vec<Notice> {
+        self.upgrade(Tier::Ok);
+        if let Some(target) = self.pending_tier
+            && self.pending_since.is_some_and(|s| now - s >= rule.for_ms)
+        {
+            self.step_to(target, now);
+        }
+        self.sync_condition();
         while self.changes.front().is_some_and(|t| now - *t > rule.flap_window_ms) {
             self.changes.pop_front();
         }
@@ -224,6 +347,7 @@ impl AlertState {
         if firing && !self.notified_firing {
             if !silenced {
                 self.notified_firing = true;
+                self.notified_tier = self.tier;
                 self.acknowledged = false;
                 self.last_notified = Some(now);
                 self.reminder_due = rule.repeat_interval_ms.map(|every| now + every);
@@ -231,11 +355,24 @@ impl AlertState {
             }
         } else if !firing && self.notified_firing {
             self.notified_firing = false;
+            self.notified_tier = Tier::Ok;
             self.acknowledged = false;
             self.reminder_due = None;
             if rule.send_resolved {
                 self.last_notified = Some(now);
                 out.push(Notice::Resolve);
+            }
+        } else if firing && self.tier != self.notified_tier {
+            // A step up is news even to whoever acknowledged the lower tier; a step down keeps
+            // the acknowledgement. A silence holds it back as it holds back a trigger.
+            if !silenced {
+                if self.tier > self.notified_tier {
+                    self.acknowledged = false;
+                }
+                self.notified_tier = self.tier;
+                self.last_notified = Some(now);
+                self.reminder_due = rule.repeat_interval_ms.map(|every| now + every);
+                out.push(Notice::Change);
             }
         } else if firing && self.reminder_due.is_some_and(|due| now >= due) && !self.acknowledged {
             self.reminder_due = rule.repeat_interval_ms.map(|every| now + every);
@@ -249,7 +386,7 @@ impl AlertState {
 
     /// Whether a page is being held back: the alert fires but receivers were not told (a silence).
     pub fn held_back(&self) -> bool {
-        self.condition == Condition::Firing && !self.notified_firing
+        self.condition == Condition::Firing && (!self.notified_firing || self.tier != self.notified_tier)
     }
 
     /// Acknowledges the alert: reminders stop until it resolves and fires again.
@@ -270,8 +407,7 @@ impl AlertState {
     /// When [`AlertState::tick`] should run next: `for` passing, a reminder coming due, or the
     /// flap window letting go of its oldest change. `None` when nothing is scheduled.
     pub fn next_wake(&self, rule: &AlertRule) -> Option<Millis> {
-        let pending =
-            (self.condition == Condition::Pending).then(|| self.pending_since.map(|s| s + rule.for_ms)).flatten();
+        let pending = self.pending_tier.and(self.pending_since).map(|s| s + rule.for_ms);
         let flapping = self.is_flapping(rule);
         let reminder = self
             .reminder_due

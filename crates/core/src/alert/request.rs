@@ -43,9 +43,9 @@ pub struct AlertRequest {
 }
 
 impl AlertRequest {
-    /// The observation.
+    /// The observation: when failing, at the tier of its `severity`.
     pub fn observation(&self) -> Observation {
-        if self.failing { Observation::Failing } else { Observation::Passing }
+        if self.failing { Observation::At(super::Tier::of_severity(&self.severity)) } else { Observation::Passing }
     }
 
     /// Reads an ALERT task's resolved inputs. `workflow` names the source; `observation_id` is

@@ -223,3 +223,84 @@ fn an_older_slot_never_overrides_a_newer_one() {
     // The same slot twice (two sources of one key) still counts.
     assert_eq!(state.observe_at(&rule, Failing, 3 * MIN, 4 * MIN, false), Some(vec![Notice::Trigger]));
 }
+
+fn tiers(run: &mut Run, seen: &[Tier]) -> Vec<Tier> {
+    seen.iter()
+        .map(|t| {
+            run.clock.advance(MIN);
+            run.observe(Observation::At(*t));
+            run.state.tier
+        })
+        .collect()
+}
+
+#[test]
+fn one_alert_moves_through_the_tiers_with_a_notice_per_change() {
+    use Tier::*;
+    let mut run = Run::new(AlertRule::default());
+    assert_eq!(tiers(&mut run, &[Ok, Warning, Critical, Warning, Ok]), [Ok, Warning, Critical, Warning, Ok]);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Change, Notice::Change, Notice::Resolve]);
+    assert_eq!(run.state.notified_tier, Ok);
+}
+
+#[test]
+fn fire_after_and_resolve_after_apply_to_each_step() {
+    use Tier::*;
+    let rule = AlertRule { fire_after: 2, resolve_after: 2, ..AlertRule::default() };
+    let mut run = Run::new(rule);
+    // Two above ok agree on at least warning; then two above warning agree on critical.
+    assert_eq!(tiers(&mut run, &[Warning, Critical, Critical, Critical]), [Ok, Warning, Warning, Critical]);
+    // Two below critical agree on at most warning; then two below warning on ok.
+    assert_eq!(tiers(&mut run, &[Warning, Ok, Ok, Ok]), [Critical, Warning, Warning, Ok]);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Change, Notice::Change, Notice::Resolve]);
+}
+
+#[test]
+fn a_step_up_waits_for_for_and_an_observation_at_the_tier_cancels_it() {
+    use Tier::*;
+    let rule = AlertRule { for_ms: 3 * MIN, ..AlertRule::default() };
+    let mut run = Run::new(rule);
+    assert_eq!(tiers(&mut run, &[Warning, Warning, Warning, Warning]), [Ok, Ok, Ok, Warning]);
+    assert_eq!(tiers(&mut run, &[Critical, Critical, Warning, Critical]), [Warning, Warning, Warning, Warning]);
+    assert_eq!(run.state.condition, Condition::Firing);
+    assert_eq!(run.state.pending_tier, Some(Critical));
+    assert_eq!(run.notices(), [Notice::Trigger]);
+}
+
+#[test]
+fn a_step_up_clears_an_acknowledgement_and_a_step_down_keeps_it() {
+    use Tier::*;
+    let mut run = Run::new(AlertRule::default());
+    tiers(&mut run, &[Warning]);
+    assert_eq!(run.state.acknowledge(run.clock.now()), [Notice::Acknowledge]);
+    tiers(&mut run, &[Critical]);
+    assert!(!run.state.acknowledged);
+    assert_eq!(run.state.acknowledge(run.clock.now()), [Notice::Acknowledge]);
+    tiers(&mut run, &[Warning]);
+    assert!(run.state.acknowledged);
+    assert_eq!(run.notices(), [Notice::Trigger, Notice::Change, Notice::Change]);
+}
+
+#[test]
+fn a_silence_holds_back_a_change_until_it_ends() {
+    use Tier::*;
+    let rule = AlertRule::default();
+    let mut state = AlertState::default();
+    assert_eq!(state.observe(&rule, Observation::At(Warning), MIN, false), [Notice::Trigger]);
+    assert!(state.observe(&rule, Observation::At(Critical), 2 * MIN, true).is_empty());
+    assert!(state.held_back());
+    assert_eq!(state.observe(&rule, Observation::At(Critical), 3 * MIN, false), [Notice::Change]);
+    assert!(!state.held_back());
+}
+
+#[test]
+fn a_state_stored_before_tiers_goes_on_without_a_notice() {
+    let stored = r#"{"condition":"firing","notified_firing":true,"failures":3,"successes":0,
+        "pending_since":60000,"firing_since":60000,"last_notified":60000,"acknowledged":false,
+        "changes":[60000],"labels":{},"reminder_due":null}"#;
+    let mut state: AlertState = serde_json::from_str(stored).unwrap();
+    let rule = AlertRule { repeat_interval_ms: None, ..AlertRule::default() };
+    assert!(state.observe(&rule, Observation::At(Tier::Warning), 2 * MIN, false).is_empty());
+    assert_eq!((state.tier, state.notified_tier), (Tier::Warning, Tier::Warning));
+    assert_eq!(state.observe(&rule, Observation::Passing, 3 * MIN, false), [Notice::Resolve]);
+}

@@ -333,6 +333,7 @@ impl Manager {
                     let output = json!({
                         "dedupKey": key,
                         "condition": record.state.condition.as_str(),
+                        "tier": record.state.tier.as_str(),
                         "notices": notices,
                         "notifiers": record.request.notifiers,
                         "silenced": silenced,

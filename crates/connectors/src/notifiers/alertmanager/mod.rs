@@ -52,7 +52,9 @@ impl AlertmanagerConfig {
     fn alert(&self, msg: &AlertMessage, now: Millis) -> Value {
         let ends_at = match msg.notice {
             Notice::Resolve => msg.at,
-            Notice::Trigger | Notice::Remind | Notice::Acknowledge => now.max(msg.at) + self.validity_ms(),
+            Notice::Trigger | Notice::Remind | Notice::Change | Notice::Acknowledge => {
+                now.max(msg.at) + self.validity_ms()
+            }
         };
         let mut labels = Map::new();
         for (k, v) in &msg.labels {

@@ -79,6 +79,11 @@ impl OpsgenieConfig {
                 });
                 (format!("{base}/v2/alerts"), body)
             }
+            // Opsgenie keeps one alert per alias; a change of tier updates its priority.
+            Notice::Change => {
+                let url = format!("{base}/v2/alerts/{}/priority?identifierType=alias", encode_path(&alias));
+                return Ok(OutgoingRequest { method: "PUT", url, headers, body: json!({"priority": priority}) });
+            }
             Notice::Resolve => (
                 format!("{base}/v2/alerts/{}/close?identifierType=alias", encode_path(&alias)),
                 json!({"source": msg.source, "note": "Resolved by vigil"}),

@@ -41,3 +41,16 @@ fn message_limit_and_priorities() {
     let fixed: OpsgenieConfig = serde_json::from_value(json!({"name": "o", "api_key": "k", "priority": "P7"})).unwrap();
     assert!(fixed.build_request(&msg).unwrap_err().to_string().contains("P1-P5"));
 }
+
+#[test]
+fn a_change_of_tier_updates_the_priority_by_alias() {
+    let mut msg = message(Notice::Change);
+    msg.severity = Severity::Critical;
+    let req = opsgenie().build_request(&msg).unwrap();
+    assert_eq!(req.method, "PUT");
+    assert_eq!(
+        req.url,
+        "https://api.opsgenie.com/v2/alerts/failure_alert%2Fsample_tracker_workflow/priority?identifierType=alias"
+    );
+    assert_eq!(req.body, json!({"priority": "P1"}));
+}

@@ -51,7 +51,8 @@ impl PagerDutyConfig {
             return Err(NotifyError::Invalid("pagerduty: routing_key is empty".into()));
         }
         let action = match msg.notice {
-            Notice::Trigger | Notice::Remind => "trigger",
+            // A trigger on an open incident's dedup key updates its severity (Events API v2).
+            Notice::Trigger | Notice::Remind | Notice::Change => "trigger",
             Notice::Resolve => "resolve",
             Notice::Acknowledge => "acknowledge",
         };

@@ -60,3 +60,14 @@ fn unknown_fields_and_empty_keys_are_rejected() {
     let empty: PagerDutyConfig = serde_json::from_value(json!({"name": "x", "routing_key": " "})).unwrap();
     assert!(empty.build_request(&message(Notice::Trigger)).is_err());
 }
+
+#[test]
+fn a_change_of_tier_re_triggers_with_the_new_severity() {
+    let mut msg = message(Notice::Change);
+    msg.severity = crate::notifiers::Severity::Warning;
+    let req = notifier().build_request(&msg).unwrap();
+    assert_eq!(req.body["event_action"], json!("trigger"));
+    assert_eq!(req.body["payload"]["severity"], json!("warning"));
+    assert!(msg.title().starts_with("[NOW WARNING] "), "{}", msg.title());
+    assert_eq!(req.body["dedup_key"], json!("failure_alert/sample_tracker_workflow"));
+}

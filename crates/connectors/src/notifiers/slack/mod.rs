@@ -29,7 +29,8 @@ impl SlackConfig {
             return Err(NotifyError::Invalid("slack: url must be the incoming webhook URL".into()));
         }
         let emoji = match msg.notice {
-            Notice::Trigger | Notice::Remind => ":rotating_light:",
+            Notice::Change if msg.severity == super::Severity::Warning => ":warning:",
+            Notice::Trigger | Notice::Remind | Notice::Change => ":rotating_light:",
             Notice::Resolve => ":white_check_mark:",
             Notice::Acknowledge => ":eyes:",
         };
