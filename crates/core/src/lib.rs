@@ -13,6 +13,7 @@ pub mod interpreter;
 pub mod jq;
 pub mod locate;
 pub mod memory;
+pub mod monitor;
 pub mod params;
 pub mod schedule;
 pub mod script;

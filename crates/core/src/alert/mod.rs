@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
-pub use request::{AlertRequest, default_key, rule_problems};
+pub use request::{AlertRequest, default_key, rule_from, rule_problems};
 
 /// How an alert turns observations into firing and resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

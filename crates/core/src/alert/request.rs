@@ -93,7 +93,7 @@ impl AlertRequest {
             Some(k) if !k.trim().is_empty() => k,
             _ => default_key(workflow, &name, &labels),
         };
-        let rule = rule(input)?;
+        let rule = rule_from(input)?;
         Ok(Self {
             dedup_key,
             summary: text(input, "summary").unwrap_or_else(|| name.clone()),
@@ -169,12 +169,14 @@ pub fn rule_problems(input: &Map<String, Value>) -> Vec<(&'static str, String)> 
                 return None;
             }
             let single: Map<String, Value> = [(field.to_string(), value.clone())].into_iter().collect();
-            rule(&single).err().map(|e| (field, e))
+            rule_from(&single).err().map(|e| (field, e))
         })
         .collect()
 }
 
-fn rule(input: &Map<String, Value>) -> Result<AlertRule, String> {
+/// Reads the rule fields (`for`, `fireAfter`, `resolveAfter`, `repeatInterval`, `sendResolved`,
+/// `flapThreshold`, `flapWindow`) of an ALERT task's inputs or a monitor.
+pub fn rule_from(input: &Map<String, Value>) -> Result<AlertRule, String> {
     let defaults = AlertRule::default();
     let repeat = match input.get("repeatInterval") {
         Some(Value::String(s)) if s.eq_ignore_ascii_case("never") => None,

@@ -1,0 +1,381 @@
+//! Checks a monitor document and builds a [`MonitorDef`], reporting every problem with its field
+//! path (the loader turns paths into file, line and column).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{Cadence, MissingSeries, MonitorDef, NoData, OnError, SourceSpec, Threshold};
+use crate::alert::Tier;
+use crate::def::build::check_keys;
+use crate::diagnostic::{Problem, Severity, did_you_mean};
+use crate::time::parse_duration;
+
+/// The sources a monitor can ask.
+pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql"];
+
+const SUPPORTED: &[&str] = &[
+    "name",
+    "description",
+    "labels",
+    "every",
+    "cron",
+    "zone",
+    "source",
+    "value",
+    "warning",
+    "critical",
+    "noData",
+    "onError",
+    "missingSeries",
+    "for",
+    "fireAfter",
+    "resolveAfter",
+    "repeatInterval",
+    "sendResolved",
+    "flapThreshold",
+    "flapWindow",
+    "dedupKey",
+    "summary",
+    "notify",
+    "paused",
+    "tests",
+];
+
+/// Roots a summary or dedup key template may name.
+const TEMPLATE_ROOTS: &[&str] = &["value", "tier", "monitor", "labels", "error"];
+
+impl MonitorDef {
+    /// Checks a monitor document.
+    pub fn build(doc: &Value) -> (Option<MonitorDef>, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let Some(obj) = doc.as_object() else {
+            return (None, vec![Problem::error("", "a monitor must be an object")]);
+        };
+        check_keys(obj, "", SUPPORTED, &[], "monitor", &mut problems);
+        let name = match obj.get("name") {
+            Some(Value::String(n)) if !n.trim().is_empty() => {
+                if let Some(why) = crate::def::name_problem(n) {
+                    problems.push(Problem::error("name", format!("monitor name `{n}` {why}")));
+                }
+                n.clone()
+            }
+            _ => {
+                problems.push(Problem::error("name", "a monitor needs a `name`"));
+                String::new()
+            }
+        };
+        let labels = string_map(obj, "labels", &mut problems);
+        let cadence = cadence(obj, &name, &mut problems);
+        let source = source(obj, &mut problems);
+        let value = match obj.get("value") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(v)) if !v.trim().is_empty() => Some(v.clone()),
+            Some(_) => {
+                problems
+                    .push(Problem::error("value", "`value` names the field to compare, e.g. `last` or `data.ratio`"));
+                None
+            }
+        };
+        let warning = threshold(obj, "warning", &mut problems);
+        let critical = threshold(obj, "critical", &mut problems);
+        let reads_tiers_itself = source.as_ref().is_some_and(|s| s.kind == "http");
+        if warning.is_none()
+            && critical.is_none()
+            && !reads_tiers_itself
+            && !has(obj, "warning")
+            && !has(obj, "critical")
+        {
+            problems.push(Problem::error(
+                "",
+                "a monitor needs a threshold: `warning`, `critical` or both, e.g. `critical: \"> 95\"`",
+            ));
+        }
+        let no_data = match tier_or(obj, "noData", &["keep"], &mut problems) {
+            Some(Ok(t)) => NoData::Tier(t),
+            Some(Err(_)) => NoData::Keep,
+            None => NoData::Tier(Tier::Warning),
+        };
+        let on_error = match tier_or(obj, "onError", &["keep"], &mut problems) {
+            Some(Ok(t)) => OnError::Tier(t),
+            _ => OnError::Keep,
+        };
+        let missing_series = match obj.get("missingSeries") {
+            None | Some(Value::Null) => MissingSeries::Resolve,
+            Some(Value::String(s)) if s == "resolve" => MissingSeries::Resolve,
+            Some(Value::String(s)) if s == "keep" => MissingSeries::Keep,
+            Some(Value::String(s)) if s == "nodata" || s == "noData" => MissingSeries::NoData,
+            Some(other) => {
+                problems.push(Problem::error(
+                    "missingSeries",
+                    format!("`missingSeries` is `resolve`, `keep` or `nodata`, got {other}"),
+                ));
+                MissingSeries::Resolve
+            }
+        };
+        for (field, message) in crate::alert::rule_problems(obj) {
+            problems.push(Problem::error(field, message));
+        }
+        let rule = crate::alert::rule_from(obj).unwrap_or_default();
+        let dedup_key = template(obj, "dedupKey", &mut problems);
+        let summary = template(obj, "summary", &mut problems).unwrap_or_else(|| {
+            format!("{name} is ${{tier}}{}", if warning.is_some() || critical.is_some() { " at ${value}" } else { "" })
+        });
+        let notify = notify(obj, &mut problems);
+        let paused = match obj.get("paused") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                problems.push(Problem::error("paused", "`paused` is true or false"));
+                false
+            }
+        };
+        let (Some(cadence), Some(source)) = (cadence, source) else { return (None, problems) };
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return (None, problems);
+        }
+        let def = MonitorDef {
+            name,
+            labels,
+            cadence,
+            source,
+            value,
+            warning,
+            critical,
+            no_data,
+            on_error,
+            missing_series,
+            rule,
+            dedup_key,
+            summary,
+            notify,
+            paused,
+        };
+        (Some(def), problems)
+    }
+}
+
+fn has(obj: &Map<String, Value>, key: &str) -> bool {
+    obj.get(key).is_some_and(|v| !v.is_null())
+}
+
+fn string_map(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> BTreeMap<String, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect(),
+        Some(_) => {
+            problems.push(Problem::error(key, format!("`{key}` is a map of names to values")));
+            BTreeMap::new()
+        }
+    }
+}
+
+/// A stable offset within the interval, so monitors spread over it.
+fn offset_of(name: &str, ms: i64) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % ms as u64) as i64
+}
+
+fn cadence(obj: &Map<String, Value>, name: &str, problems: &mut Vec<Problem>) -> Option<Cadence> {
+    match (obj.get("every"), obj.get("cron")) {
+        (Some(_), Some(_)) => {
+            problems.push(Problem::error("cron", "give `every` or `cron`, not both"));
+            None
+        }
+        (Some(Value::String(every)), None) => match parse_duration(every) {
+            Ok(ms) if ms >= 1_000 => Some(Cadence::Every { ms, offset: offset_of(name, ms) }),
+            Ok(_) => {
+                problems.push(Problem::error("every", "`every` is at least 1s"));
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::error("every", format!("`every`: {e}")));
+                None
+            }
+        },
+        (Some(other), None) => {
+            problems.push(Problem::error("every", format!("`every` is a duration such as `30s` or `5m`, got {other}")));
+            None
+        }
+        (None, Some(Value::String(text))) => {
+            let cron = crate::schedule::parse_cron_shared(text)
+                .map_err(|e| problems.push(Problem::error("cron", format!("bad cron expression {e}"))))
+                .ok();
+            let zone_id = obj.get("zone").and_then(Value::as_str).unwrap_or("UTC");
+            let zone = jiff::tz::TimeZone::get(zone_id)
+                .map_err(|_| {
+                    let names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_string()).collect();
+                    let hint = did_you_mean(zone_id, names.iter().map(String::as_str))
+                        .or_else(|| Some("use an IANA name such as `Europe/Berlin`".into()));
+                    problems.push(Problem::error("zone", format!("unknown time zone `{zone_id}`")).with_hint(hint))
+                })
+                .ok();
+            Some(Cadence::Cron { text: text.clone(), cron: cron?, zone: zone? })
+        }
+        (None, Some(other)) => {
+            problems.push(Problem::error("cron", format!("`cron` is a cron expression, got {other}")));
+            None
+        }
+        (None, None) => {
+            problems.push(Problem::error("", "a monitor needs `every` (e.g. `every: 30s`) or `cron`"));
+            None
+        }
+    }
+}
+
+fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<SourceSpec> {
+    let Some(Value::Object(block)) = obj.get("source") else {
+        problems.push(
+            Problem::error("source", "a monitor needs a `source`, e.g. `source: {http: {url: ...}}`")
+                .with_hint(Some(format!("one of: {}", SOURCE_KINDS.join(", ")))),
+        );
+        return None;
+    };
+    let mut kinds = block.iter();
+    let (Some((kind, config)), None) = (kinds.next(), kinds.next()) else {
+        problems.push(Problem::error("source", "`source` holds exactly one source, e.g. `{influxdb: {...}}`"));
+        return None;
+    };
+    if !SOURCE_KINDS.contains(&kind.as_str()) {
+        let hint = did_you_mean(kind, SOURCE_KINDS.iter().copied())
+            .or_else(|| Some(format!("one of: {}", SOURCE_KINDS.join(", "))));
+        problems.push(Problem::error(format!("source.{kind}"), format!("unknown source `{kind}`")).with_hint(hint));
+        return None;
+    }
+    if !config.is_object() {
+        problems.push(Problem::error(format!("source.{kind}"), format!("the `{kind}` source's settings are a map")));
+        return None;
+    }
+    Some(SourceSpec { kind: kind.clone(), config: config.clone() })
+}
+
+fn threshold(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<Threshold> {
+    let text = match obj.get(key)? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => return None,
+        other => {
+            problems.push(Problem::error(key, format!("`{key}` is a comparison such as \"> 80\", got {other}")));
+            return None;
+        }
+    };
+    Threshold::parse(&text).map_err(|e| problems.push(Problem::error(key, e))).ok()
+}
+
+/// Reads a tier name or one of `extra` (returned as `Err(word)`); `None` when absent or wrong.
+fn tier_or(
+    obj: &Map<String, Value>,
+    key: &str,
+    extra: &[&'static str],
+    problems: &mut Vec<Problem>,
+) -> Option<Result<Tier, &'static str>> {
+    let text = match obj.get(key)? {
+        Value::Null => return None,
+        Value::String(s) => s.to_ascii_lowercase(),
+        other => other.to_string(),
+    };
+    match text.as_str() {
+        "ok" => Some(Ok(Tier::Ok)),
+        "warning" => Some(Ok(Tier::Warning)),
+        "critical" => Some(Ok(Tier::Critical)),
+        other => match extra.iter().find(|e| **e == other) {
+            Some(word) => Some(Err(*word)),
+            None => {
+                let choices: Vec<&str> =
+                    ["ok", "warning", "critical"].into_iter().chain(extra.iter().copied()).collect();
+                let hint = did_you_mean(other, choices.iter().copied());
+                problems.push(
+                    Problem::error(key, format!("`{key}` is one of {}, got `{other}`", choices.join(", ")))
+                        .with_hint(hint),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn template(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let text = match obj.get(key)? {
+        Value::String(s) if !s.trim().is_empty() => s.clone(),
+        Value::Null => return None,
+        _ => {
+            problems.push(Problem::error(key, format!("`{key}` is a text")));
+            return None;
+        }
+    };
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("${") {
+        let Some(end) = rest[start..].find('}') else {
+            problems.push(Problem::error(key, format!("`{key}` has an unclosed `${{`")));
+            break;
+        };
+        let reference = &rest[start + 2..start + end];
+        let root = reference.split('.').next().unwrap_or_default();
+        if !TEMPLATE_ROOTS.contains(&root) || (root == "labels" && !reference.contains('.')) {
+            let hint = did_you_mean(root, TEMPLATE_ROOTS.iter().copied())
+                .or_else(|| Some("use ${value}, ${tier}, ${monitor}, ${error} or ${labels.NAME}".into()));
+            problems.push(
+                Problem::error(key, format!("`${{{reference}}}` is not something a monitor knows")).with_hint(hint),
+            );
+        }
+        rest = &rest[start + end..];
+    }
+    Some(text)
+}
+
+/// `notify: [a, b]` (every tier) or `notify: {warning: [a], critical: [a, b]}`.
+fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tier, Vec<String>> {
+    let names = |v: &Value, at: &str, problems: &mut Vec<Problem>| -> Vec<String> {
+        match v {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| {
+                    i.as_str().map(str::to_string).or_else(|| {
+                        problems.push(Problem::error(at, "notifier names are texts"));
+                        None
+                    })
+                })
+                .collect(),
+            _ => {
+                problems.push(Problem::error(at, "a list of notifier names"));
+                Vec::new()
+            }
+        }
+    };
+    let mut out = BTreeMap::new();
+    match obj.get("notify") {
+        None | Some(Value::Null) => {
+            problems.push(Problem::warning("notify", "no notifiers: alerts are recorded, nobody is told"));
+        }
+        Some(Value::Object(tiers)) => {
+            for (tier, list) in tiers {
+                let at = format!("notify.{tier}");
+                match tier.as_str() {
+                    "warning" => {
+                        out.insert(Tier::Warning, names(list, &at, problems));
+                    }
+                    "critical" => {
+                        out.insert(Tier::Critical, names(list, &at, problems));
+                    }
+                    other => {
+                        let hint = did_you_mean(other, ["warning", "critical"]);
+                        problems.push(
+                            Problem::error(at, format!("`notify` routes `warning` and `critical`, not `{other}`"))
+                                .with_hint(hint),
+                        );
+                    }
+                }
+            }
+        }
+        Some(list) => {
+            let all = names(list, "notify", problems);
+            out.insert(Tier::Warning, all.clone());
+            out.insert(Tier::Critical, all);
+        }
+    }
+    out
+}

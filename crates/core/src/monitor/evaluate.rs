@@ -1,0 +1,248 @@
+//! One answer from a source → one reading per series: its value, its tier, and the summary its
+//! notices carry. Pure: the runtime, `vigil check` and `vigil test` all call [`evaluate`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{MissingSeries, MonitorDef, NoData, OnError};
+use crate::alert::{Tier, default_key};
+
+/// One series in an answer: its labels (InfluxDB tags, Prometheus labels, SQL label columns) and
+/// its fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    /// Identifies the series.
+    pub labels: BTreeMap<String, String>,
+    /// Values by name.
+    pub fields: Map<String, Value>,
+    /// A tier the source judged itself (an HTTP check's conditions); thresholds, when the
+    /// monitor has any, decide instead.
+    pub tier: Option<Tier>,
+}
+
+/// What a source answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Series (possibly none).
+    Samples(Vec<Sample>),
+    /// The source could not be asked, or answered with an error.
+    Failed(String),
+}
+
+/// The series a monitor has seen, kept between runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// By dedup key.
+    pub series: BTreeMap<String, Seen>,
+}
+
+/// A series seen before.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Its labels (the monitor's and its own).
+    pub labels: BTreeMap<String, String>,
+    /// Answers in a row it was missing from.
+    pub missing: u32,
+}
+
+/// One series after one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The dedup key of its alert.
+    pub key: String,
+    /// The monitor's labels and the series' own.
+    pub labels: BTreeMap<String, String>,
+    /// The value compared, when there was one.
+    pub value: Option<f64>,
+    /// The tier to observe; `None` observes nothing (`keep`).
+    pub tier: Option<Tier>,
+    /// The rendered summary.
+    pub summary: String,
+    /// Why there is no value: `no data`, `missing from the answer`, or the source's error.
+    pub note: Option<String>,
+}
+
+/// Evaluates one answer.
+pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<Reading> {
+    let mut out = Vec::new();
+    match answer {
+        Answer::Failed(error) => {
+            let tier = match def.on_error {
+                OnError::Keep => None,
+                OnError::Tier(t) => Some(t),
+            };
+            out.push(reading(def, memory, &BTreeMap::new(), None, tier, Some(format!("source error: {error}"))));
+            return out;
+        }
+        Answer::Samples(samples) if samples.is_empty() => {
+            out.push(reading(def, memory, &BTreeMap::new(), None, no_data(def), Some("no data".into())));
+        }
+        Answer::Samples(samples) => {
+            for sample in samples {
+                let value = pick(&sample.fields, def.value.as_deref());
+                let judged = def.warning.is_some() || def.critical.is_some();
+                let (tier, note) = match (value, judged) {
+                    (Some(v), true) => (Some(tier_of(def, v)), None),
+                    (_, false) => (Some(sample.tier.unwrap_or(Tier::Ok)), None),
+                    (None, true) => (no_data(def), Some("no data".into())),
+                };
+                out.push(reading(def, memory, &sample.labels, value, tier, note));
+            }
+        }
+    }
+    let present: std::collections::HashSet<&str> = out.iter().map(|r| r.key.as_str()).collect();
+    let missing: Vec<String> = memory.series.keys().filter(|k| !present.contains(k.as_str())).cloned().collect();
+    let mut gone = Vec::new();
+    for key in missing {
+        let seen = memory.series.get_mut(&key).expect("listed");
+        seen.missing += 1;
+        let tier = match def.missing_series {
+            MissingSeries::Keep => None,
+            MissingSeries::NoData => no_data(def),
+            MissingSeries::Resolve => {
+                if seen.missing >= def.rule.resolve_after.max(1) {
+                    gone.push(key.clone());
+                }
+                Some(Tier::Ok)
+            }
+        };
+        let labels = seen.labels.clone();
+        let note = Some("missing from the answer".to_string());
+        let summary = render(&def.summary, def, &labels, None, tier, note.as_deref());
+        out.push(Reading { key, labels, value: None, tier, summary, note });
+    }
+    for key in gone {
+        memory.series.remove(&key);
+    }
+    out
+}
+
+fn no_data(def: &MonitorDef) -> Option<Tier> {
+    match def.no_data {
+        NoData::Keep => None,
+        NoData::Tier(t) => Some(t),
+    }
+}
+
+/// The tier a value puts a series in.
+pub fn tier_of(def: &MonitorDef, value: f64) -> Tier {
+    if def.critical.is_some_and(|t| t.met_by(value)) {
+        Tier::Critical
+    } else if def.warning.is_some_and(|t| t.met_by(value)) {
+        Tier::Warning
+    } else {
+        Tier::Ok
+    }
+}
+
+/// A reading of the series with `own` labels, remembered as seen.
+fn reading(
+    def: &MonitorDef,
+    memory: &mut Memory,
+    own: &BTreeMap<String, String>,
+    value: Option<f64>,
+    tier: Option<Tier>,
+    note: Option<String>,
+) -> Reading {
+    let mut labels = def.labels.clone();
+    labels.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let key = match &def.dedup_key {
+        Some(template) => render(template, def, &labels, value, tier, note.as_deref()),
+        None => default_key("monitor", &def.name, own),
+    };
+    memory.series.insert(key.clone(), Seen { labels: labels.clone(), missing: 0 });
+    let summary = render(&def.summary, def, &labels, value, tier, note.as_deref());
+    Reading { key, labels, value, tier, summary, note }
+}
+
+/// The field `name` of a row as a number: a field of that name, or a JSON path into the fields
+/// (`data.ratio`, `items[0].n`). Without a name, the row's only numeric field.
+pub fn pick(fields: &Map<String, Value>, name: Option<&str>) -> Option<f64> {
+    let found = match name {
+        Some(name) => fields.get(name).or_else(|| path(fields, name)),
+        None => {
+            let mut numeric = fields.values().filter(|v| number(v).is_some());
+            match (numeric.next(), numeric.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        }
+    };
+    found.and_then(number)
+}
+
+fn path<'a>(fields: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let first = parts.next()?;
+    let mut at = index(fields.get(strip_index(first).0)?, first)?;
+    for part in parts {
+        let key = strip_index(part).0;
+        let next = if key.is_empty() { at } else { at.get(key)? };
+        at = index(next, part)?;
+    }
+    Some(at)
+}
+
+/// Splits `items[0]` into `items` and its indexes.
+fn strip_index(part: &str) -> (&str, &str) {
+    match part.find('[') {
+        Some(i) => (&part[..i], &part[i..]),
+        None => (part, ""),
+    }
+}
+
+/// Applies the `[n]` indexes of `part` to `value`.
+fn index<'a>(mut value: &'a Value, part: &str) -> Option<&'a Value> {
+    let mut indexes = strip_index(part).1;
+    while let Some(rest) = indexes.strip_prefix('[') {
+        let close = rest.find(']')?;
+        value = value.get(rest[..close].parse::<usize>().ok()?)?;
+        indexes = &rest[close + 1..];
+    }
+    Some(value)
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        _ => None,
+    }
+}
+
+/// Renders a summary or dedup key template for one series.
+pub fn render(
+    template: &str,
+    def: &MonitorDef,
+    labels: &BTreeMap<String, String>,
+    value: Option<f64>,
+    tier: Option<Tier>,
+    note: Option<&str>,
+) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let reference = &rest[start + 2..start + end];
+        match reference {
+            "value" => out.push_str(&value.map(|v| v.to_string()).unwrap_or_else(|| "no value".into())),
+            "tier" => out.push_str(tier.map_or("unchanged", Tier::as_str)),
+            "monitor" => out.push_str(&def.name),
+            "error" => out.push_str(note.unwrap_or_default()),
+            other => match other.strip_prefix("labels.") {
+                Some(label) => out.push_str(labels.get(label).map(String::as_str).unwrap_or_default()),
+                None => out.push_str(&rest[start..start + end + 1]),
+            },
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,145 @@
+//! Monitors: compact checks that run on their own light path, not as workflow instances.
+//!
+//! A monitor file names a source (an HTTP endpoint, an InfluxDB, Prometheus or SQL query), how
+//! often to ask it, how to read a value per series from the answer, and the thresholds that make a
+//! series a warning or critical. This module is pure: [`MonitorDef::build`] checks a document and
+//! locates its problems, [`evaluate::evaluate`] turns one answer into a tier per series. The
+//! runtime asks the source (`vigil-connectors`) and hands each series' tier to the alert manager
+//! as an observation; `vigil test` drives the same evaluation with canned answers on a manual
+//! clock.
+
+mod build;
+pub mod evaluate;
+mod threshold;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use croner::Cron;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+pub use build::SOURCE_KINDS;
+pub use threshold::Threshold;
+
+use crate::alert::{AlertRule, Tier};
+use crate::time::Millis;
+
+/// A checked monitor.
+#[derive(Debug, Clone)]
+pub struct MonitorDef {
+    /// Unique name.
+    pub name: String,
+    /// Labels every series of this monitor carries.
+    pub labels: BTreeMap<String, String>,
+    /// When it runs.
+    pub cadence: Cadence,
+    /// Where the values come from.
+    pub source: SourceSpec,
+    /// The field (SQL or InfluxDB column, JSON path into an HTTP body) compared with the
+    /// thresholds; `None` takes a row's only numeric field.
+    pub value: Option<String>,
+    /// Met: the series is at least a warning.
+    pub warning: Option<Threshold>,
+    /// Met: the series is critical.
+    pub critical: Option<Threshold>,
+    /// The tier of a series without a value, or of an answer without any series.
+    pub no_data: NoData,
+    /// The tier of the monitor's own series when the source fails.
+    pub on_error: OnError,
+    /// What happens to a series that no longer appears in the answers.
+    pub missing_series: MissingSeries,
+    /// How observations become notifications (`for`, `fireAfter`, `resolveAfter`, ...).
+    pub rule: AlertRule,
+    /// Dedup key template (`${labels.host}` ...); by default `monitor/<name>{labels}`.
+    pub dedup_key: Option<String>,
+    /// One-line summary template: `${value}`, `${tier}`, `${monitor}`, `${labels.NAME}`,
+    /// `${error}`.
+    pub summary: String,
+    /// Notifiers per tier.
+    pub notify: BTreeMap<Tier, Vec<String>>,
+    /// No checks while paused.
+    pub paused: bool,
+}
+
+/// When a monitor runs.
+#[derive(Debug, Clone)]
+pub enum Cadence {
+    /// Every so many milliseconds, at a fixed offset within the interval derived from the name,
+    /// so that many monitors with one interval spread over it instead of firing together.
+    Every {
+        /// The interval.
+        ms: Millis,
+        /// The offset of this monitor's slots within the interval.
+        offset: Millis,
+    },
+    /// On a cron expression in a time zone.
+    Cron {
+        /// The expression as written.
+        text: String,
+        /// Parsed.
+        cron: Arc<Cron>,
+        /// The zone.
+        zone: TimeZone,
+    },
+}
+
+impl Cadence {
+    /// The first slot after `after`.
+    pub fn next_after(&self, after: Millis) -> Option<Millis> {
+        match self {
+            Cadence::Every { ms, offset } => {
+                let base = (after - offset).div_euclid(*ms) * ms + offset;
+                Some(if base > after { base } else { base + ms })
+            }
+            Cadence::Cron { cron, zone, .. } => {
+                let zoned = Timestamp::from_millisecond(after).ok()?.to_zoned(zone.clone());
+                Some(cron.find_next_occurrence(&zoned, false).ok()?.timestamp().as_millisecond())
+            }
+        }
+    }
+}
+
+/// The source block: its kind (`http`, `influxdb`, ...) and its settings, which the source's
+/// connector reads (and locates problems in) itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSpec {
+    /// One of [`SOURCE_KINDS`].
+    pub kind: String,
+    /// The settings object.
+    pub config: Value,
+}
+
+/// The tier of a series that has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoData {
+    /// A tier.
+    Tier(Tier),
+    /// No observation: the series keeps its tier.
+    Keep,
+}
+
+/// The tier of the monitor's own series when the source fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// No observation (the error is still shown and counted).
+    Keep,
+    /// This tier.
+    Tier(Tier),
+}
+
+/// What happens to a series missing from an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingSeries {
+    /// It is observed ok (so it resolves after `resolveAfter` answers without it), then
+    /// forgotten.
+    Resolve,
+    /// No observation: it keeps its tier until it comes back.
+    Keep,
+    /// It is observed at the `noData` tier.
+    NoData,
+}
+
+#[cfg(test)]
+mod tests;

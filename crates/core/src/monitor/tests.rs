@@ -1,0 +1,191 @@
+//! Monitor definitions and their evaluation, on canned answers.
+
+use serde_json::{Value, json};
+
+use super::evaluate::{Answer, Memory, Reading, Sample, evaluate};
+use super::*;
+use crate::alert::{AlertState, Notice, Observation};
+
+fn monitor(doc: Value) -> MonitorDef {
+    let (def, problems) = MonitorDef::build(&doc);
+    def.unwrap_or_else(|| panic!("{problems:?}"))
+}
+
+fn problems(doc: Value) -> Vec<(String, String)> {
+    MonitorDef::build(&doc)
+        .1
+        .into_iter()
+        .filter(|p| p.severity == crate::diagnostic::Severity::Error)
+        .map(|p| (p.path, p.message))
+        .collect()
+}
+
+fn disk() -> MonitorDef {
+    monitor(json!({
+        "name": "disk-usage", "every": "1m", "labels": {"team": "infra"},
+        "source": {"influxdb": {"url": "http://influx:8086", "database": "telegraf",
+            "query": "SELECT last(used_percent) FROM disk WHERE time > now() - 5m GROUP BY host"}},
+        "value": "last", "warning": "> 80", "critical": "> 95", "noData": "warning",
+        "notify": {"warning": ["chat"], "critical": ["oncall", "chat"]},
+        "summary": "disk ${labels.host} at ${value}%"
+    }))
+}
+
+fn host(name: &str, value: Value) -> Sample {
+    Sample {
+        labels: [("host".to_string(), name.to_string())].into_iter().collect(),
+        fields: [("time".to_string(), json!("2026-11-23T10:00:00Z")), ("last".to_string(), value)]
+            .into_iter()
+            .collect(),
+        tier: None,
+    }
+}
+
+#[test]
+fn the_issue_example_builds_with_routes_per_tier() {
+    let def = disk();
+    assert_eq!(def.source.kind, "influxdb");
+    assert_eq!(def.notify[&Tier::Critical], ["oncall", "chat"]);
+    assert_eq!(def.notify[&Tier::Warning], ["chat"]);
+    assert!(matches!(def.cadence, Cadence::Every { ms: 60_000, .. }));
+    assert_eq!(def.no_data, NoData::Tier(Tier::Warning));
+}
+
+#[test]
+fn mistakes_are_located_with_suggestions() {
+    let bad = json!({
+        "name": "m", "every": "5 eons", "source": {"influx": {}}, "warning": "> lots",
+        "noData": "warn", "fireAfter": 0, "summary": "at ${valu}", "notify": {"critcal": ["x"]}, "thresold": 1
+    });
+    let found = problems(bad);
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    for expected in
+        ["every", "source.influx", "warning", "noData", "fireAfter", "summary", "notify.critcal", "thresold"]
+    {
+        assert!(paths.contains(&expected), "{expected} not in {found:?}");
+    }
+    let (_, hint_problems) =
+        MonitorDef::build(&json!({"name": "m", "every": "1m", "source": {"influx": {}}, "critical": 1}));
+    assert_eq!(hint_problems[0].hint.as_deref(), Some("did you mean `influxdb`?"));
+    assert!(
+        problems(json!({"name": "m", "every": "1m", "source": {"sql": {}}}))
+            .iter()
+            .any(|(_, m)| m.contains("needs a threshold"))
+    );
+    assert!(
+        problems(json!({"name": "m", "source": {"sql": {}}, "critical": 1})).iter().any(|(_, m)| m.contains("`every`"))
+    );
+    assert!(
+        problems(json!({"name": "m", "cron": "* * *", "zone": "Europe/Berln", "source": {"sql": {}}, "critical": 1}))
+            .iter()
+            .any(|(p, _)| p == "zone")
+    );
+}
+
+#[test]
+fn every_spreads_monitors_over_the_interval_and_cron_follows_its_zone() {
+    let a = monitor(json!({"name": "a", "every": "10s", "source": {"http": {"url": "http://x"}}}));
+    let b = monitor(json!({"name": "b", "every": "10s", "source": {"http": {"url": "http://x"}}}));
+    let (na, nb) = (a.cadence.next_after(1_000_000).unwrap(), b.cadence.next_after(1_000_000).unwrap());
+    assert!(na > 1_000_000 && na <= 1_010_000 && nb > 1_000_000 && nb <= 1_010_000);
+    assert_ne!(na, nb, "two names, two offsets");
+    assert_eq!(a.cadence.next_after(na).unwrap(), na + 10_000);
+    let c = monitor(
+        json!({"name": "c", "cron": "0 0 9 * * *", "zone": "Europe/Berlin", "source": {"sql": {}}, "critical": 1}),
+    );
+    // 2026-11-23 09:00 in Berlin is 08:00 UTC.
+    let after = "2026-11-23T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    let expected = "2026-11-23T08:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    assert_eq!(c.cadence.next_after(after), Some(expected));
+}
+
+/// Runs the monitor over `answers`, applying each reading of `key` to one alert state as the
+/// alert manager would; returns the tier of each run and the notices.
+fn drive(def: &MonitorDef, answers: Vec<Answer>, key: &str) -> (Vec<Option<Tier>>, Vec<Notice>, Vec<Reading>) {
+    let mut memory = Memory::default();
+    let mut state = AlertState::default();
+    let (mut tiers, mut notices, mut last) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, answer) in answers.iter().enumerate() {
+        let readings = evaluate(def, &mut memory, answer);
+        let now = (n as i64 + 1) * 60_000;
+        let mine = readings.iter().find(|r| r.key == key);
+        if let Some(tier) = mine.and_then(|r| r.tier) {
+            notices.extend(state.observe(&def.rule, Observation::At(tier), now, false));
+        }
+        tiers.push(mine.map(|_| state.tier));
+        last = readings;
+    }
+    (tiers, notices, last)
+}
+
+#[test]
+fn values_move_one_alert_through_the_tiers() {
+    // The issue's example: values 50, 85, 97, 60, 10 with a warning above 50 and a critical above
+    // 95 are ok, warning, critical, warning, ok: one alert, four notices.
+    let mut def = disk();
+    def.warning = Some(Threshold::parse("> 50").unwrap());
+    let answers = [50, 85, 97, 60, 10].map(|v| Answer::Samples(vec![host("a", json!(v))])).to_vec();
+    let (tiers, notices, _) = drive(&def, answers, "monitor/disk-usage{host=a}");
+    let ok_warn_crit_warn_ok = [Tier::Ok, Tier::Warning, Tier::Critical, Tier::Warning, Tier::Ok].map(Some);
+    assert_eq!(tiers, ok_warn_crit_warn_ok);
+    assert_eq!(notices, [Notice::Trigger, Notice::Change, Notice::Change, Notice::Resolve]);
+}
+
+#[test]
+fn a_series_that_drops_out_resolves_after_resolve_after_answers_and_is_forgotten() {
+    let mut def = disk();
+    def.rule.resolve_after = 2;
+    let both = |a: i64, b: i64| Answer::Samples(vec![host("a", json!(a)), host("b", json!(b))]);
+    let only_a = Answer::Samples(vec![host("a", json!(10))]);
+    let answers = vec![both(10, 97), both(10, 97), only_a.clone(), only_a.clone(), only_a.clone()];
+    let (tiers, notices, last) = drive(&def, answers.clone(), "monitor/disk-usage{host=b}");
+    assert_eq!(tiers, [Some(Tier::Critical), Some(Tier::Critical), Some(Tier::Critical), Some(Tier::Ok), None]);
+    assert_eq!(notices, [Notice::Trigger, Notice::Resolve]);
+    assert_eq!(last.len(), 1, "b is forgotten once resolved: {last:?}");
+
+    def.missing_series = MissingSeries::Keep;
+    let (tiers, notices, _) = drive(&def, answers, "monitor/disk-usage{host=b}");
+    assert_eq!(notices, [Notice::Trigger]);
+    assert!(tiers[2..].iter().all(|t| *t == Some(Tier::Critical)));
+}
+
+#[test]
+fn no_data_and_source_errors_follow_their_settings() {
+    let def = disk();
+    let mut memory = Memory::default();
+    let empty = evaluate(&def, &mut memory, &Answer::Samples(Vec::new()));
+    assert_eq!((empty[0].key.as_str(), empty[0].tier), ("monitor/disk-usage", Some(Tier::Warning)));
+    assert_eq!(empty[0].note.as_deref(), Some("no data"));
+    let null = evaluate(&def, &mut Memory::default(), &Answer::Samples(vec![host("a", Value::Null)]));
+    assert_eq!(null[0].tier, Some(Tier::Warning));
+
+    let failed = evaluate(&def, &mut Memory::default(), &Answer::Failed("connection refused".into()));
+    assert_eq!(failed[0].tier, None, "onError defaults to keep");
+    assert_eq!(failed[0].note.as_deref(), Some("source error: connection refused"));
+    let mut loud = disk();
+    loud.on_error = OnError::Tier(Tier::Critical);
+    let failed = evaluate(&loud, &mut Memory::default(), &Answer::Failed("timeout".into()));
+    assert_eq!(failed[0].tier, Some(Tier::Critical));
+}
+
+#[test]
+fn summaries_and_keys_render_per_series() {
+    let mut def = disk();
+    def.dedup_key = Some("disk/${labels.host}".into());
+    let readings = evaluate(&def, &mut Memory::default(), &Answer::Samples(vec![host("db1", json!(97.5))]));
+    assert_eq!(readings[0].key, "disk/db1");
+    assert_eq!(readings[0].summary, "disk db1 at 97.5%");
+    assert_eq!(readings[0].labels["team"], "infra");
+}
+
+#[test]
+fn values_are_read_by_name_path_or_as_the_only_number() {
+    use super::evaluate::pick;
+    let fields: serde_json::Map<String, Value> =
+        json!({"data": {"items": [{"n": "7"}]}, "ok": true, "name": "x"}).as_object().unwrap().clone();
+    assert_eq!(pick(&fields, Some("data.items[0].n")), Some(7.0));
+    assert_eq!(pick(&fields, Some("ok")), Some(1.0));
+    assert_eq!(pick(&fields, Some("missing")), None);
+    let one: serde_json::Map<String, Value> = json!({"host": "a", "value": 3}).as_object().unwrap().clone();
+    assert_eq!(pick(&one, None), Some(3.0));
+}
