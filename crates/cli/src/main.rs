@@ -39,6 +39,8 @@ enum Command {
     Run(commands::run::Args),
     /// Check definitions and print every problem with file:line:col.
     Validate(commands::validate::Args),
+    /// Run the `tests:` blocks of monitors offline (canned answers, manual clock, nothing sent).
+    Test(commands::test::Args),
     /// List recent instances.
     Instances(commands::inspect::InstancesArgs),
     /// Show one instance with its tasks.
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
             Command::Serve(a) => commands::serve::run(a).await,
             Command::Run(a) => commands::run::run(a).await,
             Command::Validate(a) => commands::validate::run(a).await,
+            Command::Test(a) => commands::test::run(a).await,
             Command::Instances(a) => commands::inspect::instances(a).await,
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,

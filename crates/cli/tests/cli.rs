@@ -183,3 +183,39 @@ fn validate_reads_only_regular_files_of_bounded_size() {
     assert!(text.contains("big.json:1:1: error: file is 2048 bytes, over the 1024-byte limit"), "{text}");
     assert!(!text.contains("bom.json"), "a byte order mark is accepted: {text}");
 }
+
+/// `vigil test` runs monitor tests offline: a pass exits 0; a mismatch prints what differs and
+/// the notices that would have gone out, and exits 1; a broken test block is a located error.
+#[test]
+fn vigil_test_reports_mismatches_with_a_diff_and_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let monitors = dir.path().join("config/monitors");
+    std::fs::create_dir_all(&monitors).unwrap();
+    let file = monitors.join("disk.yaml");
+    let write = |expect: &str| {
+        let text = format!(
+            "name: disk\nevery: 1m\nsource:\n  sql:\n    url: postgres://db/x\n    query: select 1\nwarning: \"> 50\"\ncritical: \"> 95\"\nnotify: {{warning: [chat], critical: [oncall]}}\ntests:\n  - name: climbs\n    values: [50, 85, 97, 60, 10]\n    expect: {expect}\n    notices: 4\n"
+        );
+        std::fs::write(&file, text).unwrap();
+    };
+    let config = dir.path().join("config");
+    write("[ok, warning, critical, warning, ok]");
+    let out = run(&db, &["test", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    write("[ok, warning, warning, warning, ok]");
+    let out = run(&db, &["test", config.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAILED  disk › climbs"), "{text}");
+    assert!(text.contains("monitor/disk, run 3: expected warning, got critical"), "{text}");
+    assert!(text.contains("run 3: change monitor/disk (critical) → oncall"), "{text}");
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
+
+    write("[ok, warning]");
+    let out = run(&db, &["test", config.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("disk.yaml:13:") && text.contains("tests[0].expect: 2 tiers for 5 runs"), "{text}");
+}

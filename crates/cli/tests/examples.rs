@@ -170,3 +170,23 @@ async fn job_monitor_times_out() {
     assert_eq!(output["final_status"], json!("Timeout"));
     assert!(output["checks_performed"].as_u64().unwrap() >= 2);
 }
+
+/// Every shipped example with monitors passes its own `tests:` blocks (`vigil test`), offline.
+#[test]
+fn example_monitor_tests_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let mut tested = 0;
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.join("monitors").is_dir() {
+            continue;
+        }
+        let out = run(&db, &["test", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}: {text}", path.display());
+        assert!(text.contains(" passed, 0 failed") && !text.contains("without tests"), "{text}");
+        tested += 1;
+    }
+    assert!(tested >= 1, "no example has monitors");
+}

@@ -1,4 +1,5 @@
-//! Loads a config directory (`workflows/`, `schedules/`) and reports every problem, located.
+//! Loads a config directory (`workflows/`, `schedules/`, `monitors/`) and reports every problem,
+//! located.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use crate::def::cycles::{find_cycles, sub_workflow_targets};
 use crate::def::{Task, TaskKind, WorkflowDef, WorkflowSet};
 use crate::diagnostic::{Diagnostic, Problem, Severity, did_you_mean};
 use crate::locate::SourceMap;
+use crate::monitor::MonitorDef;
 use crate::schedule::ScheduleDef;
 
 /// Everything loaded from a config directory.
@@ -19,6 +21,8 @@ pub struct Config {
     pub workflows: WorkflowSet,
     /// Schedules, by name.
     pub schedules: Vec<ScheduleDef>,
+    /// Monitors, by name.
+    pub monitors: Vec<MonitorDef>,
 }
 
 /// A parsed document and where its text came from.
@@ -58,6 +62,8 @@ pub enum Kind {
     Workflow,
     /// Schedules.
     Schedule,
+    /// Monitors.
+    Monitor,
 }
 
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
@@ -71,7 +77,7 @@ pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<D
     let mut docs: Vec<(Kind, Doc)> = Vec::new();
     if path.is_dir() {
         let mut found = false;
-        for (sub, kind) in [("workflows", Kind::Workflow), ("schedules", Kind::Schedule)] {
+        for (sub, kind) in [("workflows", Kind::Workflow), ("schedules", Kind::Schedule), ("monitors", Kind::Monitor)] {
             let dir = path.join(sub);
             if dir.is_dir() {
                 found = true;
@@ -203,7 +209,9 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
 }
 
 fn guess_kind(value: &Value) -> Kind {
-    if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
+    if value.get("source").is_some() && (value.get("every").is_some() || value.get("cron").is_some()) {
+        Kind::Monitor
+    } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
         Kind::Schedule
     } else {
         Kind::Workflow
@@ -214,6 +222,7 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
     let mut config = Config::default();
     let mut workflow_docs: HashMap<(String, u32), usize> = HashMap::new();
     let mut schedule_docs: HashMap<String, usize> = HashMap::new();
+    let mut monitor_docs: HashMap<String, usize> = HashMap::new();
     let mut built: Vec<(usize, WorkflowDef)> = Vec::new();
     for (n, (kind, doc)) in docs.iter().enumerate() {
         match kind {
@@ -247,6 +256,22 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
                     }
                     schedule_docs.insert(def.name.clone(), n);
                     config.schedules.push(def);
+                }
+            }
+            Kind::Monitor => {
+                let (def, problems) = MonitorDef::build(&doc.value);
+                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                if let Some(def) = def {
+                    if let Some(&first) = monitor_docs.get(&def.name) {
+                        let msg = format!("monitor `{}` is also defined in {}", def.name, docs[first].1.file.display());
+                        diags.push(doc.locate(Problem::error("name", msg)));
+                        continue;
+                    }
+                    if let Some(names) = notifiers {
+                        check_routes(&doc.value, names, doc, diags);
+                    }
+                    monitor_docs.insert(def.name.clone(), n);
+                    config.monitors.push(def);
                 }
             }
         }
@@ -303,7 +328,34 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
         config.workflows.insert(def);
     }
     config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
+    config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
     config
+}
+
+/// Every notifier a monitor routes to (`notify`) must be defined in `notifiers/`.
+fn check_routes(doc_value: &Value, names: &[String], doc: &Doc, diags: &mut Vec<Diagnostic>) {
+    let located: Vec<(String, &Value)> = match doc_value.get("notify") {
+        Some(Value::Object(tiers)) => tiers
+            .iter()
+            .flat_map(|(tier, list)| match list {
+                Value::Array(items) => {
+                    items.iter().enumerate().map(|(j, v)| (format!("notify.{tier}[{j}]"), v)).collect::<Vec<_>>()
+                }
+                other => vec![(format!("notify.{tier}"), other)],
+            })
+            .collect(),
+        Some(Value::Array(items)) => items.iter().enumerate().map(|(j, v)| (format!("notify[{j}]"), v)).collect(),
+        Some(other) => vec![("notify".to_string(), other)],
+        None => Vec::new(),
+    };
+    for (path, value) in located {
+        let Some(name) = value.as_str() else { continue };
+        if !names.iter().any(|n| n == name) {
+            let msg = format!("notifier `{name}` is not defined in notifiers/");
+            let hint = did_you_mean(name, names.iter().map(String::as_str));
+            diags.push(doc.locate(Problem::error(path, msg).with_hint(hint)));
+        }
+    }
 }
 
 /// Literal notifier names of ALERT tasks, with their field paths.

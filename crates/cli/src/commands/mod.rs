@@ -12,5 +12,6 @@ pub mod run;
 pub mod secret;
 pub mod serve;
 pub mod shared_config;
+pub mod test;
 pub mod token;
 pub mod validate;

@@ -9,7 +9,8 @@ use vigil_core::diagnostic::Severity;
 /// Arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A config directory (with workflows/ and schedules/), a directory of definitions, or one file.
+    /// A config directory (with workflows/, schedules/ and monitors/), a directory of definitions,
+    /// or one file.
     pub path: PathBuf,
     /// When this database exists, the secrets that notifiers reference are looked up in it (by
     /// name; nothing is decrypted) and missing ones are reported as warnings.
@@ -37,8 +38,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let workflows = config.workflows.all().count();
     let schedules = config.schedules.len();
     let notifiers = notifiers.len();
+    let monitors = match config.monitors.len() {
+        0 => String::new(),
+        n => format!("{n} monitor(s), "),
+    };
     crate::output::outln!(
-        "ok: {workflows} workflow(s), {schedules} schedule(s), {notifiers} notifier(s), {warnings} warning(s)"
+        "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {warnings} warning(s)"
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -130,6 +130,10 @@ impl MonitorDef {
                 false
             }
         };
+        let tests = match obj.get("tests") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(block) => super::testing::parse(block, value.as_deref(), &mut problems),
+        };
         let (Some(cadence), Some(source)) = (cadence, source) else { return (None, problems) };
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return (None, problems);
@@ -150,6 +154,7 @@ impl MonitorDef {
             summary,
             notify,
             paused,
+            tests,
         };
         (Some(def), problems)
     }

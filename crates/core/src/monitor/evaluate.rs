@@ -45,6 +45,9 @@ pub struct Seen {
     pub labels: BTreeMap<String, String>,
     /// Answers in a row it was missing from.
     pub missing: u32,
+    /// Its last value.
+    #[serde(default)]
+    pub value: Option<f64>,
 }
 
 /// One series after one run.
@@ -108,9 +111,10 @@ pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<R
                 Some(Tier::Ok)
             }
         };
-        let labels = seen.labels.clone();
+        let (labels, last) = (seen.labels.clone(), seen.value);
         let note = Some("missing from the answer".to_string());
-        let summary = render(&def.summary, def, &labels, None, tier, note.as_deref());
+        // Told with its last value, and why it changed.
+        let summary = format!("{} (no longer in the answer)", render(&def.summary, def, &labels, last, tier, None));
         out.push(Reading { key, labels, value: None, tier, summary, note });
     }
     for key in gone {
@@ -152,7 +156,8 @@ fn reading(
         Some(template) => render(template, def, &labels, value, tier, note.as_deref()),
         None => default_key("monitor", &def.name, own),
     };
-    memory.series.insert(key.clone(), Seen { labels: labels.clone(), missing: 0 });
+    let kept = memory.series.get(&key).and_then(|s| s.value);
+    memory.series.insert(key.clone(), Seen { labels: labels.clone(), missing: 0, value: value.or(kept) });
     let summary = render(&def.summary, def, &labels, value, tier, note.as_deref());
     Reading { key, labels, value, tier, summary, note }
 }

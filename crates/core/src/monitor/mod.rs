@@ -10,6 +10,7 @@
 
 mod build;
 pub mod evaluate;
+pub mod testing;
 mod threshold;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,8 @@ pub struct MonitorDef {
     pub notify: BTreeMap<Tier, Vec<String>>,
     /// No checks while paused.
     pub paused: bool,
+    /// Canned answers and what they must lead to (`vigil test`).
+    pub tests: Vec<testing::MonitorTest>,
 }
 
 /// When a monitor runs.

@@ -189,3 +189,45 @@ fn values_are_read_by_name_path_or_as_the_only_number() {
     let one: serde_json::Map<String, Value> = json!({"host": "a", "value": 3}).as_object().unwrap().clone();
     assert_eq!(pick(&one, None), Some(3.0));
 }
+
+#[test]
+fn tests_blocks_pass_when_tiers_and_notices_match_and_say_what_differs_when_not() {
+    let doc = json!({
+        "name": "disk-usage", "every": "1m",
+        "source": {"influxdb": {"url": "http://influx:8086", "query": "SELECT last(used_percent) FROM disk GROUP BY host"}},
+        "value": "last", "warning": "> 50", "critical": "> 95",
+        "notify": {"warning": ["chat"], "critical": ["oncall", "chat"]},
+        "tests": [
+            {"name": "climbs and recovers", "values": [50, 85, 97, 60, 10],
+             "expect": ["ok", "warning", "critical", "warning", "ok"], "notices": ["trigger", "change", "change", "resolve"]},
+            {"name": "a host drops out", "answers": [
+                [{"labels": {"host": "a"}, "value": 10}, {"labels": {"host": "b"}, "value": 97}],
+                [{"labels": {"host": "a"}, "value": 10}],
+                {"error": "connection refused"}],
+             "expect": {"host=b": ["critical", "ok", "ok"], "host=a": ["ok", "ok", "ok"]}, "notices": 2},
+            {"name": "wrong on purpose", "values": [99], "expect": ["warning"], "notices": 0}
+        ]
+    });
+    let def = monitor(doc);
+    assert_eq!(def.tests.len(), 3);
+    let outcomes: Vec<testing::Outcome> = def.tests.iter().map(|t| testing::run(&def, t, 0)).collect();
+    assert!(outcomes[0].failures.is_empty(), "{:?}", outcomes[0]);
+    let routes: Vec<&[String]> = outcomes[0].sent.iter().map(|s| s.notifiers.as_slice()).collect();
+    let (chat, both) = (vec!["chat".to_string()], vec!["oncall".to_string(), "chat".to_string()]);
+    assert_eq!(routes, [&chat[..], &both[..], &chat[..], &chat[..]]);
+    assert!(outcomes[1].failures.is_empty(), "{:?}", outcomes[1]);
+    assert_eq!(
+        outcomes[2].failures,
+        ["monitor/disk-usage, run 1: expected warning, got critical", "expected 0 notice(s), got 1: trigger"]
+    );
+}
+
+#[test]
+fn broken_tests_blocks_are_located() {
+    let found = problems(json!({
+        "name": "m", "every": "1m", "source": {"sql": {}}, "critical": 1,
+        "tests": [{"values": [1, 2], "expect": ["ok"]}, {"values": [1], "expect": ["fine"]}, {"answers": [true], "notices": 1}, {"values": [1]}]
+    }));
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["tests[0].expect", "tests[1].expect[0]", "tests[2].answers[0]", "tests[3]"], "{found:?}");
+}
