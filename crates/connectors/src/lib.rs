@@ -1,4 +1,4 @@
-//! Connectors: where alerts go (notifiers) and, in later releases, where checks read (sources).
+//! Connectors: where alerts go (notifiers) and where monitors read (sources).
 //!
 //! Every notifier is a folder with the same shape: its config (what the user writes in
 //! `<config>/notifiers/*.yaml`), a pure `build_request()` that turns an [`notifiers::AlertMessage`]
@@ -7,6 +7,7 @@
 //! and goes through an injected HTTP client.
 
 pub mod notifiers;
+pub mod sources;
 
 /// The one place vigil's HTTP clients start from: rustls with the ring provider (installed here,
 /// once per process), a 10 s connect timeout and vigil's user agent. HTTP tasks add their own

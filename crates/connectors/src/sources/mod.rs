@@ -1,0 +1,166 @@
+//! Sources: where monitors (and their workflow task types) read values.
+//!
+//! Every source is a folder with the same shape as a notifier: its config (what the user writes
+//! under `source:` in a monitor), a pure `request()` that builds the exact call the server
+//! documents, and a pure `parse()` that turns the answer into series
+//! ([`vigil_core::monitor::evaluate::Answer`]), tested on recorded answers. Asking is shared
+//! ([`ask`]) and goes through an injected HTTP client.
+
+pub mod influxdb;
+pub mod prometheus;
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use vigil_core::monitor::SourceSpec;
+use vigil_core::monitor::evaluate::Answer;
+
+/// Longest answer read from a source, so a runaway query cannot exhaust memory.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// Time a source call may take unless its config says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A configured source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// InfluxDB 1.x (InfluxQL) or 2.x (Flux).
+    Influxdb(influxdb::InfluxConfig),
+    /// Prometheus instant queries.
+    Prometheus(prometheus::PrometheusConfig),
+}
+
+/// A source block that does not read: the field path inside it and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceProblem {
+    /// Path below `source.<kind>`, e.g. `query`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An HTTP call a source makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRequest {
+    /// Method.
+    pub method: &'static str,
+    /// URL, with its query string encoded.
+    pub url: String,
+    /// Headers (values may hold credentials: never log them).
+    pub headers: Vec<(String, String)>,
+    /// Body, if any.
+    pub body: Option<String>,
+    /// Time the whole call may take.
+    pub timeout: Duration,
+}
+
+impl Source {
+    /// Reads a monitor's `source` block. Sources that are not built yet are named as such.
+    pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
+        match spec.kind.as_str() {
+            "influxdb" => {
+                typed(&spec.config).and_then(|c: influxdb::InfluxConfig| c.check().map(|()| Source::Influxdb(c)))
+            }
+            "prometheus" => typed(&spec.config)
+                .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
+            other => Err(SourceProblem {
+                path: String::new(),
+                message: format!("the `{other}` source is not available in this version yet"),
+            }),
+        }
+    }
+
+    /// The call to make.
+    pub fn request(&self) -> Result<SourceRequest, String> {
+        match self {
+            Source::Influxdb(c) => c.request(),
+            Source::Prometheus(c) => c.request(),
+        }
+    }
+
+    /// Reads an answer: its HTTP status and body.
+    pub fn parse(&self, status: u16, body: &[u8]) -> Answer {
+        match self {
+            Source::Influxdb(c) => c.parse(status, body),
+            Source::Prometheus(c) => c.parse(status, body),
+        }
+    }
+}
+
+/// Asks `source` over HTTP and reads its answer; a failed call is an [`Answer::Failed`] naming
+/// the server and the reason (never a credential).
+pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
+    let req = match source.request() {
+        Ok(r) => r,
+        Err(e) => return Answer::Failed(e),
+    };
+    let where_ = host_of(&req.url);
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut call = client.request(method, &req.url).timeout(req.timeout);
+    for (k, v) in &req.headers {
+        call = call.header(k, v);
+    }
+    if let Some(body) = req.body {
+        call = call.body(body);
+    }
+    let response = match call.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return Answer::Failed(format!("{where_} did not answer within {:?}", req.timeout)),
+        Err(e) => return Answer::Failed(format!("{where_} could not be reached: {}", root_cause(&e))),
+    };
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    let mut response = response;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Answer::Failed(format!("{where_} answered more than {} MiB", MAX_ANSWER_BYTES >> 20));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Answer::Failed(format!("{where_}: reading the answer failed: {}", root_cause(&e))),
+        }
+    }
+    source.parse(status, &body)
+}
+
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0))))
+        .unwrap_or_else(|| "the source".into())
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Reads a config into its typed form, naming the field at fault.
+fn typed<T: DeserializeOwned>(config: &Value) -> Result<T, SourceProblem> {
+    serde_path_to_error::deserialize(config.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        SourceProblem { path: if path == "." { String::new() } else { path }, message: e.into_inner().to_string() }
+    })
+}
+
+/// A duration field such as `timeout: 5s`.
+pub(crate) fn duration(text: Option<&str>, default: Duration) -> Result<Duration, SourceProblem> {
+    match text {
+        None => Ok(default),
+        Some(t) => vigil_core::time::parse_duration(t)
+            .map(|ms| Duration::from_millis(ms.max(1) as u64))
+            .map_err(|e| SourceProblem { path: "timeout".into(), message: format!("`timeout`: {e}") }),
+    }
+}
+
+/// The first bytes of an answer, for an error message.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string()
+}
