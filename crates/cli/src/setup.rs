@@ -131,6 +131,18 @@ pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig
     };
     let (config, more) = config::load_checked(path, path.is_dir().then_some(names.as_slice()));
     diags.extend(more);
+    // Each monitor's source block is read by its connector, which names the field at fault.
+    for def in &config.monitors {
+        if let Err(problem) = vigil_connectors::sources::Source::from_spec(&def.source)
+            && let Some(origin) = config.monitor_origins.get(&def.name)
+        {
+            let at = match problem.path.as_str() {
+                "" => format!("source.{}", def.source.kind),
+                field => format!("source.{}.{field}", def.source.kind),
+            };
+            diags.push(origin.error(&at, problem.message));
+        }
+    }
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (notifiers, config, diags)
 }

@@ -23,6 +23,32 @@ pub struct Config {
     pub schedules: Vec<ScheduleDef>,
     /// Monitors, by name.
     pub monitors: Vec<MonitorDef>,
+    /// Where each monitor is defined, so later checks (its source block, by the connector that
+    /// reads it) can locate their problems too.
+    pub monitor_origins: HashMap<String, Origin>,
+}
+
+/// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The file.
+    pub file: PathBuf,
+    /// The path prefix of the definition inside it.
+    pub prefix: String,
+}
+
+impl Origin {
+    /// An error at `path` inside the definition, located by reading the file again.
+    pub fn error(&self, path: &str, message: String) -> Diagnostic {
+        let full = match (self.prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_string(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{path}", self.prefix),
+        };
+        let text = read_definition_file(&self.file).unwrap_or_default();
+        let (line, column) = SourceMap::build(&text).position(&full);
+        Diagnostic { severity: Severity::Error, file: self.file.clone(), line, column, path: full, message, hint: None }
+    }
 }
 
 /// A parsed document and where its text came from.
@@ -209,7 +235,7 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
 }
 
 fn guess_kind(value: &Value) -> Kind {
-    if value.get("source").is_some() && (value.get("every").is_some() || value.get("cron").is_some()) {
+    if value.get("source").is_some() {
         Kind::Monitor
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
         Kind::Schedule
@@ -271,6 +297,8 @@ fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<D
                         check_routes(&doc.value, names, doc, diags);
                     }
                     monitor_docs.insert(def.name.clone(), n);
+                    let origin = Origin { file: doc.file.clone(), prefix: doc.prefix.clone() };
+                    config.monitor_origins.insert(def.name.clone(), origin);
                     config.monitors.push(def);
                 }
             }
