@@ -6,6 +6,7 @@
 //! ([`vigil_core::monitor::evaluate::Answer`]), tested on recorded answers. Asking is shared
 //! ([`ask`]) and goes through an injected HTTP client.
 
+pub mod http;
 pub mod influxdb;
 pub mod prometheus;
 
@@ -25,6 +26,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A configured source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
+    /// An HTTP check with conditions.
+    Http(http::HttpSource),
     /// InfluxDB 1.x (InfluxQL) or 2.x (Flux).
     Influxdb(influxdb::InfluxConfig),
     /// Prometheus instant queries.
@@ -59,6 +62,7 @@ impl Source {
     /// Reads a monitor's `source` block. Sources that are not built yet are named as such.
     pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
         match spec.kind.as_str() {
+            "http" => typed(&spec.config).and_then(|c: http::HttpConfig| c.check().map(Source::Http)),
             "influxdb" => {
                 typed(&spec.config).and_then(|c: influxdb::InfluxConfig| c.check().map(|()| Source::Influxdb(c)))
             }
@@ -74,6 +78,7 @@ impl Source {
     /// The call to make.
     pub fn request(&self) -> Result<SourceRequest, String> {
         match self {
+            Source::Http(s) => Ok(s.request()),
             Source::Influxdb(c) => c.request(),
             Source::Prometheus(c) => c.request(),
         }
@@ -82,6 +87,11 @@ impl Source {
     /// Reads an answer: its HTTP status and body.
     pub fn parse(&self, status: u16, body: &[u8]) -> Answer {
         match self {
+            Source::Http(s) => {
+                let body = serde_json::from_slice(body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+                s.judge(&http::Observed { connected: true, status, body, ..http::Observed::default() }, None)
+            }
             Source::Influxdb(c) => c.parse(status, body),
             Source::Prometheus(c) => c.parse(status, body),
         }
@@ -91,6 +101,10 @@ impl Source {
 /// Asks `source` over HTTP and reads its answer; a failed call is an [`Answer::Failed`] naming
 /// the server and the reason (never a credential).
 pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
+    if let Source::Http(check) = source {
+        // Timed, with its own client settings (redirects, TLS) and the certificate read.
+        return check.ask().await;
+    }
     let req = match source.request() {
         Ok(r) => r,
         Err(e) => return Answer::Failed(e),

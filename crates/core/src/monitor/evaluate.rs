@@ -20,6 +20,8 @@ pub struct Sample {
     /// A tier the source judged itself (an HTTP check's conditions); thresholds, when the
     /// monitor has any, decide instead.
     pub tier: Option<Tier>,
+    /// What the source says about it (an HTTP check's failed conditions).
+    pub note: Option<String>,
 }
 
 /// What a source answered.
@@ -87,9 +89,9 @@ pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<R
                 let value = pick(&sample.fields, def.value.as_deref());
                 let judged = def.warning.is_some() || def.critical.is_some();
                 let (tier, note) = match (value, judged) {
-                    (Some(v), true) => (Some(tier_of(def, v)), None),
-                    (_, false) => (Some(sample.tier.unwrap_or(Tier::Ok)), None),
-                    (None, true) => (no_data(def), Some("no data".into())),
+                    (Some(v), true) => (Some(tier_of(def, v)), sample.note.clone()),
+                    (_, false) => (Some(sample.tier.unwrap_or(Tier::Ok)), sample.note.clone()),
+                    (None, true) => (no_data(def), sample.note.clone().or_else(|| Some("no data".into()))),
                 };
                 out.push(reading(def, memory, &sample.labels, value, tier, note));
             }

@@ -190,7 +190,7 @@ fn answer(value: &Value, value_field: Option<&str>) -> Result<Answer, String> {
         if let Some(v) = obj.get("value") {
             fields.insert(field.to_string(), v.clone());
         }
-        Ok(Sample { labels, fields, tier: None })
+        Ok(Sample { labels, fields, ..Sample::default() })
     };
     match value {
         Value::Array(rows) => rows.iter().map(row).collect::<Result<Vec<_>, _>>().map(Answer::Samples),

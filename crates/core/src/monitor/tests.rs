@@ -37,7 +37,7 @@ fn host(name: &str, value: Value) -> Sample {
         fields: [("time".to_string(), json!("2026-11-23T10:00:00Z")), ("last".to_string(), value)]
             .into_iter()
             .collect(),
-        tier: None,
+        ..Sample::default()
     }
 }
 

@@ -62,7 +62,7 @@ pub fn parse(status: u16, body: &[u8]) -> Answer {
                     if !last.contains_key(&id) {
                         order.push(id.clone());
                     }
-                    last.insert(id, Sample { labels, fields, tier: None });
+                    last.insert(id, Sample { labels, fields, ..Sample::default() });
                 }
             }
         }

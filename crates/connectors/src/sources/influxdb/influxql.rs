@@ -55,7 +55,7 @@ pub fn parse(status: u16, body: &[u8]) -> Answer {
                 .zip(row.as_array().into_iter().flatten())
                 .map(|(c, v)| (c.to_string(), v.clone()))
                 .collect();
-            samples.push(Sample { labels, fields, tier: None });
+            samples.push(Sample { labels, fields, ..Sample::default() });
         }
     }
     Answer::Samples(samples)

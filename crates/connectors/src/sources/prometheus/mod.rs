@@ -92,7 +92,7 @@ impl PrometheusConfig {
                             .collect();
                         let fields: Map<String, Value> =
                             [("value".to_string(), value_of(&element["value"]))].into_iter().collect();
-                        Sample { labels, fields, tier: None }
+                        Sample { labels, fields, ..Sample::default() }
                     })
                     .collect(),
             ),

@@ -1,0 +1,295 @@
+//! Conditions in Gatus' style: `[STATUS] == 200`, `[BODY].data.ok == true`,
+//! `[RESPONSE_TIME] < 500`, `[CERTIFICATE_EXPIRATION] > 7d`, `[BODY] == pat(*healthy*)`,
+//! `len([BODY].items) > 0`, `has([BODY].errors) == false`, `[STATUS] == any(200, 204)`,
+//! `[CONNECTED] == true`.
+
+use serde_json::Value;
+
+/// What a check saw, for conditions to read.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Whether a connection was made at all.
+    pub connected: bool,
+    /// HTTP status (0 when not connected).
+    pub status: u16,
+    /// Milliseconds from sending to the whole body read.
+    pub response_time_ms: i64,
+    /// The body: parsed JSON, or a string.
+    pub body: Value,
+    /// Milliseconds until the server's certificate expires (HTTPS only).
+    pub certificate_expires_in_ms: Option<i64>,
+}
+
+/// One parsed condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    text: String,
+    left: Operand,
+    op: Op,
+    right: Operand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Status,
+    ResponseTime,
+    Connected,
+    CertificateExpiration,
+    Body(String),
+    Len(Box<Operand>),
+    Has(Box<Operand>),
+    Pattern(String),
+    Any(Vec<String>),
+    Literal(String),
+}
+
+impl Condition {
+    /// Parses `LEFT OP RIGHT`.
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let ops =
+            [(" == ", Op::Eq), (" != ", Op::Ne), (" <= ", Op::Le), (" >= ", Op::Ge), (" < ", Op::Lt), (" > ", Op::Gt)];
+        let Some((at, token, op)) =
+            ops.iter().filter_map(|(t, op)| text.find(t).map(|i| (i, *t, *op))).min_by_key(|(i, _, _)| *i)
+        else {
+            return Err(format!("`{text}`: a condition is `LEFT OP RIGHT` with spaces around ==, !=, <, <=, > or >="));
+        };
+        let left = operand(text[..at].trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        let right = operand(text[at + token.len()..].trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        if matches!(left, Operand::Pattern(_) | Operand::Any(_)) {
+            return Err(format!("`{text}`: pat() and any() go on the right"));
+        }
+        if matches!(right, Operand::Pattern(_) | Operand::Any(_)) && !matches!(op, Op::Eq | Op::Ne) {
+            return Err(format!("`{text}`: pat() and any() compare with == or !="));
+        }
+        Ok(Condition { text: text.to_string(), left, op, right })
+    }
+
+    /// Whether it holds for `seen`; when not, the condition with the value found
+    /// (`[STATUS] (503) == 200`).
+    pub fn check(&self, seen: &Observed) -> Result<(), String> {
+        let left = resolve(&self.left, seen);
+        let holds = match &self.right {
+            Operand::Pattern(p) => matches_pattern(p, &text_of(&left)) == (self.op == Op::Eq),
+            Operand::Any(choices) => {
+                choices.iter().any(|c| equal(&left, &Value::String(c.clone()))) == (self.op == Op::Eq)
+            }
+            right => compare(&left, self.op, &resolve(right, seen)),
+        };
+        if holds {
+            return Ok(());
+        }
+        let found = match &self.left {
+            Operand::Literal(_) => String::new(),
+            _ => format!(" (found {})", short(&left)),
+        };
+        Err(format!("{}{found}", self.text))
+    }
+}
+
+/// The argument of `f(...)` when `t` is such a call.
+fn inner<'a>(t: &'a str, f: &str) -> Option<&'a str> {
+    t.strip_prefix(f).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')'))
+}
+
+fn operand(text: &str) -> Result<Operand, String> {
+    if let Some(arg) = inner(text, "len") {
+        return Ok(Operand::Len(Box::new(operand(arg.trim())?)));
+    }
+    if let Some(arg) = inner(text, "has") {
+        return Ok(Operand::Has(Box::new(operand(arg.trim())?)));
+    }
+    if let Some(arg) = inner(text, "pat") {
+        return Ok(Operand::Pattern(arg.to_string()));
+    }
+    if let Some(arg) = inner(text, "any") {
+        return Ok(Operand::Any(arg.split(',').map(|c| c.trim().to_string()).collect()));
+    }
+    Ok(match text {
+        "[STATUS]" => Operand::Status,
+        "[RESPONSE_TIME]" => Operand::ResponseTime,
+        "[CONNECTED]" => Operand::Connected,
+        "[CERTIFICATE_EXPIRATION]" => Operand::CertificateExpiration,
+        "[BODY]" => Operand::Body(String::new()),
+        t if t.starts_with("[BODY]") => Operand::Body(t["[BODY]".len()..].trim_start_matches('.').to_string()),
+        t if t.starts_with('[') && t.ends_with(']') => {
+            return Err(format!(
+                "unknown placeholder `{t}`: use [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED] or [CERTIFICATE_EXPIRATION]"
+            ));
+        }
+        t => Operand::Literal(t.to_string()),
+    })
+}
+
+fn resolve(operand: &Operand, seen: &Observed) -> Value {
+    match operand {
+        Operand::Status => Value::from(seen.status),
+        Operand::ResponseTime => Value::from(seen.response_time_ms),
+        Operand::Connected => Value::Bool(seen.connected),
+        Operand::CertificateExpiration => seen.certificate_expires_in_ms.map_or(Value::Null, Value::from),
+        Operand::Body(path) => body_at(&seen.body, path).cloned().unwrap_or(Value::Null),
+        Operand::Len(inner) => match resolve(inner, seen) {
+            Value::Array(a) => Value::from(a.len()),
+            Value::Object(o) => Value::from(o.len()),
+            Value::String(s) => Value::from(s.chars().count()),
+            _ => Value::Null,
+        },
+        Operand::Has(inner) => Value::Bool(!resolve(inner, seen).is_null()),
+        Operand::Literal(t) => Value::String(t.clone()),
+        Operand::Pattern(p) => Value::String(p.clone()),
+        Operand::Any(c) => Value::String(c.join(",")),
+    }
+}
+
+/// `data.items[0].ok` inside a body.
+pub fn body_at<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(body);
+    }
+    let mut at = body;
+    for part in path.split('.') {
+        let (key, mut indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            at = at.get(key)?;
+        }
+        while let Some(rest) = indexes.strip_prefix('[') {
+            let close = rest.find(']')?;
+            at = at.get(rest[..close].parse::<usize>().ok()?)?;
+            indexes = &rest[close + 1..];
+        }
+    }
+    Some(at)
+}
+
+/// A literal's number: plain, or a duration (`7d`, `500ms`) in milliseconds.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            s.parse::<f64>().ok().or_else(|| vigil_core::time::parse_duration(s).ok().map(|ms| ms as f64))
+        }
+        Value::Bool(_) | Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn equal(left: &Value, right: &Value) -> bool {
+    match (number(left), number(right)) {
+        (Some(a), Some(b)) if !matches!(left, Value::String(_)) || !matches!(right, Value::String(_)) => a == b,
+        _ => text_of(left) == text_of(right),
+    }
+}
+
+fn compare(left: &Value, op: Op, right: &Value) -> bool {
+    match op {
+        Op::Eq => equal(left, right),
+        Op::Ne => !equal(left, right),
+        _ => match (number(left), number(right)) {
+            (Some(a), Some(b)) => match op {
+                Op::Lt => a < b,
+                Op::Le => a <= b,
+                Op::Gt => a > b,
+                _ => a >= b,
+            },
+            _ => false,
+        },
+    }
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else { return false };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else { return false };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+fn short(v: &Value) -> String {
+    let t = text_of(v);
+    if t.chars().count() > 80 { format!("{}…", t.chars().take(80).collect::<String>()) } else { t }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn seen() -> Observed {
+        Observed {
+            connected: true,
+            status: 200,
+            response_time_ms: 120,
+            body: json!({"status": "UP", "data": {"ok": true, "items": [{"n": 3}, {"n": 4}]}, "msg": "all healthy here"}),
+            certificate_expires_in_ms: Some(20 * 86_400_000),
+        }
+    }
+
+    #[test]
+    fn gatus_conditions_hold_or_say_what_was_found() {
+        let holding = [
+            "[STATUS] == 200",
+            "[STATUS] == any(200, 204)",
+            "[STATUS] < 300",
+            "[RESPONSE_TIME] < 500",
+            "[BODY].status == UP",
+            "[BODY].data.ok == true",
+            "[BODY].data.items[1].n >= 4",
+            "len([BODY].data.items) == 2",
+            "has([BODY].errors) == false",
+            "[BODY].msg == pat(*healthy*)",
+            "[CONNECTED] == true",
+            "[CERTIFICATE_EXPIRATION] > 7d",
+        ];
+        for text in holding {
+            assert_eq!(Condition::parse(text).unwrap().check(&seen()), Ok(()), "{text}");
+        }
+        let failing = Condition::parse("[STATUS] == 503").unwrap().check(&seen());
+        assert_eq!(failing, Err("[STATUS] == 503 (found 200)".into()));
+        let soon = Observed { certificate_expires_in_ms: Some(86_400_000), ..seen() };
+        assert!(Condition::parse("[CERTIFICATE_EXPIRATION] > 7d").unwrap().check(&soon).is_err());
+        let down = Observed::default();
+        assert_eq!(
+            Condition::parse("[CONNECTED] == true").unwrap().check(&down),
+            Err("[CONNECTED] == true (found false)".into())
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(Condition::parse("[STATUS]==200").unwrap_err().contains("spaces around"));
+        assert!(Condition::parse("[STAUTS] == 200").unwrap_err().contains("unknown placeholder `[STAUTS]`"));
+        assert!(Condition::parse("[BODY] > pat(*x*)").unwrap_err().contains("== or !="));
+    }
+}

@@ -1,0 +1,301 @@
+//! HTTP checks, in Gatus' style: a request, then conditions over what came back (`[STATUS]`,
+//! `[BODY]...`, `[RESPONSE_TIME]`, `[CERTIFICATE_EXPIRATION]`, `[CONNECTED]`). The answer is
+//! one sample whose fields are `status`, `response_time` (ms), `body` and
+//! `certificate_expiration` (ms left), so a monitor's `value` can also be a threshold on any of
+//! them (`value: response_time`, `value: body.queue.depth`).
+//!
+//! A server that cannot be reached is not a source error here: it is what the check is for.
+//! The sample then has `[CONNECTED] == false` and status 0, and fails its conditions.
+
+mod certificate;
+mod conditions;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use vigil_core::alert::Tier;
+use vigil_core::monitor::evaluate::{Answer, Sample};
+
+pub use conditions::{Condition, Observed};
+
+use super::{SourceProblem, SourceRequest};
+
+/// What a monitor writes under `source: {http: ...}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpConfig {
+    /// The endpoint.
+    pub url: String,
+    /// Method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body: a text, or JSON (sent as `application/json`).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// Time the whole call may take (default 10s).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Follow redirects (default true, up to 10).
+    #[serde(default)]
+    pub follow_redirects: Option<bool>,
+    /// Skip TLS certificate verification (default false). `[CERTIFICATE_EXPIRATION]` still reads
+    /// the certificate.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Conditions that must all hold; by default `[STATUS] < 400`. A server that cannot be
+    /// reached fails the check unless a condition reads `[CONNECTED]` itself.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// The tier of a check whose conditions fail (default critical).
+    #[serde(default)]
+    pub failing: Option<String>,
+}
+
+/// A checked HTTP source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSource {
+    /// As written.
+    pub config: HttpConfig,
+    conditions: Vec<Condition>,
+    failing: Tier,
+}
+
+impl HttpConfig {
+    /// Parses the conditions and settings.
+    pub fn check(self) -> Result<HttpSource, SourceProblem> {
+        let problem = |path: String, message: String| SourceProblem { path, message };
+        match reqwest::Url::parse(&self.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ if self.url.contains("${") => {}
+            _ => return Err(problem("url".into(), format!("`{}` is not an http(s) URL", self.url))),
+        }
+        if let Some(m) = &self.method
+            && reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err()
+        {
+            return Err(problem("method".into(), format!("`{m}` is not an HTTP method")));
+        }
+        super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
+        let texts =
+            if self.conditions.is_empty() { vec!["[STATUS] < 400".to_string()] } else { self.conditions.clone() };
+        let conditions = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Condition::parse(t).map_err(|e| problem(format!("conditions[{i}]"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let failing = match self.failing.as_deref() {
+            None | Some("critical") => Tier::Critical,
+            Some("warning") => Tier::Warning,
+            Some(other) => {
+                return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
+            }
+        };
+        Ok(HttpSource { config: self, conditions, failing })
+    }
+}
+
+impl HttpSource {
+    /// The call (without the client settings: redirects and TLS verification).
+    pub fn request(&self) -> SourceRequest {
+        let c = &self.config;
+        let mut headers: Vec<(String, String)> = c.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let body = match &c.body {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(json) => {
+                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                    headers.push(("Content-Type".into(), "application/json".into()));
+                }
+                Some(json.to_string())
+            }
+        };
+        let method = match c.method.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("POST") => "POST",
+            Some("PUT") => "PUT",
+            Some("HEAD") => "HEAD",
+            Some("DELETE") => "DELETE",
+            Some("PATCH") => "PATCH",
+            Some("OPTIONS") => "OPTIONS",
+            _ => "GET",
+        };
+        let timeout = super::duration(c.timeout.as_deref(), super::DEFAULT_TIMEOUT).unwrap_or(super::DEFAULT_TIMEOUT);
+        SourceRequest { method, url: c.url.clone(), headers, body, timeout }
+    }
+
+    /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
+    pub fn judge(&self, seen: &Observed, note: Option<String>) -> Answer {
+        let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(seen).err()).collect();
+        // Not reaching the server fails the check, unless a condition asks about that itself.
+        let asks_connected = self.config.conditions.iter().any(|c| c.contains("[CONNECTED]"));
+        if !seen.connected && !asks_connected && failed.is_empty() {
+            failed.push("[CONNECTED] == true (found false)".into());
+        }
+        let mut fields = Map::new();
+        fields.insert("status".into(), Value::from(seen.status));
+        fields.insert("response_time".into(), Value::from(seen.response_time_ms));
+        fields.insert("connected".into(), Value::Bool(seen.connected));
+        fields.insert("body".into(), seen.body.clone());
+        if let Some(ms) = seen.certificate_expires_in_ms {
+            fields.insert("certificate_expiration".into(), Value::from(ms));
+        }
+        let tier = if failed.is_empty() { Tier::Ok } else { self.failing };
+        let note = match (note, failed.is_empty()) {
+            (Some(n), _) => Some(n),
+            (None, false) => Some(format!("failed: {}", failed.join("; "))),
+            (None, true) => None,
+        };
+        Answer::Samples(vec![Sample { labels: BTreeMap::new(), fields, tier: Some(tier), note }])
+    }
+
+    /// Makes the call and judges it.
+    pub async fn ask(&self) -> Answer {
+        let req = self.request();
+        let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut call = client.request(method, &req.url).timeout(req.timeout);
+        for (k, v) in &req.headers {
+            call = call.header(k, v);
+        }
+        if let Some(body) = req.body {
+            call = call.body(body);
+        }
+        let started = Instant::now();
+        let mut seen = Observed::default();
+        let mut response = match call.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                seen.response_time_ms = started.elapsed().as_millis() as i64;
+                let why = if e.is_timeout() {
+                    format!("no answer within {:?}", req.timeout)
+                } else {
+                    format!("could not connect: {}", super::root_cause(&e))
+                };
+                return self.judge(&seen, Some(why));
+            }
+        };
+        seen.connected = true;
+        seen.status = response.status().as_u16();
+        seen.certificate_expires_in_ms = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(certificate::not_after)
+            .map(|at| at - jiff::Timestamp::now().as_millisecond());
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if bytes.len() + chunk.len() <= super::MAX_ANSWER_BYTES => {
+                    bytes.extend_from_slice(&chunk)
+                }
+                Ok(Some(_)) => {
+                    return self.judge(&seen, Some(format!("answer larger than {} MiB", super::MAX_ANSWER_BYTES >> 20)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return self.judge(&seen, Some(format!("reading the answer failed: {}", super::root_cause(&e))));
+                }
+            }
+        }
+        seen.response_time_ms = started.elapsed().as_millis() as i64;
+        seen.body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        self.judge(&seen, None)
+    }
+}
+
+/// One client per (insecure, follow redirects): they are client settings in reqwest.
+fn client(insecure: bool, redirects: bool) -> reqwest::Client {
+    static CLIENTS: OnceLock<[reqwest::Client; 4]> = OnceLock::new();
+    let all = CLIENTS.get_or_init(|| {
+        let make = |insecure: bool, redirects: bool| {
+            let policy =
+                if redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
+            crate::http_client_builder()
+                .tls_info(true)
+                .danger_accept_invalid_certs(insecure)
+                .redirect(policy)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build()
+                .expect("HTTP client")
+        };
+        [make(false, false), make(false, true), make(true, false), make(true, true)]
+    });
+    all[usize::from(insecure) * 2 + usize::from(redirects)].clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn source(v: Value) -> HttpSource {
+        serde_json::from_value::<HttpConfig>(v).unwrap().check().unwrap()
+    }
+
+    #[test]
+    fn a_json_body_is_sent_as_json_and_the_method_is_normalised() {
+        let s = source(
+            json!({"url": "https://api.example/health", "method": "post", "body": {"ping": 1}, "headers": {"X-Key": "k"}}),
+        );
+        let req = s.request();
+        assert_eq!((req.method, req.body.as_deref()), ("POST", Some(r#"{"ping":1}"#)));
+        assert!(req.headers.contains(&("Content-Type".into(), "application/json".into())));
+    }
+
+    #[test]
+    fn conditions_judge_the_check_and_name_what_failed() {
+        let s = source(
+            json!({"url": "http://x/health", "conditions": ["[STATUS] == 200", "[BODY].status == UP"], "failing": "warning"}),
+        );
+        let up = Observed { connected: true, status: 200, body: json!({"status": "UP"}), ..Observed::default() };
+        let Answer::Samples(ok) = s.judge(&up, None) else { panic!() };
+        assert_eq!((ok[0].tier, ok[0].note.as_deref()), (Some(Tier::Ok), None));
+        let degraded = Observed { body: json!({"status": "DEGRADED"}), ..up };
+        let Answer::Samples(bad) = s.judge(&degraded, None) else { panic!() };
+        assert_eq!(bad[0].tier, Some(Tier::Warning));
+        assert_eq!(bad[0].note.as_deref(), Some("failed: [BODY].status == UP (found DEGRADED)"));
+        // The default condition fails a server that cannot be reached.
+        let plain = source(json!({"url": "http://x/"}));
+        let Answer::Samples(down) = plain.judge(&Observed::default(), Some("could not connect: refused".into())) else {
+            panic!()
+        };
+        assert_eq!(down[0].tier, Some(Tier::Critical));
+        assert_eq!(down[0].fields["connected"], json!(false));
+    }
+
+    #[test]
+    fn broken_settings_are_named() {
+        let problem = |v: Value| serde_json::from_value::<HttpConfig>(v).unwrap().check().unwrap_err().path;
+        assert_eq!(problem(json!({"url": "ftp://x"})), "url");
+        assert_eq!(
+            problem(json!({"url": "http://x", "conditions": ["[STATUS] == 200", "[STAT] == 1"]})),
+            "conditions[1]"
+        );
+        assert_eq!(problem(json!({"url": "http://x", "failing": "major"})), "failing");
+        assert_eq!(problem(json!({"url": "http://x", "method": "GE T"})), "method");
+    }
+
+    #[tokio::test]
+    async fn a_live_check_reads_status_body_and_time_and_a_dead_port_fails() {
+        let app =
+            axum::Router::new().route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "UP"})) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let s = source(
+            json!({"url": format!("http://{addr}/health"), "conditions": ["[STATUS] == 200", "[BODY].status == UP", "[RESPONSE_TIME] < 5000"]}),
+        );
+        let Answer::Samples(got) = s.ask().await else { panic!() };
+        assert_eq!(got[0].tier, Some(Tier::Ok), "{:?}", got[0]);
+        let dead = source(json!({"url": "http://127.0.0.1:9/", "timeout": "2s"}));
+        let Answer::Samples(got) = dead.ask().await else { panic!() };
+        assert_eq!(got[0].tier, Some(Tier::Critical));
+        assert!(got[0].note.as_deref().unwrap().starts_with("could not connect"), "{:?}", got[0].note);
+    }
+}
