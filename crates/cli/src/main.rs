@@ -41,6 +41,9 @@ enum Command {
     Validate(commands::validate::Args),
     /// Run the `tests:` blocks of monitors offline (canned answers, manual clock, nothing sent).
     Test(commands::test::Args),
+    /// Run one monitor now and print each series' value, tier and the notice it would send
+    /// (exit 0 ok, 1 warning, 2 critical, 3 unknown); `--notify` sends it.
+    Check(commands::check::Args),
     /// List recent instances.
     Instances(commands::inspect::InstancesArgs),
     /// Show one instance with its tasks.
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
             Command::Run(a) => commands::run::run(a).await,
             Command::Validate(a) => commands::validate::run(a).await,
             Command::Test(a) => commands::test::run(a).await,
+            Command::Check(a) => commands::check::run(a).await,
             Command::Instances(a) => commands::inspect::instances(a).await,
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,

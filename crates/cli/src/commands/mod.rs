@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod bench;
 pub mod bench_cluster;
 pub mod bench_overload;
+pub mod check;
 pub mod cluster;
 pub mod inspect;
 pub mod reload;

@@ -215,6 +215,14 @@ fn load_file(
     }
 }
 
+/// Replaces `${workflow.secrets.X}` and `${env.X}` in every string of `value` (a source's
+/// settings, say) and returns what is missing, by field path.
+pub fn substitute_credentials(value: &mut Value, lookup: Credentials<'_>) -> Vec<(String, String)> {
+    let mut missing = Vec::new();
+    substitute(value, "", lookup, &mut missing);
+    missing
+}
+
 /// Replaces `${workflow.secrets.X}` and `${env.X}` in every string, recording what is missing.
 fn substitute(value: &mut Value, path: &str, lookup: Credentials<'_>, missing: &mut Vec<(String, String)>) {
     match value {

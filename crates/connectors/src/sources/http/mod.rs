@@ -193,7 +193,8 @@ impl HttpSource {
                     bytes.extend_from_slice(&chunk)
                 }
                 Ok(Some(_)) => {
-                    return self.judge(&seen, Some(format!("answer larger than {} MiB", super::MAX_ANSWER_BYTES >> 20)));
+                    return self
+                        .judge(&seen, Some(format!("answer larger than {} MiB", super::MAX_ANSWER_BYTES >> 20)));
                 }
                 Ok(None) => break,
                 Err(e) => {

@@ -1,0 +1,150 @@
+//! `vigil check NAME`: runs one monitor now against its real source and prints each series'
+//! value, tier and the notice it would send. Nothing is sent unless `--notify` says so (Robopager's
+//! `-c` pages for real, which its users regret). Exit codes follow the Nagios plugin convention:
+//! 0 ok, 1 warning, 2 critical, 3 unknown (the source failed, or the monitor could not be run).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severity, deliver};
+use vigil_connectors::sources::{Source, ask};
+use vigil_core::alert::{Notice, Tier};
+use vigil_core::instance::SecretSource;
+use vigil_core::monitor::MonitorDef;
+use vigil_core::monitor::evaluate::{Answer, Memory, evaluate};
+use vigil_core::time::Clock;
+use vigil_runtime::SystemClock;
+
+use crate::DbArgs;
+
+/// Arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The monitor.
+    pub name: String,
+    /// The config directory.
+    #[arg(long, env = "VIGIL_CONFIG", default_value = ".")]
+    pub config: PathBuf,
+    /// Send the notices for real.
+    #[arg(long)]
+    pub notify: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Nagios' "unknown".
+const UNKNOWN: u8 = 3;
+
+/// Runs the check; any failure to run it is "unknown", never mistaken for "critical".
+pub async fn run(args: Args) -> Result<ExitCode> {
+    match check(&args).await {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(UNKNOWN))
+        }
+    }
+}
+
+async fn check(args: &Args) -> Result<ExitCode> {
+    let store = crate::setup::open_store(&args.db.db).await?;
+    let secrets = crate::setup::load_secrets(store.as_ref(), &args.db.db).await?;
+    let (config, notifiers) = crate::setup::load_all(&args.config, Some(&secrets))?;
+    let Some(def) = config.monitors.iter().find(|m| m.name == args.name) else {
+        let known: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
+        let hint = vigil_core::diagnostic::did_you_mean(&args.name, known.iter().copied()).unwrap_or_default();
+        anyhow::bail!(
+            "monitor `{}` is not defined in {} {hint} (known: {})",
+            args.name,
+            args.config.display(),
+            known.join(", ")
+        );
+    };
+    let mut spec = def.source.clone();
+    let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
+    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &lookup);
+    if let Some((path, message)) = missing.first() {
+        anyhow::bail!("source.{}.{path}: {message}", spec.kind);
+    }
+    let source =
+        Source::from_spec(&spec).map_err(|p| anyhow::anyhow!("source.{}.{}: {}", spec.kind, p.path, p.message))?;
+    let started = Instant::now();
+    let answer = ask(&vigil_connectors::http_client(), &source).await;
+    let took = started.elapsed();
+    crate::output::outln!("{}: {} source answered in {} ms", def.name, def.source.kind, took.as_millis());
+    if let Answer::Failed(error) = &answer {
+        crate::output::outln!("  source error: {error}");
+    }
+    let readings = evaluate(def, &mut Memory::default(), &answer);
+    let mut worst = None::<Tier>;
+    let mut to_send = Vec::new();
+    for r in &readings {
+        let value = r.value.map_or_else(|| "-".to_string(), |v| v.to_string());
+        let tier = r.tier.map_or("unchanged", Tier::as_str);
+        let note = r.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
+        crate::output::outln!("  {}  value {value}  {tier}{note}", r.key);
+        if let Some(t) = r.tier {
+            worst = Some(worst.map_or(t, |w| w.max(t)));
+        }
+        if let Some(t) = r.tier.filter(|t| *t > Tier::Ok) {
+            let route = def.notify.get(&t).cloned().unwrap_or_default();
+            let to = if route.is_empty() { "nobody (no notifier for this tier)".to_string() } else { route.join(", ") };
+            let verb = if args.notify { "sends" } else { "would send" };
+            crate::output::outln!("    {verb} a trigger ({}) to {to}: {}", t.as_str(), r.summary);
+            to_send.push((r.clone(), t, route));
+        }
+    }
+    if args.notify {
+        send(def, &to_send, &notifiers).await?;
+    } else if !to_send.is_empty() {
+        crate::output::outln!("  (nothing sent: add --notify to send)");
+    }
+    Ok(match (worst, &answer) {
+        (_, Answer::Failed(_)) if worst.is_none() => ExitCode::from(UNKNOWN),
+        (Some(Tier::Critical), _) => ExitCode::from(2),
+        (Some(Tier::Warning), _) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// Sends each trigger to its route now, outside the engine (no alert state is kept).
+async fn send(
+    def: &MonitorDef,
+    to_send: &[(vigil_core::monitor::evaluate::Reading, Tier, Vec<String>)],
+    notifiers: &[NotifierConfig],
+) -> Result<()> {
+    let client = vigil_connectors::http_client();
+    let now = SystemClock.now();
+    for (reading, tier, route) in to_send {
+        let msg = AlertMessage {
+            notice: Notice::Trigger,
+            dedup_key: reading.key.clone(),
+            name: def.name.clone(),
+            severity: if *tier == Tier::Critical { Severity::Critical } else { Severity::Warning },
+            summary: reading.summary.clone(),
+            details: serde_json::json!({"value": reading.value, "note": reading.note}),
+            labels: reading.labels.clone().into_iter().collect::<BTreeMap<_, _>>(),
+            source: format!("vigil/monitor/{}", def.name),
+            firing_since: now,
+            at: now,
+            links: Vec::new(),
+            test: false,
+        };
+        for name in route {
+            let target = notifiers
+                .iter()
+                .find(|n| n.name() == name)
+                .with_context(|| format!("notifier `{name}` is not defined"))?;
+            match deliver(&client, target, &msg, now, Duration::from_secs(10)).await {
+                Outcome::Delivered => crate::output::outln!("    sent to {name}"),
+                Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {
+                    crate::output::outln!("    {name} did not accept it: {reason}")
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Monitors from the command line: `vigil check` against local servers that speak the sources'
+//! APIs (the real-server integration tests live with the services).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+
+fn config(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    std::fs::write(config.join("notifiers/hook.yaml"), format!("name: hook\ntype: webhook\nurl: {base}/hook\n"))
+        .unwrap();
+    std::fs::write(config.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {base}/pager\n"))
+        .unwrap();
+    std::fs::write(
+        config.join("monitors/errors.yaml"),
+        format!(
+            "name: errors\nevery: 30s\nsource:\n  prometheus:\n    url: {base}\n    query: sum by (job) (rate(errors_total[5m]))\nwarning: \"> 1\"\ncritical: \"> 5\"\nnotify:\n  warning: [hook]\n  critical: [hook, pager]\nsummary: \"${{labels.job}} errors at ${{value}}/s\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("monitors/health.yaml"),
+        format!(
+            "name: health\nevery: 10s\nsource:\n  http:\n    url: {base}/health\n    conditions: [\"[STATUS] == 200\", \"[BODY].status == UP\"]\nnotify: [pager]\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn check(db: &std::path::Path, config: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    all.extend(["--config", config.to_str().unwrap()]);
+    let out = run(db, &all);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vigil_check_prints_tiers_exits_like_a_nagios_plugin_and_pages_only_when_asked() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/v1/query" => Reply::json(json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [1763888390.1, "7.5"]},
+            {"metric": {"job": "web"}, "value": [1763888390.1, "2"]},
+            {"metric": {"job": "batch"}, "value": [1763888390.1, "0"]}
+        ]}})),
+        "/health" => Reply::json(json!({"status": "DOWN"})),
+        "/hook" | "/pager" => Reply::json(json!({"ok": true})),
+        _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+
+    let (code, out) = tokio::task::spawn_blocking({
+        let (db, config) = (db.clone(), config.clone());
+        move || check(&db, &config, &["errors"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "critical: {out}");
+    assert!(out.contains("monitor/errors{job=api}  value 7.5  critical"), "{out}");
+    assert!(out.contains("monitor/errors{job=web}  value 2  warning"), "{out}");
+    assert!(out.contains("monitor/errors{job=batch}  value 0  ok"), "{out}");
+    assert!(out.contains("would send a trigger (critical) to hook, pager: api errors at 7.5/s"), "{out}");
+    assert!(out.contains("nothing sent"), "{out}");
+    assert!(server.to("/hook").is_empty() && server.to("/pager").is_empty(), "nothing is sent without --notify");
+    let query = &server.to("/api/v1/query")[0].query;
+    // Form-encoded, as Prometheus' HTTP API reads it.
+    assert_eq!(query.get("query").map(String::as_str), Some("sum+by+%28job%29+%28rate%28errors_total%5B5m%5D%29%29"));
+
+    let (code, out) = tokio::task::spawn_blocking({
+        let (db, config) = (db.clone(), config.clone());
+        move || check(&db, &config, &["health", "--notify"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("failed: [BODY].status == UP (found DOWN)"), "{out}");
+    assert!(out.contains("sent to pager"), "{out}");
+    let paged = server.to("/pager");
+    assert_eq!(paged.len(), 1);
+    assert_eq!(paged[0].body["dedup_key"], json!("monitor/health"));
+
+    let (code, out) = tokio::task::spawn_blocking({
+        let (db, config) = (db.clone(), config.clone());
+        move || check(&db, &config, &["helth"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 3, "unknown monitor is 'unknown', not 'critical': {out}");
+    assert!(out.contains("did you mean `health`?"), "{out}");
+}
