@@ -1,0 +1,150 @@
+//! Monitor sources against real servers: InfluxDB 1.x (Debian `influxdb`) and Prometheus
+//! (Debian `prometheus`), asked by `vigil check`. Skipped with a message when a server is not
+//! installed, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+async fn wait_ready(url: &str, what: &str) {
+    let client = vigil_connectors::http_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(url).send().await.map(|r| !r.status().is_success()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "{what} did not become ready at {url}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn write_monitor(config: &std::path::Path, name: &str, text: &str) {
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    std::fs::write(config.join(format!("monitors/{name}.yaml")), text).unwrap();
+}
+
+async fn check(db: &std::path::Path, config: &std::path::Path, name: &str) -> (i32, String) {
+    let args = vec!["check".to_string(), name.to_string(), "--config".into(), config.display().to_string()];
+    let out = run_async(db.to_path_buf(), args).await;
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influxdb_1x_series_become_tiers_per_host() {
+    let Some(influxd) = service_binary(&["/usr/bin/influxd"], "InfluxDB 1.x (Debian `influxdb`)") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (port, rpc) = (free_port(), free_port());
+    let conf = dir.path().join("influxdb.conf");
+    let d = dir.path().display();
+    std::fs::write(
+        &conf,
+        format!(
+            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n[data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n[http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n"
+        ),
+    )
+    .unwrap();
+    let _influx = KillOnDrop(
+        Command::new(influxd).arg("-config").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/ping"), "InfluxDB").await;
+    let client = vigil_connectors::http_client();
+    let created = client.post(format!("{base}/query?q=CREATE%20DATABASE%20telegraf")).send().await.unwrap();
+    assert!(created.status().is_success());
+    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let lines = [("web1", 40.0), ("web2", 85.5), ("db1", 97.25)]
+        .map(|(host, v)| format!("cpu,host={host} usage_user={v} {now_ns}"))
+        .join("\n");
+    let wrote = client.post(format!("{base}/write?db=telegraf")).body(lines).send().await.unwrap();
+    assert_eq!(wrote.status().as_u16(), 204, "{:?}", wrote.text().await);
+
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_monitor(
+        &config,
+        "cpu",
+        &format!(
+            "name: cpu-load\nevery: 10s\nsource:\n  influxdb:\n    url: {base}\n    database: telegraf\n    query: 'SELECT last(\"usage_user\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 5m GROUP BY \"host\"'\nvalue: usage\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: []\n"
+        ),
+    );
+    let (code, out) = check(&db, &config, "cpu-load").await;
+    assert_eq!(code, 2, "{out}");
+    for line in ["{host=web1}  value 40  ok", "{host=web2}  value 85.5  warning", "{host=db1}  value 97.25  critical"] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+
+    // A statement error inside a 200 answer is a source error: "unknown", not a tier.
+    write_monitor(
+        &config,
+        "cpu",
+        &format!(
+            "name: cpu-load\nevery: 10s\nsource:\n  influxdb:\n    url: {base}\n    database: nosuchdb\n    query: SELECT 1 FROM cpu\ncritical: \"> 95\"\nnotify: []\n"
+        ),
+    );
+    let (code, out) = check(&db, &config, "cpu-load").await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("source error: influxdb: database not found: nosuchdb"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_vector_elements_become_tiers_per_label_set() {
+    let Some(prometheus) = service_binary(&["/usr/bin/prometheus"], "Prometheus (Debian `prometheus`)") else { return };
+    // A scrape target the test serves.
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            "# TYPE queue_depth gauge\nqueue_depth{queue=\"mail\"} 3\nqueue_depth{queue=\"billing\"} 120\nqueue_depth{queue=\"search\"} 900\n"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &conf,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    let _prom = KillOnDrop(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", conf.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/-/ready"), "Prometheus").await;
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_monitor(
+        &config,
+        "queues",
+        &format!(
+            "name: queues\nevery: 30s\nsource:\n  prometheus:\n    url: {base}\n    query: queue_depth\nwarning: \"> 100\"\ncritical: \"> 500\"\nnotify: []\n"
+        ),
+    );
+    // Until the first scrape lands the answer is empty (no data).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let (code, out) = check(&db, &config, "queues").await;
+        if out.contains("queue=search") {
+            assert_eq!(code, 2, "{out}");
+            break out;
+        }
+        assert!(Instant::now() < deadline, "Prometheus never had the series: {out}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for line in ["queue=mail}  value 3  ok", "queue=billing}  value 120  warning", "queue=search}  value 900  critical"]
+    {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    assert!(out.contains("instance="), "Prometheus' own labels become alert labels: {out}");
+}
