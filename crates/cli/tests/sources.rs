@@ -32,13 +32,12 @@ async fn check(db: &std::path::Path, config: &std::path::Path, name: &str) -> (i
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn influxdb_1x_series_become_tiers_per_host() {
-    let Some(influxd) = service_binary(&["/usr/bin/influxd"], "InfluxDB 1.x (Debian `influxdb`)") else { return };
-    let dir = tempfile::tempdir().unwrap();
+/// Starts InfluxDB 1.x in `dir` on a free port with database `telegraf`; its base URL.
+async fn start_influx(dir: &std::path::Path) -> Option<(KillOnDrop, String)> {
+    let influxd = service_binary(&["/usr/bin/influxd"], "InfluxDB 1.x (Debian `influxdb`)")?;
     let (port, rpc) = (free_port(), free_port());
-    let conf = dir.path().join("influxdb.conf");
-    let d = dir.path().display();
+    let conf = dir.join("influxdb.conf");
+    let d = dir.display();
     std::fs::write(
         &conf,
         format!(
@@ -46,20 +45,35 @@ async fn influxdb_1x_series_become_tiers_per_host() {
         ),
     )
     .unwrap();
-    let _influx = KillOnDrop(
+    let child = KillOnDrop(
         Command::new(influxd).arg("-config").arg(&conf).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&format!("{base}/ping"), "InfluxDB").await;
-    let client = vigil_connectors::http_client();
-    let created = client.post(format!("{base}/query?q=CREATE%20DATABASE%20telegraf")).send().await.unwrap();
+    let created = vigil_connectors::http_client()
+        .post(format!("{base}/query?q=CREATE%20DATABASE%20telegraf"))
+        .send()
+        .await
+        .unwrap();
     assert!(created.status().is_success());
+    Some((child, base))
+}
+
+/// Writes `usage_user` points for `hosts` now.
+async fn write_cpu(base: &str, hosts: &[(&str, f64)]) {
     let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let lines = [("web1", 40.0), ("web2", 85.5), ("db1", 97.25)]
-        .map(|(host, v)| format!("cpu,host={host} usage_user={v} {now_ns}"))
-        .join("\n");
-    let wrote = client.post(format!("{base}/write?db=telegraf")).body(lines).send().await.unwrap();
+    let lines =
+        hosts.iter().map(|(host, v)| format!("cpu,host={host} usage_user={v} {now_ns}")).collect::<Vec<_>>().join("\n");
+    let wrote =
+        vigil_connectors::http_client().post(format!("{base}/write?db=telegraf")).body(lines).send().await.unwrap();
     assert_eq!(wrote.status().as_u16(), 204, "{:?}", wrote.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influxdb_1x_series_become_tiers_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_influx, base)) = start_influx(dir.path()).await else { return };
+    write_cpu(&base, &[("web1", 40.0), ("web2", 85.5), ("db1", 97.25)]).await;
 
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
@@ -147,4 +161,90 @@ async fn prometheus_vector_elements_become_tiers_per_label_set() {
         assert!(out.contains(line), "{line} in {out}");
     }
     assert!(out.contains("instance="), "Prometheus' own labels become alert labels: {out}");
+}
+
+/// Seed 003 end to end: `vigil serve` runs an InfluxDB monitor every second; the test writes points
+/// for three hosts. web2 crosses warning, then critical, then clears; db1 is critical and then
+/// drops out of the results. The Lark receiver checks every signature and gets exactly one
+/// message per change per host: web2 firing, now critical, resolved; db1 firing, resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_influx, base)) = start_influx(dir.path()).await else { return };
+    const SECRET: &str = "lark-signing-secret";
+    let lark = Recorder::start(|r| {
+        let ts: i64 = r.body["timestamp"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
+        if r.body["sign"].as_str() != Some(vigil_connectors::notifiers::lark::sign(ts, SECRET).as_str()) {
+            return Reply::json(serde_json::json!({"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}));
+        }
+        Reply::json(serde_json::json!({"code": 0, "msg": "success"}))
+    })
+    .await;
+    let db = dir.path().join("vigil.db");
+    set_secret(&db, "lark_secret", SECRET);
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    std::fs::write(
+        config.join("notifiers/lark.yaml"),
+        format!("name: lark\ntype: lark\nurl: {}/open-apis/bot/v2/hook/x\nsecret: ${{workflow.secrets.lark_secret}}\nmessage_type: text\n", lark.url),
+    )
+    .unwrap();
+    write_monitor(
+        &config,
+        "cpu",
+        &format!(
+            "name: cpu-load\nevery: 1s\nsource:\n  influxdb:\n    url: {base}\n    database: telegraf\n    query: 'SELECT last(\"usage_user\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 3s GROUP BY \"host\"'\nvalue: usage\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: [lark]\nsummary: \"CPU on ${{labels.host}} at ${{value}}%\"\ndedupKey: cpu/${{labels.host}}\nrepeatInterval: never\n"
+        ),
+    );
+    let check = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let _vigil = KillOnDrop(serve(&db, &config, &[]));
+
+    // The hosts' values by phase; a writer keeps fresh points coming for the hosts present.
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (phase, base) = (phase.clone(), base.clone());
+        tokio::spawn(async move {
+            loop {
+                let hosts: &[(&str, f64)] = match phase.load(std::sync::atomic::Ordering::SeqCst) {
+                    0 => &[("web1", 40.0), ("web2", 85.0), ("db1", 99.0)],
+                    1 => &[("web1", 40.0), ("web2", 97.0)],
+                    _ => &[("web1", 40.0), ("web2", 10.0)],
+                };
+                write_cpu(&base, hosts).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+    };
+    let texts = |lark: &Recorder| -> Vec<String> {
+        lark.to("/open-apis")
+            .iter()
+            .map(|r| r.body["content"]["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let wait_for = |lark: &Recorder, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let want = want.to_string();
+        let lark = lark.clone();
+        async move {
+            while !texts(&lark).iter().any(|t| t.contains(&want)) {
+                assert!(Instant::now() < deadline, "no `{want}` message: {:?}", texts(&lark));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for(&lark, "[FIRING] CPU on web2 at 85%").await;
+    wait_for(&lark, "[FIRING] CPU on db1 at 99%").await;
+    phase.store(1, std::sync::atomic::Ordering::SeqCst);
+    wait_for(&lark, "[NOW CRITICAL] CPU on web2 at 97%").await;
+    wait_for(&lark, "[RESOLVED] CPU on db1 at 99% (no longer in the answer)").await;
+    phase.store(2, std::sync::atomic::Ordering::SeqCst);
+    wait_for(&lark, "[RESOLVED] CPU on web2 at 10%").await;
+    // Quiet for a few more checks: nothing else arrives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    writer.abort();
+    let all = texts(&lark);
+    let count = |host: &str| all.iter().filter(|t| t.contains(&format!("CPU on {host} "))).count();
+    assert_eq!((count("web2"), count("db1"), count("web1")), (3, 2, 0), "{all:#?}");
+    assert!(lark.to("/open-apis").iter().all(|r| r.body["sign"].is_string()), "every message is signed");
 }

@@ -198,6 +198,7 @@ pub struct Engine {
     threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
     committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
     cluster: Arc<crate::cluster::ClusterConfig>,
+    monitors: crate::monitors::Monitors,
 }
 
 impl Engine {
@@ -281,7 +282,22 @@ impl Engine {
             tokio::spawn(crate::cluster::inbox::run(shared.clone())),
         ];
         tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
+        let monitors = crate::monitors::Monitors::spawn(crate::monitors::Deps {
+            alerts: shared.alerts.clone(),
+            clock: clock.clone(),
+            ownership: shared.ownership.clone(),
+            credentials: {
+                let shared = shared.clone();
+                Arc::new(move |kind: &str, name: &str| {
+                    use vigil_core::instance::SecretSource;
+                    let secrets = shared.secrets.read().expect("lock").clone();
+                    if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) }
+                })
+            },
+            store: store.clone(),
+        });
         Ok(Engine {
+            monitors,
             shared,
             tasks: Arc::new(Mutex::new(tasks)),
             threads: Arc::new(Mutex::new(threads)),
@@ -303,6 +319,21 @@ impl Engine {
     /// How many instances have ended (committed) since the engine started.
     pub fn finished_count(&self) -> u64 {
         self.shared.finished.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the monitors that run (start, reload).
+    pub fn set_monitors(&self, defs: Vec<vigil_core::monitor::MonitorDef>) {
+        self.monitors.set(defs);
+    }
+
+    /// Every monitor's last check and next due time.
+    pub async fn monitors(&self) -> Vec<crate::monitors::MonitorStatus> {
+        self.monitors.list().await
+    }
+
+    /// Runs monitor `name` now; its status after the check, `None` when it does not exist.
+    pub async fn check_monitor(&self, name: &str) -> Option<crate::monitors::MonitorStatus> {
+        self.monitors.check_now(name).await
     }
 
     /// Instances started by schedule fires that are running on this node.

@@ -24,6 +24,7 @@ pub mod definitions;
 mod engine;
 mod evaluator;
 mod http;
+pub mod monitors;
 pub mod scheduler;
 mod secrets;
 mod shard;

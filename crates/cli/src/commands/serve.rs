@@ -147,13 +147,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     engine.set_notifiers(notifiers);
     if !config.monitors.is_empty() {
-        // Checked by `vigil validate` and `vigil test`; the light path that runs them is the part
-        // of issue 11 still being built.
-        tracing::warn!(
-            monitors = config.monitors.len(),
-            "Monitors are validated but not run yet by this version; use `vigil test` to try them."
-        );
+        tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }
+    engine.set_monitors(config.monitors);
     let file_schedules: Vec<String> = config.schedules.iter().map(|s| s.name.clone()).collect();
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

@@ -71,9 +71,9 @@ struct Reply {
 
 /// Work for the manager.
 pub enum AlertMsg {
-    /// An ALERT task reports an observation.
+    /// An ALERT task (or a monitor check) reports an observation.
     Observe {
-        /// The instance.
+        /// The instance; empty for a monitor's observation, which wants no result.
         instance: String,
         /// The ALERT execution.
         task_id: String,
@@ -347,8 +347,10 @@ impl Manager {
                         }
                         _ => None,
                     };
-                    let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
-                    replies.push(Reply { key: key.clone(), instance, event, remote });
+                    if !instance.is_empty() {
+                        let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
+                        replies.push(Reply { key: key.clone(), instance, event, remote });
+                    }
                     dirty.push(key);
                 }
                 AlertMsg::Acknowledge { dedup_key, reply } => {
@@ -569,6 +571,16 @@ fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<New
         let targets = match notice {
             Notice::Trigger => {
                 record.paged = record.request.notifiers.clone();
+                record.paged.clone()
+            }
+            // A change of tier reaches whoever was paged and whoever the new tier routes to (a
+            // step up to critical brings in the on-call route), and they are all paged now.
+            Notice::Change => {
+                for n in &record.request.notifiers {
+                    if !record.paged.contains(n) {
+                        record.paged.push(n.clone());
+                    }
+                }
                 record.paged.clone()
             }
             _ if !record.paged.is_empty() => record.paged.clone(),
