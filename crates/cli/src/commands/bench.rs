@@ -107,6 +107,22 @@ pub enum Which {
         #[arg(long, default_value_t = 200)]
         latency_ms: u64,
     },
+    /// W1: N HTTP monitors every few seconds against a local JSON server, some above their
+    /// threshold, alerts to a local webhook: CPU per check, lag p99, RSS, database growth, pages.
+    Monitors {
+        /// Monitors.
+        #[arg(long, default_value_t = 10_000)]
+        monitors: usize,
+        /// Seconds between a monitor's checks.
+        #[arg(long, default_value_t = 10)]
+        every: u64,
+        /// Seconds measured after a warm-up of one interval.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Percent of monitors above their threshold.
+        #[arg(long, default_value_t = 5)]
+        failing_pct: usize,
+    },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -126,6 +142,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
+        Which::Monitors { monitors, every, seconds, failing_pct } => {
+            super::bench_monitors::run(super::bench_monitors::Plan { monitors, every, seconds, failing_pct }).await?
+        }
         Which::Overload { schedules, every, seconds, failing, limit, latency_ms } => {
             let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit, latency_ms };
             super::bench_overload::run(plan).await?

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod bench;
 pub mod bench_cluster;
+pub mod bench_monitors;
 pub mod bench_overload;
 pub mod check;
 pub mod cluster;

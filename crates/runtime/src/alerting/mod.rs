@@ -320,11 +320,25 @@ impl Manager {
                     // One about an older slot than one already applied changes nothing.
                     let repeat = record.request.observation_id == request.observation_id;
                     let stale = !repeat && record.state.is_stale(request.observed_at);
+                    let from_monitor = instance.is_empty();
+                    let mut steady = false;
                     let notices = if repeat || stale {
                         Vec::new()
                     } else {
                         let (rule, obs, at) = (request.rule.clone(), request.observation(), request.observed_at);
+                        let before = from_monitor.then(|| record.state.clone());
                         let notices = record.state.observe_at(&rule, obs, at, now, silenced).unwrap_or_default();
+                        // A monitor observation that changes nothing but its time (the same tier
+                        // again, no run under way) is not written: a check costs no write. Its
+                        // summary and value stay current in memory; the stored row is refreshed at
+                        // the next change. (ALERT tasks always write: after a restart their late
+                        // fires are judged by the stored newest slot.)
+                        steady = before.is_some_and(|mut b| {
+                            b.last_observed_at = record.state.last_observed_at;
+                            b == record.state
+                        }) && notices.is_empty()
+                            && record.request.notifiers == request.notifiers
+                            && record.request.labels == request.labels;
                         record.request = *request;
                         record.state.labels = record.request.labels.clone();
                         notices
@@ -351,7 +365,9 @@ impl Manager {
                         let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
                         replies.push(Reply { key: key.clone(), instance, event, remote });
                     }
-                    dirty.push(key);
+                    if !steady {
+                        dirty.push(key);
+                    }
                 }
                 AlertMsg::Acknowledge { dedup_key, reply } => {
                     if let Err(e) = self.load(&[partition_of(&dedup_key)]).await {
@@ -403,6 +419,7 @@ impl Manager {
             && batch.deliveries.is_empty()
             && replies.is_empty()
             && acks.is_empty()
+            && inbox_done.is_empty()
         {
             return;
         }

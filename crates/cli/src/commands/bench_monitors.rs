@@ -1,0 +1,177 @@
+//! `vigil bench monitors` (benchmark W1 of issue 11): N HTTP monitors every few seconds against a
+//! local static JSON server, a share of them above their threshold, alerts to a local webhook.
+//! Reports CPU per check, cores, lag (slot → request received by the server) p50/p99, RSS,
+//! database growth per hour, and pages (each failing monitor paged once, nobody else).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use vigil_core::monitor::{Cadence, MonitorDef};
+use vigil_core::time::Clock;
+use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
+use vigil_store::SqliteStore;
+
+use super::bench::{Arrivals, receiver, rss_mb};
+
+/// What to run.
+pub struct Plan {
+    /// Monitors.
+    pub monitors: usize,
+    /// Seconds between a monitor's checks.
+    pub every: u64,
+    /// Seconds measured (after a warm-up of one interval).
+    pub seconds: u64,
+    /// Percent of monitors above their threshold.
+    pub failing_pct: usize,
+}
+
+/// Requests the check server saw: (monitor number, received at).
+type Seen = Arc<Mutex<Vec<(usize, i64)>>>;
+
+/// The check endpoints: `/m/{n}` answers `{"value": 99}` for failing monitors, `{"value": 10}`
+/// for the others, and records when each request arrived.
+async fn checks_server(failing: usize, seen: Seen) -> Result<String> {
+    use axum::extract::{Path, State};
+    let app = axum::Router::new()
+        .route(
+            "/m/{n}",
+            axum::routing::get(|State((seen, failing)): State<(Seen, usize)>, Path(n): Path<usize>| async move {
+                seen.lock().expect("lock").push((n, SystemClock.now()));
+                axum::Json(json!({"value": if n < failing { 99 } else { 10 }}))
+            }),
+        )
+        .with_state((seen, failing));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}"))
+}
+
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn db_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(plan: Plan) -> Result<()> {
+    let failing = plan.monitors * plan.failing_pct / 100;
+    let seen: Seen = Arc::default();
+    let base = checks_server(failing, seen.clone()).await?;
+    let arrivals: Arrivals = Default::default();
+    let hooks = receiver(arrivals.clone()).await?;
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+    let engine = Engine::start(
+        store,
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+        vigil_core::def::WorkflowSet::default(),
+        SecretValues::default(),
+    )
+    .await?;
+    let hook = serde_json::from_value(
+        json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook"), "batch": 64}),
+    )?;
+    engine.set_notifiers(vec![hook]);
+    let mut defs = Vec::with_capacity(plan.monitors);
+    for n in 0..plan.monitors {
+        let doc = json!({
+            "name": format!("m{n}"), "every": format!("{}s", plan.every),
+            "source": {"http": {"url": format!("{base}/m/{n}"), "timeout": "5s"}},
+            "value": "body.value", "critical": "> 90", "notify": ["hook"], "repeatInterval": "never",
+        });
+        let (def, problems) = MonitorDef::build(&doc);
+        defs.push(def.with_context(|| format!("monitor {n}: {problems:?}"))?);
+    }
+    let cadence: HashMap<usize, (i64, i64)> = defs
+        .iter()
+        .enumerate()
+        .filter_map(|(n, d)| match d.cadence {
+            Cadence::Every { ms, offset } => Some((n, (ms, offset))),
+            Cadence::Cron { .. } => None,
+        })
+        .collect();
+    let rss_before = rss_mb();
+    engine.set_monitors(defs);
+    crate::output::outln!(
+        "monitors: {} HTTP monitors every {}s ({:.0} checks/s) against a local JSON server, {failing} above threshold, alerts to a local webhook; SQLite; warm-up {}s, then {}s measured",
+        plan.monitors,
+        plan.every,
+        plan.monitors as f64 / plan.every as f64,
+        plan.every,
+        plan.seconds
+    );
+    // Warm-up: one interval, so every monitor has run once and the alerts are out.
+    tokio::time::sleep(Duration::from_secs(plan.every)).await;
+    let (cpu0, db0, from) = (cpu_seconds(), db_bytes(dir.path()), SystemClock.now());
+    let started = Instant::now();
+    let mut peak_rss = 0f64;
+    while started.elapsed() < Duration::from_secs(plan.seconds) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak_rss = peak_rss.max(rss_mb());
+    }
+    let (cpu1, db1, to) = (cpu_seconds(), db_bytes(dir.path()), SystemClock.now());
+    let elapsed = started.elapsed().as_secs_f64();
+    let window: Vec<(usize, i64)> =
+        seen.lock().expect("lock").iter().filter(|(_, at)| (from..to).contains(at)).copied().collect();
+    let checks = window.len().max(1);
+    // Lag: from the slot a request belongs to (the latest slot at or before it) to its arrival.
+    let mut lags: Vec<i64> = window
+        .iter()
+        .filter_map(|(n, at)| {
+            let (ms, offset) = cadence.get(n)?;
+            Some((at - offset).rem_euclid(*ms))
+        })
+        .collect();
+    lags.sort_unstable();
+    let pct =
+        |p: f64| lags.get(((lags.len() as f64 * p) as usize).min(lags.len().saturating_sub(1))).copied().unwrap_or(0);
+    let expected_checks = plan.monitors as f64 * elapsed / plan.every as f64;
+    crate::output::outln!(
+        "  checks: {} in {elapsed:.0}s ({:.0}/s, {:.1}% of those due); CPU {:.1} µs per check, {:.2} cores (the check server included)",
+        window.len(),
+        window.len() as f64 / elapsed,
+        100.0 * window.len() as f64 / expected_checks,
+        1e6 * (cpu1 - cpu0) / checks as f64,
+        (cpu1 - cpu0) / elapsed
+    );
+    crate::output::outln!(
+        "  lag, slot → request at the server: p50 {} ms, p99 {} ms, max {} ms",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    crate::output::outln!(
+        "  RSS before the monitors {rss_before:.0} MB, peak {peak_rss:.0} MB; database growth {:.1} MB/hour ({} bytes in {elapsed:.0}s)",
+        (db1.saturating_sub(db0)) as f64 * 3600.0 / elapsed / 1e6,
+        db1.saturating_sub(db0)
+    );
+    let log = arrivals.lock().expect("lock").clone();
+    let mut per_key: HashMap<String, usize> = HashMap::new();
+    for (key, ..) in &log {
+        *per_key.entry(key.clone()).or_default() += 1;
+    }
+    let paged_failing = (0..failing).filter(|n| per_key.contains_key(&format!("monitor/m{n}"))).count();
+    let duplicates: usize = per_key.values().map(|c| c.saturating_sub(1)).sum();
+    let wrong = per_key
+        .keys()
+        .filter(|k| k.strip_prefix("monitor/m").and_then(|n| n.parse::<usize>().ok()).is_none_or(|n| n >= failing))
+        .count();
+    crate::output::outln!(
+        "  pages: {} notices for {failing} failing monitors: {} missed, {duplicates} duplicates, {wrong} for monitors that were fine",
+        log.len(),
+        failing - paged_failing
+    );
+    engine.shutdown().await;
+    Ok(())
+}
