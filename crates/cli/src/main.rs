@@ -44,6 +44,8 @@ enum Command {
     /// Run one monitor now and print each series' value, tier and the notice it would send
     /// (exit 0 ok, 1 warning, 2 critical, 3 unknown); `--notify` sends it.
     Check(commands::check::Args),
+    /// Monitors with their tier, last and next check (from a running `vigil serve`).
+    Monitors(commands::monitors::Args),
     /// List recent instances.
     Instances(commands::inspect::InstancesArgs),
     /// Show one instance with its tasks.
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
             Command::Validate(a) => commands::validate::run(a).await,
             Command::Test(a) => commands::test::run(a).await,
             Command::Check(a) => commands::check::run(a).await,
+            Command::Monitors(a) => commands::monitors::run(a).await,
             Command::Instances(a) => commands::inspect::instances(a).await,
             Command::Status(a) => commands::inspect::status(a).await,
             Command::Schedules(a) => commands::inspect::schedules(a).await,

@@ -100,3 +100,57 @@ async fn vigil_check_prints_tiers_exits_like_a_nagios_plugin_and_pages_only_when
     assert_eq!(code, 3, "unknown monitor is 'unknown', not 'critical': {out}");
     assert!(out.contains("did you mean `health`?"), "{out}");
 }
+
+/// `vigil serve` runs the monitors: the API lists them with their tier and series, runs one now
+/// (a write call), and `vigil monitors` prints them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_vigil_monitors_show_series_tiers_and_run_a_check_now() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/v1/query" => Reply::json(json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [1763888390.1, "7.5"]},
+            {"metric": {"job": "web"}, "value": [1763888390.1, "2"]}
+        ]}})),
+        "/health" => Reply::json(json!({"status": "UP"})),
+        _ => Reply::json(json!({"ok": true})),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+
+    let checked: serde_json::Value =
+        http.post(format!("{base}/api/v1/monitors/errors/check")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(checked["tier"], json!("critical"), "{checked}");
+    let series = checked["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2);
+    assert!(series.iter().any(|s| s["key"] == json!("monitor/errors{job=web}") && s["tier"] == json!("warning")));
+
+    let missing = http.post(format!("{base}/api/v1/monitors/nope/check")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    let list: serde_json::Value =
+        http.get(format!("{base}/api/v1/monitors")).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["errors", "health"]);
+
+    let out = run_async(db.clone(), vec!["monitors".into(), "--server".into(), base.clone()]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("errors") && l.contains("prometheus") && l.contains("critical")),
+        "{text}"
+    );
+    let out = run_async(db.clone(), vec!["monitors".into(), "errors".into(), "--server".into(), base.clone()]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("monitor/errors{job=api}") && text.contains("critical") && text.contains("7.5"), "{text}");
+
+    // The critical series paged through the route of its tier (hook and pager).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.to("/pager").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the critical series was never paged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -14,6 +14,7 @@ mod extract;
 mod health;
 mod instances;
 pub mod listen;
+mod monitors;
 mod openapi;
 mod schedules;
 pub mod views;
@@ -59,6 +60,7 @@ pub struct AppState {
         (name = "instances", description = "Start, inspect, signal, control and purge instances"),
         (name = "definitions", description = "Workflows and secrets"),
         (name = "alerting", description = "Notifiers, alerts and silences"),
+        (name = "monitors", description = "Monitors: series, tiers, last and next checks; run one now"),
         (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol")
     ),
     components(schemas(ApiError, ErrorCode))
@@ -71,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(instances::routes())
         .merge(definitions::routes())
         .merge(schedules::routes())
+        .merge(monitors::routes())
         .merge(conductor::routes())
         .merge(health::routes())
         .split_for_parts();

@@ -8,6 +8,7 @@ pub mod bench_overload;
 pub mod check;
 pub mod cluster;
 pub mod inspect;
+pub mod monitors;
 pub mod reload;
 pub mod remote;
 pub mod run;
