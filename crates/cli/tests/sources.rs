@@ -1,5 +1,5 @@
-//! Monitor sources against real servers: InfluxDB 1.x (Debian `influxdb`) and Prometheus
-//! (Debian `prometheus`), asked by `vigil check`. Skipped with a message when a server is not
+//! Monitor sources against real servers: InfluxDB 1.x (Debian `influxdb`), Prometheus (Debian
+//! `prometheus`), and the machine's PostgreSQL and MariaDB, asked by `vigil check`. Skipped with a message when a server is not
 //! installed, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
 
 mod support;
@@ -247,4 +247,77 @@ async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
     let count = |host: &str| all.iter().filter(|t| t.contains(&format!("CPU on {host} "))).count();
     assert_eq!((count("web2"), count("db1"), count("web1")), (3, 2, 0), "{all:#?}");
     assert!(lark.to("/open-apis").iter().all(|r| r.body["sign"].is_string()), "every message is signed");
+}
+
+fn sql_monitor(config: &std::path::Path, url: &str, query: &str) {
+    write_monitor(
+        config,
+        "db",
+        &format!(
+            "name: db-check\nevery: 1m\nsource:\n  sql:\n    url: '{url}'\n    query: '{query}'\nvalue: used\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: []\n"
+        ),
+    );
+}
+
+/// The SQL source on the machine's PostgreSQL: `avg()` answers `numeric` and still reads; the
+/// session is read-only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_on_postgresql_reads_numeric_rows_as_series_and_cannot_write() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_sql_source").await else { return };
+    let Some(psql) = service_binary(&["/usr/bin/psql"], "the PostgreSQL client (psql)") else { return };
+    let made = Command::new(psql)
+        .arg(&pg.url)
+        .args(["-v", "ON_ERROR_STOP=1", "-c"])
+        .arg("CREATE TABLE disk (host text, used numeric(5,2)); INSERT INTO disk VALUES ('web1', 40), ('web2', 85.5), ('db1', 97), ('db1', 99)")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("vigil.db"), dir.path().join("config"));
+    sql_monitor(&config, &pg.url, "SELECT host, avg(used) AS used FROM disk GROUP BY host ORDER BY host");
+    let (code, out) = check(&db, &config, "db-check").await;
+    assert_eq!(code, 2, "{out}");
+    for line in ["{host=web1}  value 40  ok", "{host=web2}  value 85.5  warning", "{host=db1}  value 98  critical"] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
+    sql_monitor(&config, &pg.url, "DELETE FROM disk RETURNING 1 AS used");
+    let (code, out) = check(&db, &config, "db-check").await;
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("read-only transaction"), "{out}");
+    pg.drop_now().await;
+}
+
+/// The SQL source on the machine's MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_on_mariadb_reads_rows_as_series() {
+    let Some(client) = service_binary(&["/usr/bin/mariadb", "/usr/bin/mysql"], "the MariaDB client") else { return };
+    let table = format!("vigil_disk_{}", std::process::id());
+    let made = Command::new(&client)
+        .args(["-h", "127.0.0.1", "-u", "root", "test", "-e"])
+        .arg(format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (host VARCHAR(20), used DECIMAL(5,2)); INSERT INTO {table} VALUES ('web1', 40), ('web2', 85.5), ('db1', 97.25)"
+        ))
+        .output()
+        .unwrap();
+    if !made.status.success() {
+        let msg = format!("MariaDB is not reachable at 127.0.0.1:3306: {}", String::from_utf8_lossy(&made.stderr));
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SERVICES").map_or(true, |v| v != "1"),
+            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("vigil.db"), dir.path().join("config"));
+    sql_monitor(&config, "mysql://root@127.0.0.1:3306/test", &format!("SELECT host, used FROM {table} ORDER BY host"));
+    let (code, out) = check(&db, &config, "db-check").await;
+    let _ = Command::new(&client)
+        .args(["-h", "127.0.0.1", "-u", "root", "test", "-e"])
+        .arg(format!("DROP TABLE {table}"))
+        .output();
+    assert_eq!(code, 2, "{out}");
+    for line in ["{host=web1}  value 40  ok", "{host=web2}  value 85.5  warning", "{host=db1}  value 97.25  critical"] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
 }

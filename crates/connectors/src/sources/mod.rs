@@ -9,6 +9,7 @@
 pub mod http;
 pub mod influxdb;
 pub mod prometheus;
+pub mod sql;
 
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub enum Source {
     Influxdb(influxdb::InfluxConfig),
     /// Prometheus instant queries.
     Prometheus(prometheus::PrometheusConfig),
+    /// A SQL query (PostgreSQL, MySQL/MariaDB, SQLite).
+    Sql(sql::SqlConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.
@@ -68,6 +71,7 @@ impl Source {
             }
             "prometheus" => typed(&spec.config)
                 .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
+            "sql" => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
             other => Err(SourceProblem {
                 path: String::new(),
                 message: format!("the `{other}` source is not available in this version yet"),
@@ -81,6 +85,7 @@ impl Source {
             Source::Http(s) => Ok(s.request()),
             Source::Influxdb(c) => c.request(),
             Source::Prometheus(c) => c.request(),
+            Source::Sql(_) => Err("a SQL source is not asked over HTTP".into()),
         }
     }
 
@@ -94,6 +99,7 @@ impl Source {
             }
             Source::Influxdb(c) => c.parse(status, body),
             Source::Prometheus(c) => c.parse(status, body),
+            Source::Sql(_) => Answer::Failed(format!("a SQL source has no HTTP answer (status {status})")),
         }
     }
 }
@@ -101,9 +107,11 @@ impl Source {
 /// Asks `source` over HTTP and reads its answer; a failed call is an [`Answer::Failed`] naming
 /// the server and the reason (never a credential).
 pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
-    if let Source::Http(check) = source {
+    match source {
         // Timed, with its own client settings (redirects, TLS) and the certificate read.
-        return check.ask().await;
+        Source::Http(check) => return check.ask().await,
+        Source::Sql(query) => return query.ask().await,
+        Source::Influxdb(_) | Source::Prometheus(_) => {}
     }
     let req = match source.request() {
         Ok(r) => r,
