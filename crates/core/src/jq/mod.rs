@@ -103,7 +103,7 @@ impl JqFilter {
             let ctx = Ctx::<Guarded>::new(GuardedLut(&self.0.lut), Vars::new([]));
             let mut out = Vec::new();
             for item in self.0.id.run((ctx, input)) {
-                out.push(val_to_json(&read_result(item)?)?);
+                out.push(val_to_json(&read_result(item)?, limits.memory_bytes)?);
             }
             Ok(out)
         });
@@ -127,8 +127,29 @@ fn read_result(item: ValX<'_, Val>) -> Result<Val, String> {
     })
 }
 
-fn val_to_json(val: &Val) -> Result<Value, String> {
-    serde_json::from_str(&val.to_string()).map_err(|e| format!("jq produced a value that is not JSON ({e}): {val}"))
+/// A result as JSON, written at most `cap` bytes long: the text form is built outside the
+/// evaluation's step budget, and escaping can make it several times the size of the value (found
+/// by fuzzing: a 66 MB string of control characters became 396 MB of `\u0008`s and took 12 s).
+fn val_to_json(val: &Val, cap: usize) -> Result<Value, String> {
+    use std::fmt::Write;
+    struct Capped {
+        text: String,
+        cap: usize,
+    }
+    impl Write for Capped {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            if self.text.len() + s.len() > self.cap {
+                return Err(std::fmt::Error);
+            }
+            self.text.push_str(s);
+            Ok(())
+        }
+    }
+    let mut out = Capped { text: String::new(), cap };
+    if write!(out, "{val}").is_err() {
+        return Err(format!("jq program's result is larger than {} MiB as JSON and was stopped", cap >> 20));
+    }
+    serde_json::from_str(&out.text).map_err(|e| format!("jq produced a value that is not JSON ({e})"))
 }
 
 /// Compiled programs by query text, owned by one interpreter thread.
@@ -173,6 +194,20 @@ impl JqCache {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the hour-long fuzz run (`fuzz/artifacts/jq/timeout-4faadfd...`): a string of
+    /// control characters just under the repetition cap escapes to six times its size as JSON;
+    /// writing that took 12 s and 1.1 GB outside the step budget.
+    #[test]
+    fn an_output_that_escapes_past_the_memory_limit_is_stopped() {
+        let limits = ScriptLimits { time: std::time::Duration::from_millis(2_000), memory_bytes: 64 << 20 };
+        let mut cache = JqCache::new(limits);
+        let started = std::time::Instant::now();
+        let err = cache.run(r#""\u0008\u0006\t\u0008\u0008" * 13000000"#, &json!(null)).unwrap_err();
+        assert!(err.contains("larger than 64 MiB as JSON"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(cache.run(r#""ab" * 3"#, &json!(null)).unwrap(), [json!("ababab")]);
+    }
 
     #[test]
     fn runs_queries_and_returns_all_results() {

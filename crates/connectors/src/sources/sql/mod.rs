@@ -104,7 +104,7 @@ impl SqlConfig {
                     .fetch_all(&pool)
                     .await
                     .map_err(|e| describe(&e))?;
-                Ok(rows.iter().map(|r| text_row(r)).collect())
+                Ok(rows.iter().map(text_row).collect())
             }
             Some(Kind::Mysql) => {
                 let pool = pool::<sqlx::MySql>(&self.url, move |c| {
@@ -130,7 +130,7 @@ impl SqlConfig {
                     .fetch_all(&pool)
                     .await
                     .map_err(|e| describe(&e))?;
-                Ok(rows.iter().map(|r| text_row(r)).collect())
+                Ok(rows.iter().map(text_row).collect())
             }
             Some(Kind::Sqlite) => {
                 let pool = pool::<sqlx::Sqlite>(&self.url, |c| {
@@ -143,7 +143,7 @@ impl SqlConfig {
                     .fetch_all(&pool)
                     .await
                     .map_err(|e| describe(&e))?;
-                Ok(rows.iter().map(|r| text_row(r)).collect())
+                Ok(rows.iter().map(text_row).collect())
             }
             None => Err(format!("`{}` is not a postgres://, mysql:// or sqlite:// URL", redact(&self.url))),
         }
