@@ -20,6 +20,40 @@ pub struct Args {
     pub verbose: bool,
 }
 
+/// An HTTP monitor's source, so canned answers (`status`, `body`, `response_time`, ...) are
+/// judged by its conditions as a live check would be.
+fn http_judge(def: &vigil_core::monitor::MonitorDef) -> Option<vigil_connectors::sources::http::HttpSource> {
+    match vigil_connectors::sources::Source::from_spec(&def.source).ok()? {
+        vigil_connectors::sources::Source::Http(source) => Some(source),
+        _ => None,
+    }
+}
+
+/// `test` with each canned answer passed through the HTTP source's conditions.
+fn judged(source: &vigil_connectors::sources::http::HttpSource, test: &testing::MonitorTest) -> testing::MonitorTest {
+    use serde_json::Value;
+    use vigil_core::monitor::evaluate::Answer;
+    let answers = test
+        .answers
+        .iter()
+        .map(|answer| match answer {
+            Answer::Samples(samples) if samples.len() == 1 => {
+                let f = &samples[0].fields;
+                let seen = vigil_connectors::sources::http::Observed {
+                    connected: f.get("connected").and_then(Value::as_bool).unwrap_or(true),
+                    status: f.get("status").and_then(Value::as_u64).unwrap_or(200) as u16,
+                    response_time_ms: f.get("response_time").and_then(Value::as_i64).unwrap_or(0),
+                    body: f.get("body").cloned().unwrap_or(Value::Null),
+                    certificate_expires_in_ms: f.get("certificate_expiration").and_then(Value::as_i64),
+                };
+                source.judge(&seen, None)
+            }
+            other => other.clone(),
+        })
+        .collect();
+    testing::MonitorTest { answers, ..test.clone() }
+}
+
 /// When test clocks start: a fixed time, so every run of a test is the same.
 const TEST_START: vigil_core::time::Millis = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
@@ -43,8 +77,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             untested.push(def.name.as_str());
             continue;
         }
+        let judge = http_judge(def);
         for test in &def.tests {
-            let outcome = testing::run(def, test, TEST_START);
+            let test = match &judge {
+                Some(source) => judged(source, test),
+                None => test.clone(),
+            };
+            let outcome = testing::run(def, &test, TEST_START);
             if outcome.failures.is_empty() {
                 passed += 1;
                 crate::output::outln!("ok      {} › {}", def.name, outcome.name);
