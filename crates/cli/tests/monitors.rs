@@ -154,3 +154,63 @@ async fn the_api_and_vigil_monitors_show_series_tiers_and_run_a_check_now() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Sources as workflow task types: PROMETHEUS_QUERY and a Conductor-shaped JDBC task (with a
+/// `url`) feed their series to the next task; a bad query fails its task with the server's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_task_types_put_the_series_in_the_task_output() {
+    let server = Recorder::start(|r| match r.query.get("query").map(String::as_str) {
+        Some("up") => Reply::json(json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [1763888390.1, "1"]},
+            {"metric": {"job": "db"}, "value": [1763888390.1, "0"]}
+        ]}})),
+        _ => Reply {
+            status: 400,
+            body: json!({"status": "error", "errorType": "bad_data", "error": "parse error"}),
+            delay: Duration::ZERO,
+        },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let sqlite = dir.path().join("jobs.db");
+    let made = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect('{}'); c.execute('create table jobs (name text, late integer)'); c.execute(\"insert into jobs values ('etl', 3), ('report', 0)\"); c.commit()",
+            sqlite.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let workflow = dir.path().join("w.json");
+    std::fs::write(
+        &workflow,
+        json!({"name": "queries", "tasks": [
+            {"name": "up", "taskReferenceName": "up", "type": "PROMETHEUS_QUERY", "inputParameters": {"url": server.url, "query": "up"}},
+            {"name": "late", "taskReferenceName": "late", "type": "JDBC", "inputParameters": {
+                "url": format!("sqlite://{}", sqlite.display()), "statement": "SELECT name, late FROM jobs WHERE late > 0", "type": "SELECT"}},
+            {"name": "sum", "taskReferenceName": "sum", "type": "INLINE", "inputParameters": {
+                "evaluatorType": "javascript", "up": "${up.output.series}", "late": "${late.output.series}",
+                "expression": "$.up.filter(s => s.fields.value == 0).map(s => s.labels.job).concat($.late.map(s => s.labels.name))"}}
+        ], "outputParameters": {"down_or_late": "${sum.output.result}", "count": "${up.output.count}"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_async(db.clone(), vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out), json!({"down_or_late": ["db", "etl"], "count": 2}));
+
+    std::fs::write(
+        &workflow,
+        json!({"name": "bad", "tasks": [
+            {"name": "q", "taskReferenceName": "q", "type": "PROMETHEUS_QUERY", "inputParameters": {"url": server.url, "query": "up{"}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_async(db, vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("prometheus (bad_data): parse error"), "{stderr}");
+}

@@ -166,6 +166,15 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             });
         }
         Action::Enqueue(task) => shared.work.enqueue(id, *task),
+        Action::Query { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
+        Action::Query { task_id, source, config } => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let _slot = shared.http_slots.acquire().await;
+                let result = crate::query::run(&shared.http, source, config).await;
+                shared.router.send(&id, Event::TaskResult { task_id, result });
+            });
+        }
         // As for calls: the restart evaluates it again.
         Action::Evaluate { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
         Action::Evaluate { task_id, evaluation } => {

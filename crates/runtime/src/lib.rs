@@ -25,6 +25,7 @@ mod engine;
 mod evaluator;
 mod http;
 pub mod monitors;
+mod query;
 pub mod scheduler;
 mod secrets;
 mod shard;

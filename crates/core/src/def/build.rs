@@ -392,6 +392,26 @@ impl Builder {
                 }
                 TaskKind::Alert
             }
+            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "JDBC" => {
+                let source = match type_name {
+                    "INFLUXDB_QUERY" => "influxdb",
+                    "PROMETHEUS_QUERY" => "prometheus",
+                    _ => "sql",
+                };
+                let has = |k: &str| raw.input_parameters.contains_key(k);
+                if !has("url") {
+                    let why = if type_name == "JDBC" {
+                        "a JDBC task needs `url` (vigil connects by URL, not by a connection id)"
+                    } else {
+                        "a query task needs `url`, the server's address"
+                    };
+                    self.problems.push(Problem::error(join_key(&input_path, "url"), why));
+                }
+                if !has("query") && !has("statement") {
+                    self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
+                }
+                TaskKind::Query { source, jdbc: type_name == "JDBC" }
+            }
             other => {
                 let at = join_key(path, "type");
                 if TASK_TYPES_UNSUPPORTED.contains(&other) {

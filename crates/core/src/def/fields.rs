@@ -148,6 +148,10 @@ pub const TASK_TYPES: &[&str] = &[
     "SUB_WORKFLOW",
     "FORK_JOIN",
     "JOIN",
+    "INFLUXDB_QUERY",
+    "PROMETHEUS_QUERY",
+    "SQL_QUERY",
+    "JDBC",
 ];
 
 /// Task types Conductor defines that vigil does not run yet.
@@ -160,7 +164,6 @@ pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[
     "LAMBDA",
     "START_WORKFLOW",
     "BUSINESS_RULE",
-    "JDBC",
     "GET_SIGNED_JWT",
     "UPDATE_TASK",
     "WAIT_FOR_WEBHOOK",

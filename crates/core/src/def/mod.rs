@@ -213,6 +213,14 @@ pub enum TaskKind {
     },
     /// Reports an observation to the alert lifecycle of a dedup key (vigil's own task type).
     Alert,
+    /// Asks a monitor source (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, or Conductor's
+    /// `JDBC` with a `url`): the inputs are the source's settings, the output its series.
+    Query {
+        /// The source kind: `influxdb`, `prometheus` or `sql`.
+        source: &'static str,
+        /// Written as Conductor's `JDBC` (shown as such).
+        jdbc: bool,
+    },
     /// Waits for forked tasks.
     Join {
         /// The references waited for.
@@ -238,6 +246,10 @@ impl TaskKind {
             TaskKind::ForkJoin { .. } => "FORK_JOIN",
             TaskKind::Join { .. } => "JOIN",
             TaskKind::Alert => "ALERT",
+            TaskKind::Query { jdbc: true, .. } => "JDBC",
+            TaskKind::Query { source: "influxdb", .. } => "INFLUXDB_QUERY",
+            TaskKind::Query { source: "prometheus", .. } => "PROMETHEUS_QUERY",
+            TaskKind::Query { .. } => "SQL_QUERY",
         }
     }
 }

@@ -164,6 +164,16 @@ pub enum Action {
     },
     /// Start another workflow (the failure workflow).
     StartWorkflow(ChildStart),
+    /// Ask a monitor source (a query task) and report a [`TaskResult`] whose output holds the
+    /// series.
+    Query {
+        /// The execution.
+        task_id: String,
+        /// The source kind.
+        source: &'static str,
+        /// Its settings, with secrets revealed: never store them.
+        config: Value,
+    },
     /// Finish an INLINE or JSON_JQ_TRANSFORM task that ran past the step's [`Budget`], beside
     /// the interpreter, and report its [`TaskResult`] ([`Evaluation::run`] gives it).
     Evaluate {

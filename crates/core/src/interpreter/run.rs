@@ -219,7 +219,11 @@ impl<'a, 'b> Run<'a, 'b> {
                         self.enqueue(i, task);
                     }
                 }
-                (TaskStatus::InProgress, "ALERT" | "INLINE" | "JSON_JQ_TRANSFORM") => {
+                (
+                    TaskStatus::InProgress,
+                    "ALERT" | "INLINE" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY"
+                    | "JDBC",
+                ) => {
                     // An alert observation is applied again (newest-wins makes it harmless); an
                     // evaluation handed off before the stop runs again.
                     self.inst.tasks[i].status = TaskStatus::Scheduled;

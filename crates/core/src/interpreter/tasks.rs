@@ -107,6 +107,19 @@ impl<'a> Run<'a, '_> {
                 }
             }
             TaskKind::ForkJoin { .. } => self.complete(i, json!({})),
+            TaskKind::Query { source, .. } => {
+                // Conductor's JDBC names the query `statement`; its other fields have no meaning
+                // when vigil connects by URL.
+                let mut config = input.clone();
+                if let Some(statement) = config.remove("statement") {
+                    config.entry("query".to_string()).or_insert(statement);
+                }
+                for conductor_only in ["type", "parameters", "expectedUpdateCount", "connectionId", "integrationName"] {
+                    config.remove(conductor_only);
+                }
+                let task_id = self.inst.tasks[i].task_id.clone();
+                self.actions.push(Action::Query { task_id, source, config: Value::Object(config) });
+            }
             TaskKind::Alert => {
                 // The observation is built from the masked input: it is stored with the alert.
                 let masked = match &self.inst.tasks[i].input_data {

@@ -1,0 +1,29 @@
+//! Query tasks (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `JDBC`): the same sources as
+//! monitors, asked once, their series as the task's output
+//! (`{"series": [{"labels": {...}, "fields": {...}}], "count": n}`).
+
+use serde_json::{Value, json};
+use vigil_connectors::sources::{Source, ask};
+use vigil_core::interpreter::TaskResult;
+use vigil_core::monitor::SourceSpec;
+use vigil_core::monitor::evaluate::Answer;
+
+/// Asks `source` with `config` (secrets revealed) and reports the task's result.
+pub async fn run(client: &reqwest::Client, source: &str, config: Value) -> TaskResult {
+    let spec = SourceSpec { kind: source.to_string(), config };
+    let source = match Source::from_spec(&spec) {
+        Ok(s) => s,
+        Err(p) => {
+            let at = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
+            return TaskResult::Failed { reason: format!("{at}{}", p.message), output: json!({}), terminal: true };
+        }
+    };
+    match ask(client, &source).await {
+        Answer::Samples(samples) => {
+            let series: Vec<Value> =
+                samples.into_iter().map(|s| json!({"labels": s.labels, "fields": s.fields, "note": s.note})).collect();
+            TaskResult::Completed(json!({"count": series.len(), "series": series}))
+        }
+        Answer::Failed(reason) => TaskResult::Failed { reason, output: json!({}), terminal: false },
+    }
+}
