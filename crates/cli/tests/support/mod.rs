@@ -272,9 +272,26 @@ pub async fn wait_healthy(base: &str) {
 
 /// Every instance of `workflow` (at most 100,000), newest first.
 pub async fn instances_of(store: &dyn vigil_store::Store, workflow: &str) -> Vec<vigil_store::InstanceSummary> {
-    let filter =
-        vigil_store::InstanceFilter { workflow_name: Some(workflow.into()), limit: 100_000, ..Default::default() };
-    store.list_instances(&filter).await.unwrap_or_default()
+    // Page by page: a long chaos run makes more instances than one listing returns.
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let filter = vigil_store::InstanceFilter {
+            workflow_name: Some(workflow.into()),
+            limit: 50_000,
+            after: after.clone(),
+            ..Default::default()
+        };
+        let page = store.list_instances(&filter).await.unwrap_or_default();
+        let Some(last) = page.last() else { break };
+        after = Some((last.created_at, last.id.clone()));
+        let full = page.len() == 50_000;
+        all.extend(page);
+        if !full {
+            break;
+        }
+    }
+    all
 }
 
 /// Each schedule in `schedules` ran each of its fire times exactly once: `fires` claims, every one
