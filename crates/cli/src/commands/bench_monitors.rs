@@ -14,7 +14,7 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, receiver, rss_mb};
+use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb};
 
 /// What to run.
 pub struct Plan {
@@ -48,14 +48,6 @@ async fn checks_server(failing: usize, seen: Seen) -> Result<String> {
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{addr}"))
-}
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn db_bytes(dir: &std::path::Path) -> u64 {

@@ -17,7 +17,7 @@ use vigil_runtime::scheduler::SchedulerCmd;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, receiver, rss_mb, workflow};
+use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, workflow};
 
 /// What to run.
 pub struct Plan {
@@ -33,16 +33,6 @@ pub struct Plan {
     pub limit: usize,
     /// How long each endpoint takes to answer, in milliseconds.
     pub latency_ms: u64,
-}
-
-/// CPU seconds this process has used (user + system).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Bytes this process has caused to be written to storage.

@@ -181,10 +181,18 @@ pub fn pick(fields: &Map<String, Value>, name: Option<&str>) -> Option<f64> {
 }
 
 fn path<'a>(fields: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let first = parts.next()?;
-    let mut at = index(fields.get(strip_index(first).0)?, first)?;
-    for part in parts {
+    let (first, rest) = path.split_once('.').unwrap_or((path, ""));
+    let at = index(fields.get(strip_index(first).0)?, first)?;
+    if rest.is_empty() { Some(at) } else { json_path(at, rest) }
+}
+
+/// `data.items[0].ok` inside a JSON value; the empty path is the value itself.
+pub fn json_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    let mut at = value;
+    for part in path.split('.') {
         let key = strip_index(part).0;
         let next = if key.is_empty() { at } else { at.get(key)? };
         at = index(next, part)?;

@@ -136,7 +136,9 @@ fn resolve(operand: &Operand, seen: &Observed) -> Value {
         Operand::ResponseTime => Value::from(seen.response_time_ms),
         Operand::Connected => Value::Bool(seen.connected),
         Operand::CertificateExpiration => seen.certificate_expires_in_ms.map_or(Value::Null, Value::from),
-        Operand::Body(path) => body_at(&seen.body, path).cloned().unwrap_or(Value::Null),
+        Operand::Body(path) => {
+            vigil_core::monitor::evaluate::json_path(&seen.body, path).cloned().unwrap_or(Value::Null)
+        }
         Operand::Len(inner) => match resolve(inner, seen) {
             Value::Array(a) => Value::from(a.len()),
             Value::Object(o) => Value::from(o.len()),
@@ -148,29 +150,6 @@ fn resolve(operand: &Operand, seen: &Observed) -> Value {
         Operand::Pattern(p) => Value::String(p.clone()),
         Operand::Any(c) => Value::String(c.join(",")),
     }
-}
-
-/// `data.items[0].ok` inside a body.
-pub fn body_at<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    if path.is_empty() {
-        return Some(body);
-    }
-    let mut at = body;
-    for part in path.split('.') {
-        let (key, mut indexes) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            at = at.get(key)?;
-        }
-        while let Some(rest) = indexes.strip_prefix('[') {
-            let close = rest.find(']')?;
-            at = at.get(rest[..close].parse::<usize>().ok()?)?;
-            indexes = &rest[close + 1..];
-        }
-    }
-    Some(at)
 }
 
 /// A literal's number: plain, or a duration (`7d`, `500ms`) in milliseconds.
