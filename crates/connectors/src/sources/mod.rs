@@ -132,21 +132,24 @@ pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
         Err(e) => return Answer::Failed(format!("{where_} could not be reached: {}", root_cause(&e))),
     };
     let status = response.status().as_u16();
-    let mut body = Vec::new();
-    let mut response = response;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Answer::Failed(format!("{where_} answered more than {} MiB", MAX_ANSWER_BYTES >> 20));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => return Answer::Failed(format!("{where_}: reading the answer failed: {}", root_cause(&e))),
-        }
+    match read_capped(response).await {
+        Ok(body) => source.parse(status, &body),
+        Err(why) => Answer::Failed(format!("{where_}: {why}")),
     }
-    source.parse(status, &body)
+}
+
+/// An answer's body, at most [`MAX_ANSWER_BYTES`]; why not, otherwise.
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| format!("reading the answer failed: {}", root_cause(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(format!("answer larger than {} MiB", MAX_ANSWER_BYTES >> 20));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn host_of(url: &str) -> String {

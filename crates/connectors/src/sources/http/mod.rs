@@ -166,7 +166,7 @@ impl HttpSource {
         }
         let started = Instant::now();
         let mut seen = Observed::default();
-        let mut response = match call.send().await {
+        let response = match call.send().await {
             Ok(r) => r,
             Err(e) => {
                 seen.response_time_ms = started.elapsed().as_millis() as i64;
@@ -186,22 +186,10 @@ impl HttpSource {
             .and_then(|info| info.peer_certificate())
             .and_then(certificate::not_after)
             .map(|at| at - jiff::Timestamp::now().as_millisecond());
-        let mut bytes = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) if bytes.len() + chunk.len() <= super::MAX_ANSWER_BYTES => {
-                    bytes.extend_from_slice(&chunk)
-                }
-                Ok(Some(_)) => {
-                    return self
-                        .judge(&seen, Some(format!("answer larger than {} MiB", super::MAX_ANSWER_BYTES >> 20)));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return self.judge(&seen, Some(format!("reading the answer failed: {}", super::root_cause(&e))));
-                }
-            }
-        }
+        let bytes = match super::read_capped(response).await {
+            Ok(bytes) => bytes,
+            Err(why) => return self.judge(&seen, Some(why)),
+        };
         seen.response_time_ms = started.elapsed().as_millis() as i64;
         seen.body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
