@@ -99,16 +99,21 @@ impl JqFilter {
     /// [`JqFilter::run`], telling a run past the time limit apart from other failures.
     pub fn run_within(&self, input: &Value, limits: ScriptLimits) -> Result<Vec<Value>, JqError> {
         let input = Val::deserialize(input).map_err(|e| JqError::Failed(format!("input is not JSON: {e}")))?;
+        let deadline = std::time::Instant::now() + limits.time;
         let outcome = guard::with_budget(limits.time, limits.memory_bytes, || {
             let ctx = Ctx::<Guarded>::new(GuardedLut(&self.0.lut), Vars::new([]));
             let mut out = Vec::new();
             for item in self.0.id.run((ctx, input)) {
-                out.push(val_to_json(&read_result(item)?, limits.memory_bytes)?);
+                let val = read_result(item).map_err(JqError::Failed)?;
+                out.push(val_to_json(&val, limits.memory_bytes, deadline).map_err(|stop| match stop {
+                    Stop::Late => JqError::OverTime(limits.time),
+                    Stop::Failed(why) => JqError::Failed(why),
+                })?);
             }
             Ok(out)
         });
         match outcome {
-            Ok(result) => result.map_err(JqError::Failed),
+            Ok(result) => result,
             Err(guard::Abort::Timeout(limit)) => Err(JqError::OverTime(limit)),
             Err(abort) => Err(JqError::Failed(abort.to_string())),
         }
@@ -127,17 +132,34 @@ fn read_result(item: ValX<'_, Val>) -> Result<Val, String> {
     })
 }
 
-/// A result as JSON, written at most `cap` bytes long: the text form is built outside the
-/// evaluation's step budget, and escaping can make it several times the size of the value (found
-/// by fuzzing: a 66 MB string of control characters became 396 MB of `\u0008`s and took 12 s).
-fn val_to_json(val: &Val, cap: usize) -> Result<Value, String> {
+/// Why writing a result stopped.
+enum Stop {
+    /// Past the evaluation's deadline.
+    Late,
+    /// Too large, or not JSON.
+    Failed(String),
+}
+
+/// A result as JSON, written at most `cap` bytes long and by `deadline`: the text form is built
+/// outside the evaluation's step budget, and escaping can make it several times the size of the
+/// value (found by fuzzing: a 66 MB string of control characters became 396 MB of `\u0008`s and
+/// took 12 s; capped at the memory limit it still took 1.4 s, seven times the time limit).
+fn val_to_json(val: &Val, cap: usize, deadline: std::time::Instant) -> Result<Value, Stop> {
     use std::fmt::Write;
     struct Capped {
         text: String,
         cap: usize,
+        deadline: std::time::Instant,
+        writes: u32,
+        late: bool,
     }
     impl Write for Capped {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.writes = self.writes.wrapping_add(1);
+            if self.writes.is_multiple_of(4096) && std::time::Instant::now() > self.deadline {
+                self.late = true;
+                return Err(std::fmt::Error);
+            }
             if self.text.len() + s.len() > self.cap {
                 return Err(std::fmt::Error);
             }
@@ -145,11 +167,17 @@ fn val_to_json(val: &Val, cap: usize) -> Result<Value, String> {
             Ok(())
         }
     }
-    let mut out = Capped { text: String::new(), cap };
+    let mut out = Capped { text: String::new(), cap, deadline, writes: 0, late: false };
     if write!(out, "{val}").is_err() {
-        return Err(format!("jq program's result is larger than {} MiB as JSON and was stopped", cap >> 20));
+        if out.late {
+            return Err(Stop::Late);
+        }
+        return Err(Stop::Failed(format!(
+            "jq program's result is larger than {} MiB as JSON and was stopped",
+            cap >> 20
+        )));
     }
-    serde_json::from_str(&out.text).map_err(|e| format!("jq produced a value that is not JSON ({e})"))
+    serde_json::from_str(&out.text).map_err(|e| Stop::Failed(format!("jq produced a value that is not JSON ({e})")))
 }
 
 /// Compiled programs by query text, owned by one interpreter thread.
@@ -198,15 +226,34 @@ mod tests {
     /// Found by the hour-long fuzz run (`fuzz/artifacts/jq/timeout-4faadfd...`): a string of
     /// control characters just under the repetition cap escapes to six times its size as JSON;
     /// writing that took 12 s and 1.1 GB outside the step budget.
+    ///
+    /// The time limit is far away here so that the memory cap, not the clock, is what stops it
+    /// (a debug build on a busy machine can take over 2 s to write 64 MiB).
     #[test]
     fn an_output_that_escapes_past_the_memory_limit_is_stopped() {
-        let limits = ScriptLimits { time: std::time::Duration::from_millis(2_000), memory_bytes: 64 << 20 };
+        let limits = ScriptLimits { time: std::time::Duration::from_secs(600), memory_bytes: 64 << 20 };
         let mut cache = JqCache::new(limits);
-        let started = std::time::Instant::now();
         let err = cache.run(r#""\u0008\u0006\t\u0008\u0008" * 13000000"#, &json!(null)).unwrap_err();
         assert!(err.contains("larger than 64 MiB as JSON"), "{err}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
         assert_eq!(cache.run(r#""ab" * 3"#, &json!(null)).unwrap(), [json!("ababab")]);
+    }
+
+    /// Found by the second fuzz run (`fuzz/artifacts/jq/timeout-fd5b2c0...`): capped at the memory
+    /// limit, writing an escaped result still took 1.4 s against a 200 ms limit; the writer now
+    /// stops at the deadline.
+    #[test]
+    fn writing_an_escaped_result_stops_at_the_time_limit() {
+        let limits = ScriptLimits { time: std::time::Duration::from_millis(200), memory_bytes: 64 << 20 };
+        let mut cache = JqCache::new(limits);
+        let err = cache
+            .run_within(
+                r#""b\u0008\u0006\t\u0008\u0008\u0008\u0008\u0002\u0018\u0008\u0008'\u0008" * 4400009"#,
+                &json!(null),
+                limits.time,
+            )
+            .unwrap_err();
+        // Before, the writer ran to the 64 MiB cap and failed with "larger than" instead.
+        assert!(matches!(err, JqError::OverTime(_)), "{err}");
     }
 
     #[test]
@@ -225,6 +272,11 @@ mod tests {
 
     fn limited() -> JqCache {
         JqCache::new(ScriptLimits { time: std::time::Duration::from_millis(300), memory_bytes: 32 << 20 })
+    }
+
+    /// 32 MiB and a time limit far away, so that memory, not a busy machine's clock, stops a run.
+    fn memory_limited() -> JqCache {
+        JqCache::new(ScriptLimits { time: std::time::Duration::from_secs(600), memory_bytes: 32 << 20 })
     }
 
     fn run_on_big_stack(query: &'static str) -> Result<Vec<Value>, String> {
@@ -250,15 +302,15 @@ mod tests {
     #[test]
     fn a_huge_range_stops_at_the_memory_limit_instead_of_aborting_the_process() {
         assert!(crate::memory::is_counting());
-        let err = limited().run("[range(1000000000)] | length", &json!(null)).unwrap_err();
+        let err = memory_limited().run("[range(1000000000)] | length", &json!(null)).unwrap_err();
         assert!(err.contains("more than 32 MiB"), "{err}");
-        let err = limited().run("[limit(100000000; repeat(1))] | length", &json!(null)).unwrap_err();
-        assert!(err.contains("more than 32 MiB") || err.contains("limit"), "{err}");
+        let err = memory_limited().run("[limit(100000000; repeat(1))] | length", &json!(null)).unwrap_err();
+        assert!(err.contains("more than 32 MiB"), "{err}");
     }
 
     #[test]
     fn doubling_a_string_stops_at_the_memory_limit() {
-        let err = limited().run(r#"reduce range(64) as $i ("x"; . + .) | length"#, &json!(null)).unwrap_err();
+        let err = memory_limited().run(r#"reduce range(64) as $i ("x"; . + .) | length"#, &json!(null)).unwrap_err();
         assert!(err.contains("more than 32 MiB"), "{err}");
     }
 
