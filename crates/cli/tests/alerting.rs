@@ -179,15 +179,23 @@ async fn startup_heartbeat_is_sent_when_asked() {
     })
     .await;
     let (_dir, db, config) = setup(&server);
-    let child = serve(&db, &config, &["--heartbeat", "chat"]);
+    let child = serve(&db, &config, &["--heartbeat", "chat", "--heartbeat", "oncall"]);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while server.to("/slack").is_empty() {
-        assert!(Instant::now() < deadline, "no heartbeat");
+    while server.to("/slack").is_empty() || server.to("/v2/change/enqueue").is_empty() {
+        assert!(Instant::now() < deadline, "no heartbeat: {:?}", server.received());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop(child);
     let text = server.to("/slack")[0].body["text"].as_str().unwrap().to_string();
     assert!(text.contains("[TEST]") && text.contains("started on"), "{text}");
+    // PagerDuty gets a Change Event (no incident, nobody paged), in the shape its docs define,
+    // and no alert event at all.
+    let change = &server.to("/v2/change/enqueue")[0].body;
+    assert_eq!(change["routing_key"], json!(ROUTING_KEY));
+    assert!(change["payload"]["summary"].as_str().unwrap().contains("started on"), "{change}");
+    assert!(change["payload"]["timestamp"].is_string() && change["payload"]["source"].is_string(), "{change}");
+    assert!(change.get("event_action").is_none() && change.get("dedup_key").is_none(), "{change}");
+    assert!(server.to("/v2/enqueue").is_empty(), "no trigger or resolve: {:?}", server.to("/v2/enqueue"));
     let bad =
         run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--heartbeat: notifier `nobody` is not defined"));

@@ -100,16 +100,7 @@ async fn three_nodes_share_schedules_and_survive_a_kill_and_a_stop() {
     }
     // The three share the partitions before the fires begin.
     let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let owners: std::collections::HashSet<String> =
-            store.leases().await.unwrap().into_iter().filter_map(|l| l.owner).collect();
-        if owners.len() == 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the partitions were not shared by three nodes: {owners:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_lease_owners(&store, 3).await;
 
     // Mid-way: SIGKILL one node, then stop another gracefully.
     tokio::time::sleep(Duration::from_millis((start + 12_000 - now_ms()).max(0) as u64)).await;

@@ -214,3 +214,326 @@ async fn query_task_types_put_the_series_in_the_task_output() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("prometheus (bad_data): parse error"), "{stderr}");
 }
+
+fn load_monitor(config: &std::path::Path, base: &str, every: &str) {
+    std::fs::write(
+        config.join("monitors/load.yaml"),
+        format!(
+            "name: load\nevery: {every}\nsource:\n  prometheus:\n    url: {base}\n    query: load\nwarning: \"> 1\"\ncritical: \"> 5\"\nnotify: [hook]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Checks write their latest reading per series and one history row per series and bucket; a
+/// graceful stop writes the open buckets, so the history counts every check the source saw; after
+/// a restart the API shows the stored readings before the monitor's next check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_and_history_are_stored_and_shown_after_a_restart() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/v1/query" => Reply::json(json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [1763888390.1, "7.5"]},
+            {"metric": {"job": "batch"}, "value": [1763888390.1, "0.5"]}
+        ]}})),
+        _ => Reply::json(json!({"ok": true})),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    load_monitor(&config, &server.url, "1s");
+    let port = free_port();
+    let (child, base) =
+        serve_api(&db, &config, port, &["--monitor-history-bucket", "2s", "--monitor-history-flush", "1s"]).await;
+    let mut vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let history = |since: &str| {
+        let (http, url) = (http.clone(), format!("{base}/api/v1/monitors/load/history?since={since}"));
+        async move { http.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = history("1h").await;
+        if h["buckets"].as_array().is_some_and(|b| b.len() >= 4) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no history buckets were written: {h}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let bad = http.get(format!("{base}/api/v1/monitors/load/history?since=yesterday")).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let missing = http.get(format!("{base}/api/v1/monitors/nope/history")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    let _ = std::process::Command::new("kill").args(["-TERM", &vigil.0.id().to_string()]).status();
+    let _ = vigil.0.wait();
+    let asked = server.to("/api/v1/query").len() as u64;
+
+    // Restarted with an hourly cadence: no check for a while, so what shows is what was stored.
+    load_monitor(&config, &server.url, "1h");
+    let (child, base) = serve_api(&db, &config, port, &[]).await;
+    let _vigil = KillOnDrop(child);
+    let h: serde_json::Value =
+        http.get(format!("{base}/api/v1/monitors/load/history?since=1h")).send().await.unwrap().json().await.unwrap();
+    let buckets = h["buckets"].as_array().unwrap();
+    let checks = |series: &str| -> u64 {
+        buckets.iter().filter(|b| b["series"] == json!(series)).map(|b| b["checks"].as_u64().unwrap()).sum()
+    };
+    // A check still in flight when the stop began may be missing; no other.
+    for series in ["monitor/load{job=api}", "monitor/load{job=batch}"] {
+        assert!((asked - 1..=asked).contains(&checks(series)), "{asked} checks, history: {h}");
+    }
+    assert_eq!(h["uptime"]["monitor/load{job=api}"], json!(0.0), "critical every time: {h}");
+    assert_eq!(h["uptime"]["monitor/load{job=batch}"], json!(1.0), "{h}");
+    let api = buckets.iter().find(|b| b["series"] == json!("monitor/load{job=api}")).unwrap();
+    assert_eq!(
+        (api["worst"].clone(), api["min"].clone(), api["mean"].clone()),
+        (json!("critical"), json!(7.5), json!(7.5))
+    );
+
+    let shown: serde_json::Value =
+        http.get(format!("{base}/api/v1/monitors/load")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["tier"], json!("critical"), "{shown}");
+    assert!(shown["lastCheck"].is_string(), "{shown}");
+    let series = shown["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2, "{shown}");
+    assert!(series.iter().any(|s| s["labels"]["job"] == json!("batch") && s["value"] == json!(0.5)), "{shown}");
+    assert_eq!(server.to("/api/v1/query").len() as u64, asked, "no check ran after the restart");
+}
+
+/// `vigil monitors show NAME --workflow` prints a workflow that validates and, run once, pages the
+/// same series under the same dedup keys as the monitor; `--schedule` prints its schedule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_graduates_to_an_equivalent_workflow() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/v1/query" => Reply::json(json!({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {"job": "api"}, "value": [1763888390.1, "7.5"]},
+            {"metric": {"job": "web"}, "value": [1763888390.1, "2"]},
+            {"metric": {"job": "batch"}, "value": [1763888390.1, "0.5"]}
+        ]}})),
+        _ => Reply::json(json!({"ok": true})),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    let show = |extra: &str| {
+        let args: Vec<String> = ["monitors", "show", "errors", extra, "--config", config.to_str().unwrap()]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        run_async(db.clone(), args)
+    };
+    let out = show("--workflow").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let workflow = stdout_json(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a series missing from an answer is not observed"));
+    let file = dir.path().join("errors.json");
+    std::fs::write(&file, workflow.to_string()).unwrap();
+    let out = run_async(db.clone(), vec!["validate".into(), file.display().to_string()]).await;
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let out = show("--schedule").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out)["cronExpression"], json!("*/30 * * * * *"));
+
+    let run = vec!["run".into(), file.display().to_string(), "--config".into(), config.display().to_string()];
+    let out = run_async(db.clone(), run).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let series = stdout_json(&out)["series"].clone();
+    let tiers: Vec<(String, String)> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["key"].as_str().unwrap().to_string(), s["tier"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("monitor/errors{job=api}".to_string(), "critical".to_string()),
+            ("monitor/errors{job=web}".to_string(), "warning".to_string()),
+            ("monitor/errors{job=batch}".to_string(), "ok".to_string())
+        ]
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.to("/pager").is_empty() || server.to("/hook").len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the workflow's alerts were not sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let paged: Vec<String> =
+        server.to("/pager").iter().map(|r| r.body["dedup_key"].as_str().unwrap().to_string()).collect();
+    assert_eq!(paged, ["monitor/errors{job=api}"], "critical routes to the pager, with the monitor's key");
+
+    let out = run_async(
+        db,
+        vec![
+            "monitors".into(),
+            "show".into(),
+            "nope".into(),
+            "--workflow".into(),
+            "--config".into(),
+            config.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("monitor `nope` is not defined"));
+}
+
+/// `[CERTIFICATE_EXPIRATION]` against a live HTTPS server whose certificate (made by `openssl`)
+/// expires in 30 days: `> 7d` holds, `> 60d` fails with what it found; without `insecure` the
+/// self-signed certificate is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_expiration_is_read_from_a_live_tls_server() {
+    let Some(openssl) = service_binary(&["/usr/bin/openssl"], "openssl (Debian `openssl`)") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let made = std::process::Command::new(openssl)
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let port = free_port();
+    const SERVER: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"status": "UP"}'
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[2], sys.argv[3])
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+"#;
+    let _https = KillOnDrop(
+        std::process::Command::new("python3")
+            .args(["-c", SERVER, &port.to_string()])
+            .arg(&cert)
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the HTTPS server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    let monitor = |name: &str, insecure: bool, days: u32| {
+        format!(
+            "name: {name}\nevery: 1h\nsource:\n  http:\n    url: https://127.0.0.1:{port}/health\n    insecure: {insecure}\n    conditions: [\"[STATUS] == 200\", \"[BODY].status == UP\", \"[CERTIFICATE_EXPIRATION] > {days}d\"]\nnotify: []\n"
+        )
+    };
+    for (name, insecure, days) in [("fresh", true, 7), ("expiring", true, 60), ("verified", false, 7)] {
+        std::fs::write(config.join(format!("monitors/{name}.yaml")), monitor(name, insecure, days)).unwrap();
+    }
+    let db = dir.path().join("vigil.db");
+    let checked = |name: &'static str| {
+        let (db, config) = (db.clone(), config.clone());
+        tokio::task::spawn_blocking(move || check(&db, &config, &[name]))
+    };
+    let (code, out) = checked("fresh").await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = checked("expiring").await.unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("failed: [CERTIFICATE_EXPIRATION] > 60d (found 29d 23h)"), "{out}");
+    let (code, out) = checked("verified").await.unwrap();
+    assert_ne!(code, 0, "{out}");
+    assert!(out.to_lowercase().contains("certificate"), "{out}");
+}
+
+/// A `job_latency` monitor on Robopager's batchy answer, asked by `vigil check`: ok, a warning
+/// past 80 % of the latency, critical past it or on a failed status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_latency_reads_a_batchy_status_endpoint() {
+    let minutes_ago = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(10));
+    let server = Recorder::start({
+        let minutes_ago = minutes_ago.clone();
+        move |_| {
+            let ago = minutes_ago.load(std::sync::atomic::Ordering::SeqCst);
+            let start = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(ago.abs());
+            let naive =
+                start.to_zoned(jiff::tz::TimeZone::UTC).datetime().strftime("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+            let status = if ago < 0 { "failure" } else { "success" };
+            Reply::json(json!({"global": {"batch_start": naive, "status": status}}))
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    std::fs::write(
+        config.join("monitors/batchy.yaml"),
+        format!("name: etl-latency\nevery: 3m\nsource:\n  job_latency:\n    url: {}/get_status/intraday_latency_check\n    latency: 60m\nnotify: [pager]\n", server.url),
+    )
+    .unwrap();
+    for (ago, code, says) in [
+        (10, 0, "ok"),
+        (50, 1, "past 80 % of 60m"),
+        (61, 2, "more than the 60m allowed"),
+        (-5, 2, "status is `failure`"),
+    ] {
+        minutes_ago.store(ago, std::sync::atomic::Ordering::SeqCst);
+        let (got, out) = tokio::task::spawn_blocking({
+            let (db, config) = (db.clone(), config.clone());
+            move || check(&db, &config, &["etl-latency"])
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, code, "{ago} min ago: {out}");
+        assert!(out.contains(says), "{ago} min ago: {out}");
+    }
+    assert_eq!(server.received()[0].path, "/get_status/intraday_latency_check");
+}
+
+/// `job_latency` on a vigil workflow: its last completed run, read from the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_latency_watches_a_vigil_workflows_last_completed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), "http://127.0.0.1:9");
+    let workflow = dir.path().join("nightly.json");
+    std::fs::write(
+        &workflow,
+        json!({"name": "nightly", "tasks": [{"name": "n", "taskReferenceName": "n", "type": "INLINE",
+            "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let monitor = |latency: &str, name: &str| {
+        format!(
+            "name: nightly-{latency}\nevery: 1m\nsource:\n  job_latency:\n    workflow: {name}\n    latency: {latency}\nnotify: [pager]\n"
+        )
+    };
+    std::fs::write(config.join("monitors/nightly.yaml"), monitor("1h", "nightly")).unwrap();
+    std::fs::write(config.join("monitors/nightly-short.yaml"), monitor("2s", "nightly")).unwrap();
+    std::fs::write(config.join("monitors/never.yaml"), monitor("3h", "never_ran")).unwrap();
+    let checked = |name: &'static str| {
+        let (db, config) = (db.clone(), config.clone());
+        tokio::task::spawn_blocking(move || check(&db, &config, &[name]))
+    };
+    let out = run_async(db.clone(), vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, out) = checked("nightly-1h").await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let (code, out) = checked("nightly-2s").await.unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("more than the 2s allowed"), "{out}");
+    let (code, out) = checked("nightly-3h").await.unwrap();
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("workflow `never_ran` has no completed run yet"), "{out}");
+}

@@ -1,6 +1,7 @@
 //! Monitor sources against real servers: InfluxDB 1.x (Debian `influxdb`), Prometheus (Debian
-//! `prometheus`), and the machine's PostgreSQL and MariaDB, asked by `vigil check`. Skipped with a message when a server is not
-//! installed, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
+//! `prometheus`), and the machine's PostgreSQL and MariaDB, asked by `vigil check`, and seed 003's
+//! scenario through `vigil serve` on InfluxDB, Prometheus and PostgreSQL. Skipped with a message
+//! when a server is not installed, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
 
 mod support;
 
@@ -105,7 +106,6 @@ async fn influxdb_1x_series_become_tiers_per_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_vector_elements_become_tiers_per_label_set() {
-    let Some(prometheus) = service_binary(&["/usr/bin/prometheus"], "Prometheus (Debian `prometheus`)") else { return };
     // A scrape target the test serves.
     let app = axum::Router::new().route(
         "/metrics",
@@ -117,25 +117,7 @@ async fn prometheus_vector_elements_become_tiers_per_label_set() {
     let target = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let conf = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &conf,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"),
-    )
-    .unwrap();
-    let _prom = KillOnDrop(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", conf.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{base}/-/ready"), "Prometheus").await;
+    let Some((_prom, base)) = start_prometheus(dir.path(), target).await else { return };
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
     write_monitor(
@@ -163,14 +145,25 @@ async fn prometheus_vector_elements_become_tiers_per_label_set() {
     assert!(out.contains("instance="), "Prometheus' own labels become alert labels: {out}");
 }
 
-/// Seed 003 end to end: `vigil serve` runs an InfluxDB monitor every second; the test writes points
-/// for three hosts. web2 crosses warning, then critical, then clears; db1 is critical and then
-/// drops out of the results. The Lark receiver checks every signature and gets exactly one
-/// message per change per host: web2 firing, now critical, resolved; db1 firing, resolved.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some((_influx, base)) = start_influx(dir.path()).await else { return };
+/// The hosts' CPU values in each phase of the seed-003 scenario: web2 crosses warning, then
+/// critical, then clears; db1 is critical, then drops out of the results; web1 stays ok.
+fn hosts_in(phase: usize) -> &'static [(&'static str, f64)] {
+    match phase {
+        0 => &[("web1", 40.0), ("web2", 85.0), ("db1", 99.0)],
+        1 => &[("web1", 40.0), ("web2", 97.0)],
+        _ => &[("web1", 40.0), ("web2", 10.0)],
+    }
+}
+
+/// Seed 003 through `vigil serve`: a monitor on `source` (YAML under `source:`) every second,
+/// alerting to a Lark receiver that checks every signature. `set_phase` makes the source answer
+/// [`hosts_in`] for a phase. The receiver must get exactly one message per change per host:
+/// web2 firing, now critical, resolved; db1 firing, resolved (no longer in the answer).
+async fn seed_003_scenario<F, Fut>(dir: &std::path::Path, source: &str, value: &str, mut set_phase: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     const SECRET: &str = "lark-signing-secret";
     let lark = Recorder::start(|r| {
         let ts: i64 = r.body["timestamp"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0);
@@ -180,9 +173,9 @@ async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
         Reply::json(serde_json::json!({"code": 0, "msg": "success"}))
     })
     .await;
-    let db = dir.path().join("vigil.db");
+    let db = dir.join("vigil.db");
     set_secret(&db, "lark_secret", SECRET);
-    let config = dir.path().join("config");
+    let config = dir.join("config");
     std::fs::create_dir_all(config.join("notifiers")).unwrap();
     std::fs::write(
         config.join("notifiers/lark.yaml"),
@@ -193,29 +186,14 @@ async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
         &config,
         "cpu",
         &format!(
-            "name: cpu-load\nevery: 1s\nsource:\n  influxdb:\n    url: {base}\n    database: telegraf\n    query: 'SELECT last(\"usage_user\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 3s GROUP BY \"host\"'\nvalue: usage\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: [lark]\nsummary: \"CPU on ${{labels.host}} at ${{value}}%\"\ndedupKey: cpu/${{labels.host}}\nrepeatInterval: never\n"
+            "name: cpu-load\nevery: 1s\nsource:\n{source}\nvalue: {value}\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: [lark]\nsummary: \"CPU on ${{labels.host}} at ${{value}}%\"\ndedupKey: cpu/${{labels.host}}\nrepeatInterval: never\n"
         ),
     );
     let check = run(&db, &["validate", config.to_str().unwrap()]);
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    set_phase(0).await;
     let _vigil = KillOnDrop(serve(&db, &config, &[]));
 
-    // The hosts' values by phase; a writer keeps fresh points coming for the hosts present.
-    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let writer = {
-        let (phase, base) = (phase.clone(), base.clone());
-        tokio::spawn(async move {
-            loop {
-                let hosts: &[(&str, f64)] = match phase.load(std::sync::atomic::Ordering::SeqCst) {
-                    0 => &[("web1", 40.0), ("web2", 85.0), ("db1", 99.0)],
-                    1 => &[("web1", 40.0), ("web2", 97.0)],
-                    _ => &[("web1", 40.0), ("web2", 10.0)],
-                };
-                write_cpu(&base, hosts).await;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        })
-    };
     let texts = |lark: &Recorder| -> Vec<String> {
         lark.to("/open-apis")
             .iter()
@@ -235,18 +213,133 @@ async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
     };
     wait_for(&lark, "[FIRING] CPU on web2 at 85%").await;
     wait_for(&lark, "[FIRING] CPU on db1 at 99%").await;
-    phase.store(1, std::sync::atomic::Ordering::SeqCst);
+    set_phase(1).await;
     wait_for(&lark, "[NOW CRITICAL] CPU on web2 at 97%").await;
     wait_for(&lark, "[RESOLVED] CPU on db1 at 99% (no longer in the answer)").await;
-    phase.store(2, std::sync::atomic::Ordering::SeqCst);
+    set_phase(2).await;
     wait_for(&lark, "[RESOLVED] CPU on web2 at 10%").await;
     // Quiet for a few more checks: nothing else arrives.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    writer.abort();
     let all = texts(&lark);
     let count = |host: &str| all.iter().filter(|t| t.contains(&format!("CPU on {host} "))).count();
     assert_eq!((count("web2"), count("db1"), count("web1")), (3, 2, 0), "{all:#?}");
     assert!(lark.to("/open-apis").iter().all(|r| r.body["sign"].is_string()), "every message is signed");
+}
+
+/// Seed 003 on a real InfluxDB 1.x: a writer keeps fresh points coming for the phase's hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_003_influx_to_lark_one_message_per_change_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_influx, base)) = start_influx(dir.path()).await else { return };
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (phase, base) = (phase.clone(), base.clone());
+        tokio::spawn(async move {
+            loop {
+                write_cpu(&base, hosts_in(phase.load(std::sync::atomic::Ordering::SeqCst))).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+    };
+    let source = format!(
+        "  influxdb:\n    url: {base}\n    database: telegraf\n    query: 'SELECT last(\"usage_user\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 3s GROUP BY \"host\"'"
+    );
+    seed_003_scenario(dir.path(), &source, "usage", |p| {
+        phase.store(p, std::sync::atomic::Ordering::SeqCst);
+        async {}
+    })
+    .await;
+    writer.abort();
+}
+
+/// Starts Prometheus scraping `target` every second; its base URL.
+async fn start_prometheus(dir: &std::path::Path, target: std::net::SocketAddr) -> Option<(KillOnDrop, String)> {
+    let prometheus = service_binary(&["/usr/bin/prometheus"], "Prometheus (Debian `prometheus`)")?;
+    let port = free_port();
+    let conf = dir.join("prometheus.yml");
+    std::fs::write(
+        &conf,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .unwrap();
+    let child = KillOnDrop(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", conf.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{base}/-/ready"), "Prometheus").await;
+    Some((child, base))
+}
+
+/// Seed 003 on a real Prometheus scraping a target the test serves; a host that leaves the
+/// scrape goes stale and drops out of the instant query's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_003_on_prometheus_one_message_per_change_per_host() {
+    let phase = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get({
+            let phase = phase.clone();
+            move || async move {
+                let mut text = String::from("# TYPE cpu_usage gauge\n");
+                for (host, v) in hosts_in(phase.load(std::sync::atomic::Ordering::SeqCst)) {
+                    text.push_str(&format!("cpu_usage{{host=\"{host}\"}} {v}\n"));
+                }
+                text
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_prom, base)) = start_prometheus(dir.path(), target).await else { return };
+    // Wait for the first scrape, so the monitor's first answers are not empty.
+    let client = vigil_connectors::http_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer: serde_json::Value =
+            client.get(format!("{base}/api/v1/query?query=cpu_usage")).send().await.unwrap().json().await.unwrap();
+        if answer["data"]["result"].as_array().is_some_and(|r| r.len() == 3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Prometheus never scraped the target: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let source = format!("  prometheus:\n    url: {base}\n    query: cpu_usage");
+    // An instant vector's sample is its one field, `value`.
+    seed_003_scenario(dir.path(), &source, "value", |p| {
+        phase.store(p, std::sync::atomic::Ordering::SeqCst);
+        async {}
+    })
+    .await;
+}
+
+/// Seed 003 on the machine's PostgreSQL: each phase rewrites the table the SQL monitor reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_003_on_postgresql_one_message_per_change_per_host() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_seed003_sql").await else { return };
+    let Some(psql) = service_binary(&["/usr/bin/psql"], "the PostgreSQL client (psql)") else { return };
+    let psql_run = |sql: String| {
+        let out = Command::new(&psql).arg(&pg.url).args(["-v", "ON_ERROR_STOP=1", "-c"]).arg(sql).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    psql_run("CREATE TABLE cpu (host text PRIMARY KEY, usage double precision)".into());
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("  sql:\n    url: '{}'\n    query: SELECT host, usage FROM cpu ORDER BY host", pg.url);
+    seed_003_scenario(dir.path(), &source, "usage", |p| {
+        let rows: Vec<String> = hosts_in(p).iter().map(|(h, v)| format!("('{h}', {v})")).collect();
+        psql_run(format!("BEGIN; DELETE FROM cpu; INSERT INTO cpu VALUES {}; COMMIT", rows.join(", ")));
+        async {}
+    })
+    .await;
+    pg.drop_now().await;
 }
 
 fn sql_monitor(config: &std::path::Path, url: &str, query: &str) {

@@ -235,7 +235,7 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
 }
 
 fn guess_kind(value: &Value) -> Kind {
-    if value.get("source").is_some() {
+    if value.get("source").is_some() || value.get("heartbeat").is_some() {
         Kind::Monitor
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
         Kind::Schedule

@@ -39,6 +39,8 @@ pub struct EngineConfig {
     pub recover: bool,
     /// This node's part in a cluster (solo by default).
     pub cluster: crate::cluster::ClusterConfig,
+    /// How monitor results are kept.
+    pub monitor_history: crate::monitors::record::HistorySettings,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
             max_running_fires: crate::admission::DEFAULT_MAX_RUNNING_FIRES,
             recover: true,
             cluster: crate::cluster::ClusterConfig::default(),
+            monitor_history: crate::monitors::record::HistorySettings::default(),
         }
     }
 }
@@ -199,6 +202,7 @@ pub struct Engine {
     committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
     cluster: Arc<crate::cluster::ClusterConfig>,
     monitors: crate::monitors::Monitors,
+    pings: crate::pings::Pings,
 }
 
 impl Engine {
@@ -282,22 +286,32 @@ impl Engine {
             tokio::spawn(crate::cluster::inbox::run(shared.clone())),
         ];
         tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
-        let monitors = crate::monitors::Monitors::spawn(crate::monitors::Deps {
-            alerts: shared.alerts.clone(),
-            clock: clock.clone(),
-            ownership: shared.ownership.clone(),
-            credentials: {
-                let shared = shared.clone();
-                Arc::new(move |kind: &str, name: &str| {
-                    use vigil_core::instance::SecretSource;
-                    let secrets = shared.secrets.read().expect("lock").clone();
-                    if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) }
-                })
+        let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (pings, ping_tasks) =
+            crate::pings::Pings::spawn(store.clone(), clock.clone(), beats_tx, config.cluster.solo);
+        tasks.extend(ping_tasks);
+        let monitors = crate::monitors::Monitors::spawn(
+            crate::monitors::Deps {
+                alerts: shared.alerts.clone(),
+                clock: clock.clone(),
+                ownership: shared.ownership.clone(),
+                credentials: {
+                    let shared = shared.clone();
+                    Arc::new(move |kind: &str, name: &str| {
+                        use vigil_core::instance::SecretSource;
+                        let secrets = shared.secrets.read().expect("lock").clone();
+                        if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) }
+                    })
+                },
+                store: store.clone(),
+                history: config.monitor_history,
+                pings: pings.clone(),
             },
-            store: store.clone(),
-        });
+            beats_rx,
+        );
         Ok(Engine {
             monitors,
+            pings,
             shared,
             tasks: Arc::new(Mutex::new(tasks)),
             threads: Arc::new(Mutex::new(threads)),
@@ -329,6 +343,26 @@ impl Engine {
     /// Every monitor's last check and next due time.
     pub async fn monitors(&self) -> Vec<crate::monitors::MonitorStatus> {
         self.monitors.list().await
+    }
+
+    /// One monitor's status, without running it.
+    pub async fn monitor(&self, name: &str) -> Option<crate::monitors::MonitorStatus> {
+        self.monitors.get(name).await
+    }
+
+    /// `name`'s stored history buckets from `since` on, oldest first, at most `limit`.
+    pub async fn monitor_history(
+        &self,
+        name: &str,
+        since: vigil_core::time::Millis,
+        limit: u32,
+    ) -> vigil_store::Result<Vec<vigil_store::MonitorHistoryRow>> {
+        self.shared.store.monitor_history(name, since, limit).await
+    }
+
+    /// Records a heartbeat ping for ping id `id`; returns its monitor once the ping is durable.
+    pub async fn ping(&self, id: &str, ping: crate::pings::Ping) -> Result<String, crate::pings::PingError> {
+        self.pings.ping(id, ping).await
     }
 
     /// Runs monitor `name` now; its status after the check, `None` when it does not exist.
@@ -555,6 +589,7 @@ impl Engine {
         if let Some(done) = done {
             let _ = done.await;
         }
+        self.monitors.stop().await;
         crate::cluster::leases::stop(&self.shared, &self.cluster).await;
         for t in self.tasks.lock().expect("lock").drain(..) {
             t.abort();

@@ -25,6 +25,7 @@ mod engine;
 mod evaluator;
 mod http;
 pub mod monitors;
+pub mod pings;
 mod query;
 pub mod scheduler;
 mod secrets;

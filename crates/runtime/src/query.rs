@@ -1,6 +1,7 @@
-//! Query tasks (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `JDBC`): the same sources as
-//! monitors, asked once, their series as the task's output
-//! (`{"series": [{"labels": {...}, "fields": {...}}], "count": n}`).
+//! Query tasks (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `JDBC`, `HTTP_CHECK`): the same
+//! sources as monitors, asked once, their series as the task's output
+//! (`{"series": [{"labels": {...}, "fields": {...}, "tier": ..., "note": ...}], "count": n}`; `tier`
+//! is what the source judged itself, an HTTP check's conditions).
 
 use serde_json::{Value, json};
 use vigil_connectors::sources::{Source, ask};
@@ -20,8 +21,10 @@ pub async fn run(client: &reqwest::Client, source: &str, config: Value) -> TaskR
     };
     match ask(client, &source).await {
         Answer::Samples(samples) => {
-            let series: Vec<Value> =
-                samples.into_iter().map(|s| json!({"labels": s.labels, "fields": s.fields, "note": s.note})).collect();
+            let series: Vec<Value> = samples
+                .into_iter()
+                .map(|s| json!({"labels": s.labels, "fields": s.fields, "tier": s.tier, "note": s.note}))
+                .collect();
             TaskResult::Completed(json!({"count": series.len(), "series": series}))
         }
         Answer::Failed(reason) => TaskResult::Failed { reason, output: json!({}), terminal: false },

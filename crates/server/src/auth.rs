@@ -214,7 +214,7 @@ fn needed(method: &Method, path: &str) -> Role {
 
 /// Routes anyone may call: health, and the Conductor token exchange (it checks the key itself).
 fn open(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/api/token")
+    matches!(path, "/healthz" | "/readyz" | "/api/token") || path.starts_with("/ping/")
 }
 
 /// The token a request carries: `Authorization: Bearer <token>`, or Conductor's

@@ -16,6 +16,7 @@ mod instances;
 pub mod listen;
 mod monitors;
 mod openapi;
+mod pings;
 mod schedules;
 pub mod views;
 
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
                 async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
             }),
         )
+        .merge(pings::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")

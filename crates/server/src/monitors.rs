@@ -1,6 +1,7 @@
 //! `/api/v1/monitors`: each monitor's series with their tier and value, its last and next
-//! check; and `POST .../check` to run one now. The state is the running node's: checks are not
-//! stored (only the alerts they change are).
+//! check; `GET .../history` for its stored history buckets and uptime; and `POST .../check` to
+//! run one now. The series are the running node's view (after a restart, the stored latest
+//! readings until the next check).
 
 use axum::Json;
 use axum::extract::State;
@@ -17,7 +18,7 @@ use crate::extract::ApiPath;
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get)).routes(routes!(check))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get)).routes(routes!(check)).routes(routes!(history))
 }
 
 /// The worst tier among a monitor's series (`unknown` before its first check).
@@ -41,6 +42,9 @@ fn view(status: &MonitorStatus, with_series: bool) -> Value {
         "nextCheck": status.next_check.map(format_millis),
         "error": status.error,
     });
+    if let Some(id) = &status.ping_id {
+        v["pingUrl"] = json!(format!("/ping/{id}"));
+    }
     if with_series {
         v["series"] = status
             .series
@@ -70,12 +74,12 @@ async fn list(State(app): State<AppState>) -> Json<Value> {
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
 async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let all = app.engine.monitors().await;
-    let status = all
-        .iter()
-        .find(|s| s.name == name)
+    let status = app
+        .engine
+        .monitor(&name)
+        .await
         .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
-    Ok(Json(view(status, true)))
+    Ok(Json(view(&status, true)))
 }
 
 /// Runs a monitor now (its observations go to the alert lifecycle as a scheduled check's do) and
@@ -92,4 +96,65 @@ async fn check(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> A
         .await
         .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
     Ok(Json(view(&status, true)))
+}
+
+/// Query of the history route.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct HistoryQuery {
+    /// How far back, as a duration (`1h`, `24h`, `7d`); default `24h`.
+    since: Option<String>,
+    /// Most buckets returned (default 10,000).
+    limit: Option<u32>,
+}
+
+/// A monitor's stored history: one bucket per series and time bucket (checks, failing checks,
+/// checks without a value, worst tier, min/max/mean/last value), and uptime (the share of checks
+/// that were not failing) per series over the window.
+#[utoipa::path(
+    get, path = "/api/v1/monitors/{name}/history", tag = "monitors",
+    params(("name" = String, Path, description = "Monitor name"), HistoryQuery),
+    responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
+)]
+async fn history(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    if app.engine.monitor(&name).await.is_none() {
+        return Err(ApiError::not_found(format!("monitor `{name}` does not exist")));
+    }
+    let window = match q.since.as_deref() {
+        None => 24 * 3_600_000,
+        Some(text) => vigil_core::time::parse_duration(text).map_err(|e| ApiError::invalid("since", e))?,
+    };
+    let since = app.engine.now() - window;
+    let rows = app
+        .engine
+        .monitor_history(&name, since, q.limit.unwrap_or(10_000).min(100_000))
+        .await
+        .map_err(ApiError::from)?;
+    let mut uptime: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    let buckets: Vec<Value> = rows
+        .iter()
+        .map(|h| {
+            let u = uptime.entry(h.series.as_str()).or_default();
+            u.0 += h.checks as u64;
+            u.1 += h.failing as u64;
+            let valued = h.checks.saturating_sub(h.errors);
+            let worst = ["ok", "warning", "critical"].get(h.worst as usize).copied().unwrap_or("critical");
+            json!({
+                "series": h.series, "bucket": format_millis(h.bucket), "checks": h.checks,
+                "failing": h.failing, "errors": h.errors,
+                "worst": worst,
+                "min": h.min, "max": h.max, "mean": h.sum.filter(|_| valued > 0).map(|s| s / valued as f64),
+                "last": h.last,
+            })
+        })
+        .collect();
+    let uptime: serde_json::Map<String, Value> = uptime
+        .into_iter()
+        .map(|(k, (checks, failing))| (k.to_string(), json!((checks - failing) as f64 / checks.max(1) as f64)))
+        .collect();
+    Ok(Json(json!({"name": name, "since": format_millis(since), "uptime": uptime, "buckets": buckets})))
 }

@@ -30,6 +30,8 @@ pub async fn run_all(store: &dyn Store) {
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
     crate::conformance_cluster::run_all(store).await;
+    crate::conformance_monitors::run_all(store).await;
+    crate::conformance_monitors::pings(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {

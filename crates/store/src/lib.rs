@@ -9,6 +9,9 @@ pub mod alerts;
 pub mod cluster;
 pub mod conformance;
 mod conformance_cluster;
+mod conformance_monitors;
+pub mod monitor_results;
+pub mod pings;
 pub mod postgres;
 pub mod secret_box;
 pub mod sqlite;
@@ -22,6 +25,8 @@ use vigil_core::time::Millis;
 
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, partition_of};
+pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow};
+pub use pings::{HeartbeatRow, PingRow};
 pub use postgres::PostgresStore;
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
@@ -314,6 +319,26 @@ pub trait Store: Send + Sync + 'static {
     async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>>;
     /// Deletes inbox messages (ones that needed nothing written).
     async fn delete_inbox(&self, ids: &[i64]) -> Result<()>;
+    /// Writes monitor results: latest readings, closed history buckets and gone series, in one
+    /// transaction.
+    async fn put_monitor_results(&self, batch: &MonitorBatch) -> Result<()>;
+    /// The latest reading of every series, or of `monitor`'s (`""`: every monitor's).
+    async fn monitor_results(&self, monitor: &str) -> Result<Vec<MonitorResultRow>>;
+    /// `monitor`'s history buckets from `since` on, oldest first, at most `limit`.
+    async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<MonitorHistoryRow>>;
+    /// Deletes history buckets older than `before`, at most `limit` of them; returns how many.
+    async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64>;
+    /// Appends pings and advances their heartbeats' states, in one transaction; returns the new
+    /// states of the heartbeats the pings were for.
+    async fn record_pings(&self, pings: &[PingRow], now: Millis) -> Result<Vec<HeartbeatRow>>;
+    /// Heartbeat states changed at or after `since` (0: all).
+    async fn heartbeats(&self, since: Millis) -> Result<Vec<HeartbeatRow>>;
+    /// `monitor`'s latest pings, newest first, at most `limit`.
+    async fn pings(&self, monitor: &str, limit: u32) -> Result<Vec<PingRow>>;
+    /// Deletes pings received before `before`, at most `limit`; returns how many.
+    async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64>;
+    /// A store-wide setting (`ping_salt`).
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Tells the other nodes about a change (a no-op where only one process runs, as on SQLite).
     async fn notify(&self, _notice: &Notice) -> Result<()> {
         Ok(())

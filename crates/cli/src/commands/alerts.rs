@@ -230,6 +230,13 @@ pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source
         test: true,
     };
     let client = vigil_connectors::http_client();
+    // PagerDuty: a Change Event, which opens no incident (a trigger and a resolve would page).
+    if let NotifierConfig::Pagerduty(pd) = target {
+        return match pd.change_request(summary, source, msg.details.clone(), now) {
+            Ok(req) => vigil_connectors::notifiers::send(&client, target, &req, Duration::from_secs(10)).await,
+            Err(e) => Outcome::Permanent { reason: e.to_string() },
+        };
+    }
     let outcome = deliver(&client, target, &msg, now, Duration::from_secs(10)).await;
     if outcome == Outcome::Delivered && matches!(target, NotifierConfig::Pagerduty(_) | NotifierConfig::Opsgenie(_)) {
         let resolve = AlertMessage { notice: Notice::Resolve, ..msg };

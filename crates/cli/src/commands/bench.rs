@@ -85,6 +85,22 @@ pub enum Which {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Durable heartbeat pings per second and the time to a ping's answer, with N heartbeat
+    /// monitors loaded (each ping answered after its commit).
+    Pings {
+        /// Heartbeat monitors loaded.
+        #[arg(long, default_value_t = 10_000)]
+        monitors: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 64)]
+        senders: usize,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// A PostgreSQL URL to run on instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// Overload: more scheduled HTTP checks (with alerts) than the machine can run, then load
     /// drops; RSS, CPU per check, skipped fires, alerts missed, catch-up and stop time.
     Overload {
@@ -122,6 +138,9 @@ pub enum Which {
         /// Percent of monitors above their threshold.
         #[arg(long, default_value_t = 5)]
         failing_pct: usize,
+        /// Seconds between history writes (`vigil serve --monitor-history-flush`; default 600).
+        #[arg(long, default_value_t = 600)]
+        history_flush: u64,
     },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
@@ -142,8 +161,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
-        Which::Monitors { monitors, every, seconds, failing_pct } => {
-            super::bench_monitors::run(super::bench_monitors::Plan { monitors, every, seconds, failing_pct }).await?
+        Which::Monitors { monitors, every, seconds, failing_pct, history_flush } => {
+            let plan = super::bench_monitors::Plan { monitors, every, seconds, failing_pct, history_flush };
+            super::bench_monitors::run(plan).await?
+        }
+        Which::Pings { monitors, senders, seconds, postgres } => {
+            super::bench_pings::run(super::bench_pings::Plan { monitors, senders, seconds, postgres }).await?
         }
         Which::Overload { schedules, every, seconds, failing, limit, latency_ms } => {
             let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit, latency_ms };
@@ -282,6 +305,13 @@ pub(crate) fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Bytes this process has caused to be written to storage (`/proc/self/io`).
+pub(crate) fn write_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Resident memory of this process, in MB.
 pub(crate) fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status

@@ -14,7 +14,7 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb};
+use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, write_bytes};
 
 /// What to run.
 pub struct Plan {
@@ -26,6 +26,8 @@ pub struct Plan {
     pub seconds: u64,
     /// Percent of monitors above their threshold.
     pub failing_pct: usize,
+    /// Seconds between history writes.
+    pub history_flush: u64,
 }
 
 /// Requests the check server saw: (monitor number, received at).
@@ -66,7 +68,13 @@ pub async fn run(plan: Plan) -> Result<()> {
     let engine = Engine::start(
         store,
         Arc::new(SystemClock),
-        EngineConfig::default(),
+        EngineConfig {
+            monitor_history: vigil_runtime::monitors::record::HistorySettings {
+                flush: plan.history_flush as i64 * 1000,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        },
         vigil_core::def::WorkflowSet::default(),
         SecretValues::default(),
     )
@@ -105,14 +113,14 @@ pub async fn run(plan: Plan) -> Result<()> {
     );
     // Warm-up: one interval, so every monitor has run once and the alerts are out.
     tokio::time::sleep(Duration::from_secs(plan.every)).await;
-    let (cpu0, db0, from) = (cpu_seconds(), db_bytes(dir.path()), SystemClock.now());
+    let (cpu0, db0, wrote0, from) = (cpu_seconds(), db_bytes(dir.path()), write_bytes(), SystemClock.now());
     let started = Instant::now();
     let mut peak_rss = 0f64;
     while started.elapsed() < Duration::from_secs(plan.seconds) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         peak_rss = peak_rss.max(rss_mb());
     }
-    let (cpu1, db1, to) = (cpu_seconds(), db_bytes(dir.path()), SystemClock.now());
+    let (cpu1, db1, wrote1, to) = (cpu_seconds(), db_bytes(dir.path()), write_bytes(), SystemClock.now());
     let elapsed = started.elapsed().as_secs_f64();
     let window: Vec<(usize, i64)> =
         seen.lock().expect("lock").iter().filter(|(_, at)| (from..to).contains(at)).copied().collect();
@@ -147,6 +155,14 @@ pub async fn run(plan: Plan) -> Result<()> {
         "  RSS before the monitors {rss_before:.0} MB, peak {peak_rss:.0} MB; database growth {:.1} MB/hour ({} bytes in {elapsed:.0}s)",
         (db1.saturating_sub(db0)) as f64 * 3600.0 / elapsed / 1e6,
         db1.saturating_sub(db0)
+    );
+    let wrote = wrote1.saturating_sub(wrote0) as f64;
+    crate::output::outln!(
+        "  bytes written to disk: {:.1} MB/hour, {:.0} bytes per check (history buckets of {}s written every {}s, latest results)",
+        wrote * 3600.0 / elapsed / 1e6,
+        wrote / checks as f64,
+        vigil_runtime::monitors::record::HistorySettings::default().bucket / 1000,
+        plan.history_flush
     );
     let log = arrivals.lock().expect("lock").clone();
     let mut per_key: HashMap<String, usize> = HashMap::new();

@@ -17,7 +17,7 @@ use vigil_runtime::scheduler::SchedulerCmd;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, workflow};
+use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, workflow, write_bytes};
 
 /// What to run.
 pub struct Plan {
@@ -33,12 +33,6 @@ pub struct Plan {
     pub limit: usize,
     /// How long each endpoint takes to answer, in milliseconds.
     pub latency_ms: u64,
-}
-
-/// Bytes this process has caused to be written to storage.
-fn write_bytes() -> u64 {
-    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
-    io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 /// The sum of a metric's samples over all its labels.

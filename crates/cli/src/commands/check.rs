@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, Severity, deliver};
-use vigil_connectors::sources::{Source, ask};
+use vigil_connectors::sources::Source;
 use vigil_core::alert::{Notice, Tier};
 use vigil_core::instance::SecretSource;
 use vigil_core::monitor::MonitorDef;
@@ -63,22 +63,10 @@ async fn check(args: &Args) -> Result<ExitCode> {
             known.join(", ")
         );
     };
-    let mut spec = def.source.clone();
-    let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
-    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &lookup);
-    if let Some((path, message)) = missing.first() {
-        anyhow::bail!("source.{}.{path}: {message}", spec.kind);
-    }
-    let source =
-        Source::from_spec(&spec).map_err(|p| anyhow::anyhow!("source.{}.{}: {}", spec.kind, p.path, p.message))?;
-    let started = Instant::now();
-    let answer = ask(&vigil_connectors::http_client(), &source).await;
-    let took = started.elapsed();
-    crate::output::outln!("{}: {} source answered in {} ms", def.name, def.source.kind, took.as_millis());
-    if let Answer::Failed(error) = &answer {
-        crate::output::outln!("  source error: {error}");
-    }
-    let readings = evaluate(def, &mut Memory::default(), &answer);
+    let (readings, answer) = match &def.heartbeat {
+        Some(hb) => heartbeat_readings(store.as_ref(), def, hb).await?,
+        None => ask_source(store.as_ref(), def, &secrets).await?,
+    };
     let mut worst = None::<Tier>;
     let mut to_send = Vec::new();
     for r in &readings {
@@ -108,6 +96,51 @@ async fn check(args: &Args) -> Result<ExitCode> {
         (Some(Tier::Warning), _) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// Asks the monitor's source once and evaluates the answer.
+async fn ask_source(
+    store: &dyn vigil_store::Store,
+    def: &MonitorDef,
+    secrets: &vigil_runtime::SecretValues,
+) -> Result<(Vec<vigil_core::monitor::evaluate::Reading>, Answer)> {
+    let mut spec = def.source.clone();
+    let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
+    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &lookup);
+    if let Some((path, message)) = missing.first() {
+        anyhow::bail!("source.{}.{path}: {message}", spec.kind);
+    }
+    let source =
+        Source::from_spec(&spec).map_err(|p| anyhow::anyhow!("source.{}.{}: {}", spec.kind, p.path, p.message))?;
+    let started = Instant::now();
+    let answer =
+        vigil_runtime::monitors::ask_with_store(&vigil_connectors::http_client(), store, &source, SystemClock.now())
+            .await;
+    let took = started.elapsed();
+    crate::output::outln!("{}: {} source answered in {} ms", def.name, def.source.kind, took.as_millis());
+    if let Answer::Failed(error) = &answer {
+        crate::output::outln!("  source error: {error}");
+    }
+    let readings = evaluate(def, &mut Memory::default(), &answer);
+    Ok((readings, answer))
+}
+
+/// A heartbeat's verdict now, from the pings stored so far (a heartbeat is pinged, not asked).
+async fn heartbeat_readings(
+    store: &dyn vigil_store::Store,
+    def: &MonitorDef,
+    hb: &vigil_core::monitor::HeartbeatDef,
+) -> Result<(Vec<vigil_core::monitor::evaluate::Reading>, Answer)> {
+    let state = store.heartbeats(0).await?.into_iter().find(|h| h.monitor == def.name);
+    let now = SystemClock.now();
+    let beats = state.as_ref().map(|h| h.beats).unwrap_or_default();
+    match beats.success.max(beats.start).max(beats.fail) {
+        Some(at) => crate::output::outln!("{}: heartbeat, last ping {}", def.name, vigil_core::time::format_millis(at)),
+        None => crate::output::outln!("{}: heartbeat, no ping stored yet", def.name),
+    }
+    // Without any ping, watching starts now: the first ping is due one period from here.
+    let (reading, _) = vigil_core::monitor::expect::heartbeat_reading(def, &hb.expect, &beats, now, now);
+    Ok((vec![reading], Answer::Samples(Vec::new())))
 }
 
 /// Sends each trigger to its route now, outside the engine (no alert state is kept).

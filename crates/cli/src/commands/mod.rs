@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_cluster;
 pub mod bench_monitors;
 pub mod bench_overload;
+pub mod bench_pings;
 pub mod check;
 pub mod cluster;
 pub mod inspect;

@@ -1,6 +1,8 @@
-//! `vigil monitors [NAME]`: each monitor's worst tier, series count, last and next check, from a
-//! running `vigil serve` (checks are not stored; the running node knows them). With NAME, each
-//! series with its value and tier.
+//! `vigil monitors [show] [NAME]`: each monitor's worst tier, series count, last and next check,
+//! from a running `vigil serve`. With NAME, each series with its value and tier, and its uptime
+//! over the last 24 hours. `vigil monitors show NAME --workflow` prints the equivalent Conductor
+//! workflow from the config files instead (`--schedule`: the schedule that runs it), so a check can
+//! graduate to a hand-written workflow.
 
 use std::process::ExitCode;
 
@@ -10,8 +12,18 @@ use serde_json::Value;
 /// Arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// One monitor, with its series.
-    pub name: Option<String>,
+    /// One monitor, with its series (`show NAME` reads the same).
+    #[arg(num_args = 0..=2, value_name = "NAME")]
+    pub words: Vec<String>,
+    /// Print the monitor as an equivalent Conductor workflow (JSON), from the config files.
+    #[arg(long, conflicts_with = "schedule")]
+    pub workflow: bool,
+    /// Print the schedule (Conductor's JSON) that runs that workflow as often as the monitor runs.
+    #[arg(long)]
+    pub schedule: bool,
+    /// The config directory, for `--workflow` and `--schedule`.
+    #[arg(long, env = "VIGIL_CONFIG", default_value = ".")]
+    pub config: std::path::PathBuf,
     /// The running `vigil serve`.
     #[arg(long, env = "VIGIL_SERVER", default_value = "http://127.0.0.1:7700")]
     pub server: String,
@@ -21,12 +33,25 @@ pub struct Args {
 }
 
 /// Prints the monitors.
-pub async fn run(args: Args) -> Result<ExitCode> {
+pub async fn run(mut args: Args) -> Result<ExitCode> {
+    if args.words.first().is_some_and(|w| w == "show") && args.words.len() == 2 {
+        args.words.remove(0);
+    }
+    if args.words.len() > 1 {
+        anyhow::bail!("expected `vigil monitors [NAME]` or `vigil monitors show NAME`, got `{}`", args.words.join(" "));
+    }
+    let name = args.words.pop();
+    if args.workflow || args.schedule {
+        let Some(name) = name else {
+            anyhow::bail!("--workflow and --schedule need a monitor: `vigil monitors show NAME --workflow`")
+        };
+        return export(&args, &name);
+    }
     let remote = super::remote::RemoteArgs { server: Some(args.server.clone()), token: args.token.clone() };
     let text = |v: &Value| {
         v.as_str().map_or_else(|| if v.is_null() { "-".to_string() } else { v.to_string() }, str::to_string)
     };
-    match &args.name {
+    match &name {
         None => {
             let list = remote.get(&args.server, "/api/v1/monitors").await?;
             crate::output::outln!(
@@ -64,10 +89,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             if !m["error"].is_null() {
                 crate::output::outln!("  source error: {}", text(&m["error"]));
             }
+            let path = format!("/api/v1/monitors/{}/history?since=24h", super::remote::encode(name));
+            let history = remote.get(&args.server, &path).await.unwrap_or(Value::Null);
             for s in m["series"].as_array().into_iter().flatten() {
                 let note = if s["note"].is_null() { String::new() } else { format!("  ({})", text(&s["note"])) };
+                let uptime = history["uptime"][text(&s["key"])]
+                    .as_f64()
+                    .map_or(String::new(), |u| format!("  uptime 24h {:.2}%", u * 100.0));
                 crate::output::outln!(
-                    "  {:<40} {:<9} {:>10}{note}",
+                    "  {:<40} {:<9} {:>10}{uptime}{note}",
                     text(&s["key"]),
                     text(&s["tier"]),
                     text(&s["value"])
@@ -75,5 +105,32 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--workflow` / `--schedule`: the monitor from the config files, as a workflow or schedule.
+fn export(args: &Args, name: &str) -> Result<ExitCode> {
+    let config = crate::setup::load_config(&args.config)?;
+    let Some(def) = config.monitors.iter().find(|m| m.name == name) else {
+        let known: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
+        let hint = vigil_core::diagnostic::did_you_mean(name, known.iter().copied()).unwrap_or_default();
+        anyhow::bail!("monitor `{name}` is not defined in {} {hint}", args.config.display());
+    };
+    if def.heartbeat.is_some() || def.source.kind == "job_latency" {
+        anyhow::bail!(
+            "monitor `{name}` is a {}: it has no workflow equivalent (a workflow instance cannot wait for pings or judge latency over runs)",
+            if def.heartbeat.is_some() { "heartbeat" } else { "job_latency check" }
+        );
+    }
+    use vigil_core::monitor::export;
+    let doc = if args.schedule {
+        export::schedule(def).map_err(|e| anyhow::anyhow!("monitor `{name}`: {e}"))?
+    } else {
+        for limit in export::limits(def) {
+            eprintln!("note: unlike the monitor, {limit}");
+        }
+        export::to_workflow(def)
+    };
+    crate::output::outln!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)
 }

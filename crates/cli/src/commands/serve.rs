@@ -40,6 +40,17 @@ pub struct Args {
     /// memory without bound.
     #[arg(long, env = "VIGIL_MAX_RUNNING_FIRES", default_value_t = vigil_runtime::admission::DEFAULT_MAX_RUNNING_FIRES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_running_fires: usize,
+    /// Length of a monitor history bucket: each series keeps one row per bucket (checks, failing,
+    /// min, max, mean and last value).
+    #[arg(long, env = "VIGIL_MONITOR_HISTORY_BUCKET", default_value = "1m", value_parser = positive_duration)]
+    pub monitor_history_bucket: i64,
+    /// How long monitor history buckets are kept.
+    #[arg(long, env = "VIGIL_MONITOR_HISTORY_KEEP", default_value = "2d", value_parser = positive_duration)]
+    pub monitor_history_keep: i64,
+    /// How often closed history buckets are written (in one transaction; a crash loses at most
+    /// this much history, never an alert transition).
+    #[arg(long, env = "VIGIL_MONITOR_HISTORY_FLUSH", default_value = "10m", value_parser = positive_duration)]
+    pub monitor_history_flush: i64,
     /// This node's id in a cluster (default: host name and API port). A node restarted with the
     /// same id takes its partitions back at once instead of waiting for their leases to lapse.
     #[arg(long, env = "VIGIL_NODE_ID")]
@@ -49,9 +60,10 @@ pub struct Args {
     #[arg(long, env = "VIGIL_LEASE_TTL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=300))]
     pub lease_ttl: u64,
     /// Send a startup notice through this notifier, so a restart is visible (as Robopager's
-    /// heartbeat service).
-    #[arg(long, env = "VIGIL_HEARTBEAT")]
-    pub heartbeat: Option<String>,
+    /// heartbeat service): a PagerDuty Change Event (no incident), an informational message
+    /// elsewhere. Repeat the flag for several notifiers.
+    #[arg(long, env = "VIGIL_HEARTBEAT", value_delimiter = ',')]
+    pub heartbeat: Vec<String>,
 }
 
 /// When API tokens are required.
@@ -113,13 +125,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         engine_config.shards = n;
     }
     engine_config.max_running_fires = args.max_running_fires;
+    engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
+        bucket: args.monitor_history_bucket,
+        keep: args.monitor_history_keep,
+        flush: args.monitor_history_flush,
+    };
     engine_config.cluster = ClusterConfig {
         node: node.clone(),
         lease_ttl: std::time::Duration::from_secs(args.lease_ttl),
         solo: !clustered,
     };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
-    if let Some(name) = &args.heartbeat {
+    for name in &args.heartbeat {
         let target = notifiers.iter().find(|n| n.name() == name).cloned();
         let Some(target) = target else { anyhow::bail!("--heartbeat: notifier `{name}` is not defined in notifiers/") };
         tokio::spawn(async move {
@@ -226,6 +243,14 @@ async fn parent_gone() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// A duration such as `1m` or `2d`, above zero, in milliseconds.
+fn positive_duration(text: &str) -> Result<i64, String> {
+    match vigil_core::time::parse_duration(text)? {
+        0 => Err("must be longer than zero".into()),
+        ms => Ok(ms),
     }
 }
 

@@ -332,3 +332,18 @@ pub fn restartable_postgres(why: &str) -> Option<(String, String)> {
     }
     found
 }
+
+/// Waits (up to 15 s) until `nodes` nodes hold the partitions' leases between them.
+#[allow(dead_code)]
+pub async fn wait_for_lease_owners(store: &dyn vigil_store::Store, nodes: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let owners: std::collections::HashSet<String> =
+            store.leases().await.unwrap().into_iter().filter_map(|l| l.owner).collect();
+        if owners.len() == nodes {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the partitions were not shared by {nodes} nodes: {owners:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod influxdb;
+pub mod job_latency;
 pub mod prometheus;
 pub mod sql;
 
@@ -35,6 +36,8 @@ pub enum Source {
     Prometheus(prometheus::PrometheusConfig),
     /// A SQL query (PostgreSQL, MySQL/MariaDB, SQLite).
     Sql(sql::SqlConfig),
+    /// A job's last run, read from a status endpoint, against its allowed latency.
+    JobLatency(job_latency::JobLatencyConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.
@@ -72,6 +75,8 @@ impl Source {
             "prometheus" => typed(&spec.config)
                 .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
             "sql" => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
+            "job_latency" => typed(&spec.config)
+                .and_then(|c: job_latency::JobLatencyConfig| c.check().map(|()| Source::JobLatency(c))),
             other => Err(SourceProblem {
                 path: String::new(),
                 message: format!("the `{other}` source is not available in this version yet"),
@@ -85,6 +90,7 @@ impl Source {
             Source::Http(s) => Ok(s.request()),
             Source::Influxdb(c) => c.request(),
             Source::Prometheus(c) => c.request(),
+            Source::JobLatency(c) => c.request(),
             Source::Sql(_) => Err("a SQL source is not asked over HTTP".into()),
         }
     }
@@ -99,6 +105,7 @@ impl Source {
             }
             Source::Influxdb(c) => c.parse(status, body),
             Source::Prometheus(c) => c.parse(status, body),
+            Source::JobLatency(c) => c.parse_at(status, body, jiff::Timestamp::now().as_millisecond()),
             Source::Sql(_) => Answer::Failed(format!("a SQL source has no HTTP answer (status {status})")),
         }
     }
@@ -111,7 +118,7 @@ pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
         // Timed, with its own client settings (redirects, TLS) and the certificate read.
         Source::Http(check) => return check.ask().await,
         Source::Sql(query) => return query.ask().await,
-        Source::Influxdb(_) | Source::Prometheus(_) => {}
+        Source::Influxdb(_) | Source::Prometheus(_) | Source::JobLatency(_) => {}
     }
     let req = match source.request() {
         Ok(r) => r,

@@ -392,10 +392,11 @@ impl Builder {
                 }
                 TaskKind::Alert
             }
-            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "JDBC" => {
+            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "JDBC" | "HTTP_CHECK" => {
                 let source = match type_name {
                     "INFLUXDB_QUERY" => "influxdb",
                     "PROMETHEUS_QUERY" => "prometheus",
+                    "HTTP_CHECK" => "http",
                     _ => "sql",
                 };
                 let has = |k: &str| raw.input_parameters.contains_key(k);
@@ -407,7 +408,7 @@ impl Builder {
                     };
                     self.problems.push(Problem::error(join_key(&input_path, "url"), why));
                 }
-                if !has("query") && !has("statement") {
+                if source != "http" && !has("query") && !has("statement") {
                     self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
                 }
                 TaskKind::Query { source, jdbc: type_name == "JDBC" }

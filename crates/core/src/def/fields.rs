@@ -152,6 +152,7 @@ pub const TASK_TYPES: &[&str] = &[
     "PROMETHEUS_QUERY",
     "SQL_QUERY",
     "JDBC",
+    "HTTP_CHECK",
 ];
 
 /// Task types Conductor defines that vigil does not run yet.

@@ -213,10 +213,11 @@ pub enum TaskKind {
     },
     /// Reports an observation to the alert lifecycle of a dedup key (vigil's own task type).
     Alert,
-    /// Asks a monitor source (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, or Conductor's
-    /// `JDBC` with a `url`): the inputs are the source's settings, the output its series.
+    /// Asks a monitor source (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `HTTP_CHECK`, or
+    /// Conductor's `JDBC` with a `url`): the inputs are the source's settings, the output its
+    /// series.
     Query {
-        /// The source kind: `influxdb`, `prometheus` or `sql`.
+        /// The source kind: `influxdb`, `prometheus`, `sql` or `http`.
         source: &'static str,
         /// Written as Conductor's `JDBC` (shown as such).
         jdbc: bool,
@@ -249,6 +250,7 @@ impl TaskKind {
             TaskKind::Query { jdbc: true, .. } => "JDBC",
             TaskKind::Query { source: "influxdb", .. } => "INFLUXDB_QUERY",
             TaskKind::Query { source: "prometheus", .. } => "PROMETHEUS_QUERY",
+            TaskKind::Query { source: "http", .. } => "HTTP_CHECK",
             TaskKind::Query { .. } => "SQL_QUERY",
         }
     }

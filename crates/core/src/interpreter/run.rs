@@ -222,7 +222,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 (
                     TaskStatus::InProgress,
                     "ALERT" | "INLINE" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY"
-                    | "JDBC",
+                    | "JDBC" | "HTTP_CHECK",
                 ) => {
                     // An alert observation is applied again (newest-wins makes it harmless); an
                     // evaluation handed off before the stop runs again.

@@ -12,7 +12,7 @@ use crate::diagnostic::{Problem, Severity, did_you_mean};
 use crate::time::parse_duration;
 
 /// The sources a monitor can ask.
-pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql"];
+pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql", "job_latency"];
 
 const SUPPORTED: &[&str] = &[
     "name",
@@ -22,6 +22,7 @@ const SUPPORTED: &[&str] = &[
     "cron",
     "zone",
     "source",
+    "heartbeat",
     "value",
     "warning",
     "critical",
@@ -67,7 +68,16 @@ impl MonitorDef {
         };
         let labels = string_map(obj, "labels", &mut problems);
         let cadence = cadence(obj, &name, &mut problems);
-        let source = source(obj, &mut problems);
+        let heartbeat_block = obj.get("heartbeat").filter(|v| !v.is_null());
+        let source = match heartbeat_block {
+            Some(block) => {
+                if has(obj, "source") {
+                    problems.push(Problem::error("source", "a heartbeat monitor is pinged; it has no `source`"));
+                }
+                Some(SourceSpec { kind: "heartbeat".into(), config: block.clone() })
+            }
+            None => source(obj, &mut problems),
+        };
         let value = match obj.get("value") {
             None | Some(Value::Null) => None,
             Some(Value::String(v)) if !v.trim().is_empty() => Some(v.clone()),
@@ -79,7 +89,8 @@ impl MonitorDef {
         };
         let warning = threshold(obj, "warning", &mut problems);
         let critical = threshold(obj, "critical", &mut problems);
-        let reads_tiers_itself = source.as_ref().is_some_and(|s| s.kind == "http");
+        let reads_tiers_itself =
+            source.as_ref().is_some_and(|s| matches!(s.kind.as_str(), "http" | "heartbeat" | "job_latency"));
         if warning.is_none()
             && critical.is_none()
             && !reads_tiers_itself
@@ -119,6 +130,9 @@ impl MonitorDef {
         let rule = crate::alert::rule_from(obj).unwrap_or_default();
         let dedup_key = template(obj, "dedupKey", &mut problems);
         let summary = template(obj, "summary", &mut problems).unwrap_or_else(|| {
+            if heartbeat_block.is_some() {
+                return format!("{name}: ${{error}}");
+            }
             format!("{name} is ${{tier}}{}", if warning.is_some() || critical.is_some() { " at ${value}" } else { "" })
         });
         let notify = notify(obj, &mut problems);
@@ -135,6 +149,7 @@ impl MonitorDef {
             Some(block) => super::testing::parse(block, value.as_deref(), &mut problems),
         };
         let (Some(cadence), Some(source)) = (cadence, source) else { return (None, problems) };
+        let heartbeat = heartbeat_block.map(|block| heartbeat(block, &cadence, &mut problems));
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return (None, problems);
         }
@@ -155,6 +170,7 @@ impl MonitorDef {
             notify,
             paused,
             tests,
+            heartbeat,
         };
         (Some(def), problems)
     }
@@ -255,6 +271,64 @@ fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<Sourc
         return None;
     }
     Some(SourceSpec { kind: kind.clone(), config: config.clone() })
+}
+
+/// The `heartbeat` block: `grace`, `maxRuntime`, `id`.
+fn heartbeat(block: &Value, cadence: &Cadence, problems: &mut Vec<Problem>) -> super::HeartbeatDef {
+    let Some(obj) = block.as_object() else {
+        problems.push(Problem::error("heartbeat", "`heartbeat` is a map: `{grace: 1h, maxRuntime: 2h}`"));
+        return super::HeartbeatDef::default_for(cadence.clone());
+    };
+    check_keys(obj, "heartbeat", &["grace", "maxRuntime", "id"], &[], "heartbeat", problems);
+    let duration = |key: &str, problems: &mut Vec<Problem>| -> Option<i64> {
+        match obj.get(key)? {
+            Value::String(text) => match parse_duration(text) {
+                Ok(ms) if ms > 0 => Some(ms),
+                Ok(_) => {
+                    problems.push(Problem::error(format!("heartbeat.{key}"), format!("`{key}` is longer than zero")));
+                    None
+                }
+                Err(e) => {
+                    problems.push(Problem::error(format!("heartbeat.{key}"), format!("`{key}`: {e}")));
+                    None
+                }
+            },
+            other => {
+                problems.push(Problem::error(
+                    format!("heartbeat.{key}"),
+                    format!("`{key}` is a duration such as `1h`, got {other}"),
+                ));
+                None
+            }
+        }
+    };
+    let grace = duration("grace", problems).unwrap_or(super::DEFAULT_GRACE_MS);
+    let max_runtime = duration("maxRuntime", problems);
+    let id = match obj.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if id.contains("${") => Some(id.clone()),
+        Some(Value::String(id))
+            if id.len() >= 16
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Some(id.clone())
+        }
+        Some(other) => {
+            problems.push(
+                Problem::error(
+                    "heartbeat.id",
+                    format!("a ping id is 16 to 64 letters, digits, `-` or `_`, got {other}"),
+                )
+                .with_hint(Some(
+                    "leave it out and vigil derives an unguessable one, or use a UUID, or `${workflow.secrets.NAME}`"
+                        .into(),
+                )),
+            );
+            None
+        }
+    };
+    super::HeartbeatDef { expect: super::expect::Heartbeat { expected: cadence.clone(), grace, max_runtime }, id }
 }
 
 fn threshold(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<Threshold> {

@@ -10,6 +10,8 @@
 
 mod build;
 pub mod evaluate;
+pub mod expect;
+pub mod export;
 pub mod testing;
 mod threshold;
 
@@ -64,6 +66,31 @@ pub struct MonitorDef {
     pub paused: bool,
     /// Canned answers and what they must lead to (`vigil test`).
     pub tests: Vec<testing::MonitorTest>,
+    /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
+    pub heartbeat: Option<HeartbeatDef>,
+}
+
+/// Grace of a heartbeat that names none: an hour, as Healthchecks.
+pub const DEFAULT_GRACE_MS: i64 = 3_600_000;
+
+/// A heartbeat monitor's settings.
+#[derive(Debug, Clone)]
+pub struct HeartbeatDef {
+    /// When pings are expected (the monitor's `every` or `cron`), grace and longest run.
+    pub expect: expect::Heartbeat,
+    /// The ping id the file gives (or a `${workflow.secrets.NAME}` reference); vigil derives one
+    /// when absent.
+    pub id: Option<String>,
+}
+
+impl HeartbeatDef {
+    /// Defaults on `cadence`.
+    pub fn default_for(cadence: Cadence) -> Self {
+        HeartbeatDef {
+            expect: expect::Heartbeat { expected: cadence, grace: DEFAULT_GRACE_MS, max_runtime: None },
+            id: None,
+        }
+    }
 }
 
 /// When a monitor runs.

@@ -5,15 +5,18 @@
 //! monitor whose previous check still runs skips the slot), evaluates the answer in Rust
 //! ([`vigil_core::monitor::evaluate`]), and hands each series' tier to the alert manager as an
 //! observation: the alert manager commits state changes and their notices before anything is
-//! sent, as for ALERT tasks. Nothing is written per check: only alert transitions are durable.
+//! sent, as for ALERT tasks. Nothing is written per check: alert transitions are durable through
+//! the alert manager, and [`record`] batches each series' latest reading and a compact history
+//! into the store about once a second.
 //!
 //! After a restart a monitor learns the series it had alerts for from the stored alerts, so a
-//! series that is gone by then still resolves.
+//! series that is gone by then still resolves, and its last readings from the stored results.
 //!
 //! The module owns its handle ([`Monitors`]) and message type ([`MonitorCmd`]); it reaches the rest
 //! of the engine only through [`Deps`].
 
 mod observe;
+pub mod record;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -33,6 +36,9 @@ use crate::cluster::Ownership;
 /// Most checks in flight at once; more due checks wait for a slot.
 pub const MAX_IN_FLIGHT: usize = 1_024;
 
+/// How often pending results are handed to the writer.
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
@@ -49,8 +55,12 @@ pub struct Deps {
     pub ownership: Arc<Ownership>,
     /// Secrets for source credentials.
     pub credentials: Lookup,
-    /// The store, to learn which series had alerts before a restart.
+    /// The store, to learn which series had alerts before a restart, and for results.
     pub store: Arc<dyn vigil_store::Store>,
+    /// How results are kept.
+    pub history: record::HistorySettings,
+    /// Heartbeat pings: the monitors tell it the ping ids.
+    pub pings: crate::pings::Pings,
 }
 
 /// What a monitor's last check found, for `vigil monitors` and the API.
@@ -72,6 +82,8 @@ pub struct MonitorStatus {
     pub next_check: Option<Millis>,
     /// Paused in its file.
     pub paused: bool,
+    /// A heartbeat monitor's ping id (`/ping/{id}`).
+    pub ping_id: Option<String>,
 }
 
 /// Work for the monitors actor.
@@ -82,8 +94,12 @@ pub enum MonitorCmd {
     CheckNow(String, oneshot::Sender<Option<MonitorStatus>>),
     /// Every monitor's status.
     List(oneshot::Sender<Vec<MonitorStatus>>),
+    /// One monitor's status, without a check.
+    Get(String, oneshot::Sender<Option<MonitorStatus>>),
     /// A check finished.
     Done(Box<Done>),
+    /// Writes the open history buckets and pending results; answers when they are written.
+    Stop(oneshot::Sender<()>),
 }
 
 /// A finished check.
@@ -103,18 +119,23 @@ pub struct Monitors {
 }
 
 impl Monitors {
-    /// Starts the actor.
-    pub fn spawn(deps: Deps) -> Monitors {
+    /// Starts the actor; heartbeat states (from pings) arrive on `beats`.
+    pub fn spawn(deps: Deps, beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>) -> Monitors {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (writer, writer_rx) = mpsc::unbounded_channel();
+        tokio::spawn(record::writer(writer_rx, deps.store.clone(), deps.clock.clone(), deps.history));
         let actor = Actor {
             deps,
+            writer,
+            pending: record::Pending::default(),
             back: tx.clone(),
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
             slots: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             seeded: false,
+            salt: String::new(),
         };
-        tokio::spawn(actor.run(rx));
+        tokio::spawn(actor.run(rx, beats));
         Monitors { tx }
     }
 
@@ -127,6 +148,21 @@ impl Monitors {
     pub async fn check_now(&self, name: &str) -> Option<MonitorStatus> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(MonitorCmd::CheckNow(name.to_string(), tx)).ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Writes the open history buckets and pending results (a graceful stop).
+    pub async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(MonitorCmd::Stop(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// One monitor's status (no check); `None` when it does not exist.
+    pub async fn get(&self, name: &str) -> Option<MonitorStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(MonitorCmd::Get(name.to_string(), tx)).ok()?;
         rx.await.ok().flatten()
     }
 
@@ -148,19 +184,39 @@ struct Entry {
     running: bool,
     last: Option<Done>,
     readings: Vec<Reading>,
+    log: record::Log,
+    /// When the stored readings shown before the first check here were taken.
+    stored_at: Option<Millis>,
+    /// A heartbeat's pings so far.
+    beats: vigil_core::monitor::expect::Beats,
+    /// When this node began watching it (a heartbeat that never pinged is due from here).
+    since: Millis,
+    /// A heartbeat's ping id.
+    ping_id: Option<String>,
 }
 
 struct Actor {
     deps: Deps,
+    writer: mpsc::UnboundedSender<record::WriterMsg>,
+    pending: record::Pending,
     back: mpsc::UnboundedSender<MonitorCmd>,
     entries: HashMap<String, Entry>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
     slots: Arc<tokio::sync::Semaphore>,
     seeded: bool,
+    /// The store's salt for derived ping ids.
+    salt: String,
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<MonitorCmd>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<MonitorCmd>,
+        mut beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>,
+    ) {
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        let mut last_history = self.deps.clock.now();
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let now = self.deps.clock.now();
             while self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
@@ -179,6 +235,24 @@ impl Actor {
                     None => return,
                 },
                 _ = tokio::time::sleep(wait) => {}
+                Some(rows) = beats.recv() => self.beats(rows),
+                _ = flush.tick() => {
+                    let now = self.deps.clock.now();
+                    let history = now - last_history >= self.deps.history.flush;
+                    if history {
+                        last_history = now;
+                    }
+                    let mut batch = self.pending.take();
+                    if history {
+                        for (name, entry) in &mut self.entries {
+                            entry.log.drain(name, &mut batch);
+                        }
+                    }
+                    if !batch.is_empty() {
+                        record::in_index_order(&mut batch);
+                        let _ = self.writer.send(record::WriterMsg::Write(batch));
+                    }
+                }
             }
         }
     }
@@ -199,7 +273,18 @@ impl Actor {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
                 let _ = reply.send(all);
             }
+            MonitorCmd::Get(name, reply) => {
+                let _ = reply.send(self.entries.get(&name).map(status));
+            }
             MonitorCmd::Done(done) => self.finished(*done),
+            MonitorCmd::Stop(reply) => {
+                let mut batch = self.pending.take();
+                for (name, entry) in &mut self.entries {
+                    entry.log.close(name, &mut batch);
+                }
+                record::in_index_order(&mut batch);
+                let _ = self.writer.send(record::WriterMsg::Flush(batch, reply));
+            }
         }
     }
 
@@ -210,27 +295,126 @@ impl Actor {
         for def in defs {
             let source = self.source(&def);
             let kept = old.remove(&def.name);
-            let (memory, next, last, readings) = match kept {
-                Some(e) => (e.memory, e.next, e.last, e.readings),
-                None => (Memory::default(), None, None, Vec::new()),
+            let (memory, next, last, readings, log, stored_at, beats, since) = match kept {
+                Some(e) => (e.memory, e.next, e.last, e.readings, e.log, e.stored_at, e.beats, e.since),
+                None => {
+                    (Memory::default(), None, None, Vec::new(), record::Log::default(), None, Default::default(), now)
+                }
             };
-            let next = if def.paused { None } else { next.or_else(|| def.cadence.next_after(now)) };
+            // A heartbeat is looked at once it is loaded (its verdict says when next).
+            let first = if def.heartbeat.is_some() { Some(now) } else { def.cadence.next_after(now) };
+            let next = if def.paused { None } else { next.or(first) };
             if let Some(at) = next {
                 self.heap.push(Reverse((at, def.name.clone())));
             }
             let name = def.name.clone();
-            let entry = Entry { def: Arc::new(def), source, memory, next, running: false, last, readings };
+            let entry = Entry {
+                def: Arc::new(def),
+                source,
+                memory,
+                next,
+                running: false,
+                last,
+                readings,
+                log,
+                stored_at,
+                beats,
+                since,
+                ping_id: None,
+            };
             self.entries.insert(name, entry);
         }
+        // A removed monitor's open buckets are kept; its latest readings go.
+        let mut closing = vigil_store::MonitorBatch::default();
+        for (name, mut entry) in old {
+            entry.log.close(&name, &mut closing);
+            closing.results.clear();
+            for reading in &entry.readings {
+                self.pending.remove(&name, &reading.key);
+            }
+        }
+        self.pending.keep_history(closing.history);
         metrics::gauge!("vigil_monitors").set(self.entries.len() as f64);
         if !self.seeded {
             self.seeded = true;
             self.seed().await;
         }
+        self.set_ping_ids();
+    }
+
+    /// Gives each heartbeat its ping id (its file's, or one derived from the store's salt) and
+    /// tells the ping route.
+    fn set_ping_ids(&mut self) {
+        let mut ids = HashMap::new();
+        for (name, entry) in &mut self.entries {
+            let Some(hb) = &entry.def.heartbeat else { continue };
+            let id = match &hb.id {
+                Some(given) if given.contains("${") => {
+                    let mut value = serde_json::Value::String(given.clone());
+                    let lookup = self.deps.credentials.clone();
+                    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut value, &*lookup);
+                    if let Some((_, message)) = missing.first() {
+                        tracing::warn!(monitor = %name, "heartbeat.id: {message}; its pings are refused until it resolves");
+                        continue;
+                    }
+                    value.as_str().unwrap_or_default().to_string()
+                }
+                Some(given) => given.clone(),
+                None => crate::pings::derived_id(&self.salt, name),
+            };
+            ids.insert(id.clone(), name.clone());
+            entry.ping_id = Some(id);
+        }
+        self.deps.pings.set_ids(ids);
+    }
+
+    /// Heartbeat states from pings (this node's or, in a cluster, others'): merged, and looked at
+    /// now where this node runs the monitor.
+    fn beats(&mut self, rows: Vec<vigil_store::HeartbeatRow>) {
+        let now = self.deps.clock.now();
+        for row in rows {
+            let Some(entry) = self.entries.get_mut(&row.monitor) else { continue };
+            let before = entry.beats;
+            entry.beats.merge(&row.beats);
+            if entry.beats != before && !entry.def.paused {
+                self.heartbeat(&row.monitor, now, Vec::new());
+            }
+        }
+    }
+
+    /// Looks at a heartbeat now: its verdict becomes an observation; the next look is when the
+    /// verdict would change.
+    fn heartbeat(&mut self, name: &str, now: Millis, waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>) {
+        let Some(entry) = self.entries.get_mut(name) else { return };
+        let Some(hb) = entry.def.heartbeat.clone() else { return };
+        if !self.deps.ownership.owns_key(name) {
+            for w in waiting {
+                let _ = w.send(Some(status(entry)));
+            }
+            return;
+        }
+        let (reading, next) =
+            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats, entry.since, now);
+        entry.next = next.filter(|_| !entry.def.paused);
+        if let Some(at) = entry.next {
+            self.heap.push(Reverse((at, name.to_string())));
+        }
+        let done = Done {
+            name: name.to_string(),
+            slot: now,
+            started: now,
+            took: Duration::ZERO,
+            answer: Answer::Samples(Vec::new()),
+            waiting,
+        };
+        self.observe(done, vec![reading]);
     }
 
     /// The source with its credentials filled in; an error is shown on every check.
     fn source(&self, def: &MonitorDef) -> Result<Arc<Source>, String> {
+        if def.heartbeat.is_some() {
+            return Err("a heartbeat is pinged, not asked".into());
+        }
         let mut spec = def.source.clone();
         let lookup = self.deps.credentials.clone();
         let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &*lookup);
@@ -240,8 +424,66 @@ impl Actor {
         Source::from_spec(&spec).map(Arc::new).map_err(|p| format!("source.{}.{}: {}", spec.kind, p.path, p.message))
     }
 
-    /// Learns, from the stored alerts, the series each monitor had alerts for.
+    /// Learns the series each monitor had alerts for, and its stored latest readings.
     async fn seed(&mut self) {
+        self.seed_results().await;
+        self.seed_alerts().await;
+        self.seed_heartbeats().await;
+    }
+
+    /// The store's ping-id salt and every heartbeat's state, before any heartbeat is looked at.
+    async fn seed_heartbeats(&mut self) {
+        match self.deps.store.setting("ping_salt").await {
+            Ok(Some(salt)) => self.salt = salt,
+            Ok(None) => {
+                tracing::warn!("The store has no ping_salt; derived ping ids are guessable from monitor names.")
+            }
+            Err(e) => tracing::warn!(error = %e, "Could not read the ping salt."),
+        }
+        match self.deps.store.heartbeats(0).await {
+            Ok(rows) => {
+                for row in rows {
+                    if let Some(entry) = self.entries.get_mut(&row.monitor) {
+                        entry.beats.merge(&row.beats);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "Could not read heartbeat states; they resume with the next ping."),
+        }
+    }
+
+    /// The stored latest readings, shown until each monitor's first check here.
+    async fn seed_results(&mut self) {
+        let rows = match self.deps.store.monitor_results("").await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read stored monitor results; they show after each monitor's next check.");
+                return;
+            }
+        };
+        for row in rows {
+            let Some(entry) = self.entries.get_mut(&row.monitor) else {
+                self.pending.remove(&row.monitor, &row.series);
+                continue;
+            };
+            let reading = Reading {
+                key: row.series.clone(),
+                labels: serde_json::from_str(&row.labels).unwrap_or_default(),
+                value: row.value,
+                tier: row.tier.as_deref().and_then(|t| serde_json::from_value(serde_json::Value::from(t)).ok()),
+                summary: String::new(),
+                note: row.note.clone(),
+            };
+            entry.log.seed(&row, &reading);
+            if entry.last.is_none() {
+                entry.stored_at = Some(row.checked_at);
+                entry.readings.push(reading);
+            }
+        }
+    }
+
+    /// Learns, from the stored alerts, the series each monitor had alerts for.
+    async fn seed_alerts(&mut self) {
         let rows = match self.deps.store.alerts(true, 1_000_000).await {
             Ok(rows) => rows,
             Err(e) => {
@@ -268,6 +510,12 @@ impl Actor {
     /// Slot `slot` of `name` is due: start its check unless one still runs (or it is not ours).
     fn due(&mut self, name: &str, slot: Millis, now: Millis, waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>) {
         let Some(entry) = self.entries.get_mut(name) else { return };
+        if entry.def.heartbeat.is_some() {
+            if entry.next == Some(slot) || !waiting.is_empty() {
+                self.heartbeat(name, now, waiting);
+            }
+            return;
+        }
         let scheduled = entry.next == Some(slot);
         if scheduled {
             // The next slot after this one; slots already past are skipped and counted.
@@ -300,12 +548,13 @@ impl Actor {
         entry.running = true;
         let source = entry.source.clone();
         let (back, slots, name) = (self.back.clone(), self.slots.clone(), name.to_string());
+        let store = self.deps.store.clone();
         tokio::spawn(async move {
             let _slot = slots.acquire_owned().await;
             let started_at = Instant::now();
             let started = now;
             let answer = match source {
-                Ok(source) => ask(&client(), &source).await,
+                Ok(source) => ask_with_store(&client(), &*store, &source, now).await,
                 Err(e) => Answer::Failed(e),
             };
             let done = Done { name, slot, started, took: started_at.elapsed(), answer, waiting };
@@ -313,10 +562,16 @@ impl Actor {
         });
     }
 
-    fn finished(&mut self, mut done: Done) {
+    fn finished(&mut self, done: Done) {
         let Some(entry) = self.entries.get_mut(&done.name) else { return };
         entry.running = false;
         let readings = evaluate(&entry.def, &mut entry.memory, &done.answer);
+        self.observe(done, readings);
+    }
+
+    /// Hands a check's readings to the alert manager, records them, and answers who waited.
+    fn observe(&mut self, mut done: Done, readings: Vec<Reading>) {
+        let Some(entry) = self.entries.get_mut(&done.name) else { return };
         let part = vigil_store::partition_of(&entry.def.name);
         for reading in &readings {
             if let Some(request) = observe::request(&entry.def, reading, done.slot) {
@@ -339,13 +594,55 @@ impl Actor {
         metrics::counter!("vigil_monitor_checks_total", "monitor" => done.name.clone(), "outcome" => outcome)
             .increment(1);
         metrics::histogram!("vigil_monitor_check_seconds").record(done.took.as_secs_f64());
+        entry.log.record(&self.deps.history, &done.name, &readings, done.slot, &mut self.pending);
         entry.readings = readings;
         let waiting = std::mem::take(&mut done.waiting);
+        // Only the error is shown later; the answer's samples (an HTTP body, say) are dropped.
+        if let Answer::Samples(samples) = &mut done.answer {
+            *samples = Vec::new();
+        }
         entry.last = Some(done);
         for w in waiting {
             let _ = w.send(Some(status(entry)));
         }
     }
+}
+
+/// Asks a source; a `job_latency` source on a vigil workflow reads the workflow's newest runs
+/// from the store instead of calling out.
+pub async fn ask_with_store(
+    client: &reqwest::Client,
+    store: &dyn vigil_store::Store,
+    source: &Source,
+    now: Millis,
+) -> Answer {
+    let Source::JobLatency(job) = source else { return ask(client, source).await };
+    let Some(workflow) = &job.workflow else { return ask(client, source).await };
+    use vigil_core::instance::WorkflowStatus;
+    let newest = |status: Option<WorkflowStatus>| vigil_store::InstanceFilter {
+        workflow_name: Some(workflow.clone()),
+        status,
+        created_from: None,
+        created_to: None,
+        after: None,
+        limit: 1,
+    };
+    let (done_filter, any_filter) = (newest(Some(WorkflowStatus::Completed)), newest(None));
+    let (completed, latest) = match tokio::join!(store.list_instances(&done_filter), store.list_instances(&any_filter))
+    {
+        (Ok(c), Ok(l)) => (c, l),
+        (Err(e), _) | (_, Err(e)) => return Answer::Failed(format!("reading `{workflow}`'s runs: {e}")),
+    };
+    let Some(last) = completed.first() else {
+        return Answer::Failed(format!("workflow `{workflow}` has no completed run yet"));
+    };
+    // The newest run's outcome: a failed, terminated or timed-out run is a failure.
+    let state = match latest.first().map(|i| i.status) {
+        Some(WorkflowStatus::Failed | WorkflowStatus::Terminated | WorkflowStatus::TimedOut) => "failed",
+        Some(WorkflowStatus::Completed) => "completed",
+        _ => "running",
+    };
+    job.judge(last.updated_at, state, now)
 }
 
 /// The client non-HTTP-check sources share.
@@ -359,7 +656,7 @@ fn status(entry: &Entry) -> MonitorStatus {
     MonitorStatus {
         name: entry.def.name.clone(),
         source: entry.def.source.kind.clone(),
-        last_check: last.map(|d| d.started),
+        last_check: last.map(|d| d.started).or(entry.stored_at),
         took_ms: last.map(|d| d.took.as_millis() as u64),
         error: last.and_then(|d| match &d.answer {
             Answer::Failed(e) => Some(e.clone()),
@@ -368,5 +665,6 @@ fn status(entry: &Entry) -> MonitorStatus {
         series: entry.readings.clone(),
         next_check: entry.next,
         paused: entry.def.paused,
+        ping_id: entry.ping_id.clone(),
     }
 }

@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_nodes.sql"),
     include_str!("../../migrations/sqlite/0007_cluster.sql"),
     include_str!("../../migrations/sqlite/0008_token_grants.sql"),
+    include_str!("../../migrations/sqlite/0009_monitor_results.sql"),
+    include_str!("../../migrations/sqlite/0010_pings.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -186,6 +188,8 @@ fn fire_of(row: &sqlx::sqlite::SqliteRow) -> Result<FireClaim> {
         status: FireStatus::parse(&row.try_get::<String, _>("status")?),
     })
 }
+
+crate::monitor_results::monitor_store_methods!(SqliteStore, Sqlite, "");
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -701,6 +705,42 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_monitor_results(&self, batch: &crate::MonitorBatch) -> Result<()> {
+        self.put_monitor_results_impl(batch).await
+    }
+
+    async fn monitor_results(&self, monitor: &str) -> Result<Vec<crate::MonitorResultRow>> {
+        self.monitor_results_impl(monitor).await
+    }
+
+    async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
+        self.monitor_history_impl(monitor, since, limit).await
+    }
+
+    async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_monitor_history_impl(before, limit).await
+    }
+
+    async fn record_pings(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+        self.record_pings_impl(pings, now).await
+    }
+
+    async fn heartbeats(&self, since: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+        self.heartbeats_impl(since).await
+    }
+
+    async fn pings(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
+        self.pings_impl(monitor, limit).await
+    }
+
+    async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_pings_impl(before, limit).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.setting_impl(key).await
     }
 
     async fn leases(&self) -> Result<Vec<LeaseRow>> {

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_core::alert::Notice;
+use vigil_core::time::Millis;
 
 use super::{AlertMessage, NotifyError, OutgoingRequest, rfc3339, truncate};
 
@@ -90,6 +91,37 @@ impl PagerDutyConfig {
             }
         }
         Ok(OutgoingRequest { method: "POST", url: self.url.clone(), headers: Vec::new(), body })
+    }
+}
+
+impl PagerDutyConfig {
+    /// A Change Event (`/v2/change/enqueue`): something that happened, not a problem, so it
+    /// opens no incident and pages nobody (a startup notice, say). The endpoint is the events
+    /// URL's `/v2/enqueue` replaced by `/v2/change/enqueue`.
+    pub fn change_request(
+        &self,
+        summary: &str,
+        source: &str,
+        details: Value,
+        at: Millis,
+    ) -> Result<OutgoingRequest, NotifyError> {
+        if self.routing_key.trim().is_empty() {
+            return Err(NotifyError::Invalid("pagerduty: routing_key is empty".into()));
+        }
+        let url = match self.url.strip_suffix("/v2/enqueue") {
+            Some(base) => format!("{base}/v2/change/enqueue"),
+            None => self.url.trim_end_matches('/').to_string() + "/v2/change/enqueue",
+        };
+        let body = json!({
+            "routing_key": self.routing_key,
+            "payload": {
+                "summary": truncate(summary, MAX_SUMMARY),
+                "source": source,
+                "timestamp": rfc3339(at),
+                "custom_details": details,
+            },
+        });
+        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body })
     }
 }
 

@@ -88,12 +88,22 @@ impl Condition {
         if holds {
             return Ok(());
         }
-        let found = match &self.left {
-            Operand::Literal(_) => String::new(),
+        let found = match (&self.left, left.as_i64()) {
+            (Operand::Literal(_), _) => String::new(),
+            (Operand::CertificateExpiration, Some(ms)) => format!(" (found {})", days_and_hours(ms)),
+            (Operand::ResponseTime, Some(ms)) => format!(" (found {ms} ms)"),
             _ => format!(" (found {})", short(&left)),
         };
         Err(format!("{}{found}", self.text))
     }
+}
+
+/// A certificate's time left as people read it: `29d 23h`, `5h 2m`, `expired 3d ago`.
+fn days_and_hours(ms: i64) -> String {
+    let (past, ms) = (ms < 0, ms.unsigned_abs());
+    let (d, h, m) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60);
+    let text = if d > 0 { format!("{d}d {h}h") } else { format!("{h}h {m}m") };
+    if past { format!("expired {text} ago") } else { text }
 }
 
 /// The argument of `f(...)` when `t` is such a call.
@@ -257,7 +267,15 @@ mod tests {
         let failing = Condition::parse("[STATUS] == 503").unwrap().check(&seen());
         assert_eq!(failing, Err("[STATUS] == 503 (found 200)".into()));
         let soon = Observed { certificate_expires_in_ms: Some(86_400_000), ..seen() };
-        assert!(Condition::parse("[CERTIFICATE_EXPIRATION] > 7d").unwrap().check(&soon).is_err());
+        assert_eq!(
+            Condition::parse("[CERTIFICATE_EXPIRATION] > 7d").unwrap().check(&soon),
+            Err("[CERTIFICATE_EXPIRATION] > 7d (found 1d 0h)".into())
+        );
+        let gone = Observed { certificate_expires_in_ms: Some(-3 * 3_600_000), ..seen() };
+        assert_eq!(
+            Condition::parse("[CERTIFICATE_EXPIRATION] > 0").unwrap().check(&gone),
+            Err("[CERTIFICATE_EXPIRATION] > 0 (found expired 3h 0m ago)".into())
+        );
         let down = Observed::default();
         assert_eq!(
             Condition::parse("[CONNECTED] == true").unwrap().check(&down),

@@ -1,0 +1,485 @@
+//! Monitor results in the store: the latest reading per series and a compact history.
+//!
+//! Nothing is written per check. [`Log`] keeps, per series, what was last written and the open
+//! history bucket (a few numbers), and collects what a flush must write:
+//! - a series' latest reading when its tier, note or labels change (written within a second),
+//!   and once per bucket otherwise (its value and check time);
+//! - a bucket when the series' first check of the next bucket arrives (or on a graceful stop);
+//! - a gone series' latest reading is deleted (its history stays).
+//!
+//! A crash therefore loses at most the open buckets and a second of latest readings; alert
+//! transitions and notices are the alert manager's and are committed before they are sent.
+//! [`writer`] writes batches in order on a task of its own and prunes old buckets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use vigil_core::alert::Tier;
+use vigil_core::monitor::evaluate::Reading;
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, Store};
+
+/// How results are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct HistorySettings {
+    /// Bucket length.
+    pub bucket: Millis,
+    /// How long buckets are kept.
+    pub keep: Millis,
+    /// How often closed buckets (and unchanged series' latest readings) are written. Each write
+    /// touches about one index page per series, so writing rarely is what keeps bytes written
+    /// low; a crash loses at most this much history (never an alert transition).
+    pub flush: Millis,
+}
+
+impl Default for HistorySettings {
+    /// One-minute buckets kept two days, written every ten minutes.
+    fn default() -> Self {
+        HistorySettings { bucket: 60_000, keep: 2 * 24 * 3_600_000, flush: 600_000 }
+    }
+}
+
+/// One series' open bucket.
+#[derive(Debug, Clone)]
+struct Bucket {
+    start: Millis,
+    checks: u32,
+    failing: u32,
+    errors: u32,
+    worst: Option<Tier>,
+    min: Option<f64>,
+    max: Option<f64>,
+    sum: Option<f64>,
+    last: Option<f64>,
+}
+
+impl Bucket {
+    fn new(start: Millis) -> Bucket {
+        Bucket { start, checks: 0, failing: 0, errors: 0, worst: None, min: None, max: None, sum: None, last: None }
+    }
+
+    fn add(&mut self, reading: &Reading) {
+        self.checks += 1;
+        if reading.tier.is_some_and(|t| t > Tier::Ok) {
+            self.failing += 1;
+        }
+        self.worst = self.worst.max(reading.tier);
+        match reading.value {
+            Some(v) => {
+                self.min = Some(self.min.map_or(v, |m| m.min(v)));
+                self.max = Some(self.max.map_or(v, |m| m.max(v)));
+                self.sum = Some(self.sum.unwrap_or(0.0) + v);
+                self.last = Some(v);
+            }
+            None => self.errors += 1,
+        }
+    }
+
+    fn row(&self, monitor: &str, series: &str) -> MonitorHistoryRow {
+        MonitorHistoryRow {
+            monitor: monitor.to_string(),
+            series: series.to_string(),
+            bucket: self.start,
+            checks: self.checks,
+            failing: self.failing,
+            errors: self.errors,
+            worst: match self.worst {
+                Some(Tier::Critical) => 2,
+                Some(Tier::Warning) => 1,
+                _ => 0,
+            },
+            min: self.min,
+            max: self.max,
+            sum: self.sum,
+            last: self.last,
+        }
+    }
+}
+
+/// What was last written for one series, its open bucket and the closed ones not written yet,
+/// and its last reading (a few numbers: building rows waits for the flush).
+#[derive(Debug, Clone)]
+struct Written {
+    tier: Option<Tier>,
+    note: Option<String>,
+    labels_hash: u64,
+    labels_json: Box<str>,
+    changed_at: Millis,
+    open: Option<Bucket>,
+    closed: Vec<Bucket>,
+    /// The last reading's value, tier and slot, and whether the store's row is older.
+    last_value: Option<f64>,
+    last_tier: Option<Tier>,
+    last_slot: Millis,
+    stale: bool,
+}
+
+impl Written {
+    fn fresh(slot: Millis) -> Written {
+        Written {
+            tier: None,
+            note: None,
+            labels_hash: 0,
+            labels_json: "{}".into(),
+            changed_at: slot,
+            open: None,
+            closed: Vec::new(),
+            last_value: None,
+            last_tier: None,
+            last_slot: slot,
+            stale: false,
+        }
+    }
+
+    fn row(&self, monitor: &str, series: &str) -> MonitorResultRow {
+        MonitorResultRow {
+            monitor: monitor.to_string(),
+            series: series.to_string(),
+            labels: self.labels_json.to_string(),
+            tier: self.last_tier.map(|t| t.as_str().to_string()),
+            value: self.last_value,
+            note: self.note.clone(),
+            checked_at: self.last_slot,
+            changed_at: self.changed_at,
+        }
+    }
+}
+
+/// One monitor's series as the store knows them, sorted by key (most monitors have one series;
+/// a sorted vector costs a fraction of a map's memory and finds a key by binary search).
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    series: Vec<(String, Written)>,
+}
+
+/// What the one-second flushes write, across monitors: changed latest readings, gone series (and
+/// their last buckets). Closed buckets and unchanged readings wait in each [`Log`].
+#[derive(Debug, Default)]
+pub struct Pending {
+    results: HashMap<(String, String), MonitorResultRow>,
+    history: Vec<MonitorHistoryRow>,
+    removed: Vec<(String, String)>,
+}
+
+impl Pending {
+    /// Takes what is collected as one batch.
+    pub fn take(&mut self) -> MonitorBatch {
+        let mut results: Vec<MonitorResultRow> = self.results.drain().map(|(_, r)| r).collect();
+        results.sort_by(|a, b| (&a.monitor, &a.series).cmp(&(&b.monitor, &b.series)));
+        MonitorBatch { results, history: std::mem::take(&mut self.history), removed: std::mem::take(&mut self.removed) }
+    }
+
+    /// Deletes a series' latest reading (a removed monitor, or one no file defines any more).
+    pub fn remove(&mut self, monitor: &str, series: &str) {
+        let key = (monitor.to_string(), series.to_string());
+        self.results.remove(&key);
+        self.removed.push(key);
+    }
+
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.history.is_empty() && self.removed.is_empty()
+    }
+
+    /// Buckets to write with the next flush (a removed monitor's last ones).
+    pub fn keep_history(&mut self, rows: Vec<MonitorHistoryRow>) {
+        self.history.extend(rows);
+    }
+}
+
+/// Puts a batch's rows in index order, so the write touches each page once, and drops
+/// duplicates (a multi-row upsert may not touch a row twice).
+pub fn in_index_order(batch: &mut MonitorBatch) {
+    batch.results.sort_by(|a, b| (&a.monitor, &a.series).cmp(&(&b.monitor, &b.series)));
+    batch.results.dedup_by(|a, b| (&a.monitor, &a.series) == (&b.monitor, &b.series));
+    batch.history.sort_by(|a, b| (&a.monitor, &a.series, a.bucket).cmp(&(&b.monitor, &b.series, b.bucket)));
+    batch.history.dedup_by(|a, b| (&a.monitor, &a.series, a.bucket) == (&b.monitor, &b.series, b.bucket));
+}
+
+fn hash_labels(reading: &Reading) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    reading.labels.hash(&mut h);
+    h.finish()
+}
+
+impl Log {
+    /// Seeds from the stored latest readings, so a restart does not rewrite unchanged series.
+    pub fn seed(&mut self, row: &MonitorResultRow, reading: &Reading) {
+        let written = Written {
+            tier: reading.tier,
+            note: row.note.clone(),
+            labels_hash: hash_labels(reading),
+            labels_json: row.labels.clone().into_boxed_str(),
+            changed_at: row.changed_at,
+            last_value: row.value,
+            last_tier: reading.tier,
+            last_slot: row.checked_at,
+            ..Written::fresh(row.checked_at)
+        };
+        let at = self.slot(&row.series, row.checked_at);
+        self.series[at].1 = written;
+    }
+
+    /// The index of `key`'s entry, made (fresh at `slot`) if missing.
+    fn slot(&mut self, key: &str, slot: Millis) -> usize {
+        match self.series.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.series.insert(at, (key.to_string(), Written::fresh(slot)));
+                at
+            }
+        }
+    }
+
+    /// Records one check's readings (due at `slot`) into `pending`.
+    pub fn record(
+        &mut self,
+        settings: &HistorySettings,
+        monitor: &str,
+        readings: &[Reading],
+        slot: Millis,
+        pending: &mut Pending,
+    ) {
+        let start = slot - slot.rem_euclid(settings.bucket.max(1));
+        for reading in readings {
+            let labels_hash = hash_labels(reading);
+            let at = self.slot(&reading.key, slot);
+            let written = &mut self.series[at].1;
+            let tier_changed = reading.tier.is_some() && written.tier != reading.tier;
+            if tier_changed {
+                written.changed_at = slot;
+            }
+            let changed =
+                tier_changed || written.labels_hash != labels_hash || written.note.is_some() != reading.note.is_some();
+            let open = written.open.get_or_insert_with(|| Bucket::new(start));
+            if open.start != start {
+                let closed = std::mem::replace(open, Bucket::new(start));
+                written.closed.push(closed);
+                written.stale = true;
+            }
+            if let Some(open) = written.open.as_mut() {
+                open.add(reading);
+            }
+            written.last_value = reading.value;
+            written.last_tier = reading.tier;
+            written.last_slot = slot;
+            if changed {
+                if reading.tier.is_some() {
+                    written.tier = reading.tier;
+                }
+                written.note = reading.note.clone();
+                if written.labels_hash != labels_hash {
+                    written.labels_hash = labels_hash;
+                    written.labels_json =
+                        serde_json::to_string(&reading.labels).unwrap_or_else(|_| "{}".into()).into_boxed_str();
+                }
+                written.stale = false;
+                pending.results.insert((monitor.to_string(), reading.key.clone()), written.row(monitor, &reading.key));
+            }
+        }
+        if self.series.len() > readings.len() {
+            let (kept, gone): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut self.series).into_iter().partition(|(k, _)| readings.iter().any(|r| &r.key == k));
+            self.series = kept;
+            for (key, w) in gone {
+                pending.history.extend(w.closed.iter().chain(&w.open).map(|b| b.row(monitor, &key)));
+                pending.remove(monitor, &key);
+            }
+        }
+    }
+
+    /// Moves the closed buckets and the latest readings the store has an older row of into
+    /// `batch` (the periodic history write).
+    pub fn drain(&mut self, monitor: &str, batch: &mut MonitorBatch) {
+        for (key, w) in self.series.iter_mut() {
+            batch.history.extend(w.closed.drain(..).map(|b| b.row(monitor, key)));
+            if w.stale {
+                w.stale = false;
+                batch.results.push(w.row(monitor, key));
+            }
+        }
+    }
+
+    /// Closes every open bucket and moves everything unwritten into `batch` (a graceful stop, or
+    /// the monitor was removed).
+    pub fn close(&mut self, monitor: &str, batch: &mut MonitorBatch) {
+        for (_, w) in self.series.iter_mut() {
+            if let Some(open) = w.open.take() {
+                w.closed.push(open);
+                w.stale = true;
+            }
+        }
+        self.drain(monitor, batch);
+    }
+}
+
+/// Work for the writer.
+pub enum WriterMsg {
+    /// Write this batch.
+    Write(MonitorBatch),
+    /// Write this batch, then answer (a graceful stop waits for it).
+    Flush(MonitorBatch, tokio::sync::oneshot::Sender<()>),
+}
+
+/// Buckets deleted per prune statement.
+const PRUNE_CHUNK: u32 = 5_000;
+
+/// Writes batches in order; prunes buckets older than `keep` every ten minutes, in chunks.
+pub async fn writer(
+    mut rx: mpsc::UnboundedReceiver<WriterMsg>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: HistorySettings,
+) {
+    let mut prune = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(WriterMsg::Write(batch)) => write(&*store, &batch).await,
+                Some(WriterMsg::Flush(batch, done)) => {
+                    write(&*store, &batch).await;
+                    let _ = done.send(());
+                }
+                None => return,
+            },
+            _ = prune.tick() => {
+                let before = clock.now() - settings.keep;
+                let mut total = 0;
+                loop {
+                    match store.prune_monitor_history(before, PRUNE_CHUNK).await {
+                        Ok(n) => {
+                            total += n;
+                            if n < PRUNE_CHUNK as u64 { break }
+                            tokio::task::yield_now().await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "Could not prune monitor history; trying again later.");
+                            break;
+                        }
+                    }
+                }
+                metrics::counter!("vigil_monitor_history_pruned_total").increment(total);
+            }
+        }
+    }
+}
+
+/// Writes one batch, trying once more after a second; a batch that cannot be written is dropped
+/// with a warning (history is best effort; alert state is not written here).
+async fn write(store: &dyn Store, batch: &MonitorBatch) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 0..2 {
+        match store.put_monitor_results(batch).await {
+            Ok(()) => {
+                metrics::counter!("vigil_monitor_results_written_total")
+                    .increment((batch.results.len() + batch.history.len()) as u64);
+                return;
+            }
+            Err(e) if attempt == 0 => {
+                tracing::debug!(error = %e, "Writing monitor results failed; retrying.");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rows = batch.results.len() + batch.history.len(), "Could not write monitor results; this batch of history is lost.");
+                metrics::counter!("vigil_monitor_results_dropped_total")
+                    .increment((batch.results.len() + batch.history.len()) as u64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn reading(key: &str, value: Option<f64>, tier: Option<Tier>) -> Reading {
+        Reading {
+            key: key.into(),
+            labels: BTreeMap::from([("host".to_string(), key.to_string())]),
+            value,
+            tier,
+            summary: String::new(),
+            note: value.is_none().then(|| "no data".to_string()),
+        }
+    }
+
+    /// The one-second flush and, with `history`, the periodic one.
+    fn flush(log: &mut Log, pending: &mut Pending, history: bool) -> MonitorBatch {
+        let mut batch = pending.take();
+        if history {
+            log.drain("disk", &mut batch);
+        }
+        in_index_order(&mut batch);
+        batch
+    }
+
+    const SETTINGS: HistorySettings = HistorySettings { bucket: 60_000, keep: 3_600_000, flush: 600_000 };
+
+    #[test]
+    fn unchanged_checks_write_one_row_per_bucket_and_changes_at_once() {
+        let (mut log, mut pending) = (Log::default(), Pending::default());
+        log.record(&SETTINGS, "disk", &[reading("a", Some(10.0), Some(Tier::Ok))], 0, &mut pending);
+        let first = flush(&mut log, &mut pending, false);
+        assert_eq!(first.results.len(), 1, "a new series is written at once");
+        for at in [10_000, 20_000, 30_000] {
+            log.record(&SETTINGS, "disk", &[reading("a", Some(12.0), Some(Tier::Ok))], at, &mut pending);
+        }
+        assert!(flush(&mut log, &mut pending, true).is_empty(), "unchanged checks inside a bucket write nothing");
+        log.record(&SETTINGS, "disk", &[reading("a", Some(90.0), Some(Tier::Warning))], 40_000, &mut pending);
+        let change = flush(&mut log, &mut pending, false);
+        assert_eq!(change.results[0].tier.as_deref(), Some("warning"), "a tier change goes out within a second");
+        assert_eq!(change.results[0].changed_at, 40_000);
+        log.record(&SETTINGS, "disk", &[reading("a", None, Some(Tier::Warning))], 50_000, &mut pending);
+        let gone = flush(&mut log, &mut pending, false);
+        assert_eq!(gone.results[0].note.as_deref(), Some("no data"), "a value that goes missing is written");
+        log.record(&SETTINGS, "disk", &[reading("a", Some(91.0), Some(Tier::Warning))], 60_000, &mut pending);
+        log.record(&SETTINGS, "disk", &[reading("a", Some(92.0), Some(Tier::Warning))], 120_000, &mut pending);
+        let quiet = flush(&mut log, &mut pending, false);
+        assert!(quiet.history.is_empty(), "closed buckets wait for the history write: {quiet:?}");
+        let next = flush(&mut log, &mut pending, true);
+        assert_eq!(next.history.len(), 2, "two buckets closed");
+        let h = &next.history[0];
+        assert_eq!((h.bucket, h.checks, h.failing, h.errors, h.worst), (0, 6, 2, 1, 1));
+        assert_eq!((h.min, h.max, h.sum, h.last), (Some(10.0), Some(90.0), Some(136.0), Some(90.0)));
+        assert_eq!(next.results.len(), 1, "the unchanged series' reading is refreshed once");
+        assert_eq!(next.results[0].changed_at, 40_000, "a refresh keeps when the tier changed");
+        assert_eq!((next.results[0].checked_at, next.results[0].value), (120_000, Some(92.0)));
+        assert!(flush(&mut log, &mut pending, true).is_empty(), "nothing twice");
+    }
+
+    #[test]
+    fn a_gone_series_is_removed_and_its_buckets_kept() {
+        let (mut log, mut pending) = (Log::default(), Pending::default());
+        let both = [reading("a", Some(1.0), Some(Tier::Ok)), reading("b", Some(2.0), Some(Tier::Ok))];
+        log.record(&SETTINGS, "disk", &both, 0, &mut pending);
+        flush(&mut log, &mut pending, true);
+        log.record(&SETTINGS, "disk", &both[..1], 10_000, &mut pending);
+        let batch = flush(&mut log, &mut pending, false);
+        assert_eq!(batch.removed, [("disk".to_string(), "b".to_string())]);
+        assert_eq!(batch.history.len(), 1);
+        assert_eq!((batch.history[0].series.as_str(), batch.history[0].checks), ("b", 1));
+        let mut closing = MonitorBatch::default();
+        log.close("disk", &mut closing);
+        assert_eq!(closing.history[0].checks, 2, "closing writes the open buckets");
+    }
+
+    #[test]
+    fn a_kept_reading_does_not_clear_the_written_tier() {
+        let (mut log, mut pending) = (Log::default(), Pending::default());
+        log.record(&SETTINGS, "disk", &[reading("a", Some(97.0), Some(Tier::Critical))], 0, &mut pending);
+        flush(&mut log, &mut pending, true);
+        log.record(&SETTINGS, "disk", &[reading("a", None, None)], 10_000, &mut pending);
+        let batch = flush(&mut log, &mut pending, false);
+        assert_eq!(batch.results[0].tier, None, "the row says the check kept its tier");
+        log.record(&SETTINGS, "disk", &[reading("a", Some(97.0), Some(Tier::Critical))], 20_000, &mut pending);
+        let back = flush(&mut log, &mut pending, false);
+        assert_eq!(back.results[0].changed_at, 0, "critical before and after: no tier change");
+    }
+}

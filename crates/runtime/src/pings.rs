@@ -1,0 +1,229 @@
+//! Heartbeat pings: durable before they are answered, batched into one transaction per round.
+//!
+//! [`Pings::ping`] resolves the ping id to its monitor, applies a per-id rate limit, and queues
+//! the ping for the committer task, which writes everything queued in one transaction
+//! ([`vigil_store::Store::record_pings`]) and only then answers each caller, so a ping that got
+//! its 200 survives a crash (a group commit: under load one transaction serves many pings). The
+//! new heartbeat states go to the monitors actor over the channel it owns.
+//!
+//! In a cluster any node accepts pings; a poller reads the heartbeat states other nodes changed
+//! (a short look-back covers commit delays and clock skew) and hands them over the same way.
+//! Merging states is idempotent ([`vigil_core::monitor::expect::Beats::merge`]), so a state seen
+//! twice does no harm.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use vigil_core::monitor::expect::PingKind;
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{HeartbeatRow, PingRow, Store};
+
+/// Longest ping body kept (the rest is cut), as Healthchecks keeps a capped body.
+pub const MAX_BODY_BYTES: usize = 10_000;
+/// Pings per id per second before `429` (a runaway loop cannot flood the store).
+pub const MAX_PINGS_PER_SECOND: u32 = 20;
+/// Pings written per transaction at most.
+const MAX_BATCH: usize = 2_000;
+/// How often other nodes' heartbeat changes are read.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How far back each poll looks, for commits that landed late.
+const LOOK_BACK_MS: Millis = 5_000;
+/// How long the ping log is kept (heartbeat states are kept for good).
+pub const KEEP_PINGS_MS: Millis = 7 * 24 * 3_600_000;
+/// Polls between two prunes of the ping log.
+const PRUNE_EVERY_POLLS: u64 = 600;
+
+/// Why a ping was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PingError {
+    /// No heartbeat monitor has this ping id.
+    #[error("no heartbeat monitor has this ping id")]
+    Unknown,
+    /// Too many pings for this id this second.
+    #[error("too many pings for this id; at most {MAX_PINGS_PER_SECOND} a second")]
+    TooMany,
+    /// The store did not take it (the caller should retry).
+    #[error("the ping could not be stored: {0}")]
+    Store(String),
+}
+
+/// One ping, as the HTTP route read it.
+#[derive(Debug, Clone)]
+pub struct Ping {
+    /// What it reports.
+    pub kind: PingKind,
+    /// Exit code (`/ping/{id}/{code}`).
+    pub exit_code: Option<i32>,
+    /// Run id (`?rid=`).
+    pub rid: Option<String>,
+    /// Body (capped by [`Pings::ping`]).
+    pub body: Option<String>,
+}
+
+/// Work for the committer.
+pub struct PingMsg {
+    row: PingRow,
+    done: oneshot::Sender<Result<(), PingError>>,
+}
+
+/// The handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Pings {
+    tx: mpsc::UnboundedSender<PingMsg>,
+    ids: Arc<RwLock<HashMap<String, String>>>,
+    limits: Arc<Mutex<HashMap<String, (Millis, u32)>>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Pings {
+    /// Starts the committer and the poller; new heartbeat states go to `states`. Alone on its
+    /// store (`solo`), a node sees every ping itself: the poller only prunes the ping log.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        states: mpsc::UnboundedSender<Vec<HeartbeatRow>>,
+        solo: bool,
+    ) -> (Pings, Vec<tokio::task::JoinHandle<()>>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let tasks = vec![
+            tokio::spawn(committer(rx, store.clone(), clock.clone(), states.clone())),
+            tokio::spawn(poller(store, clock.clone(), states, solo)),
+        ];
+        let pings = Pings { tx, ids: Arc::default(), limits: Arc::default(), clock };
+        (pings, tasks)
+    }
+
+    /// Replaces the ping ids: id → monitor name.
+    pub fn set_ids(&self, ids: HashMap<String, String>) {
+        *self.ids.write().expect("lock") = ids;
+        self.limits.lock().expect("lock").clear();
+    }
+
+    /// The monitor a ping id belongs to.
+    pub fn monitor_of(&self, id: &str) -> Option<String> {
+        self.ids.read().expect("lock").get(id).cloned()
+    }
+
+    /// Records a ping for `id`; returns once it is durable.
+    pub async fn ping(&self, id: &str, ping: Ping) -> Result<String, PingError> {
+        let monitor = self.monitor_of(id).ok_or(PingError::Unknown)?;
+        let now = self.clock.now();
+        {
+            let mut limits = self.limits.lock().expect("lock");
+            let (second, count) = limits.entry(id.to_string()).or_insert((now / 1000, 0));
+            if *second != now / 1000 {
+                (*second, *count) = (now / 1000, 0);
+            }
+            *count += 1;
+            if *count > MAX_PINGS_PER_SECOND {
+                metrics::counter!("vigil_pings_total", "outcome" => "rate_limited").increment(1);
+                return Err(PingError::TooMany);
+            }
+        }
+        let body = ping.body.map(|mut b| {
+            if b.len() > MAX_BODY_BYTES {
+                let mut cut = MAX_BODY_BYTES;
+                while !b.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                b.truncate(cut);
+            }
+            b
+        });
+        let row = PingRow {
+            monitor: monitor.clone(),
+            kind: ping.kind,
+            exit_code: ping.exit_code,
+            rid: ping.rid,
+            body,
+            received_at: now,
+        };
+        let (done, answer) = oneshot::channel();
+        self.tx.send(PingMsg { row, done }).map_err(|_| PingError::Store("vigil is stopping".into()))?;
+        answer.await.map_err(|_| PingError::Store("vigil is stopping".into()))??;
+        Ok(monitor)
+    }
+}
+
+/// Writes queued pings in batches, answering each caller after its batch commits.
+async fn committer(
+    mut rx: mpsc::UnboundedReceiver<PingMsg>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    states: mpsc::UnboundedSender<Vec<HeartbeatRow>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(msg) => batch.push(msg),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<PingRow> = batch.iter().map(|m| m.row.clone()).collect();
+        match store.record_pings(&rows, clock.now()).await {
+            Ok(new_states) => {
+                metrics::counter!("vigil_pings_total", "outcome" => "stored").increment(rows.len() as u64);
+                for msg in batch {
+                    let _ = msg.done.send(Ok(()));
+                }
+                let _ = states.send(new_states);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, pings = rows.len(), "Could not store pings; their senders get a 503 and retry.");
+                metrics::counter!("vigil_pings_total", "outcome" => "failed").increment(rows.len() as u64);
+                for msg in batch {
+                    let _ = msg.done.send(Err(PingError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Reads heartbeat states other nodes changed.
+async fn poller(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    states: mpsc::UnboundedSender<Vec<HeartbeatRow>>,
+    solo: bool,
+) {
+    let mut since = clock.now() - LOOK_BACK_MS;
+    let mut tick = tokio::time::interval(POLL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for round in 0u64.. {
+        tick.tick().await;
+        let now = clock.now();
+        if round % PRUNE_EVERY_POLLS == PRUNE_EVERY_POLLS - 1 {
+            // In chunks, so a prune never holds the writer long.
+            while let Ok(n) = store.prune_pings(now - KEEP_PINGS_MS, 5_000).await {
+                if n < 5_000 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        if solo {
+            continue;
+        }
+        match store.heartbeats(since).await {
+            Ok(rows) if !rows.is_empty() => {
+                if states.send(rows).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "Reading heartbeat states failed; trying again."),
+        }
+        since = now - LOOK_BACK_MS;
+    }
+}
+
+/// The ping id vigil derives for `monitor` when its file names none: the first 32 hex digits of
+/// SHA-256 over the store's random salt and the name, the same on every node of one store.
+pub fn derived_id(salt: &str, monitor: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("vigil-ping\0{salt}\0{monitor}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}

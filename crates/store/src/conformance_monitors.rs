@@ -1,0 +1,115 @@
+//! Conformance: monitor results and history.
+
+use crate::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, Store};
+
+fn result(monitor: &str, series: &str, tier: &str, value: f64, at: i64) -> MonitorResultRow {
+    MonitorResultRow {
+        monitor: monitor.into(),
+        series: series.into(),
+        labels: format!(r#"{{"host":"{series}"}}"#),
+        tier: Some(tier.into()),
+        value: Some(value),
+        note: None,
+        checked_at: at,
+        changed_at: at,
+    }
+}
+
+fn bucket(monitor: &str, series: &str, at: i64, checks: u32) -> MonitorHistoryRow {
+    MonitorHistoryRow {
+        monitor: monitor.into(),
+        series: series.into(),
+        bucket: at,
+        checks,
+        failing: 1,
+        errors: 0,
+        worst: 2,
+        min: Some(1.5),
+        max: Some(9.0),
+        sum: Some(20.0),
+        last: Some(9.0),
+    }
+}
+
+/// Latest readings are replaced per series and deleted when gone; buckets are added, replaced
+/// when written twice, read in time order and pruned by age in chunks.
+pub async fn run_all(store: &dyn Store) {
+    let first = MonitorBatch {
+        results: vec![result("disk", "a", "ok", 1.0, 1_000), result("disk", "b", "warning", 85.0, 1_000)],
+        history: vec![bucket("disk", "a", 0, 6), bucket("disk", "b", 0, 6), bucket("cpu", "x", 0, 6)],
+        removed: Vec::new(),
+    };
+    store.put_monitor_results(&first).await.unwrap();
+    store.put_monitor_results(&MonitorBatch::default()).await.unwrap();
+    let second = MonitorBatch {
+        results: vec![result("disk", "b", "critical", 97.0, 2_000), result("cpu", "x", "ok", 3.0, 2_000)],
+        history: vec![bucket("disk", "a", 0, 7), bucket("disk", "a", 60_000, 6)],
+        removed: vec![("disk".into(), "a".into())],
+    };
+    store.put_monitor_results(&second).await.unwrap();
+
+    let disk = store.monitor_results("disk").await.unwrap();
+    assert_eq!(disk, vec![result("disk", "b", "critical", 97.0, 2_000)]);
+    let all = store.monitor_results("").await.unwrap();
+    assert_eq!(all.iter().map(|r| r.series.as_str()).collect::<Vec<_>>(), ["x", "b"]);
+
+    let history = store.monitor_history("disk", 0, 100).await.unwrap();
+    let summary: Vec<_> = history.iter().map(|h| (h.series.as_str(), h.bucket, h.checks)).collect();
+    assert_eq!(summary, [("a", 0, 7), ("b", 0, 6), ("a", 60_000, 6)]);
+    assert_eq!(history[0], bucket("disk", "a", 0, 7));
+    assert_eq!(store.monitor_history("disk", 1, 100).await.unwrap().len(), 1);
+    assert_eq!(store.monitor_history("disk", 0, 2).await.unwrap().len(), 2);
+
+    assert_eq!(store.prune_monitor_history(60_000, 2).await.unwrap(), 2);
+    assert_eq!(store.prune_monitor_history(60_000, 2).await.unwrap(), 1);
+    assert_eq!(store.prune_monitor_history(60_000, 2).await.unwrap(), 0);
+    assert_eq!(store.monitor_history("disk", 0, 100).await.unwrap().len(), 1);
+}
+
+fn ping(monitor: &str, kind: vigil_core::monitor::expect::PingKind, at: i64, rid: Option<&str>) -> crate::PingRow {
+    crate::PingRow {
+        monitor: monitor.into(),
+        kind,
+        exit_code: (kind == vigil_core::monitor::expect::PingKind::Fail).then_some(3),
+        rid: rid.map(str::to_string),
+        body: Some(format!("log at {at}")),
+        received_at: at,
+    }
+}
+
+/// Pings are appended and advance their heartbeats' states in arrival order, across batches; a
+/// salt for ping ids exists.
+pub async fn pings(store: &dyn Store) {
+    use vigil_core::monitor::expect::PingKind::{Fail, Start, Success};
+    let first = store
+        .record_pings(
+            &[
+                ping("backup", Start, 100, Some("r1")),
+                ping("etl", Success, 110, None),
+                ping("backup", Fail, 120, Some("r2")),
+            ],
+            130,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    let backup = first.iter().find(|s| s.monitor == "backup").unwrap();
+    assert_eq!((backup.beats.start, backup.beats.fail, backup.beats.exit_code), (Some(100), Some(120), Some(3)));
+    assert!(!backup.beats.start_ended, "another run's failure does not end run r1");
+    let second = store.record_pings(&[ping("backup", Success, 200, Some("r1"))], 210).await.unwrap();
+    assert_eq!(second[0].beats.success, Some(200));
+    assert!(second[0].beats.start_ended, "the success with r1 ends r1's start");
+    assert_eq!(second[0].beats.fail, Some(120), "earlier batches' state is kept");
+
+    let all = store.heartbeats(0).await.unwrap();
+    assert_eq!(all.iter().map(|h| h.monitor.as_str()).collect::<Vec<_>>(), ["backup", "etl"]);
+    assert_eq!(store.heartbeats(200).await.unwrap().len(), 1, "only backup changed at 210");
+    let log = store.pings("backup", 10).await.unwrap();
+    assert_eq!(log.iter().map(|p| p.received_at).collect::<Vec<_>>(), [200, 120, 100], "newest first");
+    assert_eq!((log[1].exit_code, log[1].rid.as_deref()), (Some(3), Some("r2")));
+    assert_eq!(store.prune_pings(150, 10).await.unwrap(), 3);
+    assert_eq!(store.pings("backup", 10).await.unwrap().len(), 1);
+    let salt = store.setting("ping_salt").await.unwrap().unwrap();
+    assert!(salt.len() >= 32, "{salt}");
+    assert_eq!(store.setting("nope").await.unwrap(), None);
+}

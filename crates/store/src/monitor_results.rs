@@ -1,0 +1,301 @@
+//! Monitor results: the latest reading per series, and a compact history in time buckets.
+//!
+//! A check writes nothing by itself. The monitors actor keeps each series' latest reading and
+//! the open bucket in memory and hands the store a [`MonitorBatch`] about once a second: the
+//! series whose tier, error or labels changed, the buckets that closed, and the series that are
+//! gone. Both backends run the same SQL (numbered placeholders work in SQLite and PostgreSQL).
+
+use vigil_core::time::Millis;
+
+/// The latest reading of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorResultRow {
+    /// The monitor.
+    pub monitor: String,
+    /// The series: its alert's dedup key.
+    pub series: String,
+    /// Its labels, as a JSON object.
+    pub labels: String,
+    /// The observed tier (`ok`, `warning`, `critical`), or `None` when the reading kept the
+    /// previous one (`onError: keep`).
+    pub tier: Option<String>,
+    /// The value compared.
+    pub value: Option<f64>,
+    /// Why there was no value (no data, missing, the source's error).
+    pub note: Option<String>,
+    /// When the check that read it was due.
+    pub checked_at: Millis,
+    /// When its tier last changed.
+    pub changed_at: Millis,
+}
+
+/// One series' checks within one time bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorHistoryRow {
+    /// The monitor.
+    pub monitor: String,
+    /// The series.
+    pub series: String,
+    /// The bucket's start.
+    pub bucket: Millis,
+    /// Checks in the bucket.
+    pub checks: u32,
+    /// Checks whose tier was warning or critical.
+    pub failing: u32,
+    /// Checks without a value (source errors, no data, missing).
+    pub errors: u32,
+    /// The worst observed tier: 0 ok, 1 warning, 2 critical.
+    pub worst: u8,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Sum of the values (the mean is `sum / (checks - errors)`).
+    pub sum: Option<f64>,
+    /// The bucket's last value.
+    pub last: Option<f64>,
+}
+
+/// What one flush writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonitorBatch {
+    /// Latest readings to insert or replace.
+    pub results: Vec<MonitorResultRow>,
+    /// Closed buckets to add (a bucket written twice is replaced).
+    pub history: Vec<MonitorHistoryRow>,
+    /// Series that are gone, `(monitor, series)`: their latest reading is deleted (history stays).
+    pub removed: Vec<(String, String)>,
+}
+
+impl MonitorBatch {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty() && self.history.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Rows per multi-row statement (11 parameters each, far below either backend's limit).
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// The latest-reading upsert's head; rows follow as `VALUES`.
+pub(crate) const INSERT_RESULTS: &str =
+    "INSERT INTO monitor_results (monitor, series, labels, tier, value, note, checked_at, changed_at) ";
+
+/// The latest-reading upsert's tail.
+pub(crate) const ON_CONFLICT_RESULTS: &str = " ON CONFLICT (monitor, series) DO UPDATE SET labels = excluded.labels, \
+    tier = excluded.tier, value = excluded.value, note = excluded.note, checked_at = excluded.checked_at, \
+    changed_at = excluded.changed_at";
+
+/// The bucket upsert's head.
+pub(crate) const INSERT_HISTORY: &str = "INSERT INTO monitor_history \
+    (monitor, series, bucket, checks, failing, errors, worst, min_value, max_value, sum_value, last_value) ";
+
+/// The bucket upsert's tail (a bucket written twice is replaced).
+pub(crate) const ON_CONFLICT_HISTORY: &str = " ON CONFLICT (monitor, series, bucket) DO UPDATE SET \
+    checks = excluded.checks, failing = excluded.failing, errors = excluded.errors, worst = excluded.worst, \
+    min_value = excluded.min_value, max_value = excluded.max_value, sum_value = excluded.sum_value, \
+    last_value = excluded.last_value";
+
+/// Deletes a gone series' latest reading.
+pub(crate) const DELETE_RESULT: &str = "DELETE FROM monitor_results WHERE monitor = $1 AND series = $2";
+
+/// Every latest reading, or one monitor's.
+pub(crate) const SELECT_RESULTS: &str = "SELECT monitor, series, labels, tier, value, note, checked_at, changed_at \
+    FROM monitor_results WHERE ($1 = '' OR monitor = $1) ORDER BY monitor, series";
+
+/// One monitor's buckets since a time, oldest first.
+pub(crate) const SELECT_HISTORY: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
+    min_value, max_value, sum_value, last_value FROM monitor_history \
+    WHERE monitor = $1 AND bucket >= $2 ORDER BY bucket, series LIMIT $3";
+
+/// Deletes up to `$2` buckets older than `$1`.
+pub(crate) const PRUNE_HISTORY: &str = "DELETE FROM monitor_history WHERE (monitor, series, bucket) IN \
+    (SELECT monitor, series, bucket FROM monitor_history WHERE bucket < $1 LIMIT $2)";
+
+/// Reads a result row from either backend.
+macro_rules! result_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        crate::monitor_results::MonitorResultRow {
+            monitor: r.try_get("monitor")?,
+            series: r.try_get("series")?,
+            labels: r.try_get("labels")?,
+            tier: r.try_get("tier")?,
+            value: r.try_get("value")?,
+            note: r.try_get("note")?,
+            checked_at: r.try_get("checked_at")?,
+            changed_at: r.try_get("changed_at")?,
+        }
+    }};
+}
+
+/// Reads a history row from either backend.
+macro_rules! history_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        crate::monitor_results::MonitorHistoryRow {
+            monitor: r.try_get("monitor")?,
+            series: r.try_get("series")?,
+            bucket: r.try_get("bucket")?,
+            checks: r.try_get::<i64, _>("checks")? as u32,
+            failing: r.try_get::<i64, _>("failing")? as u32,
+            errors: r.try_get::<i64, _>("errors")? as u32,
+            worst: r.try_get::<i64, _>("worst")? as u8,
+            min: r.try_get("min_value")?,
+            max: r.try_get("max_value")?,
+            sum: r.try_get("sum_value")?,
+            last: r.try_get("last_value")?,
+        }
+    }};
+}
+
+/// Writes a batch inside an open transaction of either backend (`$db`: `Sqlite` or `Postgres`).
+/// Each statement's rows must be unique by key, which [`MonitorBatch`]'s producer keeps.
+macro_rules! write_monitor_batch {
+    ($db:ty, $tx:expr, $batch:expr) => {{
+        use crate::monitor_results as m;
+        let batch = $batch;
+        for chunk in batch.results.chunks(m::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(m::INSERT_RESULTS);
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.monitor)
+                    .push_bind(&r.series)
+                    .push_bind(&r.labels)
+                    .push_bind(&r.tier)
+                    .push_bind(r.value)
+                    .push_bind(&r.note)
+                    .push_bind(r.checked_at)
+                    .push_bind(r.changed_at);
+            });
+            q.push(m::ON_CONFLICT_RESULTS);
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in batch.history.chunks(m::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(m::INSERT_HISTORY);
+            q.push_values(chunk, |mut b, h| {
+                b.push_bind(&h.monitor)
+                    .push_bind(&h.series)
+                    .push_bind(h.bucket)
+                    .push_bind(h.checks as i64)
+                    .push_bind(h.failing as i64)
+                    .push_bind(h.errors as i64)
+                    .push_bind(h.worst as i64)
+                    .push_bind(h.min)
+                    .push_bind(h.max)
+                    .push_bind(h.sum)
+                    .push_bind(h.last);
+            });
+            q.push(m::ON_CONFLICT_HISTORY);
+            q.build().execute(&mut *$tx).await?;
+        }
+        for (monitor, series) in &batch.removed {
+            sqlx::query(m::DELETE_RESULT).bind(monitor).bind(series).execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+pub(crate) use {history_row, result_row, write_monitor_batch};
+
+/// The monitor-result and ping queries of both backends, written once: expands to an inherent
+/// `impl $store` with `<method>_impl` functions that the backends' `Store` impls call (as
+/// `leases_impl` and friends). They differ only in the database type (`$db`) and the row lock
+/// taken on heartbeat states (`$lock`: `""` on SQLite, whose one writer serialises;
+/// `" FOR UPDATE"` on PostgreSQL).
+macro_rules! monitor_store_methods {
+    ($store:ty, $db:ty, $lock:expr) => {
+        impl $store {
+            pub(crate) async fn put_monitor_results_impl(&self, batch: &crate::MonitorBatch) -> Result<()> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin().await?;
+                crate::monitor_results::write_monitor_batch!($db, tx, batch);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub(crate) async fn monitor_results_impl(&self, monitor: &str) -> Result<Vec<crate::MonitorResultRow>> {
+                let rows = sqlx::query(crate::monitor_results::SELECT_RESULTS).bind(monitor).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok(crate::monitor_results::result_row!(r))).collect()
+            }
+
+            pub(crate) async fn monitor_history_impl(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
+                let rows = sqlx::query(crate::monitor_results::SELECT_HISTORY)
+                    .bind(monitor)
+                    .bind(since)
+                    .bind(limit as i64)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(|r| Ok(crate::monitor_results::history_row!(r))).collect()
+            }
+
+            pub(crate) async fn prune_monitor_history_impl(&self, before: Millis, limit: u32) -> Result<u64> {
+                let done = sqlx::query(crate::monitor_results::PRUNE_HISTORY)
+                    .bind(before)
+                    .bind(limit as i64)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            pub(crate) async fn record_pings_impl(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+                if pings.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut tx = self.writer.begin().await?;
+                let states = crate::pings::write_pings!($db, tx, pings, now, $lock);
+                tx.commit().await?;
+                Ok(states)
+            }
+
+            pub(crate) async fn heartbeats_impl(&self, since: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+                let sql =
+                    format!("SELECT {} FROM heartbeats WHERE updated_at >= $1 ORDER BY monitor", crate::pings::STATE_COLUMNS);
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok(crate::pings::heartbeat_row!(r))).collect()
+            }
+
+            pub(crate) async fn pings_impl(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
+                let rows = sqlx::query(
+                    "SELECT monitor, kind, exit_code, rid, body, received_at FROM pings WHERE monitor = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(monitor)
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::PingRow {
+                            monitor: r.try_get("monitor")?,
+                            kind: crate::pings::kind_of(r.try_get::<String, _>("kind")?.as_str()),
+                            exit_code: r.try_get::<Option<i64>, _>("exit_code")?.map(|c| c as i32),
+                            rid: r.try_get("rid")?,
+                            body: r.try_get("body")?,
+                            received_at: r.try_get("received_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub(crate) async fn prune_pings_impl(&self, before: Millis, limit: u32) -> Result<u64> {
+                let done = sqlx::query("DELETE FROM pings WHERE id IN (SELECT id FROM pings WHERE received_at < $1 LIMIT $2)")
+                    .bind(before)
+                    .bind(limit as i64)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            pub(crate) async fn setting_impl(&self, key: &str) -> Result<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.reader)
+                    .await?)
+            }
+        }
+    };
+}
+
+pub(crate) use monitor_store_methods;

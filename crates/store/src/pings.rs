@@ -1,0 +1,172 @@
+//! Heartbeat pings: the log of pings received and each heartbeat's state.
+//!
+//! A batch of pings is written in one transaction: the pings are appended, each heartbeat's state
+//! row is created if missing, read (locked, on PostgreSQL), advanced by the batch's pings in the
+//! order they arrived ([`Beats::apply_run`]), and written back. A ping is answered only after its
+//! batch commits, so a ping that got its 200 survives a crash.
+
+use vigil_core::monitor::expect::{Beats, PingKind, rid_hash};
+use vigil_core::time::Millis;
+
+/// A ping as received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingRow {
+    /// The monitor it is for.
+    pub monitor: String,
+    /// What it reports.
+    pub kind: PingKind,
+    /// The exit code it gave (`/ping/{id}/{code}`).
+    pub exit_code: Option<i32>,
+    /// Its run id (`?rid=`).
+    pub rid: Option<String>,
+    /// Its body, capped.
+    pub body: Option<String>,
+    /// When it arrived.
+    pub received_at: Millis,
+}
+
+impl PingRow {
+    /// The stored name of its kind.
+    pub fn kind_name(&self) -> &'static str {
+        kind_name(self.kind)
+    }
+}
+
+/// The stored name of a kind.
+pub fn kind_name(kind: PingKind) -> &'static str {
+    match kind {
+        PingKind::Success => "success",
+        PingKind::Start => "start",
+        PingKind::Fail => "fail",
+        PingKind::Log => "log",
+    }
+}
+
+/// A kind from its stored name.
+pub fn kind_of(name: &str) -> PingKind {
+    match name {
+        "start" => PingKind::Start,
+        "fail" => PingKind::Fail,
+        "log" => PingKind::Log,
+        _ => PingKind::Success,
+    }
+}
+
+/// A heartbeat's state as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRow {
+    /// The monitor.
+    pub monitor: String,
+    /// Its beats.
+    pub beats: Beats,
+    /// When a ping last changed it.
+    pub updated_at: Millis,
+}
+
+/// Advances `beats` by `pings` (those of its monitor, in arrival order).
+pub fn advance<'a>(beats: &mut Beats, pings: impl Iterator<Item = &'a PingRow>) {
+    for p in pings {
+        beats.apply_run(p.kind, p.received_at, p.exit_code, p.rid.as_deref().map(rid_hash));
+    }
+}
+
+/// Rows per multi-row statement.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+/// The columns of a state row.
+pub(crate) const STATE_COLUMNS: &str = "monitor, success, start, fail, exit_code, start_rid, start_ended, updated_at";
+
+/// Reads a state row from either backend.
+macro_rules! heartbeat_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        crate::pings::HeartbeatRow {
+            monitor: r.try_get("monitor")?,
+            beats: vigil_core::monitor::expect::Beats {
+                success: r.try_get("success")?,
+                start: r.try_get("start")?,
+                fail: r.try_get("fail")?,
+                exit_code: r.try_get::<Option<i64>, _>("exit_code")?.map(|c| c as i32),
+                start_rid: r.try_get::<Option<i64>, _>("start_rid")?.map(|h| h as u64),
+                start_ended: r.try_get::<i64, _>("start_ended")? != 0,
+            },
+            updated_at: r.try_get("updated_at")?,
+        }
+    }};
+}
+
+/// Writes a batch of pings inside an open transaction of either backend (`$db`: `Sqlite` or
+/// `Postgres`; `$lock`: `""` or `" FOR UPDATE"`) and evaluates to the new states.
+macro_rules! write_pings {
+    ($db:ty, $tx:expr, $pings:expr, $now:expr, $lock:expr) => {{
+        use crate::pings as p;
+        let pings: &[p::PingRow] = $pings;
+        for chunk in pings.chunks(p::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new("INSERT INTO pings (monitor, kind, exit_code, rid, body, received_at) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.monitor)
+                    .push_bind(r.kind_name())
+                    .push_bind(r.exit_code.map(i64::from))
+                    .push_bind(&r.rid)
+                    .push_bind(&r.body)
+                    .push_bind(r.received_at);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+        let mut monitors: Vec<&str> = pings.iter().map(|r| r.monitor.as_str()).collect();
+        monitors.sort_unstable();
+        monitors.dedup();
+        let mut states = Vec::with_capacity(monitors.len());
+        for chunk in monitors.chunks(p::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new("INSERT INTO heartbeats (monitor, start_ended, updated_at) ");
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(*m).push_bind(0i64).push_bind($now);
+            });
+            q.push(" ON CONFLICT (monitor) DO NOTHING");
+            q.build().execute(&mut *$tx).await?;
+            let mut q: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new(format!("SELECT {} FROM heartbeats WHERE monitor IN (", p::STATE_COLUMNS));
+            let mut list = q.separated(", ");
+            for m in chunk {
+                list.push_bind(*m);
+            }
+            q.push(") ORDER BY monitor");
+            q.push($lock);
+            for row in q.build().fetch_all(&mut *$tx).await? {
+                let mut state = crate::pings::heartbeat_row!(&row);
+                let before = state.beats;
+                p::advance(&mut state.beats, pings.iter().filter(|r| r.monitor == state.monitor));
+                if state.beats != before {
+                    state.updated_at = $now;
+                }
+                states.push(state);
+            }
+        }
+        for chunk in states.chunks(p::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> =
+                sqlx::QueryBuilder::new(format!("INSERT INTO heartbeats ({}) ", p::STATE_COLUMNS));
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(&s.monitor)
+                    .push_bind(s.beats.success)
+                    .push_bind(s.beats.start)
+                    .push_bind(s.beats.fail)
+                    .push_bind(s.beats.exit_code.map(i64::from))
+                    .push_bind(s.beats.start_rid.map(|h| h as i64))
+                    .push_bind(i64::from(s.beats.start_ended))
+                    .push_bind(s.updated_at);
+            });
+            q.push(
+                " ON CONFLICT (monitor) DO UPDATE SET success = excluded.success, start = excluded.start, \
+                 fail = excluded.fail, exit_code = excluded.exit_code, start_rid = excluded.start_rid, \
+                 start_ended = excluded.start_ended, updated_at = excluded.updated_at",
+            );
+            q.build().execute(&mut *$tx).await?;
+        }
+        states
+    }};
+}
+
+pub(crate) use {heartbeat_row, write_pings};
