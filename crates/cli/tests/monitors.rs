@@ -537,3 +537,67 @@ async fn job_latency_watches_a_vigil_workflows_last_completed_run() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("workflow `never_ran` has no completed run yet"), "{out}");
 }
+
+/// A monitor series that only ever passes keeps no alert record (the alert manager keeps only its
+/// newest slot: most series of most monitors live so, at a few bytes each) and nothing is listed
+/// or stored for it; when it fails it fires once under its dedup key and resolves once, as any
+/// alert does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passing_series_keeps_no_alert_until_it_fails() {
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = Recorder::start({
+        let failing = failing.clone();
+        move |r| match r.path.as_str() {
+            "/health" if failing.load(std::sync::atomic::Ordering::SeqCst) => Reply::json(json!({"ok": false})),
+            "/health" => Reply::json(json!({"ok": true})),
+            _ => Reply::json(json!({"ok": true})),
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    for other in ["errors", "health"] {
+        std::fs::remove_file(config.join(format!("monitors/{other}.yaml"))).unwrap();
+    }
+    std::fs::write(
+        config.join("monitors/site.yaml"),
+        format!(
+            "name: site\nevery: 1s\nsource:\n  http:\n    url: {}/health\n    conditions: ['[BODY].ok == true']\nnotify: [hook]\nrepeatInterval: never\n",
+            server.url
+        ),
+    )
+    .unwrap();
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let alerts = || {
+        let (http, url) = (http.clone(), format!("{base}/api/v1/alerts?all=true"));
+        async move { http.get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.to("/health").len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "the monitor never checked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listed = alerts().await;
+    assert_eq!(listed["items"], json!([]), "a passing series keeps no alert: {listed}");
+
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let notices = |kind: &str| server.to("/hook").iter().filter(|r| r.body["notice"] == json!(kind)).count();
+    while notices("trigger") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no trigger: {:?}", server.to("/hook"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    while notices("resolve") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no resolve: {:?}", server.to("/hook"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!((notices("trigger"), notices("resolve")), (1, 1), "{:?}", server.to("/hook"));
+    let listed = alerts().await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["dedupKey"], json!("monitor/site"), "{listed}");
+}

@@ -107,6 +107,7 @@ pub async fn run(
         delivery,
         recorded,
         cache: HashMap::new(),
+        quiet: HashMap::new(),
         loaded: BTreeSet::new(),
         wakes: BTreeSet::new(),
         silences: Vec::new(),
@@ -149,6 +150,11 @@ struct Manager {
     cache: HashMap<String, AlertRecord>,
     /// ...all loaded for these partitions: a key of one of them missing from the cache is new.
     loaded: BTreeSet<u32>,
+    /// Monitor series observed passing and never anything else (no record in `cache`): the newest
+    /// slot seen of each, for the stale check. A passing observation of a key with no alert
+    /// changes nothing but that time, so it keeps no record and writes nothing; most series of
+    /// most monitors live here, at a few bytes each.
+    quiet: HashMap<String, Millis>,
     wakes: BTreeSet<(Millis, String)>,
     silences: Vec<Silence>,
     silences_read: Option<std::time::Instant>,
@@ -199,6 +205,7 @@ impl Manager {
     fn forget(&mut self, parts: &[u32]) {
         let gone = |key: &str| parts.contains(&partition_of(key));
         self.cache.retain(|k, _| !gone(k));
+        self.quiet.retain(|k, _| !gone(k));
         self.wakes.retain(|(_, k)| !gone(k));
         self.wake_of.retain(|k, _| !gone(k));
         self.refreshed.retain(|(k, _), _| !gone(k));
@@ -307,12 +314,20 @@ impl Manager {
                     if let ObservedFrom::Inbox { id, .. } = from {
                         inbox_done.push((part, id));
                     }
+                    let from_monitor = instance.is_empty();
+                    if from_monitor && !request.failing && !self.cache.contains_key(&key) {
+                        let newest = self.quiet.entry(key).or_insert(request.observed_at);
+                        *newest = (*newest).max(request.observed_at);
+                        continue;
+                    }
                     // Every stored alert of this partition is loaded and this manager is its only
                     // writer, so a key missing from the cache is new: no store read per observation.
+                    let quiet_until = self.quiet.remove(&key);
                     self.cache.entry(key.clone()).or_insert_with(|| {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
-                        AlertRecord { request: fresh, state: AlertState::default(), paged: Vec::new() }
+                        let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
+                        AlertRecord { request: fresh, state, paged: Vec::new() }
                     });
                     let silenced = self.silenced(&request.labels, now);
                     let record = self.cache.get_mut(&key).expect("cached");
@@ -320,7 +335,6 @@ impl Manager {
                     // One about an older slot than one already applied changes nothing.
                     let repeat = record.request.observation_id == request.observation_id;
                     let stale = !repeat && record.state.is_stale(request.observed_at);
-                    let from_monitor = instance.is_empty();
                     let mut steady = false;
                     let notices = if repeat || stale {
                         Vec::new()
@@ -344,15 +358,6 @@ impl Manager {
                         notices
                     };
                     outbox.extend(entries(record, &notices, now));
-                    let output = json!({
-                        "dedupKey": key,
-                        "condition": record.state.condition.as_str(),
-                        "tier": record.state.tier.as_str(),
-                        "notices": notices,
-                        "notifiers": record.request.notifiers,
-                        "silenced": silenced,
-                        "stale": stale,
-                    });
                     // The result goes to the instance: through its shard here, or through the inbox
                     // of the node that runs it.
                     let remote = match from {
@@ -361,7 +366,16 @@ impl Manager {
                         }
                         _ => None,
                     };
-                    if !instance.is_empty() {
+                    if !from_monitor {
+                        let output = json!({
+                            "dedupKey": key,
+                            "condition": record.state.condition.as_str(),
+                            "tier": record.state.tier.as_str(),
+                            "notices": notices,
+                            "notifiers": record.request.notifiers,
+                            "silenced": silenced,
+                            "stale": stale,
+                        });
                         let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
                         replies.push(Reply { key: key.clone(), instance, event, remote });
                     }
