@@ -39,6 +39,12 @@ pub const MAX_IN_FLIGHT: usize = 1_024;
 /// How often pending results are handed to the writer.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// Monitors whose closed buckets go into one history batch. A history write takes the monitors in
+/// name order, this many a second, so the rows built at once stay bounded (10,000 monitors with
+/// ten buckets each held 100,000 rows and the statement built from them at once) while each
+/// batch still covers one range of the index.
+const HISTORY_CHUNK: usize = 2_000;
+
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 
@@ -134,6 +140,7 @@ impl Monitors {
             slots: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             seeded: false,
             salt: String::new(),
+            draining: std::collections::VecDeque::new(),
         };
         tokio::spawn(actor.run(rx, beats));
         Monitors { tx }
@@ -206,6 +213,8 @@ struct Actor {
     seeded: bool,
     /// The store's salt for derived ping ids.
     salt: String,
+    /// The monitors of the history write under way not drained yet, in name order.
+    draining: std::collections::VecDeque<String>,
 }
 
 impl Actor {
@@ -238,14 +247,16 @@ impl Actor {
                 Some(rows) = beats.recv() => self.beats(rows),
                 _ = flush.tick() => {
                     let now = self.deps.clock.now();
-                    let history = now - last_history >= self.deps.history.flush;
-                    if history {
+                    if now - last_history >= self.deps.history.flush && self.draining.is_empty() {
                         last_history = now;
+                        let mut names: Vec<String> = self.entries.keys().cloned().collect();
+                        names.sort_unstable();
+                        self.draining = names.into();
                     }
                     let mut batch = self.pending.take();
-                    if history {
-                        for (name, entry) in &mut self.entries {
-                            entry.log.drain(name, &mut batch);
+                    for name in self.draining.drain(..HISTORY_CHUNK.min(self.draining.len())) {
+                        if let Some(entry) = self.entries.get_mut(&name) {
+                            entry.log.drain(&name, &mut batch);
                         }
                     }
                     if !batch.is_empty() {
