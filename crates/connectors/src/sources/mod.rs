@@ -6,6 +6,7 @@
 //! ([`vigil_core::monitor::evaluate::Answer`]), tested on recorded answers. Asking is shared
 //! ([`ask`]) and goes through an injected HTTP client.
 
+pub mod email;
 pub mod http;
 pub mod influxdb;
 pub mod job_latency;
@@ -38,6 +39,8 @@ pub enum Source {
     Sql(sql::SqlConfig),
     /// A job's last run, read from a status endpoint, against its allowed latency.
     JobLatency(job_latency::JobLatencyConfig),
+    /// An email expected each day in an IMAP folder.
+    Email(email::EmailConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.
@@ -75,6 +78,7 @@ impl Source {
             "prometheus" => typed(&spec.config)
                 .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
             "sql" => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
+            "email" => typed(&spec.config).and_then(|c: email::EmailConfig| c.check().map(|()| Source::Email(c))),
             "job_latency" => typed(&spec.config)
                 .and_then(|c: job_latency::JobLatencyConfig| c.check().map(|()| Source::JobLatency(c))),
             other => Err(SourceProblem {
@@ -92,6 +96,7 @@ impl Source {
             Source::Prometheus(c) => c.request(),
             Source::JobLatency(c) => c.request(),
             Source::Sql(_) => Err("a SQL source is not asked over HTTP".into()),
+            Source::Email(_) => Err("an email source is asked over IMAP, not HTTP".into()),
         }
     }
 
@@ -107,6 +112,7 @@ impl Source {
             Source::Prometheus(c) => c.parse(status, body),
             Source::JobLatency(c) => c.parse_at(status, body, jiff::Timestamp::now().as_millisecond()),
             Source::Sql(_) => Answer::Failed(format!("a SQL source has no HTTP answer (status {status})")),
+            Source::Email(_) => Answer::Failed(format!("an email source has no HTTP answer (status {status})")),
         }
     }
 }
@@ -118,6 +124,7 @@ pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
         // Timed, with its own client settings (redirects, TLS) and the certificate read.
         Source::Http(check) => return check.ask().await,
         Source::Sql(query) => return query.ask().await,
+        Source::Email(email) => return email.ask_at(None, jiff::Timestamp::now().as_millisecond()).await,
         Source::Influxdb(_) | Source::Prometheus(_) | Source::JobLatency(_) => {}
     }
     let req = match source.request() {

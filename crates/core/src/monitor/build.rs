@@ -12,7 +12,7 @@ use crate::diagnostic::{Problem, Severity, did_you_mean};
 use crate::time::parse_duration;
 
 /// The sources a monitor can ask.
-pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql", "job_latency"];
+pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql", "job_latency", "email"];
 
 const SUPPORTED: &[&str] = &[
     "name",
@@ -76,7 +76,15 @@ impl MonitorDef {
                 }
                 Some(SourceSpec { kind: "heartbeat".into(), config: block.clone() })
             }
-            None => source(obj, &mut problems),
+            None => source(obj, &mut problems).map(|mut spec| {
+                // An email's times are in the monitor's `zone` unless its block names one.
+                if let (Some(zone @ Value::String(_)), Value::Object(block)) = (obj.get("zone"), &mut spec.config)
+                    && spec.kind == "email"
+                {
+                    block.entry("zone").or_insert_with(|| zone.clone());
+                }
+                spec
+            }),
         };
         let value = match obj.get("value") {
             None | Some(Value::Null) => None,
@@ -90,7 +98,7 @@ impl MonitorDef {
         let warning = threshold(obj, "warning", &mut problems);
         let critical = threshold(obj, "critical", &mut problems);
         let reads_tiers_itself =
-            source.as_ref().is_some_and(|s| matches!(s.kind.as_str(), "http" | "heartbeat" | "job_latency"));
+            source.as_ref().is_some_and(|s| matches!(s.kind.as_str(), "http" | "heartbeat" | "job_latency" | "email"));
         if warning.is_none()
             && critical.is_none()
             && !reads_tiers_itself

@@ -9,6 +9,7 @@
 //! clock.
 
 mod build;
+pub mod daily;
 pub mod evaluate;
 pub mod expect;
 pub mod export;

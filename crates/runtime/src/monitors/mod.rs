@@ -627,6 +627,10 @@ pub async fn ask_with_store(
     source: &Source,
     now: Millis,
 ) -> Answer {
+    if let Source::Email(email) = source {
+        // Judged at the engine's clock, like every monitor.
+        return email.ask_at(None, now).await;
+    }
     let Source::JobLatency(job) = source else { return ask(client, source).await };
     let Some(workflow) = &job.workflow else { return ask(client, source).await };
     use vigil_core::instance::WorkflowStatus;
