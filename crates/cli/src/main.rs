@@ -74,6 +74,9 @@ enum Command {
     Notify(commands::alerts::NotifyCommand),
     /// Measure throughput, latency and schedule load on this machine.
     Bench(commands::bench::Args),
+    /// Turn another tool's checks into vigil files (`vigil import robopager checklist.yaml`).
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             Command::Silence(c) => commands::alerts::silence(c).await,
             Command::Notify(c) => commands::alerts::notify(c).await,
             Command::Bench(a) => commands::bench::run(a).await,
+            Command::Import(c) => commands::import::run(c).await,
         }
     });
     match result {

@@ -601,3 +601,68 @@ async fn a_passing_series_keeps_no_alert_until_it_fails() {
     assert_eq!(items.len(), 1, "{listed}");
     assert_eq!(items[0]["dedupKey"], json!("monitor/site"), "{listed}");
 }
+
+/// Seed 001's README checklist, verbatim, imported with an etl.cfg: the files validate, the keys
+/// become `vigil secret set` commands, and the batchy check runs against a local `/get_status`
+/// endpoint: a job that last ran 70 minutes ago is critical (limit 60), 50 minutes ago a warning
+/// (80 %), 5 minutes ago ok.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robopager_checklist_imports_validates_and_runs() {
+    let last_run = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let batchy = Recorder::start({
+        let last_run = last_run.clone();
+        move |_| {
+            let at = last_run.lock().unwrap().clone();
+            Reply::json(json!({"global": {"batch_start": at, "status": "success"}}))
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let checklist = dir.path().join("checklist.yaml");
+    std::fs::write(
+        &checklist,
+        "unique_email_check_job_name:\n    type: email\n    pd_description: \"Check whether you are OK\"\n    pd_service: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n    senders: ['email_address@gmail.com']\n    delivery_time: 03:00\n    check_time: 03:15\n    subjects:\n        - \"Great - You look awesome!\"\n        - \"Good - You look OK!\"\n\nunique_latency_check_name:\n    type: batchy\n    pd_description: \"intraday latency check for xxxx job\"\n    pd_service: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n    wf_name: \"intraday_latency_check\"\n    check_time: \"09:00\"\n    poll_sec: 180\n    latency_min: 60\n",
+    )
+    .unwrap();
+    let etl = dir.path().join("etl.cfg");
+    std::fs::write(&etl, format!("[google_apps]\nemail = robot@gmail.com\npassword = c2VjcmV0\n[batchy]\nserver = {}\n[timezone]\ntimezone = America/New_York\n", batchy.url)).unwrap();
+    let db = dir.path().join("vigil.db");
+    let out_dir = dir.path().join("config");
+    let imported = run(
+        &db,
+        &[
+            "import",
+            "robopager",
+            checklist.to_str().unwrap(),
+            "--etl-cfg",
+            etl.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    let printed = String::from_utf8_lossy(&imported.stdout).into_owned();
+    assert!(imported.status.success(), "{printed}{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(
+        printed.contains("printf %s 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' | vigil secret set pagerduty_1"),
+        "{printed}"
+    );
+    for (name, value) in [
+        ("pagerduty_1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ("robopager_gmail_user", "robot@gmail.com"),
+        ("robopager_gmail_password", "secret"),
+    ] {
+        set_secret(&db, name, value);
+    }
+    let validated = run(&db, &["validate", out_dir.to_str().unwrap()]);
+    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+
+    let ago = |minutes: i64| {
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
+        at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
+    };
+    for (minutes, code) in [(70, 2), (50, 1), (5, 0)] {
+        *last_run.lock().unwrap() = ago(minutes);
+        let (status, text) = check(&db, &out_dir, &["unique_latency_check_name"]);
+        assert_eq!(status, code, "last run {minutes} min ago: {text}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod bench_overload;
 pub mod bench_pings;
 pub mod check;
 pub mod cluster;
+pub mod import;
 pub mod inspect;
 pub mod monitors;
 pub mod reload;
