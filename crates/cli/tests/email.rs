@@ -192,3 +192,142 @@ async fn a_late_email_pages_once_and_resolves_when_it_arrives() {
     assert_eq!((events("trigger").len(), events("resolve").len()), (1, 1), "{:?}", pagerduty.received());
     assert_eq!(events("resolve")[0].body["dedup_key"], trigger.body["dedup_key"]);
 }
+
+/// Seed 001's README checklist, imported verbatim (`vigil import robopager`), runs end to end
+/// through `vigil serve`. Only what depends on this machine is edited in the generated files: the
+/// IMAP server (a local Dovecot instead of Gmail), the day's times (so the check time has just
+/// passed), the check cadence (every second), and PagerDuty's URL (a local receiver). The email
+/// arrives late: one page, one resolve. The batchy job falls behind: a warning at 80 %, critical at
+/// the limit, once each, then it catches up and resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_imported_unchanged_runs_end_to_end() {
+    rustls::crypto::ring::default_provider().install_default().ok();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(imap) = start_dovecot(dir.path()).await else { return };
+    let last_run = Arc::new(std::sync::Mutex::new(String::new()));
+    let server = Recorder::start({
+        let last_run = last_run.clone();
+        move |r| {
+            if r.path.starts_with("/get_status/") {
+                let at = last_run.lock().unwrap().clone();
+                return Reply::json(json!({"global": {"batch_start": at, "status": "success"}}));
+            }
+            Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO }
+        }
+    })
+    .await;
+    let ago = |minutes: i64| {
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
+        at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
+    };
+    *last_run.lock().unwrap() = ago(50);
+
+    let checklist = dir.path().join("checklist.yaml");
+    std::fs::write(
+        &checklist,
+        "unique_email_check_job_name:\n    type: email\n    pd_description: \"Check whether you are OK\"\n    pd_service: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n    senders: ['email_address@gmail.com']\n    delivery_time: 03:00\n    check_time: 03:15\n    subjects:\n        - \"Great - You look awesome!\"\n        - \"Good - You look OK!\"\n\nunique_latency_check_name:\n    type: batchy\n    pd_description: \"intraday latency check for xxxx job\"\n    pd_service: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n    wf_name: \"intraday_latency_check\"\n    check_time: \"09:00\"\n    poll_sec: 180\n    latency_min: 60\n",
+    )
+    .unwrap();
+    let etl = dir.path().join("etl.cfg");
+    std::fs::write(&etl, format!("[batchy]\nserver = {}\n[timezone]\ntimezone = UTC\n", server.url)).unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    let out = run(
+        &db,
+        &[
+            "import",
+            "robopager",
+            checklist.to_str().unwrap(),
+            "--etl-cfg",
+            etl.to_str().unwrap(),
+            "--out",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, value) in [
+        ("pagerduty_1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        ("robopager_gmail_user", USER),
+        ("robopager_gmail_password", PASSWORD),
+    ] {
+        set_secret(&db, name, value);
+    }
+    let edit = |file: &str, edits: &[(&str, String)]| {
+        let path = config.join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "`{from}` not in {file}:\n{text}");
+            text = text.replace(from, to);
+        }
+        std::fs::write(&path, text).unwrap();
+    };
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let check = now.strftime("%H:%M").to_string();
+    let delivery = (now.clone() - jiff::SignedDuration::from_mins(10)).strftime("%H:%M").to_string();
+    edit(
+        "monitors/unique_email_check_job_name.yaml",
+        &[
+            ("every: 5m", "every: 1s".into()),
+            (
+                "host: imap.gmail.com",
+                format!("host: localhost\n    port: {}\n    caFile: {}", imap.port, imap.ca.display()),
+            ),
+            ("delivery_time: \"03:00\"", format!("delivery_time: \"{delivery}\"")),
+            ("check_time: \"03:15\"", format!("check_time: \"{check}\"")),
+        ],
+    );
+    edit("monitors/unique_latency_check_name.yaml", &[("cron: \"0 */3 9-23 * * *\"", "every: 1s".into())]);
+    edit(
+        "notifiers/pagerduty-1.yaml",
+        &[("type: pagerduty", format!("type: pagerduty\nurl: {}/v2/enqueue", server.url))],
+    );
+    let validated = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+    let _vigil = KillOnDrop(serve(&db, &config, &[]));
+
+    let events = |key: &str| -> Vec<(String, String)> {
+        server
+            .to("/v2/enqueue")
+            .into_iter()
+            .filter(|r| r.body["dedup_key"].as_str().is_some_and(|k| k.contains(key)))
+            .map(|r| {
+                let severity = r.body["payload"]["severity"].as_str().unwrap_or_default().to_string();
+                (r.body["event_action"].as_str().unwrap_or_default().to_string(), severity)
+            })
+            .collect()
+    };
+    let wait = |key: &'static str, want: usize| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let events = &events;
+        async move {
+            while events(key).len() < want {
+                assert!(Instant::now() < deadline, "{key}: {:?}", events(key));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    // The email is missing; the job is at 50 of its 60 minutes (a warning past 80 %).
+    wait("unique_email_check_job_name", 1).await;
+    wait("unique_latency_check_name", 1).await;
+    *last_run.lock().unwrap() = ago(70);
+    wait("unique_latency_check_name", 2).await;
+    append(&imap, "email_address@gmail.com", "Good - You look OK!", None).await;
+    wait("unique_email_check_job_name", 2).await;
+    *last_run.lock().unwrap() = ago(1);
+    wait("unique_latency_check_name", 3).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Triggers carry the tier as PagerDuty's severity; a resolve carries none.
+    let seen = |key: &str| -> Vec<String> {
+        events(key).into_iter().map(|(a, s)| if a == "trigger" { format!("{a}:{s}") } else { a }).collect()
+    };
+    assert_eq!(
+        seen("unique_email_check_job_name"),
+        ["trigger:critical", "resolve"],
+        "one page when the email is missing, one resolve when it arrives"
+    );
+    assert_eq!(
+        seen("unique_latency_check_name"),
+        ["trigger:warning", "trigger:critical", "resolve"],
+        "a warning at 80 %, critical at the limit, once each, then resolved"
+    );
+}
