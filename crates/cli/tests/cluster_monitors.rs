@@ -114,3 +114,79 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
     assert_eq!(results.len(), MONITORS, "one latest reading per monitor");
     pg.drop_now().await;
 }
+
+/// Heartbeats in a cluster: any node takes a ping (durable before its `OK`), and the node that
+/// runs the heartbeat's monitor acts on it. Pings for six heartbeats go to both nodes in turn; each
+/// `/fail` pages exactly once and each later success resolves exactly once, whichever node took it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn either_node_takes_a_ping_and_the_owner_pages_once() {
+    const BEATS: usize = 6;
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_cluster_pings").await else { return };
+    let db = std::path::PathBuf::from(&pg.url);
+    let server =
+        Recorder::start(|_| Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let id = |n: usize| format!("backup-job-ping-id-{n:04}");
+    let monitors: Vec<serde_json::Value> = (0..BEATS)
+        .map(|n| {
+            json!({"name": format!("backup-{n}"), "every": "1h", "heartbeat": {"id": id(n), "grace": "1h"},
+                "notify": ["oncall"], "repeatInterval": "never"})
+        })
+        .collect();
+    std::fs::write(config.join("monitors/beats.json"), serde_json::Value::Array(monitors).to_string()).unwrap();
+    std::fs::write(
+        config.join("notifiers/oncall.yaml"),
+        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {}/v2/enqueue\n", server.url),
+    )
+    .unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (child, base) = serve_api(&db, &config, free_port(), &["--lease-ttl", "4"]).await;
+        nodes.push((KillOnDrop(child), base));
+    }
+    let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
+    wait_for_lease_owners(&store, 2).await;
+    let http = vigil_connectors::http_client();
+    let ping = |node: usize, n: usize, action: &str| {
+        let url = format!("{}/ping/{}{action}", nodes[node].1, id(n));
+        let http = http.clone();
+        async move {
+            let answer = http.post(url).body("exit 1").send().await.unwrap();
+            assert_eq!(answer.status().as_u16(), 200);
+        }
+    };
+    let events = |action: &str| -> Vec<String> {
+        let mut keys: Vec<String> = server
+            .to("/v2/enqueue")
+            .iter()
+            .filter(|r| r.body["event_action"] == json!(action))
+            .map(|r| r.body["dedup_key"].as_str().unwrap_or_default().to_string())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let expected: Vec<String> = (0..BEATS).map(|n| format!("monitor/backup-{n}")).collect();
+    for n in 0..BEATS {
+        ping(n % 2, n, "/fail").await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while events("trigger").len() < BEATS {
+        assert!(Instant::now() < deadline, "not every failure paged: {:?}", events("trigger"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for n in 0..BEATS {
+        ping((n + 1) % 2, n, "").await;
+    }
+    while events("resolve").len() < BEATS {
+        assert!(Instant::now() < deadline, "not every success resolved: {:?}", events("resolve"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(events("trigger"), expected, "each failure paged exactly once");
+    assert_eq!(events("resolve"), expected, "and resolved exactly once");
+    pg.drop_now().await;
+}
