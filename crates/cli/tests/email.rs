@@ -223,11 +223,7 @@ async fn seed_001_imported_unchanged_runs_end_to_end() {
     *last_run.lock().unwrap() = ago(50);
 
     let checklist = dir.path().join("checklist.yaml");
-    std::fs::write(
-        &checklist,
-        "unique_email_check_job_name:\n    type: email\n    pd_description: \"Check whether you are OK\"\n    pd_service: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n    senders: ['email_address@gmail.com']\n    delivery_time: 03:00\n    check_time: 03:15\n    subjects:\n        - \"Great - You look awesome!\"\n        - \"Good - You look OK!\"\n\nunique_latency_check_name:\n    type: batchy\n    pd_description: \"intraday latency check for xxxx job\"\n    pd_service: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n    wf_name: \"intraday_latency_check\"\n    check_time: \"09:00\"\n    poll_sec: 180\n    latency_min: 60\n",
-    )
-    .unwrap();
+    std::fs::copy(root().join("examples/robopager/checklist.yaml"), &checklist).unwrap();
     let etl = dir.path().join("etl.cfg");
     std::fs::write(&etl, format!("[batchy]\nserver = {}\n[timezone]\ntimezone = UTC\n", server.url)).unwrap();
     let db = dir.path().join("vigil.db");

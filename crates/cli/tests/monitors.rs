@@ -619,11 +619,7 @@ async fn a_robopager_checklist_imports_validates_and_runs() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let checklist = dir.path().join("checklist.yaml");
-    std::fs::write(
-        &checklist,
-        "unique_email_check_job_name:\n    type: email\n    pd_description: \"Check whether you are OK\"\n    pd_service: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n    senders: ['email_address@gmail.com']\n    delivery_time: 03:00\n    check_time: 03:15\n    subjects:\n        - \"Great - You look awesome!\"\n        - \"Good - You look OK!\"\n\nunique_latency_check_name:\n    type: batchy\n    pd_description: \"intraday latency check for xxxx job\"\n    pd_service: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n    wf_name: \"intraday_latency_check\"\n    check_time: \"09:00\"\n    poll_sec: 180\n    latency_min: 60\n",
-    )
-    .unwrap();
+    std::fs::copy(root().join("examples/robopager/checklist.yaml"), &checklist).unwrap();
     let etl = dir.path().join("etl.cfg");
     std::fs::write(&etl, format!("[google_apps]\nemail = robot@gmail.com\npassword = c2VjcmV0\n[batchy]\nserver = {}\n[timezone]\ntimezone = America/New_York\n", batchy.url)).unwrap();
     let db = dir.path().join("vigil.db");

@@ -302,26 +302,7 @@ mod tests {
     use super::*;
 
     /// The README's two examples, verbatim (seed 001).
-    const CHECKLIST: &str = "unique_email_check_job_name:
-    type: email
-    pd_description: \"Check whether you are OK\"
-    pd_service: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
-    senders: ['email_address@gmail.com']
-    delivery_time: 03:00
-    check_time: 03:15
-    subjects:
-        - \"Great - You look awesome!\"
-        - \"Good - You look OK!\"
-
-unique_latency_check_name:
-    type: batchy
-    pd_description: \"intraday latency check for xxxx job\"
-    pd_service: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"
-    wf_name: \"intraday_latency_check\"
-    check_time: \"09:00\"
-    poll_sec: 180
-    latency_min: 60
-";
+    const CHECKLIST: &str = include_str!("../../../../examples/robopager/checklist.yaml");
 
     #[test]
     fn the_readme_examples_become_an_email_and_a_job_latency_monitor_sharing_one_notifier() {

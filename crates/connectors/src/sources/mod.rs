@@ -199,6 +199,23 @@ pub(crate) fn duration(text: Option<&str>, default: Duration) -> Result<Duration
     }
 }
 
+/// Checks the settings expected-event sources share: `warnAt` (a fraction) and `timeout`.
+pub(crate) fn check_warn_at_and_timeout(warn_at: Option<f64>, timeout: Option<&str>) -> Result<(), SourceProblem> {
+    if let Some(f) = warn_at
+        && !(0.0..=1.0).contains(&f)
+    {
+        return Err(SourceProblem {
+            path: "warnAt".into(),
+            message: format!("`warnAt` is a fraction from 0 to 1, got {f}"),
+        });
+    }
+    if let Some(t) = timeout {
+        vigil_core::time::parse_duration(t)
+            .map_err(|e| SourceProblem { path: "timeout".into(), message: format!("`timeout`: {e}") })?;
+    }
+    Ok(())
+}
+
 /// The first bytes of an answer, for an error message.
 pub(crate) fn snippet(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string()

@@ -104,15 +104,7 @@ impl EmailConfig {
             }
         }
         self.window(None).map_err(|(path, m)| problem(&path, m))?;
-        if let Some(f) = self.warn_at
-            && !(0.0..=1.0).contains(&f)
-        {
-            return Err(problem("warnAt", format!("`warnAt` is a fraction from 0 to 1, got {f}")));
-        }
-        if let Some(t) = &self.timeout {
-            parse_duration(t).map_err(|e| problem("timeout", format!("`timeout`: {e}")))?;
-        }
-        Ok(())
+        super::check_warn_at_and_timeout(self.warn_at, self.timeout.as_deref())
     }
 
     /// How to connect.

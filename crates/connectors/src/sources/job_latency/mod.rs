@@ -78,15 +78,7 @@ impl JobLatencyConfig {
             Ok(_) => return Err(problem("latency", "`latency` is longer than zero".into())),
             Err(e) => return Err(problem("latency", format!("`latency`: {e}"))),
         }
-        if let Some(f) = self.warn_at
-            && !(0.0..=1.0).contains(&f)
-        {
-            return Err(problem("warnAt", format!("`warnAt` is a fraction from 0 to 1, got {f}")));
-        }
-        if let Some(t) = &self.timeout {
-            parse_duration(t).map_err(|e| problem("timeout", format!("`timeout`: {e}")))?;
-        }
-        Ok(())
+        super::check_warn_at_and_timeout(self.warn_at, self.timeout.as_deref())
     }
 
     /// The call.
