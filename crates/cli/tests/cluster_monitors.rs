@@ -16,10 +16,38 @@ const MONITORS: usize = 40;
 const FAILING: usize = 10;
 const ROUTING_KEY: &str = "0123456789abcdef0123456789abcdef";
 
+/// Writes `monitors` and a PagerDuty notifier (`oncall`, to `receiver`) under `dir/config`, starts
+/// two `vigil serve` nodes on the PostgreSQL database `url`, and waits until both hold leases.
+async fn two_nodes(
+    url: &str,
+    dir: &std::path::Path,
+    monitors: Vec<serde_json::Value>,
+    receiver: &str,
+) -> (Vec<(KillOnDrop, String)>, vigil_store::PostgresStore) {
+    let config = dir.join("config");
+    for sub in ["monitors", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    std::fs::write(config.join("monitors/all.json"), serde_json::Value::Array(monitors).to_string()).unwrap();
+    std::fs::write(
+        config.join("notifiers/oncall.yaml"),
+        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {receiver}/v2/enqueue\n"),
+    )
+    .unwrap();
+    let db = std::path::PathBuf::from(url);
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (child, base) = serve_api(&db, &config, free_port(), &["--lease-ttl", "4"]).await;
+        nodes.push((KillOnDrop(child), base));
+    }
+    let store = vigil_store::PostgresStore::open(url).await.unwrap();
+    wait_for_lease_owners(&store, 2).await;
+    (nodes, store)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill() {
     let Some(pg) = vigil_store::testing::fresh_postgres("vigil_cluster_monitors").await else { return };
-    let db = std::path::PathBuf::from(&pg.url);
     let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let server = Recorder::start({
         let failing = failing.clone();
@@ -34,10 +62,6 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    for sub in ["monitors", "notifiers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
     let monitors: Vec<serde_json::Value> = (0..MONITORS)
         .map(|n| {
             json!({"name": format!("site-{n:02}"), "every": "1s",
@@ -45,20 +69,7 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
                 "notify": ["oncall"], "repeatInterval": "never"})
         })
         .collect();
-    std::fs::write(config.join("monitors/sites.json"), serde_json::Value::Array(monitors).to_string()).unwrap();
-    std::fs::write(
-        config.join("notifiers/oncall.yaml"),
-        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {}/v2/enqueue\n", server.url),
-    )
-    .unwrap();
-
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let (child, base) = serve_api(&db, &config, free_port(), &["--lease-ttl", "4"]).await;
-        nodes.push((KillOnDrop(child), base));
-    }
-    let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
-    wait_for_lease_owners(&store, 2).await;
+    let (mut nodes, store) = two_nodes(&pg.url, dir.path(), monitors, &server.url).await;
 
     // Checks over a measured window: one per monitor per second, not one per node.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -122,14 +133,9 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
 async fn either_node_takes_a_ping_and_the_owner_pages_once() {
     const BEATS: usize = 6;
     let Some(pg) = vigil_store::testing::fresh_postgres("vigil_cluster_pings").await else { return };
-    let db = std::path::PathBuf::from(&pg.url);
     let server =
         Recorder::start(|_| Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO }).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    for sub in ["monitors", "notifiers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
     let id = |n: usize| format!("backup-job-ping-id-{n:04}");
     let monitors: Vec<serde_json::Value> = (0..BEATS)
         .map(|n| {
@@ -137,19 +143,7 @@ async fn either_node_takes_a_ping_and_the_owner_pages_once() {
                 "notify": ["oncall"], "repeatInterval": "never"})
         })
         .collect();
-    std::fs::write(config.join("monitors/beats.json"), serde_json::Value::Array(monitors).to_string()).unwrap();
-    std::fs::write(
-        config.join("notifiers/oncall.yaml"),
-        format!("name: oncall\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {}/v2/enqueue\n", server.url),
-    )
-    .unwrap();
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let (child, base) = serve_api(&db, &config, free_port(), &["--lease-ttl", "4"]).await;
-        nodes.push((KillOnDrop(child), base));
-    }
-    let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
-    wait_for_lease_owners(&store, 2).await;
+    let (nodes, _store) = two_nodes(&pg.url, dir.path(), monitors, &server.url).await;
     let http = vigil_connectors::http_client();
     let ping = |node: usize, n: usize, action: &str| {
         let url = format!("{}/ping/{}{action}", nodes[node].1, id(n));
