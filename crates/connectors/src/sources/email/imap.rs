@@ -14,8 +14,8 @@ use super::{Arrival, EmailConfig, Security};
 /// Most candidate messages fetched per check (the newest), so a huge folder stays cheap.
 const MAX_CANDIDATES: usize = 500;
 
-/// Matching messages in the folder that arrived inside `window` (or a little before, which the
-/// caller ignores).
+/// Matching messages in the folder from the day before `window` on (SINCE is a date); the
+/// verdict counts only those inside it.
 pub async fn arrivals(config: &EmailConfig, window: &Window) -> Result<Vec<Arrival>, String> {
     let tcp = TcpStream::connect((config.host.as_str(), config.port()))
         .await
@@ -97,6 +97,7 @@ where
             .map_err(|(e, _)| format!("login as `{}` failed: {e}", config.user))?,
         (None, None) => return Err("no password or token".into()),
     };
+    let matcher = config.matcher().map_err(|(i, e)| format!("subjects[{i}]: {e}"))?;
     let folder = config.folder.as_deref().unwrap_or("INBOX");
     session.examine(folder).await.map_err(|e| format!("could not open folder `{folder}`: {e}"))?;
     let query = config.search_query(window);
@@ -121,12 +122,11 @@ where
                 .map(|a| a.iter().filter_map(|a| a.address().map(str::to_string)).collect())
                 .unwrap_or_default();
             let subject = message.subject().unwrap_or_default().to_string();
-            if config.matches(&from, &subject) {
+            if matcher.matches(&from, &subject) {
                 found.push(Arrival { at, from, subject });
             }
         }
     }
     let _ = session.logout().await;
-    found.retain(|m| m.at >= window.delivery - 86_400_000);
     Ok(found)
 }

@@ -97,12 +97,7 @@ impl EmailConfig {
         if self.senders.is_empty() && self.subjects.is_empty() {
             return Err(problem("senders", "give `senders`, `subjects` or both: what a matching email is".into()));
         }
-        for (i, subject) in self.subjects.iter().enumerate() {
-            if let Some(pattern) = regex_of(subject) {
-                regex_lite::Regex::new(pattern)
-                    .map_err(|e| problem(&format!("subjects[{i}]"), format!("bad regular expression: {e}")))?;
-            }
-        }
+        self.matcher().map_err(|(i, e)| problem(&format!("subjects[{i}]"), format!("bad regular expression: {e}")))?;
         self.window(None).map_err(|(path, m)| problem(&path, m))?;
         super::check_warn_at_and_timeout(self.warn_at, self.timeout.as_deref())
     }
@@ -168,16 +163,19 @@ impl EmailConfig {
         query
     }
 
-    /// Whether a message from `from` (addresses) with `subject` matches.
-    pub fn matches(&self, from: &[String], subject: &str) -> bool {
-        let sender_ok = self.senders.is_empty()
-            || self.senders.iter().any(|s| from.iter().any(|f| f.trim().eq_ignore_ascii_case(s.trim())));
-        let subject_ok = self.subjects.is_empty()
-            || self.subjects.iter().any(|s| match regex_of(s) {
-                Some(pattern) => regex_lite::Regex::new(pattern).is_ok_and(|r| r.is_match(subject)),
-                None => s == subject,
-            });
-        sender_ok && subject_ok
+    /// The senders and subjects, ready to match messages (regular expressions compiled once per
+    /// check, not per message); a bad expression is named by its index in `subjects`.
+    pub fn matcher(&self) -> Result<Matcher, (usize, String)> {
+        let subjects = self
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match regex_of(s) {
+                Some(pattern) => regex_lite::Regex::new(pattern).map(Subject::Pattern).map_err(|e| (i, e.to_string())),
+                None => Ok(Subject::Exact(s.clone())),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Matcher { senders: self.senders.iter().map(|s| s.trim().to_ascii_lowercase()).collect(), subjects })
     }
 
     /// Asks the server at `now` and judges the day's window.
@@ -216,6 +214,33 @@ impl EmailConfig {
             tier: Some(verdict.tier),
             note: Some(note),
         }])
+    }
+}
+
+/// What a matching message is: from any of `senders`, with any of `subjects` (none: any).
+#[derive(Debug)]
+pub struct Matcher {
+    senders: Vec<String>,
+    subjects: Vec<Subject>,
+}
+
+#[derive(Debug)]
+enum Subject {
+    Exact(String),
+    Pattern(regex_lite::Regex),
+}
+
+impl Matcher {
+    /// Whether a message from `from` (addresses, compared case-blind) with `subject` matches.
+    pub fn matches(&self, from: &[String], subject: &str) -> bool {
+        let sender_ok = self.senders.is_empty()
+            || self.senders.iter().any(|s| from.iter().any(|f| f.trim().eq_ignore_ascii_case(s)));
+        let subject_ok = self.subjects.is_empty()
+            || self.subjects.iter().any(|s| match s {
+                Subject::Exact(text) => text == subject,
+                Subject::Pattern(re) => re.is_match(subject),
+            });
+        sender_ok && subject_ok
     }
 }
 

@@ -30,11 +30,11 @@ fn the_server_search_narrows_by_date_senders_and_exact_subjects() {
 
 #[test]
 fn matching_is_exact_on_subjects_case_blind_on_addresses_and_regexes_are_regexes() {
-    let c = config(json!({}));
+    let c = config(json!({})).matcher().unwrap();
     assert!(c.matches(&["Reports@Example.com".into()], "Great - You look awesome!"));
     assert!(!c.matches(&["reports@example.com".into()], "Great - You look awesome!!"), "exact, as Robopager");
     assert!(!c.matches(&["someone@example.com".into()], "Good - You look OK!"));
-    let c = config(json!({"subjects": ["/^Daily report \\d+$/"]}));
+    let c = config(json!({"subjects": ["/^Daily report \\d+$/"]})).matcher().unwrap();
     assert!(c.matches(&["backup@example.com".into()], "Daily report 42"));
     assert!(!c.matches(&["backup@example.com".into()], "Daily report"));
 }
