@@ -216,31 +216,11 @@ async fn seed_001_imported_unchanged_runs_end_to_end() {
         }
     })
     .await;
-    let ago = |minutes: i64| {
-        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
-        at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
-    };
-    *last_run.lock().unwrap() = ago(50);
+    *last_run.lock().unwrap() = batchy_time(50);
 
-    let checklist = dir.path().join("checklist.yaml");
-    std::fs::copy(root().join("examples/robopager/checklist.yaml"), &checklist).unwrap();
-    let etl = dir.path().join("etl.cfg");
-    std::fs::write(&etl, format!("[batchy]\nserver = {}\n[timezone]\ntimezone = UTC\n", server.url)).unwrap();
     let db = dir.path().join("vigil.db");
-    let config = dir.path().join("config");
-    let out = run(
-        &db,
-        &[
-            "import",
-            "robopager",
-            checklist.to_str().unwrap(),
-            "--etl-cfg",
-            etl.to_str().unwrap(),
-            "--out",
-            config.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let etl = format!("[batchy]\nserver = {}\n[timezone]\ntimezone = UTC\n", server.url);
+    let (_, config) = import_robopager(&db, dir.path(), &etl);
     for (name, value) in [
         ("pagerduty_1", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
         ("robopager_gmail_user", USER),
@@ -305,11 +285,11 @@ async fn seed_001_imported_unchanged_runs_end_to_end() {
     // The email is missing; the job is at 50 of its 60 minutes (a warning past 80 %).
     wait("unique_email_check_job_name", 1).await;
     wait("unique_latency_check_name", 1).await;
-    *last_run.lock().unwrap() = ago(70);
+    *last_run.lock().unwrap() = batchy_time(70);
     wait("unique_latency_check_name", 2).await;
     append(&imap, "email_address@gmail.com", "Good - You look OK!", None).await;
     wait("unique_email_check_job_name", 2).await;
-    *last_run.lock().unwrap() = ago(1);
+    *last_run.lock().unwrap() = batchy_time(1);
     wait("unique_latency_check_name", 3).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Triggers carry the tier as PagerDuty's severity; a resolve carries none.

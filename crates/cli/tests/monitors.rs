@@ -618,26 +618,13 @@ async fn a_robopager_checklist_imports_validates_and_runs() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let checklist = dir.path().join("checklist.yaml");
-    std::fs::copy(root().join("examples/robopager/checklist.yaml"), &checklist).unwrap();
-    let etl = dir.path().join("etl.cfg");
-    std::fs::write(&etl, format!("[google_apps]\nemail = robot@gmail.com\npassword = c2VjcmV0\n[batchy]\nserver = {}\n[timezone]\ntimezone = America/New_York\n", batchy.url)).unwrap();
     let db = dir.path().join("vigil.db");
-    let out_dir = dir.path().join("config");
-    let imported = run(
-        &db,
-        &[
-            "import",
-            "robopager",
-            checklist.to_str().unwrap(),
-            "--etl-cfg",
-            etl.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
+    let etl = format!(
+        "[google_apps]\nemail = robot@gmail.com\npassword = c2VjcmV0\n[batchy]\nserver = {}\n[timezone]\ntimezone = America/New_York\n",
+        batchy.url
     );
+    let (imported, out_dir) = import_robopager(&db, dir.path(), &etl);
     let printed = String::from_utf8_lossy(&imported.stdout).into_owned();
-    assert!(imported.status.success(), "{printed}{}", String::from_utf8_lossy(&imported.stderr));
     assert!(
         printed.contains("printf %s 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' | vigil secret set pagerduty_1"),
         "{printed}"
@@ -652,12 +639,8 @@ async fn a_robopager_checklist_imports_validates_and_runs() {
     let validated = run(&db, &["validate", out_dir.to_str().unwrap()]);
     assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
 
-    let ago = |minutes: i64| {
-        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
-        at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
-    };
     for (minutes, code) in [(70, 2), (50, 1), (5, 0)] {
-        *last_run.lock().unwrap() = ago(minutes);
+        *last_run.lock().unwrap() = batchy_time(minutes);
         let (status, text) = check(&db, &out_dir, &["unique_latency_check_name"]);
         assert_eq!(status, code, "last run {minutes} min ago: {text}");
     }

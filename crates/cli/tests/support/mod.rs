@@ -347,3 +347,32 @@ pub async fn wait_for_lease_owners(store: &dyn vigil_store::Store, nodes: usize)
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Imports `examples/robopager/checklist.yaml` (seed 001's README example, verbatim) with an
+/// etl.cfg of `etl` into `dir/config` through `vigil import robopager`; the command's output and
+/// the config directory.
+pub fn import_robopager(db: &Path, dir: &Path, etl: &str) -> (Output, PathBuf) {
+    let checklist = dir.join("checklist.yaml");
+    std::fs::copy(root().join("examples/robopager/checklist.yaml"), &checklist).unwrap();
+    let etl_file = dir.join("etl.cfg");
+    std::fs::write(&etl_file, etl).unwrap();
+    let config = dir.join("config");
+    let args = [
+        "import",
+        "robopager",
+        checklist.to_str().unwrap(),
+        "--etl-cfg",
+        etl_file.to_str().unwrap(),
+        "--out",
+        config.to_str().unwrap(),
+    ];
+    let out = run(db, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (out, config)
+}
+
+/// `minutes` ago as batchy writes its times: naive UTC, `YYYY-MM-DDTHH:MM:SS.ffffff`.
+pub fn batchy_time(minutes: i64) -> String {
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
+    at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
+}
