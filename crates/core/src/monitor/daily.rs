@@ -94,7 +94,7 @@ impl DailyWindow {
     }
 
     /// The verdict at `now`, given the arrival times seen in `window` (only those inside
-    /// `[delivery, close)` count). `None` before any window.
+    /// `[delivery, close)` count).
     pub fn verdict(&self, window: Window, arrivals: &[Millis], now: Millis) -> Verdict {
         let arrived = arrivals.iter().copied().filter(|t| (window.delivery..window.close).contains(t)).min();
         if let Some(at) = arrived {
@@ -114,7 +114,8 @@ impl DailyWindow {
         Verdict { tier, note, next }
     }
 
-    /// `now`'s verdict from the windows' point of view: the window to search and how it reads.
+    /// The window whose verdict holds at `now`: during a window's allowance when it has a
+    /// warning fraction, else the last window whose check time has passed.
     pub fn window_for(&self, now: Millis) -> Option<Window> {
         // During a window's allowance (delivery → check) a warning fraction may apply; otherwise
         // the verdict is the last checked window's.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use vigil_core::monitor::daily::{DailyWindow, Window, parse_clock, parse_days};
 use vigil_core::monitor::evaluate::{Answer, Sample};
-use vigil_core::time::{Millis, parse_duration};
+use vigil_core::time::Millis;
 
 use super::SourceProblem;
 
@@ -134,10 +134,8 @@ impl EmailConfig {
     }
 
     fn timeout(&self) -> Duration {
-        self.timeout
-            .as_deref()
-            .and_then(|t| parse_duration(t).ok())
-            .map_or(Duration::from_secs(30), |ms| Duration::from_millis(ms.max(1) as u64))
+        const DEFAULT: Duration = Duration::from_secs(30);
+        super::duration(self.timeout.as_deref(), DEFAULT).unwrap_or(DEFAULT)
     }
 
     /// The server-side search narrowing the candidates (exact matching is done on the client):
