@@ -34,8 +34,11 @@ fn skip_unless(ok: bool, why: &str) -> bool {
     ok
 }
 
-/// Starts Dovecot with IMAPS on a free port, a passwd-file user and Maildir under `dir`.
-async fn start_dovecot(dir: &Path) -> Option<Dovecot> {
+/// Starts Dovecot with IMAPS on a free port, a passwd-file user and Maildir under `dir`. With
+/// `oauth`, Dovecot also takes XOAUTH2 and OAUTHBEARER, validating each token at `oauth`
+/// (an introspection endpoint asked with the token as its bearer, as for Microsoft's or Google's
+/// userinfo endpoints).
+async fn start_dovecot(dir: &Path, oauth: Option<&str>) -> Option<Dovecot> {
     let dovecot = service_binary(&["/usr/sbin/dovecot"], "Dovecot (Debian `dovecot-imapd`)")?;
     let openssl = service_binary(&["/usr/bin/openssl"], "openssl (Debian `openssl`)")?;
     let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
@@ -67,13 +70,29 @@ async fn start_dovecot(dir: &Path) -> Option<Dovecot> {
     let run = dir.join("run");
     std::fs::create_dir_all(&run).unwrap();
     let conf = dir.join("dovecot.conf");
+    let (mechanisms, oauth_passdb) = match oauth {
+        Some(url) => {
+            let ext = dir.join("oauth2.conf.ext");
+            std::fs::write(
+                &ext,
+                format!("introspection_mode = auth\nintrospection_url = {url}\nusername_attribute = username\n"),
+            )
+            .unwrap();
+            let passdb = format!(
+                "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+                ext.display()
+            );
+            ("plain login xoauth2 oauthbearer", passdb)
+        }
+        None => ("plain login", String::new()),
+    };
     std::fs::write(
         &conf,
         format!(
             "base_dir = {run}\nstate_dir = {run}\nlog_path = {log}\nprotocols = imap\nlisten = 127.0.0.1\n\
-             ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = plain login\n\
+             ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\nauth_mechanisms = {mechanisms}\n\
              mail_location = maildir:~/Maildir\n\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {users}\n}}\n\
+             passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n  args = scheme=PLAIN username_format=%u {users}\n}}\n{oauth_passdb}\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {users}\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n",
             run = run.display(),
@@ -129,7 +148,7 @@ async fn append(server: &Dovecot, from: &str, subject: &str, internal_date: Opti
 async fn a_late_email_pages_once_and_resolves_when_it_arrives() {
     rustls::crypto::ring::default_provider().install_default().ok();
     let dir = tempfile::tempdir().unwrap();
-    let Some(imap) = start_dovecot(dir.path()).await else { return };
+    let Some(imap) = start_dovecot(dir.path(), None).await else { return };
     let pagerduty =
         Recorder::start(|_| Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO }).await;
 
@@ -203,7 +222,7 @@ async fn a_late_email_pages_once_and_resolves_when_it_arrives() {
 async fn seed_001_imported_unchanged_runs_end_to_end() {
     rustls::crypto::ring::default_provider().install_default().ok();
     let dir = tempfile::tempdir().unwrap();
-    let Some(imap) = start_dovecot(dir.path()).await else { return };
+    let Some(imap) = start_dovecot(dir.path(), None).await else { return };
     let last_run = Arc::new(std::sync::Mutex::new(String::new()));
     let server = Recorder::start({
         let last_run = last_run.clone();
@@ -306,4 +325,61 @@ async fn seed_001_imported_unchanged_runs_end_to_end() {
         ["trigger:warning", "trigger:critical", "resolve"],
         "a warning at 80 %, critical at the limit, once each, then resolved"
     );
+}
+
+/// XOAUTH2 against a real Dovecot whose oauth2 passdb asks a local introspection endpoint: with
+/// the right token `vigil check` logs in and finds the email (exit 0); with a wrong one it says
+/// the login failed, and neither token appears in what it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xoauth2_logs_in_with_a_bearer_token() {
+    rustls::crypto::ring::default_provider().install_default().ok();
+    const TOKEN: &str = "ya29.test-access-token";
+    let introspection = Recorder::start(|r| {
+        if r.headers.get("authorization").map(String::as_str) == Some(&format!("Bearer {TOKEN}")) {
+            Reply::json(json!({"username": USER, "active": "true"}))
+        } else {
+            Reply { status: 401, body: json!({"error": "invalid_token"}), delay: Duration::ZERO }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let userinfo = format!("{}/userinfo", introspection.url);
+    let Some(imap) = start_dovecot(dir.path(), Some(&userinfo)).await else { return };
+    append(&imap, "reports@example.com", "Great - You look awesome!", None).await;
+
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    // The window opened an hour ago and its check time has just passed, in UTC.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let (delivery, check) = (
+        (now.clone() - jiff::SignedDuration::from_mins(60)).strftime("%H:%M").to_string(),
+        now.strftime("%H:%M").to_string(),
+    );
+    let monitor = |token_secret: &str| {
+        format!(
+            "name: oauth-report\nevery: 1m\nzone: UTC\nsource:\n  email:\n    host: localhost\n    port: {port}\n    caFile: {ca}\n    user: {USER}\n    token: ${{workflow.secrets.{token_secret}}}\n    senders: [reports@example.com]\n    subjects: ['Great - You look awesome!']\n    delivery_time: '{delivery}'\n    check_time: '{check}'\nnotify: []\n",
+            port = imap.port,
+            ca = imap.ca.display(),
+        )
+    };
+    set_secret(&db, "imap_token", TOKEN);
+    set_secret(&db, "stale_token", "ya29.expired");
+    let check = |db: PathBuf, config: PathBuf| async move {
+        let args = vec!["check".to_string(), "oauth-report".into(), "--config".into(), config.display().to_string()];
+        let out = run_async(db, args).await;
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+
+    std::fs::write(config.join("monitors/oauth-report.yaml"), monitor("imap_token")).unwrap();
+    let (code, out) = check(db.clone(), config.clone()).await;
+    assert_eq!(code, Some(0), "the right token logs in and the email is there: {out}");
+    let asked = introspection.to("/userinfo");
+    assert!(!asked.is_empty(), "Dovecot asked the introspection endpoint");
+
+    std::fs::write(config.join("monitors/oauth-report.yaml"), monitor("stale_token")).unwrap();
+    let (code, out) = check(db.clone(), config.clone()).await;
+    assert_ne!(code, Some(0), "a rejected token is not ok: {out}");
+    assert!(out.contains("XOAUTH2 login as `robot` failed"), "the error says what failed: {out}");
+    assert!(!out.contains(TOKEN) && !out.contains("ya29.expired"), "tokens never printed: {out}");
 }

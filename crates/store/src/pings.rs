@@ -115,9 +115,13 @@ macro_rules! write_pings {
             });
             q.build().execute(&mut *$tx).await?;
         }
-        let mut monitors: Vec<&str> = pings.iter().map(|r| r.monitor.as_str()).collect();
+        // Each monitor's pings in arrival order, found once (not by a scan per state row).
+        let mut by_monitor: std::collections::HashMap<&str, Vec<&p::PingRow>> = std::collections::HashMap::new();
+        for r in pings {
+            by_monitor.entry(r.monitor.as_str()).or_default().push(r);
+        }
+        let mut monitors: Vec<&str> = by_monitor.keys().copied().collect();
         monitors.sort_unstable();
-        monitors.dedup();
         let mut states = Vec::with_capacity(monitors.len());
         for chunk in monitors.chunks(p::ROWS_PER_STATEMENT) {
             let mut q: sqlx::QueryBuilder<$db> =
@@ -138,7 +142,8 @@ macro_rules! write_pings {
             for row in q.build().fetch_all(&mut *$tx).await? {
                 let mut state = crate::pings::heartbeat_row!(&row);
                 let before = state.beats;
-                p::advance(&mut state.beats, pings.iter().filter(|r| r.monitor == state.monitor));
+                let mine = by_monitor.get(state.monitor.as_str()).map(Vec::as_slice).unwrap_or_default();
+                p::advance(&mut state.beats, mine.iter().copied());
                 if state.beats != before {
                     state.updated_at = $now;
                 }
