@@ -297,7 +297,23 @@ async fn chain(steps: usize, runs: usize) -> Result<()> {
 
 /// CPU seconds this process has used (user + system).
 pub(crate) fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_cpu_seconds(std::path::Path::new("/proc/self/stat"))
+}
+
+/// CPU seconds used by this process's threads named `name` (a benchmark's peer servers run on
+/// threads of their own, so their share can be told apart from vigil's).
+pub(crate) fn thread_cpu_seconds(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .map(|t| stat_cpu_seconds(&t.path().join("stat")))
+        .sum()
+}
+
+/// User + system CPU seconds from a `/proc/.../stat` file.
+fn stat_cpu_seconds(path: &std::path::Path) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();

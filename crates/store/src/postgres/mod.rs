@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0008_token_grants.sql"),
     include_str!("../../migrations/postgres/0009_monitor_results.sql"),
     include_str!("../../migrations/postgres/0010_pings.sql"),
+    include_str!("../../migrations/postgres/0011_heartbeats_compact.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

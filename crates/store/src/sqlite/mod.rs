@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_token_grants.sql"),
     include_str!("../../migrations/sqlite/0009_monitor_results.sql"),
     include_str!("../../migrations/sqlite/0010_pings.sql"),
+    include_str!("../../migrations/sqlite/0011_heartbeats_compact.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -843,4 +844,60 @@ async fn apply_deliveries(tx: &mut sqlx::SqliteConnection, updates: &[(i64, Deli
         q.bind(*id).execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database made before heartbeat states were stored WITHOUT ROWID keeps its states when it
+    /// is opened by this version, and pings go on advancing them.
+    #[tokio::test]
+    async fn heartbeat_states_survive_the_compact_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let options =
+            SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display())).unwrap().create_if_missing(true);
+        let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap();
+        let before_compact = MIGRATIONS.iter().position(|m| m.contains("heartbeats_compact")).unwrap();
+        for (n, sql) in MIGRATIONS.iter().take(before_compact).enumerate() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut conn).await.unwrap();
+            if n + 1 == CLUSTER_MIGRATION {
+                cluster::repartition_alerts(&mut conn).await.unwrap();
+            }
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {before_compact}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO heartbeats (monitor, success, start_ended, updated_at) VALUES ('backup', 1000, 0, 1000)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        drop(conn);
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let states = store.heartbeats(0).await.unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!((states[0].monitor.as_str(), states[0].beats.success), ("backup", Some(1000)));
+        let ping = crate::PingRow {
+            monitor: "backup".into(),
+            kind: vigil_core::monitor::expect::PingKind::Success,
+            exit_code: None,
+            rid: None,
+            body: None,
+            received_at: 5000,
+        };
+        let after = store.record_pings(&[ping], 5000).await.unwrap();
+        assert_eq!(after[0].beats.success, Some(5000));
+        let without_rowid: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'heartbeats' AND sql LIKE '%WITHOUT ROWID%'",
+        )
+        .fetch_one(&store.reader)
+        .await
+        .unwrap();
+        assert_eq!(without_rowid, 1);
+    }
 }
