@@ -34,10 +34,72 @@ pub enum Answer {
 }
 
 /// The series a monitor has seen, kept between runs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Memory {
     /// By dedup key.
-    pub series: BTreeMap<String, Seen>,
+    pub series: SeriesMap,
+}
+
+/// Series by dedup key: a vector sorted by key. Most monitors have one series, and a `BTreeMap`'s
+/// smallest node holds eleven (about 900 bytes for one series, 9 MB at 10,000 monitors); a key is
+/// found by binary search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesMap(Vec<(String, Seen)>);
+
+impl SeriesMap {
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The series `key`.
+    pub fn get(&self, key: &str) -> Option<&Seen> {
+        self.find(key).ok().map(|at| &self.0[at].1)
+    }
+
+    /// The series `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Seen> {
+        self.find(key).ok().map(|at| &mut self.0[at].1)
+    }
+
+    /// Sets the series `key` (made if missing).
+    pub fn insert(&mut self, key: String, seen: Seen) {
+        match self.find(&key) {
+            Ok(at) => self.0[at].1 = seen,
+            Err(at) => {
+                if self.0.capacity() == 0 {
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(at, (key, seen));
+            }
+        }
+    }
+
+    /// Makes the series `key` with `seen` unless it exists.
+    pub fn or_insert(&mut self, key: String, seen: Seen) {
+        if self.find(&key).is_err() {
+            self.insert(key, seen);
+        }
+    }
+
+    /// Forgets the series `key`.
+    pub fn remove(&mut self, key: &str) -> Option<Seen> {
+        self.find(key).ok().map(|at| self.0.remove(at).1)
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// How many series.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// A series seen before.

@@ -43,7 +43,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// name order, this many a second, so the rows built at once stay bounded (10,000 monitors with
 /// ten buckets each held 100,000 rows and the statement built from them at once) while each
 /// batch still covers one range of the index.
-const HISTORY_CHUNK: usize = 2_000;
+const HISTORY_CHUNK: usize = 1_000;
 
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -513,7 +513,7 @@ impl Actor {
                     missing: 0,
                     value: record.request.details.get("value").and_then(serde_json::Value::as_f64),
                 };
-                entry.memory.series.entry(row.dedup_key.clone()).or_insert(seen);
+                entry.memory.series.or_insert(row.dedup_key.clone(), seen);
             }
         }
     }

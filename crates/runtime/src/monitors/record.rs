@@ -41,7 +41,9 @@ impl Default for HistorySettings {
     }
 }
 
-/// One series' open bucket.
+/// One series' bucket. Ten closed ones per series wait in memory for the history write, so it is
+/// kept small (56 bytes): the values are plain numbers, and a bucket without values (every check
+/// an error) is told by `errors == checks`.
 #[derive(Debug, Clone)]
 struct Bucket {
     start: Millis,
@@ -49,32 +51,37 @@ struct Bucket {
     failing: u32,
     errors: u32,
     worst: Option<Tier>,
-    min: Option<f64>,
-    max: Option<f64>,
-    sum: Option<f64>,
-    last: Option<f64>,
+    min: f64,
+    max: f64,
+    sum: f64,
+    last: f64,
 }
 
 impl Bucket {
     fn new(start: Millis) -> Bucket {
-        Bucket { start, checks: 0, failing: 0, errors: 0, worst: None, min: None, max: None, sum: None, last: None }
+        Bucket { start, checks: 0, failing: 0, errors: 0, worst: None, min: 0.0, max: 0.0, sum: 0.0, last: 0.0 }
     }
 
     fn add(&mut self, reading: &Reading) {
+        let first_value = self.errors == self.checks;
         self.checks += 1;
         if reading.tier.is_some_and(|t| t > Tier::Ok) {
             self.failing += 1;
         }
         self.worst = self.worst.max(reading.tier);
         match reading.value {
+            Some(v) if first_value => (self.min, self.max, self.sum, self.last) = (v, v, v, v),
             Some(v) => {
-                self.min = Some(self.min.map_or(v, |m| m.min(v)));
-                self.max = Some(self.max.map_or(v, |m| m.max(v)));
-                self.sum = Some(self.sum.unwrap_or(0.0) + v);
-                self.last = Some(v);
+                (self.min, self.max) = (self.min.min(v), self.max.max(v));
+                self.sum += v;
+                self.last = v;
             }
             None => self.errors += 1,
         }
+    }
+
+    fn has_values(&self) -> bool {
+        self.errors < self.checks
     }
 
     fn row(&self, monitor: &str, series: &str) -> MonitorHistoryRow {
@@ -90,10 +97,10 @@ impl Bucket {
                 Some(Tier::Warning) => 1,
                 _ => 0,
             },
-            min: self.min,
-            max: self.max,
-            sum: self.sum,
-            last: self.last,
+            min: self.has_values().then_some(self.min),
+            max: self.has_values().then_some(self.max),
+            sum: self.has_values().then_some(self.sum),
+            last: self.has_values().then_some(self.last),
         }
     }
 }
@@ -228,6 +235,11 @@ impl Log {
         match self.series.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
             Ok(at) => at,
             Err(at) => {
+                // Most monitors have one series: room for exactly one (a vector's first growth
+                // makes room for four).
+                if self.series.capacity() == 0 {
+                    self.series.reserve_exact(1);
+                }
                 self.series.insert(at, (key.to_string(), Written::fresh(slot)));
                 at
             }
@@ -257,6 +269,12 @@ impl Log {
             let open = written.open.get_or_insert_with(|| Bucket::new(start));
             if open.start != start {
                 let closed = std::mem::replace(open, Bucket::new(start));
+                if written.closed.capacity() == 0 {
+                    // Room for the buckets that close between two history writes, once: the
+                    // vector keeps it after each write.
+                    let between = settings.flush / settings.bucket.max(1);
+                    written.closed.reserve_exact(between.clamp(0, 64) as usize + 1);
+                }
                 written.closed.push(closed);
                 written.stale = true;
             }
@@ -452,6 +470,21 @@ mod tests {
         assert_eq!(next.results[0].changed_at, 40_000, "a refresh keeps when the tier changed");
         assert_eq!((next.results[0].checked_at, next.results[0].value), (120_000, Some(92.0)));
         assert!(flush(&mut log, &mut pending, true).is_empty(), "nothing twice");
+    }
+
+    #[test]
+    fn a_bucket_of_errors_has_no_values_and_one_starting_with_an_error_counts_only_the_values() {
+        let (mut log, mut pending) = (Log::default(), Pending::default());
+        for at in [0, 10_000] {
+            log.record(&SETTINGS, "disk", &[reading("a", None, None)], at, &mut pending);
+        }
+        for (at, value) in [(60_000, None), (70_000, Some(-5.0)), (80_000, Some(3.0))] {
+            log.record(&SETTINGS, "disk", &[reading("a", value, Some(Tier::Ok))], at, &mut pending);
+        }
+        let mut closing = MonitorBatch::default();
+        log.close("disk", &mut closing);
+        let rows: Vec<_> = closing.history.iter().map(|h| (h.checks, h.errors, h.min, h.max, h.sum, h.last)).collect();
+        assert_eq!(rows, [(2, 2, None, None, None, None), (3, 1, Some(-5.0), Some(3.0), Some(-2.0), Some(3.0))]);
     }
 
     #[test]
