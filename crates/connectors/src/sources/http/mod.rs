@@ -64,17 +64,19 @@ pub struct HttpSource {
     pub config: HttpConfig,
     conditions: Vec<Condition>,
     failing: Tier,
+    /// The URL, parsed once (not on every check); `None` while it still holds a `${...}`.
+    url: Option<reqwest::Url>,
 }
 
 impl HttpConfig {
     /// Parses the conditions and settings.
     pub fn check(self) -> Result<HttpSource, SourceProblem> {
         let problem = |path: String, message: String| SourceProblem { path, message };
-        match reqwest::Url::parse(&self.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ if self.url.contains("${") => {}
+        let url = match reqwest::Url::parse(&self.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ if self.url.contains("${") => None,
             _ => return Err(problem("url".into(), format!("`{}` is not an http(s) URL", self.url))),
-        }
+        };
         if let Some(m) = &self.method
             && reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err()
         {
@@ -95,7 +97,7 @@ impl HttpConfig {
                 return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
             }
         };
-        Ok(HttpSource { config: self, conditions, failing })
+        Ok(HttpSource { config: self, conditions, failing, url })
     }
 }
 
@@ -157,7 +159,11 @@ impl HttpSource {
         let req = self.request();
         let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut call = client.request(method, &req.url).timeout(req.timeout);
+        let call = match &self.url {
+            Some(url) => client.request(method, url.clone()),
+            None => client.request(method, &req.url),
+        };
+        let mut call = call.timeout(req.timeout);
         for (k, v) in &req.headers {
             call = call.header(k, v);
         }
