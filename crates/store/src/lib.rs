@@ -339,6 +339,10 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64>;
     /// A store-wide setting (`ping_salt`).
     async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Gives back memory the store's connections hold but do not need (SQLite: the pages a bulk
+    /// write left in the writer's page cache; a no-op elsewhere). Called after monitor history
+    /// writes, which would otherwise leave the cache a few MB larger each time, up to its cap.
+    async fn release_memory(&self) {}
     /// Tells the other nodes about a change (a no-op where only one process runs, as on SQLite).
     async fn notify(&self, _notice: &Notice) -> Result<()> {
         Ok(())

@@ -356,7 +356,14 @@ pub async fn writer(
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some(WriterMsg::Write(batch)) => write(&*store, &batch).await,
+                Some(WriterMsg::Write(batch)) => {
+                    write(&*store, &batch).await;
+                    if !batch.history.is_empty() {
+                        // A history write adds pages the cache would keep (about 1 MB per
+                        // 10,000 rows at 10,000 monitors, growing toward SQLite's cap).
+                        store.release_memory().await;
+                    }
+                }
                 Some(WriterMsg::Flush(batch, done)) => {
                     write(&*store, &batch).await;
                     let _ = done.send(());

@@ -744,6 +744,11 @@ impl Store for SqliteStore {
         self.setting_impl(key).await
     }
 
+    async fn release_memory(&self) {
+        // Frees the writer's clean cached pages; a failure only leaves them cached.
+        let _ = sqlx::query("PRAGMA shrink_memory").execute(&self.writer).await;
+    }
+
     async fn leases(&self) -> Result<Vec<LeaseRow>> {
         self.leases_impl().await
     }
