@@ -365,21 +365,16 @@ async fn xoauth2_logs_in_with_a_bearer_token() {
     };
     set_secret(&db, "imap_token", TOKEN);
     set_secret(&db, "stale_token", "ya29.expired");
-    let check = |db: PathBuf, config: PathBuf| async move {
-        let args = vec!["check".to_string(), "oauth-report".into(), "--config".into(), config.display().to_string()];
-        let out = run_async(db, args).await;
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
-    };
 
     std::fs::write(config.join("monitors/oauth-report.yaml"), monitor("imap_token")).unwrap();
-    let (code, out) = check(db.clone(), config.clone()).await;
-    assert_eq!(code, Some(0), "the right token logs in and the email is there: {out}");
+    let (code, out) = check_async(&db, &config, "oauth-report").await;
+    assert_eq!(code, 0, "the right token logs in and the email is there: {out}");
     let asked = introspection.to("/userinfo");
     assert!(!asked.is_empty(), "Dovecot asked the introspection endpoint");
 
     std::fs::write(config.join("monitors/oauth-report.yaml"), monitor("stale_token")).unwrap();
-    let (code, out) = check(db.clone(), config.clone()).await;
-    assert_ne!(code, Some(0), "a rejected token is not ok: {out}");
+    let (code, out) = check_async(&db, &config, "oauth-report").await;
+    assert_ne!(code, 0, "a rejected token is not ok: {out}");
     assert!(out.contains("XOAUTH2 login as `robot` failed"), "the error says what failed: {out}");
     assert!(!out.contains(TOKEN) && !out.contains("ya29.expired"), "tokens never printed: {out}");
 }

@@ -84,11 +84,8 @@ async fn pings_keep_a_heartbeat_ok_a_missing_or_failed_one_pages_and_a_ping_surv
     assert_eq!(r.status().as_u16(), 200);
     vigil.0.kill().unwrap();
     let _ = vigil.0.wait();
-    let out =
-        run_async(db.clone(), vec!["check".into(), "backup".into(), "--config".into(), config.display().to_string()])
-            .await;
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let (code, text) = check_async(&db, &config, "backup").await;
+    assert_eq!(code, 2, "{text}");
     assert!(text.contains("the job failed (exit code 7)"), "{text}");
 
     // Paged once for the failure (before the kill or after the restart), resolved by the next ping

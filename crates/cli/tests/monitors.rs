@@ -33,17 +33,6 @@ fn config(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
     config
 }
 
-fn check(db: &std::path::Path, config: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let mut all = vec!["check"];
-    all.extend_from_slice(args);
-    all.extend(["--config", config.to_str().unwrap()]);
-    let out = run(db, &all);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vigil_check_prints_tiers_exits_like_a_nagios_plugin_and_pages_only_when_asked() {
     let server = Recorder::start(|r| match r.path.as_str() {

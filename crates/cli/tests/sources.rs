@@ -24,15 +24,6 @@ fn write_monitor(config: &std::path::Path, name: &str, text: &str) {
     std::fs::write(config.join(format!("monitors/{name}.yaml")), text).unwrap();
 }
 
-async fn check(db: &std::path::Path, config: &std::path::Path, name: &str) -> (i32, String) {
-    let args = vec!["check".to_string(), name.to_string(), "--config".into(), config.display().to_string()];
-    let out = run_async(db.to_path_buf(), args).await;
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 /// Starts InfluxDB 1.x in `dir` on a free port with database `telegraf`; its base URL.
 async fn start_influx(dir: &std::path::Path) -> Option<(KillOnDrop, String)> {
     let influxd = service_binary(&["/usr/bin/influxd"], "InfluxDB 1.x (Debian `influxdb`)")?;
@@ -85,7 +76,7 @@ async fn influxdb_1x_series_become_tiers_per_host() {
             "name: cpu-load\nevery: 10s\nsource:\n  influxdb:\n    url: {base}\n    database: telegraf\n    query: 'SELECT last(\"usage_user\") AS \"usage\" FROM \"cpu\" WHERE time > now() - 5m GROUP BY \"host\"'\nvalue: usage\nwarning: \"> 80\"\ncritical: \"> 95\"\nnotify: []\n"
         ),
     );
-    let (code, out) = check(&db, &config, "cpu-load").await;
+    let (code, out) = check_async(&db, &config, "cpu-load").await;
     assert_eq!(code, 2, "{out}");
     for line in ["{host=web1}  value 40  ok", "{host=web2}  value 85.5  warning", "{host=db1}  value 97.25  critical"] {
         assert!(out.contains(line), "{line} in {out}");
@@ -99,7 +90,7 @@ async fn influxdb_1x_series_become_tiers_per_host() {
             "name: cpu-load\nevery: 10s\nsource:\n  influxdb:\n    url: {base}\n    database: nosuchdb\n    query: SELECT 1 FROM cpu\ncritical: \"> 95\"\nnotify: []\n"
         ),
     );
-    let (code, out) = check(&db, &config, "cpu-load").await;
+    let (code, out) = check_async(&db, &config, "cpu-load").await;
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("source error: influxdb: database not found: nosuchdb"), "{out}");
 }
@@ -130,7 +121,7 @@ async fn prometheus_vector_elements_become_tiers_per_label_set() {
     // Until the first scrape lands the answer is empty (no data).
     let deadline = Instant::now() + Duration::from_secs(30);
     let out = loop {
-        let (code, out) = check(&db, &config, "queues").await;
+        let (code, out) = check_async(&db, &config, "queues").await;
         if out.contains("queue=search") {
             assert_eq!(code, 2, "{out}");
             break out;
@@ -368,13 +359,13 @@ async fn sql_on_postgresql_reads_numeric_rows_as_series_and_cannot_write() {
     let dir = tempfile::tempdir().unwrap();
     let (db, config) = (dir.path().join("vigil.db"), dir.path().join("config"));
     sql_monitor(&config, &pg.url, "SELECT host, avg(used) AS used FROM disk GROUP BY host ORDER BY host");
-    let (code, out) = check(&db, &config, "db-check").await;
+    let (code, out) = check_async(&db, &config, "db-check").await;
     assert_eq!(code, 2, "{out}");
     for line in ["{host=web1}  value 40  ok", "{host=web2}  value 85.5  warning", "{host=db1}  value 98  critical"] {
         assert!(out.contains(line), "{line} in {out}");
     }
     sql_monitor(&config, &pg.url, "DELETE FROM disk RETURNING 1 AS used");
-    let (code, out) = check(&db, &config, "db-check").await;
+    let (code, out) = check_async(&db, &config, "db-check").await;
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("read-only transaction"), "{out}");
     pg.drop_now().await;
@@ -404,7 +395,7 @@ async fn sql_on_mariadb_reads_rows_as_series() {
     let dir = tempfile::tempdir().unwrap();
     let (db, config) = (dir.path().join("vigil.db"), dir.path().join("config"));
     sql_monitor(&config, "mysql://root@127.0.0.1:3306/test", &format!("SELECT host, used FROM {table} ORDER BY host"));
-    let (code, out) = check(&db, &config, "db-check").await;
+    let (code, out) = check_async(&db, &config, "db-check").await;
     let _ = Command::new(&client)
         .args(["-h", "127.0.0.1", "-u", "root", "test", "-e"])
         .arg(format!("DROP TABLE {table}"))

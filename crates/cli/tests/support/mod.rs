@@ -179,6 +179,25 @@ pub async fn run_async(db: PathBuf, args: Vec<String>) -> Output {
     .unwrap()
 }
 
+/// `vigil check ARGS --config CONFIG`: its exit code (-1 when killed) and what it printed
+/// (stdout, then stderr).
+pub fn check(db: &Path, config: &Path, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    all.extend(["--config", config.to_str().unwrap()]);
+    let out = run(db, &all);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// [`check`] of one monitor on a blocking thread, so the test's own servers keep answering.
+pub async fn check_async(db: &Path, config: &Path, name: &str) -> (i32, String) {
+    let (db, config, name) = (db.to_path_buf(), config.to_path_buf(), name.to_string());
+    tokio::task::spawn_blocking(move || check(&db, &config, &[&name])).await.unwrap()
+}
+
 /// Parses stdout as JSON.
 pub fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -85,6 +85,8 @@ impl Bucket {
     }
 
     fn row(&self, monitor: &str, series: &str) -> MonitorHistoryRow {
+        let has_values = self.has_values();
+        let value = |v: f64| has_values.then_some(v);
         MonitorHistoryRow {
             monitor: monitor.to_string(),
             series: series.to_string(),
@@ -97,10 +99,10 @@ impl Bucket {
                 Some(Tier::Warning) => 1,
                 _ => 0,
             },
-            min: self.has_values().then_some(self.min),
-            max: self.has_values().then_some(self.max),
-            sum: self.has_values().then_some(self.sum),
-            last: self.has_values().then_some(self.last),
+            min: value(self.min),
+            max: value(self.max),
+            sum: value(self.sum),
+            last: value(self.last),
         }
     }
 }
