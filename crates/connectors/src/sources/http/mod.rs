@@ -9,6 +9,7 @@
 
 mod certificate;
 mod conditions;
+mod plain;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -66,6 +67,10 @@ pub struct HttpSource {
     failing: Tier,
     /// The URL, parsed once (not on every check); `None` while it still holds a `${...}`.
     url: Option<reqwest::Url>,
+    /// The whole call, when it is plain HTTP that [`plain`] handles (most checks).
+    plain: Option<plain::Prepared>,
+    /// The time the whole call may take.
+    timeout: Duration,
 }
 
 impl HttpConfig {
@@ -82,7 +87,7 @@ impl HttpConfig {
         {
             return Err(problem("method".into(), format!("`{m}` is not an HTTP method")));
         }
-        super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
+        let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
         let texts =
             if self.conditions.is_empty() { vec!["[STATUS] < 400".to_string()] } else { self.conditions.clone() };
         let conditions = texts
@@ -97,7 +102,12 @@ impl HttpConfig {
                 return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
             }
         };
-        Ok(HttpSource { config: self, conditions, failing, url })
+        let mut source = HttpSource { config: self, conditions, failing, url, plain: None, timeout };
+        if let Some(url) = &source.url {
+            let req = source.request();
+            source.plain = plain::Prepared::new(url, req.method, &req.headers, req.body.as_deref());
+        }
+        Ok(source)
     }
 }
 
@@ -125,8 +135,7 @@ impl HttpSource {
             Some("OPTIONS") => "OPTIONS",
             _ => "GET",
         };
-        let timeout = super::duration(c.timeout.as_deref(), super::DEFAULT_TIMEOUT).unwrap_or(super::DEFAULT_TIMEOUT);
-        SourceRequest { method, url: c.url.clone(), headers, body, timeout }
+        SourceRequest { method, url: c.url.clone(), headers, body, timeout: self.timeout }
     }
 
     /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
@@ -156,6 +165,43 @@ impl HttpSource {
 
     /// Makes the call and judges it.
     pub async fn ask(&self) -> Answer {
+        if let Some(plain) = &self.plain
+            && let Some(answer) = self.ask_plain(plain).await
+        {
+            return answer;
+        }
+        self.ask_general().await
+    }
+
+    /// The call on the plain path; `None` for a redirect it is to follow (the general client
+    /// follows it).
+    async fn ask_plain(&self, plain: &plain::Prepared) -> Option<Answer> {
+        let timeout = self.timeout;
+        let started = Instant::now();
+        let mut seen = Observed::default();
+        let answered = tokio::time::timeout(timeout, plain.call()).await;
+        seen.response_time_ms = started.elapsed().as_millis() as i64;
+        let answered = match answered {
+            Ok(Ok(answered)) => answered,
+            Ok(Err(plain::Failure::Unanswered(why))) => {
+                return Some(self.judge(&seen, Some(format!("could not connect: {why}"))));
+            }
+            Ok(Err(plain::Failure::Body(status, why))) => {
+                (seen.connected, seen.status) = (true, status);
+                return Some(self.judge(&seen, Some(why)));
+            }
+            Err(_) => return Some(self.judge(&seen, Some(format!("no answer within {timeout:?}")))),
+        };
+        if (300..400).contains(&answered.status) && self.config.follow_redirects.unwrap_or(true) {
+            return None;
+        }
+        (seen.connected, seen.status) = (true, answered.status);
+        seen.body = body_value(&answered.body);
+        Some(self.judge(&seen, None))
+    }
+
+    /// The call through reqwest: HTTPS, redirects, proxies.
+    async fn ask_general(&self) -> Answer {
         let req = self.request();
         let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
@@ -197,10 +243,14 @@ impl HttpSource {
             Err(why) => return self.judge(&seen, Some(why)),
         };
         seen.response_time_ms = started.elapsed().as_millis() as i64;
-        seen.body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        seen.body = body_value(&bytes);
         self.judge(&seen, None)
     }
+}
+
+/// A body as JSON when it is JSON, as text otherwise.
+fn body_value(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// One client per (insecure, follow redirects): they are client settings in reqwest.
@@ -278,8 +328,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_live_check_reads_status_body_and_time_and_a_dead_port_fails() {
-        let app =
-            axum::Router::new().route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "UP"})) }));
+        let app = axum::Router::new()
+            .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "UP"})) }))
+            .route("/old", axum::routing::get(|| async { axum::response::Redirect::permanent("/health") }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -287,6 +338,17 @@ mod tests {
             json!({"url": format!("http://{addr}/health"), "conditions": ["[STATUS] == 200", "[BODY].status == UP", "[RESPONSE_TIME] < 5000"]}),
         );
         let Answer::Samples(got) = s.ask().await else { panic!() };
+        assert_eq!(got[0].tier, Some(Tier::Ok), "{:?}", got[0]);
+        // A redirect is followed (by the general client) unless the monitor says not to.
+        let moved = source(
+            json!({"url": format!("http://{addr}/old"), "conditions": ["[STATUS] == 200", "[BODY].status == UP"]}),
+        );
+        let Answer::Samples(got) = moved.ask().await else { panic!() };
+        assert_eq!(got[0].tier, Some(Tier::Ok), "{:?}", got[0]);
+        let stay = source(
+            json!({"url": format!("http://{addr}/old"), "followRedirects": false, "conditions": ["[STATUS] == 308"]}),
+        );
+        let Answer::Samples(got) = stay.ask().await else { panic!() };
         assert_eq!(got[0].tier, Some(Tier::Ok), "{:?}", got[0]);
         let dead = source(json!({"url": "http://127.0.0.1:9/", "timeout": "2s"}));
         let Answer::Samples(got) = dead.ask().await else { panic!() };
