@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub cluster: crate::cluster::ClusterConfig,
     /// How monitor results are kept.
     pub monitor_history: crate::monitors::record::HistorySettings,
+    /// Threads the monitors are split over (each a single-threaded runtime); default one per
+    /// core.
+    pub monitor_threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +58,7 @@ impl Default for EngineConfig {
             recover: true,
             cluster: crate::cluster::ClusterConfig::default(),
             monitor_history: crate::monitors::record::HistorySettings::default(),
+            monitor_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -84,6 +88,9 @@ pub enum EngineError {
     /// This node owns no partition to run the instance in (it is joining the cluster).
     #[error("this node owns no partitions yet")]
     NoPartition,
+    /// A thread of the engine could not be started.
+    #[error("could not start a thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 /// A request to start an instance.
@@ -308,7 +315,8 @@ impl Engine {
                 pings: pings.clone(),
             },
             beats_rx,
-        );
+            config.monitor_threads,
+        )?;
         Ok(Engine {
             monitors,
             pings,

@@ -97,7 +97,16 @@ impl Pings {
 
     /// Replaces the ping ids: id → monitor name.
     pub fn set_ids(&self, ids: HashMap<String, String>) {
-        *self.ids.write().expect("lock") = ids;
+        self.set_ids_where(|_| true, ids);
+    }
+
+    /// Replaces the ping ids of the monitors `mine` says are the caller's (a monitors shard's),
+    /// keeping the others'.
+    pub fn set_ids_where(&self, mine: impl Fn(&str) -> bool, ids: HashMap<String, String>) {
+        let mut all = self.ids.write().expect("lock");
+        all.retain(|_, monitor| !mine(monitor));
+        all.extend(ids);
+        drop(all);
         self.limits.lock().expect("lock").clear();
     }
 

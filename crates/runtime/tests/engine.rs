@@ -437,3 +437,62 @@ async fn overload_runs_at_most_the_limit_and_recovers_when_load_drops() {
     assert!(peak <= 3 && most <= 3, "{peak} instances ran at once (sampled {most}); the limit is 3");
     assert!(edges.len() / 2 >= 6, "some fires ran: {}", edges.len() / 2);
 }
+
+/// Monitors are split over shards (threads) by name; the handle answers for all of them as one:
+/// one sorted listing, ping ids of every shard, a check now where the monitor lives, and a
+/// reload that drops monitors from every shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_split_over_shards_answer_as_one() {
+    use vigil_core::monitor::MonitorDef;
+    use vigil_core::monitor::expect::PingKind;
+    use vigil_runtime::pings::Ping;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
+    let config = EngineConfig { monitor_threads: 3, ..EngineConfig::default() };
+    let engine = Engine::start(store, Arc::new(SystemClock), config, WorkflowSet::default(), SecretValues::default())
+        .await
+        .unwrap();
+    let defs = |n: usize| -> Vec<MonitorDef> {
+        (0..n)
+            .map(|i| {
+                let doc = json!({"name": format!("hb{i:02}"), "every": "1h", "heartbeat": {"grace": "1h"}});
+                let (def, problems) = MonitorDef::build(&doc);
+                def.unwrap_or_else(|| panic!("{problems:?}"))
+            })
+            .collect()
+    };
+    engine.set_monitors(defs(12));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let listed = engine.monitors().await;
+        if listed.len() == 12 && listed.iter().all(|m| m.ping_id.is_some()) {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "not all monitors listed with ping ids: {}", listed.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let names: Vec<&str> = listed.iter().map(|m| m.name.as_str()).collect();
+    let sorted: Vec<String> = (0..12).map(|i| format!("hb{i:02}")).collect();
+    assert_eq!(names, sorted.iter().map(String::as_str).collect::<Vec<_>>());
+    let ping = || Ping { kind: PingKind::Success, exit_code: None, rid: None, body: None };
+    for m in &listed {
+        let id = m.ping_id.as_deref().unwrap();
+        assert_eq!(engine.ping(id, ping()).await.ok().as_deref(), Some(m.name.as_str()), "{id}");
+    }
+    let checked = engine.check_monitor("hb07").await.expect("hb07 runs");
+    assert_eq!(checked.name, "hb07");
+    assert!(engine.check_monitor("nope").await.is_none());
+
+    engine.set_monitors(defs(4));
+    loop {
+        let listed = engine.monitors().await;
+        if listed.len() == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dropped monitors still listed: {}", listed.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gone = listed[7].ping_id.as_deref().unwrap();
+    assert!(engine.ping(gone, ping()).await.is_err(), "a dropped heartbeat's ping id is refused");
+    assert!(engine.monitor("hb09").await.is_none());
+}

@@ -116,6 +116,7 @@ impl From<EngineError> for ApiError {
                 ApiError::new(ErrorCode::ShuttingDown, "this node is joining the cluster; retry")
             }
             EngineError::Store(cause) => ApiError::internal(cause),
+            EngineError::Thread(cause) => ApiError::internal(cause),
         }
     }
 }

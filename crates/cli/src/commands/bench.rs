@@ -141,6 +141,9 @@ pub enum Which {
         /// Seconds between history writes (`vigil serve --monitor-history-flush`; default 600).
         #[arg(long, default_value_t = 600)]
         history_flush: u64,
+        /// Threads the monitors are split over (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
@@ -161,8 +164,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => worker(steps, runs).await?,
-        Which::Monitors { monitors, every, seconds, failing_pct, history_flush } => {
-            let plan = super::bench_monitors::Plan { monitors, every, seconds, failing_pct, history_flush };
+        Which::Monitors { monitors, every, seconds, failing_pct, history_flush, threads } => {
+            let plan = super::bench_monitors::Plan { monitors, every, seconds, failing_pct, history_flush, threads };
             super::bench_monitors::run(plan).await?
         }
         Which::Pings { monitors, senders, seconds, postgres } => {

@@ -29,6 +29,8 @@ pub struct Plan {
     pub failing_pct: usize,
     /// Seconds between history writes.
     pub history_flush: u64,
+    /// Threads the monitors are split over (default: the engine's, one per core).
+    pub threads: Option<usize>,
 }
 
 /// What the check server saw while measuring: a histogram of lags (slot → arrival) in
@@ -140,6 +142,7 @@ pub async fn run(plan: Plan) -> Result<()> {
                 flush: plan.history_flush as i64 * 1000,
                 ..Default::default()
             },
+            monitor_threads: plan.threads.unwrap_or(EngineConfig::default().monitor_threads),
             ..EngineConfig::default()
         },
         vigil_core::def::WorkflowSet::default(),

@@ -81,6 +81,11 @@ impl SeriesMap {
         }
     }
 
+    /// Every series, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Seen> {
+        self.0.iter_mut().map(|(_, s)| s)
+    }
+
     /// Forgets the series `key`.
     pub fn remove(&mut self, key: &str) -> Option<Seen> {
         self.find(key).ok().map(|at| self.0.remove(at).1)
@@ -112,6 +117,21 @@ pub struct Seen {
     /// Its last value.
     #[serde(default)]
     pub value: Option<f64>,
+    /// Passing readings in a row, counted by this process (not kept): once the alert manager has
+    /// heard enough of them to have resolved the series, more change nothing there.
+    #[serde(skip)]
+    pub passing: u32,
+}
+
+impl Seen {
+    /// Counts a reading at `tier` (`None` observes nothing and counts nothing).
+    fn count(&mut self, tier: Option<Tier>) {
+        match tier {
+            Some(Tier::Ok) => self.passing = self.passing.saturating_add(1),
+            Some(_) => self.passing = 0,
+            None => {}
+        }
+    }
 }
 
 /// One series after one run.
@@ -175,6 +195,7 @@ pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<R
                 Some(Tier::Ok)
             }
         };
+        seen.count(tier);
         let (labels, last) = (seen.labels.clone(), seen.value);
         let note = Some("missing from the answer".to_string());
         // Told with its last value, and why it changed.
@@ -220,8 +241,21 @@ fn reading(
         Some(template) => render(template, def, &labels, value, tier, note.as_deref()),
         None => default_key("monitor", &def.name, own),
     };
-    let kept = memory.series.get(&key).and_then(|s| s.value);
-    memory.series.insert(key.clone(), Seen { labels: labels.clone(), missing: 0, value: value.or(kept) });
+    match memory.series.get_mut(&key) {
+        Some(seen) => {
+            if seen.labels != labels {
+                seen.labels = labels.clone();
+            }
+            seen.missing = 0;
+            seen.value = value.or(seen.value);
+            seen.count(tier);
+        }
+        None => {
+            let mut seen = Seen { labels: labels.clone(), missing: 0, value, passing: 0 };
+            seen.count(tier);
+            memory.series.insert(key.clone(), seen);
+        }
+    }
     let summary = render(&def.summary, def, &labels, value, tier, note.as_deref());
     Reading { key, labels, value, tier, summary, note }
 }

@@ -231,3 +231,36 @@ fn broken_tests_blocks_are_located() {
     let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(paths, ["tests[0].expect", "tests[1].expect[0]", "tests[2].answers[0]", "tests[3]"], "{found:?}");
 }
+
+#[test]
+fn passes_in_a_row_are_counted_and_once_resolve_after_have_been_heard_more_change_nothing() {
+    // The runtime stops telling the alert manager about a series once it passed more than
+    // `resolveAfter` times in a row: the alert state must not change with more passes then.
+    let mut def = disk();
+    def.rule.resolve_after = 2;
+    def.missing_series = MissingSeries::NoData;
+    def.no_data = NoData::Tier(Tier::Warning);
+    let key = "monitor/disk-usage{host=a}";
+    let mut memory = Memory::default();
+    let mut state = AlertState::default();
+    let mut passing = Vec::new();
+    let values = [97, 10, 10, 10, 10, 97, 10];
+    for (n, v) in values.iter().enumerate() {
+        let readings = evaluate(&def, &mut memory, &Answer::Samples(vec![host("a", json!(v))]));
+        let now = (n as i64 + 1) * 60_000;
+        let before = state.clone();
+        let tier = readings[0].tier.unwrap();
+        state.observe(&def.rule, Observation::At(tier), now, false);
+        let seen = memory.series.get(key).unwrap().passing;
+        if tier == Tier::Ok && seen > def.rule.resolve_after.max(1) + 1 {
+            let mut same = before.clone();
+            same.last_observed_at = state.last_observed_at;
+            assert_eq!(same, state, "pass {n} changed a settled state");
+        }
+        passing.push(seen);
+    }
+    assert_eq!(passing, [0, 1, 2, 3, 4, 0, 1]);
+    // A series missing from the answer at a failing tier (no data: warning) is no longer passing.
+    let _ = evaluate(&def, &mut memory, &Answer::Samples(vec![host("b", json!(10))]));
+    assert_eq!(memory.series.get(key).unwrap().passing, 0);
+}

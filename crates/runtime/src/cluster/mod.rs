@@ -53,12 +53,21 @@ pub struct Ownership {
     parts: RwLock<BTreeSet<u32>>,
     /// After this instant a lease may have lapsed (renewals failed): act on nothing.
     valid_until: RwLock<Instant>,
+    /// How many times partitions were gained (what another node did with them meanwhile is
+    /// news to whoever kept memory of them).
+    gains: std::sync::atomic::AtomicU64,
 }
 
 impl Ownership {
     /// Owns nothing yet.
     pub fn new(node: &str, solo: bool) -> Self {
-        Self { node: node.to_string(), solo, parts: RwLock::default(), valid_until: RwLock::new(Instant::now()) }
+        Self {
+            node: node.to_string(),
+            solo,
+            parts: RwLock::default(),
+            valid_until: RwLock::new(Instant::now()),
+            gains: Default::default(),
+        }
     }
 
     /// This node's id.
@@ -115,6 +124,12 @@ impl Ownership {
 
     fn add(&self, parts: &[u32]) {
         self.parts.write().expect("lock").extend(parts.iter().copied());
+        self.gains.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// How many times this node gained partitions so far.
+    pub fn gains(&self) -> u64 {
+        self.gains.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Removes `parts`; returns those that were owned.

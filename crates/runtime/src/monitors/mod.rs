@@ -1,13 +1,19 @@
 //! The light path for monitors: a check is not a workflow instance.
 //!
-//! One actor keeps every monitor's next due time in a heap (as the scheduler does for schedules).
-//! When one is due it asks the source on a task of its own (at most [`MAX_IN_FLIGHT`] at once; a
-//! monitor whose previous check still runs skips the slot), evaluates the answer in Rust
+//! The monitors are split over shards by a hash of their name, one shard per core, each a
+//! single-threaded runtime on a thread of its own ([`shard`]). A shard keeps its monitors' next
+//! due times in a heap (as the scheduler does for schedules). When one is due it asks the source
+//! on a task of the shard's own (at most [`MAX_IN_FLIGHT`] over all shards; a monitor whose
+//! previous check still runs skips the slot), evaluates the answer in Rust
 //! ([`vigil_core::monitor::evaluate`]), and hands each series' tier to the alert manager as an
 //! observation: the alert manager commits state changes and their notices before anything is
 //! sent, as for ALERT tasks. Nothing is written per check: alert transitions are durable through
 //! the alert manager, and [`record`] batches each series' latest reading and a compact history
 //! into the store about once a second.
+//!
+//! A check's timer, its socket and its result stay on one thread: on the engine's shared
+//! runtime a check woke three tasks, often on both threads, and the sleeping and waking cost
+//! more CPU than the check.
 //!
 //! After a restart a monitor learns the series it had alerts for from the stored alerts, so a
 //! series that is gone by then still resolves, and its last readings from the stored results.
@@ -17,41 +23,27 @@
 
 mod observe;
 pub mod record;
+mod shard;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use vigil_connectors::sources::{Source, ask};
-use vigil_core::alert::Tier;
 use vigil_core::monitor::MonitorDef;
-use vigil_core::monitor::evaluate::{Answer, Memory, Reading, evaluate};
+use vigil_core::monitor::evaluate::{Answer, Reading};
 use vigil_core::time::{Clock, Millis};
 
 use crate::alerting::AlertMsg;
 use crate::cluster::Ownership;
 
-/// Most checks in flight at once; more due checks wait for a slot.
+/// Most checks in flight at once over all shards; more due checks wait for a slot.
 pub const MAX_IN_FLIGHT: usize = 1_024;
-
-/// How often pending results are handed to the writer.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// Monitors whose closed buckets go into one history batch. A history write takes the monitors in
-/// name order, this many a second, so the rows built at once stay bounded (10,000 monitors with
-/// ten buckets each held 100,000 rows and the statement built from them at once) while each
-/// batch still covers one range of the index.
-const HISTORY_CHUNK: usize = 1_000;
-
-/// Longest sleep, so a wall-clock jump is noticed within this time.
-const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// Looks up a credential: `("secrets", name)` or `("env", name)`.
 pub type Lookup = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 
 /// What the monitors need from the engine.
+#[derive(Clone)]
 pub struct Deps {
     /// The alert manager.
     pub alerts: mpsc::UnboundedSender<AlertMsg>,
@@ -92,7 +84,7 @@ pub struct MonitorStatus {
     pub ping_id: Option<String>,
 }
 
-/// Work for the monitors actor.
+/// Work for a monitors shard.
 pub enum MonitorCmd {
     /// Replaces the monitors (start, reload).
     Set(Vec<MonitorDef>),
@@ -102,66 +94,89 @@ pub enum MonitorCmd {
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
-    /// A check finished.
-    Done(Box<Done>),
+    /// Heartbeat states from pings, for this shard's monitors.
+    Beats(Vec<vigil_store::HeartbeatRow>),
     /// Writes the open history buckets and pending results; answers when they are written.
     Stop(oneshot::Sender<()>),
-}
-
-/// A finished check.
-pub struct Done {
-    name: String,
-    slot: Millis,
-    started: Millis,
-    took: Duration,
-    answer: Answer,
-    waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>,
 }
 
 /// The handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Monitors {
-    tx: mpsc::UnboundedSender<MonitorCmd>,
+    shards: Arc<[mpsc::UnboundedSender<MonitorCmd>]>,
+}
+
+/// The shard (of `count`) that runs monitor `name`.
+fn shard_of(name: &str, count: usize) -> usize {
+    vigil_store::partition_of(name) as usize % count.max(1)
 }
 
 impl Monitors {
-    /// Starts the actor; heartbeat states (from pings) arrive on `beats`.
-    pub fn spawn(deps: Deps, beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>) -> Monitors {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// Starts `threads` shards (at least one); heartbeat states (from pings) arrive on `beats`.
+    pub fn spawn(
+        deps: Deps,
+        mut beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>,
+        threads: usize,
+    ) -> std::io::Result<Monitors> {
+        let count = threads.max(1);
         let (writer, writer_rx) = mpsc::unbounded_channel();
         tokio::spawn(record::writer(writer_rx, deps.store.clone(), deps.clock.clone(), deps.history));
-        let actor = Actor {
-            deps,
-            writer,
-            pending: record::Pending::default(),
-            back: tx.clone(),
-            entries: HashMap::new(),
-            heap: BinaryHeap::new(),
-            slots: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
-            seeded: false,
-            salt: String::new(),
-            draining: std::collections::VecDeque::new(),
-        };
-        tokio::spawn(actor.run(rx, beats));
-        Monitors { tx }
+        let shards = (0..count)
+            .map(|index| shard::start(shard::Place { index, count }, deps.clone(), writer.clone()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        // Heartbeat states go to the shard of their monitor; the router does not keep the
+        // shards alive (they end when the last handle goes).
+        let weak: Vec<_> = shards.iter().map(mpsc::UnboundedSender::downgrade).collect();
+        tokio::spawn(async move {
+            while let Some(rows) = beats.recv().await {
+                let mut split: Vec<Vec<vigil_store::HeartbeatRow>> = vec![Vec::new(); count];
+                for row in rows {
+                    split[shard_of(&row.monitor, count)].push(row);
+                }
+                for (shard, rows) in weak.iter().zip(split) {
+                    if let (false, Some(tx)) = (rows.is_empty(), shard.upgrade()) {
+                        let _ = tx.send(MonitorCmd::Beats(rows));
+                    }
+                }
+            }
+        });
+        Ok(Monitors { shards: shards.into() })
+    }
+
+    fn shard(&self, name: &str) -> &mpsc::UnboundedSender<MonitorCmd> {
+        &self.shards[shard_of(name, self.shards.len())]
     }
 
     /// Replaces the monitors.
     pub fn set(&self, defs: Vec<MonitorDef>) {
-        let _ = self.tx.send(MonitorCmd::Set(defs));
+        metrics::gauge!("vigil_monitors").set(defs.len() as f64);
+        let mut split: Vec<Vec<MonitorDef>> = vec![Vec::new(); self.shards.len()];
+        for def in defs {
+            split[shard_of(&def.name, self.shards.len())].push(def);
+        }
+        // Every shard hears, also of none: it drops the monitors it had.
+        for (tx, defs) in self.shards.iter().zip(split) {
+            let _ = tx.send(MonitorCmd::Set(defs));
+        }
     }
 
     /// Runs `name` now and returns its status after the check; `None` when it does not exist.
     pub async fn check_now(&self, name: &str) -> Option<MonitorStatus> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(MonitorCmd::CheckNow(name.to_string(), tx)).ok()?;
+        self.shard(name).send(MonitorCmd::CheckNow(name.to_string(), tx)).ok()?;
         rx.await.ok().flatten()
     }
 
     /// Writes the open history buckets and pending results (a graceful stop).
     pub async fn stop(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(MonitorCmd::Stop(tx)).is_ok() {
+        let mut written = Vec::new();
+        for shard in self.shards.iter() {
+            let (tx, rx) = oneshot::channel();
+            if shard.send(MonitorCmd::Stop(tx)).is_ok() {
+                written.push(rx);
+            }
+        }
+        for rx in written {
             let _ = rx.await;
         }
     }
@@ -169,453 +184,25 @@ impl Monitors {
     /// One monitor's status (no check); `None` when it does not exist.
     pub async fn get(&self, name: &str) -> Option<MonitorStatus> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(MonitorCmd::Get(name.to_string(), tx)).ok()?;
+        self.shard(name).send(MonitorCmd::Get(name.to_string(), tx)).ok()?;
         rx.await.ok().flatten()
     }
 
     /// Every monitor's status, by name.
     pub async fn list(&self) -> Vec<MonitorStatus> {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(MonitorCmd::List(tx)).is_err() {
-            return Vec::new();
-        }
-        rx.await.unwrap_or_default()
-    }
-}
-
-struct Entry {
-    def: Arc<MonitorDef>,
-    source: Result<Arc<Source>, String>,
-    memory: Memory,
-    next: Option<Millis>,
-    running: bool,
-    last: Option<Done>,
-    readings: Vec<Reading>,
-    log: record::Log,
-    /// When the stored readings shown before the first check here were taken.
-    stored_at: Option<Millis>,
-    /// A heartbeat's pings so far.
-    beats: vigil_core::monitor::expect::Beats,
-    /// When this node began watching it (a heartbeat that never pinged is due from here).
-    since: Millis,
-    /// A heartbeat's ping id.
-    ping_id: Option<String>,
-}
-
-struct Actor {
-    deps: Deps,
-    writer: mpsc::UnboundedSender<record::WriterMsg>,
-    pending: record::Pending,
-    back: mpsc::UnboundedSender<MonitorCmd>,
-    entries: HashMap<String, Entry>,
-    heap: BinaryHeap<Reverse<(Millis, String)>>,
-    slots: Arc<tokio::sync::Semaphore>,
-    seeded: bool,
-    /// The store's salt for derived ping ids.
-    salt: String,
-    /// The monitors of the history write under way not drained yet, in name order.
-    draining: std::collections::VecDeque<String>,
-}
-
-impl Actor {
-    async fn run(
-        mut self,
-        mut rx: mpsc::UnboundedReceiver<MonitorCmd>,
-        mut beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>,
-    ) {
-        let mut flush = tokio::time::interval(FLUSH_EVERY);
-        let mut last_history = self.deps.clock.now();
-        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            let now = self.deps.clock.now();
-            while self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
-                let Some(Reverse((at, name))) = self.heap.pop() else { break };
-                self.due(&name, at, now, Vec::new());
-            }
-            let wait = self
-                .heap
-                .peek()
-                .map(|Reverse((at, _))| Duration::from_millis((*at - self.deps.clock.now()).max(1) as u64))
-                .unwrap_or(MAX_SLEEP)
-                .min(MAX_SLEEP);
-            tokio::select! {
-                cmd = rx.recv() => match cmd {
-                    Some(cmd) => self.apply(cmd).await,
-                    None => return,
-                },
-                _ = tokio::time::sleep(wait) => {}
-                Some(rows) = beats.recv() => self.beats(rows),
-                _ = flush.tick() => {
-                    let now = self.deps.clock.now();
-                    if now - last_history >= self.deps.history.flush && self.draining.is_empty() {
-                        last_history = now;
-                        let mut names: Vec<String> = self.entries.keys().cloned().collect();
-                        names.sort_unstable();
-                        self.draining = names.into();
-                    }
-                    let mut batch = self.pending.take();
-                    for name in self.draining.drain(..HISTORY_CHUNK.min(self.draining.len())) {
-                        if let Some(entry) = self.entries.get_mut(&name) {
-                            entry.log.drain(&name, &mut batch);
-                        }
-                    }
-                    if !batch.is_empty() {
-                        record::in_index_order(&mut batch);
-                        let _ = self.writer.send(record::WriterMsg::Write(batch));
-                    }
-                }
+        let mut asked = Vec::new();
+        for shard in self.shards.iter() {
+            let (tx, rx) = oneshot::channel();
+            if shard.send(MonitorCmd::List(tx)).is_ok() {
+                asked.push(rx);
             }
         }
-    }
-
-    async fn apply(&mut self, cmd: MonitorCmd) {
-        match cmd {
-            MonitorCmd::Set(defs) => self.set(defs).await,
-            MonitorCmd::CheckNow(name, reply) => {
-                if self.entries.contains_key(&name) {
-                    let now = self.deps.clock.now();
-                    self.due(&name, now, now, vec![reply]);
-                } else {
-                    let _ = reply.send(None);
-                }
-            }
-            MonitorCmd::List(reply) => {
-                let mut all: Vec<MonitorStatus> = self.entries.values().map(status).collect();
-                all.sort_by(|a, b| a.name.cmp(&b.name));
-                let _ = reply.send(all);
-            }
-            MonitorCmd::Get(name, reply) => {
-                let _ = reply.send(self.entries.get(&name).map(status));
-            }
-            MonitorCmd::Done(done) => self.finished(*done),
-            MonitorCmd::Stop(reply) => {
-                let mut batch = self.pending.take();
-                for (name, entry) in &mut self.entries {
-                    entry.log.close(name, &mut batch);
-                }
-                record::in_index_order(&mut batch);
-                let _ = self.writer.send(record::WriterMsg::Flush(batch, reply));
-            }
+        let mut all = Vec::new();
+        for rx in asked {
+            all.extend(rx.await.unwrap_or_default());
         }
-    }
-
-    /// Replaces the monitors, keeping the memory and schedule of those that stay the same.
-    async fn set(&mut self, defs: Vec<MonitorDef>) {
-        let now = self.deps.clock.now();
-        let mut old = std::mem::take(&mut self.entries);
-        for def in defs {
-            let source = self.source(&def);
-            let kept = old.remove(&def.name);
-            let (memory, next, last, readings, log, stored_at, beats, since) = match kept {
-                Some(e) => (e.memory, e.next, e.last, e.readings, e.log, e.stored_at, e.beats, e.since),
-                None => {
-                    (Memory::default(), None, None, Vec::new(), record::Log::default(), None, Default::default(), now)
-                }
-            };
-            // A heartbeat is looked at once it is loaded (its verdict says when next).
-            let first = if def.heartbeat.is_some() { Some(now) } else { def.cadence.next_after(now) };
-            let next = if def.paused { None } else { next.or(first) };
-            if let Some(at) = next {
-                self.heap.push(Reverse((at, def.name.clone())));
-            }
-            let name = def.name.clone();
-            let entry = Entry {
-                def: Arc::new(def),
-                source,
-                memory,
-                next,
-                running: false,
-                last,
-                readings,
-                log,
-                stored_at,
-                beats,
-                since,
-                ping_id: None,
-            };
-            self.entries.insert(name, entry);
-        }
-        // A removed monitor's open buckets are kept; its latest readings go.
-        let mut closing = vigil_store::MonitorBatch::default();
-        for (name, mut entry) in old {
-            entry.log.close(&name, &mut closing);
-            closing.results.clear();
-            for reading in &entry.readings {
-                self.pending.remove(&name, &reading.key);
-            }
-        }
-        self.pending.keep_history(closing.history);
-        metrics::gauge!("vigil_monitors").set(self.entries.len() as f64);
-        if !self.seeded {
-            self.seeded = true;
-            self.seed().await;
-        }
-        self.set_ping_ids();
-    }
-
-    /// Gives each heartbeat its ping id (its file's, or one derived from the store's salt) and
-    /// tells the ping route.
-    fn set_ping_ids(&mut self) {
-        let mut ids = HashMap::new();
-        for (name, entry) in &mut self.entries {
-            let Some(hb) = &entry.def.heartbeat else { continue };
-            let id = match &hb.id {
-                Some(given) if given.contains("${") => {
-                    let mut value = serde_json::Value::String(given.clone());
-                    let lookup = self.deps.credentials.clone();
-                    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut value, &*lookup);
-                    if let Some((_, message)) = missing.first() {
-                        tracing::warn!(monitor = %name, "heartbeat.id: {message}; its pings are refused until it resolves");
-                        continue;
-                    }
-                    value.as_str().unwrap_or_default().to_string()
-                }
-                Some(given) => given.clone(),
-                None => crate::pings::derived_id(&self.salt, name),
-            };
-            ids.insert(id.clone(), name.clone());
-            entry.ping_id = Some(id);
-        }
-        self.deps.pings.set_ids(ids);
-    }
-
-    /// Heartbeat states from pings (this node's or, in a cluster, others'): merged, and looked at
-    /// now where this node runs the monitor.
-    fn beats(&mut self, rows: Vec<vigil_store::HeartbeatRow>) {
-        let now = self.deps.clock.now();
-        for row in rows {
-            let Some(entry) = self.entries.get_mut(&row.monitor) else { continue };
-            let before = entry.beats;
-            entry.beats.merge(&row.beats);
-            if entry.beats != before && !entry.def.paused {
-                self.heartbeat(&row.monitor, now, Vec::new());
-            }
-        }
-    }
-
-    /// Looks at a heartbeat now: its verdict becomes an observation; the next look is when the
-    /// verdict would change.
-    fn heartbeat(&mut self, name: &str, now: Millis, waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>) {
-        let Some(entry) = self.entries.get_mut(name) else { return };
-        let Some(hb) = entry.def.heartbeat.clone() else { return };
-        if !self.deps.ownership.owns_key(name) {
-            for w in waiting {
-                let _ = w.send(Some(status(entry)));
-            }
-            return;
-        }
-        let (reading, next) =
-            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats, entry.since, now);
-        entry.next = next.filter(|_| !entry.def.paused);
-        if let Some(at) = entry.next {
-            self.heap.push(Reverse((at, name.to_string())));
-        }
-        let done = Done {
-            name: name.to_string(),
-            slot: now,
-            started: now,
-            took: Duration::ZERO,
-            answer: Answer::Samples(Vec::new()),
-            waiting,
-        };
-        self.observe(done, vec![reading]);
-    }
-
-    /// The source with its credentials filled in; an error is shown on every check.
-    fn source(&self, def: &MonitorDef) -> Result<Arc<Source>, String> {
-        if def.heartbeat.is_some() {
-            return Err("a heartbeat is pinged, not asked".into());
-        }
-        let mut spec = def.source.clone();
-        let lookup = self.deps.credentials.clone();
-        let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &*lookup);
-        if let Some((path, message)) = missing.first() {
-            return Err(format!("source.{}.{path}: {message}", spec.kind));
-        }
-        Source::from_spec(&spec).map(Arc::new).map_err(|p| format!("source.{}.{}: {}", spec.kind, p.path, p.message))
-    }
-
-    /// Learns the series each monitor had alerts for, and its stored latest readings.
-    async fn seed(&mut self) {
-        self.seed_results().await;
-        self.seed_alerts().await;
-        self.seed_heartbeats().await;
-    }
-
-    /// The store's ping-id salt and every heartbeat's state, before any heartbeat is looked at.
-    async fn seed_heartbeats(&mut self) {
-        match self.deps.store.setting("ping_salt").await {
-            Ok(Some(salt)) => self.salt = salt,
-            Ok(None) => {
-                tracing::warn!("The store has no ping_salt; derived ping ids are guessable from monitor names.")
-            }
-            Err(e) => tracing::warn!(error = %e, "Could not read the ping salt."),
-        }
-        match self.deps.store.heartbeats(0).await {
-            Ok(rows) => {
-                for row in rows {
-                    if let Some(entry) = self.entries.get_mut(&row.monitor) {
-                        entry.beats.merge(&row.beats);
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "Could not read heartbeat states; they resume with the next ping."),
-        }
-    }
-
-    /// The stored latest readings, shown until each monitor's first check here.
-    async fn seed_results(&mut self) {
-        let rows = match self.deps.store.monitor_results("").await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "Could not read stored monitor results; they show after each monitor's next check.");
-                return;
-            }
-        };
-        for row in rows {
-            let Some(entry) = self.entries.get_mut(&row.monitor) else {
-                self.pending.remove(&row.monitor, &row.series);
-                continue;
-            };
-            let reading = Reading {
-                key: row.series.clone(),
-                labels: serde_json::from_str(&row.labels).unwrap_or_default(),
-                value: row.value,
-                tier: row.tier.as_deref().and_then(|t| serde_json::from_value(serde_json::Value::from(t)).ok()),
-                summary: String::new(),
-                note: row.note.clone(),
-            };
-            entry.log.seed(&row, &reading);
-            if entry.last.is_none() {
-                entry.stored_at = Some(row.checked_at);
-                entry.readings.push(reading);
-            }
-        }
-    }
-
-    /// Learns, from the stored alerts, the series each monitor had alerts for.
-    async fn seed_alerts(&mut self) {
-        let rows = match self.deps.store.alerts(true, 1_000_000).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "Could not read stored alerts; series that vanished while vigil was down resolve only when seen again.");
-                return;
-            }
-        };
-        for row in rows {
-            let Ok(record) = serde_json::from_str::<crate::alerting::AlertRecord>(&row.state) else { continue };
-            let Some(name) = record.request.source.strip_prefix("monitor/") else { continue };
-            if let Some(entry) = self.entries.get_mut(name)
-                && record.state.tier > Tier::Ok
-            {
-                let seen = vigil_core::monitor::evaluate::Seen {
-                    labels: record.request.labels.clone(),
-                    missing: 0,
-                    value: record.request.details.get("value").and_then(serde_json::Value::as_f64),
-                };
-                entry.memory.series.or_insert(row.dedup_key.clone(), seen);
-            }
-        }
-    }
-
-    /// Slot `slot` of `name` is due: start its check unless one still runs (or it is not ours).
-    fn due(&mut self, name: &str, slot: Millis, now: Millis, waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>) {
-        let Some(entry) = self.entries.get_mut(name) else { return };
-        if entry.def.heartbeat.is_some() {
-            if entry.next == Some(slot) || !waiting.is_empty() {
-                self.heartbeat(name, now, waiting);
-            }
-            return;
-        }
-        let scheduled = entry.next == Some(slot);
-        if scheduled {
-            // The next slot after this one; slots already past are skipped and counted.
-            let mut next = entry.def.cadence.next_after(slot);
-            let mut skipped = 0u64;
-            while let Some(at) = next.filter(|at| *at <= now) {
-                skipped += 1;
-                next = entry.def.cadence.next_after(at);
-            }
-            if skipped > 0 {
-                metrics::counter!("vigil_monitor_checks_skipped_total", "reason" => "late").increment(skipped);
-            }
-            entry.next = next.filter(|_| !entry.def.paused);
-            if let Some(at) = entry.next {
-                self.heap.push(Reverse((at, name.to_string())));
-            }
-        } else if waiting.is_empty() {
-            return; // A stale heap entry (the monitor was replaced or rescheduled).
-        }
-        if !self.deps.ownership.owns_key(name) {
-            return;
-        }
-        if entry.running {
-            metrics::counter!("vigil_monitor_checks_skipped_total", "reason" => "running").increment(1);
-            for w in waiting {
-                let _ = w.send(Some(status(entry)));
-            }
-            return;
-        }
-        entry.running = true;
-        let source = entry.source.clone();
-        let (back, slots, name) = (self.back.clone(), self.slots.clone(), name.to_string());
-        let store = self.deps.store.clone();
-        tokio::spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            let started_at = Instant::now();
-            let started = now;
-            let answer = match source {
-                Ok(source) => ask_with_store(&client(), &*store, &source, now).await,
-                Err(e) => Answer::Failed(e),
-            };
-            let done = Done { name, slot, started, took: started_at.elapsed(), answer, waiting };
-            let _ = back.send(MonitorCmd::Done(Box::new(done)));
-        });
-    }
-
-    fn finished(&mut self, done: Done) {
-        let Some(entry) = self.entries.get_mut(&done.name) else { return };
-        entry.running = false;
-        let readings = evaluate(&entry.def, &mut entry.memory, &done.answer);
-        self.observe(done, readings);
-    }
-
-    /// Hands a check's readings to the alert manager, records them, and answers who waited.
-    fn observe(&mut self, mut done: Done, readings: Vec<Reading>) {
-        let Some(entry) = self.entries.get_mut(&done.name) else { return };
-        let part = vigil_store::partition_of(&entry.def.name);
-        for reading in &readings {
-            if let Some(request) = observe::request(&entry.def, reading, done.slot) {
-                let from = crate::alerting::ObservedFrom::Local { part };
-                let msg = AlertMsg::Observe {
-                    instance: String::new(),
-                    task_id: String::new(),
-                    request: Box::new(request),
-                    from,
-                };
-                let _ = self.deps.alerts.send(msg);
-            }
-        }
-        let outcome = match (&done.answer, readings.iter().filter_map(|r| r.tier).max()) {
-            (Answer::Failed(_), _) => "error",
-            (_, Some(Tier::Critical)) => "critical",
-            (_, Some(Tier::Warning)) => "warning",
-            _ => "ok",
-        };
-        metrics::counter!("vigil_monitor_checks_total", "monitor" => done.name.clone(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("vigil_monitor_check_seconds").record(done.took.as_secs_f64());
-        entry.log.record(&self.deps.history, &done.name, &readings, done.slot, &mut self.pending);
-        entry.readings = readings;
-        let waiting = std::mem::take(&mut done.waiting);
-        // Only the error is shown later; the answer's samples (an HTTP body, say) are dropped.
-        if let Answer::Samples(samples) = &mut done.answer {
-            *samples = Vec::new();
-        }
-        entry.last = Some(done);
-        for w in waiting {
-            let _ = w.send(Some(status(entry)));
-        }
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 }
 
@@ -658,28 +245,4 @@ pub async fn ask_with_store(
         _ => "running",
     };
     job.judge(last.updated_at, state, now)
-}
-
-/// The client non-HTTP-check sources share.
-fn client() -> reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(vigil_connectors::http_client).clone()
-}
-
-fn status(entry: &Entry) -> MonitorStatus {
-    let last = entry.last.as_ref();
-    MonitorStatus {
-        name: entry.def.name.clone(),
-        source: entry.def.source.kind.clone(),
-        last_check: last.map(|d| d.started).or(entry.stored_at),
-        took_ms: last.map(|d| d.took.as_millis() as u64),
-        error: last.and_then(|d| match &d.answer {
-            Answer::Failed(e) => Some(e.clone()),
-            Answer::Samples(_) => None,
-        }),
-        series: entry.readings.clone(),
-        next_check: entry.next,
-        paused: entry.def.paused,
-        ping_id: entry.ping_id.clone(),
-    }
 }
