@@ -121,8 +121,9 @@ impl Monitors {
         let count = threads.max(1);
         let (writer, writer_rx) = mpsc::unbounded_channel();
         tokio::spawn(record::writer(writer_rx, deps.store.clone(), deps.clock.clone(), deps.history));
+        let seeds = Arc::new(shard::Seeds::default());
         let shards = (0..count)
-            .map(|index| shard::start(shard::Place { index, count }, deps.clone(), writer.clone()))
+            .map(|index| shard::start(shard::Place { index, count }, deps.clone(), seeds.clone(), writer.clone()))
             .collect::<std::io::Result<Vec<_>>>()?;
         // Heartbeat states go to the shard of their monitor; the router does not keep the
         // shards alive (they end when the last handle goes).

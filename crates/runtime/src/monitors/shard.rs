@@ -56,6 +56,7 @@ impl Place {
 pub fn start(
     place: Place,
     deps: Deps,
+    seeds: Arc<Seeds>,
     writer: mpsc::UnboundedSender<record::WriterMsg>,
 ) -> std::io::Result<mpsc::UnboundedSender<MonitorCmd>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -72,7 +73,7 @@ pub fn start(
         in_flight: 0,
         max_in_flight: MAX_IN_FLIGHT.div_ceil(place.count),
         queued: Default::default(),
-        seeded: false,
+        seeds: Some(seeds),
         salt: String::new(),
         draining: std::collections::VecDeque::new(),
         gains: 0,
@@ -85,6 +86,16 @@ pub fn start(
 
 /// Who waits for a check's status (`CheckNow`).
 type Waiting = Vec<oneshot::Sender<Option<MonitorStatus>>>;
+
+/// What the shards learn from the store at start, read once for all of them (by the first shard
+/// to ask) and freed when the last has seeded. A read that failed is an error for each.
+#[derive(Default)]
+pub struct Seeds {
+    results: tokio::sync::OnceCell<Result<Vec<vigil_store::MonitorResultRow>, String>>,
+    alerts: tokio::sync::OnceCell<Result<Vec<vigil_store::AlertRow>, String>>,
+    salt: tokio::sync::OnceCell<Result<Option<String>, String>>,
+    heartbeats: tokio::sync::OnceCell<Result<Vec<vigil_store::HeartbeatRow>, String>>,
+}
 
 /// A finished check.
 pub struct Done {
@@ -130,7 +141,8 @@ struct Actor {
     max_in_flight: usize,
     /// Due checks waiting for one to finish, oldest first.
     queued: std::collections::VecDeque<(String, Millis, Waiting)>,
-    seeded: bool,
+    /// The store's start-up reads, shared by the shards; dropped once this shard has seeded.
+    seeds: Option<Arc<Seeds>>,
     /// The store's salt for derived ping ids.
     salt: String,
     /// The monitors of the history write under way not drained yet, in name order.
@@ -229,9 +241,8 @@ impl Actor {
                 }
             }
             MonitorCmd::List(reply) => {
-                let mut all: Vec<MonitorStatus> = self.entries.values().map(status).collect();
-                all.sort_by(|a, b| a.name.cmp(&b.name));
-                let _ = reply.send(all);
+                // The handle sorts what all shards list.
+                let _ = reply.send(self.entries.values().map(status).collect());
             }
             MonitorCmd::Get(name, reply) => {
                 let _ = reply.send(self.entries.get(&name).map(status));
@@ -294,9 +305,8 @@ impl Actor {
             }
         }
         self.pending.keep_history(closing.history);
-        if !self.seeded {
-            self.seeded = true;
-            self.seed().await;
+        if let Some(seeds) = self.seeds.take() {
+            self.seed(&seeds).await;
         }
         self.set_ping_ids();
     }
@@ -385,22 +395,23 @@ impl Actor {
     }
 
     /// Learns the series each monitor had alerts for, and its stored latest readings.
-    async fn seed(&mut self) {
-        self.seed_results().await;
-        self.seed_alerts().await;
-        self.seed_heartbeats().await;
+    async fn seed(&mut self, seeds: &Seeds) {
+        self.seed_results(seeds).await;
+        self.seed_alerts(seeds).await;
+        self.seed_heartbeats(seeds).await;
     }
 
     /// The store's ping-id salt and every heartbeat's state, before any heartbeat is looked at.
-    async fn seed_heartbeats(&mut self) {
-        match self.deps.store.setting("ping_salt").await {
-            Ok(Some(salt)) => self.salt = salt,
+    async fn seed_heartbeats(&mut self, seeds: &Seeds) {
+        let store = &self.deps.store;
+        match seeds.salt.get_or_init(|| async { store.setting("ping_salt").await.map_err(|e| e.to_string()) }).await {
+            Ok(Some(salt)) => self.salt = salt.clone(),
             Ok(None) => {
                 tracing::warn!("The store has no ping_salt; derived ping ids are guessable from monitor names.")
             }
             Err(e) => tracing::warn!(error = %e, "Could not read the ping salt."),
         }
-        match self.deps.store.heartbeats(0).await {
+        match seeds.heartbeats.get_or_init(|| async { store.heartbeats(0).await.map_err(|e| e.to_string()) }).await {
             Ok(rows) => {
                 for row in rows {
                     if let Some(entry) = self.entries.get_mut(&row.monitor) {
@@ -413,8 +424,13 @@ impl Actor {
     }
 
     /// The stored latest readings, shown until each monitor's first check here.
-    async fn seed_results(&mut self) {
-        let rows = match self.deps.store.monitor_results("").await {
+    async fn seed_results(&mut self, seeds: &Seeds) {
+        let store = &self.deps.store;
+        let rows = match seeds
+            .results
+            .get_or_init(|| async { store.monitor_results("").await.map_err(|e| e.to_string()) })
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "Could not read stored monitor results; they show after each monitor's next check.");
@@ -437,7 +453,7 @@ impl Actor {
                 summary: String::new(),
                 note: row.note.clone(),
             };
-            entry.log.seed(&row, &reading);
+            entry.log.seed(row, &reading);
             if entry.last.is_none() {
                 entry.stored_at = Some(row.checked_at);
                 entry.readings.push(reading);
@@ -446,8 +462,13 @@ impl Actor {
     }
 
     /// Learns, from the stored alerts, the series each monitor had alerts for.
-    async fn seed_alerts(&mut self) {
-        let rows = match self.deps.store.alerts(true, 1_000_000).await {
+    async fn seed_alerts(&mut self, seeds: &Seeds) {
+        let store = &self.deps.store;
+        let rows = match seeds
+            .alerts
+            .get_or_init(|| async { store.alerts(true, 1_000_000).await.map_err(|e| e.to_string()) })
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "Could not read stored alerts; series that vanished while vigil was down resolve only when seen again.");
