@@ -97,6 +97,22 @@ pub struct Seeds {
     heartbeats: tokio::sync::OnceCell<Result<Vec<vigil_store::HeartbeatRow>, String>>,
 }
 
+/// The start-up read in `cell`, made by the first shard to ask (`read` is not polled after
+/// that); `None`, after the warning `lost`, when it failed.
+async fn shared_read<'a, T>(
+    cell: &'a tokio::sync::OnceCell<Result<T, String>>,
+    read: impl std::future::Future<Output = Result<T, vigil_store::StoreError>>,
+    lost: &str,
+) -> Option<&'a T> {
+    match cell.get_or_init(|| async { read.await.map_err(|e| e.to_string()) }).await {
+        Ok(value) => Some(value),
+        Err(e) => {
+            tracing::warn!(error = %e, "{lost}");
+            None
+        }
+    }
+}
+
 /// A finished check.
 pub struct Done {
     name: String,
@@ -404,39 +420,25 @@ impl Actor {
     /// The store's ping-id salt and every heartbeat's state, before any heartbeat is looked at.
     async fn seed_heartbeats(&mut self, seeds: &Seeds) {
         let store = &self.deps.store;
-        match seeds.salt.get_or_init(|| async { store.setting("ping_salt").await.map_err(|e| e.to_string()) }).await {
-            Ok(Some(salt)) => self.salt = salt.clone(),
-            Ok(None) => {
+        match shared_read(&seeds.salt, store.setting("ping_salt"), "Could not read the ping salt.").await {
+            Some(Some(salt)) => self.salt = salt.clone(),
+            Some(None) => {
                 tracing::warn!("The store has no ping_salt; derived ping ids are guessable from monitor names.")
             }
-            Err(e) => tracing::warn!(error = %e, "Could not read the ping salt."),
+            None => {}
         }
-        match seeds.heartbeats.get_or_init(|| async { store.heartbeats(0).await.map_err(|e| e.to_string()) }).await {
-            Ok(rows) => {
-                for row in rows {
-                    if let Some(entry) = self.entries.get_mut(&row.monitor) {
-                        entry.beats.merge(&row.beats);
-                    }
-                }
+        let lost = "Could not read heartbeat states; they resume with the next ping.";
+        for row in shared_read(&seeds.heartbeats, store.heartbeats(0), lost).await.into_iter().flatten() {
+            if let Some(entry) = self.entries.get_mut(&row.monitor) {
+                entry.beats.merge(&row.beats);
             }
-            Err(e) => tracing::warn!(error = %e, "Could not read heartbeat states; they resume with the next ping."),
         }
     }
 
     /// The stored latest readings, shown until each monitor's first check here.
     async fn seed_results(&mut self, seeds: &Seeds) {
-        let store = &self.deps.store;
-        let rows = match seeds
-            .results
-            .get_or_init(|| async { store.monitor_results("").await.map_err(|e| e.to_string()) })
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "Could not read stored monitor results; they show after each monitor's next check.");
-                return;
-            }
-        };
+        let lost = "Could not read stored monitor results; they show after each monitor's next check.";
+        let Some(rows) = shared_read(&seeds.results, self.deps.store.monitor_results(""), lost).await else { return };
         for row in rows {
             let Some(entry) = self.entries.get_mut(&row.monitor) else {
                 // A monitor no longer defined: its readings go (the shard it hashes to says so).
@@ -463,17 +465,10 @@ impl Actor {
 
     /// Learns, from the stored alerts, the series each monitor had alerts for.
     async fn seed_alerts(&mut self, seeds: &Seeds) {
-        let store = &self.deps.store;
-        let rows = match seeds
-            .alerts
-            .get_or_init(|| async { store.alerts(true, 1_000_000).await.map_err(|e| e.to_string()) })
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "Could not read stored alerts; series that vanished while vigil was down resolve only when seen again.");
-                return;
-            }
+        let lost =
+            "Could not read stored alerts; series that vanished while vigil was down resolve only when seen again.";
+        let Some(rows) = shared_read(&seeds.alerts, self.deps.store.alerts(true, 1_000_000), lost).await else {
+            return;
         };
         for row in rows {
             let Ok(record) = serde_json::from_str::<crate::alerting::AlertRecord>(&row.state) else { continue };
