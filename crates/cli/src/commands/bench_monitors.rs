@@ -134,6 +134,8 @@ pub async fn run(plan: Plan) -> Result<()> {
     let hooks = receiver(arrivals.clone()).await?;
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+    // Metrics are recorded as under `vigil serve` (their cost is part of a check's).
+    let _metrics = crate::setup::install_metrics()?;
     let engine = Engine::start(
         store,
         Arc::new(SystemClock),

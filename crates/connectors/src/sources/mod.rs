@@ -123,10 +123,18 @@ pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
     match source {
         // Timed, with its own client settings (redirects, TLS) and the certificate read.
         Source::Http(check) => return check.ask().await,
-        Source::Sql(query) => return query.ask().await,
-        Source::Email(email) => return email.ask_at(None, jiff::Timestamp::now().as_millisecond()).await,
+        // The other sources' calls are boxed: a future is as large as its largest state, and the
+        // checks that run most (plain HTTP) should not carry a database or IMAP session's.
+        Source::Sql(query) => return Box::pin(query.ask()).await,
+        Source::Email(email) => return Box::pin(email.ask_at(None, jiff::Timestamp::now().as_millisecond())).await,
         Source::Influxdb(_) | Source::Prometheus(_) | Source::JobLatency(_) => {}
     }
+    Box::pin(ask_over_http(client, source)).await
+}
+
+/// The call of a source that answers over HTTP through reqwest (InfluxDB, Prometheus, a job's
+/// status endpoint).
+async fn ask_over_http(client: &reqwest::Client, source: &Source) -> Answer {
     let req = match source.request() {
         Ok(r) => r,
         Err(e) => return Answer::Failed(e),

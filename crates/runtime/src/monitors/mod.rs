@@ -217,13 +217,23 @@ pub async fn ask_with_store(
 ) -> Answer {
     if let Source::Email(email) = source {
         // Judged at the engine's clock, like every monitor.
-        return email.ask_at(None, now).await;
+        return Box::pin(email.ask_at(None, now)).await;
     }
     let Source::JobLatency(job) = source else { return ask(client, source).await };
     let Some(workflow) = &job.workflow else { return ask(client, source).await };
+    Box::pin(newest_runs(store, job, workflow, now)).await
+}
+
+/// A `job_latency` source on a vigil workflow, judged from the workflow's newest runs.
+async fn newest_runs(
+    store: &dyn vigil_store::Store,
+    job: &vigil_connectors::sources::job_latency::JobLatencyConfig,
+    workflow: &str,
+    now: Millis,
+) -> Answer {
     use vigil_core::instance::WorkflowStatus;
     let newest = |status: Option<WorkflowStatus>| vigil_store::InstanceFilter {
-        workflow_name: Some(workflow.clone()),
+        workflow_name: Some(workflow.to_string()),
         status,
         created_from: None,
         created_to: None,

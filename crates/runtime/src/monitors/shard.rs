@@ -3,9 +3,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use vigil_connectors::sources::Source;
 use vigil_core::alert::Tier;
@@ -61,28 +65,36 @@ pub fn start(
 ) -> std::io::Result<mpsc::UnboundedSender<MonitorCmd>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let (done, done_rx) = mpsc::unbounded_channel();
     let actor = Actor {
         deps,
         writer,
         pending: record::Pending::default(),
         place,
-        done,
+        running: FuturesUnordered::new(),
         entries: HashMap::new(),
         heap: BinaryHeap::new(),
-        in_flight: 0,
         max_in_flight: MAX_IN_FLIGHT.div_ceil(place.count),
         queued: Default::default(),
         seeds: Some(seeds),
         salt: String::new(),
         draining: std::collections::VecDeque::new(),
         gains: 0,
+        check_seconds: None,
     };
-    std::thread::Builder::new()
-        .name(format!("vigil-monitors-{}", place.index))
-        .spawn(move || runtime.block_on(actor.run(rx, done_rx)))?;
+    std::thread::Builder::new().name(format!("vigil-monitors-{}", place.index)).spawn(move || {
+        // The actor is a task of the runtime, not the future `block_on` drives: a task woken
+        // while the thread polls its sockets is queued on the thread, where waking the
+        // `block_on` future writes to the runtime's eventfd (a syscall, and one more turn of
+        // the reactor) each time a check's socket is ready.
+        runtime.block_on(async move {
+            let _ = tokio::spawn(actor.run(rx)).await;
+        })
+    })?;
     Ok(tx)
 }
+
+/// A check under way.
+type Check = Pin<Box<dyn Future<Output = Done> + Send>>;
 
 /// Who waits for a check's status (`CheckNow`).
 type Waiting = Vec<oneshot::Sender<Option<MonitorStatus>>>;
@@ -140,6 +152,8 @@ struct Entry {
     since: Millis,
     /// A heartbeat's ping id.
     ping_id: Option<String>,
+    /// Its checks counter per outcome (ok, warning, critical, error), once it was counted.
+    counted: [Option<metrics::Counter>; 4],
 }
 
 struct Actor {
@@ -148,12 +162,13 @@ struct Actor {
     pending: record::Pending,
     /// Where this shard stands among the others.
     place: Place,
-    /// Finished checks come back here.
-    done: mpsc::UnboundedSender<Box<Done>>,
+    /// The checks under way. They are polled by the shard's own task, not spawned: a check
+    /// woken by its socket wakes this task, which polls just that check (no task to allocate,
+    /// schedule and copy the check into, and no channel back).
+    running: FuturesUnordered<Check>,
     entries: HashMap<String, Entry>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
-    /// Checks running, and most at once.
-    in_flight: usize,
+    /// Most checks running at once.
     max_in_flight: usize,
     /// Due checks waiting for one to finish, oldest first.
     queued: std::collections::VecDeque<(String, Millis, Waiting)>,
@@ -165,10 +180,12 @@ struct Actor {
     draining: std::collections::VecDeque<String>,
     /// The ownership's gains when last looked at.
     gains: u64,
+    /// The check time histogram, once a check was timed.
+    check_seconds: Option<metrics::Histogram>,
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<MonitorCmd>, mut done: mpsc::UnboundedReceiver<Box<Done>>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<MonitorCmd>) {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         let mut last_history = self.deps.clock.now();
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -204,10 +221,16 @@ impl Actor {
                     None => return,
                 },
                 _ = &mut sleep => armed_for = None,
-                Some(finished) = done.recv() => {
-                    self.finished(*finished);
-                    while let Ok(more) = done.try_recv() {
-                        self.finished(*more);
+                Some(finished) = self.running.next(), if !self.running.is_empty() => {
+                    self.finished(finished);
+                    // Others that finished meanwhile, polled with this task's own waker.
+                    while let Some(more) = std::future::poll_fn(|cx| match self.running.poll_next_unpin(cx) {
+                        Poll::Ready(done) => Poll::Ready(done),
+                        Poll::Pending => Poll::Ready(None),
+                    })
+                    .await
+                    {
+                        self.finished(more);
                     }
                 }
                 _ = flush.tick() => {
@@ -308,6 +331,7 @@ impl Actor {
                 beats,
                 since,
                 ping_id: None,
+                counted: Default::default(),
             };
             self.entries.insert(name, entry);
         }
@@ -526,7 +550,7 @@ impl Actor {
             return;
         }
         entry.running = true;
-        if self.in_flight >= self.max_in_flight {
+        if self.running.len() >= self.max_in_flight {
             // No task until a slot frees: a waiting check costs its name, not a future.
             self.queued.push_back((name.to_string(), slot, waiting));
             return;
@@ -534,26 +558,23 @@ impl Actor {
         self.start(name.to_string(), slot, waiting);
     }
 
-    /// Starts a check of `name` (marked running) on a task of its own.
+    /// Starts a check of `name` (marked running) among the shard's running checks.
     fn start(&mut self, name: String, slot: Millis, waiting: Waiting) {
         let Some(entry) = self.entries.get(&name) else { return };
-        self.in_flight += 1;
         let source = entry.source.clone();
-        let (back, store, started) = (self.done.clone(), self.deps.store.clone(), self.deps.clock.now());
-        tokio::spawn(async move {
+        let (store, started) = (self.deps.store.clone(), self.deps.clock.now());
+        self.running.push(Box::pin(async move {
             let started_at = Instant::now();
             let answer = match source {
                 Ok(source) => ask_with_store(&client(), &*store, &source, started).await,
                 Err(e) => Answer::Failed(e),
             };
-            let done = Done { name, slot, started, took: started_at.elapsed(), answer, waiting };
-            let _ = back.send(Box::new(done));
-        });
+            Done { name, slot, started, took: started_at.elapsed(), answer, waiting }
+        }));
     }
 
     fn finished(&mut self, done: Done) {
-        self.in_flight -= 1;
-        while self.in_flight < self.max_in_flight
+        while self.running.len() < self.max_in_flight
             && let Some((name, slot, waiting)) = self.queued.pop_front()
         {
             self.start(name, slot, waiting);
@@ -584,14 +605,22 @@ impl Actor {
             }
         }
         let outcome = match (&done.answer, readings.iter().filter_map(|r| r.tier).max()) {
-            (Answer::Failed(_), _) => "error",
-            (_, Some(Tier::Critical)) => "critical",
-            (_, Some(Tier::Warning)) => "warning",
-            _ => "ok",
+            (Answer::Failed(_), _) => 3,
+            (_, Some(Tier::Critical)) => 2,
+            (_, Some(Tier::Warning)) => 1,
+            _ => 0,
         };
-        metrics::counter!("vigil_monitor_checks_total", "monitor" => done.name.clone(), "outcome" => outcome)
+        // The handles are looked up once (a lookup hashes the name and labels; an increment is
+        // one atomic add).
+        entry.counted[outcome]
+            .get_or_insert_with(|| {
+                let outcome = ["ok", "warning", "critical", "error"][outcome];
+                metrics::counter!("vigil_monitor_checks_total", "monitor" => done.name.clone(), "outcome" => outcome)
+            })
             .increment(1);
-        metrics::histogram!("vigil_monitor_check_seconds").record(done.took.as_secs_f64());
+        self.check_seconds
+            .get_or_insert_with(|| metrics::histogram!("vigil_monitor_check_seconds"))
+            .record(done.took.as_secs_f64());
         entry.log.record(&self.deps.history, &done.name, &readings, done.slot, &mut self.pending);
         entry.readings = readings;
         let waiting = std::mem::take(&mut done.waiting);

@@ -170,7 +170,8 @@ impl HttpSource {
         {
             return answer;
         }
-        self.ask_general().await
+        // Boxed: reqwest's call is many times the size of the plain path's.
+        Box::pin(self.ask_general()).await
     }
 
     /// The call on the plain path; `None` for a redirect it is to follow (the general client

@@ -11,8 +11,9 @@
 //! environment, and headers that are plain text. A redirect that is to be followed goes back to
 //! the general client, which follows it.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -111,7 +112,7 @@ impl Prepared {
     /// Sends the request on an idle connection (one that turns out closed is replaced once) or a
     /// new one, and reads the answer. The caller bounds the time.
     pub async fn call(&self) -> Result<Answered, Failure> {
-        if let Some(stream) = pool().take(&self.authority) {
+        if let Some(stream) = pool(|p| p.take(&self.authority)) {
             match self.exchange(stream).await {
                 // A kept connection the server had closed meanwhile: not an answer; open a new one.
                 Err(Failure::Unanswered(_)) => {}
@@ -163,7 +164,7 @@ impl Prepared {
         };
         let body = read_body(&mut stream, buf, framing).await.map_err(|e| Failure::Body(status, e))?;
         if head.keep_alive && !matches!(framing, Framing::UntilClose) {
-            pool().put(&self.authority, stream);
+            pool(|p| p.put(&self.authority, stream));
         }
         Ok(Answered { status, body })
     }
@@ -331,22 +332,30 @@ fn dechunk(buf: &[u8], body: &mut Vec<u8>) -> Result<Option<Step>, String> {
     Ok(Some(Step::Read(end + 2)))
 }
 
-/// Idle connections by `host:port`, newest last.
+/// Idle connections by `host:port`, newest last, one pool per thread.
+///
+/// Per thread, not per process: a socket is registered with the reactor of the runtime that
+/// opened it, and its readiness is delivered by that runtime's thread. The monitor shards are one
+/// current-thread runtime each, so a connection taken from a shared pool by another shard was
+/// woken through the first shard's thread (an extra wake of a thread, and of an eventfd, per
+/// check); from its own thread's pool it never leaves the thread that reads it.
 #[derive(Default)]
 struct Pool {
-    idle: Mutex<HashMap<String, Vec<(TcpStream, Instant)>>>,
+    idle: HashMap<String, Vec<(TcpStream, Instant)>>,
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(Pool::default)
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::default();
+}
+
+fn pool<T>(f: impl FnOnce(&mut Pool) -> T) -> T {
+    POOL.with(|pool| f(&mut pool.borrow_mut()))
 }
 
 impl Pool {
     /// The newest idle connection to `authority` that is young enough.
-    fn take(&self, authority: &str) -> Option<TcpStream> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = idle.get_mut(authority)?;
+    fn take(&mut self, authority: &str) -> Option<TcpStream> {
+        let kept = self.idle.get_mut(authority)?;
         while let Some((stream, since)) = kept.pop() {
             if since.elapsed() < IDLE_FOR {
                 return Some(stream);
@@ -356,11 +365,10 @@ impl Pool {
         None
     }
 
-    fn put(&self, authority: &str, stream: TcpStream) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = match idle.get_mut(authority) {
+    fn put(&mut self, authority: &str, stream: TcpStream) {
+        let kept = match self.idle.get_mut(authority) {
             Some(kept) => kept,
-            None => idle.entry(authority.to_string()).or_default(),
+            None => self.idle.entry(authority.to_string()).or_default(),
         };
         // The oldest are first: drop those past their time, and the oldest beyond the limit.
         let stale = kept.iter().take_while(|(_, since)| since.elapsed() >= IDLE_FOR).count();
