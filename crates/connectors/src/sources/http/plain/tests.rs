@@ -1,6 +1,6 @@
 //! The plain client against scripted servers that answer with exact bytes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
