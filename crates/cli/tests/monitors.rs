@@ -634,3 +634,68 @@ async fn a_robopager_checklist_imports_validates_and_runs() {
         assert_eq!(status, code, "last run {minutes} min ago: {text}");
     }
 }
+
+/// A restart must not lose what the alert manager counted: a series that failed once of the three
+/// failures `fireAfter` asks for, before a restart, is told its first pass after it (a pass resets
+/// the count), so two more failures do not fire. The shards learn from the stored alerts which
+/// series may have an alert open; the others' passes are not told at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_counted_before_a_restart_is_reset_by_the_first_pass_after_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The answers, request by request: fail (before the restart), pass, fail, fail, then pass.
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let server = Recorder::start({
+        let asked = asked.clone();
+        move |r| match r.path.as_str() {
+            "/health" => {
+                let n = asked.fetch_add(1, Ordering::SeqCst);
+                Reply::json(json!({"ok": !matches!(n, 0 | 2 | 3)}))
+            }
+            _ => Reply::json(json!({"ok": true})),
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &server.url);
+    for other in ["errors", "health"] {
+        std::fs::remove_file(config.join(format!("monitors/{other}.yaml"))).unwrap();
+    }
+    let site = |every: &str| {
+        format!(
+            "name: site\nevery: {every}\nsource:\n  http:\n    url: {}/health\n    conditions: ['[BODY].ok == true']\nnotify: [hook]\nfireAfter: 3\nrepeatInterval: never\n",
+            server.url
+        )
+    };
+    // First run: one check (hourly after it), whose failure the alert manager counts and stores.
+    std::fs::write(config.join("monitors/site.yaml"), site("1h")).unwrap();
+    let port = free_port();
+    let (child, base) = serve_api(&db, &config, port, &[]).await;
+    let mut vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let checked = http.post(format!("{base}/api/v1/monitors/site/check")).send().await.unwrap();
+    assert!(checked.status().is_success(), "{}", checked.status());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed: serde_json::Value =
+            http.get(format!("{base}/api/v1/alerts?all=true")).send().await.unwrap().json().await.unwrap();
+        if listed["items"].as_array().is_some_and(|items| !items.is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the failure was not stored: {listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::process::Command::new("kill").args(["-TERM", &vigil.0.id().to_string()]).status();
+    let _ = vigil.0.wait();
+
+    // Second run, a check a second: pass, fail, fail, pass, pass...
+    std::fs::write(config.join("monitors/site.yaml"), site("1s")).unwrap();
+    let (child, _base) = serve_api(&db, &config, port, &[]).await;
+    let _vigil = KillOnDrop(child);
+    while asked.load(Ordering::SeqCst) < 7 {
+        assert!(std::time::Instant::now() < deadline + Duration::from_secs(30), "too few checks");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(server.to("/hook").is_empty(), "two failures in a row fired: {:?}", server.to("/hook"));
+}

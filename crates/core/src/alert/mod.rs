@@ -217,6 +217,18 @@ pub struct AlertState {
 }
 
 impl AlertState {
+    /// Whether a passing observation would change nothing here but the counts of passes and the
+    /// time of the last observation: nothing fires, waits for `for`, counts failures or is
+    /// believed firing by a receiver.
+    pub fn is_quiet(&self) -> bool {
+        self.condition == Condition::Ok
+            && self.tier == Tier::Ok
+            && self.notified_tier == Tier::Ok
+            && !self.notified_firing
+            && self.failures == 0
+            && self.pending_tier.is_none()
+    }
+
     /// Whether an observation about time `at` is older than one already applied. Late runs (the
     /// catch-up fires after a restart, a slow check) can finish out of order; the newest
     /// observation wins, as a Prometheus rule reads only the latest sample.

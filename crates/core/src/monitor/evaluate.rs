@@ -38,6 +38,12 @@ pub enum Answer {
 pub struct Memory {
     /// By dedup key.
     pub series: SeriesMap,
+    /// Every series that may have an alert open is in `series` (the runtime read the stored
+    /// alerts, and nothing else has observed this monitor's keys since). A series first seen
+    /// then has no alert to resolve, so it counts as having passed for ever until it fails
+    /// ([`Seen::passing`]): its passes need not be told. Off in `vigil check` and `vigil test`,
+    /// and after a cluster node gains partitions.
+    pub alerts_known: bool,
 }
 
 /// Series by dedup key: a vector sorted by key. Most monitors have one series, and a `BTreeMap`'s
@@ -118,12 +124,17 @@ pub struct Seen {
     #[serde(default)]
     pub value: Option<f64>,
     /// Passing readings in a row, counted by this process (not kept): once the alert manager has
-    /// heard enough of them to have resolved the series, more change nothing there.
+    /// heard enough of them to have resolved the series, more change nothing there. A series
+    /// first seen while [`Memory::alerts_known`] starts at [`Seen::NEVER_FAILED`].
     #[serde(skip)]
     pub passing: u32,
 }
 
 impl Seen {
+    /// The passing count of a series that has not failed since it was first seen, and had no
+    /// alert then: as many passes as can be counted.
+    pub const NEVER_FAILED: u32 = u32::MAX;
+
     /// Counts a reading at `tier` (`None` observes nothing and counts nothing).
     fn count(&mut self, tier: Option<Tier>) {
         match tier {
@@ -251,7 +262,8 @@ fn reading(
             seen.count(tier);
         }
         None => {
-            let mut seen = Seen { labels: labels.clone(), missing: 0, value, passing: 0 };
+            let passing = if memory.alerts_known { Seen::NEVER_FAILED } else { 0 };
+            let mut seen = Seen { labels: labels.clone(), missing: 0, value, passing };
             seen.count(tier);
             memory.series.insert(key.clone(), seen);
         }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::evaluate::{Answer, Memory, Reading, Sample, evaluate};
+use super::evaluate::{Answer, Memory, Reading, Sample, Seen, evaluate};
 use super::*;
 use crate::alert::{AlertState, Notice, Observation};
 
@@ -263,4 +263,38 @@ fn passes_in_a_row_are_counted_and_once_resolve_after_have_been_heard_more_chang
     // A series missing from the answer at a failing tier (no data: warning) is no longer passing.
     let _ = evaluate(&def, &mut memory, &Answer::Samples(vec![host("b", json!(10))]));
     assert_eq!(memory.series.get(key).unwrap().passing, 0);
+}
+
+#[test]
+fn a_series_first_seen_while_alerts_are_known_counts_as_never_failed_until_it_fails() {
+    // The runtime read every stored alert: a series it meets for the first time has none, so its
+    // passes need not be told. A failure makes it count from nought like any other.
+    let def = disk();
+    let key = "monitor/disk-usage{host=a}";
+    let mut memory = Memory { alerts_known: true, ..Memory::default() };
+    let mut passing = Vec::new();
+    for v in [10, 10, 97, 10] {
+        let _ = evaluate(&def, &mut memory, &Answer::Samples(vec![host("a", json!(v))]));
+        passing.push(memory.series.get(key).unwrap().passing);
+    }
+    assert_eq!(passing, [Seen::NEVER_FAILED, Seen::NEVER_FAILED, 0, 1]);
+    // Without the stored alerts read, a new series counts from nought.
+    let mut unsure = Memory::default();
+    let _ = evaluate(&def, &mut unsure, &Answer::Samples(vec![host("a", json!(10))]));
+    assert_eq!(unsure.series.get(key).unwrap().passing, 1);
+}
+
+#[test]
+fn an_alert_state_is_quiet_until_something_fails_and_again_once_it_resolved() {
+    let def = disk();
+    let mut state = AlertState::default();
+    assert!(state.is_quiet());
+    state.observe(&def.rule, Observation::At(Tier::Ok), 60_000, false);
+    assert!(state.is_quiet(), "a pass changes nothing a pass would: {state:?}");
+    state.observe(&def.rule, Observation::At(Tier::Warning), 120_000, false);
+    assert!(!state.is_quiet(), "{state:?}");
+    for n in 0..=def.rule.resolve_after {
+        state.observe(&def.rule, Observation::At(Tier::Ok), 180_000 + i64::from(n) * 60_000, false);
+    }
+    assert!(state.is_quiet(), "resolved and told: {state:?}");
 }

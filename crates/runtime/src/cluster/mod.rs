@@ -70,6 +70,12 @@ impl Ownership {
         }
     }
 
+    /// Whether this node is the only one (SQLite): nobody else runs its partitions, before or
+    /// after it.
+    pub fn solo(&self) -> bool {
+        self.solo
+    }
+
     /// This node's id.
     pub fn node(&self) -> &str {
         &self.node

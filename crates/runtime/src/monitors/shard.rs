@@ -256,13 +256,19 @@ impl Actor {
         }
     }
 
-    /// After this node gained partitions, every series is told to the alert manager again until
-    /// it settles: an alert may have fired elsewhere while this node did not run the monitor.
+    /// After a cluster node gained partitions, every series is told to the alert manager again
+    /// until it settles: an alert may have fired elsewhere while this node did not run the
+    /// monitor. (A solo node gains every partition once, at start, and nobody ran them before
+    /// but itself: what it read from the store at start holds.)
     fn notice_gains(&mut self) {
         let gains = self.deps.ownership.gains();
         if gains != self.gains {
             self.gains = gains;
+            if self.deps.ownership.solo() {
+                return;
+            }
             for entry in self.entries.values_mut() {
+                entry.memory.alerts_known = false;
                 entry.memory.series.values_mut().for_each(|seen| seen.passing = 0);
             }
         }
@@ -487,18 +493,23 @@ impl Actor {
         }
     }
 
-    /// Learns, from the stored alerts, the series each monitor had alerts for.
+    /// Learns, from the stored alerts, the series each monitor may have an alert open for. When
+    /// every stored alert was read, the other series have none ([`Memory::alerts_known`]).
     async fn seed_alerts(&mut self, seeds: &Seeds) {
+        const MOST: u32 = 1_000_000;
         let lost =
             "Could not read stored alerts; series that vanished while vigil was down resolve only when seen again.";
-        let Some(rows) = shared_read(&seeds.alerts, self.deps.store.alerts(true, 1_000_000), lost).await else {
+        let Some(rows) = shared_read(&seeds.alerts, self.deps.store.alerts(false, MOST), lost).await else {
             return;
         };
+        if rows.len() < MOST as usize {
+            self.entries.values_mut().for_each(|entry| entry.memory.alerts_known = true);
+        }
         for row in rows {
             let Ok(record) = serde_json::from_str::<crate::alerting::AlertRecord>(&row.state) else { continue };
             let Some(name) = record.request.source.strip_prefix("monitor/") else { continue };
             if let Some(entry) = self.entries.get_mut(name)
-                && record.state.tier > Tier::Ok
+                && !record.state.is_quiet()
             {
                 let seen = vigil_core::monitor::evaluate::Seen {
                     labels: record.request.labels.clone(),
