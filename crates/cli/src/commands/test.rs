@@ -46,7 +46,7 @@ fn judged(source: &vigil_connectors::sources::http::HttpSource, test: &testing::
                     body: f.get("body").cloned().unwrap_or(Value::Null),
                     certificate_expires_in_ms: f.get("certificate_expiration").and_then(Value::as_i64),
                 };
-                source.judge(&seen, None)
+                source.judge(seen, None)
             }
             other => other.clone(),
         })

@@ -106,7 +106,7 @@ impl Source {
             Source::Http(s) => {
                 let body = serde_json::from_slice(body)
                     .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-                s.judge(&http::Observed { connected: true, status, body, ..http::Observed::default() }, None)
+                s.judge(http::Observed { connected: true, status, body, ..http::Observed::default() }, None)
             }
             Source::Influxdb(c) => c.parse(status, body),
             Source::Prometheus(c) => c.parse(status, body),

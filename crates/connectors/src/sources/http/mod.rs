@@ -139,8 +139,8 @@ impl HttpSource {
     }
 
     /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
-    pub fn judge(&self, seen: &Observed, note: Option<String>) -> Answer {
-        let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(seen).err()).collect();
+    pub fn judge(&self, seen: Observed, note: Option<String>) -> Answer {
+        let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(&seen).err()).collect();
         // Not reaching the server fails the check, unless a condition asks about that itself.
         let asks_connected = self.config.conditions.iter().any(|c| c.contains("[CONNECTED]"));
         if !seen.connected && !asks_connected && failed.is_empty() {
@@ -150,7 +150,7 @@ impl HttpSource {
         fields.insert("status".into(), Value::from(seen.status));
         fields.insert("response_time".into(), Value::from(seen.response_time_ms));
         fields.insert("connected".into(), Value::Bool(seen.connected));
-        fields.insert("body".into(), seen.body.clone());
+        fields.insert("body".into(), seen.body);
         if let Some(ms) = seen.certificate_expires_in_ms {
             fields.insert("certificate_expiration".into(), Value::from(ms));
         }
@@ -185,20 +185,20 @@ impl HttpSource {
         let answered = match answered {
             Ok(Ok(answered)) => answered,
             Ok(Err(plain::Failure::Unanswered(why))) => {
-                return Some(self.judge(&seen, Some(format!("could not connect: {why}"))));
+                return Some(self.judge(seen, Some(format!("could not connect: {why}"))));
             }
             Ok(Err(plain::Failure::Body(status, why))) => {
                 (seen.connected, seen.status) = (true, status);
-                return Some(self.judge(&seen, Some(why)));
+                return Some(self.judge(seen, Some(why)));
             }
-            Err(_) => return Some(self.judge(&seen, Some(format!("no answer within {timeout:?}")))),
+            Err(_) => return Some(self.judge(seen, Some(format!("no answer within {timeout:?}")))),
         };
         if (300..400).contains(&answered.status) && self.config.follow_redirects.unwrap_or(true) {
             return None;
         }
         (seen.connected, seen.status) = (true, answered.status);
         seen.body = body_value(&answered.body);
-        Some(self.judge(&seen, None))
+        Some(self.judge(seen, None))
     }
 
     /// The call through reqwest: HTTPS, redirects, proxies.
@@ -228,7 +228,7 @@ impl HttpSource {
                 } else {
                     format!("could not connect: {}", super::root_cause(&e))
                 };
-                return self.judge(&seen, Some(why));
+                return self.judge(seen, Some(why));
             }
         };
         seen.connected = true;
@@ -241,11 +241,11 @@ impl HttpSource {
             .map(|at| at - jiff::Timestamp::now().as_millisecond());
         let bytes = match super::read_capped(response).await {
             Ok(bytes) => bytes,
-            Err(why) => return self.judge(&seen, Some(why)),
+            Err(why) => return self.judge(seen, Some(why)),
         };
         seen.response_time_ms = started.elapsed().as_millis() as i64;
         seen.body = body_value(&bytes);
-        self.judge(&seen, None)
+        self.judge(seen, None)
     }
 }
 
@@ -300,15 +300,15 @@ mod tests {
             json!({"url": "http://x/health", "conditions": ["[STATUS] == 200", "[BODY].status == UP"], "failing": "warning"}),
         );
         let up = Observed { connected: true, status: 200, body: json!({"status": "UP"}), ..Observed::default() };
-        let Answer::Samples(ok) = s.judge(&up, None) else { panic!() };
+        let Answer::Samples(ok) = s.judge(up.clone(), None) else { panic!() };
         assert_eq!((ok[0].tier, ok[0].note.as_deref()), (Some(Tier::Ok), None));
         let degraded = Observed { body: json!({"status": "DEGRADED"}), ..up };
-        let Answer::Samples(bad) = s.judge(&degraded, None) else { panic!() };
+        let Answer::Samples(bad) = s.judge(degraded, None) else { panic!() };
         assert_eq!(bad[0].tier, Some(Tier::Warning));
         assert_eq!(bad[0].note.as_deref(), Some("failed: [BODY].status == UP (found DEGRADED)"));
         // The default condition fails a server that cannot be reached.
         let plain = source(json!({"url": "http://x/"}));
-        let Answer::Samples(down) = plain.judge(&Observed::default(), Some("could not connect: refused".into())) else {
+        let Answer::Samples(down) = plain.judge(Observed::default(), Some("could not connect: refused".into())) else {
             panic!()
         };
         assert_eq!(down[0].tier, Some(Tier::Critical));
