@@ -41,9 +41,12 @@ pub struct EngineConfig {
     pub cluster: crate::cluster::ClusterConfig,
     /// How monitor results are kept.
     pub monitor_history: crate::monitors::record::HistorySettings,
-    /// Threads the monitors are split over (each a single-threaded runtime); default one per
+    /// Most threads the monitors are split over (each a single-threaded runtime); default one per
     /// core.
     pub monitor_threads: usize,
+    /// Checks a second one monitors thread takes before they spread over one more (see
+    /// `monitors::router`).
+    pub monitor_checks_per_shard: u64,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +62,7 @@ impl Default for EngineConfig {
             cluster: crate::cluster::ClusterConfig::default(),
             monitor_history: crate::monitors::record::HistorySettings::default(),
             monitor_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            monitor_checks_per_shard: crate::monitors::CHECKS_PER_SHARD,
         }
     }
 }
@@ -315,7 +319,10 @@ impl Engine {
                 pings: pings.clone(),
             },
             beats_rx,
-            config.monitor_threads,
+            crate::monitors::Sharding {
+                most: config.monitor_threads,
+                checks_per_shard: config.monitor_checks_per_shard,
+            },
         )?;
         Ok(Engine {
             monitors,

@@ -438,61 +438,93 @@ async fn overload_runs_at_most_the_limit_and_recovers_when_load_drops() {
     assert!(edges.len() / 2 >= 6, "some fires ran: {}", edges.len() / 2);
 }
 
-/// Monitors are split over shards (threads) by name; the handle answers for all of them as one:
-/// one sorted listing, ping ids of every shard, a check now where the monitor lives, and a
-/// reload that drops monitors from every shard.
+/// Monitors are split over as many shards (threads) as their load needs, by name; the handle
+/// answers for all of them as one: one sorted listing, ping ids of every shard, a check now where
+/// the monitor lives, and a reload that drops monitors from every shard. When a reload changes
+/// the number of shards in use, the monitors move with what they remember (here a probe's last
+/// check, which a monitor made anew would not have for an hour).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitors_split_over_shards_answer_as_one() {
+async fn monitors_split_over_shards_answer_as_one_and_move_as_the_load_changes() {
     use vigil_core::monitor::MonitorDef;
     use vigil_core::monitor::expect::PingKind;
     use vigil_runtime::pings::Ping;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("e.db")).await.unwrap());
-    let config = EngineConfig { monitor_threads: 3, ..EngineConfig::default() };
+    // Three threads; each shard takes one check a second.
+    let config = EngineConfig { monitor_threads: 3, monitor_checks_per_shard: 1, ..EngineConfig::default() };
     let engine = Engine::start(store, Arc::new(SystemClock), config, WorkflowSet::default(), SecretValues::default())
         .await
         .unwrap();
-    let defs = |n: usize| -> Vec<MonitorDef> {
-        (0..n)
-            .map(|i| {
-                let doc = json!({"name": format!("hb{i:02}"), "every": "1h", "heartbeat": {"grace": "1h"}});
-                let (def, problems) = MonitorDef::build(&doc);
-                def.unwrap_or_else(|| panic!("{problems:?}"))
-            })
-            .collect()
+    let build = |doc: Value| {
+        let (def, problems) = MonitorDef::build(&doc);
+        def.unwrap_or_else(|| panic!("{problems:?}"))
     };
-    engine.set_monitors(defs(12));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let listed = loop {
-        let listed = engine.monitors().await;
-        if listed.len() == 12 && listed.iter().all(|m| m.ping_id.is_some()) {
-            break listed;
+    // A probe that moves when three shards are in use (it is on the first when one is).
+    let probe = (0..).map(|i| format!("probe{i}")).find(|n| vigil_store::partition_of(n) % 3 == 2).unwrap();
+    // `heartbeats` heartbeats (no checks), the hourly probe, and `load` monitors a second (a port
+    // nobody listens on: each check fails at once).
+    let defs = |heartbeats: usize, load: usize| -> Vec<MonitorDef> {
+        let beats =
+            (0..heartbeats).map(|i| json!({"name": format!("hb{i:02}"), "every": "1h", "heartbeat": {"grace": "1h"}}));
+        let source = json!({"http": {"url": "http://127.0.0.1:9/"}});
+        let busy = (0..load).map(|i| json!({"name": format!("load{i}"), "every": "1s", "source": source}));
+        let probe = json!({"name": probe, "every": "1h", "source": source});
+        beats.chain(busy).chain([probe]).map(build).collect()
+    };
+    let listed_when = |want: usize| {
+        let engine = engine.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let listed = engine.monitors().await;
+                if listed.len() == want
+                    && listed.iter().filter(|m| m.name.starts_with("hb")).all(|m| m.ping_id.is_some())
+                {
+                    return listed;
+                }
+                assert!(Instant::now() < deadline, "{} of {want} monitors listed with ping ids", listed.len());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
-        assert!(Instant::now() < deadline, "not all monitors listed with ping ids: {}", listed.len());
-        tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let names: Vec<&str> = listed.iter().map(|m| m.name.as_str()).collect();
+    engine.set_monitors(defs(12, 1));
+    let listed = listed_when(14).await;
+    let names: Vec<&str> = listed.iter().filter(|m| m.name.starts_with("hb")).map(|m| m.name.as_str()).collect();
     let sorted: Vec<String> = (0..12).map(|i| format!("hb{i:02}")).collect();
     assert_eq!(names, sorted.iter().map(String::as_str).collect::<Vec<_>>());
     let ping = || Ping { kind: PingKind::Success, exit_code: None, rid: None, body: None };
-    for m in &listed {
-        let id = m.ping_id.as_deref().unwrap();
-        assert_eq!(engine.ping(id, ping()).await.ok().as_deref(), Some(m.name.as_str()), "{id}");
+    let pings_reach_their_monitors = |listed: Vec<vigil_runtime::monitors::MonitorStatus>| {
+        let engine = engine.clone();
+        async move {
+            for m in listed.iter().filter(|m| m.name.starts_with("hb")) {
+                let id = m.ping_id.as_deref().unwrap();
+                assert_eq!(engine.ping(id, ping()).await.ok().as_deref(), Some(m.name.as_str()), "{id}");
+            }
+        }
+    };
+    pings_reach_their_monitors(listed.clone()).await;
+    let checked = engine.check_monitor(&probe).await.expect("the probe runs");
+    let probed = checked.last_check.expect("checked now");
+
+    // Three checks a second: three shards. The probe moves to the third and keeps its last check.
+    engine.set_monitors(defs(12, 3));
+    let spread = listed_when(16).await;
+    let moved = spread.iter().find(|m| m.name == probe).unwrap();
+    assert_eq!(moved.last_check, Some(probed), "the probe moved without its memory: {moved:?}");
+    for (before, after) in listed.iter().zip(spread.iter().filter(|m| m.name.starts_with("hb"))) {
+        assert_eq!((&before.name, &before.ping_id), (&after.name, &after.ping_id));
     }
-    let checked = engine.check_monitor("hb07").await.expect("hb07 runs");
-    assert_eq!(checked.name, "hb07");
+    pings_reach_their_monitors(spread).await;
+    assert_eq!(engine.check_monitor("hb07").await.expect("hb07 runs").name, "hb07");
     assert!(engine.check_monitor("nope").await.is_none());
 
-    engine.set_monitors(defs(4));
-    loop {
-        let listed = engine.monitors().await;
-        if listed.len() == 4 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "dropped monitors still listed: {}", listed.len());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Back to one shard, with fewer monitors: the probe moves back, dropped monitors are gone.
+    engine.set_monitors(defs(4, 0));
+    let listed_after = listed_when(5).await;
+    assert_eq!(listed_after.iter().find(|m| m.name == probe).unwrap().last_check, Some(probed));
     let gone = listed[7].ping_id.as_deref().unwrap();
     assert!(engine.ping(gone, ping()).await.is_err(), "a dropped heartbeat's ping id is refused");
     assert!(engine.monitor("hb09").await.is_none());
+    assert!(engine.monitor("load0").await.is_none());
+    pings_reach_their_monitors(listed_after).await;
 }

@@ -1,7 +1,8 @@
 //! The light path for monitors: a check is not a workflow instance.
 //!
-//! The monitors are split over shards by a hash of their name, one shard per core, each a
-//! single-threaded runtime on a thread of its own ([`shard`]). A shard keeps its monitors' next
+//! The monitors are split over shards by a hash of their name, each a single-threaded runtime on
+//! a thread of its own ([`shard`]): one per core at most, and only as many as their load needs
+//! ([`router`]). A shard keeps its monitors' next
 //! due times in a heap (as the scheduler does for schedules). When one is due it asks the source
 //! on a task of the shard's own (at most [`MAX_IN_FLIGHT`] over all shards; a monitor whose
 //! previous check still runs skips the slot), evaluates the answer in Rust
@@ -23,7 +24,10 @@
 
 mod observe;
 pub mod record;
+mod router;
 mod shard;
+
+pub use router::{CHECKS_PER_SHARD, Sharding};
 
 use std::sync::Arc;
 
@@ -84,18 +88,16 @@ pub struct MonitorStatus {
     pub ping_id: Option<String>,
 }
 
-/// Work for a monitors shard.
+/// What the handle asks of the monitors.
 pub enum MonitorCmd {
     /// Replaces the monitors (start, reload).
     Set(Vec<MonitorDef>),
     /// Runs a monitor now; answers with its status after the check.
     CheckNow(String, oneshot::Sender<Option<MonitorStatus>>),
-    /// Every monitor's status.
+    /// Every monitor's status, by name.
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
-    /// Heartbeat states from pings, for this shard's monitors.
-    Beats(Vec<vigil_store::HeartbeatRow>),
     /// Writes the open history buckets and pending results; answers when they are written.
     Stop(oneshot::Sender<()>),
 }
@@ -103,7 +105,7 @@ pub enum MonitorCmd {
 /// The handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Monitors {
-    shards: Arc<[mpsc::UnboundedSender<MonitorCmd>]>,
+    router: mpsc::UnboundedSender<MonitorCmd>,
 }
 
 /// The shard (of `count`) that runs monitor `name`.
@@ -112,98 +114,52 @@ fn shard_of(name: &str, count: usize) -> usize {
 }
 
 impl Monitors {
-    /// Starts `threads` shards (at least one); heartbeat states (from pings) arrive on `beats`.
+    /// Starts the shards' threads (as many are used as the load needs, see [`router`]);
+    /// heartbeat states (from pings) arrive on `beats`.
     pub fn spawn(
         deps: Deps,
-        mut beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>,
-        threads: usize,
+        beats: mpsc::UnboundedReceiver<Vec<vigil_store::HeartbeatRow>>,
+        sharding: Sharding,
     ) -> std::io::Result<Monitors> {
-        let count = threads.max(1);
         let (writer, writer_rx) = mpsc::unbounded_channel();
         tokio::spawn(record::writer(writer_rx, deps.store.clone(), deps.clock.clone(), deps.history));
-        let seeds = Arc::new(shard::Seeds::default());
-        let shards = (0..count)
-            .map(|index| shard::start(shard::Place { index, count }, deps.clone(), seeds.clone(), writer.clone()))
-            .collect::<std::io::Result<Vec<_>>>()?;
-        // Heartbeat states go to the shard of their monitor; the router does not keep the
-        // shards alive (they end when the last handle goes).
-        let weak: Vec<_> = shards.iter().map(mpsc::UnboundedSender::downgrade).collect();
-        tokio::spawn(async move {
-            while let Some(rows) = beats.recv().await {
-                let mut split: Vec<Vec<vigil_store::HeartbeatRow>> = vec![Vec::new(); count];
-                for row in rows {
-                    split[shard_of(&row.monitor, count)].push(row);
-                }
-                for (shard, rows) in weak.iter().zip(split) {
-                    if let (false, Some(tx)) = (rows.is_empty(), shard.upgrade()) {
-                        let _ = tx.send(MonitorCmd::Beats(rows));
-                    }
-                }
-            }
-        });
-        Ok(Monitors { shards: shards.into() })
+        let shards = router::start_shards(sharding.most, &deps, &writer)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(router::run(shards, sharding, rx, beats, deps.clock.clone()));
+        Ok(Monitors { router: tx })
     }
 
-    fn shard(&self, name: &str) -> &mpsc::UnboundedSender<MonitorCmd> {
-        &self.shards[shard_of(name, self.shards.len())]
+    /// Asks the router, and waits for the answer; `None` when the monitors have stopped.
+    async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<T>) -> MonitorCmd) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.router.send(cmd(tx)).ok()?;
+        rx.await.ok()
     }
 
     /// Replaces the monitors.
     pub fn set(&self, defs: Vec<MonitorDef>) {
         metrics::gauge!("vigil_monitors").set(defs.len() as f64);
-        let mut split: Vec<Vec<MonitorDef>> = vec![Vec::new(); self.shards.len()];
-        for def in defs {
-            split[shard_of(&def.name, self.shards.len())].push(def);
-        }
-        // Every shard hears, also of none: it drops the monitors it had.
-        for (tx, defs) in self.shards.iter().zip(split) {
-            let _ = tx.send(MonitorCmd::Set(defs));
-        }
+        let _ = self.router.send(MonitorCmd::Set(defs));
     }
 
     /// Runs `name` now and returns its status after the check; `None` when it does not exist.
     pub async fn check_now(&self, name: &str) -> Option<MonitorStatus> {
-        let (tx, rx) = oneshot::channel();
-        self.shard(name).send(MonitorCmd::CheckNow(name.to_string(), tx)).ok()?;
-        rx.await.ok().flatten()
+        self.ask(|tx| MonitorCmd::CheckNow(name.to_string(), tx)).await.flatten()
     }
 
     /// Writes the open history buckets and pending results (a graceful stop).
     pub async fn stop(&self) {
-        let mut written = Vec::new();
-        for shard in self.shards.iter() {
-            let (tx, rx) = oneshot::channel();
-            if shard.send(MonitorCmd::Stop(tx)).is_ok() {
-                written.push(rx);
-            }
-        }
-        for rx in written {
-            let _ = rx.await;
-        }
+        self.ask(MonitorCmd::Stop).await;
     }
 
     /// One monitor's status (no check); `None` when it does not exist.
     pub async fn get(&self, name: &str) -> Option<MonitorStatus> {
-        let (tx, rx) = oneshot::channel();
-        self.shard(name).send(MonitorCmd::Get(name.to_string(), tx)).ok()?;
-        rx.await.ok().flatten()
+        self.ask(|tx| MonitorCmd::Get(name.to_string(), tx)).await.flatten()
     }
 
     /// Every monitor's status, by name.
     pub async fn list(&self) -> Vec<MonitorStatus> {
-        let mut asked = Vec::new();
-        for shard in self.shards.iter() {
-            let (tx, rx) = oneshot::channel();
-            if shard.send(MonitorCmd::List(tx)).is_ok() {
-                asked.push(rx);
-            }
-        }
-        let mut all = Vec::new();
-        for rx in asked {
-            all.extend(rx.await.unwrap_or_default());
-        }
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
+        self.ask(MonitorCmd::List).await.unwrap_or_default()
     }
 }
 

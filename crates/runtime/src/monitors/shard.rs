@@ -17,7 +17,7 @@ use vigil_core::monitor::MonitorDef;
 use vigil_core::monitor::evaluate::{Answer, Memory, Reading, evaluate};
 use vigil_core::time::Millis;
 
-use super::{Deps, MAX_IN_FLIGHT, MonitorCmd, MonitorStatus, ask_with_store, observe, record};
+use super::{Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
 use crate::alerting::AlertMsg;
 
 /// How often pending results are handed to the writer.
@@ -55,14 +55,53 @@ impl Place {
     }
 }
 
-/// Starts a shard on a thread of its own (`vigil-monitors-N`, one current-thread runtime); it
-/// ends when the last sender of its commands goes.
+/// Work for a shard, from the router.
+pub enum Cmd {
+    /// Replaces the shard's monitors: `defs`, where the shard now stands, and the monitors other
+    /// shards handed over (their memory and schedule kept).
+    Set {
+        /// The monitors this shard runs now.
+        defs: Vec<MonitorDef>,
+        /// Where it stands among the shards in use.
+        place: Place,
+        /// Monitors moved here from other shards.
+        adopted: Vec<Adopted>,
+    },
+    /// Hands every monitor over (the number of shards in use changes); a check under way is
+    /// forgotten, and the monitor checked again at its next slot where it goes.
+    HandOver(oneshot::Sender<Vec<Adopted>>),
+    /// Runs a monitor now; answers with its status after the check.
+    CheckNow(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// Every monitor's status.
+    List(oneshot::Sender<Vec<MonitorStatus>>),
+    /// One monitor's status, without a check.
+    Get(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// Heartbeat states from pings, for this shard's monitors.
+    Beats(Vec<vigil_store::HeartbeatRow>),
+    /// Writes the open history buckets and pending results; answers when they are written.
+    Stop(oneshot::Sender<()>),
+}
+
+/// A monitor moving between shards, with all it remembers.
+pub struct Adopted(Box<Entry>);
+
+impl Adopted {
+    /// The monitor's name.
+    pub fn name(&self) -> &str {
+        &self.0.def.name
+    }
+}
+
+/// Starts shard `index` on a thread of its own (`vigil-monitors-N`, one current-thread
+/// runtime), with no monitors until the router sets them; it ends when the last sender of its
+/// commands goes.
 pub fn start(
-    place: Place,
+    index: usize,
     deps: Deps,
     seeds: Arc<Seeds>,
     writer: mpsc::UnboundedSender<record::WriterMsg>,
-) -> std::io::Result<mpsc::UnboundedSender<MonitorCmd>> {
+) -> std::io::Result<mpsc::UnboundedSender<Cmd>> {
+    let place = Place { index, count: 1 };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (tx, rx) = mpsc::unbounded_channel();
     let actor = Actor {
@@ -185,7 +224,7 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<MonitorCmd>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         let mut last_history = self.deps.clock.now();
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -274,10 +313,22 @@ impl Actor {
         }
     }
 
-    async fn apply(&mut self, cmd: MonitorCmd) {
+    async fn apply(&mut self, cmd: Cmd) {
         match cmd {
-            MonitorCmd::Set(defs) => self.set(defs).await,
-            MonitorCmd::CheckNow(name, reply) => {
+            Cmd::Set { defs, place, adopted } => {
+                self.place = place;
+                self.max_in_flight = MAX_IN_FLIGHT.div_ceil(place.count);
+                let adopted = adopted.into_iter().map(|Adopted(entry)| (entry.def.name.clone(), *entry)).collect();
+                self.set(defs, adopted).await
+            }
+            Cmd::HandOver(reply) => {
+                let entries = std::mem::take(&mut self.entries).into_values().map(|mut entry| {
+                    entry.running = false;
+                    Adopted(Box::new(entry))
+                });
+                let _ = reply.send(entries.collect());
+            }
+            Cmd::CheckNow(name, reply) => {
                 if self.entries.contains_key(&name) {
                     let now = self.deps.clock.now();
                     self.due(&name, now, now, vec![reply]);
@@ -285,15 +336,15 @@ impl Actor {
                     let _ = reply.send(None);
                 }
             }
-            MonitorCmd::List(reply) => {
-                // The handle sorts what all shards list.
+            Cmd::List(reply) => {
+                // The router sorts what all shards list.
                 let _ = reply.send(self.entries.values().map(status).collect());
             }
-            MonitorCmd::Get(name, reply) => {
+            Cmd::Get(name, reply) => {
                 let _ = reply.send(self.entries.get(&name).map(status));
             }
-            MonitorCmd::Beats(rows) => self.beats(rows),
-            MonitorCmd::Stop(reply) => {
+            Cmd::Beats(rows) => self.beats(rows),
+            Cmd::Stop(reply) => {
                 let mut batch = self.pending.take();
                 for (name, entry) in &mut self.entries {
                     entry.log.close(name, &mut batch);
@@ -304,13 +355,14 @@ impl Actor {
         }
     }
 
-    /// Replaces the monitors, keeping the memory and schedule of those that stay the same.
-    async fn set(&mut self, defs: Vec<MonitorDef>) {
+    /// Replaces the monitors, keeping the memory and schedule of those that stay the same (here,
+    /// or `adopted` from another shard).
+    async fn set(&mut self, defs: Vec<MonitorDef>, mut adopted: HashMap<String, Entry>) {
         let now = self.deps.clock.now();
         let mut old = std::mem::take(&mut self.entries);
         for def in defs {
             let source = self.source(&def);
-            let kept = old.remove(&def.name);
+            let kept = old.remove(&def.name).or_else(|| adopted.remove(&def.name));
             let (memory, next, last, readings, log, stored_at, beats, since) = match kept {
                 Some(e) => (e.memory, e.next, e.last, e.readings, e.log, e.stored_at, e.beats, e.since),
                 None => {
@@ -341,9 +393,10 @@ impl Actor {
             };
             self.entries.insert(name, entry);
         }
-        // A removed monitor's open buckets are kept; its latest readings go.
+        // A removed monitor's open buckets are kept; its latest readings go. (One handed over
+        // and removed by the same reload was another shard's: its readings go here all the same.)
         let mut closing = vigil_store::MonitorBatch::default();
-        for (name, mut entry) in old {
+        for (name, mut entry) in old.into_iter().chain(adopted) {
             entry.log.close(&name, &mut closing);
             closing.results.clear();
             for reading in &entry.readings {
