@@ -76,9 +76,17 @@ impl Router {
         let active = shards_for(&defs, now, self.checks_per_shard, self.shards.len());
         let mut adopted: Vec<Vec<Adopted>> = self.shards.iter().map(|_| Vec::new()).collect();
         if active != self.active {
-            tracing::info!(shards = active, before = self.active, "The monitors move to another number of shards.");
-            for moved in self.hand_over().await {
-                adopted[shard_of(moved.name(), active)].push(moved);
+            let moved = self.hand_over().await;
+            if !moved.is_empty() {
+                tracing::info!(
+                    shards = active,
+                    before = self.active,
+                    monitors = moved.len(),
+                    "The monitors move to another number of shards."
+                );
+            }
+            for one in moved {
+                adopted[shard_of(one.name(), active)].push(one);
             }
             self.active = active;
         }
