@@ -33,6 +33,15 @@ fn config(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
     config
 }
 
+/// [`config`] without its monitors: the notifiers alone, for a test's own monitor.
+fn config_alone(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
+    let config = config(dir, base);
+    for other in ["errors", "health"] {
+        std::fs::remove_file(config.join(format!("monitors/{other}.yaml"))).unwrap();
+    }
+    config
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vigil_check_prints_tiers_exits_like_a_nagios_plugin_and_pages_only_when_asked() {
     let server = Recorder::start(|r| match r.path.as_str() {
@@ -545,10 +554,7 @@ async fn a_passing_series_keeps_no_alert_until_it_fails() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
-    let config = config(dir.path(), &server.url);
-    for other in ["errors", "health"] {
-        std::fs::remove_file(config.join(format!("monitors/{other}.yaml"))).unwrap();
-    }
+    let config = config_alone(dir.path(), &server.url);
     std::fs::write(
         config.join("monitors/site.yaml"),
         format!(
@@ -657,10 +663,7 @@ async fn a_failure_counted_before_a_restart_is_reset_by_the_first_pass_after_it(
     .await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
-    let config = config(dir.path(), &server.url);
-    for other in ["errors", "health"] {
-        std::fs::remove_file(config.join(format!("monitors/{other}.yaml"))).unwrap();
-    }
+    let config = config_alone(dir.path(), &server.url);
     let site = |every: &str| {
         format!(
             "name: site\nevery: {every}\nsource:\n  http:\n    url: {}/health\n    conditions: ['[BODY].ok == true']\nnotify: [hook]\nfireAfter: 3\nrepeatInterval: never\n",

@@ -104,15 +104,8 @@ impl Router {
 
     /// Every shard's monitors, taken from them.
     async fn hand_over(&self) -> Vec<Adopted> {
-        let mut asked = Vec::new();
-        for tx in &self.shards {
-            let (reply, rx) = oneshot::channel();
-            if tx.send(Cmd::HandOver(reply)).is_ok() {
-                asked.push(rx);
-            }
-        }
         let mut all = Vec::new();
-        for rx in asked {
+        for rx in ask_each(&self.shards, Cmd::HandOver) {
             all.extend(rx.await.unwrap_or_default());
         }
         all
@@ -128,13 +121,7 @@ impl Router {
                 let _ = self.shard(&name).send(Cmd::Get(name, reply));
             }
             MonitorCmd::List(reply) => {
-                let replies: Vec<_> = self.shards[..self.active]
-                    .iter()
-                    .filter_map(|tx| {
-                        let (one, rx) = oneshot::channel();
-                        tx.send(Cmd::List(one)).ok().map(|()| rx)
-                    })
-                    .collect();
+                let replies = ask_each(&self.shards[..self.active], Cmd::List);
                 // Gathered on a task of its own: the router goes on meanwhile.
                 tokio::spawn(async move {
                     let mut all = Vec::new();
@@ -147,14 +134,7 @@ impl Router {
             }
             MonitorCmd::Stop(reply) => {
                 // Every shard, in use or not: one no longer in use may still hold results.
-                let written: Vec<_> = self
-                    .shards
-                    .iter()
-                    .filter_map(|tx| {
-                        let (one, rx) = oneshot::channel();
-                        tx.send(Cmd::Stop(one)).ok().map(|()| rx)
-                    })
-                    .collect();
+                let written = ask_each(&self.shards, Cmd::Stop);
                 tokio::spawn(async move {
                     for rx in written {
                         let _ = rx.await;
@@ -177,6 +157,17 @@ impl Router {
             }
         }
     }
+}
+
+/// Sends `ask` to each of `shards` with a reply channel of its own; the answers to wait for.
+fn ask_each<T>(shards: &[mpsc::UnboundedSender<Cmd>], ask: fn(oneshot::Sender<T>) -> Cmd) -> Vec<oneshot::Receiver<T>> {
+    shards
+        .iter()
+        .filter_map(|tx| {
+            let (reply, rx) = oneshot::channel();
+            tx.send(ask(reply)).ok().map(|()| rx)
+        })
+        .collect()
 }
 
 /// The shards `defs` need at `now`: one per `checks_per_shard` checks a second, from one to
