@@ -55,6 +55,11 @@ pub struct Place {
 }
 
 impl Place {
+    /// Most checks this shard runs at once: its share of [`MAX_IN_FLIGHT`].
+    fn max_in_flight(self) -> usize {
+        MAX_IN_FLIGHT.div_ceil(self.count)
+    }
+
     /// Whether monitor `name` belongs to this shard.
     pub fn holds(self, name: &str) -> bool {
         super::shard_of(name, self.count) == self.index
@@ -118,7 +123,6 @@ pub fn start(
         running: FuturesUnordered::new(),
         entries: HashMap::new(),
         heap: BinaryHeap::new(),
-        max_in_flight: MAX_IN_FLIGHT.div_ceil(place.count),
         queued: Default::default(),
         seeds: Some(seeds),
         salt: String::new(),
@@ -215,8 +219,6 @@ struct Actor {
     running: FuturesUnordered<Check>,
     entries: HashMap<String, Entry>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
-    /// Most checks running at once.
-    max_in_flight: usize,
     /// Due checks waiting for one to finish, oldest first.
     queued: std::collections::VecDeque<(String, Millis, Waiting)>,
     /// The store's start-up reads, shared by the shards; dropped once this shard has seeded.
@@ -340,7 +342,6 @@ impl Actor {
         match cmd {
             Cmd::Set { defs, place, adopted } => {
                 self.place = place;
-                self.max_in_flight = MAX_IN_FLIGHT.div_ceil(place.count);
                 let adopted = adopted.into_iter().map(|Adopted(entry)| (entry.def.name.clone(), *entry)).collect();
                 self.set(defs, adopted).await
             }
@@ -639,7 +640,7 @@ impl Actor {
             return;
         }
         entry.running = true;
-        if self.running.len() >= self.max_in_flight {
+        if self.running.len() >= self.place.max_in_flight() {
             // No task until a slot frees: a waiting check costs its name, not a future.
             self.queued.push_back((name.to_string(), slot, waiting));
             return;
@@ -663,7 +664,7 @@ impl Actor {
     }
 
     fn finished(&mut self, done: Done) {
-        while self.running.len() < self.max_in_flight
+        while self.running.len() < self.place.max_in_flight()
             && let Some((name, slot, waiting)) = self.queued.pop_front()
         {
             self.start(name, slot, waiting);
