@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
     .expect("a valid instance");
     instance.variables.insert("nested".into(), json!({"deep": [[1, 2], {"k": null}]}));
     let index = HashMap::new();
-    let scope = InstanceScope { instance: &instance, index: &index, suffix: "", secrets: &OneSecret };
+    let scope =
+        InstanceScope { instance: &instance, index: &index, suffix: "", secrets: &OneSecret, current_task: Some("t1") };
     if let Ok(masked) = resolve(&template, &scope, Secrets::Mask) {
         assert!(!masked.to_string().contains("s3cr3t-value"), "a masked copy holds the secret");
     }

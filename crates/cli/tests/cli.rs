@@ -13,6 +13,36 @@ fn validate_reports_every_problem_located() {
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
 
+/// Fields Conductor ignores and references to missing tasks (which read null in Conductor) are
+/// warnings, as a definition written for Conductor loads unchanged; `--strict` makes them errors.
+#[test]
+fn unknown_fields_warn_and_strict_makes_them_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let defs = dir.path().join("defs");
+    std::fs::create_dir_all(&defs).unwrap();
+    let workflow = r#"{"name": "w", "onStateChange": {"x": 1}, "tasks": [{"name": "a", "taskReferenceName": "a",
+        "type": "INLINE", "inputParameters": {"evaluatorType": "javascript", "expression": "1",
+        "id": "${CPEWF_TASK_ID}", "gone": "${missing.output.x}"}, "inputParamters": {}}]}"#;
+    std::fs::write(defs.join("w.json"), workflow).unwrap();
+    let db = dir.path().join("v.db");
+    let out = run(&db, &["validate", defs.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for said in [
+        "warning: onStateChange: unknown workflow field `onStateChange` is ignored",
+        "warning: tasks[0].inputParamters: unknown task field `inputParamters` is ignored, as Conductor ignores it (did you mean `inputParameters`?)",
+        "warning: tasks[0].inputParameters.gone: `${missing.output.x}` refers to task `missing`, which does not exist",
+        "ok: 1 workflow(s), 0 schedule(s), 0 notifier(s), 3 warning(s)",
+    ] {
+        assert!(text.contains(said), "{said} missing from:\n{text}");
+    }
+    assert!(!text.contains("CPEWF_TASK_ID"), "a system parameter is not a problem: {text}");
+    let strict = run(&db, &["validate", "--strict", defs.to_str().unwrap()]);
+    let text = String::from_utf8(strict.stdout).unwrap();
+    assert_eq!(strict.status.code(), Some(1), "{text}");
+    assert!(text.contains("0 error(s), 3 warning(s) (--strict: warnings count as errors)"), "{text}");
+}
+
 #[test]
 fn validate_refuses_sub_workflow_cycles_naming_each() {
     let dir = tempfile::tempdir().unwrap();

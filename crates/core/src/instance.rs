@@ -308,6 +308,8 @@ pub struct InstanceScope<'a> {
     pub suffix: &'a str,
     /// Secret and environment values.
     pub secrets: &'a dyn SecretSource,
+    /// The task whose input is resolved, if any (`${CPEWF_TASK_ID}`).
+    pub current_task: Option<&'a str>,
 }
 
 /// Provides secret values and allowed environment variables.
@@ -372,6 +374,10 @@ impl Scope for InstanceScope<'_> {
             }
             _ => return None,
         })
+    }
+
+    fn current_task_id(&self) -> Option<&str> {
+        self.current_task
     }
 
     fn secret(&self, name: &str) -> Option<String> {

@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod cron;
 pub mod def;
 pub mod diagnostic;
 pub mod instance;

@@ -21,7 +21,18 @@ pub trait Scope {
     fn secret(&self, name: &str) -> Option<String>;
     /// The value of environment variable `name`, when the deployment allows `${env.*}`.
     fn env(&self, name: &str) -> Option<String>;
+    /// The id of the task whose input is being resolved (Conductor's `${CPEWF_TASK_ID}`).
+    fn current_task_id(&self) -> Option<&str> {
+        None
+    }
 }
+
+/// Conductor's system parameters, written as a whole reference (`${CPEWF_TASK_ID}`): the current
+/// task's id, and the `NETFLIX_ENV` and `NETFLIX_STACK` environment variables (read as
+/// `${env.NETFLIX_ENV}` is, so only where the deployment allows `${env.*}`; Conductor also reads
+/// any other environment variable or Java property by its bare name, which vigil does not, so a
+/// definition cannot read the server's environment unless `${env.*}` is allowed).
+pub const SYSTEM_PARAMETERS: [&str; 3] = ["CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"];
 
 /// Whether secret references yield their values or `***`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,15 +154,25 @@ fn lookup(reference: &str, scope: &dyn Scope, secrets: Secrets) -> Result<Value,
             let value = scope.secret(&name).ok_or(ParamError::UnknownSecret(name))?;
             return Ok(Value::String(if secrets == Secrets::Reveal { value } else { MASK.into() }));
         }
-        "env" => {
-            let value = scope.env(second).map(|v| if secrets == Secrets::Reveal { v } else { MASK.into() });
-            return Ok(value.map(Value::String).unwrap_or(Value::Null));
+        "env" => return Ok(env_value(scope, second, secrets)),
+        "CPEWF_TASK_ID" if segs.len() == 1 => {
+            return Ok(scope.current_task_id().map(|id| Value::String(id.to_string())).unwrap_or(Value::Null));
         }
+        "NETFLIX_ENV" | "NETFLIX_STACK" if segs.len() == 1 => return Ok(env_value(scope, head, secrets)),
         "workflow" => (scope.workflow_field(second), segs.get(2..).unwrap_or_default()),
         task => (scope.task_field(task, second), segs.get(2..).unwrap_or_default()),
     };
     let Some(base) = base else { return Ok(Value::Null) };
     Ok(navigate(&base, rest).cloned().unwrap_or(Value::Null))
+}
+
+/// Environment variable `name` where the deployment allows it (masked unless revealed), else null.
+fn env_value(scope: &dyn Scope, name: &str, secrets: Secrets) -> Value {
+    match scope.env(name) {
+        Some(value) if secrets == Secrets::Reveal => Value::String(value),
+        Some(_) => Value::String(MASK.into()),
+        None => Value::Null,
+    }
 }
 
 /// Follows object keys and array indexes.

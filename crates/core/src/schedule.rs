@@ -6,17 +6,15 @@
 //! zone: on a spring-forward day a 02:30 slot that does not exist runs once, at the first valid
 //! time after it; on a fall-back day a 01:30 slot runs once, at its first occurrence.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
+use crate::cron::CronExpr;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::def::build::{check_keys, typed};
+use crate::def::build::{Unknown, check_keys, typed};
 use crate::diagnostic::Problem;
 use crate::time::Millis;
 
@@ -113,7 +111,7 @@ pub struct ScheduleDef {
     pub catch_up: bool,
     /// Overlap behaviour.
     pub overlap: OverlapPolicy,
-    cron: Arc<Cron>,
+    cron: Arc<CronExpr>,
     zone: TimeZone,
 }
 
@@ -124,16 +122,10 @@ impl ScheduleDef {
         let Some(obj) = doc.as_object() else {
             return (None, vec![Problem::error("", "a schedule must be an object")]);
         };
-        check_keys(obj, "", SUPPORTED, IGNORED, "schedule", &mut problems);
+        check_keys(obj, "", (SUPPORTED, IGNORED), "schedule", Unknown::Ignored, &mut problems);
         if let Some(Value::Object(start)) = obj.get("startWorkflowRequest") {
-            check_keys(
-                start,
-                "startWorkflowRequest",
-                START_SUPPORTED,
-                START_IGNORED,
-                "startWorkflowRequest",
-                &mut problems,
-            );
+            let fields = (START_SUPPORTED, START_IGNORED);
+            check_keys(start, "startWorkflowRequest", fields, "startWorkflowRequest", Unknown::Ignored, &mut problems);
         }
         let Some(raw) = typed::<ScheduleConfig>(doc, "", &mut problems) else { return (None, problems) };
         let cron = parse_cron_shared(&raw.cron_expression)
@@ -183,7 +175,7 @@ impl ScheduleDef {
         let from = after.max(self.start_time.map(|s| s - 1).unwrap_or(i64::MIN));
         let ts = Timestamp::from_millisecond(from).ok()?;
         let zoned = ts.to_zoned(self.zone.clone());
-        let next = self.cron.find_next_occurrence(&zoned, false).ok()?;
+        let next = self.cron.next_after(&zoned)?;
         let at = next.timestamp().as_millisecond();
         match self.end_time {
             Some(end) if at > end => None,
@@ -255,36 +247,7 @@ impl ScheduleDef {
     }
 }
 
-/// Parses a cron expression, sharing one parsed copy per distinct text. A parsed `Cron` holds
-/// several KB of bitfields (its year field alone spans millennia), and real configurations
-/// repeat a few expressions across many schedules, so 100,000 schedules stay small.
-pub fn parse_cron_shared(text: &str) -> Result<Arc<Cron>, String> {
-    static PARSED: OnceLock<Mutex<HashMap<String, Arc<Cron>>>> = OnceLock::new();
-    let cache = PARSED.get_or_init(Mutex::default);
-    if let Some(cron) = cache.lock().expect("cron cache").get(text) {
-        return Ok(cron.clone());
-    }
-    let cron = Arc::new(parse_cron(text)?);
-    cache.lock().expect("cron cache").insert(text.to_string(), cron.clone());
-    Ok(cron)
-}
-
-/// Parses a cron expression in Conductor/Spring/Quartz form.
-pub fn parse_cron(text: &str) -> Result<Cron, String> {
-    // An empty list item (`1,,2`, `,`) parses as a field that never matches, and croner then
-    // searches years ahead for a fire time (found by fuzzing: 31 s for `*  , * * * * *`).
-    if let Some(field) = text.split_whitespace().find(|f| f.split(',').any(str::is_empty)) {
-        return Err(format!("`{text}`: the field `{field}` has an empty list item"));
-    }
-    let fields = text.split_whitespace().count();
-    if !(5..=7).contains(&fields) {
-        return Err(format!(
-            "`{text}` has {fields} fields; a cron expression has 5 (minute first), 6 (second first) or 7 (with year)"
-        ));
-    }
-    let parser = CronParser::builder().seconds(Seconds::Optional).year(Year::Optional).dom_and_dow(true).build();
-    parser.parse(text).map_err(|e| format!("bad cron expression `{text}`: {e}"))
-}
+pub use crate::cron::{parse_cron, parse_cron_shared};
 
 #[cfg(test)]
 mod tests;

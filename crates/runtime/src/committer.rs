@@ -214,6 +214,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             shared.router.send(&child_id, Event::Terminate { reason: format!("parent {id} ended") });
         }
         Action::Finished { status, output, reason, parent } => {
+            shared.work.drop_instance(&id);
             if let Some(parent) = parent {
                 shared.router.send(
                     &parent.workflow_id,

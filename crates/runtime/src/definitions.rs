@@ -26,11 +26,16 @@ pub const WORKFLOW: &str = "workflow";
 /// Store kind of task definitions.
 pub const TASKDEF: &str = "taskdef";
 
+/// A problem as `path: message`, or the message alone when it is about the whole definition.
+fn located(problem: &Problem) -> String {
+    if problem.path.is_empty() { problem.message.clone() } else { format!("{}: {}", problem.path, problem.message) }
+}
+
 /// Why a definition was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
     /// It does not validate; every problem is listed with its field path.
-    #[error("the definition is invalid: {}", .0.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; "))]
+    #[error("the definition is invalid: {}", .0.iter().map(located).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Problem>),
     /// It exists and overwriting was not asked for.
     #[error("`{name}` version {version} already exists")]

@@ -168,6 +168,17 @@ impl WorkQueue {
         }
     }
 
+    /// Drops every task of `instance_id`, queued or leased: the instance ended (a terminated
+    /// workflow's tasks are not handed to the next poll, as in Conductor, and a worker holding
+    /// one has its report refused).
+    pub fn drop_instance(&self, instance_id: &str) {
+        let mut s = self.state.lock().expect("lock");
+        for queue in s.ready.values_mut() {
+            queue.retain(|q| q.instance_id != instance_id);
+        }
+        s.leased.retain(|_, lease| lease.queued.instance_id != instance_id);
+    }
+
     /// The worker says it is still at it: its lease starts over.
     pub fn renew(&self, instance_id: &str, task_id: &str) {
         let id = global_id(instance_id, task_id);

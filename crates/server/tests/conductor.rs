@@ -43,6 +43,12 @@ impl Api {
         }
     }
 
+    /// How many tasks of `task_type` wait for a worker.
+    async fn queued(&self, task_type: &str) -> Value {
+        let (_, sizes) = self.call("GET", &format!("/api/tasks/queue/sizes?taskType={task_type}"), None).await;
+        sizes[task_type].clone()
+    }
+
     async fn poll(&self, task_type: &str, worker: &str, timeout_ms: u64) -> Option<Value> {
         let (code, task) = self
             .call("GET", &format!("/api/tasks/poll/{task_type}?workerid={worker}&timeout={timeout_ms}"), None)
@@ -265,6 +271,33 @@ async fn a_quiet_workers_task_goes_to_another_worker_after_the_response_timeout(
     api.poll("echo_task", "dead-worker", 2_000).await.expect("a task");
     let failed = api.until(&once, "FAILED").await;
     assert!(failed["reasonForIncompletion"].as_str().unwrap().contains("responseTimeoutSeconds"), "{failed}");
+}
+
+/// A terminated workflow's task leaves the work queue: it is not handed to the next poll, queued
+/// or already leased, and the worker that held it has its report refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_workflows_tasks_leave_the_work_queue() {
+    let api = api().await;
+    api.register(echo_workflow("ended", None)).await;
+    let queued = api.start("ended", json!({"who": "q"})).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while api.queued("echo_task").await != json!(1) {
+        assert!(Instant::now() < deadline, "the task was never queued");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (code, body) = api.call("DELETE", &format!("/api/workflow/{queued}?reason=stop"), None).await;
+    assert!(code.is_success(), "{code}: {body}");
+    api.until(&queued, "TERMINATED").await;
+    assert_eq!(api.queued("echo_task").await, json!(0));
+    assert!(api.poll("echo_task", "w1", 300).await.is_none(), "a terminated workflow's task was handed out");
+
+    let leased = api.start("ended", json!({"who": "l"})).await;
+    let held = api.poll("echo_task", "w1", 5_000).await.expect("the task");
+    assert!(api.call("DELETE", &format!("/api/workflow/{leased}?reason=stop"), None).await.0.is_success());
+    api.until(&leased, "TERMINATED").await;
+    let report = json!({"workflowInstanceId": leased, "taskId": held["taskId"], "status": "COMPLETED"});
+    assert_ne!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
+    assert!(api.poll("echo_task", "w2", 300).await.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,11 +14,12 @@ pub const PARTITIONS: u32 = 64;
 
 /// FNV-1a of `key`: stable across versions and platforms, so every node computes the same.
 pub fn fnv1a(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in key.as_bytes() {
-        h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
-    }
-    h
+    fnv1a_bytes(key.bytes())
+}
+
+/// FNV-1a of a sequence of bytes (several strings hashed as one, say, with separators).
+pub fn fnv1a_bytes(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf29ce484222325, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
 
 /// The partition of a key (an alert's dedup key, a schedule's name, a new instance's id).

@@ -24,7 +24,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
-pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, partition_of};
+pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow};
 pub use pings::{HeartbeatRow, PingRow};
 pub use postgres::PostgresStore;

@@ -16,9 +16,13 @@ pub struct Args {
     /// name; nothing is decrypted) and missing ones are reported as warnings.
     #[command(flatten)]
     pub db: crate::DbArgs,
+    /// Counts warnings as errors (exit 1): fields vigil does not know and references to tasks
+    /// that do not exist, which Conductor ignores and vigil warns about.
+    #[arg(long)]
+    pub strict: bool,
 }
 
-/// Prints every problem; exit 1 on any error.
+/// Prints every problem; exit 1 on any error (on any problem with `--strict`).
 pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
@@ -31,8 +35,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
-    if errors > 0 {
-        crate::output::outln!("{errors} error(s), {warnings} warning(s)");
+    if errors > 0 || (args.strict && warnings > 0) {
+        let strict = if args.strict && warnings > 0 { " (--strict: warnings count as errors)" } else { "" };
+        crate::output::outln!("{errors} error(s), {warnings} warning(s){strict}");
         return Ok(ExitCode::from(1));
     }
     let workflows = config.workflows.all().count();

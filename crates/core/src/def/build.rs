@@ -28,13 +28,25 @@ struct Builder {
     refs: Vec<(String, String)>,
 }
 
-/// Reports keys that vigil doesn't know: a warning for Conductor's ignored fields, an error otherwise.
+/// What a field vigil does not know earns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// An error: vigil's own formats (monitors), where a misspelt field would change nothing.
+    Refused,
+    /// A warning: Conductor's formats (workflows, tasks, schedules), whose server ignores
+    /// properties it does not know, so definitions written for it load unchanged. `vigil validate
+    /// --strict` counts the warning as an error.
+    Ignored,
+}
+
+/// Reports keys that vigil doesn't know: a warning for Conductor's ignored fields (and, with
+/// [`Unknown::Ignored`], for any other), an error otherwise.
 pub(crate) fn check_keys(
     obj: &Map<String, Value>,
     path: &str,
-    supported: &[&str],
-    ignored: &[&str],
+    (supported, ignored): (&[&str], &[&str]),
     what: &str,
+    unknown: Unknown,
     problems: &mut Vec<Problem>,
 ) {
     for (key, value) in obj {
@@ -49,7 +61,13 @@ pub(crate) fn check_keys(
             }
         } else {
             let hint = did_you_mean(key, supported.iter().chain(ignored).copied());
-            problems.push(Problem::error(at, format!("unknown {what} field `{key}`")).with_hint(hint));
+            let problem = match unknown {
+                Unknown::Refused => Problem::error(at, format!("unknown {what} field `{key}`")),
+                Unknown::Ignored => {
+                    Problem::warning(at, format!("unknown {what} field `{key}` is ignored, as Conductor ignores it"))
+                }
+            };
+            problems.push(problem.with_hint(hint));
         }
     }
 }
@@ -88,7 +106,17 @@ pub(crate) fn typed<T: DeserializeOwned>(value: &Value, path: &str, problems: &m
         Err(e) => {
             let inner = e.path().to_string();
             let at = if inner == "." { path.to_string() } else { join_key(path, &inner) };
-            problems.push(Problem::error(at, e.into_inner().to_string()));
+            let mut message = e.into_inner().to_string();
+            // A required field that is missing because it is misspelt (`cronExpresion`) names
+            // the misspelt one, which is otherwise only ignored with a warning.
+            let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()).map(str::to_string);
+            if let (Some(missing), Value::Object(written)) = (missing, value) {
+                let close = written.keys().find(|k| did_you_mean(k, [missing.as_str()]).is_some());
+                if let Some(close) = close {
+                    message.push_str(&format!(" (`{close}` is written: a misspelling of it?)"));
+                }
+            }
+            problems.push(Problem::error(at, message));
             None
         }
     }
@@ -100,7 +128,8 @@ impl Builder {
             self.problems.push(Problem::error("", "a workflow definition must be an object"));
             return None;
         };
-        check_keys(obj, "", WORKFLOW_SUPPORTED, WORKFLOW_IGNORED, "workflow", &mut self.problems);
+        let fields = (WORKFLOW_SUPPORTED, WORKFLOW_IGNORED);
+        check_keys(obj, "", fields, "workflow", Unknown::Ignored, &mut self.problems);
         let raw: WorkflowDefConfig = typed(doc, "", &mut self.problems)?;
         if raw.name.trim().is_empty() {
             self.problems.push(Problem::error("name", "the workflow name is empty"));
@@ -182,7 +211,7 @@ impl Builder {
             self.problems.push(Problem::error(path, "a task must be an object"));
             return None;
         };
-        check_keys(obj, path, TASK_SUPPORTED, TASK_IGNORED, "task", &mut self.problems);
+        check_keys(obj, path, (TASK_SUPPORTED, TASK_IGNORED), "task", Unknown::Ignored, &mut self.problems);
         let raw: TaskConfig = typed(value, path, &mut self.problems)?;
         self.note_ref(&raw.task_reference_name, path);
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
@@ -558,14 +587,16 @@ impl Builder {
                     }
                     continue;
                 }
-                if head == "env" || known.contains(head) {
+                if head == "env"
+                    || known.contains(head)
+                    || crate::params::SYSTEM_PARAMETERS.contains(&reference.as_str())
+                {
                     continue;
                 }
+                // Conductor resolves it to null; so does vigil, with a word here.
                 let hint = did_you_mean(head, known.iter().copied());
-                problems.push(
-                    Problem::error(at, format!("`${{{reference}}}` refers to task `{head}`, which does not exist"))
-                        .with_hint(hint),
-                );
+                let msg = format!("`${{{reference}}}` refers to task `{head}`, which does not exist (it reads null)");
+                problems.push(Problem::warning(at, msg).with_hint(hint));
             }
         };
         // Tasks that failed to build are missing from `tasks`, so paths come from where each

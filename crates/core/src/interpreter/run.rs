@@ -352,7 +352,7 @@ impl<'a, 'b> Run<'a, 'b> {
         let i = self.inst.tasks.len();
         self.inst.tasks.push(exec);
         self.index.insert(key, i);
-        match self.resolve_masked(&Value::Object(task.input.clone()), &pos.suffix) {
+        match self.resolve_input(i, &Value::Object(task.input.clone()), &pos.suffix, Reveal::Mask) {
             Ok(input) => self.inst.tasks[i].input_data = input,
             Err(e) => {
                 self.inst.tasks[i].input_data = json!({});
@@ -495,7 +495,18 @@ impl<'a, 'b> Run<'a, 'b> {
 
     /// Resolves a template for use: secrets revealed. Never store the result.
     pub fn resolve(&self, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
-        let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets: self.cx.secrets };
+        self.resolve_in(None, template, suffix, mode)
+    }
+
+    /// Resolves the input template of execution `i` (where `${CPEWF_TASK_ID}` is its task id).
+    pub fn resolve_input(&self, i: usize, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
+        self.resolve_in(Some(i), template, suffix, mode)
+    }
+
+    fn resolve_in(&self, task: Option<usize>, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
+        let current_task = task.map(|i| self.inst.tasks[i].task_id.as_str());
+        let secrets = self.cx.secrets;
+        let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets, current_task };
         params::resolve(template, &scope, mode).map_err(|e| e.to_string())
     }
 

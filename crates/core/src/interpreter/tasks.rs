@@ -28,7 +28,7 @@ impl<'a> Run<'a, '_> {
             exec.due_time = None;
         }
         let suffix = suffix_of(&self.inst.tasks[i].reference_task_name, &def_ref);
-        let input = match self.resolve(&Value::Object(task.input.clone()), &suffix, Reveal::Reveal) {
+        let input = match self.resolve_input(i, &Value::Object(task.input.clone()), &suffix, Reveal::Reveal) {
             Ok(Value::Object(m)) => m,
             Ok(_) => Map::new(),
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
@@ -347,7 +347,7 @@ impl<'a> Run<'a, '_> {
         suffix: &str,
         outputs: Map<String, Value>,
     ) -> Result<bool, String> {
-        let mut input = match self.resolve(&Value::Object(task.input.clone()), suffix, Reveal::Reveal)? {
+        let mut input = match self.resolve_input(i, &Value::Object(task.input.clone()), suffix, Reveal::Reveal)? {
             Value::Object(m) => m,
             _ => Map::new(),
         };

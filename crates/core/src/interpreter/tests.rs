@@ -683,3 +683,31 @@ tasks:
     let why = h.task("loop").reason_for_incompletion.clone().unwrap();
     assert!(why.contains("after 50 iterations") && why.contains("with `keepLastN`, 1000"), "{why}");
 }
+
+/// Conductor's `${CPEWF_TASK_ID}` (common in its definitions) is the id of the task whose input
+/// holds it; the definition loads without a problem.
+#[test]
+fn cpewf_task_id_is_the_id_of_the_task_that_reads_it() {
+    let yaml = r#"
+name: ids
+tasks:
+  - name: first
+    taskReferenceName: first
+    type: INLINE
+    inputParameters: {evaluatorType: javascript, expression: "$.me", me: "${CPEWF_TASK_ID}", tagged: "task ${CPEWF_TASK_ID}"}
+  - name: second
+    taskReferenceName: second
+    type: INLINE
+    inputParameters: {evaluatorType: javascript, expression: "$.me", me: "${CPEWF_TASK_ID}"}
+"#;
+    let (_, problems) = build_workflow(&serde_saphyr::from_str(yaml).unwrap());
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed, "{:?}", h.inst.reason_for_incompletion);
+    let (first, second) = (h.task("first").clone(), h.task("second").clone());
+    assert_eq!(first.output_data["result"], json!(first.task_id));
+    assert_eq!(first.input_data["tagged"], json!(format!("task {}", first.task_id)));
+    assert_eq!(second.output_data["result"], json!(second.task_id));
+    assert_ne!(first.task_id, second.task_id);
+}

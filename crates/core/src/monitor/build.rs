@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Cadence, MissingSeries, MonitorDef, NoData, OnError, SourceSpec, Threshold};
 use crate::alert::Tier;
-use crate::def::build::check_keys;
+use crate::def::build::{Unknown, check_keys};
 use crate::diagnostic::{Problem, Severity, did_you_mean};
 use crate::time::parse_duration;
 
@@ -53,7 +53,7 @@ impl MonitorDef {
         let Some(obj) = doc.as_object() else {
             return (None, vec![Problem::error("", "a monitor must be an object")]);
         };
-        check_keys(obj, "", SUPPORTED, &[], "monitor", &mut problems);
+        check_keys(obj, "", (SUPPORTED, &[]), "monitor", Unknown::Refused, &mut problems);
         let name = match obj.get("name") {
             Some(Value::String(n)) if !n.trim().is_empty() => {
                 if let Some(why) = crate::def::name_problem(n) {
@@ -287,7 +287,8 @@ fn heartbeat(block: &Value, cadence: &Cadence, problems: &mut Vec<Problem>) -> s
         problems.push(Problem::error("heartbeat", "`heartbeat` is a map: `{grace: 1h, maxRuntime: 2h}`"));
         return super::HeartbeatDef::default_for(cadence.clone());
     };
-    check_keys(obj, "heartbeat", &["grace", "maxRuntime", "id"], &[], "heartbeat", problems);
+    let fields: (&[&str], &[&str]) = (&["grace", "maxRuntime", "id"], &[]);
+    check_keys(obj, "heartbeat", fields, "heartbeat", Unknown::Refused, problems);
     let duration = |key: &str, problems: &mut Vec<Problem>| -> Option<i64> {
         match obj.get(key)? {
             Value::String(text) => match parse_duration(text) {

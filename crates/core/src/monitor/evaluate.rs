@@ -190,8 +190,15 @@ pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<R
             }
         }
     }
-    let present: std::collections::HashSet<&str> = out.iter().map(|r| r.key.as_str()).collect();
-    let missing: Vec<String> = memory.series.keys().filter(|k| !present.contains(k.as_str())).cloned().collect();
+    // Every key read is in memory now, so when memory holds no more series than were read
+    // (and those are distinct, as one series always is), none is missing.
+    let missing: Vec<String> = if out.len() == 1 && memory.series.len() == 1 {
+        Vec::new()
+    } else {
+        let mut present: Vec<&str> = out.iter().map(|r| r.key.as_str()).collect();
+        present.sort_unstable();
+        memory.series.keys().filter(|k| present.binary_search(&k.as_str()).is_err()).cloned().collect()
+    };
     let mut gone = Vec::new();
     for key in missing {
         let seen = memory.series.get_mut(&key).expect("listed");
@@ -355,7 +362,13 @@ pub fn render(
         };
         let reference = &rest[start + 2..start + end];
         match reference {
-            "value" => out.push_str(&value.map(|v| v.to_string()).unwrap_or_else(|| "no value".into())),
+            "value" => match value {
+                Some(v) => {
+                    use std::fmt::Write;
+                    let _ = write!(out, "{v}");
+                }
+                None => out.push_str("no value"),
+            },
             "tier" => out.push_str(tier.map_or("unchanged", Tier::as_str)),
             "monitor" => out.push_str(&def.name),
             "error" => out.push_str(note.unwrap_or_default()),

@@ -340,7 +340,7 @@ mod tests {
     #[test]
     fn cron_and_grace_across_a_dst_change() {
         let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
-        let cron: croner::Cron = "30 2 * * *".parse().unwrap();
+        let cron = crate::cron::parse_cron("30 2 * * *").unwrap();
         let hb = Heartbeat {
             expected: Cadence::Cron { text: "30 2 * * *".into(), cron: Arc::new(cron), zone },
             grace: 30 * MIN,

@@ -19,7 +19,6 @@ mod threshold;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use croner::Cron;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -110,7 +109,7 @@ pub enum Cadence {
         /// The expression as written.
         text: String,
         /// Parsed.
-        cron: Arc<Cron>,
+        cron: Arc<crate::cron::CronExpr>,
         /// The zone.
         zone: TimeZone,
     },
@@ -126,7 +125,7 @@ impl Cadence {
             }
             Cadence::Cron { cron, zone, .. } => {
                 let zoned = Timestamp::from_millisecond(after).ok()?.to_zoned(zone.clone());
-                Some(cron.find_next_occurrence(&zoned, false).ok()?.timestamp().as_millisecond())
+                Some(cron.next_after(&zoned)?.timestamp().as_millisecond())
             }
         }
     }

@@ -87,14 +87,8 @@ pub fn parse(value: &Value, value_field: Option<&str>, problems: &mut Vec<Proble
             problems.push(Problem::error(at, "a test is a map with `values` or `answers`, and `expect`"));
             continue;
         };
-        crate::def::build::check_keys(
-            obj,
-            &at,
-            &["name", "values", "answers", "expect", "notices"],
-            &[],
-            "test",
-            problems,
-        );
+        let fields: (&[&str], &[&str]) = (&["name", "values", "answers", "expect", "notices"], &[]);
+        crate::def::build::check_keys(obj, &at, fields, "test", crate::def::build::Unknown::Refused, problems);
         let name = obj.get("name").and_then(Value::as_str).map_or_else(|| format!("test {}", n + 1), str::to_string);
         let answers: Vec<Answer> = match (obj.get("values"), obj.get("answers")) {
             (Some(Value::Array(values)), None) => values

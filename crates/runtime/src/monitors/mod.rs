@@ -26,6 +26,7 @@ mod observe;
 pub mod record;
 mod router;
 mod shard;
+mod table;
 
 pub use router::{CHECKS_PER_SHARD, Sharding};
 

@@ -207,11 +207,12 @@ pub fn in_index_order(batch: &mut MonitorBatch) {
     batch.history.dedup_by(|a, b| (&a.monitor, &a.series, a.bucket) == (&b.monitor, &b.series, b.bucket));
 }
 
+/// FNV-1a over the labels (cheaper than SipHash for a few short strings, and once per reading).
+/// A separator byte no UTF-8 text holds follows each part, so `a=bc` and `ab=c` differ.
 fn hash_labels(reading: &Reading) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    reading.labels.hash(&mut h);
-    h.finish()
+    vigil_store::fnv1a_bytes(
+        reading.labels.iter().flat_map(|(name, value)| name.bytes().chain([0xff]).chain(value.bytes()).chain([0xfe])),
+    )
 }
 
 impl Log {

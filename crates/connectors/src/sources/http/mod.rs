@@ -71,6 +71,8 @@ pub struct HttpSource {
     plain: Option<plain::Prepared>,
     /// The time the whole call may take.
     timeout: Duration,
+    /// A condition reads `[CONNECTED]` itself (so not reaching the server is not failed for it).
+    asks_connected: bool,
 }
 
 impl HttpConfig {
@@ -102,7 +104,8 @@ impl HttpConfig {
                 return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
             }
         };
-        let mut source = HttpSource { config: self, conditions, failing, url, plain: None, timeout };
+        let asks_connected = self.conditions.iter().any(|c| c.contains("[CONNECTED]"));
+        let mut source = HttpSource { config: self, conditions, failing, url, plain: None, timeout, asks_connected };
         if let Some(url) = &source.url {
             let req = source.request();
             source.plain = plain::Prepared::new(url, req.method, &req.headers, req.body.as_deref());
@@ -142,11 +145,10 @@ impl HttpSource {
     pub fn judge(&self, seen: Observed, note: Option<String>) -> Answer {
         let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(&seen).err()).collect();
         // Not reaching the server fails the check, unless a condition asks about that itself.
-        let asks_connected = self.config.conditions.iter().any(|c| c.contains("[CONNECTED]"));
-        if !seen.connected && !asks_connected && failed.is_empty() {
+        if !seen.connected && !self.asks_connected && failed.is_empty() {
             failed.push("[CONNECTED] == true (found false)".into());
         }
-        let mut fields = Map::new();
+        let mut fields = Map::with_capacity(5);
         fields.insert("status".into(), Value::from(seen.status));
         fields.insert("response_time".into(), Value::from(seen.response_time_ms));
         fields.insert("connected".into(), Value::Bool(seen.connected));
