@@ -388,3 +388,9 @@ impl Scope for InstanceScope<'_> {
         self.secrets.env(name)
     }
 }
+
+/// The id a task execution has outside its instance (in the Conductor API, for workers):
+/// `<instance>~<execution>`.
+pub fn global_task_id(instance: &str, task_id: &str) -> String {
+    format!("{instance}~{task_id}")
+}

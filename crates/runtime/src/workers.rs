@@ -38,10 +38,7 @@ impl Queued {
     }
 }
 
-/// `<instance>~<execution>`.
-pub fn global_id(instance: &str, task_id: &str) -> String {
-    format!("{instance}~{task_id}")
-}
+pub use vigil_core::instance::global_task_id as global_id;
 
 /// Splits a global task id into instance and execution id.
 pub fn split_global_id(id: &str) -> Option<(&str, &str)> {

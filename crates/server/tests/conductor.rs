@@ -352,3 +352,58 @@ async fn workflows_start_read_control_search_and_remove_the_conductor_way() {
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
 }
+
+/// The fields Conductor's clients read off tasks and workflows, as Conductor fills them:
+/// `taskType`/`taskDefName` from the task's name (`SimpleTaskMapper`), `FORK` for a fork,
+/// `retriedTaskId` on a retry (`DeciderService.retry`), `failedReferenceTaskNames` once ended and a
+/// TERMINATE's value wrapped as `{"output": v}` (`Terminate.getInputFromParam`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_and_workflows_carry_conductors_fields() {
+    let api = api().await;
+    let inline = |r: &str| json!({"name": format!("{r}_name"), "taskReferenceName": r, "type": "INLINE", "inputParameters": {"evaluatorType": "javascript", "expression": "1"}});
+    api.register(json!({"name": "shapes", "version": 1, "tasks": [
+        {"name": "echo_task", "taskReferenceName": "echo", "type": "SIMPLE",
+         "taskDefinition": {"name": "echo_task", "retryCount": 1, "retryLogic": "FIXED", "retryDelaySeconds": 0}},
+        {"name": "fork_name", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [[inline("a")], [inline("b")]]},
+        {"name": "join_name", "taskReferenceName": "join", "type": "JOIN", "joinOn": ["a", "b"]},
+        {"name": "end_name", "taskReferenceName": "end", "type": "TERMINATE",
+         "inputParameters": {"terminationStatus": "COMPLETED", "workflowOutput": "${workflow.input.n}"}}
+    ]}))
+    .await;
+    let id = api.start("shapes", json!({"n": 5})).await;
+    let first = api.poll("echo_task", "w", 2_000).await.expect("the first attempt");
+    assert_eq!((first["taskType"].clone(), first["taskDefName"].clone()), (json!("echo_task"), json!("echo_task")));
+    assert_eq!(first["iteration"], json!(0));
+    let report = json!({"workflowInstanceId": id, "taskId": first["taskId"], "status": "FAILED", "reasonForIncompletion": "flaky"});
+    assert_eq!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
+    let second = api.poll("echo_task", "w", 5_000).await.expect("the retry");
+    let report = json!({"workflowInstanceId": id, "taskId": second["taskId"], "status": "COMPLETED", "outputData": {}});
+    assert_eq!(api.call("POST", "/api/tasks", Some(report)).await.0, StatusCode::OK);
+
+    let wf = api.until(&id, "COMPLETED").await;
+    let tasks = wf["tasks"].as_array().unwrap();
+    let by_ref = |r: &str| tasks.iter().filter(|t| t["referenceTaskName"] == json!(r)).cloned().collect::<Vec<_>>();
+    let echo = by_ref("echo");
+    assert_eq!(echo.len(), 2, "{wf}");
+    assert_eq!((echo[0]["taskType"].clone(), echo[0]["taskDefName"].clone()), (json!("echo_task"), json!("echo_task")));
+    assert_eq!((echo[0]["retried"].clone(), echo[0]["retriedTaskId"].clone()), (json!(true), Value::Null));
+    assert_eq!((echo[1]["retried"].clone(), echo[1]["retriedTaskId"].clone()), (json!(false), first["taskId"].clone()));
+    assert_eq!(by_ref("fork")[0]["taskType"], json!("FORK"));
+    assert_eq!(by_ref("fork")[0]["taskDefName"], json!("fork_name"));
+    assert_eq!(
+        (by_ref("a")[0]["taskType"].clone(), by_ref("a")[0]["taskDefName"].clone()),
+        (json!("INLINE"), json!("a_name"))
+    );
+    assert_eq!(by_ref("join")[0]["taskType"], json!("JOIN"));
+    assert_eq!(wf["failedReferenceTaskNames"], json!(["echo"]));
+    assert_eq!(wf["failedTaskNames"], json!(["echo_task"]));
+    assert_eq!(wf["output"], json!({"output": 5}));
+    assert_eq!(by_ref("end")[0]["outputData"], json!({"output": 5}));
+    let end_id = by_ref("end")[0]["taskId"].as_str().unwrap().to_string();
+    assert_eq!(wf["reasonForIncompletion"], json!(format!("Workflow is COMPLETED by TERMINATE task: {end_id}")));
+    let (code, one) = api.call("GET", &format!("/api/tasks/{}", first["taskId"].as_str().unwrap()), None).await;
+    assert_eq!(
+        (code, one["retried"].clone(), one["taskDefName"].clone()),
+        (StatusCode::OK, json!(true), json!("echo_task"))
+    );
+}

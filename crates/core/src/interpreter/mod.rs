@@ -199,6 +199,8 @@ pub struct WorkerTask {
     pub input: Value,
     /// Retry number of this attempt.
     pub retry_count: u32,
+    /// DO_WHILE iteration it belongs to (0 outside loops).
+    pub iteration: u32,
     /// When it was scheduled.
     pub scheduled_time: Millis,
     /// How long a worker may hold it without reporting, in seconds.

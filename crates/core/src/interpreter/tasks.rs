@@ -7,7 +7,7 @@ use super::run::{Flow, Pos, Run};
 use super::{Action, DEFAULT_RESPONSE_TIMEOUT_SECONDS, Evaluation, HttpRequest, WorkerTask};
 use crate::def::cycles::MAX_SUB_WORKFLOW_DEPTH;
 use crate::def::{Evaluator, Task, TaskKind};
-use crate::instance::{TaskStatus, WorkflowStatus};
+use crate::instance::{TaskStatus, WorkflowStatus, global_task_id};
 use crate::params::Secrets as Reveal;
 use crate::time::{parse_duration, parse_until};
 
@@ -162,6 +162,7 @@ impl<'a> Run<'a, '_> {
             reference_task_name: exec.reference_task_name.clone(),
             input: exec.input_data.clone(),
             retry_count: exec.retry_count,
+            iteration: exec.iteration,
             scheduled_time: exec.scheduled_time,
             response_timeout_seconds: task.response_timeout_seconds.unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS),
             workflow_type: self.inst.workflow_name.clone(),
@@ -233,22 +234,32 @@ impl<'a> Run<'a, '_> {
         }
     }
 
+    /// Ends the instance as Conductor's `Terminate` task does: its output (and the instance's) is
+    /// `workflowOutput` when that is an object, `{"output": v}` when it is another value, `{}` when
+    /// absent; the reason defaults to `Workflow is <STATUS> by TERMINATE task: <task id>`.
     fn terminate(&mut self, i: usize, input: &Map<String, Value>) {
         let status = match input.get("terminationStatus").and_then(Value::as_str) {
             Some("COMPLETED") => WorkflowStatus::Completed,
             Some("FAILED") => WorkflowStatus::Failed,
             _ => WorkflowStatus::Terminated,
         };
-        let masked = self.inst.tasks[i].input_data.clone();
-        let reason = masked.get("terminationReason").and_then(Value::as_str).map(str::to_string);
-        let output = masked.get("workflowOutput").cloned().unwrap_or(json!({}));
-        self.complete(i, json!({"output": output}));
-        let reason = if status == WorkflowStatus::Completed {
-            None
-        } else {
-            reason.or(Some("terminated by a TERMINATE task".into()))
+        let masked = &self.inst.tasks[i].input_data;
+        let reason = masked.get("terminationReason").and_then(Value::as_str).filter(|r| !r.trim().is_empty());
+        let reason = match reason {
+            Some(reason) => reason.to_string(),
+            None => format!(
+                "Workflow is {} by TERMINATE task: {}",
+                status.as_str(),
+                global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id)
+            ),
         };
-        self.end(status, reason, Some(output));
+        let output = match masked.get("workflowOutput") {
+            None | Some(Value::Null) => json!({}),
+            Some(object @ Value::Object(_)) => object.clone(),
+            Some(other) => json!({ "output": other }),
+        };
+        self.complete(i, output.clone());
+        self.end(status, Some(reason), Some(output));
     }
 
     /// Runs a DO_WHILE whose execution is `i`, iterating as long as the body completes synchronously.

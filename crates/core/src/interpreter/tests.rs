@@ -364,6 +364,24 @@ tasks:
 }
 
 #[test]
+fn terminate_wraps_a_value_that_is_not_an_object_and_gives_conductors_reason() {
+    // Conductor's Terminate.getInputFromParam and WorkflowExecutorOps.endExecution.
+    let yaml = r#"
+name: t
+tasks:
+  - {name: t, taskReferenceName: t, type: TERMINATE, inputParameters: {terminationStatus: COMPLETED, workflowOutput: "${workflow.input.n}"}}
+"#;
+    let mut h = Harness::new(yaml, json!({"n": 7}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"output": 7}));
+    assert_eq!(h.inst.tasks[0].output_data, json!({"output": 7}));
+    let expected =
+        format!("Workflow is COMPLETED by TERMINATE task: {}~{}", h.inst.workflow_id, h.inst.tasks[0].task_id);
+    assert_eq!(h.inst.reason_for_incompletion.as_deref(), Some(expected.as_str()));
+}
+
+#[test]
 fn sub_workflow_starts_child_and_takes_its_output() {
     let yaml = r#"
 name: parent

@@ -1,20 +1,57 @@
 //! Conductor's JSON shapes for workflows and tasks, built from vigil's instances.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
-use vigil_core::instance::{Instance, TaskExec};
+use vigil_core::def::{WorkflowDef, each};
+use vigil_core::instance::{Instance, TaskExec, TaskStatus};
 use vigil_runtime::workers::{Leased, global_id};
 
-/// A task execution as Conductor's `Task`.
-pub fn task(instance: &Instance, t: &TaskExec) -> Value {
+/// The task names of a definition by reference name: Conductor reports a task's `name` as its
+/// `taskDefName` (and, for SIMPLE tasks, as its `taskType`), where an execution keeps only its
+/// reference name.
+#[derive(Default)]
+pub struct TaskNames<'a>(HashMap<&'a str, &'a str>);
+
+impl<'a> TaskNames<'a> {
+    /// The names of `def`'s tasks; empty when the definition is gone.
+    pub fn of(def: Option<&'a WorkflowDef>) -> Self {
+        let mut names = HashMap::new();
+        if let Some(def) = def {
+            each(&def.tasks, &mut |t| {
+                names.insert(t.ref_name.as_str(), t.name.as_str());
+            });
+        }
+        Self(names)
+    }
+
+    /// `(taskType, taskDefName)` as Conductor reports them for `t`.
+    fn type_and_name<'t>(&'t self, t: &'t TaskExec) -> (&'t str, &'t str) {
+        let name = self.0.get(t.def_ref.as_str()).copied().unwrap_or(&t.def_ref);
+        let task_type = match t.task_type.as_str() {
+            "SIMPLE" => name,
+            "FORK_JOIN" => "FORK",
+            other => other,
+        };
+        (task_type, name)
+    }
+}
+
+/// A task execution as Conductor's `Task`. `retried_by` is the id of the attempt that retried it;
+/// `retries` the id of the attempt it retries (`retriedTaskId`).
+fn task_with(instance: &Instance, t: &TaskExec, names: &TaskNames, retried: bool, retries: Option<&str>) -> Value {
+    let (task_type, def_name) = names.type_and_name(t);
     json!({
         "taskId": global_id(&instance.workflow_id, &t.task_id),
-        "taskType": t.task_type,
-        "taskDefName": t.def_ref,
+        "taskType": task_type,
+        "taskDefName": def_name,
         "referenceTaskName": t.reference_task_name,
         "status": serde_json::to_value(t.status).unwrap_or(Value::Null),
         "inputData": t.input_data,
         "outputData": t.output_data,
         "retryCount": t.retry_count,
+        "retried": retried,
+        "retriedTaskId": retries.map(|id| global_id(&instance.workflow_id, id)),
         "seq": t.task_id.parse::<u64>().unwrap_or(0),
         "iteration": t.iteration,
         "scheduledTime": t.scheduled_time,
@@ -28,9 +65,57 @@ pub fn task(instance: &Instance, t: &TaskExec) -> Value {
     })
 }
 
+/// For each execution (by index), the index of the attempt it retries: the previous execution of
+/// the same reference name when its retry count is higher (Conductor's `DeciderService.retry`).
+fn retried_from(instance: &Instance) -> Vec<Option<usize>> {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(instance.tasks.len());
+    for (i, t) in instance.tasks.iter().enumerate() {
+        let previous = last.insert(t.reference_task_name.as_str(), i);
+        out.push(previous.filter(|&p| t.retry_count > instance.tasks[p].retry_count));
+    }
+    out
+}
+
+/// One task execution, by index, as Conductor's `Task`.
+pub fn task(instance: &Instance, at: usize, names: &TaskNames) -> Value {
+    let from = retried_from(instance);
+    let retried = from.contains(&Some(at));
+    let retries = from[at].map(|p| instance.tasks[p].task_id.as_str());
+    task_with(instance, &instance.tasks[at], names, retried, retries)
+}
+
 /// An instance as Conductor's `Workflow`.
-pub fn workflow(i: &Instance, include_tasks: bool) -> Value {
-    let tasks: Vec<Value> = if include_tasks { i.tasks.iter().map(|t| task(i, t)).collect() } else { Vec::new() };
+pub fn workflow(i: &Instance, include_tasks: bool, names: &TaskNames) -> Value {
+    let tasks: Vec<Value> = if include_tasks {
+        let from = retried_from(i);
+        let mut retried = vec![false; i.tasks.len()];
+        for p in from.iter().flatten() {
+            retried[*p] = true;
+        }
+        i.tasks
+            .iter()
+            .enumerate()
+            .map(|(at, t)| task_with(i, t, names, retried[at], from[at].map(|p| i.tasks[p].task_id.as_str())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Conductor fills these when the workflow ends (WorkflowExecutorOps.terminate and complete).
+    let failed: Vec<&TaskExec> = if i.status.is_terminal() {
+        i.tasks
+            .iter()
+            .filter(|t| matches!(t.status, TaskStatus::Failed | TaskStatus::FailedWithTerminalError))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut failed_refs: Vec<&str> = failed.iter().map(|t| t.reference_task_name.as_str()).collect();
+    let mut failed_names: Vec<&str> = failed.iter().map(|t| names.type_and_name(t).1).collect();
+    for list in [&mut failed_refs, &mut failed_names] {
+        list.sort_unstable();
+        list.dedup();
+    }
     json!({
         "workflowId": i.workflow_id,
         "workflowName": i.workflow_name,
@@ -43,6 +128,8 @@ pub fn workflow(i: &Instance, include_tasks: bool) -> Value {
         "variables": i.variables,
         "correlationId": i.correlation_id,
         "reasonForIncompletion": i.reason_for_incompletion,
+        "failedReferenceTaskNames": failed_refs,
+        "failedTaskNames": failed_names,
         "createTime": i.create_time,
         "updateTime": i.update_time,
         "endTime": i.end_time.unwrap_or(0),
@@ -64,6 +151,7 @@ pub fn polled(l: &Leased) -> Value {
         "inputData": t.input,
         "outputData": {},
         "retryCount": t.retry_count,
+        "iteration": t.iteration,
         "seq": t.task_id.parse::<u64>().unwrap_or(0),
         "pollCount": l.queued.poll_count,
         "scheduledTime": t.scheduled_time,

@@ -227,7 +227,9 @@ async fn update_v2(
 )]
 async fn get_task(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>) -> ApiResult<Json<Value>> {
     let (instance, at) = find_task(&app, &task_id).await?;
-    Ok(Json(model::task(&instance, &instance.tasks[at])))
+    let workflows = app.engine.workflows();
+    let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
+    Ok(Json(model::task(&instance, at, &model::TaskNames::of(def.as_deref()))))
 }
 
 /// The instance holding worker-visible task `task_id` and the task's index; 404 when either is

@@ -135,7 +135,10 @@ async fn get(
         .instance(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("workflow `{id}` does not exist")))?;
-    Ok(Json(model::workflow(&instance, q.include_tasks.unwrap_or(true))))
+    let workflows = app.engine.workflows();
+    let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
+    let names = model::TaskNames::of(def.as_deref());
+    Ok(Json(model::workflow(&instance, q.include_tasks.unwrap_or(true), &names)))
 }
 
 /// Query of a terminate.
