@@ -203,13 +203,21 @@ fn needed(method: &Method, path: &str) -> Role {
     if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") {
         return Role::Admin;
     }
-    if path.starts_with("/api/tasks/poll") {
+    if path.starts_with("/api/tasks/poll") || is_starter(path) {
         return Role::Write;
     }
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => Role::Read,
         _ => Role::Write,
     }
+}
+
+/// Whether `path` is under `/api/` but outside vigil's own APIs: a workflow's HTTP starter, which
+/// starts an instance whatever the method.
+fn is_starter(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/") else { return false };
+    let first = rest.split('/').next().unwrap_or_default();
+    !vigil_core::def::trigger::RESERVED_FIRST_SEGMENTS.contains(&first)
 }
 
 /// Routes anyone may call: health, and the Conductor token exchange (it checks the key itself).
@@ -278,6 +286,10 @@ mod tests {
         assert_eq!(needed(&Method::GET, "/api/v1/instances"), Role::Read);
         assert_eq!(needed(&Method::POST, "/api/v1/instances/x/terminate"), Role::Write);
         assert_eq!(needed(&Method::DELETE, "/api/v1/instances/x"), Role::Write);
+        assert_eq!(needed(&Method::GET, "/api/job_status/42"), Role::Write, "a starter starts, whatever the method");
+        assert_eq!(needed(&Method::GET, "/api/workflow/x"), Role::Read);
+        assert_eq!(needed(&Method::GET, "/runtime/webhooks/durabletask/instances/x"), Role::Read);
+        assert_eq!(needed(&Method::POST, "/runtime/webhooks/durabletask/instances/x/terminate"), Role::Write);
         assert_eq!(needed(&Method::GET, "/api/v1/tokens"), Role::Admin);
         assert_eq!(needed(&Method::GET, "/api/tasks/poll/batch/t"), Role::Write);
         assert!(Role::Read < Role::Write && Role::Write < Role::Admin);

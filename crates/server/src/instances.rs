@@ -413,7 +413,7 @@ fn unknown(id: &str) -> ApiError {
 }
 
 /// Instance ids are path segments and go into URIs: keep them plain.
-fn check_id(id: &str) -> ApiResult<()> {
+pub(crate) fn check_id(id: &str) -> ApiResult<()> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ID_LEN
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));

@@ -9,6 +9,7 @@
 pub mod auth;
 mod conductor;
 mod definitions;
+pub mod durable;
 pub mod error;
 mod extract;
 mod health;
@@ -18,6 +19,7 @@ mod monitors;
 mod openapi;
 mod pings;
 mod schedules;
+mod starters;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -62,7 +64,8 @@ pub struct AppState {
         (name = "definitions", description = "Workflows and secrets"),
         (name = "alerting", description = "Notifiers, alerts and silences"),
         (name = "monitors", description = "Monitors: series, tiers, last and next checks; run one now"),
-        (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol")
+        (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol"),
+        (name = "durable", description = "Durable Functions' HTTP API (/runtime/webhooks/durabletask), as aliases of the native routes")
     ),
     components(schemas(ApiError, ErrorCode))
 )]
@@ -76,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .merge(schedules::routes())
         .merge(monitors::routes())
         .merge(conductor::routes())
+        .merge(durable::routes())
         .merge(health::routes())
         .split_for_parts();
     let doc = Arc::new(document(&api));
@@ -88,6 +92,10 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pings::routes())
+        .route(
+            "/api/{*route}",
+            axum::routing::get(starters::handle).post(starters::handle).put(starters::handle).delete(starters::handle),
+        )
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")

@@ -18,17 +18,40 @@ const COMMON: &[(&str, &str)] = &[
 /// Operations on a started instance, by operation id, reachable from the start's answer.
 const ON_INSTANCE: &[&str] = &["status", "purge", "raise_event", "terminate", "suspend", "resume", "restart", "retry"];
 
+/// The same on a Durable Functions alias, whose path names the instance `instanceId`.
+const ON_DURABLE_INSTANCE: &[&str] = &[
+    "durable_get_status",
+    "durable_purge",
+    "durable_raise_event",
+    "durable_terminate",
+    "durable_suspend",
+    "durable_resume",
+    "durable_rewind",
+    "durable_restart",
+];
+
 /// Adds the common parts to `doc`.
 pub fn complete(mut doc: Value) -> Value {
     let error = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}});
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut() {
             for (method, op) in item.as_object_mut().into_iter().flatten() {
-                let starts = op.get("operationId") == Some(&json!("start"));
+                let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
+                let links = match id.as_str() {
+                    "start" => Some((ON_INSTANCE, "id")),
+                    "durable_start" | "durable_start_with_id" => Some((ON_DURABLE_INSTANCE, "instanceId")),
+                    _ => None,
+                };
                 // These take an optional body: no body means no input (or payload).
-                let optional_body = ["start", "start_by_name", "raise_event"]
-                    .iter()
-                    .any(|id| op.get("operationId") == Some(&json!(id)));
+                let optional_body = [
+                    "start",
+                    "start_by_name",
+                    "raise_event",
+                    "durable_start",
+                    "durable_start_with_id",
+                    "durable_raise_event",
+                ]
+                .contains(&id.as_str());
                 if optional_body && let Some(body) = op.get_mut("requestBody") {
                     body["required"] = json!(false);
                 }
@@ -43,11 +66,12 @@ pub fn complete(mut doc: Value) -> Value {
                         r
                     });
                 }
-                if starts && let Some(accepted) = responses.get_mut("202") {
-                    let links: Map<String, Value> = ON_INSTANCE
+                if let (Some((targets, param)), Some(accepted)) = (links, responses.get_mut("202")) {
+                    let links: Map<String, Value> = targets
                         .iter()
                         .map(|id| {
-                            (id.to_string(), json!({"operationId": id, "parameters": {"id": "$response.body#/id"}}))
+                            let link = json!({"operationId": id, "parameters": {param: "$response.body#/id"}});
+                            (id.to_string(), link)
                         })
                         .collect();
                     accepted["links"] = Value::Object(links);

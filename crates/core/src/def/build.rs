@@ -152,6 +152,7 @@ impl Builder {
         }
         let tasks = self.task_list(&raw.tasks, "tasks");
         self.check_references(&raw, &tasks);
+        let http = raw.http.as_ref().and_then(|h| crate::def::trigger::build(h, "http", &mut self.problems));
         Some(WorkflowDef {
             name: raw.name,
             version: raw.version,
@@ -163,6 +164,7 @@ impl Builder {
             timeout_policy,
             variables: raw.variables,
             input_template: raw.input_template,
+            http,
             source: doc.clone(),
         })
     }

@@ -17,6 +17,7 @@ pub const WORKFLOW_SUPPORTED: &[&str] = &[
     "variables",
     "inputTemplate",
     "schemaVersion",
+    "http",
 ];
 
 /// Bookkeeping fields of Conductor's metadata API: accepted silently, they carry no behaviour.

@@ -8,6 +8,7 @@ pub mod build;
 pub mod cycles;
 pub mod fields;
 pub mod raw;
+pub mod trigger;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct WorkflowDef {
     pub variables: Map<String, Value>,
     /// Default input values.
     pub input_template: Map<String, Value>,
+    /// The HTTP route under `/api/` that starts it, if any.
+    pub http: Option<trigger::HttpTrigger>,
     /// The definition as written, returned by APIs and kept with instances.
     pub source: Value,
 }

@@ -45,6 +45,9 @@ pub struct WorkflowDefConfig {
     /// Conductor schema version; only 2 exists.
     #[serde(default)]
     pub schema_version: Option<u32>,
+    /// vigil's HTTP starter (checked by [`crate::def::trigger`]).
+    #[serde(default)]
+    pub http: Option<Value>,
 }
 
 fn one() -> u32 {

@@ -1,10 +1,10 @@
-//! A Conductor-compatible REST subset under `/api`, so Conductor's SDKs, workers and tools work
-//! against vigil by changing the server URL: metadata (workflows, task definitions), workflows
-//! (start, get, terminate, remove, pause, resume, restart, retry, search), the task worker
-//! protocol (long-polled poll and batch poll, results, logs) and the SDK token exchange.
+//! A Conductor-compatible REST subset under `/api`, for Conductor's SDKs, workers and tools, with
+//! the differences the README lists: metadata (workflows, task definitions), workflows (start,
+//! get, terminate, remove, pause, resume, restart, retry, search), the task worker protocol
+//! (long-polled poll and batch poll, results, logs) and the SDK token exchange.
 
 mod metadata;
-mod model;
+pub(crate) mod model;
 mod tasks;
 mod token;
 mod workflow;

@@ -25,9 +25,14 @@ impl<'a> TaskNames<'a> {
         Self(names)
     }
 
+    /// The name of `t`'s task in the definition (its reference name when the definition is gone).
+    pub fn name_of<'t>(&'t self, t: &'t TaskExec) -> &'t str {
+        self.0.get(t.def_ref.as_str()).copied().unwrap_or(&t.def_ref)
+    }
+
     /// `(taskType, taskDefName)` as Conductor reports them for `t`.
     fn type_and_name<'t>(&'t self, t: &'t TaskExec) -> (&'t str, &'t str) {
-        let name = self.0.get(t.def_ref.as_str()).copied().unwrap_or(&t.def_ref);
+        let name = self.name_of(t);
         let task_type = match t.task_type.as_str() {
             "SIMPLE" => name,
             "FORK_JOIN" => "FORK",

@@ -1,0 +1,86 @@
+//! HTTP starters: `<method> /api/<route>` starts the workflow whose `http` block names that route
+//! (an Azure Functions HTTP-triggered starter). The input is the workflow's `inputTemplate`, then
+//! the route parameters, then the query parameters, then the JSON body's fields, each over the
+//! one before. The answer is Durable Functions' check-status 202, or with `respond: output` the
+//! output once the instance ends. Starting is a change, so it needs a `write` token when auth is
+//! on, whatever the method.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde_json::{Map, Value};
+use vigil_core::def::WorkflowDef;
+use vigil_core::def::trigger::{HttpTrigger, Respond};
+use vigil_runtime::StartRequest;
+
+use crate::AppState;
+use crate::durable::{Hub, check_status_response, wait_or_check_status};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::instances::base_url;
+
+/// Answers `/api/{*route}` requests that no other route took.
+pub async fn handle(
+    State(app): State<AppState>,
+    method: Method,
+    Path(route): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
+    let workflows = app.engine.workflows();
+    let (def, trigger, params) = find(workflows.all().map(|d| d.as_ref()), method.as_str(), &route)
+        .ok_or_else(|| ApiError::not_found("no such route"))?;
+    let mut input: Map<String, Value> = params;
+    for (k, v) in &query {
+        input.insert(k.clone(), Value::String(v.clone()));
+    }
+    match body {
+        Value::Object(fields) => input.extend(fields),
+        Value::Null => {}
+        _ => return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)")),
+    }
+    let req = StartRequest {
+        name: def.name.clone(),
+        version: Some(def.version),
+        input: Value::Object(input),
+        id: None,
+        correlation_id: None,
+    };
+    let id = app.engine.start_durable(req).await?;
+    let base = base_url(&app, &headers);
+    let hub = Hub::default();
+    match trigger.respond {
+        Respond::Status => Ok(check_status_response(&base, &id, &hub)),
+        Respond::Output { wait_ms } => {
+            wait_or_check_status(&app, &base, &id, &hub, Duration::from_millis(wait_ms as u64)).await
+        }
+    }
+}
+
+/// The workflow whose starter takes `method` and `route`, its starter and the route parameters:
+/// of several, the one with the most literal segments, then the first by name; only a name's
+/// latest version counts.
+fn find<'a>(
+    defs: impl Iterator<Item = &'a WorkflowDef>,
+    method: &str,
+    route: &str,
+) -> Option<(&'a WorkflowDef, &'a HttpTrigger, Map<String, Value>)> {
+    let mut latest: HashMap<&str, &WorkflowDef> = HashMap::new();
+    for d in defs {
+        let newer = latest.get(d.name.as_str()).is_none_or(|l| l.version < d.version);
+        if newer {
+            latest.insert(&d.name, d);
+        }
+    }
+    latest
+        .into_values()
+        .filter_map(|d| {
+            let t = d.http.as_ref()?;
+            Some((d, t, t.matches(method, route)?))
+        })
+        .min_by(|a, b| b.1.literal_count().cmp(&a.1.literal_count()).then_with(|| a.0.name.cmp(&b.0.name)))
+}
