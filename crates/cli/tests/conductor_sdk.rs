@@ -58,3 +58,63 @@ async fn conductor_python_sdk_registers_runs_a_worker_and_completes_a_workflow()
     assert!(out.status.success(), "the SDK flow failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("OK: workflow output {'greeting': 'hello vigil'}"), "{stdout}");
 }
+
+/// Runs one flow of `sdk_clients.py` (one conductor-python client, unchanged) against a fresh
+/// `vigil serve` with auth on and an admin token as the SDK's key pair.
+async fn client_flow(which: &str) {
+    if !sdk_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let out = run(&db, &["token", "create", "--role", "admin", "--name", "conductor-sdk"]);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut parts = token.splitn(3, '_').skip(1);
+    let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let child = KillOnDrop(child);
+    let script = root().join("crates/cli/tests/conductor/sdk_clients.py");
+    let which = which.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(&which)
+            .env("CONDUCTOR_SERVER_URL", format!("{base}/api"))
+            .env("CONDUCTOR_AUTH_KEY", key)
+            .env("CONDUCTOR_AUTH_SECRET", secret)
+            .output()
+            .expect("run python3")
+    })
+    .await
+    .unwrap();
+    drop(child);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains("OK: "), "the SDK flow failed:\n{stdout}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_metadata_client_works_unchanged() {
+    client_flow("metadata").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_workflow_client_works_unchanged() {
+    client_flow("workflow").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_task_client_works_unchanged() {
+    client_flow("task").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_scheduler_client_works_unchanged() {
+    client_flow("scheduler").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_secret_client_works_unchanged() {
+    client_flow("secret").await;
+}

@@ -33,9 +33,11 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
             .args(["run", &format!("{base}/api/v1/openapi.json")])
             .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection"])
             .args(["--max-examples", "40", "--seed", "1", "--no-color"])
-            // Long polls wait up to their `timeout` by design (30 s at most); fuzzing them would
-            // only measure waiting. Their limits and answers are covered by tests/conductor_api.rs.
-            .args(["--exclude-path-regex", "^/api/tasks/poll"])
+            // Long polls wait up to their `timeout` by design (30 s at most), and so does a
+            // Durable Functions start with `timeout` (300 s at most); fuzzing them would only
+            // measure waiting. Their limits and answers are covered by tests/conductor_api.rs and
+            // server/tests/durable.rs.
+            .args(["--exclude-path-regex", "^/api/tasks/poll|^/runtime/webhooks/durabletask/orchestrators"])
             .output()
             .expect("run schemathesis")
     })

@@ -60,6 +60,23 @@ impl CronExpr {
         }
         None
     }
+
+    /// Up to `limit` fire times in UTC at or after `from` (epoch ms), none after `until`.
+    pub fn fires_utc(&self, from: i64, until: Option<i64>, limit: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        let Ok(start) = jiff::Timestamp::from_millisecond(from - 1) else { return out };
+        let mut at = start.to_zoned(jiff::tz::TimeZone::UTC);
+        while out.len() < limit {
+            let Some(next) = self.next_after(&at) else { break };
+            let ms = next.timestamp().as_millisecond();
+            if until.is_some_and(|end| ms > end) {
+                break;
+            }
+            out.push(ms);
+            at = next;
+        }
+        out
+    }
 }
 
 /// Parses a cron expression in Spring, Quartz or Unix form.

@@ -200,7 +200,7 @@ impl Auth {
 /// The role a request needs: reads need `read`; changes need `write`; tokens and secrets need
 /// `admin`. Polling a task queue hands out work, so it needs `write` although it is a GET.
 fn needed(method: &Method, path: &str) -> Role {
-    if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") {
+    if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") || path.starts_with("/api/secrets") {
         return Role::Admin;
     }
     if path.starts_with("/api/tasks/poll") || is_starter(path) {

@@ -213,17 +213,30 @@ async fn put_secret(
     ApiPath(name): ApiPath<String>,
     JsonBody(v): JsonBody<SecretValue>,
 ) -> ApiResult<StatusCode> {
+    store_secret(&app, &name, &v.value).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks, seals and stores secret `name`, then reloads the engine's secrets.
+pub(crate) async fn store_secret(app: &AppState, name: &str, value: &str) -> ApiResult<()> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(ApiError::invalid("name", "letters, digits, `_` and `-` only"));
     }
-    if v.value.is_empty() {
+    if value.is_empty() {
         return Err(ApiError::invalid("value", "is empty"));
     }
     let sealer =
         app.secret_box.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Conflict, "this server has no secret key"))?;
-    app.engine.store().put_secret(&name, &sealer.seal(v.value.as_bytes()), app.engine.now()).await?;
-    reload_secrets(&app).await?;
-    Ok(StatusCode::NO_CONTENT)
+    app.engine.store().put_secret(name, &sealer.seal(value.as_bytes()), app.engine.now()).await?;
+    reload_secrets(app).await
+}
+
+/// Deletes secret `name` (404 when unknown), then reloads the engine's secrets.
+pub(crate) async fn remove_secret(app: &AppState, name: &str) -> ApiResult<()> {
+    if !app.engine.store().delete_secret(name).await? {
+        return Err(ApiError::not_found(format!("secret `{name}` does not exist")));
+    }
+    reload_secrets(app).await
 }
 
 /// Deletes a secret.
@@ -233,10 +246,7 @@ async fn put_secret(
     responses((status = 204, description = "Deleted"), (status = 404, body = ApiError))
 )]
 async fn delete_secret(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
-    if !app.engine.store().delete_secret(&name).await? {
-        return Err(ApiError::not_found(format!("secret `{name}` does not exist")));
-    }
-    reload_secrets(&app).await?;
+    remove_secret(&app, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -42,7 +42,7 @@ fn view(def: &ScheduleDef, next: Option<Millis>) -> Value {
     })
 }
 
-async fn find(app: &AppState, name: &str) -> ApiResult<(ScheduleDef, Option<Millis>)> {
+pub(crate) async fn find(app: &AppState, name: &str) -> ApiResult<(ScheduleDef, Option<Millis>)> {
     app.engine
         .schedules()
         .await
@@ -86,6 +86,12 @@ async fn put(
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     crate::extract::named_body(&mut doc, &name, "schedule")?;
+    let def = save(&app, doc).await?;
+    Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
+}
+
+/// Checks and stores schedule `doc` (its workflow must exist; a scheduler must run here).
+pub(crate) async fn save(app: &AppState, doc: Value) -> ApiResult<ScheduleDef> {
     if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str)
         && app.engine.workflows().get(workflow, None).is_none()
     {
@@ -94,11 +100,10 @@ async fn put(
     if !app.engine.has_scheduler() {
         return Err(ApiError::new(ErrorCode::Conflict, "no scheduler runs in this process"));
     }
-    let def = app.engine.put_schedule(doc).await.map_err(|e| match e {
+    app.engine.put_schedule(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
-    })?;
-    Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
+    })
 }
 
 /// Removes a schedule; instances it started are not touched.
@@ -135,10 +140,16 @@ async fn resume(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> 
 }
 
 async fn set_paused(app: &AppState, name: &str, paused: bool) -> ApiResult<Json<Value>> {
-    find(app, name).await?;
-    app.engine.schedule_command(SchedulerCmd::Pause(name.to_string(), paused));
+    pause_or_resume(app, name, paused).await?;
     let (def, next) = find(app, name).await?;
     Ok(Json(view(&def, next)))
+}
+
+/// Pauses or resumes schedule `name` (404 when unknown).
+pub(crate) async fn pause_or_resume(app: &AppState, name: &str, paused: bool) -> ApiResult<()> {
+    find(app, name).await?;
+    app.engine.schedule_command(SchedulerCmd::Pause(name.to_string(), paused));
+    Ok(())
 }
 
 /// Starts the schedule's workflow now, outside its fire times, with the schedule's input.

@@ -5,6 +5,8 @@
 
 mod metadata;
 pub(crate) mod model;
+mod scheduler;
+mod secrets;
 mod tasks;
 mod token;
 mod workflow;
@@ -20,4 +22,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(workflow::routes())
         .merge(tasks::routes())
         .merge(token::routes())
+        .merge(scheduler::routes())
+        .merge(secrets::routes())
 }

@@ -1,5 +1,7 @@
 //! `/api/workflow`: start, read, control and search instances the Conductor way.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +12,7 @@ use serde_json::{Map, Value, json};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::instance::WorkflowStatus;
 use vigil_runtime::StartRequest;
 use vigil_store::InstanceFilter;
 
@@ -161,6 +164,7 @@ async fn terminate(
     ApiQuery(q): ApiQuery<ReasonQuery>,
 ) -> ApiResult<StatusCode> {
     app.engine.terminate(&id, q.reason.as_deref().unwrap_or("terminated through the Conductor API")).await?;
+    settle(&app, &id, None, WorkflowStatus::is_terminal).await;
     Ok(StatusCode::OK)
 }
 
@@ -185,6 +189,7 @@ async fn remove(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Ap
 )]
 async fn pause(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.suspend(&id).await?;
+    settle(&app, &id, None, |s| s == WorkflowStatus::Paused || s.is_terminal()).await;
     Ok(StatusCode::OK)
 }
 
@@ -199,6 +204,7 @@ async fn pause(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Api
 )]
 async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.resume(&id).await?;
+    settle(&app, &id, None, |s| s != WorkflowStatus::Paused).await;
     Ok(StatusCode::OK)
 }
 
@@ -223,7 +229,9 @@ async fn restart(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RestartQuery>,
 ) -> ApiResult<StatusCode> {
+    let before = updated(&app, &id).await;
     app.engine.restart(&id, q.use_latest_definitions).await?;
+    settle(&app, &id, before, |s| !s.is_terminal()).await;
     Ok(StatusCode::OK)
 }
 
@@ -234,7 +242,9 @@ async fn restart(
     responses((status = 200, description = "Retried"), (status = 404, body = ApiError), (status = 409, body = ApiError))
 )]
 async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    let before = updated(&app, &id).await;
     app.engine.retry(&id).await?;
+    settle(&app, &id, before, |s| !s.is_terminal()).await;
     Ok(StatusCode::OK)
 }
 
@@ -299,4 +309,32 @@ async fn search(State(app): State<AppState>, ApiQuery(q): ApiQuery<SearchQuery>)
         })
         .collect();
     Ok(Json(json!({"totalHits": rows.len(), "results": results})))
+}
+
+/// Longest a Conductor control call waits for its effect.
+const SETTLE_WITHIN: Duration = Duration::from_secs(2);
+
+/// When `id` was last stored.
+async fn updated(app: &AppState, id: &str) -> Option<i64> {
+    app.engine.instance(id).await.ok().flatten().map(|i| i.update_time)
+}
+
+/// Waits (at most [`SETTLE_WITHIN`]) until `id`'s stored status satisfies `done`, or it was
+/// stored again after `before`: Conductor's pause, resume, terminate, restart and retry answer
+/// once the workflow has changed, and its clients read the status right after, where vigil's
+/// engine applies them asynchronously. An instance whose definition is not loaded takes the
+/// change when it is, so the call does not wait for it.
+async fn settle(app: &AppState, id: &str, before: Option<i64>, done: impl Fn(WorkflowStatus) -> bool) {
+    let deadline = tokio::time::Instant::now() + SETTLE_WITHIN;
+    while tokio::time::Instant::now() < deadline {
+        match app.engine.instance(id).await {
+            // An instance whose definition is gone waits for it, and so does the request.
+            Ok(Some(i)) if app.engine.workflows().get(&i.workflow_name, Some(i.workflow_version)).is_none() => return,
+            Ok(Some(i)) if !done(i.status) && before.is_none_or(|b| i.update_time <= b) => {
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
+            _ => return,
+        }
+    }
+    tracing::warn!(instance = %id, "A Conductor control call did not see its effect within {SETTLE_WITHIN:?}.");
 }
