@@ -19,7 +19,7 @@ fn write_config(dir: &std::path::Path, base: &str) {
     let workflow = json!({
         "name": "failure_alert",
         "tasks": [
-            {"name": "search", "taskReferenceName": "search", "type": "HTTP", "inputParameters": {"http_request": {"uri": format!("{base}/api/workflow/search"), "method": "GET"}}},
+            {"name": "search", "taskReferenceName": "search", "type": "HTTP", "inputParameters": {"http_request": {"uri": format!("{base}/api/workflow/search"), "method": "GET", "headers": {"Authorization": "Bearer ${workflow.secrets.api_token}"}}}},
             {"name": "workflow failures", "taskReferenceName": "page", "type": "ALERT", "inputParameters": {
                 "status": "${search.output.response.body.failing}",
                 "severity": "critical",
@@ -48,6 +48,7 @@ fn setup(server: &Recorder) -> (tempfile::TempDir, std::path::PathBuf, std::path
     let config = dir.path().join("config");
     write_config(&config, &server.url);
     set_secret(&db, "pd_key", ROUTING_KEY);
+    set_secret(&db, "api_token", "token-1");
     (dir, db, config)
 }
 
@@ -289,4 +290,51 @@ async fn a_severity_change_is_one_incident_with_a_notice_per_change() {
     let titles: Vec<&str> =
         slack.iter().map(|t| t.split("] ").next().unwrap_or_default().trim_start_matches(|c| c != '[')).collect();
     assert_eq!(titles, ["[FIRING", "[NOW CRITICAL", "[NOW WARNING", "[RESOLVED"], "{slack:?}");
+}
+
+/// Secrets rotated with `vigil secret set` while `vigil serve` runs (another process, the same
+/// store) reach the next task executions and the next PagerDuty reminder, twice over, without a
+/// restart, and the alert stays one incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_rotated_while_serving_reach_tasks_and_reminders() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        "/api/workflow/search" => Reply::json(json!({"totalHits": 1, "failing": true, "results": []})),
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        _ => Reply { status: 200, body: json!("ok"), delay: Duration::ZERO },
+    })
+    .await;
+    let (_dir, db, config) = setup(&server);
+    let child = KillOnDrop(serve(&db, &config, &[]));
+    let until_seen = |key: &'static str, token: &'static str| {
+        let server = &server;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let paged = server.to("/v2/enqueue").iter().any(|r| r.body["routing_key"] == json!(key));
+                let auth = format!("Bearer {token}");
+                let searched =
+                    server.to("/api/workflow/search").iter().any(|r| r.headers.get("authorization") == Some(&auth));
+                if paged && searched {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{key} / {token} not seen (paged {paged}, searched {searched})");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    until_seen(ROUTING_KEY, "token-1").await;
+    let second_key = "fedcba9876543210fedcba9876543210";
+    set_secret(&db, "pd_key", second_key);
+    set_secret(&db, "api_token", "token-2");
+    until_seen(second_key, "token-2").await;
+    let third_key = "00112233445566778899aabbccddeeff";
+    set_secret(&db, "pd_key", third_key);
+    set_secret(&db, "api_token", "token-3");
+    until_seen(third_key, "token-3").await;
+    drop(child);
+    let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    let keys: std::collections::BTreeSet<&str> = events.iter().map(|e| e["dedup_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 1, "one incident across the rotations");
+    let triggers = events.iter().filter(|e| e["event_action"] == json!("trigger")).count();
+    assert!(triggers >= 3, "a page and reminders, one at least per key: {triggers}");
 }

@@ -15,6 +15,7 @@ pub mod reload;
 pub mod remote;
 pub mod run;
 pub mod secret;
+pub mod secret_watch;
 pub mod serve;
 pub mod shared_config;
 pub mod test;

@@ -185,6 +185,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         );
         tokio::spawn(watch);
     }
+    let follow_secrets =
+        crate::commands::secret_watch::follow(engine.clone(), store.clone(), args.db.db.clone(), args.config.clone());
+    tokio::spawn(follow_secrets);
     if clustered {
         tokio::spawn(shared_config::follow(engine.clone(), store.clone(), args.db.db.clone(), copy, file_schedules));
     }
