@@ -91,7 +91,8 @@ fn run_fails_clearly_on_bad_input_and_unknown_names() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--input is not valid JSON"));
     let out = run(&db, &["run", "monitor_jobb", "--config", config.to_str().unwrap()]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("workflow `monitor_jobb` is not defined (known: monitor_job)")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("workflow `monitor_jobb` is not defined (known: job_status, monitor_job)")
     );
 }
 
