@@ -26,25 +26,25 @@ fn sdk_available() -> bool {
     ok
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conductor_python_sdk_registers_runs_a_worker_and_completes_a_workflow() {
-    if !sdk_available() {
-        return;
-    }
+/// Runs `script` (under `tests/conductor/`) with `args` against a fresh `vigil serve` with auth on,
+/// a token of `role` as the SDK's key pair; returns its stdout and stderr once it succeeded.
+async fn run_sdk(script: &str, args: &[&str], role: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
     let config = dir.path().join("config");
     std::fs::create_dir_all(config.join("workflows")).unwrap();
-    let out = run(&db, &["token", "create", "--role", "write", "--name", "conductor-sdk"]);
+    let out = run(&db, &["token", "create", "--role", role, "--name", "conductor-sdk"]);
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let mut parts = token.splitn(3, '_').skip(1);
     let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
     let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let child = KillOnDrop(child);
-    let script = root().join("crates/cli/tests/conductor/sdk_flow.py");
+    let script = root().join("crates/cli/tests/conductor").join(script);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg(script)
+            .args(args)
             .env("CONDUCTOR_SERVER_URL", format!("{base}/api"))
             .env("CONDUCTOR_AUTH_KEY", key)
             .env("CONDUCTOR_AUTH_SECRET", secret)
@@ -56,42 +56,26 @@ async fn conductor_python_sdk_registers_runs_a_worker_and_completes_a_workflow()
     drop(child);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the SDK flow failed:\n{stdout}\n{stderr}");
+    (stdout.into_owned(), stderr.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductor_python_sdk_registers_runs_a_worker_and_completes_a_workflow() {
+    if !sdk_available() {
+        return;
+    }
+    let (stdout, _) = run_sdk("sdk_flow.py", &[], "write").await;
     assert!(stdout.contains("OK: workflow output {'greeting': 'hello vigil'}"), "{stdout}");
 }
 
-/// Runs one flow of `sdk_clients.py` (one conductor-python client, unchanged) against a fresh
-/// `vigil serve` with auth on and an admin token as the SDK's key pair.
+/// Runs one flow of `sdk_clients.py` (one conductor-python client, unchanged) with an admin token
+/// (the secret client needs one).
 async fn client_flow(which: &str) {
     if !sdk_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("v.db");
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(config.join("workflows")).unwrap();
-    let out = run(&db, &["token", "create", "--role", "admin", "--name", "conductor-sdk"]);
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let mut parts = token.splitn(3, '_').skip(1);
-    let (key, secret) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
-    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
-    let child = KillOnDrop(child);
-    let script = root().join("crates/cli/tests/conductor/sdk_clients.py");
-    let which = which.to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .arg(&which)
-            .env("CONDUCTOR_SERVER_URL", format!("{base}/api"))
-            .env("CONDUCTOR_AUTH_KEY", key)
-            .env("CONDUCTOR_AUTH_SECRET", secret)
-            .output()
-            .expect("run python3")
-    })
-    .await
-    .unwrap();
-    drop(child);
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && stdout.contains("OK: "), "the SDK flow failed:\n{stdout}\n{stderr}");
+    let (stdout, _) = run_sdk("sdk_clients.py", &[which], "admin").await;
+    assert!(stdout.contains(&format!("OK: {which}")), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
