@@ -225,7 +225,8 @@ impl ListQuery {
     }
 }
 
-fn parse_token(token: &str) -> Option<(i64, String)> {
+/// Reads a continuation token (`<created_at>.<id>`) this API handed out.
+pub(crate) fn parse_token(token: &str) -> Option<(i64, String)> {
     let (at, id) = token.split_once('.')?;
     Some((at.parse().ok()?, id.to_string()))
 }
@@ -408,7 +409,8 @@ async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Api
     Ok(StatusCode::ACCEPTED)
 }
 
-fn unknown(id: &str) -> ApiError {
+/// The 404 for an unknown instance.
+pub(crate) fn unknown(id: &str) -> ApiError {
     ApiError::not_found(format!("instance `{id}` does not exist"))
 }
 

@@ -30,7 +30,7 @@ use crate::AppState;
 use crate::conductor::model::TaskNames;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, lenient_bool};
-use crate::instances::base_url;
+use crate::instances::{base_url, parse_token, unknown};
 use status::Show;
 
 /// Where Durable Functions serves its API.
@@ -426,11 +426,6 @@ async fn durable_list(
     Ok((StatusCode::OK, [("x-ms-continuation-token", header)], Json(out)).into_response())
 }
 
-fn parse_token(token: &str) -> Option<(i64, String)> {
-    let (at, id) = token.split_once('.')?;
-    Some((at.parse().ok()?, id.to_string()))
-}
-
 /// Purges one instance and its history (`{"instancesDeleted": 1}`).
 #[utoipa::path(
     delete, path = "/runtime/webhooks/durabletask/instances/{instanceId}", tag = "durable",
@@ -653,8 +648,4 @@ async fn durable_restart(
         id
     };
     Ok(check_status_response(&base_url(&app, &headers), &new_id, &hub))
-}
-
-fn unknown(id: &str) -> ApiError {
-    ApiError::not_found(format!("instance `{id}` does not exist"))
 }
