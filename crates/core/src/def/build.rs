@@ -355,6 +355,7 @@ impl Builder {
             "HUMAN" => TaskKind::Human,
             "SIMPLE" => TaskKind::Simple,
             "SET_VARIABLE" => TaskKind::SetVariable,
+            "NOOP" => TaskKind::Noop,
             "TERMINATE" => {
                 match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {
                     Some("COMPLETED" | "FAILED" | "TERMINATED") => {}

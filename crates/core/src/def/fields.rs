@@ -145,6 +145,7 @@ pub const TASK_TYPES: &[&str] = &[
     "HUMAN",
     "SIMPLE",
     "SET_VARIABLE",
+    "NOOP",
     "TERMINATE",
     "SUB_WORKFLOW",
     "FORK_JOIN",

@@ -200,6 +200,8 @@ pub enum TaskKind {
     Simple,
     /// Sets workflow variables.
     SetVariable,
+    /// Does nothing and completes (Conductor's `NOOP`, a placeholder, e.g. an empty SWITCH case).
+    Noop,
     /// Ends the instance.
     Terminate,
     /// Starts a child instance and waits for it.
@@ -245,6 +247,7 @@ impl TaskKind {
             TaskKind::Human => "HUMAN",
             TaskKind::Simple => "SIMPLE",
             TaskKind::SetVariable => "SET_VARIABLE",
+            TaskKind::Noop => "NOOP",
             TaskKind::Terminate => "TERMINATE",
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
             TaskKind::ForkJoin { .. } => "FORK_JOIN",

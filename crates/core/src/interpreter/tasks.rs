@@ -90,6 +90,7 @@ impl<'a> Run<'a, '_> {
                 }
                 self.complete(i, json!({}));
             }
+            TaskKind::Noop => self.complete(i, json!({})),
             TaskKind::Terminate => self.terminate(i, &input),
             TaskKind::SubWorkflow { name, .. } if self.child_depth() > MAX_SUB_WORKFLOW_DEPTH => {
                 let reason = format!(

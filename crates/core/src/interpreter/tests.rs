@@ -382,6 +382,21 @@ tasks:
 }
 
 #[test]
+fn noop_completes_at_once_with_no_output() {
+    let yaml = r#"
+name: t
+tasks:
+  - {name: nothing, taskReferenceName: nothing, type: NOOP}
+  - {name: after, taskReferenceName: after, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "7"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!((h.inst.tasks[0].task_type.as_str(), h.inst.tasks[0].status), ("NOOP", TaskStatus::Completed));
+    assert_eq!(h.inst.tasks[0].output_data, json!({}));
+}
+
+#[test]
 fn sub_workflow_starts_child_and_takes_its_output() {
     let yaml = r#"
 name: parent
