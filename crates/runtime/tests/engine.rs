@@ -340,7 +340,12 @@ async fn sub_workflow_of_an_undefined_workflow_fails_the_task_clearly() {
     let engine = engine(workflows, &dir).await;
     let done = engine.wait(&start(&engine, "orphan", json!({}))).await.unwrap();
     assert_eq!(done.status, WorkflowStatus::Failed);
-    assert_eq!(done.reason_for_incompletion.as_deref(), Some("workflow `nowhere` is not defined"));
+    let reason = done.reason_for_incompletion.unwrap();
+    assert!(
+        reason.starts_with("Task ")
+            && reason.ends_with("failed with status: FAILED and reason: 'workflow `nowhere` is not defined'"),
+        "Conductor's form, naming the task and its reason: {reason}"
+    );
     engine.shutdown().await;
 }
 

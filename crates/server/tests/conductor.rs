@@ -269,8 +269,13 @@ async fn a_quiet_workers_task_goes_to_another_worker_after_the_response_timeout(
 
     let once = api.start("lease_once", json!({})).await;
     api.poll("echo_task", "dead-worker", 2_000).await.expect("a task");
-    let failed = api.until(&once, "FAILED").await;
-    assert!(failed["reasonForIncompletion"].as_str().unwrap().contains("responseTimeoutSeconds"), "{failed}");
+    // With no retry left, a timed-out task times the workflow out (Conductor's DeciderService.retry).
+    let timed_out = api.until(&once, "TIMED_OUT").await;
+    let reason = timed_out["reasonForIncompletion"].as_str().unwrap();
+    assert!(
+        reason.contains("failed with status: TIMED_OUT") && reason.contains("responseTimeoutSeconds"),
+        "{timed_out}"
+    );
 }
 
 /// A terminated workflow's task leaves the work queue: it is not handed to the next poll, queued

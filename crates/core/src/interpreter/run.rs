@@ -19,8 +19,8 @@ pub(super) enum Flow {
     Done,
     /// Something is still running.
     Pending,
-    /// A task failed for good.
-    Failed(String),
+    /// A task failed for good: the index of its execution.
+    Failed(usize),
     /// The instance ended (TERMINATE, timeout).
     Ended,
 }
@@ -245,22 +245,28 @@ impl<'a, 'b> Run<'a, 'b> {
         let def = self.def;
         match self.run_list(&def.tasks, &Pos::default()) {
             Flow::Done => {
-                let output = match &def.output_parameters {
-                    Some(template) => self
-                        .resolve_masked(&Value::Object(template.clone()), "")
-                        .unwrap_or_else(|e| json!({"error": e})),
-                    None => self
-                        .inst
-                        .tasks
-                        .iter()
-                        .rev()
-                        .find(|t| t.status.is_successful())
-                        .map(|t| t.output_data.clone())
-                        .unwrap_or(json!({})),
-                };
+                let output = self.workflow_output();
                 self.end(WorkflowStatus::Completed, None, Some(output));
             }
-            Flow::Failed(reason) => self.end(WorkflowStatus::Failed, Some(reason), None),
+            Flow::Failed(i) => {
+                // As Conductor's DeciderService.retry: the workflow ends TIMED_OUT for a timed-out
+                // task, TERMINATED for a cancelled one, FAILED otherwise, with its output computed
+                // and the reason naming the task.
+                let task = &self.inst.tasks[i];
+                let status = match task.status {
+                    TaskStatus::TimedOut => WorkflowStatus::TimedOut,
+                    TaskStatus::Canceled => WorkflowStatus::Terminated,
+                    _ => WorkflowStatus::Failed,
+                };
+                let reason = format!(
+                    "Task {} failed with status: {} and reason: '{}'",
+                    crate::instance::global_task_id(&self.inst.workflow_id, &task.task_id),
+                    status.as_str(),
+                    task.reason_for_incompletion.as_deref().unwrap_or_default()
+                );
+                let output = self.workflow_output();
+                self.end(status, Some(reason), Some(output));
+            }
             Flow::Pending | Flow::Ended => {}
         }
     }
@@ -315,13 +321,30 @@ impl<'a, 'b> Run<'a, 'b> {
             return match status {
                 s if s.is_successful() => Flow::Done,
                 TaskStatus::Scheduled | TaskStatus::InProgress => Flow::Pending,
-                _ => Flow::Failed(
-                    self.inst.tasks[i]
-                        .reason_for_incompletion
-                        .clone()
-                        .unwrap_or_else(|| format!("task `{key}` failed")),
-                ),
+                _ => {
+                    if self.inst.tasks[i].reason_for_incompletion.is_none() {
+                        self.inst.tasks[i].reason_for_incompletion = Some(format!("task `{key}` failed"));
+                    }
+                    Flow::Failed(i)
+                }
             };
+        }
+    }
+
+    /// The instance's output: its `outputParameters` resolved, or the last successful task's output.
+    fn workflow_output(&mut self) -> Value {
+        match &self.def.output_parameters {
+            Some(template) => {
+                self.resolve_masked(&Value::Object(template.clone()), "").unwrap_or_else(|e| json!({"error": e}))
+            }
+            None => self
+                .inst
+                .tasks
+                .iter()
+                .rev()
+                .find(|t| t.status.is_successful())
+                .map(|t| t.output_data.clone())
+                .unwrap_or(json!({})),
         }
     }
 

@@ -288,7 +288,11 @@ impl<'a> Run<'a, '_> {
             let inner = Pos { suffix: format!("{}__{iteration}", pos.suffix), iteration };
             match self.run_list(&spec.body, &inner) {
                 Flow::Done => {}
-                Flow::Failed(reason) => return self.loop_failed(i, reason),
+                Flow::Failed(j) => {
+                    let reason = self.inst.tasks[j].reason_for_incompletion.clone().unwrap_or_default();
+                    self.set_status(i, TaskStatus::Failed, Some(reason));
+                    return Flow::Failed(j);
+                }
                 other => return other,
             }
             let outputs = self.iteration_outputs(&spec.body, &inner.suffix);
@@ -320,8 +324,8 @@ impl<'a> Run<'a, '_> {
     }
 
     fn loop_failed(&mut self, i: usize, reason: String) -> Flow {
-        self.set_status(i, TaskStatus::Failed, Some(reason.clone()));
-        Flow::Failed(reason)
+        self.set_status(i, TaskStatus::Failed, Some(reason));
+        Flow::Failed(i)
     }
 
     fn complete_loop(&mut self, i: usize, iteration: u32) {

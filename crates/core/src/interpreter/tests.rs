@@ -397,6 +397,26 @@ tasks:
 }
 
 #[test]
+fn a_failure_names_the_task_in_conductors_form_and_still_computes_the_output() {
+    // Conductor's DeciderService.retry: updateWorkflowOutput, then "Task %s failed with status: %s
+    // and reason: '%s'".
+    let yaml = r#"
+name: t
+tasks:
+  - {name: boom, taskReferenceName: boom, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "throw new Error('no data')"}}
+outputParameters: {x: "${workflow.input.x}"}
+"#;
+    let mut h = Harness::new(yaml, json!({"x": 1}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert_eq!(h.inst.output, json!({"x": 1}));
+    let reason = h.inst.reason_for_incompletion.clone().unwrap();
+    let head =
+        format!("Task {}~{} failed with status: FAILED and reason: '", h.inst.workflow_id, h.inst.tasks[0].task_id);
+    assert!(reason.starts_with(&head) && reason.contains("no data"), "{reason}");
+}
+
+#[test]
 fn sub_workflow_starts_child_and_takes_its_output() {
     let yaml = r#"
 name: parent
