@@ -76,36 +76,36 @@ async fn start(
     if let Some(id) = &q.instance_id {
         check_id(id)?;
     }
-    if !matches!(input, Value::Object(_) | Value::Null) {
-        return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)"));
-    }
-    let existing = match &q.instance_id {
-        Some(id) => app.engine.instance(id).await?,
-        None => None,
-    };
-    let id = match existing {
-        Some(other) if other.workflow_name != name => {
-            let message = format!(
-                "instance `{}` exists and runs workflow `{}`, not `{name}`",
-                other.workflow_id, other.workflow_name
-            );
-            return Err(ApiError::new(crate::ErrorCode::Conflict, message));
-        }
-        Some(same) => same.workflow_id,
-        None => {
-            let req = StartRequest {
-                name,
-                version: q.version,
-                input,
-                id: q.instance_id.clone(),
-                correlation_id: q.correlation_id,
-            };
-            app.engine.start_durable(req).await?
-        }
-    };
+    let req =
+        StartRequest { name, version: q.version, input, id: q.instance_id.clone(), correlation_id: q.correlation_id };
+    let id = start_or_existing(&app, req).await?;
     let uris = ManagementUris::new(&base_url(&app, &headers), &id);
     let location = uris.status_query_get_uri.clone();
     Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(uris)).into_response())
+}
+
+/// Starts `req`, or answers the id of the instance that already runs under `req.id` for the same
+/// workflow (a start with an id is idempotent); 409 when that id runs another workflow, 400 when
+/// the input is not an object.
+pub(crate) async fn start_or_existing(app: &AppState, req: StartRequest) -> ApiResult<String> {
+    if !matches!(req.input, Value::Object(_) | Value::Null) {
+        return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)"));
+    }
+    let existing = match &req.id {
+        Some(id) => app.engine.instance(id).await?,
+        None => None,
+    };
+    match existing {
+        Some(other) if other.workflow_name != req.name => {
+            let message = format!(
+                "instance `{}` exists and runs workflow `{}`, not `{}`",
+                other.workflow_id, other.workflow_name, req.name
+            );
+            Err(ApiError::new(crate::ErrorCode::Conflict, message))
+        }
+        Some(same) => Ok(same.workflow_id),
+        None => Ok(app.engine.start_durable(req).await?),
+    }
 }
 
 /// Query of a status read.

@@ -30,7 +30,7 @@ use crate::AppState;
 use crate::conductor::model::TaskNames;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, lenient_bool};
-use crate::instances::{base_url, parse_token, unknown};
+use crate::instances::{base_url, parse_token, start_or_existing, unknown};
 use status::Show;
 
 /// Where Durable Functions serves its API.
@@ -227,31 +227,13 @@ async fn start_instance(
     headers: HeaderMap,
     input: Value,
 ) -> ApiResult<Response> {
-    if !matches!(input, Value::Object(_) | Value::Null) {
-        return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)"));
-    }
-    let id = match &id {
-        Some(id) => match app.engine.instance(id).await? {
-            Some(other) if other.workflow_name != name => {
-                let message =
-                    format!("instance `{id}` exists and runs workflow `{}`, not `{name}`", other.workflow_name);
-                return Err(ApiError::new(crate::ErrorCode::Conflict, message));
-            }
-            Some(same) => same.workflow_id,
-            None => start_request(&app, name, Some(id.clone()), input).await?,
-        },
-        None => start_request(&app, name, None, input).await?,
-    };
+    let req = StartRequest { name, version: None, input, id, correlation_id: None };
+    let id = start_or_existing(&app, req).await?;
     let base = base_url(&app, &headers);
     match (q.timeout, q.polling_interval) {
         (Some(t), Some(_)) => wait_or_check_status(&app, &base, &id, &hub, Duration::from_secs(t.min(300))).await,
         _ => Ok(check_status_response(&base, &id, &hub)),
     }
-}
-
-async fn start_request(app: &AppState, name: String, id: Option<String>, input: Value) -> ApiResult<String> {
-    let req = StartRequest { name, version: None, input, id, correlation_id: None };
-    Ok(app.engine.start_durable(req).await?)
 }
 
 /// Query of a status read.
