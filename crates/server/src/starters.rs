@@ -32,7 +32,7 @@ pub async fn handle(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let workflows = app.engine.workflows();
-    let (def, trigger, params) = find(workflows.all().map(|d| d.as_ref()), method.as_str(), &route)
+    let (def, trigger, params) = find(workflows.latest().map(|d| d.as_ref()), method.as_str(), &route)
         .ok_or_else(|| ApiError::not_found("no such route"))?;
     let mut input: Map<String, Value> = params;
     for (k, v) in &query {
@@ -61,23 +61,15 @@ pub async fn handle(
     }
 }
 
-/// The workflow whose starter takes `method` and `route`, its starter and the route parameters:
-/// of several, the one with the most literal segments, then the first by name; only a name's
-/// latest version counts.
+/// The workflow whose starter takes `method` and `route` (of `latest`, one version per name), its
+/// starter and the route parameters: of several, the one with the most literal segments, then the
+/// first by name.
 fn find<'a>(
-    defs: impl Iterator<Item = &'a WorkflowDef>,
+    latest: impl Iterator<Item = &'a WorkflowDef>,
     method: &str,
     route: &str,
 ) -> Option<(&'a WorkflowDef, &'a HttpTrigger, Map<String, Value>)> {
-    let mut latest: HashMap<&str, &WorkflowDef> = HashMap::new();
-    for d in defs {
-        let newer = latest.get(d.name.as_str()).is_none_or(|l| l.version < d.version);
-        if newer {
-            latest.insert(&d.name, d);
-        }
-    }
     latest
-        .into_values()
         .filter_map(|d| {
             let t = d.http.as_ref()?;
             Some((d, t, t.matches(method, route)?))

@@ -394,6 +394,11 @@ impl WorkflowSet {
         names
     }
 
+    /// The highest version of each name.
+    pub fn latest(&self) -> impl Iterator<Item = &Arc<WorkflowDef>> {
+        self.by_name.values().filter_map(|versions| versions.last())
+    }
+
     /// Every definition, all versions.
     pub fn all(&self) -> impl Iterator<Item = &Arc<WorkflowDef>> {
         self.by_name.values().flatten()
