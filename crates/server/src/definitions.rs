@@ -189,8 +189,7 @@ async fn delete_workflow(
 /// Secret names (never values).
 #[utoipa::path(get, path = "/api/v1/secrets", tag = "definitions", params(Page), responses((status = 200, body = ItemPage)))]
 async fn list_secrets(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
-    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
-    names.sort();
+    let names = secret_names(&app).await?;
     Ok(Json(page.apply(names.into_iter().map(|n| (n.clone(), json!({"name": n}))).collect())?))
 }
 
@@ -215,6 +214,13 @@ async fn put_secret(
 ) -> ApiResult<StatusCode> {
     store_secret(&app, &name, &v.value).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every stored secret's name, sorted (never a value).
+pub(crate) async fn secret_names(app: &AppState) -> ApiResult<Vec<String>> {
+    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Checks, seals and stores secret `name`, then reloads the engine's secrets.

@@ -113,10 +113,16 @@ pub(crate) async fn save(app: &AppState, doc: Value) -> ApiResult<ScheduleDef> {
     responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
 )]
 async fn delete(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
-    if !app.engine.delete_schedule(&name).await? {
+    remove(&app, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes schedule `name` (404 when unknown).
+pub(crate) async fn remove(app: &AppState, name: &str) -> ApiResult<()> {
+    if !app.engine.delete_schedule(name).await? {
         return Err(ApiError::not_found(format!("schedule `{name}` does not exist")));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Pauses a schedule: no fires until resumed.

@@ -16,7 +16,7 @@ use vigil_core::schedule::{ScheduleDef, parse_cron};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
-use crate::schedules::{find, pause_or_resume, save};
+use crate::schedules::{find, pause_or_resume, remove, save};
 
 /// Most fire times one preview returns.
 const MAX_PREVIEW: usize = 1_000;
@@ -100,9 +100,7 @@ async fn get_schedule(State(app): State<AppState>, ApiPath(name): ApiPath<String
     responses((status = 200, description = "Deleted"), (status = 404, body = ApiError))
 )]
 async fn delete_schedule(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
-    if !app.engine.delete_schedule(&name).await? {
-        return Err(ApiError::not_found(format!("schedule `{name}` does not exist")));
-    }
+    remove(&app, &name).await?;
     Ok(StatusCode::OK)
 }
 

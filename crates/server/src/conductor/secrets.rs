@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::definitions::{remove_secret, store_secret};
+use crate::definitions::{remove_secret, secret_names, store_secret};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 
@@ -56,7 +56,7 @@ async fn get_secret(ApiPath(key): ApiPath<String>) -> ApiError {
     responses((status = 200, body = bool, content_type = "application/json"))
 )]
 async fn secret_exists(State(app): State<AppState>, ApiPath(key): ApiPath<String>) -> ApiResult<Json<bool>> {
-    Ok(Json(app.engine.store().secrets().await?.iter().any(|(n, _)| *n == key)))
+    Ok(Json(secret_names(&app).await?.contains(&key)))
 }
 
 /// Deletes a secret.
@@ -70,20 +70,14 @@ async fn delete_secret(State(app): State<AppState>, ApiPath(key): ApiPath<String
     Ok(StatusCode::OK)
 }
 
-async fn names(app: &AppState) -> ApiResult<Vec<String>> {
-    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
-    names.sort();
-    Ok(names)
-}
-
 /// Every secret's name (Orkes lists with a POST).
 #[utoipa::path(post, path = "/api/secrets", tag = "conductor", responses((status = 200, body = Vec<String>)))]
 async fn list_all_secret_names(State(app): State<AppState>) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(names(&app).await?))
+    Ok(Json(secret_names(&app).await?))
 }
 
 /// The names of the secrets the caller may grant: all of them (only admin tokens reach this).
 #[utoipa::path(get, path = "/api/secrets", tag = "conductor", responses((status = 200, body = Vec<String>)))]
 async fn list_secrets_that_user_can_grant_access_to(State(app): State<AppState>) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(names(&app).await?))
+    Ok(Json(secret_names(&app).await?))
 }
