@@ -105,24 +105,25 @@ impl InstanceStatus {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusFields {
-    workflow_id: String,
-    workflow_name: String,
-    workflow_version: u32,
-    status: WorkflowStatus,
-    input: Value,
-    output: Value,
+    pub(crate) workflow_id: String,
+    pub(crate) workflow_name: String,
+    pub(crate) workflow_version: u32,
+    pub(crate) status: WorkflowStatus,
+    pub(crate) input: Value,
+    pub(crate) output: Value,
     #[serde(default)]
-    variables: CustomStatusOnly,
+    pub(crate) variables: CustomStatusOnly,
     #[serde(default)]
-    reason_for_incompletion: Option<String>,
-    create_time: i64,
-    update_time: i64,
+    pub(crate) reason_for_incompletion: Option<String>,
+    pub(crate) create_time: i64,
+    pub(crate) update_time: i64,
 }
 
+/// The `customStatus` variable, the only one a status shows.
 #[derive(Debug, Default, Deserialize)]
-struct CustomStatusOnly {
+pub(crate) struct CustomStatusOnly {
     #[serde(rename = "customStatus", default)]
-    custom_status: Value,
+    pub(crate) custom_status: Value,
 }
 
 impl StatusFields {

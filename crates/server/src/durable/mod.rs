@@ -150,7 +150,10 @@ pub async fn wait_or_check_status(
     };
     Ok(match ended {
         Some(i) if i.status == WorkflowStatus::Completed => (StatusCode::OK, Json(i.output)).into_response(),
-        Some(i) => status_response(app, &i, Show { history: false, history_output: false, input: true }, false, ""),
+        Some(i) => {
+            let show = Show { history: false, history_output: false, input: true };
+            status_response(i.status, full_payload(app, &i, show), false, "")
+        }
         None => check_status_response(base, id, hub),
     })
 }
@@ -277,18 +280,30 @@ async fn durable_get_status(
     uri: Uri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
     let show = Show { history: q.show_history, history_output: q.show_history_output, input: q.show_input };
     let here = format!("{}{}", base_url(&app, &headers), uri.path_and_query().map_or(uri.path(), |p| p.as_str()));
-    Ok(status_response(&app, &instance, show, q.return_internal_server_error_on_failure, &here))
+    let (status, body) = if show.history {
+        let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
+        (instance.status, full_payload(&app, &instance, show))
+    } else {
+        // The hot path (clients polling a status): decode only the fields shown, as /api/v1 does.
+        let raw = app.engine.store().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
+        let fields: crate::views::StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
+        status::payload_of(fields, show.input)
+    };
+    Ok(status_response(status, body, q.return_internal_server_error_on_failure, &here))
 }
 
-fn status_response(app: &AppState, i: &Instance, show: Show, error_on_failure: bool, here: &str) -> Response {
+/// `i`'s status payload with what `show` asks for, its tasks named from its definition.
+fn full_payload(app: &AppState, i: &Instance, show: Show) -> Value {
     let workflows = app.engine.workflows();
     let def = workflows.get(&i.workflow_name, Some(i.workflow_version));
-    let body = status::payload(i, show, &TaskNames::of(def.as_deref()));
-    let failed = matches!(i.status, WorkflowStatus::Failed | WorkflowStatus::TimedOut);
-    if !i.status.is_terminal() {
+    status::payload(i, show, &TaskNames::of(def.as_deref()))
+}
+
+fn status_response(status: WorkflowStatus, body: Value, error_on_failure: bool, here: &str) -> Response {
+    let failed = matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut);
+    if !status.is_terminal() {
         let location = HeaderValue::from_str(here).unwrap_or(HeaderValue::from_static("/"));
         let headers = [(LOCATION, location), (RETRY_AFTER, HeaderValue::from_static("5"))];
         return (StatusCode::ACCEPTED, headers, Json(body)).into_response();
@@ -397,10 +412,10 @@ async fn durable_list(
         }
     }
     let mut out = Vec::with_capacity(page.len());
-    let show = Show { history: false, history_output: false, input: q.show_input };
     for id in &page {
-        if let Some(i) = app.engine.instance(id).await? {
-            out.push(status::payload(&i, show, &TaskNames::default()));
+        if let Some(raw) = app.engine.store().instance_json(id).await? {
+            let fields: crate::views::StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
+            out.push(status::payload_of(fields, q.show_input).1);
         }
     }
     let token = if more { after.map(|(at, id)| format!("{at}.{id}")).unwrap_or_default() } else { String::new() };

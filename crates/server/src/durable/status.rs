@@ -7,6 +7,7 @@ use vigil_core::instance::{Instance, TaskExec, TaskStatus, WorkflowStatus};
 use vigil_core::time::format_millis;
 
 use crate::conductor::model::TaskNames;
+use crate::views::StatusFields;
 
 /// What a status read shows besides the status itself (`showHistory`, `showHistoryOutput`,
 /// `showInput`).
@@ -37,30 +38,78 @@ pub fn seconds(at: i64) -> String {
     format_millis(at - at.rem_euclid(1000))
 }
 
+/// The fields every status payload shows.
+struct Head<'a> {
+    name: &'a str,
+    id: &'a str,
+    status: WorkflowStatus,
+    input: &'a Value,
+    custom_status: Value,
+    output: &'a Value,
+    reason: Option<&'a str>,
+    created: i64,
+    updated: i64,
+}
+
+impl Head<'_> {
+    fn render(self, show_input: bool) -> Value {
+        let ended = self.status.is_terminal();
+        json!({
+            "name": self.name,
+            "instanceId": self.id,
+            "runtimeStatus": runtime_status(self.status),
+            "input": if show_input { self.input.clone() } else { Value::Null },
+            "customStatus": self.custom_status,
+            "output": if ended { ended_output(self.status, self.output, self.reason) } else { Value::Null },
+            "createdTime": seconds(self.created),
+            "lastUpdatedTime": seconds(self.updated),
+        })
+    }
+}
+
 /// The status payload of `i`.
 pub fn payload(i: &Instance, show: Show, names: &TaskNames) -> Value {
-    let mut out = json!({
-        "name": i.workflow_name,
-        "instanceId": i.workflow_id,
-        "runtimeStatus": runtime_status(i.status),
-        "input": if show.input { i.input.clone() } else { Value::Null },
-        "customStatus": i.custom_status(),
-        "output": if i.status.is_terminal() { ended_output(i) } else { Value::Null },
-        "createdTime": seconds(i.create_time),
-        "lastUpdatedTime": seconds(i.update_time),
-    });
+    let head = Head {
+        name: &i.workflow_name,
+        id: &i.workflow_id,
+        status: i.status,
+        input: &i.input,
+        custom_status: i.custom_status(),
+        output: &i.output,
+        reason: i.reason_for_incompletion.as_deref(),
+        created: i.create_time,
+        updated: i.update_time,
+    };
+    let mut out = head.render(show.input);
     if show.history {
         out["historyEvents"] = Value::Array(history(i, show, names));
     }
     out
 }
 
+/// The status payload without history, from the few fields a status decodes (the polling path:
+/// the task history, the bulk of an instance, is not decoded).
+pub fn payload_of(f: StatusFields, show_input: bool) -> (WorkflowStatus, Value) {
+    let head = Head {
+        name: &f.workflow_name,
+        id: &f.workflow_id,
+        status: f.status,
+        input: &f.input,
+        custom_status: f.variables.custom_status.clone(),
+        output: &f.output,
+        reason: f.reason_for_incompletion.as_deref(),
+        created: f.create_time,
+        updated: f.update_time,
+    };
+    (f.status, head.render(show_input))
+}
+
 /// The output a client sees: a failed or terminated instance shows its reason, as the extension
 /// stores the failure details or termination reason as the output.
-fn ended_output(i: &Instance) -> Value {
-    match (i.status, &i.reason_for_incompletion) {
-        (WorkflowStatus::Completed, _) | (_, None) => i.output.clone(),
-        (_, Some(reason)) => Value::String(reason.clone()),
+fn ended_output(status: WorkflowStatus, output: &Value, reason: Option<&str>) -> Value {
+    match (status, reason) {
+        (WorkflowStatus::Completed, _) | (_, None) => output.clone(),
+        (_, Some(reason)) => Value::String(reason.to_string()),
     }
 }
 
@@ -89,7 +138,8 @@ pub fn history(i: &Instance, show: Show, names: &TaskNames) -> Vec<Value> {
         done.insert("OrchestrationStatus".into(), json!(runtime_status(i.status)));
         done.insert("Timestamp".into(), json!(format_millis(i.end_time.unwrap_or(i.update_time))));
         if show.history_output {
-            done.insert("Result".into(), ended_output(i));
+            let result = ended_output(i.status, &i.output, i.reason_for_incompletion.as_deref());
+            done.insert("Result".into(), result);
         }
         if let Some(reason) = &i.reason_for_incompletion {
             done.insert("FailureDetails".into(), json!({"ErrorMessage": reason}));
