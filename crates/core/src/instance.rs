@@ -156,6 +156,19 @@ pub struct TaskExec {
     /// The child instance of a SUB_WORKFLOW task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_workflow_id: Option<String>,
+    /// How often a worker polled this SIMPLE execution.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub poll_count: u32,
+    /// The worker that polled it last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<String>,
+    /// The delay a worker asked for with its last IN_PROGRESS update, in seconds.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub callback_after_seconds: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The schedule fire that started an instance.

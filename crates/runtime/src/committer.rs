@@ -166,6 +166,9 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             });
         }
         Action::Enqueue(task) => shared.work.enqueue(id, *task),
+        Action::Withdraw { task_id } => {
+            shared.work.remove(&id, &task_id);
+        }
         Action::Query { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
         Action::Query { task_id, source, config } => {
             let shared = shared.clone();

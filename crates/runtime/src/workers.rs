@@ -107,17 +107,19 @@ impl WorkQueue {
     }
 
     /// Up to `count` tasks of `task_type` for `worker_id`, waiting up to `wait` for the first.
+    /// Each task handed out is IN_PROGRESS in its instance from then on ([`Event::Polled`]).
     pub async fn poll(&self, task_type: &str, count: usize, wait: Duration, worker_id: &str) -> Vec<Leased> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let arrived = self.arrived.notified();
             let taken = self.take(task_type, count.max(1), worker_id);
-            if !taken.is_empty() || tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now();
+            if !taken.is_empty() || now >= deadline {
                 return taken;
             }
-            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return self.take(task_type, count.max(1), worker_id);
-            }
+            // A task held back by a callback delay becomes visible without a notice: look again
+            // at least every 100 ms.
+            let _ = tokio::time::timeout_at(deadline.min(now + Duration::from_millis(100)), arrived).await;
         }
     }
 
@@ -126,7 +128,9 @@ impl WorkQueue {
         let mut s = self.state.lock().expect("lock");
         let mut out = Vec::new();
         while out.len() < count {
-            let Some(mut queued) = s.ready.get_mut(task_type).and_then(VecDeque::pop_front) else { break };
+            let Some(queue) = s.ready.get_mut(task_type) else { break };
+            let Some(at) = queue.iter().position(|q| q.task.visible_at <= now) else { break };
+            let Some(mut queued) = queue.remove(at) else { break };
             queued.poll_count += 1;
             let deadline = now + queued.task.response_timeout_seconds as Millis * 1000;
             let lease = Leased { queued, worker_id: worker_id.to_string(), since: now, deadline };
@@ -134,6 +138,12 @@ impl WorkQueue {
             s.expiries.push(Reverse((deadline, id.clone())));
             s.leased.insert(id, lease.clone());
             out.push(lease);
+        }
+        drop(s);
+        for lease in &out {
+            let task_id = lease.queued.task.task_id.clone();
+            let event = Event::Polled { task_id, worker_id: worker_id.to_string() };
+            self.router.send(&lease.queued.instance_id, event);
         }
         out
     }
@@ -174,17 +184,6 @@ impl WorkQueue {
             queue.retain(|q| q.instance_id != instance_id);
         }
         s.leased.retain(|_, lease| lease.queued.instance_id != instance_id);
-    }
-
-    /// The worker says it is still at it: its lease starts over.
-    pub fn renew(&self, instance_id: &str, task_id: &str) {
-        let id = global_id(instance_id, task_id);
-        let now = self.clock.now();
-        let mut s = self.state.lock().expect("lock");
-        let Some(lease) = s.leased.get_mut(&id) else { return };
-        lease.deadline = now + lease.queued.task.response_timeout_seconds as Millis * 1000;
-        let deadline = lease.deadline;
-        s.expiries.push(Reverse((deadline, id)));
     }
 
     /// Adds log lines to a task.
@@ -251,7 +250,8 @@ pub async fn run_expiry(queue: Arc<WorkQueue>) {
 /// What a worker reports about a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerStatus {
-    /// Still working: the lease starts over.
+    /// Still working: the task goes back to SCHEDULED and is offered again after the callback
+    /// delay, as in Conductor.
     InProgress,
     /// Done.
     Completed,
@@ -277,6 +277,7 @@ impl crate::Engine {
         status: WorkerStatus,
         output: serde_json::Value,
         reason: Option<String>,
+        callback_after_seconds: Option<u64>,
     ) -> Result<Option<String>, crate::ControlError> {
         use crate::ControlError;
         use vigil_core::instance::TaskStatus;
@@ -288,17 +289,20 @@ impl crate::Engine {
         let Some(exec) = instance.tasks.iter().find(|t| t.task_id == task_id) else {
             return Err(ControlError::NotFound(global_id(instance_id, task_id)));
         };
-        if exec.status != TaskStatus::InProgress {
+        let simple_scheduled = exec.status == TaskStatus::Scheduled && exec.task_type == "SIMPLE";
+        if exec.status != TaskStatus::InProgress && !simple_scheduled {
             let why = "the task is not in progress (already reported, timed out or cancelled)";
             return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
         }
         let queue = &self.shared().work;
         let remote = !self.shared().ownership.owns(instance.partition);
         let result = match status {
-            WorkerStatus::InProgress => {
-                queue.renew(instance_id, task_id);
-                return Ok(None);
+            // As Conductor: back to SCHEDULED, offered again after the callback delay.
+            WorkerStatus::InProgress if exec.task_type == "SIMPLE" => {
+                TaskResult::InProgress { output, callback_after_seconds: callback_after_seconds.unwrap_or(0) }
             }
+            // A WAIT or HUMAN task a worker says is in progress stays as it is.
+            WorkerStatus::InProgress => return Ok(None),
             WorkerStatus::Completed => TaskResult::Completed(output),
             WorkerStatus::Failed | WorkerStatus::FailedWithTerminalError => TaskResult::Failed {
                 reason: reason.unwrap_or_else(|| "the worker reported a failure".into()),

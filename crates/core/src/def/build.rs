@@ -221,6 +221,8 @@ impl Builder {
         let (retry, timeout) = self.retry_and_timeout(&raw, path, matches!(kind, TaskKind::Simple));
         let response_timeout_seconds =
             raw.task_definition.as_ref().and_then(|td| td.response_timeout_seconds).filter(|s| *s > 0);
+        let poll_timeout_seconds =
+            raw.task_definition.as_ref().and_then(|td| td.poll_timeout_seconds).filter(|s| *s > 0);
         Some(Task {
             name: raw.name,
             ref_name: raw.task_reference_name,
@@ -231,6 +233,7 @@ impl Builder {
             retry,
             timeout,
             response_timeout_seconds,
+            poll_timeout_seconds,
         })
     }
 
@@ -295,6 +298,14 @@ impl Builder {
                     )),
                 }
                 TaskKind::Inline
+            }
+            "LAMBDA" => {
+                let at = join_key(&input_path, "scriptExpression");
+                match raw.input_parameters.get("scriptExpression") {
+                    Some(Value::String(body)) => self.check_script(&lambda_script(body), &at),
+                    _ => self.problems.push(Problem::error(at, "a LAMBDA task needs a `scriptExpression` string")),
+                }
+                TaskKind::Lambda
             }
             "JSON_JQ_TRANSFORM" => {
                 let at = join_key(&input_path, "queryExpression");
@@ -649,4 +660,10 @@ fn effective_timeout(td: &TaskDefConfig) -> u64 {
         (t, 0) => t,
         (t, r) => t.min(r),
     }
+}
+
+/// The script Conductor's LAMBDA runs for `body` (`Lambda.java`): the body of a function that is
+/// called at once.
+pub fn lambda_script(body: &str) -> String {
+    format!("function scriptFun(){{{body}\n}} scriptFun();")
 }

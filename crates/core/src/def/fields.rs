@@ -155,6 +155,7 @@ pub const TASK_TYPES: &[&str] = &[
     "SQL_QUERY",
     "JDBC",
     "HTTP_CHECK",
+    "LAMBDA",
 ];
 
 /// Task types Conductor defines that vigil does not run yet.
@@ -164,7 +165,6 @@ pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[
     "EXCLUSIVE_JOIN",
     "EVENT",
     "KAFKA_PUBLISH",
-    "LAMBDA",
     "START_WORKFLOW",
     "BUSINESS_RULE",
     "GET_SIGNED_JWT",

@@ -137,6 +137,9 @@ pub struct Task {
     /// For SIMPLE tasks: how long a worker that polled the task may take to report before the
     /// attempt times out and the task goes to another worker (`responseTimeoutSeconds`).
     pub response_timeout_seconds: Option<u64>,
+    /// For SIMPLE tasks: how long the task may wait for a worker to poll it before it times out
+    /// (`pollTimeoutSeconds`).
+    pub poll_timeout_seconds: Option<u64>,
 }
 
 impl Task {
@@ -182,6 +185,9 @@ pub enum TaskKind {
     Http,
     /// A JavaScript or value-param evaluation.
     Inline,
+    /// Conductor's older LAMBDA: the body of a JavaScript function (`scriptExpression`) over
+    /// `$`, the task's input; its return value is `result`.
+    Lambda,
     /// A jq program over the inputs.
     JsonJq {
         /// The query when it is a literal, compiled at load time to catch syntax errors.
@@ -240,6 +246,7 @@ impl TaskKind {
         match self {
             TaskKind::Http => "HTTP",
             TaskKind::Inline => "INLINE",
+            TaskKind::Lambda => "LAMBDA",
             TaskKind::JsonJq { .. } => "JSON_JQ_TRANSFORM",
             TaskKind::Switch(_) => "SWITCH",
             TaskKind::DoWhile(_) => "DO_WHILE",

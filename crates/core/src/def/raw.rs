@@ -157,4 +157,7 @@ pub struct TaskDefConfig {
     /// Time limit for a response from the executor of the task.
     #[serde(default)]
     pub response_timeout_seconds: Option<u64>,
+    /// Time a SIMPLE task may wait for a worker's first poll.
+    #[serde(default)]
+    pub poll_timeout_seconds: Option<u64>,
 }

@@ -38,6 +38,14 @@ pub enum Event {
         /// What happened.
         result: TaskResult,
     },
+    /// A worker polled a SIMPLE task offered by [`Action::Enqueue`]: it is IN_PROGRESS from now
+    /// (Conductor keeps it SCHEDULED until then).
+    Polled {
+        /// The execution.
+        task_id: String,
+        /// The worker that took it.
+        worker_id: String,
+    },
     /// A timer set by [`Action::Timer`] is due.
     Timer {
         /// The execution it belongs to.
@@ -102,6 +110,14 @@ pub enum TaskResult {
         /// Why.
         reason: String,
     },
+    /// A worker is still at a SIMPLE task and asks to be called back: as in Conductor, the task
+    /// goes back to SCHEDULED with this output and is offered again after the delay.
+    InProgress {
+        /// Output so far.
+        output: Value,
+        /// Seconds before the task is offered again.
+        callback_after_seconds: u64,
+    },
 }
 
 /// An effect for the runtime to perform after the state is committed.
@@ -124,6 +140,12 @@ pub enum Action {
     /// Offer a SIMPLE task to external workers polling for `task_type`; their result comes back
     /// as a [`TaskResult`].
     Enqueue(Box<WorkerTask>),
+    /// Take a SIMPLE task out of the workers' queue: it ended without a worker's report (timed
+    /// out, cancelled), so no worker may get it any more.
+    Withdraw {
+        /// The execution.
+        task_id: String,
+    },
     /// Send [`Event::Timer`] at `due`.
     Timer {
         /// The execution.
@@ -203,6 +225,8 @@ pub struct WorkerTask {
     pub iteration: u32,
     /// When it was scheduled.
     pub scheduled_time: Millis,
+    /// Not offered to workers before this time (a worker's `callbackAfterSeconds`).
+    pub visible_at: Millis,
     /// How long a worker may hold it without reporting, in seconds.
     pub response_timeout_seconds: u64,
     /// Workflow name.

@@ -75,6 +75,11 @@ impl<'a, 'b> Run<'a, 'b> {
             }
             Event::TaskResult { task_id, result } => self.on_result(&task_id, result),
             Event::Timer { task_id } => self.on_timer(&task_id),
+            Event::Polled { task_id, worker_id } => {
+                if let Some(i) = self.exec_by_id(&task_id) {
+                    self.on_polled(i, worker_id);
+                }
+            }
             Event::WorkflowTimeout => self.on_workflow_timeout(),
             Event::ChildFinished { task_id, status, output, reason } => self.on_child(&task_id, status, output, reason),
             Event::Terminate { reason } => {
@@ -102,10 +107,23 @@ impl<'a, 'b> Run<'a, 'b> {
 
     fn on_result(&mut self, task_id: &str, result: TaskResult) {
         let Some(i) = self.exec_by_id(task_id) else { return };
-        if self.inst.tasks[i].status != TaskStatus::InProgress {
+        let exec = &self.inst.tasks[i];
+        // A SIMPLE task may be reported while still SCHEDULED: its poll is on its way, or a
+        // client completes it without polling, as Conductor allows.
+        let simple_scheduled = exec.status == TaskStatus::Scheduled && exec.task_type == "SIMPLE";
+        if exec.status != TaskStatus::InProgress && !simple_scheduled {
             return;
         }
         match result {
+            TaskResult::InProgress { mut output, callback_after_seconds } => {
+                let Some(task) = self.task_def(&self.inst.tasks[i].def_ref.clone()) else { return };
+                self.cx.secrets.scrub(&mut output);
+                let exec = &mut self.inst.tasks[i];
+                exec.status = TaskStatus::Scheduled;
+                exec.output_data = output;
+                exec.callback_after_seconds = callback_after_seconds;
+                self.offer(i, task);
+            }
             TaskResult::Completed(mut output) => {
                 self.cx.secrets.scrub(&mut output);
                 self.complete(i, output);
@@ -133,6 +151,11 @@ impl<'a, 'b> Run<'a, 'b> {
                 self.complete(i, Value::Object(Map::new()));
             }
             TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
+            TaskStatus::Scheduled
+                if exec.task_type == "SIMPLE" && exec.due_time.is_none() && exec.timeout_time.is_some_and(|d| d <= now) =>
+            {
+                self.timed_out(i)
+            }
             TaskStatus::Scheduled | TaskStatus::InProgress => {
                 for due in [exec.due_time, exec.timeout_time].into_iter().flatten().filter(|d| *d > now) {
                     self.actions.push(Action::Timer { task_id: task_id.to_string(), due });
@@ -144,13 +167,35 @@ impl<'a, 'b> Run<'a, 'b> {
 
     fn timed_out(&mut self, i: usize) {
         let def_ref = self.inst.tasks[i].def_ref.clone();
-        let policy = self.task_def(&def_ref).and_then(|t| t.timeout).map(|t| t.policy);
-        let reason = format!("task `{}` timed out", self.inst.tasks[i].reference_task_name);
+        let task = self.task_def(&def_ref);
+        let policy = task.and_then(|t| t.timeout).map(|t| t.policy);
+        let exec = &self.inst.tasks[i];
+        // Conductor's DeciderService.checkTaskTimeout / checkTaskPollTimeout texts.
+        let policy_name = match policy {
+            Some(TaskTimeoutPolicy::TimeOutWorkflow) => "TIME_OUT_WF",
+            Some(TaskTimeoutPolicy::AlertOnly) => "ALERT_ONLY",
+            _ => "RETRY",
+        };
+        let reason = match exec.start_time {
+            None => format!(
+                "Task poll timed out after {} seconds. Poll timeout configured as {} seconds. Timeout policy configured to {policy_name}",
+                (self.cx.now - exec.scheduled_time) / 1000,
+                task.and_then(|t| t.poll_timeout_seconds).unwrap_or(0),
+            ),
+            Some(start) => format!(
+                "Task timed out after {} seconds. Timeout configured as {} seconds. Timeout policy configured to {policy_name}",
+                (self.cx.now - start) / 1000,
+                task.and_then(|t| t.timeout).map_or(0, |t| t.seconds),
+            ),
+        };
         if policy == Some(TaskTimeoutPolicy::AlertOnly) {
             self.inst.tasks[i].timeout_time = None;
             return;
         }
         self.cancel_child_of(i);
+        if self.inst.tasks[i].task_type == "SIMPLE" {
+            self.actions.push(Action::Withdraw { task_id: self.inst.tasks[i].task_id.clone() });
+        }
         match policy {
             Some(TaskTimeoutPolicy::AlertOnly) => {}
             Some(TaskTimeoutPolicy::TimeOutWorkflow) => {
@@ -212,16 +257,17 @@ impl<'a, 'b> Run<'a, 'b> {
                     self.inst.tasks[j].restarts += 1;
                     self.start(j);
                 }
-                (TaskStatus::InProgress, "SIMPLE") => {
+                (TaskStatus::InProgress | TaskStatus::Scheduled, "SIMPLE") if exec.due_time.is_none() => {
                     // Offered again: a worker that still holds it may report, and the first
                     // report wins (the runtime then drops the queued copy).
                     if let Some(task) = self.task_def(&exec.def_ref.clone()) {
-                        self.enqueue(i, task);
+                        let visible_at = self.cx.now;
+                        self.enqueue(i, task, visible_at);
                     }
                 }
                 (
                     TaskStatus::InProgress,
-                    "ALERT" | "INLINE" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY"
+                    "ALERT" | "INLINE" | "LAMBDA" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY"
                     | "JDBC" | "HTTP_CHECK",
                 ) => {
                     // An alert observation is applied again (newest-wins makes it harmless); an
@@ -371,6 +417,9 @@ impl<'a, 'b> Run<'a, 'b> {
             reason_for_incompletion: None,
             retried: false,
             sub_workflow_id: None,
+            poll_count: 0,
+            worker_id: None,
+            callback_after_seconds: 0,
         };
         let i = self.inst.tasks.len();
         self.inst.tasks.push(exec);
@@ -408,6 +457,9 @@ impl<'a, 'b> Run<'a, 'b> {
         next.timeout_time = None;
         next.reason_for_incompletion = None;
         next.retried = false;
+        next.poll_count = 0;
+        next.worker_id = None;
+        next.callback_after_seconds = 0;
         next.due_time = (delay_ms > 0).then_some(now + delay_ms);
         let j = self.inst.tasks.len();
         self.index.insert(next.reference_task_name.clone(), j);

@@ -21,6 +21,9 @@ impl<'a> Run<'a, '_> {
             self.set_status(i, TaskStatus::FailedWithTerminalError, Some(reason));
             return;
         };
+        if matches!(task.kind, TaskKind::Simple) {
+            return self.offer(i, task);
+        }
         {
             let exec = &mut self.inst.tasks[i];
             exec.status = TaskStatus::InProgress;
@@ -36,7 +39,7 @@ impl<'a> Run<'a, '_> {
         if let Some(timeout) = task.timeout
             && matches!(
                 task.kind,
-                TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::Simple | TaskKind::SubWorkflow { .. }
+                TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::SubWorkflow { .. }
             )
         {
             let due = now + timeout.seconds as i64 * 1000;
@@ -52,6 +55,11 @@ impl<'a> Run<'a, '_> {
                 Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
             },
             TaskKind::Inline => self.inline(i, &input),
+            TaskKind::Lambda => {
+                let body = input.get("scriptExpression").and_then(Value::as_str).unwrap_or_default();
+                let code = crate::def::build::lambda_script(body);
+                self.evaluate(i, Evaluation::Script { code, input: Value::Object(input.clone()) });
+            }
             TaskKind::JsonJq { .. } => self.jq(i, &input),
             TaskKind::Switch(sw) => {
                 let case = match sw.evaluator {
@@ -83,7 +91,7 @@ impl<'a> Run<'a, '_> {
             TaskKind::Human => {
                 self.take_raised(i);
             }
-            TaskKind::Simple => self.enqueue(i, task),
+            TaskKind::Simple => {}
             TaskKind::SetVariable => {
                 if let Value::Object(masked) = self.inst.tasks[i].input_data.clone() {
                     self.inst.variables.extend(masked);
@@ -154,8 +162,47 @@ impl<'a> Run<'a, '_> {
         }
     }
 
-    /// Offers SIMPLE execution `i` to workers (also after a restart, for one in progress).
-    pub(super) fn enqueue(&mut self, i: usize, task: &Task) {
+    /// Offers SIMPLE execution `i` to workers. As in Conductor it stays SCHEDULED until a worker
+    /// polls it ([`Run::on_polled`]); its `timeoutSeconds` runs from the first poll, and
+    /// `pollTimeoutSeconds` from its scheduling until then.
+    pub(super) fn offer(&mut self, i: usize, task: &Task) {
+        let now = self.cx.now;
+        let exec = &mut self.inst.tasks[i];
+        exec.due_time = None;
+        if exec.start_time.is_none()
+            && exec.timeout_time.is_none()
+            && let Some(poll) = task.poll_timeout_seconds
+        {
+            let due = exec.scheduled_time + (poll + exec.callback_after_seconds) as i64 * 1000;
+            exec.timeout_time = Some(due);
+            self.actions.push(Action::Timer { task_id: exec.task_id.clone(), due });
+        }
+        self.enqueue(i, task, now + self.inst.tasks[i].callback_after_seconds as i64 * 1000);
+    }
+
+    /// A worker polled SIMPLE execution `i`: it is IN_PROGRESS, and its time limit starts with
+    /// the first poll.
+    pub(super) fn on_polled(&mut self, i: usize, worker_id: String) {
+        let now = self.cx.now;
+        let timeout = self.task_def(&self.inst.tasks[i].def_ref.clone()).and_then(|t| t.timeout);
+        let exec = &mut self.inst.tasks[i];
+        if exec.status != TaskStatus::Scheduled || exec.task_type != "SIMPLE" || exec.due_time.is_some() {
+            return;
+        }
+        exec.status = TaskStatus::InProgress;
+        exec.poll_count += 1;
+        exec.worker_id = Some(worker_id);
+        if exec.start_time.is_none() {
+            exec.start_time = Some(now);
+            exec.timeout_time = timeout.map(|t| now + t.seconds as i64 * 1000);
+            if let Some(due) = exec.timeout_time {
+                self.actions.push(Action::Timer { task_id: exec.task_id.clone(), due });
+            }
+        }
+    }
+
+    /// Offers SIMPLE execution `i` to workers from `visible_at` (also after a restart).
+    pub(super) fn enqueue(&mut self, i: usize, task: &Task, visible_at: crate::time::Millis) {
         let exec = &self.inst.tasks[i];
         self.actions.push(Action::Enqueue(Box::new(WorkerTask {
             task_id: exec.task_id.clone(),
@@ -165,6 +212,7 @@ impl<'a> Run<'a, '_> {
             retry_count: exec.retry_count,
             iteration: exec.iteration,
             scheduled_time: exec.scheduled_time,
+            visible_at,
             response_timeout_seconds: task.response_timeout_seconds.unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS),
             workflow_type: self.inst.workflow_name.clone(),
         })));

@@ -67,6 +67,9 @@ fn task_with(instance: &Instance, t: &TaskExec, names: &TaskNames, retried: bool
         "workflowInstanceId": instance.workflow_id,
         "workflowType": instance.workflow_name,
         "subWorkflowId": t.sub_workflow_id,
+        "pollCount": t.poll_count,
+        "workerId": t.worker_id,
+        "callbackAfterSeconds": t.callback_after_seconds,
     })
 }
 

@@ -136,6 +136,8 @@ pub struct TaskResultBody {
     output_data: Value,
     /// Why it failed.
     reason_for_incompletion: Option<String>,
+    /// With IN_PROGRESS: offer the task again after this many seconds.
+    callback_after_seconds: Option<u64>,
     /// Log lines.
     #[serde(default)]
     logs: Vec<LogLine>,
@@ -169,7 +171,10 @@ async fn apply(app: &AppState, r: TaskResultBody) -> ApiResult<(String, Option<S
     });
     app.engine.work_queue().add_logs(&r.task_id, lines);
     let output = if r.output_data.is_null() { json!({}) } else { r.output_data };
-    let task_type = app.engine.report_task(&instance, &task, status, output, r.reason_for_incompletion).await?;
+    let task_type = app
+        .engine
+        .report_task(&instance, &task, status, output, r.reason_for_incompletion, r.callback_after_seconds)
+        .await?;
     Ok((r.task_id, task_type))
 }
 
