@@ -380,8 +380,18 @@ impl Scope for InstanceScope<'_> {
             "output" => Cow::Borrowed(&exec.output_data),
             "input" => Cow::Borrowed(&exec.input_data),
             "status" => Cow::Owned(Value::String(exec.status.as_str().into())),
-            "taskId" => Cow::Owned(Value::String(exec.task_id.clone())),
+            "taskId" => Cow::Owned(Value::String(global_task_id(&self.instance.workflow_id, &exec.task_id))),
             "retryCount" => Cow::Owned(Value::from(exec.retry_count)),
+            "referenceTaskName" => Cow::Owned(Value::String(exec.reference_task_name.clone())),
+            "taskType" => Cow::Owned(Value::String(exec.task_type.clone())),
+            "scheduledTime" => Cow::Owned(Value::from(exec.scheduled_time)),
+            "startTime" => Cow::Owned(Value::from(exec.start_time.unwrap_or(0))),
+            "endTime" => Cow::Owned(Value::from(exec.end_time.unwrap_or(0))),
+            "pollCount" => Cow::Owned(Value::from(exec.poll_count)),
+            "workerId" => Cow::Owned(exec.worker_id.clone().map(Value::String).unwrap_or(Value::Null)),
+            // A DO_WHILE task's own iteration is the loop's current one, as in Conductor.
+            "iteration" if exec.task_type == "DO_WHILE" => Cow::Owned(exec.output_data["iteration"].clone()),
+            "iteration" => Cow::Owned(Value::from(exec.iteration)),
             "reasonForIncompletion" => {
                 Cow::Owned(exec.reason_for_incompletion.clone().map(Value::String).unwrap_or(Value::Null))
             }

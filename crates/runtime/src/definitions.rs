@@ -183,6 +183,34 @@ impl Engine {
             };
             self.store().put_definition(&row).await?;
         }
+        self.reapply_task_defs().await?;
+        Ok(())
+    }
+
+    /// Rebuilds the workflows written through the API with the task definitions as they are
+    /// now, so that tasks scheduled from here on use the new retry, timeout and rate settings
+    /// (Conductor reads the task definition when it schedules a task). A definition loaded from
+    /// a file keeps its own.
+    async fn reapply_task_defs(&self) -> Result<(), StoreError> {
+        let taskdefs = self.task_defs().await?;
+        let mut set = (*self.workflows()).clone();
+        let mut changed = false;
+        for row in self.store().definitions(WORKFLOW).await? {
+            let Ok(written) = serde_json::from_str::<Value>(&row.body) else { continue };
+            let Some(live) = set.get(&row.name, Some(row.version)) else { continue };
+            if without_task_defs(&live.source) != without_task_defs(&written) {
+                continue;
+            }
+            let mut doc = written;
+            apply_task_defs(&mut doc, &taskdefs);
+            if let (Some(def), _) = build_workflow(&doc) {
+                set.insert(def);
+                changed = true;
+            }
+        }
+        if changed {
+            self.set_workflows(set);
+        }
         Ok(())
     }
 
@@ -198,14 +226,24 @@ impl Engine {
     }
 }
 
-/// Gives every SIMPLE task without its own `taskDefinition` the registered one of its name.
+/// `doc` without any task's `taskDefinition`, to compare a live definition with a stored one.
+fn without_task_defs(doc: &Value) -> Value {
+    match doc {
+        Value::Object(m) => {
+            Value::Object(m.iter().filter(|(k, _)| *k != "taskDefinition").map(|(k, v)| (k.clone(), without_task_defs(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(without_task_defs).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Gives every task without its own `taskDefinition` the registered one of its name (system
+/// tasks too: Conductor applies a WAIT task's timeouts from a task definition of its name).
 fn apply_task_defs(doc: &mut Value, taskdefs: &Map<String, Value>) {
     fn walk(tasks: &mut Value, taskdefs: &Map<String, Value>) {
         let Some(list) = tasks.as_array_mut() else { return };
         for task in list {
-            let simple = task.get("type").and_then(Value::as_str).is_none_or(|t| t == "SIMPLE");
-            if simple
-                && task.get("taskDefinition").is_none()
+            if task.get("taskDefinition").is_none()
                 && let Some(def) = task.get("name").and_then(Value::as_str).and_then(|n| taskdefs.get(n)).cloned()
             {
                 task["taskDefinition"] = def;

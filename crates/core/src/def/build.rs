@@ -536,7 +536,7 @@ impl Builder {
                 format!("this {type_name} has no `decisionCases`: every run takes `defaultCase`"),
             ));
         }
-        Some(Switch { evaluator, expression, cases, default_case })
+        Some(Switch { evaluator, expression, cases, default_case, decision: type_name == "DECISION" })
     }
 
     /// A SIMPLE task's `responseTimeoutSeconds` is a worker lease, renewed while the worker

@@ -248,6 +248,7 @@ impl TaskKind {
             TaskKind::Inline => "INLINE",
             TaskKind::Lambda => "LAMBDA",
             TaskKind::JsonJq { .. } => "JSON_JQ_TRANSFORM",
+            TaskKind::Switch(s) if s.decision => "DECISION",
             TaskKind::Switch(_) => "SWITCH",
             TaskKind::DoWhile(_) => "DO_WHILE",
             TaskKind::Wait => "WAIT",
@@ -280,6 +281,8 @@ pub struct Switch {
     pub cases: Vec<(String, Vec<Task>)>,
     /// Branch when no case matches.
     pub default_case: Vec<Task>,
+    /// Written as Conductor's older DECISION: reported as such, with `caseOutput`.
+    pub decision: bool,
 }
 
 /// An evaluator type, as INLINE and SWITCH name it.

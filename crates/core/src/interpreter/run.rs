@@ -318,12 +318,78 @@ impl<'a, 'b> Run<'a, 'b> {
     }
 
     pub fn run_list(&mut self, tasks: &'a [Task], pos: &Pos) -> Flow {
-        for task in tasks {
-            match self.run_task(task, pos) {
-                Flow::Done => continue,
+        let mut at = 0;
+        while let Some(task) = tasks.get(at) {
+            let flow = match (&task.kind, tasks.get(at + 1).map(|t| (t, &t.kind))) {
+                (TaskKind::ForkJoin { branches }, Some((join, TaskKind::Join { join_on }))) => {
+                    at += 1;
+                    self.run_fork_join(task, branches, join, join_on, pos)
+                }
+                (TaskKind::Join { join_on }, _) => self.run_join(task, join_on, true, pos),
+                _ => self.run_task(task, pos),
+            };
+            match flow {
+                Flow::Done => at += 1,
                 other => return other,
             }
         }
+        Flow::Done
+    }
+
+    /// A FORK and its JOIN, as Conductor runs them: the JOIN is scheduled (IN_PROGRESS) right
+    /// after the branches' first tasks, and completes once every task it joins on has
+    /// completed (every branch, when `joinOn` is empty); the branches go on regardless.
+    fn run_fork_join(
+        &mut self,
+        fork: &'a Task,
+        branches: &'a [Vec<Task>],
+        join: &'a Task,
+        join_on: &[String],
+        pos: &Pos,
+    ) -> Flow {
+        match self.run_task(fork, pos) {
+            Flow::Done => {}
+            other => return other,
+        }
+        let mut branches_done = true;
+        for branch in branches {
+            match self.run_list(branch, pos) {
+                Flow::Done => {}
+                Flow::Pending => branches_done = false,
+                other => return other,
+            }
+        }
+        self.run_join(join, join_on, branches_done, pos)
+    }
+
+    /// Schedules a JOIN and completes it when its tasks have: `joinOn`'s tasks, or (with an
+    /// empty `joinOn`) every branch, which `branches_done` says.
+    fn run_join(&mut self, join: &'a Task, join_on: &[String], branches_done: bool, pos: &Pos) -> Flow {
+        match self.run_task(join, pos) {
+            Flow::Pending => {}
+            other => return other,
+        }
+        let key = format!("{}{}", join.ref_name, pos.suffix);
+        let Some(&i) = self.index.get(&key) else { return Flow::Pending };
+        if self.inst.tasks[i].status != TaskStatus::InProgress {
+            return Flow::Pending;
+        }
+        let joined = |r: &String| {
+            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
+            exec.or_else(|| self.inst.latest_of_def(r)).is_some_and(|t| t.status.is_successful())
+        };
+        let ready = if join_on.is_empty() { branches_done } else { join_on.iter().all(joined) };
+        if !ready {
+            return Flow::Pending;
+        }
+        let mut out = Map::new();
+        for r in join_on {
+            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
+            if let Some(t) = exec.or_else(|| self.inst.latest_of_def(r)) {
+                out.insert(r.clone(), t.output_data.clone());
+            }
+        }
+        self.complete(i, Value::Object(out));
         Flow::Done
     }
 
@@ -345,12 +411,14 @@ impl<'a, 'b> Run<'a, 'b> {
             let status = self.inst.tasks[i].status;
             match &task.kind {
                 TaskKind::Switch(sw) if status.is_successful() => {
-                    let case =
-                        self.inst.tasks[i].output_data["evaluationResult"][0].as_str().unwrap_or_default().to_string();
+                    let output = &self.inst.tasks[i].output_data;
+                    let chosen = if sw.decision { &output["caseOutput"] } else { &output["evaluationResult"] };
+                    let case = chosen[0].as_str().unwrap_or_default().to_string();
                     let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
                     return self.run_list(branch, pos);
                 }
                 TaskKind::DoWhile(_) if status == TaskStatus::InProgress => return self.run_loop(task, pos, i),
+                // A FORK without a JOIN after it waits for all its branches.
                 TaskKind::ForkJoin { branches } if status.is_successful() => {
                     let mut all_done = true;
                     for branch in branches {
@@ -547,8 +615,13 @@ impl<'a, 'b> Run<'a, 'b> {
                 "failureStatus": status.as_str(),
                 "input": self.inst.input,
             });
+            // As Conductor, the failed instance's output names the failure workflow.
+            let failure_id = format!("{}.failure", self.inst.workflow_id);
+            if let Value::Object(out) = &mut self.inst.output {
+                out.insert("conductor.failure_workflow".into(), Value::String(failure_id.clone()));
+            }
             self.actions.push(Action::StartWorkflow(ChildStart {
-                id: format!("{}.failure", self.inst.workflow_id),
+                id: failure_id,
                 name: failure.clone(),
                 version: None,
                 input,
@@ -579,7 +652,9 @@ impl<'a, 'b> Run<'a, 'b> {
     }
 
     fn resolve_in(&self, task: Option<usize>, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
-        let current_task = task.map(|i| self.inst.tasks[i].task_id.as_str());
+        // The id Conductor's clients see: `<instance>~<execution>`.
+        let current = task.map(|i| crate::instance::global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id));
+        let current_task = current.as_deref();
         let secrets = self.cx.secrets;
         let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets, current_task };
         params::resolve(template, &scope, mode).map_err(|e| e.to_string())
@@ -603,9 +678,20 @@ impl<'a, 'b> Run<'a, 'b> {
         let Some(TaskKind::SubWorkflow { name, version }) = self.task_def(&exec.def_ref).map(|t| &t.kind) else {
             return None;
         };
+        // Conductor resolves the name as a template (`${workflow.input.subwf}`).
+        let name = if name.contains("${") {
+            let suffix = exec.reference_task_name.strip_prefix(exec.def_ref.as_str()).unwrap_or_default();
+            match self.resolve_masked(&Value::String(name.clone()), suffix) {
+                Ok(Value::String(resolved)) => resolved,
+                Ok(other) => other.to_string(),
+                Err(_) => name.clone(),
+            }
+        } else {
+            name.clone()
+        };
         Some(ChildStart {
             id: exec.sub_workflow_id.clone()?,
-            name: name.clone(),
+            name,
             version: *version,
             input: exec.input_data.clone(),
             parent: Some(crate::instance::ParentRef {

@@ -79,7 +79,12 @@ impl<'a> Run<'a, '_> {
                             Value::Null => "null".into(),
                             other => other.to_string(),
                         };
-                        self.complete(i, json!({"evaluationResult": [case], "selectedCase": case}));
+                        let output = if sw.decision {
+                            json!({"caseOutput": [case]})
+                        } else {
+                            json!({"evaluationResult": [case], "selectedCase": case})
+                        };
+                        self.complete(i, output);
                     }
                     Err(e) => self.fail(i, e, TaskStatus::Failed),
                 }
@@ -150,15 +155,8 @@ impl<'a> Run<'a, '_> {
                     Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
                 }
             }
-            TaskKind::Join { join_on } => {
-                let mut out = Map::new();
-                for r in join_on {
-                    if let Some(t) = self.inst.latest_of_def(r) {
-                        out.insert(r.clone(), t.output_data.clone());
-                    }
-                }
-                self.complete(i, Value::Object(out));
-            }
+            // Completed by `run_join` once the tasks it joins on have.
+            TaskKind::Join { .. } => {}
         }
     }
 

@@ -737,8 +737,10 @@ tasks:
     assert!(why.contains("after 50 iterations") && why.contains("with `keepLastN`, 1000"), "{why}");
 }
 
+use crate::instance::global_task_id as vigil_core_global;
+
 /// Conductor's `${CPEWF_TASK_ID}` (common in its definitions) is the id of the task whose input
-/// holds it; the definition loads without a problem.
+/// holds it, as workers see it; the definition loads without a problem.
 #[test]
 fn cpewf_task_id_is_the_id_of_the_task_that_reads_it() {
     let yaml = r#"
@@ -759,8 +761,9 @@ tasks:
     h.send(Event::Start);
     assert_eq!(h.inst.status, WorkflowStatus::Completed, "{:?}", h.inst.reason_for_incompletion);
     let (first, second) = (h.task("first").clone(), h.task("second").clone());
-    assert_eq!(first.output_data["result"], json!(first.task_id));
-    assert_eq!(first.input_data["tagged"], json!(format!("task {}", first.task_id)));
-    assert_eq!(second.output_data["result"], json!(second.task_id));
+    let id = |t: &crate::instance::TaskExec| vigil_core_global(&h.inst.workflow_id, &t.task_id);
+    assert_eq!(first.output_data["result"], json!(id(&first)));
+    assert_eq!(first.input_data["tagged"], json!(format!("task {}", id(&first))));
+    assert_eq!(second.output_data["result"], json!(id(&second)));
     assert_ne!(first.task_id, second.task_id);
 }
