@@ -251,6 +251,9 @@ pub struct Instance {
     /// share their parent's.
     #[serde(default)]
     pub partition: u32,
+    /// When an operator last retried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_retried_time: Option<Millis>,
 }
 
 /// An external event raised on an instance.
@@ -291,6 +294,7 @@ impl Instance {
             fire: None,
             next_task_seq: 0,
             pending_events: Vec::new(),
+            last_retried_time: None,
             partition: 0,
         }
     }

@@ -114,6 +114,24 @@ impl ScriptEngine {
     }
 }
 
+/// Scripts written for Conductor's GraalJS call Java methods on their inputs, which are Java
+/// lists and maps there (`$.list.get(i)`, `$.list.size()`, `$.map.containsKey(k)`): the common
+/// ones, as non-enumerable methods (own properties of the same name still win).
+const JAVA_STYLE_METHODS: &str = r#"(function () {
+  function def(proto, name, fn) {
+    Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+  def(Array.prototype, 'get', function (i) { return this[i]; });
+  def(Array.prototype, 'size', function () { return this.length; });
+  def(Array.prototype, 'isEmpty', function () { return this.length === 0; });
+  def(Array.prototype, 'contains', function (x) { return this.indexOf(x) >= 0; });
+  def(Object.prototype, 'get', function (k) { return this[k]; });
+  def(Object.prototype, 'size', function () { return Object.keys(this).length; });
+  def(Object.prototype, 'isEmpty', function () { return Object.keys(this).length === 0; });
+  def(Object.prototype, 'containsKey', function (k) { return Object.prototype.hasOwnProperty.call(this, k); });
+  def(String.prototype, 'equals', function (o) { return String(this) === String(o); });
+})();"#;
+
 impl Js {
     fn new(limits: ScriptLimits) -> Self {
         let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
@@ -124,6 +142,9 @@ impl Js {
         let watch = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || watch.get().is_some_and(|d| Instant::now() > d))));
         let context = Context::full(&runtime).expect("QuickJS context");
+        context.with(|ctx| {
+            let _ = ctx.eval::<(), _>(JAVA_STYLE_METHODS);
+        });
         Self { compiled: HashMap::new(), context, runtime, deadline }
     }
 
@@ -218,6 +239,15 @@ mod tests {
         for i in 0..5 {
             assert_eq!(js.eval("$.i * 10", &json!({"i": i})).unwrap(), json!(i * 10));
         }
+    }
+
+    #[test]
+    fn java_style_methods_of_graaljs_scripts_work_on_arrays_and_objects() {
+        let mut js = engine();
+        let input = json!({"list": [10, 20, 30], "map": {"a": 1, "get": "own"}});
+        let got = js.eval("[$.list.get(1), $.list.size(), $.map.size(), $.map.containsKey('a'), $.map.get, $.list.isEmpty()]", &input);
+        assert_eq!(got.unwrap(), json!([20, 3, 2, true, "own", false]));
+        assert_eq!(js.eval("JSON.stringify($.map)", &input).unwrap(), json!("{\"a\":1,\"get\":\"own\"}"));
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub enum ControlError {
         /// Why the request does not apply.
         why: &'static str,
     },
+    /// The workflow says `restartable: false` and the instance completed (Conductor answers
+    /// 404 too).
+    #[error("workflow `{name}` is non-restartable: completed instance `{id}` cannot be restarted")]
+    NotRestartable {
+        /// The instance.
+        id: String,
+        /// Its workflow.
+        name: String,
+    },
     /// The instance's workflow is no longer defined.
     #[error("workflow `{0}` is not defined any more")]
     UnknownWorkflow(String),
@@ -174,6 +183,10 @@ impl Engine {
         if !old.status.is_terminal() {
             let (status, action) = (old.status.as_str(), "restarted");
             return Err(ControlError::NotEnded { id: id.to_string(), status, action });
+        }
+        let def = self.workflows().get(&old.workflow_name, Some(old.workflow_version));
+        if old.status == vigil_core::instance::WorkflowStatus::Completed && def.is_some_and(|d| !d.restartable) {
+            return Err(ControlError::NotRestartable { id: id.to_string(), name: old.workflow_name.clone() });
         }
         if !self.shared().ownership.owns(old.partition) {
             let msg = InboxMsg::Restart { instance: id.to_string(), latest };

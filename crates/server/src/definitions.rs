@@ -143,6 +143,12 @@ pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
     let mut doc = if def.source.is_object() { def.source.clone() } else { json!({}) };
     doc["name"] = json!(def.name);
     doc["version"] = json!(def.version);
+    // Conductor's defaults for what the writer left out.
+    for (key, default) in [("schemaVersion", json!(2)), ("restartable", json!(true))] {
+        if doc.get(key).is_none_or(Value::is_null) {
+            doc[key] = default;
+        }
+    }
     doc
 }
 

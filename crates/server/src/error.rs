@@ -99,7 +99,7 @@ impl From<ControlError> for ApiError {
             ControlError::NotFound(_) => ErrorCode::NotFound,
             ControlError::Ended { .. } => ErrorCode::InstanceEnded,
             ControlError::NotEnded { .. } | ControlError::WrongStatus { .. } => ErrorCode::Conflict,
-            ControlError::UnknownWorkflow(_) => ErrorCode::NotFound,
+            ControlError::UnknownWorkflow(_) | ControlError::NotRestartable { .. } => ErrorCode::NotFound,
             ControlError::ShuttingDown => ErrorCode::ShuttingDown,
             ControlError::Store(cause) => return ApiError::internal(cause),
         };

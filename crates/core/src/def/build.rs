@@ -165,6 +165,7 @@ impl Builder {
             variables: raw.variables,
             input_template: raw.input_template,
             http,
+            restartable: raw.restartable.unwrap_or(true),
             source: doc.clone(),
         })
     }
@@ -218,7 +219,11 @@ impl Builder {
         self.note_ref(&raw.task_reference_name, path);
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
         let kind = self.kind(&raw, &type_name, path)?;
-        let (retry, timeout) = self.retry_and_timeout(&raw, path, matches!(kind, TaskKind::Simple));
+        // A worker's responseTimeoutSeconds is its lease; tasks that wait for something else to
+        // complete them (Conductor's async-complete tasks) have no response to time out.
+        let timeout_only =
+            matches!(kind, TaskKind::Simple | TaskKind::SubWorkflow { .. } | TaskKind::Wait | TaskKind::Human);
+        let (retry, timeout) = self.retry_and_timeout(&raw, path, timeout_only);
         let response_timeout_seconds =
             raw.task_definition.as_ref().and_then(|td| td.response_timeout_seconds).filter(|s| *s > 0);
         let poll_timeout_seconds =
@@ -540,9 +545,10 @@ impl Builder {
     }
 
     /// A SIMPLE task's `responseTimeoutSeconds` is a worker lease, renewed while the worker
-    /// reports progress, so only `timeoutSeconds` limits its attempt; for other tasks the shorter
-    /// of the two does.
-    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str, simple: bool) -> (RetryPolicy, Option<TaskTimeout>) {
+    /// reports progress, and SUB_WORKFLOW, WAIT and HUMAN tasks wait for something else, so only
+    /// `timeoutSeconds` limits their attempt (`timeout_only`); for other tasks the shorter of the
+    /// two does.
+    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str, timeout_only: bool) -> (RetryPolicy, Option<TaskTimeout>) {
         let def_path = join_key(path, "taskDefinition");
         let td = raw.task_definition.clone().unwrap_or_default();
         let logic = match td.retry_logic.as_deref() {
@@ -573,7 +579,7 @@ impl Builder {
                 TaskTimeoutPolicy::Retry
             }
         };
-        let seconds = if simple { td.timeout_seconds.unwrap_or(0) } else { effective_timeout(&td) };
+        let seconds = if timeout_only { td.timeout_seconds.unwrap_or(0) } else { effective_timeout(&td) };
         (retry, (seconds > 0).then_some(TaskTimeout { seconds, policy }))
     }
 

@@ -18,6 +18,7 @@ pub const WORKFLOW_SUPPORTED: &[&str] = &[
     "inputTemplate",
     "schemaVersion",
     "http",
+    "restartable",
 ];
 
 /// Bookkeeping fields of Conductor's metadata API: accepted silently, they carry no behaviour.
@@ -37,7 +38,6 @@ pub const METADATA: &[&str] = &[
 
 /// WorkflowDef fields Conductor defines that vigil does not implement: a warning when set.
 pub const WORKFLOW_IGNORED: &[&str] = &[
-    "restartable",
     "workflowStatusListenerEnabled",
     "workflowStatusListenerSink",
     "accessPolicy",

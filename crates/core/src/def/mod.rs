@@ -38,6 +38,8 @@ pub struct WorkflowDef {
     pub variables: Map<String, Value>,
     /// Default input values.
     pub input_template: Map<String, Value>,
+    /// Whether a completed instance may be restarted (`restartable`, default true).
+    pub restartable: bool,
     /// The HTTP route under `/api/` that starts it, if any.
     pub http: Option<trigger::HttpTrigger>,
     /// The definition as written, returned by APIs and kept with instances.

@@ -48,6 +48,9 @@ pub struct WorkflowDefConfig {
     /// vigil's HTTP starter (checked by [`crate::def::trigger`]).
     #[serde(default)]
     pub http: Option<Value>,
+    /// Whether a completed instance may be restarted (Conductor's default: yes).
+    #[serde(default)]
+    pub restartable: Option<bool>,
 }
 
 fn one() -> u32 {

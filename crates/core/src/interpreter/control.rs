@@ -72,6 +72,7 @@ impl Run<'_, '_> {
             })
             .collect();
         let now = self.cx.now;
+        self.inst.last_retried_time = Some(now);
         self.inst.status = WorkflowStatus::Running;
         self.inst.end_time = None;
         self.inst.reason_for_incompletion = None;
@@ -82,7 +83,8 @@ impl Run<'_, '_> {
             self.actions.push(Action::WorkflowTimer { due });
         }
         let (loops, leaves): (Vec<usize>, Vec<usize>) =
-            stopped.into_iter().partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_))));
+            stopped.into_iter().partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })));
+        // Loops and joins reopen where they stopped, as in Conductor.
         for i in loops {
             let exec = &mut self.inst.tasks[i];
             exec.status = TaskStatus::InProgress;

@@ -40,6 +40,8 @@ pub(super) struct Run<'a, 'b> {
     pub index: HashMap<String, usize>,
     tasks_by_ref: HashMap<&'a str, &'a Task>,
     fuel: u32,
+    /// `run_task` treats a FORK as a leaf (its JOIN runs the branches).
+    fork_as_leaf: bool,
 }
 
 impl<'a, 'b> Run<'a, 'b> {
@@ -49,7 +51,7 @@ impl<'a, 'b> Run<'a, 'b> {
         crate::def::each(&def.tasks, &mut |t| {
             tasks_by_ref.insert(t.ref_name.as_str(), t);
         });
-        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, fuel: FUEL }
+        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, fuel: FUEL, fork_as_leaf: false }
     }
 
     pub fn finish(self) -> Vec<Action> {
@@ -228,6 +230,12 @@ impl<'a, 'b> Run<'a, 'b> {
         }
         if status == WorkflowStatus::Completed {
             self.complete(i, Value::Object(output));
+        } else if status == WorkflowStatus::Terminated {
+            // As Conductor: a terminated child cancels its SUB_WORKFLOW task, which terminates
+            // the parent (no retry).
+            self.inst.tasks[i].output_data = Value::Object(output);
+            let why = reason.unwrap_or_else(|| "sub-workflow was terminated".into());
+            self.set_status(i, TaskStatus::Canceled, Some(why));
         } else {
             self.inst.tasks[i].output_data = Value::Object(output);
             let why = reason.unwrap_or_else(|| format!("sub-workflow ended as {}", status.as_str()));
@@ -347,9 +355,12 @@ impl<'a, 'b> Run<'a, 'b> {
         join_on: &[String],
         pos: &Pos,
     ) -> Flow {
-        match self.run_task(fork, pos) {
-            Flow::Done => {}
-            other => return other,
+        // The FORK task itself only: its branches are run here, not waited for.
+        self.fork_as_leaf = true;
+        let flow = self.run_task(fork, pos);
+        self.fork_as_leaf = false;
+        if flow != Flow::Done {
+            return flow;
         }
         let mut branches_done = true;
         for branch in branches {
@@ -419,7 +430,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 }
                 TaskKind::DoWhile(_) if status == TaskStatus::InProgress => return self.run_loop(task, pos, i),
                 // A FORK without a JOIN after it waits for all its branches.
-                TaskKind::ForkJoin { branches } if status.is_successful() => {
+                TaskKind::ForkJoin { branches } if status.is_successful() && !self.fork_as_leaf => {
                     let mut all_done = true;
                     for branch in branches {
                         match self.run_list(branch, pos) {

@@ -156,7 +156,9 @@ impl<'a> Run<'a, '_> {
                 }
             }
             // Completed by `run_join` once the tasks it joins on have.
-            TaskKind::Join { .. } => {}
+            TaskKind::Join { join_on } => {
+                self.inst.tasks[i].input_data = json!({"joinOn": join_on});
+            }
         }
     }
 
@@ -334,11 +336,8 @@ impl<'a> Run<'a, '_> {
             let inner = Pos { suffix: format!("{}__{iteration}", pos.suffix), iteration };
             match self.run_list(&spec.body, &inner) {
                 Flow::Done => {}
-                Flow::Failed(j) => {
-                    let reason = self.inst.tasks[j].reason_for_incompletion.clone().unwrap_or_default();
-                    self.set_status(i, TaskStatus::Failed, Some(reason));
-                    return Flow::Failed(j);
-                }
+                // The instance fails for the inner task; the loop is cancelled with it, as in
+                // Conductor.
                 other => return other,
             }
             let outputs = self.iteration_outputs(&spec.body, &inner.suffix);

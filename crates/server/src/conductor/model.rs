@@ -145,6 +145,7 @@ pub fn workflow(i: &Instance, include_tasks: bool, names: &TaskNames) -> Value {
         "failedTaskNames": failed_names,
         "createTime": i.create_time,
         "updateTime": i.update_time,
+        "lastRetriedTime": i.last_retried_time.unwrap_or(0),
         "endTime": i.end_time.unwrap_or(0),
         "startTime": i.create_time,
         "parentWorkflowId": i.parent.as_ref().map(|p| p.workflow_id.clone()),
