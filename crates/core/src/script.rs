@@ -119,7 +119,10 @@ impl ScriptEngine {
 /// ones, as non-enumerable methods (own properties of the same name still win).
 const JAVA_STYLE_METHODS: &str = r#"(function () {
   function def(proto, name, fn) {
-    Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+    // A descriptor without a prototype: it must not inherit the `get` defined below.
+    var d = Object.create(null);
+    d.value = fn; d.writable = true; d.configurable = true; d.enumerable = false;
+    Object.defineProperty(proto, name, d);
   }
   def(Array.prototype, 'get', function (i) { return this[i]; });
   def(Array.prototype, 'size', function () { return this.length; });
@@ -143,7 +146,8 @@ impl Js {
         runtime.set_interrupt_handler(Some(Box::new(move || watch.get().is_some_and(|d| Instant::now() > d))));
         let context = Context::full(&runtime).expect("QuickJS context");
         context.with(|ctx| {
-            let _ = ctx.eval::<(), _>(JAVA_STYLE_METHODS);
+            // The prelude is a constant that runs without error (tested below).
+            let _ = ctx.eval::<rquickjs::Value, _>(JAVA_STYLE_METHODS);
         });
         Self { compiled: HashMap::new(), context, runtime, deadline }
     }
@@ -245,7 +249,10 @@ mod tests {
     fn java_style_methods_of_graaljs_scripts_work_on_arrays_and_objects() {
         let mut js = engine();
         let input = json!({"list": [10, 20, 30], "map": {"a": 1, "get": "own"}});
-        let got = js.eval("[$.list.get(1), $.list.size(), $.map.size(), $.map.containsKey('a'), $.map.get, $.list.isEmpty()]", &input);
+        let got = js.eval(
+            "[$.list.get(1), $.list.size(), $.map.size(), $.map.containsKey('a'), $.map.get, $.list.isEmpty()]",
+            &input,
+        );
         assert_eq!(got.unwrap(), json!([20, 3, 2, true, "own", false]));
         assert_eq!(js.eval("JSON.stringify($.map)", &input).unwrap(), json!("{\"a\":1,\"get\":\"own\"}"));
     }

@@ -229,9 +229,9 @@ impl Engine {
 /// `doc` without any task's `taskDefinition`, to compare a live definition with a stored one.
 fn without_task_defs(doc: &Value) -> Value {
     match doc {
-        Value::Object(m) => {
-            Value::Object(m.iter().filter(|(k, _)| *k != "taskDefinition").map(|(k, v)| (k.clone(), without_task_defs(v))).collect())
-        }
+        Value::Object(m) => Value::Object(
+            m.iter().filter(|(k, _)| *k != "taskDefinition").map(|(k, v)| (k.clone(), without_task_defs(v))).collect(),
+        ),
         Value::Array(items) => Value::Array(items.iter().map(without_task_defs).collect()),
         other => other.clone(),
     }

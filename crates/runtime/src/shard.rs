@@ -98,6 +98,7 @@ fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Ins
     };
     let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
     child.parent = start.parent.clone();
+    child.correlation_id = start.correlation_id.clone();
     Ok(child)
 }
 

@@ -548,7 +548,12 @@ impl Builder {
     /// reports progress, and SUB_WORKFLOW, WAIT and HUMAN tasks wait for something else, so only
     /// `timeoutSeconds` limits their attempt (`timeout_only`); for other tasks the shorter of the
     /// two does.
-    fn retry_and_timeout(&mut self, raw: &TaskConfig, path: &str, timeout_only: bool) -> (RetryPolicy, Option<TaskTimeout>) {
+    fn retry_and_timeout(
+        &mut self,
+        raw: &TaskConfig,
+        path: &str,
+        timeout_only: bool,
+    ) -> (RetryPolicy, Option<TaskTimeout>) {
         let def_path = join_key(path, "taskDefinition");
         let td = raw.task_definition.clone().unwrap_or_default();
         let logic = match td.retry_logic.as_deref() {

@@ -82,8 +82,9 @@ impl Run<'_, '_> {
             self.inst.deadline = Some(due);
             self.actions.push(Action::WorkflowTimer { due });
         }
-        let (loops, leaves): (Vec<usize>, Vec<usize>) =
-            stopped.into_iter().partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })));
+        let (loops, leaves): (Vec<usize>, Vec<usize>) = stopped
+            .into_iter()
+            .partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })));
         // Loops and joins reopen where they stopped, as in Conductor.
         for i in loops {
             let exec = &mut self.inst.tasks[i];

@@ -249,6 +249,8 @@ pub struct ChildStart {
     pub input: Value,
     /// Parent link, for sub-workflows.
     pub parent: Option<ParentRef>,
+    /// The starting instance's correlation id, which the new one carries on (as in Conductor).
+    pub correlation_id: Option<String>,
 }
 
 /// Everything a step may use besides the state: time, definitions and evaluators.

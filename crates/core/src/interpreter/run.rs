@@ -154,7 +154,9 @@ impl<'a, 'b> Run<'a, 'b> {
             }
             TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
             TaskStatus::Scheduled
-                if exec.task_type == "SIMPLE" && exec.due_time.is_none() && exec.timeout_time.is_some_and(|d| d <= now) =>
+                if exec.task_type == "SIMPLE"
+                    && exec.due_time.is_none()
+                    && exec.timeout_time.is_some_and(|d| d <= now) =>
             {
                 self.timed_out(i)
             }
@@ -275,8 +277,8 @@ impl<'a, 'b> Run<'a, 'b> {
                 }
                 (
                     TaskStatus::InProgress,
-                    "ALERT" | "INLINE" | "LAMBDA" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY"
-                    | "JDBC" | "HTTP_CHECK",
+                    "ALERT" | "INLINE" | "LAMBDA" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY"
+                    | "SQL_QUERY" | "JDBC" | "HTTP_CHECK",
                 ) => {
                     // An alert observation is applied again (newest-wins makes it harmless); an
                     // evaluation handed off before the stop runs again.
@@ -401,6 +403,13 @@ impl<'a, 'b> Run<'a, 'b> {
             }
         }
         self.complete(i, Value::Object(out));
+        let with_errors = join_on.iter().any(|r| {
+            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
+            exec.or_else(|| self.inst.latest_of_def(r)).is_some_and(|t| t.status == TaskStatus::CompletedWithErrors)
+        });
+        if with_errors {
+            self.inst.tasks[i].status = TaskStatus::CompletedWithErrors;
+        }
         Flow::Done
     }
 
@@ -543,6 +552,15 @@ impl<'a, 'b> Run<'a, 'b> {
         let j = self.inst.tasks.len();
         self.index.insert(next.reference_task_name.clone(), j);
         self.inst.tasks.push(next);
+        // As Conductor's DeciderService.retry, the input is computed again for the new attempt
+        // (`${CPEWF_TASK_ID}` is its own id).
+        let (reference, def_ref) = (self.inst.tasks[j].reference_task_name.clone(), self.inst.tasks[j].def_ref.clone());
+        if let Some(task) = self.task_def(&def_ref) {
+            let suffix = reference.strip_prefix(def_ref.as_str()).unwrap_or_default().to_string();
+            if let Ok(input) = self.resolve_input(j, &Value::Object(task.input.clone()), &suffix, Reveal::Mask) {
+                self.inst.tasks[j].input_data = input;
+            }
+        }
         if let Some(due) = self.inst.tasks[j].due_time {
             self.actions.push(Action::Timer { task_id: self.inst.tasks[j].task_id.clone(), due });
         }
@@ -619,12 +637,34 @@ impl<'a, 'b> Run<'a, 'b> {
         if matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut)
             && let Some(failure) = &self.def.failure_workflow
         {
+            // As Conductor's failure workflow input: the failed task and the failed workflow.
+            let failed_task = self
+                .inst
+                .tasks
+                .iter()
+                .filter(|t| {
+                    matches!(t.status, TaskStatus::Failed | TaskStatus::FailedWithTerminalError | TaskStatus::TimedOut)
+                })
+                .max_by_key(|t| t.end_time)
+                .or_else(|| self.inst.tasks.iter().rev().find(|t| t.task_type == "TERMINATE"))
+                .map(|t| crate::instance::global_task_id(&self.inst.workflow_id, &t.task_id));
             let input = json!({
                 "workflowId": self.inst.workflow_id,
                 "workflowType": self.inst.workflow_name,
                 "reason": reason,
                 "failureStatus": status.as_str(),
+                "failureTaskId": failed_task,
                 "input": self.inst.input,
+                "failedWorkflow": {
+                    "workflowId": self.inst.workflow_id,
+                    "workflowName": self.inst.workflow_name,
+                    "workflowVersion": self.inst.workflow_version,
+                    "status": status.as_str(),
+                    "reasonForIncompletion": reason,
+                    "input": self.inst.input,
+                    "output": self.inst.output,
+                    "correlationId": self.inst.correlation_id,
+                },
             });
             // As Conductor, the failed instance's output names the failure workflow.
             let failure_id = format!("{}.failure", self.inst.workflow_id);
@@ -637,6 +677,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 version: None,
                 input,
                 parent: None,
+                correlation_id: self.inst.correlation_id.clone(),
             }));
         }
         self.actions.push(Action::Finished {
@@ -664,7 +705,8 @@ impl<'a, 'b> Run<'a, 'b> {
 
     fn resolve_in(&self, task: Option<usize>, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
         // The id Conductor's clients see: `<instance>~<execution>`.
-        let current = task.map(|i| crate::instance::global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id));
+        let current =
+            task.map(|i| crate::instance::global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id));
         let current_task = current.as_deref();
         let secrets = self.cx.secrets;
         let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets, current_task };
@@ -710,6 +752,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 task_id: exec.task_id.clone(),
                 depth: self.child_depth(),
             }),
+            correlation_id: self.inst.correlation_id.clone(),
         })
     }
 }

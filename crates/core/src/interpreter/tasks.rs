@@ -37,10 +37,7 @@ impl<'a> Run<'a, '_> {
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
         };
         if let Some(timeout) = task.timeout
-            && matches!(
-                task.kind,
-                TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::SubWorkflow { .. }
-            )
+            && matches!(task.kind, TaskKind::Http | TaskKind::Wait | TaskKind::Human | TaskKind::SubWorkflow { .. })
         {
             let due = now + timeout.seconds as i64 * 1000;
             self.inst.tasks[i].timeout_time = Some(due);
@@ -79,6 +76,10 @@ impl<'a> Run<'a, '_> {
                             Value::Null => "null".into(),
                             other => other.to_string(),
                         };
+                        // As Conductor's mappers, the chosen case is part of the task's input.
+                        if let Value::Object(input) = &mut self.inst.tasks[i].input_data {
+                            input.insert("case".into(), Value::String(case.clone()));
+                        }
                         let output = if sw.decision {
                             json!({"caseOutput": [case]})
                         } else {

@@ -124,11 +124,32 @@ impl JqFilter {
 /// own reader would exit the process).
 fn read_result(item: ValX<'_, Val>) -> Result<Val, String> {
     item.map_err(|exn: Exn<'_, Val>| match exn.get_err() {
-        Ok(e) => format!("jq error: {e}"),
+        Ok(e) => jackson_jq_text(&e.to_string()).unwrap_or_else(|| format!("jq error: {e}")),
         Err(exn) => match exn.get_halt() {
             Ok(code) => format!("jq program called halt (exit code {code}); the task fails instead"),
             Err(_) => "jq program raised an exception outside any function".to_string(),
         },
+    })
+}
+
+/// jackson-jq's text (Conductor's jq) for jaq's most common error, so reasons read the same:
+/// `cannot index "a" with "array"` is `Cannot index string with string "array"`.
+fn jackson_jq_text(jaq: &str) -> Option<String> {
+    let rest = jaq.strip_prefix("cannot index ")?;
+    let (value, key) = rest.split_once(" with ")?;
+    let value: serde_json::Value = serde_json::from_str(value).ok()?;
+    let key: serde_json::Value = serde_json::from_str(key).ok()?;
+    let kind = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    };
+    Some(match &key {
+        serde_json::Value::String(k) => format!("Cannot index {} with string \"{k}\"", kind(&value)),
+        other => format!("Cannot index {} with {}", kind(&value), kind(other)),
     })
 }
 
@@ -368,5 +389,7 @@ mod tests {
         assert!(compile("nosuchfn(1)").unwrap_err().contains("nosuchfn"));
         let mut cache = JqCache::default();
         assert!(cache.run(".a + 1", &json!({"a": "x"})).unwrap_err().contains("jq error"));
+        // Indexing errors read as jackson-jq's (Conductor's) do.
+        assert_eq!(cache.run(".a.array", &json!({"a": "a"})).unwrap_err(), "Cannot index string with string \"array\"");
     }
 }

@@ -20,13 +20,43 @@ const STEP_KEYS: &[(&str, &[&str])] = &[
     (
         "expect",
         &[
-            "workflow", "status", "tasks", "taskCount", "size", "at", "fields", "has", "lacks", "reasonContains",
-            "within", "some", "queues", "equals", "not", "checks", "countRefs", "equal",
+            "workflow",
+            "status",
+            "tasks",
+            "taskCount",
+            "size",
+            "at",
+            "fields",
+            "has",
+            "lacks",
+            "reasonContains",
+            "within",
+            "some",
+            "queues",
+            "equals",
+            "not",
+            "checks",
+            "countRefs",
+            "equal",
         ],
     ),
     (
         "poll",
-        &["type", "worker", "input", "then", "output", "reason", "callbackAfterSeconds", "as", "task", "refEndsWith", "within", "fields", "has"],
+        &[
+            "type",
+            "worker",
+            "input",
+            "then",
+            "output",
+            "reason",
+            "callbackAfterSeconds",
+            "as",
+            "task",
+            "refEndsWith",
+            "within",
+            "fields",
+            "has",
+        ],
     ),
     ("update", &["task", "workflow", "at", "index", "then", "output", "reason", "callbackAfterSeconds"]),
     ("pollEmpty", &["type", "worker"]),
@@ -120,7 +150,9 @@ fn at_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 /// The value at a path given as a dotted string or a list of segments (for keys with dots).
 fn at_any<'a>(value: &'a Value, path: &Value) -> Option<&'a Value> {
     match path {
-        Value::Array(parts) => at_segments(value, parts.iter().map(|p| p.as_str().map(str::to_string).unwrap_or(p.to_string()))),
+        Value::Array(parts) => {
+            at_segments(value, parts.iter().map(|p| p.as_str().map(str::to_string).unwrap_or(p.to_string())))
+        }
         Value::String(p) => at_path(value, p),
         _ => None,
     }
@@ -173,12 +205,23 @@ pub struct Scenario<'a> {
     tasks: HashMap<String, Value>,
     /// Every instance started, for the cleanup.
     pub started: Vec<String>,
+    /// How long a step waits for the server unless it says `within`.
+    pub settle: Duration,
 }
 
 impl<'a> Scenario<'a> {
     /// A scenario against the server at `base`, with definition files in `defs`.
     pub fn new(http: &'a reqwest::Client, base: &'a str, defs: &'a Path, task_defs: &'a [Value]) -> Self {
-        Self { http, base, defs, task_defs, workflows: HashMap::new(), tasks: HashMap::new(), started: Vec::new() }
+        Self {
+            http,
+            base,
+            defs,
+            task_defs,
+            workflows: HashMap::new(),
+            tasks: HashMap::new(),
+            started: Vec::new(),
+            settle: SETTLE,
+        }
     }
 
     fn workflow_id(&self, step: &Value) -> Result<String, String> {
@@ -190,7 +233,8 @@ impl<'a> Scenario<'a> {
     pub async fn step(&mut self, step: &Value) -> Result<(), String> {
         let Value::Object(map) = step else { return Err(format!("a step is a one-key map, not {step}")) };
         let (verb, arg) = map.iter().next().ok_or("an empty step")?;
-        let allowed = STEP_KEYS.iter().find(|(v, _)| v == verb).map(|(_, k)| *k).ok_or(format!("unknown step `{verb}`"))?;
+        let allowed =
+            STEP_KEYS.iter().find(|(v, _)| v == verb).map(|(_, k)| *k).ok_or(format!("unknown step `{verb}`"))?;
         if let (Some(keys), false) = (arg.as_object(), allowed == ["*"]) {
             if let Some(k) = keys.keys().find(|k| !allowed.contains(&k.as_str())) {
                 return Err(format!("`{verb}` has no `{k}`"));
@@ -206,13 +250,18 @@ impl<'a> Scenario<'a> {
                 let task = match arg.get("task").and_then(Value::as_str) {
                     Some(name) => self.tasks.get(name).cloned().ok_or_else(|| format!("no task named `{name}`"))?,
                     None => {
-                        let index = arg.get("at").or(arg.get("index")).and_then(Value::as_i64).ok_or("update needs `task` or `at`")?;
+                        let index = arg
+                            .get("at")
+                            .or(arg.get("index"))
+                            .and_then(Value::as_i64)
+                            .ok_or("update needs `task` or `at`")?;
                         let wf = self.workflow(&self.workflow_id(arg)?).await?;
                         let tasks = wf["tasks"].as_array().cloned().unwrap_or_default();
                         let i = if index < 0 { tasks.len() as i64 + index } else { index };
-                        usize::try_from(i).ok().and_then(|i| tasks.get(i).cloned()).ok_or_else(|| {
-                            format!("there is no task {index}\n  observed: {}", summary(&wf))
-                        })?
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| tasks.get(i).cloned())
+                            .ok_or_else(|| format!("there is no task {index}\n  observed: {}", summary(&wf)))?
                     }
                 };
                 let mut arg = arg.clone();
@@ -223,7 +272,7 @@ impl<'a> Scenario<'a> {
             }
             "workflowFrom" => {
                 let id = self.workflow_id(arg)?;
-                let deadline = Instant::now() + SETTLE;
+                let deadline = Instant::now() + self.settle;
                 loop {
                     let wf = self.workflow(&id).await?;
                     if let Some(found) = at_any(&wf, &arg["path"]).and_then(Value::as_str) {
@@ -260,8 +309,14 @@ impl<'a> Scenario<'a> {
             "rerun" => self.rerun(arg).await,
             "expectDef" => self.expect_def(arg).await,
             "unregister" => {
-                let path = match (arg.get("workflowdef").and_then(Value::as_str), arg.get("taskdef").and_then(Value::as_str)) {
-                    (Some(name), _) => format!("/api/metadata/workflow/{name}/{}", arg.get("version").and_then(Value::as_u64).unwrap_or(1)),
+                let path = match (
+                    arg.get("workflowdef").and_then(Value::as_str),
+                    arg.get("taskdef").and_then(Value::as_str),
+                ) {
+                    (Some(name), _) => format!(
+                        "/api/metadata/workflow/{name}/{}",
+                        arg.get("version").and_then(Value::as_u64).unwrap_or(1)
+                    ),
                     (None, Some(name)) => format!("/api/metadata/taskdefs/{name}"),
                     _ => return Err("unregister needs `workflowdef` or `taskdef`".into()),
                 };
@@ -390,7 +445,13 @@ impl<'a> Scenario<'a> {
                             .cloned()
                             .or_else(|| self.tasks.get(name).and_then(|t| t["taskId"].as_str().map(str::to_string)))
                     } else if key == "uuid" {
-                        Some(format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()))
+                        Some(format!(
+                            "{:x}",
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap_or_default()
+                                .as_nanos()
+                        ))
                     } else {
                         at_path(json, key).map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
                     };
@@ -406,13 +467,13 @@ impl<'a> Scenario<'a> {
         }
     }
 
-    fn settle(arg: &Value) -> Duration {
-        arg.get("within").and_then(Value::as_f64).map_or(SETTLE, Duration::from_secs_f64)
+    fn settle(&self, arg: &Value) -> Duration {
+        arg.get("within").and_then(Value::as_f64).map_or(self.settle, Duration::from_secs_f64)
     }
 
     async fn expect(&self, arg: &Value) -> Result<(), String> {
         let id = self.workflow_id(arg)?;
-        let deadline = Instant::now() + Self::settle(arg);
+        let deadline = Instant::now() + self.settle(arg);
         loop {
             let wf = self.workflow(&id).await?;
             let arg = &self.substitute(arg, &wf);
@@ -442,7 +503,10 @@ impl<'a> Scenario<'a> {
                 let theirs = self.workflow(&id).await?;
                 let there = at_any(&theirs, &other["path"]).cloned().unwrap_or(Value::Null);
                 if same(&here, &there) == negate {
-                    return Ok(Some(format!("{path} is {here}, {op} {} {} which is {there}", other["workflow"], other["path"])));
+                    return Ok(Some(format!(
+                        "{path} is {here}, {op} {} {} which is {there}",
+                        other["workflow"], other["path"]
+                    )));
                 }
             }
             if let Some(pattern) = check.get("format").and_then(Value::as_str) {
@@ -498,7 +562,7 @@ impl<'a> Scenario<'a> {
     async fn poll(&mut self, arg: &Value) -> Result<(), String> {
         let kind = arg["type"].as_str().ok_or("poll needs `type`")?;
         let worker = arg.get("worker").and_then(Value::as_str).unwrap_or("harness.worker");
-        let deadline = Instant::now() + Self::settle(arg);
+        let deadline = Instant::now() + self.settle(arg);
         let task = loop {
             let path = format!("/api/tasks/poll/{kind}?workerid={worker}&timeout=500");
             let (status, text) = self.send(reqwest::Method::GET, &path, None).await?;
@@ -509,7 +573,7 @@ impl<'a> Scenario<'a> {
                 return Err(format!("poll {kind} answered {status}: {text}"));
             }
             if Instant::now() >= deadline {
-                return Err(format!("no `{kind}` task was offered within {SETTLE:?}"));
+                return Err(format!("no `{kind}` task was offered within {:?}", self.settle(arg)));
             }
         };
         if let Some(input) = arg.get("input")
@@ -533,7 +597,10 @@ impl<'a> Scenario<'a> {
         if let Some(suffix) = arg.get("refEndsWith").and_then(Value::as_str)
             && !task["referenceTaskName"].as_str().unwrap_or("").ends_with(suffix)
         {
-            return Err(format!("polled `{kind}`: referenceTaskName {} does not end with {suffix}", task["referenceTaskName"]));
+            return Err(format!(
+                "polled `{kind}`: referenceTaskName {} does not end with {suffix}",
+                task["referenceTaskName"]
+            ));
         }
         if let Some(name) = arg.get("as").and_then(Value::as_str) {
             self.tasks.insert(name.into(), task.clone());
@@ -576,7 +643,7 @@ impl<'a> Scenario<'a> {
     async fn child(&mut self, arg: &Value) -> Result<(), String> {
         let id = self.workflow_id(arg)?;
         let task_ref = arg["task"].as_str().ok_or("child needs `task`")?;
-        let deadline = Instant::now() + SETTLE;
+        let deadline = Instant::now() + self.settle;
         loop {
             let wf = self.workflow(&id).await?;
             let tasks = wf["tasks"].as_array().cloned().unwrap_or_default();
@@ -603,7 +670,8 @@ impl<'a> Scenario<'a> {
         let mut body = json!({"reRunFromWorkflowId": id});
         if let Some(task_ref) = arg.get("reRunFromTaskRef").and_then(Value::as_str) {
             let wf = self.workflow(&id).await?;
-            let task = wf["tasks"].as_array().and_then(|ts| ts.iter().rev().find(|t| t["referenceTaskName"] == task_ref));
+            let task =
+                wf["tasks"].as_array().and_then(|ts| ts.iter().rev().find(|t| t["referenceTaskName"] == task_ref));
             body["reRunFromTaskId"] = task.map(|t| t["taskId"].clone()).ok_or("no such task to rerun from")?;
         }
         if let Some(input) = arg.get("taskInput") {
@@ -652,7 +720,11 @@ pub fn read_definition(path: &Path) -> Result<Value, String> {
 pub fn summary(wf: &Value) -> String {
     let tasks: Vec<String> = wf["tasks"]
         .as_array()
-        .map(|ts| ts.iter().map(|t| format!("{} {}", t["taskType"].as_str().unwrap_or("?"), t["status"].as_str().unwrap_or("?"))).collect())
+        .map(|ts| {
+            ts.iter()
+                .map(|t| format!("{} {}", t["taskType"].as_str().unwrap_or("?"), t["status"].as_str().unwrap_or("?")))
+                .collect()
+        })
         .unwrap_or_default();
     let reason = wf["reasonForIncompletion"].as_str().map(|r| format!(" ({r})")).unwrap_or_default();
     format!("{}{reason} [{}]", wf["status"].as_str().unwrap_or("?"), tasks.join(", "))
@@ -671,7 +743,8 @@ pub fn expectation_problem(arg: &Value, wf: &Value) -> Option<String> {
             .iter()
             .map(|t| format!("{} {}", t["taskType"].as_str().unwrap_or("?"), t["status"].as_str().unwrap_or("?")))
             .collect();
-        let want: Vec<String> = want.iter().map(|w| w.as_str().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+        let want: Vec<String> =
+            want.iter().map(|w| w.as_str().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")).collect();
         if got != want {
             return Some(format!("tasks are {got:?}, expected {want:?}"));
         }
