@@ -158,7 +158,7 @@ fn at_any<'a>(value: &'a Value, path: &Value) -> Option<&'a Value> {
     }
 }
 
-fn at_segments<'a, S: AsRef<str>>(value: &'a Value, parts: impl Iterator<Item = S>) -> Option<&'a Value> {
+fn at_segments<S: AsRef<str>>(value: &Value, parts: impl Iterator<Item = S>) -> Option<&Value> {
     let mut v = value;
     for part in parts {
         let part = part.as_ref();
@@ -235,10 +235,10 @@ impl<'a> Scenario<'a> {
         let (verb, arg) = map.iter().next().ok_or("an empty step")?;
         let allowed =
             STEP_KEYS.iter().find(|(v, _)| v == verb).map(|(_, k)| *k).ok_or(format!("unknown step `{verb}`"))?;
-        if let (Some(keys), false) = (arg.as_object(), allowed == ["*"]) {
-            if let Some(k) = keys.keys().find(|k| !allowed.contains(&k.as_str())) {
-                return Err(format!("`{verb}` has no `{k}`"));
-            }
+        if let (Some(keys), false) = (arg.as_object(), allowed == ["*"])
+            && let Some(k) = keys.keys().find(|k| !allowed.contains(&k.as_str()))
+        {
+            return Err(format!("`{verb}` has no `{k}`"));
         }
         match verb.as_str() {
             "taskdef" => self.taskdef(arg).await,
