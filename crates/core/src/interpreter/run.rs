@@ -387,26 +387,20 @@ impl<'a, 'b> Run<'a, 'b> {
         if self.inst.tasks[i].status != TaskStatus::InProgress {
             return Flow::Pending;
         }
-        let joined = |r: &String| {
-            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
-            exec.or_else(|| self.inst.latest_of_def(r)).is_some_and(|t| t.status.is_successful())
-        };
+        let joined = |r: &String| self.joined(r, pos).is_some_and(|t| t.status.is_successful());
         let ready = if join_on.is_empty() { branches_done } else { join_on.iter().all(joined) };
         if !ready {
             return Flow::Pending;
         }
         let mut out = Map::new();
         for r in join_on {
-            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
-            if let Some(t) = exec.or_else(|| self.inst.latest_of_def(r)) {
+            if let Some(t) = self.joined(r, pos) {
                 out.insert(r.clone(), t.output_data.clone());
             }
         }
         self.complete(i, Value::Object(out));
-        let with_errors = join_on.iter().any(|r| {
-            let exec = self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
-            exec.or_else(|| self.inst.latest_of_def(r)).is_some_and(|t| t.status == TaskStatus::CompletedWithErrors)
-        });
+        let with_errors =
+            join_on.iter().any(|r| self.joined(r, pos).is_some_and(|t| t.status == TaskStatus::CompletedWithErrors));
         if with_errors {
             self.inst.tasks[i].status = TaskStatus::CompletedWithErrors;
         }
@@ -463,6 +457,13 @@ impl<'a, 'b> Run<'a, 'b> {
                 }
             };
         }
+    }
+
+    /// The latest execution of the task a JOIN joins on (`ref` at this loop iteration, else its
+    /// latest anywhere).
+    fn joined(&self, reference: &str, pos: &Pos) -> Option<&TaskExec> {
+        let here = self.index.get(&format!("{reference}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
+        here.or_else(|| self.inst.latest_of_def(reference))
     }
 
     /// The instance's output: its `outputParameters` resolved, or the last successful task's output.
