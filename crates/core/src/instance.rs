@@ -167,6 +167,29 @@ pub struct TaskExec {
     pub callback_after_seconds: u64,
 }
 
+impl TaskExec {
+    /// The DO_WHILE iteration suffix of its reference name (`__2`), empty outside loops.
+    pub fn suffix(&self) -> &str {
+        self.reference_task_name.strip_prefix(self.def_ref.as_str()).unwrap_or_default()
+    }
+
+    /// Whether a result may be applied to it: it is in progress, or it is a SIMPLE task still
+    /// SCHEDULED (a worker's report may overtake its poll's event, and Conductor lets a client
+    /// complete a task it never polled).
+    pub fn accepts_result(&self) -> bool {
+        self.status == TaskStatus::InProgress || (self.status == TaskStatus::Scheduled && self.task_type == "SIMPLE")
+    }
+
+    /// Its iteration as Conductor reports it: a DO_WHILE's own is the loop's current one.
+    pub fn conductor_iteration(&self) -> u32 {
+        if self.task_type == "DO_WHILE" {
+            self.output_data["iteration"].as_u64().unwrap_or(0) as u32
+        } else {
+            self.iteration
+        }
+    }
+}
+
 fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
@@ -393,9 +416,7 @@ impl Scope for InstanceScope<'_> {
             "endTime" => Cow::Owned(Value::from(exec.end_time.unwrap_or(0))),
             "pollCount" => Cow::Owned(Value::from(exec.poll_count)),
             "workerId" => Cow::Owned(exec.worker_id.clone().map(Value::String).unwrap_or(Value::Null)),
-            // A DO_WHILE task's own iteration is the loop's current one, as in Conductor.
-            "iteration" if exec.task_type == "DO_WHILE" => Cow::Owned(exec.output_data["iteration"].clone()),
-            "iteration" => Cow::Owned(Value::from(exec.iteration)),
+            "iteration" => Cow::Owned(Value::from(exec.conductor_iteration())),
             "reasonForIncompletion" => {
                 Cow::Owned(exec.reason_for_incompletion.clone().map(Value::String).unwrap_or(Value::Null))
             }

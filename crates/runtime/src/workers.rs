@@ -280,7 +280,6 @@ impl crate::Engine {
         callback_after_seconds: Option<u64>,
     ) -> Result<Option<String>, crate::ControlError> {
         use crate::ControlError;
-        use vigil_core::instance::TaskStatus;
         let instance =
             self.store().instance(instance_id).await?.ok_or_else(|| ControlError::NotFound(instance_id.into()))?;
         if instance.status.is_terminal() {
@@ -289,8 +288,7 @@ impl crate::Engine {
         let Some(exec) = instance.tasks.iter().find(|t| t.task_id == task_id) else {
             return Err(ControlError::NotFound(global_id(instance_id, task_id)));
         };
-        let simple_scheduled = exec.status == TaskStatus::Scheduled && exec.task_type == "SIMPLE";
-        if exec.status != TaskStatus::InProgress && !simple_scheduled {
+        if !exec.accepts_result() {
             let why = "the task is not in progress (already reported, timed out or cancelled)";
             return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
         }

@@ -287,6 +287,14 @@ pub struct Switch {
     pub decision: bool,
 }
 
+impl Switch {
+    /// The output key holding the chosen case as a one-element list: DECISION's `caseOutput`,
+    /// SWITCH's `evaluationResult`.
+    pub fn case_key(&self) -> &'static str {
+        if self.decision { "caseOutput" } else { "evaluationResult" }
+    }
+}
+
 /// An evaluator type, as INLINE and SWITCH name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Evaluator {

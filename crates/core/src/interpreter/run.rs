@@ -109,11 +109,7 @@ impl<'a, 'b> Run<'a, 'b> {
 
     fn on_result(&mut self, task_id: &str, result: TaskResult) {
         let Some(i) = self.exec_by_id(task_id) else { return };
-        let exec = &self.inst.tasks[i];
-        // A SIMPLE task may be reported while still SCHEDULED: its poll is on its way, or a
-        // client completes it without polling, as Conductor allows.
-        let simple_scheduled = exec.status == TaskStatus::Scheduled && exec.task_type == "SIMPLE";
-        if exec.status != TaskStatus::InProgress && !simple_scheduled {
+        if !self.inst.tasks[i].accepts_result() {
             return;
         }
         match result {
@@ -425,9 +421,8 @@ impl<'a, 'b> Run<'a, 'b> {
             let status = self.inst.tasks[i].status;
             match &task.kind {
                 TaskKind::Switch(sw) if status.is_successful() => {
-                    let output = &self.inst.tasks[i].output_data;
-                    let chosen = if sw.decision { &output["caseOutput"] } else { &output["evaluationResult"] };
-                    let case = chosen[0].as_str().unwrap_or_default().to_string();
+                    let chosen = &self.inst.tasks[i].output_data[sw.case_key()][0];
+                    let case = chosen.as_str().unwrap_or_default().to_string();
                     let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
                     return self.run_list(branch, pos);
                 }
@@ -555,9 +550,8 @@ impl<'a, 'b> Run<'a, 'b> {
         self.inst.tasks.push(next);
         // As Conductor's DeciderService.retry, the input is computed again for the new attempt
         // (`${CPEWF_TASK_ID}` is its own id).
-        let (reference, def_ref) = (self.inst.tasks[j].reference_task_name.clone(), self.inst.tasks[j].def_ref.clone());
-        if let Some(task) = self.task_def(&def_ref) {
-            let suffix = reference.strip_prefix(def_ref.as_str()).unwrap_or_default().to_string();
+        if let Some(task) = self.task_def(&self.inst.tasks[j].def_ref.clone()) {
+            let suffix = self.inst.tasks[j].suffix().to_string();
             if let Ok(input) = self.resolve_input(j, &Value::Object(task.input.clone()), &suffix, Reveal::Mask) {
                 self.inst.tasks[j].input_data = input;
             }
@@ -734,8 +728,7 @@ impl<'a, 'b> Run<'a, 'b> {
         };
         // Conductor resolves the name as a template (`${workflow.input.subwf}`).
         let name = if name.contains("${") {
-            let suffix = exec.reference_task_name.strip_prefix(exec.def_ref.as_str()).unwrap_or_default();
-            match self.resolve_masked(&Value::String(name.clone()), suffix) {
+            match self.resolve_masked(&Value::String(name.clone()), exec.suffix()) {
                 Ok(Value::String(resolved)) => resolved,
                 Ok(other) => other.to_string(),
                 Err(_) => name.clone(),

@@ -30,7 +30,7 @@ impl<'a> Run<'a, '_> {
             exec.start_time = Some(now);
             exec.due_time = None;
         }
-        let suffix = suffix_of(&self.inst.tasks[i].reference_task_name, &def_ref);
+        let suffix = self.inst.tasks[i].suffix().to_string();
         let input = match self.resolve_input(i, &Value::Object(task.input.clone()), &suffix, Reveal::Reveal) {
             Ok(Value::Object(m)) => m,
             Ok(_) => Map::new(),
@@ -80,11 +80,10 @@ impl<'a> Run<'a, '_> {
                         if let Value::Object(input) = &mut self.inst.tasks[i].input_data {
                             input.insert("case".into(), Value::String(case.clone()));
                         }
-                        let output = if sw.decision {
-                            json!({"caseOutput": [case]})
-                        } else {
-                            json!({"evaluationResult": [case], "selectedCase": case})
-                        };
+                        let mut output = json!({sw.case_key(): [case]});
+                        if !sw.decision {
+                            output["selectedCase"] = json!(case);
+                        }
                         self.complete(i, output);
                     }
                     Err(e) => self.fail(i, e, TaskStatus::Failed),
@@ -452,9 +451,4 @@ impl<'a> Run<'a, '_> {
         self.index = self.inst.latest_index();
         self.inst.tasks.iter().position(|t| t.task_id == loop_id).expect("loop exec")
     }
-}
-
-/// The iteration suffix of an execution's reference name: `fetch__2` → `__2`.
-fn suffix_of(reference: &str, def_ref: &str) -> String {
-    reference.strip_prefix(def_ref).unwrap_or_default().to_string()
 }

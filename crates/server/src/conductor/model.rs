@@ -58,12 +58,7 @@ fn task_with(instance: &Instance, t: &TaskExec, names: &TaskNames, retried: bool
         "retried": retried,
         "retriedTaskId": retries.map(|id| global_id(&instance.workflow_id, id)),
         "seq": t.task_id.parse::<u64>().unwrap_or(0),
-        // A DO_WHILE task's own iteration is the loop's current one, as in Conductor.
-        "iteration": if t.task_type == "DO_WHILE" {
-            t.output_data["iteration"].as_u64().unwrap_or(0) as u32
-        } else {
-            t.iteration
-        },
+        "iteration": t.conductor_iteration(),
         "scheduledTime": t.scheduled_time,
         "startTime": t.start_time.unwrap_or(0),
         "endTime": t.end_time.unwrap_or(0),
