@@ -112,18 +112,24 @@ impl WorkQueue {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let arrived = self.arrived.notified();
-            let taken = self.take(task_type, count.max(1), worker_id);
+            let (taken, held_until) = self.take(task_type, count.max(1), worker_id);
             let now = tokio::time::Instant::now();
             if !taken.is_empty() || now >= deadline {
                 return taken;
             }
-            // A task held back by a callback delay becomes visible without a notice: look again
-            // at least every 100 ms.
-            let _ = tokio::time::timeout_at(deadline.min(now + Duration::from_millis(100)), arrived).await;
+            // A task held back by a callback delay becomes visible without a notice: wake when
+            // the first one does, if that is before the deadline.
+            let wake = held_until.map_or(deadline, |at| {
+                let ms = (at - self.clock.now()).max(1) as u64;
+                deadline.min(now + Duration::from_millis(ms))
+            });
+            let _ = tokio::time::timeout_at(wake, arrived).await;
         }
     }
 
-    fn take(&self, task_type: &str, count: usize, worker_id: &str) -> Vec<Leased> {
+    /// Leases up to `count` visible tasks of `task_type`; also returns when the first task held
+    /// back by a callback delay becomes visible, when nothing could be taken.
+    fn take(&self, task_type: &str, count: usize, worker_id: &str) -> (Vec<Leased>, Option<Millis>) {
         let now = self.clock.now();
         let mut s = self.state.lock().expect("lock");
         let mut out = Vec::new();
@@ -139,13 +145,18 @@ impl WorkQueue {
             s.leased.insert(id, lease.clone());
             out.push(lease);
         }
+        let held_until = if out.is_empty() {
+            s.ready.get(task_type).and_then(|q| q.iter().map(|q| q.task.visible_at).filter(|&v| v > now).min())
+        } else {
+            None
+        };
         drop(s);
         for lease in &out {
             let task_id = lease.queued.task.task_id.clone();
             let event = Event::Polled { task_id, worker_id: worker_id.to_string() };
             self.router.send(&lease.queued.instance_id, event);
         }
-        out
+        (out, held_until)
     }
 
     /// The task was reported: it leaves the queue (queued or leased). Returns its task type when
