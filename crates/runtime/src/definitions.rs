@@ -183,21 +183,30 @@ impl Engine {
             };
             self.store().put_definition(&row).await?;
         }
-        self.reapply_task_defs().await?;
+        let names: Vec<&str> = defs.iter().filter_map(|d| d["name"].as_str()).collect();
+        self.reapply_task_defs(&names).await?;
         Ok(())
     }
 
     /// Rebuilds the workflows written through the API with the task definitions as they are
     /// now, so that tasks scheduled from here on use the new retry, timeout and rate settings
     /// (Conductor reads the task definition when it schedules a task). A definition loaded from
-    /// a file keeps its own.
-    async fn reapply_task_defs(&self) -> Result<(), StoreError> {
+    /// a file keeps its own. Only workflows with a task of one of `names` are rebuilt.
+    async fn reapply_task_defs(&self, names: &[&str]) -> Result<(), StoreError> {
+        let uses_one = |def: &WorkflowDef| {
+            let mut found = false;
+            vigil_core::def::each(&def.tasks, &mut |t| found |= names.contains(&t.name.as_str()));
+            found
+        };
+        if !self.workflows().all().any(|d| uses_one(d)) {
+            return Ok(());
+        }
         let taskdefs = self.task_defs().await?;
         let mut set = (*self.workflows()).clone();
         let mut changed = false;
         for row in self.store().definitions(WORKFLOW).await? {
+            let Some(live) = set.get(&row.name, Some(row.version)).filter(|d| uses_one(d)) else { continue };
             let Ok(written) = serde_json::from_str::<Value>(&row.body) else { continue };
-            let Some(live) = set.get(&row.name, Some(row.version)) else { continue };
             if without_task_defs(&live.source) != without_task_defs(&written) {
                 continue;
             }
@@ -222,7 +231,11 @@ impl Engine {
 
     /// Removes a task definition; false when there was none.
     pub async fn delete_task_def(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.store().delete_definition(TASKDEF, name, None).await? > 0)
+        let removed = self.store().delete_definition(TASKDEF, name, None).await? > 0;
+        if removed {
+            self.reapply_task_defs(&[name]).await?;
+        }
+        Ok(removed)
     }
 }
 
