@@ -508,7 +508,7 @@ impl<'a, 'b> Run<'a, 'b> {
         let i = self.inst.tasks.len();
         self.inst.tasks.push(exec);
         self.index.insert(key, i);
-        match self.resolve_input(i, &Value::Object(task.input.clone()), &pos.suffix, Reveal::Mask) {
+        match self.resolve_input(i, task, Reveal::Mask) {
             Ok(input) => self.inst.tasks[i].input_data = input,
             Err(e) => {
                 self.inst.tasks[i].input_data = json!({});
@@ -550,11 +550,10 @@ impl<'a, 'b> Run<'a, 'b> {
         self.inst.tasks.push(next);
         // As Conductor's DeciderService.retry, the input is computed again for the new attempt
         // (`${CPEWF_TASK_ID}` is its own id).
-        if let Some(task) = self.task_def(&self.inst.tasks[j].def_ref.clone()) {
-            let suffix = self.inst.tasks[j].suffix().to_string();
-            if let Ok(input) = self.resolve_input(j, &Value::Object(task.input.clone()), &suffix, Reveal::Mask) {
-                self.inst.tasks[j].input_data = input;
-            }
+        if let Some(task) = self.task_def(&self.inst.tasks[j].def_ref.clone())
+            && let Ok(input) = self.resolve_input(j, task, Reveal::Mask)
+        {
+            self.inst.tasks[j].input_data = input;
         }
         if let Some(due) = self.inst.tasks[j].due_time {
             self.actions.push(Action::Timer { task_id: self.inst.tasks[j].task_id.clone(), due });
@@ -693,9 +692,11 @@ impl<'a, 'b> Run<'a, 'b> {
         self.resolve_in(None, template, suffix, mode)
     }
 
-    /// Resolves the input template of execution `i` (where `${CPEWF_TASK_ID}` is its task id).
-    pub fn resolve_input(&self, i: usize, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {
-        self.resolve_in(Some(i), template, suffix, mode)
+    /// Resolves `task`'s input template for its execution `i`, at that execution's loop
+    /// position (where `${CPEWF_TASK_ID}` is its task id).
+    pub fn resolve_input(&self, i: usize, task: &Task, mode: Reveal) -> Result<Value, String> {
+        let suffix = self.inst.tasks[i].suffix().to_string();
+        self.resolve_in(Some(i), &Value::Object(task.input.clone()), &suffix, mode)
     }
 
     fn resolve_in(&self, task: Option<usize>, template: &Value, suffix: &str, mode: Reveal) -> Result<Value, String> {

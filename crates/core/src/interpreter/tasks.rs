@@ -30,8 +30,7 @@ impl<'a> Run<'a, '_> {
             exec.start_time = Some(now);
             exec.due_time = None;
         }
-        let suffix = self.inst.tasks[i].suffix().to_string();
-        let input = match self.resolve_input(i, &Value::Object(task.input.clone()), &suffix, Reveal::Reveal) {
+        let input = match self.resolve_input(i, task, Reveal::Reveal) {
             Ok(Value::Object(m)) => m,
             Ok(_) => Map::new(),
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
@@ -344,7 +343,7 @@ impl<'a> Run<'a, '_> {
             self.inst.tasks[i].output_data[iteration.to_string()] = Value::Object(outputs.clone());
             let again = match (&items, &spec.condition) {
                 (Some(items), _) => (iteration as usize) < items.len(),
-                (None, Some(condition)) => match self.loop_condition(task, i, condition, &pos.suffix, outputs) {
+                (None, Some(condition)) => match self.loop_condition(task, i, condition, outputs) {
                     Ok(b) => b,
                     Err(e) => return self.loop_failed(i, e),
                 },
@@ -405,10 +404,9 @@ impl<'a> Run<'a, '_> {
         task: &Task,
         i: usize,
         condition: &str,
-        suffix: &str,
         outputs: Map<String, Value>,
     ) -> Result<bool, String> {
-        let mut input = match self.resolve_input(i, &Value::Object(task.input.clone()), suffix, Reveal::Reveal)? {
+        let mut input = match self.resolve_input(i, task, Reveal::Reveal)? {
             Value::Object(m) => m,
             _ => Map::new(),
         };
