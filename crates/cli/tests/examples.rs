@@ -190,3 +190,112 @@ fn example_monitor_tests_pass() {
     }
     assert!(tested >= 1, "no example has monitors");
 }
+
+/// `examples/rotating-token`: the schedule refreshes the API token twice while the alert workflow
+/// keeps paging with it. Each check uses a token the API still accepts, the incident stays one,
+/// and no token is ever stored or logged in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_token_rotates_twice_while_alerts_flow() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    const CLIENT_SECRET: &str = "client-s3cret-77";
+    let issued = Arc::new(Mutex::new(vec!["tok0-5d1e9c3a7b".to_string()]));
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let (tokens, refused) = (issued.clone(), rejected.clone());
+    let server = Recorder::start(move |r| match r.path.as_str() {
+        "/oauth/token" if r.text.contains(&format!("client_secret={CLIENT_SECRET}")) => {
+            let mut tokens = tokens.lock().unwrap();
+            let token = format!("tok{}-5d1e9c3a7b", tokens.len());
+            tokens.push(token.clone());
+            Reply::json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600}))
+        }
+        "/oauth/token" => Reply { status: 401, body: json!({"error": "invalid_client"}), delay: Duration::ZERO },
+        "/api/jobs/failed" => {
+            // The newest token, or the one before it: a rotated token stays valid until it expires.
+            let tokens = tokens.lock().unwrap();
+            let auth = r.headers.get("authorization").cloned().unwrap_or_default();
+            if tokens.iter().rev().take(2).any(|t| auth == format!("Bearer {t}")) {
+                Reply::json(json!({"count": 2}))
+            } else {
+                refused.fetch_add(1, Ordering::SeqCst);
+                Reply { status: 401, body: json!({"error": "invalid_token"}), delay: Duration::ZERO }
+            }
+        }
+        "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+        _ => Reply { status: 404, body: json!({}), delay: Duration::ZERO },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    // The shipped example, pointed at the local servers and run faster: a refresh every 3 s, a
+    // check every second.
+    for sub in ["workflows", "schedules", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+        for entry in std::fs::read_dir(root().join("examples/rotating-token").join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("http://127.0.0.1:8089", &server.url)
+                .replace("\"0 0/30 * * * *\"", "\"*/3 * * * * *\"")
+                .replace("\"0 * * * * *\"", "\"* * * * * *\"");
+            std::fs::write(config.join(sub).join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let notifier = config.join("notifiers/oncall.yaml");
+    let text = std::fs::read_to_string(&notifier).unwrap() + &format!("url: {}/v2/enqueue\n", server.url);
+    std::fs::write(&notifier, text).unwrap();
+    set_secret(&db, "auth_client_secret", CLIENT_SECRET);
+    set_secret(&db, "pd_routing_key", "0123456789abcdef0123456789abcdef");
+    set_secret(&db, "api_token", "tok0-5d1e9c3a7b");
+
+    let port = free_port();
+    let log = dir.path().join("serve.log");
+    let child = KillOnDrop(
+        vigil(&db)
+            .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("serve.err")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let used = |token: &str| {
+        let auth = format!("Bearer {token}");
+        server.to("/api/jobs/failed").iter().position(|r| r.headers.get("authorization") == Some(&auth))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while used("tok2-5d1e9c3a7b").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the second rotation never reached the checks");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let api = vigil_connectors::http_client();
+    let listed: Value =
+        api.get(format!("{base}/api/v1/instances?name=refresh_token")).send().await.unwrap().json().await.unwrap();
+    let done = listed["instances"].as_array().unwrap().iter().find(|i| i["runtimeStatus"] == json!("Completed"));
+    let done = done.unwrap_or_else(|| panic!("no completed refresh in {listed}"))["instanceId"].as_str().unwrap();
+    let url = format!("{base}/api/v1/instances/{done}?showHistory=true");
+    let refresh: Value = api.get(url).send().await.unwrap().json().await.unwrap();
+    drop(child);
+
+    let firsts: Vec<usize> = (0..3).map(|n| used(&format!("tok{n}-5d1e9c3a7b")).unwrap()).collect();
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "the checks moved to each new token in turn: {firsts:?}");
+    assert_eq!(rejected.load(Ordering::SeqCst), 0, "no check used an expired token");
+    let pages: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
+    assert!(!pages.is_empty(), "the failing jobs paged");
+    assert!(pages.iter().all(|p| p["dedup_key"] == pages[0]["dedup_key"]), "one incident across the rotations");
+    assert_eq!(pages.iter().filter(|p| p["event_action"] == json!("trigger")).count(), 1, "paged once: {pages:?}");
+
+    let shown = refresh.to_string();
+    assert!(shown.contains("***"), "{shown}");
+    let mut stored = std::fs::read(&db).unwrap();
+    stored.extend(std::fs::read(dir.path().join("vigil.db-wal")).unwrap_or_default());
+    stored.extend(std::fs::read(&log).unwrap());
+    stored.extend(std::fs::read(dir.path().join("serve.err")).unwrap());
+    for token in issued.lock().unwrap().iter().chain([&CLIENT_SECRET.to_string()]) {
+        assert!(!shown.contains(token.as_str()), "{token} in the API's answer: {shown}");
+        assert!(!stored.windows(token.len()).any(|w| w == token.as_bytes()), "{token} stored or logged");
+    }
+}

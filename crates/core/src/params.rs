@@ -46,6 +46,11 @@ pub enum Secrets {
 /// The placeholder shown instead of a secret value.
 pub const MASK: &str = "***";
 
+/// Whether `name` may name a secret: letters, digits, `_` and `-`, at least one.
+pub fn is_secret_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A reference that can't be resolved.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ParamError {

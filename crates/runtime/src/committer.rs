@@ -194,6 +194,18 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             let from = crate::alerting::ObservedFrom::Local { part };
             let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request, from });
         }
+        Action::UpdateSecret { task_id, name, value } => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let target = crate::secret_update::SecretTarget {
+                    store: shared.store.as_ref(),
+                    sealer: shared.secret_box.as_deref(),
+                    in_use: &shared.secrets,
+                };
+                let result = crate::secret_update::update(target, &name, &value, shared.clock.now()).await;
+                shared.router.send(&id, Event::TaskResult { task_id, result });
+            });
+        }
         Action::Timer { task_id, due } => {
             let _ = shared.timers.send((due, Target::Task { instance: id, task_id }));
         }

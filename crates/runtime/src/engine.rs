@@ -47,6 +47,8 @@ pub struct EngineConfig {
     /// Checks a second one monitors thread takes before they spread over one more (see
     /// `monitors::router`).
     pub monitor_checks_per_shard: u64,
+    /// Seals the secrets UPDATE_SECRET tasks store; without it they fail.
+    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +65,7 @@ impl Default for EngineConfig {
             monitor_history: crate::monitors::record::HistorySettings::default(),
             monitor_threads: std::thread::available_parallelism().map_or(1, usize::from),
             monitor_checks_per_shard: crate::monitors::CHECKS_PER_SHARD,
+            secret_box: None,
         }
     }
 }
@@ -161,6 +164,8 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub workflows: RwLock<Arc<WorkflowSet>>,
     pub secrets: RwLock<Arc<SecretValues>>,
+    /// Seals what UPDATE_SECRET stores.
+    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     pub router: Router,
     pub timers: mpsc::UnboundedSender<(Millis, Target)>,
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
@@ -246,6 +251,7 @@ impl Engine {
             clock: clock.clone(),
             workflows: RwLock::new(Arc::new(workflows)),
             secrets: RwLock::new(Arc::new(secrets)),
+            secret_box: config.secret_box.clone(),
             router: router.clone(),
             timers: timer_tx,
             waiters: Mutex::new(HashMap::new()),

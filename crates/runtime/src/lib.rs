@@ -28,6 +28,7 @@ pub mod monitors;
 pub mod pings;
 mod query;
 pub mod scheduler;
+mod secret_update;
 mod secrets;
 mod shard;
 mod timers;

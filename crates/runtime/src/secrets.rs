@@ -36,6 +36,14 @@ impl SecretValues {
         values
     }
 
+    /// These values with secret `name` set to `value`.
+    pub fn with_secret(&self, name: &str, value: &str) -> Self {
+        let mut next = self.clone();
+        next.secrets.insert(name.to_string(), value.to_string());
+        next.forms = next.all_forms();
+        next
+    }
+
     /// Treats the values of these environment variables as secrets when scrubbing outputs.
     pub fn scrub_env(&mut self, names: impl IntoIterator<Item = String>) {
         self.scrubbed_env = names.into_iter().filter_map(|n| self.env.get(&n).cloned()).collect();
@@ -135,6 +143,17 @@ impl SecretSource for SecretValues {
 }
 
 impl Secrets for SecretValues {
+    fn scrub_new(&self, secret: &str, value: &mut Value) {
+        if secret.len() < MIN_SCRUB_LEN {
+            return;
+        }
+        let mut forms = encodings(secret);
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.dedup();
+        let one = Self { forms, ..Self::default() };
+        one.scrub(value);
+    }
+
     fn scrub(&self, value: &mut Value) {
         if self.forms.is_empty() {
             return;

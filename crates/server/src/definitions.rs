@@ -231,7 +231,7 @@ pub(crate) async fn secret_names(app: &AppState) -> ApiResult<Vec<String>> {
 
 /// Checks, seals and stores secret `name`, then reloads the engine's secrets.
 pub(crate) async fn store_secret(app: &AppState, name: &str, value: &str) -> ApiResult<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !vigil_core::params::is_secret_name(name) {
         return Err(ApiError::invalid("name", "letters, digits, `_` and `-` only"));
     }
     if value.is_empty() {

@@ -66,7 +66,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let input = parse_input(&args.input)?;
-    let engine_config = EngineConfig { recover: false, ..EngineConfig::default() };
+    let secret_box = crate::setup::secret_box(&args.db.db).ok().map(Arc::new);
+    let engine_config = EngineConfig { recover: false, secret_box, ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     engine.set_notifiers(notifiers);
     let id = vigil_runtime::new_instance_id();

@@ -37,7 +37,7 @@ pub enum SecretCommand {
 pub async fn run(cmd: SecretCommand) -> Result<ExitCode> {
     match cmd {
         SecretCommand::Set { name, db } => {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            if !vigil_core::params::is_secret_name(&name) {
                 anyhow::bail!("secret names use letters, digits, `_` and `-`; got `{name}`");
             }
             let mut value = String::new();

@@ -120,7 +120,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         shared_config::publish(store.as_ref(), &shared_config::files(dir)?).await?;
     }
     let metrics = crate::setup::install_metrics()?;
-    let mut engine_config = EngineConfig::default();
+    let secret_box = crate::setup::secret_box(&args.db.db).ok().map(Arc::new);
+    let mut engine_config = EngineConfig { secret_box: secret_box.clone(), ..EngineConfig::default() };
     if let Some(n) = args.shards {
         engine_config.shards = n;
     }
@@ -201,7 +202,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         public_url: args.public_url.clone(),
         metrics: Arc::new(move || metrics.render()),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
-        secret_box: crate::setup::secret_box(&args.db.db).ok().map(Arc::new),
+        secret_box,
     });
     let db = crate::setup::redact(&args.db.db.to_string_lossy());
     tracing::info!(listen = %listen, db = %db, auth = required, node = %node.id, "vigil is serving.");

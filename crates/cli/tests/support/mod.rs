@@ -64,6 +64,8 @@ pub struct Received {
     pub headers: HashMap<String, String>,
     /// Body as JSON (null when empty or not JSON).
     pub body: Value,
+    /// Body as text (a form, say).
+    pub text: String,
     /// When it arrived.
     pub at: std::time::Instant,
 }
@@ -139,6 +141,7 @@ async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receiv
         query,
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
         at: std::time::Instant::now(),
     };
     received.lock().unwrap().push(rec.clone());

@@ -184,6 +184,35 @@ impl Builder {
         }
     }
 
+    /// `_secrets.secretKey` (a secret name, or a template) and `_secrets.secretValue` are required.
+    fn check_update_secret(&mut self, raw: &TaskConfig, input_path: &str) {
+        let secrets_path = join_key(input_path, "_secrets");
+        let Some(Value::Object(secrets)) = raw.input_parameters.get("_secrets") else {
+            self.problems.push(Problem::error(
+                secrets_path,
+                "an UPDATE_SECRET task needs `_secrets: {secretKey: NAME, secretValue: VALUE}`",
+            ));
+            return;
+        };
+        match secrets.get("secretKey") {
+            Some(Value::String(key)) if key.contains("${") || crate::params::is_secret_name(key) => {}
+            Some(Value::String(key)) => self.problems.push(Problem::error(
+                join_key(&secrets_path, "secretKey"),
+                format!("`{key}` is not a secret name: letters, digits, `_` and `-` only"),
+            )),
+            _ => self.problems.push(Problem::error(
+                join_key(&secrets_path, "secretKey"),
+                "an UPDATE_SECRET task needs `secretKey`, the name of the secret to set",
+            )),
+        }
+        if secrets.get("secretValue").is_none_or(Value::is_null) {
+            self.problems.push(Problem::error(
+                join_key(&secrets_path, "secretValue"),
+                "an UPDATE_SECRET task needs `secretValue`, the new value",
+            ));
+        }
+    }
+
     fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
         let hint = did_you_mean(given, allowed.iter().copied())
             .or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
@@ -439,6 +468,10 @@ impl Builder {
                     self.bad_enum(&join_key(&input_path, "severity"), sev, &["critical", "error", "warning", "info"]);
                 }
                 TaskKind::Alert
+            }
+            "UPDATE_SECRET" => {
+                self.check_update_secret(raw, &input_path);
+                TaskKind::UpdateSecret
             }
             "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "JDBC" | "HTTP_CHECK" => {
                 let source = match type_name {

@@ -156,6 +156,7 @@ pub const TASK_TYPES: &[&str] = &[
     "JDBC",
     "HTTP_CHECK",
     "LAMBDA",
+    "UPDATE_SECRET",
 ];
 
 /// Task types Conductor defines that vigil does not run yet.

@@ -235,6 +235,9 @@ pub enum TaskKind {
         /// Written as Conductor's `JDBC` (shown as such).
         jdbc: bool,
     },
+    /// Stores a secret (Orkes' `UPDATE_SECRET`): `_secrets.secretKey` names it,
+    /// `_secrets.secretValue` is the new value, which is masked everywhere the instance is stored.
+    UpdateSecret,
     /// Waits for forked tasks.
     Join {
         /// The references waited for.
@@ -263,6 +266,7 @@ impl TaskKind {
             TaskKind::ForkJoin { .. } => "FORK_JOIN",
             TaskKind::Join { .. } => "JOIN",
             TaskKind::Alert => "ALERT",
+            TaskKind::UpdateSecret => "UPDATE_SECRET",
             TaskKind::Query { jdbc: true, .. } => "JDBC",
             TaskKind::Query { source: "influxdb", .. } => "INFLUXDB_QUERY",
             TaskKind::Query { source: "prometheus", .. } => "PROMETHEUS_QUERY",

@@ -158,6 +158,16 @@ pub enum Action {
         /// Epoch ms.
         due: Millis,
     },
+    /// Seal and store secret `name` with `value`, then report a [`TaskResult`]. New executions
+    /// and notifier sends use it from then on.
+    UpdateSecret {
+        /// The UPDATE_SECRET execution.
+        task_id: String,
+        /// The secret's name.
+        name: String,
+        /// The new value, revealed: never store it.
+        value: String,
+    },
     /// Start a child instance. The runtime creates it in the same transaction as this state.
     StartChild(ChildStart),
     /// After a restart: if this child has already ended, report it again (the first notice may
@@ -280,6 +290,17 @@ pub const MAX_ITERATIONS: (u32, u32) = (10_000, 1_000_000);
 pub trait Secrets: SecretSource {
     /// Replaces every occurrence of a secret value in `value` with `***`.
     fn scrub(&self, value: &mut Value);
+
+    /// Replaces every occurrence of `secret`, a value not yet among the known ones (a secret a
+    /// task is about to store), in `value` with `***`. The default masks it as written.
+    fn scrub_new(&self, secret: &str, value: &mut Value) {
+        match value {
+            Value::String(s) if s.contains(secret) => *s = s.replace(secret, crate::params::MASK),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_new(secret, v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.scrub_new(secret, v)),
+            _ => {}
+        }
+    }
 
     /// [`Secrets::scrub`] for a message such as an error reason.
     fn scrub_text(&self, text: String) -> String {

@@ -120,6 +120,7 @@ impl<'a> Run<'a, '_> {
                 }
             }
             TaskKind::ForkJoin { .. } => self.complete(i, json!({})),
+            TaskKind::UpdateSecret => self.update_secret(i, &input),
             TaskKind::Query { source, .. } => {
                 // Conductor's JDBC names the query `statement`; its other fields have no meaning
                 // when vigil connects by URL.
@@ -215,6 +216,44 @@ impl<'a> Run<'a, '_> {
             response_timeout_seconds: task.response_timeout_seconds.unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS),
             workflow_type: self.inst.workflow_name.clone(),
         })));
+    }
+
+    /// Hands `_secrets.secretValue` to the runtime to store as `_secrets.secretKey`, after
+    /// masking it everywhere in this instance: the commit that carries the action is the first to
+    /// store the state since the value arrived (a token an HTTP task fetched just before), so it
+    /// never reaches the store.
+    fn update_secret(&mut self, i: usize, input: &Map<String, Value>) {
+        let given = input.get("_secrets");
+        let name = given.and_then(|s| s.get("secretKey")).and_then(Value::as_str).unwrap_or_default().to_string();
+        let value = match given.and_then(|s| s.get("secretValue")) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        if !crate::params::is_secret_name(&name) {
+            let reason = format!("_secrets.secretKey `{name}` is not a secret name: letters, digits, `_` and `-` only");
+            return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+        }
+        if value.is_empty() {
+            let reason = "_secrets.secretValue is empty".to_string();
+            return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+        }
+        let secrets = self.cx.secrets;
+        let inst = &mut *self.inst;
+        for exec in &mut inst.tasks {
+            secrets.scrub_new(&value, &mut exec.input_data);
+            secrets.scrub_new(&value, &mut exec.output_data);
+        }
+        let mut variables = Value::Object(std::mem::take(&mut inst.variables));
+        secrets.scrub_new(&value, &mut variables);
+        if let Value::Object(v) = variables {
+            inst.variables = v;
+        }
+        if let Some(secret) = inst.tasks[i].input_data.get_mut("_secrets").and_then(Value::as_object_mut) {
+            secret.insert("secretValue".into(), Value::String(crate::params::MASK.into()));
+        }
+        let task_id = inst.tasks[i].task_id.clone();
+        self.actions.push(Action::UpdateSecret { task_id, name, value });
     }
 
     fn inline(&mut self, i: usize, input: &Map<String, Value>) {

@@ -767,3 +767,63 @@ tasks:
     assert_eq!(second.output_data["result"], json!(id(&second)));
     assert_ne!(first.task_id, second.task_id);
 }
+
+const ROTATE: &str = r#"
+name: rotate
+tasks:
+  - {name: fetch, taskReferenceName: fetch, type: HTTP, inputParameters: {http_request: {uri: "http://auth/token", method: POST}}}
+  - {name: keep, taskReferenceName: keep, type: SET_VARIABLE, inputParameters: {last: "${fetch.output.response.body.access_token}"}}
+  - name: store
+    taskReferenceName: store
+    type: UPDATE_SECRET
+    inputParameters: {_secrets: {secretKey: "${workflow.input.name}", secretValue: "${fetch.output.response.body.access_token}"}}
+"#;
+
+#[test]
+fn update_secret_masks_the_new_value_before_the_state_is_stored() {
+    let mut h = Harness::new(ROTATE, json!({"name": "api_token"}));
+    let started = h.send(Event::Start);
+    let (task_id, _) = http_of(&started).pop().unwrap();
+    let body = json!({"access_token": "fresh-token-42", "expires_in": 3600});
+    let result = TaskResult::Completed(json!({"response": {"statusCode": 200, "body": body}}));
+    let actions = h.send(Event::TaskResult { task_id, result });
+    let update = actions.iter().find_map(|a| match a {
+        Action::UpdateSecret { name, value, .. } => Some((name.clone(), value.clone())),
+        _ => None,
+    });
+    assert_eq!(update, Some(("api_token".into(), "fresh-token-42".into())), "{actions:?}");
+    let stored = serde_json::to_string(&h.inst).unwrap();
+    assert!(!stored.contains("fresh-token-42"), "the token is masked in every stored field: {stored}");
+    assert_eq!(h.task("fetch").output_data["response"]["body"]["access_token"], json!("***"));
+    assert_eq!(h.task("store").input_data["_secrets"], json!({"secretKey": "api_token", "secretValue": "***"}));
+    assert_eq!(h.inst.variables["last"], json!("***"));
+    let store_id = h.task("store").task_id.clone();
+    let done = h.send(Event::TaskResult {
+        task_id: store_id,
+        result: TaskResult::Completed(json!({"secretKey": "api_token"})),
+    });
+    assert!(matches!(done.as_slice(), [Action::Finished { status: WorkflowStatus::Completed, .. }]), "{done:?}");
+}
+
+#[test]
+fn update_secret_refuses_a_bad_name_at_load_and_at_run_time() {
+    let doc: Value = serde_saphyr::from_str(
+        "name: bad\ntasks:\n  - {name: s, taskReferenceName: s, type: UPDATE_SECRET, inputParameters: {_secrets: {secretKey: 'a b'}}}\n",
+    )
+    .unwrap();
+    let (_, problems) = build_workflow(&doc);
+    let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+    assert!(
+        text.iter().any(|p| p.contains("_secrets.secretKey") && p.contains("`a b` is not a secret name")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|p| p.contains("_secrets.secretValue")), "{text:?}");
+
+    let mut h = Harness::new(
+        "name: r\ntasks:\n  - {name: s, taskReferenceName: s, type: UPDATE_SECRET, inputParameters: {_secrets: {secretKey: '${workflow.input.k}', secretValue: v}}}\n",
+        json!({"k": "no/slash"}),
+    );
+    h.send(Event::Start);
+    assert_eq!(h.task("s").status, TaskStatus::FailedWithTerminalError);
+    assert!(h.task("s").reason_for_incompletion.as_deref().unwrap().contains("not a secret name"));
+}
