@@ -174,6 +174,11 @@ pub struct ListQuery {
         pattern = "^(Running|Pending|Suspended|Completed|Failed|TimedOut|Terminated|Canceled|RUNNING|PAUSED|COMPLETED|FAILED|TIMED_OUT|TERMINATED)$"
     )]
     status: Option<String>,
+    /// Only instances started with this correlation id.
+    correlation_id: Option<String>,
+    /// Only instances whose input, output, tasks or ids hold this text (ASCII case ignored).
+    #[param(min_length = 1)]
+    text: Option<String>,
     /// Created at or after this time (RFC 3339).
     #[param(format = DateTime)]
     created_from: Option<String>,
@@ -214,9 +219,15 @@ impl ListQuery {
             ),
             None => None,
         };
+        if self.text.as_deref() == Some("") {
+            return Err(ApiError::invalid("text", "is empty"));
+        }
         Ok(InstanceFilter {
             workflow_name: self.name.clone(),
-            status,
+            statuses: status.into_iter().collect(),
+            id: None,
+            correlation_id: self.correlation_id.clone(),
+            text: self.text.clone(),
             created_from: time("createdFrom", &self.created_from)?,
             created_to: time("createdTo", &self.created_to)?,
             after,
@@ -278,6 +289,8 @@ async fn purge_matching(
     let list = ListQuery {
         name: q.name,
         status: q.status,
+        correlation_id: None,
+        text: None,
         created_from: q.created_from,
         created_to: Some(q.created_to),
         limit: Some(MAX_PAGE),

@@ -350,6 +350,25 @@ async fn workflows_start_read_control_search_and_remove_the_conductor_way() {
     let ids: Vec<&str> =
         found["results"].as_array().unwrap().iter().map(|r| r["workflowId"].as_str().unwrap()).collect();
     assert_eq!(ids, [other.as_str()]);
+    // Beyond type and status: correlation id, free text over the instance, a time range, several
+    // statuses.
+    let search = |query: &'static str| {
+        let api = &api;
+        async move {
+            let (code, found) = api.call("GET", &format!("/api/workflow/search?{query}"), None).await;
+            assert_eq!(code, StatusCode::OK, "{query}: {found}");
+            let rows = found["results"].as_array().unwrap().clone();
+            rows.iter().map(|r| r["workflowId"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("query=correlationId%20%3D%20%27c-1%27").await, [id.as_str()]);
+    assert_eq!(search("query=workflowType%3Decho&freeText=BO").await, [id.as_str()], "the input holds `bo`");
+    assert_eq!(search("query=status%20IN%20(RUNNING%2CTERMINATED)&freeText=*").await, [other.clone(), id.clone()]);
+    assert_eq!(search("query=startTime%20%3E%204102444800000").await, Vec::<String>::new(), "none after 2100");
+    assert_eq!(search("query=startTime%20%3C%204102444800000%20AND%20workflowType%3Decho").await.len(), 2);
+    let (code, body) = api.call("GET", "/api/workflow/search?query=startTime%20%3E%20soon", None).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("`soon`"), "{body}");
     assert_eq!(api.call("GET", "/api/workflow/search?query=owner%3Dme", None).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(api.call("DELETE", &format!("/api/workflow/{other}/remove"), None).await.0, StatusCode::OK);
     assert_eq!(api.call("GET", &format!("/api/workflow/{other}"), None).await.0, StatusCode::NOT_FOUND);

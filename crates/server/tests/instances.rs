@@ -277,7 +277,23 @@ async fn listing_pages_through_everything_and_purge_removes_only_ended_instances
     assert_eq!(seen, ["live", "q0", "q1", "q2", "q3", "q4"]);
     let (_, completed) = api.call("GET", "/api/v1/instances?status=Completed&name=quick", None).await;
     assert_eq!(completed["instances"].as_array().unwrap().len(), 5);
-    for bad in ["status=Sleeping", "limit=0", "limit=5000", "continuationToken=zzz", "createdFrom=yesterday"] {
+    let (code, body) = api
+        .call(
+            "POST",
+            "/api/v1/workflows/quick/instances?instanceId=tagged&correlationId=batch-7",
+            Some(json!({"n": 2})),
+        )
+        .await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let ids = |page: Value| -> Vec<String> {
+        page["instances"].as_array().unwrap().iter().map(|i| i["instanceId"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(api.call("GET", "/api/v1/instances?correlationId=batch-7", None).await.1), ["tagged"]);
+    assert_eq!(ids(api.call("GET", "/api/v1/instances?text=TAGGED", None).await.1), ["tagged"]);
+    assert_eq!(ids(api.call("GET", "/api/v1/instances?text=zz-none", None).await.1), Vec::<String>::new());
+    api.until("tagged", "Completed").await;
+    assert_eq!(api.call("DELETE", "/api/v1/instances/tagged", None).await.0, StatusCode::OK);
+    for bad in ["text=", "status=Sleeping", "limit=0", "limit=5000", "continuationToken=zzz", "createdFrom=yesterday"] {
         let (code, body) = api.call("GET", &format!("/api/v1/instances?{bad}"), None).await;
         assert_eq!((code, code_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"), "{bad}: {body}");
     }

@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     silences_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
+    searching_by_status_correlation_id_and_text(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
@@ -183,13 +184,52 @@ async fn upsert_replaces_state(store: &dyn Store) {
     let listed = store
         .list_instances(&InstanceFilter {
             workflow_name: Some("alpha".into()),
-            status: Some(WorkflowStatus::Completed),
+            statuses: vec![WorkflowStatus::Completed],
             limit: 10,
             ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+}
+
+async fn searching_by_status_correlation_id_and_text(store: &dyn Store) {
+    let mut rows = Vec::new();
+    for (n, (status, correlation, note)) in [
+        (WorkflowStatus::Failed, Some("order-7"), "Disk 100%_full"),
+        (WorkflowStatus::TimedOut, Some("order-7"), "slow"),
+        (WorkflowStatus::Completed, Some("order-8"), "DISK fine"),
+        (WorkflowStatus::Terminated, None, "disk 100 full"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut i = instance(&format!("s{n}"), "searched", 900 + n as i64);
+        i.status = status;
+        i.correlation_id = correlation.map(str::to_string);
+        i.output = json!({"note": note});
+        rows.push(InstanceRow::from_instance(&i));
+    }
+    store.commit(&CommitBatch { instances: rows, ..Default::default() }).await.unwrap();
+    let found = |filter: InstanceFilter| async move {
+        let filter = InstanceFilter { workflow_name: Some("searched".into()), limit: 10, ..filter };
+        let rows = store.list_instances(&filter).await.unwrap();
+        rows.into_iter().map(|r| (r.id, r.correlation_id)).collect::<Vec<_>>()
+    };
+    let statuses = vec![WorkflowStatus::Failed, WorkflowStatus::TimedOut, WorkflowStatus::Terminated];
+    let ids = |v: Vec<(String, Option<String>)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert_eq!(ids(found(InstanceFilter { statuses, ..Default::default() }).await), ["s3", "s1", "s0"]);
+    assert_eq!(
+        found(InstanceFilter { correlation_id: Some("order-7".into()), ..Default::default() }).await,
+        [("s1".to_string(), Some("order-7".to_string())), ("s0".to_string(), Some("order-7".to_string()))]
+    );
+    let text = |t: &str| InstanceFilter { text: Some(t.into()), ..Default::default() };
+    assert_eq!(ids(found(text("disk")).await), ["s3", "s2", "s0"], "ASCII case is ignored");
+    assert_eq!(ids(found(text("100%_")).await), ["s0"], "`%` and `_` are matched literally");
+    assert_eq!(ids(found(InstanceFilter { id: Some("s2".into()), ..Default::default() }).await), ["s2"]);
+    for n in 0..4 {
+        assert!(store.purge_instance(&format!("s{n}")).await.unwrap());
+    }
 }
 
 async fn unfinished_are_listed_for_recovery(store: &dyn Store) {

@@ -77,6 +77,8 @@ pub struct InstanceRow {
     pub schedule_name: Option<String>,
     /// The partition it belongs to.
     pub part: u32,
+    /// The correlation id given at start.
+    pub correlation_id: Option<String>,
     /// The [`Instance`] as JSON.
     pub state: String,
 }
@@ -94,6 +96,7 @@ impl InstanceRow {
             parent_id: i.parent.as_ref().map(|p| p.workflow_id.clone()),
             schedule_name: i.fire.as_ref().map(|f| f.schedule.clone()),
             part: i.partition,
+            correlation_id: i.correlation_id.clone(),
             state: serde_json::to_string(i).expect("instance serializes"),
         }
     }
@@ -180,6 +183,22 @@ pub struct InstanceSummary {
     pub created_at: Millis,
     /// Last change.
     pub updated_at: Millis,
+    /// The correlation id given at start.
+    pub correlation_id: Option<String>,
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere, with `%`, `_` and `\` escaped by `\`.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Filter for [`Store::list_instances`].
@@ -187,8 +206,15 @@ pub struct InstanceSummary {
 pub struct InstanceFilter {
     /// Only this workflow.
     pub workflow_name: Option<String>,
-    /// Only this status.
-    pub status: Option<WorkflowStatus>,
+    /// Only these statuses (any when empty).
+    pub statuses: Vec<WorkflowStatus>,
+    /// Only this instance.
+    pub id: Option<String>,
+    /// Only instances started with this correlation id.
+    pub correlation_id: Option<String>,
+    /// Only instances whose stored state (input, output, tasks, ids) holds this text, ignoring
+    /// ASCII case. It reads each candidate's state: narrow it with the other fields.
+    pub text: Option<String>,
     /// Only instances created at or after this time.
     pub created_from: Option<Millis>,
     /// Only instances created before this time.

@@ -35,3 +35,37 @@ async fn postgres_passes_conformance() {
     store.close().await;
     db.drop_now().await;
 }
+
+/// Migration 0012 fills the correlation id column from the states stored before it.
+#[tokio::test]
+async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vigil.db");
+    let mut i = vigil_core::instance::Instance::new("old".into(), "w".into(), 1, serde_json::json!({}), 5);
+    i.correlation_id = Some("c-9".into());
+    {
+        let store = vigil_store::SqliteStore::open(&path).await.unwrap();
+        let batch = vigil_store::CommitBatch {
+            instances: vec![vigil_store::InstanceRow::from_instance(&i)],
+            ..Default::default()
+        };
+        vigil_store::Store::commit(&store, &batch).await.unwrap();
+        store.close().await;
+    }
+    {
+        // Back to the schema before 0012, with the row as that release wrote it.
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+        for sql in [
+            "DROP INDEX instances_by_correlation",
+            "ALTER TABLE instances DROP COLUMN correlation_id",
+            "PRAGMA user_version = 11",
+        ] {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+    let store = vigil_store::SqliteStore::open(&path).await.unwrap();
+    let filter = vigil_store::InstanceFilter { correlation_id: Some("c-9".into()), limit: 5, ..Default::default() };
+    let found = vigil_store::Store::list_instances(&store, &filter).await.unwrap();
+    assert_eq!(found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["old"]);
+}

@@ -249,7 +249,7 @@ async fn throughput(n: usize) -> Result<()> {
     let completed = store
         .list_instances(&vigil_store::InstanceFilter {
             workflow_name: Some("five".into()),
-            status: Some(WorkflowStatus::Completed),
+            statuses: vec![WorkflowStatus::Completed],
             limit: 1,
             ..Default::default()
         })

@@ -45,7 +45,12 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
     }
     let store = open_store(&args.db.db).await?;
     let rows = store
-        .list_instances(&InstanceFilter { workflow_name: args.name, status, limit: args.limit, ..Default::default() })
+        .list_instances(&InstanceFilter {
+            workflow_name: args.name,
+            statuses: status.into_iter().collect(),
+            limit: args.limit,
+            ..Default::default()
+        })
         .await?;
     crate::output::outln!("{:<40} {:<28} {:<11} {:<26} UPDATED", "ID", "WORKFLOW", "STATUS", "CREATED");
     for r in rows {

@@ -191,11 +191,9 @@ async fn newest_runs(
     use vigil_core::instance::WorkflowStatus;
     let newest = |status: Option<WorkflowStatus>| vigil_store::InstanceFilter {
         workflow_name: Some(workflow.to_string()),
-        status,
-        created_from: None,
-        created_to: None,
-        after: None,
+        statuses: status.into_iter().collect(),
         limit: 1,
+        ..Default::default()
     };
     let (done_filter, any_filter) = (newest(Some(WorkflowStatus::Completed)), newest(None));
     let (completed, latest) = match tokio::join!(store.list_instances(&done_filter), store.list_instances(&any_filter))

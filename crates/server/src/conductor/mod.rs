@@ -6,6 +6,7 @@
 mod metadata;
 pub(crate) mod model;
 mod scheduler;
+mod search;
 mod secrets;
 mod tasks;
 mod token;

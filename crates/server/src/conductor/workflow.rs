@@ -20,7 +20,6 @@ use super::model;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
-use crate::views::RuntimeStatus;
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -259,9 +258,12 @@ pub struct SearchQuery {
     /// Page size, at most 1000 (default 100).
     #[param(maximum = 1000)]
     size: Option<u32>,
-    /// `workflowType = NAME AND status = STATUS` (either part may be left out).
+    /// Clauses joined by `AND`: `workflowType = NAME`, `status = S` or `status IN (S1, S2)`,
+    /// `correlationId = ID`, `workflowId = ID`, `startTime > MS` (also `>=`, `<`, `<=`; epoch
+    /// milliseconds or RFC 3339).
     query: Option<String>,
-    /// Ignored (`*` in Conductor's UI).
+    /// Text the instance's input, output, tasks or ids hold (ASCII case ignored); `*` or empty
+    /// for any.
     #[serde(rename = "freeText")]
     free_text: Option<String>,
 }
@@ -272,31 +274,13 @@ pub struct SearchQuery {
     responses((status = 200, body = Object), (status = 400, body = ApiError))
 )]
 async fn search(State(app): State<AppState>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<Value>> {
-    let _ = &q.free_text;
     let start = u32::try_from(q.start.unwrap_or(0)).map_err(|_| ApiError::invalid("start", "must not be negative"))?;
     let size = q.size.unwrap_or(100);
     if size > 1_000 {
         return Err(ApiError::invalid("size", "at most 1000"));
     }
     let mut filter = InstanceFilter { limit: (start + size).max(1), ..Default::default() };
-    for clause in q.query.as_deref().unwrap_or_default().split(" AND ").map(str::trim).filter(|c| !c.is_empty()) {
-        let (key, value) = clause
-            .split_once('=')
-            .map(|(k, v)| (k.trim(), v.trim().trim_matches(|c| c == '\'' || c == '"')))
-            .ok_or_else(|| ApiError::invalid("query", format!("`{clause}` is not `field = value`")))?;
-        match key {
-            "workflowType" => filter.workflow_name = Some(value.to_string()),
-            "status" => {
-                filter.status = Some(
-                    RuntimeStatus::parse(value)
-                        .ok_or_else(|| ApiError::invalid("query", format!("unknown status `{value}`")))?,
-                )
-            }
-            other => {
-                return Err(ApiError::invalid("query", format!("cannot search by `{other}` (workflowType, status)")));
-            }
-        }
-    }
+    super::search::apply(q.query.as_deref().unwrap_or_default(), q.free_text.as_deref(), &mut filter)?;
     let rows = app.engine.store().list_instances(&filter).await?;
     let results: Vec<Value> = rows
         .iter()
@@ -305,6 +289,7 @@ async fn search(State(app): State<AppState>, ApiQuery(q): ApiQuery<SearchQuery>)
             json!({
                 "workflowId": r.id, "workflowType": r.workflow_name, "version": r.workflow_version,
                 "status": r.status.as_str(), "startTime": r.created_at, "updateTime": r.updated_at,
+                "correlationId": r.correlation_id,
             })
         })
         .collect();

@@ -382,14 +382,14 @@ async fn durable_list(
     let mut filter = InstanceFilter {
         created_from: time("createdTimeFrom", q.created_time_from.as_deref())?,
         created_to: time("createdTimeTo", q.created_time_to.as_deref())?.map(|t| t + 1),
-        status: wanted.as_ref().filter(|w| w.len() == 1).map(|w| w[0]),
+        statuses: wanted.unwrap_or_default(),
         limit: top as u32,
         ..Default::default()
     };
     let prefix = q.instance_id_prefix.as_deref().unwrap_or_default();
     let mut page = Vec::new();
     let mut more;
-    // Filters the store cannot apply (several statuses, an id prefix) are applied here, reading
+    // A filter the store cannot apply (an id prefix) is applied here, reading
     // on until the page is full or a bounded amount has been read.
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
@@ -398,8 +398,7 @@ async fn durable_list(
         let full = rows.len() == filter.limit as usize;
         for r in &rows {
             after = Some((r.created_at, r.id.clone()));
-            let status_ok = wanted.as_ref().is_none_or(|w| w.contains(&r.status));
-            if status_ok && r.id.starts_with(prefix) {
+            if r.id.starts_with(prefix) {
                 page.push(r.id.clone());
                 if page.len() == top {
                     break;
@@ -476,7 +475,7 @@ async fn durable_purge_matching(
         let filter = InstanceFilter {
             created_from: time("createdTimeFrom", Some(&q.created_time_from))?,
             created_to: Some(created_to),
-            status: Some(status),
+            statuses: vec![status],
             limit: MAX_PAGE as u32,
             ..Default::default()
         };

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0009_monitor_results.sql"),
     include_str!("../../migrations/postgres/0010_pings.sql"),
     include_str!("../../migrations/postgres/0011_heartbeats_compact.sql"),
+    include_str!("../../migrations/postgres/0012_correlation.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -178,7 +179,7 @@ impl Store for PostgresStore {
         }
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, state) ",
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.id)
@@ -190,6 +191,7 @@ impl Store for PostgresStore {
                     .push_bind(&r.parent_id)
                     .push_bind(&r.schedule_name)
                     .push_bind(r.part as i64)
+                    .push_bind(&r.correlation_id)
                     .push_bind(&r.state);
             });
             q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state");
@@ -235,7 +237,7 @@ impl Store for PostgresStore {
 
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at FROM instances WHERE 1 = 1",
+            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at, correlation_id FROM instances WHERE 1 = 1",
         );
         push_filter(&mut q, filter);
         q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
@@ -249,6 +251,7 @@ impl Store for PostgresStore {
                     status: status_of(&r.try_get::<String, _>("status")?)?,
                     created_at: r.try_get("created_at")?,
                     updated_at: r.try_get("updated_at")?,
+                    correlation_id: r.try_get("correlation_id")?,
                 })
             })
             .collect()
@@ -780,8 +783,22 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &InstanceFilter) {
     if let Some(name) = &filter.workflow_name {
         q.push(" AND workflow_name = ").push_bind(name);
     }
-    if let Some(status) = filter.status {
-        q.push(" AND status = ").push_bind(status.as_str());
+    if !filter.statuses.is_empty() {
+        q.push(" AND status IN (");
+        let mut list = q.separated(", ");
+        for status in &filter.statuses {
+            list.push_bind(status.as_str());
+        }
+        q.push(")");
+    }
+    if let Some(id) = &filter.id {
+        q.push(" AND id = ").push_bind(id);
+    }
+    if let Some(correlation_id) = &filter.correlation_id {
+        q.push(" AND correlation_id = ").push_bind(correlation_id);
+    }
+    if let Some(text) = &filter.text {
+        q.push(" AND state ILIKE ").push_bind(crate::like_pattern(text)).push(" ESCAPE '\\'");
     }
     if let Some(from) = filter.created_from {
         q.push(" AND created_at >= ").push_bind(from);
