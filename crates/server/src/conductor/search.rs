@@ -50,25 +50,21 @@ pub(crate) fn apply(query: &str, free_text: Option<&str>, filter: &mut InstanceF
 fn split_and(query: &str) -> Vec<&str> {
     let mut clauses = Vec::new();
     let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
-    let bytes = query.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i] as char;
+    let mut chars = query.char_indices();
+    while let Some((i, c)) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
             (None, '(') => depth += 1,
             (None, ')') => depth -= 1,
-            (None, _) if depth == 0 && query[i..].starts_with(" AND ") => {
+            (None, ' ') if depth == 0 && query[i..].starts_with(" AND ") => {
                 clauses.push(query[start..i].trim());
-                start = i + 5;
-                i += 5;
-                continue;
+                start = i + " AND ".len();
+                chars.nth(" AND".len() - 1);
             }
             _ => {}
         }
-        i += 1;
     }
     clauses.push(query[start..].trim());
     clauses.into_iter().filter(|c| !c.is_empty()).collect()
@@ -138,6 +134,10 @@ mod tests {
         let f = parsed("workflowId = abc AND status=COMPLETED", Some("order 42"));
         assert_eq!((f.id.as_deref(), f.statuses), (Some("abc"), vec![WorkflowStatus::Completed]));
         assert_eq!(f.text.as_deref(), Some("order 42"));
+        assert_eq!(
+            parsed("status = FAILED AND workflowType = ünïcode", None).workflow_name.as_deref(),
+            Some("ünïcode")
+        );
         let f = parsed("startTime >= 2026-01-01T00:00:00Z", None);
         assert_eq!(f.created_from, Some(1_767_225_600_000));
     }
@@ -150,6 +150,7 @@ mod tests {
             ("workflowType", "is not `field = value`"),
             ("startTime > soon", "`soon` is not epoch milliseconds"),
             ("workflowType > a", "not supported for `workflowType`"),
+            ("\u{80}", "is not `field = value`"),
         ] {
             let err = apply(query, None, &mut InstanceFilter::default()).unwrap_err();
             assert!(format!("{err:?}").contains(says), "{query}: {err:?}");
