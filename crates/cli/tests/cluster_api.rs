@@ -42,6 +42,10 @@ async fn control_requests_reach_instances_other_nodes_run() {
         {"name": "echo", "taskReferenceName": "echo", "type": "SET_VARIABLE", "inputParameters": {"got": "${go.output.value}"}}
     ], "outputParameters": {"got": "${workflow.variables.got}"}});
     std::fs::write(config.join("workflows/gate.json"), gate.to_string()).unwrap();
+    let work = json!({"name": "work", "tasks": [
+        {"name": "crunch", "taskReferenceName": "crunch", "type": "SIMPLE"}
+    ], "outputParameters": {"by": "${crunch.output.by}"}});
+    std::fs::write(config.join("workflows/work.json"), work.to_string()).unwrap();
     let (_a, a) = {
         let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
         (KillOnDrop(child), base)
@@ -89,6 +93,40 @@ async fn control_requests_reach_instances_other_nodes_run() {
     assert_eq!(post(&b, "/api/v1/instances/g-1/events/go", json!({"value": 9})).await, 202);
     assert_eq!(wait_status(&a, "g-1", "Completed").await["output"], json!({"got": 9}));
     assert!(vigil_store::Store::inbox(&store, &(0..64).collect::<Vec<u32>>(), 10).await.unwrap().is_empty());
+
+    // A worker that polls one node gets every partition's tasks, and its reports reach the node
+    // that runs each instance. Twelve instances spread over both nodes' partitions.
+    let ids: Vec<String> = (0..12).map(|n| format!("job-{n}")).collect();
+    for id in &ids {
+        assert_eq!(post(&a, &format!("/api/v1/workflows/work/instances?instanceId={id}"), json!({"n": 1})).await, 202);
+    }
+    let parts: std::collections::HashSet<Option<String>> = {
+        let leases = vigil_store::Store::leases(&store).await.unwrap();
+        let owner =
+            |id: &str| leases.iter().find(|l| l.part == vigil_store::partition_of(id)).and_then(|l| l.owner.clone());
+        ids.iter().map(|id| owner(id)).collect()
+    };
+    assert_eq!(parts.len(), 2, "the instances run on both nodes");
+    let http = vigil_connectors::http_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut done = std::collections::HashSet::new();
+    while done.len() < ids.len() {
+        assert!(Instant::now() < deadline, "only {} of {} tasks reached the worker on B", done.len(), ids.len());
+        let polled = http.get(format!("{b}/api/tasks/poll/crunch?workerid=w-b&timeout=500")).send().await.unwrap();
+        if polled.status() != 200 {
+            continue;
+        }
+        let task: Value = polled.json().await.unwrap();
+        let instance = task["workflowInstanceId"].as_str().unwrap().to_string();
+        let report = json!({"workflowInstanceId": instance, "taskId": task["taskId"], "status": "COMPLETED", "outputData": {"by": "w-b"}});
+        assert_eq!(post(&b, "/api/tasks", report).await, 200, "{task}");
+        assert!(done.insert(instance.clone()), "{instance} handed out twice");
+    }
+    for id in &ids {
+        assert_eq!(wait_status(&a, id, "Completed").await["output"], json!({"by": "w-b"}));
+    }
+    let sizes: Value = http.get(format!("{a}/api/tasks/queue/sizes")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(sizes, json!({}), "no offer is left behind");
     store.close().await;
     pg.drop_now().await;
 }

@@ -165,7 +165,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
-        Action::Enqueue(task) => shared.work.enqueue(id, *task),
+        Action::Enqueue(task) => shared.work.enqueue(id, part, *task),
         Action::Withdraw { task_id } => {
             shared.work.remove(&id, &task_id);
         }

@@ -209,6 +209,24 @@ impl Shared {
     }
 }
 
+/// Hands an event to an instance on whichever node runs it: this node's shard, or the owner's
+/// inbox. Holds the engine weakly, so the work queue it is given does not keep it alive.
+fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
+    let weak = Arc::downgrade(shared);
+    Arc::new(move |instance: String, part: u32, event: Event| {
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.ownership.owns(part) {
+            shared.router.send(&instance, event);
+        } else {
+            crate::cluster::inbox::send_later(
+                &shared,
+                part,
+                crate::cluster::inbox::InboxMsg::Event { instance, event },
+            );
+        }
+    })
+}
+
 /// A running engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -274,6 +292,9 @@ impl Engine {
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });
+        if !config.cluster.solo {
+            shared.work.share(crate::workers::SharedQueue::start(store.clone(), deliver_anywhere(&shared)));
+        }
         let mut threads = Vec::new();
         for (n, rx) in receivers.into_iter().enumerate() {
             let shared = shared.clone();

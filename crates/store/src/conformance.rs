@@ -27,6 +27,7 @@ pub async fn run_all(store: &dyn Store) {
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
     searching_by_status_correlation_id_and_text(store).await;
+    work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
@@ -230,6 +231,43 @@ async fn searching_by_status_correlation_id_and_text(store: &dyn Store) {
     for n in 0..4 {
         assert!(store.purge_instance(&format!("s{n}")).await.unwrap());
     }
+}
+
+async fn work_offers_are_taken_once(store: &dyn Store) {
+    use crate::{WorkChange, WorkOffer};
+    let offer = |instance: &str, task: &str, task_type: &str, visible_at: i64| {
+        WorkChange::Offer(WorkOffer {
+            instance_id: instance.into(),
+            task_id: task.into(),
+            task_type: task_type.into(),
+            part: 3,
+            visible_at,
+            body: format!("{{\"t\":\"{task}\"}}"),
+        })
+    };
+    store
+        .change_work(&[
+            offer("i1", "1", "resize", 20),
+            offer("i2", "1", "resize", 10),
+            offer("i2", "1", "resize", 5),
+            offer("i3", "1", "resize", 500),
+            offer("i3", "2", "email", 10),
+            offer("i4", "1", "email", 10),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.work_sizes().await.unwrap(), [("email".to_string(), 2), ("resize".to_string(), 3)]);
+    let took = store.take_work("resize", 5, 100).await.unwrap();
+    let ids: Vec<(&str, i64)> = took.iter().map(|o| (o.instance_id.as_str(), o.visible_at)).collect();
+    assert_eq!(ids, [("i2", 10), ("i1", 20)], "visible ones, oldest first; a second offer of i2/1 was ignored");
+    assert_eq!(took[0].body, "{\"t\":\"1\"}");
+    assert!(store.take_work("resize", 5, 100).await.unwrap().is_empty(), "each offer is taken once");
+    store.change_work(&[WorkChange::Withdraw { instance_id: "i3".into(), task_id: "1".into() }]).await.unwrap();
+    assert!(store.take_work("resize", 5, 1_000).await.unwrap().is_empty(), "withdrawn");
+    store.change_work(&[WorkChange::WithdrawInstance("i3".into())]).await.unwrap();
+    let left = store.take_work("email", 5, 100).await.unwrap();
+    assert_eq!(left.iter().map(|o| o.instance_id.as_str()).collect::<Vec<_>>(), ["i4"]);
+    assert!(store.work_sizes().await.unwrap().is_empty());
 }
 
 async fn unfinished_are_listed_for_recovery(store: &dyn Store) {

@@ -17,6 +17,7 @@ pub mod secret_box;
 pub mod sqlite;
 pub mod testing;
 pub mod tokens;
+pub mod work;
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -31,6 +32,7 @@ pub use postgres::PostgresStore;
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
+pub use work::{WorkChange, WorkOffer};
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -338,6 +340,13 @@ pub trait Store: Send + Sync + 'static {
     async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>>;
     /// Outbox entries still to deliver whose keys belong to `parts`, in id order.
     async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>>;
+    /// Applies changes to the workers' shared queue, in order, in one transaction.
+    async fn change_work(&self, changes: &[WorkChange]) -> Result<()>;
+    /// Claims up to `count` offers of `task_type` visible at `now`, oldest first: each offer is
+    /// returned to one caller only, however many nodes ask at once.
+    async fn take_work(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<WorkOffer>>;
+    /// How many offers wait, per task type.
+    async fn work_sizes(&self) -> Result<Vec<(String, u64)>>;
     /// Adds inbox messages and tells their partitions' owners.
     async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()>;
     /// Inbox messages of `parts`, oldest first, at most `limit`. Reading does not remove them:

@@ -219,7 +219,7 @@ pub enum Action {
 }
 
 /// A SIMPLE task offered to workers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerTask {
     /// The execution.
     pub task_id: String,

@@ -283,5 +283,5 @@ async fn get_log(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>)
 /// How many tasks of each type wait for a worker.
 #[utoipa::path(get, path = "/api/tasks/queue/sizes", tag = "conductor", responses((status = 200, body = Object)))]
 async fn queue_sizes(State(app): State<AppState>) -> Json<Value> {
-    Json(json!(app.engine.work_queue().sizes()))
+    Json(json!(app.engine.work_queue().sizes().await))
 }

@@ -5,6 +5,7 @@
 //! short.
 
 mod cluster;
+mod work;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0010_pings.sql"),
     include_str!("../../migrations/postgres/0011_heartbeats_compact.sql"),
     include_str!("../../migrations/postgres/0012_correlation.sql"),
+    include_str!("../../migrations/postgres/0013_work_offers.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -755,6 +757,18 @@ impl Store for PostgresStore {
 
     async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>> {
         self.pending_outbox_in_impl(parts).await
+    }
+
+    async fn change_work(&self, changes: &[crate::WorkChange]) -> Result<()> {
+        self.change_work_impl(changes).await
+    }
+
+    async fn take_work(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<crate::WorkOffer>> {
+        self.take_work_impl(task_type, count, now).await
+    }
+
+    async fn work_sizes(&self) -> Result<Vec<(String, u64)>> {
+        self.work_sizes_impl().await
     }
 
     async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()> {

@@ -1,10 +1,11 @@
 //! SIMPLE tasks for external workers (Conductor's worker protocol): a queue per task type that
 //! workers long-poll, leases that expire when a worker goes quiet, and task logs.
 //!
-//! The queue is memory only: which SIMPLE tasks are in progress is part of each instance's
-//! committed state, and after a restart `Recover` offers them again. A worker that held a task
-//! across the restart may still report it: the first report for an in-progress task wins and
-//! removes the queued copy.
+//! On one node the queue is memory only: which SIMPLE tasks are in progress is part of each
+//! instance's committed state, and after a restart `Recover` offers them again. A worker that held
+//! a task across the restart may still report it: the first report for an in-progress task wins
+//! and removes the queued copy. In a cluster the offers live in the store ([`shared`]), so any
+//! node hands out any partition's tasks; leases stay with the node that handed the task out.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -17,14 +18,24 @@ use vigil_core::time::{Clock, Millis};
 
 use crate::engine::Router;
 
+mod shared;
+
+pub use shared::{Deliver, SharedQueue};
+
+/// How often a long poll on a cluster node asks the shared queue again.
+const SHARED_POLL_EVERY: Duration = Duration::from_millis(200);
+
 /// Log lines kept per task.
 const MAX_LOG_LINES: usize = 200;
 
 /// A task in the queue: its instance and what the core offered.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Queued {
     /// The instance.
     pub instance_id: String,
+    /// The instance's partition.
+    #[serde(default)]
+    pub part: u32,
     /// The task.
     pub task: WorkerTask,
     /// How often it was handed out.
@@ -81,17 +92,46 @@ pub struct WorkQueue {
     arrived: Notify,
     clock: Arc<dyn Clock>,
     router: Router,
+    /// Set on a cluster node: the offers live in the store.
+    shared: std::sync::OnceLock<SharedQueue>,
 }
 
 impl WorkQueue {
     /// An empty queue whose expired leases fail their attempts through `router`.
     pub fn new(clock: Arc<dyn Clock>, router: Router) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::default(), arrived: Notify::new(), clock, router })
+        Arc::new(Self { state: Mutex::default(), arrived: Notify::new(), clock, router, shared: Default::default() })
     }
 
-    /// Offers `task` of `instance_id` to workers (once: a task already queued or leased stays).
-    pub fn enqueue(&self, instance_id: String, task: WorkerTask) {
-        let queued = Queued { instance_id, task, poll_count: 0 };
+    /// Keeps the offers in the store from now on (a cluster node; before any task is queued).
+    pub fn share(&self, queue: SharedQueue) {
+        let _ = self.shared.set(queue);
+    }
+
+    /// Hands `event` to `instance` (of partition `part`) on whichever node runs it.
+    fn deliver(&self, instance: String, part: u32, event: Event) {
+        match self.shared.get() {
+            Some(shared) => (shared.deliver)(instance, part, event),
+            None => self.router.send(&instance, event),
+        }
+    }
+
+    /// Offers `task` of `instance_id` (in partition `part`) to workers (once: a task already
+    /// queued or leased stays).
+    pub fn enqueue(&self, instance_id: String, part: u32, task: WorkerTask) {
+        let queued = Queued { instance_id, part, task, poll_count: 0 };
+        if let Some(shared) = self.shared.get() {
+            let offer = vigil_store::WorkOffer {
+                instance_id: queued.instance_id.clone(),
+                task_id: queued.task.task_id.clone(),
+                task_type: queued.task.task_type.clone(),
+                part,
+                visible_at: queued.task.visible_at,
+                body: serde_json::to_string(&queued).expect("a queued task serializes"),
+            };
+            shared.change(vigil_store::WorkChange::Offer(offer));
+            self.arrived.notify_waiters();
+            return;
+        }
         let id = queued.global_id();
         let mut s = self.state.lock().expect("lock");
         if s.leased.contains_key(&id) {
@@ -112,7 +152,14 @@ impl WorkQueue {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let arrived = self.arrived.notified();
-            let (taken, held_until) = self.take(task_type, count.max(1), worker_id);
+            let (taken, held_until) = match self.shared.get() {
+                Some(shared) => {
+                    // Offers written by other nodes arrive without a notice: ask again soon.
+                    let again = self.clock.now() + SHARED_POLL_EVERY.as_millis() as Millis;
+                    (self.take_shared(shared, task_type, count.max(1), worker_id).await, Some(again))
+                }
+                None => self.take(task_type, count.max(1), worker_id),
+            };
             let now = tokio::time::Instant::now();
             if !taken.is_empty() || now >= deadline {
                 return taken;
@@ -127,6 +174,33 @@ impl WorkQueue {
         }
     }
 
+    /// Claims up to `count` visible offers of `task_type` from the store and leases them here.
+    async fn take_shared(&self, shared: &SharedQueue, task_type: &str, count: usize, worker_id: &str) -> Vec<Leased> {
+        let now = self.clock.now();
+        let offers = match shared.store.take_work(task_type, count as u32, now).await {
+            Ok(offers) => offers,
+            Err(e) => {
+                tracing::warn!(error = %e, task_type, "Could not read the workers' shared queue.");
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for offer in offers {
+            let Ok(mut queued) = serde_json::from_str::<Queued>(&offer.body) else {
+                tracing::error!(instance = %offer.instance_id, task = %offer.task_id, "An offered task does not read; dropped.");
+                continue;
+            };
+            queued.part = offer.part;
+            queued.poll_count += 1;
+            out.push(lease(&mut self.state.lock().expect("lock"), queued, worker_id, now));
+        }
+        for lease in &out {
+            let event = Event::Polled { task_id: lease.queued.task.task_id.clone(), worker_id: worker_id.to_string() };
+            self.deliver(lease.queued.instance_id.clone(), lease.queued.part, event);
+        }
+        out
+    }
+
     /// Leases up to `count` visible tasks of `task_type`; also returns when the first task held
     /// back by a callback delay becomes visible, when nothing could be taken.
     fn take(&self, task_type: &str, count: usize, worker_id: &str) -> (Vec<Leased>, Option<Millis>) {
@@ -138,12 +212,7 @@ impl WorkQueue {
             let Some(at) = queue.iter().position(|q| q.task.visible_at <= now) else { break };
             let Some(mut queued) = queue.remove(at) else { break };
             queued.poll_count += 1;
-            let deadline = now + queued.task.response_timeout_seconds as Millis * 1000;
-            let lease = Leased { queued, worker_id: worker_id.to_string(), since: now, deadline };
-            let id = lease.queued.global_id();
-            s.expiries.push(Reverse((deadline, id.clone())));
-            s.leased.insert(id, lease.clone());
-            out.push(lease);
+            out.push(lease(&mut s, queued, worker_id, now));
         }
         let held_until = if out.is_empty() {
             s.ready.get(task_type).and_then(|q| q.iter().map(|q| q.task.visible_at).filter(|&v| v > now).min())
@@ -154,7 +223,7 @@ impl WorkQueue {
         for lease in &out {
             let task_id = lease.queued.task.task_id.clone();
             let event = Event::Polled { task_id, worker_id: worker_id.to_string() };
-            self.router.send(&lease.queued.instance_id, event);
+            self.deliver(lease.queued.instance_id.clone(), lease.queued.part, event);
         }
         (out, held_until)
     }
@@ -162,6 +231,11 @@ impl WorkQueue {
     /// The task was reported: it leaves the queue (queued or leased). Returns its task type when
     /// it was there.
     pub fn remove(&self, instance_id: &str, task_id: &str) -> Option<String> {
+        if let Some(shared) = self.shared.get() {
+            let withdraw =
+                vigil_store::WorkChange::Withdraw { instance_id: instance_id.into(), task_id: task_id.into() };
+            shared.change(withdraw);
+        }
         let id = global_id(instance_id, task_id);
         let mut s = self.state.lock().expect("lock");
         let mut task_type = s.leased.remove(&id).map(|l| l.queued.task.task_type);
@@ -190,6 +264,9 @@ impl WorkQueue {
     /// workflow's tasks are not handed to the next poll, as in Conductor, and a worker holding
     /// one has its report refused).
     pub fn drop_instance(&self, instance_id: &str) {
+        if let Some(shared) = self.shared.get() {
+            shared.change(vigil_store::WorkChange::WithdrawInstance(instance_id.to_string()));
+        }
         let mut s = self.state.lock().expect("lock");
         for queue in s.ready.values_mut() {
             queue.retain(|q| q.instance_id != instance_id);
@@ -214,8 +291,17 @@ impl WorkQueue {
         self.state.lock().expect("lock").logs.get(global_id).map(|l| l.iter().cloned().collect()).unwrap_or_default()
     }
 
-    /// How many tasks of each type wait for a worker.
-    pub fn sizes(&self) -> HashMap<String, usize> {
+    /// How many tasks of each type wait for a worker (on every node, in a cluster).
+    pub async fn sizes(&self) -> HashMap<String, usize> {
+        if let Some(shared) = self.shared.get() {
+            return match shared.store.work_sizes().await {
+                Ok(sizes) => sizes.into_iter().map(|(t, n)| (t, n as usize)).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not count the workers' shared queue.");
+                    HashMap::new()
+                }
+            };
+        }
         self.state.lock().expect("lock").ready.iter().map(|(t, q)| (t.clone(), q.len())).collect()
     }
 
@@ -242,11 +328,21 @@ impl WorkQueue {
                 lease.worker_id, lease.queued.task.response_timeout_seconds
             );
             let result = TaskResult::TimedOut { reason };
-            self.router
-                .send(&lease.queued.instance_id, Event::TaskResult { task_id: lease.queued.task.task_id, result });
+            let event = Event::TaskResult { task_id: lease.queued.task.task_id, result };
+            self.deliver(lease.queued.instance_id, lease.queued.part, event);
         }
         self.state.lock().expect("lock").expiries.peek().map(|Reverse((at, _))| *at)
     }
+}
+
+/// Records that `worker_id` holds `queued` from `now` until its response timeout.
+fn lease(s: &mut State, queued: Queued, worker_id: &str, now: Millis) -> Leased {
+    let deadline = now + queued.task.response_timeout_seconds as Millis * 1000;
+    let lease = Leased { queued, worker_id: worker_id.to_string(), since: now, deadline };
+    let id = lease.queued.global_id();
+    s.expiries.push(Reverse((deadline, id.clone())));
+    s.leased.insert(id, lease.clone());
+    lease
 }
 
 /// Expires leases until the engine stops.
@@ -319,15 +415,15 @@ impl crate::Engine {
                 terminal: status == WorkerStatus::FailedWithTerminalError,
             },
         };
+        let task_type = queue.remove(instance_id, task_id);
         if remote {
-            // Another node runs the instance (the task was polled there before its partition
+            // Another node runs the instance (a worker polled its task here, or its partition
             // moved): the result goes to that node's inbox.
             let event = Event::TaskResult { task_id: task_id.to_string(), result };
             let msg = crate::cluster::inbox::InboxMsg::Event { instance: instance_id.to_string(), event };
             crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
-            return Ok(None);
+            return Ok(task_type);
         }
-        let task_type = queue.remove(instance_id, task_id);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let event = Event::TaskResult { task_id: task_id.to_string(), result };
         self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
