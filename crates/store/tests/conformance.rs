@@ -7,20 +7,21 @@ async fn sqlite_passes_conformance() {
     vigil_store::conformance::run_all(&store).await;
 }
 
+/// Opens the SQLite store at `path`, commits `i`, and closes it.
+async fn store_and_close(path: &std::path::Path, i: &vigil_core::instance::Instance) {
+    let store = vigil_store::SqliteStore::open(path).await.unwrap();
+    let batch =
+        vigil_store::CommitBatch { instances: vec![vigil_store::InstanceRow::from_instance(i)], ..Default::default() };
+    vigil_store::Store::commit(&store, &batch).await.unwrap();
+    store.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_state_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vigil.db");
     let i = vigil_core::instance::Instance::new("r1".into(), "w".into(), 1, serde_json::json!({}), 5);
-    {
-        let store = vigil_store::SqliteStore::open(&path).await.unwrap();
-        let batch = vigil_store::CommitBatch {
-            instances: vec![vigil_store::InstanceRow::from_instance(&i)],
-            ..Default::default()
-        };
-        vigil_store::Store::commit(&store, &batch).await.unwrap();
-        store.close().await;
-    }
+    store_and_close(&path, &i).await;
     let store = vigil_store::SqliteStore::open(&path).await.unwrap();
     assert_eq!(vigil_store::Store::instance(&store, "r1").await.unwrap(), Some(i));
 }
@@ -43,15 +44,7 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
     let path = dir.path().join("vigil.db");
     let mut i = vigil_core::instance::Instance::new("old".into(), "w".into(), 1, serde_json::json!({}), 5);
     i.correlation_id = Some("c-9".into());
-    {
-        let store = vigil_store::SqliteStore::open(&path).await.unwrap();
-        let batch = vigil_store::CommitBatch {
-            instances: vec![vigil_store::InstanceRow::from_instance(&i)],
-            ..Default::default()
-        };
-        vigil_store::Store::commit(&store, &batch).await.unwrap();
-        store.close().await;
-    }
+    store_and_close(&path, &i).await;
     {
         // Back to the schema before 0012, with the row as that release wrote it.
         use sqlx::ConnectOptions;
