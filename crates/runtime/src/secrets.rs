@@ -51,16 +51,7 @@ impl SecretValues {
     }
 
     fn all_forms(&self) -> Vec<String> {
-        let mut forms: Vec<String> = self
-            .secrets
-            .values()
-            .chain(&self.scrubbed_env)
-            .filter(|v| v.len() >= MIN_SCRUB_LEN)
-            .flat_map(|v| encodings(v))
-            .collect();
-        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        forms.dedup();
-        forms
+        forms_of(self.secrets.values().chain(&self.scrubbed_env).map(String::as_str))
     }
 
     fn scrub_str(&self, s: &mut String) {
@@ -91,6 +82,15 @@ impl SecretValues {
             }
         }
     }
+}
+
+/// Every form of `values` long enough to scrub, longest first, so a longer form is masked
+/// before a shorter one inside it.
+fn forms_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut forms: Vec<String> = values.into_iter().filter(|v| v.len() >= MIN_SCRUB_LEN).flat_map(encodings).collect();
+    forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    forms.dedup();
+    forms
 }
 
 /// The forms a value takes in text that vigil stores or logs: as written; URL-encoded, as in a
@@ -144,13 +144,7 @@ impl SecretSource for SecretValues {
 
 impl Secrets for SecretValues {
     fn scrub_new(&self, secret: &str, value: &mut Value) {
-        if secret.len() < MIN_SCRUB_LEN {
-            return;
-        }
-        let mut forms = encodings(secret);
-        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        forms.dedup();
-        let one = Self { forms, ..Self::default() };
+        let one = Self { forms: forms_of([secret]), ..Self::default() };
         one.scrub(value);
     }
 
