@@ -277,6 +277,22 @@ pub struct Instance {
     /// When an operator last retried it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_retried_time: Option<Millis>,
+    /// Tasks made while it ran (FORK_JOIN_DYNAMIC branches, the task a DYNAMIC names), in the
+    /// order they were made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_tasks: Vec<DynamicTask>,
+}
+
+/// A task made at run time, kept with the instance so that every later step (and a restart)
+/// runs the same definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DynamicTask {
+    /// The execution key (reference name with its loop suffix) of the task that made it.
+    pub made_by: String,
+    /// The task as Conductor's `WorkflowTask` JSON, its inputs merged in and its task definition
+    /// applied; secrets masked.
+    pub task: Value,
 }
 
 /// An external event raised on an instance.
@@ -319,6 +335,7 @@ impl Instance {
             pending_events: Vec::new(),
             last_retried_time: None,
             partition: 0,
+            dynamic_tasks: Vec::new(),
         }
     }
 

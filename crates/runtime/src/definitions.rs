@@ -56,6 +56,7 @@ impl Engine {
     pub async fn load_api_definitions(&self) -> Result<usize, StoreError> {
         let taskdefs = self.task_defs().await?;
         let mut set = (*self.workflows()).clone();
+        set.set_task_defs(taskdefs.clone());
         let mut loaded = 0;
         for row in self.store().definitions(WORKFLOW).await? {
             let Ok(mut doc) = serde_json::from_str::<Value>(&row.body) else { continue };
@@ -198,13 +199,12 @@ impl Engine {
             vigil_core::def::each(&def.tasks, &mut |t| found |= names.contains(&t.name.as_str()));
             found
         };
-        if !self.workflows().all().any(|d| uses_one(d)) {
-            return Ok(());
-        }
         let taskdefs = self.task_defs().await?;
+        // Tasks made at run time (FORK_JOIN_DYNAMIC, DYNAMIC) read them from the set.
         let mut set = (*self.workflows()).clone();
-        let mut changed = false;
-        for row in self.store().definitions(WORKFLOW).await? {
+        set.set_task_defs(taskdefs.clone());
+        let rows = if set.all().any(|d| uses_one(d)) { self.store().definitions(WORKFLOW).await? } else { Vec::new() };
+        for row in rows {
             let Some(live) = set.get(&row.name, Some(row.version)).filter(|d| uses_one(d)) else { continue };
             let Ok(written) = serde_json::from_str::<Value>(&row.body) else { continue };
             if without_task_defs(&live.source) != without_task_defs(&written) {
@@ -214,12 +214,9 @@ impl Engine {
             apply_task_defs(&mut doc, &taskdefs);
             if let (Some(def), _) = build_workflow(&doc) {
                 set.insert(def);
-                changed = true;
             }
         }
-        if changed {
-            self.set_workflows(set);
-        }
+        self.set_workflows(set);
         Ok(())
     }
 

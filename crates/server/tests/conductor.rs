@@ -432,3 +432,27 @@ async fn tasks_and_workflows_carry_conductors_fields() {
         (StatusCode::OK, json!(true), json!("echo_task"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dynamic_task_runs_the_registered_task_its_input_names() {
+    let api = api().await;
+    let (code, body) = api
+        .call("POST", "/api/metadata/taskdefs", Some(json!([{"name": "resize_image", "retryCount": 0}])))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    api.register(json!({"name": "dyn", "version": 1, "tasks": [{
+        "name": "pick", "taskReferenceName": "pick", "type": "DYNAMIC", "dynamicTaskNameParam": "taskToExecute",
+        "inputParameters": {"taskToExecute": "${workflow.input.task}", "size": 64}
+    }]}))
+    .await;
+    let id = api.start("dyn", json!({"task": "resize_image"})).await;
+    let task = api.poll("resize_image", "w1", 2_000).await.expect("the named task is offered");
+    assert_eq!((task["taskType"].as_str(), task["referenceTaskName"].as_str()), (Some("resize_image"), Some("pick")));
+    assert_eq!(task["inputData"]["size"], json!(64));
+    let update = json!({"workflowInstanceId": id, "taskId": task["taskId"], "status": "COMPLETED", "outputData": {"done": true}});
+    let (code, body) = api.call("POST", "/api/tasks", Some(update)).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let wf = api.until(&id, "COMPLETED").await;
+    assert_eq!(wf["tasks"][0]["taskDefName"], json!("resize_image"));
+    assert_eq!(wf["output"], json!({"done": true}));
+}

@@ -22,6 +22,20 @@ pub fn build_workflow(doc: &Value) -> (Option<WorkflowDef>, Vec<Problem>) {
     (def, b.problems)
 }
 
+/// Checks one task made at run time (a FORK_JOIN_DYNAMIC's branch, the task a DYNAMIC names):
+/// the task, or its errors located under `path`. References to other tasks are not checked,
+/// since they may point anywhere in the running instance.
+pub fn build_task(value: &Value, path: &str) -> Result<Task, Vec<Problem>> {
+    let mut b = Builder::default();
+    let task = b.task(value, path);
+    let errors: Vec<Problem> =
+        b.problems.into_iter().filter(|p| p.severity == crate::diagnostic::Severity::Error).collect();
+    match task {
+        Some(task) if errors.is_empty() => Ok(task),
+        _ => Err(errors),
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     problems: Vec<Problem>,
@@ -227,6 +241,13 @@ impl Builder {
             .collect();
         for (n, (i, task)) in tasks.iter().enumerate() {
             let joined = tasks.get(n + 1).is_some_and(|(_, next)| matches!(next.kind, TaskKind::Join { .. }));
+            if matches!(task.kind, TaskKind::ForkJoinDynamic(_)) && !joined {
+                // Conductor terminates such an instance when the fork is reached.
+                self.problems.push(Problem::error(
+                    format!("{path}[{i}]"),
+                    "a FORK_JOIN_DYNAMIC must be followed by a JOIN, which waits for the forked tasks",
+                ));
+            }
             if matches!(task.kind, TaskKind::ForkJoin { .. }) && !joined {
                 self.problems.push(Problem::warning(
                     format!("{path}[{i}]"),
@@ -443,6 +464,17 @@ impl Builder {
                 TaskKind::ForkJoin { branches }
             }
             "JOIN" => TaskKind::Join { join_on: raw.join_on.clone() },
+            "FORK_JOIN_DYNAMIC" => TaskKind::ForkJoinDynamic(self.dynamic_fork(raw, path)),
+            "DYNAMIC" => match &raw.dynamic_task_name_param {
+                Some(param) if !param.trim().is_empty() => TaskKind::Dynamic { name_param: param.clone() },
+                _ => {
+                    self.problems.push(Problem::error(
+                        join_key(path, "dynamicTaskNameParam"),
+                        "a DYNAMIC task needs `dynamicTaskNameParam`, the input parameter that names the task to run",
+                    ));
+                    return None;
+                }
+            },
             "ALERT" => {
                 if !raw.input_parameters.contains_key("status") {
                     self.problems.push(Problem::error(
@@ -509,6 +541,42 @@ impl Builder {
             }
         };
         Some(kind)
+    }
+
+    /// FORK_JOIN_DYNAMIC's settings, checked as Conductor's `WorkflowTaskTypeConstraint` does.
+    fn dynamic_fork(&mut self, raw: &TaskConfig, path: &str) -> DynamicFork {
+        let fork = DynamicFork {
+            tasks_param: raw.dynamic_fork_tasks_param.clone(),
+            input_param: raw.dynamic_fork_tasks_input_param_name.clone(),
+            legacy_param: raw.dynamic_fork_join_tasks_param.clone(),
+        };
+        if raw.input_parameters.contains_key("forkTaskInputs") {
+            return fork;
+        }
+        let modern = fork.tasks_param.is_some() || fork.input_param.is_some();
+        if fork.legacy_param.is_some() && modern {
+            self.problems.push(Problem::error(
+                join_key(path, "dynamicForkJoinTasksParam"),
+                "use either `dynamicForkJoinTasksParam` or `dynamicForkTasksParam` with \
+                 `dynamicForkTasksInputParamName`, not both",
+            ));
+        } else if fork.legacy_param.is_none() {
+            for (field, set) in [
+                ("dynamicForkTasksParam", fork.tasks_param.is_some()),
+                ("dynamicForkTasksInputParamName", fork.input_param.is_some()),
+            ] {
+                if !set {
+                    self.problems.push(Problem::error(
+                        join_key(path, field),
+                        format!(
+                            "a FORK_JOIN_DYNAMIC task needs `{field}` (or `forkTaskInputs` in its \
+                             `inputParameters`, or `dynamicForkJoinTasksParam`)"
+                        ),
+                    ));
+                }
+            }
+        }
+        fork
     }
 
     fn check_wait(&mut self, raw: &TaskConfig, input_path: &str) {

@@ -71,14 +71,14 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "forkTasks",
     "joinOn",
     "subWorkflowParam",
-];
-
-/// WorkflowTask fields Conductor defines that change nothing in vigil.
-pub const TASK_IGNORED: &[&str] = &[
     "dynamicTaskNameParam",
     "dynamicForkTasksParam",
     "dynamicForkJoinTasksParam",
     "dynamicForkTasksInputParamName",
+];
+
+/// WorkflowTask fields Conductor defines that change nothing in vigil.
+pub const TASK_IGNORED: &[&str] = &[
     "scriptExpression",
     "sink",
     "rateLimited",
@@ -157,12 +157,12 @@ pub const TASK_TYPES: &[&str] = &[
     "HTTP_CHECK",
     "LAMBDA",
     "UPDATE_SECRET",
+    "DYNAMIC",
+    "FORK_JOIN_DYNAMIC",
 ];
 
 /// Task types Conductor defines that vigil does not run yet.
 pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[
-    "DYNAMIC",
-    "FORK_JOIN_DYNAMIC",
     "EXCLUSIVE_JOIN",
     "EVENT",
     "KAFKA_PUBLISH",

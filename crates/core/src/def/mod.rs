@@ -238,6 +238,14 @@ pub enum TaskKind {
     /// Stores a secret (Orkes' `UPDATE_SECRET`): `_secrets.secretKey` names it,
     /// `_secrets.secretValue` is the new value, which is masked everywhere the instance is stored.
     UpdateSecret,
+    /// Runs branches chosen at run time (Conductor's `FORK_JOIN_DYNAMIC`): each task of a list
+    /// in its input becomes a branch, joined by the JOIN that follows it.
+    ForkJoinDynamic(DynamicFork),
+    /// Runs the worker task whose name is in its input (Conductor's `DYNAMIC`).
+    Dynamic {
+        /// The input parameter holding the task's name (`dynamicTaskNameParam`).
+        name_param: String,
+    },
     /// Waits for forked tasks.
     Join {
         /// The references waited for.
@@ -265,6 +273,8 @@ impl TaskKind {
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
             TaskKind::ForkJoin { .. } => "FORK_JOIN",
             TaskKind::Join { .. } => "JOIN",
+            TaskKind::ForkJoinDynamic(_) => "FORK_JOIN_DYNAMIC",
+            TaskKind::Dynamic { .. } => "DYNAMIC",
             TaskKind::Alert => "ALERT",
             TaskKind::UpdateSecret => "UPDATE_SECRET",
             TaskKind::Query { jdbc: true, .. } => "JDBC",
@@ -306,6 +316,23 @@ pub enum Evaluator {
     ValueParam,
     /// `javascript` / `graaljs`: an embedded JavaScript engine.
     JavaScript,
+}
+
+/// Where a FORK_JOIN_DYNAMIC finds its tasks in its resolved input. As in Conductor's
+/// `ForkJoinDynamicTaskMapper`, a `forkTaskInputs` list in the input comes first (one task of
+/// `forkTaskName`/`forkTaskType`, or a `forkTaskWorkflow` sub-workflow, per item); then the
+/// list named by `dynamicForkTasksParam` with the inputs named by
+/// `dynamicForkTasksInputParamName`; then the older `dynamicForkJoinTasksParam`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DynamicFork {
+    /// `dynamicForkTasksParam`: the input parameter holding a list of Conductor task definitions.
+    pub tasks_param: Option<String>,
+    /// `dynamicForkTasksInputParamName`: the input parameter holding each task's input, keyed by
+    /// reference name.
+    pub input_param: Option<String>,
+    /// `dynamicForkJoinTasksParam`: the input parameter holding
+    /// `{"dynamicTasks": [{"taskName", "referenceName", "type", "input"}]}`.
+    pub legacy_param: Option<String>,
 }
 
 /// DO_WHILE settings.
@@ -382,13 +409,25 @@ pub enum TaskTimeoutPolicy {
     AlertOnly,
 }
 
-/// All loaded workflow definitions, by name and version.
+/// All loaded workflow definitions, by name and version, and the registered task definitions
+/// (which tasks made at run time, by FORK_JOIN_DYNAMIC and DYNAMIC, take their settings from).
 #[derive(Debug, Clone, Default)]
 pub struct WorkflowSet {
     by_name: HashMap<String, Vec<Arc<WorkflowDef>>>,
+    task_defs: Arc<Map<String, Value>>,
 }
 
 impl WorkflowSet {
+    /// Replaces the registered task definitions (Conductor's `TaskDef` JSON, by name).
+    pub fn set_task_defs(&mut self, task_defs: Map<String, Value>) {
+        self.task_defs = Arc::new(task_defs);
+    }
+
+    /// The registered task definition of `name`.
+    pub fn task_def(&self, name: &str) -> Option<&Value> {
+        self.task_defs.get(name)
+    }
+
     /// Adds or replaces a definition.
     pub fn insert(&mut self, def: WorkflowDef) {
         let versions = self.by_name.entry(def.name.clone()).or_default();
@@ -443,6 +482,9 @@ impl WorkflowSet {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::build::build_workflow;
     use super::*;
 
     #[test]
@@ -452,5 +494,38 @@ mod tests {
         assert_eq!(delays(policy(RetryLogic::Fixed, 1)), [2_000, 2_000, 2_000, 2_000]);
         assert_eq!(delays(policy(RetryLogic::ExponentialBackoff, 1)), [2_000, 4_000, 8_000, 16_000]);
         assert_eq!(delays(policy(RetryLogic::LinearBackoff, 3)), [6_000, 12_000, 18_000, 24_000]);
+    }
+
+    fn errors(tasks: serde_json::Value) -> Vec<String> {
+        let (_, problems) = build_workflow(&json!({"name": "w", "tasks": tasks}));
+        problems
+            .into_iter()
+            .filter(|p| p.severity == crate::diagnostic::Severity::Error)
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn dynamic_tasks_are_checked_as_conductor_checks_them() {
+        let join = json!({"name": "j", "taskReferenceName": "j", "type": "JOIN"});
+        let fork = |extra: serde_json::Value| {
+            let mut f = json!({"name": "f", "taskReferenceName": "f", "type": "FORK_JOIN_DYNAMIC"});
+            f.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            f
+        };
+        let both = json!({"dynamicForkTasksParam": "t", "dynamicForkTasksInputParamName": "i"});
+        assert!(errors(json!([fork(both.clone()), join])).is_empty());
+        assert!(errors(json!([fork(json!({"inputParameters": {"forkTaskInputs": []}})), join])).is_empty());
+        assert!(errors(json!([fork(json!({"dynamicForkJoinTasksParam": "d"})), join])).is_empty());
+        let half = errors(json!([fork(json!({"dynamicForkTasksParam": "t"})), join]));
+        assert_eq!(half.len(), 1, "{half:?}");
+        assert!(half[0].starts_with("tasks[0].dynamicForkTasksInputParamName: "), "{half:?}");
+        let alone = errors(json!([fork(both)]));
+        assert_eq!(
+            alone,
+            ["tasks[0]: a FORK_JOIN_DYNAMIC must be followed by a JOIN, which waits for the forked tasks"]
+        );
+        let dynamic = errors(json!([{"name": "d", "taskReferenceName": "d", "type": "DYNAMIC"}]));
+        assert!(dynamic[0].starts_with("tasks[0].dynamicTaskNameParam: "), "{dynamic:?}");
     }
 }

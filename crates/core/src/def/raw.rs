@@ -119,6 +119,19 @@ pub struct TaskConfig {
     /// SUB_WORKFLOW: which workflow to start.
     #[serde(default)]
     pub sub_workflow_param: Option<SubWorkflowParamConfig>,
+    /// DYNAMIC: the input parameter naming the task to run.
+    #[serde(default)]
+    pub dynamic_task_name_param: Option<String>,
+    /// FORK_JOIN_DYNAMIC: the input parameter holding the list of tasks to fork.
+    #[serde(default)]
+    pub dynamic_fork_tasks_param: Option<String>,
+    /// FORK_JOIN_DYNAMIC: the input parameter holding each forked task's input, by reference name.
+    #[serde(default)]
+    pub dynamic_fork_tasks_input_param_name: Option<String>,
+    /// FORK_JOIN_DYNAMIC (Conductor's older form): the input parameter holding
+    /// `{"dynamicTasks": [{"taskName", "referenceName", "type", "input"}]}`.
+    #[serde(default)]
+    pub dynamic_fork_join_tasks_param: Option<String>,
 }
 
 /// Conductor's `SubWorkflowParams`.

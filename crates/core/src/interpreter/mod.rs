@@ -10,6 +10,7 @@
 //! and so does an INLINE or jq task that runs past the step's [`Budget`].
 
 mod control;
+mod dynamic;
 mod evaluate;
 mod http;
 mod run;
@@ -335,9 +336,26 @@ pub fn new_instance(def: &WorkflowDef, id: String, input: Value, now: Millis) ->
 
 /// Applies `event` to `instance` and returns the effects to perform once the new state is stored.
 pub fn step(instance: &mut Instance, def: &WorkflowDef, event: Event, cx: &mut Step<'_>) -> Vec<Action> {
-    let mut run = run::Run::new(instance, def, cx);
+    let mut made = dynamic::Made::of(instance);
+    let mut run = run::Run::new(instance, def, &made, cx, run::FUEL);
     run.handle(event);
-    run.finish()
+    let (mut remade, mut fuel) = (run.remade, run.fuel);
+    let mut actions = run.finish();
+    // A pass that made tasks (FORK_JOIN_DYNAMIC, DYNAMIC) ends there; the next one runs them.
+    // Each pass spends fuel, so a loop that makes tasks in every iteration yields in time.
+    while remade {
+        made = dynamic::Made::of(instance);
+        let mut run = run::Run::new(instance, def, &made, cx, fuel);
+        if run.fuel == 0 {
+            run.actions.push(Action::Yield);
+        } else if run.inst.status == WorkflowStatus::Running {
+            run.fuel -= 1;
+            run.advance();
+        }
+        (remade, fuel) = (run.remade, run.fuel);
+        actions.extend(run.finish());
+    }
+    actions
 }
 
 #[cfg(test)]

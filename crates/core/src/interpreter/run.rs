@@ -4,13 +4,14 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::dynamic::{self, Made};
 use super::{Action, ChildStart, Event, Step, TaskResult};
-use crate::def::{Task, TaskKind, TaskTimeoutPolicy, WorkflowDef, WorkflowTimeoutPolicy};
+use crate::def::{DynamicFork, Task, TaskKind, TaskTimeoutPolicy, WorkflowDef, WorkflowTimeoutPolicy};
 use crate::instance::{Instance, InstanceScope, TaskExec, TaskStatus, WorkflowStatus};
 use crate::params::{self, Secrets as Reveal};
 
 /// Synchronous task executions allowed in one step before the instance yields to others.
-const FUEL: u32 = 2_000;
+pub(super) const FUEL: u32 = 2_000;
 
 /// What a task list (or one task) amounts to right now.
 #[derive(Debug, PartialEq)]
@@ -39,19 +40,27 @@ pub(super) struct Run<'a, 'b> {
     pub actions: Vec<Action>,
     pub index: HashMap<String, usize>,
     tasks_by_ref: HashMap<&'a str, &'a Task>,
-    fuel: u32,
+    /// Tasks this instance made at run time, as they were when the pass began.
+    made: &'a Made,
+    /// Synchronous executions left before the step yields.
+    pub fuel: u32,
+    /// This pass made new tasks: the step builds them and runs another pass.
+    pub remade: bool,
     /// `run_task` treats a FORK as a leaf (its JOIN runs the branches).
     fork_as_leaf: bool,
 }
 
 impl<'a, 'b> Run<'a, 'b> {
-    pub fn new(inst: &'a mut Instance, def: &'a WorkflowDef, cx: &'a mut Step<'b>) -> Self {
+    pub fn new(inst: &'a mut Instance, def: &'a WorkflowDef, made: &'a Made, cx: &'a mut Step<'b>, fuel: u32) -> Self {
         let index = inst.tasks.iter().enumerate().map(|(i, t)| (t.reference_task_name.clone(), i)).collect();
         let mut tasks_by_ref = HashMap::new();
-        crate::def::each(&def.tasks, &mut |t| {
+        let mut add = |t: &'a Task| {
             tasks_by_ref.insert(t.ref_name.as_str(), t);
-        });
-        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, fuel: FUEL, fork_as_leaf: false }
+        };
+        crate::def::each(&def.tasks, &mut add);
+        // A DYNAMIC task's made task shares its reference name and stands in for it.
+        made.all().for_each(|t| crate::def::each(std::slice::from_ref(t), &mut add));
+        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, made, fuel, remade: false, fork_as_leaf: false }
     }
 
     pub fn finish(self) -> Vec<Action> {
@@ -331,6 +340,10 @@ impl<'a, 'b> Run<'a, 'b> {
                     at += 1;
                     self.run_fork_join(task, branches, join, join_on, pos)
                 }
+                (TaskKind::ForkJoinDynamic(spec), Some((join, TaskKind::Join { .. }))) => {
+                    at += 1;
+                    self.run_dynamic_fork(task, spec, join, pos)
+                }
                 (TaskKind::Join { join_on }, _) => self.run_join(task, join_on, true, pos),
                 _ => self.run_task(task, pos),
             };
@@ -371,6 +384,91 @@ impl<'a, 'b> Run<'a, 'b> {
         self.run_join(join, join_on, branches_done, pos)
     }
 
+    /// A FORK_JOIN_DYNAMIC and its JOIN. The first time it is reached its tasks are made from
+    /// its input (or the instance fails, as in Conductor, when they cannot be); from then on it
+    /// runs as a FORK whose branches are those tasks, one each, joined on all of them.
+    fn run_dynamic_fork(&mut self, fork: &'a Task, spec: &DynamicFork, join: &'a Task, pos: &Pos) -> Flow {
+        let key = format!("{}{}", fork.ref_name, pos.suffix);
+        if !self.index.contains_key(&key) {
+            return self.make_fork(fork, spec, key, pos);
+        }
+        let made: &'a Made = self.made;
+        let branches = made.get(&key).unwrap_or_default();
+        match self.run_task(fork, pos) {
+            Flow::Done => {}
+            other => return other,
+        }
+        let mut branches_done = true;
+        for task in branches {
+            match self.run_list(std::slice::from_ref(task), pos) {
+                Flow::Done => {}
+                Flow::Pending => branches_done = false,
+                other => return other,
+            }
+        }
+        let join_on: Vec<String> = branches.iter().map(|t| t.ref_name.clone()).collect();
+        self.run_join(join, &join_on, branches_done, pos)
+    }
+
+    /// Makes the tasks of FORK_JOIN_DYNAMIC `fork` and records its execution, which lists them
+    /// (`forkedTasks`, `forkedTaskDefs`) as Conductor's does; the next pass runs them.
+    fn make_fork(&mut self, fork: &'a Task, spec: &DynamicFork, key: String, pos: &Pos) -> Flow {
+        let nested = self.inst.tasks.iter().any(|t| t.task_type == fork.type_name());
+        let forked = match self.resolve_masked(&Value::Object(fork.input.clone()), &pos.suffix) {
+            Ok(Value::Object(input)) => dynamic::fork_tasks(fork, spec, &input, nested),
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        // A reference name is taken by the definition, or by another fork's tasks (this one's in
+        // an earlier loop iteration made the same names).
+        let (def, made) = (self.def, self.made);
+        let same_fork = |maker: &str| {
+            maker.strip_prefix(fork.ref_name.as_str()).is_some_and(|s| s.is_empty() || s.starts_with("__"))
+        };
+        let taken = |r: &str| def.find_task(r).is_some() || made.maker_of(r).is_some_and(|m| !same_fork(m));
+        let tasks = match forked.and_then(|tasks| dynamic::check(&tasks, &taken).map(|()| tasks)) {
+            Ok(tasks) => tasks,
+            Err(reason) => return self.fail_making(reason),
+        };
+        let refs: Vec<Value> = tasks.iter().map(|t| t["taskReferenceName"].clone()).collect();
+        let listed = Value::Array(tasks.clone());
+        dynamic::record(self.inst, &key, tasks, self.cx.workflows);
+        self.create(fork, pos, key.clone());
+        if let Some(&i) = self.index.get(&key)
+            && let Value::Object(input) = &mut self.inst.tasks[i].input_data
+        {
+            input.insert("forkedTasks".into(), Value::Array(refs));
+            input.insert("forkedTaskDefs".into(), listed);
+        }
+        self.remade = true;
+        Flow::Pending
+    }
+
+    /// Makes the worker task DYNAMIC `task` names; the next pass creates it.
+    fn make_dynamic(&mut self, task: &'a Task, name_param: &str, key: &str, pos: &Pos) -> Flow {
+        let made = match self.resolve_masked(&Value::Object(task.input.clone()), &pos.suffix) {
+            Ok(Value::Object(input)) => dynamic::dynamic_task(task, name_param, &input),
+            Ok(_) => dynamic::dynamic_task(task, name_param, &Map::new()),
+            Err(e) => Err(e),
+        };
+        match made.and_then(|t| dynamic::check(std::slice::from_ref(&t), &|_| false).map(|()| t)) {
+            Ok(made) => {
+                dynamic::record(self.inst, key, vec![made], self.cx.workflows);
+                self.remade = true;
+                Flow::Pending
+            }
+            Err(reason) => self.fail_making(reason),
+        }
+    }
+
+    /// Tasks could not be made: as Conductor's `TerminateWorkflowException`, the instance fails
+    /// with the reason, its output computed.
+    fn fail_making(&mut self, reason: String) -> Flow {
+        let output = self.workflow_output();
+        self.end(WorkflowStatus::Failed, Some(reason), Some(output));
+        Flow::Ended
+    }
+
     /// Schedules a JOIN and completes it when its tasks have: `joinOn`'s tasks, or (with an
     /// empty `joinOn`) every branch, which `branches_done` says.
     fn run_join(&mut self, join: &'a Task, join_on: &[String], branches_done: bool, pos: &Pos) -> Flow {
@@ -383,14 +481,19 @@ impl<'a, 'b> Run<'a, 'b> {
         if self.inst.tasks[i].status != TaskStatus::InProgress {
             return Flow::Pending;
         }
+        if !join_on.is_empty() && self.inst.tasks[i].input_data["joinOn"].as_array().is_some_and(Vec::is_empty) {
+            // A dynamic fork's JOIN joins on the tasks it made.
+            self.inst.tasks[i].input_data["joinOn"] = json!(join_on);
+        }
         let joined = |r: &String| self.joined(r, pos).is_some_and(|t| t.status.is_successful());
         let ready = if join_on.is_empty() { branches_done } else { join_on.iter().all(joined) };
         if !ready {
             return Flow::Pending;
         }
+        // As Conductor's Join, an empty output is left out.
         let mut out = Map::new();
         for r in join_on {
-            if let Some(t) = self.joined(r, pos) {
+            if let Some(t) = self.joined(r, pos).filter(|t| t.output_data.as_object().is_none_or(|o| !o.is_empty())) {
                 out.insert(r.clone(), t.output_data.clone());
             }
         }
@@ -415,6 +518,16 @@ impl<'a, 'b> Run<'a, 'b> {
                     return Flow::Pending;
                 }
                 self.fuel -= 1;
+                let task = match &task.kind {
+                    TaskKind::Dynamic { name_param } => {
+                        let made: &'a Made = self.made;
+                        match made.get(&key).and_then(<[Task]>::first) {
+                            Some(made) => made,
+                            None => return self.make_dynamic(task, name_param, &key, pos),
+                        }
+                    }
+                    _ => task,
+                };
                 self.create(task, pos, key.clone());
                 continue;
             };

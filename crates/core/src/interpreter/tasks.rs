@@ -119,7 +119,12 @@ impl<'a> Run<'a, '_> {
                     self.actions.push(Action::StartChild(start));
                 }
             }
-            TaskKind::ForkJoin { .. } => self.complete(i, json!({})),
+            TaskKind::ForkJoin { .. } | TaskKind::ForkJoinDynamic(_) => self.complete(i, json!({})),
+            // Stands in for the task it made; reached only when that no longer builds.
+            TaskKind::Dynamic { .. } => {
+                let reason = "the task this DYNAMIC task named could not be made".to_string();
+                self.fail(i, reason, TaskStatus::FailedWithTerminalError)
+            }
             TaskKind::UpdateSecret => self.update_secret(i, &input),
             TaskKind::Query { source, .. } => {
                 // Conductor's JDBC names the query `statement`; its other fields have no meaning

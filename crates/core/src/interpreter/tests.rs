@@ -827,3 +827,116 @@ fn update_secret_refuses_a_bad_name_at_load_and_at_run_time() {
     assert_eq!(h.task("s").status, TaskStatus::FailedWithTerminalError);
     assert!(h.task("s").reason_for_incompletion.as_deref().unwrap().contains("not a secret name"));
 }
+
+fn enqueued(actions: Vec<Action>) -> Vec<WorkerTask> {
+    actions
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Enqueue(t) => Some(*t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dynamic_runs_the_worker_task_its_input_names_with_that_tasks_definition() {
+    let yaml = r#"
+name: dyn
+tasks:
+  - name: pick
+    taskReferenceName: d
+    type: DYNAMIC
+    dynamicTaskNameParam: taskToRun
+    inputParameters: {taskToRun: "${workflow.input.which}", n: 1}
+"#;
+    let mut h = Harness::new(yaml, json!({"which": "resize"}));
+    let mut defs = serde_json::Map::new();
+    defs.insert("resize".into(), json!({"name": "resize", "retryCount": 1, "responseTimeoutSeconds": 9}));
+    h.set.set_task_defs(defs);
+    let queued = enqueued(h.send(Event::Start));
+    assert_eq!(queued.len(), 1);
+    assert_eq!((queued[0].task_type.as_str(), queued[0].response_timeout_seconds), ("resize", 9));
+    assert_eq!(queued[0].input, json!({"taskToRun": "resize", "n": 1}));
+    // The made task is part of the stored state: a reloaded instance runs the same one, and its
+    // retry policy comes from the task definition.
+    h.inst = serde_json::from_value(serde_json::to_value(&h.inst).unwrap()).unwrap();
+    let failed = TaskResult::Failed { reason: "boom".into(), output: json!({}), terminal: false };
+    let retry = enqueued(h.send(Event::TaskResult { task_id: queued[0].task_id.clone(), result: failed }));
+    assert_eq!(retry.len(), 1, "retried once, as the task definition says");
+    assert_eq!(retry[0].task_type, "resize");
+    h.send(Event::TaskResult { task_id: retry[0].task_id.clone(), result: TaskResult::Completed(json!({"ok": 1})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn dynamic_without_a_name_fails_the_instance_with_conductors_reason() {
+    let yaml = r#"
+name: dyn
+tasks:
+  - {name: pick, taskReferenceName: d, type: DYNAMIC, dynamicTaskNameParam: taskToRun, inputParameters: {}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    let reason = h.inst.reason_for_incompletion.clone().unwrap_or_default();
+    assert!(reason.starts_with("Cannot map a dynamic task based on the parameter and input"), "{reason}");
+}
+
+#[test]
+fn a_dynamic_fork_in_a_loop_forks_what_each_iteration_asks_for_and_joins_on_it() {
+    let yaml = r#"
+name: fanout
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    loopCondition: "$.loop.iteration < 2"
+    inputParameters: {loop: "${loop.output}"}
+    loopOver:
+      - name: fan
+        taskReferenceName: fan
+        type: FORK_JOIN_DYNAMIC
+        dynamicForkTasksParam: tasks
+        dynamicForkTasksInputParamName: inputs
+        inputParameters:
+          tasks:
+            - {name: double, taskReferenceName: d1, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "$.n * 2"}}
+            - {name: call, taskReferenceName: c1, type: HTTP, inputParameters: {uri: "http://x/c"}}
+          inputs: {d1: {n: "${workflow.input.n}"}}
+      - {name: join, taskReferenceName: join, type: JOIN}
+"#;
+    let mut h = Harness::new(yaml, json!({"n": 21}));
+    let mut calls = http_of(&h.send(Event::Start));
+    for iteration in 1..=2 {
+        assert_eq!(calls.len(), 1, "iteration {iteration}: {:?}", h.inst.reason_for_incompletion);
+        assert_eq!(h.task(&format!("d1__{iteration}")).output_data, json!({"result": 42}));
+        assert_eq!(h.task(&format!("join__{iteration}")).input_data, json!({"joinOn": ["d1", "c1"]}));
+        let done = TaskResult::Completed(json!({}));
+        calls = http_of(&h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: done }));
+        let join = h.task(&format!("join__{iteration}"));
+        assert_eq!(join.output_data, json!({"d1": {"result": 42}}), "an empty output is left out");
+    }
+    assert_eq!(h.inst.status, WorkflowStatus::Completed, "{:?}", h.inst.reason_for_incompletion);
+    let fork = h.task("fan__1");
+    assert_eq!(fork.input_data["forkedTasks"], json!(["d1", "c1"]));
+}
+
+#[test]
+fn a_dynamic_fork_with_invalid_inputs_fails_before_forking() {
+    let yaml = r#"
+name: fanout
+tasks:
+  - name: fan
+    taskReferenceName: fan
+    type: FORK_JOIN_DYNAMIC
+    dynamicForkTasksParam: tasks
+    dynamicForkTasksInputParamName: inputs
+    inputParameters: {tasks: [{name: a, taskReferenceName: fan}], inputs: {}}
+  - {name: join, taskReferenceName: join, type: JOIN}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert!(h.inst.tasks.is_empty());
+    assert!(h.inst.reason_for_incompletion.clone().unwrap_or_default().contains("duplicate task reference name `fan`"));
+}

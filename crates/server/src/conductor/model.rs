@@ -14,13 +14,19 @@ use vigil_runtime::workers::{Leased, global_id};
 pub struct TaskNames<'a>(HashMap<&'a str, &'a str>);
 
 impl<'a> TaskNames<'a> {
-    /// The names of `def`'s tasks; empty when the definition is gone.
-    pub fn of(def: Option<&'a WorkflowDef>) -> Self {
+    /// The names of `def`'s tasks and of those `instance` made at run time (a DYNAMIC task's
+    /// stands in for it); empty when the definition is gone.
+    pub fn of(def: Option<&'a WorkflowDef>, instance: &'a Instance) -> Self {
         let mut names = HashMap::new();
         if let Some(def) = def {
             each(&def.tasks, &mut |t| {
                 names.insert(t.ref_name.as_str(), t.name.as_str());
             });
+        }
+        for made in &instance.dynamic_tasks {
+            if let (Some(r), Some(n)) = (made.task["taskReferenceName"].as_str(), made.task["name"].as_str()) {
+                names.insert(r, n);
+            }
         }
         Self(names)
     }
@@ -33,12 +39,13 @@ impl<'a> TaskNames<'a> {
     /// `(taskType, taskDefName)` as Conductor reports them for `t`.
     fn type_and_name<'t>(&'t self, t: &'t TaskExec) -> (&'t str, &'t str) {
         let name = self.name_of(t);
-        let task_type = match t.task_type.as_str() {
-            "SIMPLE" => name,
-            "FORK_JOIN" => "FORK",
-            other => other,
-        };
-        (task_type, name)
+        match t.task_type.as_str() {
+            "SIMPLE" => (name, name),
+            "FORK_JOIN" => ("FORK", name),
+            // As Conductor's ForkJoinDynamicTaskMapper, the dynamic fork's own task is a FORK.
+            "FORK_JOIN_DYNAMIC" => ("FORK", "FORK"),
+            other => (other, name),
+        }
     }
 }
 

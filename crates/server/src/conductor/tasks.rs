@@ -234,7 +234,7 @@ async fn get_task(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>
     let (instance, at) = find_task(&app, &task_id).await?;
     let workflows = app.engine.workflows();
     let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
-    Ok(Json(model::task(&instance, at, &model::TaskNames::of(def.as_deref()))))
+    Ok(Json(model::task(&instance, at, &model::TaskNames::of(def.as_deref(), &instance))))
 }
 
 /// The instance holding worker-visible task `task_id` and the task's index; 404 when either is

@@ -139,7 +139,7 @@ async fn get(
         .ok_or_else(|| ApiError::not_found(format!("workflow `{id}` does not exist")))?;
     let workflows = app.engine.workflows();
     let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
-    let names = model::TaskNames::of(def.as_deref());
+    let names = model::TaskNames::of(def.as_deref(), &instance);
     Ok(Json(model::workflow(&instance, q.include_tasks.unwrap_or(true), &names)))
 }
 

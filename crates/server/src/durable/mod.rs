@@ -298,7 +298,7 @@ async fn durable_get_status(
 fn full_payload(app: &AppState, i: &Instance, show: Show) -> Value {
     let workflows = app.engine.workflows();
     let def = workflows.get(&i.workflow_name, Some(i.workflow_version));
-    status::payload(i, show, &TaskNames::of(def.as_deref()))
+    status::payload(i, show, &TaskNames::of(def.as_deref(), i))
 }
 
 fn status_response(status: WorkflowStatus, body: Value, error_on_failure: bool, here: &str) -> Response {
