@@ -225,6 +225,10 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             let shared = shared.clone();
             tokio::spawn(async move { report_if_ended(&shared, &id, task_id, &child_id).await });
         }
+        Action::ReopenParent(parent) => {
+            let shared = shared.clone();
+            tokio::spawn(async move { reopen_parent(&shared, parent).await });
+        }
         Action::CancelChild { child_id } => {
             shared.router.send(&child_id, Event::Terminate { reason: format!("parent {id} ended") });
         }
@@ -249,6 +253,22 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             }
         }
         Action::Yield => shared.router.send(&id, Event::Continue),
+    }
+}
+
+/// Tells a parent that its child runs again, reading the parent back from the store (it has
+/// usually ended, and ended instances leave memory); one still in memory gets the event there.
+/// Parent and child share a partition, so the parent is this node's.
+async fn reopen_parent(shared: &Arc<Shared>, parent: vigil_core::instance::ParentRef) {
+    match shared.store.instance(&parent.workflow_id).await {
+        Ok(Some(instance)) => {
+            let event = Event::ChildReopened { task_id: parent.task_id };
+            shared.router.place(ShardMsg::Revive(Box::new(instance), event));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, parent = %parent.workflow_id, "Could not re-open the parent of a retried instance.")
+        }
     }
 }
 

@@ -79,6 +79,9 @@ impl crate::engine::Shared {
             .get(&old.workflow_name, version)
             .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
         let mut fresh = new_instance(&def, old.workflow_id, old.input, self.clock.now());
+        // Task ids go on from the old run's, so a restarted SUB_WORKFLOW starts a new child (its
+        // id is made from the task's) while the old one stays readable, as in Conductor.
+        fresh.next_task_seq = old.next_task_seq;
         fresh.correlation_id = old.correlation_id;
         fresh.parent = old.parent;
         fresh.partition = old.partition;
@@ -176,6 +179,23 @@ impl Engine {
         Ok(())
     }
 
+    /// [`Engine::retry`], with Conductor's `resumeSubworkflowTasks`: when the instance failed
+    /// in a SUB_WORKFLOW task, the failed sub-workflow is retried instead (the deepest one,
+    /// following the failed children down), so no new child starts; each parent on the way up
+    /// runs again with its SUB_WORKFLOW task IN_PROGRESS.
+    pub async fn retry_resuming(&self, id: &str) -> Result<(), ControlError> {
+        let mut target = self.existing(id).await?;
+        while let Some(child_id) = failed_child(&target) {
+            match self.store().instance(&child_id).await? {
+                Some(child) if child.status.is_terminal() && child.status != WorkflowStatus::Completed => {
+                    target = child
+                }
+                _ => break,
+            }
+        }
+        self.retry(&target.workflow_id).await
+    }
+
     /// Runs an ended instance again from the start, with the same id and input, on the latest
     /// definition of its workflow when `latest`, else on the version it ran.
     pub async fn restart(&self, id: &str, latest: bool) -> Result<(), ControlError> {
@@ -212,4 +232,19 @@ impl Engine {
     pub async fn purge_matching(&self, filter: &InstanceFilter) -> Result<Vec<String>, ControlError> {
         Ok(self.store().purge_instances(filter).await?)
     }
+}
+
+/// The child of `instance`'s first failed SUB_WORKFLOW execution (latest attempts only), as
+/// Conductor's `findLastFailedSubWorkflowIfAny` looks for it.
+fn failed_child(instance: &Instance) -> Option<String> {
+    let latest = instance.latest_index();
+    instance
+        .tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| latest.get(&t.reference_task_name) == Some(i))
+        .map(|(_, t)| t)
+        .filter(|t| t.status.is_terminal() && !t.status.is_successful())
+        .find(|t| t.task_type == "SUB_WORKFLOW")
+        .and_then(|t| t.sub_workflow_id.clone())
 }

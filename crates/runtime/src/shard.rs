@@ -213,7 +213,7 @@ pub fn run(
                         continue;
                     }
                     instances.insert(id.clone(), *instance);
-                    (id, Event::Start)
+                    (id, Event::Restart)
                 }
                 ShardMsg::Revive(instance, event) => {
                     let id = instance.workflow_id.clone();

@@ -436,9 +436,8 @@ async fn tasks_and_workflows_carry_conductors_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dynamic_task_runs_the_registered_task_its_input_names() {
     let api = api().await;
-    let (code, body) = api
-        .call("POST", "/api/metadata/taskdefs", Some(json!([{"name": "resize_image", "retryCount": 0}])))
-        .await;
+    let (code, body) =
+        api.call("POST", "/api/metadata/taskdefs", Some(json!([{"name": "resize_image", "retryCount": 0}]))).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     api.register(json!({"name": "dyn", "version": 1, "tasks": [{
         "name": "pick", "taskReferenceName": "pick", "type": "DYNAMIC", "dynamicTaskNameParam": "taskToExecute",

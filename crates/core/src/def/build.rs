@@ -172,7 +172,8 @@ impl Builder {
             version: raw.version,
             description: raw.description,
             tasks,
-            output_parameters: raw.output_parameters,
+            // As Conductor's DeciderService, an empty template means "the last task's output".
+            output_parameters: raw.output_parameters.filter(|m| !m.is_empty()),
             failure_workflow: raw.failure_workflow.filter(|s| !s.is_empty()),
             timeout_seconds: raw.timeout_seconds,
             timeout_policy,

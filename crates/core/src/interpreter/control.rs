@@ -71,17 +71,7 @@ impl Run<'_, '_> {
                     )
             })
             .collect();
-        let now = self.cx.now;
-        self.inst.last_retried_time = Some(now);
-        self.inst.status = WorkflowStatus::Running;
-        self.inst.end_time = None;
-        self.inst.reason_for_incompletion = None;
-        self.inst.output = Value::Object(Map::new());
-        if let Some(seconds) = Some(self.def.timeout_seconds).filter(|s| *s > 0) {
-            let due = now + seconds as i64 * 1000;
-            self.inst.deadline = Some(due);
-            self.actions.push(Action::WorkflowTimer { due });
-        }
+        self.run_again();
         let (loops, leaves): (Vec<usize>, Vec<usize>) = stopped
             .into_iter()
             .partition(|&i| matches!(self.kind_of(i), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })));
@@ -96,6 +86,78 @@ impl Run<'_, '_> {
             self.inst.tasks[i].retried = true;
             let j = self.push_attempt(i, 0);
             self.inst.tasks[j].restarts = self.inst.tasks[j].retry_count;
+            self.start(j);
+        }
+        true
+    }
+
+    /// An ended instance runs again: no end, no reason, no output, a fresh deadline.
+    fn run_again(&mut self) {
+        let now = self.cx.now;
+        self.inst.last_retried_time = Some(now);
+        self.inst.status = WorkflowStatus::Running;
+        self.inst.end_time = None;
+        self.inst.reason_for_incompletion = None;
+        self.inst.output = Value::Object(Map::new());
+        if let Some(seconds) = Some(self.def.timeout_seconds).filter(|s| *s > 0) {
+            let due = now + seconds as i64 * 1000;
+            self.inst.deadline = Some(due);
+            self.actions.push(Action::WorkflowTimer { due });
+        }
+    }
+
+    /// The child of SUB_WORKFLOW execution `task_id` runs again (Conductor's
+    /// `updateAndPushParents`): the execution is IN_PROGRESS again, and an ended instance runs
+    /// again with its cancelled tasks rescheduled in place (JOINs and loops re-opened). An
+    /// optional execution, or one a retry superseded, stays as it is. Returns whether the
+    /// instance was re-opened.
+    pub(super) fn child_reopened(&mut self, task_id: &str) -> bool {
+        let Some(i) = self.inst.tasks.iter().rposition(|t| t.task_id == task_id) else { return false };
+        let optional = self.task_def(&self.inst.tasks[i].def_ref).is_some_and(|t| t.optional);
+        let exec = &self.inst.tasks[i];
+        let reopenable = exec.status.is_terminal() && !exec.status.is_successful() && !exec.retried;
+        if optional || !reopenable || exec.task_type != "SUB_WORKFLOW" {
+            return false;
+        }
+        let ended = self.inst.status.is_terminal();
+        let exec = &mut self.inst.tasks[i];
+        exec.status = TaskStatus::InProgress;
+        exec.end_time = None;
+        exec.reason_for_incompletion = None;
+        // The child may have ended again before this arrived.
+        if let Some(child_id) = exec.sub_workflow_id.clone() {
+            self.actions.push(Action::CheckChild { task_id: task_id.to_string(), child_id });
+        }
+        if !ended {
+            return false;
+        }
+        self.run_again();
+        let cancelled: Vec<usize> = (0..self.inst.tasks.len())
+            .filter(|&j| {
+                let t = &self.inst.tasks[j];
+                j != i
+                    && t.status == TaskStatus::Canceled
+                    && !t.retried
+                    && self.index.get(&t.reference_task_name) == Some(&j)
+            })
+            .collect();
+        for j in cancelled {
+            if matches!(self.kind_of(j), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })) {
+                let exec = &mut self.inst.tasks[j];
+                exec.status = TaskStatus::InProgress;
+                exec.end_time = None;
+                continue;
+            }
+            let exec = &mut self.inst.tasks[j];
+            exec.status = TaskStatus::Scheduled;
+            exec.retry_count += 1;
+            exec.restarts += 1;
+            exec.reason_for_incompletion = None;
+            exec.poll_count = 0;
+            exec.worker_id = None;
+            exec.scheduled_time = self.cx.now;
+            exec.start_time = None;
+            exec.end_time = None;
             self.start(j);
         }
         true

@@ -87,6 +87,16 @@ pub enum Event {
     /// An operator retries a failed, timed-out or terminated instance from the tasks that did
     /// not complete.
     Retry,
+    /// An operator restarted this (ended) instance from the beginning: it starts as with
+    /// [`Event::Start`], and its parent, if it has one, is re-opened.
+    Restart,
+    /// The child of SUB_WORKFLOW execution `task_id` was retried or restarted and runs again: as
+    /// in Conductor, the execution goes back to IN_PROGRESS, and an ended instance runs again
+    /// (re-opening its own parent in turn).
+    ChildReopened {
+        /// The SUB_WORKFLOW execution.
+        task_id: String,
+    },
     /// Go on after yielding.
     Continue,
 }
@@ -179,6 +189,9 @@ pub enum Action {
         /// Child id.
         child_id: String,
     },
+    /// This instance runs again after it ended (a retry or restart): send the parent
+    /// [`Event::ChildReopened`], reading it back from the store if it has ended too.
+    ReopenParent(ParentRef),
     /// Terminate a child instance.
     CancelChild {
         /// Child id.

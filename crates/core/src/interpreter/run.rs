@@ -73,16 +73,30 @@ impl<'a, 'b> Run<'a, 'b> {
     pub fn handle(&mut self, event: Event) {
         self.inst.update_time = self.cx.now;
         if self.inst.status.is_terminal() {
-            if event == Event::Retry && self.retry() {
+            let reopened = match event {
+                Event::Retry => self.retry(),
+                Event::ChildReopened { task_id } => self.child_reopened(&task_id),
+                _ => false,
+            };
+            if reopened {
+                if let Some(parent) = self.inst.parent.clone() {
+                    self.actions.push(Action::ReopenParent(parent));
+                }
                 self.advance();
             }
             return;
         }
         match event {
-            Event::Start => {
+            Event::Start | Event::Restart => {
                 if let Some(due) = self.inst.deadline {
                     self.actions.push(Action::WorkflowTimer { due });
                 }
+                if let (Event::Restart, Some(parent)) = (&event, self.inst.parent.clone()) {
+                    self.actions.push(Action::ReopenParent(parent));
+                }
+            }
+            Event::ChildReopened { task_id } => {
+                self.child_reopened(&task_id);
             }
             Event::TaskResult { task_id, result } => self.on_result(&task_id, result),
             Event::Timer { task_id } => self.on_timer(&task_id),

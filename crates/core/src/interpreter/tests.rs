@@ -940,3 +940,47 @@ tasks:
     assert!(h.inst.tasks.is_empty());
     assert!(h.inst.reason_for_incompletion.clone().unwrap_or_default().contains("duplicate task reference name `fan`"));
 }
+
+#[test]
+fn a_retried_child_reopens_its_ended_parent_which_then_waits_for_it_again() {
+    let yaml = r#"
+name: parent
+tasks:
+  - {name: c, taskReferenceName: c, type: SUB_WORKFLOW, subWorkflowParam: {name: child}}
+  - {name: after, taskReferenceName: after, type: NOOP}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.inst.parent = Some(crate::instance::ParentRef { workflow_id: "root".into(), task_id: "7".into(), depth: 1 });
+    h.send(Event::Start);
+    let failed = |reason: &str| Event::ChildFinished {
+        task_id: "1".into(),
+        status: WorkflowStatus::Failed,
+        output: json!({}),
+        reason: Some(reason.into()),
+    };
+    h.send(failed("boom"));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    let actions = h.send(Event::ChildReopened { task_id: "1".into() });
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+    assert_eq!((h.task("c").status, h.inst.tasks.len()), (TaskStatus::InProgress, 1), "the same execution waits");
+    assert!(actions.iter().any(|a| matches!(a, Action::CheckChild { child_id, .. } if child_id == "wf1.1")));
+    assert!(
+        actions.iter().any(|a| matches!(a, Action::ReopenParent(p) if p.workflow_id == "root")),
+        "its own parent is re-opened in turn: {actions:?}"
+    );
+    h.send(Event::ChildFinished {
+        task_id: "1".into(),
+        status: WorkflowStatus::Completed,
+        output: json!({}),
+        reason: None,
+    });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    // A child of a superseded attempt re-opens nothing.
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    h.inst.tasks[0].retried = true;
+    h.send(failed("boom"));
+    h.inst.status = WorkflowStatus::Failed;
+    assert!(h.send(Event::ChildReopened { task_id: "1".into() }).is_empty());
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+}

@@ -74,6 +74,8 @@ fn task_with(instance: &Instance, t: &TaskExec, names: &TaskNames, retried: bool
         "workflowInstanceId": instance.workflow_id,
         "workflowType": instance.workflow_name,
         "subWorkflowId": t.sub_workflow_id,
+        // Conductor's flag while a re-opened child's parent is being decided; settled here.
+        "subworkflowChanged": false,
         "pollCount": t.poll_count,
         "workerId": t.worker_id,
         "callbackAfterSeconds": t.callback_after_seconds,

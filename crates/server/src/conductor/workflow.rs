@@ -234,15 +234,33 @@ async fn restart(
     Ok(StatusCode::OK)
 }
 
+/// Query of a retry.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct RetryQuery {
+    /// Retry the failed sub-workflow (the deepest) instead of starting a new one.
+    #[serde(default, deserialize_with = "crate::extract::lenient_bool")]
+    resume_subworkflow_tasks: bool,
+}
+
 /// Retries an instance from the tasks that did not complete.
 #[utoipa::path(
     post, path = "/api/workflow/{id}/retry", tag = "conductor",
-    params(("id" = String, Path, description = "Instance id")),
+    params(("id" = String, Path, description = "Instance id"), RetryQuery),
     responses((status = 200, description = "Retried"), (status = 404, body = ApiError), (status = 409, body = ApiError))
 )]
-async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn retry(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RetryQuery>,
+) -> ApiResult<StatusCode> {
     let before = updated(&app, &id).await;
-    app.engine.retry(&id).await?;
+    if q.resume_subworkflow_tasks {
+        app.engine.retry_resuming(&id).await?;
+    } else {
+        app.engine.retry(&id).await?;
+    }
     settle(&app, &id, before, |s| !s.is_terminal()).await;
     Ok(StatusCode::OK)
 }
