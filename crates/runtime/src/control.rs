@@ -46,6 +46,14 @@ pub enum ControlError {
         /// Why the request does not apply.
         why: &'static str,
     },
+    /// The request cannot apply to the instance as it is (Conductor's IllegalStateException).
+    #[error("instance `{id}`: {why}")]
+    Refused {
+        /// The instance.
+        id: String,
+        /// Why.
+        why: String,
+    },
     /// The workflow says `restartable: false` and the instance completed (Conductor answers
     /// 404 too).
     #[error("workflow `{name}` is non-restartable: completed instance `{id}` cannot be restarted")]
@@ -136,6 +144,31 @@ impl Engine {
         self.deliver(&instance, Event::Terminate { reason: reason.to_string() }).await
     }
 
+    /// Offers at once the worker tasks of a running instance that wait out a worker's
+    /// `callbackAfterSeconds` (Conductor's `resetcallbacks`).
+    pub async fn reset_callbacks(&self, id: &str) -> Result<(), ControlError> {
+        let instance = self.live(id).await?;
+        self.deliver(&instance, Event::ResetCallbacks).await
+    }
+
+    /// Records task `reference` of a running instance as SKIPPED before it is reached, with the
+    /// given input and output, as Conductor's `skiptask`: the workflow passes over it.
+    pub async fn skip_task(&self, id: &str, reference: &str, input: Value, output: Value) -> Result<(), ControlError> {
+        let instance = self.existing(id).await?;
+        let refuse = |why: String| Err(ControlError::Refused { id: id.to_string(), why });
+        if instance.status != WorkflowStatus::Running {
+            return refuse(format!("it is {}, so task `{reference}` cannot be skipped", instance.status.as_str()));
+        }
+        let def = self.workflows().get(&instance.workflow_name, Some(instance.workflow_version));
+        if def.is_none_or(|d| d.find_task(reference).is_none()) {
+            return refuse(format!("its workflow has no task `{reference}`"));
+        }
+        if instance.tasks.iter().any(|t| t.reference_task_name == reference) {
+            return refuse(format!("task `{reference}` has already been processed, so it cannot be skipped"));
+        }
+        self.deliver(&instance, Event::SkipTask { reference: reference.to_string(), input, output }).await
+    }
+
     /// Suspends a running instance; calls in flight finish, nothing new starts.
     pub async fn suspend(&self, id: &str) -> Result<(), ControlError> {
         let instance = self.live(id).await?;
@@ -194,6 +227,65 @@ impl Engine {
             }
         }
         self.retry(&target.workflow_id).await
+    }
+
+    /// Reruns an ended instance (Conductor's `rerun`): from the start when `from_task` is
+    /// `None` (with `workflow_input` when given), else from that task (a Conductor task id,
+    /// `<instance>~<execution>`, of this instance or of one of its sub-workflows, whose parents
+    /// are re-opened), which runs again with `task_input` when given.
+    pub async fn rerun(
+        &self,
+        id: &str,
+        from_task: Option<&str>,
+        task_input: Option<Value>,
+        workflow_input: Option<Value>,
+        correlation_id: Option<String>,
+    ) -> Result<(), ControlError> {
+        let root = self.existing(id).await?;
+        let Some(task) = from_task else {
+            if !root.status.is_terminal() {
+                let (status, action) = (root.status.as_str(), "rerun");
+                return Err(ControlError::NotEnded { id: id.to_string(), status, action });
+            }
+            let event = Event::Rerun { task_id: None, task_input: None, workflow_input, correlation_id };
+            return self.deliver_revived(root, event).await;
+        };
+        let missing =
+            || ControlError::Refused { id: id.to_string(), why: format!("task `{task}` is not one of its tasks") };
+        let (owner, exec) = task.rsplit_once('~').ok_or_else(missing)?;
+        // The task's instance: this one, or a descendant (followed up through its parents).
+        let target = self.store().instance(owner).await?.ok_or_else(missing)?;
+        let mut up = Some(target.clone());
+        while let Some(i) = up.filter(|i| i.workflow_id != id) {
+            let parent = i.parent.as_ref().ok_or_else(missing)?;
+            up = self.store().instance(&parent.workflow_id).await?;
+        }
+        if !target.tasks.iter().any(|t| t.task_id == exec) {
+            return Err(missing());
+        }
+        if !target.status.is_terminal() {
+            let (status, action) = (target.status.as_str(), "rerun");
+            return Err(ControlError::NotEnded { id: target.workflow_id, status, action });
+        }
+        let event = Event::Rerun {
+            task_id: Some(exec.to_string()),
+            task_input,
+            workflow_input: workflow_input.filter(|_| target.workflow_id == id),
+            correlation_id,
+        };
+        self.deliver_revived(target, event).await
+    }
+
+    /// Hands `event` to an ended instance: revived on this node's shard, or sent to the owner's
+    /// inbox.
+    async fn deliver_revived(&self, instance: Instance, event: Event) -> Result<(), ControlError> {
+        if !self.shared().ownership.owns(instance.partition) {
+            let msg = InboxMsg::Revive { instance: instance.workflow_id.clone(), event };
+            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
+            return Ok(());
+        }
+        self.place(ShardMsg::Revive(Box::new(instance), event));
+        Ok(())
     }
 
     /// Runs an ended instance again from the start, with the same id and input, on the latest

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
-use vigil_core::def::WorkflowSet;
+use vigil_core::def::{WorkflowDef, WorkflowSet};
 use vigil_core::instance::Instance;
 use vigil_core::interpreter::{Action, Budget, ChildStart, Event, Step, new_instance, step};
 use vigil_core::jq::JqCache;
@@ -222,9 +222,16 @@ pub fn run(
                 }
             };
             let Some(instance) = instances.get_mut(&id) else { continue };
-            let Some(def) = workflows.get(&instance.workflow_name, Some(instance.workflow_version)) else {
-                tracing::error!(instance = %id, workflow = %instance.workflow_name, version = instance.workflow_version, "The instance's workflow definition is no longer loaded; it waits until it is.");
-                continue;
+            let def = match workflows.get(&instance.workflow_name, Some(instance.workflow_version)) {
+                Some(def) => def,
+                // An operator can always end an instance, even one whose definition is gone.
+                None if matches!(event, Event::Terminate { .. }) => {
+                    std::sync::Arc::new(WorkflowDef::gone(&instance.workflow_name, instance.workflow_version))
+                }
+                None => {
+                    tracing::error!(instance = %id, workflow = %instance.workflow_name, version = instance.workflow_version, "The instance's workflow definition is no longer loaded; it waits until it is.");
+                    continue;
+                }
             };
             let mut cx = Step {
                 now: now.max(shared.clock.now()),

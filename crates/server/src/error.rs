@@ -98,7 +98,9 @@ impl From<ControlError> for ApiError {
         let code = match &e {
             ControlError::NotFound(_) => ErrorCode::NotFound,
             ControlError::Ended { .. } => ErrorCode::InstanceEnded,
-            ControlError::NotEnded { .. } | ControlError::WrongStatus { .. } => ErrorCode::Conflict,
+            ControlError::NotEnded { .. } | ControlError::WrongStatus { .. } | ControlError::Refused { .. } => {
+                ErrorCode::Conflict
+            }
             ControlError::UnknownWorkflow(_) | ControlError::NotRestartable { .. } => ErrorCode::NotFound,
             ControlError::ShuttingDown => ErrorCode::ShuttingDown,
             ControlError::Store(cause) => return ApiError::internal(cause),

@@ -455,3 +455,52 @@ async fn a_dynamic_task_runs_the_registered_task_its_input_names() {
     assert_eq!(wf["tasks"][0]["taskDefName"], json!("resize_image"));
     assert_eq!(wf["output"], json!({"done": true}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_delays_follow_the_task_definitions_cap_and_show_as_callback_after_seconds() {
+    let api = api().await;
+    api.register(json!({"name": "capped", "version": 1, "tasks": [{"name": "flaky", "taskReferenceName": "f", "type": "SIMPLE"}]}))
+        .await;
+    let taskdef = json!([{"name": "flaky", "retryCount": 5, "retryDelaySeconds": 1, "retryLogic": "LINEAR_BACKOFF",
+                          "backoffScaleFactor": 1, "maxRetryDelaySeconds": 1, "responseTimeoutSeconds": 3600}]);
+    let (code, body) = api.call("POST", "/api/metadata/taskdefs", Some(taskdef)).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let id = api.start("capped", json!({})).await;
+    for attempt in 0..3 {
+        let task = api.poll("flaky", "w", 5_000).await.unwrap_or_else(|| panic!("attempt {attempt} is offered"));
+        assert_eq!(task["retryCount"], json!(attempt));
+        let fail = json!({"workflowInstanceId": id, "taskId": task["taskId"], "status": "FAILED", "reasonForIncompletion": "no"});
+        let (code, body) = api.call("POST", "/api/tasks", Some(fail)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (_, wf) = api.call("GET", &format!("/api/workflow/{id}?includeTasks=true"), None).await;
+            let tasks = wf["tasks"].as_array().unwrap();
+            if tasks.len() == attempt + 2 {
+                let last = &tasks[attempt + 1];
+                assert_eq!(
+                    (last["status"].as_str(), last["callbackAfterSeconds"].as_u64()),
+                    (Some("SCHEDULED"), Some(1)),
+                    "{wf}"
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "attempt {attempt}: {wf}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_definition_was_removed_can_still_be_terminated() {
+    let api = api().await;
+    api.register(echo_workflow("short_lived", None)).await;
+    let id = api.start("short_lived", json!({"who": "x"})).await;
+    let (code, body) = api.call("DELETE", "/api/metadata/workflow/short_lived/1", None).await;
+    assert!(code.is_success(), "{code}: {body}");
+    let (code, body) = api.call("DELETE", &format!("/api/workflow/{id}?reason=cleanup"), None).await;
+    assert!(code.is_success(), "{code}: {body}");
+    let wf = api.until(&id, "TERMINATED").await;
+    assert_eq!(wf["tasks"][0]["status"], json!("CANCELED"));
+    assert_eq!(api.poll("echo_task", "w", 200).await, None, "its task is no longer offered");
+}

@@ -676,6 +676,8 @@ impl Builder {
             logic,
             delay_seconds: td.retry_delay_seconds.unwrap_or(0),
             backoff_scale_factor: td.backoff_scale_factor.unwrap_or(1).max(1),
+            max_delay_seconds: td.max_retry_delay_seconds.unwrap_or(0),
+            jitter_ms: td.backoff_jitter_ms.unwrap_or(0),
         };
         let policy = match td.timeout_policy.as_deref() {
             None | Some("RETRY") => TaskTimeoutPolicy::Retry,

@@ -100,6 +100,8 @@ pub const TASKDEF_SUPPORTED: &[&str] = &[
     "retryLogic",
     "retryDelaySeconds",
     "backoffScaleFactor",
+    "maxRetryDelaySeconds",
+    "backoffJitterMs",
     "timeoutSeconds",
     "timeoutPolicy",
     "responseTimeoutSeconds",

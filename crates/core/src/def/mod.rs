@@ -47,6 +47,26 @@ pub struct WorkflowDef {
 }
 
 impl WorkflowDef {
+    /// A stand-in for a definition that is no longer loaded, with no tasks: enough to end an
+    /// instance of it (an operator's terminate), not to run one.
+    pub fn gone(name: &str, version: u32) -> Self {
+        Self {
+            name: name.to_string(),
+            version,
+            description: None,
+            tasks: Vec::new(),
+            output_parameters: None,
+            failure_workflow: None,
+            timeout_seconds: 0,
+            timeout_policy: WorkflowTimeoutPolicy::AlertOnly,
+            variables: Map::new(),
+            input_template: Map::new(),
+            restartable: true,
+            http: None,
+            source: Value::Null,
+        }
+    }
+
     /// Finds a task anywhere in the tree by its reference name.
     pub fn find_task(&self, ref_name: &str) -> Option<&Task> {
         let mut found = None;
@@ -357,25 +377,51 @@ pub struct RetryPolicy {
     pub delay_seconds: u64,
     /// Multiplier for linear backoff.
     pub backoff_scale_factor: u32,
+    /// Most seconds a computed delay may be (`maxRetryDelaySeconds`); 0 for no cap.
+    pub max_delay_seconds: u64,
+    /// Up to this many milliseconds are added to each delay (`backoffJitterMs`), so that tasks
+    /// that failed together do not retry together.
+    pub jitter_ms: u64,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { count: 0, logic: RetryLogic::Fixed, delay_seconds: 0, backoff_scale_factor: 1 }
+        Self {
+            count: 0,
+            logic: RetryLogic::Fixed,
+            delay_seconds: 0,
+            backoff_scale_factor: 1,
+            max_delay_seconds: 0,
+            jitter_ms: 0,
+        }
     }
 }
 
 impl RetryPolicy {
-    /// Delay in milliseconds before retry number `retry` (1 for the first retry), as Conductor computes it.
-    pub fn delay_millis(&self, retry: u32) -> i64 {
-        let base = self.delay_seconds as i64 * 1000;
-        let n = retry.max(1) as i64;
-        match self.logic {
+    /// Delay in seconds before retry number `retry` (1 for the first retry), as Conductor's
+    /// DeciderService computes it: by `retryLogic`, then capped by `maxRetryDelaySeconds`.
+    pub fn delay_seconds(&self, retry: u32) -> u64 {
+        let base = self.delay_seconds;
+        let n = retry.max(1) as u64;
+        let delay = match self.logic {
             RetryLogic::Fixed => base,
-            RetryLogic::ExponentialBackoff => base.saturating_mul(1i64 << (n - 1).min(30)),
-            RetryLogic::LinearBackoff => base.saturating_mul(self.backoff_scale_factor as i64 * n),
-        }
+            RetryLogic::ExponentialBackoff => base.saturating_mul(1u64 << (n - 1).min(30)),
+            RetryLogic::LinearBackoff => base.saturating_mul(self.backoff_scale_factor as u64 * n),
+        };
+        if self.max_delay_seconds > 0 { delay.min(self.max_delay_seconds) } else { delay }
     }
+
+    /// [`RetryPolicy::delay_seconds`] in milliseconds plus the jitter, a share of `jitter_ms`
+    /// that `seed` picks (the same seed, the same jitter: the interpreter stays deterministic).
+    pub fn delay_millis(&self, retry: u32, seed: &str) -> i64 {
+        let jitter = if self.jitter_ms == 0 { 0 } else { fnv1a(seed) % (self.jitter_ms + 1) };
+        (self.delay_seconds(retry).saturating_mul(1000).saturating_add(jitter)).min(i64::MAX as u64) as i64
+    }
+}
+
+/// FNV-1a, to spread jitter without a random source.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Conductor's `retryLogic`.
@@ -489,11 +535,26 @@ mod tests {
 
     #[test]
     fn retry_delays_follow_conductor_formulas() {
-        let policy = |logic, scale| RetryPolicy { count: 5, logic, delay_seconds: 2, backoff_scale_factor: scale };
-        let delays = |p: RetryPolicy| (1..=4).map(|n| p.delay_millis(n)).collect::<Vec<_>>();
+        let policy = |logic, scale| RetryPolicy {
+            count: 5,
+            logic,
+            delay_seconds: 2,
+            backoff_scale_factor: scale,
+            ..RetryPolicy::default()
+        };
+        let delays = |p: RetryPolicy| (1..=4).map(|n| p.delay_millis(n, "seed")).collect::<Vec<_>>();
         assert_eq!(delays(policy(RetryLogic::Fixed, 1)), [2_000, 2_000, 2_000, 2_000]);
         assert_eq!(delays(policy(RetryLogic::ExponentialBackoff, 1)), [2_000, 4_000, 8_000, 16_000]);
         assert_eq!(delays(policy(RetryLogic::LinearBackoff, 3)), [6_000, 12_000, 18_000, 24_000]);
+        // maxRetryDelaySeconds caps the computed delay; the jitter comes on top, within its bound.
+        let capped = RetryPolicy { max_delay_seconds: 3, ..policy(RetryLogic::ExponentialBackoff, 1) };
+        assert_eq!((1..=3).map(|n| capped.delay_seconds(n)).collect::<Vec<_>>(), [2, 3, 3]);
+        let jittery = RetryPolicy { jitter_ms: 2_000, ..capped };
+        let spread: std::collections::HashSet<i64> =
+            (0..50).map(|i| jittery.delay_millis(2, &format!("wf{i}~1"))).collect();
+        assert!(spread.iter().all(|d| (3_000..=5_000).contains(d)), "{spread:?}");
+        assert!(spread.len() > 10, "different tasks get different jitter: {spread:?}");
+        assert_eq!(jittery.delay_millis(2, "wf1~1"), jittery.delay_millis(2, "wf1~1"));
     }
 
     fn errors(tasks: serde_json::Value) -> Vec<String> {

@@ -164,6 +164,12 @@ pub struct TaskDefConfig {
     /// Multiplier for `LINEAR_BACKOFF`.
     #[serde(default)]
     pub backoff_scale_factor: Option<u32>,
+    /// Cap on a computed retry delay; 0 for none.
+    #[serde(default)]
+    pub max_retry_delay_seconds: Option<u64>,
+    /// Up to this many milliseconds of jitter added to each retry delay.
+    #[serde(default)]
+    pub backoff_jitter_ms: Option<u64>,
     /// Time limit for one attempt; 0 means none.
     #[serde(default)]
     pub timeout_seconds: Option<u64>,

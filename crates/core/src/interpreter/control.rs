@@ -163,6 +163,167 @@ impl Run<'_, '_> {
         true
     }
 
+    /// Reruns an ended instance from execution `task_id`, as Conductor's `rerunWF`: executions
+    /// created after it are dropped, it runs again (with `task_input` when given, else with its
+    /// recorded input), and the other unsuccessful ones left run again too (JOINs and loops
+    /// re-opened). Without `task_id` every execution is dropped and the instance runs from the
+    /// start. Returns false when there is no such execution.
+    pub(super) fn rerun(
+        &mut self,
+        task_id: Option<&str>,
+        task_input: Option<Value>,
+        workflow_input: Option<Value>,
+        correlation_id: Option<String>,
+    ) -> bool {
+        if let Some(input) = workflow_input {
+            self.inst.input = input;
+        }
+        if correlation_id.is_some() {
+            self.inst.correlation_id = correlation_id;
+        }
+        let Some(task_id) = task_id else {
+            for child_id in self.inst.tasks.iter().filter_map(|t| t.sub_workflow_id.clone()) {
+                self.actions.push(Action::CancelChild { child_id });
+            }
+            self.inst.tasks.clear();
+            self.inst.dynamic_tasks.clear();
+            self.inst.pending_events.clear();
+            self.inst.variables = self.def.variables.clone();
+            self.index.clear();
+            self.run_again();
+            return true;
+        };
+        let seq = |t: &crate::instance::TaskExec| t.task_id.parse::<u64>().unwrap_or(0);
+        let Some(from) = self.inst.tasks.iter().find(|t| t.task_id == task_id).map(seq) else { return false };
+        let gone: Vec<String> = self.inst.tasks.iter().filter(|t| seq(t) > from).map(|t| t.task_id.clone()).collect();
+        for exec in self.inst.tasks.iter().filter(|t| gone.contains(&t.task_id)) {
+            if let Some(child_id) = &exec.sub_workflow_id {
+                self.actions.push(Action::CancelChild { child_id: child_id.clone() });
+            }
+        }
+        self.inst.tasks.retain(|t| seq(t) <= from);
+        self.index = self.inst.latest_index();
+        let kept: Vec<&String> = self.index.keys().collect();
+        self.inst.dynamic_tasks.retain(|d| kept.contains(&&d.made_by));
+        self.run_again();
+        let i = self.inst.tasks.iter().position(|t| t.task_id == task_id).expect("kept");
+        let now = self.cx.now;
+        let exec = &mut self.inst.tasks[i];
+        exec.status = TaskStatus::Scheduled;
+        exec.output_data = Value::Object(Map::new());
+        exec.reason_for_incompletion = None;
+        exec.scheduled_time = now;
+        exec.start_time = None;
+        exec.end_time = None;
+        exec.due_time = None;
+        exec.timeout_time = None;
+        exec.retried = false;
+        exec.poll_count = 0;
+        exec.worker_id = None;
+        exec.callback_after_seconds = 0;
+        if exec.sub_workflow_id.take().is_some() {
+            // A new child: its id is made from the execution's.
+            self.inst.next_task_seq += 1;
+            self.inst.tasks[i].task_id = self.inst.next_task_seq.to_string();
+        }
+        if let Some(mut input) = task_input {
+            self.cx.secrets.scrub(&mut input);
+            let map = match &input {
+                Value::Object(m) => m.clone(),
+                _ => Map::new(),
+            };
+            self.inst.tasks[i].input_data = input;
+            self.rerun_input = Some((self.inst.tasks[i].task_id.clone(), map));
+        }
+        let stopped: Vec<usize> = (0..self.inst.tasks.len())
+            .filter(|&j| {
+                let t = &self.inst.tasks[j];
+                j != i
+                    && t.status.is_terminal()
+                    && !t.status.is_successful()
+                    && !t.retried
+                    && self.index.get(&t.reference_task_name) == Some(&j)
+            })
+            .collect();
+        for j in stopped {
+            let exec = &mut self.inst.tasks[j];
+            exec.end_time = None;
+            exec.reason_for_incompletion = None;
+            if matches!(self.kind_of(j), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })) {
+                self.inst.tasks[j].status = TaskStatus::InProgress;
+            } else {
+                self.inst.tasks[j].status = TaskStatus::Scheduled;
+                if self.inst.tasks[j].sub_workflow_id.take().is_some() {
+                    self.inst.next_task_seq += 1;
+                    self.inst.tasks[j].task_id = self.inst.next_task_seq.to_string();
+                }
+                self.start(j);
+            }
+        }
+        self.start(i);
+        true
+    }
+
+    /// Worker tasks waiting out a worker's `callbackAfterSeconds` are offered at once.
+    pub(super) fn reset_callbacks(&mut self) {
+        let waiting: Vec<usize> = (0..self.inst.tasks.len())
+            .filter(|&i| {
+                let t = &self.inst.tasks[i];
+                t.task_type == "SIMPLE"
+                    && t.status == TaskStatus::Scheduled
+                    && t.due_time.is_none()
+                    && t.callback_after_seconds > 0
+                    && !t.retried
+            })
+            .collect();
+        for i in waiting {
+            self.inst.tasks[i].callback_after_seconds = 0;
+            if let Some(task) = self.task_def(&self.inst.tasks[i].def_ref.clone()) {
+                self.offer(i, task);
+            }
+        }
+    }
+
+    /// Records task `reference` as SKIPPED (Conductor's `skipTaskFromWorkflow`), unless it was
+    /// reached already. As in Conductor, where it has no sequence number, it is listed first.
+    pub(super) fn skip(&mut self, reference: String, input: Value, output: Value) {
+        let Some(task) = self.task_def(&reference) else { return };
+        if self.index.contains_key(&reference) {
+            return;
+        }
+        self.inst.next_task_seq += 1;
+        let mut input = if input.is_null() { Value::Object(Map::new()) } else { input };
+        let mut output = if output.is_null() { Value::Object(Map::new()) } else { output };
+        self.cx.secrets.scrub(&mut input);
+        self.cx.secrets.scrub(&mut output);
+        let now = self.cx.now;
+        let exec = crate::instance::TaskExec {
+            task_id: self.inst.next_task_seq.to_string(),
+            reference_task_name: reference.clone(),
+            def_ref: reference,
+            task_type: task.type_name().to_string(),
+            status: TaskStatus::Skipped,
+            input_data: input,
+            output_data: output,
+            retry_count: 0,
+            restarts: 0,
+            iteration: 0,
+            scheduled_time: now,
+            start_time: None,
+            end_time: Some(now),
+            due_time: None,
+            timeout_time: None,
+            reason_for_incompletion: None,
+            retried: false,
+            sub_workflow_id: None,
+            poll_count: 0,
+            worker_id: None,
+            callback_after_seconds: 0,
+        };
+        self.inst.tasks.insert(0, exec);
+        self.index = self.inst.latest_index();
+    }
+
     fn kind_of(&self, i: usize) -> Option<&TaskKind> {
         self.task_def(&self.inst.tasks[i].def_ref).map(|t| &t.kind)
     }

@@ -99,6 +99,30 @@ pub enum Event {
     },
     /// Go on after yielding.
     Continue,
+    /// Offer at once the worker tasks that wait out a worker's `callbackAfterSeconds`.
+    ResetCallbacks,
+    /// An operator reruns an ended instance (Conductor's `rerun`) from execution `task_id`,
+    /// whose later executions are dropped and which runs again with `task_input` when given, or
+    /// from the start when `task_id` is `None`.
+    Rerun {
+        /// The execution to run again.
+        task_id: Option<String>,
+        /// Its new input; its recorded input when `None`.
+        task_input: Option<Value>,
+        /// The workflow's new input, if any.
+        workflow_input: Option<Value>,
+        /// A new correlation id, if any.
+        correlation_id: Option<String>,
+    },
+    /// Record task `reference` as SKIPPED before it is reached; the workflow passes over it.
+    SkipTask {
+        /// The task's reference name.
+        reference: String,
+        /// Input to record.
+        input: Value,
+        /// Output to record (what later tasks read).
+        output: Value,
+    },
 }
 
 /// The result of an executed task.

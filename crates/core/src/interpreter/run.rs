@@ -48,6 +48,9 @@ pub(super) struct Run<'a, 'b> {
     pub remade: bool,
     /// `run_task` treats a FORK as a leaf (its JOIN runs the branches).
     fork_as_leaf: bool,
+    /// The input an operator gave the execution rerun from (by task id), used instead of its
+    /// template when it starts.
+    pub rerun_input: Option<(String, Map<String, Value>)>,
 }
 
 impl<'a, 'b> Run<'a, 'b> {
@@ -60,7 +63,19 @@ impl<'a, 'b> Run<'a, 'b> {
         crate::def::each(&def.tasks, &mut add);
         // A DYNAMIC task's made task shares its reference name and stands in for it.
         made.all().for_each(|t| crate::def::each(std::slice::from_ref(t), &mut add));
-        Self { inst, def, cx, actions: Vec::new(), index, tasks_by_ref, made, fuel, remade: false, fork_as_leaf: false }
+        Self {
+            inst,
+            def,
+            cx,
+            actions: Vec::new(),
+            index,
+            tasks_by_ref,
+            made,
+            fuel,
+            remade: false,
+            fork_as_leaf: false,
+            rerun_input: None,
+        }
     }
 
     pub fn finish(self) -> Vec<Action> {
@@ -76,6 +91,9 @@ impl<'a, 'b> Run<'a, 'b> {
             let reopened = match event {
                 Event::Retry => self.retry(),
                 Event::ChildReopened { task_id } => self.child_reopened(&task_id),
+                Event::Rerun { task_id, task_input, workflow_input, correlation_id } => {
+                    self.rerun(task_id.as_deref(), task_input, workflow_input, correlation_id)
+                }
                 _ => false,
             };
             if reopened {
@@ -115,6 +133,10 @@ impl<'a, 'b> Run<'a, 'b> {
             Event::Raise { name, payload } => self.raise(name, payload),
             Event::Pause => self.inst.status = WorkflowStatus::Paused,
             Event::Resume => self.inst.status = WorkflowStatus::Running,
+            Event::ResetCallbacks => self.reset_callbacks(),
+            // Only an ended instance is rerun.
+            Event::Rerun { .. } => {}
+            Event::SkipTask { reference, input, output } => self.skip(reference, input, output),
             Event::Retry | Event::Continue => {}
         }
         if self.inst.status == WorkflowStatus::Running {
@@ -165,7 +187,9 @@ impl<'a, 'b> Run<'a, 'b> {
         let exec = &self.inst.tasks[i];
         match exec.status {
             TaskStatus::Scheduled if exec.due_time.is_some_and(|d| d <= now) => {
+                // The delay (a start or retry delay) has passed: nothing more to wait for.
                 self.inst.tasks[i].due_time = None;
+                self.inst.tasks[i].callback_after_seconds = 0;
                 self.start(i);
             }
             TaskStatus::InProgress if exec.task_type == "WAIT" && exec.due_time.is_some_and(|d| d <= now) => {
@@ -725,8 +749,11 @@ impl<'a, 'b> Run<'a, 'b> {
         let failures = attempt - self.inst.tasks[i].restarts.min(attempt);
         if status != TaskStatus::FailedWithTerminalError && failures < task.retry.count {
             self.inst.tasks[i].retried = true;
-            let delay = task.retry.delay_millis(failures + 1);
+            let seed = crate::instance::global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id);
+            let delay = task.retry.delay_millis(failures + 1, &seed);
             let j = self.push_attempt(i, delay);
+            // As Conductor, the pending attempt shows its delay as `callbackAfterSeconds`.
+            self.inst.tasks[j].callback_after_seconds = task.retry.delay_seconds(failures + 1);
             if delay == 0 {
                 self.start(j);
             }

@@ -30,9 +30,9 @@ impl<'a> Run<'a, '_> {
             exec.start_time = Some(now);
             exec.due_time = None;
         }
-        let input = match self.resolve_input(i, task, Reveal::Reveal) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => Map::new(),
+        let given = self.rerun_input.take_if(|(id, _)| *id == self.inst.tasks[i].task_id).map(|(_, input)| input);
+        let input = match given.map(Ok).unwrap_or_else(|| self.resolve_input(i, task, Reveal::Reveal).map(into_map)) {
+            Ok(m) => m,
             Err(e) => return self.fail(i, e, TaskStatus::FailedWithTerminalError),
         };
         if let Some(timeout) = task.timeout
@@ -492,5 +492,13 @@ impl<'a> Run<'a, '_> {
         }
         self.index = self.inst.latest_index();
         self.inst.tasks.iter().position(|t| t.task_id == loop_id).expect("loop exec")
+    }
+}
+
+/// A resolved input as a map; anything else is no input.
+fn into_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
     }
 }

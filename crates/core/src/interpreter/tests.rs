@@ -984,3 +984,71 @@ tasks:
     assert!(h.send(Event::ChildReopened { task_id: "1".into() }).is_empty());
     assert_eq!(h.inst.status, WorkflowStatus::Failed);
 }
+
+const TWO_WORKER_TASKS: &str = r#"
+name: two
+tasks:
+  - {name: first, taskReferenceName: t1, type: SIMPLE, inputParameters: {p: "${workflow.input.p}"}}
+  - {name: second, taskReferenceName: t2, type: SIMPLE, inputParameters: {from: "${t1.output.v}"}}
+  - {name: third, taskReferenceName: t3, type: SIMPLE}
+"#;
+
+fn complete(h: &mut Harness, task_id: &str, output: Value) -> Vec<WorkerTask> {
+    enqueued(h.send(Event::TaskResult { task_id: task_id.into(), result: TaskResult::Completed(output) }))
+}
+
+#[test]
+fn a_skipped_task_is_passed_over_with_the_output_it_was_given() {
+    let mut h = Harness::new(TWO_WORKER_TASKS, json!({"p": 1}));
+    let first = enqueued(h.send(Event::Start));
+    h.send(Event::SkipTask { reference: "t2".into(), input: Value::Null, output: json!({"skipped": true}) });
+    assert_eq!(h.inst.tasks[0].status, TaskStatus::Skipped, "listed first, as Conductor lists it");
+    let next = complete(&mut h, &first[0].task_id, json!({"v": 2}));
+    assert_eq!(next[0].reference_task_name, "t3", "t2 is passed over");
+    assert_eq!(h.task("t2").output_data, json!({"skipped": true}));
+    // A task already reached is not skipped.
+    h.send(Event::SkipTask { reference: "t3".into(), input: Value::Null, output: Value::Null });
+    assert_eq!(h.task("t3").status, TaskStatus::Scheduled);
+}
+
+#[test]
+fn reset_callbacks_offers_a_task_that_waits_out_its_callback_at_once() {
+    let mut h = Harness::new(TWO_WORKER_TASKS, json!({}));
+    let first = enqueued(h.send(Event::Start));
+    let later = TaskResult::InProgress { output: json!({}), callback_after_seconds: 3600 };
+    let again = enqueued(h.send(Event::TaskResult { task_id: first[0].task_id.clone(), result: later }));
+    assert_eq!(again[0].visible_at, h.now + 3_600_000);
+    let reset = enqueued(h.send(Event::ResetCallbacks));
+    assert_eq!((reset.len(), reset[0].visible_at), (1, h.now));
+    assert_eq!(h.task("t1").callback_after_seconds, 0);
+}
+
+#[test]
+fn rerun_from_a_task_drops_what_came_after_it_and_runs_it_again_with_the_new_input() {
+    let mut h = Harness::new(TWO_WORKER_TASKS, json!({"p": 1}));
+    let first = enqueued(h.send(Event::Start));
+    let second = complete(&mut h, &first[0].task_id, json!({"v": 2}));
+    let third = complete(&mut h, &second[0].task_id, json!({}));
+    complete(&mut h, &third[0].task_id, json!({}));
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    let rerun = Event::Rerun {
+        task_id: Some(second[0].task_id.clone()),
+        task_input: Some(json!({"from": "given"})),
+        workflow_input: None,
+        correlation_id: Some("again".into()),
+    };
+    let offered = enqueued(h.send(rerun));
+    assert_eq!(h.inst.status, WorkflowStatus::Running);
+    assert_eq!(h.inst.tasks.len(), 2, "t3 is dropped");
+    assert_eq!(h.inst.correlation_id.as_deref(), Some("again"));
+    assert_eq!((offered[0].reference_task_name.as_str(), &offered[0].input), ("t2", &json!({"from": "given"})));
+    let third = complete(&mut h, &offered[0].task_id, json!({}));
+    complete(&mut h, &third[0].task_id, json!({}));
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    // From the start, with new input.
+    let rerun =
+        Event::Rerun { task_id: None, task_input: None, workflow_input: Some(json!({"p": 9})), correlation_id: None };
+    let offered = enqueued(h.send(rerun));
+    assert_eq!((h.inst.tasks.len(), &offered[0].input), (1, &json!({"p": 9})));
+    assert!(offered[0].task_id.parse::<u64>().unwrap() > 4, "task ids go on");
+}

@@ -52,6 +52,13 @@ pub(crate) enum InboxMsg {
         /// The instance.
         instance: String,
     },
+    /// An event for an ended instance (a rerun), read back from the store on the owner.
+    Revive {
+        /// The instance.
+        instance: String,
+        /// The event.
+        event: Event,
+    },
     /// Run an ended instance again from the start.
     Restart {
         /// The instance.
@@ -79,6 +86,7 @@ impl InboxMsg {
             InboxMsg::Event { .. } => "event",
             InboxMsg::Start { .. } => "start",
             InboxMsg::Retry { .. } => "retry",
+            InboxMsg::Revive { .. } => "revive",
             InboxMsg::Restart { .. } => "restart",
             InboxMsg::Observe { .. } => "observe",
         }
@@ -88,6 +96,7 @@ impl InboxMsg {
         match self {
             InboxMsg::Event { instance, .. }
             | InboxMsg::Retry { instance }
+            | InboxMsg::Revive { instance, .. }
             | InboxMsg::Restart { instance, .. }
             | InboxMsg::Observe { instance, .. } => instance,
             InboxMsg::Start { id, .. } => id,
@@ -211,6 +220,14 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
             Ok(_) => unusable(format!("Instance {instance} is not there to retry")).await,
             Err(e) => {
                 tracing::warn!(error = %e, "Could not read an instance to retry; will try again.");
+                return false;
+            }
+        },
+        InboxMsg::Revive { instance, event } => match shared.store.instance(&instance).await {
+            Ok(Some(i)) => shared.router.place(wrap(ShardMsg::Revive(Box::new(i), event))),
+            Ok(None) => unusable(format!("Instance {instance} is not there to take an event")).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not read an instance to hand it an event; will try again.");
                 return false;
             }
         },

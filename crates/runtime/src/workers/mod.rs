@@ -138,7 +138,9 @@ impl WorkQueue {
             return;
         }
         let queue = s.ready.entry(queued.task.task_type.clone()).or_default();
-        if queue.iter().any(|q| q.global_id() == id) {
+        // Offered again (a reset callback, a restart): the newer offer's time counts.
+        if let Some(waiting) = queue.iter_mut().find(|q| q.global_id() == id) {
+            waiting.task.visible_at = queued.task.visible_at;
             return;
         }
         queue.push_back(queued);

@@ -31,6 +31,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resume))
         .routes(routes!(restart))
         .routes(routes!(retry))
+        .routes(routes!(reset_callbacks))
+        .routes(routes!(rerun))
+        .routes(routes!(skip_task))
         .routes(routes!(search))
 }
 
@@ -205,6 +208,98 @@ async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Ap
     app.engine.resume(&id).await?;
     settle(&app, &id, None, |s| s != WorkflowStatus::Paused).await;
     Ok(StatusCode::OK)
+}
+
+/// Offers at once the worker tasks of an instance that wait out a worker's
+/// `callbackAfterSeconds`.
+#[utoipa::path(
+    post, path = "/api/workflow/{id}/resetcallbacks", tag = "conductor",
+    params(("id" = String, Path, description = "Instance id")),
+    responses((status = 204, description = "Reset"), (status = 404, body = ApiError), (status = 410, body = ApiError))
+)]
+async fn reset_callbacks(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    let before = updated(&app, &id).await;
+    app.engine.reset_callbacks(&id).await?;
+    settle(&app, &id, before, |_| false).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Conductor's RerunWorkflowRequest.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RerunWorkflowRequest {
+    /// The instance (the path's, when given).
+    re_run_from_workflow_id: Option<String>,
+    /// The task to rerun from (`<instance>~<execution>`, of the instance or a sub-workflow);
+    /// from the start when absent.
+    re_run_from_task_id: Option<String>,
+    /// The task's new input.
+    #[schema(value_type = Option<Object>)]
+    task_input: Option<Value>,
+    /// The workflow's new input.
+    #[schema(value_type = Option<Object>)]
+    workflow_input: Option<Value>,
+    /// A new correlation id.
+    correlation_id: Option<String>,
+}
+
+/// Reruns an ended instance from a task (or from the start); answers its id as text.
+#[utoipa::path(
+    post, path = "/api/workflow/{id}/rerun", tag = "conductor", request_body = RerunWorkflowRequest,
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, description = "The instance id", body = String, content_type = "text/plain"),
+        (status = 404, body = ApiError), (status = 409, body = ApiError),
+    )
+)]
+async fn rerun(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(body): JsonBody<Option<RerunWorkflowRequest>>,
+) -> ApiResult<Response> {
+    let body = body.unwrap_or_default();
+    if body.re_run_from_workflow_id.as_ref().is_some_and(|given| *given != id) {
+        let message = "`reRunFromWorkflowId` is not the instance in the path";
+        return Err(ApiError::new(crate::error::ErrorCode::InvalidRequest, message));
+    }
+    let before = updated(&app, &id).await;
+    let task = body.re_run_from_task_id.as_deref();
+    app.engine.rerun(&id, task, body.task_input, body.workflow_input, body.correlation_id).await?;
+    settle(&app, &id, before, |s| !s.is_terminal()).await;
+    Ok(text(id))
+}
+
+/// Conductor's SkipTaskRequest.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkipTaskRequest {
+    /// Input recorded on the skipped task.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    task_input: Value,
+    /// Output recorded on the skipped task, which later tasks read.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    task_output: Value,
+}
+
+/// Marks a task of a running instance SKIPPED before it is reached.
+#[utoipa::path(
+    put, path = "/api/workflow/{id}/skiptask/{taskReferenceName}", tag = "conductor",
+    request_body(content = Option<SkipTaskRequest>, description = "Input and output to record"),
+    params(("id" = String, Path, description = "Instance id"), ("taskReferenceName" = String, Path, description = "The task to skip")),
+    responses((status = 204, description = "Skipped"), (status = 404, body = ApiError), (status = 409, body = ApiError))
+)]
+async fn skip_task(
+    State(app): State<AppState>,
+    ApiPath((id, reference)): ApiPath<(String, String)>,
+    JsonBody(body): JsonBody<Option<SkipTaskRequest>>,
+) -> ApiResult<StatusCode> {
+    let body = body.unwrap_or_default();
+    let before = updated(&app, &id).await;
+    app.engine.skip_task(&id, &reference, body.task_input, body.task_output).await?;
+    settle(&app, &id, before, |_| false).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Query of a restart.

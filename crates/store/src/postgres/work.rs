@@ -15,7 +15,7 @@ impl PostgresStore {
                 WorkChange::Offer(o) => {
                     sqlx::query(
                         "INSERT INTO work_offers (instance_id, task_id, task_type, part, visible_at, body) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instance_id, task_id) DO NOTHING",
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instance_id, task_id) DO UPDATE SET visible_at = excluded.visible_at, body = excluded.body",
                     )
                     .bind(&o.instance_id)
                     .bind(&o.task_id)

@@ -15,7 +15,7 @@ impl SqliteStore {
                 WorkChange::Offer(o) => {
                     sqlx::query(
                         "INSERT INTO work_offers (instance_id, task_id, task_type, part, visible_at, body) \
-                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, task_id) DO NOTHING",
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, task_id) DO UPDATE SET visible_at = excluded.visible_at, body = excluded.body",
                     )
                     .bind(&o.instance_id)
                     .bind(&o.task_id)
