@@ -285,6 +285,7 @@ impl Builder {
             kind,
             input: raw.input_parameters,
             optional: raw.optional,
+            permissive: raw.permissive,
             start_delay: raw.start_delay,
             retry,
             timeout,

@@ -150,6 +150,10 @@ pub struct Task {
     pub input: Map<String, Value>,
     /// A failure completes the task as `COMPLETED_WITH_ERRORS` instead of failing the instance.
     pub optional: bool,
+    /// A failure (when not `optional`) lets the instance go on; the JOIN waiting for the task
+    /// fails once all it waits for have ended, and the instance fails instead of completing
+    /// (Conductor's `permissive`).
+    pub permissive: bool,
     /// Delay before the task starts, in seconds.
     pub start_delay: u64,
     /// Retry settings.

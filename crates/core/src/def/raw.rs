@@ -77,6 +77,10 @@ pub struct TaskConfig {
     /// When true, a failure completes the task as `COMPLETED_WITH_ERRORS`.
     #[serde(default)]
     pub optional: bool,
+    /// When true, a failure lets the workflow go on and fails it later: at the JOIN that waits
+    /// for the task, or when the workflow would complete.
+    #[serde(default)]
+    pub permissive: bool,
     /// Seconds to wait before the task starts.
     #[serde(default)]
     pub start_delay: u64,

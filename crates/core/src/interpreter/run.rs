@@ -345,7 +345,10 @@ impl<'a, 'b> Run<'a, 'b> {
         match self.run_list(&def.tasks, &Pos::default()) {
             Flow::Done => {
                 let output = self.workflow_output();
-                self.end(WorkflowStatus::Completed, None, Some(output));
+                match self.permissive_failures() {
+                    Some(reason) => self.end(WorkflowStatus::Failed, Some(reason), Some(output)),
+                    None => self.end(WorkflowStatus::Completed, None, Some(output)),
+                }
             }
             Flow::Failed(i) => {
                 // As Conductor's DeciderService.retry: the workflow ends TIMED_OUT for a timed-out
@@ -524,6 +527,23 @@ impl<'a, 'b> Run<'a, 'b> {
             self.inst.tasks[i].input_data["joinOn"] = json!(join_on);
         }
         let joined = |r: &String| self.joined(r, pos).is_some_and(|t| t.status.is_successful());
+        let ended = |r: &String| self.joined(r, pos).is_some_and(|t| t.status.is_terminal());
+        if !join_on.is_empty() && join_on.iter().all(ended) && !join_on.iter().all(joined) {
+            // Only a permissive task's failure gets here (any other failed the instance): as
+            // Conductor's Join, the JOIN fails once all it waits for have ended.
+            let failed: Vec<&TaskExec> =
+                join_on.iter().filter_map(|r| self.joined(r, pos)).filter(|t| !t.status.is_successful()).collect();
+            let reasons: Vec<String> = failed.iter().filter_map(|t| t.reason_for_incompletion.clone()).collect();
+            // Only cancellations (a sub-workflow an operator terminated) cancel the JOIN, which
+            // ends the instance TERMINATED.
+            let status = if failed.iter().all(|t| t.status == TaskStatus::Canceled) {
+                TaskStatus::Canceled
+            } else {
+                TaskStatus::Failed
+            };
+            self.set_status(i, status, Some(reasons.join(" ")));
+            return Flow::Failed(i);
+        }
         let ready = if join_on.is_empty() { branches_done } else { join_on.iter().all(joined) };
         if !ready {
             return Flow::Pending;
@@ -595,6 +615,9 @@ impl<'a, 'b> Run<'a, 'b> {
             return match status {
                 s if s.is_successful() => Flow::Done,
                 TaskStatus::Scheduled | TaskStatus::InProgress => Flow::Pending,
+                // A permissive failure is held back: the instance goes on (see `run_join` and
+                // `permissive_failures`).
+                _ if task.permissive && !task.optional && !self.inst.tasks[i].retried => Flow::Done,
                 _ => {
                     if self.inst.tasks[i].reason_for_incompletion.is_none() {
                         self.inst.tasks[i].reason_for_incompletion = Some(format!("task `{key}` failed"));
@@ -603,6 +626,30 @@ impl<'a, 'b> Run<'a, 'b> {
                 }
             };
         }
+    }
+
+    /// Why the instance fails instead of completing: the permissive tasks whose latest attempt
+    /// failed, in Conductor's words.
+    fn permissive_failures(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .inst
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| self.index.get(&t.reference_task_name) == Some(i))
+            .map(|(_, t)| t)
+            .filter(|t| t.status.is_terminal() && !t.status.is_successful())
+            .filter(|t| self.task_def(&t.def_ref).is_some_and(|d| d.permissive && !d.optional))
+            .map(|t| {
+                format!(
+                    "Task {} failed with status: {} and reason: '{}'",
+                    crate::instance::global_task_id(&self.inst.workflow_id, &t.task_id),
+                    t.status.as_str(),
+                    t.reason_for_incompletion.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        (!failed.is_empty()).then(|| failed.join(". "))
     }
 
     /// The latest execution of the task a JOIN joins on (`ref` at this loop iteration, else its

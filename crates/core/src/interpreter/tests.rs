@@ -1052,3 +1052,42 @@ fn rerun_from_a_task_drops_what_came_after_it_and_runs_it_again_with_the_new_inp
     assert_eq!((h.inst.tasks.len(), &offered[0].input), (1, &json!({"p": 9})));
     assert!(offered[0].task_id.parse::<u64>().unwrap() > 4, "task ids go on");
 }
+
+#[test]
+fn a_permissive_failure_lets_the_workflow_go_on_and_fails_it_at_the_join_or_the_end() {
+    let yaml = r#"
+name: permissive
+tasks:
+  - name: fork
+    taskReferenceName: fork
+    type: FORK_JOIN
+    forkTasks:
+      - [{name: a, taskReferenceName: a, type: SIMPLE, permissive: true}]
+      - [{name: b, taskReferenceName: b, type: SIMPLE}]
+  - {name: join, taskReferenceName: join, type: JOIN, joinOn: [a, b]}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let offered = enqueued(h.send(Event::Start));
+    let failed = TaskResult::Failed { reason: "no disk".into(), output: json!({}), terminal: false };
+    h.send(Event::TaskResult { task_id: offered[0].task_id.clone(), result: failed.clone() });
+    assert_eq!((h.inst.status, h.task("join").status), (WorkflowStatus::Running, TaskStatus::InProgress));
+    complete(&mut h, &offered[1].task_id, json!({}));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed, "the JOIN fails once all it waits for have ended");
+    assert_eq!(h.task("join").status, TaskStatus::Failed);
+    assert_eq!(h.task("join").reason_for_incompletion.as_deref(), Some("no disk"));
+
+    let yaml = r#"
+name: permissive
+tasks:
+  - {name: a, taskReferenceName: a, type: SIMPLE, permissive: true}
+  - {name: b, taskReferenceName: b, type: SIMPLE}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let offered = enqueued(h.send(Event::Start));
+    let next = enqueued(h.send(Event::TaskResult { task_id: offered[0].task_id.clone(), result: failed }));
+    assert_eq!(next[0].reference_task_name, "b", "the workflow goes on");
+    complete(&mut h, &next[0].task_id, json!({}));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    let reason = h.inst.reason_for_incompletion.clone().unwrap_or_default();
+    assert_eq!(reason, "Task wf1~1 failed with status: FAILED and reason: 'no disk'");
+}

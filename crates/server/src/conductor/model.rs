@@ -9,31 +9,42 @@ use vigil_runtime::workers::{Leased, global_id};
 
 /// The task names of a definition by reference name: Conductor reports a task's `name` as its
 /// `taskDefName` (and, for SIMPLE tasks, as its `taskType`), where an execution keeps only its
-/// reference name.
+/// reference name. The tasks as written are kept too, for each task's `workflowTask`.
 #[derive(Default)]
-pub struct TaskNames<'a>(HashMap<&'a str, &'a str>);
+pub struct TaskNames<'a> {
+    names: HashMap<&'a str, &'a str>,
+    written: HashMap<&'a str, &'a Value>,
+}
 
 impl<'a> TaskNames<'a> {
     /// The names of `def`'s tasks and of those `instance` made at run time (a DYNAMIC task's
     /// stands in for it); empty when the definition is gone.
     pub fn of(def: Option<&'a WorkflowDef>, instance: &'a Instance) -> Self {
         let mut names = HashMap::new();
+        let mut written = HashMap::new();
         if let Some(def) = def {
             each(&def.tasks, &mut |t| {
                 names.insert(t.ref_name.as_str(), t.name.as_str());
             });
+            as_written(&def.source["tasks"], &mut written);
         }
         for made in &instance.dynamic_tasks {
             if let (Some(r), Some(n)) = (made.task["taskReferenceName"].as_str(), made.task["name"].as_str()) {
                 names.insert(r, n);
+                written.insert(r, &made.task);
             }
         }
-        Self(names)
+        Self { names, written }
+    }
+
+    /// The task of `t` as written in the definition (Conductor's `WorkflowTask`).
+    fn workflow_task(&self, t: &TaskExec) -> Value {
+        self.written.get(t.def_ref.as_str()).map_or(Value::Null, |v| (*v).clone())
     }
 
     /// The name of `t`'s task in the definition (its reference name when the definition is gone).
     pub fn name_of<'t>(&'t self, t: &'t TaskExec) -> &'t str {
-        self.0.get(t.def_ref.as_str()).copied().unwrap_or(&t.def_ref)
+        self.names.get(t.def_ref.as_str()).copied().unwrap_or(&t.def_ref)
     }
 
     /// `(taskType, taskDefName)` as Conductor reports them for `t`.
@@ -46,6 +57,20 @@ impl<'a> TaskNames<'a> {
             "FORK_JOIN_DYNAMIC" => ("FORK", "FORK"),
             other => (other, name),
         }
+    }
+}
+
+/// Every task of a written task list and below, by reference name.
+fn as_written<'a>(tasks: &'a Value, out: &mut HashMap<&'a str, &'a Value>) {
+    for task in tasks.as_array().into_iter().flatten() {
+        if let Some(r) = task["taskReferenceName"].as_str() {
+            out.insert(r, task);
+        }
+        for key in ["loopOver", "defaultCase"] {
+            as_written(&task[key], out);
+        }
+        task["forkTasks"].as_array().into_iter().flatten().for_each(|branch| as_written(branch, out));
+        task["decisionCases"].as_object().into_iter().flatten().for_each(|(_, case)| as_written(case, out));
     }
 }
 
@@ -79,6 +104,7 @@ fn task_with(instance: &Instance, t: &TaskExec, names: &TaskNames, retried: bool
         "pollCount": t.poll_count,
         "workerId": t.worker_id,
         "callbackAfterSeconds": t.callback_after_seconds,
+        "workflowTask": names.workflow_task(t),
     })
 }
 
