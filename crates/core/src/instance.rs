@@ -277,6 +277,10 @@ pub struct Instance {
     /// When an operator last retried it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_retried_time: Option<Millis>,
+    /// The definition it runs when it brought its own (Conductor's inline `workflowDef`, or a
+    /// SUB_WORKFLOW's `workflowDefinition`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Value>,
     /// Tasks made while it ran (FORK_JOIN_DYNAMIC branches, the task a DYNAMIC names), in the
     /// order they were made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -335,6 +339,7 @@ impl Instance {
             pending_events: Vec::new(),
             last_retried_time: None,
             partition: 0,
+            definition: None,
             dynamic_tasks: Vec::new(),
         }
     }

@@ -80,13 +80,15 @@ impl crate::engine::Shared {
     /// ran.
     pub(crate) fn rerun(&self, old: Instance, latest: bool) -> Result<Instance, ControlError> {
         let version = (!latest).then_some(old.workflow_version);
-        let def = self
-            .workflows
-            .read()
-            .expect("lock")
-            .get(&old.workflow_name, version)
-            .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
+        let workflows = self.workflows.read().expect("lock").clone();
+        // An instance that brought its own definition runs it again (there is no "latest").
+        let def = match &old.definition {
+            Some(_) => workflows.for_instance(&old),
+            None => workflows.get(&old.workflow_name, version),
+        }
+        .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
         let mut fresh = new_instance(&def, old.workflow_id, old.input, self.clock.now());
+        fresh.definition = old.definition;
         // Task ids go on from the old run's, so a restarted SUB_WORKFLOW starts a new child (its
         // id is made from the task's) while the old one stays readable, as in Conductor.
         fresh.next_task_seq = old.next_task_seq;
@@ -159,7 +161,7 @@ impl Engine {
         if instance.status != WorkflowStatus::Running {
             return refuse(format!("it is {}, so task `{reference}` cannot be skipped", instance.status.as_str()));
         }
-        let def = self.workflows().get(&instance.workflow_name, Some(instance.workflow_version));
+        let def = self.workflows().for_instance(&instance);
         if def.is_none_or(|d| d.find_task(reference).is_none()) {
             return refuse(format!("its workflow has no task `{reference}`"));
         }
@@ -296,7 +298,7 @@ impl Engine {
             let (status, action) = (old.status.as_str(), "restarted");
             return Err(ControlError::NotEnded { id: id.to_string(), status, action });
         }
-        let def = self.workflows().get(&old.workflow_name, Some(old.workflow_version));
+        let def = self.workflows().for_instance(&old);
         if old.status == vigil_core::instance::WorkflowStatus::Completed && def.is_some_and(|d| !d.restartable) {
             return Err(ControlError::NotRestartable { id: id.to_string(), name: old.workflow_name.clone() });
         }

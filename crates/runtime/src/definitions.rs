@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 use vigil_core::def::WorkflowDef;
-use vigil_core::def::build::build_workflow;
+use vigil_core::def::build::{apply_task_defs, build_workflow};
 use vigil_core::def::cycles::find_cycles;
 use vigil_core::diagnostic::{Problem, Severity};
 use vigil_store::{DefinitionRow, StoreError};
@@ -244,37 +244,6 @@ fn without_task_defs(doc: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(without_task_defs).collect()),
         other => other.clone(),
-    }
-}
-
-/// Gives every task without its own `taskDefinition` the registered one of its name (system
-/// tasks too: Conductor applies a WAIT task's timeouts from a task definition of its name).
-fn apply_task_defs(doc: &mut Value, taskdefs: &Map<String, Value>) {
-    fn walk(tasks: &mut Value, taskdefs: &Map<String, Value>) {
-        let Some(list) = tasks.as_array_mut() else { return };
-        for task in list {
-            if task.get("taskDefinition").is_none()
-                && let Some(def) = task.get("name").and_then(Value::as_str).and_then(|n| taskdefs.get(n)).cloned()
-            {
-                task["taskDefinition"] = def;
-            }
-            for key in ["loopOver", "defaultCase"] {
-                if let Some(inner) = task.get_mut(key) {
-                    walk(inner, taskdefs);
-                }
-            }
-            if let Some(cases) = task.get_mut("decisionCases").and_then(Value::as_object_mut) {
-                cases.values_mut().for_each(|c| walk(c, taskdefs));
-            }
-            if let Some(branches) = task.get_mut("forkTasks").and_then(Value::as_array_mut) {
-                branches.iter_mut().for_each(|b| walk(b, taskdefs));
-            }
-        }
-    }
-    if !taskdefs.is_empty()
-        && let Some(tasks) = doc.get_mut("tasks")
-    {
-        walk(tasks, taskdefs);
     }
 }
 

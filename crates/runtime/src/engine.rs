@@ -92,6 +92,9 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The definition the request brought does not check; every problem is listed.
+    #[error("the workflow definition is invalid: {}", .0.iter().map(|p| if p.path.is_empty() { p.message.clone() } else { format!("workflowDef.{}: {}", p.path, p.message) }).collect::<Vec<_>>().join("; "))]
+    InvalidDefinition(Vec<vigil_core::diagnostic::Problem>),
     /// This node owns no partition to run the instance in (it is joining the cluster).
     #[error("this node owns no partitions yet")]
     NoPartition,
@@ -113,6 +116,9 @@ pub struct StartRequest {
     pub id: Option<String>,
     /// Correlation id.
     pub correlation_id: Option<String>,
+    /// The instance's own definition (Conductor's inline `workflowDef`): it runs that instead
+    /// of a loaded workflow.
+    pub definition: Option<Value>,
 }
 
 /// Routes events to the shard that owns an instance.
@@ -195,14 +201,16 @@ pub(crate) struct Shared {
 impl Shared {
     /// A new instance of the workflow `req` names, in partition `part`.
     pub(crate) fn new_instance(&self, req: StartRequest, part: u32) -> Result<Instance, EngineError> {
-        let def = self
-            .workflows
-            .read()
-            .expect("lock")
-            .get(&req.name, req.version)
-            .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?;
+        let workflows = self.workflows.read().expect("lock").clone();
+        let def = match &req.definition {
+            Some(doc) => Arc::new(workflows.build_inline(doc).map_err(EngineError::InvalidDefinition)?),
+            None => workflows
+                .get(&req.name, req.version)
+                .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?,
+        };
         let id = req.id.unwrap_or_else(new_instance_id);
         let mut instance = new_instance(&def, id, req.input, self.clock.now());
+        instance.definition = req.definition;
         instance.correlation_id = req.correlation_id;
         instance.partition = part;
         Ok(instance)

@@ -439,6 +439,7 @@ fn start_fire(
         input: def.instance_input(slot, executed_at),
         id: Some(instance_id),
         correlation_id: def.start.correlation_id.clone(),
+        definition: None,
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
     match engine.start_with(req, Some(fire)) {

@@ -92,11 +92,21 @@ fn budget(slow: std::time::Duration) -> Budget {
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
 /// transaction as the step that decided it. Fails when the workflow is not defined.
 fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, String> {
-    let Some(def) = workflows.get(&start.name, start.version) else {
-        tracing::error!(workflow = %start.name, instance = %start.id, "Cannot start a workflow that is not defined.");
-        return Err(format!("workflow `{}` is not defined", start.name));
+    let def = match &start.definition {
+        Some(doc) => std::sync::Arc::new(workflows.build_inline(doc).map_err(|problems| {
+            let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+            format!("the sub-workflow's workflowDefinition is invalid: {}", list.join("; "))
+        })?),
+        None => match workflows.get(&start.name, start.version) {
+            Some(def) => def,
+            None => {
+                tracing::error!(workflow = %start.name, instance = %start.id, "Cannot start a workflow that is not defined.");
+                return Err(format!("workflow `{}` is not defined", start.name));
+            }
+        },
     };
     let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
+    child.definition = start.definition.clone();
     child.parent = start.parent.clone();
     child.correlation_id = start.correlation_id.clone();
     Ok(child)
@@ -135,6 +145,7 @@ pub fn run(
     let mut scripts = ScriptEngine::new(limits);
     let mut jq = JqCache::new(limits);
     let mut instances: HashMap<String, Instance> = HashMap::new();
+    let mut inline: HashMap<String, std::sync::Arc<vigil_core::def::WorkflowDef>> = HashMap::new();
     let mut msgs = Vec::with_capacity(MAX_BATCH);
     loop {
         msgs.clear();
@@ -175,6 +186,7 @@ pub fn run(
                 ShardMsg::FromInbox { .. } => continue,
                 ShardMsg::Evict(parts) => {
                     evict(&mut instances, &parts, &shared);
+                    inline.retain(|id, _| instances.contains_key(id));
                     continue;
                 }
                 ShardMsg::Start { instance, started_by_fire, committed } => {
@@ -222,7 +234,21 @@ pub fn run(
                 }
             };
             let Some(instance) = instances.get_mut(&id) else { continue };
-            let def = match workflows.get(&instance.workflow_name, Some(instance.workflow_version)) {
+            let found = match &instance.definition {
+                // Its own definition, built once while it is in memory.
+                Some(doc) => match inline.get(&id) {
+                    Some(def) => Some(def.clone()),
+                    None => {
+                        let built = workflows.build_inline(doc).ok().map(std::sync::Arc::new);
+                        if let Some(def) = &built {
+                            inline.insert(id.clone(), def.clone());
+                        }
+                        built
+                    }
+                },
+                None => workflows.get(&instance.workflow_name, Some(instance.workflow_version)),
+            };
+            let def = match found {
                 Some(def) => def,
                 // An operator can always end an instance, even one whose definition is gone.
                 None if matches!(event, Event::Terminate { .. }) => {
@@ -285,6 +311,7 @@ pub fn run(
             }
             if instance.status.is_terminal() {
                 instances.remove(&id);
+                inline.remove(&id);
             }
         }
         let work = !batch.rows.is_empty() || !batch.actions.is_empty() || !batch.inbox_done.is_empty();

@@ -113,6 +113,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             e @ EngineError::UnknownWorkflow { .. } => ApiError::not_found(e.to_string()),
+            e @ EngineError::InvalidDefinition(_) => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
             EngineError::ShuttingDown => ApiError::new(ErrorCode::ShuttingDown, "vigil is shutting down"),
             EngineError::NoPartition => {
                 ApiError::new(ErrorCode::ShuttingDown, "this node is joining the cluster; retry")

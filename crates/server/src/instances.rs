@@ -76,8 +76,14 @@ async fn start(
     if let Some(id) = &q.instance_id {
         check_id(id)?;
     }
-    let req =
-        StartRequest { name, version: q.version, input, id: q.instance_id.clone(), correlation_id: q.correlation_id };
+    let req = StartRequest {
+        name,
+        version: q.version,
+        input,
+        id: q.instance_id.clone(),
+        correlation_id: q.correlation_id,
+        definition: None,
+    };
     let id = start_or_existing(&app, req).await?;
     let uris = ManagementUris::new(&base_url(&app, &headers), &id);
     let location = uris.status_query_get_uri.clone();

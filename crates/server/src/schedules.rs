@@ -177,6 +177,7 @@ async fn run_now(
         input: def.instance_input(now, now),
         id: None,
         correlation_id: def.start.correlation_id.clone(),
+        definition: None,
     };
     let id = app.engine.start_durable(req).await?;
     Ok((

@@ -49,6 +49,7 @@ pub async fn handle(
         input: Value::Object(input),
         id: None,
         correlation_id: None,
+        definition: None,
     };
     let id = app.engine.start_durable(req).await?;
     let base = base_url(&app, &headers);

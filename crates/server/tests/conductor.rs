@@ -504,3 +504,34 @@ async fn an_instance_whose_definition_was_removed_can_still_be_terminated() {
     assert_eq!(wf["tasks"][0]["status"], json!("CANCELED"));
     assert_eq!(api.poll("echo_task", "w", 200).await, None, "its task is no longer offered");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_request_may_bring_its_own_definition_which_is_checked_and_kept_with_the_instance() {
+    let api = api().await;
+    let def = json!({"name": "adhoc", "version": 3, "tasks": [
+        {"name": "double", "taskReferenceName": "d", "type": "INLINE",
+         "inputParameters": {"evaluatorType": "javascript", "n": "${workflow.input.n}", "expression": "$.n * 2"}},
+        {"name": "child", "taskReferenceName": "c", "type": "SUB_WORKFLOW",
+         "subWorkflowParam": {"name": "adhoc_child", "workflowDefinition": "${workflow.input.childDef}"}}
+    ], "outputParameters": {"doubled": "${d.output.result}", "child": "${c.output.echo}"}});
+    let child_def = json!({"name": "adhoc_child", "tasks": [{"name": "echo", "taskReferenceName": "e", "type": "INLINE",
+        "inputParameters": {"evaluatorType": "value-param", "expression": "v", "v": "from the child"}}],
+        "outputParameters": {"echo": "${e.output.result}"}});
+    let start = json!({"name": "ignored", "workflowDef": def, "input": {"n": 21, "childDef": child_def}});
+    let (code, id) = api.call("POST", "/api/workflow", Some(start)).await;
+    assert_eq!(code, StatusCode::OK, "{id}");
+    let wf = api.until(id.as_str().unwrap(), "COMPLETED").await;
+    assert_eq!((wf["workflowName"].as_str(), wf["workflowVersion"].as_u64()), (Some("adhoc"), Some(3)));
+    assert_eq!(wf["output"], json!({"doubled": 42, "child": "from the child"}));
+    assert_eq!(
+        api.call("GET", "/api/metadata/workflow/adhoc", None).await.0,
+        StatusCode::NOT_FOUND,
+        "nothing is registered"
+    );
+    // A definition that does not check is refused, naming the field.
+    let bad =
+        json!({"workflowDef": {"name": "bad", "tasks": [{"name": "x", "taskReferenceName": "x", "type": "NOPE"}]}});
+    let (code, body) = api.call("POST", "/api/workflow", Some(bad)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("workflowDef.tasks[0].type"), "{body}");
+}

@@ -78,6 +78,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         input,
         id: Some(id.clone()),
         correlation_id: None,
+        definition: None,
     })?;
     eprintln!("instance {started}");
     let printer = tokio::spawn(async move {

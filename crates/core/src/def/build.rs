@@ -22,6 +22,38 @@ pub fn build_workflow(doc: &Value) -> (Option<WorkflowDef>, Vec<Problem>) {
     (def, b.problems)
 }
 
+/// Gives every task of a workflow document without its own `taskDefinition` the registered one
+/// of its name (system tasks too: Conductor applies a WAIT task's timeouts from a task
+/// definition of its name).
+pub fn apply_task_defs(doc: &mut Value, taskdefs: &Map<String, Value>) {
+    fn walk(tasks: &mut Value, taskdefs: &Map<String, Value>) {
+        let Some(list) = tasks.as_array_mut() else { return };
+        for task in list {
+            if task.get("taskDefinition").is_none()
+                && let Some(def) = task.get("name").and_then(Value::as_str).and_then(|n| taskdefs.get(n)).cloned()
+            {
+                task["taskDefinition"] = def;
+            }
+            for key in ["loopOver", "defaultCase"] {
+                if let Some(inner) = task.get_mut(key) {
+                    walk(inner, taskdefs);
+                }
+            }
+            if let Some(cases) = task.get_mut("decisionCases").and_then(Value::as_object_mut) {
+                cases.values_mut().for_each(|c| walk(c, taskdefs));
+            }
+            if let Some(branches) = task.get_mut("forkTasks").and_then(Value::as_array_mut) {
+                branches.iter_mut().for_each(|b| walk(b, taskdefs));
+            }
+        }
+    }
+    if !taskdefs.is_empty()
+        && let Some(tasks) = doc.get_mut("tasks")
+    {
+        walk(tasks, taskdefs);
+    }
+}
+
 /// Checks one task made at run time (a FORK_JOIN_DYNAMIC's branch, the task a DYNAMIC names):
 /// the task, or its errors located under `path`. References to other tasks are not checked,
 /// since they may point anywhere in the running instance.
@@ -243,10 +275,11 @@ impl Builder {
         for (n, (i, task)) in tasks.iter().enumerate() {
             let joined = tasks.get(n + 1).is_some_and(|(_, next)| matches!(next.kind, TaskKind::Join { .. }));
             if matches!(task.kind, TaskKind::ForkJoinDynamic(_)) && !joined {
-                // Conductor terminates such an instance when the fork is reached.
-                self.problems.push(Problem::error(
+                // Conductor loads it, and fails an instance that reaches the fork.
+                self.problems.push(Problem::warning(
                     format!("{path}[{i}]"),
-                    "a FORK_JOIN_DYNAMIC must be followed by a JOIN, which waits for the forked tasks",
+                    "a FORK_JOIN_DYNAMIC must be followed by a JOIN, which waits for the forked tasks; without one, \
+                     an instance fails when it reaches the fork",
                 ));
             }
             if matches!(task.kind, TaskKind::ForkJoin { .. }) && !joined {
@@ -441,7 +474,23 @@ impl Builder {
                 TaskKind::Terminate
             }
             "SUB_WORKFLOW" => match &raw.sub_workflow_param {
-                Some(p) => TaskKind::SubWorkflow { name: p.name.clone(), version: p.version },
+                Some(p) => {
+                    let at = join_key(path, "subWorkflowParam.workflowDefinition");
+                    match &p.workflow_definition {
+                        Some(doc @ Value::Object(_)) => {
+                            let (_, problems) = build_workflow(doc);
+                            self.problems.extend(problems.into_iter().map(|problem| problem.within(&at)));
+                        }
+                        Some(Value::String(s)) if s.contains("${") => {}
+                        Some(Value::Null) | None => {}
+                        Some(other) => self.problems.push(Problem::error(
+                            at,
+                            format!("`workflowDefinition` must be a workflow definition or a `${{...}}` reference, not {other}"),
+                        )),
+                    }
+                    let definition = p.workflow_definition.clone().filter(|d| !d.is_null());
+                    TaskKind::SubWorkflow { name: p.name.clone(), version: p.version, definition }
+                }
                 None => {
                     self.problems.push(Problem::error(
                         join_key(path, "subWorkflowParam"),

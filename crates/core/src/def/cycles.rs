@@ -13,7 +13,8 @@ pub const MAX_SUB_WORKFLOW_DEPTH: u32 = 32;
 pub fn sub_workflow_targets(def: &WorkflowDef) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(&def.tasks, "tasks", &mut |t, here| {
-        if let TaskKind::SubWorkflow { name, .. } = &t.kind {
+        // A child that brings its own definition starts no loaded workflow.
+        if let TaskKind::SubWorkflow { name, definition: None, .. } = &t.kind {
             out.push((here.to_string(), name.clone()));
         }
     });

@@ -147,6 +147,10 @@ pub struct SubWorkflowParamConfig {
     /// Its version; the latest when absent.
     #[serde(default)]
     pub version: Option<u32>,
+    /// The child's own definition (Conductor's inline `workflowDefinition`): a WorkflowDef, or a
+    /// `${...}` reference to one made at run time.
+    #[serde(default)]
+    pub workflow_definition: Option<Value>,
 }
 
 /// Conductor's `TaskDef`: retry and timeout settings.

@@ -299,6 +299,8 @@ pub struct ChildStart {
     pub parent: Option<ParentRef>,
     /// The starting instance's correlation id, which the new one carries on (as in Conductor).
     pub correlation_id: Option<String>,
+    /// The new instance's own definition, when it brings one.
+    pub definition: Option<Value>,
 }
 
 /// Everything a step may use besides the state: time, definitions and evaluators.

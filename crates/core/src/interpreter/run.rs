@@ -381,8 +381,12 @@ impl<'a, 'b> Run<'a, 'b> {
                     at += 1;
                     self.run_fork_join(task, branches, join, join_on, pos)
                 }
-                (TaskKind::ForkJoinDynamic(spec), Some((join, TaskKind::Join { .. }))) => {
-                    at += 1;
+                (TaskKind::ForkJoinDynamic(spec), next) => {
+                    let join = match next {
+                        Some((join, TaskKind::Join { .. })) => Some(join),
+                        _ => None,
+                    };
+                    at += usize::from(join.is_some());
                     self.run_dynamic_fork(task, spec, join, pos)
                 }
                 (TaskKind::Join { join_on }, _) => self.run_join(task, join_on, true, pos),
@@ -428,11 +432,12 @@ impl<'a, 'b> Run<'a, 'b> {
     /// A FORK_JOIN_DYNAMIC and its JOIN. The first time it is reached its tasks are made from
     /// its input (or the instance fails, as in Conductor, when they cannot be); from then on it
     /// runs as a FORK whose branches are those tasks, one each, joined on all of them.
-    fn run_dynamic_fork(&mut self, fork: &'a Task, spec: &DynamicFork, join: &'a Task, pos: &Pos) -> Flow {
+    fn run_dynamic_fork(&mut self, fork: &'a Task, spec: &DynamicFork, join: Option<&'a Task>, pos: &Pos) -> Flow {
         let key = format!("{}{}", fork.ref_name, pos.suffix);
         if !self.index.contains_key(&key) {
-            return self.make_fork(fork, spec, key, pos);
+            return self.make_fork(fork, spec, key, pos, join.is_some());
         }
+        let Some(join) = join else { return self.run_task(fork, pos) };
         let made: &'a Made = self.made;
         let branches = made.get(&key).unwrap_or_default();
         match self.run_task(fork, pos) {
@@ -453,7 +458,7 @@ impl<'a, 'b> Run<'a, 'b> {
 
     /// Makes the tasks of FORK_JOIN_DYNAMIC `fork` and records its execution, which lists them
     /// (`forkedTasks`, `forkedTaskDefs`) as Conductor's does; the next pass runs them.
-    fn make_fork(&mut self, fork: &'a Task, spec: &DynamicFork, key: String, pos: &Pos) -> Flow {
+    fn make_fork(&mut self, fork: &'a Task, spec: &DynamicFork, key: String, pos: &Pos, joined: bool) -> Flow {
         let nested = self.inst.tasks.iter().any(|t| t.task_type == fork.type_name());
         let forked = match self.resolve_masked(&Value::Object(fork.input.clone()), &pos.suffix) {
             Ok(Value::Object(input)) => dynamic::fork_tasks(fork, spec, &input, nested),
@@ -471,6 +476,11 @@ impl<'a, 'b> Run<'a, 'b> {
             Ok(tasks) => tasks,
             Err(reason) => return self.fail_making(reason),
         };
+        if !joined {
+            // Conductor's words, from ForkJoinDynamicTaskMapper.
+            let reason = "Dynamic join definition is not followed by a join task.  Check the workflow definition.";
+            return self.fail_making(reason.to_string());
+        }
         let refs: Vec<Value> = tasks.iter().map(|t| t["taskReferenceName"].clone()).collect();
         let listed = Value::Array(tasks.clone());
         dynamic::record(self.inst, &key, tasks, self.cx.workflows);
@@ -873,6 +883,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 input,
                 parent: None,
                 correlation_id: self.inst.correlation_id.clone(),
+                definition: None,
             }));
         }
         self.actions.push(Action::Finished {
@@ -925,8 +936,16 @@ impl<'a, 'b> Run<'a, 'b> {
     /// The child-start request for SUB_WORKFLOW execution `i`.
     pub fn child_start(&self, i: usize) -> Option<ChildStart> {
         let exec = &self.inst.tasks[i];
-        let Some(TaskKind::SubWorkflow { name, version }) = self.task_def(&exec.def_ref).map(|t| &t.kind) else {
+        let Some(TaskKind::SubWorkflow { name, version, definition }) = self.task_def(&exec.def_ref).map(|t| &t.kind)
+        else {
             return None;
+        };
+        // A definition made at run time is read from where the reference points.
+        let definition = match definition {
+            Some(Value::String(reference)) => {
+                self.resolve_masked(&Value::String(reference.clone()), exec.suffix()).ok()
+            }
+            other => other.clone(),
         };
         // Conductor resolves the name as a template (`${workflow.input.subwf}`).
         let name = if name.contains("${") {
@@ -949,6 +968,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 depth: self.child_depth(),
             }),
             correlation_id: self.inst.correlation_id.clone(),
+            definition,
         })
     }
 }

@@ -1091,3 +1091,26 @@ tasks:
     let reason = h.inst.reason_for_incompletion.clone().unwrap_or_default();
     assert_eq!(reason, "Task wf1~1 failed with status: FAILED and reason: 'no disk'");
 }
+
+#[test]
+fn a_dynamic_fork_without_a_join_fails_the_instance_when_reached_as_in_conductor() {
+    let yaml = r#"
+name: unjoined
+tasks:
+  - name: fan
+    taskReferenceName: fan
+    type: FORK_JOIN_DYNAMIC
+    inputParameters: {forkTaskName: t, forkTaskInputs: [{}]}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert!(h.inst.tasks.is_empty());
+    assert!(
+        h.inst
+            .reason_for_incompletion
+            .clone()
+            .unwrap_or_default()
+            .starts_with("Dynamic join definition is not followed")
+    );
+}

@@ -46,6 +46,9 @@ pub(crate) enum InboxMsg {
         id: String,
         /// Correlation id.
         correlation_id: Option<String>,
+        /// The instance's own definition, if it brings one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        definition: Option<serde_json::Value>,
     },
     /// Retry an ended instance from the tasks that did not complete.
     Retry {
@@ -123,6 +126,7 @@ pub(crate) fn start_msg(req: StartRequest, id: &str) -> InboxMsg {
         input: req.input,
         id: id.to_string(),
         correlation_id: req.correlation_id,
+        definition: req.definition,
     }
 }
 
@@ -202,8 +206,8 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
     };
     match msg {
         InboxMsg::Event { instance, event } => shared.router.place(wrap(ShardMsg::Event(instance, event))),
-        InboxMsg::Start { name, version, input, id: instance_id, correlation_id } => {
-            let req = StartRequest { name, version, input, id: Some(instance_id), correlation_id };
+        InboxMsg::Start { name, version, input, id: instance_id, correlation_id, definition } => {
+            let req = StartRequest { name, version, input, id: Some(instance_id), correlation_id, definition };
             match shared.new_instance(req, part) {
                 Ok(instance) => shared.router.place(wrap(ShardMsg::Start {
                     instance: Box::new(instance),

@@ -233,7 +233,7 @@ async fn update_v2(
 async fn get_task(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>) -> ApiResult<Json<Value>> {
     let (instance, at) = find_task(&app, &task_id).await?;
     let workflows = app.engine.workflows();
-    let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
+    let def = workflows.for_instance(&instance);
     Ok(Json(model::task(&instance, at, &model::TaskNames::of(def.as_deref(), &instance))))
 }
 

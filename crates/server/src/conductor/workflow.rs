@@ -45,7 +45,8 @@ fn text(id: String) -> Response {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StartWorkflowRequest {
-    /// Workflow name.
+    /// Workflow name (the definition's, with `workflowDef`).
+    #[serde(default)]
     name: String,
     /// Version; the latest when absent.
     version: Option<u32>,
@@ -55,6 +56,10 @@ pub struct StartWorkflowRequest {
     input: Value,
     /// Correlation id.
     correlation_id: Option<String>,
+    /// The workflow's definition, run by this instance instead of a registered one (nothing is
+    /// registered); `name` and `version` are then the definition's.
+    #[schema(value_type = Option<Object>)]
+    workflow_def: Option<Value>,
 }
 
 /// Starts a workflow from a StartWorkflowRequest; answers the instance id as text.
@@ -66,12 +71,15 @@ async fn start_request(
     State(app): State<AppState>,
     JsonBody(req): JsonBody<StartWorkflowRequest>,
 ) -> ApiResult<Response> {
+    let definition = req.workflow_def.filter(|d| !d.is_null());
+    let name = definition.as_ref().and_then(|d| d["name"].as_str()).map_or(req.name, str::to_string);
     let start = StartRequest {
-        name: req.name,
+        name,
         version: req.version,
         input: object_or_empty(req.input),
         id: None,
         correlation_id: req.correlation_id,
+        definition,
     };
     Ok(text(app.engine.start_durable(start).await?))
 }
@@ -106,6 +114,7 @@ async fn start_by_name(
         input: object_or_empty(input),
         id: None,
         correlation_id: q.correlation_id,
+        definition: None,
     };
     Ok(text(app.engine.start_durable(start).await?))
 }
@@ -141,7 +150,7 @@ async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("workflow `{id}` does not exist")))?;
     let workflows = app.engine.workflows();
-    let def = workflows.get(&instance.workflow_name, Some(instance.workflow_version));
+    let def = workflows.for_instance(&instance);
     let names = model::TaskNames::of(def.as_deref(), &instance);
     Ok(Json(model::workflow(&instance, q.include_tasks.unwrap_or(true), &names)))
 }
@@ -427,7 +436,7 @@ async fn settle(app: &AppState, id: &str, before: Option<i64>, done: impl Fn(Wor
     while tokio::time::Instant::now() < deadline {
         match app.engine.instance(id).await {
             // An instance whose definition is gone waits for it, and so does the request.
-            Ok(Some(i)) if app.engine.workflows().get(&i.workflow_name, Some(i.workflow_version)).is_none() => return,
+            Ok(Some(i)) if app.engine.workflows().for_instance(&i).is_none() => return,
             Ok(Some(i)) if !done(i.status) && before.is_none_or(|b| i.update_time <= b) => {
                 tokio::time::sleep(Duration::from_millis(5)).await
             }

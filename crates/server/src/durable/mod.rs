@@ -230,7 +230,7 @@ async fn start_instance(
     headers: HeaderMap,
     input: Value,
 ) -> ApiResult<Response> {
-    let req = StartRequest { name, version: None, input, id, correlation_id: None };
+    let req = StartRequest { name, version: None, input, id, correlation_id: None, definition: None };
     let id = start_or_existing(&app, req).await?;
     let base = base_url(&app, &headers);
     match (q.timeout, q.polling_interval) {
@@ -297,7 +297,7 @@ async fn durable_get_status(
 /// `i`'s status payload with what `show` asks for, its tasks named from its definition.
 fn full_payload(app: &AppState, i: &Instance, show: Show) -> Value {
     let workflows = app.engine.workflows();
-    let def = workflows.get(&i.workflow_name, Some(i.workflow_version));
+    let def = workflows.for_instance(i);
     status::payload(i, show, &TaskNames::of(def.as_deref(), i))
 }
 
@@ -637,6 +637,7 @@ async fn durable_restart(
             input: instance.input,
             id: None,
             correlation_id: instance.correlation_id,
+            definition: instance.definition,
         };
         app.engine.start_durable(req).await?
     } else {
