@@ -33,7 +33,8 @@ async fn conductors_integration_scenarios_behave_as_conductors() {
     let db = dir.path().join("v.db");
     let config = dir.path().join("config");
     std::fs::create_dir_all(config.join("workflows")).unwrap();
-    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    // As Conductor's test configuration: conductor.app.max-workflow-variables-payload-size-threshold=2KB.
+    let (child, base) = serve_api(&db, &config, free_port(), &["--max-variables-kb", "2"]).await;
     let _child = KillOnDrop(child);
     let http = reqwest::Client::new();
     let harness = root().join("crates/cli/tests/conductor/harness");

@@ -173,11 +173,13 @@ impl TaskExec {
         self.reference_task_name.strip_prefix(self.def_ref.as_str()).unwrap_or_default()
     }
 
-    /// Whether a result may be applied to it: it is in progress, or it is a SIMPLE task still
-    /// SCHEDULED (a worker's report may overtake its poll's event, and Conductor lets a client
-    /// complete a task it never polled).
+    /// Whether a result may be applied to it: it is in progress, or it is a task that something
+    /// outside completes (SIMPLE, WAIT, HUMAN) still SCHEDULED (a worker's report may overtake its
+    /// poll's event, and Conductor lets a client complete a task it never polled, or a WAIT
+    /// still waiting out its retry delay).
     pub fn accepts_result(&self) -> bool {
-        self.status == TaskStatus::InProgress || (self.status == TaskStatus::Scheduled && self.task_type == "SIMPLE")
+        self.status == TaskStatus::InProgress
+            || (self.status == TaskStatus::Scheduled && matches!(self.task_type.as_str(), "SIMPLE" | "WAIT" | "HUMAN"))
     }
 
     /// Its iteration as Conductor reports it: a DO_WHILE's own is the loop's current one.

@@ -49,6 +49,8 @@ pub struct EngineConfig {
     pub monitor_checks_per_shard: u64,
     /// Seals the secrets UPDATE_SECRET tasks store; without it they fail.
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
+    /// Most bytes an instance's variables may take as JSON (a SET_VARIABLE past it fails).
+    pub max_variables_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +68,7 @@ impl Default for EngineConfig {
             monitor_threads: std::thread::available_parallelism().map_or(1, usize::from),
             monitor_checks_per_shard: crate::monitors::CHECKS_PER_SHARD,
             secret_box: None,
+            max_variables_bytes: vigil_core::interpreter::MAX_VARIABLES_BYTES,
         }
     }
 }
@@ -171,6 +174,8 @@ pub(crate) struct Shared {
     pub workflows: RwLock<Arc<WorkflowSet>>,
     pub secrets: RwLock<Arc<SecretValues>>,
     /// Seals what UPDATE_SECRET stores.
+    /// Most bytes an instance's variables may take as JSON.
+    pub max_variables_bytes: usize,
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     pub router: Router,
     pub timers: mpsc::UnboundedSender<(Millis, Target)>,
@@ -278,6 +283,7 @@ impl Engine {
             workflows: RwLock::new(Arc::new(workflows)),
             secrets: RwLock::new(Arc::new(secrets)),
             secret_box: config.secret_box.clone(),
+            max_variables_bytes: config.max_variables_bytes,
             router: router.clone(),
             timers: timer_tx,
             waiters: Mutex::new(HashMap::new()),

@@ -266,6 +266,7 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
                 max_iterations: vigil_core::interpreter::MAX_ITERATIONS,
+                max_variables_bytes: shared.max_variables_bytes,
                 budget: Some(budget(slow)),
             };
             let part = instance.partition;

@@ -40,6 +40,10 @@ pub struct Args {
     /// memory without bound.
     #[arg(long, env = "VIGIL_MAX_RUNNING_FIRES", default_value_t = vigil_runtime::admission::DEFAULT_MAX_RUNNING_FIRES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_running_fires: usize,
+    /// Most kilobytes an instance's workflow variables may take as JSON; a SET_VARIABLE that
+    /// would pass it fails (Conductor's `max-workflow-variables-payload-size-threshold`).
+    #[arg(long, env = "VIGIL_MAX_VARIABLES_KB", default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_variables_kb: usize,
     /// Length of a monitor history bucket: each series keeps one row per bucket (checks, failing,
     /// min, max, mean and last value).
     #[arg(long, env = "VIGIL_MONITOR_HISTORY_BUCKET", default_value = "1m", value_parser = positive_duration)]
@@ -126,6 +130,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         engine_config.shards = n;
     }
     engine_config.max_running_fires = args.max_running_fires;
+    engine_config.max_variables_bytes = args.max_variables_kb * 1024;
     engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
         bucket: args.monitor_history_bucket,
         keep: args.monitor_history_keep,

@@ -320,7 +320,13 @@ pub struct Step<'a> {
     /// How long evaluations may hold this thread; `None` lets them run to the engines' full
     /// limits inside the step.
     pub budget: Option<Budget>,
+    /// Most bytes the workflow variables may take as JSON after a SET_VARIABLE; past it the task
+    /// fails for good (Conductor's `max-workflow-variables-payload-size-threshold`).
+    pub max_variables_bytes: usize,
 }
+
+/// [`Step::max_variables_bytes`] by default: Conductor's 256 KB.
+pub const MAX_VARIABLES_BYTES: usize = 256 * 1024;
 
 /// [`Step::max_iterations`] by default: a loop that keeps every iteration's history grows the
 /// state that every commit writes, so it stops at 10,000; one with `keepLastN` at 1,000,000.

@@ -97,9 +97,22 @@ impl<'a> Run<'a, '_> {
             }
             TaskKind::Simple => {}
             TaskKind::SetVariable => {
+                let mut variables = self.inst.variables.clone();
                 if let Value::Object(masked) = self.inst.tasks[i].input_data.clone() {
-                    self.inst.variables.extend(masked);
+                    variables.extend(masked);
                 }
+                // As Conductor's SetVariable: the variables are left as they were when too big.
+                let size = serde_json::to_vec(&variables).map_or(0, |v| v.len());
+                let limit = self.cx.max_variables_bytes;
+                if size > limit {
+                    let reason = format!(
+                        "The variables payload size: {size} of workflow: {} is greater than the permissible limit: {} kilobytes",
+                        self.inst.workflow_id,
+                        limit / 1024
+                    );
+                    return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+                }
+                self.inst.variables = variables;
                 self.complete(i, json!({}));
             }
             TaskKind::Noop => self.complete(i, json!({})),

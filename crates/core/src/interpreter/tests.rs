@@ -62,6 +62,7 @@ impl Harness {
             jq: &mut self.jq,
             secrets: &TestSecrets,
             max_iterations: self.max_iterations,
+            max_variables_bytes: super::MAX_VARIABLES_BYTES,
             budget: self.budget,
         };
         step(&mut self.inst, &self.def, event, &mut cx)
@@ -1113,4 +1114,21 @@ tasks:
             .unwrap_or_default()
             .starts_with("Dynamic join definition is not followed")
     );
+}
+
+#[test]
+fn set_variable_past_the_variables_limit_fails_for_good_and_leaves_the_variables_as_they_were() {
+    let yaml = r#"
+name: vars
+variables: {kept: 1}
+tasks:
+  - {name: v, taskReferenceName: v, type: SET_VARIABLE, inputParameters: {big: "${workflow.input.big}"}}
+"#;
+    let mut h = Harness::new(yaml, json!({"big": "x".repeat(300 * 1024)}));
+    h.send(Event::Start);
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+    assert_eq!(h.task("v").status, TaskStatus::FailedWithTerminalError);
+    let reason = h.task("v").reason_for_incompletion.clone().unwrap_or_default();
+    assert!(reason.ends_with("is greater than the permissible limit: 256 kilobytes"), "{reason}");
+    assert_eq!(h.inst.variables, serde_json::Map::from_iter([("kept".to_string(), json!(1))]));
 }
