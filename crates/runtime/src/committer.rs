@@ -229,8 +229,8 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             let shared = shared.clone();
             tokio::spawn(async move { reopen_parent(&shared, parent).await });
         }
-        Action::CancelChild { child_id } => {
-            shared.router.send(&child_id, Event::Terminate { reason: format!("parent {id} ended") });
+        Action::CancelChild { child_id, reason } => {
+            shared.router.send(&child_id, Event::Terminate { reason });
         }
         Action::Finished { status, output, reason, parent } => {
             shared.work.drop_instance(&id);

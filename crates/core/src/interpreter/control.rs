@@ -183,7 +183,8 @@ impl Run<'_, '_> {
         }
         let Some(task_id) = task_id else {
             for child_id in self.inst.tasks.iter().filter_map(|t| t.sub_workflow_id.clone()) {
-                self.actions.push(Action::CancelChild { child_id });
+                let reason = format!("parent {} is rerun", self.inst.workflow_id);
+                self.actions.push(Action::CancelChild { child_id, reason });
             }
             self.inst.tasks.clear();
             self.inst.dynamic_tasks.clear();
@@ -198,7 +199,8 @@ impl Run<'_, '_> {
         let gone: Vec<String> = self.inst.tasks.iter().filter(|t| seq(t) > from).map(|t| t.task_id.clone()).collect();
         for exec in self.inst.tasks.iter().filter(|t| gone.contains(&t.task_id)) {
             if let Some(child_id) = &exec.sub_workflow_id {
-                self.actions.push(Action::CancelChild { child_id: child_id.clone() });
+                let reason = format!("parent {} is rerun", self.inst.workflow_id);
+                self.actions.push(Action::CancelChild { child_id: child_id.clone(), reason });
             }
         }
         self.inst.tasks.retain(|t| seq(t) <= from);

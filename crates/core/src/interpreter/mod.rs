@@ -220,6 +220,8 @@ pub enum Action {
     CancelChild {
         /// Child id.
         child_id: String,
+        /// Why, as the child records it.
+        reason: String,
     },
     /// The instance ended: tell the parent, waiters and schedules.
     Finished {

@@ -48,6 +48,8 @@ pub(super) struct Run<'a, 'b> {
     pub remade: bool,
     /// `run_task` treats a FORK as a leaf (its JOIN runs the branches).
     fork_as_leaf: bool,
+    /// `run_task` creates a DO_WHILE without entering its body (a fork's first tasks).
+    loops_as_leaves: bool,
     /// The input an operator gave the execution rerun from (by task id), used instead of its
     /// template when it starts.
     pub rerun_input: Option<(String, Map<String, Value>)>,
@@ -74,6 +76,7 @@ impl<'a, 'b> Run<'a, 'b> {
             fuel,
             remade: false,
             fork_as_leaf: false,
+            loops_as_leaves: false,
             rerun_input: None,
         }
     }
@@ -375,29 +378,34 @@ impl<'a, 'b> Run<'a, 'b> {
 
     pub fn run_list(&mut self, tasks: &'a [Task], pos: &Pos) -> Flow {
         let mut at = 0;
-        while let Some(task) = tasks.get(at) {
-            let flow = match (&task.kind, tasks.get(at + 1).map(|t| (t, &t.kind))) {
-                (TaskKind::ForkJoin { branches }, Some((join, TaskKind::Join { join_on }))) => {
-                    at += 1;
-                    self.run_fork_join(task, branches, join, join_on, pos)
-                }
-                (TaskKind::ForkJoinDynamic(spec), next) => {
-                    let join = match next {
-                        Some((join, TaskKind::Join { .. })) => Some(join),
-                        _ => None,
-                    };
-                    at += usize::from(join.is_some());
-                    self.run_dynamic_fork(task, spec, join, pos)
-                }
-                (TaskKind::Join { join_on }, _) => self.run_join(task, join_on, true, pos),
-                _ => self.run_task(task, pos),
-            };
+        while at < tasks.len() {
+            let (flow, taken) = self.run_unit(&tasks[at..], pos);
             match flow {
-                Flow::Done => at += 1,
+                Flow::Done => at += taken,
                 other => return other,
             }
         }
         Flow::Done
+    }
+
+    /// Runs the first unit of `tasks` (a task, or a fork with its JOIN); returns how it stands
+    /// and how many tasks it took.
+    fn run_unit(&mut self, tasks: &'a [Task], pos: &Pos) -> (Flow, usize) {
+        let Some(task) = tasks.first() else { return (Flow::Done, 0) };
+        match (&task.kind, tasks.get(1).map(|t| (t, &t.kind))) {
+            (TaskKind::ForkJoin { branches }, Some((join, TaskKind::Join { join_on }))) => {
+                (self.run_fork_join(task, branches, join, join_on, pos), 2)
+            }
+            (TaskKind::ForkJoinDynamic(spec), next) => {
+                let join = match next {
+                    Some((join, TaskKind::Join { .. })) => Some(join),
+                    _ => None,
+                };
+                (self.run_dynamic_fork(task, spec, join, pos), 1 + usize::from(join.is_some()))
+            }
+            (TaskKind::Join { join_on }, _) => (self.run_join(task, join_on, true, pos), 1),
+            _ => (self.run_task(task, pos), 1),
+        }
     }
 
     /// A FORK and its JOIN, as Conductor runs them: the JOIN is scheduled (IN_PROGRESS) right
@@ -416,6 +424,9 @@ impl<'a, 'b> Run<'a, 'b> {
         let flow = self.run_task(fork, pos);
         self.fork_as_leaf = false;
         if flow != Flow::Done {
+            return flow;
+        }
+        if let Some(flow) = self.start_branches(branches.iter().map(Vec::as_slice), join, pos) {
             return flow;
         }
         let mut branches_done = true;
@@ -444,6 +455,9 @@ impl<'a, 'b> Run<'a, 'b> {
             Flow::Done => {}
             other => return other,
         }
+        if let Some(flow) = self.start_branches(branches.iter().map(std::slice::from_ref), join, pos) {
+            return flow;
+        }
         let mut branches_done = true;
         for task in branches {
             match self.run_list(std::slice::from_ref(task), pos) {
@@ -454,6 +468,40 @@ impl<'a, 'b> Run<'a, 'b> {
         }
         let join_on: Vec<String> = branches.iter().map(|t| t.ref_name.clone()).collect();
         self.run_join(join, &join_on, branches_done, pos)
+    }
+
+    /// Creates each branch's first task that is not there yet, then the JOIN, in that order, as
+    /// Conductor's fork mappers schedule them in one decision (a DO_WHILE without its body,
+    /// which comes a decision later); the branches go on from there. Returns how the fork ends
+    /// when a first task ends it.
+    fn start_branches(
+        &mut self,
+        branches: impl Iterator<Item = &'a [Task]>,
+        join: &'a Task,
+        pos: &Pos,
+    ) -> Option<Flow> {
+        let mut created = false;
+        for branch in branches {
+            let Some(first) = branch.first() else { continue };
+            if self.index.contains_key(&format!("{}{}", first.ref_name, pos.suffix)) {
+                continue;
+            }
+            created = true;
+            // A first fork comes with its own first tasks and JOIN, as Conductor maps it.
+            self.loops_as_leaves = true;
+            let (flow, _) = self.run_unit(branch, pos);
+            self.loops_as_leaves = false;
+            if matches!(flow, Flow::Failed(_) | Flow::Ended) {
+                return Some(flow);
+            }
+        }
+        if created && !self.index.contains_key(&format!("{}{}", join.ref_name, pos.suffix)) {
+            match self.run_task(join, pos) {
+                Flow::Pending | Flow::Done => {}
+                other => return Some(other),
+            }
+        }
+        None
     }
 
     /// Makes the tasks of FORK_JOIN_DYNAMIC `fork` and records its execution, which lists them
@@ -606,6 +654,9 @@ impl<'a, 'b> Run<'a, 'b> {
                     let case = chosen.as_str().unwrap_or_default().to_string();
                     let branch = sw.cases.iter().find(|(c, _)| *c == case).map(|(_, l)| l).unwrap_or(&sw.default_case);
                     return self.run_list(branch, pos);
+                }
+                TaskKind::DoWhile(_) if status == TaskStatus::InProgress && self.loops_as_leaves => {
+                    return Flow::Pending;
                 }
                 TaskKind::DoWhile(_) if status == TaskStatus::InProgress => return self.run_loop(task, pos, i),
                 // A FORK without a JOIN after it waits for all its branches.
@@ -772,7 +823,8 @@ impl<'a, 'b> Run<'a, 'b> {
     /// Cancels the child instance of SUB_WORKFLOW execution `i`, if it has one.
     fn cancel_child_of(&mut self, i: usize) {
         if let Some(child_id) = self.inst.tasks[i].sub_workflow_id.clone() {
-            self.actions.push(Action::CancelChild { child_id });
+            let reason = format!("its SUB_WORKFLOW task in parent {} timed out", self.inst.workflow_id);
+            self.actions.push(Action::CancelChild { child_id, reason });
         }
     }
 
@@ -823,13 +875,18 @@ impl<'a, 'b> Run<'a, 'b> {
     pub fn end(&mut self, status: WorkflowStatus, reason: Option<String>, output: Option<Value>) {
         let now = self.cx.now;
         let reason = reason.map(|r| self.cx.secrets.scrub_text(r));
+        // Conductor's words for a child whose parent ended.
+        let why = format!(
+            "Parent workflow has been terminated with reason: {}",
+            reason.as_deref().unwrap_or_else(|| status.as_str())
+        );
         for exec in self.inst.tasks.iter_mut().filter(|t| !t.status.is_terminal()) {
             exec.status = TaskStatus::Canceled;
             exec.end_time = Some(now);
             exec.due_time = None;
             exec.timeout_time = None;
             if let (Some(child), "SUB_WORKFLOW") = (&exec.sub_workflow_id, exec.task_type.as_str()) {
-                self.actions.push(Action::CancelChild { child_id: child.clone() });
+                self.actions.push(Action::CancelChild { child_id: child.clone(), reason: why.clone() });
             }
         }
         self.inst.status = status;
