@@ -259,7 +259,7 @@ async fn work_offers_are_taken_once(store: &dyn Store) {
     assert_eq!(store.work_sizes().await.unwrap(), [("email".to_string(), 2), ("resize".to_string(), 3)]);
     let took = store.take_work("resize", 5, 100).await.unwrap();
     let ids: Vec<(&str, i64)> = took.iter().map(|o| (o.instance_id.as_str(), o.visible_at)).collect();
-    assert_eq!(ids, [("i2", 10), ("i1", 20)], "visible ones, oldest first; a second offer of i2/1 was ignored");
+    assert_eq!(ids, [("i2", 5), ("i1", 20)], "visible ones, oldest first; a second offer of i2/1 replaced the first");
     assert_eq!(took[0].body, "{\"t\":\"1\"}");
     assert!(store.take_work("resize", 5, 100).await.unwrap().is_empty(), "each offer is taken once");
     store.change_work(&[WorkChange::Withdraw { instance_id: "i3".into(), task_id: "1".into() }]).await.unwrap();

@@ -73,6 +73,10 @@ async fn start_request(
 ) -> ApiResult<Response> {
     let definition = req.workflow_def.filter(|d| !d.is_null());
     let name = definition.as_ref().and_then(|d| d["name"].as_str()).map_or(req.name, str::to_string);
+    if name.is_empty() && definition.is_none() {
+        let message = "invalid JSON body: missing field `name` (or a `workflowDef` to run)";
+        return Err(ApiError::new(crate::error::ErrorCode::InvalidRequest, message));
+    }
     let start = StartRequest {
         name,
         version: req.version,
