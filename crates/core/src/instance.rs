@@ -182,6 +182,23 @@ impl TaskExec {
             || (self.status == TaskStatus::Scheduled && matches!(self.task_type.as_str(), "SIMPLE" | "WAIT" | "HUMAN"))
     }
 
+    /// Makes it a fresh SCHEDULED execution as of `now`, keeping its identity and input: what a
+    /// retry attempt, a rerun and a re-opened cancelled task start from.
+    pub fn reschedule(&mut self, now: Millis) {
+        self.status = TaskStatus::Scheduled;
+        self.output_data = Value::Object(Map::new());
+        self.reason_for_incompletion = None;
+        self.scheduled_time = now;
+        self.start_time = None;
+        self.end_time = None;
+        self.due_time = None;
+        self.timeout_time = None;
+        self.retried = false;
+        self.poll_count = 0;
+        self.worker_id = None;
+        self.callback_after_seconds = 0;
+    }
+
     /// Its iteration as Conductor reports it: a DO_WHILE's own is the loop's current one.
     pub fn conductor_iteration(&self) -> u32 {
         if self.task_type == "DO_WHILE" {

@@ -149,15 +149,9 @@ impl Run<'_, '_> {
                 continue;
             }
             let exec = &mut self.inst.tasks[j];
-            exec.status = TaskStatus::Scheduled;
+            exec.reschedule(self.cx.now);
             exec.retry_count += 1;
             exec.restarts += 1;
-            exec.reason_for_incompletion = None;
-            exec.poll_count = 0;
-            exec.worker_id = None;
-            exec.scheduled_time = self.cx.now;
-            exec.start_time = None;
-            exec.end_time = None;
             self.start(j);
         }
         true
@@ -211,18 +205,7 @@ impl Run<'_, '_> {
         let i = self.inst.tasks.iter().position(|t| t.task_id == task_id).expect("kept");
         let now = self.cx.now;
         let exec = &mut self.inst.tasks[i];
-        exec.status = TaskStatus::Scheduled;
-        exec.output_data = Value::Object(Map::new());
-        exec.reason_for_incompletion = None;
-        exec.scheduled_time = now;
-        exec.start_time = None;
-        exec.end_time = None;
-        exec.due_time = None;
-        exec.timeout_time = None;
-        exec.retried = false;
-        exec.poll_count = 0;
-        exec.worker_id = None;
-        exec.callback_after_seconds = 0;
+        exec.reschedule(now);
         if exec.sub_workflow_id.take().is_some() {
             // A new child: its id is made from the execution's.
             self.inst.next_task_seq += 1;

@@ -788,21 +788,10 @@ impl<'a, 'b> Run<'a, 'b> {
     pub(super) fn push_attempt(&mut self, i: usize, delay_ms: i64) -> usize {
         let now = self.cx.now;
         self.inst.next_task_seq += 1;
-        let old = &self.inst.tasks[i];
-        let mut next = old.clone();
+        let mut next = self.inst.tasks[i].clone();
+        next.reschedule(now);
         next.task_id = self.inst.next_task_seq.to_string();
-        next.status = TaskStatus::Scheduled;
-        next.output_data = Value::Object(Map::new());
-        next.retry_count = old.retry_count + 1;
-        next.scheduled_time = now;
-        next.start_time = None;
-        next.end_time = None;
-        next.timeout_time = None;
-        next.reason_for_incompletion = None;
-        next.retried = false;
-        next.poll_count = 0;
-        next.worker_id = None;
-        next.callback_after_seconds = 0;
+        next.retry_count += 1;
         next.due_time = (delay_ms > 0).then_some(now + delay_ms);
         let j = self.inst.tasks.len();
         self.index.insert(next.reference_task_name.clone(), j);
