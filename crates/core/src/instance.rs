@@ -182,6 +182,34 @@ impl TaskExec {
             || (self.status == TaskStatus::Scheduled && matches!(self.task_type.as_str(), "SIMPLE" | "WAIT" | "HUMAN"))
     }
 
+    /// A new SCHEDULED execution of the task defined as `def_ref`, known in the instance as
+    /// `reference` (its loop suffix included), created at `now`.
+    pub fn new(task_id: String, reference: String, def_ref: String, task_type: &str, now: Millis) -> Self {
+        Self {
+            task_id,
+            reference_task_name: reference,
+            def_ref,
+            task_type: task_type.to_string(),
+            status: TaskStatus::Scheduled,
+            input_data: Value::Null,
+            output_data: Value::Object(Map::new()),
+            retry_count: 0,
+            restarts: 0,
+            iteration: 0,
+            scheduled_time: now,
+            start_time: None,
+            end_time: None,
+            due_time: None,
+            timeout_time: None,
+            reason_for_incompletion: None,
+            retried: false,
+            sub_workflow_id: None,
+            poll_count: 0,
+            worker_id: None,
+            callback_after_seconds: 0,
+        }
+    }
+
     /// Makes it a fresh SCHEDULED execution as of `now`, keeping its identity and input: what a
     /// retry attempt, a rerun and a re-opened cancelled task start from.
     pub fn reschedule(&mut self, now: Millis) {

@@ -282,29 +282,12 @@ impl Run<'_, '_> {
         self.cx.secrets.scrub(&mut input);
         self.cx.secrets.scrub(&mut output);
         let now = self.cx.now;
-        let exec = crate::instance::TaskExec {
-            task_id: self.inst.next_task_seq.to_string(),
-            reference_task_name: reference.clone(),
-            def_ref: reference,
-            task_type: task.type_name().to_string(),
-            status: TaskStatus::Skipped,
-            input_data: input,
-            output_data: output,
-            retry_count: 0,
-            restarts: 0,
-            iteration: 0,
-            scheduled_time: now,
-            start_time: None,
-            end_time: Some(now),
-            due_time: None,
-            timeout_time: None,
-            reason_for_incompletion: None,
-            retried: false,
-            sub_workflow_id: None,
-            poll_count: 0,
-            worker_id: None,
-            callback_after_seconds: 0,
-        };
+        let id = self.inst.next_task_seq.to_string();
+        let mut exec = crate::instance::TaskExec::new(id, reference.clone(), reference, task.type_name(), now);
+        exec.status = TaskStatus::Skipped;
+        exec.input_data = input;
+        exec.output_data = output;
+        exec.end_time = Some(now);
         self.inst.tasks.insert(0, exec);
         self.index = self.inst.latest_index();
     }

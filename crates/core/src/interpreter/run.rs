@@ -741,29 +741,9 @@ impl<'a, 'b> Run<'a, 'b> {
     fn create(&mut self, task: &'a Task, pos: &Pos, key: String) {
         let now = self.cx.now;
         self.inst.next_task_seq += 1;
-        let exec = TaskExec {
-            task_id: self.inst.next_task_seq.to_string(),
-            reference_task_name: key.clone(),
-            def_ref: task.ref_name.clone(),
-            task_type: task.type_name().to_string(),
-            status: TaskStatus::Scheduled,
-            input_data: Value::Null,
-            output_data: Value::Object(Map::new()),
-            retry_count: 0,
-            restarts: 0,
-            iteration: pos.iteration,
-            scheduled_time: now,
-            start_time: None,
-            end_time: None,
-            due_time: None,
-            timeout_time: None,
-            reason_for_incompletion: None,
-            retried: false,
-            sub_workflow_id: None,
-            poll_count: 0,
-            worker_id: None,
-            callback_after_seconds: 0,
-        };
+        let id = self.inst.next_task_seq.to_string();
+        let mut exec = TaskExec::new(id, key.clone(), task.ref_name.clone(), task.type_name(), now);
+        exec.iteration = pos.iteration;
         let i = self.inst.tasks.len();
         self.inst.tasks.push(exec);
         self.index.insert(key, i);
