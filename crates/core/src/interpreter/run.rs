@@ -480,6 +480,11 @@ impl<'a, 'b> Run<'a, 'b> {
         join: &'a Task,
         pos: &Pos,
     ) -> Option<Flow> {
+        let join_key = format!("{}{}", join.ref_name, pos.suffix);
+        if self.index.contains_key(&join_key) {
+            // The JOIN comes after the first tasks: they are all there.
+            return None;
+        }
         let mut created = false;
         for branch in branches {
             let Some(first) = branch.first() else { continue };
@@ -495,7 +500,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 return Some(flow);
             }
         }
-        if created && !self.index.contains_key(&format!("{}{}", join.ref_name, pos.suffix)) {
+        if created && !self.index.contains_key(&join_key) {
             match self.run_task(join, pos) {
                 Flow::Pending | Flow::Done => {}
                 other => return Some(other),
