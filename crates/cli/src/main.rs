@@ -72,6 +72,10 @@ enum Command {
     /// Test notifiers.
     #[command(subcommand)]
     Notify(commands::alerts::NotifyCommand),
+    /// Write a consistent copy of the SQLite store while it is in use (`vigil backup FILE`).
+    Backup(commands::backup::BackupArgs),
+    /// Replace the SQLite store with a backup; refused while `vigil serve` runs on it.
+    Restore(commands::backup::RestoreArgs),
     /// Measure throughput, latency and schedule load on this machine.
     Bench(commands::bench::Args),
     /// Turn another tool's checks into vigil files (`vigil import robopager checklist.yaml`).
@@ -101,6 +105,8 @@ fn main() -> ExitCode {
             Command::Alert(c) => commands::alerts::alert(c).await,
             Command::Silence(c) => commands::alerts::silence(c).await,
             Command::Notify(c) => commands::alerts::notify(c).await,
+            Command::Backup(a) => commands::backup::backup(a).await,
+            Command::Restore(a) => commands::backup::restore(a).await,
             Command::Bench(a) => commands::bench::run(a).await,
             Command::Import(c) => commands::import::run(c).await,
         }

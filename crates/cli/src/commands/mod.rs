@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod alerts;
+pub mod backup;
 pub mod bench;
 pub mod bench_cluster;
 pub mod bench_monitors;

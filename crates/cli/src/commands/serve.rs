@@ -93,6 +93,9 @@ impl AuthMode {
 
 /// Runs until SIGINT or SIGTERM, then stops gracefully.
 pub async fn run(args: Args) -> Result<ExitCode> {
+    // Held while serving: `vigil restore` refuses to replace a store in use, and a second
+    // `vigil serve` on the same SQLite file is refused here.
+    let _serve_lock = super::backup::take_serve_lock(&args.db.db)?;
     let store = open_store(&args.db.db).await?;
     let secrets = load_secrets(store.as_ref(), &args.db.db).await?;
     let clustered = crate::setup::postgres_url(&args.db.db).is_some();

@@ -84,6 +84,13 @@ impl SqliteStore {
         Ok(Self { writer, reader, _alive: alive })
     }
 
+    /// Writes a consistent copy of the whole store to `target` (SQLite's `VACUUM INTO`): one read
+    /// transaction, so writers (a running `vigil serve`) go on meanwhile. `target` must not exist.
+    pub async fn backup_into(&self, target: &Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?").bind(target.to_string_lossy().into_owned()).execute(&self.reader).await?;
+        Ok(())
+    }
+
     /// Closes both pools.
     pub async fn close(&self) {
         self.writer.close().await;
