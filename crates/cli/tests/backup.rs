@@ -96,3 +96,54 @@ async fn a_backup_taken_while_serving_restores_a_store_that_resumes_its_instance
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
 }
+
+/// What the README documents for PostgreSQL: `pg_dump` while the node runs, `pg_restore` into an
+/// empty database, and a node on the restored database resumes the instance and its alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pg_dump_taken_while_serving_restores_a_postgres_store_that_resumes() {
+    rustls::crypto::ring::default_provider().install_default().ok();
+    let Some(tools) = service_binary(&["/usr/bin/pg_dump"], "pg_dump (PostgreSQL's client tools)") else { return };
+    let restore_tool = tools.with_file_name("pg_restore");
+    let Some(source) = vigil_store::testing::fresh_postgres("vigil_dump").await else { return };
+    let Some(target) = vigil_store::testing::fresh_postgres("vigil_restored").await else { return };
+    let hooks = Recorder::start(|_| Reply { status: 200, body: json!({}), delay: Duration::ZERO }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write_config(&config, &hooks.url);
+    let http = reqwest::Client::new();
+
+    let source_db = std::path::PathBuf::from(&source.url);
+    let (child, base) = serve_api(&source_db, &config, free_port(), &[]).await;
+    let first = KillOnDrop(child);
+    let started = http.post(format!("{base}/api/workflow")).json(&json!({"name": "hold"})).send().await.unwrap();
+    let id = started.text().await.unwrap();
+    let waiting = |wf: &Value| wf["tasks"].as_array().is_some_and(|t| t.len() == 2 && t[1]["status"] == "IN_PROGRESS");
+    until(&http, &base, &id, waiting).await;
+    let dump = dir.path().join("vigil.dump");
+    let out = std::process::Command::new(&tools)
+        .args(["--format=custom", "--file", dump.to_str().unwrap(), &source.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(first);
+    let pages = hooks.received().len();
+
+    let out = std::process::Command::new(&restore_tool)
+        .args(["--clean", "--if-exists", "--no-owner", "--dbname", &target.url, dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let target_db = std::path::PathBuf::from(&target.url);
+    let (child, base) = serve_api(&target_db, &config, free_port(), &[]).await;
+    let _second = KillOnDrop(child);
+    until(&http, &base, &id, waiting).await;
+    let raised = http.post(format!("{base}/api/v1/instances/{id}/events/go")).json(&json!({})).send().await.unwrap();
+    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
+    let done = until(&http, &base, &id, |wf| wf["status"] == "COMPLETED").await;
+    assert_eq!(done["output"], json!({"said": "resumed"}));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
+    drop(_second);
+    source.drop_now().await;
+    target.drop_now().await;
+}
