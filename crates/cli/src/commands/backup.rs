@@ -115,6 +115,13 @@ pub async fn restore(args: RestoreArgs) -> Result<ExitCode> {
     let key = crate::setup::key_file(&args.file);
     if key.exists() {
         copy_private(&key, &crate::setup::key_file(db))?;
+        if std::env::var_os("VIGIL_SECRET_KEY").is_some() {
+            eprintln!(
+                "note: VIGIL_SECRET_KEY is set and takes precedence over the restored key file {}; unset it if the \
+                 backup's secrets were sealed with that file",
+                crate::setup::key_file(db).display()
+            );
+        }
     }
     println!("restored {} from {}", db.display(), args.file.display());
     Ok(ExitCode::SUCCESS)
