@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
@@ -24,20 +24,21 @@ fn write_config(dir: &std::path::Path, hooks: &str) {
     std::fs::write(dir.join("notifiers/hook.yaml"), format!("name: hook\ntype: webhook\nurl: {hooks}/hook\n")).unwrap();
 }
 
-async fn instance(http: &reqwest::Client, base: &str, id: &str) -> Value {
-    http.get(format!("{base}/api/workflow/{id}")).send().await.unwrap().json().await.unwrap()
+/// Whether `hold` instance `id` waits for its event.
+fn waiting(wf: &Value) -> bool {
+    wf["tasks"].as_array().is_some_and(|t| t.len() == 2 && t[1]["status"] == "IN_PROGRESS")
 }
 
-async fn until(http: &reqwest::Client, base: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let wf = instance(http, base, id).await;
-        if done(&wf) {
-            return wf;
-        }
-        assert!(Instant::now() < deadline, "{id}: {wf}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// On a restored store: instance `id` still waits, resumes on its event and completes, and the
+/// alert it raised before pages nobody again (`pages` were sent before the backup).
+async fn resumes_without_paging(http: &reqwest::Client, base: &str, id: &str, hooks: &Recorder, pages: usize) {
+    until_workflow(http, base, id, waiting).await;
+    let raised = http.post(format!("{base}/api/v1/instances/{id}/events/go")).json(&json!({})).send().await.unwrap();
+    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
+    let done = until_workflow(http, base, id, |wf| wf["status"] == "COMPLETED").await;
+    assert_eq!(done["output"], json!({"said": "resumed"}));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,8 +54,7 @@ async fn a_backup_taken_while_serving_restores_a_store_that_resumes_its_instance
     let first = KillOnDrop(child);
     let started = http.post(format!("{base}/api/workflow")).json(&json!({"name": "hold"})).send().await.unwrap();
     let id = started.text().await.unwrap();
-    let waiting = |wf: &Value| wf["tasks"].as_array().is_some_and(|t| t.len() == 2 && t[1]["status"] == "IN_PROGRESS");
-    until(&http, &base, &id, waiting).await;
+    until_workflow(&http, &base, &id, waiting).await;
 
     // Online: the copy is taken while the server runs and keeps writing.
     let out = vigil(&db).args(["backup", backup.to_str().unwrap()]).output().unwrap();
@@ -88,13 +88,7 @@ async fn a_backup_taken_while_serving_restores_a_store_that_resumes_its_instance
 
     let (child, base) = serve_api(&restored, &config, free_port(), &[]).await;
     let _second = KillOnDrop(child);
-    until(&http, &base, &id, waiting).await;
-    let raised = http.post(format!("{base}/api/v1/instances/{id}/events/go")).json(&json!({})).send().await.unwrap();
-    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
-    let done = until(&http, &base, &id, |wf| wf["status"] == "COMPLETED").await;
-    assert_eq!(done["output"], json!({"said": "resumed"}));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
+    resumes_without_paging(&http, &base, &id, &hooks, pages).await;
 }
 
 /// What the README documents for PostgreSQL: `pg_dump` while the node runs, `pg_restore` into an
@@ -117,8 +111,7 @@ async fn a_pg_dump_taken_while_serving_restores_a_postgres_store_that_resumes() 
     let first = KillOnDrop(child);
     let started = http.post(format!("{base}/api/workflow")).json(&json!({"name": "hold"})).send().await.unwrap();
     let id = started.text().await.unwrap();
-    let waiting = |wf: &Value| wf["tasks"].as_array().is_some_and(|t| t.len() == 2 && t[1]["status"] == "IN_PROGRESS");
-    until(&http, &base, &id, waiting).await;
+    until_workflow(&http, &base, &id, waiting).await;
     let dump = dir.path().join("vigil.dump");
     let out = std::process::Command::new(&tools)
         .args(["--format=custom", "--file", dump.to_str().unwrap(), &source.url])
@@ -136,13 +129,7 @@ async fn a_pg_dump_taken_while_serving_restores_a_postgres_store_that_resumes() 
     let target_db = std::path::PathBuf::from(&target.url);
     let (child, base) = serve_api(&target_db, &config, free_port(), &[]).await;
     let _second = KillOnDrop(child);
-    until(&http, &base, &id, waiting).await;
-    let raised = http.post(format!("{base}/api/v1/instances/{id}/events/go")).json(&json!({})).send().await.unwrap();
-    assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
-    let done = until(&http, &base, &id, |wf| wf["status"] == "COMPLETED").await;
-    assert_eq!(done["output"], json!({"said": "resumed"}));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
+    resumes_without_paging(&http, &base, &id, &hooks, pages).await;
     drop(_second);
     source.drop_now().await;
     target.drop_now().await;

@@ -37,18 +37,6 @@ fn config(dir: &Path, hooks: &str) -> PathBuf {
     config
 }
 
-async fn until(http: &reqwest::Client, base: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let wf: Value = http.get(format!("{base}/api/workflow/{id}")).send().await.unwrap().json().await.unwrap();
-        if done(&wf) {
-            return wf;
-        }
-        assert!(Instant::now() < deadline, "{id}: {wf}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stores_made_by_every_past_release_open_and_resume() {
     rustls::crypto::ring::default_provider().install_default().ok();
@@ -78,15 +66,15 @@ async fn stores_made_by_every_past_release_open_and_resume() {
         let _serving = KillOnDrop(child);
         let base = format!("http://127.0.0.1:{port}");
         wait_healthy(&base).await;
-        let quick = until(&http, &base, "fixture-quick", |wf| wf["status"] == "COMPLETED").await;
+        let quick = until_workflow(&http, &base, "fixture-quick", |wf| wf["status"] == "COMPLETED").await;
         assert_eq!(quick["output"], json!({"result": 42}), "{}", fixture.display());
         let waiting =
             |wf: &Value| wf["tasks"].as_array().is_some_and(|t| t.len() == 2 && t[1]["status"] == "IN_PROGRESS");
-        until(&http, &base, "fixture-hold", waiting).await;
+        until_workflow(&http, &base, "fixture-hold", waiting).await;
         let raised =
             http.post(format!("{base}/api/v1/instances/fixture-hold/events/go")).json(&json!({})).send().await.unwrap();
         assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
-        let done = until(&http, &base, "fixture-hold", |wf| wf["status"] == "COMPLETED").await;
+        let done = until_workflow(&http, &base, "fixture-hold", |wf| wf["status"] == "COMPLETED").await;
         assert_eq!(done["output"], json!({"said": "resumed"}), "{}", fixture.display());
         let alerts: Value = http.get(format!("{base}/api/v1/alerts")).send().await.unwrap().json().await.unwrap();
         assert!(alerts.to_string().contains("disk-full"), "{}: {alerts}", fixture.display());

@@ -398,3 +398,23 @@ pub fn batchy_time(minutes: i64) -> String {
     let at = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes);
     at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S.000000").to_string()
 }
+
+/// Reads `/api/workflow/{id}` until `done` holds for it (at most 15 s), and returns it.
+#[allow(dead_code)]
+pub async fn until_workflow(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let wf: serde_json::Value =
+            http.get(format!("{base}/api/workflow/{id}")).send().await.unwrap().json().await.unwrap();
+        if done(&wf) {
+            return wf;
+        }
+        assert!(std::time::Instant::now() < deadline, "{id}: {wf}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
