@@ -109,3 +109,26 @@ async fn reloading_a_large_definition_keeps_the_api_answering() {
     }
     eprintln!("reload of 20,000 tasks: live after {:?}; slowest /healthz {slowest:?}", started.elapsed());
 }
+
+/// systemd's `ExecReload` sends SIGHUP: it reloads the directory, and the server goes on (the
+/// signal's default would end it).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_and_does_not_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let (mut child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let http = vigil_connectors::http_client();
+    std::fs::write(
+        config.join("workflows/d.yaml"),
+        "name: d\ntasks:\n  - {name: s, taskReferenceName: s, type: SET_VARIABLE, inputParameters: {x: 1}}\n",
+    )
+    .unwrap();
+    let sent = std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    eventually("workflow d becoming startable", async || start(&http, &base, "d").await == 202).await;
+    assert!(child.try_wait().unwrap().is_none(), "vigil serve is still running after SIGHUP");
+    assert!(http.get(format!("{base}/healthz")).send().await.unwrap().status().is_success());
+    stop(child);
+}

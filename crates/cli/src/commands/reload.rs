@@ -58,10 +58,15 @@ pub async fn watch(
 ) {
     let mut seen = fingerprint_off_runtime(&dir).await;
     let mut scheduled = file_schedules;
+    let mut hangups = Hangups::new();
     loop {
-        tokio::time::sleep(EVERY).await;
+        // SIGHUP (systemd's `ExecReload`) reloads at once, changed or not.
+        let asked = tokio::select! {
+            _ = tokio::time::sleep(EVERY) => false,
+            _ = hangups.next() => true,
+        };
         let now = fingerprint_off_runtime(&dir).await;
-        if now == seen {
+        if now == seen && !asked {
             continue;
         }
         seen = now;
@@ -135,4 +140,33 @@ pub(crate) async fn reload(
     }
     tracing::info!(workflows, schedules, notifiers = notifier_count, config = %dir.display(), "Config directory reloaded.");
     Ok(names)
+}
+
+/// SIGHUP, which asks for a reload (and no longer ends the process, its default).
+struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            Self { signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok() }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    /// Resolves at the next SIGHUP; never where there is none.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    }
 }

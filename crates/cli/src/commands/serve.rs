@@ -193,6 +193,17 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             file_schedules.clone(),
         );
         tokio::spawn(watch);
+    } else {
+        #[cfg(unix)]
+        if let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            // Nothing to reload without `--config` (a cluster node follows the published copy),
+            // but a SIGHUP (systemd's `ExecReload`) must not end the server either.
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    tracing::info!("SIGHUP: no --config directory to reload; this node follows the published one.");
+                }
+            });
+        }
     }
     let follow_secrets =
         crate::commands::secret_watch::follow(engine.clone(), store.clone(), args.db.db.clone(), args.config.clone());
