@@ -205,13 +205,7 @@ impl Engine {
                 return Err(ControlError::NotEnded { id: id.to_string(), status, action });
             }
         }
-        if !self.shared().ownership.owns(instance.partition) {
-            let msg = InboxMsg::Retry { instance: id.to_string() };
-            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
-            return Ok(());
-        }
-        self.place(ShardMsg::Revive(Box::new(instance), Event::Retry));
-        Ok(())
+        self.deliver_revived(instance, Event::Retry).await
     }
 
     /// [`Engine::retry`], with Conductor's `resumeSubworkflowTasks`: when the instance failed

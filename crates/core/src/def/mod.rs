@@ -494,6 +494,11 @@ impl WorkflowSet {
         }
     }
 
+    /// Whether `instance` has a definition to run: its own, or a loaded one (no building).
+    pub fn knows(&self, instance: &crate::instance::Instance) -> bool {
+        instance.definition.is_some() || self.get(&instance.workflow_name, Some(instance.workflow_version)).is_some()
+    }
+
     /// The definition `instance` runs: its own, or the loaded one of its name and version.
     pub fn for_instance(&self, instance: &crate::instance::Instance) -> Option<Arc<WorkflowDef>> {
         match &instance.definition {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Action;
 use super::run::Run;
 use crate::def::TaskKind;
-use crate::instance::{RaisedEvent, TaskStatus, WorkflowStatus};
+use crate::instance::{RaisedEvent, TaskExec, TaskStatus, WorkflowStatus};
 
 /// Events kept per instance while nothing waits for them; the oldest go first beyond this.
 const MAX_PENDING_EVENTS: usize = 100;
@@ -132,29 +132,58 @@ impl Run<'_, '_> {
             return false;
         }
         self.run_again();
-        let cancelled: Vec<usize> = (0..self.inst.tasks.len())
+        self.reopen_in_place(i, |t| t.status == TaskStatus::Canceled, true);
+        true
+    }
+
+    /// Runs again, in place, the latest executions other than `except` that `stopped` picks (and
+    /// no retry superseded), as Conductor's retry and rerun repair a workflow: JOINs and loops
+    /// re-open, the others are rescheduled and start (a SUB_WORKFLOW under a new execution id, so
+    /// it starts a new child). With `as_attempt` each counts as one more attempt that is not a
+    /// failure.
+    fn reopen_in_place(&mut self, except: usize, stopped: impl Fn(&TaskExec) -> bool, as_attempt: bool) {
+        let picked: Vec<usize> = (0..self.inst.tasks.len())
             .filter(|&j| {
                 let t = &self.inst.tasks[j];
-                j != i
-                    && t.status == TaskStatus::Canceled
-                    && !t.retried
-                    && self.index.get(&t.reference_task_name) == Some(&j)
+                j != except && stopped(t) && !t.retried && self.index.get(&t.reference_task_name) == Some(&j)
             })
             .collect();
-        for j in cancelled {
+        for j in picked {
             if matches!(self.kind_of(j), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })) {
                 let exec = &mut self.inst.tasks[j];
                 exec.status = TaskStatus::InProgress;
                 exec.end_time = None;
+                exec.reason_for_incompletion = None;
                 continue;
             }
-            let exec = &mut self.inst.tasks[j];
-            exec.reschedule(self.cx.now);
-            exec.retry_count += 1;
-            exec.restarts += 1;
+            self.reschedule_in_place(j);
+            if as_attempt {
+                let exec = &mut self.inst.tasks[j];
+                exec.retry_count += 1;
+                exec.restarts += 1;
+            }
             self.start(j);
         }
-        true
+    }
+
+    /// Makes execution `i` fresh as of now ([`TaskExec::reschedule`]); one that started a child
+    /// gets a new id, since a child's id is made from its execution's.
+    fn reschedule_in_place(&mut self, i: usize) {
+        self.inst.tasks[i].reschedule(self.cx.now);
+        if self.inst.tasks[i].sub_workflow_id.take().is_some() {
+            self.inst.next_task_seq += 1;
+            self.inst.tasks[i].task_id = self.inst.next_task_seq.to_string();
+        }
+    }
+
+    /// Terminates the children of the executions `which` picks: the instance is rerun.
+    fn cancel_children_for_rerun(&mut self, which: impl Fn(&TaskExec) -> bool) {
+        let reason = format!("parent {} is rerun", self.inst.workflow_id);
+        for exec in self.inst.tasks.iter().filter(|t| which(t)) {
+            if let Some(child_id) = exec.sub_workflow_id.clone() {
+                self.actions.push(Action::CancelChild { child_id, reason: reason.clone() });
+            }
+        }
     }
 
     /// Reruns an ended instance from execution `task_id`, as Conductor's `rerunWF`: executions
@@ -176,10 +205,7 @@ impl Run<'_, '_> {
             self.inst.correlation_id = correlation_id;
         }
         let Some(task_id) = task_id else {
-            for child_id in self.inst.tasks.iter().filter_map(|t| t.sub_workflow_id.clone()) {
-                let reason = format!("parent {} is rerun", self.inst.workflow_id);
-                self.actions.push(Action::CancelChild { child_id, reason });
-            }
+            self.cancel_children_for_rerun(|_| true);
             self.inst.tasks.clear();
             self.inst.dynamic_tasks.clear();
             self.inst.pending_events.clear();
@@ -188,29 +214,16 @@ impl Run<'_, '_> {
             self.run_again();
             return true;
         };
-        let seq = |t: &crate::instance::TaskExec| t.task_id.parse::<u64>().unwrap_or(0);
+        let seq = |t: &TaskExec| t.task_id.parse::<u64>().unwrap_or(0);
         let Some(from) = self.inst.tasks.iter().find(|t| t.task_id == task_id).map(seq) else { return false };
-        let gone: Vec<String> = self.inst.tasks.iter().filter(|t| seq(t) > from).map(|t| t.task_id.clone()).collect();
-        for exec in self.inst.tasks.iter().filter(|t| gone.contains(&t.task_id)) {
-            if let Some(child_id) = &exec.sub_workflow_id {
-                let reason = format!("parent {} is rerun", self.inst.workflow_id);
-                self.actions.push(Action::CancelChild { child_id: child_id.clone(), reason });
-            }
-        }
+        self.cancel_children_for_rerun(|t| seq(t) > from);
         self.inst.tasks.retain(|t| seq(t) <= from);
         self.index = self.inst.latest_index();
         let kept: Vec<&String> = self.index.keys().collect();
         self.inst.dynamic_tasks.retain(|d| kept.contains(&&d.made_by));
         self.run_again();
         let i = self.inst.tasks.iter().position(|t| t.task_id == task_id).expect("kept");
-        let now = self.cx.now;
-        let exec = &mut self.inst.tasks[i];
-        exec.reschedule(now);
-        if exec.sub_workflow_id.take().is_some() {
-            // A new child: its id is made from the execution's.
-            self.inst.next_task_seq += 1;
-            self.inst.tasks[i].task_id = self.inst.next_task_seq.to_string();
-        }
+        self.reschedule_in_place(i);
         if let Some(mut input) = task_input {
             self.cx.secrets.scrub(&mut input);
             let map = match &input {
@@ -220,31 +233,7 @@ impl Run<'_, '_> {
             self.inst.tasks[i].input_data = input;
             self.rerun_input = Some((self.inst.tasks[i].task_id.clone(), map));
         }
-        let stopped: Vec<usize> = (0..self.inst.tasks.len())
-            .filter(|&j| {
-                let t = &self.inst.tasks[j];
-                j != i
-                    && t.status.is_terminal()
-                    && !t.status.is_successful()
-                    && !t.retried
-                    && self.index.get(&t.reference_task_name) == Some(&j)
-            })
-            .collect();
-        for j in stopped {
-            let exec = &mut self.inst.tasks[j];
-            exec.end_time = None;
-            exec.reason_for_incompletion = None;
-            if matches!(self.kind_of(j), Some(TaskKind::DoWhile(_) | TaskKind::Join { .. })) {
-                self.inst.tasks[j].status = TaskStatus::InProgress;
-            } else {
-                self.inst.tasks[j].status = TaskStatus::Scheduled;
-                if self.inst.tasks[j].sub_workflow_id.take().is_some() {
-                    self.inst.next_task_seq += 1;
-                    self.inst.tasks[j].task_id = self.inst.next_task_seq.to_string();
-                }
-                self.start(j);
-            }
-        }
+        self.reopen_in_place(i, |t| t.status.is_terminal() && !t.status.is_successful(), false);
         self.start(i);
         true
     }
@@ -283,7 +272,7 @@ impl Run<'_, '_> {
         self.cx.secrets.scrub(&mut output);
         let now = self.cx.now;
         let id = self.inst.next_task_seq.to_string();
-        let mut exec = crate::instance::TaskExec::new(id, reference.clone(), reference, task.type_name(), now);
+        let mut exec = TaskExec::new(id, reference.clone(), reference, task.type_name(), now);
         exec.status = TaskStatus::Skipped;
         exec.input_data = input;
         exec.output_data = output;

@@ -50,7 +50,9 @@ pub(crate) enum InboxMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         definition: Option<serde_json::Value>,
     },
-    /// Retry an ended instance from the tasks that did not complete.
+    /// Retry an ended instance from the tasks that did not complete. Written by earlier
+    /// releases (a retry is now [`InboxMsg::Revive`] with [`Event::Retry`]); still read, so rows
+    /// they left in the inbox are applied.
     Retry {
         /// The instance.
         instance: String,

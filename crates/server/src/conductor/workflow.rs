@@ -440,7 +440,7 @@ async fn settle(app: &AppState, id: &str, before: Option<i64>, done: impl Fn(Wor
     while tokio::time::Instant::now() < deadline {
         match app.engine.instance(id).await {
             // An instance whose definition is gone waits for it, and so does the request.
-            Ok(Some(i)) if app.engine.workflows().for_instance(&i).is_none() => return,
+            Ok(Some(i)) if !app.engine.workflows().knows(&i) => return,
             Ok(Some(i)) if !done(i.status) && before.is_none_or(|b| i.update_time <= b) => {
                 tokio::time::sleep(Duration::from_millis(5)).await
             }
