@@ -7,7 +7,7 @@ mod setup;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Counts each thread's allocations, so a jq program that allocates past its memory limit is
 /// stopped (see `vigil_core::memory`).
@@ -18,6 +18,9 @@ static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::Co
 #[derive(Parser)]
 #[command(name = "vigil", version, about)]
 struct Cli {
+    /// How log lines are written to stderr: `text`, or `json` (one object per line).
+    #[arg(long, global = true, env = "VIGIL_LOG_FORMAT", value_enum, default_value_t = setup::LogFormat::Text)]
+    log_format: setup::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,11 +84,21 @@ enum Command {
     /// Turn another tool's checks into vigil files (`vigil import robopager checklist.yaml`).
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Print a shell completion script: `vigil completions bash > /etc/bash_completion.d/vigil`.
+    Completions(commands::generate::CompletionsArgs),
+    /// Print vigil's man page (roff): `vigil man > /usr/local/share/man/man1/vigil.1`.
+    Man,
+    /// Print the JSON Schema of a definition file (`workflow`, `schedule`, `monitor`, `notifier`),
+    /// for editors that validate YAML (yaml-language-server).
+    Schema(commands::generate::SchemaArgs),
+    /// Print the configuration reference (every command's flags and environment variables, and
+    /// the definition files' fields) as Markdown, as `docs/configuration.md` holds it.
+    Reference,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    setup::init_tracing();
+    setup::init_tracing(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
@@ -109,6 +122,10 @@ fn main() -> ExitCode {
             Command::Restore(a) => commands::backup::restore(a).await,
             Command::Bench(a) => commands::bench::run(a).await,
             Command::Import(c) => commands::import::run(c).await,
+            Command::Completions(a) => commands::generate::completions(&mut Cli::command(), a),
+            Command::Man => commands::generate::man(Cli::command()),
+            Command::Schema(a) => commands::generate::schema(a),
+            Command::Reference => commands::generate::reference(&Cli::command()),
         }
     });
     match result {

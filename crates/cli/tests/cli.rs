@@ -257,3 +257,35 @@ fn vigil_test_reports_mismatches_with_a_diff_and_its_exit_code() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("disk.yaml:13:") && text.contains("tests[0].expect: 2 tiers for 5 runs"), "{text}");
 }
+
+/// A name defined twice is an error at the second definition, naming the file of the first
+/// (definitions are built file by file, so the first file's parsed values are gone by then).
+#[test]
+fn validate_names_the_file_of_a_duplicate_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["workflows", "schedules", "monitors"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let wf = "name: w\ntasks:\n  - {name: a, taskReferenceName: a, type: INLINE, inputParameters: {evaluatorType: javascript, expression: '1'}}\n";
+    std::fs::write(config.join("workflows/a.yaml"), wf).unwrap();
+    std::fs::write(config.join("workflows/b.yaml"), wf).unwrap();
+    let schedule = "name: s\ncronExpression: '0 * * * * *'\nstartWorkflowRequest: {name: w}\n";
+    std::fs::write(config.join("schedules/a.yaml"), format!("- {}", schedule.replace('\n', "\n  "))).unwrap();
+    std::fs::write(config.join("schedules/b.yaml"), schedule).unwrap();
+    let monitor = "name: m\nevery: 1m\nsource: {http: {url: 'http://127.0.0.1:9/'}}\nvalue: status\ncritical: '> 1'\n";
+    std::fs::write(config.join("monitors/a.yaml"), monitor).unwrap();
+    std::fs::write(config.join("monitors/b.yaml"), monitor).unwrap();
+    let out = run(&dir.path().join("v.db"), &["validate", config.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (kind, what) in
+        [("workflows", "workflow `w` version 1"), ("schedules", "schedule `s`"), ("monitors", "monitor `m`")]
+    {
+        let first = config.join(kind).join("a.yaml");
+        let said = format!("{what} is also defined in {}", first.display());
+        assert!(text.contains(&said), "{said} missing from:\n{text}");
+        let second = format!("{}:1:", config.join(kind).join("b.yaml").display());
+        assert!(text.lines().any(|l| l.contains(&second) && l.contains(&said)), "located in b.yaml:\n{text}");
+    }
+}

@@ -296,6 +296,35 @@ async fn results_and_history_are_stored_and_shown_after_a_restart() {
     let series = shown["series"].as_array().unwrap();
     assert_eq!(series.len(), 2, "{shown}");
     assert!(series.iter().any(|s| s["labels"]["job"] == json!("batch") && s["value"] == json!(0.5)), "{shown}");
+
+    // The same checks, downsampled: every window's uptime, per series and per monitor (half its
+    // checks failing), from the hourly and daily rollups; and the five-minute buckets.
+    for window in ["24h", "7d", "30d"] {
+        let by_series = |job: &str| {
+            series.iter().find(|s| s["labels"]["job"] == json!(job)).map(|s| s["uptime"][window].clone()).unwrap()
+        };
+        assert_eq!((by_series("api"), by_series("batch")), (json!(0.0), json!(1.0)), "{window}: {shown}");
+        assert_eq!(shown["uptime"][window], json!(0.5), "{window}: {shown}");
+    }
+    let listed: serde_json::Value =
+        http.get(format!("{base}/api/v1/monitors")).send().await.unwrap().json().await.unwrap();
+    let load = listed["items"].as_array().unwrap().iter().find(|m| m["name"] == json!("load")).unwrap();
+    assert_eq!(load["uptime"]["30d"], json!(0.5), "{listed}");
+    let five: serde_json::Value = http
+        .get(format!("{base}/api/v1/monitors/load/history?since=1h&width=5m"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rolled: u64 = five["buckets"].as_array().unwrap().iter().map(|b| b["checks"].as_u64().unwrap()).sum();
+    assert_eq!(rolled, checks("monitor/load{job=api}") + checks("monitor/load{job=batch}"), "{five}");
+    let bad = http.get(format!("{base}/api/v1/monitors/load/history?width=7m")).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let cli = support::run(&db, &["monitors", "--server", &base]);
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(text.contains("UP 30D") && text.contains("50.00%"), "{text}");
     assert_eq!(server.to("/api/v1/query").len() as u64, asked, "no check ran after the restart");
 }
 

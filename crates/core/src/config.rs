@@ -54,8 +54,10 @@ impl Origin {
 /// A parsed document and where its text came from.
 struct Doc {
     file: PathBuf,
-    /// Shared by every definition of one file (a file may list thousands).
-    map: std::sync::Arc<SourceMap>,
+    /// Shared by every definition of one file (a file may list thousands); built only when a
+    /// problem in the file is reported, from the file read again (a map of every field of
+    /// 100,000 schedules would cost more memory than the definitions themselves).
+    map: std::sync::Arc<std::sync::OnceLock<SourceMap>>,
     /// Prefix for paths when a file holds a list of definitions (`[2]`).
     prefix: String,
     value: Value,
@@ -68,7 +70,8 @@ impl Doc {
             (false, true) => self.prefix.clone(),
             (false, false) => format!("{}.{}", self.prefix, p.path),
         };
-        let (line, column) = self.map.position(&path);
+        let map = self.map.get_or_init(|| SourceMap::build(&read_definition_file(&self.file).unwrap_or_default()));
+        let (line, column) = map.position(&path);
         Diagnostic {
             severity: p.severity,
             file: self.file.clone(),
@@ -100,23 +103,32 @@ pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
 /// Like [`load`], and checks that every ALERT task names notifiers from `notifiers`.
 pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let mut docs: Vec<(Kind, Doc)> = Vec::new();
+    let mut files: Vec<(PathBuf, Option<Kind>)> = Vec::new();
     if path.is_dir() {
         let mut found = false;
         for (sub, kind) in [("workflows", Kind::Workflow), ("schedules", Kind::Schedule), ("monitors", Kind::Monitor)] {
             let dir = path.join(sub);
             if dir.is_dir() {
                 found = true;
-                read_dir(&dir, Some(kind), &mut docs, &mut diags);
+                files.extend(list_dir(&dir, &mut diags).into_iter().map(|f| (f, Some(kind))));
             }
         }
         if !found {
-            read_dir(path, None, &mut docs, &mut diags);
+            files.extend(list_dir(path, &mut diags).into_iter().map(|f| (f, None)));
         }
     } else {
-        read_file(path, None, &mut docs, &mut diags);
+        files.push((path.to_path_buf(), None));
     }
-    let config = build(docs, notifiers, &mut diags);
+    // File by file: each file's documents are built, and their parsed values dropped, before the
+    // next is read, so memory holds one file's values at a time besides what is kept.
+    let mut docs: Vec<(Kind, Doc)> = Vec::new();
+    let mut building = Building::default();
+    for (file, kind) in files {
+        let from = docs.len();
+        read_file(&file, kind, &mut docs, &mut diags);
+        building.add(&mut docs, from, notifiers, &mut diags);
+    }
+    let config = building.finish(&docs, notifiers, &mut diags);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (config, diags)
 }
@@ -126,18 +138,17 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(|d| d.severity == Severity::Error)
 }
 
-fn read_dir(dir: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) {
+/// The definition files of `dir`, sorted.
+fn list_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_definition(p)).collect(),
         Err(e) => {
             diags.push(file_error(dir, 1, 1, format!("cannot read directory: {e}")));
-            return;
+            return Vec::new();
         }
     };
     files.sort();
-    for file in files {
-        read_file(&file, kind, docs, diags);
-    }
+    files
 }
 
 fn is_definition(p: &Path) -> bool {
@@ -222,12 +233,12 @@ fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags
         Ok(v) => v,
         Err(d) => return diags.push(d),
     };
-    let map = SourceMap::build(&text);
+    drop(text);
     let items: Vec<(String, Value)> = match value {
         Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
         other => vec![(String::new(), other)],
     };
-    let map = std::sync::Arc::new(map);
+    let map = std::sync::Arc::new(std::sync::OnceLock::new());
     for (prefix, value) in items {
         let kind = kind.unwrap_or_else(|| guess_kind(&value));
         docs.push((kind, Doc { file: file.to_path_buf(), map: map.clone(), prefix, value }));
@@ -244,120 +255,136 @@ fn guess_kind(value: &Value) -> Kind {
     }
 }
 
-fn build(docs: Vec<(Kind, Doc)>, notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
-    let mut config = Config::default();
-    let mut workflow_docs: HashMap<(String, u32), usize> = HashMap::new();
-    let mut schedule_docs: HashMap<String, usize> = HashMap::new();
-    let mut monitor_docs: HashMap<String, usize> = HashMap::new();
-    let mut built: Vec<(usize, WorkflowDef)> = Vec::new();
-    for (n, (kind, doc)) in docs.iter().enumerate() {
-        match kind {
-            Kind::Workflow => {
-                let (def, problems) = build_workflow(&doc.value);
-                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
-                if let Some(def) = def {
-                    if let Some(&first) = workflow_docs.get(&(def.name.clone(), def.version)) {
-                        let msg = format!(
-                            "workflow `{}` version {} is also defined in {}",
-                            def.name,
-                            def.version,
-                            docs[first].1.file.display()
-                        );
-                        diags.push(doc.locate(Problem::error("name", msg)));
+/// What loading has built so far, and where each definition came from.
+#[derive(Default)]
+struct Building {
+    config: Config,
+    workflow_docs: HashMap<(String, u32), usize>,
+    schedule_docs: HashMap<String, usize>,
+    monitor_docs: HashMap<String, usize>,
+    built: Vec<(usize, WorkflowDef)>,
+}
+
+/// The error for a definition whose name `first` already defined.
+fn also_defined(what: String, first: &Doc) -> Problem {
+    Problem::error("name", format!("{what} is also defined in {}", first.file.display()))
+}
+
+impl Building {
+    /// Builds documents `from..` of `docs` (one file's) and drops their parsed values.
+    fn add(
+        &mut self,
+        docs: &mut [(Kind, Doc)],
+        from: usize,
+        notifiers: Option<&[String]>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        for n in from..docs.len() {
+            let value = std::mem::take(&mut docs[n].1.value);
+            let (kind, doc) = (docs[n].0, &docs[n].1);
+            match kind {
+                Kind::Workflow => {
+                    let (def, problems) = build_workflow(&value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    let key = (def.name.clone(), def.version);
+                    if let Some(&first) = self.workflow_docs.get(&key) {
+                        let what = format!("workflow `{}` version {}", def.name, def.version);
+                        diags.push(doc.locate(also_defined(what, &docs[first].1)));
                         continue;
                     }
-                    workflow_docs.insert((def.name.clone(), def.version), n);
-                    built.push((n, def));
+                    self.workflow_docs.insert(key, n);
+                    self.built.push((n, def));
                 }
-            }
-            Kind::Schedule => {
-                let (def, problems) = ScheduleDef::build(&doc.value);
-                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
-                if let Some(def) = def {
-                    if let Some(&first) = schedule_docs.get(&def.name) {
-                        let msg =
-                            format!("schedule `{}` is also defined in {}", def.name, docs[first].1.file.display());
-                        diags.push(doc.locate(Problem::error("name", msg)));
+                Kind::Schedule => {
+                    let (def, problems) = ScheduleDef::build(&value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.schedule_docs.get(&def.name) {
+                        diags.push(doc.locate(also_defined(format!("schedule `{}`", def.name), &docs[first].1)));
                         continue;
                     }
-                    schedule_docs.insert(def.name.clone(), n);
-                    config.schedules.push(def);
+                    self.schedule_docs.insert(def.name.clone(), n);
+                    self.config.schedules.push(def);
                 }
-            }
-            Kind::Monitor => {
-                let (def, problems) = MonitorDef::build(&doc.value);
-                diags.extend(problems.into_iter().map(|p| doc.locate(p)));
-                if let Some(def) = def {
-                    if let Some(&first) = monitor_docs.get(&def.name) {
-                        let msg = format!("monitor `{}` is also defined in {}", def.name, docs[first].1.file.display());
-                        diags.push(doc.locate(Problem::error("name", msg)));
+                Kind::Monitor => {
+                    let (def, problems) = MonitorDef::build(&value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.monitor_docs.get(&def.name) {
+                        diags.push(doc.locate(also_defined(format!("monitor `{}`", def.name), &docs[first].1)));
                         continue;
                     }
                     if let Some(names) = notifiers {
-                        check_routes(&doc.value, names, doc, diags);
+                        check_routes(&value, names, doc, diags);
                     }
-                    monitor_docs.insert(def.name.clone(), n);
+                    self.monitor_docs.insert(def.name.clone(), n);
                     let origin = Origin { file: doc.file.clone(), prefix: doc.prefix.clone() };
-                    config.monitor_origins.insert(def.name.clone(), origin);
-                    config.monitors.push(def);
+                    self.config.monitor_origins.insert(def.name.clone(), origin);
+                    self.config.monitors.push(def);
                 }
             }
         }
     }
-    let names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
-    let known = |name: &str| names.iter().any(|n| n == name);
-    let suggest = |name: &str| did_you_mean(name, names.iter().map(String::as_str));
-    report_cycles(&built, &docs, diags);
-    for (n, def) in &built {
-        let doc = &docs[*n].1;
-        for (path, target) in sub_workflow_targets(def) {
-            if !known(&target) {
-                let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
-                diags.push(
-                    doc.locate(
+
+    /// The checks across definitions (references, cycles), then the config.
+    fn finish(self, docs: &[(Kind, Doc)], notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
+        let Building { mut config, schedule_docs, built, .. } = self;
+        let names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
+        let known = |name: &str| names.iter().any(|n| n == name);
+        let suggest = |name: &str| did_you_mean(name, names.iter().map(String::as_str));
+        report_cycles(&built, docs, diags);
+        for (n, def) in &built {
+            let doc = &docs[*n].1;
+            for (path, target) in sub_workflow_targets(def) {
+                if !known(&target) {
+                    let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
+                    diags.push(doc.locate(
                         Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(&target)),
-                    ),
-                );
-            }
-        }
-        if let Some(names) = notifiers {
-            for (path, notifier) in alert_notifiers(&def.tasks, "tasks") {
-                if !names.contains(&notifier) {
-                    let msg = format!("notifier `{notifier}` is not defined in notifiers/");
-                    let hint = did_you_mean(&notifier, names.iter().map(String::as_str));
-                    diags.push(doc.locate(Problem::error(path, msg).with_hint(hint)));
+                    ));
                 }
             }
+            if let Some(names) = notifiers {
+                for (path, notifier) in alert_notifiers(&def.tasks, "tasks") {
+                    if !names.contains(&notifier) {
+                        let msg = format!("notifier `{notifier}` is not defined in notifiers/");
+                        let hint = did_you_mean(&notifier, names.iter().map(String::as_str));
+                        diags.push(doc.locate(Problem::error(path, msg).with_hint(hint)));
+                    }
+                }
+            }
+            if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {
+                let msg = format!("failureWorkflow `{f}` is not defined");
+                diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
+            }
         }
-        if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {
-            let msg = format!("failureWorkflow `{f}` is not defined");
-            diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
+        for s in &config.schedules {
+            let doc = &docs[schedule_docs[&s.name]].1;
+            if !known(&s.start.name) {
+                let msg = format!("schedule starts workflow `{}`, which is not defined", s.start.name);
+                diags.push(
+                    doc.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(&s.start.name))),
+                );
+            } else if let Some(v) = s.start.version
+                && !built.iter().any(|(_, d)| d.name == s.start.name && d.version == v)
+            {
+                let versions: Vec<String> =
+                    built.iter().filter(|(_, d)| d.name == s.start.name).map(|(_, d)| d.version.to_string()).collect();
+                let msg = format!(
+                    "schedule starts workflow `{}` version {v}, which is not defined (versions: {})",
+                    s.start.name,
+                    versions.join(", ")
+                );
+                diags.push(doc.locate(Problem::error("startWorkflowRequest.version", msg)));
+            }
         }
-    }
-    for s in &config.schedules {
-        let doc = &docs[schedule_docs[&s.name]].1;
-        if !known(&s.start.name) {
-            let msg = format!("schedule starts workflow `{}`, which is not defined", s.start.name);
-            diags.push(doc.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(&s.start.name))));
-        } else if let Some(v) = s.start.version
-            && !built.iter().any(|(_, d)| d.name == s.start.name && d.version == v)
-        {
-            let versions: Vec<String> =
-                built.iter().filter(|(_, d)| d.name == s.start.name).map(|(_, d)| d.version.to_string()).collect();
-            let msg = format!(
-                "schedule starts workflow `{}` version {v}, which is not defined (versions: {})",
-                s.start.name,
-                versions.join(", ")
-            );
-            diags.push(doc.locate(Problem::error("startWorkflowRequest.version", msg)));
+        for (_, def) in built {
+            config.workflows.insert(def);
         }
+        config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
+        config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
+        config
     }
-    for (_, def) in built {
-        config.workflows.insert(def);
-    }
-    config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
-    config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
-    config
 }
 
 /// Every notifier a monitor routes to (`notify`) must be defined in `notifiers/`.

@@ -16,6 +16,7 @@ pub mod locate;
 pub mod memory;
 pub mod monitor;
 pub mod params;
+pub mod retention;
 pub mod schedule;
 pub mod script;
 pub mod time;

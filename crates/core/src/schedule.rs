@@ -66,7 +66,8 @@ struct ScheduleConfig {
     overlap_policy: OverlapPolicy,
 }
 
-const SUPPORTED: &[&str] = &[
+/// The schedule fields vigil implements.
+pub const SUPPORTED: &[&str] = &[
     "name",
     "cronExpression",
     "zoneId",
@@ -77,10 +78,13 @@ const SUPPORTED: &[&str] = &[
     "runCatchupScheduleInstances",
     "overlapPolicy",
 ];
-const IGNORED: &[&str] =
+/// Schedule fields Conductor defines that change nothing in vigil.
+pub const IGNORED: &[&str] =
     &["createTime", "updatedTime", "createdBy", "updatedBy", "description", "tags", "pausedReason"];
-const START_SUPPORTED: &[&str] = &["name", "version", "input", "correlationId"];
-const START_IGNORED: &[&str] = &[
+/// The `startWorkflowRequest` fields vigil implements.
+pub const START_SUPPORTED: &[&str] = &["name", "version", "input", "correlationId"];
+/// `startWorkflowRequest` fields that change nothing in vigil.
+pub const START_IGNORED: &[&str] = &[
     "taskToDomain",
     "workflowDef",
     "externalInputPayloadStoragePath",

@@ -15,7 +15,7 @@ use vigil_core::instance::Instance;
 
 use crate::engine::Shared;
 use crate::shard::{Batch, ShardMsg};
-use crate::timers::Target;
+use crate::timers::{Target, TimerMsg};
 
 /// Runs until every shard has stopped, then signals `done`.
 pub async fn run(mut rx: mpsc::Receiver<Batch>, shared: Arc<Shared>, done: oneshot::Sender<()>) {
@@ -66,8 +66,12 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         watched.retain(|i| !dropped.contains(&i.workflow_id));
         committed.retain(|(id, _)| !dropped.contains(id));
     }
-    let ended = merged.instances.iter().filter(|r| r.status.is_terminal()).count() as u64;
-    shared.finished.fetch_add(ended, std::sync::atomic::Ordering::Relaxed);
+    let ended_ids: Vec<String> =
+        merged.instances.iter().filter(|r| r.status.is_terminal()).map(|r| r.id.clone()).collect();
+    shared.finished.fetch_add(ended_ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    if !ended_ids.is_empty() {
+        let _ = shared.timers.send(TimerMsg::Ended(ended_ids));
+    }
     for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
         metrics::counter!("vigil_workflows_finished_total", "status" => row.status.as_str()).increment(1);
         if let Some(schedule) = &row.schedule_name {
@@ -207,10 +211,10 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             });
         }
         Action::Timer { task_id, due } => {
-            let _ = shared.timers.send((due, Target::Task { instance: id, task_id }));
+            let _ = shared.timers.send(TimerMsg::Arm(due, Target::Task { instance: id, task_id }));
         }
         Action::WorkflowTimer { due } => {
-            let _ = shared.timers.send((due, Target::Workflow { instance: id }));
+            let _ = shared.timers.send(TimerMsg::Arm(due, Target::Workflow { instance: id }));
         }
         Action::StartChild(start) | Action::StartWorkflow(start) => {
             if let Some(child) = spawned.remove(&start.id) {

@@ -17,7 +17,6 @@ use vigil_store::{Store, StoreError};
 
 use crate::secrets::SecretValues;
 use crate::shard::{self, ShardMsg};
-use crate::timers::Target;
 use crate::{committer, scheduler, timers};
 
 /// Engine settings.
@@ -51,6 +50,8 @@ pub struct EngineConfig {
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     /// Most bytes an instance's variables may take as JSON (a SET_VARIABLE past it fails).
     pub max_variables_bytes: usize,
+    /// How long ended instances, resolved alerts and notices are kept.
+    pub retention: crate::retention::RetentionSettings,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +70,7 @@ impl Default for EngineConfig {
             monitor_checks_per_shard: crate::monitors::CHECKS_PER_SHARD,
             secret_box: None,
             max_variables_bytes: vigil_core::interpreter::MAX_VARIABLES_BYTES,
+            retention: crate::retention::RetentionSettings::default(),
         }
     }
 }
@@ -178,7 +180,7 @@ pub(crate) struct Shared {
     pub max_variables_bytes: usize,
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     pub router: Router,
-    pub timers: mpsc::UnboundedSender<(Millis, Target)>,
+    pub timers: mpsc::UnboundedSender<crate::timers::TimerMsg>,
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
     pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
     /// Running fire-started instances, and the room for more.
@@ -240,6 +242,13 @@ fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
     })
 }
 
+/// The workflows' own retention blocks (the latest version of each name speaks for all).
+fn retention_overrides(workflows: &WorkflowSet) -> crate::retention::Overrides {
+    let mut list: Vec<_> = workflows.latest().filter_map(|d| Some((d.name.clone(), d.retention?))).collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::retention::Overrides { workflows: list }
+}
+
 /// A running engine. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -250,6 +259,7 @@ pub struct Engine {
     cluster: Arc<crate::cluster::ClusterConfig>,
     monitors: crate::monitors::Monitors,
     pings: crate::pings::Pings,
+    retention: crate::retention::Retention,
 }
 
 impl Engine {
@@ -342,6 +352,17 @@ impl Engine {
         let (pings, ping_tasks) =
             crate::pings::Pings::spawn(store.clone(), clock.clone(), beats_tx, config.cluster.solo);
         tasks.extend(ping_tasks);
+        let (retention, retention_task) = crate::retention::Retention::spawn(
+            crate::retention::Deps {
+                store: store.clone(),
+                clock: clock.clone(),
+                ownership: shared.ownership.clone(),
+                alerts: shared.alerts.clone(),
+            },
+            config.retention,
+        );
+        retention.set_overrides(retention_overrides(&shared.workflows.read().expect("lock")));
+        tasks.push(retention_task);
         let monitors = crate::monitors::Monitors::spawn(
             crate::monitors::Deps {
                 alerts: shared.alerts.clone(),
@@ -368,6 +389,7 @@ impl Engine {
         Ok(Engine {
             monitors,
             pings,
+            retention,
             shared,
             tasks: Arc::new(Mutex::new(tasks)),
             threads: Arc::new(Mutex::new(threads)),
@@ -416,6 +438,26 @@ impl Engine {
         self.shared.store.monitor_history(name, since, limit).await
     }
 
+    /// `name`'s downsampled buckets of `width` from `since` on, oldest first, at most `limit`.
+    pub async fn monitor_rollups(
+        &self,
+        name: &str,
+        width: vigil_core::time::Millis,
+        since: vigil_core::time::Millis,
+        limit: u32,
+    ) -> vigil_store::Result<Vec<vigil_store::MonitorHistoryRow>> {
+        self.shared.store.monitor_rollups(name, width, since, limit).await
+    }
+
+    /// Uptime counts per `(monitor, series)` over 24 hours, 7 days and 30 days, of `name` (every
+    /// monitor when empty).
+    pub async fn monitor_uptime(
+        &self,
+        name: &str,
+    ) -> vigil_store::Result<std::collections::BTreeMap<(String, String), crate::monitors::uptime::Counts>> {
+        crate::monitors::uptime::read(&*self.shared.store, name, self.now()).await
+    }
+
     /// Records a heartbeat ping for ping id `id`; returns its monitor once the ping is durable.
     pub async fn ping(&self, id: &str, ping: crate::pings::Ping) -> Result<String, crate::pings::PingError> {
         self.pings.ping(id, ping).await
@@ -444,6 +486,7 @@ impl Engine {
     /// Replaces the workflow definitions; running instances keep the version they started with
     /// as long as it is still loaded.
     pub fn set_workflows(&self, workflows: WorkflowSet) {
+        self.retention.set_overrides(retention_overrides(&workflows));
         *self.shared.workflows.write().expect("lock") = Arc::new(workflows);
     }
 
@@ -588,7 +631,10 @@ impl Engine {
     /// Receives every committed state of instance `id` (for progress output).
     pub fn watch(&self, id: &str) -> mpsc::UnboundedReceiver<Instance> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.shared.watchers.lock().expect("lock").insert(id.to_string(), tx);
+        let mut watchers = self.shared.watchers.lock().expect("lock");
+        // A watcher whose receiver is gone and whose instance never changed again is dropped here.
+        watchers.retain(|_, tx| !tx.is_closed());
+        watchers.insert(id.to_string(), tx);
         rx
     }
 

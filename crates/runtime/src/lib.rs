@@ -27,6 +27,7 @@ mod http;
 pub mod monitors;
 pub mod pings;
 mod query;
+pub mod retention;
 pub mod scheduler;
 mod secret_update;
 mod secrets;

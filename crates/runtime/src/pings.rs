@@ -206,12 +206,8 @@ async fn poller(
         let now = clock.now();
         if round % PRUNE_EVERY_POLLS == PRUNE_EVERY_POLLS - 1 {
             // In chunks, so a prune never holds the writer long.
-            while let Ok(n) = store.prune_pings(now - KEEP_PINGS_MS, 5_000).await {
-                if n < 5_000 {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
+            let before = now - KEEP_PINGS_MS;
+            crate::retention::delete_in_chunks(5_000, "pings", |n| store.prune_pings(before, n)).await;
         }
         if solo {
             continue;

@@ -48,17 +48,25 @@ pub async fn spawn(
     schedules: Vec<ScheduleDef>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
-    let defs: HashMap<String, ScheduleDef> = schedules.into_iter().map(|s| (s.name.clone(), s)).collect();
-    let mut state = State { defs, next: HashMap::new(), heap: BinaryHeap::new(), overload: Overload::default() };
+    let defs: HashMap<String, Armed> =
+        schedules.into_iter().map(|s| (s.name.clone(), Armed { def: s, next: None })).collect();
+    let mut state = State { defs, heap: BinaryHeap::new(), overload: Overload::default() };
     let owned = engine.shared().ownership.parts();
     state.arm(&engine, &owned).await?;
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
     Ok(tokio::spawn(async move { state.run(engine, &mut commands).await }))
 }
 
+/// A schedule and its next fire time.
+struct Armed {
+    def: ScheduleDef,
+    next: Option<Millis>,
+}
+
 struct State {
-    defs: HashMap<String, ScheduleDef>,
-    next: HashMap<String, Option<Millis>>,
+    /// Each schedule and its next fire time on this node (`None`: paused, another node's, or
+    /// none left), in one map: 100,000 schedules are one table, not two.
+    defs: HashMap<String, Armed>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
     overload: Overload,
 }
@@ -132,10 +140,11 @@ impl Overload {
 
 impl State {
     fn set_next(&mut self, name: &str, next: Option<Millis>) {
+        let Some(armed) = self.defs.get_mut(name) else { return };
+        armed.next = next;
         if let Some(at) = next {
             self.heap.push(Reverse((at, name.to_string())));
         }
-        self.next.insert(name.to_string(), next);
     }
 
     /// Starts firing the schedules of `parts`: fires claimed but never started (a crash, or the
@@ -149,7 +158,7 @@ impl State {
         let store = engine.store();
         let (mut resumed, mut failed) = (0u64, 0u64);
         for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
-            if let Some(def) = self.defs.get(&fire.schedule) {
+            if let Some(Armed { def, .. }) = self.defs.get(&fire.schedule) {
                 match start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
                     Ok(()) => resumed += 1,
                     Err(_) => failed += 1,
@@ -164,7 +173,7 @@ impl State {
         let now = engine.now();
         let names: Vec<String> = self.defs.keys().filter(|n| mine(n)).cloned().collect();
         for name in names {
-            let def = &self.defs[&name];
+            let def = &self.defs[&name].def;
             if def.paused {
                 continue;
             }
@@ -184,15 +193,14 @@ impl State {
             SchedulerCmd::Put(def) => {
                 let name = def.name.clone();
                 let next = if def.paused || !owned(&name) { None } else { def.next_after(now) };
-                self.defs.insert(name.clone(), *def);
+                self.defs.insert(name.clone(), Armed { def: *def, next: None });
                 self.set_next(&name, next);
             }
             SchedulerCmd::Remove(name) => {
                 self.defs.remove(&name);
-                self.next.remove(&name);
             }
             SchedulerCmd::Pause(name, paused) => {
-                let Some(def) = self.defs.get_mut(&name) else { return };
+                let Some(Armed { def, .. }) = self.defs.get_mut(&name) else { return };
                 def.paused = paused;
                 let next = if paused || !owned(&name) { None } else { def.next_after(now) };
                 self.set_next(&name, next);
@@ -202,9 +210,9 @@ impl State {
                 let mut all: Vec<_> = self
                     .defs
                     .values()
-                    .map(|d| {
-                        let next = match self.next.get(&d.name) {
-                            Some(next) if owned(&d.name) => *next,
+                    .map(|Armed { def: d, next }| {
+                        let next = match next {
+                            next if owned(&d.name) => *next,
                             _ if d.paused => None,
                             _ => d.next_after(now),
                         };
@@ -224,7 +232,9 @@ impl State {
                 let names: Vec<String> =
                     self.defs.keys().filter(|n| parts.contains(&partition_of(n))).cloned().collect();
                 for name in names {
-                    self.next.insert(name, None);
+                    if let Some(armed) = self.defs.get_mut(&name) {
+                        armed.next = None;
+                    }
                 }
             }
         }
@@ -275,8 +285,8 @@ impl State {
         let mut room = engine.shared().fires.room();
         let mut misfired = Skips::default();
         for name in names {
-            let Some(def) = self.defs.get(&name) else { continue };
-            let current = self.next.get(&name).copied().flatten();
+            let Some(Armed { def, next: current }) = self.defs.get(&name) else { continue };
+            let current = *current;
             if current.is_none_or(|c| c > now) {
                 continue;
             }
@@ -387,7 +397,7 @@ impl State {
         for (claim, won) in claims.iter().zip(claimed) {
             match (won, claim.status) {
                 (true, FireStatus::Claimed) => {
-                    let def = &self.defs[&claim.schedule];
+                    let def = &self.defs[&claim.schedule].def;
                     if let Err(e) = start_fire(engine, def, claim.scheduled_at, now, claim.instance_id.clone()) {
                         *failed.entry((claim.schedule.clone(), e.to_string())).or_default() += 1;
                     }

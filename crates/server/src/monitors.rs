@@ -60,11 +60,31 @@ fn view(status: &MonitorStatus, with_series: bool) -> Value {
     v
 }
 
-/// Every monitor with its worst tier, last and next check.
+/// Uptime per window as JSON: `{"24h": 0.998, "7d": ..., "30d": ...}` (null without checks).
+fn uptime_json(counts: &vigil_runtime::monitors::uptime::Counts) -> Value {
+    let ratios = counts.ratios();
+    let windows = vigil_runtime::monitors::uptime::WINDOWS.iter().zip(ratios);
+    Value::Object(windows.map(|((name, _, _), r)| (name.to_string(), json!(r))).collect())
+}
+
+/// Every monitor with its worst tier, last and next check, and its uptime over 24 hours, 7 days
+/// and 30 days (its series together).
 #[utoipa::path(get, path = "/api/v1/monitors", tag = "monitors", responses((status = 200, body = Object)))]
-async fn list(State(app): State<AppState>) -> Json<Value> {
-    let all: Vec<Value> = app.engine.monitors().await.iter().map(|s| view(s, false)).collect();
-    Json(json!({"items": all}))
+async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+    let counts = app.engine.monitor_uptime("").await.map_err(ApiError::from)?;
+    let per_monitor = vigil_runtime::monitors::uptime::per_monitor(&counts);
+    let all: Vec<Value> = app
+        .engine
+        .monitors()
+        .await
+        .iter()
+        .map(|s| {
+            let mut v = view(s, false);
+            v["uptime"] = uptime_json(&per_monitor.get(s.name.as_str()).copied().unwrap_or_default());
+            v
+        })
+        .collect();
+    Ok(Json(json!({"items": all})))
 }
 
 /// One monitor with each series of its last check.
@@ -79,7 +99,16 @@ async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Api
         .monitor(&name)
         .await
         .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
-    Ok(Json(view(&status, true)))
+    let counts = app.engine.monitor_uptime(&name).await.map_err(ApiError::from)?;
+    let mut v = view(&status, true);
+    v["uptime"] = uptime_json(
+        &vigil_runtime::monitors::uptime::per_monitor(&counts).get(name.as_str()).copied().unwrap_or_default(),
+    );
+    for s in v["series"].as_array_mut().into_iter().flatten() {
+        let key = (name.clone(), s["key"].as_str().unwrap_or_default().to_string());
+        s["uptime"] = uptime_json(&counts.get(&key).copied().unwrap_or_default());
+    }
+    Ok(Json(v))
 }
 
 /// Runs a monitor now (its observations go to the alert lifecycle as a scheduled check's do) and
@@ -106,6 +135,9 @@ struct HistoryQuery {
     since: Option<String>,
     /// Most buckets returned (default 10,000).
     limit: Option<u32>,
+    /// Read the downsampled buckets of this width (`5m`, `1h` or `1d`, kept 90 days by default)
+    /// instead of the fine ones (kept 48 hours).
+    width: Option<String>,
 }
 
 /// A monitor's stored history: one bucket per series and time bucket (checks, failing checks,
@@ -129,11 +161,19 @@ async fn history(
         Some(text) => vigil_core::time::parse_duration(text).map_err(|e| ApiError::invalid("since", e))?,
     };
     let since = app.engine.now() - window;
-    let rows = app
-        .engine
-        .monitor_history(&name, since, q.limit.unwrap_or(10_000).min(100_000))
-        .await
-        .map_err(ApiError::from)?;
+    let limit = q.limit.unwrap_or(10_000).min(100_000);
+    let rows = match q.width.as_deref() {
+        None => app.engine.monitor_history(&name, since, limit).await,
+        Some(text) => {
+            let widths = vigil_runtime::monitors::record::ROLLUP_WIDTHS;
+            let width = vigil_core::time::parse_duration(text)
+                .ok()
+                .filter(|w| widths.contains(w))
+                .ok_or_else(|| ApiError::invalid("width", format!("`{text}` is not one of 5m, 1h, 1d")))?;
+            app.engine.monitor_rollups(&name, width, since - since.rem_euclid(width), limit).await
+        }
+    }
+    .map_err(ApiError::from)?;
     let mut uptime: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
     let buckets: Vec<Value> = rows
         .iter()

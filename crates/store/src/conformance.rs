@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     silences_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
+    large_ended_states_are_compressed_and_still_found(store).await;
     searching_by_status_correlation_id_and_text(store).await;
     work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
@@ -34,6 +35,7 @@ pub async fn run_all(store: &dyn Store) {
     crate::conformance_cluster::run_all(store).await;
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
+    crate::conformance_retention::run_all(store).await;
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {
@@ -384,6 +386,51 @@ async fn listing_pages_and_purging(store: &dyn Store) {
     assert_eq!(purged, ["p2", "p3", "p5", "p6"]);
     let left: Vec<String> = store.list_instances(&filter(None)).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(left, ["p4", "p1"]);
+}
+
+async fn large_ended_states_are_compressed_and_still_found(store: &dyn Store) {
+    let big = |id: &str, status| {
+        let mut i = Instance::new(id.into(), "big".into(), 1, json!({"log": "line ".repeat(400), "id": id}), 500);
+        i.status = status;
+        InstanceRow::from_instance(&i)
+    };
+    let ended = big("z-ended-Needle", WorkflowStatus::Completed);
+    assert!(ended.state.is_empty() && ended.state_z.as_ref().is_some_and(|z| z.len() < 500), "compressed");
+    let running = big("z-running-Needle", WorkflowStatus::Running);
+    assert!(running.state_z.is_none(), "a running instance's state is rewritten at each step: left plain");
+    store.commit(&CommitBatch { instances: vec![ended, running], ..Default::default() }).await.unwrap();
+    let back = store.instance("z-ended-Needle").await.unwrap().unwrap();
+    assert_eq!(back.input["log"].as_str().map(str::len), Some(2_000));
+    assert!(store.instance_json("z-ended-Needle").await.unwrap().unwrap().contains("z-ended-Needle"));
+    let search = |text: &str, limit| InstanceFilter {
+        workflow_name: Some("big".into()),
+        text: Some(text.into()),
+        limit,
+        ..Default::default()
+    };
+    let found = |rows: Vec<crate::InstanceSummary>| rows.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let mut both = found(store.list_instances(&search("NEEDLE", 10)).await.unwrap());
+    both.sort();
+    assert_eq!(both, ["z-ended-Needle", "z-running-Needle"], "the compressed state is searched too, ignoring case");
+    assert_eq!(found(store.list_instances(&search("z-ended", 10)).await.unwrap()), ["z-ended-Needle"]);
+    assert!(store.list_instances(&search("no such text", 10)).await.unwrap().is_empty());
+    // Reopened (a retry), it is written plain again.
+    let mut reopened = back.clone();
+    reopened.status = WorkflowStatus::Running;
+    store
+        .commit(&CommitBatch { instances: vec![InstanceRow::from_instance(&reopened)], ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(store.instance("z-ended-Needle").await.unwrap().unwrap().status, WorkflowStatus::Running);
+    store
+        .commit(&CommitBatch { instances: vec![big("z-ended-Needle", WorkflowStatus::Failed)], ..Default::default() })
+        .await
+        .unwrap();
+    let running_only = InstanceFilter { statuses: vec![WorkflowStatus::Running], ..search("needle", 10) };
+    assert!(store.purge_instances(&running_only).await.unwrap().is_empty(), "asked for running ones: nothing goes");
+    let purged = store.purge_instances(&search("ended-needle", 10)).await.unwrap();
+    assert_eq!(purged, ["z-ended-Needle"], "a purge by text finds compressed states, and never running ones");
+    assert!(store.instance("z-running-Needle").await.unwrap().is_some());
 }
 
 async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {

@@ -38,6 +38,7 @@ pub async fn run_all(store: &dyn Store) {
         results: vec![result("disk", "a", "ok", 1.0, 1_000), result("disk", "b", "warning", 85.0, 1_000)],
         history: vec![bucket("disk", "a", 0, 6), bucket("disk", "b", 0, 6), bucket("cpu", "x", 0, 6)],
         removed: Vec::new(),
+        rollups: Vec::new(),
     };
     store.put_monitor_results(&first).await.unwrap();
     store.put_monitor_results(&MonitorBatch::default()).await.unwrap();
@@ -45,6 +46,7 @@ pub async fn run_all(store: &dyn Store) {
         results: vec![result("disk", "b", "critical", 97.0, 2_000), result("cpu", "x", "ok", 3.0, 2_000)],
         history: vec![bucket("disk", "a", 0, 7), bucket("disk", "a", 60_000, 6)],
         removed: vec![("disk".into(), "a".into())],
+        rollups: Vec::new(),
     };
     store.put_monitor_results(&second).await.unwrap();
 
@@ -64,6 +66,50 @@ pub async fn run_all(store: &dyn Store) {
     assert_eq!(store.prune_monitor_history(60_000, 2).await.unwrap(), 1);
     assert_eq!(store.prune_monitor_history(60_000, 2).await.unwrap(), 0);
     assert_eq!(store.monitor_history("disk", 0, 100).await.unwrap().len(), 1);
+    rollups(store).await;
+}
+
+/// Rollups merge across batches (counts add, extremes win, the last value is the later one),
+/// sum to uptime per series, and are pruned by age, per monitor or for all but some.
+async fn rollups(store: &dyn Store) {
+    use crate::{RollupScope, monitor_results::roll_up};
+    const FIVE: i64 = 300_000;
+    let mut a = bucket("up", "s", 0, 6);
+    (a.min, a.max, a.last, a.failing) = (Some(4.0), Some(5.0), Some(4.5), 0);
+    let mut b = bucket("up", "s", 60_000, 6);
+    (b.min, b.max, b.last, b.errors, b.worst) = (Some(1.0), Some(3.0), Some(2.0), 2, 1);
+    let c = bucket("up", "s", FIVE, 6);
+    let rows = roll_up(&[c.clone(), a.clone()], &[FIVE, 3_600_000]);
+    assert_eq!(rows.len(), 3, "two five-minute buckets and one hour: {rows:?}");
+    store.put_monitor_results(&MonitorBatch { rollups: rows, ..Default::default() }).await.unwrap();
+    // A later flush brings b, which falls in a's five-minute bucket: merged in the store.
+    let later = roll_up(std::slice::from_ref(&b), &[FIVE, 3_600_000]);
+    store.put_monitor_results(&MonitorBatch { rollups: later, ..Default::default() }).await.unwrap();
+    let five = store.monitor_rollups("up", FIVE, 0, 10).await.unwrap();
+    assert_eq!(five.len(), 2);
+    let first = &five[0];
+    assert_eq!((first.checks, first.failing, first.errors, first.worst), (12, 1, 2, 2));
+    assert_eq!((first.min, first.max, first.sum, first.last), (Some(1.0), Some(5.0), Some(40.0), Some(2.0)));
+    let hour = store.monitor_rollups("up", 3_600_000, 0, 10).await.unwrap();
+    assert_eq!((hour.len(), hour[0].checks, hour[0].failing), (1, 18, 2));
+    let uptime = store.monitor_uptime("", 3_600_000, 0).await.unwrap();
+    let up: Vec<_> =
+        uptime.iter().filter(|u| u.monitor == "up").map(|u| (u.series.as_str(), u.checks, u.failing)).collect();
+    assert_eq!(up, [("s", 18, 2)]);
+    assert_eq!(store.monitor_uptime("up", FIVE, FIVE).await.unwrap()[0].checks, 6, "from `since` on");
+
+    store
+        .put_monitor_results(&MonitorBatch {
+            rollups: roll_up(&[bucket("other", "s", 0, 1)], &[FIVE]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let all_but_up = RollupScope::AllBut(vec!["up".into()]);
+    assert_eq!(store.prune_monitor_rollups(&all_but_up, FIVE, 10).await.unwrap(), 1, "other's");
+    assert_eq!(store.prune_monitor_rollups(&RollupScope::Monitor("up".into()), FIVE, 1).await.unwrap(), 1);
+    assert_eq!(store.prune_monitor_rollups(&RollupScope::Monitor("up".into()), FIVE, 10).await.unwrap(), 1);
+    assert_eq!(store.monitor_rollups("up", FIVE, 0, 10).await.unwrap().len(), 1, "the newer bucket stays");
 }
 
 fn ping(monitor: &str, kind: vigil_core::monitor::expect::PingKind, at: i64, rid: Option<&str>) -> crate::PingRow {

@@ -10,11 +10,15 @@ pub mod cluster;
 pub mod conformance;
 mod conformance_cluster;
 mod conformance_monitors;
+mod conformance_retention;
+mod listing;
 pub mod monitor_results;
 pub mod pings;
 pub mod postgres;
+pub mod retention;
 pub mod secret_box;
 pub mod sqlite;
+pub mod state_codec;
 pub mod testing;
 pub mod tokens;
 pub mod work;
@@ -26,9 +30,10 @@ use vigil_core::time::Millis;
 
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
-pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow};
+pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use pings::{HeartbeatRow, PingRow};
 pub use postgres::PostgresStore;
+pub use retention::{PurgeRule, Workflows};
 pub use secret_box::SecretBox;
 pub use sqlite::SqliteStore;
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
@@ -81,8 +86,12 @@ pub struct InstanceRow {
     pub part: u32,
     /// The correlation id given at start.
     pub correlation_id: Option<String>,
-    /// The [`Instance`] as JSON.
+    /// The [`Instance`] as JSON; empty when `state_z` holds it.
     pub state: String,
+    /// The JSON deflated ([`state_codec`]): an ended instance's large state.
+    pub state_z: Option<Vec<u8>>,
+    /// When it ended (`None` while it runs): what retention ages are counted from.
+    pub ended_at: Option<Millis>,
 }
 
 impl InstanceRow {
@@ -100,7 +109,19 @@ impl InstanceRow {
             part: i.partition,
             correlation_id: i.correlation_id.clone(),
             state: serde_json::to_string(i).expect("instance serializes"),
+            state_z: None,
+            ended_at: i.status.is_terminal().then(|| i.end_time.unwrap_or(i.update_time)),
         }
+        .compacted()
+    }
+
+    /// Compresses the state of an ended instance when it is large ([`state_codec`]).
+    fn compacted(mut self) -> Self {
+        if self.status.is_terminal() && self.state.len() >= state_codec::COMPRESS_FROM {
+            self.state_z = Some(state_codec::compress(&self.state));
+            self.state.clear();
+        }
+        self
     }
 }
 
@@ -248,6 +269,23 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
     /// Deletes instance `id` if it has ended. Returns whether it did.
     async fn purge_instance(&self, id: &str) -> Result<bool>;
+    /// How many instances are stored (running and ended).
+    async fn count_instances(&self) -> Result<u64>;
+    /// The database's size on disk in bytes, where the store can tell (PostgreSQL); `None` for
+    /// a file store, whose files the caller can measure.
+    async fn size_bytes(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// Deletes up to `limit` ended instances `rule` covers (retention); returns how many.
+    async fn purge_ended(&self, rule: &PurgeRule, limit: u32) -> Result<u64>;
+    /// Deletes up to `limit` ended instances of `workflow` past the newest `keep` of their
+    /// schedule (ranked over all partitions, deleted in `parts` only); returns how many.
+    async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64>;
+    /// Deletes up to `limit` resolved alerts (condition `ok`, nothing due) last changed before
+    /// `before`, in `parts`, with their delivered notices; returns their dedup keys.
+    async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>>;
+    /// Deletes up to `limit` schedule fire records (started or skipped) executed before `before`.
+    async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64>;
     /// Writes (or replaces) definitions, all or none, in one transaction.
     async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()>;
     /// Writes (or replaces) one definition.
@@ -363,6 +401,19 @@ pub trait Store: Send + Sync + 'static {
     async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<MonitorHistoryRow>>;
     /// Deletes history buckets older than `before`, at most `limit` of them; returns how many.
     async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64>;
+    /// One monitor's downsampled buckets of `width` from `since` on, oldest first, at most `limit`.
+    async fn monitor_rollups(
+        &self,
+        monitor: &str,
+        width: Millis,
+        since: Millis,
+        limit: u32,
+    ) -> Result<Vec<MonitorHistoryRow>>;
+    /// Checks and failing checks per series in the `width` rollups from `since` on, of one
+    /// monitor or (empty name) of all.
+    async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<UptimeRow>>;
+    /// Deletes up to `limit` rollups of `scope` older than `before`; returns how many.
+    async fn prune_monitor_rollups(&self, scope: &RollupScope, before: Millis, limit: u32) -> Result<u64>;
     /// Appends pings and advances their heartbeats' states, in one transaction; returns the new
     /// states of the heartbeats the pings were for.
     async fn record_pings(&self, pings: &[PingRow], now: Millis) -> Result<Vec<HeartbeatRow>>;

@@ -56,6 +56,68 @@ pub struct MonitorHistoryRow {
     pub last: Option<f64>,
 }
 
+/// A downsampled bucket: one series' checks within `width` milliseconds from `row.bucket`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupRow {
+    /// The bucket's length (5 minutes, an hour, a day).
+    pub width: Millis,
+    /// The bucket.
+    pub row: MonitorHistoryRow,
+}
+
+/// One series' checks and failing checks over a window (summed from rollups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UptimeRow {
+    /// The monitor.
+    pub monitor: String,
+    /// The series.
+    pub series: String,
+    /// Checks in the window.
+    pub checks: u64,
+    /// Of them, warning or critical.
+    pub failing: u64,
+}
+
+impl MonitorHistoryRow {
+    /// Adds a later bucket of the same series into this one (checks and failures add up, the
+    /// worst tier and the extremes win, the later last value replaces).
+    pub fn merge(&mut self, later: &MonitorHistoryRow) {
+        self.checks += later.checks;
+        self.failing += later.failing;
+        self.errors += later.errors;
+        self.worst = self.worst.max(later.worst);
+        let pick = |a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        self.min = pick(self.min, later.min, f64::min);
+        self.max = pick(self.max, later.max, f64::max);
+        self.sum = pick(self.sum, later.sum, |a, b| a + b);
+        self.last = later.last.or(self.last);
+    }
+}
+
+/// Downsamples closed buckets into one row per series per `widths` bucket (rows of one series
+/// and width in a batch are merged here; the store merges them with rows already stored).
+pub fn roll_up(history: &[MonitorHistoryRow], widths: &[Millis]) -> Vec<RollupRow> {
+    let mut sorted: Vec<&MonitorHistoryRow> = history.iter().collect();
+    sorted.sort_by(|a, b| (&a.monitor, &a.series, a.bucket).cmp(&(&b.monitor, &b.series, b.bucket)));
+    let mut out: Vec<RollupRow> = Vec::new();
+    for &width in widths.iter().filter(|w| **w > 0) {
+        let from = out.len();
+        for h in &sorted {
+            let bucket = h.bucket - h.bucket.rem_euclid(width);
+            match out[from..].last_mut() {
+                Some(r) if r.row.monitor == h.monitor && r.row.series == h.series && r.row.bucket == bucket => {
+                    r.row.merge(h)
+                }
+                _ => out.push(RollupRow { width, row: MonitorHistoryRow { bucket, ..(*h).clone() } }),
+            }
+        }
+    }
+    out
+}
+
 /// What one flush writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonitorBatch {
@@ -63,6 +125,8 @@ pub struct MonitorBatch {
     pub results: Vec<MonitorResultRow>,
     /// Closed buckets to add (a bucket written twice is replaced).
     pub history: Vec<MonitorHistoryRow>,
+    /// Downsampled buckets to merge into the stored ones ([`roll_up`] of `history`).
+    pub rollups: Vec<RollupRow>,
     /// Series that are gone, `(monitor, series)`: their latest reading is deleted (history stays).
     pub removed: Vec<(String, String)>,
 }
@@ -70,8 +134,17 @@ pub struct MonitorBatch {
 impl MonitorBatch {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.results.is_empty() && self.history.is_empty() && self.removed.is_empty()
+        self.results.is_empty() && self.history.is_empty() && self.removed.is_empty() && self.rollups.is_empty()
     }
+}
+
+/// Whose rollups a prune covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollupScope {
+    /// One monitor's (its own `retention.history`).
+    Monitor(String),
+    /// Every monitor's but these (the ones with their own).
+    AllBut(Vec<String>),
 }
 
 /// Rows per multi-row statement (11 parameters each, far below either backend's limit).
@@ -95,6 +168,35 @@ pub(crate) const ON_CONFLICT_HISTORY: &str = " ON CONFLICT (monitor, series, buc
     checks = excluded.checks, failing = excluded.failing, errors = excluded.errors, worst = excluded.worst, \
     min_value = excluded.min_value, max_value = excluded.max_value, sum_value = excluded.sum_value, \
     last_value = excluded.last_value";
+
+/// The rollup upsert's head.
+pub(crate) const INSERT_ROLLUP: &str = "INSERT INTO monitor_rollups \
+    (monitor, series, width, bucket, checks, failing, errors, worst, min_value, max_value, sum_value, last_value) ";
+
+/// The rollup upsert's tail: merged into the stored row, as [`MonitorHistoryRow::merge`] does (in
+/// SQL both backends read alike: `CASE` and `COALESCE`, no `MIN`/`LEAST`).
+pub(crate) const ON_CONFLICT_ROLLUP: &str = " ON CONFLICT (monitor, series, width, bucket) DO UPDATE SET \
+    checks = monitor_rollups.checks + excluded.checks, failing = monitor_rollups.failing + excluded.failing, \
+    errors = monitor_rollups.errors + excluded.errors, \
+    worst = CASE WHEN excluded.worst > monitor_rollups.worst THEN excluded.worst ELSE monitor_rollups.worst END, \
+    min_value = CASE WHEN monitor_rollups.min_value IS NULL OR excluded.min_value < monitor_rollups.min_value \
+        THEN COALESCE(excluded.min_value, monitor_rollups.min_value) ELSE monitor_rollups.min_value END, \
+    max_value = CASE WHEN monitor_rollups.max_value IS NULL OR excluded.max_value > monitor_rollups.max_value \
+        THEN COALESCE(excluded.max_value, monitor_rollups.max_value) ELSE monitor_rollups.max_value END, \
+    sum_value = COALESCE(monitor_rollups.sum_value + excluded.sum_value, monitor_rollups.sum_value, excluded.sum_value), \
+    last_value = COALESCE(excluded.last_value, monitor_rollups.last_value)";
+
+/// One monitor's rollups of one width since a time, oldest first.
+pub(crate) const SELECT_ROLLUPS: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
+    min_value, max_value, sum_value, last_value FROM monitor_rollups \
+    WHERE monitor = $1 AND width = $2 AND bucket >= $3 ORDER BY bucket, series LIMIT $4";
+
+/// Checks and failing checks per series of one width since a time (every monitor's when `$1`
+/// is empty).
+pub(crate) const SELECT_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
+    CAST(SUM(failing) AS BIGINT) AS failing \
+    FROM monitor_rollups WHERE ($1 = '' OR monitor = $1) AND width = $2 AND bucket >= $3 \
+    GROUP BY monitor, series ORDER BY monitor, series";
 
 /// Deletes a gone series' latest reading.
 pub(crate) const DELETE_RESULT: &str = "DELETE FROM monitor_results WHERE monitor = $1 AND series = $2";
@@ -151,11 +253,27 @@ macro_rules! history_row {
     }};
 }
 
+/// Binds a bucket's counts and values (`checks` through `last_value`), in the column order of
+/// `INSERT_HISTORY` and `INSERT_ROLLUP`.
+macro_rules! bind_counts {
+    ($b:expr, $h:expr) => {
+        $b.push_bind($h.checks as i64)
+            .push_bind($h.failing as i64)
+            .push_bind($h.errors as i64)
+            .push_bind($h.worst as i64)
+            .push_bind($h.min)
+            .push_bind($h.max)
+            .push_bind($h.sum)
+            .push_bind($h.last)
+    };
+}
+
 /// Writes a batch inside an open transaction of either backend (`$db`: `Sqlite` or `Postgres`).
 /// Each statement's rows must be unique by key, which [`MonitorBatch`]'s producer keeps.
 macro_rules! write_monitor_batch {
     ($db:ty, $tx:expr, $batch:expr) => {{
         use crate::monitor_results as m;
+        use crate::monitor_results::bind_counts;
         let batch = $batch;
         for chunk in batch.results.chunks(m::ROWS_PER_STATEMENT) {
             let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(m::INSERT_RESULTS);
@@ -175,19 +293,20 @@ macro_rules! write_monitor_batch {
         for chunk in batch.history.chunks(m::ROWS_PER_STATEMENT) {
             let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(m::INSERT_HISTORY);
             q.push_values(chunk, |mut b, h| {
-                b.push_bind(&h.monitor)
-                    .push_bind(&h.series)
-                    .push_bind(h.bucket)
-                    .push_bind(h.checks as i64)
-                    .push_bind(h.failing as i64)
-                    .push_bind(h.errors as i64)
-                    .push_bind(h.worst as i64)
-                    .push_bind(h.min)
-                    .push_bind(h.max)
-                    .push_bind(h.sum)
-                    .push_bind(h.last);
+                b.push_bind(&h.monitor).push_bind(&h.series).push_bind(h.bucket);
+                bind_counts!(b, h);
             });
             q.push(m::ON_CONFLICT_HISTORY);
+            q.build().execute(&mut *$tx).await?;
+        }
+        for chunk in batch.rollups.chunks(m::ROWS_PER_STATEMENT) {
+            let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(m::INSERT_ROLLUP);
+            q.push_values(chunk, |mut b, r| {
+                let h = &r.row;
+                b.push_bind(&h.monitor).push_bind(&h.series).push_bind(r.width).push_bind(h.bucket);
+                bind_counts!(b, h);
+            });
+            q.push(m::ON_CONFLICT_ROLLUP);
             q.build().execute(&mut *$tx).await?;
         }
         for (monitor, series) in &batch.removed {
@@ -196,7 +315,7 @@ macro_rules! write_monitor_batch {
     }};
 }
 
-pub(crate) use {history_row, result_row, write_monitor_batch};
+pub(crate) use {bind_counts, history_row, result_row, write_monitor_batch};
 
 /// The monitor-result and ping queries of both backends, written once: expands to an inherent
 /// `impl $store` with `<method>_impl` functions that the backends' `Store` impls call (as
@@ -238,6 +357,77 @@ macro_rules! monitor_store_methods {
                     .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected())
+            }
+
+            pub(crate) async fn monitor_rollups_impl(
+                &self,
+                monitor: &str,
+                width: Millis,
+                since: Millis,
+                limit: u32,
+            ) -> Result<Vec<crate::MonitorHistoryRow>> {
+                let rows = sqlx::query(crate::monitor_results::SELECT_ROLLUPS)
+                    .bind(monitor)
+                    .bind(width)
+                    .bind(since)
+                    .bind(limit as i64)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter().map(|r| Ok(crate::monitor_results::history_row!(r))).collect()
+            }
+
+            pub(crate) async fn monitor_uptime_impl(
+                &self,
+                monitor: &str,
+                width: Millis,
+                since: Millis,
+            ) -> Result<Vec<crate::monitor_results::UptimeRow>> {
+                use sqlx::Row;
+                let rows = sqlx::query(crate::monitor_results::SELECT_UPTIME)
+                    .bind(monitor)
+                    .bind(width)
+                    .bind(since)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::monitor_results::UptimeRow {
+                            monitor: r.try_get("monitor")?,
+                            series: r.try_get("series")?,
+                            checks: r.try_get::<i64, _>("checks")? as u64,
+                            failing: r.try_get::<i64, _>("failing")? as u64,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub(crate) async fn prune_monitor_rollups_impl(
+                &self,
+                scope: &crate::monitor_results::RollupScope,
+                before: Millis,
+                limit: u32,
+            ) -> Result<u64> {
+                let mut q: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                    "DELETE FROM monitor_rollups WHERE (monitor, series, width, bucket) IN \
+                     (SELECT monitor, series, width, bucket FROM monitor_rollups WHERE bucket < ",
+                );
+                q.push_bind(before);
+                match scope {
+                    crate::monitor_results::RollupScope::Monitor(name) => {
+                        q.push(" AND monitor = ").push_bind(name.clone());
+                    }
+                    crate::monitor_results::RollupScope::AllBut(names) if !names.is_empty() => {
+                        q.push(" AND monitor NOT IN (");
+                        let mut list = q.separated(", ");
+                        for name in names {
+                            list.push_bind(name.clone());
+                        }
+                        q.push(")");
+                    }
+                    crate::monitor_results::RollupScope::AllBut(_) => {}
+                }
+                q.push(" LIMIT ").push_bind(limit.max(1) as i64).push(")");
+                Ok(q.build().execute(&self.writer).await?.rows_affected())
             }
 
             pub(crate) async fn record_pings_impl(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {

@@ -52,6 +52,9 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
         for sql in [
             "DROP INDEX instances_by_correlation",
             "ALTER TABLE instances DROP COLUMN correlation_id",
+            "ALTER TABLE instances DROP COLUMN state_z",
+            "DROP INDEX instances_ended",
+            "ALTER TABLE instances DROP COLUMN ended_at",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

@@ -145,6 +145,10 @@ pub enum Which {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Soak: W1 (10,000 monitors every 10 s, 5% failing) plus 100 fires a second of the seed-000
+    /// alert workflow, retention short, for N minutes; samples RSS, file descriptors, database
+    /// and WAL size, instances, lag p99 and CPU into a CSV and SVG charts, and judges the run.
+    Soak(super::bench_soak::Plan),
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -175,6 +179,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let plan = super::bench_overload::Plan { schedules, every, seconds, failing, limit, latency_ms };
             super::bench_overload::run(plan).await?
         }
+        Which::Soak(plan) => super::bench_soak::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             super::bench_cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }

@@ -37,12 +37,12 @@ pub struct Plan {
 /// milliseconds, so the harness holds a fixed few kilobytes however long it runs (a list of every
 /// request grew by 16 bytes a check and showed up in the RSS it reports).
 #[derive(Default)]
-struct LagLog {
+pub(crate) struct LagLog {
     /// Each monitor's slot offset, and the interval (ms); set before the monitors start.
-    offsets: Vec<i64>,
-    every_ms: i64,
+    pub(crate) offsets: Vec<i64>,
+    pub(crate) every_ms: i64,
     /// Counting since then, until the end of the measured window.
-    window: Option<(i64, i64)>,
+    pub(crate) window: Option<(i64, i64)>,
     /// `counts[ms]`: requests that arrived `ms` after their slot.
     counts: Vec<u64>,
 }
@@ -58,6 +58,26 @@ impl LagLog {
             }
             self.counts[lag] += 1;
         }
+    }
+
+    /// Expects the requests of `defs`, each every `every` seconds: lag is counted from the slot a
+    /// request belongs to (the latest slot at or before it).
+    pub(crate) fn expect(&mut self, defs: &[MonitorDef], every: u64) {
+        self.every_ms = every as i64 * 1000;
+        self.offsets = defs
+            .iter()
+            .map(|d| match d.cadence {
+                Cadence::Every { offset, .. } => offset,
+                Cadence::Cron { .. } => 0,
+            })
+            .collect();
+    }
+
+    /// The requests counted and the lag at fraction `p` of them, then starts counting afresh.
+    pub(crate) fn take(&mut self, p: f64) -> (u64, usize) {
+        let out = (self.total(), self.percentile(p));
+        self.counts.clear();
+        out
     }
 
     fn total(&self) -> u64 {
@@ -78,7 +98,7 @@ impl LagLog {
     }
 }
 
-type Seen = Arc<Mutex<LagLog>>;
+pub(crate) type Seen = Arc<Mutex<LagLog>>;
 
 /// The check endpoints: `/m/{n}` answers `{"value": 99}` for failing monitors, `{"value": 10}`
 /// for the others, and records when each request arrived.
@@ -100,11 +120,11 @@ async fn checks_server(failing: usize, seen: Seen) -> Result<String> {
 }
 
 /// The name of the check server's thread.
-const PEER_THREAD: &str = "bench-peer";
+pub(crate) const PEER_THREAD: &str = "bench-peer";
 
 /// Starts the check server on a thread of its own ([`PEER_THREAD`], one current-thread runtime):
 /// the monitored endpoints are not vigil, so their CPU is counted apart from vigil's.
-fn checks_server_thread(failing: usize, seen: Seen) -> Result<String> {
+pub(crate) fn checks_server_thread(failing: usize, seen: Seen) -> Result<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new().name(PEER_THREAD.into()).spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
@@ -121,8 +141,24 @@ fn checks_server_thread(failing: usize, seen: Seen) -> Result<String> {
     rx.recv().context("the check server's thread stopped")?
 }
 
-fn db_bytes(dir: &std::path::Path) -> u64 {
+pub(crate) fn db_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0)
+}
+
+/// W1's monitors: `/m/{n}` of the check server every `every` seconds, critical above 90, paged
+/// through the `hook` notifier once.
+pub(crate) fn w1_monitors(base: &str, count: usize, every: u64) -> Result<Vec<MonitorDef>> {
+    (0..count)
+        .map(|n| {
+            let doc = json!({
+                "name": format!("m{n}"), "every": format!("{every}s"),
+                "source": {"http": {"url": format!("{base}/m/{n}"), "timeout": "5s"}},
+                "value": "body.value", "critical": "> 90", "notify": ["hook"], "repeatInterval": "never",
+            });
+            let (def, problems) = MonitorDef::build(&doc);
+            def.with_context(|| format!("monitor {n}: {problems:?}"))
+        })
+        .collect()
 }
 
 /// Runs the benchmark and prints its figures.
@@ -155,28 +191,8 @@ pub async fn run(plan: Plan) -> Result<()> {
         json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook"), "batch": 64}),
     )?;
     engine.set_notifiers(vec![hook]);
-    let mut defs = Vec::with_capacity(plan.monitors);
-    for n in 0..plan.monitors {
-        let doc = json!({
-            "name": format!("m{n}"), "every": format!("{}s", plan.every),
-            "source": {"http": {"url": format!("{base}/m/{n}"), "timeout": "5s"}},
-            "value": "body.value", "critical": "> 90", "notify": ["hook"], "repeatInterval": "never",
-        });
-        let (def, problems) = MonitorDef::build(&doc);
-        defs.push(def.with_context(|| format!("monitor {n}: {problems:?}"))?);
-    }
-    {
-        // Lag is from the slot a request belongs to (the latest slot at or before it).
-        let mut log = seen.lock().expect("lock");
-        log.every_ms = plan.every as i64 * 1000;
-        log.offsets = defs
-            .iter()
-            .map(|d| match d.cadence {
-                Cadence::Every { offset, .. } => offset,
-                Cadence::Cron { .. } => 0,
-            })
-            .collect();
-    }
+    let defs = w1_monitors(&base, plan.monitors, plan.every)?;
+    seen.lock().expect("lock").expect(&defs, plan.every);
     let rss_before = rss_mb();
     engine.set_monitors(defs);
     crate::output::outln!(

@@ -1,6 +1,6 @@
 //! `vigil monitors [show] [NAME]`: each monitor's worst tier, series count, last and next check,
-//! from a running `vigil serve`. With NAME, each series with its value and tier, and its uptime
-//! over the last 24 hours. `vigil monitors show NAME --workflow` prints the equivalent Conductor
+//! and uptime over 24 hours, 7 days and 30 days, from a running `vigil serve`. With NAME, each
+//! series with its value, tier and uptime. `vigil monitors show NAME --workflow` prints the equivalent Conductor
 //! workflow from the config files instead (`--schedule`: the schedule that runs it), so a check can
 //! graduate to a hand-written workflow.
 
@@ -55,21 +55,27 @@ pub async fn run(mut args: Args) -> Result<ExitCode> {
         None => {
             let list = remote.get(&args.server, "/api/v1/monitors").await?;
             crate::output::outln!(
-                "{:<28} {:<11} {:<9} {:>6}  {:<24} {:<24}",
+                "{:<28} {:<11} {:<9} {:>6}  {:>8} {:>8} {:>8}  {:<24} {:<24}",
                 "NAME",
                 "SOURCE",
                 "TIER",
                 "SERIES",
+                "UP 24H",
+                "UP 7D",
+                "UP 30D",
                 "LAST CHECK",
                 "NEXT CHECK"
             );
             for m in list["items"].as_array().into_iter().flatten() {
                 crate::output::outln!(
-                    "{:<28} {:<11} {:<9} {:>6}  {:<24} {:<24}",
+                    "{:<28} {:<11} {:<9} {:>6}  {:>8} {:>8} {:>8}  {:<24} {:<24}",
                     text(&m["name"]),
                     text(&m["source"]),
                     text(&m["tier"]),
                     text(&m["series"]),
+                    percent(&m["uptime"]["24h"]),
+                    percent(&m["uptime"]["7d"]),
+                    percent(&m["uptime"]["30d"]),
                     text(&m["lastCheck"]),
                     if m["paused"] == Value::Bool(true) { "paused".to_string() } else { text(&m["nextCheck"]) }
                 );
@@ -89,13 +95,21 @@ pub async fn run(mut args: Args) -> Result<ExitCode> {
             if !m["error"].is_null() {
                 crate::output::outln!("  source error: {}", text(&m["error"]));
             }
-            let path = format!("/api/v1/monitors/{}/history?since=24h", super::remote::encode(name));
-            let history = remote.get(&args.server, &path).await.unwrap_or(Value::Null);
+            let up = &m["uptime"];
+            crate::output::outln!(
+                "  uptime: 24h {}, 7d {}, 30d {}",
+                percent(&up["24h"]),
+                percent(&up["7d"]),
+                percent(&up["30d"])
+            );
             for s in m["series"].as_array().into_iter().flatten() {
                 let note = if s["note"].is_null() { String::new() } else { format!("  ({})", text(&s["note"])) };
-                let uptime = history["uptime"][text(&s["key"])]
-                    .as_f64()
-                    .map_or(String::new(), |u| format!("  uptime 24h {:.2}%", u * 100.0));
+                let uptime = format!(
+                    "  uptime {} / {} / {}",
+                    percent(&s["uptime"]["24h"]),
+                    percent(&s["uptime"]["7d"]),
+                    percent(&s["uptime"]["30d"])
+                );
                 crate::output::outln!(
                     "  {:<40} {:<9} {:>10}{uptime}{note}",
                     text(&s["key"]),
@@ -106,6 +120,11 @@ pub async fn run(mut args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An uptime ratio as a percentage (`-` without checks).
+fn percent(v: &Value) -> String {
+    v.as_f64().map_or("-".to_string(), |u| format!("{:.2}%", u * 100.0))
 }
 
 /// `--workflow` / `--schedule`: the monitor from the config files, as a workflow or schedule.

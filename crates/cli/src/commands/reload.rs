@@ -131,13 +131,16 @@ pub(crate) async fn reload(
         engine.schedule_command(SchedulerCmd::Remove(gone.clone()));
     }
     let running: Vec<(ScheduleDef, _)> = engine.schedules().await;
+    let running: std::collections::HashMap<&str, String> =
+        running.iter().map(|(r, _)| (r.name.as_str(), format!("{r:?}"))).collect();
     for def in config.schedules {
         // The file is the truth for its schedules: anything different is put again.
-        let unchanged = running.iter().any(|(r, _)| format!("{r:?}") == format!("{def:?}"));
+        let unchanged = running.get(def.name.as_str()).is_some_and(|r| *r == format!("{def:?}"));
         if !unchanged {
             engine.schedule_command(SchedulerCmd::Put(Box::new(def)));
         }
     }
+    vigil_core::memory::give_back();
     tracing::info!(workflows, schedules, notifiers = notifier_count, config = %dir.display(), "Config directory reloaded.");
     Ok(names)
 }

@@ -22,6 +22,8 @@ pub struct Args {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub retention: crate::commands::retention::Args,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
     #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:7700")]
     pub listen: SocketAddr,
@@ -49,8 +51,13 @@ pub struct Args {
     #[arg(long, env = "VIGIL_MONITOR_HISTORY_BUCKET", default_value = "1m", value_parser = positive_duration)]
     pub monitor_history_bucket: i64,
     /// How long monitor history buckets are kept.
-    #[arg(long, env = "VIGIL_MONITOR_HISTORY_KEEP", default_value = "2d", value_parser = positive_duration)]
+    #[arg(long, env = "VIGIL_MONITOR_HISTORY_KEEP", default_value = "48h", value_parser = positive_duration)]
     pub monitor_history_keep: i64,
+    /// How long the downsampled monitor history (5-minute, hourly and daily min/max/mean, checks
+    /// and failures: charts and uptime) is kept, or `forever`; a monitor's `retention.history`
+    /// overrides it.
+    #[arg(long, env = "VIGIL_MONITOR_HISTORY_ROLLUP_KEEP", default_value = "90d", value_parser = vigil_core::retention::parse_keep)]
+    pub monitor_history_rollup_keep: i64,
     /// How often closed history buckets are written (in one transaction; a crash loses at most
     /// this much history, never an alert transition).
     #[arg(long, env = "VIGIL_MONITOR_HISTORY_FLUSH", default_value = "10m", value_parser = positive_duration)]
@@ -134,10 +141,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     engine_config.max_running_fires = args.max_running_fires;
     engine_config.max_variables_bytes = args.max_variables_kb * 1024;
+    engine_config.retention = args.retention.settings();
     engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
         bucket: args.monitor_history_bucket,
         keep: args.monitor_history_keep,
         flush: args.monitor_history_flush,
+        rollup_keep: args.monitor_history_rollup_keep,
     };
     engine_config.cluster = ClusterConfig {
         node: node.clone(),
@@ -184,6 +193,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     engine.run_schedules(schedules).await?;
+    // Loading parsed far more than it keeps: give the freed memory back.
+    vigil_core::memory::give_back();
     if let Some(dir) = &args.config {
         let watch = crate::commands::reload::watch(
             engine.clone(),

@@ -199,6 +199,9 @@ impl Builder {
         let tasks = self.task_list(&raw.tasks, "tasks");
         self.check_references(&raw, &tasks);
         let http = raw.http.as_ref().and_then(|h| crate::def::trigger::build(h, "http", &mut self.problems));
+        let retention = raw.retention.as_ref().and_then(|r| {
+            crate::retention::build(r, "retention", crate::retention::Owner::Workflow, &mut self.problems)
+        });
         Some(WorkflowDef {
             name: raw.name,
             version: raw.version,
@@ -212,6 +215,7 @@ impl Builder {
             variables: raw.variables,
             input_template: raw.input_template,
             http,
+            retention,
             restartable: raw.restartable.unwrap_or(true),
             source: doc.clone(),
         })

@@ -19,6 +19,7 @@ pub const WORKFLOW_SUPPORTED: &[&str] = &[
     "schemaVersion",
     "http",
     "restartable",
+    "retention",
 ];
 
 /// Bookkeeping fields of Conductor's metadata API: accepted silently, they carry no behaviour.

@@ -42,6 +42,8 @@ pub struct WorkflowDef {
     pub restartable: bool,
     /// The HTTP route under `/api/` that starts it, if any.
     pub http: Option<trigger::HttpTrigger>,
+    /// How long its ended instances are kept, where it differs from the global default.
+    pub retention: Option<crate::retention::Retention>,
     /// The definition as written, returned by APIs and kept with instances.
     pub source: Value,
 }
@@ -63,6 +65,7 @@ impl WorkflowDef {
             input_template: Map::new(),
             restartable: true,
             http: None,
+            retention: None,
             source: Value::Null,
         }
     }

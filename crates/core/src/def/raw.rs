@@ -51,6 +51,9 @@ pub struct WorkflowDefConfig {
     /// Whether a completed instance may be restarted (Conductor's default: yes).
     #[serde(default)]
     pub restartable: Option<bool>,
+    /// How long ended instances are kept (checked by [`crate::retention::build`]).
+    #[serde(default)]
+    pub retention: Option<Value>,
 }
 
 fn one() -> u32 {

@@ -14,7 +14,8 @@ use crate::time::parse_duration;
 /// The sources a monitor can ask.
 pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql", "job_latency", "email"];
 
-const SUPPORTED: &[&str] = &[
+/// The monitor fields.
+pub const SUPPORTED: &[&str] = &[
     "name",
     "description",
     "labels",
@@ -40,6 +41,7 @@ const SUPPORTED: &[&str] = &[
     "summary",
     "notify",
     "paused",
+    "retention",
     "tests",
 ];
 
@@ -161,6 +163,7 @@ impl MonitorDef {
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return (None, problems);
         }
+        let retention = crate::retention::from_definition(obj, crate::retention::Owner::Monitor, &mut problems);
         let def = MonitorDef {
             name,
             labels,
@@ -177,6 +180,7 @@ impl MonitorDef {
             summary,
             notify,
             paused,
+            retention,
             tests,
             heartbeat,
         };

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-pub use build::SOURCE_KINDS;
+pub use build::{SOURCE_KINDS, SUPPORTED as MONITOR_FIELDS};
 pub use threshold::Threshold;
 
 use crate::alert::{AlertRule, Tier};
@@ -64,6 +64,8 @@ pub struct MonitorDef {
     pub notify: BTreeMap<Tier, Vec<String>>,
     /// No checks while paused.
     pub paused: bool,
+    /// How long its check history is kept, where it differs from the global default.
+    pub retention: Option<crate::retention::Retention>,
     /// Canned answers and what they must lead to (`vigil test`).
     pub tests: Vec<testing::MonitorTest>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.

@@ -23,10 +23,6 @@ use crate::engine::Shared;
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
-/// How long delivered and failed notifications stay in the outbox.
-const OUTBOX_RETENTION_MS: Millis = 7 * 24 * 3_600_000;
-/// How often old notifications are pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// What the manager remembers per dedup key (stored as the alert row's JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +89,14 @@ pub enum AlertMsg {
         /// Whether it existed and was firing.
         reply: tokio::sync::oneshot::Sender<bool>,
     },
+    /// Retention: delete the resolved alerts (and their sent notices) of the owned partitions
+    /// last changed before `before`, and forget them.
+    Expire {
+        /// The age limit.
+        before: Millis,
+        /// How many alerts went.
+        reply: tokio::sync::oneshot::Sender<u64>,
+    },
 }
 
 /// Runs the manager until its channel closes.
@@ -116,7 +120,6 @@ pub async fn run(
         refresh_due: BTreeSet::new(),
         wake_of: HashMap::new(),
         acks_to_clear: Vec::new(),
-        pruned: None,
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -160,8 +163,6 @@ struct Manager {
     silences_read: Option<std::time::Instant>,
     /// Acknowledgement requests applied in this step, cleared from the store after its commit.
     acks_to_clear: Vec<String>,
-    /// When the outbox was last pruned.
-    pruned: Option<std::time::Instant>,
     /// The wake time of each key in `wakes`, so a key's old wake is removed without a scan.
     wake_of: HashMap<String, Millis>,
     /// When each firing alert is next re-sent to each Alertmanager notifier...
@@ -215,6 +216,37 @@ impl Manager {
         }
     }
 
+    /// Deletes the owned resolved alerts last changed before `before`, in chunks, and forgets
+    /// them: a month of distinct keys does not stay in memory.
+    async fn expire(&mut self, before: Millis) -> u64 {
+        const CHUNK: u32 = 500;
+        let parts = (!self.shared.ownership.solo()).then(|| self.shared.ownership.parts());
+        let mut total = 0;
+        loop {
+            match self.shared.store.purge_resolved_alerts(before, parts.as_deref(), CHUNK).await {
+                Ok(keys) => {
+                    total += keys.len() as u64;
+                    let done = keys.len() < CHUNK as usize;
+                    for key in &keys {
+                        self.cache.remove(key);
+                    }
+                    if !self.refreshed.is_empty() {
+                        let gone: std::collections::HashSet<String> = keys.into_iter().collect();
+                        self.refreshed.retain(|(k, _), _| !gone.contains(k));
+                        self.refresh_due.retain(|(_, k, _)| !gone.contains(k));
+                    }
+                    if done {
+                        return total;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not delete resolved alerts; trying again later.");
+                    return total;
+                }
+            }
+        }
+    }
+
     /// Re-reads silences and takes operators' acknowledgement requests, every few seconds.
     async fn refresh_silences(&mut self, msgs: &mut Vec<AlertMsg>) {
         if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
@@ -230,16 +262,6 @@ impl Manager {
                 }
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
-        }
-        if self.pruned.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
-            self.pruned = Some(std::time::Instant::now());
-            match self.shared.store.prune_outbox(self.shared.clock.now() - OUTBOX_RETENTION_MS).await {
-                Ok(n) if n > 0 => {
-                    tracing::info!(rows = n, "Pruned delivered and failed notifications older than 7 days.")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "Could not prune the outbox."),
-            }
         }
         if let Ok(rows) = self.shared.store.silences().await {
             let silences: Vec<Silence> = rows
@@ -276,6 +298,12 @@ impl Manager {
     /// send results `sent` in one transaction, and only then sends or replies.
     async fn step(&mut self, mut msgs: Vec<AlertMsg>, sent: Vec<delivery::Recorded>) {
         self.refresh_silences(&mut msgs).await;
+        // Expiry first, before this step changes anything the store does not have yet.
+        for msg in msgs.extract_if(.., |m| matches!(m, AlertMsg::Expire { .. })) {
+            if let AlertMsg::Expire { before, reply } = msg {
+                let _ = reply.send(self.expire(before).await);
+            }
+        }
         let now = self.shared.clock.now();
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
@@ -290,6 +318,7 @@ impl Manager {
                     }
                 }
                 AlertMsg::Lost(parts) => self.forget(&parts),
+                AlertMsg::Expire { .. } => unreachable!("taken out above"),
                 AlertMsg::Observe { instance, task_id, request, from } => {
                     let key = request.dedup_key.clone();
                     let part = partition_of(&key);

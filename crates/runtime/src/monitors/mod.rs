@@ -27,6 +27,7 @@ pub mod record;
 mod router;
 mod shard;
 mod table;
+pub mod uptime;
 
 pub use router::{CHECKS_PER_SHARD, Sharding};
 
@@ -107,6 +108,7 @@ pub enum MonitorCmd {
 #[derive(Clone)]
 pub struct Monitors {
     router: mpsc::UnboundedSender<MonitorCmd>,
+    writer: mpsc::UnboundedSender<record::WriterMsg>,
 }
 
 /// The shard (of `count`) that runs monitor `name`.
@@ -127,7 +129,7 @@ impl Monitors {
         let shards = router::start_shards(sharding.most, &deps, &writer)?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(router::run(shards, sharding, rx, beats, deps.clock.clone()));
-        Ok(Monitors { router: tx })
+        Ok(Monitors { router: tx, writer })
     }
 
     /// Asks the router, and waits for the answer; `None` when the monitors have stopped.
@@ -140,6 +142,8 @@ impl Monitors {
     /// Replaces the monitors.
     pub fn set(&self, defs: Vec<MonitorDef>) {
         metrics::gauge!("vigil_monitors").set(defs.len() as f64);
+        let keep = defs.iter().filter_map(|d| Some((d.name.clone(), d.retention?.history?))).collect();
+        let _ = self.writer.send(record::WriterMsg::Keep(keep));
         let _ = self.router.send(MonitorCmd::Set(defs));
     }
 

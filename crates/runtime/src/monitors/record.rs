@@ -21,6 +21,8 @@ use vigil_core::monitor::evaluate::Reading;
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, Store};
 
+use crate::retention::delete_in_chunks;
+
 /// How results are kept.
 #[derive(Debug, Clone, Copy)]
 pub struct HistorySettings {
@@ -32,12 +34,20 @@ pub struct HistorySettings {
     /// touches about one index page per series, so writing rarely is what keeps bytes written
     /// low; a crash loses at most this much history (never an alert transition).
     pub flush: Millis,
+    /// How long the downsampled buckets ([`ROLLUP_WIDTHS`]) are kept, unless a monitor's
+    /// `retention.history` says otherwise.
+    pub rollup_keep: Millis,
 }
 
+/// The downsampled widths: five minutes (the charts past the fine buckets), an hour (uptime over
+/// 24 hours and 7 days), a day (uptime over 30 days). Each closed bucket is merged into all three,
+/// so a 30-day uptime reads 30 rows per series.
+pub const ROLLUP_WIDTHS: [Millis; 3] = [300_000, 3_600_000, 86_400_000];
+
 impl Default for HistorySettings {
-    /// One-minute buckets kept two days, written every ten minutes.
+    /// One-minute buckets kept two days, written every ten minutes; rollups kept 90 days.
     fn default() -> Self {
-        HistorySettings { bucket: 60_000, keep: 2 * 24 * 3_600_000, flush: 600_000 }
+        HistorySettings { bucket: 60_000, keep: 2 * 24 * 3_600_000, flush: 600_000, rollup_keep: 90 * 24 * 3_600_000 }
     }
 }
 
@@ -177,7 +187,12 @@ impl Pending {
     pub fn take(&mut self) -> MonitorBatch {
         let mut results: Vec<MonitorResultRow> = self.results.drain().map(|(_, r)| r).collect();
         results.sort_by(|a, b| (&a.monitor, &a.series).cmp(&(&b.monitor, &b.series)));
-        MonitorBatch { results, history: std::mem::take(&mut self.history), removed: std::mem::take(&mut self.removed) }
+        MonitorBatch {
+            results,
+            history: std::mem::take(&mut self.history),
+            removed: std::mem::take(&mut self.removed),
+            rollups: Vec::new(),
+        }
     }
 
     /// Deletes a series' latest reading (a removed monitor, or one no file defines any more).
@@ -339,6 +354,8 @@ impl Log {
 
 /// Work for the writer.
 pub enum WriterMsg {
+    /// The monitors with a `retention.history` of their own, and how long it is.
+    Keep(Vec<(String, Millis)>),
     /// Write this batch.
     Write(MonitorBatch),
     /// Write this batch, then answer (a graceful stop waits for it).
@@ -348,7 +365,8 @@ pub enum WriterMsg {
 /// Buckets deleted per prune statement.
 const PRUNE_CHUNK: u32 = 5_000;
 
-/// Writes batches in order; prunes buckets older than `keep` every ten minutes, in chunks.
+/// Writes batches in order (each closed bucket also merged into its rollups); prunes buckets
+/// older than `keep` and rollups older than their keep every ten minutes, in chunks.
 pub async fn writer(
     mut rx: mpsc::UnboundedReceiver<WriterMsg>,
     store: Arc<dyn Store>,
@@ -356,10 +374,17 @@ pub async fn writer(
     settings: HistorySettings,
 ) {
     let mut prune = tokio::time::interval(Duration::from_secs(600));
+    let mut own_keep: Vec<(String, Millis)> = Vec::new();
+    let with_rollups = |mut batch: MonitorBatch| {
+        batch.rollups = vigil_store::monitor_results::roll_up(&batch.history, &ROLLUP_WIDTHS);
+        batch
+    };
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
+                Some(WriterMsg::Keep(keep)) => own_keep = keep,
                 Some(WriterMsg::Write(batch)) => {
+                    let batch = with_rollups(batch);
                     write(&*store, &batch).await;
                     if !batch.history.is_empty() {
                         // A history write adds pages the cache would keep (about 1 MB per
@@ -368,26 +393,21 @@ pub async fn writer(
                     }
                 }
                 Some(WriterMsg::Flush(batch, done)) => {
-                    write(&*store, &batch).await;
+                    write(&*store, &with_rollups(batch)).await;
                     let _ = done.send(());
                 }
                 None => return,
             },
             _ = prune.tick() => {
-                let before = clock.now() - settings.keep;
-                let mut total = 0;
-                loop {
-                    match store.prune_monitor_history(before, PRUNE_CHUNK).await {
-                        Ok(n) => {
-                            total += n;
-                            if n < PRUNE_CHUNK as u64 { break }
-                            tokio::task::yield_now().await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "Could not prune monitor history; trying again later.");
-                            break;
-                        }
-                    }
+                let now = clock.now();
+                let mut total = delete_in_chunks(PRUNE_CHUNK, "monitor history", |n| store.prune_monitor_history(now - settings.keep, n)).await;
+                let default = vigil_store::RollupScope::AllBut(own_keep.iter().map(|(m, _)| m.clone()).collect());
+                if settings.rollup_keep != vigil_core::retention::FOREVER {
+                    total += delete_in_chunks(PRUNE_CHUNK, "monitor history", |n| store.prune_monitor_rollups(&default, now - settings.rollup_keep, n)).await;
+                }
+                for (monitor, keep) in own_keep.iter().filter(|(_, k)| *k != vigil_core::retention::FOREVER) {
+                    let scope = vigil_store::RollupScope::Monitor(monitor.clone());
+                    total += delete_in_chunks(PRUNE_CHUNK, "monitor history", |n| store.prune_monitor_rollups(&scope, now - keep, n)).await;
                 }
                 metrics::counter!("vigil_monitor_history_pruned_total").increment(total);
             }
@@ -448,7 +468,8 @@ mod tests {
         batch
     }
 
-    const SETTINGS: HistorySettings = HistorySettings { bucket: 60_000, keep: 3_600_000, flush: 600_000 };
+    const SETTINGS: HistorySettings =
+        HistorySettings { bucket: 60_000, keep: 3_600_000, flush: 600_000, rollup_keep: 3_600_000 };
 
     #[test]
     fn unchanged_checks_write_one_row_per_bucket_and_changes_at_once() {

@@ -37,6 +37,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0011_heartbeats_compact.sql"),
     include_str!("../../migrations/postgres/0012_correlation.sql"),
     include_str!("../../migrations/postgres/0013_work_offers.sql"),
+    include_str!("../../migrations/postgres/0014_retention.sql"),
+    include_str!("../../migrations/postgres/0015_monitor_rollups.sql"),
+    include_str!("../../migrations/postgres/0016_state_z.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -167,6 +170,8 @@ fn fire_of(row: &sqlx::postgres::PgRow) -> Result<FireClaim> {
 }
 
 crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UPDATE");
+crate::retention::retention_store_methods!(PostgresStore, Postgres);
+crate::listing::listing_store_methods!(PostgresStore, Postgres);
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -181,7 +186,7 @@ impl Store for PostgresStore {
         }
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state) ",
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state, state_z, ended_at) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.id)
@@ -194,9 +199,11 @@ impl Store for PostgresStore {
                     .push_bind(&r.schedule_name)
                     .push_bind(r.part as i64)
                     .push_bind(&r.correlation_id)
-                    .push_bind(&r.state);
+                    .push_bind(&r.state)
+                    .push_bind(&r.state_z)
+                    .push_bind(r.ended_at);
             });
-            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state");
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state, state_z = excluded.state_z, ended_at = excluded.ended_at");
             q.build().execute(&mut *tx).await?;
         }
         for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
@@ -215,18 +222,16 @@ impl Store for PostgresStore {
     }
 
     async fn instance(&self, id: &str) -> Result<Option<Instance>> {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        state.as_deref().map(decode).transpose()
+        self.instance_json(id).await?.as_deref().map(decode).transpose()
     }
 
     async fn instance_json(&self, id: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT state FROM instances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?)
+        let row: Option<(String, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT state, state_z FROM instances WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(|(state, z)| crate::state_codec::state_of(state, z)).transpose()
     }
 
     async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
@@ -238,36 +243,37 @@ impl Store for PostgresStore {
     }
 
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at, correlation_id FROM instances WHERE 1 = 1",
-        );
-        push_filter(&mut q, filter);
-        q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
-        let rows = q.build().fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(InstanceSummary {
-                    id: r.try_get("id")?,
-                    workflow_name: r.try_get("workflow_name")?,
-                    workflow_version: r.try_get::<i64, _>("workflow_version")? as u32,
-                    status: status_of(&r.try_get::<String, _>("status")?)?,
-                    created_at: r.try_get("created_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                    correlation_id: r.try_get("correlation_id")?,
-                })
-            })
-            .collect()
+        self.list_instances_impl(filter).await
     }
 
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
-        let mut q: QueryBuilder<Postgres> =
-            QueryBuilder::new("DELETE FROM instances WHERE id IN (SELECT id FROM instances WHERE 1 = 1");
-        push_filter(&mut q, filter);
-        q.push(" AND status NOT IN ('RUNNING', 'PAUSED') ORDER BY created_at DESC, id LIMIT ")
-            .push_bind(filter.limit.max(1) as i64)
-            .push(") RETURNING id");
-        let rows = q.build().fetch_all(&self.writer).await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        self.purge_instances_impl(filter).await
+    }
+
+    async fn count_instances(&self) -> Result<u64> {
+        self.count_instances_impl().await
+    }
+
+    async fn size_bytes(&self) -> Result<Option<u64>> {
+        let bytes: i64 =
+            sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&self.reader).await?;
+        Ok(Some(bytes as u64))
+    }
+
+    async fn purge_ended(&self, rule: &crate::PurgeRule, limit: u32) -> Result<u64> {
+        self.purge_ended_impl(rule, limit).await
+    }
+
+    async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64> {
+        self.purge_beyond_last_impl(workflow, keep, parts, limit).await
+    }
+
+    async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>> {
+        self.purge_resolved_alerts_impl(before, parts, limit).await
+    }
+
+    async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_fires_impl(before, limit).await
     }
 
     async fn purge_instance(&self, id: &str) -> Result<bool> {
@@ -711,6 +717,24 @@ impl Store for PostgresStore {
         self.prune_monitor_history_impl(before, limit).await
     }
 
+    async fn monitor_rollups(
+        &self,
+        monitor: &str,
+        width: Millis,
+        since: Millis,
+        limit: u32,
+    ) -> Result<Vec<crate::MonitorHistoryRow>> {
+        self.monitor_rollups_impl(monitor, width, since, limit).await
+    }
+
+    async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<crate::UptimeRow>> {
+        self.monitor_uptime_impl(monitor, width, since).await
+    }
+
+    async fn prune_monitor_rollups(&self, scope: &crate::RollupScope, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_monitor_rollups_impl(scope, before, limit).await
+    }
+
     async fn record_pings(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
         self.record_pings_impl(pings, now).await
     }
@@ -812,7 +836,8 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &InstanceFilter) {
         q.push(" AND correlation_id = ").push_bind(correlation_id);
     }
     if let Some(text) = &filter.text {
-        q.push(" AND state ILIKE ").push_bind(crate::like_pattern(text)).push(" ESCAPE '\\'");
+        // A compressed state is searched by the caller ([`crate::list_with_text`]).
+        q.push(" AND (state ILIKE ").push_bind(crate::like_pattern(text)).push(" ESCAPE '\\' OR state_z IS NOT NULL)");
     }
     if let Some(from) = filter.created_from {
         q.push(" AND created_at >= ").push_bind(from);

@@ -40,6 +40,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_heartbeats_compact.sql"),
     include_str!("../../migrations/sqlite/0012_correlation.sql"),
     include_str!("../../migrations/sqlite/0013_work_offers.sql"),
+    include_str!("../../migrations/sqlite/0014_retention.sql"),
+    include_str!("../../migrations/sqlite/0015_monitor_rollups.sql"),
+    include_str!("../../migrations/sqlite/0016_state_z.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -66,7 +69,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // A burst grows the WAL file; without a limit it keeps its peak size for good. With
+            // one, the writer cuts it back to 64 MB when it restarts the log after a checkpoint.
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT);
         // Checkpoints copy the WAL into the database file and fsync it. Left to SQLite, one runs
         // inside whichever commit crosses 1,000 pages, holding the only writer meanwhile (the
         // alerting benchmark's p99 went from 20 ms to 100+ ms with it). Here a connection of its
@@ -80,7 +86,13 @@ impl SqliteStore {
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let alive = Arc::new(());
         tokio::spawn(checkpoint_loop(checkpointer, Arc::downgrade(&alive)));
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        // Readers answer the API, whose reads wander over the whole file; with the writer's 64 MB
+        // cache each, four of them would grow RSS by up to 256 MB over a long run as they touch
+        // more pages. 8 MB each keeps memory flat; the OS page cache still holds the file.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true).pragma("cache_size", READER_CACHE_KIB))
+            .await?;
         Ok(Self { writer, reader, _alive: alive })
     }
 
@@ -101,8 +113,18 @@ impl SqliteStore {
 /// How often the WAL is checkpointed in the background.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// Each reader connection's page cache (negative: KiB).
+const READER_CACHE_KIB: &str = "-8192";
+
+/// The WAL size the writer cuts the file back to when it restarts the log (bytes).
+const JOURNAL_SIZE_LIMIT: &str = "67108864";
+
 /// Checkpoints the WAL (PASSIVE: it never waits for, or blocks, the writer) until `alive` is gone.
+/// When a checkpoint finds nothing new since the last one and everything copied (the store is
+/// idle), it truncates the WAL file to zero bytes, so a quiet store takes no more disk than its
+/// data.
 async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
+    let mut last_frames = -1;
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         if alive.upgrade().is_none() {
@@ -110,7 +132,15 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
             return;
         }
         // A failed checkpoint is harmless: the next one, or the writer's backstop, catches up.
-        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
+        let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await else { continue };
+        let (busy, frames, copied): (i64, i64, i64) =
+            (row.try_get(0).unwrap_or(1), row.try_get(1).unwrap_or(-1), row.try_get(2).unwrap_or(-1));
+        if busy == 0 && frames > 0 && frames == copied && frames == last_frames {
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await;
+            last_frames = 0;
+        } else {
+            last_frames = frames;
+        }
     }
 }
 
@@ -201,6 +231,8 @@ fn fire_of(row: &sqlx::sqlite::SqliteRow) -> Result<FireClaim> {
 }
 
 crate::monitor_results::monitor_store_methods!(SqliteStore, Sqlite, "");
+crate::retention::retention_store_methods!(SqliteStore, Sqlite);
+crate::listing::listing_store_methods!(SqliteStore, Sqlite);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -215,7 +247,7 @@ impl Store for SqliteStore {
         }
         for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state) ",
+                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state, state_z, ended_at) ",
             );
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.id)
@@ -228,9 +260,11 @@ impl Store for SqliteStore {
                     .push_bind(&r.schedule_name)
                     .push_bind(r.part as i64)
                     .push_bind(&r.correlation_id)
-                    .push_bind(&r.state);
+                    .push_bind(&r.state)
+                    .push_bind(&r.state_z)
+                    .push_bind(r.ended_at);
             });
-            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state");
+            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state, state_z = excluded.state_z, ended_at = excluded.ended_at");
             q.build().execute(&mut *tx).await?;
         }
         for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
@@ -249,15 +283,16 @@ impl Store for SqliteStore {
     }
 
     async fn instance(&self, id: &str) -> Result<Option<Instance>> {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        state.as_deref().map(decode).transpose()
+        self.instance_json(id).await?.as_deref().map(decode).transpose()
     }
 
     async fn instance_json(&self, id: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT state FROM instances WHERE id = ?").bind(id).fetch_optional(&self.reader).await?)
+        let row: Option<(String, Option<Vec<u8>>)> =
+            sqlx::query_as("SELECT state, state_z FROM instances WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await?;
+        row.map(|(state, z)| crate::state_codec::state_of(state, z)).transpose()
     }
 
     async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
@@ -269,36 +304,31 @@ impl Store for SqliteStore {
     }
 
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, workflow_name, workflow_version, status, created_at, updated_at, correlation_id FROM instances WHERE 1 = 1",
-        );
-        push_filter(&mut q, filter);
-        q.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(filter.limit.max(1) as i64);
-        let rows = q.build().fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(InstanceSummary {
-                    id: r.try_get("id")?,
-                    workflow_name: r.try_get("workflow_name")?,
-                    workflow_version: r.try_get::<i64, _>("workflow_version")? as u32,
-                    status: status_of(&r.try_get::<String, _>("status")?)?,
-                    created_at: r.try_get("created_at")?,
-                    updated_at: r.try_get("updated_at")?,
-                    correlation_id: r.try_get("correlation_id")?,
-                })
-            })
-            .collect()
+        self.list_instances_impl(filter).await
     }
 
     async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("DELETE FROM instances WHERE id IN (SELECT id FROM instances WHERE 1 = 1");
-        push_filter(&mut q, filter);
-        q.push(" AND status NOT IN ('RUNNING', 'PAUSED') ORDER BY created_at DESC, id LIMIT ")
-            .push_bind(filter.limit.max(1) as i64)
-            .push(") RETURNING id");
-        let rows = q.build().fetch_all(&self.writer).await?;
-        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        self.purge_instances_impl(filter).await
+    }
+
+    async fn count_instances(&self) -> Result<u64> {
+        self.count_instances_impl().await
+    }
+
+    async fn purge_ended(&self, rule: &crate::PurgeRule, limit: u32) -> Result<u64> {
+        self.purge_ended_impl(rule, limit).await
+    }
+
+    async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64> {
+        self.purge_beyond_last_impl(workflow, keep, parts, limit).await
+    }
+
+    async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>> {
+        self.purge_resolved_alerts_impl(before, parts, limit).await
+    }
+
+    async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_fires_impl(before, limit).await
     }
 
     async fn purge_instance(&self, id: &str) -> Result<bool> {
@@ -736,6 +766,24 @@ impl Store for SqliteStore {
         self.prune_monitor_history_impl(before, limit).await
     }
 
+    async fn monitor_rollups(
+        &self,
+        monitor: &str,
+        width: Millis,
+        since: Millis,
+        limit: u32,
+    ) -> Result<Vec<crate::MonitorHistoryRow>> {
+        self.monitor_rollups_impl(monitor, width, since, limit).await
+    }
+
+    async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<crate::UptimeRow>> {
+        self.monitor_uptime_impl(monitor, width, since).await
+    }
+
+    async fn prune_monitor_rollups(&self, scope: &crate::RollupScope, before: Millis, limit: u32) -> Result<u64> {
+        self.prune_monitor_rollups_impl(scope, before, limit).await
+    }
+
     async fn record_pings(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
         self.record_pings_impl(pings, now).await
     }
@@ -834,7 +882,8 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, filter: &InstanceFilter) {
         q.push(" AND correlation_id = ").push_bind(correlation_id);
     }
     if let Some(text) = &filter.text {
-        q.push(" AND state LIKE ").push_bind(crate::like_pattern(text)).push(" ESCAPE '\\'");
+        // A compressed state is searched by the caller ([`crate::list_with_text`]).
+        q.push(" AND (state LIKE ").push_bind(crate::like_pattern(text)).push(" ESCAPE '\\' OR state_z IS NOT NULL)");
     }
     if let Some(from) = filter.created_from {
         q.push(" AND created_at >= ").push_bind(from);
