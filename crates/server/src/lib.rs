@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod conductor;
+pub mod deadlines;
 mod definitions;
 pub mod durable;
 pub mod error;

@@ -1,8 +1,10 @@
 //! Serving the API with limits on slow clients. `axum::serve` waits for a request's headers and
 //! body as long as the client likes, so a few hundred connections that trickle a byte a second
-//! (slowloris) would hold sockets and tasks forever. Here every connection must send its request
-//! headers within [`HEADER_READ_TIMEOUT`], and [`crate::extract::JsonBody`] reads a body within
-//! [`BODY_READ_TIMEOUT`]; a graceful stop waits at most [`DRAIN_TIMEOUT`] for open requests.
+//! (slowloris) would hold sockets and tasks forever. Here every request must send its headers
+//! within [`HEADER_READ_TIMEOUT`] of its first byte, a keep-alive connection may idle for
+//! [`IDLE_TIMEOUT`] between requests ([`crate::deadlines`]), and [`crate::extract::JsonBody`]
+//! reads a body within [`BODY_READ_TIMEOUT`]; a graceful stop waits at most [`DRAIN_TIMEOUT`]
+//! for open requests.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,8 +15,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-/// How long a client may take to send a request's headers.
+use crate::deadlines::{Deadlined, Limits};
+
+/// How long a client may take to send a request's headers, from their first byte.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a keep-alive connection may wait between requests: nginx's default, longer than the
+/// 60 s idle timeout of common load balancers and than common poll and scrape intervals.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// How long a client may take to send a request's body.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a graceful stop waits for requests in progress (long polls end sooner: they see the
@@ -24,7 +31,9 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open connections.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    // hyper's header timeout would also cut idle keep-alive connections; `Deadlined` does both.
+    http.timer(TokioTimer::new()).header_read_timeout(None);
+    let limits = Limits { head: HEADER_READ_TIMEOUT, idle: IDLE_TIMEOUT };
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -41,7 +50,7 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 };
                 let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(app.clone());
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(Deadlined::new(stream, limits)), service));
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });
