@@ -132,6 +132,37 @@ pub struct MonitorBatch {
 }
 
 impl MonitorBatch {
+    /// Splits the batch into batches of at most `rows` rows each (results, then history, rollups
+    /// and removals, in order), so that a large flush neither holds the one writer as one long
+    /// transaction nor grows SQLite's WAL by its whole size before a checkpoint can run.
+    pub fn split(self, rows: usize) -> Vec<MonitorBatch> {
+        /// The part the next row goes to: the last, or a new one when the last is full.
+        fn next<'a>(parts: &'a mut Vec<MonitorBatch>, room: &mut usize, rows: usize) -> &'a mut MonitorBatch {
+            if *room == 0 {
+                parts.push(MonitorBatch::default());
+                *room = rows;
+            }
+            *room -= 1;
+            parts.last_mut().expect("one part at least")
+        }
+        let rows = rows.max(1);
+        let (mut parts, mut room) = (vec![MonitorBatch::default()], rows);
+        for r in self.results {
+            next(&mut parts, &mut room, rows).results.push(r);
+        }
+        for h in self.history {
+            next(&mut parts, &mut room, rows).history.push(h);
+        }
+        for r in self.rollups {
+            next(&mut parts, &mut room, rows).rollups.push(r);
+        }
+        for r in self.removed {
+            next(&mut parts, &mut room, rows).removed.push(r);
+        }
+        parts.retain(|p| !p.is_empty());
+        parts
+    }
+
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
         self.results.is_empty() && self.history.is_empty() && self.removed.is_empty() && self.rollups.is_empty()
@@ -489,3 +520,47 @@ macro_rules! monitor_store_methods {
 }
 
 pub(crate) use monitor_store_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(monitor: &str, at: Millis) -> MonitorHistoryRow {
+        MonitorHistoryRow {
+            monitor: monitor.into(),
+            series: String::new(),
+            bucket: at,
+            checks: 1,
+            failing: 0,
+            errors: 0,
+            worst: 0,
+            min: Some(1.0),
+            max: Some(1.0),
+            sum: Some(1.0),
+            last: Some(1.0),
+        }
+    }
+
+    #[test]
+    fn a_split_keeps_every_row_in_order_and_each_part_small() {
+        let history: Vec<MonitorHistoryRow> = (0..23).map(|i| bucket(&format!("m{}", i % 3), i * 60_000)).collect();
+        let rollups = roll_up(&history, &[300_000]);
+        let batch = MonitorBatch {
+            history: history.clone(),
+            rollups: rollups.clone(),
+            removed: vec![("gone".into(), String::new())],
+            ..Default::default()
+        };
+        let total = history.len() + rollups.len() + 1;
+        let parts = batch.split(10);
+        assert_eq!(parts.len(), total.div_ceil(10));
+        for part in &parts {
+            let rows = part.results.len() + part.history.len() + part.rollups.len() + part.removed.len();
+            assert!(rows <= 10 && rows > 0, "{rows}");
+        }
+        assert_eq!(parts.iter().flat_map(|p| p.history.clone()).collect::<Vec<_>>(), history);
+        assert_eq!(parts.iter().flat_map(|p| p.rollups.clone()).collect::<Vec<_>>(), rollups);
+        assert_eq!(parts.last().unwrap().removed.len(), 1);
+        assert!(MonitorBatch::default().split(10).is_empty());
+    }
+}

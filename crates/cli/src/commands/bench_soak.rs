@@ -63,6 +63,7 @@ pub struct Plan {
 struct Sample {
     minute: f64,
     rss_mb: f64,
+    heap_mb: f64,
     fds: u64,
     db_mb: f64,
     wal_mb: f64,
@@ -73,8 +74,9 @@ struct Sample {
 }
 
 /// The CSV columns and the charts, in order: (column, chart title, unit).
-const SERIES: [(&str, &str, &str); 8] = [
+const SERIES: [(&str, &str, &str); 9] = [
     ("rss_mb", "Resident memory", "MB"),
+    ("heap_mb", "Heap in use", "MB"),
     ("fds", "Open file descriptors", "count"),
     ("db_mb", "Database size", "MB"),
     ("wal_mb", "WAL size", "MB"),
@@ -85,9 +87,10 @@ const SERIES: [(&str, &str, &str); 8] = [
 ];
 
 impl Sample {
-    fn values(&self) -> [f64; 8] {
+    fn values(&self) -> [f64; 9] {
         [
             self.rss_mb,
+            self.heap_mb,
             self.fds as f64,
             self.db_mb,
             self.wal_mb,
@@ -237,6 +240,7 @@ async fn measure(plan: &Plan, postgres: Option<String>) -> Result<()> {
         let sample = Sample {
             minute: started.elapsed().as_secs_f64() / 60.0,
             rss_mb: rss_mb(),
+            heap_mb: vigil_core::memory::heap_in_use().unwrap_or(0) as f64 / 1e6,
             fds: open_fds(),
             db_mb: db as f64 / 1e6,
             wal_mb: wal as f64 / 1e6,

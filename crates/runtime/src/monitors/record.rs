@@ -385,15 +385,16 @@ pub async fn writer(
                 Some(WriterMsg::Keep(keep)) => own_keep = keep,
                 Some(WriterMsg::Write(batch)) => {
                     let batch = with_rollups(batch);
-                    write(&*store, &batch).await;
-                    if !batch.history.is_empty() {
+                    let history = !batch.history.is_empty();
+                    write(&*store, batch).await;
+                    if history {
                         // A history write adds pages the cache would keep (about 1 MB per
                         // 10,000 rows at 10,000 monitors, growing toward SQLite's cap).
                         store.release_memory().await;
                     }
                 }
                 Some(WriterMsg::Flush(batch, done)) => {
-                    write(&*store, &with_rollups(batch)).await;
+                    write(&*store, with_rollups(batch)).await;
                     let _ = done.send(());
                 }
                 None => return,
@@ -415,17 +416,25 @@ pub async fn writer(
     }
 }
 
-/// Writes one batch, trying once more after a second; a batch that cannot be written is dropped
-/// with a warning (history is best effort; alert state is not written here).
-async fn write(store: &dyn Store, batch: &MonitorBatch) {
-    if batch.is_empty() {
-        return;
+/// Rows per transaction of a flush: 10,000 monitors' ten minutes of buckets and their rollups
+/// are about 140,000 rows, which as one transaction grew SQLite's WAL to 60 MB.
+const ROWS_PER_WRITE: usize = 5_000;
+
+/// Writes a batch in parts of [`ROWS_PER_WRITE`] rows, each tried once more after a second; a
+/// part that cannot be written is dropped with a warning (history is best effort; alert state is
+/// not written here). Each part is its own transaction, so a retry never merges a rollup twice.
+async fn write(store: &dyn Store, batch: MonitorBatch) {
+    for part in batch.split(ROWS_PER_WRITE) {
+        write_part(store, &part).await;
     }
+}
+
+async fn write_part(store: &dyn Store, part: &MonitorBatch) {
+    let rows = (part.results.len() + part.history.len()) as u64;
     for attempt in 0..2 {
-        match store.put_monitor_results(batch).await {
+        match store.put_monitor_results(part).await {
             Ok(()) => {
-                metrics::counter!("vigil_monitor_results_written_total")
-                    .increment((batch.results.len() + batch.history.len()) as u64);
+                metrics::counter!("vigil_monitor_results_written_total").increment(rows);
                 return;
             }
             Err(e) if attempt == 0 => {
@@ -433,9 +442,8 @@ async fn write(store: &dyn Store, batch: &MonitorBatch) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => {
-                tracing::warn!(error = %e, rows = batch.results.len() + batch.history.len(), "Could not write monitor results; this batch of history is lost.");
-                metrics::counter!("vigil_monitor_results_dropped_total")
-                    .increment((batch.results.len() + batch.history.len()) as u64);
+                tracing::warn!(error = %e, rows, "Could not write monitor results; this batch of history is lost.");
+                metrics::counter!("vigil_monitor_results_dropped_total").increment(rows);
             }
         }
     }
