@@ -27,6 +27,9 @@ const SHARED_POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// Log lines kept per task.
 const MAX_LOG_LINES: usize = 200;
+/// Tasks whose log lines are kept (the most recently logging ones): logs live in memory only,
+/// and without a bound a node would keep every logging task's lines for as long as it runs.
+const MAX_LOGGED_TASKS: usize = 10_000;
 
 /// A task in the queue: its instance and what the core offered.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -84,6 +87,30 @@ struct State {
     leased: HashMap<String, Leased>,
     expiries: BinaryHeap<Reverse<(Millis, String)>>,
     logs: HashMap<String, VecDeque<TaskLog>>,
+    /// The tasks in `logs`, oldest first.
+    logged: VecDeque<String>,
+}
+
+impl State {
+    /// Adds log lines to a task, keeping [`MAX_LOG_LINES`] per task and the lines of the
+    /// [`MAX_LOGGED_TASKS`] tasks that started logging last.
+    fn add_logs(&mut self, global_id: &str, lines: impl IntoIterator<Item = TaskLog>) {
+        if !self.logs.contains_key(global_id) {
+            if self.logged.len() >= MAX_LOGGED_TASKS
+                && let Some(oldest) = self.logged.pop_front()
+            {
+                self.logs.remove(&oldest);
+            }
+            self.logged.push_back(global_id.to_string());
+        }
+        let logs = self.logs.entry(global_id.to_string()).or_default();
+        for line in lines {
+            if logs.len() >= MAX_LOG_LINES {
+                logs.pop_front();
+            }
+            logs.push_back(line);
+        }
+    }
 }
 
 /// The queues of all task types.
@@ -278,14 +305,7 @@ impl WorkQueue {
 
     /// Adds log lines to a task.
     pub fn add_logs(&self, global_id: &str, lines: impl IntoIterator<Item = TaskLog>) {
-        let mut s = self.state.lock().expect("lock");
-        let logs = s.logs.entry(global_id.to_string()).or_default();
-        for line in lines {
-            if logs.len() >= MAX_LOG_LINES {
-                logs.pop_front();
-            }
-            logs.push_back(line);
-        }
+        self.state.lock().expect("lock").add_logs(global_id, lines);
     }
 
     /// A task's log lines, oldest first.
@@ -431,5 +451,32 @@ impl crate::Engine {
         self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
         rx.await.map_err(|_| ControlError::ShuttingDown)?;
         Ok(task_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: usize) -> TaskLog {
+        TaskLog { log: format!("line {n}"), created_time: n as Millis }
+    }
+
+    #[test]
+    fn logs_are_bounded_per_task_and_in_tasks() {
+        let mut state = State::default();
+        state.add_logs("first", (0..MAX_LOG_LINES + 5).map(line));
+        let kept = &state.logs["first"];
+        assert_eq!(kept.len(), MAX_LOG_LINES);
+        assert_eq!(kept.front().unwrap().log, "line 5", "the oldest lines go first");
+        for n in 0..MAX_LOGGED_TASKS {
+            state.add_logs(&format!("t{n}"), [line(n)]);
+        }
+        assert!(!state.logs.contains_key("first"), "the task that logged first is forgotten first");
+        assert_eq!(state.logs.len(), MAX_LOGGED_TASKS);
+        assert_eq!(state.logged.len(), MAX_LOGGED_TASKS);
+        state.add_logs("t1", [line(1)]);
+        assert_eq!(state.logs["t1"].len(), 2, "a known task keeps its place and its lines");
+        assert_eq!(state.logged.len(), MAX_LOGGED_TASKS);
     }
 }
