@@ -14,6 +14,8 @@ use crate::locate::SourceMap;
 use crate::monitor::MonitorDef;
 use crate::schedule::ScheduleDef;
 
+mod in_order;
+
 /// Everything loaded from a config directory.
 #[derive(Debug, Default, Clone)]
 pub struct Config {
@@ -119,15 +121,26 @@ pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<D
     } else {
         files.push((path.to_path_buf(), None));
     }
-    // File by file: each file's documents are built, and their parsed values dropped, before the
-    // next is read, so memory holds one file's values at a time besides what is kept.
+    // Files are read and parsed on several threads, and built in order on this one, file by file:
+    // each file's documents are built, and their parsed values dropped, before the next file's,
+    // so memory holds a few files' values at a time besides what is kept.
     let mut docs: Vec<(Kind, Doc)> = Vec::new();
     let mut building = Building::default();
-    for (file, kind) in files {
-        let from = docs.len();
-        read_file(&file, kind, &mut docs, &mut diags);
-        building.add(&mut docs, from, notifiers, &mut diags);
-    }
+    let parsers = std::thread::available_parallelism().map_or(1, |n| n.get().min(PARSERS));
+    in_order::map_in_order(
+        &files,
+        parsers,
+        |(file, _)| read_file(file),
+        |i, read| {
+            let (file, kind) = &files[i];
+            let from = docs.len();
+            match read {
+                Ok(items) => add_docs(file, *kind, items, &mut docs),
+                Err(d) => diags.push(d),
+            }
+            building.add(&mut docs, from, notifiers, &mut diags);
+        },
+    );
     let config = building.finish(&docs, notifiers, &mut diags);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (config, diags)
@@ -224,20 +237,21 @@ pub fn read_definition_file(file: &Path) -> Result<String, String> {
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }
 
-fn read_file(file: &Path, kind: Option<Kind>, docs: &mut Vec<(Kind, Doc)>, diags: &mut Vec<Diagnostic>) {
-    let text = match read_definition_file(file) {
-        Ok(t) => t,
-        Err(e) => return diags.push(file_error(file, 1, 1, e)),
-    };
-    let value = match parse_text(file, &text) {
-        Ok(v) => v,
-        Err(d) => return diags.push(d),
-    };
-    drop(text);
-    let items: Vec<(String, Value)> = match value {
+/// Threads that read and parse definition files at most.
+const PARSERS: usize = 4;
+
+/// Reads and parses a definition file into its documents, each with its path prefix in the file
+/// (`[3]` for the fourth of a list, empty for a file of one).
+fn read_file(file: &Path) -> Result<Vec<(String, Value)>, Diagnostic> {
+    let text = read_definition_file(file).map_err(|e| file_error(file, 1, 1, e))?;
+    Ok(match parse_text(file, &text)? {
         Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
         other => vec![(String::new(), other)],
-    };
+    })
+}
+
+/// Adds a file's documents to `docs`, of `kind` or of the kind each looks like.
+fn add_docs(file: &Path, kind: Option<Kind>, items: Vec<(String, Value)>, docs: &mut Vec<(Kind, Doc)>) {
     let map = std::sync::Arc::new(std::sync::OnceLock::new());
     for (prefix, value) in items {
         let kind = kind.unwrap_or_else(|| guess_kind(&value));
