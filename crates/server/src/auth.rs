@@ -235,8 +235,12 @@ fn presented(req: &Request) -> Option<&str> {
     headers.get("x-authorization").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The middleware: refuses a request without a good enough token when auth is on.
+/// The middleware: refuses a request without a good enough token when auth is on. UI pages are
+/// guarded by [`crate::ui::session::guard`] instead (a cookie, and CSRF checks on forms).
 pub async fn require(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+    if crate::ui::is_ui_path(req.uri().path()) {
+        return crate::ui::session::guard(app, req, next).await;
+    }
     if !app.auth.required() || open(req.uri().path()) {
         return next.run(req).await;
     }

@@ -3,6 +3,7 @@
 //!   URIs; status with `runtimeStatus` and `customStatus`; raise event; terminate; purge), with
 //!   errors as `{ "code", "message" }` from one table ([`error::ErrorCode`]);
 //! - `/healthz`, `/readyz` and `/metrics`;
+//! - the web UI at `/` and under `/ui/` ([`ui`]);
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
@@ -21,6 +22,7 @@ mod openapi;
 mod pings;
 mod schedules;
 mod starters;
+pub mod ui;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -93,6 +95,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pings::routes())
+        .merge(ui::routes())
         .route(
             "/api/{*route}",
             axum::routing::get(starters::handle).post(starters::handle).put(starters::handle).delete(starters::handle),

@@ -169,7 +169,16 @@ async fn run_now(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Json<crate::views::ManagementUris>)> {
-    let (def, _) = find(&app, &name).await?;
+    let id = run_now_id(&app, &name).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(crate::views::ManagementUris::new(&crate::instances::base_url(&app, &headers), &id)),
+    ))
+}
+
+/// Starts schedule `name`'s workflow now with the schedule's input; the new instance's id.
+pub(crate) async fn run_now_id(app: &AppState, name: &str) -> ApiResult<String> {
+    let (def, _) = find(app, name).await?;
     let now = app.engine.now();
     let req = StartRequest {
         name: def.start.name.clone(),
@@ -179,9 +188,5 @@ async fn run_now(
         correlation_id: def.start.correlation_id.clone(),
         definition: None,
     };
-    let id = app.engine.start_durable(req).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(crate::views::ManagementUris::new(&crate::instances::base_url(&app, &headers), &id)),
-    ))
+    Ok(app.engine.start_durable(req).await?)
 }

@@ -105,6 +105,9 @@ async fn rollups(store: &dyn Store) {
         })
         .await
         .unwrap();
+    let every: Vec<_> = store.monitor_rollups("", FIVE, 0, 10).await.unwrap();
+    let every: Vec<_> = every.iter().map(|r| (r.monitor.as_str(), r.bucket)).collect();
+    assert_eq!(every, [("other", 0), ("up", 0), ("up", FIVE)], "every monitor's, by monitor, oldest first");
     let all_but_up = RollupScope::AllBut(vec!["up".into()]);
     assert_eq!(store.prune_monitor_rollups(&all_but_up, FIVE, 10).await.unwrap(), 1, "other's");
     assert_eq!(store.prune_monitor_rollups(&RollupScope::Monitor("up".into()), FIVE, 1).await.unwrap(), 1);

@@ -401,7 +401,8 @@ pub trait Store: Send + Sync + 'static {
     async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<MonitorHistoryRow>>;
     /// Deletes history buckets older than `before`, at most `limit` of them; returns how many.
     async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64>;
-    /// One monitor's downsampled buckets of `width` from `since` on, oldest first, at most `limit`.
+    /// One monitor's downsampled buckets of `width` from `since` on, oldest first, at most `limit`;
+    /// with an empty name, every monitor's, by monitor and then oldest first.
     async fn monitor_rollups(
         &self,
         monitor: &str,

@@ -222,6 +222,12 @@ pub(crate) const SELECT_ROLLUPS: &str = "SELECT monitor, series, bucket, checks,
     min_value, max_value, sum_value, last_value FROM monitor_rollups \
     WHERE monitor = $1 AND width = $2 AND bucket >= $3 ORDER BY bucket, series LIMIT $4";
 
+/// Every monitor's rollups of one width since a time (`$1` is the empty name), by monitor: read
+/// through the age index, for overviews of all monitors.
+pub(crate) const SELECT_ALL_ROLLUPS: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
+    min_value, max_value, sum_value, last_value FROM monitor_rollups \
+    WHERE $1 = '' AND width = $2 AND bucket >= $3 ORDER BY monitor, bucket, series LIMIT $4";
+
 /// Checks and failing checks per series of one width since a time (every monitor's when `$1`
 /// is empty).
 pub(crate) const SELECT_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
@@ -397,7 +403,12 @@ macro_rules! monitor_store_methods {
                 since: Millis,
                 limit: u32,
             ) -> Result<Vec<crate::MonitorHistoryRow>> {
-                let rows = sqlx::query(crate::monitor_results::SELECT_ROLLUPS)
+                let sql = if monitor.is_empty() {
+                    crate::monitor_results::SELECT_ALL_ROLLUPS
+                } else {
+                    crate::monitor_results::SELECT_ROLLUPS
+                };
+                let rows = sqlx::query(sql)
                     .bind(monitor)
                     .bind(width)
                     .bind(since)

@@ -5,17 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use vigil_core::time::{Clock, Millis, format_millis};
+use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
+use vigil_runtime::cluster::status::{self as cluster_status, NodeState, ranges};
 use vigil_store::NodeRow;
 
 use crate::DbArgs;
 use crate::setup::open_store;
-
-/// A node silent for this long is shown as dead.
-const DEAD_AFTER_MS: Millis = 15_000;
-/// The window of fires the scheduling lag is computed over.
-const LAG_WINDOW_MS: Millis = 5 * 60_000;
 
 /// Cluster subcommands.
 #[derive(Subcommand)]
@@ -53,10 +49,7 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
     let ClusterCommand::Status { db } = cmd;
     let store = open_store(&db.db).await?;
     let now = SystemClock.now();
-    let leases = store.leases().await?;
-    let held = |node: &str| -> Vec<u32> {
-        leases.iter().filter(|l| l.owner.as_deref() == Some(node) && l.expires_at >= now).map(|l| l.part).collect()
-    };
+    let status = cluster_status::read(&*store, now).await?;
     crate::output::outln!(
         "{:<38} {:<20} {:<9} {:<26} {:<16} {:<30} LEASES",
         "NODE",
@@ -66,71 +59,42 @@ pub async fn run(cmd: ClusterCommand) -> Result<ExitCode> {
         "LAST HEARTBEAT",
         "STATE"
     );
-    for n in store.nodes().await? {
-        let age = now - n.heartbeat_at;
-        let state = match n.stopped_at {
-            Some(at) => format!("stopped {}", format_millis(at)),
-            None if age <= DEAD_AFTER_MS => "alive".into(),
-            None => "dead (no heartbeat for 15 s)".into(),
+    for n in &status.nodes {
+        let age = now - n.node.heartbeat_at;
+        let state = match n.state {
+            NodeState::Stopped(at) => format!("stopped {}", format_millis(at)),
+            NodeState::Alive => "alive".into(),
+            NodeState::Dead => format!("dead (no heartbeat for {} s)", cluster_status::DEAD_AFTER_MS / 1000),
         };
-        let parts = held(&n.id);
-        let leases = if parts.is_empty() { "-".to_string() } else { format!("{} ({})", parts.len(), ranges(&parts)) };
+        let leases =
+            if n.parts.is_empty() { "-".to_string() } else { format!("{} ({})", n.parts.len(), ranges(&n.parts)) };
         crate::output::outln!(
             "{:<38} {:<20} {:<9} {:<26} {:<16} {state:<30} {leases}",
-            n.id,
-            n.host,
-            n.version,
-            format_millis(n.started_at),
+            n.node.id,
+            n.node.host,
+            n.node.version,
+            format_millis(n.node.started_at),
             format!("{:.1} s ago", age as f64 / 1000.0)
         );
     }
-    let unowned: Vec<u32> = leases.iter().filter(|l| l.owner.is_none() || l.expires_at < now).map(|l| l.part).collect();
-    if unowned.is_empty() {
-        crate::output::outln!("partitions: {} leased, none unowned", leases.len());
+    if status.unowned.is_empty() {
+        crate::output::outln!("partitions: {} leased, none unowned", status.partitions);
     } else {
         crate::output::outln!(
             "partitions: {} unowned or lapsed ({}), taken over within the lease time",
-            unowned.len(),
-            ranges(&unowned)
+            status.unowned.len(),
+            ranges(&status.unowned)
         );
     }
-    let mut lags = store.fire_lags(now - LAG_WINDOW_MS).await?;
-    if lags.is_empty() {
-        crate::output::outln!("scheduling lag: no fires in the last 5 minutes");
-    } else {
-        lags.sort_unstable();
-        let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)];
-        crate::output::outln!(
+    match status.lag {
+        None => crate::output::outln!("scheduling lag: no fires in the last 5 minutes"),
+        Some(lag) => crate::output::outln!(
             "scheduling lag (last 5 minutes, {} fires): p50 {} ms, p99 {} ms, max {} ms",
-            lags.len(),
-            pct(0.5),
-            pct(0.99),
-            lags[lags.len() - 1]
-        );
+            lag.fires,
+            lag.p50,
+            lag.p99,
+            lag.max
+        ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `0-9,12,20-22` for sorted partition numbers.
-fn ranges(parts: &[u32]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < parts.len() {
-        let mut j = i;
-        while j + 1 < parts.len() && parts[j + 1] == parts[j] + 1 {
-            j += 1;
-        }
-        out.push(if i == j { parts[i].to_string() } else { format!("{}-{}", parts[i], parts[j]) });
-        i = j + 1;
-    }
-    out.join(",")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn partition_lists_are_shown_as_ranges() {
-        assert_eq!(super::ranges(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
-        assert_eq!(super::ranges(&[]), "");
-    }
 }

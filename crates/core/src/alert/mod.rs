@@ -439,9 +439,28 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// Whether this silence mutes an alert with `labels` at `now`.
-    pub fn mutes(&self, labels: &BTreeMap<String, String>, now: Millis) -> bool {
-        now < self.ends_at && self.matchers.iter().all(|(k, v)| labels.get(k) == Some(v))
+    /// Whether this silence mutes alert `name` with `labels` at `now`. Every matcher must hold;
+    /// `alertname` matches the alert's name unless the alert has a label of that name (as in
+    /// Alertmanager, where every alert carries it).
+    pub fn mutes(&self, name: &str, labels: &BTreeMap<String, String>, now: Millis) -> bool {
+        now < self.ends_at
+            && self.matchers.iter().all(|(k, v)| match labels.get(k) {
+                Some(have) => have == v,
+                None => k == ALERT_NAME_LABEL && v == name,
+            })
+    }
+}
+
+/// The label a silence matches an alert's name with.
+pub const ALERT_NAME_LABEL: &str = "alertname";
+
+impl Silence {
+    /// The matchers that silence alert `name` with `labels`: its labels and its name, as the UI
+    /// offers them.
+    pub fn matchers_for(name: &str, labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut m = labels.clone();
+        m.entry(ALERT_NAME_LABEL.to_string()).or_insert_with(|| name.to_string());
+        m
     }
 }
 

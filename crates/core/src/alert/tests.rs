@@ -147,10 +147,23 @@ fn silences_hold_back_pages_but_not_the_resolve_of_a_paged_incident() {
 fn silence_matches_all_labels_until_it_expires() {
     let labels: BTreeMap<String, String> = [("team".into(), "db".into()), ("env".into(), "prod".into())].into();
     let s = Silence { matchers: [("team".into(), "db".into())].into(), ends_at: 100 };
-    assert!(s.mutes(&labels, 99));
-    assert!(!s.mutes(&labels, 100));
+    assert!(s.mutes("disk", &labels, 99));
+    assert!(!s.mutes("disk", &labels, 100));
     let other = Silence { matchers: [("team".into(), "web".into())].into(), ends_at: 100 };
-    assert!(!other.mutes(&labels, 0));
+    assert!(!other.mutes("disk", &labels, 0));
+}
+
+#[test]
+fn alertname_matches_the_alerts_name_unless_a_label_says_otherwise() {
+    let labels: BTreeMap<String, String> = [("team".into(), "db".into())].into();
+    let by_name = Silence { matchers: Silence::matchers_for("disk", &BTreeMap::new()), ends_at: 100 };
+    assert!(by_name.mutes("disk", &labels, 0));
+    assert!(!by_name.mutes("api", &labels, 0));
+    let both = Silence { matchers: Silence::matchers_for("disk", &labels), ends_at: 100 };
+    assert_eq!(both.matchers.len(), 2);
+    assert!(both.mutes("disk", &labels, 0) && !both.mutes("disk", &BTreeMap::new(), 0));
+    let own: BTreeMap<String, String> = [("alertname".into(), "custom".into())].into();
+    assert!(!by_name.mutes("disk", &own, 0), "an alert's own alertname label wins");
 }
 
 #[test]

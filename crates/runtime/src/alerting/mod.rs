@@ -285,13 +285,14 @@ impl Manager {
         }
     }
 
-    fn silenced(&self, labels: &std::collections::BTreeMap<String, String>, now: Millis) -> bool {
-        self.silences.iter().any(|s| s.mutes(labels, now))
+    fn silenced(&self, request: &AlertRequest, now: Millis) -> bool {
+        self.silences.iter().any(|s| s.mutes(&request.name, &request.labels, now))
     }
 
-    /// When every silence muting `labels` has ended (the time to release a held-back page).
-    fn silence_end(&self, labels: &std::collections::BTreeMap<String, String>, now: Millis) -> Option<Millis> {
-        self.silences.iter().filter(|s| s.mutes(labels, now)).map(|s| s.ends_at).max()
+    /// When every silence muting `request`'s alert has ended (the time to release a held-back
+    /// page).
+    fn silence_end(&self, request: &AlertRequest, now: Millis) -> Option<Millis> {
+        self.silences.iter().filter(|s| s.mutes(&request.name, &request.labels, now)).map(|s| s.ends_at).max()
     }
 
     /// Applies `msgs` and due timers, then commits the new states, their notifications and the
@@ -358,7 +359,7 @@ impl Manager {
                         let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
                         AlertRecord { request: fresh, state, paged: Vec::new() }
                     });
-                    let silenced = self.silenced(&request.labels, now);
+                    let silenced = self.silenced(&request, now);
                     let record = self.cache.get_mut(&key).expect("cached");
                     // The same observation again (an ALERT task re-issued after a restart) counts once.
                     // One about an older slot than one already applied changes nothing.
@@ -431,7 +432,7 @@ impl Manager {
         while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
             self.wakes.remove(&(at, key.clone()));
             self.wake_of.remove(&key);
-            let silenced = self.cache.get(&key).is_some_and(|r| self.silenced(&r.request.labels, now));
+            let silenced = self.cache.get(&key).is_some_and(|r| self.silenced(&r.request, now));
             if let Some(record) = self.cache.get_mut(&key) {
                 let notices = record.state.tick(&record.request.rule, now, silenced);
                 outbox.extend(entries(record, &notices, now));
@@ -446,7 +447,7 @@ impl Manager {
         let mut batch = AlertBatch { outbox, deliveries, ..Default::default() };
         for key in &dirty {
             let record = &self.cache[key];
-            let held_until = record.state.held_back().then(|| self.silence_end(&record.request.labels, now)).flatten();
+            let held_until = record.state.held_back().then(|| self.silence_end(&record.request, now)).flatten();
             let next = [record.state.next_wake(&record.request.rule), held_until].into_iter().flatten().min();
             if let Some(old) = self.wake_of.remove(key) {
                 self.wakes.remove(&(old, key.clone()));

@@ -7,6 +7,7 @@
 
 pub mod inbox;
 pub mod leases;
+pub mod status;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};

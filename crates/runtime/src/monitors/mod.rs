@@ -88,6 +88,12 @@ pub struct MonitorStatus {
     pub paused: bool,
     /// A heartbeat monitor's ping id (`/ping/{id}`).
     pub ping_id: Option<String>,
+    /// Its warning threshold, if it has one.
+    pub warning: Option<vigil_core::monitor::Threshold>,
+    /// Its critical threshold, if it has one.
+    pub critical: Option<vigil_core::monitor::Threshold>,
+    /// Its labels (alerts and silences match on them).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// What the handle asks of the monitors.

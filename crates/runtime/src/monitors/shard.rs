@@ -771,5 +771,8 @@ fn status(entry: &Entry) -> MonitorStatus {
         next_check: entry.next,
         paused: entry.def.paused,
         ping_id: entry.ping_id.clone(),
+        warning: entry.def.warning,
+        critical: entry.def.critical,
+        labels: entry.def.labels.clone(),
     }
 }

@@ -1,0 +1,275 @@
+//! Alerts and silences: firing, pending and acknowledged alerts, and the recently resolved ones,
+//! each with the outbox's record of who was told what and when (failed sends included); ack; a
+//! silence made from an alert's labels with an expiry; the active silences, each expirable.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::{Extension, Form};
+use maud::{Markup, html};
+use serde::Deserialize;
+use vigil_core::alert::{AlertState, Silence};
+use vigil_core::time::{Millis, format_millis, parse_duration};
+use vigil_store::{AlertRow, OutboxEntry, OutboxStatus, SilenceRow};
+
+use super::format::{self, query_escape};
+use super::layout::{self, Nav, badge, csrf};
+use super::session::Viewer;
+use super::{UiResult, done};
+use crate::{ApiError, AppState};
+
+/// Outbox entries read per status for the record.
+const OUTBOX_READ: u32 = 5_000;
+/// Resolved alerts shown.
+const RESOLVED_SHOWN: usize = 50;
+
+/// An alert's stored state (labels, tier), when it parses.
+pub fn state_of(a: &AlertRow) -> AlertState {
+    serde_json::from_str(&a.state).unwrap_or_default()
+}
+
+/// The state class and words of an alert row.
+fn condition(a: &AlertRow) -> (&'static str, &'static str) {
+    match (a.condition.as_str(), a.acknowledged) {
+        ("firing", true) => ("acknowledged", "acknowledged"),
+        ("firing", false) => ("firing", "firing"),
+        ("pending", _) => ("pending", "pending"),
+        _ => ("resolved", "resolved"),
+    }
+}
+
+/// A table of alerts with their ack and silence actions; `back` is where actions return.
+pub fn table(viewer: &Viewer, rows: &[AlertRow], now: Millis, back: &str) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.muted { "No alerts." }
+        } @else {
+            table {
+                thead { tr { th { "Alert" } th { "State" } th.wide { "Tier" } th { "Since" } th.wide { "Last told" } th { "" } } }
+                tbody {
+                    @for a in rows {
+                        @let (class, text) = condition(a);
+                        @let st = state_of(a);
+                        tr data-alert=(a.dedup_key) {
+                            td {
+                                b { (a.name) } br;
+                                span.mono.muted { (a.dedup_key) }
+                            }
+                            td { (badge(class, text)) }
+                            td.wide { (badge(st.tier.as_str(), st.tier.as_str())) }
+                            td { @if let Some(at) = a.firing_since { (format::when(at, now)) } @else { (format::when(a.updated_at, now)) } }
+                            td.wide { @if let Some(at) = a.last_notified { (format::when(at, now)) } @else { "–" } }
+                            td {
+                                div.actions {
+                                    @if a.condition == "firing" && !a.acknowledged && viewer.can_write() {
+                                        form.inline method="post" action="/ui/alerts/ack" {
+                                            (csrf(viewer))
+                                            input type="hidden" name="dedupKey" value=(a.dedup_key);
+                                            input type="hidden" name="back" value=(back);
+                                            button type="submit" { "Ack" }
+                                        }
+                                    }
+                                    @if a.condition != "ok" && viewer.can_write() {
+                                        (silence_form(viewer, &Silence::matchers_for(&a.name, &st.labels), back))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A small form that creates a silence for `matchers`, for a chosen time.
+pub fn silence_form(viewer: &Viewer, matchers: &BTreeMap<String, String>, back: &str) -> Markup {
+    html! {
+        details.silence {
+            summary { "Silence…" }
+            form.stack method="post" action="/ui/silences" {
+                (csrf(viewer))
+                input type="hidden" name="back" value=(back);
+                fieldset {
+                    legend { "Matchers (an alert must have all)" }
+                    @for (k, v) in matchers {
+                        label { input type="checkbox" name="matcher" value={(k) "=" (v)} checked; span.mono { (k) "=" (v) } }
+                    }
+                }
+                label { "For" select name="duration" {
+                    option value="30m" { "30 minutes" }
+                    option value="1h" { "1 hour" }
+                    option value="2h" selected { "2 hours" }
+                    option value="8h" { "8 hours" }
+                    option value="24h" { "1 day" }
+                    option value="7d" { "7 days" }
+                } }
+                label { "Why" input type="text" name="comment" maxlength="500" placeholder="maintenance, known issue…"; }
+                button type="submit" { "Create silence" }
+            }
+        }
+    }
+}
+
+/// Query of the alerts page.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    done: Option<String>,
+}
+
+/// `GET /ui/alerts`.
+pub async fn page(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Query(q): Query<PageQuery>,
+) -> UiResult<Markup> {
+    let store = app.engine.store();
+    let now = app.engine.now();
+    let mut all = store.alerts(false, 100_000).await.map_err(ApiError::from)?;
+    all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    let (mut active, resolved): (Vec<AlertRow>, Vec<AlertRow>) = all.into_iter().partition(|a| a.condition != "ok");
+    active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
+    let resolved: Vec<AlertRow> = resolved.into_iter().take(RESOLVED_SHOWN).collect();
+    let mut record: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
+    for status in [OutboxStatus::Pending, OutboxStatus::Delivered, OutboxStatus::Failed] {
+        for e in store.outbox(status, OUTBOX_READ).await.map_err(ApiError::from)? {
+            record.entry(e.dedup_key.clone()).or_default().push(e);
+        }
+    }
+    for entries in record.values_mut() {
+        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
+    }
+    let silences: Vec<SilenceRow> =
+        store.silences().await.map_err(ApiError::from)?.into_iter().filter(|s| s.ends_at > now).collect();
+    let body = html! {
+        (layout::flash(q.done.as_deref()))
+        h2 { "Active" }
+        section.panel #active { (table(&viewer, &active, now, "/ui/alerts")) }
+        h2 { "Who was told what" }
+        section.panel #told {
+            @let shown: Vec<&AlertRow> = active.iter().chain(resolved.iter()).filter(|a| record.contains_key(&a.dedup_key)).collect();
+            @if shown.is_empty() { p.muted { "Nothing sent yet." } }
+            @for a in shown {
+                details open[a.condition == "firing"] {
+                    summary { b { (a.name) } " " span.mono.muted { (a.dedup_key) } }
+                    (outbox_table(&record[&a.dedup_key], now))
+                }
+            }
+        }
+        h2 { "Recently resolved" }
+        section.panel #resolved { (table(&viewer, &resolved, now, "/ui/alerts")) }
+        h2 { "Silences" }
+        section.panel #silences {
+            @if silences.is_empty() { p.muted { "No active silence." } }
+            @else {
+                table {
+                    thead { tr { th { "Matchers" } th { "Ends" } th.wide { "Why" } th { "" } } }
+                    tbody {
+                        @for s in &silences {
+                            @let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
+                            tr data-silence=(s.id) {
+                                td.mono { @for (k, v) in &matchers { (k) "=" (v) " " } }
+                                td { (format::when(s.ends_at, now)) }
+                                td.wide { (s.comment.clone().unwrap_or_default()) }
+                                td { (layout::action_button(&viewer, &format!("/ui/silences/{}/expire", query_escape(&s.id)), "Expire", "danger", Some("Expire this silence now?"))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&viewer, Nav::Alerts, "Alerts and silences", body))
+}
+
+fn outbox_table(entries: &[OutboxEntry], now: Millis) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Notice" } th { "Notifier" } th { "Status" } th.num { "Attempts" } th { "Created" } th.wide { "Summary" } th { "Last error" } } }
+            tbody {
+                @for e in entries {
+                    @let summary = serde_json::from_str::<serde_json::Value>(&e.message).ok().and_then(|m| m["summary"].as_str().map(str::to_string)).unwrap_or_default();
+                    @let status = match e.status { OutboxStatus::Pending => "pending", OutboxStatus::Delivered => "completed", OutboxStatus::Failed => "failed" };
+                    @let text = match e.status { OutboxStatus::Pending => "pending", OutboxStatus::Delivered => "delivered", OutboxStatus::Failed => "failed" };
+                    tr {
+                        td { (e.notice) }
+                        td { (e.notifier) }
+                        td { (badge(status, text)) @if let Some(at) = e.finished_at { " " (format::when(at, now)) } }
+                        td.num { (e.attempts) }
+                        td { (format::when(e.created_at, now)) }
+                        td.wide { (summary) }
+                        td { (e.last_error.clone().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where an action goes back to: a local path only.
+fn back_to(back: Option<&str>) -> &str {
+    match back {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") => b,
+        _ => "/ui/alerts",
+    }
+}
+
+/// The ack form.
+#[derive(Debug, Deserialize)]
+pub struct AckForm {
+    #[serde(rename = "dedupKey")]
+    dedup_key: String,
+    back: Option<String>,
+}
+
+/// `POST /ui/alerts/ack`.
+pub async fn ack(State(app): State<AppState>, Form(f): Form<AckForm>) -> UiResult<Response> {
+    if !app.engine.acknowledge(&f.dedup_key).await {
+        return Err(ApiError::not_found(format!("no firing alert has dedup key `{}`", f.dedup_key)).into());
+    }
+    Ok(done(back_to(f.back.as_deref()), "acked"))
+}
+
+/// `POST /ui/silences`: `matcher=k=v` fields (repeated), `duration`, `comment`.
+pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -> UiResult<Response> {
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let matchers: BTreeMap<String, String> = fields
+        .iter()
+        .filter(|(k, _)| k == "matcher")
+        .filter_map(|(_, v)| v.split_once('=').map(|(a, b)| (a.to_string(), b.to_string())))
+        .collect();
+    if matchers.is_empty() {
+        return Err(ApiError::invalid("matcher", "tick at least one label for the silence to match").into());
+    }
+    let duration = get("duration").unwrap_or("2h");
+    let length = parse_duration(duration).map_err(|e| ApiError::invalid("duration", e))?;
+    if length <= 0 {
+        return Err(ApiError::invalid("duration", "must be positive").into());
+    }
+    let now = app.engine.now();
+    let comment = get("comment").map(str::trim).filter(|c| !c.is_empty()).map(|c| c.chars().take(500).collect());
+    let row = SilenceRow {
+        id: format!("s-{}", vigil_runtime::new_instance_id()),
+        matchers: serde_json::to_string(&matchers).map_err(ApiError::internal)?,
+        ends_at: now + length,
+        created_at: now,
+        comment,
+    };
+    app.engine.store().put_silence(&row).await.map_err(ApiError::from)?;
+    tracing::info!(silence = %row.id, ends = %format_millis(row.ends_at), "Silence created in the UI.");
+    Ok(done(back_to(get("back")), "silenced"))
+}
+
+/// `POST /ui/silences/{id}/expire`.
+pub async fn expire_silence(
+    State(app): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> UiResult<Response> {
+    if !app.engine.store().delete_silence(&id).await.map_err(ApiError::from)? {
+        return Err(ApiError::not_found(format!("silence `{id}` does not exist")).into());
+    }
+    Ok(done("/ui/alerts", "expired"))
+}

@@ -1,0 +1,120 @@
+//! The web UI, served by the binary at `/` and under `/ui/`: server-rendered HTML (maud, which
+//! escapes every value it writes), charts and diagrams as inline SVG drawn here, one stylesheet
+//! and one small script compiled into the binary, and server-sent events that keep the
+//! overview and a running instance's page live. Nothing is fetched from another host.
+//!
+//! Pages read what the API reads (the engine and the store) and actions call what the API
+//! calls, so the UI can do nothing the API cannot; [`session`] maps the API's tokens and roles
+//! onto a cookie and guards every form against cross-site requests.
+
+mod alerts;
+mod assets;
+mod cache;
+mod charts;
+mod cluster;
+mod format;
+mod gantt;
+mod graph;
+mod instances;
+mod layout;
+mod live;
+mod monitors;
+mod overview;
+mod schedules;
+pub mod session;
+mod signin;
+mod workflows;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use maud::{DOCTYPE, html};
+
+use crate::{ApiError, AppState};
+
+/// Whether `path` belongs to the UI (its requests are guarded by [`session::guard`]).
+pub fn is_ui_path(path: &str) -> bool {
+    path == "/" || path == "/ui" || path.starts_with("/ui/")
+}
+
+/// The UI's routes, with the cache its overview reads.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::page))
+        .route("/ui", get(|| async { axum::response::Redirect::to("/") }))
+        .route("/ui/live/overview", get(live::overview))
+        .route("/ui/signin", get(signin::form).post(signin::submit))
+        .route("/ui/signout", post(signin::sign_out))
+        .route(assets::CSS_PATH, get(assets::css))
+        .route(assets::JS_PATH, get(assets::js))
+        .route("/ui/monitors", get(monitors::list))
+        .route("/ui/monitors/{name}", get(monitors::detail))
+        .route("/ui/monitors/{name}/check", post(monitors::check_now))
+        .route("/ui/alerts", get(alerts::page))
+        .route("/ui/alerts/ack", post(alerts::ack))
+        .route("/ui/silences", post(alerts::add_silence))
+        .route("/ui/silences/{id}/expire", post(alerts::expire_silence))
+        .route("/ui/instances", get(instances::list))
+        .route("/ui/instances/{id}", get(instances::detail))
+        .route("/ui/live/instances/{id}", get(live::instance))
+        .route("/ui/instances/{id}/event", post(instances::raise_event))
+        .route("/ui/instances/{id}/{action}", post(instances::control))
+        .route("/ui/workflows", get(workflows::list))
+        .route("/ui/workflows/{name}", get(workflows::detail))
+        .route("/ui/workflows/{name}/start", post(workflows::start))
+        .route("/ui/schedules", get(schedules::page))
+        .route("/ui/schedules/{name}/{action}", post(schedules::control))
+        .route("/ui/cluster", get(cluster::page))
+        .layer(Extension(Arc::new(cache::Sparklines::default())))
+}
+
+/// A page's failure, shown as a page (not JSON): the API's error with its status.
+#[derive(Debug)]
+pub struct UiError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for UiError {
+    fn from(e: E) -> Self {
+        UiError(e.into())
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        error_page(self.0.code.status(), &self.0.message)
+    }
+}
+
+/// What UI handlers return.
+pub type UiResult<T> = Result<T, UiError>;
+
+/// A bare page with `message`, for errors before (or without) a signed-in viewer.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (status.as_u16()) " · vigil" }
+                link rel="stylesheet" href=(assets::CSS_PATH);
+            }
+            body {
+                main {
+                    h1 { (status.canonical_reason().unwrap_or("Error")) }
+                    p.error-box role="alert" { (message) }
+                    p { a href="javascript:history.back()" { "Back" } " · " a href="/" { "Overview" } }
+                }
+            }
+        }
+    };
+    (status, markup).into_response()
+}
+
+/// Redirects after a form: back to `to` with `?done=<what>` for the flash message.
+pub fn done(to: &str, what: &str) -> Response {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    axum::response::Redirect::to(&format!("{to}{sep}done={what}")).into_response()
+}

@@ -1,0 +1,231 @@
+//! Monitor pages: the list with each monitor's state, sparkline and uptime; a monitor's page with
+//! its value over time per series (thresholds drawn), the last check's series, its alerts, and
+//! "check now", silence and ack.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use vigil_core::time::Millis;
+use vigil_runtime::monitors::MonitorStatus;
+use vigil_runtime::monitors::uptime;
+
+use super::cache::Sparklines;
+use super::charts::{self, Bucket};
+use super::format::{self, query_escape};
+use super::layout::{self, Nav, badge};
+use super::session::Viewer;
+use super::{UiResult, alerts};
+use crate::{ApiError, AppState};
+
+/// A monitor's state for the grid: `ok`, `warning`, `critical` or `nodata`, and its words.
+pub fn state_of(m: &MonitorStatus) -> (&'static str, &'static str) {
+    if m.paused {
+        return ("nodata", "paused");
+    }
+    match m.series.iter().filter_map(|s| s.tier).max() {
+        Some(vigil_core::alert::Tier::Critical) => ("critical", "critical"),
+        Some(vigil_core::alert::Tier::Warning) => ("warning", "warning"),
+        Some(_) => ("ok", "ok"),
+        None if m.error.is_some() => ("nodata", "error"),
+        None => ("nodata", "no data"),
+    }
+}
+
+/// The order of the grid: worst first.
+pub fn rank(class: &str) -> u8 {
+    match class {
+        "critical" => 0,
+        "warning" => 1,
+        "nodata" => 2,
+        _ => 3,
+    }
+}
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+}
+
+/// `GET /ui/monitors`.
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Extension(cache): Extension<Arc<Sparklines>>,
+    Query(q): Query<ListQuery>,
+) -> UiResult<Markup> {
+    let snap = cache.get(&app.engine).await;
+    let filter = q.q.clone().unwrap_or_default().to_ascii_lowercase();
+    let mut all = app.engine.monitors().await;
+    all.retain(|m| filter.is_empty() || m.name.to_ascii_lowercase().contains(&filter) || m.source.contains(&filter));
+    all.sort_by(|a, b| rank(state_of(a).0).cmp(&rank(state_of(b).0)).then_with(|| a.name.cmp(&b.name)));
+    let now = app.engine.now();
+    let body = html! {
+        form.filters method="get" action="/ui/monitors" role="search" {
+            label { "Name or source" input type="search" name="q" value=[q.q.as_deref()]; }
+            button type="submit" { "Filter" }
+        }
+        section.panel {
+            table {
+                thead { tr {
+                    th { "Monitor" } th { "State" } th.wide { "Source" } th { "Last 24 h" }
+                    th.num { "24 h" } th.num.wide { "7 d" } th.num.wide { "30 d" } th.wide { "Last check" } th.wide { "Next" }
+                } }
+                tbody {
+                    @for m in &all {
+                        @let (class, text) = state_of(m);
+                        @let up = snap.uptime.get(&m.name).map(uptime::Counts::ratios).unwrap_or([None; 3]);
+                        tr {
+                            td { a href={"/ui/monitors/" (query_escape(&m.name))} { (m.name) } }
+                            td { (badge(class, text)) }
+                            td.wide { (m.source) }
+                            td { (spark(&snap.slots, &m.name)) }
+                            td.num { (format::percent(up[0])) }
+                            td.num.wide { (format::percent(up[1])) }
+                            td.num.wide { (format::percent(up[2])) }
+                            td.wide { @if let Some(at) = m.last_check { (format::when(at, now)) } @else { "never" } }
+                            td.wide { @if let Some(at) = m.next_check { (format::when(at, now)) } }
+                        }
+                    }
+                }
+            }
+            @if all.is_empty() { p.muted { "No monitor matches." } }
+        }
+    };
+    Ok(layout::page(&viewer, Nav::Monitors, "Monitors", body))
+}
+
+/// A monitor's sparkline from the snapshot (empty slots when it has no history yet).
+pub fn spark(slots: &std::collections::HashMap<String, Vec<Option<Bucket>>>, name: &str) -> Markup {
+    let empty = vec![None; super::cache::SLOTS];
+    charts::sparkline(slots.get(name).unwrap_or(&empty), &format!("{name}: the last 24 hours"))
+}
+
+/// Query of a monitor's page.
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    /// `24h` (default), `7d` or `30d`.
+    range: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /ui/monitors/{name}`.
+pub async fn detail(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(name): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> UiResult<Markup> {
+    let m = app
+        .engine
+        .monitor(&name)
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
+    let now = app.engine.now();
+    let (range, window, width): (&str, Millis, Option<Millis>) = match q.range.as_deref() {
+        Some("7d") => ("7d", 7 * 86_400_000, Some(3_600_000)),
+        Some("30d") => ("30d", 30 * 86_400_000, Some(86_400_000)),
+        _ => ("24h", 86_400_000, None),
+    };
+    let from = now - window;
+    let rows = match width {
+        None => app.engine.monitor_history(&name, from, 100_000).await,
+        Some(w) => app.engine.monitor_rollups(&name, w, from, 100_000).await,
+    }
+    .map_err(ApiError::from)?;
+    let mut series: std::collections::BTreeMap<&str, Vec<Bucket>> = std::collections::BTreeMap::new();
+    for row in &rows {
+        series.entry(row.series.as_str()).or_default().push(Bucket::of(row));
+    }
+    let counts = app.engine.monitor_uptime(&name).await.map_err(ApiError::from)?;
+    let (class, text) = state_of(&m);
+    let store = app.engine.store();
+    let monitor_alerts: Vec<_> =
+        store.alerts(false, 10_000).await.map_err(ApiError::from)?.into_iter().filter(|a| a.name == name).collect();
+    let path = format!("/ui/monitors/{}", query_escape(&name));
+    let body = html! {
+        (layout::flash(q.done.as_deref()))
+        section.panel {
+            dl.facts {
+                dt { "State" } dd { (badge(class, text)) }
+                dt { "Source" } dd { (m.source) }
+                @if let Some(t) = m.warning { dt { "Warning" } dd.mono { (t) } }
+                @if let Some(t) = m.critical { dt { "Critical" } dd.mono { (t) } }
+                dt { "Last check" } dd {
+                    @if let Some(at) = m.last_check { (format::when(at, now)) } @else { "never" }
+                    @if let Some(ms) = m.took_ms { " · took " (format::duration(ms as i64)) }
+                }
+                dt { "Next check" } dd { @if let Some(at) = m.next_check { (format::when(at, now)) } @else { "–" } }
+                @if let Some(id) = &m.ping_id { dt { "Ping URL" } dd.mono { "/ping/" (id) } }
+                @if let Some(e) = &m.error { dt { "Error" } dd { span.error-box { (e) } } }
+                @if !m.labels.is_empty() {
+                    dt { "Labels" } dd.mono { @for (k, v) in &m.labels { (k) "=" (v) " " } }
+                }
+            }
+            div.actions {
+                (layout::action_button(&viewer, &format!("{path}/check"), "Check now", "primary", None))
+                @if viewer.can_write() {
+                    (alerts::silence_form(&viewer, &silence_labels(&m), &path))
+                }
+            }
+        }
+        h2 { "Value over time" }
+        nav.actions aria-label="Range" {
+            @for r in ["24h", "7d", "30d"] {
+                a.button href={(path) "?range=" (r)} aria-current=[(r == range).then_some("true")] { (r) }
+            }
+        }
+        @if series.is_empty() {
+            section.panel { p.muted { "No history in this range yet: history is written every few minutes." } }
+        }
+        @for (key, buckets) in &series {
+            @let c = counts.get(&(name.clone(), key.to_string())).copied().unwrap_or_default().ratios();
+            section.panel {
+                h2 { (if key.is_empty() { "(one series)" } else { key }) }
+                p.muted { "uptime 24 h " (format::percent(c[0])) " · 7 d " (format::percent(c[1])) " · 30 d " (format::percent(c[2])) }
+                (charts::value_chart(buckets, from, now, m.warning, m.critical, &format!("{name} {key}: {range}")))
+            }
+        }
+        h2 { "Last check" }
+        section.panel {
+            table {
+                thead { tr { th { "Series" } th { "Tier" } th.num { "Value" } th { "Note" } } }
+                tbody {
+                    @for s in &m.series {
+                        @let tier = s.tier.map_or("unchanged", vigil_core::alert::Tier::as_str);
+                        tr {
+                            td.mono { (s.key) }
+                            td { (badge(tier, tier)) }
+                            td.num { @if let Some(v) = s.value { (format::number(v)) } @else { "–" } }
+                            td { (s.note.clone().unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+            @if m.series.is_empty() { p.muted { "No series yet." } }
+        }
+        h2 { "Alerts" }
+        section.panel { (alerts::table(&viewer, &monitor_alerts, now, &path)) }
+    };
+    Ok(layout::page(&viewer, Nav::Monitors, &format!("Monitor {name}"), body))
+}
+
+/// The labels a silence made on this monitor's page matches: its labels and its name (its
+/// alerts are named after it).
+fn silence_labels(m: &MonitorStatus) -> std::collections::BTreeMap<String, String> {
+    vigil_core::alert::Silence::matchers_for(&m.name, &m.labels)
+}
+
+/// `POST /ui/monitors/{name}/check`: the dry run of `vigil check`, through the alert lifecycle
+/// as a scheduled check.
+pub async fn check_now(State(app): State<AppState>, Path(name): Path<String>) -> UiResult<Response> {
+    app.engine
+        .check_monitor(&name)
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
+    Ok(super::done(&format!("/ui/monitors/{}", query_escape(&name)), "checked"))
+}

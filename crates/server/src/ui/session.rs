@@ -1,0 +1,221 @@
+//! Who is looking at the UI: the sign-in page turns an API token into an HTTP-only, SameSite=Strict
+//! cookie; every UI request is checked with the API's own [`Auth`](crate::auth::Auth) and roles;
+//! every form carries a CSRF token that the guard checks before a POST reaches its handler.
+//!
+//! The CSRF token is a SHA-256 of a per-process secret and the session's token, so another site
+//! can neither read nor compute it; a POST whose `Origin` names another host is refused as well.
+//! Without auth the UI is open, but forms still carry and check the token, so a page on another
+//! site cannot drive an open vigil on `localhost` either.
+
+use std::sync::OnceLock;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::auth::{Caller, Role};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "vigil_session";
+/// The form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// How long a sign-in lasts: 12 hours, an on-call shift.
+const SESSION_SECONDS: u64 = 12 * 3600;
+
+/// The viewer of a UI page: their role (`None` when auth is off: everything is allowed) and the
+/// CSRF token their forms carry.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The token's role; `None` without auth.
+    pub role: Option<Role>,
+    /// The CSRF token for this session's forms.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// Whether this viewer may change things (start, control, ack, silence, pause).
+    pub fn can_write(&self) -> bool {
+        self.role.is_none_or(|r| r >= Role::Write)
+    }
+
+    /// Whether a sign-out button makes sense.
+    pub fn signed_in(&self) -> bool {
+        self.role.is_some()
+    }
+}
+
+fn process_secret() -> &'static [u8; 32] {
+    static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
+    SECRET.get_or_init(|| rand::rng().random())
+}
+
+/// The CSRF token of a session holding `token` (empty without auth).
+pub fn csrf_for(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(process_secret());
+    h.update(b"\0csrf\0");
+    h.update(token.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The session token in the request's cookies, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value that signs in with `token`. `secure` adds `Secure` (when vigil is
+/// reached over HTTPS).
+pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}")
+}
+
+/// The `Set-Cookie` value that signs out.
+pub fn sign_out_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// UI routes anyone may reach: the sign-in page and the static assets.
+fn open(path: &str) -> bool {
+    path == "/ui/signin" || path.starts_with("/ui/assets/")
+}
+
+/// Whether a POST's `Origin` (when it sends one) is this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// The guard for UI routes, called by [`crate::auth::require`]: resolves the viewer from the
+/// session cookie (redirecting a page request without one to the sign-in page), refuses changes
+/// to a `read` token, and checks a POST's origin and CSRF token.
+pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let is_post = req.method() == Method::POST;
+    if is_post && !same_origin(req.headers()) {
+        return super::error_page(StatusCode::FORBIDDEN, "This form was sent from another site.");
+    }
+    if open(&path) {
+        return next.run(req).await;
+    }
+    let token = session_token(req.headers()).map(str::to_string);
+    let viewer = if app.auth.required() {
+        let caller = match token.as_deref().and_then(crate::auth::split) {
+            Some((id, secret)) => app.auth.check(id, secret).await,
+            None => None,
+        };
+        let Some(Caller { role, .. }) = caller else {
+            if is_post {
+                return super::error_page(StatusCode::UNAUTHORIZED, "Your session has ended: sign in again.");
+            }
+            let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            return Redirect::to(&format!("/ui/signin?next={}", super::format::query_escape(back))).into_response();
+        };
+        Viewer { role: Some(role), csrf: csrf_for(token.as_deref().unwrap_or_default()) }
+    } else {
+        Viewer { role: None, csrf: csrf_for("") }
+    };
+    let mut req = req;
+    if is_post && path != "/ui/signout" && !viewer.can_write() {
+        return super::error_page(StatusCode::FORBIDDEN, "Your token is `read`: it may look, not change.");
+    }
+    if is_post {
+        req = match checked_form(req, &viewer.csrf).await {
+            Ok(req) => req,
+            Err(response) => return response,
+        };
+    }
+    req.extensions_mut().insert(viewer);
+    next.run(req).await
+}
+
+/// Reads a POST's form body, checks its CSRF field, and gives the request back with its body.
+async fn checked_form(req: Request, expected: &str) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| super::error_page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
+    let sent = form_urlencoded_value(&bytes, CSRF_FIELD).unwrap_or_default();
+    let good: bool = sent.as_bytes().ct_eq(expected.as_bytes()).into();
+    if !good {
+        return Err(super::error_page(
+            StatusCode::FORBIDDEN,
+            "This form is out of date (vigil restarted, or you signed in again): reload the page and try again.",
+        ));
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The first value of `field` in an `application/x-www-form-urlencoded` body.
+fn form_urlencoded_value(body: &[u8], field: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; vigil_session=vgl_ab_cd ; b=2"));
+        assert_eq!(session_token(&h), Some("vgl_ab_cd"));
+        let mut empty = HeaderMap::new();
+        empty.append(header::COOKIE, HeaderValue::from_static("vigil_session="));
+        assert_eq!(session_token(&empty), None);
+    }
+
+    #[test]
+    fn csrf_tokens_differ_per_session_and_are_stable() {
+        assert_eq!(csrf_for("vgl_a_b"), csrf_for("vgl_a_b"));
+        assert_ne!(csrf_for("vgl_a_b"), csrf_for("vgl_a_c"));
+        assert_eq!(csrf_for("").len(), 64);
+    }
+
+    #[test]
+    fn cookies_are_http_only_and_same_site() {
+        let c = sign_in_cookie("vgl_x_y", false);
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
+        assert!(sign_in_cookie("vgl_x_y", true).ends_with("; Secure"));
+        assert!(sign_out_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn a_post_from_another_site_is_not_same_origin() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(same_origin(&h), "no Origin: a same-site form or a non-browser client");
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn form_fields_are_read_from_urlencoded_bodies() {
+        assert_eq!(form_urlencoded_value(b"a=1&csrf=x%2By&b=2", "csrf").as_deref(), Some("x+y"));
+        assert_eq!(form_urlencoded_value(b"a=1", "csrf"), None);
+    }
+}
