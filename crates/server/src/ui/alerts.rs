@@ -24,8 +24,23 @@ const OUTBOX_READ: u32 = 5_000;
 /// Resolved alerts shown.
 const RESOLVED_SHOWN: usize = 50;
 
-/// An alert's stored state (labels, tier), when it parses.
-pub fn state_of(a: &AlertRow) -> AlertState {
+/// What the UI reads of an alert row's stored record: the lifecycle state (labels, tier) and
+/// the last observation's summary.
+#[derive(Debug, Default, Deserialize)]
+struct Stored {
+    #[serde(default)]
+    state: AlertState,
+    #[serde(default)]
+    request: StoredRequest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StoredRequest {
+    #[serde(default)]
+    summary: String,
+}
+
+fn stored(a: &AlertRow) -> Stored {
     serde_json::from_str(&a.state).unwrap_or_default()
 }
 
@@ -50,10 +65,11 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], now: Millis, back: &str) -> Mar
                 tbody {
                     @for a in rows {
                         @let (class, text) = condition(a);
-                        @let st = state_of(a);
+                        @let Stored { state: st, request } = stored(a);
                         tr data-alert=(a.dedup_key) {
                             td {
                                 b { (a.name) } br;
+                                @if !request.summary.is_empty() { (request.summary) br; }
                                 span.mono.muted { (a.dedup_key) }
                             }
                             td { (badge(class, text)) }

@@ -1,0 +1,192 @@
+//! A small W3C WebDriver client over reqwest, enough to drive Debian's chromium through
+//! chromedriver from `cargo test`: open pages, find elements by CSS, click, type, read text,
+//! run a script, and save screenshots. No browser, no test: [`Browser::start`] returns `None`
+//! with a visible message (a failure under `VIGIL_REQUIRE_SERVICES=1`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use std::os::unix::process::CommandExt;
+
+use super::{free_port, service_binary};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A browser session.
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    _driver: Group,
+    _profile: tempfile::TempDir,
+}
+
+/// An element found on the page.
+#[derive(Clone)]
+pub struct Element {
+    id: String,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless chromium of `width` × `height`.
+    pub async fn start(width: u32, height: u32) -> Option<Browser> {
+        let chromium = service_binary(&["/usr/bin/chromium", "/usr/bin/chromium-browser"], "chromium")?;
+        let driver = service_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"], "chromedriver")?;
+        let port = free_port();
+        // Its own process group, so dropping it also ends the chromium it started.
+        let child = std::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let driver = Group(child, profile.path().display().to_string());
+        let http = vigil_connectors::http_client();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not answer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let args = [
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "unhandledPromptBehavior": "accept",
+            "goog:chromeOptions": {"binary": chromium, "args": args},
+        }}});
+        let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_string();
+        Some(Browser { http, session: format!("{base}/session/{session}"), _driver: driver, _profile: profile })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        if let Some(err) = res["value"]["error"].as_str() {
+            panic!("webdriver {path}: {err}: {}", res["value"]["message"]);
+        }
+        res["value"].clone()
+    }
+
+    /// Ends the session: chromium exits.
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+
+    /// Opens `url` and waits for the page to load.
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    /// The page's URL.
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Elements matching `css`, now.
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        let found =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        let ids = found.as_array().into_iter().flatten().map(|e| e[ELEMENT].as_str().map(str::to_string));
+        ids.map(|id| Element { id: id.unwrap_or_else(|| panic!("webdriver elements `{css}`: {found}")) }).collect()
+    }
+
+    /// The first element matching `css`, waiting up to `wait` for one to appear.
+    pub async fn wait_for(&self, css: &str, wait: Duration) -> Element {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(e) = self.all(css).await.into_iter().next() {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "no `{css}` on {} after {wait:?}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The first element matching `css` (waiting up to 5 s).
+    pub async fn find(&self, css: &str) -> Element {
+        self.wait_for(css, Duration::from_secs(5)).await
+    }
+
+    /// Clicks `e`.
+    pub async fn click(&self, e: &Element) {
+        self.call(reqwest::Method::POST, &format!("/element/{}/click", e.id), Some(json!({}))).await;
+    }
+
+    /// Types `text` into `e`.
+    pub async fn type_into(&self, e: &Element, text: &str) {
+        self.call(reqwest::Method::POST, &format!("/element/{}/value", e.id), Some(json!({"text": text}))).await;
+    }
+
+    /// The visible text of `e`.
+    pub async fn text(&self, e: &Element) -> String {
+        self.call(reqwest::Method::GET, &format!("/element/{}/text", e.id), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs `script` in the page; its return value.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// The page's HTML.
+    pub async fn html(&self) -> String {
+        self.script("return document.documentElement.outerHTML").await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Saves a screenshot of the viewport as `target/ui-screenshots/NAME.png`; its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(data.as_str().unwrap()).unwrap();
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+/// Where screenshots go: `target/ui-screenshots` in the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| super::root().join("target"));
+    Path::new(&target).join("ui-screenshots")
+}
+
+/// chromedriver's process group, killed whole when dropped, and the chromium processes that
+/// use the session's profile directory (`.1`).
+struct Group(std::process::Child, String);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = std::process::Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+        // Chromium's zygote and helpers sit in groups of their own under the browser.
+        if !self.1.is_empty() {
+            let _ = std::process::Command::new("pkill").args(["-KILL", "-f", &self.1]).status();
+        }
+        let _ = self.0.wait();
+    }
+}
