@@ -163,6 +163,10 @@ async fn pass(deps: &Deps, settings: &RetentionSettings, overrides: &Overrides) 
             })
             .await;
         }
+        // One node vacuums for the cluster.
+        if let Err(e) = deps.store.reclaim_space().await {
+            tracing::warn!(error = %e, "Could not vacuum the tables retention deletes from; trying again later.");
+        }
     }
 }
 

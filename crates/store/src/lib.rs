@@ -430,6 +430,13 @@ pub trait Store: Send + Sync + 'static {
     /// write left in the writer's page cache; a no-op elsewhere). Called after monitor history
     /// writes, which would otherwise leave the cache a few MB larger each time, up to its cap.
     async fn release_memory(&self) {}
+    /// Makes the space of deleted rows reusable where the database would not on its own:
+    /// PostgreSQL with `autovacuum = off` gets a plain `VACUUM` of the tables vigil churns, at
+    /// most every two minutes (with autovacuum on, and on SQLite, a no-op). Called after each
+    /// retention pass.
+    async fn reclaim_space(&self) -> Result<()> {
+        Ok(())
+    }
     /// Tells the other nodes about a change (a no-op where only one process runs, as on SQLite).
     async fn notify(&self, _notice: &Notice) -> Result<()> {
         Ok(())

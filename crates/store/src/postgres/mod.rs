@@ -56,7 +56,16 @@ pub struct PostgresStore {
     /// For `LISTEN`: a pool of its own, since the listener keeps its connection for good (closing
     /// the main pool would otherwise wait for it forever).
     listen: PgPool,
+    /// When [`Store::reclaim_space`] last vacuumed (it vacuums only when the server's
+    /// autovacuum is off).
+    vacuumed: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
+
+/// Vacuums the tables whose rows retention, monitor history and the alert outbox delete all day.
+const VACUUM_CHURNED: &str = "VACUUM (ANALYZE) instances, schedule_fires, work_offers, inbox, monitor_history, monitor_rollups, \
+    monitor_results, pings, outbox, alerts";
+/// How often [`Store::reclaim_space`] vacuums when autovacuum is off.
+const VACUUM_EVERY: Duration = Duration::from_secs(120);
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host/db`) and migrates the database.
@@ -65,7 +74,7 @@ impl PostgresStore {
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         migrate(&pool).await?;
         let listen = PgPoolOptions::new().max_connections(1).connect_lazy_with(pool.connect_options().as_ref().clone());
-        Ok(Self { writer: pool.clone(), reader: pool, listen })
+        Ok(Self { writer: pool.clone(), reader: pool, listen, vacuumed: Default::default() })
     }
 
     /// The server's version and the values of settings `names` (for benchmark reports).
@@ -753,6 +762,24 @@ impl Store for PostgresStore {
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {
         self.setting_impl(key).await
+    }
+
+    async fn reclaim_space(&self) -> Result<()> {
+        {
+            let mut last = self.vacuumed.lock().expect("lock");
+            if last.is_some_and(|t| t.elapsed() < VACUUM_EVERY) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let autovacuum: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&self.reader).await?;
+        if autovacuum == "on" {
+            return Ok(());
+        }
+        // Without autovacuum, deleted rows' space is never reused and the tables grow without
+        // bound; a plain VACUUM (no lock against reads or writes) makes it reusable.
+        sqlx::query(VACUUM_CHURNED).execute(&self.writer).await?;
+        Ok(())
     }
 
     async fn leases(&self) -> Result<Vec<LeaseRow>> {
