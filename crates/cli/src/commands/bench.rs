@@ -149,6 +149,9 @@ pub enum Which {
     /// alert workflow, retention short, for N minutes; samples RSS, file descriptors, database
     /// and WAL size, instances, lag p99 and CPU into a CSV and SVG charts, and judges the run.
     Soak(super::bench_soak::Plan),
+    /// The web UI's overview, instance list and other pages timed against a big store (10,000
+    /// monitors with a day of rollups, 1,000,000 instances).
+    Ui(super::bench_ui::Plan),
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -180,6 +183,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             super::bench_overload::run(plan).await?
         }
         Which::Soak(plan) => super::bench_soak::run(plan).await?,
+        Which::Ui(plan) => super::bench_ui::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             super::bench_cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }

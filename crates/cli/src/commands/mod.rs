@@ -8,6 +8,7 @@ pub mod bench_monitors;
 pub mod bench_overload;
 pub mod bench_pings;
 pub mod bench_soak;
+pub mod bench_ui;
 pub mod check;
 pub mod cluster;
 pub mod generate;
