@@ -56,11 +56,10 @@ pub fn chart(instance: &Instance, now: Millis) -> Markup {
     html! {
         svg.gantt viewBox={"0 0 " (W) " " (fmt(h))} role="img" aria-label="Task timeline" {
             title { "Task timeline: " (tasks.len()) " executions over " (format::duration(to - from)) }
-            @for i in 0..=4 {
-                @let at = from + (to - from) * i / 4;
-                line.grid x1=(fmt(x(at))) x2=(fmt(x(at))) y1=(TOP - 4.0) y2=(fmt(h)) {}
-                text.axis x=(fmt(x(at))) y="12" text-anchor=(if i == 4 { "end" } else if i == 0 { "start" } else { "middle" }) {
-                    "+" (format::duration(at - from))
+            @for (i, (at, text)) in ticks(from, to).iter().enumerate() {
+                line.grid x1=(fmt(x(*at))) x2=(fmt(x(*at))) y1=(TOP - 4.0) y2=(fmt(h)) {}
+                text.axis x=(fmt(x(*at))) y="12" text-anchor=(if *at == to { "end" } else if i == 0 { "start" } else { "middle" }) {
+                    (text)
                 }
             }
             @for (i, t) in tasks.iter().enumerate() {
@@ -76,6 +75,20 @@ pub fn chart(instance: &Instance, now: Millis) -> Markup {
             }
         }
     }
+}
+
+/// Up to five time marks from `from` to `to`, without repeating a label (a span of a few
+/// milliseconds would label several marks alike).
+fn ticks(from: Millis, to: Millis) -> Vec<(Millis, String)> {
+    let mut out: Vec<(Millis, String)> = Vec::new();
+    for i in 0..=4 {
+        let at = from + (to - from) * i / 4;
+        let text = format!("+{}", format::duration(at - from));
+        if out.last().is_none_or(|(_, last)| *last != text) {
+            out.push((at, text));
+        }
+    }
+    out
 }
 
 fn row_title(t: &TaskExec, end: Millis) -> String {
@@ -131,5 +144,7 @@ mod tests {
         assert!(svg.contains("fetch · retry 1"));
         assert!(svg.contains("bar failed") && svg.contains("bar completed") && svg.contains("bar running"));
         assert!(svg.contains("+2.0 s"), "the axis ends at now: {svg}");
+        let labels: Vec<String> = ticks(0, 2).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(labels, ["+0 ms", "+1 ms", "+2 ms"], "no label twice");
     }
 }

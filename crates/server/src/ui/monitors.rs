@@ -83,7 +83,7 @@ pub async fn list(
                             td { a href={"/ui/monitors/" (query_escape(&m.name))} { (m.name) } }
                             td { (badge(class, text)) }
                             td.wide { (m.source) }
-                            td { (spark(&snap.slots, &m.name)) }
+                            td { (spark(&snap.slots, m)) }
                             td.num { (format::percent(up[0])) }
                             td.num.wide { (format::percent(up[1])) }
                             td.num.wide { (format::percent(up[2])) }
@@ -99,10 +99,32 @@ pub async fn list(
     Ok(layout::page(&viewer, Nav::Monitors, "Monitors", body))
 }
 
-/// A monitor's sparkline from the snapshot (empty slots when it has no history yet).
-pub fn spark(slots: &std::collections::HashMap<String, Vec<Option<Bucket>>>, name: &str) -> Markup {
-    let empty = vec![None; super::cache::SLOTS];
-    charts::sparkline(slots.get(name).unwrap_or(&empty), &format!("{name}: the last 24 hours"))
+/// A monitor's sparkline from the snapshot. History reaches the store every few minutes, so the
+/// current hour's slot, while it holds nothing yet, shows the last check's state.
+pub fn spark(slots: &std::collections::HashMap<String, Vec<Option<Bucket>>>, m: &MonitorStatus) -> Markup {
+    let mut shown = slots.get(&m.name).cloned().unwrap_or_else(|| vec![None; super::cache::SLOTS]);
+    if let Some(last @ None) = shown.last_mut()
+        && let Some(at) = m.last_check
+    {
+        let worst = m.series.iter().filter_map(|s| s.tier).max().map_or(0, |t| match t {
+            vigil_core::alert::Tier::Critical => 2,
+            vigil_core::alert::Tier::Warning => 1,
+            _ => 0,
+        });
+        let value = m.series.iter().find_map(|s| s.value);
+        let errors = u32::from(value.is_none() && worst == 0);
+        *last = Some(Bucket {
+            at,
+            checks: 1,
+            failing: u32::from(worst > 0),
+            errors,
+            worst,
+            min: value,
+            max: value,
+            mean: value,
+        });
+    }
+    charts::sparkline(&shown, &format!("{}: the last 24 hours", m.name))
 }
 
 /// Query of a monitor's page.

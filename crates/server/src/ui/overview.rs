@@ -114,7 +114,7 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
                         span.name { (m.name) }
                         span.meta {
                             span { (text) }
-                            (spark(&snap.slots, &m.name))
+                            (spark(&snap.slots, m))
                             span title="uptime, last 24 hours" { (format::percent(up[0])) }
                         }
                     }
