@@ -418,7 +418,8 @@ async fn list_silences(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pag
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewSilence {
-    /// Labels an alert must all have to be silenced.
+    /// Labels an alert must all have to be silenced (`alertname` matches the alert's name unless
+    /// it has a label of that name, as in Alertmanager).
     matchers: BTreeMap<String, String>,
     /// How long, e.g. `2h`.
     duration: Option<String>,
