@@ -101,6 +101,17 @@ async fn the_ui_in_a_real_browser() {
     reload_until(&b, &format!("{base}/"), "tr[data-alert='monitor/checkout-api']").await;
     b.screenshot("overview").await;
 
+    // At a phone's width nothing sticks out sideways, and the grid is one column.
+    b.resize(390, 844).await;
+    for page in ["/", "/ui/alerts", "/ui/instances", "/ui/schedules"] {
+        b.goto(&format!("{base}{page}")).await;
+        let overflow = b.script("return document.documentElement.scrollWidth - window.innerWidth").await;
+        assert!(overflow.as_i64().unwrap_or(1) <= 0, "{page} is wider than a phone: {overflow}");
+    }
+    b.goto(&format!("{base}/")).await;
+    b.screenshot("overview-phone").await;
+    b.resize(1280, 900).await;
+
     // Start an instance and watch it complete without a reload.
     b.goto(&format!("{base}/ui/workflows/slow_check")).await;
     b.click(&b.find("section.panel details summary").await).await;

@@ -92,6 +92,11 @@ impl Browser {
         let _ = self.http.delete(&self.session).send().await;
     }
 
+    /// Resizes the window to `width` × `height`.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Opens `url` and waits for the page to load.
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
