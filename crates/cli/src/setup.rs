@@ -166,12 +166,30 @@ const SECONDS_BUCKETS: &[f64] =
 /// across nodes and scrapes, unlike summaries).
 pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle> {
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
         .context("metrics buckets")?
         .install_recorder()
-        .context("installing the metrics recorder")
+        .context("installing the metrics recorder")?;
+    // The recorder keeps every histogram sample until it is folded into the buckets, which
+    // happens on a scrape or on upkeep. Without a scraper (no Prometheus configured) the samples
+    // piled up for good: about 1 MB a minute at 1,000 checks a second in the soak. Upkeep folds
+    // them every five seconds whether or not anyone scrapes.
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                upkeep.run_upkeep();
+            }
+        })
+        .context("starting the metrics upkeep thread")?;
+    Ok(handle)
 }
+
+/// How often histogram samples are folded into their buckets when nobody scrapes `/metrics`.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
