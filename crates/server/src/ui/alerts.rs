@@ -143,7 +143,7 @@ pub async fn page(
     let store = app.engine.store();
     let now = app.engine.now();
     let mut all = store.alerts(false, 100_000).await.map_err(ApiError::from)?;
-    all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    all.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
     let (mut active, resolved): (Vec<AlertRow>, Vec<AlertRow>) = all.into_iter().partition(|a| a.condition != "ok");
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let resolved: Vec<AlertRow> = resolved.into_iter().take(RESOLVED_SHOWN).collect();

@@ -66,7 +66,7 @@ impl Sparklines {
                 snap
             }
             None => {
-                let snap = Arc::new(read(&engine).await.unwrap_or_default());
+                let snap = Arc::new(read(engine).await.unwrap_or_default());
                 state.snapshot = Some(snap.clone());
                 state.read_at = Some(Instant::now());
                 snap
