@@ -142,7 +142,8 @@ pub async fn run(plan: Plan) -> Result<()> {
         ("instance page", format!("/ui/instances/bench-{:07}", plan.instances / 2)),
         ("alerts", "/ui/alerts".to_string()),
         ("monitor page", "/ui/monitors/m7".to_string()),
-        ("monitor list (every monitor)", "/ui/monitors".to_string()),
+        ("monitor list", "/ui/monitors".to_string()),
+        ("monitor list, page 40", "/ui/monitors?page=40".to_string()),
     ];
     crate::output::outln!(
         "{:<38} {:>9} {:>9} {:>9} {:>10}",

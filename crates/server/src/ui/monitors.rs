@@ -45,10 +45,14 @@ pub fn rank(class: &str) -> u8 {
     }
 }
 
+/// Monitors per page of the list.
+const LIST_PAGE: usize = 200;
+
 /// Query of the list.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    page: Option<usize>,
 }
 
 /// `GET /ui/monitors`.
@@ -64,6 +68,16 @@ pub async fn list(
     all.retain(|m| filter.is_empty() || m.name.to_ascii_lowercase().contains(&filter) || m.source.contains(&filter));
     all.sort_by(|a, b| rank(state_of(a).0).cmp(&rank(state_of(b).0)).then_with(|| a.name.cmp(&b.name)));
     let now = app.engine.now();
+    let pages = all.len().div_ceil(LIST_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let count = all.len();
+    let all = &all[(page - 1) * LIST_PAGE..(page * LIST_PAGE).min(count)];
+    let link = |p: usize| {
+        format!(
+            "/ui/monitors?page={p}{}",
+            q.q.as_deref().map(|f| format!("&q={}", query_escape(f))).unwrap_or_default()
+        )
+    };
     let body = html! {
         form.filters method="get" action="/ui/monitors" role="search" {
             label { "Name or source" input type="search" name="q" value=[q.q.as_deref()]; }
@@ -76,7 +90,7 @@ pub async fn list(
                     th.num { "24 h" } th.num.wide { "7 d" } th.num.wide { "30 d" } th.wide { "Last check" } th.wide { "Next" }
                 } }
                 tbody {
-                    @for m in &all {
+                    @for m in all {
                         @let (class, text) = state_of(m);
                         @let up = snap.uptime.get(&m.name).map(uptime::Counts::ratios).unwrap_or([None; 3]);
                         tr {
@@ -94,6 +108,13 @@ pub async fn list(
                 }
             }
             @if all.is_empty() { p.muted { "No monitor matches." } }
+            @if pages > 1 {
+                div.pager {
+                    @if page > 1 { a href=(link(page - 1)) { "← Previous" } }
+                    span.muted { "page " (page) " of " (pages) " · " (count) " monitors, worst first" }
+                    @if page < pages { a rel="next" href=(link(page + 1)) { "Next →" } }
+                }
+            }
         }
     };
     Ok(layout::page(&viewer, Nav::Monitors, "Monitors", body))
@@ -166,8 +187,13 @@ pub async fn detail(
     let counts = app.engine.monitor_uptime(&name).await.map_err(ApiError::from)?;
     let (class, text) = state_of(&m);
     let store = app.engine.store();
-    let monitor_alerts: Vec<_> =
-        store.alerts(false, 10_000).await.map_err(ApiError::from)?.into_iter().filter(|a| a.name == name).collect();
+    // Each series' alert has the series' key as its dedup key.
+    let mut monitor_alerts = Vec::new();
+    for s in &m.series {
+        if let Some(a) = store.alert(&s.key).await.map_err(ApiError::from)? {
+            monitor_alerts.push(a);
+        }
+    }
     let path = format!("/ui/monitors/{}", query_escape(&name));
     let body = html! {
         (layout::flash(q.done.as_deref()))

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0014_retention.sql"),
     include_str!("../../migrations/postgres/0015_monitor_rollups.sql"),
     include_str!("../../migrations/postgres/0016_state_z.sql"),
+    include_str!("../../migrations/postgres/0017_instances_by_created.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -873,6 +874,8 @@ fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &InstanceFilter) {
         q.push(" AND created_at < ").push_bind(to);
     }
     if let Some((at, id)) = &filter.after {
+        // `created_at <= at` first: a range the index on (created_at DESC, id) starts from.
+        q.push(" AND created_at <= ").push_bind(*at);
         q.push(" AND (created_at < ").push_bind(*at).push(" OR (created_at = ").push_bind(*at);
         q.push(" AND id > ").push_bind(id).push("))");
     }
