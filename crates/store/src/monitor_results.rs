@@ -232,7 +232,14 @@ pub(crate) const SELECT_ALL_ROLLUPS: &str = "SELECT monitor, series, bucket, che
 /// is empty).
 pub(crate) const SELECT_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
     CAST(SUM(failing) AS BIGINT) AS failing \
-    FROM monitor_rollups WHERE ($1 = '' OR monitor = $1) AND width = $2 AND bucket >= $3 \
+    FROM monitor_rollups WHERE monitor = $1 AND width = $2 AND bucket >= $3 \
+    GROUP BY monitor, series ORDER BY monitor, series";
+
+/// [`SELECT_UPTIME`] of every monitor (`$1` is the empty name). A statement of its own: with
+/// `($1 = '' OR monitor = $1)` the planners scanned every rollup for one monitor too.
+pub(crate) const SELECT_ALL_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
+    CAST(SUM(failing) AS BIGINT) AS failing \
+    FROM monitor_rollups WHERE $1 = '' AND width = $2 AND bucket >= $3 \
     GROUP BY monitor, series ORDER BY monitor, series";
 
 /// Deletes a gone series' latest reading.
@@ -425,7 +432,12 @@ macro_rules! monitor_store_methods {
                 since: Millis,
             ) -> Result<Vec<crate::monitor_results::UptimeRow>> {
                 use sqlx::Row;
-                let rows = sqlx::query(crate::monitor_results::SELECT_UPTIME)
+                let sql = if monitor.is_empty() {
+                    crate::monitor_results::SELECT_ALL_UPTIME
+                } else {
+                    crate::monitor_results::SELECT_UPTIME
+                };
+                let rows = sqlx::query(sql)
                     .bind(monitor)
                     .bind(width)
                     .bind(since)

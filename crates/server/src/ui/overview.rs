@@ -77,12 +77,14 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let alert_count = active.len();
     active.truncate(ALERTS_SHOWN);
-    let failed_filter = InstanceFilter {
-        statuses: vec![WorkflowStatus::Failed, WorkflowStatus::TimedOut],
-        limit: FAILED_SHOWN,
-        ..InstanceFilter::default()
-    };
-    let failed = store.list_instances(&failed_filter).await.map_err(ApiError::from)?;
+    // One status at a time: each reads a few index entries in the listing's order.
+    let mut failed = Vec::new();
+    for status in [WorkflowStatus::Failed, WorkflowStatus::TimedOut] {
+        let filter = InstanceFilter { statuses: vec![status], limit: FAILED_SHOWN, ..InstanceFilter::default() };
+        failed.extend(store.list_instances(&filter).await.map_err(ApiError::from)?);
+    }
+    failed.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    failed.truncate(FAILED_SHOWN as usize);
     let mut monitors = app.engine.monitors().await;
     let mut counts = [0usize; 4];
     for m in &monitors {
