@@ -71,9 +71,9 @@ async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
     }
 }
 
-/// Reloads `url` until the page holds `css` (15 s at most).
+/// Reloads `url` until the page holds `css` (30 s at most).
 async fn reload_until(b: &Browser, url: &str, css: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         b.goto(url).await;
         if !b.all(css).await.is_empty() {
@@ -134,7 +134,8 @@ async fn the_ui_in_a_real_browser() {
     b.screenshot("instance-live").await;
 
     // A quickstart instance's timeline, for the README.
-    b.goto(&format!("{base}/ui/instances?workflow=self_check")).await;
+    // The schedule fires every 10 s: the first run may not have happened yet.
+    reload_until(&b, &format!("{base}/ui/instances?workflow=self_check"), "#instances tbody a").await;
     b.click(&b.find("#instances tbody a").await).await;
     b.find("svg.gantt").await;
     b.screenshot("instance-timeline").await;

@@ -540,7 +540,7 @@ fn first_attempt_quantiles(rendered: &str) -> (String, String, String) {
 }
 
 /// Serves the API for `engine` on a loopback port; returns its base URL.
-async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
+pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let listen = listener.local_addr()?;
     let app = vigil_server::app(vigil_server::AppState {

@@ -14,7 +14,7 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::{CommitBatch, InstanceRow, MonitorBatch, MonitorHistoryRow, RollupRow, SqliteStore, Store};
 
-use super::bench::{Arrivals, receiver, rss_mb};
+use super::bench::{Arrivals, receiver, rss_mb, serve_api};
 use super::bench_monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
 
 /// What to run (`vigil bench ui` flags).
@@ -129,7 +129,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     engine.set_monitors(w1_monitors(&checks, plan.monitors, 10)?);
     // One round of checks, so the grid has states and the failing monitors' alerts fire.
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let base = serve(&engine, store.clone()).await?;
+    let base = serve_api(&engine, store.clone()).await?;
     let http = vigil_connectors::http_client();
     let middle = format!("{}.bench-{:07}", now - 15 * 24 * HOUR, plan.instances / 2);
     let pages = [
@@ -176,19 +176,4 @@ pub async fn run(plan: Plan) -> Result<()> {
     crate::output::outln!("RSS after: {:.0} MB", rss_mb());
     engine.shutdown().await;
     Ok(())
-}
-
-async fn serve(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let listen = listener.local_addr()?;
-    let app = vigil_server::app(vigil_server::AppState {
-        engine: engine.clone(),
-        listen,
-        public_url: None,
-        metrics: Arc::new(String::new),
-        auth: Arc::new(vigil_server::auth::Auth::new(store, false)),
-        secret_box: None,
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(format!("http://{listen}"))
 }

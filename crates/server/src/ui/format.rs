@@ -79,6 +79,16 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// `text` cut to `max` characters, with `…` when it was longer.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
 /// JSON, indented, for `<pre>` blocks.
 pub fn pretty_json(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
@@ -123,5 +133,7 @@ mod tests {
         assert_eq!(number(42.0), "42");
         assert_eq!(number(0.12345), "0.1235");
         assert_eq!(number(1234.56), "1234.6");
+        assert_eq!(clip("check_orders", 6), "check…");
+        assert_eq!(clip("ok", 6), "ok");
     }
 }

@@ -68,7 +68,7 @@ pub fn chart(instance: &Instance, now: Millis) -> Markup {
                 @let class = status_class(t.status);
                 g.row data-task=(t.reference_task_name) {
                     title { (row_title(t, end_of(t))) }
-                    text.label x="4" y=(fmt(y + 15.0)) { (clip(&label(t), 34)) }
+                    text.label x="4" y=(fmt(y + 15.0)) { (format::clip(&label(t), 34)) }
                     rect.queued x=(fmt(x(t.scheduled_time))) y=(fmt(y + 7.0)) width=(fmt((x(start) - x(t.scheduled_time)).max(0.0))) height="8" {}
                     rect class={"bar " (class)} x=(fmt(x(start))) y=(fmt(y + 3.0)) width=(fmt((x(end_of(t)) - x(start)).max(2.0))) height="16" rx="2" {}
                 }
@@ -104,15 +104,6 @@ fn row_title(t: &TaskExec, end: Millis) -> String {
     if let Some(r) = &t.reason_for_incompletion {
         s.push_str(&format!(": {r}"));
     }
-    s
-}
-
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
     s
 }
 

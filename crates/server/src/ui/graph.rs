@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use vigil_core::def::{Task, TaskKind};
 
 use super::charts::fmt;
-use super::format::query_escape;
+use super::format::{self, query_escape};
 
 const NODE_W: f64 = 176.0;
 const NODE_H: f64 = 40.0;
@@ -183,7 +183,7 @@ impl Drawer<'_> {
             g class={"node " (state)} data-task=(t.ref_name) tabindex="0" {
                 title { (t.ref_name) " (" (kind) "): " (state) }
                 rect x=(fmt(x)) y=(fmt(y)) width=(NODE_W) height=(NODE_H) rx=(if matches!(t.kind, TaskKind::Switch(_)) { "14" } else { "4" }) {}
-                text.name x=(fmt(x + NODE_W / 2.0)) y=(fmt(y + 17.0)) text-anchor="middle" { (clip(&t.ref_name, 24)) }
+                text.name x=(fmt(x + NODE_W / 2.0)) y=(fmt(y + 17.0)) text-anchor="middle" { (format::clip(&t.ref_name, 24)) }
                 text.kind x=(fmt(x + NODE_W / 2.0)) y=(fmt(y + 32.0)) text-anchor="middle" { (kind) }
             }
         };
@@ -204,15 +204,6 @@ impl Drawer<'_> {
         let p = points.iter().map(|(x, y)| format!("{},{}", fmt(*x), fmt(*y))).collect::<Vec<_>>().join(" ");
         self.out.push(html! { polyline.edge marker-end="url(#arrow)" points=(p) {} });
     }
-}
-
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
-    s
 }
 
 #[cfg(test)]

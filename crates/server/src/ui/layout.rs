@@ -39,14 +39,7 @@ pub fn page(viewer: &Viewer, active: Nav, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · vigil" }
-                link rel="stylesheet" href=(super::assets::CSS_PATH);
-                script src=(super::assets::JS_PATH) defer {}
-            }
+            (head(title, true))
             body {
                 a.skip href="#content" { "Skip to content" }
                 header.top {
@@ -75,6 +68,21 @@ pub fn page(viewer: &Viewer, active: Nav, title: &str, body: Markup) -> Markup {
                     (body)
                 }
             }
+        }
+    }
+}
+
+/// A page's `<head>`: `title` in the tab, the stylesheet, and the live-update script when
+/// `script`.
+pub fn head(title: &str, script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="color-scheme" content="light dark";
+            title { (title) " · vigil" }
+            link rel="stylesheet" href=(super::assets::CSS_PATH);
+            @if script { script src=(super::assets::JS_PATH) defer {} }
         }
     }
 }

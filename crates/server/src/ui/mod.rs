@@ -95,12 +95,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (status.as_u16()) " · vigil" }
-                link rel="stylesheet" href=(assets::CSS_PATH);
-            }
+            (layout::head(&status.as_u16().to_string(), false))
             body {
                 main {
                     h1 { (status.canonical_reason().unwrap_or("Error")) }

@@ -36,13 +36,7 @@ fn form_page(next: &str, problem: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { "Sign in · vigil" }
-                link rel="stylesheet" href=(super::assets::CSS_PATH);
-            }
+            (super::layout::head("Sign in", false))
             body {
                 main.signin {
                     h1 { "Sign in to vigil" }
