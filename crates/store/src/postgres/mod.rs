@@ -62,9 +62,10 @@ pub struct PostgresStore {
     vacuumed: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
-/// Vacuums the tables whose rows retention, monitor history and the alert outbox delete all day.
-const VACUUM_CHURNED: &str = "VACUUM (ANALYZE) instances, schedule_fires, work_offers, inbox, monitor_history, monitor_rollups, \
-    monitor_results, pings, outbox, alerts";
+/// Vacuums the tables whose rows vigil deletes or rewrites all day: retention, monitor history,
+/// the alert outbox, schedule cursors, and the heartbeats and leases renewed every few seconds.
+const VACUUM_CHURNED: &str = "VACUUM (ANALYZE) instances, schedule_fires, schedule_state, work_offers, inbox, \
+    monitor_history, monitor_rollups, monitor_results, pings, heartbeats, outbox, alerts, partition_leases, nodes";
 /// How often [`Store::reclaim_space`] vacuums when autovacuum is off.
 const VACUUM_EVERY: Duration = Duration::from_secs(120);
 
