@@ -48,8 +48,8 @@ pub async fn spawn(
     schedules: Vec<ScheduleDef>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
-    let defs: HashMap<String, Armed> =
-        schedules.into_iter().map(|s| (s.name.clone(), Armed { def: s, next: None })).collect();
+    let defs: HashMap<String, Box<Armed>> =
+        schedules.into_iter().map(|s| (s.name.clone(), Box::new(Armed { def: s, next: None }))).collect();
     let mut state = State { defs, heap: BinaryHeap::new(), overload: Overload::default() };
     let owned = engine.shared().ownership.parts();
     state.arm(&engine, &owned).await?;
@@ -65,8 +65,10 @@ struct Armed {
 
 struct State {
     /// Each schedule and its next fire time on this node (`None`: paused, another node's, or
-    /// none left), in one map: 100,000 schedules are one table, not two.
-    defs: HashMap<String, Armed>,
+    /// none left), in one map: 100,000 schedules are one table, not two. Boxed, so the table's
+    /// spare buckets (a hash table rounds 100,000 up to 131,072) cost a pointer each, not a
+    /// whole schedule: about 10 MB at 100,000.
+    defs: HashMap<String, Box<Armed>>,
     heap: BinaryHeap<Reverse<(Millis, String)>>,
     overload: Overload,
 }
@@ -158,7 +160,7 @@ impl State {
         let store = engine.store();
         let (mut resumed, mut failed) = (0u64, 0u64);
         for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
-            if let Some(Armed { def, .. }) = self.defs.get(&fire.schedule) {
+            if let Some(Armed { def, .. }) = self.defs.get(&fire.schedule).map(Box::as_ref) {
                 match start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
                     Ok(()) => resumed += 1,
                     Err(_) => failed += 1,
@@ -193,14 +195,14 @@ impl State {
             SchedulerCmd::Put(def) => {
                 let name = def.name.clone();
                 let next = if def.paused || !owned(&name) { None } else { def.next_after(now) };
-                self.defs.insert(name.clone(), Armed { def: *def, next: None });
+                self.defs.insert(name.clone(), Box::new(Armed { def: *def, next: None }));
                 self.set_next(&name, next);
             }
             SchedulerCmd::Remove(name) => {
                 self.defs.remove(&name);
             }
             SchedulerCmd::Pause(name, paused) => {
-                let Some(Armed { def, .. }) = self.defs.get_mut(&name) else { return };
+                let Some(Armed { def, .. }) = self.defs.get_mut(&name).map(Box::as_mut) else { return };
                 def.paused = paused;
                 let next = if paused || !owned(&name) { None } else { def.next_after(now) };
                 self.set_next(&name, next);
@@ -210,7 +212,8 @@ impl State {
                 let mut all: Vec<_> = self
                     .defs
                     .values()
-                    .map(|Armed { def: d, next }| {
+                    .map(|armed| {
+                        let Armed { def: d, next } = armed.as_ref();
                         let next = match next {
                             next if owned(&d.name) => *next,
                             _ if d.paused => None,
@@ -285,7 +288,7 @@ impl State {
         let mut room = engine.shared().fires.room();
         let mut misfired = Skips::default();
         for name in names {
-            let Some(Armed { def, next: current }) = self.defs.get(&name) else { continue };
+            let Some(Armed { def, next: current }) = self.defs.get(&name).map(Box::as_ref) else { continue };
             let current = *current;
             if current.is_none_or(|c| c > now) {
                 continue;
