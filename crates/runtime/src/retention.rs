@@ -141,6 +141,7 @@ async fn pass(deps: &Deps, settings: &RetentionSettings, overrides: &Overrides) 
         tracing::debug!(instances, "Retention deleted ended instances.");
         // The deletes pulled pages into the writer's cache that nothing reads again.
         deps.store.release_memory().await;
+        vigil_core::memory::give_back();
     }
     let (reply, alerts) = oneshot::channel();
     if settings.resolved_alerts != FOREVER
