@@ -18,9 +18,9 @@ use support::*;
 
 /// The quickstart example, with its health check pointed at `port`, plus a failing monitor, a
 /// healthy one, and a workflow slow enough to watch.
-fn config(dir: &Path, port: u16) -> std::path::PathBuf {
+fn config(dir: &Path, port: u16, hooks: &str) -> std::path::PathBuf {
     let cfg = dir.join("cfg");
-    for sub in ["schedules", "workflows", "monitors"] {
+    for sub in ["schedules", "workflows", "monitors", "notifiers"] {
         std::fs::create_dir_all(cfg.join(sub)).unwrap();
     }
     for sub in ["schedules", "workflows"] {
@@ -32,8 +32,12 @@ fn config(dir: &Path, port: u16) -> std::path::PathBuf {
     }
     let monitors = format!(
         "- name: vigil-health\n  every: 2s\n  labels: {{team: platform}}\n  source:\n    http:\n      url: http://127.0.0.1:{port}/healthz\n      conditions: [\"[STATUS] == 200\"]\n\
-         - name: checkout-api\n  every: 2s\n  labels: {{team: payments}}\n  source:\n    http:\n      url: http://127.0.0.1:9/health\n      timeout: 1s\n      conditions: [\"[STATUS] == 200\"]\n  summary: \"checkout-api is down: ${{error}}\"\n"
+         - name: checkout-api\n  every: 2s\n  labels: {{team: payments}}\n  source:\n    http:\n      url: http://127.0.0.1:9/health\n      timeout: 1s\n      conditions: [\"[STATUS] == 200\"]\n  summary: \"checkout-api is down: ${{error}}\"\n  notify: [chat, pager]\n"
     );
+    // The chat hook takes notices; the pager's endpoint refuses them (a failed send to show).
+    std::fs::write(cfg.join("notifiers/chat.yaml"), format!("name: chat\ntype: webhook\nurl: {hooks}/chat\n")).unwrap();
+    std::fs::write(cfg.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {hooks}/refuse\n"))
+        .unwrap();
     std::fs::write(cfg.join("monitors/checks.yaml"), monitors).unwrap();
     let slow = "name: slow_check\ndescription: Waits 4 seconds, then reports.\ntasks:\n  - {name: nap, taskReferenceName: nap, type: WAIT, inputParameters: {duration: 4s}}\n  - name: report\n    taskReferenceName: report\n    type: INLINE\n    inputParameters:\n      evaluatorType: javascript\n      expression: \"({ok: true})\"\n";
     std::fs::write(cfg.join("workflows/slow_check.yaml"), slow).unwrap();
@@ -90,7 +94,12 @@ async fn the_ui_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let port = free_port();
-    let cfg = config(dir.path(), port);
+    let hooks = Recorder::start(|r| Reply {
+        status: if r.path == "/refuse" { 400 } else { 200 },
+        ..Reply::json(serde_json::json!({}))
+    })
+    .await;
+    let cfg = config(dir.path(), port, &hooks.url);
     let (write, read) = (token(&db, "write"), token(&db, "read"));
     let (child, base) = serve_api(&db, &cfg, port, &["--auth", "on"]).await;
     let _server = KillOnDrop(child);
@@ -139,6 +148,13 @@ async fn the_ui_in_a_real_browser() {
     b.click(&b.find("#instances tbody a").await).await;
     b.find("svg.gantt").await;
     b.screenshot("instance-timeline").await;
+
+    // Who was told what: the chat hook's delivery and the pager's refused send.
+    reload_until(&b, &format!("{base}/ui/alerts"), "#told td").await;
+    let told = wait_text(&b, "#told", "failed").await;
+    assert!(told.contains("chat") && told.contains("delivered") && told.contains("trigger"), "{told}");
+    assert!(told.contains("pager") && told.contains("400"), "the failed send and its error: {told}");
+    assert!(!hooks.to("/chat").is_empty(), "the chat hook was told");
 
     // Ack the firing alert.
     b.goto(&format!("{base}/ui/alerts")).await;
@@ -210,7 +226,7 @@ async fn forms_from_another_site_and_without_a_csrf_token_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let port = free_port();
-    let cfg = config(dir.path(), port);
+    let cfg = config(dir.path(), port, "http://127.0.0.1:9");
     let write = token(&db, "write");
     let (child, base) = serve_api(&db, &cfg, port, &["--auth", "on"]).await;
     let _server = KillOnDrop(child);

@@ -87,6 +87,15 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
         pending,
         [("pd".into(), "trigger".into()), ("slack".into(), "trigger".into()), ("pd".into(), "resolve".into())]
     );
+    let told: Vec<(String, String)> =
+        store.alert_outbox("k1", 10).await.unwrap().into_iter().map(|e| (e.notifier, e.notice)).collect();
+    assert_eq!(
+        told,
+        [("pd".into(), "resolve".into()), ("slack".into(), "trigger".into()), ("pd".into(), "trigger".into())],
+        "one alert's notices, newest first"
+    );
+    assert_eq!(store.alert_outbox("k1", 1).await.unwrap().len(), 1);
+    assert!(store.alert_outbox("k2", 10).await.unwrap().is_empty());
 }
 
 async fn outbox_deliveries_are_recorded(store: &dyn Store) {

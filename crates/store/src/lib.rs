@@ -342,6 +342,9 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>>;
     /// Outbox entries of one status, newest first.
     async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>>;
+    /// One alert's notifications, whatever their status, newest first, at most `limit`: who was
+    /// told what and when.
+    async fn alert_outbox(&self, dedup_key: &str, limit: u32) -> Result<Vec<OutboxEntry>>;
     /// Records the result of a delivery attempt (and counts the attempt).
     async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()> {
         self.record_deliveries(&[(id, update.clone())]).await

@@ -19,8 +19,10 @@ use super::session::Viewer;
 use super::{UiResult, done};
 use crate::{ApiError, AppState};
 
-/// Outbox entries read per status for the record.
-const OUTBOX_READ: u32 = 5_000;
+/// Notices shown per alert in the record.
+const OUTBOX_PER_ALERT: u32 = 20;
+/// Active alerts whose record is shown (the first, firing ones first).
+const RECORDS_SHOWN: usize = 100;
 /// Resolved alerts shown.
 const RESOLVED_SHOWN: usize = 50;
 
@@ -148,13 +150,11 @@ pub async fn page(
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let resolved: Vec<AlertRow> = resolved.into_iter().take(RESOLVED_SHOWN).collect();
     let mut record: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
-    for status in [OutboxStatus::Pending, OutboxStatus::Delivered, OutboxStatus::Failed] {
-        for e in store.outbox(status, OUTBOX_READ).await.map_err(ApiError::from)? {
-            record.entry(e.dedup_key.clone()).or_default().push(e);
+    for a in active.iter().take(RECORDS_SHOWN).chain(resolved.iter()) {
+        let told = store.alert_outbox(&a.dedup_key, OUTBOX_PER_ALERT).await.map_err(ApiError::from)?;
+        if !told.is_empty() {
+            record.insert(a.dedup_key.clone(), told);
         }
-    }
-    for entries in record.values_mut() {
-        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
     }
     let silences: Vec<SilenceRow> =
         store.silences().await.map_err(ApiError::from)?.into_iter().filter(|s| s.ends_at > now).collect();
@@ -199,7 +199,9 @@ pub async fn page(
     Ok(layout::page(&viewer, Nav::Alerts, "Alerts and silences", body))
 }
 
-fn outbox_table(entries: &[OutboxEntry], now: Millis) -> Markup {
+/// The record of one alert's notices: notice, notifier, status and when, attempts, summary and the
+/// last error.
+pub fn outbox_table(entries: &[OutboxEntry], now: Millis) -> Markup {
     html! {
         table {
             thead { tr { th { "Notice" } th { "Notifier" } th { "Status" } th.num { "Attempts" } th { "Created" } th.wide { "Summary" } th { "Last error" } } }

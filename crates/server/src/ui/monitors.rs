@@ -189,11 +189,14 @@ pub async fn detail(
     let store = app.engine.store();
     // Each series' alert has the series' key as its dedup key.
     let mut monitor_alerts = Vec::new();
+    let mut told = Vec::new();
     for s in &m.series {
         if let Some(a) = store.alert(&s.key).await.map_err(ApiError::from)? {
             monitor_alerts.push(a);
+            told.extend(store.alert_outbox(&s.key, 20).await.map_err(ApiError::from)?);
         }
     }
+    told.sort_by_key(|e| std::cmp::Reverse(e.id));
     let path = format!("/ui/monitors/{}", query_escape(&name));
     let body = html! {
         (layout::flash(q.done.as_deref()))
@@ -258,6 +261,11 @@ pub async fn detail(
         }
         h2 { "Alerts" }
         section.panel { (alerts::table(&viewer, &monitor_alerts, now, &path)) }
+        h2 { "Who was told" }
+        section.panel {
+            @if told.is_empty() { p.muted { "Nothing sent about this monitor." } }
+            @else { (alerts::outbox_table(&told, now)) }
+        }
     };
     Ok(layout::page(&viewer, Nav::Monitors, &format!("Monitor {name}"), body))
 }

@@ -641,6 +641,16 @@ impl Store for PostgresStore {
         rows.iter().map(outbox_of).collect()
     }
 
+    async fn alert_outbox(&self, dedup_key: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
+        // Through the index on (dedup_key, notifier, id).
+        let rows = sqlx::query("SELECT * FROM outbox WHERE dedup_key = $1 ORDER BY id DESC LIMIT $2")
+            .bind(dedup_key)
+            .bind(limit as i64)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(outbox_of).collect()
+    }
+
     async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         apply_deliveries(&mut tx, updates).await?;
