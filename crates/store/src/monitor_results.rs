@@ -220,7 +220,7 @@ pub(crate) const ON_CONFLICT_ROLLUP: &str = " ON CONFLICT (monitor, series, widt
 /// One monitor's rollups of one width since a time, oldest first.
 pub(crate) const SELECT_ROLLUPS: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
     min_value, max_value, sum_value, last_value FROM monitor_rollups \
-    WHERE monitor = $1 AND width = $2 AND bucket >= $3 ORDER BY bucket, series LIMIT $4";
+    WHERE monitor = $1 AND +width = $2 AND +bucket >= $3 ORDER BY bucket, series LIMIT $4";
 
 /// Every monitor's rollups of one width since a time (`$1` is the empty name), by monitor: read
 /// through the age index, for overviews of all monitors.
@@ -232,9 +232,13 @@ pub(crate) const SELECT_ALL_ROLLUPS: &str = "SELECT monitor, series, bucket, che
 /// is empty).
 pub(crate) const SELECT_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
     CAST(SUM(failing) AS BIGINT) AS failing \
-    FROM monitor_rollups WHERE monitor = $1 AND width = $2 AND bucket >= $3 \
+    FROM monitor_rollups WHERE monitor = $1 AND +width = $2 AND +bucket >= $3 \
     GROUP BY monitor, series ORDER BY monitor, series";
 
+/// (In the one-monitor statements, `+width` and `+bucket` keep SQLite off the age index, which
+/// it chose over the primary key and so read every monitor's rows in the window: 200 ms for
+/// one monitor's uptime at 10,000 monitors.)
+///
 /// [`SELECT_UPTIME`] of every monitor (`$1` is the empty name). A statement of its own: with
 /// `($1 = '' OR monitor = $1)` the planners scanned every rollup for one monitor too.
 pub(crate) const SELECT_ALL_UPTIME: &str = "SELECT monitor, series, CAST(SUM(checks) AS BIGINT) AS checks, \
@@ -252,7 +256,7 @@ pub(crate) const SELECT_RESULTS: &str = "SELECT monitor, series, labels, tier, v
 /// One monitor's buckets since a time, oldest first.
 pub(crate) const SELECT_HISTORY: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
     min_value, max_value, sum_value, last_value FROM monitor_history \
-    WHERE monitor = $1 AND bucket >= $2 ORDER BY bucket, series LIMIT $3";
+    WHERE monitor = $1 AND +bucket >= $2 ORDER BY bucket, series LIMIT $3";
 
 /// Deletes up to `$2` buckets older than `$1`.
 pub(crate) const PRUNE_HISTORY: &str = "DELETE FROM monitor_history WHERE (monitor, series, bucket) IN \
