@@ -129,7 +129,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             "--config DIR is required with SQLite (on PostgreSQL a node without it runs the config another node published)"
         ),
     };
+    let loading = std::time::Instant::now();
     let (config, notifiers) = load_all(&config_dir, Some(&secrets))?;
+    tracing::info!(
+        workflows = config.workflows.latest().count(),
+        schedules = config.schedules.len(),
+        monitors = config.monitors.len(),
+        took_ms = loading.elapsed().as_millis() as u64,
+        "Definitions loaded."
+    );
     if clustered && let Some(dir) = &args.config {
         shared_config::publish(store.as_ref(), &shared_config::files(dir)?).await?;
     }
