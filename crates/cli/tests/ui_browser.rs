@@ -284,6 +284,9 @@ async fn forms_from_another_site_and_without_a_csrf_token_are_refused() {
         .await
         .unwrap();
     assert_eq!(ok.status().as_u16(), 303, "{}", ok.text().await.unwrap());
+    let page = http.get(format!("{base}/ui/alerts")).header("cookie", &session).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     let api = http.get(format!("{base}/api/v1/schedules")).header("cookie", &session).send().await.unwrap();
     assert_eq!(api.status().as_u16(), 401, "the cookie opens the UI, not the API");
 }
