@@ -174,6 +174,11 @@ impl ScheduleDef {
         (Some(def), problems)
     }
 
+    /// Up to `n` fire times: `first` (the next one, as the scheduler knows it) and those after it.
+    pub fn fires_from(&self, first: Option<Millis>, n: usize) -> Vec<Millis> {
+        std::iter::successors(first, |t| self.next_after(*t)).take(n).collect()
+    }
+
     /// The first fire time strictly after `after`, within the start/end bounds.
     pub fn next_after(&self, after: Millis) -> Option<Millis> {
         let from = after.max(self.start_time.map(|s| s - 1).unwrap_or(i64::MIN));

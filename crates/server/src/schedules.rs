@@ -30,12 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 fn view(def: &ScheduleDef, next: Option<Millis>) -> Value {
-    let mut fires = Vec::new();
-    let mut at = next;
-    while let Some(t) = at.filter(|_| fires.len() < NEXT_FIRES) {
-        fires.push(format_millis(t));
-        at = def.next_after(t);
-    }
+    let fires: Vec<String> = def.fires_from(next, NEXT_FIRES).into_iter().map(format_millis).collect();
     json!({
         "name": def.name, "cronExpression": def.cron_expression, "zoneId": def.zone_id,
         "workflow": def.start.name, "paused": def.paused, "nextFireTimes": fires,

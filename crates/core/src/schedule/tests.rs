@@ -133,3 +133,11 @@ fn an_empty_list_item_is_refused_instead_of_searching_for_years() {
     }
     assert!(super::parse_cron("0 1,2 * * *").is_ok());
 }
+
+#[test]
+fn fires_from_lists_the_next_times_from_the_first() {
+    let s = schedule("0 0 * * * *", "UTC");
+    let first = at("2026-01-15T08:00:00Z");
+    assert_eq!(s.fires_from(Some(first), 3), [first, at("2026-01-15T09:00:00Z"), at("2026-01-15T10:00:00Z")]);
+    assert!(s.fires_from(None, 3).is_empty(), "paused or none left");
+}

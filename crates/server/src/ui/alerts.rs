@@ -225,14 +225,6 @@ pub fn outbox_table(entries: &[OutboxEntry], now: Millis) -> Markup {
     }
 }
 
-/// Where an action goes back to: a local path only.
-fn back_to(back: Option<&str>) -> &str {
-    match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") => b,
-        _ => "/ui/alerts",
-    }
-}
-
 /// The ack form.
 #[derive(Debug, Deserialize)]
 pub struct AckForm {
@@ -246,7 +238,7 @@ pub async fn ack(State(app): State<AppState>, Form(f): Form<AckForm>) -> UiResul
     if !app.engine.acknowledge(&f.dedup_key).await {
         return Err(ApiError::not_found(format!("no firing alert has dedup key `{}`", f.dedup_key)).into());
     }
-    Ok(done(back_to(f.back.as_deref()), "acked"))
+    Ok(done(super::local_path(f.back.as_deref(), "/ui/alerts"), "acked"))
 }
 
 /// `POST /ui/silences`: `matcher=k=v` fields (repeated), `duration`, `comment`.
@@ -278,7 +270,7 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
     };
     app.engine.store().put_silence(&row).await.map_err(ApiError::from)?;
     tracing::info!(silence = %row.id, ends = %format_millis(row.ends_at), "Silence created in the UI.");
-    Ok(done(back_to(get("back")), "silenced"))
+    Ok(done(super::local_path(get("back"), "/ui/alerts"), "silenced"))
 }
 
 /// `POST /ui/silences/{id}/expire`.

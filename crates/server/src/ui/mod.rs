@@ -128,8 +128,75 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     (status, markup).into_response()
 }
 
+/// `path` when it is a path on this server, else `fallback`: what a form or link says to go back
+/// to after an action or a sign-in, so no page can send anyone to another site (`//host` and
+/// `/\\host` are other sites to a browser).
+pub fn local_path<'a>(path: Option<&'a str>, fallback: &'a str) -> &'a str {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        _ => fallback,
+    }
+}
+
+/// One page of a list paged in memory: which page (from 1) of how many, and its items' range.
+pub struct Paged {
+    /// The page shown.
+    pub page: usize,
+    /// Pages in all (at least 1).
+    pub pages: usize,
+    /// The shown items' range in the list.
+    pub range: std::ops::Range<usize>,
+}
+
+impl Paged {
+    /// Page `requested` (clamped; the first when absent) of `len` items, `per` a page.
+    pub fn of(len: usize, per: usize, requested: Option<usize>) -> Paged {
+        let pages = len.div_ceil(per.max(1)).max(1);
+        let page = requested.unwrap_or(1).clamp(1, pages);
+        Paged { page, pages, range: (page - 1) * per..(page * per).min(len) }
+    }
+
+    /// The pager under the list (nothing when one page holds it): previous, where we are, next.
+    /// `link` gives a page's URL; `what` names the items (`"120 monitors, worst first"`).
+    pub fn pager(&self, link: impl Fn(usize) -> String, what: &str) -> maud::Markup {
+        html! {
+            @if self.pages > 1 {
+                div.pager {
+                    @if self.page > 1 { a href=(link(self.page - 1)) { "← Previous" } }
+                    span.muted { "page " (self.page) " of " (self.pages) " · " (what) }
+                    @if self.page < self.pages { a rel="next" href=(link(self.page + 1)) { "Next →" } }
+                }
+            }
+        }
+    }
+}
+
 /// Redirects after a form: back to `to` with `?done=<what>` for the flash message.
 pub fn done(to: &str, what: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };
     axum::response::Redirect::to(&format!("{to}{sep}done={what}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path(Some("/ui/instances?x=1"), "/"), "/ui/instances?x=1");
+        assert_eq!(local_path(Some("https://evil.example/"), "/"), "/");
+        assert_eq!(local_path(Some("//evil.example/"), "/"), "/");
+        assert_eq!(local_path(Some("/\\evil.example"), "/ui/alerts"), "/ui/alerts");
+        assert_eq!(local_path(None, "/"), "/");
+    }
+
+    #[test]
+    fn pages_clamp_and_cover_the_list() {
+        let p = Paged::of(250, 120, Some(9));
+        assert_eq!((p.page, p.pages, p.range.clone()), (3, 3, 240..250));
+        assert_eq!(Paged::of(0, 120, None).range, 0..0);
+        let markup = Paged::of(250, 120, Some(2)).pager(|n| format!("/?page={n}"), "250 monitors").into_string();
+        assert!(markup.contains("/?page=1") && markup.contains("/?page=3") && markup.contains("page 2 of 3"));
+        assert!(Paged::of(10, 120, None).pager(|n| n.to_string(), "x").into_string().is_empty());
+    }
 }

@@ -68,10 +68,9 @@ pub async fn list(
     all.retain(|m| filter.is_empty() || m.name.to_ascii_lowercase().contains(&filter) || m.source.contains(&filter));
     all.sort_by(|a, b| rank(state_of(a).0).cmp(&rank(state_of(b).0)).then_with(|| a.name.cmp(&b.name)));
     let now = app.engine.now();
-    let pages = all.len().div_ceil(LIST_PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let paged = super::Paged::of(all.len(), LIST_PAGE, q.page);
     let count = all.len();
-    let all = &all[(page - 1) * LIST_PAGE..(page * LIST_PAGE).min(count)];
+    let all = &all[paged.range.clone()];
     let link = |p: usize| {
         format!(
             "/ui/monitors?page={p}{}",
@@ -108,13 +107,7 @@ pub async fn list(
                 }
             }
             @if all.is_empty() { p.muted { "No monitor matches." } }
-            @if pages > 1 {
-                div.pager {
-                    @if page > 1 { a href=(link(page - 1)) { "← Previous" } }
-                    span.muted { "page " (page) " of " (pages) " · " (count) " monitors, worst first" }
-                    @if page < pages { a rel="next" href=(link(page + 1)) { "Next →" } }
-                }
-            }
+            (paged.pager(link, &format!("{count} monitors, worst first")))
         }
     };
     Ok(layout::page(&viewer, Nav::Monitors, "Monitors", body))

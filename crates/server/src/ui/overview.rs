@@ -93,9 +93,8 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
     let filter = q.q.clone().unwrap_or_default().to_ascii_lowercase();
     monitors.retain(|m| filter.is_empty() || m.name.to_ascii_lowercase().contains(&filter));
     monitors.sort_by(|a, b| rank(state_of(a).0).cmp(&rank(state_of(b).0)).then_with(|| a.name.cmp(&b.name)));
-    let pages = monitors.len().div_ceil(GRID_PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let shown = &monitors[(page - 1) * GRID_PAGE..(page * GRID_PAGE).min(monitors.len())];
+    let paged = super::Paged::of(monitors.len(), GRID_PAGE, q.page);
+    let shown = &monitors[paged.range.clone()];
     Ok(html! {
         (cluster::line(&cluster_status))
         div.counts {
@@ -123,13 +122,7 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
                 }
             }
             @if monitors.is_empty() { p.muted { "No monitor" @if !filter.is_empty() { " matches" } "." } }
-            @if pages > 1 {
-                div.pager {
-                    @if page > 1 { a href={"/?" (q.string(page - 1))} { "← Previous" } }
-                    span.muted { "page " (page) " of " (pages) " · " (monitors.len()) " monitors, worst first" }
-                    @if page < pages { a rel="next" href={"/?" (q.string(page + 1))} { "Next →" } }
-                }
-            }
+            (paged.pager(|p| format!("/?{}", q.string(p)), &format!("{} monitors, worst first", monitors.len())))
         }
         h2 { "Latest failed instances" }
         section.panel #failed {

@@ -44,9 +44,8 @@ pub async fn page(
             || s.start.name.to_ascii_lowercase().contains(&filter)
     });
     all.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    let pages = all.len().div_ceil(PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let shown = &all[(page - 1) * PAGE..(page * PAGE).min(all.len())];
+    let paged = super::Paged::of(all.len(), PAGE, q.page);
+    let shown = &all[paged.range.clone()];
     let store = app.engine.store();
     let now = app.engine.now();
     let mut rows = Vec::with_capacity(shown.len());
@@ -62,12 +61,7 @@ pub async fn page(
             };
             fires.push((fire, status));
         }
-        let mut times = Vec::new();
-        let mut at = *next;
-        while let Some(t) = at.filter(|_| times.len() < NEXT) {
-            times.push(t);
-            at = def.next_after(t);
-        }
+        let times = def.fires_from(*next, NEXT);
         rows.push((def, times, fires));
     }
     let query = |p: usize| {
@@ -127,13 +121,7 @@ pub async fn page(
                 }
             }
             @if all.is_empty() { p.muted { "No schedule." } }
-            @if pages > 1 {
-                div.pager {
-                    @if page > 1 { a href=(query(page - 1)) { "← Previous" } }
-                    span.muted { "page " (page) " of " (pages) " · " (all.len()) " schedules" }
-                    @if page < pages { a rel="next" href=(query(page + 1)) { "Next →" } }
-                }
-            }
+            (paged.pager(query, &format!("{} schedules", all.len())))
         }
     };
     Ok(layout::page(&viewer, Nav::Schedules, "Schedules", body))

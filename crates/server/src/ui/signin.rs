@@ -24,12 +24,9 @@ pub struct SignIn {
     next: Option<String>,
 }
 
-/// Where to go after signing in: a local path only, so the page cannot send anyone elsewhere.
+/// Where to go after signing in: a local path only.
 fn local(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
+    super::local_path(next, "/").to_string()
 }
 
 fn form_page(next: &str, problem: Option<&str>) -> Markup {
