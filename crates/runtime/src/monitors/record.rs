@@ -362,6 +362,10 @@ pub enum WriterMsg {
     Flush(MonitorBatch, tokio::sync::oneshot::Sender<()>),
 }
 
+/// Least time between two hand-backs of the store's cached pages after history writes (each
+/// hand-back empties the cache, so its hot pages are read again).
+const RELEASE_EVERY: Duration = Duration::from_secs(60);
+
 /// Buckets deleted per prune statement.
 const PRUNE_CHUNK: u32 = 5_000;
 
@@ -375,6 +379,7 @@ pub async fn writer(
 ) {
     let mut prune = tokio::time::interval(Duration::from_secs(600));
     let mut own_keep: Vec<(String, Millis)> = Vec::new();
+    let mut released = std::time::Instant::now();
     let with_rollups = |mut batch: MonitorBatch| {
         batch.rollups = vigil_store::monitor_results::roll_up(&batch.history, &ROLLUP_WIDTHS);
         batch
@@ -387,14 +392,12 @@ pub async fn writer(
                     let batch = with_rollups(batch);
                     let history = !batch.history.is_empty();
                     write(&*store, batch).await;
-                    if history {
-                        // A history write adds pages the cache would keep (about 1 MB per
-                        // 10,000 rows at 10,000 monitors, growing toward SQLite's cap), and
-                        // builds rows and rollups that are freed once written: hand those pages
-                        // back too, or the resident size steps up at each write (6 and 16 MB at
-                        // the soak's first two).
+                    if history && released.elapsed() >= RELEASE_EVERY {
+                        // History writes add pages the cache would keep (about 1 MB per 10,000
+                        // rows, growing toward SQLite's cap): hand them back now and then, or
+                        // the resident size steps up with each history round.
+                        released = std::time::Instant::now();
                         store.release_memory().await;
-                        vigil_core::memory::give_back();
                     }
                 }
                 Some(WriterMsg::Flush(batch, done)) => {
@@ -420,10 +423,10 @@ pub async fn writer(
     }
 }
 
-/// Rows per transaction of a flush: 10,000 monitors' ten minutes of buckets and their rollups
-/// are about 140,000 rows, and one transaction for all of them held the writer for its whole
-/// length. Parts keep each commit short; the WAL still grows through a whole flush (to about
-/// 60 MB at 10,000 monitors in the soak) until a checkpoint can restart it afterwards.
+/// Rows per transaction of a write: history rounds send small batches (a few hundred rows, see
+/// the shard's `history_chunk`), but a graceful stop's flush carries every open bucket at once
+/// (about 140,000 rows with their rollups at 10,000 monitors), and one transaction for all of
+/// them would hold the writer for its whole length.
 const ROWS_PER_WRITE: usize = 5_000;
 
 /// Writes a batch in parts of [`ROWS_PER_WRITE`] rows, each tried once more after a second; a
