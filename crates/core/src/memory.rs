@@ -186,3 +186,38 @@ pub fn heap_in_use() -> Option<u64> {
         None
     }
 }
+
+/// `map` rebuilt with room for exactly its entries, nested objects and arrays too. A map filled
+/// one insert at a time (as a parser does) keeps room for four entries and their hash table: a
+/// schedule's one-field `input` held about 350 bytes, 100,000 of them 35 MB; rebuilt, about 150.
+/// For values kept for as long as the process runs (definitions), not for ones passing through.
+pub fn shrink_json(map: serde_json::Map<String, serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    fn value(v: Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(shrink_json(m)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(value).collect::<Vec<_>>().into_boxed_slice().into())
+            }
+            Value::String(s) => Value::String(s.into_boxed_str().into()),
+            other => other,
+        }
+    }
+    map.into_iter().map(|(k, v)| (k.into_boxed_str().into(), value(v))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shrunk_map_keeps_every_value_in_order() {
+        let serde_json::Value::Object(map) =
+            serde_json::json!({"z": 1, "a": {"y": [1, "two", {"x": null}], "b": true}, "s": "text"})
+        else {
+            unreachable!()
+        };
+        let shrunk = super::shrink_json(map.clone());
+        assert_eq!(shrunk, map);
+        assert_eq!(shrunk.keys().collect::<Vec<_>>(), ["z", "a", "s"], "order is kept");
+        assert_eq!(serde_json::to_string(&shrunk).unwrap(), serde_json::to_string(&map).unwrap());
+    }
+}

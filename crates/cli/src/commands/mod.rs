@@ -19,6 +19,7 @@ pub mod reload;
 pub mod remote;
 pub mod retention;
 pub mod run;
+pub mod schedule_names;
 pub mod secret;
 pub mod secret_watch;
 pub mod serve;

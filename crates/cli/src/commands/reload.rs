@@ -11,6 +11,7 @@ use vigil_runtime::Engine;
 use vigil_runtime::scheduler::SchedulerCmd;
 use vigil_store::Store;
 
+use crate::commands::schedule_names::ScheduleNames;
 use crate::setup::{load_all, load_secrets};
 
 /// How often the directory is looked at.
@@ -54,7 +55,7 @@ pub async fn watch(
     store: Arc<dyn Store>,
     db: PathBuf,
     (dir, publish): (PathBuf, bool),
-    file_schedules: Vec<String>,
+    file_schedules: ScheduleNames,
 ) {
     let mut seen = fingerprint_off_runtime(&dir).await;
     let mut scheduled = file_schedules;
@@ -105,8 +106,8 @@ pub(crate) async fn reload(
     store: &dyn Store,
     db: &Path,
     dir: &Path,
-    before: &[String],
-) -> anyhow::Result<Vec<String>> {
+    before: &ScheduleNames,
+) -> anyhow::Result<ScheduleNames> {
     let secrets = load_secrets(store, db).await?;
     // Reading, parsing and validating a large directory takes seconds: never on the runtime's
     // threads, which answer the API and fire schedules meanwhile.
@@ -126,9 +127,9 @@ pub(crate) async fn reload(
     }
     let notifier_count = notifiers.len();
     engine.set_notifiers(notifiers);
-    let names: Vec<String> = config.schedules.iter().map(|s| s.name.clone()).collect();
+    let names = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     for gone in before.iter().filter(|n| !names.contains(n)) {
-        engine.schedule_command(SchedulerCmd::Remove(gone.clone()));
+        engine.schedule_command(SchedulerCmd::Remove(gone.to_string()));
     }
     let running: Vec<(ScheduleDef, _)> = engine.schedules().await;
     let running: std::collections::HashMap<&str, String> =

@@ -10,6 +10,7 @@ use vigil_runtime::cluster::ClusterConfig;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
 use crate::DbArgs;
+use crate::commands::schedule_names::ScheduleNames;
 use crate::commands::shared_config;
 use crate::setup::{load_all, load_secrets, open_store};
 
@@ -193,10 +194,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }
     engine.set_monitors(config.monitors);
-    let file_schedules: Vec<String> = config.schedules.iter().map(|s| s.name.clone()).collect();
+    let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {
-        if !schedules.iter().any(|s| s.name == def.name) {
+        if !file_schedules.contains(&def.name) {
             schedules.push(def);
         }
     }

@@ -15,6 +15,8 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, SystemClock};
 use vigil_store::{DefinitionRow, Notice, Store};
 
+use crate::commands::schedule_names::ScheduleNames;
+
 /// The `definitions` kind of published config files.
 const KIND: &str = "config";
 /// The subdirectories a config directory holds (the loaders read these, one level deep).
@@ -111,7 +113,7 @@ pub fn copy_dir(node_id: &str) -> PathBuf {
 
 /// Follows the published copy until the process ends: on a notice (or every [`POLL`]), if it
 /// changed, writes it to `dir` and reloads from there, exactly as a changed local directory.
-pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: PathBuf, mut scheduled: Vec<String>) {
+pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: PathBuf, mut scheduled: ScheduleNames) {
     let mut applied = fetch(store.as_ref()).await.unwrap_or_default();
     loop {
         tokio::select! {
