@@ -277,7 +277,10 @@ struct Actor {
 impl Actor {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         let mut flush = tokio::time::interval(FLUSH_EVERY);
-        let mut last_history = self.deps.clock.now();
+        // The first round starts half a period in, so it ends a period in, as later rounds end a
+        // period after their monitor's last drain: no monitor's buckets outgrow the room its log
+        // reserves for one period.
+        let mut last_history = self.deps.clock.now() - self.deps.history.flush / 2;
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // One timer, moved only when the next round's time changes (not made anew per event).
         let sleep = tokio::time::sleep(MAX_SLEEP);
