@@ -138,7 +138,7 @@ pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<D
                 Ok(items) => add_docs(file, *kind, items, &mut docs),
                 Err(d) => diags.push(d),
             }
-            building.add(&mut docs, from, notifiers, &mut diags);
+            building.add(&mut docs, from, notifiers, &mut diags)
         },
     );
     let config = building.finish(&docs, notifiers, &mut diags);
@@ -285,20 +285,23 @@ fn also_defined(what: String, first: &Doc) -> Problem {
 }
 
 impl Building {
-    /// Builds documents `from..` of `docs` (one file's) and drops their parsed values.
+    /// Builds documents `from..` of `docs` (one file's) and takes their parsed values out, for
+    /// the caller to drop where they were made.
     fn add(
         &mut self,
         docs: &mut [(Kind, Doc)],
         from: usize,
         notifiers: Option<&[String]>,
         diags: &mut Vec<Diagnostic>,
-    ) {
+    ) -> Vec<Value> {
+        let mut parsed = Vec::with_capacity(docs.len() - from);
         for n in from..docs.len() {
-            let value = std::mem::take(&mut docs[n].1.value);
+            parsed.push(std::mem::take(&mut docs[n].1.value));
+            let value = parsed.last().expect("just pushed");
             let (kind, doc) = (docs[n].0, &docs[n].1);
             match kind {
                 Kind::Workflow => {
-                    let (def, problems) = build_workflow(&value);
+                    let (def, problems) = build_workflow(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
                     let Some(def) = def else { continue };
                     let key = (def.name.clone(), def.version);
@@ -311,7 +314,7 @@ impl Building {
                     self.built.push((n, def));
                 }
                 Kind::Schedule => {
-                    let (def, problems) = ScheduleDef::build(&value);
+                    let (def, problems) = ScheduleDef::build(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
                     let Some(def) = def else { continue };
                     if let Some(&first) = self.schedule_docs.get(&def.name) {
@@ -322,7 +325,7 @@ impl Building {
                     self.config.schedules.push(def);
                 }
                 Kind::Monitor => {
-                    let (def, problems) = MonitorDef::build(&value);
+                    let (def, problems) = MonitorDef::build(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
                     let Some(def) = def else { continue };
                     if let Some(&first) = self.monitor_docs.get(&def.name) {
@@ -330,7 +333,7 @@ impl Building {
                         continue;
                     }
                     if let Some(names) = notifiers {
-                        check_routes(&value, names, doc, diags);
+                        check_routes(value, names, doc, diags);
                     }
                     self.monitor_docs.insert(def.name.clone(), n);
                     let origin = Origin { file: doc.file.clone(), prefix: doc.prefix.clone() };
@@ -339,6 +342,7 @@ impl Building {
                 }
             }
         }
+        parsed
     }
 
     /// The checks across definitions (references, cycles), then the config.

@@ -162,7 +162,7 @@ impl ScheduleDef {
             name: raw.name,
             cron_expression: raw.cron_expression,
             zone_id,
-            // Kept for as long as vigil runs: exactly its size (100,000 schedules, 20 MB less).
+            // Kept for as long as vigil runs: no room to spare (100,000 schedules keep 100,000).
             start: StartWorkflowRequest {
                 input: crate::memory::shrink_json(raw.start_workflow_request.input),
                 ..raw.start_workflow_request
