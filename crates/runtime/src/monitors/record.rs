@@ -366,18 +366,23 @@ pub enum WriterMsg {
 /// hand-back empties the cache, so its hot pages are read again).
 const RELEASE_EVERY: Duration = Duration::from_secs(60);
 
+/// How often old buckets and rollups are pruned. Every ten minutes, each prune deleted ten
+/// minutes of buckets at once (100,000 rows at 10,000 monitors): the soak's WAL grew to 67 MB
+/// and RSS stepped up 14 MB for the sample that caught it. Each minute, a prune is a tenth of that.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Buckets deleted per prune statement.
 const PRUNE_CHUNK: u32 = 5_000;
 
 /// Writes batches in order (each closed bucket also merged into its rollups); prunes buckets
-/// older than `keep` and rollups older than their keep every ten minutes, in chunks.
+/// older than `keep` and rollups older than their keep every minute ([`PRUNE_EVERY`]), in chunks.
 pub async fn writer(
     mut rx: mpsc::UnboundedReceiver<WriterMsg>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: HistorySettings,
 ) {
-    let mut prune = tokio::time::interval(Duration::from_secs(600));
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
     let mut own_keep: Vec<(String, Millis)> = Vec::new();
     let mut released = std::time::Instant::now();
     let with_rollups = |mut batch: MonitorBatch| {
