@@ -4,10 +4,11 @@
 //! `synchronous = NORMAL` in WAL mode survives a process crash (`kill -9`) without losing a committed
 //! transaction; only a power loss can lose the last few.
 
+mod checkpoint;
 mod cluster;
 mod work;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,9 +85,13 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("wal_autocheckpoint", "50000"))
             .await?;
         migrate(&writer).await?;
-        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().busy_timeout(checkpoint::CHECKPOINT_BUSY_TIMEOUT))
+            .await?;
         let alive = Arc::new(());
-        tokio::spawn(checkpoint_loop(checkpointer, Arc::downgrade(&alive)));
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        tokio::spawn(checkpoint::checkpoint_loop(checkpointer, wal, Arc::downgrade(&alive)));
         // Readers answer the API, whose reads wander over the whole file; with the writer's 64 MB
         // cache each, four of them would grow RSS by up to 256 MB over a long run as they touch
         // more pages. 8 MB each keeps memory flat; the OS page cache still holds the file.
@@ -111,39 +116,11 @@ impl SqliteStore {
     }
 }
 
-/// How often the WAL is checkpointed in the background.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
 /// Each reader connection's page cache (negative: KiB).
 const READER_CACHE_KIB: &str = "-8192";
 
 /// The WAL size the writer cuts the file back to when it restarts the log (bytes).
 const JOURNAL_SIZE_LIMIT: &str = "67108864";
-
-/// Checkpoints the WAL (PASSIVE: it never waits for, or blocks, the writer) until `alive` is gone.
-/// When a checkpoint finds nothing new since the last one and everything copied (the store is
-/// idle), it truncates the WAL file to zero bytes, so a quiet store takes no more disk than its
-/// data.
-async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
-    let mut last_frames = -1;
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        if alive.upgrade().is_none() {
-            pool.close().await;
-            return;
-        }
-        // A failed checkpoint is harmless: the next one, or the writer's backstop, catches up.
-        let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await else { continue };
-        let (busy, frames, copied): (i64, i64, i64) =
-            (row.try_get(0).unwrap_or(1), row.try_get(1).unwrap_or(-1), row.try_get(2).unwrap_or(-1));
-        if busy == 0 && frames > 0 && frames == copied && frames == last_frames {
-            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await;
-            last_frames = 0;
-        } else {
-            last_frames = frames;
-        }
-    }
-}
 
 /// Applies the migrations not applied yet, all in one `BEGIN IMMEDIATE` transaction: a second
 /// process opening the file meanwhile waits, then finds them applied (a migration such as
