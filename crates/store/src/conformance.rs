@@ -81,6 +81,12 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     let active: Vec<String> = store.alerts(true, 10).await.unwrap().into_iter().map(|a| a.dedup_key).collect();
     assert_eq!(active, ["k2"]);
     assert_eq!(store.alerts(false, 10).await.unwrap().len(), 2);
+    let resolved_keys = |alerts: Vec<AlertRow>| alerts.into_iter().map(|a| a.dedup_key).collect::<Vec<String>>();
+    assert_eq!(resolved_keys(store.resolved_alerts(10).await.unwrap()), ["k1"]);
+    let batch = AlertBatch { alerts: vec![alert_row("k4", "ok", 3_000)], ..Default::default() };
+    store.commit_alerts(&batch).await.unwrap();
+    assert_eq!(resolved_keys(store.resolved_alerts(10).await.unwrap()), ["k4", "k1"], "newest first");
+    assert_eq!(resolved_keys(store.resolved_alerts(1).await.unwrap()), ["k4"]);
     let pending: Vec<(String, String)> =
         store.pending_outbox().await.unwrap().into_iter().map(|e| (e.notifier, e.notice)).collect();
     assert_eq!(

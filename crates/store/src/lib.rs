@@ -338,6 +338,9 @@ pub trait Store: Send + Sync + 'static {
     async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>>;
     /// Alerts, most recently changed first; only `pending` and `firing` ones when `active_only`.
     async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>>;
+    /// Resolved alerts (`ok`), most recently resolved first, at most `limit`: read through the
+    /// index that holds resolved alerts only, so it costs `limit` rows however many are kept.
+    async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>>;
     /// Outbox entries still to deliver, in id order.
     async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>>;
     /// Outbox entries of one status, newest first.

@@ -26,6 +26,9 @@ const RECORDS_SHOWN: usize = 100;
 /// Resolved alerts shown.
 const RESOLVED_SHOWN: usize = 50;
 
+/// At most this many active (pending or firing) alerts are read for the page.
+const ACTIVE_READ: u32 = 100_000;
+
 /// What the UI reads of an alert row's stored record: the lifecycle state (labels, tier) and
 /// the last observation's summary.
 #[derive(Debug, Default, Deserialize)]
@@ -144,11 +147,11 @@ pub async fn page(
 ) -> UiResult<Markup> {
     let store = app.engine.store();
     let now = app.engine.now();
-    let mut all = store.alerts(false, 100_000).await.map_err(ApiError::from)?;
-    all.sort_by_key(|a| std::cmp::Reverse(a.updated_at));
-    let (mut active, resolved): (Vec<AlertRow>, Vec<AlertRow>) = all.into_iter().partition(|a| a.condition != "ok");
+    // Active alerts are few; resolved ones are kept for days and may be many, so only the newest
+    // shown are read.
+    let mut active = store.alerts(true, ACTIVE_READ).await.map_err(ApiError::from)?;
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
-    let resolved: Vec<AlertRow> = resolved.into_iter().take(RESOLVED_SHOWN).collect();
+    let resolved = store.resolved_alerts(RESOLVED_SHOWN as u32).await.map_err(ApiError::from)?;
     let mut record: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
     for a in active.iter().take(RECORDS_SHOWN).chain(resolved.iter()) {
         let told = store.alert_outbox(&a.dedup_key, OUTBOX_PER_ALERT).await.map_err(ApiError::from)?;

@@ -626,6 +626,12 @@ impl Store for PostgresStore {
         rows.iter().map(alert_of).collect()
     }
 
+    async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>> {
+        let sql = "SELECT * FROM alerts WHERE condition = 'ok' ORDER BY updated_at DESC LIMIT $1";
+        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+        rows.iter().map(alert_of).collect()
+    }
+
     async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>> {
         let rows =
             sqlx::query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id").fetch_all(&self.reader).await?;
