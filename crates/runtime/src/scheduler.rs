@@ -245,9 +245,12 @@ impl State {
         let mut open = true;
         loop {
             let now = engine.now();
+            // Once the engine stops, fires claimed could not start: none are claimed, and the
+            // next start finds them due (its misfire policy decides).
+            let stopping = engine.is_stopping();
             // Only as many schedules as there is room to start (each fires at least one slot);
             // the rest stay due in the heap, oldest first, until instances end.
-            let room = engine.shared().fires.room();
+            let room = if stopping { 0 } else { engine.shared().fires.room() };
             let mut due_names = Vec::new();
             while due_names.len() < room && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
                 if let Some(Reverse((_, name))) = self.heap.pop() {
@@ -257,9 +260,11 @@ impl State {
             if !due_names.is_empty() {
                 self.fire(&engine, due_names, now).await;
             }
-            let waiting = self.heap.peek().is_some_and(|Reverse((at, _))| *at <= engine.now());
+            let waiting = !stopping && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= engine.now());
             self.overload.note(waiting, engine.shared().fires.total(), engine.shared().fires.limit());
-            let wait = if waiting {
+            let wait = if stopping {
+                MAX_SLEEP
+            } else if waiting {
                 ROOM_POLL
             } else {
                 self.heap
