@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
 /// How often the WAL is checkpointed in the background.
-pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// How long the checkpointer's connection waits for a lock before giving up until the next round.
 /// A truncating checkpoint holds the write lock while it waits for readers, so this bounds how long
@@ -19,7 +19,7 @@ pub(super) const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_millis(10);
 /// A WAL file larger than this is truncated as soon as a checkpoint has copied all of it, even
 /// while the store is busy (bytes). Under steady load a round's frames fit well within it, so it
 /// only trims what a burst (a history round, a prune, a reader holding an old snapshot) left.
-pub(super) const TRUNCATE_ABOVE: u64 = 4 * 1024 * 1024;
+const TRUNCATE_ABOVE: u64 = 4 * 1024 * 1024;
 
 /// What one round of the loop does after its passive checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
