@@ -8,6 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 use vigil_core::instance::{Instance, InstanceScope, SecretSource};
 use vigil_core::params::{Secrets, resolve};
+use vigil_core::principal::Principal;
 
 struct OneSecret;
 
@@ -31,8 +32,14 @@ fuzz_target!(|data: &[u8]| {
     .expect("a valid instance");
     instance.variables.insert("nested".into(), json!({"deep": [[1, 2], {"k": null}]}));
     let index = HashMap::new();
-    let scope =
-        InstanceScope { instance: &instance, index: &index, suffix: "", secrets: &OneSecret, current_task: Some("t1") };
+    let scope = InstanceScope {
+        instance: &instance,
+        index: &index,
+        suffix: "",
+        secrets: &OneSecret,
+        current_task: Some("t1"),
+        authority: &Principal::System,
+    };
     if let Ok(masked) = resolve(&template, &scope, Secrets::Mask) {
         assert!(!masked.to_string().contains("s3cr3t-value"), "a masked copy holds the secret");
     }

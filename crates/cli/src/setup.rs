@@ -36,11 +36,14 @@ pub fn init_tracing(format: LogFormat) {
 /// Opens the SQLite store.
 pub async fn open_store(db: &Path) -> Result<Arc<dyn Store>> {
     if let Some(url) = postgres_url(db) {
+        // No definition may open vigil's own store as a query source.
+        vigil_connectors::sources::sql::protect_store(&url);
         let store =
             PostgresStore::open(&url).await.with_context(|| format!("cannot open PostgreSQL at {}", redact(&url)))?;
         return Ok(Arc::new(store));
     }
     let store = SqliteStore::open(db).await.with_context(|| format!("cannot open database {}", db.display()))?;
+    vigil_connectors::sources::sql::protect_store(&db.to_string_lossy());
     Ok(Arc::new(store))
 }
 
@@ -139,20 +142,16 @@ pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig
     } else {
         notifiers.iter().map(|n| n.name().to_string()).collect()
     };
-    let (config, more) = config::load_checked(path, path.is_dir().then_some(names.as_slice()));
-    diags.extend(more);
     // Each monitor's source block is read by its connector, which names the field at fault.
-    for def in config.monitors.iter().filter(|d| d.heartbeat.is_none()) {
-        if let Err(problem) = vigil_connectors::sources::Source::from_spec(&def.source)
-            && let Some(origin) = config.monitor_origins.get(&def.name)
-        {
-            let at = match problem.path.as_str() {
-                "" => format!("source.{}", def.source.kind),
-                field => format!("source.{}.{field}", def.source.kind),
-            };
-            diags.push(origin.error(&at, problem.message));
-        }
-    }
+    let sources = |spec: &vigil_core::monitor::SourceSpec| {
+        vigil_connectors::sources::Source::problems(spec)
+            .into_iter()
+            .map(|p| vigil_core::diagnostic::Problem::error(p.path, p.message))
+            .collect()
+    };
+    let checks = config::Checks { notifiers: path.is_dir().then_some(names.as_slice()), sources: Some(&sources) };
+    let (config, more) = config::load_checked(path, checks);
+    diags.extend(more);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (notifiers, config, diags)
 }

@@ -180,15 +180,26 @@ async fn startup_heartbeat_is_sent_when_asked() {
     })
     .await;
     let (_dir, db, config) = setup(&server);
-    let child = serve(&db, &config, &["--heartbeat", "chat", "--heartbeat", "oncall"]);
+    std::fs::write(
+        config.join("notifiers/og.yaml"),
+        format!("name: og\ntype: opsgenie\napi_key: og-key\nurl: {}\nheartbeat: vigil-prod\n", server.url),
+    )
+    .unwrap();
+    let child = serve(&db, &config, &["--heartbeat", "chat", "--heartbeat", "oncall", "--heartbeat", "og"]);
     let deadline = Instant::now() + Duration::from_secs(15);
-    while server.to("/slack").is_empty() || server.to("/v2/change/enqueue").is_empty() {
+    while server.to("/slack").is_empty()
+        || server.to("/v2/change/enqueue").is_empty()
+        || server.to("/v2/heartbeats").is_empty()
+    {
         assert!(Instant::now() < deadline, "no heartbeat: {:?}", server.received());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop(child);
     let text = server.to("/slack")[0].body["text"].as_str().unwrap().to_string();
-    assert!(text.contains("[TEST]") && text.contains("started on"), "{text}");
+    assert!(
+        text.starts_with(":information_source: [INFO] ") && text.contains("started on"),
+        "information, not a test or a page: {text}"
+    );
     // PagerDuty gets a Change Event (no incident, nobody paged), in the shape its docs define,
     // and no alert event at all.
     let change = &server.to("/v2/change/enqueue")[0].body;
@@ -197,6 +208,11 @@ async fn startup_heartbeat_is_sent_when_asked() {
     assert!(change["payload"]["timestamp"].is_string() && change["payload"]["source"].is_string(), "{change}");
     assert!(change.get("event_action").is_none() && change.get("dedup_key").is_none(), "{change}");
     assert!(server.to("/v2/enqueue").is_empty(), "no trigger or resolve: {:?}", server.to("/v2/enqueue"));
+    // Opsgenie: its heartbeat is pinged; no alert is opened and closed.
+    let ping = &server.to("/v2/heartbeats")[0];
+    assert_eq!((ping.method.as_str(), ping.path.as_str()), ("POST", "/v2/heartbeats/vigil-prod/ping"));
+    assert_eq!(ping.headers["authorization"], "GenieKey og-key");
+    assert!(server.to("/v2/alerts").is_empty(), "no alert: {:?}", server.to("/v2/alerts"));
     let bad =
         run(&db, &["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0", "--heartbeat", "nobody"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--heartbeat: notifier `nobody` is not defined"));
@@ -337,4 +353,86 @@ async fn secrets_rotated_while_serving_reach_tasks_and_reminders() {
     assert_eq!(keys.len(), 1, "one incident across the rotations");
     let triggers = events.iter().filter(|e| e["event_action"] == json!("trigger")).count();
     assert!(triggers >= 3, "a page and reminders, one at least per key: {triggers}");
+}
+
+/// Issue 32 item 5: a notifier that an alert's route reaches only at a tier change (Opsgenie and
+/// PagerDuty on critical) opens its incident then, with the provider's create call, before any
+/// update or close; the notifier paged from the start gets the change as an update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notifier_first_reached_by_an_escalation_creates_its_incident_first() {
+    let value = Arc::new(AtomicUsize::new(85));
+    let server = Recorder::start({
+        let value = value.clone();
+        move |r| match r.path.as_str() {
+            "/disk" => Reply::json(json!({"v": value.load(Ordering::SeqCst)})),
+            "/v2/enqueue" => Reply { status: 202, body: json!({"status": "success"}), delay: Duration::ZERO },
+            p if p.starts_with("/v2/alerts") => Reply {
+                status: 202,
+                body: json!({"result": "Request will be processed", "requestId": "r"}),
+                delay: Duration::ZERO,
+            },
+            _ => Reply::json(json!("ok")),
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    for sub in ["monitors", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let base = &server.url;
+    std::fs::write(config.join("notifiers/chat.yaml"), format!("name: chat\ntype: webhook\nurl: {base}/chat\n"))
+        .unwrap();
+    std::fs::write(
+        config.join("notifiers/pd.yaml"),
+        format!("name: pd\ntype: pagerduty\nrouting_key: {ROUTING_KEY}\nurl: {base}/v2/enqueue\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("notifiers/og.yaml"),
+        format!("name: og\ntype: opsgenie\napi_key: og-key-123\nurl: {base}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("monitors/disk.yaml"),
+        format!(
+            "name: disk\nevery: 1s\nsource:\n  http:\n    url: {base}/disk\nvalue: body.v\nwarning: \"> 80\"\ncritical: \"> 95\"\n\
+             repeatInterval: never\nnotify:\n  warning: [chat]\n  critical: [pd, chat, og]\n"
+        ),
+    )
+    .unwrap();
+    let child = serve(&db, &config, &[]);
+    let wait_for = |what: &'static str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("the warning reached chat", &|| !server.to("/chat").is_empty());
+    value.store(97, Ordering::SeqCst);
+    wait_for("the escalation reached Opsgenie", &|| !server.to("/v2/alerts").is_empty());
+    value.store(85, Ordering::SeqCst);
+    wait_for("the step down reached chat", &|| server.to("/chat").len() >= 3);
+    value.store(10, Ordering::SeqCst);
+    wait_for("Opsgenie's alert was closed", &|| server.to("/v2/alerts").iter().any(|r| r.path.ends_with("/close")));
+    wait_for("PagerDuty's incident was resolved", &|| {
+        server.to("/v2/enqueue").iter().any(|r| r.body["event_action"] == json!("resolve"))
+    });
+    stop(child);
+
+    let og: Vec<String> = server.to("/v2/alerts").iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(og.first().map(String::as_str), Some("POST /v2/alerts"), "Opsgenie's alert is created first: {og:?}");
+    assert!(og.last().unwrap().ends_with("/close"), "{og:?}");
+    let pd: Vec<String> =
+        server.to("/v2/enqueue").iter().map(|r| r.body["event_action"].as_str().unwrap().to_string()).collect();
+    assert_eq!(pd.first().map(String::as_str), Some("trigger"), "{pd:?}");
+    assert_eq!(pd.last().map(String::as_str), Some("resolve"), "{pd:?}");
+    let chat: Vec<String> = server
+        .to("/chat")
+        .iter()
+        .map(|r| r.body["title"].as_str().unwrap_or_default().split(']').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(chat, ["[FIRING", "[NOW CRITICAL", "[NOW WARNING", "[RESOLVED"], "chat was paged from the start");
 }

@@ -1,7 +1,8 @@
-//! The chaos run: three `vigil serve` nodes on PostgreSQL, 500 schedules firing every 5 s, each
-//! running seed 000's alert workflow (search for failures over HTTP, then ALERT to PagerDuty)
-//! against a source that flaps by slot, key by key. While it runs: one node is SIGKILLed, the
-//! PagerDuty receiver answers only 500s and 429s for 60 s, and PostgreSQL restarts.
+//! The chaos run: three `vigil serve` nodes on PostgreSQL, only the first with `--config` (the
+//! others run the copy it publishes), 500 schedules firing every 5 s, each running seed 000's
+//! alert workflow (search for failures over HTTP, then ALERT to PagerDuty) against a source that
+//! flaps by slot, key by key. While it runs: the node with `--config` is SIGKILLed, the PagerDuty
+//! receiver answers only 500s and 429s for 60 s, and PostgreSQL restarts.
 //!
 //! Afterwards, counted against what the source pattern implies: no slot missed or doubled, no
 //! trigger or resolve missing or extra on any key, no notice out of order. Redeliveries of one
@@ -154,8 +155,11 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     for n in 0..3 {
         let port = free_port();
         let log = std::fs::File::create(logs.join(format!("node-{n}.log"))).unwrap();
+        // Only the first node has the directory; it is the one killed.
+        let own_config: &[&str] = if n == 0 { &["--config", config.to_str().unwrap()] } else { &[] };
         let child = vigil(&db)
-            .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(own_config)
             .args(["--lease-ttl", &ttl])
             .stdout(std::process::Stdio::null())
             .stderr(log)

@@ -186,17 +186,20 @@ fn a_server_whose_starter_died_stops_by_itself() {
 fn printing_commands_exit_quietly_when_their_reader_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     let config = root().join("examples/failure-alert");
-    let mut child = vigil(&dir.path().join("v.db"))
-        .args(["schedules", "--config", config.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let config = config.to_str().unwrap();
+    for args in [&["schedules", "--config", config][..], &["completions", "bash"], &["man"]] {
+        let mut child = vigil(&dir.path().join("v.db"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
@@ -258,6 +261,24 @@ fn vigil_test_reports_mismatches_with_a_diff_and_its_exit_code() {
     assert!(text.contains("disk.yaml:13:") && text.contains("tests[0].expect: 2 tiers for 5 runs"), "{text}");
 }
 
+/// Issue 32 item 12: the `values:` shorthand puts each value where the monitor's `value:` reads
+/// it, a nested path (`body.v`) included.
+#[test]
+fn vigil_test_values_reach_a_nested_value_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let monitors = dir.path().join("config/monitors");
+    std::fs::create_dir_all(&monitors).unwrap();
+    std::fs::write(
+        monitors.join("api.yaml"),
+        "name: api\nevery: 1m\nsource:\n  http:\n    url: http://127.0.0.1:9/stats\nvalue: body.v\nwarning: \"> 50\"\ncritical: \"> 95\"\nnotify: []\ntests:\n  - name: climbs\n    values: [10, 60, 99]\n    expect: [ok, warning, critical]\n",
+    )
+    .unwrap();
+    let out = run(&db, &["test", dir.path().join("config").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+}
+
 /// A name defined twice is an error at the second definition, naming the file of the first
 /// (definitions are built file by file, so the first file's parsed values are gone by then).
 #[test]
@@ -288,4 +309,77 @@ fn validate_names_the_file_of_a_duplicate_definition() {
         let second = format!("{}:1:", config.join(kind).join("b.yaml").display());
         assert!(text.lines().any(|l| l.contains(&second) && l.contains(&said)), "located in b.yaml:\n{text}");
     }
+}
+
+/// Issue 32 items 8 and 9: Conductor definitions that name a workflow only at run time validate
+/// from a config directory, and run: `failureWorkflow: "$workflow.input.failureWfName"` (from
+/// Conductor's own `simple_workflow_1_integration_test.json`) and a SUB_WORKFLOW whose
+/// `subWorkflowParam.name` is `${workflow.input.subwf}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_named_at_run_time_validate_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let write = |name: &str, doc: serde_json::Value| {
+        std::fs::write(config.join(format!("workflows/{name}.json")), doc.to_string()).unwrap();
+    };
+    write(
+        "failing",
+        serde_json::json!({"name": "failing", "failureWorkflow": "$workflow.input.failureWfName",
+        "tasks": [{"name": "t", "taskReferenceName": "t", "type": "TERMINATE",
+            "inputParameters": {"terminationStatus": "FAILED", "terminationReason": "on purpose"}}]}),
+    );
+    write(
+        "cleanup",
+        serde_json::json!({"name": "cleanup", "tasks": [{"name": "s", "taskReferenceName": "s",
+        "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]}),
+    );
+    write(
+        "parent",
+        serde_json::json!({"name": "parent", "tasks": [{"name": "c", "taskReferenceName": "c",
+        "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "${workflow.input.subwf}"}}],
+        "outputParameters": {"child": "${c.output.subWorkflowId}"}}),
+    );
+    let cfg = config.to_str().unwrap();
+    let out = run(&db, &["validate", cfg]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let out = run(&db, &["run", "failing", "--config", cfg, "--input", r#"{"failureWfName": "cleanup"}"#]);
+    assert!(!out.status.success());
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let cleanup = instances_of(&store, "cleanup").await;
+    assert_eq!(cleanup.len(), 1, "the failure workflow named by the input ran");
+    store.close().await;
+    let out = run(&db, &["run", "parent", "--config", cfg, "--input", r#"{"subwf": "cleanup"}"#]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bad = serde_json::json!({"name": "bad", "failureWorkflow": "$workflow.variables.x",
+        "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]});
+    write("bad", bad);
+    let out = run(&db, &["validate", cfg]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("neither a workflow name nor `$workflow.input.KEY`"), "{text}");
+}
+
+/// Issue 32 item 11: a `job_latency` monitor of a workflow that is not in workflows/ is warned
+/// about (it may be defined through the API), not accepted without a word.
+#[test]
+fn validate_warns_of_a_job_latency_monitor_on_an_unknown_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let monitors = dir.path().join("config/monitors");
+    std::fs::create_dir_all(&monitors).unwrap();
+    std::fs::write(
+        monitors.join("late.yaml"),
+        "name: late\nevery: 1m\nsource:\n  job_latency:\n    workflow: ghost\n    latency: 60m\nnotify: []\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    let out = run(&db, &["validate", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "a warning: {text}");
+    assert!(text.contains("late.yaml:5:") && text.contains("workflow `ghost` is not defined"), "{text}");
+    let strict = run(&db, &["validate", "--strict", config.to_str().unwrap()]);
+    assert!(!strict.status.success());
 }

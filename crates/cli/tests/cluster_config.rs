@@ -10,20 +10,6 @@ use serde_json::json;
 use support::*;
 use vigil_store::{InstanceFilter, Store};
 
-/// `vigil serve` without `--config`, once its API answers.
-async fn serve_without_config(db: &std::path::Path) -> (KillOnDrop, String) {
-    let port = free_port();
-    let child = vigil(db)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&base).await;
-    (KillOnDrop(child), base)
-}
-
 async fn has_workflow(base: &str, name: &str) -> bool {
     let http = vigil_connectors::http_client();
     http.get(format!("{base}/api/v1/workflows/{name}")).send().await.is_ok_and(|r| r.status().as_u16() == 200)
@@ -43,7 +29,7 @@ async fn nodes_share_the_published_config_and_follow_its_changes() {
     };
     std::fs::write(config.join("workflows/a.json"), set("a")).unwrap();
     let (_a, _) = serve_api(&db, &config, free_port(), &[]).await;
-    let (_b, b_base) = serve_without_config(&db).await;
+    let (_b, b_base) = serve_without_config(&db, &[]).await;
     assert!(has_workflow(&b_base, "a").await, "the node without --config runs the published workflow");
 
     // A new workflow and a schedule for it, written to the first node's directory.

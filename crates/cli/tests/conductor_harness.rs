@@ -132,8 +132,11 @@ async fn run_scenario(
             break;
         }
     }
+    // As Conductor's specs clear every workflow after a feature: what the scenario started, and
+    // the failure workflows those started (`failureWorkflow: $workflow.input.failureWfName`).
     for id in &run.started {
         let _ = http.delete(format!("{base}/api/workflow/{id}?reason=cleanup")).send().await;
+        let _ = http.delete(format!("{base}/api/workflow/{id}.failure?reason=cleanup")).send().await;
     }
     // Restore every task definition a scenario may have changed.
     let _ = http.post(format!("{base}/api/metadata/taskdefs")).json(&task_defs).send().await;

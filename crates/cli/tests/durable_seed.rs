@@ -115,6 +115,10 @@ async fn seed_002_curl_flow_runs_unchanged_against_the_durable_functions_routes(
     for field in ["progress_percent", "estimated_completion", "last_updated", "details"] {
         assert!(!job[field].is_null(), "{field}: {job}");
     }
+    // The starter's route with a method it does not take: 405 naming the ones it does.
+    let res = http.delete(format!("{base}/api/job_status/job-uuid-12345")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET");
 
     // 3. curl -X GET ".../runtime/webhooks/durabletask/instances/{instanceId}?taskHub=default"
     let mut seen = Vec::new();

@@ -59,7 +59,10 @@ async fn pings_keep_a_heartbeat_ok_a_missing_or_failed_one_pages_and_a_ping_surv
     // Pinged in time, by GET and by POST with a body: nothing pages.
     for _ in 0..3 {
         let r = http.get(&ping_url).send().await.unwrap();
-        assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, "OK\n".to_string()));
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        assert_eq!(r.headers()["ping-body-limit"], "10000");
+        assert!(r.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
+        assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, "OK".to_string()));
         let r = http.post(&ping_url).body("backup done: 12 GB").send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -68,7 +71,14 @@ async fn pings_keep_a_heartbeat_ok_a_missing_or_failed_one_pages_and_a_ping_surv
     let unknown = http.get(format!("{base}/ping/0123456789abcdef0123456789abcdef")).send().await.unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
     let bad = http.get(format!("{ping_url}/reboot")).send().await.unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    assert_eq!(bad.status().as_u16(), 404, "Healthchecks: another word names no check");
+    let bad = http.get(format!("{ping_url}/256")).send().await.unwrap();
+    assert_eq!((bad.status().as_u16(), bad.text().await.unwrap()), (400, "invalid url format".to_string()));
+    let log: serde_json::Value =
+        http.get(format!("{base}/api/v1/monitors/backup/pings?limit=2")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(log["items"][0]["body"], json!("backup done: 12 GB"), "{log}");
+    assert_eq!((log["items"][0]["method"].clone(), log["items"][1]["method"].clone()), (json!("POST"), json!("GET")));
+    assert_eq!(log["items"][0]["remoteAddr"], json!("127.0.0.1"));
 
     // Silence: late (a warning) once the period passes, missing (critical) after the grace; a
     // late ping resolves it.
@@ -78,6 +88,8 @@ async fn pings_keep_a_heartbeat_ok_a_missing_or_failed_one_pages_and_a_ping_surv
     assert_eq!(http.get(&ping_url).send().await.unwrap().status().as_u16(), 200);
     let paged = wait_for(&hooks, "resolve", "pinged on time", 1).await;
     assert_eq!(paged.len(), 3, "trigger (late), change (missing), resolve: {paged:#?}");
+    assert_eq!(paged[1]["severity"], json!("critical"));
+    assert_eq!(paged[2]["severity"], json!("critical"), "the resolve names the severity it ends: {paged:#?}");
 
     // A failure (exit code 7) pages at once; SIGKILL right after its 200 loses nothing.
     let r = http.get(format!("{ping_url}/7")).send().await.unwrap();

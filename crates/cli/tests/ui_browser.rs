@@ -56,6 +56,14 @@ async fn sign_in(b: &Browser, base: &str, token: &str) {
     let field = b.find("#token").await;
     b.type_into(&field, token).await;
     b.click(&b.find("form.stack button[type=submit]").await).await;
+    // The click may return before the browser has left the sign-in page (which has an `h1` too):
+    // wait for the navigation itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while b.url().await.contains("/ui/signin") {
+        let page = b.script("return document.body ? document.body.innerText : ''").await;
+        assert!(std::time::Instant::now() < deadline, "still on the sign-in page: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.find("h1").await;
     assert_eq!(b.url().await, format!("{base}/"), "signed in, back where it started");
 }

@@ -14,6 +14,8 @@ use crate::locate::SourceMap;
 use crate::monitor::MonitorDef;
 use crate::schedule::ScheduleDef;
 
+mod unbuilt;
+
 mod in_order;
 
 /// Everything loaded from a config directory.
@@ -99,11 +101,24 @@ pub enum Kind {
 
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
 pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
-    load_checked(path, None)
+    load_checked(path, Checks::default())
 }
 
-/// Like [`load`], and checks that every ALERT task names notifiers from `notifiers`.
-pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<Diagnostic>) {
+/// Reads a monitor's source block as its connector does: problems at paths below `source.<kind>`.
+pub type SourceCheck<'a> = &'a dyn Fn(&crate::monitor::SourceSpec) -> Vec<Problem>;
+
+/// What [`load_checked`] checks besides each definition's own fields.
+#[derive(Default, Clone, Copy)]
+pub struct Checks<'a> {
+    /// The notifiers defined: every ALERT task and monitor route must name one of them.
+    pub notifiers: Option<&'a [String]>,
+    /// Run on every monitor's source block, including those of monitors with other problems.
+    pub sources: Option<SourceCheck<'a>>,
+}
+
+/// Like [`load`], with the checks across definitions that need more than the definitions.
+pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
+    let notifiers = checks.notifiers;
     let mut diags = Vec::new();
     let mut files: Vec<(PathBuf, Option<Kind>)> = Vec::new();
     if path.is_dir() {
@@ -138,7 +153,7 @@ pub fn load_checked(path: &Path, notifiers: Option<&[String]>) -> (Config, Vec<D
                 Ok(items) => add_docs(file, *kind, items, &mut docs),
                 Err(d) => diags.push(d),
             }
-            building.add(&mut docs, from, notifiers, &mut diags)
+            building.add(&mut docs, from, &checks, &mut diags)
         },
     );
     let config = building.finish(&docs, notifiers, &mut diags);
@@ -277,6 +292,10 @@ struct Building {
     schedule_docs: HashMap<String, usize>,
     monitor_docs: HashMap<String, usize>,
     built: Vec<(usize, WorkflowDef)>,
+    /// Workflows that did not build, as their documents refer to others.
+    unbuilt_workflows: Vec<(usize, unbuilt::Refers)>,
+    /// Schedules that did not build, with the workflow each names.
+    unbuilt_schedules: Vec<(usize, String)>,
 }
 
 /// The error for a definition whose name `first` already defined.
@@ -291,7 +310,7 @@ impl Building {
         &mut self,
         docs: &mut [(Kind, Doc)],
         from: usize,
-        notifiers: Option<&[String]>,
+        checks: &Checks,
         diags: &mut Vec<Diagnostic>,
     ) -> Vec<Value> {
         let mut parsed = Vec::with_capacity(docs.len() - from);
@@ -303,7 +322,10 @@ impl Building {
                 Kind::Workflow => {
                     let (def, problems) = build_workflow(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
-                    let Some(def) = def else { continue };
+                    let Some(def) = def else {
+                        self.unbuilt_workflows.push((n, unbuilt::workflow(value)));
+                        continue;
+                    };
                     let key = (def.name.clone(), def.version);
                     if let Some(&first) = self.workflow_docs.get(&key) {
                         let what = format!("workflow `{}` version {}", def.name, def.version);
@@ -316,7 +338,12 @@ impl Building {
                 Kind::Schedule => {
                     let (def, problems) = ScheduleDef::build(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
-                    let Some(def) = def else { continue };
+                    let Some(def) = def else {
+                        if let Some(target) = unbuilt::schedule_target(value) {
+                            self.unbuilt_schedules.push((n, target));
+                        }
+                        continue;
+                    };
                     if let Some(&first) = self.schedule_docs.get(&def.name) {
                         diags.push(doc.locate(also_defined(format!("schedule `{}`", def.name), &docs[first].1)));
                         continue;
@@ -327,13 +354,30 @@ impl Building {
                 Kind::Monitor => {
                     let (def, problems) = MonitorDef::build(value);
                     diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    // Checked whether or not the rest built, so one run reports every problem.
+                    if let Some(names) = checks.notifiers {
+                        check_routes(value, names, doc, diags);
+                    }
+                    // A built monitor's own source; only one that did not build is read again.
+                    let spec = match &def {
+                        Some(d) if d.heartbeat.is_none() => Some(std::borrow::Cow::Borrowed(&d.source)),
+                        Some(_) => None,
+                        None => crate::monitor::source_of(value).map(std::borrow::Cow::Owned),
+                    };
+                    if let (Some(check), Some(spec)) = (checks.sources, spec) {
+                        for p in check(&spec) {
+                            let at = if p.path.is_empty() {
+                                format!("source.{}", spec.kind)
+                            } else {
+                                format!("source.{}.{}", spec.kind, p.path)
+                            };
+                            diags.push(doc.locate(Problem { path: at, ..p }));
+                        }
+                    }
                     let Some(def) = def else { continue };
                     if let Some(&first) = self.monitor_docs.get(&def.name) {
                         diags.push(doc.locate(also_defined(format!("monitor `{}`", def.name), &docs[first].1)));
                         continue;
-                    }
-                    if let Some(names) = notifiers {
-                        check_routes(value, names, doc, diags);
                     }
                     self.monitor_docs.insert(def.name.clone(), n);
                     let origin = Origin { file: doc.file.clone(), prefix: doc.prefix.clone() };
@@ -345,25 +389,36 @@ impl Building {
         parsed
     }
 
-    /// The checks across definitions (references, cycles), then the config.
+    /// The checks across definitions (references, cycles), then the config. Definitions that did
+    /// not build are checked too, as their documents read, and count as defined.
     fn finish(self, docs: &[(Kind, Doc)], notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
-        let Building { mut config, schedule_docs, built, .. } = self;
-        let names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
+        let Building { mut config, schedule_docs, built, unbuilt_workflows, unbuilt_schedules, .. } = self;
+        let mut names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
+        names.extend(unbuilt_workflows.iter().filter_map(|(_, r)| r.name.clone()));
         let known = |name: &str| names.iter().any(|n| n == name);
         let suggest = |name: &str| did_you_mean(name, names.iter().map(String::as_str));
         report_cycles(&built, docs, diags);
-        for (n, def) in &built {
-            let doc = &docs[*n].1;
-            for (path, target) in sub_workflow_targets(def) {
-                if !known(&target) {
+        let built_refers = built.iter().map(|(n, def)| {
+            let refers = unbuilt::Refers {
+                name: Some(def.name.clone()),
+                sub_workflows: sub_workflow_targets(def),
+                alert_notifiers: alert_notifiers(&def.tasks, "tasks"),
+                failure_workflow: def.failure_workflow.clone(),
+            };
+            (*n, refers)
+        });
+        for (n, refers) in built_refers.chain(unbuilt_workflows) {
+            let doc = &docs[n].1;
+            for (path, target) in &refers.sub_workflows {
+                if !known(target) {
                     let msg = format!("SUB_WORKFLOW starts workflow `{target}`, which is not defined");
                     diags.push(doc.locate(
-                        Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(&target)),
+                        Problem::error(format!("{path}.subWorkflowParam.name"), msg).with_hint(suggest(target)),
                     ));
                 }
             }
             if let Some(names) = notifiers {
-                for (path, notifier) in alert_notifiers(&def.tasks, "tasks") {
+                for (path, notifier) in refers.alert_notifiers {
                     if !names.contains(&notifier) {
                         let msg = format!("notifier `{notifier}` is not defined in notifiers/");
                         let hint = did_you_mean(&notifier, names.iter().map(String::as_str));
@@ -371,9 +426,26 @@ impl Building {
                     }
                 }
             }
-            if let Some(f) = def.failure_workflow.as_deref().filter(|f| !known(f)) {
-                let msg = format!("failureWorkflow `{f}` is not defined");
-                diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
+            match refers.failure_workflow.as_deref().map(|f| (f, crate::def::failure_workflow_input_key(f))) {
+                // Named by the input at run time: Conductor's `$workflow.input.KEY`.
+                Some((_, Some(Some(_)))) | None => {}
+                Some((f, Some(None))) => {
+                    let msg = format!("failureWorkflow `{f}` is neither a workflow name nor `$workflow.input.KEY`");
+                    diags.push(doc.locate(Problem::error("failureWorkflow", msg)));
+                }
+                Some((f, None)) if !known(f) => {
+                    let msg = format!("failureWorkflow `{f}` is not defined");
+                    diags.push(doc.locate(Problem::error("failureWorkflow", msg).with_hint(suggest(f))));
+                }
+                Some(_) => {}
+            }
+        }
+        for (n, target) in &unbuilt_schedules {
+            if !known(target) {
+                let msg = format!("schedule starts workflow `{target}`, which is not defined");
+                diags.push(
+                    docs[*n].1.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(target))),
+                );
             }
         }
         for s in &config.schedules {
@@ -384,6 +456,7 @@ impl Building {
                     doc.locate(Problem::error("startWorkflowRequest.name", msg).with_hint(suggest(&s.start.name))),
                 );
             } else if let Some(v) = s.start.version
+                && built.iter().any(|(_, d)| d.name == s.start.name)
                 && !built.iter().any(|(_, d)| d.name == s.start.name && d.version == v)
             {
                 let versions: Vec<String> =
@@ -394,6 +467,21 @@ impl Building {
                     versions.join(", ")
                 );
                 diags.push(doc.locate(Problem::error("startWorkflowRequest.version", msg)));
+            }
+        }
+        // A `job_latency` monitor of a vigil workflow watches a name: one not in workflows/ may
+        // be defined through the API, so it is a warning, not an error.
+        for m in config.monitors.iter().filter(|m| m.source.kind == "job_latency") {
+            let Some(wf) = m.source.config.get("workflow").and_then(Value::as_str) else { continue };
+            if !known(wf)
+                && let Some(origin) = config.monitor_origins.get(&m.name)
+            {
+                let msg =
+                    format!("workflow `{wf}` is not defined in workflows/ (fine if it is defined through the API)");
+                let mut d = origin.error("source.job_latency.workflow", msg);
+                d.severity = Severity::Warning;
+                d.hint = suggest(wf);
+                diags.push(d);
             }
         }
         for (_, def) in built {

@@ -115,6 +115,9 @@ pub fn parse_cron(text: &str) -> Result<CronExpr, String> {
         before_last = Some(n);
         fields[day_of_month] = "*";
     }
+    if let Some(why) = impossible_date(&fields, day_of_month) {
+        return Err(format!("`{text}` never fires: {why}"));
+    }
     let parser = CronParser::builder()
         .seconds(Seconds::Optional)
         .year(Year::Optional)
@@ -123,6 +126,26 @@ pub fn parse_cron(text: &str) -> Result<CronExpr, String> {
         .build();
     let cron = parser.parse(&fields.join(" ")).map_err(|e| format!("bad cron expression `{text}`: {e}"))?;
     Ok(CronExpr { cron, before_last })
+}
+
+/// Why the day-of-month and month fields name no date that exists (`30 2`: February has no 30th),
+/// when both are plain numbers or lists of them; `None` when some date fits or the fields are
+/// not that simple (ranges, steps, `L`, `W` and names are left to the search).
+fn impossible_date(fields: &[&str], day_of_month: usize) -> Option<String> {
+    let numbers = |field: &str| -> Option<Vec<u32>> { field.split(',').map(|v| v.parse().ok()).collect() };
+    let days = numbers(fields.get(day_of_month)?)?;
+    let months = numbers(fields.get(day_of_month + 1)?)?;
+    let longest = |m: u32| match m {
+        2 => 29,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let fits = months.iter().any(|&m| days.iter().any(|&d| (1..=12).contains(&m) && d >= 1 && d <= longest(m)));
+    (!fits).then(|| {
+        let months: Vec<String> = months.iter().map(u32::to_string).collect();
+        let days: Vec<String> = days.iter().map(u32::to_string).collect();
+        format!("month {} has no day {}", months.join(","), days.join(","))
+    })
 }
 
 /// Spring's macros, as Spring expands them.

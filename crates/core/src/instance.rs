@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::params::Scope;
+use crate::principal::Principal;
 use crate::time::{Millis, format_millis};
 
 /// Conductor's workflow statuses.
@@ -165,6 +166,11 @@ pub struct TaskExec {
     /// The delay a worker asked for with its last IN_PROGRESS update, in seconds.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub callback_after_seconds: u64,
+    /// When the worker holding this SIMPLE execution must have reported: its poll plus
+    /// `responseTimeoutSeconds`. The instance's owner fails the attempt then, whichever node
+    /// handed it out (that node may be gone, and its lease with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<Millis>,
 }
 
 impl TaskExec {
@@ -207,6 +213,7 @@ impl TaskExec {
             poll_count: 0,
             worker_id: None,
             callback_after_seconds: 0,
+            lease_until: None,
         }
     }
 
@@ -332,6 +339,20 @@ pub struct Instance {
     /// order they were made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dynamic_tasks: Vec<DynamicTask>,
+    /// Who defined the workflow it runs: what its definition's text may resolve
+    /// ([`crate::principal`]).
+    #[serde(default, skip_serializing_if = "Principal::is_system")]
+    pub defined_by: Principal,
+    /// Who started it: a token, a schedule's definer, or the instance that started it.
+    #[serde(default, skip_serializing_if = "Principal::is_system")]
+    pub started_by: Principal,
+}
+
+impl Instance {
+    /// What data handed to this instance may do: the authority its definer and its starter share.
+    pub fn data_authority(&self) -> Principal {
+        self.defined_by.meet(&self.started_by)
+    }
 }
 
 /// A task made at run time, kept with the instance so that every later step (and a restart)
@@ -388,6 +409,8 @@ impl Instance {
             partition: 0,
             definition: None,
             dynamic_tasks: Vec::new(),
+            defined_by: Principal::System,
+            started_by: Principal::System,
         }
     }
 
@@ -419,6 +442,8 @@ pub struct InstanceScope<'a> {
     pub secrets: &'a dyn SecretSource,
     /// The task whose input is resolved, if any (`${CPEWF_TASK_ID}`).
     pub current_task: Option<&'a str>,
+    /// Whose authority the text being resolved carries.
+    pub authority: &'a Principal,
 }
 
 /// Provides secret values and allowed environment variables.
@@ -503,6 +528,14 @@ impl Scope for InstanceScope<'_> {
 
     fn env(&self, name: &str) -> Option<String> {
         self.secrets.env(name)
+    }
+
+    fn secret_denied(&self, name: &str) -> Option<String> {
+        self.authority.may_read_secret(name).err().map(|d| d.0)
+    }
+
+    fn env_denied(&self, name: &str) -> Option<String> {
+        self.authority.may_read_env(name).err().map(|d| d.0)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod locate;
 pub mod memory;
 pub mod monitor;
 pub mod params;
+pub mod principal;
 pub mod retention;
 pub mod schedule;
 pub mod script;

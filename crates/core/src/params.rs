@@ -25,6 +25,15 @@ pub trait Scope {
     fn current_task_id(&self) -> Option<&str> {
         None
     }
+    /// Why whoever this is resolved for may not read secret `name` (`None`: it may). Checked
+    /// when the reference is resolved, whatever text it came from.
+    fn secret_denied(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// Why whoever this is resolved for may not read environment variable `name`.
+    fn env_denied(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Conductor's system parameters, written as a whole reference (`${CPEWF_TASK_ID}`): the current
@@ -60,6 +69,9 @@ pub enum ParamError {
     /// `${...}` never closes.
     #[error("unclosed `${{` in `{0}`")]
     Unclosed(String),
+    /// The instance's principal may not read what the reference names.
+    #[error("{0}")]
+    Denied(String),
 }
 
 /// Resolves every reference in `template`.
@@ -156,14 +168,17 @@ fn lookup(reference: &str, scope: &dyn Scope, secrets: Secrets) -> Result<Value,
     let (base, rest): (Option<Cow<'_, Value>>, &[String]) = match head.as_str() {
         "workflow" if second == "secrets" => {
             let name = segs.get(2).cloned().unwrap_or_default();
+            if let Some(why) = scope.secret_denied(&name) {
+                return Err(ParamError::Denied(why));
+            }
             let value = scope.secret(&name).ok_or(ParamError::UnknownSecret(name))?;
             return Ok(Value::String(if secrets == Secrets::Reveal { value } else { MASK.into() }));
         }
-        "env" => return Ok(env_value(scope, second, secrets)),
+        "env" => return env_value(scope, second, secrets),
         "CPEWF_TASK_ID" if segs.len() == 1 => {
             return Ok(scope.current_task_id().map(|id| Value::String(id.to_string())).unwrap_or(Value::Null));
         }
-        "NETFLIX_ENV" | "NETFLIX_STACK" if segs.len() == 1 => return Ok(env_value(scope, head, secrets)),
+        "NETFLIX_ENV" | "NETFLIX_STACK" if segs.len() == 1 => return env_value(scope, head, secrets),
         "workflow" => (scope.workflow_field(second), segs.get(2..).unwrap_or_default()),
         task => (scope.task_field(task, second), segs.get(2..).unwrap_or_default()),
     };
@@ -172,12 +187,15 @@ fn lookup(reference: &str, scope: &dyn Scope, secrets: Secrets) -> Result<Value,
 }
 
 /// Environment variable `name` where the deployment allows it (masked unless revealed), else null.
-fn env_value(scope: &dyn Scope, name: &str, secrets: Secrets) -> Value {
-    match scope.env(name) {
+fn env_value(scope: &dyn Scope, name: &str, secrets: Secrets) -> Result<Value, ParamError> {
+    if let Some(why) = scope.env_denied(name) {
+        return Err(ParamError::Denied(why));
+    }
+    Ok(match scope.env(name) {
         Some(value) if secrets == Secrets::Reveal => Value::String(value),
         Some(_) => Value::String(MASK.into()),
         None => Value::Null,
-    }
+    })
 }
 
 /// Follows object keys and array indexes.

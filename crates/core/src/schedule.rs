@@ -115,6 +115,9 @@ pub struct ScheduleDef {
     pub catch_up: bool,
     /// Overlap behaviour.
     pub overlap: OverlapPolicy,
+    /// Who wrote it through the API (`None`: the config directory); its instances are started
+    /// by this principal. Boxed: 100,000 schedules from files carry one pointer each.
+    pub defined_by: Option<Box<crate::principal::Principal>>,
     cron: Arc<CronExpr>,
     zone: TimeZone,
 }
@@ -172,6 +175,7 @@ impl ScheduleDef {
             end_time: raw.schedule_end_time,
             catch_up: raw.run_catchup_schedule_instances,
             overlap: raw.overlap_policy,
+            defined_by: None,
             cron,
             zone,
         };

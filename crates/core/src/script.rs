@@ -293,6 +293,45 @@ mod tests {
         assert_eq!(js.eval("1 + 1", &json!({})).unwrap(), json!(2));
     }
 
+    /// Issue 31, item 5: scripts that catch what stops them. Each ran for minutes (the first
+    /// pinned a shard for 9+ minutes under `vigil serve`); each must end at its limit.
+    pub(crate) const CATCHING_RUNAWAYS: &[&str] = &[
+        "function f(){try{return f()}catch(e){return f()}}; f()",
+        "function f(){try{f()}catch(e){} f()}; f()",
+        "for(;;){try{while(true){}}catch(e){}}",
+        "for(;;){try{throw 1}catch(e){}finally{continue}}",
+        "var o = {get x(){ throw new Error('g') }}; for(;;){try{o.x}catch(e){}}",
+        "var p = new Proxy({}, {get: function(t, k){ try { return p[k] } catch(e) { return p[k] } }}); p.x",
+        "var s = 'x'; for(;;){try{ s = s + s; }catch(e){ s = 'x'; }}",
+        "Error.prepareStackTrace = function(){ for(;;){} }; for(;;){try{null.x}catch(e){}}",
+        "for(;;){try{ using r = {[Symbol.dispose](){ for(;;){} }}; throw 1 }catch(e){}}",
+        "for(;;){try{ const d = new DisposableStack(); d.defer(function(){ for(;;){} }); d.dispose() }catch(e){}}",
+    ];
+
+    #[test]
+    fn scripts_that_catch_what_stops_them_still_stop_at_the_limit() {
+        let mut js = engine();
+        for script in CATCHING_RUNAWAYS {
+            let started = Instant::now();
+            let got = js.eval(script, &json!({}));
+            assert!(
+                matches!(got, Err(ScriptError::Timeout(_)) | Err(ScriptError::OutOfMemory(_))),
+                "{script}: {got:?}"
+            );
+            // A hang guard, not a timing: before the fix these ran for minutes.
+            assert!(started.elapsed() < Duration::from_secs(20), "{script} stopped after {:?}", started.elapsed());
+            assert_eq!(js.eval("1 + 1", &json!({})).unwrap(), json!(2), "the engine answers after {script}");
+        }
+    }
+
+    #[test]
+    fn catch_and_finally_work_before_the_limit() {
+        let mut js = engine();
+        let script =
+            "var n = 0; for (var i = 0; i < 3; i++) { try { throw i } catch (e) { n += e } finally { n += 10 } } n";
+        assert_eq!(js.eval(script, &json!({})).unwrap(), json!(33));
+    }
+
     #[test]
     fn memory_hog_is_stopped() {
         let mut js = engine();

@@ -174,11 +174,24 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             shared.work.remove(&id, &task_id);
         }
         Action::Query { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
-        Action::Query { task_id, source, config } => {
+        Action::Query { task_id, source, jdbc, mut config } => {
             let shared = shared.clone();
             tokio::spawn(async move {
                 let _slot = shared.http_slots.acquire().await;
-                let result = crate::query::run(&shared.http, source, config).await;
+                // A named connection's URL is a secret: read here, never stored with the task.
+                let secrets = shared.secrets.read().expect("lock").clone();
+                let lookup = |kind: &str, name: &str| {
+                    (kind == "secrets").then(|| vigil_core::instance::SecretSource::secret(&*secrets, name)).flatten()
+                };
+                let result = match vigil_connectors::sources::sql::resolve_connection(&mut config, &lookup) {
+                    Ok(_) if !jdbc => crate::query::run(&shared.http, source, config).await,
+                    Ok(writable) => crate::query::jdbc(config, writable).await,
+                    Err(reason) => vigil_core::interpreter::TaskResult::Failed {
+                        reason,
+                        output: serde_json::json!({}),
+                        terminal: true,
+                    },
+                };
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }

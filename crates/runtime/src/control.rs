@@ -88,6 +88,11 @@ impl crate::engine::Shared {
         }
         .ok_or_else(|| ControlError::UnknownWorkflow(old.workflow_name.clone()))?;
         let mut fresh = new_instance(&def, old.workflow_id, old.input, self.clock.now());
+        // Its own definition keeps the authority it was given; a stored one has its definer's.
+        if old.definition.is_some() {
+            fresh.defined_by = old.defined_by;
+        }
+        fresh.started_by = old.started_by;
         fresh.definition = old.definition;
         // Task ids go on from the old run's, so a restarted SUB_WORKFLOW starts a new child (its
         // id is made from the task's) while the old one stays readable, as in Conductor.

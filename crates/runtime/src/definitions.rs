@@ -9,6 +9,7 @@ use vigil_core::def::WorkflowDef;
 use vigil_core::def::build::{apply_task_defs, build_workflow};
 use vigil_core::def::cycles::find_cycles;
 use vigil_core::diagnostic::{Problem, Severity};
+use vigil_core::principal::Principal;
 use vigil_store::{DefinitionRow, StoreError};
 
 use crate::engine::Engine;
@@ -19,6 +20,20 @@ fn cycle_path(def: &WorkflowDef, cycle: &[String]) -> Option<String> {
     let next = cycle.get(at + 1)?;
     let (path, _) = vigil_core::def::cycles::sub_workflow_targets(def).into_iter().find(|(_, t)| t == next)?;
     Some(format!("{path}.subWorkflowParam.name"))
+}
+
+/// Who wrote a stored definition: as recorded, or for a row from before principals were
+/// recorded, what its text referenced ([`Principal::legacy`]).
+fn principal_of(row: &DefinitionRow, doc: &Value) -> Principal {
+    match row.defined_by.as_deref().map(serde_json::from_str::<Principal>) {
+        Some(Ok(p)) => p,
+        _ => Principal::legacy(doc),
+    }
+}
+
+/// The column value recording `principal` (`None` for the system, which the config directory is).
+fn recorded(principal: &Principal) -> Option<String> {
+    (!principal.is_system()).then(|| serde_json::to_string(principal).expect("a principal serializes"))
 }
 
 /// Store kind of workflow definitions.
@@ -60,9 +75,11 @@ impl Engine {
         let mut loaded = 0;
         for row in self.store().definitions(WORKFLOW).await? {
             let Ok(mut doc) = serde_json::from_str::<Value>(&row.body) else { continue };
+            let defined_by = principal_of(&row, &doc);
             apply_task_defs(&mut doc, &taskdefs);
             match build_workflow(&doc) {
-                (Some(def), _) if set.get(&def.name, Some(def.version)).is_none() => {
+                (Some(mut def), _) if set.get(&def.name, Some(def.version)).is_none() => {
+                    def.defined_by = defined_by;
                     set.insert(def);
                     loaded += 1;
                 }
@@ -78,30 +95,56 @@ impl Engine {
 
     /// Validates `doc` (a Conductor WorkflowDef), stores it and makes it live. With `overwrite`
     /// false an existing name and version is refused.
-    pub async fn put_workflow(&self, doc: Value, overwrite: bool) -> Result<Arc<WorkflowDef>, DefinitionError> {
-        let mut defs = self.put_workflows(vec![doc], overwrite, false).await?;
-        Ok(defs.pop().expect("one definition in, one out"))
+    pub async fn put_workflow(
+        &self,
+        doc: Value,
+        overwrite: bool,
+        defined_by: &Principal,
+    ) -> Result<(Arc<WorkflowDef>, Vec<Problem>), DefinitionError> {
+        let (mut defs, warnings) = self.put_checked(vec![doc], overwrite, false, defined_by).await?;
+        Ok((defs.pop().expect("one definition in, one out"), warnings))
     }
 
     /// Validates every document, and only if all validate (and start no SUB_WORKFLOW cycle
     /// together with what is live) stores them in one transaction and makes them live. With
-    /// `indexed`, problem paths start with the document's list index (`[1].tasks[0]...`).
+    /// `indexed`, problem paths start with the document's list index (`[1].tasks[0]...`). Their
+    /// instances act with `defined_by`'s authority.
     pub async fn put_workflows(
         &self,
         docs: Vec<Value>,
         overwrite: bool,
         indexed: bool,
+        defined_by: &Principal,
     ) -> Result<Vec<Arc<WorkflowDef>>, DefinitionError> {
+        Ok(self.put_checked(docs, overwrite, indexed, defined_by).await?.0)
+    }
+
+    /// [`Self::put_workflows`], with the warnings the documents gave (stored all the same, as
+    /// Conductor stores them).
+    async fn put_checked(
+        &self,
+        docs: Vec<Value>,
+        overwrite: bool,
+        indexed: bool,
+        defined_by: &Principal,
+    ) -> Result<(Vec<Arc<WorkflowDef>>, Vec<Problem>), DefinitionError> {
         let taskdefs = self.task_defs().await?;
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut built = Vec::new();
         for (n, mut doc) in docs.into_iter().enumerate() {
             let body = doc.to_string();
             apply_task_defs(&mut doc, &taskdefs);
-            let (def, problems) = build_workflow(&doc);
+            let (mut def, problems) = build_workflow(&doc);
+            if let Some(def) = &mut def {
+                def.defined_by = defined_by.clone();
+            }
             let at = |p: Problem| if indexed { p.within(&format!("[{n}]")) } else { p };
             let before = errors.len();
-            errors.extend(problems.into_iter().filter(|p| p.severity == Severity::Error).map(at));
+            let (found, warned): (Vec<Problem>, Vec<Problem>) =
+                problems.into_iter().partition(|p| p.severity == Severity::Error);
+            errors.extend(found.into_iter().map(at));
+            warnings.extend(warned.into_iter().map(at));
             if let Some(def) = def.filter(|_| errors.len() == before) {
                 if !overwrite && self.workflows().get(&def.name, Some(def.version)).is_some() {
                     return Err(DefinitionError::Exists { name: def.name, version: def.version });
@@ -146,12 +189,14 @@ impl Engine {
                 version: *version,
                 body: body.clone(),
                 updated_at: now,
+                defined_by: recorded(defined_by),
             })
             .collect();
         self.store().put_definitions(&rows).await?;
         self.set_workflows(set);
         let live = self.workflows();
-        Ok(built.iter().map(|(_, _, name, version)| live.get(name, Some(*version)).expect("just inserted")).collect())
+        let defs = built.iter().map(|(_, _, name, version)| live.get(name, Some(*version)).expect("just inserted"));
+        Ok((defs.collect(), warnings))
     }
 
     /// Removes a workflow version (or all versions); returns how many went.
@@ -181,6 +226,7 @@ impl Engine {
                 version: 0,
                 body: d.to_string(),
                 updated_at: self.now(),
+                defined_by: None,
             };
             self.store().put_definition(&row).await?;
         }
@@ -210,9 +256,11 @@ impl Engine {
             if without_task_defs(&live.source) != without_task_defs(&written) {
                 continue;
             }
+            let defined_by = principal_of(&row, &written);
             let mut doc = written;
             apply_task_defs(&mut doc, &taskdefs);
-            if let (Some(def), _) = build_workflow(&doc) {
+            if let (Some(mut def), _) = build_workflow(&doc) {
+                def.defined_by = defined_by;
                 set.insert(def);
             }
         }
@@ -257,7 +305,10 @@ impl Engine {
         for row in self.store().definitions(SCHEDULE).await? {
             let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
             match vigil_core::schedule::ScheduleDef::build(&doc) {
-                (Some(def), _) => out.push(def),
+                (Some(mut def), _) => {
+                    def.defined_by = Some(Box::new(principal_of(&row, &doc))).filter(|p| !p.is_system());
+                    out.push(def)
+                }
                 (None, problems) => {
                     tracing::error!(schedule = %row.name, ?problems, "A stored schedule no longer validates; it is not loaded.")
                 }
@@ -267,8 +318,16 @@ impl Engine {
     }
 
     /// Validates a schedule document, stores it and makes it live in the running scheduler.
-    pub async fn put_schedule(&self, doc: Value) -> Result<vigil_core::schedule::ScheduleDef, DefinitionError> {
-        let (def, problems) = vigil_core::schedule::ScheduleDef::build(&doc);
+    /// The instances it starts are started by `defined_by`.
+    pub async fn put_schedule(
+        &self,
+        doc: Value,
+        defined_by: &Principal,
+    ) -> Result<vigil_core::schedule::ScheduleDef, DefinitionError> {
+        let (mut def, problems) = vigil_core::schedule::ScheduleDef::build(&doc);
+        if let Some(def) = &mut def {
+            def.defined_by = Some(Box::new(defined_by.clone())).filter(|p| !p.is_system());
+        }
         let errors: Vec<Problem> =
             problems.into_iter().filter(|p| p.severity == vigil_core::diagnostic::Severity::Error).collect();
         let Some(def) = def.filter(|_| errors.is_empty()) else { return Err(DefinitionError::Invalid(errors)) };
@@ -278,6 +337,7 @@ impl Engine {
             version: 0,
             body: doc.to_string(),
             updated_at: self.now(),
+            defined_by: recorded(defined_by),
         };
         self.store().put_definition(&row).await?;
         self.schedule_command(crate::scheduler::SchedulerCmd::Put(Box::new(def.clone())));
@@ -321,6 +381,7 @@ impl Engine {
             version: 0,
             body: doc.to_string(),
             updated_at: self.now(),
+            defined_by: None,
         };
         self.store().put_definition(&row).await?;
         self.put_notifier(notifier);

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use vigil_core::def::WorkflowSet;
 use vigil_core::instance::{FireRef, Instance};
 use vigil_core::interpreter::{Event, new_instance};
+use vigil_core::principal::Principal;
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::script::ScriptLimits;
 use vigil_core::time::{Clock, Millis};
@@ -52,7 +53,13 @@ pub struct EngineConfig {
     pub max_variables_bytes: usize,
     /// How long ended instances, resolved alerts and notices are kept.
     pub retention: crate::retention::RetentionSettings,
+    /// How long a stop waits for the notices due now to be sent (what is left is sent at the
+    /// next start: it is in the outbox).
+    pub notify_grace: std::time::Duration,
 }
+
+/// [`EngineConfig::notify_grace`] by default.
+pub const DEFAULT_NOTIFY_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -71,6 +78,7 @@ impl Default for EngineConfig {
             secret_box: None,
             max_variables_bytes: vigil_core::interpreter::MAX_VARIABLES_BYTES,
             retention: crate::retention::RetentionSettings::default(),
+            notify_grace: DEFAULT_NOTIFY_GRACE,
         }
     }
 }
@@ -100,6 +108,10 @@ pub enum EngineError {
     /// The definition the request brought does not check; every problem is listed.
     #[error("the workflow definition is invalid: {}", .0.iter().map(|p| if p.path.is_empty() { p.message.clone() } else { format!("workflowDef.{}: {}", p.path, p.message) }).collect::<Vec<_>>().join("; "))]
     InvalidDefinition(Vec<vigil_core::diagnostic::Problem>),
+    /// The starter may not do what the request asks (an inline definition referencing a secret
+    /// not granted to it).
+    #[error("{0}")]
+    Forbidden(String),
     /// This node owns no partition to run the instance in (it is joining the cluster).
     #[error("this node owns no partitions yet")]
     NoPartition,
@@ -122,8 +134,10 @@ pub struct StartRequest {
     /// Correlation id.
     pub correlation_id: Option<String>,
     /// The instance's own definition (Conductor's inline `workflowDef`): it runs that instead
-    /// of a loaded workflow.
+    /// of a loaded workflow, with the starter's authority.
     pub definition: Option<Value>,
+    /// Who starts it: the API token, a schedule's definer, or the system.
+    pub started_by: Principal,
 }
 
 /// Routes events to the shard that owns an instance.
@@ -174,7 +188,7 @@ pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub workflows: RwLock<Arc<WorkflowSet>>,
-    pub secrets: RwLock<Arc<SecretValues>>,
+    pub secrets: crate::secrets::SharedSecrets,
     /// Seals what UPDATE_SECRET stores.
     /// Most bytes an instance's variables may take as JSON.
     pub max_variables_bytes: usize,
@@ -210,7 +224,16 @@ impl Shared {
     pub(crate) fn new_instance(&self, req: StartRequest, part: u32) -> Result<Instance, EngineError> {
         let workflows = self.workflows.read().expect("lock").clone();
         let def = match &req.definition {
-            Some(doc) => Arc::new(workflows.build_inline(doc).map_err(EngineError::InvalidDefinition)?),
+            Some(doc) => {
+                // An inline definition is the starter's text: it may reference only what the
+                // starter may, and its instance acts with the starter's authority.
+                if let Err(denied) = req.started_by.check_references(doc) {
+                    return Err(EngineError::Forbidden(denied.0));
+                }
+                let mut def = workflows.build_inline(doc).map_err(EngineError::InvalidDefinition)?;
+                def.defined_by = req.started_by.clone();
+                Arc::new(def)
+            }
             None => workflows
                 .get(&req.name, req.version)
                 .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?,
@@ -218,6 +241,7 @@ impl Shared {
         let id = req.id.unwrap_or_else(new_instance_id);
         let mut instance = new_instance(&def, id, req.input, self.clock.now());
         instance.definition = req.definition;
+        instance.started_by = req.started_by;
         instance.correlation_id = req.correlation_id;
         instance.partition = part;
         Ok(instance)
@@ -229,16 +253,16 @@ impl Shared {
 fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
     let weak = Arc::downgrade(shared);
     Arc::new(move |instance: String, part: u32, event: Event| {
-        let Some(shared) = weak.upgrade() else { return };
-        if shared.ownership.owns(part) {
-            shared.router.send(&instance, event);
-        } else {
-            crate::cluster::inbox::send_later(
-                &shared,
-                part,
-                crate::cluster::inbox::InboxMsg::Event { instance, event },
-            );
-        }
+        let weak = weak.clone();
+        Box::pin(async move {
+            let Some(shared) = weak.upgrade() else { return Err("the engine stopped".to_string()) };
+            if shared.ownership.owns(part) {
+                shared.router.send(&instance, event);
+                return Ok(());
+            }
+            let msg = crate::cluster::inbox::InboxMsg::Event { instance, event };
+            crate::cluster::inbox::send(&shared, part, &msg).await.map_err(|e| e.to_string())
+        })
     })
 }
 
@@ -260,6 +284,9 @@ pub struct Engine {
     monitors: crate::monitors::Monitors,
     pings: crate::pings::Pings,
     retention: crate::retention::Retention,
+    /// Notices due or in flight, for a stop that drains them.
+    unsettled: Arc<crate::alerting::delivery::Unsettled>,
+    notify_grace: std::time::Duration,
 }
 
 impl Engine {
@@ -291,7 +318,7 @@ impl Engine {
             store: store.clone(),
             clock: clock.clone(),
             workflows: RwLock::new(Arc::new(workflows)),
-            secrets: RwLock::new(Arc::new(secrets)),
+            secrets: Arc::new(RwLock::new(Arc::new(secrets))),
             secret_box: config.secret_box.clone(),
             max_variables_bytes: config.max_variables_bytes,
             router: router.clone(),
@@ -333,6 +360,7 @@ impl Engine {
         }
         drop(commit_tx);
         let (done_tx, done_rx) = oneshot::channel();
+        let unsettled = Arc::new(crate::alerting::delivery::Unsettled::default());
         let mut tasks = vec![
             tokio::spawn(crate::alerting::run(alert_rx, results_rx, shared.clone(), (outbox_tx, recorded_tx))),
             tokio::spawn(crate::alerting::delivery::run(
@@ -340,7 +368,7 @@ impl Engine {
                 results_tx,
                 recorded_rx,
                 clock.clone(),
-                (notifiers, shared.ownership.clone()),
+                (notifiers, shared.ownership.clone(), shared.secrets.clone(), unsettled.clone()),
             )),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(crate::workers::run_expiry(shared.work.clone())),
@@ -395,6 +423,8 @@ impl Engine {
             threads: Arc::new(Mutex::new(threads)),
             committer_done: Arc::new(Mutex::new(Some(done_rx))),
             cluster: Arc::new(config.cluster),
+            unsettled,
+            notify_grace: config.notify_grace,
         })
     }
 
@@ -458,6 +488,16 @@ impl Engine {
         crate::monitors::uptime::read(&*self.shared.store, name, self.now()).await
     }
 
+    /// The ping id of heartbeat monitor `monitor`, if it is one.
+    pub fn ping_id_of(&self, monitor: &str) -> Option<String> {
+        self.pings.id_of(monitor)
+    }
+
+    /// The heartbeat monitor ping id `id` belongs to, if any.
+    pub fn ping_monitor(&self, id: &str) -> Option<String> {
+        self.pings.monitor_of(id)
+    }
+
     /// Records a heartbeat ping for ping id `id`; returns its monitor once the ping is durable.
     pub async fn ping(&self, id: &str, ping: crate::pings::Ping) -> Result<String, crate::pings::PingError> {
         self.pings.ping(id, ping).await
@@ -512,6 +552,19 @@ impl Engine {
         let removed = map.remove(name).is_some();
         *guard = Some(Arc::new(map));
         removed
+    }
+
+    /// Instances matching `filter`; a text search that holds a secret finds nothing.
+    pub async fn search_instances(
+        &self,
+        filter: &vigil_store::InstanceFilter,
+    ) -> Result<Vec<vigil_store::InstanceSummary>, StoreError> {
+        let names_a_secret =
+            filter.text.as_deref().is_some_and(|t| self.shared.secrets.read().expect("lock").mentioned_in(t));
+        if names_a_secret {
+            return Ok(Vec::new());
+        }
+        self.shared.store.list_instances(filter).await
     }
 
     /// The secret value named `name`, for credentials in notifiers written through the API.
@@ -678,7 +731,34 @@ impl Engine {
         &self.shared
     }
 
-    /// Stops accepting work, lets shards commit what they hold, and waits for the last commit.
+    /// Sends the notices due now before the engine stops, for at most the notify grace: what the
+    /// stopping instances and monitors raised is committed first, then delivered (or left, durable,
+    /// for the next start, with one line saying how many).
+    async fn drain_notices(&self) {
+        if self.notify_grace.is_zero() {
+            return;
+        }
+        let started = tokio::time::Instant::now();
+        let (tx, rx) = oneshot::channel();
+        if self.shared.alerts.send(crate::alerting::AlertMsg::Flush(tx)).is_ok() {
+            let _ = tokio::time::timeout(self.notify_grace, rx).await;
+        }
+        let grace = self.notify_grace.saturating_sub(started.elapsed());
+        match self.unsettled.settle(grace).await {
+            Some(0) => {}
+            Some(left) => tracing::warn!(
+                notices = left,
+                grace_seconds = self.notify_grace.as_secs_f64(),
+                "Stopping with notices not yet sent; they are in the outbox and go at the next start."
+            ),
+            None => {
+                tracing::warn!("Stopping before notification delivery answered; pending notices go at the next start.")
+            }
+        }
+    }
+
+    /// Stops accepting work, lets shards commit what they hold, and waits for the last commit,
+    /// then sends the notices due (within the notify grace).
     /// In-flight HTTP calls are abandoned; they are re-sent on the next start.
     pub async fn shutdown(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
@@ -692,6 +772,7 @@ impl Engine {
             let _ = done.await;
         }
         self.monitors.stop().await;
+        self.drain_notices().await;
         crate::cluster::leases::stop(&self.shared, &self.cluster).await;
         for t in self.tasks.lock().expect("lock").drain(..) {
             t.abort();

@@ -39,7 +39,12 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
         Err(e) if e.is_timeout() => {
             return failed(format!("{} {} timed out after {timeout:?}", req.method, req.uri), json!({}), false);
         }
-        Err(e) => return failed(format!("{} {} failed: {}", req.method, req.uri, error_chain(&e)), json!({}), false),
+        // Never the URL as reqwest writes it (percent-encoded, with its query): the request line
+        // is named once, as resolved, where masking finds its secrets.
+        Err(e) => {
+            let e = e.without_url();
+            return failed(format!("{} {} failed: {}", req.method, req.uri, error_chain(&e)), json!({}), false);
+        }
     };
     let status = response.status();
     let mut headers = Map::new();
@@ -58,7 +63,7 @@ pub async fn call(client: &reqwest::Client, req: HttpRequest) -> TaskResult {
         }
         Err(e) => {
             return failed(
-                format!("{} {}: reading the body failed: {}", req.method, req.uri, error_chain(&e)),
+                format!("{} {}: reading the body failed: {}", req.method, req.uri, error_chain(&e.without_url())),
                 json!({}),
                 false,
             );

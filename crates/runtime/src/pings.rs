@@ -58,8 +58,10 @@ pub struct Ping {
     pub exit_code: Option<i32>,
     /// Run id (`?rid=`).
     pub rid: Option<String>,
-    /// Body (capped by [`Pings::ping`]).
-    pub body: Option<String>,
+    /// Body, as sent (capped by [`Pings::ping`]).
+    pub body: Option<Vec<u8>>,
+    /// Where it came from: method, user agent, address and scheme.
+    pub origin: vigil_store::PingOrigin,
 }
 
 /// Work for the committer.
@@ -68,12 +70,16 @@ pub struct PingMsg {
     done: oneshot::Sender<Result<(), PingError>>,
 }
 
+/// Per ping id: the second counted, pings in it, and the last ping's time.
+type PerId = (Millis, u32, Millis);
+
 /// The handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Pings {
     tx: mpsc::UnboundedSender<PingMsg>,
     ids: Arc<RwLock<HashMap<String, String>>>,
-    limits: Arc<Mutex<HashMap<String, (Millis, u32)>>>,
+    /// Per ping id: the second counted, pings in it, and the last ping's time.
+    limits: Arc<Mutex<HashMap<String, PerId>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -110,6 +116,11 @@ impl Pings {
         self.limits.lock().expect("lock").clear();
     }
 
+    /// The ping id of heartbeat monitor `monitor`.
+    pub fn id_of(&self, monitor: &str) -> Option<String> {
+        self.ids.read().expect("lock").iter().find(|(_, m)| m.as_str() == monitor).map(|(id, _)| id.clone())
+    }
+
     /// The monitor a ping id belongs to.
     pub fn monitor_of(&self, id: &str) -> Option<String> {
         self.ids.read().expect("lock").get(id).cloned()
@@ -118,10 +129,10 @@ impl Pings {
     /// Records a ping for `id`; returns once it is durable.
     pub async fn ping(&self, id: &str, ping: Ping) -> Result<String, PingError> {
         let monitor = self.monitor_of(id).ok_or(PingError::Unknown)?;
-        let now = self.clock.now();
+        let mut now = self.clock.now();
         {
             let mut limits = self.limits.lock().expect("lock");
-            let (second, count) = limits.entry(id.to_string()).or_insert((now / 1000, 0));
+            let (second, count, last) = limits.entry(id.to_string()).or_insert((now / 1000, 0, Millis::MIN));
             if *second != now / 1000 {
                 (*second, *count) = (now / 1000, 0);
             }
@@ -130,15 +141,14 @@ impl Pings {
                 metrics::counter!("vigil_pings_total", "outcome" => "rate_limited").increment(1);
                 return Err(PingError::TooMany);
             }
+            // Each ping of a heartbeat is later than the one before, so of two in one
+            // millisecond the last wins (a /fail then a success: up).
+            now = now.max(last.saturating_add(1));
+            *last = now;
         }
+        // The first bytes as sent, as Healthchecks keeps them (not cut to a character).
         let body = ping.body.map(|mut b| {
-            if b.len() > MAX_BODY_BYTES {
-                let mut cut = MAX_BODY_BYTES;
-                while !b.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                b.truncate(cut);
-            }
+            b.truncate(MAX_BODY_BYTES);
             b
         });
         let row = PingRow {
@@ -147,6 +157,7 @@ impl Pings {
             exit_code: ping.exit_code,
             rid: ping.rid,
             body,
+            origin: ping.origin,
             received_at: now,
         };
         let (done, answer) = oneshot::channel();
@@ -175,10 +186,12 @@ async fn committer(
         match store.record_pings(&rows, clock.now()).await {
             Ok(new_states) => {
                 metrics::counter!("vigil_pings_total", "outcome" => "stored").increment(rows.len() as u64);
+                // The states go to the monitors before the pings are answered, so whoever got a
+                // 200 then sees the heartbeat's new state.
+                let _ = states.send(new_states);
                 for msg in batch {
                     let _ = msg.done.send(Ok(()));
                 }
-                let _ = states.send(new_states);
             }
             Err(e) => {
                 tracing::warn!(error = %e, pings = rows.len(), "Could not store pings; their senders get a 503 and retry.");

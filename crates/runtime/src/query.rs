@@ -1,13 +1,25 @@
-//! Query tasks (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `JDBC`, `HTTP_CHECK`): the same
+//! Query tasks (`INFLUXDB_QUERY`, `PROMETHEUS_QUERY`, `SQL_QUERY`, `HTTP_CHECK`): the same
 //! sources as monitors, asked once, their series as the task's output
 //! (`{"series": [{"labels": {...}, "fields": {...}, "tier": ..., "note": ...}], "count": n}`; `tier`
-//! is what the source judged itself, an HTTP check's conditions).
+//! is what the source judged itself, an HTTP check's conditions). Conductor's `JDBC` runs its
+//! statement as Conductor does ([`jdbc`]).
 
 use serde_json::{Value, json};
+use vigil_connectors::sources::sql::jdbc::{self, JdbcOutcome};
 use vigil_connectors::sources::{Source, ask};
 use vigil_core::interpreter::TaskResult;
 use vigil_core::monitor::SourceSpec;
 use vigil_core::monitor::evaluate::Answer;
+
+/// Runs Conductor's JDBC task with `config` (its connection resolved); `writable`: the connection
+/// was declared writable (read from its declaration, never the task).
+pub async fn jdbc(config: Value, writable: bool) -> TaskResult {
+    match jdbc::run(config, writable).await {
+        JdbcOutcome::Done(output) => TaskResult::Completed(output),
+        JdbcOutcome::Failed { reason, output } => TaskResult::Failed { reason, output, terminal: false },
+        JdbcOutcome::Refused(reason) => TaskResult::Failed { reason, output: json!({}), terminal: true },
+    }
+}
 
 /// Asks `source` with `config` (secrets revealed) and reports the task's result.
 pub async fn run(client: &reqwest::Client, source: &str, config: Value) -> TaskResult {

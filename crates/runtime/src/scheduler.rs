@@ -456,6 +456,7 @@ fn start_fire(
         id: Some(instance_id),
         correlation_id: def.start.correlation_id.clone(),
         definition: None,
+        started_by: def.defined_by.as_deref().cloned().unwrap_or_default(),
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
     match engine.start_with(req, Some(fire)) {

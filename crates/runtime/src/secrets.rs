@@ -10,6 +10,10 @@ use vigil_core::params::MASK;
 /// Values shorter than this are not scrubbed from outputs: they would match ordinary text.
 const MIN_SCRUB_LEN: usize = 4;
 
+/// The values in use, replaced as a whole when a secret changes: shared by the engine, and handed
+/// alone to the parts that only mask (notification delivery).
+pub type SharedSecrets = std::sync::Arc<std::sync::RwLock<std::sync::Arc<SecretValues>>>;
+
 /// Secret values and the environment visible to `${env.NAME}`.
 #[derive(Default, Clone)]
 pub struct SecretValues {
@@ -48,6 +52,13 @@ impl SecretValues {
     pub fn scrub_env(&mut self, names: impl IntoIterator<Item = String>) {
         self.scrubbed_env = names.into_iter().filter_map(|n| self.env.get(&n).cloned()).collect();
         self.forms = self.all_forms();
+    }
+
+    /// Whether `text` holds a secret in any form (ASCII case ignored): a search for it must find
+    /// nothing, or it would tell whether a secret appears somewhere it was not masked.
+    pub fn mentioned_in(&self, text: &str) -> bool {
+        let text = text.to_ascii_lowercase();
+        self.forms.iter().any(|f| text.contains(&f.to_ascii_lowercase()))
     }
 
     fn all_forms(&self) -> Vec<String> {
@@ -93,32 +104,110 @@ fn forms_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     forms
 }
 
-/// The forms a value takes in text that vigil stores or logs: as written; URL-encoded, as in a
-/// query string or an error naming the URL (`%20` and `+` for spaces); JSON-escaped, as when a
-/// service echoes it back inside a JSON string; and base64, as in a Basic auth header.
+/// The forms a value takes in text that vigil stores or logs (docs/reliability.md#security):
+/// - as written;
+/// - percent-encoded with each reserved set an encoder leaves alone: RFC 3986's unreserved
+///   characters (most clients), JavaScript's `encodeURIComponent` and `encodeURI`, `escape()`,
+///   the WHATWG URL query and path sets (what `reqwest`/`url` write into a request's URL, and
+///   so into its errors), and HTML form encoding; each with a space as `%20` or `+`, and with
+///   upper- or lower-case hex;
+/// - JSON-escaped (a service echoing it back, `JSON.stringify`, jq's `@json`), also with every
+///   non-ASCII character as `\uXXXX`;
+/// - HTML entities (jq's `@html`, a page), and shell-quoted (jq's `@sh`);
+/// - base64, standard and URL-safe, with and without padding (Basic auth, tokens).
 fn encodings(value: &str) -> Vec<String> {
     use base64::Engine;
-    let percent = |space_plus: bool| {
-        let mut out = String::new();
-        for b in value.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-                b' ' if space_plus => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut forms = vec![value.to_string()];
+    for kept in PERCENT_SETS {
+        for space_plus in [false, true] {
+            let encoded = percent(value, kept, space_plus);
+            forms.push(lowercase_hex(&encoded));
+            forms.push(encoded);
         }
-        out
-    };
+    }
+    forms.push(js_escape(value));
     let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json.trim_matches('"').to_string();
-    vec![
-        value.to_string(),
-        percent(false),
-        percent(true),
-        lowercase_hex(&percent(false)),
-        json,
-        base64::engine::general_purpose::STANDARD.encode(value),
-    ]
+    forms.push(json.trim_matches('"').to_string());
+    forms.push(ascii_json(value));
+    for apostrophe in ["&#39;", "&apos;", "&#x27;"] {
+        forms.push(html_escape(value, apostrophe));
+    }
+    forms.push(value.replace('\'', "'\\''"));
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(value));
+    }
+    forms
+}
+
+/// Characters each percent-encoder leaves as they are, beyond ASCII letters and digits.
+const PERCENT_SETS: &[&str] = &[
+    "-._~",                         // RFC 3986 unreserved
+    "-_.!~*'()",                    // encodeURIComponent
+    "-_.!~*'();,/?:@&=+$#",         // encodeURI
+    "@*_+-./",                      // escape()
+    "!$%&()*+,-./:;=?@[\\]^_`{|}~", // WHATWG special-query set (reqwest, url)
+    "!$%&'()*+,-./:;=@[\\]^_|~",    // WHATWG path set
+    "*-._",                         // application/x-www-form-urlencoded
+];
+
+/// `value` percent-encoded, leaving letters, digits and `kept` alone.
+fn percent(value: &str, kept: &str, space_plus: bool) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => out.push(b as char),
+            b' ' if space_plus => out.push('+'),
+            b if b.is_ascii() && kept.as_bytes().contains(&b) => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// JavaScript's `escape()`: its ASCII part is a percent set, Latin-1 is `%XX` of the code point,
+/// the rest `%uXXXX`.
+fn js_escape(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        match c {
+            c if c.is_ascii() => out.push_str(&percent(c.encode_utf8(&mut [0; 4]), "@*_+-./", false)),
+            c if (c as u32) < 0x100 => out.push_str(&format!("%{:02X}", c as u32)),
+            c => c.encode_utf16(&mut [0; 2]).iter().for_each(|u| out.push_str(&format!("%u{u:04X}"))),
+        }
+    }
+    out
+}
+
+/// JSON text with every non-ASCII character as `\uXXXX`, as some encoders write it.
+fn ascii_json(value: &str) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::new();
+    for c in json.trim_matches('"').chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            c.encode_utf16(&mut [0; 2]).iter().for_each(|u| out.push_str(&format!("\\u{u:04x}")));
+        }
+    }
+    out
+}
+
+/// HTML entities for `<>&'"`, as jq's `@html` and most templates write them (`'` as
+/// `apostrophe`: encoders differ).
+fn html_escape(value: &str, apostrophe: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str(apostrophe),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `%2F` written as `%2f`, as some clients do.
@@ -183,5 +272,48 @@ mod tests {
         let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret);
         assert_eq!(scrubbed(secret, &format!("token {b64}")), "token ***");
         assert_eq!(scrubbed(secret, "nothing here"), "nothing here");
+    }
+
+    /// Issue 31, item 7: every encoder a secret can pass through on its way out, run for real
+    /// (the URL type reqwest writes into its errors, QuickJS, jq), with the values that leaked.
+    #[test]
+    fn masks_what_real_encoders_make_of_a_secret() {
+        use vigil_core::script::{ScriptEngine, ScriptLimits};
+        let mut js = ScriptEngine::new(ScriptLimits::default());
+        let mut jq = vigil_core::jq::JqCache::new(ScriptLimits::default());
+        let values =
+            ["Tn5P my pass+word", "a+b c", "a&b c", "a/b c", "100% x", "a{b} c", "a#b c", "p\u{e4}ss w\"o'rd<>"];
+        for secret in values {
+            let mut url = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+            url.query_pairs_mut().append_pair("k", secret);
+            let mut raw = reqwest::Url::parse("http://127.0.0.1:9/x").unwrap();
+            raw.set_query(Some(&format!("k={secret}")));
+            let mut path = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
+            path.set_path(&format!("/x/{secret}"));
+            let input = serde_json::json!({"s": secret});
+            let mut forms = vec![url.to_string(), raw.to_string(), path.to_string()];
+            for script in [
+                "encodeURIComponent($.s)",
+                "encodeURI($.s)",
+                "escape($.s)",
+                "JSON.stringify($.s)",
+                "btoa(unescape(encodeURIComponent($.s)))",
+            ] {
+                if let Ok(Value::String(out)) = js.eval(script, &input) {
+                    forms.push(out);
+                }
+            }
+            for program in [".s | @uri", ".s | @html", ".s | @sh", ".s | @json", ".s | @base64", ".s | @text"] {
+                for out in jq.run(program, &input).unwrap() {
+                    forms.push(out.as_str().map_or(out.to_string(), str::to_string));
+                }
+            }
+            for form in forms {
+                let masked = scrubbed(secret, &format!("error sending request for url ({form}): refused"));
+                assert!(!masked.contains(secret) && masked.contains(MASK), "`{secret}` in `{form}`: {masked}");
+                let core: String = secret.chars().filter(|c| c.is_alphanumeric()).collect();
+                assert!(!masked.contains(&core), "`{secret}` survives as `{core}` in `{form}`: {masked}");
+            }
+        }
     }
 }

@@ -93,10 +93,19 @@ fn budget(slow: std::time::Duration) -> Budget {
 /// transaction as the step that decided it. Fails when the workflow is not defined.
 fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, String> {
     let def = match &start.definition {
-        Some(doc) => std::sync::Arc::new(workflows.build_inline(doc).map_err(|problems| {
-            let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
-            format!("the sub-workflow's workflowDefinition is invalid: {}", list.join("; "))
-        })?),
+        Some(doc) => {
+            // A definition that arrived as data acts with the authority its starter's data has.
+            start
+                .started_by
+                .check_references(doc)
+                .map_err(|d| format!("the sub-workflow's workflowDefinition: {d}"))?;
+            let mut def = workflows.build_inline(doc).map_err(|problems| {
+                let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+                format!("the sub-workflow's workflowDefinition is invalid: {}", list.join("; "))
+            })?;
+            def.defined_by = start.started_by.clone();
+            std::sync::Arc::new(def)
+        }
         None => match workflows.get(&start.name, start.version) {
             Some(def) => def,
             None => {
@@ -107,6 +116,7 @@ fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Ins
     };
     let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
     child.definition = start.definition.clone();
+    child.started_by = start.started_by.clone();
     child.parent = start.parent.clone();
     child.correlation_id = start.correlation_id.clone();
     Ok(child)

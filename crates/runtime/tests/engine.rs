@@ -497,7 +497,7 @@ async fn monitors_split_over_shards_answer_as_one_and_move_as_the_load_changes()
     let names: Vec<&str> = listed.iter().filter(|m| m.name.starts_with("hb")).map(|m| m.name.as_str()).collect();
     let sorted: Vec<String> = (0..12).map(|i| format!("hb{i:02}")).collect();
     assert_eq!(names, sorted.iter().map(String::as_str).collect::<Vec<_>>());
-    let ping = || Ping { kind: PingKind::Success, exit_code: None, rid: None, body: None };
+    let ping = || Ping { kind: PingKind::Success, exit_code: None, rid: None, body: None, origin: Default::default() };
     let pings_reach_their_monitors = |listed: Vec<vigil_runtime::monitors::MonitorStatus>| {
         let engine = engine.clone();
         async move {

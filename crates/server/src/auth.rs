@@ -34,37 +34,8 @@ const REFRESH: Duration = Duration::from_secs(2);
 /// The token list is re-read on an unknown id at most this often.
 const MISS_REFRESH: Duration = Duration::from_millis(250);
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Read anything.
-    Read,
-    /// Also start, signal, control and purge instances, and change definitions.
-    Write,
-    /// Also manage tokens and secrets.
-    Admin,
-}
-
-impl Role {
-    /// Parses `read`, `write` or `admin`.
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "read" => Some(Role::Read),
-            "write" => Some(Role::Write),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Write => "write",
-            Role::Admin => "admin",
-        }
-    }
-}
+use vigil_core::principal::Principal;
+pub use vigil_core::principal::Role;
 
 /// A new token: the row to store and the token to show once.
 pub struct Minted {
@@ -78,6 +49,8 @@ pub struct Minted {
 /// when auth is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The token's id.
+    pub id: String,
     /// The token's role.
     pub role: Role,
     /// Secret names, and `env:NAME`, the token's definitions may reference.
@@ -85,33 +58,21 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The principal this caller acts as: what it defines and starts carries it.
+    pub fn principal(&self) -> Principal {
+        Principal::Token { id: self.id.clone(), role: self.role, grants: self.grants.clone() }
+    }
+
     /// Refuses `doc` (a definition about to be stored) when it references a secret or an
     /// environment variable this caller was not granted.
     pub fn check_references(&self, doc: &serde_json::Value) -> Result<(), ApiError> {
-        if self.role >= Role::Admin {
-            return Ok(());
-        }
-        for (path, reference) in vigil_core::params::references(doc, "") {
-            let grant = match reference.split_once('.') {
-                Some(("workflow", rest)) => rest.strip_prefix("secrets.").map(|n| n.to_string()),
-                Some(("env", name)) => Some(format!("env:{name}")),
-                _ => None,
-            };
-            if let Some(grant) = grant
-                && !self.grants.contains(&grant)
-            {
-                let at = if path.is_empty() { String::new() } else { format!("`{path}`: ") };
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!(
-                        "{at}`${{{reference}}}` is not granted to this token; an admin grants it with \
-                         `vigil token create --grant {grant}`"
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.principal().check_references(doc).map_err(|d| ApiError::new(ErrorCode::Forbidden, d.0))
     }
+}
+
+/// The principal of a request: its token's, or the system's when auth is off.
+pub fn principal(caller: Option<&axum::Extension<Caller>>) -> Principal {
+    caller.map_or(Principal::System, |c| c.principal())
 }
 
 /// Mints a token named `name` with `role` and `grants`.
@@ -151,12 +112,13 @@ pub struct Auth {
     required: bool,
     store: Arc<dyn Store>,
     cache: RwLock<Cache>,
+    sign_ins: crate::ui::throttle::SignInThrottle,
 }
 
 impl Auth {
     /// Auth that is `required` (or not) for the tokens in `store`.
     pub fn new(store: Arc<dyn Store>, required: bool) -> Self {
-        Self { required, store, cache: RwLock::default() }
+        Self { required, store, cache: RwLock::default(), sign_ins: Default::default() }
     }
 
     /// Whether requests need a token.
@@ -170,7 +132,20 @@ impl Auth {
         let row = self.lookup(id).await?;
         let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
         let role = (matches && row.revoked_at.is_none()).then(|| Role::parse(&row.role)).flatten()?;
-        Some(Caller { role, grants: row.grants })
+        Some(Caller { id: row.id, role, grants: row.grants })
+    }
+
+    /// The caller holding token `id`, if it is known and not revoked: for a UI session, which
+    /// proved the token's secret when it began.
+    pub async fn caller(&self, id: &str) -> Option<Caller> {
+        let row = self.lookup(id).await?;
+        let role = row.revoked_at.is_none().then(|| Role::parse(&row.role)).flatten()?;
+        Some(Caller { id: row.id, role, grants: row.grants })
+    }
+
+    /// Wrong UI sign-ins per source.
+    pub fn sign_ins(&self) -> &crate::ui::throttle::SignInThrottle {
+        &self.sign_ins
     }
 
     async fn lookup(&self, id: &str) -> Option<TokenRow> {
@@ -308,7 +283,7 @@ mod grant_tests {
 
     #[test]
     fn a_write_token_references_only_what_it_was_granted() {
-        let caller = Caller { role: Role::Write, grants: vec!["pd_key".into(), "env:REGION".into()] };
+        let caller = Caller { id: "t".into(), role: Role::Write, grants: vec!["pd_key".into(), "env:REGION".into()] };
         let doc = |s: &str| json!({"tasks": [{"inputParameters": {"k": s}}]});
         assert!(caller.check_references(&doc("${workflow.secrets.pd_key}")).is_ok());
         assert!(caller.check_references(&doc("https://x/${env.REGION}")).is_ok());
@@ -316,7 +291,7 @@ mod grant_tests {
         let err = caller.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err();
         assert!(err.message.contains("tasks[0].inputParameters.k") && err.message.contains("--grant db_password"));
         assert!(caller.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
-        let admin = Caller { role: Role::Admin, grants: Vec::new() };
+        let admin = Caller { id: "a".into(), role: Role::Admin, grants: Vec::new() };
         assert!(admin.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
     }
 }

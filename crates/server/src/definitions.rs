@@ -45,7 +45,7 @@ pub struct Page {
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
-    /// From the previous page: the last name it held.
+    /// The previous page's `continuationToken`, as given.
     continuation_token: Option<String>,
 }
 
@@ -68,13 +68,32 @@ impl Page {
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::invalid("limit", "must be 1 to 1000"));
         }
+        let after = match self.continuation_token.as_deref().filter(|t| !t.is_empty()) {
+            Some(token) => Some(name_after(token).ok_or_else(|| {
+                ApiError::invalid("continuationToken", "not a token this API gave out (pass the last page's as it is)")
+            })?),
+            None => None,
+        };
         let rest: Vec<(String, Value)> =
-            items.into_iter().filter(|(n, _)| self.continuation_token.as_ref().is_none_or(|after| n > after)).collect();
+            items.into_iter().filter(|(n, _)| after.as_ref().is_none_or(|after| n > after)).collect();
         let more = rest.len() > limit;
         let page: Vec<(String, Value)> = rest.into_iter().take(limit).collect();
-        let continuation_token = more.then(|| page.last().map(|(n, _)| n.clone())).flatten();
+        let continuation_token = more.then(|| page.last().map(|(n, _)| token_after(n))).flatten();
         Ok(ItemPage { items: page.into_iter().map(|(_, v)| v).collect(), continuation_token })
     }
+}
+
+/// The token of a page that ends at `name`: opaque, URL-safe, and read back only as given.
+fn token_after(name: &str) -> String {
+    use base64::Engine;
+    format!("n.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name))
+}
+
+/// The name a token of [`token_after`] ends at.
+fn name_after(token: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.strip_prefix("n.")?).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Workflow definitions: the latest version of each, with all its versions.
@@ -157,7 +176,7 @@ pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
     put, path = "/api/v1/workflows/{name}", tag = "definitions",
     params(("name" = String, Path, description = "Workflow name; must match the body's `name`")),
     request_body(content = Object, description = "A workflow definition (Conductor's WorkflowDef)"),
-    responses((status = 200, description = "`{name, version}`", body = Object), (status = 400, body = ApiError))
+    responses((status = 200, description = "`{name, version, warnings}`", body = Object), (status = 400, body = ApiError))
 )]
 async fn put_workflow(
     State(app): State<AppState>,
@@ -167,11 +186,18 @@ async fn put_workflow(
 ) -> ApiResult<Json<Value>> {
     crate::extract::named_body(&mut doc, &name, "workflow definition")?;
     crate::auth::check_references(caller.as_ref(), &doc)?;
-    let def = app.engine.put_workflow(doc, true).await.map_err(|e| match e {
-        DefinitionError::Store(cause) => ApiError::internal(cause),
-        other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
-    })?;
-    Ok(Json(json!({"name": def.name, "version": def.version})))
+    let (def, warnings) =
+        app.engine.put_workflow(doc, true, &crate::auth::principal(caller.as_ref())).await.map_err(|e| match e {
+            DefinitionError::Store(cause) => ApiError::internal(cause),
+            other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
+        })?;
+    // What `vigil validate` would warn about (fields vigil does not know, references to tasks
+    // that do not exist): stored all the same, as Conductor would, and said in the answer.
+    let warnings: Vec<String> = warnings
+        .into_iter()
+        .map(|p| if p.path.is_empty() { p.message } else { format!("{}: {}", p.path, p.message) })
+        .collect();
+    Ok(Json(json!({"name": def.name, "version": def.version, "warnings": warnings})))
 }
 
 /// Removes a workflow definition (one version, or all).
@@ -348,7 +374,7 @@ pub struct AlertQuery {
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
-    /// From the previous page: the last dedup key it held.
+    /// The previous page's `continuationToken`, as given.
     continuation_token: Option<String>,
 }
 

@@ -115,6 +115,7 @@ impl From<EngineError> for ApiError {
             e @ EngineError::UnknownWorkflow { .. } => ApiError::not_found(e.to_string()),
             e @ EngineError::InvalidDefinition(_) => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
             EngineError::ShuttingDown => ApiError::new(ErrorCode::ShuttingDown, "vigil is shutting down"),
+            EngineError::Forbidden(why) => ApiError::new(ErrorCode::Forbidden, why),
             EngineError::NoPartition => {
                 ApiError::new(ErrorCode::ShuttingDown, "this node is joining the cluster; retry")
             }

@@ -6,6 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -17,36 +18,69 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let json_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| v.starts_with("application/json") || v.contains("+json"));
-        let read = tokio::time::timeout(crate::listen::BODY_READ_TIMEOUT, Bytes::from_request(req, state));
-        let bytes = read.await.map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                format!("the body did not arrive within {:?}", crate::listen::BODY_READ_TIMEOUT),
-            )
-        })?;
-        let bytes = bytes.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than the limit")
-            } else {
-                ApiError::new(ErrorCode::InvalidRequest, format!("could not read the body: {e}"))
-            }
-        })?;
-        if !json_type && !bytes.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "the body must be JSON (Content-Type: application/json)",
-            ));
-        }
-        // A UTF-8 byte order mark (some Windows clients send one) is not part of the JSON.
-        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { body };
-        parse(text).map(JsonBody)
+        let body = json_bytes(req, state).await?;
+        parse(body.as_deref().unwrap_or(b"null")).map(JsonBody)
     }
+}
+
+/// A start's input: a JSON object, or an empty body for none (`{}`). An explicit `null`, array
+/// or scalar is refused, naming what it was.
+pub struct InputBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for InputBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Some(body) = json_bytes(req, state).await? else { return Ok(InputBody(Value::Object(Default::default()))) };
+        match parse::<Value>(&body)? {
+            input @ Value::Object(_) => Ok(InputBody(input)),
+            other => {
+                let what = match other {
+                    Value::Null => "null",
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    _ => "a boolean",
+                };
+                Err(ApiError::invalid("body", format!("the input is a JSON object (or an empty body), not {what}")))
+            }
+        }
+    }
+}
+
+/// The body of a JSON request, without a byte order mark; `None` when empty or blank.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+    let json_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("application/json") || v.contains("+json"));
+    let read = tokio::time::timeout(crate::listen::BODY_READ_TIMEOUT, Bytes::from_request(req, state));
+    let bytes = read.await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("the body did not arrive within {:?}", crate::listen::BODY_READ_TIMEOUT),
+        )
+    })?;
+    let bytes = bytes.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::PayloadTooLarge, "the request body is larger than the limit")
+        } else {
+            ApiError::new(ErrorCode::InvalidRequest, format!("could not read the body: {e}"))
+        }
+    })?;
+    if !json_type && !bytes.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    // A UTF-8 byte order mark (some Windows clients send one) is not part of the JSON.
+    let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => bytes.slice(bytes.len() - rest.len()..),
+        None => bytes,
+    };
+    Ok((!body.iter().all(u8::is_ascii_whitespace)).then_some(body))
 }
 
 /// Parses `bytes` as `T`, naming the field path on failure.

@@ -59,7 +59,7 @@ pub struct StartQuery {
 #[utoipa::path(
     post, path = "/api/v1/workflows/{name}/instances", tag = "instances",
     params(("name" = String, Path, description = "Workflow name"), StartQuery),
-    request_body(content = serde_json::Value, description = "The instance's input: a JSON object (empty for none)"),
+    request_body(content = Object, description = "The instance's input: a JSON object (or no body for none)"),
     responses(
         (status = 202, description = "Started (or already started with this id)", body = ManagementUris),
         (status = 400, body = ApiError), (status = 404, description = "No such workflow", body = ApiError),
@@ -68,10 +68,11 @@ pub struct StartQuery {
 )]
 async fn start(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     headers: HeaderMap,
-    JsonBody(input): JsonBody<Value>,
+    crate::extract::InputBody(input): crate::extract::InputBody,
 ) -> ApiResult<Response> {
     if let Some(id) = &q.instance_id {
         check_id(id)?;
@@ -83,6 +84,7 @@ async fn start(
         id: q.instance_id.clone(),
         correlation_id: q.correlation_id,
         definition: None,
+        started_by: crate::auth::principal(caller.as_ref()),
     };
     let id = start_or_existing(&app, req).await?;
     let uris = ManagementUris::new(&base_url(&app, &headers), &id);
@@ -255,7 +257,7 @@ pub(crate) fn parse_token(token: &str) -> Option<(i64, String)> {
 )]
 async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<InstancePage>> {
     let filter = q.filter()?;
-    let rows = app.engine.store().list_instances(&filter).await?;
+    let rows = app.engine.search_instances(&filter).await?;
     let continuation_token = (rows.len() == filter.limit as usize)
         .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
         .flatten();

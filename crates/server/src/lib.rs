@@ -9,6 +9,7 @@
 
 pub mod auth;
 mod conductor;
+pub mod cross_site;
 pub mod deadlines;
 mod definitions;
 pub mod durable;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     /// Seals secrets written through the API (`None`: the secrets API refuses writes).
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
+    /// The `Host` names answered ([`cross_site`]).
+    pub allowed_hosts: cross_site::AllowedHosts,
 }
 
 #[derive(OpenApi)]
@@ -105,6 +108,7 @@ pub fn app(state: AppState) -> Router {
             ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -39,8 +40,8 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors, say: back off instead of spinning.
                         tracing::warn!(error = %e, "Could not accept a connection.");
@@ -49,7 +50,12 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(app.clone());
+                // Handlers that care who is calling (sign-in pacing) read `ConnectInfo`.
+                let inner = TowerToHyperService::new(app.clone());
+                let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    hyper::service::Service::call(&inner, req)
+                });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(Deadlined::new(stream, limits)), service));
                 tokio::spawn(async move {
                     let _ = connection.await;

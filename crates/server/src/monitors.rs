@@ -14,11 +14,16 @@ use vigil_runtime::monitors::MonitorStatus;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(get)).routes(routes!(check)).routes(routes!(history))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get))
+        .routes(routes!(check))
+        .routes(routes!(history))
+        .routes(routes!(pings))
 }
 
 /// The worst tier among a monitor's series (`unknown` before its first check).
@@ -45,6 +50,11 @@ fn view(status: &MonitorStatus, with_series: bool) -> Value {
     if let Some(id) = &status.ping_id {
         v["pingUrl"] = json!(format!("/ping/{id}"));
     }
+    if let Some(beats) = &status.beats {
+        v["status"] = json!(heartbeat_status(status, beats));
+        v["lastPing"] = json!(beats.success.max(beats.fail).map(format_millis));
+        v["lastStart"] = json!(beats.start.filter(|_| !beats.start_ended).map(format_millis));
+    }
     if with_series {
         v["series"] = status
             .series
@@ -58,6 +68,69 @@ fn view(status: &MonitorStatus, with_series: bool) -> Value {
             .collect();
     }
     v
+}
+
+/// A heartbeat's state in Healthchecks' words: `new` (never pinged), `started` (a run is open),
+/// `up`, `grace` (late, within its grace: vigil's warning), `down` (failed or missing), `paused`.
+fn heartbeat_status(status: &MonitorStatus, beats: &vigil_core::monitor::expect::Beats) -> &'static str {
+    let open_start = beats.start.is_some() && !beats.start_ended;
+    let failed = beats.fail.is_some_and(|f| beats.success.is_none_or(|s| f > s));
+    match status.series.iter().filter_map(|s| s.tier).max() {
+        _ if status.paused => "paused",
+        _ if open_start => "started",
+        _ if failed => "down",
+        Some(Tier::Critical) => "down",
+        Some(Tier::Warning) => "grace",
+        _ if beats.success.is_some() => "up",
+        _ => "new",
+    }
+}
+
+/// Query of a heartbeat's ping log.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+struct PingsQuery {
+    /// How many, newest first (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// A heartbeat's last pings, newest first: kind, exit status, run id, method, user agent, client
+/// address, scheme and body (`body` when it is text, else `bodyBase64`), as Healthchecks keeps them.
+#[utoipa::path(
+    get, path = "/api/v1/monitors/{name}/pings", tag = "monitors",
+    params(("name" = String, Path, description = "Monitor name"), PingsQuery),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn pings(
+    State(app): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PingsQuery>,
+) -> ApiResult<Json<Value>> {
+    use base64::Engine as _;
+    let status = app.engine.monitor(&name).await;
+    if status.is_none_or(|s| s.beats.is_none()) {
+        return Err(ApiError::not_found(format!("no heartbeat monitor `{name}`")));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = app.engine.store().pings(&name, limit).await.map_err(ApiError::from)?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|p| {
+            let mut v = json!({
+                "kind": vigil_store::pings::kind_name(p.kind), "exitStatus": p.exit_code, "rid": p.rid,
+                "method": p.origin.method, "userAgent": p.origin.user_agent, "remoteAddr": p.origin.remote_addr,
+                "scheme": p.origin.scheme, "receivedAt": format_millis(p.received_at),
+            });
+            match p.body.map(String::from_utf8) {
+                Some(Ok(text)) => v["body"] = json!(text),
+                Some(Err(bytes)) => {
+                    v["bodyBase64"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes.into_bytes()))
+                }
+                None => {}
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
 }
 
 /// Uptime per window as JSON: `{"24h": 0.998, "7d": ..., "30d": ...}` (null without checks).

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Principal;
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::time::{Millis, format_millis};
 use vigil_runtime::StartRequest;
@@ -77,16 +78,17 @@ async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Api
 )]
 async fn put(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     crate::extract::named_body(&mut doc, &name, "schedule")?;
-    let def = save(&app, doc).await?;
+    let def = save(&app, doc, &crate::auth::principal(caller.as_ref())).await?;
     Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
 }
 
 /// Checks and stores schedule `doc` (its workflow must exist; a scheduler must run here).
-pub(crate) async fn save(app: &AppState, doc: Value) -> ApiResult<ScheduleDef> {
+pub(crate) async fn save(app: &AppState, doc: Value, defined_by: &Principal) -> ApiResult<ScheduleDef> {
     if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str)
         && app.engine.workflows().get(workflow, None).is_none()
     {
@@ -95,7 +97,7 @@ pub(crate) async fn save(app: &AppState, doc: Value) -> ApiResult<ScheduleDef> {
     if !app.engine.has_scheduler() {
         return Err(ApiError::new(ErrorCode::Conflict, "no scheduler runs in this process"));
     }
-    app.engine.put_schedule(doc).await.map_err(|e| match e {
+    app.engine.put_schedule(doc, defined_by).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
     })
@@ -161,10 +163,11 @@ pub(crate) async fn pause_or_resume(app: &AppState, name: &str, paused: bool) ->
 )]
 async fn run_now(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Json<crate::views::ManagementUris>)> {
-    let id = run_now_id(&app, &name).await?;
+    let id = run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(crate::views::ManagementUris::new(&crate::instances::base_url(&app, &headers), &id)),
@@ -172,7 +175,8 @@ async fn run_now(
 }
 
 /// Starts schedule `name`'s workflow now with the schedule's input; the new instance's id.
-pub(crate) async fn run_now_id(app: &AppState, name: &str) -> ApiResult<String> {
+/// The run is started by `by` and the schedule's definer together.
+pub(crate) async fn run_now_id(app: &AppState, name: &str, by: &Principal) -> ApiResult<String> {
     let (def, _) = find(app, name).await?;
     let now = app.engine.now();
     let req = StartRequest {
@@ -182,6 +186,7 @@ pub(crate) async fn run_now_id(app: &AppState, name: &str) -> ApiResult<String> 
         id: None,
         correlation_id: def.start.correlation_id.clone(),
         definition: None,
+        started_by: def.defined_by.as_deref().cloned().unwrap_or_default().meet(by),
     };
     Ok(app.engine.start_durable(req).await?)
 }

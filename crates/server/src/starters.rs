@@ -25,6 +25,7 @@ use crate::instances::base_url;
 /// Answers `/api/{*route}` requests that no other route took.
 pub async fn handle(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     method: Method,
     Path(route): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -32,8 +33,22 @@ pub async fn handle(
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Response> {
     let workflows = app.engine.workflows();
-    let (def, trigger, params) = find(workflows.latest().map(|d| d.as_ref()), method.as_str(), &route)
-        .ok_or_else(|| ApiError::not_found("no such route"))?;
+    let Some((def, trigger, params)) = find(workflows.latest().map(|d| d.as_ref()), method.as_str(), &route) else {
+        // A route a starter takes with other methods is a 405 naming them, not a 404.
+        let allowed = methods_for(workflows.latest().map(|d| d.as_ref()), &route);
+        if allowed.is_empty() {
+            return Err(ApiError::not_found("no such route"));
+        }
+        let err = ApiError::new(
+            crate::error::ErrorCode::MethodNotAllowed,
+            format!("`{method} /api/{route}` is not a starter; this route takes {}", allowed.join(", ")),
+        );
+        let mut res = axum::response::IntoResponse::into_response(err);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
+            res.headers_mut().insert(axum::http::header::ALLOW, v);
+        }
+        return Ok(res);
+    };
     let mut input: Map<String, Value> = params;
     for (k, v) in &query {
         input.insert(k.clone(), Value::String(v.clone()));
@@ -50,6 +65,7 @@ pub async fn handle(
         id: None,
         correlation_id: None,
         definition: None,
+        started_by: crate::auth::principal(caller.as_ref()),
     };
     let id = app.engine.start_durable(req).await?;
     let base = base_url(&app, &headers);
@@ -60,6 +76,17 @@ pub async fn handle(
             wait_or_check_status(&app, &base, &id, &hub, Duration::from_millis(wait_ms as u64)).await
         }
     }
+}
+
+/// The methods the starters of `route` take (upper case, sorted, each once).
+fn methods_for<'a>(latest: impl Iterator<Item = &'a WorkflowDef>, route: &str) -> Vec<String> {
+    let mut out: Vec<String> = latest
+        .filter_map(|d| d.http.as_ref())
+        .flat_map(|t| t.methods.iter().filter(|m| t.matches(m, route).is_some()).map(|m| m.to_ascii_uppercase()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The workflow whose starter takes `method` and `route` (of `latest`, one version per name), its

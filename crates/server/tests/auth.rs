@@ -41,6 +41,7 @@ async fn setup() -> Setup {
         metrics: Arc::new(String::new),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), true)),
         secret_box: None,
+        allowed_hosts: Default::default(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Setup { base: format!("http://{listen}"), http: vigil_connectors::http_client(), store, _dir: dir }

@@ -195,6 +195,10 @@ async fn workers_long_poll_report_and_get_their_next_task() {
 
     let (code, body) = api.call("POST", "/api/tasks/nope~1/log", Some(json!("hi"))).await;
     assert_eq!(code, StatusCode::NOT_FOUND, "a log line needs a task: {body}");
+    let (code, body) = api.call("GET", "/api/tasks/nope~1/log", None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "no task, no log (not an empty list): {body}");
+    let (code, body) = api.call("GET", "/api/tasks/nope/log", None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
     let result = json!({"workflowInstanceId": id, "taskId": task_id, "status": "COMPLETED", "outputData": {"said": "hi ana"}, "logs": [{"log": "greeted", "createdTime": 1_767_225_600}]});
     let (code, body) = api.call("POST", "/api/tasks", Some(result.clone())).await;
     assert_eq!((code, body), (StatusCode::OK, json!(task_id)));

@@ -32,8 +32,16 @@ async fn workflows_are_defined_validated_listed_and_deleted() {
     assert!(body["message"].as_str().unwrap().contains("does not match"), "{body}");
     for name in ["b", "a", "c"] {
         let (code, body, _) = api.call("PUT", &format!("/api/v1/workflows/{name}"), Some(uses_secret(name))).await;
-        assert_eq!((code, body), (StatusCode::OK, json!({"name": name, "version": 1})));
+        assert_eq!((code, body), (StatusCode::OK, json!({"name": name, "version": 1, "warnings": []})));
     }
+    // Stored with what `vigil validate` would warn about, and the warnings in the answer.
+    let mut odd = uses_secret("odd");
+    odd["colour"] = json!("blue");
+    let (code, body, _) = api.call("PUT", "/api/v1/workflows/odd", Some(odd)).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let warnings = body["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("colour")), "{body}");
+    assert_eq!(api.call("DELETE", "/api/v1/workflows/odd", None).await.0, StatusCode::OK);
     let (_, page, _) = api.call("GET", "/api/v1/workflows?limit=2", None).await;
     assert_eq!(
         page["items"].as_array().unwrap().iter().map(|i| i["name"].clone()).collect::<Vec<_>>(),

@@ -149,6 +149,8 @@ async fn instances_list_by_status_and_prefix_page_by_header_and_purge_by_time() 
     for i in 0..5 {
         until(&api, &format!("q{i}"), "Completed").await;
     }
+    let bogus = api.http.get(format!("{}{DF}/instances?runtimeStatus=Bogus", api.base)).send().await.unwrap();
+    assert_eq!(bogus.status(), StatusCode::BAD_REQUEST, "an unknown status is refused, as the native API does");
     let res =
         api.http.get(format!("{}{DF}/instances?runtimeStatus=Completed,Failed&top=3", api.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);

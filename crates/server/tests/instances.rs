@@ -345,11 +345,14 @@ async fn health_metrics_openapi_and_unknown_routes() {
 async fn lenient_inputs_are_refused_or_accepted_as_documented() {
     let api = api().await;
     // The input is an object (or empty): `${workflow.input.x}` needs one.
-    for body in [json!([1, 2]), json!("text"), json!(3)] {
+    for body in [json!([1, 2]), json!("text"), json!(3), Value::Null] {
         let (code, err) = api.call("POST", "/api/v1/workflows/quick/instances", Some(body.clone())).await;
         assert_eq!(code, StatusCode::BAD_REQUEST, "{body}: {err}");
-        assert!(err["message"].as_str().unwrap().contains("must be a JSON object"), "{err}");
+        assert!(err["message"].as_str().unwrap().contains("the input is a JSON object"), "{err}");
     }
+    // No body at all is an empty input.
+    let (code, err) = api.call("POST", "/api/v1/workflows/quick/instances", None).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{err}");
     // An instance id names one instance of one workflow.
     api.start("quick", "only-quick").await;
     let (code, err) = api.call("POST", "/api/v1/workflows/approval/instances?instanceId=only-quick", None).await;

@@ -30,6 +30,7 @@ pub async fn run_all(store: &dyn Store) {
     searching_by_status_correlation_id_and_text(store).await;
     work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
+    ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
     crate::conformance_cluster::run_all(store).await;
@@ -274,16 +275,36 @@ async fn work_offers_are_taken_once(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.work_sizes().await.unwrap(), [("email".to_string(), 2), ("resize".to_string(), 3)]);
-    let took = store.take_work("resize", 5, 100).await.unwrap();
+    let took = store.take_work("resize", 5, 100, 2_000).await.unwrap();
     let ids: Vec<(&str, i64)> = took.iter().map(|o| (o.instance_id.as_str(), o.visible_at)).collect();
     assert_eq!(ids, [("i2", 5), ("i1", 20)], "visible ones, oldest first; a second offer of i2/1 replaced the first");
     assert_eq!(took[0].body, "{\"t\":\"1\"}");
-    assert!(store.take_work("resize", 5, 100).await.unwrap().is_empty(), "each offer is taken once");
+    assert!(store.take_work("resize", 5, 100, 2_000).await.unwrap().is_empty(), "each offer is taken once");
+    // The claim on i2 is delivered and removed; i1's claimer died: it shows again when its
+    // claim runs out, and a stale removal does not touch an offer made again.
+    let taken =
+        |i: &str, until: i64| WorkChange::Taken { instance_id: i.into(), task_id: "1".into(), claimed_until: until };
+    store.change_work(&[taken("i2", 2_000)]).await.unwrap();
     store.change_work(&[WorkChange::Withdraw { instance_id: "i3".into(), task_id: "1".into() }]).await.unwrap();
-    assert!(store.take_work("resize", 5, 1_000).await.unwrap().is_empty(), "withdrawn");
+    assert!(store.take_work("resize", 5, 1_999, 3_000).await.unwrap().is_empty(), "withdrawn, or claimed");
+    let again = store.take_work("resize", 5, 2_000, 3_000).await.unwrap();
+    assert_eq!(
+        again.iter().map(|o| o.instance_id.as_str()).collect::<Vec<_>>(),
+        ["i1"],
+        "an undelivered claim shows again"
+    );
+    store.change_work(&[offer("i1", "1", "resize", 2_500)]).await.unwrap();
+    store.change_work(&[taken("i1", 3_000)]).await.unwrap();
+    assert_eq!(
+        store.take_work("resize", 5, 2_500, 4_000).await.unwrap().len(),
+        1,
+        "offered again: a stale removal misses it"
+    );
+    store.change_work(&[taken("i1", 4_000)]).await.unwrap();
     store.change_work(&[WorkChange::WithdrawInstance("i3".into())]).await.unwrap();
-    let left = store.take_work("email", 5, 100).await.unwrap();
+    let left = store.take_work("email", 5, 100, 2_000).await.unwrap();
     assert_eq!(left.iter().map(|o| o.instance_id.as_str()).collect::<Vec<_>>(), ["i4"]);
+    store.change_work(&[taken("i4", 2_000)]).await.unwrap();
     assert!(store.work_sizes().await.unwrap().is_empty());
 }
 
@@ -467,6 +488,41 @@ async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
     assert_eq!(store.tokens().await.unwrap()[0].revoked_at, Some(9));
 }
 
+async fn ui_sessions_end_at_sign_out_revocation_and_expiry(store: &dyn Store) {
+    let token = |id: &str| crate::TokenRow {
+        id: id.into(),
+        name: id.into(),
+        role: "read".into(),
+        secret_hash: "cd".repeat(32),
+        created_at: 1,
+        revoked_at: None,
+        grants: vec![],
+    };
+    store.put_token(&token("s1")).await.unwrap();
+    store.put_token(&token("s2")).await.unwrap();
+    let session = |id: &str, token: &str, created_at: vigil_core::time::Millis| crate::SessionRow {
+        id_hash: id.into(),
+        token_id: token.into(),
+        created_at,
+        expires_at: created_at + 100,
+    };
+    store.put_session(&session("a", "s1", 10)).await.unwrap();
+    store.put_session(&session("b", "s1", 20)).await.unwrap();
+    store.put_session(&session("c", "s2", 30)).await.unwrap();
+    assert!(store.put_session(&session("c", "s2", 30)).await.is_err(), "ids are unique");
+    assert_eq!(store.session("a", 50).await.unwrap(), Some(session("a", "s1", 10)));
+    assert_eq!(store.session("a", 110).await.unwrap(), None, "expired at its end");
+    assert_eq!(store.session("zz", 50).await.unwrap(), None);
+    assert!(store.delete_session("b").await.unwrap(), "signed out");
+    assert!(!store.delete_session("b").await.unwrap());
+    assert_eq!(store.session("b", 50).await.unwrap(), None);
+    assert!(store.revoke_token("s2", 60).await.unwrap());
+    assert_eq!(store.session("c", 60).await.unwrap(), None, "a revoked token's sessions end with it");
+    store.put_session(&session("d", "s1", 200)).await.unwrap();
+    assert!(!store.delete_session("a").await.unwrap(), "expired sessions are forgotten as new ones begin");
+    assert!(store.session("d", 250).await.unwrap().is_some());
+}
+
 async fn definitions_roundtrip(store: &dyn Store) {
     let def = |version: u32, body: &str| crate::DefinitionRow {
         kind: "workflow".into(),
@@ -474,6 +530,7 @@ async fn definitions_roundtrip(store: &dyn Store) {
         version,
         body: body.into(),
         updated_at: 1,
+        defined_by: None,
     };
     store.put_definition(&def(1, "{\"a\":1}")).await.unwrap();
     store.put_definition(&def(2, "{}")).await.unwrap();

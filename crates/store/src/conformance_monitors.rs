@@ -121,7 +121,18 @@ fn ping(monitor: &str, kind: vigil_core::monitor::expect::PingKind, at: i64, rid
         kind,
         exit_code: (kind == vigil_core::monitor::expect::PingKind::Fail).then_some(3),
         rid: rid.map(str::to_string),
-        body: Some(format!("log at {at}")),
+        // A failure's body is not UTF-8: it is kept byte for byte all the same.
+        body: Some(if kind == vigil_core::monitor::expect::PingKind::Fail {
+            vec![0xff, 0xfe, b'x', 0]
+        } else {
+            format!("log at {at}").into_bytes()
+        }),
+        origin: crate::PingOrigin {
+            method: Some("POST".into()),
+            user_agent: Some("curl/8.5".into()),
+            remote_addr: Some("2001::1".into()),
+            scheme: Some("https".into()),
+        },
         received_at: at,
     }
 }
@@ -144,8 +155,11 @@ pub async fn pings(store: &dyn Store) {
     assert_eq!(first.len(), 2);
     let backup = first.iter().find(|s| s.monitor == "backup").unwrap();
     assert_eq!((backup.beats.start, backup.beats.fail, backup.beats.exit_code), (Some(100), Some(120), Some(3)));
-    assert!(!backup.beats.start_ended, "another run's failure does not end run r1");
-    let second = store.record_pings(&[ping("backup", Success, 200, Some("r1"))], 210).await.unwrap();
+    assert!(backup.beats.start_ended, "a failure ends the open run whatever its run id (as Healthchecks)");
+    let second = store
+        .record_pings(&[ping("backup", Start, 195, Some("r1")), ping("backup", Success, 200, Some("r1"))], 210)
+        .await
+        .unwrap();
     assert_eq!(second[0].beats.success, Some(200));
     assert!(second[0].beats.start_ended, "the success with r1 ends r1's start");
     assert_eq!(second[0].beats.fail, Some(120), "earlier batches' state is kept");
@@ -154,10 +168,13 @@ pub async fn pings(store: &dyn Store) {
     assert_eq!(all.iter().map(|h| h.monitor.as_str()).collect::<Vec<_>>(), ["backup", "etl"]);
     assert_eq!(store.heartbeats(200).await.unwrap().len(), 1, "only backup changed at 210");
     let log = store.pings("backup", 10).await.unwrap();
-    assert_eq!(log.iter().map(|p| p.received_at).collect::<Vec<_>>(), [200, 120, 100], "newest first");
-    assert_eq!((log[1].exit_code, log[1].rid.as_deref()), (Some(3), Some("r2")));
+    assert_eq!(log.iter().map(|p| p.received_at).collect::<Vec<_>>(), [200, 195, 120, 100], "newest first");
+    assert_eq!((log[2].exit_code, log[2].rid.as_deref()), (Some(3), Some("r2")));
+    assert_eq!(log[2].body.as_deref(), Some(&[0xff, 0xfe, b'x', 0][..]), "bytes as sent");
+    assert_eq!(log[0].body.as_deref(), Some(&b"log at 200"[..]));
+    assert_eq!(log[0].origin, ping("x", Success, 0, None).origin);
     assert_eq!(store.prune_pings(150, 10).await.unwrap(), 3);
-    assert_eq!(store.pings("backup", 10).await.unwrap().len(), 1);
+    assert_eq!(store.pings("backup", 10).await.unwrap().len(), 2);
     let salt = store.setting("ping_salt").await.unwrap().unwrap();
     assert!(salt.len() >= 32, "{salt}");
     assert_eq!(store.setting("nope").await.unwrap(), None);

@@ -17,6 +17,7 @@ pub mod pings;
 pub mod postgres;
 pub mod retention;
 pub mod secret_box;
+pub mod sessions;
 pub mod sqlite;
 pub mod state_codec;
 pub mod testing;
@@ -31,10 +32,11 @@ use vigil_core::time::Millis;
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
-pub use pings::{HeartbeatRow, PingRow};
+pub use pings::{HeartbeatRow, PingOrigin, PingRow};
 pub use postgres::PostgresStore;
 pub use retention::{PurgeRule, Workflows};
 pub use secret_box::SecretBox;
+pub use sessions::SessionRow;
 pub use sqlite::SqliteStore;
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use work::{WorkChange, WorkOffer};
@@ -307,8 +309,15 @@ pub trait Store: Send + Sync + 'static {
     async fn put_token(&self, token: &TokenRow) -> Result<()>;
     /// Every API token, revoked ones included, oldest first.
     async fn tokens(&self) -> Result<Vec<TokenRow>>;
-    /// Revokes token `id`; false when it does not exist or was already revoked.
+    /// Revokes token `id` and ends its UI sessions; false when it does not exist or was
+    /// already revoked.
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
+    /// Adds a UI session, and forgets those that expired by its start.
+    async fn put_session(&self, session: &SessionRow) -> Result<()>;
+    /// The session whose id hashes to `id_hash`, unless it expired by `now`.
+    async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<SessionRow>>;
+    /// Ends a session; false when there was none.
+    async fn delete_session(&self, id_hash: &str) -> Result<bool>;
     /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
     /// this call inserted it (false: another process already claimed that fire time).
     /// With `fence`, nothing is claimed unless the node owns the schedules' partitions.
@@ -387,8 +396,16 @@ pub trait Store: Send + Sync + 'static {
     /// Applies changes to the workers' shared queue, in order, in one transaction.
     async fn change_work(&self, changes: &[WorkChange]) -> Result<()>;
     /// Claims up to `count` offers of `task_type` visible at `now`, oldest first: each offer is
-    /// returned to one caller only, however many nodes ask at once.
-    async fn take_work(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<WorkOffer>>;
+    /// returned to one caller only, however many nodes ask at once, and hidden until
+    /// `claimed_until` (returned with the time it was visible from). The claimer removes it with
+    /// [`WorkChange::Taken`] once its claim is delivered; unremoved, it shows again then.
+    async fn take_work(
+        &self,
+        task_type: &str,
+        count: u32,
+        now: Millis,
+        claimed_until: Millis,
+    ) -> Result<Vec<WorkOffer>>;
     /// How many offers wait, per task type.
     async fn work_sizes(&self) -> Result<Vec<(String, u64)>>;
     /// Adds inbox messages and tells their partitions' owners.

@@ -514,7 +514,8 @@ macro_rules! monitor_store_methods {
 
             pub(crate) async fn pings_impl(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
                 let rows = sqlx::query(
-                    "SELECT monitor, kind, exit_code, rid, body, received_at FROM pings WHERE monitor = $1 ORDER BY id DESC LIMIT $2",
+                    "SELECT monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, received_at \
+                     FROM pings WHERE monitor = $1 ORDER BY id DESC LIMIT $2",
                 )
                 .bind(monitor)
                 .bind(limit as i64)
@@ -527,7 +528,16 @@ macro_rules! monitor_store_methods {
                             kind: crate::pings::kind_of(r.try_get::<String, _>("kind")?.as_str()),
                             exit_code: r.try_get::<Option<i64>, _>("exit_code")?.map(|c| c as i32),
                             rid: r.try_get("rid")?,
-                            body: r.try_get("body")?,
+                            body: match r.try_get::<Option<Vec<u8>>, _>("body_raw")? {
+                                Some(raw) => Some(raw),
+                                None => r.try_get::<Option<String>, _>("body")?.map(String::into_bytes),
+                            },
+                            origin: crate::PingOrigin {
+                                method: r.try_get("method")?,
+                                user_agent: r.try_get("user_agent")?,
+                                remote_addr: r.try_get("remote_addr")?,
+                                scheme: r.try_get("scheme")?,
+                            },
                             received_at: r.try_get("received_at")?,
                         })
                     })

@@ -19,10 +19,25 @@ pub struct PingRow {
     pub exit_code: Option<i32>,
     /// Its run id (`?rid=`).
     pub rid: Option<String>,
-    /// Its body, capped.
-    pub body: Option<String>,
+    /// Its body as sent, capped (not always text).
+    pub body: Option<Vec<u8>>,
+    /// Where it came from.
+    pub origin: PingOrigin,
     /// When it arrived.
     pub received_at: Millis,
+}
+
+/// Where a ping came from, as Healthchecks keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PingOrigin {
+    /// The HTTP method.
+    pub method: Option<String>,
+    /// The `User-Agent`, at most 200 characters.
+    pub user_agent: Option<String>,
+    /// The client's address: the first `X-Forwarded-For` entry, else the peer's.
+    pub remote_addr: Option<String>,
+    /// `http` or `https` (`X-Forwarded-Proto`).
+    pub scheme: Option<String>,
 }
 
 impl PingRow {
@@ -104,13 +119,24 @@ macro_rules! write_pings {
         let pings: &[p::PingRow] = $pings;
         for chunk in pings.chunks(p::ROWS_PER_STATEMENT) {
             let mut q: sqlx::QueryBuilder<$db> =
-                sqlx::QueryBuilder::new("INSERT INTO pings (monitor, kind, exit_code, rid, body, received_at) ");
+                sqlx::QueryBuilder::new("INSERT INTO pings (monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, received_at) ");
             q.push_values(chunk, |mut b, r| {
+                // Text is kept as text (searchable, readable in SQL); other bytes as they came.
+                let (text, raw) = match r.body.as_deref().map(std::str::from_utf8) {
+                    Some(Ok(text)) => (Some(text), None),
+                    Some(Err(_)) => (None, r.body.as_deref()),
+                    None => (None, None),
+                };
                 b.push_bind(&r.monitor)
                     .push_bind(r.kind_name())
                     .push_bind(r.exit_code.map(i64::from))
                     .push_bind(&r.rid)
-                    .push_bind(&r.body)
+                    .push_bind(text)
+                    .push_bind(raw)
+                    .push_bind(&r.origin.method)
+                    .push_bind(&r.origin.user_agent)
+                    .push_bind(&r.origin.remote_addr)
+                    .push_bind(&r.origin.scheme)
                     .push_bind(r.received_at);
             });
             q.build().execute(&mut *$tx).await?;

@@ -40,6 +40,9 @@ pub struct DefinitionRow {
     pub body: String,
     /// Last write.
     pub updated_at: Millis,
+    /// Who wrote it through the API (a principal as JSON); `None` for the config directory's
+    /// published files and rows written before it was recorded.
+    pub defined_by: Option<String>,
 }
 
 /// A vigil process on this database.

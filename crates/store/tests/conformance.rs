@@ -55,6 +55,13 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE instances DROP COLUMN state_z",
             "DROP INDEX instances_ended",
             "ALTER TABLE instances DROP COLUMN ended_at",
+            "ALTER TABLE definitions DROP COLUMN defined_by",
+            "DROP TABLE ui_sessions",
+            "ALTER TABLE pings DROP COLUMN body_raw",
+            "ALTER TABLE pings DROP COLUMN method",
+            "ALTER TABLE pings DROP COLUMN user_agent",
+            "ALTER TABLE pings DROP COLUMN remote_addr",
+            "ALTER TABLE pings DROP COLUMN scheme",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

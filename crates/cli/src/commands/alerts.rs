@@ -199,12 +199,14 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let summary = format!("Test message from vigil to notifier `{notifier}`; no action needed");
-    match send_info(target, &format!("vigil-test/{notifier}"), &summary, "vigil/notify-test").await {
+    match send_info(target, &format!("vigil-test/{notifier}"), &summary, "vigil/notify-test", true).await {
         Outcome::Delivered => {
             crate::output::outln!("test message delivered through `{notifier}`");
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {
+            // The endpoint's answer may echo a secret-bearing URL or header.
+            let reason = vigil_core::interpreter::Secrets::scrub_text(&secrets, reason);
             eprintln!("error: `{notifier}` did not accept the test message: {reason}");
             Ok(ExitCode::from(1))
         }
@@ -213,7 +215,7 @@ pub async fn notify(cmd: NotifyCommand) -> Result<ExitCode> {
 
 /// Sends a clearly marked informational message (`[TEST]`), and closes it again on incident
 /// tools so nothing stays open. Used by `vigil notify test` and the startup heartbeat.
-pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source: &str) -> Outcome {
+pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source: &str, test: bool) -> Outcome {
     let now = SystemClock.now();
     let msg = AlertMessage {
         notice: Notice::Trigger,
@@ -227,7 +229,7 @@ pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source
         firing_since: now,
         at: now,
         links: Vec::new(),
-        test: true,
+        test,
     };
     let client = vigil_connectors::http_client();
     // PagerDuty: a Change Event, which opens no incident (a trigger and a resolve would page).
@@ -235,6 +237,16 @@ pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source
         return match pd.change_request(summary, source, msg.details.clone(), now) {
             Ok(req) => vigil_connectors::notifiers::send(&client, target, &req, Duration::from_secs(10)).await,
             Err(e) => Outcome::Permanent { reason: e.to_string() },
+        };
+    }
+    // Opsgenie has no informational message: the startup notice pings its heartbeat, if one is
+    // named, instead of opening and closing an alert (a test message still shows as an alert).
+    if let (NotifierConfig::Opsgenie(og), false) = (target, test) {
+        return match og.heartbeat_request() {
+            Some(req) => vigil_connectors::notifiers::send(&client, target, &req, Duration::from_secs(10)).await,
+            None => Outcome::Permanent {
+                reason: "Opsgenie has no informational message: name an Opsgenie heartbeat (`heartbeat: NAME`) for vigil to ping".into(),
+            },
         };
     }
     let outcome = deliver(&client, target, &msg, now, Duration::from_secs(10)).await;

@@ -550,6 +550,7 @@ pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Resul
         metrics: Arc::new(String::new),
         auth: Arc::new(vigil_server::auth::Auth::new(store, false)),
         secret_box: None,
+        allowed_hosts: Default::default(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{listen}"))

@@ -77,7 +77,13 @@ pub async fn run(plan: Plan) -> Result<()> {
                 let id = &ids[n % ids.len()];
                 n += plan.senders;
                 let t = Instant::now();
-                let ping = Ping { kind: PingKind::Success, exit_code: None, rid: None, body: None };
+                let ping = Ping {
+                    kind: PingKind::Success,
+                    exit_code: None,
+                    rid: None,
+                    body: None,
+                    origin: Default::default(),
+                };
                 match engine.ping(id, ping).await {
                     Ok(_) => times.push(t.elapsed()),
                     Err(_) => failed += 1,

@@ -52,7 +52,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 async fn check(args: &Args) -> Result<ExitCode> {
     let store = crate::setup::open_store(&args.db.db).await?;
     let secrets = crate::setup::load_secrets(store.as_ref(), &args.db.db).await?;
-    let (config, notifiers) = crate::setup::load_all(&args.config, Some(&secrets))?;
+    // Notifiers' credentials matter only to send, and only the monitor's own: a secret another
+    // notifier names and nobody set does not stop a dry run.
+    let (config, _) = crate::setup::load_all(&args.config, None)?;
     let Some(def) = config.monitors.iter().find(|m| m.name == args.name) else {
         let known: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
         let hint = vigil_core::diagnostic::did_you_mean(&args.name, known.iter().copied()).unwrap_or_default();
@@ -86,6 +88,7 @@ async fn check(args: &Args) -> Result<ExitCode> {
         }
     }
     if args.notify {
+        let notifiers = used_notifiers(def, &args.config, &secrets)?;
         send(def, &to_send, &notifiers).await?;
     } else if !to_send.is_empty() {
         crate::output::outln!("  (nothing sent: add --notify to send)");
@@ -96,6 +99,28 @@ async fn check(args: &Args) -> Result<ExitCode> {
         (Some(Tier::Warning), _) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// The notifiers `def` routes to, with their credentials; a problem in one of them is an error,
+/// a problem in another is not.
+fn used_notifiers(
+    def: &MonitorDef,
+    config: &std::path::Path,
+    secrets: &vigil_runtime::SecretValues,
+) -> Result<Vec<NotifierConfig>> {
+    let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
+    let (loaded, diags) = vigil_connectors::notifiers::load::load_dir(&config.join("notifiers"), Some(&lookup));
+    let used: std::collections::BTreeSet<&String> = def.notify.values().flatten().collect();
+    let missing: Vec<&String> =
+        used.iter().copied().filter(|n| !loaded.iter().any(|l| l.name() == n.as_str())).collect();
+    if !missing.is_empty() {
+        for d in &diags {
+            eprintln!("{d}");
+        }
+        let names: Vec<&str> = missing.iter().map(|n| n.as_str()).collect();
+        anyhow::bail!("notifier(s) {} of monitor `{}` did not load (problems above)", names.join(", "), def.name);
+    }
+    Ok(loaded)
 }
 
 /// Asks the monitor's source once and evaluates the answer.

@@ -55,7 +55,11 @@ pub struct SchemaArgs {
 
 /// Prints a completion script.
 pub fn completions(cli: &mut clap::Command, args: CompletionsArgs) -> Result<ExitCode> {
-    clap_complete::generate(args.shell, cli, "vigil", &mut std::io::stdout());
+    // Rendered first, then printed the way every command prints, so a reader that goes away
+    // (`| head -c1`) ends it quietly instead of a panic in the generator's writes.
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, cli, "vigil", &mut out);
+    crate::output::out!("{}", String::from_utf8_lossy(&out));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -62,6 +62,22 @@ pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
     };
     let imported =
         robopager(&checklist, etl.as_deref()).map_err(|e| anyhow::anyhow!("{}: {e}", args.checklist.display()))?;
+    // What is written must validate: checked in a scratch directory first, so a failed import
+    // leaves `--out` as it was.
+    let scratch = tempfile::tempdir().context("could not make a scratch directory")?;
+    for (path, text) in &imported.files {
+        let to = scratch.path().join(path);
+        std::fs::create_dir_all(to.parent().expect("a file in a directory"))?;
+        std::fs::write(&to, text)?;
+    }
+    let (_, _, diags) = crate::setup::check(scratch.path(), None);
+    let errors: Vec<_> = diags.iter().filter(|d| d.severity == vigil_core::diagnostic::Severity::Error).collect();
+    if !errors.is_empty() {
+        for d in &errors {
+            eprintln!("{d}");
+        }
+        anyhow::bail!("the import would not validate ({} problem(s) above); nothing was written", errors.len());
+    }
     for (path, text) in &imported.files {
         let to = args.out.join(path);
         if let Some(dir) = to.parent() {
@@ -92,8 +108,20 @@ pub fn robopager(checklist: &str, etl: Option<&str>) -> Result<Imported> {
         out.notes.push("no timezone in etl.cfg: times are read as UTC (set `zone:` in each monitor)".into());
         "UTC".into()
     });
+    if jiff::tz::TimeZone::get(&zone).is_err() {
+        bail!("etl.cfg [timezone]: `{zone}` is not a time zone (an IANA name such as America/New_York)");
+    }
     let mut routes: BTreeMap<String, String> = BTreeMap::new();
-    for (name, check) in &checks {
+    for (given, check) in &checks {
+        // A check's name becomes a monitor's name and a file's: letters, digits, `-` and `_`.
+        let name = &file_name(given);
+        if name.trim_matches('-').is_empty() {
+            bail!("`{given}`: a check name needs letters or digits");
+        }
+        if name != given {
+            out.notes
+                .push(format!("`{given}` is imported as monitor `{name}` (a name is letters, digits, `-` and `_`)"));
+        }
         let text = |key: &str| check.get(key).and_then(scalar);
         let kind = text("type").with_context(|| format!("`{name}`: no `type` (email or batchy)"))?;
         let route = match text("pd_service") {
@@ -178,12 +206,27 @@ fn email_monitor(
         ),
     }
     let yaml_list = |items: Vec<String>| items.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+    // Robopager's subjects are exact; vigil reads `/.../` as a regular expression, so an exact
+    // subject of that shape becomes the expression that matches exactly it.
+    let subjects: Vec<String> = list("subjects")
+        .into_iter()
+        .map(|subject| {
+            if subject.len() > 2 && subject.starts_with('/') && subject.ends_with('/') {
+                out.notes.push(format!(
+                    "`{name}`: the exact subject `{subject}` reads as a /regex/ in vigil; written as one that matches it exactly"
+                ));
+                format!("/^{}$/", regex_lite::escape(&subject))
+            } else {
+                subject
+            }
+        })
+        .collect();
     Ok(format!(
         "name: {}\nevery: 5m\nzone: {}\nsource:\n  email:\n    host: imap.gmail.com\n    user: ${{workflow.secrets.robopager_gmail_user}}\n    password: ${{workflow.secrets.robopager_gmail_password}}\n    senders: [{}]\n    subjects: [{}]\n    delivery_time: {}\n    check_time: {}\n",
         quote(name),
         quote(zone),
         yaml_list(list("senders")),
-        yaml_list(list("subjects")),
+        yaml_list(subjects),
         quote(&delivery),
         quote(&check_time),
     ))
@@ -202,7 +245,14 @@ fn batchy_monitor(
         .and_then(scalar)
         .and_then(|v| v.parse().ok())
         .with_context(|| format!("`{name}`: `latency_min` is a number of minutes"))?;
-    let poll: u64 = check.get("poll_sec").and_then(scalar).and_then(|v| v.parse().ok()).unwrap_or(180).max(1);
+    let poll: u64 = match check.get("poll_sec").and_then(scalar) {
+        None => 180,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|s| *s > 0)
+            .with_context(|| format!("`{name}`: `poll_sec` is a whole number of seconds above 0, not `{v}`"))?,
+    };
     let start = check.get("check_time").and_then(clock).unwrap_or_else(|| "00:00".into());
     let hour: u32 = start[..2].parse().unwrap_or(0);
     // From check_time's hour to the end of the day, every poll_sec (cron with seconds).
@@ -337,5 +387,41 @@ mod tests {
         assert!(err.contains("unknown check type `sms`"), "{err}");
         let err = robopager("x:\n  type: batchy\n  pd_service: k\n  wf_name: w\n", None).unwrap_err().to_string();
         assert!(err.contains("latency_min"), "{err}");
+    }
+
+    #[test]
+    fn names_zones_and_poll_intervals_that_would_not_work_are_refused_or_renamed() {
+        let batchy = |name: &str, poll: &str| {
+            format!("{name}:\n  type: batchy\n  pd_service: k\n  wf_name: w\n  latency_min: 30\n  poll_sec: {poll}\n")
+        };
+        let out = robopager(&batchy("'../../x'", "60"), None).unwrap();
+        assert_eq!(out.files.keys().next().map(String::as_str), Some("monitors/------x.yaml"));
+        let out = robopager(&batchy("'a/b'", "60"), None).unwrap();
+        assert!(out.files["monitors/a-b.yaml"].contains("name: \"a-b\""), "{:?}", out.files);
+        assert!(out.notes.iter().any(|n| n.contains("`a/b` is imported as monitor `a-b`")), "{:?}", out.notes);
+        for bad in ["0", "-5", "soon"] {
+            let err = robopager(&batchy("x", bad), None).unwrap_err().to_string();
+            assert!(err.contains("`poll_sec` is a whole number of seconds above 0"), "{bad}: {err}");
+        }
+        let err = robopager(&batchy("x", "60"), Some("[timezone]\ntimezone = Mars/Base\n")).unwrap_err().to_string();
+        assert!(err.contains("`Mars/Base` is not a time zone"), "{err}");
+    }
+
+    #[test]
+    fn an_exact_subject_shaped_like_a_regex_still_matches_only_itself() {
+        let check = "mail:\n  type: email\n  pd_service: k\n  senders: [a@b.c]\n  subjects: ['/var/log (1.2)/', plain]\n  \
+                     delivery_time: '03:00'\n  check_time: '03:15'\n";
+        let out = robopager(check, None).unwrap();
+        let doc: serde_json::Value = serde_saphyr::from_str(&out.files["monitors/mail.yaml"]).unwrap();
+        let email: vigil_connectors::sources::email::EmailConfig =
+            serde_json::from_value(doc["source"]["email"].clone()).unwrap();
+        let matcher = email.matcher().unwrap();
+        let from = ["a@b.c".to_string()];
+        assert!(matcher.matches(&from, "/var/log (1.2)/"));
+        assert!(matcher.matches(&from, "plain"));
+        for other in ["var/log (1.2)", "/var/log (1x2)/", "x/var/log (1.2)/", "/var/log (1.2)/ again"] {
+            assert!(!matcher.matches(&from, other), "{other}");
+        }
+        assert!(out.notes.iter().any(|n| n.contains("reads as a /regex/")), "{:?}", out.notes);
     }
 }

@@ -29,6 +29,10 @@ pub struct Args {
     /// Workflow version (default: the latest).
     #[arg(long)]
     pub version: Option<u32>,
+    /// How long `vigil run` waits at exit for the notices its instance raised to be sent (what is
+    /// left goes at the next start on this store).
+    #[arg(long, env = "VIGIL_NOTIFY_GRACE", default_value = "5s", value_parser = crate::commands::serve::grace_duration)]
+    pub notify_grace: std::time::Duration,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -67,7 +71,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let input = parse_input(&args.input)?;
     let secret_box = crate::setup::secret_box(&args.db.db).ok().map(Arc::new);
-    let engine_config = EngineConfig { recover: false, secret_box, ..EngineConfig::default() };
+    let engine_config =
+        EngineConfig { recover: false, secret_box, notify_grace: args.notify_grace, ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     engine.set_notifiers(notifiers);
     let id = vigil_runtime::new_instance_id();
@@ -79,6 +84,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         id: Some(id.clone()),
         correlation_id: None,
         definition: None,
+        // The person at the terminal runs their own config directory.
+        started_by: Default::default(),
     })?;
     eprintln!("instance {started}");
     let printer = tokio::spawn(async move {

@@ -30,7 +30,9 @@ async fn fingerprint(store: &dyn Store) -> Option<u64> {
 }
 
 /// Runs until the process ends.
-pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, config: Option<PathBuf>) {
+/// `config` is the directory the node loads its notifiers from: its `--config`, or on a cluster
+/// node without one, its copy of the published directory.
+pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, config: PathBuf) {
     let mut seen = fingerprint(store.as_ref()).await;
     loop {
         tokio::time::sleep(EVERY).await;
@@ -50,9 +52,8 @@ pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, config: 
             }
         };
         engine.set_secrets(secrets.clone());
-        let mut notifiers = match &config {
-            Some(dir) if dir.join("notifiers").is_dir() => {
-                let dir = dir.join("notifiers");
+        let mut notifiers = match config.join("notifiers") {
+            dir if dir.is_dir() => {
                 let loaded = tokio::task::spawn_blocking(move || {
                     let lookup = |kind: &str, name: &str| {
                         if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) }

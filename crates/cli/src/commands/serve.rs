@@ -67,13 +67,18 @@ pub struct Args {
     /// same id takes its partitions back at once instead of waiting for their leases to lapse.
     #[arg(long, env = "VIGIL_NODE_ID")]
     pub node_id: Option<String>,
+    /// How long a stop (SIGTERM, Ctrl-C) waits for the notices due now to be sent, e.g. `5s`, `0s`
+    /// to not wait; what is left stays in the outbox and goes at the next start.
+    #[arg(long, env = "VIGIL_NOTIFY_GRACE", default_value = "5s", value_parser = grace_duration)]
+    pub notify_grace: std::time::Duration,
     /// Seconds a partition lease lasts unless renewed (PostgreSQL clusters): a dead node's work
     /// moves to the others within about 1.25 times this.
     #[arg(long, env = "VIGIL_LEASE_TTL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=300))]
     pub lease_ttl: u64,
     /// Send a startup notice through this notifier, so a restart is visible (as Robopager's
-    /// heartbeat service): a PagerDuty Change Event (no incident), an informational message
-    /// elsewhere. Repeat the flag for several notifiers.
+    /// heartbeat service): a PagerDuty Change Event (no incident), a ping of the Opsgenie heartbeat
+    /// the notifier names (`heartbeat:`), an informational message elsewhere. Repeat the flag for
+    /// several notifiers.
     #[arg(long, env = "VIGIL_HEARTBEAT", value_delimiter = ',')]
     pub heartbeat: Vec<String>,
 }
@@ -151,6 +156,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.max_running_fires = args.max_running_fires;
     engine_config.max_variables_bytes = args.max_variables_kb * 1024;
     engine_config.retention = args.retention.settings();
+    engine_config.notify_grace = args.notify_grace;
     engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
         bucket: args.monitor_history_bucket,
         keep: args.monitor_history_keep,
@@ -169,7 +175,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tokio::spawn(async move {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into());
             let summary = format!("vigil {} started on {host}", env!("CARGO_PKG_VERSION"));
-            match crate::commands::alerts::send_info(&target, "vigil-heartbeat", &summary, "vigil/heartbeat").await {
+            match crate::commands::alerts::send_info(&target, "vigil-heartbeat", &summary, "vigil/heartbeat", false)
+                .await
+            {
                 vigil_connectors::notifiers::Outcome::Delivered => {
                     tracing::info!(notifier = %target.name(), "Startup heartbeat sent.")
                 }
@@ -225,8 +233,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             });
         }
     }
+    // Notifiers are loaded again from the directory this node runs: its own, or the published copy.
     let follow_secrets =
-        crate::commands::secret_watch::follow(engine.clone(), store.clone(), args.db.db.clone(), args.config.clone());
+        crate::commands::secret_watch::follow(engine.clone(), store.clone(), args.db.db.clone(), config_dir);
     tokio::spawn(follow_secrets);
     if clustered {
         tokio::spawn(shared_config::follow(engine.clone(), store.clone(), args.db.db.clone(), copy, file_schedules));
@@ -242,6 +251,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         metrics: Arc::new(move || metrics.render()),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
         secret_box,
+        allowed_hosts: vigil_server::cross_site::AllowedHosts::for_listen(
+            listen,
+            args.public_url.as_deref(),
+            &std::env::var("VIGIL_ALLOWED_HOSTS").unwrap_or_default(),
+        ),
     });
     let db = crate::setup::redact(&args.db.db.to_string_lossy());
     tracing::info!(listen = %listen, db = %db, auth = required, node = %node.id, "vigil is serving.");
@@ -290,6 +304,11 @@ async fn parent_gone() {
 }
 
 /// A duration such as `1m` or `2d`, above zero, in milliseconds.
+/// A duration of zero or more (`0s`, `5s`, `1m`).
+pub(crate) fn grace_duration(text: &str) -> Result<std::time::Duration, String> {
+    Ok(std::time::Duration::from_millis(vigil_core::time::parse_duration(text)?.max(0) as u64))
+}
+
 fn positive_duration(text: &str) -> Result<i64, String> {
     match vigil_core::time::parse_duration(text)? {
         0 => Err("must be longer than zero".into()),

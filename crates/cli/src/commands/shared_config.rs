@@ -2,8 +2,8 @@
 //! directory's files to the database (table `definitions`, kind `config`, one row per file) at
 //! start and whenever a change validates; every node follows the published copy, loaded with the
 //! same loader and hot reload as a local directory. So all nodes run the same workflows,
-//! schedules and notifiers, nodes started without `--config` included. When two nodes publish
-//! different directories, the last one wins.
+//! schedules, monitors (heartbeats included) and notifiers, nodes started without `--config`
+//! included. When two nodes publish different directories, the last one wins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use crate::commands::schedule_names::ScheduleNames;
 /// The `definitions` kind of published config files.
 const KIND: &str = "config";
 /// The subdirectories a config directory holds (the loaders read these, one level deep).
-const SUBDIRS: &[&str] = &["workflows", "schedules", "notifiers"];
+const SUBDIRS: &[&str] = &["workflows", "schedules", "monitors", "notifiers"];
 /// How often the published copy is looked at when no notice came.
 const POLL: Duration = Duration::from_secs(10);
 
@@ -73,6 +73,7 @@ pub async fn publish(store: &dyn Store, local: &Files) -> Result<()> {
                 version: 0,
                 body: text.clone(),
                 updated_at: now,
+                defined_by: None,
             };
             store.put_definition(&row).await?;
             changed = true;
@@ -153,6 +154,7 @@ mod tests {
     fn only_definition_files_one_level_deep_are_published() {
         assert!(is_config_path("workflows/a.yaml"));
         assert!(is_config_path("notifiers/pd.json"));
+        assert!(is_config_path("monitors/checks.yaml"), "monitors are published too");
         assert!(!is_config_path("workflows/../../etc/passwd.json"));
         assert!(!is_config_path("/etc/a.json"));
         assert!(!is_config_path("other/a.json"));

@@ -262,8 +262,26 @@ pub fn stop(mut child: std::process::Child) {
 
 /// `vigil serve` on `port`, once its API answers; returns the process and the API's base URL.
 pub async fn serve_api(db: &Path, config: &Path, port: u16, extra: &[&str]) -> (std::process::Child, String) {
-    let child = vigil(db)
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+    serve_on(db, Some(config), port, extra).await
+}
+
+/// `vigil serve` without `--config` on `db` (a cluster node that runs the published copy), plus
+/// any extra arguments, once its API answers; the process and the API's base URL.
+#[allow(dead_code)]
+pub async fn serve_without_config(db: &Path, extra: &[&str]) -> (KillOnDrop, String) {
+    let (child, base) = serve_on(db, None, free_port(), extra).await;
+    (KillOnDrop(child), base)
+}
+
+/// `vigil serve` on `port`, with `config` if given, once its API answers.
+async fn serve_on(db: &Path, config: Option<&Path>, port: u16, extra: &[&str]) -> (std::process::Child, String) {
+    let mut command = vigil(db);
+    command.arg("serve");
+    if let Some(config) = config {
+        command.args(["--config", config.to_str().unwrap()]);
+    }
+    let child = command
+        .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -419,4 +437,16 @@ pub async fn until_workflow(
         assert!(std::time::Instant::now() < deadline, "{id}: {wf}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Whether the MariaDB client's setup ran; when not, the test is skipped visibly (or fails under
+/// `VIGIL_REQUIRE_SERVICES=1`).
+pub fn mariadb_reached(made: &std::process::Output) -> bool {
+    if made.status.success() {
+        return true;
+    }
+    let msg = format!("MariaDB is not reachable at 127.0.0.1:3306: {}", String::from_utf8_lossy(&made.stderr));
+    assert!(std::env::var("VIGIL_REQUIRE_SERVICES").map_or(true, |v| v != "1"), "VIGIL_REQUIRE_SERVICES=1 but {msg}");
+    eprintln!("SKIPPED: {msg}");
+    false
 }

@@ -177,10 +177,12 @@ pub struct AlertMessage {
 
 impl AlertMessage {
     /// The summary prefixed the way humans read it: `[RESOLVED] ...`, `[NOW CRITICAL] ...` (a
-    /// change of tier), `[TEST] ...`.
+    /// change of tier), `[TEST] ...`; an informational message (severity `info`, nothing to
+    /// resolve: vigil's startup heartbeat, `vigil notify test`) reads `[INFO] ...`.
     pub fn title(&self) -> String {
         let changed;
         let state = match self.notice {
+            Notice::Trigger if self.severity == Severity::Info => "INFO",
             Notice::Trigger => "FIRING",
             Notice::Remind => "STILL FIRING",
             Notice::Change => {
@@ -193,6 +195,25 @@ impl AlertMessage {
         let test = if self.test { "[TEST] " } else { "" };
         format!("{test}[{state}] {}", self.summary)
     }
+}
+
+/// A message's details as readable text, fields without a value left out; `None` when nothing is
+/// left to say (no details, `{}`, `[]`), so no receiver shows a literal `null`.
+pub fn details_text(details: &Value) -> Option<String> {
+    let shown = match details {
+        Value::Object(map) => {
+            Value::Object(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        other => other.clone(),
+    };
+    let empty = match &shown {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
+    (!empty).then(|| serde_json::to_string_pretty(&shown).unwrap_or_default())
 }
 
 /// An HTTP request to send.
@@ -324,6 +345,45 @@ pub async fn send(
         Err(e) if e.is_timeout() => Outcome::Retry { reason: format!("no answer within {timeout:?}"), after: None },
         Err(e) if e.is_builder() => Outcome::Permanent { reason: format!("invalid request: {}", e.without_url()) },
         Err(e) => Outcome::Retry { reason: format!("send failed: {}", e.without_url()), after: None },
+    }
+}
+
+#[cfg(test)]
+mod details_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn details_without_a_value_are_not_shown_as_null() {
+        assert_eq!(details_text(&Value::Null), None);
+        assert_eq!(details_text(&json!({})), None);
+        assert_eq!(details_text(&json!({"note": null})), None);
+        assert_eq!(details_text(&json!([])), None);
+        let shown = details_text(&json!({"value": 99, "note": null})).unwrap();
+        assert!(shown.contains("\"value\": 99") && !shown.contains("null"), "{shown}");
+    }
+
+    #[test]
+    fn an_informational_message_reads_as_information() {
+        let mut msg = fixtures::message(Notice::Trigger);
+        msg.severity = Severity::Info;
+        msg.summary = "vigil started on h".into();
+        assert_eq!(msg.title(), "[INFO] vigil started on h");
+        msg.test = true;
+        assert_eq!(msg.title(), "[TEST] [INFO] vigil started on h");
+        msg.severity = Severity::Critical;
+        assert!(msg.title().starts_with("[TEST] [FIRING]"));
+    }
+
+    #[test]
+    fn opsgenie_prints_no_null_for_a_notice_without_details() {
+        let mut msg = fixtures::message(Notice::Trigger);
+        msg.details = json!({"value": null, "note": null});
+        let og: NotifierConfig =
+            serde_json::from_value(json!({"name": "og", "type": "opsgenie", "api_key": "k"})).unwrap();
+        let req = og.build_request(&msg, 0).unwrap();
+        assert_eq!(req.body["description"], json!(msg.summary));
     }
 }
 

@@ -88,6 +88,35 @@ impl Source {
         }
     }
 
+    /// Every problem of a `source` block that can be told apart in one reading: [`from_spec`]
+    /// stops at the first, so a field it names is set aside and the block read again (at most
+    /// 20 times). A problem found by a source's own check after reading ends the list.
+    ///
+    /// [`from_spec`]: Source::from_spec
+    pub fn problems(spec: &SourceSpec) -> Vec<SourceProblem> {
+        let mut spec = spec.clone();
+        let mut found: Vec<SourceProblem> = Vec::new();
+        let mut set_aside: Vec<String> = Vec::new();
+        for _ in 0..20 {
+            let Err(problem) = Source::from_spec(&spec) else { break };
+            // Taking a field away can make it missing: already reported as wrong, not again.
+            if set_aside.iter().any(|f| problem.message.contains(&format!("missing field `{f}`"))) {
+                break;
+            }
+            let field = problem.path.split(['.', '[']).next().unwrap_or_default().to_string();
+            let removed = match &mut spec.config {
+                Value::Object(map) if !field.is_empty() => map.remove(&field).is_some(),
+                _ => false,
+            };
+            found.push(problem);
+            if !removed {
+                break;
+            }
+            set_aside.push(field);
+        }
+        found
+    }
+
     /// The call to make.
     pub fn request(&self) -> Result<SourceRequest, String> {
         match self {

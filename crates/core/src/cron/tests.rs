@@ -120,3 +120,14 @@ fn broken_expressions_say_what_is_wrong() {
         assert!(err.contains(says), "{text}: {err}");
     }
 }
+
+#[test]
+fn expressions_that_name_no_date_never_fire_and_say_so() {
+    for text in ["0 0 0 30 2 ?", "0 0 31 4,6 *", "0 0 0 31 2,4,6,9,11 *"] {
+        let err = parse_cron(text).unwrap_err();
+        assert!(err.contains("never fires") && err.contains("has no day"), "{text}: {err}");
+    }
+    for text in ["0 0 0 29 2 ?", "0 0 31 4,5 *", "0 0 0 30 * *", "0 0 0 L 2 ?", "0 0 0 1-31 2 ?"] {
+        assert!(parse_cron(text).is_ok(), "{text} fires on some date");
+    }
+}

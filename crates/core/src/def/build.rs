@@ -218,6 +218,7 @@ impl Builder {
             retention,
             restartable: raw.restartable.unwrap_or(true),
             source: doc.clone(),
+            defined_by: crate::principal::Principal::System,
         })
     }
 
@@ -261,6 +262,105 @@ impl Builder {
                 join_key(&secrets_path, "secretValue"),
                 "an UPDATE_SECRET task needs `secretValue`, the new value",
             ));
+        }
+    }
+
+    /// Conductor's JDBC task: a connection, a statement, its `type`, and the fields that go
+    /// with them; any other input is named, since the task would not read it.
+    fn check_jdbc(&mut self, raw: &TaskConfig, input_path: &str) {
+        const READ: &[&str] = &[
+            "connectionId",
+            "connection",
+            "integrationName",
+            "url",
+            "statement",
+            "query",
+            "parameters",
+            "type",
+            "expectedUpdateCount",
+            "timeout",
+            "schemaName",
+        ];
+        let input = &raw.input_parameters;
+        let at = |field: &str| join_key(input_path, field);
+        let names = ["connectionId", "connection", "integrationName"];
+        let named = names.iter().any(|k| input.contains_key(*k));
+        if !named && !input.contains_key("url") {
+            self.problems.push(Problem::error(
+                at("connectionId"),
+                "a JDBC task needs `connectionId`, a connection an admin declared (`vigil secret set NAME`, its URL \
+                 as the value)",
+            ));
+        }
+        if !input.contains_key("statement") && !input.contains_key("query") {
+            self.problems.push(Problem::error(at("statement"), "a JDBC task needs `statement`, its SQL"));
+        }
+        let literal = |v: Option<&Value>| v.and_then(Value::as_str).filter(|t| !t.contains("${")).map(str::to_string);
+        let kind = literal(input.get("type"));
+        match (input.get("type"), kind.as_deref()) {
+            (None, _) => self.problems.push(Problem::error(at("type"), "a JDBC task needs `type`: SELECT or UPDATE")),
+            (_, Some(t)) if !["SELECT", "UPDATE", "INSERT", "DELETE"].contains(&t) => {
+                self.bad_enum(&at("type"), t, &["SELECT", "UPDATE"])
+            }
+            _ => {}
+        }
+        let writes = kind.as_deref().is_some_and(|t| t != "SELECT");
+        if writes && !named {
+            self.problems.push(Problem::error(
+                at("type"),
+                "UPDATE runs only on a connection an admin declared writable (`connectionId`), never on a `url`",
+            ));
+        }
+        match input.get("expectedUpdateCount") {
+            Some(v) if kind.as_deref() == Some("SELECT") => self.problems.push(Problem::warning(
+                at("expectedUpdateCount"),
+                format!("`expectedUpdateCount` ({v}) is read only by an UPDATE"),
+            )),
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|c| c >= 0) => {}
+            Some(Value::String(t)) if t.contains("${") => {}
+            Some(v) => self.problems.push(Problem::error(
+                at("expectedUpdateCount"),
+                format!("`expectedUpdateCount` is a count of rows (0: any), not {v}"),
+            )),
+            None => {}
+        }
+        match input.get("parameters") {
+            None | Some(Value::Array(_)) => {}
+            Some(Value::String(t)) if t.contains("${") => {}
+            Some(v) => self.problems.push(Problem::error(
+                at("parameters"),
+                format!("`parameters` is a list of values for the statement's `?`s, not {v}"),
+            )),
+        }
+        for key in input.keys().filter(|k| !READ.contains(&k.as_str())) {
+            let hint = did_you_mean(key, READ.iter().copied());
+            self.problems.push(
+                Problem::warning(at(key), format!("a JDBC task does not read `{key}`; it is ignored")).with_hint(hint),
+            );
+        }
+    }
+
+    /// A `loopCondition` reads the loop's inputs, the loop (`$.<ref>.iteration`) and its body's
+    /// tasks by reference; another name is undefined when it runs, and reading into it throws.
+    fn check_loop_names(&mut self, raw: &TaskConfig, condition: &str, body: &[Task], at: &str) {
+        let mut names: Vec<&str> = raw.input_parameters.keys().map(String::as_str).collect();
+        names.push(&raw.task_reference_name);
+        super::each(body, &mut |t| names.push(&t.ref_name));
+        for read in super::loop_condition::reads(condition) {
+            if names.contains(&read.name) {
+                continue;
+            }
+            let hint = did_you_mean(read.name, names.iter().copied());
+            let message = format!(
+                "`$.{}` is neither an input of this DO_WHILE, the loop itself nor a task in its body",
+                read.name
+            );
+            let problem = if read.deeper {
+                Problem::error(at, format!("{message}: reading into it fails every run"))
+            } else {
+                Problem::warning(at, format!("{message}: it is undefined"))
+            };
+            self.problems.push(problem.with_hint(hint));
         }
     }
 
@@ -451,6 +551,9 @@ impl Builder {
                     self.check_script(condition, &join_key(path, "loopCondition"));
                 }
                 let body = self.task_list(&raw.loop_over, &join_key(path, "loopOver"));
+                if let Some(condition) = raw.loop_condition.as_deref() {
+                    self.check_loop_names(raw, condition, &body, &join_key(path, "loopCondition"));
+                }
                 TaskKind::DoWhile(DoWhile { condition: raw.loop_condition.clone(), body, keep_last_n })
             }
             "WAIT" => {
@@ -560,7 +663,11 @@ impl Builder {
                 self.check_update_secret(raw, &input_path);
                 TaskKind::UpdateSecret
             }
-            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "JDBC" | "HTTP_CHECK" => {
+            "JDBC" => {
+                self.check_jdbc(raw, &input_path);
+                TaskKind::Query { source: "sql", jdbc: true }
+            }
+            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "HTTP_CHECK" => {
                 let source = match type_name {
                     "INFLUXDB_QUERY" => "influxdb",
                     "PROMETHEUS_QUERY" => "prometheus",
@@ -568,9 +675,11 @@ impl Builder {
                     _ => "sql",
                 };
                 let has = |k: &str| raw.input_parameters.contains_key(k);
-                if !has("url") {
-                    let why = if type_name == "JDBC" {
-                        "a JDBC task needs `url` (vigil connects by URL, not by a connection id)"
+                let named = source == "sql" && (has("connection") || has("connectionId"));
+                if !has("url") && !named {
+                    let why = if source == "sql" {
+                        "an SQL task needs `connection` (a connection an admin declared, Conductor's `connectionId`) \
+                         or `url`"
                     } else {
                         "a query task needs `url`, the server's address"
                     };
@@ -579,7 +688,7 @@ impl Builder {
                 if source != "http" && !has("query") && !has("statement") {
                     self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
                 }
-                TaskKind::Query { source, jdbc: type_name == "JDBC" }
+                TaskKind::Query { source, jdbc: false }
             }
             other => {
                 let at = join_key(path, "type");
@@ -748,8 +857,16 @@ impl Builder {
 
     fn check_references(&mut self, raw: &WorkflowDefConfig, tasks: &[Task]) {
         let known: HashSet<&str> = self.refs.iter().map(|(r, _)| r.as_str()).collect();
+        // The top-level step each task belongs to: a reference from step `a` to a task of a later
+        // step `b` reads null (that task has not run), as a reference to no task does.
+        let mut step_of: HashMap<String, usize> = HashMap::new();
+        for (i, top) in tasks.iter().enumerate() {
+            super::each(std::slice::from_ref(top), &mut |t| {
+                step_of.insert(t.ref_name.clone(), i);
+            });
+        }
         let mut problems = Vec::new();
-        let mut check = |value: &Value, path: &str| {
+        let mut check = |value: &Value, path: &str, from_step: Option<usize>| {
             for (at, found) in find_all(value, path) {
                 let reference = match found {
                     Found::Reference(r) => r,
@@ -770,6 +887,15 @@ impl Builder {
                     }
                     continue;
                 }
+                if let (Some(from), Some(&to)) = (from_step, step_of.get(head))
+                    && to > from
+                {
+                    let msg = format!(
+                        "`${{{reference}}}` refers to task `{head}`, which runs later in the workflow (it reads null here)"
+                    );
+                    problems.push(Problem::warning(at, msg));
+                    continue;
+                }
                 if head == "env"
                     || known.contains(head)
                     || crate::params::SYSTEM_PARAMETERS.contains(&reference.as_str())
@@ -788,13 +914,14 @@ impl Builder {
         let path_of = |r: &str| paths.iter().find(|(n, _)| n == r).map(|(_, p)| p.clone()).unwrap_or_default();
         let mut joins = Vec::new();
         super::each(tasks, &mut |t| {
-            check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"));
+            let from = step_of.get(&t.ref_name).copied();
+            check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"), from);
             if let TaskKind::Join { join_on } = &t.kind {
                 joins.push((t.ref_name.clone(), join_on.clone()));
             }
         });
         if let Some(out) = &raw.output_parameters {
-            check(&Value::Object(out.clone()), "outputParameters");
+            check(&Value::Object(out.clone()), "outputParameters", None);
         }
         for join in joins {
             for (i, on) in join.1.iter().enumerate() {

@@ -13,8 +13,12 @@ pub const MAX_SUB_WORKFLOW_DEPTH: u32 = 32;
 pub fn sub_workflow_targets(def: &WorkflowDef) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(&def.tasks, "tasks", &mut |t, here| {
-        // A child that brings its own definition starts no loaded workflow.
-        if let TaskKind::SubWorkflow { name, definition: None, .. } = &t.kind {
+        // A child that brings its own definition starts no loaded workflow, and one whose name
+        // is a reference (`${workflow.input.subwf}`) is known only at run time (where a missing
+        // workflow fails the task and the nesting depth bounds a cycle).
+        if let TaskKind::SubWorkflow { name, definition: None, .. } = &t.kind
+            && !name.contains("${")
+        {
             out.push((here.to_string(), name.clone()));
         }
     });

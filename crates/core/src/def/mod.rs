@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cycles;
 pub mod fields;
+pub mod loop_condition;
 pub mod raw;
 pub mod trigger;
 
@@ -46,6 +47,9 @@ pub struct WorkflowDef {
     pub retention: Option<crate::retention::Retention>,
     /// The definition as written, returned by APIs and kept with instances.
     pub source: Value,
+    /// Who wrote it: the config directory, or the API token that stored it. Its instances act
+    /// with this authority ([`crate::principal`]).
+    pub defined_by: crate::principal::Principal,
 }
 
 impl WorkflowDef {
@@ -67,6 +71,7 @@ impl WorkflowDef {
             http: None,
             retention: None,
             source: Value::Null,
+            defined_by: crate::principal::Principal::System,
         }
     }
 
@@ -473,6 +478,14 @@ pub struct WorkflowSet {
     task_defs: Arc<Map<String, Value>>,
 }
 
+/// For a `failureWorkflow` taken from the input (`$workflow.input.KEY`, as Conductor writes it,
+/// or `${workflow.input.KEY}`): `Some(Some(KEY))`; `Some(None)` for another `$` reference, which
+/// cannot name one; `None` for a plain name.
+pub fn failure_workflow_input_key(spec: &str) -> Option<Option<&str>> {
+    let path = spec.strip_prefix("${").and_then(|s| s.strip_suffix('}')).or_else(|| spec.strip_prefix('$'))?;
+    Some(path.strip_prefix("workflow.input.").filter(|k| !k.is_empty() && !k.contains('.')))
+}
+
 impl WorkflowSet {
     /// Replaces the registered task definitions (Conductor's `TaskDef` JSON, by name).
     pub fn set_task_defs(&mut self, task_defs: Map<String, Value>) {
@@ -568,6 +581,29 @@ mod tests {
 
     use super::build::build_workflow;
     use super::*;
+
+    #[test]
+    fn a_reference_to_a_task_that_runs_later_is_warned_about() {
+        let warnings = |doc: serde_json::Value| -> Vec<String> {
+            build_workflow(&doc)
+                .1
+                .into_iter()
+                .filter(|p| p.severity == crate::diagnostic::Severity::Warning)
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect()
+        };
+        let set = |r: &str, x: &str| json!({"name": r, "taskReferenceName": r, "type": "SET_VARIABLE", "inputParameters": {"x": x}});
+        let later = warnings(json!({"name": "w", "tasks": [set("a", "${b.output.x}"), set("b", "1")]}));
+        assert!(
+            later.iter().any(|w| w.starts_with("tasks[0].inputParameters.x") && w.contains("runs later")),
+            "{later:?}"
+        );
+        assert!(warnings(json!({"name": "w", "tasks": [set("a", "1"), set("b", "${a.output.x}")]})).is_empty());
+        // Inside one loop, a task may read what a later one wrote in the previous iteration.
+        let looped = json!({"name": "w", "tasks": [{"name": "l", "taskReferenceName": "l", "type": "DO_WHILE",
+            "loopCondition": "false", "loopOver": [set("a", "${b.output.x}"), set("b", "1")]}]});
+        assert!(warnings(looped).iter().all(|w| !w.contains("runs later")));
+    }
 
     #[test]
     fn retry_delays_follow_conductor_formulas() {

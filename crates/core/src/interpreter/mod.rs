@@ -237,12 +237,14 @@ pub enum Action {
     /// Start another workflow (the failure workflow).
     StartWorkflow(ChildStart),
     /// Ask a monitor source (a query task) and report a [`TaskResult`] whose output holds the
-    /// series.
+    /// series; or, for Conductor's JDBC, run its statement.
     Query {
         /// The execution.
         task_id: String,
-        /// The source kind.
+        /// The source kind (`sql` for JDBC).
         source: &'static str,
+        /// Conductor's JDBC task: its statement runs as Conductor runs it, not as a source.
+        jdbc: bool,
         /// Its settings, with secrets revealed: never store them.
         config: Value,
     },
@@ -303,6 +305,8 @@ pub struct ChildStart {
     pub correlation_id: Option<String>,
     /// The new instance's own definition, when it brings one.
     pub definition: Option<Value>,
+    /// Who starts it: the authority the starting instance's data carries.
+    pub started_by: crate::principal::Principal,
 }
 
 /// Everything a step may use besides the state: time, definitions and evaluators.
@@ -375,6 +379,7 @@ pub fn new_instance(def: &WorkflowDef, id: String, input: Value, now: Millis) ->
     };
     let mut instance = Instance::new(id, def.name.clone(), def.version, input, now);
     instance.variables = def.variables.clone();
+    instance.defined_by = def.defined_by.clone();
     if def.timeout_seconds > 0 {
         instance.deadline = Some(now + def.timeout_seconds as i64 * 1000);
     }

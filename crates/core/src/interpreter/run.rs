@@ -41,7 +41,7 @@ pub(super) struct Run<'a, 'b> {
     pub index: HashMap<String, usize>,
     tasks_by_ref: HashMap<&'a str, &'a Task>,
     /// Tasks this instance made at run time, as they were when the pass began.
-    made: &'a Made,
+    pub made: &'a Made,
     /// Synchronous executions left before the step yields.
     pub fuel: u32,
     /// This pass made new tasks: the step builds them and runs another pass.
@@ -168,6 +168,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 exec.status = TaskStatus::Scheduled;
                 exec.output_data = output;
                 exec.callback_after_seconds = callback_after_seconds;
+                exec.lease_until = None;
                 self.offer(i, task);
             }
             TaskResult::Completed(mut output) => {
@@ -199,6 +200,9 @@ impl<'a, 'b> Run<'a, 'b> {
                 self.complete(i, Value::Object(Map::new()));
             }
             TaskStatus::InProgress if exec.timeout_time.is_some_and(|d| d <= now) => self.timed_out(i),
+            TaskStatus::InProgress if exec.task_type == "SIMPLE" && exec.lease_until.is_some_and(|d| d <= now) => {
+                self.lease_lapsed(i)
+            }
             TaskStatus::Scheduled
                 if exec.task_type == "SIMPLE"
                     && exec.due_time.is_none()
@@ -207,12 +211,29 @@ impl<'a, 'b> Run<'a, 'b> {
                 self.timed_out(i)
             }
             TaskStatus::Scheduled | TaskStatus::InProgress => {
-                for due in [exec.due_time, exec.timeout_time].into_iter().flatten().filter(|d| *d > now) {
+                let dues = [exec.due_time, exec.timeout_time, exec.lease_until];
+                for due in dues.into_iter().flatten().filter(|d| *d > now) {
                     self.actions.push(Action::Timer { task_id: task_id.to_string(), due });
                 }
             }
             _ => {}
         }
+    }
+
+    /// The worker holding SIMPLE execution `i` did not report within its response timeout: the
+    /// attempt fails as timed out and the retry policy hands the task to another worker, as the
+    /// queue of the node that handed it out would (it may be gone).
+    fn lease_lapsed(&mut self, i: usize) {
+        let exec = &self.inst.tasks[i];
+        let seconds = self.task_def(&exec.def_ref).and_then(|t| t.response_timeout_seconds);
+        let reason = format!(
+            "worker `{}` did not report within {} s (responseTimeoutSeconds)",
+            exec.worker_id.as_deref().unwrap_or("?"),
+            seconds.unwrap_or(super::DEFAULT_RESPONSE_TIMEOUT_SECONDS)
+        );
+        let task_id = exec.task_id.clone();
+        self.actions.push(Action::Withdraw { task_id: task_id.clone() });
+        self.on_result(&task_id, TaskResult::TimedOut { reason });
     }
 
     fn timed_out(&mut self, i: usize) {
@@ -301,7 +322,7 @@ impl<'a, 'b> Run<'a, 'b> {
         for i in open {
             let exec = &self.inst.tasks[i];
             let task_id = exec.task_id.clone();
-            for due in [exec.due_time, exec.timeout_time].into_iter().flatten() {
+            for due in [exec.due_time, exec.timeout_time, exec.lease_until].into_iter().flatten() {
                 self.actions.push(Action::Timer { task_id: task_id.clone(), due });
             }
             match (exec.status, exec.task_type.as_str()) {
@@ -525,6 +546,15 @@ impl<'a, 'b> Run<'a, 'b> {
             maker.strip_prefix(fork.ref_name.as_str()).is_some_and(|s| s.is_empty() || s.starts_with("__"))
         };
         let taken = |r: &str| def.find_task(r).is_some() || made.maker_of(r).is_some_and(|m| !same_fork(m));
+        // The forked tasks and their inputs are data: they may reference only what both the
+        // definer and the starter may.
+        let authority = self.inst.data_authority();
+        let forked = forked.and_then(|tasks| {
+            let doc = Value::Array(tasks);
+            authority.check_references(&doc).map_err(|d| format!("Dynamic tasks could not be created: {d}"))?;
+            let Value::Array(tasks) = doc else { unreachable!("built as an array") };
+            Ok(tasks)
+        });
         let tasks = match forked.and_then(|tasks| dynamic::check(&tasks, &taken).map(|()| tasks)) {
             Ok(tasks) => tasks,
             Err(reason) => return self.fail_making(reason),
@@ -871,7 +901,7 @@ impl<'a, 'b> Run<'a, 'b> {
             self.inst.output = out;
         }
         if matches!(status, WorkflowStatus::Failed | WorkflowStatus::TimedOut)
-            && let Some(failure) = &self.def.failure_workflow
+            && let Some(failure) = self.def.failure_workflow.as_deref().and_then(|f| self.failure_workflow_name(f))
         {
             // As Conductor's failure workflow input: the failed task and the failed workflow.
             let failed_task = self
@@ -902,9 +932,12 @@ impl<'a, 'b> Run<'a, 'b> {
                     "correlationId": self.inst.correlation_id,
                 },
             });
-            // As Conductor, the failed instance's output names the failure workflow.
+            // As Conductor, the failed instance's output names the failure workflow (one that
+            // is not defined is not started: the runtime says so, and no id is written).
             let failure_id = format!("{}.failure", self.inst.workflow_id);
-            if let Value::Object(out) = &mut self.inst.output {
+            if let Value::Object(out) = &mut self.inst.output
+                && self.cx.workflows.get(&failure, None).is_some()
+            {
                 out.insert("conductor.failure_workflow".into(), Value::String(failure_id.clone()));
             }
             self.actions.push(Action::StartWorkflow(ChildStart {
@@ -915,6 +948,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 parent: None,
                 correlation_id: self.inst.correlation_id.clone(),
                 definition: None,
+                started_by: self.inst.data_authority(),
             }));
         }
         self.actions.push(Action::Finished {
@@ -948,8 +982,20 @@ impl<'a, 'b> Run<'a, 'b> {
             task.map(|i| crate::instance::global_task_id(&self.inst.workflow_id, &self.inst.tasks[i].task_id));
         let current_task = current.as_deref();
         let secrets = self.cx.secrets;
-        let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets, current_task };
+        // The definition's text acts with its definer's authority; text that arrived as data was
+        // checked against the instance's data authority when it became a definition.
+        let authority = &self.inst.defined_by;
+        let scope = InstanceScope { instance: self.inst, index: &self.index, suffix, secrets, current_task, authority };
         params::resolve(template, &scope, mode).map_err(|e| e.to_string())
+    }
+
+    /// The failure workflow `spec` names: a name, or, as Conductor reads it, `$workflow.input.KEY`
+    /// (also `${workflow.input.KEY}`) for the name in the instance's input (none without one).
+    fn failure_workflow_name(&self, spec: &str) -> Option<String> {
+        match crate::def::failure_workflow_input_key(spec) {
+            Some(key) => self.inst.input.get(key?)?.as_str().filter(|s| !s.is_empty()).map(str::to_string),
+            None => Some(spec.to_string()),
+        }
     }
 
     /// The time this instance's observations are about: its schedule slot, else the
@@ -1000,6 +1046,7 @@ impl<'a, 'b> Run<'a, 'b> {
             }),
             correlation_id: self.inst.correlation_id.clone(),
             definition,
+            started_by: self.inst.data_authority(),
         })
     }
 }

@@ -139,18 +139,16 @@ impl<'a> Run<'a, '_> {
                 self.fail(i, reason, TaskStatus::FailedWithTerminalError)
             }
             TaskKind::UpdateSecret => self.update_secret(i, &input),
-            TaskKind::Query { source, .. } => {
-                // Conductor's JDBC names the query `statement`; its other fields have no meaning
-                // when vigil connects by URL.
-                let mut config = input.clone();
-                if let Some(statement) = config.remove("statement") {
-                    config.entry("query".to_string()).or_insert(statement);
-                }
-                for conductor_only in ["type", "parameters", "expectedUpdateCount", "connectionId", "integrationName"] {
-                    config.remove(conductor_only);
+            TaskKind::Query { source, jdbc } => {
+                let (source, jdbc) = (*source, *jdbc);
+                let mut config = if jdbc { jdbc_config(&input) } else { input.clone() };
+                if source == "sql"
+                    && let Err(reason) = self.authorize_connection(i, &mut config)
+                {
+                    return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
                 }
                 let task_id = self.inst.tasks[i].task_id.clone();
-                self.actions.push(Action::Query { task_id, source, config: Value::Object(config) });
+                self.actions.push(Action::Query { task_id, source, jdbc, config: Value::Object(config) });
             }
             TaskKind::Alert => {
                 // The observation is built from the masked input: it is stored with the alert.
@@ -202,7 +200,9 @@ impl<'a> Run<'a, '_> {
     /// the first poll.
     pub(super) fn on_polled(&mut self, i: usize, worker_id: String) {
         let now = self.cx.now;
-        let timeout = self.task_def(&self.inst.tasks[i].def_ref.clone()).and_then(|t| t.timeout);
+        let task = self.task_def(&self.inst.tasks[i].def_ref.clone());
+        let timeout = task.and_then(|t| t.timeout);
+        let lease = task.and_then(|t| t.response_timeout_seconds).unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS);
         let exec = &mut self.inst.tasks[i];
         if exec.status != TaskStatus::Scheduled || exec.task_type != "SIMPLE" || exec.due_time.is_some() {
             return;
@@ -210,6 +210,9 @@ impl<'a> Run<'a, '_> {
         exec.status = TaskStatus::InProgress;
         exec.poll_count += 1;
         exec.worker_id = Some(worker_id);
+        let lease_until = now + lease as i64 * 1000;
+        exec.lease_until = Some(lease_until);
+        self.actions.push(Action::Timer { task_id: exec.task_id.clone(), due: lease_until });
         if exec.start_time.is_none() {
             exec.start_time = Some(now);
             exec.timeout_time = timeout.map(|t| now + t.seconds as i64 * 1000);
@@ -256,6 +259,9 @@ impl<'a> Run<'a, '_> {
             let reason = "_secrets.secretValue is empty".to_string();
             return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
         }
+        if let Err(denied) = self.authority_for(i, "_secrets").may_write_secret(&name) {
+            return self.fail(i, denied.0, TaskStatus::FailedWithTerminalError);
+        }
         let secrets = self.cx.secrets;
         let inst = &mut *self.inst;
         for exec in &mut inst.tasks {
@@ -272,6 +278,50 @@ impl<'a> Run<'a, '_> {
         }
         let task_id = inst.tasks[i].task_id.clone();
         self.actions.push(Action::UpdateSecret { task_id, name, value });
+    }
+
+    /// Whose authority the value of input `field` of execution `i` carries: the definer's when
+    /// the definition wrote it out, the instance's data authority when it is (or may be) data:
+    /// a template, or a task made at run time.
+    fn authority_for(&self, i: usize, field: &str) -> crate::principal::Principal {
+        let exec = &self.inst.tasks[i];
+        let made =
+            self.made.maker_of(&exec.def_ref).is_some() || self.made.maker_of(&exec.reference_task_name).is_some();
+        let written = self.task_def(&exec.def_ref).and_then(|t| t.input.get(field));
+        let templated = written.is_none_or(|v| v.to_string().contains("${"));
+        if made || templated { self.inst.data_authority() } else { self.inst.defined_by.clone() }
+    }
+
+    /// An SQL task names a connection an admin declared (`connection`, Conductor's
+    /// `connectionId`), which its authority must be granted (`connection:NAME`), or gives a
+    /// `url`, which only a trusted authority may type in.
+    fn authorize_connection(&self, i: usize, config: &mut Map<String, Value>) -> Result<(), String> {
+        // The field the definition wrote, whose text carries the authority checked.
+        let written = self.task_def(&self.inst.tasks[i].def_ref).map(|t| &t.input);
+        let field = ["connection", "connectionId", "integrationName"]
+            .into_iter()
+            .find(|f| written.is_some_and(|input| input.contains_key(*f)))
+            .unwrap_or("connection");
+        for alias in ["integrationName", "connectionId"] {
+            if let Some(id) = config.remove(alias) {
+                config.entry("connection".to_string()).or_insert(id);
+            }
+        }
+        match config.get("connection") {
+            Some(Value::String(name)) => {
+                let authority = self.authority_for(i, field);
+                if authority.allows(&format!("connection:{name}")) {
+                    return Ok(());
+                }
+                Err(format!(
+                    "connection `{name}` is not granted to {}; an admin grants it with `vigil token create --grant \
+                     connection:{name}`",
+                    authority.describe()
+                ))
+            }
+            Some(other) => Err(format!("`connection` must name a connection, not {other}")),
+            None => self.authority_for(i, "url").may_use_ad_hoc_url().map_err(|d| d.0),
+        }
     }
 
     fn inline(&mut self, i: usize, input: &Map<String, Value>) {
@@ -514,4 +564,23 @@ fn into_map(value: Value) -> Map<String, Value> {
         Value::Object(m) => m,
         _ => Map::new(),
     }
+}
+
+/// What Conductor's `JDBC` task reads from its input (`query` is taken for `statement`, and
+/// `integrationName`, Orkes' name, for `connectionId`); nothing else reaches the database.
+fn jdbc_config(input: &Map<String, Value>) -> Map<String, Value> {
+    let mut config = Map::new();
+    for field in ["connection", "connectionId", "integrationName", "url", "statement", "parameters", "type", "timeout"]
+    {
+        if let Some(value) = input.get(field) {
+            config.insert(field.to_string(), value.clone());
+        }
+    }
+    if let (None, Some(query)) = (config.get("statement"), input.get("query")) {
+        config.insert("statement".into(), query.clone());
+    }
+    if let Some(count) = input.get("expectedUpdateCount") {
+        config.insert("expectedUpdateCount".into(), count.clone());
+    }
+    config
 }

@@ -471,6 +471,38 @@ tasks:
 }
 
 #[test]
+fn a_failure_workflow_named_by_the_input_is_started_as_conductor_reads_it() {
+    // Conductor's own simple_workflow_1_integration_test.json writes it this way.
+    let yaml = r#"
+name: t
+failureWorkflow: $workflow.input.failureWfName
+tasks:
+  - {name: t, taskReferenceName: t, type: TERMINATE, inputParameters: {terminationStatus: FAILED}}
+"#;
+    let started = |input: Value| {
+        let mut h = Harness::new(yaml, input);
+        let starts: Vec<String> = h
+            .send(Event::Start)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::StartWorkflow(c) => Some(c.name.clone()),
+                _ => None,
+            })
+            .collect();
+        (starts, h.inst.output.get("conductor.failure_workflow").cloned())
+    };
+    let (starts, _) = started(json!({"failureWfName": "cleanup"}));
+    assert_eq!(starts, ["cleanup"]);
+    let (starts, output) = started(json!({}));
+    assert!(starts.is_empty() && output.is_none(), "no input, no failure workflow: {starts:?}");
+    let (starts, output) = started(json!({"failureWfName": "t"}));
+    assert_eq!(starts, ["t"]);
+    assert!(output.is_some(), "a defined failure workflow is named in the output");
+    let (_, output) = started(json!({"failureWfName": "ghost"}));
+    assert!(output.is_none(), "no id of an instance that will not exist");
+}
+
+#[test]
 fn restart_attempts_do_not_use_up_the_retry_budget() {
     let yaml = r#"
 name: r
@@ -710,6 +742,45 @@ tasks:
     });
     assert_eq!(h.inst.status, WorkflowStatus::Completed);
     assert_eq!(h.inst.output, json!({"greeting": "hello vigil"}));
+}
+
+#[test]
+fn the_instance_times_out_a_polled_task_whose_worker_goes_quiet_whoever_handed_it_out() {
+    let yaml = r#"
+name: leased
+tasks:
+  - name: crunch
+    taskReferenceName: crunch
+    type: SIMPLE
+    taskDefinition: {responseTimeoutSeconds: 2, retryCount: 1, retryDelaySeconds: 0}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    let first = h.task("crunch").task_id.clone();
+    let polled = h.send(Event::Polled { task_id: first.clone(), worker_id: "w1".into() });
+    assert!(
+        polled.iter().any(|a| matches!(a, Action::Timer { task_id, due } if *task_id == first && *due == 3_000)),
+        "the lease is the instance's own timer: {polled:?}"
+    );
+    assert_eq!(h.inst.tasks[0].lease_until, Some(3_000));
+    h.now = 2_999;
+    h.send(Event::Timer { task_id: first.clone() });
+    assert_eq!(h.inst.tasks[0].status, TaskStatus::InProgress, "not before the lease ends");
+    h.now = 3_000;
+    let lapsed = h.send(Event::Timer { task_id: first.clone() });
+    assert_eq!(h.inst.tasks[0].status, TaskStatus::TimedOut);
+    assert!(
+        h.inst.tasks[0].reason_for_incompletion.as_deref().unwrap().contains("worker `w1` did not report within 2 s")
+    );
+    assert!(lapsed.iter().any(|a| matches!(a, Action::Withdraw { task_id } if *task_id == first)));
+    let retry = h.task("crunch").task_id.clone();
+    assert_ne!(retry, first, "retried for another worker");
+    h.send(Event::Polled { task_id: retry.clone(), worker_id: "w2".into() });
+    // A late report of the lapsed attempt changes nothing.
+    h.send(Event::TaskResult { task_id: first, result: TaskResult::Completed(json!({"late": true})) });
+    h.send(Event::TaskResult { task_id: retry.clone(), result: TaskResult::Completed(json!({"by": "w2"})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    assert_eq!(h.inst.output, json!({"by": "w2"}));
 }
 
 #[test]

@@ -99,6 +99,11 @@ impl MonitorDef {
         };
         let warning = threshold(obj, "warning", &mut problems);
         let critical = threshold(obj, "critical", &mut problems);
+        if let (Some(w), Some(c)) = (warning, critical)
+            && let Some(why) = crate::monitor::threshold::shadowed(w, c)
+        {
+            problems.push(Problem::warning("warning", why));
+        }
         let reads_tiers_itself =
             source.as_ref().is_some_and(|s| matches!(s.kind.as_str(), "http" | "heartbeat" | "job_latency" | "email"));
         if warning.is_none()
@@ -158,12 +163,14 @@ impl MonitorDef {
             None | Some(Value::Null) => Vec::new(),
             Some(block) => super::testing::parse(block, value.as_deref(), &mut problems),
         };
+        // Every field is checked, whatever failed before it, so one run reports every problem.
+        let expected = cadence.clone().unwrap_or(Cadence::Every { ms: 60_000, offset: 0 });
+        let heartbeat = heartbeat_block.map(|block| heartbeat(block, &expected, &mut problems));
+        let retention = crate::retention::from_definition(obj, crate::retention::Owner::Monitor, &mut problems);
         let (Some(cadence), Some(source)) = (cadence, source) else { return (None, problems) };
-        let heartbeat = heartbeat_block.map(|block| heartbeat(block, &cadence, &mut problems));
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return (None, problems);
         }
-        let retention = crate::retention::from_definition(obj, crate::retention::Owner::Monitor, &mut problems);
         let def = MonitorDef {
             name,
             labels,
@@ -257,6 +264,16 @@ fn cadence(obj: &Map<String, Value>, name: &str, problems: &mut Vec<Problem>) ->
             None
         }
     }
+}
+
+/// The `source` block of a monitor document, whether or not the rest of it builds (`None` for a
+/// heartbeat or a block that does not read).
+pub fn source_of(doc: &Value) -> Option<SourceSpec> {
+    let obj = doc.as_object()?;
+    if obj.get("heartbeat").is_some_and(|v| !v.is_null()) {
+        return None;
+    }
+    source(obj, &mut Vec::new())
 }
 
 fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<SourceSpec> {

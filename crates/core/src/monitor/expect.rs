@@ -80,6 +80,9 @@ pub struct Beats {
     /// The last failure.
     pub fail: Option<Millis>,
     /// The last failure's exit code, when it gave one.
+    ///
+    /// (A success and a failure at the same millisecond cannot be told apart here: the ping
+    /// route gives each ping of a heartbeat a later time than the one before, so the last wins.)
     pub exit_code: Option<i32>,
     /// The last start's run id (`?rid=`, hashed), when it gave one.
     pub start_rid: Option<u64>,
@@ -104,7 +107,9 @@ impl Beats {
                 }
             }
             PingKind::Success | PingKind::Fail => {
-                let same_run = rid.is_none() || self.start_rid.is_none() || rid == self.start_rid;
+                // As Healthchecks: a failure ends the open run whatever its run id; a success
+                // ends it when it carries no run id or the start's (both none is a match).
+                let same_run = kind == PingKind::Fail || rid.is_none() || rid == self.start_rid;
                 if same_run && self.start.is_some_and(|s| at >= s) {
                     self.start_ended = true;
                 }

@@ -9,6 +9,7 @@
 //! clock.
 
 mod build;
+pub use build::source_of;
 pub mod daily;
 pub mod evaluate;
 pub mod expect;

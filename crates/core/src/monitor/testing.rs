@@ -94,8 +94,7 @@ pub fn parse(value: &Value, value_field: Option<&str>, problems: &mut Vec<Proble
             (Some(Value::Array(values)), None) => values
                 .iter()
                 .map(|v| {
-                    let fields: Map<String, Value> =
-                        [(value_field.unwrap_or("value").to_string(), v.clone())].into_iter().collect();
+                    let fields = nested_field(value_field.unwrap_or("value"), v.clone());
                     Answer::Samples(vec![Sample { fields, ..Sample::default() }])
                 })
                 .collect(),
@@ -329,4 +328,16 @@ pub fn run(def: &MonitorDef, test: &MonitorTest, start: crate::time::Millis) -> 
         _ => {}
     }
     Outcome { name: test.name.clone(), sent, failures }
+}
+
+/// A sample's fields holding `value` where the monitor's `value:` path reads it: `body.v` is
+/// `{"body": {"v": value}}`, as an HTTP source's answer carries it.
+fn nested_field(path: &str, value: Value) -> Map<String, Value> {
+    let mut parts = path.split('.').filter(|p| !p.is_empty());
+    let Some(first) = parts.next() else {
+        return [(path.to_string(), value)].into_iter().collect();
+    };
+    let rest: Vec<&str> = parts.collect();
+    let inner = rest.iter().rev().fold(value, |acc, key| Value::Object([(key.to_string(), acc)].into_iter().collect()));
+    [(first.to_string(), inner)].into_iter().collect()
 }

@@ -298,3 +298,21 @@ fn an_alert_state_is_quiet_until_something_fails_and_again_once_it_resolved() {
     }
     assert!(state.is_quiet(), "resolved and told: {state:?}");
 }
+
+#[test]
+fn a_warning_threshold_past_the_critical_one_is_warned_about() {
+    let warnings = |warning: &str, critical: &str| -> Vec<String> {
+        let doc = json!({"name": "disk", "every": "1m", "source": {"sql": {"url": "postgres://db/x", "query": "select 1"}},
+            "warning": warning, "critical": critical, "notify": []});
+        MonitorDef::build(&doc)
+            .1
+            .into_iter()
+            .filter(|p| p.severity == crate::diagnostic::Severity::Warning)
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    };
+    assert!(warnings("> 95", "> 80").iter().any(|w| w.starts_with("warning: ") && w.contains("wrong way round")));
+    assert!(warnings("< 5", "< 10").iter().any(|w| w.contains("wrong way round")));
+    assert!(warnings("> 80", "> 95").is_empty());
+    assert!(warnings("< 10", "< 5").is_empty());
+}

@@ -24,6 +24,24 @@ pub enum Threshold {
     Inside(f64, f64),
 }
 
+/// Why a `warning` threshold can never be the tier read, when every value it takes is critical
+/// too (`warning: "> 95"` with `critical: "> 80"`: the thresholds are the wrong way round).
+pub fn shadowed(warning: Threshold, critical: Threshold) -> Option<String> {
+    use Threshold::{Above, AtLeast, AtMost, Below};
+    let inside = match (warning, critical) {
+        (Above(w) | AtLeast(w), Above(c)) => w > c,
+        (Above(w) | AtLeast(w), AtLeast(c)) => w >= c,
+        (Below(w) | AtMost(w), Below(c)) => w < c,
+        (Below(w) | AtMost(w), AtMost(c)) => w <= c,
+        _ => false,
+    };
+    inside.then(|| {
+        "every value past this warning threshold is past the critical one too, so no value is ever a \
+         warning: are the two the wrong way round?"
+            .to_string()
+    })
+}
+
 impl Threshold {
     /// Parses the text form; a bare number means `>=` it.
     pub fn parse(text: &str) -> Result<Threshold, String> {

@@ -5,13 +5,14 @@
 //! can at worst repeat a send the provider de-duplicates.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::mpsc;
 use vigil_connectors::notifiers::{AlertMessage, NotifierConfig, Outcome, deliver_batch};
+use vigil_core::interpreter::Secrets;
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{DeliveryUpdate, OutboxEntry};
 
@@ -117,6 +118,32 @@ pub type Notifiers = Arc<std::sync::RwLock<Option<Arc<HashMap<String, Arc<Notifi
 /// A queue key: one dedup key to one notifier, delivered in order.
 pub type QueueKey = (String, String);
 
+/// Lets a stopping engine wait until the notices due now are sent: while someone watches, the
+/// delivery loop publishes how many are due or in flight.
+pub struct Unsettled {
+    count: tokio::sync::watch::Sender<usize>,
+    wake: tokio::sync::Notify,
+}
+
+impl Default for Unsettled {
+    fn default() -> Self {
+        Self { count: tokio::sync::watch::channel(0).0, wake: tokio::sync::Notify::new() }
+    }
+}
+
+impl Unsettled {
+    /// Waits up to `grace` until no notice is due or in flight; how many still are (`None`: the
+    /// delivery loop did not answer).
+    pub async fn settle(&self, grace: Duration) -> Option<usize> {
+        self.count.send_replace(usize::MAX);
+        let mut rx = self.count.subscribe();
+        self.wake.notify_one();
+        let _ = tokio::time::timeout(grace, rx.wait_for(|n| *n == 0)).await;
+        let left = *rx.borrow();
+        (left != usize::MAX).then_some(left)
+    }
+}
+
 /// Runs the delivery loop until the entry channel closes. Work per event is O(log n): keys whose
 /// head can go now sit in `ready`, the others in a heap by the time they can.
 ///
@@ -124,12 +151,21 @@ pub type QueueKey = (String, String);
 /// (so the store's single writer sees one alerting transaction, not two), and come back through
 /// `recorded` once durable: a key's next notification waits for that, so a crash can never replay
 /// a trigger after its resolve.
+///
+/// A send that an endpoint accepts wakes that notifier's keys waiting out a retry backoff: the
+/// endpoint is back, so their notices go now (in order per key), not minutes later. While anyone
+/// watches `unsettled` (a stopping engine), it holds how many notices are due or in flight.
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<OutboxEntry>,
     results: mpsc::UnboundedSender<Vec<Recorded>>,
     mut recorded_rx: mpsc::UnboundedReceiver<Vec<Recorded>>,
     clock: Arc<dyn Clock>,
-    (notifiers, ownership): (Notifiers, Arc<crate::cluster::Ownership>),
+    (notifiers, ownership, secrets, unsettled): (
+        Notifiers,
+        Arc<crate::cluster::Ownership>,
+        crate::secrets::SharedSecrets,
+        Arc<Unsettled>,
+    ),
 ) {
     let client = vigil_connectors::http_client();
     let timeout = send_timeout();
@@ -144,6 +180,10 @@ pub async fn run(
     let mut blocked: HashMap<String, VecDeque<QueueKey>> = HashMap::new();
     // Ready notifications per notifier, sent as one request when the notifier takes lists.
     let mut batches: HashMap<String, Batch> = HashMap::new();
+    // Keys whose head is being sent, or sent and not yet recorded: never sent twice at once.
+    let mut sending: HashSet<QueueKey> = HashSet::new();
+    // Per notifier, the keys whose head waits out a retry backoff.
+    let mut backing_off: HashMap<String, HashSet<QueueKey>> = HashMap::new();
     let mut incoming = Vec::new();
     loop {
         let now = clock.now();
@@ -153,6 +193,9 @@ pub async fn run(
         }
         while let Some(key) = ready.pop_front() {
             let Some(head) = queues.get(&key).and_then(|q| q.front()) else { continue };
+            if sending.contains(&key) {
+                continue;
+            }
             if !ownership.owns_key(&key.0) {
                 // The key's partition moved to another node: its new owner sends what is left.
                 queues.remove(&key);
@@ -190,6 +233,7 @@ pub async fn run(
             }
             let batch = batches.entry(key.1.clone()).or_insert_with(|| Batch::new(notifier.clone()));
             batch.items.push((key.clone(), head.clone()));
+            sending.insert(key.clone());
             if batch.items.len() >= batch.max {
                 let batch = batches.remove(&key.1).expect("present");
                 send_batch(batch, &key.1, now, (&client, timeout, &done_tx), &mut in_flight, &mut per_notifier);
@@ -201,26 +245,36 @@ pub async fn run(
         if !open && in_flight == 0 {
             return;
         }
-        let wait = waiting
+        let mut wait = waiting
             .peek()
             .map(|Reverse((at, _))| Duration::from_millis((*at - clock.now()).clamp(1, 60_000) as u64))
             .unwrap_or(Duration::from_secs(60));
+        if unsettled.count.receiver_count() > 0 {
+            // Notices already sent to this loop count too: a loop scheduled late would otherwise
+            // count before taking them in, and a stopping engine would see nothing left to send.
+            let mut took = false;
+            while let Ok(e) = rx.try_recv() {
+                take_in(e, &mut queues, &mut ready);
+                took = true;
+            }
+            // Read the clock again: what was taken in may have been made after `now` was read.
+            let now = clock.now();
+            let due = |(key, queue): (&QueueKey, &VecDeque<OutboxEntry>)| {
+                sending.contains(key) || queue.front().is_some_and(|h| h.next_attempt_at <= now)
+            };
+            unsettled.count.send_replace(queues.iter().filter(|kq| due(*kq)).map(|(_, q)| q.len()).sum());
+            if took {
+                continue;
+            }
+            wait = wait.min(Duration::from_millis(50));
+        }
         tokio::select! {
             n = rx.recv_many(&mut incoming, 4096), if open => {
                 if n == 0 {
                     open = false;
                 }
                 for e in incoming.drain(..) {
-                    let key = (e.dedup_key.clone(), e.notifier.clone());
-                    let queue = queues.entry(key.clone()).or_default();
-                    if queue.iter().any(|q| q.id == e.id) {
-                        // Loaded again after the partition came back; already queued.
-                        continue;
-                    }
-                    queue.push_back(e);
-                    if queue.len() == 1 {
-                        ready.push_back(key);
-                    }
+                    take_in(e, &mut queues, &mut ready);
                 }
             },
             Some(first) = done_rx.recv() => {
@@ -245,13 +299,26 @@ pub async fn run(
                         let bucket = buckets.entry(d.notifier.clone()).or_insert_with(Bucket::unlimited);
                         bucket.pause_until(now + after.as_millis() as Millis);
                     }
+                    // The endpoint is back: what waits out a backoff for it goes now.
+                    if matches!(d.outcome, Outcome::Delivered)
+                        && let Some(keys) = backing_off.remove(&d.notifier)
+                    {
+                        for key in keys {
+                            if let Some(head) = queues.get_mut(&key).and_then(|q| q.front_mut()) {
+                                head.next_attempt_at = head.next_attempt_at.min(now);
+                            }
+                            ready.push_back(key);
+                        }
+                    }
                 }
-                if results.send(outcomes(now, batch)).is_err() {
+                let in_use = secrets.read().expect("lock").clone();
+                if results.send(outcomes(now, batch, in_use.as_ref())).is_err() {
                     return;
                 }
             }
             Some(recorded) = recorded_rx.recv() => {
                 for Recorded { key, update, .. } in recorded {
+                    sending.remove(&key);
                     let Some(queue) = queues.get_mut(&key) else { continue };
                     match update {
                         DeliveryUpdate::Retry { next_attempt_at, error } => {
@@ -260,9 +327,13 @@ pub async fn run(
                                 head.next_attempt_at = next_attempt_at;
                                 head.last_error = Some(error);
                             }
+                            backing_off.entry(key.1.clone()).or_default().insert(key.clone());
                         }
                         _ => {
                             queue.pop_front();
+                            if let Some(keys) = backing_off.get_mut(&key.1) {
+                                keys.remove(&key);
+                            }
                         }
                     }
                     if queue.is_empty() {
@@ -273,7 +344,22 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep(wait) => {}
+            _ = unsettled.wake.notified() => {}
         }
+    }
+}
+
+/// Queues a notification behind its key's earlier ones; a key with nothing before it is ready.
+fn take_in(e: OutboxEntry, queues: &mut HashMap<QueueKey, VecDeque<OutboxEntry>>, ready: &mut VecDeque<QueueKey>) {
+    let key = (e.dedup_key.clone(), e.notifier.clone());
+    let queue = queues.entry(key.clone()).or_default();
+    if queue.iter().any(|q| q.id == e.id) {
+        // Loaded again after the partition came back; already queued.
+        return;
+    }
+    queue.push_back(e);
+    if queue.len() == 1 {
+        ready.push_back(key);
     }
 }
 
@@ -341,10 +427,15 @@ async fn deliver(
 }
 
 /// Turns request outcomes into store updates, one per notification: delivered, retry after
-/// backoff (or Retry-After), or failed for good.
-fn outcomes(now: Millis, done: Vec<Done>) -> Vec<Recorded> {
+/// backoff (or Retry-After), or failed for good. A reason may quote what the endpoint answered,
+/// and an endpoint may echo the request (a URL or header holding a secret): it is masked before
+/// it is logged or stored.
+fn outcomes(now: Millis, done: Vec<Done>, secrets: &dyn Secrets) -> Vec<Recorded> {
     let mut out = Vec::new();
-    for d in done {
+    for mut d in done {
+        if let Outcome::Permanent { reason } | Outcome::Retry { reason, .. } = &mut d.outcome {
+            *reason = secrets.scrub_text(std::mem::take(reason));
+        }
         let label = match &d.outcome {
             Outcome::Delivered => "delivered",
             Outcome::Permanent { .. } => "failed",
@@ -401,6 +492,55 @@ mod tests {
         b.pause_until(5_000);
         assert_eq!(b.take(1_000), Err(5_000));
         assert!(b.take(5_100).is_ok());
+    }
+
+    fn entry(id: i64) -> OutboxEntry {
+        OutboxEntry {
+            id,
+            dedup_key: format!("disk/db-{id}"),
+            notifier: "hook".into(),
+            notice: "trigger".into(),
+            message: "{}".into(),
+            status: vigil_store::OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_at: 1_000,
+            last_error: None,
+            created_at: 1_000,
+            finished_at: None,
+        }
+    }
+
+    /// A stopping engine counts the notices already sent to the loop even when the loop, scheduled
+    /// late, has not taken them in yet: it must not see "nothing left" and stop without them (CI
+    /// saw this as `vigil run` exiting silently with a notice unsent). The entry and the count
+    /// request wake the loop at once and it may take either first; without the rule, a round in
+    /// a few shows 0. `None` (the loop did not answer within the grace on a busy machine) is not
+    /// the fault looked for.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopping_engine_counts_notices_the_loop_has_not_taken_in() {
+        for round in 0..40 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (results_tx, _results_rx) = mpsc::unbounded_channel();
+            let (_recorded_tx, recorded_rx) = mpsc::unbounded_channel();
+            let unsettled = Arc::new(Unsettled::default());
+            let ownership = Arc::new(crate::cluster::Ownership::owning_all("node"));
+            // No notifiers loaded yet: the loop holds the notice instead of sending it.
+            let notifiers: Notifiers = Default::default();
+            let clock = Arc::new(vigil_core::time::ManualClock::new(1_000));
+            let delivery = tokio::spawn(run(
+                rx,
+                results_tx,
+                recorded_rx,
+                clock,
+                (notifiers, ownership, Default::default(), unsettled.clone()),
+            ));
+            // Let the loop reach its wait before the entry and the count request arrive.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            tx.send(entry(round)).unwrap();
+            let left = unsettled.settle(Duration::from_millis(50)).await;
+            assert_ne!(left, Some(0), "round {round}: a notice sent before the count was not counted");
+            delivery.abort();
+        }
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct AlertRecord {
     /// The notifiers that were paged, so the resolve reaches them even if the list changed since.
     #[serde(default)]
     pub paged: Vec<String>,
+    /// The severity receivers were last paged with: a resolve, reminder or acknowledgement says
+    /// it, not the severity of the observation that ended it (a passing check's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paged_severity: Option<String>,
 }
 
 /// Where an observation came from, and so where its result goes.
@@ -97,6 +101,9 @@ pub enum AlertMsg {
         /// How many alerts went.
         reply: tokio::sync::oneshot::Sender<u64>,
     },
+    /// Answers once every message sent before it is committed and its notices handed to
+    /// delivery (a stopping engine waits for this before it drains the outbox).
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Runs the manager until its channel closes.
@@ -310,6 +317,7 @@ impl Manager {
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
         let mut replies: Vec<Reply> = Vec::new();
         let mut acks = Vec::new();
+        let mut flushed = Vec::new();
         let mut inbox_done: Vec<(u32, i64)> = Vec::new();
         for msg in msgs {
             match msg {
@@ -357,7 +365,7 @@ impl Manager {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
                         let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
-                        AlertRecord { request: fresh, state, paged: Vec::new() }
+                        AlertRecord { request: fresh, state, paged: Vec::new(), paged_severity: None }
                     });
                     let silenced = self.silenced(&request, now);
                     let record = self.cache.get_mut(&key).expect("cached");
@@ -427,6 +435,7 @@ impl Manager {
                     }
                     acks.push((reply, !notices.is_empty()));
                 }
+                AlertMsg::Flush(reply) => flushed.push(reply),
             }
         }
         while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
@@ -465,6 +474,9 @@ impl Manager {
             && acks.is_empty()
             && inbox_done.is_empty()
         {
+            for reply in flushed {
+                let _ = reply.send(());
+            }
             return;
         }
         let ids = loop {
@@ -535,6 +547,9 @@ impl Manager {
         for (reply, done) in acks {
             let _ = reply.send(done);
         }
+        for reply in flushed {
+            let _ = reply.send(());
+        }
     }
 }
 
@@ -598,11 +613,15 @@ fn severity(s: &str) -> Severity {
 /// The message every notifier receives for `notice`.
 pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessage {
     let r = &record.request;
+    let told = match notice {
+        Notice::Trigger | Notice::Change => &r.severity,
+        _ => record.paged_severity.as_ref().unwrap_or(&r.severity),
+    };
     AlertMessage {
         notice,
         dedup_key: r.dedup_key.clone(),
         name: r.name.clone(),
-        severity: severity(&r.severity),
+        severity: severity(told),
         summary: r.summary.clone(),
         details: r.details.clone(),
         labels: r.labels.clone(),
@@ -626,36 +645,47 @@ pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessag
 fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<NewOutboxEntry> {
     let mut out = Vec::new();
     for notice in notices {
-        let msg = serde_json::to_string(&message(record, *notice, now)).expect("message serializes");
         // A trigger goes to the current notifiers and remembers them; later notices about the
         // same incident go to whoever was paged.
-        let targets = match notice {
+        let (targets, joining) = match notice {
             Notice::Trigger => {
                 record.paged = record.request.notifiers.clone();
-                record.paged.clone()
+                (record.paged.clone(), Vec::new())
             }
             // A change of tier reaches whoever was paged and whoever the new tier routes to (a
-            // step up to critical brings in the on-call route), and they are all paged now.
+            // step up to critical brings in the on-call route), and they are all paged now. One
+            // that joins here has no incident yet: it gets a trigger, not an update of an
+            // incident it never opened (Opsgenie's priority update of an alias never created).
             Notice::Change => {
-                for n in &record.request.notifiers {
-                    if !record.paged.contains(n) {
-                        record.paged.push(n.clone());
-                    }
-                }
-                record.paged.clone()
+                let joining: Vec<String> =
+                    record.request.notifiers.iter().filter(|n| !record.paged.contains(n)).cloned().collect();
+                let targets = record.paged.clone();
+                record.paged.extend(joining.iter().cloned());
+                (targets, joining)
             }
-            _ if !record.paged.is_empty() => record.paged.clone(),
-            _ => record.request.notifiers.clone(),
+            _ if !record.paged.is_empty() => (record.paged.clone(), Vec::new()),
+            _ => (record.request.notifiers.clone(), Vec::new()),
         };
-        for notifier in &targets {
-            out.push(NewOutboxEntry {
-                dedup_key: record.request.dedup_key.clone(),
-                notifier: notifier.clone(),
-                notice: notice.as_str().into(),
-                message: msg.clone(),
-                created_at: now,
-            });
+        if matches!(notice, Notice::Trigger | Notice::Change) {
+            record.paged_severity = Some(record.request.severity.clone());
         }
+        let mut push = |notice: Notice, notifiers: &[String]| {
+            if notifiers.is_empty() {
+                return;
+            }
+            let msg = serde_json::to_string(&message(record, notice, now)).expect("message serializes");
+            for notifier in notifiers {
+                out.push(NewOutboxEntry {
+                    dedup_key: record.request.dedup_key.clone(),
+                    notifier: notifier.clone(),
+                    notice: notice.as_str().into(),
+                    message: msg.clone(),
+                    created_at: now,
+                });
+            }
+        };
+        push(*notice, &targets);
+        push(Notice::Trigger, &joining);
     }
     out
 }

@@ -49,6 +49,9 @@ pub(crate) enum InboxMsg {
         /// The instance's own definition, if it brings one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         definition: Option<serde_json::Value>,
+        /// Who starts it: its authority travels with it to the owning node.
+        #[serde(default, skip_serializing_if = "vigil_core::principal::Principal::is_system")]
+        started_by: vigil_core::principal::Principal,
     },
     /// Retry an ended instance from the tasks that did not complete. Written by earlier
     /// releases (a retry is now [`InboxMsg::Revive`] with [`Event::Retry`]); still read, so rows
@@ -129,6 +132,7 @@ pub(crate) fn start_msg(req: StartRequest, id: &str) -> InboxMsg {
         id: id.to_string(),
         correlation_id: req.correlation_id,
         definition: req.definition,
+        started_by: req.started_by,
     }
 }
 
@@ -208,8 +212,9 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
     };
     match msg {
         InboxMsg::Event { instance, event } => shared.router.place(wrap(ShardMsg::Event(instance, event))),
-        InboxMsg::Start { name, version, input, id: instance_id, correlation_id, definition } => {
-            let req = StartRequest { name, version, input, id: Some(instance_id), correlation_id, definition };
+        InboxMsg::Start { name, version, input, id: instance_id, correlation_id, definition, started_by } => {
+            let req =
+                StartRequest { name, version, input, id: Some(instance_id), correlation_id, definition, started_by };
             match shared.new_instance(req, part) {
                 Ok(instance) => shared.router.place(wrap(ShardMsg::Start {
                     instance: Box::new(instance),

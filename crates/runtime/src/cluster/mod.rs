@@ -129,6 +129,15 @@ impl Ownership {
         *self.valid_until.write().expect("lock") = at + ttl.saturating_sub(margin);
     }
 
+    /// A solo node that owns every partition for as long as a test runs.
+    #[cfg(test)]
+    pub(crate) fn owning_all(node: &str) -> Self {
+        let ownership = Self::new(node, true);
+        ownership.add(&all_parts());
+        ownership.confirmed(Instant::now(), Duration::from_secs(86_400));
+        ownership
+    }
+
     fn add(&self, parts: &[u32]) {
         self.parts.write().expect("lock").extend(parts.iter().copied());
         self.gains.fetch_add(1, std::sync::atomic::Ordering::Release);

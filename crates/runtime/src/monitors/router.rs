@@ -45,15 +45,18 @@ pub async fn run(
     let mut router = Router { shards, active: 1, checks_per_shard: sharding.checks_per_shard };
     let mut beating = true;
     loop {
+        // Heartbeat states first: a ping's state is queued before its 200, so a status asked
+        // for after the 200 finds it applied (the shard's queue keeps the order).
         tokio::select! {
+            biased;
+            rows = beats.recv(), if beating => match rows {
+                Some(rows) => router.beats(rows),
+                None => beating = false,
+            },
             cmd = commands.recv() => match cmd {
                 Some(MonitorCmd::Set(defs)) => router.set(defs, clock.now()).await,
                 Some(cmd) => router.forward(cmd),
                 None => return,
-            },
-            rows = beats.recv(), if beating => match rows {
-                Some(rows) => router.beats(rows),
-                None => beating = false,
             },
         }
     }

@@ -357,7 +357,9 @@ impl Actor {
     /// After a cluster node gained partitions, every series is told to the alert manager again
     /// until it settles: an alert may have fired elsewhere while this node did not run the
     /// monitor. (A solo node gains every partition once, at start, and nobody ran them before
-    /// but itself: what it read from the store at start holds.)
+    /// but itself: what it read from the store at start holds.) A heartbeat is looked at again
+    /// now: while another node ran it, this one merged its pings but judged nothing, and nothing
+    /// is due for it here until it is judged once.
     fn notice_gains(&mut self) {
         let gains = self.deps.ownership.gains();
         if gains != self.gains {
@@ -365,9 +367,17 @@ impl Actor {
             if self.deps.ownership.solo() {
                 return;
             }
-            for entry in self.entries.values_mut() {
+            let now = self.deps.clock.now();
+            let names: Vec<String> = self.entries.names().map(str::to_string).collect();
+            for name in names {
+                let Some(key) = self.entries.key(&name) else { continue };
+                let Some(entry) = self.entries.get_mut(key) else { continue };
                 entry.memory.alerts_known = false;
                 entry.memory.series.values_mut().for_each(|seen| seen.passing = 0);
+                if entry.def.heartbeat.is_some() && !entry.def.paused && self.deps.ownership.owns(entry.part) {
+                    entry.next = Some(now);
+                    self.due_at.insert((now, key));
+                }
             }
         }
     }
@@ -550,6 +560,10 @@ impl Actor {
         let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &*lookup);
         if let Some((path, message)) = missing.first() {
             return Err(format!("source.{}.{path}: {message}", spec.kind));
+        }
+        if spec.kind == "sql" {
+            vigil_connectors::sources::sql::resolve_connection(&mut spec.config, &*lookup)
+                .map_err(|e| format!("source.sql.connection: {e}"))?;
         }
         Source::from_spec(&spec).map(Arc::new).map_err(|p| format!("source.{}.{}: {}", spec.kind, p.path, p.message))
     }
@@ -784,6 +798,7 @@ fn status(entry: &Entry) -> MonitorStatus {
         next_check: entry.next,
         paused: entry.def.paused,
         ping_id: entry.ping_id.clone(),
+        beats: entry.def.heartbeat.is_some().then_some(entry.beats),
         warning: entry.def.warning,
         critical: entry.def.critical,
         labels: entry.def.labels.clone(),

@@ -134,10 +134,21 @@ impl WorkQueue {
         let _ = self.shared.set(queue);
     }
 
-    /// Hands `event` to `instance` (of partition `part`) on whichever node runs it.
+    /// Hands `event` to `instance` (of partition `part`) on whichever node runs it, in the
+    /// background (on a cluster node, retried until it is stored).
     fn deliver(&self, instance: String, part: u32, event: Event) {
         match self.shared.get() {
-            Some(shared) => (shared.deliver)(instance, part, event),
+            Some(shared) => {
+                let deliver = shared.deliver.clone();
+                tokio::spawn(async move {
+                    let mut delay = Duration::from_millis(100);
+                    while let Err(e) = deliver(instance.clone(), part, event.clone()).await {
+                        tracing::warn!(error = %e, part, "Could not hand a worker's event to its instance; retrying.");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                });
+            }
             None => self.router.send(&instance, event),
         }
     }
@@ -204,9 +215,12 @@ impl WorkQueue {
     }
 
     /// Claims up to `count` visible offers of `task_type` from the store and leases them here.
+    /// Each claim is handed to its instance's owner (`Polled`) before the offer is removed and
+    /// the task given to the worker: if this node dies in between, the offer shows again.
     async fn take_shared(&self, shared: &SharedQueue, task_type: &str, count: usize, worker_id: &str) -> Vec<Leased> {
         let now = self.clock.now();
-        let offers = match shared.store.take_work(task_type, count as u32, now).await {
+        let claimed_until = now + shared::CLAIM_HOLD.as_millis() as Millis;
+        let offers = match shared.store.take_work(task_type, count as u32, now, claimed_until).await {
             Ok(offers) => offers,
             Err(e) => {
                 tracing::warn!(error = %e, task_type, "Could not read the workers' shared queue.");
@@ -214,18 +228,37 @@ impl WorkQueue {
             }
         };
         let mut out = Vec::new();
+        let mut taken = Vec::new();
         for offer in offers {
             let Ok(mut queued) = serde_json::from_str::<Queued>(&offer.body) else {
                 tracing::error!(instance = %offer.instance_id, task = %offer.task_id, "An offered task does not read; dropped.");
+                taken.push(vigil_store::WorkChange::Taken {
+                    instance_id: offer.instance_id,
+                    task_id: offer.task_id,
+                    claimed_until,
+                });
                 continue;
             };
             queued.part = offer.part;
             queued.poll_count += 1;
+            let event = Event::Polled { task_id: queued.task.task_id.clone(), worker_id: worker_id.to_string() };
+            if let Err(e) = (shared.deliver)(queued.instance_id.clone(), offer.part, event).await {
+                tracing::warn!(error = %e, instance = %queued.instance_id, "Could not tell an instance its task was polled; it is offered again later.");
+                continue;
+            }
+            taken.push(vigil_store::WorkChange::Taken {
+                instance_id: offer.instance_id,
+                task_id: offer.task_id,
+                claimed_until,
+            });
             out.push(lease(&mut self.state.lock().expect("lock"), queued, worker_id, now));
         }
-        for lease in &out {
-            let event = Event::Polled { task_id: lease.queued.task.task_id.clone(), worker_id: worker_id.to_string() };
-            self.deliver(lease.queued.instance_id.clone(), lease.queued.part, event);
+        if !taken.is_empty()
+            && let Err(e) = shared.store.change_work(&taken).await
+        {
+            // The tasks are the worker's all the same; the offers show again after the hold,
+            // where the instances ignore a second poll of a task already in progress.
+            tracing::warn!(error = %e, "Could not remove claimed offers from the workers' shared queue.");
         }
         out
     }

@@ -1,7 +1,10 @@
 //! The workers' queue of a cluster node: offers live in the store (`work_offers`), so a worker
 //! polling any node gets any partition's tasks. Offers and withdrawals go to the store in order
 //! through one writer; a poll claims offers in one statement, so each goes to one worker. Events
-//! about a claimed task (polled, lease expired) go to the node that runs its instance.
+//! about a claimed task (polled, lease expired) go to the node that runs its instance. A claim
+//! hides its offer for [`CLAIM_HOLD`]; the offer is removed only once the instance's owner has
+//! the `Polled` event (in its inbox, or in memory when it is this node), so a node that dies
+//! between the two loses no task: the offer shows again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +13,16 @@ use tokio::sync::mpsc;
 use vigil_core::interpreter::Event;
 use vigil_store::{Store, WorkChange};
 
-/// Hands `event` to instance `instance` of partition `part`, wherever it runs.
-pub type Deliver = Arc<dyn Fn(String, u32, Event) + Send + Sync>;
+/// Hands `event` to instance `instance` of partition `part`, wherever it runs; done once the
+/// event is with its owner (in memory here, or stored in its inbox).
+pub type Deliver = Arc<
+    dyn Fn(String, u32, Event) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How long a claimed offer stays hidden before it shows again, unless its claim was delivered.
+pub const CLAIM_HOLD: Duration = Duration::from_secs(30);
 
 /// The store-backed half of a cluster node's [`super::WorkQueue`].
 pub struct SharedQueue {

@@ -54,7 +54,10 @@ async fn create_workflow(
     JsonBody(def): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     crate::auth::check_references(caller.as_ref(), &def)?;
-    app.engine.put_workflow(def, q.overwrite).await.map_err(definition_error)?;
+    app.engine
+        .put_workflow(def, q.overwrite, &crate::auth::principal(caller.as_ref()))
+        .await
+        .map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
 
@@ -72,7 +75,10 @@ async fn update_workflows(
     for def in &defs {
         crate::auth::check_references(caller.as_ref(), def)?;
     }
-    app.engine.put_workflows(defs, true, true).await.map_err(definition_error)?;
+    app.engine
+        .put_workflows(defs, true, true, &crate::auth::principal(caller.as_ref()))
+        .await
+        .map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
 

@@ -54,11 +54,15 @@ fn workflow_schedule(d: &ScheduleDef) -> Value {
     request_body(content = Object, description = "Orkes' SaveScheduleRequest"),
     responses((status = 200, body = Object), (status = 400, body = ApiError), (status = 409, body = ApiError))
 )]
-async fn save_schedule(State(app): State<AppState>, JsonBody(doc): JsonBody<Value>) -> ApiResult<Json<Value>> {
+async fn save_schedule(
+    State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    JsonBody(doc): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
     if !doc.is_object() {
         return Err(ApiError::invalid("body", "a schedule is a JSON object"));
     }
-    let def = save(&app, doc).await?;
+    let def = save(&app, doc, &crate::auth::principal(caller.as_ref())).await?;
     Ok(Json(workflow_schedule(&def)))
 }
 

@@ -273,11 +273,22 @@ async fn add_log(
 #[utoipa::path(
     get, path = "/api/tasks/{taskId}/log", tag = "conductor",
     params(("taskId" = String, Path, description = "Task id")),
-    responses((status = 200, body = Vec<Object>))
+    responses((status = 200, body = Vec<Object>), (status = 404, body = ApiError))
 )]
-async fn get_log(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>) -> Json<Vec<Value>> {
+async fn get_log(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>) -> ApiResult<Json<Vec<Value>>> {
     let logs = app.engine.work_queue().logs(&task_id);
-    Json(logs.into_iter().map(|l| json!({"log": l.log, "taskId": task_id, "createdTime": l.created_time})).collect())
+    if logs.is_empty() {
+        // No lines: a task without any, or no such task (a 404, not an empty list).
+        let (instance, exec) = vigil_runtime::workers::split_global_id(&task_id)
+            .ok_or_else(|| ApiError::not_found(format!("no task `{task_id}`")))?;
+        let found = app.engine.store().instance(instance).await.map_err(ApiError::from)?;
+        if !found.is_some_and(|i| i.tasks.iter().any(|t| t.task_id == exec)) {
+            return Err(ApiError::not_found(format!("no task `{task_id}`")));
+        }
+    }
+    Ok(Json(
+        logs.into_iter().map(|l| json!({"log": l.log, "taskId": task_id, "createdTime": l.created_time})).collect(),
+    ))
 }
 
 /// How many tasks of each type wait for a worker.

@@ -69,6 +69,7 @@ pub struct StartWorkflowRequest {
 )]
 async fn start_request(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     JsonBody(req): JsonBody<StartWorkflowRequest>,
 ) -> ApiResult<Response> {
     let definition = req.workflow_def.filter(|d| !d.is_null());
@@ -84,6 +85,7 @@ async fn start_request(
         id: None,
         correlation_id: req.correlation_id,
         definition,
+        started_by: crate::auth::principal(caller.as_ref()),
     };
     Ok(text(app.engine.start_durable(start).await?))
 }
@@ -108,6 +110,7 @@ pub struct StartQuery {
 )]
 async fn start_by_name(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     JsonBody(input): JsonBody<Value>,
@@ -119,6 +122,7 @@ async fn start_by_name(
         id: None,
         correlation_id: q.correlation_id,
         definition: None,
+        started_by: crate::auth::principal(caller.as_ref()),
     };
     Ok(text(app.engine.start_durable(start).await?))
 }

@@ -158,6 +158,9 @@ pub async fn wait_or_check_status(
     })
 }
 
+/// The longest a start waits for its instance to end (`?timeout=`).
+const MAX_START_WAIT_SECONDS: u64 = 300;
+
 /// Query of a start.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -185,13 +188,14 @@ pub struct StartQuery {
 )]
 async fn durable_start(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     ApiQuery(hub): ApiQuery<Hub>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<Value>,
 ) -> ApiResult<Response> {
-    start_instance(app, name, None, (q, hub), headers, input).await
+    start_instance(app, name, None, (q, hub), headers, (input, crate::auth::principal(caller.as_ref()))).await
 }
 
 /// Starts an orchestration with the given instance id (a second start with it starts nothing).
@@ -212,6 +216,7 @@ async fn durable_start(
 )]
 async fn durable_start_with_id(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath((name, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<StartQuery>,
     ApiQuery(hub): ApiQuery<Hub>,
@@ -219,7 +224,7 @@ async fn durable_start_with_id(
     JsonBody(input): JsonBody<Value>,
 ) -> ApiResult<Response> {
     crate::instances::check_id(&id)?;
-    start_instance(app, name, Some(id), (q, hub), headers, input).await
+    start_instance(app, name, Some(id), (q, hub), headers, (input, crate::auth::principal(caller.as_ref()))).await
 }
 
 async fn start_instance(
@@ -228,13 +233,19 @@ async fn start_instance(
     id: Option<String>,
     (q, hub): (StartQuery, Hub),
     headers: HeaderMap,
-    input: Value,
+    (input, started_by): (Value, vigil_core::principal::Principal),
 ) -> ApiResult<Response> {
-    let req = StartRequest { name, version: None, input, id, correlation_id: None, definition: None };
+    if let Some(t) = q.timeout.filter(|&t| t > MAX_START_WAIT_SECONDS) {
+        let message = format!(
+            "`timeout` is at most {MAX_START_WAIT_SECONDS} seconds (a request held open longer is cut by proxies), not {t}"
+        );
+        return Err(ApiError::invalid("timeout", message));
+    }
+    let req = StartRequest { name, version: None, input, id, correlation_id: None, definition: None, started_by };
     let id = start_or_existing(&app, req).await?;
     let base = base_url(&app, &headers);
     match (q.timeout, q.polling_interval) {
-        (Some(t), Some(_)) => wait_or_check_status(&app, &base, &id, &hub, Duration::from_secs(t.min(300))).await,
+        (Some(t), Some(_)) => wait_or_check_status(&app, &base, &id, &hub, Duration::from_secs(t)).await,
         _ => Ok(check_status_response(&base, &id, &hub)),
     }
 }
@@ -336,20 +347,29 @@ pub struct ListQuery {
     top: Option<usize>,
 }
 
-/// The statuses named in a `runtimeStatus` list; `None` when it names none vigil knows.
-fn statuses(list: Option<&str>) -> Option<Vec<WorkflowStatus>> {
+/// The statuses named in a `runtimeStatus` list (`None`: no list); a name Durable Functions does
+/// not define is a 400, as the native API's `status=BOGUS` is.
+fn statuses(list: Option<&str>) -> ApiResult<Option<Vec<WorkflowStatus>>> {
+    let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(None) };
     let mut out = Vec::new();
-    for name in list?.split(',').map(str::trim) {
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "Running" | "Pending" | "ContinuedAsNew" => out.push(WorkflowStatus::Running),
             "Suspended" => out.push(WorkflowStatus::Paused),
             "Completed" => out.push(WorkflowStatus::Completed),
             "Failed" => out.extend([WorkflowStatus::Failed, WorkflowStatus::TimedOut]),
             "Terminated" | "Canceled" => out.push(WorkflowStatus::Terminated),
-            _ => {}
+            other => {
+                return Err(ApiError::invalid(
+                    "runtimeStatus",
+                    format!(
+                        "`{other}` is not a status: Pending, Running, ContinuedAsNew, Suspended, Completed, Failed, Terminated or Canceled"
+                    ),
+                ));
+            }
         }
     }
-    (!out.is_empty()).then_some(out)
+    Ok(Some(out))
 }
 
 fn time(field: &str, v: Option<&str>) -> ApiResult<Option<i64>> {
@@ -371,7 +391,7 @@ async fn durable_list(
     if !(1..=MAX_PAGE).contains(&top) {
         return Err(ApiError::invalid("top", format!("must be 1 to {MAX_PAGE}")));
     }
-    let wanted = statuses(q.runtime_status.as_deref());
+    let wanted = statuses(q.runtime_status.as_deref())?;
     let mut after = match headers.get("x-ms-continuation-token").and_then(|v| v.to_str().ok()) {
         Some(token) if !token.is_empty() => Some(
             parse_token(token)
@@ -466,7 +486,7 @@ async fn durable_purge_matching(
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<PurgeQuery>,
 ) -> ApiResult<Json<Value>> {
-    let wanted = statuses(q.runtime_status.as_deref()).unwrap_or_else(|| {
+    let wanted = statuses(q.runtime_status.as_deref())?.unwrap_or_else(|| {
         vec![WorkflowStatus::Completed, WorkflowStatus::Failed, WorkflowStatus::TimedOut, WorkflowStatus::Terminated]
     });
     let created_to = time("createdTimeTo", q.created_time_to.as_deref())?.unwrap_or_else(|| app.engine.now()) + 1;
@@ -624,6 +644,7 @@ pub struct RestartQuery {
 )]
 async fn durable_restart(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RestartQuery>,
     ApiQuery(hub): ApiQuery<Hub>,
@@ -638,6 +659,7 @@ async fn durable_restart(
             id: None,
             correlation_id: instance.correlation_id,
             definition: instance.definition,
+            started_by: crate::auth::principal(caller.as_ref()),
         };
         app.engine.start_durable(req).await?
     } else {

@@ -119,7 +119,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> UiResult<Markup> {
     let filter = q.filter()?;
-    let rows = app.engine.store().list_instances(&filter).await.map_err(ApiError::from)?;
+    let rows = app.engine.search_instances(&filter).await.map_err(ApiError::from)?;
     let next =
         (rows.len() == PAGE as usize).then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id))).flatten();
     let mut workflows: Vec<String> = app.engine.workflows().latest().map(|w| w.name.clone()).collect();

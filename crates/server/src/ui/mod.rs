@@ -23,6 +23,7 @@ mod overview;
 mod schedules;
 pub mod session;
 mod signin;
+pub mod throttle;
 mod workflows;
 
 use std::sync::Arc;

@@ -128,7 +128,11 @@ pub async fn page(
 }
 
 /// `POST /ui/schedules/{name}/{action}`: pause, resume or run.
-pub async fn control(State(app): State<AppState>, Path((name, action)): Path<(String, String)>) -> UiResult<Response> {
+pub async fn control(
+    State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    Path((name, action)): Path<(String, String)>,
+) -> UiResult<Response> {
     let what = match action.as_str() {
         "pause" | "resume" => {
             let paused = action == "pause";
@@ -137,7 +141,7 @@ pub async fn control(State(app): State<AppState>, Path((name, action)): Path<(St
             if paused { "paused" } else { "schedule-resumed" }
         }
         "run" => {
-            crate::schedules::run_now_id(&app, &name).await?;
+            crate::schedules::run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
             "ran"
         }
         other => return Err(ApiError::not_found(format!("no schedule action `{other}`")).into()),

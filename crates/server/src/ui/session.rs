@@ -1,11 +1,15 @@
-//! Who is looking at the UI: the sign-in page turns an API token into an HTTP-only, SameSite=Strict
-//! cookie; every UI request is checked with the API's own [`Auth`](crate::auth::Auth) and roles;
-//! every form carries a CSRF token that the guard checks before a POST reaches its handler.
+//! Who is looking at the UI. Signing in with an API token begins a session of its own: a random
+//! 256-bit id in an HTTP-only, SameSite=Strict cookie, and in the store only the id's SHA-256 and
+//! the token it stands for (so every node of a cluster knows it). The session never holds the
+//! token: stealing the cookie does not steal the token. It ends at sign-out, when its token is
+//! revoked, and after [`SESSION_SECONDS`]; each request reads it from the store and takes the
+//! token's role and grants as they are then.
 //!
-//! The CSRF token is a SHA-256 of a per-process secret and the session's token, so another site
-//! can neither read nor compute it; a POST whose `Origin` names another host is refused as well.
-//! Without auth the UI is open, but forms still carry and check the token, so a page on another
-//! site cannot drive an open vigil on `localhost` either.
+//! Every UI request is checked with the API's roles; every form carries a CSRF token, a SHA-256
+//! of the session id (which another site can neither read nor compute), checked before a POST
+//! reaches its handler; a POST whose `Origin` names another host is refused as well. Without auth
+//! the UI is open, but forms still carry and check a token (from a per-process secret), so a page
+//! on another site cannot drive an open vigil on `localhost` either.
 
 use std::sync::OnceLock;
 
@@ -26,7 +30,7 @@ pub const COOKIE: &str = "vigil_session";
 /// The form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 /// How long a sign-in lasts: 12 hours, an on-call shift.
-const SESSION_SECONDS: u64 = 12 * 3600;
+pub const SESSION_SECONDS: u64 = 12 * 3600;
 
 /// The viewer of a UI page: their role (`None` when auth is off: everything is allowed) and the
 /// CSRF token their forms carry.
@@ -55,16 +59,60 @@ fn process_secret() -> &'static [u8; 32] {
     SECRET.get_or_init(|| rand::rng().random())
 }
 
-/// The CSRF token of a session holding `token` (empty without auth).
-pub fn csrf_for(token: &str) -> String {
+/// The CSRF token of a session (`None`: auth is off, and the process has one token).
+pub fn csrf_for(session: Option<&str>) -> String {
     let mut h = Sha256::new();
-    h.update(process_secret());
-    h.update(b"\0csrf\0");
-    h.update(token.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    match session {
+        Some(id) => h.update(id.as_bytes()),
+        None => h.update(process_secret()),
+    }
+    h.update(b"\0vigil-csrf");
+    hex(&h.finalize())
 }
 
-/// The session token in the request's cookies, if any.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new session id: 32 random bytes, hex.
+pub fn new_session_id() -> String {
+    hex(&rand::rng().random::<[u8; 32]>())
+}
+
+/// What the store keeps of a session id.
+pub fn session_hash(id: &str) -> String {
+    hex(&Sha256::digest(id.as_bytes()))
+}
+
+/// Begins a session for `caller`; gives the id for the cookie.
+pub async fn begin(app: &AppState, caller: &Caller) -> Result<String, vigil_store::StoreError> {
+    let id = new_session_id();
+    let now = app.engine.now();
+    let row = vigil_store::SessionRow {
+        id_hash: session_hash(&id),
+        token_id: caller.id.clone(),
+        created_at: now,
+        expires_at: now + SESSION_SECONDS as i64 * 1000,
+    };
+    app.engine.store().put_session(&row).await?;
+    Ok(id)
+}
+
+/// Ends the session in `headers`' cookie, if any.
+pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<(), vigil_store::StoreError> {
+    if let Some(id) = session_token(headers) {
+        app.engine.store().delete_session(&session_hash(id)).await?;
+    }
+    Ok(())
+}
+
+/// The caller behind session `id`: none when the session ended or its token was revoked.
+async fn resume(app: &AppState, id: &str) -> Result<Option<Caller>, vigil_store::StoreError> {
+    let Some(row) = app.engine.store().session(&session_hash(id), app.engine.now()).await? else { return Ok(None) };
+    Ok(app.auth.caller(&row.token_id).await)
+}
+
+/// The session id in the request's cookies, if any.
 pub fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
@@ -77,11 +125,11 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The `Set-Cookie` value that signs in with `token`. `secure` adds `Secure` (when vigil is
-/// reached over HTTPS).
-pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+/// The `Set-Cookie` value that holds session `id`. `secure` adds `Secure` (when vigil is reached
+/// over HTTPS).
+pub fn sign_in_cookie(id: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}")
+    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}")
 }
 
 /// The `Set-Cookie` value that signs out.
@@ -114,24 +162,34 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
     if open(&path) {
         return next.run(req).await;
     }
-    let token = session_token(req.headers()).map(str::to_string);
+    let session = session_token(req.headers()).map(str::to_string);
     let viewer = if app.auth.required() {
-        let caller = match token.as_deref().and_then(crate::auth::split) {
-            Some((id, secret)) => app.auth.check(id, secret).await,
+        let caller = match session.as_deref() {
+            Some(id) => match resume(&app, id).await {
+                Ok(caller) => caller,
+                Err(e) => {
+                    tracing::error!(error = %e, "Could not read a UI session.");
+                    return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
+                }
+            },
             None => None,
         };
-        let Some(Caller { role, .. }) = caller else {
+        let Some(caller) = caller else {
             if is_post {
                 return super::error_page(StatusCode::UNAUTHORIZED, "Your session has ended: sign in again.");
             }
             let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
             return Redirect::to(&format!("/ui/signin?next={}", super::format::query_escape(back))).into_response();
         };
-        Viewer { role: Some(role), csrf: csrf_for(token.as_deref().unwrap_or_default()) }
+        (Viewer { role: Some(caller.role), csrf: csrf_for(session.as_deref()) }, Some(caller))
     } else {
-        Viewer { role: None, csrf: csrf_for("") }
+        (Viewer { role: None, csrf: csrf_for(None) }, None)
     };
+    let (viewer, caller) = viewer;
     let mut req = req;
+    if let Some(caller) = caller {
+        req.extensions_mut().insert(caller);
+    }
     if is_post && path != "/ui/signout" && !viewer.can_write() {
         return super::error_page(StatusCode::FORBIDDEN, "Your token is `read`: it may look, not change.");
     }
@@ -189,9 +247,13 @@ mod tests {
 
     #[test]
     fn csrf_tokens_differ_per_session_and_are_stable() {
-        assert_eq!(csrf_for("vgl_a_b"), csrf_for("vgl_a_b"));
-        assert_ne!(csrf_for("vgl_a_b"), csrf_for("vgl_a_c"));
-        assert_eq!(csrf_for("").len(), 64);
+        let (a, b) = (new_session_id(), new_session_id());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(csrf_for(Some(&a)), csrf_for(Some(&a)), "the same on every node");
+        assert_ne!(csrf_for(Some(&a)), csrf_for(Some(&b)));
+        assert_ne!(csrf_for(Some(&a)), session_hash(&a), "the stored hash is not the form's token");
+        assert_eq!(csrf_for(None).len(), 64);
     }
 
     #[test]

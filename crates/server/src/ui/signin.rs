@@ -1,9 +1,13 @@
-//! The sign-in page: an API token in, an HTTP-only SameSite cookie out.
+//! The sign-in page: an API token in, a session of its own out (an HTTP-only SameSite cookie);
+//! wrong tokens from one source are slowed down ([`super::throttle`]).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use axum::Form;
-use axum::extract::{Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -62,25 +66,51 @@ pub async fn form(State(app): State<AppState>, Query(q): Query<Next>) -> Respons
     form_page(&local(q.next.as_deref()), None).into_response()
 }
 
-/// `POST /ui/signin`: checks the token as the API would and sets the session cookie.
-pub async fn submit(State(app): State<AppState>, headers: HeaderMap, Form(f): Form<SignIn>) -> Response {
+/// `POST /ui/signin`: checks the token as the API would and begins a session.
+pub async fn submit(
+    State(app): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Form(f): Form<SignIn>,
+) -> Response {
     let next = local(f.next.as_deref());
-    let token = f.token.trim();
-    let caller = match crate::auth::split(token) {
+    let source = extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let throttle = app.auth.sign_ins();
+    if let Some(wait) = throttle.wait(source, Instant::now()) {
+        let seconds = wait.as_secs_f64().ceil() as u64;
+        let problem = format!("Too many wrong tokens from your address: try again in {seconds} s.");
+        let page = form_page(&next, Some(&problem));
+        return (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds.to_string())], page).into_response();
+    }
+    let caller = match crate::auth::split(f.token.trim()) {
         Some((id, secret)) => app.auth.check(id, secret).await,
         None => None,
     };
-    if caller.is_none() {
+    let Some(caller) = caller else {
+        throttle.failed(source, Instant::now());
         let page = form_page(&next, Some("That token is not valid (or was revoked)."));
         return (StatusCode::UNAUTHORIZED, page).into_response();
-    }
+    };
+    throttle.succeeded(source);
+    let session = match session::begin(&app, &caller).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "Could not store a UI session.");
+            return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+        }
+    };
     let secure = app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
         || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
-    (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_in_cookie(token, secure))], Redirect::to(&next)).into_response()
+    (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_in_cookie(&session, secure))], Redirect::to(&next))
+        .into_response()
 }
 
-/// `POST /ui/signout`.
-pub async fn sign_out() -> Response {
+/// `POST /ui/signout`: ends the session everywhere, and clears the cookie.
+pub async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = session::end(&app, &headers).await {
+        tracing::error!(error = %e, "Could not end a UI session.");
+        return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+    }
     (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_out_cookie())], Redirect::to("/ui/signin")).into_response()
 }
 

@@ -121,6 +121,7 @@ pub struct StartForm {
 /// `POST /ui/workflows/{name}/start`.
 pub async fn start(
     State(app): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     Path(name): Path<String>,
     Form(f): Form<StartForm>,
 ) -> UiResult<Response> {
@@ -131,7 +132,8 @@ pub async fn start(
         serde_json::from_str(&text).map_err(|e| ApiError::invalid("input", format!("not JSON: {e}")))?
     };
     let correlation_id = f.correlation.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-    let req = StartRequest { name, version: None, input, id: None, correlation_id, definition: None };
+    let started_by = crate::auth::principal(caller.as_ref());
+    let req = StartRequest { name, version: None, input, id: None, correlation_id, definition: None, started_by };
     let id = crate::instances::start_or_existing(&app, req).await?;
     Ok(done(&format!("/ui/instances/{}", query_escape(&id)), "started"))
 }

@@ -56,6 +56,7 @@ pub async fn serve(opts: Options) -> TestServer {
         metrics: Arc::new(|| "vigil_up 1\n".to_string()),
         auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), opts.auth)),
         secret_box: opts.secret_box.map(Arc::new),
+        allowed_hosts: Default::default(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     TestServer { base: format!("http://{listen}"), http: vigil_connectors::http_client(), engine, store, _dir: dir }

@@ -41,6 +41,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0015_monitor_rollups.sql"),
     include_str!("../../migrations/postgres/0016_state_z.sql"),
     include_str!("../../migrations/postgres/0017_instances_by_created.sql"),
+    include_str!("../../migrations/postgres/0018_definition_principal.sql"),
+    include_str!("../../migrations/postgres/0019_ui_sessions.sql"),
+    include_str!("../../migrations/postgres/0020_ping_details.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -299,14 +302,16 @@ impl Store for PostgresStore {
         let mut tx = self.writer.begin().await?;
         for def in defs {
             sqlx::query(
-                "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                "INSERT INTO definitions (kind, name, version, body, updated_at, defined_by) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, \
+                 defined_by = excluded.defined_by",
             )
             .bind(&def.kind)
             .bind(&def.name)
             .bind(def.version as i64)
             .bind(&def.body)
             .bind(def.updated_at)
+            .bind(&def.defined_by)
             .execute(&mut *tx)
             .await?;
         }
@@ -327,6 +332,7 @@ impl Store for PostgresStore {
                     version: r.try_get::<i64, _>("version")? as u32,
                     body: r.try_get("body")?,
                     updated_at: r.try_get("updated_at")?,
+                    defined_by: r.try_get("defined_by")?,
                 })
             })
             .collect()
@@ -429,11 +435,47 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(crate::sessions::DELETE_OF_TOKEN).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;
+        sqlx::query(crate::sessions::INSERT)
+            .bind(&session.id_hash)
+            .bind(&session.token_id)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<crate::SessionRow>> {
+        let row =
+            sqlx::query(crate::sessions::SELECT_LIVE).bind(id_hash).bind(now).fetch_optional(&self.reader).await?;
+        row.map(|r| {
+            Ok(crate::SessionRow {
+                id_hash: r.try_get("id_hash")?,
+                token_id: r.try_get("token_id")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        let done = sqlx::query(crate::sessions::DELETE).bind(id_hash).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -832,8 +874,14 @@ impl Store for PostgresStore {
         self.change_work_impl(changes).await
     }
 
-    async fn take_work(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<crate::WorkOffer>> {
-        self.take_work_impl(task_type, count, now).await
+    async fn take_work(
+        &self,
+        task_type: &str,
+        count: u32,
+        now: Millis,
+        claimed_until: Millis,
+    ) -> Result<Vec<crate::WorkOffer>> {
+        self.take_work_impl(task_type, count, now, claimed_until).await
     }
 
     async fn work_sizes(&self) -> Result<Vec<(String, u64)>> {

@@ -11,64 +11,33 @@ impl PostgresStore {
     pub(super) async fn change_work_impl(&self, changes: &[WorkChange]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         for change in changes {
-            match change {
-                WorkChange::Offer(o) => {
-                    sqlx::query(
-                        "INSERT INTO work_offers (instance_id, task_id, task_type, part, visible_at, body) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instance_id, task_id) DO UPDATE SET visible_at = excluded.visible_at, body = excluded.body",
-                    )
-                    .bind(&o.instance_id)
-                    .bind(&o.task_id)
-                    .bind(&o.task_type)
-                    .bind(o.part as i64)
-                    .bind(o.visible_at)
-                    .bind(&o.body)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                WorkChange::Withdraw { instance_id, task_id } => {
-                    sqlx::query("DELETE FROM work_offers WHERE instance_id = $1 AND task_id = $2")
-                        .bind(instance_id)
-                        .bind(task_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                WorkChange::WithdrawInstance(instance_id) => {
-                    sqlx::query("DELETE FROM work_offers WHERE instance_id = $1")
-                        .bind(instance_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+            crate::work::apply(&mut tx, change).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn take_work_impl(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<WorkOffer>> {
+    pub(super) async fn take_work_impl(
+        &self,
+        task_type: &str,
+        count: u32,
+        now: Millis,
+        claimed_until: Millis,
+    ) -> Result<Vec<WorkOffer>> {
         let rows = sqlx::query(
-            "DELETE FROM work_offers WHERE (instance_id, task_id) IN (\
-             SELECT instance_id, task_id FROM work_offers WHERE task_type = $1 AND visible_at <= $2 \
-             ORDER BY visible_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *",
+            "WITH picked AS (SELECT instance_id, task_id, visible_at FROM work_offers \
+             WHERE task_type = $1 AND visible_at <= $2 ORDER BY visible_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE work_offers w SET visible_at = $4 FROM picked p \
+             WHERE w.instance_id = p.instance_id AND w.task_id = p.task_id \
+             RETURNING w.instance_id, w.task_id, w.task_type, w.part, p.visible_at, w.body",
         )
         .bind(task_type)
         .bind(now)
         .bind(count.max(1) as i64)
+        .bind(claimed_until)
         .fetch_all(&self.writer)
         .await?;
-        let mut offers = rows
-            .iter()
-            .map(|r| {
-                Ok(WorkOffer {
-                    instance_id: r.try_get("instance_id")?,
-                    task_id: r.try_get("task_id")?,
-                    task_type: r.try_get("task_type")?,
-                    part: r.try_get::<i64, _>("part")? as u32,
-                    visible_at: r.try_get("visible_at")?,
-                    body: r.try_get("body")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut offers = rows.iter().map(crate::work::offer_of).collect::<Result<Vec<_>>>()?;
         // RETURNING does not keep the subquery's order.
         offers.sort_by_key(|o| o.visible_at);
         Ok(offers)

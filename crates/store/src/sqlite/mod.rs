@@ -45,6 +45,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0015_monitor_rollups.sql"),
     include_str!("../../migrations/sqlite/0016_state_z.sql"),
     include_str!("../../migrations/sqlite/0017_instances_by_created.sql"),
+    include_str!("../../migrations/sqlite/0018_definition_principal.sql"),
+    include_str!("../../migrations/sqlite/0019_ui_sessions.sql"),
+    include_str!("../../migrations/sqlite/0020_ping_details.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -321,14 +324,16 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin().await?;
         for def in defs {
             sqlx::query(
-                "INSERT INTO definitions (kind, name, version, body, updated_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                "INSERT INTO definitions (kind, name, version, body, updated_at, defined_by) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, \
+                 defined_by = excluded.defined_by",
             )
             .bind(&def.kind)
             .bind(&def.name)
             .bind(def.version as i64)
             .bind(&def.body)
             .bind(def.updated_at)
+            .bind(&def.defined_by)
             .execute(&mut *tx)
             .await?;
         }
@@ -349,6 +354,7 @@ impl Store for SqliteStore {
                     version: r.try_get::<i64, _>("version")? as u32,
                     body: r.try_get("body")?,
                     updated_at: r.try_get("updated_at")?,
+                    defined_by: r.try_get("defined_by")?,
                 })
             })
             .collect()
@@ -451,11 +457,47 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(at)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(crate::sessions::DELETE_OF_TOKEN).bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;
+        sqlx::query(crate::sessions::INSERT)
+            .bind(&session.id_hash)
+            .bind(&session.token_id)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<crate::SessionRow>> {
+        let row =
+            sqlx::query(crate::sessions::SELECT_LIVE).bind(id_hash).bind(now).fetch_optional(&self.reader).await?;
+        row.map(|r| {
+            Ok(crate::SessionRow {
+                id_hash: r.try_get("id_hash")?,
+                token_id: r.try_get("token_id")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        let done = sqlx::query(crate::sessions::DELETE).bind(id_hash).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -835,8 +877,14 @@ impl Store for SqliteStore {
         self.change_work_impl(changes).await
     }
 
-    async fn take_work(&self, task_type: &str, count: u32, now: Millis) -> Result<Vec<crate::WorkOffer>> {
-        self.take_work_impl(task_type, count, now).await
+    async fn take_work(
+        &self,
+        task_type: &str,
+        count: u32,
+        now: Millis,
+        claimed_until: Millis,
+    ) -> Result<Vec<crate::WorkOffer>> {
+        self.take_work_impl(task_type, count, now, claimed_until).await
     }
 
     async fn work_sizes(&self) -> Result<Vec<(String, u64)>> {
@@ -976,6 +1024,7 @@ mod tests {
             exit_code: None,
             rid: None,
             body: None,
+            origin: Default::default(),
             received_at: 5000,
         };
         let after = store.record_pings(&[ping], 5000).await.unwrap();

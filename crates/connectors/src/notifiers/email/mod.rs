@@ -108,9 +108,9 @@ impl EmailConfig {
 fn body(msg: &AlertMessage) -> String {
     let labels: Vec<String> = msg.labels.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
     let links: Vec<String> = msg.links.iter().map(|l| format!("  {}: {}", l.text, l.href)).collect();
-    let details = serde_json::to_string_pretty(&msg.details).unwrap_or_default();
+    let details = super::details_text(&msg.details).map(|d| format!("\n\ndetails:\n{d}")).unwrap_or_default();
     format!(
-        "{}\n\nseverity: {}\nsource: {}\nfiring since: {}\ndedup key: {}\n\nlabels:\n{}\n\ndetails:\n{details}\n{}",
+        "{}\n\nseverity: {}\nsource: {}\nfiring since: {}\ndedup key: {}\n\nlabels:\n{}{details}\n{}",
         msg.title(),
         msg.severity.as_str(),
         msg.source,
@@ -138,6 +138,14 @@ impl lettre::message::header::Header for DedupKey {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_notice_without_details_has_no_details_section() {
+        let mut msg = crate::notifiers::fixtures::message(Notice::Trigger);
+        msg.details = serde_json::Value::Null;
+        let text = body(&msg);
+        assert!(!text.contains("null") && !text.contains("details:"), "{text}");
+    }
+
     use vigil_core::alert::Notice;
 
     use super::*;

@@ -34,6 +34,11 @@ pub struct OpsgenieConfig {
     /// Tags added to every alert.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// An Opsgenie heartbeat that vigil's startup notice pings (`vigil serve --heartbeat`).
+    /// Opsgenie has no informational message: without one, the startup notice skips Opsgenie
+    /// rather than opening and closing an alert.
+    #[serde(default)]
+    pub heartbeat: Option<String>,
 }
 
 fn default_url() -> String {
@@ -41,6 +46,18 @@ fn default_url() -> String {
 }
 
 impl OpsgenieConfig {
+    /// The Heartbeat API ping of the configured heartbeat, if there is one.
+    pub fn heartbeat_request(&self) -> Option<OutgoingRequest> {
+        let name = self.heartbeat.as_deref().filter(|n| !n.trim().is_empty())?;
+        let base = self.url.trim_end_matches('/');
+        Some(OutgoingRequest {
+            method: "POST",
+            url: format!("{base}/v2/heartbeats/{}/ping", encode_path(name)),
+            headers: vec![("Authorization".to_string(), format!("GenieKey {}", self.api_key))],
+            body: json!({}),
+        })
+    }
+
     /// The Alert API request for `msg`.
     pub fn build_request(&self, msg: &AlertMessage) -> Result<OutgoingRequest, NotifyError> {
         let priority = match &self.priority {
@@ -66,11 +83,14 @@ impl OpsgenieConfig {
                 details.insert("dedup_key".into(), Value::String(msg.dedup_key.clone()));
                 let mut tags: Vec<String> = self.tags.clone();
                 tags.extend(msg.labels.iter().map(|(k, v)| format!("{k}:{v}")));
-                let description = serde_json::to_string_pretty(&msg.details).unwrap_or_default();
+                let description = match super::details_text(&msg.details) {
+                    Some(details) => format!("{}\n\n{details}", msg.summary),
+                    None => msg.summary.clone(),
+                };
                 let body = json!({
                     "message": truncate(&msg.title(), MAX_MESSAGE),
                     "alias": alias,
-                    "description": truncate(&format!("{}\n\n{description}", msg.summary), MAX_DESCRIPTION),
+                    "description": truncate(&description, MAX_DESCRIPTION),
                     "priority": priority,
                     "source": msg.source,
                     "tags": tags,

@@ -30,6 +30,7 @@ impl SlackConfig {
         }
         let emoji = match msg.notice {
             Notice::Change if msg.severity == super::Severity::Warning => ":warning:",
+            Notice::Trigger if msg.severity == super::Severity::Info => ":information_source:",
             Notice::Trigger | Notice::Remind | Notice::Change => ":rotating_light:",
             Notice::Resolve => ":white_check_mark:",
             Notice::Acknowledge => ":eyes:",
@@ -44,8 +45,7 @@ impl SlackConfig {
             json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&msg.title(), 150)}}),
             json!({"type": "section", "fields": fields}),
         ];
-        if !msg.details.is_null() {
-            let details = serde_json::to_string_pretty(&msg.details).unwrap_or_default();
+        if let Some(details) = super::details_text(&msg.details) {
             blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("```{details}```"), MAX_SECTION)}}));
         }
         if !msg.links.is_empty() {

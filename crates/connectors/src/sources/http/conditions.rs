@@ -131,13 +131,23 @@ fn operand(text: &str) -> Result<Operand, String> {
         "[CERTIFICATE_EXPIRATION]" => Operand::CertificateExpiration,
         "[BODY]" => Operand::Body(String::new()),
         t if t.starts_with("[BODY]") => Operand::Body(t["[BODY]".len()..].trim_start_matches('.').to_string()),
-        t if t.starts_with('[') && t.ends_with(']') => {
+        // `[BODYY].x` is a typo, not the literal text `[BODYY].x` (which no answer ever equals);
+        // a literal such as `[1,2]` is not a placeholder's shape (upper-case letters).
+        t if placeholder_shaped(t) => {
+            let name = &t[..=t.find(']').unwrap_or_default()];
             return Err(format!(
-                "unknown placeholder `{t}`: use [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED] or [CERTIFICATE_EXPIRATION]"
+                "unknown placeholder `{name}`: use [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED] or [CERTIFICATE_EXPIRATION]"
             ));
         }
         t => Operand::Literal(t.to_string()),
     })
+}
+
+/// Whether `text` starts like a placeholder: `[`, upper-case letters or `_`, `]`.
+fn placeholder_shaped(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('[') else { return false };
+    let Some(end) = rest.find(']') else { return false };
+    end > 0 && rest[..end].bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
 }
 
 fn resolve(operand: &Operand, seen: &Observed) -> Value {
@@ -287,6 +297,9 @@ mod tests {
     fn mistakes_are_named() {
         assert!(Condition::parse("[STATUS]==200").unwrap_err().contains("spaces around"));
         assert!(Condition::parse("[STAUTS] == 200").unwrap_err().contains("unknown placeholder `[STAUTS]`"));
+        let typo = Condition::parse("[BODYY].x == 1").unwrap_err();
+        assert!(typo.contains("unknown placeholder `[BODYY]`"), "{typo}");
+        assert!(Condition::parse("[BODY].ids == [1,2]").is_ok(), "a literal list is no placeholder");
         assert!(Condition::parse("[BODY] > pat(*x*)").unwrap_err().contains("== or !="));
     }
 }

@@ -1,0 +1,447 @@
+//! Issue 31: a `write` token attacks `vigil serve` (auth on) through run-time paths, as a CI
+//! pipeline's token would. Each attack must fail, and a trusted workflow must still work.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+const ADMIN_SECRET: &str = "pd-routing-key-9f3a";
+
+fn token(db: &Path, role: &str) -> String {
+    let out = run(db, &["token", "create", "--role", role]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A config directory with one trusted workflow that sends the admin secret to `receiver`.
+fn config(dir: &Path, receiver: &str) -> std::path::PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let trusted = json!({
+        "name": "trusted_page", "version": 1, "schemaVersion": 2,
+        "tasks": [{"name": "send", "taskReferenceName": "send", "type": "HTTP", "inputParameters": {"http_request": {
+            "uri": format!("{receiver}/trusted"), "method": "POST", "headers": {"X-Key": "${workflow.secrets.adminsec}"},
+        }}}],
+    });
+    std::fs::write(config.join("workflows/trusted.json"), trusted.to_string()).unwrap();
+    config
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn put_workflow(&self, def: Value) {
+        let name = def["name"].as_str().unwrap().to_string();
+        let (status, body) = self.send(reqwest::Method::PUT, &format!("/api/v1/workflows/{name}"), Some(def)).await;
+        assert_eq!(status, 200, "a clean definition is stored: {body}");
+    }
+
+    /// Starts `name` with `input` and waits for it to end; its final state.
+    async fn run(&self, name: &str, input: Value) -> Value {
+        let (status, body) =
+            self.send(reqwest::Method::POST, &format!("/api/v1/workflows/{name}/instances"), Some(input)).await;
+        assert_eq!(status, 202, "{body}");
+        let id = body["id"].as_str().unwrap().to_string();
+        self.wait(&id).await
+    }
+
+    async fn wait(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, state) = self.send(reqwest::Method::GET, &format!("/api/v1/instances/{id}"), None).await;
+            if !["Running", "Pending", "Suspended"].contains(&state["runtimeStatus"].as_str().unwrap_or("Running")) {
+                return state;
+            }
+            assert!(Instant::now() < deadline, "instance {id} did not end: {state}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn http_task(receiver: &str, header: &str) -> Value {
+    json!({"name": "leak", "taskReferenceName": "leak", "type": "HTTP", "inputParameters": {"http_request": {
+        "uri": format!("{receiver}/leak"), "method": "POST", "headers": {"X-Key": header},
+    }}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_token_reaches_no_admin_power_through_run_time_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let receiver = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = config(dir.path(), &receiver.url);
+    set_secret(&db, "adminsec", ADMIN_SECRET);
+    let write = token(&db, "write");
+    let write_id = write.split('_').nth(1).unwrap().to_string();
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let child = KillOnDrop(child);
+    let api = Api { base, token: write.clone(), http: vigil_connectors::http_client() };
+    let is = |state: &Value, status: &str| state["runtimeStatus"] == json!(status);
+
+    // Item 1: vigil's own store through SQL_QUERY, to make the token admin.
+    let store_url = format!("sqlite://{}", db.display());
+    let escalate = format!(
+        "PRAGMA query_only = 0; UPDATE api_tokens SET role = 'admin' WHERE id = '{write_id}'; SELECT role AS v FROM \
+         api_tokens WHERE id = '{write_id}'"
+    );
+    for (name, url) in [("own_store", store_url.clone()), ("own_store_input", "${workflow.input.url}".to_string())] {
+        api.put_workflow(json!({"name": name, "version": 1, "tasks": [{"name": "q", "taskReferenceName": "q",
+            "type": "SQL_QUERY", "inputParameters": {"url": url, "query": escalate}}]}))
+            .await;
+        let state = api.run(name, json!({"url": store_url})).await;
+        assert!(is(&state, "Failed"), "{state}");
+        let reason = state["reason"].as_str().unwrap_or_default().to_string();
+        assert!(reason.contains("may not connect to a database by URL"), "{reason}");
+    }
+    let (status, _) = api.send(reqwest::Method::GET, "/api/v1/secrets", None).await;
+    assert_eq!(status, 403, "the write token is still write");
+
+    // Item 3: an admin secret delivered at run time, four ways.
+    api.put_workflow(json!({"name": "fork_tasks", "version": 1, "tasks": [
+        {"name": "fan", "taskReferenceName": "fan", "type": "FORK_JOIN_DYNAMIC", "inputParameters":
+            {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}"},
+         "dynamicForkTasksParam": "tasks", "dynamicForkTasksInputParamName": "inputs"},
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN"}]}))
+        .await;
+    let leak = http_task(&receiver.url, "${workflow.secrets.adminsec}");
+    let state = api.run("fork_tasks", json!({"tasks": [leak], "inputs": {}})).await;
+    assert!(is(&state, "Failed"), "{state}");
+    assert!(state["reason"].as_str().unwrap().contains("not granted"), "{state}");
+    let templated = http_task(&receiver.url, "${leak.input.key}");
+    let state = api
+        .run("fork_tasks", json!({"tasks": [templated], "inputs": {"leak": {"key": "${workflow.secrets.adminsec}"}}}))
+        .await;
+    assert!(is(&state, "Failed"), "{state}");
+
+    api.put_workflow(
+        json!({"name": "inline_child", "version": 1, "tasks": [{"name": "child", "taskReferenceName": "child",
+        "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "x", "workflowDefinition": "${workflow.input.def}"}}]}),
+    )
+    .await;
+    let def = json!({"name": "x", "version": 1, "tasks": [http_task(&receiver.url, "${workflow.secrets.adminsec}")]});
+    let state = api.run("inline_child", json!({"def": def})).await;
+    assert!(is(&state, "Failed"), "{state}");
+
+    let (status, body) = api
+        .send(reqwest::Method::POST, "/api/workflow", Some(json!({"name": "x", "workflowDef": def, "input": {}})))
+        .await;
+    assert_eq!(status, 403, "Conductor's inline workflowDef: {body}");
+
+    // Item 4: UPDATE_SECRET overwrites an admin secret, by name and by input.
+    for (name, key) in [("swap", "adminsec".to_string()), ("swap_input", "${workflow.input.k}".to_string())] {
+        api.put_workflow(json!({"name": name, "version": 1, "tasks": [{"name": "u", "taskReferenceName": "u",
+            "type": "UPDATE_SECRET", "inputParameters": {"_secrets": {"secretKey": key, "secretValue": "attacker"}}}]}))
+            .await;
+        let state = api.run(name, json!({"k": "adminsec"})).await;
+        assert!(is(&state, "Failed"), "{state}");
+        assert!(state["reason"].as_str().unwrap().contains("needs an admin"), "{state}");
+    }
+
+    // The trusted workflow, started by the same write token, still pages with the secret as set.
+    let state = api.run("trusted_page", json!({})).await;
+    assert!(is(&state, "Completed"), "{state}");
+    let got = receiver.to("/trusted");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].headers.get("x-key").map(String::as_str), Some(ADMIN_SECRET), "the secret was not swapped");
+    assert!(receiver.to("/leak").iter().all(|r| !r.headers.values().any(|v| v.contains(ADMIN_SECRET))));
+    assert!(receiver.to("/leak").is_empty(), "no leaking call was made: {:?}", receiver.to("/leak"));
+    drop(child);
+}
+
+/// Item 6: with auth off (the loopback default), another site's page cannot drive vigil, and a
+/// rebound host name is not answered; vigil's own clients still are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_site_cannot_drive_a_local_vigil() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let receiver = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = config(dir.path(), &receiver.url);
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let start = format!("{base}/api/v1/workflows/trusted_page/instances");
+    let evil = http.post(&start).header("Origin", "http://evil.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(evil.status().as_u16(), 403, "a cross-origin start");
+    let cross = http.post(&start).header("Sec-Fetch-Site", "cross-site").send().await.unwrap();
+    assert_eq!(cross.status().as_u16(), 403, "a cross-site fetch");
+    let form = http.post(&start).header("Content-Type", "text/plain").body("").send().await.unwrap();
+    assert_eq!(form.status().as_u16(), 415, "a body a form can send");
+    let port = base.rsplit(':').next().unwrap();
+    for path in ["/api/v1/instances", "/ui/"] {
+        let rebound =
+            http.get(format!("{base}{path}")).header("Host", format!("evil.example:{port}")).send().await.unwrap();
+        assert_eq!(rebound.status().as_u16(), 403, "{path} under a rebound name");
+    }
+    assert!(receiver.to("/trusted").is_empty(), "nothing was started");
+    let own = http.post(&start).json(&json!({})).send().await.unwrap();
+    assert_eq!(own.status().as_u16(), 202, "vigil's own clients send JSON without an Origin");
+    let named =
+        http.get(format!("{base}/api/v1/instances")).header("Host", format!("localhost:{port}")).send().await.unwrap();
+    assert_eq!(named.status().as_u16(), 200);
+    drop(child);
+}
+
+/// Item 5: a script that catches what stops it ends at its limit under `vigil serve`, a start
+/// on any shard still answers meanwhile, and SIGTERM stops the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_script_holds_no_shard_and_sigterm_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let receiver = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = config(dir.path(), &receiver.url);
+    let runaway = json!({"name": "runaway", "version": 1, "tasks": [{"name": "js", "taskReferenceName": "js", "type": "INLINE",
+        "inputParameters": {"evaluatorType": "javascript", "expression": "function f(){try{return f()}catch(e){return f()}}; f()"}}]});
+    std::fs::write(config.join("workflows/runaway.json"), runaway.to_string()).unwrap();
+    let switch = json!({"name": "runaway_switch", "version": 1, "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SWITCH",
+        "evaluatorType": "javascript", "expression": "function f(){try{return f()}catch(e){return f()}}; f()",
+        "decisionCases": {"x": []}, "defaultCase": []}]});
+    std::fs::write(config.join("workflows/runaway_switch.json"), switch.to_string()).unwrap();
+    set_secret(&db, "adminsec", ADMIN_SECRET);
+    let (child, base) = serve_api(&db, &config, free_port(), &["--shards", "2"]).await;
+    let api = Api { base, token: String::new(), http: vigil_connectors::http_client() };
+    let mut runaways = Vec::new();
+    for name in ["runaway", "runaway", "runaway_switch", "runaway_switch"] {
+        let (status, body) =
+            api.send(reqwest::Method::POST, &format!("/api/v1/workflows/{name}/instances"), Some(json!({}))).await;
+        assert_eq!(status, 202, "{body}");
+        runaways.push(body["id"].as_str().unwrap().to_string());
+    }
+    // Trivial starts, on every shard, answer and complete while the scripts run.
+    for _ in 0..6 {
+        let state = api.run("trusted_page", json!({})).await;
+        assert_eq!(state["runtimeStatus"], json!("Completed"), "{state}");
+    }
+    for id in runaways {
+        let state = api.wait(&id).await;
+        assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+        assert!(state["reason"].as_str().unwrap().contains("limit"), "{state}");
+    }
+    let mut child = child;
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "vigil serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Item 5 in `vigil run`: the script fails at its limit instead of spinning.
+#[test]
+fn a_runaway_script_ends_at_its_limit_in_vigil_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("runaway.json");
+    let runaway = json!({"name": "runaway", "version": 1, "tasks": [{"name": "js", "taskReferenceName": "js", "type": "INLINE",
+        "inputParameters": {"evaluatorType": "javascript", "expression": "function f(){try{return f()}catch(e){return f()}}; f()"}}]});
+    std::fs::write(&file, runaway.to_string()).unwrap();
+    let started = Instant::now();
+    let out = run(&dir.path().join("v.db"), &["run", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("limit"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60), "a hang guard: it ran {:?}", started.elapsed());
+}
+
+/// A client that keeps redirects to itself, for the UI's forms.
+fn browser_like() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Signs in to the UI at `base` with `token`: the status, and the session cookie (`name=value`).
+async fn ui_sign_in(http: &reqwest::Client, base: &str, token: &str) -> (u16, Option<String>) {
+    let res = http
+        .post(format!("{base}/ui/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+    (res.status().as_u16(), cookie)
+}
+
+/// The status of the overview page with `cookie` (200 signed in, 303 to the sign-in page).
+async fn ui_page(http: &reqwest::Client, base: &str, cookie: &str) -> u16 {
+    http.get(format!("{base}/ui/schedules")).header("cookie", cookie).send().await.unwrap().status().as_u16()
+}
+
+/// Signs out of the session in `cookie`, with the CSRF token its pages carry.
+async fn ui_sign_out(http: &reqwest::Client, base: &str, cookie: &str) {
+    let html = http.get(format!("{base}/ui/schedules")).header("cookie", cookie).send().await.unwrap().text().await;
+    let html = html.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).expect("a form with a CSRF token").split('"').next();
+    let res = http
+        .post(format!("{base}/ui/signout"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", csrf.unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303, "signed out");
+}
+
+/// Item 8: the UI's cookie is a session of its own, not the token; sign-out and revocation end
+/// it; it outlives a restart (it is stored); wrong tokens from one address are slowed down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_sessions_are_not_the_token_and_end_when_they_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), "http://127.0.0.1:9");
+    let read = token(&db, "read");
+    let admin = token(&db, "admin");
+    let port = free_port();
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on"]).await;
+    let server = KillOnDrop(child);
+    let http = browser_like();
+
+    let (status, cookie) = ui_sign_in(&http, &base, &read).await;
+    let cookie = cookie.expect("a session cookie");
+    assert_eq!(status, 303);
+    let secret = read.rsplit('_').next().unwrap();
+    assert!(!cookie.contains(secret) && !cookie.contains(&read), "the cookie holds no part of the token: {cookie}");
+    assert_eq!(ui_page(&http, &base, &cookie).await, 200);
+    let value = cookie.split_once('=').unwrap().1;
+    let as_token = http.get(format!("{base}/api/v1/schedules")).bearer_auth(value).send().await.unwrap();
+    assert_eq!(as_token.status().as_u16(), 401, "a stolen cookie is no API token");
+
+    // Stored, so a restart (or another node) knows it.
+    drop(server);
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on"]).await;
+    let _server = KillOnDrop(child);
+    assert_eq!(ui_page(&http, &base, &cookie).await, 200, "the session outlives a restart");
+
+    ui_sign_out(&http, &base, &cookie).await;
+    assert_eq!(ui_page(&http, &base, &cookie).await, 303, "a replayed cookie after sign-out is refused");
+
+    let (_, second) = ui_sign_in(&http, &base, &read).await;
+    let second = second.unwrap();
+    assert_ne!(second, cookie, "every sign-in gets a new session");
+    assert_eq!(ui_page(&http, &base, &second).await, 200);
+    let id = read.strip_prefix("vgl_").unwrap().split('_').next().unwrap();
+    let out = run(&db, &["token", "revoke", id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ui_page(&http, &base, &second).await, 303, "revoking the token ends its sessions");
+
+    // Wrong tokens: a few are free, then the address waits (a right token too, until it may try).
+    let mut statuses = Vec::new();
+    for i in 0..50 {
+        statuses.push(ui_sign_in(&http, &base, &format!("vgl_guess_{i:064}")).await.0);
+    }
+    assert_eq!(statuses[..5], [401; 5], "the first mistakes are answered");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "then the address must wait: {statuses:?}");
+    let slowed = http
+        .post(format!("{base}/ui/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slowed.status().as_u16(), 429);
+    let retry: u64 = slowed.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert!(slowed.text().await.unwrap().contains("try again in"));
+    let api = http.get(format!("{base}/api/v1/schedules")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(api.status().as_u16(), 200, "the API's tokens are not slowed: they cannot be guessed");
+}
+
+/// Item 8 in a cluster: a session begun on one node works on the other, and signing out on
+/// either ends it on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_sessions_are_shared_by_a_cluster() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_ui_sessions").await else { return };
+    let db = std::path::PathBuf::from(&pg.url);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "http://127.0.0.1:9");
+    let write = token(&db, "write");
+    let (a, a_base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let (b, b_base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let (_a, _b) = (KillOnDrop(a), KillOnDrop(b));
+    let http = browser_like();
+    let (_, cookie) = ui_sign_in(&http, &a_base, &write).await;
+    let cookie = cookie.unwrap();
+    assert_eq!(ui_page(&http, &b_base, &cookie).await, 200, "node B knows node A's session");
+    ui_sign_out(&http, &b_base, &cookie).await;
+    assert_eq!(ui_page(&http, &a_base, &cookie).await, 303, "signed out on B, so on A too");
+    drop((_a, _b));
+    pg.drop_now().await;
+}
+
+/// Item 7, notifications: an endpoint that refuses a notice and echoes the request (its URL's
+/// query, a header) must not put the secret they carry into the stored delivery error, the
+/// alerts page or `vigil notify test`'s message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_echoed_by_a_refusing_notifier_is_masked() {
+    const SECRET: &str = "Tn5P my pass+word";
+    let echo = Recorder::start(|r| Reply {
+        status: 400,
+        body: json!({"error": "bad key", "k": r.query.get("k"), "x-key": r.headers.get("x-key")}),
+        delay: Duration::ZERO,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    std::fs::write(
+        config.join("notifiers/wh.yaml"),
+        format!(
+            "name: wh\ntype: webhook\nurl: \"{}/hook?k=${{workflow.secrets.s}}\"\nheaders:\n  X-Key: \"${{workflow.secrets.s}}\"\n",
+            echo.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("monitors/down.yaml"),
+        "- name: down\n  every: 1s\n  source:\n    http:\n      url: http://127.0.0.1:9/health\n      timeout: 1s\n      conditions: [\"[STATUS] == 200\"]\n  notify: [wh]\n",
+    )
+    .unwrap();
+    set_secret(&db, "s", SECRET);
+    let leaks = |text: &str| {
+        let forms = [SECRET.to_string(), SECRET.replace(' ', "%20"), SECRET.replace(' ', "+").replace('+', "%2B")];
+        forms.into_iter().filter(|f| text.contains(f.as_str())).collect::<Vec<_>>()
+    };
+
+    let out = run(&db, &["notify", "test", "wh", "--config", config.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success() && stderr.contains("HTTP 400"), "{stderr}");
+    assert!(leaks(&stderr).is_empty(), "vigil notify test printed the secret: {stderr}");
+
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _server = KillOnDrop(child);
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let page = http.get(format!("{base}/ui/alerts")).send().await.unwrap().text().await.unwrap();
+        if page.contains("HTTP 400") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "no failed delivery shown on /ui/alerts");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!echo.received().is_empty(), "the endpoint was called");
+    assert!(leaks(&page).is_empty(), "/ui/alerts shows the secret");
+    drop(_server);
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let failed = vigil_store::Store::outbox(&store, vigil_store::OutboxStatus::Failed, 100).await.unwrap();
+    let stored = format!("{failed:?}");
+    assert!(stored.contains("HTTP 400") && leaks(&stored).is_empty(), "stored delivery error: {stored}");
+}

@@ -1,0 +1,278 @@
+//! Who an instance acts for. Every instance carries the principal that defined its workflow and
+//! the one that started it, and everything it resolves at run time (a secret, an environment
+//! variable, a definition that arrives as data, a secret update, an ad-hoc database URL) is
+//! checked against them when it is resolved, not only when a definition is stored.
+//!
+//! The rule, in one place (docs/reliability.md#security):
+//! - text written in a stored definition acts with its definer's authority (checked again at
+//!   run time, so a definition can never do more than its author could when it runs);
+//! - text that arrives as data and becomes a definition (FORK_JOIN_DYNAMIC's tasks and their
+//!   inputs, a SUB_WORKFLOW's `workflowDefinition`, Conductor's inline `workflowDef`, a secret
+//!   name computed from input) acts with the authority both principals share
+//!   ([`Principal::meet`]): a trusted workflow cannot be made to leak or overwrite a secret by
+//!   whoever starts it.
+//!
+//! The config directory, the engine itself and a server without auth are [`Principal::System`].
+
+use serde::{Deserialize, Serialize};
+
+/// What an API token may do. Ordered: `Read < Write < Admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read anything.
+    Read,
+    /// Also start, signal, control and purge instances, and change definitions.
+    Write,
+    /// Also manage tokens, secrets and connections.
+    Admin,
+}
+
+impl Role {
+    /// Parses `read`, `write` or `admin`.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "read" => Some(Role::Read),
+            "write" => Some(Role::Write),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Who defined or started an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Principal {
+    /// The config directory, vigil itself, or a server without auth: not limited.
+    #[default]
+    System,
+    /// An API token, with the role and grants it had when it acted.
+    #[serde(rename_all = "camelCase")]
+    Token {
+        /// The token's id (`vgl_<id>_...`).
+        id: String,
+        /// Its role.
+        role: Role,
+        /// Secret names, and `env:NAME`, it may reference.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        grants: Vec<String>,
+    },
+}
+
+/// Why a principal may not do something, as a sentence for a task's failure reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+impl Principal {
+    /// Whether this is [`Principal::System`].
+    pub fn is_system(&self) -> bool {
+        matches!(self, Principal::System)
+    }
+
+    /// Whether this principal has every power: the system or an admin token.
+    pub fn is_trusted(&self) -> bool {
+        match self {
+            Principal::System => true,
+            Principal::Token { role, .. } => *role >= Role::Admin,
+        }
+    }
+
+    /// Whether it may use `grant`: a secret's name, or `env:NAME` for an environment variable.
+    pub fn allows(&self, grant: &str) -> bool {
+        match self {
+            Principal::Token { grants, .. } if !self.is_trusted() => grants.iter().any(|g| g == grant),
+            _ => true,
+        }
+    }
+
+    /// Refuses reading secret `name` unless granted.
+    pub fn may_read_secret(&self, name: &str) -> Result<(), Denied> {
+        if self.allows(name) {
+            return Ok(());
+        }
+        Err(Denied(format!(
+            "secret `{name}` is not granted to {}; an admin grants it with `vigil token create --grant {name}`",
+            self.describe()
+        )))
+    }
+
+    /// Refuses reading environment variable `name` unless granted (`env:NAME`).
+    pub fn may_read_env(&self, name: &str) -> Result<(), Denied> {
+        if self.allows(&format!("env:{name}")) {
+            return Ok(());
+        }
+        Err(Denied(format!(
+            "environment variable `{name}` is not granted to {}; an admin grants it with `vigil token create \
+             --grant env:{name}`",
+            self.describe()
+        )))
+    }
+
+    /// Refuses writing secret `name` (UPDATE_SECRET) unless trusted: writing a secret is an
+    /// admin's power, as the secrets API is.
+    pub fn may_write_secret(&self, name: &str) -> Result<(), Denied> {
+        if self.is_trusted() {
+            return Ok(());
+        }
+        Err(Denied(format!(
+            "UPDATE_SECRET of `{name}` needs an admin: {} may not write secrets (the config directory and admin \
+             tokens may)",
+            self.describe()
+        )))
+    }
+
+    /// Refuses a database URL typed into a definition unless trusted; others name a connection
+    /// an admin declared.
+    pub fn may_use_ad_hoc_url(&self) -> Result<(), Denied> {
+        if self.is_trusted() {
+            return Ok(());
+        }
+        Err(Denied(format!(
+            "{} may not connect to a database by URL; name a connection (`connection: NAME`) that an admin or \
+             the config directory declared",
+            self.describe()
+        )))
+    }
+
+    /// Refuses `doc` (a definition about to run, or stored) when it references a secret or an
+    /// environment variable this principal may not read. The error names the field.
+    pub fn check_references(&self, doc: &serde_json::Value) -> Result<(), Denied> {
+        if self.is_trusted() {
+            return Ok(());
+        }
+        for (path, reference) in crate::params::references(doc, "") {
+            let checked = match reference.split_once('.') {
+                Some(("workflow", rest)) => match rest.strip_prefix("secrets.") {
+                    Some(name) => self.may_read_secret(name.split(['.', '[']).next().unwrap_or(name)),
+                    None => Ok(()),
+                },
+                Some(("env", name)) => self.may_read_env(name),
+                _ if crate::params::SYSTEM_PARAMETERS[1..].contains(&reference.as_str()) => {
+                    self.may_read_env(&reference)
+                }
+                _ => Ok(()),
+            };
+            if let Err(Denied(why)) = checked {
+                let at = if path.is_empty() { String::new() } else { format!("`{path}`: ") };
+                return Err(Denied(format!("{at}`${{{reference}}}`: {why}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The authority two principals share: what data handed from `other` to `self` may do.
+    pub fn meet(&self, other: &Principal) -> Principal {
+        match (self, other) {
+            (Principal::System, b) => b.clone(),
+            (a, Principal::System) => a.clone(),
+            (Principal::Token { id, role: r1, grants: g1 }, Principal::Token { role: r2, grants: g2, .. }) => {
+                let role = (*r1).min(*r2);
+                let grants = match (r1, r2) {
+                    (Role::Admin, _) => g2.clone(),
+                    (_, Role::Admin) => g1.clone(),
+                    _ => g1.iter().filter(|g| g2.contains(g)).cloned().collect(),
+                };
+                Principal::Token { id: id.clone(), role, grants }
+            }
+        }
+    }
+
+    /// For messages: `the config directory`, `write token 1a2b3c`.
+    pub fn describe(&self) -> String {
+        match self {
+            Principal::System => "the config directory".into(),
+            Principal::Token { id, role, .. } => format!("{} token {id}", role.as_str()),
+        }
+    }
+
+    /// The principal of a definition stored through the API before principals were recorded:
+    /// a `write` token granted exactly what its definition references (which is what was checked
+    /// when it was stored).
+    pub fn legacy(doc: &serde_json::Value) -> Principal {
+        let mut grants: Vec<String> = crate::params::references(doc, "")
+            .into_iter()
+            .filter_map(|(_, r)| match r.split_once('.') {
+                Some(("workflow", rest)) => rest.strip_prefix("secrets.").map(str::to_string),
+                Some(("env", name)) => Some(format!("env:{name}")),
+                _ => None,
+            })
+            .collect();
+        grants.sort();
+        grants.dedup();
+        Principal::Token { id: "unknown".into(), role: Role::Write, grants }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn token(role: Role, grants: &[&str]) -> Principal {
+        Principal::Token { id: "t1".into(), role, grants: grants.iter().map(|g| g.to_string()).collect() }
+    }
+
+    #[test]
+    fn a_write_token_reads_only_what_it_was_granted() {
+        let p = token(Role::Write, &["pd_key", "env:REGION"]);
+        let doc = |s: &str| json!({"tasks": [{"inputParameters": {"k": s}}]});
+        assert!(p.check_references(&doc("${workflow.secrets.pd_key}")).is_ok());
+        assert!(p.check_references(&doc("https://x/${env.REGION}")).is_ok());
+        assert!(p.check_references(&doc("${workflow.input.x}")).is_ok());
+        let err = p.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err().0;
+        assert!(err.contains("tasks[0].inputParameters.k") && err.contains("--grant db_password"), "{err}");
+        assert!(p.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
+        assert!(p.check_references(&doc("${NETFLIX_ENV}")).is_err());
+        assert!(token(Role::Admin, &[]).check_references(&doc("${workflow.secrets.db_password}")).is_ok());
+        assert!(Principal::System.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
+    }
+
+    #[test]
+    fn writing_secrets_and_ad_hoc_urls_need_a_trusted_principal() {
+        assert!(token(Role::Write, &["adminsec"]).may_write_secret("adminsec").is_err());
+        assert!(token(Role::Admin, &[]).may_write_secret("adminsec").is_ok());
+        assert!(Principal::System.may_write_secret("x").is_ok());
+        assert!(token(Role::Write, &[]).may_use_ad_hoc_url().unwrap_err().0.contains("connection"));
+        assert!(Principal::System.may_use_ad_hoc_url().is_ok());
+    }
+
+    #[test]
+    fn the_meet_of_two_principals_is_what_both_may_do() {
+        let system = Principal::System;
+        let write = token(Role::Write, &["a", "b"]);
+        assert_eq!(system.meet(&write), write);
+        assert_eq!(write.meet(&system), write);
+        let other = token(Role::Write, &["b", "c"]);
+        assert_eq!(write.meet(&other), token(Role::Write, &["b"]));
+        assert_eq!(token(Role::Admin, &[]).meet(&write), write);
+        assert_eq!(write.meet(&token(Role::Admin, &[])), write);
+        assert!(token(Role::Admin, &[]).meet(&token(Role::Admin, &[])).is_trusted());
+    }
+
+    #[test]
+    fn a_legacy_definition_keeps_what_it_referenced_and_nothing_more() {
+        let p = Principal::legacy(&json!({"h": "${workflow.secrets.pd} ${env.R}"}));
+        assert!(p.allows("pd") && p.allows("env:R") && !p.allows("other") && !p.is_trusted());
+    }
+
+    #[test]
+    fn system_is_the_default_and_stored_tokens_read_back() {
+        assert!(Principal::default().is_system());
+        let p = token(Role::Write, &["a"]);
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(text, r#"{"kind":"token","id":"t1","role":"write","grants":["a"]}"#);
+        assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), p);
+    }
+}
