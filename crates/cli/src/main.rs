@@ -4,7 +4,6 @@ mod commands;
 mod output;
 mod setup;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -23,15 +22,6 @@ struct Cli {
     log_format: setup::LogFormat,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where the embedded store lives; shared by every command that reads or writes state.
-#[derive(clap::Args, Clone)]
-pub struct DbArgs {
-    /// SQLite database file (created if missing). Secrets are sealed with `VIGIL_SECRET_KEY`
-    /// or with the key file `<db>.key`, created beside it on first use.
-    #[arg(long, env = "VIGIL_DB", default_value = "vigil.db")]
-    pub db: PathBuf,
 }
 
 #[derive(Subcommand)]

@@ -12,6 +12,15 @@ use vigil_core::instance::SecretSource;
 use vigil_runtime::SecretValues;
 use vigil_store::{PostgresStore, SecretBox, SqliteStore, Store};
 
+/// Where the embedded store lives; shared by every command that reads or writes state.
+#[derive(clap::Args, Clone)]
+pub struct DbArgs {
+    /// SQLite database file (created if missing). Secrets are sealed with `VIGIL_SECRET_KEY`
+    /// or with the key file `<db>.key`, created beside it on first use.
+    #[arg(long, env = "VIGIL_DB", default_value = "vigil.db")]
+    pub db: PathBuf,
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {

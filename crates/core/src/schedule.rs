@@ -14,7 +14,8 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::def::build::{Unknown, check_keys, typed};
+use crate::def::build::{Unknown, check_keys};
+use crate::def::typed::typed;
 use crate::diagnostic::Problem;
 use crate::time::Millis;
 

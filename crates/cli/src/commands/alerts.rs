@@ -13,7 +13,7 @@ use vigil_core::time::{Clock, format_millis, parse_duration};
 use vigil_runtime::SystemClock;
 use vigil_store::{OutboxStatus, SilenceRow};
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 use crate::setup::{load_all, load_secrets, open_store};
 
 /// Arguments of `vigil alerts`.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use vigil_store::SqliteStore;
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 
 /// Arguments of `vigil backup`.
 #[derive(clap::Args)]

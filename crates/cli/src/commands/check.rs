@@ -18,7 +18,7 @@ use vigil_core::monitor::evaluate::{Answer, Memory, evaluate};
 use vigil_core::time::Clock;
 use vigil_runtime::SystemClock;
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 
 /// Arguments.
 #[derive(clap::Args)]

@@ -10,7 +10,7 @@ use vigil_runtime::SystemClock;
 use vigil_runtime::cluster::status::{self as cluster_status, NodeState, ranges};
 use vigil_store::NodeRow;
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 use crate::setup::open_store;
 
 /// Cluster subcommands.

@@ -9,9 +9,9 @@ use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
 use vigil_store::InstanceFilter;
 
-use crate::DbArgs;
 use crate::commands::remote::{RemoteArgs, encode};
 use crate::output::instance_report;
+use crate::setup::DbArgs;
 use crate::setup::{load_config, open_store};
 
 /// Arguments of `vigil instances`.

@@ -3,12 +3,6 @@
 pub mod alerts;
 pub mod backup;
 pub mod bench;
-pub mod bench_cluster;
-pub mod bench_monitors;
-pub mod bench_overload;
-pub mod bench_pings;
-pub mod bench_soak;
-pub mod bench_ui;
 pub mod check;
 pub mod cluster;
 pub mod generate;

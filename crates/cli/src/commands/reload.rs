@@ -12,10 +12,13 @@ use vigil_runtime::scheduler::SchedulerCmd;
 use vigil_store::Store;
 
 use crate::commands::schedule_names::ScheduleNames;
+use crate::commands::shared_config;
 use crate::setup::{load_all, load_secrets};
 
 /// How often the directory is looked at.
 const EVERY: Duration = Duration::from_secs(1);
+/// How often the published copy is looked at when no notice came.
+const POLL: Duration = Duration::from_secs(10);
 
 /// Every file under `dir` with its modification time and size: a change to any is a change here.
 fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
@@ -77,10 +80,10 @@ pub async fn watch(
                 if publish {
                     let read = blocking({
                         let dir = dir.clone();
-                        move || crate::commands::shared_config::files(&dir)
+                        move || shared_config::files(&dir)
                     });
                     let published = match read.await {
-                        Ok(files) => crate::commands::shared_config::publish(store.as_ref(), &files).await,
+                        Ok(files) => shared_config::publish(store.as_ref(), &files).await,
                         Err(e) => Err(e),
                     };
                     if let Err(e) = published {
@@ -172,5 +175,45 @@ impl Hangups {
             return;
         }
         std::future::pending::<()>().await
+    }
+}
+
+/// Follows the published copy until the process ends: on a notice (or every [`POLL`]), if it
+/// changed, writes it to `dir` and reloads from there, exactly as a changed local directory.
+pub async fn follow_published(
+    engine: Engine,
+    store: Arc<dyn Store>,
+    db: PathBuf,
+    dir: PathBuf,
+    mut scheduled: ScheduleNames,
+) {
+    let mut applied = shared_config::fetch(store.as_ref()).await.unwrap_or_default();
+    loop {
+        tokio::select! {
+            _ = engine.definitions_changed() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        let published = match shared_config::fetch(store.as_ref()).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "Could not read the published config; will retry.");
+                continue;
+            }
+        };
+        if published == applied {
+            continue;
+        }
+        applied = published;
+        if let Err(e) = shared_config::materialize(&applied, &dir) {
+            tracing::error!(error = format!("{e:#}"), "Could not write the published config locally.");
+            continue;
+        }
+        match reload(&engine, store.as_ref(), &db, &dir, &scheduled).await {
+            Ok(names) => scheduled = names,
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "The published config does not validate on this node; the running definitions stay."
+            ),
+        }
     }
 }

@@ -11,8 +11,8 @@ use vigil_core::config::Config;
 use vigil_core::instance::WorkflowStatus;
 use vigil_runtime::{Engine, EngineConfig, StartRequest, SystemClock};
 
-use crate::DbArgs;
 use crate::output::task_line;
+use crate::setup::DbArgs;
 use crate::setup::{load_all, load_config, load_secrets, open_store};
 
 /// Arguments.

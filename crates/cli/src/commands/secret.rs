@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 use crate::setup::{open_store, secret_box};
 
 /// Secret subcommands.

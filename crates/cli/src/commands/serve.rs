@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 use vigil_runtime::cluster::ClusterConfig;
 use vigil_runtime::{Engine, EngineConfig, SystemClock};
 
-use crate::DbArgs;
 use crate::commands::schedule_names::ScheduleNames;
 use crate::commands::shared_config;
+use crate::setup::DbArgs;
 use crate::setup::{load_all, load_secrets, open_store};
 
 /// Arguments.
@@ -238,7 +238,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         crate::commands::secret_watch::follow(engine.clone(), store.clone(), args.db.db.clone(), config_dir);
     tokio::spawn(follow_secrets);
     if clustered {
-        tokio::spawn(shared_config::follow(engine.clone(), store.clone(), args.db.db.clone(), copy, file_schedules));
+        tokio::spawn(crate::commands::reload::follow_published(
+            engine.clone(),
+            store.clone(),
+            args.db.db.clone(),
+            copy,
+            file_schedules,
+        ));
     }
     let required = args.auth.required(listen);
     if required && store.tokens().await?.iter().all(|t| t.revoked_at.is_some()) {

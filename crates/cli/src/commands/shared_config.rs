@@ -7,22 +7,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use vigil_core::time::Clock;
-use vigil_runtime::{Engine, SystemClock};
+use vigil_runtime::SystemClock;
 use vigil_store::{DefinitionRow, Notice, Store};
-
-use crate::commands::schedule_names::ScheduleNames;
 
 /// The `definitions` kind of published config files.
 const KIND: &str = "config";
 /// The subdirectories a config directory holds (the loaders read these, one level deep).
 const SUBDIRS: &[&str] = &["workflows", "schedules", "monitors", "notifiers"];
-/// How often the published copy is looked at when no notice came.
-const POLL: Duration = Duration::from_secs(10);
 
 /// The files of a config directory, text by path relative to it (`workflows/a.yaml`).
 pub type Files = BTreeMap<String, String>;
@@ -110,40 +104,6 @@ pub fn materialize(files: &Files, dir: &Path) -> Result<()> {
 pub fn copy_dir(node_id: &str) -> PathBuf {
     let safe: String = node_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     std::env::temp_dir().join(format!("vigil-config-{safe}"))
-}
-
-/// Follows the published copy until the process ends: on a notice (or every [`POLL`]), if it
-/// changed, writes it to `dir` and reloads from there, exactly as a changed local directory.
-pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, dir: PathBuf, mut scheduled: ScheduleNames) {
-    let mut applied = fetch(store.as_ref()).await.unwrap_or_default();
-    loop {
-        tokio::select! {
-            _ = engine.definitions_changed() => {}
-            _ = tokio::time::sleep(POLL) => {}
-        }
-        let published = match fetch(store.as_ref()).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "Could not read the published config; will retry.");
-                continue;
-            }
-        };
-        if published == applied {
-            continue;
-        }
-        applied = published;
-        if let Err(e) = materialize(&applied, &dir) {
-            tracing::error!(error = format!("{e:#}"), "Could not write the published config locally.");
-            continue;
-        }
-        match crate::commands::reload::reload(&engine, store.as_ref(), &db, &dir, &scheduled).await {
-            Ok(names) => scheduled = names,
-            Err(e) => tracing::error!(
-                error = format!("{e:#}"),
-                "The published config does not validate on this node; the running definitions stay."
-            ),
-        }
-    }
 }
 
 #[cfg(test)]

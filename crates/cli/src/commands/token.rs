@@ -8,7 +8,7 @@ use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
 use vigil_server::auth::{Role, mint};
 
-use crate::DbArgs;
+use crate::setup::DbArgs;
 use crate::setup::open_store;
 
 /// Token subcommands.

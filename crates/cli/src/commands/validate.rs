@@ -15,7 +15,7 @@ pub struct Args {
     /// When this database exists, the secrets that notifiers reference are looked up in it (by
     /// name; nothing is decrypted) and missing ones are reported as warnings.
     #[command(flatten)]
-    pub db: crate::DbArgs,
+    pub db: crate::setup::DbArgs,
     /// Counts warnings as errors (exit 1): fields vigil does not know and references to tasks
     /// that do not exist, which Conductor ignores and vigil warns about.
     #[arg(long)]

@@ -6,6 +6,7 @@
 //! ([`vigil_core::monitor::evaluate::Answer`]), tested on recorded answers. Asking is shared
 //! ([`ask`]) and goes through an injected HTTP client.
 
+mod body;
 pub mod email;
 pub mod http;
 pub mod influxdb;
@@ -15,13 +16,13 @@ pub mod sql;
 
 use std::time::Duration;
 
+pub use body::MAX_ANSWER_BYTES;
+pub(crate) use body::snippet;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vigil_core::monitor::SourceSpec;
 use vigil_core::monitor::evaluate::Answer;
-
-/// Longest answer read from a source, so a runaway query cannot exhaust memory.
-pub const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// Time a source call may take unless its config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -251,9 +252,4 @@ pub(crate) fn check_warn_at_and_timeout(warn_at: Option<f64>, timeout: Option<&s
             .map_err(|e| SourceProblem { path: "timeout".into(), message: format!("`timeout`: {e}") })?;
     }
     Ok(())
-}
-
-/// The first bytes of an answer, for an error message.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string()
 }

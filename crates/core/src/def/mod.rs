@@ -10,6 +10,7 @@ pub mod fields;
 pub mod loop_condition;
 pub mod raw;
 pub mod trigger;
+pub(crate) mod typed;
 
 use std::collections::HashMap;
 use std::sync::Arc;

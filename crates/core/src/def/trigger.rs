@@ -105,7 +105,7 @@ struct RawTrigger {
 
 /// Checks the `http` block at `path`, reporting every problem.
 pub(crate) fn build(value: &Value, path: &str, problems: &mut Vec<Problem>) -> Option<HttpTrigger> {
-    let raw: RawTrigger = crate::def::build::typed(value, path, problems)?;
+    let raw: RawTrigger = super::typed::typed(value, path, problems)?;
     let before = problems.len();
     let at = |field: &str| format!("{path}.{field}");
     let route = raw.route.trim().trim_start_matches('/').trim_end_matches('/').to_string();

@@ -14,8 +14,8 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::{CommitBatch, InstanceRow, MonitorBatch, MonitorHistoryRow, RollupRow, SqliteStore, Store};
 
-use super::bench::{Arrivals, receiver, rss_mb, serve_api};
-use super::bench_monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
+use super::measure::{Arrivals, receiver, rss_mb, serve_api};
+use super::monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
 
 /// What to run (`vigil bench ui` flags).
 #[derive(clap::Args)]

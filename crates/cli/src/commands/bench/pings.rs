@@ -13,7 +13,7 @@ use vigil_core::monitor::expect::PingKind;
 use vigil_runtime::pings::Ping;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 
-use super::bench::{cpu_seconds, rss_mb, write_bytes};
+use super::measure::{cpu_seconds, rss_mb, write_bytes};
 
 /// What to run.
 pub struct Plan {

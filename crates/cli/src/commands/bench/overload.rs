@@ -17,7 +17,7 @@ use vigil_runtime::scheduler::SchedulerCmd;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, workflow, write_bytes};
+use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, workflow, write_bytes};
 
 /// What to run.
 pub struct Plan {

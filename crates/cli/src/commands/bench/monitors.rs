@@ -15,7 +15,7 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, thread_cpu_seconds, write_bytes};
+use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, thread_cpu_seconds, write_bytes};
 
 /// What to run.
 pub struct Plan {

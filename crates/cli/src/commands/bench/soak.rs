@@ -21,8 +21,8 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::Store;
 
-use super::bench::{Arrivals, cpu_seconds, receiver, rss_mb, workflow};
-use super::bench_monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
+use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, workflow};
+use super::monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
 
 /// What to run (`vigil bench soak` flags).
 #[derive(clap::Args)]

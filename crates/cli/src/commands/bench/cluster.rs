@@ -14,7 +14,7 @@ use vigil_runtime::cluster::ClusterConfig;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
 use vigil_store::{NodeRow, PARTITIONS, PostgresStore, Store};
 
-use super::bench::{five_tasks, workflow};
+use super::measure::{five_tasks, workflow};
 
 /// The PostgreSQL settings the figures depend on.
 const SETTINGS: &[&str] = &[
