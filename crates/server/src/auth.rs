@@ -26,7 +26,6 @@ use tokio::sync::RwLock;
 use vigil_core::time::Millis;
 use vigil_store::{Store, TokenRow};
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 
 /// How long the token list is trusted before it is read again (a revoke takes effect within it).
@@ -112,7 +111,7 @@ pub struct Auth {
     required: bool,
     store: Arc<dyn Store>,
     cache: RwLock<Cache>,
-    sign_ins: crate::ui::throttle::SignInThrottle,
+    sign_ins: crate::throttle::SignInThrottle,
 }
 
 impl Auth {
@@ -144,7 +143,7 @@ impl Auth {
     }
 
     /// Wrong UI sign-ins per source.
-    pub fn sign_ins(&self) -> &crate::ui::throttle::SignInThrottle {
+    pub fn sign_ins(&self) -> &crate::throttle::SignInThrottle {
         &self.sign_ins
     }
 
@@ -210,18 +209,14 @@ fn presented(req: &Request) -> Option<&str> {
     headers.get("x-authorization").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// The middleware: refuses a request without a good enough token when auth is on. UI pages are
-/// guarded by [`crate::ui::session::guard`] instead (a cookie, and CSRF checks on forms).
-pub async fn require(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    if crate::ui::is_ui_path(req.uri().path()) {
-        return crate::ui::session::guard(app, req, next).await;
-    }
-    if !app.auth.required() || open(req.uri().path()) {
+/// The middleware for the API: refuses a request without a good enough token when auth is on.
+pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
+    if !auth.required() || open(req.uri().path()) {
         return next.run(req).await;
     }
     let need = needed(req.method(), req.uri().path());
     let caller = match presented(&req).and_then(split) {
-        Some((id, secret)) => app.auth.check(id, secret).await,
+        Some((id, secret)) => auth.check(id, secret).await,
         None => None,
     };
     match caller {

@@ -18,7 +18,6 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 
 /// The host names a server answers: `None` for any.
@@ -89,7 +88,7 @@ pub fn refusal(
             return Some("a change sent from another site is refused");
         }
     }
-    let ui_form = crate::ui::is_ui_path(path);
+    let ui_form = crate::paths::is_ui_path(path);
     let open = path.starts_with("/ping/");
     let form_type =
         text(header::CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
@@ -107,8 +106,8 @@ pub fn refusal(
 const JSON_ONLY: &str = "the body must be JSON (Content-Type: application/json)";
 
 /// The middleware.
-pub async fn guard(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    match refusal(req.method(), req.uri().path(), req.headers(), &app.allowed_hosts) {
+pub async fn guard(State(allowed): State<AllowedHosts>, req: Request, next: Next) -> Response {
+    match refusal(req.method(), req.uri().path(), req.headers(), &allowed) {
         None => next.run(req).await,
         Some(JSON_ONLY) => ApiError::new(ErrorCode::UnsupportedMediaType, JSON_ONLY).into_response(),
         Some(why) => ApiError::new(ErrorCode::Forbidden, why).into_response(),

@@ -20,47 +20,24 @@ mod instances;
 pub mod listen;
 mod monitors;
 mod openapi;
+mod paths;
 mod pings;
 mod schedules;
 mod starters;
+mod state;
+pub mod throttle;
 pub mod ui;
 pub mod views;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use vigil_runtime::Engine;
 
 pub use error::{ApiError, ErrorCode};
-
-/// Largest request body accepted: 1 MiB.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// Renders the Prometheus metrics.
-pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The engine.
-    pub engine: Engine,
-    /// The address vigil listens on (for management URIs when the request names no host).
-    pub listen: SocketAddr,
-    /// The externally visible base URL, when vigil is behind a proxy.
-    pub public_url: Option<String>,
-    /// Renders `/metrics`.
-    pub metrics: MetricsRender,
-    /// Token checks.
-    pub auth: Arc<auth::Auth>,
-    /// Seals secrets written through the API (`None`: the secrets API refuses writes).
-    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
-    /// The `Host` names answered ([`cross_site`]).
-    pub allowed_hosts: cross_site::AllowedHosts,
-}
+pub use state::{AppState, MAX_BODY_BYTES, MetricsRender};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -107,10 +84,24 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cross_site::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), sign_in))
+        .layer(axum::middleware::from_fn_with_state(state.allowed_hosts.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Who may go on: UI pages by their session cookie ([`ui::session::guard`], with CSRF checks on
+/// forms), everything else by its API token ([`auth::require`]).
+async fn sign_in(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if paths::is_ui_path(req.uri().path()) {
+        ui::session::guard(app, req, next).await
+    } else {
+        auth::require(axum::extract::State(app.auth.clone()), req, next).await
+    }
 }
 
 fn document(api: &utoipa::openapi::OpenApi) -> String {

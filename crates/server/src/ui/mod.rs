@@ -23,7 +23,6 @@ mod overview;
 mod schedules;
 pub mod session;
 mod signin;
-pub mod throttle;
 mod workflows;
 
 use std::sync::Arc;
@@ -35,11 +34,6 @@ use axum::{Extension, Router};
 use maud::{DOCTYPE, html};
 
 use crate::{ApiError, AppState};
-
-/// Whether `path` belongs to the UI (its requests are guarded by [`session::guard`]).
-pub fn is_ui_path(path: &str) -> bool {
-    path == "/" || path == "/ui" || path.starts_with("/ui/")
-}
 
 /// The UI's routes, with the cache its overview reads.
 pub fn routes() -> Router<AppState> {

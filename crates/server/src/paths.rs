@@ -1,0 +1,6 @@
+//! Which part of the server a path belongs to.
+
+/// Whether `path` belongs to the web UI (its requests are guarded by a session, not a token).
+pub fn is_ui_path(path: &str) -> bool {
+    path == "/" || path == "/ui" || path.starts_with("/ui/")
+}
