@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use vigil_core::instance::Instance;
 
-use crate::engine::Shared;
 use crate::shard::{Batch, ShardMsg};
+use crate::shared::Shared;
 use crate::timers::{Target, TimerMsg};
 
 /// Runs until every shard has stopped, then signals `done`.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use vigil_core::interpreter::Event;
 use vigil_core::time::{Clock, Millis};
 
-use crate::engine::Router;
+use crate::router::Router;
 
 /// What a timer wakes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,12 +4,14 @@
 //! sends the outbox.
 
 pub mod delivery;
+mod messages;
+
+pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 use vigil_connectors::notifiers::{AlertMessage, Link, NotifierConfig, Severity};
@@ -19,43 +21,10 @@ use vigil_core::time::Millis;
 use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, StoreError, partition_of};
 
 use crate::cluster::inbox::InboxMsg;
-use crate::engine::Shared;
+use crate::shared::Shared;
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
-
-/// What the manager remembers per dedup key (stored as the alert row's JSON).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AlertRecord {
-    /// The latest observation's content and rule.
-    pub request: AlertRequest,
-    /// The lifecycle state.
-    pub state: AlertState,
-    /// The notifiers that were paged, so the resolve reaches them even if the list changed since.
-    #[serde(default)]
-    pub paged: Vec<String>,
-    /// The severity receivers were last paged with: a resolve, reminder or acknowledgement says
-    /// it, not the severity of the observation that ended it (a passing check's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paged_severity: Option<String>,
-}
-
-/// Where an observation came from, and so where its result goes.
-#[derive(Debug, Clone, Copy)]
-pub enum ObservedFrom {
-    /// An instance of this node, in partition `part`.
-    Local {
-        /// The instance's partition.
-        part: u32,
-    },
-    /// Another node's instance, through the inbox: message `id`, result to `reply_part`.
-    Inbox {
-        /// The inbox message.
-        id: i64,
-        /// The instance's partition.
-        reply_part: u32,
-    },
-}
 
 /// An ALERT task's result, to send once the step that decided it is committed.
 struct Reply {
@@ -67,43 +36,6 @@ struct Reply {
     event: Event,
     /// The partition to reach it through the inbox, when another node runs it.
     remote: Option<u32>,
-}
-
-/// Work for the manager.
-pub enum AlertMsg {
-    /// An ALERT task (or a monitor check) reports an observation.
-    Observe {
-        /// The instance; empty for a monitor's observation, which wants no result.
-        instance: String,
-        /// The ALERT execution.
-        task_id: String,
-        /// The observation.
-        request: Box<AlertRequest>,
-        /// Where it came from.
-        from: ObservedFrom,
-    },
-    /// This node now owns these partitions: load their keys and notifications.
-    Gained(Vec<u32>),
-    /// This node no longer owns these partitions: forget their keys.
-    Lost(Vec<u32>),
-    /// An operator acknowledged a key.
-    Acknowledge {
-        /// The key.
-        dedup_key: String,
-        /// Whether it existed and was firing.
-        reply: tokio::sync::oneshot::Sender<bool>,
-    },
-    /// Retention: delete the resolved alerts (and their sent notices) of the owned partitions
-    /// last changed before `before`, and forget them.
-    Expire {
-        /// The age limit.
-        before: Millis,
-        /// How many alerts went.
-        reply: tokio::sync::oneshot::Sender<u64>,
-    },
-    /// Answers once every message sent before it is committed and its notices handed to
-    /// delivery (a stopping engine waits for this before it drains the outbox).
-    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Runs the manager until its channel closes.

@@ -15,8 +15,8 @@ use vigil_core::alert::AlertRequest;
 use vigil_core::interpreter::Event;
 use vigil_store::{InboxRow, NewInboxRow, StoreError};
 
-use crate::engine::{Shared, StartRequest};
 use crate::shard::ShardMsg;
+use crate::shared::{Shared, StartRequest};
 
 /// Messages read per round.
 const READ_LIMIT: u32 = 1_000;

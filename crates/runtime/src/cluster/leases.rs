@@ -22,7 +22,7 @@ use vigil_core::time::Millis;
 use vigil_store::{Notice, PARTITIONS, StoreError};
 
 use super::{ClusterConfig, all_parts, gain, lose};
-use crate::engine::Shared;
+use crate::shared::Shared;
 
 /// A lease that outlives anything: a solo node's.
 const FOREVER: Millis = i64::MAX / 2;

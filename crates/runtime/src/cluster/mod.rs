@@ -7,16 +7,18 @@
 
 pub mod inbox;
 pub mod leases;
+mod ownership;
 pub mod status;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+pub use ownership::Ownership;
 
-use vigil_store::{PARTITIONS, partition_of};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::engine::Shared;
+use vigil_store::PARTITIONS;
+
 use crate::shard::ShardMsg;
+use crate::shared::Shared;
 
 /// How this node takes part in a cluster.
 #[derive(Debug, Clone)]
@@ -35,7 +37,7 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         let node = vigil_store::NodeRow {
-            id: crate::new_instance_id(),
+            id: crate::shared::new_instance_id(),
             host: "localhost".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             started_at: 0,
@@ -43,115 +45,6 @@ impl Default for ClusterConfig {
             stopped_at: None,
         };
         Self { node, lease_ttl: Duration::from_secs(10), solo: true }
-    }
-}
-
-/// The partitions this node owns, and until when its leases surely hold.
-pub struct Ownership {
-    node: String,
-    /// The only node on its store: writes need no fence.
-    solo: bool,
-    parts: RwLock<BTreeSet<u32>>,
-    /// After this instant a lease may have lapsed (renewals failed): act on nothing.
-    valid_until: RwLock<Instant>,
-    /// How many times partitions were gained (what another node did with them meanwhile is
-    /// news to whoever kept memory of them).
-    gains: std::sync::atomic::AtomicU64,
-}
-
-impl Ownership {
-    /// Owns nothing yet.
-    pub fn new(node: &str, solo: bool) -> Self {
-        Self {
-            node: node.to_string(),
-            solo,
-            parts: RwLock::default(),
-            valid_until: RwLock::new(Instant::now()),
-            gains: Default::default(),
-        }
-    }
-
-    /// Whether this node is the only one (SQLite): nobody else runs its partitions, before or
-    /// after it.
-    pub fn solo(&self) -> bool {
-        self.solo
-    }
-
-    /// This node's id.
-    pub fn node(&self) -> &str {
-        &self.node
-    }
-
-    /// The fence for a write to `parts`: `None` when solo (nobody else writes this store).
-    pub fn fence(&self, parts: impl IntoIterator<Item = u32>) -> Option<vigil_store::Fence> {
-        (!self.solo).then(|| vigil_store::Fence::new(&self.node, parts))
-    }
-
-    /// Whether this node runs partition `part`. Writes to it are fenced in the store, so this
-    /// may lag behind a takeover without harm.
-    pub fn owns(&self, part: u32) -> bool {
-        self.parts.read().expect("lock").contains(&part)
-    }
-
-    /// Whether this node runs the partition of `key` (an alert key, a schedule name).
-    pub fn owns_key(&self, key: &str) -> bool {
-        self.owns(partition_of(key))
-    }
-
-    /// Whether this node owns the partition of `key` and its lease surely still holds: the test
-    /// before an effect no store transaction fences (sending a notification).
-    pub fn surely_owns_key(&self, key: &str) -> bool {
-        Instant::now() < *self.valid_until.read().expect("lock") && self.owns_key(key)
-    }
-
-    /// The partitions owned, in order.
-    pub fn parts(&self) -> Vec<u32> {
-        self.parts.read().expect("lock").iter().copied().collect()
-    }
-
-    /// A partition this node owns for a new instance `id`: spread by the id's hash, so starts
-    /// spread over the owned partitions. `None` when it owns none.
-    pub fn pick(&self, id: &str) -> Option<u32> {
-        let parts = self.parts.read().expect("lock");
-        if parts.is_empty() {
-            return None;
-        }
-        let preferred = partition_of(id);
-        if parts.contains(&preferred) {
-            return Some(preferred);
-        }
-        parts.iter().nth(preferred as usize % parts.len()).copied()
-    }
-
-    /// The leases were confirmed at `at` for `ttl`: they hold until shortly before they lapse.
-    pub(crate) fn confirmed(&self, at: Instant, ttl: Duration) {
-        let margin = (ttl / 5).min(Duration::from_secs(2));
-        *self.valid_until.write().expect("lock") = at + ttl.saturating_sub(margin);
-    }
-
-    /// A solo node that owns every partition for as long as a test runs.
-    #[cfg(test)]
-    pub(crate) fn owning_all(node: &str) -> Self {
-        let ownership = Self::new(node, true);
-        ownership.add(&all_parts());
-        ownership.confirmed(Instant::now(), Duration::from_secs(86_400));
-        ownership
-    }
-
-    fn add(&self, parts: &[u32]) {
-        self.parts.write().expect("lock").extend(parts.iter().copied());
-        self.gains.fetch_add(1, std::sync::atomic::Ordering::Release);
-    }
-
-    /// How many times this node gained partitions so far.
-    pub fn gains(&self) -> u64 {
-        self.gains.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Removes `parts`; returns those that were owned.
-    fn remove(&self, parts: &[u32]) -> Vec<u32> {
-        let mut owned = self.parts.write().expect("lock");
-        parts.iter().copied().filter(|p| owned.remove(p)).collect()
     }
 }
 

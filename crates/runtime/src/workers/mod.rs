@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use vigil_core::interpreter::{Event, TaskResult, WorkerTask};
 use vigil_core::time::{Clock, Millis};
 
-use crate::engine::Router;
+use crate::router::Router;
 
 mod shared;
 
@@ -421,70 +421,6 @@ pub enum WorkerStatus {
     Failed,
     /// Failed in a way a retry cannot fix.
     FailedWithTerminalError,
-}
-
-impl crate::Engine {
-    /// The queue workers poll.
-    pub fn work_queue(&self) -> Arc<WorkQueue> {
-        self.shared().work.clone()
-    }
-
-    /// Applies a worker's report on execution `task_id` of `instance_id` (a SIMPLE, WAIT or HUMAN
-    /// task in progress) and returns once it is committed, with the task type of a SIMPLE task
-    /// that was in the queue (so the reporter can be handed its next task of that type).
-    pub async fn report_task(
-        &self,
-        instance_id: &str,
-        task_id: &str,
-        status: WorkerStatus,
-        output: serde_json::Value,
-        reason: Option<String>,
-        callback_after_seconds: Option<u64>,
-    ) -> Result<Option<String>, crate::ControlError> {
-        use crate::ControlError;
-        let instance =
-            self.store().instance(instance_id).await?.ok_or_else(|| ControlError::NotFound(instance_id.into()))?;
-        if instance.status.is_terminal() {
-            return Err(ControlError::Ended { id: instance_id.into(), status: instance.status.as_str() });
-        }
-        let Some(exec) = instance.tasks.iter().find(|t| t.task_id == task_id) else {
-            return Err(ControlError::NotFound(global_id(instance_id, task_id)));
-        };
-        if !exec.accepts_result() {
-            let why = "the task is not in progress (already reported, timed out or cancelled)";
-            return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
-        }
-        let queue = &self.shared().work;
-        let remote = !self.shared().ownership.owns(instance.partition);
-        let result = match status {
-            // As Conductor: back to SCHEDULED, offered again after the callback delay.
-            WorkerStatus::InProgress if exec.task_type == "SIMPLE" => {
-                TaskResult::InProgress { output, callback_after_seconds: callback_after_seconds.unwrap_or(0) }
-            }
-            // A WAIT or HUMAN task a worker says is in progress stays as it is.
-            WorkerStatus::InProgress => return Ok(None),
-            WorkerStatus::Completed => TaskResult::Completed(output),
-            WorkerStatus::Failed | WorkerStatus::FailedWithTerminalError => TaskResult::Failed {
-                reason: reason.unwrap_or_else(|| "the worker reported a failure".into()),
-                output,
-                terminal: status == WorkerStatus::FailedWithTerminalError,
-            },
-        };
-        let task_type = queue.remove(instance_id, task_id);
-        if remote {
-            // Another node runs the instance (a worker polled its task here, or its partition
-            // moved): the result goes to that node's inbox.
-            let event = Event::TaskResult { task_id: task_id.to_string(), result };
-            let msg = crate::cluster::inbox::InboxMsg::Event { instance: instance_id.to_string(), event };
-            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
-            return Ok(task_type);
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let event = Event::TaskResult { task_id: task_id.to_string(), result };
-        self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
-        rx.await.map_err(|_| ControlError::ShuttingDown)?;
-        Ok(task_type)
-    }
 }
 
 #[cfg(test)]

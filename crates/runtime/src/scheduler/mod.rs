@@ -15,7 +15,11 @@ use vigil_core::schedule::{OverlapPolicy, ScheduleDef};
 use vigil_core::time::Millis;
 use vigil_store::{FireClaim, FireStatus, ScheduleCursor, StoreError, partition_of};
 
-use crate::engine::{Engine, EngineError, StartRequest};
+use crate::shared::{EngineError, Shared, StartRequest};
+
+mod command;
+
+pub use command::SchedulerCmd;
 
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -26,36 +30,20 @@ const CLAIM_CHUNK: usize = 5_000;
 /// How often the scheduler looks for room while due fires wait for instances to end.
 const ROOM_POLL: Duration = Duration::from_millis(25);
 
-/// A change to the running schedules.
-pub enum SchedulerCmd {
-    /// Adds or replaces a schedule.
-    Put(Box<ScheduleDef>),
-    /// Removes a schedule.
-    Remove(String),
-    /// Pauses (true) or resumes (false) a schedule.
-    Pause(String, bool),
-    /// The schedules with their next fire time.
-    List(tokio::sync::oneshot::Sender<Vec<(ScheduleDef, Option<Millis>)>>),
-    /// This node now owns these partitions: fire their schedules.
-    Gained(Vec<u32>),
-    /// This node no longer owns these partitions: stop firing their schedules.
-    Lost(Vec<u32>),
-}
-
 /// Arms the schedules of the partitions this node owns (starting their fires claimed before a
 /// crash), then spawns the fire loop, which also takes `commands`.
-pub async fn spawn(
-    engine: Engine,
+pub(crate) async fn spawn(
+    shared: Arc<Shared>,
     schedules: Vec<ScheduleDef>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let defs: HashMap<Arc<str>, Box<Armed>> =
         schedules.into_iter().map(|s| (Arc::from(s.name.as_str()), Box::new(Armed { def: s, next: None }))).collect();
     let mut state = State { defs, heap: BinaryHeap::new(), overload: Overload::default() };
-    let owned = engine.shared().ownership.parts();
-    state.arm(&engine, &owned).await?;
+    let owned = shared.ownership.parts();
+    state.arm(&shared, &owned).await?;
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
-    Ok(tokio::spawn(async move { state.run(engine, &mut commands).await }))
+    Ok(tokio::spawn(async move { state.run(shared, &mut commands).await }))
 }
 
 /// A schedule and its next fire time.
@@ -154,16 +142,16 @@ impl State {
     /// Starts firing the schedules of `parts`: fires claimed but never started (a crash, or the
     /// previous owner's) start now with their stored instance ids, and each schedule resumes from
     /// its stored cursor, so a fire time missed meanwhile is caught up, once.
-    async fn arm(&mut self, engine: &Engine, parts: &[u32]) -> Result<(), EngineError> {
+    async fn arm(&mut self, shared: &Arc<Shared>, parts: &[u32]) -> Result<(), EngineError> {
         let mine = |name: &str| parts.contains(&partition_of(name));
         if !self.defs.keys().any(|n| mine(n)) {
             return Ok(());
         }
-        let store = engine.store();
+        let store = shared.store.clone();
         let (mut resumed, mut failed) = (0u64, 0u64);
         for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
             if let Some(Armed { def, .. }) = self.defs.get(fire.schedule.as_str()).map(Box::as_ref) {
-                match start_fire(engine, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
+                match start_fire(shared, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
                     Ok(()) => resumed += 1,
                     Err(_) => failed += 1,
                 }
@@ -174,7 +162,7 @@ impl State {
         }
         let cursors: HashMap<String, Option<Millis>> =
             store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
-        let now = engine.now();
+        let now = shared.clock.now();
         let names: Vec<Arc<str>> = self.defs.keys().filter(|n| mine(n)).cloned().collect();
         for name in names {
             let def = &self.defs[&name].def;
@@ -190,9 +178,9 @@ impl State {
         Ok(())
     }
 
-    async fn apply(&mut self, cmd: SchedulerCmd, engine: &Engine) {
-        let now = engine.now();
-        let owned = |name: &str| engine.shared().ownership.owns_key(name);
+    async fn apply(&mut self, cmd: SchedulerCmd, shared: &Arc<Shared>) {
+        let now = shared.clock.now();
+        let owned = |name: &str| shared.ownership.owns_key(name);
         match cmd {
             SchedulerCmd::Put(def) => {
                 let name: Arc<str> = Arc::from(def.name.as_str());
@@ -228,7 +216,7 @@ impl State {
                 let _ = reply.send(all);
             }
             SchedulerCmd::Gained(parts) => {
-                while let Err(e) = self.arm(engine, &parts).await {
+                while let Err(e) = self.arm(shared, &parts).await {
                     tracing::error!(error = %e, "Could not read the schedules of newly owned partitions; retrying.");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
@@ -241,16 +229,16 @@ impl State {
         }
     }
 
-    async fn run(mut self, engine: Engine, commands: &mut tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>) {
+    async fn run(mut self, shared: Arc<Shared>, commands: &mut tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>) {
         let mut open = true;
         loop {
-            let now = engine.now();
+            let now = shared.clock.now();
             // Once the engine stops, fires claimed could not start: none are claimed, and the
             // next start finds them due (its misfire policy decides).
-            let stopping = engine.is_stopping();
+            let stopping = shared.stopping.load(std::sync::atomic::Ordering::SeqCst);
             // Only as many schedules as there is room to start (each fires at least one slot);
             // the rest stay due in the heap, oldest first, until instances end.
-            let room = if stopping { 0 } else { engine.shared().fires.room() };
+            let room = if stopping { 0 } else { shared.fires.room() };
             let mut due_names = Vec::new();
             while due_names.len() < room && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
                 if let Some(Reverse((_, name))) = self.heap.pop() {
@@ -258,10 +246,10 @@ impl State {
                 }
             }
             if !due_names.is_empty() {
-                self.fire(&engine, due_names, now).await;
+                self.fire(&shared, due_names, now).await;
             }
-            let waiting = !stopping && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= engine.now());
-            self.overload.note(waiting, engine.shared().fires.total(), engine.shared().fires.limit());
+            let waiting = !stopping && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= shared.clock.now());
+            self.overload.note(waiting, shared.fires.total(), shared.fires.limit());
             let wait = if stopping {
                 MAX_SLEEP
             } else if waiting {
@@ -269,13 +257,13 @@ impl State {
             } else {
                 self.heap
                     .peek()
-                    .map(|Reverse((at, _))| Duration::from_millis((*at - engine.now()).max(1) as u64))
+                    .map(|Reverse((at, _))| Duration::from_millis((*at - shared.clock.now()).max(1) as u64))
                     .unwrap_or(MAX_SLEEP)
                     .min(MAX_SLEEP)
             };
             tokio::select! {
                 cmd = commands.recv(), if open => match cmd {
-                    Some(cmd) => self.apply(cmd, &engine).await,
+                    Some(cmd) => self.apply(cmd, &shared).await,
                     None => open = false,
                 },
                 _ = tokio::time::sleep(wait) => {}
@@ -283,12 +271,12 @@ impl State {
         }
     }
 
-    async fn fire(&mut self, engine: &Engine, names: Vec<Arc<str>>, now: Millis) {
+    async fn fire(&mut self, shared: &Arc<Shared>, names: Vec<Arc<str>>, now: Millis) {
         let began = std::time::Instant::now();
         let mut claims = Vec::new();
         let mut cursors = Vec::new();
         let mut busy: HashMap<Arc<str>, bool> = HashMap::new();
-        let mut room = engine.shared().fires.room();
+        let mut room = shared.fires.room();
         let mut misfired = Skips::default();
         for name in names {
             let Some(Armed { def, next: current }) = self.defs.get(&name).map(Box::as_ref) else { continue };
@@ -311,7 +299,7 @@ impl State {
                 misfired.add(&name, due.skipped);
             }
             for slot in due.fire {
-                let running = *busy.entry(name.clone()).or_insert_with(|| running(engine, &name) > 0);
+                let running = *busy.entry(name.clone()).or_insert_with(|| running(shared, &name) > 0);
                 let skip = def.overlap == OverlapPolicy::Skip && running;
                 if def.overlap == OverlapPolicy::Skip {
                     busy.insert(name.clone(), true);
@@ -320,7 +308,7 @@ impl State {
                     room -= 1;
                 }
                 let status = if skip { FireStatus::Skipped } else { FireStatus::Claimed };
-                let instance_id = crate::engine::new_instance_id();
+                let instance_id = crate::shared::new_instance_id();
                 claims.push(FireClaim {
                     schedule: name.to_string(),
                     scheduled_at: slot,
@@ -349,12 +337,12 @@ impl State {
                     .iter()
                     .map(|c| partition_of(&c.schedule))
                     .chain(moved.iter().map(|c| partition_of(&c.schedule)));
-                let fence = engine.shared().ownership.fence(parts);
-                match engine.store().claim_fires(&chunk, &moved, fence.as_ref()).await {
+                let fence = shared.ownership.fence(parts);
+                match shared.store.claim_fires(&chunk, &moved, fence.as_ref()).await {
                     Ok(c) => break c,
                     Err(StoreError::LeaseLost(lost)) => {
                         // Another node fires these schedules now; it claims their fire times.
-                        crate::cluster::lose(engine.shared(), &lost);
+                        crate::cluster::lose(shared, &lost);
                         chunk.retain(|c| !lost.contains(&partition_of(&c.schedule)));
                         moved.retain(|c| !lost.contains(&partition_of(&c.schedule)));
                     }
@@ -364,15 +352,15 @@ impl State {
                     }
                 }
             };
-            self.dispatch(engine, chunk, claimed, now);
+            self.dispatch(shared, chunk, claimed, now);
         }
         if count == 0 && !cursors.is_empty() {
-            let fence = engine.shared().ownership.fence(cursors.iter().map(|c| partition_of(&c.schedule)));
+            let fence = shared.ownership.fence(cursors.iter().map(|c| partition_of(&c.schedule)));
             loop {
-                match engine.store().claim_fires(&[], &cursors, fence.as_ref()).await {
+                match shared.store.claim_fires(&[], &cursors, fence.as_ref()).await {
                     Ok(_) => break,
                     Err(StoreError::LeaseLost(lost)) => {
-                        crate::cluster::lose(engine.shared(), &lost);
+                        crate::cluster::lose(shared, &lost);
                         break;
                     }
                     Err(e) => {
@@ -397,14 +385,14 @@ impl State {
     /// Starts the claimed fires. Fires skipped by `overlapPolicy: SKIP` and fires that could not
     /// start are logged once per schedule and reason for the whole batch, not once per fire (a
     /// stop with 50,000 claimed fires is one line, not 50,000).
-    fn dispatch(&self, engine: &Engine, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
+    fn dispatch(&self, shared: &Arc<Shared>, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
         let mut skipped: BTreeMap<&str, u64> = BTreeMap::new();
         let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
         for (claim, won) in claims.iter().zip(claimed) {
             match (won, claim.status) {
                 (true, FireStatus::Claimed) => {
                     let def = &self.defs[claim.schedule.as_str()].def;
-                    if let Err(e) = start_fire(engine, def, claim.scheduled_at, now, claim.instance_id.clone()) {
+                    if let Err(e) = start_fire(shared, def, claim.scheduled_at, now, claim.instance_id.clone()) {
                         *failed.entry((claim.schedule.clone(), e.to_string())).or_default() += 1;
                     }
                 }
@@ -437,18 +425,18 @@ impl State {
     }
 }
 
-fn running(engine: &Engine, schedule: &str) -> usize {
-    engine.shared().fires.running(schedule)
+fn running(shared: &Arc<Shared>, schedule: &str) -> usize {
+    shared.fires.running(schedule)
 }
 
 fn start_fire(
-    engine: &Engine,
+    shared: &Arc<Shared>,
     def: &ScheduleDef,
     slot: Millis,
     executed_at: Millis,
     instance_id: String,
-) -> Result<(), crate::EngineError> {
-    engine.shared().fires.started(&def.name);
+) -> Result<(), EngineError> {
+    shared.fires.started(&def.name);
     let req = StartRequest {
         name: def.start.name.clone(),
         version: def.start.version,
@@ -459,13 +447,13 @@ fn start_fire(
         started_by: def.defined_by.as_deref().cloned().unwrap_or_default(),
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
-    match engine.start_with(req, Some(fire)) {
+    match shared.start(req, Some(fire), None) {
         Ok(_) => {
             metrics::counter!("vigil_schedule_fires_total").increment(1);
             Ok(())
         }
         Err(e) => {
-            engine.shared().fires.ended(&def.name);
+            shared.fires.ended(&def.name);
             Err(e)
         }
     }

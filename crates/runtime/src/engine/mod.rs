@@ -4,13 +4,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use serde_json::Value;
-use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use vigil_core::def::WorkflowSet;
 use vigil_core::instance::{FireRef, Instance};
-use vigil_core::interpreter::{Event, new_instance};
-use vigil_core::principal::Principal;
+use vigil_core::interpreter::Event;
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::script::ScriptLimits;
 use vigil_core::time::{Clock, Millis};
@@ -18,7 +15,15 @@ use vigil_store::{Store, StoreError};
 
 use crate::secrets::SecretValues;
 use crate::shard::{self, ShardMsg};
+
+mod control;
+mod work;
+
+pub use crate::router::Router;
+pub(crate) use crate::shared::Shared;
+pub use crate::shared::{EngineError, StartRequest, new_instance_id};
 use crate::{committer, scheduler, timers};
+pub use control::ControlError;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -80,171 +85,6 @@ impl Default for EngineConfig {
             retention: crate::retention::RetentionSettings::default(),
             notify_grace: DEFAULT_NOTIFY_GRACE,
         }
-    }
-}
-
-/// A new random instance id (UUID v4, as Conductor uses).
-pub fn new_instance_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// Why a start request was refused.
-#[derive(Debug, Error)]
-pub enum EngineError {
-    /// No such workflow (or no such version of it).
-    #[error("workflow `{name}`{} is not defined", version.map(|v| format!(" version {v}")).unwrap_or_default())]
-    UnknownWorkflow {
-        /// The name asked for.
-        name: String,
-        /// The version asked for, if one was.
-        version: Option<u32>,
-    },
-    /// The engine is shutting down.
-    #[error("the engine is shutting down")]
-    ShuttingDown,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The definition the request brought does not check; every problem is listed.
-    #[error("the workflow definition is invalid: {}", .0.iter().map(|p| if p.path.is_empty() { p.message.clone() } else { format!("workflowDef.{}: {}", p.path, p.message) }).collect::<Vec<_>>().join("; "))]
-    InvalidDefinition(Vec<vigil_core::diagnostic::Problem>),
-    /// The starter may not do what the request asks (an inline definition referencing a secret
-    /// not granted to it).
-    #[error("{0}")]
-    Forbidden(String),
-    /// This node owns no partition to run the instance in (it is joining the cluster).
-    #[error("this node owns no partitions yet")]
-    NoPartition,
-    /// A thread of the engine could not be started.
-    #[error("could not start a thread: {0}")]
-    Thread(#[from] std::io::Error),
-}
-
-/// A request to start an instance.
-#[derive(Debug, Clone, Default)]
-pub struct StartRequest {
-    /// Workflow name.
-    pub name: String,
-    /// Version; latest when `None`.
-    pub version: Option<u32>,
-    /// Input.
-    pub input: Value,
-    /// Instance id; generated when `None`.
-    pub id: Option<String>,
-    /// Correlation id.
-    pub correlation_id: Option<String>,
-    /// The instance's own definition (Conductor's inline `workflowDef`): it runs that instead
-    /// of a loaded workflow, with the starter's authority.
-    pub definition: Option<Value>,
-    /// Who starts it: the API token, a schedule's definer, or the system.
-    pub started_by: Principal,
-}
-
-/// Routes events to the shard that owns an instance.
-#[derive(Clone)]
-pub struct Router {
-    shards: Arc<Vec<mpsc::UnboundedSender<ShardMsg>>>,
-}
-
-impl Router {
-    fn shard_of(&self, id: &str) -> usize {
-        (vigil_store::fnv1a(id) % self.shards.len() as u64) as usize
-    }
-
-    /// Sends an event to the instance's shard.
-    pub fn send(&self, id: &str, event: Event) {
-        let _ = self.shards[self.shard_of(id)].send(ShardMsg::Event(id.to_string(), event));
-    }
-
-    /// Sends a message to every shard.
-    pub(crate) fn broadcast(&self, msg: impl Fn() -> ShardMsg) {
-        for tx in self.shards.iter() {
-            let _ = tx.send(msg());
-        }
-    }
-
-    /// Hands a new or recovered instance, or an event, to its shard.
-    pub fn place(&self, msg: ShardMsg) {
-        if let Some(n) = target(&msg).map(|id| self.shard_of(id)) {
-            let _ = self.shards[n].send(msg);
-        }
-    }
-}
-
-/// The instance a shard message is about (`None` for one every shard gets).
-fn target(msg: &ShardMsg) -> Option<&str> {
-    match msg {
-        ShardMsg::Start { instance, .. } | ShardMsg::Load(instance) | ShardMsg::Restart(instance) => {
-            Some(&instance.workflow_id)
-        }
-        ShardMsg::Revive(instance, _) => Some(&instance.workflow_id),
-        ShardMsg::Event(id, _) | ShardMsg::EventCommitted(id, _, _) => Some(id),
-        ShardMsg::FromInbox { msg, .. } => target(msg),
-        ShardMsg::Evict(_) => None,
-    }
-}
-
-pub(crate) struct Shared {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub workflows: RwLock<Arc<WorkflowSet>>,
-    pub secrets: crate::secrets::SharedSecrets,
-    /// Seals what UPDATE_SECRET stores.
-    /// Most bytes an instance's variables may take as JSON.
-    pub max_variables_bytes: usize,
-    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
-    pub router: Router,
-    pub timers: mpsc::UnboundedSender<crate::timers::TimerMsg>,
-    pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
-    pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
-    /// Running fire-started instances, and the room for more.
-    pub fires: crate::admission::FireAdmission,
-    pub http: reqwest::Client,
-    pub http_slots: tokio::sync::Semaphore,
-    /// Finishes scripts and jq programs that ran past a step's budget.
-    pub evaluator: crate::evaluator::Evaluator,
-    pub stopping: AtomicBool,
-    pub finished: std::sync::atomic::AtomicU64,
-    pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
-    pub notifiers: crate::alerting::delivery::Notifiers,
-    pub work: Arc<crate::workers::WorkQueue>,
-    pub scheduler: Mutex<Option<mpsc::UnboundedSender<scheduler::SchedulerCmd>>>,
-    /// The partitions this node runs.
-    pub ownership: Arc<crate::cluster::Ownership>,
-    /// Wakes the inbox reader (a notice, a gained partition).
-    pub inbox_wake: tokio::sync::Notify,
-    /// Wakes the lease loop (another node released or joined).
-    pub lease_wake: tokio::sync::Notify,
-    /// Told when another node changed the definitions.
-    pub definitions_changed: tokio::sync::Notify,
-}
-
-impl Shared {
-    /// A new instance of the workflow `req` names, in partition `part`.
-    pub(crate) fn new_instance(&self, req: StartRequest, part: u32) -> Result<Instance, EngineError> {
-        let workflows = self.workflows.read().expect("lock").clone();
-        let def = match &req.definition {
-            Some(doc) => {
-                // An inline definition is the starter's text: it may reference only what the
-                // starter may, and its instance acts with the starter's authority.
-                if let Err(denied) = req.started_by.check_references(doc) {
-                    return Err(EngineError::Forbidden(denied.0));
-                }
-                let mut def = workflows.build_inline(doc).map_err(EngineError::InvalidDefinition)?;
-                def.defined_by = req.started_by.clone();
-                Arc::new(def)
-            }
-            None => workflows
-                .get(&req.name, req.version)
-                .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?,
-        };
-        let id = req.id.unwrap_or_else(new_instance_id);
-        let mut instance = new_instance(&def, id, req.input, self.clock.now());
-        instance.definition = req.definition;
-        instance.started_by = req.started_by;
-        instance.correlation_id = req.correlation_id;
-        instance.partition = part;
-        Ok(instance)
     }
 }
 
@@ -635,27 +475,7 @@ impl Engine {
         fire: Option<FireRef>,
         committed: Option<oneshot::Sender<()>>,
     ) -> Result<String, EngineError> {
-        if self.shared.stopping.load(Ordering::SeqCst) {
-            return Err(EngineError::ShuttingDown);
-        }
-        // A fire runs in its schedule's partition (owned: only owned schedules fire here); any
-        // other start in a partition this node owns.
-        let id = req.id.clone().unwrap_or_else(new_instance_id);
-        let part = match &fire {
-            Some(f) => Some(vigil_store::partition_of(&f.schedule)),
-            None => self.shared.ownership.pick(&id),
-        };
-        let Some(part) = part else {
-            self.workflows()
-                .get(&req.name, req.version)
-                .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?;
-            return Err(EngineError::NoPartition);
-        };
-        let mut instance = self.shared.new_instance(StartRequest { id: Some(id.clone()), ..req }, part)?;
-        let started_by_fire = fire.is_some();
-        instance.fire = fire;
-        self.shared.router.place(ShardMsg::Start { instance: Box::new(instance), started_by_fire, committed });
-        Ok(id)
+        self.shared.start(req, fire, committed)
     }
 
     /// Sends an event to an instance.
@@ -694,7 +514,7 @@ impl Engine {
     /// Starts firing `schedules`; [`Engine::schedule_command`] changes them while running.
     pub async fn run_schedules(&self, schedules: Vec<ScheduleDef>) -> Result<(), EngineError> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = scheduler::spawn(self.clone(), schedules, rx).await?;
+        let handle = scheduler::spawn(self.shared.clone(), schedules, rx).await?;
         *self.shared.scheduler.lock().expect("lock") = Some(tx);
         self.tasks.lock().expect("lock").push(handle);
         Ok(())

@@ -8,8 +8,8 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::interpreter::{Event, new_instance};
 use vigil_store::{InstanceFilter, StoreError};
 
+use super::Engine;
 use crate::cluster::inbox::InboxMsg;
-use crate::engine::Engine;
 use crate::shard::ShardMsg;
 
 /// Why a control request was refused.
@@ -74,7 +74,7 @@ pub enum ControlError {
     Store(#[from] StoreError),
 }
 
-impl crate::engine::Shared {
+impl crate::shared::Shared {
     /// A fresh run of the ended instance `old`: same id, input, correlation, parent and
     /// partition, on the latest definition of its workflow when `latest`, else on the version it
     /// ran.
