@@ -1,4 +1,4 @@
-//! No crate has an import cycle between its files (STYLE.md §20, issue 33): a file that takes a
+//! No crate has an import cycle between its files (docs/architecture.md#no-import-cycles): a file that takes a
 //! name from another never, through any chain, is taken from by it. A cycle makes every file in it
 //! a dependency of every other, so a change to one rebuilds and re-reviews them all, and it is how
 //! a bag of shared state spreads. This test reads the workspace's sources (no compiler needed: it
@@ -294,7 +294,10 @@ fn no_crate_has_an_import_cycle() {
             }
         }
     }
-    assert!(report.is_empty(), "import cycles (STYLE.md §20: move what both sides need to a leaf module):{report}");
+    assert!(
+        report.is_empty(),
+        "import cycles (docs/architecture.md#no-import-cycles: move what both sides need to a leaf module):{report}"
+    );
 }
 
 /// The checker itself finds a cycle, through a child module, `super`, a re-export and a `use` tree.
