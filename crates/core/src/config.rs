@@ -471,7 +471,7 @@ impl Building {
         }
         // A `job_latency` monitor of a vigil workflow watches a name: one not in workflows/ may
         // be defined through the API, so it is a warning, not an error.
-        for m in config.monitors.iter().filter(|m| m.source.kind == "job_latency") {
+        for m in config.monitors.iter().filter(|m| m.source.kind == crate::source_kind::SourceKind::JobLatency) {
             let Some(wf) = m.source.config.get("workflow").and_then(Value::as_str) else { continue };
             if !known(wf)
                 && let Some(origin) = config.monitor_origins.get(&m.name)

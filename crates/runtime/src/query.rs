@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use vigil_connectors::sources::sql::jdbc::{self, JdbcOutcome};
 use vigil_connectors::sources::{Source, ask};
 use vigil_core::interpreter::TaskResult;
-use vigil_core::monitor::SourceSpec;
 use vigil_core::monitor::evaluate::Answer;
+use vigil_core::monitor::{SourceKind, SourceSpec};
 
 /// Runs Conductor's JDBC task with `config` (its connection resolved); `writable`: the connection
 /// was declared writable (read from its declaration, never the task).
@@ -22,8 +22,8 @@ pub async fn jdbc(config: Value, writable: bool) -> TaskResult {
 }
 
 /// Asks `source` with `config` (secrets revealed) and reports the task's result.
-pub async fn run(client: &reqwest::Client, source: &str, config: Value) -> TaskResult {
-    let spec = SourceSpec { kind: source.to_string(), config };
+pub async fn run(client: &reqwest::Client, source: SourceKind, config: Value) -> TaskResult {
+    let spec = SourceSpec { kind: source, config };
     let source = match Source::from_spec(&spec) {
         Ok(s) => s,
         Err(p) => {

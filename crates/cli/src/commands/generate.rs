@@ -185,7 +185,7 @@ pub fn schema_of(kind: Kind) -> Value {
             )
         }
         Kind::Monitor => {
-            let kinds = vigil_core::monitor::SOURCE_KINDS;
+            let kinds: Vec<&str> = vigil_core::monitor::SourceKind::block_names().collect();
             let source = json!({"type": "object", "minProperties": 1, "maxProperties": 1,
                 "propertyNames": {"enum": kinds},
                 "description": format!("one of {}", kinds.join(", "))});

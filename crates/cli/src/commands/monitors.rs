@@ -135,20 +135,17 @@ fn export(args: &Args, name: &str) -> Result<ExitCode> {
         let hint = vigil_core::diagnostic::did_you_mean(name, known.iter().copied()).unwrap_or_default();
         anyhow::bail!("monitor `{name}` is not defined in {} {hint}", args.config.display());
     };
-    if def.heartbeat.is_some() || def.source.kind == "job_latency" {
-        anyhow::bail!(
-            "monitor `{name}` is a {}: it has no workflow equivalent (a workflow instance cannot wait for pings or judge latency over runs)",
-            if def.heartbeat.is_some() { "heartbeat" } else { "job_latency check" }
-        );
-    }
     use vigil_core::monitor::export;
+    if let Some(why) = export::no_equivalent(def) {
+        anyhow::bail!("monitor `{name}` has no workflow equivalent: {why}");
+    }
     let doc = if args.schedule {
         export::schedule(def).map_err(|e| anyhow::anyhow!("monitor `{name}`: {e}"))?
     } else {
         for limit in export::limits(def) {
             eprintln!("note: unlike the monitor, {limit}");
         }
-        export::to_workflow(def)
+        export::to_workflow(def).ok_or_else(|| anyhow::anyhow!("monitor `{name}` has no workflow equivalent"))?
     };
     crate::output::outln!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(ExitCode::SUCCESS)

@@ -21,8 +21,8 @@ pub(crate) use body::snippet;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use vigil_core::monitor::SourceSpec;
 use vigil_core::monitor::evaluate::Answer;
+use vigil_core::monitor::{SourceKind, SourceSpec};
 
 /// Time a source call may take unless its config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,20 +71,22 @@ pub struct SourceRequest {
 impl Source {
     /// Reads a monitor's `source` block. Sources that are not built yet are named as such.
     pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
-        match spec.kind.as_str() {
-            "http" => typed(&spec.config).and_then(|c: http::HttpConfig| c.check().map(Source::Http)),
-            "influxdb" => {
+        match spec.kind {
+            SourceKind::Http => typed(&spec.config).and_then(|c: http::HttpConfig| c.check().map(Source::Http)),
+            SourceKind::Influxdb => {
                 typed(&spec.config).and_then(|c: influxdb::InfluxConfig| c.check().map(|()| Source::Influxdb(c)))
             }
-            "prometheus" => typed(&spec.config)
+            SourceKind::Prometheus => typed(&spec.config)
                 .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
-            "sql" => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
-            "email" => typed(&spec.config).and_then(|c: email::EmailConfig| c.check().map(|()| Source::Email(c))),
-            "job_latency" => typed(&spec.config)
+            SourceKind::Sql => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
+            SourceKind::Email => {
+                typed(&spec.config).and_then(|c: email::EmailConfig| c.check().map(|()| Source::Email(c)))
+            }
+            SourceKind::JobLatency => typed(&spec.config)
                 .and_then(|c: job_latency::JobLatencyConfig| c.check().map(|()| Source::JobLatency(c))),
-            other => Err(SourceProblem {
+            SourceKind::Heartbeat => Err(SourceProblem {
                 path: String::new(),
-                message: format!("the `{other}` source is not available in this version yet"),
+                message: "a heartbeat is pinged, not asked: it has no source to read".into(),
             }),
         }
     }

@@ -1,5 +1,6 @@
 //! Turns a parsed document into a [`WorkflowDef`], collecting every problem with its field path.
 
+use crate::source_kind::SourceKind;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -632,19 +633,13 @@ impl Builder {
             }
             "JDBC" => {
                 self.check_jdbc(raw, &input_path);
-                TaskKind::Query { source: "sql", jdbc: true }
+                TaskKind::Query { source: SourceKind::Sql, jdbc: true }
             }
-            "INFLUXDB_QUERY" | "PROMETHEUS_QUERY" | "SQL_QUERY" | "HTTP_CHECK" => {
-                let source = match type_name {
-                    "INFLUXDB_QUERY" => "influxdb",
-                    "PROMETHEUS_QUERY" => "prometheus",
-                    "HTTP_CHECK" => "http",
-                    _ => "sql",
-                };
+            query if let Some(source) = SourceKind::from_task_type(query) => {
                 let has = |k: &str| raw.input_parameters.contains_key(k);
-                let named = source == "sql" && (has("connection") || has("connectionId"));
+                let named = source == SourceKind::Sql && (has("connection") || has("connectionId"));
                 if !has("url") && !named {
-                    let why = if source == "sql" {
+                    let why = if source == SourceKind::Sql {
                         "an SQL task needs `connection` (a connection an admin declared, Conductor's `connectionId`) \
                          or `url`"
                     } else {
@@ -652,7 +647,7 @@ impl Builder {
                     };
                     self.problems.push(Problem::error(join_key(&input_path, "url"), why));
                 }
-                if source != "http" && !has("query") && !has("statement") {
+                if source != SourceKind::Http && !has("query") && !has("statement") {
                     self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
                 }
                 TaskKind::Query { source, jdbc: false }

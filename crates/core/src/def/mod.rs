@@ -4,6 +4,7 @@
 //! problem. Past that boundary a task type is an enum arm, a jq filter has compiled and a retry
 //! policy is valid.
 
+pub mod after_crash;
 pub mod build;
 pub mod cycles;
 pub mod fields;
@@ -266,8 +267,8 @@ pub enum TaskKind {
     /// Conductor's `JDBC` with a `url`): the inputs are the source's settings, the output its
     /// series.
     Query {
-        /// The source kind: `influxdb`, `prometheus`, `sql` or `http`.
-        source: &'static str,
+        /// The source; its own declaration names the task type.
+        source: crate::source_kind::SourceKind,
         /// Written as Conductor's `JDBC` (shown as such).
         jdbc: bool,
     },
@@ -314,10 +315,8 @@ impl TaskKind {
             TaskKind::Alert => "ALERT",
             TaskKind::UpdateSecret => "UPDATE_SECRET",
             TaskKind::Query { jdbc: true, .. } => "JDBC",
-            TaskKind::Query { source: "influxdb", .. } => "INFLUXDB_QUERY",
-            TaskKind::Query { source: "prometheus", .. } => "PROMETHEUS_QUERY",
-            TaskKind::Query { source: "http", .. } => "HTTP_CHECK",
-            TaskKind::Query { .. } => "SQL_QUERY",
+            // Built only from a source's own task type (`SourceKind::from_task_type`).
+            TaskKind::Query { source, .. } => source.task_type().unwrap_or_default(),
         }
     }
 }

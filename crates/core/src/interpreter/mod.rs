@@ -241,8 +241,8 @@ pub enum Action {
     Query {
         /// The execution.
         task_id: String,
-        /// The source kind (`sql` for JDBC).
-        source: &'static str,
+        /// The source (SQL for JDBC).
+        source: crate::source_kind::SourceKind,
         /// Conductor's JDBC task: its statement runs as Conductor runs it, not as a source.
         jdbc: bool,
         /// Its settings, with secrets revealed: never store them.

@@ -1,5 +1,6 @@
 //! Walks the task tree against the execution history and decides what happens next.
 
+use crate::def::after_crash::AfterCrash;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -325,8 +326,9 @@ impl<'a, 'b> Run<'a, 'b> {
             for due in [exec.due_time, exec.timeout_time, exec.lease_until].into_iter().flatten() {
                 self.actions.push(Action::Timer { task_id: task_id.clone(), due });
             }
-            match (exec.status, exec.task_type.as_str()) {
-                (TaskStatus::InProgress, "HTTP") => {
+            let after = self.task_def(&exec.def_ref.clone()).map(|t| t.kind.after_crash());
+            match (exec.status, after) {
+                (TaskStatus::InProgress, Some(AfterCrash::Resend)) => {
                     let reason = "vigil stopped while this call was in flight; it is sent again".to_string();
                     self.set_status(i, TaskStatus::Failed, Some(reason));
                     self.inst.tasks[i].retried = true;
@@ -334,7 +336,9 @@ impl<'a, 'b> Run<'a, 'b> {
                     self.inst.tasks[j].restarts += 1;
                     self.start(j);
                 }
-                (TaskStatus::InProgress | TaskStatus::Scheduled, "SIMPLE") if exec.due_time.is_none() => {
+                (TaskStatus::InProgress | TaskStatus::Scheduled, Some(AfterCrash::Reoffer))
+                    if exec.due_time.is_none() =>
+                {
                     // Offered again: a worker that still holds it may report, and the first
                     // report wins (the runtime then drops the queued copy).
                     if let Some(task) = self.task_def(&exec.def_ref.clone()) {
@@ -342,20 +346,17 @@ impl<'a, 'b> Run<'a, 'b> {
                         self.enqueue(i, task, visible_at);
                     }
                 }
-                (
-                    TaskStatus::InProgress,
-                    "ALERT" | "INLINE" | "LAMBDA" | "JSON_JQ_TRANSFORM" | "INFLUXDB_QUERY" | "PROMETHEUS_QUERY"
-                    | "SQL_QUERY" | "JDBC" | "HTTP_CHECK",
-                ) => {
-                    // An alert observation is applied again (newest-wins makes it harmless); an
-                    // evaluation handed off before the stop runs again.
+                (TaskStatus::InProgress, Some(AfterCrash::Restart)) => {
                     self.inst.tasks[i].status = TaskStatus::Scheduled;
                     self.start(i);
                 }
-                (TaskStatus::InProgress, "SUB_WORKFLOW") => {
+                (TaskStatus::InProgress, Some(AfterCrash::CheckChild)) => {
                     if let Some(child_id) = exec.sub_workflow_id.clone() {
                         self.actions.push(Action::CheckChild { task_id, child_id });
                     }
+                }
+                (TaskStatus::InProgress, Some(AfterCrash::Fail(reason))) => {
+                    self.fail(i, reason.to_string(), TaskStatus::Failed);
                 }
                 (TaskStatus::Scheduled, _) if exec.due_time.is_none() => self.start(i),
                 _ => {}

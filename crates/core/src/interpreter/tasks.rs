@@ -142,7 +142,7 @@ impl<'a> Run<'a, '_> {
             TaskKind::Query { source, jdbc } => {
                 let (source, jdbc) = (*source, *jdbc);
                 let mut config = if jdbc { jdbc_config(&input) } else { input.clone() };
-                if source == "sql"
+                if source == crate::source_kind::SourceKind::Sql
                     && let Err(reason) = self.authorize_connection(i, &mut config)
                 {
                     return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
@@ -257,6 +257,14 @@ impl<'a> Run<'a, '_> {
         }
         if value.is_empty() {
             let reason = "_secrets.secretValue is empty".to_string();
+            return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+        }
+        if value == crate::params::MASK {
+            // What vigil stores in place of a secret: resolving from data a secret was masked in
+            // (a retry after the value became a secret) must not store the mask as the secret.
+            let reason = "_secrets.secretValue is `***`, the mask vigil stores in place of a secret: \
+                          the value it came from is no longer kept"
+                .to_string();
             return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
         }
         if let Err(denied) = self.authority_for(i, "_secrets").may_write_secret(&name) {

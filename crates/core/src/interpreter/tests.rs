@@ -880,6 +880,38 @@ fn update_secret_masks_the_new_value_before_the_state_is_stored() {
     assert!(matches!(done.as_slice(), [Action::Finished { status: WorkflowStatus::Completed, .. }]), "{done:?}");
 }
 
+/// UPDATE_SECRET declares what a crash leaves it (`TaskKind::after_crash`): it was not in the
+/// list of types restarted after a crash, so it stayed in progress until the workflow timed out.
+/// Starting it again would resolve its value from data already masked (`***`) and store that as
+/// the secret, so it fails, with the reason, and its retry policy decides what follows; a value
+/// that is only the mask is refused outright.
+#[test]
+fn update_secret_left_in_progress_by_a_crash_fails_with_why_and_never_stores_the_mask() {
+    let mut h = Harness::new(ROTATE, json!({"name": "api_token"}));
+    let started = h.send(Event::Start);
+    let (task_id, _) = http_of(&started).pop().unwrap();
+    let body = json!({"access_token": "fresh-token-42"});
+    let result = TaskResult::Completed(json!({"response": {"statusCode": 200, "body": body}}));
+    h.send(Event::TaskResult { task_id, result });
+    assert_eq!(h.task("store").status, TaskStatus::InProgress);
+    let after = h.send(Event::Recover);
+    assert!(!after.iter().any(|a| matches!(a, Action::UpdateSecret { .. })), "nothing is stored again: {after:?}");
+    let store = h.task("store");
+    assert_eq!(store.status, TaskStatus::Failed);
+    assert!(
+        store.reason_for_incompletion.as_deref().is_some_and(|r| r.contains("cannot be stored again")),
+        "{store:?}"
+    );
+
+    let mut masked = Harness::new(
+        "name: m\ntasks:\n  - {name: s, taskReferenceName: s, type: UPDATE_SECRET, inputParameters: {_secrets: {secretKey: k, secretValue: '***'}}}\n",
+        json!({}),
+    );
+    let actions = masked.send(Event::Start);
+    assert!(!actions.iter().any(|a| matches!(a, Action::UpdateSecret { .. })), "{actions:?}");
+    assert_eq!(masked.task("s").status, TaskStatus::FailedWithTerminalError);
+}
+
 #[test]
 fn update_secret_refuses_a_bad_name_at_load_and_at_run_time() {
     let doc: Value = serde_saphyr::from_str(

@@ -1,6 +1,7 @@
 //! Checks a monitor document and builds a [`MonitorDef`], reporting every problem with its field
 //! path (the loader turns paths into file, line and column).
 
+use crate::source_kind::SourceKind;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -10,9 +11,6 @@ use crate::alert::Tier;
 use crate::def::build::{Unknown, check_keys};
 use crate::diagnostic::{Problem, Severity, did_you_mean};
 use crate::time::parse_duration;
-
-/// The sources a monitor can ask.
-pub const SOURCE_KINDS: &[&str] = &["http", "influxdb", "prometheus", "sql", "job_latency", "email"];
 
 /// The monitor fields.
 pub const SUPPORTED: &[&str] = &[
@@ -76,12 +74,12 @@ impl MonitorDef {
                 if has(obj, "source") {
                     problems.push(Problem::error("source", "a heartbeat monitor is pinged; it has no `source`"));
                 }
-                Some(SourceSpec { kind: "heartbeat".into(), config: block.clone() })
+                Some(SourceSpec { kind: SourceKind::Heartbeat, config: block.clone() })
             }
             None => source(obj, &mut problems).map(|mut spec| {
                 // An email's times are in the monitor's `zone` unless its block names one.
                 if let (Some(zone @ Value::String(_)), Value::Object(block)) = (obj.get("zone"), &mut spec.config)
-                    && spec.kind == "email"
+                    && spec.kind == SourceKind::Email
                 {
                     block.entry("zone").or_insert_with(|| zone.clone());
                 }
@@ -104,8 +102,7 @@ impl MonitorDef {
         {
             problems.push(Problem::warning("warning", why));
         }
-        let reads_tiers_itself =
-            source.as_ref().is_some_and(|s| matches!(s.kind.as_str(), "http" | "heartbeat" | "job_latency" | "email"));
+        let reads_tiers_itself = source.as_ref().is_some_and(|s| s.kind.sets_tiers());
         if warning.is_none()
             && critical.is_none()
             && !reads_tiers_itself
@@ -280,7 +277,7 @@ fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<Sourc
     let Some(Value::Object(block)) = obj.get("source") else {
         problems.push(
             Problem::error("source", "a monitor needs a `source`, e.g. `source: {http: {url: ...}}`")
-                .with_hint(Some(format!("one of: {}", SOURCE_KINDS.join(", ")))),
+                .with_hint(Some(format!("one of: {}", source_names()))),
         );
         return None;
     };
@@ -289,17 +286,22 @@ fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<Sourc
         problems.push(Problem::error("source", "`source` holds exactly one source, e.g. `{influxdb: {...}}`"));
         return None;
     };
-    if !SOURCE_KINDS.contains(&kind.as_str()) {
-        let hint = did_you_mean(kind, SOURCE_KINDS.iter().copied())
-            .or_else(|| Some(format!("one of: {}", SOURCE_KINDS.join(", "))));
+    let Some(source_kind) = SourceKind::from_block_name(kind) else {
+        let hint =
+            did_you_mean(kind, SourceKind::block_names()).or_else(|| Some(format!("one of: {}", source_names())));
         problems.push(Problem::error(format!("source.{kind}"), format!("unknown source `{kind}`")).with_hint(hint));
         return None;
-    }
+    };
     if !config.is_object() {
         problems.push(Problem::error(format!("source.{kind}"), format!("the `{kind}` source's settings are a map")));
         return None;
     }
-    Some(SourceSpec { kind: kind.clone(), config: config.clone() })
+    Some(SourceSpec { kind: source_kind, config: config.clone() })
+}
+
+/// The names a `source:` block may hold, for a hint.
+fn source_names() -> String {
+    SourceKind::block_names().collect::<Vec<_>>().join(", ")
 }
 
 /// The `heartbeat` block: `grace`, `maxRuntime`, `id`.

@@ -15,18 +15,21 @@ use super::threshold::Threshold;
 use super::{Cadence, MissingSeries, MonitorDef, NoData, OnError};
 use crate::alert::Tier;
 
-/// The task type that asks `source`.
-pub fn task_type(source: &str) -> &'static str {
-    match source {
-        "influxdb" => "INFLUXDB_QUERY",
-        "prometheus" => "PROMETHEUS_QUERY",
-        "http" => "HTTP_CHECK",
-        _ => "SQL_QUERY",
+/// Why `def` has no workflow equivalent, if it has none: its source has no task type (a
+/// heartbeat waits for pings, a job latency check and an email check judge over runs).
+pub fn no_equivalent(def: &MonitorDef) -> Option<String> {
+    match def.source.kind.task_type() {
+        Some(_) => None,
+        None => Some(format!(
+            "its source `{}` has no workflow task type: a workflow instance cannot wait for pings, judge latency over runs or watch an inbox",
+            def.source.kind
+        )),
     }
 }
 
-/// The workflow equivalent to `def`.
-pub fn to_workflow(def: &MonitorDef) -> Value {
+/// The workflow equivalent to `def`; `None` when it has none ([`no_equivalent`]).
+pub fn to_workflow(def: &MonitorDef) -> Option<Value> {
+    let task_type = def.source.kind.task_type()?;
     let ask_optional = matches!(def.on_error, OnError::Tier(_));
     let mut alert = Map::new();
     alert.insert("name".into(), json!(def.name));
@@ -52,14 +55,14 @@ pub fn to_workflow(def: &MonitorDef) -> Value {
     alert.insert("sendResolved".into(), json!(rule.send_resolved));
     alert.insert("flapThreshold".into(), json!(rule.flap_threshold));
     alert.insert("flapWindow".into(), json!(format!("{}s", rule.flap_window_ms / 1000)));
-    json!({
+    Some(json!({
         "name": def.name,
         "description": format!("Monitor `{}` as a workflow (vigil monitors show {} --workflow).", def.name, def.name),
         "version": 1,
         "schemaVersion": 2,
         "tasks": [
             {
-                "name": "ask", "taskReferenceName": "ask", "type": task_type(&def.source.kind),
+                "name": "ask", "taskReferenceName": "ask", "type": task_type,
                 "optional": ask_optional, "inputParameters": def.source.config,
             },
             {
@@ -74,7 +77,7 @@ pub fn to_workflow(def: &MonitorDef) -> Value {
             },
         ],
         "outputParameters": {"series": "${judge.output.result}"},
-    })
+    }))
 }
 
 /// A schedule (Conductor's shape) that starts the workflow as often as the monitor runs; `Err`
@@ -118,7 +121,9 @@ pub fn limits(def: &MonitorDef) -> Vec<String> {
                 .to_string(),
         );
     }
-    if def.source.kind == "http" && !def.source.config.get("conditions").is_some_and(Value::is_array) {
+    if def.source.kind == crate::source_kind::SourceKind::Http
+        && !def.source.config.get("conditions").is_some_and(Value::is_array)
+    {
         out.push("no conditions: an HTTP check's own tier is `ok` unless the request fails".to_string());
     }
     if matches!(def.on_error, OnError::Keep) {
@@ -262,6 +267,22 @@ mod tests {
         def.unwrap_or_else(|| panic!("{problems:?}"))
     }
 
+    /// Only a source with a task type has a workflow equivalent; an email check used to be
+    /// exported as an SQL_QUERY task (a wildcard mapped every unknown source to SQL).
+    #[test]
+    fn a_source_without_a_task_type_has_no_workflow_equivalent() {
+        let email = monitor(json!({"name": "report", "cron": "0 0 9 * * *", "source": {"email":
+            {"host": "imap.example.com", "username": "u", "password": "p", "subject": "Daily report", "by": "09:00"}}}));
+        assert!(no_equivalent(&email).is_some_and(|why| why.contains("`email`")));
+        assert_eq!(to_workflow(&email), None);
+        let beat = monitor(json!({"name": "backup", "every": "1d", "heartbeat": {"grace": "1h"}}));
+        assert!(no_equivalent(&beat).is_some());
+        let prom = monitor(json!({"name": "disk", "every": "1m", "warning": "> 80",
+            "source": {"prometheus": {"url": "http://prom:9090", "query": "disk_used"}}}));
+        assert_eq!(no_equivalent(&prom), None);
+        assert_eq!(to_workflow(&prom).unwrap()["tasks"][0]["type"], json!("PROMETHEUS_QUERY"));
+    }
+
     fn sample(labels: &[(&str, &str)], fields: Value) -> Sample {
         Sample {
             labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -272,7 +293,7 @@ mod tests {
 
     /// The judge script, run on a query task's output for `answer`.
     fn judged(def: &MonitorDef, answer: &Answer) -> Vec<Value> {
-        let workflow = to_workflow(def);
+        let workflow = to_workflow(def).unwrap();
         let script = workflow["tasks"][1]["inputParameters"]["expression"].as_str().unwrap();
         assert!(!script.contains("${"), "the script must not look like a workflow reference");
         let series = match answer {
@@ -300,7 +321,7 @@ mod tests {
             "notify": {"warning": ["chat"], "critical": ["oncall", "chat"]},
             "summary": "disk ${labels.host} at ${value}% (${tier}, ${monitor})", "repeatInterval": "never",
         }));
-        let (built, problems) = crate::def::build::build_workflow(&to_workflow(&def));
+        let (built, problems) = crate::def::build::build_workflow(&to_workflow(&def).unwrap());
         assert!(built.is_some(), "{problems:?}");
         let answer = Answer::Samples(vec![
             sample(&[("host", "a")], json!({"used": 50})),
@@ -319,7 +340,7 @@ mod tests {
         }
         assert_eq!(items[2]["notifiers"], json!(["oncall", "chat"]));
         assert_eq!((items[0]["status"].clone(), items[1]["severity"].clone()), (json!("resolved"), json!("warning")));
-        let alert = &to_workflow(&def)["tasks"][2]["loopOver"][0]["inputParameters"];
+        let alert = &to_workflow(&def).unwrap()["tasks"][2]["loopOver"][0]["inputParameters"];
         assert_eq!(alert["repeatInterval"], json!("never"));
         assert_eq!(schedule(&def).unwrap()["cronExpression"], json!("*/30 * * * * *"));
 
@@ -341,8 +362,8 @@ mod tests {
         let readings = evaluate(&def, &mut Memory::default(), &answer);
         let items = judged(&def, &answer);
         assert_eq!((items[0]["key"].clone(), items[0]["tier"].clone()), (json!(readings[0].key), json!("critical")));
-        assert_eq!(to_workflow(&def)["tasks"][0]["type"], json!("HTTP_CHECK"));
-        assert_eq!(to_workflow(&def)["tasks"][0]["optional"], json!(true));
+        assert_eq!(to_workflow(&def).unwrap()["tasks"][0]["type"], json!("HTTP_CHECK"));
+        assert_eq!(to_workflow(&def).unwrap()["tasks"][0]["optional"], json!(true));
         assert_eq!(judged(&def, &Answer::Failed("refused".into()))[0]["tier"], json!("critical"), "onError: critical");
         assert_eq!(schedule(&def).unwrap()["cronExpression"], json!("0 */1 * * * *"));
         let hourly = monitor(json!({"name": "h", "every": "1h", "source": {"http": {"url": "http://x"}}}));

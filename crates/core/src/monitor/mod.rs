@@ -24,7 +24,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-pub use build::{SOURCE_KINDS, SUPPORTED as MONITOR_FIELDS};
+pub use crate::source_kind::SourceKind;
+pub use build::SUPPORTED as MONITOR_FIELDS;
 pub use threshold::Threshold;
 
 use crate::alert::{AlertRule, Tier};
@@ -138,8 +139,8 @@ impl Cadence {
 /// connector reads (and locates problems in) itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceSpec {
-    /// One of [`SOURCE_KINDS`].
-    pub kind: String,
+    /// Which source.
+    pub kind: SourceKind,
     /// The settings object.
     pub config: Value,
 }

@@ -44,7 +44,7 @@ fn host(name: &str, value: Value) -> Sample {
 #[test]
 fn the_issue_example_builds_with_routes_per_tier() {
     let def = disk();
-    assert_eq!(def.source.kind, "influxdb");
+    assert_eq!(def.source.kind, crate::source_kind::SourceKind::Influxdb);
     assert_eq!(def.notify[&Tier::Critical], ["oncall", "chat"]);
     assert_eq!(def.notify[&Tier::Warning], ["chat"]);
     assert!(matches!(def.cadence, Cadence::Every { ms: 60_000, .. }));

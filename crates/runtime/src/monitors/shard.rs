@@ -561,7 +561,7 @@ impl Actor {
         if let Some((path, message)) = missing.first() {
             return Err(format!("source.{}.{path}: {message}", spec.kind));
         }
-        if spec.kind == "sql" {
+        if spec.kind == vigil_core::monitor::SourceKind::Sql {
             vigil_connectors::sources::sql::resolve_connection(&mut spec.config, &*lookup)
                 .map_err(|e| format!("source.sql.connection: {e}"))?;
         }
@@ -787,7 +787,7 @@ fn status(entry: &Entry) -> MonitorStatus {
     let last = entry.last.as_ref();
     MonitorStatus {
         name: entry.def.name.clone(),
-        source: entry.def.source.kind.clone(),
+        source: entry.def.source.kind.name().to_string(),
         last_check: last.map(|d| d.started).or(entry.stored_at),
         took_ms: last.map(|d| d.took.as_millis() as u64),
         error: last.and_then(|d| match &d.answer {

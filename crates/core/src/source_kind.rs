@@ -1,0 +1,121 @@
+//! The closed set of monitor sources, and what each declares about itself in one line: its name
+//! in a monitor's `source:` block, the workflow task type that asks it (if any), and whether it
+//! sets each series' tier itself (so a monitor of it needs no `warning`/`critical`).
+//!
+//! Everything else that differs per source matches on [`SourceKind`] exhaustively (reading its
+//! settings and asking it, in the connectors), so adding a line here makes the compiler point at
+//! each place still to write. No list of names or task types is kept anywhere else.
+
+/// Declares [`SourceKind`] and what each kind says of itself, one line per source.
+macro_rules! source_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, task: $task:expr, sets_tiers: $tiers:literal, in_source_block: $block:literal;)*) => {
+        /// A monitor source.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum SourceKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl SourceKind {
+            /// Every source, in the order they are listed.
+            pub const ALL: &'static [SourceKind] = &[$(SourceKind::$variant),*];
+
+            /// Its name: the key of a monitor's `source:` block (`http`, `influxdb`, ...).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(SourceKind::$variant => $name,)*
+                }
+            }
+
+            /// The workflow task type that asks this source (`PROMETHEUS_QUERY`, ...), if one does.
+            pub const fn task_type(self) -> Option<&'static str> {
+                match self {
+                    $(SourceKind::$variant => $task,)*
+                }
+            }
+
+            /// Whether the source decides each series' tier itself (conditions, a heartbeat's
+            /// grace, a job's latency limits), so a monitor of it needs no thresholds.
+            pub const fn sets_tiers(self) -> bool {
+                match self {
+                    $(SourceKind::$variant => $tiers,)*
+                }
+            }
+
+            /// Whether a monitor names it in its `source:` block (a heartbeat has a block of its
+            /// own instead).
+            pub const fn in_source_block(self) -> bool {
+                match self {
+                    $(SourceKind::$variant => $block,)*
+                }
+            }
+        }
+    };
+}
+
+source_kinds! {
+    /// An HTTP endpoint judged by conditions (Gatus' syntax).
+    Http = "http", task: Some("HTTP_CHECK"), sets_tiers: true, in_source_block: true;
+    /// An InfluxDB query (InfluxQL or Flux).
+    Influxdb = "influxdb", task: Some("INFLUXDB_QUERY"), sets_tiers: false, in_source_block: true;
+    /// A Prometheus instant query.
+    Prometheus = "prometheus", task: Some("PROMETHEUS_QUERY"), sets_tiers: false, in_source_block: true;
+    /// A read-only SQL query.
+    Sql = "sql", task: Some("SQL_QUERY"), sets_tiers: false, in_source_block: true;
+    /// A job status endpoint judged by its runs' latency.
+    JobLatency = "job_latency", task: None, sets_tiers: true, in_source_block: true;
+    /// An IMAP inbox: a report that should arrive by a time of day.
+    Email = "email", task: None, sets_tiers: true, in_source_block: true;
+    /// Pings that should arrive (a `heartbeat:` block, not a source that is asked).
+    Heartbeat = "heartbeat", task: None, sets_tiers: true, in_source_block: false;
+}
+
+impl SourceKind {
+    /// The source a monitor's `source:` block names.
+    pub fn from_block_name(name: &str) -> Option<SourceKind> {
+        Self::ALL.iter().copied().find(|k| k.in_source_block() && k.name() == name)
+    }
+
+    /// The source a workflow task type asks (`PROMETHEUS_QUERY` → Prometheus).
+    pub fn from_task_type(task_type: &str) -> Option<SourceKind> {
+        Self::ALL.iter().copied().find(|k| k.task_type() == Some(task_type))
+    }
+
+    /// The names a `source:` block may hold.
+    pub fn block_names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.iter().filter(|k| k.in_source_block()).map(|k| k.name())
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_task_types_are_unique_and_round_trip() {
+        for kind in SourceKind::ALL {
+            if kind.in_source_block() {
+                assert_eq!(SourceKind::from_block_name(kind.name()), Some(*kind));
+            }
+            if let Some(task) = kind.task_type() {
+                assert_eq!(SourceKind::from_task_type(task), Some(*kind), "{task}");
+            }
+        }
+        assert_eq!(SourceKind::from_block_name("heartbeat"), None, "a heartbeat has its own block");
+        assert_eq!(SourceKind::from_task_type("HTTP"), None);
+    }
+
+    /// Every source's task type is a task type the workflow builder, the schema and "did you
+    /// mean" know.
+    #[test]
+    fn every_task_type_is_a_known_task_type() {
+        for task in SourceKind::ALL.iter().filter_map(|k| k.task_type()) {
+            assert!(crate::def::fields::TASK_TYPES.contains(&task), "{task} is missing from TASK_TYPES");
+        }
+    }
+}
