@@ -95,7 +95,7 @@ impl ConfigError {
 }
 
 /// The notifier types, as `type:` takes them.
-pub const TYPES: [&str; 7] = ["pagerduty", "slack", "lark", "opsgenie", "webhook", "alertmanager", "email"];
+pub const TYPES: &[&str] = NotifierConfig::TYPES;
 
 /// Builds a notifier in two phases, so errors keep their field path: `type` picks the config
 /// struct, then the rest is read into it (serde loses paths inside an internally tagged enum).
@@ -112,29 +112,17 @@ pub fn parse_config(doc: &Value) -> Result<NotifierConfig, ConfigError> {
     let mut body = map.clone();
     body.remove("type");
     let body = Value::Object(body);
-    match kind {
-        "pagerduty" => typed(body).map(NotifierConfig::Pagerduty),
-        "slack" => typed(body).map(NotifierConfig::Slack),
-        "lark" => typed(body).map(NotifierConfig::Lark),
-        "opsgenie" => typed(body).map(NotifierConfig::Opsgenie),
-        "webhook" => {
-            let hook: super::webhook::WebhookConfig = typed(body)?;
-            match hook.template_problem() {
-                Some((path, message, hint)) => Err(ConfigError { path, message, hint }),
-                None => Ok(NotifierConfig::Webhook(hook)),
-            }
-        }
-        "alertmanager" => typed(body).map(NotifierConfig::Alertmanager),
-        "email" => typed(body).map(NotifierConfig::Email),
-        other => Err(err(
+    match NotifierConfig::read(kind, body) {
+        Some(read) => read,
+        None => Err(err(
             "type",
-            format!("unknown notifier type `{other}` (one of {})", TYPES.join(", ")),
-            vigil_core::diagnostic::did_you_mean(other, TYPES),
+            format!("unknown notifier type `{kind}` (one of {})", TYPES.join(", ")),
+            vigil_core::diagnostic::did_you_mean(kind, TYPES.iter().copied()),
         )),
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ConfigError> {
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize::<_, T>(body).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();

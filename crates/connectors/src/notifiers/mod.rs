@@ -4,6 +4,7 @@ pub mod alertmanager;
 pub mod email;
 pub mod lark;
 pub mod load;
+mod notifier;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
@@ -17,10 +18,92 @@ use serde_json::Value;
 use vigil_core::alert::Notice;
 use vigil_core::time::Millis;
 
-/// A notifier as written in `<config>/notifiers/NAME.yaml`: `name`, `type`, then the type's fields.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum NotifierConfig {
+pub use notifier::Notifier;
+
+/// Declares [`NotifierConfig`], one line per notifier type: its variant and its config type,
+/// which implements [`Notifier`] in its folder. Everything else is generated from the list.
+macro_rules! notifiers {
+    ($($(#[$doc:meta])* $variant:ident($config:ty),)*) => {
+        /// A notifier as written in `<config>/notifiers/NAME.yaml`: `name`, `type`, then the
+        /// type's fields.
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum NotifierConfig {
+            $($(#[$doc])* $variant($config),)*
+        }
+
+        impl NotifierConfig {
+            /// The notifier types, as `type:` takes them.
+            pub const TYPES: &'static [&'static str] = &[$(<$config as Notifier>::TYPE),*];
+
+            /// Reads the body of a notifier of type `kind` (its `type` removed); `None` for a type
+            /// that does not exist.
+            pub(crate) fn read(kind: &str, body: serde_json::Value) -> Option<Result<NotifierConfig, load::ConfigError>> {
+                $(if kind == <$config as Notifier>::TYPE {
+                    return Some(load::typed::<$config>(body).and_then(|c| match c.problem() {
+                        Some((path, message, hint)) => Err(load::ConfigError { path, message, hint }),
+                        None => Ok(NotifierConfig::$variant(c)),
+                    }));
+                })*
+                None
+            }
+
+            /// The notifier's name.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(NotifierConfig::$variant(c) => c.name(),)*
+                }
+            }
+
+            /// The notifier's type, as written in its file.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $(NotifierConfig::$variant(_) => <$config as Notifier>::TYPE,)*
+                }
+            }
+
+            /// The provider's documented rate limit, as (events per minute, burst); `None`:
+            /// unlimited.
+            pub fn rate_limit(&self) -> Option<(f64, f64)> {
+                match self {
+                    $(NotifierConfig::$variant(_) => <$config as Notifier>::RATE_LIMIT,)*
+                }
+            }
+
+            /// Builds the provider's request for `msg`. `now` is the send time (Lark signs it).
+            pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
+                match self {
+                    $(NotifierConfig::$variant(c) => c.request(msg, now),)*
+                }
+            }
+
+            /// Most notifications one request may carry (Alertmanager takes a list, a webhook
+            /// may be configured to; every other provider takes one event per request).
+            pub fn max_batch(&self) -> usize {
+                match self {
+                    $(NotifierConfig::$variant(c) => c.max_batch(),)*
+                }
+            }
+
+            /// Builds one request for all of `msgs` (at most [`Self::max_batch`] of them).
+            pub fn build_batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
+                match (self, msgs) {
+                    (_, [one]) => self.build_request(one, now),
+                    $((NotifierConfig::$variant(c), _) => c.batch_request(msgs, now),)*
+                }
+            }
+
+            /// Reads the provider's answer.
+            pub fn classify(&self, status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
+                match self {
+                    $(NotifierConfig::$variant(c) => c.classify(status, retry_after, body),)*
+                }
+            }
+        }
+    };
+}
+
+notifiers! {
     /// PagerDuty Events API v2.
     Pagerduty(pagerduty::PagerDutyConfig),
     /// Slack incoming webhook.
@@ -35,76 +118,6 @@ pub enum NotifierConfig {
     Alertmanager(alertmanager::AlertmanagerConfig),
     /// Email over SMTP.
     Email(email::EmailConfig),
-}
-
-impl NotifierConfig {
-    /// The notifier's name.
-    pub fn name(&self) -> &str {
-        match self {
-            NotifierConfig::Pagerduty(c) => &c.name,
-            NotifierConfig::Slack(c) => &c.name,
-            NotifierConfig::Lark(c) => &c.name,
-            NotifierConfig::Opsgenie(c) => &c.name,
-            NotifierConfig::Webhook(c) => &c.name,
-            NotifierConfig::Alertmanager(c) => &c.name,
-            NotifierConfig::Email(c) => &c.name,
-        }
-    }
-
-    /// The notifier's type, as written in its file.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            NotifierConfig::Pagerduty(_) => "pagerduty",
-            NotifierConfig::Slack(_) => "slack",
-            NotifierConfig::Lark(_) => "lark",
-            NotifierConfig::Opsgenie(_) => "opsgenie",
-            NotifierConfig::Webhook(_) => "webhook",
-            NotifierConfig::Alertmanager(_) => "alertmanager",
-            NotifierConfig::Email(_) => "email",
-        }
-    }
-
-    /// Builds the provider's request for `msg`. `now` is the send time (Lark signs it).
-    pub fn build_request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
-        match self {
-            NotifierConfig::Pagerduty(c) => c.build_request(msg),
-            NotifierConfig::Slack(c) => c.build_request(msg),
-            NotifierConfig::Lark(c) => c.build_request(msg, now),
-            NotifierConfig::Opsgenie(c) => c.build_request(msg),
-            NotifierConfig::Webhook(c) => c.build_request(msg),
-            NotifierConfig::Alertmanager(c) => c.build_request(msg, now),
-            NotifierConfig::Email(_) => Err(NotifyError::Invalid("email is sent over SMTP, not HTTP".into())),
-        }
-    }
-
-    /// Most notifications one request may carry. Alertmanager takes a list and a webhook may be
-    /// configured to; every other provider takes one event per request.
-    pub fn max_batch(&self) -> usize {
-        match self {
-            NotifierConfig::Alertmanager(_) => ALERTMANAGER_BATCH,
-            NotifierConfig::Webhook(c) => c.batch.max(1),
-            _ => 1,
-        }
-    }
-
-    /// Builds one request for all of `msgs` (at most [`Self::max_batch`] of them).
-    pub fn build_batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
-        match (self, msgs) {
-            (_, [one]) => self.build_request(one, now),
-            (NotifierConfig::Alertmanager(c), _) => c.build_batch_request(msgs, now),
-            (NotifierConfig::Webhook(c), _) => c.build_batch_request(msgs),
-            _ => Err(NotifyError::Invalid(format!("`{}` takes one notification per request", self.name()))),
-        }
-    }
-
-    /// Reads the provider's answer.
-    pub fn classify(&self, status: u16, retry_after: Option<Duration>, body: &str) -> Outcome {
-        match self {
-            NotifierConfig::Lark(_) => lark::classify(status, retry_after, body),
-            NotifierConfig::Slack(_) => slack::classify(status, retry_after, body),
-            _ => classify_http(status, retry_after, body),
-        }
-    }
 }
 
 /// Most alerts per Alertmanager request.

@@ -72,17 +72,10 @@ impl Bucket {
     }
 }
 
-/// The documented rate limits: PagerDuty ~120 events/min per routing key, Slack ~1/s per webhook,
-/// Lark 100/min and 5/s per bot, Opsgenie generous; Alertmanager and webhooks unlimited.
+/// The provider's documented rate limit, which each notifier type declares
+/// (`Notifier::RATE_LIMIT`); `None` for an unlimited one (Alertmanager, webhooks).
 fn bucket_for(notifier: &NotifierConfig) -> Option<Bucket> {
-    match notifier {
-        NotifierConfig::Pagerduty(_) => Some(Bucket::new(120.0, 20.0)),
-        NotifierConfig::Slack(_) => Some(Bucket::new(60.0, 3.0)),
-        NotifierConfig::Lark(_) => Some(Bucket::new(100.0, 5.0)),
-        NotifierConfig::Opsgenie(_) => Some(Bucket::new(600.0, 50.0)),
-        NotifierConfig::Email(_) => Some(Bucket::new(60.0, 10.0)),
-        NotifierConfig::Webhook(_) | NotifierConfig::Alertmanager(_) => None,
-    }
+    notifier.rate_limit().map(|(per_minute, burst)| Bucket::new(per_minute, burst))
 }
 
 /// Backoff before attempt `attempts + 1`: 1 s doubling up to 5 min, ±20 % jitter.

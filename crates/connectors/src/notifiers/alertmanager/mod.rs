@@ -82,6 +82,28 @@ impl AlertmanagerConfig {
     }
 }
 
+impl super::Notifier for AlertmanagerConfig {
+    const TYPE: &'static str = "alertmanager";
+    /// Alertmanager: unlimited; it takes up to [`ALERTMANAGER_BATCH`] alerts a request.
+    const RATE_LIMIT: Option<(f64, f64)> = None;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg, now)
+    }
+
+    fn max_batch(&self) -> usize {
+        super::ALERTMANAGER_BATCH
+    }
+
+    fn batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_batch_request(msgs, now)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 
-use super::{AlertMessage, NotifyError, Outcome, rfc3339};
+use vigil_core::time::Millis;
+
+use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, rfc3339};
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -133,6 +135,20 @@ impl lettre::message::header::Header for DedupKey {
     }
     fn display(&self) -> lettre::message::header::HeaderValue {
         lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+impl super::Notifier for EmailConfig {
+    const TYPE: &'static str = "email";
+    /// email: a mail server's usual limits.
+    const RATE_LIMIT: Option<(f64, f64)> = Some((60.0, 10.0));
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, _msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        Err(NotifyError::Invalid("email is sent over SMTP, not HTTP".into()))
     }
 }
 

@@ -143,5 +143,23 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
     }
 }
 
+impl super::Notifier for LarkConfig {
+    const TYPE: &'static str = "lark";
+    /// Lark: 100 a minute and 5 a second per bot.
+    const RATE_LIMIT: Option<(f64, f64)> = Some((100.0, 5.0));
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, msg: &AlertMessage, now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg, now)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<std::time::Duration>, body: &str) -> Outcome {
+        classify(status, retry_after, body)
+    }
+}
+
 #[cfg(test)]
 mod tests;

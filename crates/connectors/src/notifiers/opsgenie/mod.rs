@@ -6,6 +6,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use vigil_core::alert::Notice;
 
+use vigil_core::time::Millis;
+
 use super::{AlertMessage, NotifyError, OutgoingRequest, Severity, truncate};
 
 /// The public endpoint (use `https://api.eu.opsgenie.com` for the EU instance).
@@ -126,6 +128,20 @@ pub fn encode_path(segment: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+impl super::Notifier for OpsgenieConfig {
+    const TYPE: &'static str = "opsgenie";
+    /// Opsgenie: generous.
+    const RATE_LIMIT: Option<(f64, f64)> = Some((600.0, 50.0));
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg)
+    }
 }
 
 #[cfg(test)]

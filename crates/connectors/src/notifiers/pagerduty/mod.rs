@@ -141,5 +141,19 @@ pub fn dedup_key(key: &str) -> String {
     format!("{}~{hex}", &key[..cut])
 }
 
+impl super::Notifier for PagerDutyConfig {
+    const TYPE: &'static str = "pagerduty";
+    /// PagerDuty: about 120 events a minute per routing key.
+    const RATE_LIMIT: Option<(f64, f64)> = Some((120.0, 20.0));
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_core::alert::Notice;
 
+use vigil_core::time::Millis;
+
 use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http, truncate};
 
 /// Slack's limit on a section block's text.
@@ -68,6 +70,24 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
         (200, "ok") => Outcome::Delivered,
         (200, other) => Outcome::Permanent { reason: format!("slack answered `{other}`") },
         _ => classify_http(status, retry_after, body),
+    }
+}
+
+impl super::Notifier for SlackConfig {
+    const TYPE: &'static str = "slack";
+    /// Slack: about one message a second per webhook.
+    const RATE_LIMIT: Option<(f64, f64)> = Some((60.0, 3.0));
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request(&self, msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<std::time::Duration>, body: &str) -> Outcome {
+        classify(status, retry_after, body)
     }
 }
 

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use vigil_core::params::{self, Scope, Secrets};
 
+use vigil_core::time::Millis;
+
 use super::{AlertMessage, NotifyError, OutgoingRequest};
 
 /// `type: webhook`.
@@ -134,6 +136,32 @@ impl WebhookConfig {
                 .map_err(|e| NotifyError::Invalid(format!("webhook body: {e}"))),
             None => Ok(fields),
         }
+    }
+}
+
+impl super::Notifier for WebhookConfig {
+    const TYPE: &'static str = "webhook";
+    /// a webhook: unlimited (its endpoint is the user's own).
+    const RATE_LIMIT: Option<(f64, f64)> = None;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn problem(&self) -> Option<(String, String, Option<String>)> {
+        self.template_problem()
+    }
+
+    fn request(&self, msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_request(msg)
+    }
+
+    fn max_batch(&self) -> usize {
+        self.batch.max(1)
+    }
+
+    fn batch_request(&self, msgs: &[AlertMessage], _now: Millis) -> Result<OutgoingRequest, NotifyError> {
+        self.build_batch_request(msgs)
     }
 }
 
