@@ -3,7 +3,7 @@
 //! and never come out; notifiers are listed by name and type only (their settings hold
 //! credentials).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
@@ -14,13 +14,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::time::{format_millis, parse_duration, parse_until};
-use vigil_runtime::SecretValues;
 use vigil_runtime::definitions::DefinitionError;
 use vigil_store::SilenceRow;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::operations::definitions::{VersionQuery, remove_secret, secret_names, store_secret, workflow_document};
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -116,22 +116,6 @@ async fn list_workflows(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pa
     Ok(Json(page.apply(items)?))
 }
 
-/// Version of a definition read or delete.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct VersionQuery {
-    /// Version; the latest (read) or every version (delete) when absent.
-    #[param(minimum = 0)]
-    version: Option<u32>,
-}
-
-impl VersionQuery {
-    /// The version asked for.
-    pub(crate) fn version(&self) -> Option<u32> {
-        self.version
-    }
-}
-
 /// One workflow definition, as written.
 #[utoipa::path(
     get, path = "/api/v1/workflows/{name}", tag = "definitions",
@@ -143,32 +127,7 @@ async fn get_workflow(
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
-    workflow_document(&app, &name, q.version).map(Json)
-}
-
-/// Workflow `name` (the latest version when `version` is `None`) as written, with its name and
-/// version set (a YAML file may omit the version).
-pub(crate) fn workflow_document(app: &AppState, name: &str, version: Option<u32>) -> ApiResult<Value> {
-    let def = app
-        .engine
-        .workflows()
-        .get(name, version)
-        .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` is not defined")))?;
-    Ok(with_identity(&def))
-}
-
-/// A definition's document with its name and version.
-pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
-    let mut doc = if def.source.is_object() { def.source.clone() } else { json!({}) };
-    doc["name"] = json!(def.name);
-    doc["version"] = json!(def.version);
-    // Conductor's defaults for what the writer left out.
-    for (key, default) in [("schemaVersion", json!(2)), ("restartable", json!(true))] {
-        if doc.get(key).is_none_or(Value::is_null) {
-            doc[key] = default;
-        }
-    }
-    doc
+    workflow_document(&app, &name, q.version()).map(Json)
 }
 
 /// Defines (or replaces) a workflow: validated like a file, stored, live at once.
@@ -211,7 +170,7 @@ async fn delete_workflow(
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let deleted = app.engine.delete_workflow(&name, q.version).await?;
+    let deleted = app.engine.delete_workflow(&name, q.version()).await?;
     if deleted == 0 {
         return Err(ApiError::not_found(format!("workflow `{name}` is not defined")));
     }
@@ -248,35 +207,6 @@ async fn put_secret(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every stored secret's name, sorted (never a value).
-pub(crate) async fn secret_names(app: &AppState) -> ApiResult<Vec<String>> {
-    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Checks, seals and stores secret `name`, then reloads the engine's secrets.
-pub(crate) async fn store_secret(app: &AppState, name: &str, value: &str) -> ApiResult<()> {
-    if !vigil_core::params::is_secret_name(name) {
-        return Err(ApiError::invalid("name", "letters, digits, `_` and `-` only"));
-    }
-    if value.is_empty() {
-        return Err(ApiError::invalid("value", "is empty"));
-    }
-    let sealer =
-        app.secret_box.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Conflict, "this server has no secret key"))?;
-    app.engine.store().put_secret(name, &sealer.seal(value.as_bytes()), app.engine.now()).await?;
-    reload_secrets(app).await
-}
-
-/// Deletes secret `name` (404 when unknown), then reloads the engine's secrets.
-pub(crate) async fn remove_secret(app: &AppState, name: &str) -> ApiResult<()> {
-    if !app.engine.store().delete_secret(name).await? {
-        return Err(ApiError::not_found(format!("secret `{name}` does not exist")));
-    }
-    reload_secrets(app).await
-}
-
 /// Deletes a secret.
 #[utoipa::path(
     delete, path = "/api/v1/secrets/{name}", tag = "definitions",
@@ -286,21 +216,6 @@ pub(crate) async fn remove_secret(app: &AppState, name: &str) -> ApiResult<()> {
 async fn delete_secret(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
     remove_secret(&app, &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn reload_secrets(app: &AppState) -> ApiResult<()> {
-    let Some(opener) = &app.secret_box else { return Ok(()) };
-    let mut values = HashMap::new();
-    for (name, sealed) in app.engine.store().secrets().await? {
-        match opener.open(&sealed) {
-            Ok(plain) => {
-                values.insert(name, String::from_utf8_lossy(&plain).into_owned());
-            }
-            Err(e) => tracing::error!(secret = %name, error = %e, "A stored secret does not open with this key."),
-        }
-    }
-    app.engine.set_secrets(SecretValues::new(values));
-    Ok(())
 }
 
 /// Configured notifiers: name and type only.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{HOST, LOCATION};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,14 +18,13 @@ use vigil_store::InstanceFilter;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::operations::instances::{base_url, check_id, parse_token, start_or_existing, unknown};
 use crate::views::{
     InstancePage, InstanceStatus, InstanceSummary, ManagementUris, PurgeResult, RuntimeStatus, StatusFields,
 };
 
 /// Most instances in one page.
 const MAX_PAGE: u32 = 1_000;
-/// Longest instance id.
-const MAX_ID_LEN: usize = 200;
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -90,30 +89,6 @@ async fn start(
     let uris = ManagementUris::new(&base_url(&app, &headers), &id);
     let location = uris.status_query_get_uri.clone();
     Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(uris)).into_response())
-}
-
-/// Starts `req`, or answers the id of the instance that already runs under `req.id` for the same
-/// workflow (a start with an id is idempotent); 409 when that id runs another workflow, 400 when
-/// the input is not an object.
-pub(crate) async fn start_or_existing(app: &AppState, req: StartRequest) -> ApiResult<String> {
-    if !matches!(req.input, Value::Object(_) | Value::Null) {
-        return Err(ApiError::invalid("body", "the input must be a JSON object (or empty)"));
-    }
-    let existing = match &req.id {
-        Some(id) => app.engine.instance(id).await?,
-        None => None,
-    };
-    match existing {
-        Some(other) if other.workflow_name != req.name => {
-            let message = format!(
-                "instance `{}` exists and runs workflow `{}`, not `{}`",
-                other.workflow_id, other.workflow_name, req.name
-            );
-            Err(ApiError::new(crate::ErrorCode::Conflict, message))
-        }
-        Some(same) => Ok(same.workflow_id),
-        None => Ok(app.engine.start_durable(req).await?),
-    }
 }
 
 /// Query of a status read.
@@ -242,12 +217,6 @@ impl ListQuery {
             limit,
         })
     }
-}
-
-/// Reads a continuation token (`<created_at>.<id>`) this API handed out.
-pub(crate) fn parse_token(token: &str) -> Option<(i64, String)> {
-    let (at, id) = token.split_once('.')?;
-    Some((at.parse().ok()?, id.to_string()))
 }
 
 /// Lists instances, newest first, a page at a time.
@@ -428,35 +397,4 @@ async fn restart(
 async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     app.engine.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-/// The 404 for an unknown instance.
-pub(crate) fn unknown(id: &str) -> ApiError {
-    ApiError::not_found(format!("instance `{id}` does not exist"))
-}
-
-/// Instance ids are path segments and go into URIs: keep them plain.
-pub(crate) fn check_id(id: &str) -> ApiResult<()> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "instanceId",
-            format!("1 to {MAX_ID_LEN} characters of A-Z, a-z, 0-9, `-`, `_`, `.`, `:`"),
-        ))
-    }
-}
-
-/// `http://host` as the client reached us, for the management URIs.
-pub(crate) fn base_url(app: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &app.public_url {
-        return url.trim_end_matches('/').to_string();
-    }
-    match headers.get(HOST).and_then(|h| h.to_str().ok()) {
-        Some(host) => format!("http://{host}"),
-        None => format!("http://{}", app.listen),
-    }
 }

@@ -20,6 +20,7 @@ mod instances;
 pub mod listen;
 mod monitors;
 mod openapi;
+mod operations;
 mod paths;
 mod pings;
 mod schedules;

@@ -6,16 +6,13 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vigil_core::principal::Principal;
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::time::{Millis, format_millis};
-use vigil_runtime::StartRequest;
-use vigil_runtime::definitions::DefinitionError;
-use vigil_runtime::scheduler::SchedulerCmd;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::operations::schedules::{find, pause_or_resume, remove, run_now_id, save};
 
 /// Next fire times shown per schedule.
 const NEXT_FIRES: usize = 5;
@@ -36,15 +33,6 @@ fn view(def: &ScheduleDef, next: Option<Millis>) -> Value {
         "name": def.name, "cronExpression": def.cron_expression, "zoneId": def.zone_id,
         "workflow": def.start.name, "paused": def.paused, "nextFireTimes": fires,
     })
-}
-
-pub(crate) async fn find(app: &AppState, name: &str) -> ApiResult<(ScheduleDef, Option<Millis>)> {
-    app.engine
-        .schedules()
-        .await
-        .into_iter()
-        .find(|(d, _)| d.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("schedule `{name}` does not exist")))
 }
 
 /// Schedules by name, each with its next fire times.
@@ -87,22 +75,6 @@ async fn put(
     Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
 }
 
-/// Checks and stores schedule `doc` (its workflow must exist; a scheduler must run here).
-pub(crate) async fn save(app: &AppState, doc: Value, defined_by: &Principal) -> ApiResult<ScheduleDef> {
-    if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str)
-        && app.engine.workflows().get(workflow, None).is_none()
-    {
-        return Err(ApiError::invalid("startWorkflowRequest.name", format!("workflow `{workflow}` is not defined")));
-    }
-    if !app.engine.has_scheduler() {
-        return Err(ApiError::new(ErrorCode::Conflict, "no scheduler runs in this process"));
-    }
-    app.engine.put_schedule(doc, defined_by).await.map_err(|e| match e {
-        DefinitionError::Store(cause) => ApiError::internal(cause),
-        other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
-    })
-}
-
 /// Removes a schedule; instances it started are not touched.
 #[utoipa::path(
     delete, path = "/api/v1/schedules/{name}", tag = "definitions",
@@ -112,14 +84,6 @@ pub(crate) async fn save(app: &AppState, doc: Value, defined_by: &Principal) -> 
 async fn delete(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
     remove(&app, &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Removes schedule `name` (404 when unknown).
-pub(crate) async fn remove(app: &AppState, name: &str) -> ApiResult<()> {
-    if !app.engine.delete_schedule(name).await? {
-        return Err(ApiError::not_found(format!("schedule `{name}` does not exist")));
-    }
-    Ok(())
 }
 
 /// Pauses a schedule: no fires until resumed.
@@ -148,13 +112,6 @@ async fn set_paused(app: &AppState, name: &str, paused: bool) -> ApiResult<Json<
     Ok(Json(view(&def, next)))
 }
 
-/// Pauses or resumes schedule `name` (404 when unknown).
-pub(crate) async fn pause_or_resume(app: &AppState, name: &str, paused: bool) -> ApiResult<()> {
-    find(app, name).await?;
-    app.engine.schedule_command(SchedulerCmd::Pause(name.to_string(), paused));
-    Ok(())
-}
-
 /// Starts the schedule's workflow now, outside its fire times, with the schedule's input.
 #[utoipa::path(
     post, path = "/api/v1/schedules/{name}/run", tag = "definitions",
@@ -170,23 +127,6 @@ async fn run_now(
     let id = run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(crate::views::ManagementUris::new(&crate::instances::base_url(&app, &headers), &id)),
+        Json(crate::views::ManagementUris::new(&crate::operations::instances::base_url(&app, &headers), &id)),
     ))
-}
-
-/// Starts schedule `name`'s workflow now with the schedule's input; the new instance's id.
-/// The run is started by `by` and the schedule's definer together.
-pub(crate) async fn run_now_id(app: &AppState, name: &str, by: &Principal) -> ApiResult<String> {
-    let (def, _) = find(app, name).await?;
-    let now = app.engine.now();
-    let req = StartRequest {
-        name: def.start.name.clone(),
-        version: def.start.version,
-        input: def.instance_input(now, now),
-        id: None,
-        correlation_id: def.start.correlation_id.clone(),
-        definition: None,
-        started_by: def.defined_by.as_deref().cloned().unwrap_or_default().meet(by),
-    };
-    Ok(app.engine.start_durable(req).await?)
 }

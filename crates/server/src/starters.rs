@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::durable::{Hub, check_status_response, wait_or_check_status};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::instances::base_url;
+use crate::operations::instances::base_url;
 
 /// Answers `/api/{*route}` requests that no other route took.
 pub async fn handle(

@@ -88,21 +88,21 @@ async fn list_workflows(State(app): State<AppState>) -> Json<Vec<Value>> {
     let set = app.engine.workflows();
     let mut defs: Vec<_> = set.all().collect();
     defs.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
-    Json(defs.into_iter().map(|d| crate::definitions::with_identity(d)).collect())
+    Json(defs.into_iter().map(|d| crate::operations::definitions::with_identity(d)).collect())
 }
 
 /// One workflow definition.
 #[utoipa::path(
     get, path = "/api/metadata/workflow/{name}", tag = "conductor",
-    params(("name" = String, Path, description = "Workflow name"), crate::definitions::VersionQuery),
+    params(("name" = String, Path, description = "Workflow name"), crate::operations::definitions::VersionQuery),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
 async fn get_workflow(
     State(app): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(q): ApiQuery<crate::definitions::VersionQuery>,
+    ApiQuery(q): ApiQuery<crate::operations::definitions::VersionQuery>,
 ) -> ApiResult<Json<Value>> {
-    crate::definitions::workflow_document(&app, &name, q.version()).map(Json)
+    crate::operations::definitions::workflow_document(&app, &name, q.version()).map(Json)
 }
 
 /// Removes one version of a workflow definition.

@@ -16,7 +16,7 @@ use vigil_core::schedule::{ScheduleDef, parse_cron};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
-use crate::schedules::{find, pause_or_resume, remove, save};
+use crate::operations::schedules::{find, pause_or_resume, remove, save};
 
 /// Most fire times one preview returns.
 const MAX_PREVIEW: usize = 1_000;

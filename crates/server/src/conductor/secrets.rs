@@ -10,9 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::definitions::{remove_secret, secret_names, store_secret};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
+use crate::operations::definitions::{remove_secret, secret_names, store_secret};
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -30,7 +30,7 @@ use crate::AppState;
 use crate::conductor::model::TaskNames;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody, lenient_bool};
-use crate::instances::{base_url, parse_token, start_or_existing, unknown};
+use crate::operations::instances::{base_url, parse_token, start_or_existing, unknown};
 use status::Show;
 
 /// Where Durable Functions serves its API.
@@ -223,7 +223,7 @@ async fn durable_start_with_id(
     headers: HeaderMap,
     JsonBody(input): JsonBody<Value>,
 ) -> ApiResult<Response> {
-    crate::instances::check_id(&id)?;
+    crate::operations::instances::check_id(&id)?;
     start_instance(app, name, Some(id), (q, hub), headers, (input, crate::auth::principal(caller.as_ref()))).await
 }
 

@@ -74,7 +74,7 @@ impl ListQuery {
         };
         let after = match given(&self.after) {
             Some(t) => Some(
-                crate::instances::parse_token(&t)
+                crate::operations::instances::parse_token(&t)
                     .ok_or_else(|| ApiError::invalid("after", "not a page this list gave out"))?,
             ),
             None => None,

@@ -136,12 +136,12 @@ pub async fn control(
     let what = match action.as_str() {
         "pause" | "resume" => {
             let paused = action == "pause";
-            crate::schedules::pause_or_resume(&app, &name, paused).await?;
+            crate::operations::schedules::pause_or_resume(&app, &name, paused).await?;
             wait_until_applied(&app, &name, paused).await;
             if paused { "paused" } else { "schedule-resumed" }
         }
         "run" => {
-            crate::schedules::run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
+            crate::operations::schedules::run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
             "ran"
         }
         other => return Err(ApiError::not_found(format!("no schedule action `{other}`")).into()),

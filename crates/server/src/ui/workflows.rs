@@ -134,6 +134,6 @@ pub async fn start(
     let correlation_id = f.correlation.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     let started_by = crate::auth::principal(caller.as_ref());
     let req = StartRequest { name, version: None, input, id: None, correlation_id, definition: None, started_by };
-    let id = crate::instances::start_or_existing(&app, req).await?;
+    let id = crate::operations::instances::start_or_existing(&app, req).await?;
     Ok(done(&format!("/ui/instances/{}", query_escape(&id)), "started"))
 }
