@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod retention;
 pub mod secret_box;
 pub mod sessions;
+mod shared_store;
 pub mod sqlite;
 pub mod state_codec;
 pub mod testing;

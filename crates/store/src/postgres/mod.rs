@@ -9,7 +9,6 @@ mod work;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row};
 use vigil_core::instance::{Instance, WorkflowStatus};
@@ -18,9 +17,7 @@ use vigil_core::time::Millis;
 use crate::alerts::{AlertBatch, AlertRow, DeliveryUpdate, OutboxEntry, OutboxStatus, SilenceRow};
 use crate::cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, partition_of};
 use crate::tokens::{DefinitionRow, NodeRow, TokenRow, split_grants};
-use crate::{
-    CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, Store, StoreError,
-};
+use crate::{CommitBatch, FireClaim, FireStatus, InstanceFilter, InstanceSummary, Result, ScheduleCursor, StoreError};
 
 /// Migrations, applied in order; `vigil_migrations` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -187,8 +184,7 @@ crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UP
 crate::retention::retention_store_methods!(PostgresStore, Postgres);
 crate::listing::listing_store_methods!(PostgresStore, Postgres);
 
-#[async_trait]
-impl Store for PostgresStore {
+crate::shared_store::store_impl!(PostgresStore, {
     async fn close(&self) {
         PostgresStore::close(self).await;
     }
@@ -235,67 +231,10 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn instance(&self, id: &str) -> Result<Option<Instance>> {
-        self.instance_json(id).await?.as_deref().map(decode).transpose()
-    }
-
-    async fn instance_json(&self, id: &str) -> Result<Option<String>> {
-        let row: Option<(String, Option<Vec<u8>>)> =
-            sqlx::query_as("SELECT state, state_z FROM instances WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.reader)
-                .await?;
-        row.map(|(state, z)| crate::state_codec::state_of(state, z)).transpose()
-    }
-
-    async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
-                .fetch_all(&self.reader)
-                .await?;
-        rows.iter().map(|s| decode(s)).collect()
-    }
-
-    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
-        self.list_instances_impl(filter).await
-    }
-
-    async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
-        self.purge_instances_impl(filter).await
-    }
-
-    async fn count_instances(&self) -> Result<u64> {
-        self.count_instances_impl().await
-    }
-
     async fn size_bytes(&self) -> Result<Option<u64>> {
         let bytes: i64 =
             sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&self.reader).await?;
         Ok(Some(bytes as u64))
-    }
-
-    async fn purge_ended(&self, rule: &crate::PurgeRule, limit: u32) -> Result<u64> {
-        self.purge_ended_impl(rule, limit).await
-    }
-
-    async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64> {
-        self.purge_beyond_last_impl(workflow, keep, parts, limit).await
-    }
-
-    async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>> {
-        self.purge_resolved_alerts_impl(before, parts, limit).await
-    }
-
-    async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64> {
-        self.prune_fires_impl(before, limit).await
-    }
-
-    async fn purge_instance(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM instances WHERE id = $1 AND status NOT IN ('RUNNING', 'PAUSED')")
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()> {
@@ -319,46 +258,6 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>> {
-        let rows = sqlx::query("SELECT * FROM definitions WHERE kind = $1 ORDER BY name, version")
-            .bind(kind)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DefinitionRow {
-                    kind: r.try_get("kind")?,
-                    name: r.try_get("name")?,
-                    version: r.try_get::<i64, _>("version")? as u32,
-                    body: r.try_get("body")?,
-                    updated_at: r.try_get("updated_at")?,
-                    defined_by: r.try_get("defined_by")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64> {
-        let done = match version {
-            Some(v) => {
-                sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2 AND version = $3")
-                    .bind(kind)
-                    .bind(name)
-                    .bind(v as i64)
-                    .execute(&self.writer)
-                    .await?
-            }
-            None => {
-                sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2")
-                    .bind(kind)
-                    .bind(name)
-                    .execute(&self.writer)
-                    .await?
-            }
-        };
-        Ok(done.rows_affected())
-    }
-
     async fn node_heartbeat(&self, node: &NodeRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO nodes (id, host, version, started_at, heartbeat_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -374,109 +273,6 @@ impl Store for PostgresStore {
         .execute(&self.writer)
         .await?;
         Ok(())
-    }
-
-    async fn nodes(&self) -> Result<Vec<NodeRow>> {
-        let rows = sqlx::query("SELECT * FROM nodes ORDER BY started_at, id").fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(NodeRow {
-                    id: r.try_get("id")?,
-                    host: r.try_get("host")?,
-                    version: r.try_get("version")?,
-                    started_at: r.try_get("started_at")?,
-                    heartbeat_at: r.try_get("heartbeat_at")?,
-                    stopped_at: r.try_get("stopped_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn fire_lags(&self, since: Millis) -> Result<Vec<Millis>> {
-        Ok(sqlx::query_scalar(
-            "SELECT executed_at - scheduled_at FROM schedule_fires WHERE scheduled_at >= $1 ORDER BY scheduled_at DESC LIMIT 10000",
-        )
-        .bind(since)
-        .fetch_all(&self.reader)
-        .await?)
-    }
-
-    async fn put_token(&self, token: &TokenRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&token.id)
-        .bind(&token.name)
-        .bind(&token.role)
-        .bind(&token.secret_hash)
-        .bind(token.created_at)
-        .bind(token.revoked_at)
-        .bind(token.grants.join(","))
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn tokens(&self) -> Result<Vec<TokenRow>> {
-        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id").fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenRow {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    role: r.try_get("role")?,
-                    secret_hash: r.try_get("secret_hash")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                    grants: split_grants(&r.try_get::<String, _>("grants")?),
-                })
-            })
-            .collect()
-    }
-
-    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(crate::sessions::DELETE_OF_TOKEN).bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;
-        sqlx::query(crate::sessions::INSERT)
-            .bind(&session.id_hash)
-            .bind(&session.token_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<crate::SessionRow>> {
-        let row =
-            sqlx::query(crate::sessions::SELECT_LIVE).bind(id_hash).bind(now).fetch_optional(&self.reader).await?;
-        row.map(|r| {
-            Ok(crate::SessionRow {
-                id_hash: r.try_get("id_hash")?,
-                token_id: r.try_get("token_id")?,
-                created_at: r.try_get("created_at")?,
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
-        let done = sqlx::query(crate::sessions::DELETE).bind(id_hash).execute(&self.writer).await?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn claim_fires(
@@ -536,55 +332,6 @@ impl Store for PostgresStore {
         }
         tx.commit().await?;
         Ok(claimed)
-    }
-
-    async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
-        let rows = sqlx::query("SELECT name, next_fire_at FROM schedule_state").fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ScheduleCursor {
-                    schedule: r.try_get("name")?,
-                    next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn unstarted_fires(&self) -> Result<Vec<FireClaim>> {
-        let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at")
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(fire_of).collect()
-    }
-
-    async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>> {
-        let rows =
-            sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = $1 ORDER BY scheduled_at DESC LIMIT $2")
-                .bind(schedule)
-                .bind(limit as i64)
-                .fetch_all(&self.reader)
-                .await?;
-        rows.iter().map(fire_of).collect()
-    }
-
-    async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()> {
-        sqlx::query("INSERT INTO secrets (name, sealed, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at")
-            .bind(name)
-            .bind(sealed)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let rows = sqlx::query("SELECT name, sealed FROM secrets ORDER BY name").fetch_all(&self.reader).await?;
-        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("sealed")?))).collect()
-    }
-
-    async fn delete_secret(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM secrets WHERE name = $1").bind(name).execute(&self.writer).await?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
@@ -650,62 +397,6 @@ impl Store for PostgresStore {
         Ok(ids)
     }
 
-    async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
-        let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = $1")
-            .bind(dedup_key)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(alert_of).transpose()
-    }
-
-    async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
-        let sql = if active_only {
-            "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT $1"
-        } else {
-            "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT $1"
-        };
-        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
-        rows.iter().map(alert_of).collect()
-    }
-
-    async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>> {
-        let sql = "SELECT * FROM alerts WHERE condition = 'ok' ORDER BY updated_at DESC LIMIT $1";
-        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
-        rows.iter().map(alert_of).collect()
-    }
-
-    async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>> {
-        let rows =
-            sqlx::query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id").fetch_all(&self.reader).await?;
-        rows.iter().map(outbox_of).collect()
-    }
-
-    async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>> {
-        let rows = sqlx::query("SELECT * FROM outbox WHERE status = $1 ORDER BY id DESC LIMIT $2")
-            .bind(status.as_str())
-            .bind(limit as i64)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(outbox_of).collect()
-    }
-
-    async fn alert_outbox(&self, dedup_key: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
-        // Through the index on (dedup_key, notifier, id).
-        let rows = sqlx::query("SELECT * FROM outbox WHERE dedup_key = $1 ORDER BY id DESC LIMIT $2")
-            .bind(dedup_key)
-            .bind(limit as i64)
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(outbox_of).collect()
-    }
-
-    async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        apply_deliveries(&mut tx, updates).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO silences (id, matchers, ends_at, created_at, comment) VALUES ($1, $2, $3, $4, $5) \
@@ -721,33 +412,6 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn silences(&self) -> Result<Vec<SilenceRow>> {
-        let rows = sqlx::query("SELECT * FROM silences ORDER BY created_at DESC, id").fetch_all(&self.reader).await?;
-        rows.iter().map(silence_of).collect()
-    }
-
-    async fn delete_silence(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM silences WHERE id = $1").bind(id).execute(&self.writer).await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO alert_ack_requests (dedup_key, requested_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
-        )
-        .bind(dedup_key)
-        .bind(at)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn ack_requests(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
-            .fetch_all(&self.reader)
-            .await?)
-    }
-
     async fn clear_ack_requests(&self, keys: &[String]) -> Result<()> {
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Postgres> =
@@ -760,68 +424,6 @@ impl Store for PostgresStore {
             q.build().execute(&self.writer).await?;
         }
         Ok(())
-    }
-
-    async fn prune_outbox(&self, before: Millis) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND finished_at < $1")
-            .bind(before)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn put_monitor_results(&self, batch: &crate::MonitorBatch) -> Result<()> {
-        self.put_monitor_results_impl(batch).await
-    }
-
-    async fn monitor_results(&self, monitor: &str) -> Result<Vec<crate::MonitorResultRow>> {
-        self.monitor_results_impl(monitor).await
-    }
-
-    async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
-        self.monitor_history_impl(monitor, since, limit).await
-    }
-
-    async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64> {
-        self.prune_monitor_history_impl(before, limit).await
-    }
-
-    async fn monitor_rollups(
-        &self,
-        monitor: &str,
-        width: Millis,
-        since: Millis,
-        limit: u32,
-    ) -> Result<Vec<crate::MonitorHistoryRow>> {
-        self.monitor_rollups_impl(monitor, width, since, limit).await
-    }
-
-    async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<crate::UptimeRow>> {
-        self.monitor_uptime_impl(monitor, width, since).await
-    }
-
-    async fn prune_monitor_rollups(&self, scope: &crate::RollupScope, before: Millis, limit: u32) -> Result<u64> {
-        self.prune_monitor_rollups_impl(scope, before, limit).await
-    }
-
-    async fn record_pings(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
-        self.record_pings_impl(pings, now).await
-    }
-
-    async fn heartbeats(&self, since: Millis) -> Result<Vec<crate::HeartbeatRow>> {
-        self.heartbeats_impl(since).await
-    }
-
-    async fn pings(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
-        self.pings_impl(monitor, limit).await
-    }
-
-    async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64> {
-        self.prune_pings_impl(before, limit).await
-    }
-
-    async fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.setting_impl(key).await
     }
 
     async fn reclaim_space(&self) -> Result<()> {
@@ -842,64 +444,6 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn leases(&self) -> Result<Vec<LeaseRow>> {
-        self.leases_impl().await
-    }
-
-    async fn acquire_leases(&self, node: &str, max: u32, now: Millis, until: Millis) -> Result<Vec<u32>> {
-        self.acquire_leases_impl(node, max, now, until).await
-    }
-
-    async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>> {
-        self.renew_leases_impl(node, until).await
-    }
-
-    async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()> {
-        self.release_leases_impl(node, parts).await
-    }
-
-    async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>> {
-        self.unfinished_in_impl(parts).await
-    }
-
-    async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
-        self.alerts_in_impl(parts).await
-    }
-
-    async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>> {
-        self.pending_outbox_in_impl(parts).await
-    }
-
-    async fn change_work(&self, changes: &[crate::WorkChange]) -> Result<()> {
-        self.change_work_impl(changes).await
-    }
-
-    async fn take_work(
-        &self,
-        task_type: &str,
-        count: u32,
-        now: Millis,
-        claimed_until: Millis,
-    ) -> Result<Vec<crate::WorkOffer>> {
-        self.take_work_impl(task_type, count, now, claimed_until).await
-    }
-
-    async fn work_sizes(&self) -> Result<Vec<(String, u64)>> {
-        self.work_sizes_impl().await
-    }
-
-    async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()> {
-        self.put_inbox_impl(rows).await
-    }
-
-    async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>> {
-        self.inbox_impl(parts, limit).await
-    }
-
-    async fn delete_inbox(&self, ids: &[i64]) -> Result<()> {
-        self.delete_inbox_impl(ids).await
-    }
-
     async fn notify(&self, notice: &crate::Notice) -> Result<()> {
         self.notify_impl(notice).await
     }
@@ -907,7 +451,7 @@ impl Store for PostgresStore {
     async fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::Notice>> {
         self.subscribe_impl().await
     }
-}
+});
 
 /// The `WHERE` conditions of an instance listing (after `WHERE 1 = 1`).
 fn push_filter(q: &mut QueryBuilder<Postgres>, filter: &InstanceFilter) {

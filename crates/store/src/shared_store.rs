@@ -1,0 +1,467 @@
+//! The `Store` methods whose SQL is the same on SQLite and PostgreSQL (numbered placeholders
+//! work in both), written once: `store_impl!` implements `Store` for a backend with these and the
+//! backend's own methods, those whose SQL really differs (upserts, commits, locks, notices).
+
+/// `impl Store for $store` with the shared methods and the backend's own (`{ ... }`).
+macro_rules! store_impl {
+    ($store:ty, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            $($own)*
+
+        async fn instance(&self, id: &str) -> Result<Option<Instance>> {
+            self.instance_json(id).await?.as_deref().map(decode).transpose()
+        }
+
+        async fn instance_json(&self, id: &str) -> Result<Option<String>> {
+            let row: Option<(String, Option<Vec<u8>>)> =
+                sqlx::query_as("SELECT state, state_z FROM instances WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            row.map(|(state, z)| crate::state_codec::state_of(state, z)).transpose()
+        }
+
+        async fn unfinished_instances(&self) -> Result<Vec<Instance>> {
+            let rows: Vec<String> =
+                sqlx::query_scalar("SELECT state FROM instances WHERE status IN ('RUNNING', 'PAUSED') ORDER BY created_at")
+                    .fetch_all(&self.reader)
+                    .await?;
+            rows.iter().map(|s| decode(s)).collect()
+        }
+
+        async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>> {
+            self.list_instances_impl(filter).await
+        }
+
+        async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>> {
+            self.purge_instances_impl(filter).await
+        }
+
+        async fn count_instances(&self) -> Result<u64> {
+            self.count_instances_impl().await
+        }
+
+        async fn purge_ended(&self, rule: &crate::PurgeRule, limit: u32) -> Result<u64> {
+            self.purge_ended_impl(rule, limit).await
+        }
+
+        async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64> {
+            self.purge_beyond_last_impl(workflow, keep, parts, limit).await
+        }
+
+        async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>> {
+            self.purge_resolved_alerts_impl(before, parts, limit).await
+        }
+
+        async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64> {
+            self.prune_fires_impl(before, limit).await
+        }
+
+        async fn purge_instance(&self, id: &str) -> Result<bool> {
+            let done = sqlx::query("DELETE FROM instances WHERE id = $1 AND status NOT IN ('RUNNING', 'PAUSED')")
+                .bind(id)
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>> {
+            let rows = sqlx::query("SELECT * FROM definitions WHERE kind = $1 ORDER BY name, version")
+                .bind(kind)
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DefinitionRow {
+                        kind: r.try_get("kind")?,
+                        name: r.try_get("name")?,
+                        version: r.try_get::<i64, _>("version")? as u32,
+                        body: r.try_get("body")?,
+                        updated_at: r.try_get("updated_at")?,
+                        defined_by: r.try_get("defined_by")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64> {
+            let done = match version {
+                Some(v) => {
+                    sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2 AND version = $3")
+                        .bind(kind)
+                        .bind(name)
+                        .bind(v as i64)
+                        .execute(&self.writer)
+                        .await?
+                }
+                None => {
+                    sqlx::query("DELETE FROM definitions WHERE kind = $1 AND name = $2")
+                        .bind(kind)
+                        .bind(name)
+                        .execute(&self.writer)
+                        .await?
+                }
+            };
+            Ok(done.rows_affected())
+        }
+
+        async fn nodes(&self) -> Result<Vec<NodeRow>> {
+            let rows = sqlx::query("SELECT * FROM nodes ORDER BY started_at, id").fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(NodeRow {
+                        id: r.try_get("id")?,
+                        host: r.try_get("host")?,
+                        version: r.try_get("version")?,
+                        started_at: r.try_get("started_at")?,
+                        heartbeat_at: r.try_get("heartbeat_at")?,
+                        stopped_at: r.try_get("stopped_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn fire_lags(&self, since: Millis) -> Result<Vec<Millis>> {
+            Ok(sqlx::query_scalar(
+                "SELECT executed_at - scheduled_at FROM schedule_fires WHERE scheduled_at >= $1 ORDER BY scheduled_at DESC LIMIT 10000",
+            )
+            .bind(since)
+            .fetch_all(&self.reader)
+            .await?)
+        }
+
+        async fn put_token(&self, token: &TokenRow) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&token.id)
+            .bind(&token.name)
+            .bind(&token.role)
+            .bind(&token.secret_hash)
+            .bind(token.created_at)
+            .bind(token.revoked_at)
+            .bind(token.grants.join(","))
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn tokens(&self) -> Result<Vec<TokenRow>> {
+            let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id").fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(TokenRow {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        role: r.try_get("role")?,
+                        secret_hash: r.try_get("secret_hash")?,
+                        created_at: r.try_get("created_at")?,
+                        revoked_at: r.try_get("revoked_at")?,
+                        grants: split_grants(&r.try_get::<String, _>("grants")?),
+                    })
+                })
+                .collect()
+        }
+
+        async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+            let mut tx = self.writer.begin().await?;
+            let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(crate::sessions::DELETE_OF_TOKEN).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;
+            sqlx::query(crate::sessions::INSERT)
+                .bind(&session.id_hash)
+                .bind(&session.token_id)
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<crate::SessionRow>> {
+            let row =
+                sqlx::query(crate::sessions::SELECT_LIVE).bind(id_hash).bind(now).fetch_optional(&self.reader).await?;
+            row.map(|r| {
+                Ok(crate::SessionRow {
+                    id_hash: r.try_get("id_hash")?,
+                    token_id: r.try_get("token_id")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+            let done = sqlx::query(crate::sessions::DELETE).bind(id_hash).execute(&self.writer).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
+            let rows = sqlx::query("SELECT name, next_fire_at FROM schedule_state").fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ScheduleCursor {
+                        schedule: r.try_get("name")?,
+                        next_fire_at: r.try_get::<Option<Millis>, _>("next_fire_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn unstarted_fires(&self) -> Result<Vec<FireClaim>> {
+            let rows = sqlx::query("SELECT * FROM schedule_fires WHERE status = 'claimed' ORDER BY scheduled_at")
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(fire_of).collect()
+        }
+
+        async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>> {
+            let rows =
+                sqlx::query("SELECT * FROM schedule_fires WHERE schedule_name = $1 ORDER BY scheduled_at DESC LIMIT $2")
+                    .bind(schedule)
+                    .bind(limit as i64)
+                    .fetch_all(&self.reader)
+                    .await?;
+            rows.iter().map(fire_of).collect()
+        }
+
+        async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()> {
+            sqlx::query("INSERT INTO secrets (name, sealed, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at")
+                .bind(name)
+                .bind(sealed)
+                .bind(now)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>> {
+            let rows = sqlx::query("SELECT name, sealed FROM secrets ORDER BY name").fetch_all(&self.reader).await?;
+            rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("sealed")?))).collect()
+        }
+
+        async fn delete_secret(&self, name: &str) -> Result<bool> {
+            let done = sqlx::query("DELETE FROM secrets WHERE name = $1").bind(name).execute(&self.writer).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
+            let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = $1")
+                .bind(dedup_key)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(alert_of).transpose()
+        }
+
+        async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
+            let sql = if active_only {
+                "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT $1"
+            } else {
+                "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT $1"
+            };
+            let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+            rows.iter().map(alert_of).collect()
+        }
+
+        async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>> {
+            let sql = "SELECT * FROM alerts WHERE condition = 'ok' ORDER BY updated_at DESC LIMIT $1";
+            let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+            rows.iter().map(alert_of).collect()
+        }
+
+        async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>> {
+            let rows =
+                sqlx::query("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id").fetch_all(&self.reader).await?;
+            rows.iter().map(outbox_of).collect()
+        }
+
+        async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>> {
+            let rows = sqlx::query("SELECT * FROM outbox WHERE status = $1 ORDER BY id DESC LIMIT $2")
+                .bind(status.as_str())
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(outbox_of).collect()
+        }
+
+        async fn alert_outbox(&self, dedup_key: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
+            // Through the index on (dedup_key, notifier, id).
+            let rows = sqlx::query("SELECT * FROM outbox WHERE dedup_key = $1 ORDER BY id DESC LIMIT $2")
+                .bind(dedup_key)
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(outbox_of).collect()
+        }
+
+        async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            apply_deliveries(&mut tx, updates).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn silences(&self) -> Result<Vec<SilenceRow>> {
+            let rows = sqlx::query("SELECT * FROM silences ORDER BY created_at DESC, id").fetch_all(&self.reader).await?;
+            rows.iter().map(silence_of).collect()
+        }
+
+        async fn delete_silence(&self, id: &str) -> Result<bool> {
+            let done = sqlx::query("DELETE FROM silences WHERE id = $1").bind(id).execute(&self.writer).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO alert_ack_requests (dedup_key, requested_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
+            )
+            .bind(dedup_key)
+            .bind(at)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
+        async fn ack_requests(&self) -> Result<Vec<String>> {
+            Ok(sqlx::query_scalar("SELECT dedup_key FROM alert_ack_requests ORDER BY requested_at")
+                .fetch_all(&self.reader)
+                .await?)
+        }
+
+        async fn prune_outbox(&self, before: Millis) -> Result<u64> {
+            let done = sqlx::query("DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND finished_at < $1")
+                .bind(before)
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected())
+        }
+
+        async fn put_monitor_results(&self, batch: &crate::MonitorBatch) -> Result<()> {
+            self.put_monitor_results_impl(batch).await
+        }
+
+        async fn monitor_results(&self, monitor: &str) -> Result<Vec<crate::MonitorResultRow>> {
+            self.monitor_results_impl(monitor).await
+        }
+
+        async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
+            self.monitor_history_impl(monitor, since, limit).await
+        }
+
+        async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64> {
+            self.prune_monitor_history_impl(before, limit).await
+        }
+
+        async fn monitor_rollups(
+            &self,
+            monitor: &str,
+            width: Millis,
+            since: Millis,
+            limit: u32,
+        ) -> Result<Vec<crate::MonitorHistoryRow>> {
+            self.monitor_rollups_impl(monitor, width, since, limit).await
+        }
+
+        async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<crate::UptimeRow>> {
+            self.monitor_uptime_impl(monitor, width, since).await
+        }
+
+        async fn prune_monitor_rollups(&self, scope: &crate::RollupScope, before: Millis, limit: u32) -> Result<u64> {
+            self.prune_monitor_rollups_impl(scope, before, limit).await
+        }
+
+        async fn record_pings(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+            self.record_pings_impl(pings, now).await
+        }
+
+        async fn heartbeats(&self, since: Millis) -> Result<Vec<crate::HeartbeatRow>> {
+            self.heartbeats_impl(since).await
+        }
+
+        async fn pings(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
+            self.pings_impl(monitor, limit).await
+        }
+
+        async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64> {
+            self.prune_pings_impl(before, limit).await
+        }
+
+        async fn setting(&self, key: &str) -> Result<Option<String>> {
+            self.setting_impl(key).await
+        }
+
+        async fn leases(&self) -> Result<Vec<LeaseRow>> {
+            self.leases_impl().await
+        }
+
+        async fn acquire_leases(&self, node: &str, max: u32, now: Millis, until: Millis) -> Result<Vec<u32>> {
+            self.acquire_leases_impl(node, max, now, until).await
+        }
+
+        async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>> {
+            self.renew_leases_impl(node, until).await
+        }
+
+        async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()> {
+            self.release_leases_impl(node, parts).await
+        }
+
+        async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>> {
+            self.unfinished_in_impl(parts).await
+        }
+
+        async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
+            self.alerts_in_impl(parts).await
+        }
+
+        async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>> {
+            self.pending_outbox_in_impl(parts).await
+        }
+
+        async fn change_work(&self, changes: &[crate::WorkChange]) -> Result<()> {
+            self.change_work_impl(changes).await
+        }
+
+        async fn take_work(
+            &self,
+            task_type: &str,
+            count: u32,
+            now: Millis,
+            claimed_until: Millis,
+        ) -> Result<Vec<crate::WorkOffer>> {
+            self.take_work_impl(task_type, count, now, claimed_until).await
+        }
+
+        async fn work_sizes(&self) -> Result<Vec<(String, u64)>> {
+            self.work_sizes_impl().await
+        }
+
+        async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()> {
+            self.put_inbox_impl(rows).await
+        }
+
+        async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>> {
+            self.inbox_impl(parts, limit).await
+        }
+
+        async fn delete_inbox(&self, ids: &[i64]) -> Result<()> {
+            self.delete_inbox_impl(ids).await
+        }
+        }
+    };
+}
+
+pub(crate) use store_impl;
