@@ -465,3 +465,148 @@ macro_rules! store_impl {
 }
 
 pub(crate) use store_impl;
+
+/// A backend's row decoders, its instance filter and its delivery updates, the same on both but
+/// for the row, builder and connection types and the case-insensitive match (`ILIKE`; SQLite's
+/// `LIKE` is case-insensitive for ASCII already).
+macro_rules! backend_helpers {
+    ($row:ty, $db:ty, $conn:ty, $like:literal) => {
+    fn decode(state: &str) -> Result<Instance> {
+        serde_json::from_str(state).map_err(|e| StoreError::Corrupt(format!("instance state: {e}")))
+    }
+
+    fn status_of(s: &str) -> Result<WorkflowStatus> {
+        WorkflowStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status `{s}`")))
+    }
+
+    fn alert_of(r: &$row) -> Result<AlertRow> {
+        Ok(AlertRow {
+            dedup_key: r.try_get("dedup_key")?,
+            name: r.try_get("name")?,
+            condition: r.try_get("condition")?,
+            firing_since: r.try_get("firing_since")?,
+            last_notified: r.try_get("last_notified")?,
+            acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
+            next_wake: r.try_get("next_wake")?,
+            updated_at: r.try_get("updated_at")?,
+            state: r.try_get("state")?,
+        })
+    }
+
+    fn outbox_of(r: &$row) -> Result<OutboxEntry> {
+        Ok(OutboxEntry {
+            id: r.try_get("id")?,
+            dedup_key: r.try_get("dedup_key")?,
+            notifier: r.try_get("notifier")?,
+            notice: r.try_get("notice")?,
+            message: r.try_get("message")?,
+            status: OutboxStatus::parse(&r.try_get::<String, _>("status")?),
+            attempts: r.try_get::<i64, _>("attempts")? as u32,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            created_at: r.try_get("created_at")?,
+            finished_at: r.try_get("finished_at")?,
+        })
+    }
+
+    fn silence_of(r: &$row) -> Result<SilenceRow> {
+        Ok(SilenceRow {
+            id: r.try_get("id")?,
+            matchers: r.try_get("matchers")?,
+            ends_at: r.try_get("ends_at")?,
+            created_at: r.try_get("created_at")?,
+            comment: r.try_get("comment")?,
+        })
+    }
+
+    fn fire_of(row: &$row) -> Result<FireClaim> {
+        Ok(FireClaim {
+            schedule: row.try_get("schedule_name")?,
+            scheduled_at: row.try_get("scheduled_at")?,
+            instance_id: row.try_get("instance_id")?,
+            executed_at: row.try_get("executed_at")?,
+            status: FireStatus::parse(&row.try_get::<String, _>("status")?),
+        })
+    }
+
+    /// The `WHERE` conditions of an instance listing (after `WHERE 1 = 1`).
+    fn push_filter(q: &mut QueryBuilder<$db>, filter: &InstanceFilter) {
+        if let Some(name) = &filter.workflow_name {
+            q.push(" AND workflow_name = ").push_bind(name);
+        }
+        if !filter.statuses.is_empty() {
+            q.push(" AND status IN (");
+            let mut list = q.separated(", ");
+            for status in &filter.statuses {
+                list.push_bind(status.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(id) = &filter.id {
+            q.push(" AND id = ").push_bind(id);
+        }
+        if let Some(correlation_id) = &filter.correlation_id {
+            q.push(" AND correlation_id = ").push_bind(correlation_id);
+        }
+        if let Some(text) = &filter.text {
+            // A compressed state is searched by the caller ([`crate::list_with_text`]).
+            q.push(concat!(" AND (state ", $like, " ")).push_bind(crate::like_pattern(text)).push(" ESCAPE '\\' OR state_z IS NOT NULL)");
+        }
+        if let Some(from) = filter.created_from {
+            q.push(" AND created_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            q.push(" AND created_at < ").push_bind(to);
+        }
+        if let Some((at, id)) = &filter.after {
+            // `created_at <= at` first: a range the index on (created_at DESC, id) starts from.
+            q.push(" AND created_at <= ").push_bind(*at);
+            q.push(" AND (created_at < ").push_bind(*at).push(" OR (created_at = ").push_bind(*at);
+            q.push(" AND id > ").push_bind(id).push("))");
+        }
+    }
+
+    /// Records send results: deliveries, the common case, in one statement per delivery time.
+    async fn apply_deliveries(tx: &mut $conn, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+        let mut delivered: std::collections::BTreeMap<Millis, Vec<i64>> = Default::default();
+        for (id, update) in updates {
+            if let DeliveryUpdate::Delivered { at } = update {
+                delivered.entry(*at).or_default().push(*id);
+            }
+        }
+        for (at, ids) in &delivered {
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                    "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, finished_at = ",
+                );
+                q.push_bind(*at).push(" WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
+        }
+        for (id, update) in updates {
+            let q = match update {
+                DeliveryUpdate::Delivered { .. } => continue,
+                DeliveryUpdate::Retry { next_attempt_at, error } => {
+                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
+                        .bind(*next_attempt_at)
+                        .bind(error.clone())
+                }
+                DeliveryUpdate::Failed { at, error } => sqlx::query(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = $1, last_error = $2 WHERE id = $3",
+                )
+                .bind(*at)
+                .bind(error.clone()),
+            };
+            q.bind(*id).execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+    };
+}
+
+pub(crate) use backend_helpers;
