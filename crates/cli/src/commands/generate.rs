@@ -119,7 +119,7 @@ pub fn schema_of(kind: Kind) -> Value {
     let id = format!("https://vigil-rs.github.io/schema/{}.schema.json", kind.name());
     let mut doc = match kind {
         Kind::Workflow => {
-            let task_types: Vec<&str> = fields::TASK_TYPES.to_vec();
+            let task_types: Vec<&str> = fields::task_types().collect();
             let task = object(
                 "task",
                 &[fields::TASK_SUPPORTED, fields::TASK_IGNORED],

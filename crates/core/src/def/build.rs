@@ -660,7 +660,7 @@ impl Builder {
                         format!("task type `{other}` is a Conductor type that vigil does not run yet"),
                     ));
                 } else {
-                    let hint = did_you_mean(other, TASK_TYPES.iter().copied());
+                    let hint = did_you_mean(other, task_types());
                     self.problems.push(Problem::error(at, format!("unknown task type `{other}`")).with_hint(hint));
                 }
                 return None;

@@ -135,8 +135,8 @@ pub const TASKDEF_IGNORED: &[&str] = &[
     "tags",
 ];
 
-/// Task types vigil runs.
-pub const TASK_TYPES: &[&str] = &[
+/// Task types vigil runs that do not ask a monitor source.
+const OWN_TASK_TYPES: &[&str] = &[
     "ALERT",
     "HTTP",
     "INLINE",
@@ -153,16 +153,23 @@ pub const TASK_TYPES: &[&str] = &[
     "SUB_WORKFLOW",
     "FORK_JOIN",
     "JOIN",
-    "INFLUXDB_QUERY",
-    "PROMETHEUS_QUERY",
-    "SQL_QUERY",
     "JDBC",
-    "HTTP_CHECK",
     "LAMBDA",
     "UPDATE_SECRET",
     "DYNAMIC",
     "FORK_JOIN_DYNAMIC",
 ];
+
+/// Every task type vigil runs: its own, then each monitor source's (declared with the source in
+/// [`crate::source_kind`], not listed again here).
+pub fn task_types() -> impl Iterator<Item = &'static str> {
+    OWN_TASK_TYPES.iter().copied().chain(crate::source_kind::SourceKind::ALL.iter().filter_map(|k| k.task_type()))
+}
+
+/// Whether vigil runs task type `name`.
+pub fn is_task_type(name: &str) -> bool {
+    task_types().any(|t| t == name)
+}
 
 /// Task types Conductor defines that vigil does not run yet.
 pub const TASK_TYPES_UNSUPPORTED: &[&str] = &[

@@ -130,7 +130,7 @@ fn from_fork_task_inputs(fork: &Task, input: &Map<String, Value>, items: &[Value
     let version = text("forkTaskWorkflowVersion").and_then(|v| v.parse::<u32>().ok());
     let kind = text("forkTaskType");
     let name = text("forkTaskName")
-        .or_else(|| kind.clone().filter(|k| crate::def::fields::TASK_TYPES.contains(&k.as_str()) && k != "SIMPLE"))
+        .or_else(|| kind.clone().filter(|k| crate::def::fields::is_task_type(k) && k != "SIMPLE"))
         .unwrap_or_else(|| fork.ref_name.clone());
     let kind = kind.unwrap_or_else(|| "SIMPLE".into());
     items
