@@ -432,7 +432,12 @@ macro_rules! store_impl {
         }
 
         async fn change_work(&self, changes: &[crate::WorkChange]) -> Result<()> {
-            self.change_work_impl(changes).await
+            let mut tx = self.writer.begin().await?;
+            for change in changes {
+                crate::work::apply(&mut tx, change).await?;
+            }
+            tx.commit().await?;
+            Ok(())
         }
 
         async fn take_work(

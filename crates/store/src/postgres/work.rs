@@ -5,18 +5,9 @@ use vigil_core::time::Millis;
 
 use super::PostgresStore;
 use crate::Result;
-use crate::work::{WorkChange, WorkOffer};
+use crate::work::WorkOffer;
 
 impl PostgresStore {
-    pub(super) async fn change_work_impl(&self, changes: &[WorkChange]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        for change in changes {
-            crate::work::apply(&mut tx, change).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(super) async fn take_work_impl(
         &self,
         task_type: &str,
