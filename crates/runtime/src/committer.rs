@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use vigil_core::instance::Instance;
 
-use crate::shard::{Batch, ShardMsg};
+use crate::shard::messages::{Batch, ShardMsg};
 use crate::shared::Shared;
 use crate::timers::{Target, TimerMsg};
 
@@ -208,8 +208,13 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             crate::cluster::inbox::send_later(shared, key_part, msg);
         }
         Action::Alert { task_id, request } => {
-            let from = crate::alerting::ObservedFrom::Local { part };
-            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe { instance: id, task_id, request, from });
+            let from = crate::alerting::messages::ObservedFrom::Local { part };
+            let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Observe {
+                instance: id,
+                task_id,
+                request,
+                from,
+            });
         }
         Action::UpdateSecret { task_id, name, value } => {
             let shared = shared.clone();

@@ -340,7 +340,7 @@ impl Engine {
             defined_by: recorded(defined_by),
         };
         self.store().put_definition(&row).await?;
-        self.schedule_command(crate::scheduler::SchedulerCmd::Put(Box::new(def.clone())));
+        self.schedule_command(crate::scheduler::command::SchedulerCmd::Put(Box::new(def.clone())));
         Ok(def)
     }
 
@@ -350,7 +350,7 @@ impl Engine {
         let known = self.schedules().await.iter().any(|(d, _)| d.name == name);
         self.store().delete_definition(SCHEDULE, name, None).await?;
         if known {
-            self.schedule_command(crate::scheduler::SchedulerCmd::Remove(name.to_string()));
+            self.schedule_command(crate::scheduler::command::SchedulerCmd::Remove(name.to_string()));
         }
         Ok(known)
     }

@@ -20,8 +20,8 @@ use vigil_core::retention::{FAILED_STATUSES, FOREVER, Policy};
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{PurgeRule, Store, Workflows};
 
-use crate::alerting::AlertMsg;
-use crate::cluster::Ownership;
+use crate::alerting::messages::AlertMsg;
+use crate::cluster::ownership::Ownership;
 
 /// Global retention settings (`vigil serve --retain-*`).
 #[derive(Debug, Clone, Copy)]

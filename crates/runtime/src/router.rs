@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use vigil_core::interpreter::Event;
 
-use crate::shard::ShardMsg;
+use crate::shard::messages::ShardMsg;
 
 /// Routes events to the shard that owns an instance.
 #[derive(Clone)]

@@ -1,6 +1,6 @@
 //! What the engine's actors share: the store, the clock, the loaded workflows and the channels to
 //! one another, with the start request and its errors. Every actor's message types live in leaf
-//! modules ([`crate::shard::ShardMsg`], [`crate::alerting::AlertMsg`], ...), so this sits below
+//! modules ([`crate::shard::messages::ShardMsg`], [`crate::alerting::messages::AlertMsg`], ...), so this sits below
 //! all of them and above none.
 
 use std::collections::HashMap;
@@ -18,8 +18,8 @@ use vigil_core::time::Clock;
 use vigil_store::{Store, StoreError};
 
 use crate::router::Router;
-use crate::scheduler::SchedulerCmd;
-use crate::shard::ShardMsg;
+use crate::scheduler::command::SchedulerCmd;
+use crate::shard::messages::ShardMsg;
 
 /// A new random instance id (UUID v4, as Conductor uses).
 pub fn new_instance_id() -> String {
@@ -99,12 +99,12 @@ pub(crate) struct Shared {
     pub evaluator: crate::evaluator::Evaluator,
     pub stopping: AtomicBool,
     pub finished: std::sync::atomic::AtomicU64,
-    pub alerts: mpsc::UnboundedSender<crate::alerting::AlertMsg>,
+    pub alerts: mpsc::UnboundedSender<crate::alerting::messages::AlertMsg>,
     pub notifiers: crate::alerting::delivery::Notifiers,
     pub work: Arc<crate::workers::WorkQueue>,
     pub scheduler: Mutex<Option<mpsc::UnboundedSender<SchedulerCmd>>>,
     /// The partitions this node runs.
-    pub ownership: Arc<crate::cluster::Ownership>,
+    pub ownership: Arc<crate::cluster::ownership::Ownership>,
     /// Wakes the inbox reader (a notice, a gained partition).
     pub inbox_wake: tokio::sync::Notify,
     /// Wakes the lease loop (another node released or joined).

@@ -155,7 +155,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     (notifiers, ownership, secrets, unsettled): (
         Notifiers,
-        Arc<crate::cluster::Ownership>,
+        Arc<crate::cluster::ownership::Ownership>,
         crate::secrets::SharedSecrets,
         Arc<Unsettled>,
     ),
@@ -516,7 +516,7 @@ mod tests {
             let (results_tx, _results_rx) = mpsc::unbounded_channel();
             let (_recorded_tx, recorded_rx) = mpsc::unbounded_channel();
             let unsettled = Arc::new(Unsettled::default());
-            let ownership = Arc::new(crate::cluster::Ownership::owning_all("node"));
+            let ownership = Arc::new(crate::cluster::ownership::Ownership::owning_all("node"));
             // No notifiers loaded yet: the loop holds the notice instead of sending it.
             let notifiers: Notifiers = Default::default();
             let clock = Arc::new(vigil_core::time::ManualClock::new(1_000));

@@ -4,7 +4,7 @@
 //! sends the outbox.
 
 pub mod delivery;
-mod messages;
+pub(crate) mod messages;
 
 pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
 

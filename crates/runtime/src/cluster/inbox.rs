@@ -15,7 +15,7 @@ use vigil_core::alert::AlertRequest;
 use vigil_core::interpreter::Event;
 use vigil_store::{InboxRow, NewInboxRow, StoreError};
 
-use crate::shard::ShardMsg;
+use crate::shard::messages::ShardMsg;
 use crate::shared::{Shared, StartRequest};
 
 /// Messages read per round.
@@ -254,11 +254,11 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
             }
         },
         InboxMsg::Observe { instance, task_id, request, reply_part } => {
-            let _ = shared.alerts.send(crate::alerting::AlertMsg::Observe {
+            let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Observe {
                 instance,
                 task_id,
                 request,
-                from: crate::alerting::ObservedFrom::Inbox { id, reply_part },
+                from: crate::alerting::messages::ObservedFrom::Inbox { id, reply_part },
             });
         }
     }

@@ -7,7 +7,7 @@
 
 pub mod inbox;
 pub mod leases;
-mod ownership;
+pub(crate) mod ownership;
 pub mod status;
 
 pub use ownership::Ownership;
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use vigil_store::PARTITIONS;
 
-use crate::shard::ShardMsg;
+use crate::shard::messages::ShardMsg;
 use crate::shared::Shared;
 
 /// How this node takes part in a cluster.
@@ -67,9 +67,9 @@ pub(crate) async fn gain(shared: &Arc<Shared>, parts: &[u32], recover: bool) -> 
             shared.router.place(ShardMsg::Load(Box::new(instance)));
         }
     }
-    let _ = shared.alerts.send(crate::alerting::AlertMsg::Gained(parts.to_vec()));
+    let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Gained(parts.to_vec()));
     if let Some(tx) = shared.scheduler.lock().expect("lock").as_ref() {
-        let _ = tx.send(crate::scheduler::SchedulerCmd::Gained(parts.to_vec()));
+        let _ = tx.send(crate::scheduler::command::SchedulerCmd::Gained(parts.to_vec()));
     }
     shared.inbox_wake.notify_one();
     metrics::gauge!("vigil_partitions_owned").set(shared.ownership.parts().len() as f64);
@@ -86,9 +86,9 @@ pub(crate) fn lose(shared: &Shared, parts: &[u32]) {
     }
     tracing::warn!(partitions = ?lost, "This node no longer owns these partitions; their work moves to their new owner.");
     shared.router.broadcast(|| ShardMsg::Evict(lost.clone()));
-    let _ = shared.alerts.send(crate::alerting::AlertMsg::Lost(lost.clone()));
+    let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Lost(lost.clone()));
     if let Some(tx) = shared.scheduler.lock().expect("lock").as_ref() {
-        let _ = tx.send(crate::scheduler::SchedulerCmd::Lost(lost.clone()));
+        let _ = tx.send(crate::scheduler::command::SchedulerCmd::Lost(lost.clone()));
     }
     metrics::gauge!("vigil_partitions_owned").set(shared.ownership.parts().len() as f64);
 }

@@ -39,8 +39,8 @@ use vigil_core::monitor::MonitorDef;
 use vigil_core::monitor::evaluate::{Answer, Reading};
 use vigil_core::time::{Clock, Millis};
 
-use crate::alerting::AlertMsg;
-use crate::cluster::Ownership;
+use crate::alerting::messages::AlertMsg;
+use crate::cluster::ownership::Ownership;
 
 /// Most checks in flight at once over all shards; more due checks wait for a slot.
 pub const MAX_IN_FLIGHT: usize = 1_024;

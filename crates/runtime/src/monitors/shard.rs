@@ -18,7 +18,7 @@ use vigil_core::time::Millis;
 
 use super::table::{Key, Table};
 use super::{Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
-use crate::alerting::AlertMsg;
+use crate::alerting::messages::AlertMsg;
 
 /// How often pending results are handed to the writer.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -634,7 +634,9 @@ impl Actor {
             self.entries.values_mut().for_each(|entry| entry.memory.alerts_known = true);
         }
         for row in rows {
-            let Ok(record) = serde_json::from_str::<crate::alerting::AlertRecord>(&row.state) else { continue };
+            let Ok(record) = serde_json::from_str::<crate::alerting::messages::AlertRecord>(&row.state) else {
+                continue;
+            };
             let Some(name) = record.request.source.strip_prefix("monitor/") else { continue };
             if let Some(entry) = self.entries.named_mut(name)
                 && !record.state.is_quiet()
@@ -734,7 +736,7 @@ impl Actor {
                 continue;
             }
             if let Some(request) = observe::request(&entry.def, reading, done.slot) {
-                let from = crate::alerting::ObservedFrom::Local { part };
+                let from = crate::alerting::messages::ObservedFrom::Local { part };
                 let msg = AlertMsg::Observe {
                     instance: String::new(),
                     task_id: String::new(),

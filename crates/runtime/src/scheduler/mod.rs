@@ -17,7 +17,7 @@ use vigil_store::{FireClaim, FireStatus, ScheduleCursor, StoreError, partition_o
 
 use crate::shared::{EngineError, Shared, StartRequest};
 
-mod command;
+pub(crate) mod command;
 
 pub use command::SchedulerCmd;
 

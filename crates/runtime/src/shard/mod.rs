@@ -17,7 +17,7 @@ use vigil_store::InstanceRow;
 
 use crate::shared::Shared;
 
-mod messages;
+pub(crate) mod messages;
 
 pub use messages::{Batch, ShardMsg};
 
