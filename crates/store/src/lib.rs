@@ -7,6 +7,7 @@
 
 pub mod alerts;
 pub mod cluster;
+mod cluster_sql;
 pub mod conformance;
 mod conformance_cluster;
 mod conformance_monitors;

@@ -100,6 +100,22 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.writer.close().await;
     }
+
+    /// Runs a built multi-row `INSERT INTO outbox` of `rows` rows; the new rows' ids, in order.
+    async fn insert_outbox(
+        mut q: QueryBuilder<Postgres>,
+        tx: &mut sqlx::PgConnection,
+        rows: usize,
+    ) -> Result<Vec<i64>> {
+        q.push(" RETURNING id");
+        // One statement takes its identity values in row order; sorted, they map back to it.
+        let mut got: Vec<i64> = Vec::with_capacity(rows);
+        for r in q.build().fetch_all(&mut *tx).await? {
+            got.push(r.try_get("id")?);
+        }
+        got.sort_unstable();
+        Ok(got)
+    }
 }
 
 async fn migrate(pool: &PgPool) -> Result<()> {
@@ -127,246 +143,11 @@ crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UP
 crate::retention::retention_store_methods!(PostgresStore, Postgres);
 crate::listing::listing_store_methods!(PostgresStore, Postgres);
 
-crate::shared_store::store_impl!(PostgresStore, {
-    async fn close(&self) {
-        PostgresStore::close(self).await;
-    }
-
-    async fn commit(&self, batch: &CommitBatch) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(fence) = &batch.fence {
-            cluster::check_fence(&mut tx, fence).await?;
-        }
-        for chunk in batch.instances.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO instances (id, workflow_name, workflow_version, status, created_at, updated_at, parent_id, schedule_name, part, correlation_id, state, state_z, ended_at) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(&r.id)
-                    .push_bind(&r.workflow_name)
-                    .push_bind(r.workflow_version as i64)
-                    .push_bind(r.status.as_str())
-                    .push_bind(r.created_at)
-                    .push_bind(r.updated_at)
-                    .push_bind(&r.parent_id)
-                    .push_bind(&r.schedule_name)
-                    .push_bind(r.part as i64)
-                    .push_bind(&r.correlation_id)
-                    .push_bind(&r.state)
-                    .push_bind(&r.state_z)
-                    .push_bind(r.ended_at);
-            });
-            q.push(" ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, part = excluded.part, state = excluded.state, state_z = excluded.state_z, ended_at = excluded.ended_at");
-            q.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.started_by_fire.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> =
-                QueryBuilder::new("UPDATE schedule_fires SET status = 'started' WHERE instance_id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(id);
-            }
-            q.push(")");
-            q.build().execute(&mut *tx).await?;
-        }
-        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
+crate::shared_store::store_impl!(PostgresStore, Postgres, {
     async fn size_bytes(&self) -> Result<Option<u64>> {
         let bytes: i64 =
             sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&self.reader).await?;
         Ok(Some(bytes as u64))
-    }
-
-    async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        for def in defs {
-            sqlx::query(
-                "INSERT INTO definitions (kind, name, version, body, updated_at, defined_by) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (kind, name, version) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at, \
-                 defined_by = excluded.defined_by",
-            )
-            .bind(&def.kind)
-            .bind(&def.name)
-            .bind(def.version as i64)
-            .bind(&def.body)
-            .bind(def.updated_at)
-            .bind(&def.defined_by)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn node_heartbeat(&self, node: &NodeRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO nodes (id, host, version, started_at, heartbeat_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (id) DO UPDATE SET host = excluded.host, version = excluded.version, started_at = excluded.started_at, \
-             heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at",
-        )
-        .bind(&node.id)
-        .bind(&node.host)
-        .bind(&node.version)
-        .bind(node.started_at)
-        .bind(node.heartbeat_at)
-        .bind(node.stopped_at)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn claim_fires(
-        &self,
-        claims: &[FireClaim],
-        cursors: &[ScheduleCursor],
-        fence: Option<&Fence>,
-    ) -> Result<Vec<bool>> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(fence) = fence {
-            cluster::check_fence(&mut tx, fence).await?;
-        }
-        let mut claimed = Vec::with_capacity(claims.len());
-        for chunk in claims.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO schedule_fires (schedule_name, scheduled_at, instance_id, executed_at, status) ",
-            );
-            q.push_values(chunk, |mut b, c| {
-                b.push_bind(&c.schedule)
-                    .push_bind(c.scheduled_at)
-                    .push_bind(&c.instance_id)
-                    .push_bind(c.executed_at)
-                    .push_bind(c.status.as_str());
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            let inserted = q.build().execute(&mut *tx).await?.rows_affected() as usize;
-            if inserted == chunk.len() {
-                claimed.extend(std::iter::repeat_n(true, chunk.len()));
-                continue;
-            }
-            // Some fire times were already claimed (by an earlier run or another node): find ours.
-            let mut q: QueryBuilder<Postgres> =
-                QueryBuilder::new("SELECT instance_id FROM schedule_fires WHERE instance_id IN (");
-            let mut list = q.separated(", ");
-            for c in chunk {
-                list.push_bind(&c.instance_id);
-            }
-            q.push(")");
-            let ours: std::collections::HashSet<String> = q
-                .build()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("instance_id"))
-                .collect::<std::result::Result<_, _>>()?;
-            claimed.extend(chunk.iter().map(|c| ours.contains(&c.instance_id)));
-        }
-        for chunk in cursors.chunks(ROWS_PER_STATEMENT) {
-            let now = claims.first().map(|c| c.executed_at).unwrap_or_default();
-            let mut q: QueryBuilder<Postgres> =
-                QueryBuilder::new("INSERT INTO schedule_state (name, next_fire_at, updated_at) ");
-            q.push_values(chunk, |mut b, c| {
-                b.push_bind(&c.schedule).push_bind(c.next_fire_at).push_bind(now);
-            });
-            q.push(" ON CONFLICT (name) DO UPDATE SET next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at");
-            q.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(claimed)
-    }
-
-    async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(fence) = &batch.fence {
-            cluster::check_fence(&mut tx, fence).await?;
-        }
-        for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ",
-            );
-            q.push_values(chunk, |mut b, a| {
-                b.push_bind(&a.dedup_key)
-                    .push_bind(&a.name)
-                    .push_bind(&a.condition)
-                    .push_bind(a.firing_since)
-                    .push_bind(a.last_notified)
-                    .push_bind(a.acknowledged as i64)
-                    .push_bind(a.next_wake)
-                    .push_bind(a.updated_at)
-                    .push_bind(partition_of(&a.dedup_key) as i64)
-                    .push_bind(&a.state);
-            });
-            q.push(
-                " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
-                 firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
-                 next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
-            );
-            q.build().execute(&mut *tx).await?;
-        }
-        let mut ids = Vec::with_capacity(batch.outbox.len());
-        for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-                "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(&e.dedup_key)
-                    .push_bind(&e.notifier)
-                    .push_bind(&e.notice)
-                    .push_bind(&e.message)
-                    .push_bind("pending")
-                    .push_bind(0i64)
-                    .push_bind(e.created_at)
-                    .push_bind(e.created_at)
-                    .push_bind(partition_of(&e.dedup_key) as i64);
-            });
-            q.push(" RETURNING id");
-            // One statement takes its identity values in row order; sorted, they map back to it.
-            let mut got: Vec<i64> = q
-                .build()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("id"))
-                .collect::<std::result::Result<_, _>>()?;
-            got.sort_unstable();
-            ids.extend(got);
-        }
-        apply_deliveries(&mut tx, &batch.deliveries).await?;
-        cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
-        cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
-        tx.commit().await?;
-        Ok(ids)
-    }
-
-    async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO silences (id, matchers, ends_at, created_at, comment) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment",
-        )
-        .bind(&silence.id)
-        .bind(&silence.matchers)
-        .bind(silence.ends_at)
-        .bind(silence.created_at)
-        .bind(&silence.comment)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn clear_ack_requests(&self, keys: &[String]) -> Result<()> {
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Postgres> =
-                QueryBuilder::new("DELETE FROM alert_ack_requests WHERE dedup_key IN (");
-            let mut list = q.separated(", ");
-            for k in chunk {
-                list.push_bind(k);
-            }
-            q.push(")");
-            q.build().execute(&self.writer).await?;
-        }
-        Ok(())
     }
 
     async fn reclaim_space(&self) -> Result<()> {

@@ -1,6 +1,5 @@
 //! The workers' shared queue (`crate::work`) on Postgres.
 
-use sqlx::Row;
 use vigil_core::time::Millis;
 
 use super::PostgresStore;
@@ -32,13 +31,5 @@ impl PostgresStore {
         // RETURNING does not keep the subquery's order.
         offers.sort_by_key(|o| o.visible_at);
         Ok(offers)
-    }
-
-    pub(super) async fn work_sizes_impl(&self) -> Result<Vec<(String, u64)>> {
-        let rows =
-            sqlx::query("SELECT task_type, COUNT(*) AS n FROM work_offers GROUP BY task_type ORDER BY task_type")
-                .fetch_all(&self.reader)
-                .await?;
-        rows.iter().map(|r| Ok((r.try_get("task_type")?, r.try_get::<i64, _>("n")? as u64))).collect()
     }
 }

@@ -1,6 +1,5 @@
 //! The workers' shared queue (`crate::work`) on Sqlite.
 
-use sqlx::Row;
 use vigil_core::time::Millis;
 
 use super::SqliteStore;
@@ -37,13 +36,5 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(offers)
-    }
-
-    pub(super) async fn work_sizes_impl(&self) -> Result<Vec<(String, u64)>> {
-        let rows =
-            sqlx::query("SELECT task_type, COUNT(*) AS n FROM work_offers GROUP BY task_type ORDER BY task_type")
-                .fetch_all(&self.reader)
-                .await?;
-        rows.iter().map(|r| Ok((r.try_get("task_type")?, r.try_get::<i64, _>("n")? as u64))).collect()
     }
 }
