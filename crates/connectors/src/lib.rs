@@ -6,6 +6,7 @@
 //! delivered, retry (after a delay), or permanent failure. Sending is shared ([`notifiers::send`])
 //! and goes through an injected HTTP client.
 
+pub mod credentials;
 pub mod notifiers;
 pub mod sources;
 

@@ -129,14 +129,9 @@ async fn ask_source(
     def: &MonitorDef,
     secrets: &vigil_runtime::SecretValues,
 ) -> Result<(Vec<vigil_core::monitor::evaluate::Reading>, Answer)> {
-    let mut spec = def.source.clone();
     let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
-    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &lookup);
-    if let Some((path, message)) = missing.first() {
-        anyhow::bail!("source.{}.{path}: {message}", spec.kind);
-    }
-    let source =
-        Source::from_spec(&spec).map_err(|p| anyhow::anyhow!("source.{}.{}: {}", spec.kind, p.path, p.message))?;
+    let source = Source::build(&def.source, &lookup)
+        .map_err(|p| anyhow::anyhow!("source.{}.{}: {}", def.source.kind, p.path, p.message))?;
     let started = Instant::now();
     let answer =
         vigil_runtime::monitors::ask_with_store(&vigil_connectors::http_client(), store, &source, SystemClock.now())

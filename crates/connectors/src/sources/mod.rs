@@ -12,26 +12,30 @@ pub mod http;
 pub mod influxdb;
 pub mod job_latency;
 pub mod prometheus;
+mod registry;
+mod source;
 pub mod sql;
 
 use std::time::Duration;
 
 pub use body::MAX_ANSWER_BYTES;
 pub(crate) use body::snippet;
+pub(crate) use registry::sources;
+pub use source::{Ask, SourceConfig};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use vigil_core::monitor::evaluate::Answer;
 use vigil_core::monitor::{SourceKind, SourceSpec};
 
+use crate::credentials::Credentials;
+
 /// Time a source call may take unless its config says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A configured source.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
+sources! {
     /// An HTTP check with conditions.
-    Http(http::HttpSource),
+    Http(http::HttpConfig),
     /// InfluxDB 1.x (InfluxQL) or 2.x (Flux).
     Influxdb(influxdb::InfluxConfig),
     /// Prometheus instant queries.
@@ -69,26 +73,26 @@ pub struct SourceRequest {
 }
 
 impl Source {
-    /// Reads a monitor's `source` block. Sources that are not built yet are named as such.
+    /// Reads a monitor's `source` block (its credentials substituted, or still references when
+    /// `vigil validate` reads it) into the source that runs.
     pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
-        match spec.kind {
-            SourceKind::Http => typed(&spec.config).and_then(|c: http::HttpConfig| c.check().map(Source::Http)),
-            SourceKind::Influxdb => {
-                typed(&spec.config).and_then(|c: influxdb::InfluxConfig| c.check().map(|()| Source::Influxdb(c)))
-            }
-            SourceKind::Prometheus => typed(&spec.config)
-                .and_then(|c: prometheus::PrometheusConfig| c.check().map(|()| Source::Prometheus(c))),
-            SourceKind::Sql => typed(&spec.config).and_then(|c: sql::SqlConfig| c.check().map(|()| Source::Sql(c))),
-            SourceKind::Email => {
-                typed(&spec.config).and_then(|c: email::EmailConfig| c.check().map(|()| Source::Email(c)))
-            }
-            SourceKind::JobLatency => typed(&spec.config)
-                .and_then(|c: job_latency::JobLatencyConfig| c.check().map(|()| Source::JobLatency(c))),
-            SourceKind::Heartbeat => Err(SourceProblem {
-                path: String::new(),
-                message: "a heartbeat is pinged, not asked: it has no source to read".into(),
-            }),
+        Self::read(spec)
+    }
+
+    /// Builds the source a monitor asks: credentials substituted through `lookup` (a missing one
+    /// is named), an SQL `connection` resolved to its declared URL, then read as
+    /// [`from_spec`](Source::from_spec) reads it. Once per monitor load, not per check.
+    pub fn build(spec: &SourceSpec, lookup: Credentials<'_>) -> Result<Source, SourceProblem> {
+        let mut spec = spec.clone();
+        let missing = crate::credentials::substitute_credentials(&mut spec.config, lookup);
+        if let Some((path, message)) = missing.into_iter().next() {
+            return Err(SourceProblem { path, message });
         }
+        if spec.kind == SourceKind::Sql {
+            sql::resolve_connection(&mut spec.config, lookup)
+                .map_err(|message| SourceProblem { path: "connection".into(), message })?;
+        }
+        Self::read(&spec)
     }
 
     /// Every problem of a `source` block that can be told apart in one reading: [`from_spec`]
@@ -119,75 +123,40 @@ impl Source {
         }
         found
     }
-
-    /// The call to make.
-    pub fn request(&self) -> Result<SourceRequest, String> {
-        match self {
-            Source::Http(s) => Ok(s.request()),
-            Source::Influxdb(c) => c.request(),
-            Source::Prometheus(c) => c.request(),
-            Source::JobLatency(c) => c.request(),
-            Source::Sql(_) => Err("a SQL source is not asked over HTTP".into()),
-            Source::Email(_) => Err("an email source is asked over IMAP, not HTTP".into()),
-        }
-    }
-
-    /// Reads an answer: its HTTP status and body.
-    pub fn parse(&self, status: u16, body: &[u8]) -> Answer {
-        match self {
-            Source::Http(s) => {
-                let body = serde_json::from_slice(body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-                s.judge(http::Observed { connected: true, status, body, ..http::Observed::default() }, None)
-            }
-            Source::Influxdb(c) => c.parse(status, body),
-            Source::Prometheus(c) => c.parse(status, body),
-            Source::JobLatency(c) => c.parse_at(status, body, jiff::Timestamp::now().as_millisecond()),
-            Source::Sql(_) => Answer::Failed(format!("a SQL source has no HTTP answer (status {status})")),
-            Source::Email(_) => Answer::Failed(format!("an email source has no HTTP answer (status {status})")),
-        }
-    }
 }
 
-/// Asks `source` over HTTP and reads its answer; a failed call is an [`Answer::Failed`] naming
-/// the server and the reason (never a credential).
+/// Asks `source` once, at the wall clock's time (a workflow's query task; monitors go through
+/// [`ask_at`] with the engine's clock).
 pub async fn ask(client: &reqwest::Client, source: &Source) -> Answer {
-    match source {
-        // Timed, with its own client settings (redirects, TLS) and the certificate read.
-        Source::Http(check) => return check.ask().await,
-        // The other sources' calls are boxed: a future is as large as its largest state, and the
-        // checks that run most (plain HTTP) should not carry a database or IMAP session's.
-        Source::Sql(query) => return Box::pin(query.ask()).await,
-        Source::Email(email) => return Box::pin(email.ask_at(None, jiff::Timestamp::now().as_millisecond())).await,
-        Source::Influxdb(_) | Source::Prometheus(_) | Source::JobLatency(_) => {}
-    }
-    Box::pin(ask_over_http(client, source)).await
+    ask_at(client, source, jiff::Timestamp::now().as_millisecond()).await
 }
 
 /// The call of a source that answers over HTTP through reqwest (InfluxDB, Prometheus, a job's
-/// status endpoint).
-async fn ask_over_http(client: &reqwest::Client, source: &Source) -> Answer {
-    let req = match source.request() {
-        Ok(r) => r,
-        Err(e) => return Answer::Failed(e),
-    };
-    let where_ = host_of(&req.url);
-    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut call = client.request(method, &req.url).timeout(req.timeout);
-    for (k, v) in &req.headers {
-        call = call.header(k, v);
+/// status endpoint), its answer read by `parse`.
+pub(crate) async fn ask_over_http(
+    client: &reqwest::Client,
+    call: &SourceRequest,
+    parse: impl FnOnce(u16, &[u8]) -> Answer,
+) -> Answer {
+    let where_ = host_of(&call.url);
+    let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut req = client.request(method, &call.url).timeout(call.timeout);
+    for (k, v) in &call.headers {
+        req = req.header(k, v);
     }
-    if let Some(body) = req.body {
-        call = call.body(body);
+    if let Some(body) = &call.body {
+        req = req.body(body.clone());
     }
-    let response = match call.send().await {
+    let response = match req.send().await {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return Answer::Failed(format!("{where_} did not answer within {:?}", req.timeout)),
+        Err(e) if e.is_timeout() => {
+            return Answer::Failed(format!("{where_} did not answer within {:?}", call.timeout));
+        }
         Err(e) => return Answer::Failed(format!("{where_} could not be reached: {}", root_cause(&e))),
     };
     let status = response.status().as_u16();
     match read_capped(response).await {
-        Ok(body) => source.parse(status, &body),
+        Ok(body) => parse(status, &body),
         Err(why) => Answer::Failed(format!("{where_}: {why}")),
     }
 }

@@ -34,7 +34,7 @@ pub use router::{CHECKS_PER_SHARD, Sharding};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use vigil_connectors::sources::{Source, ask};
+use vigil_connectors::sources::{Source, ask_at};
 use vigil_core::monitor::MonitorDef;
 use vigil_core::monitor::evaluate::{Answer, Reading};
 use vigil_core::time::{Clock, Millis};
@@ -176,7 +176,7 @@ impl Monitors {
     }
 }
 
-/// Asks a source; a `job_latency` source on a vigil workflow reads the workflow's newest runs
+/// Asks a source at the engine's clock; a `job_latency` source on a vigil workflow reads the workflow's newest runs
 /// from the store instead of calling out.
 pub async fn ask_with_store(
     client: &reqwest::Client,
@@ -184,12 +184,8 @@ pub async fn ask_with_store(
     source: &Source,
     now: Millis,
 ) -> Answer {
-    if let Source::Email(email) = source {
-        // Judged at the engine's clock, like every monitor.
-        return Box::pin(email.ask_at(None, now)).await;
-    }
-    let Source::JobLatency(job) = source else { return ask(client, source).await };
-    let Some(workflow) = &job.workflow else { return ask(client, source).await };
+    let Source::JobLatency(job) = source else { return ask_at(client, source, now).await };
+    let Some(workflow) = &job.workflow else { return ask_at(client, source, now).await };
     Box::pin(newest_runs(store, job, workflow, now)).await
 }
 

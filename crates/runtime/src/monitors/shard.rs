@@ -496,7 +496,7 @@ impl Actor {
                 Some(given) if given.contains("${") => {
                     let mut value = serde_json::Value::String(given.clone());
                     let lookup = self.deps.credentials.clone();
-                    let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut value, &*lookup);
+                    let missing = vigil_connectors::credentials::substitute_credentials(&mut value, &*lookup);
                     if let Some((_, message)) = missing.first() {
                         tracing::warn!(monitor = %name, "heartbeat.id: {message}; its pings are refused until it resolves");
                         continue;
@@ -555,17 +555,10 @@ impl Actor {
         if def.heartbeat.is_some() {
             return Err("a heartbeat is pinged, not asked".into());
         }
-        let mut spec = def.source.clone();
         let lookup = self.deps.credentials.clone();
-        let missing = vigil_connectors::notifiers::load::substitute_credentials(&mut spec.config, &*lookup);
-        if let Some((path, message)) = missing.first() {
-            return Err(format!("source.{}.{path}: {message}", spec.kind));
-        }
-        if spec.kind == vigil_core::monitor::SourceKind::Sql {
-            vigil_connectors::sources::sql::resolve_connection(&mut spec.config, &*lookup)
-                .map_err(|e| format!("source.sql.connection: {e}"))?;
-        }
-        Source::from_spec(&spec).map(Arc::new).map_err(|p| format!("source.{}.{}: {}", spec.kind, p.path, p.message))
+        Source::build(&def.source, &*lookup)
+            .map(Arc::new)
+            .map_err(|p| format!("source.{}.{}: {}", def.source.kind, p.path, p.message))
     }
 
     /// Learns the series each monitor had alerts for, and its stored latest readings.

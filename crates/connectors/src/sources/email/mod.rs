@@ -272,3 +272,17 @@ fn or_all(key: &str, items: &[String]) -> Option<String> {
         [first, rest @ ..] => Some(format!("OR {key} {first} ({})", or_all(key, rest)?)),
     }
 }
+
+impl super::SourceConfig for EmailConfig {
+    type Built = EmailConfig;
+
+    fn build(self) -> Result<EmailConfig, SourceProblem> {
+        self.check().map(|()| self)
+    }
+}
+
+impl super::Ask for EmailConfig {
+    async fn ask(&self, _client: &reqwest::Client, now: Millis) -> Answer {
+        self.ask_at(None, now).await
+    }
+}

@@ -276,6 +276,21 @@ fn client(insecure: bool, redirects: bool) -> reqwest::Client {
     all[usize::from(insecure) * 2 + usize::from(redirects)].clone()
 }
 
+impl super::SourceConfig for HttpConfig {
+    type Built = HttpSource;
+
+    fn build(self) -> Result<HttpSource, SourceProblem> {
+        self.check()
+    }
+}
+
+impl super::Ask for HttpSource {
+    /// Timed, with its own client settings (redirects, TLS) and the certificate read.
+    async fn ask(&self, _client: &reqwest::Client, _now: vigil_core::time::Millis) -> Answer {
+        HttpSource::ask(self).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

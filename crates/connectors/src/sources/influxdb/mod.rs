@@ -13,7 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use vigil_core::monitor::evaluate::Answer;
 
-use super::{SourceProblem, SourceRequest};
+use vigil_core::time::Millis;
+
+use super::{Ask, SourceConfig, SourceProblem, SourceRequest};
 
 /// The query language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -59,42 +61,55 @@ pub struct InfluxConfig {
     pub timeout: Option<String>,
 }
 
+/// An InfluxDB source as it runs: its call built once, when the monitor loads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Influx {
+    language: Language,
+    /// The call; why not, while the address still holds a `${...}` reference.
+    call: Result<SourceRequest, String>,
+}
+
+impl SourceConfig for InfluxConfig {
+    type Built = Influx;
+
+    fn build(self) -> Result<Influx, SourceProblem> {
+        let problem = |path: &str, message: &str| Err(SourceProblem { path: path.into(), message: message.into() });
+        let base = reqwest::Url::parse(&self.url);
+        if !base.as_ref().is_ok_and(|u| matches!(u.scheme(), "http" | "https")) && !self.url.contains("${") {
+            return problem("url", "`url` is the server's http(s) address, e.g. http://influx:8086");
+        }
+        if self.query.trim().is_empty() {
+            return problem("query", "`query` is empty");
+        }
+        let language = self.language();
+        match language {
+            Language::Influxql if self.database.is_none() => {
+                return problem("database", "an InfluxQL query needs `database` (or give `org` for Flux)");
+            }
+            Language::Flux if self.org.is_none() => return problem("org", "a Flux query needs `org`"),
+            _ if self.username.is_some() != self.password.is_some() => {
+                return problem("password", "`username` and `password` go together");
+            }
+            _ => {}
+        }
+        let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
+        let call = match base {
+            Ok(_) => self.call(timeout),
+            Err(_) => Err(format!("influxdb: `url` still holds a reference: {}", self.url)),
+        };
+        Ok(Influx { language, call })
+    }
+}
+
 impl InfluxConfig {
     /// The language in use.
     pub fn language(&self) -> Language {
         self.language.unwrap_or(if self.org.is_some() { Language::Flux } else { Language::Influxql })
     }
 
-    /// Checks what serde cannot.
-    pub fn check(&self) -> Result<(), SourceProblem> {
-        let problem = |path: &str, message: &str| Err(SourceProblem { path: path.into(), message: message.into() });
-        if reqwest::Url::parse(&self.url).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
-            && !self.url.contains("${")
-        {
-            return problem("url", "`url` is the server's http(s) address, e.g. http://influx:8086");
-        }
-        if self.query.trim().is_empty() {
-            return problem("query", "`query` is empty");
-        }
-        match self.language() {
-            Language::Influxql if self.database.is_none() => {
-                problem("database", "an InfluxQL query needs `database` (or give `org` for Flux)")
-            }
-            Language::Flux if self.org.is_none() => problem("org", "a Flux query needs `org`"),
-            _ if self.username.is_some() != self.password.is_some() => {
-                problem("password", "`username` and `password` go together")
-            }
-            _ => super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT).map(|_| ()),
-        }
-    }
-
-    fn timeout(&self) -> Duration {
-        super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT).unwrap_or(super::DEFAULT_TIMEOUT)
-    }
-
     /// The call: `GET /query?db=&q=&epoch=ms` for InfluxQL, `POST /api/v2/query?org=` with a JSON
     /// body asking for annotated CSV for Flux.
-    pub fn request(&self) -> Result<SourceRequest, String> {
+    fn call(&self, timeout: Duration) -> Result<SourceRequest, String> {
         let base = self.url.trim_end_matches('/');
         let mut headers = Vec::new();
         if let Some(token) = &self.token {
@@ -109,7 +124,7 @@ impl InfluxConfig {
                 params.extend(self.password.as_deref().map(|p| ("p", p)));
                 let url = reqwest::Url::parse_with_params(&format!("{base}/query"), &params)
                     .map_err(|e| format!("influxdb: bad url `{base}`: {e}"))?;
-                Ok(SourceRequest { method: "GET", url: url.into(), headers, body: None, timeout: self.timeout() })
+                Ok(SourceRequest { method: "GET", url: url.into(), headers, body: None, timeout })
             }
             Language::Flux => {
                 let org = self.org.as_deref().unwrap_or_default();
@@ -121,22 +136,32 @@ impl InfluxConfig {
                     "query": self.query, "type": "flux",
                     "dialect": {"header": true, "annotations": ["datatype", "group", "default"]}
                 });
-                Ok(SourceRequest {
-                    method: "POST",
-                    url: url.into(),
-                    headers,
-                    body: Some(body.to_string()),
-                    timeout: self.timeout(),
-                })
+                Ok(SourceRequest { method: "POST", url: url.into(), headers, body: Some(body.to_string()), timeout })
             }
         }
+    }
+}
+
+impl Influx {
+    /// The call.
+    pub fn request(&self) -> Result<SourceRequest, String> {
+        self.call.clone()
     }
 
     /// Reads an answer.
     pub fn parse(&self, status: u16, body: &[u8]) -> Answer {
-        match self.language() {
+        match self.language {
             Language::Influxql => influxql::parse(status, body),
             Language::Flux => flux::parse(status, body),
+        }
+    }
+}
+
+impl Ask for Influx {
+    async fn ask(&self, client: &reqwest::Client, _now: Millis) -> Answer {
+        match &self.call {
+            Ok(call) => super::ask_over_http(client, call, |status, body| self.parse(status, body)).await,
+            Err(why) => Answer::Failed(why.clone()),
         }
     }
 }

@@ -5,10 +5,9 @@ use vigil_core::monitor::evaluate::Answer;
 
 use super::*;
 
-fn config(v: serde_json::Value) -> InfluxConfig {
+fn config(v: serde_json::Value) -> Influx {
     let c: InfluxConfig = serde_json::from_value(v).unwrap();
-    c.check().unwrap();
-    c
+    c.build().unwrap()
 }
 
 /// A sample as (labels, fields).
@@ -53,7 +52,7 @@ fn flux_posts_json_asking_for_annotated_csv_with_the_token() {
 fn configs_that_cannot_work_are_named() {
     let problem = |v: serde_json::Value| {
         let c: InfluxConfig = serde_json::from_value(v).unwrap();
-        c.check().unwrap_err().path
+        c.build().unwrap_err().path
     };
     assert_eq!(problem(json!({"url": "http://i:8086", "query": "SELECT 1"})), "database");
     assert_eq!(problem(json!({"url": "http://i:8086", "query": "x", "language": "flux"})), "org");

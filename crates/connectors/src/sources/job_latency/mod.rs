@@ -161,6 +161,25 @@ fn read_time(v: &Value) -> Option<Millis> {
     }
 }
 
+impl super::SourceConfig for JobLatencyConfig {
+    type Built = JobLatencyConfig;
+
+    fn build(self) -> Result<JobLatencyConfig, SourceProblem> {
+        self.check().map(|()| self)
+    }
+}
+
+impl super::Ask for JobLatencyConfig {
+    /// A status endpoint is asked over HTTP; a workflow's runs are read from vigil's store by
+    /// the runtime, which never asks this.
+    async fn ask(&self, client: &reqwest::Client, now: Millis) -> Answer {
+        match self.request() {
+            Ok(call) => super::ask_over_http(client, &call, |status, body| self.parse_at(status, body, now)).await,
+            Err(why) => Answer::Failed(why),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use vigil_core::monitor::evaluate::{Answer, Sample};
 
-use super::{SourceProblem, SourceRequest, snippet};
+use vigil_core::time::Millis;
+
+use super::{Ask, SourceConfig, SourceProblem, SourceRequest, snippet};
 
 /// What a monitor writes under `source: {prometheus: ...}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -24,12 +26,19 @@ pub struct PrometheusConfig {
     pub timeout: Option<String>,
 }
 
-impl PrometheusConfig {
-    /// Checks what serde cannot.
-    pub fn check(&self) -> Result<(), SourceProblem> {
-        if reqwest::Url::parse(&self.url).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
-            && !self.url.contains("${")
-        {
+/// A Prometheus source as it runs: its call built once, when the monitor loads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prometheus {
+    /// The call; why not, while the address still holds a `${...}` reference.
+    call: Result<SourceRequest, String>,
+}
+
+impl SourceConfig for PrometheusConfig {
+    type Built = Prometheus;
+
+    fn build(self) -> Result<Prometheus, SourceProblem> {
+        let url = reqwest::Url::parse(&self.url);
+        if !url.as_ref().is_ok_and(|u| matches!(u.scheme(), "http" | "https")) && !self.url.contains("${") {
             return Err(SourceProblem {
                 path: "url".into(),
                 message: "`url` is the server's http(s) address, e.g. http://prometheus:9090".into(),
@@ -38,74 +47,94 @@ impl PrometheusConfig {
         if self.query.trim().is_empty() {
             return Err(SourceProblem { path: "query".into(), message: "`query` is empty".into() });
         }
-        super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT).map(|_| ())
+        let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
+        let call = match url {
+            Ok(_) => Ok(self.call(timeout)),
+            Err(_) => Err(format!("prometheus: `url` still holds a reference: {}", self.url)),
+        };
+        Ok(Prometheus { call })
     }
+}
 
-    /// The call.
-    pub fn request(&self) -> Result<SourceRequest, String> {
-        let timeout =
-            super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT).unwrap_or(super::DEFAULT_TIMEOUT);
+impl PrometheusConfig {
+    /// The call, to an address that parses.
+    fn call(&self, timeout: std::time::Duration) -> SourceRequest {
         let base = self.url.trim_end_matches('/');
         let seconds = format!("{}s", timeout.as_secs().max(1));
         let url = reqwest::Url::parse_with_params(
             &format!("{base}/api/v1/query"),
             &[("query", self.query.as_str()), ("timeout", &seconds)],
         )
-        .map_err(|e| format!("prometheus: bad url `{base}`: {e}"))?;
+        .map_or_else(|_| format!("{base}/api/v1/query"), String::from);
         let headers = self.token.iter().map(|t| ("Authorization".to_string(), format!("Bearer {t}"))).collect();
-        Ok(SourceRequest { method: "GET", url: url.into(), headers, body: None, timeout })
+        SourceRequest { method: "GET", url, headers, body: None, timeout }
     }
+}
 
-    /// Reads an answer.
-    pub fn parse(&self, status: u16, body: &[u8]) -> Answer {
-        let doc: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(_) => return Answer::Failed(format!("prometheus answered {status}: {}", snippet(body))),
-        };
-        if doc.get("status").and_then(Value::as_str) != Some("success") {
-            let kind = doc.get("errorType").and_then(Value::as_str).unwrap_or("error");
-            let error = doc.get("error").and_then(Value::as_str).unwrap_or("no error given");
-            return Answer::Failed(format!("prometheus ({kind}): {error}"));
+impl Prometheus {
+    /// The call.
+    pub fn request(&self) -> Result<SourceRequest, String> {
+        self.call.clone()
+    }
+}
+
+impl Ask for Prometheus {
+    async fn ask(&self, client: &reqwest::Client, _now: Millis) -> Answer {
+        match &self.call {
+            Ok(call) => super::ask_over_http(client, call, parse).await,
+            Err(why) => Answer::Failed(why.clone()),
         }
-        let data = &doc["data"];
-        let value_of = |pair: &Value| -> Value {
-            // `[unix time, "1.5"]`; NaN and ±Inf are not numbers a threshold can compare.
-            pair.get(1)
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<f64>().ok())
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::Null, Value::Number)
-        };
-        match data.get("resultType").and_then(Value::as_str) {
-            Some("vector") => Answer::Samples(
-                data["result"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|element| {
-                        let labels = element["metric"]
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .filter(|(k, _)| *k != "__name__")
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                            .collect();
-                        let fields: Map<String, Value> =
-                            [("value".to_string(), value_of(&element["value"]))].into_iter().collect();
-                        Sample { labels, fields, ..Sample::default() }
-                    })
-                    .collect(),
-            ),
-            Some("scalar") => {
-                let fields: Map<String, Value> =
-                    [("value".to_string(), value_of(&data["result"]))].into_iter().collect();
-                Answer::Samples(vec![Sample { fields, ..Sample::default() }])
-            }
-            Some(other) => {
-                Answer::Failed(format!("prometheus answered a {other}; a monitor reads an instant vector or a scalar"))
-            }
-            None => Answer::Failed("prometheus answered without a resultType".into()),
+    }
+}
+
+/// Reads an answer.
+pub fn parse(status: u16, body: &[u8]) -> Answer {
+    let doc: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return Answer::Failed(format!("prometheus answered {status}: {}", snippet(body))),
+    };
+    if doc.get("status").and_then(Value::as_str) != Some("success") {
+        let kind = doc.get("errorType").and_then(Value::as_str).unwrap_or("error");
+        let error = doc.get("error").and_then(Value::as_str).unwrap_or("no error given");
+        return Answer::Failed(format!("prometheus ({kind}): {error}"));
+    }
+    let data = &doc["data"];
+    let value_of = |pair: &Value| -> Value {
+        // `[unix time, "1.5"]`; NaN and ±Inf are not numbers a threshold can compare.
+        pair.get(1)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<f64>().ok())
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number)
+    };
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => Answer::Samples(
+            data["result"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|element| {
+                    let labels = element["metric"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, _)| *k != "__name__")
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect();
+                    let fields: Map<String, Value> =
+                        [("value".to_string(), value_of(&element["value"]))].into_iter().collect();
+                    Sample { labels, fields, ..Sample::default() }
+                })
+                .collect(),
+        ),
+        Some("scalar") => {
+            let fields: Map<String, Value> = [("value".to_string(), value_of(&data["result"]))].into_iter().collect();
+            Answer::Samples(vec![Sample { fields, ..Sample::default() }])
         }
+        Some(other) => {
+            Answer::Failed(format!("prometheus answered a {other}; a monitor reads an instant vector or a scalar"))
+        }
+        None => Answer::Failed("prometheus answered without a resultType".into()),
     }
 }
 
@@ -121,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_query_is_encoded_with_a_server_side_timeout() {
-        let req = prom().request().unwrap();
+        let req = prom().build().unwrap().request().unwrap();
         assert_eq!(req.method, "GET");
         assert!(req.url.starts_with("http://prom:9090/api/v1/query?query=sum+by+%28job%29+%28rate%28http_requests_total%7Bcode%3D%7E%225..%22%7D%5B5m%5D%29%29+%3E+0&timeout=10s"), "{}", req.url);
     }
@@ -131,26 +160,26 @@ mod tests {
 
     #[test]
     fn vector_elements_become_samples_by_their_labels() {
-        let Answer::Samples(got) = prom().parse(200, VECTOR.as_bytes()) else { panic!() };
+        let Answer::Samples(got) = parse(200, VECTOR.as_bytes()) else { panic!() };
         assert_eq!(got.len(), 3);
         assert_eq!(got[1].labels.get("job").map(String::as_str), Some("node"));
         assert!(!got[0].labels.contains_key("__name__"));
         assert_eq!(got[1].fields["value"], json!(0.0));
         assert_eq!(got[2].fields["value"], Value::Null, "NaN is no value");
         let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[1435781451.781,"42"]}}"#;
-        let Answer::Samples(one) = prom().parse(200, scalar.as_bytes()) else { panic!() };
+        let Answer::Samples(one) = parse(200, scalar.as_bytes()) else { panic!() };
         assert_eq!(one[0].fields["value"], json!(42.0));
     }
 
     #[test]
     fn errors_are_failures_with_their_type() {
         let bad = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unexpected \")\""}"#;
-        match prom().parse(400, bad.as_bytes()) {
+        match parse(400, bad.as_bytes()) {
             Answer::Failed(e) => assert!(e.starts_with("prometheus (bad_data): invalid parameter"), "{e}"),
             other => panic!("{other:?}"),
         }
         let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-        assert!(matches!(prom().parse(200, matrix.as_bytes()), Answer::Failed(e) if e.contains("matrix")));
-        assert!(matches!(prom().parse(502, b"bad gateway"), Answer::Failed(e) if e.contains("502")));
+        assert!(matches!(parse(200, matrix.as_bytes()), Answer::Failed(e) if e.contains("matrix")));
+        assert!(matches!(parse(502, b"bad gateway"), Answer::Failed(e) if e.contains("502")));
     }
 }

@@ -393,5 +393,19 @@ fn redact(url: &str) -> String {
     }
 }
 
+impl super::SourceConfig for SqlConfig {
+    type Built = SqlConfig;
+
+    fn build(self) -> Result<SqlConfig, SourceProblem> {
+        self.check().map(|()| self)
+    }
+}
+
+impl super::Ask for SqlConfig {
+    async fn ask(&self, _client: &reqwest::Client, _now: vigil_core::time::Millis) -> Answer {
+        SqlConfig::ask(self).await
+    }
+}
+
 #[cfg(test)]
 mod tests;

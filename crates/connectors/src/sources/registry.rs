@@ -1,0 +1,42 @@
+//! The list of sources, declared once (`sources!` in `sources/mod.rs`): one line per source
+//! folder, naming its [`SourceKind`](vigil_core::monitor::SourceKind) variant and its settings
+//! type. The macro writes [`Source`](super::Source), reading a `source:` block into it, and
+//! asking it; a source listed in core's `source_kinds!` but not here fails to compile, pointing
+//! at this list.
+
+/// Declares [`Source`](super::Source) from `Variant(folder::SettingsType)` lines.
+macro_rules! sources {
+    ($($(#[$doc:meta])* $variant:ident($($config:ident)::+),)*) => {
+        /// A configured source, built to run.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Source {
+            $($(#[$doc])* $variant(<$($config)::+ as SourceConfig>::Built),)*
+        }
+
+        impl Source {
+            /// Reads and builds a `source` block of the kind it names.
+            fn read(spec: &SourceSpec) -> Result<Source, SourceProblem> {
+                match spec.kind {
+                    $(SourceKind::$variant => {
+                        typed::<$($config)::+>(&spec.config)?.build().map(Source::$variant)
+                    })*
+                    SourceKind::Heartbeat => Err(SourceProblem {
+                        path: String::new(),
+                        message: "a heartbeat is pinged, not asked: it has no source to read".into(),
+                    }),
+                }
+            }
+        }
+
+        /// Asks `source` once; `now` is the engine's clock.
+        pub async fn ask_at(client: &reqwest::Client, source: &Source, now: vigil_core::time::Millis) -> Answer {
+            // Boxed: a future is as large as its largest state, and the checks that run most
+            // (plain HTTP) should not carry a database or IMAP session's.
+            match source {
+                $(Source::$variant(s) => Box::pin(Ask::ask(s, client, now)).await,)*
+            }
+        }
+    };
+}
+
+pub(crate) use sources;
