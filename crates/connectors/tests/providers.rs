@@ -26,6 +26,7 @@ async fn provider(req: Request) -> impl IntoResponse {
     let verdict = match path.as_str() {
         "/v2/enqueue" => pagerduty(&body),
         "/slack" => slack(&body),
+        "/teams" => teams(&body, bytes.len()),
         "/lark" => return (StatusCode::OK, axum::Json(lark(&body))).into_response(),
         p if p.starts_with("/opsgenie/") => opsgenie(p, &query, &auth, &body),
         "/api/v2/alerts" => alertmanager(&body),
@@ -37,6 +38,8 @@ async fn provider(req: Request) -> impl IntoResponse {
                 .into_response()
         }
         (Ok(()), "/slack") => (StatusCode::OK, "ok").into_response(),
+        // A Workflows webhook accepts the request and runs the flow later.
+        (Ok(()), "/teams") => StatusCode::ACCEPTED.into_response(),
         (Ok(()), p) if p.starts_with("/opsgenie/") => {
             (StatusCode::ACCEPTED, axum::Json(json!({"result": "Request will be processed"}))).into_response()
         }
@@ -45,6 +48,51 @@ async fn provider(req: Request) -> impl IntoResponse {
             (StatusCode::BAD_REQUEST, axum::Json(json!({"status": "invalid event", "errors": [why]}))).into_response()
         }
     }
+}
+
+/// Microsoft Teams' Workflows webhook: a `message` with Adaptive Card attachments (at most 28 KB
+/// in all), each card of a version Teams renders (up to 1.5), its elements of known types.
+fn teams(b: &Value, size: usize) -> Result<(), String> {
+    if size > 28 * 1024 {
+        return Err("message larger than 28 KB".into());
+    }
+    if b["type"] != "message" {
+        return Err("type must be `message`".into());
+    }
+    let attachments = b["attachments"].as_array().filter(|a| !a.is_empty()).ok_or("attachments missing")?;
+    for a in attachments {
+        if a["contentType"] != "application/vnd.microsoft.card.adaptive" {
+            return Err(format!("contentType {} is not an Adaptive Card", a["contentType"]));
+        }
+        let card = &a["content"];
+        if card["type"] != "AdaptiveCard" {
+            return Err("content.type must be AdaptiveCard".into());
+        }
+        let version: f64 = card["version"].as_str().and_then(|v| v.parse().ok()).ok_or("content.version missing")?;
+        if version > 1.5 {
+            return Err(format!("Teams renders Adaptive Cards up to 1.5, not {version}"));
+        }
+        let body = card["body"].as_array().filter(|b| !b.is_empty()).ok_or("content.body missing")?;
+        for element in body {
+            match element["type"].as_str() {
+                Some("TextBlock") => element["text"].as_str().map(drop).ok_or("TextBlock without text")?,
+                Some("FactSet") => {
+                    for fact in element["facts"].as_array().ok_or("FactSet without facts")? {
+                        if !fact["title"].is_string() || !fact["value"].is_string() {
+                            return Err(format!("a fact's title and value are strings: {fact}"));
+                        }
+                    }
+                }
+                other => return Err(format!("unknown element type {other:?}")),
+            }
+        }
+        for action in card["actions"].as_array().into_iter().flatten() {
+            if action["type"] != "Action.OpenUrl" || !action["url"].as_str().is_some_and(|u| u.starts_with("http")) {
+                return Err(format!("bad action {action}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn pagerduty(b: &Value) -> Result<(), String> {
@@ -180,6 +228,7 @@ fn notifiers(base: &str) -> Vec<NotifierConfig> {
     let docs = [
         json!({"type": "pagerduty", "name": "pd", "routing_key": "0123456789abcdef0123456789abcdef", "url": format!("{base}/v2/enqueue")}),
         json!({"type": "slack", "name": "slack", "url": format!("{base}/slack")}),
+        json!({"type": "teams", "name": "teams", "url": format!("{base}/teams")}),
         json!({"type": "lark", "name": "lark", "url": format!("{base}/lark"), "secret": LARK_SECRET}),
         json!({"type": "lark", "name": "lark-text", "url": format!("{base}/lark"), "secret": LARK_SECRET, "message_type": "text"}),
         json!({"type": "opsgenie", "name": "og", "api_key": "key", "url": format!("{base}/opsgenie")}),

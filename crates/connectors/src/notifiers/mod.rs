@@ -8,6 +8,7 @@ mod notifier;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
+pub mod teams;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -118,6 +119,8 @@ notifiers! {
     Alertmanager(alertmanager::AlertmanagerConfig),
     /// Email over SMTP.
     Email(email::EmailConfig),
+    /// Microsoft Teams through a Workflows webhook.
+    Teams(teams::TeamsConfig),
 }
 
 /// Most alerts per Alertmanager request.
