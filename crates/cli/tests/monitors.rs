@@ -769,3 +769,57 @@ async fn vigil_check_ignores_the_secrets_of_notifiers_it_does_not_use() {
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("never_set") && text.contains("`paged`"), "its own notifier's problem is named: {text}");
 }
+
+/// A `tcp` monitor (the source added through CONTRIBUTING.md's walkthrough) asked by `vigil
+/// check`: a port that answers as its conditions say is ok, a closed one critical with the
+/// reason; and its task type, `TCP_CHECK`, in a workflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_port_is_checked_by_a_monitor_and_by_its_task_type() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                if conn.read(&mut buf).await.unwrap_or(0) > 0 {
+                    let _ = conn.write_all(b"+PONG\r\n").await;
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config_alone(dir.path(), "http://127.0.0.1:9");
+    std::fs::write(
+        config.join("monitors/cache.yaml"),
+        format!(
+            "name: cache\nevery: 1m\nsource:\n  tcp:\n    url: tcp://{address}\n    body: \"PING\\r\\n\"\n    timeout: 2s\n    conditions: [\"[CONNECTED] == true\", \"[BODY] == pat(+PONG*)\"]\nnotify: [pager]\n"
+        ),
+    )
+    .unwrap();
+    let (code, out) = check_async(&db, &config, "cache").await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok"), "{out}");
+
+    let workflow = dir.path().join("w.json");
+    std::fs::write(
+        &workflow,
+        json!({"name": "ports", "tasks": [
+            {"name": "cache", "taskReferenceName": "cache", "type": "TCP_CHECK",
+             "inputParameters": {"url": format!("tcp://{address}"), "body": "PING\r\n"}}
+        ], "outputParameters": {"series": "${cache.output.series}"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_async(db.clone(), vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let series = &stdout_json(&out)["series"];
+    assert_eq!((series[0]["tier"].as_str(), &series[0]["fields"]["body"]), (Some("ok"), &json!("+PONG\r\n")));
+
+    server.abort();
+    let _ = server.await;
+    let (code, out) = check_async(&db, &config, "cache").await;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("could not connect to 127.0.0.1:"), "{out}");
+}

@@ -8,7 +8,7 @@
 
 /// Declares [`SourceKind`] and what each kind says of itself, one line per source.
 macro_rules! source_kinds {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal, task: $task:expr, sets_tiers: $tiers:literal, in_source_block: $block:literal;)*) => {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, task: $task:expr, asks_query: $query:literal, sets_tiers: $tiers:literal, in_source_block: $block:literal;)*) => {
         /// A monitor source.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum SourceKind {
@@ -33,6 +33,14 @@ macro_rules! source_kinds {
                 }
             }
 
+            /// Whether its task needs a `query` (an SQL task: a `query` or a `statement`); a
+            /// check's task (HTTP, TCP) is its address and conditions.
+            pub const fn asks_query(self) -> bool {
+                match self {
+                    $(SourceKind::$variant => $query,)*
+                }
+            }
+
             /// Whether the source decides each series' tier itself (conditions, a heartbeat's
             /// grace, a job's latency limits), so a monitor of it needs no thresholds.
             pub const fn sets_tiers(self) -> bool {
@@ -54,19 +62,21 @@ macro_rules! source_kinds {
 
 source_kinds! {
     /// An HTTP endpoint judged by conditions (Gatus' syntax).
-    Http = "http", task: Some("HTTP_CHECK"), sets_tiers: true, in_source_block: true;
+    Http = "http", task: Some("HTTP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// An InfluxDB query (InfluxQL or Flux).
-    Influxdb = "influxdb", task: Some("INFLUXDB_QUERY"), sets_tiers: false, in_source_block: true;
+    Influxdb = "influxdb", task: Some("INFLUXDB_QUERY"), asks_query: true, sets_tiers: false, in_source_block: true;
     /// A Prometheus instant query.
-    Prometheus = "prometheus", task: Some("PROMETHEUS_QUERY"), sets_tiers: false, in_source_block: true;
+    Prometheus = "prometheus", task: Some("PROMETHEUS_QUERY"), asks_query: true, sets_tiers: false, in_source_block: true;
     /// A read-only SQL query.
-    Sql = "sql", task: Some("SQL_QUERY"), sets_tiers: false, in_source_block: true;
+    Sql = "sql", task: Some("SQL_QUERY"), asks_query: true, sets_tiers: false, in_source_block: true;
     /// A job status endpoint judged by its runs' latency.
-    JobLatency = "job_latency", task: None, sets_tiers: true, in_source_block: true;
+    JobLatency = "job_latency", task: None, asks_query: false, sets_tiers: true, in_source_block: true;
     /// An IMAP inbox: a report that should arrive by a time of day.
-    Email = "email", task: None, sets_tiers: true, in_source_block: true;
+    Email = "email", task: None, asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A TCP port: open, and answering as it should.
+    Tcp = "tcp", task: Some("TCP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// Pings that should arrive (a `heartbeat:` block, not a source that is asked).
-    Heartbeat = "heartbeat", task: None, sets_tiers: true, in_source_block: false;
+    Heartbeat = "heartbeat", task: None, asks_query: false, sets_tiers: true, in_source_block: false;
 }
 
 impl SourceKind {

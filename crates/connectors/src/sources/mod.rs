@@ -7,6 +7,7 @@
 //! ([`ask`]) and goes through an injected HTTP client.
 
 mod body;
+pub mod conditions;
 pub mod email;
 pub mod http;
 pub mod influxdb;
@@ -15,6 +16,7 @@ pub mod prometheus;
 mod registry;
 mod source;
 pub mod sql;
+pub mod tcp;
 
 use std::time::Duration;
 
@@ -46,6 +48,8 @@ sources! {
     JobLatency(job_latency::JobLatencyConfig),
     /// An email expected each day in an IMAP folder.
     Email(email::EmailConfig),
+    /// A TCP port: open, and answering as it should.
+    Tcp(tcp::TcpConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.

@@ -647,7 +647,7 @@ impl Builder {
                     };
                     self.problems.push(Problem::error(join_key(&input_path, "url"), why));
                 }
-                if source != SourceKind::Http && !has("query") && !has("statement") {
+                if source.asks_query() && !has("query") && !has("statement") {
                     self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
                 }
                 TaskKind::Query { source, jdbc: false }

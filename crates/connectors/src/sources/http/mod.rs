@@ -8,7 +8,6 @@
 //! The sample then has `[CONNECTED] == false` and status 0, and fails its conditions.
 
 mod certificate;
-mod conditions;
 mod plain;
 
 use std::collections::BTreeMap;
@@ -16,11 +15,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
-use vigil_core::alert::Tier;
-use vigil_core::monitor::evaluate::{Answer, Sample};
+use serde_json::Value;
+use vigil_core::monitor::evaluate::Answer;
 
-pub use conditions::{Condition, Observed};
+pub use super::conditions::{Condition, Judge, Observed};
 
 use super::{SourceProblem, SourceRequest};
 
@@ -63,16 +61,13 @@ pub struct HttpConfig {
 pub struct HttpSource {
     /// As written.
     pub config: HttpConfig,
-    conditions: Vec<Condition>,
-    failing: Tier,
+    judge: Judge,
     /// The URL, parsed once (not on every check); `None` while it still holds a `${...}`.
     url: Option<reqwest::Url>,
     /// The whole call, when it is plain HTTP that [`plain`] handles (most checks).
     plain: Option<plain::Prepared>,
     /// The time the whole call may take.
     timeout: Duration,
-    /// A condition reads `[CONNECTED]` itself (so not reaching the server is not failed for it).
-    asks_connected: bool,
 }
 
 impl HttpConfig {
@@ -90,22 +85,8 @@ impl HttpConfig {
             return Err(problem("method".into(), format!("`{m}` is not an HTTP method")));
         }
         let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
-        let texts =
-            if self.conditions.is_empty() { vec!["[STATUS] < 400".to_string()] } else { self.conditions.clone() };
-        let conditions = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Condition::parse(t).map_err(|e| problem(format!("conditions[{i}]"), e)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let failing = match self.failing.as_deref() {
-            None | Some("critical") => Tier::Critical,
-            Some("warning") => Tier::Warning,
-            Some(other) => {
-                return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
-            }
-        };
-        let asks_connected = self.conditions.iter().any(|c| c.contains("[CONNECTED]"));
-        let mut source = HttpSource { config: self, conditions, failing, url, plain: None, timeout, asks_connected };
+        let judge = Judge::new(&self.conditions, "[STATUS] < 400", self.failing.as_deref(), true)?;
+        let mut source = HttpSource { config: self, judge, url, plain: None, timeout };
         if let Some(url) = &source.url {
             let req = source.request();
             source.plain = plain::Prepared::new(url, req.method, &req.headers, req.body.as_deref());
@@ -143,26 +124,7 @@ impl HttpSource {
 
     /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
     pub fn judge(&self, seen: Observed, note: Option<String>) -> Answer {
-        let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(&seen).err()).collect();
-        // Not reaching the server fails the check, unless a condition asks about that itself.
-        if !seen.connected && !self.asks_connected && failed.is_empty() {
-            failed.push("[CONNECTED] == true (found false)".into());
-        }
-        let mut fields = Map::with_capacity(5);
-        fields.insert("status".into(), Value::from(seen.status));
-        fields.insert("response_time".into(), Value::from(seen.response_time_ms));
-        fields.insert("connected".into(), Value::Bool(seen.connected));
-        fields.insert("body".into(), seen.body);
-        if let Some(ms) = seen.certificate_expires_in_ms {
-            fields.insert("certificate_expiration".into(), Value::from(ms));
-        }
-        let tier = if failed.is_empty() { Tier::Ok } else { self.failing };
-        let note = match (note, failed.is_empty()) {
-            (Some(n), _) => Some(n),
-            (None, false) => Some(format!("failed: {}", failed.join("; "))),
-            (None, true) => None,
-        };
-        Answer::Samples(vec![Sample { labels: BTreeMap::new(), fields, tier: Some(tier), note }])
+        self.judge.judge(seen, note)
     }
 
     /// Makes the call and judges it.
@@ -294,6 +256,7 @@ impl super::Ask for HttpSource {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use vigil_core::alert::Tier;
 
     use super::*;
 

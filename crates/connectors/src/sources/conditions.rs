@@ -3,7 +3,79 @@
 //! `len([BODY].items) > 0`, `has([BODY].errors) == false`, `[STATUS] == any(200, 204)`,
 //! `[CONNECTED] == true`.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use vigil_core::alert::Tier;
+use vigil_core::monitor::evaluate::{Answer, Sample};
+
+use super::SourceProblem;
+
+/// How a check (HTTP, TCP) is judged: its conditions, and the tier it gets when one fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judge {
+    conditions: Vec<Condition>,
+    failing: Tier,
+    /// A condition reads `[CONNECTED]` itself (so not reaching the server is not failed for it).
+    asks_connected: bool,
+    /// The check has an HTTP status to report.
+    reports_status: bool,
+}
+
+impl Judge {
+    /// Parses the `conditions` written (`default` when none are) and `failing` (warning or
+    /// critical, by default critical), naming the field at fault.
+    pub fn new(
+        written: &[String],
+        default: &str,
+        failing: Option<&str>,
+        reports_status: bool,
+    ) -> Result<Judge, SourceProblem> {
+        let problem = |path: String, message: String| SourceProblem { path, message };
+        let default = [default.to_string()];
+        let texts = if written.is_empty() { &default[..] } else { written };
+        let conditions = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Condition::parse(t).map_err(|e| problem(format!("conditions[{i}]"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let failing = match failing {
+            None | Some("critical") => Tier::Critical,
+            Some("warning") => Tier::Warning,
+            Some(other) => {
+                return Err(problem("failing".into(), format!("`failing` is warning or critical, got `{other}`")));
+            }
+        };
+        let asks_connected = written.iter().any(|c| c.contains("[CONNECTED]"));
+        Ok(Judge { conditions, failing, asks_connected, reports_status })
+    }
+
+    /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
+    pub fn judge(&self, seen: Observed, note: Option<String>) -> Answer {
+        let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(&seen).err()).collect();
+        // Not reaching the server fails the check, unless a condition asks about that itself.
+        if !seen.connected && !self.asks_connected && failed.is_empty() {
+            failed.push("[CONNECTED] == true (found false)".into());
+        }
+        let mut fields = Map::with_capacity(5);
+        if self.reports_status {
+            fields.insert("status".into(), Value::from(seen.status));
+        }
+        fields.insert("response_time".into(), Value::from(seen.response_time_ms));
+        fields.insert("connected".into(), Value::Bool(seen.connected));
+        fields.insert("body".into(), seen.body);
+        if let Some(ms) = seen.certificate_expires_in_ms {
+            fields.insert("certificate_expiration".into(), Value::from(ms));
+        }
+        let tier = if failed.is_empty() { Tier::Ok } else { self.failing };
+        let note = match (note, failed.is_empty()) {
+            (Some(n), _) => Some(n),
+            (None, false) => Some(format!("failed: {}", failed.join("; "))),
+            (None, true) => None,
+        };
+        Answer::Samples(vec![Sample { labels: BTreeMap::new(), fields, tier: Some(tier), note }])
+    }
+}
 
 /// What a check saw, for conditions to read.
 #[derive(Debug, Clone, Default)]
