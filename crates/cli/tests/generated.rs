@@ -139,6 +139,17 @@ fn every_example_validates_against_its_schema() {
     std::fs::write(&bad, r#"[{"file": "bad", "doc": {"name": "x", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "NOPE"}], "retention": {"keeplast": 3}}}]"#).unwrap();
     let out = validate(&schema, &bad);
     assert!(out.contains("NOPE") && out.contains("keeplast"), "{out}");
+    // A source's and a notifier type's own fields are checked too (their schemas come from the
+    // settings types): a misspelled field, a field of another type, a missing required one.
+    let monitor = dir.path().join("monitor.json");
+    std::fs::write(&bad, r#"[{"file": "m", "doc": {"name": "m", "source": {"influxdb": {"url": "http://i", "query": "q", "databse": "d"}}}}]"#).unwrap();
+    let out = validate(&monitor, &bad);
+    assert!(out.contains("databse"), "{out}");
+    let notifier = dir.path().join("notifier.json");
+    std::fs::write(&bad, r#"[{"file": "n", "doc": {"name": "n", "type": "slack", "url": "https://x", "routing_key": "k"}}, {"file": "t", "doc": {"name": "t", "type": "teams"}}, {"file": "ok", "doc": {"name": "ok", "type": "slack", "url": "https://x"}}]"#).unwrap();
+    let out = validate(&notifier, &bad);
+    let refused: Vec<&str> = out.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(refused, ["n", "t"], "{out}");
     eprintln!("{checked} example definitions validate against the generated schemas");
 }
 

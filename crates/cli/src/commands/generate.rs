@@ -117,6 +117,8 @@ fn retention(owner: vigil_core::retention::Owner) -> Value {
 pub fn schema_of(kind: Kind) -> Value {
     use vigil_core::def::fields;
     let id = format!("https://vigil-rs.github.io/schema/{}.schema.json", kind.name());
+    // Schemas the settings types refer to (their enums), gathered into `$defs`.
+    let mut shared_defs = serde_json::Map::new();
     let mut doc = match kind {
         Kind::Workflow => {
             let task_types: Vec<&str> = fields::task_types().collect();
@@ -186,8 +188,13 @@ pub fn schema_of(kind: Kind) -> Value {
         }
         Kind::Monitor => {
             let kinds: Vec<&str> = vigil_core::monitor::SourceKind::block_names().collect();
+            let mut settings = serde_json::Map::new();
+            for (name, schema, nested) in vigil_connectors::sources::schemas() {
+                settings.insert(name.into(), schema);
+                shared_defs.extend(nested);
+            }
             let source = json!({"type": "object", "minProperties": 1, "maxProperties": 1,
-                "propertyNames": {"enum": kinds},
+                "properties": settings, "additionalProperties": false,
                 "description": format!("one of {}", kinds.join(", "))});
             let threshold = json!({"type": ["string", "number", "object"], "description": "`> 90`, `< 1`, a number, or {above, below}"});
             object(
@@ -211,19 +218,34 @@ pub fn schema_of(kind: Kind) -> Value {
                 &["name"],
             )
         }
-        Kind::Notifier => json!({
-            "title": "vigil notifier", "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "type": {"enum": vigil_connectors::notifiers::load::TYPES},
-            },
-            "required": ["name", "type"],
-            "description": "the other fields depend on `type`; vigil validate checks them",
-        }),
+        Kind::Notifier => {
+            // Each type's fields apply when `type` names it (as editors validate `if`/`then`).
+            let mut when = Vec::new();
+            for (name, mut schema, nested) in vigil_connectors::notifiers::NotifierConfig::schemas() {
+                shared_defs.extend(nested);
+                if let Some(props) = schema["properties"].as_object_mut() {
+                    props.insert("type".into(), json!({"const": name}));
+                }
+                when.push(
+                    json!({"if": {"properties": {"type": {"const": name}}, "required": ["type"]}, "then": schema}),
+                );
+            }
+            json!({
+                "title": "vigil notifier", "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "type": {"enum": vigil_connectors::notifiers::load::TYPES},
+                },
+                "required": ["name", "type"],
+                "allOf": when,
+                "description": "the other fields depend on `type`",
+            })
+        }
     };
     // A file holds one definition or a list of them.
     let mut defs =
         doc.as_object_mut().and_then(|o| o.remove("$defs")).and_then(|d| d.as_object().cloned()).unwrap_or_default();
+    defs.extend(shared_defs);
     let title = doc["title"].clone();
     defs.insert(kind.name().into(), doc);
     let one = json!({"$ref": format!("#/$defs/{}", kind.name())});
@@ -266,6 +288,18 @@ pub fn reference_markdown(cli: &clap::Command) -> String {
             md.push_str(&format!("{desc}.\n\n"));
         }
     }
+    settings_reference(
+        &mut md,
+        "Monitor sources",
+        "a monitor's `source: {NAME: ...}`",
+        vigil_connectors::sources::schemas(),
+    );
+    settings_reference(
+        &mut md,
+        "Notifier types",
+        "a notifier file with `type: NAME`",
+        vigil_connectors::notifiers::NotifierConfig::schemas(),
+    );
     md.push_str("## Commands\n\n");
     let mut stack: Vec<(String, &clap::Command)> = vec![("vigil".into(), cli)];
     while let Some((path, cmd)) = stack.pop() {
@@ -300,4 +334,27 @@ pub fn reference_markdown(cli: &clap::Command) -> String {
         }
     }
     md
+}
+
+/// A section with one table per settings type: its fields, types, whether required, and their
+/// doc comments (all read from the generated schema).
+fn settings_reference(
+    md: &mut String,
+    title: &str,
+    where_: &str,
+    kinds: Vec<(&str, Value, serde_json::Map<String, Value>)>,
+) {
+    md.push_str(&format!("### {title}\n\nThe fields of {where_}, generated from the settings types.\n\n"));
+    for (name, schema, defs) in kinds {
+        md.push_str(&format!("#### `{name}`\n\n"));
+        if let Some(about) = schema["description"].as_str() {
+            md.push_str(&format!("{}\n\n", about.replace('\n', " ")));
+        }
+        md.push_str("| field | type | required | meaning |\n|---|---|---|---|\n");
+        for (field, kind, required, meaning) in vigil_connectors::schema::fields(&schema, &defs) {
+            let required = if required { "yes" } else { "" };
+            md.push_str(&format!("| `{field}` | {kind} | {required} | {} |\n", meaning.replace('|', "\\|")));
+        }
+        md.push('\n');
+    }
 }

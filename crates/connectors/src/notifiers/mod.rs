@@ -37,6 +37,15 @@ macro_rules! notifiers {
             /// The notifier types, as `type:` takes them.
             pub const TYPES: &'static [&'static str] = &[$(<$config as Notifier>::TYPE),*];
 
+            /// Each type's `type:` name and the JSON Schema of its fields (without `type`), with
+            /// the schemas those refer to (generated from the config type: `crate::schema`).
+            pub fn schemas() -> Vec<(&'static str, serde_json::Value, serde_json::Map<String, serde_json::Value>)> {
+                vec![$({
+                    let (schema, defs) = crate::schema::json_schema::<$config>();
+                    (<$config as Notifier>::TYPE, schema, defs)
+                },)*]
+            }
+
             /// Reads the body of a notifier of type `kind` (its `type` removed); `None` for a type
             /// that does not exist.
             pub(crate) fn read(kind: &str, body: serde_json::Value) -> Option<Result<NotifierConfig, load::ConfigError>> {

@@ -28,6 +28,15 @@ macro_rules! sources {
             }
         }
 
+        /// Each source's name in a `source:` block and the JSON Schema of its settings, with the
+        /// schemas those refer to (generated from the settings type: `crate::schema`).
+        pub fn schemas() -> Vec<(&'static str, serde_json::Value, serde_json::Map<String, serde_json::Value>)> {
+            vec![$({
+                let (schema, defs) = crate::schema::json_schema::<$($config)::+>();
+                (SourceKind::$variant.name(), schema, defs)
+            },)*]
+        }
+
         /// Asks `source` once; `now` is the engine's clock.
         pub async fn ask_at(client: &reqwest::Client, source: &Source, now: vigil_core::time::Millis) -> Answer {
             // Boxed: a future is as large as its largest state, and the checks that run most

@@ -11,7 +11,7 @@ use vigil_core::time::Millis;
 use super::{AlertMessage, NotifyError, OutgoingRequest, rfc3339};
 
 /// `type: alertmanager`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertmanagerConfig {
     /// Notifier name.

@@ -14,7 +14,7 @@ use vigil_core::time::Millis;
 use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, rfc3339};
 
 /// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailTls {
     /// Upgrade with STARTTLS (port 587).
@@ -27,7 +27,7 @@ pub enum EmailTls {
 }
 
 /// `type: email`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// Notifier name.

@@ -16,7 +16,7 @@ use vigil_core::time::Millis;
 use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http};
 
 /// Lark's message kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LarkMessageType {
     /// Plain text.
@@ -29,7 +29,7 @@ pub enum LarkMessageType {
 }
 
 /// `type: lark`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LarkConfig {
     /// Notifier name.

@@ -20,7 +20,7 @@ pub const MAX_ALIAS: usize = 512;
 pub const MAX_DESCRIPTION: usize = 15_000;
 
 /// `type: opsgenie`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpsgenieConfig {
     /// Notifier name.

@@ -17,7 +17,7 @@ pub const MAX_DEDUP_KEY: usize = 255;
 pub const MAX_SUMMARY: usize = 1024;
 
 /// `type: pagerduty`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutyConfig {
     /// Notifier name.

@@ -15,7 +15,7 @@ use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http, 
 const MAX_SECTION: usize = 3000;
 
 /// `type: slack`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlackConfig {
     /// Notifier name.

@@ -17,7 +17,7 @@ use super::{AlertMessage, NotifyError, OutgoingRequest, Severity, truncate};
 const MAX_DETAILS: usize = 2000;
 
 /// `type: teams`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamsConfig {
     /// Notifier name.

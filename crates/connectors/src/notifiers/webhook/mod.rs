@@ -17,7 +17,7 @@ use vigil_core::time::Millis;
 use super::{AlertMessage, NotifyError, OutgoingRequest};
 
 /// `type: webhook`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Notifier name.

@@ -22,7 +22,7 @@ use vigil_core::time::Millis;
 use super::SourceProblem;
 
 /// What a monitor writes under `source: {email: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// The IMAP server's host name.

@@ -23,7 +23,7 @@ pub use super::conditions::{Condition, Judge, Observed};
 use super::{SourceProblem, SourceRequest};
 
 /// What a monitor writes under `source: {http: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HttpConfig {
     /// The endpoint.

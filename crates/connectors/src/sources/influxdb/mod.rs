@@ -18,7 +18,7 @@ use vigil_core::time::Millis;
 use super::{Ask, SourceConfig, SourceProblem, SourceRequest};
 
 /// The query language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// InfluxDB 1.x (and 2.x's 1.x compatibility API).
@@ -28,7 +28,7 @@ pub enum Language {
 }
 
 /// What a monitor writes under `source: {influxdb: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InfluxConfig {
     /// Server, e.g. `http://influx:8086`.

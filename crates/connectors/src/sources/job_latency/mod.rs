@@ -24,7 +24,7 @@ use vigil_core::time::{Millis, parse_duration};
 use super::{SourceProblem, SourceRequest};
 
 /// What a monitor writes under `source: {job_latency: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JobLatencyConfig {
     /// The status endpoint.

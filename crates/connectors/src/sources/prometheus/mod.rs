@@ -11,7 +11,7 @@ use vigil_core::time::Millis;
 use super::{Ask, SourceConfig, SourceProblem, SourceRequest, snippet};
 
 /// What a monitor writes under `source: {prometheus: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PrometheusConfig {
     /// Server, e.g. `http://prometheus:9090`.

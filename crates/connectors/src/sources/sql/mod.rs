@@ -38,7 +38,7 @@ pub mod statement;
 pub mod typed;
 
 /// What a monitor writes under `source: {sql: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SqlConfig {
     /// `postgres://user:password@host/db`, `mysql://...` (MariaDB too) or `sqlite:///path.db`.

@@ -20,7 +20,7 @@ use super::{Ask, SourceConfig, SourceProblem};
 const MAX_READ: usize = 64 * 1024;
 
 /// What a monitor writes under `source: {tcp: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TcpConfig {
     /// Where to connect: `tcp://host:port` (Gatus' form), or `host:port`.
