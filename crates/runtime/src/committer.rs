@@ -116,8 +116,10 @@ async fn commit_owned(
         let parts = batch.instances.iter().map(|r| r.part).chain(inbox_done.iter().map(|(p, _)| *p));
         batch.fence = shared.ownership.fence(parts);
         let started = Instant::now();
+        crate::crash_point::reach(crate::crash_point::CrashPoint::BeforeCommit);
         match shared.store.commit(batch).await {
             Ok(()) => {
+                crate::crash_point::reach(crate::crash_point::CrashPoint::AfterCommit);
                 metrics::histogram!("vigil_store_commit_seconds").record(started.elapsed().as_secs_f64());
                 metrics::counter!("vigil_store_committed_instances_total").increment(batch.instances.len() as u64);
                 return dropped;

@@ -19,6 +19,7 @@ mod alerting;
 mod clock;
 pub mod cluster;
 mod committer;
+pub mod crash_point;
 pub mod definitions;
 mod engine;
 mod evaluator;

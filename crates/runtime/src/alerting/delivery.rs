@@ -416,7 +416,12 @@ async fn deliver(
             metrics::histogram!("vigil_notifications_first_attempt_delay_seconds").record(waited);
         }
     }
-    deliver_batch(client, notifier, &msgs, now, timeout).await
+    crate::crash_point::reach(crate::crash_point::CrashPoint::BeforeSend);
+    let outcome = deliver_batch(client, notifier, &msgs, now, timeout).await;
+    if outcome == Outcome::Delivered {
+        crate::crash_point::reach(crate::crash_point::CrashPoint::AfterSend);
+    }
+    outcome
 }
 
 /// Turns request outcomes into store updates, one per notification: delivered, retry after

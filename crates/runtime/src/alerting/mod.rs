@@ -429,7 +429,12 @@ impl Manager {
                 .chain(inbox_done.iter().map(|(p, _)| *p));
             batch.fence = self.shared.ownership.fence(parts);
             match self.shared.store.commit_alerts(&batch).await {
-                Ok(ids) => break ids,
+                Ok(ids) => {
+                    if !batch.outbox.is_empty() {
+                        crate::crash_point::reach(crate::crash_point::CrashPoint::AfterAlertCommit);
+                    }
+                    break ids;
+                }
                 Err(StoreError::LeaseLost(lost)) => {
                     // Another node owns these keys now: leave them out; it resumes them from what
                     // was committed (and takes the inbox's observations again).

@@ -339,7 +339,10 @@ impl State {
                     .chain(moved.iter().map(|c| partition_of(&c.schedule)));
                 let fence = shared.ownership.fence(parts);
                 match shared.store.claim_fires(&chunk, &moved, fence.as_ref()).await {
-                    Ok(c) => break c,
+                    Ok(c) => {
+                        crate::crash_point::reach(crate::crash_point::CrashPoint::AfterFireClaim);
+                        break c;
+                    }
                     Err(StoreError::LeaseLost(lost)) => {
                         // Another node fires these schedules now; it claims their fire times.
                         crate::cluster::lose(shared, &lost);
