@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::fields::*;
 use super::raw::{TaskConfig, TaskDefConfig, WorkflowDefConfig};
+use super::task_type::TaskType;
 use super::typed::typed;
 use super::*;
 use crate::diagnostic::{Problem, did_you_mean};
@@ -415,8 +416,11 @@ impl Builder {
 
     fn kind(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<TaskKind> {
         let input_path = join_key(path, "inputParameters");
-        let kind = match type_name {
-            "HTTP" => {
+        let Some(own) = TaskType::from_name(type_name) else {
+            return self.source_or_unknown_kind(raw, type_name, path);
+        };
+        let kind = match own {
+            TaskType::Http => {
                 let req = raw.input_parameters.get("http_request").and_then(Value::as_object);
                 let uri = req.and_then(|r| r.get("uri")).or_else(|| raw.input_parameters.get("uri"));
                 if uri.is_none() {
@@ -439,7 +443,7 @@ impl Builder {
                 }
                 TaskKind::Http
             }
-            "INLINE" => {
+            TaskType::Inline => {
                 match raw.input_parameters.get("evaluatorType").and_then(Value::as_str) {
                     None | Some("javascript" | "graaljs" | "value-param") => {}
                     Some(other) => self.bad_enum(
@@ -461,7 +465,7 @@ impl Builder {
                 }
                 TaskKind::Inline
             }
-            "LAMBDA" => {
+            TaskType::Lambda => {
                 let at = join_key(&input_path, "scriptExpression");
                 match raw.input_parameters.get("scriptExpression") {
                     Some(Value::String(body)) => self.check_script(&lambda_script(body), &at),
@@ -469,7 +473,7 @@ impl Builder {
                 }
                 TaskKind::Lambda
             }
-            "JSON_JQ_TRANSFORM" => {
+            TaskType::JsonJqTransform => {
                 let at = join_key(&input_path, "queryExpression");
                 let query = match raw.input_parameters.get("queryExpression") {
                     Some(Value::String(q)) if !q.contains("${") => {
@@ -487,8 +491,8 @@ impl Builder {
                 };
                 TaskKind::JsonJq { query }
             }
-            "SWITCH" | "DECISION" => TaskKind::Switch(self.switch(raw, type_name, path)?),
-            "DO_WHILE" => {
+            TaskType::Switch | TaskType::Decision => TaskKind::Switch(self.switch(raw, type_name, path)?),
+            TaskType::DoWhile => {
                 let has_items = raw.input_parameters.contains_key("items");
                 if raw.loop_condition.as_deref().is_none_or(|c| c.trim().is_empty()) && !has_items {
                     self.problems.push(Problem::error(
@@ -524,15 +528,15 @@ impl Builder {
                 }
                 TaskKind::DoWhile(DoWhile { condition: raw.loop_condition.clone(), body, keep_last_n })
             }
-            "WAIT" => {
+            TaskType::Wait => {
                 self.check_wait(raw, &input_path);
                 TaskKind::Wait
             }
-            "HUMAN" => TaskKind::Human,
-            "SIMPLE" => TaskKind::Simple,
-            "SET_VARIABLE" => TaskKind::SetVariable,
-            "NOOP" => TaskKind::Noop,
-            "TERMINATE" => {
+            TaskType::Human => TaskKind::Human,
+            TaskType::Simple => TaskKind::Simple,
+            TaskType::SetVariable => TaskKind::SetVariable,
+            TaskType::Noop => TaskKind::Noop,
+            TaskType::Terminate => {
                 match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {
                     Some("COMPLETED" | "FAILED" | "TERMINATED") => {}
                     Some(other) if !other.contains("${") => self.bad_enum(
@@ -548,7 +552,7 @@ impl Builder {
                 }
                 TaskKind::Terminate
             }
-            "SUB_WORKFLOW" => match &raw.sub_workflow_param {
+            TaskType::SubWorkflow => match &raw.sub_workflow_param {
                 Some(p) => {
                     let at = join_key(path, "subWorkflowParam.workflowDefinition");
                     match &p.workflow_definition {
@@ -574,7 +578,7 @@ impl Builder {
                     return None;
                 }
             },
-            "FORK_JOIN" => {
+            TaskType::ForkJoin => {
                 if raw.fork_tasks.is_empty() {
                     self.problems.push(Problem::error(
                         join_key(path, "forkTasks"),
@@ -589,9 +593,9 @@ impl Builder {
                     .collect();
                 TaskKind::ForkJoin { branches }
             }
-            "JOIN" => TaskKind::Join { join_on: raw.join_on.clone() },
-            "FORK_JOIN_DYNAMIC" => TaskKind::ForkJoinDynamic(self.dynamic_fork(raw, path)),
-            "DYNAMIC" => match &raw.dynamic_task_name_param {
+            TaskType::Join => TaskKind::Join { join_on: raw.join_on.clone() },
+            TaskType::ForkJoinDynamic => TaskKind::ForkJoinDynamic(self.dynamic_fork(raw, path)),
+            TaskType::Dynamic => match &raw.dynamic_task_name_param {
                 Some(param) if !param.trim().is_empty() => TaskKind::Dynamic { name_param: param.clone() },
                 _ => {
                     self.problems.push(Problem::error(
@@ -601,7 +605,7 @@ impl Builder {
                     return None;
                 }
             },
-            "ALERT" => {
+            TaskType::Alert => {
                 if !raw.input_parameters.contains_key("status") {
                     self.problems.push(Problem::error(
                         join_key(&input_path, "status"),
@@ -627,46 +631,51 @@ impl Builder {
                 }
                 TaskKind::Alert
             }
-            "UPDATE_SECRET" => {
+            TaskType::UpdateSecret => {
                 self.check_update_secret(raw, &input_path);
                 TaskKind::UpdateSecret
             }
-            "JDBC" => {
+            TaskType::Jdbc => {
                 self.check_jdbc(raw, &input_path);
                 TaskKind::Query { source: SourceKind::Sql, jdbc: true }
             }
-            query if let Some(source) = SourceKind::from_task_type(query) => {
-                let has = |k: &str| raw.input_parameters.contains_key(k);
-                let named = source == SourceKind::Sql && (has("connection") || has("connectionId"));
-                if !has("url") && !named {
-                    let why = if source == SourceKind::Sql {
-                        "an SQL task needs `connection` (a connection an admin declared, Conductor's `connectionId`) \
-                         or `url`"
-                    } else {
-                        "a query task needs `url`, the server's address"
-                    };
-                    self.problems.push(Problem::error(join_key(&input_path, "url"), why));
-                }
-                if source.asks_query() && !has("query") && !has("statement") {
-                    self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
-                }
-                TaskKind::Query { source, jdbc: false }
-            }
-            other => {
-                let at = join_key(path, "type");
-                if TASK_TYPES_UNSUPPORTED.contains(&other) {
-                    self.problems.push(Problem::error(
-                        at,
-                        format!("task type `{other}` is a Conductor type that vigil does not run yet"),
-                    ));
-                } else {
-                    let hint = did_you_mean(other, task_types());
-                    self.problems.push(Problem::error(at, format!("unknown task type `{other}`")).with_hint(hint));
-                }
-                return None;
-            }
         };
         Some(kind)
+    }
+
+    /// A task type that is not vigil's own: a monitor source's (declared with the source), or
+    /// one vigil does not run, named as such.
+    fn source_or_unknown_kind(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<TaskKind> {
+        let input_path = join_key(path, "inputParameters");
+        if let Some(source) = SourceKind::from_task_type(type_name) {
+            let has = |k: &str| raw.input_parameters.contains_key(k);
+            let named = source == SourceKind::Sql && (has("connection") || has("connectionId"));
+            if !has("url") && !named {
+                let why = if source == SourceKind::Sql {
+                    "an SQL task needs `connection` (a connection an admin declared, Conductor's `connectionId`) \
+                         or `url`"
+                } else {
+                    "a query task needs `url`, the server's address"
+                };
+                self.problems.push(Problem::error(join_key(&input_path, "url"), why));
+            }
+            if source.asks_query() && !has("query") && !has("statement") {
+                self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
+            }
+            return Some(TaskKind::Query { source, jdbc: false });
+        }
+        let other = type_name;
+        let at = join_key(path, "type");
+        if TASK_TYPES_UNSUPPORTED.contains(&other) {
+            self.problems.push(Problem::error(
+                at,
+                format!("task type `{other}` is a Conductor type that vigil does not run yet"),
+            ));
+        } else {
+            let hint = did_you_mean(other, task_types());
+            self.problems.push(Problem::error(at, format!("unknown task type `{other}`")).with_hint(hint));
+        }
+        None
     }
 
     /// FORK_JOIN_DYNAMIC's settings, checked as Conductor's `WorkflowTaskTypeConstraint` does.

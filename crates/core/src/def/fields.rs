@@ -135,35 +135,13 @@ pub const TASKDEF_IGNORED: &[&str] = &[
     "tags",
 ];
 
-/// Task types vigil runs that do not ask a monitor source.
-const OWN_TASK_TYPES: &[&str] = &[
-    "ALERT",
-    "HTTP",
-    "INLINE",
-    "JSON_JQ_TRANSFORM",
-    "SWITCH",
-    "DECISION",
-    "DO_WHILE",
-    "WAIT",
-    "HUMAN",
-    "SIMPLE",
-    "SET_VARIABLE",
-    "NOOP",
-    "TERMINATE",
-    "SUB_WORKFLOW",
-    "FORK_JOIN",
-    "JOIN",
-    "JDBC",
-    "LAMBDA",
-    "UPDATE_SECRET",
-    "DYNAMIC",
-    "FORK_JOIN_DYNAMIC",
-];
-
 /// Every task type vigil runs: its own, then each monitor source's (declared with the source in
 /// [`crate::source_kind`], not listed again here).
 pub fn task_types() -> impl Iterator<Item = &'static str> {
-    OWN_TASK_TYPES.iter().copied().chain(crate::source_kind::SourceKind::ALL.iter().filter_map(|k| k.task_type()))
+    super::task_type::TaskType::NAMES
+        .iter()
+        .copied()
+        .chain(crate::source_kind::SourceKind::ALL.iter().filter_map(|k| k.task_type()))
 }
 
 /// Whether vigil runs task type `name`.

@@ -10,6 +10,7 @@ pub mod cycles;
 pub mod fields;
 pub mod loop_condition;
 pub mod raw;
+pub mod task_type;
 pub mod trigger;
 pub(crate) mod typed;
 
