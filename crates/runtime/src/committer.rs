@@ -207,7 +207,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             // to this instance's.
             let key_part = vigil_store::partition_of(&request.dedup_key);
             let msg = crate::cluster::inbox::InboxMsg::Observe { instance: id, task_id, request, reply_part: part };
-            crate::cluster::inbox::send_later(shared, key_part, msg);
+            crate::cluster::inbox::send_later(shared.store.clone(), shared.clock.now(), key_part, msg);
         }
         Action::Alert { task_id, request } => {
             let from = crate::alerting::messages::ObservedFrom::Local { part };

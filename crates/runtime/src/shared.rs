@@ -83,9 +83,9 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub workflows: RwLock<Arc<WorkflowSet>>,
     pub secrets: crate::secrets::SharedSecrets,
-    /// Seals what UPDATE_SECRET stores.
     /// Most bytes an instance's variables may take as JSON.
     pub max_variables_bytes: usize,
+    /// Seals what UPDATE_SECRET stores.
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     pub router: Router,
     pub timers: mpsc::UnboundedSender<crate::timers::TimerMsg>,

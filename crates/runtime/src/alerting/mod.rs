@@ -21,7 +21,9 @@ use vigil_core::time::Millis;
 use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, StoreError, partition_of};
 
 use crate::cluster::inbox::InboxMsg;
-use crate::shared::Shared;
+use crate::cluster::ownership::Ownership;
+use crate::router::Router;
+use vigil_core::time::Clock;
 
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
@@ -38,15 +40,34 @@ struct Reply {
     remote: Option<u32>,
 }
 
+/// Stops running the partitions given (their leases were lost).
+pub(crate) type LoseParts = Arc<dyn Fn(&[u32]) + Send + Sync>;
+
+/// What the alert manager needs of the engine, and nothing more.
+pub(crate) struct AlertDeps {
+    /// Where alert states and the outbox are committed.
+    pub store: Arc<dyn vigil_store::Store>,
+    /// The engine's clock.
+    pub clock: Arc<dyn Clock>,
+    /// The partitions this node runs: the alert keys it owns.
+    pub ownership: Arc<Ownership>,
+    /// The configured notifiers, by name.
+    pub notifiers: delivery::Notifiers,
+    /// Reaches the instances whose ALERT tasks wait for their observation's result.
+    pub router: Router,
+    /// Stops running partitions whose leases were lost (`cluster::lose`).
+    pub lose: LoseParts,
+}
+
 /// Runs the manager until its channel closes.
 pub async fn run(
     mut rx: mpsc::UnboundedReceiver<AlertMsg>,
     mut results: mpsc::UnboundedReceiver<Vec<delivery::Recorded>>,
-    shared: Arc<Shared>,
+    deps: AlertDeps,
     (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
 ) {
     let mut m = Manager {
-        shared,
+        deps,
         delivery,
         recorded,
         cache: HashMap::new(),
@@ -64,7 +85,7 @@ pub async fn run(
     let mut sent = Vec::new();
     let mut delivering = true;
     loop {
-        let now = m.shared.clock.now();
+        let now = m.deps.clock.now();
         let wait = m
             .wakes
             .first()
@@ -83,8 +104,7 @@ pub async fn run(
 }
 
 struct Manager {
-    /// The store, clock, router, notifiers and ownership of this node.
-    shared: Arc<Shared>,
+    deps: AlertDeps,
     delivery: mpsc::UnboundedSender<OutboxEntry>,
     /// Send results go back to delivery once committed.
     recorded: mpsc::UnboundedSender<Vec<delivery::Recorded>>,
@@ -117,14 +137,14 @@ impl Manager {
         if parts.is_empty() {
             return Ok(());
         }
-        let rows = self.shared.store.alerts_in(&parts).await?;
-        let entries = self.shared.store.pending_outbox_in(&parts).await?;
+        let rows = self.deps.store.alerts_in(&parts).await?;
+        let entries = self.deps.store.pending_outbox_in(&parts).await?;
         for row in rows {
             let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) else { continue };
             // Alertmanager may have expired firing alerts while nobody ran them: re-send them to
             // it at once (other notifiers are skipped when due).
             if record.state.condition == Condition::Firing && record.state.notified_firing {
-                let now = self.shared.clock.now();
+                let now = self.deps.clock.now();
                 for name in &record.paged {
                     self.refreshed.insert((row.dedup_key.clone(), name.clone()), now);
                     self.refresh_due.insert((now, row.dedup_key.clone(), name.clone()));
@@ -159,10 +179,10 @@ impl Manager {
     /// them: a month of distinct keys does not stay in memory.
     async fn expire(&mut self, before: Millis) -> u64 {
         const CHUNK: u32 = 500;
-        let parts = (!self.shared.ownership.solo()).then(|| self.shared.ownership.parts());
+        let parts = (!self.deps.ownership.solo()).then(|| self.deps.ownership.parts());
         let mut total = 0;
         loop {
-            match self.shared.store.purge_resolved_alerts(before, parts.as_deref(), CHUNK).await {
+            match self.deps.store.purge_resolved_alerts(before, parts.as_deref(), CHUNK).await {
                 Ok(keys) => {
                     total += keys.len() as u64;
                     let done = keys.len() < CHUNK as usize;
@@ -191,10 +211,10 @@ impl Manager {
         if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
             return;
         }
-        match self.shared.store.ack_requests().await {
+        match self.deps.store.ack_requests().await {
             Ok(keys) => {
                 // Each node applies the requests for the keys it owns.
-                for dedup_key in keys.into_iter().filter(|k| self.shared.ownership.owns_key(k)) {
+                for dedup_key in keys.into_iter().filter(|k| self.deps.ownership.owns_key(k)) {
                     self.acks_to_clear.push(dedup_key.clone());
                     let (reply, _) = tokio::sync::oneshot::channel();
                     msgs.push(AlertMsg::Acknowledge { dedup_key, reply });
@@ -202,14 +222,14 @@ impl Manager {
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
-        if let Ok(rows) = self.shared.store.silences().await {
+        if let Ok(rows) = self.deps.store.silences().await {
             let silences: Vec<Silence> = rows
                 .into_iter()
                 .filter_map(|r| Some(Silence { matchers: serde_json::from_str(&r.matchers).ok()?, ends_at: r.ends_at }))
                 .collect();
             if silences != self.silences {
                 // A silence was added, removed or changed: look at every held-back page again.
-                let now = self.shared.clock.now();
+                let now = self.deps.clock.now();
                 for (key, record) in &self.cache {
                     if record.state.held_back() {
                         if let Some(old) = self.wake_of.insert(key.clone(), now) {
@@ -244,7 +264,7 @@ impl Manager {
                 let _ = reply.send(self.expire(before).await);
             }
         }
-        let now = self.shared.clock.now();
+        let now = self.deps.clock.now();
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
         let mut replies: Vec<Reply> = Vec::new();
@@ -263,7 +283,7 @@ impl Manager {
                 AlertMsg::Observe { instance, task_id, request, from } => {
                     let key = request.dedup_key.clone();
                     let part = partition_of(&key);
-                    let ready = self.shared.ownership.owns(part)
+                    let ready = self.deps.ownership.owns(part)
                         && self
                             .load(&[part])
                             .await
@@ -277,7 +297,12 @@ impl Manager {
                         // again. One from the inbox is still there.
                         if let ObservedFrom::Local { part: reply_part } = from {
                             let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
-                            crate::cluster::inbox::send_later(&self.shared, part, msg);
+                            crate::cluster::inbox::send_later(
+                                self.deps.store.clone(),
+                                self.deps.clock.now(),
+                                part,
+                                msg,
+                            );
                         }
                         continue;
                     }
@@ -331,7 +356,7 @@ impl Manager {
                     // The result goes to the instance: through its shard here, or through the inbox
                     // of the node that runs it.
                     let remote = match from {
-                        ObservedFrom::Inbox { reply_part, .. } if !self.shared.ownership.owns(reply_part) => {
+                        ObservedFrom::Inbox { reply_part, .. } if !self.deps.ownership.owns(reply_part) => {
                             Some(reply_part)
                         }
                         _ => None,
@@ -427,8 +452,8 @@ impl Manager {
                 .map(|a| partition_of(&a.dedup_key))
                 .chain(batch.outbox.iter().map(|e| partition_of(&e.dedup_key)))
                 .chain(inbox_done.iter().map(|(p, _)| *p));
-            batch.fence = self.shared.ownership.fence(parts);
-            match self.shared.store.commit_alerts(&batch).await {
+            batch.fence = self.deps.ownership.fence(parts);
+            match self.deps.store.commit_alerts(&batch).await {
                 Ok(ids) => {
                     if !batch.outbox.is_empty() {
                         crate::crash_point::reach(crate::crash_point::CrashPoint::AfterAlertCommit);
@@ -438,7 +463,7 @@ impl Manager {
                 Err(StoreError::LeaseLost(lost)) => {
                     // Another node owns these keys now: leave them out; it resumes them from what
                     // was committed (and takes the inbox's observations again).
-                    crate::cluster::lose(&self.shared, &lost);
+                    (self.deps.lose)(&lost);
                     self.forget(&lost);
                     let gone = |key: &str| lost.contains(&partition_of(key));
                     batch.alerts.retain(|a| !gone(&a.dedup_key));
@@ -455,7 +480,7 @@ impl Manager {
         metrics::counter!("vigil_notifications_queued_total").increment(ids.len() as u64);
         let applied = std::mem::take(&mut self.acks_to_clear);
         if !applied.is_empty()
-            && let Err(e) = self.shared.store.clear_ack_requests(&applied).await
+            && let Err(e) = self.deps.store.clear_ack_requests(&applied).await
         {
             tracing::error!(error = %e, "Could not clear applied acknowledgement requests; they will be applied again (harmlessly).");
         }
@@ -479,7 +504,7 @@ impl Manager {
             let _ = self.delivery.send(entry);
         }
         for reply in replies.into_iter().filter(|r| r.remote.is_none()) {
-            self.shared.router.send(&reply.instance, reply.event);
+            self.deps.router.send(&reply.instance, reply.event);
         }
         for (reply, done) in acks {
             let _ = reply.send(done);
@@ -497,7 +522,7 @@ impl Manager {
     fn alertmanager_refreshes(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
         let mut out = Vec::new();
         // Until the notifiers are loaded nobody can tell which are Alertmanagers: keep waiting.
-        let Some(known) = self.shared.notifiers.read().expect("lock").clone() else { return out };
+        let Some(known) = self.deps.notifiers.read().expect("lock").clone() else { return out };
         while let Some((at, key, name)) = self.refresh_due.first().cloned().filter(|(at, _, _)| *at <= now) {
             self.refresh_due.remove(&(at, key.clone(), name.clone()));
             self.refreshed.remove(&(key.clone(), name.clone()));
@@ -520,7 +545,7 @@ impl Manager {
 
     /// Schedules the next Alertmanager re-send for every firing notice in `outbox`.
     fn schedule_refreshes(&mut self, outbox: &[NewOutboxEntry], now: Millis) {
-        let Some(known) = self.shared.notifiers.read().expect("lock").clone() else { return };
+        let Some(known) = self.deps.notifiers.read().expect("lock").clone() else { return };
         for entry in outbox {
             let Some(NotifierConfig::Alertmanager(c)) = known.get(&entry.notifier).map(|n| n.as_ref()) else {
                 continue;

@@ -141,13 +141,13 @@ pub(crate) async fn send(shared: &Shared, part: u32, msg: &InboxMsg) -> Result<(
     shared.store.put_inbox(&[msg.row(part, shared.clock.now())]).await
 }
 
-/// Writes `msg` in the background, retrying until it is stored (for effects that already
-/// happened after a commit, such as an observation an instance made).
-pub(crate) fn send_later(shared: &Arc<Shared>, part: u32, msg: InboxMsg) {
-    let shared = shared.clone();
+/// Writes `msg` (dated `now`) in the background, retrying until it is stored (for effects that
+/// already happened after a commit, such as an observation an instance made).
+pub(crate) fn send_later(store: Arc<dyn vigil_store::Store>, now: vigil_core::time::Millis, part: u32, msg: InboxMsg) {
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(100);
-        while let Err(e) = send(&shared, part, &msg).await {
+        let row = msg.row(part, now);
+        while let Err(e) = store.put_inbox(std::slice::from_ref(&row)).await {
             tracing::warn!(error = %e, part, "Could not write to another partition's inbox; retrying.");
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));

@@ -202,7 +202,7 @@ impl Engine {
         let (done_tx, done_rx) = oneshot::channel();
         let unsettled = Arc::new(crate::alerting::delivery::Unsettled::default());
         let mut tasks = vec![
-            tokio::spawn(crate::alerting::run(alert_rx, results_rx, shared.clone(), (outbox_tx, recorded_tx))),
+            tokio::spawn(crate::alerting::run(alert_rx, results_rx, alert_deps(&shared), (outbox_tx, recorded_tx))),
             tokio::spawn(crate::alerting::delivery::run(
                 outbox_rx,
                 results_tx,
@@ -597,5 +597,18 @@ impl Engine {
         for t in self.tasks.lock().expect("lock").drain(..) {
             t.abort();
         }
+    }
+}
+
+/// The alert manager's share of the engine.
+fn alert_deps(shared: &Arc<Shared>) -> crate::alerting::AlertDeps {
+    let loser = shared.clone();
+    crate::alerting::AlertDeps {
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
+        ownership: shared.ownership.clone(),
+        notifiers: shared.notifiers.clone(),
+        router: shared.router.clone(),
+        lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
     }
 }
