@@ -142,6 +142,11 @@ async fn a_crash_after_claiming_a_fire_starts_its_instance_once_after_restart() 
     assert_eq!(finish_pair(&db, &config, &server).await, (1, 1));
 }
 
+/// A server whose `/health` fails and whose webhook accepts.
+async fn failing_server() -> Recorder {
+    Recorder::start(|r| Reply { status: if r.path == "/health" { 503 } else { 200 }, ..Reply::json(json!({})) }).await
+}
+
 /// A monitor that fails from its first check, paging a webhook.
 fn failing_monitor(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
     let config = dir.join("config");
@@ -183,10 +188,7 @@ async fn pages_after_restart(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_alert_commit_pages_once_after_restart() {
-    let server =
-        Recorder::start(|r| Reply { status: if r.path == "/health" { 503 } else { 200 }, ..Reply::json(json!({})) })
-            .await;
-    let dir = tempfile::tempdir().unwrap();
+    let (server, dir) = (failing_server().await, tempfile::tempdir().unwrap());
     let (db, config) = (dir.path().join("vigil.db"), failing_monitor(dir.path(), &server.url));
     crashed(serve_armed(&db, &config, Some("alerts.after-commit")), "alerts.after-commit");
     assert_eq!(server.to("/hook").len(), 0, "committed, not sent");
@@ -196,10 +198,7 @@ async fn a_crash_after_the_alert_commit_pages_once_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_sending_pages_once_after_restart() {
-    let server =
-        Recorder::start(|r| Reply { status: if r.path == "/health" { 503 } else { 200 }, ..Reply::json(json!({})) })
-            .await;
-    let dir = tempfile::tempdir().unwrap();
+    let (server, dir) = (failing_server().await, tempfile::tempdir().unwrap());
     let (db, config) = (dir.path().join("vigil.db"), failing_monitor(dir.path(), &server.url));
     crashed(serve_armed(&db, &config, Some("notify.before-send")), "notify.before-send");
     assert_eq!(server.to("/hook").len(), 0);
@@ -209,10 +208,7 @@ async fn a_crash_before_sending_pages_once_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_the_provider_accepted_sends_again_under_the_same_dedup_key() {
-    let server =
-        Recorder::start(|r| Reply { status: if r.path == "/health" { 503 } else { 200 }, ..Reply::json(json!({})) })
-            .await;
-    let dir = tempfile::tempdir().unwrap();
+    let (server, dir) = (failing_server().await, tempfile::tempdir().unwrap());
     let (db, config) = (dir.path().join("vigil.db"), failing_monitor(dir.path(), &server.url));
     crashed(serve_armed(&db, &config, Some("notify.after-send")), "notify.after-send");
     assert_eq!(server.to("/hook").len(), 1, "the provider has it; vigil has not recorded it");
