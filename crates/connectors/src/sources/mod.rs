@@ -1,10 +1,11 @@
 //! Sources: where monitors (and their workflow task types) read values.
 //!
-//! Every source is a folder with the same shape as a notifier: its config (what the user writes
-//! under `source:` in a monitor), a pure `request()` that builds the exact call the server
-//! documents, and a pure `parse()` that turns the answer into series
-//! ([`vigil_core::monitor::evaluate::Answer`]), tested on recorded answers. Asking is shared
-//! ([`ask`]) and goes through an injected HTTP client.
+//! Every source is a folder listed once in `sources!` below: its settings (what the user writes
+//! under `source:` in a monitor, [`SourceConfig`]), built once into the source that runs, which
+//! is asked ([`Ask`]) and turns the answer into series
+//! ([`vigil_core::monitor::evaluate::Answer`]). A source that answers over HTTP builds its call
+//! once and reads the answer with a pure parser, tested on recorded answers; the call itself is
+//! shared (`ask_over_http`) and goes through an injected HTTP client.
 
 mod body;
 pub mod conditions;
