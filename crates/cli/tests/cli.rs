@@ -383,3 +383,68 @@ fn validate_warns_of_a_job_latency_monitor_on_an_unknown_workflow() {
     let strict = run(&db, &["validate", "--strict", config.to_str().unwrap()]);
     assert!(!strict.status.success());
 }
+
+/// START_WORKFLOW (the task type added through CONTRIBUTING.md's walkthrough): the workflow it
+/// names starts durably with the step, on its own (the starter does not wait), with the given
+/// input and correlation id, and runs to its end, also after the process that started it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_workflow_starts_a_workflow_of_its_own() {
+    use vigil_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let write = |name: &str, doc: serde_json::Value| {
+        std::fs::write(config.join(format!("workflows/{name}.json")), doc.to_string()).unwrap();
+    };
+    write(
+        "starter",
+        json!({"name": "starter", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "START_WORKFLOW",
+            "inputParameters": {"startWorkflow": {"name": "report", "input": {"day": "${workflow.input.day}"},
+            "correlationId": "report-${workflow.input.day}"}}}],
+            "outputParameters": {"started": "${s.output.workflowId}"}}),
+    );
+    write(
+        "report",
+        json!({"name": "report", "tasks": [{"name": "w", "taskReferenceName": "w", "type": "WAIT",
+            "inputParameters": {"duration": "1s"}}], "outputParameters": {"day": "${workflow.input.day}"}}),
+    );
+    let cfg = config.to_str().unwrap();
+    let out = run(&db, &["validate", cfg]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = run(&db, &["run", "starter", "--config", cfg, "--input", r#"{"day": "2026-11-26"}"#]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let started = stdout_json(&out)["started"].as_str().unwrap().to_string();
+
+    // The starter ended without waiting; what it started is stored, and a server finishes it.
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let report = store.instance(&started).await.unwrap().expect("the started workflow is stored");
+    assert_eq!(
+        (report.workflow_name.as_str(), report.correlation_id.as_deref()),
+        ("report", Some("report-2026-11-26"))
+    );
+    assert!(report.parent.is_none(), "not a child");
+    let server = serve(&db, &config, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now = store.instance(&started).await.unwrap().unwrap();
+        if now.status.is_terminal() {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "the started workflow did not finish: {:?}", now.status);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    stop(server);
+    store.close().await;
+    assert_eq!(done.status, vigil_core::instance::WorkflowStatus::Completed);
+    assert_eq!(done.output, json!({"day": "2026-11-26"}));
+
+    write(
+        "starter",
+        json!({"name": "starter", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "START_WORKFLOW",
+            "inputParameters": {"startWorkflow": {"name": "${workflow.input.which}"}}}]}),
+    );
+    let out = run(&db, &["run", "starter", "--config", cfg, "--input", r#"{"which": "ghost"}"#]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("Unable to start workflow `ghost`: it is not defined"), "{text}");
+}

@@ -129,5 +129,9 @@ mod tests {
         unique.dedup();
         assert_eq!(all.len(), unique.len(), "{all:?}");
         assert!(crate::def::fields::is_task_type("PROMETHEUS_QUERY") && crate::def::fields::is_task_type("JDBC"));
+        // A type vigil runs is not also refused as one it does not run yet.
+        let refused: Vec<&&str> =
+            crate::def::fields::TASK_TYPES_UNSUPPORTED.iter().filter(|t| all.contains(t)).collect();
+        assert!(refused.is_empty(), "run and refused at once: {refused:?}");
     }
 }

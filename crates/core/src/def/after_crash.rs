@@ -42,6 +42,9 @@ impl TaskKind {
             // It stands in for the task it makes, which recovers as its own type.
             TaskKind::Dynamic { .. } => AfterCrash::Wait,
             TaskKind::SubWorkflow { .. } => AfterCrash::CheckChild,
+            // It completes in the step that starts its workflow, and the new instance commits with
+            // that step: found in progress, it never started one, so starting now is the first.
+            TaskKind::StartWorkflow => AfterCrash::Restart,
             TaskKind::UpdateSecret => AfterCrash::Fail(
                 "vigil stopped while this secret was being stored; whether it was is unknown, and its \
                  value is masked everywhere vigil keeps it, so it cannot be stored again",

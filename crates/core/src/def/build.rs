@@ -234,6 +234,41 @@ impl Builder {
         }
     }
 
+    /// Conductor's START_WORKFLOW: `startWorkflow` with the workflow's `name` (a template is
+    /// resolved at run time), and `version`, `input` and `correlationId` of their types.
+    fn check_start_workflow(&mut self, raw: &TaskConfig, input_path: &str) {
+        let start_path = join_key(input_path, "startWorkflow");
+        let Some(Value::Object(start)) = raw.input_parameters.get("startWorkflow") else {
+            self.problems.push(Problem::error(
+                start_path,
+                "a START_WORKFLOW task needs `startWorkflow: {name: WORKFLOW, input: {...}}`",
+            ));
+            return;
+        };
+        match start.get("name") {
+            Some(Value::String(name)) if !name.trim().is_empty() => {}
+            _ => self.problems.push(Problem::error(
+                join_key(&start_path, "name"),
+                "a START_WORKFLOW task needs `name`, the workflow to start",
+            )),
+        }
+        let is_template = |v: &Value| v.as_str().is_some_and(|s| s.contains("${"));
+        let fits = |field: &str, v: &Value| match field {
+            "version" => v.is_u64(),
+            "input" => v.is_object(),
+            _ => v.is_string(),
+        };
+        for (field, what) in [("version", "a version number"), ("input", "a map"), ("correlationId", "a string")] {
+            if let Some(v) = start.get(field)
+                && !v.is_null()
+                && !fits(field, v)
+                && !is_template(v)
+            {
+                self.problems.push(Problem::error(join_key(&start_path, field), format!("`{field}` is {what}")));
+            }
+        }
+    }
+
     /// Conductor's JDBC task: a connection, a statement, its `type`, and the fields that go
     /// with them; any other input is named, since the task would not read it.
     fn check_jdbc(&mut self, raw: &TaskConfig, input_path: &str) {
@@ -630,6 +665,10 @@ impl Builder {
                     self.bad_enum(&join_key(&input_path, "severity"), sev, &["critical", "error", "warning", "info"]);
                 }
                 TaskKind::Alert
+            }
+            TaskType::StartWorkflow => {
+                self.check_start_workflow(raw, &input_path);
+                TaskKind::StartWorkflow
             }
             TaskType::UpdateSecret => {
                 self.check_update_secret(raw, &input_path);

@@ -243,6 +243,10 @@ pub enum TaskKind {
     Simple,
     /// Sets workflow variables.
     SetVariable,
+    /// Conductor's START_WORKFLOW: starts `inputParameters.startWorkflow` (`name`, `version`,
+    /// `input`, `correlationId`) as a workflow of its own, committed with this step; output
+    /// `{workflowId}`.
+    StartWorkflow,
     /// Does nothing and completes (Conductor's `NOOP`, a placeholder, e.g. an empty SWITCH case).
     Noop,
     /// Ends the instance.
@@ -306,6 +310,7 @@ impl TaskKind {
             TaskKind::Human => "HUMAN",
             TaskKind::Simple => "SIMPLE",
             TaskKind::SetVariable => "SET_VARIABLE",
+            TaskKind::StartWorkflow => "START_WORKFLOW",
             TaskKind::Noop => "NOOP",
             TaskKind::Terminate => "TERMINATE",
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",

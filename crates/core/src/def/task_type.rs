@@ -82,4 +82,6 @@ task_types! {
     Dynamic = "DYNAMIC";
     /// Branches chosen at run time.
     ForkJoinDynamic = "FORK_JOIN_DYNAMIC";
+    /// Starts another workflow, which runs on its own (not a child: nobody waits for it).
+    StartWorkflow = "START_WORKFLOW";
 }

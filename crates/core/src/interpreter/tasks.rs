@@ -116,6 +116,7 @@ impl<'a> Run<'a, '_> {
                 self.complete(i, json!({}));
             }
             TaskKind::Noop => self.complete(i, json!({})),
+            TaskKind::StartWorkflow => self.start_workflow(i),
             TaskKind::Terminate => self.terminate(i, &input),
             TaskKind::SubWorkflow { name, .. } if self.child_depth() > MAX_SUB_WORKFLOW_DEPTH => {
                 let reason = format!(
@@ -591,4 +592,44 @@ fn jdbc_config(input: &Map<String, Value>) -> Map<String, Value> {
         config.insert("expectedUpdateCount".into(), count.clone());
     }
     config
+}
+
+impl Run<'_, '_> {
+    /// START_WORKFLOW: starts the workflow `startWorkflow` names as one of its own (nobody
+    /// waits for it), created with this step so both commit together, with an id made from
+    /// this execution's (a repeated step names the same one); output `{workflowId}`. Its input
+    /// is the stored (masked) copy: a secret this task resolved is not handed on in the clear.
+    fn start_workflow(&mut self, i: usize) {
+        let start = self.inst.tasks[i].input_data.get("startWorkflow").cloned().unwrap_or(Value::Null);
+        let name = match start.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            other => {
+                let reason = format!("startWorkflow.name is not a workflow name: {}", other.unwrap_or(&Value::Null));
+                return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+            }
+        };
+        let version = start.get("version").and_then(Value::as_u64).map(|v| v as u32);
+        if self.cx.workflows.get(&name, version).is_none() {
+            let which = version.map_or(String::new(), |v| format!(" version {v}"));
+            let reason = format!("Unable to start workflow `{name}`{which}: it is not defined");
+            return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+        }
+        let id = format!("{}.{}", self.inst.workflow_id, self.inst.tasks[i].task_id);
+        let correlation_id = start
+            .get("correlationId")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .or_else(|| self.inst.correlation_id.clone());
+        self.actions.push(Action::StartWorkflow(super::ChildStart {
+            id: id.clone(),
+            name,
+            version,
+            input: start.get("input").cloned().unwrap_or_else(|| json!({})),
+            parent: None,
+            correlation_id,
+            definition: None,
+            started_by: self.inst.data_authority(),
+        }));
+        self.complete(i, json!({"workflowId": id}));
+    }
 }

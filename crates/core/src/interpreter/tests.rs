@@ -1238,3 +1238,53 @@ tasks:
     assert!(reason.ends_with("is greater than the permissible limit: 256 kilobytes"), "{reason}");
     assert_eq!(h.inst.variables, serde_json::Map::from_iter([("kept".to_string(), json!(1))]));
 }
+
+#[test]
+fn start_workflow_starts_one_of_its_own_in_the_same_step_and_completes() {
+    let yaml = r#"
+name: t
+tasks:
+  - name: s
+    taskReferenceName: s
+    type: START_WORKFLOW
+    inputParameters:
+      startWorkflow: {name: t, input: {n: "${workflow.input.n}", key: "${workflow.secrets.token}"}, correlationId: "c-${workflow.input.n}"}
+outputParameters: {started: "${s.output.workflowId}"}
+"#;
+    let mut h = Harness::new(yaml, json!({"n": 7}));
+    let actions = h.send(Event::Start);
+    let starts: Vec<&super::ChildStart> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartWorkflow(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 1, "{actions:?}");
+    let start = starts[0];
+    let id = format!("wf1.{}", h.task("s").task_id);
+    assert_eq!((start.id.as_str(), start.name.as_str(), start.parent.is_none()), (id.as_str(), "t", true));
+    assert_eq!(start.correlation_id.as_deref(), Some("c-7"));
+    // The input handed on is the stored copy: the secret stays masked.
+    assert_eq!(start.input, json!({"n": 7, "key": "***"}));
+    assert_eq!(h.task("s").status, TaskStatus::Completed);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed, "it does not wait for what it started");
+    assert_eq!(h.inst.output, json!({"started": id}));
+}
+
+#[test]
+fn start_workflow_of_an_undefined_workflow_fails_with_its_name() {
+    let yaml = r#"
+name: t
+tasks:
+  - {name: s, taskReferenceName: s, type: START_WORKFLOW, inputParameters: {startWorkflow: {name: "${workflow.input.which}", version: 3}}}
+"#;
+    let mut h = Harness::new(yaml, json!({"which": "nightly"}));
+    let actions = h.send(Event::Start);
+    assert!(!actions.iter().any(|a| matches!(a, Action::StartWorkflow(_))), "{actions:?}");
+    assert_eq!(h.task("s").status, TaskStatus::FailedWithTerminalError);
+    assert_eq!(
+        h.task("s").reason_for_incompletion.as_deref(),
+        Some("Unable to start workflow `nightly` version 3: it is not defined")
+    );
+}
