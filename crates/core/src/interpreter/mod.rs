@@ -234,7 +234,8 @@ pub enum Action {
         /// The parent to notify.
         parent: Option<ParentRef>,
     },
-    /// Start another workflow (the failure workflow).
+    /// Start another workflow of its own (the failure workflow, a START_WORKFLOW task), created
+    /// with the step's batch so both commit together.
     StartWorkflow(ChildStart),
     /// Ask a monitor source (a query task) and report a [`TaskResult`] whose output holds the
     /// series; or, for Conductor's JDBC, run its statement.
