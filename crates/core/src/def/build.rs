@@ -407,6 +407,11 @@ impl Builder {
             return None;
         };
         check_keys(obj, path, (TASK_SUPPORTED, TASK_IGNORED), "task", Unknown::Ignored, &mut self.problems);
+        if let Some(Value::Object(td)) = obj.get("taskDefinition") {
+            let at = join_key(path, "taskDefinition");
+            let fields = (TASKDEF_SUPPORTED, TASKDEF_IGNORED);
+            check_keys(td, &at, fields, "taskDefinition", Unknown::Ignored, &mut self.problems);
+        }
         let raw: TaskConfig = typed(value, path, &mut self.problems)?;
         self.note_ref(&raw.task_reference_name, path);
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());

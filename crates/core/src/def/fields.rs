@@ -1,7 +1,8 @@
 //! The fields Conductor defines, split into those vigil honours and those it ignores (with a warning).
 //!
-//! Anything in neither list is an error with a "did you mean" hint: a typo must never silently drop
-//! behaviour.
+//! Anything in neither list is reported with a "did you mean" hint, so a typo never silently drops
+//! behaviour: as an error where Conductor refuses it too, otherwise as a warning (an error with
+//! `vigil validate --strict`).
 
 /// WorkflowDef fields vigil implements.
 pub const WORKFLOW_SUPPORTED: &[&str] = &[
@@ -106,6 +107,7 @@ pub const TASKDEF_SUPPORTED: &[&str] = &[
     "timeoutSeconds",
     "timeoutPolicy",
     "responseTimeoutSeconds",
+    "pollTimeoutSeconds",
 ];
 
 /// TaskDef fields Conductor defines that change nothing in vigil.
@@ -122,7 +124,6 @@ pub const TASKDEF_IGNORED: &[&str] = &[
     "concurrentExecLimit",
     "rateLimitPerFrequency",
     "rateLimitFrequencyInSeconds",
-    "pollTimeoutSeconds",
     "isolationGroupId",
     "executionNameSpace",
     "inputTemplate",
