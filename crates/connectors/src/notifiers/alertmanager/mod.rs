@@ -84,7 +84,7 @@ impl AlertmanagerConfig {
 
 impl super::Notifier for AlertmanagerConfig {
     const TYPE: &'static str = "alertmanager";
-    /// Alertmanager: unlimited; it takes up to [`ALERTMANAGER_BATCH`] alerts a request.
+    /// Alertmanager: unlimited; it takes up to 64 alerts a request (`ALERTMANAGER_BATCH`).
     const RATE_LIMIT: Option<(f64, f64)> = None;
 
     fn name(&self) -> &str {

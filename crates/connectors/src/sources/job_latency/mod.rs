@@ -5,7 +5,7 @@
 //!
 //! A second form watches vigil's own runs: `workflow: NAME` instead of `url` checks that the named
 //! workflow last completed within the latency (the runtime reads its instances from the store and
-//! calls [`judge`]).
+//! calls [`JobLatencyConfig::judge`]).
 //!
 //! Robopager's batchy answer (`GET /get_status/{wf_name}` →
 //! `{"global": {"batch_start": "2026-11-23T09:00:00.000000", "status": "success"}}`, naive UTC
