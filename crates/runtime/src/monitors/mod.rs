@@ -185,14 +185,14 @@ pub async fn ask_with_store(
     now: Millis,
 ) -> Answer {
     let Source::JobLatency(job) = source else { return ask_at(client, source, now).await };
-    let Some(workflow) = &job.workflow else { return ask_at(client, source, now).await };
+    let Some(workflow) = &job.config.workflow else { return ask_at(client, source, now).await };
     Box::pin(newest_runs(store, job, workflow, now)).await
 }
 
 /// A `job_latency` source on a vigil workflow, judged from the workflow's newest runs.
 async fn newest_runs(
     store: &dyn vigil_store::Store,
-    job: &vigil_connectors::sources::job_latency::JobLatencyConfig,
+    job: &vigil_connectors::sources::job_latency::JobLatency,
     workflow: &str,
     now: Millis,
 ) -> Answer {

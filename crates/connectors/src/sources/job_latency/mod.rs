@@ -12,7 +12,6 @@
 //! times) works without configuring the paths.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -81,24 +80,28 @@ impl JobLatencyConfig {
         super::check_warn_at_and_timeout(self.warn_at, self.timeout.as_deref())
     }
 
-    /// The call.
-    pub fn request(&self) -> Result<SourceRequest, String> {
-        let Some(url) = &self.url else {
-            return Err("a job_latency source on a workflow is read from vigil's store, not over HTTP".into());
-        };
-        let timeout = match &self.timeout {
-            Some(t) => Duration::from_millis(parse_duration(t)?.max(1) as u64),
-            None => super::DEFAULT_TIMEOUT,
-        };
-        Ok(SourceRequest {
-            method: "GET",
-            url: url.clone(),
-            headers: self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            body: None,
-            timeout,
-        })
+    /// The status endpoint's call, once `check` passed; `None` for the workflow form.
+    fn call(&self) -> Option<SourceRequest> {
+        let url = self.url.as_ref()?;
+        let timeout =
+            super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT).unwrap_or(super::DEFAULT_TIMEOUT);
+        let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Some(SourceRequest { method: "GET", url: url.clone(), headers, body: None, timeout })
     }
+}
 
+/// A `job_latency` source as it runs: its latency, failed statuses and call read once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobLatency {
+    /// As written (the workflow it watches, the JSON paths, the latency as text for notes).
+    pub config: JobLatencyConfig,
+    latency_ms: Millis,
+    failed: Vec<String>,
+    /// The status endpoint's call; `None` when the source watches a workflow.
+    call: Option<SourceRequest>,
+}
+
+impl JobLatency {
     /// Reads an answer received at `now`.
     pub fn parse_at(&self, status: u16, body: &[u8], now: Millis) -> Answer {
         if !(200..300).contains(&status) {
@@ -107,11 +110,11 @@ impl JobLatencyConfig {
         let Ok(doc) = serde_json::from_slice::<Value>(body) else {
             return Answer::Failed("job status endpoint did not answer JSON".into());
         };
-        let time_path = self.time.as_deref().unwrap_or("global.batch_start");
+        let time_path = self.config.time.as_deref().unwrap_or("global.batch_start");
         let Some(at) = json_path(&doc, time_path).and_then(read_time) else {
             return Answer::Failed(format!("no time at `{time_path}` in the job's status"));
         };
-        let status_path = self.status.as_deref().unwrap_or("global.status");
+        let status_path = self.config.status.as_deref().unwrap_or("global.status");
         let state = json_path(&doc, status_path).and_then(Value::as_str).unwrap_or_default().to_string();
         self.judge(at, &state, now)
     }
@@ -119,22 +122,20 @@ impl JobLatencyConfig {
     /// The verdict on a job whose last time is `at` and whose status is `state`, at `now`.
     pub fn judge(&self, at: Millis, state: &str, now: Millis) -> Answer {
         let state = state.to_string();
-        let failed_states =
-            self.failed.clone().unwrap_or_else(|| vec!["failure".into(), "failed".into(), "error".into()]);
-        let latency = parse_duration(&self.latency).unwrap_or(i64::MAX / 4);
-        let deadline = Deadline::with_fraction(at, at + latency, self.warn_at.unwrap_or(0.8));
+        let warn_at = self.config.warn_at.unwrap_or(0.8);
+        let deadline = Deadline::with_fraction(at, at + self.latency_ms, warn_at);
         let (mut tier, _) = deadline.tier_at(now);
         let minutes = (now - at) as f64 / 60_000.0;
         let mut note = match tier {
-            Tier::Critical => Some(format!("last run {minutes:.0} min ago, more than the {} allowed", self.latency)),
-            Tier::Warning => Some(format!(
-                "last run {minutes:.0} min ago, past {:.0} % of {}",
-                100.0 * self.warn_at.unwrap_or(0.8),
-                self.latency
-            )),
+            Tier::Critical => {
+                Some(format!("last run {minutes:.0} min ago, more than the {} allowed", self.config.latency))
+            }
+            Tier::Warning => {
+                Some(format!("last run {minutes:.0} min ago, past {:.0} % of {}", 100.0 * warn_at, self.config.latency))
+            }
             Tier::Ok => None,
         };
-        if failed_states.iter().any(|f| f.eq_ignore_ascii_case(&state)) {
+        if self.failed.iter().any(|f| f.eq_ignore_ascii_case(&state)) {
             tier = Tier::Critical;
             note = Some(format!("the job's status is `{state}`"));
         }
@@ -162,20 +163,26 @@ fn read_time(v: &Value) -> Option<Millis> {
 }
 
 impl super::SourceConfig for JobLatencyConfig {
-    type Built = JobLatencyConfig;
+    type Built = JobLatency;
 
-    fn build(self) -> Result<JobLatencyConfig, SourceProblem> {
-        self.check().map(|()| self)
+    fn build(self) -> Result<JobLatency, SourceProblem> {
+        self.check()?;
+        let latency_ms = parse_duration(&self.latency).unwrap_or(i64::MAX / 4);
+        let failed = self.failed.clone().unwrap_or_else(|| vec!["failure".into(), "failed".into(), "error".into()]);
+        let call = self.call();
+        Ok(JobLatency { config: self, latency_ms, failed, call })
     }
 }
 
-impl super::Ask for JobLatencyConfig {
+impl super::Ask for JobLatency {
     /// A status endpoint is asked over HTTP; a workflow's runs are read from vigil's store by
     /// the runtime, which never asks this.
     async fn ask(&self, client: &reqwest::Client, now: Millis) -> Answer {
-        match self.request() {
-            Ok(call) => super::ask_over_http(client, &call, |status, body| self.parse_at(status, body, now)).await,
-            Err(why) => Answer::Failed(why),
+        match &self.call {
+            Some(call) => super::ask_over_http(client, call, |status, body| self.parse_at(status, body, now)).await,
+            None => {
+                Answer::Failed("a job_latency source on a workflow is read from vigil's store, not over HTTP".into())
+            }
         }
     }
 }
@@ -185,13 +192,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::sources::SourceConfig;
 
-    fn config(extra: Value) -> JobLatencyConfig {
+    fn config(extra: Value) -> JobLatency {
         let mut doc = json!({"url": "http://batchy:8050/get_status/intraday_latency_check", "latency": "60m"});
         doc.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         let c: JobLatencyConfig = serde_json::from_value(doc).unwrap();
-        c.check().unwrap();
-        c
+        c.build().unwrap()
     }
 
     fn at(text: &str) -> Millis {
@@ -232,8 +239,8 @@ mod tests {
         assert!(matches!(c.parse_at(500, body, 0), Answer::Failed(e) if e.contains("500")));
         assert!(matches!(c.parse_at(200, b"{}", 0), Answer::Failed(e) if e.contains("no time at `last.ended`")));
         let bad: JobLatencyConfig = serde_json::from_value(json!({"url": "batchy", "latency": "1h"})).unwrap();
-        assert_eq!(bad.check().unwrap_err().path, "url");
+        assert_eq!(bad.build().unwrap_err().path, "url");
         let bad: JobLatencyConfig = serde_json::from_value(json!({"url": "http://b", "latency": "soon"})).unwrap();
-        assert_eq!(bad.check().unwrap_err().path, "latency");
+        assert_eq!(bad.build().unwrap_err().path, "latency");
     }
 }
