@@ -78,12 +78,6 @@ pub struct SourceRequest {
 }
 
 impl Source {
-    /// Reads a monitor's `source` block (its credentials substituted, or still references when
-    /// `vigil validate` reads it) into the source that runs.
-    pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
-        Self::read(spec)
-    }
-
     /// Builds the source a monitor asks: credentials substituted through `lookup` (a missing one
     /// is named), an SQL `connection` resolved to its declared URL, then read as
     /// [`from_spec`](Source::from_spec) reads it. Once per monitor load, not per check.
@@ -97,7 +91,7 @@ impl Source {
             sql::resolve_connection(&mut spec.config, lookup)
                 .map_err(|message| SourceProblem { path: "connection".into(), message })?;
         }
-        Self::read(&spec)
+        Self::from_spec(&spec)
     }
 
     /// Every problem of a `source` block that can be told apart in one reading: [`from_spec`]

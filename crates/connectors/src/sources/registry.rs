@@ -14,8 +14,9 @@ macro_rules! sources {
         }
 
         impl Source {
-            /// Reads and builds a `source` block of the kind it names.
-            fn read(spec: &SourceSpec) -> Result<Source, SourceProblem> {
+            /// Reads a monitor's `source` block (its credentials substituted, or still
+            /// references when `vigil validate` reads it) into the source that runs.
+            pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
                 match spec.kind {
                     $(SourceKind::$variant => {
                         typed::<$($config)::+>(&spec.config)?.build().map(Source::$variant)
