@@ -127,13 +127,14 @@ macro_rules! cluster_sql {
                 now: Millis,
                 until: Millis,
             ) -> Result<Vec<u32>> {
-                let sql = format!(
+                const SQL: &str = concat!(
                     "UPDATE partition_leases SET owner = $1, epoch = epoch + 1, expires_at = $2, acquired_at = $3 \
                      WHERE part IN (SELECT part FROM partition_leases WHERE owner IS NULL OR expires_at < $4 \
-                                    ORDER BY owner IS NOT NULL, part LIMIT $5{}) RETURNING part",
-                    $claim_lock
+                                    ORDER BY owner IS NOT NULL, part LIMIT $5",
+                    $claim_lock,
+                    ") RETURNING part"
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let rows = sqlx::query(SQL)
                     .bind(node)
                     .bind(until)
                     .bind(now)
