@@ -253,15 +253,15 @@ impl Builder {
             )),
         }
         let is_template = |v: &Value| v.as_str().is_some_and(|s| s.contains("${"));
-        let fits = |field: &str, v: &Value| match field {
-            "version" => v.is_u64(),
-            "input" => v.is_object(),
-            _ => v.is_string(),
-        };
-        for (field, what) in [("version", "a version number"), ("input", "a map"), ("correlationId", "a string")] {
+        let fields = [
+            ("version", Value::is_u64 as fn(&Value) -> bool, "a version number"),
+            ("input", Value::is_object, "a map"),
+            ("correlationId", Value::is_string, "a string"),
+        ];
+        for (field, fits, what) in fields {
             if let Some(v) = start.get(field)
                 && !v.is_null()
-                && !fits(field, v)
+                && !fits(v)
                 && !is_template(v)
             {
                 self.problems.push(Problem::error(join_key(&start_path, field), format!("`{field}` is {what}")));
