@@ -49,7 +49,7 @@ impl SourceConfig for PrometheusConfig {
         }
         let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
         let call = match url {
-            Ok(_) => Ok(self.call(timeout)),
+            Ok(url) => Ok(self.call(url, timeout)),
             Err(_) => Err(format!("prometheus: `url` still holds a reference: {}", self.url)),
         };
         Ok(Prometheus { call })
@@ -57,15 +57,13 @@ impl SourceConfig for PrometheusConfig {
 }
 
 impl PrometheusConfig {
-    /// The call, to an address that parses.
-    fn call(&self, timeout: std::time::Duration) -> SourceRequest {
-        let base = self.url.trim_end_matches('/');
+    /// The call to the server at `url` (parsed once, in `build`).
+    fn call(&self, mut url: reqwest::Url, timeout: std::time::Duration) -> SourceRequest {
+        let path = format!("{}/api/v1/query", url.path().trim_end_matches('/'));
+        url.set_path(&path);
         let seconds = format!("{}s", timeout.as_secs().max(1));
-        let url = reqwest::Url::parse_with_params(
-            &format!("{base}/api/v1/query"),
-            &[("query", self.query.as_str()), ("timeout", &seconds)],
-        )
-        .map_or_else(|_| format!("{base}/api/v1/query"), String::from);
+        url.query_pairs_mut().clear().append_pair("query", &self.query).append_pair("timeout", &seconds);
+        let url = url.into();
         let headers = self.token.iter().map(|t| ("Authorization".to_string(), format!("Bearer {t}"))).collect();
         SourceRequest { method: "GET", url, headers, body: None, timeout }
     }
