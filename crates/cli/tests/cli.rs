@@ -311,6 +311,12 @@ fn validate_names_the_file_of_a_duplicate_definition() {
     }
 }
 
+/// Writes workflow `name` into `config/workflows/`.
+fn write_workflow(config: &std::path::Path, name: &str, doc: serde_json::Value) {
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    std::fs::write(config.join(format!("workflows/{name}.json")), doc.to_string()).unwrap();
+}
+
 /// Issue 32 items 8 and 9: Conductor definitions that name a workflow only at run time validate
 /// from a config directory, and run: `failureWorkflow: "$workflow.input.failureWfName"` (from
 /// Conductor's own `simple_workflow_1_integration_test.json`) and a SUB_WORKFLOW whose
@@ -320,10 +326,7 @@ async fn workflows_named_at_run_time_validate_and_run() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
-    std::fs::create_dir_all(config.join("workflows")).unwrap();
-    let write = |name: &str, doc: serde_json::Value| {
-        std::fs::write(config.join(format!("workflows/{name}.json")), doc.to_string()).unwrap();
-    };
+    let write = |name: &str, doc: serde_json::Value| write_workflow(&config, name, doc);
     write(
         "failing",
         serde_json::json!({"name": "failing", "failureWorkflow": "$workflow.input.failureWfName",
@@ -393,10 +396,7 @@ async fn start_workflow_starts_a_workflow_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");
-    std::fs::create_dir_all(config.join("workflows")).unwrap();
-    let write = |name: &str, doc: serde_json::Value| {
-        std::fs::write(config.join(format!("workflows/{name}.json")), doc.to_string()).unwrap();
-    };
+    let write = |name: &str, doc: serde_json::Value| write_workflow(&config, name, doc);
     write(
         "starter",
         json!({"name": "starter", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "START_WORKFLOW",
