@@ -40,10 +40,11 @@ macro_rules! sources {
 
         /// Asks `source` once; `now` is the engine's clock.
         pub async fn ask_at(client: &reqwest::Client, source: &Source, now: vigil_core::time::Millis) -> Answer {
-            // Boxed: a future is as large as its largest state, and the checks that run most
-            // (plain HTTP) should not carry a database or IMAP session's.
+            // Not boxed here: a future is as large as its largest state, so every source but
+            // plain HTTP (the checks that run most) boxes its own call, and an HTTP check
+            // allocates no future.
             match source {
-                $(Source::$variant(s) => Box::pin(Ask::ask(s, client, now)).await,)*
+                $(Source::$variant(s) => Ask::ask(s, client, now).await,)*
             }
         }
     };

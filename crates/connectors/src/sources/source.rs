@@ -27,6 +27,8 @@ pub trait SourceConfig: DeserializeOwned {
 pub trait Ask {
     /// Asks and reads the answer; `now` is the engine's clock, for sources that judge time
     /// (a job's latency, an email's deadline). A failed call is an [`Answer::Failed`] naming
-    /// the server and the reason, never a credential.
+    /// the server and the reason, never a credential. A source whose call holds more state than
+    /// a plain HTTP check (a database or IMAP session, reqwest) boxes it, so asking an HTTP
+    /// check stays small.
     fn ask(&self, client: &reqwest::Client, now: Millis) -> impl Future<Output = Answer> + Send;
 }

@@ -283,6 +283,6 @@ impl super::SourceConfig for EmailConfig {
 
 impl super::Ask for EmailConfig {
     async fn ask(&self, _client: &reqwest::Client, now: Millis) -> Answer {
-        self.ask_at(None, now).await
+        Box::pin(self.ask_at(None, now)).await
     }
 }

@@ -160,7 +160,7 @@ impl Influx {
 impl Ask for Influx {
     async fn ask(&self, client: &reqwest::Client, _now: Millis) -> Answer {
         match &self.call {
-            Ok(call) => super::ask_over_http(client, call, |status, body| self.parse(status, body)).await,
+            Ok(call) => Box::pin(super::ask_over_http(client, call, |status, body| self.parse(status, body))).await,
             Err(why) => Answer::Failed(why.clone()),
         }
     }

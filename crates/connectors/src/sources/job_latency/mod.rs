@@ -179,7 +179,9 @@ impl super::Ask for JobLatency {
     /// the runtime, which never asks this.
     async fn ask(&self, client: &reqwest::Client, now: Millis) -> Answer {
         match &self.call {
-            Some(call) => super::ask_over_http(client, call, |status, body| self.parse_at(status, body, now)).await,
+            Some(call) => {
+                Box::pin(super::ask_over_http(client, call, |status, body| self.parse_at(status, body, now))).await
+            }
             None => {
                 Answer::Failed("a job_latency source on a workflow is read from vigil's store, not over HTTP".into())
             }

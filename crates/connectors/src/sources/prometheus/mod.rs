@@ -79,7 +79,7 @@ impl Prometheus {
 impl Ask for Prometheus {
     async fn ask(&self, client: &reqwest::Client, _now: Millis) -> Answer {
         match &self.call {
-            Ok(call) => super::ask_over_http(client, call, parse).await,
+            Ok(call) => Box::pin(super::ask_over_http(client, call, parse)).await,
             Err(why) => Answer::Failed(why.clone()),
         }
     }

@@ -403,7 +403,7 @@ impl super::SourceConfig for SqlConfig {
 
 impl super::Ask for SqlConfig {
     async fn ask(&self, _client: &reqwest::Client, _now: vigil_core::time::Millis) -> Answer {
-        SqlConfig::ask(self).await
+        Box::pin(SqlConfig::ask(self)).await
     }
 }
 

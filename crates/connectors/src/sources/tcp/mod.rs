@@ -122,7 +122,7 @@ impl Ask for TcpSource {
             Ok(a) => a,
             Err(why) => return Answer::Failed(why.clone()),
         };
-        let (seen, note) = self.observe(address).await;
+        let (seen, note) = Box::pin(self.observe(address)).await;
         self.judge.judge(seen, note)
     }
 }
