@@ -28,13 +28,6 @@ macro_rules! task_types {
                     _ => None,
                 }
             }
-
-            /// Its name in a definition.
-            pub const fn name(self) -> &'static str {
-                match self {
-                    $(TaskType::$variant => $name,)*
-                }
-            }
         }
     };
 }

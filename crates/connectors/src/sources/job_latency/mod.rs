@@ -57,7 +57,7 @@ pub struct JobLatencyConfig {
 
 impl JobLatencyConfig {
     /// Checks what can be checked before asking.
-    pub fn check(&self) -> Result<(), SourceProblem> {
+    fn check(&self) -> Result<(), SourceProblem> {
         let problem = |path: &str, message: String| SourceProblem { path: path.into(), message };
         match (&self.url, &self.workflow) {
             (Some(_), Some(_)) => return Err(problem("workflow", "give `url` or `workflow`, not both".into())),
