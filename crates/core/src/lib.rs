@@ -21,6 +21,7 @@ pub mod retention;
 pub mod schedule;
 pub mod script;
 pub mod source_kind;
+pub mod task_types;
 pub mod time;
 
 /// Unit tests count allocations as the `vigil` binary does, so jq's memory limit is tested.

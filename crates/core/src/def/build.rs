@@ -2,18 +2,17 @@
 
 use crate::source_kind::SourceKind;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::fields::*;
 use super::raw::{TaskConfig, TaskDefConfig, WorkflowDefConfig};
-use super::task_type::TaskType;
 use super::typed::typed;
 use super::*;
 use crate::diagnostic::{Problem, did_you_mean};
 use crate::locate::join_key;
 use crate::params::{Found, WORKFLOW_FIELDS, find_all};
+use crate::task_types::{TaskType, Timeout};
 
 /// Checks a workflow document. Returns the definition when there is no error, and all problems
 /// (errors and warnings) either way.
@@ -70,9 +69,13 @@ pub fn build_task(value: &Value, path: &str) -> Result<Task, Vec<Problem>> {
     }
 }
 
+/// Checks a definition and builds its tasks, collecting every problem; each task type's module
+/// (`crate::task_types`) adds the method that checks that type.
 #[derive(Default)]
-struct Builder {
-    problems: Vec<Problem>,
+pub(crate) struct Builder {
+    /// Errors and warnings so far, each with its field path.
+    pub(crate) problems: Vec<Problem>,
+    /// Reference names seen so far, each with the path where it was first used.
     refs: Vec<(String, String)>,
 }
 
@@ -192,7 +195,7 @@ impl Builder {
     }
 
     /// Reports a JavaScript syntax error in a literal script.
-    fn check_script(&mut self, script: &str, path: &str) {
+    pub(crate) fn check_script(&mut self, script: &str, path: &str) {
         if script.contains("${") {
             return;
         }
@@ -205,176 +208,13 @@ impl Builder {
         }
     }
 
-    /// `_secrets.secretKey` (a secret name, or a template) and `_secrets.secretValue` are required.
-    fn check_update_secret(&mut self, raw: &TaskConfig, input_path: &str) {
-        let secrets_path = join_key(input_path, "_secrets");
-        let Some(Value::Object(secrets)) = raw.input_parameters.get("_secrets") else {
-            self.problems.push(Problem::error(
-                secrets_path,
-                "an UPDATE_SECRET task needs `_secrets: {secretKey: NAME, secretValue: VALUE}`",
-            ));
-            return;
-        };
-        match secrets.get("secretKey") {
-            Some(Value::String(key)) if key.contains("${") || crate::params::is_secret_name(key) => {}
-            Some(Value::String(key)) => self.problems.push(Problem::error(
-                join_key(&secrets_path, "secretKey"),
-                format!("`{key}` is not a secret name: letters, digits, `_` and `-` only"),
-            )),
-            _ => self.problems.push(Problem::error(
-                join_key(&secrets_path, "secretKey"),
-                "an UPDATE_SECRET task needs `secretKey`, the name of the secret to set",
-            )),
-        }
-        if secrets.get("secretValue").is_none_or(Value::is_null) {
-            self.problems.push(Problem::error(
-                join_key(&secrets_path, "secretValue"),
-                "an UPDATE_SECRET task needs `secretValue`, the new value",
-            ));
-        }
-    }
-
-    /// Conductor's START_WORKFLOW: `startWorkflow` with the workflow's `name` (a template is
-    /// resolved at run time), and `version`, `input` and `correlationId` of their types.
-    fn check_start_workflow(&mut self, raw: &TaskConfig, input_path: &str) {
-        let start_path = join_key(input_path, "startWorkflow");
-        let Some(Value::Object(start)) = raw.input_parameters.get("startWorkflow") else {
-            self.problems.push(Problem::error(
-                start_path,
-                "a START_WORKFLOW task needs `startWorkflow: {name: WORKFLOW, input: {...}}`",
-            ));
-            return;
-        };
-        match start.get("name") {
-            Some(Value::String(name)) if !name.trim().is_empty() => {}
-            _ => self.problems.push(Problem::error(
-                join_key(&start_path, "name"),
-                "a START_WORKFLOW task needs `name`, the workflow to start",
-            )),
-        }
-        let is_template = |v: &Value| v.as_str().is_some_and(|s| s.contains("${"));
-        let fields = [
-            ("version", Value::is_u64 as fn(&Value) -> bool, "a version number"),
-            ("input", Value::is_object, "a map"),
-            ("correlationId", Value::is_string, "a string"),
-        ];
-        for (field, fits, what) in fields {
-            if let Some(v) = start.get(field)
-                && !v.is_null()
-                && !fits(v)
-                && !is_template(v)
-            {
-                self.problems.push(Problem::error(join_key(&start_path, field), format!("`{field}` is {what}")));
-            }
-        }
-    }
-
-    /// Conductor's JDBC task: a connection, a statement, its `type`, and the fields that go
-    /// with them; any other input is named, since the task would not read it.
-    fn check_jdbc(&mut self, raw: &TaskConfig, input_path: &str) {
-        const READ: &[&str] = &[
-            "connectionId",
-            "connection",
-            "integrationName",
-            "url",
-            "statement",
-            "query",
-            "parameters",
-            "type",
-            "expectedUpdateCount",
-            "timeout",
-            "schemaName",
-        ];
-        let input = &raw.input_parameters;
-        let at = |field: &str| join_key(input_path, field);
-        let names = ["connectionId", "connection", "integrationName"];
-        let named = names.iter().any(|k| input.contains_key(*k));
-        if !named && !input.contains_key("url") {
-            self.problems.push(Problem::error(
-                at("connectionId"),
-                "a JDBC task needs `connectionId`, a connection an admin declared (`vigil secret set NAME`, its URL \
-                 as the value)",
-            ));
-        }
-        if !input.contains_key("statement") && !input.contains_key("query") {
-            self.problems.push(Problem::error(at("statement"), "a JDBC task needs `statement`, its SQL"));
-        }
-        let literal = |v: Option<&Value>| v.and_then(Value::as_str).filter(|t| !t.contains("${")).map(str::to_string);
-        let kind = literal(input.get("type"));
-        match (input.get("type"), kind.as_deref()) {
-            (None, _) => self.problems.push(Problem::error(at("type"), "a JDBC task needs `type`: SELECT or UPDATE")),
-            (_, Some(t)) if !["SELECT", "UPDATE", "INSERT", "DELETE"].contains(&t) => {
-                self.bad_enum(&at("type"), t, &["SELECT", "UPDATE"])
-            }
-            _ => {}
-        }
-        let writes = kind.as_deref().is_some_and(|t| t != "SELECT");
-        if writes && !named {
-            self.problems.push(Problem::error(
-                at("type"),
-                "UPDATE runs only on a connection an admin declared writable (`connectionId`), never on a `url`",
-            ));
-        }
-        match input.get("expectedUpdateCount") {
-            Some(v) if kind.as_deref() == Some("SELECT") => self.problems.push(Problem::warning(
-                at("expectedUpdateCount"),
-                format!("`expectedUpdateCount` ({v}) is read only by an UPDATE"),
-            )),
-            Some(Value::Number(n)) if n.as_i64().is_some_and(|c| c >= 0) => {}
-            Some(Value::String(t)) if t.contains("${") => {}
-            Some(v) => self.problems.push(Problem::error(
-                at("expectedUpdateCount"),
-                format!("`expectedUpdateCount` is a count of rows (0: any), not {v}"),
-            )),
-            None => {}
-        }
-        match input.get("parameters") {
-            None | Some(Value::Array(_)) => {}
-            Some(Value::String(t)) if t.contains("${") => {}
-            Some(v) => self.problems.push(Problem::error(
-                at("parameters"),
-                format!("`parameters` is a list of values for the statement's `?`s, not {v}"),
-            )),
-        }
-        for key in input.keys().filter(|k| !READ.contains(&k.as_str())) {
-            let hint = did_you_mean(key, READ.iter().copied());
-            self.problems.push(
-                Problem::warning(at(key), format!("a JDBC task does not read `{key}`; it is ignored")).with_hint(hint),
-            );
-        }
-    }
-
-    /// A `loopCondition` reads the loop's inputs, the loop (`$.<ref>.iteration`) and its body's
-    /// tasks by reference; another name is undefined when it runs, and reading into it throws.
-    fn check_loop_names(&mut self, raw: &TaskConfig, condition: &str, body: &[Task], at: &str) {
-        let mut names: Vec<&str> = raw.input_parameters.keys().map(String::as_str).collect();
-        names.push(&raw.task_reference_name);
-        super::each(body, &mut |t| names.push(&t.ref_name));
-        for read in super::loop_condition::reads(condition) {
-            if names.contains(&read.name) {
-                continue;
-            }
-            let hint = did_you_mean(read.name, names.iter().copied());
-            let message = format!(
-                "`$.{}` is neither an input of this DO_WHILE, the loop itself nor a task in its body",
-                read.name
-            );
-            let problem = if read.deeper {
-                Problem::error(at, format!("{message}: reading into it fails every run"))
-            } else {
-                Problem::warning(at, format!("{message}: it is undefined"))
-            };
-            self.problems.push(problem.with_hint(hint));
-        }
-    }
-
-    fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
+    pub(crate) fn bad_enum(&mut self, path: &str, given: &str, allowed: &[&str]) {
         let hint = did_you_mean(given, allowed.iter().copied())
             .or_else(|| Some(format!("expected one of {}", allowed.join(", "))));
         self.problems.push(Problem::error(path, format!("unknown value `{given}`")).with_hint(hint));
     }
 
-    fn task_list(&mut self, items: &[Value], path: &str) -> Vec<Task> {
+    pub(crate) fn task_list(&mut self, items: &[Value], path: &str) -> Vec<Task> {
         let tasks: Vec<(usize, Task)> = items
             .iter()
             .enumerate()
@@ -418,8 +258,7 @@ impl Builder {
         let kind = self.kind(&raw, &type_name, path)?;
         // A worker's responseTimeoutSeconds is its lease; tasks that wait for something else to
         // complete them (Conductor's async-complete tasks) have no response to time out.
-        let timeout_only =
-            matches!(kind, TaskKind::Simple | TaskKind::SubWorkflow { .. } | TaskKind::Wait | TaskKind::Human);
+        let timeout_only = matches!(kind.timeout(), Timeout::Polled | Timeout::Waiting);
         let (retry, timeout) = self.retry_and_timeout(&raw, path, timeout_only);
         let response_timeout_seconds =
             raw.task_definition.as_ref().and_then(|td| td.response_timeout_seconds).filter(|s| *s > 0);
@@ -454,259 +293,41 @@ impl Builder {
         }
     }
 
+    /// The task's type and its settings, checked by the type's own module (`crate::task_types`).
     fn kind(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<TaskKind> {
-        let input_path = join_key(path, "inputParameters");
         let Some(own) = TaskType::from_name(type_name) else {
             return self.source_or_unknown_kind(raw, type_name, path);
         };
-        let kind = match own {
-            TaskType::Http => {
-                let req = raw.input_parameters.get("http_request").and_then(Value::as_object);
-                let uri = req.and_then(|r| r.get("uri")).or_else(|| raw.input_parameters.get("uri"));
-                if uri.is_none() {
-                    self.problems
-                        .push(Problem::error(join_key(&input_path, "http_request.uri"), "an HTTP task needs a `uri`"));
-                }
-                if let Some(Value::String(u)) = uri
-                    && !u.contains("${")
-                    && let Some(why) = bad_http_uri(u)
-                {
-                    let at = if req.is_some() { "http_request.uri" } else { "uri" };
-                    self.problems.push(Problem::error(join_key(&input_path, at), format!("`{u}` {why}")));
-                }
-                let method = req.and_then(|r| r.get("method")).or_else(|| raw.input_parameters.get("method"));
-                if let Some(Value::String(m)) = method {
-                    const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-                    if !m.contains("${") && !METHODS.contains(&m.to_ascii_uppercase().as_str()) {
-                        self.bad_enum(&join_key(&input_path, "http_request.method"), m, METHODS);
-                    }
-                }
-                TaskKind::Http
-            }
-            TaskType::Inline => {
-                match raw.input_parameters.get("evaluatorType").and_then(Value::as_str) {
-                    None | Some("javascript" | "graaljs" | "value-param") => {}
-                    Some(other) => self.bad_enum(
-                        &join_key(&input_path, "evaluatorType"),
-                        other,
-                        &["javascript", "graaljs", "value-param"],
-                    ),
-                }
-                let evaluator = raw.input_parameters.get("evaluatorType").and_then(Value::as_str);
-                match raw.input_parameters.get("expression") {
-                    Some(Value::String(script)) if evaluator != Some("value-param") => {
-                        self.check_script(script, &join_key(&input_path, "expression"))
-                    }
-                    Some(Value::String(_)) => {}
-                    _ => self.problems.push(Problem::error(
-                        join_key(&input_path, "expression"),
-                        "an INLINE task needs an `expression` string",
-                    )),
-                }
-                TaskKind::Inline
-            }
-            TaskType::Lambda => {
-                let at = join_key(&input_path, "scriptExpression");
-                match raw.input_parameters.get("scriptExpression") {
-                    Some(Value::String(body)) => self.check_script(&lambda_script(body), &at),
-                    _ => self.problems.push(Problem::error(at, "a LAMBDA task needs a `scriptExpression` string")),
-                }
-                TaskKind::Lambda
-            }
-            TaskType::JsonJqTransform => {
-                let at = join_key(&input_path, "queryExpression");
-                let query = match raw.input_parameters.get("queryExpression") {
-                    Some(Value::String(q)) if !q.contains("${") => {
-                        if let Err(e) = crate::jq::compile(q) {
-                            self.problems.push(Problem::error(at, format!("jq query does not compile: {e}")));
-                        }
-                        Some(Arc::from(q.as_str()))
-                    }
-                    Some(Value::String(_)) => None,
-                    _ => {
-                        self.problems
-                            .push(Problem::error(at, "a JSON_JQ_TRANSFORM task needs a `queryExpression` string"));
-                        None
-                    }
-                };
-                TaskKind::JsonJq { query }
-            }
-            TaskType::Switch | TaskType::Decision => TaskKind::Switch(self.switch(raw, type_name, path)?),
-            TaskType::DoWhile => {
-                let has_items = raw.input_parameters.contains_key("items");
-                if raw.loop_condition.as_deref().is_none_or(|c| c.trim().is_empty()) && !has_items {
-                    self.problems.push(Problem::error(
-                        join_key(path, "loopCondition"),
-                        "a DO_WHILE task needs a `loopCondition` (or `items` to iterate over)",
-                    ));
-                }
-                if raw.loop_over.is_empty() {
-                    self.problems.push(Problem::error(
-                        join_key(path, "loopOver"),
-                        "a DO_WHILE task needs at least one task in `loopOver`",
-                    ));
-                }
-                let keep_last_n = match raw.input_parameters.get("keepLastN") {
-                    None => 0,
-                    Some(v) => match v.as_u64() {
-                        Some(n) => n as u32,
-                        None => {
-                            self.problems.push(Problem::error(
-                                join_key(&input_path, "keepLastN"),
-                                "keepLastN must be a whole number",
-                            ));
-                            0
-                        }
-                    },
-                };
-                if let Some(condition) = raw.loop_condition.as_deref().filter(|c| !c.trim().is_empty()) {
-                    self.check_script(condition, &join_key(path, "loopCondition"));
-                }
-                let body = self.task_list(&raw.loop_over, &join_key(path, "loopOver"));
-                if let Some(condition) = raw.loop_condition.as_deref() {
-                    self.check_loop_names(raw, condition, &body, &join_key(path, "loopCondition"));
-                }
-                TaskKind::DoWhile(DoWhile { condition: raw.loop_condition.clone(), body, keep_last_n })
-            }
-            TaskType::Wait => {
-                self.check_wait(raw, &input_path);
-                TaskKind::Wait
-            }
-            TaskType::Human => TaskKind::Human,
-            TaskType::Simple => TaskKind::Simple,
-            TaskType::SetVariable => TaskKind::SetVariable,
-            TaskType::Noop => TaskKind::Noop,
-            TaskType::Terminate => {
-                match raw.input_parameters.get("terminationStatus").and_then(Value::as_str) {
-                    Some("COMPLETED" | "FAILED" | "TERMINATED") => {}
-                    Some(other) if !other.contains("${") => self.bad_enum(
-                        &join_key(&input_path, "terminationStatus"),
-                        other,
-                        &["COMPLETED", "FAILED", "TERMINATED"],
-                    ),
-                    Some(_) => {}
-                    None => self.problems.push(Problem::error(
-                        join_key(&input_path, "terminationStatus"),
-                        "a TERMINATE task needs `terminationStatus`",
-                    )),
-                }
-                TaskKind::Terminate
-            }
-            TaskType::SubWorkflow => match &raw.sub_workflow_param {
-                Some(p) => {
-                    let at = join_key(path, "subWorkflowParam.workflowDefinition");
-                    match &p.workflow_definition {
-                        Some(doc @ Value::Object(_)) => {
-                            let (_, problems) = build_workflow(doc);
-                            self.problems.extend(problems.into_iter().map(|problem| problem.within(&at)));
-                        }
-                        Some(Value::String(s)) if s.contains("${") => {}
-                        Some(Value::Null) | None => {}
-                        Some(other) => self.problems.push(Problem::error(
-                            at,
-                            format!("`workflowDefinition` must be a workflow definition or a `${{...}}` reference, not {other}"),
-                        )),
-                    }
-                    let definition = p.workflow_definition.clone().filter(|d| !d.is_null());
-                    TaskKind::SubWorkflow { name: p.name.clone(), version: p.version, definition }
-                }
-                None => {
-                    self.problems.push(Problem::error(
-                        join_key(path, "subWorkflowParam"),
-                        "a SUB_WORKFLOW task needs `subWorkflowParam.name`",
-                    ));
-                    return None;
-                }
-            },
-            TaskType::ForkJoin => {
-                if raw.fork_tasks.is_empty() {
-                    self.problems.push(Problem::error(
-                        join_key(path, "forkTasks"),
-                        "a FORK_JOIN task needs at least one branch in `forkTasks`",
-                    ));
-                }
-                let branches = raw
-                    .fork_tasks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| self.task_list(b, &format!("{}[{i}]", join_key(path, "forkTasks"))))
-                    .collect();
-                TaskKind::ForkJoin { branches }
-            }
-            TaskType::Join => TaskKind::Join { join_on: raw.join_on.clone() },
-            TaskType::ForkJoinDynamic => TaskKind::ForkJoinDynamic(self.dynamic_fork(raw, path)),
-            TaskType::Dynamic => match &raw.dynamic_task_name_param {
-                Some(param) if !param.trim().is_empty() => TaskKind::Dynamic { name_param: param.clone() },
-                _ => {
-                    self.problems.push(Problem::error(
-                        join_key(path, "dynamicTaskNameParam"),
-                        "a DYNAMIC task needs `dynamicTaskNameParam`, the input parameter that names the task to run",
-                    ));
-                    return None;
-                }
-            },
-            TaskType::Alert => {
-                if !raw.input_parameters.contains_key("status") {
-                    self.problems.push(Problem::error(
-                        join_key(&input_path, "status"),
-                        "an ALERT task needs `status` (`firing` or `resolved`)",
-                    ));
-                }
-                match raw.input_parameters.get("notifiers") {
-                    Some(Value::Array(items)) if !items.is_empty() => {}
-                    Some(Value::String(_)) => {}
-                    _ => self.problems.push(Problem::error(
-                        join_key(&input_path, "notifiers"),
-                        "an ALERT task needs `notifiers`, a list of notifier names",
-                    )),
-                }
-                for (field, message) in crate::alert::rule_problems(&raw.input_parameters) {
-                    self.problems.push(Problem::error(join_key(&input_path, field), message));
-                }
-                if let Some(Value::String(sev)) = raw.input_parameters.get("severity")
-                    && !sev.contains("${")
-                    && !["critical", "error", "warning", "info"].contains(&sev.as_str())
-                {
-                    self.bad_enum(&join_key(&input_path, "severity"), sev, &["critical", "error", "warning", "info"]);
-                }
-                TaskKind::Alert
-            }
-            TaskType::StartWorkflow => {
-                self.check_start_workflow(raw, &input_path);
-                TaskKind::StartWorkflow
-            }
-            TaskType::UpdateSecret => {
-                self.check_update_secret(raw, &input_path);
-                TaskKind::UpdateSecret
-            }
-            TaskType::Jdbc => {
-                self.check_jdbc(raw, &input_path);
-                TaskKind::Query { source: SourceKind::Sql, jdbc: true }
-            }
-        };
-        Some(kind)
+        match own {
+            TaskType::Alert => self.build_alert(raw, path),
+            TaskType::Http => self.build_http(raw, path),
+            TaskType::Inline => self.build_inline(raw, path),
+            TaskType::JsonJqTransform => self.build_json_jq(raw, path),
+            TaskType::Switch | TaskType::Decision => self.build_switch(raw, type_name, path),
+            TaskType::DoWhile => self.build_do_while(raw, path),
+            TaskType::Wait => self.build_wait(raw, path),
+            TaskType::Human => self.build_human(raw, path),
+            TaskType::Simple => self.build_simple(raw, path),
+            TaskType::SetVariable => self.build_set_variable(raw, path),
+            TaskType::Noop => self.build_noop(raw, path),
+            TaskType::Terminate => self.build_terminate(raw, path),
+            TaskType::SubWorkflow => self.build_sub_workflow(raw, path),
+            TaskType::ForkJoin => self.build_fork_join(raw, path),
+            TaskType::Join => self.build_join(raw, path),
+            TaskType::Jdbc => self.build_jdbc(raw, path),
+            TaskType::Lambda => self.build_lambda(raw, path),
+            TaskType::UpdateSecret => self.build_update_secret(raw, path),
+            TaskType::Dynamic => self.build_dynamic(raw, path),
+            TaskType::ForkJoinDynamic => self.build_fork_join_dynamic(raw, path),
+            TaskType::StartWorkflow => self.build_start_workflow(raw, path),
+        }
     }
 
     /// A task type that is not vigil's own: a monitor source's (declared with the source), or
     /// one vigil does not run, named as such.
     fn source_or_unknown_kind(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<TaskKind> {
-        let input_path = join_key(path, "inputParameters");
         if let Some(source) = SourceKind::from_task_type(type_name) {
-            let has = |k: &str| raw.input_parameters.contains_key(k);
-            let named = source == SourceKind::Sql && (has("connection") || has("connectionId"));
-            if !has("url") && !named {
-                let why = if source == SourceKind::Sql {
-                    "an SQL task needs `connection` (a connection an admin declared, Conductor's `connectionId`) \
-                         or `url`"
-                } else {
-                    "a query task needs `url`, the server's address"
-                };
-                self.problems.push(Problem::error(join_key(&input_path, "url"), why));
-            }
-            if source.asks_query() && !has("query") && !has("statement") {
-                self.problems.push(Problem::error(join_key(&input_path, "query"), "a query task needs `query`"));
-            }
-            return Some(TaskKind::Query { source, jdbc: false });
+            return Some(self.build_source_query(raw, source, path));
         }
         let other = type_name;
         let at = join_key(path, "type");
@@ -722,112 +343,10 @@ impl Builder {
         None
     }
 
-    /// FORK_JOIN_DYNAMIC's settings, checked as Conductor's `WorkflowTaskTypeConstraint` does.
-    fn dynamic_fork(&mut self, raw: &TaskConfig, path: &str) -> DynamicFork {
-        let fork = DynamicFork {
-            tasks_param: raw.dynamic_fork_tasks_param.clone(),
-            input_param: raw.dynamic_fork_tasks_input_param_name.clone(),
-            legacy_param: raw.dynamic_fork_join_tasks_param.clone(),
-        };
-        if raw.input_parameters.contains_key("forkTaskInputs") {
-            return fork;
-        }
-        let modern = fork.tasks_param.is_some() || fork.input_param.is_some();
-        if fork.legacy_param.is_some() && modern {
-            self.problems.push(Problem::error(
-                join_key(path, "dynamicForkJoinTasksParam"),
-                "use either `dynamicForkJoinTasksParam` or `dynamicForkTasksParam` with \
-                 `dynamicForkTasksInputParamName`, not both",
-            ));
-        } else if fork.legacy_param.is_none() {
-            for (field, set) in [
-                ("dynamicForkTasksParam", fork.tasks_param.is_some()),
-                ("dynamicForkTasksInputParamName", fork.input_param.is_some()),
-            ] {
-                if !set {
-                    self.problems.push(Problem::error(
-                        join_key(path, field),
-                        format!(
-                            "a FORK_JOIN_DYNAMIC task needs `{field}` (or `forkTaskInputs` in its \
-                             `inputParameters`, or `dynamicForkJoinTasksParam`)"
-                        ),
-                    ));
-                }
-            }
-        }
-        fork
-    }
-
-    fn check_wait(&mut self, raw: &TaskConfig, input_path: &str) {
-        if let Some(Value::String(d)) = raw.input_parameters.get("duration")
-            && !d.contains("${")
-            && let Err(e) = crate::time::parse_duration(d)
-        {
-            self.problems.push(Problem::error(join_key(input_path, "duration"), e));
-        }
-        if let Some(Value::String(u)) = raw.input_parameters.get("until")
-            && !u.contains("${")
-            && let Err(e) = crate::time::parse_until(u)
-        {
-            self.problems.push(Problem::error(join_key(input_path, "until"), e));
-        }
-    }
-
-    fn switch(&mut self, raw: &TaskConfig, type_name: &str, path: &str) -> Option<Switch> {
-        let (evaluator, expression) = if type_name == "DECISION" {
-            match (&raw.case_value_param, &raw.case_expression) {
-                (Some(p), _) => (Evaluator::ValueParam, p.clone()),
-                (None, Some(e)) => (Evaluator::JavaScript, e.clone()),
-                (None, None) => {
-                    self.problems.push(Problem::error(
-                        join_key(path, "caseValueParam"),
-                        "a DECISION task needs `caseValueParam` or `caseExpression`",
-                    ));
-                    return None;
-                }
-            }
-        } else {
-            let evaluator = match raw.evaluator_type.as_deref() {
-                Some("value-param") | None => Evaluator::ValueParam,
-                Some("javascript" | "graaljs") => Evaluator::JavaScript,
-                Some(other) => {
-                    self.bad_enum(&join_key(path, "evaluatorType"), other, &["value-param", "javascript", "graaljs"]);
-                    Evaluator::ValueParam
-                }
-            };
-            let Some(expression) = raw.expression.clone().filter(|e| !e.trim().is_empty()) else {
-                self.problems.push(Problem::error(join_key(path, "expression"), "a SWITCH task needs an `expression`"));
-                return None;
-            };
-            (evaluator, expression)
-        };
-        if evaluator == Evaluator::JavaScript {
-            let field = if type_name == "DECISION" { "caseExpression" } else { "expression" };
-            self.check_script(&expression, &join_key(path, field));
-        }
-        let cases_path = join_key(path, "decisionCases");
-        let mut cases = Vec::new();
-        for (case, list) in &raw.decision_cases {
-            let at = join_key(&cases_path, case);
-            match list.as_array() {
-                Some(items) => cases.push((case.clone(), self.task_list(items, &at))),
-                None => self.problems.push(Problem::error(at, "a case must be a list of tasks")),
-            }
-        }
-        let default_case = self.task_list(&raw.default_case, &join_key(path, "defaultCase"));
-        if raw.decision_cases.is_empty() {
-            self.problems.push(Problem::warning(
-                cases_path,
-                format!("this {type_name} has no `decisionCases`: every run takes `defaultCase`"),
-            ));
-        }
-        Some(Switch { evaluator, expression, cases, default_case, decision: type_name == "DECISION" })
-    }
-
     /// A SIMPLE task's `responseTimeoutSeconds` is a worker lease, renewed while the worker
-    /// reports progress, and SUB_WORKFLOW, WAIT and HUMAN tasks wait for something else, so only
-    /// `timeoutSeconds` limits their attempt (`timeout_only`); for other tasks the shorter of the
-    /// two does.
+    /// reports progress, and SUB_WORKFLOW, WAIT and HUMAN tasks wait for something else
+    /// ([`Timeout::Polled`], [`Timeout::Waiting`]), so only `timeoutSeconds` limits their attempt
+    /// (`timeout_only`); for other tasks the shorter of the two does.
     fn retry_and_timeout(
         &mut self,
         raw: &TaskConfig,
@@ -953,28 +472,10 @@ impl Builder {
     }
 }
 
-/// Why a literal HTTP task URI cannot be called, if it cannot.
-fn bad_http_uri(uri: &str) -> Option<String> {
-    match url::Url::parse(uri) {
-        Err(e) => Some(format!("is not a URL ({e})")),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            Some(format!("has scheme `{}`; an HTTP task calls `http` or `https` URLs", u.scheme()))
-        }
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("has no host".to_string()),
-        Ok(_) => None,
-    }
-}
-
 fn effective_timeout(td: &TaskDefConfig) -> u64 {
     match (td.timeout_seconds.unwrap_or(0), td.response_timeout_seconds.unwrap_or(0)) {
         (0, r) => r,
         (t, 0) => t,
         (t, r) => t.min(r),
     }
-}
-
-/// The script Conductor's LAMBDA runs for `body` (`Lambda.java`): the body of a function that is
-/// called at once.
-pub fn lambda_script(body: &str) -> String {
-    format!("function scriptFun(){{{body}\n}} scriptFun();")
 }

@@ -139,7 +139,7 @@ pub const TASKDEF_IGNORED: &[&str] = &[
 /// Every task type vigil runs: its own, then each monitor source's (declared with the source in
 /// [`crate::source_kind`], not listed again here).
 pub fn task_types() -> impl Iterator<Item = &'static str> {
-    super::task_type::TaskType::NAMES
+    crate::task_types::TaskType::NAMES
         .iter()
         .copied()
         .chain(crate::source_kind::SourceKind::ALL.iter().filter_map(|k| k.task_type()))

@@ -4,13 +4,11 @@
 //! problem. Past that boundary a task type is an enum arm, a jq filter has compiled and a retry
 //! policy is valid.
 
-pub mod after_crash;
 pub mod build;
 pub mod cycles;
 pub mod fields;
 pub mod loop_condition;
 pub mod raw;
-pub mod task_type;
 pub mod trigger;
 pub(crate) mod typed;
 

@@ -43,7 +43,7 @@ impl Run<'_, '_> {
     }
 
     /// A WAIT or HUMAN execution `i` starts waiting: an event raised earlier completes it at once.
-    pub(super) fn take_raised(&mut self, i: usize) -> bool {
+    pub(crate) fn take_raised(&mut self, i: usize) -> bool {
         let name = self.event_of(i);
         let Some(at) = self.inst.pending_events.iter().position(|e| e.name == name) else { return false };
         let event = self.inst.pending_events.remove(at);

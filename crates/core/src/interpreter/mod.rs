@@ -13,7 +13,7 @@ mod control;
 mod dynamic;
 mod evaluate;
 mod http;
-mod run;
+pub(crate) mod run;
 mod tasks;
 
 use serde_json::{Map, Value};

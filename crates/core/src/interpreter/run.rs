@@ -1,6 +1,6 @@
 //! Walks the task tree against the execution history and decides what happens next.
 
-use crate::def::after_crash::AfterCrash;
+use crate::task_types::AfterCrash;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
@@ -12,11 +12,11 @@ use crate::instance::{Instance, InstanceScope, TaskExec, TaskStatus, WorkflowSta
 use crate::params::{self, Secrets as Reveal};
 
 /// Synchronous task executions allowed in one step before the instance yields to others.
-pub(super) const FUEL: u32 = 2_000;
+pub(crate) const FUEL: u32 = 2_000;
 
 /// What a task list (or one task) amounts to right now.
 #[derive(Debug, PartialEq)]
-pub(super) enum Flow {
+pub(crate) enum Flow {
     /// Everything finished successfully.
     Done,
     /// Something is still running.
@@ -29,12 +29,12 @@ pub(super) enum Flow {
 
 /// Position in the tree: the iteration suffix of enclosing DO_WHILE loops.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Pos {
+pub(crate) struct Pos {
     pub suffix: String,
     pub iteration: u32,
 }
 
-pub(super) struct Run<'a, 'b> {
+pub(crate) struct Run<'a, 'b> {
     pub inst: &'a mut Instance,
     pub def: &'a WorkflowDef,
     pub cx: &'a mut Step<'b>,

@@ -1,12 +1,40 @@
-//! vigil's own task types, declared once: one line per type with its name in a definition's
-//! `type`. A monitor source's task type (`PROMETHEUS_QUERY`, ...) is declared with the source
-//! (`crate::source_kind`), not here.
+//! vigil's own task types: one module each, and one line per type in [`task_types!`] below with
+//! its name in a definition's `type`. A monitor source's task type (`PROMETHEUS_QUERY`, ...) is
+//! declared with the source (`crate::source_kind`) and runs as [`source_query`].
 //!
-//! The definition builder matches [`TaskType`] exhaustively, and so do [`TaskKind`]'s name, the
-//! interpreter's start and the crash recovery (`TaskKind::after_crash`), so a new line here makes
-//! the compiler point at each place still to write.
+//! A type's module holds all of it: the check of its settings and input that builds its
+//! [`TaskKind`] (an `impl Builder` method), what starting it does (an `impl Run` method), what
+//! recovery does with it after a crash ([`AfterCrash`], with the reason) and how `timeoutSeconds`
+//! applies to it ([`Timeout`]). The definition builder matches [`TaskType`] exhaustively, and
+//! [`TaskKind`]'s name, the interpreter's start and `declared.rs` match [`TaskKind`]
+//! exhaustively, so a new line here (and its `TaskKind` variant) makes the compiler point at each
+//! one-line arm still to write.
 //!
-//! [`TaskKind`]: super::TaskKind
+//! [`TaskKind`]: crate::def::TaskKind
+
+mod alert;
+mod declared;
+mod do_while;
+mod dynamic;
+mod fork_join;
+mod fork_join_dynamic;
+mod http;
+mod human;
+mod inline;
+mod jdbc;
+mod join;
+mod json_jq;
+mod lambda;
+mod noop;
+mod set_variable;
+mod simple;
+pub(crate) mod source_query;
+mod start_workflow;
+mod sub_workflow;
+mod switch;
+mod terminate;
+mod update_secret;
+mod wait;
 
 /// Declares [`TaskType`] from `Variant = "NAME"` lines.
 macro_rules! task_types {
@@ -77,4 +105,42 @@ task_types! {
     ForkJoinDynamic = "FORK_JOIN_DYNAMIC";
     /// Starts another workflow, which runs on its own (not a child: nobody waits for it).
     StartWorkflow = "START_WORKFLOW";
+}
+
+/// What recovery does with an execution found IN_PROGRESS (or SCHEDULED and offered) after a
+/// crash. Its due time and timeout are re-armed whatever the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCrash {
+    /// Its call may or may not have reached the server: it is recorded as a failed attempt and
+    /// sent again, as a new attempt that counts in `restarts`, not against `retryCount`.
+    Resend,
+    /// It starts again: repeating it is harmless (an evaluation, a read-only query, an alert
+    /// observation, which newest-wins makes idempotent) or it was never made.
+    Restart,
+    /// It is offered to workers again; a worker that still holds it may report, and the first
+    /// report wins.
+    Reoffer,
+    /// Its child is asked whether it ended: the child was created with the parent's commit, so
+    /// only the notice of its end can have been lost.
+    CheckChild,
+    /// Nothing to do but wait: its timers are re-armed (a WAIT, a HUMAN task), or it is a
+    /// container whose children recover on their own.
+    Wait,
+    /// It fails with this reason: repeating it is not safe.
+    Fail(&'static str),
+}
+
+/// How a task type's `timeoutSeconds` limits an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// A call: the shorter of `timeoutSeconds` and `responseTimeoutSeconds`, armed when it starts.
+    Call,
+    /// It waits for something outside the step (a timer, a person, a child workflow):
+    /// `timeoutSeconds` alone, armed when it starts.
+    Waiting,
+    /// A worker's task: `timeoutSeconds` alone, from a worker's first poll
+    /// (`responseTimeoutSeconds` is the worker's lease).
+    Polled,
+    /// Not armed when it starts: it completes within the step, or its call bounds itself.
+    Unarmed,
 }
