@@ -448,3 +448,61 @@ async fn start_workflow_starts_a_workflow_of_its_own() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && text.contains("Unable to start workflow `ghost`: it is not defined"), "{text}");
 }
+
+/// UPDATE_TASK (Orkes'): a workflow completes the WAIT task another one waits on, named by
+/// workflow id and reference name, merging into its output; the waiting workflow goes on with
+/// that output. Updating a task of a workflow that has ended fails with the reason.
+#[tokio::test]
+async fn update_task_completes_a_task_another_workflow_waits_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    write_workflow(
+        &config,
+        "approval",
+        json!({"name": "approval", "tasks": [{"name": "wait", "taskReferenceName": "approve", "type": "WAIT"}],
+            "outputParameters": {"by": "${approve.output.by}"}}),
+    );
+    write_workflow(
+        &config,
+        "approver",
+        json!({"name": "approver", "tasks": [{"name": "u", "taskReferenceName": "u", "type": "UPDATE_TASK",
+            "inputParameters": {"workflowId": "${workflow.input.id}", "taskRefName": "approve",
+            "taskStatus": "${workflow.input.status}", "taskOutput": {"by": "${workflow.input.by}"}, "mergeOutput": true}}],
+            "outputParameters": {"updated": "${u.output}"}}),
+    );
+    let out = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (server, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let http = vigil_connectors::http_client();
+    let start = |name: &'static str, input: serde_json::Value| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let res = http.post(format!("{base}/api/workflow/{name}")).json(&input).send().await.unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+            res.text().await.unwrap()
+        }
+    };
+    let waiting = start("approval", json!({})).await;
+    until_workflow(&http, &base, &waiting, |wf| wf["tasks"][0]["status"] == "IN_PROGRESS").await;
+
+    let approver = start("approver", json!({"id": waiting, "status": "COMPLETED", "by": "ops"})).await;
+    let done = until_workflow(&http, &base, &approver, |wf| wf["status"] != "RUNNING").await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let waited = until_workflow(&http, &base, &waiting, |wf| wf["status"] != "RUNNING").await;
+    assert_eq!((waited["status"].clone(), waited["output"].clone()), (json!("COMPLETED"), json!({"by": "ops"})));
+    let task_id = waited["tasks"][0]["taskId"].clone();
+    assert_eq!(
+        done["output"]["updated"],
+        json!({"workflowId": waiting, "taskId": task_id, "taskStatus": "COMPLETED"}),
+        "{done}"
+    );
+
+    // The task ended (COMPLETED) and so did its workflow: failing it now is refused.
+    let late = start("approver", json!({"id": waiting, "status": "FAILED", "by": "ops"})).await;
+    let refused = until_workflow(&http, &base, &late, |wf| wf["status"] != "RUNNING").await;
+    assert_eq!(refused["status"], "FAILED", "{refused}");
+    let reason = refused["tasks"][0]["reasonForIncompletion"].as_str().unwrap_or_default();
+    assert_eq!(reason, format!("workflow `{waiting}` has already ended (COMPLETED)"), "{refused}");
+    stop(server);
+}

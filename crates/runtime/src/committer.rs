@@ -230,6 +230,13 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
+        Action::UpdateTask { task_id, update } => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let result = crate::task_update::update(&shared, &id, *update).await;
+                shared.router.send(&id, Event::TaskResult { task_id, result });
+            });
+        }
         Action::Timer { task_id, due } => {
             let _ = shared.timers.send(TimerMsg::Arm(due, Target::Task { instance: id, task_id }));
         }

@@ -34,6 +34,8 @@ mod secret_update;
 mod secrets;
 mod shard;
 mod shared;
+mod task_result;
+mod task_update;
 mod timers;
 pub mod workers;
 

@@ -317,6 +317,7 @@ impl Builder {
             TaskType::Jdbc => self.build_jdbc(raw, path),
             TaskType::Lambda => self.build_lambda(raw, path),
             TaskType::UpdateSecret => self.build_update_secret(raw, path),
+            TaskType::UpdateTask => self.build_update_task(raw, path),
             TaskType::Dynamic => self.build_dynamic(raw, path),
             TaskType::ForkJoinDynamic => self.build_fork_join_dynamic(raw, path),
             TaskType::StartWorkflow => self.build_start_workflow(raw, path),

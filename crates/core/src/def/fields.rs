@@ -152,4 +152,4 @@ pub fn is_task_type(name: &str) -> bool {
 
 /// Task types Conductor defines that vigil does not run yet.
 pub const TASK_TYPES_UNSUPPORTED: &[&str] =
-    &["EXCLUSIVE_JOIN", "EVENT", "KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "UPDATE_TASK", "WAIT_FOR_WEBHOOK"];
+    &["EXCLUSIVE_JOIN", "EVENT", "KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "WAIT_FOR_WEBHOOK"];

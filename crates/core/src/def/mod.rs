@@ -278,6 +278,9 @@ pub enum TaskKind {
     /// Stores a secret (Orkes' `UPDATE_SECRET`): `_secrets.secretKey` names it,
     /// `_secrets.secretValue` is the new value, which is masked everywhere the instance is stored.
     UpdateSecret,
+    /// Sets the status and output of a task waiting to be completed from outside (Orkes'
+    /// `UPDATE_TASK`), in this or another instance.
+    UpdateTask,
     /// Runs branches chosen at run time (Conductor's `FORK_JOIN_DYNAMIC`): each task of a list
     /// in its input becomes a branch, joined by the JOIN that follows it.
     ForkJoinDynamic(DynamicFork),
@@ -318,6 +321,7 @@ impl TaskKind {
             TaskKind::Dynamic { .. } => "DYNAMIC",
             TaskKind::Alert => "ALERT",
             TaskKind::UpdateSecret => "UPDATE_SECRET",
+            TaskKind::UpdateTask => "UPDATE_TASK",
             TaskKind::Query { jdbc: true, .. } => "JDBC",
             // Built only from a source's own task type (`SourceKind::from_task_type`).
             TaskKind::Query { source, .. } => source.task_type().unwrap_or_default(),

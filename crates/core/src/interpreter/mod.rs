@@ -203,6 +203,14 @@ pub enum Action {
         /// The new value, revealed: never store it.
         value: String,
     },
+    /// Report a result to a task waiting to be completed from outside, in this or another
+    /// instance, then report this execution's [`TaskResult`].
+    UpdateTask {
+        /// The UPDATE_TASK execution.
+        task_id: String,
+        /// What to set, on which task.
+        update: Box<TaskUpdate>,
+    },
     /// Start a child instance. The runtime creates it in the same transaction as this state.
     StartChild(ChildStart),
     /// After a restart: if this child has already ended, report it again (the first notice may
@@ -288,6 +296,35 @@ pub struct WorkerTask {
 
 /// Time a worker may hold a SIMPLE task without reporting, when the task definition sets none.
 pub const DEFAULT_RESPONSE_TIMEOUT_SECONDS: u64 = 600;
+
+/// What an UPDATE_TASK sets, on which task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskUpdate {
+    /// The task.
+    pub target: TaskUpdateTarget,
+    /// `COMPLETED`, `FAILED` or `FAILED_WITH_TERMINAL_ERROR`.
+    pub status: String,
+    /// The task's new output (with secrets revealed, as any task's input: the target stores it
+    /// masked).
+    pub output: Map<String, Value>,
+    /// Merge `output` into the task's output so far instead of replacing it.
+    pub merge: bool,
+}
+
+/// The task an UPDATE_TASK names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskUpdateTarget {
+    /// The execution waiting under `reference` in instance `workflow_id`.
+    Reference {
+        /// The instance.
+        workflow_id: String,
+        /// The task's reference name.
+        reference: String,
+    },
+    /// A task id as the API hands it out (`<workflowId>~<execution>`, see
+    /// [`crate::instance::global_task_id`]).
+    Id(String),
+}
 
 /// A request to start an instance on behalf of another.
 #[derive(Debug, Clone, PartialEq)]

@@ -1288,3 +1288,53 @@ tasks:
         Some("Unable to start workflow `nightly` version 3: it is not defined")
     );
 }
+
+#[test]
+fn update_task_hands_its_update_to_the_runtime_and_completes_with_its_result() {
+    let yaml = r#"
+name: t
+tasks:
+  - name: u
+    taskReferenceName: u
+    type: UPDATE_TASK
+    inputParameters: {taskRefName: approve, taskStatus: "${workflow.input.status}", taskOutput: {by: "${workflow.input.by}"}, mergeOutput: true}
+"#;
+    let mut h = Harness::new(yaml, json!({"status": "COMPLETED", "by": "ops"}));
+    let actions = h.send(Event::Start);
+    let updates: Vec<(&String, &super::TaskUpdate)> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::UpdateTask { task_id, update } => Some((task_id, &**update)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 1, "{actions:?}");
+    let (task_id, update) = updates[0];
+    // Without `workflowId`, the task is in this instance.
+    let target = super::TaskUpdateTarget::Reference { workflow_id: "wf1".into(), reference: "approve".into() };
+    assert_eq!(update.target, target);
+    assert_eq!((update.status.as_str(), update.merge), ("COMPLETED", true));
+    assert_eq!(Value::Object(update.output.clone()), json!({"by": "ops"}));
+    assert_eq!(h.task("u").status, TaskStatus::InProgress, "it waits for the runtime");
+    let done = json!({"workflowId": "wf2", "taskId": "wf2~1", "taskStatus": "COMPLETED"});
+    h.send(Event::TaskResult { task_id: task_id.clone(), result: TaskResult::Completed(done.clone()) });
+    assert_eq!(h.task("u").output_data, done);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn update_task_with_a_status_resolved_at_run_time_that_is_not_one_fails_with_it() {
+    let yaml = r#"
+name: t
+tasks:
+  - {name: u, taskReferenceName: u, type: UPDATE_TASK, inputParameters: {taskId: "${workflow.input.task}", taskStatus: "${workflow.input.status}"}}
+"#;
+    let mut h = Harness::new(yaml, json!({"task": "wf9~3", "status": "DONE"}));
+    let actions = h.send(Event::Start);
+    assert!(!actions.iter().any(|a| matches!(a, Action::UpdateTask { .. })), "{actions:?}");
+    assert_eq!(h.task("u").status, TaskStatus::FailedWithTerminalError);
+    assert_eq!(
+        h.task("u").reason_for_incompletion.as_deref(),
+        Some("`taskStatus` `DONE` is not one of COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR")
+    );
+}

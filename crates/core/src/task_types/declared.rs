@@ -5,7 +5,8 @@
 use super::{AfterCrash, Timeout};
 use super::{
     alert, do_while, dynamic, fork_join, fork_join_dynamic, http, human, inline, jdbc, join, json_jq, lambda, noop,
-    set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate, update_secret, wait,
+    set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate, update_secret, update_task,
+    wait,
 };
 use crate::def::TaskKind;
 
@@ -33,6 +34,7 @@ macro_rules! declared {
             TaskKind::Dynamic { .. } => dynamic::$property,
             TaskKind::Alert => alert::$property,
             TaskKind::UpdateSecret => update_secret::$property,
+            TaskKind::UpdateTask => update_task::$property,
             TaskKind::Query { jdbc: true, .. } => jdbc::$property,
             TaskKind::Query { .. } => source_query::$property,
         }

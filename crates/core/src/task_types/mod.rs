@@ -34,6 +34,7 @@ mod sub_workflow;
 mod switch;
 mod terminate;
 mod update_secret;
+mod update_task;
 mod wait;
 
 /// Declares [`TaskType`] from `Variant = "NAME"` lines.
@@ -99,6 +100,8 @@ task_types! {
     Lambda = "LAMBDA";
     /// Orkes' secret update.
     UpdateSecret = "UPDATE_SECRET";
+    /// Orkes' update of another task's status.
+    UpdateTask = "UPDATE_TASK";
     /// A worker task named at run time.
     Dynamic = "DYNAMIC";
     /// Branches chosen at run time.

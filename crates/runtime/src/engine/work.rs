@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use vigil_core::interpreter::{Event, TaskResult};
+use vigil_core::interpreter::TaskResult;
 
+use crate::task_result::Undelivered;
 use crate::workers::{WorkQueue, WorkerStatus, global_id};
 
 impl super::Engine {
@@ -37,8 +38,6 @@ impl super::Engine {
             let why = "the task is not in progress (already reported, timed out or cancelled)";
             return Err(ControlError::WrongStatus { id: global_id(instance_id, task_id), status: "task ended", why });
         }
-        let queue = &self.shared().work;
-        let remote = !self.shared().ownership.owns(instance.partition);
         let result = match status {
             // As Conductor: back to SCHEDULED, offered again after the callback delay.
             WorkerStatus::InProgress if exec.task_type == "SIMPLE" => {
@@ -53,19 +52,9 @@ impl super::Engine {
                 terminal: status == WorkerStatus::FailedWithTerminalError,
             },
         };
-        let task_type = queue.remove(instance_id, task_id);
-        if remote {
-            // Another node runs the instance (a worker polled its task here, or its partition
-            // moved): the result goes to that node's inbox.
-            let event = Event::TaskResult { task_id: task_id.to_string(), result };
-            let msg = crate::cluster::inbox::InboxMsg::Event { instance: instance_id.to_string(), event };
-            crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
-            return Ok(task_type);
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let event = Event::TaskResult { task_id: task_id.to_string(), result };
-        self.place(crate::shard::ShardMsg::EventCommitted(instance_id.to_string(), event, tx));
-        rx.await.map_err(|_| ControlError::ShuttingDown)?;
-        Ok(task_type)
+        crate::task_result::deliver(self.shared(), &instance, task_id, result).await.map_err(|e| match e {
+            Undelivered::Store(e) => ControlError::Store(e),
+            Undelivered::ShuttingDown => ControlError::ShuttingDown,
+        })
     }
 }

@@ -1,0 +1,106 @@
+//! UPDATE_TASK: finds the task it names, in this or another instance, and delivers the result it
+//! sets, as a worker's report would be delivered; then reports the UPDATE_TASK's own result.
+
+use serde_json::{Value, json};
+use vigil_core::instance::{Instance, TaskExec, global_task_id};
+use vigil_core::interpreter::{TaskResult, TaskUpdate, TaskUpdateTarget};
+
+use crate::shared::Shared;
+use crate::task_result::{Undelivered, deliver};
+use crate::workers::split_global_id;
+
+/// The task types an UPDATE_TASK may set: those that wait to be completed from outside.
+const UPDATABLE: &[&str] = &["WAIT", "HUMAN", "SIMPLE"];
+
+/// Performs `update`, asked by an UPDATE_TASK of instance `own`, and returns that task's result.
+pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> TaskResult {
+    let failed = |reason: String, terminal: bool| TaskResult::Failed { reason, output: json!({}), terminal };
+    let (workflow_id, by) = match &update.target {
+        TaskUpdateTarget::Reference { workflow_id, reference } => (workflow_id.clone(), By::Reference(reference)),
+        TaskUpdateTarget::Id(id) => match split_global_id(id) {
+            Some((instance, exec)) => (instance.to_string(), By::Execution(exec)),
+            None => return failed(format!("`{id}` is not a task id (`<workflowId>~<task>`)"), true),
+        },
+    };
+    let instance = match shared.store.instance(&workflow_id).await {
+        Ok(Some(instance)) => instance,
+        Ok(None) => return failed(format!("workflow `{workflow_id}` does not exist"), true),
+        Err(e) => return failed(format!("reading workflow `{workflow_id}`: {e}"), false),
+    };
+    let Some(exec) = by.find(&instance) else {
+        return failed(format!("workflow `{workflow_id}` has no task {}", by.describe()), true);
+    };
+    let done = || {
+        let task_id = global_task_id(&workflow_id, &exec.task_id);
+        TaskResult::Completed(json!({"workflowId": workflow_id, "taskId": task_id, "taskStatus": update.status}))
+    };
+    if exec.status.as_str() == update.status {
+        // The update reached it before: a restart after a crash sends it again.
+        return done();
+    }
+    if instance.status.is_terminal() {
+        return failed(format!("workflow `{workflow_id}` has already ended ({})", instance.status.as_str()), true);
+    }
+    if !UPDATABLE.contains(&exec.task_type.as_str()) {
+        let why = format!(
+            "task {} of workflow `{workflow_id}` is a {} task; UPDATE_TASK sets only tasks that wait to be completed \
+             from outside ({})",
+            by.describe(),
+            exec.task_type,
+            UPDATABLE.join(", ")
+        );
+        return failed(why, true);
+    }
+    if !exec.accepts_result() {
+        let why = format!(
+            "task {} of workflow `{workflow_id}` is {}, not waiting to be completed",
+            by.describe(),
+            exec.status.as_str()
+        );
+        return failed(why, true);
+    }
+    let mut output = if update.merge { exec.output_data.clone() } else { json!({}) };
+    if !output.is_object() {
+        output = json!({});
+    }
+    if let Value::Object(out) = &mut output {
+        out.extend(update.output.clone());
+    }
+    let result = match update.status.as_str() {
+        "COMPLETED" => TaskResult::Completed(output),
+        status => TaskResult::Failed {
+            reason: format!("set to {status} by UPDATE_TASK in workflow `{own}`"),
+            output,
+            terminal: status == "FAILED_WITH_TERMINAL_ERROR",
+        },
+    };
+    match deliver(shared, &instance, &exec.task_id.clone(), result).await {
+        Ok(_) => done(),
+        Err(e @ Undelivered::Store(_)) => failed(format!("updating workflow `{workflow_id}`: {e}"), false),
+        Err(e @ Undelivered::ShuttingDown) => failed(e.to_string(), false),
+    }
+}
+
+/// How the task is named.
+enum By<'a> {
+    /// Its reference name: the latest execution under it (a retried or looped task has several).
+    Reference(&'a str),
+    /// Its execution id within the instance.
+    Execution(&'a str),
+}
+
+impl By<'_> {
+    fn find<'i>(&self, instance: &'i Instance) -> Option<&'i TaskExec> {
+        match self {
+            By::Reference(reference) => instance.tasks.iter().rev().find(|t| t.reference_task_name == *reference),
+            By::Execution(id) => instance.tasks.iter().find(|t| t.task_id == *id),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            By::Reference(reference) => format!("`{reference}`"),
+            By::Execution(id) => format!("with id `{id}`"),
+        }
+    }
+}
