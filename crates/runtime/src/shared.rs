@@ -92,12 +92,12 @@ pub(crate) struct Shared {
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
     pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
     /// Running fire-started instances, and the room for more.
-    pub fires: crate::admission::FireAdmission,
+    pub fires: Arc<crate::admission::FireAdmission>,
     pub http: reqwest::Client,
     pub http_slots: tokio::sync::Semaphore,
     /// Finishes scripts and jq programs that ran past a step's budget.
     pub evaluator: crate::evaluator::Evaluator,
-    pub stopping: AtomicBool,
+    pub stopping: Arc<AtomicBool>,
     pub finished: std::sync::atomic::AtomicU64,
     pub alerts: mpsc::UnboundedSender<crate::alerting::messages::AlertMsg>,
     pub notifiers: crate::alerting::delivery::Notifiers,

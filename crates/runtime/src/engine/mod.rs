@@ -165,14 +165,14 @@ impl Engine {
             timers: timer_tx,
             waiters: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
-            fires: crate::admission::FireAdmission::new(config.max_running_fires),
+            fires: Arc::new(crate::admission::FireAdmission::new(config.max_running_fires)),
             http: crate::http::client(),
             http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
             evaluator: crate::evaluator::Evaluator::start(config.evaluators, config.script_limits, {
                 let router = router.clone();
                 Arc::new(move |id: &str, event| router.send(id, event))
             }),
-            stopping: AtomicBool::new(false),
+            stopping: Arc::new(AtomicBool::new(false)),
             finished: std::sync::atomic::AtomicU64::new(0),
             alerts: alert_tx,
             notifiers: notifiers.clone(),
@@ -514,7 +514,7 @@ impl Engine {
     /// Starts firing `schedules`; [`Engine::schedule_command`] changes them while running.
     pub async fn run_schedules(&self, schedules: Vec<ScheduleDef>) -> Result<(), EngineError> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let handle = scheduler::spawn(self.shared.clone(), schedules, rx).await?;
+        let handle = scheduler::spawn(scheduler_deps(&self.shared), schedules, rx).await?;
         *self.shared.scheduler.lock().expect("lock") = Some(tx);
         self.tasks.lock().expect("lock").push(handle);
         Ok(())
@@ -597,6 +597,20 @@ impl Engine {
         for t in self.tasks.lock().expect("lock").drain(..) {
             t.abort();
         }
+    }
+}
+
+/// The scheduler's share of the engine.
+fn scheduler_deps(shared: &Arc<Shared>) -> crate::scheduler::deps::SchedulerDeps {
+    let (starter, loser) = (shared.clone(), shared.clone());
+    crate::scheduler::deps::SchedulerDeps {
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
+        ownership: shared.ownership.clone(),
+        fires: shared.fires.clone(),
+        stopping: shared.stopping.clone(),
+        start: Arc::new(move |req, fire| starter.start(req, Some(fire), None)),
+        lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
     }
 }
 

@@ -15,9 +15,12 @@ use vigil_core::schedule::{OverlapPolicy, ScheduleDef};
 use vigil_core::time::Millis;
 use vigil_store::{FireClaim, FireStatus, ScheduleCursor, StoreError, partition_of};
 
-use crate::shared::{EngineError, Shared, StartRequest};
+use crate::shared::{EngineError, StartRequest};
 
 pub(crate) mod command;
+pub(crate) mod deps;
+
+use deps::SchedulerDeps;
 
 pub use command::SchedulerCmd;
 
@@ -33,17 +36,17 @@ const ROOM_POLL: Duration = Duration::from_millis(25);
 /// Arms the schedules of the partitions this node owns (starting their fires claimed before a
 /// crash), then spawns the fire loop, which also takes `commands`.
 pub(crate) async fn spawn(
-    shared: Arc<Shared>,
+    deps: SchedulerDeps,
     schedules: Vec<ScheduleDef>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>,
 ) -> Result<tokio::task::JoinHandle<()>, EngineError> {
     let defs: HashMap<Arc<str>, Box<Armed>> =
         schedules.into_iter().map(|s| (Arc::from(s.name.as_str()), Box::new(Armed { def: s, next: None }))).collect();
     let mut state = State { defs, heap: BinaryHeap::new(), overload: Overload::default() };
-    let owned = shared.ownership.parts();
-    state.arm(&shared, &owned).await?;
+    let owned = deps.ownership.parts();
+    state.arm(&deps, &owned).await?;
     tracing::info!(schedules = state.defs.len(), "Scheduler started.");
-    Ok(tokio::spawn(async move { state.run(shared, &mut commands).await }))
+    Ok(tokio::spawn(async move { state.run(deps, &mut commands).await }))
 }
 
 /// A schedule and its next fire time.
@@ -142,16 +145,16 @@ impl State {
     /// Starts firing the schedules of `parts`: fires claimed but never started (a crash, or the
     /// previous owner's) start now with their stored instance ids, and each schedule resumes from
     /// its stored cursor, so a fire time missed meanwhile is caught up, once.
-    async fn arm(&mut self, shared: &Arc<Shared>, parts: &[u32]) -> Result<(), EngineError> {
+    async fn arm(&mut self, deps: &SchedulerDeps, parts: &[u32]) -> Result<(), EngineError> {
         let mine = |name: &str| parts.contains(&partition_of(name));
         if !self.defs.keys().any(|n| mine(n)) {
             return Ok(());
         }
-        let store = shared.store.clone();
+        let store = deps.store.clone();
         let (mut resumed, mut failed) = (0u64, 0u64);
         for fire in store.unstarted_fires().await?.into_iter().filter(|f| mine(&f.schedule)) {
             if let Some(Armed { def, .. }) = self.defs.get(fire.schedule.as_str()).map(Box::as_ref) {
-                match start_fire(shared, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
+                match start_fire(deps, def, fire.scheduled_at, fire.executed_at, fire.instance_id) {
                     Ok(()) => resumed += 1,
                     Err(_) => failed += 1,
                 }
@@ -162,7 +165,7 @@ impl State {
         }
         let cursors: HashMap<String, Option<Millis>> =
             store.schedule_cursors().await?.into_iter().map(|c| (c.schedule, c.next_fire_at)).collect();
-        let now = shared.clock.now();
+        let now = deps.clock.now();
         let names: Vec<Arc<str>> = self.defs.keys().filter(|n| mine(n)).cloned().collect();
         for name in names {
             let def = &self.defs[&name].def;
@@ -178,9 +181,9 @@ impl State {
         Ok(())
     }
 
-    async fn apply(&mut self, cmd: SchedulerCmd, shared: &Arc<Shared>) {
-        let now = shared.clock.now();
-        let owned = |name: &str| shared.ownership.owns_key(name);
+    async fn apply(&mut self, cmd: SchedulerCmd, deps: &SchedulerDeps) {
+        let now = deps.clock.now();
+        let owned = |name: &str| deps.ownership.owns_key(name);
         match cmd {
             SchedulerCmd::Put(def) => {
                 let name: Arc<str> = Arc::from(def.name.as_str());
@@ -216,7 +219,7 @@ impl State {
                 let _ = reply.send(all);
             }
             SchedulerCmd::Gained(parts) => {
-                while let Err(e) = self.arm(shared, &parts).await {
+                while let Err(e) = self.arm(deps, &parts).await {
                     tracing::error!(error = %e, "Could not read the schedules of newly owned partitions; retrying.");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
@@ -229,16 +232,16 @@ impl State {
         }
     }
 
-    async fn run(mut self, shared: Arc<Shared>, commands: &mut tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>) {
+    async fn run(mut self, deps: SchedulerDeps, commands: &mut tokio::sync::mpsc::UnboundedReceiver<SchedulerCmd>) {
         let mut open = true;
         loop {
-            let now = shared.clock.now();
+            let now = deps.clock.now();
             // Once the engine stops, fires claimed could not start: none are claimed, and the
             // next start finds them due (its misfire policy decides).
-            let stopping = shared.stopping.load(std::sync::atomic::Ordering::SeqCst);
+            let stopping = deps.stopping.load(std::sync::atomic::Ordering::SeqCst);
             // Only as many schedules as there is room to start (each fires at least one slot);
             // the rest stay due in the heap, oldest first, until instances end.
-            let room = if stopping { 0 } else { shared.fires.room() };
+            let room = if stopping { 0 } else { deps.fires.room() };
             let mut due_names = Vec::new();
             while due_names.len() < room && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= now) {
                 if let Some(Reverse((_, name))) = self.heap.pop() {
@@ -246,10 +249,10 @@ impl State {
                 }
             }
             if !due_names.is_empty() {
-                self.fire(&shared, due_names, now).await;
+                self.fire(&deps, due_names, now).await;
             }
-            let waiting = !stopping && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= shared.clock.now());
-            self.overload.note(waiting, shared.fires.total(), shared.fires.limit());
+            let waiting = !stopping && self.heap.peek().is_some_and(|Reverse((at, _))| *at <= deps.clock.now());
+            self.overload.note(waiting, deps.fires.total(), deps.fires.limit());
             let wait = if stopping {
                 MAX_SLEEP
             } else if waiting {
@@ -257,13 +260,13 @@ impl State {
             } else {
                 self.heap
                     .peek()
-                    .map(|Reverse((at, _))| Duration::from_millis((*at - shared.clock.now()).max(1) as u64))
+                    .map(|Reverse((at, _))| Duration::from_millis((*at - deps.clock.now()).max(1) as u64))
                     .unwrap_or(MAX_SLEEP)
                     .min(MAX_SLEEP)
             };
             tokio::select! {
                 cmd = commands.recv(), if open => match cmd {
-                    Some(cmd) => self.apply(cmd, &shared).await,
+                    Some(cmd) => self.apply(cmd, &deps).await,
                     None => open = false,
                 },
                 _ = tokio::time::sleep(wait) => {}
@@ -271,12 +274,12 @@ impl State {
         }
     }
 
-    async fn fire(&mut self, shared: &Arc<Shared>, names: Vec<Arc<str>>, now: Millis) {
+    async fn fire(&mut self, deps: &SchedulerDeps, names: Vec<Arc<str>>, now: Millis) {
         let began = std::time::Instant::now();
         let mut claims = Vec::new();
         let mut cursors = Vec::new();
         let mut busy: HashMap<Arc<str>, bool> = HashMap::new();
-        let mut room = shared.fires.room();
+        let mut room = deps.fires.room();
         let mut misfired = Skips::default();
         for name in names {
             let Some(Armed { def, next: current }) = self.defs.get(&name).map(Box::as_ref) else { continue };
@@ -299,7 +302,7 @@ impl State {
                 misfired.add(&name, due.skipped);
             }
             for slot in due.fire {
-                let running = *busy.entry(name.clone()).or_insert_with(|| running(shared, &name) > 0);
+                let running = *busy.entry(name.clone()).or_insert_with(|| running(deps, &name) > 0);
                 let skip = def.overlap == OverlapPolicy::Skip && running;
                 if def.overlap == OverlapPolicy::Skip {
                     busy.insert(name.clone(), true);
@@ -337,15 +340,15 @@ impl State {
                     .iter()
                     .map(|c| partition_of(&c.schedule))
                     .chain(moved.iter().map(|c| partition_of(&c.schedule)));
-                let fence = shared.ownership.fence(parts);
-                match shared.store.claim_fires(&chunk, &moved, fence.as_ref()).await {
+                let fence = deps.ownership.fence(parts);
+                match deps.store.claim_fires(&chunk, &moved, fence.as_ref()).await {
                     Ok(c) => {
                         crate::crash_point::reach(crate::crash_point::CrashPoint::AfterFireClaim);
                         break c;
                     }
                     Err(StoreError::LeaseLost(lost)) => {
                         // Another node fires these schedules now; it claims their fire times.
-                        crate::cluster::lose(shared, &lost);
+                        (deps.lose)(&lost);
                         chunk.retain(|c| !lost.contains(&partition_of(&c.schedule)));
                         moved.retain(|c| !lost.contains(&partition_of(&c.schedule)));
                     }
@@ -355,15 +358,15 @@ impl State {
                     }
                 }
             };
-            self.dispatch(shared, chunk, claimed, now);
+            self.dispatch(deps, chunk, claimed, now);
         }
         if count == 0 && !cursors.is_empty() {
-            let fence = shared.ownership.fence(cursors.iter().map(|c| partition_of(&c.schedule)));
+            let fence = deps.ownership.fence(cursors.iter().map(|c| partition_of(&c.schedule)));
             loop {
-                match shared.store.claim_fires(&[], &cursors, fence.as_ref()).await {
+                match deps.store.claim_fires(&[], &cursors, fence.as_ref()).await {
                     Ok(_) => break,
                     Err(StoreError::LeaseLost(lost)) => {
-                        crate::cluster::lose(shared, &lost);
+                        (deps.lose)(&lost);
                         break;
                     }
                     Err(e) => {
@@ -388,14 +391,14 @@ impl State {
     /// Starts the claimed fires. Fires skipped by `overlapPolicy: SKIP` and fires that could not
     /// start are logged once per schedule and reason for the whole batch, not once per fire (a
     /// stop with 50,000 claimed fires is one line, not 50,000).
-    fn dispatch(&self, shared: &Arc<Shared>, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
+    fn dispatch(&self, deps: &SchedulerDeps, claims: Vec<FireClaim>, claimed: Vec<bool>, now: Millis) {
         let mut skipped: BTreeMap<&str, u64> = BTreeMap::new();
         let mut failed: BTreeMap<(String, String), u64> = BTreeMap::new();
         for (claim, won) in claims.iter().zip(claimed) {
             match (won, claim.status) {
                 (true, FireStatus::Claimed) => {
                     let def = &self.defs[claim.schedule.as_str()].def;
-                    if let Err(e) = start_fire(shared, def, claim.scheduled_at, now, claim.instance_id.clone()) {
+                    if let Err(e) = start_fire(deps, def, claim.scheduled_at, now, claim.instance_id.clone()) {
                         *failed.entry((claim.schedule.clone(), e.to_string())).or_default() += 1;
                     }
                 }
@@ -428,18 +431,18 @@ impl State {
     }
 }
 
-fn running(shared: &Arc<Shared>, schedule: &str) -> usize {
-    shared.fires.running(schedule)
+fn running(deps: &SchedulerDeps, schedule: &str) -> usize {
+    deps.fires.running(schedule)
 }
 
 fn start_fire(
-    shared: &Arc<Shared>,
+    deps: &SchedulerDeps,
     def: &ScheduleDef,
     slot: Millis,
     executed_at: Millis,
     instance_id: String,
 ) -> Result<(), EngineError> {
-    shared.fires.started(&def.name);
+    deps.fires.started(&def.name);
     let req = StartRequest {
         name: def.start.name.clone(),
         version: def.start.version,
@@ -450,13 +453,13 @@ fn start_fire(
         started_by: def.defined_by.as_deref().cloned().unwrap_or_default(),
     };
     let fire = FireRef { schedule: def.name.clone(), scheduled_time: slot };
-    match shared.start(req, Some(fire), None) {
+    match (deps.start)(req, fire) {
         Ok(_) => {
             metrics::counter!("vigil_schedule_fires_total").increment(1);
             Ok(())
         }
         Err(e) => {
-            shared.fires.ended(&def.name);
+            deps.fires.ended(&def.name);
             Err(e)
         }
     }
