@@ -314,6 +314,7 @@ impl Builder {
             TaskType::SubWorkflow => self.build_sub_workflow(raw, path),
             TaskType::ForkJoin => self.build_fork_join(raw, path),
             TaskType::Join => self.build_join(raw, path),
+            TaskType::ExclusiveJoin => self.build_exclusive_join(raw, path),
             TaskType::Jdbc => self.build_jdbc(raw, path),
             TaskType::Lambda => self.build_lambda(raw, path),
             TaskType::UpdateSecret => self.build_update_secret(raw, path),
@@ -451,21 +452,28 @@ impl Builder {
         super::each(tasks, &mut |t| {
             let from = step_of.get(&t.ref_name).copied();
             check(&Value::Object(t.input.clone()), &join_key(&path_of(&t.ref_name), "inputParameters"), from);
-            if let TaskKind::Join { join_on } = &t.kind {
-                joins.push((t.ref_name.clone(), join_on.clone()));
+            match &t.kind {
+                TaskKind::Join { join_on } => {
+                    joins.push((t.ref_name.clone(), "joinOn", "JOIN waits for", join_on.clone()))
+                }
+                TaskKind::ExclusiveJoin { join_on, defaults } => {
+                    joins.push((t.ref_name.clone(), "joinOn", "EXCLUSIVE_JOIN takes the output of", join_on.clone()));
+                    let field = "defaultExclusiveJoinTask";
+                    joins.push((t.ref_name.clone(), field, "EXCLUSIVE_JOIN takes the output of", defaults.clone()));
+                }
+                _ => {}
             }
         });
         if let Some(out) = &raw.output_parameters {
             check(&Value::Object(out.clone()), "outputParameters", None);
         }
-        for join in joins {
-            for (i, on) in join.1.iter().enumerate() {
+        for (join, field, what, refs) in joins {
+            for (i, on) in refs.iter().enumerate() {
                 if !known.contains(on.as_str()) {
-                    let at = format!("{}[{i}]", join_key(&path_of(&join.0), "joinOn"));
+                    let at = format!("{}[{i}]", join_key(&path_of(&join), field));
                     let hint = did_you_mean(on, known.iter().copied());
-                    problems.push(
-                        Problem::error(at, format!("JOIN waits for task `{on}`, which does not exist")).with_hint(hint),
-                    );
+                    problems
+                        .push(Problem::error(at, format!("{what} task `{on}`, which does not exist")).with_hint(hint));
                 }
             }
         }

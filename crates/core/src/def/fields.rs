@@ -73,6 +73,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "loopOver",
     "forkTasks",
     "joinOn",
+    "defaultExclusiveJoinTask",
     "subWorkflowParam",
     "dynamicTaskNameParam",
     "dynamicForkTasksParam",
@@ -85,7 +86,6 @@ pub const TASK_IGNORED: &[&str] = &[
     "scriptExpression",
     "sink",
     "rateLimited",
-    "defaultExclusiveJoinTask",
     "asyncComplete",
     "onStateChange",
     "cacheConfig",
@@ -152,4 +152,4 @@ pub fn is_task_type(name: &str) -> bool {
 
 /// Task types Conductor defines that vigil does not run yet.
 pub const TASK_TYPES_UNSUPPORTED: &[&str] =
-    &["EXCLUSIVE_JOIN", "EVENT", "KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "WAIT_FOR_WEBHOOK"];
+    &["EVENT", "KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "WAIT_FOR_WEBHOOK"];

@@ -289,6 +289,13 @@ pub enum TaskKind {
         /// The input parameter holding the task's name (`dynamicTaskNameParam`).
         name_param: String,
     },
+    /// Takes the output of whichever branch ran (Conductor's `EXCLUSIVE_JOIN`).
+    ExclusiveJoin {
+        /// The references looked at first, in order.
+        join_on: Vec<String>,
+        /// The references looked at when none of `join_on` ran (`defaultExclusiveJoinTask`).
+        defaults: Vec<String>,
+    },
     /// Waits for forked tasks.
     Join {
         /// The references waited for.
@@ -317,6 +324,7 @@ impl TaskKind {
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",
             TaskKind::ForkJoin { .. } => "FORK_JOIN",
             TaskKind::Join { .. } => "JOIN",
+            TaskKind::ExclusiveJoin { .. } => "EXCLUSIVE_JOIN",
             TaskKind::ForkJoinDynamic(_) => "FORK_JOIN_DYNAMIC",
             TaskKind::Dynamic { .. } => "DYNAMIC",
             TaskKind::Alert => "ALERT",

@@ -123,6 +123,9 @@ pub struct TaskConfig {
     /// JOIN: the references to wait for.
     #[serde(default)]
     pub join_on: Vec<String>,
+    /// EXCLUSIVE_JOIN: the references whose output it takes when none of `joinOn` ran.
+    #[serde(default)]
+    pub default_exclusive_join_task: Vec<String>,
     /// SUB_WORKFLOW: which workflow to start.
     #[serde(default)]
     pub sub_workflow_param: Option<SubWorkflowParamConfig>,

@@ -426,6 +426,7 @@ impl<'a, 'b> Run<'a, 'b> {
                 (self.run_dynamic_fork(task, spec, join, pos), 1 + usize::from(join.is_some()))
             }
             (TaskKind::Join { join_on }, _) => (self.run_join(task, join_on, true, pos), 1),
+            (TaskKind::ExclusiveJoin { .. }, _) => (self.run_exclusive_join(task, pos), 1),
             _ => (self.run_task(task, pos), 1),
         }
     }
@@ -658,7 +659,7 @@ impl<'a, 'b> Run<'a, 'b> {
         Flow::Done
     }
 
-    fn run_task(&mut self, task: &'a Task, pos: &Pos) -> Flow {
+    pub(crate) fn run_task(&mut self, task: &'a Task, pos: &Pos) -> Flow {
         let key = format!("{}{}", task.ref_name, pos.suffix);
         loop {
             if self.inst.status != WorkflowStatus::Running {
@@ -751,7 +752,7 @@ impl<'a, 'b> Run<'a, 'b> {
 
     /// The latest execution of the task a JOIN joins on (`ref` at this loop iteration, else its
     /// latest anywhere).
-    fn joined(&self, reference: &str, pos: &Pos) -> Option<&TaskExec> {
+    pub(crate) fn joined(&self, reference: &str, pos: &Pos) -> Option<&TaskExec> {
         let here = self.index.get(&format!("{reference}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
         here.or_else(|| self.inst.latest_of_def(reference))
     }

@@ -67,6 +67,7 @@ impl Run<'_, '_> {
             TaskKind::Query { source, jdbc } => self.start_source_query(i, *source, *jdbc, input),
             TaskKind::Alert => self.start_alert(i, task),
             TaskKind::Join { join_on } => self.start_join(i, join_on),
+            TaskKind::ExclusiveJoin { join_on, defaults } => self.start_exclusive_join(i, join_on, defaults),
         }
     }
 

@@ -1338,3 +1338,30 @@ tasks:
         Some("`taskStatus` `DONE` is not one of COMPLETED, FAILED, FAILED_WITH_TERMINAL_ERROR")
     );
 }
+
+#[test]
+fn exclusive_join_fails_with_the_reason_of_the_branch_task_that_failed() {
+    let yaml = r#"
+name: t
+tasks:
+  - name: pick
+    taskReferenceName: pick
+    type: SWITCH
+    expression: which
+    inputParameters: {which: a}
+    decisionCases:
+      a: [{name: worker_a, taskReferenceName: a, type: SIMPLE, permissive: true}]
+      b: [{name: worker_b, taskReferenceName: b, type: SIMPLE}]
+  - {name: take, taskReferenceName: take, type: EXCLUSIVE_JOIN, joinOn: [b, a], defaultExclusiveJoinTask: [pick]}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    let a = h.task("a").task_id.clone();
+    let failed = TaskResult::Failed { reason: "disk full".into(), output: json!({}), terminal: true };
+    h.send(Event::TaskResult { task_id: a, result: failed });
+    // `b` never ran; `a` is the task found, and with every task of joinOn ended its failure counts.
+    assert_eq!(h.task("take").status, TaskStatus::Failed);
+    assert_eq!(h.task("take").reason_for_incompletion.as_deref(), Some("disk full"));
+    assert_eq!(h.task("take").input_data, json!({"joinOn": ["b", "a"], "defaultExclusiveJoinTask": ["pick"]}));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+}

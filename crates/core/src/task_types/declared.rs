@@ -4,9 +4,9 @@
 
 use super::{AfterCrash, Timeout};
 use super::{
-    alert, do_while, dynamic, fork_join, fork_join_dynamic, http, human, inline, jdbc, join, json_jq, lambda, noop,
-    set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate, update_secret, update_task,
-    wait,
+    alert, do_while, dynamic, exclusive_join, fork_join, fork_join_dynamic, http, human, inline, jdbc, join, json_jq,
+    lambda, noop, set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate, update_secret,
+    update_task, wait,
 };
 use crate::def::TaskKind;
 
@@ -30,6 +30,7 @@ macro_rules! declared {
             TaskKind::SubWorkflow { .. } => sub_workflow::$property,
             TaskKind::ForkJoin { .. } => fork_join::$property,
             TaskKind::Join { .. } => join::$property,
+            TaskKind::ExclusiveJoin { .. } => exclusive_join::$property,
             TaskKind::ForkJoinDynamic(_) => fork_join_dynamic::$property,
             TaskKind::Dynamic { .. } => dynamic::$property,
             TaskKind::Alert => alert::$property,

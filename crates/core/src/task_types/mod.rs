@@ -16,6 +16,7 @@ mod alert;
 mod declared;
 mod do_while;
 mod dynamic;
+mod exclusive_join;
 mod fork_join;
 mod fork_join_dynamic;
 mod http;
@@ -94,6 +95,8 @@ task_types! {
     ForkJoin = "FORK_JOIN";
     /// Waits for branches.
     Join = "JOIN";
+    /// Takes the output of whichever branch of a SWITCH ran.
+    ExclusiveJoin = "EXCLUSIVE_JOIN";
     /// Conductor's statement on a declared connection.
     Jdbc = "JDBC";
     /// Conductor's older INLINE.
