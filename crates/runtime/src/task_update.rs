@@ -2,7 +2,7 @@
 //! sets, as a worker's report would be delivered; then reports the UPDATE_TASK's own result.
 
 use serde_json::{Value, json};
-use vigil_core::instance::{Instance, TaskExec, global_task_id};
+use vigil_core::instance::{Instance, TaskExec, TaskStatus, global_task_id};
 use vigil_core::interpreter::{TaskResult, TaskUpdate, TaskUpdateTarget};
 
 use crate::shared::Shared;
@@ -30,13 +30,13 @@ pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> Ta
     let Some(exec) = by.find(&instance) else {
         return failed(format!("workflow `{workflow_id}` has no task {}", by.describe()), true);
     };
-    let done = || {
+    let done = |exec: &TaskExec| {
         let task_id = global_task_id(&workflow_id, &exec.task_id);
         TaskResult::Completed(json!({"workflowId": workflow_id, "taskId": task_id, "taskStatus": update.status}))
     };
-    if exec.status.as_str() == update.status {
-        // The update reached it before: a restart after a crash sends it again.
-        return done();
+    // The update reached it before (a restart after a crash sends it again): not applied twice.
+    if let Some(reached) = by.reached(&instance, &update) {
+        return done(reached);
     }
     if instance.status.is_terminal() {
         return failed(format!("workflow `{workflow_id}` has already ended ({})", instance.status.as_str()), true);
@@ -74,10 +74,49 @@ pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> Ta
             terminal: status == "FAILED_WITH_TERMINAL_ERROR",
         },
     };
-    match deliver(shared, &instance, &exec.task_id.clone(), result).await {
-        Ok(_) => done(),
+    let exec_id = exec.task_id.clone();
+    let local = shared.ownership.owns(instance.partition);
+    match deliver(shared, &instance, &exec_id, result).await {
+        Ok(_) if !local => done(exec),
+        Ok(_) => confirm(shared, &workflow_id, &exec_id, &update, &by).await.unwrap_or_else(|why| failed(why, true)),
         Err(e @ Undelivered::Store(_)) => failed(format!("updating workflow `{workflow_id}`: {e}"), false),
         Err(e @ Undelivered::ShuttingDown) => failed(e.to_string(), false),
+    }
+}
+
+/// Reads back execution `exec_id`, whose result was committed here: the instance ignores a result
+/// for a task that stopped waiting meanwhile (it timed out, or was cancelled), and then the
+/// update did not take effect. (On another node the inbox applies it later; it is not read back.)
+async fn confirm(
+    shared: &Shared,
+    workflow_id: &str,
+    exec_id: &str,
+    update: &TaskUpdate,
+    by: &By<'_>,
+) -> Result<TaskResult, String> {
+    let instance = shared.store.instance(workflow_id).await.ok().flatten();
+    let exec = instance.as_ref().and_then(|i| i.tasks.iter().find(|t| t.task_id == exec_id));
+    match exec {
+        Some(exec) if sets(&update.status, exec.status) => {
+            let task_id = global_task_id(workflow_id, exec_id);
+            Ok(TaskResult::Completed(json!({"workflowId": workflow_id, "taskId": task_id, "taskStatus": update.status})))
+        }
+        Some(exec) => Err(format!(
+            "task {} of workflow `{workflow_id}` stopped waiting before the update reached it ({})",
+            by.describe(),
+            exec.status.as_str()
+        )),
+        None => Err(format!("workflow `{workflow_id}` could not be read back after the update")),
+    }
+}
+
+/// Whether a task in `status` is what setting `asked` leaves: an optional task that fails ends
+/// COMPLETED_WITH_ERRORS.
+fn sets(asked: &str, status: TaskStatus) -> bool {
+    match asked {
+        "COMPLETED" => status == TaskStatus::Completed,
+        "FAILED" => matches!(status, TaskStatus::Failed | TaskStatus::CompletedWithErrors),
+        _ => matches!(status, TaskStatus::FailedWithTerminalError | TaskStatus::CompletedWithErrors),
     }
 }
 
@@ -94,6 +133,19 @@ impl By<'_> {
         match self {
             By::Reference(reference) => instance.tasks.iter().rev().find(|t| t.reference_task_name == *reference),
             By::Execution(id) => instance.tasks.iter().find(|t| t.task_id == *id),
+        }
+    }
+
+    /// An execution under this name that ended as `update` sets it, after the UPDATE_TASK was
+    /// scheduled: the update already reached it (a failed attempt's retry is a new execution, so
+    /// every execution under the name is looked at, not only the latest).
+    fn reached<'i>(&self, instance: &'i Instance, update: &TaskUpdate) -> Option<&'i TaskExec> {
+        let reached = |t: &&TaskExec| sets(&update.status, t.status) && t.end_time.is_some_and(|e| e >= update.since);
+        match self {
+            By::Reference(reference) => {
+                instance.tasks.iter().rev().filter(|t| t.reference_task_name == *reference).find(reached)
+            }
+            By::Execution(id) => instance.tasks.iter().find(|t| t.task_id == *id).filter(reached),
         }
     }
 

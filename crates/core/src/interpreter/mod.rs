@@ -304,11 +304,13 @@ pub struct TaskUpdate {
     pub target: TaskUpdateTarget,
     /// `COMPLETED`, `FAILED` or `FAILED_WITH_TERMINAL_ERROR`.
     pub status: String,
-    /// The task's new output (with secrets revealed, as any task's input: the target stores it
-    /// masked).
+    /// The task's new output, from the stored input, with secrets masked.
     pub output: Map<String, Value>,
     /// Merge `output` into the task's output so far instead of replacing it.
     pub merge: bool,
+    /// When the UPDATE_TASK execution was scheduled (kept across a restart): a task that ended
+    /// with the status asked for since then was reached by this update already.
+    pub since: Millis,
 }
 
 /// The task an UPDATE_TASK names.

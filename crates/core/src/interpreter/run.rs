@@ -752,7 +752,7 @@ impl<'a, 'b> Run<'a, 'b> {
 
     /// The latest execution of the task a JOIN joins on (`ref` at this loop iteration, else its
     /// latest anywhere).
-    pub(crate) fn joined(&self, reference: &str, pos: &Pos) -> Option<&TaskExec> {
+    fn joined(&self, reference: &str, pos: &Pos) -> Option<&TaskExec> {
         let here = self.index.get(&format!("{reference}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
         here.or_else(|| self.inst.latest_of_def(reference))
     }

@@ -63,7 +63,7 @@ impl Run<'_, '_> {
             TaskKind::ForkJoinDynamic(_) => self.start_fork_join_dynamic(i),
             TaskKind::Dynamic { .. } => self.start_dynamic(i),
             TaskKind::UpdateSecret => self.start_update_secret(i, &input),
-            TaskKind::UpdateTask => self.start_update_task(i, &input),
+            TaskKind::UpdateTask => self.start_update_task(i),
             TaskKind::Query { source, jdbc } => self.start_source_query(i, *source, *jdbc, input),
             TaskKind::Alert => self.start_alert(i, task),
             TaskKind::Join { join_on } => self.start_join(i, join_on),

@@ -1297,7 +1297,7 @@ tasks:
   - name: u
     taskReferenceName: u
     type: UPDATE_TASK
-    inputParameters: {taskRefName: approve, taskStatus: "${workflow.input.status}", taskOutput: {by: "${workflow.input.by}"}, mergeOutput: true}
+    inputParameters: {taskRefName: approve, taskStatus: "${workflow.input.status}", taskOutput: {by: "${workflow.input.by}", key: "${workflow.secrets.token}"}, mergeOutput: true}
 "#;
     let mut h = Harness::new(yaml, json!({"status": "COMPLETED", "by": "ops"}));
     let actions = h.send(Event::Start);
@@ -1314,7 +1314,8 @@ tasks:
     let target = super::TaskUpdateTarget::Reference { workflow_id: "wf1".into(), reference: "approve".into() };
     assert_eq!(update.target, target);
     assert_eq!((update.status.as_str(), update.merge), ("COMPLETED", true));
-    assert_eq!(Value::Object(update.output.clone()), json!({"by": "ops"}));
+    // Made from the stored input: the secret stays masked, also on its way to another node.
+    assert_eq!(Value::Object(update.output.clone()), json!({"by": "ops", "key": "***"}));
     assert_eq!(h.task("u").status, TaskStatus::InProgress, "it waits for the runtime");
     let done = json!({"workflowId": "wf2", "taskId": "wf2~1", "taskStatus": "COMPLETED"});
     h.send(Event::TaskResult { task_id: task_id.clone(), result: TaskResult::Completed(done.clone()) });
@@ -1364,4 +1365,38 @@ tasks:
     assert_eq!(h.task("take").reason_for_incompletion.as_deref(), Some("disk full"));
     assert_eq!(h.task("take").input_data, json!({"joinOn": ["b", "a"], "defaultExclusiveJoinTask": ["pick"]}));
     assert_eq!(h.inst.status, WorkflowStatus::Failed);
+}
+
+#[test]
+fn exclusive_join_in_a_loop_takes_only_this_iterations_branch() {
+    let yaml = r#"
+name: t
+tasks:
+  - name: loop
+    taskReferenceName: loop
+    type: DO_WHILE
+    loopCondition: "$.loop.iteration < 2"
+    loopOver:
+      - name: pick
+        taskReferenceName: pick
+        type: SWITCH
+        evaluatorType: javascript
+        expression: "$.i == 1 ? 'a' : 'b'"
+        inputParameters: {i: "${loop.output.iteration}"}
+        decisionCases:
+          a: [{name: worker_a, taskReferenceName: a, type: SIMPLE}]
+          b: [{name: worker_b, taskReferenceName: b, type: SIMPLE}]
+      - {name: take, taskReferenceName: take, type: EXCLUSIVE_JOIN, joinOn: [a, b]}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    h.send(Event::Start);
+    let a = h.task("a__1").task_id.clone();
+    h.send(Event::TaskResult { task_id: a, result: TaskResult::Completed(json!({"from": "a"})) });
+    assert_eq!(h.task("take__1").output_data, json!({"from": "a"}));
+    // Iteration 2 took case `b`: the join waits for `b__2`, not for the earlier iteration's `a__1`.
+    assert_eq!(h.task("take__2").status, TaskStatus::InProgress);
+    let b = h.task("b__2").task_id.clone();
+    h.send(Event::TaskResult { task_id: b, result: TaskResult::Completed(json!({"from": "b"})) });
+    assert_eq!(h.task("take__2").output_data, json!({"from": "b"}));
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
 }

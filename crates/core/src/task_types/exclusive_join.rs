@@ -74,18 +74,21 @@ impl<'a> Run<'a, '_> {
     /// The output to complete with, the reason to fail with, or `None` to wait: Conductor's
     /// `ExclusiveJoin.execute`, step by step.
     fn exclusive_outcome(&self, join_on: &[String], defaults: &[String], pos: &Pos) -> Option<Result<Value, String>> {
-        let ran = |r: &String| self.joined(r, pos).filter(|t| t.status != TaskStatus::Skipped);
+        // As Conductor's `appendIteration`: in a DO_WHILE, only this iteration's task counts (an
+        // untaken case has none, and an earlier iteration's must not stand in for it).
+        let here = |r: &String| self.index.get(&format!("{r}{}", pos.suffix)).map(|&j| &self.inst.tasks[j]);
+        let ran = |r: &String| here(r).filter(|t| t.status != TaskStatus::Skipped);
         // Conductor's `!isSuccessful()`: a running task counts as successful there.
         let failed = |t: &TaskExec| t.status.is_terminal() && !t.status.is_successful();
         if let Some(found) = join_on.iter().find_map(ran) {
             let permissive = self.task_def(&found.def_ref).is_some_and(|t| t.permissive);
             // A task that never ran will not (its branch was not taken): it counts as ended.
             // Conductor reads it as null here and throws.
-            let all_ended = join_on.iter().all(|r| self.joined(r, pos).is_none_or(|t| t.status.is_terminal()));
+            let all_ended = join_on.iter().all(|r| here(r).is_none_or(|t| t.status.is_terminal()));
             if failed(found) && (!permissive || all_ended) {
                 let reasons: Vec<&str> = join_on
                     .iter()
-                    .filter_map(|r| self.joined(r, pos))
+                    .filter_map(here)
                     .filter(|t| failed(t))
                     .filter_map(|t| t.reason_for_incompletion.as_deref())
                     .collect();

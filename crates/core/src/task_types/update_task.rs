@@ -16,9 +16,10 @@ use crate::interpreter::run::Run;
 use crate::interpreter::{Action, TaskUpdate, TaskUpdateTarget};
 use crate::locate::join_key;
 
-/// Restarting sends the update again. A task the update already reached has ended with the
-/// status asked for, which the runtime takes as done; a task that ended otherwise meanwhile
-/// makes the restart fail, as the first attempt would have.
+/// Restarting sends the update again. A task the update already reached ended with the status
+/// asked for after this execution was scheduled, which the runtime takes as done, so the update
+/// is never applied twice; a task that ended otherwise meanwhile makes the restart fail, as the
+/// first attempt would have.
 pub(super) const AFTER_CRASH: AfterCrash = AfterCrash::Restart;
 pub(super) const TIMEOUT: Timeout = Timeout::Unarmed;
 
@@ -82,9 +83,16 @@ impl Builder {
 
 impl Run<'_, '_> {
     /// Hands the update to the runtime, which reports it to the task's instance wherever it runs.
-    pub(crate) fn start_update_task(&mut self, i: usize, input: &Map<String, Value>) {
-        match update_of(input, &self.inst.workflow_id) {
-            Ok(update) => {
+    /// It is made from the stored (masked) input, as START_WORKFLOW's is: a secret this task
+    /// resolved is not handed on in the clear (the update may cross to another node's inbox).
+    pub(crate) fn start_update_task(&mut self, i: usize) {
+        let masked = match &self.inst.tasks[i].input_data {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        match update_of(&masked, &self.inst.workflow_id) {
+            Ok(mut update) => {
+                update.since = self.inst.tasks[i].scheduled_time;
                 let task_id = self.inst.tasks[i].task_id.clone();
                 self.actions.push(Action::UpdateTask { task_id, update: Box::new(update) });
             }
@@ -126,5 +134,5 @@ fn update_of(input: &Map<String, Value>, own: &str) -> Result<TaskUpdate, String
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         Some(other) => return Err(format!("`mergeOutput` is not true or false: {other}")),
     };
-    Ok(TaskUpdate { target, status, output, merge })
+    Ok(TaskUpdate { target, status, output, merge, since: 0 })
 }
