@@ -99,7 +99,9 @@ async fn confirm(
     match exec {
         Some(exec) if sets(&update.status, exec.status) => {
             let task_id = global_task_id(workflow_id, exec_id);
-            Ok(TaskResult::Completed(json!({"workflowId": workflow_id, "taskId": task_id, "taskStatus": update.status})))
+            Ok(TaskResult::Completed(
+                json!({"workflowId": workflow_id, "taskId": task_id, "taskStatus": update.status}),
+            ))
         }
         Some(exec) => Err(format!(
             "task {} of workflow `{workflow_id}` stopped waiting before the update reached it ({})",
