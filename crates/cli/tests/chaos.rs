@@ -192,7 +192,31 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
             break runs;
         }
         let done = runs.iter().filter(|r| r.status.is_terminal()).count();
-        assert!(Instant::now() < deadline, "{} of {expected} instances, {done} ended", runs.len());
+        if Instant::now() >= deadline {
+            // What the instances that never ended wait for, and what the nodes said: enough to
+            // find the race from one failed run.
+            for run in runs.iter().filter(|r| !r.status.is_terminal()).take(5) {
+                let instance = store.instance(&run.id).await.ok().flatten();
+                let tasks: Vec<String> = instance
+                    .iter()
+                    .flat_map(|i| &i.tasks)
+                    .map(|t| {
+                        format!(
+                            "{} {} {:?} start {:?} end {:?}",
+                            t.reference_task_name,
+                            t.status.as_str(),
+                            t.reason_for_incompletion,
+                            t.start_time,
+                            t.end_time
+                        )
+                    })
+                    .collect();
+                let partition = instance.as_ref().map(|i| i.partition);
+                eprintln!("not ended: {} ({:?}) partition {partition:?}: {tasks:?}", run.id, run.status);
+            }
+            print_node_logs(&logs);
+            panic!("{} of {expected} instances, {done} ended", runs.len());
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     let failed: Vec<_> = runs.iter().filter(|r| r.status != WorkflowStatus::Completed).collect();
@@ -260,15 +284,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
         refusals.load(Ordering::Relaxed)
     );
     if (missing, extra, out_of_order) != (0, 0, 0) {
-        for n in 0..3 {
-            let text = std::fs::read_to_string(logs.join(format!("node-{n}.log"))).unwrap_or_default();
-            let lines: Vec<&str> =
-                text.lines().filter(|l| !l.contains("Could not renew") && !l.contains("heartbeat")).collect();
-            eprintln!("--- node {n}: {} log lines; the last 15:", lines.len());
-            for l in lines.iter().rev().take(15).rev() {
-                eprintln!("  {}", &l[..l.len().min(300)]);
-            }
-        }
+        print_node_logs(&logs);
         let pending = store.outbox(vigil_store::OutboxStatus::Pending, 10_000).await.unwrap();
         let failed = store.outbox(vigil_store::OutboxStatus::Failed, 10_000).await.unwrap();
         let delivered = store.outbox(vigil_store::OutboxStatus::Delivered, 100_000).await.unwrap();
@@ -313,4 +329,17 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     drop(nodes);
     store.close().await;
     pg.drop_now().await;
+}
+
+/// The last lines each node logged (lease renewals and heartbeats left out).
+fn print_node_logs(logs: &std::path::Path) {
+    for n in 0..3 {
+        let text = std::fs::read_to_string(logs.join(format!("node-{n}.log"))).unwrap_or_default();
+        let lines: Vec<&str> =
+            text.lines().filter(|l| !l.contains("Could not renew") && !l.contains("heartbeat")).collect();
+        eprintln!("--- node {n}: {} log lines; the last 15:", lines.len());
+        for l in lines.iter().rev().take(15).rev() {
+            eprintln!("  {}", &l[..l.len().min(300)]);
+        }
+    }
 }
