@@ -83,6 +83,15 @@ impl Run<'_, '_> {
         if made || templated { self.inst.data_authority() } else { self.inst.defined_by.clone() }
     }
 
+    /// Execution `i`'s input as stored, with secrets masked: what a task hands on to other
+    /// instances, nodes or the alert history (ALERT, UPDATE_TASK).
+    pub(crate) fn masked_input(&self, i: usize) -> Map<String, Value> {
+        match &self.inst.tasks[i].input_data {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        }
+    }
+
     /// Evaluates within the step's budget; past it, hands the evaluation to the runtime.
     pub(crate) fn evaluate(&mut self, i: usize, evaluation: Evaluation) {
         let limit = evaluation.limit(self.cx.scripts, self.cx.jq);

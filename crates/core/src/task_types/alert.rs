@@ -1,7 +1,7 @@
 //! ALERT (vigil's own): reports an observation (`status`, `firing` or `resolved`) to the alert
 //! lifecycle of a dedup key, which raises, reminds and resolves through its notifiers.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{AfterCrash, Timeout};
 use crate::def::Task;
@@ -56,10 +56,7 @@ impl Run<'_, '_> {
     /// Hands the observation to the alert manager. It is built from the masked input: it is
     /// stored with the alert.
     pub(crate) fn start_alert(&mut self, i: usize, task: &Task) {
-        let masked = match &self.inst.tasks[i].input_data {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
+        let masked = self.masked_input(i);
         let observation_id = format!("{}/{}", self.inst.workflow_id, self.inst.tasks[i].reference_task_name);
         match crate::alert::AlertRequest::from_input(&masked, &task.name, &self.inst.workflow_name, observation_id) {
             Ok(mut request) => {

@@ -86,10 +86,7 @@ impl Run<'_, '_> {
     /// It is made from the stored (masked) input, as START_WORKFLOW's is: a secret this task
     /// resolved is not handed on in the clear (the update may cross to another node's inbox).
     pub(crate) fn start_update_task(&mut self, i: usize) {
-        let masked = match &self.inst.tasks[i].input_data {
-            Value::Object(m) => m.clone(),
-            _ => Map::new(),
-        };
+        let masked = self.masked_input(i);
         match update_of(&masked, &self.inst.workflow_id) {
             Ok(mut update) => {
                 update.since = self.inst.tasks[i].scheduled_time;
