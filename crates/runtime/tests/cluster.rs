@@ -71,3 +71,66 @@ async fn a_node_without_partitions_forwards_starts_and_then_gets_its_share() {
     store.close().await;
     pg.drop_now().await;
 }
+
+/// A workflow whose ALERT task reports to key `key`.
+fn alerting(key: &str) -> WorkflowSet {
+    let doc = json!({"name": "a", "tasks": [{"name": "page", "taskReferenceName": "page", "type": "ALERT", "inputParameters": {
+        "status": "firing", "summary": "down", "dedupKey": key, "notifiers": ["nobody"], "repeatInterval": "never"
+    }}]});
+    let mut set = WorkflowSet::default();
+    set.insert(build_workflow(&doc).0.unwrap());
+    set
+}
+
+/// The lease of an alert key's partition is lost between the ALERT task's observation and the
+/// commit of its result (another node took it meanwhile): the observation still reaches the
+/// key's owner, and its result the instance, which completes. (It used to be dropped: the
+/// instance waited forever.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observation_whose_key_moved_before_its_commit_still_completes_its_task() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_rt_lost_alert").await else { return };
+    let instance = "inst-lost-alert".to_string();
+    let key = (0..)
+        .map(|n| format!("key-{n}"))
+        .find(|k| vigil_store::partition_of(k) != vigil_store::partition_of(&instance))
+        .unwrap();
+    let store = Arc::new(PostgresStore::open(&pg.url).await.unwrap());
+    let node = NodeRow {
+        id: "node-a".into(),
+        host: "test".into(),
+        version: "test".into(),
+        started_at: 1,
+        heartbeat_at: 1,
+        stopped_at: None,
+    };
+    // Renewals every 5 s: the commit below meets the stolen lease before node a notices.
+    let cluster = ClusterConfig { node, lease_ttl: Duration::from_secs(20), solo: false };
+    let config = EngineConfig { cluster, ..EngineConfig::default() };
+    let engine = Engine::start(store.clone(), Arc::new(SystemClock), config, alerting(&key), SecretValues::default())
+        .await
+        .unwrap();
+    // Another node took the key's partition, and died: its lease lapsed. Nobody is told.
+    let part = vigil_store::partition_of(&key);
+    let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+    sqlx::query("UPDATE partition_leases SET owner = 'ghost', expires_at = 0 WHERE part = $1")
+        .bind(part as i64)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let request = StartRequest { name: "a".into(), id: Some(instance.clone()), ..StartRequest::default() };
+    engine.start_durable(request).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = store.instance(&instance).await.unwrap().map(|i| i.status);
+        if status == Some(WorkflowStatus::Completed) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the ALERT task never got its result: {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(store.alert(&key).await.unwrap().is_some(), "the observation was never applied");
+    pool.close().await;
+    engine.shutdown().await;
+    store.close().await;
+    pg.drop_now().await;
+}

@@ -38,6 +38,9 @@ struct Reply {
     event: Event,
     /// The partition to reach it through the inbox, when another node runs it.
     remote: Option<u32>,
+    /// For an observation of this node's own instance: the observation again, for the key's
+    /// partition, should its lease be lost before the result is committed (nobody else has it).
+    resend: Option<(u32, InboxMsg)>,
 }
 
 /// Stops running the partitions given (their leases were lost).
@@ -57,6 +60,9 @@ pub(crate) struct AlertDeps {
     pub router: Router,
     /// Stops running partitions whose leases were lost (`cluster::lose`).
     pub lose: LoseParts,
+    /// The inbox messages handed over: an observation from the inbox that cannot be applied yet
+    /// is let go, to be handed over again.
+    pub inbox: Arc<crate::cluster::handed::Handed>,
 }
 
 /// Runs the manager until its channel closes.
@@ -295,14 +301,17 @@ impl Manager {
                         // The key moved away meanwhile (its new owner takes the observation), or
                         // its states could not be read: it goes through the inbox, to be taken
                         // again. One from the inbox is still there.
-                        if let ObservedFrom::Local { part: reply_part } = from {
-                            let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
-                            crate::cluster::inbox::send_later(
-                                self.deps.store.clone(),
-                                self.deps.clock.now(),
-                                part,
-                                msg,
-                            );
+                        match from {
+                            ObservedFrom::Local { part: reply_part } => {
+                                let msg = InboxMsg::Observe { instance, task_id, request, reply_part };
+                                crate::cluster::inbox::send_later(
+                                    self.deps.store.clone(),
+                                    self.deps.clock.now(),
+                                    part,
+                                    msg,
+                                );
+                            }
+                            ObservedFrom::Inbox { id, .. } => self.deps.inbox.release(id),
                         }
                         continue;
                     }
@@ -325,6 +334,18 @@ impl Manager {
                         AlertRecord { request: fresh, state, paged: Vec::new(), paged_severity: None }
                     });
                     let silenced = self.silenced(&request, now);
+                    let resend = match from {
+                        ObservedFrom::Local { part: reply_part } if !from_monitor => Some((
+                            part,
+                            InboxMsg::Observe {
+                                instance: instance.clone(),
+                                task_id: task_id.clone(),
+                                request: request.clone(),
+                                reply_part,
+                            },
+                        )),
+                        _ => None,
+                    };
                     let record = self.cache.get_mut(&key).expect("cached");
                     // The same observation again (an ALERT task re-issued after a restart) counts once.
                     // One about an older slot than one already applied changes nothing.
@@ -372,7 +393,7 @@ impl Manager {
                             "stale": stale,
                         });
                         let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
-                        replies.push(Reply { key: key.clone(), instance, event, remote });
+                        replies.push(Reply { key: key.clone(), instance, event, remote, resend });
                     }
                     if !steady {
                         dirty.push(key);
@@ -469,7 +490,13 @@ impl Manager {
                     batch.alerts.retain(|a| !gone(&a.dedup_key));
                     batch.outbox.retain(|e| !gone(&e.dedup_key));
                     inbox_done.retain(|(p, _)| !lost.contains(p));
-                    replies.retain(|r| !gone(&r.key));
+                    // An observation from the inbox is still there for the new owner; one of this
+                    // node's instances goes to it through the inbox, or its ALERT task waits forever.
+                    let (dropped, kept) = replies.into_iter().partition(|r| gone(&r.key));
+                    replies = kept;
+                    for (part, msg) in resend_of(dropped) {
+                        crate::cluster::inbox::send_later(self.deps.store.clone(), now, part, msg);
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "Committing alert states failed; retrying before anything is sent.");
@@ -664,4 +691,10 @@ fn row(key: &str, record: &AlertRecord, next_wake: Option<Millis>, now: Millis) 
         updated_at: now,
         state: serde_json::to_string(record).expect("record serializes"),
     }
+}
+
+/// The observations to send again, through the inbox, for replies whose keys' partitions were
+/// lost before their results were committed.
+fn resend_of(dropped: Vec<Reply>) -> impl Iterator<Item = (u32, InboxMsg)> {
+    dropped.into_iter().filter_map(|r| r.resend)
 }

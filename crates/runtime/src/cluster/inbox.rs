@@ -157,9 +157,10 @@ pub(crate) fn send_later(store: Arc<dyn vigil_store::Store>, now: vigil_core::ti
 
 /// Reads the inbox of the owned partitions whenever a notice or [`POLL_EVERY`] says so, and hands
 /// each message to whoever applies it. A message handed over stays in the inbox until the
-/// transaction that applied it deletes it; until then it is not handed over again.
+/// transaction that applied it deletes it; until then it is not handed over again, unless its
+/// taker lets it go or its partition changed hands (see [`super::handed::Handed`]).
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut handed: HashSet<i64> = HashSet::new();
+    let handed = &shared.inbox_handed;
     loop {
         tokio::select! {
             _ = shared.inbox_wake.notified() => {}
@@ -170,7 +171,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         let parts = shared.ownership.parts();
         if parts.is_empty() {
-            handed.clear();
+            handed.prune(None, &shared.ownership);
             continue;
         }
         let rows = match shared.store.inbox(&parts, READ_LIMIT).await {
@@ -180,15 +181,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 continue;
             }
         };
-        if rows.len() < READ_LIMIT as usize {
-            // What is no longer there was applied.
-            let present: HashSet<i64> = rows.iter().map(|r| r.id).collect();
-            handed.retain(|id| present.contains(id));
-        }
+        // What is no longer there was applied (known only when every message was read).
+        let present: Option<HashSet<i64>> =
+            (rows.len() < READ_LIMIT as usize).then(|| rows.iter().map(|r| r.id).collect());
+        handed.prune(present.as_ref(), &shared.ownership);
         for row in rows {
             let id = row.id;
-            if handed.insert(id) && !apply(&shared, row).await {
-                handed.remove(&id);
+            if handed.hand(id, row.msg.part, &shared.ownership) && !apply(&shared, row).await {
+                handed.release(id);
             }
         }
     }

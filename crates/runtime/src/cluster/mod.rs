@@ -5,6 +5,7 @@
 //! it for another partition goes through the database inbox to the owner ([`inbox`]). On SQLite
 //! the one node owns every partition (solo), and none of this shows.
 
+pub(crate) mod handed;
 pub mod inbox;
 pub mod leases;
 pub(crate) mod ownership;

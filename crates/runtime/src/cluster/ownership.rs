@@ -1,7 +1,7 @@
 //! Which partitions this node owns, and until when its leases surely hold: what every actor
 //! asks before it acts on a key.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,8 @@ pub struct Ownership {
     node: String,
     /// The only node on its store: writes need no fence.
     solo: bool,
-    parts: RwLock<BTreeSet<u32>>,
+    /// Each owned partition, with the gain that brought it (see [`Ownership::generation`]).
+    parts: RwLock<BTreeMap<u32, u64>>,
     /// After this instant a lease may have lapsed (renewals failed): act on nothing.
     valid_until: RwLock<Instant>,
     /// How many times partitions were gained (what another node did with them meanwhile is
@@ -51,7 +52,14 @@ impl Ownership {
     /// Whether this node runs partition `part`. Writes to it are fenced in the store, so this
     /// may lag behind a takeover without harm.
     pub fn owns(&self, part: u32) -> bool {
-        self.parts.read().expect("lock").contains(&part)
+        self.parts.read().expect("lock").contains_key(&part)
+    }
+
+    /// Which gain brought partition `part` here; `None` when it is not owned. It changes when the
+    /// partition is lost and taken back, so memory of it from before (a message handed over,
+    /// left unapplied when the lease was lost) can tell it is stale.
+    pub fn generation(&self, part: u32) -> Option<u64> {
+        self.parts.read().expect("lock").get(&part).copied()
     }
 
     /// Whether this node runs the partition of `key` (an alert key, a schedule name).
@@ -67,7 +75,7 @@ impl Ownership {
 
     /// The partitions owned, in order.
     pub fn parts(&self) -> Vec<u32> {
-        self.parts.read().expect("lock").iter().copied().collect()
+        self.parts.read().expect("lock").keys().copied().collect()
     }
 
     /// A partition this node owns for a new instance `id`: spread by the id's hash, so starts
@@ -78,10 +86,10 @@ impl Ownership {
             return None;
         }
         let preferred = partition_of(id);
-        if parts.contains(&preferred) {
+        if parts.contains_key(&preferred) {
             return Some(preferred);
         }
-        parts.iter().nth(preferred as usize % parts.len()).copied()
+        parts.keys().nth(preferred as usize % parts.len()).copied()
     }
 
     /// The leases were confirmed at `at` for `ttl`: they hold until shortly before they lapse.
@@ -100,8 +108,11 @@ impl Ownership {
     }
 
     pub(super) fn add(&self, parts: &[u32]) {
-        self.parts.write().expect("lock").extend(parts.iter().copied());
-        self.gains.fetch_add(1, std::sync::atomic::Ordering::Release);
+        let mut owned = self.parts.write().expect("lock");
+        let gain = self.gains.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+        for &part in parts {
+            owned.entry(part).or_insert(gain);
+        }
     }
 
     /// How many times this node gained partitions so far.
@@ -112,6 +123,6 @@ impl Ownership {
     /// Removes `parts`; returns those that were owned.
     pub(super) fn remove(&self, parts: &[u32]) -> Vec<u32> {
         let mut owned = self.parts.write().expect("lock");
-        parts.iter().copied().filter(|p| owned.remove(p)).collect()
+        parts.iter().copied().filter(|p| owned.remove(p).is_some()).collect()
     }
 }

@@ -180,6 +180,7 @@ impl Engine {
             scheduler: Mutex::new(None),
             ownership: Arc::new(crate::cluster::Ownership::new(&config.cluster.node.id, config.cluster.solo)),
             inbox_wake: tokio::sync::Notify::new(),
+            inbox_handed: Default::default(),
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });
@@ -624,5 +625,6 @@ fn alert_deps(shared: &Arc<Shared>) -> crate::alerting::AlertDeps {
         notifiers: shared.notifiers.clone(),
         router: shared.router.clone(),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
+        inbox: shared.inbox_handed.clone(),
     }
 }
