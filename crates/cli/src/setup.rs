@@ -215,3 +215,33 @@ mod tests {
         assert!(postgres_url(Path::new("data/vigil.db")).is_none());
     }
 }
+
+/// The brokers EVENT tasks publish to, as URLs (which may carry passwords: give them through the
+/// environment rather than the command line, which other users can see).
+#[derive(clap::Args, Clone, Default)]
+pub struct BrokerArgs {
+    /// RabbitMQ for `amqp_queue:` and `amqp_exchange:` sinks: `amqp://user:password@host:5672/vhost`.
+    #[arg(long, env = "VIGIL_AMQP_URL", hide_env_values = true)]
+    pub amqp_url: Option<String>,
+    /// NATS for `nats:` and `jsm:` sinks: `nats://[user:password@]host:4222`.
+    #[arg(long, env = "VIGIL_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// An MQTT 5 broker for `mqtt:` sinks: `mqtt://[user:password@]host:1883`.
+    #[arg(long, env = "VIGIL_MQTT_URL", hide_env_values = true)]
+    pub mqtt_url: Option<String>,
+    /// Redis for `redis:` (stream) sinks: `redis://[:password@]host:6379[/db]`.
+    #[arg(long, env = "VIGIL_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+}
+
+impl BrokerArgs {
+    /// The brokers set.
+    pub fn brokers(&self) -> vigil_connectors::sinks::Brokers {
+        vigil_connectors::sinks::Brokers {
+            amqp: self.amqp_url.clone(),
+            nats: self.nats_url.clone(),
+            mqtt: self.mqtt_url.clone(),
+            redis: self.redis_url.clone(),
+        }
+    }
+}

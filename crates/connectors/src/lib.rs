@@ -9,6 +9,7 @@
 pub mod credentials;
 pub mod notifiers;
 pub mod schema;
+pub mod sinks;
 pub mod sources;
 
 /// The one place vigil's HTTP clients start from: rustls with the ring provider (installed here,

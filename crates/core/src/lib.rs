@@ -20,6 +20,7 @@ pub mod principal;
 pub mod retention;
 pub mod schedule;
 pub mod script;
+pub mod sink;
 pub mod source_kind;
 pub mod task_types;
 pub mod time;

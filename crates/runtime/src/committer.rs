@@ -230,6 +230,16 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
+        // As for calls: the restart publishes it again, with the same id.
+        Action::Publish { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
+        Action::Publish { task_id, publication } => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Some(result) = crate::publish::publish(&shared, &publication).await {
+                    shared.router.send(&id, Event::TaskResult { task_id, result });
+                }
+            });
+        }
         // As for calls: the restart sends it again (and finds it applied if it was).
         Action::UpdateTask { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
         Action::UpdateTask { task_id, update } => {

@@ -41,6 +41,11 @@ crash_points! {
     AfterFireClaim = "schedule.after-claim";
     /// Alert states and their notices are committed to the outbox; nothing is sent.
     AfterAlertCommit = "alerts.after-commit";
+    /// An EVENT task's message is about to be published: its instance is committed, the broker
+    /// has not seen it.
+    BeforePublish = "publish.before";
+    /// The broker accepted an EVENT task's message; the task's completion is not committed.
+    AfterPublish = "publish.after";
     /// A notice is taken from the outbox; its request is not sent.
     BeforeSend = "notify.before-send";
     /// The provider accepted a notice; the outbox does not record it yet.

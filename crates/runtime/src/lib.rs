@@ -26,6 +26,7 @@ mod evaluator;
 mod http;
 pub mod monitors;
 pub mod pings;
+mod publish;
 mod query;
 pub mod retention;
 mod router;

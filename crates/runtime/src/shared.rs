@@ -107,6 +107,8 @@ pub(crate) struct Shared {
     pub ownership: Arc<crate::cluster::ownership::Ownership>,
     /// Wakes the inbox reader (a notice, a gained partition).
     pub inbox_wake: tokio::sync::Notify,
+    /// Publishes EVENT tasks' messages to their brokers.
+    pub publisher: Arc<vigil_connectors::sinks::Publisher>,
     /// The inbox messages handed over and not applied yet.
     pub inbox_handed: Arc<crate::cluster::handed::Handed>,
     /// Wakes the lease loop (another node released or joined).

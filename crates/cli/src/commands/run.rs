@@ -35,6 +35,8 @@ pub struct Args {
     pub notify_grace: std::time::Duration,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub brokers: crate::setup::BrokerArgs,
 }
 
 /// Runs the instance; exit 0 only when it completes.
@@ -71,8 +73,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let input = parse_input(&args.input)?;
     let secret_box = crate::setup::secret_box(&args.db.db).ok().map(Arc::new);
-    let engine_config =
-        EngineConfig { recover: false, secret_box, notify_grace: args.notify_grace, ..EngineConfig::default() };
+    let engine_config = EngineConfig {
+        recover: false,
+        secret_box,
+        notify_grace: args.notify_grace,
+        brokers: args.brokers.brokers(),
+        ..EngineConfig::default()
+    };
     let engine = Engine::start(store.clone(), Arc::new(SystemClock), engine_config, config.workflows, secrets).await?;
     engine.set_notifiers(notifiers);
     let id = vigil_runtime::new_instance_id();

@@ -24,6 +24,8 @@ pub struct Args {
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
+    pub brokers: crate::setup::BrokerArgs,
+    #[command(flatten)]
     pub retention: crate::commands::retention::Args,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
     #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:7700")]
@@ -157,6 +159,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.max_variables_bytes = args.max_variables_kb * 1024;
     engine_config.retention = args.retention.settings();
     engine_config.notify_grace = args.notify_grace;
+    engine_config.brokers = args.brokers.brokers();
     engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
         bucket: args.monitor_history_bucket,
         keep: args.monitor_history_keep,

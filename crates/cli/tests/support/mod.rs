@@ -450,3 +450,22 @@ pub fn mariadb_reached(made: &std::process::Output) -> bool {
     eprintln!("SKIPPED: {msg}");
     false
 }
+
+/// A broker's URL from `env`, or `default`, when it answers on its port. When it does not, the
+/// test is skipped with a visible message, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
+#[allow(dead_code)]
+pub fn broker_url(name: &str, env: &str, default: &str) -> Option<String> {
+    let url = std::env::var(env).unwrap_or_else(|_| default.to_string());
+    let parsed = reqwest::Url::parse(&url).expect("a broker URL");
+    let addr = format!("{}:{}", parsed.host_str().expect("a host"), parsed.port().expect("a port"));
+    let up = std::net::TcpStream::connect_timeout(&addr.parse().expect("an address"), Duration::from_secs(1)).is_ok();
+    if !up {
+        let msg = format!("{name} is not running at {addr} (set {env})");
+        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("VIGIL_REQUIRE_SERVICES=1 but {msg}");
+        }
+        eprintln!("SKIPPED: {msg}; start it to run this test (see .ci/run)");
+        return None;
+    }
+    Some(url)
+}

@@ -322,6 +322,7 @@ impl Builder {
             TaskType::Dynamic => self.build_dynamic(raw, path),
             TaskType::ForkJoinDynamic => self.build_fork_join_dynamic(raw, path),
             TaskType::StartWorkflow => self.build_start_workflow(raw, path),
+            TaskType::Event => self.build_event(raw, path),
         }
     }
 

@@ -74,6 +74,8 @@ pub const TASK_SUPPORTED: &[&str] = &[
     "forkTasks",
     "joinOn",
     "defaultExclusiveJoinTask",
+    "sink",
+    "asyncComplete",
     "subWorkflowParam",
     "dynamicTaskNameParam",
     "dynamicForkTasksParam",
@@ -84,9 +86,7 @@ pub const TASK_SUPPORTED: &[&str] = &[
 /// WorkflowTask fields Conductor defines that change nothing in vigil.
 pub const TASK_IGNORED: &[&str] = &[
     "scriptExpression",
-    "sink",
     "rateLimited",
-    "asyncComplete",
     "onStateChange",
     "cacheConfig",
     "taskToDomain",
@@ -151,5 +151,4 @@ pub fn is_task_type(name: &str) -> bool {
 }
 
 /// Task types Conductor defines that vigil does not run yet.
-pub const TASK_TYPES_UNSUPPORTED: &[&str] =
-    &["EVENT", "KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "WAIT_FOR_WEBHOOK"];
+pub const TASK_TYPES_UNSUPPORTED: &[&str] = &["KAFKA_PUBLISH", "BUSINESS_RULE", "GET_SIGNED_JWT", "WAIT_FOR_WEBHOOK"];

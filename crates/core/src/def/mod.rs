@@ -245,6 +245,13 @@ pub enum TaskKind {
     /// `input`, `correlationId`) as a workflow of its own, committed with this step; output
     /// `{workflowId}`.
     StartWorkflow,
+    /// Conductor's EVENT: publishes its output as a message to `sink`.
+    Event {
+        /// The queue, as written (`${...}` resolved when it starts): `TYPE:NAME` ([`crate::sink`]).
+        sink: String,
+        /// Stays in progress after publishing, until completed from outside.
+        async_complete: bool,
+    },
     /// Does nothing and completes (Conductor's `NOOP`, a placeholder, e.g. an empty SWITCH case).
     Noop,
     /// Ends the instance.
@@ -319,6 +326,7 @@ impl TaskKind {
             TaskKind::Simple => "SIMPLE",
             TaskKind::SetVariable => "SET_VARIABLE",
             TaskKind::StartWorkflow => "START_WORKFLOW",
+            TaskKind::Event { .. } => "EVENT",
             TaskKind::Noop => "NOOP",
             TaskKind::Terminate => "TERMINATE",
             TaskKind::SubWorkflow { .. } => "SUB_WORKFLOW",

@@ -123,6 +123,12 @@ pub struct TaskConfig {
     /// JOIN: the references to wait for.
     #[serde(default)]
     pub join_on: Vec<String>,
+    /// EVENT: the queue it publishes to.
+    #[serde(default)]
+    pub sink: Option<String>,
+    /// EVENT: stays in progress after publishing, until completed from outside.
+    #[serde(default)]
+    pub async_complete: bool,
     /// EXCLUSIVE_JOIN: the references whose output it takes when none of `joinOn` ran.
     #[serde(default)]
     pub default_exclusive_join_task: Vec<String>,

@@ -155,6 +155,21 @@ pub enum TaskResult {
     },
 }
 
+/// A message to publish: an EVENT task's output to the queue its sink names.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Publication {
+    /// The message id, for consumers (and JetStream) to de-duplicate by: the execution's global
+    /// task id, the same when a crash makes it publish again.
+    pub id: String,
+    /// The queue: `TYPE:NAME` ([`crate::sink`]), Conductor's own named in full
+    /// (`conductor:WORKFLOW:NAME`).
+    pub sink: String,
+    /// The message, as JSON; secrets masked.
+    pub payload: Value,
+    /// Whether the task stays in progress once published.
+    pub async_complete: bool,
+}
+
 /// An effect for the runtime to perform after the state is committed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -210,6 +225,14 @@ pub enum Action {
         task_id: String,
         /// What to set, on which task.
         update: Box<TaskUpdate>,
+    },
+    /// Publish a message (an EVENT task's) and report a [`TaskResult`]: its output when the
+    /// broker accepted it, unless it completes from outside.
+    Publish {
+        /// The EVENT execution.
+        task_id: String,
+        /// What to publish, and where.
+        publication: Box<Publication>,
     },
     /// Start a child instance. The runtime creates it in the same transaction as this state.
     StartChild(ChildStart),

@@ -57,6 +57,7 @@ impl Run<'_, '_> {
             TaskKind::SetVariable => self.start_set_variable(i),
             TaskKind::Noop => self.start_noop(i),
             TaskKind::StartWorkflow => self.start_start_workflow(i),
+            TaskKind::Event { sink, async_complete } => self.start_event(i, sink, *async_complete),
             TaskKind::Terminate => self.start_terminate(i, &input),
             TaskKind::SubWorkflow { name, .. } => self.start_sub_workflow(i, name),
             TaskKind::ForkJoin { .. } => self.start_fork(i),

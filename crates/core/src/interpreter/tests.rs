@@ -1400,3 +1400,90 @@ tasks:
     assert_eq!(h.task("take__2").output_data, json!({"from": "b"}));
     assert_eq!(h.inst.status, WorkflowStatus::Completed);
 }
+
+/// The one publication `actions` hold.
+fn publication(actions: &[Action]) -> (String, super::Publication) {
+    let found: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Publish { task_id, publication } => Some((task_id.clone(), (**publication).clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{actions:?}");
+    found.into_iter().next().unwrap()
+}
+
+#[test]
+fn event_publishes_its_output_as_conductors_event_task_builds_it() {
+    let yaml = r#"
+name: orders
+tasks:
+  - name: announce
+    taskReferenceName: ev
+    type: EVENT
+    sink: "amqp_queue:${workflow.input.queue}"
+    inputParameters: {order: "${workflow.input.order}", key: "${workflow.secrets.token}"}
+  - {name: after, taskReferenceName: after, type: NOOP}
+"#;
+    let mut h = Harness::new(yaml, json!({"queue": "orders", "order": 42}));
+    let (task_id, p) = publication(&h.send(Event::Start));
+    assert_eq!(p.sink, "amqp_queue:orders", "the sink's template is resolved");
+    assert_eq!(p.id, format!("wf1~{task_id}"), "the message id is the task's id as clients see it");
+    assert!(!p.async_complete);
+    let expected = json!({
+        "order": 42, "key": "***", "sink": "amqp_queue:orders", "asyncComplete": false,
+        "workflowInstanceId": "wf1", "workflowType": "orders", "workflowVersion": 1,
+        "correlationId": null, "taskToDomain": {}, "event_produced": "amqp_queue:orders",
+    });
+    assert_eq!(p.payload, expected, "a secret is not published in the clear");
+    assert_eq!(h.task("ev").status, TaskStatus::InProgress, "it waits for the broker");
+    assert_eq!(h.task("ev").output_data, expected, "the output shows the message meanwhile");
+    assert_eq!(h.task("ev").input_data["sink"], json!("amqp_queue:orders"));
+    h.send(Event::TaskResult { task_id, result: TaskResult::Completed(p.payload.clone()) });
+    assert_eq!(h.task("ev").status, TaskStatus::Completed);
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+}
+
+#[test]
+fn event_to_conductors_queue_is_named_after_the_workflow_and_async_complete_waits() {
+    let yaml = r#"
+name: test_event_workflow
+tasks:
+  - {name: eventX, taskReferenceName: wait0, type: EVENT, sink: conductor, asyncComplete: true}
+  - {name: e2, taskReferenceName: e2, type: EVENT, sink: "conductor:done"}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let (task_id, p) = publication(&h.send(Event::Start));
+    assert_eq!(p.sink, "conductor:test_event_workflow:wait0");
+    assert_eq!(p.payload["event_produced"], json!("conductor:test_event_workflow:wait0"));
+    assert!(p.async_complete);
+    // Completed from outside (a task update): the next EVENT publishes to the named queue.
+    let actions = h.send(Event::TaskResult { task_id, result: TaskResult::Completed(json!({"by": "handler"})) });
+    assert_eq!(h.task("wait0").status, TaskStatus::Completed);
+    let (_, second) = publication(&actions);
+    assert_eq!(second.sink, "conductor:test_event_workflow:done");
+}
+
+#[test]
+fn event_with_an_unknown_sink_is_refused_or_fails_with_the_types_it_knows() {
+    let bad =
+        json!({"name": "t", "tasks": [{"name": "e", "taskReferenceName": "e", "type": "EVENT", "sink": "kafka:t"}]});
+    let (def, problems) = build_workflow(&bad);
+    assert!(def.is_none());
+    assert_eq!(problems[0].path, "tasks[0].sink");
+    assert!(problems[0].message.contains("names no known type") && problems[0].message.contains("amqp_queue"));
+    let missing = json!({"name": "t", "tasks": [{"name": "e", "taskReferenceName": "e", "type": "EVENT"}]});
+    let (_, problems) = build_workflow(&missing);
+    assert!(problems.iter().any(|p| p.path == "tasks[0].sink" && p.message.contains("needs `sink`")), "{problems:?}");
+    let yaml = r#"
+name: t
+tasks:
+  - {name: e, taskReferenceName: e, type: EVENT, sink: "${workflow.input.sink}"}
+"#;
+    let mut h = Harness::new(yaml, json!({"sink": "sqs:orders"}));
+    let actions = h.send(Event::Start);
+    assert!(!actions.iter().any(|a| matches!(a, Action::Publish { .. })), "{actions:?}");
+    assert_eq!(h.task("e").status, TaskStatus::Failed);
+    assert!(h.task("e").reason_for_incompletion.as_deref().unwrap().contains("`sqs:orders` names no known type"));
+}

@@ -4,9 +4,9 @@
 
 use super::{AfterCrash, Timeout};
 use super::{
-    alert, do_while, dynamic, exclusive_join, fork_join, fork_join_dynamic, http, human, inline, jdbc, join, json_jq,
-    lambda, noop, set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate, update_secret,
-    update_task, wait,
+    alert, do_while, dynamic, event, exclusive_join, fork_join, fork_join_dynamic, http, human, inline, jdbc, join,
+    json_jq, lambda, noop, set_variable, simple, source_query, start_workflow, sub_workflow, switch, terminate,
+    update_secret, update_task, wait,
 };
 use crate::def::TaskKind;
 
@@ -25,6 +25,7 @@ macro_rules! declared {
             TaskKind::Simple => simple::$property,
             TaskKind::SetVariable => set_variable::$property,
             TaskKind::StartWorkflow => start_workflow::$property,
+            TaskKind::Event { .. } => event::$property,
             TaskKind::Noop => noop::$property,
             TaskKind::Terminate => terminate::$property,
             TaskKind::SubWorkflow { .. } => sub_workflow::$property,

@@ -16,6 +16,7 @@ mod alert;
 mod declared;
 mod do_while;
 mod dynamic;
+mod event;
 mod exclusive_join;
 mod fork_join;
 mod fork_join_dynamic;
@@ -111,6 +112,8 @@ task_types! {
     ForkJoinDynamic = "FORK_JOIN_DYNAMIC";
     /// Starts another workflow, which runs on its own (not a child: nobody waits for it).
     StartWorkflow = "START_WORKFLOW";
+    /// Publishes a message to a queue (Conductor's event queues).
+    Event = "EVENT";
 }
 
 /// What recovery does with an execution found IN_PROGRESS (or SCHEDULED and offered) after a

@@ -61,6 +61,8 @@ pub struct EngineConfig {
     /// How long a stop waits for the notices due now to be sent (what is left is sent at the
     /// next start: it is in the outbox).
     pub notify_grace: std::time::Duration,
+    /// The brokers EVENT tasks publish to.
+    pub brokers: vigil_connectors::sinks::Brokers,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -84,6 +86,7 @@ impl Default for EngineConfig {
             max_variables_bytes: vigil_core::interpreter::MAX_VARIABLES_BYTES,
             retention: crate::retention::RetentionSettings::default(),
             notify_grace: DEFAULT_NOTIFY_GRACE,
+            brokers: Default::default(),
         }
     }
 }
@@ -181,6 +184,7 @@ impl Engine {
             ownership: Arc::new(crate::cluster::Ownership::new(&config.cluster.node.id, config.cluster.solo)),
             inbox_wake: tokio::sync::Notify::new(),
             inbox_handed: Default::default(),
+            publisher: Arc::new(vigil_connectors::sinks::Publisher::new(config.brokers.clone())),
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });

@@ -1,0 +1,226 @@
+//! Each sink against its real broker: RabbitMQ (127.0.0.1:5672), NATS with JetStream (4222),
+//! Mosquitto (1883) and Redis (6379), or the URLs in `VIGIL_TEST_AMQP_URL`, `..._NATS_URL`,
+//! `..._MQTT_URL`, `..._REDIS_URL`. A broker that is not running skips its test with a message,
+//! unless `VIGIL_REQUIRE_SERVICES=1` (CI).
+
+use std::time::Duration;
+
+use lapin::options::BasicGetOptions;
+use vigil_connectors::sinks::redis::resp::Reply;
+use vigil_connectors::sinks::{Brokers, Message, PublishError, Publisher};
+
+/// The broker's URL when it answers on its port; `None` (after saying so) when it does not.
+fn broker(name: &str, env: &str, default: &str) -> Option<String> {
+    let url = std::env::var(env).unwrap_or_else(|_| default.to_string());
+    let parsed = reqwest::Url::parse(&url).expect("a broker URL");
+    let addr = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap());
+    let up = std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)).is_ok();
+    if !up {
+        let msg = format!("{name} is not running at {addr} (set {env})");
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
+            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    Some(url)
+}
+
+fn amqp() -> Option<String> {
+    broker("RabbitMQ", "VIGIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+}
+fn nats() -> Option<String> {
+    broker("NATS", "VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")
+}
+fn mqtt() -> Option<String> {
+    broker("Mosquitto", "VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+}
+fn redis() -> Option<String> {
+    broker("Redis", "VIGIL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn message(id: &str, body: serde_json::Value) -> Message {
+    Message { id: id.into(), payload: body.to_string().into_bytes() }
+}
+
+async fn amqp_connection(url: &str) -> lapin::Channel {
+    let properties = lapin::ConnectionProperties::default()
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio::current());
+    let connection = lapin::Connection::connect(url, properties).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    // The connection closes when dropped; the channel keeps it.
+    std::mem::forget(connection);
+    channel
+}
+
+#[tokio::test]
+async fn amqp_queue_and_exchange_sinks_deliver_with_conductors_properties() {
+    let Some(url) = amqp() else { return };
+    let publisher = Publisher::new(Brokers { amqp: Some(url.clone()), ..Brokers::default() });
+    let queue = unique("vigil-test-q");
+    publisher
+        .publish(&format!("amqp_queue:{queue}?autoDelete=true"), &message("wf~1", serde_json::json!({"a": 1})))
+        .await
+        .unwrap();
+    let exchange = unique("vigil-test-x");
+    let bound = unique("vigil-test-bound");
+    let sink =
+        format!("amqp_exchange:{exchange}?exchangeType=direct&routingKey=rk&bindQueueName={bound}&autoDelete=true");
+    publisher.publish(&sink, &message("wf~2", serde_json::json!({"b": 2}))).await.unwrap();
+
+    let channel = amqp_connection(&url).await;
+    let got =
+        channel.basic_get(&queue, BasicGetOptions { no_ack: true }).await.unwrap().expect("a message in the queue");
+    assert_eq!(got.delivery.data, br#"{"a":1}"#);
+    let props = &got.delivery.properties;
+    assert_eq!(props.message_id().as_ref().map(|s| s.as_str()), Some("wf~1"));
+    assert_eq!(props.correlation_id().as_ref().map(|s| s.as_str()), Some("wf~1"));
+    assert_eq!(props.content_type().as_ref().map(|s| s.as_str()), Some("application/json"));
+    assert_eq!(*props.delivery_mode(), Some(2));
+    let via =
+        channel.basic_get(&bound, BasicGetOptions { no_ack: true }).await.unwrap().expect("routed to the bound queue");
+    assert_eq!(via.delivery.data, br#"{"b":2}"#);
+    assert_eq!(via.delivery.routing_key.as_str(), "rk");
+    for q in [&queue, &bound] {
+        let _ = channel.queue_delete(q, Default::default()).await;
+    }
+    let _ = channel.exchange_delete(&exchange, Default::default()).await;
+}
+
+#[tokio::test]
+async fn a_refused_declaration_fails_the_publish_and_the_next_one_reconnects() {
+    let Some(url) = amqp() else { return };
+    let publisher = Publisher::new(Brokers { amqp: Some(url.clone()), ..Brokers::default() });
+    let queue = unique("vigil-test-q");
+    publisher.publish(&format!("amqp_queue:{queue}"), &message("m1", serde_json::json!({}))).await.unwrap();
+    // A queue that exists with other settings: RabbitMQ refuses the declaration (406) and
+    // closes the channel.
+    let channel = amqp_connection(&url).await;
+    channel.queue_declare(&format!("{queue}-x"), Default::default(), Default::default()).await.unwrap();
+    let clash =
+        publisher.publish(&format!("amqp_queue:{queue}-x?durable=true"), &message("m3", serde_json::json!({}))).await;
+    let err = clash.expect_err("a queue declared non-durable is refused as durable").to_string();
+    assert!(err.contains("PRECONDITION_FAILED") || err.contains("406") || err.contains("inequivalent"), "{err}");
+    assert!(!err.contains("guest:guest"), "the URL's password leaked: {err}");
+    publisher.publish(&format!("amqp_queue:{queue}"), &message("m4", serde_json::json!({}))).await.unwrap();
+    for q in [queue.clone(), format!("{queue}-x")] {
+        let _ = channel.queue_delete(&q, Default::default()).await;
+    }
+}
+
+#[tokio::test]
+async fn nats_core_delivers_the_message_id_as_a_header() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.test");
+    let listener = vigil_connectors::sinks::nats::client::Connection::connect(&url).await.unwrap();
+    let mut rx = listener.subscribe(&subject, None).await.unwrap();
+    // The subscription is in place once the server answered a PING sent after it.
+    listener.publish("vigil.nobody", &[], b"").await.unwrap();
+    let publisher = Publisher::new(Brokers { nats: Some(url), ..Brokers::default() });
+    publisher.publish(&format!("nats:{subject}"), &message("wf~7", serde_json::json!({"n": 7}))).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+    assert_eq!(got.payload, br#"{"n":7}"#);
+    assert_eq!(got.header("Nats-Msg-Id"), Some("wf~7"));
+}
+
+#[tokio::test]
+async fn jetstream_creates_the_stream_and_drops_a_repeated_message_id() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.js");
+    let publisher = Publisher::new(Brokers { nats: Some(url.clone()), ..Brokers::default() });
+    let sink = format!("jsm:{subject}");
+    publisher.publish(&sink, &message("wf~1", serde_json::json!({"x": 1}))).await.unwrap();
+    publisher.publish(&sink, &message("wf~1", serde_json::json!({"x": 1}))).await.unwrap();
+    publisher.publish(&sink, &message("wf~2", serde_json::json!({"x": 2}))).await.unwrap();
+    let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
+    let stream = subject.replace('.', "_").to_uppercase();
+    let info = client.api(&format!("STREAM.INFO.{stream}"), &serde_json::json!({})).await.unwrap();
+    assert_eq!(info["state"]["messages"], 2, "the repeat was stored: {info}");
+    client.api(&format!("STREAM.DELETE.{stream}"), &serde_json::json!({})).await.unwrap();
+}
+
+#[tokio::test]
+async fn mqtt_publishes_at_qos_1_with_the_message_id_as_a_user_property() {
+    use rumqttc::v5::mqttbytes::QoS;
+    use rumqttc::v5::mqttbytes::v5::Packet;
+    use rumqttc::v5::{AsyncClient, Event};
+    let Some(url) = mqtt() else { return };
+    let topic = format!("vigil/test/{}", uuid::Uuid::new_v4().simple());
+    let options = vigil_connectors::sinks::mqtt::options(&url, &unique("vigil-test-sub"), true).unwrap();
+    let (client, mut events) = AsyncClient::new(options, 16);
+    client.subscribe(topic.clone(), QoS::AtLeastOnce).await.unwrap();
+    let subscribed = async {
+        loop {
+            if let Event::Incoming(Packet::SubAck(_)) = events.poll().await.unwrap() {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), subscribed).await.unwrap();
+    let publisher = Publisher::new(Brokers { mqtt: Some(url), ..Brokers::default() });
+    publisher.publish(&format!("mqtt:{topic}"), &message("dev~9", serde_json::json!({"beat": true}))).await.unwrap();
+    let received = async {
+        loop {
+            if let Event::Incoming(Packet::Publish(p)) = events.poll().await.unwrap() {
+                return p;
+            }
+        }
+    };
+    let p = tokio::time::timeout(Duration::from_secs(5), received).await.unwrap();
+    assert_eq!(p.payload.as_ref(), br#"{"beat":true}"#);
+    assert_eq!(p.qos, QoS::AtLeastOnce);
+    let props = p.properties.expect("MQTT 5 properties");
+    assert_eq!(props.user_properties, vec![("message-id".to_string(), "dev~9".to_string())]);
+    assert_eq!(props.content_type.as_deref(), Some("application/json"));
+}
+
+#[tokio::test]
+async fn redis_streams_get_an_entry_with_the_id_and_payload() {
+    let Some(url) = redis() else { return };
+    let stream = unique("vigil-test-stream");
+    let publisher = Publisher::new(Brokers { redis: Some(url.clone()), ..Brokers::default() });
+    for n in 0..5 {
+        publisher
+            .publish(&format!("redis:{stream}?maxlen=100"), &message(&format!("m{n}"), serde_json::json!({"n": n})))
+            .await
+            .unwrap();
+    }
+    let client = vigil_connectors::sinks::redis::RedisClient::connect(&url).await.unwrap();
+    let Reply::Array(Some(entries)) = client.call(&[b"XRANGE", stream.as_bytes(), b"-", b"+"]).await.unwrap() else {
+        panic!("XRANGE did not answer with entries")
+    };
+    assert_eq!(entries.len(), 5);
+    let Reply::Array(Some(first)) = &entries[0] else { panic!("an entry") };
+    let Reply::Array(Some(fields)) = &first[1] else { panic!("its fields") };
+    let texts: Vec<String> = fields.iter().filter_map(Reply::text).collect();
+    assert_eq!(texts, ["id", "m0", "payload", r#"{"n":0}"#]);
+    client.call(&[b"DEL", stream.as_bytes()]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_or_unreachable_broker_is_a_clear_error_without_its_password() {
+    let none = Publisher::new(Brokers::default());
+    let e = none.publish("nats:x", &message("m", serde_json::json!({}))).await.unwrap_err();
+    assert!(e.is_permanent());
+    assert_eq!(e.to_string(), "no NATS broker is set: start vigil with --nats-url (or VIGIL_NATS_URL)");
+    let e = none.publish("kafka:x", &message("m", serde_json::json!({}))).await.unwrap_err();
+    assert!(e.is_permanent() && e.to_string().contains("names no known type"), "{e}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = Publisher::new(Brokers {
+        amqp: Some(format!("amqp://guest:s3cr3t-pw@127.0.0.1:{port}/%2f")),
+        redis: Some(format!("redis://:s3cr3t-pw@127.0.0.1:{port}")),
+        nats: Some(format!("nats://u:s3cr3t-pw@127.0.0.1:{port}")),
+        mqtt: Some(format!("mqtt://u:s3cr3t-pw@127.0.0.1:{port}")),
+    });
+    for sink in ["amqp_queue:q", "redis:s", "nats:s", "mqtt:t"] {
+        let e = closed.publish(sink, &message("m", serde_json::json!({}))).await.unwrap_err();
+        assert!(matches!(e, PublishError::Broker(_)) && !e.is_permanent(), "{sink}: {e:?}");
+        assert!(!format!("{e} {e:?}").contains("s3cr3t-pw"), "{sink} leaked the password: {e}");
+    }
+}
