@@ -9,6 +9,7 @@ pub mod config;
 pub mod cron;
 pub mod def;
 pub mod diagnostic;
+pub mod event_handler;
 pub mod instance;
 pub mod interpreter;
 pub mod jq;

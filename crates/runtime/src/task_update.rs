@@ -9,8 +9,9 @@ use crate::shared::Shared;
 use crate::task_result::{Undelivered, deliver};
 use crate::workers::split_global_id;
 
-/// The task types an UPDATE_TASK may set: those that wait to be completed from outside.
-const UPDATABLE: &[&str] = &["WAIT", "HUMAN", "SIMPLE"];
+/// The task types an update may set: those that wait to be completed from outside (an EVENT
+/// task with `asyncComplete`, as Conductor's event handlers complete it).
+const UPDATABLE: &[&str] = &["WAIT", "HUMAN", "SIMPLE", "EVENT"];
 
 /// Performs `update`, asked by an UPDATE_TASK of instance `own`, and returns that task's result.
 pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> TaskResult {
@@ -69,7 +70,10 @@ pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> Ta
     let result = match update.status.as_str() {
         "COMPLETED" => TaskResult::Completed(output),
         status => TaskResult::Failed {
-            reason: format!("set to {status} by UPDATE_TASK in workflow `{own}`"),
+            reason: update
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("set to {status} by UPDATE_TASK in workflow `{own}`")),
             output,
             terminal: status == "FAILED_WITH_TERMINAL_ERROR",
         },

@@ -334,6 +334,8 @@ pub struct TaskUpdate {
     /// When the UPDATE_TASK execution was scheduled (kept across a restart): a task that ended
     /// with the status asked for since then was reached by this update already.
     pub since: Millis,
+    /// The reason a failed task records; by default, who failed it.
+    pub reason: Option<String>,
 }
 
 /// The task an UPDATE_TASK names.

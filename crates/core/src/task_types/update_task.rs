@@ -131,5 +131,5 @@ fn update_of(input: &Map<String, Value>, own: &str) -> Result<TaskUpdate, String
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         Some(other) => return Err(format!("`mergeOutput` is not true or false: {other}")),
     };
-    Ok(TaskUpdate { target, status, output, merge, since: 0 })
+    Ok(TaskUpdate { target, status, output, merge, since: 0, reason: None })
 }
