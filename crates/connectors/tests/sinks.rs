@@ -224,3 +224,104 @@ async fn a_missing_or_unreachable_broker_is_a_clear_error_without_its_password()
         assert!(!format!("{e} {e:?}").contains("s3cr3t-pw"), "{sink} leaked the password: {e}");
     }
 }
+
+use vigil_connectors::sinks::consume::{AckToken, Consumer, Received};
+
+/// Takes messages from `consumer` until `n` arrived (or 10 s passed).
+async fn take(consumer: &mut Consumer, n: usize) -> Vec<Received> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while got.len() < n && std::time::Instant::now() < deadline {
+        got.extend(consumer.next(n - got.len(), Duration::from_millis(500)).await.unwrap());
+    }
+    got
+}
+
+/// Publishes three messages to `sink` with `consumer` (named `name`) open, acknowledges the first,
+/// drops the consumer with the other two unacknowledged, and opens it again: the two come again.
+async fn redelivers_what_was_not_acknowledged(brokers: Brokers, sink: &str, name: &str, again_by_nak: bool) {
+    let publisher = Publisher::new(brokers.clone());
+    let mut first = Consumer::open(&brokers, sink, name, "node-1").await.unwrap();
+    for n in 1..=3 {
+        publisher.publish(sink, &message(&format!("m{n}"), serde_json::json!({"n": n}))).await.unwrap();
+    }
+    let got = take(&mut first, 3).await;
+    let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2", "m3"], "{sink}");
+    assert_eq!(got[1].payload, br#"{"n":2}"#);
+    let rest: Vec<AckToken> = got[1..].iter().map(|r| r.ack.clone()).collect();
+    first.settle(&[got[0].ack.clone()], if again_by_nak { &rest } else { &[] }).await.unwrap();
+    drop(first);
+    let mut second = Consumer::open(&brokers, sink, name, "node-1").await.unwrap();
+    let again = take(&mut second, 2).await;
+    let mut ids: Vec<&str> = again.iter().map(|r| r.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["m2", "m3"], "{sink}: the unacknowledged ones come again, the acknowledged one does not");
+    assert!(again.iter().all(|r| r.deliveries >= 2), "{sink}: {again:?}");
+    second.settle(&again.iter().map(|r| r.ack.clone()).collect::<Vec<_>>(), &[]).await.unwrap();
+    assert!(second.next(5, Duration::from_millis(300)).await.unwrap().is_empty(), "{sink}: all acknowledged");
+}
+
+#[tokio::test]
+async fn amqp_consumers_get_unacknowledged_messages_again() {
+    let Some(url) = amqp() else { return };
+    let queue = unique("vigil-test-consume");
+    let brokers = Brokers { amqp: Some(url.clone()), ..Brokers::default() };
+    redelivers_what_was_not_acknowledged(brokers, &format!("amqp_queue:{queue}"), "h1", false).await;
+    let _ = amqp_connection(&url).await.queue_delete(&queue, Default::default()).await;
+}
+
+#[tokio::test]
+async fn jetstream_consumers_get_nakked_messages_again() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.consume");
+    let brokers = Brokers { nats: Some(url.clone()), ..Brokers::default() };
+    redelivers_what_was_not_acknowledged(brokers, &format!("jsm:{subject}"), "h1", true).await;
+    let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
+    client
+        .api(&format!("STREAM.DELETE.{}", subject.replace('.', "_").to_uppercase()), &serde_json::json!({}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn jetstream_delivers_again_after_the_ack_wait_when_the_consumer_died() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.consume");
+    let brokers = Brokers { nats: Some(url.clone()), ..Brokers::default() };
+    redelivers_what_was_not_acknowledged(brokers, &format!("jsm:{subject}?ackWait=1"), "h1", false).await;
+    let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
+    client
+        .api(&format!("STREAM.DELETE.{}", subject.replace('.', "_").to_uppercase()), &serde_json::json!({}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn mqtt_sessions_resume_with_unacknowledged_messages() {
+    let Some(url) = mqtt() else { return };
+    let topic = format!("vigil/consume/{}", uuid::Uuid::new_v4().simple());
+    let brokers = Brokers { mqtt: Some(url), ..Brokers::default() };
+    redelivers_what_was_not_acknowledged(brokers, &format!("mqtt:{topic}"), &unique("h"), false).await;
+}
+
+#[tokio::test]
+async fn redis_consumers_take_up_their_pending_entries() {
+    let Some(url) = redis() else { return };
+    let stream = unique("vigil-test-consume");
+    let brokers = Brokers { redis: Some(url.clone()), ..Brokers::default() };
+    redelivers_what_was_not_acknowledged(brokers, &format!("redis:{stream}"), "h1", false).await;
+    let client = vigil_connectors::sinks::redis::RedisClient::connect(&url).await.unwrap();
+    client.call(&[b"DEL", stream.as_bytes()]).await.unwrap();
+}
+
+#[tokio::test]
+async fn core_nats_delivers_to_a_subscriber_once() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.core");
+    let brokers = Brokers { nats: Some(url), ..Brokers::default() };
+    let mut consumer = Consumer::open(&brokers, &format!("nats:{subject}"), "h1", "node-1").await.unwrap();
+    Publisher::new(brokers).publish(&format!("nats:{subject}"), &message("c1", serde_json::json!({}))).await.unwrap();
+    let got = take(&mut consumer, 1).await;
+    assert_eq!(got[0].id, "c1");
+}

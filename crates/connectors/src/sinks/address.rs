@@ -5,7 +5,8 @@
 //!   `durable` (true), `exclusive`, `autoDelete`, `deliveryMode` (2: persistent), `maxPriority`;
 //! - `nats:SUBJECT[:QUEUE_GROUP]`, core NATS; `jsm:SUBJECT[:QUEUE_GROUP]` (also
 //!   `nats_stream:`), JetStream, on the stream named after the subject as Conductor names it
-//!   (`.` → `_`, `*` → `ANY`, `>` → `ALL`, upper case), created when missing;
+//!   (`.` → `_`, `*` → `ANY`, `>` → `ALL`, upper case), created when missing; `ackWait` (seconds)
+//!   bounds how long a consumed message may go unacknowledged;
 //! - `mqtt:TOPIC?qos=1&retain=false`;
 //! - `redis:STREAM?maxlen=N` (trimmed to about N entries);
 //! - `conductor:WORKFLOW:NAME`, vigil's own queue, which event handlers read.
@@ -103,6 +104,9 @@ pub struct NatsTarget {
     pub queue_group: Option<String>,
     /// JetStream (`jsm:`, `nats_stream:`) rather than core NATS.
     pub jetstream: bool,
+    /// JetStream: how long a consumed message may go unacknowledged before it is delivered
+    /// again (`ackWait`, seconds; 30 by default).
+    pub ack_wait: std::time::Duration,
 }
 
 impl NatsTarget {
@@ -194,7 +198,8 @@ impl Address {
                 })
             }
             "nats" | "jsm" | "nats_stream" => {
-                params.only(&[])?;
+                params.only(if kind == "nats" { &[] } else { &["ackWait"] })?;
+                let ack_wait = params.number("ackWait", 30, "a number of seconds")?;
                 let (subject, group) = match name.split_once(':') {
                     Some((s, g)) => (s.trim(), Some(g.trim().to_string()).filter(|g| !g.is_empty())),
                     None => (name, None),
@@ -214,6 +219,7 @@ impl Address {
                     subject: subject.to_string(),
                     queue_group: group,
                     jetstream: kind != "nats",
+                    ack_wait: std::time::Duration::from_secs(ack_wait.max(1)),
                 })
             }
             "mqtt" => {

@@ -10,6 +10,7 @@
 
 pub mod address;
 pub mod amqp;
+pub mod consume;
 pub mod mqtt;
 pub mod nats;
 pub mod redis;

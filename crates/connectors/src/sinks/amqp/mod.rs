@@ -14,6 +14,8 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use super::address::AmqpTarget;
 use super::{Message, PublishError};
 
+pub mod consumer;
+
 /// One connection and one confirming channel to a broker.
 pub struct AmqpClient {
     connection: Connection,
@@ -44,7 +46,12 @@ impl AmqpClient {
         self.connection.status().connected() && self.channel.status().connected()
     }
 
-    fn failed(&self, what: &str, e: lapin::Error) -> PublishError {
+    /// The channel.
+    pub(crate) fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    pub(crate) fn failed(&self, what: &str, e: lapin::Error) -> PublishError {
         PublishError::Broker(super::without_password(&format!("{what}: {e}"), &self.url))
     }
 
@@ -72,7 +79,7 @@ impl AmqpClient {
 
     /// Declares `to`'s queue, or its exchange (and the queue bound to it, when the sink names
     /// one, so messages wait for consumers), with the sink's settings.
-    async fn declare(&self, to: &AmqpTarget) -> Result<(), PublishError> {
+    pub(crate) async fn declare(&self, to: &AmqpTarget) -> Result<(), PublishError> {
         let key = format!("{}:{}", if to.exchange { "x" } else { "q" }, to.name);
         let mut declared = self.declared.lock().await;
         if declared.contains(&key) {

@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 use super::address::MqttTarget;
 use super::{Message, PublishError};
 
+pub mod consumer;
+
 /// How long a publish or the connection waits for the broker.
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -187,6 +187,31 @@ impl Connection {
         self.wait(rx).await
     }
 
+    /// Waits until the server has read everything sent before (a PING answered).
+    pub async fn flush(&self) -> Result<(), NatsError> {
+        self.check_open()?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut w = self.writer.lock().await;
+            self.routes.lock().expect("lock").pongs.push_back(tx);
+            w.write_all(b"PING\r\n").await.inspect_err(|_| self.close())?;
+        }
+        self.wait(rx).await
+    }
+
+    /// Publishes `payload` to `subject` asking for replies at `reply`, without waiting.
+    pub async fn send_request(&self, subject: &str, reply: &str, payload: &[u8]) -> Result<(), NatsError> {
+        self.check_open()?;
+        let frame = [format!("PUB {subject} {reply} {}\r\n", payload.len()).as_bytes(), payload, b"\r\n"].concat();
+        self.writer.lock().await.write_all(&frame).await.inspect_err(|_| self.close())?;
+        Ok(())
+    }
+
+    /// A subject no one else receives on, for replies to a subscription of this connection.
+    pub fn new_inbox(&self) -> String {
+        format!("{}_s.{}", self.inbox, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// Sends a request and waits for its reply (a 503 status when nobody listens).
     pub async fn request(
         &self,

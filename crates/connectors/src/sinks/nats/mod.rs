@@ -5,6 +5,7 @@
 //! which JetStream drops a repeat within its duplicate window.
 
 pub mod client;
+pub mod consumer;
 
 use std::collections::HashSet;
 
@@ -107,6 +108,6 @@ fn describe(err: &Value) -> String {
     err.get("description").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string)
 }
 
-fn broken(e: &NatsError, url: &str) -> PublishError {
+pub(crate) fn broken(e: &NatsError, url: &str) -> PublishError {
     PublishError::Broker(super::without_password(&e.to_string(), url))
 }

@@ -1,6 +1,7 @@
 //! Redis streams: `redis:STREAM` sinks append an entry with `XADD` (fields `id`, the message id,
 //! and `payload`, the JSON), trimmed with `MAXLEN ~ N` when the sink sets `maxlen`.
 
+pub mod consumer;
 pub mod resp;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,123 @@
+//! Consuming the queue an event handler listens to, with explicit acknowledgements: a message is
+//! acknowledged only when the caller says its effects are committed, and one that is not comes
+//! again (after a restart, or when another consumer takes over).
+//!
+//! | queue | how | delivered again |
+//! |---|---|---|
+//! | `amqp_queue:`, `amqp_exchange:` | a consumer with manual acks on the queue (the exchange's bound queue, declared and bound) | when the channel closes unacknowledged |
+//! | `jsm:`, `nats_stream:` | a durable pull consumer, explicit acks | after its ack wait (30 s), or at once after a NAK |
+//! | `nats:` | a plain subscription (in the queue group, if any) | never: core NATS keeps nothing |
+//! | `mqtt:` | a persistent MQTT 5 session, QoS 1, manual acks | when the session resumes unacknowledged |
+//! | `redis:` | a consumer group `vigil` | this consumer's pending entries at its next start; another's, claimed after 30 s idle |
+
+use std::time::Duration;
+
+use super::address::Address;
+use super::{Brokers, PublishError};
+
+/// A message taken from a queue.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Its id: the id its producer gave it (AMQP `message-id`, `Nats-Msg-Id`, MQTT's
+    /// `message-id` property, a Redis entry's `id` field), else one the broker fixes for it
+    /// (JetStream's stream sequence, the Redis entry id), else a fresh one.
+    pub id: String,
+    /// Its body.
+    pub payload: Vec<u8>,
+    /// How many times it was delivered, when the broker says (1: the first time).
+    pub deliveries: u32,
+    /// What acknowledges it.
+    pub ack: AckToken,
+}
+
+/// What acknowledges one message.
+#[derive(Debug, Clone)]
+pub enum AckToken {
+    /// An AMQP delivery tag.
+    Amqp(u64),
+    /// JetStream's reply subject.
+    JetStream(String),
+    /// Nothing to acknowledge (core NATS).
+    None,
+    /// An MQTT packet id.
+    Mqtt(rumqttc::v5::mqttbytes::v5::Publish),
+    /// A Redis stream entry id.
+    Redis(String),
+}
+
+/// A consumer of one queue.
+pub enum Consumer {
+    /// RabbitMQ.
+    Amqp(Box<super::amqp::consumer::AmqpConsumer>),
+    /// NATS, core or JetStream.
+    Nats(super::nats::consumer::NatsConsumer),
+    /// MQTT.
+    Mqtt(super::mqtt::consumer::MqttConsumer),
+    /// Redis streams.
+    Redis(super::redis::consumer::RedisConsumer),
+}
+
+impl Consumer {
+    /// Starts consuming `event` (a sink's address) on `brokers`, as durable consumer `name`
+    /// (the same name resumes what an earlier consumer of that name left) on node `node`.
+    pub async fn open(brokers: &Brokers, event: &str, name: &str, node: &str) -> Result<Consumer, PublishError> {
+        let missing = |protocol, flag, env| PublishError::NoBroker { protocol, flag, env };
+        Ok(match Address::parse(event)? {
+            Address::Amqp(to) => {
+                let url = brokers.amqp.as_deref().ok_or(missing("AMQP", "--amqp-url", "VIGIL_AMQP_URL"))?;
+                Consumer::Amqp(Box::new(super::amqp::consumer::AmqpConsumer::open(url, &to, name).await?))
+            }
+            Address::Nats(to) => {
+                let url = brokers.nats.as_deref().ok_or(missing("NATS", "--nats-url", "VIGIL_NATS_URL"))?;
+                Consumer::Nats(super::nats::consumer::NatsConsumer::open(url, &to, name).await?)
+            }
+            Address::Mqtt(to) => {
+                let url = brokers.mqtt.as_deref().ok_or(missing("MQTT", "--mqtt-url", "VIGIL_MQTT_URL"))?;
+                Consumer::Mqtt(super::mqtt::consumer::MqttConsumer::open(url, &to, name).await?)
+            }
+            Address::Redis(to) => {
+                let url = brokers.redis.as_deref().ok_or(missing("Redis", "--redis-url", "VIGIL_REDIS_URL"))?;
+                Consumer::Redis(super::redis::consumer::RedisConsumer::open(url, &to, node).await?)
+            }
+            Address::Conductor(queue) => {
+                return Err(PublishError::Broker(format!("`{queue}` is vigil's own queue: nothing to consume")));
+            }
+        })
+    }
+
+    /// Up to `max` messages: waits up to `wait` for the first, then takes what is there.
+    pub async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Received>, PublishError> {
+        match self {
+            Consumer::Amqp(c) => c.next(max, wait).await,
+            Consumer::Nats(c) => c.next(max, wait).await,
+            Consumer::Mqtt(c) => c.next(max, wait).await,
+            Consumer::Redis(c) => c.next(max, wait).await,
+        }
+    }
+
+    /// Acknowledges `done` (their effects are committed, or they are parked): they do not come
+    /// again. `again` are to be delivered again later.
+    pub async fn settle(&mut self, done: &[AckToken], again: &[AckToken]) -> Result<(), PublishError> {
+        match self {
+            Consumer::Amqp(c) => c.settle(done, again).await,
+            Consumer::Nats(c) => c.settle(done, again).await,
+            Consumer::Mqtt(c) => c.settle(done).await,
+            Consumer::Redis(c) => c.settle(done).await,
+        }
+    }
+
+    /// Whether the connection still works (else open a new consumer).
+    pub fn is_open(&self) -> bool {
+        match self {
+            Consumer::Amqp(c) => c.is_open(),
+            Consumer::Nats(c) => c.is_open(),
+            Consumer::Mqtt(c) => c.is_open(),
+            Consumer::Redis(c) => c.is_open(),
+        }
+    }
+}
+
+/// A fresh id for a message its producer gave none and its broker numbers nothing for.
+pub(crate) fn fresh_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

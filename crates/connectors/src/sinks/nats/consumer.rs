@@ -1,0 +1,154 @@
+//! Consuming NATS: a durable JetStream pull consumer with explicit acks (`jsm:`, `nats_stream:`),
+//! or a plain subscription (`nats:`), which core NATS delivers at most once.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::super::PublishError;
+use super::super::address::NatsTarget;
+use super::super::consume::{AckToken, Received, fresh_id};
+use super::client::Delivery;
+use super::{NatsClient, broken};
+
+/// A consumer of one subject.
+pub struct NatsConsumer {
+    client: NatsClient,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    /// JetStream: the stream, the durable consumer and the subject fetched messages come to.
+    pull: Option<(String, String, String)>,
+}
+
+impl NatsConsumer {
+    /// Subscribes (core NATS), or creates the stream and the durable consumer `name` and
+    /// subscribes to the subject its fetched messages come to (JetStream).
+    pub async fn open(url: &str, to: &NatsTarget, name: &str) -> Result<Self, PublishError> {
+        let client = NatsClient::connect(url).await?;
+        if !to.jetstream {
+            let deliveries = client
+                .connection()
+                .subscribe(&to.subject, to.queue_group.as_deref())
+                .await
+                .map_err(|e| broken(&e, url))?;
+            client.connection().flush().await.map_err(|e| broken(&e, url))?;
+            return Ok(Self { client, deliveries, pull: None });
+        }
+        client.ensure_stream(to).await?;
+        let stream = to.stream();
+        let durable: String = format!("vigil-{name}")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect();
+        let config = json!({"stream_name": stream, "config": {
+            "durable_name": durable, "ack_policy": "explicit", "ack_wait": to.ack_wait.as_nanos() as u64,
+            "deliver_policy": "all", "filter_subject": to.subject, "max_ack_pending": 20_000,
+        }});
+        let created = client.api(&format!("CONSUMER.DURABLE.CREATE.{stream}.{durable}"), &config).await?;
+        if let Some(err) = created.get("error") {
+            return Err(PublishError::Broker(format!("creating JetStream consumer `{durable}`: {err}")));
+        }
+        let inbox = client.connection().new_inbox();
+        let deliveries = client.connection().subscribe(&inbox, None).await.map_err(|e| broken(&e, url))?;
+        Ok(Self { client, deliveries, pull: Some((stream, durable, inbox)) })
+    }
+
+    /// Whether the connection still works.
+    pub fn is_open(&self) -> bool {
+        self.client.is_open()
+    }
+
+    /// Up to `max` messages, waiting up to `wait` for the first.
+    pub async fn next(&mut self, max: usize, wait: Duration) -> Result<Vec<Received>, PublishError> {
+        let mut got = Vec::new();
+        let Some((stream, durable, inbox)) = &self.pull else {
+            match tokio::time::timeout(wait, self.deliveries.recv()).await {
+                Err(_) => return Ok(got),
+                Ok(None) => return Err(PublishError::Broker("the NATS connection closed".into())),
+                Ok(Some(d)) => got.push(core_message(d)),
+            }
+            while got.len() < max {
+                match self.deliveries.try_recv() {
+                    Ok(d) => got.push(core_message(d)),
+                    Err(_) => break,
+                }
+            }
+            return Ok(got);
+        };
+        let expires = wait.max(Duration::from_millis(10));
+        let request = json!({"batch": max, "expires": expires.as_nanos() as u64});
+        self.client
+            .connection()
+            .send_request(
+                &format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"),
+                inbox,
+                request.to_string().as_bytes(),
+            )
+            .await
+            .map_err(|e| PublishError::Broker(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + expires + Duration::from_secs(1);
+        while got.len() < max {
+            let d = match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
+                Err(_) => break,
+                Ok(None) => return Err(PublishError::Broker("the NATS connection closed".into())),
+                Ok(Some(d)) => d,
+            };
+            match d.status {
+                // No messages, or the request expired: this fetch is over.
+                Some(404 | 408 | 409) => break,
+                // A heartbeat.
+                Some(100) => continue,
+                _ => {}
+            }
+            let Some(reply) = d.reply.clone() else { continue };
+            let (deliveries, sequence) = ack_subject(&reply);
+            let id = d.header("Nats-Msg-Id").map(str::to_string).unwrap_or_else(|| format!("jsm:{stream}:{sequence}"));
+            got.push(Received { id, payload: d.payload, deliveries, ack: AckToken::JetStream(reply) });
+        }
+        Ok(got)
+    }
+
+    /// Acknowledges `done`, and asks for `again` to be delivered again at once (JetStream; core
+    /// NATS has nothing to acknowledge).
+    pub async fn settle(&mut self, done: &[AckToken], again: &[AckToken]) -> Result<(), PublishError> {
+        let connection = self.client.connection();
+        let mut sent = false;
+        for (tokens, verb) in [(done, b"+ACK".as_slice()), (again, b"-NAK".as_slice())] {
+            for token in tokens {
+                if let AckToken::JetStream(reply) = token {
+                    connection.send(reply, verb).await.map_err(|e| PublishError::Broker(e.to_string()))?;
+                    sent = true;
+                }
+            }
+        }
+        if sent {
+            connection.flush().await.map_err(|e| PublishError::Broker(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+fn core_message(d: Delivery) -> Received {
+    let id = d.header("Nats-Msg-Id").map(str::to_string).unwrap_or_else(fresh_id);
+    Received { id, payload: d.payload, deliveries: 1, ack: AckToken::None }
+}
+
+/// The delivery count and stream sequence in a JetStream ack subject:
+/// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...`, or with a domain and an account
+/// hash after `ACK` (12 tokens or more).
+fn ack_subject(reply: &str) -> (u32, u64) {
+    let tokens: Vec<&str> = reply.split('.').collect();
+    let at = if tokens.len() >= 12 { 4 } else { 2 };
+    let delivered = tokens.get(at + 2).and_then(|t| t.parse().ok()).unwrap_or(1);
+    let sequence = tokens.get(at + 3).and_then(|t| t.parse().ok()).unwrap_or(0);
+    (delivered, sequence)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ack_subjects_give_the_delivery_count_and_sequence() {
+        assert_eq!(super::ack_subject("$JS.ACK.ORDERS.vigil-h.3.17.9.1700000000.0"), (3, 17));
+        assert_eq!(super::ack_subject("$JS.ACK.dom.acc.ORDERS.vigil-h.2.18.9.1700000000.0.x"), (2, 18));
+    }
+}
