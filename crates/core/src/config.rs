@@ -30,6 +30,8 @@ pub struct Config {
     /// Where each monitor is defined, so later checks (its source block, by the connector that
     /// reads it) can locate their problems too.
     pub monitor_origins: HashMap<String, Origin>,
+    /// Event handlers, by name.
+    pub event_handlers: Vec<crate::event_handler::EventHandler>,
 }
 
 /// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
@@ -97,6 +99,8 @@ pub enum Kind {
     Schedule,
     /// Monitors.
     Monitor,
+    /// Event handlers.
+    EventHandler,
 }
 
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
@@ -123,7 +127,13 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
     let mut files: Vec<(PathBuf, Option<Kind>)> = Vec::new();
     if path.is_dir() {
         let mut found = false;
-        for (sub, kind) in [("workflows", Kind::Workflow), ("schedules", Kind::Schedule), ("monitors", Kind::Monitor)] {
+        let dirs = [
+            ("workflows", Kind::Workflow),
+            ("schedules", Kind::Schedule),
+            ("monitors", Kind::Monitor),
+            ("event_handlers", Kind::EventHandler),
+        ];
+        for (sub, kind) in dirs {
             let dir = path.join(sub);
             if dir.is_dir() {
                 found = true;
@@ -277,6 +287,8 @@ fn add_docs(file: &Path, kind: Option<Kind>, items: Vec<(String, Value)>, docs: 
 fn guess_kind(value: &Value) -> Kind {
     if value.get("source").is_some() || value.get("heartbeat").is_some() {
         Kind::Monitor
+    } else if value.get("event").is_some() && value.get("actions").is_some() {
+        Kind::EventHandler
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
         Kind::Schedule
     } else {
@@ -291,6 +303,7 @@ struct Building {
     workflow_docs: HashMap<(String, u32), usize>,
     schedule_docs: HashMap<String, usize>,
     monitor_docs: HashMap<String, usize>,
+    handler_docs: HashMap<String, usize>,
     built: Vec<(usize, WorkflowDef)>,
     /// Workflows that did not build, as their documents refer to others.
     unbuilt_workflows: Vec<(usize, unbuilt::Refers)>,
@@ -383,6 +396,17 @@ impl Building {
                     let origin = Origin { file: doc.file.clone(), prefix: doc.prefix.clone() };
                     self.config.monitor_origins.insert(def.name.clone(), origin);
                     self.config.monitors.push(def);
+                }
+                Kind::EventHandler => {
+                    let (def, problems) = crate::event_handler::build_event_handler(value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.handler_docs.get(&def.name) {
+                        diags.push(doc.locate(also_defined(format!("event handler `{}`", def.name), &docs[first].1)));
+                        continue;
+                    }
+                    self.handler_docs.insert(def.name.clone(), n);
+                    self.config.event_handlers.push(def);
                 }
             }
         }

@@ -46,6 +46,10 @@ crash_points! {
     BeforePublish = "publish.before";
     /// The broker accepted an EVENT task's message; the task's completion is not committed.
     AfterPublish = "publish.after";
+    /// Messages for event handlers were taken from their queue; nothing they cause is committed.
+    BeforeEventCommit = "consume.before-commit";
+    /// What the messages caused is committed; they are not acknowledged on their queue.
+    BeforeEventAck = "consume.before-ack";
     /// A notice is taken from the outbox; its request is not sent.
     BeforeSend = "notify.before-send";
     /// The provider accepted a notice; the outbox does not record it yet.

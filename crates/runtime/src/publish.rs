@@ -14,9 +14,29 @@ use crate::shared::Shared;
 pub(crate) async fn publish(shared: &Arc<Shared>, publication: &Publication) -> Option<TaskResult> {
     reach(CrashPoint::BeforePublish);
     let outcome = if publication.sink.starts_with("conductor:") {
-        // vigil's own queue: nobody reads it until event handlers are registered.
-        tracing::debug!(queue = %publication.sink, id = %publication.id, "Published to vigil's own queue.");
-        Ok(())
+        // vigil's own queue: its handlers act on the message now. A failure that may pass fails
+        // the task (its retries send it again, with the same id); one that will not is parked.
+        let payload = serde_json::to_vec(&publication.payload).expect("JSON serializes");
+        match crate::events::process::handle(shared, &publication.sink, &publication.id, &payload).await {
+            crate::events::process::Settled::Done => Ok(()),
+            crate::events::process::Settled::Parked { handler, error } => {
+                let parked = vigil_store::ParkedEvent {
+                    id: 0,
+                    event: publication.sink.clone(),
+                    handler,
+                    message_id: publication.id.clone(),
+                    payload: String::from_utf8_lossy(&payload).into_owned(),
+                    error,
+                    attempts: 1,
+                    parked_at: shared.clock.now(),
+                };
+                match shared.store.park_events(std::slice::from_ref(&parked)).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(vigil_connectors::sinks::PublishError::Broker(format!("parking the message: {e}"))),
+                }
+            }
+            crate::events::process::Settled::Again(why) => Err(vigil_connectors::sinks::PublishError::Broker(why)),
+        }
     } else {
         let message = vigil_connectors::sinks::Message {
             id: publication.id.clone(),

@@ -107,6 +107,12 @@ pub(crate) struct Shared {
     pub ownership: Arc<crate::cluster::ownership::Ownership>,
     /// Wakes the inbox reader (a notice, a gained partition).
     pub inbox_wake: tokio::sync::Notify,
+    /// The event handlers in force.
+    pub event_handlers: RwLock<Arc<crate::events::registry::HandlerSet>>,
+    /// The config directory's event handlers (those stored through the API are read again).
+    pub event_handler_files: Mutex<Vec<vigil_core::event_handler::EventHandler>>,
+    /// Wakes the event consumers' supervisor (the handlers changed).
+    pub events_wake: tokio::sync::Notify,
     /// Publishes EVENT tasks' messages to their brokers.
     pub publisher: Arc<vigil_connectors::sinks::Publisher>,
     /// The inbox messages handed over and not applied yet.

@@ -31,6 +31,7 @@ pub async fn run_all(store: &dyn Store) {
     work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
+    parked_messages_are_kept_once_per_queue_and_id(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
     crate::conformance_cluster::run_all(store).await;
@@ -570,4 +571,26 @@ async fn nodes_and_fire_lags(store: &dyn Store) {
     lags.sort_unstable();
     assert_eq!(lags, [5, 40]);
     assert_eq!(store.fire_lags(1_000_500).await.unwrap(), [40]);
+}
+
+async fn parked_messages_are_kept_once_per_queue_and_id(store: &dyn Store) {
+    let parked = |event: &str, id: &str, error: &str| crate::ParkedEvent {
+        id: 0,
+        event: event.into(),
+        handler: "h".into(),
+        message_id: id.into(),
+        payload: "{}".into(),
+        error: error.into(),
+        attempts: 1,
+        parked_at: 10,
+    };
+    store.park_events(&[parked("nats:a", "m1", "first"), parked("nats:b", "m1", "other queue")]).await.unwrap();
+    // Delivered again and parked again: the first record stays.
+    store.park_events(&[parked("nats:a", "m1", "second")]).await.unwrap();
+    let rows = store.parked_events(10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].event.as_str(), rows[1].error.as_str()), ("nats:b", "first"), "newest first");
+    assert!(store.delete_parked_event(rows[1].id).await.unwrap());
+    assert!(!store.delete_parked_event(rows[1].id).await.unwrap());
+    assert_eq!(store.parked_events(10).await.unwrap().len(), 1);
 }

@@ -14,6 +14,7 @@ mod conformance_monitors;
 mod conformance_retention;
 mod listing;
 pub mod monitor_results;
+pub mod parked;
 pub mod pings;
 pub mod postgres;
 pub mod retention;
@@ -34,6 +35,7 @@ use vigil_core::time::Millis;
 pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
+pub use parked::ParkedEvent;
 pub use pings::{HeartbeatRow, PingOrigin, PingRow};
 pub use postgres::PostgresStore;
 pub use retention::{PurgeRule, Workflows};
@@ -314,6 +316,12 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes token `id` and ends its UI sessions; false when it does not exist or was
     /// already revoked.
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
+    /// Parks messages an event handler could not act on (one per queue and message id).
+    async fn park_events(&self, parked: &[ParkedEvent]) -> Result<()>;
+    /// Parked messages, newest first.
+    async fn parked_events(&self, limit: u32) -> Result<Vec<ParkedEvent>>;
+    /// Forgets a parked message; false when there was none.
+    async fn delete_parked_event(&self, id: i64) -> Result<bool>;
     /// Adds a UI session, and forgets those that expired by its start.
     async fn put_session(&self, session: &SessionRow) -> Result<()>;
     /// The session whose id hashes to `id_hash`, unless it expired by `now`.

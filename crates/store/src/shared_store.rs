@@ -402,6 +402,47 @@ macro_rules! store_impl {
             Ok(done.rows_affected() > 0)
         }
 
+        async fn park_events(&self, parked: &[crate::ParkedEvent]) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            for p in parked {
+                sqlx::query(crate::parked::INSERT)
+                    .bind(&p.event)
+                    .bind(&p.handler)
+                    .bind(&p.message_id)
+                    .bind(&p.payload)
+                    .bind(&p.error)
+                    .bind(p.attempts as i64)
+                    .bind(p.parked_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn parked_events(&self, limit: u32) -> Result<Vec<crate::ParkedEvent>> {
+            let rows = sqlx::query(crate::parked::SELECT).bind(limit as i64).fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::ParkedEvent {
+                        id: r.try_get("id")?,
+                        event: r.try_get("event")?,
+                        handler: r.try_get("handler")?,
+                        message_id: r.try_get("message_id")?,
+                        payload: r.try_get("payload")?,
+                        error: r.try_get("error")?,
+                        attempts: r.try_get::<i64, _>("attempts")? as u32,
+                        parked_at: r.try_get("parked_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn delete_parked_event(&self, id: i64) -> Result<bool> {
+            let done = sqlx::query(crate::parked::DELETE).bind(id).execute(&self.writer).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
         async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
             let mut tx = self.writer.begin().await?;
             sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;

@@ -205,6 +205,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }
     engine.set_monitors(config.monitors);
+    if !config.event_handlers.is_empty() {
+        tracing::info!(event_handlers = config.event_handlers.len(), "Event handlers loaded.");
+    }
+    engine.set_event_handlers(config.event_handlers).await?;
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

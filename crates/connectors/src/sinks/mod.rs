@@ -13,6 +13,7 @@ pub mod amqp;
 pub mod consume;
 pub mod mqtt;
 pub mod nats;
+pub mod received;
 pub mod redis;
 
 use std::sync::Arc;

@@ -185,6 +185,9 @@ impl Engine {
             inbox_wake: tokio::sync::Notify::new(),
             inbox_handed: Default::default(),
             publisher: Arc::new(vigil_connectors::sinks::Publisher::new(config.brokers.clone())),
+            event_handlers: Default::default(),
+            event_handler_files: Default::default(),
+            events_wake: tokio::sync::Notify::new(),
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });
@@ -219,6 +222,7 @@ impl Engine {
             tokio::spawn(crate::workers::run_expiry(shared.work.clone())),
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
             tokio::spawn(crate::cluster::inbox::run(shared.clone())),
+            tokio::spawn(crate::events::supervisor::run(shared.clone())),
         ];
         tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
         let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -457,17 +461,7 @@ impl Engine {
     /// Starts an instance and returns its id once its start is committed: a caller told "started"
     /// never loses it to a crash. Starting an id that is already running only waits for it.
     pub async fn start_durable(&self, req: StartRequest) -> Result<String, EngineError> {
-        let id = req.id.clone().unwrap_or_else(new_instance_id);
-        if self.shared.ownership.pick(&id).is_none() {
-            // This node runs nothing yet: the partition's owner starts it (durable once stored).
-            let msg = crate::cluster::inbox::start_msg(req, &id);
-            crate::cluster::inbox::send(&self.shared, vigil_store::partition_of(&id), &msg).await?;
-            return Ok(id);
-        }
-        let (tx, rx) = oneshot::channel();
-        self.start_inner(StartRequest { id: Some(id.clone()), ..req }, None, Some(tx))?;
-        rx.await.map_err(|_| EngineError::ShuttingDown)?;
-        Ok(id)
+        crate::starting::start_durable(&self.shared, req).await
     }
 
     pub(crate) fn start_with(&self, req: StartRequest, fire: Option<FireRef>) -> Result<String, EngineError> {

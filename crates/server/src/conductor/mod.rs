@@ -3,6 +3,7 @@
 //! get, terminate, remove, pause, resume, restart, retry, search), the task worker protocol
 //! (long-polled poll and batch poll, results, logs) and the SDK token exchange.
 
+mod events;
 mod metadata;
 pub(crate) mod model;
 mod scheduler;
@@ -20,6 +21,7 @@ use crate::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(metadata::routes())
+        .merge(events::routes())
         .merge(workflow::routes())
         .merge(tasks::routes())
         .merge(token::routes())

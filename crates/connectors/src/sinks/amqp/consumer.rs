@@ -8,7 +8,7 @@ use lapin::types::FieldTable;
 
 use super::super::PublishError;
 use super::super::address::AmqpTarget;
-use super::super::consume::{AckToken, Received, fresh_id};
+use super::super::received::{AckToken, Received, fresh_id};
 use super::AmqpClient;
 
 /// Most unacknowledged messages the broker hands over at once.

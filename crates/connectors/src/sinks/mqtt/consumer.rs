@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::super::PublishError;
 use super::super::address::MqttTarget;
-use super::super::consume::{AckToken, Received, fresh_id};
+use super::super::received::{AckToken, Received, fresh_id};
 use super::{handshake, options};
 
 /// How long the broker keeps the session while no consumer is connected.

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::super::PublishError;
 use super::super::address::NatsTarget;
-use super::super::consume::{AckToken, Received, fresh_id};
+use super::super::received::{AckToken, Received, fresh_id};
 use super::client::Delivery;
 use super::{NatsClient, broken};
 

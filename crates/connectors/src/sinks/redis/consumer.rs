@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::super::PublishError;
 use super::super::address::RedisTarget;
-use super::super::consume::{AckToken, Received};
+use super::super::received::{AckToken, Received};
 use super::RedisClient;
 use super::resp::Reply;
 

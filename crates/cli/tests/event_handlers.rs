@@ -1,0 +1,311 @@
+//! Event handlers end to end against the real brokers (RabbitMQ, NATS JetStream, Mosquitto,
+//! Redis; skipped with a message when one is not running, unless `VIGIL_REQUIRE_SERVICES=1`):
+//! a message starts its workflow once, also when delivered again and when vigil dies between
+//! taking it and committing what it caused, or between committing and acknowledging it; a
+//! message no handler can act on is parked; Conductor's `/api/event` registers handlers; an
+//! EVENT task on vigil's own queue completes through a handler, as in Conductor.
+
+mod support;
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+use vigil_connectors::sinks::{Brokers, Message, Publisher};
+use vigil_store::Store;
+
+fn brokers() -> Option<Brokers> {
+    Some(Brokers {
+        amqp: Some(broker_url("RabbitMQ", "VIGIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?),
+        nats: Some(broker_url("NATS", "VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")?),
+        mqtt: Some(broker_url("Mosquitto", "VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")?),
+        redis: Some(broker_url("Redis", "VIGIL_TEST_REDIS_URL", "redis://127.0.0.1:6379")?),
+    })
+}
+
+fn flags(b: &Brokers) -> Vec<String> {
+    let pairs = [("--amqp-url", &b.amqp), ("--nats-url", &b.nats), ("--mqtt-url", &b.mqtt), ("--redis-url", &b.redis)];
+    pairs.iter().filter_map(|(f, u)| Some([f.to_string(), u.as_ref()?.clone()])).flatten().collect()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A config with workflow `ship` and one handler per queue in `events`, starting `ship` with the
+/// message's `order`. `ship` tells `recorder` (when given) of each order it ships.
+fn config(dir: &Path, events: &[String]) -> std::path::PathBuf {
+    config_telling(dir, events, None)
+}
+
+fn config_telling(dir: &Path, events: &[String], recorder: Option<&str>) -> std::path::PathBuf {
+    let config = dir.join("config");
+    for sub in ["workflows", "event_handlers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let mut tasks = vec![json!({"name": "note", "taskReferenceName": "note", "type": "SET_VARIABLE",
+        "inputParameters": {"order": "${workflow.input.order}"}})];
+    if let Some(base) = recorder {
+        tasks.push(json!({"name": "tell", "taskReferenceName": "tell", "type": "HTTP", "inputParameters": {
+            "http_request": {"uri": format!("{base}/shipped"), "method": "POST", "body": {"order": "${workflow.input.order}"}}}}));
+    }
+    let ship = json!({"name": "ship", "tasks": tasks});
+    std::fs::write(config.join("workflows/ship.json"), ship.to_string()).unwrap();
+    for (i, event) in events.iter().enumerate() {
+        let handler = json!({"name": format!("ship_{i}"), "event": event, "active": true,
+            "actions": [{"action": "start_workflow", "start_workflow": {"name": "ship", "input": {"order": "${order}", "via": event}}}]});
+        std::fs::write(config.join(format!("event_handlers/h{i}.json")), handler.to_string()).unwrap();
+    }
+    config
+}
+
+fn serve_armed(db: &Path, config: &Path, b: &Brokers, port: u16, point: Option<&str>) -> Child {
+    let mut cmd = vigil(db);
+    cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(flags(b))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(point) = point {
+        cmd.env("VIGIL_CRASH_AT", point);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// The `ship` instances, by the `order` their input carries.
+async fn orders(store: &dyn Store) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for s in instances_of(store, "ship").await {
+        let i = store.instance(&s.id).await.unwrap().unwrap();
+        out.push((i.input["order"].as_i64().unwrap_or(-1), i.input["via"].as_str().unwrap_or_default().to_string()));
+    }
+    out.sort();
+    out
+}
+
+/// Waits until `store` holds `n` `ship` instances, then a little more (for any extra one).
+async fn until_ships(store: &dyn Store, n: usize) -> Vec<(i64, String)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = orders(store).await;
+        if got.len() >= n {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            return orders(store).await;
+        }
+        assert!(Instant::now() < deadline, "{} of {n} instances started: {got:?}", got.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_broker_starts_the_workflow_once_per_message() {
+    let Some(b) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let events = vec![
+        format!("amqp_queue:{}", unique("vigil-eh")),
+        format!("jsm:{}", unique("vigil.eh")),
+        format!("mqtt:vigil/eh/{}", uuid::Uuid::new_v4().simple()),
+        format!("redis:{}", unique("vigil-eh")),
+    ];
+    let config = config(dir.path(), &events);
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
+    wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    // The MQTT session must exist before its messages are sent; the others keep them anyway.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let publisher = Publisher::new(b.clone());
+    for (i, event) in events.iter().enumerate() {
+        let order = i as i64 + 1;
+        let message =
+            Message { id: format!("order-{order}"), payload: json!({"order": order}).to_string().into_bytes() };
+        publisher.publish(event, &message).await.unwrap();
+        // The same message again (a producer's retry): it starts nothing more.
+        publisher.publish(event, &message).await.unwrap();
+    }
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let got = until_ships(&store, 4).await;
+    let expected: Vec<(i64, String)> = events.iter().enumerate().map(|(i, e)| (i as i64 + 1, e.clone())).collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_no_handler_can_act_on_is_parked_and_not_delivered_again() {
+    let Some(b) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let event = format!("amqp_queue:{}", unique("vigil-poison"));
+    let config = config(dir.path(), std::slice::from_ref(&event));
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let http = reqwest::Client::new();
+    // A second handler of the queue whose condition throws on this message.
+    let bad = json!({"name": "throws", "event": event, "active": true, "condition": "$.order.missing.field > 1",
+        "actions": [{"action": "start_workflow", "start_workflow": {"name": "ship"}}]});
+    assert_eq!(http.post(format!("{base}/api/event")).json(&bad).send().await.unwrap().status(), 200);
+    let publisher = Publisher::new(b.clone());
+    let message = Message { id: "poison-1".into(), payload: br#"{"order": 5}"#.to_vec() };
+    publisher.publish(&event, &message).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let parked = loop {
+        let parked: Vec<Value> =
+            http.get(format!("{base}/api/event/parked")).send().await.unwrap().json().await.unwrap();
+        if !parked.is_empty() {
+            break parked;
+        }
+        assert!(Instant::now() < deadline, "never parked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!((parked[0]["messageId"].clone(), parked[0]["handler"].clone()), (json!("poison-1"), json!("throws")));
+    assert!(parked[0]["error"].as_str().unwrap().contains("condition"), "{parked:?}");
+    assert_eq!(parked[0]["event"], json!(event));
+    // Acknowledged: nothing is left on the queue, and nothing was started for it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    assert!(
+        orders(&store).await.is_empty(),
+        "the other handler's action did not run either: the message is parked whole"
+    );
+    let id = parked[0]["id"].as_i64().unwrap();
+    assert_eq!(http.delete(format!("{base}/api/event/parked/{id}")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conductors_event_api_registers_lists_and_removes_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[]);
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &Brokers::default(), port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let http = reqwest::Client::new();
+    // As TestHarnessAbstractEndToEndTest.testEventHandler registers one.
+    let event = "conductor:test_workflow:complete_task_with_event";
+    let handler = json!({"name": "test_complete_task_event", "event": event, "active": true,
+        "actions": [{"action": "complete_task", "complete_task": {"taskRefName": "test_task", "workflowId": "test_id", "output": {}}}]});
+    assert_eq!(http.post(format!("{base}/api/event")).json(&handler).send().await.unwrap().status(), 200);
+    let again = http.post(format!("{base}/api/event")).json(&handler).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    let listed: Vec<Value> =
+        http.get(format!("{base}/api/event/{event}?activeOnly=true")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["name"], json!("test_complete_task_event"));
+    let mut inactive = handler.clone();
+    inactive["active"] = json!(false);
+    assert_eq!(http.put(format!("{base}/api/event")).json(&inactive).send().await.unwrap().status(), 200);
+    let active: Vec<Value> = http.get(format!("{base}/api/event/{event}")).send().await.unwrap().json().await.unwrap();
+    assert!(active.is_empty(), "activeOnly is true by default: {active:?}");
+    let mut unknown = handler.clone();
+    unknown["name"] = json!("nope");
+    assert_eq!(http.put(format!("{base}/api/event")).json(&unknown).send().await.unwrap().status(), 404);
+    let bad = json!({"name": "bad", "event": "kafka:x", "actions": []});
+    let refused = http.post(format!("{base}/api/event")).json(&bad).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("event: sink `kafka:x` names no known type") && text.contains("actions"), "{text}");
+    assert_eq!(http.delete(format!("{base}/api/event/test_complete_task_event")).send().await.unwrap().status(), 200);
+    assert_eq!(http.delete(format!("{base}/api/event/test_complete_task_event")).send().await.unwrap().status(), 404);
+    let all: Vec<Value> = http.get(format!("{base}/api/event")).send().await.unwrap().json().await.unwrap();
+    assert!(all.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_task_on_vigils_own_queue_is_completed_by_a_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[]);
+    // Conductor's pattern: an EVENT task waits (asyncComplete) until a handler of its queue
+    // completes it with what the message carried.
+    let flow = json!({"name": "approve", "tasks": [
+        {"name": "ask", "taskReferenceName": "ask", "type": "EVENT", "sink": "conductor", "asyncComplete": true,
+         "inputParameters": {"amount": "${workflow.input.amount}"}},
+        {"name": "after", "taskReferenceName": "after", "type": "SET_VARIABLE", "inputParameters": {"got": "${ask.output.decision}"}}
+    ]});
+    std::fs::write(config.join("workflows/approve.json"), flow.to_string()).unwrap();
+    let handler = json!({"name": "auto_approve", "event": "conductor:approve:ask", "active": true,
+        "condition": "$.amount < 100",
+        "actions": [{"action": "complete_task", "complete_task": {"workflowId": "${workflowInstanceId}", "taskRefName": "ask",
+                     "output": {"decision": "approved ${amount}"}}}]});
+    std::fs::write(config.join("event_handlers/approve.json"), handler.to_string()).unwrap();
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &Brokers::default(), port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let http = reqwest::Client::new();
+    let small = http.post(format!("{base}/api/workflow/approve")).json(&json!({"amount": 40})).send().await.unwrap();
+    let small = small.text().await.unwrap().trim_matches('"').to_string();
+    let big = http.post(format!("{base}/api/workflow/approve")).json(&json!({"amount": 400})).send().await.unwrap();
+    let big = big.text().await.unwrap().trim_matches('"').to_string();
+    let done = until_workflow(&http, &base, &small, |wf| wf["status"] == "COMPLETED").await;
+    assert_eq!(done["variables"]["got"], json!("approved 40"));
+    let ask = &done["tasks"][0];
+    assert_eq!(ask["outputData"]["conductor.event.name"], json!("conductor:approve:ask"));
+    assert_eq!(ask["outputData"]["conductor.event.messageId"], json!(ask["taskId"]));
+    // The condition is false for the big one: its task still waits.
+    let waiting: Value = http.get(format!("{base}/api/workflow/{big}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (waiting["status"].clone(), waiting["tasks"][0]["status"].clone()),
+        (json!("RUNNING"), json!("IN_PROGRESS"))
+    );
+}
+
+/// Runs a server that dies at `point` once messages arrive, restarts it, and checks each
+/// message started its workflow once.
+async fn crash_then_once(point: &str) {
+    let Some(b) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let events = vec![format!("amqp_queue:{}", unique("vigil-crash")), format!("redis:{}", unique("vigil-crash"))];
+    let recorder = Recorder::start(|_| Reply::json(json!({}))).await;
+    let config = config_telling(dir.path(), &events, Some(&recorder.url));
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let mut armed = serve_armed(&db, &config, &b, port, Some(point));
+    wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let publisher = Publisher::new(b.clone());
+    for (i, event) in events.iter().enumerate() {
+        let message = Message { id: format!("m{i}"), payload: json!({"order": i + 1}).to_string().into_bytes() };
+        publisher.publish(event, &message).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = armed.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = armed.kill();
+            panic!("vigil never reached crash point {point}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(6), "vigil aborted at {point}");
+    let _again = KillOnDrop(serve_armed(&db, &config, &b, free_port(), None));
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let got = until_ships(&store, 2).await;
+    let expected: Vec<(i64, String)> = events.iter().enumerate().map(|(i, e)| (i as i64 + 1, e.clone())).collect();
+    assert_eq!(got, expected, "{point}: every message started its workflow once");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while recorder.to("/shipped").len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut shipped: Vec<i64> = recorder.to("/shipped").iter().map(|r| r.body["order"].as_i64().unwrap()).collect();
+    shipped.sort();
+    assert_eq!(shipped, [1, 2], "{point}: each message's workflow ran its call once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_taking_and_committing_delivers_again_and_starts_once() {
+    crash_then_once("consume.before-commit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_committing_and_acknowledging_delivers_again_and_starts_once() {
+    crash_then_once("consume.before-ack").await;
+}

@@ -1,0 +1,36 @@
+//! Reading the event handlers in force: the config directory's, and those stored through the API
+//! (read again when another node may have changed them).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use vigil_core::event_handler::build_event_handler;
+use vigil_store::StoreError;
+
+use super::registry::HandlerSet;
+use crate::shared::Shared;
+
+/// Store kind of event handlers.
+pub const EVENT_HANDLER: &str = "event_handler";
+
+/// Builds the handlers in force again: the config directory's and those stored.
+pub(crate) async fn reload(shared: &Arc<Shared>) -> Result<(), StoreError> {
+    let mut api = Vec::new();
+    for row in shared.store.definitions(EVENT_HANDLER).await? {
+        let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
+        match build_event_handler(&doc) {
+            (Some(handler), _) => {
+                let by = row.defined_by.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+                api.push((handler, by));
+            }
+            (None, problems) => {
+                tracing::error!(handler = %row.name, ?problems, "A stored event handler no longer validates; it is not run.")
+            }
+        }
+    }
+    let files = shared.event_handler_files.lock().expect("lock").clone();
+    let set = Arc::new(HandlerSet::new(&files, &api));
+    *shared.event_handlers.write().expect("lock") = set;
+    shared.events_wake.notify_one();
+    Ok(())
+}

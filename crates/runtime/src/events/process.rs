@@ -1,0 +1,195 @@
+//! What a message does: each active handler of its queue plans its actions
+//! (`vigil_core::event_handler::plan`), then they are performed, and the message is settled:
+//! acknowledged once every action is committed (or it is parked), left for later when a
+//! transient failure (the store, a shutdown) stopped one.
+//!
+//! Nothing happens twice for one message: a started instance's id is fixed by the handler, the
+//! queue, the message id and the action, and one that exists is not started again; a task that
+//! already ended as asked is left alone.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use vigil_connectors::sinks::consume::{AckToken, Received};
+use vigil_core::event_handler::{Planned, plan};
+use vigil_core::interpreter::TaskResult;
+use vigil_core::principal::Principal;
+use vigil_core::script::{ScriptEngine, ScriptLimits};
+use vigil_store::ParkedEvent;
+
+use crate::shared::{EngineError, Shared, StartRequest};
+
+/// Deliveries of one message that fail for a passing reason before it is parked.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+/// How long a handler's condition may run.
+const CONDITION_TIME: Duration = Duration::from_millis(250);
+/// The most of a payload a parked record keeps.
+const PARKED_PAYLOAD_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    /// Conditions run on the thread that handles the message (QuickJS is not `Send`).
+    static CONDITIONS: RefCell<Option<ScriptEngine>> = const { RefCell::new(None) };
+}
+
+/// A JavaScript condition over `payload`.
+fn javascript(script: &str, payload: &Value) -> Result<bool, String> {
+    CONDITIONS.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let engine = cell.get_or_insert_with(|| ScriptEngine::new(ScriptLimits::default()));
+        engine.eval_truthy(script, payload, CONDITION_TIME).map_err(|e| e.to_string())
+    })
+}
+
+/// Why an action did not happen.
+enum Failure {
+    /// It will not happen however often the message comes: the message is parked.
+    Permanent(String),
+    /// It may work later (the store is down, the engine stops): the message comes again.
+    Passing(String),
+}
+
+/// How one message ended.
+pub(crate) enum Settled {
+    /// Every action is committed, or none was asked.
+    Done,
+    /// Parked: the handler that could not act on it, and why.
+    Parked {
+        /// The handler.
+        handler: String,
+        /// Why.
+        error: String,
+    },
+    /// To be delivered again.
+    Again(String),
+}
+
+/// What `batch` (from queue `event`) does; which messages to acknowledge and which to have
+/// delivered again. `attempts` counts the passing failures per message id across deliveries.
+pub(crate) async fn handle_batch(
+    shared: &Arc<Shared>,
+    event: &str,
+    batch: Vec<Received>,
+    attempts: &mut HashMap<String, u32>,
+) -> (Vec<AckToken>, Vec<AckToken>) {
+    let handles = batch.iter().map(|m| handle(shared, event, &m.id, &m.payload));
+    let outcomes = futures_util::future::join_all(handles).await;
+    let (mut done, mut again, mut parked) = (Vec::new(), Vec::new(), Vec::new());
+    for (m, outcome) in batch.into_iter().zip(outcomes) {
+        match outcome {
+            Settled::Done => {
+                attempts.remove(&m.id);
+                done.push(m.ack);
+            }
+            Settled::Parked { handler, error } => {
+                attempts.remove(&m.id);
+                parked.push(parked_record(shared, event, &m, handler, error));
+                done.push(m.ack);
+            }
+            Settled::Again(error) => {
+                let n = attempts.entry(m.id.clone()).or_default();
+                *n = (*n + 1).max(m.deliveries);
+                if *n >= MAX_ATTEMPTS {
+                    let error = format!("failed {n} times, the last: {error}");
+                    attempts.remove(&m.id);
+                    parked.push(parked_record(shared, event, &m, String::new(), error));
+                    done.push(m.ack);
+                } else {
+                    tracing::warn!(event, message = %m.id, error = %error, "An event's action failed; it will be delivered again.");
+                    again.push(m.ack);
+                }
+            }
+        }
+    }
+    if !parked.is_empty() {
+        metrics::counter!("vigil_events_parked_total").increment(parked.len() as u64);
+        if let Err(e) = shared.store.park_events(&parked).await {
+            // Not parked: delivered again rather than lost.
+            tracing::error!(error = %e, "Could not park messages; they will be delivered again.");
+            return (Vec::new(), done.into_iter().chain(again).collect());
+        }
+        for p in &parked {
+            tracing::warn!(event, message = %p.message_id, handler = %p.handler, error = %p.error, "An event was parked.");
+        }
+    }
+    metrics::counter!("vigil_events_consumed_total").increment(done.len() as u64);
+    (done, again)
+}
+
+fn parked_record(shared: &Shared, event: &str, m: &Received, handler: String, error: String) -> ParkedEvent {
+    let text = String::from_utf8_lossy(&m.payload);
+    let mut payload: String = text.chars().take(PARKED_PAYLOAD_BYTES).collect();
+    if payload.len() < text.len() {
+        payload.push('…');
+    }
+    ParkedEvent {
+        id: 0,
+        event: event.to_string(),
+        handler,
+        message_id: m.id.clone(),
+        payload,
+        error,
+        attempts: m.deliveries.max(1),
+        parked_at: shared.clock.now(),
+    }
+}
+
+/// What message `id` with body `payload` on queue `event` does.
+pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload: &[u8]) -> Settled {
+    let payload: Value = serde_json::from_slice(payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
+    let handlers = shared.event_handlers.read().expect("lock").clone();
+    let mut actions: Vec<(Planned, Principal, String)> = Vec::new();
+    for r in handlers.for_event(event) {
+        match plan(&r.handler, event, id, &payload, &mut javascript) {
+            Ok(Some(planned)) => actions.extend(planned.into_iter().map(|p| (p, r.by.clone(), r.handler.name.clone()))),
+            Ok(None) => {}
+            Err(e) => return Settled::Parked { handler: r.handler.name.clone(), error: e.reason },
+        }
+    }
+    let mut passing = None;
+    for (action, by, handler) in actions {
+        match perform(shared, action, by, &handler).await {
+            Ok(()) => {}
+            Err(Failure::Permanent(error)) => return Settled::Parked { handler, error },
+            Err(Failure::Passing(why)) => passing = Some(format!("event handler `{handler}`: {why}")),
+        }
+    }
+    match passing {
+        Some(why) => Settled::Again(why),
+        None => Settled::Done,
+    }
+}
+
+/// Performs one action; returns once it is committed.
+async fn perform(shared: &Arc<Shared>, action: Planned, by: Principal, handler: &str) -> Result<(), Failure> {
+    match action {
+        Planned::Start { id, name, version, input, correlation_id } => {
+            match shared.store.instance(&id).await {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) => {}
+                Err(e) => return Err(Failure::Passing(format!("reading instance {id}: {e}"))),
+            }
+            let req =
+                StartRequest { name, version, input, id: Some(id), correlation_id, definition: None, started_by: by };
+            crate::starting::start_durable(shared, req).await.map(drop).map_err(|e| match e {
+                EngineError::UnknownWorkflow { .. } | EngineError::InvalidDefinition(_) | EngineError::Forbidden(_) => {
+                    Failure::Permanent(e.to_string())
+                }
+                other => Failure::Passing(other.to_string()),
+            })
+        }
+        Planned::Update(update) => {
+            let by = format!("event handler `{handler}`");
+            match crate::task_update::update(shared, &by, *update).await {
+                TaskResult::Completed(_) => Ok(()),
+                TaskResult::Failed { reason, terminal: true, .. } => Err(Failure::Permanent(reason)),
+                TaskResult::Failed { reason, .. } => Err(Failure::Passing(reason)),
+                TaskResult::InProgress { .. } => Ok(()),
+                TaskResult::TimedOut { reason, .. } => Err(Failure::Permanent(reason)),
+            }
+        }
+    }
+}

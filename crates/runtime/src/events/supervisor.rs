@@ -1,0 +1,126 @@
+//! Runs one consumer per queue that an active handler listens to, on the node that owns the
+//! queue's partition (`event:<queue>`, among the partition leases): taken over by another node
+//! when that one dies, and stopped here as soon as this node's lease may have lapsed, so two
+//! nodes never act on one queue at once. Messages a stopped consumer did not acknowledge come
+//! again to the next.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigil_connectors::sinks::consume::Consumer;
+
+use crate::crash_point::{CrashPoint, reach};
+use crate::shared::Shared;
+
+/// Messages taken at once.
+const BATCH: usize = 512;
+/// How long a consumer waits for a message before it looks at its lease again.
+const WAIT: Duration = Duration::from_millis(500);
+/// How often the consumers are matched to the handlers and the leases.
+const TICK: Duration = Duration::from_secs(1);
+
+/// The key whose partition decides which node consumes queue `event`.
+pub(crate) fn lease_key(event: &str) -> String {
+    format!("event:{event}")
+}
+
+/// Starts and stops consumers until the engine stops.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut running: BTreeMap<String, tokio::task::JoinHandle<()>> = BTreeMap::new();
+    let mut reloaded = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = shared.events_wake.notified() => {}
+            _ = tokio::time::sleep(TICK) => {}
+        }
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        // Another node may have changed the handlers stored through the API.
+        if !shared.ownership.solo() && reloaded.elapsed() >= Duration::from_secs(5) {
+            reloaded = tokio::time::Instant::now();
+            if let Err(e) = super::load::reload(&shared).await {
+                tracing::warn!(error = %e, "Could not read the event handlers; will retry.");
+            }
+        }
+        let handlers = shared.event_handlers.read().expect("lock").clone();
+        let wanted: Vec<String> = handlers
+            .events()
+            .filter(|e| !e.starts_with("conductor:") && e.trim() != "conductor")
+            .filter(|e| shared.ownership.surely_owns_key(&lease_key(e)))
+            .map(str::to_string)
+            .collect();
+        running.retain(|event, task| {
+            let keep = wanted.contains(event) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for event in wanted {
+            running.entry(event.clone()).or_insert_with(|| tokio::spawn(consume(shared.clone(), event)));
+        }
+    }
+    for task in running.values() {
+        task.abort();
+    }
+}
+
+/// The durable consumer's name for queue `event`: the same on every node.
+fn consumer_name(event: &str) -> String {
+    let hash =
+        event.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("events-{hash:016x}")
+}
+
+/// Consumes `event` while this node surely owns it, reconnecting after failures.
+async fn consume(shared: Arc<Shared>, event: String) {
+    let key = lease_key(&event);
+    let mut attempts: HashMap<String, u32> = HashMap::new();
+    let mut backoff = Duration::from_millis(200);
+    let node = shared.ownership.node().to_string();
+    let brokers = shared.publisher.brokers().clone();
+    loop {
+        let mut consumer = match Consumer::open(&brokers, &event, &consumer_name(&event), &node).await {
+            Ok(c) => {
+                backoff = Duration::from_millis(200);
+                tracing::info!(event = %event, "Consuming.");
+                c
+            }
+            Err(e) => {
+                tracing::warn!(event = %event, error = %e, "Cannot consume; will retry.");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        loop {
+            if !shared.ownership.surely_owns_key(&key) || shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            let batch = match consumer.next(BATCH, WAIT).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(event = %event, error = %e, "Consuming failed; reconnecting.");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                if !consumer.is_open() {
+                    break;
+                }
+                continue;
+            }
+            reach(CrashPoint::BeforeEventCommit);
+            let (done, again) = super::process::handle_batch(&shared, &event, batch, &mut attempts).await;
+            reach(CrashPoint::BeforeEventAck);
+            if let Err(e) = consumer.settle(&done, &again).await {
+                // Not acknowledged: they come again, and cause nothing twice.
+                tracing::warn!(event = %event, error = %e, "Acknowledging failed; reconnecting.");
+                break;
+            }
+        }
+        tokio::time::sleep(backoff).await;
+    }
+}
