@@ -189,6 +189,8 @@ async fn commit_then_read_back(store: &dyn Store) {
     let raw = store.instance_json("a1").await.unwrap().expect("stored");
     assert_eq!(serde_json::from_str::<Instance>(&raw).unwrap(), store.instance("a1").await.unwrap().unwrap());
     assert_eq!(store.instance_json("missing").await.unwrap(), None);
+    let asked = ["missing".to_string(), "a1".to_string()];
+    assert_eq!(store.existing_instances(&asked).await.unwrap(), ["a1"]);
 }
 
 async fn upsert_replaces_state(store: &dyn Store) {

@@ -264,6 +264,8 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
     /// One instance.
     async fn instance(&self, id: &str) -> Result<Option<Instance>>;
+    /// Which of `ids` name stored instances (any status).
+    async fn existing_instances(&self, ids: &[String]) -> Result<Vec<String>>;
     /// One instance's stored state, undecoded (for readers that need only some fields).
     async fn instance_json(&self, id: &str) -> Result<Option<String>>;
     /// Every instance that has not ended, for recovery.

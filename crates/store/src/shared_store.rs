@@ -239,6 +239,21 @@ macro_rules! store_impl {
             self.instance_json(id).await?.as_deref().map(decode).transpose()
         }
 
+        async fn existing_instances(&self, ids: &[String]) -> Result<Vec<String>> {
+            let mut found = Vec::new();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new("SELECT id FROM instances WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                q.push(")");
+                let rows: Vec<String> = q.build_query_scalar().fetch_all(&self.reader).await?;
+                found.extend(rows);
+            }
+            Ok(found)
+        }
+
         async fn instance_json(&self, id: &str) -> Result<Option<String>> {
             let row: Option<(String, Option<Vec<u8>>)> =
                 sqlx::query_as("SELECT state, state_z FROM instances WHERE id = $1")

@@ -8,7 +8,7 @@
 //! already ended as asked is left alone.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,14 +68,48 @@ pub(crate) enum Settled {
 
 /// What `batch` (from queue `event`) does; which messages to acknowledge and which to have
 /// delivered again. `attempts` counts the passing failures per message id across deliveries.
+/// The batch's instances are looked up in one query and started together, so their commits
+/// share transactions.
 pub(crate) async fn handle_batch(
     shared: &Arc<Shared>,
     event: &str,
     batch: Vec<Received>,
     attempts: &mut HashMap<String, u32>,
 ) -> (Vec<AckToken>, Vec<AckToken>) {
-    let handles = batch.iter().map(|m| handle(shared, event, &m.id, &m.payload));
-    let outcomes = futures_util::future::join_all(handles).await;
+    let plans: Vec<Result<Vec<Action>, Settled>> =
+        batch.iter().map(|m| plan_message(shared, event, &m.id, &m.payload)).collect();
+    let ids: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.iter().flatten())
+        .filter_map(|a| if let Planned::Start { id, .. } = &a.planned { Some(id.clone()) } else { None })
+        .collect();
+    let existing: HashSet<String> = match shared.store.existing_instances(&ids).await {
+        Ok(found) => found.into_iter().collect(),
+        Err(e) => {
+            tracing::warn!(event, error = %e, "Could not look up the instances events start; they will be delivered again.");
+            return (Vec::new(), batch.into_iter().map(|m| m.ack).collect());
+        }
+    };
+    // A message delivered twice in one batch starts its instances once.
+    let mut claimed: HashSet<String> = HashSet::new();
+    let runs = plans.into_iter().map(|plan| {
+        let actions = plan.map(|actions| {
+            actions
+                .into_iter()
+                .filter(|a| match &a.planned {
+                    Planned::Start { id, .. } => !existing.contains(id) && claimed.insert(id.clone()),
+                    Planned::Update(_) => true,
+                })
+                .collect::<Vec<_>>()
+        });
+        async move {
+            match actions {
+                Ok(actions) => perform_all(shared, actions).await,
+                Err(settled) => settled,
+            }
+        }
+    });
+    let outcomes = futures_util::future::join_all(runs).await;
     let (mut done, mut again, mut parked) = (Vec::new(), Vec::new(), Vec::new());
     for (m, outcome) in batch.into_iter().zip(outcomes) {
         match outcome {
@@ -136,22 +170,39 @@ fn parked_record(shared: &Shared, event: &str, m: &Received, handler: String, er
     }
 }
 
-/// What message `id` with body `payload` on queue `event` does.
-pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload: &[u8]) -> Settled {
+/// An action a message asks for, and of which handler, with whose authority.
+struct Action {
+    planned: Planned,
+    by: Principal,
+    handler: String,
+}
+
+/// What message `id` with body `payload` on queue `event` asks of each active handler of the
+/// queue; `Err` when one cannot act on it (the message is parked).
+fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Result<Vec<Action>, Settled> {
     let payload: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     let handlers = shared.event_handlers.read().expect("lock").clone();
-    let mut actions: Vec<(Planned, Principal, String)> = Vec::new();
+    let mut actions = Vec::new();
     for r in handlers.for_event(event) {
         match plan(&r.handler, event, id, &payload, &mut javascript) {
-            Ok(Some(planned)) => actions.extend(planned.into_iter().map(|p| (p, r.by.clone(), r.handler.name.clone()))),
+            Ok(Some(planned)) => actions.extend(planned.into_iter().map(|planned| Action {
+                planned,
+                by: r.by.clone(),
+                handler: r.handler.name.clone(),
+            })),
             Ok(None) => {}
-            Err(e) => return Settled::Parked { handler: r.handler.name.clone(), error: e.reason },
+            Err(e) => return Err(Settled::Parked { handler: r.handler.name.clone(), error: e.reason }),
         }
     }
+    Ok(actions)
+}
+
+/// Performs a message's actions in order; how the message ends.
+async fn perform_all(shared: &Arc<Shared>, actions: Vec<Action>) -> Settled {
     let mut passing = None;
-    for (action, by, handler) in actions {
-        match perform(shared, action, by, &handler).await {
+    for Action { planned, by, handler } in actions {
+        match perform(shared, planned, by, &handler).await {
             Ok(()) => {}
             Err(Failure::Permanent(error)) => return Settled::Parked { handler, error },
             Err(Failure::Passing(why)) => passing = Some(format!("event handler `{handler}`: {why}")),
@@ -163,15 +214,32 @@ pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload:
     }
 }
 
+/// What message `id` with body `payload` on queue `event` does (vigil's own queue: one at a
+/// time, as its EVENT task publishes it).
+pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload: &[u8]) -> Settled {
+    let actions = match plan_message(shared, event, id, payload) {
+        Ok(actions) => actions,
+        Err(settled) => return settled,
+    };
+    let ids: Vec<String> = actions
+        .iter()
+        .filter_map(|a| if let Planned::Start { id, .. } = &a.planned { Some(id.clone()) } else { None })
+        .collect();
+    let existing: HashSet<String> = match shared.store.existing_instances(&ids).await {
+        Ok(found) => found.into_iter().collect(),
+        Err(e) => return Settled::Again(format!("looking up the instances it starts: {e}")),
+    };
+    let actions = actions
+        .into_iter()
+        .filter(|a| !matches!(&a.planned, Planned::Start { id, .. } if existing.contains(id)))
+        .collect();
+    perform_all(shared, actions).await
+}
+
 /// Performs one action; returns once it is committed.
 async fn perform(shared: &Arc<Shared>, action: Planned, by: Principal, handler: &str) -> Result<(), Failure> {
     match action {
         Planned::Start { id, name, version, input, correlation_id } => {
-            match shared.store.instance(&id).await {
-                Ok(Some(_)) => return Ok(()),
-                Ok(None) => {}
-                Err(e) => return Err(Failure::Passing(format!("reading instance {id}: {e}"))),
-            }
             let req =
                 StartRequest { name, version, input, id: Some(id), correlation_id, definition: None, started_by: by };
             crate::starting::start_durable(shared, req).await.map(drop).map_err(|e| match e {

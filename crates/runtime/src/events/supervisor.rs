@@ -14,7 +14,7 @@ use crate::crash_point::{CrashPoint, reach};
 use crate::shared::Shared;
 
 /// Messages taken at once.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 /// How long a consumer waits for a message before it looks at its lease again.
 const WAIT: Duration = Duration::from_millis(500);
 /// How often the consumers are matched to the handlers and the leases.

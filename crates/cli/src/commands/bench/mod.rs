@@ -10,6 +10,7 @@ use clap::Subcommand;
 
 mod cluster;
 mod engine;
+mod events;
 mod measure;
 mod monitors;
 mod overload;
@@ -148,6 +149,9 @@ pub enum Which {
     /// alert workflow, retention short, for N minutes; samples RSS, file descriptors, database
     /// and WAL size, instances, lag p99 and CPU into a CSV and SVG charts, and judges the run.
     Soak(soak::Plan),
+    /// Event handlers consuming RabbitMQ and NATS JetStream, each message starting the 5-task
+    /// workflow: events/s into committed instances, and publish-to-first-step latency.
+    Events(events::Plan),
     /// The web UI's overview, instance list and other pages timed against a big store (10,000
     /// monitors with a day of rollups, 1,000,000 instances).
     Ui(ui::Plan),
@@ -183,6 +187,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
         Which::Soak(plan) => soak::run(plan).await?,
         Which::Ui(plan) => ui::run(plan).await?,
+        Which::Events(plan) => events::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }

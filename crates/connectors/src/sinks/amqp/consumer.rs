@@ -12,7 +12,7 @@ use super::super::received::{AckToken, Received, fresh_id};
 use super::AmqpClient;
 
 /// Most unacknowledged messages the broker hands over at once.
-const PREFETCH: u16 = 1024;
+const PREFETCH: u16 = 4096;
 
 /// A consumer of one queue.
 pub struct AmqpConsumer {
@@ -77,7 +77,8 @@ impl AmqpConsumer {
         })
     }
 
-    /// Acknowledges `done` and returns `again` to the queue.
+    /// Acknowledges `done` and returns `again` to the queue. The caller settles every message of
+    /// a batch before it takes the next.
     pub async fn settle(&mut self, done: &[AckToken], again: &[AckToken]) -> Result<(), PublishError> {
         let channel = self.client.channel();
         for token in again {
@@ -88,13 +89,14 @@ impl AmqpConsumer {
                     .map_err(|e| self.client.failed("returning a message failed", e))?;
             }
         }
-        for token in done {
-            if let AckToken::Amqp(tag) = token {
-                channel
-                    .basic_ack(*tag, BasicAckOptions { multiple: false })
-                    .await
-                    .map_err(|e| self.client.failed("acknowledging a message failed", e))?;
-            }
+        // Every delivery before these is settled already (a batch is settled whole before the
+        // next is taken, and `again` was just returned): one ack with `multiple` settles them all.
+        let last = done.iter().filter_map(|t| if let AckToken::Amqp(tag) = t { Some(*tag) } else { None }).max();
+        if let Some(tag) = last {
+            channel
+                .basic_ack(tag, BasicAckOptions { multiple: true })
+                .await
+                .map_err(|e| self.client.failed("acknowledging messages failed", e))?;
         }
         Ok(())
     }

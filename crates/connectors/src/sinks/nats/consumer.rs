@@ -75,6 +75,17 @@ impl NatsConsumer {
             }
             return Ok(got);
         };
+        // What earlier fetches brought meanwhile (a fetch stays open on the server until it
+        // expires, so messages published later arrive here between calls).
+        while got.len() < max {
+            match self.deliveries.try_recv() {
+                Ok(d) => got.extend(jetstream_message(stream, d)),
+                Err(_) => break,
+            }
+        }
+        if !got.is_empty() {
+            return Ok(got);
+        }
         let expires = wait.max(Duration::from_millis(10));
         let request = json!({"batch": max, "expires": expires.as_nanos() as u64});
         self.client
@@ -87,23 +98,21 @@ impl NatsConsumer {
             .await
             .map_err(|e| PublishError::Broker(e.to_string()))?;
         let deadline = tokio::time::Instant::now() + expires + Duration::from_secs(1);
-        while got.len() < max {
-            let d = match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
-                Err(_) => break,
+        while got.is_empty() {
+            match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
+                Err(_) => return Ok(got),
                 Ok(None) => return Err(PublishError::Broker("the NATS connection closed".into())),
-                Ok(Some(d)) => d,
-            };
-            match d.status {
-                // No messages, or the request expired: this fetch is over.
-                Some(404 | 408 | 409) => break,
-                // A heartbeat.
-                Some(100) => continue,
-                _ => {}
+                // The request ended (no messages, expired): a later call asks again.
+                Ok(Some(d)) if matches!(d.status, Some(404 | 408 | 409)) => return Ok(got),
+                Ok(Some(d)) => got.extend(jetstream_message(stream, d)),
             }
-            let Some(reply) = d.reply.clone() else { continue };
-            let (deliveries, sequence) = ack_subject(&reply);
-            let id = d.header("Nats-Msg-Id").map(str::to_string).unwrap_or_else(|| format!("jsm:{stream}:{sequence}"));
-            got.push(Received { id, payload: d.payload, deliveries, ack: AckToken::JetStream(reply) });
+        }
+        // The first arrived: take what follows at once, without waiting for the batch to fill.
+        while got.len() < max {
+            match tokio::time::timeout(Duration::from_millis(1), self.deliveries.recv()).await {
+                Ok(Some(d)) => got.extend(jetstream_message(stream, d)),
+                _ => break,
+            }
         }
         Ok(got)
     }
@@ -126,6 +135,17 @@ impl NatsConsumer {
         }
         Ok(())
     }
+}
+
+/// A message a fetch delivered (nothing for a status or a heartbeat).
+fn jetstream_message(stream: &str, d: Delivery) -> Option<Received> {
+    if d.status.is_some() {
+        return None;
+    }
+    let reply = d.reply.clone()?;
+    let (deliveries, sequence) = ack_subject(&reply);
+    let id = d.header("Nats-Msg-Id").map(str::to_string).unwrap_or_else(|| format!("jsm:{stream}:{sequence}"));
+    Some(Received { id, payload: d.payload, deliveries, ack: AckToken::JetStream(reply) })
 }
 
 fn core_message(d: Delivery) -> Received {
