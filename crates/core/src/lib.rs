@@ -23,6 +23,7 @@ pub mod schedule;
 pub mod script;
 pub mod sink;
 pub mod source_kind;
+pub mod status_event;
 pub mod task_types;
 pub mod time;
 

@@ -57,6 +57,7 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         watched.extend(b.watched);
         committed.extend(b.committed);
         inbox_done.extend(b.inbox_done);
+        merged.status_events.extend(b.status_events);
         spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
     }
     keep_last_row_per_instance(&mut merged.instances);
@@ -65,6 +66,9 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         actions.retain(|(id, _)| !dropped.contains(id));
         watched.retain(|i| !dropped.contains(&i.workflow_id));
         committed.retain(|(id, _)| !dropped.contains(id));
+    }
+    if !merged.status_events.is_empty() {
+        shared.status_wake.notify_one();
     }
     let ended_ids: Vec<String> =
         merged.instances.iter().filter(|r| r.status.is_terminal()).map(|r| r.id.clone()).collect();
@@ -108,6 +112,7 @@ async fn commit_owned(
             let (kept, gone): (Vec<_>, Vec<_>) = batch.instances.drain(..).partition(|r| owns(r.part));
             batch.instances = kept;
             batch.started_by_fire.retain(|id| !gone.iter().any(|r| &r.id == id));
+            batch.status_events.retain(|e| owns(e.part));
             dropped.extend(gone.into_iter().map(|r| r.id));
             inbox_done.retain(|(p, _)| owns(*p));
             tracing::debug!(instances = dropped.len(), "Left out changes to partitions this node no longer owns.");

@@ -37,6 +37,7 @@ mod secrets;
 mod shard;
 mod shared;
 mod starting;
+pub mod status_events;
 mod task_result;
 mod task_update;
 mod timers;

@@ -113,6 +113,10 @@ pub(crate) struct Shared {
     pub event_handler_files: Mutex<Vec<vigil_core::event_handler::EventHandler>>,
     /// Wakes the event consumers' supervisor (the handlers changed).
     pub events_wake: tokio::sync::Notify,
+    /// Which workflows' status changes are published, and where.
+    pub status_listeners: crate::status_events::config::StatusListenerConfig,
+    /// Wakes the status publisher (a commit wrote status events).
+    pub status_wake: tokio::sync::Notify,
     /// Publishes EVENT tasks' messages to their brokers.
     pub publisher: Arc<vigil_connectors::sinks::Publisher>,
     /// The inbox messages handed over and not applied yet.

@@ -32,6 +32,7 @@ pub async fn run_all(store: &dyn Store) {
     tokens_are_kept_hashed_and_revoked(store).await;
     ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
     parked_messages_are_kept_once_per_queue_and_id(store).await;
+    status_events_commit_with_their_change(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
     crate::conformance_cluster::run_all(store).await;
@@ -595,4 +596,32 @@ async fn parked_messages_are_kept_once_per_queue_and_id(store: &dyn Store) {
     assert!(store.delete_parked_event(rows[1].id).await.unwrap());
     assert!(!store.delete_parked_event(rows[1].id).await.unwrap());
     assert_eq!(store.parked_events(10).await.unwrap().len(), 1);
+}
+
+async fn status_events_commit_with_their_change(store: &dyn Store) {
+    let i = instance("st1", "alpha", 10);
+    let event = |body: &str| crate::NewStatusEvent {
+        part: 3,
+        instance_id: "st1".into(),
+        sink: "nats:status".into(),
+        body: body.into(),
+        created_at: 100,
+    };
+    let batch = CommitBatch {
+        instances: vec![InstanceRow::from_instance(&i)],
+        status_events: vec![event("started"), event("completed")],
+        ..Default::default()
+    };
+    store.commit(&batch).await.unwrap();
+    assert!(store.pending_status_events(&[4], 100, 10).await.unwrap().is_empty(), "another partition's");
+    let rows = store.pending_status_events(&[3], 100, 10).await.unwrap();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.event.body.as_str()).collect();
+    assert_eq!(bodies, ["started", "completed"], "in the order they happened");
+    store.defer_status_event(rows[0].id, 500, "unreachable").await.unwrap();
+    let due = store.pending_status_events(&[3], 100, 10).await.unwrap();
+    assert_eq!(due.len(), 1, "a deferred event waits");
+    let later = store.pending_status_events(&[3], 500, 10).await.unwrap();
+    assert_eq!((later[0].attempts, later.len()), (1, 2));
+    store.delete_status_events(&[rows[0].id, rows[1].id]).await.unwrap();
+    assert!(store.pending_status_events(&[3], 1_000, 10).await.unwrap().is_empty());
 }

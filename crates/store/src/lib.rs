@@ -23,6 +23,7 @@ pub mod sessions;
 mod shared_store;
 pub mod sqlite;
 pub mod state_codec;
+pub mod status_outbox;
 pub mod testing;
 pub mod tokens;
 pub mod work;
@@ -42,6 +43,7 @@ pub use retention::{PurgeRule, Workflows};
 pub use secret_box::SecretBox;
 pub use sessions::SessionRow;
 pub use sqlite::SqliteStore;
+pub use status_outbox::{NewStatusEvent, StatusEventRow};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use work::{WorkChange, WorkOffer};
 
@@ -140,6 +142,8 @@ pub struct CommitBatch {
     pub started_by_fire: Vec<String>,
     /// Inbox messages this batch applied: deleted in the same transaction.
     pub inbox_done: Vec<i64>,
+    /// Status changes for the status listeners, written in the same transaction.
+    pub status_events: Vec<NewStatusEvent>,
     /// When set, the transaction commits only if the node owns these partitions.
     pub fence: Option<Fence>,
 }
@@ -318,6 +322,13 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes token `id` and ends its UI sessions; false when it does not exist or was
     /// already revoked.
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
+    /// Status events of the partitions `parts` to publish now (`next_attempt_at <= now`), oldest
+    /// first.
+    async fn pending_status_events(&self, parts: &[u32], now: Millis, limit: u32) -> Result<Vec<StatusEventRow>>;
+    /// Forgets published status events.
+    async fn delete_status_events(&self, ids: &[i64]) -> Result<()>;
+    /// Records a failed attempt: not before `next_attempt_at`.
+    async fn defer_status_event(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()>;
     /// Parks messages an event handler could not act on (one per queue and message id).
     async fn park_events(&self, parked: &[ParkedEvent]) -> Result<()>;
     /// Parked messages, newest first.

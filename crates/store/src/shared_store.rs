@@ -51,7 +51,63 @@ macro_rules! store_impl {
                 q.build().execute(&mut *tx).await?;
             }
             cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
+            for e in &batch.status_events {
+                sqlx::query(crate::status_outbox::INSERT)
+                    .bind(e.part as i64)
+                    .bind(&e.instance_id)
+                    .bind(&e.sink)
+                    .bind(&e.body)
+                    .bind(e.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
+            Ok(())
+        }
+
+        async fn pending_status_events(&self, parts: &[u32], now: Millis, limit: u32) -> Result<Vec<crate::StatusEventRow>> {
+            if parts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                "SELECT id, part, instance_id, sink, body, attempts, next_attempt_at, created_at FROM status_outbox WHERE next_attempt_at <= ",
+            );
+            q.push_bind(now).push(" AND part IN (");
+            let mut list = q.separated(", ");
+            for p in parts {
+                list.push_bind(*p as i64);
+            }
+            q.push(") ORDER BY id LIMIT ").push_bind(limit as i64);
+            let rows = q.build().fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::StatusEventRow {
+                        id: r.try_get("id")?,
+                        event: crate::NewStatusEvent {
+                            part: r.try_get::<i64, _>("part")? as u32,
+                            instance_id: r.try_get("instance_id")?,
+                            sink: r.try_get("sink")?,
+                            body: r.try_get("body")?,
+                            created_at: r.try_get("created_at")?,
+                        },
+                        attempts: r.try_get::<i64, _>("attempts")? as u32,
+                        next_attempt_at: r.try_get("next_attempt_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn delete_status_events(&self, ids: &[i64]) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            for id in ids {
+                sqlx::query(crate::status_outbox::DELETE).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn defer_status_event(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()> {
+            sqlx::query(crate::status_outbox::DEFER).bind(id).bind(next_attempt_at).bind(error).execute(&self.writer).await?;
             Ok(())
         }
 

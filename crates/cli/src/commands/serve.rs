@@ -25,6 +25,14 @@ pub struct Args {
     pub db: DbArgs,
     #[command(flatten)]
     pub brokers: crate::setup::BrokerArgs,
+    /// Where the status changes of workflows with `workflowStatusListenerEnabled` (and no
+    /// `workflowStatusListenerSink` of their own) are published, as CloudEvents: a sink
+    /// (`amqp_exchange:status`, `jsm:status`, `conductor:status`) or an http(s):// URL.
+    #[arg(long, env = "VIGIL_STATUS_SINK")]
+    pub status_sink: Option<String>,
+    /// Publish every workflow's status changes to `--status-sink`, whatever its definition says.
+    #[arg(long, env = "VIGIL_STATUS_SINK_ALL", requires = "status_sink")]
+    pub status_sink_all: bool,
     #[command(flatten)]
     pub retention: crate::commands::retention::Args,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
@@ -160,6 +168,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.retention = args.retention.settings();
     engine_config.notify_grace = args.notify_grace;
     engine_config.brokers = args.brokers.brokers();
+    if let Some(sink) = args.status_sink.as_deref().filter(|s| !s.starts_with("http://") && !s.starts_with("https://"))
+    {
+        vigil_connectors::sinks::Address::parse(sink).map_err(|e| anyhow::anyhow!("--status-sink: {e}"))?;
+    }
+    engine_config.status_listeners = vigil_runtime::status_events::config::StatusListenerConfig {
+        sink: args.status_sink.clone(),
+        all: args.status_sink_all,
+    };
     engine_config.monitor_history = vigil_runtime::monitors::record::HistorySettings {
         bucket: args.monitor_history_bucket,
         keep: args.monitor_history_keep,

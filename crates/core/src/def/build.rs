@@ -174,6 +174,16 @@ impl Builder {
         let retention = raw.retention.as_ref().and_then(|r| {
             crate::retention::build(r, "retention", crate::retention::Owner::Workflow, &mut self.problems)
         });
+        if let Some(sink) = raw.workflow_status_listener_sink.as_deref().map(str::trim).filter(|s| !s.is_empty())
+            && !sink.starts_with("http://")
+            && !sink.starts_with("https://")
+            && let Err(e) = crate::sink::split(sink)
+        {
+            self.problems.push(Problem::error(
+                "workflowStatusListenerSink",
+                format!("{e}, or an http(s):// URL to post CloudEvents to"),
+            ));
+        }
         Some(WorkflowDef {
             name: raw.name,
             version: raw.version,
@@ -189,6 +199,9 @@ impl Builder {
             http,
             retention,
             restartable: raw.restartable.unwrap_or(true),
+            status_listener: raw
+                .workflow_status_listener_enabled
+                .then(|| StatusListener { sink: raw.workflow_status_listener_sink.filter(|s| !s.trim().is_empty()) }),
             source: doc.clone(),
             defined_by: crate::principal::Principal::System,
         })
@@ -256,6 +269,12 @@ impl Builder {
         self.note_ref(&raw.task_reference_name, path);
         let type_name = raw.kind.clone().unwrap_or_else(|| "SIMPLE".into());
         let kind = self.kind(&raw, &type_name, path)?;
+        if raw.async_complete && !matches!(kind, TaskKind::Event { .. }) {
+            self.problems.push(Problem::warning(
+                join_key(path, "asyncComplete"),
+                "`asyncComplete` is a Conductor field that vigil ignores on this task type (it honours it on EVENT)",
+            ));
+        }
         // A worker's responseTimeoutSeconds is its lease; tasks that wait for something else to
         // complete them (Conductor's async-complete tasks) have no response to time out.
         let timeout_only = matches!(kind.timeout(), Timeout::Polled | Timeout::Waiting);

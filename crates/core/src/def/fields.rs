@@ -21,6 +21,8 @@ pub const WORKFLOW_SUPPORTED: &[&str] = &[
     "http",
     "restartable",
     "retention",
+    "workflowStatusListenerEnabled",
+    "workflowStatusListenerSink",
 ];
 
 /// Bookkeeping fields of Conductor's metadata API: accepted silently, they carry no behaviour.
@@ -39,17 +41,8 @@ pub const METADATA: &[&str] = &[
 ];
 
 /// WorkflowDef fields Conductor defines that vigil does not implement: a warning when set.
-pub const WORKFLOW_IGNORED: &[&str] = &[
-    "workflowStatusListenerEnabled",
-    "workflowStatusListenerSink",
-    "accessPolicy",
-    "tags",
-    "rateLimitConfig",
-    "metadata",
-    "maskedFields",
-    "inputSchema",
-    "outputSchema",
-];
+pub const WORKFLOW_IGNORED: &[&str] =
+    &["accessPolicy", "tags", "rateLimitConfig", "metadata", "maskedFields", "inputSchema", "outputSchema"];
 
 /// WorkflowTask fields vigil implements.
 pub const TASK_SUPPORTED: &[&str] = &[

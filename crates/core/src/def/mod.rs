@@ -46,11 +46,21 @@ pub struct WorkflowDef {
     pub http: Option<trigger::HttpTrigger>,
     /// How long its ended instances are kept, where it differs from the global default.
     pub retention: Option<crate::retention::Retention>,
+    /// Where its instances' status changes are published, when they are
+    /// (`workflowStatusListenerEnabled`).
+    pub status_listener: Option<StatusListener>,
     /// The definition as written, returned by APIs and kept with instances.
     pub source: Value,
     /// Who wrote it: the config directory, or the API token that stored it. Its instances act
     /// with this authority ([`crate::principal`]).
     pub defined_by: crate::principal::Principal,
+}
+
+/// A workflow's status listener (`workflowStatusListenerEnabled`, `workflowStatusListenerSink`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusListener {
+    /// A sink (`amqp_exchange:status`) or an `http(s)://` URL; `None`: the server's default.
+    pub sink: Option<String>,
 }
 
 impl WorkflowDef {
@@ -71,6 +81,7 @@ impl WorkflowDef {
             restartable: true,
             http: None,
             retention: None,
+            status_listener: None,
             source: Value::Null,
             defined_by: crate::principal::Principal::System,
         }

@@ -54,6 +54,12 @@ pub struct WorkflowDefConfig {
     /// How long ended instances are kept (checked by [`crate::retention::build`]).
     #[serde(default)]
     pub retention: Option<Value>,
+    /// Publish the instances' status changes (Conductor's status listener).
+    #[serde(default)]
+    pub workflow_status_listener_enabled: bool,
+    /// Where: a sink or an `http(s)://` URL; the server's default when absent.
+    #[serde(default)]
+    pub workflow_status_listener_sink: Option<String>,
 }
 
 fn one() -> u32 {

@@ -73,6 +73,11 @@ impl Ownership {
         Instant::now() < *self.valid_until.read().expect("lock") && self.owns_key(key)
     }
 
+    /// Whether this node owns partition `part` and its lease surely still holds.
+    pub fn surely_owns(&self, part: u32) -> bool {
+        Instant::now() < *self.valid_until.read().expect("lock") && self.owns(part)
+    }
+
     /// The partitions owned, in order.
     pub fn parts(&self) -> Vec<u32> {
         self.parts.read().expect("lock").keys().copied().collect()

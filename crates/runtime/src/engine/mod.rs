@@ -63,6 +63,8 @@ pub struct EngineConfig {
     pub notify_grace: std::time::Duration,
     /// The brokers EVENT tasks publish to.
     pub brokers: vigil_connectors::sinks::Brokers,
+    /// Where workflows' status changes are published.
+    pub status_listeners: crate::status_events::config::StatusListenerConfig,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -87,6 +89,7 @@ impl Default for EngineConfig {
             retention: crate::retention::RetentionSettings::default(),
             notify_grace: DEFAULT_NOTIFY_GRACE,
             brokers: Default::default(),
+            status_listeners: Default::default(),
         }
     }
 }
@@ -186,6 +189,8 @@ impl Engine {
             inbox_handed: Default::default(),
             publisher: Arc::new(vigil_connectors::sinks::Publisher::new(config.brokers.clone())),
             event_handlers: Default::default(),
+            status_listeners: config.status_listeners.clone(),
+            status_wake: tokio::sync::Notify::new(),
             event_handler_files: Default::default(),
             events_wake: tokio::sync::Notify::new(),
             lease_wake: tokio::sync::Notify::new(),
@@ -223,6 +228,7 @@ impl Engine {
             tokio::spawn(committer::run(commit_rx, shared.clone(), done_tx)),
             tokio::spawn(crate::cluster::inbox::run(shared.clone())),
             tokio::spawn(crate::events::supervisor::run(shared.clone())),
+            tokio::spawn(crate::status_events::run(shared.clone())),
         ];
         tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
         let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -57,4 +57,6 @@ pub struct Batch {
     pub committed: Vec<(String, tokio::sync::oneshot::Sender<()>)>,
     /// Inbox messages applied, with their partitions: deleted in the same commit.
     pub inbox_done: Vec<(u32, i64)>,
+    /// Status changes for the status listeners, committed with the states.
+    pub status_events: Vec<vigil_store::NewStatusEvent>,
 }

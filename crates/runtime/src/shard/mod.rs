@@ -129,6 +129,7 @@ pub fn run(
             spawned: Vec::new(),
             committed: Vec::new(),
             inbox_done: Vec::new(),
+            status_events: Vec::new(),
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
@@ -229,6 +230,7 @@ pub fn run(
                 budget: Some(budget(slow)),
             };
             let part = instance.partition;
+            let before = (!matches!(event, Event::Start)).then_some(instance.status);
             let stepping = std::time::Instant::now();
             let mut pending = step(instance, &def, event, &mut cx);
             let took = stepping.elapsed();
@@ -254,6 +256,17 @@ pub fn run(
                 }
                 for event in missing {
                     pending.extend(step(instance, &def, event, &mut cx));
+                }
+            }
+            if let Some(sink) = shared.status_listeners.sink_for(&def) {
+                for kind in vigil_core::status_event::changes(before, instance.status) {
+                    batch.status_events.push(vigil_store::NewStatusEvent {
+                        part,
+                        instance_id: id.clone(),
+                        sink: sink.to_string(),
+                        body: vigil_core::status_event::cloud_event(kind, instance, cx.now).to_string(),
+                        created_at: cx.now,
+                    });
                 }
             }
             dirty.push(id);

@@ -1,0 +1,117 @@
+//! Status listeners: publishes the status changes that commits wrote to the status outbox
+//! (`vigil_core::status_event`), each partition's by its owner, in order, deleting each once its
+//! sink accepted it. A sink is a broker's (`amqp_exchange:status`, `jsm:status`, ...), vigil's
+//! own queue (its event handlers act on it), or an `http(s)://` URL, which gets the CloudEvent
+//! POSTed as `application/cloudevents+json`. A failure is tried again later, with backoff; the
+//! instance's later events wait for it.
+
+pub mod config;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigil_connectors::sinks::Message;
+use vigil_store::StatusEventRow;
+
+use crate::shared::Shared;
+
+/// Rows read per round.
+const ROUND: u32 = 1_000;
+/// Rounds happen at least this often (a failed event's retry, a gained partition).
+const POLL: Duration = Duration::from_secs(1);
+
+/// Publishes until the engine stops.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            _ = shared.status_wake.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        loop {
+            let parts = shared.ownership.parts();
+            let rows = match shared.store.pending_status_events(&parts, shared.clock.now(), ROUND).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not read the status events to publish; will retry.");
+                    break;
+                }
+            };
+            let full = rows.len() == ROUND as usize;
+            let published = publish_round(&shared, rows).await;
+            if !full || published == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Publishes `rows` in order (an instance's events stop at its first failure); how many went.
+async fn publish_round(shared: &Arc<Shared>, rows: Vec<StatusEventRow>) -> usize {
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut done = Vec::new();
+    for row in rows {
+        if blocked.contains(&row.event.instance_id) || !shared.ownership.surely_owns(row.event.part) {
+            continue;
+        }
+        match publish(shared, &row).await {
+            Ok(()) => done.push(row.id),
+            Err(e) => {
+                blocked.insert(row.event.instance_id.clone());
+                let delay = Duration::from_secs(2u64.saturating_pow(row.attempts.min(8))).min(Duration::from_secs(300));
+                let next = shared.clock.now() + delay.as_millis() as i64;
+                tracing::warn!(sink = %row.event.sink, instance = %row.event.instance_id, error = %e, "A status event was not published; will retry.");
+                metrics::counter!("vigil_status_events_failures_total").increment(1);
+                if let Err(e) = shared.store.defer_status_event(row.id, next, &e).await {
+                    tracing::warn!(error = %e, "Could not record a status event's failed attempt.");
+                }
+            }
+        }
+    }
+    let n = done.len();
+    if n > 0 {
+        metrics::counter!("vigil_status_events_published_total").increment(n as u64);
+        if let Err(e) = shared.store.delete_status_events(&done).await {
+            // Published again later, with the same CloudEvent id.
+            tracing::warn!(error = %e, "Could not forget published status events; they will be published again.");
+        }
+    }
+    n
+}
+
+/// Publishes one event to its sink.
+async fn publish(shared: &Arc<Shared>, row: &StatusEventRow) -> Result<(), String> {
+    let sink = row.event.sink.trim();
+    let id = serde_json::from_str::<serde_json::Value>(&row.event.body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("status-{}", row.id));
+    if sink.starts_with("http://") || sink.starts_with("https://") {
+        let response = shared
+            .http
+            .post(sink)
+            .header("content-type", "application/cloudevents+json; charset=utf-8")
+            .body(row.event.body.clone())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("POST to the status listener failed: {}", e.without_url()))?;
+        return if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the status listener answered {}", response.status()))
+        };
+    }
+    if sink.starts_with("conductor") {
+        let queue = vigil_core::sink::event_queue(sink, "status", "listener").map_err(|e| e.to_string())?;
+        return match crate::events::process::handle(shared, &queue, &id, row.event.body.as_bytes()).await {
+            crate::events::process::Settled::Again(why) => Err(why),
+            _ => Ok(()),
+        };
+    }
+    let message = Message { id, payload: row.event.body.clone().into_bytes() };
+    shared.publisher.publish(sink, &message).await.map_err(|e| e.to_string())
+}
