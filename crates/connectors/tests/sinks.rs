@@ -325,3 +325,51 @@ async fn core_nats_delivers_to_a_subscriber_once() {
     let got = take(&mut consumer, 1).await;
     assert_eq!(got[0].id, "c1");
 }
+
+#[tokio::test]
+async fn a_queue_notifier_publishes_alerts_to_a_redis_stream() {
+    use vigil_connectors::notifiers::{AlertMessage, Outcome, Severity, deliver, load};
+    use vigil_core::alert::Notice;
+    let Some(url) = redis() else { return };
+    let stream = unique("vigil-test-alerts");
+    let secret = |kind: &str, name: &str| (kind == "secrets" && name == "redis_url").then(|| url.clone());
+    let doc = serde_json::json!({"name": "bus", "type": "queue", "sink": format!("redis:{stream}"), "url": "${workflow.secrets.redis_url}"});
+    let notifier = load::from_value(doc, &secret).unwrap();
+    let msg = AlertMessage {
+        notice: Notice::Trigger,
+        dedup_key: "disk/db1".into(),
+        name: "disk".into(),
+        severity: Severity::Critical,
+        summary: "disk full".into(),
+        details: serde_json::json!({}),
+        labels: Default::default(),
+        source: "vigil/disk".into(),
+        firing_since: 10,
+        at: 10,
+        links: Vec::new(),
+        test: false,
+    };
+    rustls::crypto::ring::default_provider().install_default().ok();
+    let outcome = deliver(&reqwest::Client::new(), &notifier, &msg, 10, Duration::from_secs(5)).await;
+    assert_eq!(outcome, Outcome::Delivered);
+    let client = vigil_connectors::sinks::redis::RedisClient::connect(&url).await.unwrap();
+    let Reply::Array(Some(entries)) = client.call(&[b"XRANGE", stream.as_bytes(), b"-", b"+"]).await.unwrap() else {
+        panic!("no entries")
+    };
+    let Reply::Array(Some(entry)) = &entries[0] else { panic!("an entry") };
+    let Reply::Array(Some(fields)) = &entry[1] else { panic!("fields") };
+    let texts: Vec<String> = fields.iter().filter_map(Reply::text).collect();
+    assert_eq!(texts[1], "disk/db1:trigger:10", "the id is the dedup key, the notice and its time");
+    let body: serde_json::Value = serde_json::from_str(&texts[3]).unwrap();
+    assert_eq!(
+        (body["dedup_key"].clone(), body["title"].clone()),
+        (serde_json::json!("disk/db1"), serde_json::json!("[FIRING] disk full"))
+    );
+    client.call(&[b"DEL", stream.as_bytes()]).await.unwrap();
+    // A sink whose broker the URL is not for is refused when the file loads.
+    let none = |_: &str, _: &str| None;
+    let bad = serde_json::json!({"name": "bus", "type": "queue", "sink": "amqp_queue:alerts", "url": "nats://127.0.0.1:4222"});
+    let errors = load::from_value(bad, &none).unwrap_err();
+    assert_eq!(errors[0].0, "url");
+    assert!(errors[0].1.contains("amqp://"), "{errors:?}");
+}

@@ -7,6 +7,7 @@ pub mod load;
 mod notifier;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod queue;
 pub mod slack;
 pub mod teams;
 pub mod webhook;
@@ -130,6 +131,8 @@ notifiers! {
     Email(email::EmailConfig),
     /// Microsoft Teams through a Workflows webhook.
     Teams(teams::TeamsConfig),
+    /// A broker's queue (RabbitMQ, NATS, MQTT, Redis streams).
+    Queue(queue::QueueConfig),
 }
 
 /// Most alerts per Alertmanager request.
@@ -317,6 +320,9 @@ pub async fn deliver(
 ) -> Outcome {
     if let NotifierConfig::Email(email) = notifier {
         return email.send(msg, timeout).await;
+    }
+    if let NotifierConfig::Queue(queue) = notifier {
+        return queue.send(msg, timeout).await;
     }
     match notifier.build_request(msg, now) {
         Ok(req) => send(client, notifier, &req, timeout).await,
