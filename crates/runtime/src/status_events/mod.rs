@@ -7,7 +7,6 @@
 
 pub mod config;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,27 +48,27 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Publishes `rows` in order (an instance's events stop at its first failure); how many went.
+/// Publishes `rows`: each instance's in order, stopping at its first failure; different
+/// instances' side by side. How many went.
 async fn publish_round(shared: &Arc<Shared>, rows: Vec<StatusEventRow>) -> usize {
-    let mut blocked: HashSet<String> = HashSet::new();
+    let mut by_instance: Vec<Vec<StatusEventRow>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for row in rows.into_iter().filter(|r| shared.ownership.surely_owns(r.event.part)) {
+        let at = *index.entry(row.event.instance_id.clone()).or_insert_with(|| {
+            by_instance.push(Vec::new());
+            by_instance.len() - 1
+        });
+        by_instance[at].push(row);
+    }
     let mut done = Vec::new();
-    for row in rows {
-        if blocked.contains(&row.event.instance_id) || !shared.ownership.surely_owns(row.event.part) {
-            continue;
+    let mut groups = by_instance.into_iter();
+    loop {
+        let wave: Vec<Vec<StatusEventRow>> = groups.by_ref().take(PARALLEL).collect();
+        if wave.is_empty() {
+            break;
         }
-        match publish(shared, &row).await {
-            Ok(()) => done.push(row.id),
-            Err(e) => {
-                blocked.insert(row.event.instance_id.clone());
-                let delay = Duration::from_secs(2u64.saturating_pow(row.attempts.min(8))).min(Duration::from_secs(300));
-                let next = shared.clock.now() + delay.as_millis() as i64;
-                tracing::warn!(sink = %row.event.sink, instance = %row.event.instance_id, error = %e, "A status event was not published; will retry.");
-                metrics::counter!("vigil_status_events_failures_total").increment(1);
-                if let Err(e) = shared.store.defer_status_event(row.id, next, &e).await {
-                    tracing::warn!(error = %e, "Could not record a status event's failed attempt.");
-                }
-            }
-        }
+        let published = futures_util::future::join_all(wave.into_iter().map(|g| publish_in_order(shared, g))).await;
+        done.extend(published.into_iter().flatten());
     }
     let n = done.len();
     if n > 0 {
@@ -80,6 +79,30 @@ async fn publish_round(shared: &Arc<Shared>, rows: Vec<StatusEventRow>) -> usize
         }
     }
     n
+}
+
+/// Instances whose events are published at once.
+const PARALLEL: usize = 256;
+
+/// Publishes one instance's events in order; the ids of those that went.
+async fn publish_in_order(shared: &Arc<Shared>, rows: Vec<StatusEventRow>) -> Vec<i64> {
+    let mut done = Vec::new();
+    for row in rows {
+        match publish(shared, &row).await {
+            Ok(()) => done.push(row.id),
+            Err(e) => {
+                let delay = Duration::from_secs(2u64.saturating_pow(row.attempts.min(8))).min(Duration::from_secs(300));
+                let next = shared.clock.now() + delay.as_millis() as i64;
+                tracing::warn!(sink = %row.event.sink, instance = %row.event.instance_id, error = %e, "A status event was not published; will retry.");
+                metrics::counter!("vigil_status_events_failures_total").increment(1);
+                if let Err(e) = shared.store.defer_status_event(row.id, next, &e).await {
+                    tracing::warn!(error = %e, "Could not record a status event's failed attempt.");
+                }
+                break;
+            }
+        }
+    }
+    done
 }
 
 /// Publishes one event to its sink.

@@ -37,6 +37,10 @@ pub struct Plan {
     /// Only these brokers (`amqp`, `nats`).
     #[arg(long, value_delimiter = ',', default_value = "amqp,nats")]
     pub only: Vec<String>,
+    /// Instances whose status changes (started, completed: two events each) go to JetStream in
+    /// the status listener round.
+    #[arg(long, default_value_t = 20_000)]
+    pub status_instances: usize,
 }
 
 /// Runs every round and prints the figures.
@@ -78,7 +82,65 @@ pub async fn run(plan: Plan) -> Result<()> {
             l.sent
         );
     }
+    let s = status_events(&brokers, plan.status_instances).await.context("status listener")?;
+    crate::output::outln!(
+        "  status listener: {} events (started, completed) of {} instances published to JetStream in {:.2}s: \
+         {:.0} events/s; CPU {:.1} µs/event",
+        2 * plan.status_instances,
+        plan.status_instances,
+        s.seconds,
+        (2 * plan.status_instances) as f64 / s.seconds,
+        s.cpu * 1e6 / (2 * plan.status_instances) as f64
+    );
     Ok(())
+}
+
+/// Starts `n` instances of the 5-task workflow with every status change going to a JetStream
+/// stream, and times until the stream holds them all.
+async fn status_events(brokers: &Brokers, n: usize) -> Result<Throughput> {
+    let subject = format!("vigil.bench.status.{}", vigil_runtime::new_instance_id().replace('-', ""));
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).await?);
+    let status_listeners =
+        vigil_runtime::status_events::config::StatusListenerConfig { sink: Some(format!("jsm:{subject}")), all: true };
+    let config = EngineConfig { brokers: brokers.clone(), status_listeners, ..EngineConfig::default() };
+    let engine =
+        Engine::start(store.clone(), Arc::new(SystemClock), config, workflow(five_tasks())?, SecretValues::default())
+            .await?;
+    let nats = brokers.nats.clone().context("the NATS URL")?;
+    let client = vigil_connectors::sinks::nats::NatsClient::connect(&nats).await?;
+    let stream = subject.replace('.', "_").to_uppercase();
+    let (cpu, bytes) = (cpu_seconds(), write_bytes());
+    let started = Instant::now();
+    for i in 0..n {
+        engine.start_instance(vigil_runtime::StartRequest {
+            name: "five".into(),
+            input: json!({"n": i}),
+            ..vigil_runtime::StartRequest::default()
+        })?;
+    }
+    loop {
+        let info = client.api(&format!("STREAM.INFO.{stream}"), &json!({})).await?;
+        if info["state"]["messages"].as_u64().unwrap_or(0) >= 2 * n as u64 {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "the stream got {} events",
+            info["state"]["messages"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t = Throughput {
+        seconds: started.elapsed().as_secs_f64(),
+        cpu: cpu_seconds() - cpu,
+        bytes: write_bytes() - bytes,
+        rss: rss_mb(),
+    };
+    client.api(&format!("STREAM.DELETE.{stream}"), &json!({})).await?;
+    engine.shutdown().await;
+    let _ = store.count_instances().await;
+    Ok(t)
 }
 
 struct Throughput {
