@@ -373,3 +373,27 @@ async fn a_queue_notifier_publishes_alerts_to_a_redis_stream() {
     assert_eq!(errors[0].0, "url");
     assert!(errors[0].1.contains("amqp://"), "{errors:?}");
 }
+
+#[tokio::test]
+async fn mqtt_messages_asked_for_again_come_again() {
+    let Some(url) = mqtt() else { return };
+    let topic = format!("vigil/again/{}", uuid::Uuid::new_v4().simple());
+    let brokers = Brokers { mqtt: Some(url), ..Brokers::default() };
+    // MQTT cannot return a message: the consumer ends its session, and the resumed one has them.
+    redelivers_what_was_not_acknowledged(brokers, &format!("mqtt:{topic}"), &unique("h"), true).await;
+}
+
+#[tokio::test]
+async fn redis_consumers_read_entries_published_before_the_group_existed() {
+    let Some(url) = redis() else { return };
+    let stream = unique("vigil-test-early");
+    let brokers = Brokers { redis: Some(url.clone()), ..Brokers::default() };
+    Publisher::new(brokers.clone())
+        .publish(&format!("redis:{stream}"), &message("early", serde_json::json!({})))
+        .await
+        .unwrap();
+    let mut consumer = Consumer::open(&brokers, &format!("redis:{stream}"), "h1", "node-1").await.unwrap();
+    assert_eq!(take(&mut consumer, 1).await[0].id, "early");
+    let client = vigil_connectors::sinks::redis::RedisClient::connect(&url).await.unwrap();
+    client.call(&[b"DEL", stream.as_bytes()]).await.unwrap();
+}

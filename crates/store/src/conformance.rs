@@ -619,7 +619,7 @@ async fn status_events_commit_with_their_change(store: &dyn Store) {
     assert_eq!(bodies, ["started", "completed"], "in the order they happened");
     store.defer_status_event(rows[0].id, 500, "unreachable").await.unwrap();
     let due = store.pending_status_events(&[3], 100, 10).await.unwrap();
-    assert_eq!(due.len(), 1, "a deferred event waits");
+    assert!(due.is_empty(), "a deferred event waits, and its instance's later one behind it: {due:?}");
     let later = store.pending_status_events(&[3], 500, 10).await.unwrap();
     assert_eq!((later[0].attempts, later.len()), (1, 2));
     store.delete_status_events(&[rows[0].id, rows[1].id]).await.unwrap();

@@ -70,8 +70,12 @@ macro_rules! store_impl {
                 return Ok(Vec::new());
             }
             let mut q: QueryBuilder<$db> = QueryBuilder::new(
-                "SELECT id, part, instance_id, sink, body, attempts, next_attempt_at, created_at FROM status_outbox WHERE next_attempt_at <= ",
+                "SELECT id, part, instance_id, sink, body, attempts, next_attempt_at, created_at FROM status_outbox s \
+                 WHERE NOT EXISTS (SELECT 1 FROM status_outbox e WHERE e.instance_id = s.instance_id AND e.id < s.id \
+                 AND e.next_attempt_at > ",
             );
+            // An instance's event waits behind its earlier one that is deferred.
+            q.push_bind(now).push(") AND next_attempt_at <= ");
             q.push_bind(now).push(" AND part IN (");
             let mut list = q.separated(", ");
             for p in parts {

@@ -72,7 +72,7 @@ impl Consumer {
         match self {
             Consumer::Amqp(c) => c.settle(done, again).await,
             Consumer::Nats(c) => c.settle(done, again).await,
-            Consumer::Mqtt(c) => c.settle(done).await,
+            Consumer::Mqtt(c) => c.settle(done, again).await,
             Consumer::Redis(c) => c.settle(done).await,
         }
     }

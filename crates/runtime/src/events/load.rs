@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use vigil_core::event_handler::build_event_handler;
+use vigil_core::principal::Principal;
 use vigil_store::StoreError;
 
 use super::registry::HandlerSet;
@@ -20,7 +21,16 @@ pub(crate) async fn reload(shared: &Arc<Shared>) -> Result<(), StoreError> {
         let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
         match build_event_handler(&doc) {
             (Some(handler), _) => {
-                let by = row.defined_by.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+                // Who registered it decides what its instances may do: one that does not read is
+                // not taken for the system's (which may do anything).
+                let by = match row.defined_by.as_deref().map(serde_json::from_str) {
+                    None => Principal::System,
+                    Some(Ok(p)) => p,
+                    Some(Err(e)) => {
+                        tracing::error!(handler = %row.name, error = %e, "A stored event handler's owner does not read; it is not run.");
+                        continue;
+                    }
+                };
                 api.push((handler, by));
             }
             (None, problems) => {

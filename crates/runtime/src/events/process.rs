@@ -55,7 +55,8 @@ enum Failure {
 pub(crate) enum Settled {
     /// Every action is committed, or none was asked.
     Done,
-    /// Parked: the handler that could not act on it, and why.
+    /// Parked: the handlers that could not act on it, and why (the other handlers' actions
+    /// were committed: each handler acts on its own, as in Conductor).
     Parked {
         /// The handler.
         handler: String,
@@ -76,11 +77,10 @@ pub(crate) async fn handle_batch(
     batch: Vec<Received>,
     attempts: &mut HashMap<String, u32>,
 ) -> (Vec<AckToken>, Vec<AckToken>) {
-    let plans: Vec<Result<Vec<Action>, Settled>> =
-        batch.iter().map(|m| plan_message(shared, event, &m.id, &m.payload)).collect();
+    let plans: Vec<Plan> = batch.iter().map(|m| plan_message(shared, event, &m.id, &m.payload)).collect();
     let ids: Vec<String> = plans
         .iter()
-        .flat_map(|p| p.iter().flatten())
+        .flat_map(|(actions, _)| actions)
         .filter_map(|a| if let Planned::Start { id, .. } = &a.planned { Some(id.clone()) } else { None })
         .collect();
     let existing: HashSet<String> = match shared.store.existing_instances(&ids).await {
@@ -92,22 +92,15 @@ pub(crate) async fn handle_batch(
     };
     // A message delivered twice in one batch starts its instances once.
     let mut claimed: HashSet<String> = HashSet::new();
-    let runs = plans.into_iter().map(|plan| {
-        let actions = plan.map(|actions| {
-            actions
-                .into_iter()
-                .filter(|a| match &a.planned {
-                    Planned::Start { id, .. } => !existing.contains(id) && claimed.insert(id.clone()),
-                    Planned::Update(_) => true,
-                })
-                .collect::<Vec<_>>()
-        });
-        async move {
-            match actions {
-                Ok(actions) => perform_all(shared, actions).await,
-                Err(settled) => settled,
-            }
-        }
+    let runs = plans.into_iter().map(|(actions, refused)| {
+        let actions: Vec<Action> = actions
+            .into_iter()
+            .filter(|a| match &a.planned {
+                Planned::Start { id, .. } => !existing.contains(id) && claimed.insert(id.clone()),
+                Planned::Update(_) => true,
+            })
+            .collect();
+        perform_all(shared, actions, refused)
     });
     let outcomes = futures_util::future::join_all(runs).await;
     let (mut done, mut again, mut parked) = (Vec::new(), Vec::new(), Vec::new());
@@ -177,13 +170,17 @@ struct Action {
     handler: String,
 }
 
+/// A message's actions, and the handlers that cannot act on it, each with why.
+type Plan = (Vec<Action>, Vec<(String, String)>);
+
 /// What message `id` with body `payload` on queue `event` asks of each active handler of the
-/// queue; `Err` when one cannot act on it (the message is parked).
-fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Result<Vec<Action>, Settled> {
+/// queue, and the handlers that cannot act on it, with why.
+fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Plan {
     let payload: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     let handlers = shared.event_handlers.read().expect("lock").clone();
     let mut actions = Vec::new();
+    let mut refused = Vec::new();
     for r in handlers.for_event(event) {
         match plan(&r.handler, event, id, &payload, &mut javascript) {
             Ok(Some(planned)) => actions.extend(planned.into_iter().map(|planned| Action {
@@ -192,35 +189,45 @@ fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Resul
                 handler: r.handler.name.clone(),
             })),
             Ok(None) => {}
-            Err(e) => return Err(Settled::Parked { handler: r.handler.name.clone(), error: e.reason }),
+            Err(e) => refused.push((r.handler.name.clone(), e.reason)),
         }
     }
-    Ok(actions)
+    (actions, refused)
 }
 
-/// Performs a message's actions in order; how the message ends.
-async fn perform_all(shared: &Arc<Shared>, actions: Vec<Action>) -> Settled {
+/// Performs a message's actions in order (a handler's failure does not stop another's); how the
+/// message ends, counting `refused`, the handlers that could not plan.
+async fn perform_all(shared: &Arc<Shared>, actions: Vec<Action>, mut refused: Vec<(String, String)>) -> Settled {
     let mut passing = None;
+    let mut failed: std::collections::HashSet<String> = refused.iter().map(|(h, _)| h.clone()).collect();
     for Action { planned, by, handler } in actions {
+        // A handler's later actions wait on its earlier ones, as Conductor runs them in order.
+        if failed.contains(&handler) {
+            continue;
+        }
         match perform(shared, planned, by, &handler).await {
             Ok(()) => {}
-            Err(Failure::Permanent(error)) => return Settled::Parked { handler, error },
+            Err(Failure::Permanent(error)) => {
+                failed.insert(handler.clone());
+                refused.push((handler, error));
+            }
             Err(Failure::Passing(why)) => passing = Some(format!("event handler `{handler}`: {why}")),
         }
     }
-    match passing {
-        Some(why) => Settled::Again(why),
-        None => Settled::Done,
+    match (passing, refused.is_empty()) {
+        (Some(why), _) => Settled::Again(why),
+        (None, true) => Settled::Done,
+        (None, false) => Settled::Parked {
+            handler: refused.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(", "),
+            error: refused.iter().map(|(h, e)| format!("{h}: {e}")).collect::<Vec<_>>().join("; "),
+        },
     }
 }
 
 /// What message `id` with body `payload` on queue `event` does (vigil's own queue: one at a
 /// time, as its EVENT task publishes it).
 pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload: &[u8]) -> Settled {
-    let actions = match plan_message(shared, event, id, payload) {
-        Ok(actions) => actions,
-        Err(settled) => return settled,
-    };
+    let (actions, refused) = plan_message(shared, event, id, payload);
     let ids: Vec<String> = actions
         .iter()
         .filter_map(|a| if let Planned::Start { id, .. } = &a.planned { Some(id.clone()) } else { None })
@@ -233,7 +240,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, event: &str, id: &str, payload:
         .into_iter()
         .filter(|a| !matches!(&a.planned, Planned::Start { id, .. } if existing.contains(id)))
         .collect();
-    perform_all(shared, actions).await
+    perform_all(shared, actions, refused).await
 }
 
 /// Performs one action; returns once it is committed.

@@ -17,6 +17,10 @@ use crate::shared::Shared;
 const BATCH: usize = 2048;
 /// How long a consumer waits for a message before it looks at its lease again.
 const WAIT: Duration = Duration::from_millis(500);
+/// The first wait before messages that failed for a passing reason come again; it doubles up to
+/// [`RETRY_MOST`] while they keep failing (five deliveries then take about 15 s).
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MOST: Duration = Duration::from_secs(8);
 /// How often the consumers are matched to the handlers and the leases.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -79,6 +83,7 @@ async fn consume(shared: Arc<Shared>, event: String) {
     let key = lease_key(&event);
     let mut attempts: HashMap<String, u32> = HashMap::new();
     let mut backoff = Duration::from_millis(200);
+    let mut retry = RETRY_FIRST;
     let node = shared.ownership.node().to_string();
     let brokers = shared.publisher.brokers().clone();
     loop {
@@ -119,6 +124,14 @@ async fn consume(shared: Arc<Shared>, event: String) {
                 // Not acknowledged: they come again, and cause nothing twice.
                 tracing::warn!(event = %event, error = %e, "Acknowledging failed; reconnecting.");
                 break;
+            }
+            // What failed for a passing reason comes again: not at once, so a short outage of
+            // the store is waited out rather than counted up to parking in milliseconds.
+            if again.is_empty() {
+                retry = RETRY_FIRST;
+            } else {
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MOST);
             }
         }
         tokio::time::sleep(backoff).await;

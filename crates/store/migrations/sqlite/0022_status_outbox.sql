@@ -12,3 +12,4 @@ CREATE TABLE IF NOT EXISTS status_outbox (
     created_at      BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS status_outbox_by_part ON status_outbox (part, id);
+CREATE INDEX IF NOT EXISTS status_outbox_by_instance ON status_outbox (instance_id, id);

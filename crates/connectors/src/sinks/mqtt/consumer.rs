@@ -102,10 +102,19 @@ impl MqttConsumer {
         Ok(got)
     }
 
-    /// Acknowledges `done`. (MQTT cannot ask for one again: what is not acknowledged comes
-    /// again when the session resumes.)
-    /// Returns once every PUBACK is written to the broker.
-    pub async fn settle(&mut self, done: &[AckToken]) -> Result<(), PublishError> {
+    /// Acknowledges `done`, returning once every PUBACK is written to the broker. MQTT cannot
+    /// ask for a message again, and holds unacknowledged ones in flight until the session
+    /// resumes: when `again` holds any, the session ends here (the caller opens it again).
+    pub async fn settle(&mut self, done: &[AckToken], again: &[AckToken]) -> Result<(), PublishError> {
+        let result = self.acknowledge(done).await;
+        if !again.is_empty() {
+            self.events.abort();
+            self.open.store(false, Ordering::Release);
+        }
+        result
+    }
+
+    async fn acknowledge(&mut self, done: &[AckToken]) -> Result<(), PublishError> {
         let mut written = Vec::new();
         for token in done {
             if let AckToken::Mqtt(p) = token

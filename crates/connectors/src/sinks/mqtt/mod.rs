@@ -55,7 +55,8 @@ pub fn options(url: &str, id: &str, clean: bool) -> Result<MqttOptions, PublishE
     options.set_keep_alive(Duration::from_secs(30));
     options.set_clean_start(clean);
     if !parsed.username().is_empty() {
-        options.set_credentials(parsed.username(), parsed.password().unwrap_or_default());
+        let decode = super::guard::percent_decode;
+        options.set_credentials(decode(parsed.username()), decode(parsed.password().unwrap_or_default()));
     }
     Ok(options)
 }
@@ -114,6 +115,8 @@ impl MqttClient {
         let (tx, rx) = oneshot::channel();
         {
             let _order = self.order.lock().await;
+            // A waiter queued without its publish would be credited with the next one's PUBACK.
+            let guard = super::guard::CloseUnlessDone::new(&self.open);
             self.waiters.lock().expect("lock").unsent.push_back((qos, tx));
             let sent = self
                 .client
@@ -121,8 +124,10 @@ impl MqttClient {
                 .await;
             if let Err(e) = sent {
                 self.waiters.lock().expect("lock").unsent.pop_back();
+                guard.done();
                 return Err(PublishError::Broker(format!("publishing to MQTT failed: {e}")));
             }
+            guard.done();
         }
         match tokio::time::timeout(TIMEOUT, rx).await {
             Ok(Ok(Ok(()))) => Ok(()),

@@ -110,11 +110,11 @@ impl Connection {
             "verbose": false, "pedantic": false, "headers": true, "no_responders": true,
             "lang": "rust", "version": env!("CARGO_PKG_VERSION"), "protocol": 1, "name": "vigil",
         });
-        let user = percent_decode(parsed.username());
+        let user = super::super::guard::percent_decode(parsed.username());
         match parsed.password() {
             Some(p) => {
                 connect["user"] = user.into();
-                connect["pass"] = percent_decode(p).into();
+                connect["pass"] = super::super::guard::percent_decode(p).into();
             }
             None if !user.is_empty() => connect["auth_token"] = user.into(),
             None => {}
@@ -180,9 +180,12 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         {
             let mut w = self.writer.lock().await;
+            // A frame cut short corrupts the stream.
+            let guard = super::super::guard::CloseUnlessDone::new(&self.open);
             self.write_pub(&mut w, subject, None, headers, payload).await?;
             self.routes.lock().expect("lock").pongs.push_back(tx);
-            w.write_all(b"PING\r\n").await.inspect_err(|_| self.close())?;
+            w.write_all(b"PING\r\n").await?;
+            guard.done();
         }
         self.wait(rx).await
     }
@@ -226,7 +229,12 @@ impl Connection {
         let reply = format!("{}.{token}", self.inbox);
         let sent = {
             let mut w = self.writer.lock().await;
-            self.write_pub(&mut w, subject, Some(&reply), headers, payload).await
+            let guard = super::super::guard::CloseUnlessDone::new(&self.open);
+            let sent = self.write_pub(&mut w, subject, Some(&reply), headers, payload).await;
+            if sent.is_ok() {
+                guard.done();
+            }
+            sent
         };
         if let Err(e) = sent {
             self.routes.lock().expect("lock").replies.remove(&token);
@@ -365,22 +373,4 @@ fn parse_headers(block: &[u8]) -> (Option<u16>, Vec<(String, String)>) {
     let headers =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     (status, headers)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -1,4 +1,6 @@
-//! Consuming a Redis stream in the consumer group `vigil`: each node reads as a consumer named
+//! Consuming a Redis stream in the consumer group `vigil`, created reading from the stream's start
+//! (entries published before the first consumer opened wait for it, as a queue's messages do):
+//! each node reads as a consumer named
 //! after itself, acknowledges with `XACK`, takes up its own pending entries after a restart, and
 //! claims another consumer's entries idle for 30 s (a node that died).
 
@@ -32,7 +34,7 @@ impl RedisConsumer {
     pub async fn open(url: &str, to: &RedisTarget, node: &str) -> Result<Self, PublishError> {
         let client = RedisClient::connect(url).await?;
         let created =
-            client.call(&[b"XGROUP", b"CREATE", to.stream.as_bytes(), GROUP.as_bytes(), b"$", b"MKSTREAM"]).await;
+            client.call(&[b"XGROUP", b"CREATE", to.stream.as_bytes(), GROUP.as_bytes(), b"0", b"MKSTREAM"]).await;
         if let Err(e) = created
             && !e.to_string().contains("BUSYGROUP")
         {

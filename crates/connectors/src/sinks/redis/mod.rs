@@ -34,7 +34,8 @@ impl RedisClient {
             .map_err(|_| broken(format!("no connection within {TIMEOUT:?}")))?
             .map_err(|e| broken(e.to_string()))?;
         if let Some(password) = parsed.password() {
-            let user = parsed.username();
+            let password = super::guard::percent_decode(password);
+            let user = super::guard::percent_decode(parsed.username());
             let args: Vec<&[u8]> = if user.is_empty() {
                 vec![b"AUTH", password.as_bytes()]
             } else {
@@ -61,7 +62,13 @@ impl RedisClient {
     /// Sends one command; a failed connection is marked closed (reconnected on next use).
     pub async fn call(&self, args: &[&[u8]]) -> Result<Reply, PublishError> {
         let mut conn = self.conn.lock().await;
-        match tokio::time::timeout(TIMEOUT, conn.call(args)).await {
+        // A call cut short leaves its reply unread: the next would read it as its own.
+        let guard = super::guard::CloseUnlessDone::new(&self.open);
+        let answer = tokio::time::timeout(TIMEOUT, conn.call(args)).await;
+        if matches!(answer, Ok(Ok(_))) {
+            guard.done();
+        }
+        match answer {
             Ok(Ok(Reply::Error(e))) => Err(PublishError::Broker(format!("Redis refused: {e}"))),
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(e)) => {
