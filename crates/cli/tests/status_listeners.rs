@@ -78,6 +78,37 @@ async fn a_workflows_status_changes_are_posted_as_cloudevents() {
     assert_eq!(e["data"]["input"]["day"], json!(1));
     let ids: std::collections::HashSet<&str> = posted.iter().filter_map(|r| r.body["id"].as_str()).collect();
     assert_eq!(ids.len(), posted.len(), "each CloudEvent has its own id");
+    // A restart of the completed one, and a retry of the failed one (which fails again).
+    let restart =
+        http.post(format!("{base}/api/workflow/{}/restart", ids_of(&posted, "nightly"))).send().await.unwrap();
+    assert!(restart.status().is_success(), "{}", restart.text().await.unwrap());
+    let retry = http.post(format!("{base}/api/workflow/{}/retry", ids_of(&posted, "broken"))).send().await.unwrap();
+    assert!(retry.status().is_success(), "{}", retry.text().await.unwrap());
+    let got = until_events(&recorder, 8).await;
+    let of = |name: &str| {
+        let id = ids_of(&posted, name);
+        got.iter().filter(|(s, _)| *s == id).map(|(_, t)| t.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(of("nightly")[2..], ["io.vigil.workflow.restarted", "io.vigil.workflow.completed"]);
+    // The retry runs again what did not complete; whatever it ends as, it says so after.
+    let broken = of("broken");
+    assert_eq!((broken.len(), broken[2].as_str()), (4, "io.vigil.workflow.restarted"), "{broken:?}");
+    let wf: Value = http
+        .get(format!("{base}/api/workflow/{}", ids_of(&posted, "broken")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = wf["status"].as_str().unwrap().to_lowercase();
+    assert_eq!(broken[3], format!("io.vigil.workflow.{status}"));
+}
+
+/// The instance of workflow `name` the posted events are about.
+fn ids_of(posted: &[Received], name: &str) -> String {
+    let e = posted.iter().find(|r| r.body["source"] == json!(format!("/vigil/workflows/{name}"))).unwrap();
+    e.body["subject"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,11 +10,14 @@ use crate::time::Millis;
 /// The changes an instance's step made, from `before` (`None`: it was just created) to its
 /// status now, by the names Conductor's `WorkflowStatusListener` gives them: `started`,
 /// `completed`, `failed`, `terminated`, `timed_out`, `paused`, `resumed`, `restarted`.
-pub fn changes(before: Option<WorkflowStatus>, now: WorkflowStatus) -> Vec<&'static str> {
+/// `reopened`: the step ran an ended instance again (a restart, retry or rerun), which may end
+/// in the same step.
+pub fn changes(before: Option<WorkflowStatus>, now: WorkflowStatus, reopened: bool) -> Vec<&'static str> {
     use WorkflowStatus::*;
     let mut out = Vec::new();
     match before {
         None => out.push("started"),
+        Some(b) if reopened && b.is_terminal() => out.push("restarted"),
         Some(b) if b == now => return out,
         Some(b) if b.is_terminal() && !now.is_terminal() => out.push("restarted"),
         Some(Paused) if now == Running => out.push("resumed"),
@@ -65,12 +68,18 @@ mod tests {
 
     #[test]
     fn changes_are_named_as_conductors_listener_names_them() {
-        assert_eq!(changes(None, Running), ["started"]);
-        assert_eq!(changes(None, Completed), ["started", "completed"], "one step can start and end it");
-        assert_eq!(changes(Some(Running), Running), Vec::<&str>::new());
-        assert_eq!(changes(Some(Running), Failed), ["failed"]);
-        assert_eq!(changes(Some(Paused), Running), ["resumed"]);
-        assert_eq!(changes(Some(Failed), Running), ["restarted"]);
-        assert_eq!(changes(Some(Running), TimedOut), ["timed_out"]);
+        assert_eq!(changes(None, Running, false), ["started"]);
+        assert_eq!(changes(None, Completed, false), ["started", "completed"], "one step can start and end it");
+        assert_eq!(changes(Some(Running), Running, false), Vec::<&str>::new());
+        assert_eq!(changes(Some(Running), Failed, false), ["failed"]);
+        assert_eq!(changes(Some(Paused), Running, false), ["resumed"]);
+        assert_eq!(changes(Some(Failed), Running, true), ["restarted"]);
+        assert_eq!(
+            changes(Some(Completed), Completed, true),
+            ["restarted", "completed"],
+            "restarted and ended at once"
+        );
+        assert_eq!(changes(Some(Completed), Completed, false), Vec::<&str>::new(), "an ended instance left alone");
+        assert_eq!(changes(Some(Running), TimedOut, false), ["timed_out"]);
     }
 }

@@ -230,7 +230,13 @@ pub fn run(
                 budget: Some(budget(slow)),
             };
             let part = instance.partition;
-            let before = (!matches!(event, Event::Start)).then_some(instance.status);
+            // A restart replaced the ended instance with a fresh one before this step: it was ended.
+            let before = match event {
+                Event::Start => None,
+                Event::Restart => Some(vigil_core::instance::WorkflowStatus::Terminated),
+                _ => Some(instance.status),
+            };
+            let reopened = matches!(event, Event::Restart | Event::Retry | Event::Rerun { .. });
             let stepping = std::time::Instant::now();
             let mut pending = step(instance, &def, event, &mut cx);
             let took = stepping.elapsed();
@@ -259,7 +265,7 @@ pub fn run(
                 }
             }
             if let Some(sink) = shared.status_listeners.sink_for(&def) {
-                for kind in vigil_core::status_event::changes(before, instance.status) {
+                for kind in vigil_core::status_event::changes(before, instance.status, reopened) {
                     batch.status_events.push(vigil_store::NewStatusEvent {
                         part,
                         instance_id: id.clone(),
