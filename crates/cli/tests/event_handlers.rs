@@ -271,19 +271,7 @@ async fn crash_then_once(point: &str) {
         let message = Message { id: format!("m{i}"), payload: json!({"order": i + 1}).to_string().into_bytes() };
         publisher.publish(event, &message).await.unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = armed.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = armed.kill();
-            panic!("vigil never reached crash point {point}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(6), "vigil aborted at {point}");
+    aborted_at(&mut armed, point).await;
     let _again = KillOnDrop(serve_armed(&db, &config, &b, free_port(), None));
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
     let got = until_ships(&store, 2).await;

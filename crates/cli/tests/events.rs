@@ -212,19 +212,7 @@ fn once(config: &Path) {
 async fn crash_and_finish(dir: &Path, config: &Path, urls: &[String; 4], point: &str) -> (String, String) {
     let db = dir.join("v.db");
     let mut armed = serve_with(&db, config, urls, Some(point));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = armed.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = armed.kill();
-            panic!("vigil never reached crash point {point}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(6), "vigil aborted at {point}");
+    aborted_at(&mut armed, point).await;
     let restarted = KillOnDrop(serve_with(&db, config, urls, None));
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -130,16 +130,7 @@ async fn a_crash_after_the_commit_publishes_the_status_events_after_the_restart(
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = armed.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "never reached the crash point");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(6));
+    aborted_at(&mut armed, "commit.after").await;
     assert!(events(&recorder).is_empty(), "nothing was published before the crash");
     let _again = KillOnDrop(serve(&db, &config, &[]));
     let got = until_events(&recorder, 2).await;

@@ -469,3 +469,22 @@ pub fn broker_url(name: &str, env: &str, default: &str) -> Option<String> {
     }
     Some(url)
 }
+
+/// Waits (up to 30 s) for `child`, armed with `VIGIL_CRASH_AT=point`, to abort there (SIGABRT);
+/// kills it and fails the test when it does not.
+#[allow(dead_code)]
+pub async fn aborted_at(child: &mut std::process::Child, point: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vigil never reached crash point {point}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.signal(), Some(6), "vigil aborted at {point}: {status:?}");
+}
