@@ -174,3 +174,26 @@ async fn the_servers_status_sink_takes_every_workflow_with_status_sink_all() {
     http.post(format!("{base}/api/workflow/nightly")).json(&json!({})).send().await.unwrap();
     until_events(&recorder, 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_events_on_vigils_own_queue_reach_its_handlers() {
+    let recorder = Recorder::start(|_| Reply::json(json!({}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &recorder.url);
+    // When `quiet` completes, its status event (on `conductor:status`) starts `nightly`, whose
+    // own listener posts to the recorder.
+    std::fs::create_dir_all(config.join("event_handlers")).unwrap();
+    let handler = json!({"name": "after_quiet", "event": "conductor:status", "active": true,
+        "condition": "$.type == 'io.vigil.workflow.completed' && $.data.workflowType == 'quiet'",
+        "actions": [{"action": "start_workflow", "start_workflow": {"name": "nightly", "input": {"after": "${subject}"}}}]});
+    std::fs::write(config.join("event_handlers/after_quiet.json"), handler.to_string()).unwrap();
+    let extra = ["--status-sink", "conductor:status", "--status-sink-all"];
+    let (serve, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &extra).await;
+    let _serve = KillOnDrop(serve);
+    let http = reqwest::Client::new();
+    let quiet = http.post(format!("{base}/api/workflow/quiet")).json(&json!({})).send().await.unwrap();
+    let quiet = quiet.text().await.unwrap().trim_matches('"').to_string();
+    until_events(&recorder, 2).await;
+    let posted = recorder.to("/status");
+    assert_eq!(posted[0].body["data"]["input"]["after"], json!(quiet), "started by quiet's completion");
+}

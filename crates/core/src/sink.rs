@@ -46,6 +46,11 @@ pub fn split(sink: &str) -> Result<(&str, &str), SinkError> {
     Ok((kind, rest))
 }
 
+/// Whether `sink` is vigil's own queue (`conductor`, `conductor:...`), which has no broker.
+pub fn is_own_queue(sink: &str) -> bool {
+    matches!(split(sink), Ok(("conductor", _)))
+}
+
 /// The queue an EVENT task of workflow `workflow`, reference `reference`, publishes to, as
 /// Conductor names it: `conductor` is `conductor:WORKFLOW:REFERENCE`, `conductor:NAME` is
 /// `conductor:WORKFLOW:NAME`, any other sink is itself.
@@ -69,6 +74,8 @@ mod tests {
         assert_eq!(event_queue("conductor:q1", "wf", "ev").unwrap(), "conductor:wf:q1");
         assert_eq!(event_queue("amqp_queue:orders", "wf", "ev").unwrap(), "amqp_queue:orders");
         assert_eq!(event_queue("conductorx", "wf", "ev"), Err(SinkError::Conductor("conductorx".into())));
+        assert!(is_own_queue("conductor") && is_own_queue(" conductor:wf:ev"));
+        assert!(!is_own_queue("conductorx:q") && !is_own_queue("nats:conductor"));
     }
 
     #[test]

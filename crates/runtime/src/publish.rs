@@ -13,7 +13,7 @@ use crate::shared::Shared;
 /// outside (`asyncComplete`).
 pub(crate) async fn publish(shared: &Arc<Shared>, publication: &Publication) -> Option<TaskResult> {
     reach(CrashPoint::BeforePublish);
-    let outcome = if publication.sink.starts_with("conductor:") {
+    let outcome = if vigil_core::sink::is_own_queue(&publication.sink) {
         // vigil's own queue: its handlers act on the message now. A failure that may pass fails
         // the task (its retries send it again, with the same id); one that will not is parked.
         let payload = serde_json::to_vec(&publication.payload).expect("JSON serializes");

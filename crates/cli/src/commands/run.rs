@@ -84,7 +84,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine.set_notifiers(notifiers);
     // vigil's own queue only: a one-off run does not consume a broker's queues, which a server
     // on another store may be consuming.
-    let own_queue = |h: &vigil_core::event_handler::EventHandler| h.event.trim().starts_with("conductor");
+    let own_queue = |h: &vigil_core::event_handler::EventHandler| vigil_core::sink::is_own_queue(&h.event);
     engine.set_event_handlers(config.event_handlers.into_iter().filter(own_queue).collect()).await?;
     let id = vigil_runtime::new_instance_id();
     let mut progress = engine.watch(&id);

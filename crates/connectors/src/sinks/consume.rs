@@ -32,27 +32,16 @@ impl Consumer {
     /// Starts consuming `event` (a sink's address) on `brokers`, as durable consumer `name`
     /// (the same name resumes what an earlier consumer of that name left) on node `node`.
     pub async fn open(brokers: &Brokers, event: &str, name: &str, node: &str) -> Result<Consumer, PublishError> {
-        let missing = |protocol, flag, env| PublishError::NoBroker { protocol, flag, env };
-        Ok(match Address::parse(event)? {
+        let to = Address::parse(event)?;
+        let url = brokers.url_for(&to)?;
+        Ok(match to {
             Address::Amqp(to) => {
-                let url = brokers.amqp.as_deref().ok_or(missing("AMQP", "--amqp-url", "VIGIL_AMQP_URL"))?;
                 Consumer::Amqp(Box::new(super::amqp::consumer::AmqpConsumer::open(url, &to, name).await?))
             }
-            Address::Nats(to) => {
-                let url = brokers.nats.as_deref().ok_or(missing("NATS", "--nats-url", "VIGIL_NATS_URL"))?;
-                Consumer::Nats(super::nats::consumer::NatsConsumer::open(url, &to, name).await?)
-            }
-            Address::Mqtt(to) => {
-                let url = brokers.mqtt.as_deref().ok_or(missing("MQTT", "--mqtt-url", "VIGIL_MQTT_URL"))?;
-                Consumer::Mqtt(super::mqtt::consumer::MqttConsumer::open(url, &to, name).await?)
-            }
-            Address::Redis(to) => {
-                let url = brokers.redis.as_deref().ok_or(missing("Redis", "--redis-url", "VIGIL_REDIS_URL"))?;
-                Consumer::Redis(super::redis::consumer::RedisConsumer::open(url, &to, node).await?)
-            }
-            Address::Conductor(queue) => {
-                return Err(PublishError::Broker(format!("`{queue}` is vigil's own queue: nothing to consume")));
-            }
+            Address::Nats(to) => Consumer::Nats(super::nats::consumer::NatsConsumer::open(url, &to, name).await?),
+            Address::Mqtt(to) => Consumer::Mqtt(super::mqtt::consumer::MqttConsumer::open(url, &to, name).await?),
+            Address::Redis(to) => Consumer::Redis(super::redis::consumer::RedisConsumer::open(url, &to, node).await?),
+            Address::Conductor(_) => unreachable!("url_for refuses vigil's own queue"),
         })
     }
 

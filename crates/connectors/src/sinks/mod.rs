@@ -35,6 +35,35 @@ pub struct Brokers {
     pub redis: Option<String>,
 }
 
+impl Brokers {
+    /// Brokers with only `url`, set for the protocol its scheme names (`amqp`/`amqps`, `nats`,
+    /// `mqtt`, `redis`): a queue notifier's own broker.
+    pub fn of_url(url: &str) -> Brokers {
+        let scheme = url.split("://").next().unwrap_or_default();
+        let only = |names: &[&str]| names.contains(&scheme).then(|| url.to_string());
+        Brokers {
+            amqp: only(&["amqp", "amqps"]),
+            nats: only(&["nats"]),
+            mqtt: only(&["mqtt"]),
+            redis: only(&["redis"]),
+        }
+    }
+
+    /// The URL of the broker `to` is on, or why there is none: the setting to give.
+    pub fn url_for(&self, to: &Address) -> Result<&str, PublishError> {
+        let (url, protocol, flag, env) = match to {
+            Address::Amqp(_) => (&self.amqp, "AMQP", "--amqp-url", "VIGIL_AMQP_URL"),
+            Address::Nats(_) => (&self.nats, "NATS", "--nats-url", "VIGIL_NATS_URL"),
+            Address::Mqtt(_) => (&self.mqtt, "MQTT", "--mqtt-url", "VIGIL_MQTT_URL"),
+            Address::Redis(_) => (&self.redis, "Redis", "--redis-url", "VIGIL_REDIS_URL"),
+            Address::Conductor(queue) => {
+                return Err(PublishError::Broker(format!("`{queue}` is vigil's own queue, not a broker's")));
+            }
+        };
+        url.as_deref().ok_or(PublishError::NoBroker { protocol, flag, env })
+    }
+}
+
 impl std::fmt::Debug for Brokers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URLs may carry passwords.
@@ -132,41 +161,15 @@ impl Publisher {
     /// server answered a PING sent after it). Conductor's own queue (`conductor:...`) is not a
     /// broker's: the caller delivers it.
     pub async fn publish(&self, sink: &str, message: &Message) -> Result<(), PublishError> {
-        match Address::parse(sink)? {
-            Address::Amqp(to) => {
-                let url = self.url(&self.brokers.amqp, "AMQP", "--amqp-url", "VIGIL_AMQP_URL")?;
-                let client = connected!(self.amqp, url, amqp::AmqpClient::connect);
-                client.publish(&to, message).await
-            }
-            Address::Nats(to) => {
-                let url = self.url(&self.brokers.nats, "NATS", "--nats-url", "VIGIL_NATS_URL")?;
-                let client = connected!(self.nats, url, nats::NatsClient::connect);
-                client.publish(&to, message).await
-            }
-            Address::Mqtt(to) => {
-                let url = self.url(&self.brokers.mqtt, "MQTT", "--mqtt-url", "VIGIL_MQTT_URL")?;
-                let client = connected!(self.mqtt, url, mqtt::MqttClient::connect);
-                client.publish(&to, message).await
-            }
-            Address::Redis(to) => {
-                let url = self.url(&self.brokers.redis, "Redis", "--redis-url", "VIGIL_REDIS_URL")?;
-                let client = connected!(self.redis, url, redis::RedisClient::connect);
-                client.publish(&to, message).await
-            }
-            Address::Conductor(queue) => {
-                Err(PublishError::Broker(format!("`{queue}` is vigil's own queue, not a broker's")))
-            }
+        let to = Address::parse(sink)?;
+        let url = self.brokers.url_for(&to)?;
+        match to {
+            Address::Amqp(to) => connected!(self.amqp, url, amqp::AmqpClient::connect).publish(&to, message).await,
+            Address::Nats(to) => connected!(self.nats, url, nats::NatsClient::connect).publish(&to, message).await,
+            Address::Mqtt(to) => connected!(self.mqtt, url, mqtt::MqttClient::connect).publish(&to, message).await,
+            Address::Redis(to) => connected!(self.redis, url, redis::RedisClient::connect).publish(&to, message).await,
+            Address::Conductor(_) => unreachable!("url_for refuses vigil's own queue"),
         }
-    }
-
-    fn url<'a>(
-        &self,
-        url: &'a Option<String>,
-        protocol: &'static str,
-        flag: &'static str,
-        env: &'static str,
-    ) -> Result<&'a str, PublishError> {
-        url.as_deref().ok_or(PublishError::NoBroker { protocol, flag, env })
     }
 }
 

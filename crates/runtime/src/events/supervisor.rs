@@ -51,7 +51,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let handlers = shared.event_handlers.read().expect("lock").clone();
         let wanted: Vec<String> = handlers
             .events()
-            .filter(|e| !e.starts_with("conductor:") && e.trim() != "conductor")
+            .filter(|e| !vigil_core::sink::is_own_queue(e))
             .filter(|e| shared.ownership.surely_owns_key(&lease_key(e)))
             .map(str::to_string)
             .collect();

@@ -128,9 +128,9 @@ async fn publish(shared: &Arc<Shared>, row: &StatusEventRow) -> Result<(), Strin
             Err(format!("the status listener answered {}", response.status()))
         };
     }
-    if sink.starts_with("conductor") {
-        let queue = vigil_core::sink::event_queue(sink, "status", "listener").map_err(|e| e.to_string())?;
-        return match crate::events::process::handle(shared, &queue, &id, row.event.body.as_bytes()).await {
+    if vigil_core::sink::is_own_queue(sink) {
+        // The queue is the sink as written: handlers of `conductor:status` get these events.
+        return match crate::events::process::handle(shared, sink, &id, row.event.body.as_bytes()).await {
             crate::events::process::Settled::Again(why) => Err(why),
             _ => Ok(()),
         };

@@ -39,26 +39,23 @@ impl super::Notifier for QueueConfig {
 
     fn problem(&self) -> Option<(String, String, Option<String>)> {
         let address = match Address::parse(&self.sink) {
-            Ok(Address::Conductor(_)) => {
-                return Some((
-                    "sink".into(),
-                    "vigil's own queue is not a broker's: name a broker's queue".into(),
-                    None,
-                ));
-            }
             Ok(a) => a,
             Err(e) => return Some(("sink".into(), e.to_string(), None)),
         };
-        let scheme = self.url.split("://").next().unwrap_or_default();
-        let wanted = match address {
-            Address::Amqp(_) => "amqp",
-            Address::Nats(_) => "nats",
-            Address::Mqtt(_) => "mqtt",
-            Address::Redis(_) => "redis",
-            Address::Conductor(_) => unreachable!("refused above"),
-        };
-        (scheme != wanted && !(wanted == "amqp" && scheme == "amqps"))
-            .then(|| ("url".into(), format!("sink `{}` needs a {wanted}:// broker URL", self.sink), None))
+        match Brokers::of_url(&self.url).url_for(&address) {
+            Ok(_) => None,
+            Err(PublishError::NoBroker { protocol, .. }) => Some((
+                "url".into(),
+                format!(
+                    "sink `{}` needs the URL of its {} broker ({}://...)",
+                    self.sink,
+                    protocol,
+                    protocol.to_lowercase()
+                ),
+                None,
+            )),
+            Err(e) => Some(("sink".into(), format!("{e}: name a broker's queue"), None)),
+        }
     }
 
     fn request(&self, _msg: &AlertMessage, _now: Millis) -> Result<OutgoingRequest, NotifyError> {
@@ -98,16 +95,5 @@ impl QueueConfig {
 fn publisher_for(url: &str) -> Arc<Publisher> {
     static PUBLISHERS: OnceLock<Mutex<HashMap<String, Arc<Publisher>>>> = OnceLock::new();
     let mut all = PUBLISHERS.get_or_init(Default::default).lock().expect("lock");
-    all.entry(url.to_string())
-        .or_insert_with(|| {
-            let scheme = url.split("://").next().unwrap_or_default();
-            let brokers = Brokers {
-                amqp: matches!(scheme, "amqp" | "amqps").then(|| url.to_string()),
-                nats: (scheme == "nats").then(|| url.to_string()),
-                mqtt: (scheme == "mqtt").then(|| url.to_string()),
-                redis: (scheme == "redis").then(|| url.to_string()),
-            };
-            Arc::new(Publisher::new(brokers))
-        })
-        .clone()
+    all.entry(url.to_string()).or_insert_with(|| Arc::new(Publisher::new(Brokers::of_url(url)))).clone()
 }
