@@ -11,7 +11,7 @@
 //! Merging states is idempotent ([`vigil_core::monitor::expect::Beats::merge`]), so a state seen
 //! twice does no harm.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -73,6 +73,30 @@ pub struct PingMsg {
 /// Per ping id: the second counted, pings in it, and the last ping's time.
 type PerId = (Millis, u32, Millis);
 
+/// A heartbeat that listens to a queue: each message its condition lets through is a ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feed {
+    /// The heartbeat monitor.
+    pub monitor: String,
+    /// The queue (`mqtt:devices/42/alive`).
+    pub queue: String,
+    /// A JavaScript condition over the message (`$`), if only some messages are its pings.
+    pub condition: Option<String>,
+}
+
+/// A queue's message read as a ping of one heartbeat.
+#[derive(Debug, Clone)]
+pub struct MessagePingRow {
+    /// The heartbeat monitor.
+    pub monitor: String,
+    /// What the message reports.
+    pub ping: vigil_core::monitor::message::MessagePing,
+    /// The message's id: a message delivered again is not a second ping.
+    pub message_id: String,
+    /// Its body (the first [`MAX_BODY_BYTES`] are kept).
+    pub body: Vec<u8>,
+}
+
 /// The handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Pings {
@@ -80,6 +104,10 @@ pub struct Pings {
     ids: Arc<RwLock<HashMap<String, String>>>,
     /// Per ping id: the second counted, pings in it, and the last ping's time.
     limits: Arc<Mutex<HashMap<String, PerId>>>,
+    /// The heartbeats that listen to queues.
+    feeds: Arc<RwLock<Vec<Feed>>>,
+    /// Per monitor, the time of the last ping a message made.
+    last_message: Arc<Mutex<HashMap<String, Millis>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -97,23 +125,82 @@ impl Pings {
             tokio::spawn(committer(rx, store.clone(), clock.clone(), states.clone())),
             tokio::spawn(poller(store, clock.clone(), states, solo)),
         ];
-        let pings = Pings { tx, ids: Arc::default(), limits: Arc::default(), clock };
+        let pings = Pings {
+            tx,
+            ids: Arc::default(),
+            limits: Arc::default(),
+            feeds: Arc::default(),
+            last_message: Arc::default(),
+            clock,
+        };
         (pings, tasks)
     }
 
     /// Replaces the ping ids: id → monitor name.
     pub fn set_ids(&self, ids: HashMap<String, String>) {
-        self.set_ids_where(|_| true, ids);
+        self.set_ids_where(|_| true, ids, Vec::new());
     }
 
-    /// Replaces the ping ids of the monitors `mine` says are the caller's (a monitors shard's),
-    /// keeping the others'.
-    pub fn set_ids_where(&self, mine: impl Fn(&str) -> bool, ids: HashMap<String, String>) {
+    /// Replaces the ping ids and queue feeds of the monitors `mine` says are the caller's (a
+    /// monitors shard's), keeping the others'.
+    pub fn set_ids_where(&self, mine: impl Fn(&str) -> bool, ids: HashMap<String, String>, feeds: Vec<Feed>) {
         let mut all = self.ids.write().expect("lock");
         all.retain(|_, monitor| !mine(monitor));
         all.extend(ids);
         drop(all);
+        let mut all = self.feeds.write().expect("lock");
+        all.retain(|f| !mine(&f.monitor));
+        all.extend(feeds);
+        drop(all);
         self.limits.lock().expect("lock").clear();
+    }
+
+    /// The queues some heartbeat listens to.
+    pub fn queues(&self) -> BTreeSet<String> {
+        self.feeds.read().expect("lock").iter().map(|f| f.queue.clone()).collect()
+    }
+
+    /// The heartbeats that listen to `queue`.
+    pub fn feeds_of(&self, queue: &str) -> Vec<Feed> {
+        self.feeds.read().expect("lock").iter().filter(|f| f.queue == queue).cloned().collect()
+    }
+
+    /// Records pings that came as messages on `queue`; returns once they are durable. No rate
+    /// limit: the queue paces them, and they are written in the same batches as HTTP pings. Each
+    /// is later than the monitor's previous one, so their order holds.
+    pub async fn record_messages(&self, queue: &str, pings: Vec<MessagePingRow>) -> Result<(), PingError> {
+        let now = self.clock.now();
+        let mut answers = Vec::with_capacity(pings.len());
+        for p in pings {
+            let at = {
+                let mut last = self.last_message.lock().expect("lock");
+                let last = last.entry(p.monitor.clone()).or_insert(Millis::MIN);
+                *last = now.max(last.saturating_add(1));
+                *last
+            };
+            let mut body = p.body;
+            body.truncate(MAX_BODY_BYTES);
+            let row = PingRow {
+                monitor: p.monitor,
+                kind: p.ping.kind,
+                exit_code: p.ping.exit_code,
+                rid: p.ping.rid,
+                body: Some(body),
+                origin: vigil_store::PingOrigin {
+                    queue: Some(queue.to_string()),
+                    message_id: Some(p.message_id),
+                    ..Default::default()
+                },
+                received_at: at,
+            };
+            let (done, answer) = oneshot::channel();
+            self.tx.send(PingMsg { row, done }).map_err(|_| PingError::Store("vigil is stopping".into()))?;
+            answers.push(answer);
+        }
+        for answer in answers {
+            answer.await.map_err(|_| PingError::Store("vigil is stopping".into()))??;
+        }
+        Ok(())
     }
 
     /// The ping id of heartbeat monitor `monitor`.

@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     pub status_wake: tokio::sync::Notify,
     /// Publishes EVENT tasks' messages to their brokers.
     pub publisher: Arc<vigil_connectors::sinks::Publisher>,
+    /// Heartbeat pings (the queues heartbeats listen to are consumed with the handlers').
+    pub pings: crate::pings::Pings,
     /// The inbox messages handed over and not applied yet.
     pub inbox_handed: Arc<crate::cluster::handed::Handed>,
     /// Wakes the lease loop (another node released or joined).

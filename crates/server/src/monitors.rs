@@ -50,6 +50,9 @@ fn view(status: &MonitorStatus, with_series: bool) -> Value {
     if let Some(id) = &status.ping_id {
         v["pingUrl"] = json!(format!("/ping/{id}"));
     }
+    if let Some(queue) = &status.ping_queue {
+        v["pingQueue"] = json!(queue);
+    }
     if let Some(beats) = &status.beats {
         v["status"] = json!(heartbeat_status(status, beats));
         v["lastPing"] = json!(beats.success.max(beats.fail).map(format_millis));
@@ -118,7 +121,8 @@ async fn pings(
             let mut v = json!({
                 "kind": vigil_store::pings::kind_name(p.kind), "exitStatus": p.exit_code, "rid": p.rid,
                 "method": p.origin.method, "userAgent": p.origin.user_agent, "remoteAddr": p.origin.remote_addr,
-                "scheme": p.origin.scheme, "receivedAt": format_millis(p.received_at),
+                "scheme": p.origin.scheme, "queue": p.origin.queue, "messageId": p.origin.message_id,
+                "receivedAt": format_millis(p.received_at),
             });
             match p.body.map(String::from_utf8) {
                 Some(Ok(text)) => v["body"] = json!(text),

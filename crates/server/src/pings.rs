@@ -162,6 +162,8 @@ fn origin(req: &Request) -> PingOrigin {
         user_agent: text("user-agent").map(|ua| ua.chars().take(200).collect()),
         remote_addr: forwarded.or(peer),
         scheme: Some(text("x-forwarded-proto").unwrap_or("http").to_string()),
+        queue: None,
+        message_id: None,
     }
 }
 

@@ -132,6 +132,8 @@ fn ping(monitor: &str, kind: vigil_core::monitor::expect::PingKind, at: i64, rid
             user_agent: Some("curl/8.5".into()),
             remote_addr: Some("2001::1".into()),
             scheme: Some("https".into()),
+            queue: None,
+            message_id: None,
         },
         received_at: at,
     }
@@ -178,4 +180,32 @@ pub async fn pings(store: &dyn Store) {
     let salt = store.setting("ping_salt").await.unwrap().unwrap();
     assert!(salt.len() >= 32, "{salt}");
     assert_eq!(store.setting("nope").await.unwrap(), None);
+
+    // A queue's message is one ping however often it is delivered: in one batch or later.
+    let message = |monitor: &str, kind, at, id: &str| {
+        let mut p = ping(monitor, kind, at, None);
+        p.origin =
+            crate::PingOrigin { queue: Some("mqtt:beats".into()), message_id: Some(id.into()), ..Default::default() };
+        p
+    };
+    let states = store
+        .record_pings(
+            &[
+                message("device", Success, 300, "m1"),
+                message("device", Fail, 301, "m1"),
+                message("etl", Fail, 302, "m1"),
+            ],
+            303,
+        )
+        .await
+        .unwrap();
+    let device = states.iter().find(|s| s.monitor == "device").unwrap();
+    assert_eq!((device.beats.success, device.beats.fail), (Some(300), None), "the second delivery is not a ping");
+    assert_eq!(states.iter().find(|s| s.monitor == "etl").unwrap().beats.fail, Some(302), "one id, two monitors");
+    let twice = [message("device", Fail, 400, "m1"), message("device", Fail, 401, "m2")];
+    let again = store.record_pings(&twice, 402).await.unwrap();
+    assert_eq!((again[0].beats.success, again[0].beats.fail), (Some(300), Some(401)));
+    let log = store.pings("device", 10).await.unwrap();
+    assert_eq!(log.iter().map(|p| p.received_at).collect::<Vec<_>>(), [401, 300]);
+    assert_eq!((log[0].origin.queue.as_deref(), log[0].origin.message_id.as_deref()), (Some("mqtt:beats"), Some("m2")));
 }

@@ -514,7 +514,7 @@ macro_rules! monitor_store_methods {
 
             pub(crate) async fn pings_impl(&self, monitor: &str, limit: u32) -> Result<Vec<crate::PingRow>> {
                 let rows = sqlx::query(
-                    "SELECT monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, received_at \
+                    "SELECT monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, queue, message_id, received_at \
                      FROM pings WHERE monitor = $1 ORDER BY id DESC LIMIT $2",
                 )
                 .bind(monitor)
@@ -537,6 +537,8 @@ macro_rules! monitor_store_methods {
                                 user_agent: r.try_get("user_agent")?,
                                 remote_addr: r.try_get("remote_addr")?,
                                 scheme: r.try_get("scheme")?,
+                                queue: r.try_get("queue")?,
+                                message_id: r.try_get("message_id")?,
                             },
                             received_at: r.try_get("received_at")?,
                         })

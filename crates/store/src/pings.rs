@@ -38,6 +38,11 @@ pub struct PingOrigin {
     pub remote_addr: Option<String>,
     /// `http` or `https` (`X-Forwarded-Proto`).
     pub scheme: Option<String>,
+    /// A queue's message: the queue (`mqtt:devices/42/alive`).
+    pub queue: Option<String>,
+    /// A queue's message: its id. Of two pings of one monitor with one message id (the message
+    /// delivered again), the second is not recorded.
+    pub message_id: Option<String>,
 }
 
 impl PingRow {
@@ -116,10 +121,18 @@ macro_rules! heartbeat_row {
 macro_rules! write_pings {
     ($db:ty, $tx:expr, $pings:expr, $now:expr, $lock:expr) => {{
         use crate::pings as p;
-        let pings: &[p::PingRow] = $pings;
-        for chunk in pings.chunks(p::ROWS_PER_STATEMENT) {
+        let all: &[p::PingRow] = $pings;
+        // A message's ping is recorded once: one delivered again is left out, here and below.
+        let mut fresh: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+        let (from_messages, plain): (Vec<&p::PingRow>, Vec<&p::PingRow>) =
+            all.iter().partition(|r| r.origin.message_id.is_some());
+        for (chunk, from_message) in plain
+            .chunks(p::ROWS_PER_STATEMENT)
+            .map(|c| (c, false))
+            .chain(from_messages.chunks(p::ROWS_PER_STATEMENT).map(|c| (c, true)))
+        {
             let mut q: sqlx::QueryBuilder<$db> =
-                sqlx::QueryBuilder::new("INSERT INTO pings (monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, received_at) ");
+                sqlx::QueryBuilder::new("INSERT INTO pings (monitor, kind, exit_code, rid, body, body_raw, method, user_agent, remote_addr, scheme, queue, message_id, received_at) ");
             q.push_values(chunk, |mut b, r| {
                 // Text is kept as text (searchable, readable in SQL); other bytes as they came.
                 let (text, raw) = match r.body.as_deref().map(std::str::from_utf8) {
@@ -137,10 +150,28 @@ macro_rules! write_pings {
                     .push_bind(&r.origin.user_agent)
                     .push_bind(&r.origin.remote_addr)
                     .push_bind(&r.origin.scheme)
+                    .push_bind(&r.origin.queue)
+                    .push_bind(&r.origin.message_id)
                     .push_bind(r.received_at);
             });
-            q.build().execute(&mut *$tx).await?;
+            if !from_message {
+                q.build().execute(&mut *$tx).await?;
+                continue;
+            }
+            q.push(" ON CONFLICT DO NOTHING RETURNING monitor, message_id");
+            for row in q.build().fetch_all(&mut *$tx).await? {
+                use sqlx::Row;
+                fresh.insert((row.try_get(0)?, row.try_get(1)?));
+            }
         }
+        // Of one message's pings only the first inserted counts (twice in one batch: once).
+        let pings: Vec<&p::PingRow> = all
+            .iter()
+            .filter(|r| match r.origin.message_id.as_deref() {
+                None => true,
+                Some(id) => fresh.remove(&(r.monitor.clone(), id.to_string())),
+            })
+            .collect();
         // Each monitor's pings in arrival order, found once (not by a scan per state row).
         let mut by_monitor: std::collections::HashMap<&str, Vec<&p::PingRow>> = std::collections::HashMap::new();
         for r in pings {

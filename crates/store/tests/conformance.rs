@@ -62,6 +62,9 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE pings DROP COLUMN user_agent",
             "ALTER TABLE pings DROP COLUMN remote_addr",
             "ALTER TABLE pings DROP COLUMN scheme",
+            "DROP INDEX pings_by_message",
+            "ALTER TABLE pings DROP COLUMN queue",
+            "ALTER TABLE pings DROP COLUMN message_id",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

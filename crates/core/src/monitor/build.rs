@@ -304,13 +304,13 @@ fn source_names() -> String {
     SourceKind::block_names().collect::<Vec<_>>().join(", ")
 }
 
-/// The `heartbeat` block: `grace`, `maxRuntime`, `id`.
+/// The `heartbeat` block: `grace`, `maxRuntime`, `id`, `queue`, `condition`.
 fn heartbeat(block: &Value, cadence: &Cadence, problems: &mut Vec<Problem>) -> super::HeartbeatDef {
     let Some(obj) = block.as_object() else {
         problems.push(Problem::error("heartbeat", "`heartbeat` is a map: `{grace: 1h, maxRuntime: 2h}`"));
         return super::HeartbeatDef::default_for(cadence.clone());
     };
-    let fields: (&[&str], &[&str]) = (&["grace", "maxRuntime", "id"], &[]);
+    let fields: (&[&str], &[&str]) = (&["grace", "maxRuntime", "id", "queue", "condition"], &[]);
     check_keys(obj, "heartbeat", fields, "heartbeat", Unknown::Refused, problems);
     let duration = |key: &str, problems: &mut Vec<Problem>| -> Option<i64> {
         match obj.get(key)? {
@@ -360,7 +360,61 @@ fn heartbeat(block: &Value, cadence: &Cadence, problems: &mut Vec<Problem>) -> s
             None
         }
     };
-    super::HeartbeatDef { expect: super::expect::Heartbeat { expected: cadence.clone(), grace, max_runtime }, id }
+    let queue = queue_feed(obj, problems);
+    super::HeartbeatDef {
+        expect: super::expect::Heartbeat { expected: cadence.clone(), grace, max_runtime },
+        id,
+        queue,
+    }
+}
+
+/// A heartbeat's `queue` and `condition`: a queue written as a sink, on a broker (vigil's own
+/// queue has none to listen to), and a condition only beside a queue.
+fn queue_feed(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<super::QueueFeed> {
+    let condition = match obj.get("condition") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if !c.trim().is_empty() => Some(c.clone()),
+        Some(other) => {
+            problems.push(Problem::error(
+                "heartbeat.condition",
+                format!("`condition` is a JavaScript expression over the message `$`, such as \"$.job == 'backup'\", got {other}"),
+            ));
+            None
+        }
+    };
+    let queue = match obj.get("queue") {
+        None | Some(Value::Null) => {
+            if condition.is_some() {
+                problems.push(Problem::error(
+                    "heartbeat.condition",
+                    "`condition` chooses which messages of the `queue` are pings: name the queue too",
+                ));
+            }
+            return None;
+        }
+        Some(Value::String(q)) => q.trim().to_string(),
+        Some(other) => {
+            problems.push(Problem::error(
+                "heartbeat.queue",
+                format!("`queue` is a queue written as a sink, such as `mqtt:devices/42/alive`, got {other}"),
+            ));
+            return None;
+        }
+    };
+    match crate::sink::split(&queue) {
+        Err(e) => {
+            problems.push(Problem::error("heartbeat.queue", e.to_string()));
+            None
+        }
+        Ok(("conductor", _)) => {
+            problems.push(Problem::error(
+                "heartbeat.queue",
+                "vigil's own queue (`conductor:...`) is for event handlers; a heartbeat listens to a broker's queue",
+            ));
+            None
+        }
+        Ok(_) => Some(super::QueueFeed { queue, condition }),
+    }
 }
 
 fn threshold(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) -> Option<Threshold> {

@@ -14,6 +14,7 @@ pub mod daily;
 pub mod evaluate;
 pub mod expect;
 pub mod export;
+pub mod message;
 pub mod testing;
 mod threshold;
 
@@ -85,6 +86,19 @@ pub struct HeartbeatDef {
     /// The ping id the file gives (or a `${workflow.secrets.NAME}` reference); vigil derives one
     /// when absent.
     pub id: Option<String>,
+    /// The queue whose messages are its pings too (`mqtt:devices/42/alive`), if any.
+    pub queue: Option<QueueFeed>,
+}
+
+/// A queue a heartbeat listens to: each message (that its condition lets through) is a ping,
+/// read by [`message::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueFeed {
+    /// The queue, written as a sink (`TYPE:NAME`: `nats:jobs.backup.done`, `amqp_queue:beats`).
+    pub queue: String,
+    /// A JavaScript condition over the message (`$`), as an event handler's: only messages it
+    /// holds for are pings, so many heartbeats can share one queue.
+    pub condition: Option<String>,
 }
 
 impl HeartbeatDef {
@@ -93,6 +107,7 @@ impl HeartbeatDef {
         HeartbeatDef {
             expect: expect::Heartbeat { expected: cadence, grace: DEFAULT_GRACE_MS, max_runtime: None },
             id: None,
+            queue: None,
         }
     }
 }

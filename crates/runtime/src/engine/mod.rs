@@ -160,6 +160,9 @@ impl Engine {
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         let (recorded_tx, recorded_rx) = mpsc::unbounded_channel();
         let notifiers: crate::alerting::delivery::Notifiers = Arc::default();
+        let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (pings, ping_tasks) =
+            crate::pings::Pings::spawn(store.clone(), clock.clone(), beats_tx, config.cluster.solo);
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
@@ -188,6 +191,7 @@ impl Engine {
             inbox_wake: tokio::sync::Notify::new(),
             inbox_handed: Default::default(),
             publisher: Arc::new(vigil_connectors::sinks::Publisher::new(config.brokers.clone())),
+            pings: pings.clone(),
             event_handlers: Default::default(),
             status_listeners: config.status_listeners.clone(),
             status_wake: tokio::sync::Notify::new(),
@@ -231,9 +235,6 @@ impl Engine {
             tokio::spawn(crate::status_events::run(shared.clone())),
         ];
         tasks.push(crate::cluster::leases::start(shared.clone(), config.cluster.clone(), config.recover).await?);
-        let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (pings, ping_tasks) =
-            crate::pings::Pings::spawn(store.clone(), clock.clone(), beats_tx, config.cluster.solo);
         tasks.extend(ping_tasks);
         let (retention, retention_task) = crate::retention::Retention::spawn(
             crate::retention::Deps {

@@ -7,41 +7,23 @@
 //! queue, the message id and the action, and one that exists is not started again; a task that
 //! already ended as asked is left alone.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 use vigil_connectors::sinks::consume::{AckToken, Received};
 use vigil_core::event_handler::{Planned, plan};
 use vigil_core::interpreter::TaskResult;
 use vigil_core::principal::Principal;
-use vigil_core::script::{ScriptEngine, ScriptLimits};
 use vigil_store::ParkedEvent;
 
+use super::condition::javascript;
 use crate::shared::{EngineError, Shared, StartRequest};
 
 /// Deliveries of one message that fail for a passing reason before it is parked.
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
-/// How long a handler's condition may run.
-const CONDITION_TIME: Duration = Duration::from_millis(250);
 /// The most of a payload a parked record keeps.
 const PARKED_PAYLOAD_BYTES: usize = 64 * 1024;
-
-thread_local! {
-    /// Conditions run on the thread that handles the message (QuickJS is not `Send`).
-    static CONDITIONS: RefCell<Option<ScriptEngine>> = const { RefCell::new(None) };
-}
-
-/// A JavaScript condition over `payload`.
-fn javascript(script: &str, payload: &Value) -> Result<bool, String> {
-    CONDITIONS.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let engine = cell.get_or_insert_with(|| ScriptEngine::new(ScriptLimits::default()));
-        engine.eval_truthy(script, payload, CONDITION_TIME).map_err(|e| e.to_string())
-    })
-}
 
 /// Why an action did not happen.
 enum Failure {

@@ -1,4 +1,4 @@
-//! Runs one consumer per queue that an active handler listens to, on the node that owns the
+//! Runs one consumer per queue that an active handler or a heartbeat listens to, on the node that owns the
 //! queue's partition (`event:<queue>`, among the partition leases): taken over by another node
 //! when that one dies, and stopped here as soon as this node's lease may have lapsed, so two
 //! nodes never act on one queue at once. Messages a stopped consumer did not acknowledge come
@@ -49,11 +49,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         }
         let handlers = shared.event_handlers.read().expect("lock").clone();
-        let wanted: Vec<String> = handlers
-            .events()
+        let mut queues = shared.pings.queues();
+        queues.extend(handlers.events().map(str::to_string));
+        let wanted: Vec<String> = queues
+            .into_iter()
             .filter(|e| !vigil_core::sink::is_own_queue(e))
             .filter(|e| shared.ownership.surely_owns_key(&lease_key(e)))
-            .map(str::to_string)
             .collect();
         running.retain(|event, task| {
             let keep = wanted.contains(event) && !task.is_finished();
@@ -118,6 +119,17 @@ async fn consume(shared: Arc<Shared>, event: String) {
                 continue;
             }
             reach(CrashPoint::BeforeEventCommit);
+            if let Err(e) = super::heartbeats::record(&shared, &event, &batch).await {
+                // Not recorded: every message comes again (and is a ping once).
+                tracing::warn!(event = %event, error = %e, "Could not record the pings of messages; they will be delivered again.");
+                let again: Vec<_> = batch.into_iter().map(|m| m.ack).collect();
+                if consumer.settle(&[], &again).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MOST);
+                continue;
+            }
             let (done, again) = super::process::handle_batch(&shared, &event, batch, &mut attempts).await;
             reach(CrashPoint::BeforeEventAck);
             if let Err(e) = consumer.settle(&done, &again).await {

@@ -88,6 +88,8 @@ pub struct MonitorStatus {
     pub paused: bool,
     /// A heartbeat monitor's ping id (`/ping/{id}`).
     pub ping_id: Option<String>,
+    /// The queue a heartbeat listens to, if any.
+    pub ping_queue: Option<String>,
     /// A heartbeat's pings so far (what it was last told: up, down, started).
     pub beats: Option<vigil_core::monitor::expect::Beats>,
     /// Its warning threshold, if it has one.

@@ -490,8 +490,16 @@ impl Actor {
     /// tells the ping route.
     fn set_ping_ids(&mut self) {
         let mut ids = HashMap::new();
+        let mut feeds = Vec::new();
         for (name, entry) in self.entries.iter_mut() {
             let Some(hb) = &entry.def.heartbeat else { continue };
+            if let Some(feed) = &hb.queue {
+                feeds.push(crate::pings::Feed {
+                    monitor: name.to_string(),
+                    queue: feed.queue.clone(),
+                    condition: feed.condition.clone(),
+                });
+            }
             let id = match &hb.id {
                 Some(given) if given.contains("${") => {
                     let mut value = serde_json::Value::String(given.clone());
@@ -510,7 +518,7 @@ impl Actor {
             entry.ping_id = Some(id);
         }
         let place = self.place;
-        self.deps.pings.set_ids_where(move |monitor| place.holds(monitor), ids);
+        self.deps.pings.set_ids_where(move |monitor| place.holds(monitor), ids, feeds);
     }
 
     /// Heartbeat states from pings (this node's or, in a cluster, others'): merged, and looked at
@@ -793,6 +801,7 @@ fn status(entry: &Entry) -> MonitorStatus {
         next_check: entry.next,
         paused: entry.def.paused,
         ping_id: entry.ping_id.clone(),
+        ping_queue: entry.def.heartbeat.as_ref().and_then(|h| Some(h.queue.as_ref()?.queue.clone())),
         beats: entry.def.heartbeat.is_some().then_some(entry.beats),
         warning: entry.def.warning,
         critical: entry.def.critical,
