@@ -75,6 +75,8 @@ source_kinds! {
     Email = "email", task: None, asks_query: false, sets_tiers: true, in_source_block: true;
     /// A TCP port: open, and answering as it should.
     Tcp = "tcp", task: Some("TCP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A queue's depth or its consumer's lag (RabbitMQ, JetStream, Redis streams).
+    Queue = "queue", task: None, asks_query: false, sets_tiers: false, in_source_block: true;
     /// Pings that should arrive (a `heartbeat:` block, not a source that is asked).
     Heartbeat = "heartbeat", task: None, asks_query: false, sets_tiers: true, in_source_block: false;
 }

@@ -16,6 +16,14 @@ use super::address::Address;
 pub use super::received::{AckToken, Received};
 use super::{Brokers, PublishError};
 
+/// The durable consumer's name for queue `event`: the same on every node, so a consumer that
+/// takes the queue over resumes where the last one left it.
+pub fn durable_name(event: &str) -> String {
+    let hash =
+        event.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("events-{hash:016x}")
+}
+
 /// A consumer of one queue.
 pub enum Consumer {
     /// RabbitMQ.

@@ -11,6 +11,7 @@
 pub mod address;
 pub mod amqp;
 pub mod consume;
+pub mod depth;
 pub(crate) mod guard;
 pub mod mqtt;
 pub mod nats;

@@ -14,6 +14,7 @@ pub mod http;
 pub mod influxdb;
 pub mod job_latency;
 pub mod prometheus;
+pub mod queue;
 mod registry;
 mod source;
 pub mod sql;
@@ -51,6 +52,8 @@ sources! {
     Email(email::EmailConfig),
     /// A TCP port: open, and answering as it should.
     Tcp(tcp::TcpConfig),
+    /// A queue's depth, or its consumer's lag.
+    Queue(queue::QueueConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.

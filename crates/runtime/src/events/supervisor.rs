@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use vigil_connectors::sinks::consume::Consumer;
+use vigil_connectors::sinks::consume::{Consumer, durable_name};
 
 use crate::crash_point::{CrashPoint, reach};
 use crate::shared::Shared;
@@ -72,13 +72,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// The durable consumer's name for queue `event`: the same on every node.
-fn consumer_name(event: &str) -> String {
-    let hash =
-        event.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-    format!("events-{hash:016x}")
-}
-
 /// Consumes `event` while this node surely owns it, reconnecting after failures.
 async fn consume(shared: Arc<Shared>, event: String) {
     let key = lease_key(&event);
@@ -88,7 +81,7 @@ async fn consume(shared: Arc<Shared>, event: String) {
     let node = shared.ownership.node().to_string();
     let brokers = shared.publisher.brokers().clone();
     loop {
-        let mut consumer = match Consumer::open(&brokers, &event, &consumer_name(&event), &node).await {
+        let mut consumer = match Consumer::open(&brokers, &event, &durable_name(&event), &node).await {
             Ok(c) => {
                 backoff = Duration::from_millis(200);
                 tracing::info!(event = %event, "Consuming.");

@@ -15,6 +15,7 @@ use super::address::AmqpTarget;
 use super::{Message, PublishError};
 
 pub mod consumer;
+pub(crate) mod depth;
 
 /// One connection and one confirming channel to a broker.
 pub struct AmqpClient {
@@ -44,6 +45,11 @@ impl AmqpClient {
     /// Whether the connection and channel still work (a refused declaration closes the channel).
     pub fn is_open(&self) -> bool {
         self.connection.status().connected() && self.channel.status().connected()
+    }
+
+    /// Closes the connection.
+    pub(crate) async fn close(&self) -> Result<(), lapin::Error> {
+        self.connection.close(0, "").await
     }
 
     /// The channel.

@@ -12,6 +12,14 @@ use super::super::received::{AckToken, Received, fresh_id};
 use super::client::Delivery;
 use super::{NatsClient, broken};
 
+/// The JetStream durable consumer vigil's consumer `name` is.
+pub(crate) fn jetstream_durable(name: &str) -> String {
+    format!("vigil-{name}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
+}
+
 /// A consumer of one subject.
 pub struct NatsConsumer {
     client: NatsClient,
@@ -36,10 +44,7 @@ impl NatsConsumer {
         }
         client.ensure_stream(to).await?;
         let stream = to.stream();
-        let durable: String = format!("vigil-{name}")
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-            .collect();
+        let durable = jetstream_durable(name);
         let config = json!({"stream_name": stream, "config": {
             "durable_name": durable, "ack_policy": "explicit", "ack_wait": to.ack_wait.as_nanos() as u64,
             "deliver_policy": "all", "filter_subject": to.subject, "max_ack_pending": 20_000,

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod consumer;
+pub(crate) mod depth;
 
 use std::collections::HashSet;
 
@@ -104,7 +105,7 @@ impl NatsClient {
     }
 }
 
-fn describe(err: &Value) -> String {
+pub(crate) fn describe(err: &Value) -> String {
     err.get("description").and_then(Value::as_str).map_or_else(|| err.to_string(), str::to_string)
 }
 

@@ -13,7 +13,7 @@ use super::RedisClient;
 use super::resp::Reply;
 
 /// The consumer group.
-const GROUP: &str = "vigil";
+pub(crate) const GROUP: &str = "vigil";
 /// How long another consumer's entry stays pending before it is claimed.
 const CLAIM_IDLE: Duration = Duration::from_secs(30);
 /// How often idle entries are looked for.

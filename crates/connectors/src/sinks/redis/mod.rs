@@ -2,6 +2,7 @@
 //! and `payload`, the JSON), trimmed with `MAXLEN ~ N` when the sink sets `maxlen`.
 
 pub mod consumer;
+pub(crate) mod depth;
 pub mod resp;
 
 use std::sync::atomic::{AtomicBool, Ordering};

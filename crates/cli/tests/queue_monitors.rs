@@ -1,9 +1,10 @@
-//! Heartbeats fed by queues, end to end against the real brokers (RabbitMQ, NATS JetStream,
-//! Mosquitto, Redis; skipped with a message when one is not running, unless
-//! `VIGIL_REQUIRE_SERVICES=1`): a message is a ping of the heartbeat that listens to its queue
-//! (of those whose condition holds, on a shared queue), a message that reports a failure pages
-//! at once, and a message is one ping however often it is delivered, also when vigil dies
-//! between taking it and recording it, or between recording and acknowledging it.
+//! Queues in monitors, end to end against the real brokers (RabbitMQ, NATS JetStream, Mosquitto,
+//! Redis; skipped with a message when one is not running, unless `VIGIL_REQUIRE_SERVICES=1`):
+//! - heartbeats fed by queues: a message is a ping of the heartbeat that listens to its queue (of
+//!   those whose condition holds, on a shared queue), a message that reports a failure pages at
+//!   once, and a message is one ping however often it is delivered, also when vigil dies between
+//!   taking it and recording it, or between recording and acknowledging it;
+//! - the `queue` source: a backlog past its threshold pages, and resolves once drained.
 
 mod support;
 
@@ -224,4 +225,50 @@ async fn a_crash_between_taking_and_recording_a_message_delivers_it_again_as_one
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_recording_and_acknowledging_a_message_is_still_one_ping() {
     crash_then_one_ping("consume.before-ack").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_backlog_past_its_threshold_pages_and_resolves_once_drained() {
+    let Some(b) = brokers() else { return };
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let stream = unique("vigil-backlog");
+    let queue = format!("redis:{stream}");
+    let config = config(dir.path(), &hooks.url, &[]);
+    let monitor = json!({"name": "backlog", "every": "1s", "critical": "> 3", "notify": ["pager"],
+        "source": {"queue": {"queue": queue, "url": b.redis.clone().unwrap()}}});
+    std::fs::write(config.join("monitors/backlog.json"), monitor.to_string()).unwrap();
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+
+    let publisher = Publisher::new(b.clone());
+    for n in 0..5 {
+        publisher.publish(&queue, &message(&format!("job-{n}"), json!({"n": n}))).await.unwrap();
+    }
+    let notice = |kind: &'static str| {
+        let hooks = &hooks;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let seen = hooks.to("/pager");
+                if let Some(n) = seen.iter().find(|r| r.body["notice"] == json!(kind)) {
+                    return n.body.clone();
+                }
+                assert!(Instant::now() < deadline, "no {kind}: {seen:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let paged = notice("trigger").await;
+    assert!(paged["summary"].as_str().unwrap().contains("backlog is critical at 5"), "{paged}");
+    let shown = get(&base, "/api/v1/monitors/backlog?series=true").await;
+    assert_eq!(shown["source"], json!("queue"), "{shown}");
+
+    let redis = vigil_connectors::sinks::redis::RedisClient::connect(b.redis.as_deref().unwrap()).await.unwrap();
+    redis.call(&[b"DEL", stream.as_bytes()]).await.unwrap();
+    let resolved = notice("resolve").await;
+    assert!(resolved["summary"].as_str().unwrap().contains("backlog"), "{resolved}");
 }
