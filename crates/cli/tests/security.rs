@@ -141,6 +141,14 @@ async fn a_write_token_reaches_no_admin_power_through_run_time_paths() {
     let state = api.run("inline_child", json!({"def": def})).await;
     assert!(is(&state, "Failed"), "{state}");
 
+    // Conductor's START_WORKFLOW with a `workflowDef` in its request: the same check, when it runs.
+    api.put_workflow(json!({"name": "start_inline", "version": 1, "tasks": [{"name": "s", "taskReferenceName": "s",
+        "type": "START_WORKFLOW", "inputParameters": {"startWorkflow": "${workflow.input.req}"}}]}))
+        .await;
+    let state = api.run("start_inline", json!({"req": {"name": "x", "workflowDef": def}})).await;
+    assert!(is(&state, "Failed"), "{state}");
+    assert!(state["reason"].as_str().unwrap_or_default().contains("workflowDef"), "{state}");
+
     let (status, body) = api
         .send(reqwest::Method::POST, "/api/workflow", Some(json!({"name": "x", "workflowDef": def, "input": {}})))
         .await;

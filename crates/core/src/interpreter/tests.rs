@@ -1290,6 +1290,37 @@ tasks:
 }
 
 #[test]
+fn start_workflow_reads_the_whole_request_from_the_input_as_conductor() {
+    let yaml = r#"
+name: t
+tasks:
+  - {name: s, taskReferenceName: s, type: START_WORKFLOW, inputParameters: {startWorkflow: "${workflow.input.req}"}}
+"#;
+    // Not a StartWorkflowRequest: failed with Conductor's words.
+    let mut h = Harness::new(yaml, json!({"start_workflow": {"param1": "v"}}));
+    let actions = h.send(Event::Start);
+    assert!(!actions.iter().any(|a| matches!(a, Action::StartWorkflow(_))), "{actions:?}");
+    assert_eq!(h.task("s").status, TaskStatus::Failed);
+    assert_eq!(h.task("s").reason_for_incompletion.as_deref(), Some("Missing 'startWorkflow' in input data."));
+    assert_eq!(h.inst.status, WorkflowStatus::Failed);
+
+    // A definition brought in the request is started as it is.
+    let def = json!({"name": "adhoc", "tasks": [{"name": "n", "taskReferenceName": "n", "type": "NOOP"}]});
+    let mut h = Harness::new(yaml, json!({"req": {"name": "adhoc", "workflowDef": def}}));
+    let actions = h.send(Event::Start);
+    let start = actions.iter().find_map(|a| if let Action::StartWorkflow(c) = a { Some(c) } else { None });
+    assert_eq!(start.and_then(|c| c.definition.clone()), Some(def), "{actions:?}");
+    assert_eq!(h.task("s").status, TaskStatus::Completed);
+
+    // One that does not build fails the task, naming the field.
+    let bad = json!({"name": "adhoc", "tasks": [{"name": "n", "taskReferenceName": "n", "type": "NOPE"}]});
+    let mut h = Harness::new(yaml, json!({"req": {"name": "adhoc", "workflowDef": bad}}));
+    h.send(Event::Start);
+    let reason = h.task("s").reason_for_incompletion.clone().unwrap_or_default();
+    assert!(reason.starts_with("startWorkflow.workflowDef is invalid"), "{reason}");
+}
+
+#[test]
 fn update_task_hands_its_update_to_the_runtime_and_completes_with_its_result() {
     let yaml = r#"
 name: t

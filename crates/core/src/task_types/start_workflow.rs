@@ -29,12 +29,18 @@ impl Builder {
     /// resolved at run time), and `version`, `input` and `correlationId` of their types.
     fn check_start_workflow(&mut self, raw: &TaskConfig, input_path: &str) {
         let start_path = join_key(input_path, "startWorkflow");
-        let Some(Value::Object(start)) = raw.input_parameters.get("startWorkflow") else {
-            self.problems.push(Problem::error(
-                start_path,
-                "a START_WORKFLOW task needs `startWorkflow: {name: WORKFLOW, input: {...}}`",
-            ));
-            return;
+        let start = match raw.input_parameters.get("startWorkflow") {
+            Some(Value::Object(start)) => start,
+            // The whole request from the input (`${workflow.input.startWorkflow}`), checked when
+            // the task runs, as Conductor checks it.
+            Some(Value::String(s)) if s.contains("${") => return,
+            _ => {
+                self.problems.push(Problem::error(
+                    start_path,
+                    "a START_WORKFLOW task needs `startWorkflow: {name: WORKFLOW, input: {...}}`",
+                ));
+                return;
+            }
         };
         match start.get("name") {
             Some(Value::String(name)) if !name.trim().is_empty() => {}
@@ -44,6 +50,11 @@ impl Builder {
             )),
         }
         let is_template = |v: &Value| v.as_str().is_some_and(|s| s.contains("${"));
+        if let Some(doc @ Value::Object(_)) = start.get("workflowDef") {
+            let (_, problems) = crate::def::build::build_workflow(doc);
+            let at = join_key(&start_path, "workflowDef");
+            self.problems.extend(problems.into_iter().map(|problem| problem.within(&at)));
+        }
         let fields = [
             ("version", Value::is_u64 as fn(&Value) -> bool, "a version number"),
             ("input", Value::is_object, "a map"),
@@ -68,23 +79,56 @@ impl Run<'_, '_> {
     /// is the stored (masked) copy: a secret this task resolved is not handed on in the clear.
     pub(crate) fn start_start_workflow(&mut self, i: usize) {
         let start = self.inst.tasks[i].input_data.get("startWorkflow").cloned().unwrap_or(Value::Null);
+        if !start.is_object() {
+            // Conductor's words (`StartWorkflow.getRequest`).
+            return self.fail(i, "Missing 'startWorkflow' in input data.".into(), TaskStatus::Failed);
+        }
         let name = match start.get("name") {
-            Some(Value::String(name)) => name.clone(),
+            Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
             other => {
-                let reason = format!("startWorkflow.name is not a workflow name: {}", other.unwrap_or(&Value::Null));
-                return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+                let reason = format!(
+                    "startWorkflow validation failed. 'name' -> Workflow name cannot be null or empty (got {}). ",
+                    other.unwrap_or(&Value::Null)
+                );
+                return self.fail(i, reason, TaskStatus::Failed);
             }
         };
         let version = start.get("version").and_then(Value::as_u64).map(|v| v as u32);
-        if self.cx.workflows.get(&name, version).is_none() {
+        // A definition brought in the request is run as it is, not registered: checked here, with
+        // the authority of the data that carried it, so the task fails rather than a start.
+        let definition = match start.get("workflowDef") {
+            None | Some(Value::Null) => None,
+            Some(doc @ Value::Object(_)) => {
+                if let Err(denied) = self.inst.data_authority().check_references(doc) {
+                    return self.fail(
+                        i,
+                        format!("startWorkflow.workflowDef: {denied}"),
+                        TaskStatus::FailedWithTerminalError,
+                    );
+                }
+                if let Err(problems) = self.cx.workflows.build_inline(doc) {
+                    let list: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+                    let reason = format!("startWorkflow.workflowDef is invalid: {}", list.join("; "));
+                    return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+                }
+                Some(doc.clone())
+            }
+            Some(other) => {
+                let reason = format!("startWorkflow.workflowDef is not a workflow definition: {other}");
+                return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
+            }
+        };
+        if definition.is_none() && self.cx.workflows.get(&name, version).is_none() {
             let which = version.map_or(String::new(), |v| format!(" version {v}"));
             let reason = format!("Unable to start workflow `{name}`{which}: it is not defined");
             return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
         }
         let id = format!("{}.{}", self.inst.workflow_id, self.inst.tasks[i].task_id);
+        // As Conductor: the starter's correlation id unless the request gives one.
         let correlation_id = start
             .get("correlationId")
             .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty())
             .map(String::from)
             .or_else(|| self.inst.correlation_id.clone());
         self.actions.push(Action::StartWorkflow(ChildStart {
@@ -94,7 +138,7 @@ impl Run<'_, '_> {
             input: start.get("input").cloned().unwrap_or_else(|| json!({})),
             parent: None,
             correlation_id,
-            definition: None,
+            definition,
             started_by: self.inst.data_authority(),
         }));
         self.complete(i, json!({"workflowId": id}));
