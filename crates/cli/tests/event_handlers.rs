@@ -173,6 +173,45 @@ async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
     assert_eq!(http.delete(format!("{base}/api/event/parked/{id}")).send().await.unwrap().status(), 200);
 }
 
+/// A message that completes a task its workflow has not reached yet (as an EVENT task's message
+/// can arrive before the step after it commits) is delivered again until the task is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_for_a_task_not_yet_scheduled_completes_it_once_it_is() {
+    let Some(b) = brokers() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let event = format!("amqp_queue:{}", unique("vigil-early"));
+    let config = config(dir.path(), &[]);
+    let steps = json!({"name": "steps", "tasks": [
+        {"name": "first", "taskReferenceName": "first", "type": "WAIT", "inputParameters": {"duration": "2 seconds"}},
+        {"name": "later", "taskReferenceName": "later", "type": "WAIT"}]});
+    std::fs::write(config.join("workflows/steps.json"), steps.to_string()).unwrap();
+    let handler = json!({"name": "completes_later", "event": event, "active": true, "actions": [{"action": "complete_task",
+        "complete_task": {"workflowId": "${id}", "taskRefName": "later", "output": {"by": "message"}}}]});
+    std::fs::write(config.join("event_handlers/later.json"), handler.to_string()).unwrap();
+    let db = dir.path().join("v.db");
+    let port = free_port();
+    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let http = reqwest::Client::new();
+    let id: String =
+        http.post(format!("{base}/api/workflow/steps")).json(&json!({})).send().await.unwrap().text().await.unwrap();
+    let message = Message { id: format!("early-{id}"), payload: json!({"id": id}).to_string().into_bytes() };
+    Publisher::new(b.clone()).publish(&event, &message).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let wf = loop {
+        let wf: Value = http.get(format!("{base}/api/workflow/{id}")).send().await.unwrap().json().await.unwrap();
+        if wf["status"] == "COMPLETED" {
+            break wf;
+        }
+        assert!(Instant::now() < deadline, "the message never completed `later`: {wf}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(wf["tasks"][1]["outputData"]["by"], json!("message"), "{wf}");
+    let parked: Vec<Value> = http.get(format!("{base}/api/event/parked")).send().await.unwrap().json().await.unwrap();
+    assert!(parked.is_empty(), "{parked:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conductors_event_api_registers_lists_and_removes_handlers() {
     let dir = tempfile::tempdir().unwrap();

@@ -29,7 +29,22 @@ pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> Ta
         Err(e) => return failed(format!("reading workflow `{workflow_id}`: {e}"), false),
     };
     let Some(exec) = by.find(&instance) else {
-        return failed(format!("workflow `{workflow_id}` has no task {}", by.describe()), true);
+        // A task its definition declares may not be scheduled yet: a message an EVENT task
+        // published can arrive before the step after it commits. That passes; a name the
+        // definition lacks, or an ended instance, does not.
+        let may_come = !instance.status.is_terminal()
+            && match &by {
+                By::Reference(reference) => {
+                    let workflows = shared.workflows.read().expect("lock").clone();
+                    workflows.for_instance(&instance).is_none_or(|def| def.find_task(reference).is_some())
+                }
+                By::Execution(_) => false,
+            };
+        let why = if may_come { "yet" } else { "" };
+        return failed(
+            format!("workflow `{workflow_id}` has no task {} {why}", by.describe()).trim_end().to_string(),
+            !may_come,
+        );
     };
     let done = |exec: &TaskExec| {
         let task_id = global_task_id(&workflow_id, &exec.task_id);

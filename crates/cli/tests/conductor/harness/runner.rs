@@ -74,6 +74,7 @@ const STEP_KEYS: &[(&str, &[&str])] = &[
     ("unregister", &["workflowdef", "version", "taskdef"]),
     ("resetCallbacks", &["workflow"]),
     ("skipTask", &["workflow", "task"]),
+    ("expectEventHandlers", &["event", "count", "at", "uniqueNames"]),
     ("sleep", &[]),
 ];
 
@@ -346,6 +347,7 @@ impl<'a> Scenario<'a> {
                 Ok(())
             }
             "fails" => self.fails(arg).await,
+            "expectEventHandlers" => self.expect_event_handlers(arg).await,
             other => Err(format!("unknown step `{other}`")),
         }
     }
@@ -661,6 +663,37 @@ impl<'a> Scenario<'a> {
             return Ok(());
         }
         Err(format!("a `{kind}` task was offered where none should be ({status}): {text}"))
+    }
+
+    /// `GET /api/event`: the handlers of `event`: how many, each one's fields by index
+    /// (subsets), and whether every handler's name is unique.
+    async fn expect_event_handlers(&self, arg: &Value) -> Result<(), String> {
+        let text = self.call(reqwest::Method::GET, "/api/event", None).await?;
+        let all: Vec<Value> = serde_json::from_str(&text).map_err(|e| format!("GET /api/event: {e}: {text}"))?;
+        if arg.get("uniqueNames").and_then(Value::as_bool) == Some(true) {
+            let mut names: Vec<&str> = all.iter().filter_map(|h| h["name"].as_str()).collect();
+            let n = names.len();
+            names.sort_unstable();
+            names.dedup();
+            if names.len() != n {
+                return Err(format!("two handlers share a name: {text}"));
+            }
+        }
+        let event = arg.get("event").and_then(Value::as_str);
+        let mine: Vec<&Value> = all.iter().filter(|h| event.is_none_or(|e| h["event"] == e)).collect();
+        if let Some(n) = arg.get("count").and_then(Value::as_u64)
+            && mine.len() as u64 != n
+        {
+            return Err(format!("{} handlers of {event:?}, expected {n}: {text}", mine.len()));
+        }
+        for (index, want) in arg.get("at").and_then(Value::as_object).into_iter().flatten() {
+            let i: usize = index.parse().map_err(|_| format!("`at` index {index}"))?;
+            let got = mine.get(i).ok_or_else(|| format!("no handler {i} of {event:?}: {text}"))?;
+            if let Some(p) = subset_problem(want, got, &format!("handler {i}")) {
+                return Err(p);
+            }
+        }
+        Ok(())
     }
 
     async fn child(&mut self, arg: &Value) -> Result<(), String> {
