@@ -20,3 +20,20 @@ pub(crate) async fn start_durable(shared: &Shared, req: StartRequest) -> Result<
     rx.await.map_err(|_| EngineError::ShuttingDown)?;
     Ok(id)
 }
+
+/// Starts an instance whose id is fixed by what caused it (an event handler's start, the same on
+/// every delivery of its message) only in its home partition, `partition_of(id)`: started here
+/// when this node surely owns it, else handed to that partition's inbox. Commits are fenced by
+/// partition, so two nodes that both take the message (one losing the queue, one taking it over)
+/// cannot both commit it: one partition, one writer at a time. The inbox start is skipped when
+/// the instance exists by then.
+pub(crate) async fn start_durable_at_home(shared: &Shared, req: StartRequest) -> Result<String, EngineError> {
+    let id = req.id.clone().unwrap_or_else(new_instance_id);
+    let home = vigil_store::partition_of(&id);
+    if shared.ownership.surely_owns(home) {
+        return start_durable(shared, StartRequest { id: Some(id), ..req }).await;
+    }
+    let msg = crate::cluster::inbox::start_msg(req, &id);
+    crate::cluster::inbox::send(shared, home, &msg).await?;
+    Ok(id)
+}

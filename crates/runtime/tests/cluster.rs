@@ -1,6 +1,7 @@
 //! Two engines as cluster nodes on one PostgreSQL database: a node that owns no partition yet
 //! still accepts a durable start (the owner runs it, through the inbox), and the partitions end
-//! up shared once the first node hears of the second.
+//! up shared once the first node hears of the second; an instance whose id names it for good
+//! (an event's), started on both nodes at once, runs once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,10 @@ fn workflows() -> WorkflowSet {
 }
 
 async fn node(url: &str, id: &str) -> (Engine, Arc<PostgresStore>) {
+    node_with(url, id, workflows()).await
+}
+
+async fn node_with(url: &str, id: &str, workflows: WorkflowSet) -> (Engine, Arc<PostgresStore>) {
     let store = Arc::new(PostgresStore::open(url).await.unwrap());
     let node = NodeRow {
         id: id.into(),
@@ -32,9 +37,8 @@ async fn node(url: &str, id: &str) -> (Engine, Arc<PostgresStore>) {
     };
     let cluster = ClusterConfig { node, lease_ttl: Duration::from_secs(4), solo: false };
     let config = EngineConfig { cluster, ..EngineConfig::default() };
-    let engine = Engine::start(store.clone(), Arc::new(SystemClock), config, workflows(), SecretValues::default())
-        .await
-        .unwrap();
+    let engine =
+        Engine::start(store.clone(), Arc::new(SystemClock), config, workflows, SecretValues::default()).await.unwrap();
     (engine, store)
 }
 
@@ -131,6 +135,98 @@ async fn an_observation_whose_key_moved_before_its_commit_still_completes_its_ta
     assert!(store.alert(&key).await.unwrap().is_some(), "the observation was never applied");
     pool.close().await;
     engine.shutdown().await;
+    store.close().await;
+    pg.drop_now().await;
+}
+
+/// Waits until node-a and node-b hold 32 partitions each.
+async fn until_shared(store: &PostgresStore) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let leases = store.leases().await.unwrap();
+        let of = |n: &str| leases.iter().filter(|l| l.owner.as_deref() == Some(n)).count();
+        if of("node-a") == 32 && of("node-b") == 32 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not shared: a {} b {}", of("node-a"), of("node-b"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Answers every HTTP request with 200 and counts them.
+async fn counting_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hit", listener.local_addr().unwrap());
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut seen = Vec::new();
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    // One request per connection is enough here: answer at the end of its head.
+                    if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                            .await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_instance_started_on_two_nodes_at_once_runs_once() {
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_rt_start_once").await else { return };
+    let (url, hits) = counting_server().await;
+    let doc = json!({"name": "call", "tasks": [{"name": "h", "taskReferenceName": "h", "type": "HTTP",
+        "inputParameters": {"http_request": {"uri": url, "method": "GET"}}}]});
+    let set = || {
+        let mut set = WorkflowSet::default();
+        set.insert(build_workflow(&doc).0.unwrap());
+        set
+    };
+    let (a, store) = node_with(&pg.url, "node-a", set()).await;
+    let (b, _) = node_with(&pg.url, "node-b", set()).await;
+    until_shared(&store).await;
+    // Both nodes take each message (one losing the queue, one taking it over) and start its
+    // instance at the same moment: whichever does not own its home partition hands it over.
+    let ids: Vec<String> = (0..24).map(|n| format!("event-{n}")).collect();
+    for id in &ids {
+        let req =
+            || StartRequest { name: "call".into(), input: json!({}), id: Some(id.clone()), ..StartRequest::default() };
+        let (x, y) = tokio::join!(a.start_once(req()), b.start_once(req()));
+        assert_eq!((x.unwrap(), y.unwrap()), (id.clone(), id.clone()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in &ids {
+        loop {
+            if let Some(i) = store.instance(id).await.unwrap()
+                && i.status == WorkflowStatus::Completed
+            {
+                assert_eq!(i.partition, vigil_store::partition_of(id), "{id} runs in its home partition");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} did not complete");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // What a second start would call has had time to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), ids.len(), "each instance called once");
+    b.shutdown().await;
+    a.shutdown().await;
     store.close().await;
     pg.drop_now().await;
 }

@@ -471,6 +471,13 @@ impl Engine {
         crate::starting::start_durable(&self.shared, req).await
     }
 
+    /// Starts an instance whose id names it for good (an event handler's start, the same on
+    /// every delivery of its message), only in its home partition, so that two nodes starting
+    /// it at once start it once; returns once its start is committed or in its owner's inbox.
+    pub async fn start_once(&self, req: StartRequest) -> Result<String, EngineError> {
+        crate::starting::start_durable_at_home(&self.shared, req).await
+    }
+
     pub(crate) fn start_with(&self, req: StartRequest, fire: Option<FireRef>) -> Result<String, EngineError> {
         self.start_inner(req, fire, None)
     }

@@ -231,7 +231,7 @@ async fn perform(shared: &Arc<Shared>, action: Planned, by: Principal, handler: 
         Planned::Start { id, name, version, input, correlation_id } => {
             let req =
                 StartRequest { name, version, input, id: Some(id), correlation_id, definition: None, started_by: by };
-            crate::starting::start_durable(shared, req).await.map(drop).map_err(|e| match e {
+            crate::starting::start_durable_at_home(shared, req).await.map(drop).map_err(|e| match e {
                 EngineError::UnknownWorkflow { .. } | EngineError::InvalidDefinition(_) | EngineError::Forbidden(_) => {
                     Failure::Permanent(e.to_string())
                 }
