@@ -5,6 +5,7 @@
 //! runtime passes the time in and performs the actions the interpreter returns.
 
 pub mod alert;
+pub mod alertmanager;
 pub mod config;
 pub mod cron;
 pub mod def;
