@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 
 use super::*;
 
+/// An input, and the matchers (name, type, value) or the error it gives.
+type Case = (&'static str, Result<&'static [(&'static str, MatchType, &'static str)], &'static str>);
+
 /// `TestMatchers` in `matcher/parse/parse_test.go`: input, then the matchers or the error.
-const MATCHERS: &[(&str, Result<&[(&str, MatchType, &str)], &str>)] = &[
+const MATCHERS: &[Case] = &[
     ("", Ok(&[])),
     ("{}", Ok(&[])),
     ("{foo=bar}", Ok(&[("foo", MatchType::Equal, "bar")])),
@@ -54,7 +57,7 @@ const MATCHERS: &[(&str, Result<&[(&str, MatchType, &str)], &str>)] = &[
     ("{\"foo\"=\"\\xf0\\x9f\"}", Err("7:17: \"\\xf0\\x9f\": invalid input")),
 ];
 /// `TestMatcher` in `matcher/parse/parse_test.go`: input, then the matchers or the error.
-const MATCHER: &[(&str, Result<&[(&str, MatchType, &str)], &str>)] = &[
+const MATCHER: &[Case] = &[
     ("{foo=bar}", Ok(&[("foo", MatchType::Equal, "bar")])),
     ("{foo=bar,}", Ok(&[("foo", MatchType::Equal, "bar")])),
     ("{foo!=bar}", Ok(&[("foo", MatchType::NotEqual, "bar")])),
