@@ -1,9 +1,11 @@
 //! Alertmanager's model, as Prometheus and `amtool` speak it to vigil: label-set fingerprints
-//! and label matchers. Pure: no IO, no clock.
+//! label matchers, and posted alerts. Pure: no IO, no clock.
 
+mod alert;
 mod fingerprint;
 mod lexer;
 mod matcher;
 
+pub use alert::{Alert, read_posted};
 pub use fingerprint::{fingerprint, fingerprint_hex};
 pub use matcher::{MatchType, Matcher, all_match, parse_matcher, parse_matchers};
