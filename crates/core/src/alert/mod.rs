@@ -214,6 +214,10 @@ pub struct AlertState {
     /// which is where the alert steps to when the run is long enough.
     #[serde(default)]
     pub run_bound: Option<Tier>,
+    /// When the last failing observation stops holding ([`AlertRequest::expires_at`]): at that
+    /// time, with no newer observation, a passing one is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Millis>,
 }
 
 impl AlertState {
@@ -341,6 +345,10 @@ impl AlertState {
     /// Advances time: promotes a pending alert once `for` has passed, and reconciles what
     /// receivers know with the condition (triggers, changes, reminders, resolves).
     pub fn tick(&mut self, rule: &AlertRule, now: Millis, silenced: bool) -> Vec<Notice> {
+        if self.expires_at.is_some_and(|end| now >= end) {
+            self.expires_at = None;
+            return self.observe(rule, Observation::Passing, now, silenced);
+        }
         self.upgrade(Tier::Ok);
         if let Some(target) = self.pending_tier
             && self.pending_since.is_some_and(|s| now - s >= rule.for_ms)
@@ -416,8 +424,15 @@ impl AlertState {
         rule.flap_threshold > 0 && self.changes.len() as u32 >= rule.flap_threshold
     }
 
-    /// When [`AlertState::tick`] should run next: `for` passing, a reminder coming due, or the
-    /// flap window letting go of its oldest change. `None` when nothing is scheduled.
+    /// Records when the observation just applied stops holding (`None`: until another says
+    /// otherwise); a passing observation has nothing to expire.
+    pub fn hold_until(&mut self, obs: Observation, until: Option<Millis>) {
+        self.expires_at = until.filter(|_| obs != Observation::Passing);
+    }
+
+    /// When [`AlertState::tick`] should run next: `for` passing, a reminder coming due, the
+    /// flap window letting go of its oldest change, or the last observation expiring. `None` when
+    /// nothing is scheduled.
     pub fn next_wake(&self, rule: &AlertRule) -> Option<Millis> {
         let pending = self.pending_tier.and(self.pending_since).map(|s| s + rule.for_ms);
         let flapping = self.is_flapping(rule);
@@ -425,7 +440,7 @@ impl AlertState {
             .reminder_due
             .filter(|_| self.condition == Condition::Firing && self.notified_firing && !self.acknowledged && !flapping);
         let flap = flapping.then(|| self.changes.front().map(|t| t + rule.flap_window_ms + 1)).flatten();
-        [pending, reminder, flap].into_iter().flatten().min()
+        [pending, reminder, flap, self.expires_at].into_iter().flatten().min()
     }
 }
 

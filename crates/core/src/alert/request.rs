@@ -40,6 +40,10 @@ pub struct AlertRequest {
     /// the instance's creation time). Observations are applied newest-wins by this time.
     #[serde(default)]
     pub observed_at: Millis,
+    /// When a failing observation stops holding unless another comes (a pushed Alertmanager
+    /// alert's `endsAt`): the alert then resolves by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Millis>,
 }
 
 impl AlertRequest {
@@ -108,6 +112,7 @@ impl AlertRequest {
             source: workflow.to_string(),
             observation_id,
             observed_at: 0,
+            expires_at: None,
         })
     }
 }

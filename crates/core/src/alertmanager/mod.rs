@@ -5,6 +5,7 @@ mod alert;
 mod fingerprint;
 mod lexer;
 mod matcher;
+pub mod request;
 
 pub use alert::{Alert, read_posted};
 pub use fingerprint::{fingerprint, fingerprint_hex};

@@ -358,6 +358,7 @@ impl Manager {
                         let (rule, obs, at) = (request.rule.clone(), request.observation(), request.observed_at);
                         let before = from_monitor.then(|| record.state.clone());
                         let notices = record.state.observe_at(&rule, obs, at, now, silenced).unwrap_or_default();
+                        record.state.hold_until(obs, request.expires_at);
                         // A monitor observation that changes nothing but its time (the same tier
                         // again, no run under way) is not written: a check costs no write. Its
                         // summary and value stay current in memory; the stored row is refreshed at

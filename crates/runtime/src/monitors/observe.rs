@@ -38,6 +38,7 @@ pub fn request(def: &MonitorDef, reading: &Reading, slot: Millis) -> Option<Aler
         source: format!("monitor/{}", def.name),
         observation_id: format!("{}@{slot}", reading.key),
         observed_at: slot,
+        expires_at: None,
     })
 }
 
