@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run schedules and instances until SIGINT/SIGTERM; serve the HTTP API.
-    Serve(commands::serve::Args),
+    Serve(Box<commands::serve::Args>),
     /// Run one instance to completion and print its output JSON.
     Run(commands::run::Args),
     /// Check definitions and print every problem with file:line:col.
@@ -92,7 +92,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(a) => commands::serve::run(a).await,
+            Command::Serve(a) => commands::serve::run(*a).await,
             Command::Run(a) => commands::run::run(a).await,
             Command::Validate(a) => commands::validate::run(a).await,
             Command::Test(a) => commands::test::run(a).await,

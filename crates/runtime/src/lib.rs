@@ -28,6 +28,7 @@ mod http;
 pub mod monitors;
 pub mod pings;
 mod publish;
+mod pushed_alerts;
 mod query;
 pub mod retention;
 mod router;

@@ -7,6 +7,7 @@
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
+mod alertmanager;
 pub mod auth;
 mod conductor;
 pub mod cross_site;
@@ -49,7 +50,8 @@ pub use state::{AppState, MAX_BODY_BYTES, MetricsRender};
         (name = "alerting", description = "Notifiers, alerts and silences"),
         (name = "monitors", description = "Monitors: series, tiers, last and next checks; run one now"),
         (name = "conductor", description = "Conductor-compatible REST subset: metadata, workflows, the worker protocol"),
-        (name = "durable", description = "Durable Functions' HTTP API (/runtime/webhooks/durabletask), as aliases of the native routes")
+        (name = "durable", description = "Durable Functions' HTTP API (/runtime/webhooks/durabletask), as aliases of the native routes"),
+        (name = "alertmanager", description = "Alertmanager's API v2, where Prometheus pushes its alerts")
     ),
     components(schemas(ApiError, ErrorCode))
 )]
@@ -65,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(conductor::routes())
         .merge(durable::routes())
         .merge(health::routes())
+        .merge(alertmanager::routes())
         .split_for_parts();
     let doc = Arc::new(document(&api));
     router

@@ -33,6 +33,11 @@ pub struct Args {
     /// Publish every workflow's status changes to `--status-sink`, whatever its definition says.
     #[arg(long, env = "VIGIL_STATUS_SINK_ALL", requires = "status_sink")]
     pub status_sink_all: bool,
+    /// The notifiers told of alerts that Prometheus (or anything speaking Alertmanager's API)
+    /// pushes to `POST /api/v2/alerts`, comma-separated. Without any, pushed alerts are tracked
+    /// and shown but notify no one.
+    #[arg(long, env = "VIGIL_ALERT_RECEIVERS", value_delimiter = ',')]
+    pub alert_receivers: Vec<String>,
     #[command(flatten)]
     pub retention: crate::commands::retention::Args,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
@@ -168,6 +173,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.retention = args.retention.settings();
     engine_config.notify_grace = args.notify_grace;
     engine_config.brokers = args.brokers.brokers();
+    engine_config.alert_receivers = args.alert_receivers.clone();
     if let Some(sink) = args.status_sink.as_deref().filter(|s| !s.starts_with("http://") && !s.starts_with("https://"))
     {
         vigil_connectors::sinks::Address::parse(sink).map_err(|e| anyhow::anyhow!("--status-sink: {e}"))?;

@@ -18,7 +18,7 @@ use crate::time::parse_duration;
 /// First segments that belong to vigil's own APIs (native, Conductor, Orkes), which a starter may
 /// not take.
 pub const RESERVED_FIRST_SEGMENTS: &[&str] =
-    &["v1", "workflow", "metadata", "tasks", "scheduler", "secrets", "event", "queue", "admin", "pings", "token"];
+    &["v1", "v2", "workflow", "metadata", "tasks", "scheduler", "secrets", "event", "queue", "admin", "pings", "token"];
 
 /// Longest a starter answering with the output may wait for it.
 const MAX_WAIT_MS: i64 = 300_000;

@@ -65,6 +65,8 @@ pub struct EngineConfig {
     pub brokers: vigil_connectors::sinks::Brokers,
     /// Where workflows' status changes are published.
     pub status_listeners: crate::status_events::config::StatusListenerConfig,
+    /// The notifiers alerts pushed through Alertmanager's API are told.
+    pub alert_receivers: Vec<String>,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -90,6 +92,7 @@ impl Default for EngineConfig {
             notify_grace: DEFAULT_NOTIFY_GRACE,
             brokers: Default::default(),
             status_listeners: Default::default(),
+            alert_receivers: Vec::new(),
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct Engine {
     /// Notices due or in flight, for a stop that drains them.
     unsettled: Arc<crate::alerting::delivery::Unsettled>,
     notify_grace: std::time::Duration,
+    /// The notifiers pushed alerts are told.
+    alert_receivers: Arc<Vec<String>>,
 }
 
 impl Engine {
@@ -281,6 +286,7 @@ impl Engine {
             cluster: Arc::new(config.cluster),
             unsettled,
             notify_grace: config.notify_grace,
+            alert_receivers: Arc::new(config.alert_receivers.clone()),
         })
     }
 
@@ -476,6 +482,13 @@ impl Engine {
     /// it at once start it once; returns once its start is committed or in its owner's inbox.
     pub async fn start_once(&self, req: StartRequest) -> Result<String, EngineError> {
         crate::starting::start_durable_at_home(&self.shared, req).await
+    }
+
+    /// Takes alerts pushed through Alertmanager's API (`POST /api/v2/alerts`, read by
+    /// [`vigil_core::alertmanager::read_posted`]) into the alert lifecycle; returns once each is
+    /// durable (committed here, or in its owner's inbox).
+    pub async fn push_alerts(&self, alerts: &[vigil_core::alertmanager::Alert]) -> Result<(), EngineError> {
+        crate::pushed_alerts::push(&self.shared, alerts, &self.alert_receivers).await
     }
 
     pub(crate) fn start_with(&self, req: StartRequest, fire: Option<FireRef>) -> Result<String, EngineError> {

@@ -1,0 +1,140 @@
+//! Alertmanager's API served by vigil, against a real Prometheus (Debian `prometheus`; skipped
+//! with a message when absent, unless `VIGIL_REQUIRE_SERVICES=1`): Prometheus, configured only
+//! with vigil's address, pushes its firing rules to `POST /api/v2/alerts`, and vigil pages once
+//! per alert and resolves when Prometheus resolves; a push with invalid alerts keeps the valid
+//! ones and answers 400 naming the others.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+fn config(dir: &std::path::Path, hooks: &str) -> std::path::PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    std::fs::write(config.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {hooks}/pager\n"))
+        .unwrap();
+    config
+}
+
+/// The notices the pager got for alert `name`, in order.
+fn notices(hooks: &Recorder, name: &str) -> Vec<String> {
+    hooks
+        .to("/pager")
+        .iter()
+        .filter(|r| r.body["alert"].as_str().or(r.body["name"].as_str()) == Some(name))
+        .map(|r| r.body["notice"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn until_notices(hooks: &Recorder, name: &str, want: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while notices(hooks, name) != want {
+        let seen: Vec<Value> = hooks.to("/pager").into_iter().map(|r| r.body).collect();
+        assert!(Instant::now() < deadline, "{name}: expected {want:?}, got {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts Prometheus evaluating `rules` every second and sending alerts to vigil at `vigil`.
+async fn prometheus(dir: &std::path::Path, vigil: &str, rules: &str) -> Option<(KillOnDrop, String)> {
+    let binary = service_binary(&["/usr/bin/prometheus"], "Prometheus (Debian `prometheus`)")?;
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
+    let target = vigil.trim_start_matches("http://");
+    let conf = format!(
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - api_version: v2\n      static_configs:\n        - targets: ['{target}']\n"
+    );
+    std::fs::write(dir.join("prometheus.yml"), conf).unwrap();
+    let port = free_port();
+    let child = KillOnDrop(
+        Command::new(binary)
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Its first send can come before it has found vigil (then that send is dropped):
+            // sent again each second, not each minute.
+            .arg("--rules.alert.resend-delay=1s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = vigil_connectors::http_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/-/ready")).send().await.map(|r| !r.status().is_success()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "Prometheus did not become ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Some((child, base))
+}
+
+/// A counter of Prometheus' own metrics, summed over its label sets.
+async fn prometheus_counter(base: &str, name: &str) -> f64 {
+    let text =
+        vigil_connectors::http_client().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_fires_into_vigil_which_pages_once_and_resolves_when_prometheus_does() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let config = config(dir.path(), &hooks.url);
+    let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
+    let _vigil = KillOnDrop(child);
+    // One rule fires for good; one fires for about 8 s, then Prometheus resolves it.
+    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 8).to_string();
+    let rules = format!(
+        "groups:\n  - name: demo\n    interval: 1s\n    rules:\n      - alert: AlwaysDown\n        expr: vector(1)\n        labels: {{severity: page}}\n        annotations: {{summary: 'it is down'}}\n      - alert: Briefly\n        expr: vector(time()) < {until}\n        annotations: {{summary: 'briefly down'}}\n"
+    );
+    let Some((_prom, prom)) = prometheus(dir.path(), &base, &rules).await else { return };
+
+    until_notices(&hooks, "AlwaysDown", &["trigger"]).await;
+    until_notices(&hooks, "Briefly", &["trigger", "resolve"]).await;
+    let paged = hooks.to("/pager");
+    let down = paged.iter().find(|r| r.body["notice"] == "trigger" && r.body["summary"] == "it is down");
+    assert!(down.is_some(), "the summary annotation is the summary: {paged:#?}");
+    assert_eq!(down.unwrap().body["severity"], json!("critical"), "severity=page pages");
+    // Prometheus sent without an error, and nothing paged twice meanwhile.
+    assert!(prometheus_counter(&prom, "prometheus_notifications_sent_total").await >= 2.0);
+    assert_eq!(prometheus_counter(&prom, "prometheus_notifications_errors_total").await, 0.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(notices(&hooks, "AlwaysDown"), ["trigger"], "re-sent alerts page once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_alerts_are_refused_by_name_and_the_valid_ones_kept() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let config = config(dir.path(), &hooks.url);
+    let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
+    let _vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let body = json!([
+        {"labels": {"alertname": "DiskFull", "instance": "db1"}, "annotations": {"summary": "disk full"}},
+        {"labels": {}},
+        {"labels": {"alertname": "Backwards"}, "startsAt": "2030-01-01T00:00:00Z", "endsAt": "2029-01-01T00:00:00Z"}
+    ]);
+    let answer = http.post(format!("{base}/api/v2/alerts")).json(&body).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 400);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("alerts[1]: at least one label pair required"), "{text}");
+    assert!(text.contains("alerts[2]: start time must be before end time"), "{text}");
+    until_notices(&hooks, "DiskFull", &["trigger"]).await;
+    let not_a_list = http.post(format!("{base}/api/v2/alerts")).json(&json!({"labels": {}})).send().await.unwrap();
+    assert_eq!(not_a_list.status().as_u16(), 400);
+    // Resolved by an end in the past: the receiver is told.
+    let resolved = json!([{"labels": {"alertname": "DiskFull", "instance": "db1"}, "endsAt": "2020-01-01T00:00:00Z"}]);
+    let answer = http.post(format!("{base}/api/v2/alerts")).json(&resolved).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    until_notices(&hooks, "DiskFull", &["trigger", "resolve"]).await;
+}
