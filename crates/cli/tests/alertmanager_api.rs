@@ -2,7 +2,9 @@
 //! with a message when absent, unless `VIGIL_REQUIRE_SERVICES=1`): Prometheus, configured only
 //! with vigil's address, pushes its firing rules to `POST /api/v2/alerts`, and vigil pages once
 //! per alert and resolves when Prometheus resolves; a push with invalid alerts keeps the valid
-//! ones and answers 400 naming the others.
+//! ones and answers 400 naming the others; `amtool alert query` (Debian
+//! `prometheus-alertmanager`) lists vigil's firing alerts unchanged, by matcher, with silenced
+//! ones hidden unless asked for.
 
 mod support;
 
@@ -137,4 +139,51 @@ async fn invalid_alerts_are_refused_by_name_and_the_valid_ones_kept() {
     let answer = http.post(format!("{base}/api/v2/alerts")).json(&resolved).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 200);
     until_notices(&hooks, "DiskFull", &["trigger", "resolve"]).await;
+}
+
+/// `amtool` against vigil: its output, or why it failed.
+fn amtool(amtool: &std::path::Path, base: &str, args: &[&str]) -> String {
+    let out = Command::new(amtool).arg(format!("--alertmanager.url={base}")).args(args).output().unwrap();
+    assert!(out.status.success(), "amtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amtool_queries_vigils_alerts_unchanged() {
+    let Some(am) = service_binary(&["/usr/bin/amtool"], "amtool (Debian `prometheus-alertmanager`)") else { return };
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let config = config(dir.path(), &hooks.url);
+    let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
+    let _vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let body = json!([
+        {"labels": {"alertname": "DiskFull", "instance": "db1", "severity": "warning"}, "annotations": {"summary": "disk full"}},
+        {"labels": {"alertname": "Down", "job": "node"}, "annotations": {"summary": "node down"}}
+    ]);
+    assert_eq!(http.post(format!("{base}/api/v2/alerts")).json(&body).send().await.unwrap().status().as_u16(), 200);
+
+    let all = amtool(&am, &base, &["alert", "query"]);
+    assert!(all.contains("DiskFull") && all.contains("disk full") && all.contains("Down"), "{all}");
+    let db_only = amtool(&am, &base, &["alert", "query", "instance=~db.*"]);
+    assert!(db_only.contains("DiskFull") && !db_only.contains("Down"), "{db_only}");
+    let json_out = amtool(&am, &base, &["alert", "query", "alertname=DiskFull", "-o", "json"]);
+    let listed: Vec<Value> = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(listed.len(), 1, "{json_out}");
+    assert_eq!(listed[0]["labels"]["instance"], json!("db1"));
+    assert_eq!(listed[0]["receivers"], json!([{"name": "pager"}]));
+    assert_eq!(listed[0]["status"]["state"], json!("active"));
+
+    // Silenced in vigil: amtool's default query hides it, `--silenced` shows it suppressed.
+    let silence = json!({"matchers": {"alertname": "Down"}, "duration": "1h", "comment": "maintenance"});
+    let made = http.post(format!("{base}/api/v1/silences")).json(&silence).send().await.unwrap();
+    assert!(made.status().is_success(), "{}", made.text().await.unwrap());
+    let shown = amtool(&am, &base, &["alert", "query"]);
+    assert!(shown.contains("DiskFull") && !shown.contains("Down"), "{shown}");
+    let silenced = amtool(&am, &base, &["alert", "query", "--silenced", "alertname=Down", "-o", "json"]);
+    let listed: Vec<Value> = serde_json::from_str(&silenced).unwrap();
+    assert_eq!(listed.len(), 1, "{silenced}");
+    assert_eq!(listed[0]["status"]["state"], json!("suppressed"));
+    assert_eq!(listed[0]["status"]["silencedBy"].as_array().map(Vec::len), Some(1));
 }

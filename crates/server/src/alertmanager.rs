@@ -1,12 +1,15 @@
 //! Alertmanager's API v2, served by vigil: `POST /api/v2/alerts`, where Prometheus (any client of
-//! Alertmanager) pushes its alerts. Each joins vigil's alert lifecycle and is durable before the
-//! answer.
+//! Alertmanager) pushes its alerts (each joins vigil's alert lifecycle and is durable before the
+//! answer), and `GET /api/v2/alerts`, every firing alert in Alertmanager's form.
 
-use axum::extract::State;
+use axum::Json;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::alert::Silence;
+use vigil_core::alertmanager::gettable::{Filter, gettable};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -18,7 +21,7 @@ pub const RESOLVE_TIMEOUT_MS: i64 = 5 * 60_000;
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_alerts))
+    OpenApiRouter::new().routes(routes!(post_alerts, get_alerts))
 }
 
 /// Takes alerts as Alertmanager does (Prometheus' `alerting.alertmanagers` pointed at vigil).
@@ -39,4 +42,54 @@ async fn post_alerts(State(app): State<AppState>, JsonBody(body): JsonBody<Value
         return Err(ApiError::new(ErrorCode::InvalidRequest, errors.join("; ")));
     }
     Ok(StatusCode::OK)
+}
+
+/// A stored alert's record: what the alert manager keeps per key (its `state` column).
+#[derive(serde::Deserialize)]
+struct Record {
+    request: vigil_core::alert::AlertRequest,
+    state: vigil_core::alert::AlertState,
+}
+
+/// Every firing alert vigil holds (pushed ones and its own) in Alertmanager's form, filtered as
+/// Alertmanager filters (`filter` matchers, `active`, `silenced`, `inhibited`, `receiver`):
+/// for `amtool alert query` and Alertmanager data sources.
+#[utoipa::path(
+    get, path = "/api/v2/alerts", tag = "alertmanager",
+    params(
+        ("filter" = Option<Vec<String>>, Query, description = "Matchers, such as `alertname=\"Down\"`"),
+        ("active" = Option<bool>, Query), ("silenced" = Option<bool>, Query), ("inhibited" = Option<bool>, Query),
+        ("unprocessed" = Option<bool>, Query), ("receiver" = Option<String>, Query, description = "A regex on receiver names"),
+    ),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
+)]
+async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
+    let filter = Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    let store = app.engine.store();
+    let now = app.engine.now();
+    let silences: Vec<(String, Silence)> = store
+        .silences()
+        .await?
+        .into_iter()
+        .filter(|s| s.ends_at > now)
+        .map(|s| {
+            (s.id, Silence { matchers: serde_json::from_str(&s.matchers).unwrap_or_default(), ends_at: s.ends_at })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for row in store.alerts(true, u32::MAX).await? {
+        let Ok(record) = serde_json::from_str::<Record>(&row.state) else { continue };
+        let labels = &record.request.labels;
+        let silenced_by: Vec<String> = silences
+            .iter()
+            .filter(|(_, s)| s.mutes(&record.request.name, labels, now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if let Some(alert) = gettable(&record.request, &record.state, row.updated_at, &silenced_by, &filter) {
+            out.push(alert);
+        }
+    }
+    Ok(Json(out))
 }

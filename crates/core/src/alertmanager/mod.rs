@@ -3,6 +3,7 @@
 
 mod alert;
 mod fingerprint;
+pub mod gettable;
 mod lexer;
 mod matcher;
 pub mod request;

@@ -1,0 +1,175 @@
+//! vigil's alerts as Alertmanager's API shows them (`GET /api/v2/alerts`, the `gettableAlert`
+//! schema), for `amtool`, Grafana's and karma's Alertmanager data sources: every alert vigil
+//! holds, pushed or its own.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::Matcher;
+use crate::alert::{AlertRequest, AlertState, Condition};
+use crate::time::Millis;
+
+/// Alertmanager's zero time, for an end nobody set.
+const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
+
+/// What `GET /api/v2/alerts` asks for (its query parameters; all `true` by default).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Matchers every alert shown matches (`filter=...`, repeated).
+    pub matchers: Vec<Matcher>,
+    /// Show alerts that are active (not silenced).
+    pub active: bool,
+    /// Show silenced ones.
+    pub silenced: bool,
+    /// Show inhibited ones (vigil inhibits none yet).
+    pub inhibited: bool,
+    /// Show unprocessed ones (vigil has none: a pushed alert is processed before the answer).
+    pub unprocessed: bool,
+    /// Only those routed to a receiver whose name matches this regex.
+    pub receiver: Option<regex_lite::Regex>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self { matchers: Vec::new(), active: true, silenced: true, inhibited: true, unprocessed: true, receiver: None }
+    }
+}
+
+impl Filter {
+    /// Reads `GET /api/v2/alerts`' query parameters (`filter` repeated, `active`, `silenced`,
+    /// `inhibited`, `unprocessed`, `receiver`); an unknown one is ignored, as Alertmanager does.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Filter, String> {
+        let mut f = Filter::default();
+        for (k, v) in pairs {
+            let flag = || match v.as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                other => Err(format!("{k}: `{other}` is not true or false")),
+            };
+            match k.as_str() {
+                "filter" => f.matchers.extend(super::parse_matchers(v).map_err(|e| format!("filter {v:?}: {e}"))?),
+                "active" => f.active = flag()?,
+                "silenced" => f.silenced = flag()?,
+                "inhibited" => f.inhibited = flag()?,
+                "unprocessed" => f.unprocessed = flag()?,
+                "receiver" if !v.is_empty() => {
+                    let re =
+                        regex_lite::Regex::new(&format!("^(?:{v})$")).map_err(|e| format!("receiver {v:?}: {e}"))?;
+                    f.receiver = Some(re);
+                }
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// An alert's labels as Alertmanager has them: its labels and its name as `alertname`.
+pub fn labels_of(request: &AlertRequest) -> BTreeMap<String, String> {
+    let mut labels = request.labels.clone();
+    labels.entry("alertname".into()).or_insert_with(|| request.name.clone());
+    labels
+}
+
+/// The alert with `request` and `state` (last changed at `updated_at`) as a `gettableAlert`,
+/// if it is one `filter` shows; `silenced_by` are the ids of the silences muting it.
+pub fn gettable(
+    request: &AlertRequest,
+    state: &AlertState,
+    updated_at: Millis,
+    silenced_by: &[String],
+    filter: &Filter,
+) -> Option<Value> {
+    if state.condition != Condition::Firing {
+        return None;
+    }
+    let labels = labels_of(request);
+    if !super::all_match(&filter.matchers, &labels) {
+        return None;
+    }
+    let silenced = !silenced_by.is_empty();
+    if (silenced && !filter.silenced) || (!silenced && !filter.active) {
+        return None;
+    }
+    if let Some(re) = &filter.receiver
+        && !request.notifiers.iter().any(|n| re.is_match(n))
+    {
+        return None;
+    }
+    let pushed = request.source == super::request::SOURCE;
+    let annotations = match request.details.get("annotations") {
+        Some(a @ Value::Object(_)) if pushed => a.clone(),
+        _ => json!({"summary": request.summary}),
+    };
+    let starts = if pushed { request.details.get("startsAt").and_then(Value::as_i64) } else { None };
+    let starts = starts.or(state.firing_since).unwrap_or(updated_at);
+    let ends = state.expires_at.map_or_else(|| ZERO_TIME.to_string(), time);
+    let generator = request.links.iter().find_map(|l| l.get("href").and_then(Value::as_str)).unwrap_or_default();
+    Some(json!({
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": time(starts),
+        "endsAt": ends,
+        "updatedAt": time(updated_at),
+        "generatorURL": generator,
+        "fingerprint": super::fingerprint_hex(&labels),
+        "receivers": request.notifiers.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "status": {
+            "state": if silenced { "suppressed" } else { "active" },
+            "silencedBy": silenced_by,
+            "inhibitedBy": [],
+            "mutedBy": [],
+        },
+    }))
+}
+
+fn time(ms: Millis) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_else(|_| ZERO_TIME.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::Observation;
+
+    fn firing(request: &AlertRequest, now: Millis) -> AlertState {
+        let mut state = AlertState::default();
+        state.observe(&request.rule, request.observation(), now, false);
+        state.hold_until(request.observation(), request.expires_at);
+        state
+    }
+
+    #[test]
+    fn a_pushed_alert_reads_back_as_it_was_pushed() {
+        let body = json!([{"labels": {"alertname": "Down", "job": "node"}, "annotations": {"summary": "s"},
+            "startsAt": "2023-11-14T22:00:00Z", "generatorURL": "http://prom/g"}]);
+        let now = 1_700_000_000_000;
+        let (alerts, _) = super::super::read_posted(&body, now, 300_000).unwrap();
+        let request = super::super::request::to_request(&alerts[0], now, &["pager".into()]);
+        let state = firing(&request, now);
+        let got = gettable(&request, &state, now, &[], &Filter::default()).unwrap();
+        assert_eq!(got["labels"], json!({"alertname": "Down", "job": "node"}));
+        assert_eq!(got["annotations"], json!({"summary": "s"}));
+        assert_eq!(got["startsAt"], json!("2023-11-14T22:00:00.000Z"));
+        assert_eq!(got["endsAt"], json!("2023-11-14T22:18:20.000Z"), "now plus resolve_timeout");
+        assert_eq!(got["generatorURL"], json!("http://prom/g"));
+        assert_eq!(got["fingerprint"], json!(super::super::fingerprint_hex(&alerts[0].labels)));
+        assert_eq!(got["status"]["state"], json!("active"));
+        assert_eq!(got["receivers"], json!([{"name": "pager"}]));
+
+        let only = |m: &str| Filter { matchers: super::super::parse_matchers(m).unwrap(), ..Filter::default() };
+        assert!(gettable(&request, &state, now, &[], &only(r#"job=~"no.*""#)).is_some());
+        assert!(gettable(&request, &state, now, &[], &only("job=db")).is_none());
+        let silenced = gettable(&request, &state, now, &["s1".into()], &Filter::default()).unwrap();
+        assert_eq!(
+            (silenced["status"]["state"].clone(), silenced["status"]["silencedBy"].clone()),
+            (json!("suppressed"), json!(["s1"]))
+        );
+        let active_only = Filter { silenced: false, ..Filter::default() };
+        assert!(gettable(&request, &state, now, &["s1".into()], &active_only).is_none());
+        let mut resolved = state.clone();
+        resolved.observe(&request.rule, Observation::Passing, now, false);
+        assert!(gettable(&request, &resolved, now, &[], &Filter::default()).is_none(), "only firing alerts");
+    }
+}
