@@ -164,6 +164,14 @@ async fn amtool_queries_vigils_alerts_unchanged() {
     ]);
     assert_eq!(http.post(format!("{base}/api/v2/alerts")).json(&body).send().await.unwrap().status().as_u16(), 200);
 
+    // The status and receivers, as Grafana's data source and `amtool config show` read them.
+    amtool(&am, &base, &["config", "show"]);
+    let status: Value = http.get(format!("{base}/api/v2/status")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["cluster"]["status"], json!("ready"), "{status}");
+    assert!(status["uptime"].as_str().is_some_and(|u| u.ends_with('Z')), "{status}");
+    let receivers: Value = http.get(format!("{base}/api/v2/receivers")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(receivers, json!([{"name": "pager"}]));
+
     let all = amtool(&am, &base, &["alert", "query"]);
     assert!(all.contains("DiskFull") && all.contains("disk full") && all.contains("Down"), "{all}");
     let db_only = amtool(&am, &base, &["alert", "query", "instance=~db.*"]);

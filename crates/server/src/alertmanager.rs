@@ -1,6 +1,7 @@
 //! Alertmanager's API v2, served by vigil: `POST /api/v2/alerts`, where Prometheus (any client of
 //! Alertmanager) pushes its alerts (each joins vigil's alert lifecycle and is durable before the
-//! answer), and `GET /api/v2/alerts`, every firing alert in Alertmanager's form.
+//! answer), `GET /api/v2/alerts`, every firing alert in Alertmanager's form, and
+//! `GET /api/v2/status` and `/api/v2/receivers`.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -21,7 +22,11 @@ pub const RESOLVE_TIMEOUT_MS: i64 = 5 * 60_000;
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_alerts, get_alerts))
+    std::sync::LazyLock::force(&STARTED);
+    OpenApiRouter::new()
+        .routes(routes!(post_alerts, get_alerts))
+        .routes(routes!(get_status))
+        .routes(routes!(get_receivers))
 }
 
 /// Takes alerts as Alertmanager does (Prometheus' `alerting.alertmanagers` pointed at vigil).
@@ -92,4 +97,36 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         }
     }
     Ok(Json(out))
+}
+
+/// When this process began serving (`uptime` in the status).
+static STARTED: std::sync::LazyLock<jiff::Timestamp> = std::sync::LazyLock::new(jiff::Timestamp::now);
+
+/// Alertmanager's status: vigil's version, its cluster (the live nodes as peers) and uptime; the
+/// `config` is empty, as vigil routes by its own files. Grafana's Alertmanager data source asks it
+/// to check the connection.
+#[utoipa::path(get, path = "/api/v2/status", tag = "alertmanager", responses((status = 200, body = Object)))]
+async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+    let now = app.engine.now();
+    let nodes = app.engine.store().nodes().await?;
+    let peers: Vec<Value> = nodes
+        .iter()
+        .filter(|n| n.stopped_at.is_none() && now - n.heartbeat_at < 60_000)
+        .map(|n| serde_json::json!({"name": n.id, "address": n.host}))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "cluster": {"name": "vigil", "status": "ready", "peers": peers},
+        "versionInfo": {
+            "version": env!("CARGO_PKG_VERSION"), "revision": "", "branch": "", "buildUser": "vigil",
+            "buildDate": "", "goVersion": "none (vigil is written in Rust)",
+        },
+        "config": {"original": ""},
+        "uptime": format!("{:.3}", *STARTED),
+    })))
+}
+
+/// The receivers: vigil's notifiers.
+#[utoipa::path(get, path = "/api/v2/receivers", tag = "alertmanager", responses((status = 200, body = Vec<Object>)))]
+async fn get_receivers(State(app): State<AppState>) -> Json<Vec<Value>> {
+    Json(app.engine.notifier_names().into_iter().map(|(name, _)| serde_json::json!({"name": name})).collect())
 }
