@@ -79,9 +79,7 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         .await?
         .into_iter()
         .filter(|s| s.ends_at > now)
-        .map(|s| {
-            (s.id, Silence { matchers: serde_json::from_str(&s.matchers).unwrap_or_default(), ends_at: s.ends_at })
-        })
+        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?)))
         .collect();
     let mut out = Vec::new();
     for row in store.alerts(true, u32::MAX).await? {

@@ -451,9 +451,34 @@ pub struct Silence {
     pub matchers: BTreeMap<String, String>,
     /// Active until this time.
     pub ends_at: Millis,
+    /// Alertmanager's matchers (`=`, `!=`, `=~`, `!~`), which must hold too: a silence made
+    /// through Alertmanager's API.
+    #[serde(default, skip)]
+    pub typed: Vec<crate::alertmanager::Matcher>,
 }
 
 impl Silence {
+    /// A silence of equality matchers.
+    pub fn new(matchers: BTreeMap<String, String>, ends_at: Millis) -> Self {
+        Self { matchers, ends_at, typed: Vec::new() }
+    }
+
+    /// A silence as stored: its matchers' JSON is vigil's `{"label": "value"}` or Alertmanager's
+    /// `[{"name", "value", "isRegex", "isEqual"}]`; `None` when it reads as neither.
+    pub fn from_stored(matchers: &str, ends_at: Millis) -> Option<Self> {
+        match serde_json::from_str::<serde_json::Value>(matchers).ok()? {
+            serde_json::Value::Object(map) => {
+                let equal = map.into_iter().map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect::<Option<_>>()?;
+                Some(Self::new(equal, ends_at))
+            }
+            list @ serde_json::Value::Array(_) => {
+                let typed = crate::alertmanager::matchers_from_json(&list).ok()?;
+                Some(Self { matchers: BTreeMap::new(), ends_at, typed })
+            }
+            _ => None,
+        }
+    }
+
     /// Whether this silence mutes alert `name` with `labels` at `now`. Every matcher must hold;
     /// `alertname` matches the alert's name unless the alert has a label of that name (as in
     /// Alertmanager, where every alert carries it).
@@ -462,6 +487,11 @@ impl Silence {
             && self.matchers.iter().all(|(k, v)| match labels.get(k) {
                 Some(have) => have == v,
                 None => k == ALERT_NAME_LABEL && v == name,
+            })
+            && (self.typed.is_empty() || {
+                let mut named = labels.clone();
+                named.entry(ALERT_NAME_LABEL.to_string()).or_insert_with(|| name.to_string());
+                crate::alertmanager::all_match(&self.typed, &named)
             })
     }
 }

@@ -146,20 +146,20 @@ fn silences_hold_back_pages_but_not_the_resolve_of_a_paged_incident() {
 #[test]
 fn silence_matches_all_labels_until_it_expires() {
     let labels: BTreeMap<String, String> = [("team".into(), "db".into()), ("env".into(), "prod".into())].into();
-    let s = Silence { matchers: [("team".into(), "db".into())].into(), ends_at: 100 };
+    let s = Silence::new([("team".into(), "db".into())].into(), 100);
     assert!(s.mutes("disk", &labels, 99));
     assert!(!s.mutes("disk", &labels, 100));
-    let other = Silence { matchers: [("team".into(), "web".into())].into(), ends_at: 100 };
+    let other = Silence::new([("team".into(), "web".into())].into(), 100);
     assert!(!other.mutes("disk", &labels, 0));
 }
 
 #[test]
 fn alertname_matches_the_alerts_name_unless_a_label_says_otherwise() {
     let labels: BTreeMap<String, String> = [("team".into(), "db".into())].into();
-    let by_name = Silence { matchers: Silence::matchers_for("disk", &BTreeMap::new()), ends_at: 100 };
+    let by_name = Silence::new(Silence::matchers_for("disk", &BTreeMap::new()), 100);
     assert!(by_name.mutes("disk", &labels, 0));
     assert!(!by_name.mutes("api", &labels, 0));
-    let both = Silence { matchers: Silence::matchers_for("disk", &labels), ends_at: 100 };
+    let both = Silence::new(Silence::matchers_for("disk", &labels), 100);
     assert_eq!(both.matchers.len(), 2);
     assert!(both.mutes("disk", &labels, 0) && !both.mutes("disk", &BTreeMap::new(), 0));
     let own: BTreeMap<String, String> = [("alertname".into(), "custom".into())].into();
@@ -316,4 +316,26 @@ fn a_state_stored_before_tiers_goes_on_without_a_notice() {
     assert!(state.observe(&rule, Observation::At(Tier::Warning), 2 * MIN, false).is_empty());
     assert_eq!((state.tier, state.notified_tier), (Tier::Warning, Tier::Warning));
     assert_eq!(state.observe(&rule, Observation::Passing, 3 * MIN, false), [Notice::Resolve]);
+}
+
+/// A silence made through Alertmanager's API holds its typed matchers (stored as Alertmanager's
+/// JSON); vigil's own are stored as `{"label": "value"}` and read as before.
+#[test]
+fn silences_are_read_in_either_stored_form() {
+    let labels: BTreeMap<String, String> = [("team".into(), "db".into()), ("env".into(), "prod".into())].into();
+    let own = Silence::from_stored(r#"{"team": "db"}"#, 100).unwrap();
+    assert!(own.mutes("disk", &labels, 0) && own.typed.is_empty());
+    let am = Silence::from_stored(
+        r#"[{"name": "env", "value": "prod|stage", "isRegex": true}, {"name": "alertname", "value": "api", "isEqual": false}]"#,
+        100,
+    )
+    .unwrap();
+    assert!(am.mutes("disk", &labels, 0), "env=~prod|stage, alertname!=api");
+    assert!(!am.mutes("api", &labels, 0), "the name is the alertname label");
+    assert!(!am.mutes("disk", &labels, 100), "ended");
+    let dev: BTreeMap<String, String> = [("env".into(), "dev".into())].into();
+    assert!(!am.mutes("disk", &dev, 0));
+    assert_eq!(Silence::from_stored("[]", 100), None, "no matcher: no silence");
+    assert_eq!(Silence::from_stored(r#"[{"name": "x", "value": "(", "isRegex": true}]"#, 100), None);
+    assert_eq!(Silence::from_stored("3", 100), None);
 }

@@ -51,7 +51,21 @@ impl PartialEq for Matcher {
     }
 }
 
+impl Eq for Matcher {}
+
 impl Matcher {
+    /// Alertmanager's JSON form of a matcher: `{"name", "value", "isRegex", "isEqual"}`
+    /// (`isEqual` true by default).
+    pub fn to_json(&self) -> serde_json::Value {
+        let (is_regex, is_equal) = match self.kind {
+            MatchType::Equal => (false, true),
+            MatchType::NotEqual => (false, false),
+            MatchType::Regexp => (true, true),
+            MatchType::NotRegexp => (true, false),
+        };
+        serde_json::json!({"name": self.name, "value": self.value, "isRegex": is_regex, "isEqual": is_equal})
+    }
+
     /// A matcher; a regex that does not compile is an error, as Alertmanager's `NewMatcher`.
     pub fn new(kind: MatchType, name: &str, value: &str) -> Result<Self, String> {
         let regex = match kind {
@@ -89,6 +103,32 @@ impl std::fmt::Display for Matcher {
         let name = if plain { self.name.clone() } else { format!("{:?}", self.name) };
         write!(f, "{name}{}{:?}", self.kind.op(), self.value)
     }
+}
+
+/// Matchers in Alertmanager's JSON form (a silence's `matchers`), naming the one at fault.
+pub fn matchers_from_json(list: &serde_json::Value) -> Result<Vec<Matcher>, String> {
+    let Some(items) = list.as_array() else { return Err("matchers is a list".into()) };
+    if items.is_empty() {
+        return Err("at least one matcher is needed".into());
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let text = |k: &str| m.get(k).and_then(serde_json::Value::as_str);
+            let (Some(name), Some(value)) = (text("name"), text("value")) else {
+                return Err(format!("matchers[{i}]: `name` and `value` are strings"));
+            };
+            let flag = |k: &str, default: bool| m.get(k).and_then(serde_json::Value::as_bool).unwrap_or(default);
+            let kind = match (flag("isRegex", false), flag("isEqual", true)) {
+                (false, true) => MatchType::Equal,
+                (false, false) => MatchType::NotEqual,
+                (true, true) => MatchType::Regexp,
+                (true, false) => MatchType::NotRegexp,
+            };
+            Matcher::new(kind, name, value).map_err(|e| format!("matchers[{i}]: {e}"))
+        })
+        .collect()
 }
 
 /// Whether every matcher matches the label set.

@@ -10,4 +10,4 @@ pub mod request;
 
 pub use alert::{Alert, read_posted};
 pub use fingerprint::{fingerprint, fingerprint_hex};
-pub use matcher::{MatchType, Matcher, all_match, parse_matcher, parse_matchers};
+pub use matcher::{MatchType, Matcher, all_match, matchers_from_json, parse_matcher, parse_matchers};
