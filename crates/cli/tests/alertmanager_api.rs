@@ -4,7 +4,7 @@
 //! per alert and resolves when Prometheus resolves; a push with invalid alerts keeps the valid
 //! ones and answers 400 naming the others; `amtool alert query` (Debian
 //! `prometheus-alertmanager`) lists vigil's firing alerts unchanged, by matcher, with silenced
-//! ones hidden unless asked for.
+//! ones hidden unless asked for, and adds, lists and expires silences.
 
 mod support;
 
@@ -194,4 +194,23 @@ async fn amtool_queries_vigils_alerts_unchanged() {
     assert_eq!(listed.len(), 1, "{silenced}");
     assert_eq!(listed[0]["status"]["state"], json!("suppressed"));
     assert_eq!(listed[0]["status"]["silencedBy"].as_array().map(Vec::len), Some(1));
+
+    // amtool's own silences, with a regex matcher: add, query, and expire.
+    let id =
+        amtool(&am, &base, &["silence", "add", "instance=~db[0-9]", "-c", "disk work", "-d", "1h", "-a", "tester"]);
+    let id = id.trim().to_string();
+    assert!(!id.is_empty());
+    let shown = amtool(&am, &base, &["alert", "query"]);
+    assert!(!shown.contains("DiskFull"), "silenced by amtool's regex: {shown}");
+    let listed = amtool(&am, &base, &["silence", "query", "-o", "json"]);
+    let silences: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let mine = silences.iter().find(|s| s["id"] == json!(id)).unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(mine["matchers"], json!([{"name": "instance", "value": "db[0-9]", "isRegex": true, "isEqual": true}]));
+    assert_eq!((mine["createdBy"].clone(), mine["comment"].clone()), (json!("tester"), json!("disk work")));
+    assert!(amtool(&am, &base, &["silence", "query", "-q"]).contains(&id));
+    amtool(&am, &base, &["silence", "expire", &id]);
+    let shown = amtool(&am, &base, &["alert", "query"]);
+    assert!(shown.contains("DiskFull"), "shown again once the silence expired: {shown}");
+    let expired = amtool(&am, &base, &["silence", "query", "--expired", "-o", "json"]);
+    assert!(expired.contains(&id), "kept, expired: {expired}");
 }

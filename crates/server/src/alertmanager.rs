@@ -14,7 +14,7 @@ use vigil_core::alertmanager::gettable::{Filter, gettable};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::JsonBody;
+use crate::extract::{ApiPath, JsonBody};
 
 /// How long an alert pushed without `endsAt` fires unless pushed again (Alertmanager's default
 /// `resolve_timeout`).
@@ -27,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(post_alerts, get_alerts))
         .routes(routes!(get_status))
         .routes(routes!(get_receivers))
+        .routes(routes!(get_silences, post_silence))
+        .routes(routes!(get_silence, expire_silence))
 }
 
 /// Takes alerts as Alertmanager does (Prometheus' `alerting.alertmanagers` pointed at vigil).
@@ -127,4 +129,144 @@ async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
 #[utoipa::path(get, path = "/api/v2/receivers", tag = "alertmanager", responses((status = 200, body = Vec<Object>)))]
 async fn get_receivers(State(app): State<AppState>) -> Json<Vec<Value>> {
     Json(app.engine.notifier_names().into_iter().map(|(name, _)| serde_json::json!({"name": name})).collect())
+}
+
+/// A silence as Alertmanager's API shows it (`gettableSilence`): vigil's own equality silences
+/// show as `=` matchers.
+fn gettable_silence(row: &vigil_store::SilenceRow, now: i64) -> Value {
+    let matchers: Value = match serde_json::from_str::<Value>(&row.matchers) {
+        Ok(list @ Value::Array(_)) => list,
+        Ok(Value::Object(map)) => Value::Array(
+            map.iter()
+                .map(|(k, v)| serde_json::json!({"name": k, "value": v, "isRegex": false, "isEqual": true}))
+                .collect(),
+        ),
+        _ => Value::Array(Vec::new()),
+    };
+    let time = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default();
+    serde_json::json!({
+        "id": row.id,
+        "matchers": matchers,
+        "startsAt": time(row.created_at),
+        "endsAt": time(row.ends_at),
+        "updatedAt": time(row.created_at),
+        "createdBy": row.created_by.clone().unwrap_or_default(),
+        "comment": row.comment.clone().unwrap_or_default(),
+        "status": {"state": if row.ends_at > now { "active" } else { "expired" }},
+    })
+}
+
+/// Every silence, as Alertmanager lists them (`amtool silence query`); `filter` matchers keep
+/// the silences with a matcher of that name and value.
+#[utoipa::path(
+    get, path = "/api/v2/silences", tag = "alertmanager",
+    params(("filter" = Option<Vec<String>>, Query, description = "Matchers a silence's own matchers must include")),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
+)]
+async fn get_silences(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
+    let mut wanted = Vec::new();
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "filter") {
+        let ms = vigil_core::alertmanager::parse_matchers(v)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("filter {v:?}: {e}")))?;
+        wanted.extend(ms);
+    }
+    let now = app.engine.now();
+    let rows = app.engine.store().silences().await?;
+    let shown = rows.iter().map(|r| gettable_silence(r, now)).filter(|s| {
+        wanted.iter().all(|w| {
+            s["matchers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["name"] == w.name.as_str() && m["value"] == w.value.as_str())
+        })
+    });
+    Ok(Json(shown.collect()))
+}
+
+/// One silence.
+#[utoipa::path(
+    get, path = "/api/v2/silence/{id}", tag = "alertmanager",
+    params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn get_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let now = app.engine.now();
+    let rows = app.engine.store().silences().await?;
+    let row = rows.iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
+    Ok(Json(gettable_silence(row, now)))
+}
+
+/// Expires a silence now (it is kept, `expired`, as Alertmanager keeps it).
+#[utoipa::path(
+    delete, path = "/api/v2/silence/{id}", tag = "alertmanager",
+    params(("id" = String, Path)), responses((status = 200, description = "Expired"), (status = 404, body = ApiError))
+)]
+async fn expire_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    let now = app.engine.now();
+    let store = app.engine.store();
+    let rows = store.silences().await?;
+    let mut row =
+        rows.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
+    row.ends_at = row.ends_at.min(now);
+    store.put_silence(&row).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Adds (or, with the `id` of one that is active, replaces) a silence: Alertmanager's
+/// `postableSilence`, its matchers typed (`=`, `!=`, `=~`, `!~`). A silence starts when made: a
+/// `startsAt` in the future is refused.
+#[utoipa::path(
+    post, path = "/api/v2/silences", tag = "alertmanager",
+    request_body(content = Object, description = "matchers, startsAt, endsAt, createdBy, comment, id"),
+    responses((status = 200, description = "`{silenceID}`", body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
+)]
+async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Value>) -> ApiResult<Json<Value>> {
+    let bad = |m: String| ApiError::new(ErrorCode::InvalidRequest, m);
+    let now = app.engine.now();
+    let matchers = body.get("matchers").cloned().unwrap_or(Value::Null);
+    vigil_core::alertmanager::matchers_from_json(&matchers).map_err(bad)?;
+    let time = |k: &str| -> Result<Option<i64>, ApiError> {
+        match body.get(k).and_then(Value::as_str) {
+            None => Ok(None),
+            Some(t) => t
+                .parse::<jiff::Timestamp>()
+                .map(|t| Some(t.as_millisecond()))
+                .map_err(|e| bad(format!("{k}: {t:?} is not a date-time: {e}"))),
+        }
+    };
+    let ends_at = time("endsAt")?.ok_or_else(|| bad("endsAt is required".into()))?;
+    let starts_at = time("startsAt")?.unwrap_or(now);
+    if ends_at < starts_at {
+        return Err(bad("failed to create silence: end time can't be before start time".into()));
+    }
+    if ends_at <= now {
+        return Err(bad("failed to create silence: end time can't be in the past".into()));
+    }
+    if starts_at > now + 60_000 {
+        return Err(bad("vigil starts a silence when it is made: a startsAt in the future is not supported".into()));
+    }
+    let text = |k: &str| body.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let store = app.engine.store();
+    let id = match text("id") {
+        Some(id) => {
+            let known = store.silences().await?.into_iter().any(|r| r.id == id && r.ends_at > now);
+            if !known {
+                return Err(ApiError::not_found(format!("silence {id} not found")));
+            }
+            id
+        }
+        None => vigil_runtime::new_instance_id(),
+    };
+    let row = vigil_store::SilenceRow {
+        id: id.clone(),
+        matchers: matchers.to_string(),
+        ends_at,
+        created_at: now,
+        comment: text("comment"),
+        created_by: text("createdBy"),
+    };
+    store.put_silence(&row).await?;
+    Ok(Json(serde_json::json!({"silenceID": id})))
 }

@@ -398,6 +398,7 @@ async fn add_silence(
         ends_at,
         created_at: now,
         comment: s.comment,
+        created_by: None,
     };
     app.engine.store().put_silence(&row).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "endsAt": format_millis(ends_at)}))))

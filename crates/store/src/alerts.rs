@@ -151,4 +151,6 @@ pub struct SilenceRow {
     pub created_at: Millis,
     /// Why.
     pub comment: Option<String>,
+    /// Who made it (Alertmanager's `createdBy`).
+    pub created_by: Option<String>,
 }

@@ -161,6 +161,7 @@ async fn silences_roundtrip(store: &dyn Store) {
         ends_at: 10_000,
         created_at: 1_000,
         comment: Some("maintenance".into()),
+        created_by: Some("ops".into()),
     };
     store.put_silence(&s).await.unwrap();
     assert_eq!(store.silences().await.unwrap(), vec![s]);

@@ -267,14 +267,16 @@ macro_rules! store_impl {
 
         async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
             sqlx::query(
-                "INSERT INTO silences (id, matchers, ends_at, created_at, comment) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment",
+                "INSERT INTO silences (id, matchers, ends_at, created_at, comment, created_by) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment, \
+                 created_by = excluded.created_by",
             )
             .bind(&silence.id)
             .bind(&silence.matchers)
             .bind(silence.ends_at)
             .bind(silence.created_at)
             .bind(&silence.comment)
+            .bind(&silence.created_by)
             .execute(&self.writer)
             .await?;
             Ok(())
@@ -867,6 +869,7 @@ macro_rules! backend_helpers {
             ends_at: r.try_get("ends_at")?,
             created_at: r.try_get("created_at")?,
             comment: r.try_get("comment")?,
+            created_by: r.try_get("created_by")?,
         })
     }
 

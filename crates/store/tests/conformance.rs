@@ -62,6 +62,7 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE pings DROP COLUMN user_agent",
             "ALTER TABLE pings DROP COLUMN remote_addr",
             "ALTER TABLE pings DROP COLUMN scheme",
+            "ALTER TABLE silences DROP COLUMN created_by",
             "DROP INDEX pings_by_message",
             "ALTER TABLE pings DROP COLUMN queue",
             "ALTER TABLE pings DROP COLUMN message_id",

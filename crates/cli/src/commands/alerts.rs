@@ -142,6 +142,7 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 ends_at: now + ms,
                 created_at: now,
                 comment,
+                created_by: None,
             };
             store.put_silence(&row).await?;
             crate::output::outln!("silence {id} until {}", format_millis(now + ms));

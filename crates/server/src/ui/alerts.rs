@@ -270,6 +270,7 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
         ends_at: now + length,
         created_at: now,
         comment,
+        created_by: None,
     };
     app.engine.store().put_silence(&row).await.map_err(ApiError::from)?;
     tracing::info!(silence = %row.id, ends = %format_millis(row.ends_at), "Silence created in the UI.");

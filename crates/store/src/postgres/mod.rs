@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0021_event_parked.sql"),
     include_str!("../../migrations/postgres/0022_status_outbox.sql"),
     include_str!("../../migrations/postgres/0023_ping_message.sql"),
+    include_str!("../../migrations/postgres/0024_silence_created_by.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

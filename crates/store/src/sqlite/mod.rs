@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0021_event_parked.sql"),
     include_str!("../../migrations/sqlite/0022_status_outbox.sql"),
     include_str!("../../migrations/sqlite/0023_ping_message.sql"),
+    include_str!("../../migrations/sqlite/0024_silence_created_by.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
