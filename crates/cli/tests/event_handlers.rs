@@ -16,20 +16,6 @@ use support::*;
 use vigil_connectors::sinks::{Brokers, Message, Publisher};
 use vigil_store::Store;
 
-fn brokers() -> Option<Brokers> {
-    Some(Brokers {
-        amqp: Some(broker_url("RabbitMQ", "VIGIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?),
-        nats: Some(broker_url("NATS", "VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")?),
-        mqtt: Some(broker_url("Mosquitto", "VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")?),
-        redis: Some(broker_url("Redis", "VIGIL_TEST_REDIS_URL", "redis://127.0.0.1:6379")?),
-    })
-}
-
-fn flags(b: &Brokers) -> Vec<String> {
-    let pairs = [("--amqp-url", &b.amqp), ("--nats-url", &b.nats), ("--mqtt-url", &b.mqtt), ("--redis-url", &b.redis)];
-    pairs.iter().filter_map(|(f, u)| Some([f.to_string(), u.as_ref()?.clone()])).flatten().collect()
-}
-
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -66,7 +52,7 @@ fn config_telling(dir: &Path, events: &[String], recorder: Option<&str>) -> std:
 fn serve_armed(db: &Path, config: &Path, b: &Brokers, port: u16, point: Option<&str>) -> Child {
     let mut cmd = vigil(db);
     cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
-        .args(flags(b))
+        .args(flags_for(b))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     if let Some(point) = point {
@@ -102,7 +88,7 @@ async fn until_ships(store: &dyn Store, n: usize) -> Vec<(i64, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broker_starts_the_workflow_once_per_message() {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let dir = tempfile::tempdir().unwrap();
     let events = vec![
         format!("amqp_queue:{}", unique("vigil-eh")),
@@ -134,7 +120,7 @@ async fn each_broker_starts_the_workflow_once_per_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let dir = tempfile::tempdir().unwrap();
     let event = format!("amqp_queue:{}", unique("vigil-poison"));
     let config = config(dir.path(), std::slice::from_ref(&event));
@@ -177,7 +163,7 @@ async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
 /// can arrive before the step after it commits) is delivered again until the task is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_for_a_task_not_yet_scheduled_completes_it_once_it_is() {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let dir = tempfile::tempdir().unwrap();
     let event = format!("amqp_queue:{}", unique("vigil-early"));
     let config = config(dir.path(), &[]);
@@ -295,7 +281,7 @@ async fn an_event_task_on_vigils_own_queue_is_completed_by_a_handler() {
 /// Runs a server that dies at `point` once messages arrive, restarts it, and checks each
 /// message started its workflow once.
 async fn crash_then_once(point: &str) {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let dir = tempfile::tempdir().unwrap();
     let events = vec![format!("amqp_queue:{}", unique("vigil-crash")), format!("redis:{}", unique("vigil-crash"))];
     let recorder = Recorder::start(|_| Reply::json(json!({}))).await;

@@ -16,20 +16,6 @@ use serde_json::{Value, json};
 use support::*;
 use vigil_connectors::sinks::{Brokers, Message, Publisher};
 
-fn brokers() -> Option<Brokers> {
-    Some(Brokers {
-        amqp: Some(broker_url("RabbitMQ", "VIGIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?),
-        nats: Some(broker_url("NATS", "VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")?),
-        mqtt: Some(broker_url("Mosquitto", "VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")?),
-        redis: Some(broker_url("Redis", "VIGIL_TEST_REDIS_URL", "redis://127.0.0.1:6379")?),
-    })
-}
-
-fn flags(b: &Brokers) -> Vec<String> {
-    let pairs = [("--amqp-url", &b.amqp), ("--nats-url", &b.nats), ("--mqtt-url", &b.mqtt), ("--redis-url", &b.redis)];
-    pairs.iter().filter_map(|(f, u)| Some([f.to_string(), u.as_ref()?.clone()])).flatten().collect()
-}
-
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
@@ -58,7 +44,7 @@ fn config(dir: &Path, hooks: &str, heartbeats: &[(&str, &str, Option<&str>)]) ->
 fn serve_armed(db: &Path, config: &Path, b: &Brokers, port: u16, point: Option<&str>) -> Child {
     let mut cmd = vigil(db);
     cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
-        .args(flags(b))
+        .args(flags_for(b))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     if let Some(point) = point {
@@ -91,7 +77,7 @@ fn message(id: &str, body: Value) -> Message {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broker_feeds_its_heartbeat_and_a_failure_message_pages() {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let amqp = format!("amqp_queue:{}", unique("vigil-hb"));
@@ -164,7 +150,7 @@ async fn each_broker_feeds_its_heartbeat_and_a_failure_message_pages() {
 /// Runs a server that dies at `point` once a heartbeat's message arrives, restarts it, and
 /// checks the message was delivered again, acknowledged, and is one ping.
 async fn crash_then_one_ping(point: &str) {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let queue_name = unique("vigil-hb-crash");
@@ -229,7 +215,7 @@ async fn a_crash_between_recording_and_acknowledging_a_message_is_still_one_ping
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_backlog_past_its_threshold_pages_and_resolves_once_drained() {
-    let Some(b) = brokers() else { return };
+    let Some(b) = running_brokers() else { return };
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let stream = unique("vigil-backlog");

@@ -488,3 +488,22 @@ pub async fn aborted_at(child: &mut std::process::Child, point: &str) {
     };
     assert_eq!(status.signal(), Some(6), "vigil aborted at {point}: {status:?}");
 }
+
+/// Every broker the event tests use (RabbitMQ, NATS with JetStream, Mosquitto, Redis), or `None`
+/// (skipped with a message, unless `VIGIL_REQUIRE_SERVICES=1`) when one is not running.
+#[allow(dead_code)]
+pub fn running_brokers() -> Option<vigil_connectors::sinks::Brokers> {
+    Some(vigil_connectors::sinks::Brokers {
+        amqp: Some(broker_url("RabbitMQ", "VIGIL_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")?),
+        nats: Some(broker_url("NATS", "VIGIL_TEST_NATS_URL", "nats://127.0.0.1:4222")?),
+        mqtt: Some(broker_url("Mosquitto", "VIGIL_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")?),
+        redis: Some(broker_url("Redis", "VIGIL_TEST_REDIS_URL", "redis://127.0.0.1:6379")?),
+    })
+}
+
+/// `--amqp-url ... --redis-url ...` for the brokers `b` has.
+#[allow(dead_code)]
+pub fn flags_for(b: &vigil_connectors::sinks::Brokers) -> Vec<String> {
+    let pairs = [("--amqp-url", &b.amqp), ("--nats-url", &b.nats), ("--mqtt-url", &b.mqtt), ("--redis-url", &b.redis)];
+    pairs.iter().filter_map(|(f, u)| Some([f.to_string(), u.as_ref()?.clone()])).flatten().collect()
+}
