@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -47,18 +46,6 @@ fn config_telling(dir: &Path, events: &[String], recorder: Option<&str>) -> std:
         std::fs::write(config.join(format!("event_handlers/h{i}.json")), handler.to_string()).unwrap();
     }
     config
-}
-
-fn serve_armed(db: &Path, config: &Path, b: &Brokers, port: u16, point: Option<&str>) -> Child {
-    let mut cmd = vigil(db);
-    cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
-        .args(flags_for(b))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    if let Some(point) = point {
-        cmd.env("VIGIL_CRASH_AT", point);
-    }
-    cmd.spawn().unwrap()
 }
 
 /// The `ship` instances, by the `order` their input carries.

@@ -9,12 +9,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
-use vigil_connectors::sinks::{Brokers, Message, Publisher};
+use vigil_connectors::sinks::{Message, Publisher};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -39,18 +38,6 @@ fn config(dir: &Path, hooks: &str, heartbeats: &[(&str, &str, Option<&str>)]) ->
         std::fs::write(config.join(format!("monitors/{name}.json")), monitor.to_string()).unwrap();
     }
     config
-}
-
-fn serve_armed(db: &Path, config: &Path, b: &Brokers, port: u16, point: Option<&str>) -> Child {
-    let mut cmd = vigil(db);
-    cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
-        .args(flags_for(b))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    if let Some(point) = point {
-        cmd.env("VIGIL_CRASH_AT", point);
-    }
-    cmd.spawn().unwrap()
 }
 
 async fn get(base: &str, path: &str) -> Value {

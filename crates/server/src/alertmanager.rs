@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::alert::Silence;
 use vigil_core::alertmanager::gettable::{Filter, gettable};
+use vigil_core::alertmanager::{format_time, parse_time};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -121,7 +122,7 @@ async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
             "buildDate": "", "goVersion": "none (vigil is written in Rust)",
         },
         "config": {"original": ""},
-        "uptime": format!("{:.3}", *STARTED),
+        "uptime": format_time(STARTED.as_millisecond()),
     })))
 }
 
@@ -143,13 +144,12 @@ fn gettable_silence(row: &vigil_store::SilenceRow, now: i64) -> Value {
         ),
         _ => Value::Array(Vec::new()),
     };
-    let time = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_default();
     serde_json::json!({
         "id": row.id,
         "matchers": matchers,
-        "startsAt": time(row.created_at),
-        "endsAt": time(row.ends_at),
-        "updatedAt": time(row.created_at),
+        "startsAt": format_time(row.created_at),
+        "endsAt": format_time(row.ends_at),
+        "updatedAt": format_time(row.created_at),
         "createdBy": row.created_by.clone().unwrap_or_default(),
         "comment": row.comment.clone().unwrap_or_default(),
         "status": {"state": if row.ends_at > now { "active" } else { "expired" }},
@@ -227,17 +227,9 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
     let now = app.engine.now();
     let matchers = body.get("matchers").cloned().unwrap_or(Value::Null);
     vigil_core::alertmanager::matchers_from_json(&matchers).map_err(bad)?;
-    let time = |k: &str| -> Result<Option<i64>, ApiError> {
-        match body.get(k).and_then(Value::as_str) {
-            None => Ok(None),
-            Some(t) => t
-                .parse::<jiff::Timestamp>()
-                .map(|t| Some(t.as_millisecond()))
-                .map_err(|e| bad(format!("{k}: {t:?} is not a date-time: {e}"))),
-        }
-    };
-    let ends_at = time("endsAt")?.ok_or_else(|| bad("endsAt is required".into()))?;
-    let starts_at = time("startsAt")?.unwrap_or(now);
+    let time = |k: &str| parse_time(body.get(k), k).map_err(bad);
+    let ends_at = Some(time("endsAt")?).filter(|t| *t != 0).ok_or_else(|| bad("endsAt is required".into()))?;
+    let starts_at = Some(time("startsAt")?).filter(|t| *t != 0).unwrap_or(now);
     if ends_at < starts_at {
         return Err(bad("failed to create silence: end time can't be before start time".into()));
     }

@@ -507,3 +507,24 @@ pub fn flags_for(b: &vigil_connectors::sinks::Brokers) -> Vec<String> {
     let pairs = [("--amqp-url", &b.amqp), ("--nats-url", &b.nats), ("--mqtt-url", &b.mqtt), ("--redis-url", &b.redis)];
     pairs.iter().filter_map(|(f, u)| Some([f.to_string(), u.as_ref()?.clone()])).flatten().collect()
 }
+
+/// `vigil serve` on `port` with `config` and the brokers `b`, armed to abort at crash point
+/// `point` when given; output dropped. Does not wait for it to answer.
+#[allow(dead_code)]
+pub fn serve_armed(
+    db: &Path,
+    config: &Path,
+    b: &vigil_connectors::sinks::Brokers,
+    port: u16,
+    point: Option<&str>,
+) -> std::process::Child {
+    let mut cmd = vigil(db);
+    cmd.args(["serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(flags_for(b))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(point) = point {
+        cmd.env("VIGIL_CRASH_AT", point);
+    }
+    cmd.spawn().unwrap()
+}

@@ -89,8 +89,8 @@ fn read_one(item: &Value, now: Millis, resolve_timeout: Millis) -> Result<Alert,
         None | Some(Value::Null) => BTreeMap::new(),
         Some(v) => strings(v, "annotations")?,
     };
-    let mut starts_at = time(obj.get("startsAt"), "startsAt")?;
-    let mut ends_at = time(obj.get("endsAt"), "endsAt")?;
+    let mut starts_at = parse_time(obj.get("startsAt"), "startsAt")?;
+    let mut ends_at = parse_time(obj.get("endsAt"), "endsAt")?;
     let generator_url = match obj.get("generatorURL") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -138,8 +138,9 @@ fn strings(v: &Value, field: &str) -> Result<BTreeMap<String, String>, String> {
         .collect()
 }
 
-/// An RFC 3339 time in milliseconds; 0 when absent or Go's zero time.
-fn time(v: Option<&Value>, field: &str) -> Result<Millis, String> {
+/// An RFC 3339 time of Alertmanager's API (field `field`) in milliseconds; 0 when absent or
+/// Go's zero time.
+pub fn parse_time(v: Option<&Value>, field: &str) -> Result<Millis, String> {
     match v {
         None | Some(Value::Null) => Ok(0),
         Some(Value::String(s)) if s.is_empty() || s.starts_with("0001-01-01T00:00:00") => Ok(0),

@@ -104,14 +104,14 @@ pub fn gettable(
     };
     let starts = if pushed { request.details.get("startsAt").and_then(Value::as_i64) } else { None };
     let starts = starts.or(state.firing_since).unwrap_or(updated_at);
-    let ends = state.expires_at.map_or_else(|| ZERO_TIME.to_string(), time);
+    let ends = state.expires_at.map_or_else(|| ZERO_TIME.to_string(), format_time);
     let generator = request.links.iter().find_map(|l| l.get("href").and_then(Value::as_str)).unwrap_or_default();
     Some(json!({
         "labels": labels,
         "annotations": annotations,
-        "startsAt": time(starts),
+        "startsAt": format_time(starts),
         "endsAt": ends,
-        "updatedAt": time(updated_at),
+        "updatedAt": format_time(updated_at),
         "generatorURL": generator,
         "fingerprint": super::fingerprint_hex(&labels),
         "receivers": request.notifiers.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
@@ -124,7 +124,8 @@ pub fn gettable(
     }))
 }
 
-fn time(ms: Millis) -> String {
+/// A time as Alertmanager's API writes it: RFC 3339 with milliseconds, UTC.
+pub fn format_time(ms: Millis) -> String {
     jiff::Timestamp::from_millisecond(ms).map(|t| format!("{t:.3}")).unwrap_or_else(|_| ZERO_TIME.into())
 }
 

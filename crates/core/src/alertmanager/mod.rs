@@ -8,6 +8,7 @@ mod lexer;
 mod matcher;
 pub mod request;
 
-pub use alert::{Alert, read_posted};
+pub use alert::{Alert, parse_time, read_posted};
 pub use fingerprint::{fingerprint, fingerprint_hex};
+pub use gettable::format_time;
 pub use matcher::{MatchType, Matcher, all_match, matchers_from_json, parse_matcher, parse_matchers};
