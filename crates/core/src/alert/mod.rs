@@ -451,6 +451,9 @@ pub struct Silence {
     pub matchers: BTreeMap<String, String>,
     /// Active until this time.
     pub ends_at: Millis,
+    /// Active from this time (0: from when it was made).
+    #[serde(default)]
+    pub starts_at: Millis,
     /// Alertmanager's matchers (`=`, `!=`, `=~`, `!~`), which must hold too: a silence made
     /// through Alertmanager's API.
     #[serde(default, skip)]
@@ -460,7 +463,7 @@ pub struct Silence {
 impl Silence {
     /// A silence of equality matchers.
     pub fn new(matchers: BTreeMap<String, String>, ends_at: Millis) -> Self {
-        Self { matchers, ends_at, typed: Vec::new() }
+        Self { matchers, ends_at, starts_at: 0, typed: Vec::new() }
     }
 
     /// A silence as stored: its matchers' JSON is vigil's `{"label": "value"}` or Alertmanager's
@@ -473,7 +476,7 @@ impl Silence {
             }
             list @ serde_json::Value::Array(_) => {
                 let typed = crate::alertmanager::matchers_from_json(&list).ok()?;
-                Some(Self { matchers: BTreeMap::new(), ends_at, typed })
+                Some(Self { matchers: BTreeMap::new(), ends_at, starts_at: 0, typed })
             }
             _ => None,
         }
@@ -483,7 +486,8 @@ impl Silence {
     /// `alertname` matches the alert's name unless the alert has a label of that name (as in
     /// Alertmanager, where every alert carries it).
     pub fn mutes(&self, name: &str, labels: &BTreeMap<String, String>, now: Millis) -> bool {
-        now < self.ends_at
+        self.starts_at <= now
+            && now < self.ends_at
             && self.matchers.iter().all(|(k, v)| match labels.get(k) {
                 Some(have) => have == v,
                 None => k == ALERT_NAME_LABEL && v == name,

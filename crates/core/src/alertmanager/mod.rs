@@ -2,8 +2,11 @@
 //! label matchers, and posted alerts. Pure: no IO, no clock.
 
 mod alert;
+pub mod config;
+pub mod dispatch;
 mod fingerprint;
 pub mod gettable;
+pub mod group;
 mod lexer;
 mod matcher;
 pub mod request;

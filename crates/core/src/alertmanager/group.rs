@@ -1,0 +1,182 @@
+//! One aggregation group, as Alertmanager's dispatcher and notification log run it
+//! (`dispatch/dispatch.go` `aggrGroup`, `notify/notify.go` `DedupStage`), as plain data on a
+//! manual clock:
+//!
+//! - a new group waits `group_wait` before its first notification (less when its first alert
+//!   started long enough ago), then flushes every `group_interval` after that first flush;
+//! - a flush tells each integration the group's alerts when there is news for it: an alert it was
+//!   not told is firing, everything it was told of has resolved, one resolved that it was not
+//!   told resolved (integrations that send resolves), or `repeat_interval` has passed;
+//! - what was told is recorded even when an integration sends no resolves, so an alert that fires
+//!   again is news; resolved alerts leave the group after the flush that covered them.
+//!
+//! Two things differ, on purpose, and the README says so: a resolve is never held back by a
+//! silence or an inhibition when the integration was told the alert fired (vigil's promise that
+//! a page is always closed), and a group muted by a time interval keeps its resolved alerts until
+//! the window ends (those told of, so a page told before the window is closed after it; the
+//! others, which fired and resolved within it, are dropped and never told).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::Alert;
+use super::config::Timing;
+use crate::time::Millis;
+
+/// What one integration was last told.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    /// The alerts it was told fire.
+    pub firing: BTreeSet<String>,
+    /// The alerts it was told resolved (or that resolved where it takes no resolves).
+    pub resolved: BTreeSet<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// One notification to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Send {
+    /// The integration.
+    pub integration: String,
+    /// Its alerts, firing ones first, each group in key order.
+    pub alerts: Vec<Alert>,
+    /// How many of them fire.
+    pub firing: usize,
+}
+
+/// A group's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Its alerts, by key.
+    pub alerts: BTreeMap<String, Alert>,
+    /// When the first flush is due (while it has not flushed).
+    pub first_flush_at: Option<Millis>,
+    /// When it first flushed: the rest come `group_interval` apart from here.
+    pub anchor: Option<Millis>,
+    /// When it last flushed.
+    pub last_flush: Option<Millis>,
+    /// What each integration was last told, by integration name.
+    pub told: BTreeMap<String, Told>,
+}
+
+/// An integration a flush may tell: its name and whether it takes resolves.
+pub type Target<'a> = (&'a str, bool);
+
+impl GroupState {
+    /// Puts alert `key` in the group at `now` (replacing what it knew of it).
+    pub fn insert(&mut self, key: &str, alert: Alert, now: Millis, timing: &Timing) {
+        if self.alerts.is_empty() && self.anchor.is_none() && self.first_flush_at.is_none() {
+            self.first_flush_at = Some(now + timing.group_wait);
+        }
+        // An alert that started long enough ago needs no wait for company.
+        if self.anchor.is_none() && alert.starts_at + timing.group_wait < now {
+            self.first_flush_at = Some(self.first_flush_at.map_or(now, |t| t.min(now)));
+        }
+        self.alerts.insert(key.to_string(), alert);
+    }
+
+    /// Whether nothing is left (the group can go).
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+
+    /// When the next flush is due; `None` for an empty group.
+    pub fn next_flush(&self, timing: &Timing) -> Option<Millis> {
+        if self.alerts.is_empty() {
+            return None;
+        }
+        match (self.anchor, self.last_flush) {
+            (Some(anchor), Some(last)) => {
+                let every = timing.group_interval.max(1);
+                Some(anchor + ((last - anchor) / every + 1) * every)
+            }
+            _ => self.first_flush_at,
+        }
+    }
+
+    /// Flushes at `now`: what each of `targets` is to be told. `muted_by_time` holds the whole
+    /// group (a route's time interval); `muted` holds single alerts (silences, inhibition).
+    pub fn flush(
+        &mut self,
+        now: Millis,
+        timing: &Timing,
+        targets: &[Target],
+        muted_by_time: bool,
+        muted: impl Fn(&str, &Alert) -> bool,
+    ) -> Vec<Send> {
+        self.anchor.get_or_insert(now);
+        self.first_flush_at = None;
+        self.last_flush = Some(now);
+        let mut sends = Vec::new();
+        if !muted_by_time {
+            let told_firing = |key: &str| self.told.values().any(|t| t.firing.contains(key));
+            let (mut firing, mut resolved) = (Vec::new(), Vec::new());
+            for (key, alert) in &self.alerts {
+                let is_resolved = alert.resolved_at(now);
+                let keep = (is_resolved && told_firing(key)) || !muted(key, alert);
+                match (keep, is_resolved) {
+                    (false, _) => {}
+                    (true, false) => firing.push((key.clone(), alert)),
+                    (true, true) => resolved.push((key.clone(), alert)),
+                }
+            }
+            let firing_keys: BTreeSet<String> = firing.iter().map(|(k, _)| k.clone()).collect();
+            let resolved_keys: BTreeSet<String> = resolved.iter().map(|(k, _)| k.clone()).collect();
+            for (name, send_resolved) in targets {
+                let told = self.told.get(*name);
+                if !needs_update(told, &firing_keys, &resolved_keys, *send_resolved, timing.repeat_interval, now) {
+                    continue;
+                }
+                let mut alerts: Vec<Alert> = firing.iter().map(|(_, a)| (*a).clone()).collect();
+                if *send_resolved {
+                    alerts.extend(resolved.iter().map(|(_, a)| (*a).clone()));
+                }
+                if !alerts.is_empty() {
+                    sends.push(Send { integration: name.to_string(), alerts, firing: firing.len() });
+                }
+                let record = Told { firing: firing_keys.clone(), resolved: resolved_keys.clone(), at: now };
+                self.told.insert(name.to_string(), record);
+            }
+            self.alerts.retain(|_, a| !a.resolved_at(now));
+        } else {
+            // Held by a window: an alert that fired and resolved within it was nobody's business;
+            // one an integration was told of stays, for its resolve after the window.
+            let told = &self.told;
+            self.alerts.retain(|key, a| !a.resolved_at(now) || told.values().any(|t| t.firing.contains(key)));
+        }
+        if self.alerts.is_empty() {
+            *self = GroupState::default();
+        }
+        sends
+    }
+}
+
+/// Alertmanager's `DedupStage.needsUpdate`: whether an integration told `told` has news.
+fn needs_update(
+    told: Option<&Told>,
+    firing: &BTreeSet<String>,
+    resolved: &BTreeSet<String>,
+    send_resolved: bool,
+    repeat: Millis,
+    now: Millis,
+) -> bool {
+    let Some(told) = told else { return !firing.is_empty() };
+    if !firing.is_subset(&told.firing) {
+        return true;
+    }
+    // Everything resolved: news only to an integration that was told something fires; alerts
+    // that fired and resolved between two flushes were never its business.
+    if firing.is_empty() {
+        return !told.firing.is_empty();
+    }
+    if send_resolved && !resolved.is_subset(&told.resolved) {
+        return true;
+    }
+    told.at < now - repeat
+}
+
+#[cfg(test)]
+#[path = "group_tests.rs"]
+mod tests;
