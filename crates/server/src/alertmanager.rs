@@ -255,6 +255,7 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
         id: id.clone(),
         matchers: matchers.to_string(),
         ends_at,
+        starts_at: None,
         created_at: now,
         comment: text("comment"),
         created_by: text("createdBy"),

@@ -396,6 +396,7 @@ async fn add_silence(
         id: id.clone(),
         matchers: serde_json::to_string(&s.matchers).map_err(ApiError::internal)?,
         ends_at,
+        starts_at: None,
         created_at: now,
         comment: s.comment,
         created_by: None,

@@ -134,8 +134,25 @@ pub struct AlertBatch {
     pub inbox_done: Vec<i64>,
     /// Messages for other partitions' owners (task results for their instances), added with it.
     pub inbox_out: Vec<crate::NewInboxRow>,
+    /// Notification groups to insert or replace.
+    pub groups: Vec<GroupRow>,
+    /// Notification groups that emptied: deleted.
+    pub groups_gone: Vec<String>,
     /// When set, the transaction commits only if the node owns these partitions.
     pub fence: Option<crate::Fence>,
+}
+
+/// One stored notification group (Alertmanager's aggregation group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    /// Its key (route and group labels); its partition is the key's.
+    pub group_key: String,
+    /// When it next flushes.
+    pub next_wake: Option<Millis>,
+    /// Last written.
+    pub updated_at: Millis,
+    /// Its state, as JSON.
+    pub state: String,
 }
 
 /// A stored silence.
@@ -147,6 +164,8 @@ pub struct SilenceRow {
     pub matchers: String,
     /// Expiry.
     pub ends_at: Millis,
+    /// Start, when later than its creation.
+    pub starts_at: Option<Millis>,
     /// Creation time.
     pub created_at: Millis,
     /// Why.

@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     alerts_and_their_notifications_commit_together(store).await;
     outbox_deliveries_are_recorded(store).await;
     silences_roundtrip(store).await;
+    groups_commit_with_alerts_and_settings_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
     listing_pages_and_purging(store).await;
     large_ended_states_are_compressed_and_still_found(store).await;
@@ -154,11 +155,33 @@ async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
     assert!(!pending.iter().any(|(id, _)| *id == ids[0]), "the delivered trigger left the pending list");
 }
 
+async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
+    let group = |key: &str, state: &str| crate::GroupRow {
+        group_key: key.into(),
+        next_wake: Some(9_000),
+        updated_at: 1_000,
+        state: state.into(),
+    };
+    let parts = |keys: &[&str]| keys.iter().map(|k| crate::partition_of(k)).collect::<Vec<u32>>();
+    let batch = AlertBatch { groups: vec![group("g1", "{}"), group("g2", "{}")], ..Default::default() };
+    store.commit_alerts(&batch).await.unwrap();
+    let batch =
+        AlertBatch { groups: vec![group("g1", r#"{"a":1}"#)], groups_gone: vec!["g2".into()], ..Default::default() };
+    store.commit_alerts(&batch).await.unwrap();
+    let found = store.groups_in(&parts(&["g1", "g2"])).await.unwrap();
+    assert_eq!(found, vec![group("g1", r#"{"a":1}"#)], "replaced, and the emptied group gone");
+    assert!(store.groups_in(&[]).await.unwrap().is_empty());
+    store.put_setting("alertmanager_config", "route: {}").await.unwrap();
+    store.put_setting("alertmanager_config", "route: {receiver: a}").await.unwrap();
+    assert_eq!(store.setting("alertmanager_config").await.unwrap().as_deref(), Some("route: {receiver: a}"));
+}
+
 async fn silences_roundtrip(store: &dyn Store) {
     let s = SilenceRow {
         id: "s1".into(),
         matchers: r#"{"team":"db"}"#.into(),
         ends_at: 10_000,
+        starts_at: Some(2_000),
         created_at: 1_000,
         comment: Some("maintenance".into()),
         created_by: Some("ops".into()),

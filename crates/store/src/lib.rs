@@ -33,7 +33,9 @@ use thiserror::Error;
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
-pub use alerts::{AlertBatch, AlertRow, DeliveryUpdate, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow};
+pub use alerts::{
+    AlertBatch, AlertRow, DeliveryUpdate, GroupRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
+};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
@@ -416,6 +418,10 @@ pub trait Store: Send + Sync + 'static {
     async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>>;
     /// Outbox entries still to deliver whose keys belong to `parts`, in id order.
     async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>>;
+    /// The notification groups whose keys belong to `parts`.
+    async fn groups_in(&self, parts: &[u32]) -> Result<Vec<GroupRow>>;
+    /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
     /// Applies changes to the workers' shared queue, in order, in one transaction.
     async fn change_work(&self, changes: &[WorkChange]) -> Result<()>;
     /// Claims up to `count` offers of `task_type` visible at `now`, oldest first: each offer is

@@ -258,6 +258,31 @@ macro_rules! store_impl {
                 });
                 ids.extend(Self::insert_outbox(q, &mut tx, chunk.len()).await?);
             }
+            for chunk in batch.groups.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO alert_groups (group_key, part, next_wake, updated_at, state) ");
+                q.push_values(chunk, |mut b, g| {
+                    b.push_bind(&g.group_key)
+                        .push_bind(partition_of(&g.group_key) as i64)
+                        .push_bind(g.next_wake)
+                        .push_bind(g.updated_at)
+                        .push_bind(&g.state);
+                });
+                q.push(
+                    " ON CONFLICT (group_key) DO UPDATE SET next_wake = excluded.next_wake, updated_at = excluded.updated_at, \
+                     state = excluded.state",
+                );
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM alert_groups WHERE group_key IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(key);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await?;
+            }
             apply_deliveries(&mut tx, &batch.deliveries).await?;
             cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
             cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
@@ -267,9 +292,9 @@ macro_rules! store_impl {
 
         async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
             sqlx::query(
-                "INSERT INTO silences (id, matchers, ends_at, created_at, comment, created_by) VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO silences (id, matchers, ends_at, created_at, comment, created_by, starts_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment, \
-                 created_by = excluded.created_by",
+                 created_by = excluded.created_by, starts_at = excluded.starts_at",
             )
             .bind(&silence.id)
             .bind(&silence.matchers)
@@ -277,6 +302,7 @@ macro_rules! store_impl {
             .bind(silence.created_at)
             .bind(&silence.comment)
             .bind(&silence.created_by)
+            .bind(silence.starts_at)
             .execute(&self.writer)
             .await?;
             Ok(())
@@ -775,6 +801,38 @@ macro_rules! store_impl {
             self.pending_outbox_in_impl(parts).await
         }
 
+        async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
+            if parts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut q: QueryBuilder<$db> = QueryBuilder::new("SELECT * FROM alert_groups WHERE part IN (");
+            let mut list = q.separated(", ");
+            for p in parts {
+                list.push_bind(*p as i64);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::GroupRow {
+                        group_key: r.try_get("group_key")?,
+                        next_wake: r.try_get("next_wake")?,
+                        updated_at: r.try_get("updated_at")?,
+                        state: r.try_get("state")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+            Ok(())
+        }
+
         async fn change_work(&self, changes: &[crate::WorkChange]) -> Result<()> {
             let mut tx = self.writer.begin().await?;
             for change in changes {
@@ -870,6 +928,7 @@ macro_rules! backend_helpers {
             created_at: r.try_get("created_at")?,
             comment: r.try_get("comment")?,
             created_by: r.try_get("created_by")?,
+            starts_at: r.try_get("starts_at")?,
         })
     }
 

@@ -66,6 +66,8 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "DROP INDEX pings_by_message",
             "ALTER TABLE pings DROP COLUMN queue",
             "ALTER TABLE pings DROP COLUMN message_id",
+            "DROP TABLE alert_groups",
+            "ALTER TABLE silences DROP COLUMN starts_at",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

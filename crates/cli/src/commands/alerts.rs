@@ -140,6 +140,7 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 id: id.clone(),
                 matchers: serde_json::to_string(&labels)?,
                 ends_at: now + ms,
+                starts_at: None,
                 created_at: now,
                 comment,
                 created_by: None,

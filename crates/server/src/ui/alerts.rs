@@ -268,6 +268,7 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
         id: format!("s-{}", vigil_runtime::new_instance_id()),
         matchers: serde_json::to_string(&matchers).map_err(ApiError::internal)?,
         ends_at: now + length,
+        starts_at: None,
         created_at: now,
         comment,
         created_by: None,
