@@ -1,5 +1,6 @@
 //! `vigil`: durable scheduled monitoring and alerting workflows.
 
+mod alertmanager_file;
 mod commands;
 mod output;
 mod setup;

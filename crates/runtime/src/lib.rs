@@ -32,6 +32,7 @@ mod pushed_alerts;
 mod query;
 pub mod retention;
 mod router;
+pub mod routing;
 pub mod scheduler;
 mod secret_update;
 mod secrets;

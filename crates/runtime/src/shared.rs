@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     pub finished: std::sync::atomic::AtomicU64,
     pub alerts: mpsc::UnboundedSender<crate::alerting::messages::AlertMsg>,
     pub notifiers: crate::alerting::delivery::Notifiers,
+    /// The Alertmanager configuration alerts are routed with.
+    pub routing: crate::routing::SharedRouting,
     pub work: Arc<crate::workers::WorkQueue>,
     pub scheduler: Mutex<Option<mpsc::UnboundedSender<SchedulerCmd>>>,
     /// The partitions this node runs.

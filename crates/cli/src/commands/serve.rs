@@ -38,6 +38,11 @@ pub struct Args {
     /// and shown but notify no one.
     #[arg(long, env = "VIGIL_ALERT_RECEIVERS", value_delimiter = ',')]
     pub alert_receivers: Vec<String>,
+    /// An Alertmanager configuration (`alertmanager.yml`) to route pushed alerts with: its
+    /// routes, groups, inhibition rules, time intervals and receivers. Default:
+    /// `<config>/alertmanager.yml` when it exists. Published to every node.
+    #[arg(long, env = "VIGIL_ALERTMANAGER_CONFIG")]
+    pub alertmanager_config: Option<PathBuf>,
     #[command(flatten)]
     pub retention: crate::commands::retention::Args,
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
@@ -174,6 +179,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.notify_grace = args.notify_grace;
     engine_config.brokers = args.brokers.brokers();
     engine_config.alert_receivers = args.alert_receivers.clone();
+    let am_file = args.alertmanager_config.clone().or_else(|| {
+        let default = args.config.as_ref()?.join("alertmanager.yml");
+        default.is_file().then_some(default)
+    });
+    if let Some(file) = am_file {
+        engine_config.alertmanager_config = Some(crate::alertmanager_file::load(&file)?);
+    }
     if let Some(sink) = args.status_sink.as_deref().filter(|s| !s.starts_with("http://") && !s.starts_with("https://"))
     {
         vigil_connectors::sinks::Address::parse(sink).map_err(|e| anyhow::anyhow!("--status-sink: {e}"))?;

@@ -27,6 +27,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
     }
+    if args.path.is_file() && crate::alertmanager_file::looks_like(&args.path) {
+        return alertmanager(&args);
+    }
     let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
     diags.extend(missing_credentials(&args.path, &args.db.db).await);
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -49,6 +52,29 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     crate::output::outln!(
         "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {warnings} warning(s)"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks an Alertmanager configuration.
+fn alertmanager(args: &Args) -> Result<ExitCode> {
+    let (text, diags) = crate::alertmanager_file::check(&args.path)?;
+    for d in &diags {
+        crate::output::outln!("{d}");
+    }
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diags.len() - errors;
+    if text.is_none() || (args.strict && warnings > 0) {
+        crate::output::outln!("{errors} error(s), {warnings} warning(s)");
+        return Ok(ExitCode::from(1));
+    }
+    let config = vigil_core::alertmanager::config::parse(text.as_deref().unwrap_or_default()).unwrap_or_default();
+    crate::output::outln!(
+        "ok: Alertmanager configuration: {} route(s), {} receiver(s), {} inhibition rule(s), {} time interval(s), {warnings} warning(s)",
+        config.route.walk().len(),
+        config.receivers.len(),
+        config.inhibit_rules.len(),
+        config.time_intervals.len(),
     );
     Ok(ExitCode::SUCCESS)
 }

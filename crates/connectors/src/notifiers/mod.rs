@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod email;
+pub mod from_alertmanager;
 pub mod lark;
 pub mod load;
 mod notifier;

@@ -44,6 +44,10 @@ pub struct AlertRequest {
     /// alert's `endsAt`): the alert then resolves by itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Millis>,
+    /// For an alert routed by an Alertmanager routing tree: the groups it joins, which tell the
+    /// receivers instead of `notifiers`. Carried to the alert manager, not stored with the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed: Option<Box<crate::alertmanager::group::Routed>>,
 }
 
 impl AlertRequest {
@@ -113,6 +117,7 @@ impl AlertRequest {
             observation_id,
             observed_at: 0,
             expires_at: None,
+            routed: None,
         })
     }
 }

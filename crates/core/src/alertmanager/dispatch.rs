@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::config::{AmConfig, Integration, Route, inhibit::inhibited_by};
-use super::group::GroupState;
+use super::group::{GroupState, overlaps};
 use super::{Alert, fingerprint_hex};
 use crate::alert::{ALERT_NAME_LABEL, Silence};
 use crate::time::Millis;
@@ -47,11 +47,12 @@ impl Dispatcher {
     pub fn push(&mut self, alerts: Vec<Alert>, now: Millis) {
         for alert in alerts {
             let key = fingerprint_hex(&alert.labels);
-            let alert = match self.alerts.get(&key) {
+            // The store keeps one merged view for inhibition; each group merges its own copy alike.
+            let merged = match self.alerts.get(&key) {
                 Some(old) if overlaps(old, &alert) => old.merge(&alert, now),
-                _ => alert,
+                _ => alert.clone(),
             };
-            self.alerts.insert(key.clone(), alert.clone());
+            self.alerts.insert(key.clone(), merged);
             for route in self.config.route.matching(&alert.labels) {
                 let group = (route.id.clone(), route.group_key(&alert.labels));
                 self.groups.entry(group).or_default().insert(&key, alert.clone(), now, &route.timing);
@@ -117,11 +118,4 @@ impl Dispatcher {
         }
         out
     }
-}
-
-/// Whether a new view of an alert overlaps the stored one in time (`provider/mem`): then they
-/// are one occurrence and merge; otherwise the new one replaces it.
-fn overlaps(old: &Alert, new: &Alert) -> bool {
-    (new.ends_at > old.starts_at && new.ends_at < old.ends_at)
-        || (new.starts_at > old.starts_at && new.starts_at < old.ends_at)
 }

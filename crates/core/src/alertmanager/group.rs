@@ -65,8 +65,13 @@ pub struct GroupState {
 pub type Target<'a> = (&'a str, bool);
 
 impl GroupState {
-    /// Puts alert `key` in the group at `now` (replacing what it knew of it).
+    /// Puts alert `key` in the group at `now`: merged with what the group knows of it when their
+    /// times overlap (one occurrence, as Alertmanager's alert store merges them), else replacing it.
     pub fn insert(&mut self, key: &str, alert: Alert, now: Millis, timing: &Timing) {
+        let alert = match self.alerts.get(key) {
+            Some(old) if overlaps(old, &alert) => old.merge(&alert, now),
+            _ => alert,
+        };
         if self.alerts.is_empty() && self.anchor.is_none() && self.first_flush_at.is_none() {
             self.first_flush_at = Some(now + timing.group_wait);
         }
@@ -122,6 +127,9 @@ impl GroupState {
                     (true, true) => resolved.push((key.clone(), alert)),
                 }
             }
+            // Nothing left to say (everything muted): Alertmanager's pipeline stops before its
+            // notification log, so what was told stays as it was.
+            let targets = if firing.is_empty() && resolved.is_empty() { &[][..] } else { targets };
             let firing_keys: BTreeSet<String> = firing.iter().map(|(k, _)| k.clone()).collect();
             let resolved_keys: BTreeSet<String> = resolved.iter().map(|(k, _)| k.clone()).collect();
             for (name, send_resolved) in targets {
@@ -150,6 +158,102 @@ impl GroupState {
             *self = GroupState::default();
         }
         sends
+    }
+}
+
+/// Whether a new view of an alert overlaps the known one in time (`provider/mem`): then they
+/// are one occurrence and merge; otherwise the new one replaces it.
+pub fn overlaps(old: &Alert, new: &Alert) -> bool {
+    (new.ends_at > old.starts_at && new.ends_at < old.ends_at)
+        || (new.starts_at > old.starts_at && new.starts_at < old.ends_at)
+}
+
+/// A group as vigil stores it: where it routes, how it is timed, and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Alertmanager's group key (`{}/{team="db"}:{alertname="Down"}`).
+    pub key: String,
+    /// The route's ID.
+    pub route_id: String,
+    /// The receiver told.
+    pub receiver: String,
+    /// The labels the route groups by, with this group's values.
+    pub labels: BTreeMap<String, String>,
+    /// The route's timing when the group began (used while the route is gone from the tree).
+    pub timing: Timing,
+    /// Its alerts and what was told.
+    pub state: GroupState,
+}
+
+impl Group {
+    /// vigil's id of the group with Alertmanager key `key`: short, and the key of its stored row,
+    /// its partition and its notifications.
+    pub fn id_of(key: &str) -> String {
+        let labels: BTreeMap<String, String> = [("group".to_string(), key.to_string())].into();
+        format!("group/{}", super::fingerprint_hex(&labels))
+    }
+}
+
+/// One group an alert joins: enough to make the group where it is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRef {
+    /// vigil's id of the group ([`Group::id_of`]).
+    pub id: String,
+    /// Alertmanager's group key.
+    pub key: String,
+    /// The route's ID.
+    pub route_id: String,
+    /// The route's receiver.
+    pub receiver: String,
+    /// The group's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The route's timing.
+    pub timing: Timing,
+}
+
+impl GroupRef {
+    /// The group of an alert with `labels` on `route`.
+    pub fn of(route: &super::config::Route, labels: &BTreeMap<String, String>) -> Self {
+        let key = route.group_key(labels);
+        Self {
+            id: Group::id_of(&format!("{}|{key}", route.id)),
+            key,
+            route_id: route.id.clone(),
+            receiver: route.receiver.clone(),
+            labels: route.group_labels(labels),
+            timing: route.timing,
+        }
+    }
+
+    /// A new, empty group.
+    pub fn new_group(&self) -> Group {
+        Group {
+            key: self.key.clone(),
+            route_id: self.route_id.clone(),
+            receiver: self.receiver.clone(),
+            labels: self.labels.clone(),
+            timing: self.timing,
+            state: GroupState::default(),
+        }
+    }
+}
+
+/// A routed alert: the alert as the groups hold it, and the groups it joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routed {
+    /// The alert.
+    pub alert: Alert,
+    /// Its groups, one per route it stops at.
+    pub groups: Vec<GroupRef>,
+}
+
+impl Routed {
+    /// `alert` routed by `config`'s tree.
+    pub fn new(config: &super::config::AmConfig, alert: Alert) -> Self {
+        let groups = config.route.matching(&alert.labels).into_iter().map(|r| GroupRef::of(r, &alert.labels)).collect();
+        Self { alert, groups }
     }
 }
 

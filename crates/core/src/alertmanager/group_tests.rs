@@ -78,3 +78,15 @@ fn a_time_mute_holds_everything_and_keeps_resolves_for_after() {
         "the page told before the window is closed; B, which came and went within it, is not news"
     );
 }
+
+#[test]
+fn a_group_whose_alerts_are_all_muted_forgets_nothing_it_told() {
+    let mut g = GroupState::default();
+    g.insert("a", alert("A", 0, 0), 1_000 * S, &T);
+    assert_eq!(g.flush(1_000 * S, &T, &[("hook", true)], false, |_, _| false).len(), 1);
+    assert!(g.flush(1_300 * S, &T, &[("hook", true)], false, |_, _| true).is_empty(), "inhibited");
+    assert!(
+        g.flush(1_600 * S, &T, &[("hook", true)], false, |_, _| false).is_empty(),
+        "not news when the inhibition ends"
+    );
+}

@@ -1,5 +1,6 @@
-//! Alertmanager's model, as Prometheus and `amtool` speak it to vigil: label-set fingerprints
-//! label matchers, and posted alerts. Pure: no IO, no clock.
+//! Alertmanager's model, as Prometheus and `amtool` speak it to vigil: label-set fingerprints,
+//! label matchers and posted alerts; its configuration (routes, receivers, inhibition, time
+//! intervals), its groups and what their notifications say. Pure: no IO, no clock.
 
 mod alert;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod gettable;
 pub mod group;
 mod lexer;
 mod matcher;
+pub mod notification;
 pub mod request;
 
 pub use alert::{Alert, parse_time, read_posted};

@@ -75,6 +75,7 @@ pub fn to_request(a: &Alert, now: Millis, notifiers: &[String]) -> AlertRequest 
         observation_id: format!("{SOURCE}:{fingerprint}:{}", a.updated_at),
         observed_at: a.updated_at,
         expires_at: failing.then_some(a.ends_at),
+        routed: None,
     }
 }
 

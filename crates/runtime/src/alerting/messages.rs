@@ -51,6 +51,17 @@ pub enum AlertMsg {
         /// Where it came from.
         from: ObservedFrom,
     },
+    /// A routed alert joins a notification group of this node's partitions.
+    Member {
+        /// The group.
+        group: Box<vigil_core::alertmanager::group::GroupRef>,
+        /// The alert's key.
+        key: String,
+        /// The alert.
+        alert: Box<vigil_core::alertmanager::Alert>,
+        /// The inbox message it came in, deleted with the change it makes.
+        inbox: Option<i64>,
+    },
     /// This node now owns these partitions: load their keys and notifications.
     Gained(Vec<u32>),
     /// This node no longer owns these partitions: forget their keys.

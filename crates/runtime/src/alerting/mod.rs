@@ -4,6 +4,7 @@
 //! sends the outbox.
 
 pub mod delivery;
+mod groups;
 pub(crate) mod messages;
 
 pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
@@ -56,6 +57,10 @@ pub(crate) struct AlertDeps {
     pub ownership: Arc<Ownership>,
     /// The configured notifiers, by name.
     pub notifiers: delivery::Notifiers,
+    /// The Alertmanager configuration routed alerts go by.
+    pub routing: crate::routing::SharedRouting,
+    /// Opens the published Alertmanager configuration.
+    pub sealer: Option<Arc<vigil_store::SecretBox>>,
     /// Reaches the instances whose ALERT tasks wait for their observation's result.
     pub router: Router,
     /// Stops running partitions whose leases were lost (`cluster::lose`).
@@ -86,6 +91,9 @@ pub async fn run(
         refresh_due: BTreeSet::new(),
         wake_of: HashMap::new(),
         acks_to_clear: Vec::new(),
+        groups: groups::Groups::default(),
+        routing_seen: None,
+        routed_notifiers: Vec::new(),
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -95,7 +103,11 @@ pub async fn run(
         let wait = m
             .wakes
             .first()
-            .map(|(at, _)| Duration::from_millis((*at - now).clamp(1, 60_000) as u64))
+            .map(|(at, _)| *at)
+            .into_iter()
+            .chain(m.groups.next_wake())
+            .min()
+            .map(|at| Duration::from_millis((at - now).clamp(1, 60_000) as u64))
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
             n = rx.recv_many(&mut msgs, 1024) => if n == 0 { return },
@@ -134,6 +146,12 @@ struct Manager {
     refreshed: HashMap<(String, String), Millis>,
     /// ...and the same in time order, so a step looks only at the refreshes that are due.
     refresh_due: BTreeSet<(Millis, String, String)>,
+    /// The notification groups of the owned partitions.
+    groups: groups::Groups,
+    /// The published Alertmanager configuration last looked at.
+    routing_seen: Option<String>,
+    /// The notifiers its receivers added to the notifier map.
+    routed_notifiers: Vec<String>,
 }
 
 impl Manager {
@@ -145,6 +163,7 @@ impl Manager {
         }
         let rows = self.deps.store.alerts_in(&parts).await?;
         let entries = self.deps.store.pending_outbox_in(&parts).await?;
+        self.groups.load(self.deps.store.groups_in(&parts).await?);
         for row in rows {
             let Ok(record) = serde_json::from_str::<AlertRecord>(&row.state) else { continue };
             // Alertmanager may have expired firing alerts while nobody ran them: re-send them to
@@ -176,6 +195,7 @@ impl Manager {
         self.wake_of.retain(|k, _| !gone(k));
         self.refreshed.retain(|(k, _), _| !gone(k));
         self.refresh_due.retain(|(_, k, _)| !gone(k));
+        self.groups.forget(parts);
         for p in parts {
             self.loaded.remove(p);
         }
@@ -246,6 +266,63 @@ impl Manager {
             self.silences = silences;
             self.silences_read = Some(std::time::Instant::now());
         }
+        self.refresh_routing().await;
+    }
+
+    /// Takes a newly published Alertmanager configuration: routes by it, and its receivers join
+    /// the notifier map (once the map is loaded).
+    async fn refresh_routing(&mut self) {
+        let text = match crate::routing::read(&*self.deps.store, self.deps.sealer.as_deref()).await {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "Could not read the published Alertmanager configuration.");
+                return;
+            }
+        };
+        if self.routing_seen.as_ref() == Some(&text) {
+            return;
+        }
+        crate::routing::install(&self.deps.routing, &text);
+        let routing = self.deps.routing.read().expect("lock").clone();
+        let mut guard = self.deps.notifiers.write().expect("lock");
+        let Some(map) = guard.as_deref() else { return };
+        let mut map = map.clone();
+        for name in self.routed_notifiers.drain(..) {
+            map.remove(&name);
+        }
+        for n in routing.iter().flat_map(|r| r.notifiers.iter()) {
+            self.routed_notifiers.push(n.name().to_string());
+            map.insert(n.name().to_string(), Arc::new(n.clone()));
+        }
+        *guard = Some(Arc::new(map));
+        self.routing_seen = Some(text);
+    }
+
+    /// Puts routed alert `key` into its groups: those of this node's partitions now; the others
+    /// through their owners' inboxes, in this step's transaction. The local ones are also kept as
+    /// inbox messages, sent should their partitions be lost before the commit.
+    async fn route_member(
+        &mut self,
+        routed: vigil_core::alertmanager::group::Routed,
+        key: &str,
+        now: Millis,
+        out: &mut RoutedOut,
+    ) {
+        for g in routed.groups {
+            let part = partition_of(&g.id);
+            let msg = InboxMsg::Member {
+                group: Box::new(g.clone()),
+                key: key.to_string(),
+                alert: Box::new(routed.alert.clone()),
+            };
+            if self.deps.ownership.owns(part) && self.load(&[part]).await.is_ok() {
+                self.groups.join(&g, key, routed.alert.clone(), now);
+                out.local.push((part, msg));
+            } else {
+                out.remote.push((part, msg));
+            }
+        }
     }
 
     fn silenced(&self, request: &AlertRequest, now: Millis) -> bool {
@@ -275,6 +352,7 @@ impl Manager {
         let mut acks = Vec::new();
         let mut flushed = Vec::new();
         let mut inbox_done: Vec<(u32, i64)> = Vec::new();
+        let mut routed_out = RoutedOut::default();
         for msg in msgs {
             match msg {
                 AlertMsg::Gained(parts) => {
@@ -284,7 +362,18 @@ impl Manager {
                 }
                 AlertMsg::Lost(parts) => self.forget(&parts),
                 AlertMsg::Expire { .. } => unreachable!("taken out above"),
-                AlertMsg::Observe { instance, task_id, request, from } => {
+                AlertMsg::Member { group, key, alert, inbox } => {
+                    let part = partition_of(&group.id);
+                    if self.deps.ownership.owns(part) && self.load(&[part]).await.is_ok() {
+                        self.groups.join(&group, &key, *alert, now);
+                        if let Some(id) = inbox {
+                            inbox_done.push((part, id));
+                        }
+                    } else if let Some(id) = inbox {
+                        self.deps.inbox.release(id);
+                    }
+                }
+                AlertMsg::Observe { instance, task_id, mut request, from } => {
                     let key = request.dedup_key.clone();
                     let part = partition_of(&key);
                     let ready = self.deps.ownership.owns(part)
@@ -315,6 +404,10 @@ impl Manager {
                     }
                     if let ObservedFrom::Inbox { id, .. } = from {
                         inbox_done.push((part, id));
+                    }
+                    if let Some(routed) = request.routed.take() {
+                        let member = vigil_core::alertmanager::fingerprint_hex(&routed.alert.labels);
+                        self.route_member(*routed, &member, now, &mut routed_out).await;
                     }
                     let from_monitor = instance.is_empty();
                     if from_monitor && !request.failing && !self.cache.contains_key(&key) {
@@ -425,12 +518,14 @@ impl Manager {
                 dirty.push(key);
             }
         }
+        outbox.extend(self.flush_groups(now));
         outbox.extend(self.alertmanager_refreshes(now));
         self.schedule_refreshes(&outbox, now);
         dirty.sort();
         dirty.dedup();
         let deliveries = sent.iter().map(|r| (r.id, r.update.clone())).collect();
-        let mut batch = AlertBatch { outbox, deliveries, ..Default::default() };
+        let (groups, groups_gone) = self.groups.take_changes(now);
+        let mut batch = AlertBatch { outbox, deliveries, groups, groups_gone, ..Default::default() };
         for key in &dirty {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request, now)).flatten();
@@ -445,6 +540,9 @@ impl Manager {
             batch.alerts.push(row(key, record, next, now));
         }
         if batch.alerts.is_empty()
+            && batch.groups.is_empty()
+            && batch.groups_gone.is_empty()
+            && routed_out.remote.is_empty()
             && batch.outbox.is_empty()
             && batch.deliveries.is_empty()
             && replies.is_empty()
@@ -464,6 +562,7 @@ impl Manager {
                     let msg = InboxMsg::Event { instance: r.instance.clone(), event: r.event.clone() };
                     Some(msg.row(r.remote?, now))
                 })
+                .chain(routed_out.remote.iter().map(|(part, msg)| msg.row(*part, now)))
                 .collect();
             batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
             let parts = batch
@@ -471,6 +570,8 @@ impl Manager {
                 .iter()
                 .map(|a| partition_of(&a.dedup_key))
                 .chain(batch.outbox.iter().map(|e| partition_of(&e.dedup_key)))
+                .chain(batch.groups.iter().map(|g| partition_of(&g.group_key)))
+                .chain(batch.groups_gone.iter().map(|g| partition_of(g)))
                 .chain(inbox_done.iter().map(|(p, _)| *p));
             batch.fence = self.deps.ownership.fence(parts);
             match self.deps.store.commit_alerts(&batch).await {
@@ -488,7 +589,16 @@ impl Manager {
                     let gone = |key: &str| lost.contains(&partition_of(key));
                     batch.alerts.retain(|a| !gone(&a.dedup_key));
                     batch.outbox.retain(|e| !gone(&e.dedup_key));
+                    batch.groups.retain(|g| !gone(&g.group_key));
+                    batch.groups_gone.retain(|g| !gone(g));
                     inbox_done.retain(|(p, _)| !lost.contains(p));
+                    // Routed alerts put into groups here go to the groups' new owners.
+                    let (lost_members, kept) =
+                        std::mem::take(&mut routed_out.local).into_iter().partition(|(p, _)| lost.contains(p));
+                    routed_out.local = kept;
+                    for (part, msg) in lost_members {
+                        crate::cluster::inbox::send_later(self.deps.store.clone(), now, part, msg);
+                    }
                     // An observation from the inbox is still there for the new owner; one of this
                     // node's instances goes to it through the inbox, or its ALERT task waits forever.
                     let (dropped, kept) = replies.into_iter().partition(|r| gone(&r.key));
@@ -541,7 +651,43 @@ impl Manager {
     }
 }
 
+/// Where this step's routed alerts went: into groups of this node (kept to resend should their
+/// partitions be lost before the commit) or to other partitions' inboxes.
+#[derive(Default)]
+struct RoutedOut {
+    local: Vec<(u32, InboxMsg)>,
+    remote: Vec<(u32, InboxMsg)>,
+}
+
 impl Manager {
+    /// Flushes the notification groups due at `now`. A silenced alert, or one an inhibition rule
+    /// mutes while its source fires, is held back.
+    fn flush_groups(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
+        let Some(routing) = self.deps.routing.read().expect("lock").clone() else {
+            // Nobody to tell yet: flushing would drop resolved alerts untold.
+            self.groups.postpone_due(now, now + SILENCE_REFRESH.as_millis() as Millis);
+            return Vec::new();
+        };
+        let rules = &routing.config.inhibit_rules;
+        let firing: Vec<(&String, &std::collections::BTreeMap<String, String>)> = if rules.is_empty() {
+            Vec::new()
+        } else {
+            self.cache
+                .iter()
+                .filter(|(_, r)| r.state.condition == Condition::Firing)
+                .map(|(k, r)| (k, &r.request.labels))
+                .collect()
+        };
+        let silences = &self.silences;
+        let muted = |_: &str, alert: &vigil_core::alertmanager::Alert| {
+            let name = alert.labels.get(vigil_core::alert::ALERT_NAME_LABEL).map_or("", |n| n.as_str());
+            silences.iter().any(|s| s.mutes(name, &alert.labels, now))
+                || vigil_core::alertmanager::config::inhibit::inhibited_by(rules, firing.iter().copied(), &alert.labels)
+                    .is_some()
+        };
+        self.groups.flush_due(now, &routing, "", muted)
+    }
+
     /// Alertmanager forgets an alert whose `endsAt` passes, so firing alerts are re-sent to
     /// Alertmanager notifiers every `resend_interval_seconds`, as Prometheus does. Only the
     /// refreshes that are due are looked at: the step costs nothing per quiet alert.

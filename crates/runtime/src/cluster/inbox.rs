@@ -86,6 +86,15 @@ pub(crate) enum InboxMsg {
         /// The instance's partition.
         reply_part: u32,
     },
+    /// A routed alert for a notification group this partition holds.
+    Member {
+        /// The group.
+        group: Box<vigil_core::alertmanager::group::GroupRef>,
+        /// The alert's key.
+        key: String,
+        /// The alert.
+        alert: Box<vigil_core::alertmanager::Alert>,
+    },
 }
 
 impl InboxMsg {
@@ -97,6 +106,7 @@ impl InboxMsg {
             InboxMsg::Revive { .. } => "revive",
             InboxMsg::Restart { .. } => "restart",
             InboxMsg::Observe { .. } => "observe",
+            InboxMsg::Member { .. } => "member",
         }
     }
 
@@ -108,6 +118,7 @@ impl InboxMsg {
             | InboxMsg::Restart { instance, .. }
             | InboxMsg::Observe { instance, .. } => instance,
             InboxMsg::Start { id, .. } => id,
+            InboxMsg::Member { group, .. } => &group.id,
         }
     }
 
@@ -273,6 +284,10 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
                 request,
                 from: crate::alerting::messages::ObservedFrom::Inbox { id, reply_part },
             });
+        }
+        InboxMsg::Member { group, key, alert } => {
+            let _ =
+                shared.alerts.send(crate::alerting::messages::AlertMsg::Member { group, key, alert, inbox: Some(id) });
         }
     }
     true

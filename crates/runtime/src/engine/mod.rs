@@ -65,8 +65,11 @@ pub struct EngineConfig {
     pub brokers: vigil_connectors::sinks::Brokers,
     /// Where workflows' status changes are published.
     pub status_listeners: crate::status_events::config::StatusListenerConfig,
-    /// The notifiers alerts pushed through Alertmanager's API are told.
+    /// The notifiers alerts pushed through Alertmanager's API are told (without a routing tree).
     pub alert_receivers: Vec<String>,
+    /// An Alertmanager configuration (`alertmanager.yml`'s text) to route with: published to the
+    /// store at start, for every node.
+    pub alertmanager_config: Option<String>,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -93,6 +96,7 @@ impl Default for EngineConfig {
             brokers: Default::default(),
             status_listeners: Default::default(),
             alert_receivers: Vec::new(),
+            alertmanager_config: None,
         }
     }
 }
@@ -150,6 +154,9 @@ impl Engine {
         mut secrets: SecretValues,
     ) -> Result<Engine, EngineError> {
         secrets.scrub_env(workflows.all().flat_map(|d| d.env_references()));
+        if let Some(text) = &config.alertmanager_config {
+            crate::routing::publish(&*store, config.secret_box.as_deref(), text).await?;
+        }
         let (commit_tx, commit_rx) = mpsc::channel(8);
         let mut senders = Vec::new();
         let mut receivers = Vec::new();
@@ -190,6 +197,7 @@ impl Engine {
             finished: std::sync::atomic::AtomicU64::new(0),
             alerts: alert_tx,
             notifiers: notifiers.clone(),
+            routing: Default::default(),
             work: crate::workers::WorkQueue::new(clock.clone(), router.clone()),
             scheduler: Mutex::new(None),
             ownership: Arc::new(crate::cluster::Ownership::new(&config.cluster.node.id, config.cluster.solo)),
@@ -205,6 +213,9 @@ impl Engine {
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });
+        if let Some(text) = &config.alertmanager_config {
+            crate::routing::install(&shared.routing, text);
+        }
         if !config.cluster.solo {
             shared.work.share(crate::workers::SharedQueue::start(store.clone(), deliver_anywhere(&shared)));
         }
@@ -393,8 +404,11 @@ impl Engine {
     }
 
     /// Replaces the notifiers; queued notifications for a removed notifier fail as unconfigured.
+    /// The Alertmanager configuration's receivers stay.
     pub fn set_notifiers(&self, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
-        let map = notifiers.into_iter().map(|n| (n.name().to_string(), Arc::new(n))).collect();
+        let routed = self.shared.routing.read().expect("lock").clone();
+        let receivers = routed.iter().flat_map(|r| r.notifiers.clone());
+        let map = notifiers.into_iter().chain(receivers).map(|n| (n.name().to_string(), Arc::new(n))).collect();
         *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
     }
 
@@ -648,6 +662,8 @@ fn alert_deps(shared: &Arc<Shared>) -> crate::alerting::AlertDeps {
         clock: shared.clock.clone(),
         ownership: shared.ownership.clone(),
         notifiers: shared.notifiers.clone(),
+        routing: shared.routing.clone(),
+        sealer: shared.secret_box.clone(),
         router: shared.router.clone(),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
         inbox: shared.inbox_handed.clone(),

@@ -39,6 +39,7 @@ pub fn request(def: &MonitorDef, reading: &Reading, slot: Millis) -> Option<Aler
         observation_id: format!("{}@{slot}", reading.key),
         observed_at: slot,
         expires_at: None,
+        routed: None,
     })
 }
 

@@ -36,6 +36,25 @@ pub struct WebhookConfig {
     /// Most notifications per request; above 1 the body is `{"alerts": [...]}`.
     #[serde(default = "one")]
     pub batch: usize,
+    /// The body's shape: vigil's alert message (default) or Alertmanager's webhook payload
+    /// (`version: "4"`, a group's alerts), for receivers written for Alertmanager.
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// With `format: alertmanager`: most alerts per payload, the rest counted in
+    /// `truncatedAlerts` (0: all).
+    #[serde(default)]
+    pub max_alerts: usize,
+}
+
+/// A webhook body's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// vigil's alert message, or the body template.
+    #[default]
+    Vigil,
+    /// Alertmanager's webhook payload.
+    Alertmanager,
 }
 
 fn one() -> usize {
@@ -129,6 +148,9 @@ impl WebhookConfig {
 
     /// The body for one notification: the template, or the whole message.
     fn body(&self, msg: &AlertMessage) -> Result<Value, NotifyError> {
+        if self.format == WebhookFormat::Alertmanager {
+            return Ok(alertmanager_body(msg, self.max_alerts));
+        }
         let mut fields = serde_json::to_value(msg).unwrap_or(Value::Null);
         fields["title"] = Value::String(msg.title());
         match &self.body {
@@ -137,6 +159,32 @@ impl WebhookConfig {
             None => Ok(fields),
         }
     }
+}
+
+/// Alertmanager's webhook payload for `msg`: a group's notification carries its template data as
+/// its details; any other alert reads as a group of one.
+fn alertmanager_body(msg: &AlertMessage, max_alerts: usize) -> Value {
+    use vigil_core::alertmanager::notification::webhook_body;
+    if msg.details.get("groupKey").is_some() {
+        return webhook_body(&msg.details, max_alerts);
+    }
+    let resolved = msg.notice == vigil_core::alert::Notice::Resolve;
+    let mut labels = msg.labels.clone();
+    labels.entry("alertname".into()).or_insert_with(|| msg.name.clone());
+    let status = if resolved { "resolved" } else { "firing" };
+    let time = vigil_core::alertmanager::format_time;
+    let data = serde_json::json!({
+        "receiver": msg.source, "status": status, "groupKey": msg.dedup_key, "externalURL": "",
+        "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {"summary": msg.summary},
+        "alerts": [{
+            "status": status, "labels": labels, "annotations": {"summary": msg.summary},
+            "startsAt": time(msg.firing_since),
+            "endsAt": if resolved { time(msg.at) } else { "0001-01-01T00:00:00Z".to_string() },
+            "generatorURL": msg.links.first().map(|l| l.href.clone()).unwrap_or_default(),
+            "fingerprint": vigil_core::alertmanager::fingerprint_hex(&labels),
+        }],
+    });
+    webhook_body(&data, max_alerts)
 }
 
 impl super::Notifier for WebhookConfig {

@@ -123,6 +123,40 @@ impl AmConfig {
     }
 }
 
+/// Reads the file `file` holding `text`: the configuration (when it has no error) and every
+/// problem, located at its line and column.
+pub fn check_file(file: &std::path::Path, text: &str) -> (Option<AmConfig>, Vec<crate::diagnostic::Diagnostic>) {
+    let value = match crate::config::parse_text(file, text) {
+        Ok(v) => v,
+        Err(d) => return (None, vec![d]),
+    };
+    let (config, problems) = read(&value);
+    let map = crate::locate::SourceMap::build(text);
+    let failed = problems.iter().any(Problem::is_error);
+    let diags = problems
+        .into_iter()
+        .map(|p| {
+            let (line, column) = map.position(&p.path);
+            crate::diagnostic::Diagnostic {
+                severity: p.severity,
+                file: file.to_path_buf(),
+                line,
+                column,
+                path: p.path,
+                message: p.message,
+                hint: p.hint,
+            }
+        })
+        .collect();
+    ((!failed).then_some(config), diags)
+}
+
+/// Whether `value` (a parsed YAML document) reads as an Alertmanager configuration: a mapping
+/// with `route` or `receivers` and nothing of vigil's definitions.
+pub fn looks_like(value: &Value) -> bool {
+    value.get("route").is_some_and(Value::is_object) || value.get("receivers").is_some_and(Value::is_array)
+}
+
 /// Reads the YAML `text`: the configuration, or every problem found.
 pub fn parse(text: &str) -> Result<AmConfig, Vec<Problem>> {
     let value: Value = serde_saphyr::from_str(text).map_err(|e| vec![Problem::error("", e.to_string())])?;

@@ -1,0 +1,166 @@
+//! An Alertmanager configuration routing pushed alerts, end to end through `vigil serve`: alerts
+//! of one group become one notification in Alertmanager's webhook format, a sub-route sends to
+//! its own receiver, an inhibition rule holds alerts while their source fires (and they are told
+//! once it resolves), and the group's resolve says every alert resolved. `vigil validate` reads
+//! the same file, and names the field of a mistake.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::*;
+
+fn am_config(hooks: &str) -> String {
+    format!(
+        r#"
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+  - matchers: [severity="page"]
+    receiver: pager
+inhibit_rules:
+- source_matchers: [alertname="GatewayDown"]
+  target_matchers: [alertname="HostDown"]
+  equal: [site]
+receivers:
+- name: team
+  webhook_configs: [{{url: '{hooks}/team'}}]
+- name: pager
+  webhook_configs: [{{url: '{hooks}/pager'}}]
+"#
+    )
+}
+
+/// The webhook bodies `path` got.
+fn bodies(hooks: &Recorder, path: &str) -> Vec<Value> {
+    hooks.to(path).into_iter().map(|r| r.body).collect()
+}
+
+/// Waits until `path` got `n` notifications; returns them.
+async fn until_count(hooks: &Recorder, path: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = bodies(hooks, path);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "{path}: expected {n} notifications, got {got:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `(status, instance)` of each alert of a webhook body, sorted.
+fn members(body: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (a["status"].as_str().unwrap().to_string(), a["labels"]["instance"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn push(base: &str, alerts: Value) {
+    let answer =
+        vigil_connectors::http_client().post(format!("{base}/api/v2/alerts")).json(&alerts).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200, "{}", answer.text().await.unwrap());
+}
+
+fn host(instance: &str, ends: Option<&str>) -> Value {
+    let mut a = json!({"labels": {"alertname": "HostDown", "instance": instance, "site": "s1"}, "annotations": {"summary": "down"}});
+    if let Some(e) = ends {
+        a["endsAt"] = json!(e);
+    }
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let am = dir.path().join("alertmanager.yml");
+    std::fs::write(&am, am_config(&hooks.url)).unwrap();
+    let (child, base) =
+        serve_api(&dir.path().join("v.db"), &config, free_port(), &["--alertmanager-config", am.to_str().unwrap()])
+            .await;
+    let _vigil = KillOnDrop(child);
+
+    // Three hosts down at once: one notification of the group, in Alertmanager's format.
+    push(&base, json!([host("a", None), host("b", None), host("c", None)])).await;
+    let team = until_count(&hooks, "/team", 1).await;
+    assert_eq!(
+        members(&team[0]),
+        [("firing".into(), "a".into()), ("firing".into(), "b".into()), ("firing".into(), "c".into())]
+    );
+    assert_eq!(team[0]["version"], "4");
+    assert_eq!(team[0]["receiver"], "team");
+    assert_eq!(team[0]["groupLabels"], json!({"alertname": "HostDown"}));
+    assert_eq!(team[0]["commonLabels"], json!({"alertname": "HostDown", "site": "s1"}));
+    assert_eq!(team[0]["groupKey"], r#"{}:{alertname="HostDown"}"#);
+
+    // A paging alert takes its sub-route to its own receiver.
+    push(&base, json!([{"labels": {"alertname": "DiskFull", "severity": "page", "instance": "db"}}])).await;
+    let pager = until_count(&hooks, "/pager", 1).await;
+    assert_eq!(members(&pager[0]), [("firing".into(), "db".into())]);
+
+    // The site's gateway goes down: a fourth host behind it is held, and so are the three told.
+    push(&base, json!([{"labels": {"alertname": "GatewayDown", "site": "s1"}}])).await;
+    until_count(&hooks, "/team", 2).await;
+    push(&base, json!([host("d", None)])).await;
+    // Two group intervals: long enough for a flush that would tell of d if it were not held.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let team = bodies(&hooks, "/team");
+    assert_eq!(team.len(), 2, "the host behind the failing gateway is held: {team:#?}");
+    assert_eq!(team[1]["groupLabels"], json!({"alertname": "GatewayDown"}), "the gateway's own group");
+
+    // The gateway resolves: the held host is news, and is told with the rest of its group.
+    push(&base, json!([{"labels": {"alertname": "GatewayDown", "site": "s1"}, "endsAt": "2020-01-01T00:00:00Z"}]))
+        .await;
+    let team = until_count(&hooks, "/team", 4).await;
+    let host_down: Vec<&Value> = team.iter().filter(|b| b["groupLabels"]["alertname"] == "HostDown").collect();
+    assert_eq!(host_down.len(), 2, "{team:#?}");
+    assert_eq!(members(host_down[1]).len(), 4);
+    let gateway: Vec<&Value> = team.iter().filter(|b| b["groupLabels"]["alertname"] == "GatewayDown").collect();
+    assert_eq!(gateway.last().unwrap()["status"], "resolved");
+
+    // Every host resolves: one notification says so, with each of them.
+    let past = Some("2020-01-01T00:00:00Z");
+    push(&base, json!([host("a", past), host("b", past), host("c", past), host("d", past)])).await;
+    let team = until_count(&hooks, "/team", 5).await;
+    assert_eq!(team[4]["status"], "resolved");
+    assert_eq!(members(&team[4]).iter().filter(|(s, _)| s == "resolved").count(), 4);
+}
+
+#[test]
+fn validate_reads_an_alertmanager_configuration_and_locates_its_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("alertmanager.yml");
+    std::fs::write(&good, am_config("http://127.0.0.1:9")).unwrap();
+    let out = vigil(&dir.path().join("v.db")).args(["validate", good.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok: Alertmanager configuration: 2 route(s), 2 receiver(s), 1 inhibition rule(s)"), "{text}");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "route:\n  receiver: team\n  routes:\n  - receiver: nobody\nreceivers:\n- name: team\n  telegram_configs: [{chat_id: 1}]\n",
+    )
+    .unwrap();
+    let out = vigil(&dir.path().join("v.db")).args(["validate", bad.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("bad.yml:4:5: error: route.routes[0].receiver: undefined receiver \"nobody\" used in route"),
+        "{text}"
+    );
+}

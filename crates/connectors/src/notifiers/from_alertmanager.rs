@@ -1,0 +1,173 @@
+//! Alertmanager's receivers as vigil's notifiers: each integration of a receiver
+//! (`webhook_configs[0]`, `pagerduty_configs[1]`, ...) becomes the notifier
+//! `<receiver>/<kind>/<index>`, its fields read as Alertmanager reads them, with the `global`
+//! defaults (`slack_api_url`, `smtp_smarthost`, ...) and `*_file` fields read from their files.
+
+use serde_json::{Value, json};
+use vigil_core::alertmanager::config::{AmConfig, Integration};
+
+use super::NotifierConfig;
+
+/// The kinds vigil sends to (the others are refused by name).
+pub const SUPPORTED: [&str; 7] = ["webhook", "slack", "pagerduty", "opsgenie", "email", "msteams", "msteamsv2"];
+
+/// Every integration of `config` as a notifier, or the first that cannot be one: its field path
+/// and why.
+pub fn notifiers(config: &AmConfig) -> Result<Vec<NotifierConfig>, (String, String)> {
+    let mut out = Vec::new();
+    for receiver in &config.receivers {
+        for i in &receiver.integrations {
+            out.push(notifier(&receiver.name, i, &config.global).map_err(|e| (i.path.clone(), e))?);
+        }
+    }
+    Ok(out)
+}
+
+/// Integration `i` of `receiver` as a notifier.
+pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<NotifierConfig, String> {
+    let c = &i.config;
+    let read = |key: &str| -> Result<Option<String>, String> {
+        if let Some(v) = c.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+            return Ok(Some(v.to_string()));
+        }
+        match c.get(format!("{key}_file").as_str()).and_then(Value::as_str) {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| Some(s.trim().to_string()))
+                .map_err(|e| format!("`{key}_file`: cannot read {path}: {e}")),
+            None => Ok(None),
+        }
+    };
+    let global_str = |key: &str| global.get(key).and_then(Value::as_str).map(str::to_string);
+    let need = |v: Option<String>, what: &str| v.ok_or_else(|| format!("{what} is missing"));
+    let name = i.name(receiver);
+    let (kind, body) = match i.kind.as_str() {
+        "webhook" => {
+            let url = need(read("url")?, "`url`")?;
+            let max = c.get("max_alerts").and_then(Value::as_u64).unwrap_or(0);
+            ("webhook", json!({"name": name, "url": url, "format": "alertmanager", "max_alerts": max}))
+        }
+        "slack" => {
+            let url = need(
+                read("api_url")?.or_else(|| global_str("slack_api_url")),
+                "`api_url` (or global `slack_api_url`)",
+            )?;
+            ("slack", json!({"name": name, "url": url}))
+        }
+        "pagerduty" => {
+            let key = need(read("routing_key")?.or(read("service_key")?), "`routing_key`")?;
+            let url = c.get("url").and_then(Value::as_str).map(str::to_string).or_else(|| global_str("pagerduty_url"));
+            let url = url.unwrap_or_else(|| super::pagerduty::DEFAULT_URL.to_string());
+            // Alertmanager's global URL is the API's base; vigil's is the Events v2 endpoint.
+            let url = if url.ends_with("/enqueue") { url } else { format!("{}/v2/enqueue", url.trim_end_matches('/')) };
+            ("pagerduty", json!({"name": name, "routing_key": key, "url": url}))
+        }
+        "opsgenie" => {
+            let key = need(
+                read("api_key")?.or_else(|| global_str("opsgenie_api_key")),
+                "`api_key` (or global `opsgenie_api_key`)",
+            )?;
+            let url =
+                c.get("api_url").and_then(Value::as_str).map(str::to_string).or_else(|| global_str("opsgenie_api_url"));
+            let url = url.unwrap_or_else(|| super::opsgenie::DEFAULT_URL.to_string());
+            ("opsgenie", json!({"name": name, "api_key": key, "url": url.trim_end_matches('/')}))
+        }
+        "email" => email(&name, c, global, &read)?,
+        "msteams" | "msteamsv2" => {
+            let url = need(read("webhook_url")?, "`webhook_url`")?;
+            ("teams", json!({"name": name, "url": url}))
+        }
+        other => return Err(format!("vigil does not send to {other} yet (it sends to {})", SUPPORTED.join(", "))),
+    };
+    match NotifierConfig::read(kind, body) {
+        Some(Ok(n)) => Ok(n),
+        Some(Err(e)) => Err(format!("{}: {}", e.path, e.message)),
+        None => Err(format!("no notifier type {kind}")),
+    }
+}
+
+type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
+
+fn email(name: &str, c: &Value, global: &Value, read: &Reader) -> Result<(&'static str, Value), String> {
+    let pick = |key: &str, global_key: &str| -> Result<Option<String>, String> {
+        Ok(read(key)?.or_else(|| global.get(global_key).and_then(Value::as_str).map(str::to_string)))
+    };
+    let smarthost =
+        pick("smarthost", "smtp_smarthost")?.ok_or("`smarthost` (or global `smtp_smarthost`) is missing")?;
+    let (host, port) = match smarthost.rsplit_once(':') {
+        Some((h, p)) => {
+            (h.to_string(), p.parse::<u16>().map_err(|_| format!("`smarthost`: {smarthost:?} has no valid port"))?)
+        }
+        None => (smarthost.clone(), 25),
+    };
+    let from = pick("from", "smtp_from")?.ok_or("`from` (or global `smtp_from`) is missing")?;
+    let to: Vec<String> = read("to")?
+        .ok_or("`to` is missing")?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let require_tls = c
+        .get("require_tls")
+        .and_then(Value::as_bool)
+        .or_else(|| global.get("smtp_require_tls").and_then(Value::as_bool))
+        .unwrap_or(true);
+    let tls = match (port, require_tls) {
+        (465, _) => "tls",
+        (_, true) => "starttls",
+        (_, false) => "none",
+    };
+    let mut body = json!({"name": name, "host": host, "port": port, "from": from, "to": to, "tls": tls});
+    if let Some(user) = pick("auth_username", "smtp_auth_username")? {
+        body["username"] = json!(user);
+    }
+    if let Some(password) = pick("auth_password", "smtp_auth_password")? {
+        body["password"] = json!(password);
+    }
+    Ok(("email", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receivers_become_notifiers_with_global_defaults() {
+        let config = vigil_core::alertmanager::config::parse(
+            r#"
+global: {smtp_smarthost: 'mail:587', smtp_from: 'am@example.org', slack_api_url: 'http://slack/hook'}
+route: {receiver: team}
+receivers:
+- name: team
+  webhook_configs: [{url: 'http://hook/am', max_alerts: 5}]
+  email_configs: [{to: 'a@example.org, b@example.org'}]
+  slack_configs: [{channel: '#ops'}]
+  pagerduty_configs: [{routing_key: 'rk'}]
+  opsgenie_configs: [{api_key: 'k', api_url: 'http://og/'}]
+"#,
+        )
+        .unwrap();
+        let made = notifiers(&config).unwrap();
+        let names: Vec<&str> = made.iter().map(|n| n.name()).collect();
+        assert_eq!(names, ["team/email/0", "team/opsgenie/0", "team/pagerduty/0", "team/slack/0", "team/webhook/0"]);
+        match &made[0] {
+            NotifierConfig::Email(e) => {
+                assert_eq!((e.host.as_str(), e.port, e.from.as_str()), ("mail", Some(587), "am@example.org"));
+                assert_eq!(e.to, ["a@example.org", "b@example.org"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &made[4] {
+            NotifierConfig::Webhook(w) => {
+                assert_eq!((w.format, w.max_alerts), (super::super::webhook::WebhookFormat::Alertmanager, 5))
+            }
+            other => panic!("{other:?}"),
+        }
+        let unsupported = vigil_core::alertmanager::config::parse(
+            "route: {receiver: t}\nreceivers: [{name: t, telegram_configs: [{chat_id: 1}]}]",
+        )
+        .unwrap();
+        let (path, message) = notifiers(&unsupported).unwrap_err();
+        assert_eq!(path, "receivers[0].telegram_configs[0]");
+        assert!(message.starts_with("vigil does not send to telegram yet"), "{message}");
+    }
+}

@@ -1,0 +1,209 @@
+//! The notification groups of the partitions this node owns (Alertmanager's aggregation groups,
+//! [`vigil_core::alertmanager::group`]): routed alerts join them, they flush on their own timers,
+//! and each flush becomes outbox entries, committed with the group's new state in the alert
+//! manager's transaction.
+
+use std::collections::{BTreeSet, HashMap};
+
+use vigil_connectors::notifiers::{AlertMessage, Link, Severity};
+use vigil_core::alert::Notice;
+use vigil_core::alertmanager::Alert;
+use vigil_core::alertmanager::group::{Group, GroupRef, Send, Told};
+use vigil_core::alertmanager::notification::{default_title, template_data};
+use vigil_core::alertmanager::request::severity;
+use vigil_core::time::Millis;
+use vigil_store::{GroupRow, NewOutboxEntry, partition_of};
+
+use crate::routing::Routing;
+
+/// The groups of the owned partitions, with their wake times and what changed since the last
+/// commit.
+#[derive(Default)]
+pub(crate) struct Groups {
+    map: HashMap<String, Group>,
+    wakes: BTreeSet<(Millis, String)>,
+    wake_of: HashMap<String, Millis>,
+    dirty: BTreeSet<String>,
+    gone: BTreeSet<String>,
+}
+
+impl Groups {
+    /// Takes the stored groups of newly owned partitions.
+    pub fn load(&mut self, rows: Vec<GroupRow>) {
+        for row in rows {
+            let Ok(group) = serde_json::from_str::<Group>(&row.state) else { continue };
+            if let Some(at) = row.next_wake {
+                self.set_wake(&row.group_key, Some(at));
+            }
+            self.map.insert(row.group_key, group);
+        }
+    }
+
+    /// Forgets the groups of `parts` (another node owns them now).
+    pub fn forget(&mut self, parts: &[u32]) {
+        let gone = |id: &str| parts.contains(&partition_of(id));
+        self.map.retain(|id, _| !gone(id));
+        self.wakes.retain(|(_, id)| !gone(id));
+        self.wake_of.retain(|id, _| !gone(id));
+        self.dirty.retain(|id| !gone(id));
+        self.gone.retain(|id| !gone(id));
+    }
+
+    /// Puts `alert` (key `key`) into group `g`, made if new.
+    pub fn join(&mut self, g: &GroupRef, key: &str, alert: Alert, now: Millis) {
+        let group = self.map.entry(g.id.clone()).or_insert_with(|| g.new_group());
+        let timing = group.timing;
+        group.state.insert(key, alert, now, &timing);
+        self.gone.remove(&g.id);
+        self.dirty.insert(g.id.clone());
+    }
+
+    /// When the next group is due.
+    pub fn next_wake(&self) -> Option<Millis> {
+        self.wakes.first().map(|(at, _)| *at)
+    }
+
+    /// Flushes the groups due at `now` under `routing`; `muted` says whether one alert is held (a
+    /// silence, an inhibition). Returns the notifications.
+    pub fn flush_due(
+        &mut self,
+        now: Millis,
+        routing: &Routing,
+        external_url: &str,
+        muted: impl Fn(&str, &Alert) -> bool,
+    ) -> Vec<NewOutboxEntry> {
+        let mut out = Vec::new();
+        while let Some((at, id)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
+            self.wakes.remove(&(at, id.clone()));
+            self.wake_of.remove(&id);
+            let Some(group) = self.map.get_mut(&id) else { continue };
+            let route = routing.routes.get(&group.route_id);
+            let timing = route.map_or(group.timing, |r| r.timing);
+            group.timing = timing;
+            let by_time = route.is_some_and(|r| routing.config.muted_by_time(r, now));
+            let targets = routing.targets(&group.receiver);
+            let targets: Vec<(&str, bool)> = targets.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+            let told_before = group.state.told.clone();
+            let sends = group.state.flush(now, &timing, &targets, by_time, &muted);
+            for send in sends {
+                let notice = notice_of(told_before.get(&send.integration), &send, now);
+                let msg = group_message(&id, group, &send, notice, now, external_url);
+                out.push(NewOutboxEntry {
+                    dedup_key: id.clone(),
+                    notifier: send.integration.clone(),
+                    notice: notice.as_str().into(),
+                    message: serde_json::to_string(&msg).expect("message serializes"),
+                    created_at: now,
+                });
+            }
+            if group.state.is_empty() {
+                self.map.remove(&id);
+                self.dirty.remove(&id);
+                self.gone.insert(id);
+            } else {
+                self.dirty.insert(id);
+            }
+        }
+        out
+    }
+
+    /// The rows to write and the ids to delete since the last call; schedules each changed
+    /// group's next flush.
+    pub fn take_changes(&mut self, now: Millis) -> (Vec<GroupRow>, Vec<String>) {
+        let mut rows = Vec::new();
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(group) = self.map.get(&id) else { continue };
+            let next = group.state.next_flush(&group.timing);
+            let state = serde_json::to_string(group).expect("group serializes");
+            self.set_wake(&id, next);
+            rows.push(GroupRow { group_key: id, next_wake: next, updated_at: now, state });
+        }
+        let gone: Vec<String> = std::mem::take(&mut self.gone).into_iter().collect();
+        for id in &gone {
+            self.set_wake(id, None);
+        }
+        (rows, gone)
+    }
+
+    /// Puts the flushes due at `now` off until `until` (no configuration is loaded yet to tell
+    /// anyone: flushing now would drop resolved alerts untold).
+    pub fn postpone_due(&mut self, now: Millis, until: Millis) {
+        let due: Vec<String> = self.wakes.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| id.clone()).collect();
+        for id in due {
+            self.set_wake(&id, Some(until));
+        }
+    }
+
+    fn set_wake(&mut self, id: &str, at: Option<Millis>) {
+        if let Some(old) = self.wake_of.remove(id) {
+            self.wakes.remove(&(old, id.to_string()));
+        }
+        if let Some(at) = at {
+            self.wakes.insert((at, id.to_string()));
+            self.wake_of.insert(id.to_string(), at);
+        }
+    }
+}
+
+/// Which notice a send is, to an integration last told `told`: all resolved is a resolve; the
+/// first firing news a trigger; the same firing alerts again a reminder; anything else a change.
+fn notice_of(told: Option<&Told>, send: &Send, now: Millis) -> Notice {
+    let firing: BTreeSet<String> = send
+        .alerts
+        .iter()
+        .filter(|a| !a.resolved_at(now))
+        .map(|a| vigil_core::alertmanager::fingerprint_hex(&a.labels))
+        .collect();
+    match told {
+        _ if send.firing == 0 => Notice::Resolve,
+        None => Notice::Trigger,
+        Some(t) if t.firing.is_empty() => Notice::Trigger,
+        Some(t) if t.firing == firing => Notice::Remind,
+        Some(_) => Notice::Change,
+    }
+}
+
+/// The message of a group's notification: Alertmanager's template data as its details (a
+/// webhook in Alertmanager's format sends exactly that), its default title as the summary.
+fn group_message(
+    id: &str,
+    group: &Group,
+    send: &Send,
+    notice: Notice,
+    now: Millis,
+    external_url: &str,
+) -> AlertMessage {
+    let data = template_data(group, &send.alerts, now, external_url);
+    let firing: Vec<&Alert> = send.alerts.iter().filter(|a| !a.resolved_at(now)).collect();
+    let pool: Vec<&Alert> = if firing.is_empty() { send.alerts.iter().collect() } else { firing };
+    let worst = pool.iter().map(|a| rank(severity(&a.labels))).max_by_key(|(r, _)| *r);
+    let labels = serde_json::from_value(data["commonLabels"].clone()).unwrap_or_default();
+    AlertMessage {
+        notice,
+        dedup_key: id.to_string(),
+        name: group.labels.get("alertname").cloned().unwrap_or_else(|| group.key.clone()),
+        severity: worst.map_or(Severity::Error, |(_, s)| s),
+        summary: default_title(&data),
+        details: data,
+        labels,
+        source: "vigil/alertmanager".into(),
+        firing_since: send.alerts.iter().map(|a| a.starts_at).min().unwrap_or(now),
+        at: now,
+        links: send
+            .alerts
+            .iter()
+            .find(|a| !a.generator_url.is_empty())
+            .map(|a| vec![Link { href: a.generator_url.clone(), text: "Source".into() }])
+            .unwrap_or_default(),
+        test: false,
+    }
+}
+
+fn rank(s: &str) -> (u8, Severity) {
+    match s {
+        "critical" => (3, Severity::Critical),
+        "warning" => (1, Severity::Warning),
+        "info" => (0, Severity::Info),
+        _ => (2, Severity::Error),
+    }
+}
