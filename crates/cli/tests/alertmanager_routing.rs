@@ -121,6 +121,22 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let team = bodies(&hooks, "/team");
     assert_eq!(team.len(), 2, "the host behind the failing gateway is held: {team:#?}");
+    // The API says so, as Alertmanager's does: suppressed, inhibited by the gateway.
+    let http = vigil_connectors::http_client();
+    let held: Value =
+        http.get(format!("{base}/api/v2/alerts?filter=instance%3D%22d%22")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(held[0]["status"]["state"], "suppressed", "{held:#}");
+    assert_eq!(held[0]["status"]["inhibitedBy"].as_array().map(Vec::len), Some(1), "{held:#}");
+    assert_eq!(held[0]["receivers"], json!([{"name": "team"}]));
+    let groups: Value =
+        http.get(format!("{base}/api/v2/alerts/groups?receiver=team")).send().await.unwrap().json().await.unwrap();
+    let hosts =
+        groups.as_array().unwrap().iter().find(|g| g["labels"] == json!({"alertname": "HostDown"})).expect("the group");
+    assert_eq!(hosts["receiver"], json!({"name": "team"}));
+    assert_eq!(hosts["alerts"].as_array().unwrap().len(), 4);
+    let active: Value =
+        http.get(format!("{base}/api/v2/alerts/groups?inhibited=false")).send().await.unwrap().json().await.unwrap();
+    assert!(active.as_array().unwrap().iter().all(|g| g["labels"] != json!({"alertname": "HostDown"})), "{active:#}");
     assert_eq!(team[1]["groupLabels"], json!({"alertname": "GatewayDown"}), "the gateway's own group");
 
     // The gateway resolves: the held host is news, and is told with the rest of its group.
@@ -139,6 +155,21 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     let team = until_count(&hooks, "/team", 5).await;
     assert_eq!(team[4]["status"], "resolved");
     assert_eq!(members(&team[4]).iter().filter(|(s, _)| s == "resolved").count(), 4);
+
+    // A silence for later is pending until it starts.
+    let later = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+    let body = json!({"matchers": [{"name": "alertname", "value": "HostDown", "isRegex": false}],
+        "startsAt": later.to_string(), "endsAt": later.checked_add(jiff::SignedDuration::from_hours(1)).unwrap().to_string(),
+        "createdBy": "ops", "comment": "maintenance"});
+    let http = vigil_connectors::http_client();
+    let made: Value =
+        http.post(format!("{base}/api/v2/silences")).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = made["silenceID"].as_str().expect("an id");
+    let shown: Value = http.get(format!("{base}/api/v2/silence/{id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["status"]["state"], "pending");
+    push(&base, json!([host("e", None)])).await;
+    let team = until_count(&hooks, "/team", 6).await;
+    assert_eq!(members(&team[5]), [("firing".into(), "e".into())], "a pending silence mutes nothing yet");
 }
 
 #[test]

@@ -1,16 +1,20 @@
 //! Alertmanager's API v2, served by vigil: `POST /api/v2/alerts`, where Prometheus (any client of
 //! Alertmanager) pushes its alerts (each joins vigil's alert lifecycle and is durable before the
-//! answer), `GET /api/v2/alerts`, every firing alert in Alertmanager's form, and
-//! `GET /api/v2/status` and `/api/v2/receivers`.
+//! answer), `GET /api/v2/alerts`, every firing alert in Alertmanager's form (silenced and
+//! inhibited ones `suppressed`, with why), `GET /api/v2/alerts/groups`, the routing tree's groups,
+//! silences, and `GET /api/v2/status` and `/api/v2/receivers`.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::alert::Silence;
-use vigil_core::alertmanager::gettable::{Filter, gettable};
+
+use vigil_core::alertmanager::config::inhibit::inhibited_by;
+use vigil_core::alertmanager::gettable::{Filter, Muting, gettable, labels_of};
 use vigil_core::alertmanager::{format_time, parse_time};
 
 use crate::AppState;
@@ -26,6 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     std::sync::LazyLock::force(&STARTED);
     OpenApiRouter::new()
         .routes(routes!(post_alerts, get_alerts))
+        .routes(routes!(get_groups))
         .routes(routes!(get_status))
         .routes(routes!(get_receivers))
         .routes(routes!(get_silences, post_silence))
@@ -41,7 +46,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn post_alerts(State(app): State<AppState>, JsonBody(body): JsonBody<Value>) -> ApiResult<StatusCode> {
     let now = app.engine.now();
-    let (alerts, errors) = vigil_core::alertmanager::read_posted(&body, now, RESOLVE_TIMEOUT_MS)
+    let timeout = app.engine.routing().map_or(RESOLVE_TIMEOUT_MS, |r| r.config.resolve_timeout);
+    let (alerts, errors) = vigil_core::alertmanager::read_posted(&body, now, timeout)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
     if !alerts.is_empty() {
         app.engine.push_alerts(&alerts).await.map_err(ApiError::from)?;
@@ -82,19 +88,119 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         .await?
         .into_iter()
         .filter(|s| s.ends_at > now)
-        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?)))
+        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
+        .collect();
+    let records: Vec<(Record, i64)> = store
+        .alerts(true, u32::MAX)
+        .await?
+        .into_iter()
+        .filter_map(|row| Some((serde_json::from_str::<Record>(&row.state).ok()?, row.updated_at)))
+        .collect();
+    let routing = app.engine.routing();
+    let rules = routing.as_ref().map(|r| r.config.inhibit_rules.as_slice()).unwrap_or_default();
+    let firing: Vec<(String, BTreeMap<String, String>)> = records
+        .iter()
+        .filter(|(r, _)| !rules.is_empty() && r.state.condition == vigil_core::alert::Condition::Firing)
+        .map(|(r, _)| {
+            let labels = labels_of(&r.request);
+            (vigil_core::alertmanager::fingerprint_hex(&labels), labels)
+        })
         .collect();
     let mut out = Vec::new();
-    for row in store.alerts(true, u32::MAX).await? {
-        let Ok(record) = serde_json::from_str::<Record>(&row.state) else { continue };
-        let labels = &record.request.labels;
-        let silenced_by: Vec<String> = silences
+    for (record, updated_at) in &records {
+        let labels = labels_of(&record.request);
+        let silenced_by = silences
             .iter()
-            .filter(|(_, s)| s.mutes(&record.request.name, labels, now))
+            .filter(|(_, s)| s.mutes(&record.request.name, &record.request.labels, now))
             .map(|(id, _)| id.clone())
             .collect();
-        if let Some(alert) = gettable(&record.request, &record.state, row.updated_at, &silenced_by, &filter) {
+        let inhibited_by =
+            inhibited_by(rules, firing.iter().map(|(k, l)| (k, l)), &labels).into_iter().cloned().collect();
+        let pushed = record.request.source == vigil_core::alertmanager::request::SOURCE;
+        let receivers = match &routing {
+            Some(r) if pushed => {
+                let mut names: Vec<String> =
+                    r.config.route.matching(&labels).iter().map(|n| n.receiver.clone()).collect();
+                names.dedup();
+                names
+            }
+            _ => record.request.notifiers.clone(),
+        };
+        let muting = Muting { silenced_by, inhibited_by, receivers };
+        if let Some(alert) = gettable(&record.request, &record.state, *updated_at, &muting, &filter) {
             out.push(alert);
+        }
+    }
+    Ok(Json(out))
+}
+
+/// The routing tree's groups and their firing alerts, as Alertmanager lists them (`amtool alert
+/// query --groups`, Grafana and karma): `labels`, `receiver`, `alerts`, filtered like
+/// `GET /api/v2/alerts`.
+#[utoipa::path(
+    get, path = "/api/v2/alerts/groups", tag = "alertmanager",
+    params(
+        ("filter" = Option<Vec<String>>, Query, description = "Matchers, such as `alertname=\"Down\"`"),
+        ("active" = Option<bool>, Query), ("silenced" = Option<bool>, Query), ("inhibited" = Option<bool>, Query),
+        ("receiver" = Option<String>, Query, description = "A regex on receiver names"),
+    ),
+    responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
+)]
+async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
+    let filter = Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    let now = app.engine.now();
+    let store = app.engine.store();
+    let silences: Vec<(String, Silence)> = store
+        .silences()
+        .await?
+        .into_iter()
+        .filter(|s| s.ends_at > now)
+        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
+        .collect();
+    let all_parts: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
+    let groups: Vec<vigil_core::alertmanager::group::Group> =
+        store.groups_in(&all_parts).await?.into_iter().filter_map(|r| serde_json::from_str(&r.state).ok()).collect();
+    let rules = app.engine.routing().map(|r| r.config.inhibit_rules.clone()).unwrap_or_default();
+    let firing: Vec<(String, BTreeMap<String, String>)> = groups
+        .iter()
+        .flat_map(|g| g.state.alerts.iter())
+        .filter(|(_, a)| !a.resolved_at(now))
+        .map(|(k, a)| (k.clone(), a.labels.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for group in &groups {
+        if filter.receiver.as_ref().is_some_and(|re| !re.is_match(&group.receiver)) {
+            continue;
+        }
+        let mut alerts = Vec::new();
+        for (key, a) in group.state.alerts.iter().filter(|(_, a)| !a.resolved_at(now)) {
+            let name = a.labels.get("alertname").map_or("", |n| n.as_str());
+            let silenced_by: Vec<&String> =
+                silences.iter().filter(|(_, s)| s.mutes(name, &a.labels, now)).map(|(id, _)| id).collect();
+            let inhibited: Vec<&String> =
+                inhibited_by(&rules, firing.iter().map(|(k, l)| (k, l)), &a.labels).into_iter().collect();
+            let active = silenced_by.is_empty() && inhibited.is_empty();
+            let shown = vigil_core::alertmanager::all_match(&filter.matchers, &a.labels)
+                && (silenced_by.is_empty() || filter.silenced)
+                && (inhibited.is_empty() || filter.inhibited)
+                && (!active || filter.active);
+            if shown {
+                alerts.push(serde_json::json!({
+                    "labels": a.labels, "annotations": a.annotations,
+                    "startsAt": format_time(a.starts_at), "endsAt": format_time(a.ends_at),
+                    "updatedAt": format_time(a.updated_at), "generatorURL": a.generator_url, "fingerprint": key,
+                    "receivers": [{"name": group.receiver}],
+                    "status": {"state": if active { "active" } else { "suppressed" }, "silencedBy": silenced_by,
+                        "inhibitedBy": inhibited, "mutedBy": []},
+                }));
+            }
+        }
+        if !alerts.is_empty() {
+            out.push(
+                serde_json::json!({"labels": group.labels, "receiver": {"name": group.receiver}, "alerts": alerts}),
+            );
         }
     }
     Ok(Json(out))
@@ -129,7 +235,14 @@ async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
 /// The receivers: vigil's notifiers.
 #[utoipa::path(get, path = "/api/v2/receivers", tag = "alertmanager", responses((status = 200, body = Vec<Object>)))]
 async fn get_receivers(State(app): State<AppState>) -> Json<Vec<Value>> {
-    Json(app.engine.notifier_names().into_iter().map(|(name, _)| serde_json::json!({"name": name})).collect())
+    let mut names: Vec<String> = app.engine.notifier_names().into_iter().map(|(name, _)| name).collect();
+    if let Some(routing) = app.engine.routing() {
+        // The routing tree's receivers, rather than the notifiers their integrations became.
+        let integrations: Vec<&str> = routing.notifiers.iter().map(|n| n.name()).collect();
+        names.retain(|n| !integrations.contains(&n.as_str()));
+        names.extend(routing.config.receivers.iter().map(|r| r.name.clone()));
+    }
+    Json(names.into_iter().map(|name| serde_json::json!({"name": name})).collect())
 }
 
 /// A silence as Alertmanager's API shows it (`gettableSilence`): vigil's own equality silences
@@ -147,12 +260,16 @@ fn gettable_silence(row: &vigil_store::SilenceRow, now: i64) -> Value {
     serde_json::json!({
         "id": row.id,
         "matchers": matchers,
-        "startsAt": format_time(row.created_at),
+        "startsAt": format_time(row.starts_at.unwrap_or(row.created_at)),
         "endsAt": format_time(row.ends_at),
         "updatedAt": format_time(row.created_at),
         "createdBy": row.created_by.clone().unwrap_or_default(),
         "comment": row.comment.clone().unwrap_or_default(),
-        "status": {"state": if row.ends_at > now { "active" } else { "expired" }},
+        "status": {"state": match row.starts_at {
+            _ if row.ends_at <= now => "expired",
+            Some(start) if start > now => "pending",
+            _ => "active",
+        }},
     })
 }
 
@@ -215,8 +332,8 @@ async fn expire_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String
 }
 
 /// Adds (or, with the `id` of one that is active, replaces) a silence: Alertmanager's
-/// `postableSilence`, its matchers typed (`=`, `!=`, `=~`, `!~`). A silence starts when made: a
-/// `startsAt` in the future is refused.
+/// `postableSilence`, its matchers typed (`=`, `!=`, `=~`, `!~`); one whose `startsAt` is to
+/// come is `pending` until then.
 #[utoipa::path(
     post, path = "/api/v2/silences", tag = "alertmanager",
     request_body(content = Object, description = "matchers, startsAt, endsAt, createdBy, comment, id"),
@@ -236,9 +353,6 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
     if ends_at <= now {
         return Err(bad("failed to create silence: end time can't be in the past".into()));
     }
-    if starts_at > now + 60_000 {
-        return Err(bad("vigil starts a silence when it is made: a startsAt in the future is not supported".into()));
-    }
     let text = |k: &str| body.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
     let store = app.engine.store();
     let id = match text("id") {
@@ -255,7 +369,7 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
         id: id.clone(),
         matchers: matchers.to_string(),
         ends_at,
-        starts_at: None,
+        starts_at: (starts_at > now).then_some(starts_at),
         created_at: now,
         comment: text("comment"),
         created_by: text("createdBy"),

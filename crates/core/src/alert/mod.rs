@@ -482,6 +482,12 @@ impl Silence {
         }
     }
 
+    /// The same silence, starting at `at` rather than when it was made.
+    pub fn starting(mut self, at: Option<Millis>) -> Self {
+        self.starts_at = at.unwrap_or(0);
+        self
+    }
+
     /// Whether this silence mutes alert `name` with `labels` at `now`. Every matcher must hold;
     /// `alertname` matches the alert's name unless the alert has a label of that name (as in
     /// Alertmanager, where every alert carries it).

@@ -22,7 +22,7 @@ pub struct Filter {
     pub active: bool,
     /// Show silenced ones.
     pub silenced: bool,
-    /// Show inhibited ones (vigil inhibits none yet).
+    /// Show inhibited ones.
     pub inhibited: bool,
     /// Show unprocessed ones (vigil has none: a pushed alert is processed before the answer).
     pub unprocessed: bool,
@@ -72,15 +72,27 @@ pub fn labels_of(request: &AlertRequest) -> BTreeMap<String, String> {
     labels
 }
 
+/// Why an alert is held, and who it goes to.
+#[derive(Debug, Clone, Default)]
+pub struct Muting {
+    /// The ids of the silences muting it.
+    pub silenced_by: Vec<String>,
+    /// The fingerprints of the firing alerts inhibiting it.
+    pub inhibited_by: Vec<String>,
+    /// The receivers it is routed to (a routing tree's receivers, else its notifiers).
+    pub receivers: Vec<String>,
+}
+
 /// The alert with `request` and `state` (last changed at `updated_at`) as a `gettableAlert`,
-/// if it is one `filter` shows; `silenced_by` are the ids of the silences muting it.
+/// if it is one `filter` shows.
 pub fn gettable(
     request: &AlertRequest,
     state: &AlertState,
     updated_at: Millis,
-    silenced_by: &[String],
+    muting: &Muting,
     filter: &Filter,
 ) -> Option<Value> {
+    let silenced_by = &muting.silenced_by;
     if state.condition != Condition::Firing {
         return None;
     }
@@ -89,11 +101,13 @@ pub fn gettable(
         return None;
     }
     let silenced = !silenced_by.is_empty();
-    if (silenced && !filter.silenced) || (!silenced && !filter.active) {
+    let inhibited = !muting.inhibited_by.is_empty();
+    let active = !silenced && !inhibited;
+    if (silenced && !filter.silenced) || (inhibited && !filter.inhibited) || (active && !filter.active) {
         return None;
     }
     if let Some(re) = &filter.receiver
-        && !request.notifiers.iter().any(|n| re.is_match(n))
+        && !muting.receivers.iter().any(|n| re.is_match(n))
     {
         return None;
     }
@@ -114,11 +128,11 @@ pub fn gettable(
         "updatedAt": format_time(updated_at),
         "generatorURL": generator,
         "fingerprint": super::fingerprint_hex(&labels),
-        "receivers": request.notifiers.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "receivers": muting.receivers.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
         "status": {
-            "state": if silenced { "suppressed" } else { "active" },
+            "state": if active { "active" } else { "suppressed" },
             "silencedBy": silenced_by,
-            "inhibitedBy": [],
+            "inhibitedBy": muting.inhibited_by,
             "mutedBy": [],
         },
     }))
@@ -141,6 +155,10 @@ mod tests {
         state
     }
 
+    fn silenced_by_s1() -> Muting {
+        Muting { silenced_by: vec!["s1".into()], ..Muting::default() }
+    }
+
     #[test]
     fn a_pushed_alert_reads_back_as_it_was_pushed() {
         let body = json!([{"labels": {"alertname": "Down", "job": "node"}, "annotations": {"summary": "s"},
@@ -149,7 +167,8 @@ mod tests {
         let (alerts, _) = super::super::read_posted(&body, now, 300_000).unwrap();
         let request = super::super::request::to_request(&alerts[0], now, &["pager".into()]);
         let state = firing(&request, now);
-        let got = gettable(&request, &state, now, &[], &Filter::default()).unwrap();
+        let routed = Muting { receivers: request.notifiers.clone(), ..Muting::default() };
+        let got = gettable(&request, &state, now, &routed, &Filter::default()).unwrap();
         assert_eq!(got["labels"], json!({"alertname": "Down", "job": "node"}));
         assert_eq!(got["annotations"], json!({"summary": "s"}));
         assert_eq!(got["startsAt"], json!("2023-11-14T22:00:00.000Z"));
@@ -160,17 +179,20 @@ mod tests {
         assert_eq!(got["receivers"], json!([{"name": "pager"}]));
 
         let only = |m: &str| Filter { matchers: super::super::parse_matchers(m).unwrap(), ..Filter::default() };
-        assert!(gettable(&request, &state, now, &[], &only(r#"job=~"no.*""#)).is_some());
-        assert!(gettable(&request, &state, now, &[], &only("job=db")).is_none());
-        let silenced = gettable(&request, &state, now, &["s1".into()], &Filter::default()).unwrap();
+        assert!(gettable(&request, &state, now, &Muting::default(), &only(r#"job=~"no.*""#)).is_some());
+        assert!(gettable(&request, &state, now, &Muting::default(), &only("job=db")).is_none());
+        let silenced = gettable(&request, &state, now, &silenced_by_s1(), &Filter::default()).unwrap();
         assert_eq!(
             (silenced["status"]["state"].clone(), silenced["status"]["silencedBy"].clone()),
             (json!("suppressed"), json!(["s1"]))
         );
         let active_only = Filter { silenced: false, ..Filter::default() };
-        assert!(gettable(&request, &state, now, &["s1".into()], &active_only).is_none());
+        assert!(gettable(&request, &state, now, &silenced_by_s1(), &active_only).is_none());
         let mut resolved = state.clone();
         resolved.observe(&request.rule, Observation::Passing, now, false);
-        assert!(gettable(&request, &resolved, now, &[], &Filter::default()).is_none(), "only firing alerts");
+        assert!(
+            gettable(&request, &resolved, now, &Muting::default(), &Filter::default()).is_none(),
+            "only firing alerts"
+        );
     }
 }

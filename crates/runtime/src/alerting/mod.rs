@@ -249,8 +249,10 @@ impl Manager {
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
         if let Ok(rows) = self.deps.store.silences().await {
-            let silences: Vec<Silence> =
-                rows.into_iter().filter_map(|r| Silence::from_stored(&r.matchers, r.ends_at)).collect();
+            let silences: Vec<Silence> = rows
+                .into_iter()
+                .filter_map(|r| Some(Silence::from_stored(&r.matchers, r.ends_at)?.starting(r.starts_at)))
+                .collect();
             if silences != self.silences {
                 // A silence was added, removed or changed: look at every held-back page again.
                 let now = self.deps.clock.now();

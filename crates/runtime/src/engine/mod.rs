@@ -412,6 +412,11 @@ impl Engine {
         *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
     }
 
+    /// The Alertmanager configuration alerts are routed with, if one is loaded.
+    pub fn routing(&self) -> Option<Arc<crate::routing::Routing>> {
+        self.shared.routing.read().expect("lock").clone()
+    }
+
     /// Adds or replaces one notifier.
     pub fn put_notifier(&self, notifier: vigil_connectors::notifiers::NotifierConfig) {
         let mut guard = self.shared.notifiers.write().expect("lock");
