@@ -213,8 +213,16 @@ impl Engine {
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
         });
-        if let Some(text) = &config.alertmanager_config {
-            crate::routing::install(&shared.routing, text);
+        // Routing from the first push: this node's file, or the one another node published.
+        let published = match &config.alertmanager_config {
+            Some(text) => Some(text.clone()),
+            None => crate::routing::read(&*store, config.secret_box.as_deref()).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "Could not read the published Alertmanager configuration.");
+                None
+            }),
+        };
+        if let Some(text) = published {
+            crate::routing::install(&shared.routing, &text);
         }
         if !config.cluster.solo {
             shared.work.share(crate::workers::SharedQueue::start(store.clone(), deliver_anywhere(&shared)));
