@@ -172,6 +172,44 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     assert_eq!(members(&team[5]), [("firing".into(), "e".into())], "a pending silence mutes nothing yet");
 }
 
+/// Prometheus, configured with nothing but vigil's address: a rule with two series is one
+/// notification of its group; a rule that stops firing resolves its group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_alerts_are_grouped_and_resolved() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("alertmanager.yml"), am_config(&hooks.url)).unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 8).to_string();
+    let rules = format!(
+        "groups:\n  - name: demo\n    interval: 1s\n    rules:\n\
+         \x20     - alert: DiskFull\n        expr: label_replace(vector(1), \"instance\", \"x\", \"\", \"\") or label_replace(vector(2), \"instance\", \"y\", \"\", \"\")\n\
+         \x20     - alert: Briefly\n        expr: vector(time()) < {until}\n"
+    );
+    let Some((_prom, _)) = support::prometheus::prometheus(dir.path(), &base, &rules).await else { return };
+    let of = |name: &str| -> Vec<Value> {
+        bodies(&hooks, "/team").into_iter().filter(|b| b["groupLabels"]["alertname"] == name).collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while of("DiskFull").is_empty() || of("Briefly").len() < 2 {
+        assert!(Instant::now() < deadline, "{:#?}", bodies(&hooks, "/team"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let disk = of("DiskFull");
+    assert_eq!(
+        members(&disk[0]),
+        [("firing".into(), "x".into()), ("firing".into(), "y".into())],
+        "one notification for the group"
+    );
+    let briefly = of("Briefly");
+    assert_eq!((briefly[0]["status"].as_str(), briefly[1]["status"].as_str()), (Some("firing"), Some("resolved")));
+    assert_eq!(briefly.len(), 2, "{briefly:#?}");
+    assert_eq!(of("DiskFull").len(), 1, "Prometheus' re-sends are not news");
+}
+
 #[test]
 fn validate_reads_an_alertmanager_configuration_and_locates_its_mistakes() {
     let dir = tempfile::tempdir().unwrap();

@@ -141,7 +141,9 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
             }
         }
         if !found {
-            files.extend(list_dir(path, &mut diags).into_iter().map(|f| (f, None)));
+            // A directory of definitions; its Alertmanager configuration is not one.
+            let defs = list_dir(path, &mut diags).into_iter().filter(|f| !is_alertmanager_file(f));
+            files.extend(defs.map(|f| (f, None)));
         }
     } else {
         files.push((path.to_path_buf(), None));
@@ -187,6 +189,13 @@ fn list_dir(dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     };
     files.sort();
     files
+}
+
+/// The names of a config directory's Alertmanager configuration (`vigil serve` reads it).
+pub const ALERTMANAGER_FILES: [&str; 2] = ["alertmanager.yml", "alertmanager.yaml"];
+
+fn is_alertmanager_file(p: &Path) -> bool {
+    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| ALERTMANAGER_FILES.contains(&n))
 }
 
 fn is_definition(p: &Path) -> bool {

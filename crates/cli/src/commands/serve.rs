@@ -180,8 +180,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.brokers = args.brokers.brokers();
     engine_config.alert_receivers = args.alert_receivers.clone();
     let am_file = args.alertmanager_config.clone().or_else(|| {
-        let default = args.config.as_ref()?.join("alertmanager.yml");
-        default.is_file().then_some(default)
+        let dir = args.config.as_ref()?;
+        vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| dir.join(n)).find(|f| f.is_file())
     });
     if let Some(file) = am_file {
         engine_config.alertmanager_config = Some(crate::alertmanager_file::load(&file)?);

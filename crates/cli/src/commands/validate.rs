@@ -32,6 +32,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
     diags.extend(missing_credentials(&args.path, &args.db.db).await);
+    let am_files = vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| args.path.join(n));
+    for file in am_files.filter(|f| args.path.is_dir() && f.is_file()) {
+        diags.extend(crate::alertmanager_file::check(&file)?.1);
+    }
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     for d in &diags {
         crate::output::outln!("{d}");

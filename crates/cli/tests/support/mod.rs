@@ -2,6 +2,7 @@
 //! records what it receives.
 #![allow(dead_code)]
 
+pub mod prometheus;
 pub mod webdriver;
 
 use std::collections::HashMap;
