@@ -522,7 +522,36 @@ impl Building {
         }
         config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
         config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
+        check_dependencies(&mut config, diags);
         config
+    }
+}
+
+/// Every monitor a monitor depends on should be defined (one that is not may be defined through
+/// the API: a warning), and dependencies may not go round in a circle (an error at each
+/// monitor of the cycle). Fills each monitor's `ancestors`.
+fn check_dependencies(config: &mut Config, diags: &mut Vec<Diagnostic>) {
+    let names: Vec<String> = config.monitors.iter().map(|m| m.name.clone()).collect();
+    for m in &config.monitors {
+        let Some(origin) = config.monitor_origins.get(&m.name) else { continue };
+        for (i, parent) in m.depends_on.iter().enumerate() {
+            if !names.contains(parent) {
+                let msg =
+                    format!("monitor `{parent}` is not defined in monitors/ (fine if it is defined through the API)");
+                let mut d = origin.error(&format!("dependsOn[{i}]"), msg);
+                d.severity = Severity::Warning;
+                d.hint = did_you_mean(parent, names.iter().map(String::as_str));
+                diags.push(d);
+            }
+        }
+    }
+    for cycle in crate::monitor::fill_ancestors(&mut config.monitors) {
+        let text = cycle.join(" → ");
+        for name in &cycle[..cycle.len() - 1] {
+            if let Some(origin) = config.monitor_origins.get(name) {
+                diags.push(origin.error("dependsOn", format!("monitors depend on each other in a circle: {text}")));
+            }
+        }
     }
 }
 

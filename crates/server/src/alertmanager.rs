@@ -106,6 +106,12 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
             (vigil_core::alertmanager::fingerprint_hex(&labels), labels)
         })
         .collect();
+    // vigil's monitors held by a failing monitor they depend on show it as their inhibitor.
+    let firing_names: std::collections::HashSet<&str> = records
+        .iter()
+        .filter(|(r, _)| r.state.condition == vigil_core::alert::Condition::Firing)
+        .map(|(r, _)| r.request.name.as_str())
+        .collect();
     let mut out = Vec::new();
     for (record, updated_at) in &records {
         let labels = labels_of(&record.request);
@@ -114,8 +120,9 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
             .filter(|(_, s)| s.mutes(&record.request.name, &record.request.labels, now))
             .map(|(id, _)| id.clone())
             .collect();
-        let inhibited_by =
+        let mut inhibited_by: Vec<String> =
             inhibited_by(rules, firing.iter().map(|(k, l)| (k, l)), &labels).into_iter().cloned().collect();
+        inhibited_by.extend(record.request.depends_on.iter().filter(|p| firing_names.contains(p.as_str())).cloned());
         let pushed = record.request.source == vigil_core::alertmanager::request::SOURCE;
         let receivers = match &routing {
             Some(r) if pushed => {

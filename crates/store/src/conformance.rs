@@ -171,6 +171,13 @@ async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
     let found = store.groups_in(&parts(&["g1", "g2"])).await.unwrap();
     assert_eq!(found, vec![group("g1", r#"{"a":1}"#)], "replaced, and the emptied group gone");
     assert!(store.groups_in(&[]).await.unwrap().is_empty());
+    let named =
+        |key: &str, name: &str, condition: &str| AlertRow { name: name.into(), ..alert_row(key, condition, 1_000) };
+    let rows = vec![named("gw-1", "gateway", "firing"), named("gw-2", "gateway", "ok"), named("db-1", "db", "ok")];
+    store.commit_alerts(&AlertBatch { alerts: rows, ..Default::default() }).await.unwrap();
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(store.firing_names(&[]).await.unwrap().is_empty());
+    assert_eq!(store.firing_names(&names(&["gateway", "db", "none"])).await.unwrap(), ["gateway"]);
     store.put_setting("alertmanager_config", "route: {}").await.unwrap();
     store.put_setting("alertmanager_config", "route: {receiver: a}").await.unwrap();
     assert_eq!(store.setting("alertmanager_config").await.unwrap().as_deref(), Some("route: {receiver: a}"));

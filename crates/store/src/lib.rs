@@ -418,6 +418,8 @@ pub trait Store: Send + Sync + 'static {
     async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>>;
     /// Outbox entries still to deliver whose keys belong to `parts`, in id order.
     async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>>;
+    /// Which of `names` have an alert firing (monitors whose dependents are held).
+    async fn firing_names(&self, names: &[String]) -> Result<Vec<String>>;
     /// The notification groups whose keys belong to `parts`.
     async fn groups_in(&self, parts: &[u32]) -> Result<Vec<GroupRow>>;
     /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).

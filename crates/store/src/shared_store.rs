@@ -801,6 +801,21 @@ macro_rules! store_impl {
             self.pending_outbox_in_impl(parts).await
         }
 
+        async fn firing_names(&self, names: &[String]) -> Result<Vec<String>> {
+            if names.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut q: QueryBuilder<$db> =
+                QueryBuilder::new("SELECT DISTINCT name FROM alerts WHERE condition = 'firing' AND name IN (");
+            let mut list = q.separated(", ");
+            for n in names {
+                list.push_bind(n);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.reader).await?;
+            rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+        }
+
         async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
             if parts.is_empty() {
                 return Ok(Vec::new());

@@ -48,6 +48,10 @@ pub struct AlertRequest {
     /// receivers instead of `notifiers`. Carried to the alert manager, not stored with the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routed: Option<Box<crate::alertmanager::group::Routed>>,
+    /// The monitors this alert's monitor sits behind, directly or not (`dependsOn`): while one of
+    /// them fires, this alert's notifications are held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 impl AlertRequest {
@@ -118,6 +122,7 @@ impl AlertRequest {
             observed_at: 0,
             expires_at: None,
             routed: None,
+            depends_on: Vec::new(),
         })
     }
 }

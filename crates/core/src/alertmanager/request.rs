@@ -76,6 +76,7 @@ pub fn to_request(a: &Alert, now: Millis, notifiers: &[String]) -> AlertRequest 
         observed_at: a.updated_at,
         expires_at: failing.then_some(a.ends_at),
         routed: None,
+        depends_on: Vec::new(),
     }
 }
 

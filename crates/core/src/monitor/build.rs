@@ -38,6 +38,7 @@ pub const SUPPORTED: &[&str] = &[
     "dedupKey",
     "summary",
     "notify",
+    "dependsOn",
     "paused",
     "retention",
     "tests",
@@ -148,6 +149,7 @@ impl MonitorDef {
             format!("{name} is ${{tier}}{}", if warning.is_some() || critical.is_some() { " at ${value}" } else { "" })
         });
         let notify = notify(obj, &mut problems);
+        let depends_on = depends_on(obj, &name, &mut problems);
         let paused = match obj.get("paused") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -183,12 +185,40 @@ impl MonitorDef {
             dedup_key,
             summary,
             notify,
+            depends_on,
+            ancestors: Vec::new(),
             paused,
             retention,
             tests,
             heartbeat,
         };
         (Some(def), problems)
+    }
+}
+
+/// `dependsOn`: the monitors whose failure holds this one's notifications.
+fn depends_on(obj: &Map<String, Value>, name: &str, problems: &mut Vec<Problem>) -> Vec<String> {
+    match obj.get("dependsOn") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v.as_str() {
+                Some(n) if n == name => {
+                    problems.push(Problem::error(format!("dependsOn[{i}]"), "a monitor cannot depend on itself"));
+                    None
+                }
+                Some(n) if !n.trim().is_empty() => Some(n.to_string()),
+                _ => {
+                    problems.push(Problem::error(format!("dependsOn[{i}]"), "expected a monitor's name"));
+                    None
+                }
+            })
+            .collect(),
+        Some(_) => {
+            problems.push(Problem::error("dependsOn", "`dependsOn` is a list of monitor names"));
+            Vec::new()
+        }
     }
 }
 

@@ -65,6 +65,11 @@ pub struct MonitorDef {
     pub summary: String,
     /// Notifiers per tier.
     pub notify: BTreeMap<Tier, Vec<String>>,
+    /// The monitors this one sits behind (`dependsOn`): while one of them fails, this one's
+    /// notifications are held.
+    pub depends_on: Vec<String>,
+    /// Every monitor it sits behind, directly or through others ([`fill_ancestors`]).
+    pub ancestors: Vec<String>,
     /// No checks while paused.
     pub paused: bool,
     /// How long its check history is kept, where it differs from the global default.
@@ -73,6 +78,46 @@ pub struct MonitorDef {
     pub tests: Vec<testing::MonitorTest>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
     pub heartbeat: Option<HeartbeatDef>,
+}
+
+/// Fills each monitor's `ancestors` (the transitive closure of `dependsOn` over `defs`);
+/// returns the cycles found, each as the names along it (`a → b → a`).
+pub fn fill_ancestors(defs: &mut [MonitorDef]) -> Vec<Vec<String>> {
+    let parents: std::collections::HashMap<String, Vec<String>> =
+        defs.iter().map(|d| (d.name.clone(), d.depends_on.clone())).collect();
+    let mut cycles: Vec<Vec<String>> = Vec::new();
+    for def in defs.iter_mut() {
+        let mut seen: Vec<String> = Vec::new();
+        let mut stack: Vec<(String, Vec<String>)> =
+            def.depends_on.iter().map(|p| (p.clone(), vec![def.name.clone()])).collect();
+        while let Some((name, path)) = stack.pop() {
+            if name == def.name {
+                let mut cycle = path.clone();
+                cycle.push(name);
+                let mut key = cycle[..cycle.len() - 1].to_vec();
+                key.sort();
+                if !cycles.iter().any(|c| {
+                    let mut k = c[..c.len() - 1].to_vec();
+                    k.sort();
+                    k == key
+                }) {
+                    cycles.push(cycle);
+                }
+                continue;
+            }
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name.clone());
+            let mut next = path.clone();
+            next.push(name.clone());
+            for p in parents.get(&name).into_iter().flatten() {
+                stack.push((p.clone(), next.clone()));
+            }
+        }
+        def.ancestors = seen;
+    }
+    cycles
 }
 
 /// Grace of a heartbeat that names none: an hour, as Healthchecks.

@@ -316,3 +316,18 @@ fn a_warning_threshold_past_the_critical_one_is_warned_about() {
     assert!(warnings("> 80", "> 95").is_empty());
     assert!(warnings("< 10", "< 5").is_empty());
 }
+
+#[test]
+fn dependencies_reach_through_parents_and_circles_are_found() {
+    let m = |name: &str, parents: &[&str]| {
+        monitor(json!({"name": name, "every": "1m", "dependsOn": parents, "source": {"http": {"url": "http://x/"}}}))
+    };
+    let mut defs = vec![m("app", &["lb"]), m("lb", &["gateway"]), m("gateway", &[]), m("x", &["y"]), m("y", &["x"])];
+    let cycles = crate::monitor::fill_ancestors(&mut defs);
+    assert_eq!(defs[0].ancestors, ["lb", "gateway"], "transitive");
+    assert!(defs[2].ancestors.is_empty());
+    assert_eq!(cycles, [vec!["x".to_string(), "y".into(), "x".into()]], "one circle, reported once");
+    let errors =
+        problems(json!({"name": "s", "every": "1m", "dependsOn": ["s"], "source": {"http": {"url": "http://x/"}}}));
+    assert_eq!(errors, [("dependsOn[0]".to_string(), "a monitor cannot depend on itself".to_string())]);
+}

@@ -94,6 +94,8 @@ pub async fn run(
         groups: groups::Groups::default(),
         routing_seen: None,
         routed_notifiers: Vec::new(),
+        parents_firing: std::collections::HashSet::new(),
+        watched_parents: BTreeSet::new(),
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -152,6 +154,12 @@ struct Manager {
     routing_seen: Option<String>,
     /// The notifiers its receivers added to the notifier map.
     routed_notifiers: Vec<String>,
+    /// Monitors that others depend on (`dependsOn`) with an alert firing: their dependents'
+    /// notifications are held. Read from the store with the silences (any node's alerts), and
+    /// added to at once when this node's own alert of one fires.
+    parents_firing: std::collections::HashSet<String>,
+    /// The monitors some observation said it depends on.
+    watched_parents: BTreeSet<String>,
 }
 
 impl Manager {
@@ -255,18 +263,24 @@ impl Manager {
                 .collect();
             if silences != self.silences {
                 // A silence was added, removed or changed: look at every held-back page again.
-                let now = self.deps.clock.now();
-                for (key, record) in &self.cache {
-                    if record.state.held_back() {
-                        if let Some(old) = self.wake_of.insert(key.clone(), now) {
-                            self.wakes.remove(&(old, key.clone()));
-                        }
-                        self.wakes.insert((now, key.clone()));
-                    }
-                }
+                self.wake_held_back(self.deps.clock.now());
             }
             self.silences = silences;
             self.silences_read = Some(std::time::Instant::now());
+        }
+        let watched: Vec<String> = self.watched_parents.iter().cloned().collect();
+        match self.deps.store.firing_names(&watched).await {
+            Ok(names) => {
+                let firing: std::collections::HashSet<String> = names.into_iter().collect();
+                let released = self.parents_firing.iter().any(|p| !firing.contains(p));
+                self.parents_firing = firing;
+                if released {
+                    self.wake_held_back(self.deps.clock.now());
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Could not read which monitors fire; their dependents stay as they are.")
+            }
         }
         self.refresh_routing().await;
     }
@@ -329,6 +343,40 @@ impl Manager {
 
     fn silenced(&self, request: &AlertRequest, now: Millis) -> bool {
         self.silences.iter().any(|s| s.mutes(&request.name, &request.labels, now))
+    }
+
+    /// Whether `request`'s notifications are held: a silence mutes it, or a monitor it depends on
+    /// fires.
+    fn held(&self, request: &AlertRequest, now: Millis) -> bool {
+        self.silenced(request, now) || request.depends_on.iter().any(|p| self.parents_firing.contains(p))
+    }
+
+    /// Starts watching the monitors in `parents`: those of this node that fire hold their
+    /// dependents at once (the store, read with the silences, tells of the other nodes' too).
+    fn watch_parents(&mut self, parents: &[String]) {
+        let new: Vec<&String> = parents.iter().filter(|p| !self.watched_parents.contains(*p)).collect();
+        if new.is_empty() {
+            return;
+        }
+        for record in self.cache.values() {
+            let firing = record.state.condition == Condition::Firing && record.request.source.starts_with("monitor/");
+            if firing && new.contains(&&record.request.name) {
+                self.parents_firing.insert(record.request.name.clone());
+            }
+        }
+        self.watched_parents.extend(parents.iter().cloned());
+    }
+
+    /// Looks at every held-back page again at once (a silence or a parent let go).
+    fn wake_held_back(&mut self, now: Millis) {
+        for (key, record) in &self.cache {
+            if record.state.held_back() {
+                if let Some(old) = self.wake_of.insert(key.clone(), now) {
+                    self.wakes.remove(&(old, key.clone()));
+                }
+                self.wakes.insert((now, key.clone()));
+            }
+        }
     }
 
     /// When every silence muting `request`'s alert has ended (the time to release a held-back
@@ -426,7 +474,8 @@ impl Manager {
                         let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
                         AlertRecord { request: fresh, state, paged: Vec::new(), paged_severity: None }
                     });
-                    let silenced = self.silenced(&request, now);
+                    self.watch_parents(&request.depends_on);
+                    let silenced = self.held(&request, now);
                     let resend = match from {
                         ObservedFrom::Local { part: reply_part } if !from_monitor => Some((
                             part,
@@ -489,6 +538,13 @@ impl Manager {
                         let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
                         replies.push(Reply { key: key.clone(), instance, event, remote, resend });
                     }
+                    let parent = (record.state.condition == Condition::Firing
+                        && record.request.source.starts_with("monitor/"))
+                    .then(|| record.request.name.clone());
+                    // A monitor of this node that fires holds its dependents from this step on.
+                    if let Some(name) = parent.filter(|n| self.watched_parents.contains(n)) {
+                        self.parents_firing.insert(name);
+                    }
                     if !steady {
                         dirty.push(key);
                     }
@@ -513,7 +569,7 @@ impl Manager {
         while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
             self.wakes.remove(&(at, key.clone()));
             self.wake_of.remove(&key);
-            let silenced = self.cache.get(&key).is_some_and(|r| self.silenced(&r.request, now));
+            let silenced = self.cache.get(&key).is_some_and(|r| self.held(&r.request, now));
             if let Some(record) = self.cache.get_mut(&key) {
                 let notices = record.state.tick(&record.request.rule, now, silenced);
                 outbox.extend(entries(record, &notices, now));

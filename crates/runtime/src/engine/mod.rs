@@ -325,7 +325,9 @@ impl Engine {
     }
 
     /// Replaces the monitors that run (start, reload).
-    pub fn set_monitors(&self, defs: Vec<vigil_core::monitor::MonitorDef>) {
+    pub fn set_monitors(&self, mut defs: Vec<vigil_core::monitor::MonitorDef>) {
+        // Cycles are refused when the files are read; any left (through the API) still end.
+        vigil_core::monitor::fill_ancestors(&mut defs);
         self.monitors.set(defs);
     }
 
