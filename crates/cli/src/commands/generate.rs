@@ -212,6 +212,7 @@ pub fn schema_of(kind: Kind) -> Value {
                     "flapThreshold": {"type": "number"}, "flapWindow": {"type": "integer"},
                     "dedupKey": {"type": "string"}, "summary": {"type": "string"},
                     "notify": {"type": ["array", "object", "string"]}, "paused": {"type": "boolean"},
+                    "dependsOn": {"type": "array", "items": {"type": "string"}},
                     "tests": {"type": "array"},
                     "retention": retention(vigil_core::retention::Owner::Monitor),
                 })),
