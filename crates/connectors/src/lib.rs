@@ -12,6 +12,9 @@ pub mod schema;
 pub mod sinks;
 pub mod sources;
 
+/// The HTTP client crate, for callers that hold a client.
+pub use reqwest;
+
 /// The one place vigil's HTTP clients start from: rustls with the ring provider (installed here,
 /// once per process), a 10 s connect timeout and vigil's user agent. HTTP tasks add their own
 /// settings on top.

@@ -54,8 +54,13 @@ impl Groups {
         let group = self.map.entry(g.id.clone()).or_insert_with(|| g.new_group());
         let timing = group.timing;
         group.state.insert(key, alert, now, &timing);
+        let next = group.state.next_flush(&timing);
         self.gone.remove(&g.id);
         self.dirty.insert(g.id.clone());
+        // Due now (`group_wait: 0`, or an alert that began long ago): flushed in this very step.
+        if next.is_some_and(|at| at <= now) {
+            self.set_wake(&g.id, next);
+        }
     }
 
     /// When the next group is due.

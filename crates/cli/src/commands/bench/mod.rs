@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 
+mod alertmanager;
 mod cluster;
 mod engine;
 mod events;
@@ -155,6 +156,9 @@ pub enum Which {
     /// The web UI's overview, instance list and other pages timed against a big store (10,000
     /// monitors with a day of rollups, 1,000,000 instances).
     Ui(ui::Plan),
+    /// vigil beside Alertmanager (Debian's `prometheus-alertmanager`), same configuration:
+    /// alerts accepted per second, RSS with every alert active, push-to-notification p99.
+    Alertmanager(alertmanager::Plan),
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -188,6 +192,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Soak(plan) => soak::run(plan).await?,
         Which::Ui(plan) => ui::run(plan).await?,
         Which::Events(plan) => events::run(plan).await?,
+        Which::Alertmanager(plan) => alertmanager::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }
