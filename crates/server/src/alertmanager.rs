@@ -167,8 +167,18 @@ async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
         .collect();
     let all_parts: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
-    let groups: Vec<vigil_core::alertmanager::group::Group> =
-        store.groups_in(&all_parts).await?.into_iter().filter_map(|r| serde_json::from_str(&r.state).ok()).collect();
+    let groups: Vec<vigil_core::alertmanager::group::Group> = store
+        .groups_in(&all_parts)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let mut group: vigil_core::alertmanager::group::Group = serde_json::from_str(&r.state).ok()?;
+            for (key, alert) in &r.members {
+                group.state.alerts.insert(key.clone(), serde_json::from_str(alert).ok()?);
+            }
+            Some(group)
+        })
+        .collect();
     let rules = app.engine.routing().map(|r| r.config.inhibit_rules.clone()).unwrap_or_default();
     let firing: Vec<(String, BTreeMap<String, String>)> = groups
         .iter()

@@ -136,8 +136,10 @@ pub struct AlertBatch {
     pub inbox_out: Vec<crate::NewInboxRow>,
     /// Notification groups to insert or replace.
     pub groups: Vec<GroupRow>,
-    /// Notification groups that emptied: deleted.
+    /// Notification groups that emptied: deleted, with their alerts.
     pub groups_gone: Vec<String>,
+    /// Alerts that left their groups: `(group key, member key)`.
+    pub group_members_gone: Vec<(String, String)>,
     /// When set, the transaction commits only if the node owns these partitions.
     pub fence: Option<crate::Fence>,
 }
@@ -151,8 +153,11 @@ pub struct GroupRow {
     pub next_wake: Option<Millis>,
     /// Last written.
     pub updated_at: Millis,
-    /// Its state, as JSON.
+    /// Its state, as JSON (without its alerts).
     pub state: String,
+    /// Its alerts, `(member key, alert JSON)`: all of them when read; those that changed when
+    /// written.
+    pub members: Vec<(String, String)>,
 }
 
 /// A stored silence.

@@ -156,20 +156,33 @@ async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
 }
 
 async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
-    let group = |key: &str, state: &str| crate::GroupRow {
+    let group = |key: &str, state: &str, members: &[(&str, &str)]| crate::GroupRow {
         group_key: key.into(),
         next_wake: Some(9_000),
         updated_at: 1_000,
         state: state.into(),
+        members: members.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     };
     let parts = |keys: &[&str]| keys.iter().map(|k| crate::partition_of(k)).collect::<Vec<u32>>();
-    let batch = AlertBatch { groups: vec![group("g1", "{}"), group("g2", "{}")], ..Default::default() };
+    let batch = AlertBatch {
+        groups: vec![group("g1", "{}", &[("a", "1"), ("b", "2")]), group("g2", "{}", &[("c", "3")])],
+        ..Default::default()
+    };
     store.commit_alerts(&batch).await.unwrap();
-    let batch =
-        AlertBatch { groups: vec![group("g1", r#"{"a":1}"#)], groups_gone: vec!["g2".into()], ..Default::default() };
+    let batch = AlertBatch {
+        groups: vec![group("g1", r#"{"a":1}"#, &[("a", "10"), ("d", "4")])],
+        groups_gone: vec!["g2".into()],
+        group_members_gone: vec![("g1".into(), "b".into())],
+        ..Default::default()
+    };
     store.commit_alerts(&batch).await.unwrap();
-    let found = store.groups_in(&parts(&["g1", "g2"])).await.unwrap();
-    assert_eq!(found, vec![group("g1", r#"{"a":1}"#)], "replaced, and the emptied group gone");
+    let mut found = store.groups_in(&parts(&["g1", "g2"])).await.unwrap();
+    found.iter_mut().for_each(|g| g.members.sort());
+    assert_eq!(
+        found,
+        vec![group("g1", r#"{"a":1}"#, &[("a", "10"), ("d", "4")])],
+        "the header replaced, one alert changed, one added, one gone; the emptied group gone with its alerts"
+    );
     assert!(store.groups_in(&[]).await.unwrap().is_empty());
     let named =
         |key: &str, name: &str, condition: &str| AlertRow { name: name.into(), ..alert_row(key, condition, 1_000) };

@@ -274,14 +274,34 @@ macro_rules! store_impl {
                 );
                 q.build().execute(&mut *tx).await?;
             }
-            for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM alert_groups WHERE group_key IN (");
-                let mut list = q.separated(", ");
-                for key in chunk {
-                    list.push_bind(key);
-                }
-                q.push(")");
+            let members: Vec<(&str, &(String, String))> =
+                batch.groups.iter().flat_map(|g| g.members.iter().map(move |m| (g.group_key.as_str(), m))).collect();
+            for chunk in members.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO alert_group_members (group_key, member_key, part, alert) ");
+                q.push_values(chunk, |mut b, (group, (member, alert))| {
+                    b.push_bind(*group).push_bind(member).push_bind(partition_of(group) as i64).push_bind(alert);
+                });
+                q.push(" ON CONFLICT (group_key, member_key) DO UPDATE SET alert = excluded.alert");
                 q.build().execute(&mut *tx).await?;
+            }
+            for (group, member) in &batch.group_members_gone {
+                sqlx::query("DELETE FROM alert_group_members WHERE group_key = $1 AND member_key = $2")
+                    .bind(group)
+                    .bind(member)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
+                for table in ["alert_groups", "alert_group_members"] {
+                    let mut q: QueryBuilder<$db> = QueryBuilder::new(format!("DELETE FROM {table} WHERE group_key IN ("));
+                    let mut list = q.separated(", ");
+                    for key in chunk {
+                        list.push_bind(key);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
             }
             apply_deliveries(&mut tx, &batch.deliveries).await?;
             cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
@@ -827,16 +847,34 @@ macro_rules! store_impl {
             }
             q.push(")");
             let rows = q.build().fetch_all(&self.reader).await?;
-            rows.iter()
+            let mut groups: Vec<crate::GroupRow> = rows
+                .iter()
                 .map(|r| {
                     Ok(crate::GroupRow {
                         group_key: r.try_get("group_key")?,
                         next_wake: r.try_get("next_wake")?,
                         updated_at: r.try_get("updated_at")?,
                         state: r.try_get("state")?,
+                        members: Vec::new(),
                     })
                 })
-                .collect()
+                .collect::<Result<_>>()?;
+            let mut q: QueryBuilder<$db> =
+                QueryBuilder::new("SELECT group_key, member_key, alert FROM alert_group_members WHERE part IN (");
+            let mut list = q.separated(", ");
+            for p in parts {
+                list.push_bind(*p as i64);
+            }
+            q.push(")");
+            let mut members: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+            for r in q.build().fetch_all(&self.reader).await? {
+                let group: String = r.try_get("group_key")?;
+                members.entry(group).or_default().push((r.try_get("member_key")?, r.try_get("alert")?));
+            }
+            for g in &mut groups {
+                g.members = members.remove(&g.group_key).unwrap_or_default();
+            }
+            Ok(groups)
         }
 
         async fn put_setting(&self, key: &str, value: &str) -> Result<()> {

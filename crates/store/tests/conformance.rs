@@ -67,6 +67,7 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE pings DROP COLUMN queue",
             "ALTER TABLE pings DROP COLUMN message_id",
             "DROP TABLE alert_groups",
+            "DROP TABLE alert_group_members",
             "ALTER TABLE silences DROP COLUMN starts_at",
             "PRAGMA user_version = 11",
         ] {

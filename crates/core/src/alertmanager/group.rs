@@ -49,7 +49,9 @@ pub struct Send {
 /// A group's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupState {
-    /// Its alerts, by key.
+    /// Its alerts, by key. Not part of the state's JSON: the runtime stores each alert on its own
+    /// (a big group changes by the alerts that change).
+    #[serde(skip)]
     pub alerts: BTreeMap<String, Alert>,
     /// When the first flush is due (while it has not flushed).
     pub first_flush_at: Option<Millis>,

@@ -23,7 +23,13 @@ pub(crate) struct Groups {
     map: HashMap<String, Group>,
     wakes: BTreeSet<(Millis, String)>,
     wake_of: HashMap<String, Millis>,
+    /// Groups whose header (timing, what was told) changed...
     dirty: BTreeSet<String>,
+    /// ...their alerts that changed...
+    dirty_members: HashMap<String, BTreeSet<String>>,
+    /// ...the alerts that left...
+    members_gone: BTreeSet<(String, String)>,
+    /// ...and the groups that emptied, since the last commit.
     gone: BTreeSet<String>,
 }
 
@@ -31,7 +37,12 @@ impl Groups {
     /// Takes the stored groups of newly owned partitions.
     pub fn load(&mut self, rows: Vec<GroupRow>) {
         for row in rows {
-            let Ok(group) = serde_json::from_str::<Group>(&row.state) else { continue };
+            let Ok(mut group) = serde_json::from_str::<Group>(&row.state) else { continue };
+            for (key, alert) in &row.members {
+                if let Ok(alert) = serde_json::from_str::<Alert>(alert) {
+                    group.state.alerts.insert(key.clone(), alert);
+                }
+            }
             if let Some(at) = row.next_wake {
                 self.set_wake(&row.group_key, Some(at));
             }
@@ -46,6 +57,8 @@ impl Groups {
         self.wakes.retain(|(_, id)| !gone(id));
         self.wake_of.retain(|id, _| !gone(id));
         self.dirty.retain(|id| !gone(id));
+        self.dirty_members.retain(|id, _| !gone(id));
+        self.members_gone.retain(|(id, _)| !gone(id));
         self.gone.retain(|id| !gone(id));
     }
 
@@ -57,6 +70,8 @@ impl Groups {
         let next = group.state.next_flush(&timing);
         self.gone.remove(&g.id);
         self.dirty.insert(g.id.clone());
+        self.dirty_members.entry(g.id.clone()).or_default().insert(key.to_string());
+        self.members_gone.remove(&(g.id.clone(), key.to_string()));
         // Due now (`group_wait: 0`, or an alert that began long ago): flushed in this very step.
         if next.is_some_and(|at| at <= now) {
             self.set_wake(&g.id, next);
@@ -89,7 +104,14 @@ impl Groups {
             let targets = routing.targets(&group.receiver);
             let targets: Vec<(&str, bool)> = targets.iter().map(|(n, r)| (n.as_str(), *r)).collect();
             let told_before = group.state.told.clone();
+            let before: Vec<String> = group.state.alerts.keys().cloned().collect();
             let sends = group.state.flush(now, &timing, &targets, by_time, &muted);
+            for key in before.into_iter().filter(|k| !group.state.alerts.contains_key(k)) {
+                if let Some(changed) = self.dirty_members.get_mut(&id) {
+                    changed.remove(&key);
+                }
+                self.members_gone.insert((id.clone(), key));
+            }
             for send in sends {
                 let notice = notice_of(told_before.get(&send.integration), &send, now);
                 let msg = group_message(&id, group, &send, notice, now, external_url);
@@ -104,6 +126,8 @@ impl Groups {
             if group.state.is_empty() {
                 self.map.remove(&id);
                 self.dirty.remove(&id);
+                self.dirty_members.remove(&id);
+                self.members_gone.retain(|(g, _)| *g != id);
                 self.gone.insert(id);
             } else {
                 self.dirty.insert(id);
@@ -112,22 +136,33 @@ impl Groups {
         out
     }
 
-    /// The rows to write and the ids to delete since the last call; schedules each changed
-    /// group's next flush.
-    pub fn take_changes(&mut self, now: Millis) -> (Vec<GroupRow>, Vec<String>) {
+    /// What to write since the last call: the changed groups (headers, and the alerts that
+    /// changed), the alerts that left, and the groups that emptied; schedules each changed group's
+    /// next flush.
+    pub fn take_changes(&mut self, now: Millis) -> Changes {
         let mut rows = Vec::new();
         for id in std::mem::take(&mut self.dirty) {
             let Some(group) = self.map.get(&id) else { continue };
             let next = group.state.next_flush(&group.timing);
             let state = serde_json::to_string(group).expect("group serializes");
+            let members = self
+                .dirty_members
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|k| {
+                    let alert = group.state.alerts.get(&k)?;
+                    Some((k, serde_json::to_string(alert).expect("alert serializes")))
+                })
+                .collect();
             self.set_wake(&id, next);
-            rows.push(GroupRow { group_key: id, next_wake: next, updated_at: now, state });
+            rows.push(GroupRow { group_key: id, next_wake: next, updated_at: now, state, members });
         }
         let gone: Vec<String> = std::mem::take(&mut self.gone).into_iter().collect();
         for id in &gone {
             self.set_wake(id, None);
         }
-        (rows, gone)
+        Changes { rows, members_gone: std::mem::take(&mut self.members_gone).into_iter().collect(), gone }
     }
 
     /// Puts the flushes due at `now` off until `until` (no configuration is loaded yet to tell
@@ -148,6 +183,16 @@ impl Groups {
             self.wake_of.insert(id.to_string(), at);
         }
     }
+}
+
+/// What a step's commit writes of the groups.
+pub(crate) struct Changes {
+    /// Changed groups, each with the alerts of it that changed.
+    pub rows: Vec<GroupRow>,
+    /// Alerts that left their groups.
+    pub members_gone: Vec<(String, String)>,
+    /// Groups that emptied.
+    pub gone: Vec<String>,
 }
 
 /// Which notice a send is, to an integration last told `told`: all resolved is a resolve; the

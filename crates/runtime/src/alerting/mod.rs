@@ -582,8 +582,15 @@ impl Manager {
         dirty.sort();
         dirty.dedup();
         let deliveries = sent.iter().map(|r| (r.id, r.update.clone())).collect();
-        let (groups, groups_gone) = self.groups.take_changes(now);
-        let mut batch = AlertBatch { outbox, deliveries, groups, groups_gone, ..Default::default() };
+        let changes = self.groups.take_changes(now);
+        let mut batch = AlertBatch {
+            outbox,
+            deliveries,
+            groups: changes.rows,
+            groups_gone: changes.gone,
+            group_members_gone: changes.members_gone,
+            ..Default::default()
+        };
         for key in &dirty {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request, now)).flatten();
@@ -600,6 +607,7 @@ impl Manager {
         if batch.alerts.is_empty()
             && batch.groups.is_empty()
             && batch.groups_gone.is_empty()
+            && batch.group_members_gone.is_empty()
             && routed_out.remote.is_empty()
             && batch.outbox.is_empty()
             && batch.deliveries.is_empty()
@@ -649,6 +657,7 @@ impl Manager {
                     batch.outbox.retain(|e| !gone(&e.dedup_key));
                     batch.groups.retain(|g| !gone(&g.group_key));
                     batch.groups_gone.retain(|g| !gone(g));
+                    batch.group_members_gone.retain(|(g, _)| !gone(g));
                     inbox_done.retain(|(p, _)| !lost.contains(p));
                     // Routed alerts put into groups here go to the groups' new owners.
                     let (lost_members, kept) =

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0023_ping_message.sql"),
     include_str!("../../migrations/sqlite/0024_silence_created_by.sql"),
     include_str!("../../migrations/sqlite/0025_alert_groups.sql"),
+    include_str!("../../migrations/sqlite/0026_alert_group_members.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
