@@ -4,10 +4,14 @@
 //! flaps by slot, key by key. While it runs: the node with `--config` is SIGKILLed, the PagerDuty
 //! receiver answers only 500s and 429s for 60 s, and PostgreSQL restarts.
 //!
+//! Beside them, Prometheus-style pushes: 50 alerts in 5 groups of the first node's
+//! `alertmanager.yml`, pushed every 2 s to whichever node answers, each firing for a while and
+//! then resolved, told to a webhook in Alertmanager's format (which fails through the outage too).
+//!
 //! Afterwards, counted against what the source pattern implies: no slot missed or doubled, no
-//! trigger or resolve missing or extra on any key, no notice out of order. Redeliveries of one
-//! notice (at least once, across a kill) are counted and reported, not paged twice: PagerDuty folds
-//! them by dedup key.
+//! trigger or resolve missing or extra on any key, no notice out of order; and every pushed alert
+//! told firing, then resolved, and nothing else. Redeliveries of one notice (at least once,
+//! across a kill) are counted and reported, not paged twice: PagerDuty folds them by dedup key.
 //!
 //! `cargo test -p vigil --test chaos` runs a 2-minute window (CI); the long version:
 //! `VIGIL_CHAOS_SECONDS=1800 cargo test --release -p vigil --test chaos -- --nocapture`.
@@ -34,6 +38,34 @@ const LEASE_TTL_S: u64 = 6;
 /// PagerDuty integrations (routing keys), each a notifier: PagerDuty takes about 120 events a
 /// minute per routing key, which vigil's rate limit honours, so 500 flapping keys page through ten.
 const INTEGRATIONS: usize = 10;
+/// Pushed alerts, in `PUSH_GROUPS` groups.
+const PUSHED: usize = 50;
+const PUSH_GROUPS: usize = 5;
+
+/// When pushed alert `k` fires and resolves, as fractions of the window: across the kill, the
+/// outage and the restart.
+fn pushed_window(k: usize, start: i64, window_s: i64) -> (i64, i64) {
+    let at = |f: f64| start + (window_s as f64 * 1000.0 * f) as i64;
+    (at(0.04 + k as f64 * 0.008), at(0.42 + k as f64 * 0.008))
+}
+
+/// What Prometheus would push at `now`: the alerts firing (ending 40 s on unless pushed again)
+/// and, for 20 s after, the ones resolved.
+fn pushes(now: i64, start: i64, window_s: i64) -> Value {
+    let iso = |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap().to_string();
+    let alerts: Vec<Value> = (0..PUSHED)
+        .filter_map(|k| {
+            let (fires, resolves) = pushed_window(k, start, window_s);
+            let labels = json!({"alertname": format!("Chaos{}", k % PUSH_GROUPS), "instance": format!("i{k:02}")});
+            if now < fires || now > resolves + 20_000 {
+                return None;
+            }
+            let ends = if now < resolves { now + 40_000 } else { resolves };
+            Some(json!({"labels": labels, "startsAt": iso(fires), "endsAt": iso(ends)}))
+        })
+        .collect();
+    Value::Array(alerts)
+}
 
 fn routing_key(group: usize) -> String {
     format!("{group:02}23456789abcdef0123456789abcdef")
@@ -81,6 +113,11 @@ fn write_config(dir: &std::path::Path, base: &str, start: i64, window_s: i64) {
             format!("name: oncall-{g}\ntype: pagerduty\nrouting_key: {}\nurl: {base}/v2/enqueue\n", routing_key(g));
         std::fs::write(dir.join(format!("notifiers/oncall-{g}.yaml")), notifier).unwrap();
     }
+    let am = format!(
+        "route:\n  receiver: team\n  group_by: [alertname]\n  group_wait: 2s\n  group_interval: 5s\n  repeat_interval: 1h\n\
+         receivers:\n- name: team\n  webhook_configs: [{{url: '{base}/am-hook'}}]\n"
+    );
+    std::fs::write(dir.join("alertmanager.yml"), am).unwrap();
 }
 
 /// Per key: the notices its slots imply, in order (`trigger`, `resolve`, ...).
@@ -115,12 +152,23 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     let count = refusals.clone();
     let accepted: Arc<Mutex<Vec<Value>>> = Arc::default();
     let accept = accepted.clone();
+    let grouped: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let group_told = grouped.clone();
     let server = Recorder::start(move |r| match r.path.as_str() {
         "/api/workflow/search" => {
             let key: usize = r.query.get("key").and_then(|k| k.parse().ok()).unwrap_or(0);
             let slot: i64 = r.query.get("slot").and_then(|s| s.parse().ok()).unwrap_or(0);
             let failing = failing(key, slot);
             Reply::json(json!({"totalHits": if failing { 2 } else { 0 }, "failing": failing}))
+        }
+        "/am-hook" => {
+            let now = now_ms();
+            if now >= outage.0 && now < outage.1 {
+                Reply { status: 503, body: json!({}), delay: Duration::ZERO }
+            } else {
+                group_told.lock().unwrap().push(r.body.clone());
+                Reply::json(json!({"ok": true}))
+            }
         }
         "/v2/enqueue" => {
             let now = now_ms();
@@ -152,6 +200,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let mut nodes = Vec::new();
+    let mut bases = Vec::new();
     for n in 0..3 {
         let port = free_port();
         let log = std::fs::File::create(logs.join(format!("node-{n}.log"))).unwrap();
@@ -167,7 +216,28 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
             .unwrap();
         wait_healthy(&format!("http://127.0.0.1:{port}")).await;
         nodes.push(KillOnDrop(child));
+        bases.push(format!("http://127.0.0.1:{port}"));
     }
+    // The pusher: every 2 s, to the first node that takes it (the killed one stops answering).
+    let pusher = tokio::spawn(async move {
+        let http = vigil_connectors::http_client();
+        let mut next = 0;
+        let end = start + window_s * 1000 + 25_000;
+        while now_ms() < end {
+            let body = pushes(now_ms(), start, window_s);
+            for _ in 0..bases.len() * 3 {
+                let base = &bases[next % bases.len()];
+                let sent =
+                    http.post(format!("{base}/api/v2/alerts")).json(&body).timeout(Duration::from_secs(5)).send().await;
+                if sent.is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                next += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
     let at = |fraction: f64| start + (window_s as f64 * 1000.0 * fraction) as i64;
     let sleep_until = |t: i64| tokio::time::sleep(Duration::from_millis((t - now_ms()).max(0) as u64));
 
@@ -326,9 +396,55 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
         }
     }
     assert_eq!((missing, extra, out_of_order), (0, 0, 0), "keys that paged other than implied");
+    pusher.await.unwrap();
+    check_pushed(&grouped).await;
     drop(nodes);
     store.close().await;
     pg.drop_now().await;
+}
+
+/// Every pushed alert told firing, then resolved, and nothing else; a notification the same as the
+/// one before it for its group is a redelivery (counted, reported).
+async fn check_pushed(grouped: &Arc<Mutex<Vec<Value>>>) {
+    let tell = || {
+        let mut per_alert: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut last: BTreeMap<String, Value> = BTreeMap::new();
+        let mut redelivered = 0;
+        for body in grouped.lock().unwrap().iter() {
+            let group = body["groupKey"].as_str().unwrap_or_default().to_string();
+            if last.get(&group) == Some(&body["alerts"]) {
+                redelivered += 1;
+                continue;
+            }
+            last.insert(group, body["alerts"].clone());
+            for a in body["alerts"].as_array().into_iter().flatten() {
+                let told =
+                    per_alert.entry(a["labels"]["instance"].as_str().unwrap_or_default().to_string()).or_default();
+                let status = a["status"].as_str().unwrap_or_default().to_string();
+                if told.last() != Some(&status) {
+                    told.push(status);
+                }
+            }
+        }
+        (per_alert, redelivered)
+    };
+    let want: Vec<String> = vec!["firing".into(), "resolved".into()];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (told, redelivered) = loop {
+        let (told, redelivered) = tell();
+        let done = told.len() == PUSHED && told.values().all(|t| *t == want);
+        if done || Instant::now() > deadline {
+            break (told, redelivered);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let missing = (0..PUSHED).filter(|k| told.get(&format!("i{k:02}")).is_none_or(|t| t.len() < 2)).count();
+    let extra = told.values().filter(|t| t.len() > 2 || t.first().map(String::as_str) != Some("firing")).count();
+    eprintln!(
+        "chaos, pushed: {PUSHED} alerts in {PUSH_GROUPS} groups, {} notifications; missing {missing}, extra {extra}, redeliveries {redelivered}",
+        grouped.lock().unwrap().len()
+    );
+    assert_eq!((missing, extra), (0, 0), "pushed alerts told other than fired and resolved: {told:?}");
 }
 
 /// The last lines each node logged (lease renewals and heartbeats left out).

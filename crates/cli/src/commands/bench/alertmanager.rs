@@ -71,16 +71,18 @@ async fn receiver(seen: Seen) -> Result<String> {
     let app = axum::Router::new()
         .route(
             "/{hook}",
-            axum::routing::post(|State(seen): State<Seen>, Path(hook): Path<String>, axum::Json(body): axum::Json<Value>| async move {
-                let now = Instant::now();
-                let mut seen = seen.lock().expect("lock");
-                for a in body["alerts"].as_array().into_iter().flatten() {
-                    if let Some(id) = a["labels"]["id"].as_str() {
-                        seen.entry((hook.clone(), id.to_string())).or_insert(now);
+            axum::routing::post(
+                |State(seen): State<Seen>, Path(hook): Path<String>, axum::Json(body): axum::Json<Value>| async move {
+                    let now = Instant::now();
+                    let mut seen = seen.lock().expect("lock");
+                    for a in body["alerts"].as_array().into_iter().flatten() {
+                        if let Some(id) = a["labels"]["id"].as_str() {
+                            seen.entry((hook.clone(), id.to_string())).or_insert(now);
+                        }
                     }
-                }
-                "ok"
-            }),
+                    "ok"
+                },
+            ),
         )
         .with_state(seen);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -233,7 +235,8 @@ pub async fn run(plan: Plan) -> Result<()> {
     contenders.push(start_vigil("vigil SQLite", sqlite.to_str().unwrap_or_default(), dir.path(), &hooks, &http).await?);
     let pg = match &plan.postgres {
         Some(server) => {
-            let db = vigil_store::testing::create_database(server, "vigil_bench_am").await.map_err(anyhow::Error::msg)?;
+            let db =
+                vigil_store::testing::create_database(server, "vigil_bench_am").await.map_err(anyhow::Error::msg)?;
             contenders.push(start_vigil("vigil PostgreSQL", &db.url, dir.path(), &hooks, &http).await?);
             Some(db)
         }
