@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -208,6 +210,37 @@ async fn prometheus_alerts_are_grouped_and_resolved() {
     assert_eq!((briefly[0]["status"].as_str(), briefly[1]["status"].as_str()), (Some("firing"), Some("resolved")));
     assert_eq!(briefly.len(), 2, "{briefly:#?}");
     assert_eq!(of("DiskFull").len(), 1, "Prometheus' re-sends are not news");
+}
+
+/// vigil's own monitors that name no notifier go through the same tree: their labels route them,
+/// their alerts group, and their resolves reach the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_without_notifiers_are_routed_by_the_tree() {
+    let down = Arc::new(AtomicBool::new(true));
+    let flag = down.clone();
+    let hooks = Recorder::start(move |r| {
+        let failing = r.path == "/status" && flag.load(Ordering::SeqCst);
+        Reply { status: if failing { 503 } else { 200 }, ..Reply::json(json!({"ok": !failing})) }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    std::fs::write(config.join("alertmanager.yml"), am_config(&hooks.url)).unwrap();
+    let monitor = format!(
+        "name: web\nevery: 1s\nlabels: {{severity: page, instance: web-1}}\nsource:\n  http:\n    url: {}/status\n    conditions: [\"[STATUS] == 200\"]\nrepeatInterval: never\n",
+        hooks.url
+    );
+    std::fs::write(config.join("monitors/web.yaml"), monitor).unwrap();
+    let (child, _base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let pager = until_count(&hooks, "/pager", 1).await;
+    assert_eq!(pager[0]["groupLabels"], json!({"alertname": "web"}), "{pager:#?}");
+    assert_eq!(members(&pager[0]), [("firing".into(), "web-1".into())]);
+    down.store(false, Ordering::SeqCst);
+    let pager = until_count(&hooks, "/pager", 2).await;
+    assert_eq!(pager[1]["status"], "resolved");
+    assert!(bodies(&hooks, "/team").is_empty(), "the sub-route took it");
 }
 
 #[test]

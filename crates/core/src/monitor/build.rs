@@ -544,7 +544,10 @@ fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tie
     let mut out = BTreeMap::new();
     match obj.get("notify") {
         None | Some(Value::Null) => {
-            problems.push(Problem::warning("notify", "no notifiers: alerts are recorded, nobody is told"));
+            problems.push(Problem::warning(
+                "notify",
+                "no notifiers: alerts are recorded, and told only through alertmanager.yml's routes when one is loaded",
+            ));
         }
         Some(Value::Object(tiers)) => {
             for (tier, list) in tiers {

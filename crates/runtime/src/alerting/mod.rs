@@ -403,6 +403,8 @@ impl Manager {
         let mut flushed = Vec::new();
         let mut inbox_done: Vec<(u32, i64)> = Vec::new();
         let mut routed_out = RoutedOut::default();
+        // vigil's own alerts told nobody by name, which the routing tree tells.
+        let mut own_routed: Vec<(String, vigil_core::alertmanager::Alert)> = Vec::new();
         for msg in msgs {
             match msg {
                 AlertMsg::Gained(parts) => {
@@ -517,6 +519,7 @@ impl Manager {
                         notices
                     };
                     outbox.extend(entries(record, &notices, now));
+                    own_routed.extend(own_member(record, &notices, now).map(|a| (key.clone(), a)));
                     // The result goes to the instance: through its shard here, or through the inbox
                     // of the node that runs it.
                     let remote = match from {
@@ -573,7 +576,14 @@ impl Manager {
             if let Some(record) = self.cache.get_mut(&key) {
                 let notices = record.state.tick(&record.request.rule, now, silenced);
                 outbox.extend(entries(record, &notices, now));
+                own_routed.extend(own_member(record, &notices, now).map(|a| (key.clone(), a)));
                 dirty.push(key);
+            }
+        }
+        let routing = self.deps.routing.read().expect("lock").clone();
+        for (key, alert) in std::mem::take(&mut own_routed) {
+            if let Some(routing) = &routing {
+                self.route_member(routing.route(alert), &key, now, &mut routed_out).await;
             }
         }
         outbox.extend(self.flush_groups(now));
@@ -889,6 +899,36 @@ fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<New
         push(Notice::Trigger, &joining);
     }
     out
+}
+
+/// vigil's own alert (a monitor's, an ALERT task's) that names no notifier, as a member of the
+/// routing tree's groups, when `notices` change what they should know: firing from a trigger or
+/// change of tier, resolved from a resolve (reminders are the groups' own). Held-back pages have no
+/// notices, so the groups hear only of alerts a notifier would have been told of.
+fn own_member(record: &AlertRecord, notices: &[Notice], now: Millis) -> Option<vigil_core::alertmanager::Alert> {
+    let r = &record.request;
+    if !r.notifiers.is_empty() || r.source == vigil_core::alertmanager::request::SOURCE {
+        return None;
+    }
+    let resolved = notices.contains(&Notice::Resolve);
+    if !resolved && !notices.iter().any(|n| matches!(n, Notice::Trigger | Notice::Change)) {
+        return None;
+    }
+    let mut labels = r.labels.clone();
+    labels.entry(vigil_core::alert::ALERT_NAME_LABEL.to_string()).or_insert_with(|| r.name.clone());
+    labels
+        .entry("severity".to_string())
+        .or_insert_with(|| record.paged_severity.clone().unwrap_or_else(|| r.severity.clone()));
+    let starts = record.state.firing_since.unwrap_or(now);
+    Some(vigil_core::alertmanager::Alert {
+        labels,
+        annotations: [("summary".to_string(), r.summary.clone())].into(),
+        starts_at: starts,
+        ends_at: if resolved { now } else { 0 },
+        generator_url: r.links.iter().find_map(|l| l.get("href")?.as_str().map(str::to_string)).unwrap_or_default(),
+        updated_at: now,
+        timeout: false,
+    })
 }
 
 fn row(key: &str, record: &AlertRecord, next_wake: Option<Millis>, now: Millis) -> AlertRow {
