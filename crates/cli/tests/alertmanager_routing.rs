@@ -243,6 +243,49 @@ async fn monitors_without_notifiers_are_routed_by_the_tree() {
     assert!(bodies(&hooks, "/team").is_empty(), "the sub-route took it");
 }
 
+/// Prometheus' rules imported as monitors (`vigil import prometheus-rules`): vigil evaluates them
+/// against a real Prometheus (which only answers queries) and the routing tree tells the firing
+/// one; the one whose expression returns nothing never fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_prometheus_rules_fire_through_the_tree() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_prom, prom)) = support::prometheus::prometheus(dir.path(), "http://127.0.0.1:9", "groups: []\n").await
+    else {
+        return;
+    };
+    let rules = dir.path().join("alerts.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n- name: demo\n  interval: 1s\n  rules:\n  - alert: AlwaysOn\n    expr: label_replace(vector(1), \"instance\", \"a\", \"\", \"\")\n    labels: {severity: page}\n    annotations: {summary: '{{ $labels.instance }} is on'}\n  - alert: Never\n    expr: vector(1) == 0\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    let db = dir.path().join("v.db");
+    let out = vigil(&db)
+        .args([
+            "import",
+            "prometheus-rules",
+            rules.to_str().unwrap(),
+            "--url",
+            &prom,
+            "--out",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(config.join("alertmanager.yml"), am_config(&hooks.url)).unwrap();
+    let (child, _base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let pager = until_count(&hooks, "/pager", 1).await;
+    assert_eq!(pager[0]["groupLabels"], json!({"alertname": "AlwaysOn"}), "{pager:#?}");
+    assert_eq!(pager[0]["alerts"][0]["annotations"]["summary"], "a is on");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = [bodies(&hooks, "/pager"), bodies(&hooks, "/team")].concat();
+    assert!(all.iter().all(|b| b["groupLabels"]["alertname"] != "Never"), "{all:#?}");
+}
+
 #[test]
 fn validate_reads_an_alertmanager_configuration_and_locates_its_mistakes() {
     let dir = tempfile::tempdir().unwrap();

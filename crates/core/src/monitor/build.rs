@@ -103,7 +103,11 @@ impl MonitorDef {
         {
             problems.push(Problem::warning("warning", why));
         }
-        let reads_tiers_itself = source.as_ref().is_some_and(|s| s.kind.sets_tiers());
+        // A Prometheus alerting expression (`firing:`) judges its series itself too.
+        let alerting_expression = source
+            .as_ref()
+            .is_some_and(|s| s.kind == SourceKind::Prometheus && s.config.get("firing").is_some_and(|f| !f.is_null()));
+        let reads_tiers_itself = source.as_ref().is_some_and(|s| s.kind.sets_tiers()) || alerting_expression;
         if warning.is_none()
             && critical.is_none()
             && !reads_tiers_itself

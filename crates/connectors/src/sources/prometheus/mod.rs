@@ -1,6 +1,8 @@
 //! Prometheus instant queries over `GET /api/v1/query`: a vector's elements become samples
 //! labelled by their metric labels (less `__name__`), with the field `value`; a scalar is one
-//! sample without labels. `{"status": "error"}` is a failure.
+//! sample without labels. `{"status": "error"}` is a failure. With `firing`, every series the
+//! query returns is at that tier, as every series of a Prometheus alerting rule's expression is an
+//! alert (`vigil import prometheus-rules` writes such monitors).
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -24,6 +26,20 @@ pub struct PrometheusConfig {
     /// Time the call may take (default 10s); also sent as the query's own `timeout`.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// `warning` or `critical`: every series returned is at that tier, whatever its value (an
+    /// alerting rule's expression); without it, thresholds judge the values.
+    #[serde(default)]
+    pub firing: Option<Firing>,
+}
+
+/// The tier of every series of an alerting expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Firing {
+    /// A warning.
+    Warning,
+    /// Critical.
+    Critical,
 }
 
 /// A Prometheus source as it runs: its call built once, when the monitor loads.
@@ -31,6 +47,8 @@ pub struct PrometheusConfig {
 pub struct Prometheus {
     /// The call; why not, while the address still holds a `${...}` reference.
     call: Result<SourceRequest, String>,
+    /// The tier of every series, for an alerting expression.
+    firing: Option<vigil_core::alert::Tier>,
 }
 
 impl SourceConfig for PrometheusConfig {
@@ -52,7 +70,11 @@ impl SourceConfig for PrometheusConfig {
             Ok(url) => Ok(self.call(url, timeout)),
             Err(_) => Err(format!("prometheus: `url` still holds a reference: {}", self.url)),
         };
-        Ok(Prometheus { call })
+        let firing = self.firing.map(|f| match f {
+            Firing::Warning => vigil_core::alert::Tier::Warning,
+            Firing::Critical => vigil_core::alert::Tier::Critical,
+        });
+        Ok(Prometheus { call, firing })
     }
 }
 
@@ -79,7 +101,16 @@ impl Prometheus {
 impl Ask for Prometheus {
     async fn ask(&self, client: &reqwest::Client, _now: Millis) -> Answer {
         match &self.call {
-            Ok(call) => Box::pin(super::ask_over_http(client, call, parse)).await,
+            Ok(call) => {
+                let answer = Box::pin(super::ask_over_http(client, call, parse)).await;
+                match (answer, self.firing) {
+                    (Answer::Samples(mut samples), Some(tier)) => {
+                        samples.iter_mut().for_each(|s| s.tier = Some(tier));
+                        Answer::Samples(samples)
+                    }
+                    (answer, _) => answer,
+                }
+            }
             Err(why) => Answer::Failed(why.clone()),
         }
     }

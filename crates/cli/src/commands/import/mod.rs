@@ -20,11 +20,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+mod prometheus_rules;
+
 /// `vigil import`.
 #[derive(clap::Subcommand)]
 pub enum ImportCommand {
     /// A Robopager checklist.yaml (and etl.cfg) as monitors and notifiers.
     Robopager(RobopagerArgs),
+    /// Prometheus alerting rules (`groups`, `rules`) as monitors on the Prometheus source.
+    PrometheusRules(prometheus_rules::Args),
 }
 
 /// `vigil import robopager`.
@@ -53,7 +57,16 @@ pub struct Imported {
 
 /// Runs the command.
 pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
-    let ImportCommand::Robopager(args) = cmd;
+    let args = match cmd {
+        ImportCommand::Robopager(args) => args,
+        ImportCommand::PrometheusRules(args) => {
+            let text = std::fs::read_to_string(&args.rules)
+                .with_context(|| format!("could not read {}", args.rules.display()))?;
+            let imported = prometheus_rules::import(&text, &args.url)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", args.rules.display()))?;
+            return write_out(&imported, &args.out);
+        }
+    };
     let checklist = std::fs::read_to_string(&args.checklist)
         .with_context(|| format!("could not read {}", args.checklist.display()))?;
     let etl = match &args.etl_cfg {
@@ -62,6 +75,11 @@ pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
     };
     let imported =
         robopager(&checklist, etl.as_deref()).map_err(|e| anyhow::anyhow!("{}: {e}", args.checklist.display()))?;
+    write_out(&imported, &args.out)
+}
+
+/// Writes `imported` under `out` once it validates; prints the secrets to set and the notes.
+fn write_out(imported: &Imported, out: &std::path::Path) -> Result<ExitCode> {
     // What is written must validate: checked in a scratch directory first, so a failed import
     // leaves `--out` as it was.
     let scratch = tempfile::tempdir().context("could not make a scratch directory")?;
@@ -79,21 +97,23 @@ pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
         anyhow::bail!("the import would not validate ({} problem(s) above); nothing was written", errors.len());
     }
     for (path, text) in &imported.files {
-        let to = args.out.join(path);
+        let to = out.join(path);
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
         }
         std::fs::write(&to, text).with_context(|| format!("could not write {}", to.display()))?;
         crate::output::outln!("wrote {}", to.display());
     }
-    crate::output::outln!("\nStore the keys it found as secrets (run where vigil's database is):");
+    if !imported.secrets.is_empty() {
+        crate::output::outln!("\nStore the keys it found as secrets (run where vigil's database is):");
+    }
     for (name, value) in &imported.secrets {
         crate::output::outln!("  printf %s '{}' | vigil secret set {name}", value.replace('\'', "'\\''"));
     }
     for note in &imported.notes {
         crate::output::outln!("note: {note}");
     }
-    crate::output::outln!("\nThen: vigil validate {0} && vigil serve --config {0}", args.out.display());
+    crate::output::outln!("\nThen: vigil validate {0} && vigil serve --config {0}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -339,7 +359,7 @@ fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 
-fn file_name(name: &str) -> String {
+pub(crate) fn file_name(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
 }
 
@@ -352,7 +372,7 @@ mod tests {
     use super::*;
 
     /// The README's two examples, verbatim (seed 001).
-    const CHECKLIST: &str = include_str!("../../../../examples/robopager/checklist.yaml");
+    const CHECKLIST: &str = include_str!("../../../../../examples/robopager/checklist.yaml");
 
     #[test]
     fn the_readme_examples_become_an_email_and_a_job_latency_monitor_sharing_one_notifier() {
