@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use anyhow::Result;
-use vigil_core::alertmanager::config::{AmConfig, check_file};
+use vigil_core::alertmanager::config::AmConfig;
+use vigil_core::alertmanager::config::check::check_file;
 use vigil_core::diagnostic::{Diagnostic, Severity};
 use vigil_core::locate::SourceMap;
 

@@ -46,7 +46,7 @@ impl Routing {
 
     /// `alert` routed by the tree.
     pub fn route(&self, alert: Alert) -> Routed {
-        Routed::new(&self.config, alert)
+        Routed::new(&self.config.route, alert)
     }
 
     /// The integrations of receiver `name`: each notifier's name and whether it takes resolves.

@@ -78,18 +78,10 @@ struct Record {
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
 async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
-    let filter = Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    let filter = filter_of(raw.as_deref())?;
     let store = app.engine.store();
     let now = app.engine.now();
-    let silences: Vec<(String, Silence)> = store
-        .silences()
-        .await?
-        .into_iter()
-        .filter(|s| s.ends_at > now)
-        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
-        .collect();
+    let silences = live_silences(&*store, now).await?;
     let records: Vec<(Record, i64)> = store
         .alerts(true, u32::MAX)
         .await?
@@ -154,18 +146,10 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
 async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
-    let filter = Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    let filter = filter_of(raw.as_deref())?;
     let now = app.engine.now();
     let store = app.engine.store();
-    let silences: Vec<(String, Silence)> = store
-        .silences()
-        .await?
-        .into_iter()
-        .filter(|s| s.ends_at > now)
-        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
-        .collect();
+    let silences = live_silences(&*store, now).await?;
     let all_parts: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
     let groups: Vec<vigil_core::alertmanager::group::Group> = store
         .groups_in(&all_parts)
@@ -221,6 +205,23 @@ async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         }
     }
     Ok(Json(out))
+}
+
+/// The alert filter of a `GET /api/v2/alerts` (or `/alerts/groups`) query.
+fn filter_of(raw: Option<&str>) -> ApiResult<Filter> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
+    Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))
+}
+
+/// The silences not yet ended at `now` (pending ones too: `mutes` knows when they start), by id.
+async fn live_silences(store: &dyn vigil_store::Store, now: i64) -> ApiResult<Vec<(String, Silence)>> {
+    let rows = store.silences().await?;
+    Ok(rows
+        .into_iter()
+        .filter(|s| s.ends_at > now)
+        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
+        .collect())
 }
 
 /// When this process began serving (`uptime` in the status).

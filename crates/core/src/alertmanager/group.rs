@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::Alert;
-use super::config::Timing;
+use super::config::route::Timing;
 use crate::time::Millis;
 
 /// What one integration was last told.
@@ -252,9 +252,9 @@ pub struct Routed {
 }
 
 impl Routed {
-    /// `alert` routed by `config`'s tree.
-    pub fn new(config: &super::config::AmConfig, alert: Alert) -> Self {
-        let groups = config.route.matching(&alert.labels).into_iter().map(|r| GroupRef::of(r, &alert.labels)).collect();
+    /// `alert` routed by the tree under `root`.
+    pub fn new(root: &super::config::route::Route, alert: Alert) -> Self {
+        let groups = root.matching(&alert.labels).into_iter().map(|r| GroupRef::of(r, &alert.labels)).collect();
         Self { alert, groups }
     }
 }

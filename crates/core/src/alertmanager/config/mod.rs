@@ -3,6 +3,7 @@
 //! and interval a route names exists, the root route matches everything) and every problem at its
 //! field path, for the caller to locate in the file.
 
+pub mod check;
 pub mod duration;
 pub mod inhibit;
 mod read;
@@ -121,34 +122,6 @@ impl AmConfig {
             .filter_map(|n| self.interval(n)?.next_change(at))
             .min()
     }
-}
-
-/// Reads the file `file` holding `text`: the configuration (when it has no error) and every
-/// problem, located at its line and column.
-pub fn check_file(file: &std::path::Path, text: &str) -> (Option<AmConfig>, Vec<crate::diagnostic::Diagnostic>) {
-    let value = match crate::config::parse_text(file, text) {
-        Ok(v) => v,
-        Err(d) => return (None, vec![d]),
-    };
-    let (config, problems) = read(&value);
-    let map = crate::locate::SourceMap::build(text);
-    let failed = problems.iter().any(Problem::is_error);
-    let diags = problems
-        .into_iter()
-        .map(|p| {
-            let (line, column) = map.position(&p.path);
-            crate::diagnostic::Diagnostic {
-                severity: p.severity,
-                file: file.to_path_buf(),
-                line,
-                column,
-                path: p.path,
-                message: p.message,
-                hint: p.hint,
-            }
-        })
-        .collect();
-    ((!failed).then_some(config), diags)
 }
 
 /// Whether `value` (a parsed YAML document) reads as an Alertmanager configuration: a mapping
