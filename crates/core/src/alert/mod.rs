@@ -192,7 +192,9 @@ pub struct AlertState {
     pub acknowledged: bool,
     /// Times the condition changed between firing and not firing, within the flap window.
     pub changes: VecDeque<Millis>,
-    /// Labels, for silence matching.
+    /// Labels, as states written before the request carried them held them. Not written any
+    /// more: silences match the request's labels (a copy per alert cost memory and bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// When the next reminder is due. It moves on even when a reminder is held back by a silence,
     /// so a silenced alert waits for the next period instead of retrying at once.

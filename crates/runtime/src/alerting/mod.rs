@@ -515,7 +515,7 @@ impl Manager {
                             && record.request.notifiers == request.notifiers
                             && record.request.labels == request.labels;
                         record.request = *request;
-                        record.state.labels = record.request.labels.clone();
+                        record.state.labels.clear();
                         notices
                     };
                     outbox.extend(entries(record, &notices, now));
