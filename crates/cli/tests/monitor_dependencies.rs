@@ -21,7 +21,7 @@ fn config(dir: &std::path::Path, hooks: &str) -> std::path::PathBuf {
         .unwrap();
     let monitors = format!(
         "- name: gateway\n  every: 1s\n  source:\n    http:\n      url: {hooks}/gw\n      conditions: [\"[STATUS] == 200\"]\n  notify: [pager]\n  repeatInterval: never\n\
-         - name: app\n  every: 1s\n  for: 2s\n  dependsOn: [gateway]\n  source:\n    http:\n      url: {hooks}/app\n      conditions: [\"[STATUS] == 200\"]\n  notify: [pager]\n  repeatInterval: never\n"
+         - name: app\n  every: 1s\n  for: 4s\n  dependsOn: [gateway]\n  source:\n    http:\n      url: {hooks}/app\n      conditions: [\"[STATUS] == 200\"]\n  notify: [pager]\n  repeatInterval: never\n"
     );
     std::fs::write(config.join("monitors/checks.yaml"), monitors).unwrap();
     config
