@@ -166,6 +166,14 @@ async fn silences_and_notify_test_from_the_cli() {
         listed.contains(&id) && listed.contains(r#"{"team":"platform"}"#) && listed.contains("maintenance"),
         "{listed}"
     );
+    // A maintenance window to come: pending until it starts, then for its length.
+    let later = run(&db, &["silence", "add", "--match", "alertname=backup", "--from", "3h", "--for", "1h"]);
+    let text = String::from_utf8(later.stdout).unwrap();
+    assert!(later.status.success() && text.contains(" from ") && text.contains(" until "), "{text}");
+    let listed = String::from_utf8(run(&db, &["silence", "list"]).stdout).unwrap();
+    assert!(listed.lines().any(|l| l.contains("backup") && l.contains("from ")), "{listed}");
+    let bad_start = run(&db, &["silence", "add", "--match", "a=b", "--from", "someday", "--for", "1h"]);
+    assert!(String::from_utf8_lossy(&bad_start.stderr).contains("--from"), "the option is named");
     let bad = run(&db, &["silence", "add", "--match", "team", "--for", "2h"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("label=value"));
     assert!(run(&db, &["silence", "rm", &id]).status.success());

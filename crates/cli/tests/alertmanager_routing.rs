@@ -169,6 +169,14 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     let id = made["silenceID"].as_str().expect("an id");
     let shown: Value = http.get(format!("{base}/api/v2/silence/{id}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(shown["status"]["state"], "pending");
+    // vigil's own API takes a window to come too.
+    let own = json!({"matchers": {"alertname": "HostDown"}, "startsAt": later.to_string(), "duration": "30m"});
+    let made: Value =
+        http.post(format!("{base}/api/v1/silences")).json(&own).send().await.unwrap().json().await.unwrap();
+    let own_id = made["id"].as_str().expect("an id");
+    let shown: Value = http.get(format!("{base}/api/v2/silence/{own_id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown["status"]["state"], "pending", "{shown:#}");
+    assert_eq!(shown["startsAt"].as_str().map(|s| &s[..16]), Some(&later.to_string()[..16]));
     push(&base, json!([host("e", None)])).await;
     let team = until_count(&hooks, "/team", 6).await;
     assert_eq!(members(&team[5]), [("firing".into(), "e".into())], "a pending silence mutes nothing yet");

@@ -366,6 +366,9 @@ pub struct NewSilence {
     duration: Option<String>,
     /// Until when (RFC 3339).
     ends_at: Option<String>,
+    /// From when (RFC 3339), for a maintenance window to come; now by default. `duration` counts
+    /// from it.
+    starts_at: Option<String>,
     /// Why.
     comment: Option<String>,
 }
@@ -383,20 +386,24 @@ async fn add_silence(
         return Err(ApiError::invalid("matchers", "at least one label matcher is needed"));
     }
     let now = app.engine.now();
+    let starts_at = match &s.starts_at {
+        Some(t) => parse_until(t).map_err(|e| ApiError::invalid("startsAt", e))?.max(now),
+        None => now,
+    };
     let ends_at = match (&s.duration, &s.ends_at) {
-        (Some(d), None) => now + parse_duration(d).map_err(|e| ApiError::invalid("duration", e))?,
+        (Some(d), None) => starts_at + parse_duration(d).map_err(|e| ApiError::invalid("duration", e))?,
         (None, Some(t)) => parse_until(t).map_err(|e| ApiError::invalid("endsAt", e))?,
         _ => return Err(ApiError::invalid("duration", "give exactly one of `duration` and `endsAt`")),
     };
-    if ends_at <= now {
-        return Err(ApiError::invalid("endsAt", "is not in the future"));
+    if ends_at <= starts_at {
+        return Err(ApiError::invalid("endsAt", "is not after the silence starts"));
     }
     let id = format!("s-{}", vigil_runtime::new_instance_id());
     let row = SilenceRow {
         id: id.clone(),
         matchers: serde_json::to_string(&s.matchers).map_err(ApiError::internal)?,
         ends_at,
-        starts_at: None,
+        starts_at: (starts_at > now).then_some(starts_at),
         created_at: now,
         comment: s.comment,
         created_by: None,

@@ -100,6 +100,10 @@ pub enum SilenceCommand {
         /// How long, such as `2h` or `30m`.
         #[arg(long = "for")]
         duration: String,
+        /// When it starts, for a maintenance window to come (`2026-12-01 22:00 Europe/Berlin`,
+        /// RFC 3339, or a duration from now such as `3h`); now by default.
+        #[arg(long)]
+        from: Option<String>,
         /// Why.
         #[arg(long)]
         comment: Option<String>,
@@ -124,7 +128,7 @@ pub enum SilenceCommand {
 pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
     let now = SystemClock.now();
     match cmd {
-        SilenceCommand::Add { matchers, duration, comment, db } => {
+        SilenceCommand::Add { matchers, duration, from, comment, db } => {
             let mut labels = BTreeMap::new();
             for m in &matchers {
                 let (k, v) = m
@@ -134,25 +138,40 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 labels.insert(k.to_string(), v.to_string());
             }
             let ms = parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let start = match from.as_deref() {
+                None => now,
+                Some(text) => parse_duration(text)
+                    .map(|d| now + d)
+                    .or_else(|_| vigil_core::time::parse_until(text))
+                    .map_err(|e| anyhow::anyhow!("--from: {e}"))?,
+            };
             let id = format!("s-{now:x}");
             let store = open_store(&db.db).await?;
             let row = SilenceRow {
                 id: id.clone(),
                 matchers: serde_json::to_string(&labels)?,
-                ends_at: now + ms,
-                starts_at: None,
+                ends_at: start + ms,
+                starts_at: (start > now).then_some(start),
                 created_at: now,
                 comment,
                 created_by: None,
             };
             store.put_silence(&row).await?;
-            crate::output::outln!("silence {id} until {}", format_millis(now + ms));
+            if start > now {
+                crate::output::outln!("silence {id} from {} until {}", format_millis(start), format_millis(start + ms));
+            } else {
+                crate::output::outln!("silence {id} until {}", format_millis(start + ms));
+            }
         }
         SilenceCommand::List { db } => {
             let store = open_store(&db.db).await?;
             crate::output::outln!("{:<16} {:<26} {:<8} MATCHERS", "ID", "ENDS", "ACTIVE");
             for s in store.silences().await? {
-                let active = if s.ends_at > now { "yes" } else { "expired" };
+                let active = match s.starts_at {
+                    _ if s.ends_at <= now => "expired".to_string(),
+                    Some(start) if start > now => format!("from {}", format_millis(start)),
+                    _ => "yes".to_string(),
+                };
                 crate::output::outln!(
                     "{:<16} {:<26} {active:<8} {}  {}",
                     s.id,
