@@ -395,6 +395,9 @@ async fn add_silence(
         (None, Some(t)) => parse_until(t).map_err(|e| ApiError::invalid("endsAt", e))?,
         _ => return Err(ApiError::invalid("duration", "give exactly one of `duration` and `endsAt`")),
     };
+    if ends_at <= now {
+        return Err(ApiError::invalid("endsAt", "is not in the future"));
+    }
     if ends_at <= starts_at {
         return Err(ApiError::invalid("endsAt", "is not after the silence starts"));
     }

@@ -43,6 +43,9 @@ struct Stored {
 struct StoredRequest {
     #[serde(default)]
     summary: String,
+    /// The alert's labels (states stored before kept a copy too: read when these are absent).
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 fn stored(a: &AlertRow) -> Stored {
@@ -92,7 +95,7 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], now: Millis, back: &str) -> Mar
                                         }
                                     }
                                     @if a.condition != "ok" && viewer.can_write() {
-                                        (silence_form(viewer, &Silence::matchers_for(&a.name, &st.labels), back))
+                                        (silence_form(viewer, &Silence::matchers_for(&a.name, if request.labels.is_empty() { &st.labels } else { &request.labels }), back))
                                     }
                                 }
                             }
