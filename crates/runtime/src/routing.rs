@@ -61,31 +61,29 @@ impl Routing {
 /// Writes `text` for every node, sealed when a key is set.
 pub async fn publish(store: &dyn Store, sealer: Option<&SecretBox>, text: &str) -> Result<(), StoreError> {
     let value = match sealer {
-        Some(b) => format!("sealed:{}", hex(&b.seal(text.as_bytes()))),
+        Some(b) => format!("sealed:{}", b.seal_text(text)),
         None => format!("plain:{text}"),
     };
     store.put_setting(SETTING, &value).await
 }
 
+/// The published value as stored (sealed), if any: cheap to compare with the last one seen.
+pub async fn read_stored(store: &dyn Store) -> Result<Option<String>, StoreError> {
+    store.setting(SETTING).await
+}
+
+/// The text of a stored value.
+pub fn open(stored: &str, sealer: Option<&SecretBox>) -> Result<String, StoreError> {
+    if let Some(plain) = stored.strip_prefix("plain:") {
+        return Ok(plain.to_string());
+    }
+    let sealed = stored.strip_prefix("sealed:").ok_or_else(|| StoreError::Secret("unreadable".into()))?;
+    sealer.ok_or_else(|| StoreError::Secret("no key to open it".into()))?.open_text(sealed)
+}
+
 /// The published text, if any.
 pub async fn read(store: &dyn Store, sealer: Option<&SecretBox>) -> Result<Option<String>, StoreError> {
-    let Some(value) = store.setting(SETTING).await? else { return Ok(None) };
-    if let Some(plain) = value.strip_prefix("plain:") {
-        return Ok(Some(plain.to_string()));
-    }
-    let sealed =
-        value.strip_prefix("sealed:").and_then(unhex).ok_or_else(|| StoreError::Secret("unreadable".into()))?;
-    let sealer = sealer.ok_or_else(|| StoreError::Secret("no key to open it".into()))?;
-    let plain = sealer.open(&sealed)?;
-    Ok(Some(String::from_utf8(plain).map_err(|_| StoreError::Secret("not text".into()))?))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    read_stored(store).await?.map(|v| open(&v, sealer)).transpose()
 }
 
 /// Installs `text` (read from the store) when it differs from what `shared` runs, and returns the

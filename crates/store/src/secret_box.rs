@@ -58,6 +58,17 @@ impl SecretBox {
         out
     }
 
+    /// Encrypts text into hex text, for a column that holds text.
+    pub fn seal_text(&self, plain: &str) -> String {
+        encode_hex(&self.seal(plain.as_bytes()))
+    }
+
+    /// Decrypts what [`SecretBox::seal_text`] produced.
+    pub fn open_text(&self, sealed: &str) -> Result<String, StoreError> {
+        let bytes = decode_hex(sealed).map_err(StoreError::Secret)?;
+        String::from_utf8(self.open(&bytes)?).map_err(|_| StoreError::Secret("a sealed text is not UTF-8".into()))
+    }
+
     /// Decrypts what [`SecretBox::seal`] produced.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
         if sealed.len() < 24 {
@@ -86,15 +97,26 @@ fn encode_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
+    if !hex.len().is_multiple_of(2) {
+        return Err("an odd number of hex characters".into());
+    }
+    hex.as_bytes()
+        .chunks(2)
+        .map(|chunk| {
+            let s = std::str::from_utf8(chunk).map_err(|_| "not hex".to_string())?;
+            u8::from_str_radix(s, 16).map_err(|_| format!("`{s}` is not hex"))
+        })
+        .collect()
+}
+
 fn decode_hex_key(hex: &str) -> Result<[u8; 32], String> {
     if hex.len() != 64 {
         return Err(format!("expected 64 hex characters, got {}", hex.len()));
     }
+    let bytes = decode_hex(hex)?;
     let mut key = [0u8; 32];
-    for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(chunk).map_err(|_| "not hex".to_string())?;
-        key[i] = u8::from_str_radix(s, 16).map_err(|_| format!("`{s}` is not hex"))?;
-    }
+    key.copy_from_slice(&bytes);
     Ok(key)
 }
 
@@ -108,6 +130,9 @@ mod tests {
         let sealed = a.seal(b"hunter2");
         assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
         assert_eq!(a.open(&sealed).unwrap(), b"hunter2");
+        let text = a.seal_text("route: {}");
+        assert!(!text.contains("route") && a.open_text(&text).unwrap() == "route: {}");
+        assert!(a.open_text("zz").is_err());
         assert!(SecretBox::new([8; 32]).open(&sealed).is_err());
     }
 

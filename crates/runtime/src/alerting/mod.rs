@@ -150,7 +150,7 @@ struct Manager {
     refresh_due: BTreeSet<(Millis, String, String)>,
     /// The notification groups of the owned partitions.
     groups: groups::Groups,
-    /// The published Alertmanager configuration last looked at.
+    /// The published Alertmanager configuration last looked at, as stored (sealed).
     routing_seen: Option<String>,
     /// The notifiers its receivers added to the notifier map.
     routed_notifiers: Vec<String>,
@@ -288,17 +288,26 @@ impl Manager {
     /// Takes a newly published Alertmanager configuration: routes by it, and its receivers join
     /// the notifier map (once the map is loaded).
     async fn refresh_routing(&mut self) {
-        let text = match crate::routing::read(&*self.deps.store, self.deps.sealer.as_deref()).await {
-            Ok(Some(text)) => text,
+        // Compared as stored (sealed): opened only when another node published anew.
+        let stored = match crate::routing::read_stored(&*self.deps.store).await {
+            Ok(Some(stored)) => stored,
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(error = %e, "Could not read the published Alertmanager configuration.");
                 return;
             }
         };
-        if self.routing_seen.as_ref() == Some(&text) {
+        if self.routing_seen.as_ref() == Some(&stored) {
             return;
         }
+        let text = match crate::routing::open(&stored, self.deps.sealer.as_deref()) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(error = %e, "Could not open the published Alertmanager configuration.");
+                self.routing_seen = Some(stored);
+                return;
+            }
+        };
         crate::routing::install(&self.deps.routing, &text);
         let routing = self.deps.routing.read().expect("lock").clone();
         let mut guard = self.deps.notifiers.write().expect("lock");
@@ -312,7 +321,7 @@ impl Manager {
             map.insert(n.name().to_string(), Arc::new(n.clone()));
         }
         *guard = Some(Arc::new(map));
-        self.routing_seen = Some(text);
+        self.routing_seen = Some(stored);
     }
 
     /// Puts routed alert `key` into its groups: those of this node's partitions now; the others

@@ -102,12 +102,7 @@ fn config(hooks: &str, hook: &str) -> String {
 }
 
 fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    super::measure::rss_mb_of(&pid.to_string())
 }
 
 async fn until_ready(http: &Http, url: &str, child: &mut Child) -> Result<()> {

@@ -71,7 +71,12 @@ pub(crate) fn write_bytes() -> u64 {
 
 /// Resident memory of this process, in MB.
 pub(crate) fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_mb_of("self")
+}
+
+/// Resident memory of process `pid` (`self` for this one), in MB.
+pub(crate) fn rss_mb_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
