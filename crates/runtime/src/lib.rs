@@ -14,6 +14,7 @@
 //! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
 //! [`vigil_core::interpreter::Event::Recover`].
 
+pub mod ack_link;
 pub mod admission;
 mod alerting;
 mod clock;
@@ -47,6 +48,6 @@ pub mod workers;
 
 pub use clock::SystemClock;
 pub use engine::ControlError;
-pub use engine::{Engine, EngineConfig, EngineError, StartRequest, new_instance_id};
+pub use engine::{Engine, EngineConfig, EngineError, LinkedAlert, StartRequest, new_instance_id};
 pub use events::api::{EVENT_HANDLER, EventHandlerError};
 pub use secrets::SecretValues;

@@ -194,9 +194,12 @@ fn is_starter(path: &str) -> bool {
     !vigil_core::def::trigger::RESERVED_FIRST_SEGMENTS.contains(&first)
 }
 
-/// Routes anyone may call: health, and the Conductor token exchange (it checks the key itself).
+/// Routes anyone may call: health, the Conductor token exchange (it checks the key itself), pings
+/// (the id is the secret) and acknowledgement links (the signature is).
 fn open(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/api/token") || path.starts_with("/ping/")
+    matches!(path, "/healthz" | "/readyz" | "/api/token")
+        || path.starts_with("/ping/")
+        || crate::paths::is_ack_path(path)
 }
 
 /// The token a request carries: `Authorization: Bearer <token>`, or Conductor's

@@ -9,7 +9,7 @@
 //! - **Cross-site changes**: a request that changes something (any method but GET, HEAD and
 //!   OPTIONS) is refused when the browser says it comes from another site (`Sec-Fetch-Site:
 //!   cross-site`/`same-site`, or an `Origin` whose host is not the `Host`), and, outside the UI's
-//!   forms and the open ping routes, when its body has a type an HTML form or a no-preflight
+//!   forms, the open ping routes and acknowledgement links, when its body has a type an HTML form or a no-preflight
 //!   `fetch` can send (`application/x-www-form-urlencoded`, `multipart/form-data`, `text/plain`):
 //!   the API reads JSON. Clients that are not browsers send neither header.
 
@@ -89,7 +89,7 @@ pub fn refusal(
         }
     }
     let ui_form = crate::paths::is_ui_path(path);
-    let open = path.starts_with("/ping/");
+    let open = path.starts_with("/ping/") || crate::paths::is_ack_path(path);
     let form_type =
         text(header::CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
     let sendable_by_a_form = matches!(

@@ -7,6 +7,7 @@
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
+mod ack;
 mod alertmanager;
 pub mod auth;
 mod conductor;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .merge(pings::routes())
+        .merge(ack::routes())
         .merge(ui::routes())
         .route(
             "/api/{*route}",

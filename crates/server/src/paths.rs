@@ -4,3 +4,9 @@
 pub fn is_ui_path(path: &str) -> bool {
     path == "/" || path == "/ui" || path.starts_with("/ui/")
 }
+
+/// Whether `path` is an acknowledgement link (`/ack/{token}`, [`crate::ack`]): open without a
+/// token, and its page's form posts as forms do.
+pub fn is_ack_path(path: &str) -> bool {
+    path.starts_with("/ack/")
+}

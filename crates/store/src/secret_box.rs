@@ -7,13 +7,18 @@ use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 use crate::StoreError;
 
-/// Seals and opens secret values.
+/// Seals and opens secret values, and signs what vigil hands out (acknowledgement links).
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A signing key derived from the sealing key: every node of a cluster shares it, and a
+    /// signature never reveals the sealing key.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -25,7 +30,23 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// A box for a 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(&key.into()) }
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        derive.update(b"vigil signing key v1");
+        Self { cipher: XChaCha20Poly1305::new(&key.into()), mac_key: derive.finalize().into_bytes().into() }
+    }
+
+    /// The HMAC-SHA256 of `data` under the signing key.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `signature` is [`SecretBox::sign`]'s for `data` (compared in constant time).
+    pub fn verify(&self, data: &[u8], signature: &[u8]) -> bool {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        mac.update(data);
+        mac.verify_slice(signature).is_ok()
     }
 
     /// The key from `env_key` (hex) if given, else from `key_file`, created with mode 0600 if absent.
@@ -134,6 +155,17 @@ mod tests {
         assert!(!text.contains("route") && a.open_text(&text).unwrap() == "route: {}");
         assert!(a.open_text("zz").is_err());
         assert!(SecretBox::new([8; 32]).open(&sealed).is_err());
+    }
+
+    #[test]
+    fn signatures_verify_only_under_the_same_key_and_data() {
+        let a = SecretBox::new([7; 32]);
+        let sig = a.sign(b"ack key");
+        assert!(a.verify(b"ack key", &sig));
+        assert!(!a.verify(b"ack kez", &sig));
+        assert!(!a.verify(b"ack key", &sig[..31]));
+        assert!(!SecretBox::new([8; 32]).verify(b"ack key", &sig));
+        assert_ne!(&sig[..], &[7u8; 32][..], "the sealing key is not the signing key");
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Args {
     /// Address of the HTTP API (/api/v1, /healthz, /metrics).
     #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:7700")]
     pub listen: SocketAddr,
-    /// The API's externally visible base URL (behind a proxy), used in management URIs.
+    /// The API's externally visible base URL (behind a proxy), used in management URIs and in
+    /// the signed acknowledgement links pages carry.
     #[arg(long, env = "VIGIL_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Require API tokens (`vigil token create`): `auto` (the default) requires them unless vigil
@@ -179,6 +180,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.notify_grace = args.notify_grace;
     engine_config.brokers = args.brokers.brokers();
     engine_config.alert_receivers = args.alert_receivers.clone();
+    engine_config.public_url = args.public_url.clone();
     let am_file = args.alertmanager_config.clone().or_else(|| {
         let dir = args.config.as_ref()?;
         vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| dir.join(n)).find(|f| f.is_file())

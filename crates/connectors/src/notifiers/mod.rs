@@ -2,6 +2,7 @@
 
 pub mod alertmanager;
 pub mod email;
+pub mod escalation;
 pub mod from_alertmanager;
 pub mod lark;
 pub mod load;
@@ -134,6 +135,8 @@ notifiers! {
     Teams(teams::TeamsConfig),
     /// A broker's queue (RabbitMQ, NATS, MQTT, Redis streams).
     Queue(queue::QueueConfig),
+    /// An escalation policy: its steps' notifiers, told in turn until someone acknowledges.
+    Escalation(escalation::EscalationConfig),
 }
 
 /// Most alerts per Alertmanager request.

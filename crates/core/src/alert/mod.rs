@@ -20,6 +20,7 @@
 //! The state is plain data, stored with the dedup key; the runtime persists it in the same
 //! transaction as the notices, and asks [`AlertState::next_wake`] when to call [`AlertState::tick`].
 
+pub mod escalation;
 mod request;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -19,6 +19,9 @@ pub struct AlertRecord {
     /// it, not the severity of the observation that ended it (a passing check's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paged_severity: Option<String>,
+    /// The escalation policies running for the current incident, with the step each reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<vigil_core::alert::escalation::Escalation>,
 }
 
 /// Where an observation came from, and so where its result goes.

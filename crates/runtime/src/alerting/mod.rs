@@ -6,6 +6,7 @@
 pub mod delivery;
 mod groups;
 pub(crate) mod messages;
+mod telling;
 
 pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
 
@@ -24,6 +25,7 @@ use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatu
 use crate::cluster::inbox::InboxMsg;
 use crate::cluster::ownership::Ownership;
 use crate::router::Router;
+use telling::Telling;
 use vigil_core::time::Clock;
 
 /// How often silences are re-read from the store.
@@ -68,6 +70,8 @@ pub(crate) struct AlertDeps {
     /// The inbox messages handed over: an observation from the inbox that cannot be applied yet
     /// is let go, to be handed over again.
     pub inbox: Arc<crate::cluster::handed::Handed>,
+    /// Signs the acknowledgement links pages carry (with a public URL and a key).
+    pub ack_links: Option<crate::ack_link::AckLinks>,
 }
 
 /// Runs the manager until its channel closes.
@@ -405,6 +409,8 @@ impl Manager {
             }
         }
         let now = self.deps.clock.now();
+        let (known, ack) = (self.deps.notifiers.read().expect("lock").clone(), self.deps.ack_links.clone());
+        let tell = Telling { known: known.as_deref(), ack: ack.as_ref() };
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
         let mut replies: Vec<Reply> = Vec::new();
@@ -483,7 +489,13 @@ impl Manager {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
                         let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
-                        AlertRecord { request: fresh, state, paged: Vec::new(), paged_severity: None }
+                        AlertRecord {
+                            request: fresh,
+                            state,
+                            paged: Vec::new(),
+                            paged_severity: None,
+                            escalations: Vec::new(),
+                        }
                     });
                     self.watch_parents(&request.depends_on);
                     let silenced = self.held(&request, now);
@@ -527,7 +539,7 @@ impl Manager {
                         record.state.labels.clear();
                         notices
                     };
-                    outbox.extend(entries(record, &notices, now));
+                    outbox.extend(entries(record, &notices, now, tell));
                     own_routed.extend(own_member(record, &notices, now).map(|a| (key.clone(), a)));
                     // The result goes to the instance: through its shard here, or through the inbox
                     // of the node that runs it.
@@ -570,7 +582,7 @@ impl Manager {
                         None => Vec::new(),
                     };
                     if let Some(record) = self.cache.get_mut(&dedup_key) {
-                        outbox.extend(entries(record, &notices, now));
+                        outbox.extend(entries(record, &notices, now, tell));
                         dirty.push(dedup_key);
                     }
                     acks.push((reply, !notices.is_empty()));
@@ -582,9 +594,17 @@ impl Manager {
             self.wakes.remove(&(at, key.clone()));
             self.wake_of.remove(&key);
             let silenced = self.cache.get(&key).is_some_and(|r| self.held(&r.request, now));
+            // A held escalation step waits for the silence's end (or looks again in a minute,
+            // while a monitor it depends on fires).
+            let held_until = self
+                .cache
+                .get(&key)
+                .filter(|_| silenced)
+                .map(|r| self.silence_end(&r.request, now).unwrap_or(now + 60_000));
             if let Some(record) = self.cache.get_mut(&key) {
                 let notices = record.state.tick(&record.request.rule, now, silenced);
-                outbox.extend(entries(record, &notices, now));
+                outbox.extend(entries(record, &notices, now, tell));
+                outbox.extend(escalate(record, now, held_until, tell));
                 own_routed.extend(own_member(record, &notices, now).map(|a| (key.clone(), a)));
                 dirty.push(key);
             }
@@ -613,7 +633,11 @@ impl Manager {
         for key in &dirty {
             let record = &self.cache[key];
             let held_until = record.state.held_back().then(|| self.silence_end(&record.request, now)).flatten();
-            let next = [record.state.next_wake(&record.request.rule), held_until].into_iter().flatten().min();
+            let next =
+                [record.state.next_wake(&record.request.rule), held_until, telling::next_step(&record.escalations)]
+                    .into_iter()
+                    .flatten()
+                    .min();
             if let Some(old) = self.wake_of.remove(key) {
                 self.wakes.remove(&(old, key.clone()));
             }
@@ -862,14 +886,16 @@ pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessag
     }
 }
 
-fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<NewOutboxEntry> {
+fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis, tell: Telling) -> Vec<NewOutboxEntry> {
     let mut out = Vec::new();
     for notice in notices {
-        // A trigger goes to the current notifiers and remembers them; later notices about the
-        // same incident go to whoever was paged.
+        // A trigger goes to the current notifiers (an escalation policy's first step) and
+        // remembers them; later notices about the same incident go to whoever was paged.
         let (targets, joining) = match notice {
             Notice::Trigger => {
-                record.paged = record.request.notifiers.clone();
+                let (targets, started) = tell.expand(&record.request.notifiers, &[], now);
+                record.escalations = started;
+                record.paged = targets;
                 (record.paged.clone(), Vec::new())
             }
             // A change of tier reaches whoever was paged and whoever the new tier routes to (a
@@ -877,35 +903,86 @@ fn entries(record: &mut AlertRecord, notices: &[Notice], now: Millis) -> Vec<New
             // that joins here has no incident yet: it gets a trigger, not an update of an
             // incident it never opened (Opsgenie's priority update of an alias never created).
             Notice::Change => {
-                let joining: Vec<String> =
-                    record.request.notifiers.iter().filter(|n| !record.paged.contains(n)).cloned().collect();
+                let (expanded, started) = tell.expand(&record.request.notifiers, &record.escalations, now);
+                record.escalations.extend(started);
+                let joining: Vec<String> = expanded.into_iter().filter(|n| !record.paged.contains(n)).collect();
                 let targets = record.paged.clone();
                 record.paged.extend(joining.iter().cloned());
                 (targets, joining)
             }
             _ if !record.paged.is_empty() => (record.paged.clone(), Vec::new()),
-            _ => (record.request.notifiers.clone(), Vec::new()),
+            _ => (tell.expand(&record.request.notifiers, &[], now).0, Vec::new()),
         };
         if matches!(notice, Notice::Trigger | Notice::Change) {
             record.paged_severity = Some(record.request.severity.clone());
         }
-        let mut push = |notice: Notice, notifiers: &[String]| {
-            if notifiers.is_empty() {
-                return;
-            }
-            let msg = serde_json::to_string(&message(record, notice, now)).expect("message serializes");
-            for notifier in notifiers {
-                out.push(NewOutboxEntry {
-                    dedup_key: record.request.dedup_key.clone(),
-                    notifier: notifier.clone(),
-                    notice: notice.as_str().into(),
-                    message: msg.clone(),
-                    created_at: now,
-                });
-            }
-        };
-        push(*notice, &targets);
-        push(Notice::Trigger, &joining);
+        if matches!(notice, Notice::Resolve | Notice::Acknowledge) {
+            // Someone has it, or it is over: nobody else is told.
+            record.escalations.iter_mut().for_each(|e| e.stop());
+        }
+        out.extend(notify(record, *notice, &targets, now, tell));
+        out.extend(notify(record, Notice::Trigger, &joining, now, tell));
+    }
+    out
+}
+
+/// The outbox entries telling `notifiers` of `notice` about `record`'s alert. A page (trigger,
+/// change, reminder) carries a signed link that acknowledges the incident.
+fn notify(
+    record: &AlertRecord,
+    notice: Notice,
+    notifiers: &[String],
+    now: Millis,
+    tell: Telling,
+) -> Vec<NewOutboxEntry> {
+    if notifiers.is_empty() {
+        return Vec::new();
+    }
+    let mut msg = message(record, notice, now);
+    if let (Some(links), Some(since), true) =
+        (tell.ack, record.state.firing_since, matches!(notice, Notice::Trigger | Notice::Change | Notice::Remind))
+    {
+        msg.links.push(Link { href: links.link(&record.request.dedup_key, since, now), text: "Acknowledge".into() });
+    }
+    let msg = serde_json::to_string(&msg).expect("message serializes");
+    notifiers
+        .iter()
+        .map(|notifier| NewOutboxEntry {
+            dedup_key: record.request.dedup_key.clone(),
+            notifier: notifier.clone(),
+            notice: notice.as_str().into(),
+            message: msg.clone(),
+            created_at: now,
+        })
+        .collect()
+}
+
+/// Moves `record`'s escalations on at `now`: each step that came due pages its notifiers (a
+/// trigger for those not paged yet, a reminder for a repeat round's). An alert no longer firing
+/// or acknowledged stops them; one held (`held_until`) puts the step off.
+fn escalate(record: &mut AlertRecord, now: Millis, held_until: Option<Millis>, tell: Telling) -> Vec<NewOutboxEntry> {
+    if !record.escalations.iter().any(|e| e.is_due(now)) {
+        return Vec::new();
+    }
+    let s = &record.state;
+    if s.condition != Condition::Firing || !s.notified_firing || s.acknowledged {
+        record.escalations.iter_mut().for_each(|e| e.stop());
+        return Vec::new();
+    }
+    if let Some(until) = held_until {
+        record.escalations.iter_mut().for_each(|e| e.postpone(until));
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let steps = tell.advance(&mut record.escalations, now);
+    for step in steps {
+        let (fresh, told): (Vec<String>, Vec<String>) =
+            step.notify.into_iter().filter(|n| tell.policy(n).is_none()).partition(|n| !record.paged.contains(n));
+        record.paged.extend(fresh.iter().cloned());
+        out.extend(notify(record, Notice::Trigger, &fresh, now, tell));
+        if step.again {
+            out.extend(notify(record, Notice::Remind, &told, now, tell));
+        }
     }
     out
 }

@@ -16,6 +16,8 @@ use vigil_store::{Store, StoreError};
 use crate::secrets::SecretValues;
 use crate::shard::{self, ShardMsg};
 
+mod ack;
+pub use ack::LinkedAlert;
 mod control;
 mod work;
 
@@ -70,6 +72,8 @@ pub struct EngineConfig {
     /// An Alertmanager configuration (`alertmanager.yml`'s text) to route with: published to the
     /// store at start, for every node.
     pub alertmanager_config: Option<String>,
+    /// The server's public URL (`--public-url`): pages carry signed acknowledgement links to it.
+    pub public_url: Option<String>,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -97,6 +101,7 @@ impl Default for EngineConfig {
             status_listeners: Default::default(),
             alert_receivers: Vec::new(),
             alertmanager_config: None,
+            public_url: None,
         }
     }
 }
@@ -243,7 +248,12 @@ impl Engine {
         let (done_tx, done_rx) = oneshot::channel();
         let unsettled = Arc::new(crate::alerting::delivery::Unsettled::default());
         let mut tasks = vec![
-            tokio::spawn(crate::alerting::run(alert_rx, results_rx, alert_deps(&shared), (outbox_tx, recorded_tx))),
+            tokio::spawn(crate::alerting::run(
+                alert_rx,
+                results_rx,
+                alert_deps(&shared, config.public_url.as_deref()),
+                (outbox_tx, recorded_tx),
+            )),
             tokio::spawn(crate::alerting::delivery::run(
                 outbox_rx,
                 results_tx,
@@ -670,7 +680,7 @@ fn scheduler_deps(shared: &Arc<Shared>) -> crate::scheduler::deps::SchedulerDeps
 }
 
 /// The alert manager's share of the engine.
-fn alert_deps(shared: &Arc<Shared>) -> crate::alerting::AlertDeps {
+fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting::AlertDeps {
     let loser = shared.clone();
     crate::alerting::AlertDeps {
         store: shared.store.clone(),
@@ -682,5 +692,8 @@ fn alert_deps(shared: &Arc<Shared>) -> crate::alerting::AlertDeps {
         router: shared.router.clone(),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
         inbox: shared.inbox_handed.clone(),
+        ack_links: public_url
+            .zip(shared.secret_box.clone())
+            .map(|(url, sealer)| crate::ack_link::AckLinks::new(url, sealer)),
     }
 }

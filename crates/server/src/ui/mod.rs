@@ -16,7 +16,7 @@ mod format;
 mod gantt;
 mod graph;
 mod instances;
-mod layout;
+pub(crate) mod layout;
 mod live;
 mod monitors;
 mod overview;

@@ -1,0 +1,117 @@
+//! Escalation on the alert manager's clock (a manual one): an alert pages the first step of its
+//! policy, the next step after its wait, the first again in a repeat round, and nothing more once
+//! someone acknowledges through the signed link a page carried. The policy's progress is stored
+//! with the alert: an engine started again on the same database resumes at the step reached,
+//! without telling anyone twice.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vigil_connectors::notifiers::NotifierConfig;
+use vigil_core::def::WorkflowSet;
+use vigil_core::time::{Clock, ManualClock};
+use vigil_runtime::{Engine, EngineConfig, SecretValues};
+use vigil_store::{OutboxEntry, SecretBox, SqliteStore, Store};
+
+const MIN: i64 = 60_000;
+const KEY: &str = "alertmanager/DiskFull{instance=db1}";
+
+fn notifiers() -> Vec<NotifierConfig> {
+    let hook = |name: &str| json!({"name": name, "type": "webhook", "url": "http://127.0.0.1:9/hook"});
+    [
+        hook("primary"),
+        hook("secondary"),
+        hook("chat"),
+        json!({"name": "oncall", "type": "escalation", "repeat": 1, "steps": [
+            {"notify": ["primary"], "after": "10m"},
+            {"notify": ["secondary", "chat"], "after": "10m"},
+        ]}),
+    ]
+    .into_iter()
+    .map(|v| serde_json::from_value(v).unwrap())
+    .collect()
+}
+
+async fn engine(db: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Arc<SqliteStore>) {
+    let store = Arc::new(SqliteStore::open(db).await.unwrap());
+    let config = EngineConfig {
+        secret_box: Some(Arc::new(SecretBox::new([9; 32]))),
+        public_url: Some("https://vigil.example".into()),
+        alert_receivers: vec!["oncall".into()],
+        ..EngineConfig::default()
+    };
+    let engine =
+        Engine::start(store.clone(), clock, config, WorkflowSet::default(), SecretValues::default()).await.unwrap();
+    engine.set_notifiers(notifiers());
+    (engine, store)
+}
+
+/// The outbox of the alert as (notifier, notice), oldest first, once it holds `want`.
+async fn until_told(store: &SqliteStore, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut entries = store.alert_outbox(KEY, 100).await.unwrap();
+        entries.sort_by_key(|e| e.id);
+        let told: Vec<(&str, &str)> = entries.iter().map(|e| (e.notifier.as_str(), e.notice.as_str())).collect();
+        if told == want {
+            return entries;
+        }
+        assert!(told.len() <= want.len() && Instant::now() < deadline, "told {told:?}, want {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn ack_token(entry: &OutboxEntry) -> String {
+    let msg: Value = serde_json::from_str(&entry.message).unwrap();
+    let link = msg["links"].as_array().unwrap().iter().find(|l| l["text"] == "Acknowledge").expect("an ack link");
+    let href = link["href"].as_str().unwrap();
+    assert!(href.starts_with("https://vigil.example/ack/"), "{href}");
+    href.rsplit('/').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_escalate_on_the_clock_resume_after_a_restart_and_stop_at_an_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let (a, store) = engine(&db, clock.clone()).await;
+    let ends = jiff::Timestamp::from_millisecond(clock.now() + 24 * 60 * MIN).unwrap().to_string();
+    let body = json!([{"labels": {"alertname": "DiskFull", "instance": "db1"}, "endsAt": ends}]);
+    let (alerts, errors) = vigil_core::alertmanager::read_posted(&body, clock.now(), 5 * MIN).unwrap();
+    assert!(errors.is_empty());
+    a.push_alerts(&alerts).await.unwrap();
+    let first = until_told(&store, &[("primary", "trigger")]).await;
+
+    // Nobody acknowledged within 10 minutes: the second step.
+    clock.advance(9 * MIN);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    until_told(&store, &[("primary", "trigger")]).await;
+    clock.advance(MIN);
+    until_told(&store, &[("primary", "trigger"), ("secondary", "trigger"), ("chat", "trigger")]).await;
+
+    // The engine stops; a new one on the same database goes on from the step reached.
+    a.shutdown().await;
+    drop(a);
+    let (b, store) = engine(&db, clock.clone()).await;
+    clock.advance(10 * MIN);
+    let told = [("primary", "trigger"), ("secondary", "trigger"), ("chat", "trigger"), ("primary", "remind")];
+    let entries = until_told(&store, &told).await;
+
+    // A link from the first page acknowledges the incident; a forged one does nothing.
+    let token = ack_token(&first[0]);
+    assert_eq!(ack_token(&entries[3]).split('.').next(), token.split('.').next(), "the same alert");
+    let forged = format!("{}x", token);
+    assert!(b.acknowledge_by_link(&forged).await.is_err());
+    assert!(b.acknowledge_by_link(&token).await.unwrap(), "acknowledged by its link");
+    let acked =
+        [&told[..], &[("primary", "acknowledge"), ("secondary", "acknowledge"), ("chat", "acknowledge")]].concat();
+    until_told(&store, &acked).await;
+    assert!(!b.acknowledge_by_link(&token).await.unwrap(), "nothing left to acknowledge");
+
+    // Acknowledged: no further step, however long it fires.
+    clock.advance(60 * MIN);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    until_told(&store, &acked).await;
+    b.shutdown().await;
+}
