@@ -2,7 +2,8 @@
 //! policy, the next step after its wait, the first again in a repeat round, and nothing more once
 //! someone acknowledges through the signed link a page carried. The policy's progress is stored
 //! with the alert: an engine started again on the same database resumes at the step reached,
-//! without telling anyone twice.
+//! without telling anyone twice. A route whose receiver is named after a policy escalates its
+//! groups the same way, and a group's link acknowledges the group.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,4 +115,72 @@ async fn steps_escalate_on_the_clock_resume_after_a_restart_and_stop_at_an_ack()
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_told(&store, &acked).await;
     b.shutdown().await;
+}
+
+/// Every notification of every key, oldest first, once they are `want` (as (notifier, notice)).
+async fn until_all(store: &SqliteStore, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
+    use vigil_store::OutboxStatus::{Delivered, Failed, Pending};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut entries = Vec::new();
+        for status in [Pending, Delivered, Failed] {
+            entries.extend(store.outbox(status, 1000).await.unwrap());
+        }
+        entries.sort_by_key(|e| e.id);
+        let told: Vec<(&str, &str)> = entries.iter().map(|e| (e.notifier.as_str(), e.notice.as_str())).collect();
+        if told == want {
+            return entries;
+        }
+        assert!(told.len() <= want.len() && Instant::now() < deadline, "told {told:?}, want {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_to_a_policy_escalates_its_group_until_the_group_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let store = Arc::new(SqliteStore::open(&dir.path().join("vigil.db")).await.unwrap());
+    let routes = "route:\n  receiver: oncall\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1m\n  \
+                  repeat_interval: 4h\nreceivers:\n- name: oncall\n";
+    let config = EngineConfig {
+        secret_box: Some(Arc::new(SecretBox::new([9; 32]))),
+        public_url: Some("https://vigil.example".into()),
+        alertmanager_config: Some(routes.into()),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::start(store.clone(), clock.clone(), config, WorkflowSet::default(), SecretValues::default())
+        .await
+        .unwrap();
+    engine.set_notifiers(notifiers());
+    let ends = jiff::Timestamp::from_millisecond(clock.now() + 24 * 60 * MIN).unwrap().to_string();
+    let body = json!([
+        {"labels": {"alertname": "DiskFull", "instance": "db1"}, "endsAt": ends},
+        {"labels": {"alertname": "DiskFull", "instance": "db2"}, "endsAt": ends},
+    ]);
+    let (alerts, _) = vigil_core::alertmanager::read_posted(&body, clock.now(), 5 * MIN).unwrap();
+    engine.push_alerts(&alerts).await.unwrap();
+    let first = until_all(&store, &[("primary", "trigger")]).await;
+    let page: Value = serde_json::from_str(&first[0].message).unwrap();
+    assert_eq!(page["details"]["alerts"].as_array().unwrap().len(), 2, "one notification for the group");
+
+    // The group's interval passes with nothing new: no news, no step.
+    clock.advance(5 * MIN);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    until_all(&store, &[("primary", "trigger")]).await;
+    clock.advance(5 * MIN);
+    let told = [("primary", "trigger"), ("secondary", "trigger"), ("chat", "trigger")];
+    until_all(&store, &told).await;
+
+    // The group's link acknowledges the group: everyone told hears of it, and no round follows.
+    let token = ack_token(&first[0]);
+    assert!(first[0].dedup_key.starts_with("group/"), "{}", first[0].dedup_key);
+    assert!(engine.acknowledge_by_link(&token).await.unwrap());
+    let acked =
+        [&told[..], &[("chat", "acknowledge"), ("primary", "acknowledge"), ("secondary", "acknowledge")]].concat();
+    until_all(&store, &acked).await;
+    clock.advance(30 * MIN);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    until_all(&store, &acked).await;
+    engine.shutdown().await;
 }

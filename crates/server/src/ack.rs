@@ -39,8 +39,7 @@ fn refused(e: vigil_runtime::ack_link::LinkError) -> Response {
 }
 
 fn what(linked: &LinkedAlert) -> Markup {
-    let name = linked.alert.as_ref().map_or(linked.claim.dedup_key.as_str(), |a| a.name.as_str());
-    html! { p { "Alert " strong { (name) } } p.muted { code { (linked.claim.dedup_key) } } }
+    html! { p { "Alert " strong { (linked.name) } } p.muted { code { (linked.claim.dedup_key) } } }
 }
 
 async fn show(State(app): State<AppState>, Path(token): Path<String>) -> Response {
@@ -48,12 +47,11 @@ async fn show(State(app): State<AppState>, Path(token): Path<String>) -> Respons
         Ok(linked) => linked,
         Err(e) => return refused(e),
     };
-    let acknowledged = linked.alert.as_ref().is_some_and(|a| a.acknowledged);
     let body = html! {
         (what(&linked))
-        @if !linked.is_live() {
+        @if !linked.live {
             p { "This incident is over: there is nothing to acknowledge." }
-        } @else if acknowledged {
+        } @else if linked.acknowledged {
             p { "Someone already acknowledged it." }
         } @else {
             form.stack method="post" {

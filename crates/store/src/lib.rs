@@ -422,6 +422,8 @@ pub trait Store: Send + Sync + 'static {
     async fn firing_names(&self, names: &[String]) -> Result<Vec<String>>;
     /// The notification groups whose keys belong to `parts`.
     async fn groups_in(&self, parts: &[u32]) -> Result<Vec<GroupRow>>;
+    /// One notification group's row (without its members).
+    async fn alert_group(&self, group_key: &str) -> Result<Option<GroupRow>>;
     /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
     /// Applies changes to the workers' shared queue, in order, in one transaction.

@@ -836,6 +836,23 @@ macro_rules! store_impl {
             rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
         }
 
+        async fn alert_group(&self, group_key: &str) -> Result<Option<crate::GroupRow>> {
+            let row = sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1")
+                .bind(group_key)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.map(|r| {
+                Ok(crate::GroupRow {
+                    group_key: r.try_get("group_key")?,
+                    next_wake: r.try_get("next_wake")?,
+                    updated_at: r.try_get("updated_at")?,
+                    state: r.try_get("state")?,
+                    members: Vec::new(),
+                })
+            })
+            .transpose()
+        }
+
         async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
             if parts.is_empty() {
                 return Ok(Vec::new());

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Alert;
 use super::config::route::Timing;
+use crate::alert::escalation::Escalation;
 use crate::time::Millis;
 
 /// What one integration was last told.
@@ -61,6 +62,13 @@ pub struct GroupState {
     pub last_flush: Option<Millis>,
     /// What each integration was last told, by integration name.
     pub told: BTreeMap<String, Told>,
+    /// The escalation running for the group's incident, when its receiver is named after an
+    /// escalation policy ([`crate::alert::escalation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+    /// Someone acknowledged the group since its alerts began firing: its escalation stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
 }
 
 /// An integration a flush may tell: its name and whether it takes resolves.
@@ -101,6 +109,35 @@ impl GroupState {
             }
             _ => self.first_flush_at,
         }
+    }
+
+    /// When the group next needs a look: its next flush, or its escalation's next step.
+    pub fn next_wake(&self, timing: &Timing) -> Option<Millis> {
+        let step = self.escalation.as_ref().and_then(|e| e.next_at).filter(|_| !self.alerts.is_empty());
+        [self.next_flush(timing), step].into_iter().flatten().min()
+    }
+
+    /// Whether some integration was told that some alert of the group fires.
+    pub fn told_firing(&self) -> bool {
+        self.told.values().any(|t| !t.firing.is_empty())
+    }
+
+    /// Tells `targets` now, outside the group's flushes (an escalation step), of its firing
+    /// alerts that are not muted; the group's timing and alerts stay as they are.
+    pub fn tell_now(&mut self, now: Millis, targets: &[Target], muted: impl Fn(&str, &Alert) -> bool) -> Vec<Send> {
+        let firing: Vec<(&String, &Alert)> =
+            self.alerts.iter().filter(|(k, a)| !a.resolved_at(now) && !muted(k, a)).collect();
+        if firing.is_empty() {
+            return Vec::new();
+        }
+        let keys: BTreeSet<String> = firing.iter().map(|(k, _)| (*k).clone()).collect();
+        let alerts: Vec<Alert> = firing.iter().map(|(_, a)| (*a).clone()).collect();
+        let mut sends = Vec::new();
+        for (name, _) in targets {
+            sends.push(Send { integration: name.to_string(), alerts: alerts.clone(), firing: alerts.len() });
+            self.told.insert(name.to_string(), Told { firing: keys.clone(), resolved: BTreeSet::new(), at: now });
+        }
+        sends
     }
 
     /// Flushes at `now`: what each of `targets` is to be told. `muted_by_time` holds the whole

@@ -7,13 +7,15 @@ use std::collections::{BTreeSet, HashMap};
 
 use vigil_connectors::notifiers::{AlertMessage, Link, Severity};
 use vigil_core::alert::Notice;
+use vigil_core::alert::escalation::{Escalation, Policy};
 use vigil_core::alertmanager::Alert;
-use vigil_core::alertmanager::group::{Group, GroupRef, Send, Told};
+use vigil_core::alertmanager::group::{Group, GroupRef, GroupState, Send, Told};
 use vigil_core::alertmanager::notification::{default_title, template_data};
 use vigil_core::alertmanager::request::severity;
 use vigil_core::time::Millis;
 use vigil_store::{GroupRow, NewOutboxEntry, partition_of};
 
+use super::telling::Telling;
 use crate::routing::Routing;
 
 /// The groups of the owned partitions, with their wake times and what changed since the last
@@ -83,13 +85,13 @@ impl Groups {
         self.wakes.first().map(|(at, _)| *at)
     }
 
-    /// Flushes the groups due at `now` under `routing`; `muted` says whether one alert is held (a
-    /// silence, an inhibition). Returns the notifications.
+    /// Flushes the groups due at `now` under `routing`, and moves their escalations on; `muted`
+    /// says whether one alert is held (a silence, an inhibition). Returns the notifications.
     pub fn flush_due(
         &mut self,
         now: Millis,
         routing: &Routing,
-        external_url: &str,
+        tell: Telling,
         muted: impl Fn(&str, &Alert) -> bool,
     ) -> Vec<NewOutboxEntry> {
         let mut out = Vec::new();
@@ -101,27 +103,44 @@ impl Groups {
             let timing = route.map_or(group.timing, |r| r.timing);
             group.timing = timing;
             let by_time = route.is_some_and(|r| routing.config.muted_by_time(r, now));
-            let targets = routing.targets(&group.receiver);
+            // A receiver named after an escalation policy also tells the steps reached so far.
+            let policy = tell.policy(&group.receiver);
+            let mut targets = routing.targets(&group.receiver);
+            if let Some(p) = &policy {
+                for name in steps_reached(p, group.state.escalation.as_ref()) {
+                    if tell.policy(&name).is_none() && !targets.iter().any(|(n, _)| *n == name) {
+                        targets.push((name, true));
+                    }
+                }
+            }
             let targets: Vec<(&str, bool)> = targets.iter().map(|(n, r)| (n.as_str(), *r)).collect();
             let told_before = group.state.told.clone();
-            let before: Vec<String> = group.state.alerts.keys().cloned().collect();
-            let sends = group.state.flush(now, &timing, &targets, by_time, &muted);
-            for key in before.into_iter().filter(|k| !group.state.alerts.contains_key(k)) {
-                if let Some(changed) = self.dirty_members.get_mut(&id) {
-                    changed.remove(&key);
+            let mut sends = Vec::new();
+            if group.state.next_flush(&timing).is_some_and(|at| at <= now) {
+                let before: Vec<String> = group.state.alerts.keys().cloned().collect();
+                sends = group.state.flush(now, &timing, &targets, by_time, &muted);
+                for key in before.into_iter().filter(|k| !group.state.alerts.contains_key(k)) {
+                    if let Some(changed) = self.dirty_members.get_mut(&id) {
+                        changed.remove(&key);
+                    }
+                    self.members_gone.insert((id.clone(), key));
                 }
-                self.members_gone.insert((id.clone(), key));
+                let s = &mut group.state;
+                if let Some(p) = &policy
+                    && s.escalation.is_none()
+                    && !s.acknowledged
+                    && s.told_firing()
+                {
+                    s.escalation = Some(Escalation::start(&group.receiver, p, now).0);
+                }
+            }
+            if let Some(p) = &policy {
+                sends.extend(escalate(&mut group.state, p, now, by_time, tell, &muted));
             }
             for send in sends {
                 let notice = notice_of(told_before.get(&send.integration), &send, now);
-                let msg = group_message(&id, group, &send, notice, now, external_url);
-                out.push(NewOutboxEntry {
-                    dedup_key: id.clone(),
-                    notifier: send.integration.clone(),
-                    notice: notice.as_str().into(),
-                    message: serde_json::to_string(&msg).expect("message serializes"),
-                    created_at: now,
-                });
+                let msg = group_message(&id, group, &send, notice, now, tell);
+                out.push(entry(&id, &send.integration, notice, &msg, now));
             }
             if group.state.is_empty() {
                 self.map.remove(&id);
@@ -136,6 +155,33 @@ impl Groups {
         out
     }
 
+    /// Acknowledges group `id` at `now`: its escalation stops and every integration told it fires
+    /// hears of it. `None` when this node holds no such group; no entries when nothing fires or
+    /// it was acknowledged already.
+    pub fn acknowledge(&mut self, id: &str, now: Millis, tell: Telling) -> Option<Vec<NewOutboxEntry>> {
+        let group = self.map.get_mut(id)?;
+        if group.state.acknowledged || !group.state.told_firing() {
+            return Some(Vec::new());
+        }
+        group.state.acknowledged = true;
+        if let Some(e) = &mut group.state.escalation {
+            e.stop();
+        }
+        let firing: Vec<Alert> = group.state.alerts.values().filter(|a| !a.resolved_at(now)).cloned().collect();
+        let told: Vec<String> =
+            group.state.told.iter().filter(|(_, t)| !t.firing.is_empty()).map(|(n, _)| n.clone()).collect();
+        let out = told
+            .into_iter()
+            .map(|integration| {
+                let send = Send { integration, alerts: firing.clone(), firing: firing.len() };
+                let msg = group_message(id, group, &send, Notice::Acknowledge, now, tell);
+                entry(id, &send.integration, Notice::Acknowledge, &msg, now)
+            })
+            .collect();
+        self.dirty.insert(id.to_string());
+        Some(out)
+    }
+
     /// What to write since the last call: the changed groups (headers, and the alerts that
     /// changed), the alerts that left, and the groups that emptied; schedules each changed group's
     /// next flush.
@@ -143,7 +189,7 @@ impl Groups {
         let mut rows = Vec::new();
         for id in std::mem::take(&mut self.dirty) {
             let Some(group) = self.map.get(&id) else { continue };
-            let next = group.state.next_flush(&group.timing);
+            let next = group.state.next_wake(&group.timing);
             let state = serde_json::to_string(group).expect("group serializes");
             let members = self
                 .dirty_members
@@ -213,17 +259,64 @@ fn notice_of(told: Option<&Told>, send: &Send, now: Millis) -> Notice {
     }
 }
 
-/// The message of a group's notification: Alertmanager's template data as its details (a
-/// webhook in Alertmanager's format sends exactly that), its default title as the summary.
-fn group_message(
-    id: &str,
-    group: &Group,
-    send: &Send,
-    notice: Notice,
+/// The notifiers of the steps `escalation` has told so far (the first step before it starts; all
+/// of them once it started over).
+fn steps_reached(policy: &Policy, escalation: Option<&Escalation>) -> Vec<String> {
+    let reached = match escalation {
+        None => 1,
+        Some(e) if e.round > 0 => policy.steps.len(),
+        Some(e) => e.step as usize + 1,
+    };
+    policy.steps.iter().take(reached).flat_map(|s| s.notify.iter().cloned()).collect()
+}
+
+/// Moves the escalation of `state` (under `policy`) on at `now`: the sends of a step that came
+/// due. An acknowledged group, or one nobody was told fires, stops it; a time interval muting the
+/// group puts the step off.
+fn escalate(
+    state: &mut GroupState,
+    policy: &Policy,
     now: Millis,
-    external_url: &str,
-) -> AlertMessage {
-    let data = template_data(group, &send.alerts, now, external_url);
+    by_time: bool,
+    tell: Telling,
+    muted: impl Fn(&str, &Alert) -> bool,
+) -> Vec<Send> {
+    let (acknowledged, firing) = (state.acknowledged, state.told_firing());
+    let Some(e) = state.escalation.as_mut().filter(|e| e.is_due(now)) else { return Vec::new() };
+    if acknowledged || !firing {
+        e.stop();
+        return Vec::new();
+    }
+    if by_time {
+        e.postpone(now + 60_000);
+        return Vec::new();
+    }
+    let Some(step) = e.advance(policy, now) else { return Vec::new() };
+    let targets: Vec<String> = step
+        .notify
+        .into_iter()
+        .filter(|n| tell.policy(n).is_none())
+        .filter(|n| step.again || state.told.get(n).is_none_or(|t| t.firing.is_empty()))
+        .collect();
+    let targets: Vec<(&str, bool)> = targets.iter().map(|n| (n.as_str(), true)).collect();
+    state.tell_now(now, &targets, muted)
+}
+
+fn entry(id: &str, integration: &str, notice: Notice, msg: &AlertMessage, now: Millis) -> NewOutboxEntry {
+    NewOutboxEntry {
+        dedup_key: id.to_string(),
+        notifier: integration.to_string(),
+        notice: notice.as_str().into(),
+        message: serde_json::to_string(msg).expect("message serializes"),
+        created_at: now,
+    }
+}
+
+/// The message of a group's notification: Alertmanager's template data as its details (a
+/// webhook in Alertmanager's format sends exactly that), its default title as the summary; a
+/// page carries a signed link acknowledging the group's incident.
+fn group_message(id: &str, group: &Group, send: &Send, notice: Notice, now: Millis, tell: Telling) -> AlertMessage {
+    let data = template_data(group, &send.alerts, now, "");
     let firing: Vec<&Alert> = send.alerts.iter().filter(|a| !a.resolved_at(now)).collect();
     let pool: Vec<&Alert> = if firing.is_empty() { send.alerts.iter().collect() } else { firing };
     let worst = pool.iter().map(|a| rank(severity(&a.labels))).max_by_key(|(r, _)| *r);
@@ -243,8 +336,15 @@ fn group_message(
             .alerts
             .iter()
             .find(|a| !a.generator_url.is_empty())
-            .map(|a| vec![Link { href: a.generator_url.clone(), text: "Source".into() }])
-            .unwrap_or_default(),
+            .map(|a| Link { href: a.generator_url.clone(), text: "Source".into() })
+            .into_iter()
+            .chain(
+                tell.ack
+                    .zip(group.state.anchor)
+                    .filter(|_| matches!(notice, Notice::Trigger | Notice::Change | Notice::Remind))
+                    .map(|(links, since)| Link { href: links.link(id, since, now), text: "Acknowledge".into() }),
+            )
+            .collect(),
         test: false,
     }
 }

@@ -577,6 +577,13 @@ impl Manager {
                     if let Err(e) = self.load(&[partition_of(&dedup_key)]).await {
                         tracing::error!(error = %e, "Could not load alert states to acknowledge.");
                     }
+                    if !self.cache.contains_key(&dedup_key)
+                        && let Some(entries) = self.groups.acknowledge(&dedup_key, now, tell)
+                    {
+                        acks.push((reply, !entries.is_empty()));
+                        outbox.extend(entries);
+                        continue;
+                    }
                     let notices = match self.cache.get_mut(&dedup_key) {
                         Some(record) => record.state.acknowledge(now),
                         None => Vec::new(),
@@ -615,7 +622,7 @@ impl Manager {
                 self.route_member(routing.route(alert), &key, now, &mut routed_out).await;
             }
         }
-        outbox.extend(self.flush_groups(now));
+        outbox.extend(self.flush_groups(now, tell));
         outbox.extend(self.alertmanager_refreshes(now));
         self.schedule_refreshes(&outbox, now);
         dirty.sort();
@@ -772,7 +779,7 @@ struct RoutedOut {
 impl Manager {
     /// Flushes the notification groups due at `now`. A silenced alert, or one an inhibition rule
     /// mutes while its source fires, is held back.
-    fn flush_groups(&mut self, now: Millis) -> Vec<NewOutboxEntry> {
+    fn flush_groups(&mut self, now: Millis, tell: Telling) -> Vec<NewOutboxEntry> {
         let Some(routing) = self.deps.routing.read().expect("lock").clone() else {
             // Nobody to tell yet: flushing would drop resolved alerts untold.
             self.groups.postpone_due(now, now + SILENCE_REFRESH.as_millis() as Millis);
@@ -795,7 +802,7 @@ impl Manager {
                 || vigil_core::alertmanager::config::inhibit::inhibited_by(rules, firing.iter().copied(), &alert.labels)
                     .is_some()
         };
-        self.groups.flush_due(now, &routing, "", muted)
+        self.groups.flush_due(now, &routing, tell, muted)
     }
 
     /// Alertmanager forgets an alert whose `endsAt` passes, so firing alerts are re-sent to

@@ -488,7 +488,8 @@ impl Engine {
     pub async fn acknowledge(&self, dedup_key: &str) -> bool {
         if !self.shared.ownership.owns_key(dedup_key) {
             // Another node owns the key: it applies the request at its next look (within 2 s).
-            let firing = matches!(self.shared.store.alert(dedup_key).await, Ok(Some(a)) if a.condition == "firing");
+            let firing = matches!(self.shared.store.alert(dedup_key).await, Ok(Some(a)) if a.condition == "firing")
+                || matches!(self.shared.store.alert_group(dedup_key).await, Ok(Some(_)));
             return firing && self.shared.store.request_ack(dedup_key, self.now()).await.is_ok();
         }
         let (tx, rx) = oneshot::channel();
