@@ -44,6 +44,7 @@ pub mod status_events;
 mod task_result;
 mod task_update;
 mod timers;
+pub mod until_resolved;
 pub mod workers;
 
 pub use clock::SystemClock;

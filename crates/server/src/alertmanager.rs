@@ -391,6 +391,7 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
         created_at: now,
         comment: text("comment"),
         created_by: text("createdBy"),
+        until_resolved: false,
     };
     store.put_silence(&row).await?;
     Ok(Json(serde_json::json!({"silenceID": id})))

@@ -371,6 +371,10 @@ pub struct NewSilence {
     starts_at: Option<String>,
     /// Why.
     comment: Option<String>,
+    /// Ends once nothing it matches fires (then `duration`/`endsAt` are optional: at most 7
+    /// days by default). Refused when nothing it matches fires now.
+    #[serde(default)]
+    until_resolved: bool,
 }
 
 /// Adds a silence.
@@ -393,6 +397,7 @@ async fn add_silence(
     let ends_at = match (&s.duration, &s.ends_at) {
         (Some(d), None) => starts_at + parse_duration(d).map_err(|e| ApiError::invalid("duration", e))?,
         (None, Some(t)) => parse_until(t).map_err(|e| ApiError::invalid("endsAt", e))?,
+        (None, None) if s.until_resolved => starts_at + vigil_runtime::until_resolved::LONGEST_MS,
         _ => return Err(ApiError::invalid("duration", "give exactly one of `duration` and `endsAt`")),
     };
     if ends_at <= now {
@@ -410,7 +415,14 @@ async fn add_silence(
         created_at: now,
         comment: s.comment,
         created_by: None,
+        until_resolved: s.until_resolved,
     };
+    if row.until_resolved && !vigil_runtime::until_resolved::matches_firing(&*app.engine.store(), &row, now).await? {
+        return Err(ApiError::invalid(
+            "untilResolved",
+            "nothing that fires matches these matchers: the silence would end at once",
+        ));
+    }
     app.engine.store().put_silence(&row).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "endsAt": format_millis(ends_at)}))))
 }

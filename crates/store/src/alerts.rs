@@ -177,4 +177,6 @@ pub struct SilenceRow {
     pub comment: Option<String>,
     /// Who made it (Alertmanager's `createdBy`).
     pub created_by: Option<String>,
+    /// Ends once nothing it matches fires (`ends_at` is then the latest it may last).
+    pub until_resolved: bool,
 }

@@ -205,9 +205,13 @@ async fn silences_roundtrip(store: &dyn Store) {
         created_at: 1_000,
         comment: Some("maintenance".into()),
         created_by: Some("ops".into()),
+        until_resolved: true,
     };
     store.put_silence(&s).await.unwrap();
-    assert_eq!(store.silences().await.unwrap(), vec![s]);
+    assert_eq!(store.silences().await.unwrap(), vec![s.clone()]);
+    let plain = SilenceRow { until_resolved: false, ..s };
+    store.put_silence(&plain).await.unwrap();
+    assert_eq!(store.silences().await.unwrap(), vec![plain], "replaced, flag and all");
     assert!(store.delete_silence("s1").await.unwrap());
     assert!(!store.delete_silence("s1").await.unwrap());
     store.request_ack("k1", 5).await.unwrap();

@@ -312,9 +312,10 @@ macro_rules! store_impl {
 
         async fn put_silence(&self, silence: &SilenceRow) -> Result<()> {
             sqlx::query(
-                "INSERT INTO silences (id, matchers, ends_at, created_at, comment, created_by, starts_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                "INSERT INTO silences (id, matchers, ends_at, created_at, comment, created_by, starts_at, until_resolved) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, ends_at = excluded.ends_at, comment = excluded.comment, \
-                 created_by = excluded.created_by, starts_at = excluded.starts_at",
+                 created_by = excluded.created_by, starts_at = excluded.starts_at, until_resolved = excluded.until_resolved",
             )
             .bind(&silence.id)
             .bind(&silence.matchers)
@@ -323,6 +324,7 @@ macro_rules! store_impl {
             .bind(&silence.comment)
             .bind(&silence.created_by)
             .bind(silence.starts_at)
+            .bind(i64::from(silence.until_resolved))
             .execute(&self.writer)
             .await?;
             Ok(())
@@ -999,6 +1001,7 @@ macro_rules! backend_helpers {
             comment: r.try_get("comment")?,
             created_by: r.try_get("created_by")?,
             starts_at: r.try_get("starts_at")?,
+            until_resolved: r.try_get::<i64, _>("until_resolved")? != 0,
         })
     }
 

@@ -69,6 +69,7 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "DROP TABLE alert_groups",
             "DROP TABLE alert_group_members",
             "ALTER TABLE silences DROP COLUMN starts_at",
+            "ALTER TABLE silences DROP COLUMN until_resolved",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

@@ -97,9 +97,13 @@ pub enum SilenceCommand {
         /// `label=value`; repeat for more.
         #[arg(long = "match", required = true, value_name = "LABEL=VALUE")]
         matchers: Vec<String>,
-        /// How long, such as `2h` or `30m`.
-        #[arg(long = "for")]
-        duration: String,
+        /// How long, such as `2h` or `30m` (with `--until-resolved`: the longest, 7 days by
+        /// default).
+        #[arg(long = "for", required_unless_present = "until_resolved")]
+        duration: Option<String>,
+        /// End once nothing it matches fires (refused when nothing it matches fires now).
+        #[arg(long)]
+        until_resolved: bool,
         /// When it starts, for a maintenance window to come (`2026-12-01 22:00 Europe/Berlin`,
         /// RFC 3339, or a duration from now such as `3h`); now by default.
         #[arg(long)]
@@ -128,7 +132,7 @@ pub enum SilenceCommand {
 pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
     let now = SystemClock.now();
     match cmd {
-        SilenceCommand::Add { matchers, duration, from, comment, db } => {
+        SilenceCommand::Add { matchers, duration, until_resolved, from, comment, db } => {
             let mut labels = BTreeMap::new();
             for m in &matchers {
                 let (k, v) = m
@@ -137,7 +141,10 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                     .with_context(|| format!("--match `{m}` must look like label=value"))?;
                 labels.insert(k.to_string(), v.to_string());
             }
-            let ms = parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let ms = match duration {
+                Some(d) => parse_duration(&d).map_err(|e| anyhow::anyhow!("--for: {e}"))?,
+                None => vigil_runtime::until_resolved::LONGEST_MS,
+            };
             let start = match from.as_deref() {
                 None => now,
                 Some(text) => parse_duration(text)
@@ -155,9 +162,21 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 created_at: now,
                 comment,
                 created_by: None,
+                until_resolved,
             };
+            if until_resolved && !vigil_runtime::until_resolved::matches_firing(&*store, &row, now).await? {
+                eprintln!(
+                    "error: nothing that fires matches these matchers: a silence until resolved would end at once"
+                );
+                return Ok(ExitCode::from(1));
+            }
             store.put_silence(&row).await?;
-            if start > now {
+            if until_resolved {
+                crate::output::outln!(
+                    "silence {id} until nothing it matches fires, at the latest {}",
+                    format_millis(start + ms)
+                );
+            } else if start > now {
                 crate::output::outln!("silence {id} from {} until {}", format_millis(start), format_millis(start + ms));
             } else {
                 crate::output::outln!("silence {id} until {}", format_millis(start + ms));
@@ -170,6 +189,7 @@ pub async fn silence(cmd: SilenceCommand) -> Result<ExitCode> {
                 let active = match s.starts_at {
                     _ if s.ends_at <= now => "expired".to_string(),
                     Some(start) if start > now => format!("from {}", format_millis(start)),
+                    _ if s.until_resolved => "until resolved".to_string(),
                     _ => "yes".to_string(),
                 };
                 crate::output::outln!(

@@ -31,6 +31,9 @@ use vigil_core::time::Clock;
 /// How often silences are re-read from the store.
 const SILENCE_REFRESH: Duration = Duration::from_secs(2);
 
+/// Silences until resolved are looked at every this many silence refreshes.
+const UNTIL_RESOLVED_EVERY: u64 = 2;
+
 /// An ALERT task's result, to send once the step that decided it is committed.
 struct Reply {
     /// The observed key.
@@ -100,6 +103,7 @@ pub async fn run(
         routed_notifiers: Vec::new(),
         parents_firing: std::collections::HashSet::new(),
         watched_parents: BTreeSet::new(),
+        refreshes: 0,
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -164,6 +168,8 @@ struct Manager {
     parents_firing: std::collections::HashSet<String>,
     /// The monitors some observation said it depends on.
     watched_parents: BTreeSet<String>,
+    /// Silence refreshes so far.
+    refreshes: u64,
 }
 
 impl Manager {
@@ -271,6 +277,16 @@ impl Manager {
             }
             self.silences = silences;
             self.silences_read = Some(std::time::Instant::now());
+        }
+        // Silences until resolved end on one node: the owner of partition 0.
+        self.refreshes += 1;
+        if self.refreshes.is_multiple_of(UNTIL_RESOLVED_EVERY) && self.deps.ownership.owns(0) {
+            let now = self.deps.clock.now();
+            match crate::until_resolved::end_resolved(&*self.deps.store, now).await {
+                Ok(ended) if !ended.is_empty() => self.silences_read = None,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "Could not end the silences until resolved."),
+            }
         }
         let watched: Vec<String> = self.watched_parents.iter().cloned().collect();
         match self.deps.store.firing_names(&watched).await {

@@ -128,7 +128,10 @@ pub fn silence_form(viewer: &Viewer, matchers: &BTreeMap<String, String>, back: 
                     option value="8h" { "8 hours" }
                     option value="24h" { "1 day" }
                     option value="7d" { "7 days" }
+                    option value="resolved" { "Until it resolves (at most 7 days)" }
                 } }
+                label { "Starts (empty: now)"
+                    input type="text" name="starts" placeholder="3h, 2026-12-01 22:00 Europe/Berlin, or RFC 3339"; }
                 label { "Why" input type="text" name="comment" maxlength="500" placeholder="maintenance, known issue…"; }
                 button type="submit" { "Create silence" }
             }
@@ -186,13 +189,14 @@ pub async fn page(
             @if silences.is_empty() { p.muted { "No active silence." } }
             @else {
                 table {
-                    thead { tr { th { "Matchers" } th { "Ends" } th.wide { "Why" } th { "" } } }
+                    thead { tr { th { "Matchers" } th { "Starts" } th { "Ends" } th.wide { "Why" } th { "" } } }
                     tbody {
                         @for s in &silences {
                             @let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
                             tr data-silence=(s.id) {
                                 td.mono { @for (k, v) in &matchers { (k) "=" (v) " " } }
-                                td { (format::when(s.ends_at, now)) }
+                                td { @match s.starts_at { Some(at) if at > now => { (badge("pending", "to come")) " " (format::when(at, now)) }, _ => "now" } }
+                                td { @if s.until_resolved { "when resolved, at the latest " } (format::when(s.ends_at, now)) }
                                 td.wide { (s.comment.clone().unwrap_or_default()) }
                                 td { (layout::action_button(&viewer, &format!("/ui/silences/{}/expire", query_escape(&s.id)), "Expire", "danger", Some("Expire this silence now?"))) }
                             }
@@ -261,22 +265,47 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
         return Err(ApiError::invalid("matcher", "tick at least one label for the silence to match").into());
     }
     let duration = get("duration").unwrap_or("2h");
-    let length = parse_duration(duration).map_err(|e| ApiError::invalid("duration", e))?;
+    let until_resolved = duration == "resolved";
+    let length = if until_resolved {
+        vigil_runtime::until_resolved::LONGEST_MS
+    } else {
+        parse_duration(duration).map_err(|e| ApiError::invalid("duration", e))?
+    };
     if length <= 0 {
         return Err(ApiError::invalid("duration", "must be positive").into());
     }
     let now = app.engine.now();
+    // A maintenance window to come: a duration from now, a zoned local time, or RFC 3339.
+    let start = match get("starts").map(str::trim).filter(|t| !t.is_empty()) {
+        None => now,
+        Some(text) => parse_duration(text)
+            .map(|d| now + d)
+            .or_else(|_| vigil_core::time::parse_until(text))
+            .map_err(|e| ApiError::invalid("starts", e))?
+            .max(now),
+    };
     let comment = get("comment").map(str::trim).filter(|c| !c.is_empty()).map(|c| c.chars().take(500).collect());
     let row = SilenceRow {
         id: format!("s-{}", vigil_runtime::new_instance_id()),
         matchers: serde_json::to_string(&matchers).map_err(ApiError::internal)?,
-        ends_at: now + length,
-        starts_at: None,
+        ends_at: start + length,
+        starts_at: (start > now).then_some(start),
         created_at: now,
         comment,
         created_by: None,
+        until_resolved,
     };
-    app.engine.store().put_silence(&row).await.map_err(ApiError::from)?;
+    let store = app.engine.store();
+    if until_resolved
+        && !vigil_runtime::until_resolved::matches_firing(&*store, &row, now).await.map_err(ApiError::from)?
+    {
+        return Err(ApiError::invalid(
+            "duration",
+            "nothing that fires matches: a silence until it resolves would end at once",
+        )
+        .into());
+    }
+    store.put_silence(&row).await.map_err(ApiError::from)?;
     tracing::info!(silence = %row.id, ends = %format_millis(row.ends_at), "Silence created in the UI.");
     Ok(done(super::local_path(get("back"), "/ui/alerts"), "silenced"))
 }

@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0024_silence_created_by.sql"),
     include_str!("../../migrations/sqlite/0025_alert_groups.sql"),
     include_str!("../../migrations/sqlite/0026_alert_group_members.sql"),
+    include_str!("../../migrations/sqlite/0027_silence_until_resolved.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

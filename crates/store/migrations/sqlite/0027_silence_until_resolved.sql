@@ -1,0 +1,3 @@
+-- A silence that ends once nothing it matches fires ("silence until resolved"); its ends_at is
+-- then only the latest it may last.
+ALTER TABLE silences ADD COLUMN until_resolved INTEGER NOT NULL DEFAULT 0;
