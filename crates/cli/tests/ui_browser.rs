@@ -178,9 +178,24 @@ async fn the_ui_in_a_real_browser() {
     wait_text(&b, "p.flash", "Silence created").await;
     let silence = wait_text(&b, "#silences tbody tr", "team=payments").await;
     assert!(silence.contains("alertname=checkout-api"), "{silence}");
+    wait_text(&b, "#active tr[data-alert='monitor/checkout-api'] .silence-note", "silenced").await;
     b.screenshot("silence").await;
     b.click(&b.find("#silences form[action$='/expire'] button").await).await;
     wait_text(&b, "p.flash", "Silence expired").await;
+    wait_text(&b, "#silences", "No active silence").await;
+
+    // A maintenance window to come, from the monitor's page: shown there and on the alerts page.
+    b.goto(&format!("{base}/ui/monitors/checkout-api")).await;
+    b.click(&b.find("details.silence summary").await).await;
+    b.type_into(&b.find("details.silence input[name=starts]").await, "3h").await;
+    b.click(&b.find("details.silence button").await).await;
+    wait_text(&b, "p.flash", "Silence created").await;
+    let facts = wait_text(&b, "dl.facts", "maintenance").await;
+    assert!(facts.contains("starts in 3 h") || facts.contains("starts in 2 h"), "{facts}");
+    b.goto(&format!("{base}/ui/alerts")).await;
+    wait_text(&b, "#silences tbody tr", "to come").await;
+    wait_text(&b, "#active tr[data-alert='monitor/checkout-api'] .silence-note", "maintenance").await;
+    b.click(&b.find("#silences form[action$='/expire'] button").await).await;
     wait_text(&b, "#silences", "No active silence").await;
 
     // Pause and resume the quickstart's schedule.

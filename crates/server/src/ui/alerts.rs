@@ -62,8 +62,41 @@ fn condition(a: &AlertRow) -> (&'static str, &'static str) {
     }
 }
 
-/// A table of alerts with their ack and silence actions; `back` is where actions return.
-pub fn table(viewer: &Viewer, rows: &[AlertRow], now: Millis, back: &str) -> Markup {
+/// The silences, active or to come (maintenance windows), that match an alert named `name` with
+/// `labels`.
+pub fn covering<'a>(
+    silences: &'a [SilenceRow],
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    now: Millis,
+) -> Vec<&'a SilenceRow> {
+    silences
+        .iter()
+        .filter(|r| r.ends_at > now)
+        .filter(|r| {
+            let at = r.starts_at.unwrap_or(now).max(now);
+            Silence::from_stored(&r.matchers, r.ends_at).is_some_and(|s| s.mutes(name, labels, at))
+        })
+        .collect()
+}
+
+/// One silence as a line: silenced until when, or a maintenance window to come.
+pub fn silence_note(s: &SilenceRow, now: Millis) -> Markup {
+    html! {
+        span.silence-note data-silence=(s.id) {
+            @match s.starts_at {
+                Some(at) if at > now => { (badge("pending", "maintenance")) " starts " (format::when(at, now)) ", ends " (format::when(s.ends_at, now)) }
+                _ if s.until_resolved => { (badge("acknowledged", "silenced")) " until it resolves" }
+                _ => { (badge("acknowledged", "silenced")) " ends " (format::when(s.ends_at, now)) }
+            }
+            @if let Some(c) = &s.comment { " · " (c) }
+        }
+    }
+}
+
+/// A table of alerts with their ack and silence actions, and the silences covering each;
+/// `back` is where actions return.
+pub fn table(viewer: &Viewer, rows: &[AlertRow], silences: &[SilenceRow], now: Millis, back: &str) -> Markup {
     html! {
         @if rows.is_empty() {
             p.muted { "No alerts." }
@@ -79,6 +112,10 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], now: Millis, back: &str) -> Mar
                                 b { (a.name) } br;
                                 @if !request.summary.is_empty() { (request.summary) br; }
                                 span.mono.muted { (a.dedup_key) }
+                                @if a.condition != "ok" {
+                                    @let labels = if request.labels.is_empty() { &st.labels } else { &request.labels };
+                                    @for s in covering(silences, &a.name, labels, now) { br; (silence_note(s, now)) }
+                                }
                             }
                             td { (badge(class, text)) }
                             td.wide { (badge(st.tier.as_str(), st.tier.as_str())) }
@@ -167,10 +204,11 @@ pub async fn page(
     }
     let silences: Vec<SilenceRow> =
         store.silences().await.map_err(ApiError::from)?.into_iter().filter(|s| s.ends_at > now).collect();
+    let covered = |rows: &[AlertRow]| table(&viewer, rows, &silences, now, "/ui/alerts");
     let body = html! {
         (layout::flash(q.done.as_deref()))
         h2 { "Active" }
-        section.panel #active { (table(&viewer, &active, now, "/ui/alerts")) }
+        section.panel #active { (covered(&active)) }
         h2 { "Who was told what" }
         section.panel #told {
             @let shown: Vec<&AlertRow> = active.iter().chain(resolved.iter()).filter(|a| record.contains_key(&a.dedup_key)).collect();
@@ -183,7 +221,7 @@ pub async fn page(
             }
         }
         h2 { "Recently resolved" }
-        section.panel #resolved { (table(&viewer, &resolved, now, "/ui/alerts")) }
+        section.panel #resolved { (covered(&resolved)) }
         h2 { "Silences" }
         section.panel #silences {
             @if silences.is_empty() { p.muted { "No active silence." } }

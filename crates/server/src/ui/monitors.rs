@@ -190,6 +190,9 @@ pub async fn detail(
         }
     }
     told.sort_by_key(|e| std::cmp::Reverse(e.id));
+    let silences = store.silences().await.map_err(ApiError::from)?;
+    let labels = silence_labels(&m);
+    let covering = alerts::covering(&silences, &m.name, &labels, now);
     let path = format!("/ui/monitors/{}", query_escape(&name));
     let body = html! {
         (layout::flash(q.done.as_deref()))
@@ -208,6 +211,9 @@ pub async fn detail(
                 @if let Some(e) = &m.error { dt { "Error" } dd { span.error-box { (e) } } }
                 @if !m.labels.is_empty() {
                     dt { "Labels" } dd.mono { @for (k, v) in &m.labels { (k) "=" (v) " " } }
+                }
+                @if !covering.is_empty() {
+                    dt { "Silences" } dd { @for s in &covering { (alerts::silence_note(s, now)) br; } }
                 }
             }
             div.actions {
@@ -253,7 +259,7 @@ pub async fn detail(
             @if m.series.is_empty() { p.muted { "No series yet." } }
         }
         h2 { "Alerts" }
-        section.panel { (alerts::table(&viewer, &monitor_alerts, now, &path)) }
+        section.panel { (alerts::table(&viewer, &monitor_alerts, &silences, now, &path)) }
         h2 { "Who was told" }
         section.panel {
             @if told.is_empty() { p.muted { "Nothing sent about this monitor." } }
