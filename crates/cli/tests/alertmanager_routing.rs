@@ -317,3 +317,37 @@ fn validate_reads_an_alertmanager_configuration_and_locates_its_mistakes() {
         "{text}"
     );
 }
+
+/// `vigil import alertmanager`: the same configuration, its receivers as vigil notifiers whose
+/// URLs are secrets, routes pushed alerts as Alertmanager's file did; nothing secret in the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_alertmanager_configuration_routes_through_vigil_notifiers() {
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let am = dir.path().join("alertmanager.yml");
+    std::fs::write(&am, am_config(&format!("{}/secret-token", hooks.url))).unwrap();
+    let (config, db) = (dir.path().join("config"), dir.path().join("v.db"));
+    let out = vigil(&db)
+        .args(["import", "alertmanager", am.to_str().unwrap(), "--out", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["alertmanager.yml", "notifiers/team.yaml", "notifiers/pager.yaml"] {
+        let written = std::fs::read_to_string(config.join(file)).unwrap();
+        assert!(!written.contains("secret-token"), "{file} keeps a credential:\n{written}");
+    }
+    // The printed commands store the URLs as secrets.
+    for line in text.lines().filter(|l| l.contains("vigil secret set")) {
+        let (value, name) = line.trim().trim_start_matches("printf %s '").split_once("' | vigil secret set ").unwrap();
+        set_secret(&db, name, value);
+    }
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    push(&base, json!([host("a:9100", None), {"labels": {"alertname": "Disk", "severity": "page"}}])).await;
+    let team = until_count(&hooks, "/secret-token/team", 1).await;
+    assert_eq!(members(&team[0]), [("firing".to_string(), "a:9100".to_string())], "{team:#?}");
+    assert_eq!(team[0]["receiver"], "team", "Alertmanager's webhook format, as before");
+    let pager = until_count(&hooks, "/secret-token/pager", 1).await;
+    assert_eq!(pager[0]["groupLabels"], json!({"alertname": "Disk"}));
+}

@@ -23,8 +23,30 @@ pub fn notifiers(config: &AmConfig) -> Result<Vec<NotifierConfig>, (String, Stri
     Ok(out)
 }
 
+/// The fields of each vigil notifier type made here that carry a credential (`vigil import
+/// alertmanager` moves their values to secrets).
+pub const SECRET_FIELDS: [(&str, &[&str]); 6] = [
+    ("webhook", &["url"]),
+    ("slack", &["url"]),
+    ("pagerduty", &["routing_key"]),
+    ("opsgenie", &["api_key"]),
+    ("email", &["password"]),
+    ("teams", &["url"]),
+];
+
 /// Integration `i` of `receiver` as a notifier.
 pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<NotifierConfig, String> {
+    let (kind, body) = document(&i.name(receiver), i, global)?;
+    match NotifierConfig::read(kind, body) {
+        Some(Ok(n)) => Ok(n),
+        Some(Err(e)) => Err(format!("{}: {}", e.path, e.message)),
+        None => Err(format!("no notifier type {kind}")),
+    }
+}
+
+/// Integration `i` as the document of a vigil notifier named `name`: its `type` and its fields
+/// (`name` included, `type` not).
+pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static str, Value), String> {
     let c = &i.config;
     let read = |key: &str| -> Result<Option<String>, String> {
         if let Some(v) = c.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
@@ -39,8 +61,7 @@ pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<Notif
     };
     let global_str = |key: &str| global.get(key).and_then(Value::as_str).map(str::to_string);
     let need = |v: Option<String>, what: &str| v.ok_or_else(|| format!("{what} is missing"));
-    let name = i.name(receiver);
-    let (kind, body) = match i.kind.as_str() {
+    Ok(match i.kind.as_str() {
         "webhook" => {
             let url = need(read("url")?, "`url`")?;
             let max = c.get("max_alerts").and_then(Value::as_u64).unwrap_or(0);
@@ -71,18 +92,13 @@ pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<Notif
             let url = url.unwrap_or_else(|| super::opsgenie::DEFAULT_URL.to_string());
             ("opsgenie", json!({"name": name, "api_key": key, "url": url.trim_end_matches('/')}))
         }
-        "email" => email(&name, c, global, &read)?,
+        "email" => email(name, c, global, &read)?,
         "msteams" | "msteamsv2" => {
             let url = need(read("webhook_url")?, "`webhook_url`")?;
             ("teams", json!({"name": name, "url": url}))
         }
         other => return Err(format!("vigil does not send to {other} yet (it sends to {})", SUPPORTED.join(", "))),
-    };
-    match NotifierConfig::read(kind, body) {
-        Some(Ok(n)) => Ok(n),
-        Some(Err(e)) => Err(format!("{}: {}", e.path, e.message)),
-        None => Err(format!("no notifier type {kind}")),
-    }
+    })
 }
 
 type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;

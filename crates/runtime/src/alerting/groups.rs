@@ -103,9 +103,13 @@ impl Groups {
             let timing = route.map_or(group.timing, |r| r.timing);
             group.timing = timing;
             let by_time = route.is_some_and(|r| routing.config.muted_by_time(r, now));
-            // A receiver named after an escalation policy also tells the steps reached so far.
+            // A receiver named after an escalation policy also tells the steps reached so far; one
+            // named after a notifier tells it too (`vigil import alertmanager` writes receivers so).
             let policy = tell.policy(&group.receiver);
             let mut targets = routing.targets(&group.receiver);
+            if tell.is_notifier(&group.receiver) {
+                targets.push((group.receiver.clone(), true));
+            }
             if let Some(p) = &policy {
                 for name in steps_reached(p, group.state.escalation.as_ref()) {
                     if tell.policy(&name).is_none() && !targets.iter().any(|(n, _)| *n == name) {

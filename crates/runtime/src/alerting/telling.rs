@@ -30,6 +30,11 @@ impl Telling<'_> {
         }
     }
 
+    /// Whether `name` is a notifier that sends (not an escalation policy).
+    pub fn is_notifier(&self, name: &str) -> bool {
+        self.known.and_then(|k| k.get(name)).is_some_and(|n| !matches!(n.as_ref(), NotifierConfig::Escalation(_)))
+    }
+
     /// `names` with each escalation policy replaced by its first step's notifiers (each name
     /// once), and the escalations that start; `skip` names policies already running (their
     /// steps were told).

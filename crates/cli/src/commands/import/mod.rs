@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+mod alertmanager;
 mod prometheus_rules;
 
 /// `vigil import`.
@@ -29,6 +30,9 @@ pub enum ImportCommand {
     Robopager(RobopagerArgs),
     /// Prometheus alerting rules (`groups`, `rules`) as monitors on the Prometheus source.
     PrometheusRules(prometheus_rules::Args),
+    /// An Alertmanager configuration: receivers as notifiers (credentials as secrets), the
+    /// routing tree kept.
+    Alertmanager(alertmanager::Args),
 }
 
 /// `vigil import robopager`.
@@ -64,6 +68,12 @@ pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
                 .with_context(|| format!("could not read {}", args.rules.display()))?;
             let imported = prometheus_rules::import(&text, &args.url)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", args.rules.display()))?;
+            return write_out(&imported, &args.out);
+        }
+        ImportCommand::Alertmanager(args) => {
+            let text = std::fs::read_to_string(&args.config)
+                .with_context(|| format!("could not read {}", args.config.display()))?;
+            let imported = alertmanager::import(&args.config, &text)?;
             return write_out(&imported, &args.out);
         }
     };
