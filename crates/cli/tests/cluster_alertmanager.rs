@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
+use vigil_store::Store;
 
 const HOSTS: usize = 12;
 
@@ -152,4 +153,69 @@ async fn groups_survive_the_death_of_the_node_that_had_the_configuration() {
         of.dedup(); // a redelivery across the kill
         assert_eq!(of, ["firing", "resolved"], "{host}: {disks:#?}");
     }
+}
+
+/// Inhibition across nodes: a gateway's alert, owned by whichever node owns its key, holds the
+/// host alerts of its site in groups that another node may own. Checked to be so for some site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_owned_by_one_node_inhibits_groups_another_node_owns() {
+    const SITES: usize = 12;
+    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_cluster_inhibit").await else { return };
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: team\n  group_by: [alertname, site]\n  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 1h\n\
+             inhibit_rules:\n- source_matchers: [alertname=\"GatewayDown\"]\n  target_matchers: [alertname=\"HostDown\"]\n  equal: [site]\n\
+             receivers:\n- name: team\n  webhook_configs: [{{url: '{}/team'}}]\n",
+            hooks.url
+        ),
+    )
+    .unwrap();
+    let db = std::path::PathBuf::from(&pg.url);
+    let (a, base_a) = serve_api(&db, &config, free_port(), &["--lease-ttl", "4"]).await;
+    let _a = KillOnDrop(a);
+    let (_b, base_b) = serve_without_config(&db, &["--lease-ttl", "4"]).await;
+    let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
+    wait_for_lease_owners(&store, 2).await;
+    let site =
+        |name: &str, i: usize| json!({"labels": {"alertname": name, "site": format!("s{i:02}"), "instance": "h1"}});
+    push(&base_a, Value::Array((0..SITES).map(|i| site("GatewayDown", i)).collect())).await;
+    // Every node hears of the others' firing alerts with its silences (every 2 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    push(&base_b, Value::Array((0..=SITES).map(|i| site("HostDown", i)).collect())).await;
+    // The host of the site without a gateway alert is told: the groups flushed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let host_groups = |hooks: &Recorder| -> Vec<Value> {
+        hooks.to("/team").into_iter().map(|r| r.body).filter(|b| b["groupLabels"]["alertname"] == "HostDown").collect()
+    };
+    while host_groups(&hooks).is_empty() {
+        assert!(Instant::now() < deadline, "the uninhibited host was never told");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let told = host_groups(&hooks);
+    assert_eq!(told.len(), 1, "only the site without a gateway alert: {told:#?}");
+    assert_eq!(told[0]["groupLabels"]["site"], format!("s{SITES:02}"));
+    // Not vacuous: for some site the gateway's key and the hosts' group had different owners.
+    let owner: std::collections::HashMap<u32, String> =
+        store.leases().await.unwrap().into_iter().filter_map(|l| Some((l.part, l.owner?))).collect();
+    let alerts = store.alerts(true, 1000).await.unwrap();
+    let groups = store.groups_in(&(0..vigil_store::PARTITIONS).collect::<Vec<_>>()).await.unwrap();
+    let crossed = (0..SITES).any(|i| {
+        let s = format!("site=s{i:02}");
+        let gateway = alerts.iter().find(|a| a.name == "GatewayDown" && a.dedup_key.contains(&s));
+        let group = groups.iter().find(|g| g.state.contains("HostDown") && g.state.contains(&format!("s{i:02}")));
+        match (gateway, group) {
+            (Some(a), Some(g)) => {
+                owner.get(&vigil_store::partition_of(&a.dedup_key))
+                    != owner.get(&vigil_store::partition_of(&g.group_key))
+            }
+            _ => false,
+        }
+    });
+    assert!(crossed, "no site had its gateway alert and its hosts' group on different nodes");
 }

@@ -25,6 +25,7 @@ pub mod definitions;
 mod engine;
 mod evaluator;
 mod events;
+mod firing_alerts;
 mod http;
 pub mod monitors;
 pub mod pings;

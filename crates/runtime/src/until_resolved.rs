@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use vigil_core::alert::Silence;
 use vigil_core::time::Millis;
 use vigil_store::{SilenceRow, Store, StoreError};
@@ -14,32 +13,9 @@ use vigil_store::{SilenceRow, Store, StoreError};
 /// The longest a silence until resolved lasts when nothing resolves it, unless given.
 pub const LONGEST_MS: Millis = 7 * 24 * 3_600_000;
 
-/// Most firing alerts looked at.
-const FIRING_READ: u32 = 1_000_000;
-
-/// The part of a stored alert record a silence matches.
-#[derive(Deserialize)]
-struct Stored {
-    request: Named,
-}
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
-
 /// The name and labels of every firing alert.
 async fn firing(store: &dyn Store) -> Result<Vec<(String, BTreeMap<String, String>)>, StoreError> {
-    Ok(store
-        .alerts(true, FIRING_READ)
-        .await?
-        .into_iter()
-        .filter(|a| a.condition == "firing")
-        .filter_map(|a| serde_json::from_str::<Stored>(&a.state).ok())
-        .map(|s| (s.request.name, s.request.labels))
-        .collect())
+    Ok(crate::firing_alerts::read(store).await?.into_iter().map(|f| (f.name, f.labels)).collect())
 }
 
 fn silence_of(row: &SilenceRow) -> Option<Silence> {

@@ -104,6 +104,7 @@ pub async fn run(
         parents_firing: std::collections::HashSet::new(),
         watched_parents: BTreeSet::new(),
         refreshes: 0,
+        remote_sources: Vec::new(),
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -170,6 +171,9 @@ struct Manager {
     watched_parents: BTreeSet<String>,
     /// Silence refreshes so far.
     refreshes: u64,
+    /// Firing alerts other nodes own that an inhibition rule's source matches (key, labels):
+    /// they inhibit here too. Read with the silences, in a cluster with inhibition rules.
+    remote_sources: Vec<(String, std::collections::BTreeMap<String, String>)>,
 }
 
 impl Manager {
@@ -288,6 +292,7 @@ impl Manager {
                 Err(e) => tracing::error!(error = %e, "Could not end the silences until resolved."),
             }
         }
+        self.refresh_remote_sources().await;
         let watched: Vec<String> = self.watched_parents.iter().cloned().collect();
         match self.deps.store.firing_names(&watched).await {
             Ok(names) => {
@@ -303,6 +308,28 @@ impl Manager {
             }
         }
         self.refresh_routing().await;
+    }
+
+    /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.
+    async fn refresh_remote_sources(&mut self) {
+        let rules = self.deps.routing.read().expect("lock").as_ref().map(|r| r.config.inhibit_rules.clone());
+        let rules = rules.unwrap_or_default();
+        if self.deps.ownership.solo() || rules.is_empty() {
+            self.remote_sources.clear();
+            return;
+        }
+        match crate::firing_alerts::read(&*self.deps.store).await {
+            Ok(all) => {
+                let ownership = &self.deps.ownership;
+                self.remote_sources = all
+                    .into_iter()
+                    .filter(|f| !ownership.owns_key(&f.key))
+                    .filter(|f| rules.iter().any(|r| vigil_core::alertmanager::all_match(&r.source, &f.labels)))
+                    .map(|f| (f.key, f.labels))
+                    .collect();
+            }
+            Err(e) => tracing::error!(error = %e, "Could not read other nodes' firing alerts for inhibition."),
+        }
     }
 
     /// Takes a newly published Alertmanager configuration: routes by it, and its receivers join
@@ -809,6 +836,7 @@ impl Manager {
                 .iter()
                 .filter(|(_, r)| r.state.condition == Condition::Firing)
                 .map(|(k, r)| (k, &r.request.labels))
+                .chain(self.remote_sources.iter().map(|(k, l)| (k, l)))
                 .collect()
         };
         let silences = &self.silences;
