@@ -11,6 +11,7 @@ pub mod cron;
 pub mod def;
 pub mod diagnostic;
 pub mod event_handler;
+pub mod gotemplate;
 pub mod instance;
 pub mod interpreter;
 pub mod jq;

@@ -12,6 +12,7 @@ mod lexer;
 mod matcher;
 pub mod notification;
 pub mod request;
+pub mod templates;
 
 pub use alert::{Alert, parse_time, read_posted};
 pub use fingerprint::{fingerprint, fingerprint_hex};

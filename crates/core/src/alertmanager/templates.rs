@@ -1,0 +1,154 @@
+//! Alertmanager's notification templates: its `default.tmpl` and `email.tmpl` (from
+//! prometheus/alertmanager at 68fb2d5, Apache License 2.0), run unchanged by vigil's Go-template subset
+//! ([`crate::gotemplate`]), plus the `templates:` files a configuration names; and the template
+//! data of a notification in the field names templates use (`.Status`, `.Alerts`,
+//! `.CommonLabels`, ...).
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+use crate::gotemplate::Templates;
+
+/// Alertmanager's `template/default.tmpl`.
+pub const DEFAULT_TMPL: &str = include_str!("default.tmpl");
+
+/// Alertmanager's `template/email.tmpl` (`email.default.subject`, `email.default.html`).
+pub const EMAIL_TMPL: &str = include_str!("email.tmpl");
+
+/// The default templates, parsed once.
+pub fn defaults() -> &'static Templates {
+    static DEFAULTS: OnceLock<Templates> = OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let mut t = Templates::default();
+        t.add(DEFAULT_TMPL).expect("Alertmanager's default.tmpl parses");
+        t.add(EMAIL_TMPL).expect("Alertmanager's email.tmpl parses");
+        t
+    })
+}
+
+/// The default templates with those of `texts` (a configuration's `templates:` files) added:
+/// a file's error names it.
+pub fn with_files(texts: &[(String, String)]) -> Result<Templates, String> {
+    let mut t = defaults().clone();
+    for (name, text) in texts {
+        t.add(text).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(t)
+}
+
+/// Template data as the webhook sends it ([`super::notification::template_data`]) in the names
+/// templates use: `receiver` → `.Receiver`, an alert's `generatorURL` → `.GeneratorURL`, ...;
+/// labels and annotations keep their names.
+pub fn context(data: &Value) -> Value {
+    fn go_name(k: &str) -> String {
+        let mut c = k.chars();
+        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    }
+    fn rename(v: &Value, keep: &[&str]) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let inner = match k.as_str() {
+                            "alerts" => {
+                                Value::Array(v.as_array().into_iter().flatten().map(|a| rename(a, keep)).collect())
+                            }
+                            _ => v.clone(),
+                        };
+                        (go_name(k), inner)
+                    })
+                    .collect::<Map<String, Value>>(),
+            ),
+            other => other.clone(),
+        }
+    }
+    rename(data, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::alertmanager::notification::default_title;
+
+    fn data(alerts: &[(&str, &[(&str, &str)])], group: &[(&str, &str)]) -> Value {
+        let alerts: Vec<Value> = alerts
+            .iter()
+            .map(|(status, labels)| {
+                let labels: Map<String, Value> = labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                json!({"status": status, "labels": labels, "annotations": {"summary": "disk full"},
+                       "startsAt": "2026-11-26T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                       "generatorURL": "http://prom/graph", "fingerprint": "abc"})
+            })
+            .collect();
+        let group: Map<String, Value> = group.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let common = alerts[0]["labels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, v)| alerts.iter().all(|a| a["labels"].get(k.as_str()) == Some(v)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Map<String, Value>>();
+        let firing = alerts.iter().any(|a| a["status"] == "firing");
+        json!({"receiver": "team", "status": if firing { "firing" } else { "resolved" }, "alerts": alerts,
+               "groupLabels": group, "commonLabels": common, "commonAnnotations": {"summary": "disk full"},
+               "externalURL": "http://vigil:7700", "groupKey": "{}:{}"})
+    }
+
+    #[test]
+    fn the_subject_is_what_vigil_titles_notifications() {
+        let cases = [
+            data(&[("firing", &[("alertname", "Disk"), ("instance", "a")])], &[("alertname", "Disk")]),
+            data(
+                &[
+                    ("firing", &[("alertname", "Disk"), ("instance", "a"), ("team", "db")]),
+                    ("resolved", &[("alertname", "Disk"), ("instance", "b"), ("team", "db")]),
+                ],
+                &[("alertname", "Disk")],
+            ),
+            data(
+                &[("resolved", &[("alertname", "Disk"), ("instance", "a")])],
+                &[("alertname", "Disk"), ("instance", "a")],
+            ),
+        ];
+        for d in cases {
+            let subject = defaults().render(r#"{{ template "__subject" . }}"#, &context(&d), false).unwrap();
+            assert_eq!(subject.trim(), default_title(&d), "{d:#}");
+        }
+    }
+
+    #[test]
+    fn every_default_template_runs_on_a_notification() {
+        let d = context(&data(
+            &[
+                ("firing", &[("alertname", "Disk"), ("instance", "a"), ("severity", "critical")]),
+                ("resolved", &[("alertname", "Disk"), ("instance", "b"), ("severity", "critical")]),
+            ],
+            &[("alertname", "Disk")],
+        ));
+        let names: Vec<String> = [DEFAULT_TMPL, EMAIL_TMPL]
+            .concat()
+            .split("{{ define \"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next().map(str::to_string))
+            .collect();
+        assert!(names.len() > 50, "{names:?}");
+        for name in &names {
+            let html = name.contains("html");
+            // The alert lists take alerts, as in Alertmanager.
+            let arg = if name.contains("alert_list") || name.ends_with(".instances") { ".Alerts" } else { "." };
+            defaults()
+                .render(&format!("{{{{ template \"{name}\" {arg} }}}}"), &d, html)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let list = defaults().render(r#"{{ template "__text_alert_list" .Alerts.Firing }}"#, &d, false).unwrap();
+        assert_eq!(
+            list,
+            "Labels:\n - alertname = Disk\n - instance = a\n - severity = critical\nAnnotations:\n - summary = disk full\nSource: http://prom/graph\n"
+        );
+        let html = defaults().render(r#"{{ template "email.default.html" . }}"#, &d, true).unwrap();
+        assert!(html.contains("<html") && html.contains("disk full"), "{html}");
+    }
+}
