@@ -316,6 +316,14 @@ fn validate_reads_an_alertmanager_configuration_and_locates_its_mistakes() {
         text.contains("bad.yml:4:5: error: route.routes[0].receiver: undefined receiver \"nobody\" used in route"),
         "{text}"
     );
+    // A template file outside vigil's Go-template subset is named by its file and line.
+    std::fs::write(dir.path().join("bad.tmpl"), "{{ define \"t\" }}\n{{ slice . 1 }}\n{{ end }}\n").unwrap();
+    let with_template = dir.path().join("templated.yml");
+    std::fs::write(&with_template, format!("templates: ['*.tmpl']\n{}", am_config("http://127.0.0.1:9"))).unwrap();
+    let out = vigil(&dir.path().join("v.db")).args(["validate", with_template.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(text.contains("bad.tmpl:2:1: error: line 2: function \"slice\" not defined"), "{text}");
 }
 
 /// `vigil import alertmanager`: the same configuration, its receivers as vigil notifiers whose
@@ -350,4 +358,60 @@ async fn an_imported_alertmanager_configuration_routes_through_vigil_notifiers()
     assert_eq!(team[0]["receiver"], "team", "Alertmanager's webhook format, as before");
     let pager = until_count(&hooks, "/secret-token/pager", 1).await;
     assert_eq!(pager[0]["groupLabels"], json!({"alertname": "Disk"}));
+}
+
+/// Notification templates: a Slack receiver's `title` from a template file the configuration
+/// names (`templates:`, a glob beside it) and its `text` inline, rendered by vigil's Go-template
+/// subset; a receiver without its own keeps Alertmanager's default title. The template file is
+/// read once, with the configuration, and published with it: removing it changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_notification_templates_render_as_alertmanager_would() {
+    let hooks = Recorder::start(|_| Reply { status: 200, body: json!("ok"), delay: Duration::ZERO }).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tmpl")).unwrap();
+    std::fs::write(
+        dir.path().join("tmpl/team.tmpl"),
+        r#"{{ define "team.title" }}{{ .CommonLabels.alertname }} on {{ len .Alerts.Firing }} host(s){{ end }}"#,
+    )
+    .unwrap();
+    let am = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am,
+        format!(
+            r#"templates: ['tmpl/*.tmpl']
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 1s
+  routes:
+  - matchers: [severity="page"]
+    receiver: plain
+receivers:
+- name: team
+  slack_configs:
+  - api_url: '{hooks}/slack-team'
+    title: '{{{{ template "team.title" . }}}}'
+    text: '{{{{ range .Alerts }}}}* {{{{ .Labels.instance }}}}: {{{{ .Annotations.summary | toUpper }}}}{{{{ "\n" }}}}{{{{ end }}}}'
+- name: plain
+  slack_configs:
+  - api_url: '{hooks}/slack-plain'
+"#,
+            hooks = hooks.url
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let (child, base) =
+        serve_api(&dir.path().join("v.db"), &config, free_port(), &["--alertmanager-config", am.to_str().unwrap()])
+            .await;
+    let _vigil = KillOnDrop(child);
+    std::fs::remove_dir_all(dir.path().join("tmpl")).unwrap();
+    push(&base, json!([host("a:9100", None), host("b:9100", None), {"labels": {"alertname": "Disk", "severity": "page", "instance": "c"}}])).await;
+    let team = until_count(&hooks, "/slack-team", 1).await;
+    let blocks = serde_json::to_string(&team[0]["blocks"]).unwrap();
+    assert!(team[0]["text"].as_str().unwrap().ends_with("HostDown on 2 host(s)"), "{:#}", team[0]);
+    assert!(blocks.contains("* a:9100: DOWN\\n* b:9100: DOWN"), "{blocks}");
+    let plain = until_count(&hooks, "/slack-plain", 1).await;
+    assert!(plain[0]["text"].as_str().unwrap().ends_with("[FIRING:1] Disk (c page)"), "{:#}", plain[0]);
 }

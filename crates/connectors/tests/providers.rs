@@ -221,6 +221,7 @@ fn message(notice: Notice) -> AlertMessage {
         at: now,
         links: vec![],
         test: false,
+        rendered: Default::default(),
     }
 }
 

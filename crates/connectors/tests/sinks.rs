@@ -348,6 +348,7 @@ async fn a_queue_notifier_publishes_alerts_to_a_redis_stream() {
         at: 10,
         links: Vec::new(),
         test: false,
+        rendered: Default::default(),
     };
     rustls::crypto::ring::default_provider().install_default().ok();
     let outcome = deliver(&reqwest::Client::new(), &notifier, &msg, 10, Duration::from_secs(5)).await;

@@ -27,6 +27,8 @@ pub struct Routing {
     pub notifiers: Vec<NotifierConfig>,
     /// The text it was read from.
     pub text: String,
+    /// Alertmanager's default templates with the configuration's own template files.
+    pub templates: vigil_core::gotemplate::Templates,
 }
 
 /// The configuration every part of a node reads; `None` while there is none.
@@ -41,7 +43,13 @@ impl Routing {
         })?;
         let notifiers = from_alertmanager::notifiers(&config).map_err(|(path, e)| format!("{path}: {e}"))?;
         let routes = config.route.walk().into_iter().map(|r| (r.id.clone(), r.clone())).collect();
-        Ok(Self { config, routes, notifiers, text: text.to_string() })
+        let templates = vigil_core::alertmanager::templates::with_files(&config.template_texts)?;
+        Ok(Self { config, routes, notifiers, text: text.to_string(), templates })
+    }
+
+    /// The integration whose notifier is `name` (`<receiver>/<kind>/<index>`).
+    pub fn integration(&self, name: &str) -> Option<&config::Integration> {
+        self.config.receivers.iter().find_map(|r| r.integrations.iter().find(|i| i.name(&r.name) == name))
     }
 
     /// `alert` routed by the tree.

@@ -271,6 +271,7 @@ pub async fn send_info(target: &NotifierConfig, key: &str, summary: &str, source
         at: now,
         links: Vec::new(),
         test,
+        rendered: Default::default(),
     };
     let client = vigil_connectors::http_client();
     // PagerDuty: a Change Event, which opens no incident (a trigger and a resolve would page).

@@ -185,6 +185,7 @@ async fn send(
             at: now,
             links: Vec::new(),
             test: false,
+            rendered: Default::default(),
         };
         for name in route {
             let target = notifiers

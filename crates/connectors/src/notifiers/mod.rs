@@ -205,12 +205,27 @@ pub struct AlertMessage {
     pub links: Vec<Link>,
     /// A `vigil notify test` message.
     pub test: bool,
+    /// Texts rendered from Alertmanager templates for the integration told (`title`, `text`,
+    /// `html`): they take the place of the notifier's own wording.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rendered: BTreeMap<String, String>,
 }
 
 impl AlertMessage {
     /// The summary prefixed the way humans read it: `[RESOLVED] ...`, `[NOW CRITICAL] ...` (a
     /// change of tier), `[TEST] ...`; an informational message (severity `info`, nothing to
     /// resolve: vigil's startup heartbeat, `vigil notify test`) reads `[INFO] ...`.
+    /// The title: rendered from a template when the message carries one, else [`Self::title`].
+    pub fn heading(&self) -> String {
+        self.rendered.get("title").filter(|t| !t.trim().is_empty()).cloned().unwrap_or_else(|| self.title())
+    }
+
+    /// A body text rendered from a template, when the message carries a non-empty one.
+    pub fn rendered_text(&self) -> Option<&str> {
+        self.rendered.get("text").map(String::as_str).filter(|t| !t.trim().is_empty())
+    }
+
+    /// The title line: state, name and summary.
     pub fn title(&self) -> String {
         let changed;
         let state = match self.notice {
@@ -441,6 +456,7 @@ pub(crate) mod fixtures {
             at: 1_767_225_660_000,
             links: vec![Link { href: "https://conductor.example.com/search".into(), text: "Failed runs".into() }],
             test: false,
+            rendered: Default::default(),
         }
     }
 }

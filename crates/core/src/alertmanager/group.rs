@@ -41,7 +41,7 @@ pub struct Told {
 pub struct Send {
     /// The integration.
     pub integration: String,
-    /// Its alerts, firing ones first, each group in key order.
+    /// Its alerts, in Alertmanager's order ([`alert_order`]).
     pub alerts: Vec<Alert>,
     /// How many of them fire.
     pub firing: usize,
@@ -131,7 +131,8 @@ impl GroupState {
             return Vec::new();
         }
         let keys: BTreeSet<String> = firing.iter().map(|(k, _)| (*k).clone()).collect();
-        let alerts: Vec<Alert> = firing.iter().map(|(_, a)| (*a).clone()).collect();
+        let mut alerts: Vec<Alert> = firing.iter().map(|(_, a)| (*a).clone()).collect();
+        alerts.sort_by(alert_order);
         let mut sends = Vec::new();
         for (name, _) in targets {
             sends.push(Send { integration: name.to_string(), alerts: alerts.clone(), firing: alerts.len() });
@@ -180,6 +181,7 @@ impl GroupState {
                 if *send_resolved {
                     alerts.extend(resolved.iter().map(|(_, a)| (*a).clone()));
                 }
+                alerts.sort_by(alert_order);
                 if !alerts.is_empty() {
                     sends.push(Send { integration: name.to_string(), alerts, firing: firing.len() });
                 }
@@ -198,6 +200,31 @@ impl GroupState {
         }
         sends
     }
+}
+
+/// The order of a notification's alerts, as Alertmanager sorts them (`alert.AlertSlice`): by
+/// `job`, then `instance` (an alert with the label before one without), then by label set.
+pub fn alert_order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for key in ["job", "instance"] {
+        match (a.labels.get(key), b.labels.get(key)) {
+            (None, None) => continue,
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            (Some(x), Some(y)) if x != y => return x.cmp(y),
+            _ => {}
+        }
+    }
+    // `LabelSet.Before`: pair by pair in name order, names then values; a prefix first.
+    for ((an, av), (bn, bv)) in a.labels.iter().zip(b.labels.iter()) {
+        if an != bn {
+            return an.cmp(bn);
+        }
+        if av != bv {
+            return av.cmp(bv);
+        }
+    }
+    a.labels.len().cmp(&b.labels.len())
 }
 
 /// Whether a new view of an alert overlaps the known one in time (`provider/mem`): then they

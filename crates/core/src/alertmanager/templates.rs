@@ -37,6 +37,79 @@ pub fn with_files(texts: &[(String, String)]) -> Result<Templates, String> {
     Ok(t)
 }
 
+/// One rendered text: its name in a message, the integration's field, Alertmanager's default.
+pub type Rendered = (&'static str, &'static str, &'static str);
+
+/// The texts each integration kind renders from templates: (the text's name in a message,
+/// the integration's field, Alertmanager's default for it). Names: `title` (Slack's title,
+/// PagerDuty's description, Opsgenie's message, an email's subject, Teams' title), `text`
+/// (Slack's text, Opsgenie's description, an email's text part, Teams' text), `html` (an email's
+/// HTML part).
+pub const RENDERED: &[(&str, &[Rendered])] = &[
+    (
+        "slack",
+        &[
+            ("title", "title", r#"{{ template "slack.default.title" . }}"#),
+            ("text", "text", r#"{{ template "slack.default.text" . }}"#),
+        ],
+    ),
+    ("pagerduty", &[("title", "description", r#"{{ template "pagerduty.default.description" .}}"#)]),
+    (
+        "opsgenie",
+        &[
+            ("title", "message", r#"{{ template "opsgenie.default.message" . }}"#),
+            ("text", "description", r#"{{ template "opsgenie.default.description" . }}"#),
+        ],
+    ),
+    (
+        "email",
+        &[
+            ("title", "headers.Subject", r#"{{ template "email.default.subject" . }}"#),
+            ("html", "html", r#"{{ template "email.default.html" . }}"#),
+            ("text", "text", ""),
+        ],
+    ),
+    (
+        "msteams",
+        &[
+            ("title", "title", r#"{{ template "msteams.default.title" . }}"#),
+            ("text", "text", r#"{{ template "msteams.default.text" . }}"#),
+        ],
+    ),
+    (
+        "msteamsv2",
+        &[
+            ("title", "title", r#"{{ template "msteamsv2.default.title" . }}"#),
+            ("text", "text", r#"{{ template "msteamsv2.default.text" . }}"#),
+        ],
+    ),
+];
+
+/// The texts an integration of `kind` with `config` renders for template data `data` (as
+/// [`context`] gives it): its own templates where it has them, Alertmanager's defaults
+/// otherwise; a template that fails renders as its error, so the failure is seen where the
+/// message arrives.
+pub fn render_integration(
+    templates: &Templates,
+    kind: &str,
+    config: &Value,
+    data: &Value,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Some((_, fields)) = RENDERED.iter().find(|(k, _)| *k == kind) else { return out };
+    for (name, field, default) in *fields {
+        let custom = field.split('.').try_fold(config, |v, k| v.get(k)).and_then(Value::as_str);
+        let text = custom.unwrap_or(default);
+        if text.is_empty() {
+            continue;
+        }
+        let rendered =
+            templates.render(text, data, *name == "html").unwrap_or_else(|e| format!("{e} (rendering `{field}`)"));
+        out.insert(name.to_string(), rendered);
+    }
+    out
+}
+
 /// Template data as the webhook sends it ([`super::notification::template_data`]) in the names
 /// templates use: `receiver` → `.Receiver`, an alert's `generatorURL` → `.GeneratorURL`, ...;
 /// labels and annotations keep their names.
@@ -45,15 +118,13 @@ pub fn context(data: &Value) -> Value {
         let mut c = k.chars();
         c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
     }
-    fn rename(v: &Value, keep: &[&str]) -> Value {
+    fn rename(v: &Value) -> Value {
         match v {
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(k, v)| {
                         let inner = match k.as_str() {
-                            "alerts" => {
-                                Value::Array(v.as_array().into_iter().flatten().map(|a| rename(a, keep)).collect())
-                            }
+                            "alerts" => Value::Array(v.as_array().into_iter().flatten().map(rename).collect()),
                             _ => v.clone(),
                         };
                         (go_name(k), inner)
@@ -63,7 +134,7 @@ pub fn context(data: &Value) -> Value {
             other => other.clone(),
         }
     }
-    rename(data, &[])
+    rename(data)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::eval::{ExecError, V, print, truth};
+use super::value::{ExecError, V, print, truth};
 
 /// Every function's name.
 pub const NAMES: &[&str] = &[

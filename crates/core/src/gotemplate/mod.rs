@@ -21,12 +21,13 @@ mod funcs;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod value;
 
 use std::collections::BTreeMap;
 
-pub use eval::ExecError;
 pub use funcs::NAMES as FUNCTIONS;
 pub use parse::ParseError;
+pub use value::ExecError;
 
 use parse::Node;
 

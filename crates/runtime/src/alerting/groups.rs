@@ -12,6 +12,7 @@ use vigil_core::alertmanager::Alert;
 use vigil_core::alertmanager::group::{Group, GroupRef, GroupState, Send, Told};
 use vigil_core::alertmanager::notification::{default_title, template_data};
 use vigil_core::alertmanager::request::severity;
+use vigil_core::alertmanager::templates::{context, render_integration};
 use vigil_core::time::Millis;
 use vigil_store::{GroupRow, NewOutboxEntry, partition_of};
 
@@ -143,7 +144,7 @@ impl Groups {
             }
             for send in sends {
                 let notice = notice_of(told_before.get(&send.integration), &send, now);
-                let msg = group_message(&id, group, &send, notice, now, tell);
+                let msg = group_message(&id, group, &send, notice, now, tell, Some(routing));
                 out.push(entry(&id, &send.integration, notice, &msg, now));
             }
             if group.state.is_empty() {
@@ -178,7 +179,7 @@ impl Groups {
             .into_iter()
             .map(|integration| {
                 let send = Send { integration, alerts: firing.clone(), firing: firing.len() };
-                let msg = group_message(id, group, &send, Notice::Acknowledge, now, tell);
+                let msg = group_message(id, group, &send, Notice::Acknowledge, now, tell, None);
                 entry(id, &send.integration, Notice::Acknowledge, &msg, now)
             })
             .collect();
@@ -318,9 +319,22 @@ fn entry(id: &str, integration: &str, notice: Notice, msg: &AlertMessage, now: M
 
 /// The message of a group's notification: Alertmanager's template data as its details (a
 /// webhook in Alertmanager's format sends exactly that), its default title as the summary; a
-/// page carries a signed link acknowledging the group's incident.
-fn group_message(id: &str, group: &Group, send: &Send, notice: Notice, now: Millis, tell: Telling) -> AlertMessage {
+/// page carries a signed link acknowledging the group's incident. With `routing`, the texts of
+/// the integration told are rendered from its templates (Alertmanager's defaults or its own).
+fn group_message(
+    id: &str,
+    group: &Group,
+    send: &Send,
+    notice: Notice,
+    now: Millis,
+    tell: Telling,
+    routing: Option<&Routing>,
+) -> AlertMessage {
     let data = template_data(group, &send.alerts, now, "");
+    let rendered = routing
+        .and_then(|r| Some((r, r.integration(&send.integration)?)))
+        .map(|(r, i)| render_integration(&r.templates, &i.kind, &i.config, &context(&data)))
+        .unwrap_or_default();
     let firing: Vec<&Alert> = send.alerts.iter().filter(|a| !a.resolved_at(now)).collect();
     let pool: Vec<&Alert> = if firing.is_empty() { send.alerts.iter().collect() } else { firing };
     let worst = pool.iter().map(|a| rank(severity(&a.labels))).max_by_key(|(r, _)| *r);
@@ -350,6 +364,7 @@ fn group_message(id: &str, group: &Group, send: &Send, notice: Notice, now: Mill
             )
             .collect(),
         test: false,
+        rendered,
     }
 }
 

@@ -934,6 +934,7 @@ pub fn message(record: &AlertRecord, notice: Notice, now: Millis) -> AlertMessag
             })
             .collect(),
         test: false,
+        rendered: Default::default(),
     }
 }
 

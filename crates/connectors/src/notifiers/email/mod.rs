@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
+use lettre::message::{MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
@@ -62,15 +63,32 @@ impl EmailConfig {
         if self.to.is_empty() {
             return Err(NotifyError::Invalid("email: `to` lists no recipient".into()));
         }
+        // A subject rendered from a template is used as it is (Alertmanager's), else vigil's.
+        let subject = match msg.rendered.get("title").filter(|t| !t.trim().is_empty()) {
+            Some(s) => s.trim().to_string(),
+            None => format!("[vigil] {}", msg.title()),
+        };
         let mut builder = Message::builder()
             .from(self.from.parse().map_err(|e| invalid("from", &e))?)
-            .subject(format!("[vigil] {}", msg.title()))
-            .header(ContentType::TEXT_PLAIN)
+            .subject(subject)
             .header(DedupKey(msg.dedup_key.clone()));
         for to in &self.to {
             builder = builder.to(to.parse().map_err(|e| invalid("to", &e))?);
         }
-        builder.body(body(msg)).map_err(|e| invalid("message", &e))
+        let text = msg.rendered_text().map_or_else(|| body(msg), str::to_string);
+        match msg.rendered.get("html").filter(|h| !h.trim().is_empty()) {
+            // Alertmanager's email: the HTML part, and the text part beside it when there is one.
+            Some(html) => {
+                let html_part = SinglePart::html(html.clone());
+                let built = match msg.rendered_text() {
+                    Some(_) => builder
+                        .multipart(MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(html_part)),
+                    None => builder.singlepart(html_part),
+                };
+                built.map_err(|e| invalid("message", &e))
+            }
+            None => builder.header(ContentType::TEXT_PLAIN).body(text).map_err(|e| invalid("message", &e)),
+        }
     }
 
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {

@@ -85,12 +85,13 @@ impl OpsgenieConfig {
                 details.insert("dedup_key".into(), Value::String(msg.dedup_key.clone()));
                 let mut tags: Vec<String> = self.tags.clone();
                 tags.extend(msg.labels.iter().map(|(k, v)| format!("{k}:{v}")));
-                let description = match super::details_text(&msg.details) {
-                    Some(details) => format!("{}\n\n{details}", msg.summary),
-                    None => msg.summary.clone(),
+                let description = match (msg.rendered_text(), super::details_text(&msg.details)) {
+                    (Some(text), _) => text.to_string(),
+                    (None, Some(details)) => format!("{}\n\n{details}", msg.summary),
+                    (None, None) => msg.summary.clone(),
                 };
                 let body = json!({
-                    "message": truncate(&msg.title(), MAX_MESSAGE),
+                    "message": truncate(&msg.heading(), MAX_MESSAGE),
                     "alias": alias,
                     "description": truncate(&description, MAX_DESCRIPTION),
                     "priority": priority,

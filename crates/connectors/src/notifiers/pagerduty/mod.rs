@@ -69,7 +69,7 @@ impl PagerDutyConfig {
                 details.entry(format!("label.{k}")).or_insert_with(|| Value::String(v.clone()));
             }
             let mut payload = json!({
-                "summary": truncate(&msg.title(), MAX_SUMMARY),
+                "summary": truncate(&msg.heading(), MAX_SUMMARY),
                 "source": msg.source,
                 "severity": msg.severity.as_str(),
                 "timestamp": rfc3339(msg.firing_since),

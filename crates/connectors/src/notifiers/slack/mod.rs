@@ -37,16 +37,18 @@ impl SlackConfig {
             Notice::Resolve => ":white_check_mark:",
             Notice::Acknowledge => ":eyes:",
         };
-        let title = format!("{emoji} {}", msg.title());
+        let title = format!("{emoji} {}", msg.heading());
         let mut fields: Vec<Value> = vec![
             json!({"type": "mrkdwn", "text": format!("*Severity*\n{}", msg.severity.as_str())}),
             json!({"type": "mrkdwn", "text": format!("*Source*\n{}", msg.source)}),
         ];
         fields.extend(msg.labels.iter().take(8).map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{k}*\n{v}")})));
-        let mut blocks = vec![
-            json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&msg.title(), 150)}}),
-            json!({"type": "section", "fields": fields}),
-        ];
+        let mut blocks =
+            vec![json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&msg.heading(), 150)}})];
+        if let Some(text) = msg.rendered_text() {
+            blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}));
+        }
+        blocks.push(json!({"type": "section", "fields": fields}));
         if let Some(details) = super::details_text(&msg.details) {
             blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&format!("```{details}```"), MAX_SECTION)}}));
         }

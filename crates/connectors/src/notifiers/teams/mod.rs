@@ -48,10 +48,13 @@ impl TeamsConfig {
         facts.extend(msg.labels.iter().take(8).map(|(k, v)| json!({"title": k, "value": v})));
         facts.push(json!({"title": "Dedup key", "value": msg.dedup_key}));
         let mut body = vec![
-            json!({"type": "TextBlock", "text": truncate(&msg.title(), 150), "size": "Large", "weight": "Bolder",
+            json!({"type": "TextBlock", "text": truncate(&msg.heading(), 150), "size": "Large", "weight": "Bolder",
                    "color": colour, "wrap": true}),
             json!({"type": "FactSet", "facts": facts}),
         ];
+        if let Some(text) = msg.rendered_text() {
+            body.insert(1, json!({"type": "TextBlock", "text": truncate(text, MAX_DETAILS), "wrap": true}));
+        }
         if let Some(details) = super::details_text(&msg.details) {
             body.push(json!({"type": "TextBlock", "text": truncate(&details, MAX_DETAILS), "fontType": "Monospace",
                              "size": "Small", "wrap": true}));

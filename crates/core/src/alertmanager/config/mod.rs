@@ -93,7 +93,13 @@ pub struct AmConfig {
     pub global: Value,
     /// Template file globs as written.
     pub templates: Vec<String>,
+    /// The template files they matched, (path, text), as the node that read the configuration
+    /// found them: published with it (key [`TEMPLATE_TEXTS`]), so every node has them.
+    pub template_texts: Vec<(String, String)>,
 }
+
+/// The key under which a published configuration carries its template files' texts.
+pub const TEMPLATE_TEXTS: &str = "vigil_template_texts";
 
 impl AmConfig {
     /// Receiver `name`.
@@ -171,6 +177,10 @@ pub fn read(value: &Value) -> (AmConfig, Vec<Problem>) {
     config.time_intervals = named.into_iter().map(|(_, n)| n).collect();
     for ignored in ["tracing", "event_recorder"] {
         let _ = f.keep(ignored);
+    }
+    if let Some(Value::Object(texts)) = f.keep(TEMPLATE_TEXTS) {
+        config.template_texts =
+            texts.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
     }
     match f.get("route") {
         None => problems.push(Problem::error("route", "no routes provided")),
