@@ -14,7 +14,7 @@ use vigil_core::script::ScriptLimits;
 
 /// Counted as in `vigil`, so the memory limit holds here too.
 #[global_allocator]
-static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::CountingAllocator;
+static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::COUNTING_SYSTEM;
 
 type Job = (String, serde_json::Value, mpsc::Sender<()>);
 

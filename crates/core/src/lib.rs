@@ -32,4 +32,4 @@ pub mod time;
 /// Unit tests count allocations as the `vigil` binary does, so jq's memory limit is tested.
 #[cfg(test)]
 #[global_allocator]
-static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;
+static ALLOCATOR: memory::CountingAllocator = memory::COUNTING_SYSTEM;

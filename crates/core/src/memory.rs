@@ -24,20 +24,23 @@ thread_local! {
     static BALANCE: Cell<isize> = const { Cell::new(0) };
 }
 
-/// The system allocator, counting each thread's allocated bytes.
-pub struct CountingAllocator;
+/// An allocator (the system's by default), counting each thread's allocated bytes.
+pub struct CountingAllocator<A = System>(pub A);
+
+/// The counting allocator over the system's.
+pub const COUNTING_SYSTEM: CountingAllocator = CountingAllocator(System);
 
 fn add(bytes: isize) {
     // A const thread-local without a destructor is always accessible.
     let _ = BALANCE.try_with(|b| b.set(b.get().wrapping_add(bytes)));
 }
 
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the contract; the
-// bookkeeping beside it neither allocates nor unwinds.
-unsafe impl GlobalAlloc for CountingAllocator {
+// SAFETY: every call is forwarded unchanged to the inner allocator, which upholds the contract;
+// the bookkeeping beside it neither allocates nor unwinds.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's layout.
-        let ptr = unsafe { System.alloc(layout) };
+        let ptr = unsafe { self.0.alloc(layout) };
         if !ptr.is_null() {
             add(layout.size() as isize);
         }
@@ -46,7 +49,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's layout.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
+        let ptr = unsafe { self.0.alloc_zeroed(layout) };
         if !ptr.is_null() {
             add(layout.size() as isize);
         }
@@ -54,14 +57,16 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (we forward every allocation).
-        unsafe { System.dealloc(ptr, layout) };
+        // SAFETY: `ptr` was allocated by the inner allocator with `layout` (we forward every
+        // allocation).
+        unsafe { self.0.dealloc(ptr, layout) };
         add(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from `System` with `layout`; the caller guarantees `new_size`.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        // SAFETY: `ptr` came from the inner allocator with `layout`; the caller guarantees
+        // `new_size`.
+        let new = unsafe { self.0.realloc(ptr, layout, new_size) };
         if !new.is_null() {
             add(new_size as isize - layout.size() as isize);
         }

@@ -13,7 +13,7 @@ use vigil_store::{SqliteStore, Store};
 
 /// Counted as in the `vigil` binary, so jq's memory limit holds here too.
 #[global_allocator]
-static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::CountingAllocator;
+static ALLOCATOR: vigil_core::memory::CountingAllocator = vigil_core::memory::COUNTING_SYSTEM;
 
 fn set(docs: &[Value]) -> WorkflowSet {
     let mut set = WorkflowSet::default();

@@ -138,7 +138,8 @@ struct Manager {
     /// Send results go back to delivery once committed.
     recorded: mpsc::UnboundedSender<Vec<delivery::Recorded>>,
     /// The keys of the owned partitions (and only those)...
-    cache: HashMap<String, AlertRecord>,
+    /// (Boxed: the map's spare slots cost a pointer each, not a record.)
+    cache: HashMap<String, Box<AlertRecord>>,
     /// ...all loaded for these partitions: a key of one of them missing from the cache is new.
     loaded: BTreeSet<u32>,
     /// Monitor series observed passing and never anything else (no record in `cache`): the newest
@@ -201,7 +202,7 @@ impl Manager {
                 self.wakes.insert((at, row.dedup_key.clone()));
                 self.wake_of.insert(row.dedup_key.clone(), at);
             }
-            self.cache.insert(row.dedup_key, record);
+            self.cache.insert(row.dedup_key, Box::new(record));
         }
         entries.into_iter().for_each(|e| drop(self.delivery.send(e)));
         self.loaded.extend(parts);
@@ -532,13 +533,13 @@ impl Manager {
                         let mut fresh = (*request).clone();
                         fresh.observation_id = String::new();
                         let state = AlertState { last_observed_at: quiet_until, ..AlertState::default() };
-                        AlertRecord {
+                        Box::new(AlertRecord {
                             request: fresh,
                             state,
                             paged: Vec::new(),
                             paged_severity: None,
                             escalations: Vec::new(),
-                        }
+                        })
                     });
                     self.watch_parents(&request.depends_on);
                     let silenced = self.held(&request, now);

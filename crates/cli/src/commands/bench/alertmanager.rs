@@ -5,7 +5,9 @@
 //! - alerts accepted per second through `POST /api/v2/alerts`, in batches of 64 as Prometheus
 //!   sends them (vigil answers once every alert is committed; Alertmanager holds them in memory);
 //! - resident memory with every alert active, and what it grew by per 100,000 alerts;
-//! - the time from a push to its webhook notification with `group_wait: 0`, p50 and p99.
+//! - the time from a push to its webhook notification with `group_wait: 0`, p50 and p99;
+//! - the whole cost of loading: the server's CPU time per 1,000 alerts and the bytes it wrote
+//!   to storage per alert (vigil on PostgreSQL writes through the database server: not counted).
 //!
 //! vigil runs on SQLite, and on PostgreSQL too with `--postgres`.
 
@@ -54,6 +56,9 @@ struct Contender {
     accepted: usize,
     pushing: Duration,
     latencies: Vec<f64>,
+    /// The server's CPU seconds and bytes written while loading.
+    cpu: f64,
+    written: u64,
 }
 
 impl Drop for Contender {
@@ -170,6 +175,8 @@ fn contender(name: String, base: String, child: Child, hook: &str) -> Contender 
         accepted: 0,
         pushing: Duration::ZERO,
         latencies: Vec::new(),
+        cpu: 0.0,
+        written: 0,
     }
 }
 
@@ -194,6 +201,8 @@ fn batch(from: usize, to: usize) -> Value {
 async fn load(http: &Http, c: &mut Contender, from: usize, to: usize, senders: usize) -> Result<()> {
     let url = format!("{}/api/v2/alerts", c.base);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
+    let pid = c.child.id();
+    let (cpu, written) = (super::measure::cpu_seconds_of(pid), super::measure::write_bytes_of(&pid.to_string()));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..senders.max(1) {
@@ -216,6 +225,10 @@ async fn load(http: &Http, c: &mut Contender, from: usize, to: usize, senders: u
     }
     c.pushing += started.elapsed();
     c.accepted += to - from;
+    // Settled writes (a WAL checkpoint, the page cache) count where they land: a moment later.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.cpu += super::measure::cpu_seconds_of(pid) - cpu;
+    c.written += super::measure::write_bytes_of(&pid.to_string()).saturating_sub(written);
     Ok(())
 }
 
@@ -288,13 +301,15 @@ pub async fn run(plan: Plan) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     crate::output::outln!(
-        "\n{:<20} {:>12} {:>10} {:>14} {:>10} {:>10}",
+        "\n{:<20} {:>12} {:>10} {:>14} {:>10} {:>10} {:>12} {:>14}",
         "system",
         "alerts/s",
         "RSS MB",
         "MB/100k alerts",
         "p50 ms",
-        "p99 ms"
+        "p99 ms",
+        "CPU ms/1k",
+        "bytes/alert"
     );
     for (c, rss) in contenders.iter_mut().zip(memory) {
         if c.latencies.is_empty() {
@@ -302,14 +317,21 @@ pub async fn run(plan: Plan) -> Result<()> {
         }
         c.latencies.sort_by(f64::total_cmp);
         let at = |p: f64| c.latencies[((c.latencies.len() as f64 * p) as usize).min(c.latencies.len() - 1)];
+        let written = if c.name.contains("PostgreSQL") {
+            "(server)".to_string()
+        } else {
+            format!("{:.0}", c.written as f64 / c.accepted.max(1) as f64)
+        };
         crate::output::outln!(
-            "{:<20} {:>12.0} {:>10.0} {:>14.0} {:>10.1} {:>10.1}",
+            "{:<20} {:>12.0} {:>10.0} {:>14.0} {:>10.1} {:>10.1} {:>12.0} {:>14}",
             c.name,
             c.accepted as f64 / c.pushing.as_secs_f64(),
             rss,
             (rss - c.baseline_mb) * 100_000.0 / plan.alerts.max(1) as f64,
             at(0.5),
-            at(0.99)
+            at(0.99),
+            c.cpu * 1000.0 * 1000.0 / c.accepted.max(1) as f64,
+            written
         );
     }
     drop(contenders);

@@ -42,6 +42,11 @@ pub(crate) fn cpu_seconds() -> f64 {
     stat_cpu_seconds(std::path::Path::new("/proc/self/stat"))
 }
 
+/// CPU seconds process `pid` has used (user + system).
+pub(crate) fn cpu_seconds_of(pid: u32) -> f64 {
+    stat_cpu_seconds(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
 /// CPU seconds used by this process's threads named `name` (a benchmark's peer servers run on
 /// threads of their own, so their share can be told apart from vigil's).
 pub(crate) fn thread_cpu_seconds(name: &str) -> f64 {
@@ -65,7 +70,12 @@ fn stat_cpu_seconds(path: &std::path::Path) -> f64 {
 
 /// Bytes this process has caused to be written to storage (`/proc/self/io`).
 pub(crate) fn write_bytes() -> u64 {
-    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    write_bytes_of("self")
+}
+
+/// Bytes process `pid` (`self` for this one) has caused to be written to storage.
+pub(crate) fn write_bytes_of(pid: &str) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
     io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
