@@ -15,14 +15,6 @@ use serde_json::{Value, json};
 use support::prometheus::prometheus;
 use support::*;
 
-fn config(dir: &std::path::Path, hooks: &str) -> std::path::PathBuf {
-    let config = dir.join("config");
-    std::fs::create_dir_all(config.join("notifiers")).unwrap();
-    std::fs::write(config.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {hooks}/pager\n"))
-        .unwrap();
-    config
-}
-
 /// The notices the pager got for alert `name`, in order.
 fn notices(hooks: &Recorder, name: &str) -> Vec<String> {
     hooks
@@ -57,7 +49,7 @@ async fn prometheus_fires_into_vigil_which_pages_once_and_resolves_when_promethe
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
-    let config = config(dir.path(), &hooks.url);
+    let config = pager_config(dir.path(), &hooks.url);
     let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
     let _vigil = KillOnDrop(child);
     // One rule fires for good; one fires for about 8 s, then Prometheus resolves it.
@@ -85,7 +77,7 @@ async fn invalid_alerts_are_refused_by_name_and_the_valid_ones_kept() {
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
-    let config = config(dir.path(), &hooks.url);
+    let config = pager_config(dir.path(), &hooks.url);
     let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
     let _vigil = KillOnDrop(child);
     let http = vigil_connectors::http_client();
@@ -122,7 +114,7 @@ async fn amtool_queries_vigils_alerts_unchanged() {
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
-    let config = config(dir.path(), &hooks.url);
+    let config = pager_config(dir.path(), &hooks.url);
     let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
     let _vigil = KillOnDrop(child);
     let http = vigil_connectors::http_client();

@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::*;
 
-fn config(dir: &std::path::Path, hooks: &str) -> std::path::PathBuf {
-    let config = dir.join("config");
-    std::fs::create_dir_all(config.join("notifiers")).unwrap();
-    std::fs::write(config.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {hooks}/pager\n"))
-        .unwrap();
-    config
-}
-
 /// The notices the pager got about the disk of `instance`, in order.
 fn notices(hooks: &Recorder, instance: &str) -> Vec<String> {
     hooks
@@ -52,7 +44,7 @@ async fn a_silence_until_resolved_ends_when_nothing_it_matches_fires() {
     let hooks = Recorder::start(|_| Reply::json(json!("ok"))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
-    let config = config(dir.path(), &hooks.url);
+    let config = pager_config(dir.path(), &hooks.url);
     let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
     let _child = KillOnDrop(child);
     push(&base, "db1", true).await;

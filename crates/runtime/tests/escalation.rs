@@ -50,9 +50,29 @@ async fn engine(db: &std::path::Path, clock: Arc<ManualClock>) -> (Engine, Arc<S
 
 /// The outbox of the alert as (notifier, notice), oldest first, once it holds `want`.
 async fn until_told(store: &SqliteStore, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
+    until(store, Some(KEY), want).await
+}
+
+/// Every notification of every key, oldest first, once they are `want`.
+async fn until_all(store: &SqliteStore, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
+    until(store, None, want).await
+}
+
+/// The notifications of `key` (of every key: `None`) as (notifier, notice), oldest first, once
+/// they are `want`; fails as soon as they are more, or after 20 s.
+async fn until(store: &SqliteStore, key: Option<&str>, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
+    use vigil_store::OutboxStatus::{Delivered, Failed, Pending};
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut entries = store.alert_outbox(KEY, 100).await.unwrap();
+        let mut entries = Vec::new();
+        match key {
+            Some(key) => entries = store.alert_outbox(key, 100).await.unwrap(),
+            None => {
+                for status in [Pending, Delivered, Failed] {
+                    entries.extend(store.outbox(status, 1000).await.unwrap());
+                }
+            }
+        }
         entries.sort_by_key(|e| e.id);
         let told: Vec<(&str, &str)> = entries.iter().map(|e| (e.notifier.as_str(), e.notice.as_str())).collect();
         if told == want {
@@ -115,25 +135,6 @@ async fn steps_escalate_on_the_clock_resume_after_a_restart_and_stop_at_an_ack()
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_told(&store, &acked).await;
     b.shutdown().await;
-}
-
-/// Every notification of every key, oldest first, once they are `want` (as (notifier, notice)).
-async fn until_all(store: &SqliteStore, want: &[(&str, &str)]) -> Vec<OutboxEntry> {
-    use vigil_store::OutboxStatus::{Delivered, Failed, Pending};
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut entries = Vec::new();
-        for status in [Pending, Delivered, Failed] {
-            entries.extend(store.outbox(status, 1000).await.unwrap());
-        }
-        entries.sort_by_key(|e| e.id);
-        let told: Vec<(&str, &str)> = entries.iter().map(|e| (e.notifier.as_str(), e.notice.as_str())).collect();
-        if told == want {
-            return entries;
-        }
-        assert!(told.len() <= want.len() && Instant::now() < deadline, "told {told:?}, want {want:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

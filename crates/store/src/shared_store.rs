@@ -843,16 +843,7 @@ macro_rules! store_impl {
                 .bind(group_key)
                 .fetch_optional(&self.reader)
                 .await?;
-            row.map(|r| {
-                Ok(crate::GroupRow {
-                    group_key: r.try_get("group_key")?,
-                    next_wake: r.try_get("next_wake")?,
-                    updated_at: r.try_get("updated_at")?,
-                    state: r.try_get("state")?,
-                    members: Vec::new(),
-                })
-            })
-            .transpose()
+            row.as_ref().map(group_of).transpose()
         }
 
         async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
@@ -866,18 +857,7 @@ macro_rules! store_impl {
             }
             q.push(")");
             let rows = q.build().fetch_all(&self.reader).await?;
-            let mut groups: Vec<crate::GroupRow> = rows
-                .iter()
-                .map(|r| {
-                    Ok(crate::GroupRow {
-                        group_key: r.try_get("group_key")?,
-                        next_wake: r.try_get("next_wake")?,
-                        updated_at: r.try_get("updated_at")?,
-                        state: r.try_get("state")?,
-                        members: Vec::new(),
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let mut groups: Vec<crate::GroupRow> = rows.iter().map(group_of).collect::<Result<_>>()?;
             let mut q: QueryBuilder<$db> =
                 QueryBuilder::new("SELECT group_key, member_key, alert FROM alert_group_members WHERE part IN (");
             let mut list = q.separated(", ");
@@ -989,6 +969,17 @@ macro_rules! backend_helpers {
             last_error: r.try_get("last_error")?,
             created_at: r.try_get("created_at")?,
             finished_at: r.try_get("finished_at")?,
+        })
+    }
+
+    /// A group's row, without its members.
+    fn group_of(r: &$row) -> Result<crate::GroupRow> {
+        Ok(crate::GroupRow {
+            group_key: r.try_get("group_key")?,
+            next_wake: r.try_get("next_wake")?,
+            updated_at: r.try_get("updated_at")?,
+            state: r.try_get("state")?,
+            members: Vec::new(),
         })
     }
 

@@ -244,6 +244,16 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A config directory `dir/config` with one webhook notifier, `pager`, posting to `{hooks}/pager`.
+#[allow(dead_code)]
+pub fn pager_config(dir: &Path, hooks: &str) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    std::fs::write(config.join("notifiers/pager.yaml"), format!("name: pager\ntype: webhook\nurl: {hooks}/pager\n"))
+        .unwrap();
+    config
+}
+
 /// Starts `vigil serve` on `config` with `db`, output discarded, plus any extra arguments.
 pub fn serve(db: &Path, config: &Path, extra: &[&str]) -> std::process::Child {
     vigil(db)
