@@ -79,6 +79,10 @@ async fn a_failing_parent_holds_its_dependents_notifications() {
         let alert = app_alert(&base).await;
         if let Some(a) = alert.as_ref().filter(|a| a["status"]["state"] == "suppressed") {
             assert_eq!(a["status"]["inhibitedBy"], json!(["gateway"]));
+            // The web UI says why it is held.
+            let page = vigil_connectors::http_client().get(format!("{base}/ui/alerts")).send().await.unwrap();
+            let html = page.text().await.unwrap();
+            assert!(html.contains("depends on <b>gateway</b>, which fails"), "{html}");
             break;
         }
         assert!(Instant::now() < deadline, "the app fires, held by the gateway: {alert:?}");

@@ -46,6 +46,9 @@ struct StoredRequest {
     /// The alert's labels (states stored before kept a copy too: read when these are absent).
     #[serde(default)]
     labels: std::collections::BTreeMap<String, String>,
+    /// The monitors it depends on (`dependsOn`).
+    #[serde(default)]
+    depends_on: Vec<String>,
 }
 
 fn stored(a: &AlertRow) -> Stored {
@@ -94,9 +97,28 @@ pub fn silence_note(s: &SilenceRow, now: Millis) -> Markup {
     }
 }
 
-/// A table of alerts with their ack and silence actions, and the silences covering each;
-/// `back` is where actions return.
-pub fn table(viewer: &Viewer, rows: &[AlertRow], silences: &[SilenceRow], now: Millis, back: &str) -> Markup {
+/// What holds alerts back besides their own state: the silences, and the monitors they depend on
+/// that fail.
+pub struct Holds {
+    /// Every silence (those ended are passed over).
+    pub silences: Vec<SilenceRow>,
+    /// The monitors some of the alerts depend on that fire now.
+    pub failing_parents: std::collections::HashSet<String>,
+}
+
+impl Holds {
+    /// The silences, and which of the parents of `rows` fire.
+    pub async fn read(store: &dyn vigil_store::Store, rows: &[&[AlertRow]]) -> Result<Holds, ApiError> {
+        let parents: Vec<String> =
+            rows.iter().flat_map(|r| r.iter()).flat_map(|a| stored(a).request.depends_on).collect();
+        let failing_parents = store.firing_names(&parents).await.map_err(ApiError::from)?.into_iter().collect();
+        Ok(Holds { silences: store.silences().await.map_err(ApiError::from)?, failing_parents })
+    }
+}
+
+/// A table of alerts with their ack and silence actions, and what holds each back (silences,
+/// maintenance windows, a failing monitor it depends on); `back` is where actions return.
+pub fn table(viewer: &Viewer, rows: &[AlertRow], holds: &Holds, now: Millis, back: &str) -> Markup {
     html! {
         @if rows.is_empty() {
             p.muted { "No alerts." }
@@ -114,7 +136,10 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], silences: &[SilenceRow], now: M
                                 span.mono.muted { (a.dedup_key) }
                                 @if a.condition != "ok" {
                                     @let labels = if request.labels.is_empty() { &st.labels } else { &request.labels };
-                                    @for s in covering(silences, &a.name, labels, now) { br; (silence_note(s, now)) }
+                                    @for s in covering(&holds.silences, &a.name, labels, now) { br; (silence_note(s, now)) }
+                                    @for p in request.depends_on.iter().filter(|p| holds.failing_parents.contains(*p)) {
+                                        br; span.held-note { (badge("pending", "held")) " depends on " b { (p) } ", which fails" }
+                                    }
                                 }
                             }
                             td { (badge(class, text)) }
@@ -202,9 +227,9 @@ pub async fn page(
             record.insert(a.dedup_key.clone(), told);
         }
     }
-    let silences: Vec<SilenceRow> =
-        store.silences().await.map_err(ApiError::from)?.into_iter().filter(|s| s.ends_at > now).collect();
-    let covered = |rows: &[AlertRow]| table(&viewer, rows, &silences, now, "/ui/alerts");
+    let holds = Holds::read(&*store, &[&active, &resolved]).await?;
+    let silences: Vec<&SilenceRow> = holds.silences.iter().filter(|s| s.ends_at > now).collect();
+    let covered = |rows: &[AlertRow]| table(&viewer, rows, &holds, now, "/ui/alerts");
     let body = html! {
         (layout::flash(q.done.as_deref()))
         h2 { "Active" }
@@ -229,7 +254,7 @@ pub async fn page(
                 table {
                     thead { tr { th { "Matchers" } th { "Starts" } th { "Ends" } th.wide { "Why" } th { "" } } }
                     tbody {
-                        @for s in &silences {
+                        @for s in silences.iter().copied() {
                             @let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
                             tr data-silence=(s.id) {
                                 td.mono { @for (k, v) in &matchers { (k) "=" (v) " " } }

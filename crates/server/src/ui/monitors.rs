@@ -190,9 +190,9 @@ pub async fn detail(
         }
     }
     told.sort_by_key(|e| std::cmp::Reverse(e.id));
-    let silences = store.silences().await.map_err(ApiError::from)?;
+    let holds = alerts::Holds::read(&*store, &[&monitor_alerts]).await?;
     let labels = silence_labels(&m);
-    let covering = alerts::covering(&silences, &m.name, &labels, now);
+    let covering = alerts::covering(&holds.silences, &m.name, &labels, now);
     let path = format!("/ui/monitors/{}", query_escape(&name));
     let body = html! {
         (layout::flash(q.done.as_deref()))
@@ -259,7 +259,7 @@ pub async fn detail(
             @if m.series.is_empty() { p.muted { "No series yet." } }
         }
         h2 { "Alerts" }
-        section.panel { (alerts::table(&viewer, &monitor_alerts, &silences, now, &path)) }
+        section.panel { (alerts::table(&viewer, &monitor_alerts, &holds, now, &path)) }
         h2 { "Who was told" }
         section.panel {
             @if told.is_empty() { p.muted { "Nothing sent about this monitor." } }

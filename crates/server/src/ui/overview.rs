@@ -77,7 +77,7 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let alert_count = active.len();
     active.truncate(ALERTS_SHOWN);
-    let silences = store.silences().await.map_err(ApiError::from)?;
+    let holds = super::alerts::Holds::read(&*store, &[&active]).await?;
     // One status at a time: each reads a few index entries in the listing's order.
     let mut failed = Vec::new();
     for status in [WorkflowStatus::Failed, WorkflowStatus::TimedOut] {
@@ -105,7 +105,7 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
             div.count { b { (alert_count) } "active alerts" }
         }
         h2 { "Active alerts" }
-        section.panel #alerts { (alerts::table(viewer, &active, &silences, now, "/")) }
+        section.panel #alerts { (alerts::table(viewer, &active, &holds, now, "/")) }
         h2 { "Monitors" }
         section.panel {
             div.grid #monitors {
