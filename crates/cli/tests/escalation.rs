@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
@@ -30,14 +30,6 @@ fn config(dir: &std::path::Path, hooks: &str) -> std::path::PathBuf {
 
 fn notices(hooks: &Recorder, path: &str) -> Vec<String> {
     hooks.to(path).iter().map(|r| r.body["notice"].as_str().unwrap_or_default().to_string()).collect()
-}
-
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::*;
@@ -25,14 +25,6 @@ async fn push(base: &str, instance: &str, firing: bool) {
     let answer =
         vigil_connectors::http_client().post(format!("{base}/api/v2/alerts")).json(&alert).send().await.unwrap();
     assert_eq!(answer.status(), 200);
-}
-
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn silence_list(db: &std::path::Path) -> String {

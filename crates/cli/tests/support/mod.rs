@@ -244,6 +244,16 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Waits up to 30 s for `done`, looking every 100 ms; fails saying `what` did not happen.
+#[allow(dead_code)]
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A config directory `dir/config` with one webhook notifier, `pager`, posting to `{hooks}/pager`.
 #[allow(dead_code)]
 pub fn pager_config(dir: &Path, hooks: &str) -> PathBuf {
