@@ -130,6 +130,13 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     assert_eq!(held[0]["status"]["state"], "suppressed", "{held:#}");
     assert_eq!(held[0]["status"]["inhibitedBy"].as_array().map(Vec::len), Some(1), "{held:#}");
     assert_eq!(held[0]["receivers"], json!([{"name": "team"}]));
+    // Routed alerts are kept in their groups only, and vigil's own alert list shows them too.
+    let listed: Value = http.get(format!("{base}/api/v1/alerts")).send().await.unwrap().json().await.unwrap();
+    let keys: Vec<&str> = listed["items"].as_array().unwrap().iter().filter_map(|a| a["dedupKey"].as_str()).collect();
+    for want in ["alertmanager/HostDown{instance=d,site=s1}", "alertmanager/GatewayDown{site=s1}"] {
+        assert!(keys.contains(&want), "{want} is listed: {listed:#}");
+    }
+    assert_eq!(keys.len(), 6, "each alert once: {listed:#}");
     let groups: Value =
         http.get(format!("{base}/api/v2/alerts/groups?receiver=team")).send().await.unwrap().json().await.unwrap();
     let hosts =

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use vigil_core::time::Millis;
 use vigil_store::{Store, StoreError};
 
 /// Most firing alerts read.
@@ -33,16 +34,18 @@ struct Named {
     labels: BTreeMap<String, String>,
 }
 
-/// Every firing alert.
-pub async fn read(store: &dyn Store) -> Result<Vec<Firing>, StoreError> {
-    Ok(store
-        .alerts(true, READ)
-        .await?
-        .into_iter()
-        .filter(|a| a.condition == "firing")
-        .filter_map(|a| {
-            let s = serde_json::from_str::<Stored>(&a.state).ok()?;
-            Some(Firing { key: a.dedup_key, name: s.request.name, labels: s.request.labels })
-        })
-        .collect())
+/// Every firing alert at `now`. A routed pushed alert's key is its group's (the partition that
+/// holds it), once per group.
+pub async fn read(store: &dyn Store, now: Millis) -> Result<Vec<Firing>, StoreError> {
+    let records = store.alerts(true, READ).await?.into_iter().filter(|a| a.condition == "firing").filter_map(|a| {
+        let s = serde_json::from_str::<Stored>(&a.state).ok()?;
+        Some(Firing { key: a.dedup_key, name: s.request.name, labels: s.request.labels })
+    });
+    let pushed = crate::alert_rows::pushed_members(store).await?.into_iter().filter(|(_, a)| !a.resolved_at(now)).map(
+        |(group, a)| {
+            let name = a.labels.get(vigil_core::alert::ALERT_NAME_LABEL).cloned().unwrap_or_default();
+            Firing { key: group, name, labels: a.labels }
+        },
+    );
+    Ok(records.chain(pushed).collect())
 }

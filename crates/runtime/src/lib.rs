@@ -16,6 +16,7 @@
 
 pub mod ack_link;
 pub mod admission;
+pub mod alert_rows;
 mod alerting;
 mod clock;
 pub mod cluster;

@@ -2,7 +2,8 @@
 //! of its dedup key ([`vigil_core::alertmanager::request`]) for the alert manager, and the push is
 //! answered only once every one is durable: committed by this node's manager (its partition is
 //! surely this node's), or written to the inbox of the partition's owner. With an Alertmanager
-//! configuration loaded, each carries its routes: the groups it joins tell the receivers.
+//! configuration loaded, an alert is no observation but a member of the groups its routes put it
+//! in (stored there only, as Alertmanager holds it): the groups tell the receivers.
 
 use vigil_core::alertmanager::{Alert, request::to_request};
 use vigil_store::partition_of;
@@ -17,14 +18,17 @@ pub(crate) async fn push(shared: &Shared, alerts: &[Alert], notifiers: &[String]
     let routing = shared.routing.read().expect("lock").clone();
     let mut local = false;
     for a in alerts {
-        let request = Box::new(match &routing {
-            Some(r) => {
-                let mut request = to_request(a, now, &[]);
-                request.routed = Some(Box::new(r.route(a.clone())));
-                request
-            }
-            None => to_request(a, now, notifiers),
-        });
+        // With a routing tree, the alert joins its groups and is stored there only: this node's
+        // manager puts it into the groups of its partitions, and into the inboxes of the others'
+        // owners, in its next commit.
+        if let Some(r) = &routing {
+            let key = vigil_core::alertmanager::fingerprint_hex(&a.labels);
+            let routed = Box::new(r.route(a.clone()));
+            shared.alerts.send(AlertMsg::Routed { key, routed }).map_err(|_| EngineError::ShuttingDown)?;
+            local = true;
+            continue;
+        }
+        let request = Box::new(to_request(a, now, notifiers));
         let part = partition_of(&request.dedup_key);
         if shared.ownership.surely_owns(part) {
             let msg = AlertMsg::Observe {

@@ -14,8 +14,8 @@ use vigil_store::{SilenceRow, Store, StoreError};
 pub const LONGEST_MS: Millis = 7 * 24 * 3_600_000;
 
 /// The name and labels of every firing alert.
-async fn firing(store: &dyn Store) -> Result<Vec<(String, BTreeMap<String, String>)>, StoreError> {
-    Ok(crate::firing_alerts::read(store).await?.into_iter().map(|f| (f.name, f.labels)).collect())
+async fn firing(store: &dyn Store, now: Millis) -> Result<Vec<(String, BTreeMap<String, String>)>, StoreError> {
+    Ok(crate::firing_alerts::read(store, now).await?.into_iter().map(|f| (f.name, f.labels)).collect())
 }
 
 fn silence_of(row: &SilenceRow) -> Option<Silence> {
@@ -26,7 +26,7 @@ fn silence_of(row: &SilenceRow) -> Option<Silence> {
 pub async fn matches_firing(store: &dyn Store, row: &SilenceRow, now: Millis) -> Result<bool, StoreError> {
     let at = row.starts_at.unwrap_or(now).max(now);
     let Some(silence) = silence_of(row) else { return Ok(false) };
-    Ok(firing(store).await?.iter().any(|(name, labels)| silence.mutes(name, labels, at)))
+    Ok(firing(store, now).await?.iter().any(|(name, labels)| silence.mutes(name, labels, at)))
 }
 
 /// Ends the active silences until resolved that nothing firing matches any more; their ids.
@@ -40,7 +40,7 @@ pub async fn end_resolved(store: &dyn Store, now: Millis) -> Result<Vec<String>,
     if live.is_empty() {
         return Ok(Vec::new());
     }
-    let firing = firing(store).await?;
+    let firing = firing(store, now).await?;
     let mut ended = Vec::new();
     for mut row in live {
         let Some(silence) = silence_of(&row) else { continue };

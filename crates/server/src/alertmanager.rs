@@ -82,8 +82,7 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     let store = app.engine.store();
     let now = app.engine.now();
     let silences = live_silences(&*store, now).await?;
-    let records: Vec<(Record, i64)> = store
-        .alerts(true, u32::MAX)
+    let records: Vec<(Record, i64)> = vigil_runtime::alert_rows::read(&*store, true, u32::MAX, now)
         .await?
         .into_iter()
         .filter_map(|row| Some((serde_json::from_str::<Record>(&row.state).ok()?, row.updated_at)))

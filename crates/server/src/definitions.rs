@@ -296,7 +296,7 @@ pub struct AlertQuery {
 /// Alerts: pending and firing ones (all with `all=true`), by dedup key, a page at a time.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerting", params(AlertQuery), responses((status = 200, body = ItemPage)))]
 async fn list_alerts(State(app): State<AppState>, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<Json<ItemPage>> {
-    let rows = app.engine.store().alerts(!q.all, u32::MAX).await?;
+    let rows = vigil_runtime::alert_rows::read(&*app.engine.store(), !q.all, u32::MAX, app.engine.now()).await?;
     let mut items: Vec<(String, Value)> = rows
         .into_iter()
         .map(|a| {

@@ -184,6 +184,10 @@ async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
         "the header replaced, one alert changed, one added, one gone; the emptied group gone with its alerts"
     );
     assert!(store.groups_in(&[]).await.unwrap().is_empty());
+    let mut members = store.group_member_alerts().await.unwrap();
+    members.sort();
+    let g1 = || "g1".to_string();
+    assert_eq!(members, [(g1(), "a".into(), "10".into()), (g1(), "d".into(), "4".into())], "every group's alerts");
     let named =
         |key: &str, name: &str, condition: &str| AlertRow { name: name.into(), ..alert_row(key, condition, 1_000) };
     let rows = vec![named("gw-1", "gateway", "firing"), named("gw-2", "gateway", "ok"), named("db-1", "db", "ok")];

@@ -838,6 +838,13 @@ macro_rules! store_impl {
             rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
         }
 
+        async fn group_member_alerts(&self) -> Result<Vec<(String, String, String)>> {
+            let rows = sqlx::query("SELECT group_key, member_key, alert FROM alert_group_members")
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get("group_key")?, r.try_get("member_key")?, r.try_get("alert")?))).collect()
+        }
+
         async fn alert_group(&self, group_key: &str) -> Result<Option<crate::GroupRow>> {
             let row = sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1")
                 .bind(group_key)

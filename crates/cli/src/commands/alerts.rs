@@ -29,7 +29,8 @@ pub struct AlertsArgs {
 /// Lists alerts with state, since when, and when last notified; then failed notifications.
 pub async fn list(args: AlertsArgs) -> Result<ExitCode> {
     let store = open_store(&args.db.db).await?;
-    let rows = store.alerts(!args.all, 500).await?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let rows = vigil_runtime::alert_rows::read(&*store, !args.all, 500, now).await?;
     crate::output::outln!("{:<48} {:<8} {:<5} {:<26} LAST NOTIFIED", "DEDUP KEY", "STATE", "ACK", "SINCE");
     for r in rows {
         let since = r.firing_since.map(format_millis).unwrap_or_else(|| "-".into());

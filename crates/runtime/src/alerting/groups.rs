@@ -3,16 +3,17 @@
 //! and each flush becomes outbox entries, committed with the group's new state in the alert
 //! manager's transaction.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use vigil_connectors::notifiers::{AlertMessage, Link, Severity};
 use vigil_core::alert::Notice;
 use vigil_core::alert::escalation::{Escalation, Policy};
-use vigil_core::alertmanager::Alert;
+use vigil_core::alertmanager::config::inhibit::InhibitRule;
 use vigil_core::alertmanager::group::{Group, GroupRef, GroupState, Send, Told};
 use vigil_core::alertmanager::notification::{default_title, template_data};
 use vigil_core::alertmanager::request::severity;
 use vigil_core::alertmanager::templates::{context, render_integration};
+use vigil_core::alertmanager::{Alert, all_match};
 use vigil_core::time::Millis;
 use vigil_store::{GroupRow, NewOutboxEntry, partition_of};
 
@@ -79,6 +80,17 @@ impl Groups {
         if next.is_some_and(|at| at <= now) {
             self.set_wake(&g.id, next);
         }
+    }
+
+    /// The firing alerts of these groups that some rule of `rules` takes as its source, by
+    /// member key.
+    pub fn inhibiting(&self, rules: &[InhibitRule], now: Millis) -> Vec<(String, BTreeMap<String, String>)> {
+        self.map
+            .values()
+            .flat_map(|g| g.state.alerts.iter())
+            .filter(|(_, a)| !a.resolved_at(now) && rules.iter().any(|r| all_match(&r.source, &a.labels)))
+            .map(|(k, a)| (k.clone(), a.labels.clone()))
+            .collect()
     }
 
     /// When the next group is due.

@@ -65,6 +65,14 @@ pub enum AlertMsg {
         /// The inbox message it came in, deleted with the change it makes.
         inbox: Option<i64>,
     },
+    /// An alert pushed while a routing tree is loaded joins the groups it was routed to (this
+    /// node's now, the others' through their owners' inboxes).
+    Routed {
+        /// Its member key: its fingerprint.
+        key: String,
+        /// The alert and its groups.
+        routed: Box<vigil_core::alertmanager::group::Routed>,
+    },
     /// This node now owns these partitions: load their keys and notifications.
     Gained(Vec<u32>),
     /// This node no longer owns these partitions: forget their keys.

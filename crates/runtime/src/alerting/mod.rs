@@ -3,6 +3,7 @@
 //! with the notifications they caused (the outbox) before anything is sent. [`delivery`] then
 //! sends the outbox.
 
+mod commit;
 pub mod delivery;
 mod groups;
 pub(crate) mod messages;
@@ -20,7 +21,7 @@ use vigil_connectors::notifiers::{AlertMessage, Link, NotifierConfig, Severity};
 use vigil_core::alert::{AlertRequest, AlertState, Condition, Notice, Silence};
 use vigil_core::interpreter::{Event, TaskResult};
 use vigil_core::time::Millis;
-use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, OutboxStatus, StoreError, partition_of};
+use vigil_store::{AlertBatch, AlertRow, NewOutboxEntry, OutboxEntry, partition_of};
 
 use crate::cluster::inbox::InboxMsg;
 use crate::cluster::ownership::Ownership;
@@ -34,23 +35,8 @@ const SILENCE_REFRESH: Duration = Duration::from_secs(2);
 /// Silences until resolved are looked at every this many silence refreshes.
 const UNTIL_RESOLVED_EVERY: u64 = 2;
 
-/// An ALERT task's result, to send once the step that decided it is committed.
-struct Reply {
-    /// The observed key.
-    key: String,
-    /// The instance.
-    instance: String,
-    /// Its task result.
-    event: Event,
-    /// The partition to reach it through the inbox, when another node runs it.
-    remote: Option<u32>,
-    /// For an observation of this node's own instance: the observation again, for the key's
-    /// partition, should its lease be lost before the result is committed (nobody else has it).
-    resend: Option<(u32, InboxMsg)>,
-}
-
-/// Stops running the partitions given (their leases were lost).
-pub(crate) type LoseParts = Arc<dyn Fn(&[u32]) + Send + Sync>;
+pub(crate) use commit::LoseParts;
+use commit::{Commit, Committer, Reply, RoutedOut};
 
 /// What the alert manager needs of the engine, and nothing more.
 pub(crate) struct AlertDeps {
@@ -105,6 +91,7 @@ pub async fn run(
         watched_parents: BTreeSet::new(),
         refreshes: 0,
         remote_sources: Vec::new(),
+        in_flight: None,
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -121,7 +108,7 @@ pub async fn run(
             .map(|at| Duration::from_millis((at - now).clamp(1, 60_000) as u64))
             .unwrap_or(Duration::from_secs(60));
         tokio::select! {
-            n = rx.recv_many(&mut msgs, 1024) => if n == 0 { return },
+            n = rx.recv_many(&mut msgs, 1024) => if n == 0 { m.settle().await; return },
             n = results.recv_many(&mut sent, 64), if delivering => delivering = n > 0,
             _ = tokio::time::sleep(wait.min(SILENCE_REFRESH)) => {}
         }
@@ -175,6 +162,8 @@ struct Manager {
     /// Firing alerts other nodes own that an inhibition rule's source matches (key, labels):
     /// they inhibit here too. Read with the silences, in a cluster with inhibition rules.
     remote_sources: Vec<(String, std::collections::BTreeMap<String, String>)>,
+    /// The commit of the previous step, while it runs: it returns the partitions it lost.
+    in_flight: Option<tokio::task::JoinHandle<Vec<u32>>>,
 }
 
 impl Manager {
@@ -184,6 +173,7 @@ impl Manager {
         if parts.is_empty() {
             return Ok(());
         }
+        self.settle().await;
         let rows = self.deps.store.alerts_in(&parts).await?;
         let entries = self.deps.store.pending_outbox_in(&parts).await?;
         self.groups.load(self.deps.store.groups_in(&parts).await?);
@@ -228,6 +218,7 @@ impl Manager {
     /// them: a month of distinct keys does not stay in memory.
     async fn expire(&mut self, before: Millis) -> u64 {
         const CHUNK: u32 = 500;
+        self.settle().await;
         let parts = (!self.deps.ownership.solo()).then(|| self.deps.ownership.parts());
         let mut total = 0;
         loop {
@@ -319,7 +310,7 @@ impl Manager {
             self.remote_sources.clear();
             return;
         }
-        match crate::firing_alerts::read(&*self.deps.store).await {
+        match crate::firing_alerts::read(&*self.deps.store, self.deps.clock.now()).await {
             Ok(all) => {
                 let ownership = &self.deps.ownership;
                 self.remote_sources = all
@@ -484,6 +475,7 @@ impl Manager {
                         self.deps.inbox.release(id);
                     }
                 }
+                AlertMsg::Routed { key, routed } => self.route_member(*routed, &key, now, &mut routed_out).await,
                 AlertMsg::Observe { instance, task_id, mut request, from } => {
                     let key = request.dedup_key.clone();
                     let part = partition_of(&key);
@@ -698,126 +690,58 @@ impl Manager {
             }
             batch.alerts.push(row(key, record, next, now));
         }
-        if batch.alerts.is_empty()
-            && batch.groups.is_empty()
-            && batch.groups_gone.is_empty()
-            && batch.group_members_gone.is_empty()
-            && routed_out.remote.is_empty()
-            && batch.outbox.is_empty()
-            && batch.deliveries.is_empty()
-            && replies.is_empty()
-            && acks.is_empty()
-            && inbox_done.is_empty()
-        {
-            for reply in flushed {
+        let mut commit = Commit {
+            batch,
+            replies,
+            routed_out,
+            inbox_done,
+            acks,
+            flushed,
+            sent,
+            acks_to_clear: std::mem::take(&mut self.acks_to_clear),
+            now,
+        };
+        // One commit at a time, in step order: the previous step's first. The partitions it lost
+        // are forgotten, and this step's changes to them left out.
+        let lost = self.settle().await;
+        if !lost.is_empty() {
+            commit.drop_lost(&lost, &self.committer());
+        }
+        if commit.writes_nothing() {
+            self.acks_to_clear = std::mem::take(&mut commit.acks_to_clear);
+            for reply in commit.flushed {
                 let _ = reply.send(());
             }
             return;
         }
-        let ids = loop {
-            // Results for instances of other nodes go to their inboxes in the same transaction.
-            batch.inbox_out = replies
-                .iter()
-                .filter_map(|r| {
-                    let msg = InboxMsg::Event { instance: r.instance.clone(), event: r.event.clone() };
-                    Some(msg.row(r.remote?, now))
-                })
-                .chain(routed_out.remote.iter().map(|(part, msg)| msg.row(*part, now)))
-                .collect();
-            batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
-            let parts = batch
-                .alerts
-                .iter()
-                .map(|a| partition_of(&a.dedup_key))
-                .chain(batch.outbox.iter().map(|e| partition_of(&e.dedup_key)))
-                .chain(batch.groups.iter().map(|g| partition_of(&g.group_key)))
-                .chain(batch.groups_gone.iter().map(|g| partition_of(g)))
-                .chain(inbox_done.iter().map(|(p, _)| *p));
-            batch.fence = self.deps.ownership.fence(parts);
-            match self.deps.store.commit_alerts(&batch).await {
-                Ok(ids) => {
-                    if !batch.outbox.is_empty() {
-                        crate::crash_point::reach(crate::crash_point::CrashPoint::AfterAlertCommit);
-                    }
-                    break ids;
-                }
-                Err(StoreError::LeaseLost(lost)) => {
-                    // Another node owns these keys now: leave them out; it resumes them from what
-                    // was committed (and takes the inbox's observations again).
-                    (self.deps.lose)(&lost);
-                    self.forget(&lost);
-                    let gone = |key: &str| lost.contains(&partition_of(key));
-                    batch.alerts.retain(|a| !gone(&a.dedup_key));
-                    batch.outbox.retain(|e| !gone(&e.dedup_key));
-                    batch.groups.retain(|g| !gone(&g.group_key));
-                    batch.groups_gone.retain(|g| !gone(g));
-                    batch.group_members_gone.retain(|(g, _)| !gone(g));
-                    inbox_done.retain(|(p, _)| !lost.contains(p));
-                    // Routed alerts put into groups here go to the groups' new owners.
-                    let (lost_members, kept) =
-                        std::mem::take(&mut routed_out.local).into_iter().partition(|(p, _)| lost.contains(p));
-                    routed_out.local = kept;
-                    for (part, msg) in lost_members {
-                        crate::cluster::inbox::send_later(self.deps.store.clone(), now, part, msg);
-                    }
-                    // An observation from the inbox is still there for the new owner; one of this
-                    // node's instances goes to it through the inbox, or its ALERT task waits forever.
-                    let (dropped, kept) = replies.into_iter().partition(|r| gone(&r.key));
-                    replies = kept;
-                    for (part, msg) in resend_of(dropped) {
-                        crate::cluster::inbox::send_later(self.deps.store.clone(), now, part, msg);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "Committing alert states failed; retrying before anything is sent.");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        };
-        metrics::counter!("vigil_notifications_queued_total").increment(ids.len() as u64);
-        let applied = std::mem::take(&mut self.acks_to_clear);
-        if !applied.is_empty()
-            && let Err(e) = self.deps.store.clear_ack_requests(&applied).await
-        {
-            tracing::error!(error = %e, "Could not clear applied acknowledgement requests; they will be applied again (harmlessly).");
-        }
-        if !sent.is_empty() {
-            let _ = self.recorded.send(sent);
-        }
-        for (id, e) in ids.into_iter().zip(batch.outbox) {
-            let entry = OutboxEntry {
-                id,
-                dedup_key: e.dedup_key,
-                notifier: e.notifier,
-                notice: e.notice,
-                message: e.message,
-                status: OutboxStatus::Pending,
-                attempts: 0,
-                next_attempt_at: e.created_at,
-                last_error: None,
-                created_at: e.created_at,
-                finished_at: None,
-            };
-            let _ = self.delivery.send(entry);
-        }
-        for reply in replies.into_iter().filter(|r| r.remote.is_none()) {
-            self.deps.router.send(&reply.instance, reply.event);
-        }
-        for (reply, done) in acks {
-            let _ = reply.send(done);
-        }
-        for reply in flushed {
-            let _ = reply.send(());
+        self.in_flight = Some(tokio::spawn(commit.run(self.committer())));
+    }
+
+    /// What the commits need of the engine.
+    fn committer(&self) -> Committer {
+        Committer {
+            store: self.deps.store.clone(),
+            ownership: self.deps.ownership.clone(),
+            lose: self.deps.lose.clone(),
+            delivery: self.delivery.clone(),
+            recorded: self.recorded.clone(),
+            router: self.deps.router.clone(),
         }
     }
-}
 
-/// Where this step's routed alerts went: into groups of this node (kept to resend should their
-/// partitions be lost before the commit) or to other partitions' inboxes.
-#[derive(Default)]
-struct RoutedOut {
-    local: Vec<(u32, InboxMsg)>,
-    remote: Vec<(u32, InboxMsg)>,
+    /// Waits for the commit in flight, and forgets the partitions it lost; returns them.
+    async fn settle(&mut self) -> Vec<u32> {
+        let Some(job) = self.in_flight.take() else { return Vec::new() };
+        let lost = match job.await {
+            Ok(lost) => lost,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Vec::new(),
+        };
+        if !lost.is_empty() {
+            self.forget(&lost);
+        }
+        lost
+    }
 }
 
 impl Manager {
@@ -830,6 +754,9 @@ impl Manager {
             return Vec::new();
         };
         let rules = &routing.config.inhibit_rules;
+        // Routed pushed alerts live in the groups: those that could inhibit, when a flush is due.
+        let due = self.groups.next_wake().is_some_and(|at| at <= now);
+        let members = if rules.is_empty() || !due { Vec::new() } else { self.groups.inhibiting(rules, now) };
         let firing: Vec<(&String, &std::collections::BTreeMap<String, String>)> = if rules.is_empty() {
             Vec::new()
         } else {
@@ -837,6 +764,7 @@ impl Manager {
                 .iter()
                 .filter(|(_, r)| r.state.condition == Condition::Firing)
                 .map(|(k, r)| (k, &r.request.labels))
+                .chain(members.iter().map(|(k, l)| (k, l)))
                 .chain(self.remote_sources.iter().map(|(k, l)| (k, l)))
                 .collect()
         };
@@ -1082,10 +1010,4 @@ fn row(key: &str, record: &AlertRecord, next_wake: Option<Millis>, now: Millis) 
         updated_at: now,
         state: serde_json::to_string(record).expect("record serializes"),
     }
-}
-
-/// The observations to send again, through the inbox, for replies whose keys' partitions were
-/// lost before their results were committed.
-fn resend_of(dropped: Vec<Reply>) -> impl Iterator<Item = (u32, InboxMsg)> {
-    dropped.into_iter().filter_map(|r| r.resend)
 }

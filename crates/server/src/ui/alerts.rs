@@ -217,7 +217,7 @@ pub async fn page(
     let now = app.engine.now();
     // Active alerts are few; resolved ones are kept for days and may be many, so only the newest
     // shown are read.
-    let mut active = store.alerts(true, ACTIVE_READ).await.map_err(ApiError::from)?;
+    let mut active = vigil_runtime::alert_rows::read(&*store, true, ACTIVE_READ, now).await.map_err(ApiError::from)?;
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let resolved = store.resolved_alerts(RESOLVED_SHOWN as u32).await.map_err(ApiError::from)?;
     let mut record: HashMap<String, Vec<OutboxEntry>> = HashMap::new();

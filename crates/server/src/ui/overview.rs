@@ -73,7 +73,8 @@ pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &O
     let store = app.engine.store();
     let snap = cache.get(&app.engine).await;
     let cluster_status = status::read(&*store, now).await.map_err(ApiError::from)?;
-    let mut active: Vec<_> = store.alerts(true, 10_000).await.map_err(ApiError::from)?;
+    let mut active: Vec<_> =
+        vigil_runtime::alert_rows::read(&*store, true, 10_000, now).await.map_err(ApiError::from)?;
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let alert_count = active.len();
     active.truncate(ALERTS_SHOWN);
