@@ -866,7 +866,8 @@ macro_rules! store_impl {
             let rows = q.build().fetch_all(&self.reader).await?;
             let mut groups: Vec<crate::GroupRow> = rows.iter().map(group_of).collect::<Result<_>>()?;
             let mut q: QueryBuilder<$db> =
-                QueryBuilder::new("SELECT group_key, member_key, alert FROM alert_group_members WHERE part IN (");
+                QueryBuilder::new("SELECT m.group_key, m.member_key, m.alert FROM alert_group_members m \
+                     JOIN alert_groups g ON g.group_key = m.group_key WHERE g.part IN (");
             let mut list = q.separated(", ");
             for p in parts {
                 list.push_bind(*p as i64);

@@ -75,7 +75,9 @@ impl Groups {
         self.gone.remove(&g.id);
         self.dirty.insert(g.id.clone());
         self.dirty_members.entry(g.id.clone()).or_default().insert(key.to_string());
-        self.members_gone.remove(&(g.id.clone(), key.to_string()));
+        if !self.members_gone.is_empty() {
+            self.members_gone.remove(&(g.id.clone(), key.to_string()));
+        }
         // Due now (`group_wait: 0`, or an alert that began long ago): flushed in this very step.
         if next.is_some_and(|at| at <= now) {
             self.set_wake(&g.id, next);

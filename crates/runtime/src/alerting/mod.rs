@@ -373,17 +373,25 @@ impl Manager {
         now: Millis,
         out: &mut RoutedOut,
     ) {
-        for g in routed.groups {
+        // Alone, no lease is lost before the commit: the local joins need no copy to resend.
+        let solo = self.deps.ownership.solo();
+        let count = routed.groups.len();
+        let mut alert = Some(routed.alert);
+        for (i, g) in routed.groups.into_iter().enumerate() {
             let part = partition_of(&g.id);
-            let msg = InboxMsg::Member {
-                group: Box::new(g.clone()),
-                key: key.to_string(),
-                alert: Box::new(routed.alert.clone()),
-            };
+            let a = if i + 1 == count { alert.take() } else { alert.clone() }.expect("one alert per group");
             if self.deps.ownership.owns(part) && self.load(&[part]).await.is_ok() {
-                self.groups.join(&g, key, routed.alert.clone(), now);
-                out.local.push((part, msg));
+                if !solo {
+                    let msg = InboxMsg::Member {
+                        group: Box::new(g.clone()),
+                        key: key.to_string(),
+                        alert: Box::new(a.clone()),
+                    };
+                    out.local.push((part, msg));
+                }
+                self.groups.join(&g, key, a, now);
             } else {
+                let msg = InboxMsg::Member { group: Box::new(g), key: key.to_string(), alert: Box::new(a) };
                 out.remote.push((part, msg));
             }
         }

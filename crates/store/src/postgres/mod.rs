@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0025_alert_groups.sql"),
     include_str!("../../migrations/postgres/0026_alert_group_members.sql"),
     include_str!("../../migrations/postgres/0027_silence_until_resolved.sql"),
+    include_str!("../../migrations/postgres/0028_group_members_by_group.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

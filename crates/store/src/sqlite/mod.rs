@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0025_alert_groups.sql"),
     include_str!("../../migrations/sqlite/0026_alert_group_members.sql"),
     include_str!("../../migrations/sqlite/0027_silence_until_resolved.sql"),
+    include_str!("../../migrations/sqlite/0028_group_members_by_group.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

@@ -1,0 +1,3 @@
+-- An alert joining a group touches its primary key only: a partition's alerts are read through
+-- its groups.
+DROP INDEX IF EXISTS alert_group_members_by_part;
