@@ -606,12 +606,25 @@ impl Manager {
                         let event = Event::TaskResult { task_id, result: TaskResult::Completed(output) };
                         replies.push(Reply { key: key.clone(), instance, event, remote, resend });
                     }
-                    let parent = (record.state.condition == Condition::Firing
-                        && record.request.source.starts_with("monitor/"))
-                    .then(|| record.request.name.clone());
+                    let monitor = record.request.source.starts_with("monitor/");
+                    let firing = record.state.condition == Condition::Firing;
+                    let name = record.request.name.clone();
                     // A monitor of this node that fires holds its dependents from this step on.
-                    if let Some(name) = parent.filter(|n| self.watched_parents.contains(n)) {
+                    // Alone, one none of whose series fires any more lets them go at once (in a
+                    // cluster other nodes may hold its other series: the store says, every 2 s).
+                    if monitor && firing && self.watched_parents.contains(&name) {
                         self.parents_firing.insert(name);
+                    } else if monitor
+                        && !firing
+                        && self.deps.ownership.solo()
+                        && self.parents_firing.contains(&name)
+                        && !self
+                            .cache
+                            .values()
+                            .any(|r| r.request.name == name && r.state.condition == Condition::Firing)
+                    {
+                        self.parents_firing.remove(&name);
+                        self.wake_held_back(now);
                     }
                     if !steady {
                         dirty.push(key);
