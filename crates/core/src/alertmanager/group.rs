@@ -172,9 +172,11 @@ impl GroupState {
             let targets = if firing.is_empty() && resolved.is_empty() { &[][..] } else { targets };
             let firing_keys: BTreeSet<String> = firing.iter().map(|(k, _)| k.clone()).collect();
             let resolved_keys: BTreeSet<String> = resolved.iter().map(|(k, _)| k.clone()).collect();
+            // Someone has it: no more reminders (news still goes out).
+            let repeat = if self.acknowledged { Millis::MAX / 2 } else { timing.repeat_interval };
             for (name, send_resolved) in targets {
                 let told = self.told.get(*name);
-                if !needs_update(told, &firing_keys, &resolved_keys, *send_resolved, timing.repeat_interval, now) {
+                if !needs_update(told, &firing_keys, &resolved_keys, *send_resolved, repeat, now) {
                     continue;
                 }
                 let mut alerts: Vec<Alert> = firing.iter().map(|(_, a)| (*a).clone()).collect();

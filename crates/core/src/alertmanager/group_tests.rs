@@ -51,6 +51,24 @@ fn a_group_waits_then_flushes_every_interval_with_news_only() {
 }
 
 #[test]
+fn an_acknowledged_group_gets_no_reminders_but_still_hears_news() {
+    let mut g = GroupState::default();
+    let hook = [("hook", true)];
+    g.insert("a", alert("A", 1_000 * S, 0), 1_000 * S, &T);
+    assert_eq!(names(&g.flush(1_030 * S, &T, &hook, false, |_, _| false)).len(), 1);
+    g.acknowledged = true;
+    assert!(g.flush(5_000 * S, &T, &hook, false, |_, _| false).is_empty(), "no reminder an hour on");
+    assert!(g.flush(9_000 * S, &T, &hook, false, |_, _| false).is_empty(), "nor two");
+    g.insert("b", alert("B", 9_100 * S, 0), 9_100 * S, &T);
+    let sends = g.flush(9_300 * S, &T, &hook, false, |_, _| false);
+    assert_eq!(names(&sends), [("hook".to_string(), vec!["A".to_string(), "B".to_string()])], "a new alert is news");
+    g.insert("a", alert("A", 1_000 * S, 9_400 * S), 9_400 * S, &T);
+    g.insert("b", alert("B", 9_100 * S, 9_400 * S), 9_400 * S, &T);
+    assert_eq!(names(&g.flush(9_600 * S, &T, &hook, false, |_, _| false)).len(), 1, "the resolve is news");
+    assert!(!g.acknowledged, "over: the next incident is nobody's yet");
+}
+
+#[test]
 fn an_old_alert_skips_the_wait_and_a_silenced_page_still_resolves() {
     let mut g = GroupState::default();
     g.insert("a", alert("A", 0, 0), 1_000 * S, &T);
