@@ -187,6 +187,17 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     push(&base, json!([host("e", None)])).await;
     let team = until_count(&hooks, "/team", 6).await;
     assert_eq!(members(&team[5]), [("firing".into(), "e".into())], "a pending silence mutes nothing yet");
+
+    // A routed alert is acknowledged by its own key through its group, once.
+    let url = format!("{base}/api/v1/alerts/ack");
+    let ack = |key: &str| {
+        let (http, url) = (http.clone(), url.clone());
+        let body = json!({"dedupKey": key});
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(ack("alertmanager/HostDown{instance=e,site=s1}").await, 202);
+    assert_eq!(ack("alertmanager/HostDown{instance=e,site=s1}").await, 404, "acknowledged already");
+    assert_eq!(ack("alertmanager/HostDown{instance=z,site=s1}").await, 404, "no such alert");
 }
 
 /// Prometheus, configured with nothing but vigil's address: a rule with two series is one

@@ -45,6 +45,18 @@ pub(crate) async fn pushed_members(store: &dyn Store) -> Result<Vec<(String, Ale
         .collect())
 }
 
+/// The keys of the groups holding the routed pushed alert whose dedup key is `key`.
+pub(crate) async fn groups_holding(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreError> {
+    let mut groups: Vec<String> = pushed_members(store)
+        .await?
+        .into_iter()
+        .filter(|(_, a)| vigil_core::alertmanager::request::dedup_key(&a.labels) == key)
+        .map(|(group, _)| group)
+        .collect();
+    groups.dedup();
+    Ok(groups)
+}
+
 /// The row of pushed alert `alert` at `now`.
 fn row_of(alert: &Alert, now: Millis) -> AlertRow {
     let request = to_request(alert, alert.updated_at, &[]);

@@ -486,6 +486,22 @@ impl Engine {
 
     /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.
     pub async fn acknowledge(&self, dedup_key: &str) -> bool {
+        // A routed pushed alert has no record: its groups are acknowledged, wherever they are.
+        if dedup_key.starts_with("alertmanager/") && matches!(self.shared.store.alert(dedup_key).await, Ok(None)) {
+            let groups = crate::alert_rows::groups_holding(&*self.shared.store, dedup_key).await.unwrap_or_default();
+            if !groups.is_empty() {
+                let mut any = false;
+                for group in groups {
+                    any |= self.acknowledge_key(&group).await;
+                }
+                return any;
+            }
+        }
+        self.acknowledge_key(dedup_key).await
+    }
+
+    /// Acknowledges the alert or group `dedup_key` through the node that owns it.
+    async fn acknowledge_key(&self, dedup_key: &str) -> bool {
         if !self.shared.ownership.owns_key(dedup_key) {
             // Another node owns the key: it applies the request at its next look (within 2 s).
             let firing = matches!(self.shared.store.alert(dedup_key).await, Ok(Some(a)) if a.condition == "firing")
