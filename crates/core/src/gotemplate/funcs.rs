@@ -49,6 +49,26 @@ pub const NAMES: &[&str] = &[
     "append",
 ];
 
+/// `v` as Go's `json.Marshal` writes Alertmanager's template data: the notification (`Receiver`,
+/// `Alerts`...) and each alert (`Labels`, `Fingerprint`...) under their JSON tags (`receiver`,
+/// `alerts`, `labels`, `generatorURL`...), label and annotation maps as they are.
+fn json_tagged(v: &Value) -> Value {
+    fn tagged(key: &str) -> String {
+        let mut c = key.chars();
+        c.next().map(|f| f.to_ascii_lowercase().to_string() + c.as_str()).unwrap_or_default()
+    }
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(json_tagged).collect()),
+        Value::Object(m) if m.contains_key("Alerts") && m.contains_key("Receiver") => Value::Object(
+            m.iter().map(|(k, v)| (tagged(k), if k == "Alerts" { json_tagged(v) } else { v.clone() })).collect(),
+        ),
+        Value::Object(m) if m.contains_key("Labels") && m.contains_key("Fingerprint") => {
+            Value::Object(m.iter().map(|(k, v)| (tagged(k), v.clone())).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 fn fail<T>(message: impl Into<String>) -> Result<T, ExecError> {
     Err(ExecError(message.into()))
 }
@@ -171,7 +191,7 @@ pub fn call(name: &str, args: Vec<V>) -> Result<V, ExecError> {
         "list" => ok(Value::Array(args.into_iter().map(|a| a.v).collect())),
         "toJson" => {
             arity(name, &args, 1)?;
-            ok(json!(serde_json::to_string(&args[0].v).unwrap_or_default()))
+            ok(json!(serde_json::to_string(&json_tagged(&args[0].v)).unwrap_or_default()))
         }
         "date" => {
             arity(name, &args, 2)?;

@@ -38,6 +38,19 @@ fn alertmanagers_expansion_cases() {
         (r#"{{ true | toJson }}"#, Value::Null, false, "true"),
         (r#"{{ . | toJson }}"#, json!({"key": "value", "number": 123}), false, r#"{"key":"value","number":123}"#),
         (r#"{{ . | toJson }}"#, json!(["a", "b", "c"]), false, r#"["a","b","c"]"#),
+        // Alertmanager's template data under its JSON tags, as Go marshals it; labels as they are.
+        (
+            r#"{{ .Alerts | toJson }}"#,
+            json!({"Receiver": "team", "Alerts": [{"Status": "firing", "Labels": {"Status": "x"}, "GeneratorURL": "u", "Fingerprint": "f"}]}),
+            false,
+            r#"[{"status":"firing","labels":{"Status":"x"},"generatorURL":"u","fingerprint":"f"}]"#,
+        ),
+        (
+            r#"{{ toJson . }}"#,
+            json!({"Receiver": "team", "ExternalURL": "e", "Alerts": [{"Labels": {}, "Fingerprint": "f"}]}),
+            false,
+            r#"{"receiver":"team","externalURL":"e","alerts":[{"labels":{},"fingerprint":"f"}]}"#,
+        ),
         (r#"{{ "test" | base64encode }}"#, Value::Null, false, "dGVzdA=="),
         (r#"{{ "flush>>" | base64encode }}"#, Value::Null, false, "Zmx1c2g-Pg=="),
         (r#"{{ "dGVzdA==" | base64decode }}"#, Value::Null, false, "test"),
