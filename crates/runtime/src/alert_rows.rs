@@ -17,8 +17,12 @@ use crate::alerting::AlertRecord;
 /// records first, then the routed pushed alerts.
 pub async fn read(store: &dyn Store, active: bool, limit: u32, now: Millis) -> Result<Vec<AlertRow>, StoreError> {
     let mut rows = store.alerts(active, limit).await?;
+    if rows.len() >= limit as usize {
+        return Ok(rows);
+    }
     let mut seen: HashSet<String> = rows.iter().map(|r| r.dedup_key.clone()).collect();
-    for (_, alert) in pushed_members(store).await? {
+    // vigil's own alerts among the members are left out: read twice the limit's worth.
+    for (_, alert) in pushed_members(store, limit.saturating_mul(2)).await? {
         if rows.len() >= limit as usize {
             break;
         }
@@ -31,9 +35,9 @@ pub async fn read(store: &dyn Store, active: bool, limit: u32, now: Millis) -> R
 }
 
 /// The routed pushed alerts as stored, each with its group's key (once per group).
-pub(crate) async fn pushed_members(store: &dyn Store) -> Result<Vec<(String, Alert)>, StoreError> {
+pub(crate) async fn pushed_members(store: &dyn Store, limit: u32) -> Result<Vec<(String, Alert)>, StoreError> {
     Ok(store
-        .group_member_alerts()
+        .group_member_alerts(limit)
         .await?
         .into_iter()
         .filter_map(|(group, key, alert)| {
@@ -47,7 +51,7 @@ pub(crate) async fn pushed_members(store: &dyn Store) -> Result<Vec<(String, Ale
 
 /// The keys of the groups holding the routed pushed alert whose dedup key is `key`.
 pub(crate) async fn groups_holding(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreError> {
-    let mut groups: Vec<String> = pushed_members(store)
+    let mut groups: Vec<String> = pushed_members(store, u32::MAX)
         .await?
         .into_iter()
         .filter(|(_, a)| vigil_core::alertmanager::request::dedup_key(&a.labels) == key)

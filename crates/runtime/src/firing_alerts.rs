@@ -41,11 +41,12 @@ pub async fn read(store: &dyn Store, now: Millis) -> Result<Vec<Firing>, StoreEr
         let s = serde_json::from_str::<Stored>(&a.state).ok()?;
         Some(Firing { key: a.dedup_key, name: s.request.name, labels: s.request.labels })
     });
-    let pushed = crate::alert_rows::pushed_members(store).await?.into_iter().filter(|(_, a)| !a.resolved_at(now)).map(
-        |(group, a)| {
-            let name = a.labels.get(vigil_core::alert::ALERT_NAME_LABEL).cloned().unwrap_or_default();
-            Firing { key: group, name, labels: a.labels }
-        },
-    );
+    let pushed =
+        crate::alert_rows::pushed_members(store, READ).await?.into_iter().filter(|(_, a)| !a.resolved_at(now)).map(
+            |(group, a)| {
+                let name = a.labels.get(vigil_core::alert::ALERT_NAME_LABEL).cloned().unwrap_or_default();
+                Firing { key: group, name, labels: a.labels }
+            },
+        );
     Ok(records.chain(pushed).collect())
 }

@@ -184,7 +184,8 @@ async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
         "the header replaced, one alert changed, one added, one gone; the emptied group gone with its alerts"
     );
     assert!(store.groups_in(&[]).await.unwrap().is_empty());
-    let mut members = store.group_member_alerts().await.unwrap();
+    assert_eq!(store.group_member_alerts(1).await.unwrap().len(), 1, "at most the limit");
+    let mut members = store.group_member_alerts(10).await.unwrap();
     members.sort();
     let g1 = || "g1".to_string();
     assert_eq!(members, [(g1(), "a".into(), "10".into()), (g1(), "d".into(), "4".into())], "every group's alerts");

@@ -422,9 +422,9 @@ pub trait Store: Send + Sync + 'static {
     async fn firing_names(&self, names: &[String]) -> Result<Vec<String>>;
     /// The notification groups whose keys belong to `parts`.
     async fn groups_in(&self, parts: &[u32]) -> Result<Vec<GroupRow>>;
-    /// Every notification group's alerts, as (group key, member key, alert JSON): routed pushed
-    /// alerts are stored only there. An alert in several groups comes once per group.
-    async fn group_member_alerts(&self) -> Result<Vec<(String, String, String)>>;
+    /// Up to `limit` of the notification groups' alerts, as (group key, member key, alert JSON):
+    /// routed pushed alerts are stored only there. An alert in several groups comes once per group.
+    async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>>;
     /// One notification group's row (without its members).
     async fn alert_group(&self, group_key: &str) -> Result<Option<GroupRow>>;
     /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).

@@ -838,8 +838,9 @@ macro_rules! store_impl {
             rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
         }
 
-        async fn group_member_alerts(&self) -> Result<Vec<(String, String, String)>> {
-            let rows = sqlx::query("SELECT group_key, member_key, alert FROM alert_group_members")
+        async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>> {
+            let rows = sqlx::query("SELECT group_key, member_key, alert FROM alert_group_members LIMIT $1")
+                .bind(limit as i64)
                 .fetch_all(&self.reader)
                 .await?;
             rows.iter().map(|r| Ok((r.try_get("group_key")?, r.try_get("member_key")?, r.try_get("alert")?))).collect()
