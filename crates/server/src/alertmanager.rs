@@ -19,7 +19,7 @@ use vigil_core::alertmanager::{format_time, parse_time};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{ApiPath, JsonBody};
+use crate::extract::{ApiPath, JsonBody, JsonBytes};
 
 /// How long an alert pushed without `endsAt` fires unless pushed again (Alertmanager's default
 /// `resolve_timeout`).
@@ -44,10 +44,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body(content = Vec<Object>, description = "Alertmanager's postableAlerts: labels, annotations, startsAt, endsAt, generatorURL"),
     responses((status = 200, description = "Every alert is stored"), (status = 400, body = ApiError))
 )]
-async fn post_alerts(State(app): State<AppState>, JsonBody(body): JsonBody<Value>) -> ApiResult<StatusCode> {
+async fn post_alerts(State(app): State<AppState>, JsonBytes(body): JsonBytes) -> ApiResult<StatusCode> {
     let now = app.engine.now();
     let timeout = app.engine.routing().map_or(RESOLVE_TIMEOUT_MS, |r| r.config.resolve_timeout);
-    let (alerts, errors) = vigil_core::alertmanager::read_posted(&body, now, timeout)
+    let body = body.as_deref().unwrap_or(b"null");
+    let (alerts, errors) = vigil_core::alertmanager::read_posted_bytes(body, now, timeout)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
     if !alerts.is_empty() {
         app.engine.push_alerts(&alerts).await.map_err(ApiError::from)?;

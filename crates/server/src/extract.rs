@@ -23,6 +23,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A JSON body's bytes, checked as [`JsonBody`] checks them (type, size, time, a byte order mark
+/// dropped), for a handler that reads them itself; `None` for an empty body.
+pub struct JsonBytes(pub Option<axum::body::Bytes>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        json_bytes(req, state).await.map(JsonBytes)
+    }
+}
+
 /// A start's input: a JSON object, or an empty body for none (`{}`). An explicit `null`, array
 /// or scalar is refused, naming what it was.
 pub struct InputBody(pub Value);

@@ -79,6 +79,49 @@ pub fn read_posted(body: &Value, now: Millis, resolve_timeout: Millis) -> Result
     Ok((alerts, errors))
 }
 
+/// A posted alert whose every field has the type the API gives it: read straight from the body,
+/// without a JSON value in between.
+#[derive(serde::Deserialize)]
+struct Posted {
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, rename = "startsAt")]
+    starts_at: Option<String>,
+    #[serde(default, rename = "endsAt")]
+    ends_at: Option<String>,
+    #[serde(default, rename = "generatorURL")]
+    generator_url: Option<String>,
+}
+
+/// [`read_posted`] from the body's bytes. A body of well-typed alerts (what Prometheus sends) is
+/// read straight into them; any other is read as JSON first, so each bad alert is named.
+pub fn read_posted_bytes(
+    body: &[u8],
+    now: Millis,
+    resolve_timeout: Millis,
+) -> Result<(Vec<Alert>, Vec<String>), String> {
+    if let Ok(items) = serde_json::from_slice::<Vec<Posted>>(body) {
+        let mut alerts = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for (i, p) in items.into_iter().enumerate() {
+            let time = |t: Option<&str>, field| t.map_or(Ok(0), |t| parse_time_text(t, field));
+            let read = time(p.starts_at.as_deref(), "startsAt").and_then(|starts| {
+                let ends = time(p.ends_at.as_deref(), "endsAt")?;
+                let url = p.generator_url.unwrap_or_default();
+                complete(p.labels, p.annotations.unwrap_or_default(), starts, ends, url, now, resolve_timeout)
+            });
+            match read {
+                Ok(alert) => alerts.push(alert),
+                Err(e) => errors.push(format!("alerts[{i}]: {e}")),
+            }
+        }
+        return Ok((alerts, errors));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))?;
+    read_posted(&value, now, resolve_timeout)
+}
+
 fn read_one(item: &Value, now: Millis, resolve_timeout: Millis) -> Result<Alert, String> {
     let Value::Object(obj) = item else { return Err("an alert is an object".into()) };
     let labels = match obj.get("labels") {
@@ -89,13 +132,26 @@ fn read_one(item: &Value, now: Millis, resolve_timeout: Millis) -> Result<Alert,
         None | Some(Value::Null) => BTreeMap::new(),
         Some(v) => strings(v, "annotations")?,
     };
-    let mut starts_at = parse_time(obj.get("startsAt"), "startsAt")?;
-    let mut ends_at = parse_time(obj.get("endsAt"), "endsAt")?;
+    let starts_at = parse_time(obj.get("startsAt"), "startsAt")?;
+    let ends_at = parse_time(obj.get("endsAt"), "endsAt")?;
     let generator_url = match obj.get("generatorURL") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => return Err(format!("generatorURL in body must be of type uri: {other}")),
     };
+    complete(labels, annotations, starts_at, ends_at, generator_url, now, resolve_timeout)
+}
+
+/// An alert posted with these fields at `now`, with Alertmanager's defaults, checked.
+fn complete(
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    mut starts_at: Millis,
+    mut ends_at: Millis,
+    generator_url: String,
+    now: Millis,
+    resolve_timeout: Millis,
+) -> Result<Alert, String> {
     if starts_at == 0 {
         starts_at = if ends_at == 0 { now } else { ends_at };
     }
@@ -143,13 +199,19 @@ fn strings(v: &Value, field: &str) -> Result<BTreeMap<String, String>, String> {
 pub fn parse_time(v: Option<&Value>, field: &str) -> Result<Millis, String> {
     match v {
         None | Some(Value::Null) => Ok(0),
-        Some(Value::String(s)) if s.is_empty() || s.starts_with("0001-01-01T00:00:00") => Ok(0),
-        Some(Value::String(s)) => s
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.as_millisecond())
-            .map_err(|e| format!("{field} in body must be of type date-time: {s:?} ({e})")),
+        Some(Value::String(s)) => parse_time_text(s, field),
         Some(other) => Err(format!("{field} in body must be of type date-time: {other}")),
     }
+}
+
+/// [`parse_time`] of a string.
+fn parse_time_text(s: &str, field: &str) -> Result<Millis, String> {
+    if s.is_empty() || s.starts_with("0001-01-01T00:00:00") {
+        return Ok(0);
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|e| format!("{field} in body must be of type date-time: {s:?} ({e})"))
 }
 
 #[cfg(test)]

@@ -83,3 +83,29 @@ fn posted_alerts_get_alertmanagers_defaults_and_checks() {
     let (two, _) = read_posted(&same, NOW, MIN).unwrap();
     assert_eq!(two[0].fingerprint(), two[1].fingerprint());
 }
+
+/// Read from bytes, a body reads as it does through a JSON value: well-typed alerts straight
+/// (with the same defaults and the same errors for bad times or label sets), any other body
+/// through the value, so each bad alert is still named.
+#[test]
+fn posted_bytes_read_as_the_json_value_does() {
+    let typed = json!([
+        {"labels": {"alertname": "Down", "empty": ""}, "annotations": {"summary": "gone"},
+         "startsAt": "2023-11-14T22:13:20Z", "endsAt": "2023-11-14T22:18:20Z", "generatorURL": "http://prom/graph"},
+        {"labels": {"alertname": "NoTimes"}, "annotations": null, "startsAt": null, "extra": 1},
+        {"labels": {}},
+        {"labels": {"alertname": "Backwards"}, "startsAt": "2023-11-14T22:13:20Z", "endsAt": "2023-11-14T22:00:00Z"},
+        {"labels": {"alertname": "BadTime"}, "startsAt": "yesterday"},
+        {"labels": {"alertname": "Zero"}, "startsAt": "0001-01-01T00:00:00Z", "endsAt": ""}
+    ]);
+    let mistyped = json!([{"labels": {"alertname": "Fine"}}, {"labels": {"alertname": 3}}, {"annotations": {}}]);
+    for body in [typed, mistyped] {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let (alerts, errors) = read_posted_bytes(&bytes, NOW, 5 * MIN).unwrap();
+        assert_eq!((alerts, errors), read_posted(&body, NOW, 5 * MIN).unwrap(), "{body}");
+    }
+    let (alerts, errors) = read_posted_bytes(br#"[{"labels": {"alertname": "A"}}]"#, NOW, MIN).unwrap();
+    assert_eq!((alerts.len(), errors.len()), (1, 0));
+    assert!(read_posted_bytes(b"[{", NOW, MIN).unwrap_err().starts_with("invalid JSON body"));
+    assert_eq!(read_posted_bytes(b"{}", NOW, MIN).unwrap_err(), "the body is a list of alerts");
+}

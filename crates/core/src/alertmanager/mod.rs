@@ -14,7 +14,7 @@ pub mod notification;
 pub mod request;
 pub mod templates;
 
-pub use alert::{Alert, parse_time, read_posted};
+pub use alert::{Alert, parse_time, read_posted, read_posted_bytes};
 pub use fingerprint::{fingerprint, fingerprint_hex};
 pub use gettable::format_time;
 pub use matcher::{MatchType, Matcher, all_match, matchers_from_json, parse_matcher, parse_matchers};
