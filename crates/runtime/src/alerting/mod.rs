@@ -173,7 +173,11 @@ impl Manager {
         if parts.is_empty() {
             return Ok(());
         }
-        self.settle().await;
+        // The commit in flight first: what it wrote is read, and a partition it lost is not loaded.
+        if !self.settle().await.is_empty() {
+            let parts: Vec<u32> = parts.into_iter().filter(|p| self.deps.ownership.owns(*p)).collect();
+            return Box::pin(self.load(&parts)).await;
+        }
         let rows = self.deps.store.alerts_in(&parts).await?;
         let entries = self.deps.store.pending_outbox_in(&parts).await?;
         self.groups.load(self.deps.store.groups_in(&parts).await?);
