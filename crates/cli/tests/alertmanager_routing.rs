@@ -198,6 +198,26 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     assert_eq!(ack("alertmanager/HostDown{instance=e,site=s1}").await, 202);
     assert_eq!(ack("alertmanager/HostDown{instance=e,site=s1}").await, 404, "acknowledged already");
     assert_eq!(ack("alertmanager/HostDown{instance=z,site=s1}").await, 404, "no such alert");
+
+    // `vigil alert ack` does the same from the command line: the paging group is acknowledged by
+    // the running server.
+    let db = dir.path().join("v.db");
+    let out = run(&db, &["alert", "ack", "alertmanager/DiskFull{instance=db,severity=page}"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let missing = run(&db, &["alert", "ack", "alertmanager/DiskFull{instance=nowhere}"]);
+    assert!(!missing.status.success(), "no such alert");
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let all: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let groups = vigil_store::Store::groups_in(&store, &all).await.unwrap();
+        let disk = groups.iter().find(|g| g.state.contains("DiskFull")).expect("the paging group");
+        if disk.state.contains(r#""acknowledged":true"#) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the CLI's acknowledgement was never applied: {}", disk.state);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Prometheus, configured with nothing but vigil's address: a rule with two series is one

@@ -49,16 +49,18 @@ pub(crate) async fn pushed_members(store: &dyn Store, limit: u32) -> Result<Vec<
         .collect())
 }
 
-/// The keys of the groups holding the routed pushed alert whose dedup key is `key`.
-pub(crate) async fn groups_holding(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreError> {
-    let mut groups: Vec<String> = pushed_members(store, u32::MAX)
+/// The keys of the groups holding the routed pushed alert whose dedup key is `key` (none for
+/// any other key): acknowledging such an alert acknowledges them.
+pub async fn groups_holding(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreError> {
+    if !vigil_core::alertmanager::request::is_pushed_key(key) {
+        return Ok(Vec::new());
+    }
+    Ok(pushed_members(store, u32::MAX)
         .await?
         .into_iter()
         .filter(|(_, a)| vigil_core::alertmanager::request::dedup_key(&a.labels) == key)
         .map(|(group, _)| group)
-        .collect();
-    groups.dedup();
-    Ok(groups)
+        .collect())
 }
 
 /// The row of pushed alert `alert` at `now`.

@@ -73,8 +73,17 @@ pub async fn alert(cmd: AlertCommand) -> Result<ExitCode> {
     let AlertCommand::Ack { key, db } = cmd;
     let store = open_store(&db.db).await?;
     let Some(row) = store.alert(&key).await? else {
-        eprintln!("error: no alert with dedup key `{key}` (see `vigil alerts --all`)");
-        return Ok(ExitCode::from(1));
+        // A routed pushed alert has no record of its own: its groups are acknowledged.
+        let groups = vigil_runtime::alert_rows::groups_holding(&*store, &key).await?;
+        if groups.is_empty() {
+            eprintln!("error: no alert with dedup key `{key}` (see `vigil alerts --all`)");
+            return Ok(ExitCode::from(1));
+        }
+        for group in &groups {
+            store.request_ack(group, SystemClock.now()).await?;
+        }
+        crate::output::outln!("acknowledgement of `{key}` recorded (through its {} group(s))", groups.len());
+        return Ok(ExitCode::SUCCESS);
     };
     if row.condition != "firing" {
         eprintln!("error: alert `{key}` is {}, not firing", row.condition);

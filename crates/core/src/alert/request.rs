@@ -46,6 +46,8 @@ pub struct AlertRequest {
     pub expires_at: Option<Millis>,
     /// For an alert routed by an Alertmanager routing tree: the groups it joins, which tell the
     /// receivers instead of `notifiers`. Carried to the alert manager, not stored with the key.
+    /// Pushed alerts now go to their groups directly (`AlertMsg::Routed`); this is read from
+    /// inbox messages an earlier version wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routed: Option<Box<crate::alertmanager::group::Routed>>,
     /// The monitors this alert's monitor sits behind, directly or not (`dependsOn`): while one of

@@ -45,6 +45,11 @@ pub fn dedup_key(labels: &BTreeMap<String, String>) -> String {
     default_key(SOURCE, &name, &rest)
 }
 
+/// Whether `key` is a pushed alert's dedup key ([`dedup_key`]).
+pub fn is_pushed_key(key: &str) -> bool {
+    key.strip_prefix(SOURCE).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The observation alert `a` makes at `now`, told to `notifiers`.
 pub fn to_request(a: &Alert, now: Millis, notifiers: &[String]) -> AlertRequest {
     let fingerprint = super::fingerprint_hex(&a.labels);
@@ -109,6 +114,7 @@ mod tests {
         assert_eq!(r.links, [json!({"href": "http://prom/g", "text": "Source"})]);
         let nameless = posted(json!([{"labels": {"job": "x"}}]), 1_000);
         assert!(dedup_key(&nameless.labels).starts_with("alertmanager/"), "the fingerprint names it");
+        assert!(is_pushed_key(&r.dedup_key) && !is_pushed_key("alertmanagers/x") && !is_pushed_key("monitor/x"));
         assert_eq!(severity(&BTreeMap::new()), "error");
     }
 

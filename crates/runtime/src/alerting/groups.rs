@@ -95,18 +95,6 @@ impl Groups {
             .collect()
     }
 
-    /// The groups holding the pushed alert whose dedup key is `key`
-    /// ([`vigil_core::alertmanager::request::dedup_key`]).
-    pub fn holding(&self, key: &str) -> Vec<String> {
-        self.map
-            .iter()
-            .filter(|(_, g)| {
-                g.state.alerts.values().any(|a| vigil_core::alertmanager::request::dedup_key(&a.labels) == key)
-            })
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-
     /// When the next group is due.
     pub fn next_wake(&self) -> Option<Millis> {
         self.wakes.first().map(|(at, _)| *at)

@@ -645,17 +645,6 @@ impl Manager {
                         outbox.extend(entries);
                         continue;
                     }
-                    // A routed pushed alert has no record: acknowledging it acknowledges the
-                    // groups of this node it is in.
-                    let holding =
-                        if self.cache.contains_key(&dedup_key) { Vec::new() } else { self.groups.holding(&dedup_key) };
-                    if !holding.is_empty() {
-                        let entries: Vec<NewOutboxEntry> =
-                            holding.iter().filter_map(|id| self.groups.acknowledge(id, now, tell)).flatten().collect();
-                        acks.push((reply, !entries.is_empty()));
-                        outbox.extend(entries);
-                        continue;
-                    }
                     let notices = match self.cache.get_mut(&dedup_key) {
                         Some(record) => record.state.acknowledge(now),
                         None => Vec::new(),

@@ -487,7 +487,9 @@ impl Engine {
     /// Acknowledges an alert: reminders stop and providers are told. False when it is not firing.
     pub async fn acknowledge(&self, dedup_key: &str) -> bool {
         // A routed pushed alert has no record: its groups are acknowledged, wherever they are.
-        if dedup_key.starts_with("alertmanager/") && matches!(self.shared.store.alert(dedup_key).await, Ok(None)) {
+        if vigil_core::alertmanager::request::is_pushed_key(dedup_key)
+            && matches!(self.shared.store.alert(dedup_key).await, Ok(None))
+        {
             let groups = crate::alert_rows::groups_holding(&*self.shared.store, dedup_key).await.unwrap_or_default();
             if !groups.is_empty() {
                 let mut any = false;
