@@ -1,6 +1,7 @@
 //! `vigil`: durable scheduled monitoring and alerting workflows.
 
 mod alertmanager_file;
+mod allocator;
 mod commands;
 mod output;
 mod setup;
@@ -8,13 +9,6 @@ mod setup;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-
-/// mimalloc, counting each thread's allocations, so a jq program that allocates past its memory
-/// limit is stopped (see `vigil_core::memory`). mimalloc over glibc's malloc: a third less CPU
-/// per pushed alert and less memory kept by fragmentation (`docs/benchmarks.md`).
-#[global_allocator]
-static ALLOCATOR: vigil_core::memory::CountingAllocator<mimalloc::MiMalloc> =
-    vigil_core::memory::CountingAllocator(mimalloc::MiMalloc);
 
 /// Durable scheduled monitoring and alerting workflows, in Conductor's format.
 #[derive(Parser)]
@@ -90,6 +84,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::tune();
     let cli = Cli::parse();
     setup::init_tracing(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

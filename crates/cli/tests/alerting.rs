@@ -444,3 +444,53 @@ async fn a_notifier_first_reached_by_an_escalation_creates_its_incident_first() 
         .collect();
     assert_eq!(chat, ["[FIRING", "[NOW CRITICAL", "[NOW WARNING", "[RESOLVED"], "chat was paged from the start");
 }
+
+/// `vigil notify test` reaches every kind of channel: chat (JSON), SMS (a form), robots that
+/// answer failures in a 200; each request carries the test marker and the provider's answer is
+/// read as the provider means it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_test_reaches_each_kind_of_channel() {
+    let server = Recorder::start(|r| match r.path.as_str() {
+        p if p.starts_with("/telegram/") => Reply::json(json!({"ok": true, "result": {"message_id": 1}})),
+        "/dingtalk" => Reply::json(json!({"errcode": 0, "errmsg": "ok"})),
+        "/wecom-refuses" => Reply::json(json!({"errcode": 93000, "errmsg": "invalid webhook url"})),
+        p if p.starts_with("/twilio/") => Reply { status: 201, body: json!({"sid": "SM1"}), delay: Duration::ZERO },
+        _ => Reply::json(json!({"id": "1"})),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (dir.path().join("vigil.db"), dir.path().join("config"));
+    std::fs::create_dir_all(config.join("notifiers")).unwrap();
+    let base = &server.url;
+    let files = [
+        ("tg", format!("type: telegram\nbot_token: '1:A'\nchat_id: -100\napi_url: {base}/telegram\n")),
+        ("dc", format!("type: discord\nurl: {base}/discord/api/webhooks/1/t\n")),
+        ("ding", format!("type: dingtalk\nurl: {base}/dingtalk\nsecret: SECx\n")),
+        (
+            "sms",
+            format!(
+                "type: twilio\naccount_sid: AC1\nauth_token: x\nfrom: '+15550000000'\nto: '+15551111111'\nurl: {base}/twilio\n"
+            ),
+        ),
+        ("wc", format!("type: wecom\nurl: {base}/wecom-refuses\n")),
+    ];
+    for (name, body) in &files {
+        std::fs::write(config.join(format!("notifiers/{name}.yaml")), format!("name: {name}\n{body}")).unwrap();
+    }
+    let test = |name: &str| run(&db, &["notify", "test", name, "--config", config.to_str().unwrap()]);
+    for name in ["tg", "dc", "ding", "sms"] {
+        let out = test(name);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = |path: &str| server.to(path).first().map(|r| r.text.clone()).unwrap_or_default();
+    assert!(text("/telegram/bot1:A/sendMessage").contains("[TEST]"));
+    assert!(text("/discord/api/webhooks/1/t").contains("[TEST]"));
+    assert!(server.to("/dingtalk")[0].query.contains_key("sign"), "signed");
+    let sms = server.to("/twilio/2010-04-01/Accounts/AC1/Messages.json");
+    assert_eq!(sms[0].headers["content-type"], "application/x-www-form-urlencoded");
+    assert!(sms[0].text.contains("Body=%5BTEST%5D"), "{}", sms[0].text);
+    // WeCom refuses in a 200: the test says so, with WeCom's words.
+    let refused = test("wc");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("93000"), "{}", String::from_utf8_lossy(&refused.stderr));
+}

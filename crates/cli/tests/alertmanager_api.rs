@@ -9,10 +9,12 @@
 mod support;
 
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::prometheus::prometheus;
+use support::prometheus::prometheus_scraping;
 use support::*;
 
 /// The notices the pager got for alert `name`, in order.
@@ -46,20 +48,23 @@ async fn prometheus_counter(base: &str, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_fires_into_vigil_which_pages_once_and_resolves_when_prometheus_does() {
-    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let down = Arc::new(AtomicBool::new(true));
+    let hooks = support::prometheus::recorder_with_briefly_down(down.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
     let config = pager_config(dir.path(), &hooks.url);
     let (child, base) = serve_api(&db, &config, free_port(), &["--alert-receivers", "pager"]).await;
     let _vigil = KillOnDrop(child);
-    // One rule fires for good; one fires for about 8 s, then Prometheus resolves it.
-    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 8).to_string();
-    let rules = format!(
-        "groups:\n  - name: demo\n    interval: 1s\n    rules:\n      - alert: AlwaysDown\n        expr: vector(1)\n        labels: {{severity: page}}\n        annotations: {{summary: 'it is down'}}\n      - alert: Briefly\n        expr: vector(time()) < {until}\n        annotations: {{summary: 'briefly down'}}\n"
-    );
-    let Some((_prom, prom)) = prometheus(dir.path(), &base, &rules).await else { return };
+    // One rule fires for good; one fires while the test's target serves `briefly_down 1`, and
+    // resolves once it serves 0, after vigil has paged it. (A window on the wall clock raced
+    // Prometheus' start on a busy machine: the alert could end before Prometheus first sent.)
+    let rules = "groups:\n  - name: demo\n    interval: 1s\n    rules:\n      - alert: AlwaysDown\n        expr: vector(1)\n        labels: {severity: page}\n        annotations: {summary: 'it is down'}\n      - alert: Briefly\n        expr: briefly_down > 0\n        annotations: {summary: 'briefly down'}\n";
+    let scraped = hooks.url.trim_start_matches("http://");
+    let Some((_prom, prom)) = prometheus_scraping(dir.path(), &base, rules, Some(scraped)).await else { return };
 
     until_notices(&hooks, "AlwaysDown", &["trigger"]).await;
+    until_notices(&hooks, "Briefly", &["trigger"]).await;
+    down.store(false, Ordering::SeqCst);
     until_notices(&hooks, "Briefly", &["trigger", "resolve"]).await;
     let paged = hooks.to("/pager");
     let down = paged.iter().find(|r| r.body["notice"] == "trigger" && r.body["summary"] == "it is down");

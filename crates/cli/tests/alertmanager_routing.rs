@@ -224,25 +224,33 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
 /// notification of its group; a rule that stops firing resolves its group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_alerts_are_grouped_and_resolved() {
-    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let down = Arc::new(AtomicBool::new(true));
+    let hooks = support::prometheus::recorder_with_briefly_down(down.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
     std::fs::write(config.join("alertmanager.yml"), am_config(&hooks.url)).unwrap();
     let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
     let _vigil = KillOnDrop(child);
-    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 8).to_string();
-    let rules = format!(
-        "groups:\n  - name: demo\n    interval: 1s\n    rules:\n\
+    // Briefly fires while the test's target serves `briefly_down 1`, until its firing is told
+    // (a wall-clock window raced Prometheus' start).
+    let rules = "groups:\n  - name: demo\n    interval: 1s\n    rules:\n\
          \x20     - alert: DiskFull\n        expr: label_replace(vector(1), \"instance\", \"x\", \"\", \"\") or label_replace(vector(2), \"instance\", \"y\", \"\", \"\")\n\
-         \x20     - alert: Briefly\n        expr: vector(time()) < {until}\n"
-    );
-    let Some((_prom, _)) = support::prometheus::prometheus(dir.path(), &base, &rules).await else { return };
+         \x20     - alert: Briefly\n        expr: briefly_down > 0\n";
+    let scraped = Some(hooks.url.trim_start_matches("http://"));
+    let Some((_prom, _)) = support::prometheus::prometheus_scraping(dir.path(), &base, rules, scraped).await else {
+        return;
+    };
     let of = |name: &str| -> Vec<Value> {
         bodies(&hooks, "/team").into_iter().filter(|b| b["groupLabels"]["alertname"] == name).collect()
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while of("DiskFull").is_empty() || of("Briefly").len() < 2 {
+    while of("DiskFull").is_empty() || of("Briefly").is_empty() {
+        assert!(Instant::now() < deadline, "{:#?}", bodies(&hooks, "/team"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    down.store(false, Ordering::SeqCst);
+    while of("Briefly").len() < 2 {
         assert!(Instant::now() < deadline, "{:#?}", bodies(&hooks, "/team"));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

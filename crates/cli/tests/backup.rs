@@ -48,7 +48,7 @@ async fn a_backup_taken_while_serving_restores_a_store_that_resumes_its_instance
     let dir = tempfile::tempdir().unwrap();
     let (db, config, backup) = (dir.path().join("vigil.db"), dir.path().join("config"), dir.path().join("copy.db"));
     write_config(&config, &hooks.url);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
 
     let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
     let first = KillOnDrop(child);
@@ -104,7 +104,7 @@ async fn a_pg_dump_taken_while_serving_restores_a_postgres_store_that_resumes() 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     write_config(&config, &hooks.url);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
 
     let source_db = std::path::PathBuf::from(&source.url);
     let (child, base) = serve_api(&source_db, &config, free_port(), &[]).await;

@@ -45,7 +45,7 @@ async fn conductors_integration_scenarios_behave_as_conductors() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (child, base) = serve_api(&db, &config, free_port(), &args).await;
     let _child = KillOnDrop(child);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let harness = root().join("crates/cli/tests/conductor/harness");
     let defs_dir = harness.join("defs");
     let task_defs = runner::harness_task_defs();

@@ -40,23 +40,11 @@ fn skip_unless(ok: bool, why: &str) -> bool {
 /// userinfo endpoints).
 async fn start_dovecot(dir: &Path, oauth: Option<&str>) -> Option<Dovecot> {
     let dovecot = service_binary(&["/usr/sbin/dovecot"], "Dovecot (Debian `dovecot-imapd`)")?;
-    let openssl = service_binary(&["/usr/bin/openssl"], "openssl (Debian `openssl`)")?;
     let uid = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
     if !skip_unless(uid.trim() == "0", "the Dovecot test starts Dovecot, which needs root (it runs so in CI)") {
         return None;
     }
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let made = Command::new(openssl)
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(made.success(), "openssl could not make a certificate");
+    let (key, cert) = support::tls::self_signed_certificate(dir, 2)?;
     // Mail belongs to `nobody`: Dovecot refuses to run mail processes as root.
     let mail = dir.join("mail");
     std::fs::create_dir_all(&mail).unwrap();

@@ -116,7 +116,7 @@ async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
     let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base).await;
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     // A second handler of the queue whose condition throws on this message.
     let bad = json!({"name": "throws", "event": event, "active": true, "condition": "$.order.missing.field > 1",
         "actions": [{"action": "start_workflow", "start_workflow": {"name": "ship"}}]});
@@ -166,7 +166,7 @@ async fn a_message_for_a_task_not_yet_scheduled_completes_it_once_it_is() {
     let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base).await;
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let id: String =
         http.post(format!("{base}/api/workflow/steps")).json(&json!({})).send().await.unwrap().text().await.unwrap();
     let message = Message { id: format!("early-{id}"), payload: json!({"id": id}).to_string().into_bytes() };
@@ -194,7 +194,7 @@ async fn conductors_event_api_registers_lists_and_removes_handlers() {
     let _serve = KillOnDrop(serve_armed(&db, &config, &Brokers::default(), port, None));
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base).await;
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     // As TestHarnessAbstractEndToEndTest.testEventHandler registers one.
     let event = "conductor:test_workflow:complete_task_with_event";
     let handler = json!({"name": "test_complete_task_event", "event": event, "active": true,
@@ -247,7 +247,7 @@ async fn an_event_task_on_vigils_own_queue_is_completed_by_a_handler() {
     let _serve = KillOnDrop(serve_armed(&db, &config, &Brokers::default(), port, None));
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base).await;
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let small = http.post(format!("{base}/api/workflow/approve")).json(&json!({"amount": 40})).send().await.unwrap();
     let small = small.text().await.unwrap().trim_matches('"').to_string();
     let big = http.post(format!("{base}/api/workflow/approve")).json(&json!({"amount": 400})).send().await.unwrap();

@@ -411,18 +411,8 @@ async fn a_monitor_graduates_to_an_equivalent_workflow() {
 /// self-signed certificate is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_expiration_is_read_from_a_live_tls_server() {
-    let Some(openssl) = service_binary(&["/usr/bin/openssl"], "openssl (Debian `openssl`)") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    let made = std::process::Command::new(openssl)
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let port = free_port();
+    let Some((key, cert)) = support::tls::self_signed_certificate(dir.path(), 30) else { return };
     const SERVER: &str = r#"
 import http.server, ssl, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -441,21 +431,7 @@ c.load_cert_chain(sys.argv[2], sys.argv[3])
 s.socket = c.wrap_socket(s.socket, server_side=True)
 s.serve_forever()
 "#;
-    let _https = KillOnDrop(
-        std::process::Command::new("python3")
-            .args(["-c", SERVER, &port.to_string()])
-            .arg(&cert)
-            .arg(&key)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the HTTPS server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_https, port) = support::tls::python_server(SERVER, &cert, &key).await;
     let config = dir.path().join("config");
     std::fs::create_dir_all(config.join("monitors")).unwrap();
     let monitor = |name: &str, insecure: bool, days: u32| {
@@ -479,6 +455,66 @@ s.serve_forever()
     let (code, out) = checked("verified").await.unwrap();
     assert_ne!(code, 0, "{out}");
     assert!(out.to_lowercase().contains("certificate"), "{out}");
+}
+
+/// A TCP check with TLS (`tls://`) against a live TLS echo server (Python's `ssl`, a certificate
+/// made by `openssl` that expires in 30 days): with the certificate pinned (`caFile`) the
+/// handshake, the exchange and `[CERTIFICATE_EXPIRATION] > 7d` hold, `> 60d` fails with what it
+/// found; without the pin the self-signed chain is refused, and so is a certificate that does not
+/// carry the `serverName` asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_check_verifies_tls_and_reads_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((key, cert)) = support::tls::self_signed_certificate(dir.path(), 30) else { return };
+    const SERVER: &str = r#"
+import socket, ssl, sys, threading
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen()
+def serve(conn):
+    try:
+        t = c.wrap_socket(conn, server_side=True)
+        t.sendall(b'+PONG ' + t.recv(256))
+        t.close()
+    except Exception:
+        pass
+while True:
+    conn, _ = s.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"#;
+    let (_tls, port) = support::tls::python_server(SERVER, &cert, &key).await;
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("monitors")).unwrap();
+    let monitor = |name: &str, settings: &str, days: u32| {
+        format!(
+            "name: {name}\nevery: 1h\nsource:\n  tcp:\n    url: tls://localhost:{port}\n{settings}    body: PING\n    conditions: [\"[CONNECTED] == true\", \"[BODY] == pat(+PONG PING*)\", \"[CERTIFICATE_EXPIRATION] > {days}d\"]\nnotify: []\n"
+        )
+    };
+    let pinned = format!("    caFile: {}\n", cert.display());
+    let renamed = format!("{pinned}    serverName: db.example\n");
+    for (name, settings, days) in
+        [("pinned", pinned.as_str(), 7), ("expiring", &pinned, 60), ("untrusted", "", 7), ("renamed", &renamed, 7)]
+    {
+        std::fs::write(config.join(format!("monitors/{name}.yaml")), monitor(name, settings, days)).unwrap();
+    }
+    let db = dir.path().join("vigil.db");
+    let checked = |name: &'static str| {
+        let (db, config) = (db.clone(), config.clone());
+        tokio::task::spawn_blocking(move || check(&db, &config, &[name]))
+    };
+    let (code, out) = checked("pinned").await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = checked("expiring").await.unwrap();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("failed: [CERTIFICATE_EXPIRATION] > 60d (found 29d 23h)"), "{out}");
+    for name in ["untrusted", "renamed"] {
+        let (code, out) = checked(name).await.unwrap();
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(out.contains("TLS handshake failed"), "{name}: {out}");
+    }
 }
 
 /// A `job_latency` monitor on Robopager's batchy answer, asked by `vigil check`: ok, a warning
@@ -768,6 +804,90 @@ async fn vigil_check_ignores_the_secrets_of_notifiers_it_does_not_use() {
     let (code, text) = tokio::task::spawn_blocking(move || check(&db, &config, &["paged", "--notify"])).await.unwrap();
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("never_set") && text.contains("`paged`"), "its own notifier's problem is named: {text}");
+}
+
+/// A `udp` monitor asked by `vigil check` against a socket that answers: ok; once the socket is
+/// gone, critical with the reason; and its task type, `UDP_CHECK`, in a workflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_udp_service_is_checked_by_a_monitor_and_by_its_task_type() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = socket.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let _ = socket.send_to(&[b"+PONG ", &buf[..n]].concat(), from).await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config_alone(dir.path(), "http://127.0.0.1:9");
+    std::fs::write(
+        config.join("monitors/echo.yaml"),
+        format!(
+            "name: echo\nevery: 1m\nsource:\n  udp:\n    url: udp://{address}\n    body: PING\n    timeout: 2s\n    conditions: [\"[CONNECTED] == true\", \"[BODY] == +PONG PING\"]\nnotify: [pager]\n"
+        ),
+    )
+    .unwrap();
+    let (code, out) = check_async(&db, &config, "echo").await;
+    assert_eq!(code, 0, "{out}");
+
+    let workflow = dir.path().join("w.json");
+    std::fs::write(
+        &workflow,
+        json!({"name": "echoes", "tasks": [
+            {"name": "echo", "taskReferenceName": "echo", "type": "UDP_CHECK",
+             "inputParameters": {"url": format!("udp://{address}"), "bodyHex": "4142"}}
+        ], "outputParameters": {"series": "${echo.output.series}"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_async(db.clone(), vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let series = &stdout_json(&out)["series"];
+    assert_eq!((series[0]["tier"].as_str(), &series[0]["fields"]["body"]), (Some("ok"), &json!("+PONG AB")));
+
+    server.abort();
+    let _ = server.await;
+    let (code, out) = check_async(&db, &config, "echo").await;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("did not answer"), "{out}");
+}
+
+/// An `icmp` monitor asked by `vigil check` pings loopback (IPv4 and IPv6) and judges the packet
+/// loss; its task type, `ICMP_CHECK`, reports the figures in a workflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_is_pinged_by_a_monitor_and_by_its_task_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config_alone(dir.path(), "http://127.0.0.1:9");
+    std::fs::write(
+        config.join("monitors/loopback.yaml"),
+        "name: loopback\nevery: 1m\nsource:\n  icmp:\n    url: icmp://127.0.0.1\n    count: 2\n    interval: 10ms\n    conditions: [\"[CONNECTED] == true\", \"[BODY].packet_loss < 50\"]\nnotify: [pager]\n",
+    )
+    .unwrap();
+    let (code, out) = check_async(&db, &config, "loopback").await;
+    if code == 2 && out.contains("cannot ping") {
+        let required = std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+        assert!(!required, "VIGIL_REQUIRE_SERVICES=1 but {out}");
+        return eprintln!("SKIPPED: {out}");
+    }
+    assert_eq!(code, 0, "{out}");
+    let workflow = dir.path().join("w.json");
+    std::fs::write(
+        &workflow,
+        json!({"name": "pings", "tasks": [
+            {"name": "ping", "taskReferenceName": "ping", "type": "ICMP_CHECK",
+             "inputParameters": {"url": "::1", "count": 3, "interval": "10ms"}}
+        ], "outputParameters": {"series": "${ping.output.series}"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_async(db.clone(), vec!["run".into(), workflow.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let series = &stdout_json(&out)["series"];
+    assert_eq!(series[0]["tier"], "ok", "{series}");
+    let body = &series[0]["fields"]["body"];
+    assert_eq!((&body["address"], &body["sent"], &body["received"]), (&json!("::1"), &json!(3), &json!(3)), "{body}");
 }
 
 /// A `tcp` monitor (the source added through CONTRIBUTING.md's walkthrough) asked by `vigil

@@ -269,7 +269,7 @@ fn a_runaway_script_ends_at_its_limit_in_vigil_run() {
 
 /// A client that keeps redirects to itself, for the UI's forms.
 fn browser_like() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    vigil_connectors::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// Signs in to the UI at `base` with `token`: the status, and the session cookie (`name=value`).
@@ -435,7 +435,7 @@ async fn a_secret_echoed_by_a_refusing_notifier_is_masked() {
 
     let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
     let _server = KillOnDrop(child);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     let page = loop {
         let page = http.get(format!("{base}/ui/alerts")).send().await.unwrap().text().await.unwrap();

@@ -57,7 +57,7 @@ async fn a_workflows_status_changes_are_posted_as_cloudevents() {
     let config = config(dir.path(), &recorder.url);
     let (serve, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
     let _serve = KillOnDrop(serve);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let mut ids = Vec::new();
     for name in ["nightly", "broken", "quiet"] {
         let id = http.post(format!("{base}/api/workflow/{name}")).json(&json!({"day": 1})).send().await.unwrap();
@@ -149,7 +149,7 @@ async fn the_servers_status_sink_takes_every_workflow_with_status_sink_all() {
     let extra = ["--nats-url", nats.as_str(), "--status-sink", sink.as_str(), "--status-sink-all"];
     let (serve, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &extra).await;
     let _serve = KillOnDrop(serve);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let id =
         http.post(format!("{base}/api/workflow/quiet")).json(&json!({})).send().await.unwrap().text().await.unwrap();
     let id = id.trim_matches('"').to_string();
@@ -190,7 +190,7 @@ async fn status_events_on_vigils_own_queue_reach_its_handlers() {
     let extra = ["--status-sink", "conductor:status", "--status-sink-all"];
     let (serve, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &extra).await;
     let _serve = KillOnDrop(serve);
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     let quiet = http.post(format!("{base}/api/workflow/quiet")).json(&json!({})).send().await.unwrap();
     let quiet = quiet.text().await.unwrap().trim_matches('"').to_string();
     until_events(&recorder, 2).await;

@@ -253,7 +253,7 @@ async fn forms_from_another_site_and_without_a_csrf_token_are_refused() {
     let write = token(&db, "write");
     let (child, base) = serve_api(&db, &cfg, port, &["--auth", "on"]).await;
     let _server = KillOnDrop(child);
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = vigil_connectors::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = http.get(format!("{base}/ui/schedules")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 303, "no session: to the sign-in page");
     assert!(page.headers()["location"].to_str().unwrap().starts_with("/ui/signin?next="));

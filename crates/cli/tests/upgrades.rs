@@ -42,7 +42,7 @@ async fn stores_made_by_every_past_release_open_and_resume() {
     rustls::crypto::ring::default_provider().install_default().ok();
     let all = fixtures();
     assert!(!all.is_empty(), "at least the first release's fixture is there");
-    let http = reqwest::Client::new();
+    let http = vigil_connectors::http_client();
     for fixture in all {
         let hooks = Recorder::start(|_| Reply { status: 200, body: json!({}), delay: Duration::ZERO }).await;
         let dir = tempfile::tempdir().unwrap();

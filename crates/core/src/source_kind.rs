@@ -77,6 +77,18 @@ source_kinds! {
     Tcp = "tcp", task: Some("TCP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// A queue's depth or its consumer's lag (RabbitMQ, JetStream, Redis streams).
     Queue = "queue", task: None, asks_query: false, sets_tiers: false, in_source_block: true;
+    /// A UDP service: does it answer a datagram, and how.
+    Udp = "udp", task: Some("UDP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A host that should answer ping (ICMP echo, IPv4 or IPv6).
+    Icmp = "icmp", task: Some("ICMP_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A resolver's answer to a name: its code and records.
+    Dns = "dns", task: Some("DNS_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A domain's registration: when it expires (RDAP).
+    Domain = "domain", task: Some("DOMAIN_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A WebSocket endpoint: the upgrade, and the answer to a message.
+    Websocket = "websocket", task: Some("WEBSOCKET_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A gRPC server's standard health service.
+    Grpc = "grpc", task: Some("GRPC_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// Pings that should arrive (a `heartbeat:` block, not a source that is asked).
     Heartbeat = "heartbeat", task: None, asks_query: false, sets_tiers: true, in_source_block: false;
 }

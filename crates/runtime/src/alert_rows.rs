@@ -11,7 +11,7 @@ use vigil_core::alertmanager::{Alert, fingerprint_hex, request::to_request};
 use vigil_core::time::Millis;
 use vigil_store::{AlertRow, Store, StoreError};
 
-use crate::alerting::AlertRecord;
+use crate::alerting::messages::AlertRecord;
 
 /// Up to `limit` alerts (only firing and pending ones when `active`), as of `now`: the stored
 /// records first, then the routed pushed alerts.

@@ -356,16 +356,11 @@ impl Engine {
     }
 }
 
-/// Store kind of notifiers.
-pub const NOTIFIER: &str = "notifier";
+pub use crate::stored_notifiers::NOTIFIER;
 
 impl Engine {
     fn credential(&self, kind: &str, name: &str) -> Option<String> {
-        match kind {
-            "secrets" => self.secret_value(name),
-            "env" => std::env::var(name).ok(),
-            _ => None,
-        }
+        crate::stored_notifiers::credential(kind, name, &|n| self.secret_value(n))
     }
 
     /// Validates a notifier document (credentials as `${workflow.secrets.NAME}` or `${env.NAME}`,
@@ -392,21 +387,5 @@ impl Engine {
     pub async fn delete_notifier(&self, name: &str) -> Result<bool, StoreError> {
         let stored = self.store().delete_definition(NOTIFIER, name, None).await? > 0;
         Ok(self.remove_notifier(name) || stored)
-    }
-
-    /// The notifiers written through the API, credentials substituted, for the start.
-    pub async fn api_notifiers(&self) -> Result<Vec<vigil_connectors::notifiers::NotifierConfig>, StoreError> {
-        let lookup = |kind: &str, name: &str| self.credential(kind, name);
-        let mut out = Vec::new();
-        for row in self.store().definitions(NOTIFIER).await? {
-            let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
-            match vigil_connectors::notifiers::load::from_value(doc, &lookup) {
-                Ok(n) => out.push(n),
-                Err(errors) => {
-                    tracing::error!(notifier = %row.name, ?errors, "A stored notifier no longer loads; it is skipped.")
-                }
-            }
-        }
-        Ok(out)
     }
 }

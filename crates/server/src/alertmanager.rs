@@ -157,8 +157,8 @@ async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         .into_iter()
         .filter_map(|r| {
             let mut group: vigil_core::alertmanager::group::Group = serde_json::from_str(&r.state).ok()?;
-            for (key, alert) in &r.members {
-                group.state.alerts.insert(key.clone(), serde_json::from_str(alert).ok()?);
+            for m in &r.members {
+                group.state.alerts.insert(m.member_key.clone(), serde_json::from_str(&m.alert).ok()?);
             }
             Some(group)
         })

@@ -134,12 +134,15 @@ pub struct AlertBatch {
     pub inbox_done: Vec<i64>,
     /// Messages for other partitions' owners (task results for their instances), added with it.
     pub inbox_out: Vec<crate::NewInboxRow>,
-    /// Notification groups to insert or replace.
+    /// Notification groups to insert or replace (their headers: `members` is not read).
     pub groups: Vec<GroupRow>,
-    /// Notification groups that emptied: deleted, with their alerts.
+    /// Groups' alerts to insert or replace, by id.
+    pub group_members: Vec<MemberRow>,
+    /// Notification groups that emptied: deleted (their alerts left by `group_members_gone`).
     pub groups_gone: Vec<String>,
-    /// Alerts that left their groups: `(group key, member key)`.
-    pub group_members_gone: Vec<(String, String)>,
+    /// The alerts that left their groups: `(group key, id)`, deleted by id (the key says whose
+    /// partition the change is).
+    pub group_members_gone: Vec<(String, i64)>,
     /// When set, the transaction commits only if the node owns these partitions.
     pub fence: Option<crate::Fence>,
 }
@@ -155,9 +158,21 @@ pub struct GroupRow {
     pub updated_at: Millis,
     /// Its state, as JSON (without its alerts).
     pub state: String,
-    /// Its alerts, `(member key, alert JSON)`: all of them when read; those that changed when
-    /// written.
-    pub members: Vec<(String, String)>,
+    /// Its alerts, when read.
+    pub members: Vec<MemberRow>,
+}
+
+/// One alert of a notification group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    /// Its id, from a block the alert manager reserved ([`crate::Store::reserve_id_block`]).
+    pub id: i64,
+    /// Its group's key.
+    pub group_key: String,
+    /// Its key in the group (its fingerprint).
+    pub member_key: String,
+    /// The alert, as JSON.
+    pub alert: String,
 }
 
 /// A stored silence.

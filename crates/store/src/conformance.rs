@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     silences_roundtrip(store).await;
     groups_commit_with_alerts_and_settings_roundtrip(store).await;
     deliveries_commit_with_alert_changes(store).await;
+    group_flushes_commit_their_notifications(store).await;
     listing_pages_and_purging(store).await;
     large_ended_states_are_compressed_and_still_found(store).await;
     searching_by_status_correlation_id_and_text(store).await;
@@ -155,32 +156,91 @@ async fn deliveries_commit_with_alert_changes(store: &dyn Store) {
     assert!(!pending.iter().any(|(id, _)| *id == ids[0]), "the delivered trigger left the pending list");
 }
 
+/// A group's flush as the alert manager commits it: its header, its alerts, its notifications
+/// and earlier sends' results, no alert rows.
+async fn group_flushes_commit_their_notifications(store: &dyn Store) {
+    let header = |key: &str, state: &str| crate::GroupRow {
+        group_key: key.into(),
+        next_wake: None,
+        updated_at: 7_000,
+        state: state.into(),
+        members: Vec::new(),
+    };
+    let flush = AlertBatch {
+        groups: vec![header("gf", "{}")],
+        group_members: vec![member(101, "gf", "a", "1"), member(102, "gf", "b", "2")],
+        outbox: vec![outbox_entry("gf", "pd", "trigger", 7_000), outbox_entry("gf", "hook", "trigger", 7_000)],
+        ..Default::default()
+    };
+    let ids = store.commit_alerts(&flush).await.unwrap();
+    assert!(ids.len() == 2 && ids[0] < ids[1], "new ids, in the batch's order: {ids:?}");
+    let told: Vec<(i64, String)> =
+        store.alert_outbox("gf", 10).await.unwrap().into_iter().map(|e| (e.id, e.notifier)).collect();
+    assert_eq!(told, [(ids[1], "hook".to_string()), (ids[0], "pd".to_string())], "each id is its entry's");
+    // Sent: recorded with the next change; a member and a group written and gone in one batch
+    // end up gone, as in a transaction that wrote, then deleted them.
+    let next = AlertBatch {
+        groups: vec![header("gf", r#"{"n":2}"#), header("gf-brief", "{}")],
+        group_members: vec![
+            member(101, "gf", "a", "10"),
+            member(103, "gf", "c", "3"),
+            member(104, "gf-brief", "x", ""),
+        ],
+        groups_gone: vec!["gf-brief".into()],
+        group_members_gone: vec![("gf".into(), 102), ("gf".into(), 103), ("gf-brief".into(), 104)],
+        deliveries: vec![
+            (ids[0], DeliveryUpdate::Delivered { at: 7_500 }),
+            (ids[1], DeliveryUpdate::Delivered { at: 7_600 }),
+        ],
+        ..Default::default()
+    };
+    assert!(store.commit_alerts(&next).await.unwrap().is_empty());
+    let finished: Vec<Option<i64>> =
+        store.alert_outbox("gf", 10).await.unwrap().iter().map(|e| e.finished_at).collect();
+    assert_eq!(finished, [Some(7_600), Some(7_500)], "each delivery at its own time");
+    assert!(store.pending_outbox().await.unwrap().iter().all(|e| e.dedup_key != "gf"));
+    let parts = [crate::partition_of("gf"), crate::partition_of("gf-brief")];
+    let mut found = store.groups_in(&parts).await.unwrap();
+    found.iter_mut().for_each(|g| g.members.sort_by_key(|m| m.id));
+    let kept = crate::GroupRow { members: vec![member(101, "gf", "a", "10")], ..header("gf", r#"{"n":2}"#) };
+    assert_eq!(found, [kept]);
+}
+
+fn member(id: i64, group: &str, key: &str, alert: &str) -> crate::MemberRow {
+    crate::MemberRow { id, group_key: group.into(), member_key: key.into(), alert: alert.into() }
+}
+
 async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
-    let group = |key: &str, state: &str, members: &[(&str, &str)]| crate::GroupRow {
+    let group = |key: &str, state: &str, members: &[(i64, &str, &str)]| crate::GroupRow {
         group_key: key.into(),
         next_wake: Some(9_000),
         updated_at: 1_000,
         state: state.into(),
-        members: members.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        members: members.iter().map(|(id, k, v)| member(*id, key, k, v)).collect(),
     };
     let parts = |keys: &[&str]| keys.iter().map(|k| crate::partition_of(k)).collect::<Vec<u32>>();
     let batch = AlertBatch {
-        groups: vec![group("g1", "{}", &[("a", "1"), ("b", "2")]), group("g2", "{}", &[("c", "3")])],
+        groups: vec![group("g1", "{}", &[]), group("g2", "{}", &[])],
+        group_members: vec![member(1, "g1", "a", "1"), member(2, "g1", "b", "2"), member(3, "g2", "c", "3")],
         ..Default::default()
     };
     store.commit_alerts(&batch).await.unwrap();
     let batch = AlertBatch {
-        groups: vec![group("g1", r#"{"a":1}"#, &[("a", "10"), ("d", "4")])],
+        groups: vec![group("g1", r#"{"a":1}"#, &[])],
+        group_members: vec![member(1, "g1", "a", "10"), member(4, "g1", "d", "-")],
         groups_gone: vec!["g2".into()],
-        group_members_gone: vec![("g1".into(), "b".into())],
+        group_members_gone: vec![("g1".into(), 2), ("g2".into(), 3)],
         ..Default::default()
     };
     store.commit_alerts(&batch).await.unwrap();
+    let only_members = AlertBatch { group_members: vec![member(4, "g1", "d", "4")], ..Default::default() };
+    assert!(store.commit_alerts(&AlertBatch::default()).await.unwrap().is_empty(), "an empty batch writes nothing");
+    assert!(store.commit_alerts(&only_members).await.unwrap().is_empty(), "alerts alone");
     let mut found = store.groups_in(&parts(&["g1", "g2"])).await.unwrap();
-    found.iter_mut().for_each(|g| g.members.sort());
+    found.iter_mut().for_each(|g| g.members.sort_by_key(|m| m.id));
     assert_eq!(
         found,
-        vec![group("g1", r#"{"a":1}"#, &[("a", "10"), ("d", "4")])],
+        vec![group("g1", r#"{"a":1}"#, &[(1, "a", "10"), (4, "d", "4")])],
         "the header replaced, one alert changed, one added, one gone; the emptied group gone with its alerts"
     );
     assert!(store.groups_in(&[]).await.unwrap().is_empty());
@@ -189,6 +249,9 @@ async fn groups_commit_with_alerts_and_settings_roundtrip(store: &dyn Store) {
     members.sort();
     let g1 = || "g1".to_string();
     assert_eq!(members, [(g1(), "a".into(), "10".into()), (g1(), "d".into(), "4".into())], "every group's alerts");
+    let first = store.reserve_id_block("member_ids").await.unwrap();
+    assert_eq!(store.reserve_id_block("member_ids").await.unwrap(), first + 1, "each block is new");
+    assert_eq!(store.reserve_id_block("other").await.unwrap(), 1, "sequences count apart, from 1");
     let named =
         |key: &str, name: &str, condition: &str| AlertRow { name: name.into(), ..alert_row(key, condition, 1_000) };
     let rows = vec![named("gw-1", "gateway", "firing"), named("gw-2", "gateway", "ok"), named("db-1", "db", "ok")];

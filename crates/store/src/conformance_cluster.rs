@@ -81,6 +81,38 @@ async fn fenced_writes_need_the_leases(store: &dyn Store) {
 
     let alert = AlertBatch { fence: Some(Fence::new("node-b", [10])), ..Default::default() };
     assert!(matches!(store.commit_alerts(&alert).await, Err(StoreError::LeaseLost(_))));
+    // A group's flush is fenced whole too.
+    let member =
+        crate::MemberRow { id: 77, group_key: "fenced-group".into(), member_key: "m".into(), alert: "{}".into() };
+    let flush = |fence: Fence| AlertBatch {
+        groups: vec![crate::GroupRow {
+            group_key: "fenced-group".into(),
+            next_wake: None,
+            updated_at: 1,
+            state: "{}".into(),
+            members: Vec::new(),
+        }],
+        group_members: vec![member.clone()],
+        outbox: vec![NewOutboxEntry {
+            dedup_key: "fenced-group".into(),
+            notifier: "pd".into(),
+            notice: "trigger".into(),
+            message: "{}".into(),
+            created_at: 1,
+        }],
+        fence: Some(fence),
+        ..Default::default()
+    };
+    let group_part = [partition_of("fenced-group")];
+    match store.commit_alerts(&flush(Fence::new("node-b", [10]))).await {
+        Err(StoreError::LeaseLost(lost)) => assert!(lost.contains(&10), "{lost:?}"),
+        other => panic!("a lost lease refuses the flush: {other:?}"),
+    }
+    assert!(store.groups_in(&group_part).await.unwrap().is_empty(), "nothing of the flush was written");
+    assert!(store.alert_outbox("fenced-group", 10).await.unwrap().is_empty());
+    let ids = store.commit_alerts(&flush(Fence::new("node-c", [10]))).await.unwrap();
+    assert_eq!(ids.len(), 1, "the lease holder's flush is written");
+    assert_eq!(store.groups_in(&group_part).await.unwrap()[0].members, [member]);
 }
 
 async fn work_is_found_by_partition(store: &dyn Store) {

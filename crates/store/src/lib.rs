@@ -34,7 +34,7 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 pub use alerts::{
-    AlertBatch, AlertRow, DeliveryUpdate, GroupRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
+    AlertBatch, AlertRow, DeliveryUpdate, GroupRow, MemberRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
 };
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
@@ -425,6 +425,9 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` of the notification groups' alerts, as (group key, member key, alert JSON):
     /// routed pushed alerts are stored only there. An alert in several groups comes once per group.
     async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>>;
+    /// Reserves the next block of ids of sequence `name` for this process alone: its number,
+    /// from 1 up. Ids `number << 32` up to the next block's are its own on every node.
+    async fn reserve_id_block(&self, name: &str) -> Result<i64>;
     /// One notification group's row (without its members).
     async fn alert_group(&self, group_key: &str) -> Result<Option<GroupRow>>;
     /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).

@@ -213,97 +213,22 @@ macro_rules! store_impl {
         }
 
         async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
+            // The usual batches go to the database in one piece where the backend can send them
+            // so (`commit_alerts_at_once`): one hand-off instead of one per statement.
+            if let Some(ids) = self.commit_alerts_at_once(batch).await? {
+                return Ok(ids);
+            }
             let mut tx = self.writer.begin().await?;
             if let Some(fence) = &batch.fence {
                 cluster::check_fence(&mut tx, fence).await?;
             }
-            for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> = QueryBuilder::new(
-                    "INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ",
-                );
-                q.push_values(chunk, |mut b, a| {
-                    b.push_bind(&a.dedup_key)
-                        .push_bind(&a.name)
-                        .push_bind(&a.condition)
-                        .push_bind(a.firing_since)
-                        .push_bind(a.last_notified)
-                        .push_bind(a.acknowledged as i64)
-                        .push_bind(a.next_wake)
-                        .push_bind(a.updated_at)
-                        .push_bind(partition_of(&a.dedup_key) as i64)
-                        .push_bind(&a.state);
-                });
-                q.push(
-                    " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
-                     firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
-                     next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
-                );
-                q.build().execute(&mut *tx).await?;
-            }
+            run_each(&mut tx, |each| for_each_alert_statement(batch, each)).await?;
             let mut ids = Vec::with_capacity(batch.outbox.len());
             for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> = QueryBuilder::new(
-                    "INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ",
-                );
-                q.push_values(chunk, |mut b, e| {
-                    b.push_bind(&e.dedup_key)
-                        .push_bind(&e.notifier)
-                        .push_bind(&e.notice)
-                        .push_bind(&e.message)
-                        .push_bind("pending")
-                        .push_bind(0i64)
-                        .push_bind(e.created_at)
-                        .push_bind(e.created_at)
-                        .push_bind(partition_of(&e.dedup_key) as i64);
-                });
+                let mut q = QueryBuilder::new("");
+                push_outbox_rows(&mut q, chunk);
                 ids.extend(Self::insert_outbox(q, &mut tx, chunk.len()).await?);
             }
-            for chunk in batch.groups.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> =
-                    QueryBuilder::new("INSERT INTO alert_groups (group_key, part, next_wake, updated_at, state) ");
-                q.push_values(chunk, |mut b, g| {
-                    b.push_bind(&g.group_key)
-                        .push_bind(partition_of(&g.group_key) as i64)
-                        .push_bind(g.next_wake)
-                        .push_bind(g.updated_at)
-                        .push_bind(&g.state);
-                });
-                q.push(
-                    " ON CONFLICT (group_key) DO UPDATE SET next_wake = excluded.next_wake, updated_at = excluded.updated_at, \
-                     state = excluded.state",
-                );
-                q.build().execute(&mut *tx).await?;
-            }
-            let members: Vec<(&str, &(String, String))> =
-                batch.groups.iter().flat_map(|g| g.members.iter().map(move |m| (g.group_key.as_str(), m))).collect();
-            for chunk in members.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> =
-                    QueryBuilder::new("INSERT INTO alert_group_members (group_key, member_key, part, alert) ");
-                q.push_values(chunk, |mut b, (group, (member, alert))| {
-                    b.push_bind(*group).push_bind(member).push_bind(partition_of(group) as i64).push_bind(alert);
-                });
-                q.push(" ON CONFLICT (group_key, member_key) DO UPDATE SET alert = excluded.alert");
-                q.build().execute(&mut *tx).await?;
-            }
-            for (group, member) in &batch.group_members_gone {
-                sqlx::query("DELETE FROM alert_group_members WHERE group_key = $1 AND member_key = $2")
-                    .bind(group)
-                    .bind(member)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
-                for table in ["alert_groups", "alert_group_members"] {
-                    let mut q: QueryBuilder<$db> = QueryBuilder::new(format!("DELETE FROM {table} WHERE group_key IN ("));
-                    let mut list = q.separated(", ");
-                    for key in chunk {
-                        list.push_bind(key);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *tx).await?;
-                }
-            }
-            apply_deliveries(&mut tx, &batch.deliveries).await?;
             cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
             cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
             tx.commit().await?;
@@ -846,6 +771,17 @@ macro_rules! store_impl {
             rows.iter().map(|r| Ok((r.try_get("group_key")?, r.try_get("member_key")?, r.try_get("alert")?))).collect()
         }
 
+        async fn reserve_id_block(&self, name: &str) -> Result<i64> {
+            let row = sqlx::query(
+                "INSERT INTO id_blocks (name, last) VALUES ($1, 1) \
+                 ON CONFLICT (name) DO UPDATE SET last = id_blocks.last + 1 RETURNING last",
+            )
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await?;
+            Ok(row.try_get("last")?)
+        }
+
         async fn alert_group(&self, group_key: &str) -> Result<Option<crate::GroupRow>> {
             let row = sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1")
                 .bind(group_key)
@@ -867,17 +803,22 @@ macro_rules! store_impl {
             let rows = q.build().fetch_all(&self.reader).await?;
             let mut groups: Vec<crate::GroupRow> = rows.iter().map(group_of).collect::<Result<_>>()?;
             let mut q: QueryBuilder<$db> =
-                QueryBuilder::new("SELECT m.group_key, m.member_key, m.alert FROM alert_group_members m \
+                QueryBuilder::new("SELECT m.id, m.group_key, m.member_key, m.alert FROM alert_group_members m \
                      JOIN alert_groups g ON g.group_key = m.group_key WHERE g.part IN (");
             let mut list = q.separated(", ");
             for p in parts {
                 list.push_bind(*p as i64);
             }
             q.push(")");
-            let mut members: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+            let mut members: std::collections::HashMap<String, Vec<crate::MemberRow>> = Default::default();
             for r in q.build().fetch_all(&self.reader).await? {
-                let group: String = r.try_get("group_key")?;
-                members.entry(group).or_default().push((r.try_get("member_key")?, r.try_get("alert")?));
+                let m = crate::MemberRow {
+                    id: r.try_get("id")?,
+                    group_key: r.try_get("group_key")?,
+                    member_key: r.try_get("member_key")?,
+                    alert: r.try_get("alert")?,
+                };
+                members.entry(m.group_key.clone()).or_default().push(m);
             }
             for g in &mut groups {
                 g.members = members.remove(&g.group_key).unwrap_or_default();
@@ -1052,8 +993,110 @@ macro_rules! backend_helpers {
         }
     }
 
-    /// Records send results: deliveries, the common case, in one statement per delivery time.
-    async fn apply_deliveries(tx: &mut $conn, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+    /// Every statement of an alert batch but its outbox entries and inbox messages, in the
+    /// order they run: `each` is given one statement at a time, to push into a builder.
+    fn for_each_alert_statement(batch: &AlertBatch, each: &mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>))) {
+        for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_alert_rows(q, chunk));
+        }
+        for chunk in batch.groups.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_group_rows(q, chunk));
+        }
+        for chunk in batch.group_members.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_members(q, chunk));
+        }
+        for chunk in batch.group_members_gone.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| {
+                q.push("DELETE FROM alert_group_members WHERE id IN (");
+                let mut list = q.separated(", ");
+                for (_, id) in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+            });
+        }
+        for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| {
+                q.push("DELETE FROM alert_groups WHERE group_key IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(key);
+                }
+                q.push(")");
+            });
+        }
+        for_each_delivery_statement(&batch.deliveries, each);
+    }
+
+    /// Inserts or replaces alert rows.
+    fn push_alert_rows(q: &mut QueryBuilder<$db>, rows: &[AlertRow]) {
+        q.push("INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ");
+        q.push_values(rows, |mut b, a| {
+            b.push_bind(&a.dedup_key)
+                .push_bind(&a.name)
+                .push_bind(&a.condition)
+                .push_bind(a.firing_since)
+                .push_bind(a.last_notified)
+                .push_bind(a.acknowledged as i64)
+                .push_bind(a.next_wake)
+                .push_bind(a.updated_at)
+                .push_bind(partition_of(&a.dedup_key) as i64)
+                .push_bind(&a.state);
+        });
+        q.push(
+            " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
+             firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
+             next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
+        );
+    }
+
+    /// Adds outbox entries, pending.
+    fn push_outbox_rows(q: &mut QueryBuilder<$db>, entries: &[crate::NewOutboxEntry]) {
+        q.push("INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ");
+        q.push_values(entries, |mut b, e| {
+            b.push_bind(&e.dedup_key)
+                .push_bind(&e.notifier)
+                .push_bind(&e.notice)
+                .push_bind(&e.message)
+                .push_bind("pending")
+                .push_bind(0i64)
+                .push_bind(e.created_at)
+                .push_bind(e.created_at)
+                .push_bind(partition_of(&e.dedup_key) as i64);
+        });
+    }
+
+    /// Inserts or replaces notification groups' headers.
+    fn push_group_rows(q: &mut QueryBuilder<$db>, groups: &[crate::GroupRow]) {
+        q.push("INSERT INTO alert_groups (group_key, part, next_wake, updated_at, state) ");
+        q.push_values(groups, |mut b, g| {
+            b.push_bind(&g.group_key)
+                .push_bind(partition_of(&g.group_key) as i64)
+                .push_bind(g.next_wake)
+                .push_bind(g.updated_at)
+                .push_bind(&g.state);
+        });
+        q.push(
+            " ON CONFLICT (group_key) DO UPDATE SET next_wake = excluded.next_wake, updated_at = excluded.updated_at, \
+             state = excluded.state",
+        );
+    }
+
+    /// Inserts or replaces groups' alerts, by id.
+    fn push_members(q: &mut QueryBuilder<$db>, members: &[crate::MemberRow]) {
+        q.push("INSERT INTO alert_group_members (id, group_key, member_key, alert) ");
+        q.push_values(members, |mut b, m| {
+            b.push_bind(m.id).push_bind(&m.group_key).push_bind(&m.member_key).push_bind(&m.alert);
+        });
+        q.push(" ON CONFLICT (id) DO UPDATE SET alert = excluded.alert");
+    }
+
+    /// Send results: deliveries, the common case, in one statement per delivery time; retries
+    /// and failures one each.
+    fn for_each_delivery_statement(
+        updates: &[(i64, DeliveryUpdate)],
+        each: &mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>)),
+    ) {
         let mut delivered: std::collections::BTreeMap<Millis, Vec<i64>> = Default::default();
         for (id, update) in updates {
             if let DeliveryUpdate::Delivered { at } = update {
@@ -1062,33 +1105,49 @@ macro_rules! backend_helpers {
         }
         for (at, ids) in &delivered {
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-                let mut q: QueryBuilder<$db> = QueryBuilder::new(
-                    "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, finished_at = ",
-                );
-                q.push_bind(*at).push(" WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
-                q.build().execute(&mut *tx).await?;
+                each(&|q| {
+                    q.push("UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, finished_at = ");
+                    q.push_bind(*at).push(" WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                });
             }
         }
         for (id, update) in updates {
-            let q = match update {
-                DeliveryUpdate::Delivered { .. } => continue,
-                DeliveryUpdate::Retry { next_attempt_at, error } => {
-                    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3")
-                        .bind(*next_attempt_at)
-                        .bind(error.clone())
-                }
-                DeliveryUpdate::Failed { at, error } => sqlx::query(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = $1, last_error = $2 WHERE id = $3",
-                )
-                .bind(*at)
-                .bind(error.clone()),
-            };
-            q.bind(*id).execute(&mut *tx).await?;
+            match update {
+                DeliveryUpdate::Delivered { .. } => {}
+                DeliveryUpdate::Retry { next_attempt_at, error } => each(&|q| {
+                    q.push("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ").push_bind(*next_attempt_at);
+                    q.push(", last_error = ").push_bind(error.as_str()).push(" WHERE id = ").push_bind(*id);
+                }),
+                DeliveryUpdate::Failed { at, error } => each(&|q| {
+                    q.push("UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = ").push_bind(*at);
+                    q.push(", last_error = ").push_bind(error.as_str()).push(" WHERE id = ").push_bind(*id);
+                }),
+            }
+        }
+    }
+
+    async fn apply_deliveries(tx: &mut $conn, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+        run_each(tx, |each| for_each_delivery_statement(updates, each)).await
+    }
+
+    /// Runs each statement a `for_each_*` gives, one after the other, on `tx`.
+    async fn run_each(
+        tx: &mut $conn,
+        for_each: impl FnOnce(&mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>))),
+    ) -> Result<()> {
+        let mut statements: Vec<QueryBuilder<$db>> = Vec::new();
+        for_each(&mut |push| {
+            let mut q = QueryBuilder::new("");
+            push(&mut q);
+            statements.push(q);
+        });
+        for mut q in statements {
+            q.build().execute(&mut *tx).await?;
         }
         Ok(())
     }

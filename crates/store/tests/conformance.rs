@@ -68,6 +68,7 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE pings DROP COLUMN message_id",
             "DROP TABLE alert_groups",
             "DROP TABLE alert_group_members",
+            "DROP TABLE id_blocks",
             "ALTER TABLE silences DROP COLUMN starts_at",
             "ALTER TABLE silences DROP COLUMN until_resolved",
             "PRAGMA user_version = 11",

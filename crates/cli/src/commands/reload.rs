@@ -114,7 +114,7 @@ pub(crate) async fn reload(
     let secrets = load_secrets(store, db).await?;
     // Reading, parsing and validating a large directory takes seconds: never on the runtime's
     // threads, which answer the API and fire schedules meanwhile.
-    let (config, mut notifiers) = blocking({
+    let (config, notifiers) = blocking({
         let dir = dir.to_path_buf();
         move || load_all(&dir, Some(&secrets))
     })
@@ -124,13 +124,7 @@ pub(crate) async fn reload(
     engine.set_monitors(config.monitors);
     engine.set_event_handlers(config.event_handlers).await?;
     engine.load_api_definitions().await?;
-    for n in engine.api_notifiers().await? {
-        if !notifiers.iter().any(|f| f.name() == n.name()) {
-            notifiers.push(n);
-        }
-    }
-    let notifier_count = notifiers.len();
-    engine.set_notifiers(notifiers);
+    let notifier_count = engine.load_notifiers(notifiers).await?;
     let names = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     for gone in before.iter().filter(|n| !names.contains(n)) {
         engine.schedule_command(SchedulerCmd::Remove(gone.to_string()));

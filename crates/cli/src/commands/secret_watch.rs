@@ -52,7 +52,7 @@ pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, config: 
             }
         };
         engine.set_secrets(secrets.clone());
-        let mut notifiers = match config.join("notifiers") {
+        let notifiers = match config.join("notifiers") {
             dir if dir.is_dir() => {
                 let loaded = tokio::task::spawn_blocking(move || {
                     let lookup = |kind: &str, name: &str| {
@@ -78,18 +78,13 @@ pub async fn follow(engine: Engine, store: Arc<dyn Store>, db: PathBuf, config: 
             }
             _ => Vec::new(),
         };
-        match engine.api_notifiers().await {
-            Ok(api) => {
-                for n in api {
-                    if !notifiers.iter().any(|f| f.name() == n.name()) {
-                        notifiers.push(n);
-                    }
-                }
+        let count = match engine.load_notifiers(notifiers).await {
+            Ok(count) => count,
+            Err(e) => {
+                tracing::error!(error = %e, "Could not read the notifiers written through the API.");
+                0
             }
-            Err(e) => tracing::error!(error = %e, "Could not read the notifiers written through the API."),
-        }
-        let count = notifiers.len();
-        engine.set_notifiers(notifiers);
+        };
         tracing::info!(notifiers = count, "Secrets changed; new executions and notifier sends use the new values.");
     }
 }

@@ -181,6 +181,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine_config.brokers = args.brokers.brokers();
     engine_config.alert_receivers = args.alert_receivers.clone();
     engine_config.public_url = args.public_url.clone();
+    // Known from the alert manager's first step (the API's stored ones are added at the start).
+    engine_config.notifiers = Some(notifiers.clone());
     let am_file = args.alertmanager_config.clone().or_else(|| {
         let dir = args.config.as_ref()?;
         vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| dir.join(n)).find(|f| f.is_file())
@@ -230,13 +232,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if stored > 0 {
         tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
     }
-    let mut notifiers = notifiers;
-    for n in engine.api_notifiers().await? {
-        if !notifiers.iter().any(|f| f.name() == n.name()) {
-            notifiers.push(n);
-        }
-    }
-    engine.set_notifiers(notifiers);
     if !config.monitors.is_empty() {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }

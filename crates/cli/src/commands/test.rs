@@ -20,33 +20,39 @@ pub struct Args {
     pub verbose: bool,
 }
 
-/// An HTTP monitor's source, so canned answers (`status`, `body`, `response_time`, ...) are
-/// judged by its conditions as a live check would be.
-fn http_judge(def: &vigil_core::monitor::MonitorDef) -> Option<vigil_connectors::sources::http::HttpSource> {
-    match vigil_connectors::sources::Source::from_spec(&def.source).ok()? {
-        vigil_connectors::sources::Source::Http(source) => Some(source),
-        _ => None,
-    }
+/// A monitor's source when it is judged by conditions (HTTP, TCP, DNS, ...), so canned answers
+/// (`status`, `body`, `response_time`, `dns_rcode`, ...) are judged as a live check would be.
+fn conditions_source(def: &vigil_core::monitor::MonitorDef) -> Option<vigil_connectors::sources::Source> {
+    let source = vigil_connectors::sources::Source::from_spec(&def.source).ok()?;
+    source.judge().is_some().then_some(source)
 }
 
-/// `test` with each canned answer passed through the HTTP source's conditions.
-fn judged(source: &vigil_connectors::sources::http::HttpSource, test: &testing::MonitorTest) -> testing::MonitorTest {
+/// `test` with each canned answer passed through the source's conditions.
+fn judged(source: &vigil_connectors::sources::Source, test: &testing::MonitorTest) -> testing::MonitorTest {
     use serde_json::Value;
     use vigil_core::monitor::evaluate::Answer;
+    let judge = source.judge().expect("a source judged by conditions");
     let answers = test
         .answers
         .iter()
         .map(|answer| match answer {
             Answer::Samples(samples) if samples.len() == 1 => {
                 let f = &samples[0].fields;
-                let seen = vigil_connectors::sources::http::Observed {
+                let seen = vigil_connectors::sources::conditions::Observed {
                     connected: f.get("connected").and_then(Value::as_bool).unwrap_or(true),
-                    status: f.get("status").and_then(Value::as_u64).unwrap_or(200) as u16,
+                    status: f.get("status").and_then(Value::as_u64).unwrap_or(if judge.reports_status() {
+                        200
+                    } else {
+                        0
+                    }) as u16,
                     response_time_ms: f.get("response_time").and_then(Value::as_i64).unwrap_or(0),
                     body: f.get("body").cloned().unwrap_or(Value::Null),
                     certificate_expires_in_ms: f.get("certificate_expiration").and_then(Value::as_i64),
+                    dns_rcode: f.get("dns_rcode").and_then(Value::as_str).map(str::to_string),
+                    ip: f.get("ip").and_then(Value::as_str).map(str::to_string),
+                    domain_expires_in_ms: f.get("domain_expiration").and_then(Value::as_i64),
                 };
-                source.judge(seen, None)
+                judge.judge(seen, None)
             }
             other => other.clone(),
         })
@@ -77,7 +83,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             untested.push(def.name.as_str());
             continue;
         }
-        let judge = http_judge(def);
+        let judge = conditions_source(def);
         for test in &def.tests {
             let test = match &judge {
                 Some(source) => judged(source, test),

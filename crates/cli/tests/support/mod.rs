@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod prometheus;
+pub mod tls;
 pub mod webdriver;
 
 use std::collections::HashMap;
@@ -147,8 +148,14 @@ async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receiv
         text: String::from_utf8_lossy(&bytes).into_owned(),
         at: std::time::Instant::now(),
     };
-    received.lock().unwrap().push(rec.clone());
-    let reply = handler(&rec);
+    // Recorded and answered under one lock, so the recorded order is the order the handler saw:
+    // a handler that answers "the first request fails" fails the first one recorded.
+    let reply = {
+        let mut received = received.lock().unwrap();
+        let reply = handler(&rec);
+        received.push(rec);
+        reply
+    };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

@@ -9,7 +9,21 @@ use vigil_core::alertmanager::config::{AmConfig, Integration};
 use super::NotifierConfig;
 
 /// The kinds vigil sends to (the others are refused by name).
-pub const SUPPORTED: [&str; 7] = ["webhook", "slack", "pagerduty", "opsgenie", "email", "msteams", "msteamsv2"];
+pub const SUPPORTED: [&str; 13] = [
+    "webhook",
+    "slack",
+    "pagerduty",
+    "opsgenie",
+    "email",
+    "msteams",
+    "msteamsv2",
+    "discord",
+    "telegram",
+    "mattermost",
+    "rocketchat",
+    "pushover",
+    "victorops",
+];
 
 /// Every integration of `config` as a notifier, or the first that cannot be one: its field path
 /// and why.
@@ -22,17 +36,6 @@ pub fn notifiers(config: &AmConfig) -> Result<Vec<NotifierConfig>, (String, Stri
     }
     Ok(out)
 }
-
-/// The fields of each vigil notifier type made here that carry a credential (`vigil import
-/// alertmanager` moves their values to secrets).
-pub const SECRET_FIELDS: [(&str, &[&str]); 6] = [
-    ("webhook", &["url"]),
-    ("slack", &["url"]),
-    ("pagerduty", &["routing_key"]),
-    ("opsgenie", &["api_key"]),
-    ("email", &["password"]),
-    ("teams", &["url"]),
-];
 
 /// Integration `i` of `receiver` as a notifier.
 pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<NotifierConfig, String> {
@@ -96,6 +99,99 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         "msteams" | "msteamsv2" => {
             let url = need(read("webhook_url")?, "`webhook_url`")?;
             ("teams", json!({"name": name, "url": url}))
+        }
+        "discord" => ("discord", json!({"name": name, "url": need(read("webhook_url")?, "`webhook_url`")?})),
+        "telegram" => {
+            let token = need(
+                read("bot_token")?.or_else(|| global_str("telegram_bot_token")),
+                "`bot_token` (or global `telegram_bot_token`)",
+            )?;
+            let chat = match c.get("chat_id") {
+                Some(Value::Number(n)) => n.to_string(),
+                _ => need(read("chat_id")?, "`chat_id`")?,
+            };
+            let api =
+                c.get("api_url").and_then(Value::as_str).map(str::to_string).or_else(|| global_str("telegram_api_url"));
+            let mut body = json!({"name": name, "bot_token": token, "chat_id": chat,
+                "api_url": api.unwrap_or_else(|| super::telegram::DEFAULT_API_URL.into())});
+            if let Some(thread) = c.get("message_thread_id").and_then(Value::as_i64) {
+                body["message_thread_id"] = json!(thread);
+            }
+            ("telegram", body)
+        }
+        "mattermost" => {
+            let url = need(
+                read("webhook_url")?.or_else(|| global_str("mattermost_webhook_url")),
+                "`webhook_url` (or global `mattermost_webhook_url`)",
+            )?;
+            let mut body = json!({"name": name, "url": url});
+            for field in ["channel", "username"] {
+                if let Some(v) = c.get(field).and_then(Value::as_str) {
+                    body[field] = json!(v);
+                }
+            }
+            ("mattermost", body)
+        }
+        "rocketchat" => {
+            let pick = |key: &str| -> Result<Option<String>, String> {
+                Ok(read(key)?.or_else(|| global_str(&format!("rocketchat_{key}"))))
+            };
+            let url = c
+                .get("api_url")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| global_str("rocketchat_api_url"));
+            let token = need(pick("token")?, "`token` (or global `rocketchat_token`)")?;
+            let user = need(pick("token_id")?, "`token_id` (or global `rocketchat_token_id`)")?;
+            let channel = need(read("channel")?, "`channel`")?;
+            let url = url.unwrap_or_else(|| "https://open.rocket.chat/".into());
+            ("rocketchat", json!({"name": name, "url": url, "token": token, "user_id": user, "channel": channel}))
+        }
+        "pushover" => {
+            let token = need(read("token")?, "`token`")?;
+            let user = need(read("user_key")?, "`user_key`")?;
+            let mut body = json!({"name": name, "token": token, "user": user});
+            for field in ["device", "sound"] {
+                if let Some(v) = c.get(field).and_then(Value::as_str) {
+                    body[field] = json!(v);
+                }
+            }
+            // Alertmanager's default priority makes a firing alert an emergency; so does any
+            // priority template that can give 2 (vigil sends emergencies for critical alerts).
+            let priority = c
+                .get("priority")
+                .and_then(Value::as_str)
+                .unwrap_or("{{ if eq .Status \"firing\" }}2{{ else }}0{{ end }}");
+            if priority.replace("-2", "").contains('2') {
+                body["emergency"] = json!(true);
+                for (field, default) in [("retry", 60), ("expire", 3600)] {
+                    let secs = match c.get(field).and_then(Value::as_str) {
+                        Some(d) => vigil_core::alertmanager::config::duration::parse(d)
+                            .map(|ms| ms / 1000)
+                            .map_err(|e| format!("`{field}`: {e}"))?,
+                        None => default,
+                    };
+                    body[field] = json!(secs);
+                }
+            }
+            ("pushover", body)
+        }
+        "victorops" => {
+            let key = need(
+                read("api_key")?.or_else(|| global_str("victorops_api_key")),
+                "`api_key` (or global `victorops_api_key`)",
+            )?;
+            let routing = need(read("routing_key")?, "`routing_key`")?;
+            let url = c
+                .get("api_url")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| global_str("victorops_api_url"));
+            let url = url.unwrap_or_else(|| super::splunk_oncall::DEFAULT_URL.into());
+            (
+                "splunk_oncall",
+                json!({"name": name, "api_key": key, "routing_key": routing, "url": url.trim_end_matches('/')}),
+            )
         }
         other => return Err(format!("vigil does not send to {other} yet (it sends to {})", SUPPORTED.join(", "))),
     })
@@ -179,11 +275,62 @@ receivers:
             other => panic!("{other:?}"),
         }
         let unsupported = vigil_core::alertmanager::config::parse(
-            "route: {receiver: t}\nreceivers: [{name: t, telegram_configs: [{chat_id: 1}]}]",
+            "route: {receiver: t}\nreceivers: [{name: t, sns_configs: [{topic_arn: 'arn:aws:sns:x'}]}]",
         )
         .unwrap();
         let (path, message) = notifiers(&unsupported).unwrap_err();
-        assert_eq!(path, "receivers[0].telegram_configs[0]");
-        assert!(message.starts_with("vigil does not send to telegram yet"), "{message}");
+        assert_eq!(path, "receivers[0].sns_configs[0]");
+        assert!(message.starts_with("vigil does not send to sns yet"), "{message}");
+    }
+
+    #[test]
+    fn chat_push_and_paging_receivers_become_their_channels() {
+        let config = vigil_core::alertmanager::config::parse(
+            r#"
+global: {telegram_bot_token: '123:ABC', victorops_api_key: 'vo-key'}
+route: {receiver: team}
+receivers:
+- name: team
+  discord_configs: [{webhook_url: 'https://discord.com/api/webhooks/1/t'}]
+  telegram_configs: [{chat_id: -1001, message_thread_id: 4}]
+  mattermost_configs: [{webhook_url: 'https://mm/hooks/x', channel: ops}]
+  rocketchat_configs: [{api_url: 'https://rc', token: 't', token_id: 'u', channel: '#ops'}]
+  pushover_configs: [{user_key: 'u', token: 't', retry: 2m, expire: 2h}]
+  victorops_configs: [{routing_key: 'team-a'}]
+"#,
+        )
+        .unwrap();
+        let made = notifiers(&config).unwrap();
+        let kinds: Vec<(&str, &str)> = made.iter().map(|n| (n.name(), n.type_name())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("team/discord/0", "discord"),
+                ("team/mattermost/0", "mattermost"),
+                ("team/pushover/0", "pushover"),
+                ("team/rocketchat/0", "rocketchat"),
+                ("team/telegram/0", "telegram"),
+                ("team/victorops/0", "splunk_oncall"),
+            ]
+        );
+        match &made[2] {
+            NotifierConfig::Pushover(p) => assert_eq!((p.emergency, p.retry, p.expire), (true, 120, 7200)),
+            other => panic!("{other:?}"),
+        }
+        match &made[4] {
+            NotifierConfig::Telegram(t) => {
+                assert_eq!(
+                    (t.bot_token.as_str(), t.chat_id.as_str(), t.message_thread_id),
+                    ("123:ABC", "-1001", Some(4))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        match &made[5] {
+            NotifierConfig::SplunkOncall(s) => {
+                assert_eq!((s.api_key.as_str(), s.routing_key.as_str()), ("vo-key", "team-a"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,18 +1,38 @@
 //! Notifiers: one closed enum of types, one folder per type.
 
 pub mod alertmanager;
+pub mod dingtalk;
+pub mod discord;
 pub mod email;
 pub mod escalation;
+#[cfg(test)]
+mod every_notice_tests;
 pub mod from_alertmanager;
+pub mod google_chat;
+pub mod gotify;
+pub mod incident_io;
+pub mod jsm;
 pub mod lark;
 pub mod load;
+pub mod matrix;
+pub mod mattermost;
 mod notifier;
+pub mod ntfy;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod pushover;
 pub mod queue;
+pub mod rocketchat;
 pub mod slack;
+pub mod splunk_oncall;
+pub mod squadcast;
 pub mod teams;
+pub mod telegram;
+pub mod text;
+pub mod twilio;
 pub mod webhook;
+pub mod wecom;
+pub mod zulip;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -59,6 +79,14 @@ macro_rules! notifiers {
                     }));
                 })*
                 None
+            }
+
+            /// The fields of notifier type `kind` that carry a credential (`Notifier::SECRETS`).
+            pub fn secret_fields(kind: &str) -> &'static [&'static str] {
+                $(if kind == <$config as Notifier>::TYPE {
+                    return <$config as Notifier>::SECRETS;
+                })*
+                &[]
             }
 
             /// The notifier's name.
@@ -133,6 +161,40 @@ notifiers! {
     Email(email::EmailConfig),
     /// Microsoft Teams through a Workflows webhook.
     Teams(teams::TeamsConfig),
+    /// Discord through a channel webhook.
+    Discord(discord::DiscordConfig),
+    /// Telegram through a bot.
+    Telegram(telegram::TelegramConfig),
+    /// Mattermost incoming webhook.
+    Mattermost(mattermost::MattermostConfig),
+    /// Rocket.Chat incoming webhook or REST API.
+    Rocketchat(rocketchat::RocketChatConfig),
+    /// Google Chat space webhook.
+    GoogleChat(google_chat::GoogleChatConfig),
+    /// Zulip channel message.
+    Zulip(zulip::ZulipConfig),
+    /// Matrix room message.
+    Matrix(matrix::MatrixConfig),
+    /// ntfy publish.
+    Ntfy(ntfy::NtfyConfig),
+    /// Gotify message.
+    Gotify(gotify::GotifyConfig),
+    /// Pushover message.
+    Pushover(pushover::PushoverConfig),
+    /// DingTalk custom robot.
+    Dingtalk(dingtalk::DingTalkConfig),
+    /// WeCom group robot.
+    Wecom(wecom::WeComConfig),
+    /// Twilio text or voice call.
+    Twilio(twilio::TwilioConfig),
+    /// Splunk On-Call (VictorOps) REST endpoint.
+    SplunkOncall(splunk_oncall::SplunkOnCallConfig),
+    /// Squadcast incident webhook.
+    Squadcast(squadcast::SquadcastConfig),
+    /// incident.io HTTP alert source.
+    IncidentIo(incident_io::IncidentIoConfig),
+    /// Jira Service Management alerts.
+    Jsm(jsm::JsmConfig),
     /// A broker's queue (RabbitMQ, NATS, MQTT, Redis streams).
     Queue(queue::QueueConfig),
     /// An escalation policy: its steps' notifiers, told in turn until someone acknowledges.
@@ -225,6 +287,16 @@ impl AlertMessage {
         self.rendered.get("text").map(String::as_str).filter(|t| !t.trim().is_empty())
     }
 
+    /// An id for this notice that stays the same across retries (it is made of the dedup key,
+    /// the notice and its time, which the outbox keeps): providers that de-duplicate by a
+    /// client id (Matrix's transaction id, Google Chat's request id, DingTalk's `msgUuid`) see a
+    /// retry as the same message.
+    pub fn notice_id(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}\n{:?}\n{}", self.dedup_key, self.notice, self.at));
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The title line: state, name and summary.
     pub fn title(&self) -> String {
         let changed;
@@ -272,8 +344,57 @@ pub struct OutgoingRequest {
     pub url: String,
     /// Headers (values may hold credentials: never log them).
     pub headers: Vec<(String, String)>,
-    /// JSON body.
+    /// The body's fields.
     pub body: Value,
+    /// How the body goes on the wire.
+    pub encoding: Encoding,
+}
+
+impl OutgoingRequest {
+    /// A `POST` of `body` as JSON to `url`.
+    pub fn post_json(url: impl Into<String>, body: Value) -> Self {
+        Self { method: "POST", url: url.into(), headers: Vec::new(), body, encoding: Encoding::Json }
+    }
+
+    /// The same request with header `name: value` added.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The body as the bytes sent: JSON, or the object's fields form-encoded (strings as they
+    /// are, other values as their JSON text, nulls left out).
+    pub fn wire_body(&self) -> (Vec<u8>, &'static str) {
+        match self.encoding {
+            Encoding::Json => (serde_json::to_vec(&self.body).unwrap_or_default(), "application/json"),
+            Encoding::Form => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in self.body.as_object().into_iter().flatten() {
+                    match v {
+                        Value::Null => {}
+                        Value::String(s) => {
+                            form.append_pair(k, s);
+                        }
+                        other => {
+                            form.append_pair(k, &other.to_string());
+                        }
+                    }
+                }
+                (form.finish().into_bytes(), "application/x-www-form-urlencoded")
+            }
+        }
+    }
+}
+
+/// How a request's body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// `application/json`.
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded`, from the fields of the body's object (Twilio, Zulip).
+    Form,
 }
 
 /// How a send went.
@@ -312,6 +433,29 @@ pub fn classify_http(status: u16, retry_after: Option<Duration>, body: &str) -> 
         408 | 500..=599 => Outcome::Retry { reason: format!("HTTP {status}: {snippet}"), after: retry_after },
         _ => Outcome::Permanent { reason: format!("HTTP {status}: {snippet}") },
     }
+}
+
+/// Reads a string or a number as a string (a Telegram chat id is written either way).
+pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!("expected a string or a number, found {other}"))),
+    }
+}
+
+/// A wait given in seconds, whole or fractional (`Retry-After: 30`, Zulip's `0.5`).
+pub fn seconds(text: &str) -> Option<Duration> {
+    let secs: f64 = text.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+}
+
+/// A wait a provider states in its JSON answer at `pointer` (`/retry_after`), as a number of
+/// `unit`s (`Duration::from_secs(1)`, or `from_millis(1)` for Matrix's `retry_after_ms`).
+pub fn wait_in_body(body: &str, pointer: &str, unit: Duration) -> Option<Duration> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let n = value.pointer(pointer)?.as_f64().filter(|n| n.is_finite() && *n >= 0.0)?;
+    Some(unit.mul_f64(n.min(86_400.0 * 1000.0)).min(Duration::from_secs(86_400)))
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.
@@ -375,19 +519,19 @@ pub async fn send(
     timeout: Duration,
 ) -> Outcome {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-    let mut builder = client.request(method, &req.url).timeout(timeout).json(&req.body);
+    let (body, content_type) = req.wire_body();
+    let mut builder = client
+        .request(method, &req.url)
+        .timeout(timeout)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
     for (k, v) in &req.headers {
         builder = builder.header(k, v);
     }
     match builder.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(seconds);
             let body = response.text().await.unwrap_or_default();
             notifier.classify(status, retry_after, &body)
         }

@@ -16,6 +16,9 @@ pub trait Notifier: DeserializeOwned {
     const TYPE: &'static str;
     /// The provider's documented rate limit, as (events per minute, burst); `None`: unlimited.
     const RATE_LIMIT: Option<(f64, f64)>;
+    /// The fields that carry a credential: the importers (`vigil import alertmanager`, `gatus`)
+    /// move their values to secrets.
+    const SECRETS: &'static [&'static str] = &[];
 
     /// The name it was given.
     fn name(&self) -> &str;

@@ -12,20 +12,8 @@
 //! Core NATS and MQTT keep no queue, so they have nothing to count.
 
 use super::address::Address;
+pub use super::queue_counts::Depth;
 use super::{PublishError, amqp, nats, redis};
-
-/// What a queue holds; `None` where its broker does not say.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Depth {
-    /// Messages held: waiting, or delivered and not yet acknowledged.
-    pub depth: Option<u64>,
-    /// Messages not yet delivered to the consumer.
-    pub lag: Option<u64>,
-    /// Messages delivered and not yet acknowledged.
-    pub unacked: Option<u64>,
-    /// Consumers attached.
-    pub consumers: Option<u64>,
-}
 
 /// Reads `queue` (written as a sink) at `url` (the broker's, or RabbitMQ's management API's);
 /// `consumer` names the JetStream consumer or the Redis consumer group whose lag counts (by

@@ -15,6 +15,7 @@ pub mod depth;
 pub(crate) mod guard;
 pub mod mqtt;
 pub mod nats;
+mod queue_counts;
 pub mod received;
 pub mod redis;
 

@@ -1,7 +1,7 @@
 //! Conditions in Gatus' style: `[STATUS] == 200`, `[BODY].data.ok == true`,
 //! `[RESPONSE_TIME] < 500`, `[CERTIFICATE_EXPIRATION] > 7d`, `[BODY] == pat(*healthy*)`,
 //! `len([BODY].items) > 0`, `has([BODY].errors) == false`, `[STATUS] == any(200, 204)`,
-//! `[CONNECTED] == true`.
+//! `[CONNECTED] == true`, `[DNS_RCODE] == NOERROR`.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,9 @@ pub struct Judge {
     asks_connected: bool,
     /// The check has an HTTP status to report.
     reports_status: bool,
+    /// A condition reads `[DOMAIN_EXPIRATION]`: the check asks the domain's registry (known once,
+    /// not looked for on every check).
+    asks_domain_expiration: bool,
 }
 
 impl Judge {
@@ -47,7 +50,18 @@ impl Judge {
             }
         };
         let asks_connected = written.iter().any(|c| c.contains("[CONNECTED]"));
-        Ok(Judge { conditions, failing, asks_connected, reports_status })
+        let asks_domain_expiration = conditions.iter().any(|c| c.reads(&Operand::DomainExpiration));
+        Ok(Judge { conditions, failing, asks_connected, reports_status, asks_domain_expiration })
+    }
+
+    /// Whether the check has an HTTP status to report.
+    pub fn reports_status(&self) -> bool {
+        self.reports_status
+    }
+
+    /// Whether a condition reads `[DOMAIN_EXPIRATION]` (the check then asks the domain's registry).
+    pub fn reads_domain_expiration(&self) -> bool {
+        self.asks_domain_expiration
     }
 
     /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
@@ -66,6 +80,12 @@ impl Judge {
         fields.insert("body".into(), seen.body);
         if let Some(ms) = seen.certificate_expires_in_ms {
             fields.insert("certificate_expiration".into(), Value::from(ms));
+        }
+        if let Some(ip) = seen.ip {
+            fields.insert("ip".into(), Value::String(ip));
+        }
+        if let Some(ms) = seen.domain_expires_in_ms {
+            fields.insert("domain_expiration".into(), Value::from(ms));
         }
         let tier = if failed.is_empty() { Tier::Ok } else { self.failing };
         let note = match (note, failed.is_empty()) {
@@ -90,6 +110,12 @@ pub struct Observed {
     pub body: Value,
     /// Milliseconds until the server's certificate expires (HTTPS only).
     pub certificate_expires_in_ms: Option<i64>,
+    /// A DNS answer's response code (`NOERROR`, `NXDOMAIN`, ...): DNS checks only.
+    pub dns_rcode: Option<String>,
+    /// The address the check reached (`[IP]`), where it knows it.
+    pub ip: Option<String>,
+    /// Milliseconds until the domain's registration expires (`[DOMAIN_EXPIRATION]`, over RDAP).
+    pub domain_expires_in_ms: Option<i64>,
 }
 
 /// One parsed condition.
@@ -117,6 +143,9 @@ enum Operand {
     ResponseTime,
     Connected,
     CertificateExpiration,
+    DnsRcode,
+    Ip,
+    DomainExpiration,
     Body(String),
     Len(Box<Operand>),
     Has(Box<Operand>),
@@ -135,15 +164,31 @@ impl Condition {
         else {
             return Err(format!("`{text}`: a condition is `LEFT OP RIGHT` with spaces around ==, !=, <, <=, > or >="));
         };
-        let left = operand(text[..at].trim()).map_err(|e| format!("`{text}`: {e}"))?;
-        let right = operand(text[at + token.len()..].trim()).map_err(|e| format!("`{text}`: {e}"))?;
-        if matches!(left, Operand::Pattern(_) | Operand::Any(_)) {
-            return Err(format!("`{text}`: pat() and any() go on the right"));
+        let mut left = operand(text[..at].trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        let mut right = operand(text[at + token.len()..].trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        let chooses = |o: &Operand| matches!(o, Operand::Pattern(_) | Operand::Any(_));
+        if chooses(&left) && chooses(&right) {
+            return Err(format!("`{text}`: pat() and any() compare with a value, not with each other"));
         }
-        if matches!(right, Operand::Pattern(_) | Operand::Any(_)) && !matches!(op, Op::Eq | Op::Ne) {
+        if (chooses(&left) || chooses(&right)) && !matches!(op, Op::Eq | Op::Ne) {
             return Err(format!("`{text}`: pat() and any() compare with == or !="));
         }
+        // `pat(...) == [BODY]` reads as `[BODY] == pat(...)`, as in Gatus.
+        if chooses(&left) {
+            std::mem::swap(&mut left, &mut right);
+        }
         Ok(Condition { text: text.to_string(), left, op, right })
+    }
+
+    /// Whether either side reads `operand` (inside `len()` or `has()` too).
+    fn reads(&self, operand: &Operand) -> bool {
+        fn within(o: &Operand, wanted: &Operand) -> bool {
+            match o {
+                Operand::Len(inner) | Operand::Has(inner) => within(inner, wanted),
+                other => other == wanted,
+            }
+        }
+        within(&self.left, operand) || within(&self.right, operand)
     }
 
     /// Whether it holds for `seen`; when not, the condition with the value found
@@ -162,7 +207,9 @@ impl Condition {
         }
         let found = match (&self.left, left.as_i64()) {
             (Operand::Literal(_), _) => String::new(),
-            (Operand::CertificateExpiration, Some(ms)) => format!(" (found {})", days_and_hours(ms)),
+            (Operand::CertificateExpiration | Operand::DomainExpiration, Some(ms)) => {
+                format!(" (found {})", days_and_hours(ms))
+            }
             (Operand::ResponseTime, Some(ms)) => format!(" (found {ms} ms)"),
             _ => format!(" (found {})", short(&left)),
         };
@@ -201,6 +248,9 @@ fn operand(text: &str) -> Result<Operand, String> {
         "[RESPONSE_TIME]" => Operand::ResponseTime,
         "[CONNECTED]" => Operand::Connected,
         "[CERTIFICATE_EXPIRATION]" => Operand::CertificateExpiration,
+        "[DNS_RCODE]" => Operand::DnsRcode,
+        "[IP]" => Operand::Ip,
+        "[DOMAIN_EXPIRATION]" => Operand::DomainExpiration,
         "[BODY]" => Operand::Body(String::new()),
         t if t.starts_with("[BODY]") => Operand::Body(t["[BODY]".len()..].trim_start_matches('.').to_string()),
         // `[BODYY].x` is a typo, not the literal text `[BODYY].x` (which no answer ever equals);
@@ -208,7 +258,7 @@ fn operand(text: &str) -> Result<Operand, String> {
         t if placeholder_shaped(t) => {
             let name = &t[..=t.find(']').unwrap_or_default()];
             return Err(format!(
-                "unknown placeholder `{name}`: use [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED] or [CERTIFICATE_EXPIRATION]"
+                "unknown placeholder `{name}`: use [STATUS], [BODY], [RESPONSE_TIME], [CONNECTED], [CERTIFICATE_EXPIRATION], [DOMAIN_EXPIRATION], [DNS_RCODE] or [IP]"
             ));
         }
         t => Operand::Literal(t.to_string()),
@@ -227,7 +277,12 @@ fn resolve(operand: &Operand, seen: &Observed) -> Value {
         Operand::Status => Value::from(seen.status),
         Operand::ResponseTime => Value::from(seen.response_time_ms),
         Operand::Connected => Value::Bool(seen.connected),
-        Operand::CertificateExpiration => seen.certificate_expires_in_ms.map_or(Value::Null, Value::from),
+        // No certificate reads as 0, as in Gatus: `[CERTIFICATE_EXPIRATION] > 7d` fails.
+        Operand::CertificateExpiration => Value::from(seen.certificate_expires_in_ms.unwrap_or(0)),
+        Operand::DnsRcode => seen.dns_rcode.clone().map_or(Value::Null, Value::String),
+        Operand::Ip => seen.ip.clone().map_or(Value::Null, Value::String),
+        // Unknown reads as 0, as in Gatus: `[DOMAIN_EXPIRATION] > 30d` fails.
+        Operand::DomainExpiration => Value::from(seen.domain_expires_in_ms.unwrap_or(0)),
         Operand::Body(path) => {
             vigil_core::monitor::evaluate::json_path(&seen.body, path).cloned().unwrap_or(Value::Null)
         }
@@ -235,7 +290,9 @@ fn resolve(operand: &Operand, seen: &Observed) -> Value {
             Value::Array(a) => Value::from(a.len()),
             Value::Object(o) => Value::from(o.len()),
             Value::String(s) => Value::from(s.chars().count()),
-            _ => Value::Null,
+            // A number's or a boolean's length is its text's, as in Gatus (`len([BODY].age) == 2`).
+            v @ (Value::Number(_) | Value::Bool(_)) => Value::from(v.to_string().len()),
+            Value::Null => Value::Null,
         },
         Operand::Has(inner) => Value::Bool(!resolve(inner, seen).is_null()),
         Operand::Literal(t) => Value::String(t.clone()),
@@ -248,11 +305,25 @@ fn resolve(operand: &Operand, seen: &Observed) -> Value {
 fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            s.parse::<f64>().ok().or_else(|| vigil_core::time::parse_duration(s).ok().map(|ms| ms as f64))
-        }
+        Value::String(s) => s
+            .parse::<f64>()
+            .ok()
+            .or_else(|| integer(s).map(|i| i as f64))
+            .or_else(|| vigil_core::time::parse_duration(s).ok().map(|ms| ms as f64)),
         Value::Bool(_) | Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
+}
+
+/// An integer written in decimal or with a `0x`, `0o` or `0b` prefix (as Gatus reads them).
+fn integer(text: &str) -> Option<i64> {
+    let (negative, digits) = text.strip_prefix('-').map_or((false, text), |d| (true, d));
+    let value = match digits.get(..2).map(str::to_ascii_lowercase).as_deref() {
+        Some("0x") => i64::from_str_radix(&digits[2..], 16).ok()?,
+        Some("0o") => i64::from_str_radix(&digits[2..], 8).ok()?,
+        Some("0b") => i64::from_str_radix(&digits[2..], 2).ok()?,
+        _ => digits.parse::<i64>().ok()?,
+    };
+    Some(if negative { -value } else { value })
 }
 
 fn text_of(v: &Value) -> String {
@@ -263,9 +334,17 @@ fn text_of(v: &Value) -> String {
 }
 
 fn equal(left: &Value, right: &Value) -> bool {
+    let as_integer = |v: &Value| match v {
+        Value::String(s) => integer(s),
+        _ => None,
+    };
     match (number(left), number(right)) {
         (Some(a), Some(b)) if !matches!(left, Value::String(_)) || !matches!(right, Value::String(_)) => a == b,
-        _ => text_of(left) == text_of(right),
+        // Two texts are equal as integers (`0x1 == 1`), else as text (`1.0 != 1`).
+        _ => match (as_integer(left), as_integer(right)) {
+            (Some(a), Some(b)) => a == b,
+            _ => text_of(left) == text_of(right),
+        },
     }
 }
 
@@ -324,6 +403,9 @@ mod tests {
             response_time_ms: 120,
             body: json!({"status": "UP", "data": {"ok": true, "items": [{"n": 3}, {"n": 4}]}, "msg": "all healthy here"}),
             certificate_expires_in_ms: Some(20 * 86_400_000),
+            dns_rcode: None,
+            ip: Some("127.0.0.1".into()),
+            domain_expires_in_ms: None,
         }
     }
 

@@ -7,10 +7,16 @@
 //! once and reads the answer with a pure parser, tested on recorded answers; the call itself is
 //! shared (`ask_over_http`) and goes through an injected HTTP client.
 
+mod address;
 mod body;
 pub mod conditions;
+mod conversation;
+pub mod dns;
+pub mod domain;
 pub mod email;
+pub mod grpc;
 pub mod http;
+pub mod icmp;
 pub mod influxdb;
 pub mod job_latency;
 pub mod prometheus;
@@ -19,6 +25,11 @@ mod registry;
 mod source;
 pub mod sql;
 pub mod tcp;
+#[cfg(test)]
+mod testing;
+pub(crate) mod tls;
+pub mod udp;
+pub mod websocket;
 
 use std::time::Duration;
 
@@ -54,6 +65,18 @@ sources! {
     Tcp(tcp::TcpConfig),
     /// A queue's depth, or its consumer's lag.
     Queue(queue::QueueConfig),
+    /// A UDP service: does it answer a datagram, and how.
+    Udp(udp::UdpConfig),
+    /// A host that should answer ping.
+    Icmp(icmp::IcmpConfig),
+    /// A resolver's answer to a name.
+    Dns(dns::DnsConfig),
+    /// A domain's registration expiry, over RDAP.
+    Domain(domain::DomainConfig),
+    /// A WebSocket endpoint.
+    Websocket(websocket::WebSocketConfig),
+    /// A gRPC server's health service.
+    Grpc(grpc::GrpcConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.

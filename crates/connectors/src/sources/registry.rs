@@ -27,6 +27,13 @@ macro_rules! sources {
                     }),
                 }
             }
+
+            /// The conditions it is judged by, when it is a check in Gatus' style.
+            pub fn judge(&self) -> Option<&conditions::Judge> {
+                match self {
+                    $(Source::$variant(s) => Ask::judge(s),)*
+                }
+            }
         }
 
         /// Each source's name in a `source:` block and the JSON Schema of its settings, with the

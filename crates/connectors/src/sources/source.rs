@@ -31,4 +31,10 @@ pub trait Ask {
     /// a plain HTTP check (a database or IMAP session, reqwest) boxes it, so asking an HTTP
     /// check stays small.
     fn ask(&self, client: &reqwest::Client, now: Millis) -> impl Future<Output = Answer> + Send;
+
+    /// The conditions a check in Gatus' style is judged by; `vigil test` judges canned answers
+    /// with them, as a live check would be. `None` for sources judged by thresholds alone.
+    fn judge(&self) -> Option<&super::conditions::Judge> {
+        None
+    }
 }

@@ -26,6 +26,10 @@ pub struct Alert {
     pub updated_at: Millis,
     /// `endsAt` was not given: it is `now + resolve_timeout`, a guess a real end time overrides.
     pub timeout: bool,
+    /// Where the runtime keeps it in its group (its stored row's id; 0 before it has one): kept
+    /// through merges, not part of its JSON.
+    #[serde(skip)]
+    pub row: i64,
 }
 
 impl Alert {
@@ -161,7 +165,7 @@ fn complete(
     }
     // Alertmanager drops labels with an empty value before it checks the rest.
     let labels: BTreeMap<String, String> = labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-    let alert = Alert { labels, annotations, starts_at, ends_at, generator_url, updated_at: now, timeout };
+    let alert = Alert { labels, annotations, starts_at, ends_at, generator_url, updated_at: now, timeout, row: 0 };
     validate(&alert)?;
     Ok(alert)
 }

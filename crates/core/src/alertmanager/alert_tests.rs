@@ -14,6 +14,7 @@ fn alert(start: Millis, end: Millis, updated: Millis, timeout: bool) -> Alert {
         generator_url: String::new(),
         updated_at: NOW + updated * MIN,
         timeout,
+        row: 0,
     }
 }
 

@@ -79,8 +79,9 @@ impl GroupState {
     /// times overlap (one occurrence, as Alertmanager's alert store merges them), else replacing it.
     pub fn insert(&mut self, key: &str, alert: Alert, now: Millis, timing: &Timing) {
         let alert = match self.alerts.get(key) {
-            Some(old) if overlaps(old, &alert) => old.merge(&alert, now),
-            _ => alert,
+            Some(old) if overlaps(old, &alert) => Alert { row: old.row, ..old.merge(&alert, now) },
+            Some(old) => Alert { row: old.row, ..alert },
+            None => alert,
         };
         if self.alerts.is_empty() && self.anchor.is_none() && self.first_flush_at.is_none() {
             self.first_flush_at = Some(now + timing.group_wait);

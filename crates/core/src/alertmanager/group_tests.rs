@@ -11,6 +11,7 @@ fn alert(name: &str, starts: Millis, ends: Millis) -> Alert {
         generator_url: String::new(),
         updated_at: starts,
         timeout: false,
+        row: 0,
     }
 }
 

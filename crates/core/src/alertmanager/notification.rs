@@ -112,6 +112,7 @@ mod tests {
             generator_url: "http://prom/graph".into(),
             updated_at: 0,
             timeout: false,
+            row: 0,
         }
     }
 

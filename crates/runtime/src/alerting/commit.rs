@@ -74,6 +74,7 @@ impl Commit {
         let b = &self.batch;
         b.alerts.is_empty()
             && b.groups.is_empty()
+            && b.group_members.is_empty()
             && b.groups_gone.is_empty()
             && b.group_members_gone.is_empty()
             && self.routed_out.remote.is_empty()
@@ -108,6 +109,8 @@ impl Commit {
                 .map(|a| partition_of(&a.dedup_key))
                 .chain(b.outbox.iter().map(|e| partition_of(&e.dedup_key)))
                 .chain(b.groups.iter().map(|g| partition_of(&g.group_key)))
+                .chain(b.group_members.iter().map(|m| partition_of(&m.group_key)))
+                .chain(b.group_members_gone.iter().map(|(g, _)| partition_of(g)))
                 .chain(b.groups_gone.iter().map(|g| partition_of(g)))
                 .chain(self.inbox_done.iter().map(|(p, _)| *p));
             self.batch.fence = c.ownership.fence(parts);
@@ -178,6 +181,7 @@ impl Commit {
         b.alerts.retain(|a| !gone(&a.dedup_key));
         b.outbox.retain(|e| !gone(&e.dedup_key));
         b.groups.retain(|g| !gone(&g.group_key));
+        b.group_members.retain(|m| !gone(&m.group_key));
         b.groups_gone.retain(|g| !gone(g));
         b.group_members_gone.retain(|(g, _)| !gone(g));
         self.inbox_done.retain(|(p, _)| !lost.contains(p));

@@ -15,7 +15,7 @@ use vigil_core::alertmanager::request::severity;
 use vigil_core::alertmanager::templates::{context, render_integration};
 use vigil_core::alertmanager::{Alert, all_match};
 use vigil_core::time::Millis;
-use vigil_store::{GroupRow, NewOutboxEntry, partition_of};
+use vigil_store::{GroupRow, MemberRow, NewOutboxEntry, partition_of};
 
 use super::telling::Telling;
 use crate::routing::Routing;
@@ -31,20 +31,29 @@ pub(crate) struct Groups {
     dirty: BTreeSet<String>,
     /// ...their alerts that changed...
     dirty_members: HashMap<String, BTreeSet<String>>,
-    /// ...the alerts that left...
-    members_gone: BTreeSet<(String, String)>,
+    /// ...the alerts that left (group, row id)...
+    members_gone: Vec<(String, i64)>,
     /// ...and the groups that emptied, since the last commit.
     gone: BTreeSet<String>,
+    /// The row ids this node hands out to alerts joining a group: `next..end`, reserved in the
+    /// store ([`MEMBER_IDS`]).
+    ids: std::ops::Range<i64>,
 }
+
+/// The sequence of the groups' alert ids in the store.
+pub(crate) const MEMBER_IDS: &str = "member_ids";
+
+/// Fewer ids left than this, and the next block is reserved before more alerts join.
+const IDS_LOW: i64 = 1 << 20;
 
 impl Groups {
     /// Takes the stored groups of newly owned partitions.
     pub fn load(&mut self, rows: Vec<GroupRow>) {
         for row in rows {
             let Ok(mut group) = serde_json::from_str::<Group>(&row.state) else { continue };
-            for (key, alert) in &row.members {
-                if let Ok(alert) = serde_json::from_str::<Alert>(alert) {
-                    group.state.alerts.insert(key.clone(), alert);
+            for m in row.members {
+                if let Ok(alert) = serde_json::from_str::<Alert>(&m.alert) {
+                    group.state.alerts.insert(m.member_key, Alert { row: m.id, ..alert });
                 }
             }
             if let Some(at) = row.next_wake {
@@ -52,6 +61,16 @@ impl Groups {
             }
             self.map.insert(row.group_key, group);
         }
+    }
+
+    /// Whether the ids for joining alerts run low: [`Groups::add_ids`] before more join.
+    pub fn ids_low(&self) -> bool {
+        self.ids.end - self.ids.start < IDS_LOW
+    }
+
+    /// Takes id block `block` (from [`vigil_store::Store::reserve_id_block`]) for joining alerts.
+    pub fn add_ids(&mut self, block: i64) {
+        self.ids = block << 32..(block + 1) << 32;
     }
 
     /// Forgets the groups of `parts` (another node owns them now).
@@ -66,18 +85,28 @@ impl Groups {
         self.gone.retain(|id| !gone(id));
     }
 
-    /// Puts `alert` (key `key`) into group `g`, made if new.
+    /// Puts `alert` (key `key`) into group `g`, made if new. The caller made sure ids are left
+    /// ([`Groups::ids_low`]).
     pub fn join(&mut self, g: &GroupRef, key: &str, alert: Alert, now: Millis) {
+        // A group emptied earlier in this commit and joined again is not deleted with it.
+        let revived = self.gone.remove(&g.id);
+        let made = !self.map.contains_key(&g.id);
         let group = self.map.entry(g.id.clone()).or_insert_with(|| g.new_group());
         let timing = group.timing;
+        let first_flush = group.state.first_flush_at;
         group.state.insert(key, alert, now, &timing);
-        let next = group.state.next_flush(&timing);
-        self.gone.remove(&g.id);
-        self.dirty.insert(g.id.clone());
-        self.dirty_members.entry(g.id.clone()).or_default().insert(key.to_string());
-        if !self.members_gone.is_empty() {
-            self.members_gone.remove(&(g.id.clone(), key.to_string()));
+        if let Some(a) = group.state.alerts.get_mut(key).filter(|a| a.row == 0) {
+            assert!(!self.ids.is_empty(), "ids are reserved before alerts join");
+            a.row = self.ids.start;
+            self.ids.start += 1;
         }
+        let next = group.state.next_flush(&timing);
+        // The header changes with the group's first alert and an earlier first flush only: a
+        // group of thousands does not rewrite it for each alert that joins.
+        if made || revived || group.state.first_flush_at != first_flush {
+            self.dirty.insert(g.id.clone());
+        }
+        self.dirty_members.entry(g.id.clone()).or_default().insert(key.to_string());
         // Due now (`group_wait: 0`, or an alert that began long ago): flushed in this very step.
         if next.is_some_and(|at| at <= now) {
             self.set_wake(&g.id, next);
@@ -136,13 +165,13 @@ impl Groups {
             let told_before = group.state.told.clone();
             let mut sends = Vec::new();
             if group.state.next_flush(&timing).is_some_and(|at| at <= now) {
-                let before: Vec<String> = group.state.alerts.keys().cloned().collect();
+                let before: Vec<(String, i64)> = group.state.alerts.iter().map(|(k, a)| (k.clone(), a.row)).collect();
                 sends = group.state.flush(now, &timing, &targets, by_time, &muted);
-                for key in before.into_iter().filter(|k| !group.state.alerts.contains_key(k)) {
+                for (key, row) in before.into_iter().filter(|(k, _)| !group.state.alerts.contains_key(k)) {
                     if let Some(changed) = self.dirty_members.get_mut(&id) {
                         changed.remove(&key);
                     }
-                    self.members_gone.insert((id.clone(), key));
+                    self.members_gone.push((id.clone(), row));
                 }
                 let s = &mut group.state;
                 if let Some(p) = &policy
@@ -165,7 +194,6 @@ impl Groups {
                 self.map.remove(&id);
                 self.dirty.remove(&id);
                 self.dirty_members.remove(&id);
-                self.members_gone.retain(|(g, _)| *g != id);
                 self.gone.insert(id);
             } else {
                 self.dirty.insert(id);
@@ -210,24 +238,23 @@ impl Groups {
             let Some(group) = self.map.get(&id) else { continue };
             let next = group.state.next_wake(&group.timing);
             let state = serde_json::to_string(group).expect("group serializes");
-            let members = self
-                .dirty_members
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|k| {
-                    let alert = group.state.alerts.get(&k)?;
-                    Some((k, serde_json::to_string(alert).expect("alert serializes")))
-                })
-                .collect();
             self.set_wake(&id, next);
-            rows.push(GroupRow { group_key: id, next_wake: next, updated_at: now, state, members });
+            rows.push(GroupRow { group_key: id, next_wake: next, updated_at: now, state, members: Vec::new() });
+        }
+        let mut members = Vec::new();
+        for (id, keys) in std::mem::take(&mut self.dirty_members) {
+            let Some(group) = self.map.get(&id) else { continue };
+            members.extend(keys.into_iter().filter_map(|k| {
+                let alert = group.state.alerts.get(&k)?;
+                let json = serde_json::to_string(alert).expect("alert serializes");
+                Some(MemberRow { id: alert.row, group_key: id.clone(), member_key: k, alert: json })
+            }));
         }
         let gone: Vec<String> = std::mem::take(&mut self.gone).into_iter().collect();
         for id in &gone {
             self.set_wake(id, None);
         }
-        Changes { rows, members_gone: std::mem::take(&mut self.members_gone).into_iter().collect(), gone }
+        Changes { rows, members, members_gone: std::mem::take(&mut self.members_gone), gone }
     }
 
     /// Puts the flushes due at `now` off until `until` (no configuration is loaded yet to tell
@@ -252,10 +279,12 @@ impl Groups {
 
 /// What a step's commit writes of the groups.
 pub(crate) struct Changes {
-    /// Changed groups, each with the alerts of it that changed.
+    /// Changed groups' headers.
     pub rows: Vec<GroupRow>,
-    /// Alerts that left their groups.
-    pub members_gone: Vec<(String, String)>,
+    /// Alerts that joined or changed.
+    pub members: Vec<MemberRow>,
+    /// Alerts that left their groups: (group, row id).
+    pub members_gone: Vec<(String, i64)>,
     /// Groups that emptied.
     pub gone: Vec<String>,
 }
@@ -388,5 +417,58 @@ fn rank(s: &str) -> (u8, Severity) {
         "warning" => (1, Severity::Warning),
         "info" => (0, Severity::Info),
         _ => (2, Severity::Error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_ref() -> GroupRef {
+        GroupRef {
+            id: "group/1".into(),
+            key: "{}:{alertname=\"Down\"}".into(),
+            route_id: "{}".into(),
+            receiver: "hook".into(),
+            labels: [("alertname".to_string(), "Down".to_string())].into(),
+            timing: Default::default(),
+        }
+    }
+
+    fn alert(instance: &str) -> Alert {
+        let labels = [("alertname", "Down"), ("instance", instance)].map(|(k, v)| (k.to_string(), v.to_string()));
+        Alert {
+            labels: labels.into(),
+            annotations: Default::default(),
+            starts_at: 1_000,
+            ends_at: 10_000_000,
+            generator_url: String::new(),
+            updated_at: 1_000,
+            timeout: false,
+            row: 0,
+        }
+    }
+
+    #[test]
+    fn joins_write_the_header_once_and_a_revived_group_is_not_deleted() {
+        let mut groups = Groups::default();
+        groups.add_ids(1);
+        let g = group_ref();
+        groups.join(&g, "a", alert("a"), 1_000);
+        let first = groups.take_changes(1_000);
+        assert_eq!((first.rows.len(), first.members.len()), (1, 1), "a new group's header and its alert");
+        assert_eq!(first.members[0].id, 1 << 32, "the first id of block 1");
+        groups.join(&g, "b", alert("b"), 1_001);
+        let second = groups.take_changes(1_001);
+        assert_eq!((second.rows.len(), second.members.len()), (0, 1), "another alert alone: no header");
+
+        // Emptied by a flush (as `flush_due` leaves it), then joined again before the commit.
+        groups.map.remove(&g.id);
+        groups.gone.insert(g.id.clone());
+        groups.join(&g, "c", alert("c"), 1_002);
+        let third = groups.take_changes(1_002);
+        assert!(third.gone.is_empty(), "the group is written, not deleted");
+        assert_eq!(third.rows.len(), 1);
+        assert_eq!(third.members[0].id, (1 << 32) + 2, "ids go on rising");
     }
 }

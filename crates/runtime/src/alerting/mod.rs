@@ -7,6 +7,7 @@ mod commit;
 pub mod delivery;
 mod groups;
 pub(crate) mod messages;
+mod refresh;
 mod telling;
 
 pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
@@ -70,6 +71,7 @@ pub async fn run(
     deps: AlertDeps,
     (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
 ) {
+    let (refreshed_tx, mut refreshed_rx) = mpsc::unbounded_channel();
     let mut m = Manager {
         deps,
         delivery,
@@ -92,6 +94,9 @@ pub async fn run(
         refreshes: 0,
         remote_sources: Vec::new(),
         in_flight: None,
+        refreshing: false,
+        refreshed_tx,
+        looked: None,
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -110,6 +115,7 @@ pub async fn run(
         tokio::select! {
             n = rx.recv_many(&mut msgs, 1024) => if n == 0 { m.settle().await; return },
             n = results.recv_many(&mut sent, 64), if delivering => delivering = n > 0,
+            Some(r) = refreshed_rx.recv() => { m.refreshing = false; m.looked = Some(r) }
             _ = tokio::time::sleep(wait.min(SILENCE_REFRESH)) => {}
         }
         while let Ok(more) = results.try_recv() {
@@ -164,11 +170,19 @@ struct Manager {
     remote_sources: Vec<(String, std::collections::BTreeMap<String, String>)>,
     /// The commit of the previous step, while it runs: it returns the partitions it lost.
     in_flight: Option<tokio::task::JoinHandle<Vec<u32>>>,
+    /// A look at the store is running ([`refresh`]); its result comes through `refreshed_tx`...
+    refreshing: bool,
+    refreshed_tx: mpsc::UnboundedSender<refresh::Refreshed>,
+    /// ...and waits here for the next step.
+    looked: Option<refresh::Refreshed>,
 }
 
 impl Manager {
     /// Loads the keys and undelivered notifications of `parts` not loaded yet.
     async fn load(&mut self, parts: &[u32]) -> Result<(), vigil_store::StoreError> {
+        if self.groups.ids_low() {
+            self.groups.add_ids(self.deps.store.reserve_id_block(groups::MEMBER_IDS).await?);
+        }
         let parts: Vec<u32> = parts.iter().copied().filter(|p| !self.loaded.contains(p)).collect();
         if parts.is_empty() {
             return Ok(());
@@ -250,12 +264,41 @@ impl Manager {
         }
     }
 
-    /// Re-reads silences and takes operators' acknowledgement requests, every few seconds.
-    async fn refresh_silences(&mut self, msgs: &mut Vec<AlertMsg>) {
-        if self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
+    /// Takes the last look at the store ([`refresh`]), and starts the next every few seconds. The
+    /// first look is waited for: nothing is told before the silences are known.
+    async fn look_at_store(&mut self, msgs: &mut Vec<AlertMsg>) {
+        if let Some(r) = self.looked.take() {
+            self.take_refresh(r, msgs);
+        }
+        if self.refreshing || self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
             return;
         }
-        match self.deps.store.ack_requests().await {
+        let rules = self.deps.routing.read().expect("lock").as_ref().map(|r| r.config.inhibit_rules.clone());
+        self.refreshes += 1;
+        let look = refresh::Look {
+            store: self.deps.store.clone(),
+            clock: self.deps.clock.clone(),
+            ownership: self.deps.ownership.clone(),
+            rules: rules.unwrap_or_default(),
+            watched: self.watched_parents.iter().cloned().collect(),
+            // Silences until resolved end on one node: the owner of partition 0.
+            end_until_resolved: self.refreshes.is_multiple_of(UNTIL_RESOLVED_EVERY) && self.deps.ownership.owns(0),
+        };
+        let first = self.silences_read.is_none() && self.refreshes == 1;
+        self.silences_read = Some(std::time::Instant::now());
+        if first {
+            let r = look.read().await;
+            self.take_refresh(r, msgs);
+            return;
+        }
+        self.refreshing = true;
+        let tx = self.refreshed_tx.clone();
+        tokio::spawn(async move { drop(tx.send(look.read().await)) });
+    }
+
+    /// Applies a look at the store: acknowledgement requests become messages of this step.
+    fn take_refresh(&mut self, r: refresh::Refreshed, msgs: &mut Vec<AlertMsg>) {
+        match r.acks {
             Ok(keys) => {
                 // Each node applies the requests for the keys it owns.
                 for dedup_key in keys.into_iter().filter(|k| self.deps.ownership.owns_key(k)) {
@@ -266,33 +309,39 @@ impl Manager {
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
-        if let Ok(rows) = self.deps.store.silences().await {
-            let silences: Vec<Silence> = rows
-                .into_iter()
-                .filter_map(|r| Some(Silence::from_stored(&r.matchers, r.ends_at)?.starting(r.starts_at)))
-                .collect();
-            if silences != self.silences {
-                // A silence was added, removed or changed: look at every held-back page again.
-                self.wake_held_back(self.deps.clock.now());
+        match r.silences {
+            Ok(rows) => {
+                let silences: Vec<Silence> = rows
+                    .into_iter()
+                    .filter_map(|r| Some(Silence::from_stored(&r.matchers, r.ends_at)?.starting(r.starts_at)))
+                    .collect();
+                if silences != self.silences {
+                    // A silence was added, removed or changed: look at every held-back page again.
+                    self.wake_held_back(self.deps.clock.now());
+                }
+                self.silences = silences;
             }
-            self.silences = silences;
-            self.silences_read = Some(std::time::Instant::now());
-        }
-        // Silences until resolved end on one node: the owner of partition 0.
-        self.refreshes += 1;
-        if self.refreshes.is_multiple_of(UNTIL_RESOLVED_EVERY) && self.deps.ownership.owns(0) {
-            let now = self.deps.clock.now();
-            match crate::until_resolved::end_resolved(&*self.deps.store, now).await {
-                Ok(ended) if !ended.is_empty() => self.silences_read = None,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "Could not end the silences until resolved."),
+            Err(e) => {
+                tracing::error!(error = %e, "Could not read the silences; reading them again.");
+                self.silences_read = None;
             }
         }
-        self.refresh_remote_sources().await;
-        let watched: Vec<String> = self.watched_parents.iter().cloned().collect();
-        match self.deps.store.firing_names(&watched).await {
+        if r.ended_until_resolved {
+            self.silences_read = None;
+        }
+        if let Some(sources) = r.remote_sources {
+            self.remote_sources = sources;
+        }
+        match r.firing_parents {
             Ok(names) => {
-                let firing: std::collections::HashSet<String> = names.into_iter().collect();
+                // This node's own firing parents count at once, committed or not.
+                let own = self.cache.values().filter(|r| {
+                    r.state.condition == Condition::Firing
+                        && r.request.source.starts_with("monitor/")
+                        && self.watched_parents.contains(&r.request.name)
+                });
+                let firing: std::collections::HashSet<String> =
+                    names.into_iter().chain(own.map(|r| r.request.name.clone())).collect();
                 let released = self.parents_firing.iter().any(|p| !firing.contains(p));
                 self.parents_firing = firing;
                 if released {
@@ -303,43 +352,16 @@ impl Manager {
                 tracing::error!(error = %e, "Could not read which monitors fire; their dependents stay as they are.")
             }
         }
-        self.refresh_routing().await;
-    }
-
-    /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.
-    async fn refresh_remote_sources(&mut self) {
-        let rules = self.deps.routing.read().expect("lock").as_ref().map(|r| r.config.inhibit_rules.clone());
-        let rules = rules.unwrap_or_default();
-        if self.deps.ownership.solo() || rules.is_empty() {
-            self.remote_sources.clear();
-            return;
-        }
-        match crate::firing_alerts::read(&*self.deps.store, self.deps.clock.now()).await {
-            Ok(all) => {
-                let ownership = &self.deps.ownership;
-                self.remote_sources = all
-                    .into_iter()
-                    .filter(|f| !ownership.owns_key(&f.key))
-                    .filter(|f| rules.iter().any(|r| vigil_core::alertmanager::all_match(&r.source, &f.labels)))
-                    .map(|f| (f.key, f.labels))
-                    .collect();
-            }
-            Err(e) => tracing::error!(error = %e, "Could not read other nodes' firing alerts for inhibition."),
+        match r.routing {
+            Ok(Some(stored)) => self.take_routing(stored),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "Could not read the published Alertmanager configuration."),
         }
     }
 
-    /// Takes a newly published Alertmanager configuration: routes by it, and its receivers join
-    /// the notifier map (once the map is loaded).
-    async fn refresh_routing(&mut self) {
-        // Compared as stored (sealed): opened only when another node published anew.
-        let stored = match crate::routing::read_stored(&*self.deps.store).await {
-            Ok(Some(stored)) => stored,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "Could not read the published Alertmanager configuration.");
-                return;
-            }
-        };
+    /// Takes the published Alertmanager configuration, `stored` (sealed), when it is new: routes
+    /// by it, and its receivers join the notifier map (once the map is loaded).
+    fn take_routing(&mut self, stored: String) {
         if self.routing_seen.as_ref() == Some(&stored) {
             return;
         }
@@ -448,7 +470,7 @@ impl Manager {
     /// Applies `msgs` and due timers, then commits the new states, their notifications and the
     /// send results `sent` in one transaction, and only then sends or replies.
     async fn step(&mut self, mut msgs: Vec<AlertMsg>, sent: Vec<delivery::Recorded>) {
-        self.refresh_silences(&mut msgs).await;
+        self.look_at_store(&mut msgs).await;
         // Expiry first, before this step changes anything the store does not have yet.
         for msg in msgs.extract_if(.., |m| matches!(m, AlertMsg::Expire { .. })) {
             if let AlertMsg::Expire { before, reply } = msg {
@@ -694,6 +716,7 @@ impl Manager {
             outbox,
             deliveries,
             groups: changes.rows,
+            group_members: changes.members,
             groups_gone: changes.gone,
             group_members_gone: changes.members_gone,
             ..Default::default()
@@ -1020,6 +1043,7 @@ fn own_member(record: &AlertRecord, notices: &[Notice], now: Millis) -> Option<v
         generator_url: r.links.iter().find_map(|l| l.get("href")?.as_str().map(str::to_string)).unwrap_or_default(),
         updated_at: now,
         timeout: false,
+        row: 0,
     })
 }
 

@@ -44,6 +44,11 @@ pub struct EngineConfig {
     pub max_running_fires: usize,
     /// Resume unfinished instances found in the store (off for one-shot `vigil run`).
     pub recover: bool,
+    /// The notifiers known from the alert manager's first step (the configuration's; those
+    /// written through the API are added to them): an alert told while the engine starts
+    /// (a recovered ALERT task, an escalation step due) reaches them, policies expanded. `None`:
+    /// none until [`Engine::set_notifiers`].
+    pub notifiers: Option<Vec<vigil_connectors::notifiers::NotifierConfig>>,
     /// This node's part in a cluster (solo by default).
     pub cluster: crate::cluster::ClusterConfig,
     /// How monitor results are kept.
@@ -100,6 +105,7 @@ impl Default for EngineConfig {
             brokers: Default::default(),
             status_listeners: Default::default(),
             alert_receivers: Vec::new(),
+            notifiers: None,
             alertmanager_config: None,
             public_url: None,
         }
@@ -154,7 +160,7 @@ impl Engine {
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        config: EngineConfig,
+        mut config: EngineConfig,
         workflows: WorkflowSet,
         mut secrets: SecretValues,
     ) -> Result<Engine, EngineError> {
@@ -228,6 +234,9 @@ impl Engine {
         };
         if let Some(text) = published {
             crate::routing::install(&shared.routing, &text);
+        }
+        if let Some(notifiers) = config.notifiers.take() {
+            install_with_stored(&shared, notifiers).await?;
         }
         if !config.cluster.solo {
             shared.work.share(crate::workers::SharedQueue::start(store.clone(), deliver_anywhere(&shared)));
@@ -426,10 +435,18 @@ impl Engine {
     /// Replaces the notifiers; queued notifications for a removed notifier fail as unconfigured.
     /// The Alertmanager configuration's receivers stay.
     pub fn set_notifiers(&self, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
-        let routed = self.shared.routing.read().expect("lock").clone();
-        let receivers = routed.iter().flat_map(|r| r.notifiers.clone());
-        let map = notifiers.into_iter().chain(receivers).map(|n| (n.name().to_string(), Arc::new(n))).collect();
-        *self.shared.notifiers.write().expect("lock") = Some(Arc::new(map));
+        install_notifiers(&self.shared, notifiers);
+    }
+
+    /// Replaces the notifiers with the configuration's `notifiers` and those written through the
+    /// API (a stored one of a name the configuration has is not taken); how many there are. When
+    /// the stored ones cannot be read, the configuration's are installed alone, and the error
+    /// returned.
+    pub async fn load_notifiers(
+        &self,
+        notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>,
+    ) -> Result<usize, vigil_store::StoreError> {
+        install_with_stored(&self.shared, notifiers).await
     }
 
     /// The Alertmanager configuration alerts are routed with, if one is loaded.
@@ -715,4 +732,33 @@ fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting
             .zip(shared.secret_box.clone())
             .map(|(url, sealer)| crate::ack_link::AckLinks::new(url, sealer)),
     }
+}
+
+/// Installs `notifiers` with those stored through the API that they do not shadow; their count.
+/// A failed read of the stored ones installs `notifiers` alone and returns the error.
+async fn install_with_stored(
+    shared: &Shared,
+    mut notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>,
+) -> Result<usize, vigil_store::StoreError> {
+    let secret = |name: &str| {
+        use vigil_core::instance::SecretSource;
+        shared.secrets.read().expect("lock").secret(name)
+    };
+    let stored = crate::stored_notifiers::read(&*shared.store, &secret).await;
+    for n in stored.as_ref().map(|s| s.as_slice()).unwrap_or_default() {
+        if !notifiers.iter().any(|f| f.name() == n.name()) {
+            notifiers.push(n.clone());
+        }
+    }
+    let count = notifiers.len();
+    install_notifiers(shared, notifiers);
+    stored.map(|_| count)
+}
+
+/// Makes `notifiers` (and the Alertmanager configuration's receivers) the ones alerts are told to.
+fn install_notifiers(shared: &Shared, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
+    let routed = shared.routing.read().expect("lock").clone();
+    let receivers = routed.iter().flat_map(|r| r.notifiers.clone());
+    let map = notifiers.into_iter().chain(receivers).map(|n| (n.name().to_string(), Arc::new(n))).collect();
+    *shared.notifiers.write().expect("lock") = Some(Arc::new(map));
 }

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0026_alert_group_members.sql"),
     include_str!("../../migrations/postgres/0027_silence_until_resolved.sql"),
     include_str!("../../migrations/postgres/0028_group_members_by_group.sql"),
+    include_str!("../../migrations/postgres/0029_group_members_by_id.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -74,14 +75,31 @@ pub struct PostgresStore {
 /// the alert outbox, schedule cursors, and the heartbeats and leases renewed every few seconds.
 const VACUUM_CHURNED: &str = "VACUUM (ANALYZE) instances, schedule_fires, schedule_state, work_offers, inbox, \
     monitor_history, monitor_rollups, monitor_results, pings, heartbeats, outbox, alerts, partition_leases, nodes";
+/// A pooled connection idle longer than this is pinged before it is used again.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(5);
+
 /// How often [`Store::reclaim_space`] vacuums when autovacuum is off.
 const VACUUM_EVERY: Duration = Duration::from_secs(120);
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host/db`) and migrates the database.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        // A connection in steady use is not pinged before each use (a round trip to the server
+        // per store call); one idle for a while is, in case the server dropped it meanwhile.
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect(url)
+            .await?;
         migrate(&pool).await?;
         let listen = PgPoolOptions::new().max_connections(1).connect_lazy_with(pool.connect_options().as_ref().clone());
         Ok(Self { writer: pool.clone(), reader: pool, listen, vacuumed: Default::default() })
@@ -107,6 +125,13 @@ impl PostgresStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.writer.close().await;
+    }
+
+    /// PostgreSQL takes every alert batch in a transaction. (One statement of data-modifying
+    /// `WITH`s over arrays was tried: its planning cost more than the round trips it saved; see
+    /// docs/benchmarks.md.)
+    async fn commit_alerts_at_once(&self, _batch: &AlertBatch) -> Result<Option<Vec<i64>>> {
+        Ok(None)
     }
 
     /// Runs a built multi-row `INSERT INTO outbox` of `rows` rows; the new rows' ids, in order.

@@ -4,6 +4,7 @@
 //! `synchronous = NORMAL` in WAL mode survives a process crash (`kill -9`) without losing a committed
 //! transaction; only a power loss can lose the last few.
 
+mod alert_commit;
 mod checkpoint;
 mod cluster;
 mod work;
@@ -53,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0026_alert_group_members.sql"),
     include_str!("../../migrations/sqlite/0027_silence_until_resolved.sql"),
     include_str!("../../migrations/sqlite/0028_group_members_by_group.sql"),
+    include_str!("../../migrations/sqlite/0029_group_members_by_id.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -88,8 +90,11 @@ impl SqliteStore {
         // alerting benchmark's p99 went from 20 ms to 100+ ms with it). Here a connection of its
         // own checkpoints in the background, beside the writer; the writer's own checkpoint stays
         // as a backstop (50,000 pages) should the WAL still grow large.
+        // A connection to a file does not go stale: no ping (a round trip to the connection's
+        // thread) before each use.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "50000"))
             .await?;
         migrate(&writer).await?;
@@ -105,6 +110,7 @@ impl SqliteStore {
         // more pages. 8 MB each keeps memory flat; the OS page cache still holds the file.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true).pragma("cache_size", READER_CACHE_KIB))
             .await?;
         Ok(Self { writer, reader, _alive: alive })

@@ -12,10 +12,12 @@ mod alertmanager;
 mod cluster;
 mod engine;
 mod events;
+mod lag;
 mod measure;
 mod monitors;
 mod overload;
 mod pings;
+mod probe_servers;
 mod soak;
 mod ui;
 
@@ -145,6 +147,9 @@ pub enum Which {
         /// Threads the monitors are split over (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// What the monitors check: HTTP (W1), a TCP exchange, a DNS query or a ping.
+        #[arg(long, value_enum, default_value = "http")]
+        kind: probe_servers::Kind,
     },
     /// Soak: W1 (10,000 monitors every 10 s, 5% failing) plus 100 fires a second of the seed-000
     /// alert workflow, retention short, for N minutes; samples RSS, file descriptors, database
@@ -178,8 +183,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Schedules { count, burst } => engine::schedules(count, burst).await?,
         Which::Alerts { alerts: n, within_ms, unbatched } => engine::alerts(n, within_ms, unbatched).await?,
         Which::Worker { steps, runs } => engine::worker(steps, runs).await?,
-        Which::Monitors { monitors, every, seconds, failing_pct, history_flush, threads } => {
-            let plan = monitors::Plan { monitors, every, seconds, failing_pct, history_flush, threads };
+        Which::Monitors { monitors, every, seconds, failing_pct, history_flush, threads, kind } => {
+            let plan = monitors::Plan { monitors, every, seconds, failing_pct, history_flush, threads, kind };
             monitors::run(plan).await?
         }
         Which::Pings { monitors, senders, seconds, postgres } => {

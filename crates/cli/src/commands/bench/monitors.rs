@@ -5,12 +5,12 @@
 //! pages (each failing monitor paged once, nobody else).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use vigil_core::monitor::{Cadence, MonitorDef};
+use vigil_core::monitor::MonitorDef;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
@@ -31,74 +31,11 @@ pub struct Plan {
     pub history_flush: u64,
     /// Threads the monitors are split over (default: the engine's, one per core).
     pub threads: Option<usize>,
+    /// What the monitors check.
+    pub kind: super::probe_servers::Kind,
 }
 
-/// What the check server saw while measuring: a histogram of lags (slot → arrival) in
-/// milliseconds, so the harness holds a fixed few kilobytes however long it runs (a list of every
-/// request grew by 16 bytes a check and showed up in the RSS it reports).
-#[derive(Default)]
-pub(crate) struct LagLog {
-    /// Each monitor's slot offset, and the interval (ms); set before the monitors start.
-    pub(crate) offsets: Vec<i64>,
-    pub(crate) every_ms: i64,
-    /// Counting since then, until the end of the measured window.
-    pub(crate) window: Option<(i64, i64)>,
-    /// `counts[ms]`: requests that arrived `ms` after their slot.
-    counts: Vec<u64>,
-}
-
-impl LagLog {
-    fn record(&mut self, n: usize, at: i64) {
-        let Some((from, to)) = self.window else { return };
-        let Some(offset) = self.offsets.get(n) else { return };
-        if (from..to).contains(&at) && self.every_ms > 0 {
-            let lag = (at - offset).rem_euclid(self.every_ms) as usize;
-            if self.counts.len() <= lag {
-                self.counts.resize(lag + 1, 0);
-            }
-            self.counts[lag] += 1;
-        }
-    }
-
-    /// Expects the requests of `defs`, each every `every` seconds: lag is counted from the slot a
-    /// request belongs to (the latest slot at or before it).
-    pub(crate) fn expect(&mut self, defs: &[MonitorDef], every: u64) {
-        self.every_ms = every as i64 * 1000;
-        self.offsets = defs
-            .iter()
-            .map(|d| match d.cadence {
-                Cadence::Every { offset, .. } => offset,
-                Cadence::Cron { .. } => 0,
-            })
-            .collect();
-    }
-
-    /// The requests counted and the lag at fraction `p` of them, then starts counting afresh.
-    pub(crate) fn take(&mut self, p: f64) -> (u64, usize) {
-        let out = (self.total(), self.percentile(p));
-        self.counts.clear();
-        out
-    }
-
-    fn total(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-
-    /// The lag (ms) at fraction `p` of the requests.
-    fn percentile(&self, p: f64) -> usize {
-        let rank = ((self.total() as f64 * p).ceil() as u64).max(1);
-        let mut seen = 0;
-        for (ms, count) in self.counts.iter().enumerate() {
-            seen += count;
-            if seen >= rank {
-                return ms;
-            }
-        }
-        self.counts.len().saturating_sub(1)
-    }
-}
-
-pub(crate) type Seen = Arc<Mutex<LagLog>>;
+pub(crate) use super::lag::{PEER_THREAD, Seen};
 
 /// The check endpoints: `/m/{n}` answers `{"value": 99}` for failing monitors, `{"value": 10}`
 /// for the others, and records when each request arrived.
@@ -118,9 +55,6 @@ async fn checks_server(failing: usize, seen: Seen) -> Result<String> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{addr}"))
 }
-
-/// The name of the check server's thread.
-pub(crate) const PEER_THREAD: &str = "bench-peer";
 
 /// Starts the check server on a thread of its own ([`PEER_THREAD`], one current-thread runtime):
 /// the monitored endpoints are not vigil, so their CPU is counted apart from vigil's.
@@ -163,9 +97,17 @@ pub(crate) fn w1_monitors(base: &str, count: usize, every: u64) -> Result<Vec<Mo
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(plan: Plan) -> Result<()> {
-    let failing = plan.monitors * plan.failing_pct / 100;
+    use super::probe_servers::{Kind, dns_server, on_peer_thread, tcp_server};
+    // Loopback always answers ping: no ICMP monitor fails.
+    let failing = if plan.kind == Kind::Icmp { 0 } else { plan.monitors * plan.failing_pct / 100 };
     let seen: Seen = Arc::default();
-    let base = checks_server_thread(failing, seen.clone())?;
+    let peer = seen.clone();
+    let base = match plan.kind {
+        Kind::Http => checks_server_thread(failing, seen.clone())?,
+        Kind::Tcp => on_peer_thread(move || tcp_server(failing, peer))?,
+        Kind::Dns => on_peer_thread(move || dns_server(failing, peer))?,
+        Kind::Icmp => String::new(),
+    };
     let arrivals: Arrivals = Default::default();
     let hooks = receiver(arrivals.clone()).await?;
     let dir = tempfile::tempdir()?;
@@ -191,15 +133,25 @@ pub async fn run(plan: Plan) -> Result<()> {
         json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook"), "batch": 64}),
     )?;
     engine.set_notifiers(vec![hook]);
-    let defs = w1_monitors(&base, plan.monitors, plan.every)?;
+    let defs = match plan.kind {
+        Kind::Http => w1_monitors(&base, plan.monitors, plan.every)?,
+        kind => super::probe_servers::monitors(kind, &base, plan.monitors, plan.every)?,
+    };
     seen.lock().expect("lock").expect(&defs, plan.every);
     let rss_before = rss_mb();
     engine.set_monitors(defs);
     crate::output::outln!(
-        "monitors: {} HTTP monitors every {}s ({:.0} checks/s) against a local JSON server, {failing} above threshold, alerts to a local webhook; SQLite; warm-up {}s, then {}s measured",
+        "monitors: {} {} monitors every {}s ({:.0} checks/s) against a local {}, {failing} failing, alerts to a local webhook; SQLite; warm-up {}s, then {}s measured",
         plan.monitors,
+        format!("{:?}", plan.kind).to_uppercase(),
         plan.every,
         plan.monitors as f64 / plan.every as f64,
+        match plan.kind {
+            Kind::Http => "JSON server",
+            Kind::Tcp => "TCP server",
+            Kind::Dns => "DNS server",
+            Kind::Icmp => "loopback (the kernel answers)",
+        },
         plan.every,
         plan.seconds
     );
@@ -224,8 +176,11 @@ pub async fn run(plan: Plan) -> Result<()> {
         let pct = |p: f64| log.percentile(p);
         (log.total() as usize, [pct(0.5), pct(0.99), pct(1.0)])
     };
-    let checks = count.max(1);
     let expected_checks = plan.monitors as f64 * elapsed / plan.every as f64;
+    // Loopback's replies to pings are the kernel's: their arrivals are not seen, so the checks
+    // due stand in for those made.
+    let count = if plan.kind == Kind::Icmp { expected_checks.round() as usize } else { count };
+    let checks = count.max(1);
     crate::output::outln!(
         "  checks: {} in {elapsed:.0}s ({:.0}/s, {:.1}% of those due)",
         count,
@@ -240,12 +195,16 @@ pub async fn run(plan: Plan) -> Result<()> {
         (all - peer) / elapsed,
         all / elapsed
     );
-    crate::output::outln!(
-        "  lag, slot → request at the server: p50 {} ms, p99 {} ms, max {} ms",
-        pct[0],
-        pct[1],
-        pct[2]
-    );
+    if plan.kind == Kind::Icmp {
+        crate::output::outln!("  lag: not seen (the kernel answers loopback's pings)");
+    } else {
+        crate::output::outln!(
+            "  lag, slot → request at the server: p50 {} ms, p99 {} ms, max {} ms",
+            pct[0],
+            pct[1],
+            pct[2]
+        );
+    }
     crate::output::outln!(
         "  RSS before the monitors {rss_before:.0} MB, peak {peak_rss:.0} MB; database growth {:.1} MB/hour ({} bytes in {elapsed:.0}s)",
         (db1.saturating_sub(db0)) as f64 * 3600.0 / elapsed / 1e6,

@@ -16,7 +16,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use serde_json::{Map, Value, json};
-use vigil_connectors::notifiers::from_alertmanager::{SECRET_FIELDS, document};
+use vigil_connectors::notifiers::NotifierConfig;
+use vigil_connectors::notifiers::from_alertmanager::document;
 
 use super::{Imported, file_name};
 
@@ -54,7 +55,7 @@ pub fn import(file: &std::path::Path, text: &str) -> Result<Imported> {
                 r.name.clone()
             };
             let (kind, mut doc) = document(&name, i, &config.global).map_err(|e| anyhow::anyhow!("{}: {e}", i.path))?;
-            let secret_fields = SECRET_FIELDS.iter().find(|(k, _)| *k == kind).map_or(&[][..], |(_, f)| *f);
+            let secret_fields = NotifierConfig::secret_fields(kind);
             for field in secret_fields {
                 if let Some(value) = doc.get(*field).and_then(Value::as_str).map(str::to_string) {
                     let secret = format!("{}_{field}", file_name(&name).replace('-', "_")).to_ascii_lowercase();
@@ -106,7 +107,7 @@ pub fn import(file: &std::path::Path, text: &str) -> Result<Imported> {
 }
 
 /// A notifier file: `name`, `type`, then the other fields.
-fn notifier_yaml(kind: &str, doc: &Value) -> String {
+pub(super) fn notifier_yaml(kind: &str, doc: &Value) -> String {
     let mut fields = Map::new();
     fields.insert("name".into(), doc["name"].clone());
     fields.insert("type".into(), json!(kind));
@@ -117,7 +118,7 @@ fn notifier_yaml(kind: &str, doc: &Value) -> String {
 }
 
 /// `value` as block YAML; scalars in JSON's spelling (valid YAML, quoted where needed).
-fn yaml(value: &Value, indent: usize) -> String {
+pub(super) fn yaml(value: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     match value {

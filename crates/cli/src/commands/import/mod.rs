@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 mod alertmanager;
+mod gatus;
 mod prometheus_rules;
 
 /// `vigil import`.
@@ -33,6 +34,9 @@ pub enum ImportCommand {
     /// An Alertmanager configuration: receivers as notifiers (credentials as secrets), the
     /// routing tree kept.
     Alertmanager(alertmanager::Args),
+    /// Gatus' configuration (a file or a directory): endpoints as monitors, alerting providers
+    /// as notifiers (credentials as secrets).
+    Gatus(gatus::Args),
 }
 
 /// `vigil import robopager`.
@@ -68,6 +72,11 @@ pub async fn run(cmd: ImportCommand) -> Result<ExitCode> {
                 .with_context(|| format!("could not read {}", args.rules.display()))?;
             let imported = prometheus_rules::import(&text, &args.url)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", args.rules.display()))?;
+            return write_out(&imported, &args.out);
+        }
+        ImportCommand::Gatus(args) => {
+            let config = gatus::read(&args.config)?;
+            let imported = gatus::import(&config).map_err(|e| anyhow::anyhow!("{}: {e}", args.config.display()))?;
             return write_out(&imported, &args.out);
         }
         ImportCommand::Alertmanager(args) => {

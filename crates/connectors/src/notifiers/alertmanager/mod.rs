@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use vigil_core::alert::Notice;
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, OutgoingRequest, rfc3339};
+use super::{AlertMessage, Encoding, NotifyError, OutgoingRequest, rfc3339};
 
 /// `type: alertmanager`.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -43,7 +43,13 @@ impl AlertmanagerConfig {
     pub fn build_batch_request(&self, msgs: &[AlertMessage], now: Millis) -> Result<OutgoingRequest, NotifyError> {
         let alerts = msgs.iter().map(|m| self.alert(m, now)).collect();
         let url = format!("{}/api/v2/alerts", self.url.trim_end_matches('/'));
-        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body: Value::Array(alerts) })
+        Ok(OutgoingRequest {
+            method: "POST",
+            url,
+            headers: Vec::new(),
+            body: Value::Array(alerts),
+            encoding: Encoding::Json,
+        })
     }
 
     /// One postable alert for `msg`, sent at `now`: a firing alert stays valid for a few resend

@@ -158,6 +158,7 @@ impl lettre::message::header::Header for DedupKey {
 
 impl super::Notifier for EmailConfig {
     const TYPE: &'static str = "email";
+    const SECRETS: &'static [&'static str] = &["password"];
     /// email: a mail server's usual limits.
     const RATE_LIMIT: Option<(f64, f64)> = Some((60.0, 10.0));
 

@@ -13,7 +13,7 @@ use sha2::Sha256;
 use vigil_core::alert::Notice;
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http};
+use super::{AlertMessage, Encoding, NotifyError, Outcome, OutgoingRequest, classify_http};
 
 /// Lark's message kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
@@ -70,7 +70,13 @@ impl LarkConfig {
             body["timestamp"] = Value::String(timestamp.to_string());
             body["sign"] = Value::String(sign(timestamp, secret));
         }
-        Ok(OutgoingRequest { method: "POST", url: self.url.clone(), headers: Vec::new(), body })
+        Ok(OutgoingRequest {
+            method: "POST",
+            url: self.url.clone(),
+            headers: Vec::new(),
+            body,
+            encoding: Encoding::Json,
+        })
     }
 }
 
@@ -145,6 +151,7 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
 
 impl super::Notifier for LarkConfig {
     const TYPE: &'static str = "lark";
+    const SECRETS: &'static [&'static str] = &["url", "secret"];
     /// Lark: 100 a minute and 5 a second per bot.
     const RATE_LIMIT: Option<(f64, f64)> = Some((100.0, 5.0));
 

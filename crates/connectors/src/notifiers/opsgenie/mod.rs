@@ -8,7 +8,7 @@ use vigil_core::alert::Notice;
 
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, OutgoingRequest, Severity, truncate};
+use super::{AlertMessage, Encoding, NotifyError, OutgoingRequest, Severity, truncate};
 
 /// The public endpoint (use `https://api.eu.opsgenie.com` for the EU instance).
 pub const DEFAULT_URL: &str = "https://api.opsgenie.com";
@@ -57,6 +57,7 @@ impl OpsgenieConfig {
             url: format!("{base}/v2/heartbeats/{}/ping", encode_path(name)),
             headers: vec![("Authorization".to_string(), format!("GenieKey {}", self.api_key))],
             body: json!({}),
+            encoding: Encoding::Json,
         })
     }
 
@@ -105,7 +106,13 @@ impl OpsgenieConfig {
             // Opsgenie keeps one alert per alias; a change of tier updates its priority.
             Notice::Change => {
                 let url = format!("{base}/v2/alerts/{}/priority?identifierType=alias", encode_path(&alias));
-                return Ok(OutgoingRequest { method: "PUT", url, headers, body: json!({"priority": priority}) });
+                return Ok(OutgoingRequest {
+                    method: "PUT",
+                    url,
+                    headers,
+                    body: json!({"priority": priority}),
+                    encoding: Encoding::Json,
+                });
             }
             Notice::Resolve => (
                 format!("{base}/v2/alerts/{}/close?identifierType=alias", encode_path(&alias)),
@@ -116,7 +123,7 @@ impl OpsgenieConfig {
                 json!({"source": msg.source, "note": "Acknowledged in vigil"}),
             ),
         };
-        Ok(OutgoingRequest { method: "POST", url, headers, body })
+        Ok(OutgoingRequest { method: "POST", url, headers, body, encoding: Encoding::Json })
     }
 }
 
@@ -133,6 +140,7 @@ pub fn encode_path(segment: &str) -> String {
 
 impl super::Notifier for OpsgenieConfig {
     const TYPE: &'static str = "opsgenie";
+    const SECRETS: &'static [&'static str] = &["api_key"];
     /// Opsgenie: generous.
     const RATE_LIMIT: Option<(f64, f64)> = Some((600.0, 50.0));
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use vigil_core::alert::Notice;
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, OutgoingRequest, rfc3339, truncate};
+use super::{AlertMessage, Encoding, NotifyError, OutgoingRequest, rfc3339, truncate};
 
 /// The public endpoint.
 pub const DEFAULT_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -90,7 +90,13 @@ impl PagerDutyConfig {
                 body["images"] = json!(self.images.iter().map(|src| json!({"src": src})).collect::<Vec<_>>());
             }
         }
-        Ok(OutgoingRequest { method: "POST", url: self.url.clone(), headers: Vec::new(), body })
+        Ok(OutgoingRequest {
+            method: "POST",
+            url: self.url.clone(),
+            headers: Vec::new(),
+            body,
+            encoding: Encoding::Json,
+        })
     }
 }
 
@@ -121,7 +127,7 @@ impl PagerDutyConfig {
                 "custom_details": details,
             },
         });
-        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body })
+        Ok(OutgoingRequest { method: "POST", url, headers: Vec::new(), body, encoding: Encoding::Json })
     }
 }
 
@@ -143,6 +149,7 @@ pub fn dedup_key(key: &str) -> String {
 
 impl super::Notifier for PagerDutyConfig {
     const TYPE: &'static str = "pagerduty";
+    const SECRETS: &'static [&'static str] = &["routing_key"];
     /// PagerDuty: about 120 events a minute per routing key.
     const RATE_LIMIT: Option<(f64, f64)> = Some((120.0, 20.0));
 

@@ -9,7 +9,7 @@ use vigil_core::alert::Notice;
 
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, classify_http, truncate};
+use super::{AlertMessage, Encoding, NotifyError, Outcome, OutgoingRequest, classify_http, truncate};
 
 /// Slack's limit on a section block's text.
 const MAX_SECTION: usize = 3000;
@@ -62,6 +62,7 @@ impl SlackConfig {
             url: self.url.clone(),
             headers: Vec::new(),
             body: json!({"text": title, "blocks": blocks}),
+            encoding: Encoding::Json,
         })
     }
 }
@@ -77,6 +78,7 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Outco
 
 impl super::Notifier for SlackConfig {
     const TYPE: &'static str = "slack";
+    const SECRETS: &'static [&'static str] = &["url"];
     /// Slack: about one message a second per webhook.
     const RATE_LIMIT: Option<(f64, f64)> = Some((60.0, 3.0));
 

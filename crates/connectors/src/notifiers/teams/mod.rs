@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use vigil_core::alert::Notice;
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, OutgoingRequest, Severity, truncate};
+use super::{AlertMessage, Encoding, NotifyError, OutgoingRequest, Severity, truncate};
 
 /// Characters of the details shown in the card's code block.
 const MAX_DETAILS: usize = 2000;
@@ -83,12 +83,14 @@ impl TeamsConfig {
                     "content": card,
                 }],
             }),
+            encoding: Encoding::Json,
         })
     }
 }
 
 impl super::Notifier for TeamsConfig {
     const TYPE: &'static str = "teams";
+    const SECRETS: &'static [&'static str] = &["url"];
     /// About one a second with bursts of 4: Teams allows an app 4 requests a second into one
     /// channel; a Workflows webhook's own throttling (Power Automate's, with no per-webhook
     /// figure documented) answers 429 with `Retry-After`, which delivery honours.

@@ -14,7 +14,7 @@ use vigil_core::params::{self, Scope, Secrets};
 
 use vigil_core::time::Millis;
 
-use super::{AlertMessage, NotifyError, OutgoingRequest};
+use super::{AlertMessage, Encoding, NotifyError, OutgoingRequest};
 
 /// `type: webhook`.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -143,7 +143,7 @@ impl WebhookConfig {
             _ => serde_json::json!({ "alerts": bodies }),
         };
         let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Ok(OutgoingRequest { method, url: self.url.clone(), headers, body })
+        Ok(OutgoingRequest { method, url: self.url.clone(), headers, body, encoding: Encoding::Json })
     }
 
     /// The body for one notification: the template, or the whole message.
@@ -189,6 +189,7 @@ fn alertmanager_body(msg: &AlertMessage, max_alerts: usize) -> Value {
 
 impl super::Notifier for WebhookConfig {
     const TYPE: &'static str = "webhook";
+    const SECRETS: &'static [&'static str] = &["url"];
     /// a webhook: unlimited (its endpoint is the user's own).
     const RATE_LIMIT: Option<(f64, f64)> = None;
 

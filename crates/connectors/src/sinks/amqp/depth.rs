@@ -6,7 +6,7 @@ use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use serde_json::Value;
 
-use super::super::depth::Depth;
+use super::super::queue_counts::Depth;
 use super::super::{PublishError, without_password};
 use super::AmqpClient;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::super::PublishError;
 use super::super::address::NatsTarget;
-use super::super::depth::Depth;
+use super::super::queue_counts::Depth;
 use super::NatsClient;
 
 /// The counts of `to`'s stream and of its consumer `consumer` (vigil's name for its own

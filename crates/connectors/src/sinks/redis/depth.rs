@@ -2,7 +2,7 @@
 
 use super::super::PublishError;
 use super::super::address::RedisTarget;
-use super::super::depth::Depth;
+use super::super::queue_counts::Depth;
 use super::RedisClient;
 use super::resp::Reply;
 

@@ -1,8 +1,6 @@
 //! One IMAP conversation: connect (TLS, STARTTLS or plain), log in, examine the folder read-only,
 //! search, fetch headers and arrival times, log out. Errors name the step, never a credential.
 
-use std::sync::Arc;
-
 use async_imap::{Authenticator, Client};
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -46,27 +44,9 @@ async fn tls_connect(
     config: &EmailConfig,
     tcp: TcpStream,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = &config.ca_file {
-        use rustls::pki_types::pem::PemObject;
-        let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("could not read caFile `{path}`: {e}"))?;
-        for cert in certs {
-            roots
-                .add(cert.map_err(|e| format!("caFile `{path}`: {e}"))?)
-                .map_err(|e| format!("caFile `{path}`: {e}"))?;
-        }
-    }
-    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    let name = rustls::pki_types::ServerName::try_from(config.host.clone())
-        .map_err(|_| format!("`{}` is not a host name TLS can verify", config.host))?;
-    tokio_rustls::TlsConnector::from(Arc::new(tls))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS handshake failed: {e}"))
+    let tls =
+        crate::sources::tls::client_config(config.ca_file.as_deref(), false).map_err(|e| format!("caFile: {e}"))?;
+    crate::sources::tls::handshake(tls, &config.host, tcp).await
 }
 
 /// XOAUTH2's one message: `user=…^Aauth=Bearer …^A^A`.

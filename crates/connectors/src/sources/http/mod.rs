@@ -7,7 +7,7 @@
 //! A server that cannot be reached is not a source error here: it is what the check is for.
 //! The sample then has `[CONNECTED] == false` and status 0, and fails its conditions.
 
-mod certificate;
+pub(crate) mod certificate;
 mod plain;
 
 use std::collections::BTreeMap;
@@ -129,18 +129,29 @@ impl HttpSource {
 
     /// Makes the call and judges it.
     pub async fn ask(&self) -> Answer {
+        self.ask_knowing(None).await
+    }
+
+    /// Makes the call and judges it, the domain's registration expiring in `domain` ms when a
+    /// condition reads `[DOMAIN_EXPIRATION]`.
+    async fn ask_knowing(&self, domain: Option<i64>) -> Answer {
         if let Some(plain) = &self.plain
-            && let Some(answer) = self.ask_plain(plain).await
+            && let Some(answer) = self.ask_plain(plain, domain).await
         {
             return answer;
         }
         // Boxed: reqwest's call is many times the size of the plain path's.
-        Box::pin(self.ask_general()).await
+        Box::pin(self.ask_general(domain)).await
+    }
+
+    fn judge_knowing(&self, domain: Option<i64>, mut seen: Observed, note: Option<String>) -> Answer {
+        seen.domain_expires_in_ms = domain;
+        self.judge.judge(seen, note)
     }
 
     /// The call on the plain path; `None` for a redirect it is to follow (the general client
     /// follows it).
-    async fn ask_plain(&self, plain: &plain::Prepared) -> Option<Answer> {
+    async fn ask_plain(&self, plain: &plain::Prepared, domain: Option<i64>) -> Option<Answer> {
         let timeout = self.timeout;
         let started = Instant::now();
         let mut seen = Observed::default();
@@ -149,24 +160,25 @@ impl HttpSource {
         let answered = match answered {
             Ok(Ok(answered)) => answered,
             Ok(Err(plain::Failure::Unanswered(why))) => {
-                return Some(self.judge(seen, Some(format!("could not connect: {why}"))));
+                return Some(self.judge_knowing(domain, seen, Some(format!("could not connect: {why}"))));
             }
             Ok(Err(plain::Failure::Body(status, why))) => {
                 (seen.connected, seen.status) = (true, status);
-                return Some(self.judge(seen, Some(why)));
+                return Some(self.judge_knowing(domain, seen, Some(why)));
             }
-            Err(_) => return Some(self.judge(seen, Some(format!("no answer within {timeout:?}")))),
+            Err(_) => return Some(self.judge_knowing(domain, seen, Some(format!("no answer within {timeout:?}")))),
         };
         if (300..400).contains(&answered.status) && self.config.follow_redirects.unwrap_or(true) {
             return None;
         }
         (seen.connected, seen.status) = (true, answered.status);
+        seen.ip = answered.peer.map(|ip| ip.to_string());
         seen.body = body_value(&answered.body);
-        Some(self.judge(seen, None))
+        Some(self.judge_knowing(domain, seen, None))
     }
 
     /// The call through reqwest: HTTPS, redirects, proxies.
-    async fn ask_general(&self) -> Answer {
+    async fn ask_general(&self, domain: Option<i64>) -> Answer {
         let req = self.request();
         let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
@@ -192,11 +204,12 @@ impl HttpSource {
                 } else {
                     format!("could not connect: {}", super::root_cause(&e))
                 };
-                return self.judge(seen, Some(why));
+                return self.judge_knowing(domain, seen, Some(why));
             }
         };
         seen.connected = true;
         seen.status = response.status().as_u16();
+        seen.ip = response.remote_addr().map(|a| a.ip().to_string());
         seen.certificate_expires_in_ms = response
             .extensions()
             .get::<reqwest::tls::TlsInfo>()
@@ -205,11 +218,11 @@ impl HttpSource {
             .map(|at| at - jiff::Timestamp::now().as_millisecond());
         let bytes = match super::read_capped(response).await {
             Ok(bytes) => bytes,
-            Err(why) => return self.judge(seen, Some(why)),
+            Err(why) => return self.judge_knowing(domain, seen, Some(why)),
         };
         seen.response_time_ms = started.elapsed().as_millis() as i64;
         seen.body = body_value(&bytes);
-        self.judge(seen, None)
+        self.judge_knowing(domain, seen, None)
     }
 }
 
@@ -248,8 +261,30 @@ impl super::SourceConfig for HttpConfig {
 
 impl super::Ask for HttpSource {
     /// Timed, with its own client settings (redirects, TLS) and the certificate read.
-    async fn ask(&self, _client: &reqwest::Client, _now: vigil_core::time::Millis) -> Answer {
-        HttpSource::ask(self).await
+    async fn ask(&self, client: &reqwest::Client, now: vigil_core::time::Millis) -> Answer {
+        if !self.judge.reads_domain_expiration() {
+            return HttpSource::ask(self).await;
+        }
+        // `[DOMAIN_EXPIRATION]`: the URL's host asked of its registry over RDAP (answers kept).
+        let host = super::domain::host_of(&self.config.url).to_string();
+        match super::domain::expires_in(client, &host, now, self.timeout).await {
+            Ok(ms) => self.ask_knowing(Some(ms)).await,
+            Err(why) => {
+                let answer = self.ask_knowing(None).await;
+                match answer {
+                    Answer::Samples(mut samples) => {
+                        let note = samples[0].note.take().map_or_else(|| why.clone(), |n| format!("{n}; {why}"));
+                        samples[0].note = Some(format!("domain expiry unknown: {note}"));
+                        Answer::Samples(samples)
+                    }
+                    failed => failed,
+                }
+            }
+        }
+    }
+
+    fn judge(&self) -> Option<&Judge> {
+        Some(&self.judge)
     }
 }
 
@@ -293,6 +328,35 @@ mod tests {
         };
         assert_eq!(down[0].tier, Some(Tier::Critical));
         assert_eq!(down[0].fields["connected"], json!(false));
+    }
+
+    /// `[DOMAIN_EXPIRATION]` asks the URL host's registry first; a host no registry serves (an
+    /// address here) still gets its check, judged with the expiry unknown (0) and the reason.
+    #[tokio::test]
+    async fn domain_expiry_unknown_is_named_and_fails_its_condition() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+            }
+        });
+        let s = source(
+            json!({"url": format!("http://{addr}/"), "conditions": ["[STATUS] == 200", "[DOMAIN_EXPIRATION] > 720h"]}),
+        );
+        assert!(s.judge.reads_domain_expiration());
+        let Answer::Samples(samples) = super::super::Ask::ask(&s, &crate::http_client(), 0).await else { panic!() };
+        assert_eq!(samples[0].tier, Some(Tier::Critical));
+        let note = samples[0].note.as_deref().unwrap();
+        assert!(
+            note.contains("domain expiry unknown") && note.contains("no RDAP registry is known for `127.0.0.1`"),
+            "{note}"
+        );
+        assert!(note.contains("[DOMAIN_EXPIRATION] > 720h (found 0h 0m)"), "{note}");
+        assert_eq!(samples[0].fields["status"], json!(200), "the check itself ran");
     }
 
     #[test]

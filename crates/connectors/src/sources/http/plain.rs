@@ -51,6 +51,8 @@ pub struct Answered {
     pub status: u16,
     /// The body (at most [`MAX_ANSWER_BYTES`]).
     pub body: Vec<u8>,
+    /// The address that answered (`[IP]`).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Why a call did not produce an answer.
@@ -131,6 +133,7 @@ impl Prepared {
     /// One request and its answer on `stream`, which goes back to the pool when it can be reused.
     async fn exchange(&self, mut stream: TcpStream) -> Result<Answered, Failure> {
         let unanswered = |e: std::io::Error| Failure::Unanswered(e.to_string());
+        let peer = stream.peer_addr().ok().map(|a| a.ip());
         stream.write_all(&self.bytes).await.map_err(unanswered)?;
         let mut buf = Vec::with_capacity(4096);
         let head = loop {
@@ -166,7 +169,7 @@ impl Prepared {
         if head.keep_alive && !matches!(framing, Framing::UntilClose) {
             pool(|p| p.put(&self.authority, stream));
         }
-        Ok(Answered { status, body })
+        Ok(Answered { status, body, peer })
     }
 }
 

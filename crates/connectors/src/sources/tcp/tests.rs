@@ -3,23 +3,12 @@
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil_core::alert::Tier;
-use vigil_core::monitor::evaluate::Answer;
 
 use super::*;
+use crate::sources::testing::verdict;
 
 fn source(v: Value) -> Result<TcpSource, SourceProblem> {
     serde_json::from_value::<TcpConfig>(v).unwrap().build()
-}
-
-/// The one sample's tier, note and fields.
-fn verdict(answer: Answer) -> (Tier, Option<String>, serde_json::Map<String, Value>) {
-    match answer {
-        Answer::Samples(mut s) => {
-            let s = s.remove(0);
-            (s.tier.unwrap(), s.note, s.fields)
-        }
-        Answer::Failed(e) => panic!("failed: {e}"),
-    }
 }
 
 /// A listener that answers each connection's first read with `reply` (prefixed by what it read).
@@ -50,7 +39,7 @@ async fn closed_port() -> String {
 #[tokio::test]
 async fn an_open_port_is_ok_and_a_closed_one_critical() {
     let open = echo_server("hi").await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let (tier, note, fields) = verdict(source(json!({"url": format!("tcp://{open}")})).unwrap().ask(&client, 0).await);
     assert_eq!((tier, note), (Tier::Ok, None));
     assert_eq!(fields["connected"], json!(true));
@@ -65,7 +54,7 @@ async fn an_open_port_is_ok_and_a_closed_one_critical() {
 #[tokio::test]
 async fn what_is_sent_is_answered_and_judged_by_the_body_conditions() {
     let open = echo_server("+PONG").await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let check = |conditions: Value| {
         source(json!({"url": format!("tcp://{open}"), "body": "PING\r\n", "conditions": conditions})).unwrap()
     };
@@ -88,7 +77,7 @@ async fn a_silent_server_is_a_timeout_named_with_its_address() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let silent = source(json!({"url": address, "body": "hello", "timeout": "200ms", "failing": "warning"})).unwrap();
-    let (tier, note, _) = verdict(silent.ask(&reqwest::Client::new(), 0).await);
+    let (tier, note, _) = verdict(silent.ask(&crate::http_client(), 0).await);
     assert_eq!(tier, Tier::Warning);
     assert_eq!(note.unwrap(), format!("{address}: no answer within 200ms"));
     drop(listener);
@@ -109,4 +98,89 @@ fn settings_that_cannot_work_are_named_by_field() {
     assert!(source(json!({"url": "tcp://[::1]:5432"})).is_ok());
     let later = source(json!({"url": "tcp://${env.DB_HOST}:5432"})).unwrap();
     assert!(later.address.is_err());
+}
+
+#[test]
+fn tls_settings_are_checked_when_read() {
+    let path = |v: Value| source(v).unwrap_err().path;
+    let expiry = json!(["[CERTIFICATE_EXPIRATION] > 7d"]);
+    assert_eq!(path(json!({"url": "tcp://db:5432", "conditions": expiry})), "conditions[0]", "no TLS, no certificate");
+    assert_eq!(path(json!({"url": "tls://db:5432", "caFile": "/nonexistent/ca.pem"})), "caFile");
+    let tls = source(json!({"url": "tls://db:5432", "conditions": expiry})).unwrap();
+    assert!(tls.tls.is_some());
+    assert_eq!(tls.address.as_deref(), Ok("db:5432"));
+    assert!(source(json!({"url": "tcp://db:5432", "tls": true, "serverName": "db.example"})).unwrap().tls.is_some());
+    assert!(source(json!({"url": "tcp://db:5432"})).unwrap().tls.is_none());
+    assert_eq!((super::super::address::host_of("[::1]:443"), super::super::address::host_of("db:443")), ("::1", "db"));
+}
+
+/// A handshake with a server that speaks no TLS fails as a connection that could not be made.
+#[tokio::test]
+async fn a_server_without_tls_fails_the_handshake() {
+    let plain = echo_server("hi").await;
+    let tls = source(json!({"url": format!("tls://{plain}"), "timeout": "2s"})).unwrap();
+    let (tier, note, fields) = verdict(tls.ask(&crate::http_client(), 0).await);
+    assert_eq!(tier, Tier::Critical);
+    assert_eq!(fields["connected"], json!(false));
+    assert!(note.as_deref().is_some_and(|n| n.contains("TLS handshake failed")), "{note:?}");
+}
+
+/// A listener that greets each connection with `greeting` (lines), then answers each line it reads
+/// with the next of `replies`.
+async fn greeting_server(greeting: &'static str, replies: &'static [&'static str]) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = conn.write_all(greeting.as_bytes()).await;
+                let mut buf = [0u8; 256];
+                for reply in replies {
+                    if conn.read(&mut buf).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                }
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_protocols_greeting_is_read_and_must_be_that_protocols() {
+    let client = crate::http_client();
+    let smtp = greeting_server("220-mail.test ESMTP\r\n220 ready\r\n", &[]).await;
+    let check = |address: &str, protocol: &str| {
+        source(json!({"url": address, "protocol": protocol, "timeout": "2s", "conditions": ["[CONNECTED] == true", "[BODY] == pat(220*)"]})).unwrap()
+    };
+    let (tier, note, fields) = verdict(check(&smtp, "smtp").ask(&client, 0).await);
+    assert_eq!((tier, note), (Tier::Ok, None), "{fields:?}");
+    assert_eq!(fields["body"], json!("220 ready"), "the greeting's last line");
+    let (tier, note, fields) = verdict(check(&smtp, "imap").ask(&client, 0).await);
+    assert_eq!((tier, &fields["connected"]), (Tier::Critical, &json!(false)));
+    assert!(note.unwrap().contains("no imap greeting"));
+    // SSH may say other things before its version line.
+    let ssh = greeting_server("Welcome\r\nSSH-2.0-OpenSSH_9.2\r\n", &[]).await;
+    let banner = source(json!({"url": ssh, "protocol": "ssh", "conditions": ["[BODY] == pat(SSH-2.0-*)"]})).unwrap();
+    assert_eq!(verdict(banner.ask(&client, 0).await).0, Tier::Ok);
+    // A server that refuses STARTTLS: not connected, in its own words.
+    let refusing = greeting_server("* OK ready\r\n", &["a1 NO STARTTLS is off\r\n"]).await;
+    let starttls = source(json!({"url": refusing, "protocol": "imap", "starttls": true, "timeout": "2s"})).unwrap();
+    let (tier, note, _) = verdict(starttls.ask(&client, 0).await);
+    assert_eq!(tier, Tier::Critical);
+    assert!(note.unwrap().contains("imap refused `a1 STARTTLS`: `a1 NO STARTTLS is off`"));
+}
+
+#[test]
+fn protocol_settings_that_cannot_work_are_named() {
+    let path = |v: Value| source(v).unwrap_err().path;
+    assert_eq!(path(json!({"url": "tcp://ssh:22", "protocol": "ssh", "starttls": true})), "starttls");
+    assert_eq!(path(json!({"url": "tcp://mail:25", "starttls": true})), "starttls");
+    assert_eq!(path(json!({"url": "tls://mail:465", "protocol": "smtp", "starttls": true})), "starttls");
+    assert_eq!(path(json!({"url": "tls://ssh:22", "protocol": "ssh"})), "protocol");
+    let gatus = source(json!({"url": "starttls://smtp.example.org:587"})).unwrap();
+    assert_eq!(gatus.protocol, Some((Protocol::Smtp, true)));
+    assert!(gatus.tls.is_some());
+    assert!(source(json!({"url": "tcp://mail:25", "protocol": "smtp", "starttls": true, "conditions": ["[CERTIFICATE_EXPIRATION] > 7d"]})).is_ok());
 }

@@ -1,0 +1,57 @@
+//! The ICMP source against loopback (IPv4 and IPv6); a host that stops answering is in
+//! `tests/icmp.rs` (it needs a network namespace).
+
+use serde_json::{Value, json};
+use vigil_core::alert::Tier;
+
+use super::*;
+use crate::sources::testing::verdict;
+
+fn source(v: Value) -> Result<IcmpSource, SourceProblem> {
+    serde_json::from_value::<IcmpConfig>(v).unwrap().build()
+}
+
+/// Whether this machine lets the tests ping at all (an unprivileged or a raw socket).
+fn can_ping() -> bool {
+    match open(false) {
+        Ok(_) => true,
+        Err(why) => {
+            let required = std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+            assert!(!required, "VIGIL_REQUIRE_SERVICES=1 but {why}");
+            eprintln!("SKIPPED: {why}");
+            false
+        }
+    }
+}
+
+#[tokio::test]
+async fn loopback_answers_on_both_families_with_figures() {
+    if !can_ping() {
+        return;
+    }
+    let client = crate::http_client();
+    for host in ["icmp://127.0.0.1", "::1", "localhost"] {
+        let check = source(json!({"url": host, "count": 3, "interval": "20ms",
+            "conditions": ["[CONNECTED] == true", "[RESPONSE_TIME] < 1000", "[BODY].packet_loss == 0", "[BODY].received == 3"]}))
+        .unwrap();
+        let (tier, note, fields) = verdict(check.ask(&client, 0).await);
+        assert_eq!((tier, note), (Tier::Ok, None), "{host}: {fields:?}");
+        let body = &fields["body"];
+        assert!(body["rtt_min"].as_f64().unwrap() <= body["rtt_max"].as_f64().unwrap(), "{body}");
+    }
+}
+
+#[test]
+fn settings_that_cannot_work_are_named_by_field() {
+    let path = |v: Value| source(v).unwrap_err().path;
+    assert_eq!(path(json!({"url": "icmp://db:5432"})), "url");
+    assert_eq!(path(json!({"url": "10.0.0.1:22"})), "url");
+    assert_eq!(path(json!({"url": "http://db/x"})), "url");
+    assert_eq!(path(json!({"url": "db", "count": 0})), "count");
+    assert_eq!(path(json!({"url": "db", "ip": "v5"})), "ip");
+    assert_eq!(path(json!({"url": "db", "interval": "often"})), "interval");
+    assert_eq!(path(json!({"url": "db", "conditions": ["[STATUS] == 200"]})), "conditions[0]");
+    assert!(source(json!({"url": "icmp://${env.HOST}"})).unwrap().host.is_err());
+    assert_eq!(source(json!({"url": "icmp://[::1]"})).unwrap().host, Ok("::1".to_string()));
+    assert_eq!(source(json!({"url": "fe80::1"})).unwrap().host, Ok("fe80::1".to_string()));
+}

@@ -1,0 +1,98 @@
+//! The ICMP source against a host that stops answering: a network namespace of its own behind a
+//! veth pair, which answers pings until it is told to ignore them
+//! (`net.ipv4.icmp_echo_ignore_all`). It needs root and iproute2; without them it is skipped with
+//! a message, unless `VIGIL_REQUIRE_SERVICES=1` (CI).
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use vigil_connectors::sources::icmp::IcmpConfig;
+use vigil_connectors::sources::{Ask, SourceConfig};
+use vigil_core::alert::Tier;
+use vigil_core::monitor::evaluate::Answer;
+
+fn skip(msg: &str) {
+    assert!(
+        std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
+        "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+    );
+    eprintln!("SKIPPED: {msg}");
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    out.status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// A host of its own: a network namespace at the far end of a veth pair; gone when dropped.
+struct Host {
+    namespace: String,
+    address: String,
+}
+
+impl Host {
+    fn start() -> Result<Host, String> {
+        let pid = std::process::id();
+        let namespace = format!("vigil-icmp-{pid}");
+        let (near, far) = (format!("vi{}a", pid % 100_000), format!("vi{}b", pid % 100_000));
+        let net = pid % 250;
+        ip(&["netns", "add", &namespace])?;
+        let host = Host { namespace: namespace.clone(), address: format!("10.213.{net}.2") };
+        ip(&["link", "add", &near, "type", "veth", "peer", "name", &far, "netns", &namespace])?;
+        ip(&["addr", "add", &format!("10.213.{net}.1/30"), "dev", &near])?;
+        ip(&["link", "set", &near, "up"])?;
+        ip(&["netns", "exec", &namespace, "ip", "addr", "add", &format!("{}/30", host.address), "dev", &far])?;
+        ip(&["netns", "exec", &namespace, "ip", "link", "set", &far, "up"])?;
+        Ok(host)
+    }
+
+    /// From now on the host ignores echo requests.
+    fn go_quiet(&self) -> Result<(), String> {
+        ip(&["netns", "exec", &self.namespace, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1"])
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes the veth pair with it.
+        let _ = ip(&["netns", "del", &self.namespace]);
+    }
+}
+
+fn verdict(answer: Answer) -> (Tier, Option<String>, serde_json::Map<String, Value>) {
+    match answer {
+        Answer::Samples(mut s) => {
+            let s = s.remove(0);
+            (s.tier.unwrap(), s.note, s.fields)
+        }
+        Answer::Failed(e) => panic!("failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_host_that_stops_answering_loses_every_packet() {
+    let host = match Host::start() {
+        Ok(h) => h,
+        Err(why) => return skip(&format!("no network namespace for a host of its own ({why})")),
+    };
+    let client = vigil_connectors::http_client();
+    let check = |extra: Value| {
+        let mut config = json!({"url": format!("icmp://{}", host.address), "count": 2, "interval": "20ms", "timeout": "500ms", "failing": "warning"});
+        config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value::<IcmpConfig>(config).unwrap().build().unwrap()
+    };
+    let (tier, note, fields) = verdict(check(json!({})).ask(&client, 0).await);
+    assert_eq!((tier, note), (Tier::Ok, None), "the host answers at first: {fields:?}");
+    assert_eq!(fields["body"]["received"], json!(2));
+
+    host.go_quiet().unwrap();
+    let (tier, note, fields) = verdict(check(json!({})).ask(&client, 0).await);
+    assert_eq!((tier, &fields["connected"]), (Tier::Warning, &json!(false)));
+    assert_eq!((&fields["body"]["packet_loss"], &fields["body"]["rtt_avg"]), (&json!(100.0), &Value::Null));
+    assert!(note.unwrap().contains("no reply to 2 echo requests"));
+    let down_wanted = check(json!({"conditions": ["[CONNECTED] == false"]}));
+    assert_eq!(verdict(down_wanted.ask(&client, 0).await).0, Tier::Ok);
+}
