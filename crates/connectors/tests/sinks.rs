@@ -227,12 +227,13 @@ async fn a_missing_or_unreachable_broker_is_a_clear_error_without_its_password()
 
 use vigil_connectors::sinks::consume::{AckToken, Consumer, Received};
 
-/// Takes messages from `consumer` until `n` arrived (or 10 s passed).
+/// Takes messages from `consumer` until `n` arrived (or 10 s passed). Each wait outlasts the ack
+/// wait of the tests that use one, so a redelivery finds a fetch waiting for it.
 async fn take(consumer: &mut Consumer, n: usize) -> Vec<Received> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut got = Vec::new();
     while got.len() < n && std::time::Instant::now() < deadline {
-        got.extend(consumer.next(n - got.len(), Duration::from_millis(500)).await.unwrap());
+        got.extend(consumer.next(n - got.len(), Duration::from_secs(3)).await.unwrap());
     }
     got
 }
@@ -289,12 +290,37 @@ async fn jetstream_delivers_again_after_the_ack_wait_when_the_consumer_died() {
     let Some(url) = nats() else { return };
     let subject = unique("vigil.consume");
     let brokers = Brokers { nats: Some(url.clone()), ..Brokers::default() };
-    redelivers_what_was_not_acknowledged(brokers, &format!("jsm:{subject}?ackWait=1"), "h1", false).await;
+    redelivers_what_was_not_acknowledged(brokers, &format!("jsm:{subject}?ackWait=2"), "h1", false).await;
     let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
     client
         .api(&format!("STREAM.DELETE.{}", subject.replace('.', "_").to_uppercase()), &serde_json::json!({}))
         .await
         .unwrap();
+}
+
+/// A JetStream consumer keeps one fetch open: asking again while one waits on the server does
+/// not leave a second waiting beside it (one left behind by a dead consumer makes nats-server
+/// before 2.11 send a redelivery as a new message with its count set back).
+#[tokio::test]
+async fn jetstream_consumers_keep_one_fetch_open() {
+    let Some(url) = nats() else { return };
+    let subject = unique("vigil.consume");
+    let sink = format!("jsm:{subject}");
+    let brokers = Brokers { nats: Some(url.clone()), ..Brokers::default() };
+    let mut consumer = Consumer::open(&brokers, &sink, "h1", "node-1").await.unwrap();
+    Publisher::new(brokers.clone()).publish(&sink, &message("m1", serde_json::json!({"n": 1}))).await.unwrap();
+    let got = consumer.next(5, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["m1"]);
+    let stream = subject.replace('.', "_").to_uppercase();
+    let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
+    // Asks again, and while that call waits, asks the server how many fetches wait.
+    let (again, info) = tokio::join!(consumer.next(5, Duration::from_secs(1)), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        client.api(&format!("CONSUMER.INFO.{stream}.vigil-h1"), &serde_json::json!({})).await.unwrap()
+    });
+    assert!(again.unwrap().is_empty());
+    assert_eq!(info["num_waiting"], 1, "{info}");
+    client.api(&format!("STREAM.DELETE.{stream}"), &serde_json::json!({})).await.unwrap();
 }
 
 #[tokio::test]
@@ -351,7 +377,7 @@ async fn a_queue_notifier_publishes_alerts_to_a_redis_stream() {
         rendered: Default::default(),
     };
     rustls::crypto::ring::default_provider().install_default().ok();
-    let outcome = deliver(&reqwest::Client::new(), &notifier, &msg, 10, Duration::from_secs(5)).await;
+    let outcome = deliver(&vigil_connectors::http_client(), &notifier, &msg, 10, Duration::from_secs(5)).await;
     assert_eq!(outcome, Outcome::Delivered);
     let client = vigil_connectors::sinks::redis::RedisClient::connect(&url).await.unwrap();
     let Reply::Array(Some(entries)) = client.call(&[b"XRANGE", stream.as_bytes(), b"-", b"+"]).await.unwrap() else {

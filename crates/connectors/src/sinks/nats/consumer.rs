@@ -26,6 +26,20 @@ pub struct NatsConsumer {
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     /// JetStream: the stream, the durable consumer and the subject fetched messages come to.
     pull: Option<(String, String, String)>,
+    /// The pull request still open on the server, if any.
+    open_request: Option<OpenRequest>,
+}
+
+/// A JetStream pull request the server has not finished: how many messages it may still bring,
+/// and when the server ends it.
+///
+/// vigil keeps at most one open: another would wait on the server beside it, and a request left
+/// waiting when its consumer dies makes nats-server before 2.11 send a redelivery again as a new
+/// message, with its delivery count set back (nats-io/nats-server#5305).
+#[derive(Debug, Clone, Copy)]
+struct OpenRequest {
+    remaining: usize,
+    expires: tokio::time::Instant,
 }
 
 impl NatsConsumer {
@@ -40,7 +54,7 @@ impl NatsConsumer {
                 .await
                 .map_err(|e| broken(&e, url))?;
             client.connection().flush().await.map_err(|e| broken(&e, url))?;
-            return Ok(Self { client, deliveries, pull: None });
+            return Ok(Self { client, deliveries, pull: None, open_request: None });
         }
         client.ensure_stream(to).await?;
         let stream = to.stream();
@@ -55,7 +69,7 @@ impl NatsConsumer {
         }
         let inbox = client.connection().new_inbox();
         let deliveries = client.connection().subscribe(&inbox, None).await.map_err(|e| broken(&e, url))?;
-        Ok(Self { client, deliveries, pull: Some((stream, durable, inbox)) })
+        Ok(Self { client, deliveries, pull: Some((stream, durable, inbox)), open_request: None })
     }
 
     /// Whether the connection still works.
@@ -80,42 +94,49 @@ impl NatsConsumer {
             }
             return Ok(got);
         };
-        // What earlier fetches brought meanwhile (a fetch stays open on the server until it
-        // expires, so messages published later arrive here between calls).
+        // What the open request brought meanwhile (it stays open on the server until it has its
+        // batch or expires, so messages published later arrive here between calls).
         while got.len() < max {
             match self.deliveries.try_recv() {
-                Ok(d) => got.extend(jetstream_message(stream, d)),
+                Ok(d) => got.extend(pulled(&mut self.open_request, stream, d)),
                 Err(_) => break,
             }
         }
         if !got.is_empty() {
             return Ok(got);
         }
-        let expires = wait.max(Duration::from_millis(10));
-        let request = json!({"batch": max, "expires": expires.as_nanos() as u64});
-        self.client
-            .connection()
-            .send_request(
-                &format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"),
-                inbox,
-                request.to_string().as_bytes(),
-            )
-            .await
-            .map_err(|e| PublishError::Broker(e.to_string()))?;
-        let deadline = tokio::time::Instant::now() + expires + Duration::from_secs(1);
-        while got.is_empty() {
+        let now = tokio::time::Instant::now();
+        // A request the server has ended without saying so (its 408 lost) is over a second later.
+        let open = self.open_request.filter(|r| r.remaining > 0 && now < r.expires + Duration::from_secs(1));
+        let deadline = match open {
+            Some(r) => (r.expires + Duration::from_secs(1)).min(now + wait.max(Duration::from_millis(10))),
+            None => {
+                let expires = wait.max(Duration::from_millis(10));
+                let request = json!({"batch": max, "expires": expires.as_nanos() as u64});
+                self.client
+                    .connection()
+                    .send_request(
+                        &format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"),
+                        inbox,
+                        request.to_string().as_bytes(),
+                    )
+                    .await
+                    .map_err(|e| PublishError::Broker(e.to_string()))?;
+                self.open_request = Some(OpenRequest { remaining: max, expires: now + expires });
+                now + expires + Duration::from_secs(1)
+            }
+        };
+        while got.is_empty() && self.open_request.is_some() {
             match tokio::time::timeout_at(deadline, self.deliveries.recv()).await {
                 Err(_) => return Ok(got),
                 Ok(None) => return Err(PublishError::Broker("the NATS connection closed".into())),
-                // The request ended (no messages, expired): a later call asks again.
-                Ok(Some(d)) if matches!(d.status, Some(404 | 408 | 409)) => return Ok(got),
-                Ok(Some(d)) => got.extend(jetstream_message(stream, d)),
+                Ok(Some(d)) => got.extend(pulled(&mut self.open_request, stream, d)),
             }
         }
         // The first arrived: take what follows at once, without waiting for the batch to fill.
-        while got.len() < max {
+        while got.len() < max && self.open_request.is_some() {
             match tokio::time::timeout(Duration::from_millis(1), self.deliveries.recv()).await {
-                Ok(Some(d)) => got.extend(jetstream_message(stream, d)),
+                Ok(Some(d)) => got.extend(pulled(&mut self.open_request, stream, d)),
                 _ => break,
             }
         }
@@ -140,6 +161,23 @@ impl NatsConsumer {
         }
         Ok(())
     }
+}
+
+/// A message the open request brought, counted against it; a status (no messages, expired,
+/// ended) closes the request and brings nothing.
+fn pulled(open_request: &mut Option<OpenRequest>, stream: &str, d: Delivery) -> Option<Received> {
+    if matches!(d.status, Some(404 | 408 | 409)) {
+        *open_request = None;
+        return None;
+    }
+    let message = jetstream_message(stream, d)?;
+    if let Some(r) = open_request {
+        r.remaining = r.remaining.saturating_sub(1);
+        if r.remaining == 0 {
+            *open_request = None;
+        }
+    }
+    Some(message)
 }
 
 /// A message a fetch delivered (nothing for a status or a heartbeat).
