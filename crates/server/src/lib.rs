@@ -16,6 +16,7 @@ pub mod deadlines;
 mod definitions;
 pub mod durable;
 pub mod error;
+mod evidence;
 mod extract;
 mod health;
 mod instances;
@@ -65,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(definitions::routes())
         .merge(schedules::routes())
         .merge(monitors::routes())
+        .merge(evidence::routes())
         .merge(conductor::routes())
         .merge(durable::routes())
         .merge(health::routes())

@@ -34,6 +34,7 @@ pub async fn run_all(store: &dyn Store) {
     tokens_are_kept_hashed_and_revoked(store).await;
     ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
     parked_messages_are_kept_once_per_queue_and_id(store).await;
+    browser_evidence_keeps_the_newest_few(store).await;
     status_events_commit_with_their_change(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
@@ -712,6 +713,31 @@ async fn parked_messages_are_kept_once_per_queue_and_id(store: &dyn Store) {
     assert!(store.delete_parked_event(rows[1].id).await.unwrap());
     assert!(!store.delete_parked_event(rows[1].id).await.unwrap());
     assert_eq!(store.parked_events(10).await.unwrap().len(), 1);
+}
+
+async fn browser_evidence_keeps_the_newest_few(store: &dyn Store) {
+    let evidence = |monitor: &str, at: i64| crate::CheckEvidence {
+        monitor: monitor.into(),
+        at,
+        note: format!("step 2 failed at {at}"),
+        console: "error: boom\n".into(),
+        screenshot: vec![0x89, b'P', b'N', b'G', at as u8],
+        screenshot_bytes: 0,
+    };
+    for at in 1..=7 {
+        store.keep_check_evidence(&evidence("login", at)).await.unwrap();
+    }
+    store.keep_check_evidence(&evidence("other", 1)).await.unwrap();
+    let kept = store.check_evidence("login", 10).await.unwrap();
+    let ats: Vec<i64> = kept.iter().map(|e| e.at).collect();
+    assert_eq!(ats, [7, 6, 5, 4, 3], "the newest {} kept, newest first", crate::evidence::KEPT_PER_MONITOR);
+    assert_eq!(
+        (kept[0].note.as_str(), kept[0].screenshot_bytes, kept[0].screenshot.len()),
+        ("step 2 failed at 7", 5, 0)
+    );
+    assert_eq!(store.check_screenshot("login", 7).await.unwrap(), Some(vec![0x89, b'P', b'N', b'G', 7]));
+    assert_eq!(store.check_screenshot("login", 1).await.unwrap(), None, "pruned");
+    assert_eq!(store.check_evidence("other", 10).await.unwrap().len(), 1, "another monitor's are its own");
 }
 
 async fn status_events_commit_with_their_change(store: &dyn Store) {

@@ -12,6 +12,7 @@ pub mod conformance;
 mod conformance_cluster;
 mod conformance_monitors;
 mod conformance_retention;
+pub mod evidence;
 mod listing;
 pub mod monitor_results;
 pub mod parked;
@@ -37,6 +38,7 @@ pub use alerts::{
     AlertBatch, AlertRow, DeliveryUpdate, GroupRow, MemberRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
 };
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
+pub use evidence::CheckEvidence;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
 pub use pings::{HeartbeatRow, PingOrigin, PingRow};
@@ -337,6 +339,13 @@ pub trait Store: Send + Sync + 'static {
     async fn parked_events(&self, limit: u32) -> Result<Vec<ParkedEvent>>;
     /// Forgets a parked message; false when there was none.
     async fn delete_parked_event(&self, id: i64) -> Result<bool>;
+    /// Keeps a failed browser check's evidence, and forgets all but the monitor's newest
+    /// [`evidence::KEPT_PER_MONITOR`].
+    async fn keep_check_evidence(&self, evidence: &CheckEvidence) -> Result<()>;
+    /// A monitor's kept evidence, newest first, without the screenshots' bytes.
+    async fn check_evidence(&self, monitor: &str, limit: u32) -> Result<Vec<CheckEvidence>>;
+    /// The screenshot of a monitor's evidence from `at`.
+    async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
     /// Adds a UI session, and forgets those that expired by its start.
     async fn put_session(&self, session: &SessionRow) -> Result<()>;
     /// The session whose id hashes to `id_hash`, unless it expired by `now`.

@@ -493,6 +493,54 @@ macro_rules! store_impl {
             Ok(done.rows_affected() > 0)
         }
 
+        async fn keep_check_evidence(&self, e: &crate::CheckEvidence) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(crate::evidence::INSERT)
+                .bind(&e.monitor)
+                .bind(e.at)
+                .bind(&e.note)
+                .bind(&e.console)
+                .bind(&e.screenshot)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(crate::evidence::PRUNE)
+                .bind(&e.monitor)
+                .bind(crate::evidence::KEPT_PER_MONITOR)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn check_evidence(&self, monitor: &str, limit: u32) -> Result<Vec<crate::CheckEvidence>> {
+            let rows = sqlx::query(crate::evidence::SELECT)
+                .bind(monitor)
+                .bind(limit as i64)
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::CheckEvidence {
+                        monitor: r.try_get("monitor")?,
+                        at: r.try_get("at")?,
+                        note: r.try_get("note")?,
+                        console: r.try_get("console")?,
+                        screenshot: Vec::new(),
+                        screenshot_bytes: r.try_get("screenshot_bytes")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>> {
+            let row = sqlx::query(crate::evidence::SCREENSHOT)
+                .bind(monitor)
+                .bind(at)
+                .fetch_optional(&self.reader)
+                .await?;
+            Ok(row.map(|r| r.try_get("screenshot")).transpose()?)
+        }
+
         async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
             let mut tx = self.writer.begin().await?;
             sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;

@@ -133,16 +133,49 @@ async fn ask_source(
     let source = Source::build(&def.source, &lookup)
         .map_err(|p| anyhow::anyhow!("source.{}.{}: {}", def.source.kind, p.path, p.message))?;
     let started = Instant::now();
-    let answer =
-        vigil_runtime::monitors::ask_with_store(&vigil_connectors::http_client(), store, &source, SystemClock.now())
-            .await;
+    let mut evidence = None;
+    let answer = match &source {
+        // A browser check's evidence is shown here, not kept in the store.
+        Source::Browser(browser) => {
+            let (answer, left) = browser.visit().await;
+            evidence = left;
+            answer
+        }
+        _ => {
+            let client = vigil_connectors::http_client();
+            vigil_runtime::monitors::ask_with_store(&client, store, &source, SystemClock.now(), &def.name).await
+        }
+    };
     let took = started.elapsed();
     crate::output::outln!("{}: {} source answered in {} ms", def.name, def.source.kind, took.as_millis());
     if let Answer::Failed(error) = &answer {
         crate::output::outln!("  source error: {error}");
     }
+    if let Some(e) = evidence {
+        show_evidence(&def.name, &e);
+    }
     let readings = evaluate(def, &mut Memory::default(), &answer);
     Ok((readings, answer))
+}
+
+/// Where a failed browser check's screenshot went, and its page's console.
+fn show_evidence(monitor: &str, e: &vigil_connectors::sources::browser::Evidence) {
+    crate::output::outln!("  failed: {}", e.note);
+    if !e.screenshot.is_empty() {
+        let name: String =
+            monitor.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        let path = std::env::temp_dir().join(format!("vigil-check-{name}.png"));
+        match std::fs::write(&path, &e.screenshot) {
+            Ok(()) => crate::output::outln!("  screenshot: {}", path.display()),
+            Err(error) => crate::output::outln!("  screenshot not written to {}: {error}", path.display()),
+        }
+    }
+    if !e.console.is_empty() {
+        crate::output::outln!("  console:");
+        for line in e.console.lines() {
+            crate::output::outln!("    {line}");
+        }
+    }
 }
 
 /// A heartbeat's verdict now, from the pings stored so far (a heartbeat is pinged, not asked).

@@ -32,6 +32,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
     diags.extend(missing_credentials(&args.path, &args.db.db).await);
+    diags.extend(missing_chromium(&config));
     let am_files = vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| args.path.join(n));
     for file in am_files.filter(|f| args.path.is_dir() && f.is_file()) {
         diags.extend(crate::alertmanager_file::check(&file)?.1);
@@ -81,6 +82,21 @@ fn alertmanager(args: &Args) -> Result<ExitCode> {
         config.time_intervals.len(),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A warning on each browser check when this machine has no Chromium to run it.
+fn missing_chromium(config: &vigil_core::config::Config) -> Vec<vigil_core::diagnostic::Diagnostic> {
+    use vigil_core::monitor::SourceKind;
+    let browsers = config.monitors.iter().filter(|m| m.source.kind == SourceKind::Browser);
+    let Err(why) = vigil_connectors::sources::browser::chromium::find() else { return Vec::new() };
+    browsers
+        .filter_map(|m| {
+            let message = format!("monitor `{}` will fail on this machine: {why}", m.name);
+            let mut d = config.monitor_origins.get(&m.name)?.error("source.browser", message);
+            d.severity = Severity::Warning;
+            Some(d)
+        })
+        .collect()
 }
 
 /// Credentials referenced by notifier files that neither the database (when it exists) nor the

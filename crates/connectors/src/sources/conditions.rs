@@ -64,6 +64,16 @@ impl Judge {
         self.asks_domain_expiration
     }
 
+    /// A check that could not do all it does (a browser check's step): what it saw so far, at
+    /// the failing tier, with `why` as the note.
+    pub fn fail(&self, seen: Observed, why: String) -> Answer {
+        let mut answer = self.judge(seen, Some(why));
+        if let Answer::Samples(samples) = &mut answer {
+            samples.iter_mut().for_each(|s| s.tier = Some(self.failing));
+        }
+        answer
+    }
+
     /// Judges what a check saw: one sample, at the failing tier when a condition does not hold.
     pub fn judge(&self, seen: Observed, note: Option<String>) -> Answer {
         let mut failed: Vec<String> = self.conditions.iter().filter_map(|c| c.check(&seen).err()).collect();

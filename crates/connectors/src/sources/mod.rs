@@ -9,6 +9,7 @@
 
 mod address;
 mod body;
+pub mod browser;
 pub mod conditions;
 mod conversation;
 pub mod dns;
@@ -77,6 +78,8 @@ sources! {
     Websocket(websocket::WebSocketConfig),
     /// A gRPC server's health service.
     Grpc(grpc::GrpcConfig),
+    /// A scripted visit in headless Chromium.
+    Browser(browser::BrowserConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.

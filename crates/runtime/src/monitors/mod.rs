@@ -178,17 +178,46 @@ impl Monitors {
     }
 }
 
-/// Asks a source at the engine's clock; a `job_latency` source on a vigil workflow reads the workflow's newest runs
-/// from the store instead of calling out.
+/// Asks a source of `monitor` at the engine's clock; a `job_latency` source on a vigil workflow
+/// reads the workflow's newest runs from the store instead of calling out, and a failed browser
+/// check's screenshot and console are kept in the store.
 pub async fn ask_with_store(
     client: &reqwest::Client,
     store: &dyn vigil_store::Store,
     source: &Source,
     now: Millis,
+    monitor: &str,
 ) -> Answer {
+    if let Source::Browser(browser) = source {
+        return Box::pin(visit_keeping_evidence(store, browser, monitor, now)).await;
+    }
     let Source::JobLatency(job) = source else { return ask_at(client, source, now).await };
     let Some(workflow) = &job.config.workflow else { return ask_at(client, source, now).await };
     Box::pin(newest_runs(store, job, workflow, now)).await
+}
+
+/// A browser check of `monitor`; what a failure leaves is kept in the store.
+async fn visit_keeping_evidence(
+    store: &dyn vigil_store::Store,
+    browser: &vigil_connectors::sources::browser::BrowserSource,
+    monitor: &str,
+    now: Millis,
+) -> Answer {
+    let (answer, evidence) = browser.visit().await;
+    if let Some(e) = evidence {
+        let kept = vigil_store::CheckEvidence {
+            monitor: monitor.to_string(),
+            at: now,
+            note: e.note,
+            console: e.console,
+            screenshot_bytes: e.screenshot.len() as i64,
+            screenshot: e.screenshot,
+        };
+        if let Err(error) = store.keep_check_evidence(&kept).await {
+            tracing::warn!(monitor, %error, "Could not keep a failed browser check's screenshot and console.");
+        }
+    }
+    answer
 }
 
 /// A `job_latency` source on a vigil workflow, judged from the workflow's newest runs.

@@ -705,11 +705,16 @@ impl Actor {
     fn start(&mut self, key: Key, slot: Millis, waiting: Waiting) {
         let Some(entry) = self.entries.get(key) else { return };
         let source = entry.source.clone();
+        // Only a browser check keeps something under its monitor's name (an empty name costs nothing).
+        let monitor = match source.as_deref() {
+            Ok(Source::Browser(_)) => entry.def.name.clone(),
+            _ => String::new(),
+        };
         let (store, started) = (self.deps.store.clone(), self.deps.clock.now());
         self.running.push(Box::pin(async move {
             let started_at = Instant::now();
             let answer = match source {
-                Ok(source) => ask_with_store(&client(), &*store, &source, started).await,
+                Ok(source) => ask_with_store(&client(), &*store, &source, started, &monitor).await,
                 Err(e) => Answer::Failed(e),
             };
             Done { key, slot, started, took: started_at.elapsed(), answer, waiting }

@@ -12,6 +12,7 @@ mod assets;
 mod cache;
 mod charts;
 mod cluster;
+mod evidence;
 mod format;
 mod gantt;
 mod graph;
@@ -35,6 +36,8 @@ use maud::{DOCTYPE, html};
 
 use crate::{ApiError, AppState};
 
+pub use format::query_escape;
+
 /// The UI's routes, with the cache its overview reads.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -48,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/monitors", get(monitors::list))
         .route("/ui/monitors/{name}", get(monitors::detail))
         .route("/ui/monitors/{name}/check", post(monitors::check_now))
+        .route("/ui/monitors/{name}/evidence/{at}", get(evidence::screenshot))
         .route("/ui/alerts", get(alerts::page))
         .route("/ui/alerts/ack", post(alerts::ack))
         .route("/ui/silences", post(alerts::add_silence))

@@ -194,6 +194,7 @@ pub async fn detail(
     let labels = silence_labels(&m);
     let covering = alerts::covering(&holds.silences, &m.name, &labels, now);
     let path = format!("/ui/monitors/{}", query_escape(&name));
+    let evidence = super::evidence::section(&app, &name, now).await?;
     let body = html! {
         (layout::flash(q.done.as_deref()))
         section.panel {
@@ -258,6 +259,7 @@ pub async fn detail(
             }
             @if m.series.is_empty() { p.muted { "No series yet." } }
         }
+        (evidence)
         h2 { "Alerts" }
         section.panel { (alerts::table(&viewer, &monitor_alerts, &holds, now, &path)) }
         h2 { "Who was told" }

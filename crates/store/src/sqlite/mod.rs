@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0027_silence_until_resolved.sql"),
     include_str!("../../migrations/sqlite/0028_group_members_by_group.sql"),
     include_str!("../../migrations/sqlite/0029_group_members_by_id.sql"),
+    include_str!("../../migrations/sqlite/0030_check_evidence.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

@@ -4,7 +4,7 @@
 //! message when given and reads the first message back. As Gatus judges a WebSocket endpoint,
 //! `[CONNECTED]` is whether the upgrade succeeded and `[BODY]` the message read.
 
-mod frame;
+pub(super) mod frame;
 
 use std::time::{Duration, Instant};
 

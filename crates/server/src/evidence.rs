@@ -1,0 +1,66 @@
+//! `/api/v1/monitors/{name}/evidence`: what a monitor's failed browser checks left, newest first
+//! (why, the page's console, and where its screenshot is), and each screenshot as a PNG.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vigil_core::time::format_millis;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+
+/// The routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(screenshot))
+}
+
+/// A failed browser check's evidence, newest first: when (`at`, and `atMillis` for the
+/// screenshot's address), why, the page's console, and the screenshot's address and size.
+#[utoipa::path(
+    get, path = "/api/v1/monitors/{name}/evidence", tag = "monitors",
+    params(("name" = String, Path, description = "Monitor name")),
+    responses((status = 200, body = Object), (status = 404, body = ApiError))
+)]
+async fn list(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    if app.engine.monitor(&name).await.is_none() {
+        return Err(ApiError::not_found(format!("monitor `{name}` does not exist")));
+    }
+    let kept = app.engine.store().check_evidence(&name, 10).await.map_err(ApiError::from)?;
+    let items: Vec<Value> = kept
+        .iter()
+        .map(|e| {
+            let screenshot = (e.screenshot_bytes > 0).then(|| {
+                let monitor = crate::ui::query_escape(&name);
+                format!("/api/v1/monitors/{monitor}/evidence/{}/screenshot", e.at)
+            });
+            json!({"at": format_millis(e.at), "atMillis": e.at, "note": e.note, "console": e.console,
+                   "screenshot": screenshot, "screenshotBytes": e.screenshot_bytes})
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The screenshot a failed browser check took (`image/png`).
+#[utoipa::path(
+    get, path = "/api/v1/monitors/{name}/evidence/{at}/screenshot", tag = "monitors",
+    params(("name" = String, Path, description = "Monitor name"),
+           ("at" = i64, Path, description = "The check's time, in milliseconds (`atMillis`)")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ApiError))
+)]
+async fn screenshot(
+    State(app): State<AppState>,
+    ApiPath((name, at)): ApiPath<(String, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let png = app.engine.store().check_screenshot(&name, at).await.map_err(ApiError::from)?;
+    match png.filter(|p| !p.is_empty()) {
+        Some(png) => {
+            Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=86400")], png))
+        }
+        None => Err(ApiError::not_found(format!("monitor `{name}` kept no screenshot at {at}"))),
+    }
+}
