@@ -47,7 +47,7 @@ every: 1h
 source:
   browser:
     url: BASE/signin
-    timeout: 20s
+    timeout: 8s
     steps:
       - fill: {selector: "#user", text: alice}
       - click: "#go"
