@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -52,14 +52,17 @@ async fn list(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Ap
            ("at" = i64, Path, description = "The check's time, in milliseconds (`atMillis`)")),
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ApiError))
 )]
-async fn screenshot(
-    State(app): State<AppState>,
-    ApiPath((name, at)): ApiPath<(String, i64)>,
-) -> ApiResult<impl IntoResponse> {
-    let png = app.engine.store().check_screenshot(&name, at).await.map_err(ApiError::from)?;
+async fn screenshot(State(app): State<AppState>, ApiPath((name, at)): ApiPath<(String, i64)>) -> ApiResult<Response> {
+    png(&app, &name, at).await
+}
+
+/// The screenshot `name`'s failed check took at `at`, as a PNG response (the API's and the UI's).
+pub(crate) async fn png(app: &AppState, name: &str, at: i64) -> ApiResult<Response> {
+    let png = app.engine.store().check_screenshot(name, at).await.map_err(ApiError::from)?;
     match png.filter(|p| !p.is_empty()) {
         Some(png) => {
-            Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=86400")], png))
+            let headers = [(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=86400")];
+            Ok((headers, png).into_response())
         }
         None => Err(ApiError::not_found(format!("monitor `{name}` kept no screenshot at {at}"))),
     }

@@ -2,8 +2,7 @@
 //! its screenshot (served from the store by `GET /ui/monitors/{name}/evidence/{at}`).
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use vigil_core::time::Millis;
 
@@ -31,12 +30,5 @@ pub async fn section(app: &AppState, name: &str, now: Millis) -> UiResult<Markup
 
 /// `GET /ui/monitors/{name}/evidence/{at}`: the screenshot, as a PNG.
 pub async fn screenshot(State(app): State<AppState>, Path((name, at)): Path<(String, i64)>) -> UiResult<Response> {
-    let png = app.engine.store().check_screenshot(&name, at).await.map_err(ApiError::from)?;
-    match png.filter(|p| !p.is_empty()) {
-        Some(png) => {
-            Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=86400")], png)
-                .into_response())
-        }
-        None => Err(ApiError::not_found(format!("monitor `{name}` kept no screenshot at {at}")).into()),
-    }
+    Ok(crate::evidence::png(&app, &name, at).await?)
 }

@@ -4,13 +4,13 @@
 //! message when given and reads the first message back. As Gatus judges a WebSocket endpoint,
 //! `[CONNECTED]` is whether the upgrade succeeded and `[BODY]` the message read.
 
+pub(super) mod client;
 pub(super) mod frame;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use vigil_core::monitor::evaluate::Answer;
 use vigil_core::time::Millis;
 
@@ -120,78 +120,6 @@ impl SourceConfig for WebSocketConfig {
     }
 }
 
-/// Why a conversation ended early: whether the upgrade had succeeded, and what happened.
-type Failed = (bool, String);
-
-/// Reads until `buf` holds a whole HTTP head; returns it and leaves what follows in `buf`.
-async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Result<String, Failed> {
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            buf.drain(..end + 4);
-            return Ok(head);
-        }
-        if buf.len() > 16 << 10 {
-            return Err((false, "the upgrade answer's head is over 16 KiB".into()));
-        }
-        let mut chunk = [0u8; 4096];
-        let n =
-            stream.read(&mut chunk).await.map_err(|e| (false, format!("reading the upgrade answer failed: {e}")))?;
-        if n == 0 {
-            return Err((false, "the server closed the connection during the upgrade".into()));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// The first data message, answering pings on the way.
-async fn read_message<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, mut buf: Vec<u8>) -> Result<Vec<u8>, Failed> {
-    let mut message = Vec::new();
-    loop {
-        if let Some(frame::Head { fin, opcode, mask, len, size: at }) = frame::head(&buf) {
-            if len > MAX_MESSAGE || message.len() as u64 + len > MAX_MESSAGE {
-                return Err((true, format!("a message over {MAX_MESSAGE} bytes")));
-            }
-            let end = at + len as usize;
-            if buf.len() >= end {
-                let mut payload: Vec<u8> = buf[at..end].to_vec();
-                if let Some(m) = mask {
-                    payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= m[i % 4]);
-                }
-                buf.drain(..end);
-                match opcode {
-                    frame::PING => {
-                        let pong = frame::client_frame(frame::PONG, &payload, rand_mask());
-                        stream.write_all(&pong).await.map_err(|e| (true, format!("answering a ping failed: {e}")))?;
-                    }
-                    frame::PONG => {}
-                    frame::CLOSE => return Err((true, "the server closed the connection before answering".into())),
-                    frame::TEXT | frame::BINARY | frame::CONTINUATION => {
-                        message.extend_from_slice(&payload);
-                        if fin {
-                            return Ok(message);
-                        }
-                    }
-                    other => return Err((true, format!("a frame of unknown opcode {other}"))),
-                }
-                continue;
-            }
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.map_err(|e| (true, format!("reading failed: {e}")))?;
-        if n == 0 {
-            return Err((true, "the server closed the connection before answering".into()));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Bytes that differ from one use to the next (a frame's mask, a handshake's key).
-fn rand_mask() -> [u8; 4] {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    (nanos ^ std::process::id().rotate_left(16)).to_be_bytes()
-}
-
 impl WebSocketSource {
     /// The upgrade, then the message sent and the one read back.
     async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
@@ -200,34 +128,19 @@ impl WebSocketSource {
         host: &str,
         port: u16,
         path: &str,
-    ) -> Result<Vec<u8>, Failed> {
-        let nonce: Vec<u8> = [rand_mask(), rand_mask().map(|b| b.rotate_left(3)), rand_mask(), *b"vgil"].concat();
-        let key = base64::engine::general_purpose::STANDARD.encode(nonce);
+    ) -> Result<Vec<u8>, client::Failed> {
         let host_header = if [80, 443].contains(&port) { host.to_string() } else { format!("{host}:{port}") };
-        let request = frame::upgrade_request(&host_header, path, &key, &self.headers);
-        stream.write_all(request.as_bytes()).await.map_err(|e| (false, format!("sending the upgrade failed: {e}")))?;
         let mut buf = Vec::new();
-        let head = read_head(stream, &mut buf).await?;
-        let status_line = head.lines().next().unwrap_or_default();
-        if status_line.split_whitespace().nth(1) != Some("101") {
-            return Err((false, format!("the server did not upgrade: `{status_line}`")));
-        }
-        let accept = head
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("sec-websocket-accept"))
-            .map(|(_, v)| v.trim().to_string());
-        if accept.as_deref() != Some(frame::accept_key(&key).as_str()) {
-            return Err((false, "the server's Sec-WebSocket-Accept does not answer the key sent".into()));
-        }
+        client::upgrade(stream, &host_header, path, &self.headers, &mut buf).await?;
         let Some(send) = &self.send else {
-            let _ = stream.write_all(&frame::client_frame(frame::CLOSE, &1000u16.to_be_bytes(), rand_mask())).await;
+            let _ =
+                stream.write_all(&frame::client_frame(frame::CLOSE, &1000u16.to_be_bytes(), client::rand_mask())).await;
             return Ok(Vec::new());
         };
-        let message = frame::client_frame(frame::TEXT, send.as_bytes(), rand_mask());
+        let message = frame::client_frame(frame::TEXT, send.as_bytes(), client::rand_mask());
         stream.write_all(&message).await.map_err(|e| (true, format!("sending the message failed: {e}")))?;
-        let answer = read_message(stream, buf).await?;
-        let _ = stream.write_all(&frame::client_frame(frame::CLOSE, &1000u16.to_be_bytes(), rand_mask())).await;
+        let answer = client::read_message(stream, &mut buf, MAX_MESSAGE).await?;
+        let _ = stream.write_all(&frame::client_frame(frame::CLOSE, &1000u16.to_be_bytes(), client::rand_mask())).await;
         Ok(answer)
     }
 
