@@ -266,9 +266,9 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, send: Option<&[u8]>) -> Exchanged {
     let Some(send) = send else { return Ok(Vec::new()) };
     stream.write_all(send).await.map_err(|e| (true, format!("sending failed: {e}")))?;
-    let mut answer = vec![0u8; MAX_READ];
-    let n = stream.read(&mut answer).await.map_err(|e| (true, format!("reading failed: {e}")))?;
-    answer.truncate(n);
+    // Read into spare capacity: 64 KiB of room is not zeroed on every check.
+    let mut answer = Vec::with_capacity(MAX_READ);
+    stream.read_buf(&mut answer).await.map_err(|e| (true, format!("reading failed: {e}")))?;
     Ok(answer)
 }
 

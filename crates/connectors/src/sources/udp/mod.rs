@@ -105,9 +105,9 @@ impl UdpSource {
             // Connected, so an ICMP "port unreachable" comes back as an error, not as silence.
             socket.connect(target).await.map_err(|e| format!("could not reach {address}: {e}"))?;
             socket.send(&self.send).await.map_err(|e| format!("sending to {address} failed: {e}"))?;
-            let mut answer = vec![0u8; MAX_DATAGRAM];
-            let n = socket.recv(&mut answer).await.map_err(|e| format!("{address} did not answer: {e}"))?;
-            answer.truncate(n);
+            // Read into spare capacity: a datagram's room is not zeroed on every check.
+            let mut answer = Vec::with_capacity(MAX_DATAGRAM);
+            socket.recv_buf(&mut answer).await.map_err(|e| format!("{address} did not answer: {e}"))?;
             Ok::<_, String>(answer)
         };
         let outcome = tokio::time::timeout(self.timeout, exchange).await;
