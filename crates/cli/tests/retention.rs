@@ -124,3 +124,35 @@ async fn ended_instances_go_by_age_and_count_and_the_rest_stay() {
     assert_eq!(res.status().as_u16(), 404);
     stop(child);
 }
+
+/// A failed browser check's screenshot goes after `--retain-notices`, a deleted monitor's too;
+/// a recent one stays.
+#[tokio::test]
+async fn old_browser_check_screenshots_go_with_the_notices_of_their_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write_config(&config);
+    let db = dir.path().join("v.db");
+    let (child, _base) =
+        serve_api(&db, &config, free_port(), &["--retain-notices", "1h", "--retention-every", "300ms"]).await;
+    let store = SqliteStore::open(&db).await.unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let evidence = |monitor: &str, at: i64| vigil_store::CheckEvidence {
+        monitor: monitor.into(),
+        at,
+        note: "step 1 failed".into(),
+        console: String::new(),
+        screenshot: b"\x89PNG".to_vec(),
+        screenshot_bytes: 4,
+    };
+    // Neither monitor exists any more: only age decides.
+    store.keep_check_evidence(&evidence("deleted-shop", now - 2 * 3_600_000)).await.unwrap();
+    store.keep_check_evidence(&evidence("recent-shop", now - 60_000)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !store.check_evidence("deleted-shop", 10).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "a screenshot older than --retain-notices stayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.check_evidence("recent-shop", 10).await.unwrap().len(), 1, "a recent one stays");
+    stop(child);
+}

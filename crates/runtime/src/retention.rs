@@ -157,6 +157,10 @@ async fn pass(deps: &Deps, settings: &RetentionSettings, overrides: &Overrides) 
                 Ok(n) => metrics::counter!("vigil_purged_notices_total").increment(n),
                 Err(e) => tracing::warn!(error = %e, "Could not prune the outbox; trying again later."),
             }
+            // Failed browser checks' screenshots go with the notices of their time.
+            if let Err(e) = deps.store.prune_check_evidence(now - settings.notices).await {
+                tracing::warn!(error = %e, "Could not prune browser checks' screenshots; trying again later.");
+            }
         }
         if settings.fires != FOREVER {
             delete_in_chunks(settings.chunk, "fire records", |limit| {

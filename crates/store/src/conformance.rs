@@ -738,6 +738,11 @@ async fn browser_evidence_keeps_the_newest_few(store: &dyn Store) {
     assert_eq!(store.check_screenshot("login", 7).await.unwrap(), Some(vec![0x89, b'P', b'N', b'G', 7]));
     assert_eq!(store.check_screenshot("login", 1).await.unwrap(), None, "pruned");
     assert_eq!(store.check_evidence("other", 10).await.unwrap().len(), 1, "another monitor's are its own");
+    // Retention: everything before 6, of every monitor (a deleted one's too).
+    assert_eq!(store.prune_check_evidence(6).await.unwrap(), 4);
+    let ats: Vec<i64> = store.check_evidence("login", 10).await.unwrap().iter().map(|e| e.at).collect();
+    assert_eq!(ats, [7, 6]);
+    assert!(store.check_evidence("other", 10).await.unwrap().is_empty());
 }
 
 async fn status_events_commit_with_their_change(store: &dyn Store) {

@@ -36,5 +36,8 @@ pub(crate) const PRUNE: &str = "DELETE FROM check_evidence WHERE monitor = $1 AN
 pub(crate) const SELECT: &str = "SELECT monitor, at, note, console, CAST(length(screenshot) AS BIGINT) AS screenshot_bytes \
      FROM check_evidence WHERE monitor = $1 ORDER BY at DESC LIMIT $2";
 
+/// Forgets what is older than `$1` (a deleted monitor's too).
+pub(crate) const PRUNE_OLDER: &str = "DELETE FROM check_evidence WHERE at < $1";
+
 /// One screenshot.
 pub(crate) const SCREENSHOT: &str = "SELECT screenshot FROM check_evidence WHERE monitor = $1 AND at = $2";

@@ -344,6 +344,9 @@ pub trait Store: Send + Sync + 'static {
     async fn keep_check_evidence(&self, evidence: &CheckEvidence) -> Result<()>;
     /// A monitor's kept evidence, newest first, without the screenshots' bytes.
     async fn check_evidence(&self, monitor: &str, limit: u32) -> Result<Vec<CheckEvidence>>;
+    /// Forgets every monitor's evidence from before `before` (a deleted monitor's goes this way);
+    /// how many were forgotten.
+    async fn prune_check_evidence(&self, before: Millis) -> Result<u64>;
     /// The screenshot of a monitor's evidence from `at`.
     async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
     /// Adds a UI session, and forgets those that expired by its start.

@@ -532,6 +532,11 @@ macro_rules! store_impl {
                 .collect()
         }
 
+        async fn prune_check_evidence(&self, before: Millis) -> Result<u64> {
+            let done = sqlx::query(crate::evidence::PRUNE_OLDER).bind(before).execute(&self.writer).await?;
+            Ok(done.rows_affected())
+        }
+
         async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>> {
             let row = sqlx::query(crate::evidence::SCREENSHOT)
                 .bind(monitor)

@@ -17,7 +17,8 @@ pub struct Args {
     /// How long a resolved alert is kept after it resolved (with its sent notices).
     #[arg(long, env = "VIGIL_RETAIN_RESOLVED_ALERTS", default_value = "30d", value_parser = parse_keep)]
     pub retain_resolved_alerts: i64,
-    /// How long a sent or failed notice stays in the outbox (unsent ones are never deleted).
+    /// How long a sent or failed notice stays in the outbox (unsent ones are never deleted), and a
+    /// failed browser check's screenshot and console.
     #[arg(long, env = "VIGIL_RETAIN_NOTICES", default_value = "7d", value_parser = parse_keep)]
     pub retain_notices: i64,
     /// How long a schedule's fire records (its "last runs") are kept.
