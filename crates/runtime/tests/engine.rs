@@ -533,3 +533,21 @@ async fn monitors_split_over_shards_answer_as_one_and_move_as_the_load_changes()
     assert!(engine.monitor("load0").await.is_none());
     pings_reach_their_monitors(listed_after).await;
 }
+
+/// Conductor's contract: a task a worker has polled reads IN_PROGRESS at once (the SDKs read it
+/// right after the poll), so the poll answers only once the instance has committed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_task_reads_in_progress_as_soon_as_the_poll_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let simple = json!({"name": "work", "taskReferenceName": "work", "type": "SIMPLE"});
+    let engine = engine(set(&[json!({"name": "polled", "tasks": [simple]})]), &dir).await;
+    for round in 0..20 {
+        let id = start(&engine, "polled", json!({"round": round}));
+        let leased = engine.work_queue().poll("work", 1, Duration::from_secs(10), "w1").await;
+        assert_eq!(leased.len(), 1, "round {round}: the task was offered");
+        let stored = engine.store().instance(&id).await.unwrap().unwrap();
+        let task = stored.tasks.iter().find(|t| t.task_type == "SIMPLE").expect("the SIMPLE task");
+        assert_eq!(task.status, TaskStatus::InProgress, "round {round}: read right after the poll");
+    }
+    engine.shutdown().await;
+}

@@ -112,8 +112,8 @@ impl Default for EngineConfig {
     }
 }
 
-/// Hands an event to an instance on whichever node runs it: this node's shard, or the owner's
-/// inbox. Holds the engine weakly, so the work queue it is given does not keep it alive.
+/// Hands an event to an instance on whichever node runs it: this node's shard (returning once
+/// committed), or the owner's inbox. Holds the engine weakly, so the work queue it is given does not keep it alive.
 fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
     let weak = Arc::downgrade(shared);
     Arc::new(move |instance: String, part: u32, event: Event| {
@@ -121,7 +121,11 @@ fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
         Box::pin(async move {
             let Some(shared) = weak.upgrade() else { return Err("the engine stopped".to_string()) };
             if shared.ownership.owns(part) {
-                shared.router.send(&instance, event);
+                // Returns once committed: a worker reading its task right after the poll finds
+                // it IN_PROGRESS. An instance that is gone does not hold the caller up.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                shared.router.place(crate::shard::messages::ShardMsg::EventCommitted(instance, event, tx));
+                let _ = rx.await;
                 return Ok(());
             }
             let msg = crate::cluster::inbox::InboxMsg::Event { instance, event };

@@ -17,6 +17,7 @@ use vigil_core::interpreter::{Event, TaskResult, WorkerTask};
 use vigil_core::time::{Clock, Millis};
 
 use crate::router::Router;
+use crate::shard::messages::ShardMsg;
 
 mod shared;
 
@@ -198,7 +199,11 @@ impl WorkQueue {
                     let again = self.clock.now() + SHARED_POLL_EVERY.as_millis() as Millis;
                     (self.take_shared(shared, task_type, count.max(1), worker_id).await, Some(again))
                 }
-                None => self.take(task_type, count.max(1), worker_id),
+                None => {
+                    let (taken, held_until) = self.take(task_type, count.max(1), worker_id);
+                    self.polled_committed(&taken, worker_id).await;
+                    (taken, held_until)
+                }
             };
             let now = tokio::time::Instant::now();
             if !taken.is_empty() || now >= deadline {
@@ -281,13 +286,25 @@ impl WorkQueue {
         } else {
             None
         };
-        drop(s);
-        for lease in &out {
+        (out, held_until)
+    }
+
+    /// Tells each instance of `leases` that its task was polled, and returns once every one has
+    /// committed it: a worker that reads its task right after the poll finds it IN_PROGRESS, as
+    /// Conductor answers. An instance that is gone (cancelled meanwhile) or an engine that stops
+    /// does not hold the poll up.
+    async fn polled_committed(&self, leases: &[Leased], worker_id: &str) {
+        let mut committed = Vec::with_capacity(leases.len());
+        for lease in leases {
             let task_id = lease.queued.task.task_id.clone();
             let event = Event::Polled { task_id, worker_id: worker_id.to_string() };
-            self.deliver(lease.queued.instance_id.clone(), lease.queued.part, event);
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.router.place(ShardMsg::EventCommitted(lease.queued.instance_id.clone(), event, tx));
+            committed.push(rx);
         }
-        (out, held_until)
+        for rx in committed {
+            let _ = rx.await;
+        }
     }
 
     /// The task was reported: it leaves the queue (queued or leased). Returns its task type when
