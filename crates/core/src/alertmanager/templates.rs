@@ -85,6 +85,12 @@ pub const RENDERED: &[(&str, &[Rendered])] = &[
     ),
 ];
 
+/// Whether an integration of `kind` renders any text (a webhook sends the data as it is): the
+/// [`context`] is built only for those that do.
+pub fn renders(kind: &str) -> bool {
+    RENDERED.iter().any(|(k, _)| *k == kind)
+}
+
 /// The texts an integration of `kind` with `config` renders for template data `data` (as
 /// [`context`] gives it): its own templates where it has them, Alertmanager's defaults
 /// otherwise; a template that fails renders as its error, so the failure is seen where the
@@ -143,6 +149,22 @@ mod tests {
 
     use super::*;
     use crate::alertmanager::notification::default_title;
+
+    /// The kinds that render texts are exactly those `render_integration` renders for: a
+    /// webhook renders nothing (and gets no context built), a Slack message its title and text.
+    #[test]
+    fn only_kinds_with_texts_render() {
+        let d = context(&data(&[("firing", &[("alertname", "Disk")])], &[("alertname", "Disk")]));
+        let t = defaults();
+        for kind in ["webhook", "alertmanager", "nonsense"] {
+            assert!(!renders(kind), "{kind}");
+            assert!(render_integration(t, kind, &json!({}), &d).is_empty(), "{kind}");
+        }
+        for kind in ["slack", "email", "pagerduty", "msteamsv2"] {
+            assert!(renders(kind), "{kind}");
+            assert!(!render_integration(t, kind, &json!({}), &d).is_empty(), "{kind}");
+        }
+    }
 
     fn data(alerts: &[(&str, &[(&str, &str)])], group: &[(&str, &str)]) -> Value {
         let alerts: Vec<Value> = alerts

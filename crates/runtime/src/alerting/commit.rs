@@ -143,6 +143,17 @@ impl Commit {
         if !self.sent.is_empty() {
             let _ = c.recorded.send(self.sent);
         }
+        for reply in self.replies.into_iter().filter(|r| r.remote.is_none()) {
+            c.router.send(&reply.instance, reply.event);
+        }
+        for (reply, done) in self.acks {
+            let _ = reply.send(done);
+        }
+        for reply in self.flushed {
+            let _ = reply.send(());
+        }
+        // The notifications last: the task woken last runs first on this thread, so the delivery
+        // loop takes them at once while the answers wait their turn.
         for (id, e) in ids.into_iter().zip(self.batch.outbox) {
             let entry = OutboxEntry {
                 id,
@@ -158,15 +169,6 @@ impl Commit {
                 finished_at: None,
             };
             let _ = c.delivery.send(entry);
-        }
-        for reply in self.replies.into_iter().filter(|r| r.remote.is_none()) {
-            c.router.send(&reply.instance, reply.event);
-        }
-        for (reply, done) in self.acks {
-            let _ = reply.send(done);
-        }
-        for reply in self.flushed {
-            let _ = reply.send(());
         }
         all_lost
     }

@@ -12,7 +12,7 @@ use vigil_core::alertmanager::config::inhibit::InhibitRule;
 use vigil_core::alertmanager::group::{Group, GroupRef, GroupState, Send, Told};
 use vigil_core::alertmanager::notification::{default_title, template_data};
 use vigil_core::alertmanager::request::severity;
-use vigil_core::alertmanager::templates::{context, render_integration};
+use vigil_core::alertmanager::templates::{context, render_integration, renders};
 use vigil_core::alertmanager::{Alert, all_match};
 use vigil_core::time::Millis;
 use vigil_store::{GroupRow, MemberRow, NewOutboxEntry, partition_of};
@@ -376,6 +376,7 @@ fn group_message(
     let data = template_data(group, &send.alerts, now, "");
     let rendered = routing
         .and_then(|r| Some((r, r.integration(&send.integration)?)))
+        .filter(|(_, i)| renders(&i.kind))
         .map(|(r, i)| render_integration(&r.templates, &i.kind, &i.config, &context(&data)))
         .unwrap_or_default();
     let firing: Vec<&Alert> = send.alerts.iter().filter(|a| !a.resolved_at(now)).collect();
