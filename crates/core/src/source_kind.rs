@@ -91,6 +91,8 @@ source_kinds! {
     Grpc = "grpc", task: Some("GRPC_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// A scripted visit in headless Chromium: open, wait, fill, click, check a text.
     Browser = "browser", task: Some("BROWSER_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
+    /// A login to an SSH server with a key, and a command run there.
+    Ssh = "ssh", task: Some("SSH_CHECK"), asks_query: false, sets_tiers: true, in_source_block: true;
     /// Pings that should arrive (a `heartbeat:` block, not a source that is asked).
     Heartbeat = "heartbeat", task: None, asks_query: false, sets_tiers: true, in_source_block: false;
 }

@@ -32,7 +32,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
     diags.extend(missing_credentials(&args.path, &args.db.db).await);
-    diags.extend(missing_chromium(&config));
+    diags.extend(missing_programs(&config));
     let am_files = vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| args.path.join(n));
     for file in am_files.filter(|f| args.path.is_dir() && f.is_file()) {
         diags.extend(crate::alertmanager_file::check(&file)?.1);
@@ -84,15 +84,23 @@ fn alertmanager(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A warning on each browser check when this machine has no Chromium to run it.
-fn missing_chromium(config: &vigil_core::config::Config) -> Vec<vigil_core::diagnostic::Diagnostic> {
+/// A warning on each check that runs a program this machine lacks: Chromium for a browser check,
+/// OpenSSH's client for an SSH login.
+fn missing_programs(config: &vigil_core::config::Config) -> Vec<vigil_core::diagnostic::Diagnostic> {
     use vigil_core::monitor::SourceKind;
-    let browsers = config.monitors.iter().filter(|m| m.source.kind == SourceKind::Browser);
-    let Err(why) = vigil_connectors::sources::browser::chromium::find() else { return Vec::new() };
-    browsers
+    let chromium = vigil_connectors::sources::browser::chromium::find().err();
+    let ssh = vigil_connectors::sources::ssh::client().err();
+    config
+        .monitors
+        .iter()
         .filter_map(|m| {
+            let (field, why) = match m.source.kind {
+                SourceKind::Browser => ("source.browser", chromium.as_ref()?),
+                SourceKind::Ssh => ("source.ssh", ssh.as_ref()?),
+                _ => return None,
+            };
             let message = format!("monitor `{}` will fail on this machine: {why}", m.name);
-            let mut d = config.monitor_origins.get(&m.name)?.error("source.browser", message);
+            let mut d = config.monitor_origins.get(&m.name)?.error(field, message);
             d.severity = Severity::Warning;
             Some(d)
         })

@@ -25,6 +25,7 @@ pub mod queue;
 mod registry;
 mod source;
 pub mod sql;
+pub mod ssh;
 pub mod tcp;
 #[cfg(test)]
 mod testing;
@@ -80,6 +81,8 @@ sources! {
     Grpc(grpc::GrpcConfig),
     /// A scripted visit in headless Chromium.
     Browser(browser::BrowserConfig),
+    /// A login to an SSH server with a key, and a command's exit status.
+    Ssh(ssh::SshConfig),
 }
 
 /// A source block that does not read: the field path inside it and what is wrong.

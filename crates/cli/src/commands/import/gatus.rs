@@ -5,7 +5,8 @@
 //! - Each endpoint becomes a monitor of its group and name, on the source its URL names:
 //!   `http(s)://` → `http` (method, headers, body, `graphql`, `client.timeout`,
 //!   `client.insecure`, `client.ignore-redirect`), `tcp://`, `tls://`, `starttls://` and
-//!   `ssh://` (the banner) → `tcp`, `udp://` → `udp`, `icmp://` → `icmp` (one echo request, as
+//!   `ssh://` → `ssh` with `ssh.username` and `ssh.private-key` (a login; the body's `command`
+//!   run), else the banner on `tcp`, `udp://` → `udp`, `icmp://` → `icmp` (one echo request, as
 //!   Gatus sends), `ws(s)://` → `websocket`, `grpc(s)://` → `grpc` (the health service), a `dns:`
 //!   block → `dns`. Conditions are kept (placeholders upper-cased, as Gatus
 //!   reads them in any case). `interval` becomes `every` (Gatus' default 1m); the group becomes a
@@ -383,7 +384,7 @@ pub fn import(config: &Value) -> Result<Imported> {
         let seen = names.entry(key.clone()).or_default();
         *seen += 1;
         let key = if *seen == 1 { key } else { format!("{key}-{seen}") };
-        match monitor(e, &key, group, &alerting, &made, &mut out.notes) {
+        match monitor(e, &key, group, &alerting, &made, (&mut out.notes, &mut out.secrets)) {
             Ok(Some(m)) => {
                 let header = format!(
                     "# Imported from Gatus' endpoint `{name}`{}.\n",
@@ -466,7 +467,7 @@ fn monitor(
     group: &str,
     alerting: &Map<String, Value>,
     made: &BTreeMap<(String, String), String>,
-    notes: &mut Vec<String>,
+    (notes, secrets): (&mut Vec<String>, &mut BTreeMap<String, String>),
 ) -> Result<Option<Value>, String> {
     let url = e.get("url").and_then(Value::as_str).ok_or("`url` is missing")?;
     let conditions: Vec<String> = e
@@ -524,16 +525,48 @@ fn monitor(
         "tcp"
     } else if url.starts_with("ssh://") {
         let address = host_port(url, "ssh://", Some(22)).ok_or_else(|| format!("`{url}` is not ssh://host[:port]"))?;
-        source.insert("url".into(), json!(format!("tcp://{address}")));
-        source.insert("protocol".into(), json!("ssh"));
         let ssh = e.get("ssh").cloned().unwrap_or(Value::Null);
-        if ["username", "password", "private-key"].iter().any(|k| ssh.get(*k).is_some_and(|v| !v.is_null())) {
-            notes.push(format!("`{key}`: the SSH login is not tried; vigil checks the server's banner"));
+        let text = |k: &str| ssh.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
+        if let (Some(user), Some(private_key)) = (text("username"), text("private-key")) {
+            // A login with a key: the `ssh` source, the key moved to a secret.
+            source.insert("url".into(), json!(format!("ssh://{address}")));
+            source.insert("user".into(), json!(user));
+            let private_key = if private_key.starts_with("${env.") {
+                private_key
+            } else {
+                let secret = format!("{}_ssh_key", file_name(key).replace('-', "_")).to_ascii_lowercase();
+                secrets.insert(secret.clone(), private_key);
+                format!("${{workflow.secrets.{secret}}}")
+            };
+            source.insert("privateKey".into(), json!(private_key));
+            if let Some(b) = &body {
+                // Gatus' body for an SSH endpoint: `{"command": "..."}`.
+                let command = serde_json::from_str::<Value>(b)
+                    .ok()
+                    .and_then(|v| v.get("command").and_then(Value::as_str).map(str::to_string))
+                    .ok_or("an SSH endpoint's `body` is not {\"command\": \"...\"}")?;
+                source.insert("command".into(), json!(command));
+            }
+            if text("password").is_some() {
+                notes.push(format!("`{key}`: logs in with its private key; the password is not used"));
+            }
+            "ssh"
+        } else {
+            source.insert("url".into(), json!(format!("tcp://{address}")));
+            source.insert("protocol".into(), json!("ssh"));
+            if text("username").is_some() || text("password").is_some() {
+                notes.push(format!(
+                    "`{key}`: a password login is not tried (vigil logs in with a key: `ssh.private-key`); it checks the server's banner"
+                ));
+            }
+            if conditions.iter().any(|c| c.contains("[STATUS]") || c.contains("[BODY]")) {
+                return Err(
+                    "an SSH command's exit code and output are read after a login with a key (`ssh.private-key`)"
+                        .into(),
+                );
+            }
+            "tcp"
         }
-        if conditions.iter().any(|c| c.contains("[STATUS]") || c.contains("[BODY]")) {
-            return Err("an SSH command's exit code and output are not read by vigil".into());
-        }
-        "tcp"
     } else if url.starts_with("udp://") {
         source.insert("url".into(), json!(url));
         source.insert("body".into(), json!(body.clone().unwrap_or_default()));

@@ -54,6 +54,13 @@ endpoints:
     url: ssh://bastion.example.org
     ssh: {username: u, password: p}
     conditions: ["[CONNECTED] == true"]
+  - name: deploy-host
+    url: ssh://deploy.example.org:2222
+    ssh:
+      username: probe
+      private-key: "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETKEYTEXT\n-----END OPENSSH PRIVATE KEY-----"
+    body: '{"command": "systemctl is-active app"}'
+    conditions: ["[CONNECTED] == true", "[STATUS] == 0"]
 "#;
 
 #[test]
@@ -66,6 +73,7 @@ fn endpoints_become_monitors_with_their_alerts() {
             "monitors/bastion.yaml",
             "monitors/core_front-end.yaml",
             "monitors/db.yaml",
+            "monitors/deploy-host.yaml",
             "monitors/feed.yaml",
             "monitors/health.yaml",
             "monitors/mail.yaml",
@@ -93,8 +101,18 @@ fn endpoints_become_monitors_with_their_alerts() {
         bastion["source"]["tcp"],
         json!({"url": "tcp://bastion.example.org:22", "protocol": "ssh", "conditions": ["[CONNECTED] == true"]})
     );
+    // With a key, a login: the key moved to a secret, the body's command run.
+    let deploy: Value = serde_saphyr::from_str(&out.files["monitors/deploy-host.yaml"]).unwrap();
+    assert_eq!(
+        deploy["source"]["ssh"],
+        json!({"url": "ssh://deploy.example.org:2222", "user": "probe",
+               "privateKey": "${workflow.secrets.deploy_host_ssh_key}", "command": "systemctl is-active app",
+               "conditions": ["[CONNECTED] == true", "[STATUS] == 0"]})
+    );
+    assert!(out.secrets["deploy_host_ssh_key"].contains("SECRETKEYTEXT"));
+    assert!(!out.files.values().any(|f| f.contains("SECRETKEYTEXT")), "the key left in a file");
     let notes = out.notes.join("\n");
-    for expected in ["alerting.github", "`sctp` endpoints", "SSH login is not tried", "differ in thresholds"] {
+    for expected in ["alerting.github", "`sctp` endpoints", "password login is not tried", "differ in thresholds"] {
         assert!(notes.contains(expected), "no note on {expected}: {notes}");
     }
 }
