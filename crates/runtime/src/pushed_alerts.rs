@@ -48,7 +48,7 @@ pub(crate) async fn push(shared: &Shared, alerts: &[Alert], notifiers: &[String]
     if local {
         // Answered once everything sent before it is committed.
         let (tx, rx) = tokio::sync::oneshot::channel();
-        shared.alerts.send(AlertMsg::Flush(tx)).map_err(|_| EngineError::ShuttingDown)?;
+        shared.alerts.send(AlertMsg::Committed(tx)).map_err(|_| EngineError::ShuttingDown)?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?;
     }
     Ok(())

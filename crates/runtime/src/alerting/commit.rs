@@ -61,7 +61,10 @@ pub(super) struct Commit {
     pub routed_out: RoutedOut,
     pub inbox_done: Vec<(u32, i64)>,
     pub acks: Vec<(oneshot::Sender<bool>, bool)>,
+    /// Answered once the step is committed and its notices are with the delivery loop.
     pub flushed: Vec<oneshot::Sender<()>>,
+    /// Answered once the step is committed (before the delivery loop is woken).
+    pub committed: Vec<oneshot::Sender<()>>,
     pub sent: Vec<delivery::Recorded>,
     /// Acknowledgement requests applied, cleared from the store after the commit.
     pub acks_to_clear: Vec<String>,
@@ -149,11 +152,12 @@ impl Commit {
         for (reply, done) in self.acks {
             let _ = reply.send(done);
         }
-        for reply in self.flushed {
+        for reply in self.committed {
             let _ = reply.send(());
         }
-        // The notifications last: the task woken last runs first on this thread, so the delivery
-        // loop takes them at once while the answers wait their turn.
+        // The notifications after the answers: the task woken last runs first on this thread, so
+        // the delivery loop takes them at once while the answers wait their turn. A flush is
+        // answered after them (a stopping engine then counts them as unsent).
         for (id, e) in ids.into_iter().zip(self.batch.outbox) {
             let entry = OutboxEntry {
                 id,
@@ -169,6 +173,9 @@ impl Commit {
                 finished_at: None,
             };
             let _ = c.delivery.send(entry);
+        }
+        for reply in self.flushed {
+            let _ = reply.send(());
         }
         all_lost
     }
@@ -198,6 +205,62 @@ impl Commit {
         self.replies = kept;
         for (part, msg) in dropped.into_iter().filter_map(|r| r.resend) {
             crate::cluster::inbox::send_later(c.store.clone(), self.now, part, msg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::{mpsc, oneshot};
+    use vigil_store::{NewOutboxEntry, SqliteStore};
+
+    use super::*;
+
+    /// A push's `Committed` is answered before the delivery loop has the notices (so the loop,
+    /// woken last, runs first); a `Flush` only after, so a stopping engine that waited for it
+    /// counts them as unsent, never as none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flush_is_answered_once_the_notices_are_with_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+        let (delivery, mut handed) = mpsc::unbounded_channel();
+        let (recorded, _recorded_rx) = mpsc::unbounded_channel();
+        let committer = Committer {
+            store,
+            ownership: Arc::new(Ownership::new("n1", true)),
+            lose: Arc::new(|_: &[u32]| {}),
+            delivery,
+            recorded,
+            router: Router { shards: Arc::new(Vec::new()) },
+        };
+        let entry = |key: &str| NewOutboxEntry {
+            dedup_key: key.into(),
+            notifier: "hook".into(),
+            notice: "trigger".into(),
+            message: "{}".into(),
+            created_at: 1,
+        };
+        for _ in 0..200 {
+            let (flush, mut flushed) = oneshot::channel();
+            let (push, pushed) = oneshot::channel();
+            let mut commit = Commit { now: 1, flushed: vec![flush], committed: vec![push], ..Commit::default() };
+            commit.batch.outbox = vec![entry("a"), entry("b")];
+            // The commit runs on a worker thread; this thread spins on the flush's answer and looks
+            // at the delivery channel the moment it sees it.
+            let running = tokio::spawn(commit.run(committer.clone()));
+            loop {
+                match flushed.try_recv() {
+                    Ok(()) => break,
+                    Err(oneshot::error::TryRecvError::Empty) => std::hint::spin_loop(),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let got: Vec<String> = std::iter::from_fn(|| handed.try_recv().ok()).map(|e| e.dedup_key).collect();
+            assert_eq!(got, ["a", "b"], "both notices were with delivery when the flush was answered");
+            assert!(running.await.unwrap().is_empty());
+            assert!(pushed.await.is_ok(), "the push was answered too");
         }
     }
 }

@@ -95,4 +95,7 @@ pub enum AlertMsg {
     /// Answers once every message sent before it is committed and its notices handed to
     /// delivery (a stopping engine waits for this before it drains the outbox).
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Answers once every message sent before it is committed (a push's answer): possibly before
+    /// its notices are with the delivery loop, which is woken last so that it runs first.
+    Committed(tokio::sync::oneshot::Sender<()>),
 }

@@ -485,6 +485,7 @@ impl Manager {
         let mut replies: Vec<Reply> = Vec::new();
         let mut acks = Vec::new();
         let mut flushed = Vec::new();
+        let mut committed = Vec::new();
         let mut inbox_done: Vec<(u32, i64)> = Vec::new();
         let mut routed_out = RoutedOut::default();
         // vigil's own alerts told nobody by name, which the routing tree tells.
@@ -678,6 +679,7 @@ impl Manager {
                     acks.push((reply, !notices.is_empty()));
                 }
                 AlertMsg::Flush(reply) => flushed.push(reply),
+                AlertMsg::Committed(reply) => committed.push(reply),
             }
         }
         while let Some((at, key)) = self.wakes.first().cloned().filter(|(at, _)| *at <= now) {
@@ -745,6 +747,7 @@ impl Manager {
             inbox_done,
             acks,
             flushed,
+            committed,
             sent,
             acks_to_clear: std::mem::take(&mut self.acks_to_clear),
             now,
@@ -757,7 +760,7 @@ impl Manager {
         }
         if commit.writes_nothing() {
             self.acks_to_clear = std::mem::take(&mut commit.acks_to_clear);
-            for reply in commit.flushed {
+            for reply in commit.flushed.into_iter().chain(commit.committed) {
                 let _ = reply.send(());
             }
             return;

@@ -113,7 +113,8 @@ impl Default for EngineConfig {
 }
 
 /// Hands an event to an instance on whichever node runs it: this node's shard (returning once
-/// committed), or the owner's inbox. Holds the engine weakly, so the work queue it is given does not keep it alive.
+/// committed), or the owner's inbox. Holds the engine weakly, so the work queue it is given does
+/// not keep it alive.
 fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
     let weak = Arc::downgrade(shared);
     Arc::new(move |instance: String, part: u32, event: Event| {

@@ -534,7 +534,12 @@ fn monitor(
             let private_key = if private_key.starts_with("${env.") {
                 private_key
             } else {
-                let secret = format!("{}_ssh_key", file_name(key).replace('-', "_")).to_ascii_lowercase();
+                // Two monitors whose names differ in case or `-`/`_` get a secret each.
+                let base = format!("{}_ssh_key", file_name(key).replace('-', "_")).to_ascii_lowercase();
+                let secret = (1..)
+                    .map(|n| if n == 1 { base.clone() } else { format!("{base}_{n}") })
+                    .find(|name| !secrets.contains_key(name))
+                    .expect("a free name");
                 secrets.insert(secret.clone(), private_key);
                 format!("${{workflow.secrets.{secret}}}")
             };
@@ -554,7 +559,9 @@ fn monitor(
         } else {
             source.insert("url".into(), json!(format!("tcp://{address}")));
             source.insert("protocol".into(), json!("ssh"));
-            if text("username").is_some() || text("password").is_some() {
+            if text("private-key").is_some() {
+                notes.push(format!("`{key}`: `ssh.private-key` without `ssh.username`: the login is not tried; it checks the server's banner"));
+            } else if text("username").is_some() || text("password").is_some() {
                 notes.push(format!(
                     "`{key}`: a password login is not tried (vigil logs in with a key: `ssh.private-key`); it checks the server's banner"
                 ));

@@ -38,6 +38,11 @@ const MAX_OUTPUT: u64 = 64 * 1024;
 /// OpenSSH's exit status for its own errors (connection, host key, authentication).
 const SSH_ERROR: i32 = 255;
 
+/// The names in a check's scratch directory: the key, the pinned host key, ssh's own messages.
+const KEY_FILE: &str = "key";
+const KNOWN_HOSTS_FILE: &str = "known_hosts";
+const LOG_FILE: &str = "ssh.log";
+
 static CLIENTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(MAX_CLIENTS));
 
 /// What a monitor writes under `source: {ssh: ...}`.
@@ -117,7 +122,7 @@ impl SourceConfig for SshConfig {
         }
         if let Some(host_key) = &self.host_key
             && !pending(host_key)
-            && !looks_like_public_key(host_key)
+            && (host_key.contains(['\n', '\r']) || !looks_like_public_key(host_key))
         {
             return Err(problem(
                 "hostKey",
@@ -141,7 +146,8 @@ impl SourceConfig for SshConfig {
             address,
             user: self.user,
             private_key: format!("{key}\n"),
-            host_key: self.host_key.map(|k| k.trim().to_string()),
+            // Its type and key only (a comment is dropped): one line of `known_hosts`.
+            host_key: self.host_key.map(|k| k.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
             command,
             timeout,
             judge,
@@ -236,11 +242,15 @@ impl Drop for Scratch {
 }
 
 impl SshSource {
-    /// The client's arguments: batch mode, only this key, the host key pinned or ignored.
-    fn arguments(&self, host: &str, port: u16, key: &Path, known_hosts: Option<&Path>) -> Vec<String> {
+    /// The client's arguments: batch mode, only the key in `dir`, the host key pinned (`dir`'s
+    /// `known_hosts`) or ignored, its own messages to `dir`'s log (the command's stderr stays
+    /// apart), and `--` before the host, so a host or command never reads as an option.
+    fn arguments(&self, host: &str, port: u16, dir: &Path, pinned: bool) -> Vec<String> {
         let seconds = self.timeout.as_secs().max(1);
         let mut args: Vec<String> = ["-F", "/dev/null", "-T", "-i"].map(String::from).to_vec();
-        args.push(key.display().to_string());
+        // ssh expands `%` in an identity file's name and splits `-o` values at spaces.
+        args.push(dir.join(KEY_FILE).display().to_string().replace('%', "%%"));
+        args.extend(["-E".to_string(), dir.join(LOG_FILE).display().to_string()]);
         for option in [
             "BatchMode=yes",
             "IdentitiesOnly=yes",
@@ -258,17 +268,15 @@ impl SshSource {
             args.extend(["-o".to_string(), option.to_string()]);
         }
         args.extend(["-o".to_string(), format!("ConnectTimeout={seconds}")]);
-        match known_hosts {
-            Some(file) => {
-                args.extend(["-o".into(), "StrictHostKeyChecking=yes".into()]);
-                args.extend(["-o".into(), format!("UserKnownHostsFile={}", file.display())]);
-            }
-            None => {
-                args.extend(["-o".into(), "StrictHostKeyChecking=no".into()]);
-                args.extend(["-o".into(), "UserKnownHostsFile=/dev/null".into()]);
-            }
+        if pinned {
+            let file = dir.join(KNOWN_HOSTS_FILE).display().to_string().replace('%', "%%");
+            args.extend(["-o".into(), "StrictHostKeyChecking=yes".into()]);
+            args.extend(["-o".into(), format!("UserKnownHostsFile=\"{file}\"")]);
+        } else {
+            args.extend(["-o".into(), "StrictHostKeyChecking=no".into()]);
+            args.extend(["-o".into(), "UserKnownHostsFile=/dev/null".into()]);
         }
-        args.extend(["-p".into(), port.to_string(), "-l".into(), self.user.clone(), host.to_string()]);
+        args.extend(["-p".into(), port.to_string(), "-l".into(), self.user.clone(), "--".into(), host.to_string()]);
         args.push(self.command.clone());
         args
     }
@@ -285,24 +293,19 @@ impl SshSource {
             Ok(s) => s,
             Err(e) => return (seen, Some(format!("could not make a private directory for the key: {e}"))),
         };
-        let key = match scratch.write("key", &self.private_key) {
-            Ok(k) => k,
-            Err(e) => return (seen, Some(format!("could not write the key for ssh: {e}"))),
-        };
-        let known_hosts = match &self.host_key {
-            Some(k) => {
-                let name = if port == 22 { host.to_string() } else { format!("[{host}]:{port}") };
-                match scratch.write("known_hosts", &format!("{name} {k}\n")) {
-                    Ok(p) => Some(p),
-                    Err(e) => return (seen, Some(format!("could not write the pinned host key: {e}"))),
-                }
+        if let Err(e) = scratch.write(KEY_FILE, &self.private_key) {
+            return (seen, Some(format!("could not write the key for ssh: {e}")));
+        }
+        if let Some(k) = &self.host_key {
+            let name = if port == 22 { host.to_string() } else { format!("[{host}]:{port}") };
+            if let Err(e) = scratch.write(KNOWN_HOSTS_FILE, &format!("{name} {k}\n")) {
+                return (seen, Some(format!("could not write the pinned host key: {e}")));
             }
-            None => None,
-        };
+        }
         let started = Instant::now();
         let run = async {
             let mut child = tokio::process::Command::new(&program)
-                .args(self.arguments(host, port, &key, known_hosts.as_deref()))
+                .args(self.arguments(host, port, &scratch.0, self.host_key.is_some()))
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -319,16 +322,19 @@ impl SshSource {
         };
         let outcome = tokio::time::timeout(self.timeout, run).await;
         seen.response_time_ms = started.elapsed().as_millis() as i64;
+        // What ssh itself said (`-E`): the remote command's stderr is not mixed in.
+        let log = std::fs::read_to_string(scratch.0.join(LOG_FILE)).unwrap_or_default();
         drop(scratch);
+        let shown = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         match outcome {
-            Err(_) => (seen, Some(format!("{host}:{port}: no answer within {:?}", self.timeout))),
+            Err(_) => (seen, Some(format!("{shown}: no answer within {:?}", self.timeout))),
             Ok(Err(why)) => (seen, Some(why)),
-            Ok(Ok((code, out, err))) => {
-                let said = why_ssh_failed(&String::from_utf8_lossy(&err));
+            Ok(Ok((code, out, _err))) => {
+                let said = why_ssh_failed(&log);
                 match code {
                     Some(SSH_ERROR) if said.is_some() => {
                         let why = said.unwrap_or_default();
-                        (seen, Some(format!("ssh to {}@{host}:{port} failed: {why}", self.user)))
+                        (seen, Some(format!("ssh to {}@{shown} failed: {why}", self.user)))
                     }
                     Some(code) => {
                         seen.connected = true;

@@ -44,6 +44,11 @@ fn a_wrong_field_is_named_and_a_key_never_echoed() {
     assert!(!e.message.contains(secret), "{}", e.message);
     assert_eq!(source(with(json!({"user": "-oProxyCommand=x"}))).unwrap_err().path, "user");
     assert_eq!(source(with(json!({"hostKey": "AAAA"}))).unwrap_err().path, "hostKey");
+    // One line only: a second would be another trusted key in the pinned `known_hosts`.
+    let two = format!("{HOST_KEY} comment\n* {HOST_KEY}");
+    assert_eq!(source(with(json!({"hostKey": two}))).unwrap_err().path, "hostKey");
+    let commented = source(with(json!({"hostKey": format!("{HOST_KEY} probe@laptop")}))).unwrap();
+    assert_eq!(commented.host_key.as_deref(), Some(HOST_KEY), "the comment is dropped");
     assert_eq!(source(with(json!({"command": " "}))).unwrap_err().path, "command");
     assert_eq!(
         source(with(json!({"conditions": ["[CERTIFICATE_EXPIRATION] > 1d"]}))).unwrap_err().path,
@@ -65,11 +70,11 @@ fn the_key_stays_out_of_debug_output() {
 #[test]
 fn the_client_runs_in_batch_mode_with_only_the_given_key() {
     let built = source(with(json!({"command": "systemctl is-active nginx"}))).unwrap();
-    let args = built.arguments("db.internal", 22, Path::new("/tmp/k/key"), None);
+    let args = built.arguments("db.internal", 22, Path::new("/tmp/k"), false);
     let joined = args.join(" ");
     for must in [
         "-F /dev/null",
-        "-i /tmp/k/key",
+        "-i /tmp/k/key -E /tmp/k/ssh.log",
         "-o BatchMode=yes",
         "-o IdentitiesOnly=yes",
         "-o IdentityAgent=none",
@@ -77,16 +82,22 @@ fn the_client_runs_in_batch_mode_with_only_the_given_key() {
         "-o StrictHostKeyChecking=no",
         "-o UserKnownHostsFile=/dev/null",
         "-o ConnectTimeout=10",
-        "-p 22 -l probe db.internal",
+        "-p 22 -l probe -- db.internal",
     ] {
         assert!(joined.contains(must), "{must} in {joined}");
     }
     // The host and the command come last, the command as one argument.
     assert_eq!(&args[args.len() - 2..], ["db.internal", "systemctl is-active nginx"]);
     let pinned = source(with(json!({"hostKey": HOST_KEY}))).unwrap();
-    let joined = pinned.arguments("db.internal", 2222, Path::new("/k"), Some(Path::new("/k/known_hosts"))).join(" ");
-    assert!(joined.contains("-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/k/known_hosts"), "{joined}");
-    assert!(joined.ends_with("-p 2222 -l probe db.internal true"), "{joined}");
+    let joined = pinned.arguments("db.internal", 2222, Path::new("/k%h"), true).join(" ");
+    assert!(joined.contains("-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\"/k%%h/known_hosts\""), "{joined}");
+    assert!(joined.contains("-i /k%%h/key"), "ssh expands % in an identity file's name: {joined}");
+    assert!(joined.ends_with("-p 2222 -l probe -- db.internal true"), "{joined}");
+    // A command that looks like an option is still the command: ssh reads no option after `--`.
+    let sly = source(with(json!({"command": "-oProxyCommand=touch /tmp/owned"}))).unwrap();
+    let args = sly.arguments("db.internal", 22, Path::new("/k"), false);
+    let dashes = args.iter().position(|a| a == "--").expect("`--` is there");
+    assert_eq!(&args[dashes..], ["--", "db.internal", "-oProxyCommand=touch /tmp/owned"]);
 }
 
 #[tokio::test]

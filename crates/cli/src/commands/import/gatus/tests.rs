@@ -110,6 +110,16 @@ fn endpoints_become_monitors_with_their_alerts() {
                "conditions": ["[CONNECTED] == true", "[STATUS] == 0"]})
     );
     assert!(out.secrets["deploy_host_ssh_key"].contains("SECRETKEYTEXT"));
+    // Another endpoint whose name reads the same as a file name gets a secret of its own.
+    let twice = doc(r#"
+endpoints:
+  - {name: deploy-host, url: "ssh://a.example.org", ssh: {username: u, private-key: KEYA}, conditions: ["[STATUS] == 0"]}
+  - {name: Deploy_Host, url: "ssh://b.example.org", ssh: {username: u, private-key: KEYB}, conditions: ["[STATUS] == 0"]}
+"#);
+    let both = import(&twice).unwrap();
+    let keys: Vec<&String> = both.secrets.values().collect();
+    assert_eq!(keys.len(), 2, "{:?}", both.secrets.keys());
+    assert!(keys.contains(&&"KEYA".to_string()) && keys.contains(&&"KEYB".to_string()));
     assert!(!out.files.values().any(|f| f.contains("SECRETKEYTEXT")), "the key left in a file");
     let notes = out.notes.join("\n");
     for expected in ["alerting.github", "`sctp` endpoints", "password login is not tried", "differ in thresholds"] {
