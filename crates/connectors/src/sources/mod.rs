@@ -20,6 +20,7 @@ pub mod http;
 pub mod icmp;
 pub mod influxdb;
 pub mod job_latency;
+mod program;
 pub mod prometheus;
 pub mod queue;
 mod registry;

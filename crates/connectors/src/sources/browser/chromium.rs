@@ -16,22 +16,8 @@ const NAMES: [&str; 5] = ["chromium", "chromium-browser", "google-chrome-stable"
 
 /// The Chromium to run: `VIGIL_CHROMIUM`, else the first of [`NAMES`] on `PATH`; or why none.
 pub fn find() -> Result<PathBuf, String> {
-    if let Some(given) = std::env::var_os(CHROMIUM_VARIABLE).filter(|v| !v.is_empty()) {
-        let path = PathBuf::from(given);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("{CHROMIUM_VARIABLE} names `{}`, which is not a file", path.display()))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in NAMES {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
+    if let Some(found) = crate::sources::program::find(CHROMIUM_VARIABLE, &NAMES)? {
+        return Ok(found);
     }
     Err(format!(
         "a browser check needs Chromium, and this machine has none: install it (Debian: \

@@ -191,16 +191,7 @@ fn address(url: &str) -> Result<Result<(String, u16), String>, SourceProblem> {
 
 /// The OpenSSH client to run: `VIGIL_SSH`, else `ssh` on `PATH`; or why none.
 pub fn client() -> Result<PathBuf, String> {
-    if let Some(given) = std::env::var_os(SSH_VARIABLE).filter(|v| !v.is_empty()) {
-        let path = PathBuf::from(given);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("{SSH_VARIABLE} names `{}`, which is not a file", path.display()))
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join("ssh")).find(|c| c.is_file()).ok_or_else(|| {
+    super::program::find(SSH_VARIABLE, &["ssh"])?.ok_or_else(|| {
         format!(
             "the ssh check runs OpenSSH's client, and `ssh` is not on PATH: install it (Debian: openssh-client) or set {SSH_VARIABLE}"
         )
