@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::{Value, json};
 use support::*;
@@ -20,47 +19,6 @@ fn skip(why: &str) {
 
 fn is_root() -> bool {
     String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap().trim() == "0"
-}
-
-/// A new ed25519 key pair at `path` (and `path.pub`).
-fn key_pair(path: &Path) {
-    let made = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(path).output().unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-}
-
-fn public(path: &Path) -> String {
-    std::fs::read_to_string(PathBuf::from(format!("{}.pub", path.display()))).unwrap().trim().to_string()
-}
-
-/// sshd on a free port of loopback, letting in `authorized` (a public key line) as root.
-fn sshd(sshd: &Path, dir: &Path, authorized: &str) -> (KillOnDrop, u16, PathBuf) {
-    let host_key = dir.join("host_key");
-    key_pair(&host_key);
-    let keys = dir.join("authorized_keys");
-    std::fs::write(&keys, format!("{authorized}\n")).unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = free_port();
-    let log = dir.join("sshd.log");
-    let child = Command::new(sshd)
-        .args(["-D", "-f", "/dev/null", "-o", &format!("Port={port}"), "-o", "ListenAddress=127.0.0.1"])
-        .args(["-o", "PidFile=none", "-o", "StrictModes=no", "-o", "PermitRootLogin=prohibit-password"])
-        .arg("-o")
-        .arg(format!("AuthorizedKeysFile={}", keys.display()))
-        .arg("-o")
-        .arg(format!("HostKey={}", host_key.display()))
-        .arg("-E")
-        .arg(&log)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = KillOnDrop(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "sshd did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (child, port, host_key)
 }
 
 /// Runs one `SSH_CHECK` with `input` through `vigil run` on `db`; its first sample.
@@ -98,15 +56,15 @@ async fn an_ssh_check_logs_in_with_a_secret_key_and_judges_the_command() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (client_key, stranger) = (dir.path().join("client"), dir.path().join("stranger"));
-    key_pair(&client_key);
-    key_pair(&stranger);
-    let (_sshd, port, host_key) = sshd(&server, dir.path(), &public(&client_key));
+    sshd::key_pair(&client_key);
+    sshd::key_pair(&stranger);
+    let (_sshd, port, host_key) = sshd::start(&server, dir.path(), Some(&sshd::public(&client_key)));
     let db = dir.path().join("v.db");
     let key_text = std::fs::read_to_string(&client_key).unwrap();
     set_secret(&db, "deploy_key", &key_text);
     set_secret(&db, "stranger_key", &std::fs::read_to_string(&stranger).unwrap());
     let url = format!("ssh://127.0.0.1:{port}");
-    let pinned = public(&host_key);
+    let pinned = sshd::public(&host_key);
 
     // The right key, the host key pinned: the command's status and output are judged.
     let good = ssh_check(
@@ -146,7 +104,7 @@ async fn an_ssh_check_logs_in_with_a_secret_key_and_judges_the_command() {
     let impostor = ssh_check(
         dir.path(),
         &db,
-        json!({"url": url, "user": "root", "privateKey": "${workflow.secrets.deploy_key}", "hostKey": public(&stranger)}),
+        json!({"url": url, "user": "root", "privateKey": "${workflow.secrets.deploy_key}", "hostKey": sshd::public(&stranger)}),
     )
     .await;
     assert_eq!(impostor["tier"], "critical", "{impostor}");

@@ -187,41 +187,14 @@ async fn imap_and_pop3_start_tls_on_dovecot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ssh_server_is_known_by_its_banner() {
-    let Some(sshd) = service_binary(&["/usr/sbin/sshd"], "OpenSSH's server (Debian `openssh-server`)") else { return };
+    let Some(server) = service_binary(&["/usr/sbin/sshd"], "OpenSSH's server (Debian `openssh-server`)") else {
+        return;
+    };
     if !is_root() {
         return skip("the test starts sshd, which needs root (it runs so in CI)");
     }
     let dir = tempfile::tempdir().unwrap();
-    let host_key = dir.path().join("host_key");
-    let made =
-        Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", ""]).arg("-f").arg(&host_key).output().unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = free_port();
-    let log = dir.path().join("sshd.log");
-    let _sshd = KillOnDrop(
-        Command::new(sshd)
-            .args([
-                "-D",
-                "-f",
-                "/dev/null",
-                "-o",
-                &format!("Port={port}"),
-                "-o",
-                "ListenAddress=127.0.0.1",
-                "-o",
-                "PidFile=none",
-            ])
-            .arg("-o")
-            .arg(format!("HostKey={}", host_key.display()))
-            .arg("-E")
-            .arg(&log)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    listening(port, "sshd", &log).await;
+    let (_sshd, port, _) = sshd::start(&server, dir.path(), None);
     let sample = tcp_check(dir.path(), json!({"url": format!("tcp://127.0.0.1:{port}"), "protocol": "ssh", "conditions": ["[BODY] == pat(SSH-2.0-OpenSSH*)"]})).await;
     assert_eq!(sample["tier"], "ok", "{sample}");
     let not_smtp =
