@@ -24,6 +24,7 @@ mod program;
 pub mod prometheus;
 pub mod queue;
 mod registry;
+pub mod shared_socket;
 mod source;
 pub mod sql;
 pub mod ssh;

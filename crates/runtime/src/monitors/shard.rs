@@ -140,6 +140,8 @@ pub fn start(
         told_since: None,
     };
     std::thread::Builder::new().name(format!("vigil-monitors-{}", place.index)).spawn(move || {
+        // This thread runs `runtime` for good: its checks may keep sockets (DNS, ping) open.
+        vigil_connectors::sources::shared_socket::share_on_this_thread();
         // The actor is a task of the runtime, not the future `block_on` drives: a task woken
         // while the thread polls its sockets is queued on the thread, where waking the
         // `block_on` future writes to the runtime's eventfd (a syscall, and one more turn of

@@ -10,6 +10,10 @@
 
 mod wire;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -19,10 +23,51 @@ use vigil_core::monitor::evaluate::Answer;
 use vigil_core::time::Millis;
 
 use super::conditions::{Judge, Observed};
+use super::shared_socket::{SharedSocket, sharing_here};
 use super::{Ask, SourceConfig, SourceProblem};
 
-/// Query ids, different for each question this process asks.
-static NEXT_ID: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
+/// A UDP socket kept for one resolver, answers sorted to the questions by id.
+type Resolver = SharedSocket<u16, Vec<u8>>;
+
+/// How long a kept resolver socket serves new questions before another (on another port)
+/// replaces it: a forged answer must guess the port as well as the id.
+const KEEP_SOCKET_FOR: Duration = Duration::from_secs(60);
+
+thread_local! {
+    /// The resolver sockets kept on this thread, by resolver, with when each opened.
+    static KEPT: RefCell<HashMap<SocketAddr, (Arc<Resolver>, Instant)>> = RefCell::new(HashMap::new());
+}
+
+/// A UDP socket connected to `target` (so only its datagrams arrive), read on the current
+/// runtime.
+fn open_resolver(target: SocketAddr) -> std::io::Result<Arc<Resolver>> {
+    let socket = std::net::UdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
+    socket.connect(target)?;
+    socket.set_nonblocking(true)?;
+    let socket = tokio::net::UdpSocket::from_std(socket)?;
+    Ok(Arc::new(SharedSocket::new(socket, |datagram, _| {
+        (datagram.len() >= 12).then(|| (u16::from_be_bytes([datagram[0], datagram[1]]), datagram.to_vec()))
+    })))
+}
+
+/// The socket for questions to `target`: the thread's kept one where sockets are shared
+/// (renewed every [`KEEP_SOCKET_FOR`]), a new one otherwise.
+fn resolver_for(target: SocketAddr) -> std::io::Result<Arc<Resolver>> {
+    if !sharing_here() {
+        return open_resolver(target);
+    }
+    KEPT.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some((resolver, opened)) = kept.get(&target)
+            && opened.elapsed() < KEEP_SOCKET_FOR
+        {
+            return Ok(resolver.clone());
+        }
+        let resolver = open_resolver(target)?;
+        kept.insert(target, (resolver.clone(), Instant::now()));
+        Ok(resolver)
+    })
+}
 
 /// What a monitor writes under `source: {dns: ...}`.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -212,23 +257,29 @@ impl DnsSource {
                     .map_err(|e| format!("could not resolve {address}: {e}"))?
                     .next()
                     .ok_or_else(|| format!("{address} resolves to no address"))?;
-                let socket = tokio::net::UdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })
+                let resolver = resolver_for(target).map_err(|e| format!("could not reach {address}: {e}"))?;
+                let (_claim, mut answers) = resolver
+                    .claim(1, || id)
+                    .ok_or_else(|| format!("query id {id} is already waiting for an answer from {address}"))?;
+                resolver
+                    .socket()
+                    .send_to(&query, target)
                     .await
-                    .map_err(|e| format!("no local socket: {e}"))?;
-                socket.connect(target).await.map_err(|e| format!("could not reach {address}: {e}"))?;
-                socket.send(&query).await.map_err(|e| format!("sending to {address} failed: {e}"))?;
-                let mut buf = vec![0u8; 4096];
+                    .map_err(|e| format!("sending to {address} failed: {e}"))?;
                 loop {
-                    let n = socket.recv(&mut buf).await.map_err(|e| format!("{address} did not answer: {e}"))?;
-                    // Only the answer to this question: a late answer to another is dropped.
-                    if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-                        // Truncated (TC, in the header's flags): ask again over TCP. The answer is
-                        // read once, by the caller.
-                        if n >= 4 && buf[2] & 0x02 != 0 {
-                            return over_tcp(address, &query).await;
-                        }
-                        return Ok(buf[..n].to_vec());
+                    let answer = answers.recv().await.ok_or_else(|| format!("{address} did not answer"))?;
+                    // Only the answer to this question: an answer with this id to another
+                    // question (late, or forged) is dropped. (An error answer may leave the
+                    // question out.)
+                    if wire::question(&answer).is_some_and(|asked| Some(asked) != wire::question(&query)) {
+                        continue;
                     }
+                    // Truncated (TC, in the header's flags): ask again over TCP. The answer is
+                    // read once, by the caller.
+                    if answer.len() >= 4 && answer[2] & 0x02 != 0 {
+                        return over_tcp(address, &query).await;
+                    }
+                    return Ok(answer);
                 }
             }
             Transport::Tcp(address) => over_tcp(address, &query).await,
@@ -264,10 +315,11 @@ impl Ask for DnsSource {
             Ok(t) => t,
             Err(why) => return Answer::Failed(why.clone()),
         };
-        // RFC 8484 asks DNS over HTTPS to use id 0, so answers cache.
+        // RFC 8484 asks DNS over HTTPS to use id 0, so answers cache; elsewhere a random id
+        // makes a forged answer a guess.
         let id = match transport {
             Transport::Https(_) => 0,
-            _ => (std::process::id() as u16).wrapping_add(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            _ => rand::random(),
         };
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, Box::pin(self.exchange(transport, client, id))).await;

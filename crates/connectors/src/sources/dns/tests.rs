@@ -41,3 +41,54 @@ fn settings_that_cannot_work_are_named_by_field() {
     );
     assert!(source(json!({"url": "${env.RESOLVER}", "queryName": "a.org"})).unwrap().transport.is_err());
 }
+
+/// A resolver on loopback that answers each question twice: first a forged NXDOMAIN with the
+/// question's id but another name, then the real, empty NOERROR answer. Its address.
+async fn forging_resolver() -> String {
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = server.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = server.recv_from(&mut buf).await {
+            let mut answer = buf[..n].to_vec();
+            answer[2] |= 0x80;
+            let mut forged = answer.clone();
+            forged[3] |= 3;
+            forged[13] ^= 0x20;
+            let _ = server.send_to(&forged, from).await;
+            let _ = server.send_to(&answer, from).await;
+        }
+    });
+    address
+}
+
+fn tier_of(answer: Answer) -> vigil_core::alert::Tier {
+    match answer {
+        Answer::Samples(s) => s[0].tier.unwrap(),
+        Answer::Failed(why) => panic!("failed: {why}"),
+    }
+}
+
+#[tokio::test]
+async fn an_answer_to_another_question_is_not_taken_for_this_one() {
+    let url = forging_resolver().await;
+    let check = source(json!({"url": url, "queryName": "vigil.test", "timeout": "2s"})).unwrap();
+    assert_eq!(tier_of(check.ask(&crate::http_client(), 0).await), vigil_core::alert::Tier::Ok);
+}
+
+#[tokio::test]
+async fn checks_on_a_sharing_thread_ask_through_one_socket_per_resolver() {
+    let url = forging_resolver().await;
+    crate::sources::shared_socket::share_on_this_thread();
+    let client = crate::http_client();
+    let checks: Vec<DnsSource> = (0..40)
+        .map(|n| source(json!({"url": url, "queryName": format!("m{n}.vigil.test"), "timeout": "2s"})).unwrap())
+        .collect();
+    let answers = futures_util::future::join_all(checks.iter().map(|c| c.ask(&client, 0))).await;
+    assert!(answers.into_iter().all(|a| tier_of(a) == vigil_core::alert::Tier::Ok));
+    KEPT.with(|kept| {
+        let kept = kept.borrow();
+        let [(resolver, _)] = kept.values().collect::<Vec<_>>()[..] else { panic!("one socket kept: {}", kept.len()) };
+        assert_eq!((resolver.claimed(), Arc::strong_count(resolver)), (0, 1), "every id given back, no check holds it");
+    });
+}

@@ -201,6 +201,16 @@ fn value(m: &[u8], kind: u16, at: usize, len: usize) -> Result<String, String> {
     })
 }
 
+/// The first question of message `m` (its name, type and class as sent), `None` when it has
+/// none or is cut short.
+pub fn question(m: &[u8]) -> Option<&[u8]> {
+    if m.len() < 12 || u16_at(m, 4).ok()? == 0 {
+        return None;
+    }
+    let end = name_at(m, 12).ok()?.1 + 4;
+    m.get(12..end)
+}
+
 /// Reads an answer.
 pub fn response(m: &[u8]) -> Result<Response, String> {
     if m.len() < 12 {

@@ -10,7 +10,10 @@
 
 mod packet;
 
+use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -20,11 +23,12 @@ use vigil_core::monitor::evaluate::Answer;
 use vigil_core::time::Millis;
 
 use super::conditions::{Judge, Observed};
+use super::shared_socket::{SharedSocket, sharing_here};
 use super::{Ask, SourceConfig, SourceProblem};
 use packet::Figures;
 
 /// Told apart from other runs on a raw socket, which sees every reply on the host.
-static NEXT_ID: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+static NEXT_ID: AtomicU16 = AtomicU16::new(0);
 /// Most echo requests one check sends.
 const MAX_COUNT: u32 = 100;
 
@@ -143,33 +147,32 @@ impl IcmpSource {
     /// Pings `target`: the round trips of the replies that came (ms).
     async fn run(&self, target: IpAddr) -> Result<Vec<f64>, String> {
         let v6 = target.is_ipv6();
-        let (socket, raw) = open(v6)?;
-        let to = SocketAddr::new(target, 0);
-        // An unprivileged socket's replies are the kernel's to sort (it sets the id); a raw one
-        // sees every reply on the host, told apart by an id of this run.
-        let id = (std::process::id() as u16).wrapping_add(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let pinger = Pinger::for_family(v6)?;
         let count = self.count as usize;
+        let (claim, mut replies) = pinger
+            .shared
+            .claim(count, || (target, pinger.next_seq.fetch_add(1, Ordering::Relaxed)))
+            .ok_or_else(|| format!("cannot ping {target}: too many pings under way on this thread"))?;
+        let to = SocketAddr::new(target, 0);
         let start = tokio::time::Instant::now();
+        let end = start + self.interval * count.saturating_sub(1) as u32 + self.timeout;
         let mut sent_at: Vec<Option<Instant>> = vec![None; count];
         let mut round_trips = vec![None; count];
         let mut next = 0usize;
-        let mut buf = [0u8; 1500];
         loop {
             let next_send = start + self.interval * next as u32;
-            let end = start + self.interval * count.saturating_sub(1) as u32 + self.timeout;
             tokio::select! {
                 _ = tokio::time::sleep_until(next_send), if next < count => {
-                    let request = packet::echo_request(v6, id, next as u16);
-                    socket.send_to(&request, to).await.map_err(|e| format!("sending to {target} failed: {e}"))?;
-                    sent_at[next] = Some(Instant::now());
+                    let request = packet::echo_request(v6, pinger.id, claim.keys[next].1);
+                    let sent = Instant::now();
+                    pinger.shared.socket().send_to(&request, to).await.map_err(|e| format!("sending to {target} failed: {e}"))?;
+                    sent_at[next] = Some(sent);
                     next += 1;
                 }
-                got = socket.recv_from(&mut buf) => {
-                    let (n, from) = got.map_err(|e| format!("{target}: {e}"))?;
-                    let Some((reply_id, seq)) = packet::echo_reply(&buf[..n], v6, raw) else { continue };
-                    let ours = from.ip() == target && (!raw || reply_id == id);
-                    if let (true, Some(Some(at))) = (ours, sent_at.get(usize::from(seq))) {
-                        round_trips[usize::from(seq)].get_or_insert(at.elapsed().as_secs_f64() * 1000.0);
+                Some((seq, at)) = replies.recv() => {
+                    let Some(i) = claim.keys.iter().position(|k| k.1 == seq) else { continue };
+                    if let Some(sent) = sent_at[i] {
+                        round_trips[i].get_or_insert(at.saturating_duration_since(sent).as_secs_f64() * 1000.0);
                     }
                     if next == count && round_trips.iter().all(Option::is_some) {
                         break;
@@ -179,6 +182,53 @@ impl IcmpSource {
             }
         }
         Ok(round_trips.into_iter().flatten().collect())
+    }
+}
+
+/// An ICMP socket pings go out on, its replies sorted to the pings waiting for them by the
+/// replying address and the sequence number. One per family is kept on a monitor shard's thread
+/// ([`super::shared_socket::share_on_this_thread`]); elsewhere each check opens its own.
+#[derive(Clone)]
+struct Pinger {
+    shared: Arc<SharedSocket<(IpAddr, u16), (u16, Instant)>>,
+    /// The id of this socket's requests: a raw socket sees every reply on the host, told apart by
+    /// it (a datagram socket's id is the kernel's, and only its own replies reach it).
+    id: u16,
+    next_seq: Arc<AtomicU16>,
+}
+
+thread_local! {
+    /// The pingers kept on this thread, IPv4 and IPv6.
+    static KEPT: RefCell<[Option<Pinger>; 2]> = const { RefCell::new([None, None]) };
+}
+
+impl Pinger {
+    /// A new socket for `v6`, read on the current runtime.
+    fn open(v6: bool) -> Result<Pinger, String> {
+        let (socket, raw) = open(v6)?;
+        let id = (std::process::id() as u16).wrapping_add(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        let shared = SharedSocket::new(socket, move |datagram, from| {
+            let (reply_id, seq) = packet::echo_reply(datagram, v6, raw)?;
+            (!raw || reply_id == id).then(|| ((from.ip(), seq), (seq, Instant::now())))
+        });
+        Ok(Pinger { shared: Arc::new(shared), id, next_seq: Arc::default() })
+    }
+
+    /// The pinger for `v6`: the thread's kept one where sockets are shared, a new one otherwise.
+    fn for_family(v6: bool) -> Result<Pinger, String> {
+        if !sharing_here() {
+            return Pinger::open(v6);
+        }
+        KEPT.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            let slot = &mut kept[usize::from(v6)];
+            if let Some(pinger) = slot {
+                return Ok(pinger.clone());
+            }
+            let pinger = Pinger::open(v6)?;
+            *slot = Some(pinger.clone());
+            Ok(pinger)
+        })
     }
 }
 

@@ -55,3 +55,30 @@ fn settings_that_cannot_work_are_named_by_field() {
     assert_eq!(source(json!({"url": "icmp://[::1]"})).unwrap().host, Ok("::1".to_string()));
     assert_eq!(source(json!({"url": "fe80::1"})).unwrap().host, Ok("fe80::1".to_string()));
 }
+
+#[tokio::test]
+async fn checks_on_a_sharing_thread_ping_through_one_socket_per_family() {
+    if !can_ping() {
+        return;
+    }
+    crate::sources::shared_socket::share_on_this_thread();
+    let client = crate::http_client();
+    let checks: Vec<IcmpSource> = (0..30)
+        .map(|n| {
+            let host = ["127.0.0.1", "::1", "localhost"][n % 3];
+            source(json!({"url": host, "count": 2, "interval": "10ms"})).unwrap()
+        })
+        .collect();
+    let answers = futures_util::future::join_all(checks.iter().map(|c| c.ask(&client, 0))).await;
+    for answer in answers {
+        let (tier, note, fields) = verdict(answer);
+        assert_eq!((tier, note), (Tier::Ok, None), "{fields:?}");
+        assert_eq!(fields["body"]["received"], json!(2), "{fields:?}");
+    }
+    KEPT.with(|kept| {
+        for pinger in kept.borrow().iter() {
+            let pinger = pinger.as_ref().expect("one pinger kept per family");
+            assert_eq!((pinger.shared.claimed(), Arc::strong_count(&pinger.shared)), (0, 1));
+        }
+    });
+}
