@@ -282,6 +282,10 @@ impl TcpSource {
             let mut stream = tokio::net::TcpStream::connect(address)
                 .await
                 .map_err(|e| (false, format!("could not connect to {address}: {e}")))?;
+            // The check ends the connection with a reset: nothing is left in TIME_WAIT on
+            // vigil's side (a port held a minute per check otherwise), and no closing handshake
+            // is paid for. What the check sent was answered by then.
+            let _ = stream.set_zero_linger();
             let host = self
                 .tls
                 .as_ref()

@@ -184,3 +184,20 @@ fn protocol_settings_that_cannot_work_are_named() {
     assert!(gatus.tls.is_some());
     assert!(source(json!({"url": "tcp://mail:25", "protocol": "smtp", "starttls": true, "conditions": ["[CERTIFICATE_EXPIRATION] > 7d"]})).is_ok());
 }
+
+#[tokio::test]
+async fn a_check_ends_its_connection_with_a_reset_and_leaves_no_time_wait() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = conn.read(&mut buf).await.unwrap();
+        conn.write_all(&buf[..n]).await.unwrap();
+        // What the server reads after answering: the check's way of ending.
+        conn.read(&mut buf).await.map(|_| ()).map_err(|e| e.kind())
+    });
+    let check = source(json!({"url": format!("tcp://{address}"), "body": "PING"})).unwrap();
+    assert_eq!(verdict(check.ask(&crate::http_client(), 0).await).0, Tier::Ok);
+    assert_eq!(server.await.unwrap(), Err(std::io::ErrorKind::ConnectionReset), "a FIN, not a reset");
+}
