@@ -164,6 +164,10 @@ async fn provider(State(txns): State<Transactions>, req: Request) -> Response {
             }
             Err(why) => json_answer(StatusCode::UNPROCESSABLE_ENTITY, json!({"message": why})),
         },
+        "signal" => match signal(&seen) {
+            Ok(()) => json_answer(StatusCode::CREATED, json!({"timestamp": "1767225660000"})),
+            Err(why) => json_answer(StatusCode::BAD_REQUEST, json!({"error": why})),
+        },
         "limited" => limited(&seen),
         _ => bad(format!("unknown path {}", seen.path)),
     }
@@ -603,6 +607,28 @@ fn jsm(s: &Seen) -> Result<(), String> {
     Err(format!("unexpected {} {}", s.method, s.path))
 }
 
+/// signal-cli-rest-api's `POST /v2/send` (its `SendMessageV2`): a JSON body whose `number` is a
+/// string and `recipients` a list of strings, at least one; what does not bind is refused as the
+/// server refuses it.
+fn signal(s: &Seen) -> Result<(), String> {
+    if s.method != "POST" || s.path != "/signal/v2/send" {
+        return Err(format!("unexpected {} {}", s.method, s.path));
+    }
+    let invalid = || "Couldn't process request - invalid request".to_string();
+    let b = s.json().map_err(|_| invalid())?;
+    let recipients = b["recipients"].as_array().ok_or_else(invalid)?;
+    if recipients.is_empty() || !recipients.iter().all(Value::is_string) {
+        return Err("Couldn't process request - please provide at least one recipient".into());
+    }
+    if need_str(&b, "number").map_err(|_| invalid())?.is_empty() {
+        return Err("Couldn't process request - please provide a valid number".into());
+    }
+    if need_str(&b, "message").map_err(|_| invalid())?.is_empty() {
+        return Err("message is empty".into());
+    }
+    Ok(())
+}
+
 /// Each provider's way of saying "slow down".
 fn limited(s: &Seen) -> Response {
     let too_many = StatusCode::TOO_MANY_REQUESTS;
@@ -678,6 +704,7 @@ fn channels(base: &str) -> Vec<NotifierConfig> {
         json!({"type": "squadcast", "name": "squadcast", "url": format!("{base}/squadcast/v2/incidents/api/TOKEN")}),
         json!({"type": "incident_io", "name": "incident.io", "url": format!("{base}/incidentio/v2/alert_events/http/01H"), "token": "tok"}),
         json!({"type": "jsm", "name": "jsm", "api_key": "key", "url": format!("{base}/jsm")}),
+        json!({"type": "signal", "name": "signal", "url": format!("{base}/signal"), "number": "+4915100000000", "recipients": ["+4915111111111", "group.b3BzCg=="]}),
     ];
     docs.into_iter().map(|d| serde_json::from_value::<NotifierConfig>(d).unwrap()).collect()
 }
@@ -687,7 +714,7 @@ async fn every_channel_is_accepted_by_a_server_checking_the_documented_format() 
     let base = server().await;
     let client = vigil_connectors::http_client();
     let all = channels(&base);
-    assert_eq!(all.len(), 19);
+    assert_eq!(all.len(), 20);
     for notifier in all {
         for notice in [Notice::Trigger, Notice::Remind, Notice::Change, Notice::Acknowledge, Notice::Resolve] {
             let msg = message(notice);

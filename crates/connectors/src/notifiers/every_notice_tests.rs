@@ -27,6 +27,7 @@ fn channels() -> Vec<NotifierConfig> {
         json!({"type": "squadcast", "name": "squadcast", "url": "https://api.squadcast.com/v2/incidents/api/T"}),
         json!({"type": "incident_io", "name": "incident_io", "url": "https://api.incident.io/v2/alert_events/http/1", "token": "t"}),
         json!({"type": "jsm", "name": "jsm", "api_key": "k"}),
+        json!({"type": "signal", "name": "signal", "url": "http://signal-api:8080", "number": "+4915100000000", "recipients": ["+4915111111111"]}),
     ]
     .into_iter()
     .map(|d| serde_json::from_value(d).unwrap())

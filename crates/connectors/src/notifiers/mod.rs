@@ -23,6 +23,7 @@ pub mod pagerduty;
 pub mod pushover;
 pub mod queue;
 pub mod rocketchat;
+pub mod signal;
 pub mod slack;
 pub mod splunk_oncall;
 pub mod squadcast;
@@ -195,6 +196,8 @@ notifiers! {
     IncidentIo(incident_io::IncidentIoConfig),
     /// Jira Service Management alerts.
     Jsm(jsm::JsmConfig),
+    /// Signal through a signal-cli-rest-api server.
+    Signal(signal::SignalConfig),
     /// A broker's queue (RabbitMQ, NATS, MQTT, Redis streams).
     Queue(queue::QueueConfig),
     /// An escalation policy: its steps' notifiers, told in turn until someone acknowledges.

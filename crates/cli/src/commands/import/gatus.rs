@@ -268,6 +268,17 @@ fn notifier(key: &str, name: &str, f: &Map<String, Value>) -> Result<(&'static s
             doc["token"] = json!(need("auth-token")?);
             "incident_io"
         }
+        "signal" => {
+            doc["url"] = json!(need("api-url")?);
+            doc["number"] = json!(need("number")?);
+            let recipients: Vec<&str> =
+                f.get("recipients").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            if recipients.is_empty() {
+                return Err("`recipients` is missing".into());
+            }
+            doc["recipients"] = json!(recipients);
+            "signal"
+        }
         "email" => {
             doc["host"] = json!(need("host")?);
             doc["port"] = json!(f.get("port").and_then(Value::as_u64).ok_or("`port` is missing")?);

@@ -154,3 +154,23 @@ fn environment_merging_and_keys_read_as_gatus_reads_them() {
     assert_eq!(condition("[status] == 200 && [Body].x == [y]"), "[STATUS] == 200 && [BODY].x == [y]");
     assert!(import(&json!({"endpoints": []})).is_err());
 }
+
+#[test]
+fn a_signal_provider_becomes_a_signal_notifier() {
+    let out = import(&doc(
+        "alerting:\n  signal:\n    api-url: http://signal-api:8080\n    number: \"+4915100000000\"\n    recipients: [\"+4915111111111\", \"+4915122222222\"]\n\
+         endpoints:\n  - name: web\n    url: https://example.org\n    conditions: [\"[STATUS] == 200\"]\n    alerts: [{type: signal}]\n",
+    ))
+    .unwrap();
+    let notifier = &out.files["notifiers/signal.yaml"];
+    for expected in
+        ["type: \"signal\"", "url: \"http://signal-api:8080\"", "number: \"+4915100000000\"", "+4915122222222"]
+    {
+        assert!(notifier.contains(expected), "{expected} missing: {notifier}");
+    }
+    let missing = import(&doc(
+        "alerting:\n  signal: {api-url: http://s, number: \"+1\"}\nendpoints:\n  - name: web\n    url: https://example.org\n    conditions: [\"[STATUS] == 200\"]\n    alerts: [{type: signal}]\n",
+    ))
+    .unwrap();
+    assert!(missing.notes.join("\n").contains("alerting.signal: `recipients` is missing"), "{:?}", missing.notes);
+}
