@@ -620,6 +620,10 @@ fn signal(s: &Seen) -> Result<(), String> {
     if recipients.is_empty() || !recipients.iter().all(Value::is_string) {
         return Err("Couldn't process request - please provide at least one recipient".into());
     }
+    let groups = recipients.iter().filter(|r| r.as_str().is_some_and(|r| r.starts_with("group."))).count();
+    if groups > 1 || (groups == 1 && recipients.len() > 1) {
+        return Err("one group per request, and not with phone numbers".into());
+    }
     if need_str(&b, "number").map_err(|_| invalid())?.is_empty() {
         return Err("Couldn't process request - please provide a valid number".into());
     }
@@ -704,7 +708,8 @@ fn channels(base: &str) -> Vec<NotifierConfig> {
         json!({"type": "squadcast", "name": "squadcast", "url": format!("{base}/squadcast/v2/incidents/api/TOKEN")}),
         json!({"type": "incident_io", "name": "incident.io", "url": format!("{base}/incidentio/v2/alert_events/http/01H"), "token": "tok"}),
         json!({"type": "jsm", "name": "jsm", "api_key": "key", "url": format!("{base}/jsm")}),
-        json!({"type": "signal", "name": "signal", "url": format!("{base}/signal"), "number": "+4915100000000", "recipients": ["+4915111111111", "group.b3BzCg=="]}),
+        json!({"type": "signal", "name": "signal", "url": format!("{base}/signal"), "number": "+4915100000000", "recipients": ["+4915111111111", "+4915122222222"]}),
+        json!({"type": "signal", "name": "signal-group", "url": format!("{base}/signal"), "number": "+4915100000000", "recipients": ["group.b3BzCg=="]}),
     ];
     docs.into_iter().map(|d| serde_json::from_value::<NotifierConfig>(d).unwrap()).collect()
 }
@@ -714,7 +719,7 @@ async fn every_channel_is_accepted_by_a_server_checking_the_documented_format() 
     let base = server().await;
     let client = vigil_connectors::http_client();
     let all = channels(&base);
-    assert_eq!(all.len(), 20);
+    assert_eq!(all.len(), 21);
     for notifier in all {
         for notice in [Notice::Trigger, Notice::Remind, Notice::Change, Notice::Acknowledge, Notice::Resolve] {
             let msg = message(notice);

@@ -17,6 +17,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+/// The receive buffer a shared socket asks for: one socket takes every check's replies, so a
+/// burst while the thread is busy must not overflow it (bytes; the kernel caps it at
+/// `net.core.rmem_max`).
+pub(crate) const RECEIVE_BUFFER: usize = 4 << 20;
+
 thread_local! {
     /// Whether checks on this thread may keep sockets for the thread's lifetime.
     static SHARING: Cell<bool> = const { Cell::new(false) };
@@ -34,8 +39,15 @@ pub(crate) fn sharing_here() -> bool {
     SHARING.with(Cell::get)
 }
 
+/// What a waiting check hears: what a datagram for it carried, or an error the socket reported
+/// (a connected socket's ICMP "port unreachable": the resolver it asks is not listening).
+pub(crate) type Heard<M> = Result<M, String>;
+
+/// Where a check hears what comes for its keys.
+pub(crate) type Hearing<M> = mpsc::UnboundedReceiver<Heard<M>>;
+
 /// Who waits for which datagram.
-type Waiting<K, M> = Arc<Mutex<HashMap<K, mpsc::UnboundedSender<M>>>>;
+type Waiting<K, M> = Arc<Mutex<HashMap<K, mpsc::UnboundedSender<Heard<M>>>>>;
 
 /// A socket, its reader, and the checks waiting on it. Dropping it stops the reader.
 pub(crate) struct SharedSocket<K, M> {
@@ -58,16 +70,26 @@ impl<K: Eq + Hash + Send + 'static, M: Send + 'static> SharedSocket<K, M> {
         let reader = tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
-                let Ok((n, sender)) = from.recv_from(&mut buf).await else {
-                    // An error reported by the socket (an ICMP error for an earlier datagram) is
-                    // not the socket failing: the checks time out on their own if it was theirs.
-                    tokio::task::yield_now().await;
-                    continue;
+                let (n, sender) = match from.recv_from(&mut buf).await {
+                    Ok(got) => got,
+                    Err(e) => {
+                        // An error the socket reported once (an ICMP error for an earlier
+                        // datagram), not the socket failing: every check waiting is told, since
+                        // all of them sent where it came from on a connected socket.
+                        let why = e.to_string();
+                        let waiting: Vec<_> =
+                            to.lock().expect("the waiting table is never poisoned").values().cloned().collect();
+                        for waiter in waiting {
+                            let _ = waiter.send(Err(why.clone()));
+                        }
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
                 };
                 let Some((key, message)) = read(&buf[..n], sender) else { continue };
                 let waiter = to.lock().expect("the waiting table is never poisoned").get(&key).cloned();
                 if let Some(waiter) = waiter {
-                    let _ = waiter.send(message);
+                    let _ = waiter.send(Ok(message));
                 }
             }
         })
@@ -87,7 +109,7 @@ impl<K: Eq + Hash + Send + 'static, M: Send + 'static> SharedSocket<K, M> {
         self: &Arc<Self>,
         count: usize,
         mut next_key: impl FnMut() -> K,
-    ) -> Option<(Claim<K, M>, mpsc::UnboundedReceiver<M>)>
+    ) -> Option<(Claim<K, M>, Hearing<M>)>
     where
         K: Clone,
     {
@@ -178,7 +200,7 @@ mod tests {
                     for key in &claim.keys {
                         shared.socket().send_to(&[*key, n], server).await.unwrap();
                     }
-                    let answers = [got.recv().await.unwrap(), got.recv().await.unwrap()];
+                    let answers = [got.recv().await.unwrap().unwrap(), got.recv().await.unwrap().unwrap()];
                     drop(claim);
                     answers
                 }

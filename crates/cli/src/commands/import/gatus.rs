@@ -269,10 +269,16 @@ fn notifier(key: &str, name: &str, f: &Map<String, Value>) -> Result<(&'static s
             "incident_io"
         }
         "signal" => {
+            // A phone number written without quotes reads as an integer in YAML: its `+` is put back.
+            let phone = |v: &Value| match v {
+                Value::Number(n) => Some(format!("+{n}")),
+                other => other.as_str().map(str::to_string),
+            };
             doc["url"] = json!(need("api-url")?);
-            doc["number"] = json!(need("number")?);
-            let recipients: Vec<&str> =
-                f.get("recipients").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            doc["number"] =
+                json!(f.get("number").and_then(phone).filter(|n| !n.is_empty()).ok_or("`number` is missing")?);
+            let recipients: Vec<String> =
+                f.get("recipients").and_then(Value::as_array).into_iter().flatten().filter_map(phone).collect();
             if recipients.is_empty() {
                 return Err("`recipients` is missing".into());
             }

@@ -44,7 +44,10 @@ fn open_resolver(target: SocketAddr) -> std::io::Result<Arc<Resolver>> {
     let socket = std::net::UdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
     socket.connect(target)?;
     socket.set_nonblocking(true)?;
-    let socket = tokio::net::UdpSocket::from_std(socket)?;
+    let socket = socket2::Socket::from(socket);
+    // Room for a burst of answers while the thread is busy (the kernel caps it at rmem_max).
+    let _ = socket.set_recv_buffer_size(super::shared_socket::RECEIVE_BUFFER);
+    let socket = tokio::net::UdpSocket::from_std(socket.into())?;
     Ok(Arc::new(SharedSocket::new(socket, |datagram, _| {
         (datagram.len() >= 12).then(|| (u16::from_be_bytes([datagram[0], datagram[1]]), datagram.to_vec()))
     })))
@@ -64,6 +67,8 @@ fn resolver_for(target: SocketAddr) -> std::io::Result<Arc<Resolver>> {
             return Ok(resolver.clone());
         }
         let resolver = open_resolver(target)?;
+        // Resolvers no monitor asks any more (a name's address that moved) are let go.
+        kept.retain(|_, (_, opened)| opened.elapsed() < KEEP_SOCKET_FOR);
         kept.insert(target, (resolver.clone(), Instant::now()));
         Ok(resolver)
     })
@@ -247,8 +252,14 @@ async fn over_tcp(address: &str, query: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 impl DnsSource {
-    /// One exchange with the resolver: the raw answer.
-    async fn exchange(&self, transport: &Transport, client: &reqwest::Client, id: u16) -> Result<Vec<u8>, String> {
+    /// One exchange with the resolver, asking with `id` (over UDP another, when a question
+    /// already waits on it): the id asked with and the raw answer.
+    async fn exchange(
+        &self,
+        transport: &Transport,
+        client: &reqwest::Client,
+        id: u16,
+    ) -> Result<(u16, Vec<u8>), String> {
         let query = wire::query(id, &self.name, self.qtype, self.dnssec)?;
         match transport {
             Transport::Udp(address) => {
@@ -258,37 +269,50 @@ impl DnsSource {
                     .next()
                     .ok_or_else(|| format!("{address} resolves to no address"))?;
                 let resolver = resolver_for(target).map_err(|e| format!("could not reach {address}: {e}"))?;
-                let (_claim, mut answers) = resolver
-                    .claim(1, || id)
-                    .ok_or_else(|| format!("query id {id} is already waiting for an answer from {address}"))?;
+                // An id no other question to this resolver waits on: `id`, or a random one.
+                let mut ids = std::iter::once(id).chain(std::iter::repeat_with(rand::random));
+                let (claim, mut answers) = resolver
+                    .claim(1, || ids.next().unwrap_or_default())
+                    .ok_or_else(|| format!("no free query id for {address}"))?;
+                let mut query = query;
+                query[..2].copy_from_slice(&claim.keys[0].to_be_bytes());
                 resolver
                     .socket()
                     .send_to(&query, target)
                     .await
                     .map_err(|e| format!("sending to {address} failed: {e}"))?;
                 loop {
-                    let answer = answers.recv().await.ok_or_else(|| format!("{address} did not answer"))?;
+                    let answer = answers
+                        .recv()
+                        .await
+                        .ok_or_else(|| format!("{address} did not answer"))?
+                        .map_err(|e| format!("{address} did not answer: {e}"))?;
                     // Only the answer to this question: an answer with this id to another
-                    // question (late, or forged) is dropped. (An error answer may leave the
-                    // question out.)
-                    if wire::question(&answer).is_some_and(|asked| Some(asked) != wire::question(&query)) {
+                    // question (late, or forged) is dropped. Only a refusal (FORMERR, NOTIMP,
+                    // REFUSED) may leave the question out.
+                    let same_question = match wire::question(&answer) {
+                        Some(asked) => Some(asked) == wire::question(&query),
+                        None => answer.len() >= 4 && matches!(answer[3] & 0x0F, 1 | 4 | 5),
+                    };
+                    if !same_question {
                         continue;
                     }
                     // Truncated (TC, in the header's flags): ask again over TCP. The answer is
                     // read once, by the caller.
+                    let asked = claim.keys[0];
                     if answer.len() >= 4 && answer[2] & 0x02 != 0 {
-                        return over_tcp(address, &query).await;
+                        return Ok((asked, over_tcp(address, &query).await?));
                     }
-                    return Ok(answer);
+                    return Ok((asked, answer));
                 }
             }
-            Transport::Tcp(address) => over_tcp(address, &query).await,
+            Transport::Tcp(address) => Ok((id, over_tcp(address, &query).await?)),
             Transport::Tls { address, name, config } => {
                 let tcp = tokio::net::TcpStream::connect(address.as_str())
                     .await
                     .map_err(|e| format!("could not connect to {address}: {e}"))?;
                 let mut tls = super::tls::handshake(config.config.clone(), name, tcp).await?;
-                over_stream(&mut tls, &query).await
+                Ok((id, over_stream(&mut tls, &query).await?))
             }
             Transport::Https(url) => {
                 let answer = client
@@ -303,7 +327,7 @@ impl DnsSource {
                 if !status.is_success() {
                     return Err(format!("DNS over HTTPS answered HTTP {}", status.as_u16()));
                 }
-                Ok(answer.bytes().await.map_err(|e| format!("DNS over HTTPS: {}", e.without_url()))?.to_vec())
+                Ok((id, answer.bytes().await.map_err(|e| format!("DNS over HTTPS: {}", e.without_url()))?.to_vec()))
             }
         }
     }
@@ -325,8 +349,8 @@ impl Ask for DnsSource {
         let outcome = tokio::time::timeout(self.timeout, Box::pin(self.exchange(transport, client, id))).await;
         let response_time_ms = started.elapsed().as_millis() as i64;
         let read = match outcome {
-            Ok(Ok(bytes)) => wire::response(&bytes).and_then(|r| {
-                if r.id == id { Ok(r) } else { Err(format!("the answer is to another question (id {})", r.id)) }
+            Ok(Ok((asked, bytes))) => wire::response(&bytes).and_then(|r| {
+                if r.id == asked { Ok(r) } else { Err(format!("the answer is to another question (id {})", r.id)) }
             }),
             Ok(Err(why)) => Err(why),
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),

@@ -92,3 +92,17 @@ async fn checks_on_a_sharing_thread_ask_through_one_socket_per_resolver() {
         assert_eq!((resolver.claimed(), Arc::strong_count(resolver)), (0, 1), "every id given back, no check holds it");
     });
 }
+
+#[tokio::test]
+async fn a_resolver_port_nobody_listens_on_is_named_as_refused_on_a_sharing_thread_too() {
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    for sharing in [false, true] {
+        if sharing {
+            crate::sources::shared_socket::share_on_this_thread();
+        }
+        let check = source(json!({"url": closed, "queryName": "vigil.test", "timeout": "3s"})).unwrap();
+        let Answer::Samples(samples) = check.ask(&crate::http_client(), 0).await else { panic!("a failed check") };
+        let note = samples[0].note.clone().unwrap_or_default();
+        assert!(note.contains("did not answer") && note.contains("refused"), "sharing {sharing}: {note}");
+    }
+}

@@ -130,6 +130,7 @@ fn open(v6: bool) -> Result<(tokio::net::UdpSocket, bool), String> {
         },
     };
     socket.set_nonblocking(true).map_err(|e| format!("cannot ping: {e}"))?;
+    let _ = socket.set_recv_buffer_size(super::shared_socket::RECEIVE_BUFFER);
     let socket = tokio::net::UdpSocket::from_std(socket.into()).map_err(|e| format!("cannot ping: {e}"))?;
     Ok((socket, raw))
 }
@@ -169,7 +170,9 @@ impl IcmpSource {
                     sent_at[next] = Some(sent);
                     next += 1;
                 }
-                Some((seq, at)) = replies.recv() => {
+                Some(heard) = replies.recv() => {
+                    // An error an ICMP socket reports is not a reply: the ping waits on.
+                    let Ok((seq, at)) = heard else { continue };
                     let Some(i) = claim.keys.iter().position(|k| k.1 == seq) else { continue };
                     if let Some(sent) = sent_at[i] {
                         round_trips[i].get_or_insert(at.saturating_duration_since(sent).as_secs_f64() * 1000.0);

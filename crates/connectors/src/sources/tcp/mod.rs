@@ -257,9 +257,27 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Exchanged {
     let answer = if send.is_some() { exchange(stream, send).await? } else { greeting };
     if let Some(goodbye) = protocol.and_then(|(p, _)| p.goodbye()) {
-        let _ = stream.write_all(goodbye.as_bytes()).await;
+        // The server answers the goodbye and closes. Waiting for that, briefly, lets it end the
+        // session its own way before vigil's reset: its log shows a clean QUIT, not a connection
+        // lost mid-session (which fail2ban's stricter mail filters count against the client).
+        if stream.write_all(goodbye.as_bytes()).await.is_ok() {
+            let _ = tokio::time::timeout(GOODBYE_WAIT, until_closed(stream)).await;
+        }
     }
     Ok(answer)
+}
+
+/// How long a check waits for the server to close after the protocol's goodbye.
+const GOODBYE_WAIT: Duration = Duration::from_millis(500);
+
+/// Reads (and drops) what the server still sends until it closes, at most a few KiB.
+async fn until_closed<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = [0u8; 512];
+    for _ in 0..8 {
+        if !matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+            return;
+        }
+    }
 }
 
 /// Sends `send` (if any) over `stream` and reads the first answer.

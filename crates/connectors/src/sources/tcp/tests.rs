@@ -201,3 +201,26 @@ async fn a_check_ends_its_connection_with_a_reset_and_leaves_no_time_wait() {
     assert_eq!(verdict(check.ask(&crate::http_client(), 0).await).0, Tier::Ok);
     assert_eq!(server.await.unwrap(), Err(std::io::ErrorKind::ConnectionReset), "a FIN, not a reset");
 }
+
+#[tokio::test]
+async fn a_protocol_session_ends_the_servers_way_before_the_reset() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"220 mail.test ESMTP\r\n").await.unwrap();
+        let mut said = Vec::new();
+        let mut buf = [0u8; 64];
+        while !said.ends_with(b"\r\n") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before QUIT");
+            said.extend_from_slice(&buf[..n]);
+        }
+        // A mail server answers QUIT, then closes: both must reach a client still there.
+        let answered = conn.write_all(b"221 bye\r\n").await.map_err(|e| e.kind());
+        (String::from_utf8_lossy(&said).into_owned(), answered)
+    });
+    let check = source(json!({"url": address, "protocol": "smtp", "timeout": "2s"})).unwrap();
+    assert_eq!(verdict(check.ask(&crate::http_client(), 0).await).0, Tier::Ok);
+    assert_eq!(server.await.unwrap(), ("QUIT\r\n".to_string(), Ok(())));
+}

@@ -158,7 +158,7 @@ fn environment_merging_and_keys_read_as_gatus_reads_them() {
 #[test]
 fn a_signal_provider_becomes_a_signal_notifier() {
     let out = import(&doc(
-        "alerting:\n  signal:\n    api-url: http://signal-api:8080\n    number: \"+4915100000000\"\n    recipients: [\"+4915111111111\", \"+4915122222222\"]\n\
+        "alerting:\n  signal:\n    api-url: http://signal-api:8080\n    number: +4915100000000\n    recipients: [+4915111111111, \"+4915122222222\"]\n\
          endpoints:\n  - name: web\n    url: https://example.org\n    conditions: [\"[STATUS] == 200\"]\n    alerts: [{type: signal}]\n",
     ))
     .unwrap();
