@@ -96,8 +96,21 @@ pub struct SourceProblem {
     pub message: String,
 }
 
+/// `Debug` for a type that holds credentials: the fields named are printed, the others (the
+/// credentials among them) left out, so no log line or error can carry them.
+macro_rules! debug_without_secrets {
+    ($ty:ident, $($field:ident),+) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))$(.field(stringify!($field), &self.$field))+.finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_without_secrets;
+
 /// An HTTP call a source makes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SourceRequest {
     /// Method.
     pub method: &'static str,
@@ -109,6 +122,19 @@ pub struct SourceRequest {
     pub body: Option<String>,
     /// Time the whole call may take.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SourceRequest {
+    /// The headers' names only: their values may be credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("SourceRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &names)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Source {
@@ -256,4 +282,25 @@ pub(crate) fn check_warn_at_and_timeout(warn_at: Option<f64>, timeout: Option<&s
             .map_err(|e| SourceProblem { path: "timeout".into(), message: format!("`timeout`: {e}") })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod no_secret_in_debug {
+    use serde_json::json;
+
+    /// Each config that holds a credential, with `SECRET-VALUE` in it, printed with `{:?}`.
+    #[test]
+    fn credentials_never_print() {
+        let secret = "SECRET-VALUE";
+        let printed = [
+            format!("{:?}", serde_json::from_value::<super::ssh::SshConfig>(json!({"url": "h", "user": "u", "privateKey": secret})).unwrap()),
+            format!("{:?}", serde_json::from_value::<super::prometheus::PrometheusConfig>(json!({"url": "http://p", "query": "up", "token": secret})).unwrap()),
+            format!("{:?}", serde_json::from_value::<super::influxdb::InfluxConfig>(json!({"url": "http://i", "query": "q", "password": secret, "token": secret})).unwrap()),
+            format!("{:?}", serde_json::from_value::<super::email::EmailConfig>(json!({"host": "imap", "user": "u", "password": secret, "token": secret, "senders": ["a@b"], "subjects": ["x"], "delivery_time": "09:00", "check_time": "10:00"})).unwrap()),
+            format!("{:?}", super::SourceRequest { method: "GET", url: "http://p".into(), headers: vec![("Authorization".into(), secret.into())], body: None, timeout: super::DEFAULT_TIMEOUT }),
+        ];
+        for p in printed {
+            assert!(!p.contains(secret) && p.contains(".."), "{p}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ use vigil_core::time::Millis;
 use super::SourceProblem;
 
 /// What a monitor writes under `source: {email: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
     /// The IMAP server's host name.
@@ -71,6 +71,25 @@ pub struct EmailConfig {
     #[serde(default)]
     pub timeout: Option<String>,
 }
+
+super::debug_without_secrets!(
+    EmailConfig,
+    host,
+    port,
+    tls,
+    ca_file,
+    user,
+    folder,
+    senders,
+    subjects,
+    delivery_time,
+    check_time,
+    close_time,
+    days,
+    zone,
+    warn_at,
+    timeout
+);
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

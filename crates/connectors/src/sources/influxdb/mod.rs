@@ -28,7 +28,7 @@ pub enum Language {
 }
 
 /// What a monitor writes under `source: {influxdb: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InfluxConfig {
     /// Server, e.g. `http://influx:8086`.
@@ -60,6 +60,8 @@ pub struct InfluxConfig {
     #[serde(default)]
     pub timeout: Option<String>,
 }
+
+super::debug_without_secrets!(InfluxConfig, url, query, database, retention_policy, username, org, language, timeout);
 
 /// An InfluxDB source as it runs: its call built once, when the monitor loads.
 #[derive(Debug, Clone, PartialEq)]

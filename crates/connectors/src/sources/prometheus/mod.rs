@@ -13,7 +13,7 @@ use vigil_core::time::Millis;
 use super::{Ask, SourceConfig, SourceProblem, SourceRequest, snippet};
 
 /// What a monitor writes under `source: {prometheus: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PrometheusConfig {
     /// Server, e.g. `http://prometheus:9090`.
@@ -31,6 +31,8 @@ pub struct PrometheusConfig {
     #[serde(default)]
     pub firing: Option<Firing>,
 }
+
+super::debug_without_secrets!(PrometheusConfig, url, query, timeout, firing);
 
 /// The tier of every series of an alerting expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]

@@ -46,7 +46,7 @@ const LOG_FILE: &str = "ssh.log";
 static CLIENTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(MAX_CLIENTS));
 
 /// What a monitor writes under `source: {ssh: ...}`.
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SshConfig {
     /// The server: `ssh://host[:port]` (Gatus' form) or `host[:port]`; port 22 by default.
@@ -74,6 +74,8 @@ pub struct SshConfig {
     #[serde(default)]
     pub failing: Option<String>,
 }
+
+super::debug_without_secrets!(SshConfig, url, user, host_key, command, timeout, conditions, failing);
 
 /// An SSH login check as it runs.
 #[derive(Clone, PartialEq)]
