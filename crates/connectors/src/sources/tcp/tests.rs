@@ -224,3 +224,23 @@ async fn a_protocol_session_ends_the_servers_way_before_the_reset() {
     assert_eq!(verdict(check.ask(&crate::http_client(), 0).await).0, Tier::Ok);
     assert_eq!(server.await.unwrap(), ("QUIT\r\n".to_string(), Ok(())));
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_first_read_is_kept_whole_up_to_64_kib() {
+    for size in [20_000usize, 100_000] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 16];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(&vec![b'x'; size]).await;
+            let _ = conn.read(&mut buf).await;
+        });
+        let check = source(json!({"url": format!("tcp://{address}"), "body": "GET"})).unwrap();
+        // Loopback hands the whole write over at once: more than the first read's room arrives.
+        let (_, _, fields) = verdict(check.ask(&crate::http_client(), 0).await);
+        let body = fields["body"].as_str().unwrap().len();
+        assert!(body > 4096 && body <= 64 * 1024, "{size} bytes sent, {body} kept");
+    }
+}
