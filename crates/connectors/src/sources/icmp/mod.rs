@@ -113,7 +113,7 @@ impl SourceConfig for IcmpConfig {
 
 /// An ICMP socket for `v6`, unprivileged if the kernel allows, else raw: the socket and whether
 /// it is raw. When neither opens, what is missing.
-fn open(v6: bool) -> Result<(tokio::net::UdpSocket, bool), String> {
+fn open(v6: bool) -> Result<(Socket, bool), String> {
     let (domain, protocol) = if v6 { (Domain::IPV6, Protocol::ICMPV6) } else { (Domain::IPV4, Protocol::ICMPV4) };
     let (socket, raw) = match Socket::new(domain, Type::DGRAM, Some(protocol)) {
         Ok(s) => (s, false),
@@ -131,8 +131,17 @@ fn open(v6: bool) -> Result<(tokio::net::UdpSocket, bool), String> {
     };
     socket.set_nonblocking(true).map_err(|e| format!("cannot ping: {e}"))?;
     let _ = socket.set_recv_buffer_size(super::shared_socket::RECEIVE_BUFFER);
-    let socket = tokio::net::UdpSocket::from_std(socket.into()).map_err(|e| format!("cannot ping: {e}"))?;
     Ok((socket, raw))
+}
+
+/// Lets only echo replies with `id` reach a raw socket ([`packet::reply_filter`]). Best effort:
+/// without it the reader sorts them out itself.
+fn keep_only_replies(socket: &Socket, v6: bool, id: u16) {
+    let program: Vec<socket2::SockFilter> = packet::reply_filter(v6, id)
+        .into_iter()
+        .map(|(code, jt, jf, k)| socket2::SockFilter::new(code, jt, jf, k))
+        .collect();
+    let _ = socket.attach_filter(&program);
 }
 
 impl IcmpSource {
@@ -210,6 +219,10 @@ impl Pinger {
     fn open(v6: bool) -> Result<Pinger, String> {
         let (socket, raw) = open(v6)?;
         let id = (std::process::id() as u16).wrapping_add(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        if raw {
+            keep_only_replies(&socket, v6, id);
+        }
+        let socket = tokio::net::UdpSocket::from_std(socket.into()).map_err(|e| format!("cannot ping: {e}"))?;
         let shared = SharedSocket::new(socket, move |datagram, from| {
             let (reply_id, seq) = packet::echo_reply(datagram, v6, raw)?;
             (!raw || reply_id == id).then(|| ((from.ip(), seq), (seq, Instant::now())))

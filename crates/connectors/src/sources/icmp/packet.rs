@@ -49,6 +49,36 @@ pub fn echo_reply(datagram: &[u8], v6: bool, with_ip_header: bool) -> Option<(u1
     Some((u16::from_be_bytes([icmp[4], icmp[5]]), u16::from_be_bytes([icmp[6], icmp[7]])))
 }
 
+/// A classic BPF program for a raw ICMP socket that lets through only echo replies carrying
+/// `id`, as `(code, jump if true, jump if false, k)`. A raw socket is handed every ICMP packet
+/// on the host (other programs' pings, and on loopback the requests themselves); with it the
+/// kernel drops the rest before they are queued. A raw IPv4 socket's packets start with the IP
+/// header (its length read with `ldx msh`), IPv6's with the ICMPv6 header.
+pub fn reply_filter(v6: bool, id: u16) -> Vec<(u16, u8, u8, u32)> {
+    const LDX_B_MSH: u16 = 0x01 | 0x10 | 0xa0;
+    const LD_B_IND: u16 = 0x10 | 0x40;
+    const LD_H_IND: u16 = 0x08 | 0x40;
+    const LD_B_ABS: u16 = 0x10 | 0x20;
+    const LD_H_ABS: u16 = 0x08 | 0x20;
+    const JEQ_K: u16 = 0x05 | 0x10;
+    const RET_K: u16 = 0x06;
+    let mut program = Vec::with_capacity(7);
+    if v6 {
+        program.push((LD_B_ABS, 0, 0, 0));
+    } else {
+        program.push((LDX_B_MSH, 0, 0, 0));
+        program.push((LD_B_IND, 0, 0, 0));
+    }
+    let reply = if v6 { ECHO_REPLY_V6 } else { ECHO_REPLY_V4 };
+    // Not an echo reply: on to the last instruction (drop).
+    program.push((JEQ_K, 0, 3, u32::from(reply)));
+    program.push(if v6 { (LD_H_ABS, 0, 0, 4) } else { (LD_H_IND, 0, 0, 4) });
+    program.push((JEQ_K, 0, 1, u32::from(id)));
+    program.push((RET_K, 0, 0, u32::MAX));
+    program.push((RET_K, 0, 0, 0));
+    program
+}
+
 /// A run's figures: requests sent, replies, loss in percent, round trips in milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {

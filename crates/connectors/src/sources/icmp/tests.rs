@@ -82,3 +82,28 @@ async fn checks_on_a_sharing_thread_ping_through_one_socket_per_family() {
         }
     });
 }
+
+#[tokio::test]
+async fn a_raw_socket_is_handed_only_the_replies_to_its_own_id() {
+    for v6 in [false, true] {
+        let (domain, protocol, to) = if v6 {
+            (Domain::IPV6, Protocol::ICMPV6, SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)))
+        } else {
+            (Domain::IPV4, Protocol::ICMPV4, SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
+        };
+        let Ok(socket) = Socket::new(domain, Type::RAW, Some(protocol)) else {
+            let required = std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
+            assert!(!required, "VIGIL_REQUIRE_SERVICES=1 but no raw ICMP socket opens (root or CAP_NET_RAW)");
+            return eprintln!("SKIPPED: no raw ICMP socket (root or CAP_NET_RAW)");
+        };
+        keep_only_replies(&socket, v6, 7);
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+        // Another id first: its request (looped back) and its reply must both be dropped.
+        for id in [8u16, 7] {
+            socket.send_to(&packet::echo_request(v6, id, 1), &to.into()).unwrap();
+        }
+        let mut datagram = [0u8; 1500];
+        let n = std::io::Read::read(&mut &socket, &mut datagram).unwrap();
+        assert_eq!(packet::echo_reply(&datagram[..n], v6, true), Some((7, 1)), "v6 {v6}: {:?}", &datagram[..n]);
+    }
+}
