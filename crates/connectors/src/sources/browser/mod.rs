@@ -37,6 +37,12 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time beyond the check's own to take the evidence of a failure.
 const EVIDENCE_TIME: Duration = Duration::from_secs(5);
 
+/// How much earlier than the visit's timeout its steps stop waiting: an eighth of it, between
+/// half a second and five seconds, and never more than half of it.
+fn step_margin(timeout: Duration) -> Duration {
+    (timeout / 8).clamp(Duration::from_millis(500), Duration::from_secs(5)).min(timeout / 2)
+}
+
 /// What a monitor writes under `source: {browser: ...}`.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -138,7 +144,11 @@ impl BrowserSource {
         };
         let mut seen = Observed::default();
         let mut page = None;
-        let outcome = tokio::time::timeout_at(deadline, self.run(&browser, url, deadline, &mut seen, &mut page)).await;
+        // The steps wait until a little before the visit's end: a step waiting for what never
+        // comes then says so itself, rather than losing the race to the visit's timeout (which
+        // it did on a busy machine, when one look at the page outlasted the last interval).
+        let steps_end = deadline - step_margin(self.timeout);
+        let outcome = tokio::time::timeout_at(deadline, self.run(&browser, url, steps_end, &mut seen, &mut page)).await;
         seen.response_time_ms = started.elapsed().as_millis() as i64;
         let (failure, note) = match outcome {
             Ok(Ok(note)) => (None, note),
