@@ -80,7 +80,7 @@ async fn check(args: &Args) -> Result<ExitCode> {
             worst = Some(worst.map_or(t, |w| w.max(t)));
         }
         if let Some(t) = r.tier.filter(|t| *t > Tier::Ok) {
-            let route = def.notify.get(&t).cloned().unwrap_or_default();
+            let route = def.notify.get(t).to_vec();
             let to = if route.is_empty() { "nobody (no notifier for this tier)".to_string() } else { route.join(", ") };
             let verb = if args.notify { "sends" } else { "would send" };
             crate::output::outln!("    {verb} a trigger ({}) to {to}: {}", t.as_str(), r.summary);
@@ -110,7 +110,7 @@ fn used_notifiers(
 ) -> Result<Vec<NotifierConfig>> {
     let lookup = |kind: &str, name: &str| if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) };
     let (loaded, diags) = vigil_connectors::notifiers::load::load_dir(&config.join("notifiers"), Some(&lookup));
-    let used: std::collections::BTreeSet<&String> = def.notify.values().flatten().collect();
+    let used: std::collections::BTreeSet<&String> = def.notify.names().collect();
     let missing: Vec<&String> =
         used.iter().copied().filter(|n| !loaded.iter().any(|l| l.name() == n.as_str())).collect();
     if !missing.is_empty() {

@@ -4,6 +4,7 @@
 //! `[CONNECTED] == true`, `[DNS_RCODE] == NOERROR`.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Map, Value};
 use vigil_core::alert::Tier;
@@ -14,7 +15,9 @@ use super::SourceProblem;
 /// How a check (HTTP, TCP) is judged: its conditions, and the tier it gets when one fails.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judge {
-    conditions: Vec<Condition>,
+    /// Shared where they are a source's default ([`default_conditions`]); otherwise exactly as
+    /// long as written (a growing vector kept room for four, 384 bytes for one condition).
+    conditions: Arc<[Condition]>,
     failing: Tier,
     /// A condition reads `[CONNECTED]` itself (so not reaching the server is not failed for it).
     asks_connected: bool,
@@ -30,18 +33,20 @@ impl Judge {
     /// critical, by default critical), naming the field at fault.
     pub fn new(
         written: &[String],
-        default: &str,
+        default: &'static str,
         failing: Option<&str>,
         reports_status: bool,
     ) -> Result<Judge, SourceProblem> {
         let problem = |path: String, message: String| SourceProblem { path, message };
-        let default = [default.to_string()];
-        let texts = if written.is_empty() { &default[..] } else { written };
-        let conditions = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Condition::parse(t).map_err(|e| problem(format!("conditions[{i}]"), e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let conditions = if written.is_empty() {
+            default_conditions(default).map_err(|e| problem("conditions[0]".into(), e))?
+        } else {
+            written
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Condition::parse(t).map_err(|e| problem(format!("conditions[{i}]"), e)))
+                .collect::<Result<Arc<[_]>, _>>()?
+        };
         let failing = match failing {
             None | Some("critical") => Tier::Critical,
             Some("warning") => Tier::Warning,
@@ -105,6 +110,21 @@ impl Judge {
         };
         Answer::Samples(vec![Sample { labels: BTreeMap::new(), fields, tier: Some(tier), note }])
     }
+}
+
+/// The parsed `default` condition, parsed once and shared by every check that writes none of its
+/// own (most do not: at 250,000 monitors, one copy each was 24 MB). Each source has one default,
+/// so the list stays as short as the list of sources.
+fn default_conditions(default: &'static str) -> Result<Arc<[Condition]>, String> {
+    type Parsed = Vec<(&'static str, Arc<[Condition]>)>;
+    static PARSED: Mutex<Parsed> = Mutex::new(Vec::new());
+    let mut parsed = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, conditions)) = parsed.iter().find(|(text, _)| *text == default) {
+        return Ok(conditions.clone());
+    }
+    let conditions: Arc<[Condition]> = Arc::new([Condition::parse(default)?]);
+    parsed.push((default, conditions.clone()));
+    Ok(conditions)
 }
 
 /// What a check saw, for conditions to read.

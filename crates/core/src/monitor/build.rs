@@ -192,9 +192,10 @@ impl MonitorDef {
             depends_on,
             ancestors: Vec::new(),
             paused,
-            retention,
+            // Boxed: most monitors have neither, and each is larger than the rest of a field.
+            retention: retention.map(Box::new),
             tests,
-            heartbeat,
+            heartbeat: heartbeat.map(Box::new),
         };
         (Some(def), problems)
     }
@@ -526,7 +527,7 @@ fn template(obj: &Map<String, Value>, key: &str, problems: &mut Vec<Problem>) ->
 }
 
 /// `notify: [a, b]` (every tier) or `notify: {warning: [a], critical: [a, b]}`.
-fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tier, Vec<String>> {
+fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> super::Routes {
     let names = |v: &Value, at: &str, problems: &mut Vec<Problem>| -> Vec<String> {
         match v {
             Value::String(one) => vec![one.clone()],
@@ -545,7 +546,7 @@ fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tie
             }
         }
     };
-    let mut out = BTreeMap::new();
+    let mut out = super::Routes::default();
     match obj.get("notify") {
         None | Some(Value::Null) => {
             problems.push(Problem::warning(
@@ -558,10 +559,10 @@ fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tie
                 let at = format!("notify.{tier}");
                 match tier.as_str() {
                     "warning" => {
-                        out.insert(Tier::Warning, names(list, &at, problems));
+                        out.set(Tier::Warning, names(list, &at, problems));
                     }
                     "critical" => {
-                        out.insert(Tier::Critical, names(list, &at, problems));
+                        out.set(Tier::Critical, names(list, &at, problems));
                     }
                     other => {
                         let hint = did_you_mean(other, ["warning", "critical"]);
@@ -574,9 +575,7 @@ fn notify(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> BTreeMap<Tie
             }
         }
         Some(list) => {
-            let all = names(list, "notify", problems);
-            out.insert(Tier::Warning, all.clone());
-            out.insert(Tier::Critical, all);
+            out = super::Routes::every_tier(names(list, "notify", problems));
         }
     }
     out

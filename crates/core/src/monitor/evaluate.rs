@@ -164,7 +164,12 @@ pub struct Reading {
 
 /// Evaluates one answer.
 pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<Reading> {
-    let mut out = Vec::new();
+    // As long as the answer's series (a vector grown from empty keeps room for four readings,
+    // and the runtime keeps each monitor's last readings).
+    let mut out = Vec::with_capacity(match answer {
+        Answer::Samples(samples) => samples.len().max(1),
+        Answer::Failed(_) => 1,
+    });
     match answer {
         Answer::Failed(error) => {
             let tier = match def.on_error {

@@ -157,7 +157,7 @@ fn template_js(template: &str) -> String {
 }
 
 fn script(def: &MonitorDef) -> String {
-    let route = |tier: Tier| serde_json::to_string(&def.notify.get(&tier).cloned().unwrap_or_default()).expect("json");
+    let route = |tier: Tier| serde_json::to_string(def.notify.get(tier)).expect("json");
     let no_data = match def.no_data {
         NoData::Keep => None,
         NoData::Tier(t) => Some(t),

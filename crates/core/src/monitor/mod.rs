@@ -64,7 +64,7 @@ pub struct MonitorDef {
     /// `${error}`.
     pub summary: String,
     /// Notifiers per tier.
-    pub notify: BTreeMap<Tier, Vec<String>>,
+    pub notify: Routes,
     /// The monitors this one sits behind (`dependsOn`): while one of them fails, this one's
     /// notifications are held.
     pub depends_on: Vec<String>,
@@ -73,11 +73,52 @@ pub struct MonitorDef {
     /// No checks while paused.
     pub paused: bool,
     /// How long its check history is kept, where it differs from the global default.
-    pub retention: Option<crate::retention::Retention>,
+    pub retention: Option<Box<crate::retention::Retention>>,
     /// Canned answers and what they must lead to (`vigil test`).
     pub tests: Vec<testing::MonitorTest>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
-    pub heartbeat: Option<HeartbeatDef>,
+    pub heartbeat: Option<Box<HeartbeatDef>>,
+}
+
+/// The notifiers a monitor's alerts go to, per tier: only `warning` and `critical` route. A list
+/// written for every tier (`notify: [a, b]`) is kept once and shared by both; a `BTreeMap` of the
+/// two took about 400 bytes per monitor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    warning: Option<Arc<[String]>>,
+    critical: Option<Arc<[String]>>,
+}
+
+impl Routes {
+    /// The same notifiers for every tier.
+    pub fn every_tier(names: Vec<String>) -> Routes {
+        let names: Arc<[String]> = names.into();
+        Routes { warning: Some(names.clone()), critical: Some(names) }
+    }
+
+    /// Routes `tier` (warning or critical; any other is ignored) to `names`.
+    pub fn set(&mut self, tier: Tier, names: Vec<String>) {
+        match tier {
+            Tier::Warning => self.warning = Some(names.into()),
+            Tier::Critical => self.critical = Some(names.into()),
+            Tier::Ok => {}
+        }
+    }
+
+    /// The notifiers of `tier` (none for `ok`, or a tier without a route).
+    pub fn get(&self, tier: Tier) -> &[String] {
+        let route = match tier {
+            Tier::Warning => &self.warning,
+            Tier::Critical => &self.critical,
+            Tier::Ok => &None,
+        };
+        route.as_deref().unwrap_or_default()
+    }
+
+    /// Every notifier named, warning's first (a name on both routes comes twice).
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.get(Tier::Warning).iter().chain(self.get(Tier::Critical))
+    }
 }
 
 /// Fills each monitor's `ancestors` (the transitive closure of `dependsOn` over `defs`);

@@ -265,7 +265,7 @@ pub fn run(def: &MonitorDef, test: &MonitorTest, start: crate::time::Millis) -> 
             for notice in state.observe(&def.rule, Observation::At(tier), now, false) {
                 // A resolve goes to whoever the last tier paged; anything else by the new tier.
                 let about = if notice == Notice::Resolve { before } else { state.tier };
-                let notifiers = def.notify.get(&about.max(Tier::Warning)).cloned().unwrap_or_default();
+                let notifiers = def.notify.get(about.max(Tier::Warning)).to_vec();
                 let summary = reading.summary.clone();
                 sent.push(Sent { run: n + 1, key: reading.key.clone(), notice, tier: state.tier, notifiers, summary });
             }

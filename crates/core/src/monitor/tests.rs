@@ -45,8 +45,8 @@ fn host(name: &str, value: Value) -> Sample {
 fn the_issue_example_builds_with_routes_per_tier() {
     let def = disk();
     assert_eq!(def.source.kind, crate::source_kind::SourceKind::Influxdb);
-    assert_eq!(def.notify[&Tier::Critical], ["oncall", "chat"]);
-    assert_eq!(def.notify[&Tier::Warning], ["chat"]);
+    assert_eq!(def.notify.get(Tier::Critical), ["oncall", "chat"]);
+    assert_eq!(def.notify.get(Tier::Warning), ["chat"]);
     assert!(matches!(def.cadence, Cadence::Every { ms: 60_000, .. }));
     assert_eq!(def.no_data, NoData::Tier(Tier::Warning));
 }

@@ -22,6 +22,7 @@
 //! The module owns its handle ([`Monitors`]) and message type ([`MonitorCmd`]); it reaches the rest
 //! of the engine only through [`Deps`].
 
+mod bucket;
 mod observe;
 pub mod record;
 mod router;
@@ -152,7 +153,7 @@ impl Monitors {
     /// Replaces the monitors.
     pub fn set(&self, defs: Vec<MonitorDef>) {
         metrics::gauge!("vigil_monitors").set(defs.len() as f64);
-        let keep = defs.iter().filter_map(|d| Some((d.name.clone(), d.retention?.history?))).collect();
+        let keep = defs.iter().filter_map(|d| Some((d.name.clone(), d.retention.as_deref()?.history?))).collect();
         let _ = self.writer.send(record::WriterMsg::Keep(keep));
         let _ = self.router.send(MonitorCmd::Set(defs));
     }

@@ -22,7 +22,7 @@ pub fn request(def: &MonitorDef, reading: &Reading, slot: Millis) -> Option<Aler
     let tier = reading.tier?;
     // A warning goes to the warning route, a critical to the critical one; an ok observation
     // names the warning route (its resolve goes to whoever was paged, whatever it names).
-    let route = def.notify.get(&tier.max(Tier::Warning)).cloned().unwrap_or_default();
+    let route = def.notify.get(tier.max(Tier::Warning)).to_vec();
     let severity = if tier == Tier::Critical { "critical" } else { "warning" };
     Some(AlertRequest {
         dedup_key: reading.key.clone(),

@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use vigil_core::alert::Tier;
 use vigil_core::monitor::evaluate::Reading;
+
+use super::bucket::{Bucket, Closed};
 use vigil_core::time::{Clock, Millis};
 use vigil_store::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, Store};
 
@@ -51,72 +53,6 @@ impl Default for HistorySettings {
     }
 }
 
-/// One series' bucket. Ten closed ones per series wait in memory for the history write, so it is
-/// kept small (56 bytes): the values are plain numbers, and a bucket without values (every check
-/// an error) is told by `errors == checks`.
-#[derive(Debug, Clone)]
-struct Bucket {
-    start: Millis,
-    checks: u32,
-    failing: u32,
-    errors: u32,
-    worst: Option<Tier>,
-    min: f64,
-    max: f64,
-    sum: f64,
-    last: f64,
-}
-
-impl Bucket {
-    fn new(start: Millis) -> Bucket {
-        Bucket { start, checks: 0, failing: 0, errors: 0, worst: None, min: 0.0, max: 0.0, sum: 0.0, last: 0.0 }
-    }
-
-    fn add(&mut self, reading: &Reading) {
-        let first_value = self.errors == self.checks;
-        self.checks += 1;
-        if reading.tier.is_some_and(|t| t > Tier::Ok) {
-            self.failing += 1;
-        }
-        self.worst = self.worst.max(reading.tier);
-        match reading.value {
-            Some(v) if first_value => (self.min, self.max, self.sum, self.last) = (v, v, v, v),
-            Some(v) => {
-                (self.min, self.max) = (self.min.min(v), self.max.max(v));
-                self.sum += v;
-                self.last = v;
-            }
-            None => self.errors += 1,
-        }
-    }
-
-    fn has_values(&self) -> bool {
-        self.errors < self.checks
-    }
-
-    fn row(&self, monitor: &str, series: &str) -> MonitorHistoryRow {
-        let has_values = self.has_values();
-        let value = |v: f64| has_values.then_some(v);
-        MonitorHistoryRow {
-            monitor: monitor.to_string(),
-            series: series.to_string(),
-            bucket: self.start,
-            checks: self.checks,
-            failing: self.failing,
-            errors: self.errors,
-            worst: match self.worst {
-                Some(Tier::Critical) => 2,
-                Some(Tier::Warning) => 1,
-                _ => 0,
-            },
-            min: value(self.min),
-            max: value(self.max),
-            sum: value(self.sum),
-            last: value(self.last),
-        }
-    }
-}
-
 /// What was last written for one series, its open bucket and the closed ones not written yet,
 /// and its last reading (a few numbers: building rows waits for the flush).
 #[derive(Debug, Clone)]
@@ -127,7 +63,7 @@ struct Written {
     labels_json: Box<str>,
     changed_at: Millis,
     open: Option<Bucket>,
-    closed: Vec<Bucket>,
+    closed: Closed,
     /// The last reading's value, tier and slot, and whether the store's row is older.
     last_value: Option<f64>,
     last_tier: Option<Tier>,
@@ -144,7 +80,7 @@ impl Written {
             labels_json: "{}".into(),
             changed_at: slot,
             open: None,
-            closed: Vec::new(),
+            closed: Closed::default(),
             last_value: None,
             last_tier: None,
             last_slot: slot,
@@ -287,13 +223,9 @@ impl Log {
             let open = written.open.get_or_insert_with(|| Bucket::new(start));
             if open.start != start {
                 let closed = std::mem::replace(open, Bucket::new(start));
-                if written.closed.capacity() == 0 {
-                    // Room for the buckets that close between two history writes, once: the
-                    // vector keeps it after each write.
-                    let between = settings.flush / settings.bucket.max(1);
-                    written.closed.reserve_exact(between.clamp(0, 64) as usize + 1);
-                }
-                written.closed.push(closed);
+                // The buckets that close between two history writes.
+                let between = settings.flush / settings.bucket.max(1) + 1;
+                written.closed.push(&closed, between.clamp(0, 64) as usize);
                 written.stale = true;
             }
             if let Some(open) = written.open.as_mut() {
@@ -321,7 +253,7 @@ impl Log {
                 std::mem::take(&mut self.series).into_iter().partition(|(k, _)| readings.iter().any(|r| &r.key == k));
             self.series = kept;
             for (key, w) in gone {
-                pending.history.extend(w.closed.iter().chain(&w.open).map(|b| b.row(monitor, &key)));
+                pending.history.extend(w.closed.unpack().iter().chain(&w.open).map(|b| b.row(monitor, &key)));
                 pending.remove(monitor, &key);
             }
         }
@@ -331,7 +263,7 @@ impl Log {
     /// `batch` (the periodic history write).
     pub fn drain(&mut self, monitor: &str, batch: &mut MonitorBatch) {
         for (key, w) in self.series.iter_mut() {
-            batch.history.extend(w.closed.drain(..).map(|b| b.row(monitor, key)));
+            batch.history.extend(w.closed.take().iter().map(|b| b.row(monitor, key)));
             if w.stale {
                 w.stale = false;
                 batch.results.push(w.row(monitor, key));
@@ -344,7 +276,7 @@ impl Log {
     pub fn close(&mut self, monitor: &str, batch: &mut MonitorBatch) {
         for (_, w) in self.series.iter_mut() {
             if let Some(open) = w.open.take() {
-                w.closed.push(open);
+                w.closed.push(&open, 1);
                 w.stale = true;
             }
         }

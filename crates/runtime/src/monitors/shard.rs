@@ -195,6 +195,14 @@ pub struct Done {
     waiting: Vec<oneshot::Sender<Option<MonitorStatus>>>,
 }
 
+/// What `status` shows of a monitor's last check (not the check's whole [`Done`]).
+struct LastCheck {
+    started: Millis,
+    took: Duration,
+    /// The source's error, when it failed.
+    error: Option<Box<str>>,
+}
+
 struct Entry {
     def: Arc<MonitorDef>,
     /// The partition of its name (where it runs, in a cluster).
@@ -203,13 +211,13 @@ struct Entry {
     memory: Memory,
     next: Option<Millis>,
     running: bool,
-    last: Option<Done>,
+    last: Option<LastCheck>,
     readings: Vec<Reading>,
     log: record::Log,
     /// When the stored readings shown before the first check here were taken.
     stored_at: Option<Millis>,
-    /// A heartbeat's pings so far.
-    beats: vigil_core::monitor::expect::Beats,
+    /// A heartbeat's pings so far (boxed: only heartbeats have any).
+    beats: Option<Box<vigil_core::monitor::expect::Beats>>,
     /// When this node began watching it (a heartbeat that never pinged is due from here).
     since: Millis,
     /// A heartbeat's ping id.
@@ -219,6 +227,11 @@ struct Entry {
 }
 
 impl Entry {
+    /// A heartbeat's pings so far (none yet: the default).
+    fn beats(&self) -> vigil_core::monitor::expect::Beats {
+        self.beats.as_deref().copied().unwrap_or_default()
+    }
+
     /// A monitor new to this shard, first watched at `now`.
     fn new(def: Arc<MonitorDef>, now: Millis) -> Self {
         Entry {
@@ -232,7 +245,7 @@ impl Entry {
             readings: Vec::new(),
             log: record::Log::default(),
             stored_at: None,
-            beats: Default::default(),
+            beats: None,
             since: now,
             ping_id: None,
             counted: Default::default(),
@@ -250,7 +263,8 @@ struct Actor {
     /// woken by its socket wakes this task, which polls just that check (no task to allocate,
     /// schedule and copy the check into, and no channel back).
     running: FuturesUnordered<Check>,
-    entries: Table<Entry>,
+    /// Boxed: the table's vector grows by doubling, and holds a pointer per slot, not an entry.
+    entries: Table<Box<Entry>>,
     /// Due times, earliest first. A B-tree, not a binary heap: the earliest are taken from its
     /// left edge and the next ones (a cadence later) added near its right edge, both paths it
     /// keeps warm, where a heap's sift ran through 10,000 entries that rounds spaced 10 ms
@@ -396,7 +410,7 @@ impl Actor {
         match cmd {
             Cmd::Set { defs, place, adopted } => {
                 self.place = place;
-                let adopted = adopted.into_iter().map(|Adopted(entry)| (entry.def.name.clone(), *entry)).collect();
+                let adopted = adopted.into_iter().map(|Adopted(entry)| (entry.def.name.clone(), entry)).collect();
                 self.set(defs, adopted).await
             }
             Cmd::HandOver(reply) => {
@@ -407,7 +421,7 @@ impl Actor {
                 self.queued.clear();
                 let entries = self.entries.drain().into_iter().map(|(_, mut entry)| {
                     entry.running = false;
-                    Adopted(Box::new(entry))
+                    Adopted(entry)
                 });
                 let _ = reply.send(entries.collect());
             }
@@ -422,10 +436,10 @@ impl Actor {
             },
             Cmd::List(reply) => {
                 // The router sorts what all shards list.
-                let _ = reply.send(self.entries.values().map(status).collect());
+                let _ = reply.send(self.entries.values().map(|e| status(e)).collect());
             }
             Cmd::Get(name, reply) => {
-                let _ = reply.send(self.entries.named(&name).map(status));
+                let _ = reply.send(self.entries.named(&name).map(|e| status(e)));
             }
             Cmd::Beats(rows) => self.beats(rows),
             Cmd::Stop(reply) => {
@@ -442,7 +456,7 @@ impl Actor {
 
     /// Replaces the monitors, keeping the memory and schedule of those that stay the same (here,
     /// or `adopted` from another shard).
-    async fn set(&mut self, defs: Vec<MonitorDef>, mut adopted: HashMap<String, Entry>) {
+    async fn set(&mut self, defs: Vec<MonitorDef>, mut adopted: HashMap<String, Box<Entry>>) {
         let now = self.deps.clock.now();
         let names: std::collections::HashSet<&str> = defs.iter().map(|def| def.name.as_str()).collect();
         let old = self.entries.remove_unless(|name| names.contains(name));
@@ -457,7 +471,7 @@ impl Actor {
             let key = match self.entries.key(&name) {
                 Some(key) => key,
                 None => {
-                    let entry = adopted.remove(&name).unwrap_or_else(|| Entry::new(def.clone(), now));
+                    let entry = adopted.remove(&name).unwrap_or_else(|| Box::new(Entry::new(def.clone(), now)));
                     self.entries.insert(name, entry)
                 }
             };
@@ -530,9 +544,10 @@ impl Actor {
         for row in rows {
             let Some(key) = self.entries.key(&row.monitor) else { continue };
             let Some(entry) = self.entries.get_mut(key) else { continue };
-            let before = entry.beats;
-            entry.beats.merge(&row.beats);
-            if entry.beats != before && !entry.def.paused {
+            let beats = entry.beats.get_or_insert_default();
+            let before = **beats;
+            beats.merge(&row.beats);
+            if **beats != before && !entry.def.paused {
                 self.heartbeat(key, now, Vec::new());
             }
         }
@@ -550,7 +565,7 @@ impl Actor {
             return;
         }
         let (reading, next) =
-            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats, entry.since, now);
+            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats(), entry.since, now);
         entry.next = next.filter(|_| !entry.def.paused);
         if let Some(at) = entry.next {
             self.due_at.insert((at, key));
@@ -591,7 +606,7 @@ impl Actor {
         let lost = "Could not read heartbeat states; they resume with the next ping.";
         for row in shared_read(&seeds.heartbeats, store.heartbeats(0), lost).await.into_iter().flatten() {
             if let Some(entry) = self.entries.named_mut(&row.monitor) {
-                entry.beats.merge(&row.beats);
+                entry.beats.get_or_insert_default().merge(&row.beats);
             }
         }
     }
@@ -777,10 +792,11 @@ impl Actor {
         entry.readings = readings;
         let waiting = std::mem::take(&mut done.waiting);
         // Only the error is shown later; the answer's samples (an HTTP body, say) are dropped.
-        if let Answer::Samples(samples) = &mut done.answer {
-            *samples = Vec::new();
-        }
-        entry.last = Some(done);
+        let error = match done.answer {
+            Answer::Failed(e) => Some(e.into_boxed_str()),
+            Answer::Samples(_) => None,
+        };
+        entry.last = Some(LastCheck { started: done.started, took: done.took, error });
         for w in waiting {
             let _ = w.send(Some(status(entry)));
         }
@@ -798,18 +814,15 @@ fn status(entry: &Entry) -> MonitorStatus {
     MonitorStatus {
         name: entry.def.name.clone(),
         source: entry.def.source.kind.name().to_string(),
-        last_check: last.map(|d| d.started).or(entry.stored_at),
-        took_ms: last.map(|d| d.took.as_millis() as u64),
-        error: last.and_then(|d| match &d.answer {
-            Answer::Failed(e) => Some(e.clone()),
-            Answer::Samples(_) => None,
-        }),
+        last_check: last.map(|l| l.started).or(entry.stored_at),
+        took_ms: last.map(|l| l.took.as_millis() as u64),
+        error: last.and_then(|l| Some(l.error.as_deref()?.to_string())),
         series: entry.readings.clone(),
         next_check: entry.next,
         paused: entry.def.paused,
         ping_id: entry.ping_id.clone(),
         ping_queue: entry.def.heartbeat.as_ref().and_then(|h| Some(h.queue.as_ref()?.queue.clone())),
-        beats: entry.def.heartbeat.is_some().then_some(entry.beats),
+        beats: entry.def.heartbeat.is_some().then(|| entry.beats()),
         warning: entry.def.warning,
         critical: entry.def.critical,
         labels: entry.def.labels.clone(),
