@@ -129,6 +129,15 @@ async fn the_api_and_vigil_monitors_show_series_tiers_and_run_a_check_now() {
     let missing = http.post(format!("{base}/api/v1/monitors/nope/check")).send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 
+    // The check is counted by outcome in `/metrics` (the worst series was critical).
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("# TYPE vigil_monitor_checks_total counter\n"), "{metrics}");
+    let critical = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vigil_monitor_checks_total{monitor=\"errors\",outcome=\"critical\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(critical.is_some_and(|n| n >= 1), "{metrics}");
+
     let list: serde_json::Value =
         http.get(format!("{base}/api/v1/monitors")).send().await.unwrap().json().await.unwrap();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();

@@ -360,6 +360,11 @@ impl Engine {
         self.monitors.list().await
     }
 
+    /// Every monitor's checks on this node per outcome (`vigil_monitor_checks_total`), by name.
+    pub async fn monitor_check_counts(&self) -> Vec<(String, crate::monitors::CheckCounts)> {
+        self.monitors.check_counts().await
+    }
+
     /// One monitor's status, without running it.
     pub async fn monitor(&self, name: &str) -> Option<crate::monitors::MonitorStatus> {
         self.monitors.get(name).await

@@ -101,6 +101,13 @@ pub struct MonitorStatus {
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
+/// A monitor's checks on this node since it started, per outcome: ok, warning, critical, error
+/// ([`OUTCOMES`]).
+pub type CheckCounts = [u64; 4];
+
+/// The outcomes [`CheckCounts`] counts, in its order.
+pub const OUTCOMES: [&str; 4] = ["ok", "warning", "critical", "error"];
+
 /// What the handle asks of the monitors.
 pub enum MonitorCmd {
     /// Replaces the monitors (start, reload).
@@ -111,6 +118,8 @@ pub enum MonitorCmd {
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// Every monitor's checks so far per outcome.
+    Counts(oneshot::Sender<Vec<(String, CheckCounts)>>),
     /// Writes the open history buckets and pending results; answers when they are written.
     Stop(oneshot::Sender<()>),
 }
@@ -176,6 +185,11 @@ impl Monitors {
     /// Every monitor's status, by name.
     pub async fn list(&self) -> Vec<MonitorStatus> {
         self.ask(MonitorCmd::List).await.unwrap_or_default()
+    }
+
+    /// Every monitor's checks on this node per outcome, by name.
+    pub async fn check_counts(&self) -> Vec<(String, CheckCounts)> {
+        self.ask(MonitorCmd::Counts).await.unwrap_or_default()
     }
 }
 

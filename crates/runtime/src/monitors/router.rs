@@ -135,6 +135,17 @@ impl Router {
                     let _ = reply.send(all);
                 });
             }
+            MonitorCmd::Counts(reply) => {
+                let replies = ask_each(&self.shards[..self.active], Cmd::Counts);
+                tokio::spawn(async move {
+                    let mut all = Vec::new();
+                    for rx in replies {
+                        all.extend(rx.await.unwrap_or_default());
+                    }
+                    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    let _ = reply.send(all);
+                });
+            }
             MonitorCmd::Stop(reply) => {
                 // Every shard, in use or not: one no longer in use may still hold results.
                 let written = ask_each(&self.shards, Cmd::Stop);

@@ -17,7 +17,7 @@ use vigil_core::monitor::evaluate::{Answer, Memory, Reading, evaluate};
 use vigil_core::time::Millis;
 
 use super::table::{Key, Table};
-use super::{Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
+use super::{CheckCounts, Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
 use crate::alerting::messages::AlertMsg;
 
 /// How often pending results are handed to the writer.
@@ -93,6 +93,8 @@ pub enum Cmd {
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// Every monitor's checks so far per outcome ([`CheckCounts`]).
+    Counts(oneshot::Sender<Vec<(String, CheckCounts)>>),
     /// Heartbeat states from pings, for this shard's monitors.
     Beats(Vec<vigil_store::HeartbeatRow>),
     /// Writes the open history buckets and pending results; answers when they are written.
@@ -204,6 +206,7 @@ struct LastCheck {
 }
 
 struct Entry {
+    /// Its definition; `source.config` emptied once the source is built.
     def: Arc<MonitorDef>,
     /// The partition of its name (where it runs, in a cluster).
     part: u32,
@@ -222,8 +225,9 @@ struct Entry {
     since: Millis,
     /// A heartbeat's ping id.
     ping_id: Option<String>,
-    /// Its checks counter per outcome (ok, warning, critical, error), once it was counted.
-    counted: [Option<metrics::Counter>; 4],
+    /// Its checks so far per outcome (`/metrics` renders them when scraped: a counter
+    /// registered per monitor took about 300 bytes of the recorder's).
+    counts: CheckCounts,
 }
 
 impl Entry {
@@ -248,7 +252,7 @@ impl Entry {
             beats: None,
             since: now,
             ping_id: None,
-            counted: Default::default(),
+            counts: [0; 4],
         }
     }
 }
@@ -438,6 +442,9 @@ impl Actor {
                 // The router sorts what all shards list.
                 let _ = reply.send(self.entries.values().map(|e| status(e)).collect());
             }
+            Cmd::Counts(reply) => {
+                let _ = reply.send(self.entries.iter().map(|(name, e)| (name.to_string(), e.counts)).collect());
+            }
             Cmd::Get(name, reply) => {
                 let _ = reply.send(self.entries.named(&name).map(|e| status(e)));
             }
@@ -460,8 +467,11 @@ impl Actor {
         let now = self.deps.clock.now();
         let names: std::collections::HashSet<&str> = defs.iter().map(|def| def.name.as_str()).collect();
         let old = self.entries.remove_unless(|name| names.contains(name));
-        for def in defs {
+        for mut def in defs {
             let source = self.source(&def);
+            // Built: the `source` block is not read here again (a JSON map of about 300 bytes
+            // per monitor).
+            def.source.config = serde_json::Value::Null;
             // A heartbeat is looked at once it is loaded (its verdict says when next).
             let first = if def.heartbeat.is_some() { Some(now) } else { def.cadence.next_after(now) };
             let paused = def.paused;
@@ -776,15 +786,7 @@ impl Actor {
             (_, Some(Tier::Warning)) => 1,
             _ => 0,
         };
-        // The handles are looked up once (a lookup hashes the name and labels; an increment is
-        // one atomic add).
-        entry.counted[outcome]
-            .get_or_insert_with(|| {
-                let outcome = ["ok", "warning", "critical", "error"][outcome];
-                let monitor = entry.def.name.clone();
-                metrics::counter!("vigil_monitor_checks_total", "monitor" => monitor, "outcome" => outcome)
-            })
-            .increment(1);
+        entry.counts[outcome] += 1;
         self.check_seconds
             .get_or_insert_with(|| metrics::histogram!("vigil_monitor_check_seconds"))
             .record(done.took.as_secs_f64());

@@ -102,7 +102,7 @@ impl<T> Table<T> {
     }
 
     /// Every value with its name.
-    fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
         self.slots.iter().filter_map(|s| s.held.as_ref().map(|(name, value)| (name.as_str(), value)))
     }
 

@@ -62,8 +62,10 @@ pub struct HttpSource {
     /// As written.
     pub config: HttpConfig,
     judge: Judge,
-    /// The URL, parsed once (not on every check); `None` while it still holds a `${...}`.
-    url: Option<reqwest::Url>,
+    /// The URL, parsed once (not on every check) where the general path is the usual one;
+    /// `None` while it still holds a `${...}`, and where the plain path is taken (its rare
+    /// redirect parses the URL then). Boxed: 88 bytes inline, for checks that mostly have none.
+    url: Option<Box<reqwest::Url>>,
     /// The whole call, when it is plain HTTP that [`plain`] handles (most checks).
     plain: Option<plain::Prepared>,
     /// The time the whole call may take.
@@ -86,10 +88,13 @@ impl HttpConfig {
         }
         let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
         let judge = Judge::new(&self.conditions, "[STATUS] < 400", self.failing.as_deref(), true)?;
-        let mut source = HttpSource { config: self, judge, url, plain: None, timeout };
-        if let Some(url) = &source.url {
+        let mut source = HttpSource { config: self, judge, url: None, plain: None, timeout };
+        if let Some(url) = url {
             let req = source.request();
-            source.plain = plain::Prepared::new(url, req.method, &req.headers, req.body.as_deref());
+            source.plain = plain::Prepared::new(&url, req.method, &req.headers, req.body.as_deref());
+            if source.plain.is_none() {
+                source.url = Some(Box::new(url));
+            }
         }
         Ok(source)
     }
@@ -183,7 +188,7 @@ impl HttpSource {
         let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let call = match &self.url {
-            Some(url) => client.request(method, url.clone()),
+            Some(url) => client.request(method, (**url).clone()),
             None => client.request(method, &req.url),
         };
         let mut call = call.timeout(req.timeout);
