@@ -125,26 +125,11 @@ impl Router {
             }
             MonitorCmd::List(reply) => {
                 let replies = ask_each(&self.shards[..self.active], Cmd::List);
-                // Gathered on a task of its own: the router goes on meanwhile.
-                tokio::spawn(async move {
-                    let mut all = Vec::new();
-                    for rx in replies {
-                        all.extend(rx.await.unwrap_or_default());
-                    }
-                    all.sort_by(|a, b| a.name.cmp(&b.name));
-                    let _ = reply.send(all);
-                });
+                gather(replies, |a, b| a.name.cmp(&b.name), reply);
             }
             MonitorCmd::Counts(reply) => {
                 let replies = ask_each(&self.shards[..self.active], Cmd::Counts);
-                tokio::spawn(async move {
-                    let mut all = Vec::new();
-                    for rx in replies {
-                        all.extend(rx.await.unwrap_or_default());
-                    }
-                    all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                    let _ = reply.send(all);
-                });
+                gather(replies, |a, b| a.0.cmp(&b.0), reply);
             }
             MonitorCmd::Stop(reply) => {
                 // Every shard, in use or not: one no longer in use may still hold results.
@@ -171,6 +156,23 @@ impl Router {
             }
         }
     }
+}
+
+/// Joins the shards' lists, sorted by `order`, into `reply`: gathered on a task of its own, so
+/// the router goes on meanwhile.
+fn gather<T: Send + 'static>(
+    replies: Vec<oneshot::Receiver<Vec<T>>>,
+    order: fn(&T, &T) -> std::cmp::Ordering,
+    reply: oneshot::Sender<Vec<T>>,
+) {
+    tokio::spawn(async move {
+        let mut all = Vec::new();
+        for rx in replies {
+            all.extend(rx.await.unwrap_or_default());
+        }
+        all.sort_by(order);
+        let _ = reply.send(all);
+    });
 }
 
 /// Sends `ask` to each of `shards` with a reply channel of its own; the answers to wait for.
