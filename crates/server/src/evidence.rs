@@ -35,7 +35,7 @@ async fn list(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Ap
         .iter()
         .map(|e| {
             let screenshot = (e.screenshot_bytes > 0).then(|| {
-                let monitor = crate::ui::query_escape(&name);
+                let monitor = crate::paths::query_escape(&name);
                 format!("/api/v1/monitors/{monitor}/evidence/{}/screenshot", e.at)
             });
             json!({"at": format_millis(e.at), "atMillis": e.at, "note": e.note, "console": e.console,

@@ -10,3 +10,16 @@ pub fn is_ui_path(path: &str) -> bool {
 pub fn is_ack_path(path: &str) -> bool {
     path.starts_with("/ack/")
 }
+
+/// Percent-encodes `text` for a query string value or a path segment.
+pub fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

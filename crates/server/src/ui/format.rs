@@ -44,18 +44,7 @@ pub fn in_zone(at: Millis, zone: &str) -> String {
     format!("{} {name}", ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M:%S"))
 }
 
-/// Percent-encodes `text` for a query string value or a path segment.
-pub fn query_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::paths::query_escape;
 
 /// A share as a percentage with the precision uptime needs (`99.95%`), or `–` without data.
 pub fn percent(ratio: Option<f64>) -> String {

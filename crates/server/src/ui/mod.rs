@@ -36,8 +36,6 @@ use maud::{DOCTYPE, html};
 
 use crate::{ApiError, AppState};
 
-pub use format::query_escape;
-
 /// The UI's routes, with the cache its overview reads.
 pub fn routes() -> Router<AppState> {
     Router::new()
