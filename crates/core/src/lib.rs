@@ -28,6 +28,7 @@ pub mod source_kind;
 pub mod status_event;
 pub mod task_types;
 pub mod time;
+pub mod varint;
 
 /// Unit tests count allocations as the `vigil` binary does, so jq's memory limit is tested.
 #[cfg(test)]

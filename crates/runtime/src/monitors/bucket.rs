@@ -10,6 +10,7 @@
 use vigil_core::alert::Tier;
 use vigil_core::monitor::evaluate::Reading;
 use vigil_core::time::Millis;
+use vigil_core::varint::{self, unzigzag, zigzag};
 use vigil_store::MonitorHistoryRow;
 
 /// One series' bucket: the checks in it, and their values' statistics. A bucket without values
@@ -107,7 +108,7 @@ impl Closed {
             self.bytes.reserve_exact(expected.clamp(1, 64) * BYTES_PER_BUCKET + 8);
         }
         let delta = if self.bytes.is_empty() { bucket.start } else { bucket.start - self.last_start };
-        put_varint(&mut self.bytes, zigzag(delta));
+        varint::put(zigzag(delta), &mut self.bytes);
         self.last_start = bucket.start;
         let worst = match bucket.worst {
             None => 0,
@@ -120,7 +121,7 @@ impl Closed {
         let flags = worst | if values { HAS_VALUES } else { 0 } | if one { ONE_VALUE } else { 0 };
         self.bytes.push(flags);
         for count in [bucket.checks, bucket.failing, bucket.errors] {
-            put_varint(&mut self.bytes, u64::from(count));
+            varint::put(u64::from(count), &mut self.bytes);
         }
         if one {
             self.bytes.extend_from_slice(&bucket.min.to_le_bytes());
@@ -144,11 +145,11 @@ impl Closed {
         let (mut at, mut start) = (0usize, 0 as Millis);
         let bytes = &self.bytes[..];
         while at < bytes.len() {
-            let delta = unzigzag(varint(bytes, &mut at));
+            let delta = unzigzag(packed(bytes, &mut at));
             start = if out.is_empty() { delta } else { start + delta };
             let flags = bytes[at];
             at += 1;
-            let mut count = || u32::try_from(varint(bytes, &mut at)).unwrap_or(u32::MAX);
+            let mut count = || u32::try_from(packed(bytes, &mut at)).unwrap_or(u32::MAX);
             let (checks, failing, errors) = (count(), count(), count());
             let worst = match flags & WORST {
                 0 => None,
@@ -175,33 +176,9 @@ impl Closed {
     }
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint(bytes: &[u8], at: &mut usize) -> u64 {
-    let (mut v, mut shift) = (0u64, 0);
-    loop {
-        let b = bytes[*at];
-        *at += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 || shift >= 63 {
-            return v;
-        }
-        shift += 7;
-    }
+/// A varint this type packed itself (so it is whole).
+fn packed(bytes: &[u8], at: &mut usize) -> u64 {
+    varint::read(bytes, at).expect("packed by `Closed::push`")
 }
 
 #[cfg(test)]

@@ -1,39 +1,20 @@
 //! gRPC's health checking messages (`grpc.health.v1`), pure: the framed `HealthCheckRequest` and
 //! the status read from a framed `HealthCheckResponse` (protobuf by hand: one field each).
 
+use vigil_core::varint;
+
 /// `HealthCheckRequest { string service = 1; }`, in gRPC's length-prefixed frame.
 pub fn request(service: &str) -> Vec<u8> {
     let mut message = Vec::new();
     if !service.is_empty() {
         message.push(0x0A);
-        varint(service.len() as u64, &mut message);
+        varint::put(service.len() as u64, &mut message);
         message.extend_from_slice(service.as_bytes());
     }
     let mut framed = vec![0u8];
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
     framed.extend(message);
     framed
-}
-
-fn varint(mut n: u64, out: &mut Vec<u8>) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut n = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        n |= u64::from(b & 0x7F) << shift;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-    None
 }
 
 /// `ServingStatus` by number, as `grpc.health.v1` names it.
@@ -59,14 +40,14 @@ pub fn response_status(framed: &[u8]) -> Result<u64, String> {
     let message = rest.get(4..4 + len).ok_or("an answer shorter than its length")?;
     let (mut at, mut status) = (0, 0);
     while at < message.len() {
-        let key = read_varint(message, &mut at).ok_or("a field key runs past the answer")?;
+        let key = varint::read(message, &mut at).ok_or("a field key runs past the answer")?;
         match (key >> 3, key & 7) {
-            (1, 0) => status = read_varint(message, &mut at).ok_or("the status runs past the answer")?,
+            (1, 0) => status = varint::read(message, &mut at).ok_or("the status runs past the answer")?,
             (_, 0) => {
-                read_varint(message, &mut at).ok_or("a field runs past the answer")?;
+                varint::read(message, &mut at).ok_or("a field runs past the answer")?;
             }
             (_, 2) => {
-                let n = read_varint(message, &mut at).ok_or("a field runs past the answer")? as usize;
+                let n = varint::read(message, &mut at).ok_or("a field runs past the answer")? as usize;
                 at += n;
             }
             (_, 1) => at += 8,
@@ -93,7 +74,7 @@ mod tests {
         assert!(response_status(&[1, 0, 0, 0, 0]).is_err());
         assert!(response_status(&[0, 0, 0, 0, 9, 0x08]).is_err());
         let mut long = Vec::new();
-        varint(300, &mut long);
+        varint::put(300, &mut long);
         assert_eq!(long, [0xAC, 0x02]);
     }
 }
