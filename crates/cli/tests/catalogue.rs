@@ -31,12 +31,15 @@ fn snapshot(name: &str, text: &str) {
     });
 }
 
-/// `vigil validate` on a case, from the crate's directory so paths print relative.
+/// `vigil validate` on a case, from the crate's directory so paths print relative. Chromium is
+/// named (as this test binary, a file every machine has) so that what a browser check's case
+/// prints does not depend on whether the machine has Chromium installed.
 fn validate(case: &Path, db: &Path) -> (i32, String) {
     let rel = case.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
     let out = vigil(db)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("VIGIL_CATALOGUE_UNSET")
+        .env("VIGIL_CHROMIUM", std::env::current_exe().unwrap())
         .args(["validate", rel.to_str().unwrap()])
         .output()
         .unwrap();
