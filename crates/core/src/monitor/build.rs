@@ -2,6 +2,7 @@
 //! path (the loader turns paths into file, line and column).
 
 use crate::source_kind::SourceKind;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -146,12 +147,14 @@ impl MonitorDef {
         }
         let rule = crate::alert::rule_from(obj).unwrap_or_default();
         let dedup_key = template(obj, "dedupKey", &mut problems);
-        let summary = template(obj, "summary", &mut problems).unwrap_or_else(|| {
-            if heartbeat_block.is_some() {
-                return format!("{name}: ${{error}}");
-            }
-            format!("{name} is ${{tier}}{}", if warning.is_some() || critical.is_some() { " at ${value}" } else { "" })
-        });
+        // The defaults name the monitor through `${monitor}`: one text shared by every monitor,
+        // not a copy with its name in each.
+        let summary = match template(obj, "summary", &mut problems) {
+            Some(written) => Cow::Owned(written),
+            None if heartbeat_block.is_some() => Cow::Borrowed("${monitor}: ${error}"),
+            None if warning.is_some() || critical.is_some() => Cow::Borrowed("${monitor} is ${tier} at ${value}"),
+            None => Cow::Borrowed("${monitor} is ${tier}"),
+        };
         let notify = notify(obj, &mut problems);
         let depends_on = depends_on(obj, &name, &mut problems);
         let paused = match obj.get("paused") {
@@ -189,12 +192,12 @@ impl MonitorDef {
             dedup_key,
             summary,
             notify,
-            depends_on,
-            ancestors: Vec::new(),
+            depends_on: depends_on.into(),
+            ancestors: Box::default(),
             paused,
             // Boxed: most monitors have neither, and each is larger than the rest of a field.
             retention: retention.map(Box::new),
-            tests,
+            tests: tests.into(),
             heartbeat: heartbeat.map(Box::new),
         };
         (Some(def), problems)
@@ -285,7 +288,7 @@ fn cadence(obj: &Map<String, Value>, name: &str, problems: &mut Vec<Problem>) ->
                     problems.push(Problem::error("zone", format!("unknown time zone `{zone_id}`")).with_hint(hint))
                 })
                 .ok();
-            Some(Cadence::Cron { text: text.clone(), cron: cron?, zone: zone? })
+            Some(Cadence::Cron { text: text.as_str().into(), cron: cron?, zone: zone? })
         }
         (None, Some(other)) => {
             problems.push(Problem::error("cron", format!("`cron` is a cron expression, got {other}")));

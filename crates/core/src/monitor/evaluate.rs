@@ -220,15 +220,45 @@ pub fn evaluate(def: &MonitorDef, memory: &mut Memory, answer: &Answer) -> Vec<R
         };
         seen.count(tier);
         let (labels, last) = (seen.labels.clone(), seen.value);
-        let note = Some("missing from the answer".to_string());
+        let note = Some(MISSING.to_string());
         // Told with its last value, and why it changed.
-        let summary = format!("{} (no longer in the answer)", render(&def.summary, def, &labels, last, tier, None));
+        let summary = missing_summary(def, &labels, last, tier);
         out.push(Reading { key, labels, value: None, tier, summary, note });
     }
     for key in gone {
         memory.series.remove(&key);
     }
     out
+}
+
+/// The note of a series' reading when the answer no longer has it.
+pub const MISSING: &str = "missing from the answer";
+
+/// The summary of a series missing from the answer: rendered with its last value.
+fn missing_summary(
+    def: &MonitorDef,
+    labels: &BTreeMap<String, String>,
+    last: Option<f64>,
+    tier: Option<Tier>,
+) -> String {
+    format!("{} (no longer in the answer)", render(&def.summary, def, labels, last, tier, None))
+}
+
+/// A reading's summary rendered again from what is kept of it (its series' key, labels, value,
+/// tier and note), as [`evaluate`] rendered it: the runtime keeps no rendered summaries.
+pub fn summary_of(
+    def: &MonitorDef,
+    memory: &Memory,
+    key: &str,
+    labels: &BTreeMap<String, String>,
+    value: Option<f64>,
+    tier: Option<Tier>,
+    note: Option<&str>,
+) -> String {
+    if value.is_none() && note == Some(MISSING) {
+        return missing_summary(def, labels, memory.series.get(key).and_then(|s| s.value), tier);
+    }
+    render(&def.summary, def, labels, value, tier, note)
 }
 
 fn no_data(def: &MonitorDef) -> Option<Tier> {

@@ -84,7 +84,7 @@ pub fn to_workflow(def: &MonitorDef) -> Option<Value> {
 /// says why an interval has no cron equivalent.
 pub fn schedule(def: &MonitorDef) -> Result<Value, String> {
     let (cron, zone) = match &def.cadence {
-        Cadence::Cron { text, zone, .. } => (text.clone(), zone.iana_name().unwrap_or("UTC").to_string()),
+        Cadence::Cron { text, zone, .. } => (text.to_string(), zone.iana_name().unwrap_or("UTC").to_string()),
         Cadence::Every { ms, .. } => (every_as_cron(*ms)?, "UTC".to_string()),
     };
     Ok(json!({

@@ -62,20 +62,20 @@ pub struct MonitorDef {
     pub dedup_key: Option<String>,
     /// One-line summary template: `${value}`, `${tier}`, `${monitor}`, `${labels.NAME}`,
     /// `${error}`.
-    pub summary: String,
+    pub summary: std::borrow::Cow<'static, str>,
     /// Notifiers per tier.
     pub notify: Routes,
     /// The monitors this one sits behind (`dependsOn`): while one of them fails, this one's
     /// notifications are held.
-    pub depends_on: Vec<String>,
+    pub depends_on: Box<[String]>,
     /// Every monitor it sits behind, directly or through others ([`fill_ancestors`]).
-    pub ancestors: Vec<String>,
+    pub ancestors: Box<[String]>,
     /// No checks while paused.
     pub paused: bool,
     /// How long its check history is kept, where it differs from the global default.
     pub retention: Option<Box<crate::retention::Retention>>,
     /// Canned answers and what they must lead to (`vigil test`).
-    pub tests: Vec<testing::MonitorTest>,
+    pub tests: Box<[testing::MonitorTest]>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
     pub heartbeat: Option<Box<HeartbeatDef>>,
 }
@@ -124,7 +124,7 @@ impl Routes {
 /// Fills each monitor's `ancestors` (the transitive closure of `dependsOn` over `defs`);
 /// returns the cycles found, each as the names along it (`a → b → a`).
 pub fn fill_ancestors(defs: &mut [MonitorDef]) -> Vec<Vec<String>> {
-    let parents: std::collections::HashMap<String, Vec<String>> =
+    let parents: std::collections::HashMap<String, Box<[String]>> =
         defs.iter().map(|d| (d.name.clone(), d.depends_on.clone())).collect();
     let mut cycles: Vec<Vec<String>> = Vec::new();
     for def in defs.iter_mut() {
@@ -156,7 +156,7 @@ pub fn fill_ancestors(defs: &mut [MonitorDef]) -> Vec<Vec<String>> {
                 stack.push((p.clone(), next.clone()));
             }
         }
-        def.ancestors = seen;
+        def.ancestors = seen.into();
     }
     cycles
 }
@@ -212,7 +212,7 @@ pub enum Cadence {
     /// On a cron expression in a time zone.
     Cron {
         /// The expression as written.
-        text: String,
+        text: Box<str>,
         /// Parsed.
         cron: Arc<crate::cron::CronExpr>,
         /// The zone.

@@ -179,6 +179,31 @@ fn summaries_and_keys_render_per_series() {
 }
 
 #[test]
+fn a_summary_rendered_again_from_what_is_kept_is_the_one_evaluate_rendered() {
+    use super::evaluate::summary_of;
+    let mut def = disk();
+    def.summary = "disk ${labels.host} at ${value}% (${tier}) ${error}".into();
+    def.missing_series = MissingSeries::Keep;
+    def.on_error = OnError::Tier(Tier::Critical);
+    let mut memory = Memory::default();
+    let answers = [
+        Answer::Samples(vec![host("a", json!(97.5)), host("b", json!(10))]),
+        Answer::Samples(vec![host("a", json!(12))]),
+        Answer::Failed("connection refused".into()),
+        Answer::Samples(vec![host("a", json!(13))]),
+    ];
+    let mut missing = 0;
+    for answer in &answers {
+        for r in evaluate(&def, &mut memory, answer) {
+            let again = summary_of(&def, &memory, &r.key, &r.labels, r.value, r.tier, r.note.as_deref());
+            assert_eq!(again, r.summary, "{r:?}");
+            missing += usize::from(r.summary.ends_with("(no longer in the answer)"));
+        }
+    }
+    assert_eq!(missing, 3, "b is missing from the second and fourth answers, the error's series from the fourth");
+}
+
+#[test]
 fn values_are_read_by_name_path_or_as_the_only_number() {
     use super::evaluate::pick;
     let fields: serde_json::Map<String, Value> =
@@ -324,7 +349,7 @@ fn dependencies_reach_through_parents_and_circles_are_found() {
     };
     let mut defs = vec![m("app", &["lb"]), m("lb", &["gateway"]), m("gateway", &[]), m("x", &["y"]), m("y", &["x"])];
     let cycles = crate::monitor::fill_ancestors(&mut defs);
-    assert_eq!(defs[0].ancestors, ["lb", "gateway"], "transitive");
+    assert_eq!(*defs[0].ancestors, ["lb", "gateway"], "transitive");
     assert!(defs[2].ancestors.is_empty());
     assert_eq!(cycles, [vec!["x".to_string(), "y".into(), "x".into()]], "one circle, reported once");
     let errors =

@@ -81,18 +81,34 @@ impl Bucket {
     }
 }
 
-/// What a bucket of one check usually packs into: a 3-byte delta (a minute), flags, three
-/// one-byte counts, one value.
-const BYTES_PER_BUCKET: usize = 15;
+/// What a bucket of one check with a whole value usually packs into: flags, a one-byte delta in
+/// seconds, a value of up to three bytes. The first push reserves this much per bucket expected;
+/// after each write the room is fitted to what the round took.
+const BYTES_PER_BUCKET: usize = 4;
 
 /// Flag bits: the worst tier in the low two bits (0 none, 1 ok, 2 warning, 3 critical).
 const WORST: u8 = 0b11;
 /// The bucket has values.
-const HAS_VALUES: u8 = 0b100;
+const HAS_VALUES: u8 = 1 << 2;
 /// One value stands for min, max, sum and last (they are all equal).
-const ONE_VALUE: u8 = 0b1000;
+const ONE_VALUE: u8 = 1 << 3;
+/// One check: no counts follow (its error count is 1 exactly when it has no values).
+const ONE_CHECK: u8 = 1 << 4;
+/// With [`ONE_CHECK`]: that check was failing.
+const FAILING: u8 = 1 << 5;
+/// The values are whole numbers, packed as zigzag varints instead of 8-byte floats.
+const WHOLE: u8 = 1 << 6;
+/// The start's delta is in whole seconds (a minute is one byte, not three).
+const SECONDS: u8 = 1 << 7;
 
-/// Closed buckets, packed, oldest first.
+/// `v` as a whole number, where that keeps it exactly (not -0.0, not beyond 2^53).
+fn whole(v: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (v.fract() == 0.0 && v.abs() <= EXACT && !(v == 0.0 && v.is_sign_negative())).then_some(v as i64)
+}
+
+/// Closed buckets, packed, oldest first: per bucket a flags byte, the start (the first absolute,
+/// the others a delta from the one before), the counts unless [`ONE_CHECK`], and the values.
 #[derive(Debug, Clone, Default)]
 pub struct Closed {
     bytes: Vec<u8>,
@@ -102,13 +118,12 @@ pub struct Closed {
 
 impl Closed {
     /// Adds `bucket` after the others; `expected` is how many close between two history
-    /// writes, to make room for them once (the room is kept after each write).
+    /// writes, to make room for them once.
     pub fn push(&mut self, bucket: &Bucket, expected: usize) {
         if self.bytes.capacity() == 0 {
             self.bytes.reserve_exact(expected.clamp(1, 64) * BYTES_PER_BUCKET + 8);
         }
         let delta = if self.bytes.is_empty() { bucket.start } else { bucket.start - self.last_start };
-        varint::put(zigzag(delta), &mut self.bytes);
         self.last_start = bucket.start;
         let worst = match bucket.worst {
             None => 0,
@@ -117,25 +132,55 @@ impl Closed {
             Some(Tier::Critical) => 3,
         };
         let values = bucket.has_values();
-        let one = values && [bucket.max, bucket.sum, bucket.last].iter().all(|v| v.to_bits() == bucket.min.to_bits());
-        let flags = worst | if values { HAS_VALUES } else { 0 } | if one { ONE_VALUE } else { 0 };
-        self.bytes.push(flags);
-        for count in [bucket.checks, bucket.failing, bucket.errors] {
-            varint::put(u64::from(count), &mut self.bytes);
-        }
-        if one {
-            self.bytes.extend_from_slice(&bucket.min.to_le_bytes());
+        let all = [bucket.min, bucket.max, bucket.sum, bucket.last];
+        let one = values && all[1..].iter().all(|v| v.to_bits() == bucket.min.to_bits());
+        let packed = if one {
+            &all[..1]
         } else if values {
-            for v in [bucket.min, bucket.max, bucket.sum, bucket.last] {
-                self.bytes.extend_from_slice(&v.to_le_bytes());
+            &all[..]
+        } else {
+            &[]
+        };
+        let whole_values = !packed.is_empty() && packed.iter().all(|v| whole(*v).is_some());
+        let single = bucket.checks == 1 && bucket.failing <= 1;
+        let mut flags = worst;
+        for (set, bit) in [
+            (values, HAS_VALUES),
+            (one, ONE_VALUE),
+            (single, ONE_CHECK),
+            (single && bucket.failing == 1, FAILING),
+            (whole_values, WHOLE),
+            (delta % 1000 == 0, SECONDS),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        self.bytes.push(flags);
+        varint::put(zigzag(if flags & SECONDS != 0 { delta / 1000 } else { delta }), &mut self.bytes);
+        if !single {
+            for count in [bucket.checks, bucket.failing, bucket.errors] {
+                varint::put(u64::from(count), &mut self.bytes);
+            }
+        }
+        for v in packed {
+            match whole(*v).filter(|_| whole_values) {
+                Some(n) => varint::put(zigzag(n), &mut self.bytes),
+                None => self.bytes.extend_from_slice(&v.to_le_bytes()),
             }
         }
     }
 
-    /// Every bucket waiting, oldest first; none waits after (the room stays).
+    /// Every bucket waiting, oldest first; none waits after. The room kept is fitted to what
+    /// this round took (with a quarter more), so a series of float values or several checks a
+    /// bucket grows it once, and one that took less gives the rest back.
     pub fn take(&mut self) -> Vec<Bucket> {
         let out = self.unpack();
+        let used = self.bytes.len();
         self.bytes.clear();
+        if used > 0 {
+            self.bytes.shrink_to(used + used / 4);
+        }
         out
     }
 
@@ -145,12 +190,20 @@ impl Closed {
         let (mut at, mut start) = (0usize, 0 as Millis);
         let bytes = &self.bytes[..];
         while at < bytes.len() {
-            let delta = unzigzag(packed(bytes, &mut at));
-            start = if out.is_empty() { delta } else { start + delta };
             let flags = bytes[at];
             at += 1;
-            let mut count = || u32::try_from(packed(bytes, &mut at)).unwrap_or(u32::MAX);
-            let (checks, failing, errors) = (count(), count(), count());
+            let mut delta = unzigzag(packed(bytes, &mut at));
+            if flags & SECONDS != 0 {
+                delta *= 1000;
+            }
+            start = if out.is_empty() { delta } else { start + delta };
+            let has_values = flags & HAS_VALUES != 0;
+            let (checks, failing, errors) = if flags & ONE_CHECK != 0 {
+                (1, u32::from(flags & FAILING != 0), u32::from(!has_values))
+            } else {
+                let mut count = || u32::try_from(packed(bytes, &mut at)).unwrap_or(u32::MAX);
+                (count(), count(), count())
+            };
             let worst = match flags & WORST {
                 0 => None,
                 1 => Some(Tier::Ok),
@@ -158,6 +211,9 @@ impl Closed {
                 _ => Some(Tier::Critical),
             };
             let mut value = || {
+                if flags & WHOLE != 0 {
+                    return unzigzag(packed(bytes, &mut at)) as f64;
+                }
                 let v = f64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
                 at += 8;
                 v
@@ -165,7 +221,7 @@ impl Closed {
             let (min, max, sum, last) = if flags & ONE_VALUE != 0 {
                 let v = value();
                 (v, v, v, v)
-            } else if flags & HAS_VALUES != 0 {
+            } else if has_values {
                 (value(), value(), value(), value())
             } else {
                 (0.0, 0.0, 0.0, 0.0)
@@ -211,6 +267,11 @@ mod tests {
             bucket(60_000 * 1_000_001, &[Some(-0.0)], Some(Tier::Ok)),
             bucket(60_000 * 1_000_002, &[Some(f64::NAN)], Some(Tier::Ok)),
             bucket(60_000 * 1_000_003, &[Some(2.0), Some(2.0)], Some(Tier::Ok)),
+            bucket(60_000 * 1_000_004 + 1, &[Some(-5.0)], Some(Tier::Warning)),
+            bucket(60_000 * 1_000_005, &[Some(9_007_199_254_740_992.0), Some(-1.0)], Some(Tier::Ok)),
+            bucket(60_000 * 1_000_006, &[None], Some(Tier::Critical)),
+            bucket(60_000 * 1_000_007, &[Some(1e300)], Some(Tier::Ok)),
+            bucket(60_000 * 1_000_008, &[Some(0.0)], Some(Tier::Critical)),
         ];
         let mut closed = Closed::default();
         for b in &buckets {
@@ -236,12 +297,20 @@ mod tests {
     #[test]
     fn a_bucket_of_one_check_packs_into_a_few_bytes() {
         let mut closed = Closed::default();
+        let first = 29_000_000 * 60_000;
         for n in 0..10 {
-            closed.push(&bucket(29_000_000 * 60_000 + n * 60_000, &[Some(42.0)], Some(Tier::Ok)), 10);
+            closed.push(&bucket(first + n * 60_000, &[Some(42.0)], Some(Tier::Ok)), 10);
         }
-        // The first start is a full varint (6 bytes), the next nine deltas of 60,000 ms 3 bytes each;
-        // a flags byte, three one-byte counts and one value each.
-        assert_eq!(closed.bytes.len(), 6 + 9 * 3 + 10 * (1 + 3 + 8));
+        // A flags byte each; the first start in seconds (a 5-byte varint), the next nine deltas of
+        // 60 s one byte each; no counts; one value of one byte (42 zigzagged).
+        assert_eq!(closed.bytes.len(), 10 + 5 + 9 + 10);
         assert_eq!(closed.bytes.capacity(), 10 * BYTES_PER_BUCKET + 8, "room for ten, reserved once");
+        closed.take();
+        assert_eq!(closed.bytes.capacity(), 34 + 8, "fitted to the round: 34 bytes and a quarter more");
+
+        // A failing check with a float value: flags, delta, 8 bytes.
+        closed.push(&bucket(first, &[Some(97.5)], Some(Tier::Critical)), 10);
+        let back = closed.take();
+        assert_eq!((back[0].checks, back[0].failing, back[0].errors, back[0].last), (1, 1, 0, 97.5));
     }
 }

@@ -40,7 +40,7 @@ pub fn request(def: &MonitorDef, reading: &Reading, slot: Millis) -> Option<Aler
         observed_at: slot,
         expires_at: None,
         routed: None,
-        depends_on: def.ancestors.clone(),
+        depends_on: def.ancestors.to_vec(),
     })
 }
 

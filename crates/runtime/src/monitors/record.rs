@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use vigil_core::alert::Tier;
-use vigil_core::monitor::evaluate::Reading;
+use vigil_core::monitor::MonitorDef;
+use vigil_core::monitor::evaluate::{Memory, Reading, summary_of};
 
 use super::bucket::{Bucket, Closed};
 use vigil_core::time::{Clock, Millis};
@@ -234,11 +235,15 @@ impl Log {
             written.last_value = reading.value;
             written.last_tier = reading.tier;
             written.last_slot = slot;
+            // The note is kept as it is now (the status shows it); its row is rewritten at once
+            // only when a note comes or goes.
+            if written.note != reading.note {
+                written.note.clone_from(&reading.note);
+            }
             if changed {
                 if reading.tier.is_some() {
                     written.tier = reading.tier;
                 }
-                written.note = reading.note.clone();
                 if written.labels_hash != labels_hash {
                     written.labels_hash = labels_hash;
                     written.labels_json =
@@ -257,6 +262,32 @@ impl Log {
                 pending.remove(monitor, &key);
             }
         }
+    }
+
+    /// The last reading of each series, rebuilt from what is kept for the store (the entry keeps
+    /// no copy of its readings: about 180 bytes per monitor): its labels, value, tier and note,
+    /// and the summary rendered again.
+    pub fn readings(&self, def: &MonitorDef, memory: &Memory) -> Vec<Reading> {
+        self.series
+            .iter()
+            .map(|(key, w)| {
+                let labels = serde_json::from_str(&w.labels_json).unwrap_or_default();
+                let summary = summary_of(def, memory, key, &labels, w.last_value, w.last_tier, w.note.as_deref());
+                Reading {
+                    key: key.clone(),
+                    labels,
+                    value: w.last_value,
+                    tier: w.last_tier,
+                    summary,
+                    note: w.note.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The series' keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.series.iter().map(|(key, _)| key.as_str())
     }
 
     /// Moves the closed buckets and the latest readings the store has an older row of into

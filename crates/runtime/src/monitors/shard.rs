@@ -16,7 +16,7 @@ use vigil_core::monitor::MonitorDef;
 use vigil_core::monitor::evaluate::{Answer, Memory, Reading, evaluate};
 use vigil_core::time::Millis;
 
-use super::table::{Key, Table};
+use super::table::{Key, Named, Table};
 use super::{CheckCounts, Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
 use crate::alerting::messages::AlertMsg;
 
@@ -200,7 +200,8 @@ pub struct Done {
 /// What `status` shows of a monitor's last check (not the check's whole [`Done`]).
 struct LastCheck {
     started: Millis,
-    took: Duration,
+    /// In microseconds (saturating at about 71 minutes): a `Duration` took 16 bytes.
+    took_us: u32,
     /// The source's error, when it failed.
     error: Option<Box<str>>,
 }
@@ -215,29 +216,49 @@ struct Entry {
     next: Option<Millis>,
     running: bool,
     last: Option<LastCheck>,
-    readings: Vec<Reading>,
+    /// Its series as last written or checked (the status's readings are rebuilt from it).
     log: record::Log,
     /// When the stored readings shown before the first check here were taken.
     stored_at: Option<Millis>,
-    /// A heartbeat's pings so far (boxed: only heartbeats have any).
-    beats: Option<Box<vigil_core::monitor::expect::Beats>>,
-    /// When this node began watching it (a heartbeat that never pinged is due from here).
-    since: Millis,
-    /// A heartbeat's ping id.
-    ping_id: Option<String>,
+    /// A heartbeat's pings, ping id and watch start (boxed: only heartbeats have them; every
+    /// heartbeat has one).
+    heartbeat: Option<Box<HeartbeatState>>,
     /// Its checks so far per outcome (`/metrics` renders them when scraped: a counter
-    /// registered per monitor took about 300 bytes of the recorder's).
-    counts: CheckCounts,
+    /// registered per monitor took about 300 bytes of the recorder's). They wrap after 2^32,
+    /// which Prometheus reads as a counter reset.
+    counts: [u32; 4],
+}
+
+/// What only a heartbeat's entry has.
+struct HeartbeatState {
+    /// Its pings so far.
+    beats: vigil_core::monitor::expect::Beats,
+    /// Its ping id.
+    ping_id: Option<String>,
+    /// When this node began watching it as a heartbeat (one that never pinged is due from here).
+    since: Millis,
+}
+
+impl HeartbeatState {
+    fn new(since: Millis) -> Box<HeartbeatState> {
+        Box::new(HeartbeatState { beats: Default::default(), ping_id: None, since })
+    }
+}
+
+impl Named for Entry {
+    fn name(&self) -> &str {
+        &self.def.name
+    }
 }
 
 impl Entry {
     /// A heartbeat's pings so far (none yet: the default).
     fn beats(&self) -> vigil_core::monitor::expect::Beats {
-        self.beats.as_deref().copied().unwrap_or_default()
+        self.heartbeat.as_ref().map(|h| h.beats).unwrap_or_default()
     }
 
-    /// A monitor new to this shard, first watched at `now`.
-    fn new(def: Arc<MonitorDef>, now: Millis) -> Self {
+    /// A monitor new to this shard (a heartbeat's state is made where its definition is set).
+    fn new(def: Arc<MonitorDef>) -> Self {
         Entry {
             part: vigil_store::partition_of(&def.name),
             def,
@@ -246,12 +267,9 @@ impl Entry {
             next: None,
             running: false,
             last: None,
-            readings: Vec::new(),
             log: record::Log::default(),
             stored_at: None,
-            beats: None,
-            since: now,
-            ping_id: None,
+            heartbeat: None,
             counts: [0; 4],
         }
     }
@@ -423,7 +441,7 @@ impl Actor {
                 // here, and are dropped: their keys find nothing).
                 self.due_at.clear();
                 self.queued.clear();
-                let entries = self.entries.drain().into_iter().map(|(_, mut entry)| {
+                let entries = self.entries.drain().into_iter().map(|mut entry| {
                     entry.running = false;
                     Adopted(entry)
                 });
@@ -443,7 +461,8 @@ impl Actor {
                 let _ = reply.send(self.entries.values().map(|e| status(e)).collect());
             }
             Cmd::Counts(reply) => {
-                let _ = reply.send(self.entries.iter().map(|(name, e)| (name.to_string(), e.counts)).collect());
+                let _ = reply
+                    .send(self.entries.iter().map(|(name, e)| (name.to_string(), e.counts.map(u64::from))).collect());
             }
             Cmd::Get(name, reply) => {
                 let _ = reply.send(self.entries.named(&name).map(|e| status(e)));
@@ -452,8 +471,8 @@ impl Actor {
             Cmd::Stop(reply) => {
                 self.tell();
                 let mut batch = self.pending.take();
-                for (name, entry) in self.entries.iter_mut() {
-                    entry.log.close(name, &mut batch);
+                for entry in self.entries.values_mut() {
+                    entry.log.close(&entry.def.name, &mut batch);
                 }
                 record::in_index_order(&mut batch);
                 let _ = self.writer.send(record::WriterMsg::Flush(batch, reply));
@@ -467,6 +486,9 @@ impl Actor {
         let now = self.deps.clock.now();
         let names: std::collections::HashSet<&str> = defs.iter().map(|def| def.name.as_str()).collect();
         let old = self.entries.remove_unless(|name| names.contains(name));
+        // Room for the new ones at once (a vector grown by doubling keeps up to twice the room).
+        let held = self.entries.values().count();
+        self.entries.reserve(defs.len().saturating_sub(held));
         for mut def in defs {
             let source = self.source(&def);
             // Built: the `source` block is not read here again (a JSON map of about 300 bytes
@@ -481,15 +503,17 @@ impl Actor {
             let key = match self.entries.key(&name) {
                 Some(key) => key,
                 None => {
-                    let entry = adopted.remove(&name).unwrap_or_else(|| Box::new(Entry::new(def.clone(), now)));
-                    self.entries.insert(name, entry)
+                    let entry = adopted.remove(&name).unwrap_or_else(|| Box::new(Entry::new(def.clone())));
+                    self.entries.insert(entry)
                 }
             };
             // `part` stays: it is derived from the name, which is the key's.
             let entry = self.entries.get_mut(key).expect("just set");
             entry.def = def;
             entry.source = source;
-            entry.ping_id = None;
+            if entry.def.heartbeat.is_some() {
+                entry.heartbeat.get_or_insert_with(|| HeartbeatState::new(now)).ping_id = None;
+            }
             entry.next = if paused { None } else { entry.next.or(first) };
             if let Some(at) = entry.next {
                 self.due_at.insert((at, key));
@@ -498,11 +522,11 @@ impl Actor {
         // A removed monitor's open buckets are kept; its latest readings go. (One handed over
         // and removed by the same reload was another shard's: its readings go here all the same.)
         let mut closing = vigil_store::MonitorBatch::default();
-        for (name, mut entry) in old.into_iter().chain(adopted) {
-            entry.log.close(&name, &mut closing);
+        for mut entry in old.into_iter().chain(adopted.into_values()) {
+            entry.log.close(&entry.def.name, &mut closing);
             closing.results.clear();
-            for reading in &entry.readings {
-                self.pending.remove(&name, &reading.key);
+            for key in entry.log.keys() {
+                self.pending.remove(&entry.def.name, key);
             }
         }
         self.pending.keep_history(closing.history);
@@ -517,8 +541,10 @@ impl Actor {
     fn set_ping_ids(&mut self) {
         let mut ids = HashMap::new();
         let mut feeds = Vec::new();
-        for (name, entry) in self.entries.iter_mut() {
-            let Some(hb) = &entry.def.heartbeat else { continue };
+        for entry in self.entries.values_mut() {
+            let def = entry.def.clone();
+            let name = def.name.as_str();
+            let Some(hb) = &def.heartbeat else { continue };
             if let Some(feed) = &hb.queue {
                 feeds.push(crate::pings::Feed {
                     monitor: name.to_string(),
@@ -541,7 +567,9 @@ impl Actor {
                 None => crate::pings::derived_id(&self.salt, name),
             };
             ids.insert(id.clone(), name.to_string());
-            entry.ping_id = Some(id);
+            if let Some(heartbeat) = entry.heartbeat.as_mut() {
+                heartbeat.ping_id = Some(id);
+            }
         }
         let place = self.place;
         self.deps.pings.set_ids_where(move |monitor| place.holds(monitor), ids, feeds);
@@ -554,10 +582,11 @@ impl Actor {
         for row in rows {
             let Some(key) = self.entries.key(&row.monitor) else { continue };
             let Some(entry) = self.entries.get_mut(key) else { continue };
-            let beats = entry.beats.get_or_insert_default();
-            let before = **beats;
+            let Some(heartbeat) = entry.heartbeat.as_mut() else { continue };
+            let beats = &mut heartbeat.beats;
+            let before = *beats;
             beats.merge(&row.beats);
-            if **beats != before && !entry.def.paused {
+            if *beats != before && !entry.def.paused {
                 self.heartbeat(key, now, Vec::new());
             }
         }
@@ -574,8 +603,9 @@ impl Actor {
             }
             return;
         }
+        let since = entry.heartbeat.as_ref().map_or(now, |h| h.since);
         let (reading, next) =
-            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats(), entry.since, now);
+            vigil_core::monitor::expect::heartbeat_reading(&entry.def, &hb.expect, &entry.beats(), since, now);
         entry.next = next.filter(|_| !entry.def.paused);
         if let Some(at) = entry.next {
             self.due_at.insert((at, key));
@@ -615,8 +645,8 @@ impl Actor {
         }
         let lost = "Could not read heartbeat states; they resume with the next ping.";
         for row in shared_read(&seeds.heartbeats, store.heartbeats(0), lost).await.into_iter().flatten() {
-            if let Some(entry) = self.entries.named_mut(&row.monitor) {
-                entry.beats.get_or_insert_default().merge(&row.beats);
+            if let Some(heartbeat) = self.entries.named_mut(&row.monitor).and_then(|e| e.heartbeat.as_mut()) {
+                heartbeat.beats.merge(&row.beats);
             }
         }
     }
@@ -644,7 +674,6 @@ impl Actor {
             entry.log.seed(row, &reading);
             if entry.last.is_none() {
                 entry.stored_at = Some(row.checked_at);
-                entry.readings.push(reading);
             }
         }
     }
@@ -786,19 +815,19 @@ impl Actor {
             (_, Some(Tier::Warning)) => 1,
             _ => 0,
         };
-        entry.counts[outcome] += 1;
+        entry.counts[outcome] = entry.counts[outcome].wrapping_add(1);
         self.check_seconds
             .get_or_insert_with(|| metrics::histogram!("vigil_monitor_check_seconds"))
             .record(done.took.as_secs_f64());
         entry.log.record(&self.deps.history, &entry.def.name, &readings, done.slot, &mut self.pending);
-        entry.readings = readings;
         let waiting = std::mem::take(&mut done.waiting);
         // Only the error is shown later; the answer's samples (an HTTP body, say) are dropped.
         let error = match done.answer {
             Answer::Failed(e) => Some(e.into_boxed_str()),
             Answer::Samples(_) => None,
         };
-        entry.last = Some(LastCheck { started: done.started, took: done.took, error });
+        let took_us = u32::try_from(done.took.as_micros()).unwrap_or(u32::MAX);
+        entry.last = Some(LastCheck { started: done.started, took_us, error });
         for w in waiting {
             let _ = w.send(Some(status(entry)));
         }
@@ -817,12 +846,12 @@ fn status(entry: &Entry) -> MonitorStatus {
         name: entry.def.name.clone(),
         source: entry.def.source.kind.name().to_string(),
         last_check: last.map(|l| l.started).or(entry.stored_at),
-        took_ms: last.map(|l| l.took.as_millis() as u64),
+        took_ms: last.map(|l| u64::from(l.took_us) / 1000),
         error: last.and_then(|l| Some(l.error.as_deref()?.to_string())),
-        series: entry.readings.clone(),
+        series: entry.log.readings(&entry.def, &entry.memory),
         next_check: entry.next,
         paused: entry.def.paused,
-        ping_id: entry.ping_id.clone(),
+        ping_id: entry.heartbeat.as_ref().and_then(|h| h.ping_id.clone()),
         ping_queue: entry.def.heartbeat.as_ref().and_then(|h| Some(h.queue.as_ref()?.queue.clone())),
         beats: entry.def.heartbeat.is_some().then(|| entry.beats()),
         warning: entry.def.warning,
