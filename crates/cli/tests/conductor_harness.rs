@@ -9,6 +9,7 @@
 //! (the test says so when it starts to pass, so the list stays true), and the README lists it.
 //! An `expect` step marked `differs: <why>` is a state of Conductor's that vigil does not show:
 //! it must not hold, and the scenario goes on. Every other scenario must pass. `VIGIL_HARNESS_ONLY=<Spec>[,<Spec>]` runs some files only.
+//! With `-- --nocapture` it prints each scenario's outcome and the time each specification took.
 
 mod support;
 
@@ -67,7 +68,9 @@ async fn conductors_integration_scenarios_behave_as_conductors() {
 
     let mut table = Vec::new();
     let mut wrong = Vec::new();
+    let mut took = Vec::new();
     for file in &files {
+        let file_started = std::time::Instant::now();
         let text = std::fs::read_to_string(file).unwrap();
         let mut spec: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let spec_name = spec["spec"].as_str().unwrap_or("?").to_string();
@@ -122,6 +125,7 @@ async fn conductors_integration_scenarios_behave_as_conductors() {
             }
             table.push((spec_name.clone(), name, outcome, differs));
         }
+        took.push(format!("{spec_name} {:.1} s", file_started.elapsed().as_secs_f64()));
     }
 
     let run = table.iter().filter(|t| !matches!(t.2, Outcome::Skipped)).count();
@@ -137,6 +141,7 @@ async fn conductors_integration_scenarios_behave_as_conductors() {
         let note = differs.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
         eprintln!("  {mark} {spec} / {name}{note}");
     }
+    eprintln!("Time per specification: {}", took.join(", "));
     assert!(wrong.is_empty(), "{} scenario(s) did not turn out as recorded:\n{}", wrong.len(), wrong.join("\n\n"));
 }
 
