@@ -36,10 +36,11 @@ const MAX_HEADERS: usize = 64;
 /// A request made ready once: where it goes and its bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
-    /// `host:port`, to connect to and to pool by.
-    authority: String,
+    /// `host:port`, to connect to and to pool by (boxed slices: exactly as long as they are, and
+    /// 16 bytes inline each instead of 24).
+    authority: Box<str>,
     /// The whole request.
-    bytes: Vec<u8>,
+    bytes: Box<[u8]>,
     /// A HEAD request: the answer has no body whatever it says.
     head: bool,
 }
@@ -108,7 +109,11 @@ impl Prepared {
         }
         text.push_str("\r\n");
         text.push_str(body);
-        Some(Prepared { authority: format!("{host}:{port}"), bytes: text.into_bytes(), head: method == "HEAD" })
+        Some(Prepared {
+            authority: format!("{host}:{port}").into(),
+            bytes: text.into_bytes().into(),
+            head: method == "HEAD",
+        })
     }
 
     /// Sends the request on an idle connection (one that turns out closed is replaced once) or a
@@ -121,7 +126,7 @@ impl Prepared {
                 done => return done,
             }
         }
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.authority)).await {
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&*self.authority)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => return Err(Failure::Unanswered(e.to_string())),
             Err(_) => return Err(Failure::Unanswered(format!("no connection within {CONNECT_TIMEOUT:?}"))),

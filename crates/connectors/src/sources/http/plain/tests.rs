@@ -166,9 +166,9 @@ fn only_what_this_path_handles_fully_takes_it() {
     assert!(Prepared::new(&url("http://x/"), "GET", &split, None).is_none());
     let own_host = [("Host".to_string(), "y".to_string())];
     let p = Prepared::new(&url("http://x/"), "GET", &own_host, None).unwrap();
-    let text = String::from_utf8(p.bytes).unwrap();
+    let text = String::from_utf8(p.bytes.into_vec()).unwrap();
     assert!(text.contains("Host: y\r\n") && !text.contains("host: x"), "{text}");
-    assert_eq!(p.authority, "x:80");
+    assert_eq!(&*p.authority, "x:80");
 }
 
 #[test]
