@@ -3,9 +3,10 @@
 //!
 //! Ten closed buckets per series wait between two writes (one-minute buckets, written every ten
 //! minutes). As structs they took 56 bytes each, 616 bytes per series with the room kept for
-//! them; packed, a bucket of one check takes 13 to 16 bytes: the start as a varint delta from the
-//! previous one, a flags byte, the counts as varints, and one value where every statistic equals
-//! it (a bucket with one value), four otherwise.
+//! them; packed, a bucket of one check with a small whole value takes 3 or 4 bytes (a float value,
+//! 10): a flags byte, the start as a varint delta from the previous one (in seconds where whole),
+//! the counts as varints unless the bucket holds one check, and one value where every statistic
+//! equals it (a bucket with one value), four otherwise; whole values as zigzag varints.
 
 use vigil_core::alert::Tier;
 use vigil_core::monitor::evaluate::Reading;
