@@ -541,10 +541,10 @@ impl Actor {
     fn set_ping_ids(&mut self) {
         let mut ids = HashMap::new();
         let mut feeds = Vec::new();
-        for entry in self.entries.values_mut() {
-            let def = entry.def.clone();
-            let name = def.name.as_str();
-            let Some(hb) = &def.heartbeat else { continue };
+        for entry in self.entries.values_mut().filter(|e| e.def.heartbeat.is_some()) {
+            let entry = &mut **entry;
+            let name = entry.def.name.as_str();
+            let Some(hb) = &entry.def.heartbeat else { continue };
             if let Some(feed) = &hb.queue {
                 feeds.push(crate::pings::Feed {
                     monitor: name.to_string(),

@@ -61,7 +61,7 @@ impl<T: Named> Table<T> {
         let new_slots = more.saturating_sub(self.free.len());
         self.slots.reserve_exact(new_slots);
         let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.reserve(more, |slot| hasher.hash_one(slots[*slot as usize].held.as_ref().map_or("", |v| v.name())));
+        self.index.reserve(more, |slot| rehash(slots, hasher, *slot));
     }
 
     /// Adds `value` under its name; a value already there under that name is replaced, keeping
@@ -81,8 +81,7 @@ impl<T: Named> Table<T> {
         };
         let hash = self.hasher.hash_one(value.name());
         let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index
-            .insert_unique(hash, slot, |s| hasher.hash_one(slots[*s as usize].held.as_ref().map_or("", |v| v.name())));
+        self.index.insert_unique(hash, slot, |s| rehash(slots, hasher, *s));
         let place = &mut self.slots[slot as usize];
         place.generation = place.generation.wrapping_add(1);
         place.held = Some(value);
@@ -146,6 +145,11 @@ impl<T: Named> Table<T> {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values().map(|value| value.name())
     }
+}
+
+/// The hash of the name held in `slot`, for the index to move its slot numbers when it grows.
+fn rehash<T: Named>(slots: &[Slot<T>], hasher: &RandomState, slot: u32) -> u64 {
+    hasher.hash_one(slots[slot as usize].held.as_ref().map_or("", |v| v.name()))
 }
 
 impl<T> Table<T> {
