@@ -34,8 +34,8 @@ pub struct HttpConfig {
     /// Request headers.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Request body: a text, or JSON (sent as `application/json`). Boxed: a JSON value is 72
-    /// bytes inline, for every HTTP monitor, where most send none.
+    /// Request body: a text, or JSON (sent as `application/json`).
+    // Boxed: a JSON value is 72 bytes inline, in every HTTP monitor, where most send none.
     #[serde(default)]
     pub body: Option<Box<Value>>,
     /// Time the whole call may take (default 10s).
