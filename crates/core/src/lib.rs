@@ -24,6 +24,7 @@ pub mod retention;
 pub mod schedule;
 pub mod script;
 pub mod sink;
+pub mod slim;
 pub mod source_kind;
 pub mod status_event;
 pub mod task_types;

@@ -23,7 +23,7 @@ pub async fn jdbc(config: Value, writable: bool) -> TaskResult {
 
 /// Asks `source` with `config` (secrets revealed) and reports the task's result.
 pub async fn run(client: &reqwest::Client, source: SourceKind, config: Value) -> TaskResult {
-    let spec = SourceSpec { kind: source, config };
+    let spec = SourceSpec::new(source, config);
     let source = match Source::from_spec(&spec) {
         Ok(s) => s,
         Err(p) => {

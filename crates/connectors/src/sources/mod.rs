@@ -143,12 +143,12 @@ impl Source {
     /// [`from_spec`](Source::from_spec) reads it. Once per monitor load, not per check.
     pub fn build(spec: &SourceSpec, lookup: Credentials<'_>) -> Result<Source, SourceProblem> {
         let mut spec = spec.clone();
-        let missing = crate::credentials::substitute_credentials(&mut spec.config, lookup);
+        let missing = crate::credentials::substitute_credentials(spec.config_mut(), lookup);
         if let Some((path, message)) = missing.into_iter().next() {
             return Err(SourceProblem { path, message });
         }
         if spec.kind == SourceKind::Sql {
-            sql::resolve_connection(&mut spec.config, lookup)
+            sql::resolve_connection(spec.config_mut(), lookup)
                 .map_err(|message| SourceProblem { path: "connection".into(), message })?;
         }
         Self::from_spec(&spec)
@@ -170,7 +170,7 @@ impl Source {
                 break;
             }
             let field = problem.path.split(['.', '[']).next().unwrap_or_default().to_string();
-            let removed = match &mut spec.config {
+            let removed = match spec.config_mut() {
                 Value::Object(map) if !field.is_empty() => map.remove(&field).is_some(),
                 _ => false,
             };

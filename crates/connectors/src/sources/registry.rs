@@ -7,11 +7,12 @@
 /// Declares [`Source`](super::Source) from `Variant(folder::SettingsType)` lines.
 macro_rules! sources {
     ($($(#[$doc:meta])* $variant:ident($($config:ident)::+),)*) => {
-        /// A configured source, built to run. Each variant is boxed: the enum would otherwise be
-        /// as large as its largest source (432 bytes) for every monitor, whichever it runs.
+        /// A configured source, built to run. Each variant is shared: the enum would otherwise be
+        /// as large as its largest source (432 bytes) for every monitor, whichever it runs, and a
+        /// check under way holds a clone without another allocation around the enum.
         #[derive(Debug, Clone, PartialEq)]
         pub enum Source {
-            $($(#[$doc])* $variant(Box<<$($config)::+ as SourceConfig>::Built>),)*
+            $($(#[$doc])* $variant(std::sync::Arc<<$($config)::+ as SourceConfig>::Built>),)*
         }
 
         impl Source {
@@ -20,7 +21,7 @@ macro_rules! sources {
             pub fn from_spec(spec: &SourceSpec) -> Result<Source, SourceProblem> {
                 match spec.kind {
                     $(SourceKind::$variant => {
-                        typed::<$($config)::+>(&spec.config)?.build().map(|built| Source::$variant(Box::new(built)))
+                        typed::<$($config)::+>(&spec.config)?.build().map(|built| Source::$variant(std::sync::Arc::new(built)))
                     })*
                     SourceKind::Heartbeat => Err(SourceProblem {
                         path: String::new(),

@@ -11,6 +11,7 @@ use super::{Cadence, MissingSeries, MonitorDef, NoData, OnError, SourceSpec, Thr
 use crate::alert::Tier;
 use crate::def::build::{Unknown, check_keys};
 use crate::diagnostic::{Problem, Severity, did_you_mean};
+use crate::slim::SlimList;
 use crate::time::parse_duration;
 
 /// The monitor fields.
@@ -76,12 +77,12 @@ impl MonitorDef {
                 if has(obj, "source") {
                     problems.push(Problem::error("source", "a heartbeat monitor is pinged; it has no `source`"));
                 }
-                Some(SourceSpec { kind: SourceKind::Heartbeat, config: block.clone() })
+                Some(SourceSpec::new(SourceKind::Heartbeat, block.clone()))
             }
             None => source(obj, &mut problems).map(|mut spec| {
                 // An email's times are in the monitor's `zone` unless its block names one.
-                if let (Some(zone @ Value::String(_)), Value::Object(block)) = (obj.get("zone"), &mut spec.config)
-                    && spec.kind == SourceKind::Email
+                if spec.kind == SourceKind::Email
+                    && let (Some(zone @ Value::String(_)), Value::Object(block)) = (obj.get("zone"), spec.config_mut())
                 {
                     block.entry("zone").or_insert_with(|| zone.clone());
                 }
@@ -182,18 +183,18 @@ impl MonitorDef {
             labels,
             cadence,
             source,
-            value,
+            value: value.map(String::into_boxed_str),
             warning,
             critical,
             no_data,
             on_error,
             missing_series,
             rule,
-            dedup_key,
+            dedup_key: dedup_key.map(String::into_boxed_str),
             summary,
             notify,
             depends_on: depends_on.into(),
-            ancestors: Box::default(),
+            ancestors: SlimList::new(),
             paused,
             // Boxed: most monitors have neither, and each is larger than the rest of a field.
             retention: retention.map(Box::new),
@@ -334,7 +335,7 @@ fn source(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Option<Sourc
         problems.push(Problem::error(format!("source.{kind}"), format!("the `{kind}` source's settings are a map")));
         return None;
     }
-    Some(SourceSpec { kind: source_kind, config: config.clone() })
+    Some(SourceSpec::new(source_kind, config.clone()))
 }
 
 /// The names a `source:` block may hold, for a hint.

@@ -63,7 +63,7 @@ pub fn to_workflow(def: &MonitorDef) -> Option<Value> {
         "tasks": [
             {
                 "name": "ask", "taskReferenceName": "ask", "type": task_type,
-                "optional": ask_optional, "inputParameters": def.source.config,
+                "optional": ask_optional, "inputParameters": &*def.source.config,
             },
             {
                 "name": "judge", "taskReferenceName": "judge", "type": "INLINE",

@@ -30,6 +30,7 @@ pub use build::SUPPORTED as MONITOR_FIELDS;
 pub use threshold::Threshold;
 
 use crate::alert::{AlertRule, Tier};
+use crate::slim::SlimList;
 use crate::time::Millis;
 
 /// A checked monitor.
@@ -45,7 +46,7 @@ pub struct MonitorDef {
     pub source: SourceSpec,
     /// The field (SQL or InfluxDB column, JSON path into an HTTP body) compared with the
     /// thresholds; `None` takes a row's only numeric field.
-    pub value: Option<String>,
+    pub value: Option<Box<str>>,
     /// Met: the series is at least a warning.
     pub warning: Option<Threshold>,
     /// Met: the series is critical.
@@ -59,7 +60,7 @@ pub struct MonitorDef {
     /// How observations become notifications (`for`, `fireAfter`, `resolveAfter`, ...).
     pub rule: AlertRule,
     /// Dedup key template (`${labels.host}` ...); by default `monitor/<name>{labels}`.
-    pub dedup_key: Option<String>,
+    pub dedup_key: Option<Box<str>>,
     /// One-line summary template: `${value}`, `${tier}`, `${monitor}`, `${labels.NAME}`,
     /// `${error}`.
     pub summary: std::borrow::Cow<'static, str>,
@@ -67,24 +68,29 @@ pub struct MonitorDef {
     pub notify: Routes,
     /// The monitors this one sits behind (`dependsOn`): while one of them fails, this one's
     /// notifications are held.
-    pub depends_on: Box<[String]>,
+    pub depends_on: SlimList<String>,
     /// Every monitor it sits behind, directly or through others ([`fill_ancestors`]).
-    pub ancestors: Box<[String]>,
+    pub ancestors: SlimList<String>,
     /// No checks while paused.
     pub paused: bool,
     /// How long its check history is kept, where it differs from the global default.
     pub retention: Option<Box<crate::retention::Retention>>,
     /// Canned answers and what they must lead to (`vigil test`).
-    pub tests: Box<[testing::MonitorTest]>,
+    pub tests: SlimList<testing::MonitorTest>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
     pub heartbeat: Option<Box<HeartbeatDef>>,
 }
 
-/// The notifiers a monitor's alerts go to, per tier: only `warning` and `critical` route. A list
-/// written for every tier (`notify: [a, b]`) is kept once and shared by both; a `BTreeMap` of the
-/// two took about 400 bytes per monitor.
+/// The notifiers a monitor's alerts go to, per tier: only `warning` and `critical` route. One
+/// pointer wide: monitors that route alike share one value ([`share_routes`]), and a list written
+/// for every tier (`notify: [a, b]`) is kept once for both. A `BTreeMap` of the two took about
+/// 400 bytes per monitor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Routes {
+pub struct Routes(Option<Arc<TierRoutes>>);
+
+/// Each routed tier's notifiers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct TierRoutes {
     warning: Option<Arc<[String]>>,
     critical: Option<Arc<[String]>>,
 }
@@ -93,23 +99,25 @@ impl Routes {
     /// The same notifiers for every tier.
     pub fn every_tier(names: Vec<String>) -> Routes {
         let names: Arc<[String]> = names.into();
-        Routes { warning: Some(names.clone()), critical: Some(names) }
+        Routes(Some(Arc::new(TierRoutes { warning: Some(names.clone()), critical: Some(names) })))
     }
 
     /// Routes `tier` (warning or critical; any other is ignored) to `names`.
     pub fn set(&mut self, tier: Tier, names: Vec<String>) {
+        let route = Some(names.into());
         match tier {
-            Tier::Warning => self.warning = Some(names.into()),
-            Tier::Critical => self.critical = Some(names.into()),
+            Tier::Warning => Arc::make_mut(self.0.get_or_insert_default()).warning = route,
+            Tier::Critical => Arc::make_mut(self.0.get_or_insert_default()).critical = route,
             Tier::Ok => {}
         }
     }
 
     /// The notifiers of `tier` (none for `ok`, or a tier without a route).
     pub fn get(&self, tier: Tier) -> &[String] {
+        let Some(routes) = &self.0 else { return &[] };
         let route = match tier {
-            Tier::Warning => &self.warning,
-            Tier::Critical => &self.critical,
+            Tier::Warning => &routes.warning,
+            Tier::Critical => &routes.critical,
             Tier::Ok => &None,
         };
         route.as_deref().unwrap_or_default()
@@ -119,12 +127,48 @@ impl Routes {
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.get(Tier::Warning).iter().chain(self.get(Tier::Critical))
     }
+
+    /// Takes routes equal to ones in `seen` from there, and puts its own there otherwise (their
+    /// lists shared through `lists` the same way).
+    fn share(&mut self, seen: &mut Shared) {
+        let Some(routes) = &mut self.0 else { return };
+        if let Some(kept) = seen.routes.get(&**routes) {
+            *routes = kept.clone();
+            return;
+        }
+        let own = Arc::make_mut(routes);
+        for route in [&mut own.warning, &mut own.critical].into_iter().flatten() {
+            match seen.lists.get(&**route) {
+                Some(kept) => *route = kept.clone(),
+                None => {
+                    seen.lists.insert(route.clone());
+                }
+            }
+        }
+        seen.routes.insert(routes.clone());
+    }
+}
+
+/// What [`share_routes`] has seen so far.
+#[derive(Default)]
+struct Shared {
+    routes: std::collections::HashSet<Arc<TierRoutes>>,
+    lists: std::collections::HashSet<Arc<[String]>>,
+}
+
+/// Makes monitors that tell the same notifiers share one [`Routes`]: thousands of monitors
+/// usually name a few lists, and routes of their own took about 100 bytes each.
+pub fn share_routes(defs: &mut [MonitorDef]) {
+    let mut seen = Shared::default();
+    for def in defs {
+        def.notify.share(&mut seen);
+    }
 }
 
 /// Fills each monitor's `ancestors` (the transitive closure of `dependsOn` over `defs`);
 /// returns the cycles found, each as the names along it (`a → b → a`).
 pub fn fill_ancestors(defs: &mut [MonitorDef]) -> Vec<Vec<String>> {
-    let parents: std::collections::HashMap<String, Box<[String]>> =
+    let parents: std::collections::HashMap<String, SlimList<String>> =
         defs.iter().map(|d| (d.name.clone(), d.depends_on.clone())).collect();
     let mut cycles: Vec<Vec<String>> = Vec::new();
     for def in defs.iter_mut() {
@@ -242,8 +286,28 @@ impl Cadence {
 pub struct SourceSpec {
     /// Which source.
     pub kind: SourceKind,
-    /// The settings object.
-    pub config: Value,
+    /// The settings object: shared, so a definition holds 8 bytes for it, not a 72-byte value,
+    /// once [`SourceSpec::forget_config`] has let it go.
+    pub config: Arc<Value>,
+}
+
+impl SourceSpec {
+    /// A block of `kind` with settings `config`.
+    pub fn new(kind: SourceKind, config: Value) -> SourceSpec {
+        SourceSpec { kind, config: Arc::new(config) }
+    }
+
+    /// Lets the settings go (they read as `null` from here on), once the source they describe
+    /// is built: one shared `null`, so nothing is allocated per monitor.
+    pub fn forget_config(&mut self) {
+        static NULL: std::sync::LazyLock<Arc<Value>> = std::sync::LazyLock::new(|| Arc::new(Value::Null));
+        self.config = NULL.clone();
+    }
+
+    /// The settings, to change (copied first if they are shared).
+    pub fn config_mut(&mut self) -> &mut Value {
+        Arc::make_mut(&mut self.config)
+    }
 }
 
 /// The tier of a series that has no value.

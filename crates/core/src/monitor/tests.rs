@@ -356,3 +356,39 @@ fn dependencies_reach_through_parents_and_circles_are_found() {
         problems(json!({"name": "s", "every": "1m", "dependsOn": ["s"], "source": {"http": {"url": "http://x/"}}}));
     assert_eq!(errors, [("dependsOn[0]".to_string(), "a monitor cannot depend on itself".to_string())]);
 }
+
+#[test]
+fn monitors_naming_the_same_notifiers_share_one_list() {
+    let m = |name: &str, notify: Value| {
+        monitor(json!({"name": name, "every": "1m", "notify": notify, "source": {"http": {"url": "http://x/"}}}))
+    };
+    let mut defs = vec![
+        m("a", json!(["ops"])),
+        m("b", json!(["ops"])),
+        m("c", json!(["dev"])),
+        m("d", json!({"warning": ["dev"], "critical": ["ops", "pager"]})),
+    ];
+    let shared = |x: &MonitorDef, y: &MonitorDef, tier: Tier| {
+        std::ptr::eq(x.notify.get(tier).as_ptr(), y.notify.get(tier).as_ptr())
+    };
+    assert!(!shared(&defs[0], &defs[1], Tier::Critical), "each built its own");
+    share_routes(&mut defs);
+    assert!(shared(&defs[0], &defs[1], Tier::Critical));
+    assert!(shared(&defs[0], &defs[1], Tier::Warning));
+    assert!(shared(&defs[2], &defs[3], Tier::Warning), "one tier's list shared with another's");
+    assert!(!shared(&defs[0], &defs[2], Tier::Critical));
+    assert_eq!(defs[3].notify.get(Tier::Critical), ["ops", "pager"], "a different list stays its own");
+    assert_eq!(defs[1].notify.get(Tier::Warning), ["ops"]);
+}
+
+/// A definition is held in an `Arc` (16 bytes of counts) per monitor: 250,000 monitors keep
+/// 250,000 of them. mimalloc rounds an allocation up to its size class (…, 256, 320, 384, 448);
+/// this keeps a definition in the 320-byte class (`docs/benchmarks.md`, issue 36).
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn a_definition_and_its_arc_fit_in_320_bytes() {
+    assert!(std::mem::size_of::<MonitorDef>() + 16 <= 320, "{} bytes", std::mem::size_of::<MonitorDef>());
+    assert_eq!(std::mem::size_of::<Routes>(), 8);
+    // A series the evaluation remembers: its key and what it saw, in the 64-byte class.
+    assert!(std::mem::size_of::<(Box<str>, Seen)>() <= 64);
+}

@@ -352,6 +352,7 @@ impl Engine {
     pub fn set_monitors(&self, mut defs: Vec<vigil_core::monitor::MonitorDef>) {
         // Cycles are refused when the files are read; any left (through the API) still end.
         vigil_core::monitor::fill_ancestors(&mut defs);
+        vigil_core::monitor::share_routes(&mut defs);
         self.monitors.set(defs);
     }
 

@@ -211,7 +211,8 @@ struct Entry {
     def: Arc<MonitorDef>,
     /// The partition of its name (where it runs, in a cluster).
     part: u32,
-    source: Result<Arc<Source>, String>,
+    /// Cheap to clone: each source is shared within it.
+    source: Result<Source, String>,
     memory: Memory,
     next: Option<Millis>,
     running: bool,
@@ -493,7 +494,7 @@ impl Actor {
             let source = self.source(&def);
             // Built: the `source` block is not read here again (a JSON map of about 300 bytes
             // per monitor).
-            def.source.config = serde_json::Value::Null;
+            def.source.forget_config();
             // A heartbeat is looked at once it is loaded (its verdict says when next).
             let first = if def.heartbeat.is_some() { Some(now) } else { def.cadence.next_after(now) };
             let paused = def.paused;
@@ -616,13 +617,12 @@ impl Actor {
     }
 
     /// The source with its credentials filled in; an error is shown on every check.
-    fn source(&self, def: &MonitorDef) -> Result<Arc<Source>, String> {
+    fn source(&self, def: &MonitorDef) -> Result<Source, String> {
         if def.heartbeat.is_some() {
             return Err("a heartbeat is pinged, not asked".into());
         }
         let lookup = self.deps.credentials.clone();
         Source::build(&def.source, &*lookup)
-            .map(Arc::new)
             .map_err(|p| format!("source.{}.{}: {}", def.source.kind, p.path, p.message))
     }
 
@@ -762,7 +762,7 @@ impl Actor {
         let Some(entry) = self.entries.get(key) else { return };
         let source = entry.source.clone();
         // Only a browser check keeps something under its monitor's name (an empty name costs nothing).
-        let monitor = match source.as_deref() {
+        let monitor = match source.as_ref() {
             Ok(Source::Browser(_)) => entry.def.name.clone(),
             _ => String::new(),
         };
@@ -871,5 +871,13 @@ mod tests {
         assert_eq!(history_chunk(0, 600_000), 1);
         assert_eq!(history_chunk(50, 1_000), 50, "a flush of a second or less writes everything at once");
         assert_eq!(history_chunk(50, 0), 50);
+    }
+
+    /// One boxed entry per monitor; mimalloc rounds an allocation up to its size class (…, 160,
+    /// 192, 224): this keeps it in 192 (`docs/benchmarks.md`, issue 36).
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn an_entry_fits_in_192_bytes() {
+        assert!(std::mem::size_of::<super::Entry>() <= 192, "{} bytes", std::mem::size_of::<super::Entry>());
     }
 }

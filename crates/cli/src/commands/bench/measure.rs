@@ -86,10 +86,21 @@ pub(crate) fn rss_mb() -> f64 {
 
 /// Resident memory of process `pid` (`self` for this one), in MB.
 pub(crate) fn rss_mb_of(pid: &str) -> f64 {
+    status_mb(pid, "VmRSS:")
+}
+
+/// This process' resident memory split: anonymous (the heap, stacks) and file-backed (the
+/// binary's pages that have been run or read), in MB.
+pub(crate) fn rss_parts_mb() -> (f64, f64) {
+    (status_mb("self", "RssAnon:"), status_mb("self", "RssFile:"))
+}
+
+/// A `kB` field of `/proc/{pid}/status`, in MB (0 where it is missing).
+fn status_mb(pid: &str, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)

@@ -15,7 +15,7 @@ use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_store::SqliteStore;
 
-use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, thread_cpu_seconds, write_bytes};
+use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, rss_parts_mb, thread_cpu_seconds, write_bytes};
 
 /// What to run.
 pub struct Plan {
@@ -161,10 +161,13 @@ pub async fn run(plan: Plan) -> Result<()> {
     let (db0, wrote0, from) = (db_bytes(dir.path()), write_bytes(), SystemClock.now());
     seen.lock().expect("lock").window = Some((from, i64::MAX));
     let started = Instant::now();
-    let mut peak_rss = 0f64;
+    let (mut peak_rss, mut parts) = (0f64, (0f64, 0f64));
     while started.elapsed() < Duration::from_secs(plan.seconds) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        peak_rss = peak_rss.max(rss_mb());
+        let rss = rss_mb();
+        if rss > peak_rss {
+            (peak_rss, parts) = (rss, rss_parts_mb());
+        }
     }
     let (cpu1, peer1) = (cpu_seconds(), thread_cpu_seconds(PEER_THREAD));
     let (db1, wrote1) = (db_bytes(dir.path()), write_bytes());
@@ -206,7 +209,9 @@ pub async fn run(plan: Plan) -> Result<()> {
         );
     }
     crate::output::outln!(
-        "  RSS before the monitors {rss_before:.0} MB, peak {peak_rss:.0} MB; database growth {:.1} MB/hour ({} bytes in {elapsed:.0}s)",
+        "  RSS before the monitors {rss_before:.0} MB, peak {peak_rss:.0} MB ({:.0} anonymous, {:.0} file-backed); database growth {:.1} MB/hour ({} bytes in {elapsed:.0}s)",
+        parts.0,
+        parts.1,
         (db1.saturating_sub(db0)) as f64 * 3600.0 / elapsed / 1e6,
         db1.saturating_sub(db0)
     );

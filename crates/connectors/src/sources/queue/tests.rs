@@ -51,9 +51,9 @@ fn the_chosen_count_is_the_one_field_so_a_monitor_needs_no_value() {
 
 #[test]
 fn a_monitor_names_it_in_its_source_block() {
-    let spec = vigil_core::monitor::SourceSpec {
-        kind: vigil_core::monitor::SourceKind::Queue,
-        config: json!({"queue": "redis:events", "url": "redis://r:6379", "metric": "consumers"}),
-    };
+    let spec = vigil_core::monitor::SourceSpec::new(
+        vigil_core::monitor::SourceKind::Queue,
+        json!({"queue": "redis:events", "url": "redis://r:6379", "metric": "consumers"}),
+    );
     assert!(matches!(Source::from_spec(&spec), Ok(Source::Queue(_))));
 }
