@@ -28,6 +28,15 @@ const PURGE_DELAY_MS: c_long = 1_000;
 unsafe extern "C" {
     fn mi_option_get(option: c_int) -> c_long;
     fn mi_option_set(option: c_int, value: c_long);
+    fn mi_collect(force: bool);
+}
+
+/// Has mimalloc return the calling thread's freed memory to the operating system now (its heaps
+/// hold what `malloc_trim` never sees); `vigil_core::memory::give_back` calls it after loading.
+pub fn collect() {
+    // SAFETY: mi_collect takes no pointers; it frees only what the calling thread's heap no longer
+    // uses, and may be called from any thread at any time.
+    unsafe { mi_collect(true) }
 }
 
 /// Keeps freed memory for [`PURGE_DELAY_MS`] unless `MIMALLOC_PURGE_DELAY` says otherwise. Call
@@ -48,6 +57,14 @@ pub fn tune() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collecting_keeps_what_is_in_use() {
+        let kept: Vec<u64> = (0..100_000).collect();
+        drop((0..100_000).map(|n| n.to_string()).collect::<Vec<_>>());
+        collect();
+        assert_eq!(kept.iter().sum::<u64>(), 4_999_950_000);
+    }
 
     #[test]
     fn the_purge_delay_is_the_option_changed() {

@@ -85,6 +85,7 @@ enum Command {
 
 fn main() -> ExitCode {
     allocator::tune();
+    vigil_core::memory::set_collect(allocator::collect);
     let cli = Cli::parse();
     setup::init_tracing(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");

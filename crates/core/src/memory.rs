@@ -142,10 +142,24 @@ unsafe impl rquickjs::allocator::Allocator for DeadlineAllocator {
     }
 }
 
+/// How [`give_back`] reaches the process' global allocator, set once by the binary that installs
+/// it (the CLI's mimalloc: its heaps hold vigil's memory, which `malloc_trim` never sees).
+static COLLECT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what [`give_back`] calls to have the global allocator return the calling thread's freed
+/// memory; a later call changes nothing.
+pub fn set_collect(collect: fn()) {
+    let _ = COLLECT.set(collect);
+}
+
 /// Hands the memory freed by a large one-off job (loading 100,000 definitions parses far more
 /// than it keeps) back to the operating system, where the allocator would otherwise keep it for
-/// good (glibc's `malloc_trim`; elsewhere nothing).
+/// good: the global allocator's own collection (see [`set_collect`]) for the calling thread's
+/// heap, then glibc's `malloc_trim` for what C libraries took from glibc (SQLite's caches).
 pub fn give_back() {
+    if let Some(collect) = COLLECT.get() {
+        collect();
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         unsafe extern "C" {
@@ -213,6 +227,17 @@ pub fn shrink_json(map: serde_json::Map<String, serde_json::Value>) -> serde_jso
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn giving_back_calls_the_allocator_collection_that_was_set() {
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        fn collect() {
+            CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        super::set_collect(collect);
+        super::give_back();
+        assert!(CALLS.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the collection set was called");
+    }
+
     #[test]
     fn a_shrunk_map_keeps_every_value_in_order() {
         let serde_json::Value::Object(map) =
