@@ -8,6 +8,46 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
+/// An optional instant in 8 bytes, where `Option<Millis>` takes 16: `Millis::MIN` (292 million
+/// years before 1970, never a time vigil keeps) stands for none. For state kept per monitor.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct MaybeMillis(Option<NonMinMillis>);
+
+/// A [`Millis`] that is not `Millis::MIN`, so that `Option` of it needs no tag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct NonMinMillis(std::num::NonZeroU64);
+
+impl MaybeMillis {
+    /// No instant.
+    pub const NONE: MaybeMillis = MaybeMillis(None);
+
+    /// `at`, or none; `Some(Millis::MIN)` is kept as `Millis::MIN + 1`.
+    pub fn new(at: Option<Millis>) -> Self {
+        // Flipping the sign bit maps `Millis::MIN` to zero, the one value `NonZeroU64` lacks.
+        MaybeMillis(at.map(|at| {
+            let bits = (at.max(Millis::MIN + 1) as u64) ^ (1 << 63);
+            NonMinMillis(std::num::NonZeroU64::new(bits).expect("only Millis::MIN maps to zero"))
+        }))
+    }
+
+    /// The instant, if there is one.
+    pub fn get(self) -> Option<Millis> {
+        self.0.map(|NonMinMillis(bits)| (bits.get() ^ (1 << 63)) as Millis)
+    }
+}
+
+impl From<Option<Millis>> for MaybeMillis {
+    fn from(at: Option<Millis>) -> Self {
+        MaybeMillis::new(at)
+    }
+}
+
+impl std::fmt::Debug for MaybeMillis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
     /// The current time in epoch milliseconds.
@@ -129,5 +169,17 @@ mod tests {
         assert_eq!(parse_until("1970-01-01T00:00:01Z"), Ok(1_000));
         assert_eq!(parse_until("1970-01-01 01:00 Europe/Berlin"), Ok(0));
         assert!(parse_until("1970-01-01 01:00 Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn a_maybe_instant_keeps_every_instant_in_8_bytes() {
+        assert_eq!(std::mem::size_of::<MaybeMillis>(), 8);
+        for at in [0, 1, -1, 1_764_288_000_000, i64::MAX, i64::MIN + 1] {
+            assert_eq!(MaybeMillis::new(Some(at)).get(), Some(at));
+        }
+        assert_eq!(MaybeMillis::new(Some(i64::MIN)).get(), Some(i64::MIN + 1), "the one value it cannot keep");
+        assert_eq!(MaybeMillis::new(None).get(), None);
+        assert_eq!(MaybeMillis::default(), MaybeMillis::NONE);
+        assert_ne!(MaybeMillis::new(Some(0)), MaybeMillis::NONE);
     }
 }

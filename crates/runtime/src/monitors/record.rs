@@ -55,14 +55,14 @@ impl Default for HistorySettings {
 }
 
 /// What was last written for one series, its open bucket and the closed ones not written yet,
-/// and its last reading (a few numbers: building rows waits for the flush).
+/// and its last reading (a few numbers: building rows waits for the flush). With its boxed key it
+/// takes 160 bytes, mimalloc's 160 class (`a_series_fits_in_160_bytes`).
 #[derive(Debug, Clone)]
 struct Written {
     tier: Option<Tier>,
-    /// Boxed text: 16 bytes inline, not 24, which keeps a series' record in 192 bytes.
-    note: Option<Box<str>>,
+    /// Its note and labels; `None` while it has neither, as most series do.
+    told: Option<Box<Told>>,
     labels_hash: u64,
-    labels_json: Box<str>,
     changed_at: Millis,
     open: Option<Bucket>,
     closed: Closed,
@@ -73,13 +73,21 @@ struct Written {
     stale: bool,
 }
 
+/// A series' note and labels, boxed together: most series have neither, and then nothing is
+/// allocated for them (a `"{}"` per series was, and both took 32 bytes inline).
+#[derive(Debug, Clone, Default)]
+struct Told {
+    note: Option<Box<str>>,
+    /// The labels as JSON; `None` for none (`{}`).
+    labels_json: Option<Box<str>>,
+}
+
 impl Written {
     fn fresh(slot: Millis) -> Written {
         Written {
             tier: None,
-            note: None,
+            told: None,
             labels_hash: 0,
-            labels_json: "{}".into(),
             changed_at: slot,
             open: None,
             closed: Closed::default(),
@@ -90,14 +98,39 @@ impl Written {
         }
     }
 
+    fn note(&self) -> Option<&str> {
+        self.told.as_ref().and_then(|t| t.note.as_deref())
+    }
+
+    fn labels_json(&self) -> &str {
+        self.told.as_ref().and_then(|t| t.labels_json.as_deref()).unwrap_or("{}")
+    }
+
+    fn set_note(&mut self, note: Option<&str>) {
+        self.told.get_or_insert_default().note = note.map(Box::from);
+        self.tidy();
+    }
+
+    fn set_labels_json(&mut self, json: &str) {
+        self.told.get_or_insert_default().labels_json = (json != "{}").then(|| Box::from(json));
+        self.tidy();
+    }
+
+    /// Frees the box of a series that has neither note nor labels.
+    fn tidy(&mut self) {
+        if self.told.as_ref().is_some_and(|t| t.note.is_none() && t.labels_json.is_none()) {
+            self.told = None;
+        }
+    }
+
     fn row(&self, monitor: &str, series: &str) -> MonitorResultRow {
         MonitorResultRow {
             monitor: monitor.to_string(),
             series: series.to_string(),
-            labels: self.labels_json.to_string(),
+            labels: self.labels_json().to_string(),
             tier: self.last_tier.map(|t| t.as_str().to_string()),
             value: self.last_value,
-            note: self.note.as_deref().map(str::to_string),
+            note: self.note().map(str::to_string),
             checked_at: self.last_slot,
             changed_at: self.changed_at,
         }
@@ -108,7 +141,8 @@ impl Written {
 /// a sorted vector costs a fraction of a map's memory and finds a key by binary search).
 #[derive(Debug, Clone, Default)]
 pub struct Log {
-    series: Vec<(String, Written)>,
+    /// Boxed keys: 16 bytes inline where a `String` took 24.
+    series: Vec<(Box<str>, Written)>,
 }
 
 /// What the one-second flushes write, across monitors: changed latest readings, gone series (and
@@ -171,24 +205,24 @@ fn hash_labels(reading: &Reading) -> u64 {
 impl Log {
     /// Seeds from the stored latest readings, so a restart does not rewrite unchanged series.
     pub fn seed(&mut self, row: &MonitorResultRow, reading: &Reading) {
-        let written = Written {
+        let mut written = Written {
             tier: reading.tier,
-            note: row.note.as_deref().map(Box::from),
             labels_hash: hash_labels(reading),
-            labels_json: row.labels.clone().into_boxed_str(),
             changed_at: row.changed_at,
             last_value: row.value,
             last_tier: reading.tier,
             last_slot: row.checked_at,
             ..Written::fresh(row.checked_at)
         };
+        written.set_note(row.note.as_deref());
+        written.set_labels_json(&row.labels);
         let at = self.slot(&row.series, row.checked_at);
         self.series[at].1 = written;
     }
 
     /// The index of `key`'s entry, made (fresh at `slot`) if missing.
     fn slot(&mut self, key: &str, slot: Millis) -> usize {
-        match self.series.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+        match self.series.binary_search_by(|(k, _)| (**k).cmp(key)) {
             Ok(at) => at,
             Err(at) => {
                 // Most monitors have one series: room for exactly one (a vector's first growth
@@ -196,7 +230,7 @@ impl Log {
                 if self.series.capacity() == 0 {
                     self.series.reserve_exact(1);
                 }
-                self.series.insert(at, (key.to_string(), Written::fresh(slot)));
+                self.series.insert(at, (key.into(), Written::fresh(slot)));
                 at
             }
         }
@@ -220,8 +254,9 @@ impl Log {
             if tier_changed {
                 written.changed_at = slot;
             }
-            let changed =
-                tier_changed || written.labels_hash != labels_hash || written.note.is_some() != reading.note.is_some();
+            let changed = tier_changed
+                || written.labels_hash != labels_hash
+                || written.note().is_some() != reading.note.is_some();
             let open = written.open.get_or_insert_with(|| Bucket::new(start));
             if open.start != start {
                 let closed = std::mem::replace(open, Bucket::new(start));
@@ -238,8 +273,8 @@ impl Log {
             written.last_slot = slot;
             // The note is kept as it is now (the status shows it); its row is rewritten at once
             // only when a note comes or goes.
-            if written.note.as_deref() != reading.note.as_deref() {
-                written.note = reading.note.as_deref().map(Box::from);
+            if written.note() != reading.note.as_deref() {
+                written.set_note(reading.note.as_deref());
             }
             if changed {
                 if reading.tier.is_some() {
@@ -247,8 +282,7 @@ impl Log {
                 }
                 if written.labels_hash != labels_hash {
                     written.labels_hash = labels_hash;
-                    written.labels_json =
-                        serde_json::to_string(&reading.labels).unwrap_or_else(|_| "{}".into()).into_boxed_str();
+                    written.set_labels_json(&serde_json::to_string(&reading.labels).unwrap_or_else(|_| "{}".into()));
                 }
                 written.stale = false;
                 pending.results.insert((monitor.to_string(), reading.key.clone()), written.row(monitor, &reading.key));
@@ -256,7 +290,7 @@ impl Log {
         }
         if self.series.len() > readings.len() {
             let (kept, gone): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.series).into_iter().partition(|(k, _)| readings.iter().any(|r| &r.key == k));
+                std::mem::take(&mut self.series).into_iter().partition(|(k, _)| readings.iter().any(|r| *r.key == **k));
             self.series = kept;
             for (key, w) in gone {
                 pending.history.extend(w.closed.unpack().iter().chain(&w.open).map(|b| b.row(monitor, &key)));
@@ -272,15 +306,15 @@ impl Log {
         self.series
             .iter()
             .map(|(key, w)| {
-                let labels = serde_json::from_str(&w.labels_json).unwrap_or_default();
-                let summary = summary_of(def, memory, key, &labels, w.last_value, w.last_tier, w.note.as_deref());
+                let labels = serde_json::from_str(w.labels_json()).unwrap_or_default();
+                let summary = summary_of(def, memory, key, &labels, w.last_value, w.last_tier, w.note());
                 Reading {
-                    key: key.clone(),
+                    key: key.to_string(),
                     labels,
                     value: w.last_value,
                     tier: w.last_tier,
                     summary,
-                    note: w.note.as_deref().map(str::to_string),
+                    note: w.note().map(str::to_string),
                 }
             })
             .collect()
@@ -288,7 +322,7 @@ impl Log {
 
     /// The series' keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.series.iter().map(|(key, _)| key.as_str())
+        self.series.iter().map(|(key, _)| &**key)
     }
 
     /// Moves the closed buckets and the latest readings the store has an older row of into
@@ -531,5 +565,33 @@ mod tests {
         log.record(&SETTINGS, "disk", &[reading("a", Some(97.0), Some(Tier::Critical))], 20_000, &mut pending);
         let back = flush(&mut log, &mut pending, false);
         assert_eq!(back.results[0].changed_at, 0, "critical before and after: no tier change");
+    }
+
+    /// One series per monitor for most: mimalloc rounds an allocation up to its size class (…,
+    /// 128, 160, 192); this keeps a series with its key in 160 (`docs/benchmarks.md`, issue 36).
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_series_fits_in_160_bytes() {
+        let size = std::mem::size_of::<(Box<str>, Written)>();
+        assert!(size <= 160, "{size} bytes");
+    }
+
+    #[test]
+    fn note_and_labels_are_boxed_only_while_a_series_has_them() {
+        let (mut log, mut pending) = (Log::default(), Pending::default());
+        let bare = Reading { labels: BTreeMap::new(), note: None, ..reading("a", Some(1.0), Some(Tier::Ok)) };
+        log.record(&SETTINGS, "disk", std::slice::from_ref(&bare), 0, &mut pending);
+        assert!(log.series[0].1.told.is_none(), "nothing boxed for a series with neither");
+        assert_eq!(flush(&mut log, &mut pending, false).results[0].labels, "{}");
+        log.record(&SETTINGS, "disk", &[reading("a", None, Some(Tier::Ok))], 10_000, &mut pending);
+        let told = flush(&mut log, &mut pending, false);
+        assert_eq!(
+            (told.results[0].labels.as_str(), told.results[0].note.as_deref()),
+            (r#"{"host":"a"}"#, Some("no data"))
+        );
+        log.record(&SETTINGS, "disk", &[bare], 20_000, &mut pending);
+        let back = flush(&mut log, &mut pending, false);
+        assert_eq!((back.results[0].labels.as_str(), back.results[0].note.as_deref()), ("{}", None));
+        assert!(log.series[0].1.told.is_none(), "the box goes with the last of them");
     }
 }

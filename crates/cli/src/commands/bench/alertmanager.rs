@@ -129,7 +129,9 @@ async fn until_ready(http: &Http, url: &str, child: &mut Child) -> Result<()> {
 async fn start_alertmanager(plan: &Plan, dir: &std::path::Path, hooks: &str, http: &Http) -> Result<Contender> {
     let port = free_port()?;
     std::fs::write(dir.join("am.yml"), config(hooks, "alertmanager"))?;
-    let mut child = Command::new(&plan.alertmanager)
+    let mut command = Command::new(&plan.alertmanager);
+    crate::allocator::huge_pages_as_the_system_says(&mut command);
+    let mut child = command
         .arg(format!("--config.file={}", dir.join("am.yml").display()))
         .arg(format!("--storage.path={}", dir.join("am-data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
