@@ -91,14 +91,16 @@ fn no_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes integers only and changes a flag of this process.
     #[cfg(target_os = "linux")]
     unsafe {
-        prctl(
-            PR_SET_THP_DISABLE,
-            1 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-        );
+        thp_flag(PR_SET_THP_DISABLE, 1);
     }
+}
+
+/// `prctl(option, value, 0, 0, 0)`: the huge-page flag's calls, which take integers only.
+#[cfg(target_os = "linux")]
+unsafe fn thp_flag(option: c_int, value: std::ffi::c_ulong) -> c_int {
+    let zero: std::ffi::c_ulong = 0;
+    // SAFETY: the caller passes a `PR_*_THP_DISABLE` option; prctl reads only these integers.
+    unsafe { prctl(option, value, zero, zero, zero) }
 }
 
 /// Has `command`'s process use transparent huge pages as the system says, not as vigil does (a
@@ -111,8 +113,7 @@ pub fn huge_pages_as_the_system_says(command: &mut std::process::Command) {
         // which is async-signal-safe and takes integers only.
         unsafe {
             command.pre_exec(|| {
-                let zero = 0 as std::ffi::c_ulong;
-                prctl(PR_SET_THP_DISABLE, zero, zero, zero, zero);
+                thp_flag(PR_SET_THP_DISABLE, 0);
                 Ok(())
             });
         }
@@ -141,18 +142,7 @@ mod tests {
         }
         tune();
         // SAFETY: reads a flag of this process, and mimalloc's option table.
-        let (flag, option) = unsafe {
-            (
-                prctl(
-                    PR_GET_THP_DISABLE,
-                    0 as std::ffi::c_ulong,
-                    0 as std::ffi::c_ulong,
-                    0 as std::ffi::c_ulong,
-                    0 as std::ffi::c_ulong,
-                ),
-                mi_option_get(ALLOW_THP),
-            )
-        };
+        let (flag, option) = unsafe { (thp_flag(PR_GET_THP_DISABLE, 0), mi_option_get(ALLOW_THP)) };
         assert_eq!((flag, option), (1, 0), "the kernel's flag and mimalloc's option");
         let status = |command: &mut std::process::Command| {
             let out = command.args(["THP_enabled", "/proc/self/status"]).output().expect("grep runs");
