@@ -107,13 +107,18 @@ impl Written {
     }
 
     fn set_note(&mut self, note: Option<&str>) {
-        self.told.get_or_insert_default().note = note.map(Box::from);
-        self.tidy();
+        if note.is_some() || self.told.is_some() {
+            self.told.get_or_insert_default().note = note.map(Box::from);
+            self.tidy();
+        }
     }
 
     fn set_labels_json(&mut self, json: &str) {
-        self.told.get_or_insert_default().labels_json = (json != "{}").then(|| Box::from(json));
-        self.tidy();
+        let labels = (json != "{}").then(|| Box::from(json));
+        if labels.is_some() || self.told.is_some() {
+            self.told.get_or_insert_default().labels_json = labels;
+            self.tidy();
+        }
     }
 
     /// Frees the box of a series that has neither note nor labels.
