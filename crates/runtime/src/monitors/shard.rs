@@ -255,6 +255,13 @@ impl Named for Entry {
     }
 }
 
+/// What an entry's source is until it is built (at once, where the entry is made): one shared
+/// allocation, not one per monitor loaded.
+fn not_built() -> Arc<String> {
+    static NOT_BUILT: std::sync::LazyLock<Arc<String>> = std::sync::LazyLock::new(Arc::default);
+    NOT_BUILT.clone()
+}
+
 impl Entry {
     /// A heartbeat's pings so far (none yet: the default).
     fn beats(&self) -> vigil_core::monitor::expect::Beats {
@@ -266,7 +273,7 @@ impl Entry {
         Entry {
             part: vigil_store::partition_of(&def.name),
             def,
-            source: Err(Arc::default()),
+            source: Err(not_built()),
             memory: Memory::default(),
             next: MaybeMillis::NONE,
             running: false,
