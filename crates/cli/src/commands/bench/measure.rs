@@ -59,7 +59,7 @@ pub(crate) fn thread_cpu_seconds(name: &str) -> f64 {
 }
 
 /// User + system CPU seconds from a `/proc/.../stat` file.
-fn stat_cpu_seconds(path: &std::path::Path) -> f64 {
+pub(crate) fn stat_cpu_seconds(path: &std::path::Path) -> f64 {
     let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let fields: Vec<&str> =

@@ -12,6 +12,7 @@ mod alertmanager;
 mod cluster;
 mod engine;
 mod events;
+mod floor;
 mod lag;
 mod measure;
 mod monitors;

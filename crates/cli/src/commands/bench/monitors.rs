@@ -240,5 +240,12 @@ pub async fn run(plan: Plan) -> Result<()> {
         failing - paged_failing
     );
     engine.shutdown().await;
+    // The floor, once vigil has stopped: the same exchange by a bare client, with the same peer.
+    if let Some(floor) = super::floor::cpu_per_exchange_us(plan.kind, &base, plan.monitors.saturating_sub(1))? {
+        crate::output::outln!(
+            "  the floor: a bare client's CPU for the same exchange with the same peer {floor:.1} µs (blocking sockets; on loopback the kernel's work for the peer's side of a connection counts as the client's); vigil above it: {:.1} µs",
+            1e6 * (all - peer) / checks as f64 - floor
+        );
+    }
     Ok(())
 }
