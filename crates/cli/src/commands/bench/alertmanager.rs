@@ -7,7 +7,8 @@
 //! - resident memory with every alert active, and what it grew by per 100,000 alerts;
 //! - the time from a push to its webhook notification with `group_wait: 0`, p50 and p99;
 //! - the whole cost of loading: the server's CPU time per 1,000 alerts and the bytes it wrote
-//!   to storage per alert (vigil on PostgreSQL writes through the database server: not counted).
+//!   to storage per alert (vigil on PostgreSQL writes through the database server: its bytes
+//!   are not counted, its processes' CPU is, on a line of its own when PostgreSQL is local).
 //!
 //! vigil runs on SQLite, and on PostgreSQL too with `--postgres`.
 
@@ -59,6 +60,8 @@ struct Contender {
     /// The server's CPU seconds and bytes written while loading.
     cpu: f64,
     written: u64,
+    /// The database server's CPU seconds while loading (PostgreSQL's processes).
+    server_cpu: f64,
 }
 
 impl Drop for Contender {
@@ -179,6 +182,7 @@ fn contender(name: String, base: String, child: Child, hook: &str) -> Contender 
         latencies: Vec::new(),
         cpu: 0.0,
         written: 0,
+        server_cpu: 0.0,
     }
 }
 
@@ -205,6 +209,8 @@ async fn load(http: &Http, c: &mut Contender, from: usize, to: usize, senders: u
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
     let pid = c.child.id();
     let (cpu, written) = (super::measure::cpu_seconds_of(pid), super::measure::write_bytes_of(&pid.to_string()));
+    let on_postgres = c.name.contains("PostgreSQL");
+    let server_cpu = if on_postgres { super::measure::processes_cpu_seconds("postgres") } else { 0.0 };
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..senders.max(1) {
@@ -232,6 +238,9 @@ async fn load(http: &Http, c: &mut Contender, from: usize, to: usize, senders: u
     tokio::time::sleep(Duration::from_millis(300)).await;
     c.cpu += super::measure::cpu_seconds_of(pid) - cpu;
     c.written += super::measure::write_bytes_of(&pid.to_string()).saturating_sub(written);
+    if on_postgres {
+        c.server_cpu += super::measure::processes_cpu_seconds("postgres") - server_cpu;
+    }
     Ok(took)
 }
 
@@ -334,6 +343,13 @@ pub async fn run(plan: Plan) -> Result<()> {
             at(0.99),
             c.cpu * 1000.0 * 1000.0 / c.accepted.max(1) as f64,
             written
+        );
+    }
+    for c in contenders.iter().filter(|c| c.server_cpu > 0.0) {
+        crate::output::outln!(
+            "{}: the database server's processes (`postgres` here) took {:.0} CPU ms per 1k alerts more",
+            c.name,
+            c.server_cpu * 1000.0 * 1000.0 / c.accepted.max(1) as f64
         );
     }
     drop(contenders);

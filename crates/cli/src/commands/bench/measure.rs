@@ -47,6 +47,17 @@ pub(crate) fn cpu_seconds_of(pid: u32) -> f64 {
     stat_cpu_seconds(std::path::Path::new(&format!("/proc/{pid}/stat")))
 }
 
+/// CPU seconds used by every process named `name` (a database server's backends, say).
+pub(crate) fn processes_cpu_seconds(name: &str) -> f64 {
+    let Ok(processes) = std::fs::read_dir("/proc") else { return 0.0 };
+    processes
+        .filter_map(Result::ok)
+        .filter(|p| p.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter(|p| std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .map(|p| stat_cpu_seconds(&p.path().join("stat")))
+        .sum()
+}
+
 /// CPU seconds used by this process's threads named `name` (a benchmark's peer servers run on
 /// threads of their own, so their share can be told apart from vigil's).
 pub(crate) fn thread_cpu_seconds(name: &str) -> f64 {
