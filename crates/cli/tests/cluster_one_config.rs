@@ -1,6 +1,6 @@
 //! Issue 32: three nodes on PostgreSQL where only one has `--config`. After that node is
 //! SIGKILLed, the other two run everything it loaded: an HTTP, an SQL and a heartbeat monitor, a
-//! schedule and a notifier; a secret rotated afterwards reaches both nodes' notifiers; and a
+//! schedule, an event handler, a status page and a notifier; a secret rotated afterwards reaches both nodes' notifiers; and a
 //! worker polling one node completes a task another node's instance scheduled.
 
 mod support;
@@ -40,7 +40,7 @@ async fn until(secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 fn config(dir: &std::path::Path, hooks: &str, data_url: &str) -> std::path::PathBuf {
     let config = dir.join("config");
-    for sub in ["workflows", "schedules", "monitors", "notifiers"] {
+    for sub in ["workflows", "schedules", "monitors", "notifiers", "event_handlers", "status-pages"] {
         std::fs::create_dir_all(config.join(sub)).unwrap();
     }
     std::fs::write(
@@ -63,6 +63,17 @@ fn config(dir: &std::path::Path, hooks: &str, data_url: &str) -> std::path::Path
     let schedule = json!({"name": "tick-every-second", "cronExpression": "* * * * * *", "zoneId": "UTC",
         "startWorkflowRequest": {"name": "tick"}});
     std::fs::write(config.join("schedules/tick.json"), schedule.to_string()).unwrap();
+    // An EVENT task on vigil's own queue, completed by a handler of that queue (Conductor's
+    // pattern): run after the config node died, it needs the handler on the nodes without it.
+    let ship = json!({"name": "ship", "tasks": [{"name": "ask", "taskReferenceName": "ask", "type": "EVENT",
+        "sink": "conductor", "asyncComplete": true}]});
+    std::fs::write(config.join("workflows/ship.json"), ship.to_string()).unwrap();
+    let handler = json!({"name": "on_ship", "event": "conductor:ship:ask", "active": true,
+        "actions": [{"action": "complete_task", "complete_task": {"workflowId": "${workflowInstanceId}",
+            "taskRefName": "ask", "output": {"by": "on_ship"}}}]});
+    std::fs::write(config.join("event_handlers/on_ship.json"), handler.to_string()).unwrap();
+    let page = "slug: public\ntitle: Public\ncomponents:\n  - name: Website\n    monitor: web\n";
+    std::fs::write(config.join("status-pages/public.yaml"), page).unwrap();
     config
 }
 
@@ -107,6 +118,10 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
             let mut listed = names(&get(node, "/api/v1/monitors").await);
             listed.sort();
             listed == ["beat", "db", "web"]
+        })
+        .await;
+        until(15, "a node without --config lists the published event handler", async || {
+            names(&get(node, "/api/event").await) == ["on_ship"]
         })
         .await;
     }
@@ -160,7 +175,22 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     let rotated = Instant::now();
     for node in [&b, &c] {
         assert_eq!(names(&get(node, "/api/v1/notifiers").await), ["wh"], "{node} keeps its notifier");
+        assert_eq!(names(&get(node, "/api/event").await), ["on_ship"], "{node} keeps its event handler");
     }
+    let http = vigil_connectors::http_client();
+    for node in [&b, &c] {
+        let page = http.get(format!("{node}/status/public")).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{node} serves the published status page");
+        let html = page.text().await.unwrap();
+        assert!(html.contains(">Website<") && html.contains("Major outage"), "{node}: the web monitor is down: {html}");
+    }
+    let shipped = http.post(format!("{b}/api/workflow/ship")).json(&json!({})).send().await.unwrap();
+    let shipped = shipped.text().await.unwrap().trim_matches('"').to_string();
+    until(20, "the published event handler completes the EVENT task", async || {
+        let wf = get(&b, &format!("/api/workflow/{shipped}")).await;
+        wf["status"] == "COMPLETED" && wf["tasks"][0]["outputData"]["by"] == "on_ship"
+    })
+    .await;
     psql_run(disks(10));
     let after_rotation = notices(ROTATED_TOKEN, rotated);
     until(30, "every resolve after the rotation carries the new token", async || {
@@ -169,7 +199,6 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     .await;
 
     // A worker polling node C completes a task that an instance started on node B scheduled.
-    let http = vigil_connectors::http_client();
     let start = async || -> String {
         let started: Value = http
             .post(format!("{b}/api/v1/workflows/work/instances"))

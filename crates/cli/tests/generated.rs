@@ -21,7 +21,7 @@ fn generate(args: &[&str]) -> String {
 fn files() -> Vec<(PathBuf, Vec<&'static str>)> {
     let docs = root().join("docs");
     let mut files = vec![(docs.join("man/vigil.1"), vec!["man"]), (docs.join("configuration.md"), vec!["reference"])];
-    for kind in ["workflow", "schedule", "monitor", "notifier"] {
+    for kind in ["workflow", "schedule", "monitor", "notifier", "status-page"] {
         files.push((docs.join(format!("schema/{kind}.schema.json")), vec!["schema", kind]));
     }
     files

@@ -1,5 +1,5 @@
-//! Loads a config directory (`workflows/`, `schedules/`, `monitors/`) and reports every problem,
-//! located.
+//! Loads a config directory (`workflows/`, `schedules/`, `monitors/`, `event_handlers/`,
+//! `status-pages/`) and reports every problem, located.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,8 @@ pub struct Config {
     pub monitor_origins: HashMap<String, Origin>,
     /// Event handlers, by name.
     pub event_handlers: Vec<crate::event_handler::EventHandler>,
+    /// Public status pages, by slug.
+    pub status_pages: Vec<crate::status_page::StatusPageDef>,
 }
 
 /// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
@@ -101,6 +103,8 @@ pub enum Kind {
     Monitor,
     /// Event handlers.
     EventHandler,
+    /// Public status pages.
+    StatusPage,
 }
 
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
@@ -132,6 +136,7 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
             ("schedules", Kind::Schedule),
             ("monitors", Kind::Monitor),
             ("event_handlers", Kind::EventHandler),
+            ("status-pages", Kind::StatusPage),
         ];
         for (sub, kind) in dirs {
             let dir = path.join(sub);
@@ -298,6 +303,8 @@ fn guess_kind(value: &Value) -> Kind {
         Kind::Monitor
     } else if value.get("event").is_some() && value.get("actions").is_some() {
         Kind::EventHandler
+    } else if value.get("slug").is_some() && value.get("components").is_some() {
+        Kind::StatusPage
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
         Kind::Schedule
     } else {
@@ -313,6 +320,7 @@ struct Building {
     schedule_docs: HashMap<String, usize>,
     monitor_docs: HashMap<String, usize>,
     handler_docs: HashMap<String, usize>,
+    page_docs: HashMap<String, usize>,
     built: Vec<(usize, WorkflowDef)>,
     /// Workflows that did not build, as their documents refer to others.
     unbuilt_workflows: Vec<(usize, unbuilt::Refers)>,
@@ -417,6 +425,19 @@ impl Building {
                     self.handler_docs.insert(def.name.clone(), n);
                     self.config.event_handlers.push(def);
                 }
+                Kind::StatusPage => {
+                    let (def, problems) = crate::status_page::build_status_page(value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.page_docs.get(&def.slug) {
+                        let msg =
+                            format!("status page `{}` is also defined in {}", def.slug, docs[first].1.file.display());
+                        diags.push(doc.locate(Problem::error("slug", msg)));
+                        continue;
+                    }
+                    self.page_docs.insert(def.slug.clone(), n);
+                    self.config.status_pages.push(def);
+                }
             }
         }
         parsed
@@ -425,7 +446,7 @@ impl Building {
     /// The checks across definitions (references, cycles), then the config. Definitions that did
     /// not build are checked too, as their documents read, and count as defined.
     fn finish(self, docs: &[(Kind, Doc)], notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
-        let Building { mut config, schedule_docs, built, unbuilt_workflows, unbuilt_schedules, .. } = self;
+        let Building { mut config, schedule_docs, page_docs, built, unbuilt_workflows, unbuilt_schedules, .. } = self;
         let mut names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
         names.extend(unbuilt_workflows.iter().filter_map(|(_, r)| r.name.clone()));
         let known = |name: &str| names.iter().any(|n| n == name);
@@ -523,8 +544,40 @@ impl Building {
         config.schedules.sort_by(|a, b| a.name.cmp(&b.name));
         config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
         check_dependencies(&mut config, diags);
+        check_status_pages(&mut config, &page_docs, docs, diags);
         config
     }
+}
+
+/// Every monitor a status page shows should be defined (one that is not may be defined through
+/// the API: a warning; its component shows no data until it is).
+fn check_status_pages(
+    config: &mut Config,
+    page_docs: &HashMap<String, usize>,
+    docs: &[(Kind, Doc)],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let names: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
+    for page in &config.status_pages {
+        let doc = &docs[page_docs[&page.slug]].1;
+        for (i, c) in page.components.iter().enumerate() {
+            let listed = c.monitor.iter().map(|m| (format!("components[{i}].monitor"), m));
+            let grouped = c.monitors.iter().enumerate().map(|(j, m)| (format!("components[{i}].monitors[{j}]"), m));
+            for (path, monitor) in listed.chain(grouped) {
+                if !names.contains(&monitor.as_str()) {
+                    let msg = format!(
+                        "monitor `{monitor}` is not defined in monitors/ (fine if it is defined through the API; until then `{}` shows no data)",
+                        c.name
+                    );
+                    let hint = did_you_mean(monitor, names.iter().copied());
+                    let mut d = doc.locate(Problem::error(path, msg).with_hint(hint));
+                    d.severity = Severity::Warning;
+                    diags.push(d);
+                }
+            }
+        }
+    }
+    config.status_pages.sort_by(|a, b| a.slug.cmp(&b.slug));
 }
 
 /// Every monitor a monitor depends on should be defined (one that is not may be defined through

@@ -27,6 +27,7 @@ pub mod sink;
 pub mod slim;
 pub mod source_kind;
 pub mod status_event;
+pub mod status_page;
 pub mod task_types;
 pub mod time;
 pub mod varint;

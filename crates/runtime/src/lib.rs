@@ -43,6 +43,7 @@ mod shard;
 mod shared;
 mod starting;
 pub mod status_events;
+pub mod status_pages;
 mod stored_notifiers;
 mod task_result;
 mod task_update;

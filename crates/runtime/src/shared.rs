@@ -129,6 +129,8 @@ pub(crate) struct Shared {
     pub lease_wake: tokio::sync::Notify,
     /// Told when another node changed the definitions.
     pub definitions_changed: tokio::sync::Notify,
+    /// The public status pages in force, by slug.
+    pub status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
 }
 
 impl Shared {

@@ -195,11 +195,13 @@ fn is_starter(path: &str) -> bool {
 }
 
 /// Routes anyone may call: health, the Conductor token exchange (it checks the key itself), pings
-/// (the id is the secret) and acknowledgement links (the signature is).
+/// (the id is the secret), acknowledgement links (the signature is) and public status pages
+/// (they show only what their files declare).
 fn open(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/api/token")
         || path.starts_with("/ping/")
         || crate::paths::is_ack_path(path)
+        || crate::paths::is_status_path(path)
 }
 
 /// The token a request carries: `Authorization: Bearer <token>`, or Conductor's

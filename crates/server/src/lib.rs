@@ -29,6 +29,7 @@ mod pings;
 mod schedules;
 mod starters;
 mod state;
+mod status_page;
 pub mod throttle;
 pub mod ui;
 pub mod views;
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pings::routes())
         .merge(ack::routes())
+        .merge(status_page::routes())
         .merge(ui::routes())
         .route(
             "/api/{*route}",

@@ -11,6 +11,12 @@ pub fn is_ack_path(path: &str) -> bool {
     path.starts_with("/ack/")
 }
 
+/// Whether `path` is a public status page's (`/status/{slug}`, [`crate::status_page`]): open to
+/// anyone.
+pub fn is_status_path(path: &str) -> bool {
+    path.starts_with("/status/")
+}
+
 /// Percent-encodes `text` for a query string value or a path segment.
 pub fn query_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

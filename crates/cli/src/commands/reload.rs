@@ -123,6 +123,7 @@ pub(crate) async fn reload(
     engine.set_workflows(config.workflows);
     engine.set_monitors(config.monitors);
     engine.set_event_handlers(config.event_handlers).await?;
+    engine.set_status_pages(config.status_pages);
     engine.load_api_definitions().await?;
     let notifier_count = engine.load_notifiers(notifiers).await?;
     let names = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));

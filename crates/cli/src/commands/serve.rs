@@ -240,6 +240,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(event_handlers = config.event_handlers.len(), "Event handlers loaded.");
     }
     engine.set_event_handlers(config.event_handlers).await?;
+    if !config.status_pages.is_empty() {
+        tracing::info!(status_pages = config.status_pages.len(), "Status pages loaded.");
+    }
+    engine.set_status_pages(config.status_pages);
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

@@ -2,8 +2,8 @@
 //! directory's files to the database (table `definitions`, kind `config`, one row per file) at
 //! start and whenever a change validates; every node follows the published copy, loaded with the
 //! same loader and hot reload as a local directory. So all nodes run the same workflows,
-//! schedules, monitors (heartbeats included) and notifiers, nodes started without `--config`
-//! included. When two nodes publish different directories, the last one wins.
+//! schedules, monitors (heartbeats included), notifiers, event handlers and status pages, nodes
+//! started without `--config` included. When two nodes publish different directories, the last one wins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use vigil_store::{DefinitionRow, Notice, Store};
 /// The `definitions` kind of published config files.
 const KIND: &str = "config";
 /// The subdirectories a config directory holds (the loaders read these, one level deep).
-const SUBDIRS: &[&str] = &["workflows", "schedules", "monitors", "notifiers"];
+const SUBDIRS: &[&str] = &["workflows", "schedules", "monitors", "notifiers", "event_handlers", "status-pages"];
 
 /// The files of a config directory, text by path relative to it (`workflows/a.yaml`).
 pub type Files = BTreeMap<String, String>;
@@ -115,6 +115,8 @@ mod tests {
         assert!(is_config_path("workflows/a.yaml"));
         assert!(is_config_path("notifiers/pd.json"));
         assert!(is_config_path("monitors/checks.yaml"), "monitors are published too");
+        assert!(is_config_path("event_handlers/on_ship.json"), "and event handlers");
+        assert!(is_config_path("status-pages/public.yaml"), "and status pages");
         assert!(!is_config_path("workflows/../../etc/passwd.json"));
         assert!(!is_config_path("/etc/a.json"));
         assert!(!is_config_path("other/a.json"));

@@ -55,8 +55,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         0 => String::new(),
         n => format!("{n} monitor(s), "),
     };
+    let pages = match config.status_pages.len() {
+        0 => String::new(),
+        n => format!("{n} status page(s), "),
+    };
     crate::output::outln!(
-        "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {warnings} warning(s)"
+        "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {pages}{warnings} warning(s)"
     );
     Ok(ExitCode::SUCCESS)
 }

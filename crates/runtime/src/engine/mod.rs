@@ -228,6 +228,7 @@ impl Engine {
             events_wake: tokio::sync::Notify::new(),
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
+            status_pages: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {

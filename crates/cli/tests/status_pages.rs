@@ -1,0 +1,93 @@
+//! Issue 37: a public status page declared in `status-pages/`, served at `/status/{slug}` without
+//! a token while the API needs one, showing its components' states and nothing of the monitors
+//! behind them.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+use support::*;
+
+/// Monitor names, URLs, labels and error text a public page must never show.
+const INTERNAL: [&str; 4] = ["internal-billing-db", "secret-team-label", "/private/health", "billing down: disk"];
+
+fn config(dir: &std::path::Path, target: &str) -> std::path::PathBuf {
+    let config = dir.join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let monitors = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {target}/public/health\n      conditions: [\"[STATUS] == 200\"]\n\
+         - name: internal-billing-db\n  every: 1s\n  labels:\n    team: secret-team-label\n  source:\n    http:\n      url: {target}/private/health\n      conditions: [\"[STATUS] == 200\"]\n"
+    );
+    std::fs::write(config.join("monitors/checks.yaml"), monitors).unwrap();
+    let page = "slug: acme\ntitle: Acme status\ndescription: How Acme's services are doing\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    description: Invoices and payments\n    monitor: internal-billing-db\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_page_is_public_and_shows_only_what_it_declares() {
+    let billing_down = Arc::new(AtomicBool::new(false));
+    let target = Recorder::start({
+        let billing_down = billing_down.clone();
+        move |r| {
+            let down = r.path == "/private/health" && billing_down.load(Ordering::SeqCst);
+            let body = if down { json!({"error": "billing down: disk full"}) } else { json!({"ok": true}) };
+            Reply { status: if down { 500 } else { 200 }, body, delay: std::time::Duration::ZERO }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &target.url);
+
+    let validated = run(&db, &["validate", config.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&validated.stdout).to_string();
+    assert!(validated.status.success() && said.contains("1 status page(s)"), "{said}");
+
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let api = http.get(format!("{base}/api/v1/monitors")).send().await.unwrap();
+    assert_eq!(api.status(), 401, "the API needs a token");
+
+    let page = async || {
+        let answer = http.get(format!("{base}/status/acme")).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "the page needs no token");
+        answer.text().await.unwrap()
+    };
+    let mut html = String::new();
+    until_async(async || {
+        html = page().await;
+        html.matches(">Operational<").count() == 2
+    })
+    .await;
+    assert!(html.contains("All systems operational") && html.contains("Invoices and payments"), "{html}");
+
+    billing_down.store(true, Ordering::SeqCst);
+    until_async(async || {
+        html = page().await;
+        html.contains("class=\"overall b-major_outage\"")
+    })
+    .await;
+    let billing = html.split(">Billing<").nth(1).expect("the Billing component");
+    assert!(billing.starts_with("/span><span class=\"s-major_outage\">Major outage<"), "{billing}");
+    for internal in INTERNAL {
+        assert!(!html.contains(internal), "`{internal}` is on the public page");
+    }
+
+    let missing = http.get(format!("{base}/status/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+/// Waits up to 20 s for `done`.
+async fn until_async(mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,169 @@
+//! Public status pages (`<config>/status-pages/*.yaml`): what a page shows and how a component's
+//! monitors become the state the public sees. A page names what it shows; nothing else of a
+//! monitor (its name, labels, URL, errors) is part of it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::alert::Tier;
+use crate::def::typed::typed;
+use crate::diagnostic::Problem;
+
+mod build;
+
+pub use build::{build_status_page, is_slug};
+
+/// A status page as declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageDef {
+    /// Its address: `/status/<slug>`. Lowercase letters, digits and `-`.
+    pub slug: String,
+    /// The heading and the browser's title.
+    pub title: String,
+    /// A line under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An image shown beside the title (an `https://` URL or a path on this server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
+    /// What the page shows, in order.
+    pub components: Vec<ComponentDef>,
+    /// The state each tier shows as.
+    #[serde(default)]
+    pub states: StateMap,
+}
+
+/// One line of a page: a monitor, one series of a monitor, or a group of monitors, under a
+/// display name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDef {
+    /// The name the public sees.
+    pub name: String,
+    /// A line under the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The monitor shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<String>,
+    /// The monitors shown together: the component is as bad as the worst of them, a partial
+    /// outage when only some are out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<String>,
+    /// With `monitor`, only this series of it (its dedup key or its `series` label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+}
+
+impl ComponentDef {
+    /// The monitors the component shows.
+    pub fn members(&self) -> impl Iterator<Item = &str> {
+        self.monitor.as_deref().into_iter().chain(self.monitors.iter().map(String::as_str))
+    }
+}
+
+/// What the public is told about a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Working.
+    Operational,
+    /// Under maintenance.
+    Maintenance,
+    /// Working, slowly or with errors.
+    Degraded,
+    /// Out for some.
+    PartialOutage,
+    /// Out.
+    MajorOutage,
+}
+
+impl State {
+    /// Its name in files and CSS classes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Operational => "operational",
+            State::Maintenance => "maintenance",
+            State::Degraded => "degraded",
+            State::PartialOutage => "partial_outage",
+            State::MajorOutage => "major_outage",
+        }
+    }
+
+    /// Its words on the page.
+    pub fn words(self) -> &'static str {
+        match self {
+            State::Operational => "Operational",
+            State::Maintenance => "Under maintenance",
+            State::Degraded => "Degraded performance",
+            State::PartialOutage => "Partial outage",
+            State::MajorOutage => "Major outage",
+        }
+    }
+}
+
+/// The state each tier shows as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMap {
+    /// A monitor at ok.
+    #[serde(default = "operational")]
+    pub ok: State,
+    /// A monitor at warning.
+    #[serde(default = "degraded")]
+    pub warning: State,
+    /// A monitor at critical.
+    #[serde(default = "major_outage")]
+    pub critical: State,
+}
+
+fn operational() -> State {
+    State::Operational
+}
+fn degraded() -> State {
+    State::Degraded
+}
+fn major_outage() -> State {
+    State::MajorOutage
+}
+
+impl Default for StateMap {
+    fn default() -> Self {
+        StateMap { ok: State::Operational, warning: State::Degraded, critical: State::MajorOutage }
+    }
+}
+
+impl StateMap {
+    /// The state of one monitor at `tier`.
+    pub fn of(&self, tier: Tier) -> State {
+        match tier {
+            Tier::Ok => self.ok,
+            Tier::Warning => self.warning,
+            Tier::Critical => self.critical,
+        }
+    }
+
+    /// A component's state from its members' tiers (`None`: not checked yet). The worst
+    /// member's state; a major outage of only some members is a partial outage. `None` while no
+    /// member has been checked.
+    pub fn component(&self, members: &[Option<Tier>]) -> Option<State> {
+        let states: Vec<State> = members.iter().flatten().map(|t| self.of(*t)).collect();
+        let worst = states.iter().copied().max()?;
+        let all_out = states.len() == members.len() && states.iter().all(|s| *s == worst);
+        Some(if worst == State::MajorOutage && !all_out { State::PartialOutage } else { worst })
+    }
+}
+
+/// The page's overall state: its worst component's (`None` while nothing has been checked).
+pub fn overall(components: &[Option<State>]) -> Option<State> {
+    components.iter().flatten().copied().max()
+}
+
+/// Reads `value` as a [`StatusPageDef`]; problems at their fields' paths.
+pub(crate) fn typed_page(value: &Value, problems: &mut Vec<Problem>) -> Option<StatusPageDef> {
+    typed::<StatusPageDef>(value, "", problems)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+use serde_json::json;
+
+use super::*;
+
+fn page(components: Value) -> Value {
+    json!({"slug": "acme", "title": "Acme", "components": components})
+}
+
+fn errors_at(doc: &Value) -> Vec<String> {
+    let (built, problems) = build_status_page(doc);
+    assert!(built.is_none() || problems.iter().all(|p| !p.is_error()), "built despite errors");
+    problems.into_iter().filter(Problem::is_error).map(|p| p.path).collect()
+}
+
+#[test]
+fn a_page_of_one_monitor_a_series_and_a_group_builds() {
+    let doc = page(json!([
+        {"name": "Website", "monitor": "web"},
+        {"name": "API in Europe", "monitor": "api", "series": "eu"},
+        {"name": "Databases", "monitors": ["db-1", "db-2"], "description": "Primary and replica"}
+    ]));
+    let (built, problems) = build_status_page(&doc);
+    assert!(problems.is_empty(), "{problems:?}");
+    let built = built.expect("built");
+    assert_eq!(built.states, StateMap::default());
+    let members: Vec<Vec<&str>> = built.components.iter().map(|c| c.members().collect()).collect();
+    assert_eq!(members, [vec!["web"], vec!["api"], vec!["db-1", "db-2"]]);
+}
+
+#[test]
+fn every_problem_is_reported_at_its_field() {
+    let doc = json!({"slug": "Acme Status", "title": " ", "logo": "http://x/logo.png",
+    "components": [
+        {"name": "Web", "monitor": "web", "monitors": ["a"]},
+        {"name": "Web", "monitor": "web2"},
+        {"name": "Nothing"},
+        {"name": "Series", "monitors": ["a"], "series": "eu"}
+    ]});
+    assert_eq!(
+        errors_at(&doc),
+        [
+            "slug",
+            "title",
+            "logo",
+            "components[0].monitors",
+            "components[1].name",
+            "components[2]",
+            "components[3].series"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_field_and_an_unknown_state_are_named() {
+    let (_, problems) = build_status_page(&page(json!([{"name": "Web", "monitr": "web"}])));
+    assert!(
+        problems.iter().any(|p| p.path == "components[0].monitr" && p.message.contains("`monitor`")),
+        "{problems:?}"
+    );
+    let mut doc = page(json!([{"name": "Web", "monitor": "web"}]));
+    doc["states"] = json!({"warning": "sort_of_fine"});
+    let (_, problems) = build_status_page(&doc);
+    assert!(problems.iter().any(|p| p.path == "states.warning" && p.message.contains("sort_of_fine")), "{problems:?}");
+    assert_eq!(errors_at(&page(json!([]))), ["components"]);
+}
+
+#[test]
+fn slugs_are_lowercase_path_segments() {
+    for good in ["acme", "acme-status", "2026", "a"] {
+        assert!(is_slug(good), "{good}");
+    }
+    for bad in ["", "-acme", "Acme", "acme/status", "acme.status", &"a".repeat(65)] {
+        assert!(!is_slug(bad), "{bad}");
+    }
+}
+
+#[test]
+fn a_component_is_as_bad_as_its_worst_monitor_and_partly_out_when_some_are() {
+    let map = StateMap::default();
+    let (ok, warning, critical) = (Some(Tier::Ok), Some(Tier::Warning), Some(Tier::Critical));
+    assert_eq!(map.component(&[ok]), Some(State::Operational));
+    assert_eq!(map.component(&[warning, ok]), Some(State::Degraded));
+    assert_eq!(map.component(&[critical]), Some(State::MajorOutage));
+    assert_eq!(map.component(&[critical, critical]), Some(State::MajorOutage));
+    assert_eq!(map.component(&[critical, ok]), Some(State::PartialOutage));
+    assert_eq!(map.component(&[critical, None]), Some(State::PartialOutage), "one checked member is out");
+    assert_eq!(map.component(&[None, None]), None, "nothing checked yet");
+    let mild = StateMap { critical: State::Degraded, ..StateMap::default() };
+    assert_eq!(mild.component(&[critical, ok]), Some(State::Degraded), "the page's own mapping");
+    assert_eq!(overall(&[Some(State::Operational), None, Some(State::PartialOutage)]), Some(State::PartialOutage));
+    assert_eq!(overall(&[None]), None);
+}
+
+/// A config directory of `files` (path → text), in a fresh directory of its own.
+fn config_dir(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vigil-status-page-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, text) in files {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn status_pages_load_from_their_folder_with_located_problems() {
+    let monitors = "- name: web\n  every: 1m\n  source:\n    http:\n      url: http://127.0.0.1:1/\n";
+    let public =
+        "slug: acme\ntitle: Acme\ncomponents:\n  - name: Website\n    monitor: web\n  - name: API\n    monitor: webb\n";
+    let twin = "slug: acme\ntitle: Acme again\ncomponents:\n  - name: Website\n    monitor: web\n";
+    let dir = config_dir(
+        "load",
+        &[("monitors/m.yaml", monitors), ("status-pages/a.yaml", public), ("status-pages/b.yaml", twin)],
+    );
+    let (config, diags) = crate::config::load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(config.status_pages.len(), 1, "{diags:?}");
+    assert_eq!(config.status_pages[0].title, "Acme", "the first file's page is kept");
+    let unknown = diags.iter().find(|d| d.path == "components[1].monitor").expect("the unknown monitor");
+    assert_eq!((unknown.severity, unknown.line), (crate::diagnostic::Severity::Warning, 7), "{unknown:?}");
+    assert!(unknown.file.ends_with("status-pages/a.yaml") && unknown.message.contains("`webb`"), "{unknown:?}");
+    assert_eq!(unknown.hint.as_deref(), Some("did you mean `web`?"), "{unknown:?}");
+    let twice = diags.iter().find(|d| d.path == "slug").expect("the second page of one slug");
+    assert!(twice.file.ends_with("status-pages/b.yaml") && twice.message.contains("a.yaml"), "{twice:?}");
+    assert!(crate::config::has_errors(&diags));
+}
+
+#[test]
+fn a_status_page_file_is_known_by_its_fields_outside_its_folder() {
+    let page = "slug: acme\ntitle: Acme\ncomponents:\n  - name: Website\n    monitor: web\n";
+    let dir = config_dir("guess", &[("acme.yaml", page)]);
+    let (config, diags) = crate::config::load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(config.status_pages.len(), 1, "{diags:?}");
+    assert!(config.workflows.names().is_empty(), "not read as a workflow");
+}

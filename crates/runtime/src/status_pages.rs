@@ -1,0 +1,208 @@
+//! The public status pages in force (the config directory's, on every node of a cluster through
+//! the published copy), and what one shows now: each component's state from its monitors' last
+//! checks and its daily uptime from the rollups. What a view holds is only what the page
+//! declares: display names and states, never a monitor's name, labels, URL or error.
+
+use std::sync::Arc;
+
+use vigil_core::alert::Tier;
+use vigil_core::status_page::{ComponentDef, State, StatusPageDef, overall};
+use vigil_core::time::Millis;
+
+use crate::Engine;
+
+/// A day, the width of the daily rollups.
+pub const DAY: Millis = 86_400_000;
+
+/// The days a page shows bars for.
+pub const DAYS_SHOWN: usize = 90;
+
+/// One day of a component: its checks and, of them, the failing ones (summed over its monitors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Day {
+    /// The day's start (UTC midnight).
+    pub start: Millis,
+    /// Checks made.
+    pub checks: u64,
+    /// Checks at warning or critical.
+    pub failing: u64,
+}
+
+impl Day {
+    /// The share of checks that passed, when there were any.
+    pub fn uptime(&self) -> Option<f64> {
+        (self.checks > 0).then(|| 1.0 - self.failing as f64 / self.checks as f64)
+    }
+}
+
+/// A component as the public sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentView {
+    /// Its display name.
+    pub name: String,
+    /// Its line under the name.
+    pub description: Option<String>,
+    /// Its state now; `None` before any of its monitors was checked.
+    pub state: Option<State>,
+    /// The last [`DAYS_SHOWN`] days, oldest first, today last.
+    pub days: Vec<Day>,
+}
+
+impl ComponentView {
+    /// The uptime over the days shown, when there were checks.
+    pub fn uptime(&self) -> Option<f64> {
+        uptime_of(self.days.iter())
+    }
+}
+
+/// A page as the public sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageView {
+    /// The page as declared.
+    pub page: Arc<StatusPageDef>,
+    /// Its components, in order.
+    pub components: Vec<ComponentView>,
+    /// The worst component's state.
+    pub overall: Option<State>,
+    /// When the view was made.
+    pub at: Millis,
+}
+
+impl PageView {
+    /// The uptime of every component over the days shown.
+    pub fn uptime(&self) -> Option<f64> {
+        uptime_of(self.components.iter().flat_map(|c| c.days.iter()))
+    }
+}
+
+fn uptime_of<'a>(days: impl Iterator<Item = &'a Day>) -> Option<f64> {
+    let (checks, failing) = days.fold((0, 0), |(c, f), d| (c + d.checks, f + d.failing));
+    Day { start: 0, checks, failing }.uptime()
+}
+
+/// The starts of the [`DAYS_SHOWN`] days up to the one holding `now`, oldest first.
+pub fn days_to(now: Millis) -> Vec<Millis> {
+    let today = now - now.rem_euclid(DAY);
+    (0..DAYS_SHOWN as Millis).rev().map(|back| today - back * DAY).collect()
+}
+
+/// Whether a reading of a component's monitor belongs to it: every series, or the one named by
+/// `series` (its key, or the value of one of its labels).
+fn shows(component: &ComponentDef, key: &str, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
+    match &component.series {
+        None => true,
+        Some(s) => key == s || labels.is_some_and(|l| l.values().any(|v| v == s)),
+    }
+}
+
+/// A monitor's worst tier now, over the series the component shows, from the latest readings
+/// in the store (which the monitor's owner writes within a second of a change, so every node of
+/// a cluster reads the same); `None` when unchecked or paused.
+fn tier_of(component: &ComponentDef, paused: bool, latest: &[vigil_store::MonitorResultRow]) -> Option<Tier> {
+    if paused {
+        return None;
+    }
+    latest
+        .iter()
+        .filter(|r| shows(component, &r.series, labels(&r.labels).as_ref()))
+        .filter_map(|r| {
+            [Tier::Ok, Tier::Warning, Tier::Critical].into_iter().find(|t| r.tier.as_deref() == Some(t.as_str()))
+        })
+        .max()
+}
+
+/// A stored reading's labels (a JSON object).
+fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
+    serde_json::from_str(json).ok()
+}
+
+impl Engine {
+    /// Replaces the status pages (start, reload).
+    pub fn set_status_pages(&self, pages: Vec<StatusPageDef>) {
+        *self.shared().status_pages.write().expect("lock") = Arc::new(pages);
+    }
+
+    /// The status pages in force, by slug.
+    pub fn status_pages(&self) -> Arc<Vec<StatusPageDef>> {
+        self.shared().status_pages.read().expect("lock").clone()
+    }
+
+    /// What page `slug` shows now; `None` when there is no such page.
+    pub async fn status_page_view(&self, slug: &str) -> Option<vigil_store::Result<PageView>> {
+        let page = Arc::new(self.status_pages().iter().find(|p| p.slug == slug)?.clone());
+        Some(self.view_of(page).await)
+    }
+
+    async fn view_of(&self, page: Arc<StatusPageDef>) -> vigil_store::Result<PageView> {
+        let now = self.now();
+        let starts = days_to(now);
+        let mut components = Vec::with_capacity(page.components.len());
+        for c in &page.components {
+            let mut tiers = Vec::new();
+            let mut days: Vec<Day> = starts.iter().map(|&start| Day { start, ..Day::default() }).collect();
+            for monitor in c.members() {
+                let paused = self.monitor(monitor).await.is_some_and(|s| s.paused);
+                let latest = self.shared().store.monitor_results(monitor).await?;
+                tiers.push(tier_of(c, paused, &latest));
+                let labels_of = |key: &str| latest.iter().find(|r| r.series == key).and_then(|r| labels(&r.labels));
+                let rows = self.monitor_rollups(monitor, DAY, starts[0], (DAYS_SHOWN * 64) as u32).await?;
+                for row in rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref())) {
+                    let i = ((row.bucket - starts[0]) / DAY) as usize;
+                    if let Some(day) = days.get_mut(i) {
+                        day.checks += u64::from(row.checks);
+                        day.failing += u64::from(row.failing);
+                    }
+                }
+            }
+            let state = page.states.component(&tiers);
+            components.push(ComponentView { name: c.name.clone(), description: c.description.clone(), state, days });
+        }
+        let states: Vec<Option<State>> = components.iter().map(|c| c.state).collect();
+        Ok(PageView { overall: overall(&states), page, components, at: now })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ninety_days_end_with_today() {
+        let now = 10 * DAY + 5_000;
+        let days = days_to(now);
+        assert_eq!(days.len(), DAYS_SHOWN);
+        assert_eq!(*days.last().unwrap(), 10 * DAY, "today, from its midnight");
+        assert_eq!(days[0], 10 * DAY - 89 * DAY);
+        assert!(days.windows(2).all(|w| w[1] - w[0] == DAY));
+    }
+
+    #[test]
+    fn uptime_counts_only_days_with_checks() {
+        let days = [
+            Day { start: 0, checks: 0, failing: 0 },
+            Day { start: DAY, checks: 100, failing: 1 },
+            Day { start: 2 * DAY, checks: 100, failing: 0 },
+        ];
+        assert_eq!(days[0].uptime(), None);
+        assert_eq!(days[1].uptime(), Some(0.99));
+        assert_eq!(uptime_of(days.iter()), Some(1.0 - 1.0 / 200.0));
+        assert_eq!(uptime_of([days[0]].iter()), None);
+    }
+
+    #[test]
+    fn a_component_of_one_series_reads_only_that_series() {
+        let c = ComponentDef {
+            name: "EU".into(),
+            description: None,
+            monitor: Some("api".into()),
+            monitors: Vec::new(),
+            series: Some("eu".into()),
+        };
+        let labels = std::collections::BTreeMap::from([("region".to_string(), "eu".to_string())]);
+        assert!(shows(&c, "monitor/api/region=eu", Some(&labels)), "by a label's value");
+        assert!(shows(&c, "eu", None), "by its key");
+        assert!(!shows(&c, "monitor/api/region=us", None));
+        let all = ComponentDef { series: None, ..c };
+        assert!(shows(&all, "monitor/api/region=us", None));
+    }
+}

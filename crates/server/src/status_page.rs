@@ -1,0 +1,198 @@
+//! `/status/{slug}`: a public status page, for anyone, without a token or a session. It is
+//! rendered on the server and works without JavaScript: the overall state, each component's
+//! state and its last 90 days as bars (a day's uptime on hover, from an SVG `<title>`), light or
+//! dark as the reader's system prefers. It shows only what the page declares.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use vigil_core::status_page::State as Shown;
+use vigil_runtime::status_pages::{ComponentView, Day, PageView};
+
+use crate::AppState;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/status/{slug}", get(show))
+}
+
+async fn show(State(app): State<AppState>, Path(slug): Path<String>) -> Response {
+    match app.engine.status_page_view(&slug).await {
+        None => not_found(),
+        Some(Ok(view)) => {
+            let html = render(&view).into_string();
+            // Readers may cache it briefly: during an outage many reload at once.
+            ([(header::CACHE_CONTROL, "public, max-age=10")], axum::response::Html(html)).into_response()
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, slug, "Could not read a status page's history.");
+            let page = simple("Status unavailable", "This status page cannot be shown right now. Try again shortly.");
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+        }
+    }
+}
+
+fn not_found() -> Response {
+    let page = simple("No such status page", "There is no status page at this address.");
+    (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+fn simple(title: &str, text: &str) -> axum::response::Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" { (head(title)) body { main { h1 { (title) } p { (text) } } } }
+    };
+    axum::response::Html(markup.into_string())
+}
+
+/// The page's styles, inline: the page is one request, and small.
+const STYLE: &str = "\
+:root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#5c6670;--line:#d8dee4;--card:#f6f8fa;\
+--up:#1f883d;--minor:#9a6700;--partial:#d1661a;--major:#cf222e;--maint:#0969da;--none:#c4ccd4}\
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;\
+--card:#161b22;--up:#3fb950;--minor:#d29922;--partial:#f0883e;--major:#f85149;--maint:#58a6ff;--none:#3d444d}}\
+*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);\
+font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
+main{max-width:52rem;margin:0 auto;padding:2rem 1rem}header{display:flex;gap:1rem;align-items:center}\
+header img{max-height:3rem;max-width:8rem}h1{margin:0;font-size:1.75rem}.muted{color:var(--muted)}\
+.overall{margin:1.5rem 0;padding:1rem 1.25rem;border-radius:.5rem;color:#fff;font-weight:600;font-size:1.2rem}\
+.components{list-style:none;margin:0;padding:0;border:1px solid var(--line);border-radius:.5rem}\
+.components li{padding:1rem 1.25rem;border-top:1px solid var(--line)}.components li:first-child{border-top:0}\
+.row{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap}.name{font-weight:600}\
+.desc{margin:.25rem 0 0;font-size:.9rem}svg.bars{display:block;width:100%;height:2.25rem;margin-top:.75rem}\
+.legend{display:flex;justify-content:space-between;font-size:.8rem}\
+.s-operational{color:var(--up)}.s-degraded{color:var(--minor)}.s-partial_outage{color:var(--partial)}\
+.s-major_outage{color:var(--major)}.s-maintenance{color:var(--maint)}.s-none{color:var(--muted)}\
+.b-operational{background:var(--up)}.b-degraded{background:var(--minor)}.b-partial_outage{background:var(--partial)}\
+.b-major_outage{background:var(--major)}.b-maintenance{background:var(--maint)}.b-none{background:var(--muted)}\
+.d-up{fill:var(--up)}.d-minor{fill:var(--minor)}.d-partial{fill:var(--partial)}.d-major{fill:var(--major)}\
+.d-none{fill:var(--none)}footer{margin-top:2rem;font-size:.85rem}";
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="color-scheme" content="light dark";
+            title { (title) }
+            style { (PreEscaped(STYLE)) }
+        }
+    }
+}
+
+/// The page.
+pub fn render(view: &PageView) -> Markup {
+    let page = &view.page;
+    let (overall_class, overall_words) = match view.overall {
+        Some(Shown::Operational) => ("operational", "All systems operational"),
+        Some(state) => (state.as_str(), state.words()),
+        None => ("none", "No checks yet"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(&page.title))
+            body {
+                main {
+                    header {
+                        @if let Some(logo) = &page.logo { img src=(logo) alt=""; }
+                        div {
+                            h1 { (page.title) }
+                            @if let Some(d) = &page.description { p.muted { (d) } }
+                        }
+                    }
+                    section class={ "overall b-" (overall_class) } role="status" { (overall_words) }
+                    ul.components {
+                        @for c in &view.components { (component(c)) }
+                    }
+                    footer.muted {
+                        "Uptime over the last 90 days: " (percent(view.uptime())) ". Updated "
+                        (format_time(view.at)) " UTC."
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn component(c: &ComponentView) -> Markup {
+    let (class, words) = match c.state {
+        Some(s) => (s.as_str(), s.words()),
+        None => ("none", "No checks yet"),
+    };
+    html! {
+        li {
+            div.row {
+                span.name { (c.name) }
+                span class={ "s-" (class) } { (words) }
+            }
+            @if let Some(d) = &c.description { p.desc.muted { (d) } }
+            (bars(c))
+            div.legend.muted {
+                span { "90 days ago" }
+                span { (percent(c.uptime())) " uptime" }
+                span { "Today" }
+            }
+        }
+    }
+}
+
+/// Bar width and gap in the SVG's units.
+const BAR: usize = 4;
+const GAP: usize = 1;
+
+fn bars(c: &ComponentView) -> Markup {
+    let width = c.days.len() * (BAR + GAP) - GAP;
+    let label = format!("{}: uptime over the last 90 days {}", c.name, percent(c.uptime()));
+    html! {
+        svg.bars viewBox={ "0 0 " (width) " 30" } preserveAspectRatio="none" role="img" aria-label=(label) {
+            @for (i, day) in c.days.iter().enumerate() {
+                rect x=(i * (BAR + GAP)) y="0" width=(BAR) height="30" rx="1" class={ "d-" (day_class(day)) } {
+                    title { (day_title(day)) }
+                }
+            }
+        }
+    }
+}
+
+/// A day's colour: no checks, all passed, above 99 %, above 95 %, or worse.
+pub fn day_class(day: &Day) -> &'static str {
+    match day.uptime() {
+        None => "none",
+        Some(u) if u >= 1.0 => "up",
+        Some(u) if u >= 0.99 => "minor",
+        Some(u) if u >= 0.95 => "partial",
+        Some(_) => "major",
+    }
+}
+
+fn day_title(day: &Day) -> String {
+    let date = format_day(day.start);
+    match day.uptime() {
+        None => format!("{date}: no checks"),
+        Some(_) if day.failing == 0 => format!("{date}: 100% ({} checks, none failed)", day.checks),
+        Some(u) => format!("{date}: {} ({} of {} checks failed)", percent_of(u), day.failing, day.checks),
+    }
+}
+
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "–".into(), percent_of)
+}
+
+fn percent_of(r: f64) -> String {
+    if r >= 1.0 { "100%".into() } else { format!("{:.2}%", (r * 100.0).min(99.99)) }
+}
+
+fn format_day(at: vigil_core::time::Millis) -> String {
+    jiff::Timestamp::from_millisecond(at).map_or_else(|_| at.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
+}
+
+fn format_time(at: vigil_core::time::Millis) -> String {
+    jiff::Timestamp::from_millisecond(at).map_or_else(|_| at.to_string(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+}
+
+#[cfg(test)]
+mod tests;
