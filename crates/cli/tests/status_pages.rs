@@ -79,6 +79,17 @@ async fn a_status_page_is_public_and_shows_only_what_it_declares() {
         assert!(!html.contains(internal), "`{internal}` is on the public page");
     }
 
+    // Asked again with its tag, an unchanged page is a 304 without a body.
+    let first = http.get(format!("{base}/status/acme")).send().await.unwrap();
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    let again = http.get(format!("{base}/status/acme")).header("if-none-match", &tag).send().await.unwrap();
+    if again.headers().get("etag").and_then(|v| v.to_str().ok()) == Some(tag.as_str()) {
+        assert_eq!(again.status(), 304);
+        assert!(again.bytes().await.unwrap().is_empty());
+    } else {
+        assert_eq!(again.status(), 200, "the page changed in between (a new minute): sent whole");
+    }
+
     let missing = http.get(format!("{base}/status/nope")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }

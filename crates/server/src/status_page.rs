@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -19,13 +19,19 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/status/{slug}", get(show))
 }
 
-async fn show(State(app): State<AppState>, Path(slug): Path<String>) -> Response {
+async fn show(State(app): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
     match app.engine.status_page_view(&slug).await {
         None => not_found(),
         Some(Ok(view)) => {
             let html = render(&view).into_string();
-            // Readers may cache it briefly: during an outage many reload at once.
-            ([(header::CACHE_CONTROL, "public, max-age=10")], axum::response::Html(html)).into_response()
+            let tag = etag(&html);
+            // Readers may cache it briefly, and ask again with its tag: during an outage many
+            // reload at once, and an unchanged page costs them a few bytes.
+            let cache = [(header::CACHE_CONTROL, "public, max-age=10".to_string()), (header::ETAG, tag.clone())];
+            if headers.get_all(header::IF_NONE_MATCH).iter().any(|v| matches_tag(v, &tag)) {
+                return (StatusCode::NOT_MODIFIED, cache).into_response();
+            }
+            (cache, axum::response::Html(html)).into_response()
         }
         Some(Err(e)) => {
             tracing::error!(error = %e, slug, "Could not read a status page's history.");
@@ -33,6 +39,21 @@ async fn show(State(app): State<AppState>, Path(slug): Path<String>) -> Response
             (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], page).into_response()
         }
     }
+}
+
+/// A weak validator of a rendered page: a hash of its text.
+fn etag(html: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    html.hash(&mut hasher);
+    format!("W/\"{:016x}\"", hasher.finish())
+}
+
+/// Whether an `If-None-Match` value names `tag` (or is `*`), compared weakly as RFC 9110 asks.
+fn matches_tag(value: &HeaderValue, tag: &str) -> bool {
+    let Ok(value) = value.to_str() else { return false };
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    value.split(',').any(|t| t.trim() == "*" || bare(t) == bare(tag))
 }
 
 fn not_found() -> Response {

@@ -69,3 +69,14 @@ fn a_days_colour_follows_its_uptime() {
     assert_eq!(day_class(&day(1000, 50)), "partial");
     assert_eq!(day_class(&day(1000, 51)), "major");
 }
+
+#[test]
+fn a_tag_matches_weakly_in_a_list_or_as_a_star() {
+    let tag = etag("<html>a</html>");
+    assert!(tag.starts_with("W/\"") && tag != etag("<html>b</html>"));
+    let value = |v: &str| HeaderValue::from_str(v).unwrap();
+    assert!(matches_tag(&value(&tag), &tag));
+    assert!(matches_tag(&value(&format!("\"x\", {}", tag.trim_start_matches("W/"))), &tag), "strong form, in a list");
+    assert!(matches_tag(&value("*"), &tag));
+    assert!(!matches_tag(&value("W/\"other\""), &tag));
+}
