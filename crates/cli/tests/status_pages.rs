@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
+use support::webdriver::Browser;
 use support::*;
 
 /// Monitor names, URLs, labels and error text a public page must never show.
@@ -92,6 +93,60 @@ async fn a_status_page_is_public_and_shows_only_what_it_declares() {
 
     let missing = http.get(format!("{base}/status/nope")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// Three components (one up, one down, a group of two with one down) in headless Chromium on a
+/// phone's width: their states, 90 bars each filling the width, nothing wider than the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_page_reads_on_a_phone_in_chromium() {
+    let Some(browser) = Browser::start(390, 844).await else { return };
+    let target = Recorder::start(|r| {
+        let down = r.path.starts_with("/down");
+        Reply { status: if down { 503 } else { 200 }, body: json!({}), delay: std::time::Duration::ZERO }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let monitor = |name: &str, path: &str| {
+        format!(
+            "- name: {name}\n  every: 1s\n  source:\n    http:\n      url: {}{path}\n      conditions: [\"[STATUS] == 200\"]\n",
+            target.url
+        )
+    };
+    let monitors =
+        [monitor("web", "/up/web"), monitor("pay", "/down/pay"), monitor("s1", "/up/s1"), monitor("s2", "/down/s2")];
+    std::fs::write(config.join("monitors/m.yaml"), monitors.concat()).unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Payments\n    monitor: pay\n  - name: Search\n    monitors: [s1, s2]\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let _child = KillOnDrop(child);
+
+    let states = "return [...document.querySelectorAll('.components li .row span:last-child')].map(e => e.textContent)";
+    let mut shown = json!(null);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while shown != json!(["Operational", "Major outage", "Partial outage"]) {
+        assert!(std::time::Instant::now() < deadline, "the states never showed: {shown}");
+        browser.goto(&format!("{base}/status/acme")).await;
+        shown = browser.script(states).await;
+    }
+    let overall = browser.text(&browser.find(".overall").await).await;
+    assert_eq!(overall, "Major outage");
+    let bars = browser.script("return [...document.querySelectorAll('svg.bars')].map(s => [s.querySelectorAll('rect').length, Math.round(s.getBoundingClientRect().width)])").await;
+    let bars: Vec<(u64, u64)> = serde_json::from_value(bars).unwrap();
+    assert_eq!(bars.len(), 3, "a bar chart per component");
+    let viewport = browser.script("return [window.innerWidth, document.querySelector('main').getBoundingClientRect().width, document.querySelector('.components li').getBoundingClientRect().width]").await;
+    for (count, width) in bars {
+        assert_eq!(count, 90, "90 days");
+        assert!((300..=390).contains(&width), "the bars fill the phone's width: {width} px ({viewport})");
+    }
+    let wide = browser.script("return document.documentElement.scrollWidth").await;
+    assert!(wide.as_u64().is_some_and(|w| w <= 390), "nothing is wider than the screen: {wide}");
+    browser.screenshot("status-page-390").await;
+    browser.quit().await;
 }
 
 /// Waits up to 20 s for `done`.

@@ -29,6 +29,9 @@ pub struct Element {
     id: String,
 }
 
+/// The narrowest window headless chromium opens (narrower ones are emulated).
+const HEADLESS_MIN_WIDTH: u32 = 500;
+
 impl Browser {
     /// Starts chromedriver and a headless chromium of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Option<Browser> {
@@ -65,10 +68,16 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let mut options = json!({"binary": chromium, "args": args});
+        if width < HEADLESS_MIN_WIDTH {
+            // Headless windows are at least 500 px wide: a phone's width is emulated instead.
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true}});
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "unhandledPromptBehavior": "accept",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
+            "goog:chromeOptions": options,
         }}});
         let res: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
         let session = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {res}")).to_string();
