@@ -107,6 +107,20 @@ pub enum Kind {
     StatusPage,
 }
 
+/// The folders of a config directory this loader reads, and what each holds. (`notifiers/` is
+/// read by the notifiers' own loader; a cluster publishes both: `vigil serve`'s
+/// `shared_config`.)
+pub const DEFINITION_DIRS: [(&str, Kind); 5] = [
+    ("workflows", Kind::Workflow),
+    ("schedules", Kind::Schedule),
+    ("monitors", Kind::Monitor),
+    ("event_handlers", Kind::EventHandler),
+    ("status-pages", Kind::StatusPage),
+];
+
+/// The folder of a config directory that holds notifiers.
+pub const NOTIFIERS_DIR: &str = "notifiers";
+
 /// Loads `path`: a config directory, a `workflows/` or `schedules/` directory, or one file.
 pub fn load(path: &Path) -> (Config, Vec<Diagnostic>) {
     load_checked(path, Checks::default())
@@ -131,14 +145,7 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
     let mut files: Vec<(PathBuf, Option<Kind>)> = Vec::new();
     if path.is_dir() {
         let mut found = false;
-        let dirs = [
-            ("workflows", Kind::Workflow),
-            ("schedules", Kind::Schedule),
-            ("monitors", Kind::Monitor),
-            ("event_handlers", Kind::EventHandler),
-            ("status-pages", Kind::StatusPage),
-        ];
-        for (sub, kind) in dirs {
+        for (sub, kind) in DEFINITION_DIRS {
             let dir = path.join(sub);
             if dir.is_dir() {
                 found = true;

@@ -15,8 +15,12 @@ use vigil_store::{DefinitionRow, Notice, Store};
 
 /// The `definitions` kind of published config files.
 const KIND: &str = "config";
-/// The subdirectories a config directory holds (the loaders read these, one level deep).
-const SUBDIRS: &[&str] = &["workflows", "schedules", "monitors", "notifiers", "event_handlers", "status-pages"];
+/// The subdirectories a config directory holds (the loaders read these, one level deep): every
+/// one the definitions' loader reads, and the notifiers'. Taken from the loader's own list, so a
+/// new kind of definition file is published without a line here.
+fn subdirs() -> impl Iterator<Item = &'static str> {
+    vigil_core::config::DEFINITION_DIRS.iter().map(|(dir, _)| *dir).chain([vigil_core::config::NOTIFIERS_DIR])
+}
 
 /// The files of a config directory, text by path relative to it (`workflows/a.yaml`).
 pub type Files = BTreeMap<String, String>;
@@ -25,7 +29,7 @@ pub type Files = BTreeMap<String, String>;
 /// (a published path is written on other hosts, so it must not escape the directory).
 fn is_config_path(rel: &str) -> bool {
     let Some((sub, name)) = rel.split_once('/') else { return false };
-    SUBDIRS.contains(&sub)
+    subdirs().any(|d| d == sub)
         && !name.is_empty()
         && !name.contains('/')
         && !name.starts_with('.')
@@ -35,7 +39,7 @@ fn is_config_path(rel: &str) -> bool {
 /// The definition files under `dir`.
 pub fn files(dir: &Path) -> Result<Files> {
     let mut out = Files::new();
-    for sub in SUBDIRS {
+    for sub in subdirs() {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
@@ -87,7 +91,7 @@ pub async fn publish(store: &dyn Store, local: &Files) -> Result<()> {
 /// Writes `files` into `dir`, replacing what it held.
 pub fn materialize(files: &Files, dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
-    for sub in SUBDIRS {
+    for sub in subdirs() {
         std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     for (rel, text) in files {
