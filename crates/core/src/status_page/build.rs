@@ -28,7 +28,7 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
         problems.push(Problem::error("title", "a status page needs a `title`"));
     }
     if let Some(logo) = &page.logo
-        && !(logo.starts_with("https://") || logo.starts_with('/'))
+        && !(logo.starts_with("https://") || (logo.starts_with('/') && !logo.starts_with("//")))
     {
         problems.push(Problem::error("logo", "a logo is an `https://` URL or a path on this server (`/...`)"));
     }

@@ -65,6 +65,20 @@ fn an_unknown_field_and_an_unknown_state_are_named() {
 }
 
 #[test]
+fn a_logo_is_https_or_a_path_here() {
+    for (logo, fine) in [
+        ("https://acme.example/l.svg", true),
+        ("/assets/l.svg", true),
+        ("//evil.example/l.svg", false),
+        ("javascript:x", false),
+    ] {
+        let mut doc = page(json!([{"name": "Web", "monitor": "web"}]));
+        doc["logo"] = json!(logo);
+        assert_eq!(errors_at(&doc).is_empty(), fine, "{logo}");
+    }
+}
+
+#[test]
 fn slugs_are_lowercase_path_segments() {
     for good in ["acme", "acme-status", "2026", "a"] {
         assert!(is_slug(good), "{good}");
