@@ -143,6 +143,10 @@ async fn a_status_page_reads_on_a_phone_in_chromium() {
         assert_eq!(count, 90, "90 days");
         assert!((300..=390).contains(&width), "the bars fill the phone's width: {width} px ({viewport})");
     }
+    // A bar's size comes from the style: drawn, not collapsed to nothing.
+    let bar = browser.script("const r = document.querySelector('svg.bars rect').getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]").await;
+    let bar: (u64, u64) = serde_json::from_value(bar).unwrap();
+    assert!(bar.0 >= 2 && bar.1 >= 30, "a bar of {bar:?} px");
     let wide = browser.script("return document.documentElement.scrollWidth").await;
     assert!(wide.as_u64().is_some_and(|w| w <= 390), "nothing is wider than the screen: {wide}");
     browser.screenshot("status-page-390").await;

@@ -90,7 +90,8 @@ header img{max-height:3rem;max-width:8rem}h1{margin:0;font-size:1.75rem}.muted{c
 .b-operational{background:var(--up)}.b-degraded{background:var(--minor)}.b-partial_outage{background:var(--partial)}\
 .b-major_outage{background:var(--major)}.b-maintenance{background:var(--maint)}.b-none{background:var(--muted)}\
 .d-up{fill:var(--up)}.d-minor{fill:var(--minor)}.d-partial{fill:var(--partial)}.d-major{fill:var(--major)}\
-.d-none{fill:var(--none)}footer{margin-top:2rem;font-size:.85rem}";
+.d-none{fill:var(--none)}svg.bars rect{y:0;width:4px;height:30px;rx:1px}\
+footer{margin-top:2rem;font-size:.85rem}";
 
 fn head(title: &str) -> Markup {
     html! {
@@ -161,7 +162,7 @@ fn component(c: &ComponentView) -> Markup {
     }
 }
 
-/// Bar width and gap in the SVG's units.
+/// Bar width and gap in the SVG's units (the width is also in `STYLE`).
 const BAR: usize = 4;
 const GAP: usize = 1;
 
@@ -171,8 +172,9 @@ fn bars(c: &ComponentView) -> Markup {
     html! {
         svg.bars viewBox={ "0 0 " (width) " 30" } preserveAspectRatio="none" role="img" aria-label=(label) {
             @for (i, day) in c.days.iter().enumerate() {
-                rect x=(i * (BAR + GAP)) y="0" width=(BAR) height="30" rx="1" class={ "d-" (day_class(day)) } {
-                    title { (day_title(day)) }
+                // Its size is the style's (`svg.bars rect`): 90 bars a component, said once.
+                rect x=(i * (BAR + GAP)) class={ "d-" (day_class(day)) } {
+                    @if let Some(title) = day_title(day) { title { (title) } }
                 }
             }
         }
@@ -190,12 +192,12 @@ pub fn day_class(day: &Day) -> &'static str {
     }
 }
 
-fn day_title(day: &Day) -> String {
+/// A day's words on hover; none for a day without checks (its grey says it).
+fn day_title(day: &Day) -> Option<String> {
     let date = format_day(day.start);
-    match day.uptime() {
-        None => format!("{date}: no checks"),
-        Some(_) if day.failing == 0 => format!("{date}: 100% ({} checks, none failed)", day.checks),
-        Some(u) => format!("{date}: {} ({} of {} checks failed)", percent_of(u), day.failing, day.checks),
+    match day.uptime()? {
+        _ if day.failing == 0 => Some(format!("{date}: 100%")),
+        u => Some(format!("{date}: {}, {} of {} checks failed", percent_of(u), day.failing, day.checks)),
     }
 }
 

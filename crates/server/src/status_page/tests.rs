@@ -47,7 +47,12 @@ fn a_page_shows_its_components_states_and_ninety_bars_each() {
     assert_eq!(html.matches("class=\"d-none\"").count(), 2 * 39, "days before the first check show none");
     assert!(html.contains("class=\"d-up\""), "a day without failures");
     assert!(html.contains("class=\"d-major\""), "a day with 100 of 1440 failing is below 95 %");
-    assert!(html.contains("100 of 1440 checks failed"), "each day's uptime on hover");
+    assert!(html.contains("93.06%, 100 of 1440 checks failed"), "each day's uptime on hover");
+    // The bars' size is said once, in the style: a component's 90 bars stay small.
+    assert!(html.contains("<rect x=\"445\" class=\"d-major\"><title>"), "{html}");
+    let per_component =
+        (html.len() - render(&PageView { components: Vec::new(), ..view([None, None], None) }).into_string().len()) / 2;
+    assert!(per_component < 6_000, "{per_component} bytes of HTML per component");
     assert!(!html.contains("internal-web-7") && !html.contains("internal-api"), "no monitor name");
     assert!(!html.contains("<script"), "it works without JavaScript");
 }
