@@ -13,6 +13,7 @@ use vigil_core::status_page::State as Shown;
 use vigil_runtime::status_pages::{ComponentView, Day, PageView};
 
 use crate::AppState;
+use crate::ui::format::percent;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
@@ -132,7 +133,7 @@ pub fn render(view: &PageView) -> Markup {
                     }
                     footer.muted {
                         "Uptime over the last 90 days: " (percent(view.uptime())) ". Updated "
-                        (format_time(view.at)) " UTC."
+                        (crate::ui::format::in_zone(view.at, "UTC")) "."
                     }
                 }
             }
@@ -197,24 +198,12 @@ fn day_title(day: &Day) -> Option<String> {
     let date = format_day(day.start);
     match day.uptime()? {
         _ if day.failing == 0 => Some(format!("{date}: 100%")),
-        u => Some(format!("{date}: {}, {} of {} checks failed", percent_of(u), day.failing, day.checks)),
+        u => Some(format!("{date}: {}, {} of {} checks failed", percent(Some(u)), day.failing, day.checks)),
     }
-}
-
-fn percent(ratio: Option<f64>) -> String {
-    ratio.map_or_else(|| "–".into(), percent_of)
-}
-
-fn percent_of(r: f64) -> String {
-    if r >= 1.0 { "100%".into() } else { format!("{:.2}%", (r * 100.0).min(99.99)) }
 }
 
 fn format_day(at: vigil_core::time::Millis) -> String {
     jiff::Timestamp::from_millisecond(at).map_or_else(|_| at.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
-}
-
-fn format_time(at: vigil_core::time::Millis) -> String {
-    jiff::Timestamp::from_millisecond(at).map_or_else(|_| at.to_string(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod cache;
 mod charts;
 mod cluster;
 mod evidence;
-mod format;
+pub(crate) mod format;
 mod gantt;
 mod graph;
 mod instances;
