@@ -105,9 +105,7 @@ fn tier_of(component: &ComponentDef, paused: bool, latest: &[vigil_store::Monito
     latest
         .iter()
         .filter(|r| shows(component, &r.series, labels(&r.labels).as_ref()))
-        .filter_map(|r| {
-            [Tier::Ok, Tier::Warning, Tier::Critical].into_iter().find(|t| r.tier.as_deref() == Some(t.as_str()))
-        })
+        .filter_map(|r| r.tier.as_deref().and_then(Tier::parse))
         .max()
 }
 

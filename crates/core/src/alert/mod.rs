@@ -87,6 +87,11 @@ impl Tier {
         }
     }
 
+    /// The tier named `name` (its [`Tier::as_str`]), as stored with a monitor's latest reading.
+    pub fn parse(name: &str) -> Option<Tier> {
+        [Tier::Ok, Tier::Warning, Tier::Critical].into_iter().find(|t| t.as_str() == name)
+    }
+
     /// The tier of a firing observation with an ALERT task's `severity` (`warning` and `info`
     /// are warnings; `critical` and `error` are critical).
     pub fn of_severity(severity: &str) -> Tier {

@@ -339,3 +339,12 @@ fn silences_are_read_in_either_stored_form() {
     assert_eq!(Silence::from_stored(r#"[{"name": "x", "value": "(", "isRegex": true}]"#, 100), None);
     assert_eq!(Silence::from_stored("3", 100), None);
 }
+
+#[test]
+fn a_tier_parses_from_its_stored_name() {
+    for tier in [Tier::Ok, Tier::Warning, Tier::Critical] {
+        assert_eq!(Tier::parse(tier.as_str()), Some(tier));
+    }
+    assert_eq!(Tier::parse("Critical"), None);
+    assert_eq!(Tier::parse(""), None);
+}

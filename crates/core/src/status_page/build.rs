@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use super::{StatusPageDef, typed_page};
+use super::StatusPageDef;
+use crate::def::typed::typed;
 use crate::diagnostic::Problem;
 
 /// The longest slug (it is a path segment and a file name).
@@ -14,7 +15,7 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
     if !doc.is_object() {
         return (None, vec![Problem::error("", "a status page must be an object (slug, title, components)")]);
     }
-    let Some(page) = typed_page(doc, &mut problems) else { return (None, problems) };
+    let Some(page) = typed::<StatusPageDef>(doc, "", &mut problems) else { return (None, problems) };
     if !is_slug(&page.slug) {
         problems.push(Problem::error(
             "slug",

@@ -3,11 +3,8 @@
 //! monitor (its name, labels, URL, errors) is part of it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::alert::Tier;
-use crate::def::typed::typed;
-use crate::diagnostic::Problem;
 
 mod build;
 
@@ -103,29 +100,16 @@ impl State {
     }
 }
 
-/// The state each tier shows as.
+/// The state each tier shows as (a tier not written keeps its default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StateMap {
     /// A monitor at ok.
-    #[serde(default = "operational")]
     pub ok: State,
     /// A monitor at warning.
-    #[serde(default = "degraded")]
     pub warning: State,
     /// A monitor at critical.
-    #[serde(default = "major_outage")]
     pub critical: State,
-}
-
-fn operational() -> State {
-    State::Operational
-}
-fn degraded() -> State {
-    State::Degraded
-}
-fn major_outage() -> State {
-    State::MajorOutage
 }
 
 impl Default for StateMap {
@@ -158,11 +142,6 @@ impl StateMap {
 /// The page's overall state: its worst component's (`None` while nothing has been checked).
 pub fn overall(components: &[Option<State>]) -> Option<State> {
     components.iter().flatten().copied().max()
-}
-
-/// Reads `value` as a [`StatusPageDef`]; problems at their fields' paths.
-pub(crate) fn typed_page(value: &Value, problems: &mut Vec<Problem>) -> Option<StatusPageDef> {
-    typed::<StatusPageDef>(value, "", problems)
 }
 
 #[cfg(test)]

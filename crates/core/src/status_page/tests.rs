@@ -1,6 +1,7 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
+use crate::diagnostic::Problem;
 
 fn page(components: Value) -> Value {
     json!({"slug": "acme", "title": "Acme", "components": components})
@@ -99,7 +100,8 @@ fn a_component_is_as_bad_as_its_worst_monitor_and_partly_out_when_some_are() {
     assert_eq!(map.component(&[critical, ok]), Some(State::PartialOutage));
     assert_eq!(map.component(&[critical, None]), Some(State::PartialOutage), "one checked member is out");
     assert_eq!(map.component(&[None, None]), None, "nothing checked yet");
-    let mild = StateMap { critical: State::Degraded, ..StateMap::default() };
+    let mild: StateMap = serde_json::from_value(json!({"critical": "degraded"})).unwrap();
+    assert_eq!(mild, StateMap { critical: State::Degraded, ..StateMap::default() }, "unwritten tiers keep theirs");
     assert_eq!(mild.component(&[critical, ok]), Some(State::Degraded), "the page's own mapping");
     assert_eq!(overall(&[Some(State::Operational), None, Some(State::PartialOutage)]), Some(State::PartialOutage));
     assert_eq!(overall(&[None]), None);

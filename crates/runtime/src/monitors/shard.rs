@@ -677,7 +677,7 @@ impl Actor {
                 key: row.series.clone(),
                 labels: serde_json::from_str(&row.labels).unwrap_or_default(),
                 value: row.value,
-                tier: row.tier.as_deref().and_then(|t| serde_json::from_value(serde_json::Value::from(t)).ok()),
+                tier: row.tier.as_deref().and_then(vigil_core::alert::Tier::parse),
                 summary: String::new(),
                 note: row.note.clone(),
             };
