@@ -120,7 +120,7 @@ fn every_example_validates_against_its_schema() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
-    for kind in ["workflow", "schedule", "monitor", "notifier"] {
+    for kind in ["workflow", "schedule", "monitor", "notifier", "status-page"] {
         let schema = dir.path().join(format!("{kind}.json"));
         std::fs::write(&schema, generate(&["schema", kind])).unwrap();
         let docs = examples(kind);

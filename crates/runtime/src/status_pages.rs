@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use vigil_core::alert::Tier;
-use vigil_core::status_page::{ComponentDef, State, StatusPageDef, overall};
+use vigil_core::status_page::{ComponentDef, Incident, State, StatusPageDef, overall};
 use vigil_core::time::Millis;
 
 use crate::Engine;
@@ -64,6 +64,9 @@ pub struct PageView {
     pub components: Vec<ComponentView>,
     /// The worst component's state.
     pub overall: Option<State>,
+    /// Its incidents not resolved, and those resolved in the last [`crate::incidents::RECENT`],
+    /// newest first.
+    pub incidents: Vec<Incident>,
     /// When the view was made.
     pub at: Millis,
 }
@@ -109,6 +112,12 @@ fn tier_of(component: &ComponentDef, paused: bool, latest: &[vigil_store::Monito
         .max()
 }
 
+/// Whether series `series` of a component's monitor belongs to it, given the series' stored
+/// labels (JSON), when known.
+pub(crate) fn shows_series(component: &ComponentDef, series: &str, labels_json: Option<&str>) -> bool {
+    shows(component, series, labels_json.and_then(labels).as_ref())
+}
+
 /// A stored reading's labels (a JSON object).
 fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
     serde_json::from_str(json).ok()
@@ -134,6 +143,7 @@ impl Engine {
     async fn view_of(&self, page: Arc<StatusPageDef>) -> vigil_store::Result<PageView> {
         let now = self.now();
         let starts = days_to(now);
+        let incidents = self.incidents_of(&page, now - crate::incidents::RECENT, now + 1).await?;
         let mut components = Vec::with_capacity(page.components.len());
         for c in &page.components {
             let mut tiers = Vec::new();
@@ -152,11 +162,14 @@ impl Engine {
                     }
                 }
             }
-            let state = page.states.component(&tiers);
+            // An open incident shows its impact on what it affects, if that is worse.
+            let declared =
+                incidents.iter().filter(|i| i.resolved_at().is_none() && i.affects(&c.name)).map(|i| i.impact);
+            let state = page.states.component(&tiers).into_iter().chain(declared).max();
             components.push(ComponentView { name: c.name.clone(), description: c.description.clone(), state, days });
         }
         let states: Vec<Option<State>> = components.iter().map(|c| c.state).collect();
-        Ok(PageView { overall: overall(&states), page, components, at: now })
+        Ok(PageView { overall: overall(&states), page, components, incidents, at: now })
     }
 }
 

@@ -202,6 +202,7 @@ fn open(path: &str) -> bool {
         || path.starts_with("/ping/")
         || crate::paths::is_ack_path(path)
         || crate::paths::is_status_path(path)
+        || crate::paths::is_badge_path(path)
 }
 
 /// The token a request carries: `Authorization: Bearer <token>`, or Conductor's

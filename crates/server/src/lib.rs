@@ -10,6 +10,7 @@
 mod ack;
 mod alertmanager;
 pub mod auth;
+mod badges;
 mod conductor;
 pub mod cross_site;
 pub mod deadlines;
@@ -19,6 +20,7 @@ pub mod error;
 mod evidence;
 mod extract;
 mod health;
+mod incidents;
 mod instances;
 pub mod listen;
 mod monitors;
@@ -43,6 +45,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{ApiError, ErrorCode};
 pub use state::{AppState, MAX_BODY_BYTES, MetricsRender};
+pub use status_page::cache::PageCache;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(instances::routes())
         .merge(definitions::routes())
         .merge(schedules::routes())
+        .merge(incidents::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())
         .merge(conductor::routes())
@@ -85,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pings::routes())
         .merge(ack::routes())
         .merge(status_page::routes())
+        .merge(badges::routes())
         .merge(ui::routes())
         .route(
             "/api/{*route}",

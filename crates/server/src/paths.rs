@@ -17,6 +17,11 @@ pub fn is_status_path(path: &str) -> bool {
     path.starts_with("/status/")
 }
 
+/// Whether `path` is a badge's ([`crate::badges`]): open to anyone.
+pub fn is_badge_path(path: &str) -> bool {
+    path.starts_with("/badge/") || (path.starts_with("/api/v1/endpoints/") && path.ends_with("/badge.svg"))
+}
+
 /// Percent-encodes `text` for a query string value or a path segment.
 pub fn query_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -30,4 +30,6 @@ pub struct AppState {
     pub secret_box: Option<Arc<vigil_store::SecretBox>>,
     /// The `Host` names answered ([`cross_site`]).
     pub allowed_hosts: cross_site::AllowedHosts,
+    /// Status pages rendered lately.
+    pub status_pages: crate::status_page::cache::PageCache,
 }

@@ -9,32 +9,39 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use vigil_core::status_page::State as Shown;
+use vigil_core::status_page::{Incident, State as Shown};
 use vigil_runtime::status_pages::{ComponentView, Day, PageView};
 
 use crate::AppState;
 use crate::ui::format::percent;
 
+pub(crate) mod cache;
+mod feed;
+mod history;
+mod markdown;
+
 /// The routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/status/{slug}", get(show))
+    Router::new()
+        .route("/status/{slug}", get(show))
+        .route("/status/{slug}/history/{month}", get(history::show))
+        .route("/status/{slug}/{file}", get(feed::show))
 }
 
 async fn show(State(app): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    match app.engine.status_page_view(&slug).await {
-        None => not_found(),
-        Some(Ok(view)) => {
-            let html = render(&view).into_string();
-            let tag = etag(&html);
-            // Readers may cache it briefly, and ask again with its tag: during an outage many
-            // reload at once, and an unchanged page costs them a few bytes.
-            let cache = [(header::CACHE_CONTROL, "public, max-age=10".to_string()), (header::ETAG, tag.clone())];
-            if headers.get_all(header::IF_NONE_MATCH).iter().any(|v| matches_tag(v, &tag)) {
-                return (StatusCode::NOT_MODIFIED, cache).into_response();
-            }
-            (cache, axum::response::Html(html)).into_response()
-        }
-        Some(Err(e)) => {
+    let now = app.engine.now();
+    let rendered = app
+        .status_pages
+        .get(&slug, now, async || match app.engine.status_page_view(&slug).await {
+            None => Ok(None),
+            Some(Ok(view)) => Ok(Some(render(&view).into_string())),
+            Some(Err(e)) => Err(e),
+        })
+        .await;
+    match rendered {
+        Ok(Some(page)) => respond(&page, &headers),
+        Ok(None) => not_found(),
+        Err(e) => {
             tracing::error!(error = %e, slug, "Could not read a status page's history.");
             let page = simple("Status unavailable", "This status page cannot be shown right now. Try again shortly.");
             (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")], page).into_response()
@@ -42,12 +49,69 @@ async fn show(State(app): State<AppState>, Path(slug): Path<String>, headers: He
     }
 }
 
-/// A weak validator of a rendered page: a hash of its text.
-fn etag(html: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    html.hash(&mut hasher);
-    format!("W/\"{:016x}\"", hasher.finish())
+/// A kept rendering: 304 when the reader has it (by `If-None-Match`, else `If-Modified-Since`),
+/// gzipped when the reader takes gzip.
+fn respond(page: &cache::Rendered, headers: &HeaderMap) -> Response {
+    let last_modified = http_date(page.changed_at);
+    let validators = [
+        (header::CACHE_CONTROL, "public, max-age=10".to_string()),
+        (header::ETAG, page.etag.clone()),
+        (header::LAST_MODIFIED, last_modified),
+        (header::VARY, "Accept-Encoding".to_string()),
+    ];
+    let tags = headers.get_all(header::IF_NONE_MATCH);
+    let unchanged = if tags.iter().next().is_some() {
+        tags.iter().any(|v| matches_tag(v, &page.etag))
+    } else {
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date)
+            .is_some_and(|since| since >= page.changed_at)
+    };
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+    if takes_gzip(headers) {
+        (validators, html, [(header::CONTENT_ENCODING, "gzip")], page.gzip.clone()).into_response()
+    } else {
+        (validators, html, page.html.clone()).into_response()
+    }
+}
+
+/// Whether the reader takes gzip (`Accept-Encoding`, a `q` of 0 refusing it).
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let refused = it
+                .any(|p| p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0)));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        },
+    )
+}
+
+/// An HTTP date (RFC 9110's IMF-fixdate).
+fn http_date(at: vigil_core::time::Millis) -> String {
+    jiff::Timestamp::from_millisecond(at)
+        .map_or_else(|_| String::new(), |t| t.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+fn parse_http_date(text: &str) -> Option<vigil_core::time::Millis> {
+    jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(text.trim()).ok().map(|t| t.as_millisecond())
+}
+
+/// A page rendered for this request (not kept) with its validator, or 304 when the reader has
+/// it.
+fn cached(html: String, headers: &HeaderMap) -> Response {
+    let tag = cache::etag(&html);
+    let validators = [(header::CACHE_CONTROL, "public, max-age=10".to_string()), (header::ETAG, tag.clone())];
+    if headers.get_all(header::IF_NONE_MATCH).iter().any(|v| matches_tag(v, &tag)) {
+        return (StatusCode::NOT_MODIFIED, validators).into_response();
+    }
+    (validators, axum::response::Html(html)).into_response()
 }
 
 /// Whether an `If-None-Match` value names `tag` (or is `*`), compared weakly as RFC 9110 asks.
@@ -57,7 +121,7 @@ fn matches_tag(value: &HeaderValue, tag: &str) -> bool {
     value.split(',').any(|t| t.trim() == "*" || bare(t) == bare(tag))
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     let page = simple("No such status page", "There is no status page at this address.");
     (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], page).into_response()
 }
@@ -73,14 +137,15 @@ fn simple(title: &str, text: &str) -> axum::response::Html<String> {
 /// The page's styles, inline: the page is one request, and small.
 const STYLE: &str = "\
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#5c6670;--line:#d8dee4;--card:#f6f8fa;\
---up:#1f883d;--minor:#9a6700;--partial:#d1661a;--major:#cf222e;--maint:#0969da;--none:#c4ccd4}\
+--up:#1f883d;--minor:#9a6700;--partial:#bc4c00;--major:#cf222e;--maint:#0969da;--none:#c4ccd4;--on:#fff}\
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;\
---card:#161b22;--up:#3fb950;--minor:#d29922;--partial:#f0883e;--major:#f85149;--maint:#58a6ff;--none:#3d444d}}\
+--card:#161b22;--up:#3fb950;--minor:#d29922;--partial:#f0883e;--major:#f85149;--maint:#58a6ff;--none:#3d444d;\
+--on:#0d1117}}\
 *{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);\
 font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
 main{max-width:52rem;margin:0 auto;padding:2rem 1rem}header{display:flex;gap:1rem;align-items:center}\
 header img{max-height:3rem;max-width:8rem}h1{margin:0;font-size:1.75rem}.muted{color:var(--muted)}\
-.overall{margin:1.5rem 0;padding:1rem 1.25rem;border-radius:.5rem;color:#fff;font-weight:600;font-size:1.2rem}\
+.overall{margin:1.5rem 0;padding:1rem 1.25rem;border-radius:.5rem;color:var(--on);font-weight:600;font-size:1.2rem}\
 .components{list-style:none;margin:0;padding:0;border:1px solid var(--line);border-radius:.5rem}\
 .components li{padding:1rem 1.25rem;border-top:1px solid var(--line)}.components li:first-child{border-top:0}\
 .row{display:flex;justify-content:space-between;gap:1rem;flex-wrap:wrap}.name{font-weight:600}\
@@ -92,9 +157,13 @@ header img{max-height:3rem;max-width:8rem}h1{margin:0;font-size:1.75rem}.muted{c
 .b-major_outage{background:var(--major)}.b-maintenance{background:var(--maint)}.b-none{background:var(--muted)}\
 .d-up{fill:var(--up)}.d-minor{fill:var(--minor)}.d-partial{fill:var(--partial)}.d-major{fill:var(--major)}\
 .d-none{fill:var(--none)}svg.bars rect{y:0;width:4px;height:30px;rx:1px}\
-footer{margin-top:2rem;font-size:.85rem}";
+footer{margin-top:2rem;font-size:.85rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}\
+.incident{border:1px solid var(--line);border-left:.35rem solid var(--major);border-radius:.5rem;\
+padding:.75rem 1.25rem;margin:1rem 0}.incident.i-resolved{border-left-color:var(--up)}\
+.incident h3{margin:.25rem 0;font-size:1.1rem}.update{margin:.75rem 0}.update p{margin:.25rem 0}\
+.when{font-size:.85rem}";
 
-fn head(title: &str) -> Markup {
+pub(crate) fn head(title: &str) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -128,14 +197,53 @@ pub fn render(view: &PageView) -> Markup {
                         }
                     }
                     section class={ "overall b-" (overall_class) } role="status" { (overall_words) }
+                    @let (open, past): (Vec<&Incident>, Vec<&Incident>) =
+                        view.incidents.iter().partition(|i| i.resolved_at().is_none());
+                    @if !open.is_empty() {
+                        section aria-label="Current incidents" { @for i in open { (incident(i)) } }
+                    }
                     ul.components {
                         @for c in &view.components { (component(c)) }
+                    }
+                    section {
+                        h2 { "Past incidents" }
+                        @if past.is_empty() { p.muted { "No incidents in the last 14 days." } }
+                        @for i in past { (incident(i)) }
+                        p {
+                            a href={ "/status/" (page.slug) "/history/" (history::month_of(view.at)) } { "Incident history" }
+                            " · " a href={ "/status/" (page.slug) "/feed.atom" } { "Atom feed" }
+                            " · " a href={ "/status/" (page.slug) "/feed.rss" } { "RSS feed" }
+                        }
                     }
                     footer.muted {
                         "Uptime over the last 90 days: " (percent(view.uptime())) ". Updated "
                         (crate::ui::format::in_zone(view.at, "UTC")) "."
                     }
                 }
+            }
+        }
+    }
+}
+
+/// An incident: its title, what it affects, and its updates, newest first.
+fn incident(i: &Incident) -> Markup {
+    let resolved = i.resolved_at().is_some();
+    html! {
+        article class={ "incident" @if resolved { " i-resolved" } } {
+            h3 { (i.title) }
+            p.muted.when {
+                @if resolved { "Resolved" } @else { (i.impact.words()) }
+                @if !i.components.is_empty() { " · " (i.components.join(", ")) }
+            }
+            @for u in i.updates.iter().rev() {
+                div.update {
+                    strong { (u.status.words()) } " "
+                    span.muted.when { (crate::ui::format::in_zone(u.at, "UTC")) }
+                    (PreEscaped(markdown::render(&u.message)))
+                }
+            }
+            @if let Some(review) = &i.postmortem {
+                details { summary { "Post-mortem" } (PreEscaped(markdown::render(review))) }
             }
         }
     }

@@ -35,6 +35,7 @@ async fn setup() -> Setup {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listen = listener.local_addr().unwrap();
     let app = vigil_server::app(vigil_server::AppState {
+        status_pages: Default::default(),
         engine,
         listen,
         public_url: None,

@@ -147,6 +147,22 @@ pub struct AlertBatch {
     pub fence: Option<crate::Fence>,
 }
 
+impl AlertBatch {
+    /// Whether the batch only adds or changes alerts in groups (the commonest batch while
+    /// Prometheus pushes).
+    pub fn members_alone(&self) -> bool {
+        !self.group_members.is_empty()
+            && self.alerts.is_empty()
+            && self.outbox.is_empty()
+            && self.deliveries.is_empty()
+            && self.inbox_done.is_empty()
+            && self.inbox_out.is_empty()
+            && self.groups.is_empty()
+            && self.groups_gone.is_empty()
+            && self.group_members_gone.is_empty()
+    }
+}
+
 /// One stored notification group (Alertmanager's aggregation group).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRow {

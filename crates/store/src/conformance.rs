@@ -33,6 +33,7 @@ pub async fn run_all(store: &dyn Store) {
     work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
+    incidents_are_found_while_open(store).await;
     parked_messages_are_kept_once_per_queue_and_id(store).await;
     browser_evidence_keeps_the_newest_few(store).await;
     status_events_commit_with_their_change(store).await;
@@ -42,6 +43,37 @@ pub async fn run_all(store: &dyn Store) {
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
     crate::conformance_retention::run_all(store).await;
+}
+
+async fn incidents_are_found_while_open(store: &dyn Store) {
+    let row = |id: &str, opened_at: i64, resolved_at: Option<i64>| crate::IncidentRow {
+        page: "public".into(),
+        id: id.into(),
+        opened_at,
+        resolved_at,
+        body: format!(r#"{{"id":"{id}"}}"#),
+    };
+    store.put_incident(&row("old", 100, Some(200))).await.unwrap();
+    store.put_incident(&row("open", 300, None)).await.unwrap();
+    store.put_incident(&row("later", 900, Some(950))).await.unwrap();
+    store.put_incident(&crate::IncidentRow { page: "other".into(), ..row("open", 300, None) }).await.unwrap();
+    let ids = |rows: Vec<crate::IncidentRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.incidents("public", 250, 1_000, 10).await.unwrap()), ["later", "open"], "newest first");
+    assert_eq!(ids(store.incidents("public", 0, 1_000, 10).await.unwrap()), ["later", "open", "old"]);
+    assert_eq!(ids(store.incidents("public", 0, 1_000, 1).await.unwrap()), ["later"]);
+    assert_eq!(ids(store.incidents("public", 960, 2_000, 10).await.unwrap()), ["open"], "open is open still");
+    assert_eq!(ids(store.incidents("public", 0, 300, 10).await.unwrap()), ["old"], "open began at 300");
+    store.put_incident(&row("open", 300, Some(400))).await.unwrap();
+    assert!(store.incidents("public", 960, 2_000, 10).await.unwrap().is_empty(), "resolved now");
+    assert_eq!(store.incident("public", "open").await.unwrap().unwrap().resolved_at, Some(400));
+    assert!(store.incident("public", "missing").await.unwrap().is_none());
+    assert_eq!(store.incident("other", "open").await.unwrap().unwrap().resolved_at, None, "pages apart");
+    let read = store.incident("public", "open").await.unwrap().unwrap();
+    let changed = crate::IncidentRow { body: "{\"id\":\"open\",\"v\":2}".into(), ..read.clone() };
+    assert!(store.replace_incident(&changed, &read.body).await.unwrap());
+    let late = crate::IncidentRow { body: "{\"id\":\"open\",\"v\":3}".into(), ..read.clone() };
+    assert!(!store.replace_incident(&late, &read.body).await.unwrap(), "changed since it was read");
+    assert_eq!(store.incident("public", "open").await.unwrap().unwrap().body, changed.body);
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {

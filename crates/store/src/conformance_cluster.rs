@@ -112,7 +112,28 @@ async fn fenced_writes_need_the_leases(store: &dyn Store) {
     assert!(store.alert_outbox("fenced-group", 10).await.unwrap().is_empty());
     let ids = store.commit_alerts(&flush(Fence::new("node-c", [10]))).await.unwrap();
     assert_eq!(ids.len(), 1, "the lease holder's flush is written");
-    assert_eq!(store.groups_in(&group_part).await.unwrap()[0].members, [member]);
+    assert_eq!(store.groups_in(&group_part).await.unwrap()[0].members, std::slice::from_ref(&member));
+
+    // Alerts joining a group alone (one statement on PostgreSQL) are fenced as a flush is.
+    let joins = |fence: Fence, alert: &str| AlertBatch {
+        group_members: vec![
+            crate::MemberRow { alert: alert.into(), ..member.clone() },
+            crate::MemberRow { id: 78, member_key: "n".into(), alert: alert.into(), ..member.clone() },
+        ],
+        fence: Some(fence),
+        ..Default::default()
+    };
+    match store.commit_alerts(&joins(Fence::new("node-b", [10, 20]), "stale")).await {
+        Err(StoreError::LeaseLost(lost)) => assert_eq!(lost, [10]),
+        other => panic!("a lost lease refuses the joins: {other:?}"),
+    }
+    let alerts = |group: &crate::GroupRow| group.members.iter().map(|m| m.alert.clone()).collect::<Vec<_>>();
+    assert_eq!(alerts(&store.groups_in(&group_part).await.unwrap()[0]), ["{}"], "nothing of the joins was written");
+    assert!(store.commit_alerts(&joins(Fence::new("node-c", [10]), "joined")).await.unwrap().is_empty());
+    assert_eq!(alerts(&store.groups_in(&group_part).await.unwrap()[0]), ["joined", "joined"]);
+    let unfenced = AlertBatch { fence: None, ..joins(Fence::new("node-c", []), "changed") };
+    store.commit_alerts(&unfenced).await.unwrap();
+    assert_eq!(alerts(&store.groups_in(&group_part).await.unwrap()[0]), ["changed", "changed"]);
 }
 
 async fn work_is_found_by_partition(store: &dyn Store) {

@@ -13,6 +13,7 @@ mod conformance_cluster;
 mod conformance_monitors;
 mod conformance_retention;
 pub mod evidence;
+pub mod incidents;
 mod listing;
 pub mod monitor_results;
 pub mod parked;
@@ -39,6 +40,7 @@ pub use alerts::{
 };
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use evidence::CheckEvidence;
+pub use incidents::IncidentRow;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
 pub use pings::{HeartbeatRow, PingOrigin, PingRow};
@@ -349,6 +351,16 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_check_evidence(&self, before: Millis) -> Result<u64>;
     /// The screenshot of a monitor's evidence from `at`.
     async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
+    /// Adds or replaces a status page's incident.
+    async fn put_incident(&self, incident: &IncidentRow) -> Result<()>;
+    /// Replaces an incident if its body is still `read` (what the caller changed); false when
+    /// someone else changed it since (read it again).
+    async fn replace_incident(&self, incident: &IncidentRow, read: &str) -> Result<bool>;
+    /// One incident of page `page`.
+    async fn incident(&self, page: &str, id: &str) -> Result<Option<IncidentRow>>;
+    /// Page `page`'s incidents that began before `to` and were not resolved before `from`
+    /// (those open then), newest first, at most `limit`.
+    async fn incidents(&self, page: &str, from: Millis, to: Millis, limit: u32) -> Result<Vec<IncidentRow>>;
     /// Adds a UI session, and forgets those that expired by its start.
     async fn put_session(&self, session: &SessionRow) -> Result<()>;
     /// The session whose id hashes to `id_hash`, unless it expired by `now`.
@@ -380,6 +392,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes alert states and the outbox entries they caused in one transaction; returns the new
     /// entries' ids, in order.
     async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>>;
+    /// How many alert commits may run at once when they write disjoint rows: more than one where
+    /// each runs on a connection of its own and waits on a server's round trips (PostgreSQL);
+    /// one where commits queue for one writer anyway (SQLite).
+    fn alert_commits_side_by_side(&self) -> usize {
+        1
+    }
     /// One alert.
     async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>>;
     /// Alerts, most recently changed first; only `pending` and `firing` ones when `active_only`.

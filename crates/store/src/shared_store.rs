@@ -546,6 +546,47 @@ macro_rules! store_impl {
             Ok(row.map(|r| r.try_get("screenshot")).transpose()?)
         }
 
+        async fn put_incident(&self, incident: &crate::IncidentRow) -> Result<()> {
+            sqlx::query(crate::incidents::UPSERT)
+                .bind(&incident.page)
+                .bind(&incident.id)
+                .bind(incident.opened_at)
+                .bind(incident.resolved_at)
+                .bind(&incident.body)
+                .execute(&self.writer)
+                .await?;
+            Ok(())
+        }
+
+        async fn replace_incident(&self, incident: &crate::IncidentRow, read: &str) -> Result<bool> {
+            let done = sqlx::query(crate::incidents::REPLACE_IF)
+                .bind(&incident.page)
+                .bind(&incident.id)
+                .bind(incident.opened_at)
+                .bind(incident.resolved_at)
+                .bind(&incident.body)
+                .bind(read)
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn incident(&self, page: &str, id: &str) -> Result<Option<crate::IncidentRow>> {
+            let row = sqlx::query(crate::incidents::SELECT_ONE).bind(page).bind(id).fetch_optional(&self.reader).await?;
+            row.as_ref().map(incident_of).transpose()
+        }
+
+        async fn incidents(&self, page: &str, from: Millis, to: Millis, limit: u32) -> Result<Vec<crate::IncidentRow>> {
+            let rows = sqlx::query(crate::incidents::SELECT_BETWEEN)
+                .bind(page)
+                .bind(from)
+                .bind(to)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(incident_of).collect()
+        }
+
         async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
             let mut tx = self.writer.begin().await?;
             sqlx::query(crate::sessions::DELETE_EXPIRED).bind(session.created_at).execute(&mut *tx).await?;
@@ -996,6 +1037,16 @@ macro_rules! backend_helpers {
             created_by: r.try_get("created_by")?,
             starts_at: r.try_get("starts_at")?,
             until_resolved: r.try_get::<i64, _>("until_resolved")? != 0,
+        })
+    }
+
+    fn incident_of(row: &$row) -> Result<crate::IncidentRow> {
+        Ok(crate::IncidentRow {
+            page: row.try_get("page")?,
+            id: row.try_get("id")?,
+            opened_at: row.try_get("opened_at")?,
+            resolved_at: row.try_get("resolved_at")?,
+            body: row.try_get("body")?,
         })
     }
 

@@ -257,6 +257,27 @@ pub fn schema_of(kind: Kind) -> Value {
                     "series": {"type": "string", "description": "with `monitor`: one series of it (its key, or a label's value)"},
                 },
             });
+            let update = json!({
+                "title": "incident update", "type": "object", "additionalProperties": false,
+                "required": ["at", "status", "message"],
+                "properties": {
+                    "at": {"type": ["string", "integer"], "description": "when: RFC 3339 (2026-11-20T10:00:00Z) or epoch milliseconds"},
+                    "status": {"enum": ["investigating", "identified", "monitoring", "resolved"]},
+                    "message": {"type": "string", "description": "what is said (Markdown)"},
+                },
+            });
+            let incident = json!({
+                "title": "incident", "type": "object", "additionalProperties": false,
+                "required": ["title", "updates"],
+                "properties": {
+                    "id": {"type": "string", "description": "its id on the page (default: declared-<n>)"},
+                    "title": {"type": "string"},
+                    "impact": states.clone(),
+                    "components": {"type": "array", "items": {"type": "string"}, "description": "the components it affects, by name (none: the whole page)"},
+                    "updates": {"type": "array", "minItems": 1, "items": update},
+                    "postmortem": {"type": "string", "description": "a review written afterwards (Markdown)"},
+                },
+            });
             json!({
                 "title": "vigil status page", "type": "object", "additionalProperties": false,
                 "required": ["slug", "title", "components"],
@@ -268,6 +289,7 @@ pub fn schema_of(kind: Kind) -> Value {
                     "components": {"type": "array", "minItems": 1, "items": component},
                     "states": {"type": "object", "additionalProperties": false, "description": "the state each tier shows as",
                         "properties": {"ok": states, "warning": states, "critical": states}},
+                    "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
                 },
             })
         }

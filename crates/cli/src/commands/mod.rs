@@ -7,6 +7,7 @@ pub mod check;
 pub mod cluster;
 pub mod generate;
 pub mod import;
+pub mod incident;
 pub mod inspect;
 pub mod monitors;
 pub mod reload;

@@ -18,8 +18,21 @@ pub struct RemoteArgs {
 impl RemoteArgs {
     /// GETs `path` from the server; API errors become messages with their code.
     pub async fn get(&self, server: &str, path: &str) -> Result<Value> {
+        self.call(server, path, None).await
+    }
+
+    /// POSTs `body` to `path` on the server; API errors become messages with their code.
+    pub async fn post(&self, server: &str, path: &str, body: &Value) -> Result<Value> {
+        self.call(server, path, Some(body)).await
+    }
+
+    async fn call(&self, server: &str, path: &str, body: Option<&Value>) -> Result<Value> {
         let url = format!("{}{path}", server.trim_end_matches('/'));
-        let mut req = vigil_connectors::http_client().get(&url);
+        let client = vigil_connectors::http_client();
+        let mut req = match body {
+            Some(body) => client.post(&url).json(body),
+            None => client.get(&url),
+        };
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

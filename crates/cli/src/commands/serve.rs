@@ -293,6 +293,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::warn!("API tokens are required but none exists: create one with `vigil token create --role admin`.");
     }
     let app = vigil_server::app(vigil_server::AppState {
+        status_pages: Default::default(),
         engine: engine.clone(),
         listen,
         public_url: args.public_url.clone(),

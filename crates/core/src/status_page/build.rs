@@ -15,7 +15,7 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
     if !doc.is_object() {
         return (None, vec![Problem::error("", "a status page must be an object (slug, title, components)")]);
     }
-    let Some(page) = typed::<StatusPageDef>(doc, "", &mut problems) else { return (None, problems) };
+    let Some(mut page) = typed::<StatusPageDef>(doc, "", &mut problems) else { return (None, problems) };
     if !is_slug(&page.slug) {
         problems.push(Problem::error(
             "slug",
@@ -65,8 +65,22 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
             ));
         }
     }
+    let names: Vec<&str> = page.components.iter().map(|c| c.name.as_str()).collect();
+    let mut ids = std::collections::HashSet::new();
+    for (i, incident) in page.incidents.iter().enumerate() {
+        problems.extend(incident.problems(&format!("incidents[{i}]."), &names));
+        if !incident.id.is_empty() && !ids.insert(incident.id.as_str()) {
+            problems.push(Problem::error(format!("incidents[{i}].id"), format!("`{}` is used twice", incident.id)));
+        }
+    }
     if problems.iter().any(Problem::is_error) {
         return (None, problems);
+    }
+    for (i, incident) in page.incidents.iter_mut().enumerate() {
+        if incident.id.is_empty() {
+            incident.id = format!("declared-{i}");
+        }
+        incident.updates.sort_by_key(|u| u.at);
     }
     (Some(page), problems)
 }

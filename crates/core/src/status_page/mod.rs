@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::alert::Tier;
 
 mod build;
+mod incident;
 
 pub use build::{build_status_page, is_slug};
+pub use incident::{Incident, IncidentStatus, IncidentUpdate};
 
 /// A status page as declared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +31,10 @@ pub struct StatusPageDef {
     /// The state each tier shows as.
     #[serde(default)]
     pub states: StateMap,
+    /// Incidents declared with the page (history, announcements); more are opened through the
+    /// API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Incident>,
 }
 
 /// One line of a page: a monitor, one series of a monitor, or a group of monitors, under a

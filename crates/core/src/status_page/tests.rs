@@ -151,3 +151,53 @@ fn a_status_page_file_is_known_by_its_fields_outside_its_folder() {
     assert_eq!(config.status_pages.len(), 1, "{diags:?}");
     assert!(config.workflows.names().is_empty(), "not read as a workflow");
 }
+
+#[test]
+fn declared_incidents_are_checked_at_their_fields_and_kept_in_time_order() {
+    let mut doc = page(json!([{"name": "Website", "monitor": "web"}]));
+    doc["incidents"] = json!([
+        {"title": "Slow", "impact": "degraded", "components": ["Website"], "updates": [
+            {"at": "2026-11-20T10:05:00Z", "status": "resolved", "message": "Fixed."},
+            {"at": "2026-11-20T09:12:00+01:00", "status": "investigating", "message": "Looking."}
+        ]},
+        {"id": "planned", "title": "Everything", "updates": [{"at": 1000, "status": "monitoring", "message": "m"}]}
+    ]);
+    let (built, problems) = build_status_page(&doc);
+    assert!(problems.is_empty(), "{problems:?}");
+    let built = built.unwrap();
+    let slow = &built.incidents[0];
+    assert_eq!(slow.id, "declared-0", "an id is given");
+    let statuses: Vec<IncidentStatus> = slow.updates.iter().map(|u| u.status).collect();
+    assert_eq!(statuses, [IncidentStatus::Investigating, IncidentStatus::Resolved], "in time order");
+    assert_eq!(slow.opened_at(), 1_795_162_320_000, "09:12 at +01:00 is 08:12 UTC");
+    assert_eq!(slow.resolved_at(), Some(1_795_169_100_000));
+    assert!(slow.affects("Website") && !slow.affects("Billing"));
+    let everything = &built.incidents[1];
+    assert_eq!(
+        (everything.id.as_str(), everything.impact, everything.resolved_at()),
+        ("planned", State::MajorOutage, None)
+    );
+    assert!(everything.affects("Anything"), "no components: the whole page");
+
+    doc["incidents"] = json!([
+        {"title": " ", "components": ["Websit"], "updates": []},
+        {"id": "x", "title": "t", "updates": [{"at": "2026-11-20T10:05:00Z", "status": "resolved", "message": " "}]},
+        {"id": "x", "title": "t", "updates": [{"at": "2026-11-20T10:05:00Z", "status": "resolved", "message": "m"}]}
+    ]);
+    assert_eq!(
+        errors_at(&doc),
+        [
+            "incidents[0].title",
+            "incidents[0].updates",
+            "incidents[0].components[0]",
+            "incidents[1].updates[0].message",
+            "incidents[2].id"
+        ]
+    );
+    doc["incidents"] = json!([{"title": "t", "updates": [{"at": "yesterday", "status": "resolved", "message": "m"}]}]);
+    let (_, problems) = build_status_page(&doc);
+    assert!(
+        problems.iter().any(|p| p.path.starts_with("incidents[0].updates[0]") && p.message.contains("RFC 3339")),
+        "{problems:?}"
+    );
+}

@@ -88,6 +88,21 @@ impl Commit {
             && self.inbox_done.is_empty()
     }
 
+    /// The member rows of a commit that only adds or changes alerts in groups and answers the
+    /// pushes that sent them; `None` for any other (it must follow the commits before it).
+    pub fn members_only(&self) -> Option<std::collections::HashSet<i64>> {
+        let b = &self.batch;
+        let only_members = b.members_alone()
+            && self.replies.is_empty()
+            && self.routed_out.remote.is_empty()
+            && self.inbox_done.is_empty()
+            && self.acks.is_empty()
+            && self.flushed.is_empty()
+            && self.sent.is_empty()
+            && self.acks_to_clear.is_empty();
+        only_members.then(|| b.group_members.iter().map(|m| m.id).collect())
+    }
+
     /// Commits, then sends and answers; returns the partitions whose leases were lost (the
     /// manager forgets them).
     pub async fn run(mut self, c: Committer) -> Vec<u32> {

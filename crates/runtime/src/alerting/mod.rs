@@ -6,6 +6,7 @@
 mod commit;
 pub mod delivery;
 mod groups;
+mod in_flight;
 pub(crate) mod messages;
 mod refresh;
 mod telling;
@@ -72,6 +73,7 @@ pub async fn run(
     (delivery, recorded): (mpsc::UnboundedSender<OutboxEntry>, mpsc::UnboundedSender<Vec<delivery::Recorded>>),
 ) {
     let (refreshed_tx, mut refreshed_rx) = mpsc::unbounded_channel();
+    let side_by_side = deps.store.alert_commits_side_by_side();
     let mut m = Manager {
         deps,
         delivery,
@@ -93,7 +95,7 @@ pub async fn run(
         watched_parents: BTreeSet::new(),
         refreshes: 0,
         remote_sources: Vec::new(),
-        in_flight: None,
+        in_flight: in_flight::InFlight::new(side_by_side),
         refreshing: false,
         refreshed_tx,
         looked: None,
@@ -168,8 +170,8 @@ struct Manager {
     /// Firing alerts other nodes own that an inhibition rule's source matches (key, labels):
     /// they inhibit here too. Read with the silences, in a cluster with inhibition rules.
     remote_sources: Vec<(String, std::collections::BTreeMap<String, String>)>,
-    /// The commit of the previous step, while it runs: it returns the partitions it lost.
-    in_flight: Option<tokio::task::JoinHandle<Vec<u32>>>,
+    /// The commits of earlier steps, while they run: they return the partitions they lost.
+    in_flight: in_flight::InFlight,
     /// A look at the store is running ([`refresh`]); its result comes through `refreshed_tx`...
     refreshing: bool,
     refreshed_tx: mpsc::UnboundedSender<refresh::Refreshed>,
@@ -752,9 +754,13 @@ impl Manager {
             acks_to_clear: std::mem::take(&mut self.acks_to_clear),
             now,
         };
-        // One commit at a time, in step order: the previous step's first. The partitions it lost
-        // are forgotten, and this step's changes to them left out.
-        let lost = self.settle().await;
+        // One commit at a time, in step order: the previous step's first, unless both only add
+        // alerts to groups (`in_flight`). The partitions lost are forgotten, and this step's
+        // changes to them left out.
+        let mut lost = self.reap().await;
+        if !self.in_flight.may_start(&commit) {
+            lost.extend(self.settle().await);
+        }
         if !lost.is_empty() {
             commit.drop_lost(&lost, &self.committer());
         }
@@ -765,7 +771,8 @@ impl Manager {
             }
             return;
         }
-        self.in_flight = Some(tokio::spawn(commit.run(self.committer())));
+        let committer = self.committer();
+        self.in_flight.start(commit, committer);
     }
 
     /// What the commits need of the engine.
@@ -780,14 +787,19 @@ impl Manager {
         }
     }
 
-    /// Waits for the commit in flight, and forgets the partitions it lost; returns them.
+    /// Waits for the commits in flight, and forgets the partitions they lost; returns them.
     async fn settle(&mut self) -> Vec<u32> {
-        let Some(job) = self.in_flight.take() else { return Vec::new() };
-        let lost = match job.await {
-            Ok(lost) => lost,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Vec::new(),
-        };
+        let lost = self.in_flight.settle().await;
+        if !lost.is_empty() {
+            self.forget(&lost);
+        }
+        lost
+    }
+
+    /// Takes the commits in flight that have ended, and forgets the partitions they lost;
+    /// returns them.
+    async fn reap(&mut self) -> Vec<u32> {
+        let lost = self.in_flight.reap().await;
         if !lost.is_empty() {
             self.forget(&lost);
         }

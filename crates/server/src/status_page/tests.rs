@@ -3,6 +3,7 @@ use std::sync::Arc;
 use vigil_core::status_page::{ComponentDef, StateMap, StatusPageDef};
 use vigil_runtime::status_pages::{DAY, days_to};
 
+use super::cache::etag;
 use super::*;
 
 fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
@@ -20,6 +21,7 @@ fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
         logo: None,
         components: vec![def("Website", "internal-web-7"), def("API", "internal-api")],
         states: StateMap::default(),
+        incidents: Vec::new(),
     };
     let now = 200 * DAY + 3_600_000;
     let days = |failing: u64| -> Vec<Day> {
@@ -32,7 +34,7 @@ fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
         ComponentView { name: "Website".into(), description: None, state: states[0], days: days(0) },
         ComponentView { name: "API".into(), description: Some("REST".into()), state: states[1], days: days(100) },
     ];
-    PageView { page: Arc::new(page), components, overall, at: now }
+    PageView { page: Arc::new(page), components, overall, incidents: Vec::new(), at: now }
 }
 
 #[test]
@@ -84,4 +86,27 @@ fn a_tag_matches_weakly_in_a_list_or_as_a_star() {
     assert!(matches_tag(&value(&format!("\"x\", {}", tag.trim_start_matches("W/"))), &tag), "strong form, in a list");
     assert!(matches_tag(&value("*"), &tag));
     assert!(!matches_tag(&value("W/\"other\""), &tag));
+}
+
+#[test]
+fn gzip_is_sent_only_to_readers_that_take_it() {
+    let with = |value: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, value.parse().unwrap());
+        takes_gzip(&h)
+    };
+    assert!(with("gzip, deflate, br"));
+    assert!(with("br;q=1.0, gzip;q=0.8"));
+    assert!(with("*"));
+    assert!(!with("gzip;q=0"), "refused");
+    assert!(!with("br, deflate"));
+    assert!(!takes_gzip(&HeaderMap::new()));
+}
+
+#[test]
+fn dates_are_http_dates_both_ways() {
+    let at = 1_795_162_320_000;
+    assert_eq!(http_date(at), "Fri, 20 Nov 2026 08:12:00 GMT");
+    assert_eq!(parse_http_date(&http_date(at)), Some(at));
+    assert_eq!(parse_http_date("yesterday"), None);
 }

@@ -50,6 +50,7 @@ pub async fn serve(opts: Options) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listen = listener.local_addr().unwrap();
     let app = vigil_server::app(vigil_server::AppState {
+        status_pages: Default::default(),
         engine: engine.clone(),
         listen,
         public_url: None,

@@ -4,6 +4,7 @@
 //! One pool serves reads and writes: PostgreSQL has many writers, and each transaction here is
 //! short.
 
+mod alert_commit;
 mod cluster;
 mod work;
 
@@ -51,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0028_group_members_by_group.sql"),
     include_str!("../../migrations/postgres/0029_group_members_by_id.sql"),
     include_str!("../../migrations/postgres/0030_check_evidence.sql"),
+    include_str!("../../migrations/postgres/0031_incidents.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
@@ -128,11 +130,10 @@ impl PostgresStore {
         self.writer.close().await;
     }
 
-    /// PostgreSQL takes every alert batch in a transaction. (One statement of data-modifying
-    /// `WITH`s over arrays was tried: its planning cost more than the round trips it saved; see
-    /// docs/benchmarks.md.)
-    async fn commit_alerts_at_once(&self, _batch: &AlertBatch) -> Result<Option<Vec<i64>>> {
-        Ok(None)
+    /// PostgreSQL takes a batch of group members alone in one statement (`alert_commit`), any
+    /// other in a transaction.
+    async fn commit_alerts_at_once(&self, batch: &AlertBatch) -> Result<Option<Vec<i64>>> {
+        self.commit_members_at_once(batch).await
     }
 
     /// Runs a built multi-row `INSERT INTO outbox` of `rows` rows; the new rows' ids, in order.
@@ -178,6 +179,12 @@ crate::retention::retention_store_methods!(PostgresStore, Postgres);
 crate::listing::listing_store_methods!(PostgresStore, Postgres);
 
 crate::shared_store::store_impl!(PostgresStore, Postgres, {
+    /// Three: measured against one and two with `vigil bench alertmanager --postgres` (the
+    /// commits that overlap are those of alerts joining groups; docs/benchmarks.md).
+    fn alert_commits_side_by_side(&self) -> usize {
+        3
+    }
+
     async fn size_bytes(&self) -> Result<Option<u64>> {
         let bytes: i64 =
             sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&self.reader).await?;

@@ -166,6 +166,7 @@ pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Resul
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let listen = listener.local_addr()?;
     let app = vigil_server::app(vigil_server::AppState {
+        status_pages: Default::default(),
         engine: engine.clone(),
         listen,
         public_url: None,

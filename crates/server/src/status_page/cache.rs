@@ -1,0 +1,143 @@
+//! Rendered status pages, kept a moment. During an outage many readers ask at once, exactly
+//! when the machine is busy: one rendering (a read of each component's monitors and rollups)
+//! serves every request of the next [`FRESH`], and readers who ask together wait for the same
+//! one. Each is kept plain and gzipped, with its validators: a weak `ETag` of its text and a
+//! `Last-Modified` that moves only when the text changed. Opening or updating an incident on this
+//! node drops its page at once; other nodes render it anew within [`FRESH`].
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use vigil_core::time::Millis;
+
+/// How long a rendering is served.
+pub const FRESH: Duration = Duration::from_secs(2);
+
+/// One rendering of a page.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The HTML.
+    pub html: Bytes,
+    /// The HTML, gzipped.
+    pub gzip: Bytes,
+    /// Its weak validator.
+    pub etag: String,
+    /// When its text last changed (whole seconds, for `Last-Modified`).
+    pub changed_at: Millis,
+    made: Instant,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Rendered>>>>;
+
+/// The pages rendered lately, by slug, and those changed here since (rendered anew at the next
+/// request, keeping the last text's validators when the text came out the same).
+#[derive(Clone, Default)]
+pub struct PageCache(Arc<Mutex<Pages>>);
+
+#[derive(Default)]
+struct Pages {
+    slots: HashMap<String, Slot>,
+    changed: std::collections::HashSet<String>,
+}
+
+impl PageCache {
+    /// The rendering of page `slug`: the one kept when it is fresh, else `render()`'s (made once
+    /// for everyone asking meanwhile). `now` dates a change of text.
+    pub async fn get<E>(
+        &self,
+        slug: &str,
+        now: Millis,
+        render: impl AsyncFnOnce() -> Result<Option<String>, E>,
+    ) -> Result<Option<Arc<Rendered>>, E> {
+        let (slot, changed) = {
+            let mut pages = self.0.lock().expect("lock");
+            let changed = pages.changed.remove(slug);
+            (pages.slots.entry(slug.to_string()).or_default().clone(), changed)
+        };
+        let mut kept = slot.lock().await;
+        if let Some(r) = kept.as_ref().filter(|r| !changed && r.made.elapsed() < FRESH) {
+            return Ok(Some(r.clone()));
+        }
+        let Some(html) = render().await? else {
+            *kept = None;
+            return Ok(None);
+        };
+        let etag = etag(&html);
+        let changed_at = match kept.as_ref() {
+            Some(before) if before.etag == etag => before.changed_at,
+            _ => now - now.rem_euclid(1000),
+        };
+        let fresh = Arc::new(Rendered {
+            gzip: gzip(html.as_bytes()),
+            html: Bytes::from(html),
+            etag,
+            changed_at,
+            made: Instant::now(),
+        });
+        *kept = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    /// Page `slug` changed here: the next request renders it anew.
+    pub fn drop_page(&self, slug: &str) {
+        self.0.lock().expect("lock").changed.insert(slug.to_string());
+    }
+}
+
+/// A weak validator of a rendered page: a hash of its text.
+pub fn etag(html: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    html.hash(&mut hasher);
+    format!("W/\"{:016x}\"", hasher.finish())
+}
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 6), flate2::Compression::default());
+    encoder.write_all(bytes).expect("writing to memory");
+    Bytes::from(encoder.finish().expect("writing to memory"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn one_rendering_serves_everyone_while_fresh() {
+        let cache = PageCache::default();
+        let renders = Arc::new(AtomicUsize::new(0));
+        let render = |text: &'static str| {
+            let renders = renders.clone();
+            async move || -> Result<Option<String>, ()> {
+                renders.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(Some(text.to_string()))
+            }
+        };
+        let asks = (0..8).map(|_| cache.get("acme", 5_500, render("<p>up</p>")));
+        let got = futures_util::future::join_all(asks).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 1, "readers asking together share one rendering");
+        let first = got[0].as_ref().unwrap().as_ref().unwrap().clone();
+        assert_eq!(first.changed_at, 5_000, "whole seconds");
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&first.gzip[..]), &mut plain).unwrap();
+        assert_eq!(plain, first.html.as_ref(), "the gzipped copy is the page");
+
+        cache.drop_page("acme");
+        let again = cache.get("acme", 9_000, render("<p>up</p>")).await.unwrap().unwrap();
+        assert_eq!(renders.load(Ordering::SeqCst), 2, "dropped: rendered again");
+        assert_eq!((again.etag.as_str(), again.changed_at), (first.etag.as_str(), 5_000), "the same text: not changed");
+        cache.drop_page("acme");
+        let changed = cache.get("acme", 12_000, render("<p>down</p>")).await.unwrap().unwrap();
+        assert_ne!(changed.etag, first.etag);
+        assert_eq!(changed.changed_at, 12_000);
+        let gone = cache.get("nope", 1, async || Ok::<_, ()>(None)).await.unwrap();
+        assert!(gone.is_none());
+    }
+}
