@@ -81,12 +81,31 @@ fn unavailable(e: vigil_store::StoreError) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }
 
-async fn health(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    let Some(target) = app.engine.badge_target(&key) else { return no_badge() };
-    match app.engine.badge_state(&target).await {
-        Ok(state) => svg("health", &state_said(state)),
+/// A badge's body, worked out at most once per [`crate::status_page::cache::FRESH`] for everyone
+/// asking (a page's state reads every monitor on it), sent as `kind`.
+async fn kept(
+    app: &AppState,
+    key: String,
+    kind: &'static str,
+    body: impl AsyncFnOnce() -> Result<String, vigil_store::StoreError>,
+) -> Response {
+    match app.status_pages.get(&format!("badge {key}"), app.engine.now(), async || body().await.map(Some)).await {
+        Ok(Some(r)) => ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=60")], r.html.clone())
+            .into_response(),
+        Ok(None) => no_badge(),
         Err(e) => unavailable(e),
     }
+}
+
+const SVG: &str = "image/svg+xml";
+
+async fn health(State(app): State<AppState>, Path(key): Path<String>) -> Response {
+    let Some(target) = app.engine.badge_target(&key) else { return no_badge() };
+    let engine = app.engine.clone();
+    kept(&app, format!("health {key}"), SVG, async move || {
+        Ok(svg("health", &state_said(engine.badge_state(&target).await?)))
+    })
+    .await
 }
 
 async fn uptime(State(app): State<AppState>, Path((key, duration)): Path<(String, String)>) -> Response {
@@ -108,35 +127,38 @@ async fn figures_badge(
         return (StatusCode::BAD_REQUEST, "the duration is one of 1h, 24h, 7d, 30d, 90d\n").into_response();
     };
     let Some(target) = app.engine.badge_target(key) else { return no_badge() };
-    match app.engine.badge_figures(&target, span, width).await {
-        Ok(figures) => svg(&format!("{label} {duration}"), &said(&figures)),
-        Err(e) => unavailable(e),
-    }
+    let engine = app.engine.clone();
+    kept(app, format!("{label} {duration} {key}"), SVG, async move || {
+        Ok(svg(&format!("{label} {duration}"), &said(&engine.badge_figures(&target, span, width).await?)))
+    })
+    .await
 }
 
 /// Healthchecks' `/badge/{key}.svg`, `.json` and `.shields`.
 async fn healthchecks(State(app): State<AppState>, Path(file): Path<String>) -> Response {
     let Some((key, format)) = file.rsplit_once('.') else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(target) = app.engine.badge_target(key) else { return no_badge() };
-    let state = match app.engine.badge_state(&target).await {
-        Ok(state) => state,
-        Err(e) => return unavailable(e),
+    let kind = match format {
+        "svg" => SVG,
+        "json" | "shields" => "application/json",
+        _ => return StatusCode::NOT_FOUND.into_response(),
     };
+    let Some(target) = app.engine.badge_target(key) else { return no_badge() };
     let label = match &target {
         Target::Page(page) => page.title.clone(),
         Target::Component(_, c) => c.name.clone(),
     };
-    let said = state_said(state);
-    let cache = [(header::CACHE_CONTROL, "public, max-age=60")];
-    match format {
-        "svg" => svg(&label, &said),
-        "json" => (cache, axum::Json(json!({ "status": said.message }))).into_response(),
-        "shields" => {
-            let body = json!({ "schemaVersion": 1, "label": label, "message": said.message, "color": said.color });
-            (cache, axum::Json(body)).into_response()
-        }
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
+    let engine = app.engine.clone();
+    kept(&app, format!("healthchecks {file}"), kind, async move || {
+        let said = state_said(engine.badge_state(&target).await?);
+        Ok(match format {
+            "svg" => svg(&label, &said),
+            "json" => json!({ "status": said.message }).to_string(),
+            _ => {
+                json!({ "schemaVersion": 1, "label": label, "message": said.message, "color": said.color }).to_string()
+            }
+        })
+    })
+    .await
 }
 
 /// Shields' hex for a colour name.
@@ -160,7 +182,7 @@ fn text_width(text: &str) -> usize {
 
 /// A flat badge, as shields.io draws one: the label on grey, the message on its colour. It is a
 /// document of its own, so XML: every element closed.
-fn svg(label: &str, said: &Said) -> Response {
+fn svg(label: &str, said: &Said) -> String {
     let (lw, mw) = (text_width(label) + 10, text_width(&said.message) + 10);
     let total = lw + mw;
     let title = format!("{label}: {}", said.message);
@@ -183,8 +205,7 @@ fn svg(label: &str, said: &Said) -> Response {
             }
         }
     };
-    let headers = [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=60")];
-    (headers, markup.into_string()).into_response()
+    markup.into_string()
 }
 
 #[cfg(test)]
@@ -205,11 +226,9 @@ mod tests {
     }
 
     /// An SVG image is XML: a browser draws nothing of one that is not well-formed.
-    #[tokio::test]
-    async fn a_badge_is_well_formed_xml() {
-        let res = svg("uptime 24h", &Said { message: "99.5% <&>".into(), color: "green" });
-        let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
-        let text = String::from_utf8(body.to_vec()).unwrap();
+    #[test]
+    fn a_badge_is_well_formed_xml() {
+        let text = svg("uptime 24h", &Said { message: "99.5% <&>".into(), color: "green" });
         let mut open = Vec::new();
         for tag in text.split('<').skip(1).map(|t| t.split('>').next().unwrap()) {
             if let Some(name) = tag.strip_prefix('/') {

@@ -30,7 +30,12 @@ pub struct Rendered {
     made: Instant,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Rendered>>>>;
+/// One key's rendering, and the lock its renderer holds.
+#[derive(Default)]
+struct Slot {
+    kept: Mutex<Option<Arc<Rendered>>>,
+    rendering: tokio::sync::Mutex<()>,
+}
 
 /// The pages rendered lately, by slug, and those changed here since (rendered anew at the next
 /// request, keeping the last text's validators when the text came out the same).
@@ -39,52 +44,83 @@ pub struct PageCache(Arc<Mutex<Pages>>);
 
 #[derive(Default)]
 struct Pages {
-    slots: HashMap<String, Slot>,
+    slots: HashMap<String, Arc<Slot>>,
     changed: std::collections::HashSet<String>,
 }
 
 impl PageCache {
-    /// The rendering of page `slug`: the one kept when it is fresh, else `render()`'s (made once
-    /// for everyone asking meanwhile). `now` dates a change of text.
+    /// The rendering kept under `key`: the one kept when it is fresh, else `render()`'s. One
+    /// reader renders at a time; while it does, the others are served the rendering before (a
+    /// big page can take seconds to read from the store), or wait for it when there is none or
+    /// the key changed here. `now` dates a change of text.
     pub async fn get<E>(
         &self,
-        slug: &str,
+        key: &str,
         now: Millis,
         render: impl AsyncFnOnce() -> Result<Option<String>, E>,
     ) -> Result<Option<Arc<Rendered>>, E> {
         let (slot, changed) = {
             let mut pages = self.0.lock().expect("lock");
-            let changed = pages.changed.remove(slug);
-            (pages.slots.entry(slug.to_string()).or_default().clone(), changed)
+            let changed = pages.changed.remove(key);
+            (pages.slots.entry(key.to_string()).or_default().clone(), changed)
         };
-        let mut kept = slot.lock().await;
-        if let Some(r) = kept.as_ref().filter(|r| !changed && r.made.elapsed() < FRESH) {
+        let kept = slot.kept.lock().expect("lock").clone();
+        let fresh = |r: &Arc<Rendered>| r.made.elapsed() < FRESH;
+        if let Some(r) = kept.as_ref().filter(|r| !changed && fresh(r)) {
             return Ok(Some(r.clone()));
         }
+        let _rendering = match slot.rendering.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match kept {
+                Some(r) if !changed => return Ok(Some(r)),
+                _ => {
+                    let guard = slot.rendering.lock().await;
+                    let now_kept = slot.kept.lock().expect("lock").clone();
+                    if let Some(r) = now_kept.filter(|r| !changed && fresh(r)) {
+                        return Ok(Some(r));
+                    }
+                    guard
+                }
+            },
+        };
         let Some(html) = render().await? else {
-            *kept = None;
+            *slot.kept.lock().expect("lock") = None;
             return Ok(None);
         };
         let etag = etag(&html);
-        let changed_at = match kept.as_ref() {
+        let before = slot.kept.lock().expect("lock").clone();
+        let changed_at = match before {
             Some(before) if before.etag == etag => before.changed_at,
             _ => now - now.rem_euclid(1000),
         };
-        let fresh = Arc::new(Rendered {
+        let made = Arc::new(Rendered {
             gzip: gzip(html.as_bytes()),
             html: Bytes::from(html),
             etag,
             changed_at,
             made: Instant::now(),
         });
-        *kept = Some(fresh.clone());
-        Ok(Some(fresh))
+        *slot.kept.lock().expect("lock") = Some(made.clone());
+        Ok(Some(made))
     }
 
-    /// Page `slug` changed here: the next request renders it anew.
+    /// Page `slug` changed here: the next request renders it anew, and its feeds and badges.
     pub fn drop_page(&self, slug: &str) {
-        self.0.lock().expect("lock").changed.insert(slug.to_string());
+        let mut pages = self.0.lock().expect("lock");
+        let keys: Vec<String> = pages.slots.keys().filter(|k| mentions(k, slug)).cloned().collect();
+        pages.changed.extend(keys);
+        pages.changed.insert(slug.to_string());
     }
+}
+
+/// Whether cache key `key` is of page `slug`: the page, its feeds (`feed .../status/{slug}/...`)
+/// or its badges (a word `{slug}`, `{slug}_...` or `{slug}.…`).
+fn mentions(key: &str, slug: &str) -> bool {
+    key == slug
+        || key.contains(&format!("/status/{slug}/"))
+        || key.split(' ').any(|w| {
+            w.strip_prefix(slug).is_some_and(|rest| rest.is_empty() || rest.starts_with('_') || rest.starts_with('.'))
+        })
 }
 
 /// A weak validator of a rendered page: a hash of its text.
@@ -139,5 +175,51 @@ mod tests {
         assert_eq!(changed.changed_at, 12_000);
         let gone = cache.get("nope", 1, async || Ok::<_, ()>(None)).await.unwrap();
         assert!(gone.is_none());
+    }
+
+    #[test]
+    fn a_page_change_reaches_its_feeds_and_badges_only() {
+        for key in
+            ["acme", "feed http://h/status/acme/feed.rss", "badge health acme_web", "badge healthchecks acme.svg"]
+        {
+            assert!(mentions(key, "acme"), "{key}");
+        }
+        for key in
+            ["acme2", "feed http://h/status/acme2/feed.rss", "badge health acmeweb", "badge uptime 24h acme2_web"]
+        {
+            assert!(!mentions(key, "acme"), "{key}");
+        }
+    }
+
+    /// A stale rendering is served to everyone but its renderer while the page is rendered anew.
+    #[tokio::test]
+    async fn readers_are_not_held_by_a_slow_rendering() {
+        let cache = PageCache::default();
+        cache.get("acme", 1_000, async || Ok::<_, ()>(Some("<p>old</p>".to_string()))).await.unwrap();
+        // Aged past FRESH (its age is measured in real time).
+        tokio::time::sleep(FRESH + Duration::from_millis(50)).await;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get("acme", 9_000, async move || {
+                        let _ = started_tx.send(());
+                        let _ = finish_rx.await;
+                        Ok::<_, ()>(Some("<p>new</p>".to_string()))
+                    })
+                    .await
+            })
+        };
+        started_rx.await.unwrap();
+        let meanwhile =
+            cache.get("acme", 9_000, async || -> Result<Option<String>, ()> { panic!("a second rendering") }).await;
+        assert_eq!(meanwhile.unwrap().unwrap().html.as_ref(), b"<p>old</p>", "the rendering before, at once");
+        finish_tx.send(()).unwrap();
+        let new = slow.await.unwrap().unwrap().unwrap();
+        assert_eq!(new.html.as_ref(), b"<p>new</p>");
+        let after = cache.get("acme", 9_000, async || -> Result<Option<String>, ()> { panic!("fresh") }).await;
+        assert_eq!(after.unwrap().unwrap().html.as_ref(), b"<p>new</p>");
     }
 }

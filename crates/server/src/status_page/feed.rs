@@ -84,15 +84,33 @@ pub(super) async fn show(
     let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug).cloned() else {
         return super::not_found();
     };
-    let now = app.engine.now();
-    let incidents = match app.engine.incidents(&slug, now - FEED_SPAN, now + 1).await {
-        Ok(incidents) => incidents,
+    let site = format!("{}/status/{slug}", base(&app, &headers));
+    let kind = if atom { "application/atom+xml; charset=utf-8" } else { "application/rss+xml; charset=utf-8" };
+    // Worked out once per FRESH for every reader at this address.
+    let engine = app.engine.clone();
+    let text = app
+        .status_pages
+        .get(&format!("feed {site}/{file}"), app.engine.now(), async || {
+            let now = engine.now();
+            let incidents = engine.incidents(&slug, now - FEED_SPAN, now + 1).await?;
+            Ok::<_, vigil_runtime::incidents::IncidentError>(Some(feed_text(&page, &site, &incidents, atom)))
+        })
+        .await;
+    match text {
+        Ok(Some(text)) => {
+            ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=60")], text.html.clone())
+                .into_response()
+        }
+        Ok(None) => super::not_found(),
         Err(e) => {
             tracing::error!(error = %e, slug, "Could not read a status page's incidents.");
-            return (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")]).into_response();
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
-    };
-    let site = format!("{}/status/{slug}", base(&app, &headers));
+    }
+}
+
+/// The feed of `page`'s `incidents` at `site`, Atom or RSS.
+fn feed_text(page: &vigil_core::status_page::StatusPageDef, site: &str, incidents: &[Incident], atom: bool) -> String {
     let updated = incidents.iter().map(last_update).max().unwrap_or(0);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     if atom {
@@ -100,22 +118,22 @@ pub(super) async fn show(
             "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{}</title><id>{}</id><updated>{}</updated>\
              <link rel=\"alternate\" href=\"{}\"/><link rel=\"self\" href=\"{}/feed.atom\"/><author><name>{}</name></author>",
             xml(&page.title),
-            xml(&site),
+            xml(site),
             rfc3339(updated),
-            xml(&site),
-            xml(&site),
+            xml(site),
+            xml(site),
             xml(&page.title)
         ));
-        for i in &incidents {
+        for i in incidents {
             out.push_str(&format!(
                 "<entry><title>{}</title><id>{}/incidents/{}</id><updated>{}</updated><published>{}</published>\
                  <link rel=\"alternate\" href=\"{}\"/><content type=\"html\">{}</content></entry>",
                 xml(&i.title),
-                xml(&site),
+                xml(site),
                 xml(&i.id),
                 rfc3339(last_update(i)),
                 rfc3339(i.opened_at()),
-                xml(&site),
+                xml(site),
                 xml(&html_of(i))
             ));
         }
@@ -125,17 +143,17 @@ pub(super) async fn show(
             "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>{}</title><link>{}</link>\
              <description>{}</description><atom:link href=\"{}/feed.rss\" rel=\"self\" type=\"application/rss+xml\"/>",
             xml(&page.title),
-            xml(&site),
+            xml(site),
             xml(page.description.as_deref().unwrap_or("Incidents")),
-            xml(&site)
+            xml(site)
         ));
-        for i in &incidents {
+        for i in incidents {
             out.push_str(&format!(
                 "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}/incidents/{}</guid><pubDate>{}</pubDate>\
                  <description>{}</description></item>",
                 xml(&i.title),
-                xml(&site),
-                xml(&site),
+                xml(site),
+                xml(site),
                 xml(&i.id),
                 rfc2822(last_update(i)),
                 xml(&html_of(i))
@@ -143,8 +161,7 @@ pub(super) async fn show(
         }
         out.push_str("</channel></rss>\n");
     }
-    let kind = if atom { "application/atom+xml; charset=utf-8" } else { "application/rss+xml; charset=utf-8" };
-    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "public, max-age=60")], out).into_response()
+    out
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod overload;
 mod pings;
 mod probe_servers;
 mod soak;
+mod status_page;
 mod ui;
 
 /// Arguments.
@@ -162,6 +163,9 @@ pub enum Which {
     /// The web UI's overview, instance list and other pages timed against a big store (10,000
     /// monitors with a day of rollups, 1,000,000 instances).
     Ui(ui::Plan),
+    /// A public status page of many components over W1's monitors, read by many clients while
+    /// the checks run: requests/s and p99 for the page, a badge and the feed, its size, W1's lag.
+    StatusPage(status_page::Plan),
     /// vigil beside Alertmanager (Debian's `prometheus-alertmanager`), same configuration:
     /// alerts accepted per second, RSS with every alert active, push-to-notification p99.
     Alertmanager(alertmanager::Plan),
@@ -199,6 +203,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Ui(plan) => ui::run(plan).await?,
         Which::Events(plan) => events::run(plan).await?,
         Which::Alertmanager(plan) => alertmanager::run(plan).await?,
+        Which::StatusPage(plan) => status_page::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             cluster::run(&postgres, nodes, instances, schedules, seconds).await?
         }
