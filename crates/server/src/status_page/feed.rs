@@ -14,22 +14,11 @@ use crate::AppState;
 /// How far back a feed goes.
 const FEED_SPAN: Millis = 90 * 86_400_000;
 
-/// Escapes `text` for XML character data and attribute values.
+/// Escapes `text` for XML character data and double-quoted attribute values; the control
+/// characters XML 1.0 does not allow are left out.
 fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow are left out.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed: String = text.chars().filter(|c| *c >= ' ' || matches!(c, '\t' | '\n' | '\r')).collect();
+    maud::html! { (allowed) }.into_string()
 }
 
 /// The incident's updates, newest first, as HTML.

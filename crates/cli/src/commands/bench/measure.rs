@@ -178,3 +178,22 @@ pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Resul
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{listen}"))
 }
+
+/// A rollup of monitor `m{m}`'s one series from `bucket`: `checks` checks of a value about 10,
+/// `failing` of them failing (at 99).
+pub(crate) fn rollup_row(m: usize, bucket: i64, checks: u32, failing: u32) -> vigil_store::MonitorHistoryRow {
+    let bad = failing > 0;
+    vigil_store::MonitorHistoryRow {
+        monitor: format!("m{m}"),
+        series: String::new(),
+        bucket,
+        checks,
+        failing,
+        errors: 0,
+        worst: if bad { 2 } else { 0 },
+        min: Some(8.0),
+        max: Some(if bad { 99.0 } else { 12.0 }),
+        sum: Some(f64::from(checks) * 10.5),
+        last: Some(10.0),
+    }
+}

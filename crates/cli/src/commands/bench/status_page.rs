@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
-use vigil_store::{MonitorBatch, MonitorHistoryRow, RollupRow, SqliteStore, Store};
+use vigil_store::{MonitorBatch, RollupRow, SqliteStore, Store};
 
 use super::lag::{PEER_THREAD, Seen};
 use super::measure::{Arrivals, cpu_seconds, receiver, rss_mb, thread_cpu_seconds};
@@ -46,19 +46,7 @@ async fn fill_days(store: &dyn Store, monitors: usize, failing: usize, now: i64)
     for m in 0..monitors {
         for d in 1..=90 {
             let bad = m < failing && d % 9 == 0;
-            let row = MonitorHistoryRow {
-                monitor: format!("m{m}"),
-                series: String::new(),
-                bucket: today - d * DAY,
-                checks: 8_640,
-                failing: if bad { 100 } else { 0 },
-                errors: 0,
-                worst: if bad { 2 } else { 0 },
-                min: Some(8.0),
-                max: Some(if bad { 99.0 } else { 12.0 }),
-                sum: Some(8_640.0 * 10.5),
-                last: Some(10.0),
-            };
+            let row = super::measure::rollup_row(m, today - d * DAY, 8_640, if bad { 100 } else { 0 });
             rollups.push(RollupRow { width: DAY, row });
         }
     }

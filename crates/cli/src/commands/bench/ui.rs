@@ -12,7 +12,7 @@ use serde_json::json;
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
-use vigil_store::{CommitBatch, InstanceRow, MonitorBatch, MonitorHistoryRow, RollupRow, SqliteStore, Store};
+use vigil_store::{CommitBatch, InstanceRow, MonitorBatch, RollupRow, SqliteStore, Store};
 
 use super::measure::{Arrivals, receiver, rss_mb, serve_api};
 use super::monitors::{Seen, checks_server_thread, db_bytes, w1_monitors};
@@ -66,19 +66,7 @@ async fn fill_rollups(store: &dyn Store, monitors: usize, failing: usize, now: i
     for m in 0..monitors {
         for h in 0..24 {
             let bad = m < failing && h % 6 == 5;
-            let row = MonitorHistoryRow {
-                monitor: format!("m{m}"),
-                series: String::new(),
-                bucket: start + h * HOUR,
-                checks: 360,
-                failing: if bad { 60 } else { 0 },
-                errors: 0,
-                worst: if bad { 2 } else { 0 },
-                min: Some(8.0),
-                max: Some(if bad { 99.0 } else { 12.0 }),
-                sum: Some(360.0 * 10.5),
-                last: Some(10.0),
-            };
+            let row = super::measure::rollup_row(m, start + h * HOUR, 360, if bad { 60 } else { 0 });
             rollups.push(RollupRow { width: HOUR, row });
         }
     }
