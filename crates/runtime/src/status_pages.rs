@@ -89,6 +89,17 @@ pub fn days_to(now: Millis) -> Vec<Millis> {
     (0..DAYS_SHOWN as Millis).rev().map(|back| today - back * DAY).collect()
 }
 
+/// Adds `(day, checks, failing)` counts to the days shown (those of other days are left out).
+fn add_days(days: &mut [Day], counts: impl IntoIterator<Item = (Millis, u64, u64)>) {
+    let Some(first) = days.first().map(|d| d.start) else { return };
+    for (at, checks, failing) in counts {
+        if let Some(day) = usize::try_from((at - first).div_euclid(DAY)).ok().and_then(|i| days.get_mut(i)) {
+            day.checks += checks;
+            day.failing += failing;
+        }
+    }
+}
+
 /// Whether a reading of a component's monitor belongs to it: every series, or the one named by
 /// `series` (its key, or the value of one of its labels).
 fn shows(component: &ComponentDef, key: &str, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
@@ -152,15 +163,19 @@ impl Engine {
                 let paused = self.monitor(monitor).await.is_some_and(|s| s.paused);
                 let latest = self.shared().store.monitor_results(monitor).await?;
                 tiers.push(tier_of(c, paused, &latest));
+                if c.series.is_none() {
+                    continue;
+                }
+                // One series of the monitor: its rows, picked by key or label.
                 let labels_of = |key: &str| latest.iter().find(|r| r.series == key).and_then(|r| labels(&r.labels));
                 let rows = self.monitor_rollups(monitor, DAY, starts[0], (DAYS_SHOWN * 64) as u32).await?;
-                for row in rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref())) {
-                    let i = ((row.bucket - starts[0]) / DAY) as usize;
-                    if let Some(day) = days.get_mut(i) {
-                        day.checks += u64::from(row.checks);
-                        day.failing += u64::from(row.failing);
-                    }
-                }
+                let picked = rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref()));
+                add_days(&mut days, picked.map(|r| (r.bucket, u64::from(r.checks), u64::from(r.failing))));
+            }
+            if c.series.is_none() {
+                // Every series of every member: summed by the database, a row a day.
+                let members: Vec<String> = c.members().map(str::to_string).collect();
+                add_days(&mut days, self.shared().store.rollup_sums(&members, DAY, starts[0]).await?);
             }
             // An open incident shows its impact on what it affects, if that is worse.
             let declared =

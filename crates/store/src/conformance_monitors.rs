@@ -50,6 +50,27 @@ pub async fn run_all(store: &dyn Store) {
     };
     store.put_monitor_results(&second).await.unwrap();
 
+    let day = 86_400_000;
+    let summed = ["sum-web", "sum-api", "sum-other"]
+        .iter()
+        .flat_map(|m| {
+            [(0, 10), (day, 20)].map(|(at, checks)| crate::RollupRow { width: day, row: bucket(m, "s", at, checks) })
+        })
+        .chain([crate::RollupRow { width: 3_600_000, row: bucket("sum-web", "s", day, 99) }])
+        .collect();
+    store.put_monitor_results(&MonitorBatch { rollups: summed, ..Default::default() }).await.unwrap();
+    let pair = ["sum-web".to_string(), "sum-api".to_string()];
+    assert_eq!(
+        store.rollup_sums(&pair, day, 0).await.unwrap(),
+        [(0, 20, 2), (day, 40, 2)],
+        "two monitors' days, summed"
+    );
+    assert_eq!(store.rollup_sums(&pair, day, day).await.unwrap(), [(day, 40, 2)]);
+    assert!(store.rollup_sums(&[], day, 0).await.unwrap().is_empty());
+    for m in ["sum-web", "sum-api", "sum-other"] {
+        store.prune_monitor_rollups(&crate::RollupScope::Monitor(m.into()), i64::MAX, 100).await.unwrap();
+    }
+
     let disk = store.monitor_results("disk").await.unwrap();
     assert_eq!(disk, vec![result("disk", "b", "critical", 97.0, 2_000)]);
     let all = store.monitor_results("").await.unwrap();

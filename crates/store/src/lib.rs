@@ -505,6 +505,9 @@ pub trait Store: Send + Sync + 'static {
     /// Checks and failing checks per series in the `width` rollups from `since` on, of one
     /// monitor or (empty name) of all.
     async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<UptimeRow>>;
+    /// The checks and failing checks of `monitors` together (every series) per rollup bucket of
+    /// `width` from `since` on, summed in the database: `(bucket, checks, failing)`, oldest first.
+    async fn rollup_sums(&self, monitors: &[String], width: Millis, since: Millis) -> Result<Vec<(Millis, u64, u64)>>;
     /// Deletes up to `limit` rollups of `scope` older than `before`; returns how many.
     async fn prune_monitor_rollups(&self, scope: &RollupScope, before: Millis, limit: u32) -> Result<u64>;
     /// Appends pings and advances their heartbeats' states, in one transaction; returns the new

@@ -786,6 +786,31 @@ macro_rules! store_impl {
             self.monitor_rollups_impl(monitor, width, since, limit).await
         }
 
+        async fn rollup_sums(&self, monitors: &[String], width: Millis, since: Millis) -> Result<Vec<(Millis, u64, u64)>> {
+            let mut sums: std::collections::BTreeMap<Millis, (u64, u64)> = Default::default();
+            for chunk in monitors.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                    "SELECT bucket, CAST(SUM(checks) AS BIGINT) AS checks, CAST(SUM(failing) AS BIGINT) AS failing \
+                     FROM monitor_rollups WHERE +width = ",
+                );
+                // `+`: through the key (monitor first), not the age index over every monitor.
+                q.push_bind(width).push(" AND +bucket >= ").push_bind(since).push(" AND monitor IN (");
+                let mut list = q.separated(", ");
+                for m in chunk {
+                    list.push_bind(m);
+                }
+                q.push(") GROUP BY bucket");
+                for row in q.build().fetch_all(&self.reader).await? {
+                    let at: Millis = row.try_get("bucket")?;
+                    let (checks, failing): (i64, i64) = (row.try_get("checks")?, row.try_get("failing")?);
+                    let sum = sums.entry(at).or_default();
+                    sum.0 += checks.max(0) as u64;
+                    sum.1 += failing.max(0) as u64;
+                }
+            }
+            Ok(sums.into_iter().map(|(at, (c, f))| (at, c, f)).collect())
+        }
+
         async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<crate::UptimeRow>> {
             self.monitor_uptime_impl(monitor, width, since).await
         }
