@@ -197,3 +197,22 @@ pub(crate) fn rollup_row(m: usize, bucket: i64, checks: u32, failing: u32) -> vi
         last: Some(10.0),
     }
 }
+
+/// An engine on `store` with the default settings and one notifier, `hook`: a webhook to
+/// `{hooks}/hook` (taking up to `batch` alerts a request, when given).
+pub(crate) async fn engine_with_hook(store: Arc<SqliteStore>, hooks: &str, batch: Option<usize>) -> Result<Engine> {
+    let engine = Engine::start(
+        store,
+        Arc::new(vigil_runtime::SystemClock),
+        vigil_runtime::EngineConfig::default(),
+        Default::default(),
+        vigil_runtime::SecretValues::default(),
+    )
+    .await?;
+    let mut hook = serde_json::json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook")});
+    if let Some(batch) = batch {
+        hook["batch"] = batch.into();
+    }
+    engine.set_notifiers(vec![serde_json::from_value(hook)?]);
+    Ok(engine)
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::json;
 use vigil_core::time::Clock;
-use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
+use vigil_runtime::SystemClock;
 use vigil_store::{MonitorBatch, RollupRow, SqliteStore, Store};
 
 use super::lag::{PEER_THREAD, Seen};
@@ -117,17 +117,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     fill_days(&*store, plan.monitors, failing, SystemClock.now()).await?;
     let filled = filling.elapsed().as_secs_f64();
     let _metrics = crate::setup::install_metrics()?;
-    let engine = Engine::start(
-        store.clone(),
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-        Default::default(),
-        SecretValues::default(),
-    )
-    .await?;
-    engine.set_notifiers(vec![serde_json::from_value(
-        json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook"), "batch": 64}),
-    )?]);
+    let engine = super::measure::engine_with_hook(store.clone(), &hooks, Some(64)).await?;
     let defs = w1_monitors(&base, plan.monitors, plan.every)?;
     seen.lock().expect("lock").expect(&defs, plan.every);
     engine.set_monitors(defs);

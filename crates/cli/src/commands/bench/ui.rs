@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Clock;
-use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
+use vigil_runtime::SystemClock;
 use vigil_store::{CommitBatch, InstanceRow, MonitorBatch, RollupRow, SqliteStore, Store};
 
 use super::measure::{Arrivals, receiver, rss_mb, serve_api};
@@ -103,17 +103,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     let checks = checks_server_thread(failing, seen.clone())?;
     let arrivals: Arrivals = Default::default();
     let hooks = receiver(arrivals).await?;
-    let engine = Engine::start(
-        store.clone(),
-        Arc::new(SystemClock),
-        EngineConfig::default(),
-        Default::default(),
-        SecretValues::default(),
-    )
-    .await?;
-    engine.set_notifiers(vec![serde_json::from_value(
-        json!({"type": "webhook", "name": "hook", "url": format!("{hooks}/hook")}),
-    )?]);
+    let engine = super::measure::engine_with_hook(store.clone(), &hooks, None).await?;
     engine.set_monitors(w1_monitors(&checks, plan.monitors, 10)?);
     // One round of checks, so the grid has states and the failing monitors' alerts fire.
     tokio::time::sleep(Duration::from_secs(15)).await;
