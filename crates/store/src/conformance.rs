@@ -39,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     status_events_commit_with_their_change(store).await;
     definitions_roundtrip(store).await;
     nodes_and_fire_lags(store).await;
+    alert_text_is_stored_as_sent(store).await;
     crate::conformance_cluster::run_all(store).await;
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
@@ -140,6 +141,55 @@ async fn alerts_and_their_notifications_commit_together(store: &dyn Store) {
     );
     assert_eq!(store.alert_outbox("k1", 1).await.unwrap().len(), 1);
     assert!(store.alert_outbox("k2", 10).await.unwrap().is_empty());
+}
+
+/// Quotes, backslashes, dollar quotes and SQL in alert text are data, on every commit path
+/// (PostgreSQL writes some batches' values as literals).
+async fn alert_text_is_stored_as_sent(store: &dyn Store) {
+    let odd = "it's \\ \\' E'\\x41' $$ $q$ '); DROP TABLE outbox; -- \u{1f600}\n\t\u{7f}";
+    let key = format!("odd'key\\{odd}");
+    let mut row = alert_row(&key, "firing", 5_000);
+    row.state = format!("{{\"text\":{odd:?}}}");
+    row.name = odd.into();
+    let mut entry = outbox_entry(&key, "pd", "trigger", 5_000);
+    entry.message = odd.into();
+    let group = crate::GroupRow {
+        group_key: key.clone(),
+        next_wake: Some(1),
+        updated_at: 5_000,
+        state: odd.into(),
+        members: Vec::new(),
+    };
+    let member = crate::MemberRow { id: 4_242, group_key: key.clone(), member_key: odd.into(), alert: odd.into() };
+    let batch = AlertBatch {
+        alerts: vec![row.clone()],
+        outbox: vec![entry],
+        groups: vec![group],
+        group_members: vec![member.clone()],
+        ..Default::default()
+    };
+    let mut sent = store.commit_alerts(&batch).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(store.alert(&key).await.unwrap(), Some(row));
+    let told = store.alert_outbox(&key, 10).await.unwrap();
+    assert_eq!(told.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(), [odd]);
+    let groups = store.groups_in(&[crate::cluster::partition_of(&key)]).await.unwrap();
+    let stored = groups.iter().find(|g| g.group_key == key).expect("the group is stored");
+    assert_eq!((stored.state.as_str(), stored.members.as_slice()), (odd, std::slice::from_ref(&member)));
+    let gone = AlertBatch {
+        groups_gone: vec![key.clone()],
+        group_members_gone: vec![(key.clone(), member.id)],
+        outbox: vec![outbox_entry(&key, "pd", "resolve", 6_000)],
+        ..Default::default()
+    };
+    sent.extend(store.commit_alerts(&gone).await.unwrap());
+    let groups = store.groups_in(&[crate::cluster::partition_of(&key)]).await.unwrap();
+    assert!(groups.iter().all(|g| g.group_key != key), "the group is deleted by its odd key");
+    assert_eq!(store.alert_outbox(&key, 10).await.unwrap().len(), 2);
+    // Sent, so the cases after this one find no notification of it pending.
+    for id in sent {
+        store.record_delivery(id, &DeliveryUpdate::Delivered { at: 7_000 }).await.unwrap();
+    }
 }
 
 async fn outbox_deliveries_are_recorded(store: &dyn Store) {
