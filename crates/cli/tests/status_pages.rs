@@ -24,7 +24,7 @@ fn config(dir: &std::path::Path, target: &str) -> std::path::PathBuf {
          - name: internal-billing-db\n  every: 1s\n  labels:\n    team: secret-team-label\n  source:\n    http:\n      url: {target}/private/health\n      conditions: [\"[STATUS] == 200\"]\n"
     );
     std::fs::write(config.join("monitors/checks.yaml"), monitors).unwrap();
-    let page = "slug: acme\ntitle: Acme status\ndescription: How Acme's services are doing\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    description: Invoices and payments\n    monitor: internal-billing-db\n";
+    let page = "slug: acme\ntitle: Acme status\ndescription: How Acme's services are doing\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    description: Invoices and payments\n    monitor: internal-billing-db\nautomatic_incidents:\n  after: 2s\n";
     std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
     config
 }
@@ -139,6 +139,26 @@ async fn a_status_page_is_public_and_shows_only_what_it_declares() {
     for internal in INTERNAL {
         assert!(!svg.contains(internal), "`{internal}` is on a badge");
     }
+
+    // Out longer than `automatic_incidents.after`: the page opens an incident for Billing alone,
+    // in its own words, and resolves it when Billing is back.
+    until_async(async || {
+        html = page().await;
+        html.contains("Billing is unavailable")
+    })
+    .await;
+    assert!(html.contains("We are investigating a problem with Billing."), "{html}");
+    assert!(!html.contains("Website is unavailable"), "only the component that is out: {html}");
+    for internal in INTERNAL {
+        assert!(!html.contains(internal), "`{internal}` is in the automatic incident");
+    }
+    billing_down.store(false, Ordering::SeqCst);
+    until_async(async || {
+        html = page().await;
+        html.contains("Billing is working normally again.")
+    })
+    .await;
+    assert_eq!(html.matches("Billing is unavailable").count(), 1, "one incident for one outage: {html}");
 }
 
 /// The titles of a feed's entries, as Python's feedparser reads them, after checking it found the
@@ -421,22 +441,6 @@ async fn reqwest_raw(url: &str, encoding: &str) -> (String, usize) {
     socket.read_to_end(&mut answer).await.unwrap();
     let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     (String::from_utf8_lossy(&answer[..split]).to_lowercase(), answer.len() - split - 4)
-}
-
-/// axe-core's script, from where `.ci/run` installs it (`npm install --prefix /opt/vigil-test-npm
-/// axe-core`, or `VIGIL_AXE_CORE` naming `axe.min.js`); `None`, with a note, when it is absent.
-fn axe_core() -> Option<String> {
-    let path = std::env::var("VIGIL_AXE_CORE")
-        .unwrap_or_else(|_| "/opt/vigil-test-npm/node_modules/axe-core/axe.min.js".to_string());
-    match std::fs::read_to_string(&path) {
-        Ok(script) => Some(script),
-        Err(e) => {
-            let why = format!("axe-core is not at {path} ({e}): npm install --prefix /opt/vigil-test-npm axe-core");
-            assert!(std::env::var_os("VIGIL_REQUIRE_SERVICES").is_none(), "VIGIL_REQUIRE_SERVICES is set but {why}");
-            eprintln!("SKIPPED the accessibility check: {why}");
-            None
-        }
-    }
 }
 
 /// Waits up to 20 s for `done`.

@@ -11,6 +11,7 @@ pub mod notifiers;
 pub mod schema;
 pub mod sinks;
 pub mod sources;
+pub mod standard_webhooks;
 
 /// The HTTP client crate, for callers that hold a client.
 pub use reqwest;

@@ -552,6 +552,7 @@ impl Building {
         config.monitors.sort_by(|a, b| a.name.cmp(&b.name));
         check_dependencies(&mut config, diags);
         check_status_pages(&mut config, &page_docs, docs, diags);
+        check_page_notifiers(&config, &page_docs, docs, notifiers, diags);
         config
     }
 }
@@ -585,6 +586,27 @@ fn check_status_pages(
         }
     }
     config.status_pages.sort_by(|a, b| a.slug.cmp(&b.slug));
+}
+
+/// A page's email subscribers are written to through a notifier of notifiers/ (when the caller
+/// knows them).
+fn check_page_notifiers(
+    config: &Config,
+    page_docs: &HashMap<String, usize>,
+    docs: &[(Kind, Doc)],
+    notifiers: Option<&[String]>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(names) = notifiers else { return };
+    for page in &config.status_pages {
+        let Some(email) = page.subscribers.as_ref().and_then(|s| s.email.as_deref()) else { continue };
+        if !names.iter().any(|n| n == email) {
+            let msg =
+                format!("notifier `{email}` is not defined in notifiers/ (an email notifier writes to subscribers)");
+            let hint = did_you_mean(email, names.iter().map(String::as_str));
+            diags.push(docs[page_docs[&page.slug]].1.locate(Problem::error("subscribers.email", msg).with_hint(hint)));
+        }
+    }
 }
 
 /// Every monitor a monitor depends on should be defined (one that is not may be defined through

@@ -97,7 +97,7 @@ fn checked(incident: &Incident, page: &StatusPageDef) -> Result<(), IncidentErro
     }
 }
 
-fn row_of(page: &str, incident: &Incident) -> IncidentRow {
+pub(crate) fn row_of(page: &str, incident: &Incident) -> IncidentRow {
     IncidentRow {
         page: page.to_string(),
         id: incident.id.clone(),
@@ -108,6 +108,13 @@ fn row_of(page: &str, incident: &Incident) -> IncidentRow {
 }
 
 impl Engine {
+    /// Wakes the sending of `notices` just written.
+    pub(crate) fn told(&self, notices: &[vigil_store::NewNotice]) {
+        if !notices.is_empty() {
+            self.shared().notices_due.notify_one();
+        }
+    }
+
     fn page(&self, slug: &str) -> Result<StatusPageDef, IncidentError> {
         self.status_pages().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| IncidentError::NoPage(slug.into()))
     }
@@ -150,7 +157,9 @@ impl Engine {
             postmortem: None,
         };
         checked(&incident, &page)?;
-        self.shared().store.put_incident(&row_of(slug, &incident)).await?;
+        let notices = self.notices_for(&page, &incident).await?;
+        self.shared().store.put_incident(&row_of(slug, &incident), &notices).await?;
+        self.told(&notices);
         Ok(incident)
     }
 
@@ -174,7 +183,9 @@ impl Engine {
                 incident.impact = impact;
             }
             checked(&incident, &page)?;
-            if self.shared().store.replace_incident(&row_of(slug, &incident), &row.body).await? {
+            let notices = self.notices_for(&page, &incident).await?;
+            if self.shared().store.replace_incident(&row_of(slug, &incident), &row.body, &notices).await? {
+                self.told(&notices);
                 return Ok(incident);
             }
         }

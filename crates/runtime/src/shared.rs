@@ -131,6 +131,10 @@ pub(crate) struct Shared {
     pub definitions_changed: tokio::sync::Notify,
     /// The public status pages in force, by slug.
     pub status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
+    /// The server's public URL (links in letters to subscribers), when set.
+    pub public_url: Option<String>,
+    /// Wakes the sending of subscribers' notices (one was written).
+    pub notices_due: tokio::sync::Notify,
 }
 
 impl Shared {

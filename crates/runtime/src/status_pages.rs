@@ -135,6 +135,29 @@ fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
 }
 
 impl Engine {
+    /// Component `c` of `page` as its monitors' last checks show it (no incident's impact), and
+    /// since when the checks that put it at `from` or worse have said so (the earliest change
+    /// among them).
+    pub(crate) async fn checked_state(
+        &self,
+        page: &StatusPageDef,
+        c: &ComponentDef,
+        from: State,
+    ) -> vigil_store::Result<(Option<State>, Millis)> {
+        let (mut tiers, mut since) = (Vec::new(), Millis::MAX);
+        for monitor in c.members() {
+            let paused = self.monitor(monitor).await.is_some_and(|s| s.paused);
+            let latest = self.shared().store.monitor_results(monitor).await?;
+            tiers.push(tier_of(c, paused, &latest));
+            let out = latest
+                .iter()
+                .filter(|r| !paused && shows(c, &r.series, labels(&r.labels).as_ref()))
+                .filter(|r| r.tier.as_deref().and_then(Tier::parse).is_some_and(|t| page.states.of(t) >= from));
+            since = out.map(|r| r.changed_at).fold(since, Millis::min);
+        }
+        Ok((page.states.component(&tiers), since))
+    }
+
     /// Replaces the status pages (start, reload).
     pub fn set_status_pages(&self, pages: Vec<StatusPageDef>) {
         *self.shared().status_pages.write().expect("lock") = Arc::new(pages);

@@ -26,9 +26,12 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
             body { main.signin { h1 { (title) } (body) } }
         }
     };
+    // `same-origin`: the token in the address goes to no other site, and the button's POST
+    // carries this site's `Origin` (under `no-referrer` Chromium sends `Origin: null`, which the
+    // cross-site guard refuses).
     (
         status,
-        [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")],
+        [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "same-origin")],
         axum::response::Html(markup.into_string()),
     )
         .into_response()

@@ -177,13 +177,21 @@ fn needed(method: &Method, path: &str) -> Role {
     if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") || path.starts_with("/api/secrets") {
         return Role::Admin;
     }
-    if path.starts_with("/api/tasks/poll") || is_starter(path) {
+    // Polling hands out work; a page's subscribers are people's addresses.
+    if path.starts_with("/api/tasks/poll") || is_starter(path) || is_subscribers(path) {
         return Role::Write;
     }
     match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => Role::Read,
         _ => Role::Write,
     }
+}
+
+/// Whether `path` is a status page's subscribers (`/api/v1/status-pages/{slug}/subscribers...`).
+fn is_subscribers(path: &str) -> bool {
+    path.strip_prefix("/api/v1/status-pages/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, rest)| rest == "subscribers" || rest.starts_with("subscribers/"))
 }
 
 /// Whether `path` is under `/api/` but outside vigil's own APIs: a workflow's HTTP starter, which
@@ -271,6 +279,8 @@ mod tests {
         assert_eq!(needed(&Method::GET, "/runtime/webhooks/durabletask/instances/x"), Role::Read);
         assert_eq!(needed(&Method::POST, "/runtime/webhooks/durabletask/instances/x/terminate"), Role::Write);
         assert_eq!(needed(&Method::GET, "/api/v1/tokens"), Role::Admin);
+        assert_eq!(needed(&Method::GET, "/api/v1/status-pages/acme/subscribers"), Role::Write, "addresses");
+        assert_eq!(needed(&Method::GET, "/api/v1/status-pages/acme/incidents"), Role::Read);
         assert_eq!(needed(&Method::GET, "/api/tasks/poll/batch/t"), Role::Write);
         assert!(Role::Read < Role::Write && Role::Write < Role::Admin);
     }

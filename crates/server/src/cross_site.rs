@@ -89,7 +89,9 @@ pub fn refusal(
         }
     }
     let ui_form = crate::paths::is_ui_path(path);
-    let open = path.starts_with("/ping/") || crate::paths::is_ack_path(path);
+    // Pings, acknowledgement links and status pages' forms (and RFC 8058's one-click
+    // unsubscribe, which mail providers post) take form bodies.
+    let open = path.starts_with("/ping/") || crate::paths::is_ack_path(path) || crate::paths::is_status_path(path);
     let form_type =
         text(header::CONTENT_TYPE).map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
     let sendable_by_a_form = matches!(

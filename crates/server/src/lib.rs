@@ -32,6 +32,7 @@ mod schedules;
 mod starters;
 mod state;
 mod status_page;
+mod subscribers;
 pub mod throttle;
 pub mod ui;
 pub mod views;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(definitions::routes())
         .merge(schedules::routes())
         .merge(incidents::routes())
+        .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())
         .merge(conductor::routes())

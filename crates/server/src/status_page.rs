@@ -19,12 +19,19 @@ pub(crate) mod cache;
 mod feed;
 mod history;
 mod markdown;
+mod subscribe;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/status/{slug}", get(show))
         .route("/status/{slug}/history/{month}", get(history::show))
+        .route("/status/{slug}/subscribe", axum::routing::post(subscribe::subscribe))
+        .route("/status/{slug}/subscriptions/{id}/confirm", get(subscribe::confirm_page).post(subscribe::confirm))
+        .route(
+            "/status/{slug}/subscriptions/{id}/unsubscribe",
+            get(subscribe::unsubscribe_page).post(subscribe::unsubscribe),
+        )
         .route("/status/{slug}/{file}", get(feed::show))
 }
 
@@ -161,7 +168,11 @@ footer{margin-top:2rem;font-size:.85rem}h2{font-size:1.25rem;margin:2rem 0 .75re
 .incident{border:1px solid var(--line);border-left:.35rem solid var(--major);border-radius:.5rem;\
 padding:.75rem 1.25rem;margin:1rem 0}.incident.i-resolved{border-left-color:var(--up)}\
 .incident h3{margin:.25rem 0;font-size:1.1rem}.update{margin:.75rem 0}.update p{margin:.25rem 0}\
-.when{font-size:.85rem}";
+.when{font-size:.85rem}.subscribe .row{display:flex;gap:.5rem;flex-wrap:wrap;margin:.25rem 0}\
+.subscribe input[type=email]{flex:1;min-width:12rem;padding:.5rem;font:inherit;color:inherit;background:var(--bg);\
+border:1px solid var(--muted);border-radius:.35rem}.subscribe button,main form button{padding:.5rem 1rem;font:inherit;\
+color:#fff;background:#0969da;border:0;border-radius:.35rem;cursor:pointer}.choice{display:block;margin:.25rem 0}\
+.error{color:var(--major)}";
 
 pub(crate) fn head(title: &str) -> Markup {
     html! {
@@ -215,6 +226,7 @@ pub fn render(view: &PageView) -> Markup {
                             " · " a href={ "/status/" (page.slug) "/feed.rss" } { "RSS feed" }
                         }
                     }
+                    (subscribe::form(page))
                     footer.muted {
                         "Uptime over the last 90 days: " (percent(view.uptime())) ". Updated "
                         (crate::ui::format::in_zone(view.at, "UTC")) "."

@@ -26,6 +26,7 @@ mod shared_store;
 pub mod sqlite;
 pub mod state_codec;
 pub mod status_outbox;
+pub mod subscribers;
 pub mod testing;
 pub mod tokens;
 pub mod work;
@@ -50,6 +51,7 @@ pub use secret_box::SecretBox;
 pub use sessions::SessionRow;
 pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
+pub use subscribers::{NewNotice, NoticeRow, SubscriberRow};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use work::{WorkChange, WorkOffer};
 
@@ -351,11 +353,29 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_check_evidence(&self, before: Millis) -> Result<u64>;
     /// The screenshot of a monitor's evidence from `at`.
     async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
-    /// Adds or replaces a status page's incident.
-    async fn put_incident(&self, incident: &IncidentRow) -> Result<()>;
-    /// Replaces an incident if its body is still `read` (what the caller changed); false when
-    /// someone else changed it since (read it again).
-    async fn replace_incident(&self, incident: &IncidentRow, read: &str) -> Result<bool>;
+    /// Adds or replaces a status page's incident, with the notices telling its subscribers.
+    async fn put_incident(&self, incident: &IncidentRow, notices: &[NewNotice]) -> Result<()>;
+    /// Replaces an incident, with the notices telling its subscribers, if its body is still
+    /// `read` (what the caller changed); false, writing nothing, when someone else changed it
+    /// since (read it again).
+    async fn replace_incident(&self, incident: &IncidentRow, read: &str, notices: &[NewNotice]) -> Result<bool>;
+    /// Adds a status page's subscriber, with its confirmation notice, unless the page has one of
+    /// that kind and address; whether it was added.
+    async fn put_subscriber(&self, row: &SubscriberRow, confirm: Option<&NewNotice>) -> Result<bool>;
+    /// One subscriber of page `page`.
+    async fn subscriber(&self, page: &str, id: &str) -> Result<Option<SubscriberRow>>;
+    /// Page `page`'s subscribers, oldest first.
+    async fn subscribers(&self, page: &str) -> Result<Vec<SubscriberRow>>;
+    /// Confirms a subscriber at `at`; false when there is none or it was confirmed before.
+    async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool>;
+    /// Removes a subscriber and its notices not sent; whether there was one.
+    async fn remove_subscriber(&self, page: &str, id: &str) -> Result<bool>;
+    /// Pages `pages`' notices due by `now`, oldest first, at most `limit`.
+    async fn due_notices(&self, pages: &[String], now: Millis, limit: u32) -> Result<Vec<NoticeRow>>;
+    /// Forgets a notice sent (or given up).
+    async fn notice_sent(&self, id: i64) -> Result<()>;
+    /// Records a failed attempt at a notice; it is due again at `next_attempt_at`.
+    async fn notice_deferred(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()>;
     /// One incident of page `page`.
     async fn incident(&self, page: &str, id: &str) -> Result<Option<IncidentRow>>;
     /// Page `page`'s incidents that began before `to` and were not resolved before `from`

@@ -546,19 +546,28 @@ macro_rules! store_impl {
             Ok(row.map(|r| r.try_get("screenshot")).transpose()?)
         }
 
-        async fn put_incident(&self, incident: &crate::IncidentRow) -> Result<()> {
+        async fn put_incident(&self, incident: &crate::IncidentRow, notices: &[crate::NewNotice]) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
             sqlx::query(crate::incidents::UPSERT)
                 .bind(&incident.page)
                 .bind(&incident.id)
                 .bind(incident.opened_at)
                 .bind(incident.resolved_at)
                 .bind(&incident.body)
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await?;
+            insert_notices(&mut tx, notices).await?;
+            tx.commit().await?;
             Ok(())
         }
 
-        async fn replace_incident(&self, incident: &crate::IncidentRow, read: &str) -> Result<bool> {
+        async fn replace_incident(
+            &self,
+            incident: &crate::IncidentRow,
+            read: &str,
+            notices: &[crate::NewNotice],
+        ) -> Result<bool> {
+            let mut tx = self.writer.begin().await?;
             let done = sqlx::query(crate::incidents::REPLACE_IF)
                 .bind(&incident.page)
                 .bind(&incident.id)
@@ -566,9 +575,111 @@ macro_rules! store_impl {
                 .bind(incident.resolved_at)
                 .bind(&incident.body)
                 .bind(read)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_notices(&mut tx, notices).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn put_subscriber(&self, row: &crate::SubscriberRow, confirm: Option<&crate::NewNotice>) -> Result<bool> {
+            let mut tx = self.writer.begin().await?;
+            let done = sqlx::query(crate::subscribers::INSERT_SUBSCRIBER)
+                .bind(&row.page)
+                .bind(&row.id)
+                .bind(&row.kind)
+                .bind(&row.address)
+                .bind(&row.components)
+                .bind(row.confirmed_at)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_notices(&mut tx, confirm.map(std::slice::from_ref).unwrap_or_default()).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn subscriber(&self, page: &str, id: &str) -> Result<Option<crate::SubscriberRow>> {
+            let sql = format!(
+                "SELECT {} FROM status_subscribers WHERE page = $1 AND id = $2",
+                crate::subscribers::SUBSCRIBER_COLUMNS
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(page).bind(id).fetch_optional(&self.reader).await?;
+            row.as_ref().map(subscriber_of).transpose()
+        }
+
+        async fn subscribers(&self, page: &str) -> Result<Vec<crate::SubscriberRow>> {
+            let sql = format!(
+                "SELECT {} FROM status_subscribers WHERE page = $1 ORDER BY created_at, id",
+                crate::subscribers::SUBSCRIBER_COLUMNS
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(page).fetch_all(&self.reader).await?;
+            rows.iter().map(subscriber_of).collect()
+        }
+
+        async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool> {
+            let done =
+                sqlx::query(crate::subscribers::CONFIRM).bind(page).bind(id).bind(at).execute(&self.writer).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn remove_subscriber(&self, page: &str, id: &str) -> Result<bool> {
+            let mut tx = self.writer.begin().await?;
+            let done = sqlx::query(crate::subscribers::DELETE_SUBSCRIBER).bind(page).bind(id).execute(&mut *tx).await?;
+            sqlx::query(crate::subscribers::DELETE_ITS_NOTICES).bind(page).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn due_notices(&self, pages: &[String], now: Millis, limit: u32) -> Result<Vec<crate::NoticeRow>> {
+            let mut q: QueryBuilder<$db> = QueryBuilder::new(format!(
+                "SELECT {} FROM subscriber_notices WHERE next_attempt_at <= ",
+                crate::subscribers::NOTICE_COLUMNS
+            ));
+            q.push_bind(now).push(" AND page IN (");
+            let mut list = q.separated(", ");
+            for p in pages {
+                list.push_bind(p);
+            }
+            q.push(") ORDER BY id LIMIT ").push_bind(i64::from(limit));
+            let rows = q.build().fetch_all(&self.reader).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::NoticeRow {
+                        id: r.try_get("id")?,
+                        notice: crate::NewNotice {
+                            page: r.try_get("page")?,
+                            subscriber: r.try_get("subscriber")?,
+                            dedup: r.try_get("dedup")?,
+                            body: r.try_get("body")?,
+                            created_at: r.try_get("created_at")?,
+                        },
+                        attempts: r.try_get::<i64, _>("attempts")? as u32,
+                        next_attempt_at: r.try_get("next_attempt_at")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn notice_sent(&self, id: i64) -> Result<()> {
+            sqlx::query(crate::subscribers::DELETE_NOTICE).bind(id).execute(&self.writer).await?;
+            Ok(())
+        }
+
+        async fn notice_deferred(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()> {
+            sqlx::query(crate::subscribers::DEFER_NOTICE)
+                .bind(id)
+                .bind(next_attempt_at)
+                .bind(error)
                 .execute(&self.writer)
                 .await?;
-            Ok(done.rows_affected() == 1)
+            Ok(())
         }
 
         async fn incident(&self, page: &str, id: &str) -> Result<Option<crate::IncidentRow>> {
@@ -1062,6 +1173,33 @@ macro_rules! backend_helpers {
             created_by: r.try_get("created_by")?,
             starts_at: r.try_get("starts_at")?,
             until_resolved: r.try_get::<i64, _>("until_resolved")? != 0,
+        })
+    }
+
+    /// Adds notices for subscribers inside a transaction, once per dedup key.
+    async fn insert_notices(tx: &mut $conn, notices: &[crate::NewNotice]) -> Result<()> {
+        for n in notices {
+            sqlx::query(crate::subscribers::INSERT_NOTICE)
+                .bind(&n.page)
+                .bind(&n.subscriber)
+                .bind(&n.dedup)
+                .bind(&n.body)
+                .bind(n.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn subscriber_of(row: &$row) -> Result<crate::SubscriberRow> {
+        Ok(crate::SubscriberRow {
+            page: row.try_get("page")?,
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            address: row.try_get("address")?,
+            components: row.try_get("components")?,
+            confirmed_at: row.try_get("confirmed_at")?,
+            created_at: row.try_get("created_at")?,
         })
     }
 

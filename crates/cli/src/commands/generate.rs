@@ -290,6 +290,25 @@ pub fn schema_of(kind: Kind) -> Value {
                     "states": {"type": "object", "additionalProperties": false, "description": "the state each tier shows as",
                         "properties": {"ok": states, "warning": states, "critical": states}},
                     "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
+                    "subscribers": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "who may be told of incidents",
+                        "properties": {
+                            "email": {"type": "string", "description": "the email notifier that writes to subscribers (the page shows a form; addresses confirm by a link)"},
+                            "webhooks": {"type": "boolean", "description": "whether webhooks may be subscribed through the API (signed as Standard Webhooks says)"},
+                        },
+                    },
+                    "automatic_incidents": {
+                        "type": "object", "additionalProperties": false,
+                        "description": "open an incident when a component has been out for `after`, resolve it when it is back",
+                        "properties": {
+                            "after": {"type": ["string", "integer"], "description": "how long a component must be out first (5m, 90s, or milliseconds; default 5m)"},
+                            "from": states.clone(),
+                            "title": {"type": "string", "description": "the incident's title; {component} is the component's name"},
+                            "message": {"type": "string", "description": "its first update (Markdown)"},
+                            "resolved": {"type": "string", "description": "the update that resolves it"},
+                        },
+                    },
                 },
             })
         }

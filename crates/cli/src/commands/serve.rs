@@ -244,6 +244,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(status_pages = config.status_pages.len(), "Status pages loaded.");
     }
     engine.set_status_pages(config.status_pages);
+    tokio::spawn(engine.clone().propose_incidents_forever());
+    tokio::spawn(engine.clone().deliver_notices_forever());
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

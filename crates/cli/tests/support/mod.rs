@@ -557,3 +557,20 @@ pub fn serve_armed(
     }
     cmd.spawn().unwrap()
 }
+
+/// axe-core's script, from where `.ci/run` installs it (`npm install --prefix /opt/vigil-test-npm
+/// axe-core`, or `VIGIL_AXE_CORE` naming `axe.min.js`); `None`, with a note, when it is absent.
+#[allow(dead_code)]
+pub fn axe_core() -> Option<String> {
+    let path = std::env::var("VIGIL_AXE_CORE")
+        .unwrap_or_else(|_| "/opt/vigil-test-npm/node_modules/axe-core/axe.min.js".to_string());
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(e) => {
+            let why = format!("axe-core is not at {path} ({e}): npm install --prefix /opt/vigil-test-npm axe-core");
+            assert!(std::env::var_os("VIGIL_REQUIRE_SERVICES").is_none(), "VIGIL_REQUIRE_SERVICES is set but {why}");
+            eprintln!("SKIPPED the accessibility check: {why}");
+            None
+        }
+    }
+}

@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Tier;
 
+mod auto;
 mod build;
 mod incident;
 
+pub use auto::{AutoIncidents, AutoStep, Observed, is_automatic};
 pub use build::{build_status_page, is_slug};
 pub use incident::{Incident, IncidentStatus, IncidentUpdate};
 
@@ -35,6 +37,26 @@ pub struct StatusPageDef {
     /// API.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<Incident>,
+    /// Incidents opened by the page itself when a component has been out for a while, and
+    /// resolved when it is back; none when not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_incidents: Option<AutoIncidents>,
+    /// Who may be told of incidents; none when not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribers: Option<Subscriptions>,
+}
+
+/// The subscriptions a page offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriptions {
+    /// The email notifier whose SMTP server and sender write to subscribers: the page shows a
+    /// form to subscribe by email (confirmed by a link). None: no email subscribers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether webhooks may be subscribed (through the API, signed as Standard Webhooks says).
+    #[serde(default)]
+    pub webhooks: bool,
 }
 
 /// One line of a page: a monitor, one series of a monitor, or a group of monitors, under a

@@ -229,6 +229,8 @@ impl Engine {
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
             status_pages: Default::default(),
+            public_url: config.public_url.clone(),
+            notices_due: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {

@@ -22,6 +22,8 @@ fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
         components: vec![def("Website", "internal-web-7"), def("API", "internal-api")],
         states: StateMap::default(),
         incidents: Vec::new(),
+        automatic_incidents: None,
+        subscribers: None,
     };
     let now = 200 * DAY + 3_600_000;
     let days = |failing: u64| -> Vec<Day> {

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0029_group_members_by_id.sql"),
     include_str!("../../migrations/postgres/0030_check_evidence.sql"),
     include_str!("../../migrations/postgres/0031_incidents.sql"),
+    include_str!("../../migrations/postgres/0032_status_subscribers.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

@@ -14,6 +14,10 @@ use vigil_core::time::Millis;
 
 use super::{AlertMessage, NotifyError, Outcome, OutgoingRequest, rfc3339};
 
+mod letter;
+
+pub use letter::{Letter, is_address};
+
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -91,7 +95,7 @@ impl EmailConfig {
         }
     }
 
-    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
+    pub(crate) fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
         let fail = |e: lettre::transport::smtp::Error| NotifyError::Invalid(format!("email: {e}"));
         let mut builder = match self.tls {
             EmailTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host)

@@ -1,0 +1,314 @@
+//! Issue 37, subscribers: a reader subscribes on the status page in headless Chromium, confirms
+//! by the link a real SMTP server (aiosmtpd) receives, is told of an incident's updates and
+//! unsubscribes with RFC 8058's one click; a webhook subscriber receives the same updates,
+//! signed as Standard Webhooks says (checked by Python's own HMAC).
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::webdriver::Browser;
+use support::*;
+
+/// Starts aiosmtpd printing what it receives to `mailbox`; `None` (skipped, with a note) when it
+/// is not installed.
+async fn smtp_server(mailbox: &std::path::Path) -> Option<(KillOnDrop, u16)> {
+    let installed = Command::new("python3").args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
+    if !installed {
+        let msg = "the SMTP server aiosmtpd is not installed (Debian python3-aiosmtpd)";
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
+            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    let port = free_port();
+    let server = KillOnDrop(
+        Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+                "stdout",
+            ])
+            .stdout(std::fs::File::create(mailbox).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the SMTP server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some((server, port))
+}
+
+/// The letters received so far, each as its text with quoted-printable undone.
+fn letters(mailbox: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(mailbox).unwrap_or_default();
+    text.split("---------- MESSAGE FOLLOWS ----------")
+        .skip(1)
+        .map(|letter| {
+            let letter = letter.split("------------ END MESSAGE ------------").next().unwrap_or_default();
+            letter.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+        })
+        .collect()
+}
+
+/// The first `http...` link in `letter` that contains `part`.
+fn link(letter: &str, part: &str) -> String {
+    letter
+        .split_whitespace()
+        .map(|w| w.trim_matches(['<', '>']))
+        .find(|w| w.starts_with("http") && w.contains(part))
+        .unwrap_or_else(|| panic!("no link with `{part}` in {letter}"))
+        .to_string()
+}
+
+/// Waits up to 20 s for a letter that contains every one of `words`; the letter.
+async fn letter_with(mailbox: &std::path::Path, words: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(l) = letters(mailbox).into_iter().find(|l| words.iter().all(|w| l.contains(w))) {
+            return l;
+        }
+        assert!(Instant::now() < deadline, "no letter with {words:?}: {:?}", letters(mailbox));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Python's HMAC-SHA256 of Standard Webhooks' signed content, as `v1,<base64>`.
+fn python_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
+    let script = "import base64,hmac,hashlib,sys\n\
+        secret, msg_id, ts = sys.argv[1:4]\n\
+        key = base64.b64decode(secret.removeprefix('whsec_'))\n\
+        body = sys.stdin.buffer.read()\n\
+        mac = hmac.new(key, msg_id.encode() + b'.' + ts.encode() + b'.' + body, hashlib.sha256).digest()\n\
+        print('v1,' + base64.b64encode(mac).decode(), end='')";
+    let mut child = Command::new("python3")
+        .args(["-c", script, secret, id, timestamp])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
+    let dir = tempfile::tempdir().unwrap();
+    let mailbox = dir.path().join("mailbox.txt");
+    let Some((_smtp, smtp_port)) = smtp_server(&mailbox).await else { return };
+    let Some(browser) = Browser::start(1024, 900).await else { return };
+    let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {}/health\n      conditions: [\"[STATUS] == 200\"]\n",
+        hooks.url
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    let mail = format!(
+        "name: mail\ntype: email\nhost: 127.0.0.1\nport: {smtp_port}\ntls: none\nfrom: status@example.com\nto: [ops@example.com]\n"
+    );
+    std::fs::write(config.join("notifiers/mail.yaml"), mail).unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\nsubscribers:\n  email: mail\n  webhooks: true\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let write = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
+    let read = String::from_utf8(run(&db, &["token", "create", "--role", "read"]).stdout).unwrap().trim().to_string();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+
+    // Subscribing on the page, in the browser, without JavaScript of ours.
+    browser.goto(&format!("{base}/status/acme")).await;
+    let field = browser.find("#subscribe-email").await;
+    browser.type_into(&field, "reader@example.org").await;
+    browser.click(&browser.find(".subscribe button").await).await;
+    browser.wait_for("main h1", Duration::from_secs(10)).await;
+    assert!(browser.html().await.contains("Check your inbox"), "{}", browser.html().await);
+
+    let confirmation =
+        letter_with(&mailbox, &["Confirm your subscription to Acme status", "To: reader@example.org"]).await;
+    assert!(!confirmation.contains("ops@example.com"), "only the reader is written to: {confirmation}");
+    let confirm = link(&confirmation, "/confirm?token=");
+    assert!(confirm.starts_with(&format!("{public}/status/acme/subscriptions/")), "{confirm}");
+
+    // A forged or another subscriber's token changes nothing.
+    let forged = confirm.replace("token=", "token=AAAA");
+    assert_eq!(http.post(&forged).send().await.unwrap().status(), 403);
+    // Opening the link (as a mail scanner would) confirms nothing; its button does.
+    let subscribers = async |token: &str| {
+        let res =
+            http.get(format!("{base}/api/v1/status-pages/acme/subscribers")).bearer_auth(token).send().await.unwrap();
+        (res.status().as_u16(), res.json::<Value>().await.unwrap_or_default())
+    };
+    browser.goto(&confirm).await;
+    assert_eq!(subscribers(&write).await.1["subscribers"][0]["confirmed_at"], Value::Null);
+    browser.click(&browser.find("main form button").await).await;
+    browser.wait_for("main h1", Duration::from_secs(10)).await;
+    assert!(browser.html().await.contains("You are subscribed"), "{}", browser.html().await);
+    assert_eq!(subscribers(&read).await.0, 403, "addresses are for write tokens");
+    let (status, listed) = subscribers(&write).await;
+    assert_eq!(status, 200);
+    assert!(listed["subscribers"][0]["confirmed_at"].is_i64(), "{listed}");
+
+    // Subscribing the same address again tells nobody anything new.
+    let again = http
+        .post(format!("{base}/status/acme/subscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=reader%40example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let bad = http
+        .post(format!("{base}/status/acme/subscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=not-an-address")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // A webhook, added by an operator: its secret is shown once.
+    let added = http
+        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
+        .bearer_auth(&write)
+        .json(&json!({"webhook": format!("{}/hook", hooks.url), "components": ["Billing"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let added: Value = added.json().await.unwrap();
+    let secret = added["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{added}");
+    assert!(!subscribers(&write).await.1.to_string().contains(&secret), "the secret is not listed");
+
+    // An incident: the reader gets a letter with one-click unsubscribe; the webhook a signed post.
+    let incidents = format!("{base}/api/v1/status-pages/acme/incidents");
+    let opened: Value = http
+        .post(&incidents)
+        .bearer_auth(&write)
+        .json(&json!({"title": "Invoices are late", "components": ["Billing"], "message": "We are looking into it."}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let update =
+        letter_with(&mailbox, &["[Acme status] Invoices are late: Investigating", "We are looking into it."]).await;
+    assert!(update.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{update}");
+    assert_eq!(
+        letters(&mailbox).iter().filter(|l| l.contains("Confirm your subscription")).count(),
+        1,
+        "the second subscription sent no letter (notices go in order, so it would have come first)"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hooks.to("/hook").is_empty() {
+        assert!(Instant::now() < deadline, "the webhook was not called");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let posted = &hooks.to("/hook")[0];
+    assert_eq!(posted.body["incident"]["id"], opened["id"]);
+    assert_eq!(posted.body["update"]["message"], "We are looking into it.");
+    let (id, timestamp) = (&posted.headers["webhook-id"], &posted.headers["webhook-timestamp"]);
+    assert_eq!(posted.headers["webhook-signature"], python_signature(&secret, id, timestamp, &posted.text));
+    let age = jiff::Timestamp::now().as_second() - timestamp.parse::<i64>().unwrap();
+    assert!((0..300).contains(&age), "a timestamp in seconds, recent: {timestamp}");
+
+    // RFC 8058: the mail program posts to the List-Unsubscribe address.
+    let headers_link = update
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: "))
+        .map(|l| l.trim().trim_matches(['<', '>']).to_string())
+        .expect("a List-Unsubscribe header");
+    assert_eq!(headers_link, link(&update, "/unsubscribe?token="), "the header and the text agree");
+    let one_click = http
+        .post(&headers_link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), 200);
+    let left = subscribers(&write).await.1;
+    assert_eq!(left["subscribers"].as_array().unwrap().len(), 1, "only the webhook: {left}");
+
+    // The next update reaches the webhook, and no letter goes to the reader.
+    let id = opened["id"].as_str().unwrap();
+    let resolved = http
+        .post(format!("{incidents}/{id}/updates"))
+        .bearer_auth(&write)
+        .json(&json!({"status": "resolved", "message": "All invoices are out."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hooks.to("/hook").len() < 2 {
+        assert!(Instant::now() < deadline, "the webhook was not told of the resolve");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(hooks.to("/hook")[1].body["incident"]["resolved"], true);
+    assert!(!letters(&mailbox).iter().any(|l| l.contains("All invoices are out.")), "unsubscribed");
+
+    // The page with its form passes the accessibility check too.
+    if let Some(axe) = axe_core() {
+        browser.goto(&format!("{base}/status/acme")).await;
+        browser.script(&axe).await;
+        let found = browser
+            .script("return axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))")
+            .await;
+        assert_eq!(found, json!([]), "axe-core's serious violations");
+    }
+    // No address or token in the server's answers to the public, nor secrets in the store's notices.
+    let public_page = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(!public_page.contains("reader@example.org"));
+}
+
+/// `vigil validate` names a page's email notifier that notifiers/ does not define, at its field.
+#[test]
+fn validate_names_an_unknown_subscribers_notifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    std::fs::write(
+        config.join("monitors/m.yaml"),
+        "name: web\nevery: 1m\nsource:\n  http:\n    url: http://127.0.0.1:9/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("notifiers/mail.yaml"),
+        "name: mail\ntype: email\nhost: 127.0.0.1\nfrom: status@example.com\nto: [ops@example.com]\n",
+    )
+    .unwrap();
+    let page =
+        "slug: acme\ntitle: Acme\ncomponents:\n  - name: Website\n    monitor: web\nsubscribers:\n  email: mial\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let out = run(&dir.path().join("vigil.db"), &["validate", config.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("acme.yaml:7") && said.contains("subscribers.email") && said.contains("did you mean `mail`"),
+        "{said}"
+    );
+}

@@ -1,0 +1,162 @@
+//! Sends the notices for status page subscribers ([`crate::subscribers`]): the node that owns
+//! a page's key sends its notices in the order they were written, deletes each once sent, and
+//! tries a failed one again later (after 2 s, doubling to an hour, 20 attempts at most). A
+//! webhook is signed as Standard Webhooks says, with the notice's row id as `webhook-id` (the
+//! same on a retry, so a receiver drops a copy sent again after a crash); a letter's
+//! `Message-ID` is made from it too.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use vigil_connectors::notifiers::email::Letter;
+use vigil_connectors::notifiers::{NotifierConfig, Outcome};
+use vigil_core::time::Millis;
+use vigil_store::NoticeRow;
+
+use crate::Engine;
+use crate::subscribers::{Message, webhook_secret};
+
+/// How often due notices are looked for when nothing wakes the loop.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// The most attempts a notice gets.
+const MOST_ATTEMPTS: u32 = 20;
+
+/// How long one send may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The key whose partition's owner sends page `slug`'s notices.
+pub(crate) fn page_key(slug: &str) -> String {
+    format!("status-page/{slug}")
+}
+
+/// When to try again after `attempts` failed ones.
+fn backoff(attempts: u32) -> Millis {
+    (2_000i64 << attempts.min(11)).min(3_600_000)
+}
+
+impl Engine {
+    /// Sends due notices until the engine stops (the server runs this).
+    pub async fn deliver_notices_forever(self) {
+        loop {
+            let _ = tokio::time::timeout(EVERY, self.shared().notices_due.notified()).await;
+            if self.shared().stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.deliver_notices().await {
+                tracing::warn!(error = %e, "Notices for status page subscribers could not be read; trying again shortly.");
+            }
+        }
+    }
+
+    /// Sends the notices due now of the pages this node owns; how many were sent.
+    pub async fn deliver_notices(&self) -> Result<usize, vigil_store::StoreError> {
+        let pages: Vec<String> = self
+            .status_pages()
+            .iter()
+            .filter(|p| p.subscribers.is_some() && self.shared().ownership.owns_key(&page_key(&p.slug)))
+            .map(|p| p.slug.clone())
+            .collect();
+        if pages.is_empty() {
+            return Ok(0);
+        }
+        let store = &self.shared().store;
+        let mut sent = 0;
+        for row in store.due_notices(&pages, self.now(), 100).await? {
+            match self.send_notice(&row).await {
+                Outcome::Delivered => {
+                    store.notice_sent(row.id).await?;
+                    sent += 1;
+                }
+                Outcome::Retry { reason, .. } if row.attempts + 1 < MOST_ATTEMPTS => {
+                    tracing::warn!(page = %row.notice.page, subscriber = %row.notice.subscriber, error = %reason,
+                        "A notice for a status page subscriber was not sent; it will be tried again.");
+                    store.notice_deferred(row.id, self.now() + backoff(row.attempts), &reason).await?;
+                }
+                Outcome::Retry { reason, .. } | Outcome::Permanent { reason } => {
+                    tracing::error!(page = %row.notice.page, subscriber = %row.notice.subscriber, error = %reason,
+                        attempts = row.attempts + 1, "A notice for a status page subscriber was given up.");
+                    store.notice_sent(row.id).await?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn send_notice(&self, row: &NoticeRow) -> Outcome {
+        let message: Message = match serde_json::from_str(&row.notice.body) {
+            Ok(m) => m,
+            Err(e) => return Outcome::Permanent { reason: format!("the stored notice does not read: {e}") },
+        };
+        let host = self
+            .shared()
+            .public_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "vigil.invalid".into());
+        match message {
+            Message::Email { notifier, to, subject, text, unsubscribe } => {
+                let configured = self.shared().notifiers.read().expect("lock").clone();
+                let Some(found) = configured.as_ref().and_then(|n| n.get(&notifier).cloned()) else {
+                    return Outcome::Retry { reason: format!("no notifier `{notifier}`"), after: None };
+                };
+                let NotifierConfig::Email(email) = &*found else {
+                    return Outcome::Permanent { reason: format!("notifier `{notifier}` is not an email notifier") };
+                };
+                let message_id = format!("vigil-notice-{}@{host}", row.id);
+                let letter = Letter {
+                    to: &to,
+                    subject: &subject,
+                    text: &text,
+                    unsubscribe: unsubscribe.as_deref(),
+                    message_id: &message_id,
+                };
+                email.send_letter(&letter, SEND_TIMEOUT).await
+            }
+            Message::Webhook { url, body } => self.send_webhook(row, &url, body).await,
+        }
+    }
+
+    async fn send_webhook(&self, row: &NoticeRow, url: &str, body: String) -> Outcome {
+        let Some(sealer) = self.shared().secret_box.clone() else {
+            return Outcome::Retry { reason: "no signing key".into(), after: None };
+        };
+        let secret = webhook_secret(&sealer, &row.notice.page, &row.notice.subscriber);
+        let id = format!("msg_vigil_{}", row.id);
+        let timestamp = self.now().div_euclid(1_000);
+        let signature = vigil_connectors::standard_webhooks::signature(&secret, &id, timestamp, &body);
+        let sent = self
+            .shared()
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .timeout(SEND_TIMEOUT)
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Outcome::Delivered,
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 && r.status().as_u16() != 408 => {
+                Outcome::Permanent { reason: format!("the webhook answered {}", r.status()) }
+            }
+            Ok(r) => Outcome::Retry { reason: format!("the webhook answered {}", r.status()), after: None },
+            Err(e) => Outcome::Retry { reason: format!("the webhook could not be reached: {e}"), after: None },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(backoff(0), 2_000);
+        assert_eq!(backoff(1), 4_000);
+        assert_eq!(backoff(30), 3_600_000);
+    }
+}

@@ -1,0 +1,419 @@
+//! A status page's subscribers: email addresses, confirmed by a link they are sent (double
+//! opt-in) and unsubscribed by a link in every letter (RFC 8058's one click), and webhooks,
+//! added through the API and signed as Standard Webhooks says. A message for a subscriber is a
+//! notice in the store, written in the same transaction as the incident change it tells of
+//! (and once per update and subscriber), and sent by the node that owns the page
+//! ([`crate::subscriber_delivery`]): a crash neither loses nor doubles one.
+//!
+//! Links are signed with the cluster's signing key, so any node checks them and nobody makes
+//! one for another subscriber; a webhook's secret is derived from the same key and its id, so it
+//! is never stored.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::{Deserialize, Serialize};
+use vigil_core::status_page::{Incident, StatusPageDef};
+use vigil_store::{NewNotice, SecretBox, StoreError, SubscriberRow};
+
+use crate::Engine;
+
+/// The most subscribers waiting for confirmation a page keeps: a form anyone can post to must
+/// not fill the store.
+const MOST_UNCONFIRMED: usize = 1_000;
+
+/// Why a subscription could not be made or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    /// There is no page with that slug.
+    #[error("no status page `{0}`")]
+    NoPage(String),
+    /// The page does not take this kind of subscriber.
+    #[error("status page `{0}` takes no {1} subscribers (`subscribers:` in its file)")]
+    NotOffered(String, &'static str),
+    /// A field is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A confirmation or unsubscribe link that this cluster did not sign for that subscriber.
+    #[error("this link is not valid")]
+    BadLink,
+    /// Links cannot be made: no public URL or no signing key.
+    #[error("subscribers need `vigil serve --public-url` (the address links in letters point at) and the signing key")]
+    NoLinks,
+    /// Too many subscriptions wait for confirmation.
+    #[error("too many subscriptions are waiting for confirmation; try again later")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A message for one subscriber, as its notice stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Message {
+    /// A letter through email notifier `notifier`.
+    Email {
+        /// The email notifier whose server and sender send it.
+        notifier: String,
+        /// The subscriber's address.
+        to: String,
+        /// Its subject.
+        subject: String,
+        /// Its text.
+        text: String,
+        /// The one-click unsubscribe address, in the letter's headers too.
+        unsubscribe: Option<String>,
+    },
+    /// A signed `POST` of `body` (JSON) to `url`.
+    Webhook {
+        /// Where.
+        url: String,
+        /// The JSON sent, as signed.
+        body: String,
+    },
+}
+
+/// What a link does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Confirms a subscription.
+    Confirm,
+    /// Ends one.
+    Unsubscribe,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Confirm => "confirm",
+            LinkPurpose::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+fn signed(sealer: &SecretBox, what: &str, page: &str, id: &str) -> [u8; 32] {
+    sealer.sign(format!("vigil-subscriber\0{what}\0{page}\0{id}").as_bytes())
+}
+
+/// The token of a `purpose` link for subscriber `id` of `page`.
+pub fn link_token(sealer: &SecretBox, purpose: LinkPurpose, page: &str, id: &str) -> String {
+    B64.encode(signed(sealer, purpose.as_str(), page, id))
+}
+
+/// The secret webhook subscriber `id` of `page` checks signatures with.
+pub(crate) fn webhook_secret(sealer: &SecretBox, page: &str, id: &str) -> Vec<u8> {
+    signed(sealer, "webhook", page, id).to_vec()
+}
+
+/// Whether `address` reads as one email address (the SMTP server decides the rest).
+fn plausible_email(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else { return false };
+    address.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && vigil_connectors::notifiers::email::is_address(address)
+}
+
+/// Whether subscriber `s` follows `incident`: it follows the whole page, or a component the
+/// incident names, or the incident names none.
+fn follows(s: &SubscriberRow, incident: &Incident) -> bool {
+    let components: Vec<String> = serde_json::from_str(&s.components).unwrap_or_default();
+    components.is_empty()
+        || incident.components.is_empty()
+        || incident.components.iter().any(|c| components.contains(c))
+}
+
+impl Engine {
+    fn subscribable(&self, slug: &str) -> Result<StatusPageDef, SubscribeError> {
+        self.status_pages().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| SubscribeError::NoPage(slug.into()))
+    }
+
+    /// The public URL and the signing key links are made with.
+    fn link_parts(&self) -> Result<(String, std::sync::Arc<SecretBox>), SubscribeError> {
+        let shared = self.shared();
+        match (&shared.public_url, &shared.secret_box) {
+            (Some(url), Some(sealer)) => Ok((url.trim_end_matches('/').to_string(), sealer.clone())),
+            _ => Err(SubscribeError::NoLinks),
+        }
+    }
+
+    /// The `purpose` link of subscriber `id` of `page`.
+    fn link(&self, base: &str, sealer: &SecretBox, purpose: LinkPurpose, page: &str, id: &str) -> String {
+        let token = link_token(sealer, purpose, page, id);
+        format!("{base}/status/{page}/subscriptions/{id}/{}?token={token}", purpose.as_str())
+    }
+
+    fn checked_components(page: &StatusPageDef, components: &[String]) -> Result<String, SubscribeError> {
+        for c in components {
+            if !page.components.iter().any(|p| &p.name == c) {
+                return Err(SubscribeError::Invalid(format!("`{c}` is not a component of this page")));
+            }
+        }
+        Ok(serde_json::to_string(components).expect("names serialize"))
+    }
+
+    /// Subscribes `address` to page `slug` (the components named, or all), and sends it a
+    /// confirmation link. An address already subscribed, confirmed or not, is sent nothing,
+    /// and the caller is not told: the form does not say who subscribes.
+    pub async fn subscribe_email(
+        &self,
+        slug: &str,
+        address: &str,
+        components: &[String],
+    ) -> Result<(), SubscribeError> {
+        let page = self.subscribable(slug)?;
+        let notifier = page
+            .subscribers
+            .as_ref()
+            .and_then(|s| s.email.clone())
+            .ok_or(SubscribeError::NotOffered(slug.into(), "email"))?;
+        let address = address.trim();
+        if !plausible_email(address) {
+            return Err(SubscribeError::Invalid(format!("`{address}` is not an email address")));
+        }
+        let components = Self::checked_components(&page, components)?;
+        let (base, sealer) = self.link_parts()?;
+        let store = &self.shared().store;
+        let waiting = store.subscribers(slug).await?.iter().filter(|s| s.confirmed_at.is_none()).count();
+        if waiting >= MOST_UNCONFIRMED {
+            return Err(SubscribeError::Busy);
+        }
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let confirm = self.link(&base, &sealer, LinkPurpose::Confirm, slug, &id);
+        let message = Message::Email {
+            notifier,
+            to: address.to_string(),
+            subject: format!("Confirm your subscription to {}", page.title),
+            text: format!(
+                "Someone, hopefully you, asked to be told by email when {title} posts an incident.\n\n\
+                 To confirm, open this link:\n{confirm}\n\n\
+                 If it was not you, ignore this letter: nothing more will be sent.\n\n{base}/status/{slug}\n",
+                title = page.title,
+            ),
+            unsubscribe: None,
+        };
+        let row = SubscriberRow {
+            page: slug.to_string(),
+            id: id.clone(),
+            kind: "email".into(),
+            address: address.to_string(),
+            components,
+            confirmed_at: None,
+            created_at: now,
+        };
+        let notice = NewNotice {
+            page: slug.to_string(),
+            subscriber: id.clone(),
+            dedup: format!("confirm/{slug}/{id}"),
+            body: serde_json::to_string(&message).expect("a message serializes"),
+            created_at: now,
+        };
+        if store.put_subscriber(&row, Some(&notice)).await? {
+            self.shared().notices_due.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Confirms subscriber `id` of page `slug`, whose link carried `token`.
+    pub async fn confirm_subscription(&self, slug: &str, id: &str, token: &str) -> Result<(), SubscribeError> {
+        self.check_link(slug, id, token, LinkPurpose::Confirm)?;
+        let store = &self.shared().store;
+        if store.subscriber(slug, id).await?.is_none() {
+            return Err(SubscribeError::BadLink);
+        }
+        store.confirm_subscriber(slug, id, self.now()).await?;
+        Ok(())
+    }
+
+    /// Ends subscription `id` of page `slug`, whose link carried `token`; whether there was one.
+    pub async fn unsubscribe(&self, slug: &str, id: &str, token: &str) -> Result<bool, SubscribeError> {
+        self.check_link(slug, id, token, LinkPurpose::Unsubscribe)?;
+        Ok(self.shared().store.remove_subscriber(slug, id).await?)
+    }
+
+    fn check_link(&self, slug: &str, id: &str, token: &str, purpose: LinkPurpose) -> Result<(), SubscribeError> {
+        let (_, sealer) = self.link_parts()?;
+        let given = B64.decode(token).map_err(|_| SubscribeError::BadLink)?;
+        let expected = signed(&sealer, purpose.as_str(), slug, id);
+        // Compared in constant time: the token is a MAC.
+        let same = given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
+        if same { Ok(()) } else { Err(SubscribeError::BadLink) }
+    }
+
+    /// Adds webhook `url` as a subscriber of page `slug` (confirmed: an operator adds it); the
+    /// subscriber and the secret its signatures are checked with (shown once: it is not stored).
+    pub async fn add_webhook_subscriber(
+        &self,
+        slug: &str,
+        url: &str,
+        components: &[String],
+    ) -> Result<(SubscriberRow, String), SubscribeError> {
+        let page = self.subscribable(slug)?;
+        if !page.subscribers.as_ref().is_some_and(|s| s.webhooks) {
+            return Err(SubscribeError::NotOffered(slug.into(), "webhook"));
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|e| SubscribeError::Invalid(format!("`url`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(SubscribeError::Invalid("`url`: a webhook is an http:// or https:// URL".into()));
+        }
+        let components = Self::checked_components(&page, components)?;
+        let (_, sealer) = self.link_parts()?;
+        let row = SubscriberRow {
+            page: slug.to_string(),
+            id: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
+            kind: "webhook".into(),
+            address: url.to_string(),
+            components,
+            confirmed_at: Some(self.now()),
+            created_at: self.now(),
+        };
+        if !self.shared().store.put_subscriber(&row, None).await? {
+            return Err(SubscribeError::Invalid(format!("`{url}` is subscribed to this page already")));
+        }
+        let secret = vigil_connectors::standard_webhooks::secret_text(&webhook_secret(&sealer, slug, &row.id));
+        Ok((row, secret))
+    }
+
+    /// Page `slug`'s subscribers.
+    pub async fn page_subscribers(&self, slug: &str) -> Result<Vec<SubscriberRow>, SubscribeError> {
+        self.subscribable(slug)?;
+        Ok(self.shared().store.subscribers(slug).await?)
+    }
+
+    /// Removes subscriber `id` of page `slug`; whether there was one.
+    pub async fn remove_subscriber(&self, slug: &str, id: &str) -> Result<bool, SubscribeError> {
+        self.subscribable(slug)?;
+        Ok(self.shared().store.remove_subscriber(slug, id).await?)
+    }
+
+    /// The notices telling `page`'s confirmed subscribers of `incident`'s last update: none
+    /// when the page has no subscribers or links cannot be made (a warning says so).
+    pub(crate) async fn notices_for(
+        &self,
+        page: &StatusPageDef,
+        incident: &Incident,
+    ) -> Result<Vec<NewNotice>, StoreError> {
+        let Some(offered) = &page.subscribers else { return Ok(Vec::new()) };
+        let Some(update) = incident.updates.iter().max_by_key(|u| u.at) else { return Ok(Vec::new()) };
+        let subscribers = self.shared().store.subscribers(&page.slug).await?;
+        let told: Vec<&SubscriberRow> =
+            subscribers.iter().filter(|s| s.confirmed_at.is_some() && follows(s, incident)).collect();
+        if told.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Ok((base, sealer)) = self.link_parts() else {
+            tracing::warn!(page = %page.slug, "Subscribers were not told of an incident: vigil serve needs --public-url.");
+            return Ok(Vec::new());
+        };
+        let page_url = format!("{base}/status/{}", page.slug);
+        let number = incident.updates.len();
+        let subject = format!("[{}] {}: {}", page.title, incident.title, update.status.words());
+        let text = format!(
+            "{title}\n{status} ({when})\n\n{message}\n\nAffects: {affects}\n\n{page_url}\n",
+            title = incident.title,
+            status = update.status.words(),
+            when = jiff::Timestamp::from_millisecond(update.at).map(|t| t.to_string()).unwrap_or_default(),
+            message = update.message,
+            affects = if incident.components.is_empty() {
+                "everything on the page".into()
+            } else {
+                incident.components.join(", ")
+            },
+        );
+        let payload = serde_json::json!({
+            "type": "incident.updated",
+            "page": {"slug": page.slug, "title": page.title, "url": page_url},
+            "incident": {
+                "id": incident.id, "title": incident.title, "impact": incident.impact.as_str(),
+                "components": incident.components, "status": update.status,
+                "resolved": incident.resolved_at().is_some(),
+            },
+            "update": {"at": update.at, "status": update.status, "message": update.message},
+        })
+        .to_string();
+        let mut notices = Vec::with_capacity(told.len());
+        for s in told {
+            let message = match s.kind.as_str() {
+                "webhook" => Message::Webhook { url: s.address.clone(), body: payload.clone() },
+                _ => {
+                    let Some(notifier) = offered.email.clone() else { continue };
+                    let unsubscribe = self.link(&base, &sealer, LinkPurpose::Unsubscribe, &page.slug, &s.id);
+                    Message::Email {
+                        notifier,
+                        to: s.address.clone(),
+                        subject: subject.clone(),
+                        text: format!("{text}\nTo stop these letters: {unsubscribe}\n"),
+                        unsubscribe: Some(unsubscribe),
+                    }
+                }
+            };
+            notices.push(NewNotice {
+                page: page.slug.clone(),
+                subscriber: s.id.clone(),
+                dedup: format!("incident/{}/{}/{number}/{}", page.slug, incident.id, s.id),
+                body: serde_json::to_string(&message).expect("a message serializes"),
+                created_at: self.now(),
+            });
+        }
+        Ok(notices)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_per_purpose_page_and_subscriber() {
+        let sealer = SecretBox::new([7; 32]);
+        let confirm = link_token(&sealer, LinkPurpose::Confirm, "acme", "a1");
+        assert_ne!(confirm, link_token(&sealer, LinkPurpose::Unsubscribe, "acme", "a1"));
+        assert_ne!(confirm, link_token(&sealer, LinkPurpose::Confirm, "acme", "a2"));
+        assert_ne!(confirm, link_token(&sealer, LinkPurpose::Confirm, "other", "a1"));
+        assert_ne!(confirm, link_token(&SecretBox::new([8; 32]), LinkPurpose::Confirm, "acme", "a1"));
+    }
+
+    #[test]
+    fn addresses_are_checked_before_anything_is_sent() {
+        assert!(plausible_email("reader@example.org"));
+        for bad in [
+            "",
+            "reader",
+            "reader@",
+            "@example.org",
+            "reader@localhost",
+            "a b@example.org",
+            "x@example.org\r\nBcc: y@z.org",
+        ] {
+            assert!(!plausible_email(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_subscriber_of_one_component_hears_of_its_incidents_only() {
+        let s = |components: &str| SubscriberRow {
+            page: "acme".into(),
+            id: "a".into(),
+            kind: "email".into(),
+            address: "r@example.org".into(),
+            components: components.into(),
+            confirmed_at: Some(1),
+            created_at: 1,
+        };
+        let incident = |components: &[&str]| Incident {
+            id: "i".into(),
+            title: "t".into(),
+            impact: vigil_core::status_page::State::MajorOutage,
+            components: components.iter().map(|c| c.to_string()).collect(),
+            updates: Vec::new(),
+            postmortem: None,
+        };
+        assert!(follows(&s("[]"), &incident(&["API"])));
+        assert!(follows(&s(r#"["API"]"#), &incident(&["API", "Web"])));
+        assert!(!follows(&s(r#"["Billing"]"#), &incident(&["API"])));
+        assert!(follows(&s(r#"["Billing"]"#), &incident(&[])), "an incident of the whole page");
+    }
+}

@@ -1,0 +1,86 @@
+//! A status page's subscribers and the notices waiting to go to them. A subscriber is an email
+//! address (confirmed by a link it is sent: double opt-in) or a webhook; a notice is one
+//! message to one subscriber (a confirmation, an incident's update), written in the same
+//! transaction as the change it tells of and kept until it is sent. Each notice has a key of
+//! its own (`dedup`), so telling the same update twice writes it once. Both backends run the
+//! same SQL.
+
+use vigil_core::time::Millis;
+
+/// One subscriber of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberRow {
+    /// The status page's slug.
+    pub page: String,
+    /// Its id (in its links).
+    pub id: String,
+    /// `email` or `webhook`.
+    pub kind: String,
+    /// The email address or the webhook's URL.
+    pub address: String,
+    /// The components it follows (display names, as JSON); `[]`: the whole page.
+    pub components: String,
+    /// When it confirmed; `None` while it has not (nothing but the confirmation is sent).
+    pub confirmed_at: Option<Millis>,
+    /// When it subscribed.
+    pub created_at: Millis,
+}
+
+/// A message for a subscriber, to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    /// The status page's slug (its owner sends).
+    pub page: String,
+    /// The subscriber's id.
+    pub subscriber: String,
+    /// What makes it one message (`<incident>/<update>/<subscriber>`): written once.
+    pub dedup: String,
+    /// The message, as JSON (the runtime's).
+    pub body: String,
+    /// When it was written; also its first attempt.
+    pub created_at: Millis,
+}
+
+/// A stored notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// Row id: the order notices go in.
+    pub id: i64,
+    /// The notice.
+    pub notice: NewNotice,
+    /// Attempts that failed.
+    pub attempts: u32,
+    /// Not before then.
+    pub next_attempt_at: Millis,
+}
+
+/// Adds a subscriber unless the page has one of that kind and address.
+pub(crate) const INSERT_SUBSCRIBER: &str = "INSERT INTO status_subscribers (page, id, kind, address, components, confirmed_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (page, kind, address) DO NOTHING";
+
+/// The columns of a subscriber, in [`SubscriberRow`]'s order.
+pub(crate) const SUBSCRIBER_COLUMNS: &str = "page, id, kind, address, components, confirmed_at, created_at";
+
+/// Confirms one.
+pub(crate) const CONFIRM: &str =
+    "UPDATE status_subscribers SET confirmed_at = $3 WHERE page = $1 AND id = $2 AND confirmed_at IS NULL";
+
+/// Removes one.
+pub(crate) const DELETE_SUBSCRIBER: &str = "DELETE FROM status_subscribers WHERE page = $1 AND id = $2";
+
+/// Removes its notices not sent yet.
+pub(crate) const DELETE_ITS_NOTICES: &str = "DELETE FROM subscriber_notices WHERE page = $1 AND subscriber = $2";
+
+/// Adds a notice, once per `dedup`.
+pub(crate) const INSERT_NOTICE: &str = "INSERT INTO subscriber_notices (page, subscriber, dedup, body, attempts, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (dedup) DO NOTHING";
+
+/// The columns of a notice, in [`NoticeRow`]'s order.
+pub(crate) const NOTICE_COLUMNS: &str = "id, page, subscriber, dedup, body, created_at, attempts, next_attempt_at";
+
+/// Forgets a sent notice.
+pub(crate) const DELETE_NOTICE: &str = "DELETE FROM subscriber_notices WHERE id = $1";
+
+/// Marks a failed attempt.
+pub(crate) const DEFER_NOTICE: &str =
+    "UPDATE subscriber_notices SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1";
