@@ -350,6 +350,64 @@ async fn incidents_are_told_in_order_and_rendered_safely() {
     assert_eq!(history("2020-13").await.unwrap().status(), 404);
 }
 
+/// Scheduled maintenance: announced ahead of time, and while under way its component shows
+/// "Under maintenance" though its monitor fails, and the page opens no incident for it (another
+/// component's outage, in the same pass, does get one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_maintenance_is_announced_and_is_not_an_outage() {
+    let target = Recorder::start(|r| {
+        let down = r.path.starts_with("/down");
+        Reply { status: if down { 503 } else { 200 }, body: json!({}), delay: std::time::Duration::ZERO }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let monitor = |name: &str, path: &str| {
+        format!(
+            "- name: {name}\n  every: 1s\n  source:\n    http:\n      url: {}{path}\n      conditions: [\"[STATUS] == 200\"]\n",
+            target.url
+        )
+    };
+    let monitors = [monitor("web", "/up/web"), monitor("pay", "/down/pay"), monitor("search", "/down/search")];
+    std::fs::write(config.join("monitors/m.yaml"), monitors.concat()).unwrap();
+    let page = [
+        "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n",
+        "  - name: Payments\n    monitor: pay\n  - name: Search\n    monitor: search\n",
+        "automatic_incidents:\n  after: 0s\n",
+        "maintenance:\n  - title: Payment provider upgrade\n    components: [Payments]\n",
+        "    starts: 2020-01-01T00:00:00Z\n    ends: 2999-01-01T00:00:00Z\n    message: Payments **may fail**.\n",
+        "  - title: Website move\n    components: [Website]\n",
+        "    starts: 2999-06-01T00:00:00Z\n    ends: 2999-06-01T01:00:00Z\n",
+    ]
+    .concat();
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let validated = run(&db, &["validate", config.to_str().unwrap()]);
+    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let mut html = String::new();
+    until_async(async || {
+        html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+        html.contains("Search is unavailable")
+    })
+    .await;
+    let payments = html.split(">Payments<").nth(1).expect("the Payments component");
+    assert!(payments.starts_with("/span><span class=\"s-maintenance\">Under maintenance<"), "{payments}");
+    assert!(!html.contains("Payments is unavailable"), "maintenance opens no incident: {html}");
+    let announced = html.split("Scheduled maintenance</h2>").nth(1).expect("the maintenance section");
+    let (now, later) = (announced.find("Payment provider upgrade").unwrap(), announced.find("Website move").unwrap());
+    assert!(now < later, "soonest first");
+    assert!(announced.contains("In progress") && announced.contains("Scheduled ·"), "{announced}");
+    assert!(announced.contains("Payments <strong>may fail</strong>."), "Markdown: {announced}");
+    let website = html.split(">Website<").nth(1).unwrap();
+    assert!(website.starts_with("/span><span class=\"s-operational\">"), "not under way yet: {website}");
+}
+
 /// Three components (one up, one down, a group of two with one down) in headless Chromium on a
 /// phone's width: their states, 90 bars each filling the width, nothing wider than the screen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

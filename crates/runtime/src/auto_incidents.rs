@@ -47,7 +47,11 @@ impl Engine {
         let now = self.now();
         let mut seen = Vec::with_capacity(page.components.len());
         for c in &page.components {
-            let (state, since) = self.checked_state(page, c, auto.from).await?;
+            let (mut state, since) = self.checked_state(page, c, auto.from).await?;
+            // Planned downtime is not an outage.
+            if page.maintenance.iter().any(|m| m.active(now) && m.affects(&c.name)) {
+                state = Some(vigil_core::status_page::State::Maintenance);
+            }
             seen.push(Observed { component: &c.name, state, since });
         }
         let open: Vec<_> =

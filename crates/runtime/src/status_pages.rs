@@ -203,7 +203,13 @@ impl Engine {
             // An open incident shows its impact on what it affects, if that is worse.
             let declared =
                 incidents.iter().filter(|i| i.resolved_at().is_none() && i.affects(&c.name)).map(|i| i.impact);
-            let state = page.states.component(&tiers).into_iter().chain(declared).max();
+            // Scheduled maintenance under way shows as such, whatever the monitors say (an open
+            // incident's worse impact still shows).
+            let checked = match page.maintenance.iter().any(|m| m.active(now) && m.affects(&c.name)) {
+                true => Some(State::Maintenance),
+                false => page.states.component(&tiers),
+            };
+            let state = checked.into_iter().chain(declared).max();
             components.push(ComponentView { name: c.name.clone(), description: c.description.clone(), state, days });
         }
         let states: Vec<Option<State>> = components.iter().map(|c| c.state).collect();

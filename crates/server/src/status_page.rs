@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use vigil_core::status_page::{Incident, State as Shown};
+use vigil_core::status_page::{Incident, Maintenance, State as Shown};
 use vigil_runtime::status_pages::{ComponentView, Day, PageView};
 
 use crate::AppState;
@@ -166,7 +166,7 @@ header img{max-height:3rem;max-width:8rem}h1{margin:0;font-size:1.75rem}.muted{c
 .d-none{fill:var(--none)}svg.bars rect{y:0;width:4px;height:30px;rx:1px}\
 footer{margin-top:2rem;font-size:.85rem}h2{font-size:1.25rem;margin:2rem 0 .75rem}\
 .incident{border:1px solid var(--line);border-left:.35rem solid var(--major);border-radius:.5rem;\
-padding:.75rem 1.25rem;margin:1rem 0}.incident.i-resolved{border-left-color:var(--up)}\
+padding:.75rem 1.25rem;margin:1rem 0}.incident.i-resolved{border-left-color:var(--up)}.incident.i-maintenance{border-left-color:var(--maint)}\
 .incident h3{margin:.25rem 0;font-size:1.1rem}.update{margin:.75rem 0}.update p{margin:.25rem 0}\
 .when{font-size:.85rem}.subscribe .row{display:flex;gap:.5rem;flex-wrap:wrap;margin:.25rem 0}\
 .subscribe input[type=email]{flex:1;min-width:12rem;padding:.5rem;font:inherit;color:inherit;background:var(--bg);\
@@ -213,6 +213,7 @@ pub fn render(view: &PageView) -> Markup {
                     @if !open.is_empty() {
                         section aria-label="Current incidents" { @for i in open { (incident(i)) } }
                     }
+                    (maintenance(page, view.at))
                     ul.components {
                         @for c in &view.components { (component(c)) }
                     }
@@ -230,6 +231,31 @@ pub fn render(view: &PageView) -> Markup {
                     footer.muted {
                         "Uptime over the last 90 days: " (percent(view.uptime())) ". Updated "
                         (crate::ui::format::in_zone(view.at, "UTC")) "."
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scheduled maintenance under way or to come, soonest first.
+fn maintenance(page: &vigil_core::status_page::StatusPageDef, now: vigil_core::time::Millis) -> Markup {
+    let mut windows: Vec<&Maintenance> = page.maintenance.iter().filter(|m| m.active(now) || m.upcoming(now)).collect();
+    windows.sort_by_key(|m| m.starts);
+    let at = |ms| crate::ui::format::in_zone(ms, "UTC");
+    html! {
+        @if !windows.is_empty() {
+            section aria-label="Scheduled maintenance" {
+                h2 { "Scheduled maintenance" }
+                @for m in windows {
+                    article.incident.i-maintenance {
+                        h3 { (m.title) }
+                        p.muted.when {
+                            @if m.active(now) { "In progress" } @else { "Scheduled" }
+                            " · " (at(m.starts)) " to " (at(m.ends))
+                            @if !m.components.is_empty() { " · " (m.components.join(", ")) }
+                        }
+                        @if let Some(text) = &m.message { div.update { (PreEscaped(markdown::render(text))) } }
                     }
                 }
             }

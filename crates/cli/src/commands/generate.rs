@@ -290,6 +290,15 @@ pub fn schema_of(kind: Kind) -> Value {
                     "states": {"type": "object", "additionalProperties": false, "description": "the state each tier shows as",
                         "properties": {"ok": states, "warning": states, "critical": states}},
                     "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
+                    "maintenance": {"type": "array", "description": "scheduled maintenance: shown ahead of time; during it its components show under maintenance",
+                        "items": {"type": "object", "additionalProperties": false, "required": ["title", "starts", "ends"],
+                            "properties": {
+                                "title": {"type": "string"},
+                                "message": {"type": "string", "description": "what is done (Markdown)"},
+                                "components": {"type": "array", "items": {"type": "string"}, "description": "display names (none: the whole page)"},
+                                "starts": {"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"},
+                                "ends": {"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"},
+                            }}},
                     "subscribers": {
                         "type": "object", "additionalProperties": false,
                         "description": "who may be told of incidents",

@@ -73,6 +73,9 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
             problems.push(Problem::error(format!("incidents[{i}].id"), format!("`{}` is used twice", incident.id)));
         }
     }
+    for (i, window) in page.maintenance.iter().enumerate() {
+        problems.extend(window.problems(&format!("maintenance[{i}]."), &names));
+    }
     if problems.iter().any(Problem::is_error) {
         return (None, problems);
     }

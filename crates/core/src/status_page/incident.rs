@@ -121,7 +121,7 @@ impl Incident {
 }
 
 /// An update's time: an RFC 3339 string or milliseconds since the epoch.
-mod when {
+pub(super) mod when {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::time::Millis;

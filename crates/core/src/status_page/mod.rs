@@ -9,10 +9,12 @@ use crate::alert::Tier;
 mod auto;
 mod build;
 mod incident;
+mod maintenance;
 
 pub use auto::{AutoIncidents, AutoStep, Observed, is_automatic};
 pub use build::{build_status_page, is_slug};
 pub use incident::{Incident, IncidentStatus, IncidentUpdate};
+pub use maintenance::Maintenance;
 
 /// A status page as declared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +43,10 @@ pub struct StatusPageDef {
     /// resolved when it is back; none when not written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automatic_incidents: Option<AutoIncidents>,
+    /// Scheduled maintenance: shown ahead of time, and during it the components it names show
+    /// "Under maintenance".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<Maintenance>,
     /// Who may be told of incidents; none when not written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribers: Option<Subscriptions>,

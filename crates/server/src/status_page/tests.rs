@@ -24,6 +24,7 @@ fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
         incidents: Vec::new(),
         automatic_incidents: None,
         subscribers: None,
+        maintenance: Vec::new(),
     };
     let now = 200 * DAY + 3_600_000;
     let days = |failing: u64| -> Vec<Day> {
