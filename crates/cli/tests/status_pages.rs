@@ -350,6 +350,34 @@ async fn incidents_are_told_in_order_and_rendered_safely() {
     assert_eq!(history("2020-13").await.unwrap().status(), 404);
 }
 
+/// A page on its own domain (`domains:`): `/` is the page and its feed is at `/feed.rss` there,
+/// while the API and the UI do not answer on it, and an unknown host name is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_answers_on_its_own_domain_and_only_it() {
+    let target = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = config(dir.path(), &target.url);
+    let page_file = config.join("status-pages/acme.yaml");
+    std::fs::write(&page_file, std::fs::read_to_string(&page_file).unwrap() + "domains: [status.acme.test]\n").unwrap();
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let on = async |host: &str, path: &str| {
+        let res = http.get(format!("{base}{path}")).header("host", host).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    let (status, page) = on("status.acme.test", "/").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<h1>Acme status</h1>"), "{page}");
+    let (status, feed) = on("Status.Acme.Test:443", "/feed.rss").await;
+    assert!(status == 200 && feed.contains("<rss"), "{status} {feed}");
+    assert_eq!(on("status.acme.test", "/api/v1/monitors").await.0, 404, "no API on the page's domain");
+    assert_eq!(on("status.acme.test", "/ui/").await.0, 404, "no UI either");
+    assert_eq!(on("status.acme.test", "/status/acme").await.0, 200);
+    assert_eq!(on("elsewhere.test", "/status/acme").await.0, 403, "other names are refused as before");
+}
+
 /// Scheduled maintenance: announced ahead of time, and while under way its component shows
 /// "Under maintenance" though its monitor fails, and the page opens no incident for it (another
 /// component's outage, in the same pass, does get one).

@@ -566,8 +566,15 @@ fn check_status_pages(
     diags: &mut Vec<Diagnostic>,
 ) {
     let names: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
+    let mut domains: HashMap<&str, &str> = HashMap::new();
     for page in &config.status_pages {
         let doc = &docs[page_docs[&page.slug]].1;
+        for (i, domain) in page.domains.iter().enumerate() {
+            if let Some(other) = domains.insert(domain, &page.slug).filter(|o| *o != page.slug) {
+                let msg = format!("`{domain}` is the domain of status page `{other}` too");
+                diags.push(doc.locate(Problem::error(format!("domains[{i}]"), msg)));
+            }
+        }
         for (i, c) in page.components.iter().enumerate() {
             let listed = c.monitor.iter().map(|m| (format!("components[{i}].monitor"), m));
             let grouped = c.monitors.iter().enumerate().map(|(j, m)| (format!("components[{i}].monitors[{j}]"), m));

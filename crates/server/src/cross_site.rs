@@ -69,13 +69,20 @@ pub fn refusal(
     headers: &axum::http::HeaderMap,
     allowed: &AllowedHosts,
 ) -> Option<&'static str> {
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let host = text(header::HOST).unwrap_or_default();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     // Health probes come from load balancers under any name, and tell nothing.
     let probe = matches!(path, "/healthz" | "/readyz");
     if !allowed.allows(host) && !probe {
         return Some("this server does not answer to that host name (set VIGIL_ALLOWED_HOSTS)");
     }
+    change_refusal(method, path, headers)
+}
+
+/// Why a change is refused as sent from another site (or by a form where only JSON is taken),
+/// if it is; whatever the host name.
+pub fn change_refusal(method: &Method, path: &str, headers: &axum::http::HeaderMap) -> Option<&'static str> {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or_default();
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
@@ -109,7 +116,12 @@ const JSON_ONLY: &str = "the body must be JSON (Content-Type: application/json)"
 
 /// The middleware.
 pub async fn guard(State(allowed): State<AllowedHosts>, req: Request, next: Next) -> Response {
-    match refusal(req.method(), req.uri().path(), req.headers(), &allowed) {
+    // A status page's own domain is a host name the page named (`domains:`), on its paths only.
+    let why = match req.extensions().get::<crate::custom_domain::OnPageDomain>() {
+        Some(_) => change_refusal(req.method(), req.uri().path(), req.headers()),
+        None => refusal(req.method(), req.uri().path(), req.headers(), &allowed),
+    };
+    match why {
         None => next.run(req).await,
         Some(JSON_ONLY) => ApiError::new(ErrorCode::UnsupportedMediaType, JSON_ONLY).into_response(),
         Some(why) => ApiError::new(ErrorCode::Forbidden, why).into_response(),

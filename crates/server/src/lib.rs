@@ -13,6 +13,7 @@ pub mod auth;
 mod badges;
 mod conductor;
 pub mod cross_site;
+mod custom_domain;
 pub mod deadlines;
 mod definitions;
 pub mod durable;
@@ -80,7 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(alertmanager::routes())
         .split_for_parts();
     let doc = Arc::new(document(&api));
-    router
+    let routes = router
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {
@@ -104,7 +105,9 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), sign_in))
         .layer(axum::middleware::from_fn_with_state(state.allowed_hosts.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state.clone());
+    // Before routing: a status page's own domain maps its paths to the page's.
+    Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(state, custom_domain::route))
 }
 
 /// Who may go on: UI pages by their session cookie ([`ui::session::guard`], with CSRF checks on

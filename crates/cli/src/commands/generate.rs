@@ -290,6 +290,7 @@ pub fn schema_of(kind: Kind) -> Value {
                     "states": {"type": "object", "additionalProperties": false, "description": "the state each tier shows as",
                         "properties": {"ok": states, "warning": states, "critical": states}},
                     "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
+                    "domains": {"type": "array", "items": {"type": "string"}, "description": "host names of its own: a request to one of them is this page's (/ is the page)"},
                     "maintenance": {"type": "array", "description": "scheduled maintenance: shown ahead of time; during it its components show under maintenance",
                         "items": {"type": "object", "additionalProperties": false, "required": ["title", "starts", "ends"],
                             "properties": {

@@ -33,6 +33,14 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
     {
         problems.push(Problem::error("logo", "a logo is an `https://` URL or a path on this server (`/...`)"));
     }
+    for (i, domain) in page.domains.iter().enumerate() {
+        if !is_host_name(domain) {
+            problems.push(Problem::error(
+                format!("domains[{i}]"),
+                format!("`{domain}` is not a host name: lowercase letters, digits, `-` and dots, without a scheme, port or path (status.example.com)"),
+            ));
+        }
+    }
     if page.components.is_empty() {
         problems.push(Problem::error("components", "a status page needs at least one component"));
     }
@@ -86,6 +94,17 @@ pub fn build_status_page(doc: &Value) -> (Option<StatusPageDef>, Vec<Problem>) {
         incident.updates.sort_by_key(|u| u.at);
     }
     (Some(page), problems)
+}
+
+/// Whether `s` is a lowercase DNS name of at least two labels.
+fn is_host_name(s: &str) -> bool {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    s.len() <= 253 && s.contains('.') && s.split('.').all(label)
 }
 
 /// Whether `s` is a slug: `[a-z0-9][a-z0-9-]*`, at most [`MAX_SLUG`] long.

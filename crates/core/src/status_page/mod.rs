@@ -27,6 +27,9 @@ pub struct StatusPageDef {
     /// A line under the title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Host names of its own (`status.example.com`): a request to one of them is this page's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
     /// An image shown beside the title (an `https://` URL or a path on this server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,

@@ -25,6 +25,7 @@ fn view(states: [Option<Shown>; 2], overall: Option<Shown>) -> PageView {
         automatic_incidents: None,
         subscribers: None,
         maintenance: Vec::new(),
+        domains: Vec::new(),
     };
     let now = 200 * DAY + 3_600_000;
     let days = |failing: u64| -> Vec<Day> {
