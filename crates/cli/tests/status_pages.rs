@@ -20,7 +20,7 @@ fn config(dir: &std::path::Path, target: &str) -> std::path::PathBuf {
         std::fs::create_dir_all(config.join(sub)).unwrap();
     }
     let monitors = format!(
-        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {target}/public/health\n      conditions: [\"[STATUS] == 200\"]\n\
+        "- name: web\n  every: 1s\n  publicBadge: true\n  source:\n    http:\n      url: {target}/public/health\n      conditions: [\"[STATUS] == 200\"]\n\
          - name: internal-billing-db\n  every: 1s\n  labels:\n    team: secret-team-label\n  source:\n    http:\n      url: {target}/private/health\n      conditions: [\"[STATUS] == 200\"]\n"
     );
     std::fs::write(config.join("monitors/checks.yaml"), monitors).unwrap();
@@ -129,6 +129,13 @@ async fn a_status_page_is_public_and_shows_only_what_it_declares() {
         "a monitor by its own name is not public"
     );
     assert_eq!(badge("/api/v1/endpoints/acme_website/statuses").await.0, 401, "only badges are open");
+    // A monitor whose file says `publicBadge: true` has badges by its own name.
+    let (status, svg) = badge("/api/v1/endpoints/web/health/badge.svg").await;
+    assert!(status == 200 && svg.contains(">up<"), "{status} {svg}");
+    let (status, shields) = badge("/badge/web.shields").await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&shields).unwrap()["label"], "web");
+    assert_eq!(badge("/badge/internal-billing-db.svg").await.0, 404, "not without the switch");
     let (_, svg) = badge("/badge/acme.svg").await;
     assert!(svg.contains("Acme status") && svg.contains(">down<"), "the page's overall state: {svg}");
     let (status, shields) = badge("/badge/acme_billing.shields").await;

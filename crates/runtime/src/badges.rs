@@ -1,7 +1,7 @@
 //! What a badge says: the state, uptime or mean response time of something a status page makes
 //! public, found by a key shaped as Gatus' (`{page}_{component}`, the component's name
-//! lowercased, runs of other characters as `-`) or a page's slug (its overall state). Nothing
-//! that no page shows has a badge.
+//! lowercased, runs of other characters as `-`) or a page's slug (its overall state), or a
+//! monitor's name when its file says `publicBadge: true`. Nothing else has a badge.
 
 use vigil_core::status_page::{ComponentDef, State, StatusPageDef, overall};
 use vigil_core::time::Millis;
@@ -16,6 +16,8 @@ pub enum Target {
     Page(StatusPageDef),
     /// One component of a page.
     Component(StatusPageDef, ComponentDef),
+    /// A monitor whose badges its file makes public, by its name.
+    Monitor(String),
 }
 
 /// A component's key within its page: its name lowercased, each run of other characters than
@@ -78,10 +80,23 @@ impl Engine {
         if let Some(page) = pages.iter().find(|p| p.slug == key) {
             return Some(Target::Page(page.clone()));
         }
-        let (slug, component) = key.split_once('_')?;
-        let page = pages.iter().find(|p| p.slug == slug)?;
-        let c = page.components.iter().find(|c| component_key(&c.name) == component)?;
-        Some(Target::Component(page.clone(), c.clone()))
+        let component = key.split_once('_').and_then(|(slug, component)| {
+            let page = pages.iter().find(|p| p.slug == slug)?;
+            let c = page.components.iter().find(|c| component_key(&c.name) == component)?;
+            Some(Target::Component(page.clone(), c.clone()))
+        });
+        component.or_else(|| Some(Target::Monitor(key.to_string())))
+    }
+
+    /// `target`, when its badges are public: a page's and its components' always, a monitor's
+    /// when its file says so.
+    pub async fn public_badge_target(&self, key: &str) -> Option<Target> {
+        match self.badge_target(key)? {
+            Target::Monitor(name) => {
+                self.monitor(&name).await.filter(|s| s.public_badge).map(|_| Target::Monitor(name))
+            }
+            other => Some(other),
+        }
     }
 
     /// The state a target shows now (`None`: nothing checked yet).
@@ -89,6 +104,13 @@ impl Engine {
         let (page, name) = match target {
             Target::Page(page) => (page, None),
             Target::Component(page, c) => (page, Some(c.name.as_str())),
+            Target::Monitor(name) => {
+                // As a component of its own would show it: its last stored checks' worst tier.
+                let paused = self.monitor(name).await.is_none_or(|s| s.paused);
+                let latest = self.shared().store.monitor_results(name).await?;
+                let tier = crate::status_pages::tier_of(&own_component(name), paused, &latest);
+                return Ok(tier.map(|t| vigil_core::status_page::StateMap::default().of(t)));
+            }
         };
         let Some(view) = self.status_page_view(&page.slug).await else { return Ok(None) };
         let view = view?;
@@ -100,9 +122,14 @@ impl Engine {
 
     /// A target's figures over the last `span`, from rollups `width` wide.
     pub async fn badge_figures(&self, target: &Target, span: Millis, width: Millis) -> vigil_store::Result<Figures> {
+        let own;
         let components: Vec<&ComponentDef> = match target {
             Target::Page(page) => page.components.iter().collect(),
             Target::Component(_, c) => vec![c],
+            Target::Monitor(name) => {
+                own = own_component(name);
+                vec![&own]
+            }
         };
         let since = self.now() - span;
         let mut figures = Figures::default();
@@ -124,6 +151,17 @@ impl Engine {
             }
         }
         Ok(figures)
+    }
+}
+
+/// A monitor shown as a component of its own, every series.
+fn own_component(name: &str) -> ComponentDef {
+    ComponentDef {
+        name: name.into(),
+        description: None,
+        monitor: Some(name.into()),
+        monitors: Vec::new(),
+        series: None,
     }
 }
 

@@ -112,7 +112,11 @@ fn shows(component: &ComponentDef, key: &str, labels: Option<&std::collections::
 /// A monitor's worst tier now, over the series the component shows, from the latest readings
 /// in the store (which the monitor's owner writes within a second of a change, so every node of
 /// a cluster reads the same); `None` when unchecked or paused.
-fn tier_of(component: &ComponentDef, paused: bool, latest: &[vigil_store::MonitorResultRow]) -> Option<Tier> {
+pub(crate) fn tier_of(
+    component: &ComponentDef,
+    paused: bool,
+    latest: &[vigil_store::MonitorResultRow],
+) -> Option<Tier> {
     if paused {
         return None;
     }

@@ -100,7 +100,7 @@ async fn kept(
 const SVG: &str = "image/svg+xml";
 
 async fn health(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    let Some(target) = app.engine.badge_target(&key) else { return no_badge() };
+    let Some(target) = app.engine.public_badge_target(&key).await else { return no_badge() };
     let engine = app.engine.clone();
     kept(&app, format!("health {key}"), SVG, async move || {
         Ok(svg("health", &state_said(engine.badge_state(&target).await?)))
@@ -126,7 +126,7 @@ async fn figures_badge(
     let Some((span, width)) = window(duration) else {
         return (StatusCode::BAD_REQUEST, "the duration is one of 1h, 24h, 7d, 30d, 90d\n").into_response();
     };
-    let Some(target) = app.engine.badge_target(key) else { return no_badge() };
+    let Some(target) = app.engine.public_badge_target(key).await else { return no_badge() };
     let engine = app.engine.clone();
     kept(app, format!("{label} {duration} {key}"), SVG, async move || {
         Ok(svg(&format!("{label} {duration}"), &said(&engine.badge_figures(&target, span, width).await?)))
@@ -142,10 +142,11 @@ async fn healthchecks(State(app): State<AppState>, Path(file): Path<String>) -> 
         "json" | "shields" => "application/json",
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    let Some(target) = app.engine.badge_target(key) else { return no_badge() };
+    let Some(target) = app.engine.public_badge_target(key).await else { return no_badge() };
     let label = match &target {
         Target::Page(page) => page.title.clone(),
         Target::Component(_, c) => c.name.clone(),
+        Target::Monitor(name) => name.clone(),
     };
     let engine = app.engine.clone();
     kept(&app, format!("healthchecks {file}"), kind, async move || {

@@ -215,6 +215,7 @@ pub fn schema_of(kind: Kind) -> Value {
                     "flapThreshold": {"type": "number"}, "flapWindow": {"type": "integer"},
                     "dedupKey": {"type": "string"}, "summary": {"type": "string"},
                     "notify": {"type": ["array", "object", "string"]}, "paused": {"type": "boolean"},
+                    "publicBadge": {"type": "boolean", "description": "its badges answer anyone, by its name"},
                     "dependsOn": {"type": "array", "items": {"type": "string"}},
                     "tests": {"type": "array"},
                     "retention": retention(vigil_core::retention::Owner::Monitor),

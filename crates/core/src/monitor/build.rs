@@ -42,6 +42,7 @@ pub const SUPPORTED: &[&str] = &[
     "notify",
     "dependsOn",
     "paused",
+    "publicBadge",
     "retention",
     "tests",
 ];
@@ -158,14 +159,8 @@ impl MonitorDef {
         };
         let notify = notify(obj, &mut problems);
         let depends_on = depends_on(obj, &name, &mut problems);
-        let paused = match obj.get("paused") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                problems.push(Problem::error("paused", "`paused` is true or false"));
-                false
-            }
-        };
+        let paused = flag(obj, "paused", &mut problems);
+        let public_badge = flag(obj, "publicBadge", &mut problems);
         let tests = match obj.get("tests") {
             None | Some(Value::Null) => Vec::new(),
             Some(block) => super::testing::parse(block, value.as_deref(), &mut problems),
@@ -196,6 +191,7 @@ impl MonitorDef {
             depends_on: depends_on.into(),
             ancestors: SlimList::new(),
             paused,
+            public_badge,
             // Boxed: most monitors have neither, and each is larger than the rest of a field.
             retention: retention.map(Box::new),
             tests: tests.into(),
@@ -206,6 +202,18 @@ impl MonitorDef {
 }
 
 /// `dependsOn`: the monitors whose failure holds this one's notifications.
+/// A true-or-false field, false when not written.
+fn flag(obj: &Map<String, Value>, field: &str, problems: &mut Vec<Problem>) -> bool {
+    match obj.get(field) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push(Problem::error(field, format!("`{field}` is true or false")));
+            false
+        }
+    }
+}
+
 fn depends_on(obj: &Map<String, Value>, name: &str, problems: &mut Vec<Problem>) -> Vec<String> {
     match obj.get("dependsOn") {
         None | Some(Value::Null) => Vec::new(),

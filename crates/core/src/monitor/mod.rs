@@ -73,6 +73,8 @@ pub struct MonitorDef {
     pub ancestors: SlimList<String>,
     /// No checks while paused.
     pub paused: bool,
+    /// Its badges answer anyone, by its name (`publicBadge`), though no status page shows it.
+    pub public_badge: bool,
     /// How long its check history is kept, where it differs from the global default.
     pub retention: Option<Box<crate::retention::Retention>>,
     /// Canned answers and what they must lead to (`vigil test`).

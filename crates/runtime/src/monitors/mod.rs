@@ -87,6 +87,8 @@ pub struct MonitorStatus {
     pub next_check: Option<Millis>,
     /// Paused in its file.
     pub paused: bool,
+    /// Its badges answer anyone (`publicBadge`).
+    pub public_badge: bool,
     /// A heartbeat monitor's ping id (`/ping/{id}`).
     pub ping_id: Option<String>,
     /// The queue a heartbeat listens to, if any.

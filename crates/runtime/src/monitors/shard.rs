@@ -861,6 +861,7 @@ fn status(entry: &Entry) -> MonitorStatus {
         series: entry.log.readings(&entry.def, &entry.memory),
         next_check: entry.next.get(),
         paused: entry.def.paused,
+        public_badge: entry.def.public_badge,
         ping_id: entry.heartbeat.as_ref().and_then(|h| h.ping_id.clone()),
         ping_queue: entry.def.heartbeat.as_ref().and_then(|h| Some(h.queue.as_ref()?.queue.clone())),
         beats: entry.def.heartbeat.is_some().then(|| entry.beats()),
