@@ -32,6 +32,7 @@ mod firing_alerts;
 mod http;
 pub mod incidents;
 pub mod monitors;
+mod page_days;
 pub mod pings;
 mod publish;
 mod pushed_alerts;

@@ -135,6 +135,8 @@ pub(crate) struct Shared {
     pub public_url: Option<String>,
     /// Wakes the sending of subscribers' notices (one was written).
     pub notices_due: tokio::sync::Notify,
+    /// Status page components' past days, read once a day.
+    pub page_days: crate::page_days::PastDays,
 }
 
 impl Shared {

@@ -3,6 +3,7 @@
 //! checks and its daily uptime from the rollups. What a view holds is only what the page
 //! declares: display names and states, never a monitor's name, labels, URL or error.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use vigil_core::alert::Tier;
@@ -10,6 +11,7 @@ use vigil_core::status_page::{ComponentDef, Incident, State, StatusPageDef, over
 use vigil_core::time::Millis;
 
 use crate::Engine;
+pub use crate::page_days::{Day, PastDays};
 
 /// A day, the width of the daily rollups.
 pub const DAY: Millis = 86_400_000;
@@ -17,23 +19,9 @@ pub const DAY: Millis = 86_400_000;
 /// The days a page shows bars for.
 pub const DAYS_SHOWN: usize = 90;
 
-/// One day of a component: its checks and, of them, the failing ones (summed over its monitors).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Day {
-    /// The day's start (UTC midnight).
-    pub start: Millis,
-    /// Checks made.
-    pub checks: u64,
-    /// Checks at warning or critical.
-    pub failing: u64,
-}
-
-impl Day {
-    /// The share of checks that passed, when there were any.
-    pub fn uptime(&self) -> Option<f64> {
-        (self.checks > 0).then(|| 1.0 - self.failing as f64 / self.checks as f64)
-    }
-}
+/// How long after midnight the days before today are read afresh: yesterday's last history is
+/// written within the history flush (10 minutes at most) after the day ended.
+const PAST_DAYS_SETTLE: Millis = 15 * 60_000;
 
 /// A component as the public sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,33 +126,59 @@ fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
     serde_json::from_str(json).ok()
 }
 
-impl Engine {
+/// A page's monitors as last read: which are paused, and their latest readings by monitor.
+pub(crate) struct Readings {
+    paused: std::collections::HashSet<String>,
+    latest: HashMap<String, Vec<vigil_store::MonitorResultRow>>,
+}
+
+impl Readings {
+    fn of(&self, monitor: &str) -> &[vigil_store::MonitorResultRow] {
+        self.latest.get(monitor).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Each member's worst tier over the series component `c` shows.
+    fn tiers(&self, c: &ComponentDef) -> Vec<Option<Tier>> {
+        c.members().map(|m| tier_of(c, self.paused.contains(m), self.of(m))).collect()
+    }
+
     /// Component `c` of `page` as its monitors' last checks show it (no incident's impact), and
     /// since when the checks that put it at `from` or worse have said so (the earliest change
     /// among them).
-    pub(crate) async fn checked_state(
-        &self,
-        page: &StatusPageDef,
-        c: &ComponentDef,
-        from: State,
-    ) -> vigil_store::Result<(Option<State>, Millis)> {
-        let (mut tiers, mut since) = (Vec::new(), Millis::MAX);
-        for monitor in c.members() {
-            let paused = self.monitor(monitor).await.is_some_and(|s| s.paused);
-            let latest = self.shared().store.monitor_results(monitor).await?;
-            tiers.push(tier_of(c, paused, &latest));
-            let out = latest
+    pub(crate) fn checked_state(&self, page: &StatusPageDef, c: &ComponentDef, from: State) -> (Option<State>, Millis) {
+        let mut since = Millis::MAX;
+        for monitor in c.members().filter(|m| !self.paused.contains(*m)) {
+            let out = self
+                .of(monitor)
                 .iter()
-                .filter(|r| !paused && shows(c, &r.series, labels(&r.labels).as_ref()))
+                .filter(|r| shows(c, &r.series, labels(&r.labels).as_ref()))
                 .filter(|r| r.tier.as_deref().and_then(Tier::parse).is_some_and(|t| page.states.of(t) >= from));
             since = out.map(|r| r.changed_at).fold(since, Millis::min);
         }
-        Ok((page.states.component(&tiers), since))
+        (page.states.component(&self.tiers(c)), since)
+    }
+}
+
+impl Engine {
+    /// What `page`'s monitors say now: which are paused, and each one's latest readings (two
+    /// reads, whatever the number of monitors).
+    pub(crate) async fn page_readings(&self, page: &StatusPageDef) -> vigil_store::Result<Readings> {
+        let paused = self.monitors().await.into_iter().filter(|m| m.paused).map(|m| m.name).collect();
+        let mut members: Vec<String> = page.components.iter().flat_map(|c| c.members().map(str::to_string)).collect();
+        members.sort_unstable();
+        members.dedup();
+        let mut latest: HashMap<String, Vec<vigil_store::MonitorResultRow>> = HashMap::new();
+        for row in self.shared().store.monitor_results_of(&members).await? {
+            latest.entry(row.monitor.clone()).or_default().push(row);
+        }
+        Ok(Readings { paused, latest })
     }
 
     /// Replaces the status pages (start, reload).
     pub fn set_status_pages(&self, pages: Vec<StatusPageDef>) {
         *self.shared().status_pages.write().expect("lock") = Arc::new(pages);
+        // Components may now show other monitors.
+        self.shared().page_days.lock().expect("lock").clear();
     }
 
     /// The status pages in force, by slug.
@@ -182,28 +196,11 @@ impl Engine {
         let now = self.now();
         let starts = days_to(now);
         let incidents = self.incidents_of(&page, now - crate::incidents::RECENT, now + 1).await?;
+        let readings = self.page_readings(&page).await?;
         let mut components = Vec::with_capacity(page.components.len());
         for c in &page.components {
-            let mut tiers = Vec::new();
-            let mut days: Vec<Day> = starts.iter().map(|&start| Day { start, ..Day::default() }).collect();
-            for monitor in c.members() {
-                let paused = self.monitor(monitor).await.is_some_and(|s| s.paused);
-                let latest = self.shared().store.monitor_results(monitor).await?;
-                tiers.push(tier_of(c, paused, &latest));
-                if c.series.is_none() {
-                    continue;
-                }
-                // One series of the monitor: its rows, picked by key or label.
-                let labels_of = |key: &str| latest.iter().find(|r| r.series == key).and_then(|r| labels(&r.labels));
-                let rows = self.monitor_rollups(monitor, DAY, starts[0], (DAYS_SHOWN * 64) as u32).await?;
-                let picked = rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref()));
-                add_days(&mut days, picked.map(|r| (r.bucket, u64::from(r.checks), u64::from(r.failing))));
-            }
-            if c.series.is_none() {
-                // Every series of every member: summed by the database, a row a day.
-                let members: Vec<String> = c.members().map(str::to_string).collect();
-                add_days(&mut days, self.shared().store.rollup_sums(&members, DAY, starts[0]).await?);
-            }
+            let tiers = readings.tiers(c);
+            let days = self.component_days(&page.slug, c, &starts, &readings.latest, now).await?;
             // An open incident shows its impact on what it affects, if that is worse.
             let declared =
                 incidents.iter().filter(|i| i.resolved_at().is_none() && i.affects(&c.name)).map(|i| i.impact);
@@ -218,6 +215,53 @@ impl Engine {
         }
         let states: Vec<Option<State>> = components.iter().map(|c| c.state).collect();
         Ok(PageView { overall: overall(&states), page, components, incidents, at: now })
+    }
+
+    /// Component `c`'s days `starts`: the days before today kept from an earlier reading of
+    /// today (once today's first minutes, when yesterday's last history may still be written,
+    /// are past), today's read each time.
+    async fn component_days(
+        &self,
+        slug: &str,
+        c: &ComponentDef,
+        starts: &[Millis],
+        latest: &HashMap<String, Vec<vigil_store::MonitorResultRow>>,
+        now: Millis,
+    ) -> vigil_store::Result<Vec<Day>> {
+        let today = *starts.last().expect("days shown");
+        let key = (slug.to_string(), c.name.clone());
+        let kept = self.shared().page_days.lock().expect("lock").get(&key).filter(|(day, _)| *day == today).cloned();
+        let (mut days, since) = match kept {
+            Some((_, past)) => (past, today),
+            None => (starts.iter().map(|&start| Day { start, ..Day::default() }).collect::<Vec<Day>>(), starts[0]),
+        };
+        let read_all = since != today;
+        match &c.series {
+            // Every series of every member: summed by the database, a row a day.
+            None => {
+                let members: Vec<String> = c.members().map(str::to_string).collect();
+                add_days(&mut days, self.shared().store.rollup_sums(&members, DAY, since).await?);
+            }
+            // One series of each member: its rows, picked by key or label.
+            Some(_) => {
+                for monitor in c.members() {
+                    let rows_now = latest.get(monitor).map_or(&[][..], Vec::as_slice);
+                    let labels_of =
+                        |key: &str| rows_now.iter().find(|r| r.series == key).and_then(|r| labels(&r.labels));
+                    let rows = self.monitor_rollups(monitor, DAY, since, (DAYS_SHOWN * 64) as u32).await?;
+                    let picked = rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref()));
+                    add_days(&mut days, picked.map(|r| (r.bucket, u64::from(r.checks), u64::from(r.failing))));
+                }
+            }
+        }
+        if read_all && now >= today + PAST_DAYS_SETTLE {
+            let mut past = days.clone();
+            if let Some(last) = past.last_mut() {
+                *last = Day { start: today, ..Day::default() };
+            }
+            self.shared().page_days.lock().expect("lock").insert(key, (today, past));
+        }
+        Ok(days)
     }
 }
 

@@ -117,7 +117,7 @@ const JSON_ONLY: &str = "the body must be JSON (Content-Type: application/json)"
 /// The middleware.
 pub async fn guard(State(allowed): State<AllowedHosts>, req: Request, next: Next) -> Response {
     // A status page's own domain is a host name the page named (`domains:`), on its paths only.
-    let why = match req.extensions().get::<crate::custom_domain::OnPageDomain>() {
+    let why = match req.extensions().get::<crate::paths::OnPageDomain>() {
         Some(_) => change_refusal(req.method(), req.uri().path(), req.headers()),
         None => refusal(req.method(), req.uri().path(), req.headers(), &allowed),
     };

@@ -12,9 +12,7 @@ use axum::response::Response;
 
 use crate::AppState;
 
-/// Marks a request that came to a status page's domain.
-#[derive(Debug, Clone)]
-pub struct OnPageDomain;
+use crate::paths::OnPageDomain;
 
 /// The host name of a `Host` header: lowercase, without a port.
 fn host_name(host: &str) -> String {

@@ -22,6 +22,10 @@ pub fn is_badge_path(path: &str) -> bool {
     path.starts_with("/badge/") || (path.starts_with("/api/v1/endpoints/") && path.ends_with("/badge.svg"))
 }
 
+/// Marks a request that came to a status page's own domain ([`crate::custom_domain`]).
+#[derive(Debug, Clone)]
+pub struct OnPageDomain;
+
 /// Percent-encodes `text` for a query string value or a path segment.
 pub fn query_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

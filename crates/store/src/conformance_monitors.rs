@@ -75,6 +75,11 @@ pub async fn run_all(store: &dyn Store) {
     assert_eq!(disk, vec![result("disk", "b", "critical", 97.0, 2_000)]);
     let all = store.monitor_results("").await.unwrap();
     assert_eq!(all.iter().map(|r| r.series.as_str()).collect::<Vec<_>>(), ["x", "b"]);
+    let some = store.monitor_results_of(&["disk".into(), "nothing-here".into()]).await.unwrap();
+    assert_eq!(some, disk, "only the monitors asked for");
+    let both: Vec<String> = all.iter().map(|r| r.monitor.clone()).collect();
+    assert_eq!(store.monitor_results_of(&both).await.unwrap(), all);
+    assert!(store.monitor_results_of(&[]).await.unwrap().is_empty());
 
     let history = store.monitor_history("disk", 0, 100).await.unwrap();
     let summary: Vec<_> = history.iter().map(|h| (h.series.as_str(), h.bucket, h.checks)).collect();

@@ -509,6 +509,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_monitor_results(&self, batch: &MonitorBatch) -> Result<()>;
     /// The latest reading of every series, or of `monitor`'s (`""`: every monitor's).
     async fn monitor_results(&self, monitor: &str) -> Result<Vec<MonitorResultRow>>;
+    /// The latest reading of every series of `monitors`, by monitor and series.
+    async fn monitor_results_of(&self, monitors: &[String]) -> Result<Vec<MonitorResultRow>>;
     /// `monitor`'s history buckets from `since` on, oldest first, at most `limit`.
     async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<MonitorHistoryRow>>;
     /// Deletes history buckets older than `before`, at most `limit` of them; returns how many.

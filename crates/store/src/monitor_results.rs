@@ -253,6 +253,10 @@ pub(crate) const DELETE_RESULT: &str = "DELETE FROM monitor_results WHERE monito
 pub(crate) const SELECT_RESULTS: &str = "SELECT monitor, series, labels, tier, value, note, checked_at, changed_at \
     FROM monitor_results WHERE ($1 = '' OR monitor = $1) ORDER BY monitor, series";
 
+/// The latest readings of some monitors (the caller adds the names and `)`).
+pub(crate) const SELECT_RESULTS_OF: &str = "SELECT monitor, series, labels, tier, value, note, checked_at, changed_at \
+    FROM monitor_results WHERE monitor IN (";
+
 /// One monitor's buckets since a time, oldest first.
 pub(crate) const SELECT_HISTORY: &str = "SELECT monitor, series, bucket, checks, failing, errors, worst, \
     min_value, max_value, sum_value, last_value FROM monitor_history \

@@ -879,6 +879,22 @@ macro_rules! store_impl {
             self.monitor_results_impl(monitor).await
         }
 
+        async fn monitor_results_of(&self, monitors: &[String]) -> Result<Vec<crate::MonitorResultRow>> {
+            let mut out = Vec::new();
+            for chunk in monitors.chunks(ROWS_PER_STATEMENT) {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(crate::monitor_results::SELECT_RESULTS_OF);
+                let mut list = q.separated(", ");
+                for m in chunk {
+                    list.push_bind(m);
+                }
+                q.push(") ORDER BY monitor, series");
+                for r in q.build().fetch_all(&self.reader).await? {
+                    out.push(crate::monitor_results::result_row!(r));
+                }
+            }
+            Ok(out)
+        }
+
         async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
             self.monitor_history_impl(monitor, since, limit).await
         }

@@ -231,6 +231,7 @@ impl Engine {
             status_pages: Default::default(),
             public_url: config.public_url.clone(),
             notices_due: Default::default(),
+            page_days: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {
