@@ -45,10 +45,9 @@ impl Engine {
     async fn propose_on(&self, page: &StatusPageDef) -> Result<usize, IncidentError> {
         let Some(auto) = &page.automatic_incidents else { return Ok(0) };
         let now = self.now();
-        let readings = self.page_readings(page).await?;
         let mut seen = Vec::with_capacity(page.components.len());
         for c in &page.components {
-            let (mut state, since) = readings.checked_state(page, c, auto.from);
+            let (mut state, since) = self.readings(c).await?.checked_state(page, c, auto.from);
             // Planned downtime is not an outage.
             if page.maintenance.iter().any(|m| m.active(now) && m.affects(&c.name)) {
                 state = Some(vigil_core::status_page::State::Maintenance);

@@ -126,9 +126,9 @@ fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
     serde_json::from_str(json).ok()
 }
 
-/// A page's monitors as last read: which are paused, and their latest readings by monitor.
+/// A component's monitors as last read: which are paused, and their latest readings by monitor.
 pub(crate) struct Readings {
-    paused: std::collections::HashSet<String>,
+    paused: Arc<std::collections::HashSet<String>>,
     latest: HashMap<String, Vec<vigil_store::MonitorResultRow>>,
 }
 
@@ -160,11 +160,12 @@ impl Readings {
 }
 
 impl Engine {
-    /// What `page`'s monitors say now: which are paused, and each one's latest readings (two
-    /// reads, whatever the number of monitors).
-    pub(crate) async fn page_readings(&self, page: &StatusPageDef) -> vigil_store::Result<Readings> {
-        let paused = self.monitors().await.into_iter().filter(|m| m.paused).map(|m| m.name).collect();
-        let mut members: Vec<String> = page.components.iter().flat_map(|c| c.members().map(str::to_string)).collect();
+    /// What component `c`'s monitors say now: which are paused (as set with the monitors), and
+    /// each one's latest readings (one read, whatever the number of monitors; a component at a
+    /// time, so a big page's readings are never all in memory at once).
+    pub(crate) async fn readings(&self, c: &ComponentDef) -> vigil_store::Result<Readings> {
+        let paused = self.shared().paused_monitors.read().expect("lock").clone();
+        let mut members: Vec<String> = c.members().map(str::to_string).collect();
         members.sort_unstable();
         members.dedup();
         let mut latest: HashMap<String, Vec<vigil_store::MonitorResultRow>> = HashMap::new();
@@ -196,9 +197,9 @@ impl Engine {
         let now = self.now();
         let starts = days_to(now);
         let incidents = self.incidents_of(&page, now - crate::incidents::RECENT, now + 1).await?;
-        let readings = self.page_readings(&page).await?;
         let mut components = Vec::with_capacity(page.components.len());
         for c in &page.components {
+            let readings = self.readings(c).await?;
             let tiers = readings.tiers(c);
             let days = self.component_days(&page.slug, c, &starts, &readings.latest, now).await?;
             // An open incident shows its impact on what it affects, if that is worse.

@@ -232,6 +232,7 @@ impl Engine {
             public_url: config.public_url.clone(),
             notices_due: Default::default(),
             page_days: Default::default(),
+            paused_monitors: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {
@@ -357,6 +358,8 @@ impl Engine {
         // Cycles are refused when the files are read; any left (through the API) still end.
         vigil_core::monitor::fill_ancestors(&mut defs);
         vigil_core::monitor::share_routes(&mut defs);
+        let paused = defs.iter().filter(|d| d.paused).map(|d| d.name.clone()).collect();
+        *self.shared.paused_monitors.write().expect("lock") = Arc::new(paused);
         self.monitors.set(defs);
     }
 
