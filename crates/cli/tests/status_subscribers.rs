@@ -86,6 +86,20 @@ async fn letter_with(mailbox: &std::path::Path, words: &[&str]) -> String {
     }
 }
 
+/// Waits up to 15 s for the page in the browser to hold `text`: a click returns before the
+/// browser has left the page it was on, so an element that both pages have proves nothing.
+async fn showing(browser: &Browser, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let body = browser.script("return document.body ? document.body.innerText : ''").await;
+        if body.as_str().is_some_and(|b| b.contains(text)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the page never showed `{text}`: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Python's HMAC-SHA256 of Standard Webhooks' signed content, as `v1,<base64>`.
 fn python_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
     let script = "import base64,hmac,hashlib,sys\n\
@@ -140,8 +154,7 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     let field = browser.find("#subscribe-email").await;
     browser.type_into(&field, "reader@example.org").await;
     browser.click(&browser.find(".subscribe button").await).await;
-    browser.wait_for("main h1", Duration::from_secs(10)).await;
-    assert!(browser.html().await.contains("Check your inbox"), "{}", browser.html().await);
+    showing(&browser, "Check your inbox").await;
 
     let confirmation =
         letter_with(&mailbox, &["Confirm your subscription to Acme status", "To: reader@example.org"]).await;
@@ -161,8 +174,7 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     browser.goto(&confirm).await;
     assert_eq!(subscribers(&write).await.1["subscribers"][0]["confirmed_at"], Value::Null);
     browser.click(&browser.find("main form button").await).await;
-    browser.wait_for("main h1", Duration::from_secs(10)).await;
-    assert!(browser.html().await.contains("You are subscribed"), "{}", browser.html().await);
+    showing(&browser, "You are subscribed").await;
     assert_eq!(subscribers(&read).await.0, 403, "addresses are for write tokens");
     let (status, listed) = subscribers(&write).await;
     assert_eq!(status, 200);
@@ -311,4 +323,73 @@ fn validate_names_an_unknown_subscribers_notifier() {
         said.contains("acme.yaml:7") && said.contains("subscribers.email") && said.contains("did you mean `mail`"),
         "{said}"
     );
+}
+
+/// Operators open an incident and post its update from the web UI in headless Chromium; the
+/// public page shows both, and a read token's session sees no form (and the server refuses its
+/// post anyway).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_open_and_update_incidents_in_the_ui() {
+    let Some(browser) = Browser::start(1280, 900).await else { return };
+    let target = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {}/health\n      conditions: [\"[STATUS] == 200\"]\n",
+        target.url
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let write = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
+    let read = String::from_utf8(run(&db, &["token", "create", "--role", "read"]).stdout).unwrap().trim().to_string();
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let _child = KillOnDrop(child);
+
+    browser.sign_in(&base, &write).await;
+    browser.goto(&format!("{base}/ui/status-pages")).await;
+    browser.click(&browser.find("table a[href='/ui/status-pages/acme']").await).await;
+    browser.wait_for("form.open-incident", Duration::from_secs(10)).await;
+    browser.type_into(&browser.find("#incident-title").await, "Invoices are late").await;
+    browser.script("document.querySelector('#incident-impact').value = 'degraded'").await;
+    browser.click(&browser.find("form.open-incident input[value='Billing']").await).await;
+    browser.type_into(&browser.find("#incident-message").await, "We are *looking* into it.").await;
+    browser.click(&browser.find("form.open-incident button[type=submit]").await).await;
+    showing(&browser, "Incident opened").await;
+    browser.wait_for("form.post-update", Duration::from_secs(10)).await;
+    let message = browser.find("form.post-update textarea").await;
+    browser.type_into(&message, "Fixed: all invoices are out.").await;
+    browser.script("document.querySelector('form.post-update select[name=status]').value = 'resolved'").await;
+    browser.click(&browser.find("form.post-update button[type=submit]").await).await;
+    showing(&browser, "Update posted").await;
+
+    let http = vigil_connectors::http_client();
+    let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    let past = public.split("Past incidents").nth(1).expect("the past incidents");
+    assert!(past.contains("Invoices are late") && past.contains("Fixed: all invoices are out."), "{public}");
+    assert!(public.contains("We are <em>looking</em> into it."), "Markdown: {public}");
+    let api: Value = http
+        .get(format!("{base}/api/v1/status-pages/acme/incidents"))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let incident = &api["incidents"][0];
+    assert_eq!((incident["impact"].as_str(), incident["components"].clone()), (Some("degraded"), json!(["Billing"])));
+
+    // A read token's session sees the incidents and no form.
+    browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
+    browser.wait_for("#token", Duration::from_secs(10)).await;
+    browser.sign_in(&base, &read).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    showing(&browser, "Invoices are late").await;
+    let html = browser.html().await;
+    assert!(html.contains("Invoices are late") && !html.contains("open-incident"), "{html}");
 }

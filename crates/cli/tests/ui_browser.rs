@@ -50,24 +50,6 @@ fn token(db: &Path, role: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-async fn sign_in(b: &Browser, base: &str, token: &str) {
-    b.goto(&format!("{base}/")).await;
-    assert!(b.url().await.contains("/ui/signin"), "a page without a session goes to the sign-in page");
-    let field = b.find("#token").await;
-    b.type_into(&field, token).await;
-    b.click(&b.find("form.stack button[type=submit]").await).await;
-    // The click may return before the browser has left the sign-in page (which has an `h1` too):
-    // wait for the navigation itself.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while b.url().await.contains("/ui/signin") {
-        let page = b.script("return document.body ? document.body.innerText : ''").await;
-        assert!(std::time::Instant::now() < deadline, "still on the sign-in page: {page}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.find("h1").await;
-    assert_eq!(b.url().await, format!("{base}/"), "signed in, back where it started");
-}
-
 /// The text of the first element matching `css`, once it contains `want` (15 s at most).
 async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
@@ -113,7 +95,7 @@ async fn the_ui_in_a_real_browser() {
     let _server = KillOnDrop(child);
 
     // Sign in.
-    sign_in(&b, &base, &write).await;
+    b.sign_in(&base, &write).await;
     wait_text(&b, "[data-monitor=checkout-api]", "critical").await;
     reload_until(&b, &format!("{base}/"), "tr[data-alert='monitor/checkout-api']").await;
     b.screenshot("overview").await;
@@ -211,7 +193,7 @@ async fn the_ui_in_a_real_browser() {
     // A read token sees no action, and the server refuses one anyway.
     b.click(&b.find("form[action='/ui/signout'] button").await).await;
     b.find("#token").await;
-    sign_in(&b, &base, &read).await;
+    b.sign_in(&base, &read).await;
     for page in ["/", "/ui/alerts", "/ui/schedules", "/ui/workflows/slow_check", "/ui/monitors/checkout-api"] {
         b.goto(&format!("{base}{page}")).await;
         b.find("h1").await;

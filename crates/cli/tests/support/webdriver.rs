@@ -107,6 +107,26 @@ impl Browser {
     }
 
     /// Opens `url` and waits for the page to load.
+    /// Signs in to the web UI at `base` with API token `token`, from a page without a session.
+    #[allow(dead_code)]
+    pub async fn sign_in(&self, base: &str, token: &str) {
+        self.goto(&format!("{base}/")).await;
+        assert!(self.url().await.contains("/ui/signin"), "a page without a session goes to the sign-in page");
+        let field = self.find("#token").await;
+        self.type_into(&field, token).await;
+        self.click(&self.find("form.stack button[type=submit]").await).await;
+        // The click may return before the browser has left the sign-in page (which has an `h1`
+        // too): wait for the navigation itself.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while self.url().await.contains("/ui/signin") {
+            let page = self.script("return document.body ? document.body.innerText : ''").await;
+            assert!(std::time::Instant::now() < deadline, "still on the sign-in page: {page}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.find("h1").await;
+        assert_eq!(self.url().await, format!("{base}/"), "signed in, back where it started");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }

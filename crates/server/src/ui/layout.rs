@@ -22,15 +22,18 @@ pub enum Nav {
     Schedules,
     /// `/ui/cluster`
     Cluster,
+    /// `/ui/status-pages`
+    StatusPages,
 }
 
-const LINKS: [(Nav, &str, &str); 7] = [
+const LINKS: [(Nav, &str, &str); 8] = [
     (Nav::Overview, "/", "Overview"),
     (Nav::Monitors, "/ui/monitors", "Monitors"),
     (Nav::Alerts, "/ui/alerts", "Alerts"),
     (Nav::Instances, "/ui/instances", "Instances"),
     (Nav::Workflows, "/ui/workflows", "Workflows"),
     (Nav::Schedules, "/ui/schedules", "Schedules"),
+    (Nav::StatusPages, "/ui/status-pages", "Status pages"),
     (Nav::Cluster, "/ui/cluster", "Cluster"),
 ];
 
@@ -127,6 +130,8 @@ pub fn flash(done: Option<&str>) -> Markup {
         Some("schedule-resumed") => "Schedule resumed.",
         Some("ran") => "Schedule started its workflow now.",
         Some("checked") => "Checked now: the results below are fresh.",
+        Some("incident-opened") => "Incident opened: the public page shows it, and its subscribers are told.",
+        Some("update-posted") => "Update posted: the public page shows it, and its subscribers are told.",
         _ => return html! {},
     };
     html! { p.flash role="status" { (text) } }

@@ -24,6 +24,7 @@ mod overview;
 mod schedules;
 pub mod session;
 mod signin;
+mod status_pages;
 mod workflows;
 
 use std::sync::Arc;
@@ -65,6 +66,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/schedules", get(schedules::page))
         .route("/ui/schedules/{name}/{action}", post(schedules::control))
         .route("/ui/cluster", get(cluster::page))
+        .route("/ui/status-pages", get(status_pages::list))
+        .route("/ui/status-pages/{slug}", get(status_pages::page))
+        .route("/ui/status-pages/{slug}/incidents", post(status_pages::open))
+        .route("/ui/status-pages/{slug}/incidents/{id}/updates", post(status_pages::update))
         .layer(Extension(Arc::new(cache::Sparklines::default())))
         .layer(axum::middleware::map_response(security_headers))
 }

@@ -1,0 +1,226 @@
+//! Status pages for operators: each page with its public address, and on a page's own screen its
+//! incidents, a form to open one and, under each incident opened here or through the API, a
+//! form to post an update (a write role). Incidents declared in a page's file change there.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use vigil_core::status_page::{Incident, IncidentStatus, State as Shown, StatusPageDef};
+use vigil_runtime::incidents::{NewIncident, NewUpdate, RECENT};
+
+use super::format::{self, query_escape};
+use super::layout::{self, Nav, csrf};
+use super::session::Viewer;
+use super::{UiResult, done};
+use crate::{ApiError, AppState};
+
+const IMPACTS: [Shown; 5] =
+    [Shown::MajorOutage, Shown::PartialOutage, Shown::Degraded, Shown::Maintenance, Shown::Operational];
+const STATUSES: [IncidentStatus; 4] =
+    [IncidentStatus::Investigating, IncidentStatus::Identified, IncidentStatus::Monitoring, IncidentStatus::Resolved];
+
+/// The words of a status as the forms send it.
+fn status_value(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Investigating => "investigating",
+        IncidentStatus::Identified => "identified",
+        IncidentStatus::Monitoring => "monitoring",
+        IncidentStatus::Resolved => "resolved",
+    }
+}
+
+/// `GET /ui/status-pages`.
+pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<Viewer>) -> UiResult<Markup> {
+    let pages = app.engine.status_pages();
+    let now = app.engine.now();
+    let mut open = Vec::with_capacity(pages.len());
+    for p in pages.iter() {
+        let incidents = app.engine.incidents(&p.slug, now, now + 1).await.map_err(ApiError::from)?;
+        open.push(incidents.iter().filter(|i| i.resolved_at().is_none()).count());
+    }
+    let body = html! {
+        section.panel {
+            @if pages.is_empty() {
+                p.muted { "No status page: declare one in the config directory's status-pages/ (docs/status-pages.md)." }
+            } @else {
+                table {
+                    thead { tr { th { "Page" } th { "Public address" } th.num { "Components" } th.num { "Open incidents" } } }
+                    tbody {
+                        @for (p, open) in pages.iter().zip(&open) {
+                            tr {
+                                td { a href={ "/ui/status-pages/" (query_escape(&p.slug)) } { (p.title) } }
+                                td.mono { a href={ "/status/" (p.slug) } { "/status/" (p.slug) } }
+                                td.num { (p.components.len()) }
+                                td.num { (open) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&viewer, Nav::StatusPages, "Status pages", body))
+}
+
+/// Query of a page's screen.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    done: Option<String>,
+}
+
+/// `GET /ui/status-pages/{slug}`.
+pub async fn page(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> UiResult<Markup> {
+    let page = app
+        .engine
+        .status_pages()
+        .iter()
+        .find(|p| p.slug == slug)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no status page `{slug}`")))?;
+    let now = app.engine.now();
+    let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await.map_err(ApiError::from)?;
+    let path = format!("/ui/status-pages/{}", query_escape(&slug));
+    let body = html! {
+        (layout::flash(q.done.as_deref()))
+        section.panel {
+            p { "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) } }
+        }
+        @if viewer.can_write() {
+            h2 { "Open an incident" }
+            section.panel { (open_form(&viewer, &page, &path)) }
+        }
+        h2 { "Incidents" }
+        @if incidents.is_empty() { section.panel { p.muted { "No incident open or resolved in the last 14 days." } } }
+        @for i in &incidents {
+            @let declared = page.incidents.iter().any(|d| d.id == i.id);
+            section.panel.incident {
+                h3 { (i.title) }
+                p.muted {
+                    @if i.resolved_at().is_some() { "Resolved" } @else { (i.impact.words()) }
+                    @if !i.components.is_empty() { " · " (i.components.join(", ")) }
+                    @if declared { " · declared in the page's file" }
+                }
+                ol.updates reversed {
+                    @for u in i.updates.iter().rev() {
+                        li { strong { (u.status.words()) } " · " (format::when(u.at, now)) " · " (u.message) }
+                    }
+                }
+                @if viewer.can_write() && !declared && i.resolved_at().is_none() {
+                    (update_form(&viewer, i, &path))
+                }
+            }
+        }
+    };
+    Ok(layout::page(&viewer, Nav::StatusPages, &format!("Status page {}", page.title), body))
+}
+
+fn impact_select(name: &str, id: &str, chosen: Option<Shown>, optional: bool) -> Markup {
+    html! {
+        select #(id) name=(name) {
+            @if optional { option value="" { "unchanged" } }
+            @for s in IMPACTS {
+                option value=(s.as_str()) selected[chosen == Some(s)] { (s.words()) }
+            }
+        }
+    }
+}
+
+fn status_select(id: &str, chosen: IncidentStatus) -> Markup {
+    html! {
+        select #(id) name="status" {
+            @for s in STATUSES { option value=(status_value(s)) selected[s == chosen] { (s.words()) } }
+        }
+    }
+}
+
+fn open_form(viewer: &Viewer, page: &StatusPageDef, path: &str) -> Markup {
+    html! {
+        form.stack.open-incident method="post" action={ (path) "/incidents" } {
+            (csrf(viewer))
+            label for="incident-title" { "Title" }
+            input #incident-title type="text" name="title" required maxlength="200";
+            label for="incident-impact" { "Impact" }
+            (impact_select("impact", "incident-impact", Some(Shown::MajorOutage), false))
+            fieldset {
+                legend { "Components (none: the whole page)" }
+                @for c in &page.components {
+                    label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
+                }
+            }
+            label for="incident-status" { "Status" }
+            (status_select("incident-status", IncidentStatus::Investigating))
+            label for="incident-message" { "Message (Markdown)" }
+            textarea #incident-message name="message" required rows="4" {}
+            button.primary type="submit" { "Open the incident" }
+        }
+    }
+}
+
+fn update_form(viewer: &Viewer, i: &Incident, path: &str) -> Markup {
+    let id = |what: &str| format!("{what}-{}", i.id);
+    html! {
+        form.stack.post-update method="post" action={ (path) "/incidents/" (query_escape(&i.id)) "/updates" } {
+            (csrf(viewer))
+            label for=(id("status")) { "Status" }
+            (status_select(&id("status"), IncidentStatus::Monitoring))
+            label for=(id("impact")) { "Impact" }
+            (impact_select("impact", &id("impact"), None, true))
+            label for=(id("message")) { "Message (Markdown)" }
+            textarea id=(id("message")) name="message" required rows="3" {}
+            button.primary type="submit" { "Post the update" }
+        }
+    }
+}
+
+fn fields(body: &Bytes) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_bytes(body).map_err(|e| ApiError::invalid("form", e))
+}
+
+fn one<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| ApiError::invalid(field, format!("`{value}` is not a choice here")))
+}
+
+/// `POST /ui/status-pages/{slug}/incidents`.
+pub async fn open(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> UiResult<Response> {
+    let f = fields(&body)?;
+    let new = NewIncident {
+        title: one(&f, "title").unwrap_or_default().to_string(),
+        impact: one(&f, "impact").map(|v| parsed("impact", v)).transpose()?.unwrap_or(Shown::MajorOutage),
+        components: f.iter().filter(|(k, _)| k == "component").map(|(_, v)| v.clone()).collect(),
+        status: one(&f, "status").map(|v| parsed("status", v)).transpose()?.unwrap_or(IncidentStatus::Investigating),
+        message: one(&f, "message").unwrap_or_default().to_string(),
+    };
+    app.engine.open_incident(&slug, new).await.map_err(ApiError::from)?;
+    app.status_pages.drop_page(&slug);
+    Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "incident-opened"))
+}
+
+/// `POST /ui/status-pages/{slug}/incidents/{id}/updates`.
+pub async fn update(
+    State(app): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> UiResult<Response> {
+    let f = fields(&body)?;
+    let update = NewUpdate {
+        status: parsed("status", one(&f, "status").unwrap_or_default())?,
+        message: one(&f, "message").unwrap_or_default().to_string(),
+        impact: one(&f, "impact").map(|v| parsed("impact", v)).transpose()?,
+    };
+    app.engine.update_incident(&slug, &id, update).await.map_err(ApiError::from)?;
+    app.status_pages.drop_page(&slug);
+    Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "update-posted"))
+}
