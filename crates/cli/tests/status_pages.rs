@@ -400,12 +400,7 @@ async fn scheduled_maintenance_is_announced_and_is_not_an_outage() {
     for sub in ["monitors", "status-pages"] {
         std::fs::create_dir_all(config.join(sub)).unwrap();
     }
-    let monitor = |name: &str, path: &str| {
-        format!(
-            "- name: {name}\n  every: 1s\n  source:\n    http:\n      url: {}{path}\n      conditions: [\"[STATUS] == 200\"]\n",
-            target.url
-        )
-    };
+    let monitor = |name: &str, path: &str| http_monitor(name, &format!("{}{path}", target.url));
     let monitors = [monitor("web", "/up/web"), monitor("pay", "/down/pay"), monitor("search", "/down/search")];
     std::fs::write(config.join("monitors/m.yaml"), monitors.concat()).unwrap();
     let page = [
@@ -458,12 +453,7 @@ async fn a_status_page_reads_on_a_phone_in_chromium() {
     for sub in ["monitors", "status-pages"] {
         std::fs::create_dir_all(config.join(sub)).unwrap();
     }
-    let monitor = |name: &str, path: &str| {
-        format!(
-            "- name: {name}\n  every: 1s\n  source:\n    http:\n      url: {}{path}\n      conditions: [\"[STATUS] == 200\"]\n",
-            target.url
-        )
-    };
+    let monitor = |name: &str, path: &str| http_monitor(name, &format!("{}{path}", target.url));
     let monitors =
         [monitor("web", "/up/web"), monitor("pay", "/down/pay"), monitor("s1", "/up/s1"), monitor("s2", "/down/s2")];
     std::fs::write(config.join("monitors/m.yaml"), monitors.concat()).unwrap();
@@ -534,6 +524,13 @@ async fn reqwest_raw(url: &str, encoding: &str) -> (String, usize) {
     socket.read_to_end(&mut answer).await.unwrap();
     let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     (String::from_utf8_lossy(&answer[..split]).to_lowercase(), answer.len() - split - 4)
+}
+
+/// A monitor of `url`, every second, critical unless it answers 200.
+fn http_monitor(name: &str, url: &str) -> String {
+    format!(
+        "- name: {name}\n  every: 1s\n  source:\n    http:\n      url: {url}\n      conditions: [\"[STATUS] == 200\"]\n"
+    )
 }
 
 /// Waits up to 20 s for `done`.

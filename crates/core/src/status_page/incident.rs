@@ -105,17 +105,7 @@ impl Incident {
                 problems.push(Problem::error(format!("{at}updates[{i}].message"), "an update needs a `message`"));
             }
         }
-        for (i, c) in self.components.iter().enumerate() {
-            if !components.contains(&c.as_str()) {
-                let hint = crate::diagnostic::did_you_mean(c, components.iter().copied())
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default();
-                problems.push(Problem::error(
-                    format!("{at}components[{i}]"),
-                    format!("`{c}` is not a component of this page{hint}"),
-                ));
-            }
-        }
+        problems.extend(super::unknown_components(at, &self.components, components));
         problems
     }
 }

@@ -176,6 +176,22 @@ impl StateMap {
     }
 }
 
+/// A problem at `{at}components[i]` for each name of `named` that is not one of `components`.
+fn unknown_components(at: &str, named: &[String], components: &[&str]) -> Vec<crate::diagnostic::Problem> {
+    let unknown = named.iter().enumerate().filter(|(_, c)| !components.contains(&c.as_str()));
+    unknown
+        .map(|(i, c)| {
+            let hint = crate::diagnostic::did_you_mean(c, components.iter().copied())
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            crate::diagnostic::Problem::error(
+                format!("{at}components[{i}]"),
+                format!("`{c}` is not a component of this page{hint}"),
+            )
+        })
+        .collect()
+}
+
 /// The page's overall state: its worst component's (`None` while nothing has been checked).
 pub fn overall(components: &[Option<State>]) -> Option<State> {
     components.iter().flatten().copied().max()

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use lettre::Message;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::{AsyncTransport, Message};
 
 use super::EmailConfig;
 use crate::notifiers::{NotifyError, Outcome};
@@ -72,16 +72,7 @@ impl EmailConfig {
 
     /// Sends `letter`. SMTP 5xx answers are permanent; connection problems and 4xx are retried.
     pub async fn send_letter(&self, letter: &Letter<'_>, timeout: Duration) -> Outcome {
-        let (message, transport) = match (self.letter(letter), self.transport()) {
-            (Ok(m), Ok(t)) => (m, t),
-            (Err(e), _) | (_, Err(e)) => return Outcome::Permanent { reason: e.to_string() },
-        };
-        match tokio::time::timeout(timeout, transport.send(message)).await {
-            Ok(Ok(_)) => Outcome::Delivered,
-            Ok(Err(e)) if e.is_permanent() => Outcome::Permanent { reason: format!("SMTP refused the message: {e}") },
-            Ok(Err(e)) => Outcome::Retry { reason: format!("SMTP: {e}"), after: None },
-            Err(_) => Outcome::Retry { reason: format!("SMTP server did not answer within {timeout:?}"), after: None },
-        }
+        self.deliver(self.letter(letter), timeout).await
     }
 }
 

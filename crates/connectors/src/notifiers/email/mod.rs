@@ -116,7 +116,12 @@ impl EmailConfig {
 
     /// Sends `msg`. SMTP 5xx answers are permanent; connection problems and 4xx are retried.
     pub async fn send(&self, msg: &AlertMessage, timeout: Duration) -> Outcome {
-        let (message, transport) = match (self.build_message(msg), self.transport()) {
+        self.deliver(self.build_message(msg), timeout).await
+    }
+
+    /// Sends a built `message` through this notifier's server.
+    pub(crate) async fn deliver(&self, message: Result<Message, NotifyError>, timeout: Duration) -> Outcome {
+        let (message, transport) = match (message, self.transport()) {
             (Ok(m), Ok(t)) => (m, t),
             (Err(e), _) | (_, Err(e)) => return Outcome::Permanent { reason: e.to_string() },
         };
