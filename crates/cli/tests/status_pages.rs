@@ -489,12 +489,7 @@ async fn a_status_page_reads_on_a_phone_in_chromium() {
     assert!(wide.as_u64().is_some_and(|w| w <= 390), "nothing is wider than the screen: {wide}");
     // An automated accessibility check: axe-core (from the npm registry) run in the page, no
     // serious or critical violation of WCAG 2 A and AA.
-    if let Some(axe) = axe_core() {
-        browser.goto(&format!("{base}/status/acme")).await;
-        browser.script(&axe).await;
-        let found = browser
-            .script("return axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))")
-            .await;
+    if let Some(found) = browser.serious_axe_violations(&format!("{base}/status/acme")).await {
         assert_eq!(found, json!([]), "axe-core's serious violations");
     }
     browser.screenshot("status-page-390").await;

@@ -107,6 +107,19 @@ impl Browser {
     }
 
     /// Opens `url` and waits for the page to load.
+    /// axe-core's serious and critical WCAG 2 A/AA violations on `url`, as `id: targets`
+    /// strings; `None` (with a note) when axe-core is not installed.
+    #[allow(dead_code)]
+    pub async fn serious_axe_violations(&self, url: &str) -> Option<Value> {
+        let axe = super::axe_core()?;
+        self.goto(url).await;
+        self.script(&axe).await;
+        let run = "return axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations\
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))";
+        Some(self.script(run).await)
+    }
+
     /// Signs in to the web UI at `base` with API token `token`, from a page without a session.
     #[allow(dead_code)]
     pub async fn sign_in(&self, base: &str, token: &str) {
