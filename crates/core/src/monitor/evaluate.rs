@@ -316,7 +316,9 @@ fn reading(
 }
 
 /// The field `name` of a row as a number: a field of that name, or a JSON path into the fields
-/// (`data.ratio`, `items[0].n`). Without a name, the row's only numeric field.
+/// (`data.ratio`, `items[0].n`). Without a name, the row's only numeric field, or else its
+/// `response_time` (a probe's sample: HTTP, TCP, UDP, ICMP, DNS), so a check's value is its
+/// response time unless its file says otherwise.
 pub fn pick(fields: &Map<String, Value>, name: Option<&str>) -> Option<f64> {
     let found = match name {
         Some(name) => fields.get(name).or_else(|| path(fields, name)),
@@ -324,7 +326,7 @@ pub fn pick(fields: &Map<String, Value>, name: Option<&str>) -> Option<f64> {
             let mut numeric = fields.values().filter(|v| number(v).is_some());
             match (numeric.next(), numeric.next()) {
                 (Some(only), None) => Some(only),
-                _ => None,
+                _ => fields.get("response_time"),
             }
         }
     };

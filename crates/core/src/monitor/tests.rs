@@ -213,6 +213,13 @@ fn values_are_read_by_name_path_or_as_the_only_number() {
     assert_eq!(pick(&fields, Some("missing")), None);
     let one: serde_json::Map<String, Value> = json!({"host": "a", "value": 3}).as_object().unwrap().clone();
     assert_eq!(pick(&one, None), Some(3.0));
+    // A probe's sample: its response time, unless the file names another field.
+    let probe: serde_json::Map<String, Value> =
+        json!({"status": 200, "response_time": 42, "connected": true, "body": "ok"}).as_object().unwrap().clone();
+    assert_eq!(pick(&probe, None), Some(42.0));
+    assert_eq!(pick(&probe, Some("status")), Some(200.0));
+    let two: serde_json::Map<String, Value> = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
+    assert_eq!(pick(&two, None), None, "no telling which");
 }
 
 #[test]
