@@ -110,44 +110,9 @@ async fn alert_appears_in_a_real_alertmanager_and_later_resolves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_is_delivered_to_a_real_smtp_server() {
-    let Some(python) = service_binary(&["/usr/bin/python3"], "Python 3 for the SMTP server") else { return };
-    let probe_module =
-        Command::new(&python).args(["-c", "import aiosmtpd"]).status().map(|s| s.success()).unwrap_or(false);
-    if !probe_module {
-        let msg = "the SMTP server aiosmtpd is not installed (Debian python3-aiosmtpd)";
-        assert!(
-            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
-            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
-        );
-        eprintln!("SKIPPED: {msg}");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let mailbox = dir.path().join("mailbox.txt");
-    let port = free_port();
-    let _smtp = KillOnDrop(
-        Command::new(&python)
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Debugging",
-                "stdout",
-            ])
-            .stdout(std::fs::File::create(&mailbox).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the SMTP server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let Some((_smtp, port)) = smtp_capture(&mailbox).await else { return };
     let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let f = failing.clone();
     let probe =

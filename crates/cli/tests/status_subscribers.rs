@@ -12,46 +12,6 @@ use serde_json::{Value, json};
 use support::webdriver::Browser;
 use support::*;
 
-/// Starts aiosmtpd printing what it receives to `mailbox`; `None` (skipped, with a note) when it
-/// is not installed.
-async fn smtp_server(mailbox: &std::path::Path) -> Option<(KillOnDrop, u16)> {
-    let installed = Command::new("python3").args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
-    if !installed {
-        let msg = "the SMTP server aiosmtpd is not installed (Debian python3-aiosmtpd)";
-        assert!(
-            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
-            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
-        );
-        eprintln!("SKIPPED: {msg}");
-        return None;
-    }
-    let port = free_port();
-    let server = KillOnDrop(
-        Command::new("python3")
-            .args([
-                "-u",
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Debugging",
-                "stdout",
-            ])
-            .stdout(std::fs::File::create(mailbox).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the SMTP server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Some((server, port))
-}
-
 /// The letters received so far, each as its text with quoted-printable undone.
 fn letters(mailbox: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(mailbox).unwrap_or_default();
@@ -122,7 +82,7 @@ fn python_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> Stri
 async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     let dir = tempfile::tempdir().unwrap();
     let mailbox = dir.path().join("mailbox.txt");
-    let Some((_smtp, smtp_port)) = smtp_server(&mailbox).await else { return };
+    let Some((_smtp, smtp_port)) = smtp_capture(&mailbox).await else { return };
     let Some(browser) = Browser::start(1024, 900).await else { return };
     let hooks = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
     let config = dir.path().join("config");
@@ -181,22 +141,13 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     assert!(listed["subscribers"][0]["confirmed_at"].is_i64(), "{listed}");
 
     // Subscribing the same address again tells nobody anything new.
-    let again = http
-        .post(format!("{base}/status/acme/subscribe"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=reader%40example.org")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 200);
-    let bad = http
-        .post(format!("{base}/status/acme/subscribe"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=not-an-address")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    let form = async |url: &str, body: &'static str| {
+        let res = http.post(url).header("content-type", "application/x-www-form-urlencoded").body(body).send();
+        res.await.unwrap().status().as_u16()
+    };
+    let subscribe = format!("{base}/status/acme/subscribe");
+    assert_eq!(form(&subscribe, "email=reader%40example.org").await, 200);
+    assert_eq!(form(&subscribe, "email=not-an-address").await, 400);
 
     // A webhook, added by an operator: its secret is shown once.
     let added = http
@@ -252,14 +203,7 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
         .map(|l| l.trim().trim_matches(['<', '>']).to_string())
         .expect("a List-Unsubscribe header");
     assert_eq!(headers_link, link(&update, "/unsubscribe?token="), "the header and the text agree");
-    let one_click = http
-        .post(&headers_link)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(one_click.status(), 200);
+    assert_eq!(form(&headers_link, "List-Unsubscribe=One-Click").await, 200);
     let left = subscribers(&write).await.1;
     assert_eq!(left["subscribers"].as_array().unwrap().len(), 1, "only the webhook: {left}");
 

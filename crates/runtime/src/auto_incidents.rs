@@ -49,7 +49,7 @@ impl Engine {
         for c in &page.components {
             let (mut state, since) = self.readings(c).await?.checked_state(page, c, auto.from);
             // Planned downtime is not an outage.
-            if page.maintenance.iter().any(|m| m.active(now) && m.affects(&c.name)) {
+            if page.under_maintenance(&c.name, now) {
                 state = Some(vigil_core::status_page::State::Maintenance);
             }
             seen.push(Observed { component: &c.name, state, since });

@@ -207,7 +207,7 @@ impl Engine {
                 incidents.iter().filter(|i| i.resolved_at().is_none() && i.affects(&c.name)).map(|i| i.impact);
             // Scheduled maintenance under way shows as such, whatever the monitors say (an open
             // incident's worse impact still shows).
-            let checked = match page.maintenance.iter().any(|m| m.active(now) && m.affects(&c.name)) {
+            let checked = match page.under_maintenance(&c.name, now) {
                 true => Some(State::Maintenance),
                 false => page.states.component(&tiers),
             };

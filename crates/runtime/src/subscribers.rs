@@ -19,7 +19,7 @@ use crate::Engine;
 
 /// The most subscribers waiting for confirmation a page keeps: a form anyone can post to must
 /// not fill the store.
-const MOST_UNCONFIRMED: usize = 1_000;
+const MOST_UNCONFIRMED: u64 = 1_000;
 
 /// Why a subscription could not be made or changed.
 #[derive(Debug, thiserror::Error)]
@@ -176,8 +176,7 @@ impl Engine {
         let components = Self::checked_components(&page, components)?;
         let (base, sealer) = self.link_parts()?;
         let store = &self.shared().store;
-        let waiting = store.subscribers(slug).await?.iter().filter(|s| s.confirmed_at.is_none()).count();
-        if waiting >= MOST_UNCONFIRMED {
+        if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
             return Err(SubscribeError::Busy);
         }
         let now = self.now();

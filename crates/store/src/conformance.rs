@@ -119,6 +119,7 @@ async fn subscribers_and_their_notices(store: &dyn Store) {
         ["confirm/s1"],
         "the confirmation only"
     );
+    assert_eq!(store.unconfirmed_subscribers("public").await.unwrap(), 1, "the webhook came confirmed");
 
     assert!(store.confirm_subscriber("public", "s1", 700).await.unwrap());
     assert!(!store.confirm_subscriber("public", "s1", 800).await.unwrap(), "confirmed once");

@@ -366,6 +366,8 @@ pub trait Store: Send + Sync + 'static {
     async fn subscriber(&self, page: &str, id: &str) -> Result<Option<SubscriberRow>>;
     /// Page `page`'s subscribers, oldest first.
     async fn subscribers(&self, page: &str) -> Result<Vec<SubscriberRow>>;
+    /// How many of page `page`'s subscribers have not confirmed.
+    async fn unconfirmed_subscribers(&self, page: &str) -> Result<u64>;
     /// Confirms a subscriber at `at`; false when there is none or it was confirmed before.
     async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool>;
     /// Removes a subscriber and its notices not sent; whether there was one.

@@ -623,6 +623,12 @@ macro_rules! store_impl {
             rows.iter().map(subscriber_of).collect()
         }
 
+        async fn unconfirmed_subscribers(&self, page: &str) -> Result<u64> {
+            let n: i64 =
+                sqlx::query_scalar(crate::subscribers::COUNT_UNCONFIRMED).bind(page).fetch_one(&self.reader).await?;
+            Ok(n as u64)
+        }
+
         async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool> {
             let done =
                 sqlx::query(crate::subscribers::CONFIRM).bind(page).bind(id).bind(at).execute(&self.writer).await?;

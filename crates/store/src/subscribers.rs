@@ -61,6 +61,10 @@ pub(crate) const INSERT_SUBSCRIBER: &str = "INSERT INTO status_subscribers (page
 /// The columns of a subscriber, in [`SubscriberRow`]'s order.
 pub(crate) const SUBSCRIBER_COLUMNS: &str = "page, id, kind, address, components, confirmed_at, created_at";
 
+/// How many of a page's subscribers have not confirmed.
+pub(crate) const COUNT_UNCONFIRMED: &str =
+    "SELECT COUNT(*) FROM status_subscribers WHERE page = $1 AND confirmed_at IS NULL";
+
 /// Confirms one.
 pub(crate) const CONFIRM: &str =
     "UPDATE status_subscribers SET confirmed_at = $3 WHERE page = $1 AND id = $2 AND confirmed_at IS NULL";

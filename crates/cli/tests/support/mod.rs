@@ -574,3 +574,36 @@ pub fn axe_core() -> Option<String> {
         }
     }
 }
+
+/// Starts a real SMTP server (aiosmtpd, Debian's python3-aiosmtpd) printing every message it
+/// receives to `mailbox`; the server and its port, once it listens. `None` (skipped, with a
+/// note) when aiosmtpd is not installed, a failure under `VIGIL_REQUIRE_SERVICES=1`.
+#[allow(dead_code)]
+pub async fn smtp_capture(mailbox: &Path) -> Option<(KillOnDrop, u16)> {
+    let installed = Command::new("python3").args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
+    if !installed {
+        let msg = "the SMTP server aiosmtpd is not installed (Debian python3-aiosmtpd)";
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SERVICES").map(|v| v != "1").unwrap_or(true),
+            "VIGIL_REQUIRE_SERVICES=1 but {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let server = KillOnDrop(
+        Command::new("python3")
+            .args(["-u", "-m", "aiosmtpd", "-n", "-l", &listen, "-c", "aiosmtpd.handlers.Debugging", "stdout"])
+            .stdout(std::fs::File::create(mailbox).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the SMTP server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some((server, port))
+}

@@ -90,6 +90,13 @@ pub struct ComponentDef {
     pub series: Option<String>,
 }
 
+impl StatusPageDef {
+    /// Whether a maintenance window of the page covers component `name` at `now`.
+    pub fn under_maintenance(&self, name: &str, now: crate::time::Millis) -> bool {
+        self.maintenance.iter().any(|m| m.active(now) && m.affects(name))
+    }
+}
+
 impl ComponentDef {
     /// The monitors the component shows.
     pub fn members(&self) -> impl Iterator<Item = &str> {

@@ -201,17 +201,11 @@ pub fn silence_form(viewer: &Viewer, matchers: &BTreeMap<String, String>, back: 
     }
 }
 
-/// Query of the alerts page.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
-}
-
 /// `GET /ui/alerts`.
 pub async fn page(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
     let store = app.engine.store();
     let now = app.engine.now();

@@ -173,6 +173,13 @@ impl Paged {
     }
 }
 
+/// The query of a page a form redirects back to: what was done, for its flash message.
+#[derive(Debug, serde::Deserialize)]
+pub struct DoneQuery {
+    /// What was done ([`layout::flash`] words it).
+    pub done: Option<String>,
+}
+
 /// Redirects after a form: back to `to` with `?done=<what>` for the flash message.
 pub fn done(to: &str, what: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };

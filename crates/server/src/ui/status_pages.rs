@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
-use serde::Deserialize;
 use vigil_core::status_page::{Incident, IncidentStatus, State as Shown, StatusPageDef};
 use vigil_runtime::incidents::{NewIncident, NewUpdate, RECENT};
 
@@ -65,18 +64,12 @@ pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<View
     Ok(layout::page(&viewer, Nav::StatusPages, "Status pages", body))
 }
 
-/// Query of a page's screen.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
-}
-
 /// `GET /ui/status-pages/{slug}`.
 pub async fn page(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
     Path(slug): Path<String>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
     let page = app
         .engine
