@@ -50,6 +50,7 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
     let mut spawned = HashMap::new();
     let mut committed = Vec::new();
     let mut inbox_done = Vec::new();
+    let mut checks = Vec::new();
     for b in group {
         merged.instances.extend(b.rows);
         merged.started_by_fire.extend(b.started_by_fire);
@@ -59,9 +60,15 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         inbox_done.extend(b.inbox_done);
         merged.status_events.extend(b.status_events);
         spawned.extend(b.spawned.into_iter().map(|i| (i.workflow_id.clone(), i)));
+        checks.extend(b.checks);
     }
     keep_last_row_per_instance(&mut merged.instances);
-    let dropped = commit_owned(shared, &mut merged, &mut inbox_done).await;
+    // A group of held starts alone writes nothing: its place in the queue is what counts.
+    let writes = !merged.instances.is_empty() || !inbox_done.is_empty() || !merged.status_events.is_empty();
+    let dropped = if writes { commit_owned(shared, &mut merged, &mut inbox_done).await } else { Default::default() };
+    if !checks.is_empty() {
+        tokio::spawn(look_up_held(shared.clone(), checks));
+    }
     if !dropped.is_empty() {
         actions.retain(|(id, _)| !dropped.contains(id));
         watched.retain(|i| !dropped.contains(&i.workflow_id));
@@ -92,6 +99,26 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
     // caused (the next task) already queued.
     for (_, tx) in committed {
         let _ = tx.send(());
+    }
+}
+
+/// Asks the store which of the held once-starts `ids` exist, and tells their shards; retries a
+/// failed look-up with backoff (the starts wait, held).
+async fn look_up_held(shared: Arc<Shared>, ids: Vec<String>) {
+    let mut delay = Duration::from_millis(50);
+    let found = loop {
+        match shared.store.existing_instances(&ids).await {
+            Ok(found) => break found.into_iter().collect::<std::collections::HashSet<String>>(),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "Could not look up the instances held starts name; retrying.");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    };
+    for id in ids {
+        let exists = found.contains(&id);
+        shared.router.place(ShardMsg::Checked { id, exists });
     }
 }
 

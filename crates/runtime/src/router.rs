@@ -41,9 +41,11 @@ impl Router {
 /// The instance a shard message is about (`None` for one every shard gets).
 fn target(msg: &ShardMsg) -> Option<&str> {
     match msg {
-        ShardMsg::Start { instance, .. } | ShardMsg::Load(instance) | ShardMsg::Restart(instance) => {
-            Some(&instance.workflow_id)
-        }
+        ShardMsg::Start { instance, .. }
+        | ShardMsg::StartOnce { instance, .. }
+        | ShardMsg::Load(instance)
+        | ShardMsg::Restart(instance) => Some(&instance.workflow_id),
+        ShardMsg::Checked { id, .. } => Some(id),
         ShardMsg::Revive(instance, _) => Some(&instance.workflow_id),
         ShardMsg::Event(id, _) | ShardMsg::EventCommitted(id, _, _) => Some(id),
         ShardMsg::FromInbox { msg, .. } => target(msg),

@@ -551,3 +551,40 @@ async fn a_polled_task_reads_in_progress_as_soon_as_the_poll_answers() {
     }
     engine.shutdown().await;
 }
+
+/// An event's instance (`start_once`) runs once: a second start of its id, whether at the same
+/// moment or after the first run ended and left memory, only waits for it. (A start that came
+/// after a look-up had found nothing, while the first run ended meanwhile, used to run it again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_once_is_not_started_again_after_it_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(set(&[json!({"name": "quick", "tasks": [inline("add", "1 + 1")]})]), &dir).await;
+    let req = |id: &str| StartRequest {
+        name: "quick".into(),
+        input: json!({}),
+        id: Some(id.into()),
+        ..StartRequest::default()
+    };
+    let ids: Vec<String> = (0..20).map(|n| format!("event-{n}")).collect();
+    for id in &ids {
+        let (x, y) = tokio::join!(engine.start_once(req(id)), engine.start_once(req(id)));
+        assert_eq!((x.unwrap(), y.unwrap()), (id.clone(), id.clone()));
+    }
+    let mut first = Vec::new();
+    for id in &ids {
+        let done = engine.wait(id).await.unwrap();
+        assert_eq!(done.status, WorkflowStatus::Completed);
+        first.push(done.create_time);
+    }
+    // Every run ended and left memory: a start now would be a new run, with a later start time.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for id in &ids {
+        engine.start_once(req(id)).await.unwrap();
+    }
+    let store = engine.store();
+    for (id, started) in ids.iter().zip(first) {
+        let now = store.instance(id).await.unwrap().unwrap();
+        assert_eq!((now.status, now.create_time), (WorkflowStatus::Completed, started), "{id} ran again");
+    }
+    engine.shutdown().await;
+}

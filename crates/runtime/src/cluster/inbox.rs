@@ -224,26 +224,15 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
     match msg {
         InboxMsg::Event { instance, event } => shared.router.place(wrap(ShardMsg::Event(instance, event))),
         InboxMsg::Start { name, version, input, id: instance_id, correlation_id, definition, started_by } => {
-            // Started already (by this node, or applied before a crash): once is enough. One that
-            // this node is starting now is found in its shard, which starts an id once.
-            match shared.store.existing_instances(std::slice::from_ref(&instance_id)).await {
-                Ok(found) if !found.is_empty() => {
-                    let _ = shared.store.delete_inbox(&[id]).await;
-                    return true;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "Could not look up an instance to start; will try again.");
-                    return false;
-                }
-            }
+            // Started once: the shard holds it until the store says no instance of that id exists
+            // (started by this node, or applied before a crash).
             let req =
                 StartRequest { name, version, input, id: Some(instance_id), correlation_id, definition, started_by };
             match shared.new_instance(req, part) {
-                Ok(instance) => shared.router.place(wrap(ShardMsg::Start {
+                Ok(instance) => shared.router.place(wrap(ShardMsg::StartOnce {
                     instance: Box::new(instance),
-                    started_by_fire: false,
                     committed: None,
+                    inbox: None,
                 })),
                 Err(e) => unusable(format!("A start from another node cannot run: {e}")).await,
             }

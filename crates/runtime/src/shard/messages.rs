@@ -15,6 +15,24 @@ pub enum ShardMsg {
         /// Told once the start is committed (or at once when the id is already running).
         committed: Option<tokio::sync::oneshot::Sender<()>>,
     },
+    /// A new instance whose id names it for good (an event's start, a start from the inbox):
+    /// held until the store says whether an instance of that id exists, and started only when
+    /// none does. See [`super::held`].
+    StartOnce {
+        /// Its initial state.
+        instance: Box<Instance>,
+        /// Told once the start is committed, or once the id is found to exist.
+        committed: Option<tokio::sync::oneshot::Sender<()>>,
+        /// The inbox message it comes from (partition, id): deleted with the start's commit.
+        inbox: Option<(u32, i64)>,
+    },
+    /// The store's answer for a held once-start: whether an instance `id` exists.
+    Checked {
+        /// The instance id.
+        id: String,
+        /// Whether the store holds it.
+        exists: bool,
+    },
     /// An instance loaded from the store after a restart.
     Load(Box<Instance>),
     /// An event for an instance this shard owns.
@@ -59,4 +77,7 @@ pub struct Batch {
     pub inbox_done: Vec<(u32, i64)>,
     /// Status changes for the status listeners, committed with the states.
     pub status_events: Vec<vigil_store::NewStatusEvent>,
+    /// Ids held for a once-start: looked up in the store once this batch, and so every earlier
+    /// batch of its shard, is committed.
+    pub checks: Vec<String>,
 }

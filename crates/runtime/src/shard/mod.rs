@@ -17,6 +17,7 @@ use vigil_store::InstanceRow;
 
 use crate::shared::Shared;
 
+mod held;
 pub(crate) mod messages;
 
 pub use messages::{Batch, ShardMsg};
@@ -105,6 +106,7 @@ pub fn run(
     let mut jq = JqCache::new(limits);
     let mut instances: HashMap<String, Instance> = HashMap::new();
     let mut inline: HashMap<String, std::sync::Arc<vigil_core::def::WorkflowDef>> = HashMap::new();
+    let mut held = held::HeldStarts::default();
     let mut msgs = Vec::with_capacity(MAX_BATCH);
     loop {
         msgs.clear();
@@ -130,27 +132,63 @@ pub fn run(
             committed: Vec::new(),
             inbox_done: Vec::new(),
             status_events: Vec::new(),
+            checks: Vec::new(),
         };
         let mut dirty: Vec<String> = Vec::new();
         let now = shared.clock.now();
         let mut slow = std::time::Duration::ZERO;
         for msg in msgs.drain(..) {
             let msg = match msg {
-                ShardMsg::FromInbox { id, part, msg } => {
-                    batch.inbox_done.push((part, id));
-                    *msg
-                }
+                ShardMsg::FromInbox { id, part, msg } => match *msg {
+                    // Deleted once the start is settled, not before.
+                    ShardMsg::StartOnce { instance, committed, .. } => {
+                        ShardMsg::StartOnce { instance, committed, inbox: Some((part, id)) }
+                    }
+                    msg => {
+                        batch.inbox_done.push((part, id));
+                        msg
+                    }
+                },
                 other => other,
             };
             let (id, event) = match msg {
                 ShardMsg::FromInbox { .. } => continue,
                 ShardMsg::Evict(parts) => {
                     evict(&mut instances, &parts, &shared);
+                    held.evict(&parts);
                     inline.retain(|id, _| instances.contains_key(id));
                     continue;
                 }
-                ShardMsg::Start { instance, started_by_fire, committed } => {
+                ShardMsg::StartOnce { instance, committed, inbox } => {
                     if instances.contains_key(&instance.workflow_id) {
+                        if let Some(tx) = committed {
+                            let _ = tx.send(());
+                        }
+                        batch.inbox_done.extend(inbox);
+                        continue;
+                    }
+                    let id = instance.workflow_id.clone();
+                    if held.hold(*instance, committed, inbox) {
+                        batch.checks.push(id);
+                    }
+                    continue;
+                }
+                ShardMsg::Checked { id, exists } => {
+                    let Some(start) = held.take(&id) else { continue };
+                    batch.inbox_done.extend(start.inbox);
+                    // Loaded or revived meanwhile: present as well.
+                    if exists || instances.contains_key(&id) {
+                        for tx in start.waiters {
+                            let _ = tx.send(());
+                        }
+                        continue;
+                    }
+                    batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
+                    instances.insert(id.clone(), start.instance);
+                    (id, Event::Start)
+                }
+                ShardMsg::Start { instance, started_by_fire, committed } => {
+                    if instances.contains_key(&instance.workflow_id) || held.contains(&instance.workflow_id) {
                         if let Some(tx) = committed {
                             let _ = tx.send(());
                         }
@@ -293,7 +331,10 @@ pub fn run(
                 inline.remove(&id);
             }
         }
-        let work = !batch.rows.is_empty() || !batch.actions.is_empty() || !batch.inbox_done.is_empty();
+        let work = !batch.rows.is_empty()
+            || !batch.actions.is_empty()
+            || !batch.inbox_done.is_empty()
+            || !batch.checks.is_empty();
         if work && commit.blocking_send(batch).is_err() {
             return;
         }
