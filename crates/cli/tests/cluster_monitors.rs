@@ -1,7 +1,8 @@
 //! Monitors in a cluster: two `vigil serve` nodes on one PostgreSQL database share 40 HTTP
 //! monitors (every second) by partition. Each check runs on one node only; when one node is
 //! SIGKILLed the other takes its monitors over; every failing monitor pages PagerDuty exactly once
-//! and resolves exactly once, whichever node saw what.
+//! and resolves exactly once, whichever node saw what. Either node's UI shows every monitor's
+//! last checks, relayed by the node running it.
 
 mod support;
 
@@ -83,6 +84,32 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
     assert_eq!(per_monitor.len(), MONITORS, "every monitor ran: {per_monitor:?}");
     for (path, count) in &per_monitor {
         assert!((4..=7).contains(count), "{path} was checked {count} times in 6 s (a node each would be ~12)");
+    }
+
+    // Either node's page of a monitor shows its last checks and a chart of the history not
+    // written yet (the store gets it every ten minutes), whichever node runs it: the other node
+    // relays them through the store once a page asks.
+    let http = vigil_connectors::http_client();
+    let page = |base: &str, n: usize| http.get(format!("{base}/ui/monitors/site-{n:02}")).send();
+    for (_, base) in &nodes {
+        for n in 0..MONITORS {
+            assert_eq!(page(base, n).await.unwrap().status().as_u16(), 200);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for (_, base) in &nodes {
+        for n in 0..MONITORS {
+            loop {
+                let html = page(base, n).await.unwrap().text().await.unwrap();
+                let bars =
+                    html.matches(r#"class="beat ok""#).count() + html.matches(r#"class="beat critical""#).count();
+                if bars >= 2 && html.contains(r#"class="chart""#) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{base} shows no checks of site-{n:02}: {bars} bars");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
     }
 
     // One node dies; the other takes its monitors (and their alerts) over, then the sites recover.

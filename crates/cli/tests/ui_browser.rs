@@ -1,6 +1,6 @@
 //! The web UI driven in headless Chromium through chromedriver, against the real binary serving
 //! the shipped quickstart example (its port rewritten) with auth on: sign in, start an instance
-//! and watch it complete live, open its timeline, ack an alert, create and expire a silence,
+//! and watch it complete live, watch a monitor's checks arrive on its page, open its timeline, ack an alert, create and expire a silence,
 //! pause and resume a schedule, and check that a read token sees no mutating action (and that
 //! the server refuses one anyway). Each step saves a screenshot under `target/ui-screenshots/`;
 //! `VIGIL_UPDATE_SCREENSHOTS=1` also copies the README's two into `docs/screenshots/`.
@@ -110,6 +110,28 @@ async fn the_ui_in_a_real_browser() {
     b.goto(&format!("{base}/")).await;
     b.screenshot("overview-phone").await;
     b.resize(1280, 900).await;
+
+    // A monitor's page shows its last checks at once, and more as they come without a reload:
+    // a bar per check with when, how and how long in its tooltip, and a 24-hour chart from the
+    // history memory holds (the store gets it every ten minutes).
+    b.goto(&format!("{base}/ui/monitors/vigil-health")).await;
+    let bars = "return document.querySelectorAll('svg.beats rect.beat.ok').length";
+    let first = b.script(bars).await.as_u64().unwrap_or(0);
+    assert!(first >= 1, "the checks so far are shown at once");
+    assert!(!b.all("svg.chart").await.is_empty(), "the 24-hour chart draws the checks not written yet");
+    let tip = b.script("return document.querySelector('svg.beats rect.beat.ok title').textContent").await;
+    assert!(tip.as_str().is_some_and(|t| t.contains(" · ok · ") && t.ends_with("ms")), "{tip}");
+    b.script("window.vigilMarker = 7").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while b.script(bars).await.as_u64().unwrap_or(0) <= first {
+        assert!(std::time::Instant::now() < deadline, "no new check appeared on the page");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(b.script("return window.vigilMarker").await, 7, "the bar grew live, without reloading");
+    b.goto(&format!("{base}/ui/monitors/checkout-api")).await;
+    let failed = b.all("svg.beats rect.beat.error, svg.beats rect.beat.critical").await;
+    assert!(!failed.is_empty(), "the failing monitor's checks show as failed");
+    b.screenshot("monitor-beats").await;
 
     // Start an instance and watch it complete without a reload.
     b.goto(&format!("{base}/ui/workflows/slow_check")).await;

@@ -31,6 +31,7 @@ mod events;
 mod firing_alerts;
 mod http;
 pub mod incidents;
+mod monitor_relay;
 pub mod monitors;
 mod page_days;
 pub mod pings;

@@ -34,6 +34,7 @@ fn bucket(monitor: &str, series: &str, at: i64, checks: u32) -> MonitorHistoryRo
 /// Latest readings are replaced per series and deleted when gone; buckets are added, replaced
 /// when written twice, read in time order and pruned by age in chunks.
 pub async fn run_all(store: &dyn Store) {
+    live_relays_are_written_while_wanted(store).await;
     let first = MonitorBatch {
         results: vec![result("disk", "a", "ok", 1.0, 1_000), result("disk", "b", "warning", 85.0, 1_000)],
         history: vec![bucket("disk", "a", 0, 6), bucket("disk", "b", 0, 6), bucket("cpu", "x", 0, 6)],
@@ -234,4 +235,21 @@ pub async fn pings(store: &dyn Store) {
     let log = store.pings("device", 10).await.unwrap();
     assert_eq!(log.iter().map(|p| p.received_at).collect::<Vec<_>>(), [401, 300]);
     assert_eq!((log[0].origin.queue.as_deref(), log[0].origin.message_id.as_deref()), (Some("mqtt:beats"), Some("m2")));
+}
+
+/// A node showing a monitor asks for its relay; the node running it finds it wanted, writes it,
+/// and the asker reads it back; an unwanted relay is not listed, and is forgotten later.
+async fn live_relays_are_written_while_wanted(store: &dyn Store) {
+    assert_eq!(store.want_monitor_live("web", 10_000).await.unwrap(), None, "nothing relayed yet");
+    store.want_monitor_live("db", 3_000).await.unwrap();
+    assert_eq!(store.wanted_monitor_live(5_000).await.unwrap(), ["web"], "db is wanted no longer");
+    let rows = [("web".to_string(), r#"{"beats":[]}"#.to_string()), ("db".to_string(), "{}".to_string())];
+    store.put_monitor_live(&rows, 5_500).await.unwrap();
+    store.put_monitor_live(&[], 5_600).await.unwrap();
+    let row = store.want_monitor_live("web", 12_000).await.unwrap().unwrap();
+    assert_eq!((row.body.as_str(), row.written_at), (r#"{"beats":[]}"#, 5_500));
+    assert_eq!(store.wanted_monitor_live(11_000).await.unwrap(), ["web"], "asking again extends it");
+    store.forget_monitor_live(4_000).await.unwrap();
+    assert_eq!(store.want_monitor_live("db", 20_000).await.unwrap(), None, "db was forgotten, body and all");
+    store.forget_monitor_live(i64::MAX).await.unwrap();
 }

@@ -15,6 +15,7 @@ mod conformance_retention;
 pub mod evidence;
 pub mod incidents;
 mod listing;
+pub mod monitor_live;
 pub mod monitor_results;
 pub mod parked;
 pub mod pings;
@@ -42,6 +43,7 @@ pub use alerts::{
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use evidence::CheckEvidence;
 pub use incidents::IncidentRow;
+pub use monitor_live::MonitorLiveRow;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
 pub use pings::{HeartbeatRow, PingOrigin, PingRow};
@@ -364,6 +366,15 @@ pub trait Store: Send + Sync + 'static {
     async fn put_subscriber(&self, row: &SubscriberRow, confirm: Option<&NewNotice>) -> Result<bool>;
     /// One subscriber of page `page`.
     async fn subscriber(&self, page: &str, id: &str) -> Result<Option<SubscriberRow>>;
+    /// Asks the node running monitor `monitor` to relay what its memory holds of it until
+    /// `until`, and returns what it relayed so far (see [`monitor_live`]).
+    async fn want_monitor_live(&self, monitor: &str, until: Millis) -> Result<Option<MonitorLiveRow>>;
+    /// The monitors some node wants relayed at `now`.
+    async fn wanted_monitor_live(&self, now: Millis) -> Result<Vec<String>>;
+    /// Writes the relayed bodies `(monitor, body)`, dated `at`.
+    async fn put_monitor_live(&self, rows: &[(String, String)], at: Millis) -> Result<()>;
+    /// Forgets the relays nobody wanted since `before`.
+    async fn forget_monitor_live(&self, before: Millis) -> Result<()>;
     /// Page `page`'s subscribers, oldest first.
     async fn subscribers(&self, page: &str) -> Result<Vec<SubscriberRow>>;
     /// How many of page `page`'s subscribers have not confirmed.

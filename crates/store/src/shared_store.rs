@@ -623,6 +623,36 @@ macro_rules! store_impl {
             rows.iter().map(subscriber_of).collect()
         }
 
+        async fn want_monitor_live(&self, monitor: &str, until: Millis) -> Result<Option<crate::MonitorLiveRow>> {
+            let (body, written_at): (Option<String>, Option<i64>) = sqlx::query_as(crate::monitor_live::WANT)
+                .bind(monitor)
+                .bind(until)
+                .fetch_one(&self.writer)
+                .await?;
+            Ok(body.zip(written_at).map(|(body, written_at)| crate::MonitorLiveRow { body, written_at }))
+        }
+
+        async fn wanted_monitor_live(&self, now: Millis) -> Result<Vec<String>> {
+            Ok(sqlx::query_scalar(crate::monitor_live::WANTED).bind(now).fetch_all(&self.reader).await?)
+        }
+
+        async fn put_monitor_live(&self, rows: &[(String, String)], at: Millis) -> Result<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.writer.begin().await?;
+            for (monitor, body) in rows {
+                sqlx::query(crate::monitor_live::WRITE).bind(monitor).bind(body).bind(at).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn forget_monitor_live(&self, before: Millis) -> Result<()> {
+            sqlx::query(crate::monitor_live::FORGET).bind(before).execute(&self.writer).await?;
+            Ok(())
+        }
+
         async fn unconfirmed_subscribers(&self, page: &str) -> Result<u64> {
             let n: i64 =
                 sqlx::query_scalar(crate::subscribers::COUNT_UNCONFIRMED).bind(page).fetch_one(&self.reader).await?;

@@ -378,6 +378,11 @@ impl Engine {
         self.monitors.get(name).await
     }
 
+    /// The monitors' handle.
+    pub(crate) fn monitors_handle(&self) -> &crate::monitors::Monitors {
+        &self.monitors
+    }
+
     /// `name`'s stored history buckets from `since` on, oldest first, at most `limit`.
     pub async fn monitor_history(
         &self,

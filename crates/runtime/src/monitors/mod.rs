@@ -24,6 +24,7 @@
 
 mod bucket;
 mod observe;
+pub mod recent;
 pub mod record;
 mod router;
 mod shard;
@@ -103,6 +104,16 @@ pub struct MonitorStatus {
     pub labels: std::collections::BTreeMap<String, String>,
 }
 
+/// What only the memory of the node running a monitor holds: its last checks (the beat bar) and
+/// its history not written yet (merged into the charts until it is).
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    /// The last checks, oldest first.
+    pub beats: Vec<recent::Beat>,
+    /// History buckets the store does not hold yet, per series, oldest first.
+    pub unwritten: Vec<vigil_store::MonitorHistoryRow>,
+}
+
 /// A monitor's checks on this node since it started, per outcome: ok, warning, critical, error
 /// ([`OUTCOMES`]).
 pub type CheckCounts = [u64; 4];
@@ -120,6 +131,8 @@ pub enum MonitorCmd {
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// What only memory holds of one monitor.
+    Live(String, oneshot::Sender<Option<Live>>),
     /// Every monitor's checks so far per outcome.
     Counts(oneshot::Sender<Vec<(String, CheckCounts)>>),
     /// Writes the open history buckets and pending results; answers when they are written.
@@ -182,6 +195,12 @@ impl Monitors {
     /// One monitor's status (no check); `None` when it does not exist.
     pub async fn get(&self, name: &str) -> Option<MonitorStatus> {
         self.ask(|tx| MonitorCmd::Get(name.to_string(), tx)).await.flatten()
+    }
+
+    /// What only memory holds of `name`: its last checks and unwritten history; `None` when
+    /// it does not exist.
+    pub async fn live(&self, name: &str) -> Option<Live> {
+        self.ask(|tx| MonitorCmd::Live(name.to_string(), tx)).await.flatten()
     }
 
     /// Every monitor's status, by name.

@@ -326,6 +326,16 @@ impl Log {
     }
 
     /// The series' keys, in order.
+    /// The history not written yet: each series' closed buckets and its open one, as rows.
+    pub fn unwritten(&self, monitor: &str) -> Vec<MonitorHistoryRow> {
+        let mut rows = Vec::new();
+        for (key, w) in &self.series {
+            rows.extend(w.closed.unpack().iter().chain(&w.open).map(|b| b.row(monitor, key)));
+        }
+        rows.sort_by(|a, b| (&a.series, a.bucket).cmp(&(&b.series, b.bucket)));
+        rows
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.series.iter().map(|(key, _)| &**key)
     }

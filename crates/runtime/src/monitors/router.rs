@@ -123,6 +123,9 @@ impl Router {
             MonitorCmd::Get(name, reply) => {
                 let _ = self.shard(&name).send(Cmd::Get(name, reply));
             }
+            MonitorCmd::Live(name, reply) => {
+                let _ = self.shard(&name).send(Cmd::Live(name, reply));
+            }
             MonitorCmd::List(reply) => {
                 let replies = ask_each(&self.shards[..self.active], Cmd::List);
                 gather(replies, |a, b| a.name.cmp(&b.name), reply);

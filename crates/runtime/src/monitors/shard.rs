@@ -16,8 +16,9 @@ use vigil_core::monitor::MonitorDef;
 use vigil_core::monitor::evaluate::{Answer, Memory, Reading, evaluate};
 use vigil_core::time::{MaybeMillis, Millis};
 
+use super::recent::{Outcome, Recent};
 use super::table::{Key, Named, Table};
-use super::{CheckCounts, Deps, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
+use super::{CheckCounts, Deps, Live, MAX_IN_FLIGHT, MonitorStatus, ask_with_store, observe, record};
 use crate::alerting::messages::AlertMsg;
 
 /// How often pending results are handed to the writer.
@@ -93,6 +94,8 @@ pub enum Cmd {
     List(oneshot::Sender<Vec<MonitorStatus>>),
     /// One monitor's status, without a check.
     Get(String, oneshot::Sender<Option<MonitorStatus>>),
+    /// What only memory holds of one monitor.
+    Live(String, oneshot::Sender<Option<Live>>),
     /// Every monitor's checks so far per outcome ([`CheckCounts`]).
     Counts(oneshot::Sender<Vec<(String, CheckCounts)>>),
     /// Heartbeat states from pings, for this shard's monitors.
@@ -202,10 +205,10 @@ pub struct Done {
 #[derive(Default)]
 struct LastCheck {
     started: MaybeMillis,
-    /// In microseconds (saturating at about 71 minutes): a `Duration` took 16 bytes.
-    took_us: u32,
     /// The source's error, when it failed.
     error: Option<Box<str>>,
+    /// The last checks here, the newest with its duration (boxed: one allocation once checked).
+    recent: Option<Box<Recent>>,
 }
 
 struct Entry {
@@ -477,6 +480,9 @@ impl Actor {
             }
             Cmd::Get(name, reply) => {
                 let _ = reply.send(self.entries.named(&name).map(|e| status(e)));
+            }
+            Cmd::Live(name, reply) => {
+                let _ = reply.send(self.entries.named(&name).map(|e| live(e)));
             }
             Cmd::Beats(rows) => self.beats(rows),
             Cmd::Stop(reply) => {
@@ -836,8 +842,10 @@ impl Actor {
             Answer::Failed(e) => Some(e.into_boxed_str()),
             Answer::Samples(_) => None,
         };
-        let took_us = u32::try_from(done.took.as_micros()).unwrap_or(u32::MAX);
-        entry.last = LastCheck { started: Some(done.started).into(), took_us, error };
+        let took_us = u64::try_from(done.took.as_micros()).unwrap_or(u64::MAX);
+        let mut recent = entry.last.recent.take().unwrap_or_default();
+        recent.push(done.started, Outcome::of_index(outcome), took_us);
+        entry.last = LastCheck { started: Some(done.started).into(), error, recent: Some(recent) };
         for w in waiting {
             let _ = w.send(Some(status(entry)));
         }
@@ -856,7 +864,7 @@ fn status(entry: &Entry) -> MonitorStatus {
         name: entry.def.name.clone(),
         source: entry.def.source.kind.name().to_string(),
         last_check: last.map(|(started, _)| started).or(entry.stored_at.get()),
-        took_ms: last.map(|(_, l)| u64::from(l.took_us) / 1000),
+        took_ms: last.and_then(|(_, l)| l.recent.as_ref()?.last_took_us()).map(|us| us / 1000),
         error: last.and_then(|(_, l)| Some(l.error.as_deref()?.to_string())),
         series: entry.log.readings(&entry.def, &entry.memory),
         next_check: entry.next.get(),
@@ -868,6 +876,14 @@ fn status(entry: &Entry) -> MonitorStatus {
         warning: entry.def.warning,
         critical: entry.def.critical,
         labels: entry.def.labels.clone(),
+    }
+}
+
+/// What only memory holds of `entry`: its last checks here and its history not written yet.
+fn live(entry: &Entry) -> Live {
+    Live {
+        beats: entry.last.recent.as_ref().map(|r| r.beats()).unwrap_or_default(),
+        unwritten: entry.log.unwritten(&entry.def.name),
     }
 }
 

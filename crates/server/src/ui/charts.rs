@@ -5,6 +5,7 @@
 use maud::{Markup, html};
 use vigil_core::monitor::Threshold;
 use vigil_core::time::Millis;
+use vigil_runtime::monitors::recent::{BEATS, Beat};
 use vigil_store::MonitorHistoryRow;
 
 use super::format;
@@ -121,6 +122,33 @@ pub fn sparkline(slots: &[Option<Bucket>], label: &str) -> Markup {
             }
             @for run in &line {
                 polyline.line points=(run) {}
+            }
+        }
+    }
+}
+
+/// The beat bar: one bar per check kept in memory (at most [`BEATS`]), oldest on the left and the
+/// newest at the right edge, coloured by outcome, its height the check's duration against the
+/// slowest shown; each bar's tooltip says when, how it ended and how long it took.
+pub fn beat_bar(beats: &[Beat], label: &str) -> Markup {
+    const W: f64 = 600.0;
+    const H: f64 = 40.0;
+    let step = W / BEATS as f64;
+    let slowest = beats.iter().map(|b| b.took_us).max().unwrap_or(0).max(1) as f64;
+    let skip = BEATS.saturating_sub(beats.len());
+    html! {
+        svg.beats viewBox={"0 0 " (W) " " (H)} role="img" aria-label=(label) {
+            title { (label) }
+            @for i in 0..skip {
+                rect.beat.empty x=(fmt(step * i as f64 + 1.0)) y=(H - 6.0) width=(fmt(step - 2.0)) height="6" rx="2" {}
+            }
+            @for (i, b) in beats.iter().enumerate() {
+                @let h = 8.0 + (H - 8.0) * (b.took_us as f64 / slowest);
+                @let took = super::format::duration((b.took_us / 1000) as Millis);
+                rect class={"beat " (b.outcome.as_str())} x=(fmt(step * (skip + i) as f64 + 1.0)) y=(fmt(H - h))
+                    width=(fmt(step - 2.0)) height=(fmt(h)) rx="2" {
+                    title { (vigil_core::time::format_millis(b.at)) " · " (b.outcome.as_str()) " · " (took) }
+                }
             }
         }
     }

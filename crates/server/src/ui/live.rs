@@ -16,11 +16,12 @@ use tokio::sync::mpsc;
 use super::cache::Sparklines;
 use super::overview::{self, OverviewQuery};
 use super::session::Viewer;
-use super::{UiResult, instances};
+use super::{UiResult, instances, monitors};
 use crate::{ApiError, AppState};
 
 const OVERVIEW_EVERY: Duration = Duration::from_secs(3);
 const INSTANCE_EVERY: Duration = Duration::from_secs(1);
+const MONITOR_EVERY: Duration = Duration::from_secs(2);
 
 type Events = Sse<axum::response::sse::KeepAliveStream<tokio_stream_shim::Receiver>>;
 
@@ -49,6 +50,18 @@ pub async fn instance(
             let i =
                 app.engine.instance(&id).await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("gone"))?;
             Ok((instances::live_part(&app, &viewer, &i).into_string(), i.status.is_terminal()))
+        }
+    })
+}
+
+/// `GET /ui/live/monitors/{name}`: the beat bar and last check, as checks come.
+pub async fn monitor(State(app): State<AppState>, Path(name): Path<String>) -> Events {
+    stream(MONITOR_EVERY, move || {
+        let (app, name) = (app.clone(), name.clone());
+        async move {
+            let m = app.engine.monitor(&name).await.ok_or_else(|| ApiError::not_found("gone"))?;
+            let live = app.engine.monitor_live(&name).await.unwrap_or_default();
+            Ok((monitors::live_part(&m, &live.beats, app.engine.now()).into_string(), false))
         }
     })
 }

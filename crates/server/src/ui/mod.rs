@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/instances", get(instances::list))
         .route("/ui/instances/{id}", get(instances::detail))
         .route("/ui/live/instances/{id}", get(live::instance))
+        .route("/ui/live/monitors/{name}", get(live::monitor))
         .route("/ui/instances/{id}/event", post(instances::raise_event))
         .route("/ui/instances/{id}/{action}", post(instances::control))
         .route("/ui/workflows", get(workflows::list))

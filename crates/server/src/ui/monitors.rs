@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use vigil_core::time::Millis;
 use vigil_runtime::monitors::MonitorStatus;
+use vigil_runtime::monitors::recent::Beat;
 use vigil_runtime::monitors::uptime;
 
 use super::cache::Sparklines;
@@ -168,11 +169,15 @@ pub async fn detail(
         _ => ("24h", 86_400_000, None),
     };
     let from = now - window;
-    let rows = match width {
+    let live = app.engine.monitor_live(&name).await.unwrap_or_default();
+    let mut rows = match width {
         None => app.engine.monitor_history(&name, from, 100_000).await,
         Some(w) => app.engine.monitor_rollups(&name, w, from, 100_000).await,
     }
     .map_err(ApiError::from)?;
+    if width.is_none() {
+        merge_unwritten(&mut rows, &live.unwritten, from);
+    }
     let mut series: std::collections::BTreeMap<&str, Vec<Bucket>> = std::collections::BTreeMap::new();
     for row in &rows {
         series.entry(row.series.as_str()).or_default().push(Bucket::of(row));
@@ -203,13 +208,7 @@ pub async fn detail(
                 dt { "Source" } dd { (m.source) }
                 @if let Some(t) = m.warning { dt { "Warning" } dd.mono { (t) } }
                 @if let Some(t) = m.critical { dt { "Critical" } dd.mono { (t) } }
-                dt { "Last check" } dd {
-                    @if let Some(at) = m.last_check { (format::when(at, now)) } @else { "never" }
-                    @if let Some(ms) = m.took_ms { " · took " (format::duration(ms as i64)) }
-                }
-                dt { "Next check" } dd { @if let Some(at) = m.next_check { (format::when(at, now)) } @else { "–" } }
                 @if let Some(id) = &m.ping_id { dt { "Ping URL" } dd.mono { "/ping/" (id) } }
-                @if let Some(e) = &m.error { dt { "Error" } dd { span.error-box { (e) } } }
                 @if !m.labels.is_empty() {
                     dt { "Labels" } dd.mono { @for (k, v) in &m.labels { (k) "=" (v) " " } }
                 }
@@ -224,6 +223,8 @@ pub async fn detail(
                 }
             }
         }
+        h2 { "Last checks" }
+        div data-live={"/ui/live/monitors/" (query_escape(&name))} { (live_part(&m, &live.beats, now)) }
         h2 { "Value over time" }
         nav.actions aria-label="Range" {
             @for r in ["24h", "7d", "30d"] {
@@ -231,7 +232,7 @@ pub async fn detail(
             }
         }
         @if series.is_empty() {
-            section.panel { p.muted { "No history in this range yet: history is written every few minutes." } }
+            section.panel { p.muted { "No checks in this range yet." } }
         }
         @for (key, buckets) in &series {
             @let c = counts.get(&(name.clone(), key.to_string())).copied().unwrap_or_default().ratios();
@@ -241,8 +242,38 @@ pub async fn detail(
                 (charts::value_chart(buckets, from, now, m.warning, m.critical, &format!("{name} {key}: {range}")))
             }
         }
-        h2 { "Last check" }
+        (evidence)
+        h2 { "Alerts" }
+        section.panel { (alerts::table(&viewer, &monitor_alerts, &holds, now, &path)) }
+        h2 { "Who was told" }
         section.panel {
+            @if told.is_empty() { p.muted { "Nothing sent about this monitor." } }
+            @else { (alerts::outbox_table(&told, now)) }
+        }
+    };
+    Ok(layout::page(&viewer, Nav::Monitors, &format!("Monitor {name}"), body))
+}
+
+/// The part of a monitor's page kept live: the beat bar of its last checks (from the memory of
+/// the node running it), when it was checked and is next, and its last check's series.
+pub fn live_part(m: &MonitorStatus, beats: &[Beat], now: Millis) -> Markup {
+    let (class, text) = state_of(m);
+    let label = match beats.len() {
+        0 => format!("{}: no checks here yet", m.name),
+        n => format!("{}: the last {n} checks, the newest on the right", m.name),
+    };
+    let mean_took = (!beats.is_empty()).then(|| beats.iter().map(|b| b.took_us).sum::<u64>() / beats.len() as u64);
+    html! {
+        section.panel {
+            (charts::beat_bar(beats, &label))
+            p.muted {
+                (badge(class, text)) " · last check "
+                @if let Some(at) = m.last_check { (format::when(at, now)) } @else { "never" }
+                @if let Some(ms) = m.took_ms { ", took " (format::duration(ms as i64)) }
+                @if let Some(us) = mean_took { " · " (beats.len()) " checks, " (format::duration((us / 1000) as Millis)) " on average" }
+                " · next " @if let Some(at) = m.next_check { (format::when(at, now)) } @else { "–" }
+            }
+            @if let Some(e) = &m.error { p { span.error-box { (e) } } }
             table {
                 thead { tr { th { "Series" } th { "Tier" } th.num { "Value" } th { "Note" } } }
                 tbody {
@@ -259,16 +290,25 @@ pub async fn detail(
             }
             @if m.series.is_empty() { p.muted { "No series yet." } }
         }
-        (evidence)
-        h2 { "Alerts" }
-        section.panel { (alerts::table(&viewer, &monitor_alerts, &holds, now, &path)) }
-        h2 { "Who was told" }
-        section.panel {
-            @if told.is_empty() { p.muted { "Nothing sent about this monitor." } }
-            @else { (alerts::outbox_table(&told, now)) }
-        }
-    };
-    Ok(layout::page(&viewer, Nav::Monitors, &format!("Monitor {name}"), body))
+    }
+}
+
+/// Adds the buckets memory holds and the store does not yet (written every few minutes) to the
+/// stored `rows` from `from` on, in the order the chart reads them.
+fn merge_unwritten(
+    rows: &mut Vec<vigil_store::MonitorHistoryRow>,
+    unwritten: &[vigil_store::MonitorHistoryRow],
+    from: Millis,
+) {
+    let stored: std::collections::HashSet<(String, Millis)> =
+        rows.iter().map(|r| (r.series.clone(), r.bucket)).collect();
+    rows.extend(
+        unwritten
+            .iter()
+            .filter(|r| r.bucket >= from - 60_000 && !stored.contains(&(r.series.clone(), r.bucket)))
+            .cloned(),
+    );
+    rows.sort_by(|a, b| (&a.series, a.bucket).cmp(&(&b.series, b.bucket)));
 }
 
 /// The labels a silence made on this monitor's page matches: its labels and its name (its

@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0030_check_evidence.sql"),
     include_str!("../../migrations/postgres/0031_incidents.sql"),
     include_str!("../../migrations/postgres/0032_status_subscribers.sql"),
+    include_str!("../../migrations/postgres/0033_monitor_live.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
