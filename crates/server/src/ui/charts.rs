@@ -144,7 +144,7 @@ pub fn beat_bar(beats: &[Beat], label: &str) -> Markup {
             }
             @for (i, b) in beats.iter().enumerate() {
                 @let h = 8.0 + (H - 8.0) * (b.took_us as f64 / slowest);
-                @let took = super::format::duration((b.took_us / 1000) as Millis);
+                @let took = super::format::took(b.took_us);
                 rect class={"beat " (b.outcome.as_str())} x=(fmt(step * (skip + i) as f64 + 1.0)) y=(fmt(H - h))
                     width=(fmt(step - 2.0)) height=(fmt(h)) rx="2" {
                     title { (vigil_core::time::format_millis(b.at)) " · " (b.outcome.as_str()) " · " (took) }
@@ -345,6 +345,20 @@ mod tests {
         assert_eq!(svg.matches("class=\"threshold critical\"").count(), 2);
         assert_eq!(svg.matches("class=\"mark critical\"").count(), 1);
         assert!(svg.contains("<polygon"), "the min..max band");
+    }
+
+    #[test]
+    fn the_beat_bar_fills_from_the_right_with_a_bar_per_check() {
+        use vigil_runtime::monitors::recent::Outcome;
+        let beats = [
+            Beat { at: 1_000, outcome: Outcome::Ok, took_us: 2_000 },
+            Beat { at: 2_000, outcome: Outcome::Error, took_us: 500 },
+        ];
+        let svg = beat_bar(&beats, "web").into_string();
+        assert_eq!(svg.matches(r#"class="beat empty""#).count(), BEATS - 2);
+        assert_eq!(svg.matches(r#"class="beat ok""#).count(), 1);
+        assert!(svg.contains("1970-01-01T00:00:02") && svg.contains(" · error · 0.50 ms"), "{svg}");
+        assert!(svg.contains(r#"y="0" width"#), "the slowest check is full height: {svg}");
     }
 
     #[test]

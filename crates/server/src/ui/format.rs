@@ -35,6 +35,16 @@ pub fn duration(ms: Millis) -> String {
     }
 }
 
+/// A check's duration from microseconds, with the precision a quick one needs: `0.31 ms`,
+/// `4.2 ms`, `85 ms`, `1.2 s`.
+pub fn took(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{:.2} ms", us as f64 / 1000.0),
+        1_000..10_000 => format!("{:.1} ms", us as f64 / 1000.0),
+        _ => duration((us / 1000) as Millis),
+    }
+}
+
 /// A time in a schedule's own zone, `2026-11-25 09:00 Europe/Berlin` (UTC when the zone is
 /// unknown).
 pub fn in_zone(at: Millis, zone: &str) -> String {
@@ -100,6 +110,14 @@ mod tests {
     fn durations_keep_a_decimal_below_ten_seconds() {
         assert_eq!(duration(1_234), "1.2 s");
         assert_eq!(duration(184_000), "3 min 4 s");
+    }
+
+    #[test]
+    fn quick_checks_keep_their_fraction_of_a_millisecond() {
+        assert_eq!(took(310), "0.31 ms");
+        assert_eq!(took(4_240), "4.2 ms");
+        assert_eq!(took(85_000), "85 ms");
+        assert_eq!(took(1_234_000), "1.2 s");
     }
 
     #[test]

@@ -269,8 +269,9 @@ pub fn live_part(m: &MonitorStatus, beats: &[Beat], now: Millis) -> Markup {
             p.muted {
                 (badge(class, text)) " · last check "
                 @if let Some(at) = m.last_check { (format::when(at, now)) } @else { "never" }
-                @if let Some(ms) = m.took_ms { ", took " (format::duration(ms as i64)) }
-                @if let Some(us) = mean_took { " · " (beats.len()) " checks, " (format::duration((us / 1000) as Millis)) " on average" }
+                @if let Some(b) = beats.last() { ", took " (format::took(b.took_us)) }
+                @else if let Some(ms) = m.took_ms { ", took " (format::duration(ms as i64)) }
+                @if let Some(us) = mean_took { " · " (beats.len()) " checks, " (format::took(us)) " on average" }
                 " · next " @if let Some(at) = m.next_check { (format::when(at, now)) } @else { "–" }
             }
             @if let Some(e) = &m.error { p { span.error-box { (e) } } }
