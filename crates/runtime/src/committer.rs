@@ -104,9 +104,14 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
 
 /// Asks the store which of the held once-starts `ids` exist, and tells their shards; retries a
 /// failed look-up with backoff (the starts wait, held).
-async fn look_up_held(shared: Arc<Shared>, ids: Vec<String>) {
+async fn look_up_held(shared: Arc<Shared>, held: Vec<(String, u64)>) {
+    let ids: Vec<String> = held.iter().map(|(id, _)| id.clone()).collect();
     let mut delay = Duration::from_millis(50);
     let found = loop {
+        // Stopping: the held starts are dropped with their shards.
+        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         match shared.store.existing_instances(&ids).await {
             Ok(found) => break found.into_iter().collect::<std::collections::HashSet<String>>(),
             Err(e) => {
@@ -116,9 +121,9 @@ async fn look_up_held(shared: Arc<Shared>, ids: Vec<String>) {
             }
         }
     };
-    for id in ids {
+    for (id, seq) in held {
         let exists = found.contains(&id);
-        shared.router.place(ShardMsg::Checked { id, exists });
+        shared.router.place(ShardMsg::Checked { id, seq, exists });
     }
 }
 

@@ -17,6 +17,9 @@ use vigil_core::instance::Instance;
 
 /// One held start.
 pub(crate) struct Held {
+    /// Which hold of its id this is: an answer to an earlier one (its partition left and came
+    /// back while the look-up ran) does not settle it.
+    seq: u64,
     /// The state it starts with.
     pub(crate) instance: Instance,
     /// Starters waiting to hear it is durable (or that the id exists).
@@ -27,41 +30,53 @@ pub(crate) struct Held {
 
 /// The held starts of one shard, by instance id.
 #[derive(Default)]
-pub(crate) struct HeldStarts(HashMap<String, Held>);
+pub(crate) struct HeldStarts {
+    held: HashMap<String, Held>,
+    /// The number of the next hold.
+    next: u64,
+}
 
 impl HeldStarts {
-    /// Holds `instance`; true when its id was not held yet (a look-up is then due). A second
-    /// start of a held id only waits with the first.
+    /// Holds `instance`; the hold's number when its id was not held yet (a look-up is then due,
+    /// and its answer names the number). A second start of a held id only waits with the first.
     pub(crate) fn hold(
         &mut self,
         instance: Instance,
         waiter: Option<oneshot::Sender<()>>,
         inbox: Option<(u32, i64)>,
-    ) -> bool {
+    ) -> Option<u64> {
+        let seq = self.next;
         let mut fresh = false;
-        let held = self.0.entry(instance.workflow_id.clone()).or_insert_with(|| {
+        let held = self.held.entry(instance.workflow_id.clone()).or_insert_with(|| {
             fresh = true;
-            Held { instance, waiters: Vec::new(), inbox: Vec::new() }
+            Held { seq, instance, waiters: Vec::new(), inbox: Vec::new() }
         });
         held.waiters.extend(waiter);
         held.inbox.extend(inbox);
-        fresh
+        fresh.then(|| {
+            self.next += 1;
+            seq
+        })
     }
 
     /// Whether `id` is held.
     pub(crate) fn contains(&self, id: &str) -> bool {
-        self.0.contains_key(id)
+        self.held.contains_key(id)
     }
 
-    /// Takes the held start of `id`, if any.
-    pub(crate) fn take(&mut self, id: &str) -> Option<Held> {
-        self.0.remove(id)
+    /// Takes the held start of `id` that hold `seq` made, if it is still held.
+    pub(crate) fn take(&mut self, id: &str, seq: u64) -> Option<Held> {
+        if self.held.get(id)?.seq != seq {
+            return None;
+        }
+        self.held.remove(id)
     }
 
-    /// Drops the held starts of partitions `parts` (moved to another node): their starters hear
-    /// nothing, and their inbox messages stay for the new owner.
+    /// Drops the held starts of partitions `parts` (moved to another node): their starters'
+    /// channels close (the engine reports it cannot start them here, and an event is delivered
+    /// again), and their inbox messages stay for the new owner.
     pub(crate) fn evict(&mut self, parts: &[u32]) {
-        self.0.retain(|_, held| !parts.contains(&held.instance.partition));
+        self.held.retain(|_, held| !parts.contains(&held.instance.partition));
     }
 }
 
@@ -82,12 +97,22 @@ mod tests {
         let mut held = HeldStarts::default();
         let (a, _ra) = oneshot::channel();
         let (b, _rb) = oneshot::channel();
-        assert!(held.hold(instance("e", 1), Some(a), None));
-        assert!(!held.hold(instance("e", 1), Some(b), Some((1, 7))));
+        let seq = held.hold(instance("e", 1), Some(a), None).expect("a look-up is due");
+        assert_eq!(held.hold(instance("e", 1), Some(b), Some((1, 7))), None, "no second look-up");
         assert!(held.contains("e"));
-        let taken = held.take("e").unwrap();
+        let taken = held.take("e", seq).unwrap();
         assert_eq!((taken.waiters.len(), taken.inbox), (2, vec![(1, 7)]));
         assert!(!held.contains("e"));
+    }
+
+    #[test]
+    fn an_answer_to_an_earlier_hold_settles_nothing() {
+        let mut held = HeldStarts::default();
+        let first = held.hold(instance("e", 1), None, None).unwrap();
+        held.evict(&[1]);
+        let second = held.hold(instance("e", 1), None, None).unwrap();
+        assert!(held.take("e", first).is_none(), "the first hold's look-up answers late");
+        assert!(held.take("e", second).is_some());
     }
 
     #[test]

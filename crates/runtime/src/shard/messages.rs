@@ -30,6 +30,8 @@ pub enum ShardMsg {
     Checked {
         /// The instance id.
         id: String,
+        /// The hold it answers (an answer for an earlier hold of the id is ignored).
+        seq: u64,
         /// Whether the store holds it.
         exists: bool,
     },
@@ -79,5 +81,5 @@ pub struct Batch {
     pub status_events: Vec<vigil_store::NewStatusEvent>,
     /// Ids held for a once-start: looked up in the store once this batch, and so every earlier
     /// batch of its shard, is committed.
-    pub checks: Vec<String>,
+    pub checks: Vec<(String, u64)>,
 }

@@ -160,27 +160,33 @@ pub fn run(
                     continue;
                 }
                 ShardMsg::StartOnce { instance, committed, inbox } => {
-                    if instances.contains_key(&instance.workflow_id) {
-                        if let Some(tx) = committed {
-                            let _ = tx.send(());
-                        }
-                        batch.inbox_done.extend(inbox);
+                    // Its partition moved away meanwhile: left to the new owner (the inbox message
+                    // stays; a starter hears the engine cannot start it here).
+                    if !shared.ownership.owns(instance.partition) {
                         continue;
                     }
                     let id = instance.workflow_id.clone();
-                    if held.hold(*instance, committed, inbox) {
-                        batch.checks.push(id);
+                    if instances.contains_key(&id) {
+                        // Running here: its starter hears once this batch, and so the run's
+                        // start, is committed.
+                        batch.committed.extend(committed.map(|tx| (id.clone(), tx)));
+                        batch.inbox_done.extend(inbox);
+                        continue;
+                    }
+                    if let Some(seq) = held.hold(*instance, committed, inbox) {
+                        batch.checks.push((id, seq));
                     }
                     continue;
                 }
-                ShardMsg::Checked { id, exists } => {
-                    let Some(start) = held.take(&id) else { continue };
+                ShardMsg::Checked { id, seq, exists } => {
+                    let Some(start) = held.take(&id, seq) else { continue };
+                    if !shared.ownership.owns(start.instance.partition) {
+                        continue;
+                    }
                     batch.inbox_done.extend(start.inbox);
                     // Loaded or revived meanwhile: present as well.
                     if exists || instances.contains_key(&id) {
-                        for tx in start.waiters {
-                            let _ = tx.send(());
-                        }
+                        batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
                         continue;
                     }
                     batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
@@ -189,9 +195,7 @@ pub fn run(
                 }
                 ShardMsg::Start { instance, started_by_fire, committed } => {
                     if instances.contains_key(&instance.workflow_id) || held.contains(&instance.workflow_id) {
-                        if let Some(tx) = committed {
-                            let _ = tx.send(());
-                        }
+                        batch.committed.extend(committed.map(|tx| (instance.workflow_id.clone(), tx)));
                         continue;
                     }
                     batch.committed.extend(committed.map(|tx| (instance.workflow_id.clone(), tx)));
@@ -334,7 +338,8 @@ pub fn run(
         let work = !batch.rows.is_empty()
             || !batch.actions.is_empty()
             || !batch.inbox_done.is_empty()
-            || !batch.checks.is_empty();
+            || !batch.checks.is_empty()
+            || !batch.committed.is_empty();
         if work && commit.blocking_send(batch).is_err() {
             return;
         }
