@@ -176,7 +176,7 @@ pub async fn detail(
     }
     .map_err(ApiError::from)?;
     if width.is_none() {
-        merge_unwritten(&mut rows, &live.unwritten, from);
+        merge_unwritten(&mut rows, &live.unwritten);
     }
     let mut series: std::collections::BTreeMap<&str, Vec<Bucket>> = std::collections::BTreeMap::new();
     for row in &rows {
@@ -294,21 +294,14 @@ pub fn live_part(m: &MonitorStatus, beats: &[Beat], now: Millis) -> Markup {
     }
 }
 
-/// Adds the buckets memory holds and the store does not yet (written every few minutes) to the
-/// stored `rows` from `from` on, in the order the chart reads them.
-fn merge_unwritten(
-    rows: &mut Vec<vigil_store::MonitorHistoryRow>,
-    unwritten: &[vigil_store::MonitorHistoryRow],
-    from: Millis,
-) {
-    let stored: std::collections::HashSet<(String, Millis)> =
-        rows.iter().map(|r| (r.series.clone(), r.bucket)).collect();
-    rows.extend(
-        unwritten
-            .iter()
-            .filter(|r| r.bucket >= from - 60_000 && !stored.contains(&(r.series.clone(), r.bucket)))
-            .cloned(),
-    );
+/// Adds the buckets memory holds and the store does not yet (they are minutes old: history is
+/// written every few minutes) to the stored `rows`, in the order the chart reads them.
+fn merge_unwritten(rows: &mut Vec<vigil_store::MonitorHistoryRow>, unwritten: &[vigil_store::MonitorHistoryRow]) {
+    let stored: std::collections::HashSet<(&str, Millis)> =
+        rows.iter().map(|r| (r.series.as_str(), r.bucket)).collect();
+    let missing: Vec<_> =
+        unwritten.iter().filter(|r| !stored.contains(&(r.series.as_str(), r.bucket))).cloned().collect();
+    rows.extend(missing);
     rows.sort_by(|a, b| (&a.series, a.bucket).cmp(&(&b.series, b.bucket)));
 }
 
@@ -326,4 +319,33 @@ pub async fn check_now(State(app): State<AppState>, Path(name): Path<String>) ->
         .await
         .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
     Ok(super::done(&format!("/ui/monitors/{}", query_escape(&name)), "checked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(bucket: Millis, checks: u32) -> vigil_store::MonitorHistoryRow {
+        vigil_store::MonitorHistoryRow {
+            monitor: "web".into(),
+            series: String::new(),
+            bucket,
+            checks,
+            failing: 0,
+            errors: 0,
+            worst: 0,
+            min: None,
+            max: None,
+            sum: None,
+            last: None,
+        }
+    }
+
+    #[test]
+    fn unwritten_buckets_join_the_stored_ones_which_win() {
+        let mut rows = vec![row(60_000, 6)];
+        merge_unwritten(&mut rows, &[row(120_000, 2), row(60_000, 1), row(0, 3)]);
+        let got: Vec<(Millis, u32)> = rows.iter().map(|r| (r.bucket, r.checks)).collect();
+        assert_eq!(got, [(0, 3), (60_000, 6), (120_000, 2)]);
+    }
 }
