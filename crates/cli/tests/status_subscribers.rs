@@ -232,6 +232,26 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     // The reader's address is nowhere on the public page.
     let public_page = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
     assert!(!public_page.contains("reader@example.org"));
+
+    // Operators see the subscribers in the UI and remove one there; a read token sees none.
+    browser.sign_in(&base, &write).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    showing(&browser, "Subscribers").await;
+    let rows =
+        browser.script("return [...document.querySelectorAll('#subscribers tbody tr')].map(r => r.innerText)").await;
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "only the webhook is left: {rows:?}");
+    assert!(rows[0].as_str().is_some_and(|r| r.contains("webhook") && r.contains("/hook")), "{rows:?}");
+    browser.click(&browser.find("#subscribers form button").await).await;
+    showing(&browser, "Subscriber removed").await;
+    showing(&browser, "No subscriber yet.").await;
+    assert_eq!(subscribers(&write).await.1["subscribers"], json!([]), "removed in the store");
+    browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
+    browser.wait_for("#token", Duration::from_secs(10)).await;
+    browser.sign_in(&base, &read).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    showing(&browser, "Public at").await;
+    assert!(!browser.html().await.contains("Subscribers"), "addresses are for write tokens");
 }
 
 /// `vigil validate` names a page's email notifier that notifiers/ does not define, at its field.

@@ -132,6 +132,7 @@ pub fn flash(done: Option<&str>) -> Markup {
         Some("checked") => "Checked now: the results below are fresh.",
         Some("incident-opened") => "Incident opened: the public page shows it, and its subscribers are told.",
         Some("update-posted") => "Update posted: the public page shows it, and its subscribers are told.",
+        Some("subscriber-removed") => "Subscriber removed: nothing more is sent to it.",
         _ => return html! {},
     };
     html! { p.flash role="status" { (text) } }

@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/status-pages/{slug}", get(status_pages::page))
         .route("/ui/status-pages/{slug}/incidents", post(status_pages::open))
         .route("/ui/status-pages/{slug}/incidents/{id}/updates", post(status_pages::update))
+        .route("/ui/status-pages/{slug}/subscribers/{id}/remove", post(status_pages::remove_subscriber))
         .layer(Extension(Arc::new(cache::Sparklines::default())))
         .layer(axum::middleware::map_response(security_headers))
 }

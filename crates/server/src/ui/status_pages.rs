@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use vigil_core::status_page::{Incident, IncidentStatus, State as Shown, StatusPageDef};
+use vigil_core::time::Millis;
 use vigil_runtime::incidents::{NewIncident, NewUpdate, RECENT};
 
 use super::format::{self, query_escape};
@@ -81,6 +82,11 @@ pub async fn page(
     let now = app.engine.now();
     let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await.map_err(ApiError::from)?;
     let path = format!("/ui/status-pages/{}", query_escape(&slug));
+    // Addresses are people's: shown to those who may write, as the API does.
+    let subscribers = match (viewer.can_write(), page.subscribers.is_some()) {
+        (true, true) => Some(app.engine.page_subscribers(&slug).await.map_err(ApiError::from)?),
+        _ => None,
+    };
     let body = html! {
         (layout::flash(q.done.as_deref()))
         section.panel {
@@ -89,6 +95,10 @@ pub async fn page(
         @if viewer.can_write() {
             h2 { "Open an incident" }
             section.panel { (open_form(&viewer, &page, &path)) }
+        }
+        @if let Some(list) = &subscribers {
+            h2 { "Subscribers" }
+            section.panel { (subscriber_table(&viewer, list, &path, now)) }
         }
         h2 { "Incidents" }
         @if incidents.is_empty() { section.panel { p.muted { "No incident open or resolved in the last 14 days." } } }
@@ -113,6 +123,36 @@ pub async fn page(
         }
     };
     Ok(layout::page(&viewer, Nav::StatusPages, &format!("Status page {}", page.title), body))
+}
+
+/// A page's subscribers with a button each to remove it.
+fn subscriber_table(viewer: &Viewer, list: &[vigil_store::SubscriberRow], path: &str, now: Millis) -> Markup {
+    html! {
+        @if list.is_empty() { p.muted { "No subscriber yet." } }
+        @else {
+            table #subscribers {
+                thead { tr { th { "Kind" } th { "Address" } th { "Components" } th { "Confirmed" } th { "Since" } th { } } }
+                tbody {
+                    @for s in list {
+                        @let components: Vec<String> = serde_json::from_str(&s.components).unwrap_or_default();
+                        tr data-subscriber=(s.id) {
+                            td { (s.kind) }
+                            td.mono { (s.address) }
+                            td { @if components.is_empty() { "all" } @else { (components.join(", ")) } }
+                            td { @if let Some(at) = s.confirmed_at { (format::when(at, now)) } @else { "not yet" } }
+                            td { (format::when(s.created_at, now)) }
+                            td {
+                                form method="post" action={ (path) "/subscribers/" (query_escape(&s.id)) "/remove" } {
+                                    (csrf(viewer))
+                                    button type="submit" aria-label={ "Remove " (s.address) } { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn impact_select(name: &str, id: &str, chosen: Option<Shown>, optional: bool) -> Markup {
@@ -216,4 +256,15 @@ pub async fn update(
     app.engine.update_incident(&slug, &id, update).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "update-posted"))
+}
+
+/// `POST /ui/status-pages/{slug}/subscribers/{id}/remove`.
+pub async fn remove_subscriber(
+    State(app): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> UiResult<Response> {
+    if !app.engine.remove_subscriber(&slug, &id).await.map_err(ApiError::from)? {
+        return Err(ApiError::not_found(format!("no subscriber `{id}` on `{slug}`")).into());
+    }
+    Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "subscriber-removed"))
 }
