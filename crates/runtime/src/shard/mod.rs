@@ -184,12 +184,12 @@ pub fn run(
                         continue;
                     }
                     batch.inbox_done.extend(start.inbox);
+                    // Its starters hear once this batch is committed, whether it starts or exists.
+                    batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
                     // Loaded or revived meanwhile: present as well.
                     if exists || instances.contains_key(&id) {
-                        batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
                         continue;
                     }
-                    batch.committed.extend(start.waiters.into_iter().map(|tx| (id.clone(), tx)));
                     instances.insert(id.clone(), start.instance);
                     (id, Event::Start)
                 }
