@@ -132,7 +132,7 @@ async fn tokens_from_the_cli_guard_the_api_and_revoking_one_takes_effect() {
 async fn instances_and_status_read_a_remote_server_with_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
-    let token = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
+    let token = token(&db, "write");
     let (child, base) = serve_api(&db, &root().join("examples/job-monitor"), free_port(), &["--auth", "on"]).await;
     let http = vigil_connectors::http_client();
     let input = json!({"job_id": "remote-1", "polling_interval_seconds": 1, "timeout_seconds": 1, "status_url": "http://127.0.0.1:9/none"});

@@ -38,7 +38,7 @@ async fn an_unacknowledged_page_escalates_and_its_link_acknowledges_without_a_to
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let config = config(dir.path(), &hooks.url);
-    let token = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
+    let token = token(&db, "write");
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let (child, base) =

@@ -11,12 +11,6 @@ use support::*;
 
 const ADMIN_SECRET: &str = "pd-routing-key-9f3a";
 
-fn token(db: &Path, role: &str) -> String {
-    let out = run(db, &["token", "create", "--role", role]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// A config directory with one trusted workflow that sends the admin secret to `receiver`.
 fn config(dir: &Path, receiver: &str) -> std::path::PathBuf {
     let config = dir.join("config");

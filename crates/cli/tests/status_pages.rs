@@ -240,8 +240,8 @@ async fn incidents_are_told_in_order_and_rendered_safely() {
     let declared = "incidents:\n  - id: last-week\n    title: Slow invoices\n    impact: degraded\n    components: [Billing]\n    updates:\n      - at: 2020-01-10T10:00:00Z\n        status: investigating\n        message: Looking.\n      - at: 2020-01-10T11:00:00Z\n        status: resolved\n        message: Fixed.\n";
     let page_file = config.join("status-pages/acme.yaml");
     std::fs::write(&page_file, std::fs::read_to_string(&page_file).unwrap() + declared).unwrap();
-    let write = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
-    let read = String::from_utf8(run(&db, &["token", "create", "--role", "read"]).stdout).unwrap().trim().to_string();
+    let write = token(&db, "write");
+    let read = token(&db, "read");
     let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let _child = KillOnDrop(child);
     let http = vigil_connectors::http_client();

@@ -101,8 +101,8 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\nsubscribers:\n  email: mail\n  webhooks: true\n";
     std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
     let db = dir.path().join("vigil.db");
-    let write = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
-    let read = String::from_utf8(run(&db, &["token", "create", "--role", "read"]).stdout).unwrap().trim().to_string();
+    let write = token(&db, "write");
+    let read = token(&db, "read");
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
@@ -304,8 +304,8 @@ async fn operators_open_and_update_incidents_in_the_ui() {
     let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\n";
     std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
     let db = dir.path().join("vigil.db");
-    let write = String::from_utf8(run(&db, &["token", "create", "--role", "write"]).stdout).unwrap().trim().to_string();
-    let read = String::from_utf8(run(&db, &["token", "create", "--role", "read"]).stdout).unwrap().trim().to_string();
+    let write = token(&db, "write");
+    let read = token(&db, "read");
     let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let _child = KillOnDrop(child);
 

@@ -44,12 +44,6 @@ fn config(dir: &Path, port: u16, hooks: &str) -> std::path::PathBuf {
     cfg
 }
 
-fn token(db: &Path, role: &str) -> String {
-    let out = run(db, &["token", "create", "--role", role, "--name", &format!("ui-{role}")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The text of the first element matching `css`, once it contains `want` (15 s at most).
 async fn wait_text(b: &Browser, css: &str, want: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);

@@ -43,6 +43,13 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
     vigil(db).args(args).output().expect("run vigil")
 }
 
+/// Creates an API token of `role` through the CLI and returns it.
+pub fn token(db: &Path, role: &str) -> String {
+    let out = run(db, &["token", "create", "--role", role]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Stores a secret through the CLI.
 pub fn set_secret(db: &Path, name: &str, value: &str) {
     use std::io::Write;
