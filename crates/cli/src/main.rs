@@ -65,6 +65,9 @@ enum Command {
     /// Open, update and list a status page's incidents (through a running server).
     #[command(subcommand)]
     Incident(commands::incident::IncidentCommand),
+    /// Schedule, end and list a status page's maintenance (through a running server).
+    #[command(subcommand)]
+    Maintenance(commands::maintenance::MaintenanceCommand),
     /// Write a consistent copy of the SQLite store while it is in use (`vigil backup FILE`).
     Backup(commands::backup::BackupArgs),
     /// Replace the SQLite store with a backup; refused while `vigil serve` runs on it.
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
             Command::Silence(c) => commands::alerts::silence(c).await,
             Command::Notify(c) => commands::alerts::notify(c).await,
             Command::Incident(c) => commands::incident::run(c).await,
+            Command::Maintenance(c) => commands::maintenance::run(c).await,
             Command::Backup(a) => commands::backup::backup(a).await,
             Command::Restore(a) => commands::backup::restore(a).await,
             Command::Bench(a) => commands::bench::run(a).await,

@@ -44,6 +44,7 @@ impl Engine {
 
     async fn propose_on(&self, page: &StatusPageDef) -> Result<usize, IncidentError> {
         let Some(auto) = &page.automatic_incidents else { return Ok(0) };
+        let page = &self.with_stored_windows(page).await?;
         let now = self.now();
         let mut seen = Vec::with_capacity(page.components.len());
         for c in &page.components {

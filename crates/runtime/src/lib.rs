@@ -31,6 +31,7 @@ mod events;
 mod firing_alerts;
 mod http;
 pub mod incidents;
+pub mod maintenance;
 mod monitor_relay;
 pub mod monitors;
 mod page_days;

@@ -130,7 +130,7 @@ pub(crate) struct Shared {
     /// Told when another node changed the definitions.
     pub definitions_changed: tokio::sync::Notify,
     /// The public status pages in force, by slug.
-    pub status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
+    pub status_pages: Arc<RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
     /// The server's public URL (links in letters to subscribers), when set.
     pub public_url: Option<String>,
     /// Wakes the sending of subscribers' notices (one was written).

@@ -189,8 +189,12 @@ impl Engine {
 
     /// What page `slug` shows now; `None` when there is no such page.
     pub async fn status_page_view(&self, slug: &str) -> Option<vigil_store::Result<PageView>> {
-        let page = Arc::new(self.status_pages().iter().find(|p| p.slug == slug)?.clone());
-        Some(self.view_of(page).await)
+        let page = self.status_pages().iter().find(|p| p.slug == slug)?.clone();
+        // Its windows scheduled through the API too: shown, and under way they count.
+        match self.with_stored_windows(&page).await {
+            Ok(page) => Some(self.view_of(Arc::new(page)).await),
+            Err(e) => Some(Err(e)),
+        }
     }
 
     async fn view_of(&self, page: Arc<StatusPageDef>) -> vigil_store::Result<PageView> {

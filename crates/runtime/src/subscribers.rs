@@ -116,13 +116,11 @@ fn plausible_email(address: &str) -> bool {
         && vigil_connectors::notifiers::email::is_address(address)
 }
 
-/// Whether subscriber `s` follows `incident`: it follows the whole page, or a component the
-/// incident names, or the incident names none.
-fn follows(s: &SubscriberRow, incident: &Incident) -> bool {
+/// Whether subscriber `s` follows a change of `changed`: it follows the whole page, or one of
+/// them, or the change is of the whole page (names none).
+fn follows(s: &SubscriberRow, changed: &[String]) -> bool {
     let components: Vec<String> = serde_json::from_str(&s.components).unwrap_or_default();
-    components.is_empty()
-        || incident.components.is_empty()
-        || incident.components.iter().any(|c| components.contains(c))
+    components.is_empty() || changed.is_empty() || changed.iter().any(|c| components.contains(c))
 }
 
 impl Engine {
@@ -295,44 +293,51 @@ impl Engine {
         page: &StatusPageDef,
         incident: &Incident,
     ) -> Result<Vec<NewNotice>, StoreError> {
-        let Some(offered) = &page.subscribers else { return Ok(Vec::new()) };
         let Some(update) = incident.updates.iter().max_by_key(|u| u.at) else { return Ok(Vec::new()) };
+        let tell = Tell {
+            components: &incident.components,
+            dedup: format!("incident/{}/{}/{}", page.slug, incident.id, incident.updates.len()),
+            subject: format!("[{}] {}: {}", page.title, incident.title, update.status.words()),
+            text: format!(
+                "{title}\n{status} ({when})\n\n{message}\n\nAffects: {affects}\n",
+                title = incident.title,
+                status = update.status.words(),
+                when = utc(update.at),
+                message = update.message,
+                affects = affects(&incident.components),
+            ),
+            payload: serde_json::json!({
+                "type": "incident.updated",
+                "incident": {
+                    "id": incident.id, "title": incident.title, "impact": incident.impact.as_str(),
+                    "components": incident.components, "status": update.status,
+                    "resolved": incident.resolved_at().is_some(),
+                },
+                "update": {"at": update.at, "status": update.status, "message": update.message},
+            }),
+        };
+        self.notices_to(page, tell).await
+    }
+
+    /// The notices telling `page`'s confirmed subscribers who follow what `tell` is about: an
+    /// email with the page's address and an unsubscribe link, or a webhook of its payload with
+    /// the page added.
+    pub(crate) async fn notices_to(&self, page: &StatusPageDef, tell: Tell<'_>) -> Result<Vec<NewNotice>, StoreError> {
+        let Some(offered) = &page.subscribers else { return Ok(Vec::new()) };
         let subscribers = self.shared().store.subscribers(&page.slug).await?;
         let told: Vec<&SubscriberRow> =
-            subscribers.iter().filter(|s| s.confirmed_at.is_some() && follows(s, incident)).collect();
+            subscribers.iter().filter(|s| s.confirmed_at.is_some() && follows(s, tell.components)).collect();
         if told.is_empty() {
             return Ok(Vec::new());
         }
         let Ok((base, sealer)) = self.link_parts() else {
-            tracing::warn!(page = %page.slug, "Subscribers were not told of an incident: vigil serve needs --public-url.");
+            tracing::warn!(page = %page.slug, "Subscribers were not told of a change: vigil serve needs --public-url.");
             return Ok(Vec::new());
         };
         let page_url = format!("{base}/status/{}", page.slug);
-        let number = incident.updates.len();
-        let subject = format!("[{}] {}: {}", page.title, incident.title, update.status.words());
-        let text = format!(
-            "{title}\n{status} ({when})\n\n{message}\n\nAffects: {affects}\n\n{page_url}\n",
-            title = incident.title,
-            status = update.status.words(),
-            when = jiff::Timestamp::from_millisecond(update.at).map(|t| t.to_string()).unwrap_or_default(),
-            message = update.message,
-            affects = if incident.components.is_empty() {
-                "everything on the page".into()
-            } else {
-                incident.components.join(", ")
-            },
-        );
-        let payload = serde_json::json!({
-            "type": "incident.updated",
-            "page": {"slug": page.slug, "title": page.title, "url": page_url},
-            "incident": {
-                "id": incident.id, "title": incident.title, "impact": incident.impact.as_str(),
-                "components": incident.components, "status": update.status,
-                "resolved": incident.resolved_at().is_some(),
-            },
-            "update": {"at": update.at, "status": update.status, "message": update.message},
-        })
-        .to_string();
+        let mut payload = tell.payload;
+        payload["page"] = serde_json::json!({"slug": page.slug, "title": page.title, "url": page_url});
+        let payload = payload.to_string();
         let mut notices = Vec::with_capacity(told.len());
         for s in told {
             let message = match s.kind.as_str() {
@@ -343,8 +348,8 @@ impl Engine {
                     Message::Email {
                         notifier,
                         to: s.address.clone(),
-                        subject: subject.clone(),
-                        text: format!("{text}\nTo stop these letters: {unsubscribe}\n"),
+                        subject: tell.subject.clone(),
+                        text: format!("{}\n{page_url}\n\nTo stop these letters: {unsubscribe}\n", tell.text),
                         unsubscribe: Some(unsubscribe),
                     }
                 }
@@ -352,13 +357,37 @@ impl Engine {
             notices.push(NewNotice {
                 page: page.slug.clone(),
                 subscriber: s.id.clone(),
-                dedup: format!("incident/{}/{}/{number}/{}", page.slug, incident.id, s.id),
+                dedup: format!("{}/{}", tell.dedup, s.id),
                 body: serde_json::to_string(&message).expect("a message serializes"),
                 created_at: self.now(),
             });
         }
         Ok(notices)
     }
+}
+
+/// What subscribers are told of one change.
+pub(crate) struct Tell<'a> {
+    /// The components it is about; none: the whole page.
+    pub components: &'a [String],
+    /// What makes it one message per subscriber (the subscriber's id is added).
+    pub dedup: String,
+    /// A letter's subject.
+    pub subject: String,
+    /// A letter's text (the page's address and the unsubscribe link are added).
+    pub text: String,
+    /// A webhook's JSON (`page` is added).
+    pub payload: serde_json::Value,
+}
+
+/// A time as letters write it.
+pub(crate) fn utc(at: vigil_core::time::Millis) -> String {
+    jiff::Timestamp::from_millisecond(at).map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// What a change affects, in words.
+pub(crate) fn affects(components: &[String]) -> String {
+    if components.is_empty() { "everything on the page".into() } else { components.join(", ") }
 }
 
 #[cfg(test)]
@@ -410,9 +439,9 @@ mod tests {
             updates: Vec::new(),
             postmortem: None,
         };
-        assert!(follows(&s("[]"), &incident(&["API"])));
-        assert!(follows(&s(r#"["API"]"#), &incident(&["API", "Web"])));
-        assert!(!follows(&s(r#"["Billing"]"#), &incident(&["API"])));
-        assert!(follows(&s(r#"["Billing"]"#), &incident(&[])), "an incident of the whole page");
+        assert!(follows(&s("[]"), &incident(&["API"]).components));
+        assert!(follows(&s(r#"["API"]"#), &incident(&["API", "Web"]).components));
+        assert!(!follows(&s(r#"["Billing"]"#), &incident(&["API"]).components));
+        assert!(follows(&s(r#"["Billing"]"#), &incident(&[]).components), "an incident of the whole page");
     }
 }

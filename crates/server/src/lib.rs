@@ -24,6 +24,7 @@ mod health;
 mod incidents;
 mod instances;
 pub mod listen;
+mod maintenance;
 mod monitors;
 mod openapi;
 mod operations;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(definitions::routes())
         .merge(schedules::routes())
         .merge(incidents::routes())
+        .merge(maintenance::routes())
         .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())

@@ -42,6 +42,7 @@ pub async fn run_all(store: &dyn Store) {
     nodes_and_fire_lags(store).await;
     alert_text_is_stored_as_sent(store).await;
     crate::conformance_cluster::run_all(store).await;
+    crate::conformance_maintenance::run_all(store).await;
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
     crate::conformance_retention::run_all(store).await;

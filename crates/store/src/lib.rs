@@ -10,11 +10,13 @@ pub mod cluster;
 mod cluster_sql;
 pub mod conformance;
 mod conformance_cluster;
+mod conformance_maintenance;
 mod conformance_monitors;
 mod conformance_retention;
 pub mod evidence;
 pub mod incidents;
 mod listing;
+pub mod maintenance;
 pub mod monitor_live;
 pub mod monitor_results;
 pub mod parked;
@@ -43,6 +45,7 @@ pub use alerts::{
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use evidence::CheckEvidence;
 pub use incidents::IncidentRow;
+pub use maintenance::{MaintenanceRow, MaintenanceWrite};
 pub use monitor_live::MonitorLiveRow;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
@@ -394,6 +397,16 @@ pub trait Store: Send + Sync + 'static {
     /// Page `page`'s incidents that began before `to` and were not resolved before `from`
     /// (those open then), newest first, at most `limit`.
     async fn incidents(&self, page: &str, from: Millis, to: Millis, limit: u32) -> Result<Vec<IncidentRow>>;
+    /// Writes a maintenance window, what its subscribers are told, or both, in one transaction;
+    /// false, writing nothing, when the window changed since it was read or what is told was
+    /// told before (see [`MaintenanceWrite`]).
+    async fn write_maintenance(&self, write: &MaintenanceWrite) -> Result<bool>;
+    /// One stored maintenance window of page `page`.
+    async fn maintenance(&self, page: &str, id: &str) -> Result<Option<MaintenanceRow>>;
+    /// Page `page`'s stored windows ending after `after`, soonest first, at most `limit`.
+    async fn maintenance_ending_after(&self, page: &str, after: Millis, limit: u32) -> Result<Vec<MaintenanceRow>>;
+    /// What page `page`'s subscribers were told of window `key` (`scheduled`, `started`, ...).
+    async fn maintenance_told(&self, page: &str, key: &str) -> Result<Vec<String>>;
     /// Adds a UI session, and forgets those that expired by its start.
     async fn put_session(&self, session: &SessionRow) -> Result<()>;
     /// The session whose id hashes to `id_hash`, unless it expired by `now`.

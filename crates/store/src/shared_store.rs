@@ -585,6 +585,39 @@ macro_rules! store_impl {
             Ok(true)
         }
 
+        async fn write_maintenance(&self, write: &crate::MaintenanceWrite) -> Result<bool> {
+            let mut tx = self.writer.begin().await?;
+            if let Some((row, read)) = &write.window {
+                let q = match read {
+                    None => sqlx::query(crate::maintenance::INSERT),
+                    Some(_) => sqlx::query(crate::maintenance::REPLACE_IF),
+                };
+                let mut q = q.bind(&row.page).bind(&row.id).bind(row.starts_at).bind(row.ends_at).bind(&row.body);
+                if let Some(read) = read {
+                    q = q.bind(read);
+                }
+                if q.execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+            if let Some((page, key, event)) = &write.told {
+                let q = match &write.after {
+                    None => sqlx::query(crate::maintenance::TELL),
+                    Some(_) => sqlx::query(crate::maintenance::TELL_AFTER),
+                };
+                let mut q = q.bind(page).bind(key).bind(event).bind(write.at);
+                if let Some(after) = &write.after {
+                    q = q.bind(after);
+                }
+                if q.execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+            insert_notices(&mut tx, &write.notices).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
         async fn put_subscriber(&self, row: &crate::SubscriberRow, confirm: Option<&crate::NewNotice>) -> Result<bool> {
             let mut tx = self.writer.begin().await?;
             let done = sqlx::query(crate::subscribers::INSERT_SUBSCRIBER)
@@ -732,6 +765,26 @@ macro_rules! store_impl {
                 .fetch_all(&self.reader)
                 .await?;
             rows.iter().map(incident_of).collect()
+        }
+
+        async fn maintenance(&self, page: &str, id: &str) -> Result<Option<crate::MaintenanceRow>> {
+            let row = sqlx::query(crate::maintenance::SELECT_ONE).bind(page).bind(id).fetch_optional(&self.reader).await?;
+            row.as_ref().map(maintenance_of).transpose()
+        }
+
+        async fn maintenance_ending_after(&self, page: &str, after: Millis, limit: u32) -> Result<Vec<crate::MaintenanceRow>> {
+            let rows = sqlx::query(crate::maintenance::SELECT_ENDING_AFTER)
+                .bind(page)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter().map(maintenance_of).collect()
+        }
+
+        async fn maintenance_told(&self, page: &str, key: &str) -> Result<Vec<String>> {
+            let rows = sqlx::query(crate::maintenance::SELECT_TOLD).bind(page).bind(key).fetch_all(&self.reader).await?;
+            Ok(rows.iter().map(|r| r.try_get("event")).collect::<std::result::Result<_, _>>()?)
         }
 
         async fn put_session(&self, session: &crate::SessionRow) -> Result<()> {
@@ -1252,6 +1305,16 @@ macro_rules! backend_helpers {
             components: row.try_get("components")?,
             confirmed_at: row.try_get("confirmed_at")?,
             created_at: row.try_get("created_at")?,
+        })
+    }
+
+    fn maintenance_of(row: &$row) -> Result<crate::MaintenanceRow> {
+        Ok(crate::MaintenanceRow {
+            page: row.try_get("page")?,
+            id: row.try_get("id")?,
+            starts_at: row.try_get("starts_at")?,
+            ends_at: row.try_get("ends_at")?,
+            body: row.try_get("body")?,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod import;
 pub mod incident;
 pub mod inspect;
+pub mod maintenance;
 pub mod monitors;
 pub mod reload;
 pub mod remote;

@@ -246,6 +246,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     engine.set_status_pages(config.status_pages);
     tokio::spawn(engine.clone().propose_incidents_forever());
     tokio::spawn(engine.clone().deliver_notices_forever());
+    tokio::spawn(engine.clone().tell_maintenance_forever());
     tokio::spawn(engine.clone().relay_monitor_live_forever());
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;

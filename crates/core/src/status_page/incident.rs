@@ -110,16 +110,19 @@ impl Incident {
     }
 }
 
-/// An update's time: an RFC 3339 string or milliseconds since the epoch.
-pub(super) mod when {
+/// A time in a page's file or the API: an RFC 3339 string or milliseconds since the epoch
+/// (`#[serde(with = "vigil_core::status_page::when")]`).
+pub mod when {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::time::Millis;
 
+    /// Writes milliseconds.
     pub fn serialize<S: Serializer>(at: &Millis, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_i64(*at)
     }
 
+    /// Reads milliseconds or RFC 3339.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]

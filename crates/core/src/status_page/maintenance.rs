@@ -1,7 +1,8 @@
 //! Scheduled maintenance on a status page (`maintenance:` in its file): work announced ahead of
 //! time, during which the components it names show "Under maintenance" instead of what their
 //! monitors say, so planned downtime is not told as an outage (and opens no automatic
-//! incident).
+//! incident). Windows are declared in the file or scheduled through the API (stored, with an
+//! id); subscribers are told when one is scheduled, starts, ends and is cancelled.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,10 @@ use crate::time::Millis;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Maintenance {
+    /// Its id on the page: given by the server to a window scheduled through the API; a
+    /// declared window's is derived from its title and start ([`Maintenance::key`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// Its heading.
     pub title: String,
     /// What is done, and what readers may notice (Markdown).
@@ -26,17 +31,86 @@ pub struct Maintenance {
     /// When it ends.
     #[serde(with = "super::incident::when")]
     pub ends: Millis,
+    /// Called off before it started (a scheduled window only): no longer shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
+}
+
+/// What subscribers are told of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaintenanceEvent {
+    /// It was announced.
+    Scheduled,
+    /// It began.
+    Started,
+    /// It ended.
+    Completed,
+    /// It was called off before it began.
+    Cancelled,
+}
+
+impl MaintenanceEvent {
+    /// Its name in keys and webhooks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaintenanceEvent::Scheduled => "scheduled",
+            MaintenanceEvent::Started => "started",
+            MaintenanceEvent::Completed => "completed",
+            MaintenanceEvent::Cancelled => "cancelled",
+        }
+    }
+
+    /// Its words in a letter's subject.
+    pub fn words(self) -> &'static str {
+        match self {
+            MaintenanceEvent::Scheduled => "Scheduled maintenance",
+            MaintenanceEvent::Started => "Maintenance in progress",
+            MaintenanceEvent::Completed => "Maintenance completed",
+            MaintenanceEvent::Cancelled => "Maintenance cancelled",
+        }
+    }
 }
 
 impl Maintenance {
     /// Whether it is under way at `now`.
     pub fn active(&self, now: Millis) -> bool {
-        self.starts <= now && now < self.ends
+        !self.cancelled && self.starts <= now && now < self.ends
     }
 
     /// Whether it is still to come at `now`.
     pub fn upcoming(&self, now: Millis) -> bool {
-        now < self.starts
+        !self.cancelled && now < self.starts
+    }
+
+    /// Its key on the page: its id, or for a declared window one derived from its title and
+    /// start (the same on every node and after a restart, so it is told once; changing its end
+    /// or text keeps it).
+    pub fn key(&self) -> String {
+        if !self.id.is_empty() {
+            return self.id.clone();
+        }
+        // FNV-1a: stable across builds, unlike the standard library's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.title.bytes().chain([0]).chain(self.starts.to_le_bytes()) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("file-{hash:016x}")
+    }
+
+    /// What subscribers are to be told of it at `now`, at most one thing, and what must have
+    /// been told before it: that it is scheduled (before it starts), that it started (while
+    /// under way), or, within a day of its end, that it ended (if its start was told).
+    pub fn due_event(&self, now: Millis) -> Option<(MaintenanceEvent, Option<MaintenanceEvent>)> {
+        const LATEST_END_NOTICE: Millis = 86_400_000;
+        if self.upcoming(now) {
+            Some((MaintenanceEvent::Scheduled, None))
+        } else if self.active(now) {
+            Some((MaintenanceEvent::Started, None))
+        } else if !self.cancelled && now < self.ends + LATEST_END_NOTICE {
+            Some((MaintenanceEvent::Completed, Some(MaintenanceEvent::Started)))
+        } else {
+            None
+        }
     }
 
     /// Whether it touches component `name` (none named: the whole page).
@@ -78,6 +152,34 @@ mod tests {
         assert!(w.active(starts) && w.active(starts + 3_599_999));
         assert!(!w.active(starts + 3_600_000) && !w.upcoming(starts + 3_600_000));
         assert!(w.affects("Billing") && !w.affects("Website"));
+    }
+
+    #[test]
+    fn a_declared_window_keeps_its_key_when_its_end_or_text_changes() {
+        let mut w = window(serde_json::json!({"title": "Upgrade", "starts": 10, "ends": 20}));
+        let key = w.key();
+        assert!(key.starts_with("file-"), "{key}");
+        w.ends = 30;
+        w.message = Some("longer".into());
+        assert_eq!(w.key(), key);
+        w.starts = 11;
+        assert_ne!(w.key(), key);
+        w.id = "abc".into();
+        assert_eq!(w.key(), "abc");
+    }
+
+    #[test]
+    fn subscribers_hear_of_a_window_before_during_and_after_it() {
+        let w = window(serde_json::json!({"title": "Upgrade", "starts": 1_000, "ends": 2_000}));
+        use MaintenanceEvent::*;
+        assert_eq!(w.due_event(500), Some((Scheduled, None)));
+        assert_eq!(w.due_event(1_000), Some((Started, None)));
+        assert_eq!(w.due_event(2_000), Some((Completed, Some(Started))), "once its start was told");
+        assert_eq!(w.due_event(2_000 + 86_400_000), None, "too long ago");
+        let cancelled = Maintenance { cancelled: true, ..w };
+        assert_eq!(cancelled.due_event(500), None);
+        assert_eq!(cancelled.due_event(2_000), None);
+        assert!(!cancelled.upcoming(500) && !cancelled.active(1_500));
     }
 
     #[test]

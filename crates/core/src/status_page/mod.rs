@@ -13,8 +13,8 @@ mod maintenance;
 
 pub use auto::{AutoIncidents, AutoStep, Observed, is_automatic};
 pub use build::{build_status_page, is_slug};
-pub use incident::{Incident, IncidentStatus, IncidentUpdate};
-pub use maintenance::Maintenance;
+pub use incident::{Incident, IncidentStatus, IncidentUpdate, when};
+pub use maintenance::{Maintenance, MaintenanceEvent};
 
 /// A status page as declared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +94,30 @@ impl StatusPageDef {
     /// Whether a maintenance window of the page covers component `name` at `now`.
     pub fn under_maintenance(&self, name: &str, now: crate::time::Millis) -> bool {
         self.maintenance.iter().any(|m| m.active(now) && m.affects(name))
+    }
+
+    /// The silences that hold back the alerts of the monitors under the page's maintenance
+    /// windows (those of its file and `scheduled` ones), each while its window lasts: one per
+    /// window and monitor of the components it names (a component of one series: its whole
+    /// monitor), for the windows not over at `now` (so the list changes when one ends, and
+    /// what it held is looked at again). Planned work pages nobody, as in Uptime Kuma.
+    pub fn maintenance_silences(
+        &self,
+        scheduled: &[Maintenance],
+        now: crate::time::Millis,
+    ) -> Vec<crate::alert::Silence> {
+        let mut out = Vec::new();
+        for w in self.maintenance.iter().chain(scheduled).filter(|w| !w.cancelled && w.ends > now) {
+            let mut monitors: Vec<&str> =
+                self.components.iter().filter(|c| w.affects(&c.name)).flat_map(ComponentDef::members).collect();
+            monitors.sort_unstable();
+            monitors.dedup();
+            for m in monitors {
+                let matchers = [(crate::alert::ALERT_NAME_LABEL.to_string(), m.to_string())].into();
+                out.push(crate::alert::Silence::new(matchers, w.ends).starting(Some(w.starts)));
+            }
+        }
+        out
     }
 }
 

@@ -201,3 +201,30 @@ fn declared_incidents_are_checked_at_their_fields_and_kept_in_time_order() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn maintenance_holds_the_alerts_of_the_monitors_it_covers_while_it_lasts() {
+    let mut doc = page(json!([
+        {"name": "Website", "monitor": "web"},
+        {"name": "API", "monitors": ["api-eu", "api-us", "web"]},
+        {"name": "Billing", "monitor": "billing"}
+    ]));
+    doc["maintenance"] = json!([{"title": "Upgrade", "components": ["API"], "starts": 1_000, "ends": 2_000}]);
+    let def = build_status_page(&doc).0.expect("built");
+    let scheduled: Maintenance =
+        serde_json::from_value(json!({"id": "m1", "title": "Whole page", "starts": 5_000, "ends": 6_000})).unwrap();
+    let cancelled = Maintenance { cancelled: true, ..scheduled.clone() };
+    assert_eq!(
+        def.maintenance_silences(std::slice::from_ref(&scheduled), 2_000).len(),
+        4,
+        "the file's window is over at 2000"
+    );
+    let silences = def.maintenance_silences(&[scheduled, cancelled], 0);
+    let labels = std::collections::BTreeMap::new();
+    let muted = |name: &str, at: i64| silences.iter().any(|s| s.mutes(name, &labels, at));
+    assert!(muted("api-eu", 1_000) && muted("api-us", 1_999) && muted("web", 1_500));
+    assert!(!muted("billing", 1_500), "Billing is not under maintenance");
+    assert!(!muted("api-eu", 999) && !muted("api-eu", 2_000), "only while it lasts");
+    assert!(muted("billing", 5_000), "a window of the whole page covers every monitor");
+    assert_eq!(silences.len(), 3 + 4, "one per window and monitor; the cancelled window none");
+}

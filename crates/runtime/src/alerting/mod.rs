@@ -63,6 +63,8 @@ pub(crate) struct AlertDeps {
     pub inbox: Arc<crate::cluster::handed::Handed>,
     /// Signs the acknowledgement links pages carry (with a public URL and a key).
     pub ack_links: Option<crate::ack_link::AckLinks>,
+    /// The status pages in force: their maintenance windows hold back their monitors' alerts.
+    pub status_pages: Arc<std::sync::RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
 }
 
 /// Runs the manager until its channel closes.
@@ -283,6 +285,7 @@ impl Manager {
             ownership: self.deps.ownership.clone(),
             rules: rules.unwrap_or_default(),
             watched: self.watched_parents.iter().cloned().collect(),
+            pages: self.deps.status_pages.read().expect("lock").clone(),
             // Silences until resolved end on one node: the owner of partition 0.
             end_until_resolved: self.refreshes.is_multiple_of(UNTIL_RESOLVED_EVERY) && self.deps.ownership.owns(0),
         };
@@ -311,11 +314,12 @@ impl Manager {
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
-        match r.silences {
-            Ok(rows) => {
+        match r.silences.and_then(|rows| Ok((rows, r.maintenance?))) {
+            Ok((rows, maintenance)) => {
                 let silences: Vec<Silence> = rows
                     .into_iter()
                     .filter_map(|r| Some(Silence::from_stored(&r.matchers, r.ends_at)?.starting(r.starts_at)))
+                    .chain(maintenance)
                     .collect();
                 if silences != self.silences {
                     // A silence was added, removed or changed: look at every held-back page again.

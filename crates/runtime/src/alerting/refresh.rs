@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use vigil_core::alert::Silence;
 use vigil_core::alertmanager::config::inhibit::InhibitRule;
+use vigil_core::status_page::{Maintenance, StatusPageDef};
 use vigil_core::time::Clock;
 use vigil_store::{SilenceRow, Store, StoreError};
 
@@ -20,6 +22,8 @@ pub(crate) struct Refreshed {
     pub acks: Result<Vec<String>, StoreError>,
     /// The silences.
     pub silences: Result<Vec<SilenceRow>, StoreError>,
+    /// The silences of the status pages' maintenance windows.
+    pub maintenance: Result<Vec<Silence>, StoreError>,
     /// Some silence until resolved ended: look again at once.
     pub ended_until_resolved: bool,
     /// Other nodes' firing alerts an inhibition rule takes as its source (key, labels); `None`
@@ -40,6 +44,8 @@ pub(crate) struct Look {
     pub rules: Vec<InhibitRule>,
     /// The monitors others depend on.
     pub watched: Vec<String>,
+    /// The status pages in force.
+    pub pages: Arc<Vec<StatusPageDef>>,
     /// This look also ends the silences until resolved whose alerts resolved.
     pub end_until_resolved: bool,
 }
@@ -50,6 +56,7 @@ impl Look {
         let store = &*self.store;
         let acks = store.ack_requests().await;
         let silences = store.silences().await;
+        let maintenance = self.maintenance_silences().await;
         let mut ended_until_resolved = false;
         if self.end_until_resolved {
             match crate::until_resolved::end_resolved(store, self.clock.now()).await {
@@ -60,7 +67,20 @@ impl Look {
         let remote_sources = self.remote_sources().await;
         let firing_parents = store.firing_names(&self.watched).await;
         let routing = crate::routing::read_stored(store).await;
-        Refreshed { acks, silences, ended_until_resolved, remote_sources, firing_parents, routing }
+        Refreshed { acks, silences, maintenance, ended_until_resolved, remote_sources, firing_parents, routing }
+    }
+
+    /// The silences of the pages' maintenance windows, those of their files and those scheduled
+    /// through the API (a window that no longer reads is left out: the page logs it).
+    async fn maintenance_silences(&self) -> Result<Vec<Silence>, StoreError> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for page in self.pages.iter() {
+            let rows = self.store.maintenance_ending_after(&page.slug, now, 200).await?;
+            let scheduled: Vec<Maintenance> = rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect();
+            out.extend(page.maintenance_silences(&scheduled, now));
+        }
+        Ok(out)
     }
 
     /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.

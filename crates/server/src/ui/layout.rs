@@ -133,6 +133,12 @@ pub fn flash(done: Option<&str>) -> Markup {
         Some("incident-opened") => "Incident opened: the public page shows it, and its subscribers are told.",
         Some("update-posted") => "Update posted: the public page shows it, and its subscribers are told.",
         Some("subscriber-removed") => "Subscriber removed: nothing more is sent to it.",
+        Some("maintenance-scheduled") => {
+            "Maintenance scheduled: the public page shows it, and its subscribers are told."
+        }
+        Some("maintenance-ended") => {
+            "Maintenance ended: the public page no longer shows it, and its subscribers are told."
+        }
         _ => return html! {},
     };
     html! { p.flash role="status" { (text) } }

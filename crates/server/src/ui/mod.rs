@@ -24,6 +24,7 @@ mod overview;
 mod schedules;
 pub mod session;
 mod signin;
+mod status_maintenance;
 mod status_pages;
 mod workflows;
 
@@ -72,6 +73,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/status-pages/{slug}/incidents", post(status_pages::open))
         .route("/ui/status-pages/{slug}/incidents/{id}/updates", post(status_pages::update))
         .route("/ui/status-pages/{slug}/subscribers/{id}/remove", post(status_pages::remove_subscriber))
+        .route("/ui/status-pages/{slug}/maintenance", post(status_maintenance::schedule))
+        .route("/ui/status-pages/{slug}/maintenance/{id}/end", post(status_maintenance::end))
         .layer(Extension(Arc::new(cache::Sparklines::default())))
         .layer(axum::middleware::map_response(security_headers))
 }

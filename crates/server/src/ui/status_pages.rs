@@ -1,6 +1,8 @@
 //! Status pages for operators: each page with its public address, and on a page's own screen its
 //! incidents, a form to open one and, under each incident opened here or through the API, a
-//! form to post an update (a write role). Incidents declared in a page's file change there.
+//! form to post an update (a write role), its scheduled maintenance
+//! ([`super::status_maintenance`]) and its subscribers. Incidents declared in a page's file
+//! change there.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -81,6 +83,7 @@ pub async fn page(
         .ok_or_else(|| ApiError::not_found(format!("no status page `{slug}`")))?;
     let now = app.engine.now();
     let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await.map_err(ApiError::from)?;
+    let windows = app.engine.maintenance_windows(&slug, now - RECENT).await.map_err(ApiError::from)?;
     let path = format!("/ui/status-pages/{}", query_escape(&slug));
     // Addresses are people's: shown to those who may write, as the API does.
     let subscribers = match (viewer.can_write(), page.subscribers.is_some()) {
@@ -96,6 +99,7 @@ pub async fn page(
             h2 { "Open an incident" }
             section.panel { (open_form(&viewer, &page, &path)) }
         }
+        (super::status_maintenance::section(&viewer, &page, &windows, &path, now))
         @if let Some(list) = &subscribers {
             h2 { "Subscribers" }
             section.panel { (subscriber_table(&viewer, list, &path, now)) }

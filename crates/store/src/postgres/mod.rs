@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0031_incidents.sql"),
     include_str!("../../migrations/postgres/0032_status_subscribers.sql"),
     include_str!("../../migrations/postgres/0033_monitor_live.sql"),
+    include_str!("../../migrations/postgres/0034_status_maintenance.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

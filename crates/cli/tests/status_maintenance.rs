@@ -1,0 +1,302 @@
+//! Issue 37, scheduled maintenance: windows scheduled through the API and the CLI, and declared
+//! in a page's file, are shown on the public page, held back the pages of the monitors they
+//! cover, and are told to a webhook subscriber once each (scheduled, started, completed,
+//! cancelled); operators schedule and cancel one in the web UI in headless Chromium.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::webdriver::Browser;
+use support::*;
+
+/// Waits up to `secs` for `done` to hold, saying `what` if it never does.
+async fn until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `type`s of the maintenance webhooks received, with the window's title.
+fn told(hooks: &Recorder) -> Vec<(String, String)> {
+    hooks
+        .to("/hook")
+        .iter()
+        .map(|r| {
+            (
+                r.body["type"].as_str().unwrap_or("").to_string(),
+                r.body["maintenance"]["title"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn count(hooks: &Recorder, kind: &str, title: &str) -> usize {
+    told(hooks).iter().filter(|(k, t)| k == kind && t == title).count()
+}
+
+fn rfc3339(at: jiff::Timestamp) -> String {
+    at.round(jiff::Unit::Second).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_is_shown_holds_pages_and_is_told_once() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let fails = failing.clone();
+    let hooks = Recorder::start(move |r| {
+        if r.path == "/health" && fails.load(Ordering::SeqCst) {
+            return Reply { status: 500, body: json!({"ok": false}), delay: Duration::ZERO };
+        }
+        Reply::json(json!({"ok": true}))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {url}/health\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n\
+         - name: billing\n  every: 1s\n  source:\n    http:\n      url: {url}/billing\n      conditions: [\"[STATUS] == 200\"]\n",
+        url = hooks.url
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    std::fs::write(config.join("notifiers/ops.yaml"), format!("name: ops\ntype: webhook\nurl: {}/page\n", hooks.url))
+        .unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: billing\nsubscribers:\n  webhooks: true\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let write = token(&db, "write");
+    let read = token(&db, "read");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let api = format!("{base}/api/v1/status-pages/acme/maintenance");
+    let added = http
+        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
+        .bearer_auth(&write)
+        .json(&json!({"webhook": format!("{}/hook", hooks.url)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+
+    // Bad input is refused, naming the field; nothing is stored.
+    let refused = async |body: Value| {
+        let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    let (status, said) = refused(
+        json!({"title": "x", "starts": rfc3339(soon), "ends": rfc3339(soon - jiff::SignedDuration::from_secs(60))}),
+    )
+    .await;
+    assert!(status == 400 && said.contains("ends"), "{status} {said}");
+    let (status, said) =
+        refused(json!({"title": "x", "components": ["Webiste"], "starts": rfc3339(soon), "ends": rfc3339(soon + jiff::SignedDuration::from_secs(60))})).await;
+    assert!(status == 400 && said.contains("components[0]") && said.contains("Website"), "{status} {said}");
+    let (status, _) = refused(json!({"title": "x", "starts": "tomorrow", "ends": 1})).await;
+    assert_eq!(status, 400);
+    let res =
+        http.post(&api).bearer_auth(&read).json(&json!({"title": "x", "starts": 1, "ends": 2})).send().await.unwrap();
+    assert_eq!(res.status(), 403, "scheduling needs a write token");
+
+    // Window A: the website, from about 3 s from now for two minutes.
+    let body = json!({"title": "Database upgrade", "components": ["Website"], "message": "Pages may be **slow**.",
+        "starts": rfc3339(soon), "ends": rfc3339(soon + jiff::SignedDuration::from_secs(120))});
+    let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let window: Value = res.json().await.unwrap();
+    until(20, "the subscriber was told it is scheduled", async || {
+        count(&hooks, "maintenance.scheduled", "Database upgrade") == 1
+    })
+    .await;
+    let scheduled = &hooks.to("/hook")[0].body;
+    assert_eq!(scheduled["maintenance"]["id"], window["id"]);
+    assert_eq!(scheduled["maintenance"]["components"], json!(["Website"]));
+    assert_eq!(scheduled["page"]["url"], format!("{public}/status/acme"));
+    let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Database upgrade") && html.contains("Scheduled") && html.contains("<strong>slow</strong>"),
+        "{html}"
+    );
+
+    // Under way: the website shows it; its monitor fails and fires, and nobody is paged.
+    until(20, "the subscriber was told it started", async || {
+        count(&hooks, "maintenance.started", "Database upgrade") == 1
+    })
+    .await;
+    let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("In progress") && html.contains("Under maintenance"), "{html}");
+    failing.store(true, Ordering::SeqCst);
+    let firing = async || {
+        let res = http.get(format!("{base}/api/v1/alerts")).bearer_auth(&write).send().await.unwrap();
+        let listed: Value = res.json().await.unwrap();
+        listed["items"].as_array().into_iter().flatten().any(|a| a["name"] == "web" && a["condition"] == "firing")
+    };
+    until(20, "the website's monitor never fired", firing).await;
+    // Three more checks of the failing monitor, held.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(hooks.to("/page").is_empty(), "paged during maintenance");
+
+    // Ended early while still failing: the held page goes out then.
+    let ended_at = Instant::now();
+    let res =
+        http.post(format!("{api}/{}/end", window["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    until(20, "the subscriber was told it ended", async || {
+        count(&hooks, "maintenance.completed", "Database upgrade") == 1
+    })
+    .await;
+    until(20, "the held page was not sent at the window's end", async || !hooks.to("/page").is_empty()).await;
+    assert!(hooks.to("/page")[0].at >= ended_at, "paged before the window ended");
+    failing.store(false, Ordering::SeqCst);
+
+    // Window B, through the CLI, an hour ahead; cancelled through the CLI.
+    let server = ["--server", &base, "--token", &write];
+    let out = run(
+        &db,
+        &[&["maintenance", "schedule", "acme", "--title", "Network move", "--from", "1h", "--for", "30m"][..], &server]
+            .concat(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let id = said.split_whitespace().nth(2).expect("an id").to_string();
+    until(20, "window B was not told", async || count(&hooks, "maintenance.scheduled", "Network move") == 1).await;
+    let out = run(&db, &[&["maintenance", "list", "acme"][..], &server].concat());
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(listed.contains("Network move") && listed.contains("scheduled"), "{listed}");
+    assert!(listed.contains("Database upgrade") && listed.contains("completed"), "{listed}");
+    let out = run(&db, &[&["maintenance", "end", "acme", &id][..], &server].concat());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cancelled"), "{out:?}");
+    until(20, "the cancel was not told", async || count(&hooks, "maintenance.cancelled", "Network move") == 1).await;
+    let out = run(&db, &[&["maintenance", "end", "acme", &id][..], &server].concat());
+    assert!(!out.status.success(), "a cancelled window cannot end again");
+    let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("Network move"), "a cancelled window is not shown");
+
+    // A window declared in the page's file (loaded again when it changes) is told too.
+    let starts = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
+    let declared = format!(
+        "{page}maintenance:\n  - title: Billing migration\n    components: [Billing]\n    starts: {}\n    ends: {}\n",
+        rfc3339(starts),
+        rfc3339(starts + jiff::SignedDuration::from_secs(600))
+    );
+    std::fs::write(config.join("status-pages/acme.yaml"), declared).unwrap();
+    until(30, "the declared window's start was not told", async || {
+        count(&hooks, "maintenance.started", "Billing migration") == 1
+    })
+    .await;
+    let listed: Value = http.get(&api).bearer_auth(&read).send().await.unwrap().json().await.unwrap();
+    let file =
+        listed["maintenance"].as_array().unwrap().iter().find(|w| w["title"] == "Billing migration").cloned().unwrap();
+    assert_eq!((file["declared"].clone(), file["state"].clone()), (json!(true), json!("in_progress")), "{listed}");
+    let res =
+        http.post(format!("{api}/{}/end", file["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
+    assert_eq!(res.status(), 409, "a declared window changes in its file");
+
+    // Two more looks: nothing is told twice.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut kinds = told(&hooks);
+    kinds.sort();
+    let expected: Vec<(String, String)> = [
+        ("maintenance.cancelled", "Network move"),
+        ("maintenance.completed", "Database upgrade"),
+        ("maintenance.scheduled", "Billing migration"),
+        ("maintenance.scheduled", "Database upgrade"),
+        ("maintenance.scheduled", "Network move"),
+        ("maintenance.started", "Billing migration"),
+        ("maintenance.started", "Database upgrade"),
+    ]
+    .iter()
+    .map(|(k, t)| (k.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(kinds, expected);
+}
+
+/// Operators schedule maintenance and cancel it from the web UI in headless Chromium; the public
+/// page shows it in between; a read token's session sees it and no form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
+    let Some(browser) = Browser::start(1280, 900).await else { return };
+    let target = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {}/health\n      conditions: [\"[STATUS] == 200\"]\n",
+        target.url
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let write = token(&db, "write");
+    let read = token(&db, "read");
+    let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let shows = async |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let body = browser.script("return document.body ? document.body.innerText : ''").await;
+            if body.as_str().is_some_and(|b| b.contains(text)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the page never showed `{text}`: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    browser.sign_in(&base, &write).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    browser.wait_for("form.schedule-maintenance", Duration::from_secs(10)).await;
+    browser.type_into(&browser.find("#maintenance-title").await, "Payment provider upgrade").await;
+    browser.click(&browser.find("form.schedule-maintenance input[value='Billing']").await).await;
+    browser.type_into(&browser.find("#maintenance-starts").await, "2h").await;
+    browser.type_into(&browser.find("#maintenance-for").await, "45m").await;
+    browser.type_into(&browser.find("#maintenance-message").await, "Payments may fail for a few minutes.").await;
+    browser.click(&browser.find("form.schedule-maintenance button[type=submit]").await).await;
+    shows("Maintenance scheduled").await;
+    let rows =
+        browser.script("return [...document.querySelectorAll('#maintenance tbody tr')].map(r => r.innerText)").await;
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].as_str().is_some_and(|r| r.contains("Payment provider upgrade")
+            && r.contains("scheduled")
+            && r.contains("Billing")),
+        "{rows:?}"
+    );
+    let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(public.contains("Payment provider upgrade") && public.contains("Payments may fail"), "{public}");
+
+    // A read token's session sees the window and no form or button.
+    browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
+    browser.wait_for("#token", Duration::from_secs(10)).await;
+    browser.sign_in(&base, &read).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    shows("Payment provider upgrade").await;
+    let html = browser.html().await;
+    assert!(!html.contains("schedule-maintenance") && !html.contains("/end\""), "{html}");
+    browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
+    browser.wait_for("#token", Duration::from_secs(10)).await;
+
+    browser.sign_in(&base, &write).await;
+    browser.goto(&format!("{base}/ui/status-pages/acme")).await;
+    browser.wait_for("#maintenance form button", Duration::from_secs(10)).await;
+    browser.click(&browser.find("#maintenance form button").await).await;
+    shows("Maintenance ended").await;
+    shows("No maintenance to come").await;
+    let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(!public.contains("Payment provider upgrade"), "cancelled: {public}");
+}

@@ -1,0 +1,117 @@
+//! A status page's scheduled maintenance for operators: the windows to come, under way and
+//! recently ended (declared in the page's file or scheduled here and through the API), a form
+//! to schedule one, and a button to cancel one to come or end one under way (a write role).
+//! Subscribers are told of each.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use vigil_core::status_page::{Maintenance, StatusPageDef};
+use vigil_core::time::{Millis, parse_duration, parse_until};
+use vigil_runtime::maintenance::NewMaintenance;
+
+use super::format::{self, query_escape};
+use super::layout::{badge, csrf};
+use super::session::Viewer;
+use super::{UiResult, done};
+use crate::{ApiError, AppState};
+
+/// The windows, and for a writer the buttons and the form.
+pub fn section(viewer: &Viewer, page: &StatusPageDef, windows: &[Maintenance], path: &str, now: Millis) -> Markup {
+    html! {
+        h2 { "Scheduled maintenance" }
+        section.panel {
+            @if windows.is_empty() { p.muted { "No maintenance to come, under way or in the last 14 days." } }
+            @else {
+                table #maintenance {
+                    thead { tr { th { "Title" } th { "State" } th { "Starts" } th { "Ends" } th { "Components" } th { } } }
+                    tbody {
+                        @for w in windows {
+                            tr data-window=(w.key()) {
+                                td { (w.title) }
+                                td {
+                                    @if w.active(now) { (badge("running", "in progress")) }
+                                    @else if w.upcoming(now) { (badge("scheduled", "scheduled")) }
+                                    @else { (badge("completed", "completed")) }
+                                }
+                                td { (format::when(w.starts, now)) }
+                                td { (format::when(w.ends, now)) }
+                                td { @if w.components.is_empty() { "all" } @else { (w.components.join(", ")) } }
+                                td {
+                                    @if w.id.is_empty() { span.muted { "declared in the page's file" } }
+                                    @else if viewer.can_write() && (w.active(now) || w.upcoming(now)) {
+                                        form method="post" action={ (path) "/maintenance/" (query_escape(&w.id)) "/end" } {
+                                            (csrf(viewer))
+                                            @let verb = if w.active(now) { "End now" } else { "Cancel" };
+                                            button type="submit" aria-label={ (verb) " " (w.title) } { (verb) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if viewer.can_write() { (form(viewer, page, path)) }
+        }
+    }
+}
+
+fn form(viewer: &Viewer, page: &StatusPageDef, path: &str) -> Markup {
+    html! {
+        form.stack.schedule-maintenance method="post" action={ (path) "/maintenance" } {
+            (csrf(viewer))
+            label for="maintenance-title" { "Title" }
+            input #maintenance-title type="text" name="title" required maxlength="200";
+            fieldset {
+                legend { "Components (none: the whole page)" }
+                @for c in &page.components {
+                    label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
+                }
+            }
+            label for="maintenance-starts" { "Starts (empty: now)" }
+            input #maintenance-starts type="text" name="starts" placeholder="3h, 2026-12-01 22:00 Europe/Berlin, or RFC 3339";
+            label for="maintenance-for" { "Lasts" }
+            input #maintenance-for type="text" name="for" required placeholder="1h30m";
+            label for="maintenance-message" { "Message (Markdown)" }
+            textarea #maintenance-message name="message" rows="3" {}
+            button.primary type="submit" { "Schedule maintenance" }
+        }
+    }
+}
+
+/// `POST /ui/status-pages/{slug}/maintenance`.
+pub async fn schedule(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> UiResult<Response> {
+    let f: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
+    let one = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
+    let now = app.engine.now();
+    let starts = match one("starts") {
+        None => now,
+        Some(text) => parse_duration(text)
+            .map(|d| now + d)
+            .or_else(|_| parse_until(text))
+            .map_err(|e| ApiError::invalid("starts", e))?,
+    };
+    let length = parse_duration(one("for").unwrap_or_default()).map_err(|e| ApiError::invalid("for", e))?;
+    if length <= 0 {
+        return Err(ApiError::invalid("for", "must be positive").into());
+    }
+    let new = NewMaintenance {
+        title: one("title").unwrap_or_default().to_string(),
+        message: one("message").map(str::to_string),
+        components: f.iter().filter(|(k, _)| k == "component").map(|(_, v)| v.clone()).collect(),
+        starts,
+        ends: starts + length,
+    };
+    app.engine.schedule_maintenance(&slug, new).await.map_err(ApiError::from)?;
+    app.status_pages.drop_page(&slug);
+    Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "maintenance-scheduled"))
+}
+
+/// `POST /ui/status-pages/{slug}/maintenance/{id}/end`.
+pub async fn end(State(app): State<AppState>, Path((slug, id)): Path<(String, String)>) -> UiResult<Response> {
+    app.engine.end_maintenance(&slug, &id).await.map_err(ApiError::from)?;
+    app.status_pages.drop_page(&slug);
+    Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "maintenance-ended"))
+}
