@@ -352,3 +352,139 @@ async fn operators_open_and_update_incidents_in_the_ui() {
     let html = browser.html().await;
     assert!(html.contains("Invoices are late") && !html.contains("open-incident"), "{html}");
 }
+
+/// A webhook subscribes from the page's form: it gets its secret once, must answer a signed
+/// challenge before anything else is sent to it, hears of incidents with an unsubscribe link in
+/// each, and leaves by posting to it. A page whose form takes only public addresses refuses a
+/// loopback URL; a page without the form refuses any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_subscribes_from_the_page_and_answers_its_challenge() {
+    let hooks = Recorder::start(|r| {
+        if r.path == "/hook" && r.body["type"] == "subscription.verify" {
+            return Reply::json(json!({"challenge": r.body["challenge"]}));
+        }
+        Reply::json(json!({"ok": true}))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {}/health\n      conditions: [\"[STATUS] == 200\"]\n",
+        hooks.url
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    let components = "components:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: web\n";
+    for (slug, form) in [
+        ("acme", "\nsubscribers:\n  webhook_form: any\n"),
+        ("outside", "\nsubscribers:\n  webhook_form: public\n"),
+        ("plain", ""),
+    ] {
+        let page = format!("slug: {slug}\ntitle: Acme status\n{components}{form}");
+        std::fs::write(config.join(format!("status-pages/{slug}.yaml")), page).unwrap();
+    }
+    let db = dir.path().join("vigil.db");
+    let write = token(&db, "write");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let form = async |slug: &str, body: String| {
+        let res = http
+            .post(format!("{base}/status/{slug}/subscribe"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    let hook = format!("{}/hook", hooks.url);
+    let lazy = format!("{}/lazy", hooks.url);
+    let encoded = |url: &str| url.replace(':', "%3A").replace('/', "%2F");
+    let subscribers = async || -> Vec<Value> {
+        let res = http.get(format!("{base}/api/v1/status-pages/acme/subscribers")).bearer_auth(&write).send().await;
+        let listed: Value = res.unwrap().json().await.unwrap();
+        listed["subscribers"].as_array().cloned().unwrap_or_default()
+    };
+
+    // The page shows the form; subscribing shows the secret once.
+    let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("subscribe-webhook"), "{html}");
+    let (status, said) = form("acme", format!("webhook={}&component=Billing", encoded(&hook))).await;
+    assert_eq!(status, 200, "{said}");
+    let secret =
+        said.split("id=\"webhook-secret\">").nth(1).and_then(|r| r.split('<').next()).expect(&said).to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+
+    // The challenge, signed; answered, the subscriber is confirmed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !subscribers().await.iter().any(|s| s["address"] == hook.as_str() && s["confirmed_at"].is_i64()) {
+        assert!(Instant::now() < deadline, "never confirmed: {:?} {:?}", subscribers().await, hooks.received());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let verify = hooks.to("/hook")[0].clone();
+    assert_eq!(verify.body["type"], "subscription.verify");
+    let (id, timestamp) = (&verify.headers["webhook-id"], &verify.headers["webhook-timestamp"]);
+    assert_eq!(verify.headers["webhook-signature"], python_signature(&secret, id, timestamp, &verify.text));
+
+    // Again: no secret for the same webhook. One that does not answer its challenge stays
+    // unconfirmed and is told nothing more.
+    let (status, said) = form("acme", format!("webhook={}", encoded(&hook))).await;
+    assert!(status == 200 && !said.contains("whsec_") && said.contains("subscribed already"), "{said}");
+    let (status, said) = form("acme", format!("webhook={}", encoded(&lazy))).await;
+    assert!(status == 200 && said.contains("whsec_"), "{said}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hooks.to("/lazy").is_empty() {
+        assert!(Instant::now() < deadline, "no challenge for the lazy webhook");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // An incident on Billing reaches the webhook, with its unsubscribe link.
+    let opened = http
+        .post(format!("{base}/api/v1/status-pages/acme/incidents"))
+        .bearer_auth(&write)
+        .json(&json!({"title": "Invoices are late", "components": ["Billing"], "message": "Looking."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 201);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hooks.to("/hook").len() < 2 {
+        assert!(Instant::now() < deadline, "the webhook heard of no incident");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let told = hooks.to("/hook")[1].clone();
+    assert_eq!(told.body["type"], "incident.updated");
+    let (id, timestamp) = (&told.headers["webhook-id"], &told.headers["webhook-timestamp"]);
+    assert_eq!(told.headers["webhook-signature"], python_signature(&secret, id, timestamp, &told.text));
+    let unsubscribe = told.body["unsubscribe"].as_str().expect("an unsubscribe link").to_string();
+    assert!(unsubscribe.starts_with(&format!("{public}/status/acme/subscriptions/")), "{unsubscribe}");
+    assert_eq!(hooks.to("/lazy").len(), 1, "the lazy webhook got only its challenge");
+
+    // Leaving: a POST to the link.
+    assert_eq!(http.post(&unsubscribe).send().await.unwrap().status(), 200);
+    assert!(!subscribers().await.iter().any(|s| s["address"] == hook.as_str()), "unsubscribed");
+
+    // Bad input: a loopback URL on a page for public addresses, a page without the form.
+    let (status, said) = form("outside", format!("webhook={}", encoded(&hook))).await;
+    assert!(status == 400 && said.contains("not a public address"), "{status} {said}");
+    let (status, said) = form("outside", "webhook=ftp%3A%2F%2Fexample.org%2F".into()).await;
+    assert_eq!(status, 400, "{said}");
+    let (status, _) = form("plain", format!("webhook={}", encoded(&hook))).await;
+    assert_eq!(status, 404);
+    assert!(
+        !http
+            .get(format!("{base}/status/plain"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("subscribe-webhook")
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod credentials;
 pub mod notifiers;
+pub mod public_address;
 pub mod schema;
 pub mod sinks;
 pub mod sources;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use vigil_connectors::notifiers::email::Letter;
 use vigil_connectors::notifiers::{NotifierConfig, Outcome};
+use vigil_connectors::public_address;
 use vigil_core::time::Millis;
 use vigil_store::NoticeRow;
 
@@ -114,21 +115,60 @@ impl Engine {
                 };
                 email.send_letter(&letter, SEND_TIMEOUT).await
             }
-            Message::Webhook { url, body } => self.send_webhook(row, &url, body).await,
+            Message::Webhook { url, body, public_only } => match self.post_signed(row, &url, body, public_only).await {
+                Ok(_) => Outcome::Delivered,
+                Err(failed) => failed,
+            },
+            Message::Verify { url, body, challenge, public_only } => {
+                let answer = match self.post_signed(row, &url, body, public_only).await {
+                    Ok(r) => read_at_most(r, 64 * 1024).await,
+                    Err(failed) => return failed,
+                };
+                if !answer.contains(&challenge) {
+                    return Outcome::Permanent { reason: "the webhook's answer did not hold the challenge".into() };
+                }
+                match self.webhook_verified(&row.notice.page, &row.notice.subscriber).await {
+                    Ok(()) => Outcome::Delivered,
+                    Err(e) => {
+                        Outcome::Retry { reason: format!("the verified webhook was not recorded: {e}"), after: None }
+                    }
+                }
+            }
         }
     }
 
-    async fn send_webhook(&self, row: &NoticeRow, url: &str, body: String) -> Outcome {
+    /// Posts `body` to `url`, signed as Standard Webhooks says; with `public_only`, only to the
+    /// public addresses its name resolves to now, following no redirect. The answer when it
+    /// is a success, else what to do about the notice.
+    async fn post_signed(
+        &self,
+        row: &NoticeRow,
+        url: &str,
+        body: String,
+        public_only: bool,
+    ) -> Result<reqwest::Response, Outcome> {
         let Some(sealer) = self.shared().secret_box.clone() else {
-            return Outcome::Retry { reason: "no signing key".into(), after: None };
+            return Err(Outcome::Retry { reason: "no signing key".into(), after: None });
+        };
+        let client = match public_only {
+            false => self.shared().http.clone(),
+            true => {
+                let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
+                let addrs = public_address::resolve_public(&parsed).await.map_err(|e| match e {
+                    public_address::AddressError::Unresolved { .. } => {
+                        Outcome::Retry { reason: e.to_string(), after: None }
+                    }
+                    _ => Outcome::Permanent { reason: e.to_string() },
+                })?;
+                public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
+                    .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
+            }
         };
         let secret = webhook_secret(&sealer, &row.notice.page, &row.notice.subscriber);
         let id = format!("msg_vigil_{}", row.id);
         let timestamp = self.now().div_euclid(1_000);
         let signature = vigil_connectors::standard_webhooks::signature(&secret, &id, timestamp, &body);
-        let sent = self
-            .shared()
-            .http
+        let sent = client
             .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &id)
@@ -139,14 +179,27 @@ impl Engine {
             .send()
             .await;
         match sent {
-            Ok(r) if r.status().is_success() => Outcome::Delivered,
+            Ok(r) if r.status().is_success() => Ok(r),
             Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 && r.status().as_u16() != 408 => {
-                Outcome::Permanent { reason: format!("the webhook answered {}", r.status()) }
+                Err(Outcome::Permanent { reason: format!("the webhook answered {}", r.status()) })
             }
-            Ok(r) => Outcome::Retry { reason: format!("the webhook answered {}", r.status()), after: None },
-            Err(e) => Outcome::Retry { reason: format!("the webhook could not be reached: {e}"), after: None },
+            Ok(r) => Err(Outcome::Retry { reason: format!("the webhook answered {}", r.status()), after: None }),
+            Err(e) => Err(Outcome::Retry { reason: format!("the webhook could not be reached: {e}"), after: None }),
         }
     }
+}
+
+/// The first `limit` bytes of an answer's body, as text (a webhook anyone subscribed may answer
+/// with anything).
+async fn read_at_most(mut r: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match r.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::{Deserialize, Serialize};
-use vigil_core::status_page::{Incident, StatusPageDef};
+use vigil_connectors::public_address;
+use vigil_core::status_page::{Incident, StatusPageDef, WebhookForm};
 use vigil_store::{NewNotice, SecretBox, StoreError, SubscriberRow};
 
 use crate::Engine;
@@ -70,8 +71,27 @@ pub(crate) enum Message {
         url: String,
         /// The JSON sent, as signed.
         body: String,
+        /// Only to public addresses (a webhook subscribed from a page whose form says so).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        public_only: bool,
+    },
+    /// The challenge a webhook subscribed from the page must answer (its answer's body holds
+    /// `challenge`) before anything else is sent to it: a signed `POST` of `body`.
+    Verify {
+        /// Where.
+        url: String,
+        /// The JSON sent, as signed.
+        body: String,
+        /// What the answer must hold.
+        challenge: String,
+        /// Only to public addresses.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        public_only: bool,
     },
 }
+
+/// The kind of a webhook subscribed from the page's form (`webhook`: added by an operator).
+pub const FORM_WEBHOOK: &str = "form_webhook";
 
 /// What a link does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +260,82 @@ impl Engine {
         if same { Ok(()) } else { Err(SubscribeError::BadLink) }
     }
 
+    /// Subscribes webhook `url` from page `slug`'s form (the components named, or all): it is
+    /// sent a signed challenge, and only once it answered is anything else sent to it. Returns
+    /// the secret its signatures are checked with, shown once, or `None` when the page has that
+    /// webhook already (its secret is not shown again).
+    pub async fn subscribe_webhook_from_page(
+        &self,
+        slug: &str,
+        url: &str,
+        components: &[String],
+    ) -> Result<Option<String>, SubscribeError> {
+        let page = self.subscribable(slug)?;
+        let form = page.subscribers.as_ref().map(|s| s.webhook_form).unwrap_or_default();
+        if form == WebhookForm::None {
+            return Err(SubscribeError::NotOffered(slug.into(), "webhook"));
+        }
+        let url = url.trim();
+        let parsed = reqwest::Url::parse(url).map_err(|e| SubscribeError::Invalid(format!("`{url}`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() || url.len() > 2_000 {
+            return Err(SubscribeError::Invalid(format!("`{url}` is not an http:// or https:// URL")));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(SubscribeError::Invalid("a webhook's URL carries no user or password".into()));
+        }
+        if form == WebhookForm::Public {
+            public_address::resolve_public(&parsed).await.map_err(|e| SubscribeError::Invalid(e.to_string()))?;
+        }
+        let components = Self::checked_components(&page, components)?;
+        let (base, sealer) = self.link_parts()?;
+        let store = &self.shared().store;
+        if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
+            return Err(SubscribeError::Busy);
+        }
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let challenge = B64.encode(signed(&sealer, "challenge", slug, &id));
+        let body = serde_json::json!({
+            "type": "subscription.verify",
+            "challenge": challenge,
+            "page": {"slug": slug, "title": page.title, "url": format!("{base}/status/{slug}")},
+            "unsubscribe": self.link(&base, &sealer, LinkPurpose::Unsubscribe, slug, &id),
+        });
+        let message = Message::Verify {
+            url: url.to_string(),
+            body: body.to_string(),
+            challenge,
+            public_only: form == WebhookForm::Public,
+        };
+        let row = SubscriberRow {
+            page: slug.to_string(),
+            id: id.clone(),
+            kind: FORM_WEBHOOK.into(),
+            address: url.to_string(),
+            components,
+            confirmed_at: None,
+            created_at: now,
+        };
+        let notice = NewNotice {
+            page: slug.to_string(),
+            subscriber: id.clone(),
+            dedup: format!("verify/{slug}/{id}"),
+            body: serde_json::to_string(&message).expect("a message serializes"),
+            created_at: now,
+        };
+        if !store.put_subscriber(&row, Some(&notice)).await? {
+            return Ok(None);
+        }
+        self.shared().notices_due.notify_one();
+        Ok(Some(vigil_connectors::standard_webhooks::secret_text(&webhook_secret(&sealer, slug, &id))))
+    }
+
+    /// Confirms webhook subscriber `id` of `page`, which answered its challenge.
+    pub(crate) async fn webhook_verified(&self, page: &str, id: &str) -> Result<(), StoreError> {
+        self.shared().store.confirm_subscriber(page, id, self.now()).await?;
+        Ok(())
+    }
+
     /// Adds webhook `url` as a subscriber of page `slug` (confirmed: an operator adds it); the
     /// subscriber and the secret its signatures are checked with (shown once: it is not stored).
     pub async fn add_webhook_subscriber(
@@ -337,11 +433,21 @@ impl Engine {
         let page_url = format!("{base}/status/{}", page.slug);
         let mut payload = tell.payload;
         payload["page"] = serde_json::json!({"slug": page.slug, "title": page.title, "url": page_url});
-        let payload = payload.to_string();
+        let form = offered.webhook_form;
         let mut notices = Vec::with_capacity(told.len());
         for s in told {
             let message = match s.kind.as_str() {
-                "webhook" => Message::Webhook { url: s.address.clone(), body: payload.clone() },
+                "webhook" => Message::Webhook { url: s.address.clone(), body: payload.to_string(), public_only: false },
+                FORM_WEBHOOK => {
+                    // Whoever subscribed it from the page can leave the same way.
+                    let mut body = payload.clone();
+                    body["unsubscribe"] = self.link(&base, &sealer, LinkPurpose::Unsubscribe, &page.slug, &s.id).into();
+                    Message::Webhook {
+                        url: s.address.clone(),
+                        body: body.to_string(),
+                        public_only: form == WebhookForm::Public,
+                    }
+                }
                 _ => {
                     let Some(notifier) = offered.email.clone() else { continue };
                     let unsubscribe = self.link(&base, &sealer, LinkPurpose::Unsubscribe, &page.slug, &s.id);

@@ -66,6 +66,31 @@ pub struct Subscriptions {
     /// Whether webhooks may be subscribed (through the API, signed as Standard Webhooks says).
     #[serde(default)]
     pub webhooks: bool,
+    /// Whether the page shows a form to subscribe a webhook, and where its URL may point.
+    #[serde(default, skip_serializing_if = "WebhookForm::is_none")]
+    pub webhook_form: WebhookForm,
+}
+
+/// The page's form for webhooks: anyone may subscribe one, verified by a challenge it must
+/// answer before anything else is sent to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookForm {
+    /// No form (operators add webhooks through the API).
+    #[default]
+    None,
+    /// A form; the URL must reach only public addresses (not loopback, private, link-local
+    /// or other reserved ones), checked when subscribing and at every send.
+    Public,
+    /// A form; any address (a page for people inside one network).
+    Any,
+}
+
+impl WebhookForm {
+    /// Whether there is no form.
+    pub fn is_none(&self) -> bool {
+        *self == WebhookForm::None
+    }
 }
 
 /// One line of a page: a monitor, one series of a monitor, or a group of monitors, under a

@@ -1,6 +1,7 @@
-//! Subscribing to a status page by email, without JavaScript: the page's form posts an address
-//! (and, optionally, the components it follows) to `/status/{slug}/subscribe`; the letter it is
-//! sent holds a confirmation link. Confirmation and unsubscribe links open a page with a
+//! Subscribing to a status page by email or webhook, without JavaScript: the page's form posts
+//! an address or a webhook's URL (and, optionally, the components it follows) to
+//! `/status/{slug}/subscribe`; the letter it is sent holds a confirmation link, the webhook is
+//! sent a challenge to answer. Confirmation and unsubscribe links open a page with a
 //! button (mail scanners open links by themselves: opening one changes nothing); the button
 //! posts. A `POST` to the unsubscribe link is also RFC 8058's one-click unsubscribe, which
 //! mail programs send from the letter's `List-Unsubscribe` headers.
@@ -21,9 +22,41 @@ pub(crate) struct Token {
     token: String,
 }
 
-/// The form on the page, when the page takes email subscribers.
+/// The forms on the page: by email when the page takes email subscribers, by webhook when its
+/// file offers the webhook form.
 pub(crate) fn form(page: &StatusPageDef) -> Markup {
     let offered = page.subscribers.as_ref().is_some_and(|s| s.email.is_some());
+    let hooks = page.subscribers.as_ref().is_some_and(|s| !s.webhook_form.is_none());
+    html! {
+        (email_form(page, offered))
+        @if hooks {
+            section {
+                h2 { "Get updates by webhook" }
+                form.subscribe-webhook method="post" action={ "/status/" (page.slug) "/subscribe" } {
+                    label for="subscribe-webhook" { "Webhook URL" }
+                    div.row {
+                        input #subscribe-webhook type="url" name="webhook" required placeholder="https://";
+                        button type="submit" { "Subscribe" }
+                    }
+                    @if page.components.len() > 1 {
+                        details {
+                            summary { "Only some components" }
+                            @for c in &page.components {
+                                label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
+                            }
+                        }
+                    }
+                    p.muted {
+                        "Your webhook gets a signed request with a challenge to answer first, then a signed "
+                        "JSON post for each incident update and maintenance notice (Standard Webhooks)."
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn email_form(page: &StatusPageDef, offered: bool) -> Markup {
     html! {
         @if offered {
             section {
@@ -92,11 +125,17 @@ fn refused(slug: &str, e: &SubscribeError) -> Response {
     answer(status, "Subscription", html! { p.error role="alert" { (said) } (back(slug)) })
 }
 
-/// `POST /status/{slug}/subscribe`: the form's address and components.
+/// `POST /status/{slug}/subscribe`: the form's address (or webhook) and components.
 pub(crate) async fn subscribe(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> Response {
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let email = fields.iter().find(|(k, _)| k == "email").map(|(_, v)| v.as_str()).unwrap_or_default();
     let components: Vec<String> = fields.iter().filter(|(k, _)| k == "component").map(|(_, v)| v.clone()).collect();
+    if let Some((_, url)) = fields.iter().find(|(k, _)| k == "webhook") {
+        return match app.engine.subscribe_webhook_from_page(&slug, url, &components).await {
+            Ok(secret) => webhook_answer(&slug, url.trim(), secret.as_deref()),
+            Err(e) => refused(&slug, &e),
+        };
+    }
     match app.engine.subscribe_email(&slug, email, &components).await {
         // The same answer whether the address was new or not: the form tells nobody who subscribes.
         Ok(()) => answer(
@@ -109,6 +148,29 @@ pub(crate) async fn subscribe(State(app): State<AppState>, Path(slug): Path<Stri
         ),
         Err(e) => refused(&slug, &e),
     }
+}
+
+/// What the webhook form answers: the secret, shown once, and the challenge to answer; or, for
+/// a webhook the page has already, how to get a new secret.
+fn webhook_answer(slug: &str, url: &str, secret: Option<&str>) -> Response {
+    let body = match secret {
+        Some(secret) => html! {
+            p { "A signed request is on its way to " strong { (url) } ". Answer it with a 2xx status "
+                "whose body holds its " code { "challenge" } " (sending back the JSON it carries does); "
+                "until then nothing else is sent to it." }
+            p { "Your webhook's signing secret, shown only now: keep it to check the "
+                code { "webhook-signature" } " header of every request." }
+            p { code #webhook-secret { (secret) } }
+            p.muted { "Every request carries an " code { "unsubscribe" } " link: a POST to it ends the subscription." }
+            (back(slug))
+        },
+        None => html! {
+            p { strong { (url) } " is subscribed already, or waits for its challenge to be answered. "
+                "To get a new secret, post to the unsubscribe link its requests carry, then subscribe again." }
+            (back(slug))
+        },
+    };
+    answer(StatusCode::OK, "Check your webhook", body)
 }
 
 /// `GET .../subscriptions/{id}/confirm`: a button that confirms.

@@ -140,7 +140,7 @@ fn subscriber_table(viewer: &Viewer, list: &[vigil_store::SubscriberRow], path: 
                     @for s in list {
                         @let components: Vec<String> = serde_json::from_str(&s.components).unwrap_or_default();
                         tr data-subscriber=(s.id) {
-                            td { (s.kind) }
+                            td { @if s.kind == vigil_runtime::subscribers::FORM_WEBHOOK { "webhook (from the page)" } @else { (s.kind) } }
                             td.mono { (s.address) }
                             td { @if components.is_empty() { "all" } @else { (components.join(", ")) } }
                             td { @if let Some(at) = s.confirmed_at { (format::when(at, now)) } @else { "not yet" } }
