@@ -292,7 +292,7 @@ pub fn schema_of(kind: Kind) -> Value {
                         "properties": {"ok": states, "warning": states, "critical": states}},
                     "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
                     "domains": {"type": "array", "items": {"type": "string"}, "description": "host names of its own: a request to one of them is this page's (/ is the page)"},
-                    "maintenance": {"type": "array", "description": "scheduled maintenance: shown ahead of time; during it its components show under maintenance",
+                    "maintenance": {"type": "array", "description": "scheduled maintenance: shown ahead of time and told to subscribers; during it its components show under maintenance and their monitors' alerts are held",
                         "items": {"type": "object", "additionalProperties": false, "required": ["title", "starts", "ends"],
                             "properties": {
                                 "title": {"type": "string"},
@@ -303,10 +303,11 @@ pub fn schema_of(kind: Kind) -> Value {
                             }}},
                     "subscribers": {
                         "type": "object", "additionalProperties": false,
-                        "description": "who may be told of incidents",
+                        "description": "who may be told of incidents and maintenance",
                         "properties": {
                             "email": {"type": "string", "description": "the email notifier that writes to subscribers (the page shows a form; addresses confirm by a link)"},
                             "webhooks": {"type": "boolean", "description": "whether webhooks may be subscribed through the API (signed as Standard Webhooks says)"},
+                            "webhook_form": {"enum": ["none", "public", "any"], "description": "a form on the page to subscribe a webhook (verified by a challenge): `public` takes only URLs of public addresses, `any` any address"},
                         },
                     },
                     "automatic_incidents": {
