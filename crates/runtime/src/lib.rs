@@ -51,6 +51,7 @@ mod starting;
 pub mod status_events;
 pub mod status_pages;
 mod stored_notifiers;
+pub mod stored_pages;
 mod subscriber_delivery;
 pub mod subscribers;
 mod task_result;

@@ -129,8 +129,12 @@ pub(crate) struct Shared {
     pub lease_wake: tokio::sync::Notify,
     /// Told when another node changed the definitions.
     pub definitions_changed: tokio::sync::Notify,
-    /// The public status pages in force, by slug.
+    /// The public status pages in force, by slug: the config directory's and the stored ones.
     pub status_pages: Arc<RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
+    /// The status pages of the config directory.
+    pub file_status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
+    /// The status pages written through the API or the UI, as last read.
+    pub stored_status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
     /// The server's public URL (links in letters to subscribers), when set.
     pub public_url: Option<String>,
     /// Wakes the sending of subscribers' notices (one was written).

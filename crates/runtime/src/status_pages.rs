@@ -175,13 +175,6 @@ impl Engine {
         Ok(Readings { paused, latest })
     }
 
-    /// Replaces the status pages (start, reload).
-    pub fn set_status_pages(&self, pages: Vec<StatusPageDef>) {
-        *self.shared().status_pages.write().expect("lock") = Arc::new(pages);
-        // Components may now show other monitors.
-        self.shared().page_days.lock().expect("lock").clear();
-    }
-
     /// The status pages in force, by slug.
     pub fn status_pages(&self) -> Arc<Vec<StatusPageDef>> {
         self.shared().status_pages.read().expect("lock").clone()

@@ -28,6 +28,7 @@ mod maintenance;
 mod monitors;
 mod openapi;
 mod operations;
+mod page_definitions;
 mod paths;
 mod pings;
 mod schedules;
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(schedules::routes())
         .merge(incidents::routes())
         .merge(maintenance::routes())
+        .merge(page_definitions::routes())
         .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())

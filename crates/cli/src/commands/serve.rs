@@ -244,6 +244,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(status_pages = config.status_pages.len(), "Status pages loaded.");
     }
     engine.set_status_pages(config.status_pages);
+    if let Err(e) = engine.load_stored_pages().await {
+        tracing::warn!(error = %e, "Could not read the status pages written through the API; trying again shortly.");
+    }
+    tokio::spawn(engine.clone().follow_stored_pages_forever());
     tokio::spawn(engine.clone().propose_incidents_forever());
     tokio::spawn(engine.clone().deliver_notices_forever());
     tokio::spawn(engine.clone().tell_maintenance_forever());

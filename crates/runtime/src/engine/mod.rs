@@ -229,6 +229,8 @@ impl Engine {
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
             status_pages: Default::default(),
+            file_status_pages: Default::default(),
+            stored_status_pages: Default::default(),
             public_url: config.public_url.clone(),
             notices_due: Default::default(),
             page_days: Default::default(),

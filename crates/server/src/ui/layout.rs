@@ -133,6 +133,8 @@ pub fn flash(done: Option<&str>) -> Markup {
         Some("incident-opened") => "Incident opened: the public page shows it, and its subscribers are told.",
         Some("update-posted") => "Update posted: the public page shows it, and its subscribers are told.",
         Some("subscriber-removed") => "Subscriber removed: nothing more is sent to it.",
+        Some("page-saved") => "Page saved: it is served at once, on every node within seconds.",
+        Some("page-deleted") => "Page deleted: it is no longer served.",
         Some("maintenance-scheduled") => {
             "Maintenance scheduled: the public page shows it, and its subscribers are told."
         }

@@ -25,6 +25,7 @@ mod schedules;
 pub mod session;
 mod signin;
 mod status_maintenance;
+mod status_page_editor;
 mod status_pages;
 mod workflows;
 
@@ -69,7 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/schedules/{name}/{action}", post(schedules::control))
         .route("/ui/cluster", get(cluster::page))
         .route("/ui/status-pages", get(status_pages::list))
+        .route("/ui/status-pages/new", get(status_page_editor::new_form).post(status_page_editor::create))
         .route("/ui/status-pages/{slug}", get(status_pages::page))
+        .route("/ui/status-pages/{slug}/edit", get(status_page_editor::edit_form).post(status_page_editor::save))
+        .route("/ui/status-pages/{slug}/delete", post(status_page_editor::delete))
         .route("/ui/status-pages/{slug}/incidents", post(status_pages::open))
         .route("/ui/status-pages/{slug}/incidents/{id}/updates", post(status_pages::update))
         .route("/ui/status-pages/{slug}/subscribers/{id}/remove", post(status_pages::remove_subscriber))

@@ -35,7 +35,11 @@ fn status_value(s: IncidentStatus) -> &'static str {
 }
 
 /// `GET /ui/status-pages`.
-pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<Viewer>) -> UiResult<Markup> {
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Query(q): Query<super::DoneQuery>,
+) -> UiResult<Markup> {
     let pages = app.engine.status_pages();
     let now = app.engine.now();
     let mut open = Vec::with_capacity(pages.len());
@@ -44,9 +48,11 @@ pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<View
         open.push(incidents.iter().filter(|i| i.resolved_at().is_none()).count());
     }
     let body = html! {
+        (layout::flash(q.done.as_deref()))
+        @if viewer.can_write() { p { a.button #new-page href="/ui/status-pages/new" { "New status page" } } }
         section.panel {
             @if pages.is_empty() {
-                p.muted { "No status page: declare one in the config directory's status-pages/ (docs/status-pages.md)." }
+                p.muted { "No status page: write one here, or declare one in the config directory's status-pages/ (docs/status-pages.md)." }
             } @else {
                 table {
                     thead { tr { th { "Page" } th { "Public address" } th.num { "Components" } th.num { "Open incidents" } } }
@@ -94,6 +100,7 @@ pub async fn page(
         (layout::flash(q.done.as_deref()))
         section.panel {
             p { "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) } }
+            (super::status_page_editor::source_panel(&viewer, &page.slug, app.engine.status_page_from_file(&page.slug)))
         }
         @if viewer.can_write() {
             h2 { "Open an incident" }
