@@ -436,6 +436,15 @@ async fn scheduled_maintenance_is_announced_and_is_not_an_outage() {
     assert!(announced.contains("Payments <strong>may fail</strong>."), "Markdown: {announced}");
     let website = html.split(">Website<").nth(1).unwrap();
     assert!(website.starts_with("/span><span class=\"s-operational\">"), "not under way yet: {website}");
+    // The feeds carry the windows too, as feedparser reads them.
+    for feed in ["feed.rss", "feed.atom"] {
+        let text = http.get(format!("{base}/status/acme/{feed}")).send().await.unwrap().text().await.unwrap();
+        if let Some(titles) = feed_titles(&text) {
+            assert!(titles.contains(&"Maintenance: Payment provider upgrade".to_string()), "{feed}: {titles:?}");
+            assert!(titles.contains(&"Maintenance: Website move".to_string()), "{feed}: {titles:?}");
+        }
+        assert!(text.contains("In progress") && text.contains("Payments &lt;strong&gt;may fail"), "{feed}: {text}");
+    }
 }
 
 /// Three components (one up, one down, a group of two with one down) in headless Chromium on a

@@ -1,12 +1,13 @@
-//! `/status/{slug}/feed.rss` and `/status/{slug}/feed.atom`: a page's incidents of the last 90
-//! days as RSS 2.0 and Atom 1.0, one item per incident (its updates, newest first, as HTML),
-//! for readers who follow the page in a feed reader. Links are absolute: under `--public-url`
+//! `/status/{slug}/feed.rss` and `/status/{slug}/feed.atom`: a page's incidents and scheduled
+//! maintenance of the last 90 days (and the maintenance to come) as RSS 2.0 and Atom 1.0, one
+//! item per incident (its updates, newest first, as HTML) and per window, for readers who
+//! follow the page in a feed reader. Links are absolute: under `--public-url`
 //! when it is set, else the address the reader used.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vigil_core::status_page::Incident;
+use vigil_core::status_page::{Incident, Maintenance};
 use vigil_core::time::Millis;
 
 use crate::AppState;
@@ -51,6 +52,58 @@ fn last_update(i: &Incident) -> Millis {
     i.updates.iter().map(|u| u.at).max().unwrap_or_default()
 }
 
+/// One item of a feed.
+struct Entry {
+    title: String,
+    /// Unique within the page (`incidents/<id>`, `maintenance/<key>`).
+    id: String,
+    updated: Millis,
+    published: Millis,
+    html: String,
+}
+
+impl Entry {
+    fn of_incident(i: &Incident) -> Self {
+        Entry {
+            title: i.title.clone(),
+            id: format!("incidents/{}", i.id),
+            updated: last_update(i),
+            published: i.opened_at(),
+            html: html_of(i),
+        }
+    }
+
+    /// A window, dated by its start (its end once over), its times and components first.
+    fn of_window(w: &Maintenance, now: Millis) -> Self {
+        let state = if w.active(now) {
+            "In progress"
+        } else if w.upcoming(now) {
+            "Scheduled"
+        } else {
+            "Completed"
+        };
+        let mut html = format!(
+            "<p><strong>{state}</strong> ({} to {})",
+            crate::ui::format::in_zone(w.starts, "UTC"),
+            crate::ui::format::in_zone(w.ends, "UTC")
+        );
+        if !w.components.is_empty() {
+            html.push_str(&format!(" · {}", xml(&w.components.join(", "))));
+        }
+        html.push_str("</p>");
+        if let Some(text) = &w.message {
+            html.push_str(&super::markdown::render(text));
+        }
+        Entry {
+            title: format!("Maintenance: {}", w.title),
+            id: format!("maintenance/{}", w.key()),
+            updated: if now >= w.ends { w.ends } else { w.starts },
+            published: w.starts,
+            html,
+        }
+    }
+}
+
 /// The address readers reach this server at.
 fn base(app: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &app.public_url {
@@ -81,8 +134,12 @@ pub(super) async fn show(
         .status_pages
         .get(&format!("feed {site}/{file}"), app.engine.now(), async || {
             let now = engine.now();
-            let incidents = engine.incidents(&slug, now - FEED_SPAN, now + 1).await?;
-            Ok::<_, vigil_runtime::incidents::IncidentError>(Some(feed_text(&page, &site, &incidents, atom)))
+            let incidents = engine.incidents(&slug, now - FEED_SPAN, now + 1).await.map_err(|e| e.to_string())?;
+            let windows = engine.maintenance_windows(&slug, now - FEED_SPAN).await.map_err(|e| e.to_string())?;
+            let mut entries: Vec<Entry> = incidents.iter().map(Entry::of_incident).collect();
+            entries.extend(windows.iter().map(|w| Entry::of_window(w, now)));
+            entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
+            Ok::<_, String>(Some(feed_text(&page, &site, &entries, atom)))
         })
         .await;
     match text {
@@ -92,15 +149,15 @@ pub(super) async fn show(
         }
         Ok(None) => super::not_found(),
         Err(e) => {
-            tracing::error!(error = %e, slug, "Could not read a status page's incidents.");
+            tracing::error!(error = %e, slug, "Could not read a status page's incidents and maintenance.");
             (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
     }
 }
 
-/// The feed of `page`'s `incidents` at `site`, Atom or RSS.
-fn feed_text(page: &vigil_core::status_page::StatusPageDef, site: &str, incidents: &[Incident], atom: bool) -> String {
-    let updated = incidents.iter().map(last_update).max().unwrap_or(0);
+/// The feed of `page`'s `entries` (newest first) at `site`, Atom or RSS.
+fn feed_text(page: &vigil_core::status_page::StatusPageDef, site: &str, entries: &[Entry], atom: bool) -> String {
+    let updated = entries.iter().map(|e| e.updated).max().unwrap_or(0);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     if atom {
         out.push_str(&format!(
@@ -113,17 +170,17 @@ fn feed_text(page: &vigil_core::status_page::StatusPageDef, site: &str, incident
             xml(site),
             xml(&page.title)
         ));
-        for i in incidents {
+        for e in entries {
             out.push_str(&format!(
-                "<entry><title>{}</title><id>{}/incidents/{}</id><updated>{}</updated><published>{}</published>\
+                "<entry><title>{}</title><id>{}/{}</id><updated>{}</updated><published>{}</published>\
                  <link rel=\"alternate\" href=\"{}\"/><content type=\"html\">{}</content></entry>",
-                xml(&i.title),
+                xml(&e.title),
                 xml(site),
-                xml(&i.id),
-                rfc3339(last_update(i)),
-                rfc3339(i.opened_at()),
+                xml(&e.id),
+                rfc3339(e.updated),
+                rfc3339(e.published),
                 xml(site),
-                xml(&html_of(i))
+                xml(&e.html)
             ));
         }
         out.push_str("</feed>\n");
@@ -136,16 +193,16 @@ fn feed_text(page: &vigil_core::status_page::StatusPageDef, site: &str, incident
             xml(page.description.as_deref().unwrap_or("Incidents")),
             xml(site)
         ));
-        for i in incidents {
+        for e in entries {
             out.push_str(&format!(
-                "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}/incidents/{}</guid><pubDate>{}</pubDate>\
+                "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}/{}</guid><pubDate>{}</pubDate>\
                  <description>{}</description></item>",
-                xml(&i.title),
+                xml(&e.title),
                 xml(site),
                 xml(site),
-                xml(&i.id),
-                rfc2822(last_update(i)),
-                xml(&html_of(i))
+                xml(&e.id),
+                rfc2822(e.updated),
+                xml(&e.html)
             ));
         }
         out.push_str("</channel></rss>\n");
