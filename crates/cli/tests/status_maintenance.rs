@@ -245,17 +245,6 @@ async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
     let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let _child = KillOnDrop(child);
     let http = vigil_connectors::http_client();
-    let shows = async |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let body = browser.script("return document.body ? document.body.innerText : ''").await;
-            if body.as_str().is_some_and(|b| b.contains(text)) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the page never showed `{text}`: {body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
 
     browser.sign_in(&base, &write).await;
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
@@ -266,7 +255,7 @@ async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
     browser.type_into(&browser.find("#maintenance-for").await, "45m").await;
     browser.type_into(&browser.find("#maintenance-message").await, "Payments may fail for a few minutes.").await;
     browser.click(&browser.find("form.schedule-maintenance button[type=submit]").await).await;
-    shows("Maintenance scheduled").await;
+    browser.shows("Maintenance scheduled").await;
     let rows =
         browser.script("return [...document.querySelectorAll('#maintenance tbody tr')].map(r => r.innerText)").await;
     let rows = rows.as_array().cloned().unwrap_or_default();
@@ -285,7 +274,7 @@ async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
     browser.wait_for("#token", Duration::from_secs(10)).await;
     browser.sign_in(&base, &read).await;
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
-    shows("Payment provider upgrade").await;
+    browser.shows("Payment provider upgrade").await;
     let html = browser.html().await;
     assert!(!html.contains("schedule-maintenance") && !html.contains("/end\""), "{html}");
     browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
@@ -295,8 +284,8 @@ async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
     browser.wait_for("#maintenance form button", Duration::from_secs(10)).await;
     browser.click(&browser.find("#maintenance form button").await).await;
-    shows("Maintenance ended").await;
-    shows("No maintenance to come").await;
+    browser.shows("Maintenance ended").await;
+    browser.shows("No maintenance to come").await;
     let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
     assert!(!public.contains("Payment provider upgrade"), "cancelled: {public}");
 }

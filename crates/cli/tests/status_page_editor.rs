@@ -179,17 +179,6 @@ async fn operators_write_a_page_in_the_ui() {
     let read = token(&db, "read");
     let (child, base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let _child = KillOnDrop(child);
-    let shows = async |text: &str| {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let body = browser.script("return document.body ? document.body.innerText : ''").await;
-            if body.as_str().is_some_and(|b| b.contains(text)) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the page never showed `{text}`: {body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
     let set_text = async |text: &str| {
         browser.script(&format!("document.querySelector('#page-text').value = {}", json!(text))).await;
     };
@@ -201,13 +190,13 @@ async fn operators_write_a_page_in_the_ui() {
     let typo = PAGE.replace("monitor: web", "monitr: web");
     set_text(&typo).await;
     browser.click(&browser.find("form.page-editor button[type=submit]").await).await;
-    shows("The page was not saved").await;
-    shows("line 6").await;
+    browser.shows("The page was not saved").await;
+    browser.shows("line 6").await;
     let kept = browser.script("return document.querySelector('#page-text').value").await;
     assert_eq!(kept, json!(typo), "the text is kept");
     set_text(PAGE).await;
     browser.click(&browser.find("form.page-editor button[type=submit]").await).await;
-    shows("Page saved").await;
+    browser.shows("Page saved").await;
     served(&base, "shop", Some("Storefront")).await;
 
     browser.click(&browser.find("a[href='/ui/status-pages/shop/edit']").await).await;
@@ -216,17 +205,17 @@ async fn operators_write_a_page_in_the_ui() {
     assert_eq!(shown, json!(PAGE), "the page as written");
     set_text(&PAGE.replace("Shop status", "Shop, all of it")).await;
     browser.click(&browser.find("form.page-editor button[type=submit]").await).await;
-    shows("Page saved").await;
+    browser.shows("Page saved").await;
     served(&base, "shop", Some("Shop, all of it")).await;
 
     // The file's page says where it changes; a read token's session sees no way to write.
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
-    shows("it changes in its file").await;
+    browser.shows("it changes in its file").await;
     browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
     browser.wait_for("#token", Duration::from_secs(10)).await;
     browser.sign_in(&base, &read).await;
     browser.goto(&format!("{base}/ui/status-pages/shop")).await;
-    shows("Written in the web UI").await;
+    browser.shows("Written in the web UI").await;
     let html = browser.html().await;
     assert!(!html.contains("/edit") && !html.contains("/delete") && !html.contains("new-page"), "{html}");
     browser.goto(&format!("{base}/ui/status-pages")).await;
@@ -237,6 +226,6 @@ async fn operators_write_a_page_in_the_ui() {
     browser.sign_in(&base, &write).await;
     browser.goto(&format!("{base}/ui/status-pages/shop")).await;
     browser.click(&browser.find("form[action='/ui/status-pages/shop/delete'] button").await).await;
-    shows("Page deleted").await;
+    browser.shows("Page deleted").await;
     served(&base, "shop", None).await;
 }

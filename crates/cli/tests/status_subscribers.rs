@@ -46,20 +46,6 @@ async fn letter_with(mailbox: &std::path::Path, words: &[&str]) -> String {
     }
 }
 
-/// Waits up to 15 s for the page in the browser to hold `text`: a click returns before the
-/// browser has left the page it was on, so an element that both pages have proves nothing.
-async fn showing(browser: &Browser, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let body = browser.script("return document.body ? document.body.innerText : ''").await;
-        if body.as_str().is_some_and(|b| b.contains(text)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the page never showed `{text}`: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Python's HMAC-SHA256 of Standard Webhooks' signed content, as `v1,<base64>`.
 fn python_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
     let script = "import base64,hmac,hashlib,sys\n\
@@ -114,7 +100,7 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     let field = browser.find("#subscribe-email").await;
     browser.type_into(&field, "reader@example.org").await;
     browser.click(&browser.find(".subscribe button").await).await;
-    showing(&browser, "Check your inbox").await;
+    browser.shows("Check your inbox").await;
 
     let confirmation =
         letter_with(&mailbox, &["Confirm your subscription to Acme status", "To: reader@example.org"]).await;
@@ -134,7 +120,7 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     browser.goto(&confirm).await;
     assert_eq!(subscribers(&write).await.1["subscribers"][0]["confirmed_at"], Value::Null);
     browser.click(&browser.find("main form button").await).await;
-    showing(&browser, "You are subscribed").await;
+    browser.shows("You are subscribed").await;
     assert_eq!(subscribers(&read).await.0, 403, "addresses are for write tokens");
     let (status, listed) = subscribers(&write).await;
     assert_eq!(status, 200);
@@ -236,21 +222,21 @@ async fn subscribers_confirm_hear_of_updates_and_unsubscribe() {
     // Operators see the subscribers in the UI and remove one there; a read token sees none.
     browser.sign_in(&base, &write).await;
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
-    showing(&browser, "Subscribers").await;
+    browser.shows("Subscribers").await;
     let rows =
         browser.script("return [...document.querySelectorAll('#subscribers tbody tr')].map(r => r.innerText)").await;
     let rows = rows.as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 1, "only the webhook is left: {rows:?}");
     assert!(rows[0].as_str().is_some_and(|r| r.contains("webhook") && r.contains("/hook")), "{rows:?}");
     browser.click(&browser.find("#subscribers form button").await).await;
-    showing(&browser, "Subscriber removed").await;
-    showing(&browser, "No subscriber yet.").await;
+    browser.shows("Subscriber removed").await;
+    browser.shows("No subscriber yet.").await;
     assert_eq!(subscribers(&write).await.1["subscribers"], json!([]), "removed in the store");
     browser.click(&browser.find("form[action='/ui/signout'] button").await).await;
     browser.wait_for("#token", Duration::from_secs(10)).await;
     browser.sign_in(&base, &read).await;
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
-    showing(&browser, "Public at").await;
+    browser.shows("Public at").await;
     assert!(!browser.html().await.contains("Subscribers"), "addresses are for write tokens");
 }
 
@@ -318,13 +304,13 @@ async fn operators_open_and_update_incidents_in_the_ui() {
     browser.click(&browser.find("form.open-incident input[value='Billing']").await).await;
     browser.type_into(&browser.find("#incident-message").await, "We are *looking* into it.").await;
     browser.click(&browser.find("form.open-incident button[type=submit]").await).await;
-    showing(&browser, "Incident opened").await;
+    browser.shows("Incident opened").await;
     browser.wait_for("form.post-update", Duration::from_secs(10)).await;
     let message = browser.find("form.post-update textarea").await;
     browser.type_into(&message, "Fixed: all invoices are out.").await;
     browser.script("document.querySelector('form.post-update select[name=status]').value = 'resolved'").await;
     browser.click(&browser.find("form.post-update button[type=submit]").await).await;
-    showing(&browser, "Update posted").await;
+    browser.shows("Update posted").await;
 
     let http = vigil_connectors::http_client();
     let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
@@ -348,7 +334,7 @@ async fn operators_open_and_update_incidents_in_the_ui() {
     browser.wait_for("#token", Duration::from_secs(10)).await;
     browser.sign_in(&base, &read).await;
     browser.goto(&format!("{base}/ui/status-pages/acme")).await;
-    showing(&browser, "Invoices are late").await;
+    browser.shows("Invoices are late").await;
     let html = browser.html().await;
     assert!(html.contains("Invoices are late") && !html.contains("open-incident"), "{html}");
 }

@@ -198,6 +198,20 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
+    /// Waits up to 15 s for the page's text to hold `text`: a click returns before the browser
+    /// has left the page it was on, so an element both pages have proves nothing.
+    pub async fn shows(&self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let body = self.script("return document.body ? document.body.innerText : ''").await;
+            if body.as_str().is_some_and(|b| b.contains(text)) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the page never showed `{text}`: {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The page's HTML.
     pub async fn html(&self) -> String {
         self.script("return document.documentElement.outerHTML").await.as_str().unwrap_or_default().to_string()

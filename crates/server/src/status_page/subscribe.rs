@@ -38,18 +38,25 @@ pub(crate) fn form(page: &StatusPageDef) -> Markup {
                         input #subscribe-webhook type="url" name="webhook" required placeholder="https://";
                         button type="submit" { "Subscribe" }
                     }
-                    @if page.components.len() > 1 {
-                        details {
-                            summary { "Only some components" }
-                            @for c in &page.components {
-                                label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
-                            }
-                        }
-                    }
+                    (some_components(page))
                     p.muted {
                         "Your webhook gets a signed request with a challenge to answer first, then a signed "
                         "JSON post for each incident update and maintenance notice (Standard Webhooks)."
                     }
+                }
+            }
+        }
+    }
+}
+
+/// The components a subscriber may pick, when there is a choice.
+fn some_components(page: &StatusPageDef) -> Markup {
+    html! {
+        @if page.components.len() > 1 {
+            details {
+                summary { "Only some components" }
+                @for c in &page.components {
+                    label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
                 }
             }
         }
@@ -67,14 +74,7 @@ fn email_form(page: &StatusPageDef, offered: bool) -> Markup {
                         input #subscribe-email type="email" name="email" required autocomplete="email";
                         button type="submit" { "Subscribe" }
                     }
-                    @if page.components.len() > 1 {
-                        details {
-                            summary { "Only some components" }
-                            @for c in &page.components {
-                                label.choice { input type="checkbox" name="component" value=(c.name); " " (c.name) }
-                            }
-                        }
-                    }
+                    (some_components(page))
                     p.muted { "You will get a letter with a link to confirm. Every letter has a link to unsubscribe." }
                 }
             }
