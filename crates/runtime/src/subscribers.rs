@@ -197,7 +197,6 @@ impl Engine {
         if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
             return Err(SubscribeError::Busy);
         }
-        let now = self.now();
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let confirm = self.link(&base, &sealer, LinkPurpose::Confirm, slug, &id);
         let message = Message::Email {
@@ -212,10 +211,26 @@ impl Engine {
             ),
             unsubscribe: None,
         };
+        self.add_unconfirmed(slug, &id, ("email", address), components, ("confirm", message)).await?;
+        Ok(())
+    }
+
+    /// Adds subscriber `id` of page `slug`, of `kind` at `address`, not confirmed yet, with the
+    /// `message` that asks it to confirm (its dedup key `<what>/<page>/<id>`), unless the page
+    /// has one of that kind and address; whether it was added.
+    async fn add_unconfirmed(
+        &self,
+        slug: &str,
+        id: &str,
+        (kind, address): (&str, &str),
+        components: String,
+        (what, message): (&str, Message),
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
         let row = SubscriberRow {
             page: slug.to_string(),
-            id: id.clone(),
-            kind: "email".into(),
+            id: id.to_string(),
+            kind: kind.to_string(),
             address: address.to_string(),
             components,
             confirmed_at: None,
@@ -223,15 +238,16 @@ impl Engine {
         };
         let notice = NewNotice {
             page: slug.to_string(),
-            subscriber: id.clone(),
-            dedup: format!("confirm/{slug}/{id}"),
+            subscriber: id.to_string(),
+            dedup: format!("{what}/{slug}/{id}"),
             body: serde_json::to_string(&message).expect("a message serializes"),
             created_at: now,
         };
-        if store.put_subscriber(&row, Some(&notice)).await? {
+        let added = self.shared().store.put_subscriber(&row, Some(&notice)).await?;
+        if added {
             self.shared().notices_due.notify_one();
         }
-        Ok(())
+        Ok(added)
     }
 
     /// Confirms subscriber `id` of page `slug`, whose link carried `token`.
@@ -292,7 +308,6 @@ impl Engine {
         if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
             return Err(SubscribeError::Busy);
         }
-        let now = self.now();
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let challenge = B64.encode(signed(&sealer, "challenge", slug, &id));
         let body = serde_json::json!({
@@ -307,26 +322,9 @@ impl Engine {
             challenge,
             public_only: form == WebhookForm::Public,
         };
-        let row = SubscriberRow {
-            page: slug.to_string(),
-            id: id.clone(),
-            kind: FORM_WEBHOOK.into(),
-            address: url.to_string(),
-            components,
-            confirmed_at: None,
-            created_at: now,
-        };
-        let notice = NewNotice {
-            page: slug.to_string(),
-            subscriber: id.clone(),
-            dedup: format!("verify/{slug}/{id}"),
-            body: serde_json::to_string(&message).expect("a message serializes"),
-            created_at: now,
-        };
-        if !store.put_subscriber(&row, Some(&notice)).await? {
+        if !self.add_unconfirmed(slug, &id, (FORM_WEBHOOK, url), components, ("verify", message)).await? {
             return Ok(None);
         }
-        self.shared().notices_due.notify_one();
         Ok(Some(vigil_connectors::standard_webhooks::secret_text(&webhook_secret(&sealer, slug, &id))))
     }
 
