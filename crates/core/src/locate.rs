@@ -88,6 +88,20 @@ impl SourceMap {
             }
         }
     }
+
+    /// Problem `p` of the text this map was built from, located in `file`.
+    pub fn locate(&self, file: &std::path::Path, p: crate::diagnostic::Problem) -> crate::diagnostic::Diagnostic {
+        let (line, column) = self.position(&p.path);
+        crate::diagnostic::Diagnostic {
+            severity: p.severity,
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: p.path,
+            message: p.message,
+            hint: p.hint,
+        }
+    }
 }
 
 /// Appends an object key to a path.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use vigil_core::diagnostic::{Diagnostic, Severity};
+use vigil_core::diagnostic::{Diagnostic, Problem};
+use vigil_core::locate::SourceMap;
 use vigil_core::status_page::{StatusPageDef, build_status_page};
 use vigil_store::{DefinitionRow, StoreError};
 
@@ -48,23 +49,8 @@ fn file_of(slug: &str) -> PathBuf {
 fn checked(text: &str, file: &std::path::Path) -> Result<StatusPageDef, Vec<Diagnostic>> {
     let doc = vigil_core::config::parse_text(file, text).map_err(|d| vec![d])?;
     let (def, problems) = build_status_page(&doc);
-    let map = vigil_core::locate::SourceMap::build(text);
-    let located: Vec<Diagnostic> = problems
-        .into_iter()
-        .filter(|p| p.is_error())
-        .map(|p| {
-            let (line, column) = map.position(&p.path);
-            Diagnostic {
-                severity: Severity::Error,
-                file: file.to_path_buf(),
-                line,
-                column,
-                path: p.path,
-                message: p.message,
-                hint: p.hint,
-            }
-        })
-        .collect();
+    let map = SourceMap::build(text);
+    let located: Vec<Diagnostic> = problems.into_iter().filter(|p| p.is_error()).map(|p| map.locate(file, p)).collect();
     match def {
         Some(def) if located.is_empty() => Ok(def),
         _ => Err(located),
@@ -142,17 +128,10 @@ impl Engine {
     pub async fn put_status_page(&self, text: &str, slug: Option<&str>) -> Result<StatusPageDef, PageError> {
         let file = file_of(slug.unwrap_or("new"));
         let page = checked(text, &file).map_err(PageError::Invalid)?;
+        let refused = |p: Problem| PageError::Invalid(vec![SourceMap::build(text).locate(&file, p)]);
         if let Some(slug) = slug.filter(|s| *s != page.slug) {
-            let (line, column) = vigil_core::locate::SourceMap::build(text).position("slug");
-            return Err(PageError::Invalid(vec![Diagnostic {
-                severity: Severity::Error,
-                file,
-                line,
-                column,
-                path: "slug".into(),
-                message: format!("this page is `{slug}`: its slug does not change (write a new page instead)"),
-                hint: None,
-            }]));
+            let said = format!("this page is `{slug}`: its slug does not change (write a new page instead)");
+            return Err(refused(Problem::error("slug", said)));
         }
         if self.status_page_from_file(&page.slug) {
             return Err(PageError::Declared(page.slug));
@@ -160,16 +139,8 @@ impl Engine {
         let pages = self.status_pages();
         for (i, domain) in page.domains.iter().enumerate() {
             if let Some(other) = pages.iter().find(|p| p.slug != page.slug && p.domains.contains(domain)) {
-                let (line, column) = vigil_core::locate::SourceMap::build(text).position(&format!("domains[{i}]"));
-                return Err(PageError::Invalid(vec![Diagnostic {
-                    severity: Severity::Error,
-                    file,
-                    line,
-                    column,
-                    path: format!("domains[{i}]"),
-                    message: format!("`{domain}` is the domain of status page `{}` too", other.slug),
-                    hint: None,
-                }]));
+                let said = format!("`{domain}` is the domain of status page `{}` too", other.slug);
+                return Err(refused(Problem::error(format!("domains[{i}]"), said)));
             }
         }
         let row = DefinitionRow {

@@ -16,20 +16,6 @@ pub fn check_file(file: &std::path::Path, text: &str) -> (Option<AmConfig>, Vec<
     let (config, problems) = super::read(&value);
     let map = crate::locate::SourceMap::build(text);
     let failed = problems.iter().any(Problem::is_error);
-    let diags = problems
-        .into_iter()
-        .map(|p| {
-            let (line, column) = map.position(&p.path);
-            Diagnostic {
-                severity: p.severity,
-                file: file.to_path_buf(),
-                line,
-                column,
-                path: p.path,
-                message: p.message,
-                hint: p.hint,
-            }
-        })
-        .collect();
+    let diags = problems.into_iter().map(|p| map.locate(file, p)).collect();
     ((!failed).then_some(config), diags)
 }
