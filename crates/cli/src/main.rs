@@ -51,6 +51,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Manage accounts: people who sign in, and service accounts that hold tokens.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
     /// List active alerts (and failed notifications).
     Alerts(commands::alerts::AlertsArgs),
     /// Act on one alert.
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
             Command::Schedules(a) => commands::inspect::schedules(a).await,
             Command::Secret(c) => commands::secret::run(c).await,
             Command::Token(c) => commands::token::run(c).await,
+            Command::User(c) => commands::user::run(c).await,
             Command::Cluster(c) => commands::cluster::run(c).await,
             Command::Alerts(a) => commands::alerts::list(a).await,
             Command::Alert(c) => commands::alerts::alert(c).await,

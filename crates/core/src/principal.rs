@@ -16,24 +16,29 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What an API token may do. Ordered: `Read < Write < Admin`.
+/// What an API token or a user may do. Ordered: `Read < Respond < Write < Admin`; the names a
+/// team's roles go by (viewer, responder, editor, admin) parse as the same roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Read anything.
+    /// Read anything (a viewer).
     Read,
-    /// Also start, signal, control and purge instances, and change definitions.
+    /// Also acknowledge and silence alerts and run a check now (a responder).
+    Respond,
+    /// Also start, signal, control and purge instances, and change definitions (an editor).
     Write,
     /// Also manage tokens, secrets and connections.
     Admin,
 }
 
 impl Role {
-    /// Parses `read`, `write` or `admin`.
+    /// Parses `read`, `respond`, `write` or `admin`, or a team role's name (`viewer`,
+    /// `responder`, `editor`).
     pub fn parse(text: &str) -> Option<Role> {
         match text {
-            "read" => Some(Role::Read),
-            "write" => Some(Role::Write),
+            "read" | "viewer" => Some(Role::Read),
+            "respond" | "responder" => Some(Role::Respond),
+            "write" | "editor" => Some(Role::Write),
             "admin" => Some(Role::Admin),
             _ => None,
         }
@@ -43,6 +48,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Read => "read",
+            Role::Respond => "respond",
             Role::Write => "write",
             Role::Admin => "admin",
         }
@@ -56,11 +62,14 @@ pub enum Principal {
     /// The config directory, vigil itself, or a server without auth: not limited.
     #[default]
     System,
-    /// An API token, with the role and grants it had when it acted.
+    /// An API token (or a user's UI session), with the role and grants it had when it acted.
     #[serde(rename_all = "camelCase")]
     Token {
-        /// The token's id (`vgl_<id>_...`).
+        /// The token's id (`vgl_<id>_...`); a UI session of a user without a token is `user:NAME`.
         id: String,
+        /// The user or service account it belongs to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
         /// Its role.
         role: Role,
         /// Secret names, and `env:NAME`, it may reference.
@@ -176,14 +185,14 @@ impl Principal {
         match (self, other) {
             (Principal::System, b) => b.clone(),
             (a, Principal::System) => a.clone(),
-            (Principal::Token { id, role: r1, grants: g1 }, Principal::Token { role: r2, grants: g2, .. }) => {
+            (Principal::Token { id, user, role: r1, grants: g1 }, Principal::Token { role: r2, grants: g2, .. }) => {
                 let role = (*r1).min(*r2);
                 let grants = match (r1, r2) {
                     (Role::Admin, _) => g2.clone(),
                     (_, Role::Admin) => g1.clone(),
                     _ => g1.iter().filter(|g| g2.contains(g)).cloned().collect(),
                 };
-                Principal::Token { id: id.clone(), role, grants }
+                Principal::Token { id: id.clone(), user: user.clone(), role, grants }
             }
         }
     }
@@ -192,6 +201,7 @@ impl Principal {
     pub fn describe(&self) -> String {
         match self {
             Principal::System => "the config directory".into(),
+            Principal::Token { id, user: Some(user), role, .. } => format!("{} token {id} of {user}", role.as_str()),
             Principal::Token { id, role, .. } => format!("{} token {id}", role.as_str()),
         }
     }
@@ -210,7 +220,7 @@ impl Principal {
             .collect();
         grants.sort();
         grants.dedup();
-        Principal::Token { id: "unknown".into(), role: Role::Write, grants }
+        Principal::Token { id: "unknown".into(), user: None, role: Role::Write, grants }
     }
 }
 
@@ -221,7 +231,7 @@ mod tests {
     use super::*;
 
     fn token(role: Role, grants: &[&str]) -> Principal {
-        Principal::Token { id: "t1".into(), role, grants: grants.iter().map(|g| g.to_string()).collect() }
+        Principal::Token { id: "t1".into(), user: None, role, grants: grants.iter().map(|g| g.to_string()).collect() }
     }
 
     #[test]
@@ -274,5 +284,21 @@ mod tests {
         let text = serde_json::to_string(&p).unwrap();
         assert_eq!(text, r#"{"kind":"token","id":"t1","role":"write","grants":["a"]}"#);
         assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), p);
+        let of_user =
+            Principal::Token { id: "t2".into(), user: Some("ana".into()), role: Role::Respond, grants: vec![] };
+        let text = serde_json::to_string(&of_user).unwrap();
+        assert_eq!(text, r#"{"kind":"token","id":"t2","user":"ana","role":"respond"}"#);
+        assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), of_user);
+        assert_eq!(of_user.describe(), "respond token t2 of ana");
+    }
+
+    #[test]
+    fn team_role_names_parse_as_roles_in_order() {
+        let names = ["viewer", "responder", "editor", "admin"];
+        let roles: Vec<Role> = names.iter().map(|n| Role::parse(n).unwrap()).collect();
+        assert_eq!(roles, [Role::Read, Role::Respond, Role::Write, Role::Admin]);
+        assert!(roles.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Role::parse(Role::Respond.as_str()), Some(Role::Respond));
+        assert_eq!(Role::parse("owner"), None);
     }
 }

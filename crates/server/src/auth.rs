@@ -1,8 +1,13 @@
 //! API tokens: minted once (`vigil token create`), stored as a SHA-256 of their secret, checked in
 //! constant time, and required on every route but `/healthz` and `/readyz` when auth is on.
 //!
-//! A token reads `vgl_<id>_<secret>`. Roles are ordered: `read` may GET, `write` may also change
-//! instances and definitions, `admin` may also manage tokens and secrets. Conductor SDKs send a key
+//! A token reads `vgl_<id>_<secret>`. Roles are ordered: `read` may GET, `respond` may also
+//! acknowledge and silence alerts and run a check now, `write` may also change instances and
+//! definitions, `admin` may also manage tokens, accounts and secrets.
+//!
+//! A token may belong to an account ([`crate::accounts`]): it then does no more than the account
+//! may when it is used (the lower of the two roles), stops working when the account is disabled,
+//! and may end at a time of its own. Each node records a token's last use at most once a minute. Conductor SDKs send a key
 //! id and secret to `POST /api/token`; the key id is the token's id and the key secret its secret.
 //!
 //! Secrets are scoped: a definition (workflow or notifier) written with a token below `admin` may
@@ -23,8 +28,8 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::RwLock;
-use vigil_core::time::Millis;
-use vigil_store::{Store, TokenRow};
+use vigil_core::time::{Clock, Millis};
+use vigil_store::{Store, TokenRow, UserRow};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -32,6 +37,8 @@ use crate::error::{ApiError, ErrorCode};
 const REFRESH: Duration = Duration::from_secs(2);
 /// The token list is re-read on an unknown id at most this often.
 const MISS_REFRESH: Duration = Duration::from_millis(250);
+/// A token's last use is written at most this often per node.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 use vigil_core::principal::Principal;
 pub use vigil_core::principal::Role;
@@ -54,12 +61,14 @@ pub struct Caller {
     pub role: Role,
     /// Secret names, and `env:NAME`, the token's definitions may reference.
     pub grants: Vec<String>,
+    /// The account acting, if any: a token's owner, or the person signed in to the UI.
+    pub user: Option<String>,
 }
 
 impl Caller {
     /// The principal this caller acts as: what it defines and starts carries it.
     pub fn principal(&self) -> Principal {
-        Principal::Token { id: self.id.clone(), role: self.role, grants: self.grants.clone() }
+        Principal::Token { id: self.id.clone(), user: self.user.clone(), role: self.role, grants: self.grants.clone() }
     }
 
     /// Refuses `doc` (a definition about to be stored) when it references a secret or an
@@ -87,6 +96,9 @@ pub fn mint(name: &str, role: Role, grants: Vec<String>, now: Millis) -> Minted 
         created_at: now,
         revoked_at: None,
         grants,
+        user_id: None,
+        expires_at: None,
+        last_used_at: None,
     };
     Minted { row, token: format!("vgl_{id}_{secret}") }
 }
@@ -103,6 +115,7 @@ pub fn split(token: &str) -> Option<(&str, &str)> {
 #[derive(Default)]
 struct Cache {
     tokens: HashMap<String, TokenRow>,
+    users: HashMap<String, UserRow>,
     read_at: Option<Instant>,
 }
 
@@ -110,14 +123,33 @@ struct Cache {
 pub struct Auth {
     required: bool,
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
     cache: RwLock<Cache>,
+    touched: std::sync::Mutex<HashMap<String, Instant>>,
     sign_ins: crate::throttle::SignInThrottle,
 }
 
 impl Auth {
     /// Auth that is `required` (or not) for the tokens in `store`.
     pub fn new(store: Arc<dyn Store>, required: bool) -> Self {
-        Self { required, store, cache: RwLock::default(), sign_ins: Default::default() }
+        Self {
+            required,
+            store,
+            clock: Arc::new(vigil_runtime::SystemClock),
+            cache: RwLock::default(),
+            touched: Default::default(),
+            sign_ins: Default::default(),
+        }
+    }
+
+    /// The same, telling time by `clock` (token expiry, last use).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The store the tokens and accounts are in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Whether requests need a token.
@@ -128,18 +160,70 @@ impl Auth {
     /// The caller holding the token with `id` and `secret`, if it is known, not revoked, and the
     /// secret matches.
     pub async fn check(&self, id: &str, secret: &str) -> Option<Caller> {
-        let row = self.lookup(id).await?;
+        let (row, owner) = self.lookup(id).await?;
         let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
-        let role = (matches && row.revoked_at.is_none()).then(|| Role::parse(&row.role)).flatten()?;
-        Some(Caller { id: row.id, role, grants: row.grants })
+        if !matches {
+            return None;
+        }
+        let caller = self.usable(row, owner)?;
+        self.touch(&caller.id);
+        Some(caller)
     }
 
-    /// The caller holding token `id`, if it is known and not revoked: for a UI session, which
-    /// proved the token's secret when it began.
+    /// The caller holding token `id`, if it is known, not revoked, not expired, and its account
+    /// (if any) may act: for a UI session, which proved the token's secret when it began.
     pub async fn caller(&self, id: &str) -> Option<Caller> {
-        let row = self.lookup(id).await?;
-        let role = row.revoked_at.is_none().then(|| Role::parse(&row.role)).flatten()?;
-        Some(Caller { id: row.id, role, grants: row.grants })
+        let (row, owner) = self.lookup(id).await?;
+        self.usable(row, owner)
+    }
+
+    /// The caller a person's UI session stands for: their role now, none when the account is
+    /// gone, disabled or has no role.
+    pub async fn user_caller(&self, user_id: &str) -> Option<Caller> {
+        let user = self.account(user_id).await?;
+        let role = crate::accounts::role_of(&user)?;
+        Some(Caller { id: format!("user:{}", user.id), role, grants: Vec::new(), user: Some(user.id) })
+    }
+
+    /// A token's caller, if it may act now: the lower of its role and its owner's.
+    fn usable(&self, row: TokenRow, owner: Option<UserRow>) -> Option<Caller> {
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return None;
+        }
+        let mut role = Role::parse(&row.role)?;
+        if row.user_id.is_some() {
+            role = role.min(crate::accounts::role_of(owner.as_ref()?)?);
+        }
+        Some(Caller { id: row.id, role, grants: row.grants, user: row.user_id })
+    }
+
+    /// Writes that token `id` was used, unless this node wrote it within [`TOUCH_EVERY`].
+    fn touch(&self, id: &str) {
+        let now = Instant::now();
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+            if touched.get(id).is_some_and(|at| now.duration_since(*at) < TOUCH_EVERY) {
+                return;
+            }
+            touched.insert(id.to_string(), now);
+        }
+        let (store, id, at) = (self.store.clone(), id.to_string(), self.clock.now());
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(&id, at).await {
+                tracing::warn!(error = %e, token = %id, "Could not record a token's last use.");
+            }
+        });
+    }
+
+    /// Account `id` as last read (within [`REFRESH`]).
+    pub async fn account(&self, id: &str) -> Option<UserRow> {
+        self.fresh_cache().await;
+        self.cache.read().await.users.get(id).cloned()
+    }
+
+    /// Forgets what was read, so the next check reads the store (after a change made here).
+    pub async fn forget(&self) {
+        self.cache.write().await.read_at = None;
     }
 
     /// Wrong UI sign-ins per source.
@@ -147,35 +231,63 @@ impl Auth {
         &self.sign_ins
     }
 
-    async fn lookup(&self, id: &str) -> Option<TokenRow> {
+    /// Token `id` and its owner, as last read.
+    async fn lookup(&self, id: &str) -> Option<(TokenRow, Option<UserRow>)> {
+        let found = |cache: &Cache| {
+            cache.tokens.get(id).map(|row| {
+                let owner = row.user_id.as_ref().and_then(|u| cache.users.get(u)).cloned();
+                (row.clone(), owner)
+            })
+        };
         {
             let cache = self.cache.read().await;
             let age = cache.read_at.map(|t| t.elapsed());
             let fresh = age.is_some_and(|a| a < REFRESH);
             let recent = age.is_some_and(|a| a < MISS_REFRESH);
-            match cache.tokens.get(id) {
-                Some(row) if fresh => return Some(row.clone()),
+            match found(&cache) {
+                Some(hit) if fresh => return Some(hit),
                 None if recent => return None,
                 _ => {}
             }
         }
+        self.read_again(MISS_REFRESH).await;
+        found(&*self.cache.read().await)
+    }
+
+    /// Reads tokens and accounts again if they were read longer than [`REFRESH`] ago.
+    async fn fresh_cache(&self) {
+        self.read_again(REFRESH).await;
+    }
+
+    /// Reads tokens and accounts again unless they were read within `within`.
+    async fn read_again(&self, within: Duration) {
         let mut cache = self.cache.write().await;
-        match self.store.tokens().await {
-            Ok(rows) => {
-                cache.tokens = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        if cache.read_at.is_some_and(|t| t.elapsed() < within) {
+            return;
+        }
+        match tokio::try_join!(self.store.tokens(), self.store.users()) {
+            Ok((tokens, users)) => {
+                cache.tokens = tokens.into_iter().map(|r| (r.id.clone(), r)).collect();
+                cache.users = users.into_iter().map(|u| (u.id.clone(), u)).collect();
                 cache.read_at = Some(Instant::now());
             }
-            Err(e) => tracing::error!(error = %e, "Could not read API tokens; using the last list read."),
+            Err(e) => tracing::error!(error = %e, "Could not read API tokens and accounts; using the last read."),
         }
-        cache.tokens.get(id).cloned()
     }
 }
 
 /// The role a request needs: reads need `read`; changes need `write`; tokens and secrets need
 /// `admin`. Polling a task queue hands out work, so it needs `write` although it is a GET.
 fn needed(method: &Method, path: &str) -> Role {
-    if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/secrets") || path.starts_with("/api/secrets") {
+    if path.starts_with("/api/v1/tokens")
+        || path.starts_with("/api/v1/users")
+        || path.starts_with("/api/v1/secrets")
+        || path.starts_with("/api/secrets")
+    {
         return Role::Admin;
+    }
+    if *method != Method::GET && responds(path) {
+        return Role::Respond;
     }
     // Polling hands out work; a page's subscribers are people's addresses.
     if path.starts_with("/api/tasks/poll") || is_starter(path) || is_subscribers(path) {
@@ -185,6 +297,19 @@ fn needed(method: &Method, path: &str) -> Role {
         Method::GET | Method::HEAD | Method::OPTIONS => Role::Read,
         _ => Role::Write,
     }
+}
+
+/// Whether `path` is a responder's action: acknowledging, silencing (vigil's API and
+/// Alertmanager's), or running a check now.
+fn responds(path: &str) -> bool {
+    path == "/api/v1/alerts/ack"
+        || path == "/api/v1/silences"
+        || path.starts_with("/api/v1/silences/")
+        || path == "/api/v2/silences"
+        || path.starts_with("/api/v2/silence/")
+        || path
+            .strip_prefix("/api/v1/monitors/")
+            .is_some_and(|rest| rest.ends_with("/check") && rest.matches('/').count() == 1)
 }
 
 /// Whether `path` is a status page's subscribers (`/api/v1/status-pages/{slug}/subscribers...`).
@@ -282,7 +407,16 @@ mod tests {
         assert_eq!(needed(&Method::GET, "/api/v1/status-pages/acme/subscribers"), Role::Write, "addresses");
         assert_eq!(needed(&Method::GET, "/api/v1/status-pages/acme/incidents"), Role::Read);
         assert_eq!(needed(&Method::GET, "/api/tasks/poll/batch/t"), Role::Write);
-        assert!(Role::Read < Role::Write && Role::Write < Role::Admin);
+        assert_eq!(needed(&Method::POST, "/api/v1/alerts/ack"), Role::Respond);
+        assert_eq!(needed(&Method::POST, "/api/v1/silences"), Role::Respond);
+        assert_eq!(needed(&Method::DELETE, "/api/v1/silences/s1"), Role::Respond);
+        assert_eq!(needed(&Method::POST, "/api/v2/silences"), Role::Respond);
+        assert_eq!(needed(&Method::DELETE, "/api/v2/silence/abc"), Role::Respond);
+        assert_eq!(needed(&Method::POST, "/api/v2/alerts"), Role::Write, "pushing alerts is not responding");
+        assert_eq!(needed(&Method::POST, "/api/v1/monitors/web/check"), Role::Respond);
+        assert_eq!(needed(&Method::PUT, "/api/v1/monitors/web"), Role::Write);
+        assert_eq!(needed(&Method::GET, "/api/v1/users"), Role::Admin);
+        assert!(Role::Read < Role::Respond && Role::Respond < Role::Write && Role::Write < Role::Admin);
     }
 }
 
@@ -294,7 +428,12 @@ mod grant_tests {
 
     #[test]
     fn a_write_token_references_only_what_it_was_granted() {
-        let caller = Caller { id: "t".into(), role: Role::Write, grants: vec!["pd_key".into(), "env:REGION".into()] };
+        let caller = Caller {
+            id: "t".into(),
+            role: Role::Write,
+            grants: vec!["pd_key".into(), "env:REGION".into()],
+            user: None,
+        };
         let doc = |s: &str| json!({"tasks": [{"inputParameters": {"k": s}}]});
         assert!(caller.check_references(&doc("${workflow.secrets.pd_key}")).is_ok());
         assert!(caller.check_references(&doc("https://x/${env.REGION}")).is_ok());
@@ -302,7 +441,7 @@ mod grant_tests {
         let err = caller.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err();
         assert!(err.message.contains("tasks[0].inputParameters.k") && err.message.contains("--grant db_password"));
         assert!(caller.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
-        let admin = Caller { id: "a".into(), role: Role::Admin, grants: Vec::new() };
+        let admin = Caller { id: "a".into(), role: Role::Admin, grants: Vec::new(), user: None };
         assert!(admin.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
     }
 }

@@ -7,6 +7,7 @@
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
+pub mod accounts;
 mod ack;
 mod alertmanager;
 pub mod auth;
@@ -38,6 +39,7 @@ mod status_page;
 mod subscribers;
 pub mod throttle;
 pub mod ui;
+mod users;
 pub mod views;
 
 use std::sync::Arc;
@@ -76,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(maintenance::routes())
         .merge(page_definitions::routes())
+        .merge(users::routes())
         .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())

@@ -46,6 +46,7 @@ pub async fn run_all(store: &dyn Store) {
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
     crate::conformance_retention::run_all(store).await;
+    crate::conformance_users::run_all(store).await;
 }
 
 async fn incidents_are_found_while_open(store: &dyn Store) {
@@ -763,6 +764,9 @@ async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
         created_at: 5,
         revoked_at: None,
         grants: vec!["pd_key".into(), "env:REGION".into()],
+        user_id: Some("ana".into()),
+        expires_at: Some(1_000),
+        last_used_at: None,
     };
     store.put_token(&token).await.unwrap();
     assert!(store.put_token(&token).await.is_err(), "ids are unique");
@@ -771,6 +775,8 @@ async fn tokens_are_kept_hashed_and_revoked(store: &dyn Store) {
     assert!(!store.revoke_token("t1", 10).await.unwrap(), "already revoked");
     assert!(!store.revoke_token("nope", 10).await.unwrap());
     assert_eq!(store.tokens().await.unwrap()[0].revoked_at, Some(9));
+    store.touch_token("t1", 12).await.unwrap();
+    assert_eq!(store.tokens().await.unwrap()[0].last_used_at, Some(12), "last used");
 }
 
 async fn ui_sessions_end_at_sign_out_revocation_and_expiry(store: &dyn Store) {
@@ -782,6 +788,9 @@ async fn ui_sessions_end_at_sign_out_revocation_and_expiry(store: &dyn Store) {
         created_at: 1,
         revoked_at: None,
         grants: vec![],
+        user_id: None,
+        expires_at: None,
+        last_used_at: None,
     };
     store.put_token(&token("s1")).await.unwrap();
     store.put_token(&token("s2")).await.unwrap();
@@ -790,6 +799,7 @@ async fn ui_sessions_end_at_sign_out_revocation_and_expiry(store: &dyn Store) {
         token_id: token.into(),
         created_at,
         expires_at: created_at + 100,
+        user_id: None,
     };
     store.put_session(&session("a", "s1", 10)).await.unwrap();
     store.put_session(&session("b", "s1", 20)).await.unwrap();

@@ -13,6 +13,7 @@ mod conformance_cluster;
 mod conformance_maintenance;
 mod conformance_monitors;
 mod conformance_retention;
+mod conformance_users;
 pub mod evidence;
 pub mod incidents;
 mod listing;
@@ -32,6 +33,7 @@ pub mod status_outbox;
 pub mod subscribers;
 pub mod testing;
 pub mod tokens;
+pub mod users;
 pub mod work;
 
 use async_trait::async_trait;
@@ -58,6 +60,7 @@ pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
 pub use subscribers::{NewNotice, NoticeRow, SubscriberRow};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
+pub use users::UserRow;
 pub use work::{WorkChange, WorkOffer};
 
 /// A storage failure.
@@ -335,6 +338,25 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes token `id` and ends its UI sessions; false when it does not exist or was
     /// already revoked.
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
+    /// Records that token `id` was used at `at`.
+    async fn touch_token(&self, id: &str, at: Millis) -> Result<()>;
+    /// Adds an account, or changes it (all but its sign-in counts); ends its UI sessions when
+    /// `end_sessions` (a password changed, the account disabled).
+    async fn put_user(&self, user: &UserRow, end_sessions: bool) -> Result<()>;
+    /// Adds an account unless one has its id (a first sign-in on two nodes at once); false when
+    /// one had.
+    async fn add_user(&self, user: &UserRow) -> Result<bool>;
+    /// The account `id`.
+    async fn user(&self, id: &str) -> Result<Option<UserRow>>;
+    /// Every account, by id.
+    async fn users(&self) -> Result<Vec<UserRow>>;
+    /// Counts a wrong password or code for `id` at `at`; gives the count in a row (0: no such
+    /// account).
+    async fn user_sign_in_failed(&self, id: &str, at: Millis) -> Result<u32>;
+    /// Records that `id` signed in at `at`.
+    async fn user_signed_in(&self, id: &str, at: Millis) -> Result<()>;
+    /// Takes one-time-code time step `step` for `id`; false when it, or a later one, was taken.
+    async fn claim_totp_step(&self, id: &str, step: i64) -> Result<bool>;
     /// Status events of the partitions `parts` to publish now (`next_attempt_at <= now`), oldest
     /// first.
     async fn pending_status_events(&self, parts: &[u32], now: Millis, limit: u32) -> Result<Vec<StatusEventRow>>;

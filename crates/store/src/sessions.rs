@@ -10,7 +10,10 @@ pub struct SessionRow {
     /// SHA-256 of the session id, hex: the id itself is only in the browser's cookie.
     pub id_hash: String,
     /// The API token that signed in; its role and grants are read when the session is used.
+    /// Empty for a user's session.
     pub token_id: String,
+    /// The user who signed in (by password or single sign-on); `None` for a token's session.
+    pub user_id: Option<String>,
     /// When it began.
     pub created_at: Millis,
     /// When it ends, whatever happens.
@@ -19,11 +22,11 @@ pub struct SessionRow {
 
 /// Adds a session.
 pub(crate) const INSERT: &str =
-    "INSERT INTO ui_sessions (id_hash, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO ui_sessions (id_hash, token_id, created_at, expires_at, user_id) VALUES ($1, $2, $3, $4, $5)";
 
 /// A session that has not expired at `$2`.
 pub(crate) const SELECT_LIVE: &str =
-    "SELECT id_hash, token_id, created_at, expires_at FROM ui_sessions WHERE id_hash = $1 AND expires_at > $2";
+    "SELECT id_hash, token_id, created_at, expires_at, user_id FROM ui_sessions WHERE id_hash = $1 AND expires_at > $2";
 
 /// Ends one session.
 pub(crate) const DELETE: &str = "DELETE FROM ui_sessions WHERE id_hash = $1";

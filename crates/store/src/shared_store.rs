@@ -409,7 +409,8 @@ macro_rules! store_impl {
 
         async fn put_token(&self, token: &TokenRow) -> Result<()> {
             sqlx::query(
-                "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO api_tokens (id, name, role, secret_hash, created_at, revoked_at, grants, user_id, expires_at, last_used_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&token.id)
             .bind(&token.name)
@@ -418,6 +419,9 @@ macro_rules! store_impl {
             .bind(token.created_at)
             .bind(token.revoked_at)
             .bind(token.grants.join(","))
+            .bind(&token.user_id)
+            .bind(token.expires_at)
+            .bind(token.last_used_at)
             .execute(&self.writer)
             .await?;
             Ok(())
@@ -435,6 +439,9 @@ macro_rules! store_impl {
                         created_at: r.try_get("created_at")?,
                         revoked_at: r.try_get("revoked_at")?,
                         grants: split_grants(&r.try_get::<String, _>("grants")?),
+                        user_id: r.try_get("user_id")?,
+                        expires_at: r.try_get("expires_at")?,
+                        last_used_at: r.try_get("last_used_at")?,
                     })
                 })
                 .collect()
@@ -449,6 +456,52 @@ macro_rules! store_impl {
                 .await?;
             sqlx::query(crate::sessions::DELETE_OF_TOKEN).bind(id).execute(&mut *tx).await?;
             tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn touch_token(&self, id: &str, at: Millis) -> Result<()> {
+            sqlx::query(crate::users::TOUCH_TOKEN).bind(id).bind(at).execute(&self.writer).await?;
+            Ok(())
+        }
+
+        async fn put_user(&self, user: &crate::UserRow, end_sessions: bool) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            bind_user(sqlx::query(crate::users::UPSERT), user).execute(&mut *tx).await?;
+            if end_sessions {
+                sqlx::query(crate::users::DELETE_SESSIONS).bind(&user.id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn add_user(&self, user: &crate::UserRow) -> Result<bool> {
+            let done = bind_user(sqlx::query(crate::users::INSERT_NEW), user).execute(&self.writer).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn user(&self, id: &str) -> Result<Option<crate::UserRow>> {
+            let row = sqlx::query(crate::users::SELECT_ONE).bind(id).fetch_optional(&self.writer).await?;
+            row.map(|r| user_of(&r)).transpose()
+        }
+
+        async fn users(&self) -> Result<Vec<crate::UserRow>> {
+            let rows = sqlx::query(crate::users::SELECT_ALL).fetch_all(&self.reader).await?;
+            rows.iter().map(user_of).collect()
+        }
+
+        async fn user_sign_in_failed(&self, id: &str, at: Millis) -> Result<u32> {
+            let count: Option<i64> =
+                sqlx::query_scalar(crate::users::FAILED).bind(id).bind(at).fetch_optional(&self.writer).await?;
+            Ok(count.unwrap_or(0).max(0) as u32)
+        }
+
+        async fn user_signed_in(&self, id: &str, at: Millis) -> Result<()> {
+            sqlx::query(crate::users::SIGNED_IN).bind(id).bind(at).execute(&self.writer).await?;
+            Ok(())
+        }
+
+        async fn claim_totp_step(&self, id: &str, step: i64) -> Result<bool> {
+            let done = sqlx::query(crate::users::CLAIM_STEP).bind(id).bind(step).execute(&self.writer).await?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -795,6 +848,7 @@ macro_rules! store_impl {
                 .bind(&session.token_id)
                 .bind(session.created_at)
                 .bind(session.expires_at)
+                .bind(&session.user_id)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -810,6 +864,7 @@ macro_rules! store_impl {
                     token_id: r.try_get("token_id")?,
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
+                    user_id: r.try_get("user_id")?,
                 })
             })
             .transpose()
@@ -1306,6 +1361,46 @@ macro_rules! backend_helpers {
             confirmed_at: row.try_get("confirmed_at")?,
             created_at: row.try_get("created_at")?,
         })
+    }
+
+    fn user_of(row: &$row) -> Result<crate::UserRow> {
+        Ok(crate::UserRow {
+            id: row.try_get("id")?,
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
+            kind: row.try_get("kind")?,
+            source: row.try_get("source")?,
+            role: row.try_get("role")?,
+            password_hash: row.try_get("password_hash")?,
+            totp_sealed: row.try_get("totp_sealed")?,
+            totp_last_step: row.try_get("totp_last_step")?,
+            failed_sign_ins: row.try_get::<i64, _>("failed_sign_ins")?.max(0) as u32,
+            last_failed_at: row.try_get("last_failed_at")?,
+            last_sign_in_at: row.try_get("last_sign_in_at")?,
+            created_at: row.try_get("created_at")?,
+            disabled_at: row.try_get("disabled_at")?,
+        })
+    }
+
+    /// Binds an account's columns in the order of `users`' statements.
+    fn bind_user<'q>(
+        q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+        u: &'q crate::UserRow,
+    ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+        q.bind(&u.id)
+            .bind(&u.display_name)
+            .bind(&u.email)
+            .bind(&u.kind)
+            .bind(&u.source)
+            .bind(&u.role)
+            .bind(&u.password_hash)
+            .bind(&u.totp_sealed)
+            .bind(u.totp_last_step)
+            .bind(i64::from(u.failed_sign_ins))
+            .bind(u.last_failed_at)
+            .bind(u.last_sign_in_at)
+            .bind(u.created_at)
+            .bind(u.disabled_at)
     }
 
     fn maintenance_of(row: &$row) -> Result<crate::MaintenanceRow> {

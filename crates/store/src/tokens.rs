@@ -9,7 +9,7 @@ pub struct TokenRow {
     pub id: String,
     /// A label.
     pub name: String,
-    /// `read`, `write` or `admin`.
+    /// `read`, `respond`, `write` or `admin`.
     pub role: String,
     /// SHA-256 of the secret, hex.
     pub secret_hash: String,
@@ -20,6 +20,13 @@ pub struct TokenRow {
     /// What definitions written with a non-admin token may reference: secret names, and
     /// `env:NAME` for environment variables.
     pub grants: Vec<String>,
+    /// The user or service account it belongs to (it never does more than its owner may);
+    /// `None` for a role token.
+    pub user_id: Option<String>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Millis>,
+    /// When it was last used (to the minute: each node writes it at most once a minute).
+    pub last_used_at: Option<Millis>,
 }
 
 /// Reads the stored, comma-separated grants.

@@ -71,6 +71,9 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "DROP TABLE id_blocks",
             "ALTER TABLE silences DROP COLUMN starts_at",
             "ALTER TABLE silences DROP COLUMN until_resolved",
+            "ALTER TABLE api_tokens DROP COLUMN user_id",
+            "ALTER TABLE api_tokens DROP COLUMN expires_at",
+            "ALTER TABLE api_tokens DROP COLUMN last_used_at",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

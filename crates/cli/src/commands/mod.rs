@@ -22,4 +22,5 @@ pub mod serve;
 pub mod shared_config;
 pub mod test;
 pub mod token;
+pub mod user;
 pub mod validate;

@@ -16,10 +16,16 @@ use crate::setup::open_store;
 pub enum TokenCommand {
     /// Create a token and print it (once: only a hash is kept).
     Create {
-        /// `read` (GET only), `write` (also start, signal, control, purge, define) or `admin`
-        /// (also tokens and secrets).
+        /// `read` (GET only), `respond` (also acknowledge, silence, check now), `write` (also
+        /// start, signal, control, purge, define) or `admin` (also tokens, accounts and secrets).
         #[arg(long)]
         role: String,
+        /// The account it belongs to: it then never does more than the account may.
+        #[arg(long)]
+        user: Option<String>,
+        /// When it stops working, from now: `30d`, `12h`.
+        #[arg(long)]
+        expires: Option<String>,
         /// A label, such as who or what uses it.
         #[arg(long, default_value = "")]
         name: String,
@@ -47,12 +53,30 @@ pub enum TokenCommand {
 /// Runs a token subcommand.
 pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
-        TokenCommand::Create { role, name, grant, db } => {
+        TokenCommand::Create { role, name, grant, user, expires, db } => {
             let Some(role) = Role::parse(&role) else {
-                anyhow::bail!("--role: `{role}` is not a role; use read, write or admin");
+                anyhow::bail!("--role: `{role}` is not a role; use read, respond, write or admin");
             };
-            let minted = mint(&name, role, grant, SystemClock.now());
-            open_store(&db.db).await?.put_token(&minted.row).await?;
+            let now = SystemClock.now();
+            let mut minted = mint(&name, role, grant, now);
+            let store = open_store(&db.db).await?;
+            if let Some(user) = user {
+                let id = vigil_server::accounts::normalize(&user);
+                let Some(account) = store.user(&id).await? else {
+                    anyhow::bail!("--user: no account `{id}` (see `vigil user list`)");
+                };
+                let most = vigil_server::accounts::role_of(&account);
+                if most.is_none_or(|most| role > most) {
+                    let has = account.role.as_deref().unwrap_or("none");
+                    anyhow::bail!("--role: `{id}` is `{has}`; a token of theirs may not be `{}`", role.as_str());
+                }
+                minted.row.user_id = Some(id);
+            }
+            if let Some(text) = expires {
+                let ms = vigil_core::time::parse_duration(&text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+                minted.row.expires_at = Some(now + ms);
+            }
+            store.put_token(&minted.row).await?;
             eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
             crate::output::outln!("{}", minted.token);
         }
@@ -60,12 +84,19 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
             for t in open_store(&db.db).await?.tokens().await? {
                 let state =
                     t.revoked_at.map(|at| format!("revoked {}", format_millis(at))).unwrap_or_else(|| "active".into());
+                let state = match t.expires_at {
+                    Some(at) if t.revoked_at.is_none() => format!("{state}, expires {}", format_millis(at)),
+                    _ => state,
+                };
+                let used =
+                    t.last_used_at.map_or_else(|| "never used".into(), |at| format!("used {}", format_millis(at)));
                 crate::output::outln!(
-                    "{}\t{}\t{}\tcreated {}\t{state}\tgrants: {}",
+                    "{}\t{}\t{}\tcreated {}\t{state}\t{used}\tuser: {}\tgrants: {}",
                     t.id,
                     t.role,
                     t.name,
                     format_millis(t.created_at),
+                    t.user_id.as_deref().unwrap_or("-"),
                     if t.grants.is_empty() { "-".to_string() } else { t.grants.join(",") }
                 );
             }

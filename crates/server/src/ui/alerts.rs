@@ -148,7 +148,7 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], holds: &Holds, now: Millis, bac
                             td.wide { @if let Some(at) = a.last_notified { (format::when(at, now)) } @else { "–" } }
                             td {
                                 div.actions {
-                                    @if a.condition == "firing" && !a.acknowledged && viewer.can_write() {
+                                    @if a.condition == "firing" && !a.acknowledged && viewer.can_respond() {
                                         form.inline method="post" action="/ui/alerts/ack" {
                                             (csrf(viewer))
                                             input type="hidden" name="dedupKey" value=(a.dedup_key);
@@ -156,7 +156,7 @@ pub fn table(viewer: &Viewer, rows: &[AlertRow], holds: &Holds, now: Millis, bac
                                             button type="submit" { "Ack" }
                                         }
                                     }
-                                    @if a.condition != "ok" && viewer.can_write() {
+                                    @if a.condition != "ok" && viewer.can_respond() {
                                         (silence_form(viewer, &Silence::matchers_for(&a.name, if request.labels.is_empty() { &st.labels } else { &request.labels }), back))
                                     }
                                 }

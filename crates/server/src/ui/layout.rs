@@ -24,6 +24,8 @@ pub enum Nav {
     Cluster,
     /// `/ui/status-pages`
     StatusPages,
+    /// `/ui/account` (not in the bar: reached from the account's name)
+    Account,
 }
 
 const LINKS: [(Nav, &str, &str); 8] = [
@@ -56,7 +58,11 @@ pub fn page(viewer: &Viewer, active: Nav, title: &str, body: Markup) -> Markup {
                         span.live-dot title="not live" {}
                         @match viewer.role {
                             Some(role) => {
-                                span { "signed in · " (role.as_str()) }
+                                @if let Some(user) = &viewer.user {
+                                    a href="/ui/account" { (user) } span { " · " (role.as_str()) }
+                                } @else {
+                                    span { "signed in · " (role.as_str()) }
+                                }
                                 form.inline method="post" action="/ui/signout" {
                                     (csrf(viewer))
                                     button type="submit" { "Sign out" }
@@ -141,6 +147,8 @@ pub fn flash(done: Option<&str>) -> Markup {
         Some("maintenance-ended") => {
             "Maintenance ended: the public page no longer shows it, and its subscribers are told."
         }
+        Some("code") => "Your one-time code is set up: sign-ins now ask for it.",
+        Some("token-revoked") => "Token revoked: it stops working on every node within 2 seconds.",
         _ => return html! {},
     };
     html! { p.flash role="status" { (text) } }

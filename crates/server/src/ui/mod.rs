@@ -7,6 +7,7 @@
 //! calls, so the UI can do nothing the API cannot; [`session`] maps the API's tokens and roles
 //! onto a cookie and guards every form against cross-site requests.
 
+mod account;
 mod alerts;
 mod assets;
 mod cache;
@@ -47,6 +48,12 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/live/overview", get(live::overview))
         .route("/ui/signin", get(signin::form).post(signin::submit))
         .route("/ui/signout", post(signin::sign_out))
+        .route("/ui/account", get(account::page))
+        .route("/ui/account/password", post(account::change_password))
+        .route("/ui/account/code", post(account::start_code))
+        .route("/ui/account/code/confirm", post(account::confirm_code))
+        .route("/ui/account/tokens", post(account::make_token))
+        .route("/ui/account/tokens/{id}/revoke", post(account::revoke_token))
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
         .route("/ui/monitors", get(monitors::list))

@@ -217,8 +217,11 @@ pub async fn detail(
                 }
             }
             div.actions {
-                (layout::action_button(&viewer, &format!("{path}/check"), "Check now", "primary", None))
-                @if viewer.can_write() {
+                @if viewer.can_respond() {
+                    form.inline method="post" action=(format!("{path}/check")) {
+                        (layout::csrf(&viewer))
+                        button type="submit" class="primary" { "Check now" }
+                    }
                     (alerts::silence_form(&viewer, &silence_labels(&m), &path))
                 }
             }

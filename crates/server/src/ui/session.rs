@@ -1,9 +1,11 @@
-//! Who is looking at the UI. Signing in with an API token begins a session of its own: a random
-//! 256-bit id in an HTTP-only, SameSite=Strict cookie, and in the store only the id's SHA-256 and
-//! the token it stands for (so every node of a cluster knows it). The session never holds the
-//! token: stealing the cookie does not steal the token. It ends at sign-out, when its token is
-//! revoked, and after [`SESSION_SECONDS`]; each request reads it from the store and takes the
-//! token's role and grants as they are then.
+//! Who is looking at the UI. Signing in (with an account's password, or with an API token) begins
+//! a session of its own: a random 256-bit id in an HTTP-only, SameSite=Strict cookie, and in the
+//! store only the id's SHA-256 and the account or token it stands for (so every node of a cluster
+//! knows it). The session never holds a token or password: stealing the cookie steals neither. A
+//! new id is drawn at every sign-in, so an id planted before it (session fixation) is worth
+//! nothing. It ends at sign-out, when its token is revoked or its account's password changes or
+//! the account is disabled, and after [`SESSION_SECONDS`]; each request reads it from the store
+//! and takes the role and grants as they are then.
 //!
 //! Every UI request is checked with the API's roles; every form carries a CSRF token, a SHA-256
 //! of the session id (which another site can neither read nor compute), checked before a POST
@@ -40,12 +42,19 @@ pub struct Viewer {
     pub role: Option<Role>,
     /// The CSRF token for this session's forms.
     pub csrf: String,
+    /// The account signed in, if the session is a person's (or its token belongs to one).
+    pub user: Option<String>,
 }
 
 impl Viewer {
-    /// Whether this viewer may change things (start, control, ack, silence, pause).
+    /// Whether this viewer may change things (start, control, pause, define).
     pub fn can_write(&self) -> bool {
         self.role.is_none_or(|r| r >= Role::Write)
+    }
+
+    /// Whether this viewer may respond: acknowledge, silence, run a check now.
+    pub fn can_respond(&self) -> bool {
+        self.role.is_none_or(|r| r >= Role::Respond)
     }
 
     /// Whether a sign-out button makes sense.
@@ -88,11 +97,13 @@ pub fn session_hash(id: &str) -> String {
 pub async fn begin(app: &AppState, caller: &Caller) -> Result<String, vigil_store::StoreError> {
     let id = new_session_id();
     let now = app.engine.now();
+    let person = caller.id.starts_with("user:");
     let row = vigil_store::SessionRow {
         id_hash: session_hash(&id),
-        token_id: caller.id.clone(),
+        token_id: if person { String::new() } else { caller.id.clone() },
         created_at: now,
         expires_at: now + SESSION_SECONDS as i64 * 1000,
+        user_id: if person { caller.user.clone() } else { None },
     };
     app.engine.store().put_session(&row).await?;
     Ok(id)
@@ -109,7 +120,10 @@ pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<(), vigil_store:
 /// The caller behind session `id`: none when the session ended or its token was revoked.
 async fn resume(app: &AppState, id: &str) -> Result<Option<Caller>, vigil_store::StoreError> {
     let Some(row) = app.engine.store().session(&session_hash(id), app.engine.now()).await? else { return Ok(None) };
-    Ok(app.auth.caller(&row.token_id).await)
+    Ok(match &row.user_id {
+        Some(user) => app.auth.user_caller(user).await,
+        None => app.auth.caller(&row.token_id).await,
+    })
 }
 
 /// The session id in the request's cookies, if any.
@@ -140,6 +154,20 @@ pub fn sign_out_cookie() -> String {
 /// UI routes anyone may reach: the sign-in page and the static assets.
 fn open(path: &str) -> bool {
     path == "/ui/signin" || path.starts_with("/ui/assets/")
+}
+
+/// The role a UI form needs: a responder's for acknowledging, silencing and checking now, none
+/// beyond a session for signing out and one's own account, `write` for the rest.
+fn needed(path: &str) -> Option<Role> {
+    let responds = matches!(path, "/ui/alerts/ack" | "/ui/silences")
+        || (path.starts_with("/ui/silences/") && path.ends_with("/expire"))
+        || (path.starts_with("/ui/monitors/") && path.ends_with("/check"));
+    match path {
+        "/ui/signout" => None,
+        _ if path.starts_with("/ui/account") => None,
+        _ if responds => Some(Role::Respond),
+        _ => Some(Role::Write),
+    }
 }
 
 /// Whether a POST's `Origin` (when it sends one) is this host.
@@ -181,17 +209,23 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
             let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
             return Redirect::to(&format!("/ui/signin?next={}", super::format::query_escape(back))).into_response();
         };
-        (Viewer { role: Some(caller.role), csrf: csrf_for(session.as_deref()) }, Some(caller))
+        let viewer = Viewer { role: Some(caller.role), csrf: csrf_for(session.as_deref()), user: caller.user.clone() };
+        (viewer, Some(caller))
     } else {
-        (Viewer { role: None, csrf: csrf_for(None) }, None)
+        (Viewer { role: None, csrf: csrf_for(None), user: None }, None)
     };
     let (viewer, caller) = viewer;
     let mut req = req;
     if let Some(caller) = caller {
         req.extensions_mut().insert(caller);
     }
-    if is_post && path != "/ui/signout" && !viewer.can_write() {
-        return super::error_page(StatusCode::FORBIDDEN, "Your token is `read`: it may look, not change.");
+    if is_post
+        && let Some(need) = needed(&path)
+        && viewer.role.is_some_and(|r| r < need)
+    {
+        let role = viewer.role.map_or("", |r| r.as_str());
+        let why = format!("Your role is `{role}`: this needs `{}`.", need.as_str());
+        return super::error_page(StatusCode::FORBIDDEN, &why);
     }
     if is_post {
         req = match checked_form(req, &viewer.csrf).await {
@@ -273,6 +307,17 @@ mod tests {
         assert!(same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn responders_may_ack_silence_and_check_and_nothing_more() {
+        assert_eq!(needed("/ui/alerts/ack"), Some(Role::Respond));
+        assert_eq!(needed("/ui/silences"), Some(Role::Respond));
+        assert_eq!(needed("/ui/silences/s1/expire"), Some(Role::Respond));
+        assert_eq!(needed("/ui/monitors/web/check"), Some(Role::Respond));
+        assert_eq!(needed("/ui/monitors/web/pause"), Some(Role::Write));
+        assert_eq!(needed("/ui/signout"), None);
+        assert_eq!(needed("/ui/account/password"), None);
     }
 
     #[test]

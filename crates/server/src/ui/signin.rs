@@ -1,5 +1,7 @@
-//! The sign-in page: an API token in, a session of its own out (an HTTP-only SameSite cookie);
-//! wrong tokens from one source are slowed down ([`super::throttle`]).
+//! The sign-in page: an account's name and password (and its one-time code, if it has one), or
+//! an API token; a session of its own out (an HTTP-only SameSite cookie, a new id each time).
+//! Wrong tries from one source are slowed down ([`crate::throttle`]), and wrong passwords on one
+//! account as well ([`crate::accounts`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -14,6 +16,8 @@ use serde::Deserialize;
 
 use super::session;
 use crate::AppState;
+use crate::accounts::{self, Credentials, SignInError};
+use crate::auth::Caller;
 
 /// Query of the sign-in page.
 #[derive(Debug, Deserialize)]
@@ -21,10 +25,17 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// The sign-in form's fields.
+/// The sign-in forms' fields: an account's (`name`, `password`, `code`) or a `token`.
 #[derive(Debug, Deserialize)]
 pub struct SignIn {
-    token: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
     next: Option<String>,
 }
 
@@ -33,7 +44,15 @@ fn local(next: Option<&str>) -> String {
     super::local_path(next, "/").to_string()
 }
 
-fn form_page(next: &str, problem: Option<&str>) -> Markup {
+/// What the page shows again after a refused try.
+#[derive(Default)]
+struct Again<'a> {
+    problem: Option<&'a str>,
+    name: &'a str,
+    ask_code: bool,
+}
+
+fn form_page(next: &str, again: Again<'_>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -41,17 +60,31 @@ fn form_page(next: &str, problem: Option<&str>) -> Markup {
             body {
                 main.signin {
                     h1 { "Sign in to vigil" }
-                    @if let Some(p) = problem {
+                    @if let Some(p) = again.problem {
                         p.error-box role="alert" { (p) }
                     }
-                    form.stack method="post" action="/ui/signin" {
-                        label for="token" { "API token" }
-                        input #token type="password" name="token" autocomplete="current-password" required
-                            placeholder="vgl_…" autofocus;
+                    form.stack #account-signin method="post" action="/ui/signin" {
+                        label for="name" { "Name" }
+                        input #name type="text" name="name" autocomplete="username" required value=(again.name)
+                            autocapitalize="none" spellcheck="false" autofocus[!again.ask_code];
+                        label for="password" { "Password" }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                        label for="code" { "One-time code" @if !again.ask_code { span.muted { " (if you set one up)" } } }
+                        input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code"
+                            pattern="[0-9 ]{6,7}" maxlength="7" required[again.ask_code] autofocus[again.ask_code];
                         input type="hidden" name="next" value=(next);
                         button.primary type="submit" { "Sign in" }
                     }
-                    p.muted { "An admin mints tokens with " code { "vigil token create NAME --role read|write|admin" } "." }
+                    details #token-signin {
+                        summary { "Sign in with an API token" }
+                        form.stack method="post" action="/ui/signin" {
+                            label for="token" { "API token" }
+                            input #token type="password" name="token" autocomplete="off" required placeholder="vgl_…";
+                            input type="hidden" name="next" value=(next);
+                            button type="submit" { "Sign in with the token" }
+                        }
+                        p.muted { "An admin mints tokens with " code { "vigil token create --role read|respond|write|admin" } "." }
+                    }
                 }
             }
         }
@@ -63,10 +96,17 @@ pub async fn form(State(app): State<AppState>, Query(q): Query<Next>) -> Respons
     if !app.auth.required() {
         return Redirect::to(&local(q.next.as_deref())).into_response();
     }
-    form_page(&local(q.next.as_deref()), None).into_response()
+    form_page(&local(q.next.as_deref()), Again::default()).into_response()
 }
 
-/// `POST /ui/signin`: checks the token as the API would and begins a session.
+fn too_many(next: &str, name: &str, seconds: u64, whose: &str) -> Response {
+    let problem = format!("Too many wrong tries {whose}: try again in {seconds} s.");
+    let page = form_page(next, Again { problem: Some(&problem), name, ask_code: false });
+    (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds.to_string())], page).into_response()
+}
+
+/// `POST /ui/signin`: checks an account's password and code, or a token as the API would, and
+/// begins a session.
 pub async fn submit(
     State(app): State<AppState>,
     extensions: Extensions,
@@ -76,20 +116,49 @@ pub async fn submit(
     let next = local(f.next.as_deref());
     let source = extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     let throttle = app.auth.sign_ins();
+    let name = f.name.as_deref().unwrap_or_default();
     if let Some(wait) = throttle.wait(source, Instant::now()) {
-        let seconds = wait.as_secs_f64().ceil() as u64;
-        let problem = format!("Too many wrong tokens from your address: try again in {seconds} s.");
-        let page = form_page(&next, Some(&problem));
-        return (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds.to_string())], page).into_response();
+        return too_many(&next, name, wait.as_secs_f64().ceil() as u64, "from your address");
     }
-    let caller = match crate::auth::split(f.token.trim()) {
-        Some((id, secret)) => app.auth.check(id, secret).await,
-        None => None,
-    };
-    let Some(caller) = caller else {
-        throttle.failed(source, Instant::now());
-        let page = form_page(&next, Some("That token is not valid (or was revoked)."));
-        return (StatusCode::UNAUTHORIZED, page).into_response();
+    let caller = match (&f.token, &f.password) {
+        (Some(token), _) => {
+            let caller = match crate::auth::split(token.trim()) {
+                Some((id, secret)) => app.auth.check(id, secret).await,
+                None => None,
+            };
+            let Some(caller) = caller else {
+                throttle.failed(source, Instant::now());
+                let again = Again { problem: Some("That token is not valid (or was revoked)."), ..Again::default() };
+                return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+            };
+            caller
+        }
+        (None, Some(password)) => {
+            let typed = Credentials { name, password, code: f.code.as_deref() };
+            match account_caller(&app, typed).await {
+                Ok(caller) => caller,
+                Err(SignInError::Paused(seconds)) => return too_many(&next, name, seconds, "for this account"),
+                Err(SignInError::CodeNeeded) => {
+                    let again = Again {
+                        problem: Some("Enter the one-time code from your authenticator app, with your password."),
+                        name,
+                        ask_code: true,
+                    };
+                    return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+                }
+                Err(SignInError::Wrong) => {
+                    throttle.failed(source, Instant::now());
+                    let again =
+                        Again { problem: Some("Wrong name, password or one-time code."), name, ask_code: false };
+                    return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+                }
+                Err(SignInError::Store(e)) => {
+                    tracing::error!(error = %e, "Could not check a sign-in.");
+                    return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
+                }
+            }
+        }
+        (None, None) => return (StatusCode::BAD_REQUEST, form_page(&next, Again::default())).into_response(),
     };
     throttle.succeeded(source);
     let session = match session::begin(&app, &caller).await {
@@ -103,6 +172,15 @@ pub async fn submit(
         || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
     (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_in_cookie(&session, secure))], Redirect::to(&next))
         .into_response()
+}
+
+/// The caller an account's sign-in begins a session for; an account without a role has nothing
+/// to see, and is told so as a wrong try would be.
+async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<Caller, SignInError> {
+    let store = app.auth.store().clone();
+    let user = accounts::sign_in(store.as_ref(), app.secret_box.as_deref(), typed, app.engine.now()).await?;
+    app.auth.forget().await;
+    app.auth.user_caller(&user.id).await.ok_or(SignInError::Wrong)
 }
 
 /// `POST /ui/signout`: ends the session everywhere, and clears the cookie.

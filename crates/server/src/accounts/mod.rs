@@ -1,0 +1,155 @@
+//! Accounts: people who sign in (a local password with an optional one-time code, or single
+//! sign-on) and service accounts that only hold tokens. An account has a role everywhere (or
+//! none); a token that belongs to it never does more than the account may at the moment it is
+//! used, and stops working when the account is disabled.
+//!
+//! Wrong passwords are paced per account, in the store (so on every node): after
+//! [`FREE_FAILURES`] in a row, each further try waits twice as long as the last, up to
+//! [`MAX_PAUSE_SECONDS`]; the sign-in page paces each source address as well
+//! ([`crate::throttle`]). Every answer to a wrong name, password or code is the same sentence.
+
+pub mod password;
+pub mod totp;
+
+use vigil_core::principal::Role;
+use vigil_core::time::Millis;
+use vigil_store::{SecretBox, Store, StoreError, UserRow};
+
+/// Wrong passwords or codes an account may get in a row before it must wait.
+pub const FREE_FAILURES: u32 = 5;
+/// The longest wait between tries on one account.
+pub const MAX_PAUSE_SECONDS: u64 = 15 * 60;
+
+/// `person`: signs in.
+pub const PERSON: &str = "person";
+/// `service`: holds tokens, never signs in.
+pub const SERVICE: &str = "service";
+
+/// Why a sign-in was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// A wrong name, password or code, or an account that cannot sign in: one answer for all.
+    #[error("wrong name, password or one-time code")]
+    Wrong,
+    /// The password was right and the account has a one-time code: it must come too.
+    #[error("this account needs its one-time code")]
+    CodeNeeded,
+    /// Too many wrong tries on this account lately.
+    #[error("too many wrong tries for this account: try again in {0} s")]
+    Paused(u64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An account's name as stored: trimmed, lower case.
+pub fn normalize(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// Whether `name` may name an account: 1–64 of `a-z 0-9 . _ @ -`, starting with a letter or digit.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._@-".contains(c))
+}
+
+/// The account's role, if it has one it can use now (none when disabled).
+pub fn role_of(user: &UserRow) -> Option<Role> {
+    if user.disabled_at.is_some() {
+        return None;
+    }
+    user.role.as_deref().and_then(Role::parse)
+}
+
+/// How many seconds an account with `failures` wrong tries in a row, the last at `last`, must
+/// still wait at `now` (`None`: it may try).
+pub fn pause(failures: u32, last: Option<Millis>, now: Millis) -> Option<u64> {
+    if failures < FREE_FAILURES {
+        return None;
+    }
+    let doublings = (failures - FREE_FAILURES).min(20);
+    let wait_ms = (1u64 << doublings).min(MAX_PAUSE_SECONDS) as i64 * 1000;
+    let until = last.unwrap_or(now) + wait_ms;
+    (until > now).then(|| ((until - now) as u64).div_ceil(1000))
+}
+
+/// What a person types to sign in.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The account's name.
+    pub name: &'a str,
+    /// The password.
+    pub password: &'a str,
+    /// The one-time code, if one was typed.
+    pub code: Option<&'a str>,
+}
+
+/// Checks a local sign-in: the account's pause first, then its password (a decoy for names
+/// that are not local people, so they take as long), then its one-time code, taking the code's
+/// step once. Counts every wrong try on the account.
+pub async fn sign_in(
+    store: &dyn Store,
+    sealer: Option<&SecretBox>,
+    typed: Credentials<'_>,
+    now: Millis,
+) -> Result<UserRow, SignInError> {
+    let id = normalize(typed.name);
+    let user = store.user(&id).await?;
+    if let Some(u) = &user
+        && let Some(wait) = pause(u.failed_sign_ins, u.last_failed_at, now)
+    {
+        return Err(SignInError::Paused(wait));
+    }
+    let can_sign_in = user.as_ref().filter(|u| u.kind == PERSON && u.disabled_at.is_none());
+    let stored = can_sign_in.and_then(|u| u.password_hash.as_deref());
+    let matches = password::verify(stored, typed.password).await;
+    let Some(user) = user.filter(|_| matches) else {
+        store.user_sign_in_failed(&id, now).await?;
+        return Err(SignInError::Wrong);
+    };
+    if let Some(sealed) = &user.totp_sealed {
+        let Some(code) = typed.code.filter(|c| !c.trim().is_empty()) else { return Err(SignInError::CodeNeeded) };
+        let secret = sealer.ok_or(SignInError::Wrong)?.open_text(sealed).ok().and_then(|s| totp::from_base32(&s));
+        let step = secret.and_then(|s| totp::matching_step(&s, code, now));
+        let taken = match step {
+            Some(step) => store.claim_totp_step(&id, step).await?,
+            None => false,
+        };
+        if !taken {
+            store.user_sign_in_failed(&id, now).await?;
+            return Err(SignInError::Wrong);
+        }
+    }
+    store.user_signed_in(&id, now).await?;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_kept_to_a_safe_alphabet() {
+        assert!(valid_name("ana.lima@example.com") && valid_name("ci-bot_2"));
+        assert!(!valid_name("") && !valid_name("-x") && !valid_name("Ana") && !valid_name("a b") && !valid_name("a/b"));
+        assert_eq!(normalize("  Ana@Example.COM "), "ana@example.com");
+    }
+
+    #[test]
+    fn the_pause_doubles_after_the_free_tries_and_ends() {
+        assert_eq!(pause(4, Some(0), 0), None);
+        assert_eq!(pause(5, Some(0), 0), Some(1));
+        assert_eq!(pause(6, Some(0), 0), Some(2));
+        assert_eq!(pause(8, Some(0), 1_500), Some(7), "8 s from the last, 1.5 s gone");
+        assert_eq!(pause(40, Some(0), 0), Some(MAX_PAUSE_SECONDS));
+        assert_eq!(pause(6, Some(0), 2_000), None, "waited it out");
+    }
+
+    #[test]
+    fn a_disabled_account_has_no_role() {
+        let u = UserRow { role: Some("editor".into()), ..UserRow::default() };
+        assert_eq!(role_of(&u), Some(Role::Write));
+        assert_eq!(role_of(&UserRow { disabled_at: Some(1), ..u }), None);
+    }
+}

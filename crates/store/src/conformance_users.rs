@@ -1,0 +1,86 @@
+//! Conformance: accounts, their sign-in counts and one-time-code steps, and their sessions.
+
+use crate::{SessionRow, Store, UserRow};
+
+fn person(id: &str) -> UserRow {
+    UserRow {
+        id: id.into(),
+        display_name: "Ana Lima".into(),
+        email: "ana@example.com".into(),
+        kind: "person".into(),
+        source: "local".into(),
+        role: Some("respond".into()),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        created_at: 5,
+        ..UserRow::default()
+    }
+}
+
+/// Every case, in turn.
+pub async fn run_all(store: &dyn Store) {
+    accounts_roundtrip_and_keep_their_counts(store).await;
+    failed_sign_ins_are_counted_until_one_succeeds(store).await;
+    a_one_time_code_step_is_taken_once(store).await;
+    a_changed_password_ends_the_users_sessions(store).await;
+}
+
+async fn accounts_roundtrip_and_keep_their_counts(store: &dyn Store) {
+    let ana = person("u-ana");
+    store.put_user(&ana, false).await.unwrap();
+    assert_eq!(store.user("u-ana").await.unwrap(), Some(ana.clone()));
+    assert_eq!(store.user("u-nobody").await.unwrap(), None);
+    assert!(!store.add_user(&UserRow { role: Some("admin".into()), ..ana.clone() }).await.unwrap(), "taken");
+    assert_eq!(store.user("u-ana").await.unwrap().unwrap().role.as_deref(), Some("respond"), "not changed by add");
+    let bot = UserRow { kind: "service".into(), password_hash: None, ..person("u-bot") };
+    assert!(store.add_user(&bot).await.unwrap());
+    let ids: Vec<String> =
+        store.users().await.unwrap().into_iter().map(|u| u.id).filter(|id| id.starts_with("u-")).collect();
+    assert_eq!(ids, ["u-ana", "u-bot"]);
+    store.user_sign_in_failed("u-ana", 10).await.unwrap();
+    let changed = UserRow { role: Some("write".into()), totp_sealed: Some("sealed".into()), ..ana.clone() };
+    store.put_user(&changed, false).await.unwrap();
+    let read = store.user("u-ana").await.unwrap().unwrap();
+    assert_eq!((read.role.as_deref(), read.totp_sealed.as_deref()), (Some("write"), Some("sealed")));
+    assert_eq!(read.failed_sign_ins, 1, "an admin's change keeps the count of wrong sign-ins");
+}
+
+async fn failed_sign_ins_are_counted_until_one_succeeds(store: &dyn Store) {
+    store.put_user(&person("u-cleo"), false).await.unwrap();
+    assert_eq!(store.user_sign_in_failed("u-cleo", 100).await.unwrap(), 1);
+    assert_eq!(store.user_sign_in_failed("u-cleo", 101).await.unwrap(), 2);
+    assert_eq!(store.user_sign_in_failed("u-nobody", 101).await.unwrap(), 0, "no such account");
+    let read = store.user("u-cleo").await.unwrap().unwrap();
+    assert_eq!((read.failed_sign_ins, read.last_failed_at), (2, Some(101)));
+    store.user_signed_in("u-cleo", 200).await.unwrap();
+    let read = store.user("u-cleo").await.unwrap().unwrap();
+    assert_eq!((read.failed_sign_ins, read.last_failed_at, read.last_sign_in_at), (0, None, Some(200)));
+}
+
+async fn a_one_time_code_step_is_taken_once(store: &dyn Store) {
+    store.put_user(&person("u-dara"), false).await.unwrap();
+    assert!(store.claim_totp_step("u-dara", 1_000).await.unwrap());
+    assert!(!store.claim_totp_step("u-dara", 1_000).await.unwrap(), "the same code again");
+    assert!(!store.claim_totp_step("u-dara", 999).await.unwrap(), "an earlier one");
+    assert!(store.claim_totp_step("u-dara", 1_001).await.unwrap());
+    assert!(!store.claim_totp_step("u-nobody", 5).await.unwrap());
+}
+
+async fn a_changed_password_ends_the_users_sessions(store: &dyn Store) {
+    let eli = person("u-eli");
+    store.put_user(&eli, false).await.unwrap();
+    let session = |id: &str, user: Option<&str>| SessionRow {
+        id_hash: id.into(),
+        token_id: String::new(),
+        created_at: 10,
+        expires_at: 1_000,
+        user_id: user.map(str::to_string),
+    };
+    store.put_session(&session("ue-1", Some("u-eli"))).await.unwrap();
+    store.put_session(&session("ue-2", Some("u-other"))).await.unwrap();
+    assert_eq!(store.session("ue-1", 20).await.unwrap(), Some(session("ue-1", Some("u-eli"))));
+    store.put_user(&eli, false).await.unwrap();
+    assert!(store.session("ue-1", 20).await.unwrap().is_some(), "a change that keeps the password keeps sessions");
+    store.put_user(&UserRow { password_hash: Some("new".into()), ..eli }, true).await.unwrap();
+    assert_eq!(store.session("ue-1", 20).await.unwrap(), None, "ended");
+    assert!(store.session("ue-2", 20).await.unwrap().is_some(), "another user's stays");
+}

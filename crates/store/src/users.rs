@@ -1,0 +1,82 @@
+//! Users and service accounts, as stored. Both backends run the same SQL (numbered placeholders
+//! and `ON CONFLICT ... DO UPDATE` work in SQLite and PostgreSQL).
+
+use vigil_core::time::Millis;
+
+/// A person or a service account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserRow {
+    /// The account's name, as signed in with (lower case).
+    pub id: String,
+    /// A name to show.
+    pub display_name: String,
+    /// An email address, if known.
+    pub email: String,
+    /// `person` or `service` (a service account holds tokens and never signs in).
+    pub kind: String,
+    /// Where it comes from: `local`, `oidc` or `ldap`.
+    pub source: String,
+    /// Its role everywhere (`read`, `respond`, `write`, `admin`), if it has one.
+    pub role: Option<String>,
+    /// The Argon2id hash of its password (a PHC string); none without a local password.
+    pub password_hash: Option<String>,
+    /// Its one-time-code secret, sealed; none when it has not set one up.
+    pub totp_sealed: Option<String>,
+    /// The last one-time-code time step accepted.
+    pub totp_last_step: Option<i64>,
+    /// Wrong passwords or codes in a row.
+    pub failed_sign_ins: u32,
+    /// When the last of them was.
+    pub last_failed_at: Option<Millis>,
+    /// When it last signed in.
+    pub last_sign_in_at: Option<Millis>,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it was disabled: it can neither sign in nor use its tokens.
+    pub disabled_at: Option<Millis>,
+}
+
+/// Every column, in [`UserRow`]'s order (a macro, so the statements below are literals).
+macro_rules! columns {
+    () => {
+        "id, display_name, email, kind, source, role, password_hash, totp_sealed, totp_last_step, failed_sign_ins, \
+         last_failed_at, last_sign_in_at, created_at, disabled_at"
+    };
+}
+
+/// One account.
+pub(crate) const SELECT_ONE: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
+
+/// Every account, by id.
+pub(crate) const SELECT_ALL: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY id");
+
+/// Adds an account, or changes what an admin changes of it (not its sign-in counts).
+pub(crate) const UPSERT: &str = "INSERT INTO users (id, display_name, email, kind, source, role, password_hash, \
+     totp_sealed, totp_last_step, failed_sign_ins, last_failed_at, last_sign_in_at, created_at, disabled_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
+     kind = excluded.kind, source = excluded.source, role = excluded.role, password_hash = excluded.password_hash, \
+     totp_sealed = excluded.totp_sealed, disabled_at = excluded.disabled_at";
+
+/// Adds an account unless one has its id.
+pub(crate) const INSERT_NEW: &str = "INSERT INTO users (id, display_name, email, kind, source, role, password_hash, \
+     totp_sealed, totp_last_step, failed_sign_ins, last_failed_at, last_sign_in_at, created_at, disabled_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING";
+
+/// Counts a wrong password or code; gives the count.
+pub(crate) const FAILED: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_at = $2 \
+     WHERE id = $1 RETURNING failed_sign_ins";
+
+/// Records a sign-in: the count of wrong ones starts again.
+pub(crate) const SIGNED_IN: &str =
+    "UPDATE users SET failed_sign_ins = 0, last_failed_at = NULL, last_sign_in_at = $2 WHERE id = $1";
+
+/// Takes a one-time code's time step, once: a later step only.
+pub(crate) const CLAIM_STEP: &str =
+    "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)";
+
+/// Ends every UI session of a user (a password changed, the account disabled).
+pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM ui_sessions WHERE user_id = $1";
+
+/// Records when a token was last used.
+pub(crate) const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
