@@ -198,6 +198,17 @@ async fn people_sign_in_with_passwords_and_codes_and_tokens_never_outrank_their_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // An account made through the API signs in; no password or hash comes back.
+    let dana_password = "quartz-meadow-candle-9";
+    let new = json!({"name": "Dana", "role": "viewer", "password": dana_password, "email": "dana@example.com"});
+    let (status, made) = call(&base, &admin, reqwest::Method::POST, "/api/v1/users", Some(new.clone())).await;
+    assert_eq!((status, made["name"].as_str()), (201, Some("dana")), "{made}");
+    assert_eq!(call(&base, &admin, reqwest::Method::POST, "/api/v1/users", Some(new)).await.0, 409);
+    let (_, listed) = call(&base, &admin, reqwest::Method::GET, "/api/v1/users", None).await;
+    assert!(!listed.to_string().contains(dana_password) && !listed.to_string().contains("argon2"), "{listed}");
+    let (status, _, cookie) = sign_in(&base, &[("name", "dana"), ("password", dana_password)]).await;
+    assert_eq!((status, cookie.is_some()), (303, true), "an account made through the API signs in");
+
     // A person: one sentence for every wrong try, then a session.
     for (name, pw) in [("ana", "not her password"), ("nobody", ANA_PASSWORD), ("ci-bot", ANA_PASSWORD)] {
         let (status, html, cookie) = sign_in(&base, &[("name", name), ("password", pw)]).await;
@@ -254,6 +265,8 @@ async fn people_sign_in_with_passwords_and_codes_and_tokens_never_outrank_their_
     let (status, _) =
         post_form(&base, &ana, "/ui/account/code/confirm", &[("pending", &pending), ("code", &now_code)]).await;
     assert_eq!(status, 303);
+    let (status, _) = post_form(&base, &ana, "/ui/account/code", &[]).await;
+    assert_eq!(status, 409, "a session does not replace a code set up (a stolen cookie would enrol its own)");
     let (status, html, cookie) = sign_in(&base, &[("name", "ana"), ("password", ANA_PASSWORD)]).await;
     assert_eq!((status, cookie), (401, None));
     assert!(html.contains("Enter the one-time code"), "{html}");
@@ -301,7 +314,8 @@ async fn people_sign_in_with_passwords_and_codes_and_tokens_never_outrank_their_
     let _ = server.0.wait();
     let logged =
         std::fs::read_to_string(&log).unwrap() + &std::fs::read_to_string(dir.path().join("serve.out")).unwrap();
-    for secret_text in [ANA_PASSWORD, new_password, &secret, &secret.to_lowercase(), &hers, &bot, &now_code, &next_code]
+    for secret_text in
+        [ANA_PASSWORD, new_password, dana_password, &secret, &secret.to_lowercase(), &hers, &bot, &now_code, &next_code]
     {
         assert!(!logged.contains(secret_text), "the log holds a secret");
     }

@@ -254,8 +254,12 @@ impl Auth {
         found(&*self.cache.read().await)
     }
 
-    /// Reads tokens and accounts again if they were read longer than [`REFRESH`] ago.
+    /// Reads tokens and accounts again if they were read longer than [`REFRESH`] ago (checked
+    /// under the read lock first, so requests do not queue on the write lock while it is fresh).
     async fn fresh_cache(&self) {
+        if self.cache.read().await.read_at.is_some_and(|t| t.elapsed() < REFRESH) {
+            return;
+        }
         self.read_again(REFRESH).await;
     }
 

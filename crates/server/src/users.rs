@@ -173,7 +173,9 @@ async fn account(app: &AppState, name: &str) -> ApiResult<UserRow> {
         .ok_or_else(|| ApiError::not_found(format!("no account `{id}`")))
 }
 
-/// Changes an account. A new password, a removed code or disabling it ends its UI sessions.
+/// Changes an account. A new password, a removed code or disabling it ends its UI sessions. The
+/// password and the code are written on their own, so a change the person made meanwhile is
+/// never written back over.
 #[utoipa::path(
     patch, path = "/api/v1/users/{name}", tag = "accounts", request_body = AccountChange,
     params(("name" = String, Path, description = "The account")),
@@ -185,21 +187,22 @@ async fn change(
     JsonBody(change): JsonBody<AccountChange>,
 ) -> ApiResult<Json<Value>> {
     let mut user = account(&app, &name).await?;
-    let mut end_sessions = false;
+    let store = app.engine.store();
     if let Some(role) = &change.role {
         user.role = role_field(Some(role))?;
     }
+    let disabling = change.disabled == Some(true);
     if let Some(disabled) = change.disabled {
-        end_sessions |= disabled;
         user.disabled_at = if disabled { user.disabled_at.or(Some(app.engine.now())) } else { None };
     }
     if let Some(p) = &change.password {
-        user.password_hash = password_field(&user.kind, Some(p)).await?;
-        end_sessions = true;
+        let hash = password_field(&user.kind, Some(p)).await?;
+        store.set_password(&user.id, hash.as_deref()).await.map_err(ApiError::from)?;
+        user.password_hash = hash;
     }
     if change.reset_one_time_code {
+        store.set_totp(&user.id, None, true).await.map_err(ApiError::from)?;
         user.totp_sealed = None;
-        end_sessions = true;
     }
     if let Some(d) = change.display_name {
         user.display_name = d;
@@ -207,7 +210,7 @@ async fn change(
     if let Some(e) = change.email {
         user.email = e;
     }
-    app.engine.store().put_user(&user, end_sessions).await.map_err(ApiError::from)?;
+    store.put_user(&user, disabling).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     Ok(Json(shown(&user)))
 }

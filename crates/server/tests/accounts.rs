@@ -47,9 +47,32 @@ async fn wrong_passwords_pause_the_account_even_for_the_right_one() {
     }
     let paused = accounts::sign_in(store.as_ref(), None, typed("ana", PASSWORD, None), now + 10).await;
     assert!(matches!(paused, Err(SignInError::Paused(1))), "the right password waits too: {paused:?}");
+    assert_eq!(store.user("ana").await.unwrap().unwrap().failed_sign_ins, accounts::FREE_FAILURES);
     let later = accounts::sign_in(store.as_ref(), None, typed("ana", PASSWORD, None), now + 2_000).await;
     assert!(later.is_ok(), "after the pause: {later:?}");
     assert_eq!(store.user("ana").await.unwrap().unwrap().failed_sign_ins, 0, "a sign-in clears the count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tries_sent_at_once_are_counted_before_any_password_is_checked() {
+    let (_dir, store) = store().await;
+    store.put_user(&person("eve", "read").await, false).await.unwrap();
+    let tries = (0..40).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let guess = format!("guess number {n}");
+            accounts::sign_in(store.as_ref(), None, typed("eve", &guess, None), 1_000).await
+        })
+    });
+    let mut checked = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Err(SignInError::Wrong) => checked += 1,
+            Err(SignInError::Paused(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked, accounts::FREE_FAILURES, "only the free tries reach the password check");
 }
 
 #[tokio::test]

@@ -36,24 +36,40 @@ async fn accounts_roundtrip_and_keep_their_counts(store: &dyn Store) {
     let ids: Vec<String> =
         store.users().await.unwrap().into_iter().map(|u| u.id).filter(|id| id.starts_with("u-")).collect();
     assert_eq!(ids, ["u-ana", "u-bot"]);
-    store.user_sign_in_failed("u-ana", 10).await.unwrap();
-    let changed = UserRow { role: Some("write".into()), totp_sealed: Some("sealed".into()), ..ana.clone() };
+    assert_eq!(store.reserve_sign_in("u-ana", 10, 5, 9_999).await.unwrap(), Some(1));
+    store.set_totp("u-ana", Some("sealed"), false).await.unwrap();
+    let changed = UserRow { role: Some("write".into()), password_hash: None, totp_sealed: None, ..ana.clone() };
     store.put_user(&changed, false).await.unwrap();
     let read = store.user("u-ana").await.unwrap().unwrap();
     assert_eq!((read.role.as_deref(), read.totp_sealed.as_deref()), (Some("write"), Some("sealed")));
-    assert_eq!(read.failed_sign_ins, 1, "an admin's change keeps the count of wrong sign-ins");
+    assert_eq!(read.password_hash, ana.password_hash, "an admin's change never writes the password back");
+    assert_eq!(read.failed_sign_ins, 1, "nor the count of tries");
 }
 
 async fn failed_sign_ins_are_counted_until_one_succeeds(store: &dyn Store) {
     store.put_user(&person("u-cleo"), false).await.unwrap();
-    assert_eq!(store.user_sign_in_failed("u-cleo", 100).await.unwrap(), 1);
-    assert_eq!(store.user_sign_in_failed("u-cleo", 101).await.unwrap(), 2);
-    assert_eq!(store.user_sign_in_failed("u-nobody", 101).await.unwrap(), 0, "no such account");
+    assert_eq!(store.reserve_sign_in("u-cleo", 100, 5, 9_999).await.unwrap(), Some(1));
+    assert_eq!(store.reserve_sign_in("u-cleo", 101, 5, 9_999).await.unwrap(), Some(2));
+    assert_eq!(store.reserve_sign_in("u-nobody", 101, 5, 9_999).await.unwrap(), None, "no such account");
+    store.pause_sign_ins("u-cleo", 500).await.unwrap();
+    store.pause_sign_ins("u-cleo", 300).await.unwrap();
+    assert_eq!(store.reserve_sign_in("u-cleo", 499, 5, 9_999).await.unwrap(), None, "paused: not even counted");
     let read = store.user("u-cleo").await.unwrap().unwrap();
-    assert_eq!((read.failed_sign_ins, read.last_failed_at), (2, Some(101)));
-    store.user_signed_in("u-cleo", 200).await.unwrap();
+    assert_eq!(
+        (read.failed_sign_ins, read.last_failed_at, read.paused_until),
+        (2, Some(101), Some(500)),
+        "kept the longer"
+    );
+    assert_eq!(store.reserve_sign_in("u-cleo", 500, 4, 700).await.unwrap(), Some(3), "the pause is over");
+    assert_eq!(store.reserve_sign_in("u-cleo", 501, 4, 700).await.unwrap(), Some(4));
+    assert_eq!(store.reserve_sign_in("u-cleo", 502, 4, 700).await.unwrap(), None, "the 4th paused it at once");
+    assert_eq!(store.user("u-cleo").await.unwrap().unwrap().paused_until, Some(700));
+    store.user_signed_in("u-cleo", 600).await.unwrap();
     let read = store.user("u-cleo").await.unwrap().unwrap();
-    assert_eq!((read.failed_sign_ins, read.last_failed_at, read.last_sign_in_at), (0, None, Some(200)));
+    assert_eq!(
+        (read.failed_sign_ins, read.last_failed_at, read.paused_until, read.last_sign_in_at),
+        (0, None, None, Some(600))
+    );
 }
 
 async fn a_one_time_code_step_is_taken_once(store: &dyn Store) {
@@ -80,7 +96,8 @@ async fn a_changed_password_ends_the_users_sessions(store: &dyn Store) {
     assert_eq!(store.session("ue-1", 20).await.unwrap(), Some(session("ue-1", Some("u-eli"))));
     store.put_user(&eli, false).await.unwrap();
     assert!(store.session("ue-1", 20).await.unwrap().is_some(), "a change that keeps the password keeps sessions");
-    store.put_user(&UserRow { password_hash: Some("new".into()), ..eli }, true).await.unwrap();
+    store.set_password("u-eli", Some("new")).await.unwrap();
+    assert_eq!(store.user("u-eli").await.unwrap().unwrap().password_hash.as_deref(), Some("new"));
     assert_eq!(store.session("ue-1", 20).await.unwrap(), None, "ended");
     assert!(store.session("ue-2", 20).await.unwrap().is_some(), "another user's stays");
 }

@@ -340,8 +340,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
     /// Records that token `id` was used at `at`.
     async fn touch_token(&self, id: &str, at: Millis) -> Result<()>;
-    /// Adds an account, or changes it (all but its sign-in counts); ends its UI sessions when
-    /// `end_sessions` (a password changed, the account disabled).
+    /// Adds an account, or changes what an admin changes of it (not its password, code or
+    /// sign-in counts); ends its UI sessions when `end_sessions` (the account disabled).
     async fn put_user(&self, user: &UserRow, end_sessions: bool) -> Result<()>;
     /// Adds an account unless one has its id (a first sign-in on two nodes at once); false when
     /// one had.
@@ -350,9 +350,17 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, id: &str) -> Result<Option<UserRow>>;
     /// Every account, by id.
     async fn users(&self) -> Result<Vec<UserRow>>;
-    /// Counts a wrong password or code for `id` at `at`; gives the count in a row (0: no such
-    /// account).
-    async fn user_sign_in_failed(&self, id: &str, at: Millis) -> Result<u32>;
+    /// Takes a sign-in try for `id` at `at`, before its password is checked (a success clears
+    /// it): the tries in a row, this one included; `None` when the account is paused or gone.
+    /// From the `free`th try in a row it also pauses the account until `pause_until`, at once.
+    async fn reserve_sign_in(&self, id: &str, at: Millis, free: u32, pause_until: Millis) -> Result<Option<u32>>;
+    /// Pauses `id`'s sign-ins until `until` (a longer pause is kept).
+    async fn pause_sign_ins(&self, id: &str, until: Millis) -> Result<()>;
+    /// Sets or removes `id`'s password hash, and ends its UI sessions.
+    async fn set_password(&self, id: &str, hash: Option<&str>) -> Result<()>;
+    /// Sets or removes `id`'s sealed one-time-code secret; ends its UI sessions when
+    /// `end_sessions`.
+    async fn set_totp(&self, id: &str, sealed: Option<&str>, end_sessions: bool) -> Result<()>;
     /// Records that `id` signed in at `at`.
     async fn user_signed_in(&self, id: &str, at: Millis) -> Result<()>;
     /// Takes one-time-code time step `step` for `id`; false when it, or a later one, was taken.

@@ -489,10 +489,38 @@ macro_rules! store_impl {
             rows.iter().map(user_of).collect()
         }
 
-        async fn user_sign_in_failed(&self, id: &str, at: Millis) -> Result<u32> {
-            let count: Option<i64> =
-                sqlx::query_scalar(crate::users::FAILED).bind(id).bind(at).fetch_optional(&self.writer).await?;
-            Ok(count.unwrap_or(0).max(0) as u32)
+        async fn reserve_sign_in(&self, id: &str, at: Millis, free: u32, pause_until: Millis) -> Result<Option<u32>> {
+            let count: Option<i64> = sqlx::query_scalar(crate::users::RESERVE)
+                .bind(id)
+                .bind(at)
+                .bind(i64::from(free))
+                .bind(pause_until)
+                .fetch_optional(&self.writer)
+                .await?;
+            Ok(count.map(|c| c.max(0) as u32))
+        }
+
+        async fn pause_sign_ins(&self, id: &str, until: Millis) -> Result<()> {
+            sqlx::query(crate::users::PAUSE).bind(id).bind(until).execute(&self.writer).await?;
+            Ok(())
+        }
+
+        async fn set_password(&self, id: &str, hash: Option<&str>) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(crate::users::SET_PASSWORD).bind(id).bind(hash).execute(&mut *tx).await?;
+            sqlx::query(crate::users::DELETE_SESSIONS).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn set_totp(&self, id: &str, sealed: Option<&str>, end_sessions: bool) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(crate::users::SET_TOTP).bind(id).bind(sealed).execute(&mut *tx).await?;
+            if end_sessions {
+                sqlx::query(crate::users::DELETE_SESSIONS).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
         }
 
         async fn user_signed_in(&self, id: &str, at: Millis) -> Result<()> {
@@ -1376,6 +1404,7 @@ macro_rules! backend_helpers {
             totp_last_step: row.try_get("totp_last_step")?,
             failed_sign_ins: row.try_get::<i64, _>("failed_sign_ins")?.max(0) as u32,
             last_failed_at: row.try_get("last_failed_at")?,
+            paused_until: row.try_get("paused_until")?,
             last_sign_in_at: row.try_get("last_sign_in_at")?,
             created_at: row.try_get("created_at")?,
             disabled_at: row.try_get("disabled_at")?,
@@ -1398,6 +1427,7 @@ macro_rules! backend_helpers {
             .bind(u.totp_last_step)
             .bind(i64::from(u.failed_sign_ins))
             .bind(u.last_failed_at)
+            .bind(u.paused_until)
             .bind(u.last_sign_in_at)
             .bind(u.created_at)
             .bind(u.disabled_at)

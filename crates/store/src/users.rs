@@ -28,6 +28,8 @@ pub struct UserRow {
     pub failed_sign_ins: u32,
     /// When the last of them was.
     pub last_failed_at: Option<Millis>,
+    /// Until when sign-ins wait (after too many wrong tries).
+    pub paused_until: Option<Millis>,
     /// When it last signed in.
     pub last_sign_in_at: Option<Millis>,
     /// When it was created.
@@ -40,7 +42,7 @@ pub struct UserRow {
 macro_rules! columns {
     () => {
         "id, display_name, email, kind, source, role, password_hash, totp_sealed, totp_last_step, failed_sign_ins, \
-         last_failed_at, last_sign_in_at, created_at, disabled_at"
+         last_failed_at, paused_until, last_sign_in_at, created_at, disabled_at"
     };
 }
 
@@ -50,26 +52,45 @@ pub(crate) const SELECT_ONE: &str = concat!("SELECT ", columns!(), " FROM users 
 /// Every account, by id.
 pub(crate) const SELECT_ALL: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY id");
 
-/// Adds an account, or changes what an admin changes of it (not its sign-in counts).
-pub(crate) const UPSERT: &str = "INSERT INTO users (id, display_name, email, kind, source, role, password_hash, \
-     totp_sealed, totp_last_step, failed_sign_ins, last_failed_at, last_sign_in_at, created_at, disabled_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+/// Adds an account, or changes what an admin changes of it: not its password or code (changed
+/// only by [`SET_PASSWORD`] and [`SET_TOTP`], so a change made meanwhile is never written back)
+/// nor its sign-in counts.
+pub(crate) const UPSERT: &str = concat!(
+    "INSERT INTO users (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
      ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
-     kind = excluded.kind, source = excluded.source, role = excluded.role, password_hash = excluded.password_hash, \
-     totp_sealed = excluded.totp_sealed, disabled_at = excluded.disabled_at";
+     kind = excluded.kind, source = excluded.source, role = excluded.role, disabled_at = excluded.disabled_at"
+);
 
 /// Adds an account unless one has its id.
-pub(crate) const INSERT_NEW: &str = "INSERT INTO users (id, display_name, email, kind, source, role, password_hash, \
-     totp_sealed, totp_last_step, failed_sign_ins, last_failed_at, last_sign_in_at, created_at, disabled_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_NEW: &str = concat!(
+    "INSERT INTO users (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING"
+);
 
-/// Counts a wrong password or code; gives the count.
-pub(crate) const FAILED: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_at = $2 \
-     WHERE id = $1 RETURNING failed_sign_ins";
+/// Sets (or removes) an account's password hash.
+pub(crate) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+
+/// Sets (or removes) an account's sealed one-time-code secret.
+pub(crate) const SET_TOTP: &str = "UPDATE users SET totp_sealed = $2 WHERE id = $1";
+
+/// Takes a sign-in try before the password is checked, unless the account is paused at `$2`:
+/// gives the tries in a row, this one included (no row: paused, or no such account). The try
+/// that reaches `$3` in a row pauses the account until `$4` in the same statement, so no try
+/// sent meanwhile slips past.
+pub(crate) const RESERVE: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_at = $2, \
+     paused_until = CASE WHEN failed_sign_ins + 1 >= $3 THEN $4 ELSE paused_until END \
+     WHERE id = $1 AND (paused_until IS NULL OR paused_until <= $2) RETURNING failed_sign_ins";
+
+/// Pauses an account's sign-ins until `$2` (never shortening a pause).
+pub(crate) const PAUSE: &str =
+    "UPDATE users SET paused_until = $2 WHERE id = $1 AND (paused_until IS NULL OR paused_until < $2)";
 
 /// Records a sign-in: the count of wrong ones starts again.
-pub(crate) const SIGNED_IN: &str =
-    "UPDATE users SET failed_sign_ins = 0, last_failed_at = NULL, last_sign_in_at = $2 WHERE id = $1";
+pub(crate) const SIGNED_IN: &str = "UPDATE users SET failed_sign_ins = 0, last_failed_at = NULL, paused_until = NULL, \
+     last_sign_in_at = $2 WHERE id = $1";
 
 /// Takes a one-time code's time step, once: a later step only.
 pub(crate) const CLAIM_STEP: &str =

@@ -168,7 +168,7 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
                 bail!("`{}` is a service account: it has no password", user.id);
             }
             let hash = password::hash(&read_password()?).await;
-            store.put_user(&UserRow { password_hash: Some(hash), ..user.clone() }, true).await?;
+            store.set_password(&user.id, Some(&hash)).await?;
             crate::output::outln!("password of `{}` set; their sessions ended", user.id);
         }
         UserCommand::Role { name, role, db } => {
@@ -193,7 +193,7 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
         UserCommand::ResetCode { name, db } => {
             let store = open_store(&db.db).await?;
             let user = existing(store.as_ref(), &name).await?;
-            store.put_user(&UserRow { totp_sealed: None, ..user.clone() }, true).await?;
+            store.set_totp(&user.id, None, true).await?;
             crate::output::outln!("one-time code of `{}` removed; their sessions ended", user.id);
         }
     }

@@ -3,10 +3,12 @@
 //! none); a token that belongs to it never does more than the account may at the moment it is
 //! used, and stops working when the account is disabled.
 //!
-//! Wrong passwords are paced per account, in the store (so on every node): after
-//! [`FREE_FAILURES`] in a row, each further try waits twice as long as the last, up to
-//! [`MAX_PAUSE_SECONDS`]; the sign-in page paces each source address as well
-//! ([`crate::throttle`]). Every answer to a wrong name, password or code is the same sentence.
+//! Wrong passwords are paced per account, in the store (so on every node): each try is taken
+//! (counted) before its password is checked, and a success clears the count, so tries sent all
+//! at once are counted too; from the [`FREE_FAILURES`]th try in a row the account is paused
+//! before its password is checked, for twice as long each try, up to [`MAX_PAUSE_SECONDS`]. The
+//! sign-in page paces each source address as well ([`crate::throttle`]). Every answer to a wrong
+//! name, password or code is the same sentence.
 
 pub mod password;
 pub mod totp;
@@ -62,16 +64,10 @@ pub fn role_of(user: &UserRow) -> Option<Role> {
     user.role.as_deref().and_then(Role::parse)
 }
 
-/// How many seconds an account with `failures` wrong tries in a row, the last at `last`, must
-/// still wait at `now` (`None`: it may try).
-pub fn pause(failures: u32, last: Option<Millis>, now: Millis) -> Option<u64> {
-    if failures < FREE_FAILURES {
-        return None;
-    }
-    let doublings = (failures - FREE_FAILURES).min(20);
-    let wait_ms = (1u64 << doublings).min(MAX_PAUSE_SECONDS) as i64 * 1000;
-    let until = last.unwrap_or(now) + wait_ms;
-    (until > now).then(|| ((until - now) as u64).div_ceil(1000))
+/// How long an account is paused from its `tries`th try in a row (`None`: not paused).
+pub fn pause_ms(tries: u32) -> Option<Millis> {
+    let doublings = tries.checked_sub(FREE_FAILURES)?.min(20);
+    Some((1i64 << doublings).min(MAX_PAUSE_SECONDS as i64) * 1000)
 }
 
 /// What a person types to sign in.
@@ -85,9 +81,27 @@ pub struct Credentials<'a> {
     pub code: Option<&'a str>,
 }
 
-/// Checks a local sign-in: the account's pause first, then its password (a decoy for names
-/// that are not local people, so they take as long), then its one-time code, taking the code's
-/// step once. Counts every wrong try on the account.
+/// Takes a try on account `user` and checks `password` against it: paused accounts are refused
+/// before their password is checked, and a try that reaches the pause pauses the account before
+/// its check, so tries sent at once cannot all be checked. A success does not clear the count:
+/// the caller does, once everything it checks passed ([`Store::user_signed_in`]).
+pub async fn check_password(store: &dyn Store, user: &UserRow, password: &str, now: Millis) -> Result<(), SignInError> {
+    let first_pause = now + pause_ms(FREE_FAILURES).unwrap_or(1000);
+    let Some(tries) = store.reserve_sign_in(&user.id, now, FREE_FAILURES, first_pause).await? else {
+        let wait = user.paused_until.map_or(1, |until| ((until - now).max(1000) as u64).div_ceil(1000));
+        return Err(SignInError::Paused(wait));
+    };
+    if let Some(ms) = pause_ms(tries).filter(|ms| now + ms > first_pause) {
+        store.pause_sign_ins(&user.id, now + ms).await?;
+    }
+    let can_sign_in = user.kind == PERSON && user.disabled_at.is_none();
+    let stored = user.password_hash.as_deref().filter(|_| can_sign_in);
+    if password::verify(stored, password).await { Ok(()) } else { Err(SignInError::Wrong) }
+}
+
+/// Checks a local sign-in: the account's try taken and its password checked
+/// ([`check_password`]; a decoy for names that are not accounts, so they take as long), then
+/// its one-time code, taking the code's step once. Only a full success clears the tries.
 pub async fn sign_in(
     store: &dyn Store,
     sealer: Option<&SecretBox>,
@@ -95,19 +109,11 @@ pub async fn sign_in(
     now: Millis,
 ) -> Result<UserRow, SignInError> {
     let id = normalize(typed.name);
-    let user = store.user(&id).await?;
-    if let Some(u) = &user
-        && let Some(wait) = pause(u.failed_sign_ins, u.last_failed_at, now)
-    {
-        return Err(SignInError::Paused(wait));
-    }
-    let can_sign_in = user.as_ref().filter(|u| u.kind == PERSON && u.disabled_at.is_none());
-    let stored = can_sign_in.and_then(|u| u.password_hash.as_deref());
-    let matches = password::verify(stored, typed.password).await;
-    let Some(user) = user.filter(|_| matches) else {
-        store.user_sign_in_failed(&id, now).await?;
+    let Some(user) = store.user(&id).await? else {
+        password::verify(None, typed.password).await;
         return Err(SignInError::Wrong);
     };
+    check_password(store, &user, typed.password, now).await?;
     if let Some(sealed) = &user.totp_sealed {
         let Some(code) = typed.code.filter(|c| !c.trim().is_empty()) else { return Err(SignInError::CodeNeeded) };
         let secret = sealer.ok_or(SignInError::Wrong)?.open_text(sealed).ok().and_then(|s| totp::from_base32(&s));
@@ -117,7 +123,6 @@ pub async fn sign_in(
             None => false,
         };
         if !taken {
-            store.user_sign_in_failed(&id, now).await?;
             return Err(SignInError::Wrong);
         }
     }
@@ -137,13 +142,11 @@ mod tests {
     }
 
     #[test]
-    fn the_pause_doubles_after_the_free_tries_and_ends() {
-        assert_eq!(pause(4, Some(0), 0), None);
-        assert_eq!(pause(5, Some(0), 0), Some(1));
-        assert_eq!(pause(6, Some(0), 0), Some(2));
-        assert_eq!(pause(8, Some(0), 1_500), Some(7), "8 s from the last, 1.5 s gone");
-        assert_eq!(pause(40, Some(0), 0), Some(MAX_PAUSE_SECONDS));
-        assert_eq!(pause(6, Some(0), 2_000), None, "waited it out");
+    fn the_pause_doubles_after_the_free_tries_up_to_its_cap() {
+        assert_eq!(pause_ms(FREE_FAILURES - 1), None);
+        assert_eq!(pause_ms(FREE_FAILURES), Some(1_000));
+        assert_eq!(pause_ms(FREE_FAILURES + 3), Some(8_000));
+        assert_eq!(pause_ms(FREE_FAILURES + 40), Some(MAX_PAUSE_SECONDS as i64 * 1000));
     }
 
     #[test]

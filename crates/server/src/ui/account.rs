@@ -18,7 +18,7 @@ use super::format;
 use super::layout::{self, Nav, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
-use crate::accounts::{self, password, totp};
+use crate::accounts::{self, SignInError, password, totp};
 use crate::auth::Caller;
 use crate::{ApiError, AppState, ErrorCode};
 
@@ -166,16 +166,19 @@ pub async fn change_password(
         let body = account_body(&viewer, &user, &[], app.engine.now(), Some(problem));
         Ok((StatusCode::BAD_REQUEST, layout::page(&viewer, Nav::Account, "Your account", body)).into_response())
     };
-    if !password::verify(user.password_hash.as_deref(), &f.current).await {
-        app.engine.store().user_sign_in_failed(&user.id, app.engine.now()).await.map_err(ApiError::from)?;
-        return refuse("The current password is wrong.");
+    let store = app.engine.store();
+    let now = app.engine.now();
+    match accounts::check_password(store.as_ref(), &user, &f.current, now).await {
+        Ok(()) => store.user_signed_in(&user.id, now).await.map_err(ApiError::from)?,
+        Err(SignInError::Paused(s)) => return refuse(&format!("Too many wrong tries: try again in {s} s.")),
+        Err(SignInError::Store(e)) => return Err(ApiError::from(e).into()),
+        Err(_) => return refuse("The current password is wrong."),
     }
     if let Err(weak) = password::check_strength(&f.new) {
         return refuse(&format!("The new password was not taken: {weak}."));
     }
     let hash = password::hash(&f.new).await;
-    let changed = UserRow { password_hash: Some(hash), ..user };
-    app.engine.store().put_user(&changed, true).await.map_err(ApiError::from)?;
+    store.set_password(&user.id, Some(&hash)).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     Ok(axum::response::Redirect::to("/ui/signin?next=/ui/account").into_response())
 }
@@ -197,14 +200,38 @@ pub async fn start_code(
     caller: Option<Extension<Caller>>,
 ) -> UiResult<Response> {
     let user = own_account(&app, caller.as_ref()).await?;
+    refuse_second_code(&user)?;
     let sealer = app.secret_box.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::Conflict, "one-time codes need vigil's secret key (VIGIL_SECRET_KEY or its key file)")
     })?;
     let secret = totp::new_secret();
     let pending = Pending { user: user.id.clone(), secret: totp::base32(&secret), until: app.engine.now() + SETUP_MS };
     let sealed = sealer.seal_text(&serde_json::to_string(&pending).map_err(|e| ApiError::internal(e.to_string()))?);
-    Ok(layout::page(&viewer, Nav::Account, "Set up a one-time code", code_form(&viewer, &user, &secret, &sealed, None))
-        .into_response())
+    let markup = layout::page(
+        &viewer,
+        Nav::Account,
+        "Set up a one-time code",
+        code_form(&viewer, &user, &secret, &sealed, None),
+    );
+    Ok(no_store(markup.into_response()))
+}
+
+/// A code already set up is not replaced from a session (a stolen cookie would enrol its own):
+/// an admin resets it first.
+fn refuse_second_code(user: &UserRow) -> Result<(), ApiError> {
+    match user.totp_sealed {
+        Some(_) => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "a one-time code is set up already; an admin resets it (vigil user reset-code) before a new one",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Keeps a page with a secret on it out of every cache.
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 fn code_form(viewer: &Viewer, user: &UserRow, secret: &[u8], sealed: &str, problem: Option<&str>) -> Markup {
@@ -243,6 +270,7 @@ pub async fn confirm_code(
     Form(f): Form<Confirm>,
 ) -> UiResult<Response> {
     let user = own_account(&app, caller.as_ref()).await?;
+    refuse_second_code(&user)?;
     let sealer = app.secret_box.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Conflict, "no secret key"))?;
     let now = app.engine.now();
     let pending: Pending = sealer
@@ -265,11 +293,11 @@ pub async fn confirm_code(
             &f.pending,
             Some("That code is not the app's code now: try the next one."),
         );
-        return Ok((StatusCode::BAD_REQUEST, layout::page(&viewer, Nav::Account, "Set up a one-time code", markup))
-            .into_response());
+        let page = layout::page(&viewer, Nav::Account, "Set up a one-time code", markup);
+        return Ok(no_store((StatusCode::BAD_REQUEST, page).into_response()));
     }
-    let changed = UserRow { totp_sealed: Some(sealer.seal_text(&pending.secret)), ..user };
-    app.engine.store().put_user(&changed, false).await.map_err(ApiError::from)?;
+    let sealed = sealer.seal_text(&pending.secret);
+    app.engine.store().set_totp(&user.id, Some(&sealed), false).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     Ok(done("/ui/account", "code"))
 }
@@ -313,9 +341,7 @@ pub async fn make_token(
         }
         (account_body(&viewer, &user, &tokens, now, None))
     };
-    let mut response = layout::page(&viewer, Nav::Account, "Your account", body).into_response();
-    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(no_store(layout::page(&viewer, Nav::Account, "Your account", body).into_response()))
 }
 
 /// `POST /ui/account/tokens/{id}/revoke`: one of this account's tokens.

@@ -99,8 +99,10 @@ pub async fn form(State(app): State<AppState>, Query(q): Query<Next>) -> Respons
     form_page(&local(q.next.as_deref()), Again::default()).into_response()
 }
 
-fn too_many(next: &str, name: &str, seconds: u64, whose: &str) -> Response {
-    let problem = format!("Too many wrong tries {whose}: try again in {seconds} s.");
+/// A pause, per address or per account: one sentence for both, so it does not tell whether the
+/// account exists.
+fn too_many(next: &str, name: &str, seconds: u64) -> Response {
+    let problem = format!("Too many wrong tries: try again in {seconds} s.");
     let page = form_page(next, Again { problem: Some(&problem), name, ask_code: false });
     (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds.to_string())], page).into_response()
 }
@@ -118,8 +120,10 @@ pub async fn submit(
     let throttle = app.auth.sign_ins();
     let name = f.name.as_deref().unwrap_or_default();
     if let Some(wait) = throttle.wait(source, Instant::now()) {
-        return too_many(&next, name, wait.as_secs_f64().ceil() as u64, "from your address");
+        return too_many(&next, name, wait.as_secs_f64().ceil() as u64);
     }
+    // Counted before it is checked (a success clears it), so tries sent at once count too.
+    throttle.failed(source, Instant::now());
     let caller = match (&f.token, &f.password) {
         (Some(token), _) => {
             let caller = match crate::auth::split(token.trim()) {
@@ -127,7 +131,6 @@ pub async fn submit(
                 None => None,
             };
             let Some(caller) = caller else {
-                throttle.failed(source, Instant::now());
                 let again = Again { problem: Some("That token is not valid (or was revoked)."), ..Again::default() };
                 return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
             };
@@ -137,7 +140,7 @@ pub async fn submit(
             let typed = Credentials { name, password, code: f.code.as_deref() };
             match account_caller(&app, typed).await {
                 Ok(caller) => caller,
-                Err(SignInError::Paused(seconds)) => return too_many(&next, name, seconds, "for this account"),
+                Err(SignInError::Paused(seconds)) => return too_many(&next, name, seconds),
                 Err(SignInError::CodeNeeded) => {
                     let again = Again {
                         problem: Some("Enter the one-time code from your authenticator app, with your password."),
@@ -147,7 +150,6 @@ pub async fn submit(
                     return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
                 }
                 Err(SignInError::Wrong) => {
-                    throttle.failed(source, Instant::now());
                     let again =
                         Again { problem: Some("Wrong name, password or one-time code."), name, ask_code: false };
                     return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();

@@ -1,9 +1,9 @@
 -- Users and service accounts. A person signs in with a password (an Argon2id hash here, never
 -- the password) and an optional one-time code (its secret sealed like a stored secret), or
 -- through single sign-on; a service account only holds tokens. `role` is the account's role
--- everywhere (NULL: none of its own). Failed sign-ins are counted here, not in a node's memory,
--- so the pause they earn holds on every node; `totp_last_step` keeps a one-time code from being
--- used twice.
+-- everywhere (NULL: none of its own). Sign-in tries are counted here before the password is
+-- checked, not in a node's memory, so the pause they earn (`paused_until`) holds on every node
+-- and against tries sent at once; `totp_last_step` keeps a one-time code from being used twice.
 CREATE TABLE IF NOT EXISTS users (
     id             TEXT PRIMARY KEY,
     display_name   TEXT NOT NULL DEFAULT '',
@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS users (
     totp_last_step BIGINT,
     failed_sign_ins BIGINT NOT NULL DEFAULT 0,
     last_failed_at BIGINT,
+    paused_until   BIGINT,
     last_sign_in_at BIGINT,
     created_at     BIGINT NOT NULL,
     disabled_at    BIGINT
