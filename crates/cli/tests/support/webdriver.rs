@@ -125,9 +125,11 @@ impl Browser {
     pub async fn sign_in(&self, base: &str, token: &str) {
         self.goto(&format!("{base}/")).await;
         assert!(self.url().await.contains("/ui/signin"), "a page without a session goes to the sign-in page");
+        // The token's form is folded under the account's: open it first.
+        self.click(&self.find("#token-signin summary").await).await;
         let field = self.find("#token").await;
         self.type_into(&field, token).await;
-        self.click(&self.find("form.stack button[type=submit]").await).await;
+        self.click(&self.find("#token-signin button[type=submit]").await).await;
         // The click may return before the browser has left the sign-in page (which has an `h1`
         // too): wait for the navigation itself.
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
