@@ -103,6 +103,26 @@ pub fn mint(name: &str, role: Role, grants: Vec<String>, now: Millis) -> Minted 
     Minted { row, token: format!("vgl_{id}_{secret}") }
 }
 
+/// Mints a token of account `user` (it never does more than the account may): refused, saying
+/// why, when `role` is above the account's role now.
+pub fn mint_for(
+    user: &UserRow,
+    name: &str,
+    role: Role,
+    grants: Vec<String>,
+    expires_at: Option<Millis>,
+    now: Millis,
+) -> Result<Minted, String> {
+    if crate::accounts::role_of(user).is_none_or(|most| role > most) {
+        let has = user.role.as_deref().unwrap_or("none");
+        return Err(format!("`{}` is `{has}`: a token of theirs may not be `{}`", user.id, role.as_str()));
+    }
+    let mut minted = mint(name, role, grants, now);
+    minted.row.user_id = Some(user.id.clone());
+    minted.row.expires_at = expires_at;
+    Ok(minted)
+}
+
 fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

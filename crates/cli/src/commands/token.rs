@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
-use vigil_server::auth::{Role, mint};
+use vigil_server::auth::{Role, mint, mint_for};
 
 use crate::setup::DbArgs;
 use crate::setup::open_store;
@@ -58,24 +58,28 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
                 anyhow::bail!("--role: `{role}` is not a role; use read, respond, write or admin");
             };
             let now = SystemClock.now();
-            let mut minted = mint(&name, role, grant, now);
-            let store = open_store(&db.db).await?;
-            if let Some(user) = user {
-                let id = vigil_server::accounts::normalize(&user);
-                let Some(account) = store.user(&id).await? else {
-                    anyhow::bail!("--user: no account `{id}` (see `vigil user list`)");
-                };
-                let most = vigil_server::accounts::role_of(&account);
-                if most.is_none_or(|most| role > most) {
-                    let has = account.role.as_deref().unwrap_or("none");
-                    anyhow::bail!("--role: `{id}` is `{has}`; a token of theirs may not be `{}`", role.as_str());
+            let expires_at = match expires {
+                Some(text) => {
+                    Some(now + vigil_core::time::parse_duration(&text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?)
                 }
-                minted.row.user_id = Some(id);
-            }
-            if let Some(text) = expires {
-                let ms = vigil_core::time::parse_duration(&text).map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
-                minted.row.expires_at = Some(now + ms);
-            }
+                None => None,
+            };
+            let store = open_store(&db.db).await?;
+            let minted = match user {
+                Some(user) => {
+                    let id = vigil_server::accounts::normalize(&user);
+                    let Some(account) = store.user(&id).await? else {
+                        anyhow::bail!("--user: no account `{id}` (see `vigil user list`)");
+                    };
+                    mint_for(&account, &name, role, grant, expires_at, now)
+                        .map_err(|why| anyhow::anyhow!("--role: {why}"))?
+                }
+                None => {
+                    let mut minted = mint(&name, role, grant, now);
+                    minted.row.expires_at = expires_at;
+                    minted
+                }
+            };
             store.put_token(&minted.row).await?;
             eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
             crate::output::outln!("{}", minted.token);
