@@ -94,7 +94,7 @@ async fn tokens_from_the_cli_guard_the_api_and_revoking_one_takes_effect() {
     let db = dir.path().join("v.db");
     let bad = run(&db, &["token", "create", "--role", "root"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("read, write or admin"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("read, respond, write or admin"));
     let out = run(&db, &["token", "create", "--role", "read", "--name", "grafana"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();

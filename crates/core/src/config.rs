@@ -34,6 +34,8 @@ pub struct Config {
     pub event_handlers: Vec<crate::event_handler::EventHandler>,
     /// Public status pages, by slug.
     pub status_pages: Vec<crate::status_page::StatusPageDef>,
+    /// Teams, in the order their files list them.
+    pub teams: Vec<crate::team::TeamDef>,
 }
 
 /// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
@@ -105,17 +107,20 @@ pub enum Kind {
     EventHandler,
     /// Public status pages.
     StatusPage,
+    /// Teams.
+    Team,
 }
 
 /// The folders of a config directory this loader reads, and what each holds. (`notifiers/` is
 /// read by the notifiers' own loader; a cluster publishes both: `vigil serve`'s
 /// `shared_config`.)
-pub const DEFINITION_DIRS: [(&str, Kind); 5] = [
+pub const DEFINITION_DIRS: [(&str, Kind); 6] = [
     ("workflows", Kind::Workflow),
     ("schedules", Kind::Schedule),
     ("monitors", Kind::Monitor),
     ("event_handlers", Kind::EventHandler),
     ("status-pages", Kind::StatusPage),
+    ("teams", Kind::Team),
 ];
 
 /// The folder of a config directory that holds notifiers.
@@ -310,6 +315,8 @@ fn guess_kind(value: &Value) -> Kind {
         Kind::Monitor
     } else if value.get("event").is_some() && value.get("actions").is_some() {
         Kind::EventHandler
+    } else if value.get("owns").is_some() || value.get("members").is_some() {
+        Kind::Team
     } else if value.get("slug").is_some() && value.get("components").is_some() {
         Kind::StatusPage
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
@@ -328,6 +335,7 @@ struct Building {
     monitor_docs: HashMap<String, usize>,
     handler_docs: HashMap<String, usize>,
     page_docs: HashMap<String, usize>,
+    team_docs: HashMap<String, usize>,
     built: Vec<(usize, WorkflowDef)>,
     /// Workflows that did not build, as their documents refer to others.
     unbuilt_workflows: Vec<(usize, unbuilt::Refers)>,
@@ -444,6 +452,18 @@ impl Building {
                     }
                     self.page_docs.insert(def.slug.clone(), n);
                     self.config.status_pages.push(def);
+                }
+                Kind::Team => {
+                    let (def, problems) = crate::team::build_team(value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.team_docs.get(&def.name) {
+                        let msg = format!("team `{}` is also defined in {}", def.name, docs[first].1.file.display());
+                        diags.push(doc.locate(Problem::error("name", msg)));
+                        continue;
+                    }
+                    self.team_docs.insert(def.name.clone(), n);
+                    self.config.teams.push(def);
                 }
             }
         }

@@ -452,6 +452,15 @@ pub trait SecretSource {
     fn secret(&self, name: &str) -> Option<String>;
     /// The value of environment variable `name`.
     fn env(&self, name: &str) -> Option<String>;
+    /// Why workflow `workflow` may not read secret `name` whoever defined it: the secret belongs
+    /// to a team that does not own the workflow ([`crate::team`]). `None` when it may.
+    fn owner_denied(&self, _workflow: &str, _name: &str) -> Option<String> {
+        None
+    }
+    /// The team owning secret `name`, if one does: its members' definitions read it ungranted.
+    fn secret_team(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// No secrets at all; for tests and validation.
@@ -531,7 +540,10 @@ impl Scope for InstanceScope<'_> {
     }
 
     fn secret_denied(&self, name: &str) -> Option<String> {
-        self.authority.may_read_secret(name).err().map(|d| d.0)
+        let team = self.secrets.secret_team(name);
+        self.secrets
+            .owner_denied(&self.instance.workflow_name, name)
+            .or_else(|| self.authority.may_read_secret_of(name, team.as_deref()).err().map(|d| d.0))
     }
 
     fn env_denied(&self, name: &str) -> Option<String> {

@@ -29,6 +29,7 @@ pub mod source_kind;
 pub mod status_event;
 pub mod status_page;
 pub mod task_types;
+pub mod team;
 pub mod time;
 pub mod varint;
 

@@ -75,6 +75,9 @@ pub enum Principal {
         /// Secret names, and `env:NAME`, it may reference.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         grants: Vec<String>,
+        /// Teams whose secrets it may reference besides: those it was an editor or admin of.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        teams: Vec<String>,
     },
 }
 
@@ -107,7 +110,16 @@ impl Principal {
 
     /// Refuses reading secret `name` unless granted.
     pub fn may_read_secret(&self, name: &str) -> Result<(), Denied> {
-        if self.allows(name) {
+        self.may_read_secret_of(name, None)
+    }
+
+    /// Refuses reading secret `name`, owned by team `team`, unless granted or one of its teams'.
+    pub fn may_read_secret_of(&self, name: &str, team: Option<&str>) -> Result<(), Denied> {
+        let of_its_team = match (self, team) {
+            (Principal::Token { teams, .. }, Some(team)) => teams.iter().any(|t| t == team),
+            _ => false,
+        };
+        if of_its_team || self.allows(name) {
             return Ok(());
         }
         Err(Denied(format!(
@@ -157,13 +169,25 @@ impl Principal {
     /// Refuses `doc` (a definition about to run, or stored) when it references a secret or an
     /// environment variable this principal may not read. The error names the field.
     pub fn check_references(&self, doc: &serde_json::Value) -> Result<(), Denied> {
+        self.check_references_owned(doc, &|_| None)
+    }
+
+    /// [`Principal::check_references`], where `team_of` tells the team owning a secret.
+    pub fn check_references_owned(
+        &self,
+        doc: &serde_json::Value,
+        team_of: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), Denied> {
         if self.is_trusted() {
             return Ok(());
         }
         for (path, reference) in crate::params::references(doc, "") {
             let checked = match reference.split_once('.') {
                 Some(("workflow", rest)) => match rest.strip_prefix("secrets.") {
-                    Some(name) => self.may_read_secret(name.split(['.', '[']).next().unwrap_or(name)),
+                    Some(name) => {
+                        let name = name.split(['.', '[']).next().unwrap_or(name);
+                        self.may_read_secret_of(name, team_of(name).as_deref())
+                    }
                     None => Ok(()),
                 },
                 Some(("env", name)) => self.may_read_env(name),
@@ -185,14 +209,22 @@ impl Principal {
         match (self, other) {
             (Principal::System, b) => b.clone(),
             (a, Principal::System) => a.clone(),
-            (Principal::Token { id, user, role: r1, grants: g1 }, Principal::Token { role: r2, grants: g2, .. }) => {
+            (
+                Principal::Token { id, user, role: r1, grants: g1, teams: t1 },
+                Principal::Token { role: r2, grants: g2, teams: t2, .. },
+            ) => {
                 let role = (*r1).min(*r2);
+                let teams = match (r1, r2) {
+                    (Role::Admin, _) => t2.clone(),
+                    (_, Role::Admin) => t1.clone(),
+                    _ => t1.iter().filter(|t| t2.contains(t)).cloned().collect(),
+                };
                 let grants = match (r1, r2) {
                     (Role::Admin, _) => g2.clone(),
                     (_, Role::Admin) => g1.clone(),
                     _ => g1.iter().filter(|g| g2.contains(g)).cloned().collect(),
                 };
-                Principal::Token { id: id.clone(), user: user.clone(), role, grants }
+                Principal::Token { id: id.clone(), user: user.clone(), role, grants, teams }
             }
         }
     }
@@ -220,7 +252,7 @@ impl Principal {
             .collect();
         grants.sort();
         grants.dedup();
-        Principal::Token { id: "unknown".into(), user: None, role: Role::Write, grants }
+        Principal::Token { id: "unknown".into(), user: None, role: Role::Write, grants, teams: Vec::new() }
     }
 }
 
@@ -231,7 +263,8 @@ mod tests {
     use super::*;
 
     fn token(role: Role, grants: &[&str]) -> Principal {
-        Principal::Token { id: "t1".into(), user: None, role, grants: grants.iter().map(|g| g.to_string()).collect() }
+        let grants = grants.iter().map(|g| g.to_string()).collect();
+        Principal::Token { id: "t1".into(), user: None, role, grants, teams: Vec::new() }
     }
 
     #[test]
@@ -284,12 +317,33 @@ mod tests {
         let text = serde_json::to_string(&p).unwrap();
         assert_eq!(text, r#"{"kind":"token","id":"t1","role":"write","grants":["a"]}"#);
         assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), p);
-        let of_user =
-            Principal::Token { id: "t2".into(), user: Some("ana".into()), role: Role::Respond, grants: vec![] };
+        let of_user = Principal::Token {
+            id: "t2".into(),
+            user: Some("ana".into()),
+            role: Role::Respond,
+            grants: vec![],
+            teams: vec![],
+        };
         let text = serde_json::to_string(&of_user).unwrap();
         assert_eq!(text, r#"{"kind":"token","id":"t2","user":"ana","role":"respond"}"#);
         assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), of_user);
         assert_eq!(of_user.describe(), "respond token t2 of ana");
+    }
+
+    #[test]
+    fn a_team_member_reads_its_teams_secrets_without_a_grant() {
+        let mut p = token(Role::Write, &[]);
+        if let Principal::Token { teams, .. } = &mut p {
+            teams.push("payments".into());
+        }
+        assert!(p.may_read_secret_of("pd", Some("payments")).is_ok());
+        assert!(p.may_read_secret_of("pd", Some("search")).is_err());
+        assert!(p.may_read_secret_of("pd", None).is_err());
+        let doc = json!({"h": "${workflow.secrets.pd}"});
+        assert!(p.check_references_owned(&doc, &|n| (n == "pd").then(|| "payments".into())).is_ok());
+        assert!(p.check_references(&doc).is_err());
+        let other = token(Role::Write, &[]);
+        assert_eq!(p.meet(&other), other, "data from outside the team does not carry the team");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Decrypted secret values held in memory, used to resolve references and to scrub outputs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 use vigil_core::instance::SecretSource;
 use vigil_core::interpreter::Secrets;
 use vigil_core::params::MASK;
+use vigil_core::team::{ObjectKind, Teams};
 
 /// Values shorter than this are not scrubbed from outputs: they would match ordinary text.
 const MIN_SCRUB_LEN: usize = 4;
@@ -23,6 +25,8 @@ pub struct SecretValues {
     scrubbed_env: Vec<String>,
     /// Every secret and scrubbed value in every form it may take in stored text, longest first.
     forms: Vec<String>,
+    /// The teams: a secret a team owns is read only by workflows it owns.
+    teams: Arc<Teams>,
 }
 
 impl std::fmt::Debug for SecretValues {
@@ -35,7 +39,7 @@ impl SecretValues {
     /// Secrets by name; `${env.*}` sees the process environment except vigil's own key.
     pub fn new(secrets: HashMap<String, String>) -> Self {
         let env = std::env::vars().filter(|(k, _)| k != "VIGIL_SECRET_KEY").collect();
-        let mut values = Self { secrets, env, scrubbed_env: Vec::new(), forms: Vec::new() };
+        let mut values = Self { secrets, env, scrubbed_env: Vec::new(), forms: Vec::new(), teams: Arc::default() };
         values.forms = values.all_forms();
         values
     }
@@ -46,6 +50,16 @@ impl SecretValues {
         next.secrets.insert(name.to_string(), value.to_string());
         next.forms = next.all_forms();
         next
+    }
+
+    /// The teams in force.
+    pub fn teams(&self) -> &Arc<Teams> {
+        &self.teams
+    }
+
+    /// These values, checked against `teams`.
+    pub fn with_teams(&self, teams: Arc<Teams>) -> Self {
+        Self { teams, ..self.clone() }
     }
 
     /// Treats the values of these environment variables as secrets when scrubbing outputs.
@@ -228,6 +242,22 @@ impl SecretSource for SecretValues {
 
     fn env(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
+    }
+
+    fn secret_team(&self, name: &str) -> Option<String> {
+        self.teams.owner(ObjectKind::Secrets, name, &BTreeMap::new()).map(str::to_string)
+    }
+
+    fn owner_denied(&self, workflow: &str, name: &str) -> Option<String> {
+        let none = BTreeMap::new();
+        let team = self.teams.owner(ObjectKind::Secrets, name, &none)?;
+        if self.teams.owner(ObjectKind::Workflows, workflow, &none) == Some(team) {
+            return None;
+        }
+        Some(format!(
+            "secret `{name}` belongs to team `{team}`, and workflow `{workflow}` is not one of `{team}`'s (teams/: \
+             owns.workflows)"
+        ))
     }
 }
 

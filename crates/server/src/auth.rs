@@ -42,6 +42,7 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 use vigil_core::principal::Principal;
 pub use vigil_core::principal::Role;
+use vigil_core::team::{Rights, Teams};
 
 /// A new token: the row to store and the token to show once.
 pub struct Minted {
@@ -57,18 +58,40 @@ pub struct Minted {
 pub struct Caller {
     /// The token's id.
     pub id: String,
-    /// The token's role.
+    /// The best role it has anywhere: a route needing more is refused before it runs.
     pub role: Role,
     /// Secret names, and `env:NAME`, the token's definitions may reference.
     pub grants: Vec<String>,
     /// The account acting, if any: a token's owner, or the person signed in to the UI.
     pub user: Option<String>,
+    /// Its role on every object and in each team ([`crate::access`] checks them per object).
+    pub rights: Rights,
 }
 
 impl Caller {
-    /// The principal this caller acts as: what it defines and starts carries it.
+    /// A caller with `role` on everything (a token of no account).
+    pub fn everywhere(id: String, role: Role, grants: Vec<String>, user: Option<String>) -> Self {
+        Self { id, role, grants, user, rights: Rights::everywhere(role) }
+    }
+
+    /// A caller with `rights`, when it has any role anywhere.
+    pub fn with_rights(id: String, grants: Vec<String>, user: Option<String>, rights: Rights) -> Option<Self> {
+        Some(Self { id, role: rights.best()?, grants, user, rights })
+    }
+
+    /// Whether its role on every object is at least `need` (routes that do not check per object
+    /// need that).
+    pub fn everywhere_at_least(&self, need: Role) -> bool {
+        self.rights.everywhere.is_some_and(|r| r >= need)
+    }
+
+    /// The principal this caller acts as: what it defines and starts carries it. Only an admin
+    /// everywhere is trusted; a team's admin acts as an editor whose definitions may also read
+    /// the secrets of the teams it edits.
     pub fn principal(&self) -> Principal {
-        Principal::Token { id: self.id.clone(), user: self.user.clone(), role: self.role, grants: self.grants.clone() }
+        let role = if self.everywhere_at_least(Role::Admin) { Role::Admin } else { self.role.min(Role::Write) };
+        let teams = self.rights.teams.iter().filter(|(_, r)| **r >= Role::Write).map(|(t, _)| t.clone()).collect();
+        Principal::Token { id: self.id.clone(), user: self.user.clone(), role, grants: self.grants.clone(), teams }
     }
 
     /// Refuses `doc` (a definition about to be stored) when it references a secret or an
@@ -104,16 +127,17 @@ pub fn mint(name: &str, role: Role, grants: Vec<String>, now: Millis) -> Minted 
 }
 
 /// Mints a token of account `user` (it never does more than the account may): refused, saying
-/// why, when `role` is above the account's role now.
+/// why, when `role` is above the account's best role now (outside teams, or in `teams`).
 pub fn mint_for(
     user: &UserRow,
+    teams: &Teams,
     name: &str,
     role: Role,
     grants: Vec<String>,
     expires_at: Option<Millis>,
     now: Millis,
 ) -> Result<Minted, String> {
-    if crate::accounts::role_of(user).is_none_or(|most| role > most) {
+    if rights_of(user, teams).best().is_none_or(|most| role > most) {
         let has = user.role.as_deref().unwrap_or("none");
         return Err(format!("`{}` is `{has}`: a token of theirs may not be `{}`", user.id, role.as_str()));
     }
@@ -121,6 +145,15 @@ pub fn mint_for(
     minted.row.user_id = Some(user.id.clone());
     minted.row.expires_at = expires_at;
     Ok(minted)
+}
+
+/// What account `user` may do now: its role outside teams and its roles in `teams` (none when
+/// it is disabled).
+pub fn rights_of(user: &UserRow, teams: &Teams) -> Rights {
+    if user.disabled_at.is_some() {
+        return Rights::default();
+    }
+    Rights { everywhere: crate::accounts::role_of(user), teams: teams.memberships(&user.id, &[]) }
 }
 
 fn hash(secret: &str) -> String {
@@ -147,7 +180,11 @@ pub struct Auth {
     cache: RwLock<Cache>,
     touched: std::sync::Mutex<HashMap<String, Instant>>,
     sign_ins: crate::throttle::SignInThrottle,
+    teams: TeamsSource,
 }
+
+/// Where the teams in force are read from (the engine's, which a reload replaces).
+pub type TeamsSource = Arc<dyn Fn() -> Arc<Teams> + Send + Sync>;
 
 impl Auth {
     /// Auth that is `required` (or not) for the tokens in `store`.
@@ -159,7 +196,18 @@ impl Auth {
             cache: RwLock::default(),
             touched: Default::default(),
             sign_ins: Default::default(),
+            teams: Arc::new(|| Arc::new(Teams::default())),
         }
+    }
+
+    /// The same, reading the teams in force from `teams`.
+    pub fn with_teams(self, teams: TeamsSource) -> Self {
+        Self { teams, ..self }
+    }
+
+    /// The teams in force.
+    pub fn teams(&self) -> Arc<Teams> {
+        (self.teams)()
     }
 
     /// The same, telling time by `clock` (token expiry, last use).
@@ -201,8 +249,8 @@ impl Auth {
     /// gone, disabled or has no role.
     pub async fn user_caller(&self, user_id: &str) -> Option<Caller> {
         let user = self.account(user_id).await?;
-        let role = crate::accounts::role_of(&user)?;
-        Some(Caller { id: format!("user:{}", user.id), role, grants: Vec::new(), user: Some(user.id) })
+        let rights = rights_of(&user, &self.teams());
+        Caller::with_rights(format!("user:{}", user.id), Vec::new(), Some(user.id), rights)
     }
 
     /// A token's caller, if it may act now: the lower of its role and its owner's.
@@ -210,11 +258,12 @@ impl Auth {
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= self.clock.now()) {
             return None;
         }
-        let mut role = Role::parse(&row.role)?;
-        if row.user_id.is_some() {
-            role = role.min(crate::accounts::role_of(owner.as_ref()?)?);
+        let role = Role::parse(&row.role)?;
+        if row.user_id.is_none() {
+            return Some(Caller::everywhere(row.id, role, row.grants, None));
         }
-        Some(Caller { id: row.id, role, grants: row.grants, user: row.user_id })
+        let rights = rights_of(owner.as_ref()?, &self.teams()).capped(role);
+        Caller::with_rights(row.id, row.grants, row.user_id, rights)
     }
 
     /// Writes that token `id` was used, unless this node wrote it within [`TOUCH_EVERY`].
@@ -385,15 +434,33 @@ pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next
     match caller {
         None => ApiError::new(ErrorCode::Unauthorized, "a valid API token is required (Authorization: Bearer vgl_...)")
             .into_response(),
-        Some(caller) if caller.role < need => ApiError::new(
-            ErrorCode::Forbidden,
-            format!("this needs a `{}` token; this one is `{}`", need.as_str(), caller.role.as_str()),
-        )
-        .into_response(),
+        Some(caller) if !may_enter(&caller, need, req.method(), req.uri().path()) => {
+            ApiError::new(ErrorCode::Forbidden, refusal(&caller, need)).into_response()
+        }
         Some(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
+    }
+}
+
+/// Whether `caller` may call a route needing `need`: with that role on everything, or with it in
+/// a team on a route that checks each object it acts on ([`crate::access::checks_objects`]).
+/// Every other route stays closed to rights held only in teams.
+pub fn may_enter(caller: &Caller, need: Role, method: &Method, path: &str) -> bool {
+    caller.everywhere_at_least(need) || (caller.role >= need && crate::access::checks_objects(method, path))
+}
+
+/// Why a caller may not go on, as a sentence.
+pub fn refusal(caller: &Caller, need: Role) -> String {
+    match caller.rights.everywhere {
+        _ if caller.role >= need => format!(
+            "this needs the `{}` role on everything; this token has it only in its teams ({})",
+            need.as_str(),
+            caller.rights.teams.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Some(role) => format!("this needs a `{}` token; this one is `{}`", need.as_str(), role.as_str()),
+        None => format!("this needs a `{}` token; this one is `{}` at most", need.as_str(), caller.role.as_str()),
     }
 }
 
@@ -452,12 +519,7 @@ mod grant_tests {
 
     #[test]
     fn a_write_token_references_only_what_it_was_granted() {
-        let caller = Caller {
-            id: "t".into(),
-            role: Role::Write,
-            grants: vec!["pd_key".into(), "env:REGION".into()],
-            user: None,
-        };
+        let caller = Caller::everywhere("t".into(), Role::Write, vec!["pd_key".into(), "env:REGION".into()], None);
         let doc = |s: &str| json!({"tasks": [{"inputParameters": {"k": s}}]});
         assert!(caller.check_references(&doc("${workflow.secrets.pd_key}")).is_ok());
         assert!(caller.check_references(&doc("https://x/${env.REGION}")).is_ok());
@@ -465,7 +527,7 @@ mod grant_tests {
         let err = caller.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err();
         assert!(err.message.contains("tasks[0].inputParameters.k") && err.message.contains("--grant db_password"));
         assert!(caller.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
-        let admin = Caller { id: "a".into(), role: Role::Admin, grants: Vec::new(), user: None };
+        let admin = Caller::everywhere("a".into(), Role::Admin, Vec::new(), None);
         assert!(admin.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
     }
 }

@@ -13,11 +13,14 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_core::time::{format_millis, parse_duration, parse_until};
 use vigil_runtime::definitions::DefinitionError;
 use vigil_store::SilenceRow;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::operations::definitions::{VersionQuery, remove_secret, secret_names, store_secret, workflow_document};
@@ -98,10 +101,14 @@ fn name_after(token: &str) -> Option<String> {
 
 /// Workflow definitions: the latest version of each, with all its versions.
 #[utoipa::path(get, path = "/api/v1/workflows", tag = "definitions", params(Page), responses((status = 200, body = ItemPage)))]
-async fn list_workflows(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
+async fn list_workflows(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<ItemPage>> {
     let set = app.engine.workflows();
     let mut by_name: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for def in set.all() {
+    for def in set.all().filter(|d| access.sees(ObjectKind::Workflows, &d.name)) {
         by_name.entry(def.name.clone()).or_default().push(def.version);
     }
     let items = by_name
@@ -124,9 +131,11 @@ async fn list_workflows(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pa
 )]
 async fn get_workflow(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Workflows, &name, Role::Read)?;
     workflow_document(&app, &name, q.version()).map(Json)
 }
 
@@ -139,12 +148,15 @@ async fn get_workflow(
 )]
 async fn put_workflow(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     crate::extract::named_body(&mut doc, &name, "workflow definition")?;
-    crate::auth::check_references(caller.as_ref(), &doc)?;
+    access.check_references(&doc)?;
+    access.check_secret_owners(ObjectKind::Workflows, &name, &doc)?;
     let (def, warnings) =
         app.engine.put_workflow(doc, true, &crate::auth::principal(caller.as_ref())).await.map_err(|e| match e {
             DefinitionError::Store(cause) => ApiError::internal(cause),
@@ -167,9 +179,11 @@ async fn put_workflow(
 )]
 async fn delete_workflow(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     let deleted = app.engine.delete_workflow(&name, q.version()).await?;
     if deleted == 0 {
         return Err(ApiError::not_found(format!("workflow `{name}` is not defined")));
@@ -179,8 +193,15 @@ async fn delete_workflow(
 
 /// Secret names (never values).
 #[utoipa::path(get, path = "/api/v1/secrets", tag = "definitions", params(Page), responses((status = 200, body = ItemPage)))]
-async fn list_secrets(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
-    let names = secret_names(&app).await?;
+async fn list_secrets(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<ItemPage>> {
+    let mut names = secret_names(&app).await?;
+    names.retain(|n| {
+        access.role_on(access.owner(ObjectKind::Secrets, n, &BTreeMap::new()).as_deref()) >= Some(Role::Admin)
+    });
     Ok(Json(page.apply(names.into_iter().map(|n| (n.clone(), json!({"name": n}))).collect())?))
 }
 
@@ -200,9 +221,11 @@ pub struct SecretValue {
 )]
 async fn put_secret(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     JsonBody(v): JsonBody<SecretValue>,
 ) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Secrets, &name, Role::Admin)?;
     store_secret(&app, &name, &v.value).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -213,16 +236,30 @@ async fn put_secret(
     params(("name" = String, Path, description = "Secret name")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ApiError))
 )]
-async fn delete_secret(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete_secret(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Secrets, &name, Role::Admin)?;
     remove_secret(&app, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Configured notifiers: name and type only.
 #[utoipa::path(get, path = "/api/v1/notifiers", tag = "alerting", params(Page), responses((status = 200, body = ItemPage)))]
-async fn list_notifiers(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
-    let items =
-        app.engine.notifier_names().into_iter().map(|(n, t)| (n.clone(), json!({"name": n, "type": t}))).collect();
+async fn list_notifiers(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<ItemPage>> {
+    let items = app
+        .engine
+        .notifier_names()
+        .into_iter()
+        .filter(|(n, _)| access.sees(ObjectKind::Notifiers, n))
+        .map(|(n, t)| (n.clone(), json!({"name": n, "type": t})))
+        .collect();
     Ok(Json(page.apply(items)?))
 }
 
@@ -232,7 +269,12 @@ async fn list_notifiers(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pa
     params(("name" = String, Path, description = "Notifier name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn get_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn get_notifier(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Notifiers, &name, Role::Read)?;
     let (n, t) = app
         .engine
         .notifier_names()
@@ -252,12 +294,14 @@ async fn get_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String
 )]
 async fn put_notifier(
     State(app): State<AppState>,
-    caller: Option<axum::Extension<crate::auth::Caller>>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Notifiers, &name, Role::Write)?;
     crate::extract::named_body(&mut doc, &name, "notifier")?;
-    crate::auth::check_references(caller.as_ref(), &doc)?;
+    access.check_references(&doc)?;
+    access.check_secret_owners(ObjectKind::Notifiers, &name, &doc)?;
     app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
@@ -271,7 +315,12 @@ async fn put_notifier(
     params(("name" = String, Path, description = "Notifier name")),
     responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
 )]
-async fn delete_notifier(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete_notifier(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Notifiers, &name, Role::Write)?;
     if !app.engine.delete_notifier(&name).await? {
         return Err(ApiError::not_found(format!("notifier `{name}` is not configured")));
     }
@@ -295,10 +344,15 @@ pub struct AlertQuery {
 
 /// Alerts: pending and firing ones (all with `all=true`), by dedup key, a page at a time.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerting", params(AlertQuery), responses((status = 200, body = ItemPage)))]
-async fn list_alerts(State(app): State<AppState>, ApiQuery(q): ApiQuery<AlertQuery>) -> ApiResult<Json<ItemPage>> {
+async fn list_alerts(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> ApiResult<Json<ItemPage>> {
     let rows = vigil_runtime::alert_rows::read(&*app.engine.store(), !q.all, u32::MAX, app.engine.now()).await?;
     let mut items: Vec<(String, Value)> = rows
         .into_iter()
+        .filter(|a| access.role_on(access.alert_owner(&a.name, &a.state).as_deref()).is_some())
         .map(|a| {
             let item = json!({
                 "dedupKey": a.dedup_key, "name": a.name, "condition": a.condition,
@@ -326,7 +380,14 @@ pub struct AckRequest {
     post, path = "/api/v1/alerts/ack", tag = "alerting", request_body = AckRequest,
     responses((status = 202, description = "Acknowledged"), (status = 404, description = "Not firing", body = ApiError))
 )]
-async fn ack_alert(State(app): State<AppState>, JsonBody(r): JsonBody<AckRequest>) -> ApiResult<StatusCode> {
+async fn ack_alert(
+    State(app): State<AppState>,
+    access: Access,
+    JsonBody(r): JsonBody<AckRequest>,
+) -> ApiResult<StatusCode> {
+    let row = app.engine.store().alert(&r.dedup_key).await?;
+    let owner = row.as_ref().and_then(|a| access.alert_owner(&a.name, &a.state));
+    access.check_owned(owner.as_deref(), Role::Respond, || format!("alert `{}`", r.dedup_key))?;
     if !app.engine.acknowledge(&r.dedup_key).await {
         return Err(ApiError::not_found(format!("no firing alert has dedup key `{}`", r.dedup_key)));
     }
@@ -335,7 +396,11 @@ async fn ack_alert(State(app): State<AppState>, JsonBody(r): JsonBody<AckRequest
 
 /// Active silences, by id, a page at a time.
 #[utoipa::path(get, path = "/api/v1/silences", tag = "alerting", params(Page), responses((status = 200, body = ItemPage)))]
-async fn list_silences(State(app): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<Json<ItemPage>> {
+async fn list_silences(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<Json<ItemPage>> {
     let now = app.engine.now();
     let mut items: Vec<(String, Value)> = app
         .engine
@@ -344,10 +409,13 @@ async fn list_silences(State(app): State<AppState>, ApiQuery(page): ApiQuery<Pag
         .await?
         .into_iter()
         .filter(|s| s.ends_at > now)
+        .filter(|s| access.role_on(silence_owner(&access, s).as_deref()).is_some())
         .map(|s| {
             let matchers: Value = serde_json::from_str(&s.matchers).unwrap_or(Value::Null);
-            let item =
-                json!({"id": s.id, "matchers": matchers, "endsAt": format_millis(s.ends_at), "comment": s.comment});
+            let item = json!({
+                "id": s.id, "matchers": matchers, "endsAt": format_millis(s.ends_at), "comment": s.comment,
+                "createdBy": s.created_by,
+            });
             (s.id, item)
         })
         .collect();
@@ -384,10 +452,33 @@ pub struct NewSilence {
 )]
 async fn add_silence(
     State(app): State<AppState>,
+    access: Access,
     JsonBody(s): JsonBody<NewSilence>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     if s.matchers.is_empty() {
         return Err(ApiError::invalid("matchers", "at least one label matcher is needed"));
+    }
+    let owner = access.silence_owner(&s.matchers);
+    if access.role_on(owner.as_deref()).is_none_or(|r| r < Role::Respond) {
+        let teams: Vec<String> = access
+            .caller()
+            .map(|c| c.rights.teams.iter().filter(|(_, r)| **r >= Role::Respond).map(|(t, _)| t.clone()).collect())
+            .unwrap_or_default();
+        let labels: Vec<String> = teams
+            .iter()
+            .filter_map(|t| access.teams().get(t))
+            .filter(|t| !t.owns.labels.is_empty())
+            .map(|t| t.owns.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+            .collect();
+        let hint = if labels.is_empty() {
+            String::new()
+        } else {
+            format!(": a silence of your team requires its labels ({})", labels.join(" or "))
+        };
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("a silence that may match alerts of other teams needs the `respond` role everywhere{hint}"),
+        ));
     }
     let now = app.engine.now();
     let starts_at = match &s.starts_at {
@@ -414,7 +505,7 @@ async fn add_silence(
         starts_at: (starts_at > now).then_some(starts_at),
         created_at: now,
         comment: s.comment,
-        created_by: None,
+        created_by: access.caller().map(|c| c.user.clone().unwrap_or_else(|| format!("token {}", c.id))),
         until_resolved: s.until_resolved,
     };
     if row.until_resolved && !vigil_runtime::until_resolved::matches_firing(&*app.engine.store(), &row, now).await? {
@@ -433,9 +524,22 @@ async fn add_silence(
     params(("id" = String, Path, description = "Silence id")),
     responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
 )]
-async fn delete_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete_silence(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let silences = app.engine.store().silences().await?;
+    let owner = silences.iter().find(|s| s.id == id).and_then(|s| silence_owner(&access, s));
+    access.check_owned(owner.as_deref(), Role::Respond, || format!("silence `{id}`"))?;
     if !app.engine.store().delete_silence(&id).await? {
         return Err(ApiError::not_found(format!("silence `{id}` does not exist")));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The team owning stored silence `s`.
+fn silence_owner(access: &Access, s: &SilenceRow) -> Option<String> {
+    let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
+    access.silence_owner(&matchers)
 }

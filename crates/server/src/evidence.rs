@@ -26,10 +26,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     params(("name" = String, Path, description = "Monitor name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn list(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
-    if app.engine.monitor(&name).await.is_none() {
-        return Err(ApiError::not_found(format!("monitor `{name}` does not exist")));
-    }
+async fn list(
+    State(app): State<AppState>,
+    access: crate::access::Access,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    crate::monitors::owned_monitor(&app, &access, &name, vigil_core::principal::Role::Read).await?;
     let kept = app.engine.store().check_evidence(&name, 10).await.map_err(ApiError::from)?;
     let items: Vec<Value> = kept
         .iter()
@@ -52,7 +54,12 @@ async fn list(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Ap
            ("at" = i64, Path, description = "The check's time, in milliseconds (`atMillis`)")),
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ApiError))
 )]
-async fn screenshot(State(app): State<AppState>, ApiPath((name, at)): ApiPath<(String, i64)>) -> ApiResult<Response> {
+async fn screenshot(
+    State(app): State<AppState>,
+    access: crate::access::Access,
+    ApiPath((name, at)): ApiPath<(String, i64)>,
+) -> ApiResult<Response> {
+    crate::monitors::owned_monitor(&app, &access, &name, vigil_core::principal::Role::Read).await?;
     png(&app, &name, at).await
 }
 

@@ -7,6 +7,7 @@
 //! - the OpenAPI 3 document of all of it at `/api/v1/openapi.json`, generated from the handlers, so
 //!   the document and the routes cannot disagree.
 
+pub mod access;
 pub mod accounts;
 mod ack;
 mod alertmanager;

@@ -9,10 +9,13 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::alert::Tier;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_core::time::format_millis;
 use vigil_runtime::monitors::MonitorStatus;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 
@@ -24,6 +27,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(check))
         .routes(routes!(history))
         .routes(routes!(pings))
+}
+
+/// Monitor `name`, refused unless the caller has `need` on it (as not found when it may not
+/// read it).
+pub(crate) async fn owned_monitor(app: &AppState, access: &Access, name: &str, need: Role) -> ApiResult<MonitorStatus> {
+    let status = app.engine.monitor(name).await.filter(|s| access.sees_labelled(ObjectKind::Monitors, name, &s.labels));
+    let status = status.ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
+    access.check_labelled(ObjectKind::Monitors, name, &status.labels, need)?;
+    Ok(status)
 }
 
 /// The worst tier among a monitor's series (`unknown` before its first check).
@@ -105,11 +117,12 @@ struct PingsQuery {
 )]
 async fn pings(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<PingsQuery>,
 ) -> ApiResult<Json<Value>> {
     use base64::Engine as _;
-    let status = app.engine.monitor(&name).await;
+    let status = owned_monitor(&app, &access, &name, Role::Read).await.ok();
     if status.is_none_or(|s| s.beats.is_none()) {
         return Err(ApiError::not_found(format!("no heartbeat monitor `{name}`")));
     }
@@ -147,7 +160,7 @@ fn uptime_json(counts: &vigil_runtime::monitors::uptime::Counts) -> Value {
 /// Every monitor with its worst tier, last and next check, and its uptime over 24 hours, 7 days
 /// and 30 days (its series together).
 #[utoipa::path(get, path = "/api/v1/monitors", tag = "monitors", responses((status = 200, body = Object)))]
-async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+async fn list(State(app): State<AppState>, access: Access) -> ApiResult<Json<Value>> {
     let counts = app.engine.monitor_uptime("").await.map_err(ApiError::from)?;
     let per_monitor = vigil_runtime::monitors::uptime::per_monitor(&counts);
     let all: Vec<Value> = app
@@ -155,6 +168,7 @@ async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
         .monitors()
         .await
         .iter()
+        .filter(|s| access.sees_labelled(ObjectKind::Monitors, &s.name, &s.labels))
         .map(|s| {
             let mut v = view(s, false);
             v["uptime"] = uptime_json(&per_monitor.get(s.name.as_str()).copied().unwrap_or_default());
@@ -170,12 +184,8 @@ async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     params(("name" = String, Path, description = "Monitor name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let status = app
-        .engine
-        .monitor(&name)
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
+async fn get(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    let status = owned_monitor(&app, &access, &name, Role::Read).await?;
     let counts = app.engine.monitor_uptime(&name).await.map_err(ApiError::from)?;
     let mut v = view(&status, true);
     v["uptime"] = uptime_json(
@@ -195,7 +205,8 @@ async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Api
     params(("name" = String, Path, description = "Monitor name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn check(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn check(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    owned_monitor(&app, &access, &name, Role::Respond).await?;
     let status = app
         .engine
         .check_monitor(&name)
@@ -227,12 +238,11 @@ struct HistoryQuery {
 )]
 async fn history(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
-    if app.engine.monitor(&name).await.is_none() {
-        return Err(ApiError::not_found(format!("monitor `{name}` does not exist")));
-    }
+    owned_monitor(&app, &access, &name, Role::Read).await?;
     let window = match q.since.as_deref() {
         None => 24 * 3_600_000,
         Some(text) => vigil_core::time::parse_duration(text).map_err(|e| ApiError::invalid("since", e))?,

@@ -53,7 +53,10 @@ async fn me(State(app): State<AppState>, caller: Option<axum::Extension<Caller>>
         Some(id) => app.engine.store().user(id).await.map_err(ApiError::from)?.map(|u| shown(&u)),
         None => None,
     };
-    Ok(Json(json!({"auth": true, "token": caller.id, "role": caller.role.as_str(), "account": account})))
+    let everywhere = caller.rights.everywhere.map(|r| r.as_str());
+    let teams: serde_json::Map<String, Value> =
+        caller.rights.teams.iter().map(|(t, r)| (t.clone(), json!(r.as_str()))).collect();
+    Ok(Json(json!({"auth": true, "token": caller.id, "role": everywhere, "teams": teams, "account": account})))
 }
 
 /// Every account.
@@ -243,7 +246,7 @@ async fn make_token(
     let role = Role::parse(&t.role).ok_or_else(|| ApiError::invalid("role", format!("`{}` is not a role", t.role)))?;
     let now = app.engine.now();
     let expires_at = t.expires_in_days.map(|d| now + i64::from(d.min(3650)) * 86_400_000);
-    let minted = crate::auth::mint_for(&user, &t.name, role, Vec::new(), expires_at, now)
+    let minted = crate::auth::mint_for(&user, &app.engine.teams(), &t.name, role, Vec::new(), expires_at, now)
         .map_err(|why| ApiError::invalid("role", why))?;
     app.engine.store().put_token(&minted.row).await.map_err(ApiError::from)?;
     app.auth.forget().await;

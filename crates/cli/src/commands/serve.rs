@@ -236,6 +236,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }
     engine.set_monitors(config.monitors);
+    if !config.teams.is_empty() {
+        tracing::info!(teams = config.teams.len(), "Teams loaded.");
+    }
+    engine.set_teams(config.teams);
     if !config.event_handlers.is_empty() {
         tracing::info!(event_handlers = config.event_handlers.len(), "Event handlers loaded.");
     }
@@ -306,7 +310,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         listen,
         public_url: args.public_url.clone(),
         metrics: Arc::new(move || metrics.render()),
-        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required)),
+        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), required).with_teams({
+            let engine = engine.clone();
+            Arc::new(move || engine.teams())
+        })),
         secret_box,
         allowed_hosts: vigil_server::cross_site::AllowedHosts::for_listen(
             listen,

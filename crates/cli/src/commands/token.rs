@@ -71,7 +71,7 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
                     let Some(account) = store.user(&id).await? else {
                         anyhow::bail!("--user: no account `{id}` (see `vigil user list`)");
                     };
-                    mint_for(&account, &name, role, grant, expires_at, now)
+                    mint_for(&account, &Default::default(), &name, role, grant, expires_at, now)
                         .map_err(|why| anyhow::anyhow!("--role: {why}"))?
                 }
                 None => {

@@ -561,9 +561,21 @@ impl Engine {
     }
 
     /// Replaces the secret values.
-    pub fn set_secrets(&self, mut secrets: SecretValues) {
+    pub fn set_secrets(&self, secrets: SecretValues) {
+        let mut secrets = secrets.with_teams(self.teams());
         secrets.scrub_env(self.workflows().all().flat_map(|d| d.env_references()));
         *self.shared.secrets.write().expect("lock") = Arc::new(secrets);
+    }
+
+    /// Replaces the teams (start, reload): who owns what ([`vigil_core::team`]).
+    pub fn set_teams(&self, teams: Vec<vigil_core::team::TeamDef>) {
+        let mut values = self.shared.secrets.write().expect("lock");
+        *values = Arc::new(values.with_teams(Arc::new(vigil_core::team::Teams::new(teams))));
+    }
+
+    /// The teams in force.
+    pub fn teams(&self) -> Arc<vigil_core::team::Teams> {
+        self.shared.secrets.read().expect("lock").teams().clone()
     }
 
     /// Starts an instance; returns its id once it is queued (it is durable after the next commit).

@@ -326,7 +326,7 @@ pub async fn make_token(
         return Err(ApiError::new(ErrorCode::InvalidRequest, "a token needs a name of 1 to 100 characters").into());
     }
     let expires_at = (f.days > 0).then(|| now + i64::from(f.days.min(3650)) * 86_400_000);
-    let minted = crate::auth::mint_for(&user, name, role, Vec::new(), expires_at, now)
+    let minted = crate::auth::mint_for(&user, &app.engine.teams(), name, role, Vec::new(), expires_at, now)
         .map_err(|why| ApiError::new(ErrorCode::Forbidden, why))?;
     app.engine.store().put_token(&minted.row).await.map_err(ApiError::from)?;
     app.auth.forget().await;

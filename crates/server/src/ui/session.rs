@@ -170,6 +170,16 @@ fn needed(path: &str) -> Option<Role> {
     }
 }
 
+/// Whether `caller`'s role everywhere lets it open `path` (every UI page but the account's shows
+/// every team's objects, so roles held only in teams do not reach them).
+fn everywhere_enough(caller: &Caller, path: &str, is_post: bool) -> bool {
+    if path == "/ui/signout" || path.starts_with("/ui/account") {
+        return true;
+    }
+    let need = if is_post { needed(path).unwrap_or(Role::Read) } else { Role::Read };
+    caller.everywhere_at_least(need)
+}
+
 /// Whether a POST's `Origin` (when it sends one) is this host.
 fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
@@ -215,6 +225,18 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
         (Viewer { role: None, csrf: csrf_for(None), user: None }, None)
     };
     let (viewer, caller) = viewer;
+    if let Some(caller) = &caller
+        && !caller.rights.teams.is_empty()
+        && !everywhere_enough(caller, &path, is_post)
+    {
+        let teams: Vec<&str> = caller.rights.teams.keys().map(String::as_str).collect();
+        let why = format!(
+            "Your account has roles only in teams ({}), and this page shows every team's objects. The API shows \
+             each team its own (/api/v1/monitors, /api/v1/alerts); an admin can give you a role everywhere.",
+            teams.join(", ")
+        );
+        return super::error_page(StatusCode::FORBIDDEN, &why);
+    }
     let mut req = req;
     if let Some(caller) = caller {
         req.extensions_mut().insert(caller);

@@ -55,7 +55,10 @@ pub async fn serve(opts: Options) -> TestServer {
         listen,
         public_url: None,
         metrics: Arc::new(|| "vigil_up 1\n".to_string()),
-        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), opts.auth)),
+        auth: Arc::new(vigil_server::auth::Auth::new(store.clone(), opts.auth).with_teams({
+            let engine = engine.clone();
+            Arc::new(move || engine.teams())
+        })),
         secret_box: opts.secret_box.map(Arc::new),
         allowed_hosts: Default::default(),
     });

@@ -1,0 +1,127 @@
+//! Reads a team's document, reporting every problem with its field.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ObjectKind, Ownership, TeamDef};
+use crate::def::typed::typed;
+use crate::diagnostic::Problem;
+use crate::principal::Role;
+
+/// A team's document as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Written {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    members: BTreeMap<String, String>,
+    #[serde(default)]
+    groups: BTreeMap<String, String>,
+    #[serde(default)]
+    owns: WrittenOwns,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WrittenOwns {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    monitors: Vec<String>,
+    #[serde(default)]
+    workflows: Vec<String>,
+    #[serde(default)]
+    schedules: Vec<String>,
+    #[serde(default)]
+    notifiers: Vec<String>,
+    #[serde(default)]
+    secrets: Vec<String>,
+    #[serde(default)]
+    status_pages: Vec<String>,
+}
+
+/// The longest team name.
+const MAX_NAME: usize = 64;
+
+/// Whether `name` may name a team: 1 to 64 lowercase letters, digits, `-` and `_`.
+pub fn is_team_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Checks `doc`; the team when it has no error, and every problem found.
+pub fn build_team(doc: &Value) -> (Option<TeamDef>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    if !doc.is_object() {
+        return (None, vec![Problem::error("", "a team must be an object (name, members, owns)")]);
+    }
+    let Some(written) = typed::<Written>(doc, "", &mut problems) else { return (None, problems) };
+    if !is_team_name(&written.name) {
+        let msg =
+            format!("`{}` is not a team name: 1 to {MAX_NAME} lowercase letters, digits, `-` and `_`", written.name);
+        problems.push(Problem::error("name", msg));
+    }
+    let members = roles(&written.members, "members", &mut problems);
+    let groups = roles(&written.groups, "groups", &mut problems);
+    let owns = written.owns;
+    let lists = [
+        (ObjectKind::Monitors, owns.monitors),
+        (ObjectKind::Workflows, owns.workflows),
+        (ObjectKind::Schedules, owns.schedules),
+        (ObjectKind::Notifiers, owns.notifiers),
+        (ObjectKind::Secrets, owns.secrets),
+        (ObjectKind::StatusPages, owns.status_pages),
+    ];
+    let mut names = BTreeMap::new();
+    for (kind, patterns) in lists {
+        for (i, p) in patterns.iter().enumerate() {
+            if p.trim().is_empty() || p.trim() == "*" {
+                let msg = "a name or a pattern such as `payments-*` (`*` alone would claim every one: leave the \
+                           object unowned, or give the role outside teams)";
+                problems.push(Problem::error(format!("owns.{}[{i}]", kind.key()), msg));
+            }
+        }
+        if !patterns.is_empty() {
+            names.insert(kind, patterns);
+        }
+    }
+    for (key, value) in &owns.labels {
+        if key.is_empty() || value.is_empty() {
+            problems.push(Problem::error(format!("owns.labels.{key}"), "a label and its value may not be empty"));
+        }
+    }
+    if problems.iter().any(|p| p.severity == crate::diagnostic::Severity::Error) {
+        return (None, problems);
+    }
+    let team = TeamDef {
+        name: written.name,
+        description: written.description,
+        members,
+        groups,
+        owns: Ownership { labels: owns.labels, names },
+    };
+    (Some(team), problems)
+}
+
+/// Roles by name, each one of viewer, responder, editor or admin.
+fn roles(written: &BTreeMap<String, String>, field: &str, problems: &mut Vec<Problem>) -> BTreeMap<String, Role> {
+    let mut out = BTreeMap::new();
+    for (who, role) in written {
+        match Role::parse(role) {
+            Some(r) => {
+                out.insert(who.clone(), r);
+            }
+            None => {
+                let hint = crate::diagnostic::did_you_mean(role, ["viewer", "responder", "editor", "admin"]);
+                let msg = format!("`{role}` is not a role: viewer, responder, editor or admin");
+                problems.push(Problem::error(format!("{field}.{who}"), msg).with_hint(hint));
+            }
+        }
+    }
+    out
+}

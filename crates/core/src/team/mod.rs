@@ -1,0 +1,218 @@
+//! Teams: who owns which monitors, workflows, schedules, notifiers, secrets and status pages, and
+//! what each member may do with them. Declared in the config directory's `teams/` (published to
+//! every node of a cluster like any definition file) and read by the server, which checks every
+//! request against the object it acts on ([`Teams::owner`], [`Teams::memberships`]).
+//!
+//! An object belongs to the first team (in file order) that claims it, by its labels (`owns.labels`:
+//! every one must match) or by its name (`owns.monitors: ["payments-*"]`, one list per kind).
+//! An alert belongs to the team its labels name, and a silence to the team whose labels its
+//! matchers require. An object no team claims is shared: only roles given outside teams reach it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::principal::Role;
+
+mod build;
+
+pub use build::build_team;
+
+/// The kinds of object a team owns by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectKind {
+    /// A monitor (heartbeats included).
+    Monitors,
+    /// A workflow definition, and its instances.
+    Workflows,
+    /// A schedule.
+    Schedules,
+    /// A notifier.
+    Notifiers,
+    /// A secret.
+    Secrets,
+    /// A status page.
+    StatusPages,
+}
+
+impl ObjectKind {
+    /// Every kind, in the order `owns` lists them.
+    pub const ALL: [ObjectKind; 6] = [
+        ObjectKind::Monitors,
+        ObjectKind::Workflows,
+        ObjectKind::Schedules,
+        ObjectKind::Notifiers,
+        ObjectKind::Secrets,
+        ObjectKind::StatusPages,
+    ];
+
+    /// The key under `owns`.
+    pub fn key(self) -> &'static str {
+        match self {
+            ObjectKind::Monitors => "monitors",
+            ObjectKind::Workflows => "workflows",
+            ObjectKind::Schedules => "schedules",
+            ObjectKind::Notifiers => "notifiers",
+            ObjectKind::Secrets => "secrets",
+            ObjectKind::StatusPages => "statusPages",
+        }
+    }
+
+    /// One object of the kind, for messages (`monitor`).
+    pub fn singular(self) -> &'static str {
+        match self {
+            ObjectKind::Monitors => "monitor",
+            ObjectKind::Workflows => "workflow",
+            ObjectKind::Schedules => "schedule",
+            ObjectKind::Notifiers => "notifier",
+            ObjectKind::Secrets => "secret",
+            ObjectKind::StatusPages => "status page",
+        }
+    }
+}
+
+/// A team as declared in `teams/`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TeamDef {
+    /// Its name: lowercase letters, digits, `-` and `_`.
+    pub name: String,
+    /// What it is, for the UI.
+    pub description: Option<String>,
+    /// Accounts in the team, with their role in it.
+    pub members: BTreeMap<String, Role>,
+    /// Groups of an identity provider (an OIDC group claim's values, an LDAP group's name or DN)
+    /// whose members are in the team, with their role in it.
+    pub groups: BTreeMap<String, Role>,
+    /// What it owns.
+    pub owns: Ownership,
+}
+
+/// What a team owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ownership {
+    /// Objects carrying every one of these labels (monitors, alerts, silences requiring them).
+    pub labels: BTreeMap<String, String>,
+    /// Objects by name, per kind: a name, or a pattern where `*` stands for any text.
+    pub names: BTreeMap<ObjectKind, Vec<String>>,
+}
+
+impl Ownership {
+    /// Whether an object of `kind` named `name` with `labels` is owned.
+    pub fn claims(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> bool {
+        let by_name = self.names.get(&kind).is_some_and(|patterns| patterns.iter().any(|p| glob(p, name)));
+        by_name || self.claims_labels(labels)
+    }
+
+    /// Whether `labels` carry every label this team owns by (never, when it owns by none).
+    pub fn claims_labels(&self, labels: &BTreeMap<String, String>) -> bool {
+        !self.labels.is_empty() && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any text (also none).
+pub fn glob(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = name.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Every team, in the order they were declared (file by file, sorted by name).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Teams {
+    teams: Vec<TeamDef>,
+}
+
+impl Teams {
+    /// The teams `defs`, in this order.
+    pub fn new(defs: Vec<TeamDef>) -> Self {
+        Self { teams: defs }
+    }
+
+    /// Whether no team is declared.
+    pub fn is_empty(&self) -> bool {
+        self.teams.is_empty()
+    }
+
+    /// Every team.
+    pub fn all(&self) -> &[TeamDef] {
+        &self.teams
+    }
+
+    /// Team `name`.
+    pub fn get(&self, name: &str) -> Option<&TeamDef> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+
+    /// The team owning an object of `kind` named `name` with `labels`: the first that claims it.
+    pub fn owner(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
+        self.teams.iter().find(|t| t.owns.claims(kind, name, labels)).map(|t| t.name.as_str())
+    }
+
+    /// The team owning something known only by its labels (an alert, a silence's matchers).
+    pub fn owner_by_labels(&self, labels: &BTreeMap<String, String>) -> Option<&str> {
+        self.teams.iter().find(|t| t.owns.claims_labels(labels)).map(|t| t.name.as_str())
+    }
+
+    /// The teams of account `user`, who is in the identity provider's `groups`, with the best
+    /// role each gives them.
+    pub fn memberships(&self, user: &str, groups: &[String]) -> BTreeMap<String, Role> {
+        let mut out = BTreeMap::new();
+        for team in &self.teams {
+            let by_group = groups.iter().filter_map(|g| team.groups.get(g).copied());
+            let best = team.members.get(user).copied().into_iter().chain(by_group).max();
+            if let Some(role) = best {
+                out.insert(team.name.clone(), role);
+            }
+        }
+        out
+    }
+}
+
+/// What one caller may do: a role everywhere, and roles in teams.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rights {
+    /// The role on every object, owned or not (`None`: none outside its teams).
+    pub everywhere: Option<Role>,
+    /// The role on each team's objects.
+    pub teams: BTreeMap<String, Role>,
+}
+
+impl Rights {
+    /// Rights limited to a role everywhere.
+    pub fn everywhere(role: Role) -> Self {
+        Self { everywhere: Some(role), teams: BTreeMap::new() }
+    }
+
+    /// The role on an object owned by `owner` (`None`: shared).
+    pub fn on(&self, owner: Option<&str>) -> Option<Role> {
+        let in_team = owner.and_then(|o| self.teams.get(o).copied());
+        self.everywhere.max(in_team)
+    }
+
+    /// The best role anywhere.
+    pub fn best(&self) -> Option<Role> {
+        self.everywhere.max(self.teams.values().copied().max())
+    }
+
+    /// The same rights, none above `cap` (a token's own role).
+    pub fn capped(mut self, cap: Role) -> Self {
+        self.everywhere = self.everywhere.map(|r| r.min(cap));
+        for role in self.teams.values_mut() {
+            *role = (*role).min(cap);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;

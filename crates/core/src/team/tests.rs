@@ -1,0 +1,84 @@
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::*;
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn team(doc: serde_json::Value) -> TeamDef {
+    let (team, problems) = build_team(&doc);
+    assert!(problems.is_empty(), "{problems:?}");
+    team.unwrap()
+}
+
+#[test]
+fn patterns_match_with_stars_anywhere() {
+    assert!(glob("payments-*", "payments-api"));
+    assert!(glob("payments-*", "payments-"));
+    assert!(!glob("payments-*", "payment-api"));
+    assert!(glob("*-db", "orders-db") && !glob("*-db", "orders-dbx"));
+    assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxcyyb"));
+    assert!(glob("exact", "exact") && !glob("exact", "exactly"));
+    assert!(!glob("a*a", "a"));
+}
+
+#[test]
+fn the_first_team_claiming_an_object_owns_it_by_name_or_labels() {
+    let teams = Teams::new(vec![
+        team(json!({"name": "payments", "owns": {"monitors": ["pay-*"], "labels": {"team": "payments"}}})),
+        team(json!({"name": "search", "owns": {"monitors": ["search-*"], "secrets": ["es_*"]}})),
+    ]);
+    let none = BTreeMap::new();
+    assert_eq!(teams.owner(ObjectKind::Monitors, "pay-api", &none), Some("payments"));
+    assert_eq!(teams.owner(ObjectKind::Monitors, "web", &labels(&[("team", "payments")])), Some("payments"));
+    assert_eq!(teams.owner(ObjectKind::Workflows, "pay-api", &none), None, "names are per kind");
+    assert_eq!(teams.owner(ObjectKind::Secrets, "es_password", &none), Some("search"));
+    assert_eq!(teams.owner_by_labels(&labels(&[("team", "payments"), ("severity", "page")])), Some("payments"));
+    assert_eq!(teams.owner_by_labels(&labels(&[("team", "search")])), None, "search owns by no label");
+}
+
+#[test]
+fn members_and_groups_give_the_best_of_their_roles() {
+    let teams = Teams::new(vec![
+        team(json!({"name": "a", "members": {"ana": "viewer"}, "groups": {"oncall": "responder"}})),
+        team(json!({"name": "b", "members": {"ana": "editor"}})),
+        team(json!({"name": "c", "groups": {"cn=ops,dc=corp": "admin"}})),
+    ]);
+    let got = teams.memberships("ana", &["oncall".into()]);
+    assert_eq!(got, BTreeMap::from([("a".into(), Role::Respond), ("b".into(), Role::Write)]));
+    assert_eq!(teams.memberships("bob", &[]), BTreeMap::new());
+    assert_eq!(teams.memberships("bob", &["cn=ops,dc=corp".into()]).get("c"), Some(&Role::Admin));
+}
+
+#[test]
+fn rights_on_an_object_are_the_role_everywhere_or_in_its_team_and_a_token_caps_them() {
+    let rights = Rights { everywhere: None, teams: BTreeMap::from([("a".into(), Role::Admin)]) };
+    assert_eq!(rights.on(Some("a")), Some(Role::Admin));
+    assert_eq!(rights.on(Some("b")), None);
+    assert_eq!(rights.on(None), None, "shared objects need a role outside teams");
+    let capped = rights.clone().capped(Role::Read);
+    assert_eq!(capped.on(Some("a")), Some(Role::Read));
+    let viewer = Rights { everywhere: Some(Role::Read), ..rights };
+    assert_eq!(viewer.on(Some("b")), Some(Role::Read));
+    assert_eq!(viewer.on(Some("a")), Some(Role::Admin));
+    assert_eq!(viewer.best(), Some(Role::Admin));
+}
+
+#[test]
+fn bad_teams_are_refused_field_by_field() {
+    let (team, problems) = build_team(&json!({
+        "name": "Payments Team",
+        "members": {"ana": "owner"},
+        "owns": {"monitors": ["*"], "labels": {"team": ""}}
+    }));
+    assert!(team.is_none());
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["name", "members.ana", "owns.monitors[0]", "owns.labels.team"], "{problems:?}");
+    let (_, problems) = build_team(&json!({"name": "a", "owns": {"dashboards": ["x"]}}));
+    assert!(problems[0].message.contains("dashboards"), "{problems:?}");
+    let (_, problems) = build_team(&json!({"name": "a", "members": {"ana": "editr"}}));
+    assert_eq!(problems[0].hint.as_deref(), Some("did you mean `editor`?"));
+}

@@ -1,0 +1,229 @@
+//! Rights on objects: what a caller may do with one monitor, workflow, notifier, secret, alert or
+//! silence, from its role everywhere and its roles in the team that owns the object
+//! ([`vigil_core::team`]). Handlers of the routes [`checks_objects`] lists take an [`Access`] and
+//! check each object they read or change; lists show only what the caller may read. Every other
+//! route needs its role everywhere ([`crate::auth::may_enter`]), so a route that does not check
+//! objects is closed to rights held only in teams.
+//!
+//! An object the caller may not read answers as if it did not exist (404); one it may read but
+//! not change answers 403.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::Method;
+use axum::http::request::Parts;
+use serde_json::Value;
+use vigil_core::principal::Role;
+use vigil_core::team::{ObjectKind, Teams};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorCode};
+
+/// Whether the route at `path` checks every object it acts on, so rights held only in teams may
+/// reach it.
+pub fn checks_objects(method: &Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let get = *method == Method::GET;
+    match parts.as_slice() {
+        ["me"] => get,
+        ["monitors"] => get,
+        ["monitors", _] => get,
+        ["monitors", _, "history" | "pings" | "evidence"] => get,
+        ["monitors", _, "evidence", _, "screenshot"] => get,
+        ["monitors", _, "check"] => *method == Method::POST,
+        ["workflows"] => get,
+        ["workflows", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["notifiers"] => get,
+        ["notifiers", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["secrets"] => get,
+        ["secrets", _] => *method == Method::PUT || *method == Method::DELETE,
+        ["alerts"] => get,
+        ["alerts", "ack"] => *method == Method::POST,
+        ["silences"] => get || *method == Method::POST,
+        ["silences", _] => *method == Method::DELETE,
+        _ => false,
+    }
+}
+
+/// The caller of a request and the teams in force. With auth off there is no caller, and every
+/// check passes.
+pub struct Access {
+    caller: Option<Caller>,
+    teams: Arc<Teams>,
+}
+
+impl FromRequestParts<AppState> for Access {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self { caller: parts.extensions.get::<Caller>().cloned(), teams: app.engine.teams() })
+    }
+}
+
+/// No labels.
+fn unlabelled() -> &'static BTreeMap<String, String> {
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
+    &NONE
+}
+
+impl Access {
+    /// Access for `caller` under `teams` (for the UI, which resolves its viewer itself).
+    pub fn new(caller: Option<Caller>, teams: Arc<Teams>) -> Self {
+        Self { caller, teams }
+    }
+
+    /// The caller, when auth is on.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+
+    /// The teams in force.
+    pub fn teams(&self) -> &Teams {
+        &self.teams
+    }
+
+    /// The caller's role on something owned by `owner` (admin when auth is off).
+    pub fn role_on(&self, owner: Option<&str>) -> Option<Role> {
+        match &self.caller {
+            None => Some(Role::Admin),
+            Some(c) => c.rights.on(owner),
+        }
+    }
+
+    /// The team owning object `name` of `kind` with `labels`.
+    pub fn owner(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> Option<String> {
+        self.teams.owner(kind, name, labels).map(str::to_string)
+    }
+
+    /// Whether the caller may read object `name` of `kind`, known by name only.
+    pub fn sees(&self, kind: ObjectKind, name: &str) -> bool {
+        self.sees_labelled(kind, name, unlabelled())
+    }
+
+    /// Whether the caller may read object `name` of `kind` with `labels`.
+    pub fn sees_labelled(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.role_on(self.teams.owner(kind, name, labels)).is_some()
+    }
+
+    /// Refuses unless the caller has `need` on object `name` of `kind`, known by name only.
+    pub fn check(&self, kind: ObjectKind, name: &str, need: Role) -> Result<(), ApiError> {
+        self.check_labelled(kind, name, unlabelled(), need)
+    }
+
+    /// Refuses unless the caller has `need` on object `name` of `kind` with `labels`: 404 when it
+    /// may not even read it, 403 when it may read it only.
+    pub fn check_labelled(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        need: Role,
+    ) -> Result<(), ApiError> {
+        let owner = self.teams.owner(kind, name, labels);
+        self.check_owned(owner, need, || format!("{} `{name}`", kind.singular()))
+    }
+
+    /// Refuses unless the caller has `need` on something owned by `owner`, named by `what`.
+    pub fn check_owned(&self, owner: Option<&str>, need: Role, what: impl Fn() -> String) -> Result<(), ApiError> {
+        match self.role_on(owner) {
+            Some(role) if role >= need => Ok(()),
+            Some(role) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} needs the `{}` role{}; yours is `{}`",
+                    what(),
+                    need.as_str(),
+                    owner.map(|t| format!(" in team `{t}`")).unwrap_or_default(),
+                    role.as_str()
+                ),
+            )),
+            None => Err(ApiError::not_found(format!("no {} here", what()))),
+        }
+    }
+
+    /// Refuses `doc` (a definition about to be stored) when it references a secret or an
+    /// environment variable the caller may not read: granted to its token, or of a team it edits.
+    pub fn check_references(&self, doc: &Value) -> Result<(), ApiError> {
+        let Some(caller) = &self.caller else { return Ok(()) };
+        let team_of = |name: &str| self.owner(ObjectKind::Secrets, name, unlabelled());
+        caller.principal().check_references_owned(doc, &team_of).map_err(|d| ApiError::new(ErrorCode::Forbidden, d.0))
+    }
+
+    /// Refuses `doc`, the definition of `name` of `kind`, when it references a secret a team
+    /// owns and that team does not own the definition: a team's secret serves its definitions
+    /// only (the engine checks it again when the secret is read).
+    pub fn check_secret_owners(&self, kind: ObjectKind, name: &str, doc: &Value) -> Result<(), ApiError> {
+        let owner = self.teams.owner(kind, name, unlabelled());
+        for (path, reference) in vigil_core::params::references(doc, "") {
+            let Some(secret) = reference.strip_prefix("workflow.secrets.") else { continue };
+            let secret = secret.split(['.', '[']).next().unwrap_or(secret);
+            let Some(team) = self.teams.owner(ObjectKind::Secrets, secret, unlabelled()) else { continue };
+            if owner != Some(team) {
+                let msg = format!(
+                    "`{path}`: secret `{secret}` belongs to team `{team}`, and {} `{name}` is not one of `{team}`'s",
+                    kind.singular()
+                );
+                return Err(ApiError::new(ErrorCode::Forbidden, msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// The team owning an alert: by its labels, else by its name as a monitor's or workflow's.
+    pub fn alert_owner(&self, name: &str, state: &str) -> Option<String> {
+        let labels = alert_labels(state);
+        self.teams
+            .owner_by_labels(&labels)
+            .or_else(|| self.teams.owner(ObjectKind::Monitors, name, &labels))
+            .or_else(|| self.teams.owner(ObjectKind::Workflows, name, &labels))
+            .map(str::to_string)
+    }
+
+    /// The team owning a silence: the one whose labels its matchers require.
+    pub fn silence_owner(&self, matchers: &BTreeMap<String, String>) -> Option<String> {
+        self.teams.owner_by_labels(matchers).map(str::to_string)
+    }
+}
+
+/// The labels of a stored alert's state (its latest request's).
+fn alert_labels(state: &str) -> BTreeMap<String, String> {
+    let Ok(value) = serde_json::from_str::<Value>(state) else { return BTreeMap::new() };
+    let labels = value.get("request").and_then(|r| r.get("labels")).or_else(|| value.get("labels"));
+    labels.and_then(|l| serde_json::from_value(l.clone()).ok()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_routes_that_check_objects_open_to_team_rights() {
+        assert!(checks_objects(&Method::GET, "/api/v1/monitors"));
+        assert!(checks_objects(&Method::POST, "/api/v1/monitors/web/check"));
+        assert!(checks_objects(&Method::DELETE, "/api/v1/secrets/pd"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/secrets/pd"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/instances"));
+        assert!(!checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/users"));
+        assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
+        assert!(!checks_objects(&Method::GET, "/api/v2/silences"));
+    }
+
+    #[test]
+    fn an_alert_is_owned_by_its_labels_or_its_name() {
+        let team = |doc| vigil_core::team::build_team(&doc).0.unwrap();
+        let teams = Teams::new(vec![
+            team(serde_json::json!({"name": "a", "owns": {"labels": {"team": "a"}}})),
+            team(serde_json::json!({"name": "b", "owns": {"monitors": ["b-*"]}})),
+        ]);
+        let access = Access::new(None, Arc::new(teams));
+        let state = r#"{"request": {"labels": {"team": "a"}}}"#;
+        assert_eq!(access.alert_owner("x", state).as_deref(), Some("a"));
+        assert_eq!(access.alert_owner("b-web", "{}").as_deref(), Some("b"));
+        assert_eq!(access.alert_owner("c", "not json").as_deref(), None);
+    }
+}

@@ -1,0 +1,200 @@
+//! Two teams on one vigil: each member sees and changes its own team's monitors, workflows,
+//! notifiers, secrets, alerts and silences through the API, and nothing of the other's; a role
+//! everywhere still reaches everything; routes that do not check each object stay closed to
+//! rights held only in teams.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vigil_core::monitor::MonitorDef;
+use vigil_core::team::{TeamDef, build_team};
+use vigil_server::auth::{Role, mint, mint_for};
+use vigil_store::{SecretBox, Store, UserRow};
+
+fn team(doc: Value) -> TeamDef {
+    let (team, problems) = build_team(&doc);
+    team.unwrap_or_else(|| panic!("{problems:?}"))
+}
+
+fn teams() -> Vec<TeamDef> {
+    vec![
+        team(json!({"name": "pay", "members": {"ana": "editor", "val": "viewer"},
+            "owns": {"labels": {"team": "pay"}, "monitors": ["pay-*"], "workflows": ["pay-*"],
+                     "notifiers": ["pay-*"], "secrets": ["pay_*"]}})),
+        team(json!({"name": "search", "members": {"bob": "admin"},
+            "owns": {"labels": {"team": "search"}, "workflows": ["search-*"], "secrets": ["search_*"]}})),
+    ]
+}
+
+fn monitors() -> Vec<MonitorDef> {
+    let beat = |name: &str, labels: Value| json!({"name": name, "every": "1m", "heartbeat": {"grace": "1m"}, "labels": labels});
+    [beat("pay-api", json!({})), beat("search-index", json!({"team": "search"})), beat("shared-dns", json!({}))]
+        .into_iter()
+        .map(|doc| MonitorDef::build(&doc).0.unwrap())
+        .collect()
+}
+
+struct Client<'a> {
+    server: &'a support::TestServer,
+    token: String,
+}
+
+impl Client<'_> {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.server.http.request(method, format!("{}{path}", self.server.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn names(&self, path: &str, field: &str) -> Vec<String> {
+        let (status, body) = self.call("GET", path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let mut names: Vec<String> =
+            body["items"].as_array().unwrap().iter().map(|i| i[field].as_str().unwrap().to_string()).collect();
+        names.sort();
+        names
+    }
+}
+
+async fn account(store: &dyn Store, id: &str, role: Option<&str>) {
+    let row = UserRow {
+        id: id.into(),
+        kind: "person".into(),
+        source: "local".into(),
+        role: role.map(str::to_string),
+        created_at: 1,
+        ..UserRow::default()
+    };
+    store.put_user(&row, false).await.unwrap();
+}
+
+fn workflow(name: &str, secret: Option<&str>) -> Value {
+    let uri =
+        secret.map_or("http://127.0.0.1:9/x".to_string(), |s| format!("http://127.0.0.1:9/${{workflow.secrets.{s}}}"));
+    json!({"name": name, "tasks": [{"name": "get", "taskReferenceName": "get", "type": "HTTP",
+        "inputParameters": {"http_request": {"uri": uri, "method": "GET"}}}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_team_sees_and_changes_only_its_own_objects() {
+    let opts = support::Options { auth: true, secret_box: Some(SecretBox::new([7; 32])), ..Default::default() };
+    let server = support::serve(opts).await;
+    server.engine.set_teams(teams());
+    server.engine.set_monitors(monitors());
+    let store = server.store.clone();
+    let engine_teams = server.engine.teams();
+    let admin = mint("root", Role::Admin, Vec::new(), 1);
+    store.put_token(&admin.row).await.unwrap();
+    let mut tokens = Vec::new();
+    for (user, everywhere, role) in
+        [("ana", None, Role::Write), ("bob", None, Role::Admin), ("val", Some("read"), Role::Read)]
+    {
+        account(store.as_ref(), user, everywhere).await;
+        let row = store.user(user).await.unwrap().unwrap();
+        let minted = mint_for(&row, &engine_teams, "t", role, Vec::new(), None, 1).unwrap();
+        store.put_token(&minted.row).await.unwrap();
+        tokens.push(minted.token);
+    }
+    let admin = Client { server: &server, token: admin.token };
+    let ana = Client { server: &server, token: tokens[0].clone() };
+    let bob = Client { server: &server, token: tokens[1].clone() };
+    let val = Client { server: &server, token: tokens[2].clone() };
+    let ana_row = store.user("ana").await.unwrap().unwrap();
+    assert!(mint_for(&ana_row, &engine_teams, "t", Role::Admin, Vec::new(), None, 1).is_err(), "ana edits, no more");
+
+    // Monitors: by name (pay-*) and by label (team: search); shared ones need a role everywhere.
+    assert_eq!(ana.names("/api/v1/monitors", "name").await, ["pay-api"]);
+    assert_eq!(bob.names("/api/v1/monitors", "name").await, ["search-index"]);
+    assert_eq!(val.names("/api/v1/monitors", "name").await, ["pay-api", "search-index", "shared-dns"]);
+    assert_eq!(admin.names("/api/v1/monitors", "name").await.len(), 3);
+    assert_eq!(ana.call("GET", "/api/v1/monitors/search-index", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("GET", "/api/v1/monitors/search-index/history", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("POST", "/api/v1/monitors/search-index/check", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("GET", "/api/v1/monitors/pay-api", None).await.0, StatusCode::OK);
+    assert_eq!(ana.call("POST", "/api/v1/monitors/pay-api/check", None).await.0, StatusCode::OK);
+    let (status, body) = val.call("POST", "/api/v1/monitors/pay-api/check", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer does not run checks: {body}");
+
+    // Workflows: defined and read within the team only.
+    let (status, body) = ana.call("PUT", "/api/v1/workflows/pay-sync", Some(workflow("pay-sync", None))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = ana.call("PUT", "/api/v1/workflows/search-sync", Some(workflow("search-sync", None))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = bob.call("PUT", "/api/v1/workflows/search-sync", Some(workflow("search-sync", None))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ana.names("/api/v1/workflows", "name").await, ["pay-sync"]);
+    assert_eq!(bob.names("/api/v1/workflows", "name").await, ["search-sync"]);
+    assert_eq!(bob.call("GET", "/api/v1/workflows/pay-sync", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(bob.call("DELETE", "/api/v1/workflows/pay-sync", None).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = val.call("PUT", "/api/v1/workflows/pay-sync", Some(workflow("pay-sync", None))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer reads, no more: {body}");
+
+    // Secrets: a team's admin sets its own; the names of others' are not even listed.
+    let value = json!({"value": "s3cr3t-search-value"});
+    assert_eq!(bob.call("PUT", "/api/v1/secrets/search_key", Some(value.clone())).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(bob.call("PUT", "/api/v1/secrets/pay_key", Some(value.clone())).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(admin.call("PUT", "/api/v1/secrets/pay_key", Some(value.clone())).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(admin.call("PUT", "/api/v1/secrets/shared", Some(value.clone())).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(ana.call("PUT", "/api/v1/secrets/pay_key", Some(value.clone())).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(bob.names("/api/v1/secrets", "name").await, ["search_key"]);
+    assert_eq!(admin.names("/api/v1/secrets", "name").await, ["pay_key", "search_key", "shared"]);
+    assert_eq!(bob.call("DELETE", "/api/v1/secrets/shared", None).await.0, StatusCode::NOT_FOUND);
+
+    // A team's secret serves its definitions only, whoever writes them; its members need no grant.
+    let (status, body) =
+        ana.call("PUT", "/api/v1/workflows/pay-sync", Some(workflow("pay-sync", Some("pay_key")))).await;
+    assert_eq!(status, StatusCode::OK, "a member's definition reads its team's secret: {body}");
+    let (status, body) =
+        ana.call("PUT", "/api/v1/workflows/pay-sync", Some(workflow("pay-sync", Some("search_key")))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) =
+        admin.call("PUT", "/api/v1/workflows/pay-leak", Some(workflow("pay-leak", Some("search_key")))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not even an admin's pay-* workflow reads search's secret: {body}");
+    assert!(body["message"].as_str().unwrap().contains("belongs to team `search`"), "{body}");
+    let (status, _) = ana.call("PUT", "/api/v1/workflows/pay-sync", Some(workflow("pay-sync", Some("shared")))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a shared secret still needs a grant");
+
+    // Silences: a member's silence requires its team's labels.
+    let silence = |matchers: Value| json!({"matchers": matchers, "duration": "1h", "comment": "deploy"});
+    let (status, body) = ana.call("POST", "/api/v1/silences", Some(silence(json!({"alertname": "x"})))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("team=pay"), "it says how: {body}");
+    let (status, body) =
+        ana.call("POST", "/api/v1/silences", Some(silence(json!({"team": "pay", "alertname": "x"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pay_silence = body["id"].as_str().unwrap().to_string();
+    let (status, body) = bob.call("POST", "/api/v1/silences", Some(silence(json!({"team": "search"})))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let search_silence = body["id"].as_str().unwrap().to_string();
+    assert_eq!(ana.names("/api/v1/silences", "id").await, std::slice::from_ref(&pay_silence));
+    assert_eq!(admin.names("/api/v1/silences", "id").await.len(), 2);
+    let (status, _) = ana.call("DELETE", &format!("/api/v1/silences/{search_silence}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = val.call("DELETE", &format!("/api/v1/silences/{pay_silence}"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer does not silence");
+    let (_, listed) = ana.call("GET", "/api/v1/silences", None).await;
+    assert_eq!(listed["items"][0]["createdBy"], json!("ana"));
+
+    // Routes that do not check each object stay closed to rights held only in teams.
+    for (method, path) in [
+        ("GET", "/api/v1/instances"),
+        ("GET", "/api/v2/silences"),
+        ("GET", "/api/v1/schedules"),
+        ("GET", "/api/metadata/workflow"),
+        ("POST", "/api/v1/workflows/pay-sync/instances"),
+        ("GET", "/api/v1/users"),
+    ] {
+        let (status, body) = ana.call(method, path, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+    let (_, me) = ana.call("GET", "/api/v1/me", None).await;
+    assert_eq!(me["teams"], json!({"pay": "write"}), "{me}");
+    assert_eq!(me["role"], Value::Null);
+}
