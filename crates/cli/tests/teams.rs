@@ -30,6 +30,19 @@ async fn get(base: &str, token: &str, path: &str) -> (u16, Value) {
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 
+/// A `write` token of ana, made by `admin` through the API (which knows her team role).
+async fn editor_token(base: &str, admin: &str) -> String {
+    let made = reqwest::Client::new()
+        .post(format!("{base}/api/v1/users/ana/tokens"))
+        .bearer_auth(admin)
+        .json(&json!({"name": "ci", "role": "write"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201, "a token up to her team role");
+    made.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn validate_locates_a_bad_team() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,15 +73,7 @@ async fn a_members_token_sees_its_teams_monitors_and_follows_the_team_file() {
     let (server, base) = serve_api(&db, &config, port, &["--auth", "on"]).await;
     let server = KillOnDrop(server);
 
-    let made = reqwest::Client::new()
-        .post(format!("{base}/api/v1/users/ana/tokens"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "ci", "role": "write"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status().as_u16(), 201, "a token up to her team role");
-    let ana = made.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let ana = editor_token(&base, &admin).await;
     let (status, monitors) = get(&base, &ana, "/api/v1/monitors").await;
     assert_eq!(status, 200, "{monitors}");
     let names: Vec<&str> = monitors["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
@@ -99,15 +104,7 @@ async fn a_node_without_the_config_scopes_members_by_the_published_teams_after_t
     let (a, a_base) = serve_api(&db, &config, free_port(), &["--auth", "on"]).await;
     let mut a = KillOnDrop(a);
     let (_b, b_base) = serve_without_config(&db, &["--auth", "on"]).await;
-    let made = reqwest::Client::new()
-        .post(format!("{a_base}/api/v1/users/ana/tokens"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "ci", "role": "write"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(made.status().as_u16(), 201);
-    let ana = made.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let ana = editor_token(&a_base, &admin).await;
     let _ = a.0.kill();
     let _ = a.0.wait();
     let (status, monitors) = get(&b_base, &ana, "/api/v1/monitors").await;

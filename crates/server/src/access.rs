@@ -1,6 +1,6 @@
 //! Rights on objects: what a caller may do with one monitor, workflow, notifier, secret, alert or
 //! silence, from its role everywhere and its roles in the team that owns the object
-//! ([`vigil_core::team`]). Handlers of the routes [`checks_objects`] lists take an [`Access`] and
+//! ([`vigil_core::team`]). Handlers of the routes [`crate::paths::checks_objects`] lists take an [`Access`] and
 //! check each object they read or change; lists show only what the caller may read. Every other
 //! route needs its role everywhere ([`crate::auth::may_enter`]), so a route that does not check
 //! objects is closed to rights held only in teams.
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::Method;
 use axum::http::request::Parts;
 use serde_json::Value;
 use vigil_core::principal::Role;
@@ -21,33 +20,6 @@ use vigil_core::team::{ObjectKind, Teams};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
-
-/// Whether the route at `path` checks every object it acts on, so rights held only in teams may
-/// reach it.
-pub fn checks_objects(method: &Method, path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
-    let parts: Vec<&str> = rest.split('/').collect();
-    let get = *method == Method::GET;
-    match parts.as_slice() {
-        ["me"] => get,
-        ["monitors"] => get,
-        ["monitors", _] => get,
-        ["monitors", _, "history" | "pings" | "evidence"] => get,
-        ["monitors", _, "evidence", _, "screenshot"] => get,
-        ["monitors", _, "check"] => *method == Method::POST,
-        ["workflows"] => get,
-        ["workflows", _] => get || *method == Method::PUT || *method == Method::DELETE,
-        ["notifiers"] => get,
-        ["notifiers", _] => get || *method == Method::PUT || *method == Method::DELETE,
-        ["secrets"] => get,
-        ["secrets", _] => *method == Method::PUT || *method == Method::DELETE,
-        ["alerts"] => get,
-        ["alerts", "ack"] => *method == Method::POST,
-        ["silences"] => get || *method == Method::POST,
-        ["silences", _] => *method == Method::DELETE,
-        _ => false,
-    }
-}
 
 /// The caller of a request and the teams in force. With auth off there is no caller, and every
 /// check passes.
@@ -199,19 +171,6 @@ fn alert_labels(state: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_routes_that_check_objects_open_to_team_rights() {
-        assert!(checks_objects(&Method::GET, "/api/v1/monitors"));
-        assert!(checks_objects(&Method::POST, "/api/v1/monitors/web/check"));
-        assert!(checks_objects(&Method::DELETE, "/api/v1/secrets/pd"));
-        assert!(!checks_objects(&Method::GET, "/api/v1/secrets/pd"));
-        assert!(!checks_objects(&Method::GET, "/api/v1/instances"));
-        assert!(!checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
-        assert!(!checks_objects(&Method::GET, "/api/v1/users"));
-        assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
-        assert!(!checks_objects(&Method::GET, "/api/v2/silences"));
-    }
 
     #[test]
     fn an_alert_is_owned_by_its_labels_or_its_name() {

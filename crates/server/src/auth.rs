@@ -445,10 +445,10 @@ pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next
 }
 
 /// Whether `caller` may call a route needing `need`: with that role on everything, or with it in
-/// a team on a route that checks each object it acts on ([`crate::access::checks_objects`]).
+/// a team on a route that checks each object it acts on ([`crate::paths::checks_objects`]).
 /// Every other route stays closed to rights held only in teams.
 pub fn may_enter(caller: &Caller, need: Role, method: &Method, path: &str) -> bool {
-    caller.everywhere_at_least(need) || (caller.role >= need && crate::access::checks_objects(method, path))
+    caller.everywhere_at_least(need) || (caller.role >= need && crate::paths::checks_objects(method, path))
 }
 
 /// Why a caller may not go on, as a sentence.

@@ -1,5 +1,7 @@
 //! Which part of the server a path belongs to.
 
+use axum::http::Method;
+
 /// Whether `path` belongs to the web UI (its requests are guarded by a session, not a token).
 pub fn is_ui_path(path: &str) -> bool {
     path == "/" || path == "/ui" || path.starts_with("/ui/")
@@ -37,4 +39,49 @@ pub fn query_escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether the API route at `path` checks every object it acts on ([`crate::access`]), so rights
+/// held only in teams may reach it.
+pub fn checks_objects(method: &Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let get = *method == Method::GET;
+    match parts.as_slice() {
+        ["me"] => get,
+        ["monitors"] => get,
+        ["monitors", _] => get,
+        ["monitors", _, "history" | "pings" | "evidence"] => get,
+        ["monitors", _, "evidence", _, "screenshot"] => get,
+        ["monitors", _, "check"] => *method == Method::POST,
+        ["workflows"] => get,
+        ["workflows", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["notifiers"] => get,
+        ["notifiers", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["secrets"] => get,
+        ["secrets", _] => *method == Method::PUT || *method == Method::DELETE,
+        ["alerts"] => get,
+        ["alerts", "ack"] => *method == Method::POST,
+        ["silences"] => get || *method == Method::POST,
+        ["silences", _] => *method == Method::DELETE,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_routes_that_check_objects_open_to_team_rights() {
+        assert!(checks_objects(&Method::GET, "/api/v1/monitors"));
+        assert!(checks_objects(&Method::POST, "/api/v1/monitors/web/check"));
+        assert!(checks_objects(&Method::DELETE, "/api/v1/secrets/pd"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/secrets/pd"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/instances"));
+        assert!(!checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
+        assert!(!checks_objects(&Method::GET, "/api/v1/users"));
+        assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
+        assert!(!checks_objects(&Method::GET, "/api/v2/silences"));
+    }
 }
