@@ -128,6 +128,16 @@ fn whole_reference(s: &str) -> Option<&str> {
     (!inner.contains('}') && !inner.contains("${")).then_some(inner)
 }
 
+/// The secret reference `reference` reads (`workflow.secrets.NAME`, also `workflow.secrets['NAME']`
+/// or `workflow.secrets.NAME.field`), named as resolution names it; `None` for other references.
+pub fn secret_name(reference: &str) -> Option<String> {
+    let mut segs = segments(reference).into_iter();
+    match (segs.next()?.as_str(), segs.next()?.as_str()) {
+        ("workflow", "secrets") => Some(segs.next().unwrap_or_default()),
+        _ => None,
+    }
+}
+
 /// Splits a reference into path segments: `a.b[0]['c d']` → `a`, `b`, `0`, `c d`.
 pub fn segments(reference: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -315,6 +325,15 @@ mod tests {
             "workflow": {"input": {"n": 5, "name": "x"}, "workflowId": "wf-1"},
             "fetch": {"output": {"response": {"body": {"items": [{"id": 7}, {"id": 8}]}}}}
         }))
+    }
+
+    #[test]
+    fn secret_names_are_read_as_resolution_reads_them() {
+        assert_eq!(secret_name("workflow.secrets.pd").as_deref(), Some("pd"));
+        assert_eq!(secret_name("workflow.secrets['a b']").as_deref(), Some("a b"));
+        assert_eq!(secret_name("workflow.secrets.pd.field").as_deref(), Some("pd"));
+        assert_eq!(secret_name("workflow.input.x"), None);
+        assert_eq!(secret_name("env.X"), None);
     }
 
     #[test]

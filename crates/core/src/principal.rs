@@ -182,15 +182,11 @@ impl Principal {
             return Ok(());
         }
         for (path, reference) in crate::params::references(doc, "") {
-            let checked = match reference.split_once('.') {
-                Some(("workflow", rest)) => match rest.strip_prefix("secrets.") {
-                    Some(name) => {
-                        let name = name.split(['.', '[']).next().unwrap_or(name);
-                        self.may_read_secret_of(name, team_of(name).as_deref())
-                    }
-                    None => Ok(()),
-                },
-                Some(("env", name)) => self.may_read_env(name),
+            let secret = crate::params::secret_name(&reference);
+            let checked = match (secret, reference.split_once('.')) {
+                (Some(name), _) => self.may_read_secret_of(&name, team_of(&name).as_deref()),
+                (None, Some(("workflow", _))) => Ok(()),
+                (None, Some(("env", name))) => self.may_read_env(name),
                 _ if crate::params::SYSTEM_PARAMETERS[1..].contains(&reference.as_str()) => {
                     self.may_read_env(&reference)
                 }
@@ -245,9 +241,8 @@ impl Principal {
         let mut grants: Vec<String> = crate::params::references(doc, "")
             .into_iter()
             .filter_map(|(_, r)| match r.split_once('.') {
-                Some(("workflow", rest)) => rest.strip_prefix("secrets.").map(str::to_string),
                 Some(("env", name)) => Some(format!("env:{name}")),
-                _ => None,
+                _ => crate::params::secret_name(&r),
             })
             .collect();
         grants.sort();
@@ -277,6 +272,9 @@ mod tests {
         let err = p.check_references(&doc("${workflow.secrets.db_password}")).unwrap_err().0;
         assert!(err.contains("tasks[0].inputParameters.k") && err.contains("--grant db_password"), "{err}");
         assert!(p.check_references(&doc("${env.AWS_SECRET_ACCESS_KEY}")).is_err());
+        let bracketed = p.check_references(&doc("${workflow.secrets['db_password']}")).unwrap_err().0;
+        assert!(bracketed.contains("--grant db_password"), "read as resolution reads it: {bracketed}");
+        assert!(p.check_references(&doc("${workflow.secrets.pd_key.field}")).is_ok());
         assert!(p.check_references(&doc("${NETFLIX_ENV}")).is_err());
         assert!(token(Role::Admin, &[]).check_references(&doc("${workflow.secrets.db_password}")).is_ok());
         assert!(Principal::System.check_references(&doc("${workflow.secrets.db_password}")).is_ok());

@@ -1,6 +1,6 @@
 //! Decrypted secret values held in memory, used to resolve references and to scrub outputs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -57,9 +57,9 @@ impl SecretValues {
         &self.teams
     }
 
-    /// These values, checked against `teams`.
-    pub fn with_teams(&self, teams: Arc<Teams>) -> Self {
-        Self { teams, ..self.clone() }
+    /// Checks these values against `teams` from now on.
+    pub fn set_teams(&mut self, teams: Arc<Teams>) {
+        self.teams = teams;
     }
 
     /// Treats the values of these environment variables as secrets when scrubbing outputs.
@@ -245,19 +245,11 @@ impl SecretSource for SecretValues {
     }
 
     fn secret_team(&self, name: &str) -> Option<String> {
-        self.teams.owner(ObjectKind::Secrets, name, &BTreeMap::new()).map(str::to_string)
+        self.teams.owner_by_name(ObjectKind::Secrets, name).map(str::to_string)
     }
 
     fn owner_denied(&self, workflow: &str, name: &str) -> Option<String> {
-        let none = BTreeMap::new();
-        let team = self.teams.owner(ObjectKind::Secrets, name, &none)?;
-        if self.teams.owner(ObjectKind::Workflows, workflow, &none) == Some(team) {
-            return None;
-        }
-        Some(format!(
-            "secret `{name}` belongs to team `{team}`, and workflow `{workflow}` is not one of `{team}`'s (teams/: \
-             owns.workflows)"
-        ))
+        self.teams.secret_refused(ObjectKind::Workflows, workflow, name)
     }
 }
 

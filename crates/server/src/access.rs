@@ -32,14 +32,9 @@ impl FromRequestParts<AppState> for Access {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self { caller: parts.extensions.get::<Caller>().cloned(), teams: app.engine.teams() })
+        // The same teams the caller's rights were taken from.
+        Ok(Self { caller: parts.extensions.get::<Caller>().cloned(), teams: app.auth.teams() })
     }
-}
-
-/// No labels.
-fn unlabelled() -> &'static BTreeMap<String, String> {
-    static NONE: BTreeMap<String, String> = BTreeMap::new();
-    &NONE
 }
 
 impl Access {
@@ -53,11 +48,6 @@ impl Access {
         self.caller.as_ref()
     }
 
-    /// The teams in force.
-    pub fn teams(&self) -> &Teams {
-        &self.teams
-    }
-
     /// The caller's role on something owned by `owner` (admin when auth is off).
     pub fn role_on(&self, owner: Option<&str>) -> Option<Role> {
         match &self.caller {
@@ -66,14 +56,14 @@ impl Access {
         }
     }
 
-    /// The team owning object `name` of `kind` with `labels`.
-    pub fn owner(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> Option<String> {
-        self.teams.owner(kind, name, labels).map(str::to_string)
+    /// Whether the caller has `need` on object `name` of `kind`, known by name only.
+    pub fn may(&self, kind: ObjectKind, name: &str, need: Role) -> bool {
+        self.role_on(self.teams.owner_by_name(kind, name)).is_some_and(|r| r >= need)
     }
 
     /// Whether the caller may read object `name` of `kind`, known by name only.
     pub fn sees(&self, kind: ObjectKind, name: &str) -> bool {
-        self.sees_labelled(kind, name, unlabelled())
+        self.may(kind, name, Role::Read)
     }
 
     /// Whether the caller may read object `name` of `kind` with `labels`.
@@ -83,7 +73,7 @@ impl Access {
 
     /// Refuses unless the caller has `need` on object `name` of `kind`, known by name only.
     pub fn check(&self, kind: ObjectKind, name: &str, need: Role) -> Result<(), ApiError> {
-        self.check_labelled(kind, name, unlabelled(), need)
+        self.check_labelled(kind, name, &BTreeMap::new(), need)
     }
 
     /// Refuses unless the caller has `need` on object `name` of `kind` with `labels`: 404 when it
@@ -121,7 +111,7 @@ impl Access {
     /// environment variable the caller may not read: granted to its token, or of a team it edits.
     pub fn check_references(&self, doc: &Value) -> Result<(), ApiError> {
         let Some(caller) = &self.caller else { return Ok(()) };
-        let team_of = |name: &str| self.owner(ObjectKind::Secrets, name, unlabelled());
+        let team_of = |name: &str| self.teams.owner_by_name(ObjectKind::Secrets, name).map(str::to_string);
         caller.principal().check_references_owned(doc, &team_of).map_err(|d| ApiError::new(ErrorCode::Forbidden, d.0))
     }
 
@@ -129,17 +119,10 @@ impl Access {
     /// owns and that team does not own the definition: a team's secret serves its definitions
     /// only (the engine checks it again when the secret is read).
     pub fn check_secret_owners(&self, kind: ObjectKind, name: &str, doc: &Value) -> Result<(), ApiError> {
-        let owner = self.teams.owner(kind, name, unlabelled());
         for (path, reference) in vigil_core::params::references(doc, "") {
-            let Some(secret) = reference.strip_prefix("workflow.secrets.") else { continue };
-            let secret = secret.split(['.', '[']).next().unwrap_or(secret);
-            let Some(team) = self.teams.owner(ObjectKind::Secrets, secret, unlabelled()) else { continue };
-            if owner != Some(team) {
-                let msg = format!(
-                    "`{path}`: secret `{secret}` belongs to team `{team}`, and {} `{name}` is not one of `{team}`'s",
-                    kind.singular()
-                );
-                return Err(ApiError::new(ErrorCode::Forbidden, msg));
+            let Some(secret) = vigil_core::params::secret_name(&reference) else { continue };
+            if let Some(why) = self.teams.secret_refused(kind, name, &secret) {
+                return Err(ApiError::new(ErrorCode::Forbidden, format!("`{path}`: {why}")));
             }
         }
         Ok(())
@@ -158,6 +141,26 @@ impl Access {
     /// The team owning a silence: the one whose labels its matchers require.
     pub fn silence_owner(&self, matchers: &BTreeMap<String, String>) -> Option<String> {
         self.teams.owner_by_labels(matchers).map(str::to_string)
+    }
+
+    /// Refuses a silence with `matchers` unless the caller responds for what it may match: the
+    /// team whose labels it requires, or everything. The refusal names the labels that would do.
+    pub fn check_silence(&self, matchers: &BTreeMap<String, String>) -> Result<(), ApiError> {
+        if self.role_on(self.silence_owner(matchers).as_deref()).is_some_and(|r| r >= Role::Respond) {
+            return Ok(());
+        }
+        let teams = self.caller.iter().flat_map(|c| &c.rights.teams).filter(|(_, r)| **r >= Role::Respond);
+        let labels: Vec<String> = teams
+            .filter_map(|(t, _)| self.teams.get(t))
+            .filter(|t| !t.owns.labels.is_empty())
+            .map(|t| t.owns.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+            .collect();
+        let hint = match labels.is_empty() {
+            true => String::new(),
+            false => format!(": a silence of your team requires its labels ({})", labels.join(" or ")),
+        };
+        let msg = format!("a silence that may match alerts of other teams needs the `respond` role everywhere{hint}");
+        Err(ApiError::new(ErrorCode::Forbidden, msg))
     }
 }
 

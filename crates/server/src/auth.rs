@@ -58,8 +58,6 @@ pub struct Minted {
 pub struct Caller {
     /// The token's id.
     pub id: String,
-    /// The best role it has anywhere: a route needing more is refused before it runs.
-    pub role: Role,
     /// Secret names, and `env:NAME`, the token's definitions may reference.
     pub grants: Vec<String>,
     /// The account acting, if any: a token's owner, or the person signed in to the UI.
@@ -71,12 +69,18 @@ pub struct Caller {
 impl Caller {
     /// A caller with `role` on everything (a token of no account).
     pub fn everywhere(id: String, role: Role, grants: Vec<String>, user: Option<String>) -> Self {
-        Self { id, role, grants, user, rights: Rights::everywhere(role) }
+        Self { id, grants, user, rights: Rights::everywhere(role) }
     }
 
     /// A caller with `rights`, when it has any role anywhere.
     pub fn with_rights(id: String, grants: Vec<String>, user: Option<String>, rights: Rights) -> Option<Self> {
-        Some(Self { id, role: rights.best()?, grants, user, rights })
+        rights.best()?;
+        Some(Self { id, grants, user, rights })
+    }
+
+    /// The best role it has anywhere: a route needing more is refused before it runs.
+    pub fn role(&self) -> Role {
+        self.rights.best().unwrap_or(Role::Read)
     }
 
     /// Whether its role on every object is at least `need` (routes that do not check per object
@@ -89,7 +93,7 @@ impl Caller {
     /// everywhere is trusted; a team's admin acts as an editor whose definitions may also read
     /// the secrets of the teams it edits.
     pub fn principal(&self) -> Principal {
-        let role = if self.everywhere_at_least(Role::Admin) { Role::Admin } else { self.role.min(Role::Write) };
+        let role = if self.everywhere_at_least(Role::Admin) { Role::Admin } else { self.role().min(Role::Write) };
         let teams = self.rights.teams.iter().filter(|(_, r)| **r >= Role::Write).map(|(t, _)| t.clone()).collect();
         Principal::Token { id: self.id.clone(), user: self.user.clone(), role, grants: self.grants.clone(), teams }
     }
@@ -137,9 +141,10 @@ pub fn mint_for(
     expires_at: Option<Millis>,
     now: Millis,
 ) -> Result<Minted, String> {
-    if rights_of(user, teams).best().is_none_or(|most| role > most) {
-        let has = user.role.as_deref().unwrap_or("none");
-        return Err(format!("`{}` is `{has}`: a token of theirs may not be `{}`", user.id, role.as_str()));
+    let most = rights_of(user, teams).best();
+    if most.is_none_or(|most| role > most) {
+        let has = most.map_or("none", Role::as_str);
+        return Err(format!("`{}` is `{has}` at most: a token of theirs may not be `{}`", user.id, role.as_str()));
     }
     let mut minted = mint(name, role, grants, now);
     minted.row.user_id = Some(user.id.clone());
@@ -196,7 +201,10 @@ impl Auth {
             cache: RwLock::default(),
             touched: Default::default(),
             sign_ins: Default::default(),
-            teams: Arc::new(|| Arc::new(Teams::default())),
+            teams: {
+                let none = Arc::new(Teams::default());
+                Arc::new(move || none.clone())
+            },
         }
     }
 
@@ -448,19 +456,19 @@ pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next
 /// a team on a route that checks each object it acts on ([`crate::paths::checks_objects`]).
 /// Every other route stays closed to rights held only in teams.
 pub fn may_enter(caller: &Caller, need: Role, method: &Method, path: &str) -> bool {
-    caller.everywhere_at_least(need) || (caller.role >= need && crate::paths::checks_objects(method, path))
+    caller.everywhere_at_least(need) || (caller.role() >= need && crate::paths::checks_objects(method, path))
 }
 
 /// Why a caller may not go on, as a sentence.
 pub fn refusal(caller: &Caller, need: Role) -> String {
     match caller.rights.everywhere {
-        _ if caller.role >= need => format!(
+        _ if caller.role() >= need => format!(
             "this needs the `{}` role on everything; this token has it only in its teams ({})",
             need.as_str(),
             caller.rights.teams.keys().cloned().collect::<Vec<_>>().join(", ")
         ),
         Some(role) => format!("this needs a `{}` token; this one is `{}`", need.as_str(), role.as_str()),
-        None => format!("this needs a `{}` token; this one is `{}` at most", need.as_str(), caller.role.as_str()),
+        None => format!("this needs a `{}` token; this one is `{}` at most", need.as_str(), caller.role().as_str()),
     }
 }
 

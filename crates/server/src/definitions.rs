@@ -199,9 +199,7 @@ async fn list_secrets(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<ItemPage>> {
     let mut names = secret_names(&app).await?;
-    names.retain(|n| {
-        access.role_on(access.owner(ObjectKind::Secrets, n, &BTreeMap::new()).as_deref()) >= Some(Role::Admin)
-    });
+    names.retain(|n| access.may(ObjectKind::Secrets, n, Role::Admin));
     Ok(Json(page.apply(names.into_iter().map(|n| (n.clone(), json!({"name": n}))).collect())?))
 }
 
@@ -458,28 +456,7 @@ async fn add_silence(
     if s.matchers.is_empty() {
         return Err(ApiError::invalid("matchers", "at least one label matcher is needed"));
     }
-    let owner = access.silence_owner(&s.matchers);
-    if access.role_on(owner.as_deref()).is_none_or(|r| r < Role::Respond) {
-        let teams: Vec<String> = access
-            .caller()
-            .map(|c| c.rights.teams.iter().filter(|(_, r)| **r >= Role::Respond).map(|(t, _)| t.clone()).collect())
-            .unwrap_or_default();
-        let labels: Vec<String> = teams
-            .iter()
-            .filter_map(|t| access.teams().get(t))
-            .filter(|t| !t.owns.labels.is_empty())
-            .map(|t| t.owns.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
-            .collect();
-        let hint = if labels.is_empty() {
-            String::new()
-        } else {
-            format!(": a silence of your team requires its labels ({})", labels.join(" or "))
-        };
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("a silence that may match alerts of other teams needs the `respond` role everywhere{hint}"),
-        ));
-    }
+    access.check_silence(&s.matchers)?;
     let now = app.engine.now();
     let starts_at = match &s.starts_at {
         Some(t) => parse_until(t).map_err(|e| ApiError::invalid("startsAt", e))?.max(now),

@@ -125,12 +125,12 @@ async fn an_accounts_token_does_no_more_than_the_account_and_ends_with_it() {
     let auth = Auth::new(store.clone(), true).with_clock(clock.clone());
     let (id, secret) = vigil_server::auth::split(&minted.token).unwrap();
     let caller = auth.check(id, secret).await.expect("a good token");
-    assert_eq!((caller.role, caller.user.as_deref()), (Role::Write, Some("dee")), "capped at the account's role");
+    assert_eq!((caller.role(), caller.user.as_deref()), (Role::Write, Some("dee")), "capped at the account's role");
     assert_eq!(caller.principal().describe(), format!("write token {id} of dee"));
 
     store.put_user(&UserRow { role: Some("read".into()), ..person("dee", "read").await }, false).await.unwrap();
     auth.forget().await;
-    assert_eq!(auth.check(id, secret).await.unwrap().role, Role::Read, "the account's new role, at once");
+    assert_eq!(auth.check(id, secret).await.unwrap().role(), Role::Read, "the account's new role, at once");
 
     store.put_user(&UserRow { disabled_at: Some(2_000), ..person("dee", "read").await }, false).await.unwrap();
     auth.forget().await;

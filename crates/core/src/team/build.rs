@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ObjectKind, Ownership, TeamDef};
+use super::{Ownership, TeamDef};
 use crate::def::typed::typed;
 use crate::diagnostic::Problem;
 use crate::principal::Role;
@@ -22,26 +22,7 @@ struct Written {
     #[serde(default)]
     groups: BTreeMap<String, String>,
     #[serde(default)]
-    owns: WrittenOwns,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct WrittenOwns {
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    monitors: Vec<String>,
-    #[serde(default)]
-    workflows: Vec<String>,
-    #[serde(default)]
-    schedules: Vec<String>,
-    #[serde(default)]
-    notifiers: Vec<String>,
-    #[serde(default)]
-    secrets: Vec<String>,
-    #[serde(default)]
-    status_pages: Vec<String>,
+    owns: Ownership,
 }
 
 /// The longest team name.
@@ -68,26 +49,15 @@ pub fn build_team(doc: &Value) -> (Option<TeamDef>, Vec<Problem>) {
     }
     let members = roles(&written.members, "members", &mut problems);
     let groups = roles(&written.groups, "groups", &mut problems);
-    let owns = written.owns;
-    let lists = [
-        (ObjectKind::Monitors, owns.monitors),
-        (ObjectKind::Workflows, owns.workflows),
-        (ObjectKind::Schedules, owns.schedules),
-        (ObjectKind::Notifiers, owns.notifiers),
-        (ObjectKind::Secrets, owns.secrets),
-        (ObjectKind::StatusPages, owns.status_pages),
-    ];
-    let mut names = BTreeMap::new();
-    for (kind, patterns) in lists {
+    let mut owns = written.owns;
+    owns.names.retain(|_, patterns| !patterns.is_empty());
+    for (kind, patterns) in &owns.names {
         for (i, p) in patterns.iter().enumerate() {
             if p.trim().is_empty() || p.trim() == "*" {
                 let msg = "a name or a pattern such as `payments-*` (`*` alone would claim every one: leave the \
                            object unowned, or give the role outside teams)";
                 problems.push(Problem::error(format!("owns.{}[{i}]", kind.key()), msg));
             }
-        }
-        if !patterns.is_empty() {
-            names.insert(kind, patterns);
         }
     }
     for (key, value) in &owns.labels {
@@ -98,13 +68,7 @@ pub fn build_team(doc: &Value) -> (Option<TeamDef>, Vec<Problem>) {
     if problems.iter().any(|p| p.severity == crate::diagnostic::Severity::Error) {
         return (None, problems);
     }
-    let team = TeamDef {
-        name: written.name,
-        description: written.description,
-        members,
-        groups,
-        owns: Ownership { labels: owns.labels, names },
-    };
+    let team = TeamDef { name: written.name, description: written.description, members, groups, owns };
     (Some(team), problems)
 }
 

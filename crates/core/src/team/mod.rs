@@ -37,38 +37,15 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    /// Every kind, in the order `owns` lists them.
-    pub const ALL: [ObjectKind; 6] = [
-        ObjectKind::Monitors,
-        ObjectKind::Workflows,
-        ObjectKind::Schedules,
-        ObjectKind::Notifiers,
-        ObjectKind::Secrets,
-        ObjectKind::StatusPages,
-    ];
-
-    /// The key under `owns`.
-    pub fn key(self) -> &'static str {
-        match self {
-            ObjectKind::Monitors => "monitors",
-            ObjectKind::Workflows => "workflows",
-            ObjectKind::Schedules => "schedules",
-            ObjectKind::Notifiers => "notifiers",
-            ObjectKind::Secrets => "secrets",
-            ObjectKind::StatusPages => "statusPages",
-        }
+    /// The key under `owns` (`statusPages`), as the file writes it.
+    pub fn key(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 
     /// One object of the kind, for messages (`monitor`).
-    pub fn singular(self) -> &'static str {
-        match self {
-            ObjectKind::Monitors => "monitor",
-            ObjectKind::Workflows => "workflow",
-            ObjectKind::Schedules => "schedule",
-            ObjectKind::Notifiers => "notifier",
-            ObjectKind::Secrets => "secret",
-            ObjectKind::StatusPages => "status page",
-        }
+    pub fn singular(self) -> String {
+        let key = self.key();
+        key.strip_suffix('s').unwrap_or(&key).to_string()
     }
 }
 
@@ -88,12 +65,15 @@ pub struct TeamDef {
     pub owns: Ownership,
 }
 
-/// What a team owns.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What a team owns, as `owns` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct Ownership {
     /// Objects carrying every one of these labels (monitors, alerts, silences requiring them).
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Objects by name, per kind: a name, or a pattern where `*` stands for any text.
+    /// Objects by name, per kind (`monitors: [...]`): a name, or a pattern where `*` stands for
+    /// any text.
+    #[serde(flatten)]
     pub names: BTreeMap<ObjectKind, Vec<String>>,
 }
 
@@ -156,6 +136,26 @@ impl Teams {
     /// The team owning an object of `kind` named `name` with `labels`: the first that claims it.
     pub fn owner(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
         self.teams.iter().find(|t| t.owns.claims(kind, name, labels)).map(|t| t.name.as_str())
+    }
+
+    /// The team owning an object of `kind` named `name` that carries no labels.
+    pub fn owner_by_name(&self, kind: ObjectKind, name: &str) -> Option<&str> {
+        self.owner(kind, name, &BTreeMap::new())
+    }
+
+    /// Why definition `name` of `kind` may not read secret `secret`: the secret belongs to a
+    /// team that does not own the definition. `None` when it may (also when no team owns it). The
+    /// one rule, checked when a definition is stored and when a secret is read at run time.
+    pub fn secret_refused(&self, kind: ObjectKind, name: &str, secret: &str) -> Option<String> {
+        let team = self.owner_by_name(ObjectKind::Secrets, secret)?;
+        if self.owner_by_name(kind, name) == Some(team) {
+            return None;
+        }
+        Some(format!(
+            "secret `{secret}` belongs to team `{team}`, and {} `{name}` is not one of `{team}`'s (teams/: owns.{})",
+            kind.singular(),
+            kind.key()
+        ))
     }
 
     /// The team owning something known only by its labels (an alert, a silence's matchers).

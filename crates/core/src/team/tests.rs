@@ -82,3 +82,15 @@ fn bad_teams_are_refused_field_by_field() {
     let (_, problems) = build_team(&json!({"name": "a", "members": {"ana": "editr"}}));
     assert_eq!(problems[0].hint.as_deref(), Some("did you mean `editor`?"));
 }
+
+#[test]
+fn a_teams_secret_serves_only_its_teams_definitions() {
+    let teams = Teams::new(vec![team(
+        json!({"name": "pay", "owns": {"workflows": ["pay-*"], "secrets": ["pay_*"], "statusPages": ["pay"]}}),
+    )]);
+    assert_eq!(teams.secret_refused(ObjectKind::Workflows, "pay-sync", "pay_key"), None);
+    let why = teams.secret_refused(ObjectKind::Notifiers, "pager", "pay_key").unwrap();
+    assert!(why.contains("team `pay`") && why.contains("notifier `pager`") && why.contains("owns.notifiers"), "{why}");
+    assert_eq!(teams.secret_refused(ObjectKind::Workflows, "other", "shared"), None, "no team owns it");
+    assert_eq!(teams.owner_by_name(ObjectKind::StatusPages, "pay"), Some("pay"), "keys read as files write them");
+}

@@ -561,8 +561,8 @@ impl Engine {
     }
 
     /// Replaces the secret values.
-    pub fn set_secrets(&self, secrets: SecretValues) {
-        let mut secrets = secrets.with_teams(self.teams());
+    pub fn set_secrets(&self, mut secrets: SecretValues) {
+        secrets.set_teams(self.teams());
         secrets.scrub_env(self.workflows().all().flat_map(|d| d.env_references()));
         *self.shared.secrets.write().expect("lock") = Arc::new(secrets);
     }
@@ -570,7 +570,9 @@ impl Engine {
     /// Replaces the teams (start, reload): who owns what ([`vigil_core::team`]).
     pub fn set_teams(&self, teams: Vec<vigil_core::team::TeamDef>) {
         let mut values = self.shared.secrets.write().expect("lock");
-        *values = Arc::new(values.with_teams(Arc::new(vigil_core::team::Teams::new(teams))));
+        let mut next = SecretValues::clone(&values);
+        next.set_teams(Arc::new(vigil_core::team::Teams::new(teams)));
+        *values = Arc::new(next);
     }
 
     /// The teams in force.

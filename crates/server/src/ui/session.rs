@@ -156,28 +156,34 @@ fn open(path: &str) -> bool {
     path == "/ui/signin" || path.starts_with("/ui/assets/")
 }
 
-/// The role a UI form needs: a responder's for acknowledging, silencing and checking now, none
-/// beyond a session for signing out and one's own account, `write` for the rest.
-fn needed(path: &str) -> Option<Role> {
+/// The role a UI page (or, `posted`, its form) needs everywhere: none beyond a session for
+/// signing out and one's own account; `read` to look; a responder's for acknowledging, silencing
+/// and checking now; `write` for the rest. Every other page shows every team's objects, so roles
+/// held only in teams do not reach it.
+fn needed(path: &str, posted: bool) -> Option<Role> {
     let responds = matches!(path, "/ui/alerts/ack" | "/ui/silences")
         || (path.starts_with("/ui/silences/") && path.ends_with("/expire"))
         || (path.starts_with("/ui/monitors/") && path.ends_with("/check"));
     match path {
         "/ui/signout" => None,
         _ if path.starts_with("/ui/account") => None,
+        _ if !posted => Some(Role::Read),
         _ if responds => Some(Role::Respond),
         _ => Some(Role::Write),
     }
 }
 
-/// Whether `caller`'s role everywhere lets it open `path` (every UI page but the account's shows
-/// every team's objects, so roles held only in teams do not reach them).
-fn everywhere_enough(caller: &Caller, path: &str, is_post: bool) -> bool {
-    if path == "/ui/signout" || path.starts_with("/ui/account") {
-        return true;
+/// Why `caller` may not open a page needing `need` everywhere, as a sentence.
+fn refusal(caller: &Caller, need: Role) -> String {
+    if caller.role() < need {
+        return format!("Your role is `{}`: this needs `{}`.", caller.role().as_str(), need.as_str());
     }
-    let need = if is_post { needed(path).unwrap_or(Role::Read) } else { Role::Read };
-    caller.everywhere_at_least(need)
+    let teams: Vec<&str> = caller.rights.teams.keys().map(String::as_str).collect();
+    format!(
+        "Your account has this role only in teams ({}), and this page shows every team's objects. The API shows \
+         each team its own (/api/v1/monitors, /api/v1/alerts); an admin can give you a role everywhere.",
+        teams.join(", ")
+    )
 }
 
 /// Whether a POST's `Origin` (when it sends one) is this host.
@@ -219,35 +225,22 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
             let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
             return Redirect::to(&format!("/ui/signin?next={}", super::format::query_escape(back))).into_response();
         };
-        let viewer = Viewer { role: Some(caller.role), csrf: csrf_for(session.as_deref()), user: caller.user.clone() };
+        let viewer =
+            Viewer { role: Some(caller.role()), csrf: csrf_for(session.as_deref()), user: caller.user.clone() };
         (viewer, Some(caller))
     } else {
         (Viewer { role: None, csrf: csrf_for(None), user: None }, None)
     };
     let (viewer, caller) = viewer;
     if let Some(caller) = &caller
-        && !caller.rights.teams.is_empty()
-        && !everywhere_enough(caller, &path, is_post)
+        && let Some(need) = needed(&path, is_post)
+        && !caller.everywhere_at_least(need)
     {
-        let teams: Vec<&str> = caller.rights.teams.keys().map(String::as_str).collect();
-        let why = format!(
-            "Your account has roles only in teams ({}), and this page shows every team's objects. The API shows \
-             each team its own (/api/v1/monitors, /api/v1/alerts); an admin can give you a role everywhere.",
-            teams.join(", ")
-        );
-        return super::error_page(StatusCode::FORBIDDEN, &why);
+        return super::error_page(StatusCode::FORBIDDEN, &refusal(caller, need));
     }
     let mut req = req;
     if let Some(caller) = caller {
         req.extensions_mut().insert(caller);
-    }
-    if is_post
-        && let Some(need) = needed(&path)
-        && viewer.role.is_some_and(|r| r < need)
-    {
-        let role = viewer.role.map_or("", |r| r.as_str());
-        let why = format!("Your role is `{role}`: this needs `{}`.", need.as_str());
-        return super::error_page(StatusCode::FORBIDDEN, &why);
     }
     if is_post {
         req = match checked_form(req, &viewer.csrf).await {
@@ -333,13 +326,15 @@ mod tests {
 
     #[test]
     fn responders_may_ack_silence_and_check_and_nothing_more() {
-        assert_eq!(needed("/ui/alerts/ack"), Some(Role::Respond));
-        assert_eq!(needed("/ui/silences"), Some(Role::Respond));
-        assert_eq!(needed("/ui/silences/s1/expire"), Some(Role::Respond));
-        assert_eq!(needed("/ui/monitors/web/check"), Some(Role::Respond));
-        assert_eq!(needed("/ui/monitors/web/pause"), Some(Role::Write));
-        assert_eq!(needed("/ui/signout"), None);
-        assert_eq!(needed("/ui/account/password"), None);
+        assert_eq!(needed("/ui/alerts/ack", true), Some(Role::Respond));
+        assert_eq!(needed("/ui/silences", true), Some(Role::Respond));
+        assert_eq!(needed("/ui/silences/s1/expire", true), Some(Role::Respond));
+        assert_eq!(needed("/ui/monitors/web/check", true), Some(Role::Respond));
+        assert_eq!(needed("/ui/monitors/web/pause", true), Some(Role::Write));
+        assert_eq!(needed("/ui/signout", true), None);
+        assert_eq!(needed("/ui/account/password", true), None);
+        assert_eq!(needed("/ui/monitors", false), Some(Role::Read), "every other page needs a role everywhere");
+        assert_eq!(needed("/ui/account", false), None);
     }
 
     #[test]
