@@ -85,6 +85,9 @@ impl Access {
         labels: &BTreeMap<String, String>,
         need: Role,
     ) -> Result<(), ApiError> {
+        if self.caller.is_none() {
+            return Ok(()); // auth is off
+        }
         let owner = self.teams.owner(kind, name, labels);
         self.check_owned(owner, need, || format!("{} `{name}`", kind.singular()))
     }

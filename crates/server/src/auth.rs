@@ -113,8 +113,8 @@ pub fn principal(caller: Option<&axum::Extension<Caller>>) -> Principal {
 /// Mints a token named `name` with `role` and `grants`.
 pub fn mint(name: &str, role: Role, grants: Vec<String>, now: Millis) -> Minted {
     let mut rng = rand::rng();
-    let id: String = (0..6).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
-    let secret: String = (0..32).map(|_| format!("{:02x}", rng.random::<u8>())).collect();
+    let id = hex(&rng.random::<[u8; 6]>());
+    let secret = hex(&rng.random::<[u8; 32]>());
     let row = TokenRow {
         id: id.clone(),
         name: name.to_string(),
@@ -162,7 +162,19 @@ pub fn rights_of(user: &UserRow, teams: &Teams) -> Rights {
 }
 
 fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// `bytes` as lowercase hex, in one allocation (it runs on every request: token hashes, session
+/// ids, CSRF tokens).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// Splits `vgl_<id>_<secret>`.
@@ -236,12 +248,13 @@ impl Auth {
     /// The caller holding the token with `id` and `secret`, if it is known, not revoked, and the
     /// secret matches.
     pub async fn check(&self, id: &str, secret: &str) -> Option<Caller> {
-        let (row, owner) = self.lookup(id).await?;
-        let matches: bool = hash(secret).as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
-        if !matches {
-            return None;
-        }
-        let caller = self.usable(row, owner)?;
+        let hashed = hash(secret);
+        let caller = self
+            .lookup(id, |row, owner| {
+                let matches: bool = hashed.as_bytes().ct_eq(row.secret_hash.as_bytes()).into();
+                matches.then(|| self.usable(row, owner)).flatten()
+            })
+            .await??;
         self.touch(&caller.id);
         Some(caller)
     }
@@ -249,8 +262,7 @@ impl Auth {
     /// The caller holding token `id`, if it is known, not revoked, not expired, and its account
     /// (if any) may act: for a UI session, which proved the token's secret when it began.
     pub async fn caller(&self, id: &str) -> Option<Caller> {
-        let (row, owner) = self.lookup(id).await?;
-        self.usable(row, owner)
+        self.lookup(id, |row, owner| self.usable(row, owner)).await?
     }
 
     /// The caller a person's UI session stands for: their role now, none when the account is
@@ -262,16 +274,16 @@ impl Auth {
     }
 
     /// A token's caller, if it may act now: the lower of its role and its owner's.
-    fn usable(&self, row: TokenRow, owner: Option<UserRow>) -> Option<Caller> {
+    fn usable(&self, row: &TokenRow, owner: Option<&UserRow>) -> Option<Caller> {
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= self.clock.now()) {
             return None;
         }
         let role = Role::parse(&row.role)?;
         if row.user_id.is_none() {
-            return Some(Caller::everywhere(row.id, role, row.grants, None));
+            return Some(Caller::everywhere(row.id.clone(), role, row.grants.clone(), None));
         }
-        let rights = rights_of(owner.as_ref()?, &self.teams()).capped(role);
-        Caller::with_rights(row.id, row.grants, row.user_id, rights)
+        let rights = rights_of(owner?, &self.teams()).capped(role);
+        Caller::with_rights(row.id.clone(), row.grants.clone(), row.user_id.clone(), rights)
     }
 
     /// Writes that token `id` was used, unless this node wrote it within [`TOUCH_EVERY`].
@@ -308,13 +320,11 @@ impl Auth {
         &self.sign_ins
     }
 
-    /// Token `id` and its owner, as last read.
-    async fn lookup(&self, id: &str) -> Option<(TokenRow, Option<UserRow>)> {
+    /// `with` of token `id` and its owner, as last read (under the cache's read lock, so no row
+    /// is copied on a request's path).
+    async fn lookup<T>(&self, id: &str, with: impl Fn(&TokenRow, Option<&UserRow>) -> T) -> Option<T> {
         let found = |cache: &Cache| {
-            cache.tokens.get(id).map(|row| {
-                let owner = row.user_id.as_ref().and_then(|u| cache.users.get(u)).cloned();
-                (row.clone(), owner)
-            })
+            cache.tokens.get(id).map(|row| with(row, row.user_id.as_ref().and_then(|u| cache.users.get(u))))
         };
         {
             let cache = self.cache.read().await;
@@ -491,6 +501,13 @@ mod tests {
         assert!(!m.row.secret_hash.contains(secret));
         assert_eq!(secret.len(), 64);
         assert_ne!(mint("ci", Role::Write, Vec::new(), 7).token, m.token);
+    }
+
+    #[test]
+    fn hashes_read_as_they_were_stored() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(hash("abc"), sha_abc, "tokens stored before keep matching");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! An alert belongs to the team its labels name, and a silence to the team whose labels its
 //! matchers require. An object no team claims is shared: only roles given outside teams reach it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -92,12 +92,10 @@ impl Ownership {
 
 /// Whether `name` matches `pattern`, where `*` stands for any text (also none).
 pub fn glob(pattern: &str, name: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
+    let Some((first, after)) = pattern.split_once('*') else { return pattern == name };
     let Some(mut rest) = name.strip_prefix(first) else { return false };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
-    for part in middle {
+    let (middle, last) = after.rsplit_once('*').unwrap_or(("", after));
+    for part in middle.split('*').filter(|p| !p.is_empty()) {
         match rest.find(part) {
             Some(at) => rest = &rest[at + part.len()..],
             None => return false,
@@ -106,26 +104,30 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-/// Every team, in the order they were declared (file by file, sorted by name).
+/// Every team, in the order they were declared (file by file, sorted by name), with who is in
+/// which (looked up on every request, so indexed once here).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Teams {
     teams: Vec<TeamDef>,
+    /// Account → (index of a team it is a member of, its role there).
+    by_member: HashMap<String, Vec<(usize, Role)>>,
+    /// Group → (index of a team its members are in, their role there).
+    by_group: HashMap<String, Vec<(usize, Role)>>,
 }
 
 impl Teams {
     /// The teams `defs`, in this order.
     pub fn new(defs: Vec<TeamDef>) -> Self {
-        Self { teams: defs }
-    }
-
-    /// Whether no team is declared.
-    pub fn is_empty(&self) -> bool {
-        self.teams.is_empty()
-    }
-
-    /// Every team.
-    pub fn all(&self) -> &[TeamDef] {
-        &self.teams
+        let (mut by_member, mut by_group) = (HashMap::new(), HashMap::new());
+        for (i, team) in defs.iter().enumerate() {
+            for (who, role) in &team.members {
+                by_member.entry(who.clone()).or_insert_with(Vec::new).push((i, *role));
+            }
+            for (group, role) in &team.groups {
+                by_group.entry(group.clone()).or_insert_with(Vec::new).push((i, *role));
+            }
+        }
+        Self { teams: defs, by_member, by_group }
     }
 
     /// Team `name`.
@@ -166,13 +168,12 @@ impl Teams {
     /// The teams of account `user`, who is in the identity provider's `groups`, with the best
     /// role each gives them.
     pub fn memberships(&self, user: &str, groups: &[String]) -> BTreeMap<String, Role> {
+        let as_member = self.by_member.get(user).into_iter().flatten();
+        let by_group = groups.iter().filter_map(|g| self.by_group.get(g)).flatten();
         let mut out = BTreeMap::new();
-        for team in &self.teams {
-            let by_group = groups.iter().filter_map(|g| team.groups.get(g).copied());
-            let best = team.members.get(user).copied().into_iter().chain(by_group).max();
-            if let Some(role) = best {
-                out.insert(team.name.clone(), role);
-            }
+        for &(i, role) in as_member.chain(by_group) {
+            let best = out.entry(self.teams[i].name.clone()).or_insert(role);
+            *best = (*best).max(role);
         }
         out
     }

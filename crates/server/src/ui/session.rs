@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, hex};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "vigil_session";
@@ -77,10 +77,6 @@ pub fn csrf_for(session: Option<&str>) -> String {
     }
     h.update(b"\0vigil-csrf");
     hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new session id: 32 random bytes, hex.

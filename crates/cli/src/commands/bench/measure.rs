@@ -163,6 +163,11 @@ pub(crate) async fn receiver(arrivals: Arrivals) -> Result<String> {
 
 /// Serves the API for `engine` on a loopback port; returns its base URL.
 pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Result<String> {
+    serve_api_with(engine, vigil_server::auth::Auth::new(store, false)).await
+}
+
+/// Serves the API for `engine` with `auth` on a loopback port; returns its base URL.
+pub(crate) async fn serve_api_with(engine: &Engine, auth: vigil_server::auth::Auth) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let listen = listener.local_addr()?;
     let app = vigil_server::app(vigil_server::AppState {
@@ -171,7 +176,7 @@ pub(crate) async fn serve_api(engine: &Engine, store: Arc<SqliteStore>) -> Resul
         listen,
         public_url: None,
         metrics: Arc::new(String::new),
-        auth: Arc::new(vigil_server::auth::Auth::new(store, false)),
+        auth: Arc::new(auth),
         secret_box: None,
         allowed_hosts: Default::default(),
     });

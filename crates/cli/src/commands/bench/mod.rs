@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 mod alertmanager;
+mod auth;
 mod cluster;
 mod engine;
 mod events;
@@ -169,6 +170,9 @@ pub enum Which {
     /// vigil beside Alertmanager (Debian's `prometheus-alertmanager`), same configuration:
     /// alerts accepted per second, RSS with every alert active, push-to-notification p99.
     Alertmanager(alertmanager::Plan),
+    /// What checking rights costs the API: the same routes with auth off and with a user token
+    /// scoped by teams (1,000 accounts, 100 teams), in interleaved rounds.
+    Auth(auth::Plan),
     /// (c) Many cron schedules loaded; half fire together at the next minute boundary.
     Schedules {
         /// Schedules loaded.
@@ -203,6 +207,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Which::Ui(plan) => ui::run(plan).await?,
         Which::Events(plan) => events::run(plan).await?,
         Which::Alertmanager(plan) => alertmanager::run(plan).await?,
+        Which::Auth(plan) => auth::run(plan).await?,
         Which::StatusPage(plan) => status_page::run(plan).await?,
         Which::Cluster { postgres, nodes, instances, schedules, seconds } => {
             cluster::run(&postgres, nodes, instances, schedules, seconds).await?

@@ -57,27 +57,32 @@ async fn fill_days(store: &dyn Store, monitors: usize, failing: usize, now: i64)
 }
 
 /// What the readers of one address saw.
-struct Read {
-    requests: usize,
-    errors: usize,
-    bytes: usize,
-    ms: Vec<f64>,
-    secs: f64,
+pub(crate) struct Read {
+    pub requests: usize,
+    pub errors: usize,
+    pub bytes: usize,
+    pub ms: Vec<f64>,
+    pub secs: f64,
 }
 
-/// `readers` clients reading `url` (gzip accepted) for `seconds`.
-async fn read(url: &str, readers: usize, seconds: u64) -> Read {
+/// `readers` clients reading `url` (gzip accepted, with `token` as a bearer token when given) for
+/// `seconds`.
+pub(crate) async fn read(url: &str, token: Option<&str>, readers: usize, seconds: u64) -> Read {
     let client = vigil_connectors::http_client();
     let until = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = (0..readers)
         .map(|_| {
-            let (client, url) = (client.clone(), url.to_string());
+            let (client, url, token) = (client.clone(), url.to_string(), token.map(str::to_string));
             tokio::spawn(async move {
                 let (mut ms, mut errors, mut bytes) = (Vec::new(), 0, 0);
                 while Instant::now() < until {
                     let t = Instant::now();
-                    match client.get(&url).header("accept-encoding", "gzip").send().await {
+                    let mut req = client.get(&url).header("accept-encoding", "gzip");
+                    if let Some(token) = &token {
+                        req = req.bearer_auth(token);
+                    }
+                    match req.send().await {
                         Ok(r) if r.status().is_success() => bytes += r.bytes().await.map(|b| b.len()).unwrap_or(0),
                         _ => errors += 1,
                     }
@@ -101,7 +106,8 @@ async fn read(url: &str, readers: usize, seconds: u64) -> Read {
     out
 }
 
-fn at(sorted: &[f64], q: f64) -> f64 {
+/// The value at quantile `q` of `sorted`.
+pub(crate) fn at(sorted: &[f64], q: f64) -> f64 {
     sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(0.0)
 }
 
@@ -168,7 +174,7 @@ pub async fn run(plan: Plan) -> Result<()> {
         let from = SystemClock.now();
         seen.lock().expect("lock").window = Some((from, i64::MAX));
         let (cpu0, rss0) = (cpu_seconds(), rss_mb());
-        let r = read(&url, plan.readers, plan.seconds).await;
+        let r = read(&url, None, plan.readers, plan.seconds).await;
         let cpu = cpu_seconds() - cpu0;
         let lag = {
             let mut log = seen.lock().expect("lock");
