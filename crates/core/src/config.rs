@@ -36,6 +36,8 @@ pub struct Config {
     pub status_pages: Vec<crate::status_page::StatusPageDef>,
     /// Teams, in the order their files list them.
     pub teams: Vec<crate::team::TeamDef>,
+    /// Identity providers (single sign-on), in the order their files list them.
+    pub identity_providers: Vec<crate::identity::IdentityProviderDef>,
 }
 
 /// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
@@ -109,18 +111,21 @@ pub enum Kind {
     StatusPage,
     /// Teams.
     Team,
+    /// Identity providers (single sign-on).
+    IdentityProvider,
 }
 
 /// The folders of a config directory this loader reads, and what each holds. (`notifiers/` is
 /// read by the notifiers' own loader; a cluster publishes both: `vigil serve`'s
 /// `shared_config`.)
-pub const DEFINITION_DIRS: [(&str, Kind); 6] = [
+pub const DEFINITION_DIRS: [(&str, Kind); 7] = [
     ("workflows", Kind::Workflow),
     ("schedules", Kind::Schedule),
     ("monitors", Kind::Monitor),
     ("event_handlers", Kind::EventHandler),
     ("status-pages", Kind::StatusPage),
     ("teams", Kind::Team),
+    ("identity-providers", Kind::IdentityProvider),
 ];
 
 /// The folder of a config directory that holds notifiers.
@@ -317,6 +322,8 @@ fn guess_kind(value: &Value) -> Kind {
         Kind::EventHandler
     } else if value.get("owns").is_some() || value.get("members").is_some() {
         Kind::Team
+    } else if value.get("oidc").is_some() {
+        Kind::IdentityProvider
     } else if value.get("slug").is_some() && value.get("components").is_some() {
         Kind::StatusPage
     } else if value.get("cronExpression").is_some() || value.get("startWorkflowRequest").is_some() {
@@ -336,6 +343,7 @@ struct Building {
     handler_docs: HashMap<String, usize>,
     page_docs: HashMap<String, usize>,
     team_docs: HashMap<String, usize>,
+    provider_docs: HashMap<String, usize>,
     built: Vec<(usize, WorkflowDef)>,
     /// Workflows that did not build, as their documents refer to others.
     unbuilt_workflows: Vec<(usize, unbuilt::Refers)>,
@@ -464,6 +472,22 @@ impl Building {
                     }
                     self.team_docs.insert(def.name.clone(), n);
                     self.config.teams.push(def);
+                }
+                Kind::IdentityProvider => {
+                    let (def, problems) = crate::identity::build_identity_provider(value);
+                    diags.extend(problems.into_iter().map(|p| doc.locate(p)));
+                    let Some(def) = def else { continue };
+                    if let Some(&first) = self.provider_docs.get(&def.name) {
+                        let msg = format!(
+                            "identity provider `{}` is also defined in {}",
+                            def.name,
+                            docs[first].1.file.display()
+                        );
+                        diags.push(doc.locate(Problem::error("name", msg)));
+                        continue;
+                    }
+                    self.provider_docs.insert(def.name.clone(), n);
+                    self.config.identity_providers.push(def);
                 }
             }
         }

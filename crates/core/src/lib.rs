@@ -12,6 +12,7 @@ pub mod def;
 pub mod diagnostic;
 pub mod event_handler;
 pub mod gotemplate;
+pub mod identity;
 pub mod instance;
 pub mod interpreter;
 pub mod jq;

@@ -65,3 +65,4 @@ pub use engine::ControlError;
 pub use engine::{Engine, EngineConfig, EngineError, LinkedAlert, StartRequest, new_instance_id};
 pub use events::api::{EVENT_HANDLER, EventHandlerError};
 pub use secrets::SecretValues;
+pub use vigil_connectors::http_client;

@@ -131,6 +131,8 @@ pub(crate) struct Shared {
     pub definitions_changed: tokio::sync::Notify,
     /// The public status pages in force, by slug: the config directory's and the stored ones.
     pub status_pages: Arc<RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
+    /// The identity providers people sign in with (the config directory's `identity-providers/`).
+    pub identity_providers: RwLock<Arc<Vec<vigil_core::identity::IdentityProviderDef>>>,
     /// The status pages of the config directory.
     pub file_status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
     /// The status pages written through the API or the UI, as last read.

@@ -158,7 +158,7 @@ pub fn rights_of(user: &UserRow, teams: &Teams) -> Rights {
     if user.disabled_at.is_some() {
         return Rights::default();
     }
-    Rights { everywhere: crate::accounts::role_of(user), teams: teams.memberships(&user.id, &[]) }
+    Rights { everywhere: crate::accounts::role_of(user), teams: teams.memberships(&user.id, &user.groups) }
 }
 
 fn hash(secret: &str) -> String {
@@ -198,6 +198,7 @@ pub struct Auth {
     touched: std::sync::Mutex<HashMap<String, Instant>>,
     sign_ins: crate::throttle::SignInThrottle,
     teams: TeamsSource,
+    providers: crate::sso::provider::Providers,
 }
 
 /// Where the teams in force are read from (the engine's, which a reload replaces).
@@ -213,6 +214,7 @@ impl Auth {
             cache: RwLock::default(),
             touched: Default::default(),
             sign_ins: Default::default(),
+            providers: Default::default(),
             teams: {
                 let none = Arc::new(Teams::default());
                 Arc::new(move || none.clone())
@@ -313,6 +315,11 @@ impl Auth {
     /// Forgets what was read, so the next check reads the store (after a change made here).
     pub async fn forget(&self) {
         self.cache.write().await.read_at = None;
+    }
+
+    /// The identity providers' documents and keys, as read.
+    pub fn providers(&self) -> &crate::sso::provider::Providers {
+        &self.providers
     }
 
     /// Wrong UI sign-ins per source.

@@ -34,6 +34,7 @@ mod page_definitions;
 mod paths;
 mod pings;
 mod schedules;
+pub mod sso;
 mod starters;
 mod state;
 mod status_page;

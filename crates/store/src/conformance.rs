@@ -800,6 +800,7 @@ async fn ui_sessions_end_at_sign_out_revocation_and_expiry(store: &dyn Store) {
         created_at,
         expires_at: created_at + 100,
         user_id: None,
+        provider: None,
     };
     store.put_session(&session("a", "s1", 10)).await.unwrap();
     store.put_session(&session("b", "s1", 20)).await.unwrap();

@@ -22,6 +22,8 @@ pub async fn run_all(store: &dyn Store) {
     failed_sign_ins_are_counted_until_one_succeeds(store).await;
     a_one_time_code_step_is_taken_once(store).await;
     a_changed_password_ends_the_users_sessions(store).await;
+    a_sign_in_state_is_taken_once(store).await;
+    an_accounts_provider_and_groups_are_kept(store).await;
 }
 
 async fn accounts_roundtrip_and_keep_their_counts(store: &dyn Store) {
@@ -90,6 +92,7 @@ async fn a_changed_password_ends_the_users_sessions(store: &dyn Store) {
         created_at: 10,
         expires_at: 1_000,
         user_id: user.map(str::to_string),
+        provider: Some("corp".into()),
     };
     store.put_session(&session("ue-1", Some("u-eli"))).await.unwrap();
     store.put_session(&session("ue-2", Some("u-other"))).await.unwrap();
@@ -100,4 +103,48 @@ async fn a_changed_password_ends_the_users_sessions(store: &dyn Store) {
     assert_eq!(store.user("u-eli").await.unwrap().unwrap().password_hash.as_deref(), Some("new"));
     assert_eq!(store.session("ue-1", 20).await.unwrap(), None, "ended");
     assert!(store.session("ue-2", 20).await.unwrap().is_some(), "another user's stays");
+}
+
+async fn a_sign_in_state_is_taken_once(store: &dyn Store) {
+    let state = |hash: &str, expires_at| crate::SignInStateRow {
+        state_hash: hash.into(),
+        provider: "corp".into(),
+        nonce: "n".into(),
+        verifier: "v".into(),
+        binding_hash: "b".into(),
+        next: "/ui/alerts".into(),
+        expires_at,
+    };
+    store.put_sign_in_state(&state("st-1", 1_000), 10).await.unwrap();
+    store.put_sign_in_state(&state("st-2", 50), 10).await.unwrap();
+    assert!(store.put_sign_in_state(&state("st-1", 1_000), 10).await.is_err(), "states are unique");
+    assert_eq!(store.take_sign_in_state("st-1", 20).await.unwrap(), Some(state("st-1", 1_000)));
+    assert_eq!(store.take_sign_in_state("st-1", 20).await.unwrap(), None, "a replayed state finds nothing");
+    assert_eq!(store.take_sign_in_state("st-2", 60).await.unwrap(), None, "expired");
+    assert_eq!(store.take_sign_in_state("st-2", 20).await.unwrap(), None, "taken even when expired");
+    store.put_sign_in_state(&state("st-3", 100), 10).await.unwrap();
+    store.put_sign_in_state(&state("st-4", 1_000), 200).await.unwrap();
+    assert_eq!(
+        store.take_sign_in_state("st-3", 20).await.unwrap(),
+        None,
+        "expired ones are forgotten as new ones begin"
+    );
+}
+
+async fn an_accounts_provider_and_groups_are_kept(store: &dyn Store) {
+    let fay = UserRow {
+        source: "oidc".into(),
+        password_hash: None,
+        external_id: Some("corp:0a1b".into()),
+        groups: vec!["pay-oncall".into(), "staff".into()],
+        ..person("u-fay")
+    };
+    assert!(store.add_user(&fay).await.unwrap());
+    assert_eq!(store.user("u-fay").await.unwrap().unwrap(), fay);
+    let moved = UserRow { groups: vec!["search".into()], ..fay.clone() };
+    store.put_user(&moved, false).await.unwrap();
+    assert_eq!(store.user("u-fay").await.unwrap().unwrap().groups, ["search"], "groups change at each sign-in");
+    let none = UserRow { groups: vec![], ..fay };
+    store.put_user(&none, false).await.unwrap();
+    assert!(store.user("u-fay").await.unwrap().unwrap().groups.is_empty());
 }

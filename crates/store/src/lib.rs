@@ -55,7 +55,7 @@ pub use pings::{HeartbeatRow, PingOrigin, PingRow};
 pub use postgres::PostgresStore;
 pub use retention::{PurgeRule, Workflows};
 pub use secret_box::SecretBox;
-pub use sessions::SessionRow;
+pub use sessions::{SessionRow, SignInStateRow};
 pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
 pub use subscribers::{NewNotice, NoticeRow, SubscriberRow};
@@ -443,6 +443,11 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<SessionRow>>;
     /// Ends a session; false when there was none.
     async fn delete_session(&self, id_hash: &str) -> Result<bool>;
+    /// Adds a sign-in sent to an identity provider, and forgets those expired by `now`.
+    async fn put_sign_in_state(&self, state: &SignInStateRow, now: Millis) -> Result<()>;
+    /// Takes (deletes and gives) the pending sign-in whose `state` hashes to `state_hash`, if it
+    /// has not expired by `now`: once, on any node.
+    async fn take_sign_in_state(&self, state_hash: &str, now: Millis) -> Result<Option<SignInStateRow>>;
     /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
     /// this call inserted it (false: another process already claimed that fire time).
     /// With `fence`, nothing is claimed unless the node owns the schedules' partitions.

@@ -877,6 +877,7 @@ macro_rules! store_impl {
                 .bind(session.created_at)
                 .bind(session.expires_at)
                 .bind(&session.user_id)
+                .bind(&session.provider)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -893,6 +894,7 @@ macro_rules! store_impl {
                     created_at: r.try_get("created_at")?,
                     expires_at: r.try_get("expires_at")?,
                     user_id: r.try_get("user_id")?,
+                    provider: r.try_get("provider")?,
                 })
             })
             .transpose()
@@ -901,6 +903,39 @@ macro_rules! store_impl {
         async fn delete_session(&self, id_hash: &str) -> Result<bool> {
             let done = sqlx::query(crate::sessions::DELETE).bind(id_hash).execute(&self.writer).await?;
             Ok(done.rows_affected() > 0)
+        }
+
+        async fn put_sign_in_state(&self, state: &crate::SignInStateRow, now: Millis) -> Result<()> {
+            let mut tx = self.writer.begin().await?;
+            sqlx::query(crate::sessions::DELETE_EXPIRED_SIGN_IN_STATES).bind(now).execute(&mut *tx).await?;
+            sqlx::query(crate::sessions::INSERT_SIGN_IN_STATE)
+                .bind(&state.state_hash)
+                .bind(&state.provider)
+                .bind(&state.nonce)
+                .bind(&state.verifier)
+                .bind(&state.binding_hash)
+                .bind(&state.next)
+                .bind(state.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn take_sign_in_state(&self, state_hash: &str, now: Millis) -> Result<Option<crate::SignInStateRow>> {
+            let row =
+                sqlx::query(crate::sessions::TAKE_SIGN_IN_STATE).bind(state_hash).fetch_optional(&self.writer).await?;
+            let Some(r) = row else { return Ok(None) };
+            let state = crate::SignInStateRow {
+                state_hash: r.try_get("state_hash")?,
+                provider: r.try_get("provider")?,
+                nonce: r.try_get("nonce")?,
+                verifier: r.try_get("verifier")?,
+                binding_hash: r.try_get("binding_hash")?,
+                next: r.try_get("next")?,
+                expires_at: r.try_get("expires_at")?,
+            };
+            Ok((state.expires_at > now).then_some(state))
         }
 
         async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>> {
@@ -1408,6 +1443,8 @@ macro_rules! backend_helpers {
             last_sign_in_at: row.try_get("last_sign_in_at")?,
             created_at: row.try_get("created_at")?,
             disabled_at: row.try_get("disabled_at")?,
+            external_id: row.try_get("external_id")?,
+            groups: crate::users::groups_of(&row.try_get::<String, _>("provider_groups")?),
         })
     }
 
@@ -1431,6 +1468,8 @@ macro_rules! backend_helpers {
             .bind(u.last_sign_in_at)
             .bind(u.created_at)
             .bind(u.disabled_at)
+            .bind(&u.external_id)
+            .bind(crate::users::groups_text(&u.groups))
     }
 
     fn maintenance_of(row: &$row) -> Result<crate::MaintenanceRow> {

@@ -36,13 +36,17 @@ pub struct UserRow {
     pub created_at: Millis,
     /// When it was disabled: it can neither sign in nor use its tokens.
     pub disabled_at: Option<Millis>,
+    /// Who the identity provider says it is (`PROVIDER:SUBJECT`), for an account it created.
+    pub external_id: Option<String>,
+    /// The groups its identity provider gave at its last sign-in.
+    pub groups: Vec<String>,
 }
 
 /// Every column, in [`UserRow`]'s order (a macro, so the statements below are literals).
 macro_rules! columns {
     () => {
         "id, display_name, email, kind, source, role, password_hash, totp_sealed, totp_last_step, failed_sign_ins, \
-         last_failed_at, paused_until, last_sign_in_at, created_at, disabled_at"
+         last_failed_at, paused_until, last_sign_in_at, created_at, disabled_at, external_id, provider_groups"
     };
 }
 
@@ -58,16 +62,17 @@ pub(crate) const SELECT_ALL: &str = concat!("SELECT ", columns!(), " FROM users 
 pub(crate) const UPSERT: &str = concat!(
     "INSERT INTO users (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
      ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
-     kind = excluded.kind, source = excluded.source, role = excluded.role, disabled_at = excluded.disabled_at"
+     kind = excluded.kind, source = excluded.source, role = excluded.role, disabled_at = excluded.disabled_at, \
+     external_id = excluded.external_id, provider_groups = excluded.provider_groups"
 );
 
 /// Adds an account unless one has its id.
 pub(crate) const INSERT_NEW: &str = concat!(
     "INSERT INTO users (",
     columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING"
 );
 
 /// Sets (or removes) an account's password hash.
@@ -101,3 +106,13 @@ pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM ui_sessions WHERE user_id 
 
 /// Records when a token was last used.
 pub(crate) const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
+
+/// `groups` as stored: one per line.
+pub(crate) fn groups_text(groups: &[String]) -> String {
+    groups.iter().filter(|g| !g.is_empty() && !g.contains('\n')).cloned().collect::<Vec<_>>().join("\n")
+}
+
+/// Groups as [`groups_text`] stored them.
+pub(crate) fn groups_of(text: &str) -> Vec<String> {
+    text.lines().filter(|g| !g.is_empty()).map(str::to_string).collect()
+}

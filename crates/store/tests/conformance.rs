@@ -74,6 +74,9 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
             "ALTER TABLE api_tokens DROP COLUMN user_id",
             "ALTER TABLE api_tokens DROP COLUMN expires_at",
             "ALTER TABLE api_tokens DROP COLUMN last_used_at",
+            "ALTER TABLE users DROP COLUMN external_id",
+            "ALTER TABLE users DROP COLUMN provider_groups",
+            "DROP TABLE sign_in_states",
             "PRAGMA user_version = 11",
         ] {
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();

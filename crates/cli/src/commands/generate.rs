@@ -350,7 +350,8 @@ pub fn reference_markdown(cli: &clap::Command) -> String {
          (`VIGIL_UPDATE_GENERATED=1 cargo test -p vigil --test generated` rewrites it).\n\n\
          ## Definition files\n\n\
          A config directory holds `workflows/`, `schedules/`, `monitors/`, `notifiers/`, `event_handlers/`,\n\
-         `status-pages/` and `teams/` ([teams](teams.md): `name`, `description`, `members`, `groups`, `owns`), one YAML or JSON\n\
+         `status-pages/`, `teams/` ([teams](teams.md): `name`, `description`, `members`, `groups`, `owns`) and\n\
+         `identity-providers/` ([single sign-on](sso.md): `name`, `title`, `oidc`, `roles`, `createAccounts`), one YAML or JSON\n\
          definition (or a list of them) per file. Editors validate them with the JSON Schemas in `docs/schema/`: with\n\
          yaml-language-server, start a file with\n\
          `# yaml-language-server: $schema=https://vigil-rs.github.io/schema/workflow.schema.json` (or a path to\n\

@@ -123,6 +123,7 @@ pub(crate) async fn reload(
     engine.set_workflows(config.workflows);
     engine.set_monitors(config.monitors);
     engine.set_teams(config.teams);
+    engine.set_identity_providers(config.identity_providers);
     engine.set_event_handlers(config.event_handlers).await?;
     engine.set_status_pages(config.status_pages);
     engine.load_api_definitions().await?;

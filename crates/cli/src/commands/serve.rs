@@ -240,6 +240,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(teams = config.teams.len(), "Teams loaded.");
     }
     engine.set_teams(config.teams);
+    if !config.identity_providers.is_empty() {
+        tracing::info!(providers = config.identity_providers.len(), "Identity providers loaded.");
+    }
+    engine.set_identity_providers(config.identity_providers);
     if !config.event_handlers.is_empty() {
         tracing::info!(event_handlers = config.event_handlers.len(), "Event handlers loaded.");
     }

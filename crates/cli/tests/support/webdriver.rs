@@ -142,6 +142,16 @@ impl Browser {
         assert_eq!(self.url().await, format!("{base}/"), "signed in, back where it started");
     }
 
+    /// The cookies the browser holds for the page open now, HttpOnly ones included.
+    #[allow(dead_code)]
+    pub async fn cookies(&self) -> Vec<(String, String)> {
+        let all = self.call(reqwest::Method::GET, "/cookie", None).await;
+        let pairs = all.as_array().cloned().unwrap_or_default().into_iter();
+        pairs
+            .map(|c| (c["name"].as_str().unwrap_or("").to_string(), c["value"].as_str().unwrap_or("").to_string()))
+            .collect()
+    }
+
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }

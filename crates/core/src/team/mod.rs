@@ -16,7 +16,7 @@ use crate::principal::Role;
 
 mod build;
 
-pub use build::build_team;
+pub use build::{build_team, is_team_name};
 
 /// The kinds of object a team owns by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

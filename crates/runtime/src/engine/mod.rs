@@ -230,6 +230,7 @@ impl Engine {
             definitions_changed: tokio::sync::Notify::new(),
             status_pages: Default::default(),
             file_status_pages: Default::default(),
+            identity_providers: Default::default(),
             stored_status_pages: Default::default(),
             public_url: config.public_url.clone(),
             notices_due: Default::default(),
@@ -578,6 +579,16 @@ impl Engine {
     /// The teams in force.
     pub fn teams(&self) -> Arc<vigil_core::team::Teams> {
         self.shared.secrets.read().expect("lock").teams().clone()
+    }
+
+    /// Replaces the identity providers people sign in with (start, reload).
+    pub fn set_identity_providers(&self, providers: Vec<vigil_core::identity::IdentityProviderDef>) {
+        *self.shared.identity_providers.write().expect("lock") = Arc::new(providers);
+    }
+
+    /// The identity providers in force.
+    pub fn identity_providers(&self) -> Arc<Vec<vigil_core::identity::IdentityProviderDef>> {
+        self.shared.identity_providers.read().expect("lock").clone()
     }
 
     /// Starts an instance; returns its id once it is queued (it is durable after the next commit).

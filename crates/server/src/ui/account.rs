@@ -59,7 +59,7 @@ pub async fn page(
     let tokens = own_tokens(&app, &user.id).await?;
     let body = html! {
         (layout::flash(shown.done.as_deref()))
-        (account_body(&viewer, &user, &tokens, app.engine.now(), None))
+        (account_body(&app, &viewer, &user, &tokens, None))
     };
     Ok(layout::page(&viewer, Nav::Account, "Your account", body).into_response())
 }
@@ -69,17 +69,32 @@ async fn own_tokens(app: &AppState, user: &str) -> Result<Vec<TokenRow>, ApiErro
     Ok(all.into_iter().filter(|t| t.user_id.as_deref() == Some(user) && t.revoked_at.is_none()).collect())
 }
 
-fn account_body(viewer: &Viewer, user: &UserRow, tokens: &[TokenRow], now: Millis, problem: Option<&str>) -> Markup {
+fn account_body(app: &AppState, viewer: &Viewer, user: &UserRow, tokens: &[TokenRow], problem: Option<&str>) -> Markup {
+    let now = app.engine.now();
     let role = accounts::role_of(user);
+    let rights = crate::auth::rights_of(user, &app.auth.teams());
+    let best = rights.best();
     html! {
         @if let Some(p) = problem { p.error-box role="alert" { (p) } }
         section.panel {
             dl.facts {
                 dt { "Name" } dd #account-name { (user.id) }
                 @if !user.display_name.is_empty() { dt { "Shown as" } dd { (user.display_name) } }
-                dt { "Role" } dd #account-role { (role.map_or("none", |r| r.as_str())) }
+                dt { "Role everywhere" } dd #account-role { (role.map_or("none", |r| r.as_str())) }
+                @if !rights.teams.is_empty() {
+                    dt { "Teams" }
+                    dd #account-teams {
+                        @for (i, (team, r)) in rights.teams.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (team) " (" (r.as_str()) ")"
+                        }
+                    }
+                }
                 dt { "Signed in from" } dd { (user.source) }
-                dt { "One-time code" } dd #account-code { @if user.totp_sealed.is_some() { "set up" } @else { "not set up" } }
+                @if !user.groups.is_empty() { dt { "Groups" } dd #account-groups { (user.groups.join(", ")) } }
+                @if user.source == "local" {
+                    dt { "One-time code" } dd #account-code { @if user.totp_sealed.is_some() { "set up" } @else { "not set up" } }
+                }
             }
         }
         @if user.source == "local" {
@@ -133,7 +148,7 @@ fn account_body(viewer: &Viewer, user: &UserRow, tokens: &[TokenRow], now: Milli
                 label for="token-role" { "Role (at most yours)" }
                 select #token-role name="role" {
                     @for r in [Role::Read, Role::Respond, Role::Write, Role::Admin] {
-                        @if role.is_some_and(|mine| r <= mine) { option value=(r.as_str()) selected[Some(r) == role] { (r.as_str()) } }
+                        @if best.is_some_and(|mine| r <= mine) { option value=(r.as_str()) selected[Some(r) == best] { (r.as_str()) } }
                     }
                 }
                 label for="token-expires" { "Expires in" }
@@ -163,7 +178,7 @@ pub async fn change_password(
 ) -> UiResult<Response> {
     let user = own_account(&app, caller.as_ref()).await?;
     let refuse = |problem: &str| -> UiResult<Response> {
-        let body = account_body(&viewer, &user, &[], app.engine.now(), Some(problem));
+        let body = account_body(&app, &viewer, &user, &[], Some(problem));
         Ok((StatusCode::BAD_REQUEST, layout::page(&viewer, Nav::Account, "Your account", body)).into_response())
     };
     let store = app.engine.store();
@@ -336,7 +351,7 @@ pub async fn make_token(
             p { "Your new token, " b { (name) } ", is shown only now: copy it." }
             p { code #new-token-value { (minted.token) } }
         }
-        (account_body(&viewer, &user, &tokens, now, None))
+        (account_body(&app, &viewer, &user, &tokens, None))
     };
     Ok(no_store(layout::page(&viewer, Nav::Account, "Your account", body).into_response()))
 }

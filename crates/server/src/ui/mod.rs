@@ -25,6 +25,7 @@ mod overview;
 mod schedules;
 pub mod session;
 mod signin;
+mod sso;
 mod status_maintenance;
 mod status_page_editor;
 mod status_pages;
@@ -48,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/live/overview", get(live::overview))
         .route("/ui/signin", get(signin::form).post(signin::submit))
         .route("/ui/signout", post(signin::sign_out))
+        .route("/ui/sso/{name}", get(sso::start))
+        .route("/ui/sso/{name}/callback", get(sso::callback))
         .route("/ui/account", get(account::page))
         .route("/ui/account/password", post(account::change_password))
         .route("/ui/account/code", post(account::start_code))
@@ -151,7 +154,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 /// `/\\host` are other sites to a browser).
 pub fn local_path<'a>(path: Option<&'a str>, fallback: &'a str) -> &'a str {
     match path {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        // Browsers drop tabs and line breaks from addresses: `/\t/evil.example` is `//evil.example`.
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains(char::is_control) => {
+            p
+        }
         _ => fallback,
     }
 }

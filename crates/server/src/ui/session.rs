@@ -89,8 +89,9 @@ pub fn session_hash(id: &str) -> String {
     hex(&Sha256::digest(id.as_bytes()))
 }
 
-/// Begins a session for `caller`; gives the id for the cookie.
-pub async fn begin(app: &AppState, caller: &Caller) -> Result<String, vigil_store::StoreError> {
+/// Begins a session for `caller` (signed in through identity provider `provider`, if any);
+/// gives the id for the cookie.
+pub async fn begin(app: &AppState, caller: &Caller, provider: Option<&str>) -> Result<String, vigil_store::StoreError> {
     let id = new_session_id();
     let now = app.engine.now();
     let person = caller.id.starts_with("user:");
@@ -100,17 +101,21 @@ pub async fn begin(app: &AppState, caller: &Caller) -> Result<String, vigil_stor
         created_at: now,
         expires_at: now + SESSION_SECONDS as i64 * 1000,
         user_id: if person { caller.user.clone() } else { None },
+        provider: provider.map(str::to_string),
     };
     app.engine.store().put_session(&row).await?;
     Ok(id)
 }
 
-/// Ends the session in `headers`' cookie, if any.
-pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<(), vigil_store::StoreError> {
-    if let Some(id) = session_token(headers) {
-        app.engine.store().delete_session(&session_hash(id)).await?;
-    }
-    Ok(())
+/// Ends the session in `headers`' cookie, if any; gives the identity provider it signed in
+/// through, if any.
+pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<Option<String>, vigil_store::StoreError> {
+    let Some(id) = session_token(headers) else { return Ok(None) };
+    let store = app.engine.store();
+    let hash = session_hash(id);
+    let provider = store.session(&hash, app.engine.now()).await?.and_then(|s| s.provider);
+    store.delete_session(&hash).await?;
+    Ok(provider)
 }
 
 /// The caller behind session `id`: none when the session ended or its token was revoked.
@@ -147,9 +152,9 @@ pub fn sign_out_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
-/// UI routes anyone may reach: the sign-in page and the static assets.
+/// UI routes anyone may reach: the sign-in pages and the static assets.
 fn open(path: &str) -> bool {
-    path == "/ui/signin" || path.starts_with("/ui/assets/")
+    path == "/ui/signin" || path.starts_with("/ui/assets/") || path.starts_with("/ui/sso/")
 }
 
 /// The role a UI page (or, `posted`, its form) needs everywhere: none beyond a session for

@@ -52,7 +52,8 @@ struct Again<'a> {
     ask_code: bool,
 }
 
-fn form_page(next: &str, again: Again<'_>) -> Markup {
+fn form_page(app: &AppState, next: &str, again: Again<'_>) -> Markup {
+    let providers = super::sso::buttons(app, next);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -62,6 +63,14 @@ fn form_page(next: &str, again: Again<'_>) -> Markup {
                     h1 { "Sign in to vigil" }
                     @if let Some(p) = again.problem {
                         p.error-box role="alert" { (p) }
+                    }
+                    @if !providers.is_empty() {
+                        nav.stack #providers aria-label="Single sign-on" {
+                            @for (href, title) in &providers {
+                                a.button.primary href=(href) { (title) }
+                            }
+                        }
+                        p.muted { "Or with a vigil account:" }
                     }
                     form.stack #account-signin method="post" action="/ui/signin" {
                         label for="name" { "Name" }
@@ -96,14 +105,14 @@ pub async fn form(State(app): State<AppState>, Query(q): Query<Next>) -> Respons
     if !app.auth.required() {
         return Redirect::to(&local(q.next.as_deref())).into_response();
     }
-    form_page(&local(q.next.as_deref()), Again::default()).into_response()
+    form_page(&app, &local(q.next.as_deref()), Again::default()).into_response()
 }
 
 /// A pause, per address or per account: one sentence for both, so it does not tell whether the
 /// account exists.
-fn too_many(next: &str, name: &str, seconds: u64) -> Response {
+fn too_many(app: &AppState, next: &str, name: &str, seconds: u64) -> Response {
     let problem = format!("Too many wrong tries: try again in {seconds} s.");
-    let page = form_page(next, Again { problem: Some(&problem), name, ask_code: false });
+    let page = form_page(app, next, Again { problem: Some(&problem), name, ask_code: false });
     (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds.to_string())], page).into_response()
 }
 
@@ -120,7 +129,7 @@ pub async fn submit(
     let throttle = app.auth.sign_ins();
     let name = f.name.as_deref().unwrap_or_default();
     if let Some(wait) = throttle.wait(source, Instant::now()) {
-        return too_many(&next, name, wait.as_secs_f64().ceil() as u64);
+        return too_many(&app, &next, name, wait.as_secs_f64().ceil() as u64);
     }
     // Counted before it is checked (a success clears it), so tries sent at once count too.
     throttle.failed(source, Instant::now());
@@ -132,7 +141,7 @@ pub async fn submit(
             };
             let Some(caller) = caller else {
                 let again = Again { problem: Some("That token is not valid (or was revoked)."), ..Again::default() };
-                return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+                return (StatusCode::UNAUTHORIZED, form_page(&app, &next, again)).into_response();
             };
             caller
         }
@@ -140,19 +149,19 @@ pub async fn submit(
             let typed = Credentials { name, password, code: f.code.as_deref() };
             match account_caller(&app, typed).await {
                 Ok(caller) => caller,
-                Err(SignInError::Paused(seconds)) => return too_many(&next, name, seconds),
+                Err(SignInError::Paused(seconds)) => return too_many(&app, &next, name, seconds),
                 Err(SignInError::CodeNeeded) => {
                     let again = Again {
                         problem: Some("Enter the one-time code from your authenticator app, with your password."),
                         name,
                         ask_code: true,
                     };
-                    return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+                    return (StatusCode::UNAUTHORIZED, form_page(&app, &next, again)).into_response();
                 }
                 Err(SignInError::Wrong) => {
                     let again =
                         Again { problem: Some("Wrong name, password or one-time code."), name, ask_code: false };
-                    return (StatusCode::UNAUTHORIZED, form_page(&next, again)).into_response();
+                    return (StatusCode::UNAUTHORIZED, form_page(&app, &next, again)).into_response();
                 }
                 Err(SignInError::Store(e)) => {
                     tracing::error!(error = %e, "Could not check a sign-in.");
@@ -160,10 +169,10 @@ pub async fn submit(
                 }
             }
         }
-        (None, None) => return (StatusCode::BAD_REQUEST, form_page(&next, Again::default())).into_response(),
+        (None, None) => return (StatusCode::BAD_REQUEST, form_page(&app, &next, Again::default())).into_response(),
     };
     throttle.succeeded(source);
-    let session = match session::begin(&app, &caller).await {
+    let session = match session::begin(&app, &caller, None).await {
         Ok(id) => id,
         Err(e) => {
             tracing::error!(error = %e, "Could not store a UI session.");
@@ -185,13 +194,25 @@ async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<Caller
     app.auth.user_caller(&user.id).await.ok_or(SignInError::Wrong)
 }
 
-/// `POST /ui/signout`: ends the session everywhere, and clears the cookie.
+/// `POST /ui/signout`: ends the session everywhere, and clears the cookie; a session begun
+/// through an identity provider goes on to sign out there.
 pub async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = session::end(&app, &headers).await {
-        tracing::error!(error = %e, "Could not end a UI session.");
-        return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+    let provider = match session::end(&app, &headers).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "Could not end a UI session.");
+            return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+        }
+    };
+    let clear = [(SET_COOKIE, session::sign_out_cookie())];
+    let at_provider = match provider {
+        Some(name) => super::sso::logout_at(&app, &headers, &name).await,
+        None => None,
+    };
+    match at_provider {
+        Some(to) => (StatusCode::OK, clear, super::sso::leaving(&to)).into_response(),
+        None => (StatusCode::SEE_OTHER, clear, Redirect::to("/ui/signin")).into_response(),
     }
-    (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_out_cookie())], Redirect::to("/ui/signin")).into_response()
 }
 
 #[cfg(test)]
@@ -203,6 +224,8 @@ mod tests {
         assert_eq!(local(Some("/ui/instances?x=1")), "/ui/instances?x=1");
         assert_eq!(local(Some("https://evil.example/")), "/");
         assert_eq!(local(Some("//evil.example/")), "/");
+        assert_eq!(local(Some("/\t/evil.example/")), "/", "browsers drop the tab");
+        assert_eq!(local(Some("/\n/evil.example/")), "/");
         assert_eq!(local(Some("/\\evil.example")), "/");
         assert_eq!(local(None), "/");
     }

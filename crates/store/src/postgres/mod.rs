@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0033_monitor_live.sql"),
     include_str!("../../migrations/postgres/0034_status_maintenance.sql"),
     include_str!("../../migrations/postgres/0035_users.sql"),
+    include_str!("../../migrations/postgres/0036_single_sign_on.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

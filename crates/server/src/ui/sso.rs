@@ -1,0 +1,316 @@
+//! Signing in through an identity provider (OpenID Connect's authorization code flow with PKCE).
+//!
+//! `GET /ui/sso/NAME` draws a `state`, a `nonce` and a PKCE verifier, keeps them in the store
+//! (so the answer may come back to any node) with the SHA-256 of a binding cookie set in this
+//! browser, and sends the browser to the provider. `GET /ui/sso/NAME/callback` takes the stored
+//! sign-in once (a replayed or forged `state` finds nothing), checks that the browser holds its
+//! binding cookie (a callback link sent to someone else's browser is refused: login CSRF),
+//! exchanges the code with the verifier, verifies the ID token ([`crate::sso::id_token`]), finds
+//! or creates the account ([`crate::sso::account`]) and begins a session with a new id. Where
+//! the person goes afterwards was stored at the start, and is a local path.
+//!
+//! Signing out of a session begun here also signs out at the provider, when it offers an
+//! `end_session_endpoint` (RP-initiated logout).
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use vigil_core::identity::{IdentityProviderDef, OidcDef, Protocol};
+
+use super::session;
+use crate::AppState;
+use crate::sso::{self, account};
+
+/// The cookie that ties a pending sign-in to the browser that began it.
+pub const BINDING_COOKIE: &str = "vigil_sso";
+
+/// Query of the start address.
+#[derive(Debug, Deserialize)]
+pub struct Start {
+    next: Option<String>,
+}
+
+/// Query of the callback: a code and the state, or the provider's error.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    /// The issuer that answered (RFC 9207), when the provider says: it must be this one's.
+    iss: Option<String>,
+}
+
+/// The providers' sign-in links for the sign-in page: (address, button text).
+pub fn buttons(app: &AppState, next: &str) -> Vec<(String, String)> {
+    let next = super::format::query_escape(next);
+    app.engine
+        .identity_providers()
+        .iter()
+        .map(|p| (format!("/ui/sso/{}?next={next}", p.name), p.title.clone()))
+        .collect()
+}
+
+fn provider(app: &AppState, name: &str) -> Option<IdentityProviderDef> {
+    app.engine.identity_providers().iter().find(|p| p.name == name).cloned()
+}
+
+fn oidc(def: &IdentityProviderDef) -> &OidcDef {
+    match &def.protocol {
+        Protocol::Oidc(o) => o,
+    }
+}
+
+fn redirect_uri(app: &AppState, headers: &HeaderMap, name: &str) -> String {
+    format!("{}/ui/sso/{name}/callback", crate::operations::instances::base_url(app, headers))
+}
+
+fn secure(app: &AppState, headers: &HeaderMap) -> &'static str {
+    let https = app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
+    if https { "; Secure" } else { "" }
+}
+
+/// The value of cookie `name` in `headers`.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A refused sign-in, as a page that offers to begin again.
+fn refused(status: StatusCode, message: &str) -> Response {
+    let page: Markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            (super::layout::head("Sign-in refused", false))
+            body { main.signin {
+                h1 { "Not signed in" }
+                p.error-box role="alert" { (message) }
+                p { a href="/ui/signin" { "Sign in again" } }
+            } }
+        }
+    };
+    (status, page).into_response()
+}
+
+/// A page that sends the browser on to `to` (a new navigation from this site, so the SameSite
+/// session cookie set with it goes along; a redirect at the end of a cross-site chain would not
+/// carry it, nor may a form's redirect leave the site under the UI's `form-action` policy).
+fn continue_to(to: &str, what: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content=(format!("0;url={to}"));
+                title { (what) }
+            }
+            body { main.signin { p { (what) " " a #continue href=(to) { "Continue" } } } }
+        }
+    }
+}
+
+/// `GET /ui/sso/{name}`: sends the browser to the provider.
+pub async fn start(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<Start>,
+    headers: HeaderMap,
+) -> Response {
+    let next = super::local_path(q.next.as_deref(), "/").to_string();
+    if !app.auth.required() {
+        return Redirect::to(&next).into_response();
+    }
+    let Some(def) = provider(&app, &name) else {
+        return refused(StatusCode::NOT_FOUND, "There is no such identity provider.");
+    };
+    let oidc = oidc(&def);
+    let discovery = match app.auth.providers().discovery(oidc).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(provider = %name, error = %e, "Could not read an identity provider's discovery document.");
+            return refused(StatusCode::BAD_GATEWAY, "vigil cannot reach the identity provider now: try again.");
+        }
+    };
+    let (state, nonce, verifier) = (sso::random_value(), sso::random_value(), sso::random_value());
+    // A browser keeps its binding across tabs, so two sign-ins begun at once both come back.
+    let binding = cookie(&headers, BINDING_COOKIE)
+        .filter(|b| b.len() == 43 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
+        .map_or_else(sso::random_value, str::to_string);
+    let now = app.engine.now();
+    let pending = vigil_store::SignInStateRow {
+        state_hash: sso::digest(&state),
+        provider: name.clone(),
+        nonce: nonce.clone(),
+        verifier: verifier.clone(),
+        binding_hash: sso::digest(&binding),
+        next,
+        expires_at: now + sso::PENDING_SECONDS * 1000,
+    };
+    if let Err(e) = app.engine.store().put_sign_in_state(&pending, now).await {
+        tracing::error!(error = %e, "Could not store a pending sign-in.");
+        return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+    }
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", &oidc.client_id),
+        ("redirect_uri", &redirect_uri(&app, &headers, &name)),
+        ("scope", &oidc.scopes.join(" ")),
+        ("state", &state),
+        ("nonce", &nonce),
+        ("code_challenge", &sso::challenge(&verifier)),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap_or_default();
+    let joiner = if discovery.authorization_endpoint.contains('?') { '&' } else { '?' };
+    let to = format!("{}{joiner}{query}", discovery.authorization_endpoint);
+    let bind = format!(
+        "{BINDING_COOKIE}={binding}; Path=/ui/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        sso::PENDING_SECONDS,
+        secure(&app, &headers)
+    );
+    (StatusCode::SEE_OTHER, [(SET_COOKIE, bind), (LOCATION, to)]).into_response()
+}
+
+/// `GET /ui/sso/{name}/callback`: checks the provider's answer and begins a session.
+pub async fn callback(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<Callback>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(error) = &q.error {
+        let error: String = error.chars().filter(|c| c.is_ascii_lowercase() || *c == '_').take(64).collect();
+        tracing::info!(provider = %name, error = %error, "An identity provider did not sign someone in.");
+        return refused(StatusCode::UNAUTHORIZED, &format!("The identity provider did not sign you in ({error})."));
+    }
+    let (Some(code), Some(state)) = (&q.code, &q.state) else {
+        return refused(StatusCode::BAD_REQUEST, "The identity provider's answer is incomplete: sign in again.");
+    };
+    let now = app.engine.now();
+    let store = app.engine.store().clone();
+    let pending = match store.take_sign_in_state(&sso::digest(state), now).await {
+        Ok(Some(p)) if p.provider == name => p,
+        Ok(_) => {
+            tracing::warn!(provider = %name, "A sign-in came back with a state that is unknown, used or expired.");
+            return refused(StatusCode::BAD_REQUEST, "This sign-in has expired or was already used: sign in again.");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "Could not read a pending sign-in.");
+            return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
+        }
+    };
+    let bound = cookie(&headers, BINDING_COOKIE)
+        .is_some_and(|b| bool::from(sso::digest(b).as_bytes().ct_eq(pending.binding_hash.as_bytes())));
+    if !bound {
+        tracing::warn!(provider = %name, "A sign-in came back to a browser that did not begin it.");
+        return refused(StatusCode::BAD_REQUEST, "This sign-in began in another browser: sign in again here.");
+    }
+    let Some(def) = provider(&app, &name) else {
+        return refused(StatusCode::NOT_FOUND, "There is no such identity provider.");
+    };
+    let oidc = oidc(&def);
+    if q.iss.as_ref().is_some_and(|iss| *iss != oidc.issuer) {
+        tracing::warn!(provider = %name, "A sign-in came back from another issuer (a mix-up attack?).");
+        return refused(StatusCode::BAD_REQUEST, "This answer came from another identity provider: sign in again.");
+    }
+    let secret = match &oidc.client_secret {
+        Some(secret_name) => match app.engine.secret_value(secret_name) {
+            Some(value) => Some(value),
+            None => {
+                tracing::error!(provider = %name, secret = %secret_name, "The identity provider's client secret is not set: `vigil secret set`.");
+                return refused(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Signing in this way is not set up completely: tell an admin.",
+                );
+            }
+        },
+        None => None,
+    };
+    let exchange = (code.as_str(), pending.verifier.as_str(), redirect_uri(&app, &headers, &name));
+    let wanted = [oidc.username_claim.as_str(), oidc.groups_claim.as_str()];
+    let claims = app
+        .auth
+        .providers()
+        .claims(oidc, (exchange.0, exchange.1, &exchange.2), secret.as_deref(), (&pending.nonce, now / 1000, &wanted))
+        .await;
+    let claims = match claims {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(provider = %name, error = %e, "A sign-in through an identity provider was refused.");
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "The identity provider's answer could not be verified: sign in again.",
+            );
+        }
+    };
+    let user = match account::person_of(&name, oidc, &claims) {
+        Ok(person) => account::sign_in(store.as_ref(), &def, person, now).await,
+        Err(e) => Err(e),
+    };
+    let user = match user {
+        Ok(u) => u,
+        Err(account::Refusal::Store(e)) => {
+            tracing::error!(error = %e, "Could not store a signed-in account.");
+            return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+        }
+        Err(e) => {
+            tracing::warn!(provider = %name, refusal = %e, "A sign-in through an identity provider was refused.");
+            return refused(StatusCode::FORBIDDEN, &format!("vigil does not sign you in: {e}."));
+        }
+    };
+    app.auth.forget().await;
+    let Some(caller) = app.auth.user_caller(&user.id).await else {
+        let msg = format!(
+            "You are `{}`, and your account has no role in vigil yet: an admin gives it one, or lists one of your \
+             groups in a team.",
+            user.id
+        );
+        return refused(StatusCode::FORBIDDEN, &msg);
+    };
+    let id = match session::begin(&app, &caller, Some(&name)).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "Could not store a UI session.");
+            return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
+        }
+    };
+    tracing::info!(provider = %name, user = %user.id, "Signed in through an identity provider.");
+    let secure = !secure(&app, &headers).is_empty();
+    let unbind = format!("{BINDING_COOKIE}=; Path=/ui/sso/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let cookies = AppendHeaders([(SET_COOKIE, session::sign_in_cookie(&id, secure)), (SET_COOKIE, unbind)]);
+    (StatusCode::OK, cookies, continue_to(&pending.next, "Signed in.")).into_response()
+}
+
+/// Where signing out of a session begun through `provider` sends the browser, to sign out
+/// there too; none when the provider has no `end_session_endpoint` or its `logout` is off.
+pub async fn logout_at(app: &AppState, headers: &HeaderMap, provider_name: &str) -> Option<String> {
+    let def = provider(app, provider_name)?;
+    let oidc = oidc(&def);
+    if !oidc.logout {
+        return None;
+    }
+    let discovery = app.auth.providers().discovery(oidc).await.ok()?;
+    let end = discovery.end_session_endpoint.as_deref()?;
+    let back = format!("{}/ui/signin", crate::operations::instances::base_url(app, headers));
+    let query =
+        serde_urlencoded::to_string([("client_id", oidc.client_id.as_str()), ("post_logout_redirect_uri", &back)])
+            .ok()?;
+    let joiner = if end.contains('?') { '&' } else { '?' };
+    Some(format!("{end}{joiner}{query}"))
+}
+
+/// The page that sends a signed-out browser on to the provider's sign-out.
+pub fn leaving(to: &str) -> Markup {
+    continue_to(to, "Signed out of vigil; signing out at the identity provider.")
+}
