@@ -351,7 +351,7 @@ pub fn reference_markdown(cli: &clap::Command) -> String {
          ## Definition files\n\n\
          A config directory holds `workflows/`, `schedules/`, `monitors/`, `notifiers/`, `event_handlers/`,\n\
          `status-pages/`, `teams/` ([teams](teams.md): `name`, `description`, `members`, `groups`, `owns`) and\n\
-         `identity-providers/` ([single sign-on](sso.md): `name`, `title`, `oidc`, `roles`, `createAccounts`), one YAML or JSON\n\
+         `identity-providers/` ([single sign-on](sso.md): `name`, `title`, `oidc` or `ldap`, `roles`, `createAccounts`), one YAML or JSON\n\
          definition (or a list of them) per file. Editors validate them with the JSON Schemas in `docs/schema/`: with\n\
          yaml-language-server, start a file with\n\
          `# yaml-language-server: $schema=https://vigil-rs.github.io/schema/workflow.schema.json` (or a path to\n\

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod prometheus;
+pub mod slapd;
 pub mod sshd;
 pub mod tls;
 pub mod webdriver;

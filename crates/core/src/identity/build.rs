@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{IdentityProviderDef, OidcDef, Protocol};
+use super::{IdentityProviderDef, LdapDef, OidcDef, Protocol};
 use crate::def::typed::typed;
 use crate::diagnostic::{Problem, Severity};
-use crate::principal::Role;
 
 /// An identity provider's document as written.
 #[derive(Deserialize)]
@@ -19,6 +18,8 @@ struct Written {
     title: Option<String>,
     #[serde(default)]
     oidc: Option<WrittenOidc>,
+    #[serde(default)]
+    ldap: Option<WrittenLdap>,
     #[serde(default)]
     roles: BTreeMap<String, String>,
     #[serde(default = "yes")]
@@ -43,6 +44,34 @@ struct WrittenOidc {
     logout: bool,
 }
 
+/// The `ldap:` block as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct WrittenLdap {
+    url: String,
+    #[serde(default)]
+    start_tls: bool,
+    #[serde(default)]
+    ca: Option<String>,
+    #[serde(default)]
+    bind_dn: Option<String>,
+    #[serde(default)]
+    bind_password: Option<String>,
+    user_base: String,
+    #[serde(default)]
+    user_filter: Option<String>,
+    #[serde(default)]
+    group_base: Option<String>,
+    #[serde(default)]
+    group_filter: Option<String>,
+    #[serde(default)]
+    group_attribute: Option<String>,
+    #[serde(default)]
+    name_attribute: Option<String>,
+    #[serde(default)]
+    email_attribute: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -62,26 +91,19 @@ pub fn build_identity_provider(doc: &Value) -> (Option<IdentityProviderDef>, Vec
         );
         problems.push(Problem::error("name", msg));
     }
-    let protocol = match written.oidc {
-        Some(oidc) => oidc_def(oidc, &mut problems).map(Protocol::Oidc),
-        None => {
-            problems.push(Problem::error("", "say how people sign in: an `oidc:` block"));
+    let protocol = match (written.oidc, written.ldap) {
+        (Some(oidc), None) => oidc_def(oidc, &mut problems).map(Protocol::Oidc),
+        (None, Some(ldap)) => ldap_def(ldap, &mut problems).map(Protocol::Ldap),
+        (None, None) => {
+            problems.push(Problem::error("", "say how people sign in: an `oidc:` or an `ldap:` block"));
+            None
+        }
+        (Some(_), Some(_)) => {
+            problems.push(Problem::error("ldap", "one provider is `oidc:` or `ldap:`, not both: write two files"));
             None
         }
     };
-    let mut roles = BTreeMap::new();
-    for (group, role) in &written.roles {
-        match Role::parse(role) {
-            Some(r) => {
-                roles.insert(group.clone(), r);
-            }
-            None => {
-                let hint = crate::diagnostic::did_you_mean(role, ["viewer", "responder", "editor", "admin"]);
-                let msg = format!("`{role}` is not a role: viewer, responder, editor or admin");
-                problems.push(Problem::error(format!("roles.{group}"), msg).with_hint(hint));
-            }
-        }
-    }
+    let roles = crate::team::roles(&written.roles, "roles", &mut problems);
     if problems.iter().any(|p| p.severity == Severity::Error) {
         return (None, problems);
     }
@@ -101,22 +123,7 @@ fn oidc_def(w: WrittenOidc, problems: &mut Vec<Problem>) -> Option<OidcDef> {
     if w.client_id.trim().is_empty() {
         problems.push(Problem::error("oidc.clientId", "the client id vigil is registered with at the provider"));
     }
-    let client_secret = match w.client_secret.as_deref().map(str::trim) {
-        None => None,
-        Some(text) => {
-            let name = text
-                .strip_prefix("${")
-                .and_then(|t| t.strip_suffix('}'))
-                .and_then(crate::params::secret_name)
-                .filter(|n| !n.is_empty());
-            if name.is_none() {
-                let msg = "the client secret is never written here (config files are published and shown): name a \
-                           stored secret, `${workflow.secrets.NAME}` (`vigil secret set NAME`)";
-                problems.push(Problem::error("oidc.clientSecret", msg));
-            }
-            name
-        }
-    };
+    let client_secret = stored_secret(w.client_secret.as_deref(), "oidc.clientSecret", problems);
     let mut scopes = w.scopes.unwrap_or_else(|| vec!["openid".into(), "profile".into(), "email".into()]);
     if !scopes.iter().any(|s| s == "openid") {
         scopes.insert(0, "openid".into());
@@ -155,5 +162,93 @@ fn issuer_problem(issuer: &str) -> Option<String> {
             "`{issuer}`: an issuer must be an https:// URL (http:// only on a loopback address), or tokens and \
              codes would cross the network in the clear"
         )),
+    }
+}
+
+/// The stored secret `written` names (`${workflow.secrets.NAME}`); a problem at `path` when it is
+/// written some other way (a value in the file would be published and shown).
+fn stored_secret(written: Option<&str>, path: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let text = written?.trim();
+    let name = text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .and_then(crate::params::secret_name)
+        .filter(|n| !n.is_empty());
+    if name.is_none() {
+        let msg = "a secret is never written here (config files are published and shown): name a stored secret, \
+                   `${workflow.secrets.NAME}` (`vigil secret set NAME`)";
+        problems.push(Problem::error(path, msg));
+    }
+    name
+}
+
+/// The `ldap:` block, checked.
+fn ldap_def(w: WrittenLdap, problems: &mut Vec<Problem>) -> Option<LdapDef> {
+    let before = problems.len();
+    match url::Url::parse(&w.url) {
+        Ok(url) if url.scheme() == "ldaps" => {
+            if w.start_tls {
+                problems.push(Problem::error("ldap.startTls", "`ldaps://` is TLS already: StartTLS is for `ldap://`"));
+            }
+        }
+        Ok(url) if url.scheme() == "ldap" => {
+            let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if !w.start_tls && !loopback {
+                let msg = "passwords would cross the network in the clear: use `ldaps://`, or `startTls: true` \
+                           (plain `ldap://` only on a loopback address)";
+                problems.push(Problem::error("ldap.url", msg));
+            }
+        }
+        _ => problems.push(Problem::error("ldap.url", format!("`{}` is not an `ldap://` or `ldaps://` URL", w.url))),
+    }
+    if w.ca.as_deref().is_some_and(|pem| !pem.contains("-----BEGIN CERTIFICATE-----")) {
+        problems.push(Problem::error("ldap.ca", "PEM certificates (`-----BEGIN CERTIFICATE-----`)"));
+    }
+    let bind_password = stored_secret(w.bind_password.as_deref(), "ldap.bindPassword", problems);
+    if w.bind_dn.is_some() != w.bind_password.is_some() {
+        problems.push(Problem::error("ldap.bindDn", "`bindDn` and `bindPassword` come together"));
+    }
+    if w.user_base.trim().is_empty() {
+        problems.push(Problem::error("ldap.userBase", "the entry under which people are searched"));
+    }
+    let user_filter = w.user_filter.unwrap_or_else(|| "(uid={username})".into());
+    filter_problem(&user_filter, "ldap.userFilter", &["{username}"], problems);
+    let group_filter =
+        w.group_filter.unwrap_or_else(|| "(|(member={dn})(uniqueMember={dn})(memberUid={username}))".into());
+    filter_problem(&group_filter, "ldap.groupFilter", &["{dn}", "{username}"], problems);
+    if problems.len() > before {
+        return None;
+    }
+    Some(LdapDef {
+        url: w.url,
+        start_tls: w.start_tls,
+        ca: w.ca,
+        bind_dn: w.bind_dn,
+        bind_password,
+        user_base: w.user_base,
+        user_filter,
+        group_base: w.group_base,
+        group_filter,
+        group_attribute: w.group_attribute.unwrap_or_else(|| "cn".into()),
+        name_attribute: w.name_attribute.unwrap_or_else(|| "cn".into()),
+        email_attribute: w.email_attribute.unwrap_or_else(|| "mail".into()),
+    })
+}
+
+/// A problem at `path` unless `filter` is one parenthesized LDAP filter naming one of `needs`.
+fn filter_problem(filter: &str, path: &str, needs: &[&str], problems: &mut Vec<Problem>) {
+    let mut depth = 0i32;
+    let balanced = filter.chars().all(|c| {
+        depth += match c {
+            '(' => 1,
+            ')' => -1,
+            _ => 0,
+        };
+        depth >= 0
+    }) && depth == 0;
+    if !filter.starts_with('(') || !filter.ends_with(')') || !balanced {
+        problems.push(Problem::error(path, format!("`{filter}` is not an LDAP filter such as `(uid={{username}})`")));
+    } else if !needs.iter().any(|n| filter.contains(n)) {
+        problems.push(Problem::error(path, format!("the filter must use {}", needs.join(" or "))));
     }
 }

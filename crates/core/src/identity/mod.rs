@@ -5,7 +5,11 @@
 //! An OpenID Connect provider signs people in with the authorization code flow (PKCE, `state`
 //! and `nonce`); the ID token's groups claim names the person's groups, which teams map to roles
 //! (`groups:` in a team's file) and [`IdentityProviderDef::roles`] maps to a role everywhere.
-//! The client secret is never written in the file: it names a stored secret
+//! An LDAP directory checks the name and password typed on the sign-in page: vigil searches for
+//! the person (as its own account or anonymously), binds as them with the password, and reads
+//! their groups.
+//!
+//! A client secret or bind password is never written in the file: it names a stored secret
 //! (`${workflow.secrets.NAME}`), read when it is used.
 
 use std::collections::BTreeMap;
@@ -38,8 +42,39 @@ pub struct IdentityProviderDef {
 /// How an identity provider signs people in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protocol {
-    /// OpenID Connect.
+    /// OpenID Connect: a button on the sign-in page.
     Oidc(OidcDef),
+    /// An LDAP directory: the sign-in page's name and password, checked by binding as the person.
+    Ldap(LdapDef),
+}
+
+/// An LDAP directory (OpenLDAP, Active Directory, FreeIPA, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LdapDef {
+    /// `ldaps://host:636`, or `ldap://host:389` with [`Self::start_tls`].
+    pub url: String,
+    /// Whether an `ldap://` connection is upgraded with StartTLS before anything is sent.
+    pub start_tls: bool,
+    /// PEM certificates of the authorities to trust (none: the system's).
+    pub ca: Option<String>,
+    /// The account vigil searches with (none: an anonymous search).
+    pub bind_dn: Option<String>,
+    /// The stored secret holding its password.
+    pub bind_password: Option<String>,
+    /// Where people are searched.
+    pub user_base: String,
+    /// The search for a person, `{username}` standing for the name typed (escaped).
+    pub user_filter: String,
+    /// Where groups are searched (none: no groups).
+    pub group_base: Option<String>,
+    /// The search for a person's groups: `{dn}` and `{username}` (escaped).
+    pub group_filter: String,
+    /// The group attribute that names it (`cn`).
+    pub group_attribute: String,
+    /// The person's attribute with a name to show (`cn`).
+    pub name_attribute: String,
+    /// The person's attribute with their email (`mail`).
+    pub email_attribute: String,
 }
 
 /// An OpenID Connect provider.
@@ -61,6 +96,16 @@ pub struct OidcDef {
     /// Whether signing out of vigil also signs out of the provider (RP-initiated logout, when
     /// its discovery document names an `end_session_endpoint`). Default: yes.
     pub logout: bool,
+}
+
+impl Protocol {
+    /// The accounts' `source` it makes: `oidc` or `ldap`.
+    pub fn source(&self) -> &'static str {
+        match self {
+            Protocol::Oidc(_) => "oidc",
+            Protocol::Ldap(_) => "ldap",
+        }
+    }
 }
 
 impl IdentityProviderDef {

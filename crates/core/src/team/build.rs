@@ -72,8 +72,13 @@ pub fn build_team(doc: &Value) -> (Option<TeamDef>, Vec<Problem>) {
     (Some(team), problems)
 }
 
-/// Roles by name, each one of viewer, responder, editor or admin.
-fn roles(written: &BTreeMap<String, String>, field: &str, problems: &mut Vec<Problem>) -> BTreeMap<String, Role> {
+/// Roles by name, each one of viewer, responder, editor or admin; a problem at `FIELD.NAME` for
+/// each that is not.
+pub(crate) fn roles(
+    written: &BTreeMap<String, String>,
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Role> {
     let mut out = BTreeMap::new();
     for (who, role) in written {
         match Role::parse(role) {

@@ -16,6 +16,7 @@ use crate::principal::Role;
 
 mod build;
 
+pub(crate) use build::roles;
 pub use build::{build_team, is_team_name};
 
 /// The kinds of object a team owns by name.

@@ -39,6 +39,9 @@ pub enum SignInError {
     /// Too many wrong tries on this account lately.
     #[error("too many wrong tries for this account: try again in {0} s")]
     Paused(u64),
+    /// No directory could be asked (LDAP).
+    #[error("the directory cannot be reached")]
+    Directory,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,6 +89,15 @@ pub struct Credentials<'a> {
 /// its check, so tries sent at once cannot all be checked. A success does not clear the count:
 /// the caller does, once everything it checks passed ([`Store::user_signed_in`]).
 pub async fn check_password(store: &dyn Store, user: &UserRow, password: &str, now: Millis) -> Result<(), SignInError> {
+    take_try(store, user, now).await?;
+    let can_sign_in = user.kind == PERSON && user.disabled_at.is_none();
+    let stored = user.password_hash.as_deref().filter(|_| can_sign_in);
+    if password::verify(stored, password).await { Ok(()) } else { Err(SignInError::Wrong) }
+}
+
+/// Takes a sign-in try on `user` before its password is checked (here or by a directory):
+/// refused while the account is paused, and the try that reaches the pause pauses it first.
+pub async fn take_try(store: &dyn Store, user: &UserRow, now: Millis) -> Result<(), SignInError> {
     let first_pause = now + pause_ms(FREE_FAILURES).unwrap_or(1000);
     let Some(tries) = store.reserve_sign_in(&user.id, now, FREE_FAILURES, first_pause).await? else {
         let wait = user.paused_until.map_or(1, |until| ((until - now).max(1000) as u64).div_ceil(1000));
@@ -94,9 +106,7 @@ pub async fn check_password(store: &dyn Store, user: &UserRow, password: &str, n
     if let Some(ms) = pause_ms(tries).filter(|ms| now + ms > first_pause) {
         store.pause_sign_ins(&user.id, now + ms).await?;
     }
-    let can_sign_in = user.kind == PERSON && user.disabled_at.is_none();
-    let stored = user.password_hash.as_deref().filter(|_| can_sign_in);
-    if password::verify(stored, password).await { Ok(()) } else { Err(SignInError::Wrong) }
+    Ok(())
 }
 
 /// Checks a local sign-in: the account's try taken and its password checked

@@ -103,7 +103,7 @@ pub async fn sign_in(
                     display_name: person.display_name.clone(),
                     email: person.email.clone(),
                     kind: PERSON.into(),
-                    source: "oidc".into(),
+                    source: def.protocol.source().into(),
                     role: role.clone().flatten(),
                     external_id: Some(person.external_id.clone()),
                     groups: person.groups.clone(),
@@ -133,6 +133,7 @@ mod tests {
         let doc = json!({"name": "corp", "oidc": {"issuer": "https://idp.test", "clientId": "vigil"}});
         match vigil_core::identity::build_identity_provider(&doc).0.unwrap().protocol {
             vigil_core::identity::Protocol::Oidc(o) => o,
+            vigil_core::identity::Protocol::Ldap(_) => unreachable!("an oidc block"),
         }
     }
 

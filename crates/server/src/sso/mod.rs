@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod id_token;
+pub mod ldap;
 pub mod provider;
 
 use base64::Engine;

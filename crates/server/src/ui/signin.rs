@@ -133,7 +133,7 @@ pub async fn submit(
     }
     // Counted before it is checked (a success clears it), so tries sent at once count too.
     throttle.failed(source, Instant::now());
-    let caller = match (&f.token, &f.password) {
+    let (caller, directory) = match (&f.token, &f.password) {
         (Some(token), _) => {
             let caller = match crate::auth::split(token.trim()) {
                 Some((id, secret)) => app.auth.check(id, secret).await,
@@ -143,7 +143,7 @@ pub async fn submit(
                 let again = Again { problem: Some("That token is not valid (or was revoked)."), ..Again::default() };
                 return (StatusCode::UNAUTHORIZED, form_page(&app, &next, again)).into_response();
             };
-            caller
+            (caller, None)
         }
         (None, Some(password)) => {
             let typed = Credentials { name, password, code: f.code.as_deref() };
@@ -163,6 +163,14 @@ pub async fn submit(
                         Again { problem: Some("Wrong name, password or one-time code."), name, ask_code: false };
                     return (StatusCode::UNAUTHORIZED, form_page(&app, &next, again)).into_response();
                 }
+                Err(SignInError::Directory) => {
+                    let again = Again {
+                        problem: Some("The directory cannot be reached: try again in a moment, or tell an admin."),
+                        name,
+                        ask_code: false,
+                    };
+                    return (StatusCode::SERVICE_UNAVAILABLE, form_page(&app, &next, again)).into_response();
+                }
                 Err(SignInError::Store(e)) => {
                     tracing::error!(error = %e, "Could not check a sign-in.");
                     return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
@@ -172,7 +180,7 @@ pub async fn submit(
         (None, None) => return (StatusCode::BAD_REQUEST, form_page(&app, &next, Again::default())).into_response(),
     };
     throttle.succeeded(source);
-    let session = match session::begin(&app, &caller, None).await {
+    let session = match session::begin(&app, &caller, directory.as_deref()).await {
         Ok(id) => id,
         Err(e) => {
             tracing::error!(error = %e, "Could not store a UI session.");
@@ -187,11 +195,28 @@ pub async fn submit(
 
 /// The caller an account's sign-in begins a session for; an account without a role has nothing
 /// to see, and is told so as a wrong try would be.
-async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<Caller, SignInError> {
+/// A local account's password is checked here; an LDAP directory's account, or a name with no
+/// account while directories are set up, is checked by the directories. Gives the directory too.
+async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<(Caller, Option<String>), SignInError> {
     let store = app.auth.store().clone();
-    let user = accounts::sign_in(store.as_ref(), app.secret_box.as_deref(), typed, app.engine.now()).await?;
+    let existing = store.user(&accounts::normalize(typed.name)).await?;
+    let has_directory = || {
+        app.engine.identity_providers().iter().any(|p| matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)))
+    };
+    let by_directory = match &existing {
+        Some(user) => user.source == "ldap",
+        None => has_directory(),
+    };
+    let (user, directory) = if by_directory {
+        let name = accounts::normalize(typed.name);
+        let (user, directory) = super::sso::directory_sign_in(app, &name, typed.password, existing.as_ref()).await?;
+        (user, Some(directory))
+    } else {
+        (accounts::sign_in(store.as_ref(), app.secret_box.as_deref(), typed, app.engine.now()).await?, None)
+    };
     app.auth.forget().await;
-    app.auth.user_caller(&user.id).await.ok_or(SignInError::Wrong)
+    let caller = app.auth.user_caller(&user.id).await.ok_or(SignInError::Wrong)?;
+    Ok((caller, directory))
 }
 
 /// `POST /ui/signout`: ends the session everywhere, and clears the cookie; a session begun

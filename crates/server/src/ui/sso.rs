@@ -14,15 +14,17 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use vigil_core::identity::{IdentityProviderDef, OidcDef, Protocol};
+use vigil_store::UserRow;
 
 use super::session;
 use crate::AppState;
+use crate::accounts;
 use crate::sso::{self, account};
 
 /// The cookie that ties a pending sign-in to the browser that began it.
@@ -44,23 +46,21 @@ pub struct Callback {
     iss: Option<String>,
 }
 
-/// The providers' sign-in links for the sign-in page: (address, button text).
+/// The OpenID Connect providers' sign-in links for the sign-in page: (address, button text).
 pub fn buttons(app: &AppState, next: &str) -> Vec<(String, String)> {
     let next = super::format::query_escape(next);
-    app.engine
-        .identity_providers()
-        .iter()
-        .map(|p| (format!("/ui/sso/{}?next={next}", p.name), p.title.clone()))
-        .collect()
+    let providers = app.engine.identity_providers();
+    let oidc = providers.iter().filter(|p| matches!(p.protocol, Protocol::Oidc(_)));
+    oidc.map(|p| (format!("/ui/sso/{}?next={next}", p.name), p.title.clone())).collect()
 }
 
-fn provider(app: &AppState, name: &str) -> Option<IdentityProviderDef> {
-    app.engine.identity_providers().iter().find(|p| p.name == name).cloned()
-}
-
-fn oidc(def: &IdentityProviderDef) -> &OidcDef {
+/// The OpenID Connect provider `name`, with its `oidc:` block.
+fn provider(app: &AppState, name: &str) -> Option<(IdentityProviderDef, OidcDef)> {
+    let providers = app.engine.identity_providers();
+    let def = providers.iter().find(|p| p.name == name)?;
     match &def.protocol {
-        Protocol::Oidc(o) => o,
+        Protocol::Oidc(o) => Some((def.clone(), o.clone())),
+        Protocol::Ldap(_) => None,
     }
 }
 
@@ -72,19 +72,6 @@ fn secure(app: &AppState, headers: &HeaderMap) -> &'static str {
     let https = app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
         || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
     if https { "; Secure" } else { "" }
-}
-
-/// The value of cookie `name` in `headers`.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
 }
 
 /// A refused sign-in, as a page that offers to begin again.
@@ -131,10 +118,10 @@ pub async fn start(
     if !app.auth.required() {
         return Redirect::to(&next).into_response();
     }
-    let Some(def) = provider(&app, &name) else {
+    let Some((_, oidc)) = provider(&app, &name) else {
         return refused(StatusCode::NOT_FOUND, "There is no such identity provider.");
     };
-    let oidc = oidc(&def);
+    let oidc = &oidc;
     let discovery = match app.auth.providers().discovery(oidc).await {
         Ok(d) => d,
         Err(e) => {
@@ -144,7 +131,7 @@ pub async fn start(
     };
     let (state, nonce, verifier) = (sso::random_value(), sso::random_value(), sso::random_value());
     // A browser keeps its binding across tabs, so two sign-ins begun at once both come back.
-    let binding = cookie(&headers, BINDING_COOKIE)
+    let binding = session::cookie(&headers, BINDING_COOKIE)
         .filter(|b| b.len() == 43 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
         .map_or_else(sso::random_value, str::to_string);
     let now = app.engine.now();
@@ -210,16 +197,16 @@ pub async fn callback(
             return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
         }
     };
-    let bound = cookie(&headers, BINDING_COOKIE)
+    let bound = session::cookie(&headers, BINDING_COOKIE)
         .is_some_and(|b| bool::from(sso::digest(b).as_bytes().ct_eq(pending.binding_hash.as_bytes())));
     if !bound {
         tracing::warn!(provider = %name, "A sign-in came back to a browser that did not begin it.");
         return refused(StatusCode::BAD_REQUEST, "This sign-in began in another browser: sign in again here.");
     }
-    let Some(def) = provider(&app, &name) else {
+    let Some((def, oidc)) = provider(&app, &name) else {
         return refused(StatusCode::NOT_FOUND, "There is no such identity provider.");
     };
-    let oidc = oidc(&def);
+    let oidc = &oidc;
     if q.iss.as_ref().is_some_and(|iss| *iss != oidc.issuer) {
         tracing::warn!(provider = %name, "A sign-in came back from another issuer (a mix-up attack?).");
         return refused(StatusCode::BAD_REQUEST, "This answer came from another identity provider: sign in again.");
@@ -295,8 +282,8 @@ pub async fn callback(
 /// Where signing out of a session begun through `provider` sends the browser, to sign out
 /// there too; none when the provider has no `end_session_endpoint` or its `logout` is off.
 pub async fn logout_at(app: &AppState, headers: &HeaderMap, provider_name: &str) -> Option<String> {
-    let def = provider(app, provider_name)?;
-    let oidc = oidc(&def);
+    let (_, oidc) = provider(app, provider_name)?;
+    let oidc = &oidc;
     if !oidc.logout {
         return None;
     }
@@ -313,4 +300,64 @@ pub async fn logout_at(app: &AppState, headers: &HeaderMap, provider_name: &str)
 /// The page that sends a signed-out browser on to the provider's sign-out.
 pub fn leaving(to: &str) -> Markup {
     continue_to(to, "Signed out of vigil; signing out at the identity provider.")
+}
+
+/// Checks a name and password typed on the sign-in page against the LDAP directories: the one
+/// that made `existing` (whose tries are counted and paced like a password's), or each in turn
+/// for a name with no account yet. The account it signs in, and the directory's name.
+pub async fn directory_sign_in(
+    app: &AppState,
+    name: &str,
+    password: &str,
+    existing: Option<&UserRow>,
+) -> Result<(UserRow, String), accounts::SignInError> {
+    use crate::accounts::SignInError;
+    use crate::sso::ldap::{self, LdapError};
+    let store = app.engine.store().clone();
+    let now = app.engine.now();
+    if let Some(user) = existing {
+        accounts::take_try(store.as_ref(), user, now).await?;
+    }
+    let maker = existing.and_then(|u| u.external_id.as_deref()).and_then(|e| e.split_once(':')).map(|(p, _)| p);
+    let providers = app.engine.identity_providers();
+    let mut unreachable = false;
+    for def in providers.iter().filter(|p| maker.is_none_or(|m| m == p.name)) {
+        let Protocol::Ldap(directory) = &def.protocol else { continue };
+        let bind_password = match &directory.bind_password {
+            Some(secret) => match app.engine.secret_value(secret) {
+                Some(value) => Some(value),
+                None => {
+                    tracing::error!(provider = %def.name, secret = %secret, "The directory's bind password is not set: `vigil secret set`.");
+                    unreachable = true;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let person = match ldap::authenticate(directory, bind_password.as_deref(), name, password).await {
+            Ok(p) => p,
+            Err(LdapError::Wrong) => continue,
+            Err(e) => {
+                tracing::warn!(provider = %def.name, error = %e, "Could not check a sign-in with a directory.");
+                unreachable = true;
+                continue;
+            }
+        };
+        let person = account::Person {
+            id: name.to_string(),
+            external_id: format!("{}:{}", def.name, person.dn),
+            display_name: if person.display_name.is_empty() { name.to_string() } else { person.display_name },
+            email: person.email,
+            groups: person.groups,
+        };
+        return match account::sign_in(store.as_ref(), def, person, now).await {
+            Ok(user) => Ok((user, def.name.clone())),
+            Err(account::Refusal::Store(e)) => Err(SignInError::Store(e)),
+            Err(e) => {
+                tracing::warn!(provider = %def.name, refusal = %e, "A directory sign-in was refused.");
+                Err(SignInError::Wrong)
+            }
+        };
+    }
+    Err(if unreachable { SignInError::Directory } else { SignInError::Wrong })
 }
