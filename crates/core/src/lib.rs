@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod alertmanager;
+pub mod audit;
 pub mod config;
 pub mod cron;
 pub mod def;

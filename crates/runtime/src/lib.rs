@@ -50,7 +50,7 @@ mod shared;
 mod starting;
 pub mod status_events;
 pub mod status_pages;
-mod stored_notifiers;
+pub mod stored_notifiers;
 pub mod stored_pages;
 mod subscriber_delivery;
 pub mod subscribers;

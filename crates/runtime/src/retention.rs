@@ -34,6 +34,8 @@ pub struct RetentionSettings {
     pub notices: Millis,
     /// Schedule fire records (started or skipped).
     pub fires: Millis,
+    /// Audit log rows.
+    pub audit: Millis,
     /// Time between two passes.
     pub every: Duration,
     /// Rows per delete statement.
@@ -41,14 +43,15 @@ pub struct RetentionSettings {
 }
 
 impl Default for RetentionSettings {
-    /// Completed instances 7 days, failed 30, resolved alerts 30, notices 7, fire records 30; a
-    /// pass a minute, 500 rows per statement.
+    /// Completed instances 7 days, failed 30, resolved alerts 30, notices 7, fire records 30,
+    /// audit rows 365; a pass a minute, 500 rows per statement.
     fn default() -> Self {
         RetentionSettings {
             instances: Policy::default(),
             resolved_alerts: 30 * DAY,
             notices: 7 * DAY,
             fires: 30 * DAY,
+            audit: 365 * DAY,
             every: Duration::from_secs(60),
             chunk: 500,
         }
@@ -165,6 +168,12 @@ async fn pass(deps: &Deps, settings: &RetentionSettings, overrides: &Overrides) 
         if settings.fires != FOREVER {
             delete_in_chunks(settings.chunk, "fire records", |limit| {
                 deps.store.prune_fires(now - settings.fires, limit)
+            })
+            .await;
+        }
+        if settings.audit != FOREVER {
+            delete_in_chunks(settings.chunk, "audit log rows", |limit| {
+                deps.store.prune_audit(now - settings.audit, limit)
             })
             .await;
         }

@@ -379,6 +379,7 @@ impl Auth {
 fn needed(method: &Method, path: &str) -> Role {
     if path.starts_with("/api/v1/tokens")
         || path.starts_with("/api/v1/users")
+        || path.starts_with("/api/v1/audit")
         || path.starts_with("/api/v1/secrets")
         || path.starts_with("/api/secrets")
     {

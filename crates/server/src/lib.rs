@@ -11,6 +11,8 @@ pub mod access;
 pub mod accounts;
 mod ack;
 mod alertmanager;
+pub mod audit;
+mod audit_log;
 pub mod auth;
 mod badges;
 mod conductor;
@@ -81,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .merge(maintenance::routes())
         .merge(page_definitions::routes())
         .merge(users::routes())
+        .merge(audit_log::routes())
         .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())
@@ -111,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "this route does not take that method")
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), sign_in))
         .layer(axum::middleware::from_fn_with_state(state.allowed_hosts.clone(), cross_site::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

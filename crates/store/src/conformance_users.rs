@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     a_changed_password_ends_the_users_sessions(store).await;
     a_sign_in_state_is_taken_once(store).await;
     an_accounts_provider_and_groups_are_kept(store).await;
+    the_audit_log_is_read_newest_first_and_pruned(store).await;
 }
 
 async fn accounts_roundtrip_and_keep_their_counts(store: &dyn Store) {
@@ -147,4 +148,38 @@ async fn an_accounts_provider_and_groups_are_kept(store: &dyn Store) {
     let none = UserRow { groups: vec![], ..fay };
     store.put_user(&none, false).await.unwrap();
     assert!(store.user("u-fay").await.unwrap().unwrap().groups.is_empty());
+}
+
+async fn the_audit_log_is_read_newest_first_and_pruned(store: &dyn Store) {
+    let row = |at, actor: &str, kind: &str, name: &str| crate::AuditRow {
+        at,
+        actor: actor.into(),
+        source: "api".into(),
+        address: "127.0.0.1".into(),
+        action: "PUT".into(),
+        kind: kind.into(),
+        name: name.into(),
+        change: "[]".into(),
+        ..Default::default()
+    };
+    let a = store.append_audit(&row(10, "user:ana", "workflow", "w1")).await.unwrap();
+    let b = store.append_audit(&row(20, "file:teams/pay.yaml", "team", "pay")).await.unwrap();
+    let c = store.append_audit(&row(30, "user:ana", "workflow", "w1")).await.unwrap();
+    assert!(a < b && b < c, "ids grow");
+    let all = |q: crate::AuditQuery| async move {
+        store.audit_log(&q).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let q = crate::AuditQuery { limit: 10, ..Default::default() };
+    assert_eq!(all(q.clone()).await, [c, b, a]);
+    assert_eq!(
+        store.audit_log(&q).await.unwrap()[1],
+        crate::AuditRow { id: b, ..row(20, "file:teams/pay.yaml", "team", "pay") }
+    );
+    let of_w1 = crate::AuditQuery { kind: Some("workflow".into()), name: Some("w1".into()), ..q.clone() };
+    assert_eq!(all(of_w1).await, [c, a]);
+    assert_eq!(all(crate::AuditQuery { actor: Some("user:ana".into()), since: Some(15), ..q.clone() }).await, [c]);
+    assert_eq!(all(crate::AuditQuery { before_id: Some(c), limit: 1, ..q.clone() }).await, [b], "the next page");
+    assert_eq!(store.prune_audit(25, 1).await.unwrap(), 1, "a chunk");
+    assert_eq!(store.prune_audit(25, 10).await.unwrap(), 1);
+    assert_eq!(all(q).await, [c]);
 }

@@ -6,6 +6,7 @@
 //! [`conformance`] holds the suite every backend must pass.
 
 pub mod alerts;
+pub mod audit;
 pub mod cluster;
 mod cluster_sql;
 pub mod conformance;
@@ -44,6 +45,7 @@ use vigil_core::time::Millis;
 pub use alerts::{
     AlertBatch, AlertRow, DeliveryUpdate, GroupRow, MemberRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
 };
+pub use audit::{AuditQuery, AuditRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use evidence::CheckEvidence;
 pub use incidents::IncidentRow;
@@ -443,6 +445,12 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<SessionRow>>;
     /// Ends a session; false when there was none.
     async fn delete_session(&self, id_hash: &str) -> Result<bool>;
+    /// Records a change in the audit log; gives its id.
+    async fn append_audit(&self, row: &AuditRow) -> Result<i64>;
+    /// Audit rows matching `query`, newest first.
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+    /// Deletes at most `limit` audit rows recorded before `before`; how many went.
+    async fn prune_audit(&self, before: Millis, limit: u32) -> Result<u64>;
     /// Adds a sign-in sent to an identity provider, and forgets those expired by `now`.
     async fn put_sign_in_state(&self, state: &SignInStateRow, now: Millis) -> Result<()>;
     /// Takes (deletes and gives) the pending sign-in whose `state` hashes to `state_hash`, if it

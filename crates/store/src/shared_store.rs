@@ -905,6 +905,54 @@ macro_rules! store_impl {
             Ok(done.rows_affected() > 0)
         }
 
+        async fn append_audit(&self, row: &crate::AuditRow) -> Result<i64> {
+            let id: i64 = sqlx::query_scalar(crate::audit::INSERT)
+                .bind(row.at)
+                .bind(&row.actor)
+                .bind(&row.source)
+                .bind(&row.address)
+                .bind(&row.action)
+                .bind(&row.kind)
+                .bind(&row.name)
+                .bind(&row.change)
+                .fetch_one(&self.writer)
+                .await?;
+            Ok(id)
+        }
+
+        async fn audit_log(&self, query: &crate::AuditQuery) -> Result<Vec<crate::AuditRow>> {
+            let rows = sqlx::query(crate::audit::SELECT)
+                .bind(&query.kind)
+                .bind(&query.name)
+                .bind(&query.actor)
+                .bind(query.since)
+                .bind(query.before_id)
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.reader)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::AuditRow {
+                        id: r.try_get("id")?,
+                        at: r.try_get("at")?,
+                        actor: r.try_get("actor")?,
+                        source: r.try_get("source")?,
+                        address: r.try_get("address")?,
+                        action: r.try_get("action")?,
+                        kind: r.try_get("kind")?,
+                        name: r.try_get("name")?,
+                        change: r.try_get("change")?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn prune_audit(&self, before: Millis, limit: u32) -> Result<u64> {
+            let done =
+                sqlx::query(crate::audit::PRUNE).bind(before).bind(i64::from(limit)).execute(&self.writer).await?;
+            Ok(done.rows_affected())
+        }
+
         async fn put_sign_in_state(&self, state: &crate::SignInStateRow, now: Millis) -> Result<()> {
             let mut tx = self.writer.begin().await?;
             sqlx::query(crate::sessions::DELETE_EXPIRED_SIGN_IN_STATES).bind(now).execute(&mut *tx).await?;

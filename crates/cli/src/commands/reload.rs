@@ -63,6 +63,8 @@ pub async fn watch(
     let mut seen = fingerprint_off_runtime(&dir).await;
     let mut scheduled = file_schedules;
     let mut hangups = Hangups::new();
+    // The files as last made live, for the audit log's record of what a reload changed.
+    let mut live = read_files(&dir).await.unwrap_or_default();
     loop {
         // SIGHUP (systemd's `ExecReload`) reloads at once, changed or not.
         let asked = tokio::select! {
@@ -77,21 +79,18 @@ pub async fn watch(
         match reload(&engine, store.as_ref(), &db, &dir, &scheduled).await {
             Ok(names) => {
                 scheduled = names;
-                if publish {
-                    let read = blocking({
-                        let dir = dir.clone();
-                        move || shared_config::files(&dir)
-                    });
-                    let published = match read.await {
-                        Ok(files) => shared_config::publish(store.as_ref(), &files).await,
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = published {
-                        tracing::error!(
-                            error = format!("{e:#}"),
-                            "Could not publish the config directory to the other nodes."
-                        );
+                match read_files(&dir).await {
+                    Ok(files) => {
+                        crate::commands::audit::reload(&engine, &live, &files).await;
+                        if publish && let Err(e) = shared_config::publish(store.as_ref(), &files).await {
+                            tracing::error!(
+                                error = format!("{e:#}"),
+                                "Could not publish the config directory to the other nodes."
+                            );
+                        }
+                        live = files;
                     }
+                    Err(e) => tracing::error!(error = format!("{e:#}"), "Could not read the config directory again."),
                 }
             }
             Err(e) => tracing::error!(
@@ -101,6 +100,12 @@ pub async fn watch(
             ),
         }
     }
+}
+
+/// The definition files of `dir`, read on the blocking pool.
+async fn read_files(dir: &Path) -> anyhow::Result<shared_config::Files> {
+    let dir = dir.to_path_buf();
+    blocking(move || shared_config::files(&dir)).await
 }
 
 /// Loads `dir` and, only if it validates, makes it what runs; returns its schedules' names.

@@ -24,6 +24,9 @@ pub struct Args {
     /// How long a schedule's fire records (its "last runs") are kept.
     #[arg(long, env = "VIGIL_RETAIN_FIRES", default_value = "30d", value_parser = parse_keep)]
     pub retain_fires: i64,
+    /// How long a row of the audit log (who changed what) is kept.
+    #[arg(long, env = "VIGIL_RETAIN_AUDIT", default_value = "365d", value_parser = parse_keep)]
+    pub retain_audit: i64,
     /// Time between two purges of what retention lets go; each deletes in small chunks.
     #[arg(long, env = "VIGIL_RETENTION_EVERY", default_value = "1m", value_parser = parse_keep)]
     pub retention_every: i64,
@@ -37,6 +40,7 @@ impl Args {
             resolved_alerts: self.retain_resolved_alerts,
             notices: self.retain_notices,
             fires: self.retain_fires,
+            audit: self.retain_audit,
             every: std::time::Duration::from_millis(self.retention_every.clamp(100, 86_400_000) as u64),
             ..RetentionSettings::default()
         }

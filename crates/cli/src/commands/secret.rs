@@ -49,6 +49,7 @@ pub async fn run(cmd: SecretCommand) -> Result<ExitCode> {
             let sealed = secret_box(&db.db)?.seal(value.as_bytes());
             let store = open_store(&db.db).await?;
             store.put_secret(&name, &sealed, now()).await?;
+            crate::commands::audit::command(store.as_ref(), "secret set", "secret", &name, serde_json::json!({})).await;
             crate::output::outln!("secret `{name}` set (value: ***)");
         }
         SecretCommand::List { db } => {
@@ -63,6 +64,7 @@ pub async fn run(cmd: SecretCommand) -> Result<ExitCode> {
                 eprintln!("error: secret `{name}` does not exist");
                 return Ok(ExitCode::from(1));
             }
+            crate::commands::audit::command(store.as_ref(), "secret rm", "secret", &name, serde_json::json!({})).await;
             crate::output::outln!("secret `{name}` removed");
         }
     }

@@ -81,6 +81,9 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
                 }
             };
             store.put_token(&minted.row).await?;
+            let made = serde_json::json!({"id": minted.row.id, "name": minted.row.name, "role": minted.row.role,
+                "user": minted.row.user_id, "grants": minted.row.grants, "expiresAt": minted.row.expires_at});
+            crate::commands::audit::command(store.as_ref(), "token create", "token", &minted.row.id, made).await;
             eprintln!("token {} ({}) created; it is shown only now:", minted.row.id, role.as_str());
             crate::output::outln!("{}", minted.token);
         }
@@ -107,9 +110,11 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
         }
         TokenCommand::Revoke { id, db } => {
             let id = id.strip_prefix("vgl_").map(|rest| rest.split('_').next().unwrap_or(rest)).unwrap_or(&id);
-            if !open_store(&db.db).await?.revoke_token(id, SystemClock.now()).await? {
+            let store = open_store(&db.db).await?;
+            if !store.revoke_token(id, SystemClock.now()).await? {
                 anyhow::bail!("no active token with id `{id}` (see `vigil token list`)");
             }
+            crate::commands::audit::command(store.as_ref(), "token revoke", "token", id, serde_json::json!({})).await;
             crate::output::outln!("token {id} revoked");
         }
     }

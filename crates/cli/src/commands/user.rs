@@ -138,9 +138,19 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
                 created_at: now,
                 ..UserRow::default()
             };
-            if !open_store(&db.db).await?.add_user(&row).await? {
+            let store = open_store(&db.db).await?;
+            if !store.add_user(&row).await? {
                 bail!("an account `{id}` exists already");
             }
+            let made = serde_json::json!({"kind": kind, "role": row.role, "displayName": row.display_name, "email": row.email});
+            crate::commands::audit::command(
+                store.as_ref(),
+                "user add",
+                "user",
+                &id,
+                serde_json::json!({"created": made}),
+            )
+            .await;
             crate::output::outln!("{kind} `{id}` added");
         }
         UserCommand::List { db } => {
@@ -169,6 +179,8 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
             }
             let hash = password::hash(&read_password()?).await;
             store.set_password(&user.id, Some(&hash)).await?;
+            crate::commands::audit::command(store.as_ref(), "user passwd", "user", &user.id, serde_json::json!({}))
+                .await;
             crate::output::outln!("password of `{}` set; their sessions ended", user.id);
         }
         UserCommand::Role { name, role, db } => {
@@ -176,24 +188,32 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
             let user = existing(store.as_ref(), &name).await?;
             let role = role_arg(&role)?;
             store.put_user(&UserRow { role: role.clone(), ..user.clone() }, false).await?;
+            let change = serde_json::json!({"diff": [{"path": "role", "before": user.role, "after": role}]});
+            crate::commands::audit::command(store.as_ref(), "user role", "user", &user.id, change).await;
             crate::output::outln!("`{}` is now {}", user.id, role.as_deref().unwrap_or("without a role"));
         }
         UserCommand::Disable { name, db } => {
             let store = open_store(&db.db).await?;
             let user = existing(store.as_ref(), &name).await?;
             store.put_user(&UserRow { disabled_at: Some(now), ..user.clone() }, true).await?;
+            crate::commands::audit::command(store.as_ref(), "user disable", "user", &user.id, serde_json::json!({}))
+                .await;
             crate::output::outln!("`{}` disabled; their sessions ended and their tokens stop within 2 s", user.id);
         }
         UserCommand::Enable { name, db } => {
             let store = open_store(&db.db).await?;
             let user = existing(store.as_ref(), &name).await?;
             store.put_user(&UserRow { disabled_at: None, ..user.clone() }, false).await?;
+            crate::commands::audit::command(store.as_ref(), "user enable", "user", &user.id, serde_json::json!({}))
+                .await;
             crate::output::outln!("`{}` enabled", user.id);
         }
         UserCommand::ResetCode { name, db } => {
             let store = open_store(&db.db).await?;
             let user = existing(store.as_ref(), &name).await?;
             store.set_totp(&user.id, None, true).await?;
+            crate::commands::audit::command(store.as_ref(), "user reset-code", "user", &user.id, serde_json::json!({}))
+                .await;
             crate::output::outln!("one-time code of `{}` removed; their sessions ended", user.id);
         }
     }

@@ -517,6 +517,12 @@ impl Engine {
         self.shared.secrets.read().expect("lock").secret(name)
     }
 
+    /// `value` with every form of every secret value masked (what an audit row records).
+    pub fn scrub_secrets(&self, value: &mut serde_json::Value) {
+        use vigil_core::interpreter::Secrets;
+        self.shared.secrets.read().expect("lock").scrub(value);
+    }
+
     /// The configured notifiers as (name, type), by name; never their settings (they hold
     /// credentials).
     pub fn notifier_names(&self) -> Vec<(String, &'static str)> {

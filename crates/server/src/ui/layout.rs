@@ -26,6 +26,8 @@ pub enum Nav {
     StatusPages,
     /// `/ui/account` (not in the bar: reached from the account's name)
     Account,
+    /// `/ui/audit` (in the bar for admins)
+    Audit,
 }
 
 const LINKS: [(Nav, &str, &str); 8] = [
@@ -52,6 +54,9 @@ pub fn page(viewer: &Viewer, active: Nav, title: &str, body: Markup) -> Markup {
                     nav.main aria-label="Sections" {
                         @for (nav, href, text) in LINKS {
                             a href=(href) aria-current=[(nav == active).then_some("page")] { (text) }
+                        }
+                        @if viewer.is_admin() {
+                            a href="/ui/audit" aria-current=[(active == Nav::Audit).then_some("page")] { "Audit" }
                         }
                     }
                     div.who {

@@ -10,6 +10,7 @@
 mod account;
 mod alerts;
 mod assets;
+mod audit;
 mod cache;
 mod charts;
 mod cluster;
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/schedules", get(schedules::page))
         .route("/ui/schedules/{name}/{action}", post(schedules::control))
         .route("/ui/cluster", get(cluster::page))
+        .route("/ui/audit", get(audit::page))
         .route("/ui/status-pages", get(status_pages::list))
         .route("/ui/status-pages/new", get(status_page_editor::new_form).post(status_page_editor::create))
         .route("/ui/status-pages/{slug}", get(status_pages::page))

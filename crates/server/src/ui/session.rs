@@ -57,6 +57,11 @@ impl Viewer {
         self.role.is_none_or(|r| r >= Role::Respond)
     }
 
+    /// Whether this viewer is an admin (everything is open without auth).
+    pub fn is_admin(&self) -> bool {
+        self.role.is_none_or(|r| r == Role::Admin)
+    }
+
     /// Whether a sign-out button makes sense.
     pub fn signed_in(&self) -> bool {
         self.role.is_some()
@@ -172,6 +177,7 @@ fn needed(path: &str, posted: bool) -> Option<Role> {
         || (path.starts_with("/ui/monitors/") && path.ends_with("/check"));
     match path {
         "/ui/signout" => None,
+        _ if path.starts_with("/ui/audit") => Some(Role::Admin),
         _ if path.starts_with("/ui/account") => None,
         _ if !posted => Some(Role::Read),
         _ if responds => Some(Role::Respond),
@@ -341,6 +347,7 @@ mod tests {
         assert_eq!(needed("/ui/account/password", true), None);
         assert_eq!(needed("/ui/monitors", false), Some(Role::Read), "every other page needs a role everywhere");
         assert_eq!(needed("/ui/account", false), None);
+        assert_eq!(needed("/ui/audit", false), Some(Role::Admin), "who changed what is for admins");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub async fn detail(
     let now = app.engine.now();
     let body = html! {
         @if let Some(d) = &def.description { p { (d) } }
+        @if viewer.is_admin() { p { (super::audit::link("workflow", &name)) } }
         section.panel { (graph::draw(&def.tasks, &States::new(), &format!("workflow {name} v{}", def.version))) }
         @if viewer.can_write() {
             section.panel {

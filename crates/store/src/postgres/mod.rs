@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0034_status_maintenance.sql"),
     include_str!("../../migrations/postgres/0035_users.sql"),
     include_str!("../../migrations/postgres/0036_single_sign_on.sql"),
+    include_str!("../../migrations/postgres/0037_audit_log.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

@@ -1,0 +1,259 @@
+//! The audit log's recorder for the API and the web UI: a middleware after sign-in, so it knows
+//! the caller. Every successful change to what vigil runs or who may use it is recorded before
+//! the answer goes out: definitions (workflows, schedules, notifiers, status pages, event
+//! handlers, task definitions), secrets, silences, acknowledgements, maintenance, incidents,
+//! subscribers, accounts and tokens. Running things (starting or controlling instances, task
+//! updates, pings, pushed alerts, checks run now) are not changes and are not recorded.
+//!
+//! A stored definition or an account is read before and after the change, and the row holds
+//! the difference; anything else holds what was sent. Either way credentials are redacted by
+//! their field names ([`vigil_core::audit::redact`]), every form of every stored secret value is
+//! masked ([`vigil_runtime::Engine::scrub_secrets`]), and a secret's value is never read at all.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use vigil_core::audit::{redact, redacted_diff};
+use vigil_store::AuditRow;
+
+use crate::AppState;
+use crate::auth::Caller;
+
+/// What an audited request changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The kind of object, as the log names it.
+    pub kind: &'static str,
+    /// Its name, when the address says (else it is read from what was sent).
+    pub name: String,
+    /// Where its state is read before and after.
+    pub recorded: Recorded,
+}
+
+/// What of a target is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A stored definition of this kind (the `definitions` table).
+    Definition(&'static str),
+    /// An account.
+    Account,
+    /// Nothing: the row holds what was sent.
+    Sent,
+    /// Nothing, and what was sent is not recorded either (a secret's value).
+    Nothing,
+}
+
+/// The object a change to `path` acts on; `None` for requests that are not audited.
+pub fn target(path: &str) -> Option<Target> {
+    use vigil_runtime::definitions::{SCHEDULE, TASKDEF, WORKFLOW};
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = |i: usize| segs.get(i).map_or(String::new(), |s| (*s).to_string());
+    let t = |kind, name, recorded| Some(Target { kind, name, recorded });
+    let page = |at: usize| -> Option<Target> {
+        match segs.get(at + 1).copied() {
+            None | Some("delete" | "edit") => {
+                t("status-page", name(at), Recorded::Definition(vigil_runtime::stored_pages::STATUS_PAGE))
+            }
+            Some("incidents") => t("incident", name(at), Recorded::Sent),
+            Some("maintenance") => t("maintenance", name(at), Recorded::Sent),
+            Some("subscribers") => t("subscriber", name(at), Recorded::Sent),
+            Some(_) => None,
+        }
+    };
+    match segs.as_slice() {
+        ["api", "v1", "workflows", _] => t("workflow", name(3), Recorded::Definition(WORKFLOW)),
+        ["api", "v1", "schedules", _, ..] => t("schedule", name(3), Recorded::Definition(SCHEDULE)),
+        ["api", "v1", "notifiers", _] => {
+            t("notifier", name(3), Recorded::Definition(vigil_runtime::stored_notifiers::NOTIFIER))
+        }
+        ["api", "v1", "secrets", _] | ["api", "secrets", _] => {
+            t("secret", segs[segs.len() - 1].into(), Recorded::Nothing)
+        }
+        ["api", "v1", "silences", ..] | ["api", "v2", "silences"] | ["api", "v2", "silence", _] => {
+            t("silence", segs.get(3).map_or(String::new(), |s| (*s).to_string()), Recorded::Sent)
+        }
+        ["api", "v1", "alerts", "ack"] => t("alert", String::new(), Recorded::Sent),
+        ["api", "v1", "status-pages", _, ..] => page(3),
+        ["api", "v1", "users"] => t("user", String::new(), Recorded::Account),
+        ["api", "v1", "users", _] => t("user", name(3), Recorded::Account),
+        ["api", "v1", "users", _, "tokens"] => t("token", name(3), Recorded::Sent),
+        ["api", "metadata", "workflow", ..] => t("workflow", name(3), Recorded::Definition(WORKFLOW)),
+        ["api", "metadata", "taskdefs", ..] => t("taskdef", name(3), Recorded::Definition(TASKDEF)),
+        ["api", "scheduler", "schedules", ..] => t("schedule", name(3), Recorded::Definition(SCHEDULE)),
+        ["api", "event", ..] => t("event-handler", name(2), Recorded::Definition(vigil_runtime::EVENT_HANDLER)),
+        ["ui", "account", ..] => t("account", String::new(), Recorded::Sent),
+        ["ui", "alerts", "ack"] => t("alert", String::new(), Recorded::Sent),
+        ["ui", "silences", ..] => t("silence", name(2), Recorded::Sent),
+        ["ui", "schedules", _, _] => t("schedule", name(2), Recorded::Definition(SCHEDULE)),
+        ["ui", "status-pages", "new"] => t("status-page", String::new(), Recorded::Sent),
+        ["ui", "status-pages", _, ..] => page(2),
+        _ => None,
+    }
+}
+
+/// Records each successful audited change ([`target`]) once its answer is ready.
+pub async fn record(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    let Some(target) = target(&path) else { return next.run(req).await };
+    let method = req.method().clone();
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large").into_response();
+    };
+    let sent = match target.recorded {
+        Recorded::Nothing => None,
+        _ => sent_value(&parts.headers, &bytes),
+    };
+    let name = if target.name.is_empty() { name_in(sent.as_ref()) } else { target.name.clone() };
+    let caller = parts.extensions.get::<Caller>().cloned();
+    let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(String::new(), |c| c.0.ip().to_string());
+    let before = state_of(&app, target.recorded, &name).await;
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let status = response.status();
+    if !(status.is_success() || status.is_redirection()) {
+        return response;
+    }
+    let after = state_of(&app, target.recorded, &name).await;
+    let mut change = match (before, after) {
+        (Some(b), Some(a)) => json!({"diff": redacted_diff(&b, &a)}),
+        (None, Some(mut a)) => {
+            redact(&mut a);
+            json!({"created": a})
+        }
+        (Some(mut b), None) => {
+            redact(&mut b);
+            json!({"deleted": b})
+        }
+        (None, None) => sent.map_or_else(|| json!({}), |s| json!({"sent": s})),
+    };
+    if let Some(c) = &caller
+        && c.user.is_some()
+        && !c.id.starts_with("user:")
+    {
+        change["via"] = json!(format!("token:{}", c.id));
+    }
+    app.engine.scrub_secrets(&mut change);
+    let row = AuditRow {
+        at: app.engine.now(),
+        actor: actor_of(caller.as_ref()),
+        source: if crate::paths::is_ui_path(&path) { "ui" } else { "api" }.into(),
+        address,
+        action: format!("{method} {path}"),
+        kind: target.kind.into(),
+        name,
+        change: change.to_string(),
+        ..AuditRow::default()
+    };
+    if let Err(e) = app.engine.store().append_audit(&row).await {
+        tracing::error!(error = %e, action = %row.action, "Could not record a change in the audit log.");
+    }
+    response
+}
+
+/// Who a caller is, as the log names them.
+pub fn actor_of(caller: Option<&Caller>) -> String {
+    match caller {
+        None => "anonymous".into(),
+        Some(c) => match &c.user {
+            Some(user) => format!("user:{user}"),
+            None => format!("token:{}", c.id),
+        },
+    }
+}
+
+/// What was sent: JSON, or a form (without its CSRF token), credentials redacted.
+fn sent_value(headers: &HeaderMap, bytes: &[u8]) -> Option<Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let mut value = if form {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).ok()?;
+        let map =
+            pairs.into_iter().filter(|(k, _)| k != crate::ui::session::CSRF_FIELD).map(|(k, v)| (k, Value::String(v)));
+        Value::Object(map.collect())
+    } else {
+        serde_json::from_slice(bytes).ok()?
+    };
+    redact(&mut value);
+    Some(value)
+}
+
+/// The name a creation names in what it sends.
+fn name_in(sent: Option<&Value>) -> String {
+    let Some(sent) = sent else { return String::new() };
+    ["name", "dedupKey", "dedup_key", "slug", "id"]
+        .iter()
+        .find_map(|k| sent.get(*k).and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The object's state, to compare (credentials are redacted when the row is made).
+async fn state_of(app: &AppState, state: Recorded, name: &str) -> Option<Value> {
+    if name.is_empty() {
+        return None;
+    }
+    let store = app.engine.store();
+    let value = match state {
+        Recorded::Definition(kind) => {
+            let rows = store.definitions(kind).await.ok()?;
+            let latest = rows.into_iter().filter(|r| r.name == name).max_by_key(|r| r.version)?;
+            serde_json::from_str(&latest.body).ok()?
+        }
+        Recorded::Account => {
+            let u = store.user(name).await.ok()??;
+            json!({"name": u.id, "displayName": u.display_name, "email": u.email, "kind": u.kind, "source": u.source,
+                   "role": u.role, "disabled": u.disabled_at.is_some(), "oneTimeCode": u.totp_sealed.is_some()})
+        }
+        Recorded::Sent | Recorded::Nothing => return None,
+    };
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_audited_and_running_things_are_not() {
+        let kind = |p: &str| target(p).map(|t| (t.kind, t.name));
+        assert_eq!(kind("/api/v1/workflows/nightly"), Some(("workflow", "nightly".into())));
+        assert_eq!(kind("/api/v1/secrets/pd_key").map(|k| k.0), Some("secret"));
+        assert_eq!(
+            target("/api/v1/secrets/pd_key").unwrap().recorded,
+            Recorded::Nothing,
+            "a secret's value is never read"
+        );
+        assert_eq!(kind("/api/v1/status-pages/main/incidents"), Some(("incident", "main".into())));
+        assert_eq!(kind("/api/v2/silence/abc"), Some(("silence", "abc".into())));
+        assert_eq!(kind("/ui/status-pages/main/maintenance/7/end"), Some(("maintenance", "main".into())));
+        assert_eq!(kind("/api/v1/users/ana/tokens"), Some(("token", "ana".into())));
+        for running in [
+            "/api/v1/workflows/nightly/instances",
+            "/api/v1/instances/x/terminate",
+            "/api/workflow",
+            "/api/tasks",
+            "/api/v2/alerts",
+            "/ping/abc",
+            "/api/v1/monitors/web/check",
+            "/ui/instances/x/terminate",
+            "/ui/workflows/w/start",
+            "/ui/signin",
+            "/status/main/subscribe",
+        ] {
+            assert_eq!(target(running), None, "{running}");
+        }
+    }
+}
