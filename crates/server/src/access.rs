@@ -48,6 +48,11 @@ impl Access {
         self.caller.as_ref()
     }
 
+    /// Who is acting, as a silence's `createdBy` records it: the account, else the token.
+    pub fn author(&self) -> Option<String> {
+        self.caller.as_ref().map(|c| c.user.clone().unwrap_or_else(|| format!("token {}", c.id)))
+    }
+
     /// The caller's role on something owned by `owner` (admin when auth is off).
     pub fn role_on(&self, owner: Option<&str>) -> Option<Role> {
         match &self.caller {
@@ -139,6 +144,12 @@ impl Access {
             .or_else(|| self.teams.owner(ObjectKind::Monitors, name, &labels))
             .or_else(|| self.teams.owner(ObjectKind::Workflows, name, &labels))
             .map(str::to_string)
+    }
+
+    /// The team owning stored silence `s`.
+    pub fn stored_silence_owner(&self, s: &vigil_store::SilenceRow) -> Option<String> {
+        let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
+        self.silence_owner(&matchers)
     }
 
     /// The team owning a silence: the one whose labels its matchers require.

@@ -407,7 +407,7 @@ async fn list_silences(
         .await?
         .into_iter()
         .filter(|s| s.ends_at > now)
-        .filter(|s| access.role_on(silence_owner(&access, s).as_deref()).is_some())
+        .filter(|s| access.role_on(access.stored_silence_owner(s).as_deref()).is_some())
         .map(|s| {
             let matchers: Value = serde_json::from_str(&s.matchers).unwrap_or(Value::Null);
             let item = json!({
@@ -482,7 +482,7 @@ async fn add_silence(
         starts_at: (starts_at > now).then_some(starts_at),
         created_at: now,
         comment: s.comment,
-        created_by: access.caller().map(|c| c.user.clone().unwrap_or_else(|| format!("token {}", c.id))),
+        created_by: access.author(),
         until_resolved: s.until_resolved,
     };
     if row.until_resolved && !vigil_runtime::until_resolved::matches_firing(&*app.engine.store(), &row, now).await? {
@@ -507,16 +507,10 @@ async fn delete_silence(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let silences = app.engine.store().silences().await?;
-    let owner = silences.iter().find(|s| s.id == id).and_then(|s| silence_owner(&access, s));
+    let owner = silences.iter().find(|s| s.id == id).and_then(|s| access.stored_silence_owner(s));
     access.check_owned(owner.as_deref(), Role::Respond, || format!("silence `{id}`"))?;
     if !app.engine.store().delete_silence(&id).await? {
         return Err(ApiError::not_found(format!("silence `{id}` does not exist")));
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The team owning stored silence `s`.
-fn silence_owner(access: &Access, s: &SilenceRow) -> Option<String> {
-    let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
-    access.silence_owner(&matchers)
 }

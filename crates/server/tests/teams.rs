@@ -198,3 +198,77 @@ async fn each_team_sees_and_changes_only_its_own_objects() {
     assert_eq!(me["teams"], json!({"pay": "write"}), "{me}");
     assert_eq!(me["role"], Value::Null);
 }
+
+/// A member's web UI: the monitors and alerts pages show their team's objects only, its forms
+/// change nothing of another team's, and pages that show every team's objects stay closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_ui_shows_and_changes_only_their_teams_objects() {
+    let server = support::serve(support::Options { auth: true, ..Default::default() }).await;
+    server.engine.set_teams(teams());
+    server.engine.set_monitors(monitors());
+    let store = server.store.clone();
+    account(store.as_ref(), "ana", None).await;
+    let row = store.user("ana").await.unwrap().unwrap();
+    let minted = mint_for(&row, &server.engine.teams(), "t", Role::Write, Vec::new(), None, 1).unwrap();
+    store.put_token(&minted.row).await.unwrap();
+    let http = vigil_connectors::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = "application/x-www-form-urlencoded";
+    let signed = http
+        .post(format!("{}/ui/signin", server.base))
+        .header("content-type", form)
+        .body(format!("token={}&next=%2F", minted.token))
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = vigil_server::ui::session::csrf_for(Some(cookie.split_once('=').unwrap().1));
+    let get = |path: &str| {
+        let req = http.get(format!("{}{path}", server.base)).header("cookie", &cookie);
+        async move {
+            let res = req.send().await.unwrap();
+            let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+            (res.status(), location, res.text().await.unwrap())
+        }
+    };
+    let post = |path: &str, body: String| {
+        let req = http.post(format!("{}{path}", server.base)).header("cookie", &cookie).header("content-type", form);
+        async move { req.body(body).send().await.unwrap().status() }
+    };
+    let (status, location, _) = get("/").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/ui/monitors")),
+        "a member starts at monitors"
+    );
+    let (status, _, page) = get("/ui/monitors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("pay-api") && !page.contains("search-index") && !page.contains("shared-dns"), "{page}");
+    assert_eq!(get("/ui/monitors/pay-api").await.0, StatusCode::OK);
+    assert_eq!(get("/ui/monitors/search-index").await.0, StatusCode::NOT_FOUND, "another team's monitor");
+    assert_eq!(get("/ui/monitors/shared-dns").await.0, StatusCode::NOT_FOUND, "a shared one needs a role everywhere");
+    assert_eq!(get("/ui/workflows").await.0, StatusCode::FORBIDDEN, "a page of every team's objects");
+    assert_eq!(post("/ui/monitors/search-index/check", format!("csrf={csrf}")).await, StatusCode::NOT_FOUND);
+    assert_eq!(post("/ui/monitors/pay-api/check", format!("csrf={csrf}")).await, StatusCode::SEE_OTHER);
+
+    // Silences: only with the team's labels; another team's is neither shown nor expired.
+    let silence = |matcher: &str| format!("csrf={csrf}&matcher={matcher}&duration=1h&comment=deploy");
+    assert_eq!(post("/ui/silences", silence("team%3Dsearch")).await, StatusCode::FORBIDDEN);
+    assert_eq!(post("/ui/silences", silence("team%3Dpay")).await, StatusCode::SEE_OTHER);
+    let theirs = vigil_store::SilenceRow {
+        id: "s-search".into(),
+        matchers: r#"{"team":"search"}"#.into(),
+        ends_at: server.engine.now() + 3_600_000,
+        starts_at: None,
+        created_at: 1,
+        comment: None,
+        created_by: None,
+        until_resolved: false,
+    };
+    store.put_silence(&theirs).await.unwrap();
+    let (_, _, page) = get("/ui/alerts").await;
+    assert!(page.contains("team=pay") && !page.contains("team=search"), "{page}");
+    assert_eq!(post("/ui/silences/s-search/expire", format!("csrf={csrf}")).await, StatusCode::NOT_FOUND);
+    let mine = store.silences().await.unwrap().into_iter().find(|s| s.matchers.contains("pay")).unwrap();
+    assert_eq!(mine.created_by.as_deref(), Some("ana"), "who made it");
+    assert_eq!(post(&format!("/ui/silences/{}/expire", mine.id), format!("csrf={csrf}")).await, StatusCode::SEE_OTHER);
+}

@@ -17,7 +17,9 @@ use super::format::{self, query_escape};
 use super::layout::{self, Nav, badge, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
+use vigil_core::principal::Role;
 
 /// Notices shown per alert in the record.
 const OUTBOX_PER_ALERT: u32 = 20;
@@ -204,6 +206,7 @@ pub fn silence_form(viewer: &Viewer, matchers: &BTreeMap<String, String>, back: 
 /// `GET /ui/alerts`.
 pub async fn page(
     State(app): State<AppState>,
+    access: Access,
     Extension(viewer): Extension<Viewer>,
     Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
@@ -212,8 +215,11 @@ pub async fn page(
     // Active alerts are few; resolved ones are kept for days and may be many, so only the newest
     // shown are read.
     let mut active = vigil_runtime::alert_rows::read(&*store, true, ACTIVE_READ, now).await.map_err(ApiError::from)?;
+    let sees = |a: &AlertRow| access.role_on(access.alert_owner(&a.name, &a.state).as_deref()).is_some();
+    active.retain(sees);
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
-    let resolved = store.resolved_alerts(RESOLVED_SHOWN as u32).await.map_err(ApiError::from)?;
+    let mut resolved = store.resolved_alerts(RESOLVED_SHOWN as u32).await.map_err(ApiError::from)?;
+    resolved.retain(sees);
     let mut record: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
     for a in active.iter().take(RECORDS_SHOWN).chain(resolved.iter()) {
         let told = store.alert_outbox(&a.dedup_key, OUTBOX_PER_ALERT).await.map_err(ApiError::from)?;
@@ -222,7 +228,11 @@ pub async fn page(
         }
     }
     let holds = Holds::read(&*store, &[&active, &resolved]).await?;
-    let silences: Vec<&SilenceRow> = holds.silences.iter().filter(|s| s.ends_at > now).collect();
+    let silences: Vec<&SilenceRow> = holds
+        .silences
+        .iter()
+        .filter(|s| s.ends_at > now && access.role_on(access.stored_silence_owner(s).as_deref()).is_some())
+        .collect();
     let covered = |rows: &[AlertRow]| table(&viewer, rows, &holds, now, "/ui/alerts");
     let body = html! {
         (layout::flash(q.done.as_deref()))
@@ -301,7 +311,10 @@ pub struct AckForm {
 }
 
 /// `POST /ui/alerts/ack`.
-pub async fn ack(State(app): State<AppState>, Form(f): Form<AckForm>) -> UiResult<Response> {
+pub async fn ack(State(app): State<AppState>, access: Access, Form(f): Form<AckForm>) -> UiResult<Response> {
+    let row = app.engine.store().alert(&f.dedup_key).await.map_err(ApiError::from)?;
+    let owner = row.as_ref().and_then(|a| access.alert_owner(&a.name, &a.state));
+    access.check_owned(owner.as_deref(), Role::Respond, || format!("alert `{}`", f.dedup_key))?;
     if !app.engine.acknowledge(&f.dedup_key).await {
         return Err(ApiError::not_found(format!("no firing alert has dedup key `{}`", f.dedup_key)).into());
     }
@@ -309,7 +322,7 @@ pub async fn ack(State(app): State<AppState>, Form(f): Form<AckForm>) -> UiResul
 }
 
 /// `POST /ui/silences`: `matcher=k=v` fields (repeated), `duration`, `comment`.
-pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -> UiResult<Response> {
+pub async fn add_silence(State(app): State<AppState>, access: Access, body: axum::body::Bytes) -> UiResult<Response> {
     let fields: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
@@ -321,6 +334,7 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
     if matchers.is_empty() {
         return Err(ApiError::invalid("matcher", "tick at least one label for the silence to match").into());
     }
+    access.check_silence(&matchers)?;
     let duration = get("duration").unwrap_or("2h");
     let until_resolved = duration == "resolved";
     let length = if until_resolved {
@@ -349,7 +363,7 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
         starts_at: (start > now).then_some(start),
         created_at: now,
         comment,
-        created_by: None,
+        created_by: access.author(),
         until_resolved,
     };
     let store = app.engine.store();
@@ -370,8 +384,12 @@ pub async fn add_silence(State(app): State<AppState>, body: axum::body::Bytes) -
 /// `POST /ui/silences/{id}/expire`.
 pub async fn expire_silence(
     State(app): State<AppState>,
+    access: Access,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> UiResult<Response> {
+    let silences = app.engine.store().silences().await.map_err(ApiError::from)?;
+    let owner = silences.iter().find(|s| s.id == id).and_then(|s| access.stored_silence_owner(s));
+    access.check_owned(owner.as_deref(), Role::Respond, || format!("silence `{id}`"))?;
     if !app.engine.store().delete_silence(&id).await.map_err(ApiError::from)? {
         return Err(ApiError::not_found(format!("silence `{id}` does not exist")).into());
     }

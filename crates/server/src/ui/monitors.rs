@@ -20,7 +20,10 @@ use super::format::{self, query_escape};
 use super::layout::{self, Nav, badge};
 use super::session::Viewer;
 use super::{UiResult, alerts};
+use crate::access::Access;
 use crate::{ApiError, AppState};
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 
 /// A monitor's state for the grid: `ok`, `warning`, `critical` or `nodata`, and its words.
 pub fn state_of(m: &MonitorStatus) -> (&'static str, &'static str) {
@@ -59,6 +62,7 @@ pub struct ListQuery {
 /// `GET /ui/monitors`.
 pub async fn list(
     State(app): State<AppState>,
+    access: Access,
     Extension(viewer): Extension<Viewer>,
     Extension(cache): Extension<Arc<Sparklines>>,
     Query(q): Query<ListQuery>,
@@ -66,6 +70,7 @@ pub async fn list(
     let snap = cache.get(&app.engine).await;
     let filter = q.q.clone().unwrap_or_default().to_ascii_lowercase();
     let mut all = app.engine.monitors().await;
+    all.retain(|m| access.sees_labelled(ObjectKind::Monitors, &m.name, &m.labels));
     all.retain(|m| filter.is_empty() || m.name.to_ascii_lowercase().contains(&filter) || m.source.contains(&filter));
     all.sort_by(|a, b| rank(state_of(a).0).cmp(&rank(state_of(b).0)).then_with(|| a.name.cmp(&b.name)));
     let now = app.engine.now();
@@ -153,15 +158,12 @@ pub struct DetailQuery {
 /// `GET /ui/monitors/{name}`.
 pub async fn detail(
     State(app): State<AppState>,
+    access: Access,
     Extension(viewer): Extension<Viewer>,
     Path(name): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> UiResult<Markup> {
-    let m = app
-        .engine
-        .monitor(&name)
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("monitor `{name}` does not exist")))?;
+    let m = crate::monitors::owned_monitor(&app, &access, &name, Role::Read).await?;
     let now = app.engine.now();
     let (range, window, width): (&str, Millis, Option<Millis>) = match q.range.as_deref() {
         Some("7d") => ("7d", 7 * 86_400_000, Some(3_600_000)),
@@ -316,7 +318,8 @@ fn silence_labels(m: &MonitorStatus) -> std::collections::BTreeMap<String, Strin
 
 /// `POST /ui/monitors/{name}/check`: the dry run of `vigil check`, through the alert lifecycle
 /// as a scheduled check.
-pub async fn check_now(State(app): State<AppState>, Path(name): Path<String>) -> UiResult<Response> {
+pub async fn check_now(State(app): State<AppState>, access: Access, Path(name): Path<String>) -> UiResult<Response> {
+    crate::monitors::owned_monitor(&app, &access, &name, Role::Respond).await?;
     app.engine
         .check_monitor(&name)
         .await

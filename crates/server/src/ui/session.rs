@@ -185,6 +185,20 @@ fn needed(path: &str, posted: bool) -> Option<Role> {
     }
 }
 
+/// Whether the page (or, `posted`, its form) shows or changes only what the viewer may see: its
+/// handler filters by team and checks each object, so a role held only in teams reaches it.
+fn checks_objects(path: &str, posted: bool) -> bool {
+    let monitor = path.strip_prefix("/ui/monitors/");
+    if posted {
+        matches!(path, "/ui/alerts/ack" | "/ui/silences")
+            || (path.starts_with("/ui/silences/") && path.ends_with("/expire"))
+            || monitor.is_some_and(|rest| rest.ends_with("/check") && rest.matches('/').count() == 1)
+    } else {
+        matches!(path, "/ui/monitors" | "/ui/alerts")
+            || monitor.is_some_and(|name| !name.is_empty() && !name.contains('/'))
+    }
+}
+
 /// Why `caller` may not open a page needing `need` everywhere, as a sentence.
 fn refusal(caller: &Caller, need: Role) -> String {
     if caller.role() < need {
@@ -192,8 +206,8 @@ fn refusal(caller: &Caller, need: Role) -> String {
     }
     let teams: Vec<&str> = caller.rights.teams.keys().map(String::as_str).collect();
     format!(
-        "Your account has this role only in teams ({}), and this page shows every team's objects. The API shows \
-         each team its own (/api/v1/monitors, /api/v1/alerts); an admin can give you a role everywhere.",
+        "Your account has this role only in teams ({}), and this page shows every team's objects. The monitors \
+         and alerts pages (and the API) show each team its own; an admin can give you a role everywhere.",
         teams.join(", ")
     )
 }
@@ -248,7 +262,14 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
         && let Some(need) = needed(&path, is_post)
         && !caller.everywhere_at_least(need)
     {
-        return super::error_page(StatusCode::FORBIDDEN, &refusal(caller, need));
+        let in_teams = checks_objects(&path, is_post) && caller.rights.best().is_some_and(|r| r >= need);
+        if path == "/" && !is_post && caller.rights.best().is_some() {
+            // The overview counts every team's objects: a member starts at their monitors.
+            return Redirect::to("/ui/monitors").into_response();
+        }
+        if !in_teams {
+            return super::error_page(StatusCode::FORBIDDEN, &refusal(caller, need));
+        }
     }
     let mut req = req;
     if let Some(caller) = caller {
@@ -348,6 +369,32 @@ mod tests {
         assert_eq!(needed("/ui/monitors", false), Some(Role::Read), "every other page needs a role everywhere");
         assert_eq!(needed("/ui/account", false), None);
         assert_eq!(needed("/ui/audit", false), Some(Role::Admin), "who changed what is for admins");
+    }
+
+    #[test]
+    fn only_pages_that_filter_by_team_take_a_role_held_in_teams() {
+        for (path, posted) in [
+            ("/ui/monitors", false),
+            ("/ui/monitors/pay-api", false),
+            ("/ui/alerts", false),
+            ("/ui/alerts/ack", true),
+            ("/ui/silences", true),
+            ("/ui/silences/s-1/expire", true),
+            ("/ui/monitors/pay-api/check", true),
+        ] {
+            assert!(checks_objects(path, posted), "{path}");
+        }
+        for (path, posted) in [
+            ("/", false),
+            ("/ui/workflows", false),
+            ("/ui/monitors/pay-api/evidence/5", false),
+            ("/ui/monitors/pay-api/pause", true),
+            ("/ui/instances", false),
+            ("/ui/audit", false),
+            ("/ui/monitors", true),
+        ] {
+            assert!(!checks_objects(path, posted), "{path}");
+        }
     }
 
     #[test]
