@@ -4,8 +4,8 @@
 //! `--config`; the identity provider and the teams reach node B through the published copy.
 //!
 //! Ana signs in at node B: the provider's login and consent pages, back to vigil, her account
-//! created in team `pay` (her provider group `pay-eng`). Her token sees pay's monitor and not
-//! search's. Her session works on node A too; signing out there ends it on B, and signs her out
+//! created in team `pay` (her provider group `pay-eng`). Her token and her UI see pay's monitor
+//! and not search's. Her session works on node A too; signing out there ends it on B, and signs her out
 //! at the provider, which then asks whoever comes next to log in again. Node A is killed, and
 //! Bob signs in at B into team `search`. No log line of either node holds the client secret, a
 //! session id or a JWT.
@@ -182,8 +182,11 @@ async fn people_sign_in_through_a_real_openid_provider_on_a_cluster() {
     let names: Vec<&str> = monitors["items"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["pay-api"]);
     assert_eq!(get(&a, &token, "/api/v1/monitors/search-index").await.0, 404, "another team's monitor");
-    // Every UI page but her account lists every team's objects: closed to her.
+    // The UI shows her team's monitors only; pages of every team's objects are closed to her.
     browser.goto(&format!("{b}/ui/monitors")).await;
+    let page = browser.html().await;
+    assert!(page.contains("pay-api") && !page.contains("search-index"), "{page}");
+    browser.goto(&format!("{b}/ui/workflows")).await;
     assert!(browser.html().await.contains("only in teams"), "a team-only member is refused the all-teams pages");
 
     // The session is the cluster's: node A knows it. Signing out there ends it everywhere, and

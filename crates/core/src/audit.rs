@@ -67,6 +67,41 @@ pub fn redacted_diff(before: &Value, after: &Value) -> Vec<Change> {
     changes
 }
 
+/// A change to an object whose settings are credentials as a whole (a notifier: its webhook URL
+/// is its key): every value but the top-level fields in `keep` is redacted, so the row tells
+/// which settings changed and nothing of them.
+pub fn opaque(change: &mut Value, keep: &[&str]) {
+    fn all(v: &mut Value) {
+        match v {
+            Value::Object(map) => map.values_mut().for_each(all),
+            Value::Array(items) => items.iter_mut().for_each(all),
+            Value::Null => {}
+            other => *other = Value::String(REDACTED.into()),
+        }
+    }
+    if let Some(changes) = change.get_mut("diff").and_then(Value::as_array_mut) {
+        for c in changes {
+            let top = c["path"].as_str().and_then(|p| p.split(['.', '[']).next()).unwrap_or_default().to_string();
+            if !keep.contains(&top.as_str()) {
+                for side in ["before", "after"] {
+                    if let Some(v) = c.get_mut(side) {
+                        all(v);
+                    }
+                }
+            }
+        }
+    }
+    for whole in ["created", "deleted", "sent"] {
+        if let Some(Value::Object(map)) = change.get_mut(whole) {
+            for (k, v) in map.iter_mut() {
+                if !keep.contains(&k.as_str()) {
+                    all(v);
+                }
+            }
+        }
+    }
+}
+
 /// Whether a field of this name holds a credential (`password`, `clientSecret`, `routing_key`,
 /// `apiKey`, `token`, `authorization`, ...): its value is never recorded.
 pub fn is_sensitive_key(key: &str) -> bool {
@@ -135,6 +170,21 @@ mod tests {
         assert_eq!(paths, ["auth.password", "extra", "headers.Authorization", "routing_key", "url"]);
         assert_eq!(changes[0].after, Some(json!("${workflow.secrets.p}")), "a reference holds no secret");
         assert_eq!(changes[4].after, Some(json!("u2")));
+    }
+
+    #[test]
+    fn an_opaque_change_tells_which_settings_changed_and_nothing_of_them() {
+        let mut change = json!({"diff": diff(&json!({"name": "chat", "type": "slack", "url": "https://hooks/T1/a"}),
+            &json!({"name": "chat", "type": "webhook", "url": "https://hooks/T1/b"}))});
+        opaque(&mut change, &["name", "type"]);
+        assert_eq!(
+            change,
+            json!({"diff": [{"path": "type", "before": "slack", "after": "webhook"},
+                            {"path": "url", "before": REDACTED, "after": REDACTED}]})
+        );
+        let mut made = json!({"created": {"name": "chat", "type": "slack", "channel": {"id": 5}}});
+        opaque(&mut made, &["name", "type"]);
+        assert_eq!(made, json!({"created": {"name": "chat", "type": "slack", "channel": {"id": REDACTED}}}));
     }
 
     #[test]

@@ -66,10 +66,32 @@ async fn show(State(app): State<AppState>, Path(token): Path<String>) -> Respons
     page(StatusCode::OK, "Acknowledge alert", body)
 }
 
-async fn acknowledge(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+async fn acknowledge(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    extensions: axum::http::Extensions,
+) -> Response {
     match app.engine.acknowledge_by_link(&token).await {
         Ok(true) => {
             let linked = app.engine.ack_link(&token).await;
+            if let Ok(l) = &linked {
+                // The link is a credential: the row names the alert, never the link.
+                let address = extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map_or(String::new(), |c| c.0.ip().to_string());
+                let row = vigil_store::AuditRow {
+                    at: app.engine.now(),
+                    actor: "ack-link".into(),
+                    source: "link".into(),
+                    address,
+                    action: "acknowledge".into(),
+                    kind: "alert".into(),
+                    name: l.claim.dedup_key.clone(),
+                    change: serde_json::json!({"alert": l.name, "firingSince": l.claim.firing_since}).to_string(),
+                    ..Default::default()
+                };
+                crate::audit::write(&app, row).await;
+            }
             let body = html! {
                 @if let Ok(l) = &linked { (what(l)) }
                 p { "Acknowledged. Whoever was paged is told; reminders and escalation stop." }

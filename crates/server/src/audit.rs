@@ -51,8 +51,11 @@ pub enum Recorded {
 /// The object a change to `path` acts on; `None` for requests that are not audited.
 pub fn target(path: &str) -> Option<Target> {
     use vigil_runtime::definitions::{SCHEDULE, TASKDEF, WORKFLOW};
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Names as the handlers see them: `%6Eightly` is `nightly`.
+    let decoded: Vec<String> = path.trim_matches('/').split('/').map(percent_decoded).collect();
+    let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let name = |i: usize| segs.get(i).map_or(String::new(), |s| (*s).to_string());
+    let account = |i: usize| segs.get(i).map_or(String::new(), |s| crate::accounts::normalize(s));
     let t = |kind, name, recorded| Some(Target { kind, name, recorded });
     let page = |at: usize| -> Option<Target> {
         match segs.get(at + 1).copied() {
@@ -80,12 +83,14 @@ pub fn target(path: &str) -> Option<Target> {
         ["api", "v1", "alerts", "ack"] => t("alert", String::new(), Recorded::Sent),
         ["api", "v1", "status-pages", _, ..] => page(3),
         ["api", "v1", "users"] => t("user", String::new(), Recorded::Account),
-        ["api", "v1", "users", _] => t("user", name(3), Recorded::Account),
-        ["api", "v1", "users", _, "tokens"] => t("token", name(3), Recorded::Sent),
+        ["api", "v1", "users", _] => t("user", account(3), Recorded::Account),
+        ["api", "v1", "users", _, "tokens"] => t("token", account(3), Recorded::Sent),
         ["api", "metadata", "workflow", ..] => t("workflow", name(3), Recorded::Definition(WORKFLOW)),
         ["api", "metadata", "taskdefs", ..] => t("taskdef", name(3), Recorded::Definition(TASKDEF)),
         ["api", "scheduler", "schedules", ..] => t("schedule", name(3), Recorded::Definition(SCHEDULE)),
         ["api", "event", ..] => t("event-handler", name(2), Recorded::Definition(vigil_runtime::EVENT_HANDLER)),
+        // A password or a one-time code's key is never read: only that it changed.
+        ["ui", "account", "password"] | ["ui", "account", "code", ..] => t("account", String::new(), Recorded::Nothing),
         ["ui", "account", ..] => t("account", String::new(), Recorded::Sent),
         ["ui", "alerts", "ack"] => t("alert", String::new(), Recorded::Sent),
         ["ui", "silences", ..] => t("silence", name(2), Recorded::Sent),
@@ -140,7 +145,12 @@ pub async fn record(State(app): State<AppState>, req: Request, next: Next) -> Re
     {
         change["via"] = json!(format!("token:{}", c.id));
     }
-    app.engine.scrub_secrets(&mut change);
+    if target.kind == "notifier" {
+        // A notifier's settings are its credentials (a webhook URL is its key).
+        vigil_core::audit::opaque(&mut change, &["name", "type"]);
+    }
+    let name =
+        if target.kind == "account" { caller.as_ref().and_then(|c| c.user.clone()).unwrap_or(name) } else { name };
     let row = AuditRow {
         at: app.engine.now(),
         actor: actor_of(caller.as_ref()),
@@ -152,10 +162,41 @@ pub async fn record(State(app): State<AppState>, req: Request, next: Next) -> Re
         change: change.to_string(),
         ..AuditRow::default()
     };
+    write(&app, row).await;
+    response
+}
+
+/// Appends `row`, every form of every stored secret masked first. A failure is logged and
+/// counted (`vigil_audit_failures_total`): the change it records is made already, so its answer
+/// stands.
+pub async fn write(app: &AppState, mut row: AuditRow) {
+    let mut change: Value = serde_json::from_str(&row.change).unwrap_or(Value::Null);
+    app.engine.scrub_secrets(&mut change);
+    row.change = change.to_string();
     if let Err(e) = app.engine.store().append_audit(&row).await {
+        metrics::counter!("vigil_audit_failures_total").increment(1);
         tracing::error!(error = %e, action = %row.action, "Could not record a change in the audit log.");
     }
-    response
+}
+
+/// `segment` with its `%XX` escapes decoded (kept as written when they are not UTF-8).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| segment.to_string())
 }
 
 /// Who a caller is, as the log names them.
@@ -240,6 +281,15 @@ mod tests {
         assert_eq!(kind("/api/v2/silence/abc"), Some(("silence", "abc".into())));
         assert_eq!(kind("/ui/status-pages/main/maintenance/7/end"), Some(("maintenance", "main".into())));
         assert_eq!(kind("/api/v1/users/ana/tokens"), Some(("token", "ana".into())));
+        assert_eq!(
+            kind("/api/v1/workflows/%6Eightly"),
+            Some(("workflow", "nightly".into())),
+            "as the handler reads it"
+        );
+        assert_eq!(kind("/api/v1/users/Ana"), Some(("user", "ana".into())));
+        for secret in ["/ui/account/password", "/ui/account/code", "/ui/account/code/confirm", "/api/v1/secrets/x"] {
+            assert_eq!(target(secret).unwrap().recorded, Recorded::Nothing, "{secret}: never what was sent");
+        }
         for running in [
             "/api/v1/workflows/nightly/instances",
             "/api/v1/instances/x/terminate",

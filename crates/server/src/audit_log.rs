@@ -42,8 +42,9 @@ pub struct AuditFilter {
     since: Option<String>,
     /// Rows older than this id (the next page).
     before: Option<i64>,
-    /// At most this many (default 100, at most 1000).
-    limit: Option<u32>,
+    /// At most this many, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
     /// `json` (default) or `jsonl`: every matching row, one JSON object a line.
     format: Option<String>,
 }
@@ -70,18 +71,16 @@ pub fn shown(row: &AuditRow) -> Value {
     responses((status = 200, body = Object), (status = 400, body = ApiError))
 )]
 async fn list(State(app): State<AppState>, ApiQuery(f): ApiQuery<AuditFilter>) -> ApiResult<Response> {
+    let limit = f.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE as usize).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1 to 1000"));
+    }
     let since = match &f.since {
         Some(text) => Some(since_of(text, app.engine.now())?),
         None => None,
     };
-    let query = AuditQuery {
-        kind: f.kind,
-        name: f.name,
-        actor: f.actor,
-        since,
-        before_id: f.before,
-        limit: f.limit.unwrap_or(100).clamp(1, MAX_PAGE),
-    };
+    let query =
+        AuditQuery { kind: f.kind, name: f.name, actor: f.actor, since, before_id: f.before, limit: limit as u32 };
     match f.format.as_deref() {
         None | Some("json") => {
             let rows = app.engine.store().audit_log(&query).await.map_err(ApiError::from)?;

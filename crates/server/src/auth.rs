@@ -197,9 +197,13 @@ pub struct Auth {
     cache: RwLock<Cache>,
     touched: std::sync::Mutex<HashMap<String, Instant>>,
     sign_ins: crate::throttle::SignInThrottle,
+    sso_starts: crate::throttle::SignInThrottle,
     teams: TeamsSource,
     providers: crate::sso::provider::Providers,
 }
+
+/// Single sign-ons a source may begin without finishing before it waits.
+const SSO_STARTS_FREE: u32 = 20;
 
 /// Where the teams in force are read from (the engine's, which a reload replaces).
 pub type TeamsSource = Arc<dyn Fn() -> Arc<Teams> + Send + Sync>;
@@ -214,6 +218,7 @@ impl Auth {
             cache: RwLock::default(),
             touched: Default::default(),
             sign_ins: Default::default(),
+            sso_starts: crate::throttle::SignInThrottle::with_free(SSO_STARTS_FREE),
             providers: Default::default(),
             teams: {
                 let none = Arc::new(Teams::default());
@@ -320,6 +325,11 @@ impl Auth {
     /// The identity providers' documents and keys, as read.
     pub fn providers(&self) -> &crate::sso::provider::Providers {
         &self.providers
+    }
+
+    /// Single sign-ons begun and not finished, per source (each writes a pending sign-in).
+    pub fn sso_starts(&self) -> &crate::throttle::SignInThrottle {
+        &self.sso_starts
     }
 
     /// Wrong UI sign-ins per source.

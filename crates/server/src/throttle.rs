@@ -28,20 +28,28 @@ struct Failures {
 }
 
 impl Failures {
-    /// When this source may try again.
-    fn next_try(&self) -> Instant {
-        if self.count < FREE_FAILURES {
+    /// When this source may try again, after `free` failures that cost nothing.
+    fn next_try(&self, free: u32) -> Instant {
+        if self.count < free {
             return self.last;
         }
-        let doublings = (self.count - FREE_FAILURES).min(16);
+        let doublings = (self.count - free).min(16);
         self.last + Duration::from_secs(1u64 << doublings).min(MAX_WAIT)
     }
 }
 
 /// Failed sign-ins per source address.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SignInThrottle {
     sources: Mutex<HashMap<IpAddr, Failures>>,
+    free: u32,
+}
+
+impl Default for SignInThrottle {
+    /// [`FREE_FAILURES`] free failures per source.
+    fn default() -> Self {
+        Self::with_free(FREE_FAILURES)
+    }
 }
 
 /// The address a source is counted under: IPv6 by its /64.
@@ -59,10 +67,15 @@ fn source_key(ip: IpAddr) -> IpAddr {
 }
 
 impl SignInThrottle {
+    /// A throttle that lets `free` failures in a row cost nothing.
+    pub fn with_free(free: u32) -> Self {
+        Self { sources: Mutex::default(), free }
+    }
+
     /// How long `source` must still wait before its next try (`None`: it may try now).
     pub fn wait(&self, source: IpAddr, now: Instant) -> Option<Duration> {
         let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
-        let next = sources.get(&source_key(source))?.next_try();
+        let next = sources.get(&source_key(source))?.next_try(self.free);
         (next > now).then(|| next - now)
     }
 

@@ -201,7 +201,8 @@ async fn openid_connect_sign_in_refuses_every_forgery() {
     let doc = json!({"name": "corp", "title": "Corp SSO", "oidc": {"issuer": issuer, "clientId": "vigil",
         "clientSecret": "${workflow.secrets.corp_oidc}", "scopes": ["openid", "profile", "email", "groups"]}});
     server.engine.set_identity_providers(vec![build_identity_provider(&doc).0.unwrap()]);
-    let team = json!({"name": "pay", "groups": {"pay-eng": "editor"}, "owns": {"monitors": ["pay-*"]}});
+    let team = json!({"name": "pay", "groups": {"pay-eng": "editor"}, "members": {"dee": "viewer", "cy": "viewer"},
+        "owns": {"monitors": ["pay-*"]}});
     server.engine.set_teams(vec![build_team(&team).0.unwrap()]);
     server.engine.set_secrets(vigil_runtime::SecretValues::default().with_secret("corp_oidc", SECRET));
     let http = vigil_connectors::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -322,6 +323,50 @@ async fn openid_connect_sign_in_refuses_every_forgery() {
     issue(&b, "c5", k2.sign(&claims(&issuer, &b.nonce, "bob", &[])));
     let res = browser.back(&b.state, "c5", &format!("vigil_sso={}", b.binding)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "a local account of the same name");
+
+    // A name a team lists is not taken by whoever signs in first; an account an admin made for
+    // this provider is the first such person's.
+    let b = browser.begin("/").await;
+    issue(&b, "c6", k2.sign(&claims(&issuer, &b.nonce, "dee", &["pay-eng"])));
+    let res = browser.back(&b.state, "c6", &format!("vigil_sso={}", b.binding)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "a team's member by name");
+    assert!(res.text().await.unwrap().contains("vigil user add dee --provider"));
+    let made = UserRow {
+        id: "cy".into(),
+        kind: "person".into(),
+        source: "sso".into(),
+        external_id: Some("corp:".into()),
+        created_at: 1,
+        ..UserRow::default()
+    };
+    server.store.put_user(&made, false).await.unwrap();
+    let b = browser.begin("/").await;
+    issue(&b, "c7", k2.sign(&claims(&issuer, &b.nonce, "cy", &[])));
+    assert_eq!(browser.back(&b.state, "c7", &format!("vigil_sso={}", b.binding)).await.status(), StatusCode::OK);
+    let cy = server.store.user("cy").await.unwrap().unwrap();
+    assert_eq!((cy.external_id.as_deref(), cy.source.as_str()), (Some("corp:sub-cy"), "oidc"), "claimed");
+
+    // What sign-ins did to accounts is in the audit log.
+    let rows = server
+        .store
+        .audit_log(&vigil_store::AuditQuery { kind: Some("user".into()), limit: 50, ..Default::default() })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str, &str)> =
+        rows.iter().map(|r| (r.actor.as_str(), r.action.as_str(), r.name.as_str())).collect();
+    assert!(seen.contains(&("sso:corp", "created at first sign-in", "ana")), "{seen:?}");
+    assert!(seen.contains(&("sso:corp", "signed in", "cy")), "the claim: {seen:?}");
+
+    // Sign-ins begun and never finished: a source that begins many waits.
+    let mut throttled = false;
+    for _ in 0..25 {
+        let res = http.get(format!("{}/ui/sso/corp?next=/", server.base)).send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "unfinished sign-ins are paced");
 
     // Signing out ends the session (on every node: it is the store's) and goes on to the
     // provider's sign-out, which sends the browser back to vigil's sign-in page.

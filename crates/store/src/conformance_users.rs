@@ -145,9 +145,38 @@ async fn an_accounts_provider_and_groups_are_kept(store: &dyn Store) {
     let moved = UserRow { groups: vec!["search".into()], ..fay.clone() };
     store.put_user(&moved, false).await.unwrap();
     assert_eq!(store.user("u-fay").await.unwrap().unwrap().groups, ["search"], "groups change at each sign-in");
-    let none = UserRow { groups: vec![], ..fay };
+    let none = UserRow { groups: vec![], ..fay.clone() };
     store.put_user(&none, false).await.unwrap();
     assert!(store.user("u-fay").await.unwrap().unwrap().groups.is_empty());
+    let refresh = crate::AccountRefresh {
+        id: "u-fay".into(),
+        external_id: "corp:0a1b".into(),
+        display_name: "Fay".into(),
+        email: "fay@x".into(),
+        groups: vec!["ops".into()],
+        role: None,
+    };
+    assert!(store.refresh_signed_in(&refresh).await.unwrap());
+    let now = store.user("u-fay").await.unwrap().unwrap();
+    assert_eq!(
+        (now.display_name.as_str(), now.groups.clone(), now.role.clone()),
+        ("Fay", vec!["ops".to_string()], fay.role.clone())
+    );
+    let promoted = crate::AccountRefresh { role: Some(Some("admin".into())), ..refresh.clone() };
+    assert!(store.refresh_signed_in(&promoted).await.unwrap());
+    assert_eq!(store.user("u-fay").await.unwrap().unwrap().role.as_deref(), Some("admin"));
+    let other = crate::AccountRefresh { external_id: "corp:other".into(), ..refresh.clone() };
+    assert!(!store.refresh_signed_in(&other).await.unwrap(), "another person's");
+    store.put_user(&UserRow { disabled_at: Some(5), ..now }, true).await.unwrap();
+    assert!(!store.refresh_signed_in(&refresh).await.unwrap(), "a disable made meanwhile stands");
+    assert!(store.user("u-fay").await.unwrap().unwrap().disabled_at.is_some());
+    let made = UserRow { external_id: Some("corp:".into()), source: "sso".into(), ..person("u-gil") };
+    store.put_user(&made, false).await.unwrap();
+    assert!(!store.claim_account("u-gil", "other:", "other:9", "oidc").await.unwrap(), "made for another provider");
+    assert!(store.claim_account("u-gil", "corp:", "corp:9", "oidc").await.unwrap());
+    assert!(!store.claim_account("u-gil", "corp:", "corp:10", "oidc").await.unwrap(), "claimed once");
+    let gil = store.user("u-gil").await.unwrap().unwrap();
+    assert_eq!((gil.external_id.as_deref(), gil.source.as_str()), (Some("corp:9"), "oidc"));
 }
 
 async fn the_audit_log_is_read_newest_first_and_pruned(store: &dyn Store) {

@@ -62,7 +62,7 @@ pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
 pub use subscribers::{NewNotice, NoticeRow, SubscriberRow};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
-pub use users::UserRow;
+pub use users::{AccountRefresh, UserRow};
 pub use work::{WorkChange, WorkOffer};
 
 /// A storage failure.
@@ -445,6 +445,12 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<SessionRow>>;
     /// Ends a session; false when there was none.
     async fn delete_session(&self, id_hash: &str) -> Result<bool>;
+    /// Brings an account up to date at a sign-in through its provider; false when it is disabled
+    /// or no longer that provider's person.
+    async fn refresh_signed_in(&self, refresh: &AccountRefresh) -> Result<bool>;
+    /// Gives account `id`, made by an admin for a provider (`external_id` = `marker`), to the
+    /// person `external_id` signing in through it; false when it is not (or no longer) so.
+    async fn claim_account(&self, id: &str, marker: &str, external_id: &str, source: &str) -> Result<bool>;
     /// Records a change in the audit log; gives its id.
     async fn append_audit(&self, row: &AuditRow) -> Result<i64>;
     /// Audit rows matching `query`, newest first.

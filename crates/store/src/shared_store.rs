@@ -905,6 +905,31 @@ macro_rules! store_impl {
             Ok(done.rows_affected() > 0)
         }
 
+        async fn refresh_signed_in(&self, r: &crate::AccountRefresh) -> Result<bool> {
+            let done = sqlx::query(crate::users::REFRESH_SIGNED_IN)
+                .bind(&r.id)
+                .bind(&r.external_id)
+                .bind(&r.display_name)
+                .bind(&r.email)
+                .bind(crate::users::groups_text(&r.groups))
+                .bind(r.role.is_some())
+                .bind(r.role.clone().flatten())
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn claim_account(&self, id: &str, marker: &str, external_id: &str, source: &str) -> Result<bool> {
+            let done = sqlx::query(crate::users::CLAIM_ACCOUNT)
+                .bind(id)
+                .bind(external_id)
+                .bind(source)
+                .bind(marker)
+                .execute(&self.writer)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
         async fn append_audit(&self, row: &crate::AuditRow) -> Result<i64> {
             let id: i64 = sqlx::query_scalar(crate::audit::INSERT)
                 .bind(row.at)

@@ -104,6 +104,17 @@ pub(crate) const CLAIM_STEP: &str =
 /// Ends every UI session of a user (a password changed, the account disabled).
 pub(crate) const DELETE_SESSIONS: &str = "DELETE FROM ui_sessions WHERE user_id = $1";
 
+/// Brings an account up to date at a sign-in through its identity provider: only while it is
+/// still that provider's person (`$2`) and not disabled, so a disable made meanwhile stands.
+/// `$6` says whether the role is set (to `$7`) or kept.
+pub(crate) const REFRESH_SIGNED_IN: &str = "UPDATE users SET display_name = $3, email = $4, provider_groups = $5, \
+     role = CASE WHEN $6 THEN $7 ELSE role END WHERE id = $1 AND external_id = $2 AND disabled_at IS NULL";
+
+/// Gives an account an admin made for a provider (`external_id` = `$4`, `PROVIDER:`) to the
+/// person who first signs in through it.
+pub(crate) const CLAIM_ACCOUNT: &str = "UPDATE users SET external_id = $2, source = $3 \
+     WHERE id = $1 AND external_id = $4 AND disabled_at IS NULL";
+
 /// Records when a token was last used.
 pub(crate) const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1";
 
@@ -115,4 +126,21 @@ pub(crate) fn groups_text(groups: &[String]) -> String {
 /// Groups as [`groups_text`] stored them.
 pub(crate) fn groups_of(text: &str) -> Vec<String> {
     text.lines().filter(|g| !g.is_empty()).map(str::to_string).collect()
+}
+
+/// What a sign-in through an identity provider changes of its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRefresh {
+    /// The account.
+    pub id: String,
+    /// Who the provider says it is (the account must still be theirs).
+    pub external_id: String,
+    /// A name to show.
+    pub display_name: String,
+    /// Its email.
+    pub email: String,
+    /// Its groups now.
+    pub groups: Vec<String>,
+    /// Its role everywhere, when the provider decides it (`Some(None)`: none).
+    pub role: Option<Option<String>>,
 }

@@ -38,6 +38,10 @@ pub enum UserCommand {
         /// An email address.
         #[arg(long, default_value = "")]
         email: String,
+        /// A person who signs in through this identity provider (`identity-providers/NAME`): the
+        /// first person of that name to sign in through it gets the account. No password.
+        #[arg(long, conflicts_with_all = ["service", "password_stdin"])]
+        provider: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -114,13 +118,19 @@ async fn existing(store: &dyn vigil_store::Store, name: &str) -> Result<UserRow>
 pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
     let now = SystemClock.now();
     match cmd {
-        UserCommand::Add { name, role, service, password_stdin, display_name, email, db } => {
+        UserCommand::Add { name, role, service, password_stdin, display_name, email, provider, db } => {
             let id = accounts::normalize(&name);
             if !accounts::valid_name(&id) {
                 bail!("`{name}` cannot name an account: use 1 to 64 of a-z, 0-9, `.`, `_`, `@` and `-`");
             }
             let role = role_arg(&role)?;
+            if let Some(p) = &provider
+                && !vigil_core::team::is_team_name(p)
+            {
+                bail!("--provider: `{p}` is not an identity provider's name");
+            }
             let password_hash = match (service, password_stdin) {
+                _ if provider.is_some() => None,
                 (true, true) => bail!("a service account has no password: it holds tokens"),
                 (true, false) => None,
                 (false, true) => Some(password::hash(&read_password()?).await),
@@ -132,10 +142,12 @@ pub async fn run(cmd: UserCommand) -> Result<ExitCode> {
                 display_name,
                 email,
                 kind: kind.into(),
-                source: "local".into(),
+                source: if provider.is_some() { "sso" } else { "local" }.into(),
                 role,
                 password_hash,
                 created_at: now,
+                // `PROVIDER:` with no subject yet: the provider's first sign-in of this name claims it.
+                external_id: provider.as_ref().map(|p| format!("{p}:")),
                 ..UserRow::default()
             };
             let store = open_store(&db.db).await?;

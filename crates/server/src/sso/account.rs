@@ -3,10 +3,11 @@
 //! and the role its groups give) at each one. An account is only ever the provider's it was
 //! created by: a local account, or another provider's, of the same name is refused, never taken.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use vigil_core::identity::{IdentityProviderDef, OidcDef};
+use vigil_core::team::Teams;
 use vigil_core::time::Millis;
-use vigil_store::{Store, StoreError, UserRow};
+use vigil_store::{AccountRefresh, AuditRow, Store, StoreError, UserRow};
 
 use crate::accounts::{PERSON, normalize, valid_name};
 
@@ -28,6 +29,12 @@ pub enum Refusal {
     /// No account, and the provider does not create them.
     #[error("there is no account `{0}`, and this provider does not create accounts")]
     NoAccount(String),
+    /// No account, and a team lists the name as a member: an admin makes it first.
+    #[error(
+        "a team lists `{0}` as a member, so an admin makes its account for this provider first (`vigil user add {0} \
+         --provider NAME`)"
+    )]
+    Listed(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -72,31 +79,52 @@ pub fn person_of(provider: &str, def: &OidcDef, claims: &Map<String, Value>) -> 
 }
 
 /// Finds or creates `person`'s account for `def`, brings it up to date, and records the sign-in.
+/// An account an admin made for this provider (`vigil user add NAME --provider P`) is the first
+/// such person's; a new name that a team lists in `members:` is refused (whoever signed in first
+/// would get that member's rights): an admin makes its account first. Creating an account, or a
+/// change of its role or groups, is written to the audit log (actor `sso:PROVIDER`).
 pub async fn sign_in(
     store: &dyn Store,
     def: &IdentityProviderDef,
+    teams: &Teams,
     person: Person,
     now: Millis,
 ) -> Result<UserRow, Refusal> {
     let role = (!def.roles.is_empty()).then(|| def.role_of(&person.groups).map(|r| r.as_str().to_string()));
+    let marker = format!("{}:", def.name);
     for _ in 0..2 {
-        let account = match store.user(&person.id).await? {
-            Some(existing) if existing.external_id.as_deref() == Some(person.external_id.as_str()) => {
-                if existing.disabled_at.is_some() {
-                    return Err(Refusal::Disabled(person.id));
+        match store.user(&person.id).await? {
+            Some(existing) => {
+                let made_for_provider = existing.external_id.as_deref() == Some(marker.as_str());
+                if made_for_provider {
+                    let source = def.protocol.source();
+                    if !store.claim_account(&person.id, &marker, &person.external_id, source).await? {
+                        continue;
+                    }
+                } else if existing.external_id.as_deref() != Some(person.external_id.as_str()) {
+                    return Err(Refusal::Taken(person.id));
                 }
-                let updated = UserRow {
+                let refresh = AccountRefresh {
+                    id: person.id.clone(),
+                    external_id: person.external_id.clone(),
                     display_name: person.display_name.clone(),
                     email: person.email.clone(),
                     groups: person.groups.clone(),
-                    role: role.clone().unwrap_or(existing.role.clone()),
-                    ..existing
+                    role: role.clone(),
                 };
-                store.put_user(&updated, false).await?;
-                updated
+                if existing.disabled_at.is_some() || !store.refresh_signed_in(&refresh).await? {
+                    return Err(Refusal::Disabled(person.id));
+                }
+                let before = json!({"role": existing.role, "groups": existing.groups});
+                let after = json!({"role": role.clone().unwrap_or(existing.role.clone()), "groups": person.groups});
+                let changes = vigil_core::audit::diff(&before, &after);
+                if made_for_provider || !changes.is_empty() {
+                    let change = json!({"diff": changes, "claimed": made_for_provider});
+                    audit(store, def, &person.id, "signed in", change, now).await;
+                }
             }
-            Some(_) => return Err(Refusal::Taken(person.id)),
             None if !def.create_accounts => return Err(Refusal::NoAccount(person.id)),
+            None if !teams.memberships(&person.id, &[]).is_empty() => return Err(Refusal::Listed(person.id)),
             None => {
                 let new = UserRow {
                     id: person.id.clone(),
@@ -114,13 +142,32 @@ pub async fn sign_in(
                 if !store.add_user(&new).await? {
                     continue;
                 }
-                new
+                let made = json!({"role": new.role, "groups": new.groups, "externalId": new.external_id});
+                audit(store, def, &person.id, "created at first sign-in", json!({"created": made}), now).await;
             }
-        };
-        store.user_signed_in(&account.id, now).await?;
-        return Ok(account);
+        }
+        store.user_signed_in(&person.id, now).await?;
+        return store.user(&person.id).await?.ok_or(Refusal::Taken(person.id));
     }
     Err(Refusal::Taken(person.id))
+}
+
+/// Writes what a sign-in changed of account `id` to the audit log; a failure is logged.
+async fn audit(store: &dyn Store, def: &IdentityProviderDef, id: &str, action: &str, change: Value, now: Millis) {
+    let row = AuditRow {
+        at: now,
+        actor: format!("sso:{}", def.name),
+        source: "sso".into(),
+        action: action.into(),
+        kind: "user".into(),
+        name: id.into(),
+        change: change.to_string(),
+        ..AuditRow::default()
+    };
+    if let Err(e) = store.append_audit(&row).await {
+        metrics::counter!("vigil_audit_failures_total").increment(1);
+        tracing::error!(error = %e, user = %id, "Could not record a sign-in's change in the audit log.");
+    }
 }
 
 #[cfg(test)]

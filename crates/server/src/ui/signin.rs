@@ -203,8 +203,16 @@ async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<(Calle
     let has_directory = || {
         app.engine.identity_providers().iter().any(|p| matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)))
     };
+    // An account made for a directory (`vigil user add --provider`) is that directory's too.
+    let made_for_directory = |user: &vigil_store::UserRow| {
+        let Some(provider) = user.external_id.as_deref().and_then(|e| e.strip_suffix(':')) else { return false };
+        app.engine
+            .identity_providers()
+            .iter()
+            .any(|p| p.name == provider && matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)))
+    };
     let by_directory = match &existing {
-        Some(user) => user.source == "ldap",
+        Some(user) => user.source == "ldap" || made_for_directory(user),
         None => has_directory(),
     };
     let (user, directory) = if by_directory {

@@ -27,8 +27,28 @@ use crate::AppState;
 use crate::accounts;
 use crate::sso::{self, account};
 
-/// The cookie that ties a pending sign-in to the browser that began it.
-pub const BINDING_COOKIE: &str = "vigil_sso";
+/// The cookie that ties a pending sign-in to the browser that began it. Over HTTPS it is a
+/// `__Host-` cookie, which no sibling subdomain can set (nor one with another path).
+fn binding_cookie(secure: bool) -> &'static str {
+    if secure { "__Host-vigil_sso" } else { "vigil_sso" }
+}
+
+/// `Set-Cookie` for the binding `value` (`Max-Age` `age`).
+fn set_binding(value: &str, secure: bool, age: i64) -> String {
+    let name = binding_cookie(secure);
+    if secure {
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age={age}")
+    } else {
+        format!("{name}={value}; Path=/ui/sso/; HttpOnly; SameSite=Lax; Max-Age={age}")
+    }
+}
+
+/// The client's address, for the sign-in throttle.
+fn source_of(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
 
 /// Query of the start address.
 #[derive(Debug, Deserialize)]
@@ -68,10 +88,9 @@ fn redirect_uri(app: &AppState, headers: &HeaderMap, name: &str) -> String {
     format!("{}/ui/sso/{name}/callback", crate::operations::instances::base_url(app, headers))
 }
 
-fn secure(app: &AppState, headers: &HeaderMap) -> &'static str {
-    let https = app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
-    if https { "; Secure" } else { "" }
+fn secure(app: &AppState, headers: &HeaderMap) -> bool {
+    app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https")
 }
 
 /// A refused sign-in, as a page that offers to begin again.
@@ -113,11 +132,19 @@ pub async fn start(
     Path(name): Path<String>,
     Query(q): Query<Start>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
 ) -> Response {
     let next = super::local_path(q.next.as_deref(), "/").to_string();
     if !app.auth.required() {
         return Redirect::to(&next).into_response();
     }
+    // Each start writes to the store: a source that starts many and finishes none waits.
+    let source = source_of(&extensions);
+    if let Some(wait) = app.auth.sso_starts().wait(source, std::time::Instant::now()) {
+        let msg = format!("Too many sign-ins begun from here: try again in {} s.", wait.as_secs_f64().ceil());
+        return refused(StatusCode::TOO_MANY_REQUESTS, &msg);
+    }
+    app.auth.sso_starts().failed(source, std::time::Instant::now());
     let Some((_, oidc)) = provider(&app, &name) else {
         return refused(StatusCode::NOT_FOUND, "There is no such identity provider.");
     };
@@ -131,7 +158,8 @@ pub async fn start(
     };
     let (state, nonce, verifier) = (sso::random_value(), sso::random_value(), sso::random_value());
     // A browser keeps its binding across tabs, so two sign-ins begun at once both come back.
-    let binding = session::cookie(&headers, BINDING_COOKIE)
+    let secure = secure(&app, &headers);
+    let binding = session::cookie(&headers, binding_cookie(secure))
         .filter(|b| b.len() == 43 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
         .map_or_else(sso::random_value, str::to_string);
     let now = app.engine.now();
@@ -161,11 +189,7 @@ pub async fn start(
     .unwrap_or_default();
     let joiner = if discovery.authorization_endpoint.contains('?') { '&' } else { '?' };
     let to = format!("{}{joiner}{query}", discovery.authorization_endpoint);
-    let bind = format!(
-        "{BINDING_COOKIE}={binding}; Path=/ui/sso/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        sso::PENDING_SECONDS,
-        secure(&app, &headers)
-    );
+    let bind = set_binding(&binding, secure, sso::PENDING_SECONDS);
     (StatusCode::SEE_OTHER, [(SET_COOKIE, bind), (LOCATION, to)]).into_response()
 }
 
@@ -175,7 +199,9 @@ pub async fn callback(
     Path(name): Path<String>,
     Query(q): Query<Callback>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
 ) -> Response {
+    let secure = secure(&app, &headers);
     if let Some(error) = &q.error {
         let error: String = error.chars().filter(|c| c.is_ascii_lowercase() || *c == '_').take(64).collect();
         tracing::info!(provider = %name, error = %error, "An identity provider did not sign someone in.");
@@ -197,7 +223,7 @@ pub async fn callback(
             return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be read: try again.");
         }
     };
-    let bound = session::cookie(&headers, BINDING_COOKIE)
+    let bound = session::cookie(&headers, binding_cookie(secure))
         .is_some_and(|b| bool::from(sso::digest(b).as_bytes().ct_eq(pending.binding_hash.as_bytes())));
     if !bound {
         tracing::warn!(provider = %name, "A sign-in came back to a browser that did not begin it.");
@@ -242,7 +268,7 @@ pub async fn callback(
         }
     };
     let user = match account::person_of(&name, oidc, &claims) {
-        Ok(person) => account::sign_in(store.as_ref(), &def, person, now).await,
+        Ok(person) => account::sign_in(store.as_ref(), &def, &app.auth.teams(), person, now).await,
         Err(e) => Err(e),
     };
     let user = match user {
@@ -273,8 +299,8 @@ pub async fn callback(
         }
     };
     tracing::info!(provider = %name, user = %user.id, "Signed in through an identity provider.");
-    let secure = !secure(&app, &headers).is_empty();
-    let unbind = format!("{BINDING_COOKIE}=; Path=/ui/sso/; HttpOnly; SameSite=Lax; Max-Age=0");
+    app.auth.sso_starts().succeeded(source_of(&extensions));
+    let unbind = set_binding("", secure, 0);
     let cookies = AppendHeaders([(SET_COOKIE, session::sign_in_cookie(&id, secure)), (SET_COOKIE, unbind)]);
     (StatusCode::OK, cookies, continue_to(&pending.next, "Signed in.")).into_response()
 }
@@ -315,6 +341,11 @@ pub async fn directory_sign_in(
     use crate::sso::ldap::{self, LdapError};
     let store = app.engine.store().clone();
     let now = app.engine.now();
+    // Directories match names loosely (`ana` with a zero-width space finds Ana's entry): only
+    // names vigil takes are asked, so each is one account with its tries counted.
+    if !accounts::valid_name(name) {
+        return Err(SignInError::Wrong);
+    }
     if let Some(user) = existing {
         accounts::take_try(store.as_ref(), user, now).await?;
     }
@@ -350,7 +381,7 @@ pub async fn directory_sign_in(
             email: person.email,
             groups: person.groups,
         };
-        return match account::sign_in(store.as_ref(), def, person, now).await {
+        return match account::sign_in(store.as_ref(), def, &app.auth.teams(), person, now).await {
             Ok(user) => Ok((user, def.name.clone())),
             Err(account::Refusal::Store(e)) => Err(SignInError::Store(e)),
             Err(e) => {
