@@ -220,6 +220,16 @@ async fn people_sign_in_through_a_real_openid_provider_on_a_cluster() {
 }
 
 #[test]
+fn validate_counts_teams_and_identity_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_dir(dir.path(), "https://login.example.com");
+    let out = run(&dir.path().join("v.db"), &["validate", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 team(s), 1 identity provider(s)"), "{text}");
+}
+
+#[test]
 fn validate_locates_a_bad_identity_provider() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_dir(dir.path(), "http://idp.example.com");

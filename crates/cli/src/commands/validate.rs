@@ -55,12 +55,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         0 => String::new(),
         n => format!("{n} monitor(s), "),
     };
-    let pages = match config.status_pages.len() {
-        0 => String::new(),
-        n => format!("{n} status page(s), "),
-    };
+    let counted = |n: usize, what: &str| if n == 0 { String::new() } else { format!("{n} {what}(s), ") };
+    let pages = counted(config.status_pages.len(), "status page");
+    let teams = counted(config.teams.len(), "team");
+    let providers = counted(config.identity_providers.len(), "identity provider");
     crate::output::outln!(
-        "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {pages}{warnings} warning(s)"
+        "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {pages}{teams}{providers}{warnings} warning(s)"
     );
     Ok(ExitCode::SUCCESS)
 }
