@@ -249,8 +249,7 @@ async fn state_of(app: &AppState, state: Recorded, name: &str) -> Option<Value> 
     let store = app.engine.store();
     let value = match state {
         Recorded::Definition(kind) => {
-            let rows = store.definitions(kind).await.ok()?;
-            let latest = rows.into_iter().filter(|r| r.name == name).max_by_key(|r| r.version)?;
+            let latest = store.latest_definition(kind, name).await.ok()??;
             serde_json::from_str(&latest.body).ok()?
         }
         Recorded::Account => {

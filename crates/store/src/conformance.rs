@@ -834,6 +834,10 @@ async fn definitions_roundtrip(store: &dyn Store) {
     let all = store.definitions("workflow").await.unwrap();
     assert_eq!(all.iter().map(|d| (d.version, d.body.as_str())).collect::<Vec<_>>(), [(1, "{\"a\":2}"), (2, "{}")]);
     assert!(store.definitions("taskdef").await.unwrap().is_empty());
+    let latest = store.latest_definition("workflow", "w").await.unwrap().unwrap();
+    assert_eq!(latest.version, all.iter().filter(|d| d.name == "w").map(|d| d.version).max().unwrap(), "the newest");
+    assert_eq!(store.latest_definition("workflow", "nope").await.unwrap(), None);
+    assert_eq!(store.latest_definition("taskdef", "w").await.unwrap(), None, "of its kind only");
     assert_eq!(store.delete_definition("workflow", "w", Some(2)).await.unwrap(), 1);
     assert_eq!(store.delete_definition("workflow", "w", None).await.unwrap(), 1);
     assert!(store.definitions("workflow").await.unwrap().is_empty());

@@ -324,6 +324,8 @@ pub trait Store: Send + Sync + 'static {
     }
     /// The definitions of `kind`, by name then version.
     async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>>;
+    /// The newest version of definition `name` of `kind`, if any.
+    async fn latest_definition(&self, kind: &str, name: &str) -> Result<Option<DefinitionRow>>;
     /// Deletes one version of a definition, or all when `version` is `None`; returns how many.
     async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64>;
     /// Records a node's heartbeat (inserting it the first time).

@@ -342,23 +342,21 @@ macro_rules! store_impl {
             Ok(done.rows_affected() > 0)
         }
 
+        async fn latest_definition(&self, kind: &str, name: &str) -> Result<Option<DefinitionRow>> {
+            let row = sqlx::query("SELECT * FROM definitions WHERE kind = $1 AND name = $2 ORDER BY version DESC LIMIT 1")
+                .bind(kind)
+                .bind(name)
+                .fetch_optional(&self.reader)
+                .await?;
+            row.as_ref().map(definition_of).transpose()
+        }
+
         async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>> {
             let rows = sqlx::query("SELECT * FROM definitions WHERE kind = $1 ORDER BY name, version")
                 .bind(kind)
                 .fetch_all(&self.reader)
                 .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(DefinitionRow {
-                        kind: r.try_get("kind")?,
-                        name: r.try_get("name")?,
-                        version: r.try_get::<i64, _>("version")? as u32,
-                        body: r.try_get("body")?,
-                        updated_at: r.try_get("updated_at")?,
-                        defined_by: r.try_get("defined_by")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(definition_of).collect()
         }
 
         async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64> {
@@ -1496,6 +1494,17 @@ macro_rules! backend_helpers {
             components: row.try_get("components")?,
             confirmed_at: row.try_get("confirmed_at")?,
             created_at: row.try_get("created_at")?,
+        })
+    }
+
+    fn definition_of(r: &$row) -> Result<DefinitionRow> {
+        Ok(DefinitionRow {
+            kind: r.try_get("kind")?,
+            name: r.try_get("name")?,
+            version: r.try_get::<i64, _>("version")? as u32,
+            body: r.try_get("body")?,
+            updated_at: r.try_get("updated_at")?,
+            defined_by: r.try_get("defined_by")?,
         })
     }
 
