@@ -28,6 +28,18 @@ pub struct Access {
     teams: Arc<Teams>,
 }
 
+/// The labels a stored silence requires to equal a value: vigil's matchers are all equalities;
+/// of Alertmanager's typed ones only `=` counts (`!=` and regexes require no value).
+pub fn required_labels(stored: &str) -> BTreeMap<String, String> {
+    let Ok(value) = serde_json::from_str::<Value>(stored) else { return BTreeMap::new() };
+    if value.is_array() {
+        use vigil_core::alertmanager::MatchType;
+        let typed = vigil_core::alertmanager::matchers_from_json(&value).unwrap_or_default();
+        return typed.into_iter().filter(|m| m.kind == MatchType::Equal).map(|m| (m.name, m.value)).collect();
+    }
+    serde_json::from_value(value).unwrap_or_default()
+}
+
 impl FromRequestParts<AppState> for Access {
     type Rejection = std::convert::Infallible;
 
@@ -146,10 +158,10 @@ impl Access {
             .map(str::to_string)
     }
 
-    /// The team owning stored silence `s`.
+    /// The team owning stored silence `s`: vigil's (`{"label": "value"}`) or Alertmanager's (typed
+    /// matchers, of which the equalities count).
     pub fn stored_silence_owner(&self, s: &vigil_store::SilenceRow) -> Option<String> {
-        let matchers: BTreeMap<String, String> = serde_json::from_str(&s.matchers).unwrap_or_default();
-        self.silence_owner(&matchers)
+        self.silence_owner(&required_labels(&s.matchers))
     }
 
     /// The team owning a silence: the one whose labels its matchers require.
@@ -201,5 +213,10 @@ mod tests {
         assert_eq!(access.alert_owner("x", state).as_deref(), Some("a"));
         assert_eq!(access.alert_owner("b-web", "{}").as_deref(), Some("b"));
         assert_eq!(access.alert_owner("c", "not json").as_deref(), None);
+        let typed = r#"[{"name":"team","value":"a","isRegex":false,"isEqual":true},
+            {"name":"env","value":"p.*","isRegex":true,"isEqual":true},{"name":"x","value":"y","isRegex":false,"isEqual":false}]"#;
+        assert_eq!(required_labels(typed), BTreeMap::from([("team".to_string(), "a".to_string())]));
+        assert_eq!(required_labels(r#"{"team":"b"}"#), BTreeMap::from([("team".to_string(), "b".to_string())]));
+        assert!(required_labels("not json").is_empty());
     }
 }

@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::alert::Silence;
+use vigil_core::principal::Role;
 
 use vigil_core::alertmanager::config::inhibit::inhibited_by;
 use vigil_core::alertmanager::gettable::{Filter, Muting, gettable, labels_of};
 use vigil_core::alertmanager::{format_time, parse_time};
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody, JsonBytes};
 
@@ -298,7 +300,11 @@ fn gettable_silence(row: &vigil_store::SilenceRow, now: i64) -> Value {
     params(("filter" = Option<Vec<String>>, Query, description = "Matchers a silence's own matchers must include")),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
-async fn get_silences(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+async fn get_silences(
+    State(app): State<AppState>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, format!("the query does not read: {e}")))?;
     let mut wanted = Vec::new();
@@ -309,7 +315,8 @@ async fn get_silences(State(app): State<AppState>, RawQuery(raw): RawQuery) -> A
     }
     let now = app.engine.now();
     let rows = app.engine.store().silences().await?;
-    let shown = rows.iter().map(|r| gettable_silence(r, now)).filter(|s| {
+    let visible = rows.iter().filter(|r| access.role_on(access.stored_silence_owner(r).as_deref()).is_some());
+    let shown = visible.map(|r| gettable_silence(r, now)).filter(|s| {
         wanted.iter().all(|w| {
             s["matchers"]
                 .as_array()
@@ -326,10 +333,17 @@ async fn get_silences(State(app): State<AppState>, RawQuery(raw): RawQuery) -> A
     get, path = "/api/v2/silence/{id}", tag = "alertmanager",
     params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn get_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn get_silence(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let now = app.engine.now();
     let rows = app.engine.store().silences().await?;
-    let row = rows.iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
+    let row = rows
+        .iter()
+        .find(|r| r.id == id && access.role_on(access.stored_silence_owner(r).as_deref()).is_some())
+        .ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
     Ok(Json(gettable_silence(row, now)))
 }
 
@@ -338,12 +352,18 @@ async fn get_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) 
     delete, path = "/api/v2/silence/{id}", tag = "alertmanager",
     params(("id" = String, Path)), responses((status = 200, description = "Expired"), (status = 404, body = ApiError))
 )]
-async fn expire_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn expire_silence(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     let now = app.engine.now();
     let store = app.engine.store();
     let rows = store.silences().await?;
     let mut row =
         rows.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
+    let owner = access.stored_silence_owner(&row);
+    access.check_owned(owner.as_deref(), Role::Respond, || format!("silence {id}"))?;
     row.ends_at = row.ends_at.min(now);
     store.put_silence(&row).await?;
     Ok(StatusCode::OK)
@@ -357,11 +377,17 @@ async fn expire_silence(State(app): State<AppState>, ApiPath(id): ApiPath<String
     request_body(content = Object, description = "matchers, startsAt, endsAt, createdBy, comment, id"),
     responses((status = 200, description = "`{silenceID}`", body = Object), (status = 400, body = ApiError), (status = 404, body = ApiError))
 )]
-async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Value>) -> ApiResult<Json<Value>> {
+async fn post_silence(
+    State(app): State<AppState>,
+    access: Access,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
     let bad = |m: String| ApiError::new(ErrorCode::InvalidRequest, m);
     let now = app.engine.now();
     let matchers = body.get("matchers").cloned().unwrap_or(Value::Null);
     vigil_core::alertmanager::matchers_from_json(&matchers).map_err(bad)?;
+    // A team's member silences only what requires the team's labels (`team="pay"`).
+    access.check_silence(&crate::access::required_labels(&matchers.to_string()))?;
     let time = |k: &str| parse_time(body.get(k), k).map_err(bad);
     let ends_at = Some(time("endsAt")?).filter(|t| *t != 0).ok_or_else(|| bad("endsAt is required".into()))?;
     let starts_at = Some(time("startsAt")?).filter(|t| *t != 0).unwrap_or(now);
@@ -375,10 +401,10 @@ async fn post_silence(State(app): State<AppState>, JsonBody(body): JsonBody<Valu
     let store = app.engine.store();
     let id = match text("id") {
         Some(id) => {
-            let known = store.silences().await?.into_iter().any(|r| r.id == id && r.ends_at > now);
-            if !known {
-                return Err(ApiError::not_found(format!("silence {id} not found")));
-            }
+            let replaced = store.silences().await?.into_iter().find(|r| r.id == id && r.ends_at > now);
+            let Some(replaced) = replaced else { return Err(ApiError::not_found(format!("silence {id} not found"))) };
+            let owner = access.stored_silence_owner(&replaced);
+            access.check_owned(owner.as_deref(), Role::Respond, || format!("silence {id}"))?;
             id
         }
         None => vigil_runtime::new_instance_id(),

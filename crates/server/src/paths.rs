@@ -44,6 +44,13 @@ pub fn query_escape(text: &str) -> String {
 /// Whether the API route at `path` checks every object it acts on ([`crate::access`]), so rights
 /// held only in teams may reach it.
 pub fn checks_objects(method: &Method, path: &str) -> bool {
+    // Alertmanager's silences (amtool, Grafana) are checked as vigil's are.
+    match (method.as_str(), path.strip_prefix("/api/v2/")) {
+        ("GET" | "POST", Some("silences")) => return true,
+        ("GET" | "DELETE", Some(rest)) if rest.starts_with("silence/") && !rest[8..].contains('/') => return true,
+        (_, Some(_)) => return false,
+        _ => {}
+    }
     let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
     let parts: Vec<&str> = rest.split('/').collect();
     let get = *method == Method::GET;
@@ -82,6 +89,11 @@ mod tests {
         assert!(!checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
         assert!(!checks_objects(&Method::GET, "/api/v1/users"));
         assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
-        assert!(!checks_objects(&Method::GET, "/api/v2/silences"));
+        assert!(checks_objects(&Method::GET, "/api/v2/silences"), "amtool silence query");
+        assert!(checks_objects(&Method::POST, "/api/v2/silences"));
+        assert!(checks_objects(&Method::DELETE, "/api/v2/silence/abc"));
+        assert!(!checks_objects(&Method::POST, "/api/v2/alerts"), "pushing alerts needs a role everywhere");
+        assert!(!checks_objects(&Method::GET, "/api/v2/alerts"));
+        assert!(!checks_objects(&Method::DELETE, "/api/v2/silence/abc/x"));
     }
 }

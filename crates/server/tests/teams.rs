@@ -182,10 +182,47 @@ async fn each_team_sees_and_changes_only_its_own_objects() {
     let (_, listed) = ana.call("GET", "/api/v1/silences", None).await;
     assert_eq!(listed["items"][0]["createdBy"], json!("ana"));
 
+    // Alertmanager's silences (amtool, Grafana): the same rules, with typed matchers.
+    let ends = "2999-01-01T00:00:00Z";
+    let typed = |team: &str| {
+        json!({"matchers": [{"name": "team", "value": team, "isRegex": false, "isEqual": true},
+            {"name": "alertname", "value": "Disk.*", "isRegex": true, "isEqual": true}],
+            "endsAt": ends, "createdBy": "ana", "comment": "amtool"})
+    };
+    let (status, body) = ana.call("POST", "/api/v2/silences", Some(typed("search"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another team's labels: {body}");
+    let regex_only = json!({"matchers": [{"name": "team", "value": "pay|search", "isRegex": true, "isEqual": true}],
+        "endsAt": ends});
+    assert_eq!(
+        ana.call("POST", "/api/v2/silences", Some(regex_only)).await.0,
+        StatusCode::FORBIDDEN,
+        "a regex requires no team"
+    );
+    let (status, made) = ana.call("POST", "/api/v2/silences", Some(typed("pay"))).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let mine = made["silenceID"].as_str().unwrap().to_string();
+    let (status, theirs) = admin.call("POST", "/api/v2/silences", Some(typed("search"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let theirs = theirs["silenceID"].as_str().unwrap().to_string();
+    let (status, listed) = ana.call("GET", "/api/v2/silences", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&mine.as_str()) && !ids.contains(&theirs.as_str()), "{ids:?}");
+    assert_eq!(ana.call("GET", &format!("/api/v2/silence/{theirs}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("DELETE", &format!("/api/v2/silence/{theirs}"), None).await.0, StatusCode::NOT_FOUND);
+    let replace = json!({"id": theirs, "matchers": typed("pay")["matchers"], "endsAt": ends});
+    assert_eq!(
+        ana.call("POST", "/api/v2/silences", Some(replace)).await.0,
+        StatusCode::NOT_FOUND,
+        "not by replacing it"
+    );
+    assert_eq!(ana.call("DELETE", &format!("/api/v2/silence/{mine}"), None).await.0, StatusCode::OK);
+    assert_eq!(val.call("POST", "/api/v2/silences", Some(typed("pay"))).await.0, StatusCode::FORBIDDEN, "a viewer");
+
     // Routes that do not check each object stay closed to rights held only in teams.
     for (method, path) in [
         ("GET", "/api/v1/instances"),
-        ("GET", "/api/v2/silences"),
+        ("GET", "/api/v2/alerts"),
         ("GET", "/api/v1/schedules"),
         ("GET", "/api/metadata/workflow"),
         ("POST", "/api/v1/workflows/pay-sync/instances"),
