@@ -227,6 +227,30 @@ async fn every_kind_of_change_is_recorded_with_its_actor() {
     let html = page.text().await.unwrap();
     assert!(html.contains("file:teams/pay.yaml") && html.contains("members.ana"), "{html}");
 
+    // The audit page in a real browser: the reload's row with its difference, and the filter.
+    if let Some(browser) = support::webdriver::Browser::start(1200, 900).await {
+        browser.sign_in(&base, &api.token).await;
+        browser.goto(&format!("{base}/ui/audit")).await;
+        browser.type_into(&browser.find("#audit-filter input[name=kind]").await, "team").await;
+        browser.click(&browser.find("#audit-filter button[type=submit]").await).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let rows = browser.all("#audit tbody tr").await;
+            let text = browser
+                .script("return document.querySelector('#audit') ? document.querySelector('#audit').innerText : ''")
+                .await;
+            let text = text.as_str().unwrap_or_default().to_string();
+            if rows.len() == 1 && text.contains("file:teams/pay.yaml") {
+                assert!(text.contains("members.ana") && text.contains("\"viewer\" → \"editor\""), "{text}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the filtered audit page: {text}");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        browser.screenshot("audit-log").await;
+        browser.quit().await;
+    }
+
     // No secret value, password or token, in any form.
     use base64::Engine;
     let forms = [
