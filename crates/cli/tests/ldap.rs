@@ -30,27 +30,6 @@ fn provider_file(url: &str, ca: &str, start_tls: bool) -> String {
     )
 }
 
-fn config_dir(dir: &Path, provider: &str) -> std::path::PathBuf {
-    let config = dir.join("config");
-    for sub in ["monitors", "teams", "identity-providers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
-    let beat = |name: &str| format!("- name: {name}\n  every: 1h\n  heartbeat:\n    grace: 1h\n");
-    std::fs::write(config.join("monitors/m.yaml"), beat("pay-api") + &beat("search-index")).unwrap();
-    std::fs::write(
-        config.join("teams/pay.yaml"),
-        "name: pay\ngroups:\n  pay-eng: editor\nowns:\n  monitors: [\"pay-*\"]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        config.join("teams/search.yaml"),
-        "name: search\ngroups:\n  search-eng: editor\nowns:\n  monitors: [\"search-*\"]\n",
-    )
-    .unwrap();
-    std::fs::write(config.join("identity-providers/corp.yaml"), provider).unwrap();
-    config
-}
-
 /// Posts the sign-in form; its status.
 async fn sign_in(base: &str, name: &str, password: &str) -> u16 {
     let http = vigil_connectors::http_client_builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -80,7 +59,7 @@ async fn people_sign_in_with_their_directory_password() {
     let Some(ldap) = slapd::start(&dir.path().join("slapd"), PEOPLE).await else { return };
     let Some(browser) = Browser::start(1100, 900).await else { return };
     let db = dir.path().join("v.db");
-    let config = config_dir(dir.path(), &provider_file(&ldap.ldaps_url, &ldap.ca_pem, false));
+    let config = sso_config(dir.path(), &provider_file(&ldap.ldaps_url, &ldap.ca_pem, false));
     set_secret(&db, "ldap_bind", SERVICE_PASSWORD);
     let added =
         run_with_stdin(&db, &["user", "add", "twin", "--role", "read", "--password-stdin"], "twin-local-passw0rd");

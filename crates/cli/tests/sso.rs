@@ -65,27 +65,10 @@ async fn start_provider(port: u16, bases: &[&str]) -> Option<KillOnDrop> {
 }
 
 fn config_dir(dir: &Path, issuer: &str) -> std::path::PathBuf {
-    let config = dir.join("config");
-    for sub in ["monitors", "teams", "identity-providers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
-    let beat = |name: &str| format!("- name: {name}\n  every: 1h\n  heartbeat:\n    grace: 1h\n");
-    std::fs::write(config.join("monitors/m.yaml"), beat("pay-api") + &beat("search-index")).unwrap();
-    std::fs::write(
-        config.join("teams/pay.yaml"),
-        "name: pay\ngroups:\n  pay-eng: editor\nowns:\n  monitors: [\"pay-*\"]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        config.join("teams/search.yaml"),
-        "name: search\ngroups:\n  search-eng: editor\nowns:\n  monitors: [\"search-*\"]\n",
-    )
-    .unwrap();
     let corp = format!(
         "name: corp\ntitle: Sign in with Corp\noidc:\n  issuer: {issuer}\n  clientId: vigil\n  clientSecret: ${{workflow.secrets.corp_oidc}}\n  scopes: [openid, profile, email, groups]\n"
     );
-    std::fs::write(config.join("identity-providers/corp.yaml"), corp).unwrap();
-    config
+    sso_config(dir, &corp)
 }
 
 /// `vigil serve` on `port` (with `config` if given), logging at `info` to `log`; once it answers.

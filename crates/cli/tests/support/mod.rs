@@ -615,3 +615,28 @@ pub async fn smtp_capture(mailbox: &Path) -> Option<(KillOnDrop, u16)> {
     }
     Some((server, port))
 }
+
+/// A config directory `dir/config` for single sign-on tests: monitors `pay-api` and
+/// `search-index`, teams `pay` and `search` that give their provider groups (`pay-eng`,
+/// `search-eng`) an editor's role on their monitors, and the identity provider file `provider`.
+#[allow(dead_code)]
+pub fn sso_config(dir: &Path, provider: &str) -> std::path::PathBuf {
+    let config = dir.join("config");
+    for sub in ["monitors", "teams", "identity-providers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let beat = |name: &str| format!("- name: {name}\n  every: 1h\n  heartbeat:\n    grace: 1h\n");
+    std::fs::write(config.join("monitors/m.yaml"), beat("pay-api") + &beat("search-index")).unwrap();
+    std::fs::write(
+        config.join("teams/pay.yaml"),
+        "name: pay\ngroups:\n  pay-eng: editor\nowns:\n  monitors: [\"pay-*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("teams/search.yaml"),
+        "name: search\ngroups:\n  search-eng: editor\nowns:\n  monitors: [\"search-*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(config.join("identity-providers/corp.yaml"), provider).unwrap();
+    config
+}
