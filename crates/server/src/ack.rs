@@ -76,9 +76,7 @@ async fn acknowledge(
             let linked = app.engine.ack_link(&token).await;
             if let Ok(l) = &linked {
                 // The link is a credential: the row names the alert, never the link.
-                let address = extensions
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map_or(String::new(), |c| c.0.ip().to_string());
+                let address = crate::listen::client_ip(&extensions).map_or(String::new(), |ip| ip.to_string());
                 let row = vigil_store::AuditRow {
                     at: app.engine.now(),
                     actor: "ack-link".into(),

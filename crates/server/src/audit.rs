@@ -10,10 +10,8 @@
 //! their field names ([`vigil_core::audit::redact`]), every form of every stored secret value is
 //! masked ([`vigil_runtime::Engine::scrub_secrets`]), and a secret's value is never read at all.
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -51,11 +49,16 @@ pub enum Recorded {
 /// The object a change to `path` acts on; `None` for requests that are not audited.
 pub fn target(path: &str) -> Option<Target> {
     use vigil_runtime::definitions::{SCHEDULE, TASKDEF, WORKFLOW};
-    // Names as the handlers see them: `%6Eightly` is `nightly`.
-    let decoded: Vec<String> = path.trim_matches('/').split('/').map(percent_decoded).collect();
-    let segs: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    let name = |i: usize| segs.get(i).map_or(String::new(), |s| (*s).to_string());
-    let account = |i: usize| segs.get(i).map_or(String::new(), |s| crate::accounts::normalize(s));
+    // Most changes are not audited (instance starts, task updates, pings, pushed alerts): they
+    // leave here without an allocation for their names.
+    if !(path.starts_with("/api/") || path.starts_with("/ui/")) {
+        return None;
+    }
+    // Routes match the path as sent; a name is read as the handler reads it (`%6Eightly` is
+    // `nightly`), only once the route is one that is audited.
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = |i: usize| segs.get(i).map_or(String::new(), |s| percent_decoded(s));
+    let account = |i: usize| segs.get(i).map_or(String::new(), |s| crate::accounts::normalize(&percent_decoded(s)));
     let t = |kind, name, recorded| Some(Target { kind, name, recorded });
     let page = |at: usize| -> Option<Target> {
         match segs.get(at + 1).copied() {
@@ -74,11 +77,9 @@ pub fn target(path: &str) -> Option<Target> {
         ["api", "v1", "notifiers", _] => {
             t("notifier", name(3), Recorded::Definition(vigil_runtime::stored_notifiers::NOTIFIER))
         }
-        ["api", "v1", "secrets", _] | ["api", "secrets", _] => {
-            t("secret", segs[segs.len() - 1].into(), Recorded::Nothing)
-        }
+        ["api", "v1", "secrets", _] | ["api", "secrets", _] => t("secret", name(segs.len() - 1), Recorded::Nothing),
         ["api", "v1", "silences", ..] | ["api", "v2", "silences"] | ["api", "v2", "silence", _] => {
-            t("silence", segs.get(3).map_or(String::new(), |s| (*s).to_string()), Recorded::Sent)
+            t("silence", name(3), Recorded::Sent)
         }
         ["api", "v1", "alerts", "ack"] => t("alert", String::new(), Recorded::Sent),
         ["api", "v1", "status-pages", _, ..] => page(3),
@@ -119,7 +120,7 @@ pub async fn record(State(app): State<AppState>, req: Request, next: Next) -> Re
     };
     let name = if target.name.is_empty() { name_in(sent.as_ref()) } else { target.name.clone() };
     let caller = parts.extensions.get::<Caller>().cloned();
-    let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(String::new(), |c| c.0.ip().to_string());
+    let address = crate::listen::client_ip(&parts.extensions).map_or(String::new(), |ip| ip.to_string());
     let before = state_of(&app, target.recorded, &name).await;
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
@@ -173,9 +174,14 @@ pub async fn write(app: &AppState, mut row: AuditRow) {
     let mut change: Value = serde_json::from_str(&row.change).unwrap_or(Value::Null);
     app.engine.scrub_secrets(&mut change);
     row.change = change.to_string();
-    if let Err(e) = app.engine.store().append_audit(&row).await {
+    append(app.engine.store().as_ref(), &row).await;
+}
+
+/// Appends `row` as it is; a failure is logged and counted in `vigil_audit_failures_total`.
+pub async fn append(store: &dyn vigil_store::Store, row: &AuditRow) {
+    if let Err(e) = store.append_audit(row).await {
         metrics::counter!("vigil_audit_failures_total").increment(1);
-        tracing::error!(error = %e, action = %row.action, "Could not record a change in the audit log.");
+        tracing::error!(error = %e, action = %row.action, name = %row.name, "Could not record a change in the audit log.");
     }
 }
 

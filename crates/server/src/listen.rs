@@ -68,3 +68,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     Ok(())
 }
+
+/// The address of the client that sent a request (set by [`serve`]; none in tests that call the
+/// router without it).
+pub fn client_ip(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
+}

@@ -150,6 +150,13 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .filter(|v| !v.is_empty())
 }
 
+/// Whether the browser reached vigil over HTTPS (its public URL says so, or the proxy in front
+/// does): cookies are then `Secure`.
+pub fn https(app: &AppState, headers: &HeaderMap) -> bool {
+    app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https")
+}
+
 /// The `Set-Cookie` value that holds session `id`. `secure` adds `Secure` (when vigil is reached
 /// over HTTPS).
 pub fn sign_in_cookie(id: &str, secure: bool) -> String {

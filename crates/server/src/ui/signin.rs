@@ -3,11 +3,11 @@
 //! Wrong tries from one source are slowed down ([`crate::throttle`]), and wrong passwords on one
 //! account as well ([`crate::accounts`]).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -125,7 +125,7 @@ pub async fn submit(
     Form(f): Form<SignIn>,
 ) -> Response {
     let next = local(f.next.as_deref());
-    let source = extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let source = crate::listen::client_ip(&extensions).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let throttle = app.auth.sign_ins();
     let name = f.name.as_deref().unwrap_or_default();
     if let Some(wait) = throttle.wait(source, Instant::now()) {
@@ -187,8 +187,7 @@ pub async fn submit(
             return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
         }
     };
-    let secure = app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https");
+    let secure = session::https(&app, &headers);
     (StatusCode::SEE_OTHER, [(SET_COOKIE, session::sign_in_cookie(&session, secure))], Redirect::to(&next))
         .into_response()
 }
@@ -200,20 +199,20 @@ pub async fn submit(
 async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<(Caller, Option<String>), SignInError> {
     let store = app.auth.store().clone();
     let existing = store.user(&accounts::normalize(typed.name)).await?;
-    let has_directory = || {
-        app.engine.identity_providers().iter().any(|p| matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)))
+    // A directory among the providers (named `name`, or any).
+    let is_directory = |name: Option<&str>| {
+        let providers = app.engine.identity_providers();
+        providers
+            .iter()
+            .any(|p| matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)) && name.is_none_or(|n| p.name == n))
     };
     // An account made for a directory (`vigil user add --provider`) is that directory's too.
-    let made_for_directory = |user: &vigil_store::UserRow| {
-        let Some(provider) = user.external_id.as_deref().and_then(|e| e.strip_suffix(':')) else { return false };
-        app.engine
-            .identity_providers()
-            .iter()
-            .any(|p| p.name == provider && matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)))
-    };
     let by_directory = match &existing {
-        Some(user) => user.source == "ldap" || made_for_directory(user),
-        None => has_directory(),
+        Some(user) => {
+            let made_for = user.external_id.as_deref().and_then(|e| e.strip_suffix(':'));
+            user.source == "ldap" || made_for.is_some_and(|p| is_directory(Some(p)))
+        }
+        None => is_directory(None),
     };
     let (user, directory) = if by_directory {
         let name = accounts::normalize(typed.name);

@@ -45,9 +45,7 @@ fn set_binding(value: &str, secure: bool, age: i64) -> String {
 
 /// The client's address, for the sign-in throttle.
 fn source_of(extensions: &axum::http::Extensions) -> std::net::IpAddr {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+    crate::listen::client_ip(extensions).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Query of the start address.
@@ -86,11 +84,6 @@ fn provider(app: &AppState, name: &str) -> Option<(IdentityProviderDef, OidcDef)
 
 fn redirect_uri(app: &AppState, headers: &HeaderMap, name: &str) -> String {
     format!("{}/ui/sso/{name}/callback", crate::operations::instances::base_url(app, headers))
-}
-
-fn secure(app: &AppState, headers: &HeaderMap) -> bool {
-    app.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || headers.get("x-forwarded-proto").is_some_and(|v| v == "https")
 }
 
 /// A refused sign-in, as a page that offers to begin again.
@@ -158,7 +151,7 @@ pub async fn start(
     };
     let (state, nonce, verifier) = (sso::random_value(), sso::random_value(), sso::random_value());
     // A browser keeps its binding across tabs, so two sign-ins begun at once both come back.
-    let secure = secure(&app, &headers);
+    let secure = session::https(&app, &headers);
     let binding = session::cookie(&headers, binding_cookie(secure))
         .filter(|b| b.len() == 43 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'))
         .map_or_else(sso::random_value, str::to_string);
@@ -201,7 +194,7 @@ pub async fn callback(
     headers: HeaderMap,
     extensions: axum::http::Extensions,
 ) -> Response {
-    let secure = secure(&app, &headers);
+    let secure = session::https(&app, &headers);
     if let Some(error) = &q.error {
         let error: String = error.chars().filter(|c| c.is_ascii_lowercase() || *c == '_').take(64).collect();
         tracing::info!(provider = %name, error = %error, "An identity provider did not sign someone in.");
