@@ -322,3 +322,27 @@ async fn people_sign_in_with_passwords_and_codes_and_tokens_never_outrank_their_
     let bot_secret = bot.rsplit('_').next().unwrap();
     assert!(!logged.contains(bot_secret));
 }
+
+/// `vigil token create --user` counts the roles the config directory's teams give the account.
+#[test]
+fn a_members_token_may_have_the_role_its_team_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("teams")).unwrap();
+    std::fs::write(
+        config.join("teams/pay.yaml"),
+        "name: pay\nmembers:\n  tm: editor\nowns:\n  monitors: [\"pay-*\"]\n",
+    )
+    .unwrap();
+    let added = add_user(&db, &["tm", "--service", "--role", "none"], None);
+    assert!(added.status.success(), "no role outside teams: {}", String::from_utf8_lossy(&added.stderr));
+    let without = run(&db, &["token", "create", "--role", "write", "--user", "tm"]);
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(!without.status.success() && stderr.contains("--config"), "no team is known: {stderr}");
+    let config = config.to_str().unwrap();
+    let with = run(&db, &["token", "create", "--role", "write", "--user", "tm", "--config", config]);
+    assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
+    let over = run(&db, &["token", "create", "--role", "admin", "--user", "tm", "--config", config]);
+    assert!(!over.status.success() && String::from_utf8_lossy(&over.stderr).contains("`write` at most"));
+}

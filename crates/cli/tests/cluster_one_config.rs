@@ -1,5 +1,5 @@
 //! Issue 32: three nodes on PostgreSQL where only one has `--config`. After that node is
-//! SIGKILLed, the other two run everything it loaded: an HTTP, an SQL and a heartbeat monitor, a
+//! SIGKILLed, the other two run everything it loaded: an HTTP, an SQL and a heartbeat monitor (the last in a team's folder), a
 //! schedule, an event handler, a status page and a notifier; a secret rotated afterwards reaches both nodes' notifiers; and a
 //! worker polling one node completes a task another node's instance scheduled.
 
@@ -40,7 +40,7 @@ async fn until(secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 fn config(dir: &std::path::Path, hooks: &str, data_url: &str) -> std::path::PathBuf {
     let config = dir.join("config");
-    for sub in ["workflows", "schedules", "monitors", "notifiers", "event_handlers", "status-pages"] {
+    for sub in ["workflows", "schedules", "monitors/payments", "notifiers", "event_handlers", "status-pages", "teams"] {
         std::fs::create_dir_all(config.join(sub)).unwrap();
     }
     std::fs::write(
@@ -50,10 +50,14 @@ fn config(dir: &std::path::Path, hooks: &str, data_url: &str) -> std::path::Path
     .unwrap();
     let monitors = format!(
         "- name: web\n  every: 1s\n  source:\n    http:\n      url: {hooks}/status\n      conditions: [\"[STATUS] == 200\"]\n  notify: [wh]\n  repeatInterval: never\n\
-         - name: db\n  every: 1s\n  source:\n    sql:\n      url: '{data_url}'\n      query: SELECT host, used FROM disks ORDER BY host\n  value: used\n  critical: \"> 95\"\n  notify: [wh]\n  repeatInterval: never\n\
-         - name: beat\n  every: 6s\n  heartbeat:\n    grace: 2s\n  notify: [wh]\n  repeatInterval: never\n"
+         - name: db\n  every: 1s\n  source:\n    sql:\n      url: '{data_url}'\n      query: SELECT host, used FROM disks ORDER BY host\n  value: used\n  critical: \"> 95\"\n  notify: [wh]\n  repeatInterval: never\n"
     );
     std::fs::write(config.join("monitors/checks.yaml"), monitors).unwrap();
+    // In a folder its team owns: the folder reaches the other nodes too.
+    let beat = "- name: beat\n  every: 6s\n  heartbeat:\n    grace: 2s\n  notify: [wh]\n  repeatInterval: never\n";
+    std::fs::write(config.join("monitors/payments/beat.yaml"), beat).unwrap();
+    std::fs::write(config.join("teams/pay.yaml"), "name: pay\ndescription: Payments\nowns:\n  folders: [payments]\n")
+        .unwrap();
     let tick = json!({"name": "tick", "tasks": [{"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]});
     std::fs::write(config.join("workflows/tick.json"), tick.to_string()).unwrap();
     let work = json!({"name": "work", "tasks": [{"name": "crunch", "taskReferenceName": "crunch", "type": "SIMPLE",
@@ -179,6 +183,8 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     }
     let http = vigil_connectors::http_client();
     for node in [&b, &c] {
+        let page = http.get(format!("{node}/ui/monitors/beat")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("payments/") && page.contains("<b>pay</b>"), "{node}: the folder and its team: {page}");
         let page = http.get(format!("{node}/status/public")).send().await.unwrap();
         assert_eq!(page.status(), 200, "{node} serves the published status page");
         let html = page.text().await.unwrap();

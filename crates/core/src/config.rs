@@ -38,6 +38,9 @@ pub struct Config {
     pub teams: Vec<crate::team::TeamDef>,
     /// Identity providers (single sign-on), in the order their files list them.
     pub identity_providers: Vec<crate::identity::IdentityProviderDef>,
+    /// The folder each workflow, schedule, monitor and status page was found in
+    /// (`monitors/payments/api.yaml`: `payments`), for teams that own folders.
+    pub folders: crate::team::Folders,
 }
 
 /// Where a definition is: its file and, in a file holding a list, its index (`[2]`).
@@ -66,6 +69,8 @@ impl Origin {
 /// A parsed document and where its text came from.
 struct Doc {
     file: PathBuf,
+    /// The folder it is in below its kind's (`monitors/payments/`), if any.
+    folder: Option<std::sync::Arc<str>>,
     /// Shared by every definition of one file (a file may list thousands); built only when a
     /// problem in the file is reported, from the file read again (a map of every field of
     /// 100,000 schedules would cost more memory than the definitions themselves).
@@ -152,23 +157,28 @@ pub struct Checks<'a> {
 pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
     let notifiers = checks.notifiers;
     let mut diags = Vec::new();
-    let mut files: Vec<(PathBuf, Option<Kind>)> = Vec::new();
+    let mut files: Vec<(PathBuf, Option<Kind>, Option<std::sync::Arc<str>>)> = Vec::new();
     if path.is_dir() {
         let mut found = false;
         for (sub, kind) in DEFINITION_DIRS {
             let dir = path.join(sub);
             if dir.is_dir() {
                 found = true;
-                files.extend(list_dir(&dir, &mut diags).into_iter().map(|f| (f, Some(kind))));
+                files.extend(list_dir(&dir, &mut diags).into_iter().map(|f| (f, Some(kind), None)));
+                // One level of folders below: `monitors/payments/*.yaml` (a team may own one).
+                for (folder, sub) in folders_of(&dir) {
+                    let folder: std::sync::Arc<str> = folder.into();
+                    files.extend(list_dir(&sub, &mut diags).into_iter().map(|f| (f, Some(kind), Some(folder.clone()))));
+                }
             }
         }
         if !found {
             // A directory of definitions; its Alertmanager configuration is not one.
             let defs = list_dir(path, &mut diags).into_iter().filter(|f| !is_alertmanager_file(f));
-            files.extend(defs.map(|f| (f, None)));
+            files.extend(defs.map(|f| (f, None, None)));
         }
     } else {
-        files.push((path.to_path_buf(), None));
+        files.push((path.to_path_buf(), None, None));
     }
     // Files are read and parsed on several threads, and built in order on this one, file by file:
     // each file's documents are built, and their parsed values dropped, before the next file's,
@@ -179,12 +189,12 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
     in_order::map_in_order(
         &files,
         parsers,
-        |(file, _)| read_file(file),
+        |(file, _, _)| read_file(file),
         |i, read| {
-            let (file, kind) = &files[i];
+            let (file, kind, folder) = &files[i];
             let from = docs.len();
             match read {
-                Ok(items) => add_docs(file, *kind, items, &mut docs),
+                Ok(items) => add_docs(file, *kind, folder, items, &mut docs),
                 Err(d) => diags.push(d),
             }
             building.add(&mut docs, from, &checks, &mut diags)
@@ -198,6 +208,19 @@ pub fn load_checked(path: &Path, checks: Checks) -> (Config, Vec<Diagnostic>) {
 /// Whether any diagnostic is an error.
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(|d| d.severity == Severity::Error)
+}
+
+/// The folders directly inside `dir` (names not starting with `.`), sorted: the name, the path.
+fn folders_of(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| Some((e.file_name().to_str()?.to_string(), e.path())))
+        .filter(|(name, _)| !name.starts_with('.'))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The definition files of `dir`, sorted.
@@ -307,11 +330,18 @@ fn read_file(file: &Path) -> Result<Vec<(String, Value)>, Diagnostic> {
 }
 
 /// Adds a file's documents to `docs`, of `kind` or of the kind each looks like.
-fn add_docs(file: &Path, kind: Option<Kind>, items: Vec<(String, Value)>, docs: &mut Vec<(Kind, Doc)>) {
+fn add_docs(
+    file: &Path,
+    kind: Option<Kind>,
+    folder: &Option<std::sync::Arc<str>>,
+    items: Vec<(String, Value)>,
+    docs: &mut Vec<(Kind, Doc)>,
+) {
     let map = std::sync::Arc::new(std::sync::OnceLock::new());
     for (prefix, value) in items {
         let kind = kind.unwrap_or_else(|| guess_kind(&value));
-        docs.push((kind, Doc { file: file.to_path_buf(), map: map.clone(), prefix, value }));
+        let doc = Doc { file: file.to_path_buf(), folder: folder.clone(), map: map.clone(), prefix, value };
+        docs.push((kind, doc));
     }
 }
 
@@ -497,7 +527,31 @@ impl Building {
     /// The checks across definitions (references, cycles), then the config. Definitions that did
     /// not build are checked too, as their documents read, and count as defined.
     fn finish(self, docs: &[(Kind, Doc)], notifiers: Option<&[String]>, diags: &mut Vec<Diagnostic>) -> Config {
-        let Building { mut config, schedule_docs, page_docs, built, unbuilt_workflows, unbuilt_schedules, .. } = self;
+        let Building {
+            mut config,
+            workflow_docs,
+            schedule_docs,
+            monitor_docs,
+            page_docs,
+            built,
+            unbuilt_workflows,
+            unbuilt_schedules,
+            ..
+        } = self;
+        use crate::team::ObjectKind;
+        let found = [
+            (ObjectKind::Workflows, workflow_docs.iter().map(|((name, _), n)| (name, *n)).collect::<Vec<_>>()),
+            (ObjectKind::Schedules, schedule_docs.iter().map(|(name, n)| (name, *n)).collect()),
+            (ObjectKind::Monitors, monitor_docs.iter().map(|(name, n)| (name, *n)).collect()),
+            (ObjectKind::StatusPages, page_docs.iter().map(|(name, n)| (name, *n)).collect()),
+        ];
+        for (kind, names) in found {
+            for (name, n) in names {
+                if let Some(folder) = &docs[n].1.folder {
+                    config.folders.insert(kind, name, folder);
+                }
+            }
+        }
         let mut names: Vec<String> = built.iter().map(|(_, d)| d.name.clone()).collect();
         names.extend(unbuilt_workflows.iter().filter_map(|(_, r)| r.name.clone()));
         let known = |name: &str| names.iter().any(|n| n == name);

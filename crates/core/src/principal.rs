@@ -78,6 +78,10 @@ pub enum Principal {
         /// Teams whose secrets it may reference besides: those it was an editor or admin of.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         teams: Vec<String>,
+        /// When set, the only teams whose workflows it may start, sub-workflows included: its
+        /// `write` role was held in those teams, not everywhere. `None`: any workflow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        starts: Option<Vec<String>>,
     },
 }
 
@@ -166,6 +170,22 @@ impl Principal {
         )))
     }
 
+    /// Refuses starting workflow `name`, owned by team `owner` (`None`: shared), unless this
+    /// principal may start that team's workflows: a role held in teams only starts their
+    /// workflows, whatever name a definition or its input gives.
+    pub fn may_start(&self, name: &str, owner: Option<&str>) -> Result<(), Denied> {
+        let Principal::Token { starts: Some(teams), .. } = self else { return Ok(()) };
+        if owner.is_some_and(|o| teams.iter().any(|t| t == o)) {
+            return Ok(());
+        }
+        let whose = owner.map_or("a shared workflow".to_string(), |o| format!("a workflow of team `{o}`"));
+        Err(Denied(format!(
+            "workflow `{name}` is {whose}; {} may start workflows of its teams only ({})",
+            self.describe(),
+            if teams.is_empty() { "none".to_string() } else { teams.join(", ") }
+        )))
+    }
+
     /// Refuses `doc` (a definition about to run, or stored) when it references a secret or an
     /// environment variable this principal may not read. The error names the field.
     pub fn check_references(&self, doc: &serde_json::Value) -> Result<(), Denied> {
@@ -206,9 +226,13 @@ impl Principal {
             (Principal::System, b) => b.clone(),
             (a, Principal::System) => a.clone(),
             (
-                Principal::Token { id, user, role: r1, grants: g1, teams: t1 },
-                Principal::Token { role: r2, grants: g2, teams: t2, .. },
+                Principal::Token { id, user, role: r1, grants: g1, teams: t1, starts: s1 },
+                Principal::Token { role: r2, grants: g2, teams: t2, starts: s2, .. },
             ) => {
+                let starts = match (s1, s2) {
+                    (None, s) | (s, None) => s.clone(),
+                    (Some(a), Some(b)) => Some(a.iter().filter(|t| b.contains(t)).cloned().collect()),
+                };
                 let role = (*r1).min(*r2);
                 let teams = match (r1, r2) {
                     (Role::Admin, _) => t2.clone(),
@@ -220,7 +244,7 @@ impl Principal {
                     (_, Role::Admin) => g1.clone(),
                     _ => g1.iter().filter(|g| g2.contains(g)).cloned().collect(),
                 };
-                Principal::Token { id: id.clone(), user: user.clone(), role, grants, teams }
+                Principal::Token { id: id.clone(), user: user.clone(), role, grants, teams, starts }
             }
         }
     }
@@ -247,7 +271,14 @@ impl Principal {
             .collect();
         grants.sort();
         grants.dedup();
-        Principal::Token { id: "unknown".into(), user: None, role: Role::Write, grants, teams: Vec::new() }
+        Principal::Token {
+            id: "unknown".into(),
+            user: None,
+            role: Role::Write,
+            grants,
+            teams: Vec::new(),
+            starts: None,
+        }
     }
 }
 
@@ -259,7 +290,7 @@ mod tests {
 
     fn token(role: Role, grants: &[&str]) -> Principal {
         let grants = grants.iter().map(|g| g.to_string()).collect();
-        Principal::Token { id: "t1".into(), user: None, role, grants, teams: Vec::new() }
+        Principal::Token { id: "t1".into(), user: None, role, grants, teams: Vec::new(), starts: None }
     }
 
     #[test]
@@ -321,6 +352,7 @@ mod tests {
             role: Role::Respond,
             grants: vec![],
             teams: vec![],
+            starts: None,
         };
         let text = serde_json::to_string(&of_user).unwrap();
         assert_eq!(text, r#"{"kind":"token","id":"t2","user":"ana","role":"respond"}"#);
@@ -342,6 +374,32 @@ mod tests {
         assert!(p.check_references(&doc).is_err());
         let other = token(Role::Write, &[]);
         assert_eq!(p.meet(&other), other, "data from outside the team does not carry the team");
+    }
+
+    #[test]
+    fn a_role_held_in_teams_starts_only_their_workflows() {
+        let member = |teams: &[&str]| {
+            let mut p = token(Role::Write, &[]);
+            if let Principal::Token { starts, .. } = &mut p {
+                *starts = Some(teams.iter().map(|t| t.to_string()).collect());
+            }
+            p
+        };
+        let pay = member(&["pay"]);
+        assert!(pay.may_start("pay-job", Some("pay")).is_ok());
+        let other = pay.may_start("search-job", Some("search")).unwrap_err().0;
+        assert!(other.contains("team `search`") && other.contains("(pay)"), "{other}");
+        assert!(pay.may_start("shared", None).unwrap_err().0.contains("a shared workflow"));
+        assert!(token(Role::Write, &[]).may_start("shared", None).is_ok(), "a role everywhere starts any");
+        assert!(Principal::System.may_start("search-job", Some("search")).is_ok());
+        // Data handed between two principals starts what both may.
+        assert_eq!(pay.meet(&Principal::System), pay);
+        assert!(token(Role::Write, &[]).meet(&pay).may_start("search-job", Some("search")).is_err());
+        assert!(pay.meet(&member(&["search"])).may_start("pay-job", Some("pay")).is_err());
+        assert!(pay.meet(&token(Role::Admin, &[])).may_start("pay-job", Some("pay")).is_ok());
+        let text = serde_json::to_string(&pay).unwrap();
+        assert!(text.contains(r#""starts":["pay"]"#), "{text}");
+        assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), pay);
     }
 
     #[test]

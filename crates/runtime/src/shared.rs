@@ -166,6 +166,10 @@ impl Shared {
                 .get(&req.name, req.version)
                 .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?,
         };
+        // Checked when it starts, whatever route or definition asked for it.
+        let teams = self.secrets.read().expect("lock").teams().clone();
+        let owner = teams.owner_by_name(vigil_core::team::ObjectKind::Workflows, &def.name);
+        req.started_by.may_start(&def.name, owner).map_err(|denied| EngineError::Forbidden(denied.0))?;
         let id = req.id.unwrap_or_else(new_instance_id);
         let mut instance = new_instance(&def, id, req.input, self.clock.now());
         instance.definition = req.definition;

@@ -55,6 +55,11 @@ impl Access {
         Self { caller, teams }
     }
 
+    /// The teams in force.
+    pub fn teams(&self) -> &Teams {
+        &self.teams
+    }
+
     /// The caller, when auth is on.
     pub fn caller(&self) -> Option<&Caller> {
         self.caller.as_ref()
@@ -76,6 +81,11 @@ impl Access {
     /// Whether the caller has `need` on object `name` of `kind`, known by name only.
     pub fn may(&self, kind: ObjectKind, name: &str, need: Role) -> bool {
         self.role_on(self.teams.owner_by_name(kind, name)).is_some_and(|r| r >= need)
+    }
+
+    /// The caller's role on object `name` of `kind`, known by name only.
+    pub fn role_on_named(&self, kind: ObjectKind, name: &str) -> Option<Role> {
+        self.role_on(self.teams.owner_by_name(kind, name))
     }
 
     /// Whether the caller may read object `name` of `kind`, known by name only.
@@ -127,6 +137,54 @@ impl Access {
         }
     }
 
+    /// Whether the caller's role on every object is at least `need` (so no object need be read
+    /// to check it). True when auth is off.
+    pub fn everywhere(&self, need: Role) -> bool {
+        self.caller.as_ref().is_none_or(|c| c.everywhere_at_least(need))
+    }
+
+    /// Refuses unless the caller has `need` on instance `id`, whose rights are its workflow's.
+    /// An instance that does not exist passes, for the route to answer 404 as it does.
+    pub async fn check_instance(&self, app: &AppState, id: &str, need: Role) -> Result<(), ApiError> {
+        if self.everywhere(need) {
+            return Ok(());
+        }
+        let filter = vigil_store::InstanceFilter { id: Some(id.to_string()), limit: 1, ..Default::default() };
+        let Some(found) = app.engine.store().list_instances(&filter).await?.pop() else { return Ok(()) };
+        self.check_workflow_instance(id, &found.workflow_name, need)
+    }
+
+    /// Refuses unless the caller has `need` on instance `id` of workflow `workflow`.
+    pub fn check_workflow_instance(&self, id: &str, workflow: &str, need: Role) -> Result<(), ApiError> {
+        if self.everywhere(need) {
+            return Ok(());
+        }
+        let owner = self.teams.owner_by_name(ObjectKind::Workflows, workflow);
+        self.check_owned(owner, need, || format!("instance `{id}`"))
+    }
+
+    /// The workflows whose instances the caller may list, when it may not list them all: the
+    /// defined workflows of the teams it reads.
+    pub fn readable_workflows(&self, app: &AppState) -> Option<Vec<String>> {
+        self.workflows_with(app, Role::Read)
+    }
+
+    /// The workflows whose instances the caller may purge, when it may not purge them all.
+    pub fn writable_workflows(&self, app: &AppState) -> Option<Vec<String>> {
+        self.workflows_with(app, Role::Write)
+    }
+
+    fn workflows_with(&self, app: &AppState, need: Role) -> Option<Vec<String>> {
+        if self.everywhere(need) {
+            return None;
+        }
+        let set = app.engine.workflows();
+        let mut names: Vec<String> =
+            set.all().filter(|d| self.may(ObjectKind::Workflows, &d.name, need)).map(|d| d.name.clone()).collect();
+        names.dedup();
+        Some(names)
+    }
+
     /// Refuses `doc` (a definition about to be stored) when it references a secret or an
     /// environment variable the caller may not read: granted to its token, or of a team it edits.
     pub fn check_references(&self, doc: &Value) -> Result<(), ApiError> {
@@ -150,12 +208,21 @@ impl Access {
 
     /// The team owning an alert: by its labels, else by its name as a monitor's or workflow's.
     pub fn alert_owner(&self, name: &str, state: &str) -> Option<String> {
-        let labels = alert_labels(state);
+        self.owner_of_alert(name, &alert_labels(state)).map(str::to_string)
+    }
+
+    /// The team owning an alert named `name` with `labels`: by its labels, else by its name as
+    /// a monitor's or workflow's.
+    pub fn owner_of_alert(&self, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
         self.teams
-            .owner_by_labels(&labels)
-            .or_else(|| self.teams.owner(ObjectKind::Monitors, name, &labels))
-            .or_else(|| self.teams.owner(ObjectKind::Workflows, name, &labels))
-            .map(str::to_string)
+            .owner_by_labels(labels)
+            .or_else(|| self.teams.owner(ObjectKind::Monitors, name, labels))
+            .or_else(|| self.teams.owner(ObjectKind::Workflows, name, labels))
+    }
+
+    /// Whether the caller has `need` on an alert named `name` with `labels`.
+    pub fn may_alert(&self, name: &str, labels: &BTreeMap<String, String>, need: Role) -> bool {
+        self.everywhere(need) || self.role_on(self.owner_of_alert(name, labels)).is_some_and(|r| r >= need)
     }
 
     /// The team owning stored silence `s`: vigil's (`{"label": "value"}`) or Alertmanager's (typed

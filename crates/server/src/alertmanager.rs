@@ -46,12 +46,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body(content = Vec<Object>, description = "Alertmanager's postableAlerts: labels, annotations, startsAt, endsAt, generatorURL"),
     responses((status = 200, description = "Every alert is stored"), (status = 400, body = ApiError))
 )]
-async fn post_alerts(State(app): State<AppState>, JsonBytes(body): JsonBytes) -> ApiResult<StatusCode> {
+async fn post_alerts(State(app): State<AppState>, access: Access, JsonBytes(body): JsonBytes) -> ApiResult<StatusCode> {
     let now = app.engine.now();
     let timeout = app.engine.routing().map_or(RESOLVE_TIMEOUT_MS, |r| r.config.resolve_timeout);
     let body = body.as_deref().unwrap_or(b"null");
     let (alerts, errors) = vigil_core::alertmanager::read_posted_bytes(body, now, timeout)
         .map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))?;
+    // A role held in teams pushes its teams' alerts only; nothing of a refused batch is kept.
+    if !access.everywhere(Role::Write) {
+        for (i, alert) in alerts.iter().enumerate() {
+            let name = alert.labels.get("alertname").map_or("", String::as_str);
+            let owner = access.owner_of_alert(name, &alert.labels);
+            access.check_owned(owner, Role::Write, || format!("alert {i} ({})", label_text(&alert.labels)))?;
+        }
+    }
     if !alerts.is_empty() {
         app.engine.push_alerts(&alerts).await.map_err(ApiError::from)?;
     }
@@ -80,7 +88,11 @@ struct Record {
     ),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
-async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+async fn get_alerts(
+    State(app): State<AppState>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
     let filter = filter_of(raw.as_deref())?;
     let store = app.engine.store();
     let now = app.engine.now();
@@ -109,6 +121,9 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     let mut out = Vec::new();
     for (record, updated_at) in &records {
         let labels = labels_of(&record.request);
+        if !access.may_alert(&record.request.name, &labels, Role::Read) {
+            continue;
+        }
         let silenced_by = silences
             .iter()
             .filter(|(_, s)| s.mutes(&record.request.name, &record.request.labels, now))
@@ -147,7 +162,11 @@ async fn get_alerts(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
     ),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
-async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Vec<Value>>> {
+async fn get_groups(
+    State(app): State<AppState>,
+    access: Access,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
     let filter = filter_of(raw.as_deref())?;
     let now = app.engine.now();
     let store = app.engine.store();
@@ -180,6 +199,9 @@ async fn get_groups(State(app): State<AppState>, RawQuery(raw): RawQuery) -> Api
         let mut alerts = Vec::new();
         for (key, a) in group.state.alerts.iter().filter(|(_, a)| !a.resolved_at(now)) {
             let name = a.labels.get("alertname").map_or("", |n| n.as_str());
+            if !access.may_alert(name, &a.labels, Role::Read) {
+                continue;
+            }
             let silenced_by: Vec<&String> =
                 silences.iter().filter(|(_, s)| s.mutes(name, &a.labels, now)).map(|(id, _)| id).collect();
             let inhibited: Vec<&String> =
@@ -421,4 +443,10 @@ async fn post_silence(
     };
     store.put_silence(&row).await?;
     Ok(Json(serde_json::json!({"silenceID": id})))
+}
+
+/// Labels as `{a="1", b="2"}`, for messages.
+fn label_text(labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", pairs.join(", "))
 }

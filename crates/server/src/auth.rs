@@ -94,8 +94,18 @@ impl Caller {
     /// the secrets of the teams it edits.
     pub fn principal(&self) -> Principal {
         let role = if self.everywhere_at_least(Role::Admin) { Role::Admin } else { self.role().min(Role::Write) };
-        let teams = self.rights.teams.iter().filter(|(_, r)| **r >= Role::Write).map(|(t, _)| t.clone()).collect();
-        Principal::Token { id: self.id.clone(), user: self.user.clone(), role, grants: self.grants.clone(), teams }
+        let teams: Vec<String> =
+            self.rights.teams.iter().filter(|(_, r)| **r >= Role::Write).map(|(t, _)| t.clone()).collect();
+        // A `write` role held in teams only starts those teams' workflows, at run time too.
+        let starts = (!self.everywhere_at_least(Role::Write)).then(|| teams.clone());
+        Principal::Token {
+            id: self.id.clone(),
+            user: self.user.clone(),
+            role,
+            grants: self.grants.clone(),
+            teams,
+            starts,
+        }
     }
 
     /// Refuses `doc` (a definition about to be stored) when it references a secret or an

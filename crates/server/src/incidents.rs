@@ -7,9 +7,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::incidents::{IncidentError, NewIncident, NewUpdate, RECENT};
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody};
 
@@ -35,7 +38,8 @@ impl From<IncidentError> for ApiError {
     params(("slug" = String, Path, description = "The status page")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     let now = app.engine.now();
     let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await?;
     Ok(Json(json!({ "incidents": incidents })))
@@ -51,9 +55,11 @@ async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> Ap
 )]
 async fn open(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(slug): ApiPath<String>,
     JsonBody(new): JsonBody<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let incident = app.engine.open_incident(&slug, new).await?;
     app.status_pages.drop_page(&slug);
     Ok((StatusCode::CREATED, Json(json!(incident))))
@@ -69,9 +75,11 @@ async fn open(
 )]
 async fn update(
     State(app): State<AppState>,
+    access: Access,
     ApiPath((slug, id)): ApiPath<(String, String)>,
     JsonBody(update): JsonBody<NewUpdate>,
 ) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let incident = app.engine.update_incident(&slug, &id, update).await?;
     app.status_pages.drop_page(&slug);
     Ok(Json(json!(incident)))

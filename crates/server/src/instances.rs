@@ -11,11 +11,14 @@ use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_core::time::parse_until;
 use vigil_runtime::StartRequest;
 use vigil_store::InstanceFilter;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::operations::instances::{base_url, check_id, parse_token, start_or_existing, unknown};
@@ -67,12 +70,14 @@ pub struct StartQuery {
 )]
 async fn start(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     headers: HeaderMap,
     crate::extract::InputBody(input): crate::extract::InputBody,
 ) -> ApiResult<Response> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     if let Some(id) = &q.instance_id {
         check_id(id)?;
     }
@@ -113,17 +118,22 @@ pub struct StatusQuery {
 )]
 async fn status(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> ApiResult<Response> {
+    // Checked on the instance read anyway: one read on this hot path (clients poll it).
+    let may_read = |workflow: &str| access.check_workflow_instance(&id, workflow, Role::Read);
     if q.show_history {
         let instance = app.engine.instance(&id).await?.ok_or_else(|| unknown(&id))?;
+        may_read(&instance.workflow_name)?;
         let code = if instance.status.is_terminal() { StatusCode::OK } else { StatusCode::ACCEPTED };
         return Ok((code, Json(InstanceStatus::of(&instance, true))).into_response());
     }
     // The hot path (clients polling a status): decode only the fields shown.
     let raw = app.engine.store().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
     let fields: StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
+    may_read(&fields.workflow_name)?;
     let code = if fields.ended() { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((code, Json(InstanceStatus::from(fields))).into_response())
 }
@@ -137,7 +147,12 @@ async fn status(
         (status = 404, body = ApiError), (status = 409, description = "Still running", body = ApiError),
     )
 )]
-async fn purge(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<PurgeResult>> {
+async fn purge(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<PurgeResult>> {
+    access.check_instance(&app, &id, Role::Write).await?;
     if !app.engine.purge(&id).await? {
         return Err(unknown(&id));
     }
@@ -207,6 +222,7 @@ impl ListQuery {
         }
         Ok(InstanceFilter {
             workflow_name: self.name.clone(),
+            workflow_names: None,
             statuses: status.into_iter().collect(),
             id: None,
             correlation_id: self.correlation_id.clone(),
@@ -224,8 +240,12 @@ impl ListQuery {
     get, path = "/api/v1/instances", tag = "instances", params(ListQuery),
     responses((status = 200, body = InstancePage), (status = 400, body = ApiError))
 )]
-async fn list(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<InstancePage>> {
-    let filter = q.filter()?;
+async fn list(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<InstancePage>> {
+    let filter = InstanceFilter { workflow_names: access.readable_workflows(&app), ..q.filter()? };
     let rows = app.engine.search_instances(&filter).await?;
     let continuation_token = (rows.len() == filter.limit as usize)
         .then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id)))
@@ -261,6 +281,7 @@ pub struct PurgeQuery {
 )]
 async fn purge_matching(
     State(app): State<AppState>,
+    access: Access,
     ApiQuery(q): ApiQuery<PurgeQuery>,
 ) -> ApiResult<Json<PurgeResult>> {
     let list = ListQuery {
@@ -273,7 +294,7 @@ async fn purge_matching(
         limit: Some(MAX_PAGE),
         continuation_token: None,
     };
-    let filter = list.filter()?;
+    let filter = InstanceFilter { workflow_names: access.writable_workflows(&app), ..list.filter()? };
     let mut deleted = 0;
     loop {
         let ids = app.engine.purge_matching(&filter).await?;
@@ -298,9 +319,11 @@ async fn purge_matching(
 )]
 async fn raise_event(
     State(app): State<AppState>,
+    access: Access,
     ApiPath((id, event)): ApiPath<(String, String)>,
     JsonBody(payload): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.raise_event(&id, &event, payload).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -324,9 +347,11 @@ pub struct TerminateQuery {
 )]
 async fn terminate(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<TerminateQuery>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let reason = q.reason.unwrap_or_else(|| "terminated through the API".into());
     app.engine.terminate(&id, &reason).await?;
     Ok(StatusCode::ACCEPTED)
@@ -338,7 +363,8 @@ async fn terminate(
     params(("id" = String, Path, description = "Instance id")),
     responses((status = 202, description = "Accepted"), (status = 404, body = ApiError), (status = 410, body = ApiError))
 )]
-async fn suspend(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn suspend(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.suspend(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -352,7 +378,8 @@ async fn suspend(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> A
         (status = 409, description = "Not suspended", body = ApiError), (status = 410, body = ApiError),
     )
 )]
-async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn resume(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.resume(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -378,9 +405,11 @@ pub struct RestartQuery {
 )]
 async fn restart(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RestartQuery>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.restart(&id, q.use_latest_definition).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -394,7 +423,8 @@ async fn restart(
         (status = 409, description = "Running or completed", body = ApiError),
     )
 )]
-async fn retry(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn retry(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
 }

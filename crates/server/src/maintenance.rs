@@ -8,9 +8,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::maintenance::{MaintenanceError, NewMaintenance, RECENT};
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody};
 
@@ -40,7 +43,8 @@ impl From<MaintenanceError> for ApiError {
     params(("slug" = String, Path, description = "The status page")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     let now = app.engine.now();
     let windows = app.engine.maintenance_windows(&slug, now - RECENT).await?;
     let listed: Vec<Value> = windows
@@ -73,9 +77,11 @@ async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> Ap
 )]
 async fn schedule(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(slug): ApiPath<String>,
     JsonBody(new): JsonBody<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let window = app.engine.schedule_maintenance(&slug, new).await?;
     app.status_pages.drop_page(&slug);
     Ok((StatusCode::CREATED, Json(json!(window))))
@@ -88,7 +94,12 @@ async fn schedule(
     params(("slug" = String, Path, description = "The status page"), ("id" = String, Path, description = "The window")),
     responses((status = 200, body = Object), (status = 404, body = ApiError), (status = 409, description = "Declared in the page's file, or over", body = ApiError))
 )]
-async fn end(State(app): State<AppState>, ApiPath((slug, id)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+async fn end(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let window = app.engine.end_maintenance(&slug, &id).await?;
     app.status_pages.drop_page(&slug);
     Ok(Json(json!(window)))

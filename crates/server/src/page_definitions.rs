@@ -10,9 +10,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::stored_pages::PageError;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiPath;
 
@@ -42,10 +45,11 @@ fn source(app: &AppState, slug: &str) -> &'static str {
 /// The status pages in force: each one's `slug`, `title`, `source` (`file`: the config
 /// directory's; `api`: written through the API or the UI) and number of components.
 #[utoipa::path(get, path = "/api/v1/status-pages", tag = "status pages", responses((status = 200, body = Object)))]
-async fn list(State(app): State<AppState>) -> Json<Value> {
+async fn list(State(app): State<AppState>, access: Access) -> Json<Value> {
     let pages = app.engine.status_pages();
     let listed: Vec<Value> = pages
         .iter()
+        .filter(|p| access.sees(ObjectKind::StatusPages, &p.slug))
         .map(|p| json!({"slug": p.slug, "title": p.title, "source": source(&app, &p.slug), "components": p.components.len()}))
         .collect();
     Json(json!({ "pages": listed }))
@@ -58,7 +62,8 @@ async fn list(State(app): State<AppState>) -> Json<Value> {
     params(("slug" = String, Path, description = "The status page")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn read(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn read(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     let pages = app.engine.status_pages();
     let page =
         pages.iter().find(|p| p.slug == slug).ok_or_else(|| ApiError::not_found(format!("no status page `{slug}`")))?;
@@ -76,10 +81,12 @@ async fn read(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> Ap
 )]
 async fn put(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(slug): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "not UTF-8 text"))?;
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     // JSON is checked as JSON, so its syntax errors say so; the text is kept as sent.
@@ -102,7 +109,8 @@ async fn put(
     params(("slug" = String, Path, description = "The status page")),
     responses((status = 204), (status = 404, body = ApiError), (status = 409, description = "Declared in the config directory", body = ApiError))
 )]
-async fn delete(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     app.engine.delete_status_page(&slug).await?;
     app.status_pages.drop_page(&slug);
     Ok(StatusCode::NO_CONTENT)

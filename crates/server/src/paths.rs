@@ -46,7 +46,8 @@ pub fn query_escape(text: &str) -> String {
 pub fn checks_objects(method: &Method, path: &str) -> bool {
     // Alertmanager's silences (amtool, Grafana) are checked as vigil's are.
     match (method.as_str(), path.strip_prefix("/api/v2/")) {
-        ("GET" | "POST", Some("silences")) => return true,
+        ("GET" | "POST", Some("silences" | "alerts")) => return true,
+        ("GET", Some("alerts/groups")) => return true,
         ("GET" | "DELETE", Some(rest)) if rest.starts_with("silence/") && !rest[8..].contains('/') => return true,
         (_, Some(_)) => return false,
         _ => {}
@@ -63,6 +64,20 @@ pub fn checks_objects(method: &Method, path: &str) -> bool {
         ["monitors", _, "check"] => *method == Method::POST,
         ["workflows"] => get,
         ["workflows", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["workflows", _, "instances"] => *method == Method::POST,
+        ["instances"] | ["instances", _] => get || *method == Method::DELETE,
+        ["instances", _, "events", _] => *method == Method::POST,
+        ["instances", _, "terminate" | "suspend" | "resume" | "restart" | "retry"] => *method == Method::POST,
+        ["schedules"] => get,
+        ["schedules", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["schedules", _, "pause" | "resume" | "run"] => *method == Method::POST,
+        ["status-pages"] => get,
+        ["status-pages", _] => get || *method == Method::PUT || *method == Method::DELETE,
+        ["status-pages", _, "incidents" | "maintenance" | "subscribers"] => get || *method == Method::POST,
+        ["status-pages", _, "incidents", _, "updates"] | ["status-pages", _, "maintenance", _, "end"] => {
+            *method == Method::POST
+        }
+        ["status-pages", _, "subscribers", _] => *method == Method::DELETE,
         ["notifiers"] => get,
         ["notifiers", _] => get || *method == Method::PUT || *method == Method::DELETE,
         ["secrets"] => get,
@@ -85,15 +100,21 @@ mod tests {
         assert!(checks_objects(&Method::POST, "/api/v1/monitors/web/check"));
         assert!(checks_objects(&Method::DELETE, "/api/v1/secrets/pd"));
         assert!(!checks_objects(&Method::GET, "/api/v1/secrets/pd"));
-        assert!(!checks_objects(&Method::GET, "/api/v1/instances"));
-        assert!(!checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
+        assert!(checks_objects(&Method::GET, "/api/v1/instances"));
+        assert!(checks_objects(&Method::POST, "/api/v1/workflows/x/instances"));
+        assert!(checks_objects(&Method::POST, "/api/v1/instances/i1/events/approve"));
+        assert!(checks_objects(&Method::POST, "/api/v1/instances/i1/retry"));
+        assert!(!checks_objects(&Method::POST, "/api/v1/instances/i1/unknown"));
+        assert!(!checks_objects(&Method::GET, "/api/workflow/i1"), "Conductor's routes need a role everywhere");
         assert!(!checks_objects(&Method::GET, "/api/v1/users"));
         assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
         assert!(checks_objects(&Method::GET, "/api/v2/silences"), "amtool silence query");
         assert!(checks_objects(&Method::POST, "/api/v2/silences"));
         assert!(checks_objects(&Method::DELETE, "/api/v2/silence/abc"));
-        assert!(!checks_objects(&Method::POST, "/api/v2/alerts"), "pushing alerts needs a role everywhere");
-        assert!(!checks_objects(&Method::GET, "/api/v2/alerts"));
+        assert!(checks_objects(&Method::POST, "/api/v2/alerts"), "a team pushes its own alerts");
+        assert!(checks_objects(&Method::GET, "/api/v2/alerts"));
+        assert!(checks_objects(&Method::GET, "/api/v2/alerts/groups"));
+        assert!(!checks_objects(&Method::GET, "/api/v2/status"));
         assert!(!checks_objects(&Method::DELETE, "/api/v2/silence/abc/x"));
     }
 }

@@ -6,10 +6,13 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
 use vigil_core::schedule::ScheduleDef;
+use vigil_core::team::ObjectKind;
 use vigil_core::time::{Millis, format_millis};
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::operations::schedules::{find, pause_or_resume, remove, run_now_id, save};
@@ -39,9 +42,12 @@ fn view(def: &ScheduleDef, next: Option<Millis>) -> Value {
 #[utoipa::path(get, path = "/api/v1/schedules", tag = "definitions", params(crate::definitions::Page), responses((status = 200, body = crate::definitions::ItemPage)))]
 async fn list(
     State(app): State<AppState>,
+    access: Access,
     ApiQuery(page): ApiQuery<crate::definitions::Page>,
 ) -> ApiResult<Json<crate::definitions::ItemPage>> {
-    let items = app.engine.schedules().await.into_iter().map(|(d, next)| (d.name.clone(), view(&d, next))).collect();
+    let schedules = app.engine.schedules().await.into_iter();
+    let seen = schedules.filter(|(d, _)| access.sees(ObjectKind::Schedules, &d.name));
+    let items = seen.map(|(d, next)| (d.name.clone(), view(&d, next))).collect();
     Ok(Json(page.apply(items)?))
 }
 
@@ -51,7 +57,8 @@ async fn list(
     params(("name" = String, Path, description = "Schedule name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn get(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Schedules, &name, Role::Read)?;
     let (def, next) = find(&app, &name).await?;
     Ok(Json(view(&def, next)))
 }
@@ -66,11 +73,17 @@ async fn get(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> Api
 )]
 async fn put(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     JsonBody(mut doc): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
     crate::extract::named_body(&mut doc, &name, "schedule")?;
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
+    // What it starts is started with its definer's rights: they must start that workflow.
+    if let Some(workflow) = doc.pointer("/startWorkflowRequest/name").and_then(Value::as_str) {
+        access.check(ObjectKind::Workflows, workflow, Role::Write)?;
+    }
     let def = save(&app, doc, &crate::auth::principal(caller.as_ref())).await?;
     Ok(Json(view(&def, if def.paused { None } else { def.next_after(app.engine.now()) })))
 }
@@ -81,7 +94,8 @@ async fn put(
     params(("name" = String, Path, description = "Schedule name")),
     responses((status = 204, description = "Removed"), (status = 404, body = ApiError))
 )]
-async fn delete(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
     remove(&app, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -92,7 +106,8 @@ async fn delete(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> 
     params(("name" = String, Path, description = "Schedule name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn pause(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn pause(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
     set_paused(&app, &name, true).await
 }
 
@@ -102,7 +117,8 @@ async fn pause(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> A
     params(("name" = String, Path, description = "Schedule name")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn resume(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn resume(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
     set_paused(&app, &name, false).await
 }
 
@@ -120,10 +136,12 @@ async fn set_paused(app: &AppState, name: &str, paused: bool) -> ApiResult<Json<
 )]
 async fn run_now(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Json<crate::views::ManagementUris>)> {
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
     let id = run_now_id(&app, &name, &crate::auth::principal(caller.as_ref())).await?;
     Ok((
         StatusCode::ACCEPTED,

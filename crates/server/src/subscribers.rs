@@ -9,10 +9,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::subscribers::SubscribeError;
 use vigil_store::SubscriberRow;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, JsonBody};
 
@@ -63,7 +66,8 @@ struct NewWebhook {
     params(("slug" = String, Path, description = "The status page")),
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
-async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let subscribers = app.engine.page_subscribers(&slug).await?;
     Ok(Json(json!({ "subscribers": subscribers.iter().map(shown).collect::<Vec<_>>() })))
 }
@@ -79,9 +83,11 @@ async fn list(State(app): State<AppState>, ApiPath(slug): ApiPath<String>) -> Ap
 )]
 async fn add(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(slug): ApiPath<String>,
     JsonBody(new): JsonBody<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let (row, secret) = app.engine.add_webhook_subscriber(&slug, &new.webhook, &new.components).await?;
     let mut answer = shown(&row);
     answer["secret"] = json!(secret);
@@ -94,7 +100,12 @@ async fn add(
     params(("slug" = String, Path, description = "The status page"), ("id" = String, Path, description = "The subscriber")),
     responses((status = 204), (status = 404, body = ApiError))
 )]
-async fn remove(State(app): State<AppState>, ApiPath((slug, id)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     if app.engine.remove_subscriber(&slug, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

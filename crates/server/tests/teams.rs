@@ -221,11 +221,9 @@ async fn each_team_sees_and_changes_only_its_own_objects() {
 
     // Routes that do not check each object stay closed to rights held only in teams.
     for (method, path) in [
-        ("GET", "/api/v1/instances"),
-        ("GET", "/api/v2/alerts"),
-        ("GET", "/api/v1/schedules"),
         ("GET", "/api/metadata/workflow"),
-        ("POST", "/api/v1/workflows/pay-sync/instances"),
+        ("POST", "/api/workflow/pay-sync"),
+        ("GET", "/api/v2/status"),
         ("GET", "/api/v1/users"),
     ] {
         let (status, body) = ana.call(method, path, Some(json!({}))).await;
@@ -283,7 +281,13 @@ async fn a_members_ui_shows_and_changes_only_their_teams_objects() {
     assert_eq!(get("/ui/monitors/pay-api").await.0, StatusCode::OK);
     assert_eq!(get("/ui/monitors/search-index").await.0, StatusCode::NOT_FOUND, "another team's monitor");
     assert_eq!(get("/ui/monitors/shared-dns").await.0, StatusCode::NOT_FOUND, "a shared one needs a role everywhere");
-    assert_eq!(get("/ui/workflows").await.0, StatusCode::FORBIDDEN, "a page of every team's objects");
+    assert_eq!(get("/ui/cluster").await.0, StatusCode::FORBIDDEN, "a page of every team's objects");
+    for page in ["/ui/workflows", "/ui/instances", "/ui/schedules", "/ui/status-pages"] {
+        assert_eq!(get(page).await.0, StatusCode::OK, "{page} shows the team's own");
+    }
+    assert_eq!(get("/ui/workflows/search-sync").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(post("/ui/workflows/search-sync/start", format!("csrf={csrf}")).await, StatusCode::NOT_FOUND);
+    assert_eq!(post("/ui/schedules/search-x/run", format!("csrf={csrf}")).await, StatusCode::NOT_FOUND);
     assert_eq!(post("/ui/monitors/search-index/check", format!("csrf={csrf}")).await, StatusCode::NOT_FOUND);
     assert_eq!(post("/ui/monitors/pay-api/check", format!("csrf={csrf}")).await, StatusCode::SEE_OTHER);
 
@@ -308,4 +312,150 @@ async fn a_members_ui_shows_and_changes_only_their_teams_objects() {
     let mine = store.silences().await.unwrap().into_iter().find(|s| s.matchers.contains("pay")).unwrap();
     assert_eq!(mine.created_by.as_deref(), Some("ana"), "who made it");
     assert_eq!(post(&format!("/ui/silences/{}/expire", mine.id), format!("csrf={csrf}")).await, StatusCode::SEE_OTHER);
+}
+
+fn quick(name: &str) -> Value {
+    json!({"name": name, "tasks": [{"name": "x", "taskReferenceName": "x", "type": "INLINE",
+        "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}]})
+}
+
+/// Instances, schedules, status pages and pushed alerts are each team's own too, and a name that
+/// a definition or its input gives a sub-workflow starts only what its author may start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
+    let opts = support::Options { auth: true, scheduler: true, ..Default::default() };
+    let server = support::serve(opts).await;
+    let mut defs = teams();
+    defs[0] = team(json!({"name": "pay", "members": {"ana": "editor"},
+        "owns": {"labels": {"team": "pay"}, "workflows": ["pay-*"], "schedules": ["pay-*"], "statusPages": ["pay"]}}));
+    defs[1] = team(json!({"name": "search", "members": {"bob": "editor"},
+        "owns": {"labels": {"team": "search"}, "workflows": ["search-*"], "statusPages": ["search"]}}));
+    server.engine.set_teams(defs);
+    let store = server.store.clone();
+    let admin = mint("root", Role::Admin, Vec::new(), 1);
+    store.put_token(&admin.row).await.unwrap();
+    account(store.as_ref(), "ana", None).await;
+    let row = store.user("ana").await.unwrap().unwrap();
+    let minted = mint_for(&row, &server.engine.teams(), "t", Role::Write, Vec::new(), None, 1).unwrap();
+    store.put_token(&minted.row).await.unwrap();
+    let admin = Client { server: &server, token: admin.token };
+    let ana = Client { server: &server, token: minted.token };
+
+    for name in ["pay-job", "search-job", "shared-job"] {
+        assert_eq!(admin.call("PUT", &format!("/api/v1/workflows/{name}"), Some(quick(name))).await.0, StatusCode::OK);
+    }
+    let calls = json!({"name": "pay-calls", "tasks": [{"name": "sub", "taskReferenceName": "sub",
+        "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "${workflow.input.target}"}}]});
+    let (status, body) = ana.call("PUT", "/api/v1/workflows/pay-calls", Some(calls)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Starting: the team's workflows only, also when a definition's data names another's.
+    let start = |who: &'static str, workflow: &'static str, target: &'static str| {
+        let client = if who == "ana" { &ana } else { &admin };
+        async move {
+            let path = format!("/api/v1/workflows/{workflow}/instances");
+            let (status, body) = client.call("POST", &path, Some(json!({"target": target}))).await;
+            (status, body["id"].as_str().map(str::to_string), body)
+        }
+    };
+    let (status, _, body) = start("ana", "search-job", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _, _) = start("ana", "shared-job", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a shared workflow needs a role everywhere");
+    let (status, ok_id, body) = start("ana", "pay-calls", "pay-job").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let done = server.engine.wait(ok_id.as_deref().unwrap()).await.unwrap();
+    assert_eq!(done.status, vigil_core::instance::WorkflowStatus::Completed, "{:?}", done.reason_for_incompletion);
+    for who in ["ana", "admin"] {
+        // Her definition starts what she may start, whoever runs it.
+        let (_, id, _) = start(who, "pay-calls", "search-job").await;
+        let ended = server.engine.wait(id.as_deref().unwrap()).await.unwrap();
+        assert_eq!(ended.status, vigil_core::instance::WorkflowStatus::Failed, "{who}");
+        let reason = ended.tasks[0].reason_for_incompletion.clone().unwrap_or_default();
+        assert!(reason.contains("team `search`"), "{who}: {reason}");
+    }
+    let (_, search_id, _) = start("admin", "search-job", "").await;
+    let search_id = search_id.unwrap();
+    server.engine.wait(&search_id).await.unwrap();
+
+    // Instances: listed, read and controlled within the team only.
+    let (status, listed) = ana.call("GET", "/api/v1/instances", None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let workflows: Vec<&str> =
+        listed["instances"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(!workflows.is_empty() && workflows.iter().all(|w| w.starts_with("pay-")), "{workflows:?}");
+    let (_, all) = admin.call("GET", "/api/v1/instances", None).await;
+    assert!(all["instances"].as_array().unwrap().iter().any(|i| i["name"] == "search-job"));
+    assert_eq!(ana.call("GET", &format!("/api/v1/instances/{search_id}"), None).await.0, StatusCode::NOT_FOUND);
+    for action in ["restart", "retry", "terminate"] {
+        let path = format!("/api/v1/instances/{search_id}/{action}");
+        assert_eq!(ana.call("POST", &path, None).await.0, StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(ana.call("DELETE", &format!("/api/v1/instances/{search_id}"), None).await.0, StatusCode::NOT_FOUND);
+    let ok_id = ok_id.unwrap();
+    assert_eq!(ana.call("GET", &format!("/api/v1/instances/{ok_id}"), None).await.0, StatusCode::OK);
+    assert_eq!(ana.call("POST", &format!("/api/v1/instances/{ok_id}/restart"), None).await.0, StatusCode::ACCEPTED);
+    let purge = "/api/v1/instances?createdTo=2999-01-01T00:00:00Z";
+    let (status, body) = ana.call("DELETE", purge, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(admin.call("GET", &format!("/api/v1/instances/{search_id}"), None).await.0, StatusCode::OK, "not hers");
+
+    // Schedules: hers, starting her team's workflows.
+    let schedule = |name: &str, workflow: &str| json!({"name": name, "cronExpression": "0 0 3 * * ?", "startWorkflowRequest": {"name": workflow}});
+    let (status, body) =
+        ana.call("PUT", "/api/v1/schedules/pay-nightly", Some(schedule("pay-nightly", "pay-job"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = ana.call("PUT", "/api/v1/schedules/pay-evil", Some(schedule("pay-evil", "search-job"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "it would start another team's workflow: {body}");
+    let (status, _) = ana.call("PUT", "/api/v1/schedules/search-x", Some(schedule("search-x", "pay-job"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a schedule of another team");
+    let (status, _) =
+        admin.call("PUT", "/api/v1/schedules/shared-daily", Some(schedule("shared-daily", "shared-job"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ana.names("/api/v1/schedules", "name").await, ["pay-nightly"]);
+    assert_eq!(ana.call("POST", "/api/v1/schedules/shared-daily/run", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("POST", "/api/v1/schedules/pay-nightly/pause", None).await.0, StatusCode::OK);
+
+    // Status pages: written, read and updated within the team.
+    let page = |slug: &str| format!("slug: {slug}\ntitle: {slug}\ncomponents:\n  - name: API\n    monitor: none\n");
+    let put_page = |client: &Client, slug: &'static str| {
+        let req = client.server.http.put(format!("{}/api/v1/status-pages/{slug}", client.server.base));
+        let req = req.bearer_auth(&client.token).header("content-type", "application/yaml").body(page(slug));
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(put_page(&ana, "pay").await, StatusCode::CREATED);
+    assert_eq!(put_page(&ana, "search").await, StatusCode::NOT_FOUND);
+    assert_eq!(put_page(&admin, "search").await, StatusCode::CREATED);
+    let (_, pages) = ana.call("GET", "/api/v1/status-pages", None).await;
+    assert_eq!(pages["pages"].as_array().unwrap().len(), 1, "{pages}");
+    assert_eq!(ana.call("GET", "/api/v1/status-pages/search", None).await.0, StatusCode::NOT_FOUND);
+    let incident = json!({"title": "Slow", "message": "Looking"});
+    assert_eq!(
+        ana.call("POST", "/api/v1/status-pages/search/incidents", Some(incident.clone())).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(ana.call("POST", "/api/v1/status-pages/pay/incidents", Some(incident)).await.0, StatusCode::CREATED);
+    assert_eq!(ana.call("GET", "/api/v1/status-pages/search/subscribers", None).await.0, StatusCode::NOT_FOUND);
+
+    // Alertmanager's alerts: pushed and listed by team label; a batch with another's is refused whole.
+    let alert = |name: &str, team: &str| json!({"labels": {"alertname": name, "team": team}});
+    let (status, body) = ana.call("POST", "/api/v2/alerts", Some(json!([alert("PayDown", "pay")]))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mixed = json!([alert("PayDown2", "pay"), alert("SearchDown", "search")]);
+    let (status, body) = ana.call("POST", "/api/v2/alerts", Some(mixed)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("alert 1"), "it names the alert: {body}");
+    let (status, _) = admin.call("POST", "/api/v2/alerts", Some(json!([alert("SearchDown", "search")]))).await;
+    assert_eq!(status, StatusCode::OK);
+    let names = |v: &Value| {
+        let mut n: Vec<String> =
+            v.as_array().unwrap().iter().map(|a| a["labels"]["alertname"].as_str().unwrap().to_string()).collect();
+        n.sort();
+        n
+    };
+    let (_, seen) = ana.call("GET", "/api/v2/alerts", None).await;
+    assert_eq!(names(&seen), ["PayDown"], "not the refused batch's, not search's");
+    let (_, all) = admin.call("GET", "/api/v2/alerts", None).await;
+    assert_eq!(names(&all), ["PayDown", "SearchDown"]);
+    assert_eq!(ana.call("GET", "/api/v2/status", None).await.0, StatusCode::FORBIDDEN, "every team's config");
 }

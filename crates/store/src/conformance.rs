@@ -496,6 +496,16 @@ async fn upsert_replaces_state(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+    // A team member's listing: only the workflows named, none for an empty list.
+    let of = |names: &[&str]| InstanceFilter {
+        workflow_names: Some(names.iter().map(|n| n.to_string()).collect()),
+        limit: 10,
+        ..Default::default()
+    };
+    let listed = store.list_instances(&of(&["alpha", "other"])).await.unwrap();
+    assert!(listed.iter().any(|s| s.id == "a2") && listed.iter().all(|s| s.workflow_name == "alpha"));
+    assert!(store.list_instances(&of(&["other"])).await.unwrap().iter().all(|s| s.workflow_name == "other"));
+    assert!(store.list_instances(&of(&[])).await.unwrap().is_empty());
 }
 
 async fn searching_by_status_correlation_id_and_text(store: &dyn Store) {

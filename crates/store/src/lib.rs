@@ -257,6 +257,9 @@ pub fn like_pattern(text: &str) -> String {
 pub struct InstanceFilter {
     /// Only this workflow.
     pub workflow_name: Option<String>,
+    /// Only these workflows (none when the list is empty): what a caller whose roles are in
+    /// teams may read.
+    pub workflow_names: Option<Vec<String>>,
     /// Only these statuses (any when empty).
     pub statuses: Vec<WorkflowStatus>,
     /// Only this instance.

@@ -1589,6 +1589,20 @@ macro_rules! backend_helpers {
         if let Some(name) = &filter.workflow_name {
             q.push(" AND workflow_name = ").push_bind(name);
         }
+        match filter.workflow_names.as_deref() {
+            Some([]) => {
+                q.push(" AND 1 = 0");
+            }
+            Some(names) => {
+                q.push(" AND workflow_name IN (");
+                let mut list = q.separated(", ");
+                for name in names {
+                    list.push_bind(name);
+                }
+                q.push(")");
+            }
+            None => {}
+        }
         if !filter.statuses.is_empty() {
             q.push(" AND status IN (");
             let mut list = q.separated(", ");

@@ -47,6 +47,7 @@ pub async fn instances(args: InstancesArgs) -> Result<ExitCode> {
     let rows = store
         .list_instances(&InstanceFilter {
             workflow_name: args.name,
+            workflow_names: None,
             statuses: status.into_iter().collect(),
             limit: args.limit,
             ..Default::default()

@@ -127,7 +127,7 @@ pub(crate) async fn reload(
     let (workflows, schedules) = (config.workflows.all().count(), config.schedules.len());
     engine.set_workflows(config.workflows);
     engine.set_monitors(config.monitors);
-    engine.set_teams(config.teams);
+    engine.set_teams_in_folders(config.teams, config.folders);
     engine.set_identity_providers(config.identity_providers);
     engine.set_event_handlers(config.event_handlers).await?;
     engine.set_status_pages(config.status_pages);

@@ -239,7 +239,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !config.teams.is_empty() {
         tracing::info!(teams = config.teams.len(), "Teams loaded.");
     }
-    engine.set_teams(config.teams);
+    engine.set_teams_in_folders(config.teams, config.folders);
     if !config.identity_providers.is_empty() {
         tracing::info!(providers = config.identity_providers.len(), "Identity providers loaded.");
     }

@@ -25,32 +25,55 @@ fn subdirs() -> impl Iterator<Item = &'static str> {
 /// The files of a config directory, text by path relative to it (`workflows/a.yaml`).
 pub type Files = BTreeMap<String, String>;
 
-/// Whether `rel` names a file the loaders read: `<subdir>/<name>.{json,yaml,yml}`, nothing else
-/// (a published path is written on other hosts, so it must not escape the directory).
+/// Whether `rel` names a file the loaders read: `<subdir>/<name>.{json,yaml,yml}`, or one
+/// folder below (`monitors/payments/api.yaml`, a folder a team may own), nothing else (a
+/// published path is written on other hosts, so it must not escape the directory).
 fn is_config_path(rel: &str) -> bool {
-    let Some((sub, name)) = rel.split_once('/') else { return false };
+    let Some((sub, rest)) = rel.split_once('/') else { return false };
+    let name = match rest.split_once('/') {
+        Some((folder, name)) if is_plain(folder) => name,
+        Some(_) => return false,
+        None => rest,
+    };
     subdirs().any(|d| d == sub)
-        && !name.is_empty()
+        && is_plain(name)
         && !name.contains('/')
-        && !name.starts_with('.')
         && [".json", ".yaml", ".yml"].iter().any(|ext| name.ends_with(ext))
 }
 
-/// The definition files under `dir`.
+/// A file or folder name that stays where it is written: not empty, not hidden, no separator.
+fn is_plain(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\'])
+}
+
+/// The definition files under `dir`, and in the folders one level below each kind's.
 pub fn files(dir: &Path) -> Result<Files> {
     let mut out = Files::new();
     for sub in subdirs() {
         let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
         for entry in entries.flatten() {
             let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
-            if entry.path().is_file() && is_config_path(&rel) {
-                let text = vigil_core::config::read_definition_file(&entry.path())
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", entry.path().display()))?;
-                out.insert(rel, text);
+            if entry.path().is_dir() && is_plain(&entry.file_name().to_string_lossy()) {
+                let Ok(inner) = std::fs::read_dir(entry.path()) else { continue };
+                for file in inner.flatten() {
+                    add_file(&mut out, &file.path(), format!("{rel}/{}", file.file_name().to_string_lossy()))?;
+                }
+            } else {
+                add_file(&mut out, &entry.path(), rel)?;
             }
         }
     }
     Ok(out)
+}
+
+/// Adds file `path`, published as `rel`, when it is one the loaders read.
+fn add_file(out: &mut Files, path: &Path, rel: String) -> Result<()> {
+    if path.is_file() && is_config_path(&rel) {
+        let text =
+            vigil_core::config::read_definition_file(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        out.insert(rel, text);
+    }
+    Ok(())
 }
 
 /// The published files.
@@ -99,7 +122,11 @@ pub fn materialize(files: &Files, dir: &Path) -> Result<()> {
             tracing::warn!(path = %rel, "Ignoring a published config file with an unexpected path.");
             continue;
         }
-        std::fs::write(dir.join(rel), text).with_context(|| format!("cannot write {}", dir.join(rel).display()))?;
+        let path = dir.join(rel);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
@@ -126,6 +153,11 @@ mod tests {
         assert!(!is_config_path("other/a.json"));
         assert!(!is_config_path("workflows/notes.txt"));
         assert!(!is_config_path("workflows/.hidden.json"));
+        assert!(is_config_path("monitors/payments/api.yaml"), "one folder below, a team's");
+        assert!(!is_config_path("monitors/a/b/api.yaml"), "no deeper");
+        assert!(!is_config_path("monitors/../api.yaml"));
+        assert!(!is_config_path("monitors/.git/api.yaml"));
+        assert!(!is_config_path("monitors//api.yaml"));
     }
 
     #[test]
@@ -134,6 +166,7 @@ mod tests {
         let mut f = Files::new();
         f.insert("workflows/a.yaml".into(), "name: a\n".into());
         f.insert("schedules/s.json".into(), "{}".into());
+        f.insert("monitors/payments/api.yaml".into(), "name: api\n".into());
         materialize(&f, dir.path()).unwrap();
         assert_eq!(files(dir.path()).unwrap(), f);
     }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
+use vigil_core::team::Teams;
 use vigil_core::time::{Clock, format_millis};
 use vigil_runtime::SystemClock;
 use vigil_server::auth::{Role, mint, mint_for};
@@ -23,6 +24,10 @@ pub enum TokenCommand {
         /// The account it belongs to: it then never does more than the account may.
         #[arg(long)]
         user: Option<String>,
+        /// The config directory whose teams give the account roles (`teams/`); by default the
+        /// copy a cluster published to the database, if any.
+        #[arg(long, value_name = "DIR")]
+        config: Option<std::path::PathBuf>,
         /// When it stops working, from now: `30d`, `12h`.
         #[arg(long)]
         expires: Option<String>,
@@ -53,7 +58,7 @@ pub enum TokenCommand {
 /// Runs a token subcommand.
 pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
-        TokenCommand::Create { role, name, grant, user, expires, db } => {
+        TokenCommand::Create { role, name, grant, user, config, expires, db } => {
             let Some(role) = Role::parse(&role) else {
                 anyhow::bail!("--role: `{role}` is not a role; use read, respond, write or admin");
             };
@@ -71,8 +76,12 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
                     let Some(account) = store.user(&id).await? else {
                         anyhow::bail!("--user: no account `{id}` (see `vigil user list`)");
                     };
-                    mint_for(&account, &Default::default(), &name, role, grant, expires_at, now)
-                        .map_err(|why| anyhow::anyhow!("--role: {why}"))?
+                    let teams = teams_of(store.as_ref(), config.as_deref()).await?;
+                    mint_for(&account, &teams, &name, role, grant, expires_at, now).map_err(|why| {
+                        let hint =
+                            if teams.is_empty() { " (no team counted: give --config DIR for its teams)" } else { "" };
+                        anyhow::anyhow!("--role: {why}{hint}")
+                    })?
                 }
                 None => {
                     let mut minted = mint(&name, role, grant, now);
@@ -119,4 +128,26 @@ pub async fn run(cmd: TokenCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The teams in force for `vigil token create --user`: those of `config`, else of the copy a
+/// cluster published, else none.
+async fn teams_of(store: &dyn vigil_store::Store, config: Option<&std::path::Path>) -> Result<Teams> {
+    let (dir, _copy) = match config {
+        Some(dir) => (dir.to_path_buf(), None),
+        None => {
+            let published = crate::commands::shared_config::fetch(store).await?;
+            if published.is_empty() {
+                return Ok(Teams::default());
+            }
+            let copy = tempfile::tempdir()?;
+            crate::commands::shared_config::materialize(&published, copy.path())?;
+            (copy.path().to_path_buf(), Some(copy))
+        }
+    };
+    let (config, diags) = vigil_core::config::load(&dir);
+    if vigil_core::config::has_errors(&diags) {
+        anyhow::bail!("--config: {} does not validate (see `vigil validate {}`)", dir.display(), dir.display());
+    }
+    Ok(Teams::new(config.teams).with_folders(config.folders))
 }

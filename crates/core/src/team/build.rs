@@ -60,6 +60,15 @@ pub fn build_team(doc: &Value) -> (Option<TeamDef>, Vec<Problem>) {
             }
         }
     }
+    for (i, folder) in owns.folders.iter().enumerate() {
+        if folder.is_empty() || folder.starts_with('.') || folder.contains(['/', '\\']) {
+            let msg = format!(
+                "`{folder}` is not a folder name: the name of one folder directly inside a kind's folder \
+                 (`payments` for `monitors/payments/api.yaml`)"
+            );
+            problems.push(Problem::error(format!("owns.folders[{i}]"), msg));
+        }
+    }
     for (key, value) in &owns.labels {
         if key.is_empty() || value.is_empty() {
             problems.push(Problem::error(format!("owns.labels.{key}"), "a label and its value may not be empty"));

@@ -45,6 +45,9 @@ impl ObjectKind {
 
     /// One object of the kind, for messages (`monitor`).
     pub fn singular(self) -> String {
+        if self == ObjectKind::StatusPages {
+            return "status page".into();
+        }
         let key = self.key();
         key.strip_suffix('s').unwrap_or(&key).to_string()
     }
@@ -72,6 +75,10 @@ pub struct Ownership {
     /// Objects carrying every one of these labels (monitors, alerts, silences requiring them).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Folders of the config directory: every workflow, schedule, monitor and status page whose
+    /// file is in one (`monitors/payments/api.yaml` is in `payments`).
+    #[serde(default)]
+    pub folders: Vec<String>,
     /// Objects by name, per kind (`monitors: [...]`): a name, or a pattern where `*` stands for
     /// any text.
     #[serde(flatten)]
@@ -88,6 +95,33 @@ impl Ownership {
     /// Whether `labels` carry every label this team owns by (never, when it owns by none).
     pub fn claims_labels(&self, labels: &BTreeMap<String, String>) -> bool {
         !self.labels.is_empty() && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+/// The folder of the config directory each object's file is in, by kind and name: the monitors
+/// of `monitors/payments/api.yaml` are in `payments`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Folders(HashMap<(ObjectKind, String), std::sync::Arc<str>>);
+
+impl Folders {
+    /// Records that object `name` of `kind` is in `folder`.
+    pub fn insert(&mut self, kind: ObjectKind, name: &str, folder: &std::sync::Arc<str>) {
+        self.0.insert((kind, name.to_string()), folder.clone());
+    }
+
+    /// The folder object `name` of `kind` is in.
+    pub fn of(&self, kind: ObjectKind, name: &str) -> Option<&str> {
+        self.0.get(&(kind, name.to_string())).map(|f| &**f)
+    }
+
+    /// How many objects are in folders.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no object is in a folder.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -114,6 +148,8 @@ pub struct Teams {
     by_member: HashMap<String, Vec<(usize, Role)>>,
     /// Group → (index of a team its members are in, their role there).
     by_group: HashMap<String, Vec<(usize, Role)>>,
+    /// The config directory's folders that objects are in.
+    folders: Folders,
 }
 
 impl Teams {
@@ -128,7 +164,23 @@ impl Teams {
                 by_group.entry(group.clone()).or_insert_with(Vec::new).push((i, *role));
             }
         }
-        Self { teams: defs, by_member, by_group }
+        Self { teams: defs, by_member, by_group, folders: Folders::default() }
+    }
+
+    /// These teams, where objects are in `folders` (a team owning a folder owns what is in it).
+    pub fn with_folders(mut self, folders: Folders) -> Self {
+        self.folders = folders;
+        self
+    }
+
+    /// The folder of the config directory object `name` of `kind` is in, if any.
+    pub fn folder_of(&self, kind: ObjectKind, name: &str) -> Option<&str> {
+        self.folders.of(kind, name)
+    }
+
+    /// Whether no team is declared.
+    pub fn is_empty(&self) -> bool {
+        self.teams.is_empty()
     }
 
     /// Team `name`.
@@ -138,7 +190,9 @@ impl Teams {
 
     /// The team owning an object of `kind` named `name` with `labels`: the first that claims it.
     pub fn owner(&self, kind: ObjectKind, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
-        self.teams.iter().find(|t| t.owns.claims(kind, name, labels)).map(|t| t.name.as_str())
+        let folder = self.folders.of(kind, name);
+        let in_folder = |t: &TeamDef| folder.is_some_and(|f| t.owns.folders.iter().any(|o| o == f));
+        self.teams.iter().find(|t| t.owns.claims(kind, name, labels) || in_folder(t)).map(|t| t.name.as_str())
     }
 
     /// The team owning an object of `kind` named `name` that carries no labels.

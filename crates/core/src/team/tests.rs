@@ -94,3 +94,37 @@ fn a_teams_secret_serves_only_its_teams_definitions() {
     assert_eq!(teams.secret_refused(ObjectKind::Workflows, "other", "shared"), None, "no team owns it");
     assert_eq!(teams.owner_by_name(ObjectKind::StatusPages, "pay"), Some("pay"), "keys read as files write them");
 }
+
+#[test]
+fn a_team_owns_what_is_in_its_folder_of_the_config_directory() {
+    let dir = std::env::temp_dir().join(format!("vigil-team-folders-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let beat = |name: &str| format!("- name: {name}\n  every: 1m\n  heartbeat:\n    grace: 1m\n");
+    write("monitors/payments/api.yaml", &beat("api"));
+    write("monitors/shared.yaml", &beat("dns"));
+    write("monitors/.git/x.yaml", &beat("hidden"));
+    write("workflows/payments/refund.yaml", "name: refund\ntasks:\n  - {name: w, taskReferenceName: w, type: WAIT}\n");
+    write("teams/pay.yaml", "name: pay\nowns:\n  folders: [payments]\n");
+    let (config, diags) = crate::config::load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!crate::config::has_errors(&diags), "{diags:?}");
+    let mut names: Vec<&str> = config.monitors.iter().map(|m| m.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["api", "dns"], "a folder's files are read, a hidden folder's are not");
+    assert_eq!(config.folders.of(ObjectKind::Monitors, "api"), Some("payments"));
+    assert_eq!(config.folders.of(ObjectKind::Workflows, "refund"), Some("payments"));
+    assert_eq!(config.folders.of(ObjectKind::Monitors, "dns"), None);
+    let teams = Teams::new(config.teams).with_folders(config.folders);
+    assert_eq!(teams.owner_by_name(ObjectKind::Monitors, "api"), Some("pay"));
+    assert_eq!(teams.owner_by_name(ObjectKind::Workflows, "refund"), Some("pay"));
+    assert_eq!(teams.owner_by_name(ObjectKind::Monitors, "dns"), None);
+    assert_eq!(teams.owner_by_name(ObjectKind::Schedules, "api"), None, "by kind and name");
+    let (_, problems) = build_team(&json!({"name": "x", "owns": {"folders": ["../etc", ""]}}));
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["owns.folders[0]", "owns.folders[1]"], "{problems:?}");
+}

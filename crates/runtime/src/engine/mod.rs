@@ -576,9 +576,15 @@ impl Engine {
 
     /// Replaces the teams (start, reload): who owns what ([`vigil_core::team`]).
     pub fn set_teams(&self, teams: Vec<vigil_core::team::TeamDef>) {
+        self.set_teams_in_folders(teams, vigil_core::team::Folders::default());
+    }
+
+    /// Replaces the teams, with the config directory's folders the objects are in (a team may
+    /// own a folder).
+    pub fn set_teams_in_folders(&self, teams: Vec<vigil_core::team::TeamDef>, folders: vigil_core::team::Folders) {
         let mut values = self.shared.secrets.write().expect("lock");
         let mut next = SecretValues::clone(&values);
-        next.set_teams(Arc::new(vigil_core::team::Teams::new(teams)));
+        next.set_teams(Arc::new(vigil_core::team::Teams::new(teams).with_folders(folders)));
         *values = Arc::new(next);
     }
 

@@ -12,6 +12,7 @@ use vigil_core::instance::Instance;
 use vigil_core::interpreter::{Action, Budget, ChildStart, Event, Step, new_instance, step};
 use vigil_core::jq::JqCache;
 use vigil_core::script::{ScriptEngine, ScriptLimits};
+use vigil_core::team::{ObjectKind, Teams};
 use vigil_core::time::Millis;
 use vigil_store::InstanceRow;
 
@@ -41,7 +42,7 @@ fn budget(slow: std::time::Duration) -> Budget {
 
 /// Creates the instance a `StartChild` / `StartWorkflow` asks for, so it is committed in the same
 /// transaction as the step that decided it. Fails when the workflow is not defined.
-fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Instance, String> {
+fn spawn(workflows: &WorkflowSet, teams: &Teams, start: &ChildStart, now: Millis) -> Result<Instance, String> {
     let def = match &start.definition {
         Some(doc) => {
             // A definition that arrived as data acts with the authority its starter's data has.
@@ -64,6 +65,8 @@ fn spawn(workflows: &WorkflowSet, start: &ChildStart, now: Millis) -> Result<Ins
             }
         },
     };
+    // A name from a definition or its data starts only what the starter may start.
+    start.started_by.may_start(&def.name, teams.owner_by_name(ObjectKind::Workflows, &def.name)).map_err(|d| d.0)?;
     let mut child = new_instance(&def, start.id.clone(), start.input.clone(), now);
     child.definition = start.definition.clone();
     child.started_by = start.started_by.clone();
@@ -289,7 +292,7 @@ pub fn run(
                 let mut missing = Vec::new();
                 for action in pending.drain(..) {
                     if let Action::StartChild(start) | Action::StartWorkflow(start) = &action {
-                        match spawn(&workflows, start, cx.now) {
+                        match spawn(&workflows, secrets.teams(), start, cx.now) {
                             Ok(mut child) => {
                                 child.partition = part;
                                 batch.spawned.push(child);

@@ -10,6 +10,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 use vigil_core::instance::{Instance, WorkflowStatus};
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_core::time::{Millis, parse_until};
 use vigil_store::InstanceFilter;
 
@@ -19,6 +21,7 @@ use super::graph::{self, States};
 use super::layout::{self, Nav, badge, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::views::RuntimeStatus;
 use crate::{ApiError, AppState};
 
@@ -81,6 +84,7 @@ impl ListQuery {
         };
         Ok(InstanceFilter {
             workflow_name: given(&self.workflow),
+            workflow_names: None,
             statuses,
             id: None,
             correlation_id: given(&self.correlation),
@@ -116,13 +120,16 @@ impl ListQuery {
 pub async fn list(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Query(q): Query<ListQuery>,
 ) -> UiResult<Markup> {
-    let filter = q.filter()?;
+    let filter = InstanceFilter { workflow_names: access.readable_workflows(&app), ..q.filter()? };
     let rows = app.engine.search_instances(&filter).await.map_err(ApiError::from)?;
     let next =
         (rows.len() == PAGE as usize).then(|| rows.last().map(|r| format!("{}.{}", r.created_at, r.id))).flatten();
-    let mut workflows: Vec<String> = app.engine.workflows().latest().map(|w| w.name.clone()).collect();
+    let set = app.engine.workflows();
+    let seen = set.latest().filter(|w| access.sees(ObjectKind::Workflows, &w.name));
+    let mut workflows: Vec<String> = seen.map(|w| w.name.clone()).collect();
     workflows.sort();
     let now = app.engine.now();
     let body = html! {
@@ -178,16 +185,19 @@ pub struct DetailQuery {
 pub async fn detail(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> UiResult<Markup> {
+    access.check_instance(&app, &id, Role::Read).await?;
     let instance = app
         .engine
         .instance(&id)
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("instance `{id}` does not exist")))?;
-    let live = live_part(&app, &viewer, &instance);
+    let writable = access.may(ObjectKind::Workflows, &instance.workflow_name, Role::Write);
+    let live = live_part(&app, &viewer, &instance, writable);
     let body = html! {
         (layout::flash(q.done.as_deref()))
         @if instance.status.is_terminal() {
@@ -199,8 +209,9 @@ pub async fn detail(
     Ok(layout::page(&viewer, Nav::Instances, &format!("Instance {id}"), body))
 }
 
-/// The part of an instance page that changes while it runs (re-sent live).
-pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance) -> Markup {
+/// The part of an instance page that changes while it runs (re-sent live); `writable`: the
+/// viewer may control it.
+pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance, writable: bool) -> Markup {
     let now = app.engine.now();
     let path = format!("/ui/instances/{}", query_escape(&i.workflow_id));
     let ended = i.status.is_terminal();
@@ -221,7 +232,7 @@ pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance) -> Markup {
                 @if let Some(p) = &i.parent { dt { "Parent" } dd.mono { a href={"/ui/instances/" (query_escape(&p.workflow_id))} { (p.workflow_id) } } }
                 @if let Some(r) = &i.reason_for_incompletion { dt { "Reason" } dd { span.error-box { (r) } } }
             }
-            (actions(viewer, i, &path))
+            @if writable { (actions(viewer, i, &path)) }
         }
         h2 { "Timeline" }
         section.panel { (gantt::chart(i, now)) }
@@ -251,9 +262,6 @@ pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance) -> Markup {
 
 /// The actions the API offers on an instance in its state.
 fn actions(viewer: &Viewer, i: &Instance, path: &str) -> Markup {
-    if !viewer.can_write() {
-        return html! {};
-    }
     let running = i.status == WorkflowStatus::Running;
     let paused = i.status == WorkflowStatus::Paused;
     let ended = i.status.is_terminal();
@@ -284,7 +292,12 @@ fn actions(viewer: &Viewer, i: &Instance, path: &str) -> Markup {
 }
 
 /// `POST /ui/instances/{id}/{action}`: terminate, suspend, resume, retry or restart.
-pub async fn control(State(app): State<AppState>, Path((id, action)): Path<(String, String)>) -> UiResult<Response> {
+pub async fn control(
+    State(app): State<AppState>,
+    access: Access,
+    Path((id, action)): Path<(String, String)>,
+) -> UiResult<Response> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let e = &app.engine;
     let what = match action.as_str() {
         "terminate" => e.terminate(&id, "terminated in the UI").await.map(|_| "terminated"),
@@ -308,9 +321,11 @@ pub struct EventForm {
 /// `POST /ui/instances/{id}/event`.
 pub async fn raise_event(
     State(app): State<AppState>,
+    access: Access,
     Path(id): Path<String>,
     Form(f): Form<EventForm>,
 ) -> UiResult<Response> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let name = f.event.trim();
     if name.is_empty() {
         return Err(ApiError::invalid("event", "is empty").into());

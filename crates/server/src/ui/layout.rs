@@ -118,6 +118,17 @@ pub fn action_button(viewer: &Viewer, action: &str, text: &str, class: &str, con
     }
 }
 
+/// An object's owner as a page's facts show it: its team, and the config directory's folder it
+/// is in (which may be why the team owns it).
+pub fn owner_facts(teams: &vigil_core::team::Teams, owner: Option<&str>, folder: Option<&str>) -> Markup {
+    let described = owner.and_then(|t| teams.get(t)).and_then(|t| t.description.clone());
+    html! {
+        dt { "Team" }
+        dd { @match owner { Some(t) => { b { (t) } @if let Some(d) = described { " · " (d) } }, None => span.muted { "none (shared)" } } }
+        @if let Some(f) = folder { dt { "Folder" } dd.mono { (f) "/" } }
+    }
+}
+
 /// The status badge of a state class.
 pub fn badge(class: &str, text: &str) -> Markup {
     html! { span class={"badge " (class)} { (text) } }

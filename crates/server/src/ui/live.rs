@@ -12,11 +12,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use tokio::sync::mpsc;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 
 use super::cache::Sparklines;
 use super::overview::{self, OverviewQuery};
 use super::session::Viewer;
 use super::{UiResult, instances, monitors};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 const OVERVIEW_EVERY: Duration = Duration::from_secs(3);
@@ -42,23 +45,29 @@ pub async fn overview(
 pub async fn instance(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Path(id): Path<String>,
 ) -> Events {
+    let access = Arc::new(access);
     stream(INSTANCE_EVERY, move || {
-        let (app, viewer, id) = (app.clone(), viewer.clone(), id.clone());
+        let (app, viewer, id, access) = (app.clone(), viewer.clone(), id.clone(), access.clone());
         async move {
+            access.check_instance(&app, &id, Role::Read).await?;
             let i =
                 app.engine.instance(&id).await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("gone"))?;
-            Ok((instances::live_part(&app, &viewer, &i).into_string(), i.status.is_terminal()))
+            let writable = access.may(ObjectKind::Workflows, &i.workflow_name, Role::Write);
+            Ok((instances::live_part(&app, &viewer, &i, writable).into_string(), i.status.is_terminal()))
         }
     })
 }
 
 /// `GET /ui/live/monitors/{name}`: the beat bar and last check, as checks come.
-pub async fn monitor(State(app): State<AppState>, Path(name): Path<String>) -> Events {
+pub async fn monitor(State(app): State<AppState>, access: Access, Path(name): Path<String>) -> Events {
+    let access = Arc::new(access);
     stream(MONITOR_EVERY, move || {
-        let (app, name) = (app.clone(), name.clone());
+        let (app, name, access) = (app.clone(), name.clone(), access.clone());
         async move {
+            crate::monitors::owned_monitor(&app, &access, &name, Role::Read).await?;
             let m = app.engine.monitor(&name).await.ok_or_else(|| ApiError::not_found("gone"))?;
             let live = app.engine.monitor_live(&name).await.unwrap_or_default();
             Ok((monitors::live_part(&m, &live.beats, app.engine.now()).into_string(), false))

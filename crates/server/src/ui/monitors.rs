@@ -208,6 +208,11 @@ pub async fn detail(
             dl.facts {
                 dt { "State" } dd { (badge(class, text)) }
                 dt { "Source" } dd { (m.source) }
+                (layout::owner_facts(
+                    access.teams(),
+                    access.teams().owner(ObjectKind::Monitors, &m.name, &m.labels),
+                    access.teams().folder_of(ObjectKind::Monitors, &m.name),
+                ))
                 @if let Some(t) = m.warning { dt { "Warning" } dd.mono { (t) } }
                 @if let Some(t) = m.critical { dt { "Critical" } dd.mono { (t) } }
                 @if let Some(id) = &m.ping_id { dt { "Ping URL" } dd.mono { "/ping/" (id) } }

@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_store::{FireStatus, InstanceFilter};
 
 use super::format::{self, query_escape};
@@ -13,6 +15,7 @@ use super::instances::status_badge;
 use super::layout::{self, Nav, badge};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 /// Schedules per page (each reads its last runs).
@@ -34,10 +37,12 @@ pub struct PageQuery {
 pub async fn page(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Query(q): Query<PageQuery>,
 ) -> UiResult<Markup> {
     let filter = q.q.clone().unwrap_or_default().to_ascii_lowercase();
     let mut all = app.engine.schedules().await;
+    all.retain(|(s, _)| access.sees(ObjectKind::Schedules, &s.name));
     all.retain(|(s, _)| {
         filter.is_empty()
             || s.name.to_ascii_lowercase().contains(&filter)
@@ -107,14 +112,14 @@ pub async fn page(
                                 @if fires.is_empty() { span.muted { "none yet" } }
                             }
                             td {
-                                div.actions {
+                                @if access.may(ObjectKind::Schedules, &def.name, Role::Write) { div.actions {
                                     @if def.paused {
                                         (layout::action_button(&viewer, &format!("{path}/resume"), "Resume", "", None))
                                     } @else {
                                         (layout::action_button(&viewer, &format!("{path}/pause"), "Pause", "", None))
                                     }
                                     (layout::action_button(&viewer, &format!("{path}/run"), "Run now", "", None))
-                                }
+                                } }
                             }
                         }
                     }
@@ -130,9 +135,11 @@ pub async fn page(
 /// `POST /ui/schedules/{name}/{action}`: pause, resume or run.
 pub async fn control(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     Path((name, action)): Path<(String, String)>,
 ) -> UiResult<Response> {
+    access.check(ObjectKind::Schedules, &name, Role::Write)?;
     let what = match action.as_str() {
         "pause" | "resume" => {
             let paused = action == "pause";

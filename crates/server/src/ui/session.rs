@@ -47,6 +47,13 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// This viewer as it stands on one object, where its role is `role` (what
+    /// [`crate::access::Access::role_on_named`] says): its forms show only what it may do there.
+    pub fn on_object(&self, role: Option<Role>) -> Viewer {
+        // No role: auth is off, and stays so.
+        Viewer { role: self.role.map(|_| role.unwrap_or(Role::Read)), ..self.clone() }
+    }
+
     /// Whether this viewer may change things (start, control, pause, define).
     pub fn can_write(&self) -> bool {
         self.role.is_none_or(|r| r >= Role::Write)
@@ -195,15 +202,34 @@ fn needed(path: &str, posted: bool) -> Option<Role> {
 /// Whether the page (or, `posted`, its form) shows or changes only what the viewer may see: its
 /// handler filters by team and checks each object, so a role held only in teams reaches it.
 fn checks_objects(path: &str, posted: bool) -> bool {
-    let monitor = path.strip_prefix("/ui/monitors/");
-    if posted {
-        matches!(path, "/ui/alerts/ack" | "/ui/silences")
-            || (path.starts_with("/ui/silences/") && path.ends_with("/expire"))
-            || monitor.is_some_and(|rest| rest.ends_with("/check") && rest.matches('/').count() == 1)
-    } else {
-        matches!(path, "/ui/monitors" | "/ui/alerts")
-            || monitor.is_some_and(|name| !name.is_empty() && !name.contains('/'))
+    let Some(rest) = path.strip_prefix("/ui/") else { return false };
+    let parts: Vec<&str> = rest.split('/').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return false;
     }
+    if posted {
+        return matches!(
+            parts.as_slice(),
+            ["alerts", "ack"]
+                | ["silences"]
+                | ["silences", _, "expire"]
+                | ["monitors", _, "check"]
+                | ["workflows", _, "start"]
+                | ["instances", _, _]
+                | ["schedules", _, _]
+                | ["status-pages", _, "edit" | "delete" | "incidents" | "maintenance"]
+                | ["status-pages", _, "incidents", _, "updates"]
+                | ["status-pages", _, "subscribers", _, "remove"]
+                | ["status-pages", _, "maintenance", _, "end"]
+        ) && parts.get(1) != Some(&"new");
+    }
+    matches!(
+        parts.as_slice(),
+        ["monitors" | "alerts" | "workflows" | "instances" | "schedules" | "status-pages"]
+            | ["monitors" | "workflows" | "instances" | "status-pages", _]
+            | ["status-pages", _, "edit"]
+            | ["live", "instances" | "monitors", _]
+    ) && parts.get(1) != Some(&"new")
 }
 
 /// Why `caller` may not open a page needing `need` everywhere, as a sentence.
@@ -213,8 +239,9 @@ fn refusal(caller: &Caller, need: Role) -> String {
     }
     let teams: Vec<&str> = caller.rights.teams.keys().map(String::as_str).collect();
     format!(
-        "Your account has this role only in teams ({}), and this page shows every team's objects. The monitors \
-         and alerts pages (and the API) show each team its own; an admin can give you a role everywhere.",
+        "Your account has this role only in teams ({}), and this page shows every team's objects. The monitors, \
+         alerts, workflows, instances, schedules and status pages (and the API) show each team its own; an admin \
+         can give you a role everywhere.",
         teams.join(", ")
     )
 }
@@ -388,15 +415,29 @@ mod tests {
             ("/ui/silences", true),
             ("/ui/silences/s-1/expire", true),
             ("/ui/monitors/pay-api/check", true),
+            ("/ui/workflows", false),
+            ("/ui/workflows/pay-job", false),
+            ("/ui/workflows/pay-job/start", true),
+            ("/ui/instances", false),
+            ("/ui/instances/i-1", false),
+            ("/ui/instances/i-1/retry", true),
+            ("/ui/live/instances/i-1", false),
+            ("/ui/schedules", false),
+            ("/ui/schedules/pay-nightly/run", true),
+            ("/ui/status-pages/pay", false),
+            ("/ui/status-pages/pay/incidents", true),
+            ("/ui/status-pages/pay/maintenance/m-1/end", true),
         ] {
             assert!(checks_objects(path, posted), "{path}");
         }
         for (path, posted) in [
             ("/", false),
-            ("/ui/workflows", false),
+            ("/ui/cluster", false),
             ("/ui/monitors/pay-api/evidence/5", false),
             ("/ui/monitors/pay-api/pause", true),
-            ("/ui/instances", false),
+            ("/ui/status-pages/new", false),
+            ("/ui/status-pages/new", true),
+            ("/ui/instances//retry", true),
             ("/ui/audit", false),
             ("/ui/monitors", true),
         ] {

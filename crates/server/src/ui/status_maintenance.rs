@@ -7,7 +7,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
+use vigil_core::principal::Role;
 use vigil_core::status_page::{Maintenance, StatusPageDef};
+use vigil_core::team::ObjectKind;
 use vigil_core::time::{Millis, parse_duration, parse_until};
 use vigil_runtime::maintenance::NewMaintenance;
 
@@ -15,6 +17,7 @@ use super::format::{self, query_escape};
 use super::layout::{badge, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 /// The windows, and for a writer the buttons and the form.
@@ -82,7 +85,13 @@ fn form(viewer: &Viewer, page: &StatusPageDef, path: &str) -> Markup {
 }
 
 /// `POST /ui/status-pages/{slug}/maintenance`.
-pub async fn schedule(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> UiResult<Response> {
+pub async fn schedule(
+    State(app): State<AppState>,
+    access: Access,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let f: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
     let one = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
     let now = app.engine.now();
@@ -110,7 +119,12 @@ pub async fn schedule(State(app): State<AppState>, Path(slug): Path<String>, bod
 }
 
 /// `POST /ui/status-pages/{slug}/maintenance/{id}/end`.
-pub async fn end(State(app): State<AppState>, Path((slug, id)): Path<(String, String)>) -> UiResult<Response> {
+pub async fn end(
+    State(app): State<AppState>,
+    access: Access,
+    Path((slug, id)): Path<(String, String)>,
+) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     app.engine.end_maintenance(&slug, &id).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "maintenance-ended"))

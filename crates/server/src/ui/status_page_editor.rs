@@ -10,12 +10,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use vigil_core::diagnostic::Diagnostic;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::stored_pages::PageError;
 
 use super::format::query_escape;
 use super::layout::{self, Nav, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 /// What a new page's editor starts with.
@@ -90,8 +93,10 @@ pub async fn create(
 pub async fn edit_form(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Path(slug): Path<String>,
 ) -> UiResult<Markup> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let text = app.engine.stored_page_text(&slug).await.map_err(ApiError::internal)?.ok_or_else(|| {
         ApiError::not_found(format!(
             "status page `{slug}` was not written here: pages of the config directory change in their files"
@@ -106,9 +111,11 @@ pub async fn edit_form(
 pub async fn save(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Path(slug): Path<String>,
     body: Bytes,
 ) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let text = text_of(&body)?;
     match app.engine.put_status_page(&text, Some(&slug)).await {
         Ok(_) => {
@@ -123,7 +130,8 @@ pub async fn save(
 }
 
 /// `POST /ui/status-pages/{slug}/delete`.
-pub async fn delete(State(app): State<AppState>, Path(slug): Path<String>) -> UiResult<Response> {
+pub async fn delete(State(app): State<AppState>, access: Access, Path(slug): Path<String>) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     app.engine.delete_status_page(&slug).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done("/ui/status-pages", "page-deleted"))

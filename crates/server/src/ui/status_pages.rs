@@ -9,7 +9,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{Markup, html};
+use vigil_core::principal::Role;
 use vigil_core::status_page::{Incident, IncidentStatus, State as Shown, StatusPageDef};
+use vigil_core::team::ObjectKind;
 use vigil_core::time::Millis;
 use vigil_runtime::incidents::{NewIncident, NewUpdate, RECENT};
 
@@ -17,6 +19,7 @@ use super::format::{self, query_escape};
 use super::layout::{self, Nav, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 const IMPACTS: [Shown; 5] =
@@ -38,9 +41,11 @@ fn status_value(s: IncidentStatus) -> &'static str {
 pub async fn list(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
-    let pages = app.engine.status_pages();
+    let all = app.engine.status_pages();
+    let pages: Vec<_> = all.iter().filter(|p| access.sees(ObjectKind::StatusPages, &p.slug)).collect();
     let now = app.engine.now();
     let mut open = Vec::with_capacity(pages.len());
     for p in pages.iter() {
@@ -49,7 +54,7 @@ pub async fn list(
     }
     let body = html! {
         (layout::flash(q.done.as_deref()))
-        @if viewer.can_write() { p { a.button #new-page href="/ui/status-pages/new" { "New status page" } } }
+        @if access.everywhere(Role::Write) { p { a.button #new-page href="/ui/status-pages/new" { "New status page" } } }
         section.panel {
             @if pages.is_empty() {
                 p.muted { "No status page: write one here, or declare one in the config directory's status-pages/ (docs/status-pages.md)." }
@@ -76,10 +81,14 @@ pub async fn list(
 /// `GET /ui/status-pages/{slug}`.
 pub async fn page(
     State(app): State<AppState>,
-    Extension(viewer): Extension<Viewer>,
+    Extension(whole): Extension<Viewer>,
+    access: Access,
     Path(slug): Path<String>,
     Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
+    // Its forms show what the viewer may do on this page.
+    let viewer = whole.on_object(access.role_on_named(ObjectKind::StatusPages, &slug));
     let page = app
         .engine
         .status_pages()
@@ -238,7 +247,13 @@ fn parsed<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T,
 }
 
 /// `POST /ui/status-pages/{slug}/incidents`.
-pub async fn open(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> UiResult<Response> {
+pub async fn open(
+    State(app): State<AppState>,
+    access: Access,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let f = fields(&body)?;
     let new = NewIncident {
         title: one(&f, "title").unwrap_or_default().to_string(),
@@ -255,9 +270,11 @@ pub async fn open(State(app): State<AppState>, Path(slug): Path<String>, body: B
 /// `POST /ui/status-pages/{slug}/incidents/{id}/updates`.
 pub async fn update(
     State(app): State<AppState>,
+    access: Access,
     Path((slug, id)): Path<(String, String)>,
     body: Bytes,
 ) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let f = fields(&body)?;
     let update = NewUpdate {
         status: parsed("status", one(&f, "status").unwrap_or_default())?,
@@ -272,8 +289,10 @@ pub async fn update(
 /// `POST /ui/status-pages/{slug}/subscribers/{id}/remove`.
 pub async fn remove_subscriber(
     State(app): State<AppState>,
+    access: Access,
     Path((slug, id)): Path<(String, String)>,
 ) -> UiResult<Response> {
+    access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     if !app.engine.remove_subscriber(&slug, &id).await.map_err(ApiError::from)? {
         return Err(ApiError::not_found(format!("no subscriber `{id}` on `{slug}`")).into());
     }

@@ -7,6 +7,8 @@ use axum::{Extension, Form};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::StartRequest;
 use vigil_store::InstanceFilter;
 
@@ -16,12 +18,17 @@ use super::instances::status_badge;
 use super::layout::{self, Nav, csrf};
 use super::session::Viewer;
 use super::{UiResult, done};
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 /// `GET /ui/workflows`.
-pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<Viewer>) -> UiResult<Markup> {
+pub async fn list(
+    State(app): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    access: Access,
+) -> UiResult<Markup> {
     let set = app.engine.workflows();
-    let mut defs: Vec<_> = set.latest().cloned().collect();
+    let mut defs: Vec<_> = set.latest().filter(|d| access.sees(ObjectKind::Workflows, &d.name)).cloned().collect();
     defs.sort_by(|a, b| a.name.cmp(&b.name));
     let counts: Vec<usize> = defs
         .iter()
@@ -56,8 +63,10 @@ pub async fn list(State(app): State<AppState>, Extension(viewer): Extension<View
 pub async fn detail(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     Path(name): Path<String>,
 ) -> UiResult<Markup> {
+    access.check(ObjectKind::Workflows, &name, Role::Read)?;
     let def = app
         .engine
         .workflows()
@@ -65,13 +74,26 @@ pub async fn detail(
         .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` does not exist")))?;
     let filter = InstanceFilter { workflow_name: Some(name.clone()), limit: 10, ..InstanceFilter::default() };
     let recent = app.engine.store().list_instances(&filter).await.map_err(ApiError::from)?;
-    let schedules: Vec<_> = app.engine.schedules().await.into_iter().filter(|(s, _)| s.start.name == name).collect();
+    let schedules: Vec<_> = app
+        .engine
+        .schedules()
+        .await
+        .into_iter()
+        .filter(|(s, _)| s.start.name == name && access.sees(ObjectKind::Schedules, &s.name))
+        .collect();
     let now = app.engine.now();
     let body = html! {
         @if let Some(d) = &def.description { p { (d) } }
+        dl.facts {
+            (layout::owner_facts(
+                access.teams(),
+                access.teams().owner_by_name(ObjectKind::Workflows, &name),
+                access.teams().folder_of(ObjectKind::Workflows, &name),
+            ))
+        }
         @if viewer.is_admin() { p { (super::audit::link("workflow", &name)) } }
         section.panel { (graph::draw(&def.tasks, &States::new(), &format!("workflow {name} v{}", def.version))) }
-        @if viewer.can_write() {
+        @if viewer.can_write() && access.may(ObjectKind::Workflows, &name, Role::Write) {
             section.panel {
                 details {
                     summary { "Start an instance…" }
@@ -122,10 +144,12 @@ pub struct StartForm {
 /// `POST /ui/workflows/{name}/start`.
 pub async fn start(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     Path(name): Path<String>,
     Form(f): Form<StartForm>,
 ) -> UiResult<Response> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     let text = f.input.unwrap_or_default();
     let input: Value = if text.trim().is_empty() {
         Value::Null

@@ -1,6 +1,6 @@
 //! `vigil bench auth`: what checking rights costs the API. One engine, served twice on loopback:
 //! with auth off, and with auth on for a user token scoped by teams (1,000 accounts in 100 teams,
-//! each team owning its monitors and notifiers by name). Readers call the same routes on both in
+//! each team owning its monitors, notifiers and workflows by name). Readers call the same routes on both in
 //! interleaved rounds; the figures are requests/s per round, their ratio, and CPU per request
 //! (the readers' included: they run in this process).
 
@@ -49,7 +49,8 @@ fn definitions(plan: &Plan) -> Result<(Vec<vigil_core::team::TeamDef>, Vec<Monit
         let members: serde_json::Map<String, serde_json::Value> =
             (0..plan.users).filter(|u| u % plan.teams == t).map(|u| (format!("u{u}"), json!("editor"))).collect();
         let doc = json!({"name": format!("t{t}"), "members": members,
-            "owns": {"monitors": [format!("t{t}-*")], "notifiers": [format!("t{t}-*")]}});
+            "owns": {"monitors": [format!("t{t}-*")], "notifiers": [format!("t{t}-*")],
+                "workflows": [format!("t{t}-*")]}});
         let (team, problems) = vigil_core::team::build_team(&doc);
         teams.push(team.ok_or_else(|| anyhow::anyhow!("team t{t}: {problems:?}"))?);
         for m in 0..plan.monitors_per_team {
@@ -97,6 +98,16 @@ pub async fn run(plan: Plan) -> Result<()> {
     let minted = vigil_server::auth::mint_for(&account, &engine.teams(), "bench", Role::Write, Vec::new(), None, now)
         .map_err(anyhow::Error::msg)?;
     store.put_token(&minted.row).await?;
+    // One ended instance of a workflow of the member's team, whose status is read.
+    let job = json!({"name": format!("t{team}-job"), "tasks": [{"name": "s", "taskReferenceName": "s",
+        "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]});
+    let mut workflows = vigil_core::def::WorkflowSet::default();
+    let def = workflows.build_inline(&job).map_err(|p| anyhow::anyhow!("the bench's workflow: {p:?}"))?;
+    workflows.insert(def);
+    engine.set_workflows(workflows);
+    let request = vigil_runtime::StartRequest { name: format!("t{team}-job"), ..Default::default() };
+    let instance = engine.start_durable(request).await?;
+    engine.wait(&instance).await?;
     let off = serve_api_with(&engine, Auth::new(store.clone(), false)).await?;
     let teams_of = engine.clone();
     let on =
@@ -132,6 +143,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     let routes = [
         ("one notifier (memory only)", format!("/api/v1/notifiers/t{team}-hook")),
         ("one monitor (its uptime read from the store)", format!("/api/v1/monitors/t{team}-m0")),
+        ("an instance's status (read from the store)", format!("/api/v1/instances/{instance}")),
     ];
     for (name, path) in &routes {
         let (mut off_rates, mut on_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
