@@ -132,17 +132,17 @@ pub fn load_all(path: &Path, secrets: Option<&SecretValues>) -> Result<(Config, 
 /// Every diagnostic for `path`, notifiers included.
 pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig>, Config, Vec<Diagnostic>) {
     let dir = path.join("notifiers");
-    let (notifiers, mut diags) = if dir.is_dir() {
+    let (notifiers, folders, mut diags) = if dir.is_dir() {
         match secrets {
             Some(values) => {
                 let lookup =
                     |kind: &str, name: &str| if kind == "secrets" { values.secret(name) } else { values.env(name) };
-                load::load_dir(&dir, Some(&lookup))
+                load::load_dir_in_folders(&dir, Some(&lookup))
             }
-            None => load::load_dir(&dir, None),
+            None => load::load_dir_in_folders(&dir, None),
         }
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     // Names come from the files even when a credential is missing, so that one missing secret is
     // reported once, not again by every ALERT task that uses the notifier.
@@ -159,8 +159,14 @@ pub fn check(path: &Path, secrets: Option<&SecretValues>) -> (Vec<NotifierConfig
             .collect()
     };
     let checks = config::Checks { notifiers: path.is_dir().then_some(names.as_slice()), sources: Some(&sources) };
-    let (config, more) = config::load_checked(path, checks);
+    let (mut config, more) = config::load_checked(path, checks);
     diags.extend(more);
+    // A team may own the notifiers of a folder, as it owns the other kinds'.
+    for (notifier, folder) in notifiers.iter().zip(&folders) {
+        if let Some(folder) = folder {
+            config.folders.insert(vigil_core::team::ObjectKind::Notifiers, notifier.name(), &folder.as_str().into());
+        }
+    }
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (notifiers, config, diags)
 }
@@ -213,6 +219,26 @@ mod tests {
         assert_eq!(redact("vigil.db"), "vigil.db");
         assert!(postgres_url(Path::new("postgres://x@y/z")).is_some());
         assert!(postgres_url(Path::new("data/vigil.db")).is_none());
+    }
+
+    #[test]
+    fn notifiers_in_a_folder_are_loaded_and_their_folders_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("notifiers/payments")).unwrap();
+        std::fs::create_dir_all(dir.path().join("teams")).unwrap();
+        let hook = |name: &str| format!("name: {name}\ntype: webhook\nurl: http://127.0.0.1:9/{name}\n");
+        std::fs::write(dir.path().join("notifiers/payments/pay-hook.yaml"), hook("pay-hook")).unwrap();
+        std::fs::write(dir.path().join("notifiers/ops.yaml"), hook("ops")).unwrap();
+        std::fs::write(dir.path().join("teams/pay.yaml"), "name: pay\nowns:\n  folders: [payments]\n").unwrap();
+        let (notifiers, config, diags) = check(dir.path(), None);
+        assert!(diags.is_empty(), "{diags:?}");
+        let mut names: Vec<&str> = notifiers.iter().map(|n| n.name()).collect();
+        names.sort();
+        assert_eq!(names, ["ops", "pay-hook"]);
+        let teams = vigil_core::team::Teams::new(config.teams).with_folders(config.folders);
+        use vigil_core::team::ObjectKind::Notifiers;
+        assert_eq!(teams.owner_by_name(Notifiers, "pay-hook"), Some("pay"), "its folder's team owns it");
+        assert_eq!(teams.owner_by_name(Notifiers, "ops"), None);
     }
 }
 

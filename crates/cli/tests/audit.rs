@@ -152,14 +152,15 @@ async fn every_kind_of_change_is_recorded_with_its_actor() {
         .unwrap();
     assert_eq!(posted.status().as_u16(), 303, "{}", posted.text().await.unwrap());
 
-    // A config reload: the team file changes.
+    // A config reload: the team file changes, and a monitor of a file of monitors.
     std::fs::write(
         config.join("teams/pay.yaml"),
         "name: pay\nmembers:\n  ana: editor\nowns:\n  monitors: [\"pay-*\"]\n",
     )
     .unwrap();
+    std::fs::write(config.join("monitors/m.yaml"), "- name: web\n  every: 2h\n  heartbeat:\n    grace: 1h\n").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while api.audit("team", Some("pay")).await.is_empty() {
+    while api.audit("team", Some("pay")).await.is_empty() || api.audit("monitor", Some("web")).await.is_empty() {
         assert!(Instant::now() < deadline, "the reload was not recorded");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -195,6 +196,10 @@ async fn every_kind_of_change_is_recorded_with_its_actor() {
     let team = api.audit("team", Some("pay")).await;
     assert_eq!((team[0]["actor"].as_str(), team[0]["source"].as_str()), (Some("file:teams/pay.yaml"), Some("reload")));
     assert_eq!(team[0]["change"]["diff"], json!([{"path": "members.ana", "before": "viewer", "after": "editor"}]));
+    let web = api.audit("monitor", Some("web")).await;
+    assert_eq!(web.len(), 1, "a row per monitor, named as the monitor: {web:?}");
+    assert_eq!(web[0]["actor"], "file:monitors/m.yaml");
+    assert_eq!(web[0]["change"]["diff"], json!([{"path": "every", "before": "1h", "after": "2h"}]));
 
     let silences = api.audit("silence", None).await;
     assert_eq!(silences.len(), 2);
@@ -226,6 +231,9 @@ async fn every_kind_of_change_is_recorded_with_its_actor() {
     let page = http.get(format!("{base}/ui/audit?kind=team")).header("cookie", &cookie).send().await.unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("file:teams/pay.yaml") && html.contains("members.ana"), "{html}");
+    let page = http.get(format!("{base}/ui/monitors/web")).header("cookie", &cookie).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/ui/audit?kind=monitor&amp;name=web"), "the monitor's page links its changes: {html}");
 
     // The audit page in a real browser: the reload's row with its difference, and the filter.
     if let Some(browser) = support::webdriver::Browser::start(1200, 900).await {

@@ -169,7 +169,7 @@ async fn people_sign_in_through_a_real_openid_provider_on_a_cluster() {
     browser.goto(&format!("{b}/ui/monitors")).await;
     let page = browser.html().await;
     assert!(page.contains("pay-api") && !page.contains("search-index"), "{page}");
-    browser.goto(&format!("{b}/ui/workflows")).await;
+    browser.goto(&format!("{b}/ui/cluster")).await;
     assert!(browser.html().await.contains("only in teams"), "a team-only member is refused the all-teams pages");
 
     // The session is the cluster's: node A knows it. Signing out there ends it everywhere, and

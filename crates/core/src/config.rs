@@ -39,7 +39,8 @@ pub struct Config {
     /// Identity providers (single sign-on), in the order their files list them.
     pub identity_providers: Vec<crate::identity::IdentityProviderDef>,
     /// The folder each workflow, schedule, monitor and status page was found in
-    /// (`monitors/payments/api.yaml`: `payments`), for teams that own folders.
+    /// (`monitors/payments/api.yaml`: `payments`), for teams that own folders. (The notifiers'
+    /// loader adds theirs.)
     pub folders: crate::team::Folders,
 }
 

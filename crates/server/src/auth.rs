@@ -207,6 +207,7 @@ pub struct Auth {
     cache: RwLock<Cache>,
     touched: std::sync::Mutex<HashMap<String, Instant>>,
     sign_ins: crate::throttle::SignInThrottle,
+    decoys: crate::accounts::decoys::DecoyTries,
     sso_starts: crate::throttle::SignInThrottle,
     teams: TeamsSource,
     providers: crate::sso::provider::Providers,
@@ -228,6 +229,7 @@ impl Auth {
             cache: RwLock::default(),
             touched: Default::default(),
             sign_ins: Default::default(),
+            decoys: Default::default(),
             sso_starts: crate::throttle::SignInThrottle::with_free(SSO_STARTS_FREE),
             providers: Default::default(),
             teams: {
@@ -340,6 +342,11 @@ impl Auth {
     /// Single sign-ons begun and not finished, per source (each writes a pending sign-in).
     pub fn sso_starts(&self) -> &crate::throttle::SignInThrottle {
         &self.sso_starts
+    }
+
+    /// Tries on names that are no account, paced as an account's are.
+    pub fn decoys(&self) -> &crate::accounts::decoys::DecoyTries {
+        &self.decoys
     }
 
     /// Wrong UI sign-ins per source.

@@ -38,19 +38,54 @@ async fn wrong_passwords_pause_the_account_even_for_the_right_one() {
     let (_dir, store) = store().await;
     store.put_user(&person("ana", "respond").await, false).await.unwrap();
     let now = 1_000_000;
-    let ok = accounts::sign_in(store.as_ref(), None, typed(" Ana ", PASSWORD, None), now).await.unwrap();
+    let ok = accounts::sign_in(store.as_ref(), None, &Default::default(), typed(" Ana ", PASSWORD, None), now)
+        .await
+        .unwrap();
     assert_eq!(ok.id, "ana", "names are trimmed and lower-cased");
     for n in 0..accounts::FREE_FAILURES {
-        let e =
-            accounts::sign_in(store.as_ref(), None, typed("ana", "wrong password!", None), now + i64::from(n)).await;
+        let e = accounts::sign_in(
+            store.as_ref(),
+            None,
+            &Default::default(),
+            typed("ana", "wrong password!", None),
+            now + i64::from(n),
+        )
+        .await;
         assert!(matches!(e, Err(SignInError::Wrong)), "{e:?}");
     }
-    let paused = accounts::sign_in(store.as_ref(), None, typed("ana", PASSWORD, None), now + 10).await;
+    let paused =
+        accounts::sign_in(store.as_ref(), None, &Default::default(), typed("ana", PASSWORD, None), now + 10).await;
     assert!(matches!(paused, Err(SignInError::Paused(1))), "the right password waits too: {paused:?}");
     assert_eq!(store.user("ana").await.unwrap().unwrap().failed_sign_ins, accounts::FREE_FAILURES);
-    let later = accounts::sign_in(store.as_ref(), None, typed("ana", PASSWORD, None), now + 2_000).await;
+    let later =
+        accounts::sign_in(store.as_ref(), None, &Default::default(), typed("ana", PASSWORD, None), now + 2_000).await;
     assert!(later.is_ok(), "after the pause: {later:?}");
     assert_eq!(store.user("ana").await.unwrap().unwrap().failed_sign_ins, 0, "a sign-in clears the count");
+}
+
+#[tokio::test]
+async fn the_pause_does_not_tell_which_names_are_accounts() {
+    let (_dir, store) = store().await;
+    store.put_user(&person("ana", "respond").await, false).await.unwrap();
+    let decoys = vigil_server::accounts::decoys::DecoyTries::default();
+    let answers = async |name: &str| {
+        let mut out = Vec::new();
+        for n in 0..=accounts::FREE_FAILURES {
+            let e = accounts::sign_in(
+                store.as_ref(),
+                None,
+                &decoys,
+                typed(name, "wrong password!", None),
+                5 + i64::from(n),
+            )
+            .await;
+            out.push(format!("{:?}", e.map(|u| u.id)));
+        }
+        out
+    };
+    let known = answers("ana").await;
+    assert_eq!(known.last().map(String::as_str), Some("Err(Paused(1))"), "{known:?}");
+    assert_eq!(answers("nobody").await, known, "a name that is no account gets the same answers");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +96,7 @@ async fn tries_sent_at_once_are_counted_before_any_password_is_checked() {
         let store = store.clone();
         tokio::spawn(async move {
             let guess = format!("guess number {n}");
-            accounts::sign_in(store.as_ref(), None, typed("eve", &guess, None), 1_000).await
+            accounts::sign_in(store.as_ref(), None, &Default::default(), typed("eve", &guess, None), 1_000).await
         })
     });
     let mut checked = 0;
@@ -83,7 +118,7 @@ async fn accounts_that_cannot_sign_in_get_the_same_answer_as_a_wrong_password() 
     let off = UserRow { disabled_at: Some(5), ..person("off", "write").await };
     store.put_user(&off, false).await.unwrap();
     for name in ["bot", "off", "nobody"] {
-        let e = accounts::sign_in(store.as_ref(), None, typed(name, PASSWORD, None), 10).await;
+        let e = accounts::sign_in(store.as_ref(), None, &Default::default(), typed(name, PASSWORD, None), 10).await;
         assert!(matches!(e, Err(SignInError::Wrong)), "{name}: {e:?}");
     }
 }
@@ -97,19 +132,43 @@ async fn a_one_time_code_is_needed_and_taken_once() {
     store.put_user(&user, false).await.unwrap();
     let now = 1_700_000_000_000;
     let code = format!("{:06}", totp::code(&secret, totp::step_at(now)));
-    let needed = accounts::sign_in(store.as_ref(), Some(&sealer), typed("cy", PASSWORD, None), now).await;
+    let needed =
+        accounts::sign_in(store.as_ref(), Some(&sealer), &Default::default(), typed("cy", PASSWORD, None), now).await;
     assert!(matches!(needed, Err(SignInError::CodeNeeded)), "{needed:?}");
-    let wrong_pw =
-        accounts::sign_in(store.as_ref(), Some(&sealer), typed("cy", "not the password", Some(&code)), now).await;
+    let wrong_pw = accounts::sign_in(
+        store.as_ref(),
+        Some(&sealer),
+        &Default::default(),
+        typed("cy", "not the password", Some(&code)),
+        now,
+    )
+    .await;
     assert!(matches!(wrong_pw, Err(SignInError::Wrong)), "a code does not stand in for the password");
-    assert!(accounts::sign_in(store.as_ref(), Some(&sealer), typed("cy", PASSWORD, Some(&code)), now).await.is_ok());
-    let replayed = accounts::sign_in(store.as_ref(), Some(&sealer), typed("cy", PASSWORD, Some(&code)), now + 1).await;
+    assert!(
+        accounts::sign_in(store.as_ref(), Some(&sealer), &Default::default(), typed("cy", PASSWORD, Some(&code)), now)
+            .await
+            .is_ok()
+    );
+    let replayed = accounts::sign_in(
+        store.as_ref(),
+        Some(&sealer),
+        &Default::default(),
+        typed("cy", PASSWORD, Some(&code)),
+        now + 1,
+    )
+    .await;
     assert!(matches!(replayed, Err(SignInError::Wrong)), "the same code twice: {replayed:?}");
     let next = format!("{:06}", totp::code(&secret, totp::step_at(now) + 1));
     assert!(
-        accounts::sign_in(store.as_ref(), Some(&sealer), typed("cy", PASSWORD, Some(&next)), now + 30_000)
-            .await
-            .is_ok()
+        accounts::sign_in(
+            store.as_ref(),
+            Some(&sealer),
+            &Default::default(),
+            typed("cy", PASSWORD, Some(&next)),
+            now + 30_000
+        )
+        .await
+        .is_ok()
     );
 }
 

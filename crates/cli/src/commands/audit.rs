@@ -1,6 +1,6 @@
 //! What the CLI writes to the audit log: changes made by a command on this machine (actor
-//! `cli:LOCAL-USER`) and changes a config reload made live (actor `file:PATH`, one row per file
-//! added, changed or removed, with the difference of its parsed content). Values under
+//! `cli:LOCAL-USER`) and changes a config reload made live (actor `file:PATH`, one row per object
+//! of a file added, changed or removed, with the difference of its parsed content). Values under
 //! credential-like field names are redacted, and every form of every stored secret is masked.
 
 use serde_json::{Value, json};
@@ -78,47 +78,83 @@ fn redacted(mut value: Value) -> Value {
     value
 }
 
-/// One row per file that differs between `before` and `after`: (file, what happened, change).
-pub fn file_changes(before: &Files, after: &Files) -> Vec<(String, &'static str, Value)> {
-    let mut out = Vec::new();
-    for (rel, text) in after {
-        match before.get(rel) {
-            None => out.push((rel.clone(), "added", json!({"created": redacted(parsed(rel, text))}))),
-            Some(old) if old != text => {
-                let changes = redacted_diff(&parsed(rel, old), &parsed(rel, text));
-                out.push((rel.clone(), "changed", json!({"diff": changes})));
-            }
-            Some(_) => {}
-        }
+/// A change a reload made live: one object of one file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FileChange {
+    /// The file, relative to the config directory (`monitors/payments/api.yaml`).
+    pub file: String,
+    /// The object: its `name` (or a status page's `slug`), else the file's stem.
+    pub name: String,
+    /// `added`, `changed` or `removed`.
+    pub action: &'static str,
+    /// What changed, redacted.
+    pub change: Value,
+}
+
+/// The objects a config file defines, by name: each of a list, or the one it holds (a file
+/// without names is one object named after the file).
+fn objects(rel: &str, text: &str) -> Vec<(String, Value)> {
+    let file = rel.rsplit('/').next().unwrap_or(rel);
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem).to_string();
+    let named = |v: &Value| ["name", "slug"].iter().find_map(|k| v.get(k)?.as_str().map(str::to_string));
+    match parsed(rel, text) {
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (named(&v).unwrap_or_else(|| format!("{stem}[{i}]")), v))
+            .collect(),
+        one => vec![(named(&one).unwrap_or(stem), one)],
     }
-    for (rel, old) in before {
-        if !after.contains_key(rel) {
-            out.push((rel.clone(), "removed", json!({"deleted": redacted(parsed(rel, old))})));
+}
+
+/// One row per object that differs between `before` and `after`, file by file: added, changed
+/// (with the difference) or removed.
+pub fn file_changes(before: &Files, after: &Files) -> Vec<FileChange> {
+    let mut out = Vec::new();
+    let files: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for rel in files {
+        let (old, new) = (before.get(rel), after.get(rel));
+        if old == new {
+            continue;
+        }
+        let was: std::collections::BTreeMap<String, Value> =
+            old.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
+        let is: std::collections::BTreeMap<String, Value> =
+            new.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
+        let row = |name: &String, action, change| FileChange { file: rel.clone(), name: name.clone(), action, change };
+        for (name, value) in &is {
+            match was.get(name) {
+                None => out.push(row(name, "added", json!({"created": redacted(value.clone())}))),
+                Some(old) if old != value => out.push(row(name, "changed", json!({"diff": redacted_diff(old, value)}))),
+                Some(_) => {}
+            }
+        }
+        for (name, value) in was.iter().filter(|(n, _)| !is.contains_key(*n)) {
+            out.push(row(name, "removed", json!({"deleted": redacted(value.clone())})));
         }
     }
     out
 }
 
-/// Records the files a reload made live: actor `file:PATH`.
+/// Records the objects a reload made live: actor `file:PATH`, one row per object.
 pub async fn reload(engine: &vigil_runtime::Engine, before: &Files, after: &Files) {
     let host = host();
-    for (rel, action, mut change) in file_changes(before, after) {
+    for FileChange { file, name, action, mut change } in file_changes(before, after) {
         engine.scrub_secrets(&mut change);
-        let (folder, file) = rel.split_once('/').unwrap_or(("", rel.as_str()));
-        let name = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+        let folder = file.split('/').next().unwrap_or_default();
         let row = AuditRow {
             at: engine.now(),
-            actor: format!("file:{rel}"),
+            actor: format!("file:{file}"),
             source: "reload".into(),
             address: host.clone(),
             action: action.into(),
             kind: kind_of(folder),
-            name: name.into(),
+            name,
             change: change.to_string(),
             ..AuditRow::default()
         };
         if let Err(e) = engine.store().append_audit(&row).await {
-            tracing::error!(error = %e, file = %rel, "Could not record a reloaded file in the audit log.");
+            tracing::error!(error = %e, file = %file, "Could not record a reloaded file in the audit log.");
         }
     }
 }
@@ -128,35 +164,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_changed_file_is_a_row_with_its_difference() {
+    fn each_changed_object_is_a_row_with_its_difference() {
         let files =
             |pairs: &[(&str, &str)]| -> Files { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         let before = files(&[
             ("teams/pay.yaml", "name: pay\nmembers:\n  ana: editor\n"),
             ("notifiers/pager.yaml", "name: pager\ntype: pagerduty\nrouting_key: R0UT1NG\n"),
             ("monitors/old.yaml", "name: old\n"),
+            ("monitors/payments/checks.yaml", "- name: api\n  every: 1m\n- name: db\n  every: 1m\n"),
         ]);
         let after = files(&[
             ("teams/pay.yaml", "name: pay\nmembers:\n  ana: viewer\n"),
             ("notifiers/pager.yaml", "name: pager\ntype: pagerduty\nrouting_key: N3WKEY\n"),
             ("status-pages/main.yaml", "slug: main\n"),
+            ("monitors/payments/checks.yaml", "- name: api\n  every: 5m\n- name: db\n  every: 1m\n- name: web\n"),
         ]);
         let rows = file_changes(&before, &after);
         let text = serde_json::to_string(&rows).unwrap();
         assert!(!text.contains("R0UT1NG") && !text.contains("N3WKEY"), "{text}");
-        let actions: Vec<(&str, &str)> = rows.iter().map(|(f, a, _)| (f.as_str(), *a)).collect();
+        let actions: Vec<(&str, &str, &str)> =
+            rows.iter().map(|r| (r.file.as_str(), r.name.as_str(), r.action)).collect();
         assert_eq!(
             actions,
             [
-                ("notifiers/pager.yaml", "changed"),
-                ("status-pages/main.yaml", "added"),
-                ("teams/pay.yaml", "changed"),
-                ("monitors/old.yaml", "removed")
-            ]
+                ("monitors/old.yaml", "old", "removed"),
+                ("monitors/payments/checks.yaml", "api", "changed"),
+                ("monitors/payments/checks.yaml", "web", "added"),
+                ("notifiers/pager.yaml", "pager", "changed"),
+                ("status-pages/main.yaml", "main", "added"),
+                ("teams/pay.yaml", "pay", "changed"),
+            ],
+            "one row per object, named as it is, not after its file"
         );
-        assert_eq!(rows[2].2, json!({"diff": [{"path": "members.ana", "before": "editor", "after": "viewer"}]}));
+        assert_eq!(rows[5].change, json!({"diff": [{"path": "members.ana", "before": "editor", "after": "viewer"}]}));
+        assert_eq!(rows[1].change, json!({"diff": [{"path": "every", "before": "1m", "after": "5m"}]}));
         let key = json!({"diff": [{"path": "routing_key", "before": "<redacted>", "after": "<redacted>"}]});
-        assert_eq!(rows[0].2, key, "a changed key is told, never shown");
+        assert_eq!(rows[3].change, key, "a changed key is told, never shown");
         assert_eq!(kind_of("status-pages"), "status-page");
         assert_eq!(kind_of("event_handlers"), "event-handler");
         assert_eq!(kind_of("identity-providers"), "identity-provider");

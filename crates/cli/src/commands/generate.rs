@@ -352,7 +352,8 @@ pub fn reference_markdown(cli: &clap::Command) -> String {
          A config directory holds `workflows/`, `schedules/`, `monitors/`, `notifiers/`, `event_handlers/`,\n\
          `status-pages/`, `teams/` ([teams](teams.md): `name`, `description`, `members`, `groups`, `owns`) and\n\
          `identity-providers/` ([single sign-on](sso.md): `name`, `title`, `oidc` or `ldap`, `roles`, `createAccounts`), one YAML or JSON\n\
-         definition (or a list of them) per file. Editors validate them with the JSON Schemas in `docs/schema/`: with\n\
+         definition (or a list of them) per file. Files one folder below a kind's folder are read too\n\
+         (`monitors/payments/api.yaml`: in folder `payments`, which a team may own). Editors validate them with the JSON Schemas in `docs/schema/`: with\n\
          yaml-language-server, start a file with\n\
          `# yaml-language-server: $schema=https://vigil-rs.github.io/schema/workflow.schema.json` (or a path to\n\
          `docs/schema/workflow.schema.json`).\n\n",

@@ -18,20 +18,38 @@ use crate::credentials::substitute;
 /// Loads every notifier under `dir`. With `credentials`, references are substituted (a missing one
 /// is an error); without, they are left as text.
 pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<NotifierConfig>, Vec<Diagnostic>) {
+    let (out, _, diags) = load_dir_in_folders(dir, credentials);
+    (out, diags)
+}
+
+/// [`load_dir`], reading the folders one level below `dir` too (`notifiers/payments/pd.yaml`),
+/// with the folder each notifier was found in (`None` for `dir` itself), in the same order.
+pub fn load_dir_in_folders(
+    dir: &Path,
+    credentials: Option<Credentials<'_>>,
+) -> (Vec<NotifierConfig>, Vec<Option<String>>, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let mut folders = Vec::new();
     let mut diags = Vec::new();
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml")))
-            .collect(),
-        Err(_) => return (out, diags),
-    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return (out, folders, diags) };
+    let mut files: Vec<(PathBuf, Option<String>)> = Vec::new();
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let folder = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.starts_with('.')).map(str::to_string);
+        match folder {
+            Some(folder) if path.is_dir() => {
+                let inner = std::fs::read_dir(&path).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
+                files.extend(inner.filter(|p| is_definition(p)).map(|p| (p, Some(folder.clone()))));
+            }
+            _ if is_definition(&path) => files.push((path, None)),
+            _ => {}
+        }
+    }
     files.sort();
     let mut first_file: Vec<(String, PathBuf)> = Vec::new();
-    for file in files {
+    for (file, folder) in files {
         let before = out.len();
         load_file(&file, credentials, &mut out, &mut diags);
+        folders.resize(out.len(), folder);
         for n in &out[before..] {
             match first_file.iter().find(|(name, _)| name == n.name()) {
                 Some((_, first)) => {
@@ -44,7 +62,12 @@ pub fn load_dir(dir: &Path, credentials: Option<Credentials<'_>>) -> (Vec<Notifi
             }
         }
     }
-    (out, diags)
+    (out, folders, diags)
+}
+
+/// Whether `path` is named as a definition file (whatever it is: reading says if it is no file).
+fn is_definition(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml"))
 }
 
 /// Warnings for the credentials notifier files under `dir` reference but `exists` does not know

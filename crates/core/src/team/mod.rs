@@ -75,8 +75,8 @@ pub struct Ownership {
     /// Objects carrying every one of these labels (monitors, alerts, silences requiring them).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-    /// Folders of the config directory: every workflow, schedule, monitor and status page whose
-    /// file is in one (`monitors/payments/api.yaml` is in `payments`).
+    /// Folders of the config directory: every workflow, schedule, monitor, notifier and status
+    /// page whose file is in one (`monitors/payments/api.yaml` is in `payments`).
     #[serde(default)]
     pub folders: Vec<String>,
     /// Objects by name, per kind (`monitors: [...]`): a name, or a pattern where `*` stands for

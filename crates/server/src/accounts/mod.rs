@@ -8,8 +8,10 @@
 //! at once are counted too; from the [`FREE_FAILURES`]th try in a row the account is paused
 //! before its password is checked, for twice as long each try, up to [`MAX_PAUSE_SECONDS`]. The
 //! sign-in page paces each source address as well ([`crate::throttle`]). Every answer to a wrong
-//! name, password or code is the same sentence.
+//! name, password or code is the same sentence, and a name that is no account is paused as an
+//! account would be ([`decoys`]), so neither the answer nor the pause tells which names exist.
 
+pub mod decoys;
 pub mod password;
 pub mod totp;
 
@@ -115,11 +117,13 @@ pub async fn take_try(store: &dyn Store, user: &UserRow, now: Millis) -> Result<
 pub async fn sign_in(
     store: &dyn Store,
     sealer: Option<&SecretBox>,
+    decoys: &decoys::DecoyTries,
     typed: Credentials<'_>,
     now: Millis,
 ) -> Result<UserRow, SignInError> {
     let id = normalize(typed.name);
     let Some(user) = store.user(&id).await? else {
+        decoys.take(&id, now)?;
         password::verify(None, typed.password).await;
         return Err(SignInError::Wrong);
     };

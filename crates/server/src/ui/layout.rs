@@ -55,7 +55,7 @@ pub fn page(viewer: &Viewer, active: Nav, title: &str, body: Markup) -> Markup {
                         @for (nav, href, text) in LINKS {
                             a href=(href) aria-current=[(nav == active).then_some("page")] { (text) }
                         }
-                        @if viewer.is_admin() {
+                        @if viewer.may_audit() {
                             a href="/ui/audit" aria-current=[(active == Nav::Audit).then_some("page")] { "Audit" }
                         }
                     }

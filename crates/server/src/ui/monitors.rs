@@ -204,6 +204,7 @@ pub async fn detail(
     let evidence = super::evidence::section(&app, &name, now).await?;
     let body = html! {
         (layout::flash(q.done.as_deref()))
+        @if viewer.may_audit() { p { (super::audit::link("monitor", &name)) } }
         section.panel {
             dl.facts {
                 dt { "State" } dd { (badge(class, text)) }

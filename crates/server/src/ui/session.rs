@@ -44,6 +44,9 @@ pub struct Viewer {
     pub csrf: String,
     /// The account signed in, if the session is a person's (or its token belongs to one).
     pub user: Option<String>,
+    /// Whether it may read the audit log: an admin everywhere (or auth is off), not one of a
+    /// team only.
+    pub audits: bool,
 }
 
 impl Viewer {
@@ -64,9 +67,9 @@ impl Viewer {
         self.role.is_none_or(|r| r >= Role::Respond)
     }
 
-    /// Whether this viewer is an admin (everything is open without auth).
-    pub fn is_admin(&self) -> bool {
-        self.role.is_none_or(|r| r == Role::Admin)
+    /// Whether this viewer may read the audit log (its page and links to it).
+    pub fn may_audit(&self) -> bool {
+        self.audits
     }
 
     /// Whether a sign-out button makes sense.
@@ -285,11 +288,15 @@ pub async fn guard(app: AppState, req: Request, next: Next) -> Response {
             let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
             return Redirect::to(&format!("/ui/signin?next={}", super::format::query_escape(back))).into_response();
         };
-        let viewer =
-            Viewer { role: Some(caller.role()), csrf: csrf_for(session.as_deref()), user: caller.user.clone() };
+        let viewer = Viewer {
+            role: Some(caller.role()),
+            csrf: csrf_for(session.as_deref()),
+            user: caller.user.clone(),
+            audits: caller.everywhere_at_least(Role::Admin),
+        };
         (viewer, Some(caller))
     } else {
-        (Viewer { role: None, csrf: csrf_for(None), user: None }, None)
+        (Viewer { role: None, csrf: csrf_for(None), user: None, audits: true }, None)
     };
     let (viewer, caller) = viewer;
     if let Some(caller) = &caller

@@ -219,7 +219,8 @@ async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<(Calle
         let (user, directory) = super::sso::directory_sign_in(app, &name, typed.password, existing.as_ref()).await?;
         (user, Some(directory))
     } else {
-        (accounts::sign_in(store.as_ref(), app.secret_box.as_deref(), typed, app.engine.now()).await?, None)
+        let decoys = app.auth.decoys();
+        (accounts::sign_in(store.as_ref(), app.secret_box.as_deref(), decoys, typed, app.engine.now()).await?, None)
     };
     app.auth.forget().await;
     let caller = app.auth.user_caller(&user.id).await.ok_or(SignInError::Wrong)?;

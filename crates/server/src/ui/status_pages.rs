@@ -108,7 +108,10 @@ pub async fn page(
     let body = html! {
         (layout::flash(q.done.as_deref()))
         section.panel {
-            p { "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) } }
+            p {
+                "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) }
+                @if viewer.may_audit() { " · " (super::audit::link("status-page", &page.slug)) }
+            }
             (super::status_page_editor::source_panel(&viewer, &page.slug, app.engine.status_page_from_file(&page.slug)))
         }
         @if viewer.can_write() {

@@ -91,7 +91,7 @@ pub async fn detail(
                 access.teams().folder_of(ObjectKind::Workflows, &name),
             ))
         }
-        @if viewer.is_admin() { p { (super::audit::link("workflow", &name)) } }
+        @if viewer.may_audit() { p { (super::audit::link("workflow", &name)) } }
         section.panel { (graph::draw(&def.tasks, &States::new(), &format!("workflow {name} v{}", def.version))) }
         @if viewer.can_write() && access.may(ObjectKind::Workflows, &name, Role::Write) {
             section.panel {
