@@ -65,6 +65,11 @@ impl Access {
         self.caller.as_ref()
     }
 
+    /// The principal the caller acts as (`None` when auth is off: not limited).
+    pub fn principal(&self) -> Option<vigil_core::principal::Principal> {
+        self.caller.as_ref().map(Caller::principal)
+    }
+
     /// Who is acting, as a silence's `createdBy` records it: the account, else the token.
     pub fn author(&self) -> Option<String> {
         self.caller.as_ref().map(|c| c.user.clone().unwrap_or_else(|| format!("token {}", c.id)))
@@ -160,7 +165,11 @@ impl Access {
             return Ok(());
         }
         let owner = self.teams.owner_by_name(ObjectKind::Workflows, workflow);
-        self.check_owned(owner, need, || format!("instance `{id}`"))
+        match self.role_on(owner) {
+            // Answered as an instance that does not exist is.
+            None => Err(crate::operations::instances::unknown(id)),
+            Some(_) => self.check_owned(owner, need, || format!("instance `{id}`")),
+        }
     }
 
     /// The workflows whose instances the caller may list, when it may not list them all: the

@@ -324,7 +324,8 @@ async fn raise_event(
     JsonBody(payload): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     access.check_instance(&app, &id, Role::Write).await?;
-    app.engine.raise_event(&id, &event, payload).await?;
+    // The payload is the caller's data: what the instance does with it, the caller may do.
+    app.engine.raise_event_by(&id, &event, payload, access.principal()).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

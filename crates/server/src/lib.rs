@@ -32,6 +32,7 @@ mod maintenance;
 mod monitors;
 mod openapi;
 mod operations;
+mod page_access;
 mod page_definitions;
 mod paths;
 mod pings;

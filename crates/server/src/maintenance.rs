@@ -82,6 +82,10 @@ async fn schedule(
     JsonBody(new): JsonBody<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
+    // A window silences the page's monitors: it needs a responder's role on each.
+    if let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug) {
+        crate::page_access::check_page_monitors(&app, &access, page, Role::Respond).await?;
+    }
     let window = app.engine.schedule_maintenance(&slug, new).await?;
     app.status_pages.drop_page(&slug);
     Ok((StatusCode::CREATED, Json(json!(window))))

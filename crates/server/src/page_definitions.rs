@@ -96,6 +96,7 @@ async fn put(
             format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()),
         ));
     }
+    crate::page_access::check_page_text(&app, &access, text).await?;
     let existed = app.engine.stored_page_text(&slug).await.map_err(ApiError::internal)?.is_some();
     let page = app.engine.put_status_page(text, Some(&slug)).await?;
     app.status_pages.drop_page(&slug);

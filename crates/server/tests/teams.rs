@@ -327,10 +327,12 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
     let server = support::serve(opts).await;
     let mut defs = teams();
     defs[0] = team(json!({"name": "pay", "members": {"ana": "editor"},
-        "owns": {"labels": {"team": "pay"}, "workflows": ["pay-*"], "schedules": ["pay-*"], "statusPages": ["pay"]}}));
+        "owns": {"labels": {"team": "pay"}, "monitors": ["pay-*"], "workflows": ["pay-*"], "schedules": ["pay-*"],
+                 "statusPages": ["pay"]}}));
     defs[1] = team(json!({"name": "search", "members": {"bob": "editor"},
         "owns": {"labels": {"team": "search"}, "workflows": ["search-*"], "statusPages": ["search"]}}));
     server.engine.set_teams(defs);
+    server.engine.set_monitors(monitors());
     let store = server.store.clone();
     let admin = mint("root", Role::Admin, Vec::new(), 1);
     store.put_token(&admin.row).await.unwrap();
@@ -373,6 +375,28 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
         assert_eq!(ended.status, vigil_core::instance::WorkflowStatus::Failed, "{who}");
         let reason = ended.tasks[0].reason_for_incompletion.clone().unwrap_or_default();
         assert!(reason.contains("team `search`"), "{who}: {reason}");
+    }
+    // An event's payload is its raiser's data: it steers the instance no further than they may go.
+    let steered = json!({"name": "pay-steered", "tasks": [
+        {"name": "go", "taskReferenceName": "go", "type": "WAIT"},
+        {"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "${go.output.target}"}}]});
+    assert_eq!(admin.call("PUT", "/api/v1/workflows/pay-steered", Some(steered)).await.0, StatusCode::OK);
+    for (who, raiser) in [("ana", &ana), ("admin", &admin)] {
+        let (_, id, _) = start("admin", "pay-steered", "").await;
+        let id = id.unwrap();
+        let path = format!("/api/v1/instances/{id}/events/go");
+        let (status, body) = raiser.call("POST", &path, Some(json!({"target": "search-job"}))).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let ended = server.engine.wait(&id).await.unwrap();
+        let reason = ended.tasks.iter().find_map(|t| t.reason_for_incompletion.clone()).unwrap_or_default();
+        match who {
+            "ana" => assert!(
+                ended.status == vigil_core::instance::WorkflowStatus::Failed && reason.contains("team `search`"),
+                "her event does not start search's workflow: {:?} {reason}",
+                ended.status
+            ),
+            _ => assert_eq!(ended.status, vigil_core::instance::WorkflowStatus::Completed, "an admin's does: {reason}"),
+        }
     }
     let (_, search_id, _) = start("admin", "search-job", "").await;
     let search_id = search_id.unwrap();
@@ -417,15 +441,34 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
     assert_eq!(ana.call("POST", "/api/v1/schedules/pay-nightly/pause", None).await.0, StatusCode::OK);
 
     // Status pages: written, read and updated within the team.
-    let page = |slug: &str| format!("slug: {slug}\ntitle: {slug}\ncomponents:\n  - name: API\n    monitor: none\n");
-    let put_page = |client: &Client, slug: &'static str| {
-        let req = client.server.http.put(format!("{}/api/v1/status-pages/{slug}", client.server.base));
-        let req = req.bearer_auth(&client.token).header("content-type", "application/yaml").body(page(slug));
-        async move { req.send().await.unwrap().status() }
+    let page = |slug: &str, monitor: &str, more: &str| {
+        format!("slug: {slug}\ntitle: {slug}\ncomponents:\n  - name: API\n    monitor: {monitor}\n{more}")
     };
-    assert_eq!(put_page(&ana, "pay").await, StatusCode::CREATED);
-    assert_eq!(put_page(&ana, "search").await, StatusCode::NOT_FOUND);
-    assert_eq!(put_page(&admin, "search").await, StatusCode::CREATED);
+    let put_text = |client: &Client, slug: &'static str, text: String| {
+        let req = client.server.http.put(format!("{}/api/v1/status-pages/{slug}", client.server.base));
+        let req = req.bearer_auth(&client.token).header("content-type", "application/yaml").body(text);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let put_page =
+        |client: &Client, slug: &'static str, monitor: &'static str| put_text(client, slug, page(slug, monitor, ""));
+    let (status, body) = put_page(&ana, "pay", "search-index").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "it would publish another team's monitor: {body}");
+    assert!(body.contains("search-index"), "{body}");
+    let window = "maintenance:\n  - title: Upgrade\n    starts: 2999-01-01T00:00:00Z\n    ends: 2999-01-01T01:00:00Z\n";
+    let (status, body) = put_text(&ana, "pay", page("pay", "shared-dns", window)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "its window would silence a monitor she does not respond for: {body}");
+    let (status, body) = put_text(&ana, "pay", page("pay", "pay-api", "domains: [status.pay.example]\n")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a page's domains take every request to them: {body}");
+    let host = server.base.trim_start_matches("http://").split(':').next().unwrap().to_string();
+    let (status, body) = put_text(&admin, "search", page("search", "pay-api", &format!("domains: [{host}]\n"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "not even an admin's page takes this server's own name: {body}");
+    let (status, body) = put_text(&ana, "pay", page("pay", "pay-api", window)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(put_page(&ana, "search", "pay-api").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(put_page(&admin, "search", "search-index").await.0, StatusCode::CREATED);
     let (_, pages) = ana.call("GET", "/api/v1/status-pages", None).await;
     assert_eq!(pages["pages"].as_array().unwrap().len(), 1, "{pages}");
     assert_eq!(ana.call("GET", "/api/v1/status-pages/search", None).await.0, StatusCode::NOT_FOUND);

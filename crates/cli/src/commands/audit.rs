@@ -91,19 +91,21 @@ pub struct FileChange {
     pub change: Value,
 }
 
-/// The objects a config file defines, by name: each of a list, or the one it holds (a file
-/// without names is one object named after the file).
-fn objects(rel: &str, text: &str) -> Vec<(String, Value)> {
+/// The objects a config file defines, by name and version (a workflow's versions are objects
+/// of one name): each of a list, or the one it holds (a file without names is one object named
+/// after the file).
+fn objects(rel: &str, text: &str) -> Vec<((String, Option<u64>), Value)> {
     let file = rel.rsplit('/').next().unwrap_or(rel);
     let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem).to_string();
     let named = |v: &Value| ["name", "slug"].iter().find_map(|k| v.get(k)?.as_str().map(str::to_string));
+    let key = |name: String, v: &Value| (name, v.get("version").and_then(Value::as_u64));
     match parsed(rel, text) {
         Value::Array(items) => items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| (named(&v).unwrap_or_else(|| format!("{stem}[{i}]")), v))
+            .map(|(i, v)| (key(named(&v).unwrap_or_else(|| format!("{stem}[{i}]")), &v), v))
             .collect(),
-        one => vec![(named(&one).unwrap_or(stem), one)],
+        one => vec![(key(named(&one).unwrap_or(stem), &one), one)],
     }
 }
 
@@ -117,11 +119,15 @@ pub fn file_changes(before: &Files, after: &Files) -> Vec<FileChange> {
         if old == new {
             continue;
         }
-        let was: std::collections::BTreeMap<String, Value> =
-            old.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
-        let is: std::collections::BTreeMap<String, Value> =
-            new.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
-        let row = |name: &String, action, change| FileChange { file: rel.clone(), name: name.clone(), action, change };
+        type Objects = std::collections::BTreeMap<(String, Option<u64>), Value>;
+        let was: Objects = old.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
+        let is: Objects = new.map_or_else(Vec::new, |t| objects(rel, t)).into_iter().collect();
+        let row = |(name, _): &(String, Option<u64>), action, change| FileChange {
+            file: rel.clone(),
+            name: name.clone(),
+            action,
+            change,
+        };
         for (name, value) in &is {
             match was.get(name) {
                 None => out.push(row(name, "added", json!({"created": redacted(value.clone())}))),
@@ -172,12 +178,14 @@ mod tests {
             ("notifiers/pager.yaml", "name: pager\ntype: pagerduty\nrouting_key: R0UT1NG\n"),
             ("monitors/old.yaml", "name: old\n"),
             ("monitors/payments/checks.yaml", "- name: api\n  every: 1m\n- name: db\n  every: 1m\n"),
+            ("workflows/w.yaml", "- {name: w, version: 1, x: 1}\n- {name: w, version: 2, x: 1}\n"),
         ]);
         let after = files(&[
             ("teams/pay.yaml", "name: pay\nmembers:\n  ana: viewer\n"),
             ("notifiers/pager.yaml", "name: pager\ntype: pagerduty\nrouting_key: N3WKEY\n"),
             ("status-pages/main.yaml", "slug: main\n"),
             ("monitors/payments/checks.yaml", "- name: api\n  every: 5m\n- name: db\n  every: 1m\n- name: web\n"),
+            ("workflows/w.yaml", "- {name: w, version: 1, x: 2}\n- {name: w, version: 2, x: 1}\n"),
         ]);
         let rows = file_changes(&before, &after);
         let text = serde_json::to_string(&rows).unwrap();
@@ -193,11 +201,13 @@ mod tests {
                 ("notifiers/pager.yaml", "pager", "changed"),
                 ("status-pages/main.yaml", "main", "added"),
                 ("teams/pay.yaml", "pay", "changed"),
+                ("workflows/w.yaml", "w", "changed"),
             ],
             "one row per object, named as it is, not after its file"
         );
         assert_eq!(rows[5].change, json!({"diff": [{"path": "members.ana", "before": "editor", "after": "viewer"}]}));
         assert_eq!(rows[1].change, json!({"diff": [{"path": "every", "before": "1m", "after": "5m"}]}));
+        assert_eq!(rows[6].change, json!({"diff": [{"path": "x", "before": 1, "after": 2}]}), "version 1's change");
         let key = json!({"diff": [{"path": "routing_key", "before": "<redacted>", "after": "<redacted>"}]});
         assert_eq!(rows[3].change, key, "a changed key is told, never shown");
         assert_eq!(kind_of("status-pages"), "status-page");

@@ -79,6 +79,10 @@ pub enum Event {
         name: String,
         /// Payload (the task's output).
         payload: Value,
+        /// Who raised it, when known: the payload is their data, so the instance's data acts
+        /// with no more than they may from then on ([`crate::principal::Principal::meet`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<crate::principal::Principal>,
     },
     /// An operator suspends the instance: results are still recorded, nothing new starts.
     Pause,

@@ -134,7 +134,12 @@ impl<'a, 'b> Run<'a, 'b> {
                 return;
             }
             Event::Recover => self.recover(),
-            Event::Raise { name, payload } => self.raise(name, payload),
+            Event::Raise { name, payload, by } => {
+                if let Some(by) = by {
+                    self.inst.started_by = self.inst.started_by.meet(&by);
+                }
+                self.raise(name, payload)
+            }
             Event::Pause => self.inst.status = WorkflowStatus::Paused,
             Event::Resume => self.inst.status = WorkflowStatus::Running,
             Event::ResetCallbacks => self.reset_callbacks(),

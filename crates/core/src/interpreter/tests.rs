@@ -646,9 +646,9 @@ fn raised_events_complete_human_and_wait_tasks_and_early_ones_are_kept() {
     h.send(Event::Start);
     assert_eq!(h.task("approve").status, TaskStatus::InProgress);
     // Raised before anything waits for it: kept, then consumed when the WAIT starts.
-    h.send(Event::Raise { name: "go-ahead".into(), payload: json!("yes") });
+    h.send(Event::Raise { name: "go-ahead".into(), payload: json!("yes"), by: None });
     assert_eq!(h.inst.pending_events.len(), 1);
-    h.send(Event::Raise { name: "approve".into(), payload: json!({"by": "ana"}) });
+    h.send(Event::Raise { name: "approve".into(), payload: json!({"by": "ana"}), by: None });
     assert_eq!(h.task("approve").output_data, json!({"by": "ana"}));
     assert_eq!(h.task("go").output_data, json!({"payload": "yes"}));
     assert!(h.inst.pending_events.is_empty());
@@ -662,7 +662,7 @@ fn a_paused_instance_records_results_but_starts_nothing_until_resumed() {
     h.send(Event::Start);
     h.send(Event::Pause);
     assert_eq!(h.inst.status, WorkflowStatus::Paused);
-    h.send(Event::Raise { name: "approve".into(), payload: json!({}) });
+    h.send(Event::Raise { name: "approve".into(), payload: json!({}), by: None });
     assert_eq!(h.task("approve").status, TaskStatus::Completed);
     assert!(h.inst.tasks.iter().all(|t| t.reference_task_name != "go"), "nothing new started while paused");
     h.send(Event::Resume);

@@ -141,8 +141,20 @@ impl Engine {
     /// Raises event `name` on a running instance: it completes the WAIT or HUMAN task waiting for
     /// it, or is kept until one waits.
     pub async fn raise_event(&self, id: &str, name: &str, payload: Value) -> Result<(), ControlError> {
+        self.raise_event_by(id, name, payload, None).await
+    }
+
+    /// [`Engine::raise_event`] by principal `by`: the instance's data acts with no more than
+    /// `by` may from then on (its payload is `by`'s data).
+    pub async fn raise_event_by(
+        &self,
+        id: &str,
+        name: &str,
+        payload: Value,
+        by: Option<vigil_core::principal::Principal>,
+    ) -> Result<(), ControlError> {
         let instance = self.live(id).await?;
-        self.deliver(&instance, Event::Raise { name: name.to_string(), payload }).await
+        self.deliver(&instance, Event::Raise { name: name.to_string(), payload, by }).await
     }
 
     /// Ends a running or paused instance as TERMINATED.

@@ -123,7 +123,10 @@ pub async fn sign_in(
 ) -> Result<UserRow, SignInError> {
     let id = normalize(typed.name);
     let Some(user) = store.user(&id).await? else {
-        decoys.take(&id, now)?;
+        // A name that can be no account is never one: it is not kept.
+        if valid_name(&id) {
+            decoys.take(&id, now)?;
+        }
         password::verify(None, typed.password).await;
         return Err(SignInError::Wrong);
     };

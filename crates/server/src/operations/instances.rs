@@ -25,10 +25,9 @@ pub(crate) async fn start_or_existing(app: &AppState, req: StartRequest) -> ApiR
     };
     match existing {
         Some(other) if other.workflow_name != req.name => {
-            let message = format!(
-                "instance `{}` exists and runs workflow `{}`, not `{}`",
-                other.workflow_id, other.workflow_name, req.name
-            );
+            // Not naming the other workflow: the caller may not be one who reads it.
+            let message =
+                format!("instance `{}` exists and runs another workflow than `{}`", other.workflow_id, req.name);
             Err(ApiError::new(crate::ErrorCode::Conflict, message))
         }
         Some(same) => Ok(same.workflow_id),

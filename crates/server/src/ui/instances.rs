@@ -336,6 +336,6 @@ pub async fn raise_event(
     } else {
         serde_json::from_str(&text).map_err(|e| ApiError::invalid("payload", format!("not JSON: {e}")))?
     };
-    app.engine.raise_event(&id, name, payload).await.map_err(ApiError::from)?;
+    app.engine.raise_event_by(&id, name, payload, access.principal()).await.map_err(ApiError::from)?;
     Ok(done(&format!("/ui/instances/{}", query_escape(&id)), "event"))
 }

@@ -91,6 +91,10 @@ pub async fn page(
                             td {
                                 b { (def.name) } br;
                                 "starts " a href={"/ui/workflows/" (query_escape(&def.start.name))} { (def.start.name) }
+                                @if let Some(team) = access.teams().owner_by_name(ObjectKind::Schedules, &def.name) {
+                                    br; span.muted.team { "team " (team) }
+                                    @if let Some(f) = access.teams().folder_of(ObjectKind::Schedules, &def.name) { span.muted { " · " (f) "/" } }
+                                }
                                 @if def.paused { " " (badge("paused", "paused")) }
                             }
                             td.mono { (def.cron_expression) br; span.muted { (if def.zone_id.is_empty() { "UTC" } else { &def.zone_id }) } }

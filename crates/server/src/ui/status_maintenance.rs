@@ -92,6 +92,10 @@ pub async fn schedule(
     body: Bytes,
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
+    // A window silences the page's monitors: it needs a responder's role on each.
+    if let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug) {
+        crate::page_access::check_page_monitors(&app, &access, page, Role::Respond).await?;
+    }
     let f: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
     let one = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
     let now = app.engine.now();

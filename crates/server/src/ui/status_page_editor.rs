@@ -77,9 +77,11 @@ pub async fn new_form(Extension(viewer): Extension<Viewer>) -> Markup {
 pub async fn create(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
+    access: Access,
     body: Bytes,
 ) -> UiResult<Response> {
     let text = text_of(&body)?;
+    crate::page_access::check_page_text(&app, &access, &text).await?;
     match app.engine.put_status_page(&text, None).await {
         Ok(page) => {
             app.status_pages.drop_page(&page.slug);
@@ -117,6 +119,7 @@ pub async fn save(
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let text = text_of(&body)?;
+    crate::page_access::check_page_text(&app, &access, &text).await?;
     match app.engine.put_status_page(&text, Some(&slug)).await {
         Ok(_) => {
             app.status_pages.drop_page(&slug);

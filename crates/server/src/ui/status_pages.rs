@@ -108,6 +108,13 @@ pub async fn page(
     let body = html! {
         (layout::flash(q.done.as_deref()))
         section.panel {
+            dl.facts {
+                (layout::owner_facts(
+                    access.teams(),
+                    access.teams().owner_by_name(ObjectKind::StatusPages, &page.slug),
+                    access.teams().folder_of(ObjectKind::StatusPages, &page.slug),
+                ))
+            }
             p {
                 "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) }
                 @if viewer.may_audit() { " · " (super::audit::link("status-page", &page.slug)) }
