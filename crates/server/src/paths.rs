@@ -52,6 +52,27 @@ pub fn checks_objects(method: &Method, path: &str) -> bool {
         (_, Some(_)) => return false,
         _ => {}
     }
+    if let Some(rest) = path.strip_prefix("/api/") {
+        // Conductor's workflow and metadata routes (its SDKs), checked as the native ones are.
+        let parts: Vec<&str> = rest.split('/').collect();
+        let m = method.as_str();
+        let conductor = match parts.as_slice() {
+            ["workflow"] => m == "POST",
+            ["workflow", "search"] => m == "GET",
+            ["workflow", _] => matches!(m, "GET" | "POST" | "DELETE"),
+            ["workflow", _, "remove"] => m == "DELETE",
+            ["workflow", _, "pause" | "resume"] => m == "PUT",
+            ["workflow", _, "resetcallbacks" | "rerun" | "restart" | "retry"] => m == "POST",
+            ["workflow", _, "skiptask", _] => m == "PUT",
+            ["metadata", "workflow"] => matches!(m, "GET" | "POST" | "PUT"),
+            ["metadata", "workflow", _] => m == "GET",
+            ["metadata", "workflow", _, _] => m == "DELETE",
+            _ => false,
+        };
+        if conductor {
+            return true;
+        }
+    }
     let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
     let parts: Vec<&str> = rest.split('/').collect();
     let get = *method == Method::GET;
@@ -105,7 +126,11 @@ mod tests {
         assert!(checks_objects(&Method::POST, "/api/v1/instances/i1/events/approve"));
         assert!(checks_objects(&Method::POST, "/api/v1/instances/i1/retry"));
         assert!(!checks_objects(&Method::POST, "/api/v1/instances/i1/unknown"));
-        assert!(!checks_objects(&Method::GET, "/api/workflow/i1"), "Conductor's routes need a role everywhere");
+        assert!(checks_objects(&Method::GET, "/api/workflow/i1"), "Conductor's workflow routes check too");
+        assert!(checks_objects(&Method::PUT, "/api/metadata/workflow"));
+        assert!(!checks_objects(&Method::GET, "/api/tasks/poll/x"), "a worker's poll needs a role everywhere");
+        assert!(!checks_objects(&Method::GET, "/api/metadata/taskdefs"));
+        assert!(!checks_objects(&Method::GET, "/api/event"));
         assert!(!checks_objects(&Method::GET, "/api/v1/users"));
         assert!(!checks_objects(&Method::POST, "/api/v1/tokens"));
         assert!(checks_objects(&Method::GET, "/api/v2/silences"), "amtool silence query");

@@ -221,8 +221,9 @@ async fn each_team_sees_and_changes_only_its_own_objects() {
 
     // Routes that do not check each object stay closed to rights held only in teams.
     for (method, path) in [
-        ("GET", "/api/metadata/workflow"),
-        ("POST", "/api/workflow/pay-sync"),
+        ("GET", "/api/metadata/taskdefs"),
+        ("GET", "/api/event"),
+        ("GET", "/api/tasks/poll/crunch"),
         ("GET", "/api/v2/status"),
         ("GET", "/api/v1/users"),
     ] {
@@ -423,6 +424,32 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
     let (status, body) = ana.call("DELETE", purge, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(admin.call("GET", &format!("/api/v1/instances/{search_id}"), None).await.0, StatusCode::OK, "not hers");
+
+    // Conductor's routes (its SDKs) check the same way.
+    let (status, defs) = ana.call("GET", "/api/metadata/workflow", None).await;
+    assert_eq!(status, StatusCode::OK, "{defs}");
+    let names: Vec<&str> = defs.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.starts_with("pay-")), "{names:?}");
+    assert_eq!(ana.call("GET", "/api/metadata/workflow/search-job", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        ana.call("PUT", "/api/metadata/workflow", Some(json!([quick("search-x")]))).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(ana.call("POST", "/api/workflow/search-job", Some(json!({}))).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = ana.call("POST", "/api/workflow", Some(json!({"name": "pay-job"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let inline = json!({"name": "search-inline", "workflowDef": quick("search-inline")});
+    assert_eq!(
+        ana.call("POST", "/api/workflow", Some(inline)).await.0,
+        StatusCode::NOT_FOUND,
+        "an inline definition too"
+    );
+    assert_eq!(ana.call("GET", &format!("/api/workflow/{search_id}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ana.call("PUT", &format!("/api/workflow/{search_id}/pause"), None).await.0, StatusCode::NOT_FOUND);
+    let (_, found) = ana.call("GET", "/api/workflow/search?size=100", None).await;
+    let types: Vec<&str> =
+        found["results"].as_array().unwrap().iter().map(|r| r["workflowType"].as_str().unwrap()).collect();
+    assert!(!types.is_empty() && types.iter().all(|t| t.starts_with("pay-")), "{types:?}");
 
     // Schedules: hers, starting her team's workflows.
     let schedule = |name: &str, workflow: &str| json!({"name": name, "cronExpression": "0 0 3 * * ?", "startWorkflowRequest": {"name": workflow}});

@@ -8,9 +8,12 @@ use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::definitions::DefinitionError;
 
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 
@@ -49,11 +52,12 @@ pub struct OverwriteQuery {
 )]
 async fn create_workflow(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiQuery(q): ApiQuery<OverwriteQuery>,
     JsonBody(def): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
-    crate::auth::check_references(caller.as_ref(), &def)?;
+    check_definition(&access, &def)?;
     app.engine
         .put_workflow(def, q.overwrite, &crate::auth::principal(caller.as_ref()))
         .await
@@ -69,11 +73,12 @@ async fn create_workflow(
 )]
 async fn update_workflows(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     JsonBody(defs): JsonBody<Vec<Value>>,
 ) -> ApiResult<StatusCode> {
     for def in &defs {
-        crate::auth::check_references(caller.as_ref(), def)?;
+        check_definition(&access, def)?;
     }
     app.engine
         .put_workflows(defs, true, true, &crate::auth::principal(caller.as_ref()))
@@ -84,9 +89,9 @@ async fn update_workflows(
 
 /// Every workflow definition, all versions.
 #[utoipa::path(get, path = "/api/metadata/workflow", tag = "conductor", responses((status = 200, body = Vec<Object>)))]
-async fn list_workflows(State(app): State<AppState>) -> Json<Vec<Value>> {
+async fn list_workflows(State(app): State<AppState>, access: Access) -> Json<Vec<Value>> {
     let set = app.engine.workflows();
-    let mut defs: Vec<_> = set.all().collect();
+    let mut defs: Vec<_> = set.all().filter(|d| access.sees(ObjectKind::Workflows, &d.name)).collect();
     defs.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
     Json(defs.into_iter().map(|d| crate::operations::definitions::with_identity(d)).collect())
 }
@@ -99,9 +104,11 @@ async fn list_workflows(State(app): State<AppState>) -> Json<Vec<Value>> {
 )]
 async fn get_workflow(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<crate::operations::definitions::VersionQuery>,
 ) -> ApiResult<Json<Value>> {
+    access.check(ObjectKind::Workflows, &name, Role::Read)?;
     crate::operations::definitions::workflow_document(&app, &name, q.version()).map(Json)
 }
 
@@ -113,12 +120,23 @@ async fn get_workflow(
 )]
 async fn delete_workflow(
     State(app): State<AppState>,
+    access: Access,
     ApiPath((name, version)): ApiPath<(String, u32)>,
 ) -> ApiResult<StatusCode> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     if app.engine.delete_workflow(&name, Some(version)).await? == 0 {
         return Err(ApiError::not_found(format!("workflow `{name}` version {version} is not defined")));
     }
     Ok(StatusCode::OK)
+}
+
+/// Refuses definition `def` unless the caller edits the workflow of its name and may reference
+/// what it references (a team's secret serves only its team's workflows), as the native route.
+fn check_definition(access: &Access, def: &Value) -> ApiResult<()> {
+    let name = def.get("name").and_then(Value::as_str).unwrap_or_default();
+    access.check(ObjectKind::Workflows, name, Role::Write)?;
+    access.check_references(def)?;
+    access.check_secret_owners(ObjectKind::Workflows, name, def)
 }
 
 /// Registers task definitions (a list of Conductor TaskDefs). A SIMPLE task takes its retry and

@@ -13,11 +13,14 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::instance::WorkflowStatus;
+use vigil_core::principal::Role;
+use vigil_core::team::ObjectKind;
 use vigil_runtime::StartRequest;
 use vigil_store::InstanceFilter;
 
 use super::model;
 use crate::AppState;
+use crate::access::Access;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 
@@ -69,6 +72,7 @@ pub struct StartWorkflowRequest {
 )]
 async fn start_request(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     JsonBody(req): JsonBody<StartWorkflowRequest>,
 ) -> ApiResult<Response> {
@@ -78,6 +82,7 @@ async fn start_request(
         let message = "invalid JSON body: missing field `name` (or a `workflowDef` to run)";
         return Err(ApiError::new(crate::error::ErrorCode::InvalidRequest, message));
     }
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     let start = StartRequest {
         name,
         version: req.version,
@@ -110,11 +115,13 @@ pub struct StartQuery {
 )]
 async fn start_by_name(
     State(app): State<AppState>,
+    access: Access,
     caller: Option<axum::Extension<crate::auth::Caller>>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<StartQuery>,
     JsonBody(input): JsonBody<Value>,
 ) -> ApiResult<Response> {
+    access.check(ObjectKind::Workflows, &name, Role::Write)?;
     let start = StartRequest {
         name,
         version: q.version,
@@ -149,14 +156,13 @@ pub struct GetQuery {
 )]
 async fn get(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<GetQuery>,
 ) -> ApiResult<Json<Value>> {
-    let instance = app
-        .engine
-        .instance(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("workflow `{id}` does not exist")))?;
+    let missing = || ApiError::not_found(format!("workflow `{id}` does not exist"));
+    let instance = app.engine.instance(&id).await?.ok_or_else(missing)?;
+    access.check_workflow_instance(&id, &instance.workflow_name, Role::Read).map_err(|_| missing())?;
     let workflows = app.engine.workflows();
     let def = workflows.for_instance(&instance);
     let names = model::TaskNames::of(def.as_deref(), &instance);
@@ -179,9 +185,11 @@ pub struct ReasonQuery {
 )]
 async fn terminate(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ReasonQuery>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.terminate(&id, q.reason.as_deref().unwrap_or("terminated through the Conductor API")).await?;
     settle(&app, &id, None, WorkflowStatus::is_terminal).await;
     Ok(StatusCode::OK)
@@ -193,7 +201,8 @@ async fn terminate(
     params(("id" = String, Path, description = "Instance id")),
     responses((status = 200, description = "Removed"), (status = 404, body = ApiError), (status = 409, body = ApiError))
 )]
-async fn remove(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn remove(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     if !app.engine.purge(&id).await? {
         return Err(ApiError::not_found(format!("workflow `{id}` does not exist")));
     }
@@ -206,7 +215,8 @@ async fn remove(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Ap
     params(("id" = String, Path, description = "Instance id")),
     responses((status = 200, description = "Paused"), (status = 404, body = ApiError), (status = 410, body = ApiError))
 )]
-async fn pause(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn pause(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.suspend(&id).await?;
     settle(&app, &id, None, |s| s == WorkflowStatus::Paused || s.is_terminal()).await;
     Ok(StatusCode::OK)
@@ -221,7 +231,8 @@ async fn pause(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Api
         (status = 410, body = ApiError),
     )
 )]
-async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn resume(State(app): State<AppState>, access: Access, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     app.engine.resume(&id).await?;
     settle(&app, &id, None, |s| s != WorkflowStatus::Paused).await;
     Ok(StatusCode::OK)
@@ -234,7 +245,12 @@ async fn resume(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Ap
     params(("id" = String, Path, description = "Instance id")),
     responses((status = 204, description = "Reset"), (status = 404, body = ApiError), (status = 410, body = ApiError))
 )]
-async fn reset_callbacks(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn reset_callbacks(
+    State(app): State<AppState>,
+    access: Access,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let before = updated(&app, &id).await;
     app.engine.reset_callbacks(&id).await?;
     settle(&app, &id, before, |_| false).await;
@@ -271,9 +287,11 @@ pub struct RerunWorkflowRequest {
 )]
 async fn rerun(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<Option<RerunWorkflowRequest>>,
 ) -> ApiResult<Response> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let body = body.unwrap_or_default();
     if body.re_run_from_workflow_id.as_ref().is_some_and(|given| *given != id) {
         let message = "`reRunFromWorkflowId` is not the instance in the path";
@@ -309,9 +327,11 @@ pub struct SkipTaskRequest {
 )]
 async fn skip_task(
     State(app): State<AppState>,
+    access: Access,
     ApiPath((id, reference)): ApiPath<(String, String)>,
     JsonBody(body): JsonBody<Option<SkipTaskRequest>>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let body = body.unwrap_or_default();
     let before = updated(&app, &id).await;
     app.engine.skip_task(&id, &reference, body.task_input, body.task_output).await?;
@@ -337,9 +357,11 @@ pub struct RestartQuery {
 )]
 async fn restart(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RestartQuery>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let before = updated(&app, &id).await;
     app.engine.restart(&id, q.use_latest_definitions).await?;
     settle(&app, &id, before, |s| !s.is_terminal()).await;
@@ -364,9 +386,11 @@ pub struct RetryQuery {
 )]
 async fn retry(
     State(app): State<AppState>,
+    access: Access,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RetryQuery>,
 ) -> ApiResult<StatusCode> {
+    access.check_instance(&app, &id, Role::Write).await?;
     let before = updated(&app, &id).await;
     if q.resume_subworkflow_tasks {
         app.engine.retry_resuming(&id).await?;
@@ -403,13 +427,18 @@ pub struct SearchQuery {
     get, path = "/api/workflow/search", tag = "conductor", params(SearchQuery),
     responses((status = 200, body = Object), (status = 400, body = ApiError))
 )]
-async fn search(State(app): State<AppState>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<Value>> {
+async fn search(
+    State(app): State<AppState>,
+    access: Access,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Value>> {
     let start = u32::try_from(q.start.unwrap_or(0)).map_err(|_| ApiError::invalid("start", "must not be negative"))?;
     let size = q.size.unwrap_or(100);
     if size > 1_000 {
         return Err(ApiError::invalid("size", "at most 1000"));
     }
-    let mut filter = InstanceFilter { limit: (start + size).max(1), ..Default::default() };
+    let workflow_names = access.readable_workflows(&app);
+    let mut filter = InstanceFilter { limit: (start + size).max(1), workflow_names, ..Default::default() };
     super::search::apply(q.query.as_deref().unwrap_or_default(), q.free_text.as_deref(), &mut filter)?;
     let rows = app.engine.store().list_instances(&filter).await?;
     let results: Vec<Value> = rows
