@@ -96,7 +96,7 @@ async fn get_alerts(
     let filter = filter_of(raw.as_deref())?;
     let store = app.engine.store();
     let now = app.engine.now();
-    let silences = live_silences(&*store, now).await?;
+    let silences = named_silences(&*store, now, &access).await?;
     let records: Vec<(Record, i64)> = vigil_runtime::alert_rows::read(&*store, true, u32::MAX, now)
         .await?
         .into_iter()
@@ -124,11 +124,13 @@ async fn get_alerts(
         if !access.may_alert(&record.request.name, &labels, Role::Read) {
             continue;
         }
-        let silenced_by = silences
+        let mut silenced_by: Vec<String> = silences
             .iter()
             .filter(|(_, s)| s.mutes(&record.request.name, &record.request.labels, now))
             .map(|(id, _)| id.clone())
             .collect();
+        silenced_by.sort();
+        silenced_by.dedup();
         let mut inhibited_by: Vec<String> =
             inhibited_by(rules, firing.iter().map(|(k, l)| (k, l)), &labels).into_iter().cloned().collect();
         inhibited_by.extend(record.request.depends_on.iter().filter(|p| firing_names.contains(p.as_str())).cloned());
@@ -170,7 +172,7 @@ async fn get_groups(
     let filter = filter_of(raw.as_deref())?;
     let now = app.engine.now();
     let store = app.engine.store();
-    let silences = live_silences(&*store, now).await?;
+    let silences = named_silences(&*store, now, &access).await?;
     let all_parts: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
     let groups: Vec<vigil_core::alertmanager::group::Group> = store
         .groups_in(&all_parts)
@@ -202,8 +204,10 @@ async fn get_groups(
             if !access.may_alert(name, &a.labels, Role::Read) {
                 continue;
             }
-            let silenced_by: Vec<&String> =
+            let mut silenced_by: Vec<&String> =
                 silences.iter().filter(|(_, s)| s.mutes(name, &a.labels, now)).map(|(id, _)| id).collect();
+            silenced_by.sort();
+            silenced_by.dedup();
             let inhibited: Vec<&String> =
                 inhibited_by(&rules, firing.iter().map(|(k, l)| (k, l)), &a.labels).into_iter().collect();
             let active = silenced_by.is_empty() && inhibited.is_empty();
@@ -238,15 +242,43 @@ fn filter_of(raw: Option<&str>) -> ApiResult<Filter> {
     Filter::from_query(&pairs).map_err(|e| ApiError::new(ErrorCode::InvalidRequest, e))
 }
 
-/// The silences not yet ended at `now` (pending ones too: `mutes` knows when they start), by id.
-async fn live_silences(store: &dyn vigil_store::Store, now: i64) -> ApiResult<Vec<(String, Silence)>> {
+/// The silences not yet ended at `now`, each with its stored row.
+async fn live_silence_rows(
+    store: &dyn vigil_store::Store,
+    now: i64,
+) -> ApiResult<Vec<(vigil_store::SilenceRow, Silence)>> {
     let rows = store.silences().await?;
     Ok(rows
         .into_iter()
         .filter(|s| s.ends_at > now)
-        .filter_map(|s| Some((s.id.clone(), Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at))))
+        .filter_map(|s| {
+            let silence = Silence::from_stored(&s.matchers, s.ends_at)?.starting(s.starts_at);
+            Some((s, silence))
+        })
         .collect())
 }
+
+/// The live silences as the caller may name them: its own team's (or every one, with a role
+/// everywhere) by id, another team's as [`HIDDEN_SILENCE`], so an alert still shows as silenced
+/// without telling which silence of theirs holds it.
+async fn named_silences(
+    store: &dyn vigil_store::Store,
+    now: i64,
+    access: &Access,
+) -> ApiResult<Vec<(String, Silence)>> {
+    let rows = live_silence_rows(store, now).await?;
+    let everywhere = access.everywhere(Role::Read);
+    Ok(rows
+        .into_iter()
+        .map(|(row, silence)| {
+            let shown = everywhere || access.role_on(access.stored_silence_owner(&row).as_deref()).is_some();
+            (if shown { row.id } else { HIDDEN_SILENCE.to_string() }, silence)
+        })
+        .collect())
+}
+
+/// How a silence of another team is named in an alert's `silencedBy`.
+const HIDDEN_SILENCE: &str = "another-team";
 
 /// When this process began serving (`uptime` in the status).
 static STARTED: std::sync::LazyLock<jiff::Timestamp> = std::sync::LazyLock::new(jiff::Timestamp::now);

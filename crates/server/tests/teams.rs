@@ -528,4 +528,18 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
     let (_, all) = admin.call("GET", "/api/v2/alerts", None).await;
     assert_eq!(names(&all), ["PayDown", "SearchDown"]);
     assert_eq!(ana.call("GET", "/api/v2/status", None).await.0, StatusCode::FORBIDDEN, "every team's config");
+    // A silence she may not read still shows her alert as silenced, without its id.
+    let catch = json!({"matchers": [{"name": "alertname", "value": "PayDown", "isRegex": false, "isEqual": true}],
+        "endsAt": "2999-01-01T00:00:00Z", "createdBy": "root", "comment": "all"});
+    let (status, made) = admin.call("POST", "/api/v2/silences", Some(catch)).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let id = made["silenceID"].as_str().unwrap().to_string();
+    let shown =
+        |v: &Value| v.as_array().unwrap().iter().find(|a| a["labels"]["alertname"] == "PayDown").unwrap().clone();
+    let (_, seen) = ana.call("GET", "/api/v2/alerts", None).await;
+    let mine = shown(&seen);
+    assert_eq!(mine["status"]["state"], "suppressed", "{mine}");
+    assert_eq!(mine["status"]["silencedBy"], json!(["another-team"]), "{mine}");
+    let (_, all) = admin.call("GET", "/api/v2/alerts", None).await;
+    assert_eq!(shown(&all)["status"]["silencedBy"], json!([id]));
 }
