@@ -212,7 +212,9 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 }
 
 /// The folders directly inside `dir` (names not starting with `.`), sorted: the name, the path.
-fn folders_of(dir: &Path) -> Vec<(String, PathBuf)> {
+/// The one rule for the folders a team may own; the notifiers' loader and a cluster's published
+/// copy read the same ones.
+pub fn folders_of(dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut out: Vec<(String, PathBuf)> = entries
         .filter_map(|e| e.ok())

@@ -50,16 +50,12 @@ fn is_plain(name: &str) -> bool {
 pub fn files(dir: &Path) -> Result<Files> {
     let mut out = Files::new();
     for sub in subdirs() {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
-        for entry in entries.flatten() {
-            let rel = format!("{sub}/{}", entry.file_name().to_string_lossy());
-            if entry.path().is_dir() && is_plain(&entry.file_name().to_string_lossy()) {
-                let Ok(inner) = std::fs::read_dir(entry.path()) else { continue };
-                for file in inner.flatten() {
-                    add_file(&mut out, &file.path(), format!("{rel}/{}", file.file_name().to_string_lossy()))?;
-                }
-            } else {
-                add_file(&mut out, &entry.path(), rel)?;
+        // The kind's folder, then the folders one level below it that the loaders read.
+        let below = vigil_core::config::folders_of(&dir.join(sub)).into_iter().map(|(f, p)| (format!("{sub}/{f}"), p));
+        for (prefix, folder) in std::iter::once((sub.to_string(), dir.join(sub))).chain(below) {
+            let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+            for entry in entries.flatten() {
+                add_file(&mut out, &entry.path(), format!("{prefix}/{}", entry.file_name().to_string_lossy()))?;
             }
         }
     }

@@ -31,18 +31,16 @@ pub fn load_dir_in_folders(
     let mut out = Vec::new();
     let mut folders = Vec::new();
     let mut diags = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return (out, folders, diags) };
-    let mut files: Vec<(PathBuf, Option<String>)> = Vec::new();
-    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-        let folder = path.file_name().and_then(|n| n.to_str()).filter(|n| !n.starts_with('.')).map(str::to_string);
-        match folder {
-            Some(folder) if path.is_dir() => {
-                let inner = std::fs::read_dir(&path).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
-                files.extend(inner.filter(|p| is_definition(p)).map(|p| (p, Some(folder.clone()))));
-            }
-            _ if is_definition(&path) => files.push((path, None)),
-            _ => {}
-        }
+    if !dir.is_dir() {
+        return (out, folders, diags);
+    }
+    let named = |d: &Path| -> Vec<PathBuf> {
+        let entries = std::fs::read_dir(d).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
+        entries.filter(|p| !p.is_dir() && is_definition(p)).collect()
+    };
+    let mut files: Vec<(PathBuf, Option<String>)> = named(dir).into_iter().map(|p| (p, None)).collect();
+    for (folder, path) in vigil_core::config::folders_of(dir) {
+        files.extend(named(&path).into_iter().map(|p| (p, Some(folder.clone()))));
     }
     files.sort();
     let mut first_file: Vec<(String, PathBuf)> = Vec::new();

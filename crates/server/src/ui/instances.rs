@@ -196,8 +196,8 @@ pub async fn detail(
         .await
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::not_found(format!("instance `{id}` does not exist")))?;
-    let writable = access.may(ObjectKind::Workflows, &instance.workflow_name, Role::Write);
-    let live = live_part(&app, &viewer, &instance, writable);
+    let here = viewer.on_object(access.role_on_named(ObjectKind::Workflows, &instance.workflow_name));
+    let live = live_part(&app, &here, &instance);
     let body = html! {
         (layout::flash(q.done.as_deref()))
         @if instance.status.is_terminal() {
@@ -209,9 +209,9 @@ pub async fn detail(
     Ok(layout::page(&viewer, Nav::Instances, &format!("Instance {id}"), body))
 }
 
-/// The part of an instance page that changes while it runs (re-sent live); `writable`: the
-/// viewer may control it.
-pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance, writable: bool) -> Markup {
+/// The part of an instance page that changes while it runs (re-sent live), for `viewer` as it
+/// stands on the instance ([`Viewer::on_object`]).
+pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance) -> Markup {
     let now = app.engine.now();
     let path = format!("/ui/instances/{}", query_escape(&i.workflow_id));
     let ended = i.status.is_terminal();
@@ -232,7 +232,7 @@ pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance, writable: bool) 
                 @if let Some(p) = &i.parent { dt { "Parent" } dd.mono { a href={"/ui/instances/" (query_escape(&p.workflow_id))} { (p.workflow_id) } } }
                 @if let Some(r) = &i.reason_for_incompletion { dt { "Reason" } dd { span.error-box { (r) } } }
             }
-            @if writable { (actions(viewer, i, &path)) }
+            (actions(viewer, i, &path))
         }
         h2 { "Timeline" }
         section.panel { (gantt::chart(i, now)) }
@@ -262,6 +262,9 @@ pub fn live_part(app: &AppState, viewer: &Viewer, i: &Instance, writable: bool) 
 
 /// The actions the API offers on an instance in its state.
 fn actions(viewer: &Viewer, i: &Instance, path: &str) -> Markup {
+    if !viewer.can_write() {
+        return html! {};
+    }
     let running = i.status == WorkflowStatus::Running;
     let paused = i.status == WorkflowStatus::Paused;
     let ended = i.status.is_terminal();

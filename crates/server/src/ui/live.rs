@@ -55,8 +55,8 @@ pub async fn instance(
             access.check_instance(&app, &id, Role::Read).await?;
             let i =
                 app.engine.instance(&id).await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("gone"))?;
-            let writable = access.may(ObjectKind::Workflows, &i.workflow_name, Role::Write);
-            Ok((instances::live_part(&app, &viewer, &i, writable).into_string(), i.status.is_terminal()))
+            let here = viewer.on_object(access.role_on_named(ObjectKind::Workflows, &i.workflow_name));
+            Ok((instances::live_part(&app, &here, &i).into_string(), i.status.is_terminal()))
         }
     })
 }

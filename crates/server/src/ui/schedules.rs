@@ -116,14 +116,15 @@ pub async fn page(
                                 @if fires.is_empty() { span.muted { "none yet" } }
                             }
                             td {
-                                @if access.may(ObjectKind::Schedules, &def.name, Role::Write) { div.actions {
+                                @let here = viewer.on_object(access.role_on_named(ObjectKind::Schedules, &def.name));
+                                div.actions {
                                     @if def.paused {
-                                        (layout::action_button(&viewer, &format!("{path}/resume"), "Resume", "", None))
+                                        (layout::action_button(&here, &format!("{path}/resume"), "Resume", "", None))
                                     } @else {
-                                        (layout::action_button(&viewer, &format!("{path}/pause"), "Pause", "", None))
+                                        (layout::action_button(&here, &format!("{path}/pause"), "Pause", "", None))
                                     }
-                                    (layout::action_button(&viewer, &format!("{path}/run"), "Run now", "", None))
-                                } }
+                                    (layout::action_button(&here, &format!("{path}/run"), "Run now", "", None))
+                                }
                             }
                         }
                     }

@@ -93,7 +93,7 @@ pub async fn detail(
         }
         @if viewer.may_audit() { p { (super::audit::link("workflow", &name)) } }
         section.panel { (graph::draw(&def.tasks, &States::new(), &format!("workflow {name} v{}", def.version))) }
-        @if viewer.can_write() && access.may(ObjectKind::Workflows, &name, Role::Write) {
+        @if viewer.on_object(access.role_on_named(ObjectKind::Workflows, &name)).can_write() {
             section.panel {
                 details {
                     summary { "Start an instance…" }
