@@ -447,3 +447,177 @@ async fn a_secret_echoed_by_a_refusing_notifier_is_masked() {
     let stored = format!("{failed:?}");
     assert!(stored.contains("HTTP 400") && leaks(&stored).is_empty(), "stored delivery error: {stored}");
 }
+
+/// A loopback service that keeps every byte a connection sends it (a Redis a probe could drive).
+async fn loopback_service() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) =
+                    tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await.unwrap_or(Ok(0))
+                {
+                    if n == 0 {
+                        break;
+                    }
+                    kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+fn check_workflow(name: &str, task_type: &str, input: Value) -> Value {
+    json!({"name": name, "version": 1, "tasks": [{"name": "c", "taskReferenceName": "c", "type": task_type,
+        "inputParameters": input}]})
+}
+
+/// Issue 61, items 1 and 4: a write token's checks are judged on their resolved addresses. A
+/// browser visit opens no `file:` page (the goto came from input and still held a literal `${`),
+/// no check reaches vigil's own port, and a TCP `body` reaches a loopback service only when the
+/// operator allowed it (`--probe-allow`). The config directory's workflows are not bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_token_opens_no_host_file_own_port_or_loopback_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let receiver = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = config(dir.path(), &receiver.url);
+    let (redis, redis_got) = loopback_service().await;
+    let (allowed, allowed_got) = loopback_service().await;
+    let trusted = check_workflow(
+        "trusted_probe",
+        "TCP_CHECK",
+        json!({"url": format!("tcp://127.0.0.1:{redis}"), "body": "PING\r\n"}),
+    );
+    std::fs::write(config.join("workflows/trusted_probe.json"), trusted.to_string()).unwrap();
+    let write = token(&db, "write");
+    let port = free_port();
+    let allow = format!("127.0.0.1:{allowed}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--probe-allow", &allow]).await;
+    let _child = KillOnDrop(child);
+    let api = Api { base: base.clone(), token: write, http: vigil_connectors::http_client() };
+    let tasks_of = |state: &Value| state.to_string();
+
+    // Item 4: raw bytes to a loopback service, typed in or handed in as input.
+    for (name, url) in [("probe", format!("tcp://127.0.0.1:{redis}")), ("probe_input", "${workflow.input.u}".into())] {
+        api.put_workflow(check_workflow(name, "TCP_CHECK", json!({"url": url, "body": "FLUSHALL\r\n"}))).await;
+        let state = api.run(name, json!({"u": format!("tcp://127.0.0.1:{redis}")})).await;
+        assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+        assert!(tasks_of(&state).contains("--probe-allow"), "{state}");
+    }
+    // Its open port may still be checked (a check that sends nothing of its own).
+    api.put_workflow(check_workflow("open", "TCP_CHECK", json!({"url": format!("tcp://127.0.0.1:{redis}")}))).await;
+    assert_eq!(api.run("open", json!({})).await["runtimeStatus"], json!("Completed"));
+    // The target the operator allowed takes a body.
+    api.put_workflow(check_workflow(
+        "allowed",
+        "TCP_CHECK",
+        json!({"url": format!("tcp://{allow}"), "body": "PING\r\n"}),
+    ))
+    .await;
+    assert_eq!(api.run("allowed", json!({})).await["runtimeStatus"], json!("Completed"));
+    // vigil's own port, by any check or HTTP task.
+    api.put_workflow(check_workflow("own_http", "HTTP_CHECK", json!({"url": "${workflow.input.u}"}))).await;
+    let state = api.run("own_http", json!({"u": format!("http://localhost:{port}/api/v1/secrets")})).await;
+    assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+    assert!(tasks_of(&state).contains("own listen address"), "{state}");
+    api.put_workflow(json!({"name": "own_call", "version": 1, "tasks": [{"name": "h", "taskReferenceName": "h",
+        "type": "HTTP", "inputParameters": {"http_request": {"uri": "${workflow.input.u}", "method": "GET"}}}]}))
+        .await;
+    let state = api.run("own_call", json!({"u": format!("http://127.0.0.1:{port}/api/v1/secrets")})).await;
+    assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+    // The config directory's probe, started by the same token, is not bounded.
+    let state = api.run("trusted_probe", json!({})).await;
+    assert_eq!(state["runtimeStatus"], json!("Completed"), "{state}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = String::from_utf8_lossy(&redis_got.lock().unwrap()).to_string();
+    assert!(!sent.contains("FLUSHALL"), "a write token's body reached the loopback service: {sent:?}");
+    assert!(sent.contains("PING"), "the trusted probe's body did: {sent:?}");
+    assert!(String::from_utf8_lossy(&allowed_got.lock().unwrap()).contains("PING"));
+
+    // Item 1: a file on vigil's host through a browser step whose URL came from input.
+    let Ok(_) = vigil_connectors::sources::browser::chromium::find().map_err(|why| {
+        assert!(!std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1"), "VIGIL_REQUIRE_SERVICES=1 but {why}");
+        eprintln!("SKIPPED (browser part): {why}");
+    }) else {
+        return;
+    };
+    let marker = "vigil-host-file-4711";
+    let file = dir.path().join("hostname");
+    std::fs::write(&file, marker).unwrap();
+    api.put_workflow(check_workflow(
+        "peek",
+        "BROWSER_CHECK",
+        json!({"url": "${workflow.input.start}",
+        "steps": [{"goto": "${workflow.input.u}"}], "timeout": "20s"}),
+    ))
+    .await;
+    let start = format!("{}/start", receiver.url);
+    for (u, why) in [
+        (format!("file://{}#${{x}}", file.display()), "http:// and https:// pages only"),
+        ("data:text/html,hello".to_string(), "is not an http:// or https:// URL"),
+        (format!("http://127.0.0.1:{port}/ui/"), "own listen address"),
+    ] {
+        let (_, body) = api
+            .send(reqwest::Method::POST, "/api/v1/workflows/peek/instances", Some(json!({"start": start, "u": u})))
+            .await;
+        let id = body["id"].as_str().unwrap().to_string();
+        api.wait(&id).await;
+        let (_, full) = api.send(reqwest::Method::GET, &format!("/api/workflow/{id}?includeTasks=true"), None).await;
+        let text = full.to_string();
+        assert!(!text.contains(marker), "the file's text came back: {text}");
+        assert!(text.contains(why), "{u}: {text}");
+    }
+}
+
+/// Issue 61, item 3: a fan-out over a list from the request is bounded before anything is made
+/// from it. 300,000 items (a 600 KB body) fail the instance at once, naming the fork, the input
+/// and the count; a start meanwhile is answered and runs; a fork at the limit runs all its
+/// branches; SIGTERM then stops the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_fan_out_fails_at_the_limit_and_wedges_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vigil.db");
+    let receiver = Recorder::start(|_| Reply::json(json!({"ok": true}))).await;
+    let config = config(dir.path(), &receiver.url);
+    let fan = json!({"name": "fan", "version": 1, "tasks": [
+        {"name": "fan", "taskReferenceName": "fan", "type": "FORK_JOIN_DYNAMIC", "inputParameters":
+            {"forkTaskInputs": "${workflow.input.items}", "forkTaskType": "INLINE"}},
+        {"name": "join", "taskReferenceName": "join", "type": "JOIN"}]});
+    std::fs::write(config.join("workflows/fan.json"), fan.to_string()).unwrap();
+    set_secret(&db, "adminsec", ADMIN_SECRET);
+    let (child, base) = serve_api(&db, &config, free_port(), &[]).await;
+    let mut child = KillOnDrop(child);
+    let api = Api { base, token: String::new(), http: vigil_connectors::http_client() };
+    for count in [300_000, 20_000] {
+        let items = vec![json!(0); count];
+        let (status, body) =
+            api.send(reqwest::Method::POST, "/api/v1/workflows/fan/instances", Some(json!({"items": items}))).await;
+        assert_eq!(status, 202, "{body}");
+        let fan_id = body["id"].as_str().unwrap().to_string();
+        // A start meanwhile is answered and runs.
+        let other = api.run("trusted_page", json!({})).await;
+        assert_eq!(other["runtimeStatus"], json!("Completed"), "{other}");
+        let state = api.wait(&fan_id).await;
+        assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+        let reason = state["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(&format!("`fan`: input `forkTaskInputs` lists {count} branches")), "{reason}");
+    }
+    let inline = json!({"evaluatorType": "javascript", "expression": "$.input * 2"});
+    let items: Vec<Value> = (0..vigil_core::interpreter::MAX_FORK_BRANCHES).map(|_| inline.clone()).collect();
+    let state = api.run("fan", json!({"items": items})).await;
+    assert_eq!(state["runtimeStatus"], json!("Completed"), "a fork at the limit runs: {}", state["reason"]);
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "vigil serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -7,6 +7,7 @@
 //! and goes through an injected HTTP client.
 
 pub mod credentials;
+pub mod egress;
 pub mod notifiers;
 pub mod public_address;
 pub mod schema;

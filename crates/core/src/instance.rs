@@ -461,6 +461,11 @@ pub trait SecretSource {
     fn secret_team(&self, _name: &str) -> Option<String> {
         None
     }
+    /// The teams in force, when there are any: who owns the notifiers and alerts an ALERT task
+    /// names ([`crate::alert::scope`]).
+    fn teams(&self) -> Option<&crate::team::Teams> {
+        None
+    }
 }
 
 /// No secrets at all; for tests and validation.

@@ -85,6 +85,20 @@ pub enum Principal {
     },
 }
 
+/// Where an instance's calls and checks may reach, decided by the authority of the text that gave
+/// their address, and checked by the runtime once the address is resolved (docs/reliability.md,
+/// "Where calls and checks may go").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// Anywhere: the config directory and admins.
+    #[default]
+    Anywhere,
+    /// Never vigil's own listen addresses, and no bytes of its own (a TCP, UDP or WebSocket
+    /// `body`) to this host's addresses unless the operator allowed the target
+    /// (`vigil serve --probe-allow`).
+    Guarded,
+}
+
 /// Why a principal may not do something, as a sentence for a task's failure reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -102,6 +116,11 @@ impl Principal {
             Principal::System => true,
             Principal::Token { role, .. } => *role >= Role::Admin,
         }
+    }
+
+    /// Where calls and checks whose address this principal wrote may reach.
+    pub fn reach(&self) -> Reach {
+        if self.is_trusted() { Reach::Anywhere } else { Reach::Guarded }
     }
 
     /// Whether it may use `grant`: a secret's name, or `env:NAME` for an environment variable.
@@ -309,6 +328,13 @@ mod tests {
         assert!(p.check_references(&doc("${NETFLIX_ENV}")).is_err());
         assert!(token(Role::Admin, &[]).check_references(&doc("${workflow.secrets.db_password}")).is_ok());
         assert!(Principal::System.check_references(&doc("${workflow.secrets.db_password}")).is_ok());
+    }
+
+    #[test]
+    fn only_trusted_principals_reach_anywhere() {
+        assert_eq!(token(Role::Write, &[]).reach(), Reach::Guarded);
+        assert_eq!(token(Role::Admin, &[]).reach(), Reach::Anywhere);
+        assert_eq!(Principal::System.reach(), Reach::Anywhere);
     }
 
     #[test]

@@ -200,11 +200,18 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
         // While stopping, calls are not started: their results would be dropped, and the restart
         // sends them anyway as a new attempt.
         Action::Http { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
-        Action::Http { task_id, request } => {
+        Action::Http { task_id, request, reach } => {
             let shared = shared.clone();
             tokio::spawn(async move {
                 let _slot = shared.http_slots.acquire().await;
-                let result = crate::http::call(&shared.http, request).await;
+                let result = match vigil_connectors::egress::check_url(reach, &request.uri).await {
+                    Ok(()) => crate::http::call(&shared.http, request).await,
+                    Err(reason) => vigil_core::interpreter::TaskResult::Failed {
+                        reason,
+                        output: serde_json::json!({}),
+                        terminal: true,
+                    },
+                };
                 shared.router.send(&id, Event::TaskResult { task_id, result });
             });
         }
@@ -213,7 +220,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             shared.work.remove(&id, &task_id);
         }
         Action::Query { .. } if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => {}
-        Action::Query { task_id, source, jdbc, mut config } => {
+        Action::Query { task_id, source, jdbc, mut config, reach } => {
             let shared = shared.clone();
             tokio::spawn(async move {
                 let _slot = shared.http_slots.acquire().await;
@@ -223,7 +230,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
                     (kind == "secrets").then(|| vigil_core::instance::SecretSource::secret(&*secrets, name)).flatten()
                 };
                 let result = match vigil_connectors::sources::sql::resolve_connection(&mut config, &lookup) {
-                    Ok(_) if !jdbc => crate::query::run(&shared.http, source, config).await,
+                    Ok(_) if !jdbc => crate::query::run(&shared.http, source, config, reach).await,
                     Ok(writable) => crate::query::jdbc(config, writable).await,
                     Err(reason) => vigil_core::interpreter::TaskResult::Failed {
                         reason,

@@ -10,6 +10,7 @@ use vigil_connectors::sources::{Source, ask};
 use vigil_core::interpreter::TaskResult;
 use vigil_core::monitor::evaluate::Answer;
 use vigil_core::monitor::{SourceKind, SourceSpec};
+use vigil_core::principal::Reach;
 
 /// Runs Conductor's JDBC task with `config` (its connection resolved); `writable`: the connection
 /// was declared writable (read from its declaration, never the task).
@@ -21,16 +22,25 @@ pub async fn jdbc(config: Value, writable: bool) -> TaskResult {
     }
 }
 
-/// Asks `source` with `config` (secrets revealed) and reports the task's result.
-pub async fn run(client: &reqwest::Client, source: SourceKind, config: Value) -> TaskResult {
+/// Asks `source` with `config` (secrets revealed) and reports the task's result; its addresses,
+/// resolved, are checked against `reach` first ([`vigil_connectors::egress`]).
+pub async fn run(client: &reqwest::Client, source: SourceKind, config: Value, reach: Reach) -> TaskResult {
+    if let Err(reason) =
+        vigil_connectors::egress::check(reach, &vigil_connectors::egress::targets(source, &config)).await
+    {
+        return TaskResult::Failed { reason, output: json!({}), terminal: true };
+    }
     let spec = SourceSpec::new(source, config);
-    let source = match Source::from_spec(&spec) {
+    let mut source = match Source::from_spec(&spec) {
         Ok(s) => s,
         Err(p) => {
             let at = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
             return TaskResult::Failed { reason: format!("{at}{}", p.message), output: json!({}), terminal: true };
         }
     };
+    if let Source::Browser(browser) = &mut source {
+        std::sync::Arc::make_mut(browser).set_reach(reach);
+    }
     match ask(client, &source).await {
         Answer::Samples(samples) => {
             let series: Vec<Value> = samples

@@ -128,7 +128,10 @@ fn forms_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// - JSON-escaped (a service echoing it back, `JSON.stringify`, jq's `@json`), also with every
 ///   non-ASCII character as `\uXXXX`;
 /// - HTML entities (jq's `@html`, a page), and shell-quoted (jq's `@sh`);
-/// - base64, standard and URL-safe, with and without padding (Basic auth, tokens).
+/// - base64, standard and URL-safe, with and without padding (Basic auth, tokens);
+/// - for a value beyond ASCII, its UTF-8 bytes read back as Latin-1 and as Windows-1252 (a
+///   header echoed by a server that decodes headers so, as HTTP/1.1 once said they were), each
+///   also JSON-escaped both ways.
 fn encodings(value: &str) -> Vec<String> {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -151,7 +154,31 @@ fn encodings(value: &str) -> Vec<String> {
     for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
         forms.push(engine.encode(value));
     }
+    if !value.is_ascii() {
+        for misread in [latin1(value), windows_1252(value)] {
+            forms.push(ascii_json(&misread));
+            forms.push(serde_json::to_string(&misread).unwrap_or_default().trim_matches('"').to_string());
+            forms.push(misread);
+        }
+    }
     forms
+}
+
+/// `value`'s UTF-8 bytes read as Latin-1: each byte the character of its number.
+fn latin1(value: &str) -> String {
+    value.bytes().map(char::from).collect()
+}
+
+/// `value`'s UTF-8 bytes read as Windows-1252 (Latin-1 but for 0x80 to 0x9F; the five bytes it
+/// leaves undefined are kept as Latin-1 reads them, as WHATWG's decoder does).
+fn windows_1252(value: &str) -> String {
+    const HIGH: [char; 32] = [
+        '\u{20ac}', '\u{81}', '\u{201a}', '\u{192}', '\u{201e}', '\u{2026}', '\u{2020}', '\u{2021}', '\u{2c6}',
+        '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8d}', '\u{17d}', '\u{8f}', '\u{90}', '\u{2018}', '\u{2019}',
+        '\u{201c}', '\u{201d}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{2dc}', '\u{2122}', '\u{161}', '\u{203a}',
+        '\u{153}', '\u{9d}', '\u{17e}', '\u{178}',
+    ];
+    value.bytes().map(|b| if (0x80..0xa0).contains(&b) { HIGH[usize::from(b - 0x80)] } else { char::from(b) }).collect()
 }
 
 /// Characters each percent-encoder leaves as they are, beyond ASCII letters and digits.
@@ -251,6 +278,10 @@ impl SecretSource for SecretValues {
     fn owner_denied(&self, workflow: &str, name: &str) -> Option<String> {
         self.teams.secret_refused(ObjectKind::Workflows, workflow, name)
     }
+
+    fn teams(&self) -> Option<&Teams> {
+        Some(&self.teams)
+    }
 }
 
 impl Secrets for SecretValues {
@@ -294,6 +325,21 @@ mod tests {
         let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret);
         assert_eq!(scrubbed(secret, &format!("token {b64}")), "token ***");
         assert_eq!(scrubbed(secret, "nothing here"), "nothing here");
+    }
+
+    /// Issue 61, item 7: a header is bytes, and a server may read a UTF-8 secret's bytes as
+    /// Latin-1 or Windows-1252 and echo that back, plain or JSON-escaped (Python's `json.dumps`).
+    #[test]
+    fn masks_a_non_ascii_secret_read_back_as_latin1_or_windows_1252() {
+        let secret = "p\u{e4}ss-w\u{f6}rd \u{20ac}uro";
+        let latin1: String = secret.bytes().map(char::from).collect();
+        assert_eq!(scrubbed(secret, &format!("echo {latin1}")), "echo ***");
+        assert_eq!(scrubbed(secret, &format!("echo {}", ascii_json(&latin1))), "echo ***");
+        assert_eq!(scrubbed(secret, "echo p\u{c3}\u{a4}ss-w\u{c3}\u{b6}rd \u{e2}\u{201a}\u{ac}uro"), "echo ***");
+        assert_eq!(
+            scrubbed(secret, r#"{"x-key": "p\u00c3\u00a4ss-w\u00c3\u00b6rd \u00e2\u0082\u00acuro"}"#),
+            r#"{"x-key": "***"}"#
+        );
     }
 
     /// Issue 31, item 7: every encoder a secret can pass through on its way out, run for real

@@ -223,10 +223,7 @@ impl Access {
     /// The team owning an alert named `name` with `labels`: by its labels, else by its name as
     /// a monitor's or workflow's.
     pub fn owner_of_alert(&self, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
-        self.teams
-            .owner_by_labels(labels)
-            .or_else(|| self.teams.owner(ObjectKind::Monitors, name, labels))
-            .or_else(|| self.teams.owner(ObjectKind::Workflows, name, labels))
+        self.teams.alert_owner(name, labels)
     }
 
     /// Whether the caller has `need` on an alert named `name` with `labels`.

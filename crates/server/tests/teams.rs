@@ -543,3 +543,79 @@ async fn runs_schedules_pages_and_pushed_alerts_are_each_teams_own() {
     let (_, all) = admin.call("GET", "/api/v2/alerts", None).await;
     assert_eq!(shown(&all)["status"]["silencedBy"], json!([id]));
 }
+
+/// Issue 61, item 2: an ALERT task of a team's workflow pages its own team's notifiers and shared
+/// ones, raises its own team's alerts, and cannot change another team's alert by its key; each
+/// checked when the task runs, on names and labels its input gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_task_pages_and_changes_only_its_teams_own() {
+    let server = support::serve(support::Options { auth: true, ..Default::default() }).await;
+    let mut defs = teams();
+    defs[1] = team(json!({"name": "search", "members": {"bob": "admin"},
+        "owns": {"labels": {"team": "search"}, "workflows": ["search-*"], "notifiers": ["search-*"]}}));
+    server.engine.set_teams(defs);
+    let store = server.store.clone();
+    let admin = mint("root", Role::Admin, Vec::new(), 1);
+    store.put_token(&admin.row).await.unwrap();
+    account(store.as_ref(), "ana", None).await;
+    let row = store.user("ana").await.unwrap().unwrap();
+    let minted = mint_for(&row, &server.engine.teams(), "t", Role::Write, Vec::new(), None, 1).unwrap();
+    store.put_token(&minted.row).await.unwrap();
+    let admin = Client { server: &server, token: admin.token };
+    let ana = Client { server: &server, token: minted.token };
+    for name in ["pay-hook", "search-hook", "ops-hook"] {
+        let hook = json!({"name": name, "type": "webhook", "url": format!("http://127.0.0.1:9/{name}")});
+        let (status, body) = admin.call("PUT", &format!("/api/v1/notifiers/{name}"), Some(hook)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    let alert = |name: &str| {
+        json!({"name": name, "tasks": [{"name": "page", "taskReferenceName": "page", "type": "ALERT",
+            "inputParameters": {"status": "${workflow.input.status}", "notifiers": ["${workflow.input.n}"],
+                "labels": "${workflow.input.labels}", "dedupKey": "${workflow.input.key}"}}]})
+    };
+    let (status, body) = admin.call("PUT", "/api/v1/workflows/search-raise", Some(alert("search-raise"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = ana.call("PUT", "/api/v1/workflows/pay-evil", Some(alert("pay-evil"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let engine = &server.engine;
+    let run = |who: &'static str, workflow: &'static str, input: Value| {
+        let client = if who == "ana" { &ana } else { &admin };
+        async move {
+            let (status, body) =
+                client.call("POST", &format!("/api/v1/workflows/{workflow}/instances"), Some(input)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            let ended = engine.wait(body["id"].as_str().unwrap()).await.unwrap();
+            (ended.status, ended.tasks[0].reason_for_incompletion.clone().unwrap_or_default())
+        }
+    };
+    use vigil_core::instance::WorkflowStatus::{Completed, Failed};
+    // Search's alert, firing under a key of its own.
+    let search = json!({"status": "firing", "n": "search-hook", "labels": {}, "key": "search-key"});
+    assert_eq!(run("admin", "search-raise", search).await.0, Completed);
+    // Pay's workflow: another team's notifier, labels or key are refused, whoever starts it.
+    for who in ["ana", "admin"] {
+        let (status, reason) =
+            run(who, "pay-evil", json!({"status": "firing", "n": "search-hook", "labels": {}, "key": ""})).await;
+        assert_eq!(status, Failed, "{who}");
+        assert!(reason.contains("notifier `search-hook` belongs to team `search`"), "{who}: {reason}");
+        let input = json!({"status": "firing", "n": "pay-hook", "labels": {"team": "search"}, "key": ""});
+        let (status, reason) = run(who, "pay-evil", input).await;
+        assert_eq!(status, Failed, "{who}");
+        assert!(reason.contains("team `search`'s"), "{who}: {reason}");
+        let input = json!({"status": "resolved", "n": "pay-hook", "labels": {}, "key": "search-key"});
+        let (status, reason) = run(who, "pay-evil", input).await;
+        assert_eq!(status, Failed, "{who}");
+        assert!(reason.contains("alert of team `search`"), "{who}: {reason}");
+    }
+    // Its own and shared notifiers, labels and keys still work.
+    let own = json!({"status": "firing", "n": "pay-hook", "labels": {"team": "pay"}, "key": "pay-key"});
+    assert_eq!(run("ana", "pay-evil", own).await, (Completed, String::new()));
+    let shared = json!({"status": "firing", "n": "ops-hook", "labels": {}, "key": ""});
+    assert_eq!(run("ana", "pay-evil", shared).await.0, Completed);
+    // Search's alert is still firing, and still search's.
+    let (_, alerts) = admin.call("GET", "/api/v1/alerts", None).await;
+    let search = alerts["items"].as_array().unwrap().iter().find(|a| a["dedupKey"] == json!("search-key")).cloned();
+    let search = search.unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(search["condition"], json!("firing"), "{search}");
+    assert_eq!(search["name"], json!("page"), "{search}");
+}

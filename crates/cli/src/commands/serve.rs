@@ -102,6 +102,12 @@ pub struct Args {
     /// several notifiers.
     #[arg(long, env = "VIGIL_HEARTBEAT", value_delimiter = ',')]
     pub heartbeat: Vec<String>,
+    /// A target on this host (`HOST:PORT`) that workflows written by non-admins may send a probe's
+    /// `body` to (a TCP, UDP or WebSocket check), or that is vigil's own address and they may call.
+    /// Without it they may not: see docs/reliability.md, "Where calls and checks may go". Repeat
+    /// the flag, or separate targets with commas.
+    #[arg(long, env = "VIGIL_PROBE_ALLOW", value_delimiter = ',')]
+    pub probe_allow: Vec<String>,
 }
 
 /// When API tokens are required.
@@ -139,6 +145,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let listen = listener.local_addr()?;
+    vigil_connectors::egress::configure(vec![listen], args.probe_allow.clone());
     let node_id = args.node_id.clone();
     let node = crate::commands::cluster::this_node(
         node_id.unwrap_or_else(|| format!("{}:{}", crate::commands::cluster::host_name(), listen.port())),

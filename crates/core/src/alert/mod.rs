@@ -22,6 +22,7 @@
 
 pub mod escalation;
 mod request;
+pub mod scope;
 
 use std::collections::{BTreeMap, VecDeque};
 

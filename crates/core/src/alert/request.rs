@@ -54,6 +54,10 @@ pub struct AlertRequest {
     /// them fires, this alert's notifications are held.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// The teams whose alerts this observation may change when its key names an existing alert
+    /// of another source ([`super::scope`]); `None`: any (a monitor, a trusted shared workflow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Vec<String>>,
 }
 
 impl AlertRequest {
@@ -125,6 +129,7 @@ impl AlertRequest {
             expires_at: None,
             routed: None,
             depends_on: Vec::new(),
+            within: None,
         })
     }
 }

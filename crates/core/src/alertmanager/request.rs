@@ -82,6 +82,7 @@ pub fn to_request(a: &Alert, now: Millis, notifiers: &[String]) -> AlertRequest 
         expires_at: failing.then_some(a.ends_at),
         routed: None,
         depends_on: Vec::new(),
+        within: None,
     }
 }
 

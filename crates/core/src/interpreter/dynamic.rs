@@ -6,7 +6,7 @@
 //! task of the definition. Making one ends the step's pass: [`super::step`] builds the new set
 //! and goes on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -18,6 +18,9 @@ use crate::instance::{DynamicTask, Instance};
 #[derive(Debug, Default)]
 pub struct Made {
     by_maker: HashMap<String, Vec<Task>>,
+    /// The maker of each made task, by reference name (a fork's branches are looked up one by
+    /// one: a scan per lookup would make a large fork quadratic).
+    maker_by_ref: HashMap<String, String>,
 }
 
 impl Made {
@@ -25,12 +28,14 @@ impl Made {
     /// builds is left out, and the task that would run it fails as missing from the definition.
     pub fn of(inst: &Instance) -> Self {
         let mut by_maker: HashMap<String, Vec<Task>> = HashMap::new();
+        let mut maker_by_ref = HashMap::new();
         for made in &inst.dynamic_tasks {
             if let Ok(task) = build_task(&made.task, &made.made_by) {
+                maker_by_ref.entry(task.ref_name.clone()).or_insert_with(|| made.made_by.clone());
                 by_maker.entry(made.made_by.clone()).or_default().push(task);
             }
         }
-        Self { by_maker }
+        Self { by_maker, maker_by_ref }
     }
 
     /// The tasks the execution `key` made, if it made any yet.
@@ -45,7 +50,7 @@ impl Made {
 
     /// The execution key of the task that made the task `reference`, if one did.
     pub fn maker_of(&self, reference: &str) -> Option<&str> {
-        self.by_maker.iter().find(|(_, tasks)| tasks.iter().any(|t| t.ref_name == reference)).map(|(k, _)| k.as_str())
+        self.maker_by_ref.get(reference).map(String::as_str)
     }
 }
 
@@ -63,7 +68,7 @@ pub(super) fn record(inst: &mut Instance, key: &str, tasks: Vec<Value>, workflow
 /// Checks tasks about to be made: each builds, and none reuses a reference name of `taken`
 /// or of another in the list. The error is Conductor's kind of reason.
 pub(super) fn check(tasks: &[Value], taken: &dyn Fn(&str) -> bool) -> Result<(), String> {
-    let mut seen = Vec::new();
+    let mut seen = HashSet::with_capacity(tasks.len());
     for (i, task) in tasks.iter().enumerate() {
         let path = format!("dynamic task [{i}]");
         if let Err(problems) = build_task(task, &path) {
@@ -71,10 +76,9 @@ pub(super) fn check(tasks: &[Value], taken: &dyn Fn(&str) -> bool) -> Result<(),
             return Err(format!("Dynamic tasks could not be created: {}", list.join("; ")));
         }
         let name = task["taskReferenceName"].as_str().unwrap_or_default();
-        if taken(name) || seen.contains(&name) {
+        if taken(name) || !seen.insert(name) {
             return Err(format!("Dynamic tasks could not be created: duplicate task reference name `{name}`"));
         }
-        seen.push(name);
     }
     Ok(())
 }
@@ -113,13 +117,38 @@ pub(super) fn fork_tasks(
     nested: bool,
 ) -> Result<Vec<Value>, String> {
     if let Some(Value::Array(items)) = input.get("forkTaskInputs") {
+        within_limit(fork, "forkTaskInputs", items.len())?;
         return Ok(from_fork_task_inputs(fork, input, items, nested));
     }
     match (&spec.tasks_param, &spec.legacy_param) {
-        (Some(param), _) => from_task_list(input, param, spec.input_param.as_deref().unwrap_or_default()),
-        (None, Some(param)) => from_legacy(input, param),
+        (Some(param), _) => {
+            if let Some(Value::Array(items)) = input.get(param) {
+                within_limit(fork, param, items.len())?;
+            }
+            from_task_list(input, param, spec.input_param.as_deref().unwrap_or_default())
+        }
+        (None, Some(param)) => {
+            if let Some(Value::Array(items)) = input.get(param).and_then(|v| v.get("dynamicTasks")) {
+                within_limit(fork, &format!("{param}.dynamicTasks"), items.len())?;
+            }
+            from_legacy(input, param)
+        }
         (None, None) => Err("FORK_JOIN_DYNAMIC has no `forkTaskInputs` list in its input".into()),
     }
+}
+
+/// Refuses a fork of more than [`super::MAX_FORK_BRANCHES`] branches, naming the fork, the
+/// input that listed them and how many it listed, before any branch is made.
+fn within_limit(fork: &Task, input: &str, count: usize) -> Result<(), String> {
+    if count <= super::MAX_FORK_BRANCHES {
+        return Ok(());
+    }
+    Err(format!(
+        "FORK_JOIN_DYNAMIC `{}`: input `{input}` lists {count} branches; one fork makes at most {} (split the list, \
+         e.g. a sub-workflow per slice)",
+        fork.ref_name,
+        super::MAX_FORK_BRANCHES
+    ))
 }
 
 /// `forkTaskInputs`: one task per item, of `forkTaskName`/`forkTaskType`, or a sub-workflow of
@@ -294,6 +323,26 @@ mod tests {
             json!({"name": "a", "taskReferenceName": "r", "type": "SIMPLE", "inputParameters": {"k": 1}})
         );
         assert!(fork_tasks(&task, &spec, &Map::new(), false).unwrap_err().contains("has no dynamic tasks"));
+    }
+
+    #[test]
+    fn a_fork_past_the_branch_limit_is_refused_before_anything_is_made() {
+        let (task, spec) =
+            fork(DynamicFork { tasks_param: Some("tasks".into()), input_param: Some("in".into()), legacy_param: None });
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| json!({"name": "t", "taskReferenceName": format!("t{i}"), "type": "SIMPLE"}))
+                .collect::<Vec<_>>()
+        };
+        let input = json!({"tasks": many(crate::interpreter::MAX_FORK_BRANCHES + 1), "in": {}});
+        let err = fork_tasks(&task, &spec, input.as_object().unwrap(), false).unwrap_err();
+        assert!(err.contains("input `tasks` lists 1001 branches") && err.contains("at most 1000"), "{err}");
+        let input = json!({"tasks": many(crate::interpreter::MAX_FORK_BRANCHES), "in": {}});
+        assert_eq!(fork_tasks(&task, &spec, input.as_object().unwrap(), false).unwrap().len(), 1000);
+        let items: Vec<Value> = (0..300_000).map(|i| json!(i)).collect();
+        let input = json!({"forkTaskInputs": items, "forkTaskName": "t"});
+        let err = fork_tasks(&task, &spec, input.as_object().unwrap(), false).unwrap_err();
+        assert!(err.contains("`forkTaskInputs` lists 300000 branches"), "{err}");
     }
 
     #[test]

@@ -183,6 +183,8 @@ pub enum Action {
         task_id: String,
         /// The request, with secrets revealed: never store it.
         request: HttpRequest,
+        /// Where its URL may go, by the authority that wrote it.
+        reach: crate::principal::Reach,
     },
     /// Apply an observation to an alert's lifecycle and report the task's result.
     Alert {
@@ -283,6 +285,8 @@ pub enum Action {
         jdbc: bool,
         /// Its settings, with secrets revealed: never store them.
         config: Value,
+        /// Where its addresses may go, by the authority that wrote them.
+        reach: crate::principal::Reach,
     },
     /// Finish an INLINE or JSON_JQ_TRANSFORM task that ran past the step's [`Budget`], beside
     /// the interpreter, and report its [`TaskResult`] ([`Evaluation::run`] gives it).
@@ -407,6 +411,12 @@ pub const MAX_VARIABLES_BYTES: usize = 256 * 1024;
 /// state that every commit writes, so it stops at 10,000; one with `keepLastN` at 1,000,000.
 pub const MAX_ITERATIONS: (u32, u32) = (10_000, 1_000_000);
 
+/// Most branches one FORK_JOIN_DYNAMIC makes (docs/reliability.md#limits): every branch is a task
+/// of its instance, written with it at each step, so a list from a request or a message is
+/// bounded before anything is made from it. A longer list fails the instance, naming the fork,
+/// the input and the count; split it (a sub-workflow per slice of at most this many).
+pub const MAX_FORK_BRANCHES: usize = 1_000;
+
 /// Secret values for resolution, and removal of leaked values from outputs.
 pub trait Secrets: SecretSource {
     /// Replaces every occurrence of a secret value in `value` with `***`.
@@ -476,6 +486,10 @@ pub fn step(instance: &mut Instance, def: &WorkflowDef, event: Event, cx: &mut S
         (remade, fuel) = (run.remade, run.fuel);
         actions.extend(run.finish());
     }
+    // Every task left uncreated when the fuel ran out asked for a turn; one is enough (a fork of
+    // many branches otherwise queued one continuation per branch, each doing it again).
+    let mut yielded = false;
+    actions.retain(|a| !matches!(a, Action::Yield) || !std::mem::replace(&mut yielded, true));
     actions
 }
 

@@ -84,6 +84,20 @@ impl Run<'_, '_> {
         if made || templated { self.inst.data_authority() } else { self.inst.defined_by.clone() }
     }
 
+    /// Where execution `i`'s calls may go: guarded when any of `fields` (those that give its
+    /// addresses) carries an authority short of trusted. Fields the task does not have give no address; with none of them, its first decides.
+    pub(crate) fn reach_of(&self, i: usize, fields: &[&str]) -> crate::principal::Reach {
+        use crate::principal::Reach;
+        let written = self.task_def(&self.inst.tasks[i].def_ref).map(|t| &t.input);
+        let mut given = fields.iter().filter(|f| written.is_some_and(|input| input.contains_key(**f))).peekable();
+        let guarded = if given.peek().is_none() {
+            fields.first().is_some_and(|f| self.authority_for(i, f).reach() == Reach::Guarded)
+        } else {
+            given.any(|f| self.authority_for(i, f).reach() == Reach::Guarded)
+        };
+        if guarded { Reach::Guarded } else { Reach::Anywhere }
+    }
+
     /// Execution `i`'s input as stored, with secrets masked: what a task hands on to other
     /// instances, nodes or the alert history (ALERT, UPDATE_TASK).
     pub(crate) fn masked_input(&self, i: usize) -> Map<String, Value> {

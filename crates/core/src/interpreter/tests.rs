@@ -77,7 +77,7 @@ fn http_of(actions: &[Action]) -> Vec<(String, HttpRequest)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Http { task_id, request } => Some((task_id.clone(), request.clone())),
+            Action::Http { task_id, request, .. } => Some((task_id.clone(), request.clone())),
             _ => None,
         })
         .collect()

@@ -61,6 +61,15 @@ impl Run<'_, '_> {
         match crate::alert::AlertRequest::from_input(&masked, &task.name, &self.inst.workflow_name, observation_id) {
             Ok(mut request) => {
                 request.observed_at = self.observed_at();
+                if let Some(teams) = self.cx.secrets.teams() {
+                    let trusted = ["notifiers", "labels", "name", "dedupKey"]
+                        .iter()
+                        .all(|f| self.authority_for(i, f).is_trusted());
+                    let workflow = self.inst.workflow_name.clone();
+                    if let Err(why) = crate::alert::scope::check(teams, &workflow, trusted, &mut request) {
+                        return self.fail(i, why, TaskStatus::FailedWithTerminalError);
+                    }
+                }
                 let task_id = self.inst.tasks[i].task_id.clone();
                 self.actions.push(Action::Alert { task_id, request: Box::new(request) });
             }

@@ -53,7 +53,8 @@ impl Run<'_, '_> {
         match HttpRequest::from_input(input) {
             Ok(request) => {
                 let task_id = self.inst.tasks[i].task_id.clone();
-                self.actions.push(Action::Http { task_id, request });
+                let reach = self.reach_of(i, &["http_request", "uri"]);
+                self.actions.push(Action::Http { task_id, request, reach });
             }
             Err(e) => self.fail(i, e, TaskStatus::FailedWithTerminalError),
         }

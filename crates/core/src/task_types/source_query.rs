@@ -51,7 +51,8 @@ impl Run<'_, '_> {
             return self.fail(i, reason, TaskStatus::FailedWithTerminalError);
         }
         let task_id = self.inst.tasks[i].task_id.clone();
-        self.actions.push(Action::Query { task_id, source, jdbc, config: Value::Object(config) });
+        let reach = self.reach_of(i, &["url", "steps", "host"]);
+        self.actions.push(Action::Query { task_id, source, jdbc, config: Value::Object(config), reach });
     }
 
     /// An SQL task names a connection an admin declared (`connection`, Conductor's

@@ -215,6 +215,23 @@ impl Teams {
         ))
     }
 
+    /// The team owning an alert named `name` with `labels`: by its labels, else by its name as a
+    /// monitor's or a workflow's. The one rule for who sees an alert and who may raise it.
+    pub fn alert_owner(&self, name: &str, labels: &BTreeMap<String, String>) -> Option<&str> {
+        self.owner_by_labels(labels)
+            .or_else(|| self.owner(ObjectKind::Monitors, name, labels))
+            .or_else(|| self.owner(ObjectKind::Workflows, name, labels))
+    }
+
+    /// The team owning whatever raised an alert: `monitor/<name>`'s monitor, else the workflow
+    /// named `source`.
+    pub fn source_owner(&self, source: &str) -> Option<&str> {
+        match source.strip_prefix("monitor/") {
+            Some(monitor) => self.owner_by_name(ObjectKind::Monitors, monitor),
+            None => self.owner_by_name(ObjectKind::Workflows, source),
+        }
+    }
+
     /// The team owning something known only by its labels (an alert, a silence's matchers).
     pub fn owner_by_labels(&self, labels: &BTreeMap<String, String>) -> Option<&str> {
         self.teams.iter().find(|t| t.owns.claims_labels(labels)).map(|t| t.name.as_str())

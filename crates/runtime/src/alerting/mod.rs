@@ -65,6 +65,8 @@ pub(crate) struct AlertDeps {
     pub ack_links: Option<crate::ack_link::AckLinks>,
     /// The status pages in force: their maintenance windows hold back their monitors' alerts.
     pub status_pages: Arc<std::sync::RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
+    /// The secrets in force, with the teams: who owns an alert that an observation's key names.
+    pub secrets: crate::secrets::SharedSecrets,
 }
 
 /// Runs the manager until its channel closes.
@@ -558,6 +560,24 @@ impl Manager {
                         let newest = self.quiet.entry(key).or_insert(request.observed_at);
                         *newest = (*newest).max(request.observed_at);
                         continue;
+                    }
+                    // A key that names another team's alert is not this workflow's to change.
+                    if let Some(existing) = self.cache.get(&key) {
+                        let secrets = self.deps.secrets.read().expect("lock").clone();
+                        if let Err(reason) =
+                            vigil_core::alert::scope::may_change(secrets.teams(), &existing.request, &request)
+                        {
+                            let remote = match from {
+                                ObservedFrom::Inbox { reply_part, .. } if !self.deps.ownership.owns(reply_part) => {
+                                    Some(reply_part)
+                                }
+                                _ => None,
+                            };
+                            let result = TaskResult::Failed { reason, output: json!({}), terminal: true };
+                            let event = Event::TaskResult { task_id, result };
+                            replies.push(Reply { key, instance, event, remote, resend: None });
+                            continue;
+                        }
                     }
                     // Every stored alert of this partition is loaded and this manager is its only
                     // writer, so a key missing from the cache is new: no store read per observation.

@@ -791,6 +791,7 @@ fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
         inbox: shared.inbox_handed.clone(),
         status_pages: shared.status_pages.clone(),
+        secrets: shared.secrets.clone(),
         ack_links: public_url
             .zip(shared.secret_box.clone())
             .map(|(url, sealer)| crate::ack_link::AckLinks::new(url, sealer)),

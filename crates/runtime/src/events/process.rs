@@ -24,6 +24,10 @@ use crate::shared::{EngineError, Shared, StartRequest};
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 /// The most of a payload a parked record keeps.
 const PARKED_PAYLOAD_BYTES: usize = 64 * 1024;
+/// The largest message an event handler reads (the API's request body limit): a larger one is
+/// parked unread, so one message cannot take the memory and the shard its plan would
+/// (docs/reliability.md#limits).
+pub const MAX_EVENT_PAYLOAD_BYTES: usize = 1 << 20;
 
 /// Why an action did not happen.
 enum Failure {
@@ -158,6 +162,13 @@ type Plan = (Vec<Action>, Vec<(String, String)>);
 /// What message `id` with body `payload` on queue `event` asks of each active handler of the
 /// queue, and the handlers that cannot act on it, with why.
 fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Plan {
+    if payload.len() > MAX_EVENT_PAYLOAD_BYTES {
+        let handlers = shared.event_handlers.read().expect("lock").clone();
+        let why =
+            format!("the message is {} bytes; an event handler reads at most {MAX_EVENT_PAYLOAD_BYTES}", payload.len());
+        let refused = handlers.for_event(event).iter().map(|r| (r.handler.name.clone(), why.clone())).collect();
+        return (Vec::new(), refused);
+    }
     let payload: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     let handlers = shared.event_handlers.read().expect("lock").clone();

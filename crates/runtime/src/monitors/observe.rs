@@ -41,6 +41,7 @@ pub fn request(def: &MonitorDef, reading: &Reading, slot: Millis) -> Option<Aler
         expires_at: None,
         routed: None,
         depends_on: def.ancestors.to_vec(),
+        within: None,
     })
 }
 

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use vigil_core::monitor::evaluate::Answer;
+use vigil_core::principal::Reach;
 use vigil_core::time::Millis;
 
 use super::conditions::{Judge, Observed};
@@ -75,6 +76,8 @@ pub struct BrowserSource {
     timeout: Duration,
     viewport: (u32, u32),
     judge: Judge,
+    /// Where its pages may be (guarded when a task's address came from less than an admin).
+    reach: Reach,
 }
 
 /// What a failed browser check leaves to look at.
@@ -113,7 +116,7 @@ impl SourceConfig for BrowserConfig {
         let actions = steps::build(self.steps)?;
         let judge = Judge::new(&self.conditions, "[CONNECTED] == true", self.failing.as_deref(), true)?;
         let timeout = super::duration(self.timeout.as_deref(), DEFAULT_TIMEOUT)?;
-        Ok(BrowserSource { url, actions, timeout, viewport, judge })
+        Ok(BrowserSource { url, actions, timeout, viewport, judge, reach: Reach::Anywhere })
     }
 }
 
@@ -121,6 +124,11 @@ impl SourceConfig for BrowserConfig {
 static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BROWSERS);
 
 impl BrowserSource {
+    /// Bounds where this visit's pages may be, by the authority that gave its addresses.
+    pub fn set_reach(&mut self, reach: Reach) {
+        self.reach = reach;
+    }
+
     /// Visits the page: the answer, and what a failure leaves to look at.
     pub async fn visit(&self) -> (Answer, Option<Evidence>) {
         let url = match &self.url {
@@ -184,7 +192,7 @@ impl BrowserSource {
         seen: &mut Observed,
         page: &mut Option<Page>,
     ) -> Result<Option<String>, String> {
-        let page = page.insert(Page::open(&browser.endpoint, self.typed()).await?);
+        let page = page.insert(Page::open(&browser.endpoint, self.typed(), self.reach).await?);
         let opened = page.navigate(url, deadline).await;
         seen.status = page.document_status.unwrap_or(0);
         if let Err(why) = opened {
@@ -192,7 +200,9 @@ impl BrowserSource {
         }
         seen.connected = true;
         for (i, action) in self.actions.iter().enumerate() {
-            page.act(action, deadline).await.map_err(|why| format!("step {} ({}): {why}", i + 1, action.describe()))?;
+            let step = |why: String| format!("step {} ({}): {why}", i + 1, action.describe());
+            page.act(action, deadline).await.map_err(step)?;
+            page.check_opened().await.map_err(step)?;
         }
         let text = page.evaluate(&steps::text(None)).await.unwrap_or_default();
         let mut body = text.as_str().unwrap_or_default().to_string();

@@ -8,6 +8,8 @@ use tokio::time::Instant;
 use super::Evidence;
 use super::cdp::Cdp;
 use super::steps::{self, Action};
+use crate::egress;
+use vigil_core::principal::Reach;
 
 /// How often a waiting step looks again.
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -27,18 +29,31 @@ pub struct Page {
     /// The status of the last opened URL's document.
     pub document_status: Option<u16>,
     loaded: bool,
+    /// Where the page may go (checked on every URL the top frame opens, redirects included).
+    reach: Reach,
+    /// URLs the top frame opened since they were last checked.
+    opened: Vec<String>,
 }
 
 impl Page {
     /// A new page in the browser at `endpoint`, with its events on.
-    pub async fn open(endpoint: &str, typed: Vec<String>) -> Result<Page, String> {
+    pub async fn open(endpoint: &str, typed: Vec<String>, reach: Reach) -> Result<Page, String> {
         let mut cdp = Cdp::connect(endpoint).await?;
         let target = cdp.call(None, "Target.createTarget", json!({"url": "about:blank"})).await?;
         let target = target["targetId"].as_str().ok_or("Chromium made no page")?.to_string();
         let attached = cdp.call(None, "Target.attachToTarget", json!({"targetId": target, "flatten": true})).await?;
         let session = attached["sessionId"].as_str().ok_or("Chromium did not attach to its page")?.to_string();
-        let mut page =
-            Page { cdp, session, typed, console: String::new(), loader: None, document_status: None, loaded: false };
+        let mut page = Page {
+            cdp,
+            session,
+            typed,
+            console: String::new(),
+            loader: None,
+            document_status: None,
+            loaded: false,
+            reach,
+            opened: Vec::new(),
+        };
         for domain in ["Page.enable", "Runtime.enable", "Network.enable", "Log.enable"] {
             page.call(domain, json!({})).await?;
         }
@@ -61,6 +76,10 @@ impl Page {
             let line = match event["method"].as_str().unwrap_or_default() {
                 "Page.loadEventFired" => {
                     self.loaded = true;
+                    None
+                }
+                "Page.frameNavigated" if p["frame"].get("parentId").is_none() => {
+                    self.opened.extend(p["frame"]["url"].as_str().map(str::to_string));
                     None
                 }
                 "Network.responseReceived"
@@ -118,8 +137,28 @@ impl Page {
         Ok(answer["result"].get_mut("value").map(Value::take).unwrap_or(Value::Null))
     }
 
-    /// Opens `url` and waits for it to load (by `deadline`).
+    /// Refuses the visit when the top frame opened a page it may not (a redirect or a script
+    /// took it to `file:`, `data:`, or vigil's own address): nothing of that page is read.
+    pub async fn check_opened(&mut self) -> Result<(), String> {
+        self.absorb();
+        for url in std::mem::take(&mut self.opened) {
+            // Chromium's own placeholders: the empty page and the page of a load that failed.
+            if url == "about:blank" || url.starts_with("chrome-error://") {
+                continue;
+            }
+            egress::browsable(&url).map_err(|why| format!("the page went to a refused address: {why}"))?;
+            egress::check_url(self.reach, &url)
+                .await
+                .map_err(|why| format!("the page went to a refused address: {why}"))?;
+        }
+        Ok(())
+    }
+
+    /// Opens `url` and waits for it to load (by `deadline`); a URL that is not a web page, or
+    /// that the visit's reach does not allow, is refused before anything is opened.
     pub async fn navigate(&mut self, url: &str, deadline: Instant) -> Result<(), String> {
+        egress::browsable(url)?;
+        egress::check_url(self.reach, url).await?;
         self.loaded = false;
         self.document_status = None;
         let answer = self.cdp.call(Some(&self.session), "Page.navigate", json!({"url": url})).await;
@@ -136,7 +175,7 @@ impl Page {
             self.cdp.events.push_back(event);
             self.absorb();
         }
-        Ok(())
+        self.check_opened().await
     }
 
     /// Evaluates `expression` until `accept` takes its value, or `deadline`; the last value seen
