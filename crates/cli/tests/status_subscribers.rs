@@ -375,7 +375,11 @@ async fn a_webhook_subscribes_from_the_page_and_answers_its_challenge() {
     let write = token(&db, "write");
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
-    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    // The webhooks are on this host: the operator allows them (a form's webhook may not reach
+    // the host's own addresses otherwise).
+    let allowed = hooks.url.trim_start_matches("http://").to_string();
+    let flags = ["--auth", "on", "--public-url", &public, "--probe-allow", &allowed];
+    let (child, base) = serve_api(&db, &config, port, &flags).await;
     let _child = KillOnDrop(child);
     let http = vigil_connectors::http_client();
     let form = async |slug: &str, body: String| {
@@ -473,4 +477,79 @@ async fn a_webhook_subscribes_from_the_page_and_answers_its_challenge() {
             .unwrap()
             .contains("subscribe-webhook")
     );
+}
+
+/// Issue 61, item 5: a page's form cannot be used to send many letters, to close the page's
+/// subscriptions to everyone, or to make vigil post to its own API: each visitor subscribes at a
+/// pace (429 with Retry-After), an address is asked to confirm once per period whatever the page,
+/// and a webhook from an `any` form reaches no address of vigil's host unless the operator allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pages_form_sends_few_letters_and_reaches_nothing_of_vigils_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["status-pages", "notifiers", "monitors"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let check = "- name: web\n  every: 1h\n  source:\n    http:\n      url: http://127.0.0.1:9/\n      conditions: [\"[STATUS] == 200\"]\n";
+    std::fs::write(config.join("monitors/m.yaml"), check).unwrap();
+    let mail = "name: mail\ntype: email\nhost: 127.0.0.1\nport: 9\ntls: none\nfrom: status@example.com\nto: [ops@example.com]\n";
+    std::fs::write(config.join("notifiers/mail.yaml"), mail).unwrap();
+    for slug in ["acme", "beta"] {
+        let page = format!(
+            "slug: {slug}\ntitle: Status\ncomponents:\n  - name: Website\n    monitor: web\nsubscribers:\n  email: mail\n  webhook_form: any\n"
+        );
+        std::fs::write(config.join(format!("status-pages/{slug}.yaml")), page).unwrap();
+    }
+    let db = dir.path().join("vigil.db");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--public-url", &public]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let form = async |slug: &str, body: String| {
+        let res = http
+            .post(format!("{base}/status/{slug}/subscribe"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (res.status().as_u16(), retry, res.text().await.unwrap())
+    };
+    let encoded = |url: &str| url.replace(':', "%3A").replace('/', "%2F");
+    // The same address on two pages: one letter.
+    assert_eq!(form("acme", "email=victim%40example.org".into()).await.0, 200);
+    assert_eq!(form("beta", "email=victim%40example.org".into()).await.0, 200, "the same answer");
+    // vigil's own API (auth is off on loopback) and the link-local metadata service.
+    for hook in [format!("{public}/api/v1/workflows/x/instances"), "http://169.254.169.254/latest/meta-data".into()] {
+        let (status, _, said) = form("acme", format!("webhook={}", encoded(&hook))).await;
+        assert_eq!(status, 400, "{hook}: {said}");
+        assert!(said.contains("--probe-allow"), "{said}");
+    }
+    // A flood from one address.
+    let mut answers = Vec::new();
+    for i in 0..30 {
+        answers.push(form("acme", format!("email=reader{i}%40example.org")).await);
+    }
+    let accepted = answers.iter().filter(|a| a.0 == 200).count();
+    assert_eq!(accepted, 6, "ten at once from one address, the four above included");
+    let paced = answers.iter().filter(|a| a.0 == 429 && a.1.is_some()).count();
+    assert_eq!(paced, 24, "the rest wait, told how long: {:?}", answers.iter().map(|a| a.0).collect::<Vec<_>>());
+    let listed = |slug: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let res = http.get(format!("{base}/api/v1/status-pages/{slug}/subscribers")).send().await.unwrap();
+            let body: Value = res.json().await.unwrap();
+            body["subscribers"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    assert_eq!(listed("acme").await.len(), 7, "the victim and six readers");
+    assert!(listed("beta").await.is_empty(), "the victim was asked to confirm on acme already");
+    drop(_child);
+    let store = vigil_store::SqliteStore::open(&db).await.unwrap();
+    let letters =
+        vigil_store::Store::due_notices(&store, &["acme".into(), "beta".into()], i64::MAX, 100).await.unwrap();
+    assert_eq!(letters.len(), 7, "one confirmation per subscriber, none for the second page");
 }

@@ -16,6 +16,8 @@ use std::sync::RwLock;
 
 use serde_json::Value;
 use vigil_core::principal::Reach;
+
+use crate::public_address::AddressError;
 use vigil_core::source_kind::SourceKind;
 
 /// What bounds guarded calls on this node: its own listen addresses, and the targets the operator
@@ -124,6 +126,51 @@ async fn check_one(target: &Target) -> Result<(), String> {
     Ok(())
 }
 
+/// The addresses an `http(s)` webhook that anyone may subscribe (a status page's form with
+/// `webhook_form: any`) reaches, all allowed: none on loopback, link-local or unspecified, and
+/// none of vigil's own listen addresses, unless the operator allowed the target
+/// (`--probe-allow`). The name is resolved once; send to these addresses only
+/// ([`crate::public_address::pinned_client`]), so a name that resolves elsewhere a moment later
+/// reaches nothing else.
+pub async fn resolve_outward(url: &reqwest::Url) -> Result<Vec<SocketAddr>, AddressError> {
+    let (Some(host), true) = (url.host_str(), matches!(url.scheme(), "http" | "https")) else {
+        return Err(AddressError::NotHttp(url.to_string()));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| AddressError::Unresolved { host: host.clone(), reason: e.to_string() })?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(AddressError::Unresolved { host, reason: "no address".into() });
+    }
+    let bounds = BOUNDS.read().expect("lock");
+    let target = format!("{host}:{port}");
+    for addr in &addrs {
+        let ip = local_form(addr.ip());
+        let inward = ip.is_loopback() || link_local(ip) || is_own(*addr, &bounds.own);
+        let allowed = bounds
+            .allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&target) || a.parse::<SocketAddr>().ok() == Some(*addr));
+        if inward && !allowed {
+            return Err(AddressError::Inward { host, ip: addr.ip(), target });
+        }
+    }
+    Ok(addrs)
+}
+
+fn link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
 /// The host and port a URL or `host:port` names (`default_port` when it names none).
 fn host_and_port(url: &str, default_port: u16) -> Option<(String, u16)> {
     let parsed = if url.contains("://") {
@@ -218,6 +265,26 @@ mod tests {
         assert_eq!(host_and_port("https://[::1]/x", 0), Some(("::1".into(), 443)));
         let browser = serde_json::json!({"url": "https://a.example", "steps": [{"goto": "http://127.0.0.1:7700/api"}]});
         assert_eq!(targets(SourceKind::Browser, &browser).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_webhook_anyone_subscribes_reaches_no_inward_address() {
+        for url in [
+            "http://127.0.0.1:9/h",
+            "http://[::1]/h",
+            "http://169.254.169.254/latest",
+            "http://localhost/h",
+            "http://0.0.0.0:80/",
+        ] {
+            let why = resolve_outward(&reqwest::Url::parse(url).unwrap()).await.unwrap_err().to_string();
+            assert!(why.contains("--probe-allow"), "{url}: {why}");
+        }
+        let inner = reqwest::Url::parse("http://10.0.0.5:8080/hook").unwrap();
+        assert_eq!(
+            resolve_outward(&inner).await.unwrap(),
+            vec!["10.0.0.5:8080".parse().unwrap()],
+            "a private network is fine"
+        );
     }
 
     #[tokio::test]

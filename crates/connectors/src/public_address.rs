@@ -75,6 +75,19 @@ pub enum AddressError {
         /// The address.
         ip: IpAddr,
     },
+    /// It resolves to an address of vigil's own host or link ([`crate::egress::resolve_outward`]).
+    #[error(
+        "`{host}` resolves to {ip}, an address of vigil's own host or link; a webhook subscribed from a page may not \
+         reach it unless the operator allows it (`vigil serve --probe-allow {target}`)"
+    )]
+    Inward {
+        /// The host.
+        host: String,
+        /// The address.
+        ip: IpAddr,
+        /// `host:port`, as the operator would allow it.
+        target: String,
+    },
 }
 
 /// The addresses `url` reaches, all public; an error when any is not (a name with one private

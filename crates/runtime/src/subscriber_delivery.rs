@@ -115,12 +115,15 @@ impl Engine {
                 };
                 email.send_letter(&letter, SEND_TIMEOUT).await
             }
-            Message::Webhook { url, body, public_only } => match self.post_signed(row, &url, body, public_only).await {
-                Ok(_) => Outcome::Delivered,
-                Err(failed) => failed,
-            },
-            Message::Verify { url, body, challenge, public_only } => {
-                let answer = match self.post_signed(row, &url, body, public_only).await {
+            Message::Webhook { url, body, public_only, from_form } => {
+                match self.post_signed(row, &url, body, (public_only, from_form)).await {
+                    Ok(_) => Outcome::Delivered,
+                    Err(failed) => failed,
+                }
+            }
+            Message::Verify { url, body, challenge, public_only, .. } => {
+                // Every challenge goes to a webhook subscribed from a page's form.
+                let answer = match self.post_signed(row, &url, body, (public_only, true)).await {
                     Ok(r) => read_at_most(r, 64 * 1024).await,
                     Err(failed) => return failed,
                 };
@@ -138,21 +141,33 @@ impl Engine {
     }
 
     /// Posts `body` to `url`, signed as Standard Webhooks says; with `public_only`, only to the
-    /// public addresses its name resolves to now, following no redirect. The answer when it
-    /// is a success, else what to do about the notice.
+    /// public addresses its name resolves to now, and `from_form`, never to this host's or
+    /// vigil's own; either way following no redirect. The answer when it is a success, else what
+    /// to do about the notice.
     async fn post_signed(
         &self,
         row: &NoticeRow,
         url: &str,
         body: String,
-        public_only: bool,
+        (public_only, from_form): (bool, bool),
     ) -> Result<reqwest::Response, Outcome> {
         let Some(sealer) = self.shared().secret_box.clone() else {
             return Err(Outcome::Retry { reason: "no signing key".into(), after: None });
         };
-        let client = match public_only {
-            false => self.shared().http.clone(),
-            true => {
+        let client = match (public_only, from_form) {
+            (false, false) => self.shared().http.clone(),
+            (false, true) => {
+                let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
+                let addrs = vigil_connectors::egress::resolve_outward(&parsed).await.map_err(|e| match e {
+                    public_address::AddressError::Unresolved { .. } => {
+                        Outcome::Retry { reason: e.to_string(), after: None }
+                    }
+                    _ => Outcome::Permanent { reason: e.to_string() },
+                })?;
+                public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
+                    .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
+            }
+            (true, _) => {
                 let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
                 let addrs = public_address::resolve_public(&parsed).await.map_err(|e| match e {
                     public_address::AddressError::Unresolved { .. } => {

@@ -22,6 +22,9 @@ use crate::Engine;
 /// not fill the store.
 const MOST_UNCONFIRMED: u64 = 1_000;
 
+/// The most new subscriptions waiting for confirmation a page takes in an hour.
+const MOST_PER_HOUR: u64 = 100;
+
 /// Why a subscription could not be made or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscribeError {
@@ -74,6 +77,10 @@ pub(crate) enum Message {
         /// Only to public addresses (a webhook subscribed from a page whose form says so).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         public_only: bool,
+        /// Subscribed from a page's form: never to this host's or vigil's own addresses
+        /// ([`vigil_connectors::egress::resolve_outward`]), whatever the form allows.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_form: bool,
     },
     /// The challenge a webhook subscribed from the page must answer (its answer's body holds
     /// `challenge`) before anything else is sent to it: a signed `POST` of `body`.
@@ -87,6 +94,9 @@ pub(crate) enum Message {
         /// Only to public addresses.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         public_only: bool,
+        /// Subscribed from a page's form (every `Verify` is, but those stored before this field).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_form: bool,
     },
 }
 
@@ -193,10 +203,7 @@ impl Engine {
         }
         let components = Self::checked_components(&page, components)?;
         let (base, sealer) = self.link_parts()?;
-        let store = &self.shared().store;
-        if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
-            return Err(SubscribeError::Busy);
-        }
+        self.room_for_one_more(slug).await?;
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let confirm = self.link(&base, &sealer, LinkPurpose::Confirm, slug, &id);
         let message = Message::Email {
@@ -212,6 +219,20 @@ impl Engine {
             unsubscribe: None,
         };
         self.add_unconfirmed(slug, &id, ("email", address), components, ("confirm", message)).await?;
+        Ok(())
+    }
+
+    /// Refuses a new subscription to page `slug` while [`MOST_UNCONFIRMED`] wait for confirmation
+    /// (they expire after [`vigil_store::UNCONFIRMED_KEPT`]) or [`MOST_PER_HOUR`] came in the
+    /// last hour: a flood closes the page's form for an hour at most, not until someone cleans up.
+    async fn room_for_one_more(&self, slug: &str) -> Result<(), SubscribeError> {
+        let store = &self.shared().store;
+        let now = self.now();
+        if store.unconfirmed_subscribers(slug, now - 3_600_000).await? >= MOST_PER_HOUR
+            || store.unconfirmed_subscribers(slug, now - vigil_store::UNCONFIRMED_KEPT).await? >= MOST_UNCONFIRMED
+        {
+            return Err(SubscribeError::Busy);
+        }
         Ok(())
     }
 
@@ -301,13 +322,14 @@ impl Engine {
         }
         if form == WebhookForm::Public {
             public_address::resolve_public(&parsed).await.map_err(|e| SubscribeError::Invalid(e.to_string()))?;
+        } else {
+            vigil_connectors::egress::resolve_outward(&parsed)
+                .await
+                .map_err(|e| SubscribeError::Invalid(e.to_string()))?;
         }
         let components = Self::checked_components(&page, components)?;
         let (base, sealer) = self.link_parts()?;
-        let store = &self.shared().store;
-        if store.unconfirmed_subscribers(slug).await? >= MOST_UNCONFIRMED {
-            return Err(SubscribeError::Busy);
-        }
+        self.room_for_one_more(slug).await?;
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let challenge = B64.encode(signed(&sealer, "challenge", slug, &id));
         let body = serde_json::json!({
@@ -321,6 +343,7 @@ impl Engine {
             body: body.to_string(),
             challenge,
             public_only: form == WebhookForm::Public,
+            from_form: true,
         };
         if !self.add_unconfirmed(slug, &id, (FORM_WEBHOOK, url), components, ("verify", message)).await? {
             return Ok(None);
@@ -435,7 +458,12 @@ impl Engine {
         let mut notices = Vec::with_capacity(told.len());
         for s in told {
             let message = match s.kind.as_str() {
-                "webhook" => Message::Webhook { url: s.address.clone(), body: payload.to_string(), public_only: false },
+                "webhook" => Message::Webhook {
+                    url: s.address.clone(),
+                    body: payload.to_string(),
+                    public_only: false,
+                    from_form: false,
+                },
                 FORM_WEBHOOK => {
                     // Whoever subscribed it from the page can leave the same way.
                     let mut body = payload.clone();
@@ -444,6 +472,7 @@ impl Engine {
                         url: s.address.clone(),
                         body: body.to_string(),
                         public_only: form == WebhookForm::Public,
+                        from_form: true,
                     }
                 }
                 _ => {

@@ -121,7 +121,23 @@ async fn subscribers_and_their_notices(store: &dyn Store) {
         ["confirm/s1"],
         "the confirmation only"
     );
-    assert_eq!(store.unconfirmed_subscribers("public").await.unwrap(), 1, "the webhook came confirmed");
+    assert_eq!(store.unconfirmed_subscribers("public", 0).await.unwrap(), 1, "the webhook came confirmed");
+    assert_eq!(store.unconfirmed_subscribers("public", 501).await.unwrap(), 0, "counted since a time");
+    // One confirmation per address and period, whatever the page; none once it expired.
+    let elsewhere = crate::SubscriberRow { page: "other".into(), id: "o1".into(), created_at: 900, ..reader.clone() };
+    let other =
+        |id: &str| crate::NewNotice { page: "other".into(), subscriber: id.into(), ..notice(&format!("confirm/{id}")) };
+    assert!(!store.put_subscriber(&elsewhere, Some(&other("o1"))).await.unwrap(), "asked already");
+    let later = crate::UNCONFIRMED_KEPT + 501;
+    let expired = crate::SubscriberRow { page: "other".into(), id: "o2".into(), created_at: later, ..reader.clone() };
+    assert!(store.put_subscriber(&expired, Some(&other("o2"))).await.unwrap(), "a period later");
+    assert!(!store.confirm_subscriber("other", "o2", later + crate::UNCONFIRMED_KEPT + 1).await.unwrap(), "expired");
+    let stale = crate::SubscriberRow { page: "other".into(), id: "o3".into(), created_at: 3 * later, ..reader.clone() };
+    assert!(store.put_subscriber(&stale, None).await.unwrap(), "the expired one made way");
+    assert!(store.subscriber("other", "o2").await.unwrap().is_none(), "expired rows are removed");
+    let left = store.due_notices(&["other".into()], i64::MAX, 10).await.unwrap();
+    assert!(left.is_empty(), "with their notices: {left:?}");
+    assert!(store.remove_subscriber("other", "o3").await.unwrap());
 
     assert!(store.confirm_subscriber("public", "s1", 700).await.unwrap());
     assert!(!store.confirm_subscriber("public", "s1", 800).await.unwrap(), "confirmed once");

@@ -60,7 +60,7 @@ pub use secret_box::SecretBox;
 pub use sessions::{SessionRow, SignInStateRow};
 pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
-pub use subscribers::{NewNotice, NoticeRow, SubscriberRow};
+pub use subscribers::{NewNotice, NoticeRow, SubscriberRow, UNCONFIRMED_KEPT};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use users::{AccountRefresh, UserRow};
 pub use work::{WorkChange, WorkOffer};
@@ -417,9 +417,10 @@ pub trait Store: Send + Sync + 'static {
     async fn forget_monitor_live(&self, before: Millis) -> Result<()>;
     /// Page `page`'s subscribers, oldest first.
     async fn subscribers(&self, page: &str) -> Result<Vec<SubscriberRow>>;
-    /// How many of page `page`'s subscribers have not confirmed.
-    async fn unconfirmed_subscribers(&self, page: &str) -> Result<u64>;
-    /// Confirms a subscriber at `at`; false when there is none or it was confirmed before.
+    /// How many of page `page`'s subscribers have not confirmed, of those made since `since`.
+    async fn unconfirmed_subscribers(&self, page: &str, since: Millis) -> Result<u64>;
+    /// Confirms a subscriber at `at`; false when there is none, it was confirmed before, or it
+    /// expired unconfirmed ([`UNCONFIRMED_KEPT`]).
     async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool>;
     /// Removes a subscriber and its notices not sent; whether there was one.
     async fn remove_subscriber(&self, page: &str, id: &str) -> Result<bool>;

@@ -699,6 +699,9 @@ macro_rules! store_impl {
 
         async fn put_subscriber(&self, row: &crate::SubscriberRow, confirm: Option<&crate::NewNotice>) -> Result<bool> {
             let mut tx = self.writer.begin().await?;
+            let kept_since = row.created_at - crate::subscribers::UNCONFIRMED_KEPT;
+            sqlx::query(crate::subscribers::DELETE_EXPIRED).bind(&row.page).bind(kept_since).execute(&mut *tx).await?;
+            sqlx::query(crate::subscribers::DELETE_ORPHAN_NOTICES).bind(&row.page).execute(&mut *tx).await?;
             let done = sqlx::query(crate::subscribers::INSERT_SUBSCRIBER)
                 .bind(&row.page)
                 .bind(&row.id)
@@ -707,9 +710,12 @@ macro_rules! store_impl {
                 .bind(&row.components)
                 .bind(row.confirmed_at)
                 .bind(row.created_at)
+                .bind(kept_since)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
+                // The expired ones are gone all the same.
+                tx.commit().await?;
                 return Ok(false);
             }
             insert_notices(&mut tx, confirm.map(std::slice::from_ref).unwrap_or_default()).await?;
@@ -765,15 +771,24 @@ macro_rules! store_impl {
             Ok(())
         }
 
-        async fn unconfirmed_subscribers(&self, page: &str) -> Result<u64> {
-            let n: i64 =
-                sqlx::query_scalar(crate::subscribers::COUNT_UNCONFIRMED).bind(page).fetch_one(&self.reader).await?;
+        async fn unconfirmed_subscribers(&self, page: &str, since: Millis) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(crate::subscribers::COUNT_UNCONFIRMED)
+                .bind(page)
+                .bind(since)
+                .fetch_one(&self.reader)
+                .await?;
             Ok(n as u64)
         }
 
         async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool> {
-            let done =
-                sqlx::query(crate::subscribers::CONFIRM).bind(page).bind(id).bind(at).execute(&self.writer).await?;
+            let kept_since = at - crate::subscribers::UNCONFIRMED_KEPT;
+            let done = sqlx::query(crate::subscribers::CONFIRM)
+                .bind(page)
+                .bind(id)
+                .bind(at)
+                .bind(kept_since)
+                .execute(&self.writer)
+                .await?;
             Ok(done.rows_affected() == 1)
         }
 

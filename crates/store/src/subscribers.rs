@@ -54,20 +54,37 @@ pub struct NoticeRow {
     pub next_attempt_at: Millis,
 }
 
-/// Adds a subscriber unless the page has one of that kind and address.
+/// How long a subscriber that has not confirmed is kept, counted and confirmable: it expires
+/// after, and the same address may be sent a confirmation again (one per this period, whatever
+/// page it subscribes to).
+pub const UNCONFIRMED_KEPT: Millis = 24 * 3_600_000;
+
+/// Adds a subscriber unless the page has one of that kind and address, or (for one not confirmed
+/// yet) some page has an unconfirmed one of that kind and address made since `$8`: an address is
+/// asked to confirm once per [`UNCONFIRMED_KEPT`].
 pub(crate) const INSERT_SUBSCRIBER: &str = "INSERT INTO status_subscribers (page, id, kind, address, components, confirmed_at, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (page, kind, address) DO NOTHING";
+     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE $6 IS NOT NULL OR NOT EXISTS (SELECT 1 FROM status_subscribers \
+     WHERE kind = $3 AND address = $4 AND confirmed_at IS NULL AND created_at >= $8) \
+     ON CONFLICT (page, kind, address) DO NOTHING";
+
+/// Removes a page's unconfirmed subscribers made before `$2` (expired), and so their notices.
+pub(crate) const DELETE_EXPIRED: &str =
+    "DELETE FROM status_subscribers WHERE page = $1 AND confirmed_at IS NULL AND created_at < $2";
+
+/// The notices of subscribers that are no more.
+pub(crate) const DELETE_ORPHAN_NOTICES: &str = "DELETE FROM subscriber_notices WHERE page = $1 AND NOT EXISTS \
+     (SELECT 1 FROM status_subscribers s WHERE s.page = subscriber_notices.page AND s.id = subscriber_notices.subscriber)";
 
 /// The columns of a subscriber, in [`SubscriberRow`]'s order.
 pub(crate) const SUBSCRIBER_COLUMNS: &str = "page, id, kind, address, components, confirmed_at, created_at";
 
-/// How many of a page's subscribers have not confirmed.
+/// How many of a page's subscribers have not confirmed, of those made since `$2`.
 pub(crate) const COUNT_UNCONFIRMED: &str =
-    "SELECT COUNT(*) FROM status_subscribers WHERE page = $1 AND confirmed_at IS NULL";
+    "SELECT COUNT(*) FROM status_subscribers WHERE page = $1 AND confirmed_at IS NULL AND created_at >= $2";
 
-/// Confirms one.
-pub(crate) const CONFIRM: &str =
-    "UPDATE status_subscribers SET confirmed_at = $3 WHERE page = $1 AND id = $2 AND confirmed_at IS NULL";
+/// Confirms one that has not expired (made since `$4`).
+pub(crate) const CONFIRM: &str = "UPDATE status_subscribers SET confirmed_at = $3 \
+     WHERE page = $1 AND id = $2 AND confirmed_at IS NULL AND created_at >= $4";
 
 /// Removes one.
 pub(crate) const DELETE_SUBSCRIBER: &str = "DELETE FROM status_subscribers WHERE page = $1 AND id = $2";

@@ -38,9 +38,19 @@ struct Slot {
 }
 
 /// The pages rendered lately, by slug, and those changed here since (rendered anew at the next
-/// request, keeping the last text's validators when the text came out the same).
-#[derive(Clone, Default)]
-pub struct PageCache(Arc<Mutex<Pages>>);
+/// request, keeping the last text's validators when the text came out the same); and the pace
+/// of each visitor's subscriptions.
+#[derive(Clone)]
+pub struct PageCache(Arc<Mutex<Pages>>, Arc<crate::throttle::SignInThrottle>);
+
+/// Subscriptions one address makes at once before each waits.
+pub const FREE_SUBSCRIPTIONS: u32 = 10;
+
+impl Default for PageCache {
+    fn default() -> Self {
+        Self(Arc::default(), Arc::new(crate::throttle::SignInThrottle::with_free(FREE_SUBSCRIPTIONS)))
+    }
+}
 
 #[derive(Default)]
 struct Pages {
@@ -49,6 +59,12 @@ struct Pages {
 }
 
 impl PageCache {
+    /// Subscriptions made from the pages' forms, per source address: a few are free, then each
+    /// waits twice as long as the one before, up to a minute ([`crate::throttle`]).
+    pub(crate) fn subscriptions(&self) -> &crate::throttle::SignInThrottle {
+        &self.1
+    }
+
     /// The rendering kept under `key`: the one kept when it is fresh, else `render()`'s. One
     /// reader renders at a time; while it does, the others are served the rendering before (a
     /// big page can take seconds to read from the store), or wait for it when there is none or

@@ -110,7 +110,7 @@ fn refused(slug: &str, e: &SubscribeError) -> Response {
         SubscribeError::NoPage(_) | SubscribeError::NotOffered(..) => StatusCode::NOT_FOUND,
         SubscribeError::Invalid(_) => StatusCode::BAD_REQUEST,
         SubscribeError::BadLink => StatusCode::FORBIDDEN,
-        SubscribeError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        SubscribeError::Busy => StatusCode::TOO_MANY_REQUESTS,
         SubscribeError::NoLinks | SubscribeError::Store(_) => {
             tracing::error!(error = %e, page = slug, "A status page subscription could not be handled.");
             StatusCode::SERVICE_UNAVAILABLE
@@ -126,7 +126,28 @@ fn refused(slug: &str, e: &SubscribeError) -> Response {
 }
 
 /// `POST /status/{slug}/subscribe`: the form's address (or webhook) and components.
-pub(crate) async fn subscribe(State(app): State<AppState>, Path(slug): Path<String>, body: Bytes) -> Response {
+pub(crate) async fn subscribe(
+    State(app): State<AppState>,
+    Path(slug): Path<String>,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
+    // Each visitor subscribes at a pace: a few at once, then one a minute at most, so no one
+    // sends letters to many addresses or fills the page's quota of unconfirmed subscriptions.
+    let source = crate::listen::client_ip(&extensions).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let pacing = app.status_pages.subscriptions();
+    let now = std::time::Instant::now();
+    if let Some(wait) = pacing.wait(source, now) {
+        let seconds = wait.as_secs_f64().ceil() as u64;
+        let mut page = answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Subscription",
+            html! { p.error role="alert" { "Too many subscriptions from your address; try again in " (seconds) " s." } (back(&slug)) },
+        );
+        page.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        return page;
+    }
+    pacing.failed(source, now);
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let email = fields.iter().find(|(k, _)| k == "email").map(|(_, v)| v.as_str()).unwrap_or_default();
     let components: Vec<String> = fields.iter().filter(|(k, _)| k == "component").map(|(_, v)| v.clone()).collect();
