@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0035_users.sql"),
     include_str!("../../migrations/postgres/0036_single_sign_on.sql"),
     include_str!("../../migrations/postgres/0037_audit_log.sql"),
+    include_str!("../../migrations/postgres/0038_subscriber_addresses.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.

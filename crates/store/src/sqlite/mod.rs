@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0035_users.sql"),
     include_str!("../../migrations/sqlite/0036_single_sign_on.sql"),
     include_str!("../../migrations/sqlite/0037_audit_log.sql"),
+    include_str!("../../migrations/sqlite/0038_subscriber_addresses.sql"),
 ];
 
 /// The migration that added partitions; existing alert rows get theirs computed when it runs.
