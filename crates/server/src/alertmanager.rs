@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use vigil_core::alert::Silence;
 use vigil_core::principal::Role;
 
-use vigil_core::alertmanager::config::inhibit::inhibited_by;
+use vigil_core::alertmanager::config::inhibit::InhibitIndex;
 use vigil_core::alertmanager::gettable::{Filter, Muting, gettable, labels_of};
 use vigil_core::alertmanager::{format_time, parse_time};
 
@@ -85,6 +85,8 @@ struct Record {
         ("filter" = Option<Vec<String>>, Query, description = "Matchers, such as `alertname=\"Down\"`"),
         ("active" = Option<bool>, Query), ("silenced" = Option<bool>, Query), ("inhibited" = Option<bool>, Query),
         ("unprocessed" = Option<bool>, Query), ("receiver" = Option<String>, Query, description = "A regex on receiver names"),
+        ("limit" = Option<usize>, Query, description = "At most this many (1 to 10000), in fingerprint order; a `Link` header with `rel=\"next\"` names the next page"),
+        ("after" = Option<String>, Query, description = "Only alerts whose fingerprint sorts after this one (the next page)"),
     ),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ApiError))
 )]
@@ -92,7 +94,7 @@ async fn get_alerts(
     State(app): State<AppState>,
     access: Access,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<axum::response::Response> {
     let filter = filter_of(raw.as_deref())?;
     let store = app.engine.store();
     let now = app.engine.now();
@@ -112,6 +114,7 @@ async fn get_alerts(
             (vigil_core::alertmanager::fingerprint_hex(&labels), labels)
         })
         .collect();
+    let inhibitors = InhibitIndex::new(rules, firing.iter().map(|(k, l)| (k, l)));
     // vigil's monitors held by a failing monitor they depend on show it as their inhibitor.
     let firing_names: std::collections::HashSet<&str> = records
         .iter()
@@ -131,8 +134,7 @@ async fn get_alerts(
             .collect();
         silenced_by.sort();
         silenced_by.dedup();
-        let mut inhibited_by: Vec<String> =
-            inhibited_by(rules, firing.iter().map(|(k, l)| (k, l)), &labels).into_iter().cloned().collect();
+        let mut inhibited_by: Vec<String> = inhibitors.inhibited_by(&labels).into_iter().cloned().collect();
         inhibited_by.extend(record.request.depends_on.iter().filter(|p| firing_names.contains(p.as_str())).cloned());
         let pushed = record.request.source == vigil_core::alertmanager::request::SOURCE;
         let receivers = match &routing {
@@ -146,10 +148,52 @@ async fn get_alerts(
         };
         let muting = Muting { silenced_by, inhibited_by, receivers };
         if let Some(alert) = gettable(&record.request, &record.state, *updated_at, &muting, &filter) {
-            out.push(alert);
+            let fingerprint = alert["fingerprint"].as_str().unwrap_or_default().to_string();
+            if filter.after.as_ref().is_none_or(|after| fingerprint > *after) {
+                out.push((fingerprint, serde_json::to_vec(&alert).unwrap_or_default()));
+            }
         }
     }
-    Ok(Json(out))
+    Ok(alert_page(out, &filter, raw.as_deref()))
+}
+
+/// The alerts shown, in fingerprint order as Alertmanager sorts them: a page of `limit` (with a
+/// `Link: <...>; rel="next"` header when more follow), or all, streamed as they are written so a
+/// large answer is never one buffer.
+fn alert_page(mut alerts: Vec<(String, Vec<u8>)>, filter: &Filter, raw: Option<&str>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    alerts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut next = None;
+    if let Some(limit) = filter.limit
+        && alerts.len() > limit
+    {
+        alerts.truncate(limit);
+        let last = alerts.last().map(|(f, _)| f.clone()).unwrap_or_default();
+        let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "after")
+            .chain([("after".to_string(), last)])
+            .collect();
+        next = serde_urlencoded::to_string(kept).ok().map(|q| format!("</api/v2/alerts?{q}>; rel=\"next\""));
+    }
+    let chunks = alerts.chunks(256).enumerate().map(|(i, chunk)| {
+        let mut bytes = Vec::with_capacity(chunk.iter().map(|(_, a)| a.len() + 1).sum::<usize>() + 1);
+        for (j, (_, alert)) in chunk.iter().enumerate() {
+            bytes.push(if i == 0 && j == 0 { b'[' } else { b',' });
+            bytes.extend_from_slice(alert);
+        }
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(bytes))
+    });
+    let chunks: Vec<_> = chunks.collect();
+    let close: &'static [u8] = if alerts.is_empty() { b"[]" } else { b"]" };
+    let body = futures_util::stream::iter(chunks.into_iter().chain([Ok(axum::body::Bytes::from_static(close))]));
+    let mut response =
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], axum::body::Body::from_stream(body)).into_response();
+    if let Some(link) = next.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(axum::http::header::LINK, link);
+    }
+    response
 }
 
 /// The routing tree's groups and their firing alerts, as Alertmanager lists them (`amtool alert
@@ -193,6 +237,7 @@ async fn get_groups(
         .filter(|(_, a)| !a.resolved_at(now))
         .map(|(k, a)| (k.clone(), a.labels.clone()))
         .collect();
+    let inhibitors = InhibitIndex::new(&rules, firing.iter().map(|(k, l)| (k, l)));
     let mut out = Vec::new();
     for group in &groups {
         if filter.receiver.as_ref().is_some_and(|re| !re.is_match(&group.receiver)) {
@@ -208,8 +253,7 @@ async fn get_groups(
                 silences.iter().filter(|(_, s)| s.mutes(name, &a.labels, now)).map(|(id, _)| id).collect();
             silenced_by.sort();
             silenced_by.dedup();
-            let inhibited: Vec<&String> =
-                inhibited_by(&rules, firing.iter().map(|(k, l)| (k, l)), &a.labels).into_iter().collect();
+            let inhibited: Vec<&String> = inhibitors.inhibited_by(&a.labels).into_iter().collect();
             let active = silenced_by.is_empty() && inhibited.is_empty();
             let shown = vigil_core::alertmanager::all_match(&filter.matchers, &a.labels)
                 && (silenced_by.is_empty() || filter.silenced)

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{AmConfig, Integration, Route, inhibit::inhibited_by};
+use super::config::{AmConfig, Integration, Route, inhibit::InhibitIndex};
 use super::group::{GroupState, overlaps};
 use super::{Alert, fingerprint_hex};
 use crate::alert::{ALERT_NAME_LABEL, Silence};
@@ -82,11 +82,11 @@ impl Dispatcher {
     pub fn tick(&mut self, now: Millis) -> Vec<Notification> {
         let firing: Vec<(String, Alert)> =
             self.alerts.iter().filter(|(_, a)| !a.resolved_at(now)).map(|(k, a)| (k.clone(), a.clone())).collect();
+        let inhibitors = InhibitIndex::new(&self.config.inhibit_rules, firing.iter().map(|(k, a)| (k, &a.labels)));
         let muted = |_: &str, alert: &Alert| {
             let name = alert.labels.get(ALERT_NAME_LABEL).map_or("", |n| n.as_str());
             self.silences.iter().any(|s| s.mutes(name, &alert.labels, now))
-                || inhibited_by(&self.config.inhibit_rules, firing.iter().map(|(k, a)| (k, &a.labels)), &alert.labels)
-                    .is_some()
+                || inhibitors.inhibited_by(&alert.labels).is_some()
         };
         let mut out = Vec::new();
         let mut emptied = Vec::new();

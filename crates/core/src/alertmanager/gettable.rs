@@ -28,17 +28,34 @@ pub struct Filter {
     pub unprocessed: bool,
     /// Only those routed to a receiver whose name matches this regex.
     pub receiver: Option<regex_lite::Regex>,
+    /// At most this many, in fingerprint order (vigil's addition: Alertmanager answers all).
+    pub limit: Option<usize>,
+    /// Only those whose fingerprint sorts after this one (the `next` page of a `limit`).
+    pub after: Option<String>,
 }
+
+/// The largest page `limit` asks for.
+pub const MAX_LIMIT: usize = 10_000;
 
 impl Default for Filter {
     fn default() -> Self {
-        Self { matchers: Vec::new(), active: true, silenced: true, inhibited: true, unprocessed: true, receiver: None }
+        Self {
+            matchers: Vec::new(),
+            active: true,
+            silenced: true,
+            inhibited: true,
+            unprocessed: true,
+            receiver: None,
+            limit: None,
+            after: None,
+        }
     }
 }
 
 impl Filter {
     /// Reads `GET /api/v2/alerts`' query parameters (`filter` repeated, `active`, `silenced`,
-    /// `inhibited`, `unprocessed`, `receiver`); an unknown one is ignored, as Alertmanager does.
+    /// `inhibited`, `unprocessed`, `receiver`, and vigil's `limit` and `after`); an unknown one is
+    /// ignored, as Alertmanager does.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Filter, String> {
         let mut f = Filter::default();
         for (k, v) in pairs {
@@ -53,6 +70,11 @@ impl Filter {
                 "silenced" => f.silenced = flag()?,
                 "inhibited" => f.inhibited = flag()?,
                 "unprocessed" => f.unprocessed = flag()?,
+                "limit" => {
+                    let n = v.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n));
+                    f.limit = Some(n.ok_or_else(|| format!("limit: `{v}` is not a number from 1 to {MAX_LIMIT}"))?);
+                }
+                "after" => f.after = Some(v.clone()),
                 "receiver" if !v.is_empty() => {
                     let re =
                         regex_lite::Regex::new(&format!("^(?:{v})$")).map_err(|e| format!("receiver {v:?}: {e}"))?;

@@ -856,11 +856,11 @@ impl Manager {
                 .collect()
         };
         let silences = &self.silences;
+        let inhibitors = vigil_core::alertmanager::config::inhibit::InhibitIndex::new(rules, firing.iter().copied());
         let muted = |_: &str, alert: &vigil_core::alertmanager::Alert| {
             let name = alert.labels.get(vigil_core::alert::ALERT_NAME_LABEL).map_or("", |n| n.as_str());
             silences.iter().any(|s| s.mutes(name, &alert.labels, now))
-                || vigil_core::alertmanager::config::inhibit::inhibited_by(rules, firing.iter().copied(), &alert.labels)
-                    .is_some()
+                || inhibitors.inhibited_by(&alert.labels).is_some()
         };
         self.groups.flush_due(now, &routing, tell, muted)
     }

@@ -233,6 +233,17 @@ inhibit_rules:
     let both = labels(&[("alertname", "Both")]);
     let both2 = labels(&[("alertname", "Both"), ("x", "1")]);
     assert!(!c.inhibit_rules[1].mutes(&both2, &both), "an alert matching both sides mutes none of its kind");
+    // The index finds what the scan finds, for every target among every firing set of these.
+    let all = [("crit", &crit), ("warn", &warn), ("other", &other), ("both", &both), ("both2", &both2)];
+    for mask in 0..(1 << all.len()) {
+        let firing: Vec<(&&str, &BTreeMap<String, String>)> =
+            all.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, (k, l))| (k, *l)).collect();
+        let index = inhibit::InhibitIndex::new(&c.inhibit_rules, firing.iter().copied());
+        for (_, target) in &all {
+            let scanned = inhibit::inhibited_by(&c.inhibit_rules, firing.iter().copied(), target);
+            assert_eq!(index.inhibited_by(target), scanned, "{target:?} among {mask:b}");
+        }
+    }
 }
 
 #[test]
