@@ -73,6 +73,43 @@ fn validate_accepts_every_shipped_example() {
     assert!(validated >= 8, "only {validated} examples found");
 }
 
+/// Issue 61, item 11: a directory that holds no definitions (such as `examples/`) is not "ok: 0
+/// workflows": it says so, names the config directories below, and exits 1; `--recursive`
+/// validates each of them on its own and fails when one fails.
+#[test]
+fn validate_says_when_a_directory_holds_no_definitions_and_recursive_checks_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let examples = root().join("examples");
+    let out = run(&db, &["validate", examples.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("holds no definitions") && text.contains("vigil validate --recursive"), "{text}");
+    let out = run(&db, &["validate", "--recursive", examples.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("examples/quickstart:") && text.contains("ok: 1"), "{text}");
+    let checked = text.lines().filter(|l| l.starts_with("ok: ") && l.contains("workflow(s)")).count();
+    assert!(checked >= 8, "each example's own summary: {text}");
+
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("team-a/workflows")).unwrap();
+    std::fs::create_dir_all(tree.join("nested/team-b/schedules")).unwrap();
+    let good = r#"{"name": "w", "tasks": [{"name": "a", "taskReferenceName": "a", "type": "INLINE",
+        "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}]}"#;
+    std::fs::write(tree.join("team-a/workflows/w.json"), good).unwrap();
+    std::fs::write(tree.join("nested/team-b/schedules/s.yaml"), "name: s\ncron: not a cron\nworkflow: w\n").unwrap();
+    let out = run(&db, &["validate", "-r", tree.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 of 2 config directories have problems") && text.contains("team-b"), "{text}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&db, &["validate", "-r", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no config directory"));
+}
+
 #[test]
 fn secrets_are_listed_by_name_only_and_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();

@@ -20,21 +20,58 @@ pub struct Args {
     /// that do not exist, which Conductor ignores and vigil warns about.
     #[arg(long)]
     pub strict: bool,
+    /// Validates every config directory below PATH (one holding `workflows/`, `monitors/`,
+    /// `notifiers/` ... or an `alertmanager.yml`), each on its own, such as `examples/`.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
 }
+
+/// Folders a config directory search does not enter.
+const NOT_SEARCHED: [&str; 3] = ["target", "node_modules", "vendor"];
+
+/// How deep `--recursive` looks for config directories.
+const MAX_DEPTH: usize = 6;
 
 /// Prints every problem; exit 1 on any error (on any problem with `--strict`).
 pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.path.exists() {
         anyhow::bail!("{} does not exist", args.path.display());
     }
+    if args.recursive {
+        return recursive(&args).await;
+    }
     if args.path.is_file() && crate::alertmanager_file::looks_like(&args.path) {
         return alertmanager(&args);
     }
-    let (notifiers, config, mut diags) = crate::setup::check(&args.path, None);
-    diags.extend(missing_credentials(&args.path, &args.db.db).await);
+    if args.path.is_dir() && !is_config_dir(&args.path) && !holds_definition_files(&args.path) {
+        let below = config_dirs_below(&args.path);
+        crate::output::outln!("{}: holds no definitions", args.path.display());
+        crate::output::outln!(
+            "  a config directory has workflows/, schedules/, monitors/, notifiers/, status-pages/, teams/ or an \
+             alertmanager.yml; a definition directory has .json or .yaml files"
+        );
+        if !below.is_empty() {
+            let shown: Vec<String> = below.iter().take(5).map(|d| d.display().to_string()).collect();
+            let more = if below.len() > 5 { format!(" and {} more", below.len() - 5) } else { String::new() };
+            crate::output::outln!(
+                "  {} config directories are below it ({}{more}): validate them all with `vigil validate --recursive {}`",
+                below.len(),
+                shown.join(", "),
+                args.path.display()
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    one(&args.path, &args).await
+}
+
+/// Validates `path` (a config or definition directory, or a file), printing every problem.
+async fn one(path: &Path, args: &Args) -> Result<ExitCode> {
+    let (notifiers, config, mut diags) = crate::setup::check(path, None);
+    diags.extend(missing_credentials(path, &args.db.db).await);
     diags.extend(missing_programs(&config));
-    let am_files = vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| args.path.join(n));
-    for file in am_files.filter(|f| args.path.is_dir() && f.is_file()) {
+    let am_files = vigil_core::config::ALERTMANAGER_FILES.iter().map(|n| path.join(n));
+    for file in am_files.filter(|f| path.is_dir() && f.is_file()) {
         diags.extend(crate::alertmanager_file::check(&file)?.1);
     }
     diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -63,6 +100,78 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         "ok: {workflows} workflow(s), {schedules} schedule(s), {monitors}{notifiers} notifier(s), {pages}{teams}{providers}{warnings} warning(s)"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--recursive`: each config directory below `args.path` (itself included), validated on its
+/// own under a heading; exit 1 when any has an error, or when there is none.
+async fn recursive(args: &Args) -> Result<ExitCode> {
+    let mut dirs = if is_config_dir(&args.path) { vec![args.path.clone()] } else { Vec::new() };
+    dirs.extend(config_dirs_below(&args.path));
+    if dirs.is_empty() {
+        crate::output::outln!("{}: no config directory at or below it", args.path.display());
+        return Ok(ExitCode::from(1));
+    }
+    let mut failed = Vec::new();
+    for dir in &dirs {
+        crate::output::outln!("{}:", dir.display());
+        if one(dir, args).await? != ExitCode::SUCCESS {
+            failed.push(dir.display().to_string());
+        }
+    }
+    if failed.is_empty() {
+        crate::output::outln!("ok: {} config director{}", dirs.len(), if dirs.len() == 1 { "y" } else { "ies" });
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::output::outln!("{} of {} config directories have problems: {}", failed.len(), dirs.len(), failed.join(", "));
+    Ok(ExitCode::from(1))
+}
+
+/// Whether `dir` is a config directory: it has a folder of definitions, notifiers, or an
+/// Alertmanager configuration.
+fn is_config_dir(dir: &Path) -> bool {
+    vigil_core::config::DEFINITION_DIRS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain([vigil_core::config::NOTIFIERS_DIR])
+        .any(|d| dir.join(d).is_dir())
+        || vigil_core::config::ALERTMANAGER_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+/// Whether `dir` holds definition files itself (a `workflows/` folder given alone, say).
+fn holds_definition_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().to_string();
+        e.path().is_file() && [".json", ".yaml", ".yml"].iter().any(|x| name.ends_with(x))
+    })
+}
+
+/// The config directories below `dir` (not `dir` itself), in name order, a config directory's own
+/// folders not searched; hidden folders and build output are skipped.
+fn config_dirs_below(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                !name.starts_with('.') && !NOT_SEARCHED.contains(&name.as_str())
+            })
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for entry in entries {
+            if is_config_dir(&entry) {
+                found.push(entry);
+            } else if depth < MAX_DEPTH {
+                walk(&entry, depth + 1, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, 1, &mut found);
+    found
 }
 
 /// Checks an Alertmanager configuration.
