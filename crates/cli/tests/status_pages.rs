@@ -168,6 +168,25 @@ async fn a_status_page_is_public_and_shows_only_what_it_declares() {
     assert_eq!(html.matches("Billing is unavailable").count(), 1, "one incident for one outage: {html}");
 }
 
+/// The feeds a page announces in its head (`<link rel="alternate">` of a feed type), read by
+/// Python's own HTML parser as a feed reader's discovery reads them: (type, href) in order.
+fn alternate_feeds(html: &str) -> Vec<(String, String)> {
+    use std::io::Write;
+    let script = "import sys,json\nfrom html.parser import HTMLParser\nclass P(HTMLParser):\n  found=[]\n  \
+        def handle_starttag(self,tag,attrs):\n    a=dict(attrs)\n    if tag=='link' and a.get('rel')=='alternate' \
+        and a.get('type','').endswith('+xml'): self.found.append((a['type'],a['href']))\n\
+        p=P(); p.feed(sys.stdin.read()); print(json.dumps(p.found))";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().unwrap().write_all(html.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// The titles of a feed's entries, as Python's feedparser reads them, after checking it found the
 /// feed well-formed (`bozo` unset); `None`, with a note, when feedparser is not installed.
 fn feed_titles(text: &str) -> Option<Vec<String>> {
@@ -346,6 +365,22 @@ async fn incidents_are_told_in_order_and_rendered_safely() {
             assert_eq!(titles, ["Website <b>down</b>"], "{feed}: the old declared incident is beyond 90 days: {text}");
         }
         assert!(!text.contains("<script>") && !text.contains("javascript:"), "{text}");
+    }
+    // Issue 61, item 12: a reader given the page's address finds both feeds in its head.
+    let discovered = alternate_feeds(&page().await);
+    assert_eq!(
+        discovered,
+        [
+            ("application/atom+xml".to_string(), "/status/acme/feed.atom".to_string()),
+            ("application/rss+xml".to_string(), "/status/acme/feed.rss".to_string())
+        ],
+        "the page's <link rel=alternate>s"
+    );
+    for (_, href) in &discovered {
+        let text = http.get(format!("{base}{href}")).send().await.unwrap().text().await.unwrap();
+        if let Some(titles) = feed_titles(&text) {
+            assert_eq!(titles, ["Website <b>down</b>"], "{href}");
+        }
     }
     let history = |month: &str| http.get(format!("{base}/status/acme/history/{month}")).send();
     let old = history("2020-01").await.unwrap().text().await.unwrap();

@@ -175,12 +175,23 @@ color:#fff;background:#0969da;border:0;border-radius:.35rem;cursor:pointer}.choi
 .error{color:var(--major)}";
 
 pub(crate) fn head(title: &str) -> Markup {
+    head_of(title, None)
+}
+
+/// The head of page `slug`'s own pages: with its feeds announced, so feed readers and browsers
+/// find them from the page's address (`<link rel="alternate">`, RSS and Atom).
+/// `feeds_of` is the page's slug and title.
+pub(crate) fn head_of(title: &str, feeds_of: Option<(&str, &str)>) -> Markup {
     html! {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             meta name="color-scheme" content="light dark";
             title { (title) }
+            @if let Some((slug, name)) = feeds_of {
+                link rel="alternate" type="application/atom+xml" title={ (name) " (Atom)" } href={ "/status/" (slug) "/feed.atom" };
+                link rel="alternate" type="application/rss+xml" title={ (name) " (RSS)" } href={ "/status/" (slug) "/feed.rss" };
+            }
             style { (PreEscaped(STYLE)) }
         }
     }
@@ -197,7 +208,7 @@ pub fn render(view: &PageView) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            (head(&page.title))
+            (head_of(&page.title, Some((&page.slug, &page.title))))
             body {
                 main {
                     header {

@@ -54,7 +54,7 @@ pub(super) async fn show(
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            (super::head(&title))
+            (super::head_of(&title, Some((&slug, &page.title))))
             body {
                 main {
                     p { a href={ "/status/" (slug) } { "← " (page.title) } }
