@@ -140,8 +140,11 @@ fn receiver_problems(file: &Path, text: &str, config: &AmConfig) -> Vec<Diagnost
                 vigil_connectors::notifiers::from_alertmanager::notifier(&receiver.name, i, &config.global)
             {
                 let (line, column) = map.position(&i.path);
+                // Alertmanager reads a `*_file` secret when it sends, not when it loads: a file
+                // missing here (another machine's path) is worth a warning, not a refusal.
+                let severity = if message.contains(": cannot read ") { Severity::Warning } else { Severity::Error };
                 out.push(Diagnostic {
-                    severity: Severity::Error,
+                    severity,
                     file: file.to_path_buf(),
                     line,
                     column,

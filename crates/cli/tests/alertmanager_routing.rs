@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -460,4 +461,43 @@ receivers:
     assert!(blocks.contains("* a:9100: DOWN\\n* b:9100: DOWN"), "{blocks}");
     let plain = until_count(&hooks, "/slack-plain", 1).await;
     assert!(plain[0]["text"].as_str().unwrap().ends_with("[FIRING:1] Disk (c page)"), "{:#}", plain[0]);
+}
+
+/// Issue 61, item 8: `vigil validate` reads each of Alertmanager 0.25's 24 test configurations
+/// as `amtool check-config` does (`crates/core/tests/alertmanager/testdata/verdicts.txt`): the
+/// valid ones load (a `*_file` secret missing on this machine is a warning, as Alertmanager reads
+/// it only when it sends), the invalid ones are refused. With amtool installed, the recorded
+/// verdicts are checked against it too. The one kept difference (an SNS receiver vigil cannot
+/// send to) is refused naming the receiver.
+#[test]
+fn alertmanagers_test_configurations_are_judged_as_amtool_judges_them() {
+    let dir = root().join("crates/core/tests/alertmanager/testdata");
+    let verdicts = std::fs::read_to_string(dir.join("verdicts.txt")).unwrap();
+    let amtool = service_binary(&["/usr/bin/amtool"], "amtool (Debian `prometheus-alertmanager`)");
+    let db = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for line in verdicts.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (verdict, file, differs) = (words[0] == "ok", words[1], words.get(2).is_some());
+        let path = dir.join(file);
+        if let Some(amtool) = &amtool {
+            let said = Command::new(amtool).current_dir(&dir).args(["check-config", file]).output().unwrap();
+            assert_eq!(said.status.success(), verdict, "amtool on {file}: {}", String::from_utf8_lossy(&said.stdout));
+        }
+        let out = run(&db.path().join("v.db"), &["validate", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let accepted = out.status.success();
+        match (differs, accepted == verdict) {
+            (false, true) => {}
+            (false, false) => wrong.push(format!("{file}: amtool {}, vigil {}:\n{text}", words[0], accepted)),
+            (true, _) => {
+                assert!(!accepted && text.contains("receiver `sns-api-notifications`"), "{file}: {text}");
+                assert!(text.contains("webhook_configs"), "names the alternative: {text}");
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 24, "every test configuration of Alertmanager 0.25.0");
+    assert!(wrong.is_empty(), "vigil and amtool disagree on:\n{}", wrong.join("\n"));
 }

@@ -63,6 +63,8 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         }
     };
     let global_str = |key: &str| global.get(key).and_then(Value::as_str).map(str::to_string);
+    // A global secret, or the file holding it (`slack_api_url_file`, ...), as Alertmanager reads it.
+    let global_secret = |key: &str| global_secret(global, key);
     let need = |v: Option<String>, what: &str| v.ok_or_else(|| format!("{what} is missing"));
     Ok(match i.kind.as_str() {
         "webhook" => {
@@ -72,7 +74,7 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         }
         "slack" => {
             let url = need(
-                read("api_url")?.or_else(|| global_str("slack_api_url")),
+                read("api_url")?.map_or_else(|| global_secret("slack_api_url"), |v| Ok(Some(v)))?,
                 "`api_url` (or global `slack_api_url`)",
             )?;
             ("slack", json!({"name": name, "url": url}))
@@ -87,7 +89,7 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         }
         "opsgenie" => {
             let key = need(
-                read("api_key")?.or_else(|| global_str("opsgenie_api_key")),
+                read("api_key")?.map_or_else(|| global_secret("opsgenie_api_key"), |v| Ok(Some(v)))?,
                 "`api_key` (or global `opsgenie_api_key`)",
             )?;
             let url =
@@ -103,7 +105,7 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         "discord" => ("discord", json!({"name": name, "url": need(read("webhook_url")?, "`webhook_url`")?})),
         "telegram" => {
             let token = need(
-                read("bot_token")?.or_else(|| global_str("telegram_bot_token")),
+                read("bot_token")?.map_or_else(|| global_secret("telegram_bot_token"), |v| Ok(Some(v)))?,
                 "`bot_token` (or global `telegram_bot_token`)",
             )?;
             let chat = match c.get("chat_id") {
@@ -178,7 +180,7 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
         }
         "victorops" => {
             let key = need(
-                read("api_key")?.or_else(|| global_str("victorops_api_key")),
+                read("api_key")?.map_or_else(|| global_secret("victorops_api_key"), |v| Ok(Some(v)))?,
                 "`api_key` (or global `victorops_api_key`)",
             )?;
             let routing = need(read("routing_key")?, "`routing_key`")?;
@@ -193,11 +195,32 @@ pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static
                 json!({"name": name, "api_key": key, "routing_key": routing, "url": url.trim_end_matches('/')}),
             )
         }
-        other => return Err(format!("vigil does not send to {other} yet (it sends to {})", SUPPORTED.join(", "))),
+        other => {
+            let receiver = name.split('/').next().unwrap_or(name);
+            return Err(format!(
+                "receiver `{receiver}`: vigil does not send to {other} yet; route it to a `webhook_configs` entry that \
+                 forwards to {other}, or to one vigil sends to ({})",
+                SUPPORTED.join(", ")
+            ));
+        }
     })
 }
 
 type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
+
+/// Global setting `key`, or the file its `{key}_file` names, read (trimmed); `Err` when that file
+/// cannot be read.
+fn global_secret(global: &Value, key: &str) -> Result<Option<String>, String> {
+    if let Some(v) = global.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+        return Ok(Some(v.to_string()));
+    }
+    match global.get(format!("{key}_file").as_str()).and_then(Value::as_str) {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|e| format!("global `{key}_file`: cannot read {path}: {e}")),
+        None => Ok(None),
+    }
+}
 
 fn email(name: &str, c: &Value, global: &Value, read: &Reader) -> Result<(&'static str, Value), String> {
     let pick = |key: &str, global_key: &str| -> Result<Option<String>, String> {
@@ -232,7 +255,9 @@ fn email(name: &str, c: &Value, global: &Value, read: &Reader) -> Result<(&'stat
     if let Some(user) = pick("auth_username", "smtp_auth_username")? {
         body["username"] = json!(user);
     }
-    if let Some(password) = pick("auth_password", "smtp_auth_password")? {
+    if let Some(password) =
+        read("auth_password")?.map_or_else(|| global_secret(global, "smtp_auth_password"), |v| Ok(Some(v)))?
+    {
         body["password"] = json!(password);
     }
     Ok(("email", body))
@@ -280,7 +305,7 @@ receivers:
         .unwrap();
         let (path, message) = notifiers(&unsupported).unwrap_err();
         assert_eq!(path, "receivers[0].sns_configs[0]");
-        assert!(message.starts_with("vigil does not send to sns yet"), "{message}");
+        assert!(message.starts_with("receiver `t`: vigil does not send to sns yet"), "{message}");
     }
 
     #[test]

@@ -157,6 +157,18 @@ pub fn read(value: &Value) -> (AmConfig, Vec<Problem>) {
             config.resolve_timeout = ms;
         }
         g.finish(&mut problems);
+        let set = |k: &str| global.get(k).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        for key in
+            ["slack_api_url", "opsgenie_api_key", "victorops_api_key", "smtp_auth_password", "telegram_bot_token"]
+        {
+            let file = format!("{key}_file");
+            if set(key) && set(&file) {
+                problems.push(Problem::error(
+                    format!("global.{file}"),
+                    format!("at most one of {key} & {file} must be configured"),
+                ));
+            }
+        }
         config.global = global.clone();
     }
     config.templates = f.strings("templates", &mut problems).into_iter().map(|(_, s)| s).collect();

@@ -222,6 +222,13 @@ pub(super) fn read_matchers(
             Err(e) => problems.push(Problem::error(p, e)),
         }
     }
+    // A regex left out is no regex: Alertmanager refuses it (an equality matcher reads it as "").
+    if let Some(Value::Object(m)) = f.get(regex) {
+        for (name, _) in m.iter().filter(|(_, v)| v.is_null()) {
+            let at = crate::locate::join_key(&f.at(regex), name);
+            problems.push(Problem::error(at, format!("invalid regexp value for {name:?}")));
+        }
+    }
     for (p, name, value) in f.string_map(regex, problems) {
         // Alertmanager anchors these, and shows them anchored in route keys.
         match Matcher::new(MatchType::Regexp, &name, &format!("^(?:{value})$")) {
