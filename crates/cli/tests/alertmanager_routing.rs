@@ -93,9 +93,10 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     std::fs::create_dir_all(&config).unwrap();
     let am = dir.path().join("alertmanager.yml");
     std::fs::write(&am, am_config(&hooks.url)).unwrap();
-    let (child, base) =
-        serve_api(&dir.path().join("v.db"), &config, free_port(), &["--alertmanager-config", am.to_str().unwrap()])
-            .await;
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}/");
+    let flags = ["--alertmanager-config", am.to_str().unwrap(), "--public-url", &public];
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, port, &flags).await;
     let _vigil = KillOnDrop(child);
 
     // Three hosts down at once: one notification of the group, in Alertmanager's format.
@@ -107,6 +108,7 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     );
     assert_eq!(team[0]["version"], "4");
     assert_eq!(team[0]["receiver"], "team");
+    assert_eq!(team[0]["externalURL"], json!(public.trim_end_matches('/')), "vigil's --public-url");
     assert_eq!(team[0]["groupLabels"], json!({"alertname": "HostDown"}));
     assert_eq!(team[0]["commonLabels"], json!({"alertname": "HostDown", "site": "s1"}));
     assert_eq!(team[0]["groupKey"], r#"{}:{alertname="HostDown"}"#);
@@ -500,4 +502,34 @@ fn alertmanagers_test_configurations_are_judged_as_amtool_judges_them() {
     }
     assert_eq!(checked, 24, "every test configuration of Alertmanager 0.25.0");
     assert!(wrong.is_empty(), "vigil and amtool disagree on:\n{}", wrong.join("\n"));
+}
+
+/// Issue 61, item 8: `/api/v2/status` serves the loaded configuration with its secrets masked,
+/// so `amtool config show` prints it and `amtool config routes` draws and tests its tree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amtool_shows_and_tests_the_loaded_routing_tree() {
+    let Some(amtool) = service_binary(&["/usr/bin/amtool"], "amtool (Debian `prometheus-alertmanager`)") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let routing = "global:\n  slack_api_url: https://hooks.slack.com/services/T0/B0/slack-secret-1\nroute:\n  receiver: ops\n  \
+        group_by: [alertname]\n  routes:\n    - matchers: [severity=\"critical\"]\n      receiver: pager\nreceivers:\n  \
+        - name: ops\n    slack_configs: [{channel: '#ops'}]\n  - name: pager\n    pagerduty_configs: [{routing_key: rk-secret-2}]\n";
+    std::fs::write(config.join("alertmanager.yml"), routing).unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let amtool = |args: &[&str]| {
+        let out = Command::new(&amtool).arg(format!("--alertmanager.url={base}")).args(args).output().unwrap();
+        assert!(out.status.success(), "amtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = amtool(&["config", "show"]);
+    assert!(shown.contains("pager") && shown.contains("<secret>"), "{shown}");
+    assert!(!shown.contains("slack-secret-1") && !shown.contains("rk-secret-2"), "secrets masked: {shown}");
+    let tree = amtool(&["config", "routes"]);
+    assert!(tree.contains("receiver: ops") && tree.contains("{severity=\"critical\"}  receiver: pager"), "{tree}");
+    assert_eq!(amtool(&["config", "routes", "test", "severity=critical"]).trim(), "pager");
+    assert_eq!(amtool(&["config", "routes", "test", "severity=info"]).trim(), "ops");
 }

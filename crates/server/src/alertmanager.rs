@@ -327,9 +327,9 @@ const HIDDEN_SILENCE: &str = "another-team";
 /// When this process began serving (`uptime` in the status).
 static STARTED: std::sync::LazyLock<jiff::Timestamp> = std::sync::LazyLock::new(jiff::Timestamp::now);
 
-/// Alertmanager's status: vigil's version, its cluster (the live nodes as peers) and uptime; the
-/// `config` is empty, as vigil routes by its own files. Grafana's Alertmanager data source asks it
-/// to check the connection.
+/// Alertmanager's status: vigil's version, its cluster (the live nodes as peers), uptime, and the
+/// loaded `alertmanager.yml` with its secrets masked (empty without one). Grafana's Alertmanager
+/// data source asks it to check the connection; `amtool config show` and `config routes` read it.
 #[utoipa::path(get, path = "/api/v2/status", tag = "alertmanager", responses((status = 200, body = Object)))]
 async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     let now = app.engine.now();
@@ -339,13 +339,16 @@ async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
         .filter(|n| n.stopped_at.is_none() && now - n.heartbeat_at < 60_000)
         .map(|n| serde_json::json!({"name": n.id, "address": n.host}))
         .collect();
+    // The loaded alertmanager.yml, secrets masked, for `amtool config show` and `config routes`.
+    let original =
+        app.engine.routing().and_then(|r| vigil_core::alertmanager::config::shown::shown(&r.text)).unwrap_or_default();
     Ok(Json(serde_json::json!({
         "cluster": {"name": "vigil", "status": "ready", "peers": peers},
         "versionInfo": {
             "version": env!("CARGO_PKG_VERSION"), "revision": "", "branch": "", "buildUser": "vigil",
             "buildDate": "", "goVersion": "none (vigil is written in Rust)",
         },
-        "config": {"original": ""},
+        "config": {"original": original},
         "uptime": format_time(STARTED.as_millisecond()),
     })))
 }

@@ -373,7 +373,7 @@ fn group_message(
     tell: Telling,
     routing: Option<&Routing>,
 ) -> AlertMessage {
-    let data = template_data(group, &send.alerts, now, "");
+    let data = template_data(group, &send.alerts, now, tell.external_url);
     let rendered = routing
         .and_then(|r| Some((r, r.integration(&send.integration)?)))
         .filter(|(_, i)| renders(&i.kind))

@@ -67,6 +67,9 @@ pub(crate) struct AlertDeps {
     pub status_pages: Arc<std::sync::RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
     /// The secrets in force, with the teams: who owns an alert that an observation's key names.
     pub secrets: crate::secrets::SharedSecrets,
+    /// vigil's public URL without its trailing `/` (`--public-url`; empty without): the
+    /// `externalURL` of Alertmanager's notifications.
+    pub external_url: String,
 }
 
 /// Runs the manager until its channel closes.
@@ -487,7 +490,8 @@ impl Manager {
         }
         let now = self.deps.clock.now();
         let (known, ack) = (self.deps.notifiers.read().expect("lock").clone(), self.deps.ack_links.clone());
-        let tell = Telling { known: known.as_deref(), ack: ack.as_ref() };
+        let external_url = self.deps.external_url.clone();
+        let tell = Telling { known: known.as_deref(), ack: ack.as_ref(), external_url: &external_url };
         let mut dirty: Vec<String> = Vec::new();
         let mut outbox: Vec<NewOutboxEntry> = Vec::new();
         let mut replies: Vec<Reply> = Vec::new();

@@ -19,6 +19,8 @@ pub(crate) struct Telling<'a> {
     pub known: Option<&'a HashMap<String, Arc<NotifierConfig>>>,
     /// Signs acknowledgement links (`None` without a public URL or a key).
     pub ack: Option<&'a AckLinks>,
+    /// vigil's public URL (`--public-url`; empty without): Alertmanager's `externalURL`.
+    pub external_url: &'a str,
 }
 
 impl Telling<'_> {

@@ -792,6 +792,7 @@ fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting
         inbox: shared.inbox_handed.clone(),
         status_pages: shared.status_pages.clone(),
         secrets: shared.secrets.clone(),
+        external_url: public_url.unwrap_or_default().trim_end_matches('/').to_string(),
         ack_links: public_url
             .zip(shared.secret_box.clone())
             .map(|(url, sealer)| crate::ack_link::AckLinks::new(url, sealer)),

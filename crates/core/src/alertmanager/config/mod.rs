@@ -9,6 +9,7 @@ pub mod inhibit;
 mod read;
 pub mod receiver;
 pub mod route;
+pub mod shown;
 pub mod time_interval;
 
 use serde_json::Value;
