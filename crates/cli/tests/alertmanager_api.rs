@@ -238,3 +238,29 @@ async fn many_alerts_are_listed_a_page_at_a_time_with_inhibitions() {
     assert_eq!(bad.status().as_u16(), 400);
     assert!(bad.text().await.unwrap().contains("limit"));
 }
+
+/// Issue 61, item 8: a pushed alert held by a route's time interval shows as `suppressed`, with
+/// the interval in `mutedBy`, as Alertmanager shows it; one on a route not muted stays `active`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_held_by_a_time_interval_show_as_suppressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let routing = "route:\n  receiver: ops\n  routes:\n    - matchers: [severity=\"low\"]\n      receiver: ops\n      \
+        mute_time_intervals: [always]\nreceivers:\n  - name: ops\ntime_intervals:\n  - name: always\n    \
+        time_intervals: [{weekdays: ['sunday:saturday']}]\n";
+    std::fs::write(config.join("alertmanager.yml"), routing).unwrap();
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, free_port(), &[]).await;
+    let _vigil = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let alert = |name: &str, severity: &str| json!({"labels": {"alertname": name, "severity": severity}});
+    let pushed =
+        http.post(format!("{base}/api/v2/alerts")).json(&json!([alert("Quiet", "low"), alert("Loud", "high")]));
+    assert_eq!(pushed.send().await.unwrap().status().as_u16(), 200);
+    let listed: Vec<Value> = http.get(format!("{base}/api/v2/alerts")).send().await.unwrap().json().await.unwrap();
+    let status = |name: &str| listed.iter().find(|a| a["labels"]["alertname"] == name).unwrap()["status"].clone();
+    assert_eq!(status("Quiet")["state"], "suppressed");
+    assert_eq!(status("Quiet")["mutedBy"], json!(["always"]));
+    assert_eq!(status("Loud")["state"], "active");
+    assert_eq!(status("Loud")["mutedBy"], json!([]));
+}

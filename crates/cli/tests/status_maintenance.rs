@@ -145,6 +145,13 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     // Three more checks of the failing monitor, held.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(hooks.to("/page").is_empty(), "paged during maintenance");
+    // Alertmanager's API shows it held too (issue 61, item 8): suppressed, muted by maintenance.
+    let res = http.get(format!("{base}/api/v2/alerts")).bearer_auth(&write).send().await.unwrap();
+    let listed: Value = res.json().await.unwrap();
+    let web = listed.as_array().unwrap().iter().find(|a| a["labels"]["alertname"] == "web").cloned();
+    let web = web.unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(web["status"]["state"], "suppressed", "{web}");
+    assert_eq!(web["status"]["mutedBy"], json!(["maintenance"]), "{web}");
 
     // Ended early while still failing: the held page goes out then.
     let ended_at = Instant::now();

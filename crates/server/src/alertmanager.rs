@@ -99,6 +99,8 @@ async fn get_alerts(
     let store = app.engine.store();
     let now = app.engine.now();
     let silences = named_silences(&*store, now, &access).await?;
+    let pages = app.engine.status_pages();
+    let maintenance = vigil_runtime::maintenance::silences(&*store, &pages, now).await?;
     let records: Vec<(Record, i64)> = vigil_runtime::alert_rows::read(&*store, true, u32::MAX, now)
         .await?
         .into_iter()
@@ -146,7 +148,14 @@ async fn get_alerts(
             }
             _ => record.request.notifiers.clone(),
         };
-        let muting = Muting { silenced_by, inhibited_by, receivers };
+        let mut muted_by = match &routing {
+            Some(r) if pushed => muting_intervals(&r.config, &labels, now),
+            _ => Vec::new(),
+        };
+        if maintenance.iter().any(|m| m.mutes(&record.request.name, &record.request.labels, now)) {
+            muted_by.push("maintenance".to_string());
+        }
+        let muting = Muting { silenced_by, inhibited_by, receivers, muted_by };
         if let Some(alert) = gettable(&record.request, &record.state, *updated_at, &muting, &filter) {
             let fingerprint = alert["fingerprint"].as_str().unwrap_or_default().to_string();
             if filter.after.as_ref().is_none_or(|after| fingerprint > *after) {
@@ -155,6 +164,31 @@ async fn get_alerts(
         }
     }
     Ok(alert_page(out, &filter, raw.as_deref()))
+}
+
+/// The time intervals holding a pushed alert with `labels` at `now`: when every route it takes
+/// is muted by time, the names of those routes' intervals that mute (a `mute_time_intervals`
+/// entry in force, an `active_time_intervals` list none of which is); none otherwise.
+fn muting_intervals(
+    config: &vigil_core::alertmanager::config::AmConfig,
+    labels: &BTreeMap<String, String>,
+    now: i64,
+) -> Vec<String> {
+    let routes = config.route.matching(labels);
+    if routes.is_empty() || !routes.iter().all(|r| config.muted_by_time(r, now)) {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = Vec::new();
+    for route in routes {
+        let active = |n: &String| config.interval(n).is_some_and(|i| i.contains(now));
+        names.extend(route.mute_time_intervals.iter().filter(|n| active(n)).cloned());
+        if !route.active_time_intervals.is_empty() && !route.active_time_intervals.iter().any(active) {
+            names.extend(route.active_time_intervals.iter().cloned());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The alerts shown, in fingerprint order as Alertmanager sorts them: a page of `limit` (with a

@@ -103,6 +103,9 @@ pub struct Muting {
     pub inhibited_by: Vec<String>,
     /// The receivers it is routed to (a routing tree's receivers, else its notifiers).
     pub receivers: Vec<String>,
+    /// What holds it by time: the time intervals muting every route it takes, and `maintenance`
+    /// for a status page's maintenance window over its monitor.
+    pub muted_by: Vec<String>,
 }
 
 /// The alert with `request` and `state` (last changed at `updated_at`) as a `gettableAlert`,
@@ -124,7 +127,7 @@ pub fn gettable(
     }
     let silenced = !silenced_by.is_empty();
     let inhibited = !muting.inhibited_by.is_empty();
-    let active = !silenced && !inhibited;
+    let active = !silenced && !inhibited && muting.muted_by.is_empty();
     if (silenced && !filter.silenced) || (inhibited && !filter.inhibited) || (active && !filter.active) {
         return None;
     }
@@ -155,7 +158,7 @@ pub fn gettable(
             "state": if active { "active" } else { "suppressed" },
             "silencedBy": silenced_by,
             "inhibitedBy": muting.inhibited_by,
-            "mutedBy": [],
+            "mutedBy": muting.muted_by,
         },
     }))
 }

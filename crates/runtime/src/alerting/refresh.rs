@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use vigil_core::alert::Silence;
 use vigil_core::alertmanager::config::inhibit::InhibitRule;
-use vigil_core::status_page::{Maintenance, StatusPageDef};
+use vigil_core::status_page::StatusPageDef;
 use vigil_core::time::Clock;
 use vigil_store::{SilenceRow, Store, StoreError};
 
@@ -73,14 +73,7 @@ impl Look {
     /// The silences of the pages' maintenance windows, those of their files and those scheduled
     /// through the API (a window that no longer reads is left out: the page logs it).
     async fn maintenance_silences(&self) -> Result<Vec<Silence>, StoreError> {
-        let now = self.clock.now();
-        let mut out = Vec::new();
-        for page in self.pages.iter() {
-            let rows = self.store.maintenance_ending_after(&page.slug, now, 200).await?;
-            let scheduled: Vec<Maintenance> = rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect();
-            out.extend(page.maintenance_silences(&scheduled, now));
-        }
-        Ok(out)
+        crate::maintenance::silences(&*self.store, &self.pages, self.clock.now()).await
     }
 
     /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.
