@@ -457,12 +457,14 @@ receivers:
     let _vigil = KillOnDrop(child);
     std::fs::remove_dir_all(dir.path().join("tmpl")).unwrap();
     push(&base, json!([host("a:9100", None), host("b:9100", None), {"labels": {"alertname": "Disk", "severity": "page", "instance": "c"}}])).await;
+    // Alertmanager's Slack layout: one attachment of the rendered title and text.
     let team = until_count(&hooks, "/slack-team", 1).await;
-    let blocks = serde_json::to_string(&team[0]["blocks"]).unwrap();
-    assert!(team[0]["text"].as_str().unwrap().ends_with("HostDown on 2 host(s)"), "{:#}", team[0]);
-    assert!(blocks.contains("* a:9100: DOWN\\n* b:9100: DOWN"), "{blocks}");
+    let attachment = &team[0]["attachments"][0];
+    assert!(attachment["title"].as_str().unwrap().ends_with("HostDown on 2 host(s)"), "{:#}", team[0]);
+    assert!(attachment["text"].as_str().unwrap().contains("* a:9100: DOWN\n* b:9100: DOWN"), "{:#}", team[0]);
     let plain = until_count(&hooks, "/slack-plain", 1).await;
-    assert!(plain[0]["text"].as_str().unwrap().ends_with("[FIRING:1] Disk (c page)"), "{:#}", plain[0]);
+    let title = plain[0]["attachments"][0]["title"].as_str().unwrap_or_default().to_string();
+    assert!(title.ends_with("[FIRING:1] Disk (c page)"), "{:#}", plain[0]);
 }
 
 /// Issue 61, item 8: `vigil validate` reads each of Alertmanager 0.25's 24 test configurations
@@ -532,4 +534,42 @@ async fn amtool_shows_and_tests_the_loaded_routing_tree() {
     assert!(tree.contains("receiver: ops") && tree.contains("{severity=\"critical\"}  receiver: pager"), "{tree}");
     assert_eq!(amtool(&["config", "routes", "test", "severity=critical"]).trim(), "pager");
     assert_eq!(amtool(&["config", "routes", "test", "severity=info"]).trim(), "ops");
+}
+
+/// Issue 61, item 8: a `slack_configs` receiver keeps its `channel`, `username`, `icon_emoji` and
+/// `color`, and posts Alertmanager's default Slack layout (one attachment: the default title and
+/// link, colour `danger` while firing and `good` once resolved), not vigil's blocks with the
+/// group's data dumped after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_receivers_post_alertmanagers_layout_as_configured() {
+    let hooks = Recorder::start(|_| Reply::json(json!("ok"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("workflows")).unwrap();
+    let routing = format!(
+        "global:\n  slack_api_url: '{}/slack'\nroute:\n  receiver: chat\n  group_by: [alertname]\n  group_wait: 1s\n  \
+         group_interval: 1s\nreceivers:\n- name: chat\n  slack_configs:\n  - {{channel: '#ops', username: vigil-bot, \
+         icon_emoji: ':fire:', send_resolved: true}}\n",
+        hooks.url
+    );
+    std::fs::write(config.join("alertmanager.yml"), routing).unwrap();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&dir.path().join("v.db"), &config, port, &["--public-url", &public]).await;
+    let _vigil = KillOnDrop(child);
+    push(&base, json!([host("a", None)])).await;
+    let firing = until_count(&hooks, "/slack", 1).await;
+    let body = &firing[0];
+    assert_eq!(
+        (&body["channel"], &body["username"], &body["icon_emoji"]),
+        (&json!("#ops"), &json!("vigil-bot"), &json!(":fire:"))
+    );
+    let attachment = &body["attachments"][0];
+    assert_eq!(attachment["color"], "danger", "{body}");
+    assert_eq!(attachment["title"], "[FIRING:1] HostDown (a s1)", "{body}");
+    assert_eq!(attachment["title_link"], json!(format!("{public}/#/alerts?receiver=chat")), "{body}");
+    assert!(body.get("blocks").is_none() && !body.to_string().contains("groupKey"), "no raw group data: {body}");
+    push(&base, json!([host("a", Some("2020-01-01T00:00:00Z"))])).await;
+    let resolved = until_count(&hooks, "/slack", 2).await;
+    assert_eq!(resolved[1]["attachments"][0]["color"], "good", "{}", resolved[1]);
 }

@@ -51,6 +51,17 @@ pub const RENDERED: &[(&str, &[Rendered])] = &[
         &[
             ("title", "title", r#"{{ template "slack.default.title" . }}"#),
             ("text", "text", r#"{{ template "slack.default.text" . }}"#),
+            // The rest of Alertmanager's Slack message, with its defaults (`SlackConfig` in
+            // config/notifiers.go): the attachment's parts and who posts it where.
+            ("username", "username", r#"{{ template "slack.default.username" . }}"#),
+            ("color", "color", r#"{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}"#),
+            ("title_link", "title_link", r#"{{ template "slack.default.titlelink" . }}"#),
+            ("pretext", "pretext", r#"{{ template "slack.default.pretext" . }}"#),
+            ("fallback", "fallback", r#"{{ template "slack.default.fallback" . }}"#),
+            ("footer", "footer", r#"{{ template "slack.default.footer" . }}"#),
+            ("icon_emoji", "icon_emoji", r#"{{ template "slack.default.iconemoji" . }}"#),
+            ("icon_url", "icon_url", r#"{{ template "slack.default.iconurl" . }}"#),
+            ("channel", "channel", ""),
         ],
     ),
     ("pagerduty", &[("title", "description", r#"{{ template "pagerduty.default.description" .}}"#)]),

@@ -30,6 +30,9 @@ impl SlackConfig {
         if !self.url.starts_with("http") {
             return Err(NotifyError::Invalid("slack: url must be the incoming webhook URL".into()));
         }
+        if msg.details.get("groupKey").is_some() && !msg.rendered.is_empty() {
+            return Ok(self.post(alertmanager_layout(msg)));
+        }
         let emoji = match msg.notice {
             Notice::Change if msg.severity == super::Severity::Warning => ":warning:",
             Notice::Trigger if msg.severity == super::Severity::Info => ":information_source:",
@@ -57,14 +60,35 @@ impl SlackConfig {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": links.join(" · ")}]}));
         }
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("dedup key `{}`", msg.dedup_key)}]}));
-        Ok(OutgoingRequest {
-            method: "POST",
-            url: self.url.clone(),
-            headers: Vec::new(),
-            body: json!({"text": title, "blocks": blocks}),
-            encoding: Encoding::Json,
-        })
+        Ok(self.post(json!({"text": title, "blocks": blocks})))
     }
+
+    fn post(&self, body: Value) -> OutgoingRequest {
+        OutgoingRequest { method: "POST", url: self.url.clone(), headers: Vec::new(), body, encoding: Encoding::Json }
+    }
+}
+
+/// A group routed by `alertmanager.yml`, as Alertmanager's Slack integration posts it: one
+/// attachment of its rendered title, link, pretext, text, fallback, colour and footer, posted as
+/// the rendered `username` (with `icon_emoji` or `icon_url`) to the `channel` the receiver names,
+/// each from the receiver's own template or Alertmanager's default; nothing else (the group's
+/// data is the templates' to show, not dumped after them).
+fn alertmanager_layout(msg: &AlertMessage) -> Value {
+    let part = |k: &str| msg.rendered.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let mut attachment = serde_json::Map::new();
+    for key in ["title", "title_link", "pretext", "text", "fallback", "color", "footer"] {
+        if let Some(v) = part(key) {
+            attachment.insert(key.into(), json!(truncate(v, MAX_SECTION)));
+        }
+    }
+    attachment.insert("mrkdwn_in".into(), json!(["fallback", "pretext", "text"]));
+    let mut body = json!({"attachments": [attachment]});
+    for key in ["channel", "username", "icon_emoji", "icon_url"] {
+        if let Some(v) = part(key) {
+            body[key] = json!(v);
+        }
+    }
+    body
 }
 
 /// Slack answers `ok` with 200; anything else in a 200 is an error it describes in the body.
