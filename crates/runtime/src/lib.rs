@@ -32,6 +32,7 @@ mod firing_alerts;
 mod http;
 pub mod incidents;
 pub mod maintenance;
+pub mod maintenance_silences;
 mod monitor_relay;
 pub mod monitors;
 mod page_days;

@@ -13,24 +13,6 @@ use vigil_core::time::Millis;
 use vigil_store::{MaintenanceRow, MaintenanceWrite, StoreError};
 
 use crate::Engine;
-
-/// The silences the maintenance windows of `pages` make at `now`: those of their files and those
-/// scheduled through the API, the UI or the CLI (a window that no longer reads is left out: the
-/// page logs it). The alert manager holds its monitors' alerts by them, and Alertmanager's
-/// `GET /api/v2/alerts` shows those alerts as suppressed.
-pub async fn silences(
-    store: &dyn vigil_store::Store,
-    pages: &[StatusPageDef],
-    now: Millis,
-) -> Result<Vec<vigil_core::alert::Silence>, StoreError> {
-    let mut out = Vec::new();
-    for page in pages {
-        let rows = store.maintenance_ending_after(&page.slug, now, 200).await?;
-        let scheduled: Vec<Maintenance> = rows.iter().filter_map(|r| serde_json::from_str(&r.body).ok()).collect();
-        out.extend(page.maintenance_silences(&scheduled, now));
-    }
-    Ok(out)
-}
 use crate::subscriber_delivery::page_key;
 use crate::subscribers::{Tell, affects, utc};
 

@@ -73,7 +73,7 @@ impl Look {
     /// The silences of the pages' maintenance windows, those of their files and those scheduled
     /// through the API (a window that no longer reads is left out: the page logs it).
     async fn maintenance_silences(&self) -> Result<Vec<Silence>, StoreError> {
-        crate::maintenance::silences(&*self.store, &self.pages, self.clock.now()).await
+        crate::maintenance_silences::silences(&*self.store, &self.pages, self.clock.now()).await
     }
 
     /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.
