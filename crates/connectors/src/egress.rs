@@ -133,21 +133,7 @@ async fn check_one(target: &Target) -> Result<(), String> {
 /// ([`crate::public_address::pinned_client`]), so a name that resolves elsewhere a moment later
 /// reaches nothing else.
 pub async fn resolve_outward(url: &reqwest::Url) -> Result<Vec<SocketAddr>, AddressError> {
-    let (Some(host), true) = (url.host_str(), matches!(url.scheme(), "http" | "https")) else {
-        return Err(AddressError::NotHttp(url.to_string()));
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| AddressError::Unresolved { host: host.clone(), reason: e.to_string() })?
-            .collect(),
-    };
-    if addrs.is_empty() {
-        return Err(AddressError::Unresolved { host, reason: "no address".into() });
-    }
+    let (host, port, addrs) = crate::public_address::resolve(url).await?;
     let bounds = BOUNDS.read().expect("lock");
     let target = format!("{host}:{port}");
     for addr in &addrs {

@@ -93,6 +93,16 @@ pub enum AddressError {
 /// The addresses `url` reaches, all public; an error when any is not (a name with one private
 /// address among public ones is refused too).
 pub async fn resolve_public(url: &reqwest::Url) -> Result<Vec<SocketAddr>, AddressError> {
+    let (host, _, addrs) = resolve(url).await?;
+    if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+        return Err(AddressError::NotPublic { host, ip: bad.ip() });
+    }
+    Ok(addrs)
+}
+
+/// The host, port and addresses an `http(s)` URL reaches, its name resolved once (none resolving
+/// is an error).
+pub async fn resolve(url: &reqwest::Url) -> Result<(String, u16, Vec<SocketAddr>), AddressError> {
     let (Some(host), true) = (url.host_str(), matches!(url.scheme(), "http" | "https")) else {
         return Err(AddressError::NotHttp(url.to_string()));
     };
@@ -108,10 +118,7 @@ pub async fn resolve_public(url: &reqwest::Url) -> Result<Vec<SocketAddr>, Addre
     if addrs.is_empty() {
         return Err(AddressError::Unresolved { host, reason: "no address".into() });
     }
-    if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
-        return Err(AddressError::NotPublic { host, ip: bad.ip() });
-    }
-    Ok(addrs)
+    Ok((host, port, addrs))
 }
 
 /// A client for one request to `url` that reaches only `addrs` (those checked) and follows no

@@ -154,30 +154,23 @@ impl Engine {
         let Some(sealer) = self.shared().secret_box.clone() else {
             return Err(Outcome::Retry { reason: "no signing key".into(), after: None });
         };
-        let client = match (public_only, from_form) {
-            (false, false) => self.shared().http.clone(),
-            (false, true) => {
-                let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
-                let addrs = vigil_connectors::egress::resolve_outward(&parsed).await.map_err(|e| match e {
-                    public_address::AddressError::Unresolved { .. } => {
-                        Outcome::Retry { reason: e.to_string(), after: None }
-                    }
-                    _ => Outcome::Permanent { reason: e.to_string() },
-                })?;
-                public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
-                    .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
-            }
-            (true, _) => {
-                let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
-                let addrs = public_address::resolve_public(&parsed).await.map_err(|e| match e {
-                    public_address::AddressError::Unresolved { .. } => {
-                        Outcome::Retry { reason: e.to_string(), after: None }
-                    }
-                    _ => Outcome::Permanent { reason: e.to_string() },
-                })?;
-                public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
-                    .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
-            }
+        let client = if public_only || from_form {
+            let parsed = reqwest::Url::parse(url).map_err(|e| Outcome::Permanent { reason: e.to_string() })?;
+            let resolved = if public_only {
+                public_address::resolve_public(&parsed).await
+            } else {
+                vigil_connectors::egress::resolve_outward(&parsed).await
+            };
+            let addrs = resolved.map_err(|e| match e {
+                public_address::AddressError::Unresolved { .. } => {
+                    Outcome::Retry { reason: e.to_string(), after: None }
+                }
+                _ => Outcome::Permanent { reason: e.to_string() },
+            })?;
+            public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
+                .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
+        } else {
+            self.shared().http.clone()
         };
         let secret = webhook_secret(&sealer, &row.notice.page, &row.notice.subscriber);
         let id = format!("msg_vigil_{}", row.id);
