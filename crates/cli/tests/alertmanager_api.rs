@@ -263,4 +263,10 @@ async fn alerts_held_by_a_time_interval_show_as_suppressed() {
     assert_eq!(status("Quiet")["mutedBy"], json!(["always"]));
     assert_eq!(status("Loud")["state"], "active");
     assert_eq!(status("Loud")["mutedBy"], json!([]));
+    // The groups' view (`amtool alert query --groups`, karma) says the same.
+    let groups: Vec<Value> =
+        http.get(format!("{base}/api/v2/alerts/groups")).send().await.unwrap().json().await.unwrap();
+    let in_groups: Vec<&Value> = groups.iter().flat_map(|g| g["alerts"].as_array().unwrap()).collect();
+    let quiet = in_groups.iter().find(|a| a["labels"]["alertname"] == "Quiet").unwrap();
+    assert_eq!((&quiet["status"]["state"], &quiet["status"]["mutedBy"]), (&json!("suppressed"), &json!(["always"])));
 }

@@ -264,7 +264,8 @@ async fn get_groups(
             Some(group)
         })
         .collect();
-    let rules = app.engine.routing().map(|r| r.config.inhibit_rules.clone()).unwrap_or_default();
+    let routing = app.engine.routing();
+    let rules = routing.as_ref().map(|r| r.config.inhibit_rules.clone()).unwrap_or_default();
     let firing: Vec<(String, BTreeMap<String, String>)> = groups
         .iter()
         .flat_map(|g| g.state.alerts.iter())
@@ -288,7 +289,8 @@ async fn get_groups(
             silenced_by.sort();
             silenced_by.dedup();
             let inhibited: Vec<&String> = inhibitors.inhibited_by(&a.labels).into_iter().collect();
-            let active = silenced_by.is_empty() && inhibited.is_empty();
+            let muted_by = routing.as_ref().map(|r| muting_intervals(&r.config, &a.labels, now)).unwrap_or_default();
+            let active = silenced_by.is_empty() && inhibited.is_empty() && muted_by.is_empty();
             let shown = vigil_core::alertmanager::all_match(&filter.matchers, &a.labels)
                 && (silenced_by.is_empty() || filter.silenced)
                 && (inhibited.is_empty() || filter.inhibited)
@@ -300,7 +302,7 @@ async fn get_groups(
                     "updatedAt": format_time(a.updated_at), "generatorURL": a.generator_url, "fingerprint": key,
                     "receivers": [{"name": group.receiver}],
                     "status": {"state": if active { "active" } else { "suppressed" }, "silencedBy": silenced_by,
-                        "inhibitedBy": inhibited, "mutedBy": []},
+                        "inhibitedBy": inhibited, "mutedBy": muted_by},
                 }));
             }
         }
