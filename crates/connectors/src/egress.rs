@@ -174,12 +174,8 @@ fn host_and_port(url: &str, default_port: u16) -> Option<(String, u16)> {
 /// listens on every address of this host).
 fn is_own(addr: SocketAddr, own: &[SocketAddr]) -> bool {
     let ip = local_form(addr.ip());
-    own.iter().any(|o| {
-        o.port() == addr.port()
-            && (local_form(o.ip()) == ip
-                || (o.ip().is_unspecified() && is_this_host(ip))
-                || (ip.is_loopback() && o.ip().is_loopback() && o.ip() == ip))
-    })
+    own.iter()
+        .any(|o| o.port() == addr.port() && (local_form(o.ip()) == ip || (o.ip().is_unspecified() && is_this_host(ip))))
 }
 
 /// `ip` as a connection sees it: the unspecified address reaches this host's loopback, and an

@@ -100,15 +100,24 @@ impl SqliteStore {
         // own checkpoints in the background, beside the writer; the writer's own checkpoint stays
         // as a backstop (50,000 pages) should the WAL still grow large.
         // A connection to a file does not go stale: no ping (a round trip to the connection's
-        // thread) before each use.
+        // thread) before each use, and no idle timeout or lifetime. Without those sqlx spawns no
+        // maintenance task, whose loop (sqlx-core 0.9.0, `spawn_maintenance_tasks`) runs
+        // `0..num_idle()` without yielding: a read of `num_idle` while a concurrent pop had taken
+        // it below zero (it is decremented after the pop, incremented after the push) made that
+        // range `usize::MAX` long and pinned a runtime worker (seen in a CI-mode run: a `vigil
+        // serve` at 100 % CPU in `PoolInner::try_acquire`, its test never ending).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(options.clone().pragma("wal_autocheckpoint", "50000"))
             .await?;
         migrate(&writer).await?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone().busy_timeout(checkpoint::CHECKPOINT_BUSY_TIMEOUT))
             .await?;
         let alive = Arc::new(());
@@ -119,6 +128,8 @@ impl SqliteStore {
         // more pages. 8 MB each keeps memory flat; the OS page cache still holds the file.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
             .connect_with(options.read_only(true).pragma("cache_size", READER_CACHE_KIB))
             .await?;
