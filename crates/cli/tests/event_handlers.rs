@@ -105,6 +105,21 @@ async fn each_broker_starts_the_workflow_once_per_message() {
     assert_eq!(got, expected);
 }
 
+/// The parked messages, once there is one (a batch's messages are parked when it settles).
+async fn until_parked(base: &str) -> Vec<Value> {
+    let http = vigil_connectors::http_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let parked: Vec<Value> =
+            http.get(format!("{base}/api/event/parked")).send().await.unwrap().json().await.unwrap();
+        if !parked.is_empty() {
+            return parked;
+        }
+        assert!(Instant::now() < deadline, "never parked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
     let Some(b) = running_brokers() else { return };
@@ -124,16 +139,7 @@ async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
     let publisher = Publisher::new(b.clone());
     let message = Message { id: "poison-1".into(), payload: br#"{"order": 5}"#.to_vec() };
     publisher.publish(&event, &message).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let parked = loop {
-        let parked: Vec<Value> =
-            http.get(format!("{base}/api/event/parked")).send().await.unwrap().json().await.unwrap();
-        if !parked.is_empty() {
-            break parked;
-        }
-        assert!(Instant::now() < deadline, "never parked");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let parked = until_parked(&base).await;
     assert_eq!(parked.len(), 1, "{parked:?}");
     assert_eq!((parked[0]["messageId"].clone(), parked[0]["handler"].clone()), (json!("poison-1"), json!("throws")));
     assert!(parked[0]["error"].as_str().unwrap().contains("condition"), "{parked:?}");
@@ -160,7 +166,6 @@ async fn an_oversized_message_is_parked_unread_and_the_next_ones_run() {
     let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&base).await;
-    let http = vigil_connectors::http_client();
     let publisher = Publisher::new(b.clone());
     let big = json!({"order": 7, "items": vec![json!({"sku": "x".repeat(20)}); 100_000]}).to_string();
     assert!(big.len() > 3_000_000, "{}", big.len());
@@ -169,16 +174,7 @@ async fn an_oversized_message_is_parked_unread_and_the_next_ones_run() {
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
     assert_eq!(until_ships(&store, 1).await, [(8, event.clone())], "the next message ran, the big one did not");
     // Parked once its batch settles, which may be after the small message's start committed.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let parked = loop {
-        let parked: Vec<Value> =
-            http.get(format!("{base}/api/event/parked")).send().await.unwrap().json().await.unwrap();
-        if !parked.is_empty() {
-            break parked;
-        }
-        assert!(Instant::now() < deadline, "never parked");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let parked = until_parked(&base).await;
     assert_eq!(parked.len(), 1, "{parked:?}");
     assert_eq!(parked[0]["messageId"], json!("big-1"));
     let error = parked[0]["error"].as_str().unwrap();

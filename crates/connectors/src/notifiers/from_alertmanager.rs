@@ -51,17 +51,7 @@ pub fn notifier(receiver: &str, i: &Integration, global: &Value) -> Result<Notif
 /// (`name` included, `type` not).
 pub fn document(name: &str, i: &Integration, global: &Value) -> Result<(&'static str, Value), String> {
     let c = &i.config;
-    let read = |key: &str| -> Result<Option<String>, String> {
-        if let Some(v) = c.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
-            return Ok(Some(v.to_string()));
-        }
-        match c.get(format!("{key}_file").as_str()).and_then(Value::as_str) {
-            Some(path) => std::fs::read_to_string(path)
-                .map(|s| Some(s.trim().to_string()))
-                .map_err(|e| format!("`{key}_file`: cannot read {path}: {e}")),
-            None => Ok(None),
-        }
-    };
+    let read = |key: &str| value_or_file(c, key, "");
     let global_str = |key: &str| global.get(key).and_then(Value::as_str).map(str::to_string);
     // A global secret, or the file holding it (`slack_api_url_file`, ...), as Alertmanager reads it.
     let global_secret = |key: &str| global_secret(global, key);
@@ -211,13 +201,19 @@ type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
 /// Global setting `key`, or the file its `{key}_file` names, read (trimmed); `Err` when that file
 /// cannot be read.
 fn global_secret(global: &Value, key: &str) -> Result<Option<String>, String> {
-    if let Some(v) = global.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+    value_or_file(global, key, "global ")
+}
+
+/// Field `key` of `fields`, or the file its `{key}_file` names, read and trimmed, as Alertmanager
+/// reads its secrets; `Err` (naming `{at}` and the field) when that file cannot be read.
+fn value_or_file(fields: &Value, key: &str, at: &str) -> Result<Option<String>, String> {
+    if let Some(v) = fields.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
         return Ok(Some(v.to_string()));
     }
-    match global.get(format!("{key}_file").as_str()).and_then(Value::as_str) {
+    match fields.get(format!("{key}_file").as_str()).and_then(Value::as_str) {
         Some(path) => std::fs::read_to_string(path)
             .map(|s| Some(s.trim().to_string()))
-            .map_err(|e| format!("global `{key}_file`: cannot read {path}: {e}")),
+            .map_err(|e| format!("{at}`{key}_file`: cannot read {path}: {e}")),
         None => Ok(None),
     }
 }

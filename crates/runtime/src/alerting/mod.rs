@@ -566,7 +566,9 @@ impl Manager {
                         continue;
                     }
                     // A key that names another team's alert is not this workflow's to change.
-                    if let Some(existing) = self.cache.get(&key) {
+                    // Only an ALERT task bounded to its team is checked: monitors and pushed alerts
+                    // (the intake's hot path) take no lock here.
+                    if let Some(existing) = self.cache.get(&key).filter(|_| request.within.is_some()) {
                         let secrets = self.deps.secrets.read().expect("lock").clone();
                         if let Err(reason) =
                             vigil_core::alert::scope::may_change(secrets.teams(), &existing.request, &request)
