@@ -295,4 +295,215 @@ async fn operators_schedule_and_cancel_maintenance_in_the_ui() {
     browser.shows("No maintenance to come").await;
     let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
     assert!(!public.contains("Payment provider upgrade"), "cancelled: {public}");
+
+    // A recurring window from the same form (issue 61, item 9): weekly, in Berlin's time.
+    browser.wait_for("form.schedule-maintenance", Duration::from_secs(10)).await;
+    browser.type_into(&browser.find("#maintenance-title").await, "Weekly patching").await;
+    browser.type_into(&browser.find("#maintenance-for").await, "1h").await;
+    browser.script("document.querySelector('#maintenance-every').value = 'week'").await;
+    browser.type_into(&browser.find("#maintenance-days").await, "mon, thu").await;
+    browser.type_into(&browser.find("#maintenance-at").await, "02:00").await;
+    browser.type_into(&browser.find("#maintenance-zone").await, "Europe/Berlin").await;
+    browser.click(&browser.find("form.schedule-maintenance button[type=submit]").await).await;
+    browser.shows("Maintenance scheduled").await;
+    browser.shows("repeats every week on mon, thu at 02:00 (Europe/Berlin), for 1h").await;
+    browser.shows("Stop repeating").await;
+    let public = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    assert!(public.contains("Weekly patching") && public.contains("Repeats every week on mon, thu"), "{public}");
+}
+
+/// `HH:MM` in UTC, `minutes` from now.
+fn clock_in(minutes: i64) -> String {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes);
+    at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%H:%M").to_string()
+}
+
+/// Issue 61, item 9: recurring windows in a page's API and a monitor's own file hold the alerts
+/// of what they cover while an occurrence lasts, show on the page ahead of time with how they
+/// repeat, tell subscribers of each occurrence only when asked, and stop when stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let fails = failing.clone();
+    let hooks = Recorder::start(move |r| {
+        let down = r.path == "/db" || (r.path == "/health" && fails.load(Ordering::SeqCst));
+        if down {
+            return Reply { status: 500, body: json!({"ok": false}), delay: Duration::ZERO };
+        }
+        Reply::json(json!({"ok": true}))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    for sub in ["monitors", "status-pages", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    // The database's own window: every day from a minute ago, for an hour (its check fails).
+    let checks = format!(
+        "- name: web\n  every: 1s\n  source:\n    http:\n      url: {url}/health\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n\
+         - name: db\n  every: 1s\n  source:\n    http:\n      url: {url}/db\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n  \
+         maintenance:\n    - title: Nightly backup\n      repeat: {{every: day, at: \"{at}\", for: 1h}}\n",
+        url = hooks.url,
+        at = clock_in(-1),
+    );
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    std::fs::write(config.join("notifiers/ops.yaml"), format!("name: ops\ntype: webhook\nurl: {}/page\n", hooks.url))
+        .unwrap();
+    let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Database\n    monitor: db\nsubscribers:\n  webhooks: true\n";
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.path().join("vigil.db");
+    let write = token(&db, "write");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    let _child = KillOnDrop(child);
+    let http = vigil_connectors::http_client();
+    let api = format!("{base}/api/v1/status-pages/acme/maintenance");
+    let added = http
+        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
+        .bearer_auth(&write)
+        .json(&json!({"webhook": format!("{}/hook", hooks.url)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+
+    // A wrong repetition is refused at its field; nothing is stored.
+    let res = http
+        .post(&api)
+        .bearer_auth(&write)
+        .json(&json!({"title": "x", "repeat": {"every": "fortnight", "for": "1h"}}))
+        .send()
+        .await
+        .unwrap();
+    let (status, said) = (res.status().as_u16(), res.text().await.unwrap());
+    assert!(status == 400 && said.contains("repeat.every"), "{status} {said}");
+
+    // The website's: every day from a minute ago, for 30 minutes, told to subscribers; and a
+    // monthly one on the month's last day, ahead, not told.
+    let two_days_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+    let body = json!({"title": "Daily deploy", "components": ["Website"], "starts": rfc3339(two_days_ago),
+        "repeat": {"every": "day", "at": clock_in(-1), "for": "30m", "notify": true}});
+    let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let daily: Value = res.json().await.unwrap();
+    let body = json!({"title": "Monthly patching", "components": ["Website"],
+        "repeat": {"every": "month", "days": ["last"], "at": "03:00", "timezone": "Europe/Berlin", "for": "2h"}});
+    let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+
+    until(20, "the daily window's occurrence was not told as started", async || {
+        count(&hooks, "maintenance.started", "Daily deploy") == 1
+    })
+    .await;
+    let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
+    for shown in [
+        "Daily deploy",
+        "Repeats every day at",
+        "Nightly backup",
+        "Monthly patching",
+        "Repeats every month on last at 03:00 (Europe/Berlin), for 2h",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    assert_eq!(html.matches("\"s-maintenance\">Under maintenance").count(), 2, "both components: {html}");
+
+    // Both monitors fail and fire; nobody is paged while their occurrences last.
+    failing.store(true, Ordering::SeqCst);
+    let firing = async |name: &str| {
+        let res = http.get(format!("{base}/api/v1/alerts")).bearer_auth(&write).send().await.unwrap();
+        let listed: Value = res.json().await.unwrap();
+        listed["items"].as_array().into_iter().flatten().any(|a| a["name"] == name && a["condition"] == "firing")
+    };
+    until(20, "the website's monitor never fired", async || firing("web").await).await;
+    until(20, "the database's monitor never fired", async || firing("db").await).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        hooks.to("/page").is_empty(),
+        "paged during maintenance: {:?}",
+        hooks.to("/page").iter().map(|r| r.body.to_string()).collect::<Vec<_>>()
+    );
+    let res = http.get(format!("{base}/api/v2/alerts")).bearer_auth(&write).send().await.unwrap();
+    let listed: Value = res.json().await.unwrap();
+    for name in ["web", "db"] {
+        let alert = listed.as_array().unwrap().iter().find(|a| a["labels"]["alertname"] == name).cloned();
+        let alert = alert.unwrap_or_else(|| panic!("{listed}"));
+        assert_eq!(alert["status"]["mutedBy"], json!(["maintenance"]), "{alert}");
+    }
+
+    // The listing says how each repeats and when next; the monitor's window is its file's.
+    let listed: Value = http.get(&api).bearer_auth(&write).send().await.unwrap().json().await.unwrap();
+    let by_title =
+        |title: &str| listed["maintenance"].as_array().unwrap().iter().find(|w| w["title"] == title).cloned().unwrap();
+    let nightly = by_title("Nightly backup");
+    assert_eq!((nightly["declared"].clone(), nightly["state"].clone()), (json!(true), json!("in_progress")));
+    assert!(nightly["next"]["starts"].as_i64().is_some() && nightly["repeats"].is_string(), "{nightly}");
+    let monthly = by_title("Monthly patching");
+    assert!(monthly["next"]["starts"].as_i64().unwrap() > jiff::Timestamp::now().as_millisecond() - 7_200_000);
+    let res =
+        http.post(format!("{api}/{}/end", nightly["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
+    assert_eq!(res.status(), 409, "a monitor's window changes in its file");
+
+    // Stopping the daily series ends its occurrence: the website's held page goes out; the
+    // database's window still holds.
+    let stopped_at = Instant::now();
+    let res =
+        http.post(format!("{api}/{}/end", daily["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    until(20, "the held page was not sent when the series stopped", async || !hooks.to("/page").is_empty()).await;
+    assert!(hooks.to("/page")[0].at >= stopped_at);
+    until(20, "the stopped occurrence was not told as completed", async || {
+        count(&hooks, "maintenance.completed", "Daily deploy") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paged: Vec<String> = hooks
+        .to("/page")
+        .iter()
+        .map(|r| r.body.to_string())
+        .filter(|b| b.contains("\"db\"") || b.contains("db is"))
+        .collect();
+    assert!(paged.is_empty(), "the database's window still holds: {paged:?}");
+
+    // Through the CLI: a weekly window, listed with its repetition.
+    let server = ["--server", &base, "--token", &write];
+    let out = run(
+        &db,
+        &[
+            &[
+                "maintenance",
+                "schedule",
+                "acme",
+                "--title",
+                "Router reboot",
+                "--every",
+                "week",
+                "--day",
+                "sun",
+                "--at",
+                "04:00",
+                "--tz",
+                "America/New_York",
+                "--for",
+                "15m",
+            ][..],
+            &server,
+        ]
+        .concat(),
+    );
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("scheduled recurring maintenance"), "{said}");
+    let out = run(&db, &[&["maintenance", "list", "acme"][..], &server].concat());
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listed.contains("Router reboot (repeats every week on sun at 04:00 (America/New_York), for 15m)"),
+        "{listed}"
+    );
+
+    // Subscribers heard of the told series only, each thing once.
+    let mut kinds = told(&hooks);
+    kinds.sort();
+    let expected = [("maintenance.completed", "Daily deploy"), ("maintenance.started", "Daily deploy")]
+        .map(|(k, t)| (k.to_string(), t.to_string()));
+    assert_eq!(kinds, expected);
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use vigil_core::status_page::{Maintenance, MaintenanceEvent, StatusPageDef};
+use vigil_core::status_page::{Maintenance, MaintenanceEvent, Repeat, StatusPageDef};
 use vigil_core::time::Millis;
 use vigil_store::{MaintenanceRow, MaintenanceWrite, StoreError};
 
@@ -21,6 +21,9 @@ pub const RECENT: Millis = 14 * 86_400_000;
 
 /// The most stored windows one read returns.
 const MOST: u32 = 200;
+
+/// A day.
+const DAY: Millis = 86_400_000;
 
 /// How often the pages' windows are looked at for something to tell.
 const EVERY: Duration = Duration::from_secs(2);
@@ -70,12 +73,17 @@ pub struct NewMaintenance {
     /// The components it affects (display names); none: the whole page.
     #[serde(default)]
     pub components: Vec<String>,
-    /// When it starts: RFC 3339 or milliseconds.
-    #[serde(with = "vigil_core::status_page::when")]
+    /// When it starts: RFC 3339 or milliseconds. For a recurring window, when the series
+    /// begins (none: now).
+    #[serde(default, with = "vigil_core::status_page::when")]
     pub starts: Millis,
-    /// When it ends.
-    #[serde(with = "vigil_core::status_page::when")]
+    /// When it ends. For a recurring window, when the series stops (none: never).
+    #[serde(default, with = "vigil_core::status_page::when")]
     pub ends: Millis,
+    /// How it comes back: every day, week or month at a local time, or at a cron expression's
+    /// times, in a time zone, for a duration ([`Repeat`]).
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
 }
 
 fn row_of(page: &str, window: &Maintenance) -> MaintenanceRow {
@@ -83,7 +91,8 @@ fn row_of(page: &str, window: &Maintenance) -> MaintenanceRow {
         page: page.to_string(),
         id: window.id.clone(),
         starts_at: window.starts,
-        ends_at: window.ends,
+        // A series is read until it stops.
+        ends_at: window.series_end(),
         body: serde_json::to_string(window).expect("a window serializes"),
     }
 }
@@ -120,18 +129,28 @@ impl Engine {
     /// as under maintenance now.
     pub(crate) async fn with_stored_windows(&self, page: &StatusPageDef) -> Result<StatusPageDef, StoreError> {
         let mut page = page.clone();
-        page.maintenance.extend(self.stored_windows(&page.slug, self.now()).await?);
+        page.maintenance = self.windows_of(&page, self.now()).await?;
         Ok(page)
     }
 
-    /// Page `slug`'s windows, declared and scheduled, not cancelled, that end after `after`,
-    /// soonest first.
+    /// Every window of `page` not over before `after`: those of its file, those of the monitors
+    /// it shows (in their files), and those scheduled through the API, the UI or the CLI.
+    async fn windows_of(&self, page: &StatusPageDef, after: Millis) -> Result<Vec<Maintenance>, StoreError> {
+        let mut windows = page.maintenance.clone();
+        windows.extend(page.monitors_windows(&self.declared_monitors().maintenance));
+        windows.extend(self.stored_windows(&page.slug, after).await?);
+        windows.retain(|w| !w.cancelled && w.series_end() > after);
+        Ok(windows)
+    }
+
+    /// Page `slug`'s windows, declared (in its file or its monitors') and scheduled, not
+    /// cancelled, that end after `after`, soonest first (a recurring window by its occurrence
+    /// under way or next).
     pub async fn maintenance_windows(&self, slug: &str, after: Millis) -> Result<Vec<Maintenance>, MaintenanceError> {
         let page = self.maintained_page(slug)?;
-        let mut windows: Vec<Maintenance> = page.maintenance.iter().filter(|w| w.ends > after).cloned().collect();
-        windows.extend(self.stored_windows(slug, after).await?);
-        windows.retain(|w| !w.cancelled);
-        windows.sort_by_key(|w| w.starts);
+        let mut windows = self.windows_of(&page, after).await?;
+        let now = self.now();
+        windows.sort_by_cached_key(|w| w.current_or_next(now).map_or(w.starts, |o| o.starts));
         Ok(windows)
     }
 
@@ -140,31 +159,39 @@ impl Engine {
     pub async fn schedule_maintenance(&self, slug: &str, new: NewMaintenance) -> Result<Maintenance, MaintenanceError> {
         let page = self.maintained_page(slug)?;
         let now = self.now();
+        let recurring = new.repeat.is_some();
         let window = Maintenance {
             id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             title: new.title,
             message: new.message.filter(|m| !m.trim().is_empty()),
             components: new.components,
-            starts: new.starts,
+            // A series given no start begins now (and `every: 2 weeks` counts from today).
+            starts: if recurring && new.starts == 0 { now } else { new.starts },
             ends: new.ends,
             cancelled: false,
+            repeat: new.repeat,
         };
         let names: Vec<&str> = page.components.iter().map(|c| c.name.as_str()).collect();
         if let Some(p) = window.problems("", &names).into_iter().find(|p| p.is_error()) {
             return Err(MaintenanceError::Invalid { field: p.path, message: p.message });
         }
-        if window.ends <= now {
+        if window.series_end() <= now {
             return Err(MaintenanceError::Invalid {
                 field: "ends".into(),
                 message: "a window to schedule ends later than now".into(),
             });
         }
         let event = if window.upcoming(now) { MaintenanceEvent::Scheduled } else { MaintenanceEvent::Started };
+        // A series tells nothing itself: its occurrences are told when it asks for it.
+        let (told_now, notices) = match recurring {
+            true => (None, Vec::new()),
+            false => (told(slug, &window, event), self.notices_of_window(&page, &window, event).await?),
+        };
         let write = MaintenanceWrite {
             window: Some((row_of(slug, &window), None)),
-            told: told(slug, &window, event),
+            told: told_now,
             after: None,
-            notices: self.notices_of_window(&page, &window, event).await?,
+            notices,
             at: now,
         };
         self.shared().store.write_maintenance(&write).await?;
@@ -176,7 +203,8 @@ impl Engine {
     /// one under way ends now (and they are told it ended).
     pub async fn end_maintenance(&self, slug: &str, id: &str) -> Result<Maintenance, MaintenanceError> {
         let page = self.maintained_page(slug)?;
-        if page.maintenance.iter().any(|w| w.key() == id) {
+        let declared = page.monitors_windows(&self.declared_monitors().maintenance);
+        if page.maintenance.iter().chain(&declared).any(|w| w.key() == id) {
             return Err(MaintenanceError::Declared(id.into()));
         }
         let no_window = || MaintenanceError::NoWindow { page: slug.into(), id: id.into() };
@@ -186,7 +214,17 @@ impl Engine {
             let mut window: Maintenance = serde_json::from_str(&row.body).map_err(|_| no_window())?;
             let now = self.now();
             let mut write = MaintenanceWrite { at: now, ..Default::default() };
-            if window.upcoming(now) {
+            if window.repeat.is_some() {
+                // A series that has not begun is called off; one that has stops now, and an
+                // occurrence under way ends with it (told by the look, if it tells).
+                if window.series_end() <= now {
+                    return Err(MaintenanceError::Over(id.into()));
+                } else if window.starts > now {
+                    window.cancelled = true;
+                } else {
+                    window.ends = now;
+                }
+            } else if window.upcoming(now) {
                 window.cancelled = true;
                 write.told = told(slug, &window, MaintenanceEvent::Cancelled);
                 write.notices = self.notices_of_window(&page, &window, MaintenanceEvent::Cancelled).await?;
@@ -262,8 +300,16 @@ impl Engine {
         let mut count = 0;
         let pages = self.status_pages();
         for page in pages.iter().filter(|p| self.shared().ownership.owns_key(&page_key(&p.slug))) {
-            let mut windows = page.maintenance.clone();
-            windows.extend(self.stored_windows(&page.slug, now - 86_400_000).await?);
+            let mut windows = Vec::new();
+            for window in self.windows_of(page, now - DAY).await? {
+                match &window.repeat {
+                    // Each occurrence is told as a window of its own when the series asks: that
+                    // it started and that it ended (none is announced ahead: a series may stop).
+                    Some(repeat) if repeat.notify => windows.extend(window.occurrences(now - DAY, now + 1)),
+                    Some(_) => {}
+                    None => windows.push(window),
+                }
+            }
             for window in windows {
                 let Some((event, after)) = window.due_event(now) else { continue };
                 let key = format!("{}\0{}\0{}", page.slug, window.key(), event.as_str());

@@ -143,8 +143,9 @@ pub(crate) struct Shared {
     pub notices_due: tokio::sync::Notify,
     /// Status page components' past days, read once a day.
     pub page_days: crate::page_days::PastDays,
-    /// The monitors paused in their files, by name (set with the monitors).
-    pub paused_monitors: RwLock<Arc<std::collections::HashSet<String>>>,
+    /// What the monitors' files say that others read: which are paused, their maintenance
+    /// windows (set with the monitors).
+    pub declared_monitors: crate::monitors::declared::SharedDeclared,
 }
 
 impl Shared {

@@ -128,7 +128,7 @@ fn labels(json: &str) -> Option<std::collections::BTreeMap<String, String>> {
 
 /// A component's monitors as last read: which are paused, and their latest readings by monitor.
 pub(crate) struct Readings {
-    paused: Arc<std::collections::HashSet<String>>,
+    declared: Arc<crate::monitors::declared::DeclaredMonitors>,
     latest: HashMap<String, Vec<vigil_store::MonitorResultRow>>,
 }
 
@@ -139,7 +139,7 @@ impl Readings {
 
     /// Each member's worst tier over the series component `c` shows.
     fn tiers(&self, c: &ComponentDef) -> Vec<Option<Tier>> {
-        c.members().map(|m| tier_of(c, self.paused.contains(m), self.of(m))).collect()
+        c.members().map(|m| tier_of(c, self.declared.paused.contains(m), self.of(m))).collect()
     }
 
     /// Component `c` of `page` as its monitors' last checks show it (no incident's impact), and
@@ -147,7 +147,7 @@ impl Readings {
     /// among them).
     pub(crate) fn checked_state(&self, page: &StatusPageDef, c: &ComponentDef, from: State) -> (Option<State>, Millis) {
         let mut since = Millis::MAX;
-        for monitor in c.members().filter(|m| !self.paused.contains(*m)) {
+        for monitor in c.members().filter(|m| !self.declared.paused.contains(*m)) {
             let out = self
                 .of(monitor)
                 .iter()
@@ -164,7 +164,7 @@ impl Engine {
     /// each one's latest readings (one read, whatever the number of monitors; a component at a
     /// time, so a big page's readings are never all in memory at once).
     pub(crate) async fn readings(&self, c: &ComponentDef) -> vigil_store::Result<Readings> {
-        let paused = self.shared().paused_monitors.read().expect("lock").clone();
+        let declared = self.shared().declared_monitors.read().expect("lock").clone();
         let mut members: Vec<String> = c.members().map(str::to_string).collect();
         members.sort_unstable();
         members.dedup();
@@ -172,7 +172,13 @@ impl Engine {
         for row in self.shared().store.monitor_results_of(&members).await? {
             latest.entry(row.monitor.clone()).or_default().push(row);
         }
-        Ok(Readings { paused, latest })
+        Ok(Readings { declared, latest })
+    }
+
+    /// What the monitors' files say that others read: which are paused, their own maintenance
+    /// windows.
+    pub fn declared_monitors(&self) -> Arc<crate::monitors::declared::DeclaredMonitors> {
+        self.shared().declared_monitors.read().expect("lock").clone()
     }
 
     /// The status pages in force, by slug.

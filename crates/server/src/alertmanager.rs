@@ -100,7 +100,8 @@ async fn get_alerts(
     let now = app.engine.now();
     let silences = named_silences(&*store, now, &access).await?;
     let pages = app.engine.status_pages();
-    let maintenance = vigil_runtime::maintenance_silences::silences(&*store, &pages, now).await?;
+    let monitors = app.engine.declared_monitors();
+    let maintenance = vigil_runtime::maintenance_silences::silences(&*store, &pages, &monitors, now).await?;
     let records: Vec<(Record, i64)> = vigil_runtime::alert_rows::read(&*store, true, u32::MAX, now)
         .await?
         .into_iter()

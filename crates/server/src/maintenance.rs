@@ -60,6 +60,12 @@ async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPat
             } else {
                 "completed"
             });
+            if let Some(repeat) = &w.repeat {
+                v["repeats"] = json!(repeat.describe());
+                if let Some(next) = w.current_or_next(now) {
+                    v["next"] = json!({ "starts": next.starts, "ends": next.ends });
+                }
+            }
             v
         })
         .collect();
@@ -68,7 +74,9 @@ async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPat
 
 /// Schedules a window: `title`, `starts` and `ends` (RFC 3339 or milliseconds), optionally
 /// `message` (Markdown) and `components` (display names; none: the whole page). The page's
-/// subscribers are told at once.
+/// subscribers are told at once. With `repeat` (`every` or `cron`, `at`, `days`, `timezone`,
+/// `for`, `notify`) it is a recurring window: `starts` and `ends` bound the series (none: from
+/// now, for ever), and its occurrences are told only with `notify`.
 #[utoipa::path(
     post, path = "/api/v1/status-pages/{slug}/maintenance", tag = "status pages",
     params(("slug" = String, Path, description = "The status page")),

@@ -249,16 +249,21 @@ pub fn render(view: &PageView) -> Markup {
     }
 }
 
-/// Scheduled maintenance under way or to come, soonest first.
+/// Scheduled maintenance under way or to come, soonest first: of a recurring window, its
+/// occurrence under way or next, and how it repeats.
 fn maintenance(page: &vigil_core::status_page::StatusPageDef, now: vigil_core::time::Millis) -> Markup {
-    let mut windows: Vec<&Maintenance> = page.maintenance.iter().filter(|m| m.active(now) || m.upcoming(now)).collect();
-    windows.sort_by_key(|m| m.starts);
+    let mut windows: Vec<(Maintenance, Option<String>)> = page
+        .maintenance
+        .iter()
+        .filter_map(|m| Some((m.current_or_next(now)?, m.repeat.as_ref().map(|r| r.describe()))))
+        .collect();
+    windows.sort_by_key(|(m, _)| m.starts);
     let at = |ms| crate::ui::format::in_zone(ms, "UTC");
     html! {
         @if !windows.is_empty() {
             section aria-label="Scheduled maintenance" {
                 h2 { "Scheduled maintenance" }
-                @for m in windows {
+                @for (m, repeats) in &windows {
                     article.incident.i-maintenance {
                         h3 { (m.title) }
                         p.muted.when {
@@ -266,6 +271,7 @@ fn maintenance(page: &vigil_core::status_page::StatusPageDef, now: vigil_core::t
                             " · " (at(m.starts)) " to " (at(m.ends))
                             @if !m.components.is_empty() { " · " (m.components.join(", ")) }
                         }
+                        @if let Some(repeats) = repeats { p.muted.repeats { "Repeats " (repeats) } }
                         @if let Some(text) = &m.message { div.update { (PreEscaped(markdown::render(text))) } }
                     }
                 }

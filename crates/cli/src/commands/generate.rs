@@ -86,6 +86,34 @@ pub fn reference(cli: &clap::Command) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A maintenance window's schema: one-off (`starts`, `ends`) or recurring (`repeat`); a status
+/// page's names `components`.
+fn maintenance_window(with_components: bool) -> Value {
+    let when = json!({"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"});
+    let repeat = json!({"type": "object", "additionalProperties": false, "required": ["for"],
+    "description": "how it comes back: `every` (with `days`, `at`) or `cron`",
+    "properties": {
+        "every": {"type": "string", "description": "day, week or month, or a count of them: 2 weeks"},
+        "days": {"type": "array", "items": {"type": ["string", "integer"]}, "description": "weekdays (every: week) or days of the month: 1 to 31, last, -2"},
+        "at": {"type": "string", "description": "the local time each starts, HH:MM"},
+        "cron": {"type": "string", "description": "instead of every: the times each starts"},
+        "timezone": {"type": "string", "description": "an IANA time zone (UTC by default)"},
+        "for": {"type": "string", "description": "how long each lasts: 1h, 90m"},
+        "notify": {"type": "boolean", "description": "tell subscribers when each starts and ends"},
+    }});
+    let mut properties = json!({
+        "title": {"type": "string"},
+        "message": {"type": "string", "description": "what is done (Markdown)"},
+        "starts": when.clone(), "ends": when,
+        "repeat": repeat,
+    });
+    if with_components {
+        properties["components"] = json!({"type": "array", "items": {"type": "string"}, "description": "display names (none: the whole page)"});
+    }
+    json!({"type": "object", "additionalProperties": false, "required": ["title"], "properties": properties,
+        "anyOf": [{"required": ["starts", "ends"]}, {"required": ["repeat"]}]})
+}
+
 /// An object whose keys are `fields` (each described by `types`, by default any value), nothing
 /// else.
 fn object(title: &str, fields: &[&[&str]], types: &Map<String, Value>, required: &[&str]) -> Value {
@@ -219,6 +247,8 @@ pub fn schema_of(kind: Kind) -> Value {
                     "dependsOn": {"type": "array", "items": {"type": "string"}},
                     "tests": {"type": "array"},
                     "retention": retention(vigil_core::retention::Owner::Monitor),
+                    "maintenance": {"type": "array", "items": maintenance_window(false),
+                        "description": "the monitor's own maintenance windows, one-off or recurring: its alerts are held while one lasts"},
                 })),
                 &["name"],
             )
@@ -293,14 +323,7 @@ pub fn schema_of(kind: Kind) -> Value {
                     "incidents": {"type": "array", "items": incident, "description": "incidents declared with the page (more are opened through the API)"},
                     "domains": {"type": "array", "items": {"type": "string"}, "description": "host names of its own: a request to one of them is this page's (/ is the page)"},
                     "maintenance": {"type": "array", "description": "scheduled maintenance: shown ahead of time and told to subscribers; during it its components show under maintenance and their monitors' alerts are held",
-                        "items": {"type": "object", "additionalProperties": false, "required": ["title", "starts", "ends"],
-                            "properties": {
-                                "title": {"type": "string"},
-                                "message": {"type": "string", "description": "what is done (Markdown)"},
-                                "components": {"type": "array", "items": {"type": "string"}, "description": "display names (none: the whole page)"},
-                                "starts": {"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"},
-                                "ends": {"type": ["string", "integer"], "description": "RFC 3339 or epoch milliseconds"},
-                            }}},
+                        "items": maintenance_window(true)},
                     "subscribers": {
                         "type": "object", "additionalProperties": false,
                         "description": "who may be told of incidents and maintenance",

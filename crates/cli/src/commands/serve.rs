@@ -239,10 +239,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if stored > 0 {
         tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
     }
-    if !config.monitors.is_empty() {
-        tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
-    }
-    engine.set_monitors(config.monitors);
     if !config.teams.is_empty() {
         tracing::info!(teams = config.teams.len(), "Teams loaded.");
     }
@@ -262,6 +258,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Err(e) = engine.load_stored_pages().await {
         tracing::warn!(error = %e, "Could not read the status pages written through the API; trying again shortly.");
     }
+    // Last: checks start now, and what holds their alerts (teams, pages' windows) is in place.
+    if !config.monitors.is_empty() {
+        tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
+    }
+    engine.set_monitors(config.monitors);
     tokio::spawn(engine.clone().follow_stored_pages_forever());
     tokio::spawn(engine.clone().propose_incidents_forever());
     tokio::spawn(engine.clone().deliver_notices_forever());

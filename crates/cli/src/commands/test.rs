@@ -79,12 +79,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     let (mut passed, mut failed, mut untested) = (0, 0, Vec::new());
     for def in &config.monitors {
-        if def.tests.is_empty() {
+        if def.tests().is_empty() {
             untested.push(def.name.as_str());
             continue;
         }
         let judge = conditions_source(def);
-        for test in &def.tests {
+        for test in def.tests() {
             let test = match &judge {
                 Some(source) => judged(source, test),
                 None => test.clone(),

@@ -45,6 +45,7 @@ pub const SUPPORTED: &[&str] = &[
     "publicBadge",
     "retention",
     "tests",
+    "maintenance",
 ];
 
 /// Roots a summary or dedup key template may name.
@@ -169,6 +170,7 @@ impl MonitorDef {
         let expected = cadence.clone().unwrap_or(Cadence::Every { ms: 60_000, offset: 0 });
         let heartbeat = heartbeat_block.map(|block| heartbeat(block, &expected, &mut problems));
         let retention = crate::retention::from_definition(obj, crate::retention::Owner::Monitor, &mut problems);
+        let maintenance = maintenance(obj, &mut problems);
         let (Some(cadence), Some(source)) = (cadence, source) else { return (None, problems) };
         if problems.iter().any(|p| p.severity == Severity::Error) {
             return (None, problems);
@@ -193,12 +195,45 @@ impl MonitorDef {
             paused,
             public_badge,
             // Boxed: most monitors have neither, and each is larger than the rest of a field.
-            retention: retention.map(Box::new),
-            tests: tests.into(),
+            rare: (retention.is_some() || !tests.is_empty() || !maintenance.is_empty())
+                .then(|| Box::new(super::Rare { retention, tests, maintenance })),
             heartbeat: heartbeat.map(Box::new),
         };
         (Some(def), problems)
     }
+}
+
+/// `maintenance`: the monitor's own windows, one-off or recurring (a status page's form, without
+/// `components`: the window is the monitor's).
+fn maintenance(obj: &Map<String, Value>, problems: &mut Vec<Problem>) -> Vec<crate::status_page::Maintenance> {
+    let items = match obj.get("maintenance") {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            problems.push(Problem::error("maintenance", "`maintenance` is a list of windows"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("maintenance[{i}].");
+        match <crate::status_page::Maintenance as serde::Deserialize>::deserialize(item) {
+            Ok(window) if !window.components.is_empty() => problems.push(Problem::error(
+                format!("{at}components"),
+                "a monitor's window holds the monitor: `components` belong to a status page's windows",
+            )),
+            Ok(window) => {
+                let found = window.problems(&at, &[]);
+                let bad = found.iter().any(Problem::is_error);
+                problems.extend(found);
+                if !bad {
+                    out.push(window);
+                }
+            }
+            Err(e) => problems.push(Problem::error(format!("maintenance[{i}]"), e.to_string())),
+        }
+    }
+    out
 }
 
 /// `dependsOn`: the monitors whose failure holds this one's notifications.

@@ -75,12 +75,40 @@ pub struct MonitorDef {
     pub paused: bool,
     /// Its badges answer anyone, by its name (`publicBadge`), though no status page shows it.
     pub public_badge: bool,
-    /// How long its check history is kept, where it differs from the global default.
-    pub retention: Option<Box<crate::retention::Retention>>,
-    /// Canned answers and what they must lead to (`vigil test`).
-    pub tests: SlimList<testing::MonitorTest>,
+    /// What few monitors have: a retention of their own, canned tests, maintenance windows
+    /// (boxed together: one pointer for most monitors, which have none of them).
+    pub rare: Option<Box<Rare>>,
     /// A heartbeat monitor (pinged, not asking a source): when pings are expected.
     pub heartbeat: Option<Box<HeartbeatDef>>,
+}
+
+/// The parts of a monitor few monitors have.
+#[derive(Debug, Clone, Default)]
+pub struct Rare {
+    /// How long its check history is kept, where it differs from the global default.
+    pub retention: Option<crate::retention::Retention>,
+    /// Canned answers and what they must lead to (`vigil test`).
+    pub tests: Vec<testing::MonitorTest>,
+    /// Its maintenance windows (`maintenance`), one-off or recurring: while one lasts, its
+    /// alerts are held as a silence holds them, and the pages that show it say so.
+    pub maintenance: Vec<crate::status_page::Maintenance>,
+}
+
+impl MonitorDef {
+    /// How long its check history is kept, where it differs from the global default.
+    pub fn retention(&self) -> Option<&crate::retention::Retention> {
+        self.rare.as_ref()?.retention.as_ref()
+    }
+
+    /// Its canned tests (`vigil test`).
+    pub fn tests(&self) -> &[testing::MonitorTest] {
+        self.rare.as_deref().map_or(&[], |r| &r.tests)
+    }
+
+    /// Its own maintenance windows.
+    pub fn maintenance(&self) -> &[crate::status_page::Maintenance] {
+        self.rare.as_deref().map_or(&[], |r| &r.maintenance)
+    }
 }
 
 /// The notifiers a monitor's alerts go to, per tier: only `warning` and `critical` route. One

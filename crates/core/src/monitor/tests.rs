@@ -241,8 +241,8 @@ fn tests_blocks_pass_when_tiers_and_notices_match_and_say_what_differs_when_not(
         ]
     });
     let def = monitor(doc);
-    assert_eq!(def.tests.len(), 3);
-    let outcomes: Vec<testing::Outcome> = def.tests.iter().map(|t| testing::run(&def, t, 0)).collect();
+    assert_eq!(def.tests().len(), 3);
+    let outcomes: Vec<testing::Outcome> = def.tests().iter().map(|t| testing::run(&def, t, 0)).collect();
     assert!(outcomes[0].failures.is_empty(), "{:?}", outcomes[0]);
     let routes: Vec<&[String]> = outcomes[0].sent.iter().map(|s| s.notifiers.as_slice()).collect();
     let (chat, both) = (vec!["chat".to_string()], vec!["oncall".to_string(), "chat".to_string()]);
@@ -398,4 +398,34 @@ fn a_definition_and_its_arc_fit_in_320_bytes() {
     assert_eq!(std::mem::size_of::<Routes>(), 8);
     // A series the evaluation remembers: its key and what it saw, in the 64-byte class.
     assert!(std::mem::size_of::<(Box<str>, Seen)>() <= 64);
+}
+
+#[test]
+fn a_monitors_own_maintenance_windows_are_read_and_their_problems_located() {
+    let def = monitor(json!({"name": "db", "every": "1m", "source": {"http": {"url": "http://x/"}},
+    "maintenance": [
+        {"title": "Nightly backup", "repeat": {"every": "day", "at": "02:00", "timezone": "Europe/Berlin", "for": "1h"}},
+        {"title": "Move", "starts": "2026-12-01T02:00:00Z", "ends": "2026-12-01T03:00:00Z"}
+    ]}));
+    assert_eq!(def.maintenance().len(), 2);
+    // 2026-12-01 02:30 in Berlin is 01:30 UTC: the nightly one is under way, the move not yet.
+    let at = 1_796_088_600_000;
+    assert!(def.maintenance()[0].active(at) && def.maintenance()[1].upcoming(at));
+    let silences = def.maintenance()[0].silences(&["db"], at);
+    assert_eq!(silences.len(), 2, "the occurrence under way and the next, within a day: {silences:?}");
+    assert!(silences[0].mutes("db", &Default::default(), at));
+
+    let errors = problems(json!({"name": "db", "every": "1m", "source": {"http": {"url": "http://x/"}},
+    "maintenance": [
+        {"title": "x", "components": ["Website"], "starts": 1, "ends": 2},
+        {"title": "y", "repeat": {"every": "week", "days": ["someday"], "for": "1h"}},
+        {"title": "z"},
+        {"title": "w", "starts": 1, "ends": 2, "colour": "red"}
+    ]}));
+    let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["maintenance[0].components", "maintenance[1].repeat.days", "maintenance[2].starts", "maintenance[3]"],
+        "{errors:?}"
+    );
 }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::repeat::Repeat;
 use crate::diagnostic::Problem;
 use crate::time::Millis;
 
@@ -25,16 +26,27 @@ pub struct Maintenance {
     /// The page's components it affects, by display names; none: the whole page.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<String>,
-    /// When it starts: RFC 3339 (`2026-12-01T02:00:00Z`) or milliseconds.
-    #[serde(with = "super::incident::when")]
+    /// When it starts: RFC 3339 (`2026-12-01T02:00:00Z`) or milliseconds. For a window that
+    /// repeats: when the series begins (none: at once).
+    #[serde(default, with = "super::incident::when", skip_serializing_if = "is_zero")]
     pub starts: Millis,
-    /// When it ends.
-    #[serde(with = "super::incident::when")]
+    /// When it ends. For a window that repeats: when the series stops (none: never).
+    #[serde(default, with = "super::incident::when", skip_serializing_if = "is_zero")]
     pub ends: Millis,
     /// Called off before it started (a scheduled window only): no longer shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
+    /// How it comes back, for a recurring window ([`Repeat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
+
+fn is_zero(at: &Millis) -> bool {
+    *at == 0
+}
+
+/// The most occurrences of one series looked at in one span.
+const MOST_OCCURRENCES: usize = 1_000;
 
 /// What subscribers are told of a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,14 +84,74 @@ impl MaintenanceEvent {
 }
 
 impl Maintenance {
-    /// Whether it is under way at `now`.
+    /// Whether it is under way at `now` (for a series: one of its occurrences).
     pub fn active(&self, now: Millis) -> bool {
-        !self.cancelled && self.starts <= now && now < self.ends
+        match &self.repeat {
+            None => !self.cancelled && self.starts <= now && now < self.ends,
+            Some(_) => self.current_or_next(now).is_some_and(|w| w.starts <= now),
+        }
     }
 
-    /// Whether it is still to come at `now`.
+    /// Whether it is still to come at `now` (for a series: its next occurrence, none being
+    /// under way).
     pub fn upcoming(&self, now: Millis) -> bool {
-        !self.cancelled && now < self.starts
+        match &self.repeat {
+            None => !self.cancelled && now < self.starts,
+            Some(_) => self.current_or_next(now).is_some_and(|w| now < w.starts),
+        }
+    }
+
+    /// When the series stops: its `ends`, or never. A one-off window's end.
+    pub fn series_end(&self) -> Millis {
+        if self.repeat.is_some() && self.ends == 0 { Millis::MAX } else { self.ends }
+    }
+
+    /// The windows it makes that overlap `[from, to)`, earliest first: itself for a one-off
+    /// window, each occurrence of a series (a one-off window of its own, keyed by its start).
+    /// None once cancelled.
+    pub fn occurrences(&self, from: Millis, to: Millis) -> Vec<Maintenance> {
+        if self.cancelled {
+            return Vec::new();
+        }
+        let Some(repeat) = &self.repeat else {
+            return if self.starts < to && self.ends > from { vec![self.clone()] } else { Vec::new() };
+        };
+        let Ok(rule) = repeat.rule(self.starts) else { return Vec::new() };
+        let last = self.series_end();
+        rule.starts_between(self.starts, last, from, to, MOST_OCCURRENCES)
+            .into_iter()
+            .map(|start| self.occurrence(start, rule.length(), last))
+            .collect()
+    }
+
+    /// The window under way at `now` or the next to come: itself for a one-off window that has
+    /// not ended, the current or next occurrence of a series.
+    pub fn current_or_next(&self, now: Millis) -> Option<Maintenance> {
+        if self.cancelled {
+            return None;
+        }
+        let Some(repeat) = &self.repeat else {
+            return (self.ends > now).then(|| self.clone());
+        };
+        let rule = repeat.rule(self.starts).ok()?;
+        let last = self.series_end();
+        let start = rule.current_or_next(self.starts, last, now)?;
+        Some(self.occurrence(start, rule.length(), last))
+    }
+
+    fn occurrence(&self, start: Millis, length: Millis, last: Millis) -> Maintenance {
+        Maintenance {
+            // A stored series' occurrences are told apart by their start; a declared one's key
+            // is derived from its title and start already.
+            id: if self.id.is_empty() { String::new() } else { format!("{}@{start}", self.id) },
+            title: self.title.clone(),
+            message: self.message.clone(),
+            components: self.components.clone(),
+            starts: start,
+            ends: start.saturating_add(length).min(last),
+            cancelled: false,
+            repeat: None,
+        }
     }
 
     /// Its key on the page: its id, or for a declared window one derived from its title and
@@ -102,6 +174,10 @@ impl Maintenance {
     /// under way), or, within a day of its end, that it ended (if its start was told).
     pub fn due_event(&self, now: Millis) -> Option<(MaintenanceEvent, Option<MaintenanceEvent>)> {
         const LATEST_END_NOTICE: Millis = 86_400_000;
+        if self.repeat.is_some() {
+            // Its occurrences are told, each as a window of its own.
+            return None;
+        }
         if self.upcoming(now) {
             Some((MaintenanceEvent::Scheduled, None))
         } else if self.active(now) {
@@ -111,6 +187,22 @@ impl Maintenance {
         } else {
             None
         }
+    }
+
+    /// The silences that hold back the alerts of `monitors` while it lasts, from `now` on: one
+    /// per monitor and window not over (for a series, per occurrence under way or starting
+    /// within a day: the alert manager looks again long before the next is due).
+    pub fn silences(&self, monitors: &[&str], now: Millis) -> Vec<crate::alert::Silence> {
+        const SERIES_AHEAD: Millis = 86_400_000;
+        let to = if self.repeat.is_some() { now.saturating_add(SERIES_AHEAD) } else { Millis::MAX };
+        let mut out = Vec::new();
+        for w in self.occurrences(now, to) {
+            for m in monitors {
+                let matchers = [(crate::alert::ALERT_NAME_LABEL.to_string(), m.to_string())].into();
+                out.push(crate::alert::Silence::new(matchers, w.ends).starting(Some(w.starts)));
+            }
+        }
+        out
     }
 
     /// Whether it touches component `name` (none named: the whole page).
@@ -124,8 +216,20 @@ impl Maintenance {
         if self.title.trim().is_empty() {
             problems.push(Problem::error(format!("{at}title"), "a maintenance window needs a `title`"));
         }
-        if self.ends <= self.starts {
-            problems.push(Problem::error(format!("{at}ends"), "a maintenance window ends after it starts"));
+        match &self.repeat {
+            Some(repeat) => {
+                problems.extend(super::repeat::problems(repeat, self.starts, at));
+                if self.ends != 0 && self.ends <= self.starts {
+                    problems
+                        .push(Problem::error(format!("{at}ends"), "a recurring window's series ends after it starts"));
+                }
+            }
+            None if self.starts == 0 => problems
+                .push(Problem::error(format!("{at}starts"), "a maintenance window needs `starts` (or a `repeat`)")),
+            None if self.ends <= self.starts => {
+                problems.push(Problem::error(format!("{at}ends"), "a maintenance window ends after it starts"));
+            }
+            None => {}
         }
         problems.extend(super::unknown_components(at, &self.components, components));
         problems

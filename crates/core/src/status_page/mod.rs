@@ -10,11 +10,13 @@ mod auto;
 mod build;
 mod incident;
 mod maintenance;
+mod repeat;
 
 pub use auto::{AutoIncidents, AutoStep, Observed, is_automatic};
 pub use build::{build_status_page, is_slug};
 pub use incident::{Incident, IncidentStatus, IncidentUpdate, when};
 pub use maintenance::{Maintenance, MaintenanceEvent};
+pub use repeat::{DayName, Repeat, Rule};
 
 /// A status page as declared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +123,22 @@ impl StatusPageDef {
         self.maintenance.iter().any(|m| m.active(now) && m.affects(name))
     }
 
+    /// The windows of the monitors the page shows (`monitors`: each monitor with its own
+    /// windows), as the page's: each names the components that show its monitor (a monitor the
+    /// page does not show adds none).
+    pub fn monitors_windows(&self, monitors: &[(String, Vec<Maintenance>)]) -> Vec<Maintenance> {
+        let mut out = Vec::new();
+        for (monitor, windows) in monitors {
+            let components: Vec<String> =
+                self.components.iter().filter(|c| c.members().any(|m| m == monitor)).map(|c| c.name.clone()).collect();
+            if components.is_empty() {
+                continue;
+            }
+            out.extend(windows.iter().map(|w| Maintenance { components: components.clone(), ..w.clone() }));
+        }
+        out
+    }
+
     /// The silences that hold back the alerts of the monitors under the page's maintenance
     /// windows (those of its file and `scheduled` ones), each while its window lasts: one per
     /// window and monitor of the components it names (a component of one series: its whole
@@ -132,15 +150,12 @@ impl StatusPageDef {
         now: crate::time::Millis,
     ) -> Vec<crate::alert::Silence> {
         let mut out = Vec::new();
-        for w in self.maintenance.iter().chain(scheduled).filter(|w| !w.cancelled && w.ends > now) {
+        for w in self.maintenance.iter().chain(scheduled) {
             let mut monitors: Vec<&str> =
                 self.components.iter().filter(|c| w.affects(&c.name)).flat_map(ComponentDef::members).collect();
             monitors.sort_unstable();
             monitors.dedup();
-            for m in monitors {
-                let matchers = [(crate::alert::ALERT_NAME_LABEL.to_string(), m.to_string())].into();
-                out.push(crate::alert::Silence::new(matchers, w.ends).starting(Some(w.starts)));
-            }
+            out.extend(w.silences(&monitors, now));
         }
         out
     }

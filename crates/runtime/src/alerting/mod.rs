@@ -65,6 +65,8 @@ pub(crate) struct AlertDeps {
     pub ack_links: Option<crate::ack_link::AckLinks>,
     /// The status pages in force: their maintenance windows hold back their monitors' alerts.
     pub status_pages: Arc<std::sync::RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
+    /// The monitors' own maintenance windows hold back their alerts too.
+    pub declared_monitors: crate::monitors::declared::SharedDeclared,
     /// The secrets in force, with the teams: who owns an alert that an observation's key names.
     pub secrets: crate::secrets::SharedSecrets,
     /// vigil's public URL without its trailing `/` (`--public-url`; empty without): the
@@ -106,6 +108,7 @@ pub async fn run(
         refreshing: false,
         refreshed_tx,
         looked: None,
+        windows_seen: None,
     };
     let mut msgs = Vec::new();
     let mut sent = Vec::new();
@@ -184,6 +187,10 @@ struct Manager {
     refreshed_tx: mpsc::UnboundedSender<refresh::Refreshed>,
     /// ...and waits here for the next step.
     looked: Option<refresh::Refreshed>,
+    /// The status pages and monitors whose maintenance windows the last look read: when either
+    /// is replaced (start, reload), the next step looks again before anything is told, and a
+    /// look of the older ones in flight is not taken for the silences.
+    windows_seen: Option<refresh::Windows>,
 }
 
 impl Manager {
@@ -279,9 +286,15 @@ impl Manager {
         if let Some(r) = self.looked.take() {
             self.take_refresh(r, msgs);
         }
-        if self.refreshing || self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH) {
+        let windows = refresh::Windows {
+            pages: self.deps.status_pages.read().expect("lock").clone(),
+            monitors: self.deps.declared_monitors.read().expect("lock").clone(),
+        };
+        let replaced = self.windows_seen.as_ref().is_some_and(|seen| !seen.same(&windows));
+        if !replaced && (self.refreshing || self.silences_read.is_some_and(|t| t.elapsed() < SILENCE_REFRESH)) {
             return;
         }
+        self.windows_seen = Some(windows.clone());
         let rules = self.deps.routing.read().expect("lock").as_ref().map(|r| r.config.inhibit_rules.clone());
         self.refreshes += 1;
         let look = refresh::Look {
@@ -290,11 +303,11 @@ impl Manager {
             ownership: self.deps.ownership.clone(),
             rules: rules.unwrap_or_default(),
             watched: self.watched_parents.iter().cloned().collect(),
-            pages: self.deps.status_pages.read().expect("lock").clone(),
+            windows,
             // Silences until resolved end on one node: the owner of partition 0.
             end_until_resolved: self.refreshes.is_multiple_of(UNTIL_RESOLVED_EVERY) && self.deps.ownership.owns(0),
         };
-        let first = self.silences_read.is_none() && self.refreshes == 1;
+        let first = (self.silences_read.is_none() && self.refreshes == 1) || replaced;
         self.silences_read = Some(std::time::Instant::now());
         if first {
             let r = look.read().await;
@@ -319,7 +332,10 @@ impl Manager {
             }
             Err(e) => tracing::error!(error = %e, "Could not read acknowledgement requests."),
         }
+        let stale = self.windows_seen.as_ref().is_some_and(|seen| !seen.same(&r.windows));
         match r.silences.and_then(|rows| Ok((rows, r.maintenance?))) {
+            // A look at windows since replaced: the look that replaced them holds.
+            Ok(_) if stale => {}
             Ok((rows, maintenance)) => {
                 let silences: Vec<Silence> = rows
                     .into_iter()

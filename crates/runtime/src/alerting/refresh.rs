@@ -33,6 +33,24 @@ pub(crate) struct Refreshed {
     pub firing_parents: Result<Vec<String>, StoreError>,
     /// The published Alertmanager configuration, as stored.
     pub routing: Result<Option<String>, StoreError>,
+    /// The pages and monitors whose windows it read.
+    pub windows: Windows,
+}
+
+/// The status pages and the monitors' declared facts a look reads maintenance windows from.
+#[derive(Clone)]
+pub(crate) struct Windows {
+    /// The status pages in force.
+    pub pages: Arc<Vec<StatusPageDef>>,
+    /// The monitors' own windows.
+    pub monitors: Arc<crate::monitors::declared::DeclaredMonitors>,
+}
+
+impl Windows {
+    /// Whether both are the very ones of `other` (not replaced since).
+    pub fn same(&self, other: &Windows) -> bool {
+        Arc::ptr_eq(&self.pages, &other.pages) && Arc::ptr_eq(&self.monitors, &other.monitors)
+    }
 }
 
 /// What a look needs.
@@ -44,8 +62,8 @@ pub(crate) struct Look {
     pub rules: Vec<InhibitRule>,
     /// The monitors others depend on.
     pub watched: Vec<String>,
-    /// The status pages in force.
-    pub pages: Arc<Vec<StatusPageDef>>,
+    /// The pages and monitors whose windows hold alerts.
+    pub windows: Windows,
     /// This look also ends the silences until resolved whose alerts resolved.
     pub end_until_resolved: bool,
 }
@@ -67,13 +85,24 @@ impl Look {
         let remote_sources = self.remote_sources().await;
         let firing_parents = store.firing_names(&self.watched).await;
         let routing = crate::routing::read_stored(store).await;
-        Refreshed { acks, silences, maintenance, ended_until_resolved, remote_sources, firing_parents, routing }
+        let windows = self.windows;
+        Refreshed {
+            acks,
+            silences,
+            maintenance,
+            ended_until_resolved,
+            remote_sources,
+            firing_parents,
+            routing,
+            windows,
+        }
     }
 
     /// The silences of the pages' maintenance windows, those of their files and those scheduled
     /// through the API (a window that no longer reads is left out: the page logs it).
     async fn maintenance_silences(&self) -> Result<Vec<Silence>, StoreError> {
-        crate::maintenance_silences::silences(&*self.store, &self.pages, self.clock.now()).await
+        let w = &self.windows;
+        crate::maintenance_silences::silences(&*self.store, &w.pages, &w.monitors, self.clock.now()).await
     }
 
     /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.

@@ -235,7 +235,7 @@ impl Engine {
             public_url: config.public_url.clone(),
             notices_due: Default::default(),
             page_days: Default::default(),
-            paused_monitors: Default::default(),
+            declared_monitors: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {
@@ -361,8 +361,8 @@ impl Engine {
         // Cycles are refused when the files are read; any left (through the API) still end.
         vigil_core::monitor::fill_ancestors(&mut defs);
         vigil_core::monitor::share_routes(&mut defs);
-        let paused = defs.iter().filter(|d| d.paused).map(|d| d.name.clone()).collect();
-        *self.shared.paused_monitors.write().expect("lock") = Arc::new(paused);
+        let declared = crate::monitors::declared::DeclaredMonitors::of(&defs);
+        *self.shared.declared_monitors.write().expect("lock") = Arc::new(declared);
         self.monitors.set(defs);
     }
 
@@ -791,6 +791,7 @@ fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
         inbox: shared.inbox_handed.clone(),
         status_pages: shared.status_pages.clone(),
+        declared_monitors: shared.declared_monitors.clone(),
         secrets: shared.secrets.clone(),
         external_url: public_url.unwrap_or_default().trim_end_matches('/').to_string(),
         ack_links: public_url

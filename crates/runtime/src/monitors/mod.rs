@@ -23,6 +23,7 @@
 //! of the engine only through [`Deps`].
 
 mod bucket;
+pub mod declared;
 mod observe;
 pub mod recent;
 pub mod record;
@@ -177,7 +178,7 @@ impl Monitors {
     /// Replaces the monitors.
     pub fn set(&self, defs: Vec<MonitorDef>) {
         metrics::gauge!("vigil_monitors").set(defs.len() as f64);
-        let keep = defs.iter().filter_map(|d| Some((d.name.clone(), d.retention.as_deref()?.history?))).collect();
+        let keep = defs.iter().filter_map(|d| Some((d.name.clone(), d.retention()?.history?))).collect();
         let _ = self.writer.send(record::WriterMsg::Keep(keep));
         let _ = self.router.send(MonitorCmd::Set(defs));
     }
