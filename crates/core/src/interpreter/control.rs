@@ -169,7 +169,8 @@ impl Run<'_, '_> {
     /// Makes execution `i` fresh as of now ([`TaskExec::reschedule`]); one that started a child
     /// gets a new id, since a child's id is made from its execution's.
     fn reschedule_in_place(&mut self, i: usize) {
-        self.inst.tasks[i].reschedule(self.cx.now);
+        let at = self.at();
+        self.inst.tasks[i].reschedule(at);
         if self.inst.tasks[i].sub_workflow_id.take().is_some() {
             self.inst.next_task_seq += 1;
             self.inst.tasks[i].task_id = self.inst.next_task_seq.to_string();
@@ -270,7 +271,7 @@ impl Run<'_, '_> {
         let mut output = if output.is_null() { Value::Object(Map::new()) } else { output };
         self.cx.secrets.scrub(&mut input);
         self.cx.secrets.scrub(&mut output);
-        let now = self.cx.now;
+        let now = self.at();
         let id = self.inst.next_task_seq.to_string();
         let mut exec = TaskExec::new(id, reference.clone(), reference, task.type_name(), now);
         exec.status = TaskStatus::Skipped;

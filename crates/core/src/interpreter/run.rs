@@ -54,10 +54,14 @@ pub(crate) struct Run<'a, 'b> {
     /// The input an operator gave the execution rerun from (by task id), used instead of its
     /// template when it starts.
     pub rerun_input: Option<(String, Map<String, Value>)>,
+    /// The latest time given to a task in this instance ([`Run::at`]): tasks decided in one
+    /// step get distinct, ordered times, never before those of earlier steps.
+    stamp: crate::time::Millis,
 }
 
 impl<'a, 'b> Run<'a, 'b> {
     pub fn new(inst: &'a mut Instance, def: &'a WorkflowDef, made: &'a Made, cx: &'a mut Step<'b>, fuel: u32) -> Self {
+        let inst_update_time = inst.update_time;
         let index = inst.tasks.iter().enumerate().map(|(i, t)| (t.reference_task_name.clone(), i)).collect();
         let mut tasks_by_ref = HashMap::new();
         let mut add = |t: &'a Task| {
@@ -79,14 +83,32 @@ impl<'a, 'b> Run<'a, 'b> {
             fork_as_leaf: false,
             loops_as_leaves: false,
             rerun_input: None,
+            stamp: inst_update_time,
         }
     }
 
     pub fn finish(self) -> Vec<Action> {
-        if self.inst.update_time < self.cx.now {
-            self.inst.update_time = self.cx.now;
-        }
+        // The instance's update time is its latest stamp: the next step stamps after it.
+        self.inst.update_time = self.inst.update_time.max(self.cx.now).max(self.stamp);
         self.actions
+    }
+
+    /// The time for a task scheduled or started now: the step's time, or the latest stamp
+    /// given out when that is later (a task that ended in this same step).
+    pub(crate) fn at(&self) -> crate::time::Millis {
+        self.stamp.max(self.cx.now)
+    }
+
+    /// The end time for execution `i`, ending now: after its start, and after every time given
+    /// out before in this instance, so tasks decided one after another in one step (a chain
+    /// of INLINE, SWITCH, SET_VARIABLE tasks, say) show distinct, ordered start and end times
+    /// as they do in Conductor, where each is written apart. A step of `n` such tasks stamps
+    /// at most `n` ms past its clock; the next step starts from there.
+    fn end_stamp(&mut self, i: usize) -> crate::time::Millis {
+        let start = self.inst.tasks[i].start_time.unwrap_or_else(|| self.at());
+        let end = self.at().max(start + 1);
+        self.stamp = end;
+        end
     }
 
     pub fn handle(&mut self, event: Event) {
@@ -784,7 +806,7 @@ impl<'a, 'b> Run<'a, 'b> {
         let now = self.cx.now;
         self.inst.next_task_seq += 1;
         let id = self.inst.next_task_seq.to_string();
-        let mut exec = TaskExec::new(id, key.clone(), task.ref_name.clone(), task.type_name(), now);
+        let mut exec = TaskExec::new(id, key.clone(), task.ref_name.clone(), task.type_name(), self.at());
         exec.iteration = pos.iteration;
         let i = self.inst.tasks.len();
         self.inst.tasks.push(exec);
@@ -811,7 +833,7 @@ impl<'a, 'b> Run<'a, 'b> {
         let now = self.cx.now;
         self.inst.next_task_seq += 1;
         let mut next = self.inst.tasks[i].clone();
-        next.reschedule(now);
+        next.reschedule(self.at());
         next.task_id = self.inst.next_task_seq.to_string();
         next.retry_count += 1;
         next.due_time = (delay_ms > 0).then_some(now + delay_ms);
@@ -843,16 +865,19 @@ impl<'a, 'b> Run<'a, 'b> {
         let exec = &mut self.inst.tasks[i];
         exec.status = TaskStatus::Completed;
         exec.output_data = output;
-        exec.end_time = Some(self.cx.now);
-        exec.start_time.get_or_insert(self.cx.now);
+        exec.start_time.get_or_insert(self.stamp.max(self.cx.now));
+        let end = self.end_stamp(i);
+        let exec = &mut self.inst.tasks[i];
+        exec.end_time = Some(end);
         exec.due_time = None;
         exec.timeout_time = None;
     }
 
     pub fn set_status(&mut self, i: usize, status: TaskStatus, reason: Option<String>) {
+        let end = self.end_stamp(i);
         let exec = &mut self.inst.tasks[i];
         exec.status = status;
-        exec.end_time = Some(self.cx.now);
+        exec.end_time = Some(end);
         exec.due_time = None;
         exec.timeout_time = None;
         if let Some(r) = reason {
@@ -884,7 +909,8 @@ impl<'a, 'b> Run<'a, 'b> {
 
     /// Ends the instance, cancelling whatever is still open.
     pub fn end(&mut self, status: WorkflowStatus, reason: Option<String>, output: Option<Value>) {
-        let now = self.cx.now;
+        // What is cancelled and the instance end at the latest time given out.
+        let now = self.at();
         let reason = reason.map(|r| self.cx.secrets.scrub_text(r));
         // Conductor's words for a child whose parent ended.
         let why = format!(

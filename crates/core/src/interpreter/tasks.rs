@@ -25,9 +25,10 @@ impl Run<'_, '_> {
             return self.offer(i, task);
         }
         {
+            let at = self.at();
             let exec = &mut self.inst.tasks[i];
             exec.status = TaskStatus::InProgress;
-            exec.start_time = Some(now);
+            exec.start_time = Some(at);
             exec.due_time = None;
         }
         let given = self.rerun_input.take_if(|(id, _)| *id == self.inst.tasks[i].task_id).map(|(_, input)| input);

@@ -112,6 +112,49 @@ fn synchronous_chain_completes_in_one_step() {
     assert_eq!(h.inst.tasks.len(), 5);
 }
 
+/// Issue 61, item 13: tasks decided in one step get distinct, ordered times, as Conductor's,
+/// written one at a time, do; the next step starts after them even when its clock has not
+/// caught up, and the instance ends last.
+#[test]
+fn tasks_decided_in_one_step_get_distinct_ordered_times() {
+    let mut h = Harness::new(FIVE_TASKS, json!({"n": 4}));
+    h.send(Event::Start);
+    let times: Vec<(i64, i64, i64)> =
+        h.inst.tasks.iter().map(|t| (t.scheduled_time, t.start_time.unwrap(), t.end_time.unwrap())).collect();
+    for (i, (scheduled, start, end)) in times.iter().enumerate() {
+        assert!(scheduled <= start && start < end, "task {i}: {times:?}");
+        if let Some((_, _, before)) = i.checked_sub(1).map(|j| times[j]) {
+            assert!(before <= *start, "task {i} starts before the one before it ended: {times:?}");
+        }
+    }
+    let ends: std::collections::BTreeSet<i64> = times.iter().map(|t| t.2).collect();
+    assert_eq!(ends.len(), times.len(), "distinct ends: {times:?}");
+    // SWITCH `s` ends after its case `v` (SET_VARIABLE) did, as it is decided with it.
+    assert!(h.inst.end_time.unwrap() >= times.iter().map(|t| t.2).max().unwrap());
+    assert!(h.inst.update_time >= h.inst.end_time.unwrap());
+    // The clock's own start is kept: the first task starts when the step did.
+    assert_eq!(times[0].1, 1_000);
+
+    // A later step whose clock lags the stamps (the same millisecond) still orders after them.
+    let yaml = r#"
+name: two
+tasks:
+  - {name: a, taskReferenceName: a, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "1"}}
+  - {name: b, taskReferenceName: b, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "2"}}
+  - {name: get, taskReferenceName: get, type: HTTP, inputParameters: {uri: "http://x/a"}}
+  - {name: c, taskReferenceName: c, type: INLINE, inputParameters: {evaluatorType: javascript, expression: "3"}}
+"#;
+    let mut h = Harness::new(yaml, json!({}));
+    let calls = http_of(&h.send(Event::Start));
+    let get_start = h.task("get").start_time.unwrap();
+    assert!(get_start > h.task("b").start_time.unwrap() && get_start >= h.task("b").end_time.unwrap());
+    h.send(Event::TaskResult { task_id: calls[0].0.clone(), result: TaskResult::Completed(json!({})) });
+    assert_eq!(h.inst.status, WorkflowStatus::Completed);
+    let (get, c) = (h.task("get"), h.task("c"));
+    assert!(get.end_time.unwrap() > get_start, "{get:?}");
+    assert!(c.scheduled_time >= get.end_time.unwrap() && c.end_time.unwrap() > c.start_time.unwrap());
+}
+
 const HTTP_RETRY: &str = r#"
 name: fetch
 tasks:

@@ -45,6 +45,7 @@ impl Run<'_, '_> {
     /// the first poll.
     pub(crate) fn on_polled(&mut self, i: usize, worker_id: String) {
         let now = self.cx.now;
+        let at = self.at();
         let task = self.task_def(&self.inst.tasks[i].def_ref.clone());
         let timeout = task.and_then(|t| t.timeout);
         let lease = task.and_then(|t| t.response_timeout_seconds).unwrap_or(DEFAULT_RESPONSE_TIMEOUT_SECONDS);
@@ -59,7 +60,9 @@ impl Run<'_, '_> {
         exec.lease_until = Some(lease_until);
         self.actions.push(Action::Timer { task_id: exec.task_id.clone(), due: lease_until });
         if exec.start_time.is_none() {
-            exec.start_time = Some(now);
+            // Never before what the instance stamped last (its scheduled time among them), which
+            // a step of several tasks may have put a few milliseconds past the clock.
+            exec.start_time = Some(at);
             exec.timeout_time = timeout.map(|t| now + t.seconds as i64 * 1000);
             if let Some(due) = exec.timeout_time {
                 self.actions.push(Action::Timer { task_id: exec.task_id.clone(), due });
