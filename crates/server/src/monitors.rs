@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,14 +17,14 @@ use vigil_runtime::monitors::MonitorStatus;
 
 use crate::AppState;
 use crate::access::Access;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiPath, ApiQuery};
 
 /// The routes.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
-        .routes(routes!(get))
+        .routes(routes!(get, remove))
         .routes(routes!(check))
         .routes(routes!(history))
         .routes(routes!(pings))
@@ -196,6 +197,27 @@ async fn get(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath
         s["uptime"] = uptime_json(&counts.get(&key).copied().unwrap_or_default());
     }
     Ok(Json(v))
+}
+
+/// Removes a monitor kept in the store: a heartbeat a ping created (`?create=1`). A file's
+/// monitor is removed from its file (409). Every node stops running it within seconds.
+#[utoipa::path(
+    delete, path = "/api/v1/monitors/{name}", tag = "monitors",
+    params(("name" = String, Path, description = "Monitor name")),
+    responses((status = 204), (status = 404, body = ApiError), (status = 409, description = "Declared in a file", body = ApiError))
+)]
+async fn remove(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
+    owned_monitor(&app, &access, &name, Role::Write).await?;
+    if app.engine.monitor_from_file(&name) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("monitor `{name}` is declared in the config directory: remove it from its file"),
+        ));
+    }
+    match app.engine.delete_stored_monitor(&name).await.map_err(ApiError::internal)? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::not_found(format!("monitor `{name}` does not exist"))),
+    }
 }
 
 /// Runs a monitor now (its observations go to the alert lifecycle as a scheduled check's do) and

@@ -79,7 +79,7 @@ pub fn checks_objects(method: &Method, path: &str) -> bool {
     match parts.as_slice() {
         ["me"] => get,
         ["monitors"] => get,
-        ["monitors", _] => get,
+        ["monitors", _] => get || *method == Method::DELETE,
         ["monitors", _, "history" | "pings" | "evidence"] => get,
         ["monitors", _, "evidence", _, "screenshot"] => get,
         ["monitors", _, "check"] => *method == Method::POST,

@@ -10,8 +10,10 @@
 //!
 //! Slug URLs, `/ping/{ping-key}/{slug}` and the same suffixes, reach the heartbeat whose name is
 //! the slug when the ping key is the secret `ping_key` (Healthchecks' per-project key; without it
-//! slug URLs are off). A slug is lower-case letters, digits, `-` and `_`; auto-provisioning
-//! (`?create=1`) is not served: a heartbeat is declared in a file.
+//! slug URLs are off). A slug is lower-case letters, digits, `-` and `_`. With `?create=1`, a slug
+//! no monitor has creates a heartbeat of that name (Healthchecks' auto-provisioning: `201
+//! Created`, kept in the store and run on every node), up to a limit past which the answer is
+//! `404` as for an unknown slug.
 
 use std::net::SocketAddr;
 
@@ -37,8 +39,15 @@ pub fn routes() -> Router<AppState> {
         .route("/ping/{key}/{slug}/{action}", any(slug_with_action))
 }
 
-/// The ping id a slug URL names: `Err` with the answer when it names none.
-fn by_slug(app: &AppState, key: &str, slug: &str) -> Result<String, (StatusCode, &'static str)> {
+/// The ping id a slug URL names, and whether this ping created its heartbeat (`?create=1`, a
+/// name no monitor has, with the right ping key: Healthchecks' auto-provisioning); `Err` with
+/// the answer when it names none.
+async fn by_slug(
+    app: &AppState,
+    key: &str,
+    slug: &str,
+    create: bool,
+) -> Result<(String, bool), (StatusCode, &'static str)> {
     let slug_ok = !slug.is_empty()
         && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !slug_ok {
@@ -52,7 +61,34 @@ fn by_slug(app: &AppState, key: &str, slug: &str) -> Result<String, (StatusCode,
     if !key_matches {
         return Err((StatusCode::NOT_FOUND, "not found"));
     }
-    app.engine.ping_id_of(slug).ok_or((StatusCode::NOT_FOUND, "not found"))
+    if let Some(id) = app.engine.ping_id_of(slug) {
+        return Ok((id, false));
+    }
+    if !create || slug.len() > MAX_CREATED_NAME {
+        return Err((StatusCode::NOT_FOUND, "not found"));
+    }
+    match app.engine.create_heartbeat(slug).await {
+        Ok(id) => Ok((id, true)),
+        // Past the limit, Healthchecks answers as for an unknown slug.
+        Err(e) => {
+            tracing::warn!(slug = %slug, error = %e, "A ping asked to create a heartbeat; none was created.");
+            Err((StatusCode::NOT_FOUND, "not found"))
+        }
+    }
+}
+
+/// The longest name a ping may create a heartbeat of.
+const MAX_CREATED_NAME: usize = 100;
+
+/// A ping's answer, as created (`201 Created`) when it created its heartbeat.
+fn created(answer: Response, created: bool) -> Response {
+    if !created || answer.status() != StatusCode::OK {
+        return answer;
+    }
+    let (mut parts, _) = answer.into_parts();
+    parts.status = StatusCode::CREATED;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from("Created"))
 }
 
 async fn slug_with_action(
@@ -61,8 +97,8 @@ async fn slug_with_action(
     Query(q): Query<PingQuery>,
     req: Request,
 ) -> Response {
-    match by_slug(&app, &key, &slug) {
-        Ok(id) => record(&app, &id, action_of(&action), q.rid, req).await,
+    match by_slug(&app, &key, &slug, q.create.as_deref() == Some("1")).await {
+        Ok((id, new)) => created(record(&app, &id, action_of(&action), q.rid, req).await, new),
         Err((status, text)) => answer(status, text),
     }
 }
@@ -94,12 +130,8 @@ async fn with_action(
 ) -> Response {
     // `/ping/{id}/{action}`, or a slug URL `/ping/{ping-key}/{slug}`, as Healthchecks routes them.
     if app.engine.ping_monitor(&id).is_none() {
-        if q.create.as_deref() == Some("1") {
-            // Auto-provisioning is not served: a heartbeat is declared in a file.
-            return answer(StatusCode::NOT_FOUND, "not found");
-        }
-        return match by_slug(&app, &id, &action) {
-            Ok(found) => record(&app, &found, Ok((PingKind::Success, None)), q.rid, req).await,
+        return match by_slug(&app, &id, &action, q.create.as_deref() == Some("1")).await {
+            Ok((found, new)) => created(record(&app, &found, Ok((PingKind::Success, None)), q.rid, req).await, new),
             Err((status, text)) => answer(status, text),
         };
     }

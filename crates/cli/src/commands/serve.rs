@@ -68,6 +68,10 @@ pub struct Args {
     /// would pass it fails (Conductor's `max-workflow-variables-payload-size-threshold`).
     #[arg(long, env = "VIGIL_MAX_VARIABLES_KB", default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_variables_kb: usize,
+    /// Most heartbeats pings may create with `?create=1` (Healthchecks' auto-provisioning); past
+    /// it such a ping answers 404 as for an unknown slug. 0 turns creating off.
+    #[arg(long, env = "VIGIL_HEARTBEATS_CREATED_MOST", default_value_t = vigil_runtime::monitors::stored::MOST_CREATED)]
+    pub heartbeats_created_most: usize,
     /// Length of a monitor history bucket: each series keeps one row per bucket (checks, failing,
     /// min, max, mean and last value).
     #[arg(long, env = "VIGIL_MONITOR_HISTORY_BUCKET", default_value = "1m", value_parser = positive_duration)]
@@ -183,6 +187,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     engine_config.max_running_fires = args.max_running_fires;
     engine_config.max_variables_bytes = args.max_variables_kb * 1024;
+    engine_config.heartbeats_created_most = args.heartbeats_created_most;
     engine_config.retention = args.retention.settings();
     engine_config.notify_grace = args.notify_grace;
     engine_config.brokers = args.brokers.brokers();
@@ -259,6 +264,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::warn!(error = %e, "Could not read the status pages written through the API; trying again shortly.");
     }
     // Last: checks start now, and what holds their alerts (teams, pages' windows) is in place.
+    if let Err(e) = engine.load_stored_monitors().await {
+        tracing::warn!(error = %e, "Could not read the monitors kept in the store; trying again shortly.");
+    }
+    tokio::spawn(engine.clone().follow_stored_monitors_forever());
     if !config.monitors.is_empty() {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }

@@ -46,8 +46,6 @@ SKIPPED = {
     "test_it_handles_filter_default_fail": "vigil has no body keyword filters",
     "test_it_ignores_email_filters": "vigil has no email pings",
     "test_it_handles_duplicates": "vigil's monitor names are unique: a slug names one heartbeat",
-    "test_it_auto_provisions_missing_check": "vigil does not create heartbeats on ?create=1 (they are declared in files)",
-    "test_auto_provisioning_limits_check_count": "vigil does not create heartbeats on ?create=1",
 }
 
 
@@ -309,7 +307,33 @@ class PingBySlugTestCase(PingTestCase):
 
     def test_auto_provisioning_is_off_by_default(self):
         self.assertEqual(request("GET", "/ping/%s/not-declared" % PING_KEY).status_code, 404)
-        self.assertEqual(request("GET", "/ping/%s/not-declared?create=1" % PING_KEY).status_code, 404)
+        self.assertEqual(request("GET", "/api/v1/monitors/not-declared").status_code, 404)
+
+    def test_it_auto_provisions_missing_check(self):
+        r = request("GET", "/ping/%s/auto-foo?create=1" % PING_KEY)
+        self.assertEqual(r.content, b"Created")
+        self.assertEqual(r.status_code, 201)
+        # The original reads the new check from its models: here the API.
+        check = json.loads(request("GET", "/api/v1/monitors/auto-foo").content)
+        self.assertEqual((check["name"], check["status"]), ("auto-foo", "up"))
+        pings = json.loads(request("GET", "/api/v1/monitors/auto-foo/pings").content)["items"]
+        self.assertEqual(len(pings), 1)
+        # Healthchecks assigns every channel to it; vigil routes its alerts as a monitor's
+        # without `notify` (the Alertmanager routing tree). A second ping finds it.
+        self.assertEqual(request("GET", "/ping/%s/auto-foo?create=1" % PING_KEY).status_code, 200)
+        self.assertEqual(request("DELETE", "/api/v1/monitors/auto-foo").status_code, 204)
+        self.assertEqual(request("GET", "/api/v1/monitors/auto-foo").status_code, 404)
+
+    def test_auto_provisioning_limits_check_count(self):
+        # The server lets pings create 2 heartbeats (vigil serve --heartbeats-created-most 2);
+        # Healthchecks allows twice the account's check limit.
+        made = [request("GET", "/ping/%s/limit-%d?create=1" % (PING_KEY, n)).status_code for n in range(3)]
+        self.assertEqual(made, [201, 201, 404])
+        self.assertEqual(request("GET", "/api/v1/monitors/limit-2").status_code, 404)
+        # A file's monitor is not removed through the API; a created one is, making room.
+        self.assertEqual(request("DELETE", "/api/v1/monitors/" + self.name).status_code, 409)
+        for n in range(2):
+            self.assertEqual(request("DELETE", "/api/v1/monitors/limit-%d" % n).status_code, 204)
 
     def test_it_rejects_uppercase_slug(self):
         r = request("GET", "/ping/%s/fooFOO" % PING_KEY)

@@ -79,6 +79,8 @@ pub struct EngineConfig {
     pub alertmanager_config: Option<String>,
     /// The server's public URL (`--public-url`): pages carry signed acknowledgement links to it.
     pub public_url: Option<String>,
+    /// Most heartbeats pings may create (`?create=1`).
+    pub heartbeats_created_most: usize,
 }
 
 /// [`EngineConfig::notify_grace`] by default.
@@ -108,6 +110,7 @@ impl Default for EngineConfig {
             notifiers: None,
             alertmanager_config: None,
             public_url: None,
+            heartbeats_created_most: crate::monitors::stored::MOST_CREATED,
         }
     }
 }
@@ -326,6 +329,7 @@ impl Engine {
                 checks_per_shard: config.monitor_checks_per_shard,
             },
         )?;
+        monitors.sources.set_most_created(config.heartbeats_created_most);
         Ok(Engine {
             monitors,
             pings,
@@ -356,8 +360,76 @@ impl Engine {
         self.shared.finished.load(Ordering::Relaxed)
     }
 
-    /// Replaces the monitors that run (start, reload).
-    pub fn set_monitors(&self, mut defs: Vec<vigil_core::monitor::MonitorDef>) {
+    /// Replaces the config directory's monitors (start, reload); those kept in the store stay.
+    pub fn set_monitors(&self, files: Vec<vigil_core::monitor::MonitorDef>) {
+        let defs = self.monitors.sources.set_files(files);
+        self.run_monitors(defs);
+    }
+
+    /// Reads the monitors kept in the store again (a ping's heartbeats); whether they changed.
+    pub async fn load_stored_monitors(&self) -> Result<bool, vigil_store::StoreError> {
+        let rows = crate::monitors::stored::read(&*self.shared.store).await?;
+        match self.monitors.sources.set_stored(rows) {
+            Some(defs) => {
+                self.run_monitors(defs);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Reads the stored monitors every few seconds until the engine stops (the server runs
+    /// this), so a heartbeat a ping created on one node runs on every node.
+    pub async fn follow_stored_monitors_forever(self) {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.load_stored_monitors().await {
+                tracing::warn!(error = %e, "Could not read the stored monitors; trying again shortly.");
+            }
+        }
+    }
+
+    /// Creates heartbeat `name` for a ping that asks for it (`?create=1`), unless as many as
+    /// allowed ([`EngineConfig::heartbeats_created_most`]) were created by pings already; its
+    /// ping id, once it runs here.
+    pub async fn create_heartbeat(&self, name: &str) -> Result<String, crate::monitors::stored::CreateError> {
+        let most = self.monitors.sources.most_created();
+        crate::monitors::stored::create_heartbeat(&*self.shared.store, name, most, self.now()).await?;
+        self.load_stored_monitors().await?;
+        // The shard that runs it registers its ping id.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if let Some(id) = self.ping_id_of(name) {
+                tracing::info!(monitor = %name, "A ping created a heartbeat.");
+                return Ok(id);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(crate::monitors::stored::CreateError::NotRunning(name.into()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Removes monitor `name` kept in the store (a ping's heartbeat); whether there was one.
+    /// Every node stops running it within seconds, this one at once.
+    pub async fn delete_stored_monitor(&self, name: &str) -> Result<bool, vigil_store::StoreError> {
+        let deleted = crate::monitors::stored::delete(&*self.shared.store, name).await?;
+        if deleted {
+            self.load_stored_monitors().await?;
+        }
+        Ok(deleted)
+    }
+
+    /// Whether monitor `name` comes from the config directory.
+    pub fn monitor_from_file(&self, name: &str) -> bool {
+        self.monitors.sources.from_file(name)
+    }
+
+    /// Runs `defs`, the monitors of the files and the store.
+    fn run_monitors(&self, mut defs: Vec<vigil_core::monitor::MonitorDef>) {
         // Cycles are refused when the files are read; any left (through the API) still end.
         vigil_core::monitor::fill_ancestors(&mut defs);
         vigil_core::monitor::share_routes(&mut defs);

@@ -29,6 +29,7 @@ pub mod recent;
 pub mod record;
 mod router;
 mod shard;
+pub mod stored;
 mod table;
 pub mod uptime;
 
@@ -145,6 +146,8 @@ pub enum MonitorCmd {
 pub struct Monitors {
     router: mpsc::UnboundedSender<MonitorCmd>,
     writer: mpsc::UnboundedSender<record::WriterMsg>,
+    /// Where the monitors in force come from: the files and the store.
+    pub sources: std::sync::Arc<stored::Sources>,
 }
 
 /// The shard (of `count`) that runs monitor `name`.
@@ -165,7 +168,7 @@ impl Monitors {
         let shards = router::start_shards(sharding.most, &deps, &writer)?;
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(router::run(shards, sharding, rx, beats, deps.clock.clone()));
-        Ok(Monitors { router: tx, writer })
+        Ok(Monitors { router: tx, writer, sources: Default::default() })
     }
 
     /// Asks the router, and waits for the answer; `None` when the monitors have stopped.
