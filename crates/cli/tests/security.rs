@@ -474,6 +474,27 @@ async fn loopback_service() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) 
     (port, got)
 }
 
+/// A server on loopback that answers every request with `302 Location: location`.
+async fn redirector(location: String) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let location = location.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = tokio::time::timeout(Duration::from_secs(2), conn.read(&mut buf)).await;
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
 fn check_workflow(name: &str, task_type: &str, input: Value) -> Value {
     json!({"name": name, "version": 1, "tasks": [{"name": "c", "taskReferenceName": "c", "type": task_type,
         "inputParameters": input}]})
@@ -533,6 +554,15 @@ async fn a_write_token_opens_no_host_file_own_port_or_loopback_service() {
         .await;
     let state = api.run("own_call", json!({"u": format!("http://127.0.0.1:{port}/api/v1/secrets")})).await;
     assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+    // ...nor by a redirect from a server elsewhere, to a name that resolves to it.
+    let bounce = redirector(format!("http://localhost:{port}/api/v1/secrets")).await;
+    let state = api.run("own_call", json!({"u": format!("http://127.0.0.1:{bounce}/")})).await;
+    assert_eq!(state["runtimeStatus"], json!("Failed"), "{state}");
+    assert!(tasks_of(&state).contains("own listen address"), "a redirect carried the call: {state}");
+    // A check reports what it found: nothing reached, critical, saying why.
+    let state = api.run("own_http", json!({"u": format!("http://127.0.0.1:{bounce}/")})).await;
+    assert_eq!(state["output"]["series"][0]["tier"], json!("critical"), "{state}");
+    assert!(tasks_of(&state).contains("own listen address"), "a redirect carried the check: {state}");
     // The config directory's probe, started by the same token, is not bounded.
     let state = api.run("trusted_probe", json!({})).await;
     assert_eq!(state["runtimeStatus"], json!("Completed"), "{state}");

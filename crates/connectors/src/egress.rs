@@ -126,6 +126,47 @@ async fn check_one(target: &Target) -> Result<(), String> {
     Ok(())
 }
 
+/// Most redirects a call follows.
+const MOST_REDIRECTS: usize = 10;
+
+/// How a call of `reach` follows redirects: up to 10, and for a guarded call none to where it may
+/// not go itself (vigil's own listen addresses), so a server that answers `302 Location:
+/// http://127.0.0.1:<vigil's port>/...` does not carry a call there.
+pub fn redirect_policy(reach: Reach) -> reqwest::redirect::Policy {
+    match reach {
+        Reach::Anywhere => reqwest::redirect::Policy::limited(MOST_REDIRECTS),
+        Reach::Guarded => reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= MOST_REDIRECTS {
+                return attempt.error(format!("more than {MOST_REDIRECTS} redirects"));
+            }
+            match hop_refused(attempt.url()) {
+                Some(why) => attempt.error(why),
+                None => attempt.follow(),
+            }
+        }),
+    }
+}
+
+/// Why a guarded call may not be redirected to `url`, if it may not. The name is resolved where
+/// the redirect is decided (reqwest's policy is not async); only guarded calls pay for it.
+fn hop_refused(url: &reqwest::Url) -> Option<String> {
+    let (host, port) = host_and_port(url.as_str(), 0)?;
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => {
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect).unwrap_or_default()
+        }
+    };
+    let bounds = BOUNDS.read().expect("lock");
+    let named = format!("{host}:{port}");
+    let allowed = |addr: &SocketAddr| {
+        bounds.allowed.iter().any(|a| a.eq_ignore_ascii_case(&named) || a.parse::<SocketAddr>().ok() == Some(*addr))
+    };
+    addrs.iter().find(|a| is_own(**a, &bounds.own) && !allowed(a)).map(|_| {
+        format!("redirected to `{host}:{port}`, vigil's own listen address; only the config directory and admins may call it")
+    })
+}
+
 /// The addresses an `http(s)` webhook that anyone may subscribe (a status page's form with
 /// `webhook_form: any`) reaches, all allowed: none on loopback, link-local or unspecified, and
 /// none of vigil's own listen addresses, unless the operator allowed the target

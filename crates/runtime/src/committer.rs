@@ -205,7 +205,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             tokio::spawn(async move {
                 let _slot = shared.http_slots.acquire().await;
                 let result = match vigil_connectors::egress::check_url(reach, &request.uri).await {
-                    Ok(()) => crate::http::call(&shared.http, request).await,
+                    Ok(()) => crate::http::call(&crate::http::client_for(&shared.http, reach), request).await,
                     Err(reason) => vigil_core::interpreter::TaskResult::Failed {
                         reason,
                         output: serde_json::json!({}),

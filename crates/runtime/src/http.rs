@@ -4,14 +4,30 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use vigil_core::interpreter::{HttpRequest, TaskResult};
+use vigil_core::principal::Reach;
 
 /// Builds the shared HTTP client. Per-request read timeouts are applied per call.
 pub fn client() -> reqwest::Client {
+    client_of(Reach::Anywhere)
+}
+
+fn client_of(reach: Reach) -> reqwest::Client {
     vigil_connectors::http_client_builder()
         .connect_timeout(Duration::from_millis(vigil_core::interpreter::DEFAULT_CONNECT_TIMEOUT_MS))
         .pool_max_idle_per_host(64)
+        .redirect(vigil_connectors::egress::redirect_policy(reach))
         .build()
         .expect("HTTP client")
+}
+
+/// The client for a call of `reach`: `shared` (the engine's) for the config directory's and
+/// admins' calls, one whose redirects go only where a guarded call may for the others.
+pub fn client_for(shared: &reqwest::Client, reach: Reach) -> reqwest::Client {
+    static GUARDED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    match reach {
+        Reach::Anywhere => shared.clone(),
+        Reach::Guarded => GUARDED.get_or_init(|| client_of(Reach::Guarded)).clone(),
+    }
 }
 
 /// Performs `req`; non-2xx answers fail the task (retryable) with the response recorded.

@@ -38,8 +38,10 @@ pub async fn run(client: &reqwest::Client, source: SourceKind, config: Value, re
             return TaskResult::Failed { reason: format!("{at}{}", p.message), output: json!({}), terminal: true };
         }
     };
-    if let Source::Browser(browser) = &mut source {
-        std::sync::Arc::make_mut(browser).set_reach(reach);
+    match &mut source {
+        Source::Browser(browser) => std::sync::Arc::make_mut(browser).set_reach(reach),
+        Source::Http(http) => std::sync::Arc::make_mut(http).set_reach(reach),
+        _ => {}
     }
     match ask(client, &source).await {
         Answer::Samples(samples) => {

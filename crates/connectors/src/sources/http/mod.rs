@@ -72,6 +72,9 @@ pub struct HttpSource {
     /// The time the whole call may take, in ms (a `Duration` took 16 bytes; with the texts boxed,
     /// a source and its `Arc` fit mimalloc's 224-byte class instead of 320).
     timeout_ms: u32,
+    /// Its address was written with less than an admin's authority: redirects are followed only
+    /// where such a call may go ([`crate::egress::redirect_policy`]).
+    guarded: bool,
 }
 
 impl HttpConfig {
@@ -91,7 +94,7 @@ impl HttpConfig {
         let timeout = super::duration(self.timeout.as_deref(), super::DEFAULT_TIMEOUT)?;
         let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
         let judge = Judge::new(&self.conditions, "[STATUS] < 400", self.failing.as_deref(), true)?;
-        let mut source = HttpSource { config: self, judge, url: None, plain: None, timeout_ms };
+        let mut source = HttpSource { config: self, judge, url: None, plain: None, timeout_ms, guarded: false };
         if let Some(url) = url {
             let req = source.request();
             source.plain = plain::Prepared::new(&url, req.method, &req.headers, req.body.as_deref());
@@ -193,7 +196,7 @@ impl HttpSource {
     /// The call through reqwest: HTTPS, redirects, proxies.
     async fn ask_general(&self, domain: Option<i64>) -> Answer {
         let req = self.request();
-        let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true));
+        let client = client(self.config.insecure, self.config.follow_redirects.unwrap_or(true), self.guarded);
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let call = match &self.url {
             Some(url) => client.request(method, (**url).clone()),
@@ -244,13 +247,23 @@ fn body_value(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
-/// One client per (insecure, follow redirects): they are client settings in reqwest.
-fn client(insecure: bool, redirects: bool) -> reqwest::Client {
-    static CLIENTS: OnceLock<[reqwest::Client; 4]> = OnceLock::new();
+impl HttpSource {
+    /// Bounds where its redirects may go, by the authority that gave its address.
+    pub fn set_reach(&mut self, reach: vigil_core::principal::Reach) {
+        self.guarded = reach == vigil_core::principal::Reach::Guarded;
+    }
+}
+
+/// One client per (insecure, follow redirects, guarded): they are client settings in reqwest.
+fn client(insecure: bool, redirects: bool, guarded: bool) -> reqwest::Client {
+    use vigil_core::principal::Reach;
+    static CLIENTS: OnceLock<[reqwest::Client; 6]> = OnceLock::new();
     let all = CLIENTS.get_or_init(|| {
-        let make = |insecure: bool, redirects: bool| {
-            let policy =
-                if redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
+        let make = |insecure: bool, redirects: Option<Reach>| {
+            let policy = match redirects {
+                Some(reach) => crate::egress::redirect_policy(reach),
+                None => reqwest::redirect::Policy::none(),
+            };
             crate::http_client_builder()
                 .tls_info(true)
                 .danger_accept_invalid_certs(insecure)
@@ -259,9 +272,22 @@ fn client(insecure: bool, redirects: bool) -> reqwest::Client {
                 .build()
                 .expect("HTTP client")
         };
-        [make(false, false), make(false, true), make(true, false), make(true, true)]
+        let (anywhere, guarded) = (Some(Reach::Anywhere), Some(Reach::Guarded));
+        [
+            make(false, None),
+            make(false, anywhere),
+            make(false, guarded),
+            make(true, None),
+            make(true, anywhere),
+            make(true, guarded),
+        ]
     });
-    all[usize::from(insecure) * 2 + usize::from(redirects)].clone()
+    let follow = match (redirects, guarded) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2,
+    };
+    all[usize::from(insecure) * 3 + follow].clone()
 }
 
 impl super::SourceConfig for HttpConfig {
