@@ -300,6 +300,20 @@ async fn put_notifier(
     crate::extract::named_body(&mut doc, &name, "notifier")?;
     access.check_references(&doc)?;
     access.check_secret_owners(ObjectKind::Notifiers, &name, &doc)?;
+    if doc["type"] == "escalation" {
+        // Its steps page other notifiers: a team's escalation pages its own team's and shared ones.
+        let steps: Vec<Vec<String>> = doc["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                s["notify"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(str::to_string)).collect()
+            })
+            .collect();
+        let trusted = access.role_on(None) == Some(Role::Admin);
+        vigil_core::alert::scope::check_steps(access.teams(), &name, trusted, &steps)
+            .map_err(|(field, message)| ApiError::new(ErrorCode::Forbidden, format!("{field}: {message}")))?;
+    }
     app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),

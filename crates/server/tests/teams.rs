@@ -618,4 +618,15 @@ async fn an_alert_task_pages_and_changes_only_its_teams_own() {
     let search = search.unwrap_or_else(|| panic!("{alerts}"));
     assert_eq!(search["condition"], json!("firing"), "{search}");
     assert_eq!(search["name"], json!("page"), "{search}");
+
+    // An escalation policy of pay's pages pay's and shared notifiers only: a step naming
+    // search's is refused where it is written, naming the step.
+    let escalation = |steps: Value| json!({"name": "pay-escalation", "type": "escalation", "steps": steps});
+    let evil = escalation(json!([{"notify": ["pay-hook"], "after": "5m"}, {"notify": ["ops-hook", "search-hook"]}]));
+    let (status, body) = ana.call("PUT", "/api/v1/notifiers/pay-escalation", Some(evil)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.to_string().contains("steps[1].notify[1]") && body.to_string().contains("`search`"), "{body}");
+    let fair = escalation(json!([{"notify": ["pay-hook"], "after": "5m"}, {"notify": ["ops-hook"]}]));
+    let (status, body) = ana.call("PUT", "/api/v1/notifiers/pay-escalation", Some(fair)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }

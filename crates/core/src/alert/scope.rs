@@ -41,6 +41,42 @@ pub fn check(teams: &Teams, workflow: &str, trusted: bool, request: &mut AlertRe
     Ok(())
 }
 
+/// Refuses a step of escalation notifier `escalation`, written with a `trusted` authority (an
+/// admin) or not, that pages a notifier of a team it may not page: as an ALERT task, a team's
+/// escalation steps through its own team's notifiers and shared ones, a shared one written
+/// without an admin's authority through shared ones only. `steps` are each step's notifiers;
+/// the error names the step and the notifier (`steps[1].notify[0]`).
+pub fn check_steps(
+    teams: &Teams,
+    escalation: &str,
+    trusted: bool,
+    steps: &[Vec<String>],
+) -> Result<(), (String, String)> {
+    let own = teams.owner_by_name(ObjectKind::Notifiers, escalation);
+    let unbounded = own.is_none() && trusted;
+    for (i, names) in steps.iter().enumerate() {
+        for (j, name) in names.iter().enumerate() {
+            let Some(team) = teams.owner_by_name(ObjectKind::Notifiers, name) else { continue };
+            if unbounded || own == Some(team) {
+                continue;
+            }
+            let whose = match own {
+                Some(own) => format!(
+                    "escalation `{escalation}` is team `{own}`'s and pages its own team's and shared notifiers only"
+                ),
+                None => format!(
+                    "escalation `{escalation}` is shared and, written without an admin's authority, pages shared notifiers only"
+                ),
+            };
+            return Err((
+                format!("steps[{i}].notify[{j}]"),
+                format!("notifier `{name}` belongs to team `{team}`; {whose}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether `request` may change the alert `existing` its key names: one of the same source, of
 /// no team, or of a team among those it may change (any, when it is unbounded). Why not, when not.
 pub fn may_change(teams: &Teams, existing: &AlertRequest, request: &AlertRequest) -> Result<(), String> {
