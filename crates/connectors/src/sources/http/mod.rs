@@ -255,12 +255,19 @@ impl HttpSource {
 }
 
 /// One client per (insecure, follow redirects, guarded): they are client settings in reqwest.
+/// Each is made when first used (a client holds its own TLS roots: about a megabyte).
 fn client(insecure: bool, redirects: bool, guarded: bool) -> reqwest::Client {
     use vigil_core::principal::Reach;
-    static CLIENTS: OnceLock<[reqwest::Client; 6]> = OnceLock::new();
-    let all = CLIENTS.get_or_init(|| {
-        let make = |insecure: bool, redirects: Option<Reach>| {
-            let policy = match redirects {
+    static CLIENTS: [OnceLock<reqwest::Client>; 6] = [const { OnceLock::new() }; 6];
+    let follow = match (redirects, guarded) {
+        (false, _) => None,
+        (true, false) => Some(Reach::Anywhere),
+        (true, true) => Some(Reach::Guarded),
+    };
+    let slot = usize::from(insecure) * 3 + follow.map_or(0, |r| if r == Reach::Anywhere { 1 } else { 2 });
+    CLIENTS[slot]
+        .get_or_init(|| {
+            let policy = match follow {
                 Some(reach) => crate::egress::redirect_policy(reach),
                 None => reqwest::redirect::Policy::none(),
             };
@@ -271,23 +278,8 @@ fn client(insecure: bool, redirects: bool, guarded: bool) -> reqwest::Client {
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build()
                 .expect("HTTP client")
-        };
-        let (anywhere, guarded) = (Some(Reach::Anywhere), Some(Reach::Guarded));
-        [
-            make(false, None),
-            make(false, anywhere),
-            make(false, guarded),
-            make(true, None),
-            make(true, anywhere),
-            make(true, guarded),
-        ]
-    });
-    let follow = match (redirects, guarded) {
-        (false, _) => 0,
-        (true, false) => 1,
-        (true, true) => 2,
-    };
-    all[usize::from(insecure) * 3 + follow].clone()
+        })
+        .clone()
 }
 
 impl super::SourceConfig for HttpConfig {
