@@ -443,6 +443,16 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
     let res =
         http.post(format!("{api}/{}/end", nightly["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
     assert_eq!(res.status(), 409, "a monitor's window changes in its file");
+    // The monitor's own view lists it too.
+    let monitor: Value =
+        http.get(format!("{base}/api/v1/monitors/db")).bearer_auth(&write).send().await.unwrap().json().await.unwrap();
+    let own = &monitor["maintenance"][0];
+    assert_eq!(
+        (own["title"].clone(), own["state"].clone()),
+        (json!("Nightly backup"), json!("in_progress")),
+        "{monitor}"
+    );
+    assert!(own["repeats"].as_str().is_some_and(|r| r.starts_with("every day at")), "{monitor}");
 
     // Stopping the daily series ends its occurrence: the website's held page goes out; the
     // database's window still holds.

@@ -196,7 +196,32 @@ async fn get(State(app): State<AppState>, access: Access, ApiPath(name): ApiPath
         let key = (name.clone(), s["key"].as_str().unwrap_or_default().to_string());
         s["uptime"] = uptime_json(&counts.get(&key).copied().unwrap_or_default());
     }
+    let windows = own_windows(&app, &name);
+    if !windows.is_empty() {
+        v["maintenance"] = json!(windows);
+    }
     Ok(Json(v))
+}
+
+/// Monitor `name`'s own maintenance windows (its file's) not over, each with `state` and, for a
+/// recurring one, `repeats` and `next` (the occurrence under way or next).
+pub(crate) fn own_windows(app: &AppState, name: &str) -> Vec<Value> {
+    let now = app.engine.now();
+    let declared = app.engine.declared_monitors();
+    let Some((_, windows)) = declared.maintenance.iter().find(|(m, _)| m == name) else { return Vec::new() };
+    windows
+        .iter()
+        .filter_map(|w| {
+            let next = w.current_or_next(now)?;
+            let mut v = json!(w);
+            v["state"] = json!(if next.starts <= now { "in_progress" } else { "scheduled" });
+            if let Some(repeat) = &w.repeat {
+                v["repeats"] = json!(repeat.describe());
+                v["next"] = json!({ "starts": next.starts, "ends": next.ends });
+            }
+            Some(v)
+        })
+        .collect()
 }
 
 /// Removes a monitor kept in the store: a heartbeat a ping created (`?create=1`). A file's

@@ -223,6 +223,21 @@ pub async fn detail(
                 @if !covering.is_empty() {
                     dt { "Silences" } dd { @for s in &covering { (alerts::silence_note(s, now)) br; } }
                 }
+                @let windows = crate::monitors::own_windows(&app, &name);
+                @if !windows.is_empty() {
+                    dt { "Maintenance" }
+                    dd.maintenance {
+                        @for w in &windows {
+                            @let shown = if w["next"].is_object() { &w["next"] } else { w };
+                            (w["title"].as_str().unwrap_or_default()) " · "
+                            @if w["state"] == "in_progress" { "in progress" } @else { "next" }
+                            " " (format::when(shown["starts"].as_i64().unwrap_or_default(), now))
+                            " to " (format::when(shown["ends"].as_i64().unwrap_or_default(), now))
+                            @if let Some(r) = w["repeats"].as_str() { " · repeats " (r) }
+                            br;
+                        }
+                    }
+                }
             }
             div.actions {
                 @if viewer.can_respond() {
