@@ -44,6 +44,39 @@ fn rfc3339(at: jiff::Timestamp) -> String {
     at.round(jiff::Unit::Second).unwrap().to_string()
 }
 
+/// A config directory with `checks`, the `ops` webhook notifier (to `hooks`' `/page`) and
+/// `page`, served with auth and a public URL; the server, its base URL, a write token and a read
+/// token. The page's webhook subscriber, `hooks`' `/hook`, is added.
+async fn served(
+    dir: &std::path::Path,
+    checks: &str,
+    page: &str,
+    hooks: &Recorder,
+) -> (KillOnDrop, String, String, String) {
+    let config = dir.join("config");
+    for sub in ["monitors", "status-pages", "notifiers"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
+    std::fs::write(config.join("notifiers/ops.yaml"), format!("name: ops\ntype: webhook\nurl: {}/page\n", hooks.url))
+        .unwrap();
+    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let db = dir.join("vigil.db");
+    let (write, read) = (token(&db, "write"), token(&db, "read"));
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
+    let added = vigil_connectors::http_client()
+        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
+        .bearer_auth(&write)
+        .json(&json!({"webhook": format!("{}/hook", hooks.url)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    (KillOnDrop(child), base, write, read)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     let failing = Arc::new(AtomicBool::new(false));
@@ -56,37 +89,18 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    for sub in ["monitors", "status-pages", "notifiers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
     let checks = format!(
         "- name: web\n  every: 1s\n  source:\n    http:\n      url: {url}/health\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n\
          - name: billing\n  every: 1s\n  source:\n    http:\n      url: {url}/billing\n      conditions: [\"[STATUS] == 200\"]\n",
         url = hooks.url
     );
-    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
-    std::fs::write(config.join("notifiers/ops.yaml"), format!("name: ops\ntype: webhook\nurl: {}/page\n", hooks.url))
-        .unwrap();
     let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Billing\n    monitor: billing\nsubscribers:\n  webhooks: true\n";
-    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let (_child, base, write, read) = served(dir.path(), &checks, page, &hooks).await;
+    let config = dir.path().join("config");
     let db = dir.path().join("vigil.db");
-    let write = token(&db, "write");
-    let read = token(&db, "read");
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
-    let _child = KillOnDrop(child);
+    let public = base.clone();
     let http = vigil_connectors::http_client();
     let api = format!("{base}/api/v1/status-pages/acme/maintenance");
-    let added = http
-        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
-        .bearer_auth(&write)
-        .json(&json!({"webhook": format!("{}/hook", hooks.url)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
 
     // Bad input is refused, naming the field; nothing is stored.
     let refused = async |body: Value| {
@@ -334,10 +348,6 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    for sub in ["monitors", "status-pages", "notifiers"] {
-        std::fs::create_dir_all(config.join(sub)).unwrap();
-    }
     // The database's own window: every day from a minute ago, for an hour (its check fails).
     let checks = format!(
         "- name: web\n  every: 1s\n  source:\n    http:\n      url: {url}/health\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n\
@@ -346,27 +356,11 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
         url = hooks.url,
         at = clock_in(-1),
     );
-    std::fs::write(config.join("monitors/m.yaml"), checks).unwrap();
-    std::fs::write(config.join("notifiers/ops.yaml"), format!("name: ops\ntype: webhook\nurl: {}/page\n", hooks.url))
-        .unwrap();
     let page = "slug: acme\ntitle: Acme status\ncomponents:\n  - name: Website\n    monitor: web\n  - name: Database\n    monitor: db\nsubscribers:\n  webhooks: true\n";
-    std::fs::write(config.join("status-pages/acme.yaml"), page).unwrap();
+    let (_child, base, write, _) = served(dir.path(), &checks, page, &hooks).await;
     let db = dir.path().join("vigil.db");
-    let write = token(&db, "write");
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let (child, base) = serve_api(&db, &config, port, &["--auth", "on", "--public-url", &public]).await;
-    let _child = KillOnDrop(child);
     let http = vigil_connectors::http_client();
     let api = format!("{base}/api/v1/status-pages/acme/maintenance");
-    let added = http
-        .post(format!("{base}/api/v1/status-pages/acme/subscribers"))
-        .bearer_auth(&write)
-        .json(&json!({"webhook": format!("{}/hook", hooks.url)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
 
     // A wrong repetition is refused at its field; nothing is stored.
     let res = http

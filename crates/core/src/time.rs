@@ -183,3 +183,20 @@ mod tests {
         assert_ne!(MaybeMillis::new(Some(0)), MaybeMillis::NONE);
     }
 }
+
+/// The weekday `text` names: its English name or an abbreviation of it of at least three letters,
+/// in any case (`mon`, `Tuesday`, `THU`).
+pub fn weekday_named(text: &str) -> Option<jiff::civil::Weekday> {
+    use jiff::civil::Weekday;
+    let lower = text.trim().to_ascii_lowercase();
+    let all = [
+        ("monday", Weekday::Monday),
+        ("tuesday", Weekday::Tuesday),
+        ("wednesday", Weekday::Wednesday),
+        ("thursday", Weekday::Thursday),
+        ("friday", Weekday::Friday),
+        ("saturday", Weekday::Saturday),
+        ("sunday", Weekday::Sunday),
+    ];
+    all.iter().find(|(full, _)| lower.len() >= 3 && full.starts_with(&lower)).map(|(_, d)| *d)
+}

@@ -182,17 +182,8 @@ fn range(from: Weekday, to: Weekday) -> Vec<Weekday> {
 
 fn weekday(text: &str) -> Result<Weekday, String> {
     let t = text.trim();
-    let named = [
-        ("mon", Weekday::Monday),
-        ("tue", Weekday::Tuesday),
-        ("wed", Weekday::Wednesday),
-        ("thu", Weekday::Thursday),
-        ("fri", Weekday::Friday),
-        ("sat", Weekday::Saturday),
-        ("sun", Weekday::Sunday),
-    ];
-    if let Some((_, d)) = named.iter().find(|(n, _)| t.len() >= 3 && (t.starts_with(n))) {
-        return Ok(*d);
+    if let Some(d) = crate::time::weekday_named(t) {
+        return Ok(d);
     }
     match t.parse::<i8>() {
         Ok(0 | 7) => Ok(Weekday::Sunday),

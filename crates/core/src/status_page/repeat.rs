@@ -312,20 +312,7 @@ fn weekday_of(day: &DayName) -> Result<Weekday, String> {
     let DayName::Name(name) = day else {
         return Err("with `every: week`, `days` are weekdays (monday, tue, ...)".into());
     };
-    let lower = name.trim().to_ascii_lowercase();
-    let all = [
-        ("monday", Weekday::Monday),
-        ("tuesday", Weekday::Tuesday),
-        ("wednesday", Weekday::Wednesday),
-        ("thursday", Weekday::Thursday),
-        ("friday", Weekday::Friday),
-        ("saturday", Weekday::Saturday),
-        ("sunday", Weekday::Sunday),
-    ];
-    all.iter()
-        .find(|(full, _)| lower.len() >= 3 && full.starts_with(&lower))
-        .map(|(_, d)| *d)
-        .ok_or_else(|| format!("`{name}` is not a weekday"))
+    crate::time::weekday_named(name).ok_or_else(|| format!("`{name}` is not a weekday"))
 }
 
 fn month_day_of(day: &DayName) -> Result<i8, String> {
