@@ -148,6 +148,23 @@ pub fn parse_until(text: &str) -> Result<Millis, String> {
     Ok(zoned.timestamp().as_millisecond())
 }
 
+/// The weekday `text` names: its English name or an abbreviation of it of at least three letters,
+/// in any case (`mon`, `Tuesday`, `THU`).
+pub fn weekday_named(text: &str) -> Option<jiff::civil::Weekday> {
+    use jiff::civil::Weekday;
+    let lower = text.trim().to_ascii_lowercase();
+    let all = [
+        ("monday", Weekday::Monday),
+        ("tuesday", Weekday::Tuesday),
+        ("wednesday", Weekday::Wednesday),
+        ("thursday", Weekday::Thursday),
+        ("friday", Weekday::Friday),
+        ("saturday", Weekday::Saturday),
+        ("sunday", Weekday::Sunday),
+    ];
+    all.iter().find(|(full, _)| lower.len() >= 3 && full.starts_with(&lower)).map(|(_, d)| *d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,21 +199,4 @@ mod tests {
         assert_eq!(MaybeMillis::default(), MaybeMillis::NONE);
         assert_ne!(MaybeMillis::new(Some(0)), MaybeMillis::NONE);
     }
-}
-
-/// The weekday `text` names: its English name or an abbreviation of it of at least three letters,
-/// in any case (`mon`, `Tuesday`, `THU`).
-pub fn weekday_named(text: &str) -> Option<jiff::civil::Weekday> {
-    use jiff::civil::Weekday;
-    let lower = text.trim().to_ascii_lowercase();
-    let all = [
-        ("monday", Weekday::Monday),
-        ("tuesday", Weekday::Tuesday),
-        ("wednesday", Weekday::Wednesday),
-        ("thursday", Weekday::Thursday),
-        ("friday", Weekday::Friday),
-        ("saturday", Weekday::Saturday),
-        ("sunday", Weekday::Sunday),
-    ];
-    all.iter().find(|(full, _)| lower.len() >= 3 && full.starts_with(&lower)).map(|(_, d)| *d)
 }
