@@ -13,6 +13,9 @@
 //! share, such as a registry's enum over its members and the types they all speak. Everything
 //! else counts, between siblings and across folders. Unit-test modules (`#[cfg(test)] mod tests`)
 //! are left out: a test may reach anywhere in its crate.
+//!
+//! The same reading also measures how wide the load-bearing types are, and fails when one grows
+//! past its ceiling ([`the_shared_types_grow_no_wider`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -338,4 +341,111 @@ fn the_checker_sees_a_cycle_of_each_kind_of_path() {
     // Comments, strings and test modules are not code.
     let code = code_of("// use crate::a;\nfn f() { \"crate::a::f\"; }\n#[cfg(test)]\nmod tests { use crate::a; }\n");
     assert!(!code.contains("crate::a"), "{code}");
+}
+
+/// The text of the `{...}` block whose opening brace is the first at or after `start`.
+fn block_after(text: &str, start: usize) -> &str {
+    let open = start + text[start..].find('{').expect("a block");
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[open + 1..open + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    &text[open + 1..]
+}
+
+/// The `fn`s at the top level of a block: a trait's methods.
+fn top_level_fns(body: &str) -> usize {
+    let fn_line = Regex::new(r"^\s*(pub\s+)?(async\s+)?fn\s").unwrap();
+    let (mut n, mut depth) = (0, 0i32);
+    for line in body.lines() {
+        if depth == 0 && fn_line.is_match(line) {
+            n += 1;
+        }
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+    }
+    n
+}
+
+/// How wide the load-bearing types are (issue 62, docs/architecture.md): the widest `*Store`
+/// trait's methods, `Shared`'s fields, the files with an `impl Engine` block, the most
+/// integration-test binaries of one crate and the longest `macro_rules!` body in the store.
+fn widths(root: &Path) -> [(String, usize); 5] {
+    let files = |dir: &str| {
+        let mut out = Vec::new();
+        rust_files(&root.join(dir), &mut out);
+        out.into_iter().map(|f| std::fs::read_to_string(f).expect("readable"))
+    };
+    let store_trait = Regex::new(r"pub\s+trait\s+(\w*Store\w*)\b[^{;]*\{").unwrap();
+    let (mut widest, mut widest_name) = (0, String::new());
+    let macro_start = Regex::new(r"macro_rules!\s*\w+\s*\{").unwrap();
+    let mut longest_macro = 0;
+    for text in files("crates/store/src") {
+        for m in store_trait.captures_iter(&text) {
+            let n = top_level_fns(block_after(&text, m.get(0).unwrap().start()));
+            if n > widest {
+                (widest, widest_name) = (n, m[1].to_string());
+            }
+        }
+        for m in macro_start.find_iter(&text) {
+            longest_macro = longest_macro.max(block_after(&text, m.start()).matches('\n').count());
+        }
+    }
+    let shared_struct = Regex::new(r"pub(\(crate\))?\s+struct\s+Shared\s*\{").unwrap();
+    let field = Regex::new(r"^\s*(pub(\([^)]*\))?\s+)?\w+\s*:").unwrap();
+    let impl_engine = Regex::new(r"(?m)^\s*impl(<[^>]*>)?\s+Engine\b").unwrap();
+    let (mut shared, mut engine_files) = (0, 0);
+    for text in files("crates/runtime/src") {
+        if let Some(m) = shared_struct.find(&text) {
+            shared = block_after(&text, m.start()).lines().filter(|l| field.is_match(l)).count();
+        }
+        engine_files += usize::from(impl_engine.is_match(&text));
+    }
+    let mut most_binaries = (0, String::new());
+    for krate in std::fs::read_dir(root.join("crates")).expect("crates") {
+        let tests = krate.expect("entry").path().join("tests");
+        let Ok(entries) = std::fs::read_dir(&tests) else { continue };
+        let n = entries
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs") || p.join("main.rs").is_file())
+            .count();
+        if n > most_binaries.0 {
+            most_binaries = (n, tests.display().to_string());
+        }
+    }
+    [
+        (format!("methods of the widest store trait ({widest_name})"), widest),
+        ("fields of runtime's Shared".into(), shared),
+        ("runtime files with an `impl Engine` block".into(), engine_files),
+        (format!("integration-test binaries of one crate ({})", most_binaries.1), most_binaries.0),
+        ("lines of the longest macro_rules! body in the store".into(), longest_macro),
+    ]
+}
+
+/// The shared types grow no wider: each width is at most its ceiling, and a ceiling comes down
+/// as features move into slices of their own (issue 62's targets: 40 methods, 15 fields, 3
+/// files, 2 binaries, 150 lines). Lower a ceiling when a change narrows its width; never raise
+/// one: give the new feature its own folder and handle instead.
+#[test]
+fn the_shared_types_grow_no_wider() {
+    const CEILINGS: [usize; 5] = [139, 41, 14, 64, 1411];
+    let found = widths(&workspace());
+    let wider: Vec<String> = found
+        .iter()
+        .zip(CEILINGS)
+        .filter(|((_, n), most)| n > most)
+        .map(|((what, n), most)| format!("{what}: {n}, more than {most}"))
+        .collect();
+    assert!(wider.is_empty(), "wider than allowed (issue 62; docs/architecture.md):\n{}", wider.join("\n"));
+    for ((what, n), most) in found.iter().zip(CEILINGS) {
+        eprintln!("{what}: {n} (ceiling {most})");
+    }
 }
