@@ -9,11 +9,17 @@ pub mod alerts;
 pub mod audit;
 pub mod cluster;
 mod cluster_sql;
+#[cfg(any(test, feature = "testkit"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testkit"))]
 mod conformance_cluster;
+#[cfg(any(test, feature = "testkit"))]
 mod conformance_maintenance;
+#[cfg(any(test, feature = "testkit"))]
 mod conformance_monitors;
+#[cfg(any(test, feature = "testkit"))]
 mod conformance_retention;
+#[cfg(any(test, feature = "testkit"))]
 mod conformance_users;
 pub mod evidence;
 pub mod incidents;
@@ -32,6 +38,7 @@ pub mod sqlite;
 pub mod state_codec;
 pub mod status_outbox;
 pub mod subscribers;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testing;
 pub mod tokens;
 pub mod users;

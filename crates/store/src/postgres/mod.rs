@@ -6,6 +6,7 @@
 
 mod alert_commit;
 mod cluster;
+pub mod scratch;
 mod work;
 
 use std::time::Duration;

@@ -255,8 +255,9 @@ pub async fn run(plan: Plan) -> Result<()> {
     contenders.push(start_vigil("vigil SQLite", sqlite.to_str().unwrap_or_default(), dir.path(), &hooks, &http).await?);
     let pg = match &plan.postgres {
         Some(server) => {
-            let db =
-                vigil_store::testing::create_database(server, "vigil_bench_am").await.map_err(anyhow::Error::msg)?;
+            let db = vigil_store::postgres::scratch::create_database(server, "vigil_bench_am")
+                .await
+                .map_err(anyhow::Error::msg)?;
             contenders.push(start_vigil("vigil PostgreSQL", &db.url, dir.path(), &hooks, &http).await?);
             Some(db)
         }

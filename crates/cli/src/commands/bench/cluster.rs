@@ -31,7 +31,7 @@ const SETTINGS: &[&str] = &[
 /// Runs the benchmark.
 pub async fn run(admin: &str, nodes: usize, instances: usize, schedules: usize, seconds: u64) -> Result<()> {
     anyhow::ensure!((1..=8).contains(&nodes), "--nodes must be between 1 and 8");
-    let db = vigil_store::testing::create_database(admin, "vigil_bench").await.map_err(anyhow::Error::msg)?;
+    let db = vigil_store::postgres::scratch::create_database(admin, "vigil_bench").await.map_err(anyhow::Error::msg)?;
     let outcome = measure(&db.url, nodes, instances, schedules, seconds).await;
     db.drop_now().await;
     outcome

@@ -141,9 +141,9 @@ fn open_fds() -> u64 {
 pub async fn run(plan: Plan) -> Result<()> {
     anyhow::ensure!(plan.minutes > plan.warmup_minutes, "--minutes must be longer than --warmup-minutes");
     let pg = match &plan.postgres {
-        Some(admin) => {
-            Some(vigil_store::testing::create_database(admin, "vigil_soak").await.map_err(anyhow::Error::msg)?)
-        }
+        Some(admin) => Some(
+            vigil_store::postgres::scratch::create_database(admin, "vigil_soak").await.map_err(anyhow::Error::msg)?,
+        ),
         None => None,
     };
     let outcome = measure(&plan, pg.as_ref().map(|d| d.url.clone())).await;
