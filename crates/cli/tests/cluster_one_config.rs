@@ -29,15 +29,6 @@ fn names(listing: &Value) -> Vec<String> {
     items.as_array().into_iter().flatten().filter_map(|m| m["name"].as_str().map(str::to_string)).collect()
 }
 
-/// Waits (up to `secs`) until `check` holds, then returns; panics with `what` otherwise.
-async fn until(secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 fn config(dir: &std::path::Path, hooks: &str, data_url: &str) -> std::path::PathBuf {
     let config = dir.join("config");
     for sub in ["workflows", "schedules", "monitors/payments", "notifiers", "event_handlers", "status-pages", "teams"] {
@@ -118,13 +109,13 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
     wait_for_lease_owners(&store, 3).await;
     for node in [&b, &c] {
-        until(15, "a node without --config lists the published monitors", async || {
+        wait_until(15, "a node without --config lists the published monitors", async || {
             let mut listed = names(&get(node, "/api/v1/monitors").await);
             listed.sort();
             listed == ["beat", "db", "web"]
         })
         .await;
-        until(15, "a node without --config lists the published event handler", async || {
+        wait_until(15, "a node without --config lists the published event handler", async || {
             names(&get(node, "/api/event").await) == ["on_ship"]
         })
         .await;
@@ -157,7 +148,7 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     };
     let before_rotation = notices(FIRST_TOKEN, pinged);
     let mentions = |bodies: &[Value], name: &str| bodies.iter().filter(|b| b.to_string().contains(name)).count();
-    until(30, "the HTTP, SQL and heartbeat monitors page after the config node died", async || {
+    wait_until(30, "the HTTP, SQL and heartbeat monitors page after the config node died", async || {
         let got = before_rotation();
         let counts = (mentions(&got, "\"web\""), mentions(&got, "host-"), mentions(&got, "\"beat\""));
         eprintln!("pages since the kill: web {}, db series {}, beat {}", counts.0, counts.1, counts.2);
@@ -171,7 +162,7 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
         store.list_instances(&filter).await.unwrap().len()
     };
     let seen = ticks().await;
-    until(10, "the schedule keeps firing on the surviving nodes", async || ticks().await >= seen + 2).await;
+    wait_until(10, "the schedule keeps firing on the surviving nodes", async || ticks().await >= seen + 2).await;
 
     // A secret rotated now reaches both nodes' notifiers within a second.
     set_secret(&db, "whtoken", ROTATED_TOKEN);
@@ -192,14 +183,14 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
     }
     let shipped = http.post(format!("{b}/api/workflow/ship")).json(&json!({})).send().await.unwrap();
     let shipped = shipped.text().await.unwrap().trim_matches('"').to_string();
-    until(20, "the published event handler completes the EVENT task", async || {
+    wait_until(20, "the published event handler completes the EVENT task", async || {
         let wf = get(&b, &format!("/api/workflow/{shipped}")).await;
         wf["status"] == "COMPLETED" && wf["tasks"][0]["outputData"]["by"] == "on_ship"
     })
     .await;
     psql_run(disks(10));
     let after_rotation = notices(ROTATED_TOKEN, rotated);
-    until(30, "every resolve after the rotation carries the new token", async || {
+    wait_until(30, "every resolve after the rotation carries the new token", async || {
         mentions(&after_rotation(), "host-") >= HOSTS
     })
     .await;
@@ -229,7 +220,7 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
         assert_eq!(done.status().as_u16(), 200, "{}", done.text().await.unwrap_or_default());
     };
     let completed_by = async |id: &str, worker: &str| {
-        until(20, "the instance completes with the worker's output", async || {
+        wait_until(20, "the instance completes with the worker's output", async || {
             let s = get(&b, &format!("/api/v1/instances/{id}")).await;
             s["runtimeStatus"] == "Completed" && s["output"]["by"] == worker
         })

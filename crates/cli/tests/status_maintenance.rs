@@ -13,15 +13,6 @@ use serde_json::{Value, json};
 use support::webdriver::Browser;
 use support::*;
 
-/// Waits up to `secs` for `done` to hold, saying `what` if it never does.
-async fn until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The `type`s of the maintenance webhooks received, with the window's title.
 fn told(hooks: &Recorder) -> Vec<(String, String)> {
     hooks
@@ -128,7 +119,7 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 201);
     let window: Value = res.json().await.unwrap();
-    until(20, "the subscriber was told it is scheduled", async || {
+    wait_until(20, "the subscriber was told it is scheduled", async || {
         count(&hooks, "maintenance.scheduled", "Database upgrade") == 1
     })
     .await;
@@ -143,7 +134,7 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     );
 
     // Under way: the website shows it; its monitor fails and fires, and nobody is paged.
-    until(20, "the subscriber was told it started", async || {
+    wait_until(20, "the subscriber was told it started", async || {
         count(&hooks, "maintenance.started", "Database upgrade") == 1
     })
     .await;
@@ -155,7 +146,7 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
         let listed: Value = res.json().await.unwrap();
         listed["items"].as_array().into_iter().flatten().any(|a| a["name"] == "web" && a["condition"] == "firing")
     };
-    until(20, "the website's monitor never fired", firing).await;
+    wait_until(20, "the website's monitor never fired", firing).await;
     // Three more checks of the failing monitor, held.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(hooks.to("/page").is_empty(), "paged during maintenance");
@@ -172,11 +163,11 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     let res =
         http.post(format!("{api}/{}/end", window["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    until(20, "the subscriber was told it ended", async || {
+    wait_until(20, "the subscriber was told it ended", async || {
         count(&hooks, "maintenance.completed", "Database upgrade") == 1
     })
     .await;
-    until(20, "the held page was not sent at the window's end", async || !hooks.to("/page").is_empty()).await;
+    wait_until(20, "the held page was not sent at the window's end", async || !hooks.to("/page").is_empty()).await;
     assert!(hooks.to("/page")[0].at >= ended_at, "paged before the window ended");
     failing.store(false, Ordering::SeqCst);
 
@@ -190,14 +181,15 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     let id = said.split_whitespace().nth(2).expect("an id").to_string();
-    until(20, "window B was not told", async || count(&hooks, "maintenance.scheduled", "Network move") == 1).await;
+    wait_until(20, "window B was not told", async || count(&hooks, "maintenance.scheduled", "Network move") == 1).await;
     let out = run(&db, &[&["maintenance", "list", "acme"][..], &server].concat());
     let listed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(listed.contains("Network move") && listed.contains("scheduled"), "{listed}");
     assert!(listed.contains("Database upgrade") && listed.contains("completed"), "{listed}");
     let out = run(&db, &[&["maintenance", "end", "acme", &id][..], &server].concat());
     assert!(String::from_utf8_lossy(&out.stdout).contains("cancelled"), "{out:?}");
-    until(20, "the cancel was not told", async || count(&hooks, "maintenance.cancelled", "Network move") == 1).await;
+    wait_until(20, "the cancel was not told", async || count(&hooks, "maintenance.cancelled", "Network move") == 1)
+        .await;
     let out = run(&db, &[&["maintenance", "end", "acme", &id][..], &server].concat());
     assert!(!out.status.success(), "a cancelled window cannot end again");
     let html = http.get(format!("{base}/status/acme")).send().await.unwrap().text().await.unwrap();
@@ -211,7 +203,7 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
         rfc3339(starts + jiff::SignedDuration::from_secs(600))
     );
     std::fs::write(config.join("status-pages/acme.yaml"), declared).unwrap();
-    until(30, "the declared window's start was not told", async || {
+    wait_until(30, "the declared window's start was not told", async || {
         count(&hooks, "maintenance.started", "Billing migration") == 1
     })
     .await;
@@ -386,7 +378,7 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
     let res = http.post(&api).bearer_auth(&write).json(&body).send().await.unwrap();
     assert_eq!(res.status(), 201);
 
-    until(20, "the daily window's occurrence was not told as started", async || {
+    wait_until(20, "the daily window's occurrence was not told as started", async || {
         count(&hooks, "maintenance.started", "Daily deploy") == 1
     })
     .await;
@@ -409,8 +401,8 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
         let listed: Value = res.json().await.unwrap();
         listed["items"].as_array().into_iter().flatten().any(|a| a["name"] == name && a["condition"] == "firing")
     };
-    until(20, "the website's monitor never fired", async || firing("web").await).await;
-    until(20, "the database's monitor never fired", async || firing("db").await).await;
+    wait_until(20, "the website's monitor never fired", async || firing("web").await).await;
+    wait_until(20, "the database's monitor never fired", async || firing("db").await).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
         hooks.to("/page").is_empty(),
@@ -454,9 +446,9 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
     let res =
         http.post(format!("{api}/{}/end", daily["id"].as_str().unwrap())).bearer_auth(&write).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    until(20, "the held page was not sent when the series stopped", async || !hooks.to("/page").is_empty()).await;
+    wait_until(20, "the held page was not sent when the series stopped", async || !hooks.to("/page").is_empty()).await;
     assert!(hooks.to("/page")[0].at >= stopped_at);
-    until(20, "the stopped occurrence was not told as completed", async || {
+    wait_until(20, "the stopped occurrence was not told as completed", async || {
         count(&hooks, "maintenance.completed", "Daily deploy") == 1
     })
     .await;

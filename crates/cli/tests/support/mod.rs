@@ -260,6 +260,17 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Waits up to `secs` for `done` (which may ask a server), looking every 100 ms; fails saying
+/// `what` did not happen. Wait on a condition with this rather than a bare sleep.
+#[allow(dead_code)]
+pub async fn wait_until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits up to 30 s for `done`, looking every 100 ms; fails saying `what` did not happen.
 #[allow(dead_code)]
 pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
