@@ -105,6 +105,23 @@ async fn each_broker_starts_the_workflow_once_per_message() {
     assert_eq!(got, expected);
 }
 
+/// A server with the `ship` handler on one fresh RabbitMQ queue named after `prefix`, once it
+/// answers: its directory (the database is `v.db` in it), the queue's event, the server and its
+/// base URL.
+async fn one_queue(
+    b: &vigil_connectors::sinks::Brokers,
+    prefix: &str,
+) -> (tempfile::TempDir, String, KillOnDrop, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let event = format!("amqp_queue:{}", unique(prefix));
+    let config = config(dir.path(), std::slice::from_ref(&event));
+    let port = free_port();
+    let serve = KillOnDrop(serve_armed(&dir.path().join("v.db"), &config, b, port, None));
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    (dir, event, serve, base)
+}
+
 /// The parked messages, once there is one (a batch's messages are parked when it settles).
 async fn until_parked(base: &str) -> Vec<Value> {
     let http = vigil_connectors::http_client();
@@ -123,14 +140,8 @@ async fn until_parked(base: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
     let Some(b) = running_brokers() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let event = format!("amqp_queue:{}", unique("vigil-poison"));
-    let config = config(dir.path(), std::slice::from_ref(&event));
+    let (dir, event, _serve, base) = one_queue(&b, "vigil-poison").await;
     let db = dir.path().join("v.db");
-    let port = free_port();
-    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&base).await;
     let http = vigil_connectors::http_client();
     // A second handler of the queue whose condition throws on this message.
     let bad = json!({"name": "throws", "event": event, "active": true, "condition": "$.order.missing.field > 1",
@@ -158,14 +169,8 @@ async fn a_message_a_handler_cannot_act_on_is_parked_and_not_delivered_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_message_is_parked_unread_and_the_next_ones_run() {
     let Some(b) = running_brokers() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let event = format!("amqp_queue:{}", unique("vigil-big"));
-    let config = config(dir.path(), std::slice::from_ref(&event));
+    let (dir, event, _serve, base) = one_queue(&b, "vigil-big").await;
     let db = dir.path().join("v.db");
-    let port = free_port();
-    let _serve = KillOnDrop(serve_armed(&db, &config, &b, port, None));
-    let base = format!("http://127.0.0.1:{port}");
-    wait_healthy(&base).await;
     let publisher = Publisher::new(b.clone());
     let big = json!({"order": 7, "items": vec![json!({"sku": "x".repeat(20)}); 100_000]}).to_string();
     assert!(big.len() > 3_000_000, "{}", big.len());

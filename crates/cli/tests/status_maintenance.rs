@@ -68,17 +68,24 @@ async fn served(
     (KillOnDrop(child), base, write, read)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn maintenance_is_shown_holds_pages_and_is_told_once() {
+/// A server the monitors check and the notifiers and subscribers post to: `/health` fails while
+/// the flag returned is set, each of `down` always; everything else answers 200.
+async fn checked_and_told(down: &'static [&'static str]) -> (Recorder, Arc<AtomicBool>) {
     let failing = Arc::new(AtomicBool::new(false));
     let fails = failing.clone();
     let hooks = Recorder::start(move |r| {
-        if r.path == "/health" && fails.load(Ordering::SeqCst) {
+        if down.contains(&r.path.as_str()) || (r.path == "/health" && fails.load(Ordering::SeqCst)) {
             return Reply { status: 500, body: json!({"ok": false}), delay: Duration::ZERO };
         }
         Reply::json(json!({"ok": true}))
     })
     .await;
+    (hooks, failing)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_is_shown_holds_pages_and_is_told_once() {
+    let (hooks, failing) = checked_and_told(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     let checks = format!(
         "- name: web\n  every: 1s\n  source:\n    http:\n      url: {url}/health\n      conditions: [\"[STATUS] == 200\"]\n  notify:\n    critical: [ops]\n\
@@ -329,16 +336,7 @@ fn clock_in(minutes: i64) -> String {
 /// repeat, tell subscribers of each occurrence only when asked, and stop when stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
-    let failing = Arc::new(AtomicBool::new(false));
-    let fails = failing.clone();
-    let hooks = Recorder::start(move |r| {
-        let down = r.path == "/db" || (r.path == "/health" && fails.load(Ordering::SeqCst));
-        if down {
-            return Reply { status: 500, body: json!({"ok": false}), delay: Duration::ZERO };
-        }
-        Reply::json(json!({"ok": true}))
-    })
-    .await;
+    let (hooks, failing) = checked_and_told(&["/db"]).await;
     let dir = tempfile::tempdir().unwrap();
     // The database's own window: every day from a minute ago, for an hour (its check fails).
     let checks = format!(
