@@ -549,7 +549,8 @@ async fn a_pages_form_sends_few_letters_and_reaches_nothing_of_vigils_host() {
     assert!(listed("beta").await.is_empty(), "the victim was asked to confirm on acme already");
     drop(_child);
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
-    let letters =
-        vigil_store::Store::due_notices(&store, &["acme".into(), "beta".into()], i64::MAX, 100).await.unwrap();
+    let letters = vigil_store::SubscriberStore::due_notices(&store, &["acme".into(), "beta".into()], i64::MAX, 100)
+        .await
+        .unwrap();
     assert_eq!(letters.len(), 7, "one confirmation per subscriber, none for the second page");
 }

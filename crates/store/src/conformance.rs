@@ -33,8 +33,6 @@ pub async fn run_all(store: &dyn Store) {
     work_offers_are_taken_once(store).await;
     tokens_are_kept_hashed_and_revoked(store).await;
     ui_sessions_end_at_sign_out_revocation_and_expiry(store).await;
-    incidents_are_found_while_open(store).await;
-    subscribers_and_their_notices(store).await;
     parked_messages_are_kept_once_per_queue_and_id(store).await;
     browser_evidence_keeps_the_newest_few(store).await;
     status_events_commit_with_their_change(store).await;
@@ -42,138 +40,11 @@ pub async fn run_all(store: &dyn Store) {
     nodes_and_fire_lags(store).await;
     alert_text_is_stored_as_sent(store).await;
     crate::conformance_cluster::run_all(store).await;
-    crate::conformance_maintenance::run_all(store).await;
+    crate::status_pages::conformance::run_all(store).await;
     crate::conformance_monitors::run_all(store).await;
     crate::conformance_monitors::pings(store).await;
     crate::conformance_retention::run_all(store).await;
     crate::conformance_users::run_all(store).await;
-}
-
-async fn incidents_are_found_while_open(store: &dyn Store) {
-    let row = |id: &str, opened_at: i64, resolved_at: Option<i64>| crate::IncidentRow {
-        page: "public".into(),
-        id: id.into(),
-        opened_at,
-        resolved_at,
-        body: format!(r#"{{"id":"{id}"}}"#),
-    };
-    store.put_incident(&row("old", 100, Some(200)), &[]).await.unwrap();
-    store.put_incident(&row("open", 300, None), &[]).await.unwrap();
-    store.put_incident(&row("later", 900, Some(950)), &[]).await.unwrap();
-    store.put_incident(&crate::IncidentRow { page: "other".into(), ..row("open", 300, None) }, &[]).await.unwrap();
-    let ids = |rows: Vec<crate::IncidentRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.incidents("public", 250, 1_000, 10).await.unwrap()), ["later", "open"], "newest first");
-    assert_eq!(ids(store.incidents("public", 0, 1_000, 10).await.unwrap()), ["later", "open", "old"]);
-    assert_eq!(ids(store.incidents("public", 0, 1_000, 1).await.unwrap()), ["later"]);
-    assert_eq!(ids(store.incidents("public", 960, 2_000, 10).await.unwrap()), ["open"], "open is open still");
-    assert_eq!(ids(store.incidents("public", 0, 300, 10).await.unwrap()), ["old"], "open began at 300");
-    store.put_incident(&row("open", 300, Some(400)), &[]).await.unwrap();
-    assert!(store.incidents("public", 960, 2_000, 10).await.unwrap().is_empty(), "resolved now");
-    assert_eq!(store.incident("public", "open").await.unwrap().unwrap().resolved_at, Some(400));
-    assert!(store.incident("public", "missing").await.unwrap().is_none());
-    assert_eq!(store.incident("other", "open").await.unwrap().unwrap().resolved_at, None, "pages apart");
-    let read = store.incident("public", "open").await.unwrap().unwrap();
-    let changed = crate::IncidentRow { body: "{\"id\":\"open\",\"v\":2}".into(), ..read.clone() };
-    assert!(store.replace_incident(&changed, &read.body, &[]).await.unwrap());
-    let late = crate::IncidentRow { body: "{\"id\":\"open\",\"v\":3}".into(), ..read.clone() };
-    assert!(!store.replace_incident(&late, &read.body, &[notice("late")]).await.unwrap(), "changed since it was read");
-    assert_eq!(store.incident("public", "open").await.unwrap().unwrap().body, changed.body);
-    assert!(store.due_notices(&["public".into()], i64::MAX, 10).await.unwrap().is_empty(), "a lost race tells nobody");
-}
-
-fn notice(dedup: &str) -> crate::NewNotice {
-    crate::NewNotice {
-        page: "public".into(),
-        subscriber: "s1".into(),
-        dedup: dedup.into(),
-        body: format!(r#"{{"n":"{dedup}"}}"#),
-        created_at: 1_000,
-    }
-}
-
-/// Subscribers are kept once per address, confirmed, removed with their notices; a notice is
-/// written with its incident change, once per dedup key, and is due until sent.
-async fn subscribers_and_their_notices(store: &dyn Store) {
-    let reader = crate::SubscriberRow {
-        page: "public".into(),
-        id: "s1".into(),
-        kind: "email".into(),
-        address: "reader@example.org".into(),
-        components: "[]".into(),
-        confirmed_at: None,
-        created_at: 500,
-    };
-    assert!(store.put_subscriber(&reader, Some(&notice("confirm/s1"))).await.unwrap());
-    let again = crate::SubscriberRow { id: "s2".into(), ..reader.clone() };
-    assert!(!store.put_subscriber(&again, Some(&notice("confirm/s2"))).await.unwrap(), "one per address");
-    assert!(store.subscriber("public", "s2").await.unwrap().is_none());
-    let hook = crate::SubscriberRow {
-        id: "s3".into(),
-        kind: "webhook".into(),
-        address: "https://h.example/".into(),
-        confirmed_at: Some(600),
-        ..reader.clone()
-    };
-    assert!(store.put_subscriber(&hook, None).await.unwrap());
-    let due = store.due_notices(&["public".into()], 1_000, 10).await.unwrap();
-    assert_eq!(
-        due.iter().map(|n| n.notice.dedup.as_str()).collect::<Vec<_>>(),
-        ["confirm/s1"],
-        "the confirmation only"
-    );
-    assert_eq!(store.unconfirmed_subscribers("public", 0).await.unwrap(), 1, "the webhook came confirmed");
-    assert_eq!(store.unconfirmed_subscribers("public", 501).await.unwrap(), 0, "counted since a time");
-    // One confirmation per address and period, whatever the page; none once it expired.
-    let elsewhere = crate::SubscriberRow { page: "other".into(), id: "o1".into(), created_at: 900, ..reader.clone() };
-    let other =
-        |id: &str| crate::NewNotice { page: "other".into(), subscriber: id.into(), ..notice(&format!("confirm/{id}")) };
-    assert!(!store.put_subscriber(&elsewhere, Some(&other("o1"))).await.unwrap(), "asked already");
-    let later = crate::UNCONFIRMED_KEPT + 501;
-    let expired = crate::SubscriberRow { page: "other".into(), id: "o2".into(), created_at: later, ..reader.clone() };
-    assert!(store.put_subscriber(&expired, Some(&other("o2"))).await.unwrap(), "a period later");
-    assert!(!store.confirm_subscriber("other", "o2", later + crate::UNCONFIRMED_KEPT + 1).await.unwrap(), "expired");
-    let stale = crate::SubscriberRow { page: "other".into(), id: "o3".into(), created_at: 3 * later, ..reader.clone() };
-    assert!(store.put_subscriber(&stale, None).await.unwrap(), "the expired one made way");
-    assert!(store.subscriber("other", "o2").await.unwrap().is_none(), "expired rows are removed");
-    let left = store.due_notices(&["other".into()], i64::MAX, 10).await.unwrap();
-    assert!(left.is_empty(), "with their notices: {left:?}");
-    assert!(store.remove_subscriber("other", "o3").await.unwrap());
-
-    assert!(store.confirm_subscriber("public", "s1", 700).await.unwrap());
-    assert!(!store.confirm_subscriber("public", "s1", 800).await.unwrap(), "confirmed once");
-    let subs = store.subscribers("public").await.unwrap();
-    assert_eq!(
-        subs.iter().map(|s| (s.id.as_str(), s.confirmed_at)).collect::<Vec<_>>(),
-        [("s1", Some(700)), ("s3", Some(600))]
-    );
-
-    let incident = crate::IncidentRow {
-        page: "public".into(),
-        id: "sub-1".into(),
-        opened_at: 900,
-        resolved_at: None,
-        body: "{}".into(),
-    };
-    let told =
-        [notice("incident/sub-1/1/s1"), crate::NewNotice { subscriber: "s3".into(), ..notice("incident/sub-1/1/s3") }];
-    store.put_incident(&incident, &told).await.unwrap();
-    store.put_incident(&incident, &told).await.unwrap();
-    let due = store.due_notices(&["public".into(), "elsewhere".into()], 1_000, 10).await.unwrap();
-    assert_eq!(due.len(), 3, "the same update told twice is one notice each: {due:?}");
-    assert!(due.windows(2).all(|w| w[0].id < w[1].id), "in the order written");
-    assert!(store.due_notices(&["elsewhere".into()], 1_000, 10).await.unwrap().is_empty());
-
-    store.notice_deferred(due[1].id, 5_000, "SMTP 451").await.unwrap();
-    let now_due = store.due_notices(&["public".into()], 1_000, 10).await.unwrap();
-    assert_eq!(now_due.len(), 2, "the deferred one waits");
-    let later = store.due_notices(&["public".into()], 5_000, 10).await.unwrap();
-    assert_eq!(later.iter().find(|n| n.id == due[1].id).map(|n| n.attempts), Some(1));
-    store.notice_sent(due[0].id).await.unwrap();
-    assert!(store.remove_subscriber("public", "s1").await.unwrap());
-    assert!(!store.remove_subscriber("public", "s1").await.unwrap());
-    let left = store.due_notices(&["public".into()], 5_000, 10).await.unwrap();
-    assert_eq!(left.iter().map(|n| n.notice.subscriber.as_str()).collect::<Vec<_>>(), ["s3"], "s1's went with it");
-    store.notice_sent(left[0].id).await.unwrap();
 }
 
 fn alert_row(key: &str, condition: &str, at: i64) -> AlertRow {

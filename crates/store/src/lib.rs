@@ -14,17 +14,13 @@ pub mod conformance;
 #[cfg(any(test, feature = "testkit"))]
 mod conformance_cluster;
 #[cfg(any(test, feature = "testkit"))]
-mod conformance_maintenance;
-#[cfg(any(test, feature = "testkit"))]
 mod conformance_monitors;
 #[cfg(any(test, feature = "testkit"))]
 mod conformance_retention;
 #[cfg(any(test, feature = "testkit"))]
 mod conformance_users;
 pub mod evidence;
-pub mod incidents;
 mod listing;
-pub mod maintenance;
 pub mod monitor_live;
 pub mod monitor_results;
 pub mod parked;
@@ -37,7 +33,7 @@ mod shared_store;
 pub mod sqlite;
 pub mod state_codec;
 pub mod status_outbox;
-pub mod subscribers;
+pub mod status_pages;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
 pub mod tokens;
@@ -55,8 +51,6 @@ pub use alerts::{
 pub use audit::{AuditQuery, AuditRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
 pub use evidence::CheckEvidence;
-pub use incidents::IncidentRow;
-pub use maintenance::{MaintenanceRow, MaintenanceWrite};
 pub use monitor_live::MonitorLiveRow;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
 pub use parked::ParkedEvent;
@@ -67,7 +61,10 @@ pub use secret_box::SecretBox;
 pub use sessions::{SessionRow, SignInStateRow};
 pub use sqlite::SqliteStore;
 pub use status_outbox::{NewStatusEvent, StatusEventRow};
-pub use subscribers::{NewNotice, NoticeRow, SubscriberRow, UNCONFIRMED_KEPT};
+pub use status_pages::{
+    IncidentRow, IncidentStore, MaintenanceRow, MaintenanceStore, MaintenanceWrite, NewNotice, NoticeRow,
+    StatusPageStore, SubscriberRow, SubscriberStore, UNCONFIRMED_KEPT,
+};
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use users::{AccountRefresh, UserRow};
 pub use work::{WorkChange, WorkOffer};
@@ -289,7 +286,7 @@ pub struct InstanceFilter {
 
 /// Durable storage for instances, schedules and secrets.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: StatusPageStore + Send + Sync + 'static {
     /// Writes a batch in one transaction.
     async fn commit(&self, batch: &CommitBatch) -> Result<()>;
     /// Closes the connections (after the last write).
@@ -402,17 +399,6 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_check_evidence(&self, before: Millis) -> Result<u64>;
     /// The screenshot of a monitor's evidence from `at`.
     async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
-    /// Adds or replaces a status page's incident, with the notices telling its subscribers.
-    async fn put_incident(&self, incident: &IncidentRow, notices: &[NewNotice]) -> Result<()>;
-    /// Replaces an incident, with the notices telling its subscribers, if its body is still
-    /// `read` (what the caller changed); false, writing nothing, when someone else changed it
-    /// since (read it again).
-    async fn replace_incident(&self, incident: &IncidentRow, read: &str, notices: &[NewNotice]) -> Result<bool>;
-    /// Adds a status page's subscriber, with its confirmation notice, unless the page has one of
-    /// that kind and address; whether it was added.
-    async fn put_subscriber(&self, row: &SubscriberRow, confirm: Option<&NewNotice>) -> Result<bool>;
-    /// One subscriber of page `page`.
-    async fn subscriber(&self, page: &str, id: &str) -> Result<Option<SubscriberRow>>;
     /// Asks the node running monitor `monitor` to relay what its memory holds of it until
     /// `until`, and returns what it relayed so far (see [`monitor_live`]).
     async fn want_monitor_live(&self, monitor: &str, until: Millis) -> Result<Option<MonitorLiveRow>>;
@@ -422,36 +408,6 @@ pub trait Store: Send + Sync + 'static {
     async fn put_monitor_live(&self, rows: &[(String, String)], at: Millis) -> Result<()>;
     /// Forgets the relays nobody wanted since `before`.
     async fn forget_monitor_live(&self, before: Millis) -> Result<()>;
-    /// Page `page`'s subscribers, oldest first.
-    async fn subscribers(&self, page: &str) -> Result<Vec<SubscriberRow>>;
-    /// How many of page `page`'s subscribers have not confirmed, of those made since `since`.
-    async fn unconfirmed_subscribers(&self, page: &str, since: Millis) -> Result<u64>;
-    /// Confirms a subscriber at `at`; false when there is none, it was confirmed before, or it
-    /// expired unconfirmed ([`UNCONFIRMED_KEPT`]).
-    async fn confirm_subscriber(&self, page: &str, id: &str, at: Millis) -> Result<bool>;
-    /// Removes a subscriber and its notices not sent; whether there was one.
-    async fn remove_subscriber(&self, page: &str, id: &str) -> Result<bool>;
-    /// Pages `pages`' notices due by `now`, oldest first, at most `limit`.
-    async fn due_notices(&self, pages: &[String], now: Millis, limit: u32) -> Result<Vec<NoticeRow>>;
-    /// Forgets a notice sent (or given up).
-    async fn notice_sent(&self, id: i64) -> Result<()>;
-    /// Records a failed attempt at a notice; it is due again at `next_attempt_at`.
-    async fn notice_deferred(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()>;
-    /// One incident of page `page`.
-    async fn incident(&self, page: &str, id: &str) -> Result<Option<IncidentRow>>;
-    /// Page `page`'s incidents that began before `to` and were not resolved before `from`
-    /// (those open then), newest first, at most `limit`.
-    async fn incidents(&self, page: &str, from: Millis, to: Millis, limit: u32) -> Result<Vec<IncidentRow>>;
-    /// Writes a maintenance window, what its subscribers are told, or both, in one transaction;
-    /// false, writing nothing, when the window changed since it was read or what is told was
-    /// told before (see [`MaintenanceWrite`]).
-    async fn write_maintenance(&self, write: &MaintenanceWrite) -> Result<bool>;
-    /// One stored maintenance window of page `page`.
-    async fn maintenance(&self, page: &str, id: &str) -> Result<Option<MaintenanceRow>>;
-    /// Page `page`'s stored windows ending after `after`, soonest first, at most `limit`.
-    async fn maintenance_ending_after(&self, page: &str, after: Millis, limit: u32) -> Result<Vec<MaintenanceRow>>;
-    /// What page `page`'s subscribers were told of window `key` (`scheduled`, `started`, ...).
-    async fn maintenance_told(&self, page: &str, key: &str) -> Result<Vec<String>>;
     /// Adds a UI session, and forgets those that expired by its start.
     async fn put_session(&self, session: &SessionRow) -> Result<()>;
     /// The session whose id hashes to `id_hash`, unless it expired by `now`.

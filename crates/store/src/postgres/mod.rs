@@ -182,6 +182,7 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::status_pages::status_page_store!(PostgresStore, Postgres, sqlx::PgConnection);
 crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UPDATE");
 crate::retention::retention_store_methods!(PostgresStore, Postgres);
 crate::listing::listing_store_methods!(PostgresStore, Postgres);

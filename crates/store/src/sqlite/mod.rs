@@ -198,6 +198,7 @@ async fn apply_migrations(conn: &mut sqlx::SqliteConnection) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::status_pages::status_page_store!(SqliteStore, Sqlite, sqlx::SqliteConnection);
 crate::monitor_results::monitor_store_methods!(SqliteStore, Sqlite, "");
 crate::retention::retention_store_methods!(SqliteStore, Sqlite);
 crate::listing::listing_store_methods!(SqliteStore, Sqlite);
