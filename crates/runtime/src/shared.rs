@@ -129,20 +129,8 @@ pub(crate) struct Shared {
     pub lease_wake: tokio::sync::Notify,
     /// Told when another node changed the definitions.
     pub definitions_changed: tokio::sync::Notify,
-    /// The public status pages in force, by slug: the config directory's and the stored ones.
-    pub status_pages: Arc<RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>>,
     /// The identity providers people sign in with (the config directory's `identity-providers/`).
     pub identity_providers: RwLock<Arc<Vec<vigil_core::identity::IdentityProviderDef>>>,
-    /// The status pages of the config directory.
-    pub file_status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
-    /// The status pages written through the API or the UI, as last read.
-    pub stored_status_pages: RwLock<Arc<Vec<vigil_core::status_page::StatusPageDef>>>,
-    /// The server's public URL (links in letters to subscribers), when set.
-    pub public_url: Option<String>,
-    /// Wakes the sending of subscribers' notices (one was written).
-    pub notices_due: tokio::sync::Notify,
-    /// Status page components' past days, read once a day.
-    pub page_days: crate::page_days::PastDays,
     /// What the monitors' files say that others read: which are paused, their maintenance
     /// windows (set with the monitors).
     pub declared_monitors: crate::monitors::declared::SharedDeclared,

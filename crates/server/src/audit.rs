@@ -63,7 +63,7 @@ pub fn target(path: &str) -> Option<Target> {
     let page = |at: usize| -> Option<Target> {
         match segs.get(at + 1).copied() {
             None | Some("delete" | "edit") => {
-                t("status-page", name(at), Recorded::Definition(vigil_runtime::stored_pages::STATUS_PAGE))
+                t("status-page", name(at), Recorded::Definition(vigil_runtime::status_pages::stored::STATUS_PAGE))
             }
             Some("incidents") => t("incident", name(at), Recorded::Sent),
             Some("maintenance") => t("maintenance", name(at), Recorded::Sent),

@@ -14,10 +14,8 @@ mod alertmanager;
 pub mod audit;
 mod audit_log;
 pub mod auth;
-mod badges;
 mod conductor;
 pub mod cross_site;
-mod custom_domain;
 pub mod deadlines;
 mod definitions;
 pub mod durable;
@@ -25,23 +23,18 @@ pub mod error;
 mod evidence;
 mod extract;
 mod health;
-mod incidents;
 mod instances;
 pub mod listen;
-mod maintenance;
 mod monitors;
 mod openapi;
 mod operations;
-mod page_access;
-mod page_definitions;
 mod paths;
 mod pings;
 mod schedules;
 pub mod sso;
 mod starters;
 mod state;
-mod status_page;
-mod subscribers;
+pub mod status_pages;
 pub mod throttle;
 pub mod ui;
 mod users;
@@ -56,7 +49,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{ApiError, ErrorCode};
 pub use state::{AppState, MAX_BODY_BYTES, MetricsRender};
-pub use status_page::cache::PageCache;
+pub use status_pages::PageCache;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -80,12 +73,9 @@ pub fn app(state: AppState) -> Router {
         .merge(instances::routes())
         .merge(definitions::routes())
         .merge(schedules::routes())
-        .merge(incidents::routes())
-        .merge(maintenance::routes())
-        .merge(page_definitions::routes())
+        .merge(status_pages::api_routes())
         .merge(users::routes())
         .merge(audit_log::routes())
-        .merge(subscribers::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())
         .merge(conductor::routes())
@@ -104,9 +94,8 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(pings::routes())
         .merge(ack::routes())
-        .merge(status_page::routes())
-        .merge(badges::routes())
-        .merge(ui::routes())
+        .merge(status_pages::public_routes())
+        .merge(ui::routes(status_pages::ui_routes()))
         .route(
             "/api/{*route}",
             axum::routing::get(starters::handle).post(starters::handle).put(starters::handle).delete(starters::handle),
@@ -121,7 +110,9 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state.clone());
     // Before routing: a status page's own domain maps its paths to the page's.
-    Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(state, custom_domain::route))
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn_with_state(state, status_pages::custom_domain::route))
 }
 
 /// Who may go on: UI pages by their session cookie ([`ui::session::guard`], with CSRF checks on

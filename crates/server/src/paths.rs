@@ -13,18 +13,18 @@ pub fn is_ack_path(path: &str) -> bool {
     path.starts_with("/ack/")
 }
 
-/// Whether `path` is a public status page's (`/status/{slug}`, [`crate::status_page`]): open to
+/// Whether `path` is a public status page's (`/status/{slug}`, [`crate::status_pages::public`]): open to
 /// anyone.
 pub fn is_status_path(path: &str) -> bool {
     path.starts_with("/status/")
 }
 
-/// Whether `path` is a badge's ([`crate::badges`]): open to anyone.
+/// Whether `path` is a badge's ([`crate::status_pages::badges`]): open to anyone.
 pub fn is_badge_path(path: &str) -> bool {
     path.starts_with("/badge/") || (path.starts_with("/api/v1/endpoints/") && path.ends_with("/badge.svg"))
 }
 
-/// Marks a request that came to a status page's own domain ([`crate::custom_domain`]).
+/// Marks a request that came to a status page's own domain ([`crate::status_pages::custom_domain`]).
 #[derive(Debug, Clone)]
 pub struct OnPageDomain;
 

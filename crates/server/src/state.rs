@@ -31,5 +31,5 @@ pub struct AppState {
     /// The `Host` names answered ([`cross_site`]).
     pub allowed_hosts: cross_site::AllowedHosts,
     /// Status pages rendered lately.
-    pub status_pages: crate::status_page::cache::PageCache,
+    pub status_pages: crate::status_pages::public::cache::PageCache,
 }

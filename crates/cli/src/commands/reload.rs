@@ -130,7 +130,7 @@ pub(crate) async fn reload(
     engine.set_teams_in_folders(config.teams, config.folders);
     engine.set_identity_providers(config.identity_providers);
     engine.set_event_handlers(config.event_handlers).await?;
-    engine.set_status_pages(config.status_pages);
+    engine.status_pages().set_status_pages(config.status_pages);
     engine.load_api_definitions().await?;
     let notifier_count = engine.load_notifiers(notifiers).await?;
     let names = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));

@@ -259,8 +259,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !config.status_pages.is_empty() {
         tracing::info!(status_pages = config.status_pages.len(), "Status pages loaded.");
     }
-    engine.set_status_pages(config.status_pages);
-    if let Err(e) = engine.load_stored_pages().await {
+    engine.status_pages().set_status_pages(config.status_pages);
+    if let Err(e) = engine.status_pages().load_stored_pages().await {
         tracing::warn!(error = %e, "Could not read the status pages written through the API; trying again shortly.");
     }
     // Last: checks start now, and what holds their alerts (teams, pages' windows) is in place.
@@ -272,10 +272,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         tracing::info!(monitors = config.monitors.len(), "Monitors loaded.");
     }
     engine.set_monitors(config.monitors);
-    tokio::spawn(engine.clone().follow_stored_pages_forever());
-    tokio::spawn(engine.clone().propose_incidents_forever());
-    tokio::spawn(engine.clone().deliver_notices_forever());
-    tokio::spawn(engine.clone().tell_maintenance_forever());
+    tokio::spawn(engine.status_pages().clone().follow_stored_pages_forever());
+    tokio::spawn(engine.status_pages().clone().propose_incidents_forever());
+    tokio::spawn(engine.status_pages().clone().deliver_notices_forever());
+    tokio::spawn(engine.status_pages().clone().tell_maintenance_forever());
     tokio::spawn(engine.clone().relay_monitor_live_forever());
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;

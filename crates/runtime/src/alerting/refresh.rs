@@ -102,7 +102,7 @@ impl Look {
     /// through the API (a window that no longer reads is left out: the page logs it).
     async fn maintenance_silences(&self) -> Result<Vec<Silence>, StoreError> {
         let w = &self.windows;
-        crate::maintenance_silences::silences(&*self.store, &w.pages, &w.monitors, self.clock.now()).await
+        crate::status_pages::maintenance_silences::silences(&*self.store, &w.pages, &w.monitors, self.clock.now()).await
     }
 
     /// In a cluster with inhibition rules: the firing alerts of other nodes that may inhibit.

@@ -154,6 +154,7 @@ pub struct Engine {
     committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
     cluster: Arc<crate::cluster::ClusterConfig>,
     monitors: crate::monitors::Monitors,
+    status_pages: crate::status_pages::StatusPages,
     pings: crate::pings::Pings,
     retention: crate::retention::Retention,
     /// Notices due or in flight, for a stop that drains them.
@@ -194,6 +195,7 @@ impl Engine {
         let (beats_tx, beats_rx) = tokio::sync::mpsc::unbounded_channel();
         let (pings, ping_tasks) =
             crate::pings::Pings::spawn(store.clone(), clock.clone(), beats_tx, config.cluster.solo);
+        let pages = crate::status_pages::SharedPages::default();
         let shared = Arc::new(Shared {
             store: store.clone(),
             clock: clock.clone(),
@@ -231,13 +233,7 @@ impl Engine {
             events_wake: tokio::sync::Notify::new(),
             lease_wake: tokio::sync::Notify::new(),
             definitions_changed: tokio::sync::Notify::new(),
-            status_pages: Default::default(),
-            file_status_pages: Default::default(),
             identity_providers: Default::default(),
-            stored_status_pages: Default::default(),
-            public_url: config.public_url.clone(),
-            notices_due: Default::default(),
-            page_days: Default::default(),
             declared_monitors: Default::default(),
         });
         // Routing from the first push: this node's file, or the one another node published.
@@ -276,7 +272,7 @@ impl Engine {
             tokio::spawn(crate::alerting::run(
                 alert_rx,
                 results_rx,
-                alert_deps(&shared, config.public_url.as_deref()),
+                alert_deps(&shared, &pages, config.public_url.as_deref()),
                 (outbox_tx, recorded_tx),
             )),
             tokio::spawn(crate::alerting::delivery::run(
@@ -330,7 +326,21 @@ impl Engine {
             },
         )?;
         monitors.sources.set_most_created(config.heartbeats_created_most);
+        let status_pages = crate::status_pages::StatusPages::new(crate::status_pages::Deps {
+            store: store.clone(),
+            clock: clock.clone(),
+            stopping: shared.stopping.clone(),
+            ownership: shared.ownership.clone(),
+            secret_box: config.secret_box.clone(),
+            http: shared.http.clone(),
+            notifiers: shared.notifiers.clone(),
+            public_url: config.public_url.clone(),
+            declared_monitors: shared.declared_monitors.clone(),
+            monitors: monitors.clone(),
+            pages,
+        });
         Ok(Engine {
+            status_pages,
             monitors,
             pings,
             retention,
@@ -451,6 +461,17 @@ impl Engine {
     /// One monitor's status, without running it.
     pub async fn monitor(&self, name: &str) -> Option<crate::monitors::MonitorStatus> {
         self.monitors.get(name).await
+    }
+
+    /// The status pages' handle: pages, incidents, subscribers, maintenance and badges.
+    pub fn status_pages(&self) -> &crate::status_pages::StatusPages {
+        &self.status_pages
+    }
+
+    /// What the monitors' files say that others read: which are paused, their own maintenance
+    /// windows.
+    pub fn declared_monitors(&self) -> Arc<crate::monitors::declared::DeclaredMonitors> {
+        self.shared.declared_monitors.read().expect("lock").clone()
     }
 
     /// The monitors' handle.
@@ -850,7 +871,11 @@ fn scheduler_deps(shared: &Arc<Shared>) -> crate::scheduler::deps::SchedulerDeps
 }
 
 /// The alert manager's share of the engine.
-fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting::AlertDeps {
+fn alert_deps(
+    shared: &Arc<Shared>,
+    pages: &crate::status_pages::SharedPages,
+    public_url: Option<&str>,
+) -> crate::alerting::AlertDeps {
     let loser = shared.clone();
     crate::alerting::AlertDeps {
         store: shared.store.clone(),
@@ -862,7 +887,7 @@ fn alert_deps(shared: &Arc<Shared>, public_url: Option<&str>) -> crate::alerting
         router: shared.router.clone(),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
         inbox: shared.inbox_handed.clone(),
-        status_pages: shared.status_pages.clone(),
+        status_pages: pages.clone(),
         declared_monitors: shared.declared_monitors.clone(),
         secrets: shared.secrets.clone(),
         external_url: public_url.unwrap_or_default().trim_end_matches('/').to_string(),

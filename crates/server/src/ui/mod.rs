@@ -10,7 +10,7 @@
 mod account;
 mod alerts;
 mod assets;
-mod audit;
+pub(crate) mod audit;
 mod cache;
 mod charts;
 mod cluster;
@@ -27,9 +27,6 @@ mod schedules;
 pub mod session;
 mod signin;
 mod sso;
-mod status_maintenance;
-mod status_page_editor;
-mod status_pages;
 mod workflows;
 
 use std::sync::Arc;
@@ -42,8 +39,9 @@ use maud::{DOCTYPE, html};
 
 use crate::{ApiError, AppState};
 
-/// The UI's routes, with the cache its overview reads.
-pub fn routes() -> Router<AppState> {
+/// The UI's routes, with the cache its overview reads, and the UI pages of the features that
+/// keep theirs in their own folder (`features`), under the same layers.
+pub fn routes(features: Router<AppState>) -> Router<AppState> {
     Router::new()
         .route("/", get(overview::page))
         .route("/ui", get(|| async { axum::response::Redirect::to("/") }))
@@ -81,16 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/schedules/{name}/{action}", post(schedules::control))
         .route("/ui/cluster", get(cluster::page))
         .route("/ui/audit", get(audit::page))
-        .route("/ui/status-pages", get(status_pages::list))
-        .route("/ui/status-pages/new", get(status_page_editor::new_form).post(status_page_editor::create))
-        .route("/ui/status-pages/{slug}", get(status_pages::page))
-        .route("/ui/status-pages/{slug}/edit", get(status_page_editor::edit_form).post(status_page_editor::save))
-        .route("/ui/status-pages/{slug}/delete", post(status_page_editor::delete))
-        .route("/ui/status-pages/{slug}/incidents", post(status_pages::open))
-        .route("/ui/status-pages/{slug}/incidents/{id}/updates", post(status_pages::update))
-        .route("/ui/status-pages/{slug}/subscribers/{id}/remove", post(status_pages::remove_subscriber))
-        .route("/ui/status-pages/{slug}/maintenance", post(status_maintenance::schedule))
-        .route("/ui/status-pages/{slug}/maintenance/{id}/end", post(status_maintenance::end))
+        .merge(features)
         .layer(Extension(Arc::new(cache::Sparklines::default())))
         .layer(axum::middleware::map_response(security_headers))
 }

@@ -138,7 +138,7 @@ pub async fn run(plan: Plan) -> Result<()> {
     let (page, problems) = vigil_core::status_page::build_status_page(
         &json!({"slug": "bench", "title": "Bench status", "components": components}),
     );
-    engine.set_status_pages(vec![page.with_context(|| format!("{problems:?}"))?]);
+    engine.status_pages().set_status_pages(vec![page.with_context(|| format!("{problems:?}"))?]);
     let api = super::measure::serve_api(&engine, store).await?;
     crate::output::outln!(
         "status page: {} components over {} W1 monitors every {}s ({failing} failing), 90 days of daily rollups ({:.0}k rows, written in {filled:.0} s); {} readers, {} s per address",
@@ -153,7 +153,7 @@ pub async fn run(plan: Plan) -> Result<()> {
 
     // One rendering, timed alone (the cache serves the readers from it for two seconds).
     let (cpu0, peer0, t) = (cpu_seconds(), thread_cpu_seconds(PEER_THREAD), Instant::now());
-    let view = engine.status_page_view("bench").await.context("the page")??;
+    let view = engine.status_pages().status_page_view("bench").await.context("the page")??;
     let render_ms = t.elapsed().as_secs_f64() * 1000.0;
     let render_cpu = (cpu_seconds() - cpu0) - (thread_cpu_seconds(PEER_THREAD) - peer0);
     let plain = http_len(&format!("{api}/status/bench"), false).await?;

@@ -15,7 +15,7 @@ use vigil_core::locate::SourceMap;
 use vigil_core::status_page::{StatusPageDef, build_status_page};
 use vigil_store::{DefinitionRow, StoreError};
 
-use crate::Engine;
+use super::StatusPages;
 
 /// The store kind of status pages written through the API or the UI.
 pub const STATUS_PAGE: &str = "status_page";
@@ -57,35 +57,35 @@ fn checked(text: &str, file: &std::path::Path) -> Result<StatusPageDef, Vec<Diag
     }
 }
 
-impl Engine {
+impl StatusPages {
     /// The pages of the config directory and the stored ones, by slug.
     fn merge_pages(&self) {
-        let shared = self.shared();
-        let files = shared.file_status_pages.read().expect("lock").clone();
-        let stored = shared.stored_status_pages.read().expect("lock").clone();
+        let state = &self.state;
+        let files = state.file_pages.read().expect("lock").clone();
+        let stored = state.stored_pages.read().expect("lock").clone();
         let mut pages: Vec<StatusPageDef> = files.iter().cloned().collect();
         pages.extend(stored.iter().filter(|s| !files.iter().any(|f| f.slug == s.slug)).cloned());
         pages.sort_by(|a, b| a.slug.cmp(&b.slug));
-        *shared.status_pages.write().expect("lock") = Arc::new(pages);
+        *state.pages.write().expect("lock") = Arc::new(pages);
         // Components may now show other monitors.
-        shared.page_days.lock().expect("lock").clear();
+        state.page_days.lock().expect("lock").clear();
     }
 
     /// Replaces the pages of the config directory (start, reload); the stored ones stay.
     pub fn set_status_pages(&self, pages: Vec<StatusPageDef>) {
-        *self.shared().file_status_pages.write().expect("lock") = Arc::new(pages);
+        *self.state.file_pages.write().expect("lock") = Arc::new(pages);
         self.merge_pages();
     }
 
     /// Whether page `slug` comes from the config directory.
     pub fn status_page_from_file(&self, slug: &str) -> bool {
-        self.shared().file_status_pages.read().expect("lock").iter().any(|p| p.slug == slug)
+        self.state.file_pages.read().expect("lock").iter().any(|p| p.slug == slug)
     }
 
     /// Reads the stored pages again; whether they changed. One that no longer reads is left
     /// out (logged).
     pub async fn load_stored_pages(&self) -> Result<bool, StoreError> {
-        let rows = self.store().definitions(STATUS_PAGE).await?;
+        let rows = self.deps.store.definitions(STATUS_PAGE).await?;
         let mut pages = Vec::with_capacity(rows.len());
         for row in rows {
             match checked(&row.body, &file_of(&row.name)) {
@@ -97,9 +97,9 @@ impl Engine {
             }
         }
         pages.sort_by(|a, b| a.slug.cmp(&b.slug));
-        let changed = **self.shared().stored_status_pages.read().expect("lock") != pages;
+        let changed = **self.state.stored_pages.read().expect("lock") != pages;
         if changed {
-            *self.shared().stored_status_pages.write().expect("lock") = Arc::new(pages);
+            *self.state.stored_pages.write().expect("lock") = Arc::new(pages);
             self.merge_pages();
         }
         Ok(changed)
@@ -109,7 +109,7 @@ impl Engine {
     pub async fn follow_stored_pages_forever(self) {
         loop {
             tokio::time::sleep(EVERY).await;
-            if self.shared().stopping.load(Ordering::SeqCst) {
+            if self.deps.stopping.load(Ordering::SeqCst) {
                 return;
             }
             if let Err(e) = self.load_stored_pages().await {
@@ -120,7 +120,7 @@ impl Engine {
 
     /// The text page `slug` was written with, when it was written through the API or the UI.
     pub async fn stored_page_text(&self, slug: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.store().definitions(STATUS_PAGE).await?.into_iter().find(|r| r.name == slug).map(|r| r.body))
+        Ok(self.deps.store.definitions(STATUS_PAGE).await?.into_iter().find(|r| r.name == slug).map(|r| r.body))
     }
 
     /// Checks page text `text` (YAML or JSON) and writes it; it is served at once here and
@@ -136,7 +136,7 @@ impl Engine {
         if self.status_page_from_file(&page.slug) {
             return Err(PageError::Declared(page.slug));
         }
-        let pages = self.status_pages();
+        let pages = self.all();
         for (i, domain) in page.domains.iter().enumerate() {
             if let Some(other) = pages.iter().find(|p| p.slug != page.slug && p.domains.contains(domain)) {
                 let said = format!("`{domain}` is the domain of status page `{}` too", other.slug);
@@ -151,7 +151,7 @@ impl Engine {
             updated_at: self.now(),
             defined_by: None,
         };
-        self.store().put_definition(&row).await?;
+        self.deps.store.put_definition(&row).await?;
         self.load_stored_pages().await?;
         Ok(page)
     }
@@ -161,7 +161,7 @@ impl Engine {
         if self.status_page_from_file(slug) {
             return Err(PageError::Declared(slug.into()));
         }
-        if self.store().delete_definition(STATUS_PAGE, slug, None).await? == 0 {
+        if self.deps.store.delete_definition(STATUS_PAGE, slug, None).await? == 0 {
             return Err(PageError::NoPage(slug.into()));
         }
         self.load_stored_pages().await?;

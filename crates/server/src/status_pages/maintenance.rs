@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::principal::Role;
 use vigil_core::team::ObjectKind;
-use vigil_runtime::maintenance::{MaintenanceError, NewMaintenance, RECENT};
+use vigil_runtime::status_pages::maintenance::{MaintenanceError, NewMaintenance, RECENT};
 
 use crate::AppState;
 use crate::access::Access;
@@ -46,7 +46,7 @@ impl From<MaintenanceError> for ApiError {
 async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     let now = app.engine.now();
-    let windows = app.engine.maintenance_windows(&slug, now - RECENT).await?;
+    let windows = app.engine.status_pages().maintenance_windows(&slug, now - RECENT).await?;
     let listed: Vec<Value> = windows
         .iter()
         .map(|w| {
@@ -91,10 +91,10 @@ async fn schedule(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     // A window silences the page's monitors: it needs a responder's role on each.
-    if let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug) {
-        crate::page_access::check_page_monitors(&app, &access, page, Role::Respond).await?;
+    if let Some(page) = app.engine.status_pages().all().iter().find(|p| p.slug == slug) {
+        crate::status_pages::access::check_page_monitors(&app, &access, page, Role::Respond).await?;
     }
-    let window = app.engine.schedule_maintenance(&slug, new).await?;
+    let window = app.engine.status_pages().schedule_maintenance(&slug, new).await?;
     app.status_pages.drop_page(&slug);
     Ok((StatusCode::CREATED, Json(json!(window))))
 }
@@ -112,7 +112,7 @@ async fn end(
     ApiPath((slug, id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let window = app.engine.end_maintenance(&slug, &id).await?;
+    let window = app.engine.status_pages().end_maintenance(&slug, &id).await?;
     app.status_pages.drop_page(&slug);
     Ok(Json(json!(window)))
 }

@@ -12,13 +12,13 @@ use maud::{Markup, html};
 use vigil_core::diagnostic::Diagnostic;
 use vigil_core::principal::Role;
 use vigil_core::team::ObjectKind;
-use vigil_runtime::stored_pages::PageError;
+use vigil_runtime::status_pages::stored::PageError;
 
-use super::format::query_escape;
-use super::layout::{self, Nav, csrf};
-use super::session::Viewer;
-use super::{UiResult, done};
 use crate::access::Access;
+use crate::ui::format::query_escape;
+use crate::ui::layout::{self, Nav, csrf};
+use crate::ui::session::Viewer;
+use crate::ui::{UiResult, done};
 use crate::{ApiError, AppState};
 
 /// What a new page's editor starts with.
@@ -81,8 +81,8 @@ pub async fn create(
     body: Bytes,
 ) -> UiResult<Response> {
     let text = text_of(&body)?;
-    crate::page_access::check_page_text(&app, &access, &text).await?;
-    match app.engine.put_status_page(&text, None).await {
+    crate::status_pages::access::check_page_text(&app, &access, &text).await?;
+    match app.engine.status_pages().put_status_page(&text, None).await {
         Ok(page) => {
             app.status_pages.drop_page(&page.slug);
             Ok(done(&format!("/ui/status-pages/{}", query_escape(&page.slug)), "page-saved"))
@@ -99,11 +99,12 @@ pub async fn edit_form(
     Path(slug): Path<String>,
 ) -> UiResult<Markup> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let text = app.engine.stored_page_text(&slug).await.map_err(ApiError::internal)?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "status page `{slug}` was not written here: pages of the config directory change in their files"
-        ))
-    })?;
+    let text =
+        app.engine.status_pages().stored_page_text(&slug).await.map_err(ApiError::internal)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "status page `{slug}` was not written here: pages of the config directory change in their files"
+            ))
+        })?;
     let action = format!("/ui/status-pages/{}/edit", query_escape(&slug));
     let body = editor(&viewer, &action, &text, &[], "Save the page");
     Ok(layout::page(&viewer, Nav::StatusPages, &format!("Edit status page {slug}"), body))
@@ -119,8 +120,8 @@ pub async fn save(
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     let text = text_of(&body)?;
-    crate::page_access::check_page_text(&app, &access, &text).await?;
-    match app.engine.put_status_page(&text, Some(&slug)).await {
+    crate::status_pages::access::check_page_text(&app, &access, &text).await?;
+    match app.engine.status_pages().put_status_page(&text, Some(&slug)).await {
         Ok(_) => {
             app.status_pages.drop_page(&slug);
             Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "page-saved"))
@@ -135,7 +136,7 @@ pub async fn save(
 /// `POST /ui/status-pages/{slug}/delete`.
 pub async fn delete(State(app): State<AppState>, access: Access, Path(slug): Path<String>) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    app.engine.delete_status_page(&slug).await.map_err(ApiError::from)?;
+    app.engine.status_pages().delete_status_page(&slug).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done("/ui/status-pages", "page-deleted"))
 }

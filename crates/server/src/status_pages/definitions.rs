@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::principal::Role;
 use vigil_core::team::ObjectKind;
-use vigil_runtime::stored_pages::PageError;
+use vigil_runtime::status_pages::stored::PageError;
 
 use crate::AppState;
 use crate::access::Access;
@@ -39,14 +39,14 @@ impl From<PageError> for ApiError {
 }
 
 fn source(app: &AppState, slug: &str) -> &'static str {
-    if app.engine.status_page_from_file(slug) { "file" } else { "api" }
+    if app.engine.status_pages().status_page_from_file(slug) { "file" } else { "api" }
 }
 
 /// The status pages in force: each one's `slug`, `title`, `source` (`file`: the config
 /// directory's; `api`: written through the API or the UI) and number of components.
 #[utoipa::path(get, path = "/api/v1/status-pages", tag = "status pages", responses((status = 200, body = Object)))]
 async fn list(State(app): State<AppState>, access: Access) -> Json<Value> {
-    let pages = app.engine.status_pages();
+    let pages = app.engine.status_pages().all();
     let listed: Vec<Value> = pages
         .iter()
         .filter(|p| access.sees(ObjectKind::StatusPages, &p.slug))
@@ -64,10 +64,10 @@ async fn list(State(app): State<AppState>, access: Access) -> Json<Value> {
 )]
 async fn read(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
-    let pages = app.engine.status_pages();
+    let pages = app.engine.status_pages().all();
     let page =
         pages.iter().find(|p| p.slug == slug).ok_or_else(|| ApiError::not_found(format!("no status page `{slug}`")))?;
-    let text = app.engine.stored_page_text(&slug).await.map_err(ApiError::internal)?;
+    let text = app.engine.status_pages().stored_page_text(&slug).await.map_err(ApiError::internal)?;
     Ok(Json(json!({"page": page, "source": source(&app, &slug), "text": text})))
 }
 
@@ -96,9 +96,9 @@ async fn put(
             format!("invalid JSON at line {}, column {}: {e}", e.line(), e.column()),
         ));
     }
-    crate::page_access::check_page_text(&app, &access, text).await?;
-    let existed = app.engine.stored_page_text(&slug).await.map_err(ApiError::internal)?.is_some();
-    let page = app.engine.put_status_page(text, Some(&slug)).await?;
+    crate::status_pages::access::check_page_text(&app, &access, text).await?;
+    let existed = app.engine.status_pages().stored_page_text(&slug).await.map_err(ApiError::internal)?.is_some();
+    let page = app.engine.status_pages().put_status_page(text, Some(&slug)).await?;
     app.status_pages.drop_page(&slug);
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(json!({"page": page, "source": "api"}))))
@@ -112,7 +112,7 @@ async fn put(
 )]
 async fn delete(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<StatusCode> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    app.engine.delete_status_page(&slug).await?;
+    app.engine.status_pages().delete_status_page(&slug).await?;
     app.status_pages.drop_page(&slug);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::principal::Role;
 use vigil_core::team::ObjectKind;
-use vigil_runtime::subscribers::SubscribeError;
+use vigil_runtime::status_pages::subscribers::SubscribeError;
 use vigil_store::SubscriberRow;
 
 use crate::AppState;
@@ -68,7 +68,7 @@ struct NewWebhook {
 )]
 async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let subscribers = app.engine.page_subscribers(&slug).await?;
+    let subscribers = app.engine.status_pages().page_subscribers(&slug).await?;
     Ok(Json(json!({ "subscribers": subscribers.iter().map(shown).collect::<Vec<_>>() })))
 }
 
@@ -88,7 +88,7 @@ async fn add(
     JsonBody(new): JsonBody<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let (row, secret) = app.engine.add_webhook_subscriber(&slug, &new.webhook, &new.components).await?;
+    let (row, secret) = app.engine.status_pages().add_webhook_subscriber(&slug, &new.webhook, &new.components).await?;
     let mut answer = shown(&row);
     answer["secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(answer)))
@@ -106,7 +106,7 @@ async fn remove(
     ApiPath((slug, id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    if app.engine.remove_subscriber(&slug, &id).await? {
+    if app.engine.status_pages().remove_subscriber(&slug, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("status page `{slug}` has no subscriber `{id}`")))

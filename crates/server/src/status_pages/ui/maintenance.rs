@@ -11,13 +11,13 @@ use vigil_core::principal::Role;
 use vigil_core::status_page::{DayName, Maintenance, Repeat, StatusPageDef};
 use vigil_core::team::ObjectKind;
 use vigil_core::time::{Millis, parse_duration, parse_until};
-use vigil_runtime::maintenance::NewMaintenance;
+use vigil_runtime::status_pages::maintenance::NewMaintenance;
 
-use super::format::{self, query_escape};
-use super::layout::{badge, csrf};
-use super::session::Viewer;
-use super::{UiResult, done};
 use crate::access::Access;
+use crate::ui::format::{self, query_escape};
+use crate::ui::layout::{badge, csrf};
+use crate::ui::session::Viewer;
+use crate::ui::{UiResult, done};
 use crate::{ApiError, AppState};
 
 /// The windows, and for a writer the buttons and the form.
@@ -122,8 +122,8 @@ pub async fn schedule(
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
     // A window silences the page's monitors: it needs a responder's role on each.
-    if let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug) {
-        crate::page_access::check_page_monitors(&app, &access, page, Role::Respond).await?;
+    if let Some(page) = app.engine.status_pages().all().iter().find(|p| p.slug == slug) {
+        crate::status_pages::access::check_page_monitors(&app, &access, page, Role::Respond).await?;
     }
     let f: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::invalid("form", e))?;
     let one = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
@@ -150,7 +150,7 @@ pub async fn schedule(
         ends: if repeat.is_some() { 0 } else { starts + length },
         repeat,
     };
-    app.engine.schedule_maintenance(&slug, new).await.map_err(ApiError::from)?;
+    app.engine.status_pages().schedule_maintenance(&slug, new).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "maintenance-scheduled"))
 }
@@ -184,7 +184,7 @@ pub async fn end(
     Path((slug, id)): Path<(String, String)>,
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    app.engine.end_maintenance(&slug, &id).await.map_err(ApiError::from)?;
+    app.engine.status_pages().end_maintenance(&slug, &id).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "maintenance-ended"))
 }

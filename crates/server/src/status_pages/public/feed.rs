@@ -123,7 +123,7 @@ pub(super) async fn show(
         "feed.rss" => false,
         _ => return super::not_found(),
     };
-    let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug).cloned() else {
+    let Some(page) = app.engine.status_pages().all().iter().find(|p| p.slug == slug).cloned() else {
         return super::not_found();
     };
     let site = format!("{}/status/{slug}", base(&app, &headers));
@@ -134,8 +134,10 @@ pub(super) async fn show(
         .status_pages
         .get(&format!("feed {site}/{file}"), app.engine.now(), async || {
             let now = engine.now();
-            let incidents = engine.incidents(&slug, now - FEED_SPAN, now + 1).await.map_err(|e| e.to_string())?;
-            let windows = engine.maintenance_windows(&slug, now - FEED_SPAN).await.map_err(|e| e.to_string())?;
+            let incidents =
+                engine.status_pages().incidents(&slug, now - FEED_SPAN, now + 1).await.map_err(|e| e.to_string())?;
+            let windows =
+                engine.status_pages().maintenance_windows(&slug, now - FEED_SPAN).await.map_err(|e| e.to_string())?;
             let mut entries: Vec<Entry> = incidents.iter().map(Entry::of_incident).collect();
             entries.extend(windows.iter().map(|w| Entry::of_window(w, now)));
             entries.sort_by_key(|e| std::cmp::Reverse(e.updated));

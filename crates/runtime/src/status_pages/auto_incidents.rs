@@ -10,19 +10,19 @@ use std::time::Duration;
 
 use vigil_core::status_page::{AutoStep, IncidentStatus, Observed, StatusPageDef};
 
-use crate::Engine;
-use crate::incidents::{IncidentError, NewUpdate, row_of};
-use crate::subscriber_delivery::page_key;
+use super::StatusPages;
+use super::delivery::page_key;
+use super::incidents::{IncidentError, NewUpdate, row_of};
 
 /// How often pages are looked at.
 const EVERY: Duration = Duration::from_secs(2);
 
-impl Engine {
+impl StatusPages {
     /// Looks at the pages every two seconds until the engine stops (the server runs this).
     pub async fn propose_incidents_forever(self) {
         loop {
             tokio::time::sleep(EVERY).await;
-            if self.shared().stopping.load(Ordering::SeqCst) {
+            if self.deps.stopping.load(Ordering::SeqCst) {
                 return;
             }
             if let Err(e) = self.propose_incidents().await {
@@ -34,9 +34,9 @@ impl Engine {
     /// Opens and resolves the automatic incidents of every page this node runs; how many
     /// incidents it opened or resolved.
     pub async fn propose_incidents(&self) -> Result<usize, IncidentError> {
-        let pages = self.status_pages();
+        let pages = self.all();
         let mut taken = 0;
-        for page in pages.iter().filter(|p| self.shared().ownership.owns_key(&page_key(&p.slug))) {
+        for page in pages.iter().filter(|p| self.deps.ownership.owns_key(&page_key(&p.slug))) {
             taken += self.propose_on(page).await?;
         }
         Ok(taken)
@@ -63,11 +63,11 @@ impl Engine {
                 AutoStep::Open(incident) => {
                     // Resolved by hand while still out, or opened by the page's owner before:
                     // an outage gets one incident.
-                    if self.shared().store.incident(&page.slug, &incident.id).await?.is_some() {
+                    if self.deps.store.incident(&page.slug, &incident.id).await?.is_some() {
                         continue;
                     }
                     let notices = self.notices_for(page, &incident).await?;
-                    self.shared().store.put_incident(&row_of(&page.slug, &incident), &notices).await?;
+                    self.deps.store.put_incident(&row_of(&page.slug, &incident), &notices).await?;
                     self.told(&notices);
                     tracing::info!(page = %page.slug, incident = %incident.id, component = %incident.components[0],
                         "Opened an incident: a component has been out longer than `automatic_incidents.after`.");

@@ -6,7 +6,7 @@ use vigil_core::status_page::{Incident, IncidentStatus, IncidentUpdate, State, S
 use vigil_core::time::Millis;
 use vigil_store::{IncidentRow, StoreError};
 
-use crate::Engine;
+use super::StatusPages;
 
 /// How far back a page shows resolved incidents.
 pub const RECENT: Millis = 14 * 86_400_000;
@@ -107,16 +107,16 @@ pub(crate) fn row_of(page: &str, incident: &Incident) -> IncidentRow {
     }
 }
 
-impl Engine {
+impl StatusPages {
     /// Wakes the sending of `notices` just written.
     pub(crate) fn told(&self, notices: &[vigil_store::NewNotice]) {
         if !notices.is_empty() {
-            self.shared().notices_due.notify_one();
+            self.state.notices_due.notify_one();
         }
     }
 
     fn page(&self, slug: &str) -> Result<StatusPageDef, IncidentError> {
-        self.status_pages().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| IncidentError::NoPage(slug.into()))
+        self.all().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| IncidentError::NoPage(slug.into()))
     }
 
     /// Page `slug`'s incidents open at some time in `from..to`, declared and opened through
@@ -133,7 +133,7 @@ impl Engine {
         to: Millis,
     ) -> Result<Vec<Incident>, StoreError> {
         let mut out: Vec<Incident> = declared_between(page, from, to).cloned().collect();
-        for row in self.shared().store.incidents(&page.slug, from, to, MOST).await? {
+        for row in self.deps.store.incidents(&page.slug, from, to, MOST).await? {
             match serde_json::from_str::<Incident>(&row.body) {
                 Ok(incident) => out.push(incident),
                 Err(e) => {
@@ -158,7 +158,7 @@ impl Engine {
         };
         checked(&incident, &page)?;
         let notices = self.notices_for(&page, &incident).await?;
-        self.shared().store.put_incident(&row_of(slug, &incident), &notices).await?;
+        self.deps.store.put_incident(&row_of(slug, &incident), &notices).await?;
         self.told(&notices);
         Ok(incident)
     }
@@ -173,7 +173,7 @@ impl Engine {
         // Read, change, and write only if nobody else wrote it in between (another node, another
         // operator); else read again: no update is lost.
         loop {
-            let row = self.shared().store.incident(slug, id).await?.ok_or_else(no_incident)?;
+            let row = self.deps.store.incident(slug, id).await?.ok_or_else(no_incident)?;
             let mut incident: Incident = serde_json::from_str(&row.body).map_err(|_| no_incident())?;
             // Never before the last update, whatever the clock says: updates stay in order.
             let last = incident.updates.iter().map(|u| u.at).max().unwrap_or_default();
@@ -184,7 +184,7 @@ impl Engine {
             }
             checked(&incident, &page)?;
             let notices = self.notices_for(&page, &incident).await?;
-            if self.shared().store.replace_incident(&row_of(slug, &incident), &row.body, &notices).await? {
+            if self.deps.store.replace_incident(&row_of(slug, &incident), &row.body, &notices).await? {
                 self.told(&notices);
                 return Ok(incident);
             }

@@ -39,10 +39,10 @@ pub(super) async fn show(
     else {
         return super::not_found();
     };
-    let Some(page) = app.engine.status_pages().iter().find(|p| p.slug == slug).cloned() else {
+    let Some(page) = app.engine.status_pages().all().iter().find(|p| p.slug == slug).cloned() else {
         return super::not_found();
     };
-    let incidents = match app.engine.incidents(&slug, millis(first), millis(after)).await {
+    let incidents = match app.engine.status_pages().incidents(&slug, millis(first), millis(after)).await {
         Ok(incidents) => incidents,
         Err(e) => {
             tracing::error!(error = %e, slug, "Could not read a status page's incidents.");

@@ -45,12 +45,12 @@ pub async fn route(State(app): State<AppState>, mut req: Request, next: Next) ->
     let Some(host) = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(host_name) else {
         return next.run(req).await;
     };
-    let pages = app.engine.status_pages();
+    let pages = app.engine.status_pages().all();
     let Some(page) = pages.iter().find(|p| p.domains.contains(&host)) else {
         return next.run(req).await;
     };
     let Some(path) = mapped(&page.slug, req.uri().path()) else {
-        return crate::status_page::not_found();
+        return crate::status_pages::public::not_found();
     };
     let with_query = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),
@@ -58,7 +58,7 @@ pub async fn route(State(app): State<AppState>, mut req: Request, next: Next) ->
     };
     match with_query.parse::<Uri>() {
         Ok(uri) => *req.uri_mut() = uri,
-        Err(_) => return crate::status_page::not_found(),
+        Err(_) => return crate::status_pages::public::not_found(),
     }
     req.extensions_mut().insert(OnPageDomain);
     next.run(req).await

@@ -12,9 +12,9 @@ use vigil_core::status_page::{Maintenance, MaintenanceEvent, Repeat, StatusPageD
 use vigil_core::time::Millis;
 use vigil_store::{MaintenanceRow, MaintenanceWrite, StoreError};
 
-use crate::Engine;
-use crate::subscriber_delivery::page_key;
-use crate::subscribers::{Tell, affects, utc};
+use super::StatusPages;
+use super::delivery::page_key;
+use super::subscribers::{Tell, affects, utc};
 
 /// How far back a listing shows windows that ended.
 pub const RECENT: Millis = 14 * 86_400_000;
@@ -101,18 +101,14 @@ fn told(page: &str, window: &Maintenance, event: MaintenanceEvent) -> Option<(St
     Some((page.to_string(), window.key(), event.as_str().to_string()))
 }
 
-impl Engine {
+impl StatusPages {
     fn maintained_page(&self, slug: &str) -> Result<StatusPageDef, MaintenanceError> {
-        self.status_pages()
-            .iter()
-            .find(|p| p.slug == slug)
-            .cloned()
-            .ok_or_else(|| MaintenanceError::NoPage(slug.into()))
+        self.all().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| MaintenanceError::NoPage(slug.into()))
     }
 
     /// Page `page`'s stored windows ending after `after`, soonest first.
     async fn stored_windows(&self, page: &str, after: Millis) -> Result<Vec<Maintenance>, StoreError> {
-        let rows = self.shared().store.maintenance_ending_after(page, after, MOST).await?;
+        let rows = self.deps.store.maintenance_ending_after(page, after, MOST).await?;
         Ok(rows
             .into_iter()
             .filter_map(|row| match serde_json::from_str::<Maintenance>(&row.body) {
@@ -137,7 +133,7 @@ impl Engine {
     /// it shows (in their files), and those scheduled through the API, the UI or the CLI.
     async fn windows_of(&self, page: &StatusPageDef, after: Millis) -> Result<Vec<Maintenance>, StoreError> {
         let mut windows = page.maintenance.clone();
-        windows.extend(page.monitors_windows(&self.declared_monitors().maintenance));
+        windows.extend(page.monitors_windows(&self.deps.declared_monitors.read().expect("lock").maintenance));
         windows.extend(self.stored_windows(&page.slug, after).await?);
         windows.retain(|w| !w.cancelled && w.series_end() > after);
         Ok(windows)
@@ -194,7 +190,7 @@ impl Engine {
             notices,
             at: now,
         };
-        self.shared().store.write_maintenance(&write).await?;
+        self.deps.store.write_maintenance(&write).await?;
         self.told(&write.notices);
         Ok(window)
     }
@@ -203,14 +199,14 @@ impl Engine {
     /// one under way ends now (and they are told it ended).
     pub async fn end_maintenance(&self, slug: &str, id: &str) -> Result<Maintenance, MaintenanceError> {
         let page = self.maintained_page(slug)?;
-        let declared = page.monitors_windows(&self.declared_monitors().maintenance);
+        let declared = page.monitors_windows(&self.deps.declared_monitors.read().expect("lock").maintenance);
         if page.maintenance.iter().chain(&declared).any(|w| w.key() == id) {
             return Err(MaintenanceError::Declared(id.into()));
         }
         let no_window = || MaintenanceError::NoWindow { page: slug.into(), id: id.into() };
         // Read, change, and write only if nobody else wrote it in between; else read again.
         loop {
-            let row = self.shared().store.maintenance(slug, id).await?.ok_or_else(no_window)?;
+            let row = self.deps.store.maintenance(slug, id).await?.ok_or_else(no_window)?;
             let mut window: Maintenance = serde_json::from_str(&row.body).map_err(|_| no_window())?;
             let now = self.now();
             let mut write = MaintenanceWrite { at: now, ..Default::default() };
@@ -235,7 +231,7 @@ impl Engine {
                 return Err(MaintenanceError::Over(id.into()));
             }
             write.window = Some((row_of(slug, &window), Some(row.body)));
-            if self.shared().store.write_maintenance(&write).await? {
+            if self.deps.store.write_maintenance(&write).await? {
                 self.told(&write.notices);
                 return Ok(window);
             }
@@ -283,7 +279,7 @@ impl Engine {
         let mut settled: HashSet<String> = HashSet::new();
         loop {
             tokio::time::sleep(EVERY).await;
-            if self.shared().stopping.load(Ordering::SeqCst) {
+            if self.deps.stopping.load(Ordering::SeqCst) {
                 return;
             }
             if let Err(e) = self.tell_maintenance(&mut settled).await {
@@ -298,8 +294,8 @@ impl Engine {
         let now = self.now();
         let mut seen = HashSet::new();
         let mut count = 0;
-        let pages = self.status_pages();
-        for page in pages.iter().filter(|p| self.shared().ownership.owns_key(&page_key(&p.slug))) {
+        let pages = self.all();
+        for page in pages.iter().filter(|p| self.deps.ownership.owns_key(&page_key(&p.slug))) {
             let mut windows = Vec::new();
             for window in self.windows_of(page, now - DAY).await? {
                 match &window.repeat {
@@ -324,7 +320,7 @@ impl Engine {
                     notices: self.notices_of_window(page, &window, event).await?,
                     at: now,
                 };
-                if self.shared().store.write_maintenance(&write).await? {
+                if self.deps.store.write_maintenance(&write).await? {
                     self.told(&write.notices);
                     tracing::info!(page = %page.slug, window = %window.key(), event = event.as_str(),
                         subscribers = write.notices.len(), "Told subscribers of maintenance.");

@@ -39,7 +39,7 @@ async fn show(State(app): State<AppState>, Path(slug): Path<String>, headers: He
     let now = app.engine.now();
     let rendered = app
         .status_pages
-        .get(&slug, now, async || match app.engine.status_page_view(&slug).await {
+        .get(&slug, now, async || match app.engine.status_pages().status_page_view(&slug).await {
             None => Ok(None),
             Some(Ok(view)) => Ok(Some(render(&view).into_string())),
             Some(Err(e)) => Err(e),

@@ -1,7 +1,7 @@
 //! Status pages for operators: each page with its public address, and on a page's own screen its
 //! incidents, a form to open one and, under each incident opened here or through the API, a
 //! form to post an update (a write role), its scheduled maintenance
-//! ([`super::status_maintenance`]) and its subscribers. Incidents declared in a page's file
+//! ([`super::maintenance`]) and its subscribers. Incidents declared in a page's file
 //! change there.
 
 use axum::Extension;
@@ -13,13 +13,13 @@ use vigil_core::principal::Role;
 use vigil_core::status_page::{Incident, IncidentStatus, State as Shown, StatusPageDef};
 use vigil_core::team::ObjectKind;
 use vigil_core::time::Millis;
-use vigil_runtime::incidents::{NewIncident, NewUpdate, RECENT};
+use vigil_runtime::status_pages::incidents::{NewIncident, NewUpdate, RECENT};
 
-use super::format::{self, query_escape};
-use super::layout::{self, Nav, csrf};
-use super::session::Viewer;
-use super::{UiResult, done};
 use crate::access::Access;
+use crate::ui::format::{self, query_escape};
+use crate::ui::layout::{self, Nav, csrf};
+use crate::ui::session::Viewer;
+use crate::ui::{UiResult, done};
 use crate::{ApiError, AppState};
 
 const IMPACTS: [Shown; 5] =
@@ -42,14 +42,14 @@ pub async fn list(
     State(app): State<AppState>,
     Extension(viewer): Extension<Viewer>,
     access: Access,
-    Query(q): Query<super::DoneQuery>,
+    Query(q): Query<crate::ui::DoneQuery>,
 ) -> UiResult<Markup> {
-    let all = app.engine.status_pages();
+    let all = app.engine.status_pages().all();
     let pages: Vec<_> = all.iter().filter(|p| access.sees(ObjectKind::StatusPages, &p.slug)).collect();
     let now = app.engine.now();
     let mut open = Vec::with_capacity(pages.len());
     for p in pages.iter() {
-        let incidents = app.engine.incidents(&p.slug, now, now + 1).await.map_err(ApiError::from)?;
+        let incidents = app.engine.status_pages().incidents(&p.slug, now, now + 1).await.map_err(ApiError::from)?;
         open.push(incidents.iter().filter(|i| i.resolved_at().is_none()).count());
     }
     let body = html! {
@@ -84,7 +84,7 @@ pub async fn page(
     Extension(whole): Extension<Viewer>,
     access: Access,
     Path(slug): Path<String>,
-    Query(q): Query<super::DoneQuery>,
+    Query(q): Query<crate::ui::DoneQuery>,
 ) -> UiResult<Markup> {
     access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     // Its forms show what the viewer may do on this page.
@@ -92,17 +92,18 @@ pub async fn page(
     let page = app
         .engine
         .status_pages()
+        .all()
         .iter()
         .find(|p| p.slug == slug)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no status page `{slug}`")))?;
     let now = app.engine.now();
-    let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await.map_err(ApiError::from)?;
-    let windows = app.engine.maintenance_windows(&slug, now - RECENT).await.map_err(ApiError::from)?;
+    let incidents = app.engine.status_pages().incidents(&slug, now - RECENT, now + 1).await.map_err(ApiError::from)?;
+    let windows = app.engine.status_pages().maintenance_windows(&slug, now - RECENT).await.map_err(ApiError::from)?;
     let path = format!("/ui/status-pages/{}", query_escape(&slug));
     // Addresses are people's: shown to those who may write, as the API does.
     let subscribers = match (viewer.can_write(), page.subscribers.is_some()) {
-        (true, true) => Some(app.engine.page_subscribers(&slug).await.map_err(ApiError::from)?),
+        (true, true) => Some(app.engine.status_pages().page_subscribers(&slug).await.map_err(ApiError::from)?),
         _ => None,
     };
     let body = html! {
@@ -117,15 +118,15 @@ pub async fn page(
             }
             p {
                 "Public at " a href={ "/status/" (page.slug) } { "/status/" (page.slug) }
-                @if viewer.may_audit() { " · " (super::audit::link("status-page", &page.slug)) }
+                @if viewer.may_audit() { " · " (crate::ui::audit::link("status-page", &page.slug)) }
             }
-            (super::status_page_editor::source_panel(&viewer, &page.slug, app.engine.status_page_from_file(&page.slug)))
+            (super::editor::source_panel(&viewer, &page.slug, app.engine.status_pages().status_page_from_file(&page.slug)))
         }
         @if viewer.can_write() {
             h2 { "Open an incident" }
             section.panel { (open_form(&viewer, &page, &path)) }
         }
-        (super::status_maintenance::section(&viewer, &page, &windows, &path, now))
+        (super::maintenance::section(&viewer, &page, &windows, &path, now))
         @if let Some(list) = &subscribers {
             h2 { "Subscribers" }
             section.panel { (subscriber_table(&viewer, list, &path, now)) }
@@ -166,7 +167,7 @@ fn subscriber_table(viewer: &Viewer, list: &[vigil_store::SubscriberRow], path: 
                     @for s in list {
                         @let components: Vec<String> = serde_json::from_str(&s.components).unwrap_or_default();
                         tr data-subscriber=(s.id) {
-                            td { @if s.kind == vigil_runtime::subscribers::FORM_WEBHOOK { "webhook (from the page)" } @else { (s.kind) } }
+                            td { @if s.kind == vigil_runtime::status_pages::subscribers::FORM_WEBHOOK { "webhook (from the page)" } @else { (s.kind) } }
                             td.mono { (s.address) }
                             td { @if components.is_empty() { "all" } @else { (components.join(", ")) } }
                             td { @if let Some(at) = s.confirmed_at { (format::when(at, now)) } @else { "not yet" } }
@@ -272,7 +273,7 @@ pub async fn open(
         status: one(&f, "status").map(|v| parsed("status", v)).transpose()?.unwrap_or(IncidentStatus::Investigating),
         message: one(&f, "message").unwrap_or_default().to_string(),
     };
-    app.engine.open_incident(&slug, new).await.map_err(ApiError::from)?;
+    app.engine.status_pages().open_incident(&slug, new).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "incident-opened"))
 }
@@ -291,7 +292,7 @@ pub async fn update(
         message: one(&f, "message").unwrap_or_default().to_string(),
         impact: one(&f, "impact").map(|v| parsed("impact", v)).transpose()?,
     };
-    app.engine.update_incident(&slug, &id, update).await.map_err(ApiError::from)?;
+    app.engine.status_pages().update_incident(&slug, &id, update).await.map_err(ApiError::from)?;
     app.status_pages.drop_page(&slug);
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "update-posted"))
 }
@@ -303,7 +304,7 @@ pub async fn remove_subscriber(
     Path((slug, id)): Path<(String, String)>,
 ) -> UiResult<Response> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    if !app.engine.remove_subscriber(&slug, &id).await.map_err(ApiError::from)? {
+    if !app.engine.status_pages().remove_subscriber(&slug, &id).await.map_err(ApiError::from)? {
         return Err(ApiError::not_found(format!("no subscriber `{id}` on `{slug}`")).into());
     }
     Ok(done(&format!("/ui/status-pages/{}", query_escape(&slug)), "subscriber-removed"))

@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use vigil_core::status_page::StatusPageDef;
-use vigil_runtime::subscribers::SubscribeError;
+use vigil_runtime::status_pages::subscribers::SubscribeError;
 
 use crate::AppState;
 
@@ -152,12 +152,12 @@ pub(crate) async fn subscribe(
     let email = fields.iter().find(|(k, _)| k == "email").map(|(_, v)| v.as_str()).unwrap_or_default();
     let components: Vec<String> = fields.iter().filter(|(k, _)| k == "component").map(|(_, v)| v.clone()).collect();
     if let Some((_, url)) = fields.iter().find(|(k, _)| k == "webhook") {
-        return match app.engine.subscribe_webhook_from_page(&slug, url, &components).await {
+        return match app.engine.status_pages().subscribe_webhook_from_page(&slug, url, &components).await {
             Ok(secret) => webhook_answer(&slug, url.trim(), secret.as_deref()),
             Err(e) => refused(&slug, &e),
         };
     }
-    match app.engine.subscribe_email(&slug, email, &components).await {
+    match app.engine.status_pages().subscribe_email(&slug, email, &components).await {
         // The same answer whether the address was new or not: the form tells nobody who subscribes.
         Ok(()) => answer(
             StatusCode::OK,
@@ -212,7 +212,7 @@ pub(crate) async fn confirm(
     Path((slug, id)): Path<(String, String)>,
     Query(link): Query<Token>,
 ) -> Response {
-    match app.engine.confirm_subscription(&slug, &id, &link.token).await {
+    match app.engine.status_pages().confirm_subscription(&slug, &id, &link.token).await {
         Ok(()) => answer(
             StatusCode::OK,
             "You are subscribed",
@@ -240,7 +240,7 @@ pub(crate) async fn unsubscribe(
     Path((slug, id)): Path<(String, String)>,
     Query(link): Query<Token>,
 ) -> Response {
-    match app.engine.unsubscribe(&slug, &id, &link.token).await {
+    match app.engine.status_pages().unsubscribe(&slug, &id, &link.token).await {
         Ok(_) => answer(
             StatusCode::OK,
             "You are unsubscribed",

@@ -10,8 +10,8 @@ use vigil_core::alert::Tier;
 use vigil_core::status_page::{ComponentDef, Incident, State, StatusPageDef, overall};
 use vigil_core::time::Millis;
 
-use crate::Engine;
-pub use crate::page_days::{Day, PastDays};
+use super::StatusPages;
+pub use super::page_days::{Day, PastDays};
 
 /// A day, the width of the daily rollups.
 pub const DAY: Millis = 86_400_000;
@@ -52,7 +52,7 @@ pub struct PageView {
     pub components: Vec<ComponentView>,
     /// The worst component's state.
     pub overall: Option<State>,
-    /// Its incidents not resolved, and those resolved in the last [`crate::incidents::RECENT`],
+    /// Its incidents not resolved, and those resolved in the last [`super::incidents::RECENT`],
     /// newest first.
     pub incidents: Vec<Incident>,
     /// When the view was made.
@@ -159,36 +159,30 @@ impl Readings {
     }
 }
 
-impl Engine {
+impl StatusPages {
     /// What component `c`'s monitors say now: which are paused (as set with the monitors), and
     /// each one's latest readings (one read, whatever the number of monitors; a component at a
     /// time, so a big page's readings are never all in memory at once).
     pub(crate) async fn readings(&self, c: &ComponentDef) -> vigil_store::Result<Readings> {
-        let declared = self.shared().declared_monitors.read().expect("lock").clone();
+        let declared = self.deps.declared_monitors.read().expect("lock").clone();
         let mut members: Vec<String> = c.members().map(str::to_string).collect();
         members.sort_unstable();
         members.dedup();
         let mut latest: HashMap<String, Vec<vigil_store::MonitorResultRow>> = HashMap::new();
-        for row in self.shared().store.monitor_results_of(&members).await? {
+        for row in self.deps.store.monitor_results_of(&members).await? {
             latest.entry(row.monitor.clone()).or_default().push(row);
         }
         Ok(Readings { declared, latest })
     }
 
-    /// What the monitors' files say that others read: which are paused, their own maintenance
-    /// windows.
-    pub fn declared_monitors(&self) -> Arc<crate::monitors::declared::DeclaredMonitors> {
-        self.shared().declared_monitors.read().expect("lock").clone()
-    }
-
     /// The status pages in force, by slug.
-    pub fn status_pages(&self) -> Arc<Vec<StatusPageDef>> {
-        self.shared().status_pages.read().expect("lock").clone()
+    pub fn all(&self) -> Arc<Vec<StatusPageDef>> {
+        self.state.pages.read().expect("lock").clone()
     }
 
     /// What page `slug` shows now; `None` when there is no such page.
     pub async fn status_page_view(&self, slug: &str) -> Option<vigil_store::Result<PageView>> {
-        let page = self.status_pages().iter().find(|p| p.slug == slug)?.clone();
+        let page = self.all().iter().find(|p| p.slug == slug)?.clone();
         // Its windows scheduled through the API too: shown, and under way they count.
         match self.with_stored_windows(&page).await {
             Ok(page) => Some(self.view_of(Arc::new(page)).await),
@@ -199,7 +193,7 @@ impl Engine {
     async fn view_of(&self, page: Arc<StatusPageDef>) -> vigil_store::Result<PageView> {
         let now = self.now();
         let starts = days_to(now);
-        let incidents = self.incidents_of(&page, now - crate::incidents::RECENT, now + 1).await?;
+        let incidents = self.incidents_of(&page, now - super::incidents::RECENT, now + 1).await?;
         let mut components = Vec::with_capacity(page.components.len());
         for c in &page.components {
             let readings = self.readings(c).await?;
@@ -234,7 +228,7 @@ impl Engine {
     ) -> vigil_store::Result<Vec<Day>> {
         let today = *starts.last().expect("days shown");
         let key = (slug.to_string(), c.name.clone());
-        let kept = self.shared().page_days.lock().expect("lock").get(&key).filter(|(day, _)| *day == today).cloned();
+        let kept = self.state.page_days.lock().expect("lock").get(&key).filter(|(day, _)| *day == today).cloned();
         let (mut days, since) = match kept {
             Some((_, past)) => (past, today),
             None => (starts.iter().map(|&start| Day { start, ..Day::default() }).collect::<Vec<Day>>(), starts[0]),
@@ -244,7 +238,7 @@ impl Engine {
             // Every series of every member: summed by the database, a row a day.
             None => {
                 let members: Vec<String> = c.members().map(str::to_string).collect();
-                add_days(&mut days, self.shared().store.rollup_sums(&members, DAY, since).await?);
+                add_days(&mut days, self.deps.store.rollup_sums(&members, DAY, since).await?);
             }
             // One series of each member: its rows, picked by key or label.
             Some(_) => {
@@ -252,7 +246,7 @@ impl Engine {
                     let rows_now = latest.get(monitor).map_or(&[][..], Vec::as_slice);
                     let labels_of =
                         |key: &str| rows_now.iter().find(|r| r.series == key).and_then(|r| labels(&r.labels));
-                    let rows = self.monitor_rollups(monitor, DAY, since, (DAYS_SHOWN * 64) as u32).await?;
+                    let rows = self.deps.store.monitor_rollups(monitor, DAY, since, (DAYS_SHOWN * 64) as u32).await?;
                     let picked = rows.iter().filter(|r| shows(c, &r.series, labels_of(&r.series).as_ref()));
                     add_days(&mut days, picked.map(|r| (r.bucket, u64::from(r.checks), u64::from(r.failing))));
                 }
@@ -263,7 +257,7 @@ impl Engine {
             if let Some(last) = past.last_mut() {
                 *last = Day { start: today, ..Day::default() };
             }
-            self.shared().page_days.lock().expect("lock").insert(key, (today, past));
+            self.state.page_days.lock().expect("lock").insert(key, (today, past));
         }
         Ok(days)
     }

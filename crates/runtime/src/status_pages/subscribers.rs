@@ -3,7 +3,7 @@
 //! added through the API and signed as Standard Webhooks says. A message for a subscriber is a
 //! notice in the store, written in the same transaction as the incident change it tells of
 //! (and once per update and subscriber), and sent by the node that owns the page
-//! ([`crate::subscriber_delivery`]): a crash neither loses nor doubles one.
+//! ([`super::delivery`]): a crash neither loses nor doubles one.
 //!
 //! Links are signed with the cluster's signing key, so any node checks them and nobody makes
 //! one for another subscriber; a webhook's secret is derived from the same key and its id, so it
@@ -16,7 +16,7 @@ use vigil_connectors::public_address;
 use vigil_core::status_page::{Incident, StatusPageDef, WebhookForm};
 use vigil_store::{NewNotice, SecretBox, StoreError, SubscriberRow};
 
-use crate::Engine;
+use super::StatusPages;
 
 /// The most subscribers waiting for confirmation a page keeps: a form anyone can post to must
 /// not fill the store.
@@ -153,15 +153,14 @@ fn follows(s: &SubscriberRow, changed: &[String]) -> bool {
     components.is_empty() || changed.is_empty() || changed.iter().any(|c| components.contains(c))
 }
 
-impl Engine {
+impl StatusPages {
     fn subscribable(&self, slug: &str) -> Result<StatusPageDef, SubscribeError> {
-        self.status_pages().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| SubscribeError::NoPage(slug.into()))
+        self.all().iter().find(|p| p.slug == slug).cloned().ok_or_else(|| SubscribeError::NoPage(slug.into()))
     }
 
     /// The public URL and the signing key links are made with.
     fn link_parts(&self) -> Result<(String, std::sync::Arc<SecretBox>), SubscribeError> {
-        let shared = self.shared();
-        match (&shared.public_url, &shared.secret_box) {
+        match (&self.deps.public_url, &self.deps.secret_box) {
             (Some(url), Some(sealer)) => Ok((url.trim_end_matches('/').to_string(), sealer.clone())),
             _ => Err(SubscribeError::NoLinks),
         }
@@ -226,7 +225,7 @@ impl Engine {
     /// (they expire after [`vigil_store::UNCONFIRMED_KEPT`]) or [`MOST_PER_HOUR`] came in the
     /// last hour: a flood closes the page's form for an hour at most, not until someone cleans up.
     async fn room_for_one_more(&self, slug: &str) -> Result<(), SubscribeError> {
-        let store = &self.shared().store;
+        let store = &self.deps.store;
         let now = self.now();
         if store.unconfirmed_subscribers(slug, now - 3_600_000).await? >= MOST_PER_HOUR
             || store.unconfirmed_subscribers(slug, now - vigil_store::UNCONFIRMED_KEPT).await? >= MOST_UNCONFIRMED
@@ -264,9 +263,9 @@ impl Engine {
             body: serde_json::to_string(&message).expect("a message serializes"),
             created_at: now,
         };
-        let added = self.shared().store.put_subscriber(&row, Some(&notice)).await?;
+        let added = self.deps.store.put_subscriber(&row, Some(&notice)).await?;
         if added {
-            self.shared().notices_due.notify_one();
+            self.state.notices_due.notify_one();
         }
         Ok(added)
     }
@@ -274,7 +273,7 @@ impl Engine {
     /// Confirms subscriber `id` of page `slug`, whose link carried `token`.
     pub async fn confirm_subscription(&self, slug: &str, id: &str, token: &str) -> Result<(), SubscribeError> {
         self.check_link(slug, id, token, LinkPurpose::Confirm)?;
-        let store = &self.shared().store;
+        let store = &self.deps.store;
         if store.subscriber(slug, id).await?.is_none() {
             return Err(SubscribeError::BadLink);
         }
@@ -285,7 +284,7 @@ impl Engine {
     /// Ends subscription `id` of page `slug`, whose link carried `token`; whether there was one.
     pub async fn unsubscribe(&self, slug: &str, id: &str, token: &str) -> Result<bool, SubscribeError> {
         self.check_link(slug, id, token, LinkPurpose::Unsubscribe)?;
-        Ok(self.shared().store.remove_subscriber(slug, id).await?)
+        Ok(self.deps.store.remove_subscriber(slug, id).await?)
     }
 
     fn check_link(&self, slug: &str, id: &str, token: &str, purpose: LinkPurpose) -> Result<(), SubscribeError> {
@@ -353,7 +352,7 @@ impl Engine {
 
     /// Confirms webhook subscriber `id` of `page`, which answered its challenge.
     pub(crate) async fn webhook_verified(&self, page: &str, id: &str) -> Result<(), StoreError> {
-        self.shared().store.confirm_subscriber(page, id, self.now()).await?;
+        self.deps.store.confirm_subscriber(page, id, self.now()).await?;
         Ok(())
     }
 
@@ -384,7 +383,7 @@ impl Engine {
             confirmed_at: Some(self.now()),
             created_at: self.now(),
         };
-        if !self.shared().store.put_subscriber(&row, None).await? {
+        if !self.deps.store.put_subscriber(&row, None).await? {
             return Err(SubscribeError::Invalid(format!("`{url}` is subscribed to this page already")));
         }
         let secret = vigil_connectors::standard_webhooks::secret_text(&webhook_secret(&sealer, slug, &row.id));
@@ -394,13 +393,13 @@ impl Engine {
     /// Page `slug`'s subscribers.
     pub async fn page_subscribers(&self, slug: &str) -> Result<Vec<SubscriberRow>, SubscribeError> {
         self.subscribable(slug)?;
-        Ok(self.shared().store.subscribers(slug).await?)
+        Ok(self.deps.store.subscribers(slug).await?)
     }
 
     /// Removes subscriber `id` of page `slug`; whether there was one.
     pub async fn remove_subscriber(&self, slug: &str, id: &str) -> Result<bool, SubscribeError> {
         self.subscribable(slug)?;
-        Ok(self.shared().store.remove_subscriber(slug, id).await?)
+        Ok(self.deps.store.remove_subscriber(slug, id).await?)
     }
 
     /// The notices telling `page`'s confirmed subscribers of `incident`'s last update: none
@@ -441,7 +440,7 @@ impl Engine {
     /// the page added.
     pub(crate) async fn notices_to(&self, page: &StatusPageDef, tell: Tell<'_>) -> Result<Vec<NewNotice>, StoreError> {
         let Some(offered) = &page.subscribers else { return Ok(Vec::new()) };
-        let subscribers = self.shared().store.subscribers(&page.slug).await?;
+        let subscribers = self.deps.store.subscribers(&page.slug).await?;
         let told: Vec<&SubscriberRow> =
             subscribers.iter().filter(|s| s.confirmed_at.is_some() && follows(s, tell.components)).collect();
         if told.is_empty() {

@@ -1,6 +1,6 @@
 //! What writing a status page may touch besides the page: a page publishes the state of the
 //! monitors it names, and its maintenance windows silence their alerts; its domains take the
-//! requests of those hosts ([`crate::custom_domain`]). So a caller whose roles are held in teams
+//! requests of those hosts ([`crate::status_pages::custom_domain`]). So a caller whose roles are held in teams
 //! writes a page only with a role on each monitor it names (read; respond when the page declares
 //! maintenance), and domains need the write role everywhere. No page may take a name the server
 //! itself answers to.

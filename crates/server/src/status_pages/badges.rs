@@ -1,5 +1,5 @@
 //! Badges for READMEs, for what a status page makes public (a page, or one of its components:
-//! [`vigil_runtime::badges`]), at the addresses Gatus and Healthchecks use, so a badge pointing
+//! [`vigil_runtime::status_pages::badges`]), at the addresses Gatus and Healthchecks use, so a badge pointing
 //! at either works by changing the host:
 //! - `/api/v1/endpoints/{key}/health/badge.svg`, `.../uptimes/{duration}/badge.svg` and
 //!   `.../response-times/{duration}/badge.svg` (Gatus; `1h`, `24h`, `7d`, `30d`, `90d`);
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use vigil_core::status_page::State as Shown;
-use vigil_runtime::badges::{Target, window};
+use vigil_runtime::status_pages::badges::{Target, window};
 
 use crate::AppState;
 
@@ -81,7 +81,7 @@ fn unavailable(e: vigil_store::StoreError) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }
 
-/// A badge's body, worked out at most once per [`crate::status_page::cache::FRESH`] for everyone
+/// A badge's body, worked out at most once per [`crate::status_pages::public::cache::FRESH`] for everyone
 /// asking (a page's state reads every monitor on it), sent as `kind`.
 async fn kept(
     app: &AppState,
@@ -100,10 +100,10 @@ async fn kept(
 const SVG: &str = "image/svg+xml";
 
 async fn health(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    let Some(target) = app.engine.public_badge_target(&key).await else { return no_badge() };
+    let Some(target) = app.engine.status_pages().public_badge_target(&key).await else { return no_badge() };
     let engine = app.engine.clone();
     kept(&app, format!("health {key}"), SVG, async move || {
-        Ok(svg("health", &state_said(engine.badge_state(&target).await?)))
+        Ok(svg("health", &state_said(engine.status_pages().badge_state(&target).await?)))
     })
     .await
 }
@@ -121,15 +121,18 @@ async fn figures_badge(
     key: &str,
     duration: &str,
     label: &str,
-    said: impl Fn(&vigil_runtime::badges::Figures) -> Said,
+    said: impl Fn(&vigil_runtime::status_pages::badges::Figures) -> Said,
 ) -> Response {
     let Some((span, width)) = window(duration) else {
         return (StatusCode::BAD_REQUEST, "the duration is one of 1h, 24h, 7d, 30d, 90d\n").into_response();
     };
-    let Some(target) = app.engine.public_badge_target(key).await else { return no_badge() };
+    let Some(target) = app.engine.status_pages().public_badge_target(key).await else { return no_badge() };
     let engine = app.engine.clone();
     kept(app, format!("{label} {duration} {key}"), SVG, async move || {
-        Ok(svg(&format!("{label} {duration}"), &said(&engine.badge_figures(&target, span, width).await?)))
+        Ok(svg(
+            &format!("{label} {duration}"),
+            &said(&engine.status_pages().badge_figures(&target, span, width).await?),
+        ))
     })
     .await
 }
@@ -142,7 +145,7 @@ async fn healthchecks(State(app): State<AppState>, Path(file): Path<String>) -> 
         "json" | "shields" => "application/json",
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    let Some(target) = app.engine.public_badge_target(key).await else { return no_badge() };
+    let Some(target) = app.engine.status_pages().public_badge_target(key).await else { return no_badge() };
     let label = match &target {
         Target::Page(page) => page.title.clone(),
         Target::Component(_, c) => c.name.clone(),
@@ -150,7 +153,7 @@ async fn healthchecks(State(app): State<AppState>, Path(file): Path<String>) -> 
     };
     let engine = app.engine.clone();
     kept(&app, format!("healthchecks {file}"), kind, async move || {
-        let said = state_said(engine.badge_state(&target).await?);
+        let said = state_said(engine.status_pages().badge_state(&target).await?);
         Ok(match format {
             "svg" => svg(&label, &said),
             "json" => json!({ "status": said.message }).to_string(),

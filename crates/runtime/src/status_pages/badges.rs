@@ -6,8 +6,8 @@
 use vigil_core::status_page::{ComponentDef, State, StatusPageDef, overall};
 use vigil_core::time::Millis;
 
-use crate::Engine;
-use crate::status_pages::DAY;
+use super::StatusPages;
+use super::view::DAY;
 
 /// What a badge key names.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,10 +73,10 @@ impl Figures {
     }
 }
 
-impl Engine {
+impl StatusPages {
     /// What badge key `key` names.
     pub fn badge_target(&self, key: &str) -> Option<Target> {
-        let pages = self.status_pages();
+        let pages = self.all();
         if let Some(page) = pages.iter().find(|p| p.slug == key) {
             return Some(Target::Page(page.clone()));
         }
@@ -93,7 +93,7 @@ impl Engine {
     pub async fn public_badge_target(&self, key: &str) -> Option<Target> {
         match self.badge_target(key)? {
             Target::Monitor(name) => {
-                self.monitor(&name).await.filter(|s| s.public_badge).map(|_| Target::Monitor(name))
+                self.deps.monitors.get(&name).await.filter(|s| s.public_badge).map(|_| Target::Monitor(name))
             }
             other => Some(other),
         }
@@ -106,9 +106,9 @@ impl Engine {
             Target::Component(page, c) => (page, Some(c.name.as_str())),
             Target::Monitor(name) => {
                 // As a component of its own would show it: its last stored checks' worst tier.
-                let paused = self.monitor(name).await.is_none_or(|s| s.paused);
-                let latest = self.shared().store.monitor_results(name).await?;
-                let tier = crate::status_pages::tier_of(&own_component(name), paused, &latest);
+                let paused = self.deps.monitors.get(name).await.is_none_or(|s| s.paused);
+                let latest = self.deps.store.monitor_results(name).await?;
+                let tier = super::view::tier_of(&own_component(name), paused, &latest);
                 return Ok(tier.map(|t| vigil_core::status_page::StateMap::default().of(t)));
             }
         };
@@ -135,10 +135,12 @@ impl Engine {
         let mut figures = Figures::default();
         for c in components {
             for monitor in c.members() {
-                let latest = self.shared().store.monitor_results(monitor).await?;
-                for row in self.monitor_rollups(monitor, width, since - since.rem_euclid(width), 10_000).await? {
+                let latest = self.deps.store.monitor_results(monitor).await?;
+                for row in
+                    self.deps.store.monitor_rollups(monitor, width, since - since.rem_euclid(width), 10_000).await?
+                {
                     let labels = latest.iter().find(|r| r.series == row.series).map(|r| r.labels.as_str());
-                    if !crate::status_pages::shows_series(c, &row.series, labels) {
+                    if !super::view::shows_series(c, &row.series, labels) {
                         continue;
                     }
                     figures.checks += u64::from(row.checks);

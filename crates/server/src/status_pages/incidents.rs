@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vigil_core::principal::Role;
 use vigil_core::team::ObjectKind;
-use vigil_runtime::incidents::{IncidentError, NewIncident, NewUpdate, RECENT};
+use vigil_runtime::status_pages::incidents::{IncidentError, NewIncident, NewUpdate, RECENT};
 
 use crate::AppState;
 use crate::access::Access;
@@ -41,7 +41,7 @@ impl From<IncidentError> for ApiError {
 async fn list(State(app): State<AppState>, access: Access, ApiPath(slug): ApiPath<String>) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Read)?;
     let now = app.engine.now();
-    let incidents = app.engine.incidents(&slug, now - RECENT, now + 1).await?;
+    let incidents = app.engine.status_pages().incidents(&slug, now - RECENT, now + 1).await?;
     Ok(Json(json!({ "incidents": incidents })))
 }
 
@@ -60,7 +60,7 @@ async fn open(
     JsonBody(new): JsonBody<NewIncident>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let incident = app.engine.open_incident(&slug, new).await?;
+    let incident = app.engine.status_pages().open_incident(&slug, new).await?;
     app.status_pages.drop_page(&slug);
     Ok((StatusCode::CREATED, Json(json!(incident))))
 }
@@ -80,7 +80,7 @@ async fn update(
     JsonBody(update): JsonBody<NewUpdate>,
 ) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::StatusPages, &slug, Role::Write)?;
-    let incident = app.engine.update_incident(&slug, &id, update).await?;
+    let incident = app.engine.status_pages().update_incident(&slug, &id, update).await?;
     app.status_pages.drop_page(&slug);
     Ok(Json(json!(incident)))
 }

@@ -1,4 +1,4 @@
-//! Sends the notices for status page subscribers ([`crate::subscribers`]): the node that owns
+//! Sends the notices for status page subscribers ([`super::subscribers`]): the node that owns
 //! a page's key sends its notices in the order they were written, deletes each once sent, and
 //! tries a failed one again later (after 2 s, doubling to an hour, 20 attempts at most). A
 //! webhook is signed as Standard Webhooks says, with the notice's row id as `webhook-id` (the
@@ -14,8 +14,8 @@ use vigil_connectors::public_address;
 use vigil_core::time::Millis;
 use vigil_store::NoticeRow;
 
-use crate::Engine;
-use crate::subscribers::{Message, webhook_secret};
+use super::StatusPages;
+use super::subscribers::{Message, webhook_secret};
 
 /// How often due notices are looked for when nothing wakes the loop.
 const EVERY: Duration = Duration::from_secs(1);
@@ -36,12 +36,12 @@ fn backoff(attempts: u32) -> Millis {
     (2_000i64 << attempts.min(11)).min(3_600_000)
 }
 
-impl Engine {
+impl StatusPages {
     /// Sends due notices until the engine stops (the server runs this).
     pub async fn deliver_notices_forever(self) {
         loop {
-            let _ = tokio::time::timeout(EVERY, self.shared().notices_due.notified()).await;
-            if self.shared().stopping.load(Ordering::SeqCst) {
+            let _ = tokio::time::timeout(EVERY, self.state.notices_due.notified()).await;
+            if self.deps.stopping.load(Ordering::SeqCst) {
                 return;
             }
             if let Err(e) = self.deliver_notices().await {
@@ -53,15 +53,15 @@ impl Engine {
     /// Sends the notices due now of the pages this node owns; how many were sent.
     pub async fn deliver_notices(&self) -> Result<usize, vigil_store::StoreError> {
         let pages: Vec<String> = self
-            .status_pages()
+            .all()
             .iter()
-            .filter(|p| p.subscribers.is_some() && self.shared().ownership.owns_key(&page_key(&p.slug)))
+            .filter(|p| p.subscribers.is_some() && self.deps.ownership.owns_key(&page_key(&p.slug)))
             .map(|p| p.slug.clone())
             .collect();
         if pages.is_empty() {
             return Ok(0);
         }
-        let store = &self.shared().store;
+        let store = &self.deps.store;
         let mut sent = 0;
         for row in store.due_notices(&pages, self.now(), 100).await? {
             match self.send_notice(&row).await {
@@ -90,7 +90,7 @@ impl Engine {
             Err(e) => return Outcome::Permanent { reason: format!("the stored notice does not read: {e}") },
         };
         let host = self
-            .shared()
+            .deps
             .public_url
             .as_deref()
             .and_then(|u| reqwest::Url::parse(u).ok())
@@ -98,7 +98,7 @@ impl Engine {
             .unwrap_or_else(|| "vigil.invalid".into());
         match message {
             Message::Email { notifier, to, subject, text, unsubscribe } => {
-                let configured = self.shared().notifiers.read().expect("lock").clone();
+                let configured = self.deps.notifiers.read().expect("lock").clone();
                 let Some(found) = configured.as_ref().and_then(|n| n.get(&notifier).cloned()) else {
                     return Outcome::Retry { reason: format!("no notifier `{notifier}`"), after: None };
                 };
@@ -151,7 +151,7 @@ impl Engine {
         body: String,
         (public_only, from_form): (bool, bool),
     ) -> Result<reqwest::Response, Outcome> {
-        let Some(sealer) = self.shared().secret_box.clone() else {
+        let Some(sealer) = self.deps.secret_box.clone() else {
             return Err(Outcome::Retry { reason: "no signing key".into(), after: None });
         };
         let client = if public_only || from_form {
@@ -170,7 +170,7 @@ impl Engine {
             public_address::pinned_client(&parsed, &addrs, SEND_TIMEOUT)
                 .map_err(|e| Outcome::Retry { reason: e.to_string(), after: None })?
         } else {
-            self.shared().http.clone()
+            self.deps.http.clone()
         };
         let secret = webhook_secret(&sealer, &row.notice.page, &row.notice.subscriber);
         let id = format!("msg_vigil_{}", row.id);
