@@ -99,10 +99,7 @@ async fn get_alerts(
     let store = app.engine.store();
     let now = app.engine.now();
     let silences = named_silences(&*store, now, &access).await?;
-    let pages = app.engine.status_pages().all();
-    let monitors = app.engine.declared_monitors();
-    let maintenance =
-        vigil_runtime::status_pages::maintenance_silences::silences(&*store, &pages, &monitors, now).await?;
+    let maintenance = app.engine.status_pages().maintenance_silences().await?;
     let records: Vec<(Record, i64)> = vigil_runtime::alert_rows::read(&*store, true, u32::MAX, now)
         .await?
         .into_iter()

@@ -32,3 +32,12 @@ pub async fn silences(
     }
     Ok(out)
 }
+
+impl super::StatusPages {
+    /// The silences every page's maintenance windows and the monitors' own make now
+    /// ([`silences`]).
+    pub async fn maintenance_silences(&self) -> Result<Vec<vigil_core::alert::Silence>, StoreError> {
+        let monitors = self.deps.declared_monitors.read().expect("lock").clone();
+        silences(&*self.deps.store, &self.all(), &monitors, self.now()).await
+    }
+}
