@@ -101,7 +101,7 @@ async fn late_fires_after_sigkills_page_exactly_as_their_slots_imply() {
         let mut full = Vec::new();
         if now_ms() > start + WINDOW_MS + 2_000 && all.iter().all(|i| i.status.is_terminal()) {
             for s in &all {
-                full.push(vigil_store::Store::instance(&store, &s.id).await.unwrap().unwrap());
+                full.push(vigil_store::InstanceStore::instance(&store, &s.id).await.unwrap().unwrap());
             }
         }
         store.close().await;

@@ -213,7 +213,7 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     let all: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let groups = vigil_store::Store::groups_in(&store, &all).await.unwrap();
+        let groups = vigil_store::AlertStore::groups_in(&store, &all).await.unwrap();
         let disk = groups.iter().find(|g| g.state.contains("DiskFull")).expect("the paging group");
         if disk.state.contains(r#""acknowledged":true"#) {
             break;

@@ -4,10 +4,10 @@
 mod support;
 
 use std::time::Duration;
+use vigil_store::AlertStore;
 
 use serde_json::{Value, json};
 use support::*;
-use vigil_store::Store;
 
 fn write_config(dir: &std::path::Path, hooks: &str) {
     for sub in ["workflows", "notifiers"] {

@@ -22,11 +22,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use vigil_store::AlertStore;
+use vigil_store::InstanceStore;
+use vigil_store::OutboxStore;
 
 use serde_json::{Value, json};
 use support::*;
 use vigil_core::instance::WorkflowStatus;
-use vigil_store::Store;
 
 const SCHEDULES: usize = 500;
 /// Seconds between a schedule's fires.

@@ -4,6 +4,7 @@ mod support;
 
 use serde_json::json;
 use support::*;
+use vigil_store::InstanceStore;
 
 #[test]
 fn validate_reports_every_problem_located() {
@@ -430,7 +431,6 @@ fn validate_warns_of_a_job_latency_monitor_on_an_unknown_workflow() {
 /// input and correlation id, and runs to its end, also after the process that started it stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_workflow_starts_a_workflow_of_its_own() {
-    use vigil_store::Store;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("vigil.db");
     let config = dir.path().join("config");

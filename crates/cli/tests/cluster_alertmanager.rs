@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use vigil_store::AlertStore;
 
 use serde_json::{Value, json};
 use support::*;

@@ -92,7 +92,7 @@ async fn control_requests_reach_instances_other_nodes_run() {
     wait_status(&a, "g-1", "Running").await;
     assert_eq!(post(&b, "/api/v1/instances/g-1/events/go", json!({"value": 9})).await, 202);
     assert_eq!(wait_status(&a, "g-1", "Completed").await["output"], json!({"got": 9}));
-    assert!(vigil_store::Store::inbox(&store, &(0..64).collect::<Vec<u32>>(), 10).await.unwrap().is_empty());
+    assert!(vigil_store::InboxStore::inbox(&store, &(0..64).collect::<Vec<u32>>(), 10).await.unwrap().is_empty());
 
     // A worker that polls one node gets every partition's tasks, and its reports reach the node
     // that runs each instance. Twelve instances spread over both nodes' partitions.

@@ -5,10 +5,12 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use vigil_store::FireStore;
+use vigil_store::InstanceStore;
 
 use serde_json::json;
 use support::*;
-use vigil_store::{InstanceFilter, Store};
+use vigil_store::InstanceFilter;
 
 async fn has_workflow(base: &str, name: &str) -> bool {
     let http = vigil_connectors::http_client();

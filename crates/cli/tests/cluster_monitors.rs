@@ -8,10 +8,10 @@ mod support;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use vigil_store::MonitorResultStore;
 
 use serde_json::json;
 use support::*;
-use vigil_store::Store;
 
 const MONITORS: usize = 40;
 const FAILING: usize = 10;

@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use serde_json::{Value, json};
 use support::*;

@@ -5,11 +5,13 @@ mod support;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use vigil_store::FireStore;
+use vigil_store::InstanceStore;
 
 use serde_json::{Value, json};
 use support::*;
 use vigil_core::instance::WorkflowStatus;
-use vigil_store::{FireStatus, InstanceFilter, Store};
+use vigil_store::{FireStatus, InstanceFilter};
 
 /// Fire times run for this long after the test starts: long enough that a slow start (a loaded
 /// CI machine) still sees two fires before the window closes.

@@ -8,11 +8,14 @@ mod support;
 
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
+use vigil_store::FireStore;
+use vigil_store::InstanceStore;
+use vigil_store::OutboxStore;
 
 use serde_json::json;
 use support::*;
 use vigil_core::instance::{TaskStatus, WorkflowStatus};
-use vigil_store::{FireStatus, Store};
+use vigil_store::FireStatus;
 
 /// `vigil serve` armed to crash at `point` (none: a normal run).
 fn serve_armed(db: &std::path::Path, config: &std::path::Path, point: Option<&str>) -> Child {

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use vigil_store::OutboxStore;
 
 use serde_json::json;
 use support::*;
-use vigil_store::Store;
 
 /// A workflow whose ALERT task fires `key` to the webhook notifier `hook` at `receiver`.
 fn alerting_config(dir: &std::path::Path, receiver: &str) -> std::path::PathBuf {

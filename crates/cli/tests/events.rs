@@ -10,12 +10,12 @@ mod support;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use lapin::options::BasicGetOptions;
 use serde_json::{Value, json};
 use support::*;
 use vigil_core::instance::WorkflowStatus;
-use vigil_store::Store;
 
 /// Every broker's URL, or `None` (skipped) when one is not running.
 fn brokers() -> Option<[String; 4]> {

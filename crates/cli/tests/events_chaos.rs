@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use serde_json::json;
 use support::*;

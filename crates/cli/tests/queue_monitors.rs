@@ -10,6 +10,7 @@ mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+use vigil_store::PingStore;
 
 use serde_json::{Value, json};
 use support::*;
@@ -172,7 +173,7 @@ async fn crash_then_one_ping(point: &str) {
     stop(again);
     assert_eq!(waiting_in(&amqp, &queue_name).await, 0, "{point}: acknowledged");
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
-    use vigil_store::Store;
+
     assert_eq!(store.pings("device", 10).await.unwrap().len(), 1, "{point}: one ping stored");
 }
 

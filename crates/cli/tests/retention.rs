@@ -5,10 +5,13 @@
 mod support;
 
 use std::time::{Duration, Instant};
+use vigil_store::EvidenceStore;
+use vigil_store::FireStore;
+use vigil_store::InstanceStore;
 
 use serde_json::{Value, json};
 use support::{free_port, instances_of, serve_api, stop};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::SqliteStore;
 
 const QUICK: &str = "name: quick
 tasks:

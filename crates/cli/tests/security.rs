@@ -443,7 +443,7 @@ async fn a_secret_echoed_by_a_refusing_notifier_is_masked() {
     assert!(leaks(&page).is_empty(), "/ui/alerts shows the secret");
     drop(_server);
     let store = vigil_store::SqliteStore::open(&db).await.unwrap();
-    let failed = vigil_store::Store::outbox(&store, vigil_store::OutboxStatus::Failed, 100).await.unwrap();
+    let failed = vigil_store::OutboxStore::outbox(&store, vigil_store::OutboxStatus::Failed, 100).await.unwrap();
     let stored = format!("{failed:?}");
     assert!(stored.contains("HTTP 400") && leaks(&stored).is_empty(), "stored delivery error: {stored}");
 }

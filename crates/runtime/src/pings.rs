@@ -2,7 +2,7 @@
 //!
 //! [`Pings::ping`] resolves the ping id to its monitor, applies a per-id rate limit, and queues
 //! the ping for the committer task, which writes everything queued in one transaction
-//! ([`vigil_store::Store::record_pings`]) and only then answers each caller, so a ping that got
+//! ([`vigil_store::PingStore::record_pings`]) and only then answers each caller, so a ping that got
 //! its 200 survives a crash (a group commit: under load one transaction serves many pings). The
 //! new heartbeat states go to the monitors actor over the channel it owns.
 //!

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::AlertStore;
+use vigil_store::InstanceStore;
 
 use serde_json::json;
 use vigil_core::def::WorkflowSet;

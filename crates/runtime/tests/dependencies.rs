@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::OutboxStore;
 
 use serde_json::{Value, json};
 use vigil_connectors::notifiers::NotifierConfig;
@@ -14,7 +15,7 @@ use vigil_core::monitor::expect::PingKind;
 use vigil_core::time::ManualClock;
 use vigil_runtime::pings::Ping;
 use vigil_runtime::{Engine, EngineConfig, SecretValues};
-use vigil_store::{OutboxStatus, SqliteStore, Store};
+use vigil_store::{OutboxStatus, SqliteStore};
 
 const MIN: i64 = 60_000;
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use serde_json::{Value, json};
 use vigil_core::def::WorkflowSet;
@@ -9,7 +10,7 @@ use vigil_core::def::build::build_workflow;
 use vigil_core::instance::{TaskStatus, WorkflowStatus};
 use vigil_core::script::ScriptLimits;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::SqliteStore;
 
 /// Counted as in the `vigil` binary, so jq's memory limit holds here too.
 #[global_allocator]

@@ -7,13 +7,14 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::OutboxStore;
 
 use serde_json::{Value, json};
 use vigil_connectors::notifiers::NotifierConfig;
 use vigil_core::def::WorkflowSet;
 use vigil_core::time::{Clock, ManualClock};
 use vigil_runtime::{Engine, EngineConfig, SecretValues};
-use vigil_store::{OutboxEntry, SecretBox, SqliteStore, Store};
+use vigil_store::{OutboxEntry, SecretBox, SqliteStore};
 
 const MIN: i64 = 60_000;
 const KEY: &str = "alertmanager/DiskFull{instance=db1}";

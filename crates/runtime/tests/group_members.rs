@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::AlertStore;
 
 use serde_json::json;
 use vigil_core::def::WorkflowSet;
 use vigil_core::time::{Clock, ManualClock};
 use vigil_runtime::{Engine, EngineConfig, SecretValues};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::SqliteStore;
 
 const MIN: i64 = 60_000;
 

@@ -3,11 +3,13 @@
 //! that may not sign in at all; and a token that belongs to an account never outranks it.
 
 use std::sync::Arc;
+use vigil_store::TokenStore;
+use vigil_store::UserStore;
 
 use vigil_core::time::ManualClock;
 use vigil_server::accounts::{self, Credentials, SignInError, password, totp};
 use vigil_server::auth::{Auth, Role, mint};
-use vigil_store::{SecretBox, SqliteStore, Store, UserRow};
+use vigil_store::{SecretBox, SqliteStore, UserRow};
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::TokenStore;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ use vigil_core::def::build::build_workflow;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
 use vigil_server::auth::{Role, mint};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::SqliteStore;
 
 struct Setup {
     base: String,

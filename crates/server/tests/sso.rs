@@ -11,6 +11,8 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use vigil_store::AuditStore;
+use vigil_store::UserStore;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -25,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_core::identity::build_identity_provider;
 use vigil_core::team::build_team;
-use vigil_store::{Store, UserRow};
+use vigil_store::UserRow;
 
 const SECRET: &str = "s3cret:with+odd&chars";
 

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use vigil_core::monitor::MonitorDef;
 use vigil_core::team::{TeamDef, build_team};
 use vigil_server::auth::{Role, mint, mint_for};
+use vigil_store::SilenceStore;
+use vigil_store::TokenStore;
+use vigil_store::UserStore;
 use vigil_store::{SecretBox, Store, UserRow};
 
 fn team(doc: Value) -> TeamDef {

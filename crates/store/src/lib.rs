@@ -5,6 +5,8 @@
 //! (schedule, fire time), so a fire time starts at most one instance, across restarts and nodes.
 //! [`conformance`] holds the suite every backend must pass.
 
+pub mod accounts;
+pub mod alerting;
 pub mod alerts;
 pub mod audit;
 pub mod cluster;
@@ -19,14 +21,17 @@ mod conformance_monitors;
 mod conformance_retention;
 #[cfg(any(test, feature = "testkit"))]
 mod conformance_users;
+pub mod events;
 pub mod evidence;
 mod listing;
 pub mod monitor_live;
 pub mod monitor_results;
+pub mod monitors;
 pub mod parked;
 pub mod pings;
 pub mod postgres;
 pub mod retention;
+pub mod schedules;
 pub mod secret_box;
 pub mod sessions;
 mod shared_store;
@@ -39,24 +44,30 @@ pub mod testing;
 pub mod tokens;
 pub mod users;
 pub mod work;
+pub mod workflows;
 
 use async_trait::async_trait;
 use thiserror::Error;
 use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
+pub use accounts::{AccountStore, AuditStore, SessionStore, TokenStore, UserStore};
+pub use alerting::{AlertStore, AlertingStore, OutboxStore, SilenceStore};
 pub use alerts::{
     AlertBatch, AlertRow, DeliveryUpdate, GroupRow, MemberRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
 };
 pub use audit::{AuditQuery, AuditRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
+pub use events::{EventStore, ParkedStore, StatusEventStore};
 pub use evidence::CheckEvidence;
 pub use monitor_live::MonitorLiveRow;
 pub use monitor_results::{MonitorBatch, MonitorHistoryRow, MonitorResultRow, RollupRow, RollupScope, UptimeRow};
+pub use monitors::{EvidenceStore, MonitorLiveStore, MonitorResultStore, MonitorStore, PingStore};
 pub use parked::ParkedEvent;
 pub use pings::{HeartbeatRow, PingOrigin, PingRow};
 pub use postgres::PostgresStore;
 pub use retention::{PurgeRule, Workflows};
+pub use schedules::FireStore;
 pub use secret_box::SecretBox;
 pub use sessions::{SessionRow, SignInStateRow};
 pub use sqlite::SqliteStore;
@@ -68,6 +79,7 @@ pub use status_pages::{
 pub use tokens::{DefinitionRow, NodeRow, TokenRow};
 pub use users::{AccountRefresh, UserRow};
 pub use work::{WorkChange, WorkOffer};
+pub use workflows::{InboxStore, InstanceStore, WorkStore, WorkflowStore};
 
 /// A storage failure.
 #[derive(Debug, Error)]
@@ -286,43 +298,25 @@ pub struct InstanceFilter {
 
 /// Durable storage for instances, schedules and secrets.
 #[async_trait]
-pub trait Store: StatusPageStore + Send + Sync + 'static {
-    /// Writes a batch in one transaction.
-    async fn commit(&self, batch: &CommitBatch) -> Result<()>;
+pub trait Store:
+    StatusPageStore
+    + AccountStore
+    + AlertingStore
+    + MonitorStore
+    + FireStore
+    + EventStore
+    + WorkflowStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Closes the connections (after the last write).
     async fn close(&self);
-    /// One instance.
-    async fn instance(&self, id: &str) -> Result<Option<Instance>>;
-    /// Which of `ids` name stored instances (any status).
-    async fn existing_instances(&self, ids: &[String]) -> Result<Vec<String>>;
-    /// One instance's stored state, undecoded (for readers that need only some fields).
-    async fn instance_json(&self, id: &str) -> Result<Option<String>>;
-    /// Every instance that has not ended, for recovery.
-    async fn unfinished_instances(&self) -> Result<Vec<Instance>>;
-    /// Instances, newest first (then by id).
-    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceSummary>>;
-    /// Deletes the instances that match `filter` and have ended (a running instance is never
-    /// purged), at most `filter.limit` of them. Returns their ids.
-    async fn purge_instances(&self, filter: &InstanceFilter) -> Result<Vec<String>>;
-    /// Deletes instance `id` if it has ended. Returns whether it did.
-    async fn purge_instance(&self, id: &str) -> Result<bool>;
-    /// How many instances are stored (running and ended).
-    async fn count_instances(&self) -> Result<u64>;
     /// The database's size on disk in bytes, where the store can tell (PostgreSQL); `None` for
     /// a file store, whose files the caller can measure.
     async fn size_bytes(&self) -> Result<Option<u64>> {
         Ok(None)
     }
-    /// Deletes up to `limit` ended instances `rule` covers (retention); returns how many.
-    async fn purge_ended(&self, rule: &PurgeRule, limit: u32) -> Result<u64>;
-    /// Deletes up to `limit` ended instances of `workflow` past the newest `keep` of their
-    /// schedule (ranked over all partitions, deleted in `parts` only); returns how many.
-    async fn purge_beyond_last(&self, workflow: &str, keep: u32, parts: Option<&[u32]>, limit: u32) -> Result<u64>;
-    /// Deletes up to `limit` resolved alerts (condition `ok`, nothing due) last changed before
-    /// `before`, in `parts`, with their delivered notices; returns their dedup keys.
-    async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>>;
-    /// Deletes up to `limit` schedule fire records (started or skipped) executed before `before`.
-    async fn prune_fires(&self, before: Millis, limit: u32) -> Result<u64>;
     /// Writes (or replaces) definitions, all or none, in one transaction.
     async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()>;
     /// Writes (or replaces) one definition.
@@ -339,163 +333,18 @@ pub trait Store: StatusPageStore + Send + Sync + 'static {
     async fn node_heartbeat(&self, node: &NodeRow) -> Result<()>;
     /// Every node that ever ran on this database, oldest first.
     async fn nodes(&self) -> Result<Vec<NodeRow>>;
-    /// How late each fire since `since` started (executed minus scheduled time, ms), newest first,
-    /// at most 10,000.
-    async fn fire_lags(&self, since: Millis) -> Result<Vec<Millis>>;
-    /// Adds an API token.
-    async fn put_token(&self, token: &TokenRow) -> Result<()>;
-    /// Every API token, revoked ones included, oldest first.
-    async fn tokens(&self) -> Result<Vec<TokenRow>>;
-    /// Revokes token `id` and ends its UI sessions; false when it does not exist or was
-    /// already revoked.
-    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
-    /// Records that token `id` was used at `at`.
-    async fn touch_token(&self, id: &str, at: Millis) -> Result<()>;
-    /// Adds an account, or changes what an admin changes of it (not its password, code or
-    /// sign-in counts); ends its UI sessions when `end_sessions` (the account disabled).
-    async fn put_user(&self, user: &UserRow, end_sessions: bool) -> Result<()>;
-    /// Adds an account unless one has its id (a first sign-in on two nodes at once); false when
-    /// one had.
-    async fn add_user(&self, user: &UserRow) -> Result<bool>;
-    /// The account `id`.
-    async fn user(&self, id: &str) -> Result<Option<UserRow>>;
-    /// Every account, by id.
-    async fn users(&self) -> Result<Vec<UserRow>>;
-    /// Takes a sign-in try for `id` at `at`, before its password is checked (a success clears
-    /// it): the tries in a row, this one included; `None` when the account is paused or gone.
-    /// From the `free`th try in a row it also pauses the account until `pause_until`, at once.
-    async fn reserve_sign_in(&self, id: &str, at: Millis, free: u32, pause_until: Millis) -> Result<Option<u32>>;
-    /// Pauses `id`'s sign-ins until `until` (a longer pause is kept).
-    async fn pause_sign_ins(&self, id: &str, until: Millis) -> Result<()>;
-    /// Sets or removes `id`'s password hash, and ends its UI sessions.
-    async fn set_password(&self, id: &str, hash: Option<&str>) -> Result<()>;
-    /// Sets or removes `id`'s sealed one-time-code secret; ends its UI sessions when
-    /// `end_sessions`.
-    async fn set_totp(&self, id: &str, sealed: Option<&str>, end_sessions: bool) -> Result<()>;
-    /// Records that `id` signed in at `at`.
-    async fn user_signed_in(&self, id: &str, at: Millis) -> Result<()>;
-    /// Takes one-time-code time step `step` for `id`; false when it, or a later one, was taken.
-    async fn claim_totp_step(&self, id: &str, step: i64) -> Result<bool>;
-    /// Status events of the partitions `parts` to publish now (`next_attempt_at <= now`), oldest
-    /// first.
-    async fn pending_status_events(&self, parts: &[u32], now: Millis, limit: u32) -> Result<Vec<StatusEventRow>>;
-    /// Forgets published status events.
-    async fn delete_status_events(&self, ids: &[i64]) -> Result<()>;
-    /// Records a failed attempt: not before `next_attempt_at`.
-    async fn defer_status_event(&self, id: i64, next_attempt_at: Millis, error: &str) -> Result<()>;
-    /// Parks messages an event handler could not act on (one per queue and message id).
-    async fn park_events(&self, parked: &[ParkedEvent]) -> Result<()>;
-    /// Parked messages, newest first.
-    async fn parked_events(&self, limit: u32) -> Result<Vec<ParkedEvent>>;
-    /// Forgets a parked message; false when there was none.
-    async fn delete_parked_event(&self, id: i64) -> Result<bool>;
-    /// Keeps a failed browser check's evidence, and forgets all but the monitor's newest
-    /// [`evidence::KEPT_PER_MONITOR`].
-    async fn keep_check_evidence(&self, evidence: &CheckEvidence) -> Result<()>;
-    /// A monitor's kept evidence, newest first, without the screenshots' bytes.
-    async fn check_evidence(&self, monitor: &str, limit: u32) -> Result<Vec<CheckEvidence>>;
-    /// Forgets every monitor's evidence from before `before` (a deleted monitor's goes this way);
-    /// how many were forgotten.
-    async fn prune_check_evidence(&self, before: Millis) -> Result<u64>;
-    /// The screenshot of a monitor's evidence from `at`.
-    async fn check_screenshot(&self, monitor: &str, at: Millis) -> Result<Option<Vec<u8>>>;
-    /// Asks the node running monitor `monitor` to relay what its memory holds of it until
-    /// `until`, and returns what it relayed so far (see [`monitor_live`]).
-    async fn want_monitor_live(&self, monitor: &str, until: Millis) -> Result<Option<MonitorLiveRow>>;
-    /// The monitors some node wants relayed at `now`.
-    async fn wanted_monitor_live(&self, now: Millis) -> Result<Vec<String>>;
-    /// Writes the relayed bodies `(monitor, body)`, dated `at`.
-    async fn put_monitor_live(&self, rows: &[(String, String)], at: Millis) -> Result<()>;
-    /// Forgets the relays nobody wanted since `before`.
-    async fn forget_monitor_live(&self, before: Millis) -> Result<()>;
-    /// Adds a UI session, and forgets those that expired by its start.
-    async fn put_session(&self, session: &SessionRow) -> Result<()>;
-    /// The session whose id hashes to `id_hash`, unless it expired by `now`.
-    async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<SessionRow>>;
-    /// Ends a session; false when there was none.
-    async fn delete_session(&self, id_hash: &str) -> Result<bool>;
-    /// Brings an account up to date at a sign-in through its provider; false when it is disabled
-    /// or no longer that provider's person.
-    async fn refresh_signed_in(&self, refresh: &AccountRefresh) -> Result<bool>;
-    /// Gives account `id`, made by an admin for a provider (`external_id` = `marker`), to the
-    /// person `external_id` signing in through it; false when it is not (or no longer) so.
-    async fn claim_account(&self, id: &str, marker: &str, external_id: &str, source: &str) -> Result<bool>;
-    /// Records a change in the audit log; gives its id.
-    async fn append_audit(&self, row: &AuditRow) -> Result<i64>;
-    /// Audit rows matching `query`, newest first.
-    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRow>>;
-    /// Deletes at most `limit` audit rows recorded before `before`; how many went.
-    async fn prune_audit(&self, before: Millis, limit: u32) -> Result<u64>;
-    /// Adds a sign-in sent to an identity provider, and forgets those expired by `now`.
-    async fn put_sign_in_state(&self, state: &SignInStateRow, now: Millis) -> Result<()>;
-    /// Takes (deletes and gives) the pending sign-in whose `state` hashes to `state_hash`, if it
-    /// has not expired by `now`: once, on any node.
-    async fn take_sign_in_state(&self, state_hash: &str, now: Millis) -> Result<Option<SignInStateRow>>;
-    /// Claims fire times and moves schedule cursors in one transaction. Returns, per claim, whether
-    /// this call inserted it (false: another process already claimed that fire time).
-    /// With `fence`, nothing is claimed unless the node owns the schedules' partitions.
-    async fn claim_fires(
-        &self,
-        claims: &[FireClaim],
-        cursors: &[ScheduleCursor],
-        fence: Option<&Fence>,
-    ) -> Result<Vec<bool>>;
-    /// Persisted next fire time per schedule.
-    async fn schedule_cursors(&self) -> Result<Vec<ScheduleCursor>>;
-    /// Fires claimed whose instance was never committed (a crash between the two).
-    async fn unstarted_fires(&self) -> Result<Vec<FireClaim>>;
-    /// Fires of one schedule, newest first.
-    async fn fires(&self, schedule: &str, limit: u32) -> Result<Vec<FireClaim>>;
     /// Stores a sealed secret.
     async fn put_secret(&self, name: &str, sealed: &[u8], now: Millis) -> Result<()>;
     /// All sealed secrets.
     async fn secrets(&self) -> Result<Vec<(String, Vec<u8>)>>;
     /// Deletes a secret; false when it did not exist.
     async fn delete_secret(&self, name: &str) -> Result<bool>;
-
-    /// Writes alert states and the outbox entries they caused in one transaction; returns the new
-    /// entries' ids, in order.
-    async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>>;
     /// How many alert commits may run at once when they write disjoint rows: more than one where
     /// each runs on a connection of its own and waits on a server's round trips (PostgreSQL);
     /// one where commits queue for one writer anyway (SQLite).
     fn alert_commits_side_by_side(&self) -> usize {
         1
     }
-    /// One alert.
-    async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>>;
-    /// Alerts, most recently changed first; only `pending` and `firing` ones when `active_only`.
-    async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>>;
-    /// Resolved alerts (`ok`), most recently resolved first, at most `limit`: read through the
-    /// index that holds resolved alerts only, so it costs `limit` rows however many are kept.
-    async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>>;
-    /// Outbox entries still to deliver, in id order.
-    async fn pending_outbox(&self) -> Result<Vec<OutboxEntry>>;
-    /// Outbox entries of one status, newest first.
-    async fn outbox(&self, status: OutboxStatus, limit: u32) -> Result<Vec<OutboxEntry>>;
-    /// One alert's notifications, whatever their status, newest first, at most `limit`: who was
-    /// told what and when.
-    async fn alert_outbox(&self, dedup_key: &str, limit: u32) -> Result<Vec<OutboxEntry>>;
-    /// Records the result of a delivery attempt (and counts the attempt).
-    async fn record_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<()> {
-        self.record_deliveries(&[(id, update.clone())]).await
-    }
-    /// Records many delivery results in one transaction.
-    async fn record_deliveries(&self, updates: &[(i64, DeliveryUpdate)]) -> Result<()>;
-    /// Adds or replaces a silence.
-    async fn put_silence(&self, silence: &SilenceRow) -> Result<()>;
-    /// All silences, including expired ones, newest first.
-    async fn silences(&self) -> Result<Vec<SilenceRow>>;
-    /// Deletes a silence; false when it did not exist.
-    async fn delete_silence(&self, id: &str) -> Result<bool>;
-    /// Records an operator's acknowledgement of a key, for the alert manager to apply.
-    async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()>;
-    /// Pending acknowledgement requests, oldest first.
-    async fn ack_requests(&self) -> Result<Vec<String>>;
-    /// Removes acknowledgement requests once they are applied and committed.
-    async fn clear_ack_requests(&self, keys: &[String]) -> Result<()>;
-    /// Deletes delivered and failed outbox rows that finished before `before`; returns how many.
-    async fn prune_outbox(&self, before: Millis) -> Result<u64>;
 
     /// Every partition's lease, by partition.
     async fn leases(&self) -> Result<Vec<LeaseRow>>;
@@ -506,85 +355,11 @@ pub trait Store: StatusPageStore + Send + Sync + 'static {
     async fn renew_leases(&self, node: &str, until: Millis) -> Result<Vec<u32>>;
     /// Gives up `node`'s leases of `parts`.
     async fn release_leases(&self, node: &str, parts: &[u32]) -> Result<()>;
-    /// The unfinished instances of `parts`, oldest first.
-    async fn unfinished_instances_in(&self, parts: &[u32]) -> Result<Vec<Instance>>;
-    /// The alerts whose dedup keys belong to `parts`.
-    async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>>;
-    /// Outbox entries still to deliver whose keys belong to `parts`, in id order.
-    async fn pending_outbox_in(&self, parts: &[u32]) -> Result<Vec<OutboxEntry>>;
-    /// Which of `names` have an alert firing (monitors whose dependents are held).
-    async fn firing_names(&self, names: &[String]) -> Result<Vec<String>>;
-    /// The notification groups whose keys belong to `parts`.
-    async fn groups_in(&self, parts: &[u32]) -> Result<Vec<GroupRow>>;
-    /// Up to `limit` of the notification groups' alerts, as (group key, member key, alert JSON):
-    /// routed pushed alerts are stored only there. An alert in several groups comes once per group.
-    async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>>;
     /// Reserves the next block of ids of sequence `name` for this process alone: its number,
     /// from 1 up. Ids `number << 32` up to the next block's are its own on every node.
     async fn reserve_id_block(&self, name: &str) -> Result<i64>;
-    /// One notification group's row (without its members).
-    async fn alert_group(&self, group_key: &str) -> Result<Option<GroupRow>>;
     /// Writes store-wide setting `key` (the Alertmanager configuration every node reads).
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
-    /// Applies changes to the workers' shared queue, in order, in one transaction.
-    async fn change_work(&self, changes: &[WorkChange]) -> Result<()>;
-    /// Claims up to `count` offers of `task_type` visible at `now`, oldest first: each offer is
-    /// returned to one caller only, however many nodes ask at once, and hidden until
-    /// `claimed_until` (returned with the time it was visible from). The claimer removes it with
-    /// [`WorkChange::Taken`] once its claim is delivered; unremoved, it shows again then.
-    async fn take_work(
-        &self,
-        task_type: &str,
-        count: u32,
-        now: Millis,
-        claimed_until: Millis,
-    ) -> Result<Vec<WorkOffer>>;
-    /// How many offers wait, per task type.
-    async fn work_sizes(&self) -> Result<Vec<(String, u64)>>;
-    /// Adds inbox messages and tells their partitions' owners.
-    async fn put_inbox(&self, rows: &[NewInboxRow]) -> Result<()>;
-    /// Inbox messages of `parts`, oldest first, at most `limit`. Reading does not remove them:
-    /// the transaction that applies a message deletes it.
-    async fn inbox(&self, parts: &[u32], limit: u32) -> Result<Vec<InboxRow>>;
-    /// Deletes inbox messages (ones that needed nothing written).
-    async fn delete_inbox(&self, ids: &[i64]) -> Result<()>;
-    /// Writes monitor results: latest readings, closed history buckets and gone series, in one
-    /// transaction.
-    async fn put_monitor_results(&self, batch: &MonitorBatch) -> Result<()>;
-    /// The latest reading of every series, or of `monitor`'s (`""`: every monitor's).
-    async fn monitor_results(&self, monitor: &str) -> Result<Vec<MonitorResultRow>>;
-    /// The latest reading of every series of `monitors`, by monitor and series.
-    async fn monitor_results_of(&self, monitors: &[String]) -> Result<Vec<MonitorResultRow>>;
-    /// `monitor`'s history buckets from `since` on, oldest first, at most `limit`.
-    async fn monitor_history(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<MonitorHistoryRow>>;
-    /// Deletes history buckets older than `before`, at most `limit` of them; returns how many.
-    async fn prune_monitor_history(&self, before: Millis, limit: u32) -> Result<u64>;
-    /// One monitor's downsampled buckets of `width` from `since` on, oldest first, at most `limit`;
-    /// with an empty name, every monitor's, by monitor and then oldest first.
-    async fn monitor_rollups(
-        &self,
-        monitor: &str,
-        width: Millis,
-        since: Millis,
-        limit: u32,
-    ) -> Result<Vec<MonitorHistoryRow>>;
-    /// Checks and failing checks per series in the `width` rollups from `since` on, of one
-    /// monitor or (empty name) of all.
-    async fn monitor_uptime(&self, monitor: &str, width: Millis, since: Millis) -> Result<Vec<UptimeRow>>;
-    /// The checks and failing checks of `monitors` together (every series) per rollup bucket of
-    /// `width` from `since` on, summed in the database: `(bucket, checks, failing)`, oldest first.
-    async fn rollup_sums(&self, monitors: &[String], width: Millis, since: Millis) -> Result<Vec<(Millis, u64, u64)>>;
-    /// Deletes up to `limit` rollups of `scope` older than `before`; returns how many.
-    async fn prune_monitor_rollups(&self, scope: &RollupScope, before: Millis, limit: u32) -> Result<u64>;
-    /// Appends pings and advances their heartbeats' states, in one transaction; returns the new
-    /// states of the heartbeats the pings were for.
-    async fn record_pings(&self, pings: &[PingRow], now: Millis) -> Result<Vec<HeartbeatRow>>;
-    /// Heartbeat states changed at or after `since` (0: all).
-    async fn heartbeats(&self, since: Millis) -> Result<Vec<HeartbeatRow>>;
-    /// `monitor`'s latest pings, newest first, at most `limit`.
-    async fn pings(&self, monitor: &str, limit: u32) -> Result<Vec<PingRow>>;
-    /// Deletes pings received before `before`, at most `limit`; returns how many.
-    async fn prune_pings(&self, before: Millis, limit: u32) -> Result<u64>;
     /// A store-wide setting (`ping_salt`).
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Gives back memory the store's connections hold but do not need (SQLite: the pages a bulk

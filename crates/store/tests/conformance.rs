@@ -12,7 +12,7 @@ async fn store_and_close(path: &std::path::Path, i: &vigil_core::instance::Insta
     let store = vigil_store::SqliteStore::open(path).await.unwrap();
     let batch =
         vigil_store::CommitBatch { instances: vec![vigil_store::InstanceRow::from_instance(i)], ..Default::default() };
-    vigil_store::Store::commit(&store, &batch).await.unwrap();
+    vigil_store::InstanceStore::commit(&store, &batch).await.unwrap();
     store.close().await;
 }
 
@@ -23,7 +23,7 @@ async fn sqlite_state_survives_reopen() {
     let i = vigil_core::instance::Instance::new("r1".into(), "w".into(), 1, serde_json::json!({}), 5);
     store_and_close(&path, &i).await;
     let store = vigil_store::SqliteStore::open(&path).await.unwrap();
-    assert_eq!(vigil_store::Store::instance(&store, "r1").await.unwrap(), Some(i));
+    assert_eq!(vigil_store::InstanceStore::instance(&store, "r1").await.unwrap(), Some(i));
 }
 
 #[tokio::test]
@@ -84,6 +84,6 @@ async fn sqlite_correlation_ids_of_older_instances_are_searchable() {
     }
     let store = vigil_store::SqliteStore::open(&path).await.unwrap();
     let filter = vigil_store::InstanceFilter { correlation_id: Some("c-9".into()), limit: 5, ..Default::default() };
-    let found = vigil_store::Store::list_instances(&store, &filter).await.unwrap();
+    let found = vigil_store::InstanceStore::list_instances(&store, &filter).await.unwrap();
     assert_eq!(found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["old"]);
 }

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use serde_json::json;
 use vigil_core::instance::Instance;
-use vigil_store::{CommitBatch, InstanceRow, SqliteStore, Store};
+use vigil_store::{CommitBatch, InstanceRow, SqliteStore};
 
 /// The checkpointer truncates a WAL larger than this even while writes go on (4 MB).
 const BUSY_LIMIT: u64 = 4 * 1024 * 1024;

@@ -182,6 +182,12 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::accounts::accounts_store!(PostgresStore, Postgres);
+crate::alerting::alerting_store!(PostgresStore, Postgres);
+crate::monitors::monitors_store!(PostgresStore, Postgres);
+crate::schedules::schedules_store!(PostgresStore, Postgres);
+crate::events::events_store!(PostgresStore, Postgres);
+crate::workflows::workflows_store!(PostgresStore, Postgres);
 crate::status_pages::status_page_store!(PostgresStore, Postgres, sqlx::PgConnection);
 crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UPDATE");
 crate::retention::retention_store_methods!(PostgresStore, Postgres);

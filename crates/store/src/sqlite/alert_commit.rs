@@ -62,7 +62,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{GroupRow, MemberRow, Store};
+    use crate::{AlertStore, GroupRow, MemberRow};
 
     fn group(key: &str) -> GroupRow {
         GroupRow { group_key: key.into(), next_wake: None, updated_at: 1, state: "{}".into(), members: Vec::new() }

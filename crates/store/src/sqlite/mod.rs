@@ -198,6 +198,12 @@ async fn apply_migrations(conn: &mut sqlx::SqliteConnection) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::accounts::accounts_store!(SqliteStore, Sqlite);
+crate::alerting::alerting_store!(SqliteStore, Sqlite);
+crate::monitors::monitors_store!(SqliteStore, Sqlite);
+crate::schedules::schedules_store!(SqliteStore, Sqlite);
+crate::events::events_store!(SqliteStore, Sqlite);
+crate::workflows::workflows_store!(SqliteStore, Sqlite);
 crate::status_pages::status_page_store!(SqliteStore, Sqlite, sqlx::SqliteConnection);
 crate::monitor_results::monitor_store_methods!(SqliteStore, Sqlite, "");
 crate::retention::retention_store_methods!(SqliteStore, Sqlite);
@@ -213,7 +219,7 @@ crate::shared_store::store_impl!(SqliteStore, Sqlite, {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
+    use crate::PingStore;
 
     /// A database made before heartbeat states were stored WITHOUT ROWID keeps its states when it
     /// is opened by this version, and pings go on advancing them.

@@ -5,6 +5,8 @@
 //! (the readers' included: they run in this process).
 
 use std::sync::Arc;
+use vigil_store::TokenStore;
+use vigil_store::UserStore;
 
 use anyhow::{Result, ensure};
 use serde_json::json;
@@ -13,7 +15,7 @@ use vigil_core::principal::Role;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, SecretValues, SystemClock};
 use vigil_server::auth::Auth;
-use vigil_store::{SqliteStore, Store, UserRow};
+use vigil_store::{SqliteStore, UserRow};
 
 use super::measure::{cpu_seconds, rss_mb, serve_api_with};
 use super::status_page::{at, read};

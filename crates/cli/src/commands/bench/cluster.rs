@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::FireStore;
 
 use anyhow::{Context, Result};
 use serde_json::json;

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::FireStore;
+use vigil_store::InstanceStore;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -10,7 +12,7 @@ use vigil_core::instance::WorkflowStatus;
 use vigil_core::schedule::ScheduleDef;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, StartRequest, SystemClock};
-use vigil_store::{FireStatus, SqliteStore, Store};
+use vigil_store::{FireStatus, SqliteStore};
 
 use super::measure::{Arrivals, five_tasks, receiver, rss_mb, serve_api, workflow};
 

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigil_store::InstanceStore;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -12,7 +13,7 @@ use vigil_connectors::sinks::{Brokers, Message, Publisher};
 use vigil_core::event_handler::build_event_handler;
 use vigil_core::time::Clock;
 use vigil_runtime::{Engine, EngineConfig, SecretValues, SystemClock};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::SqliteStore;
 
 use super::measure::{cpu_seconds, five_tasks, rss_mb, workflow, write_bytes};
 
