@@ -1,6 +1,7 @@
-//! Accounts, their API tokens, UI sessions and sign-ins in flight, and the audit log. [`AccountStore`] sums the traits below; a backend gets them all from one
-//! [`accounts_store!`] line, whose SQL is the same on SQLite and PostgreSQL (each trait's
-//! methods written once, in the macro named after it).
+//! Accounts, their API tokens, UI sessions and sign-ins in flight, and the audit log.
+//! [`AccountStore`] sums the traits below; a backend gets them all from one [`accounts_store!`]
+//! line, whose SQL is the same on SQLite and PostgreSQL: each trait's methods are written once, in
+//! the macro named after it, and expanded in each backend's module, where its row helpers are.
 
 use async_trait::async_trait;
 use vigil_core::time::Millis;

@@ -1,6 +1,7 @@
-//! Alerts, the outbox of their notifications, notification groups, silences and acknowledgements. [`AlertingStore`] sums the traits below; a backend gets them all from one
-//! [`alerting_store!`] line, whose SQL is the same on SQLite and PostgreSQL (each trait's
-//! methods written once, in the macro named after it).
+//! Alerts, the outbox of their notifications, notification groups, silences and acknowledgements.
+//! [`AlertingStore`] sums the traits below; a backend gets them all from one [`alerting_store!`]
+//! line, whose SQL is the same on SQLite and PostgreSQL: each trait's methods are written once, in
+//! the macro named after it, and expanded in each backend's module, where its row helpers are.
 
 use async_trait::async_trait;
 use vigil_core::time::Millis;

@@ -1,6 +1,7 @@
-//! Monitors' results and history, heartbeats' pings, browser checks' evidence and the live relay. [`MonitorStore`] sums the traits below; a backend gets them all from one
-//! [`monitors_store!`] line, whose SQL is the same on SQLite and PostgreSQL (each trait's
-//! methods written once, in the macro named after it).
+//! Monitors' results and history, heartbeats' pings, browser checks' evidence and the live relay.
+//! [`MonitorStore`] sums the traits below; a backend gets them all from one [`monitors_store!`]
+//! line, whose SQL is the same on SQLite and PostgreSQL: each trait's methods are written once, in
+//! the macro named after it, and expanded in each backend's module, where its row helpers are.
 
 use async_trait::async_trait;
 use vigil_core::time::Millis;

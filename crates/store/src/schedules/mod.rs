@@ -1,6 +1,7 @@
-//! Schedule fires, claimed once, and the schedules' cursors. [`ScheduleStore`] sums the traits below; a backend gets them all from one
-//! [`schedules_store!`] line, whose SQL is the same on SQLite and PostgreSQL (each trait's
-//! methods written once, in the macro named after it).
+//! Schedule fires, claimed once, and the schedules' cursors: [`FireStore`]. A backend gets it
+//! from one [`schedules_store!`] line, whose SQL is the same on SQLite and PostgreSQL: the
+//! methods are written once, in `fire_store!`, and expanded in each backend's module, where its
+//! row helpers are.
 
 use async_trait::async_trait;
 use vigil_core::time::Millis;

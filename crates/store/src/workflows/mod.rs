@@ -1,6 +1,7 @@
-//! Instances, the workers' shared queue and the partitions' inboxes. [`WorkflowStore`] sums the traits below; a backend gets them all from one
-//! [`workflows_store!`] line, whose SQL is the same on SQLite and PostgreSQL (each trait's
-//! methods written once, in the macro named after it).
+//! Instances, the workers' shared queue and the partitions' inboxes. [`WorkflowStore`] sums the
+//! traits below; a backend gets them all from one [`workflows_store!`] line, whose SQL is the same
+//! on SQLite and PostgreSQL: each trait's methods are written once, in the macro named after it,
+//! and expanded in each backend's module, where its row helpers are.
 
 use async_trait::async_trait;
 use vigil_core::instance::Instance;
