@@ -104,7 +104,15 @@ macro_rules! cluster_sql {
         fn parts_of(rows: &[$row]) -> Result<Vec<u32>> {
             rows.iter().map(|r| Ok(r.try_get::<i64, _>("part")? as u32)).collect()
         }
+    };
+}
 
+pub(crate) use cluster_sql;
+
+/// `impl $store` with the cluster methods the backends' `Store` impls call (`leases_impl` and
+/// friends), over the helpers [`cluster_sql!`] expands beside them; the same arguments.
+macro_rules! cluster_store_sql {
+    ($store:ty, $db:ty, $conn:ty, $row:ty, fence_lock: $fence_lock:literal, claim_lock: $claim_lock:literal) => {
         impl $store {
             pub(super) async fn leases_impl(&self) -> Result<Vec<LeaseRow>> {
                 let rows = sqlx::query("SELECT * FROM partition_leases ORDER BY part").fetch_all(&self.reader).await?;
@@ -244,4 +252,4 @@ macro_rules! cluster_sql {
     };
 }
 
-pub(crate) use cluster_sql;
+pub(crate) use cluster_store_sql;

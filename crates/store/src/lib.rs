@@ -21,6 +21,7 @@ mod conformance_monitors;
 mod conformance_retention;
 #[cfg(any(test, feature = "testkit"))]
 mod conformance_users;
+pub mod definitions;
 pub mod events;
 pub mod evidence;
 mod listing;
@@ -52,12 +53,13 @@ use vigil_core::instance::{Instance, WorkflowStatus};
 use vigil_core::time::Millis;
 
 pub use accounts::{AccountStore, AuditStore, SessionStore, TokenStore, UserStore};
-pub use alerting::{AlertStore, AlertingStore, OutboxStore, SilenceStore};
+pub use alerting::{AckStore, AlertStore, AlertingStore, OutboxStore, SilenceStore};
 pub use alerts::{
     AlertBatch, AlertRow, DeliveryUpdate, GroupRow, MemberRow, NewOutboxEntry, OutboxEntry, OutboxStatus, SilenceRow,
 };
 pub use audit::{AuditQuery, AuditRow};
 pub use cluster::{Fence, InboxRow, LeaseRow, NewInboxRow, Notice, PARTITIONS, fnv1a, fnv1a_bytes, partition_of};
+pub use definitions::DefinitionStore;
 pub use events::{EventStore, ParkedStore, StatusEventStore};
 pub use evidence::CheckEvidence;
 pub use monitor_live::MonitorLiveRow;
@@ -296,10 +298,12 @@ pub struct InstanceFilter {
     pub limit: u32,
 }
 
-/// Durable storage for instances, schedules and secrets.
+/// Durable storage: the sum of every feature's store traits, and the node's own methods
+/// (nodes, leases, id blocks, settings, secrets, notices, space).
 #[async_trait]
 pub trait Store:
     StatusPageStore
+    + DefinitionStore
     + AccountStore
     + AlertingStore
     + MonitorStore
@@ -317,18 +321,6 @@ pub trait Store:
     async fn size_bytes(&self) -> Result<Option<u64>> {
         Ok(None)
     }
-    /// Writes (or replaces) definitions, all or none, in one transaction.
-    async fn put_definitions(&self, defs: &[DefinitionRow]) -> Result<()>;
-    /// Writes (or replaces) one definition.
-    async fn put_definition(&self, def: &DefinitionRow) -> Result<()> {
-        self.put_definitions(std::slice::from_ref(def)).await
-    }
-    /// The definitions of `kind`, by name then version.
-    async fn definitions(&self, kind: &str) -> Result<Vec<DefinitionRow>>;
-    /// The newest version of definition `name` of `kind`, if any.
-    async fn latest_definition(&self, kind: &str, name: &str) -> Result<Option<DefinitionRow>>;
-    /// Deletes one version of a definition, or all when `version` is `None`; returns how many.
-    async fn delete_definition(&self, kind: &str, name: &str, version: Option<u32>) -> Result<u64>;
     /// Records a node's heartbeat (inserting it the first time).
     async fn node_heartbeat(&self, node: &NodeRow) -> Result<()>;
     /// Every node that ever ran on this database, oldest first.

@@ -395,11 +395,17 @@ macro_rules! monitor_store_methods {
             }
 
             pub(crate) async fn monitor_results_impl(&self, monitor: &str) -> Result<Vec<crate::MonitorResultRow>> {
-                let rows = sqlx::query(crate::monitor_results::SELECT_RESULTS).bind(monitor).fetch_all(&self.reader).await?;
+                let rows =
+                    sqlx::query(crate::monitor_results::SELECT_RESULTS).bind(monitor).fetch_all(&self.reader).await?;
                 rows.iter().map(|r| Ok(crate::monitor_results::result_row!(r))).collect()
             }
 
-            pub(crate) async fn monitor_history_impl(&self, monitor: &str, since: Millis, limit: u32) -> Result<Vec<crate::MonitorHistoryRow>> {
+            pub(crate) async fn monitor_history_impl(
+                &self,
+                monitor: &str,
+                since: Millis,
+                limit: u32,
+            ) -> Result<Vec<crate::MonitorHistoryRow>> {
                 let rows = sqlx::query(crate::monitor_results::SELECT_HISTORY)
                     .bind(monitor)
                     .bind(since)
@@ -452,12 +458,7 @@ macro_rules! monitor_store_methods {
                 } else {
                     crate::monitor_results::SELECT_UPTIME
                 };
-                let rows = sqlx::query(sql)
-                    .bind(monitor)
-                    .bind(width)
-                    .bind(since)
-                    .fetch_all(&self.reader)
-                    .await?;
+                let rows = sqlx::query(sql).bind(monitor).bind(width).bind(since).fetch_all(&self.reader).await?;
                 rows.iter()
                     .map(|r| {
                         Ok(crate::monitor_results::UptimeRow {
@@ -498,7 +499,17 @@ macro_rules! monitor_store_methods {
                 q.push(" LIMIT ").push_bind(limit.max(1) as i64).push(")");
                 Ok(q.build().execute(&self.writer).await?.rows_affected())
             }
+        }
+    };
+}
 
+pub(crate) use monitor_store_methods;
+
+/// `impl $store` with the heartbeat and settings `<method>_impl` functions, beside
+/// [`monitor_store_methods!`]; the same arguments.
+macro_rules! ping_store_methods {
+    ($store:ty, $db:ty, $lock:expr) => {
+        impl $store {
             pub(crate) async fn record_pings_impl(&self, pings: &[crate::PingRow], now: Millis) -> Result<Vec<crate::HeartbeatRow>> {
                 if pings.is_empty() {
                     return Ok(Vec::new());
@@ -569,7 +580,7 @@ macro_rules! monitor_store_methods {
     };
 }
 
-pub(crate) use monitor_store_methods;
+pub(crate) use ping_store_methods;
 
 #[cfg(test)]
 mod tests {

@@ -411,6 +411,59 @@ macro_rules! audit_store {
 
 pub(crate) use audit_store;
 
+/// Decoding and binding an account's row, for backend rows `$row` and database `$db`. Expanded in each backend's module.
+macro_rules! account_rows {
+    ($row:ty, $db:ty, $conn:ty, $like:literal) => {
+        fn user_of(row: &$row) -> Result<crate::UserRow> {
+            Ok(crate::UserRow {
+                id: row.try_get("id")?,
+                display_name: row.try_get("display_name")?,
+                email: row.try_get("email")?,
+                kind: row.try_get("kind")?,
+                source: row.try_get("source")?,
+                role: row.try_get("role")?,
+                password_hash: row.try_get("password_hash")?,
+                totp_sealed: row.try_get("totp_sealed")?,
+                totp_last_step: row.try_get("totp_last_step")?,
+                failed_sign_ins: row.try_get::<i64, _>("failed_sign_ins")?.max(0) as u32,
+                last_failed_at: row.try_get("last_failed_at")?,
+                paused_until: row.try_get("paused_until")?,
+                last_sign_in_at: row.try_get("last_sign_in_at")?,
+                created_at: row.try_get("created_at")?,
+                disabled_at: row.try_get("disabled_at")?,
+                external_id: row.try_get("external_id")?,
+                groups: crate::users::groups_of(&row.try_get::<String, _>("provider_groups")?),
+            })
+        }
+
+        /// Binds an account's columns in the order of `users`' statements.
+        fn bind_user<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            u: &'q crate::UserRow,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            q.bind(&u.id)
+                .bind(&u.display_name)
+                .bind(&u.email)
+                .bind(&u.kind)
+                .bind(&u.source)
+                .bind(&u.role)
+                .bind(&u.password_hash)
+                .bind(&u.totp_sealed)
+                .bind(u.totp_last_step)
+                .bind(i64::from(u.failed_sign_ins))
+                .bind(u.last_failed_at)
+                .bind(u.paused_until)
+                .bind(u.last_sign_in_at)
+                .bind(u.created_at)
+                .bind(u.disabled_at)
+                .bind(&u.external_id)
+                .bind(crate::users::groups_text(&u.groups))
+        }
+    };
+}
+
+pub(crate) use account_rows;
+
 /// Implements every trait of this file for backend `$store` of database `$db`.
 macro_rules! accounts_store {
     ($store:ty, $db:ty) => {

@@ -36,6 +36,11 @@ pub trait AlertStore: Send + Sync {
     /// Deletes up to `limit` resolved alerts (condition `ok`, nothing due) last changed before
     /// `before`, in `parts`, with their delivered notices; returns their dedup keys.
     async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>>;
+}
+
+/// Operators' acknowledgement requests, for the alert manager to apply.
+#[async_trait]
+pub trait AckStore: Send + Sync {
     /// Records an operator's acknowledgement of a key, for the alert manager to apply.
     async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()>;
     /// Pending acknowledgement requests, oldest first.
@@ -78,137 +83,155 @@ pub trait SilenceStore: Send + Sync {
 }
 
 /// Alerts, the outbox of their notifications, notification groups, silences and acknowledgements.
-pub trait AlertingStore: AlertStore + OutboxStore + SilenceStore {}
+pub trait AlertingStore: AlertStore + AckStore + OutboxStore + SilenceStore {}
 
-impl<S: AlertStore + OutboxStore + SilenceStore + ?Sized> AlertingStore for S {}
+impl<S: AlertStore + AckStore + OutboxStore + SilenceStore + ?Sized> AlertingStore for S {}
 
 /// `impl AlertStore for $store`, expanded in a backend's module (its row helpers in scope).
 macro_rules! alert_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::alerting::AlertStore for $store {
-        async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
-            // The usual batches go to the database in one piece where the backend can send them
-            // so (`commit_alerts_at_once`): one hand-off instead of one per statement.
-            if let Some(ids) = self.commit_alerts_at_once(batch).await? {
-                return Ok(ids);
+            async fn commit_alerts(&self, batch: &AlertBatch) -> Result<Vec<i64>> {
+                // The usual batches go to the database in one piece where the backend can send them
+                // so (`commit_alerts_at_once`): one hand-off instead of one per statement.
+                if let Some(ids) = self.commit_alerts_at_once(batch).await? {
+                    return Ok(ids);
+                }
+                let mut tx = self.writer.begin().await?;
+                if let Some(fence) = &batch.fence {
+                    cluster::check_fence(&mut tx, fence).await?;
+                }
+                run_each(&mut tx, |each| for_each_alert_statement(batch, each)).await?;
+                let mut ids = Vec::with_capacity(batch.outbox.len());
+                for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::new("");
+                    push_outbox_rows(&mut q, chunk);
+                    ids.extend(Self::insert_outbox(q, &mut tx, chunk.len()).await?);
+                }
+                cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
+                cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
+                tx.commit().await?;
+                Ok(ids)
             }
-            let mut tx = self.writer.begin().await?;
-            if let Some(fence) = &batch.fence {
-                cluster::check_fence(&mut tx, fence).await?;
-            }
-            run_each(&mut tx, |each| for_each_alert_statement(batch, each)).await?;
-            let mut ids = Vec::with_capacity(batch.outbox.len());
-            for chunk in batch.outbox.chunks(ROWS_PER_STATEMENT) {
-                let mut q = QueryBuilder::new("");
-                push_outbox_rows(&mut q, chunk);
-                ids.extend(Self::insert_outbox(q, &mut tx, chunk.len()).await?);
-            }
-            cluster::remove_inbox(&mut tx, &batch.inbox_done).await?;
-            cluster::insert_inbox(&mut tx, &batch.inbox_out).await?;
-            tx.commit().await?;
-            Ok(ids)
-        }
 
-        async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
-            let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = $1")
-                .bind(dedup_key)
-                .fetch_optional(&self.reader)
-                .await?;
-            row.as_ref().map(alert_of).transpose()
-        }
-
-        async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
-            let sql = if active_only {
-                "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT $1"
-            } else {
-                "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT $1"
-            };
-            let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
-            rows.iter().map(alert_of).collect()
-        }
-
-        async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>> {
-            let sql = "SELECT * FROM alerts WHERE condition = 'ok' ORDER BY updated_at DESC LIMIT $1";
-            let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
-            rows.iter().map(alert_of).collect()
-        }
-
-        async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
-            self.alerts_in_impl(parts).await
-        }
-
-        async fn firing_names(&self, names: &[String]) -> Result<Vec<String>> {
-            if names.is_empty() {
-                return Ok(Vec::new());
+            async fn alert(&self, dedup_key: &str) -> Result<Option<AlertRow>> {
+                let row = sqlx::query("SELECT * FROM alerts WHERE dedup_key = $1")
+                    .bind(dedup_key)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(alert_of).transpose()
             }
-            let mut q: QueryBuilder<$db> =
-                QueryBuilder::new("SELECT DISTINCT name FROM alerts WHERE condition = 'firing' AND name IN (");
-            let mut list = q.separated(", ");
-            for n in names {
-                list.push_bind(n);
-            }
-            q.push(")");
-            let rows = q.build().fetch_all(&self.reader).await?;
-            rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
-        }
 
-        async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
-            if parts.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut q: QueryBuilder<$db> = QueryBuilder::new("SELECT * FROM alert_groups WHERE part IN (");
-            let mut list = q.separated(", ");
-            for p in parts {
-                list.push_bind(*p as i64);
-            }
-            q.push(")");
-            let rows = q.build().fetch_all(&self.reader).await?;
-            let mut groups: Vec<crate::GroupRow> = rows.iter().map(group_of).collect::<Result<_>>()?;
-            let mut q: QueryBuilder<$db> =
-                QueryBuilder::new("SELECT m.id, m.group_key, m.member_key, m.alert FROM alert_group_members m \
-                     JOIN alert_groups g ON g.group_key = m.group_key WHERE g.part IN (");
-            let mut list = q.separated(", ");
-            for p in parts {
-                list.push_bind(*p as i64);
-            }
-            q.push(")");
-            let mut members: std::collections::HashMap<String, Vec<crate::MemberRow>> = Default::default();
-            for r in q.build().fetch_all(&self.reader).await? {
-                let m = crate::MemberRow {
-                    id: r.try_get("id")?,
-                    group_key: r.try_get("group_key")?,
-                    member_key: r.try_get("member_key")?,
-                    alert: r.try_get("alert")?,
+            async fn alerts(&self, active_only: bool, limit: u32) -> Result<Vec<AlertRow>> {
+                let sql = if active_only {
+                    "SELECT * FROM alerts WHERE condition IN ('pending', 'firing') ORDER BY updated_at DESC LIMIT $1"
+                } else {
+                    "SELECT * FROM alerts ORDER BY updated_at DESC LIMIT $1"
                 };
-                members.entry(m.group_key.clone()).or_default().push(m);
+                let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+                rows.iter().map(alert_of).collect()
             }
-            for g in &mut groups {
-                g.members = members.remove(&g.group_key).unwrap_or_default();
+
+            async fn resolved_alerts(&self, limit: u32) -> Result<Vec<AlertRow>> {
+                let sql = "SELECT * FROM alerts WHERE condition = 'ok' ORDER BY updated_at DESC LIMIT $1";
+                let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.reader).await?;
+                rows.iter().map(alert_of).collect()
             }
-            Ok(groups)
-        }
 
-        async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>> {
-            let rows = sqlx::query("SELECT group_key, member_key, alert FROM alert_group_members LIMIT $1")
-                .bind(limit as i64)
-                .fetch_all(&self.reader)
-                .await?;
-            rows.iter().map(|r| Ok((r.try_get("group_key")?, r.try_get("member_key")?, r.try_get("alert")?))).collect()
-        }
+            async fn alerts_in(&self, parts: &[u32]) -> Result<Vec<AlertRow>> {
+                self.alerts_in_impl(parts).await
+            }
 
-        async fn alert_group(&self, group_key: &str) -> Result<Option<crate::GroupRow>> {
-            let row = sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1")
-                .bind(group_key)
-                .fetch_optional(&self.reader)
-                .await?;
-            row.as_ref().map(group_of).transpose()
-        }
+            async fn firing_names(&self, names: &[String]) -> Result<Vec<String>> {
+                if names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("SELECT DISTINCT name FROM alerts WHERE condition = 'firing' AND name IN (");
+                let mut list = q.separated(", ");
+                for n in names {
+                    list.push_bind(n);
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(&self.reader).await?;
+                rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+            }
 
-        async fn purge_resolved_alerts(&self, before: Millis, parts: Option<&[u32]>, limit: u32) -> Result<Vec<String>> {
-            self.purge_resolved_alerts_impl(before, parts, limit).await
-        }
+            async fn groups_in(&self, parts: &[u32]) -> Result<Vec<crate::GroupRow>> {
+                if parts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q: QueryBuilder<$db> = QueryBuilder::new("SELECT * FROM alert_groups WHERE part IN (");
+                let mut list = q.separated(", ");
+                for p in parts {
+                    list.push_bind(*p as i64);
+                }
+                q.push(")");
+                let rows = q.build().fetch_all(&self.reader).await?;
+                let mut groups: Vec<crate::GroupRow> = rows.iter().map(group_of).collect::<Result<_>>()?;
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                    "SELECT m.id, m.group_key, m.member_key, m.alert FROM alert_group_members m \
+                     JOIN alert_groups g ON g.group_key = m.group_key WHERE g.part IN (",
+                );
+                let mut list = q.separated(", ");
+                for p in parts {
+                    list.push_bind(*p as i64);
+                }
+                q.push(")");
+                let mut members: std::collections::HashMap<String, Vec<crate::MemberRow>> = Default::default();
+                for r in q.build().fetch_all(&self.reader).await? {
+                    let m = crate::MemberRow {
+                        id: r.try_get("id")?,
+                        group_key: r.try_get("group_key")?,
+                        member_key: r.try_get("member_key")?,
+                        alert: r.try_get("alert")?,
+                    };
+                    members.entry(m.group_key.clone()).or_default().push(m);
+                }
+                for g in &mut groups {
+                    g.members = members.remove(&g.group_key).unwrap_or_default();
+                }
+                Ok(groups)
+            }
 
+            async fn group_member_alerts(&self, limit: u32) -> Result<Vec<(String, String, String)>> {
+                let rows = sqlx::query("SELECT group_key, member_key, alert FROM alert_group_members LIMIT $1")
+                    .bind(limit as i64)
+                    .fetch_all(&self.reader)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("group_key")?, r.try_get("member_key")?, r.try_get("alert")?)))
+                    .collect()
+            }
+
+            async fn alert_group(&self, group_key: &str) -> Result<Option<crate::GroupRow>> {
+                let row = sqlx::query("SELECT * FROM alert_groups WHERE group_key = $1")
+                    .bind(group_key)
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(group_of).transpose()
+            }
+
+            async fn purge_resolved_alerts(
+                &self,
+                before: Millis,
+                parts: Option<&[u32]>,
+                limit: u32,
+            ) -> Result<Vec<String>> {
+                self.purge_resolved_alerts_impl(before, parts, limit).await
+            }
+        }
+    };
+}
+
+pub(crate) use alert_store;
+
+/// `impl AckStore for $store`, expanded in a backend's module (its row helpers in scope).
+macro_rules! ack_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::alerting::AckStore for $store {
         async fn request_ack(&self, dedup_key: &str, at: Millis) -> Result<()> {
             sqlx::query(
                 "INSERT INTO alert_ack_requests (dedup_key, requested_at) VALUES ($1, $2) ON CONFLICT (dedup_key) DO NOTHING",
@@ -243,7 +266,7 @@ macro_rules! alert_store {
     };
 }
 
-pub(crate) use alert_store;
+pub(crate) use ack_store;
 
 /// `impl OutboxStore for $store`, expanded in a backend's module (its row helpers in scope).
 macro_rules! outbox_store {
@@ -341,10 +364,238 @@ macro_rules! silence_store {
 
 pub(crate) use silence_store;
 
+/// Decoders of the alerting tables' rows and builders of their multi-row inserts, for backend rows `$row` and builders of `$db`. Expanded in each backend's module.
+macro_rules! alert_rows {
+    ($row:ty, $db:ty, $conn:ty, $like:literal) => {
+    fn alert_of(r: &$row) -> Result<AlertRow> {
+        Ok(AlertRow {
+            dedup_key: r.try_get("dedup_key")?,
+            name: r.try_get("name")?,
+            condition: r.try_get("condition")?,
+            firing_since: r.try_get("firing_since")?,
+            last_notified: r.try_get("last_notified")?,
+            acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
+            next_wake: r.try_get("next_wake")?,
+            updated_at: r.try_get("updated_at")?,
+            state: r.try_get("state")?,
+        })
+    }
+
+    fn outbox_of(r: &$row) -> Result<OutboxEntry> {
+        Ok(OutboxEntry {
+            id: r.try_get("id")?,
+            dedup_key: r.try_get("dedup_key")?,
+            notifier: r.try_get("notifier")?,
+            notice: r.try_get("notice")?,
+            message: r.try_get("message")?,
+            status: OutboxStatus::parse(&r.try_get::<String, _>("status")?),
+            attempts: r.try_get::<i64, _>("attempts")? as u32,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            created_at: r.try_get("created_at")?,
+            finished_at: r.try_get("finished_at")?,
+        })
+    }
+
+    /// A group's row, without its members.
+    fn group_of(r: &$row) -> Result<crate::GroupRow> {
+        Ok(crate::GroupRow {
+            group_key: r.try_get("group_key")?,
+            next_wake: r.try_get("next_wake")?,
+            updated_at: r.try_get("updated_at")?,
+            state: r.try_get("state")?,
+            members: Vec::new(),
+        })
+    }
+
+    fn silence_of(r: &$row) -> Result<SilenceRow> {
+        Ok(SilenceRow {
+            id: r.try_get("id")?,
+            matchers: r.try_get("matchers")?,
+            ends_at: r.try_get("ends_at")?,
+            created_at: r.try_get("created_at")?,
+            comment: r.try_get("comment")?,
+            created_by: r.try_get("created_by")?,
+            starts_at: r.try_get("starts_at")?,
+            until_resolved: r.try_get::<i64, _>("until_resolved")? != 0,
+        })
+    }
+
+    /// Inserts or replaces alert rows.
+    fn push_alert_rows(q: &mut QueryBuilder<$db>, rows: &[AlertRow]) {
+        q.push("INSERT INTO alerts (dedup_key, name, condition, firing_since, last_notified, acknowledged, next_wake, updated_at, part, state) ");
+        q.push_values(rows, |mut b, a| {
+            b.push_bind(&a.dedup_key)
+                .push_bind(&a.name)
+                .push_bind(&a.condition)
+                .push_bind(a.firing_since)
+                .push_bind(a.last_notified)
+                .push_bind(a.acknowledged as i64)
+                .push_bind(a.next_wake)
+                .push_bind(a.updated_at)
+                .push_bind(partition_of(&a.dedup_key) as i64)
+                .push_bind(&a.state);
+        });
+        q.push(
+            " ON CONFLICT (dedup_key) DO UPDATE SET name = excluded.name, condition = excluded.condition, \
+             firing_since = excluded.firing_since, last_notified = excluded.last_notified, acknowledged = excluded.acknowledged, \
+             next_wake = excluded.next_wake, updated_at = excluded.updated_at, state = excluded.state",
+        );
+    }
+
+    /// Adds outbox entries, pending.
+    fn push_outbox_rows(q: &mut QueryBuilder<$db>, entries: &[crate::NewOutboxEntry]) {
+        q.push("INSERT INTO outbox (dedup_key, notifier, notice, message, status, attempts, next_attempt_at, created_at, part) ");
+        q.push_values(entries, |mut b, e| {
+            b.push_bind(&e.dedup_key)
+                .push_bind(&e.notifier)
+                .push_bind(&e.notice)
+                .push_bind(&e.message)
+                .push_bind("pending")
+                .push_bind(0i64)
+                .push_bind(e.created_at)
+                .push_bind(e.created_at)
+                .push_bind(partition_of(&e.dedup_key) as i64);
+        });
+    }
+
+    /// Inserts or replaces notification groups' headers.
+    fn push_group_rows(q: &mut QueryBuilder<$db>, groups: &[crate::GroupRow]) {
+        q.push("INSERT INTO alert_groups (group_key, part, next_wake, updated_at, state) ");
+        q.push_values(groups, |mut b, g| {
+            b.push_bind(&g.group_key)
+                .push_bind(partition_of(&g.group_key) as i64)
+                .push_bind(g.next_wake)
+                .push_bind(g.updated_at)
+                .push_bind(&g.state);
+        });
+        q.push(
+            " ON CONFLICT (group_key) DO UPDATE SET next_wake = excluded.next_wake, updated_at = excluded.updated_at, \
+             state = excluded.state",
+        );
+    }
+
+    /// Inserts or replaces groups' alerts, by id.
+    fn push_members(q: &mut QueryBuilder<$db>, members: &[crate::MemberRow]) {
+        q.push("INSERT INTO alert_group_members (id, group_key, member_key, alert) ");
+        q.push_values(members, |mut b, m| {
+            b.push_bind(m.id).push_bind(&m.group_key).push_bind(&m.member_key).push_bind(&m.alert);
+        });
+        q.push(" ON CONFLICT (id) DO UPDATE SET alert = excluded.alert");
+    }
+    };
+}
+
+pub(crate) use alert_rows;
+
+/// The statements of an alert batch and of delivery updates, in the order they run, for builders of `$db` on connections `$conn`. Expanded in each backend's module.
+macro_rules! alert_statements {
+    ($row:ty, $db:ty, $conn:ty, $like:literal) => {
+    /// Every statement of an alert batch but its outbox entries and inbox messages, in the
+    /// order they run: `each` is given one statement at a time, to push into a builder.
+    fn for_each_alert_statement(batch: &AlertBatch, each: &mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>))) {
+        for chunk in batch.alerts.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_alert_rows(q, chunk));
+        }
+        for chunk in batch.groups.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_group_rows(q, chunk));
+        }
+        for chunk in batch.group_members.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| push_members(q, chunk));
+        }
+        for chunk in batch.group_members_gone.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| {
+                q.push("DELETE FROM alert_group_members WHERE id IN (");
+                let mut list = q.separated(", ");
+                for (_, id) in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+            });
+        }
+        for chunk in batch.groups_gone.chunks(ROWS_PER_STATEMENT) {
+            each(&|q| {
+                q.push("DELETE FROM alert_groups WHERE group_key IN (");
+                let mut list = q.separated(", ");
+                for key in chunk {
+                    list.push_bind(key);
+                }
+                q.push(")");
+            });
+        }
+        for_each_delivery_statement(&batch.deliveries, each);
+    }
+
+    /// Send results: deliveries, the common case, in one statement per delivery time; retries
+    /// and failures one each.
+    fn for_each_delivery_statement(
+        updates: &[(i64, DeliveryUpdate)],
+        each: &mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>)),
+    ) {
+        let mut delivered: std::collections::BTreeMap<Millis, Vec<i64>> = Default::default();
+        for (id, update) in updates {
+            if let DeliveryUpdate::Delivered { at } = update {
+                delivered.entry(*at).or_default().push(*id);
+            }
+        }
+        for (at, ids) in &delivered {
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                each(&|q| {
+                    q.push("UPDATE outbox SET status = 'delivered', attempts = attempts + 1, last_error = NULL, finished_at = ");
+                    q.push_bind(*at).push(" WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                });
+            }
+        }
+        for (id, update) in updates {
+            match update {
+                DeliveryUpdate::Delivered { .. } => {}
+                DeliveryUpdate::Retry { next_attempt_at, error } => each(&|q| {
+                    q.push("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ").push_bind(*next_attempt_at);
+                    q.push(", last_error = ").push_bind(error.as_str()).push(" WHERE id = ").push_bind(*id);
+                }),
+                DeliveryUpdate::Failed { at, error } => each(&|q| {
+                    q.push("UPDATE outbox SET status = 'failed', attempts = attempts + 1, finished_at = ").push_bind(*at);
+                    q.push(", last_error = ").push_bind(error.as_str()).push(" WHERE id = ").push_bind(*id);
+                }),
+            }
+        }
+    }
+
+    async fn apply_deliveries(tx: &mut $conn, updates: &[(i64, DeliveryUpdate)]) -> Result<()> {
+        run_each(tx, |each| for_each_delivery_statement(updates, each)).await
+    }
+
+    /// Runs each statement a `for_each_*` gives, one after the other, on `tx`.
+    async fn run_each(
+        tx: &mut $conn,
+        for_each: impl FnOnce(&mut dyn FnMut(&dyn Fn(&mut QueryBuilder<$db>))),
+    ) -> Result<()> {
+        let mut statements: Vec<QueryBuilder<$db>> = Vec::new();
+        for_each(&mut |push| {
+            let mut q = QueryBuilder::new("");
+            push(&mut q);
+            statements.push(q);
+        });
+        for mut q in statements {
+            q.build().execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+    };
+}
+
+pub(crate) use alert_statements;
+
 /// Implements every trait of this file for backend `$store` of database `$db`.
 macro_rules! alerting_store {
     ($store:ty, $db:ty) => {
         $crate::alerting::alert_store!($store, $db);
+        $crate::alerting::ack_store!($store, $db);
         $crate::alerting::outbox_store!($store, $db);
         $crate::alerting::silence_store!($store, $db);
     };

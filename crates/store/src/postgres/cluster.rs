@@ -20,6 +20,14 @@ crate::cluster_sql::cluster_sql!(
     fence_lock: " FOR SHARE",
     claim_lock: " FOR UPDATE SKIP LOCKED"
 );
+crate::cluster_sql::cluster_store_sql!(
+    PostgresStore,
+    sqlx::Postgres,
+    PgConnection,
+    sqlx::postgres::PgRow,
+    fence_lock: " FOR SHARE",
+    claim_lock: " FOR UPDATE SKIP LOCKED"
+);
 
 /// Tells every node listening on [`CHANNEL`] of `notice` when the transaction commits.
 async fn announce(conn: &mut PgConnection, notice: &Notice) -> Result<()> {

@@ -182,14 +182,20 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::alerting::alert_rows!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::alerting::alert_statements!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::workflows::instance_filter!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
+crate::accounts::account_rows!(sqlx::postgres::PgRow, Postgres, sqlx::PgConnection, "ILIKE");
 crate::accounts::accounts_store!(PostgresStore, Postgres);
 crate::alerting::alerting_store!(PostgresStore, Postgres);
 crate::monitors::monitors_store!(PostgresStore, Postgres);
 crate::schedules::schedules_store!(PostgresStore, Postgres);
 crate::events::events_store!(PostgresStore, Postgres);
 crate::workflows::workflows_store!(PostgresStore, Postgres);
+crate::definitions::definitions_store!(PostgresStore, Postgres);
 crate::status_pages::status_page_store!(PostgresStore, Postgres, sqlx::PgConnection);
 crate::monitor_results::monitor_store_methods!(PostgresStore, Postgres, " FOR UPDATE");
+crate::monitor_results::ping_store_methods!(PostgresStore, Postgres, " FOR UPDATE");
 crate::retention::retention_store_methods!(PostgresStore, Postgres);
 crate::listing::listing_store_methods!(PostgresStore, Postgres);
 

@@ -14,6 +14,14 @@ crate::cluster_sql::cluster_sql!(
     fence_lock: "",
     claim_lock: ""
 );
+crate::cluster_sql::cluster_store_sql!(
+    SqliteStore,
+    sqlx::Sqlite,
+    SqliteConnection,
+    sqlx::sqlite::SqliteRow,
+    fence_lock: "",
+    claim_lock: ""
+);
 
 /// No other process shares the file: there is nobody to tell.
 async fn announce(_: &mut SqliteConnection, _: &Notice) -> Result<()> {

@@ -198,14 +198,20 @@ async fn apply_migrations(conn: &mut sqlx::SqliteConnection) -> Result<()> {
 }
 
 crate::shared_store::backend_helpers!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::alerting::alert_rows!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::alerting::alert_statements!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::workflows::instance_filter!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
+crate::accounts::account_rows!(sqlx::sqlite::SqliteRow, Sqlite, sqlx::SqliteConnection, "LIKE");
 crate::accounts::accounts_store!(SqliteStore, Sqlite);
 crate::alerting::alerting_store!(SqliteStore, Sqlite);
 crate::monitors::monitors_store!(SqliteStore, Sqlite);
 crate::schedules::schedules_store!(SqliteStore, Sqlite);
 crate::events::events_store!(SqliteStore, Sqlite);
 crate::workflows::workflows_store!(SqliteStore, Sqlite);
+crate::definitions::definitions_store!(SqliteStore, Sqlite);
 crate::status_pages::status_page_store!(SqliteStore, Sqlite, sqlx::SqliteConnection);
 crate::monitor_results::monitor_store_methods!(SqliteStore, Sqlite, "");
+crate::monitor_results::ping_store_methods!(SqliteStore, Sqlite, "");
 crate::retention::retention_store_methods!(SqliteStore, Sqlite);
 crate::listing::listing_store_methods!(SqliteStore, Sqlite);
 

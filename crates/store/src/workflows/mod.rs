@@ -268,6 +268,66 @@ macro_rules! inbox_store {
 
 pub(crate) use inbox_store;
 
+/// The `WHERE` conditions of an instance listing, for builders of `$db`, with `$like` the backend's case-insensitive match. Expanded in each backend's module.
+macro_rules! instance_filter {
+    ($row:ty, $db:ty, $conn:ty, $like:literal) => {
+        /// The `WHERE` conditions of an instance listing (after `WHERE 1 = 1`).
+        fn push_filter(q: &mut QueryBuilder<$db>, filter: &InstanceFilter) {
+            if let Some(name) = &filter.workflow_name {
+                q.push(" AND workflow_name = ").push_bind(name);
+            }
+            match filter.workflow_names.as_deref() {
+                Some([]) => {
+                    q.push(" AND 1 = 0");
+                }
+                Some(names) => {
+                    q.push(" AND workflow_name IN (");
+                    let mut list = q.separated(", ");
+                    for name in names {
+                        list.push_bind(name);
+                    }
+                    q.push(")");
+                }
+                None => {}
+            }
+            if !filter.statuses.is_empty() {
+                q.push(" AND status IN (");
+                let mut list = q.separated(", ");
+                for status in &filter.statuses {
+                    list.push_bind(status.as_str());
+                }
+                q.push(")");
+            }
+            if let Some(id) = &filter.id {
+                q.push(" AND id = ").push_bind(id);
+            }
+            if let Some(correlation_id) = &filter.correlation_id {
+                q.push(" AND correlation_id = ").push_bind(correlation_id);
+            }
+            if let Some(text) = &filter.text {
+                // A compressed state is searched by the caller ([`crate::list_with_text`]).
+                q.push(concat!(" AND (state ", $like, " "))
+                    .push_bind(crate::like_pattern(text))
+                    .push(" ESCAPE '\\' OR state_z IS NOT NULL)");
+            }
+            if let Some(from) = filter.created_from {
+                q.push(" AND created_at >= ").push_bind(from);
+            }
+            if let Some(to) = filter.created_to {
+                q.push(" AND created_at < ").push_bind(to);
+            }
+            if let Some((at, id)) = &filter.after {
+                // `created_at <= at` first: a range the index on (created_at DESC, id) starts from.
+                q.push(" AND created_at <= ").push_bind(*at);
+                q.push(" AND (created_at < ").push_bind(*at).push(" OR (created_at = ").push_bind(*at);
+                q.push(" AND id > ").push_bind(id).push("))");
+            }
+        }
+    };
+}
+
+pub(crate) use instance_filter;
+
 /// Implements every trait of this file for backend `$store` of database `$db`.
 macro_rules! workflows_store {
     ($store:ty, $db:ty) => {
