@@ -1,5 +1,5 @@
 //! The JDBC task on SQLite (always here); PostgreSQL and MariaDB are exercised by
-//! `crates/cli/tests/jdbc.rs` against the machine's servers.
+//! `crates/cli/tests/it/jdbc.rs` against the machine's servers.
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! The SQL source on SQLite (always here); PostgreSQL and MariaDB are exercised by
-//! `crates/cli/tests/sources.rs` against the machine's servers.
+//! `crates/cli/tests/it/sources.rs` against the machine's servers.
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! The SSH source's reading and the client's arguments (the login itself against OpenSSH's
-//! server: `crates/cli/tests/ssh_login.rs`).
+//! server: `crates/cli/tests/it/ssh_login.rs`).
 
 use serde_json::{Value, json};
 
