@@ -28,7 +28,6 @@ mod evaluator;
 mod events;
 mod firing_alerts;
 mod http;
-mod monitor_relay;
 pub mod monitors;
 pub mod pings;
 mod publish;

@@ -276,7 +276,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     tokio::spawn(engine.status_pages().clone().propose_incidents_forever());
     tokio::spawn(engine.status_pages().clone().deliver_notices_forever());
     tokio::spawn(engine.status_pages().clone().tell_maintenance_forever());
-    tokio::spawn(engine.clone().relay_monitor_live_forever());
+    tokio::spawn(engine.monitor_relay().clone().relay_monitor_live_forever());
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
     for def in engine.api_schedules().await? {

@@ -436,7 +436,7 @@ fn widths(root: &Path) -> [(String, usize); 5] {
 /// one: give the new feature its own folder and handle instead.
 #[test]
 fn the_shared_types_grow_no_wider() {
-    const CEILINGS: [usize; 5] = [19, 35, 6, 2, 139];
+    const CEILINGS: [usize; 5] = [19, 35, 5, 2, 139];
     let found = widths(&workspace());
     let wider: Vec<String> = found
         .iter()

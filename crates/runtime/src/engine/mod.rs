@@ -155,6 +155,7 @@ pub struct Engine {
     cluster: Arc<crate::cluster::ClusterConfig>,
     monitors: crate::monitors::Monitors,
     status_pages: crate::status_pages::StatusPages,
+    relay: crate::monitors::relay::Relay,
     pings: crate::pings::Pings,
     retention: crate::retention::Retention,
     /// Notices due or in flight, for a stop that drains them.
@@ -339,7 +340,15 @@ impl Engine {
             monitors: monitors.clone(),
             pages,
         });
+        let relay = crate::monitors::relay::Relay::new(
+            monitors.clone(),
+            store.clone(),
+            clock.clone(),
+            shared.ownership.clone(),
+            shared.stopping.clone(),
+        );
         Ok(Engine {
+            relay,
             status_pages,
             monitors,
             pings,
@@ -463,6 +472,11 @@ impl Engine {
         self.monitors.get(name).await
     }
 
+    /// The monitors' relay: what memory holds of a monitor, from whichever node runs it.
+    pub fn monitor_relay(&self) -> &crate::monitors::relay::Relay {
+        &self.relay
+    }
+
     /// The status pages' handle: pages, incidents, subscribers, maintenance and badges.
     pub fn status_pages(&self) -> &crate::status_pages::StatusPages {
         &self.status_pages
@@ -472,11 +486,6 @@ impl Engine {
     /// windows.
     pub fn declared_monitors(&self) -> Arc<crate::monitors::declared::DeclaredMonitors> {
         self.shared.declared_monitors.read().expect("lock").clone()
-    }
-
-    /// The monitors' handle.
-    pub(crate) fn monitors_handle(&self) -> &crate::monitors::Monitors {
-        &self.monitors
     }
 
     /// `name`'s stored history buckets from `since` on, oldest first, at most `limit`.

@@ -27,6 +27,7 @@ pub mod declared;
 mod observe;
 pub mod recent;
 pub mod record;
+pub mod relay;
 mod router;
 mod shard;
 pub mod stored;

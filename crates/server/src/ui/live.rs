@@ -69,7 +69,7 @@ pub async fn monitor(State(app): State<AppState>, access: Access, Path(name): Pa
         async move {
             crate::monitors::owned_monitor(&app, &access, &name, Role::Read).await?;
             let m = app.engine.monitor(&name).await.ok_or_else(|| ApiError::not_found("gone"))?;
-            let live = app.engine.monitor_live(&name).await.unwrap_or_default();
+            let live = app.engine.monitor_relay().monitor_live(&name).await.unwrap_or_default();
             Ok((monitors::live_part(&m, &live.beats, app.engine.now()).into_string(), false))
         }
     })

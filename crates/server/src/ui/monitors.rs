@@ -171,7 +171,7 @@ pub async fn detail(
         _ => ("24h", 86_400_000, None),
     };
     let from = now - window;
-    let live = app.engine.monitor_live(&name).await.unwrap_or_default();
+    let live = app.engine.monitor_relay().monitor_live(&name).await.unwrap_or_default();
     let mut rows = match width {
         None => app.engine.monitor_history(&name, from, 100_000).await,
         Some(w) => app.engine.monitor_rollups(&name, w, from, 100_000).await,

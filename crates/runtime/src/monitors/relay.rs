@@ -13,9 +13,14 @@ use serde::{Deserialize, Serialize};
 use vigil_core::time::Millis;
 use vigil_store::MonitorHistoryRow;
 
-use crate::Engine;
-use crate::monitors::Live;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use vigil_core::time::Clock;
+
+use crate::cluster::ownership::Ownership;
 use crate::monitors::recent::Beat;
+use crate::monitors::{Live, Monitors};
 
 /// How often the running node writes what is wanted.
 const EVERY: Duration = Duration::from_secs(1);
@@ -68,18 +73,43 @@ fn decode(monitor: &str, body: &str) -> Option<Live> {
     Some(Live { beats: body.beats, unwritten })
 }
 
-impl Engine {
+/// The relay's handle: what memory holds of a monitor, from whichever node runs it.
+#[derive(Clone)]
+pub struct Relay {
+    monitors: Monitors,
+    store: Arc<dyn vigil_store::Store>,
+    clock: Arc<dyn Clock>,
+    ownership: Arc<Ownership>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Relay {
+    /// The relay of `monitors` through `store`.
+    pub(crate) fn new(
+        monitors: Monitors,
+        store: Arc<dyn vigil_store::Store>,
+        clock: Arc<dyn Clock>,
+        ownership: Arc<Ownership>,
+        stopping: Arc<AtomicBool>,
+    ) -> Self {
+        Self { monitors, store, clock, ownership, stopping }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
     /// What only memory holds of monitor `name`, from wherever it runs: here, or relayed by the
     /// node running it (empty on the first look, until that node has written it). `None` when
     /// the monitor does not exist.
     pub async fn monitor_live(&self, name: &str) -> Option<Live> {
-        let here = self.monitors_handle().live(name).await?;
-        let ownership = &self.shared().ownership;
+        let here = self.monitors.live(name).await?;
+        let ownership = &self.ownership;
         if ownership.solo() || ownership.owns_key(name) {
             return Some(here);
         }
         let now = self.now();
-        match self.shared().store.want_monitor_live(name, now + WANTED_FOR).await {
+        match self.store.want_monitor_live(name, now + WANTED_FOR).await {
             Ok(Some(row)) if now - row.written_at <= STALE_AFTER => Some(decode(name, &row.body).unwrap_or_default()),
             Ok(_) => Some(Live::default()),
             Err(e) => {
@@ -95,10 +125,10 @@ impl Engine {
         let mut forgot = self.now();
         loop {
             tokio::time::sleep(EVERY).await;
-            if self.shared().stopping.load(Ordering::SeqCst) {
+            if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            if self.shared().ownership.solo() {
+            if self.ownership.solo() {
                 continue;
             }
             if let Err(e) = self.relay_monitor_live().await {
@@ -107,18 +137,18 @@ impl Engine {
             let now = self.now();
             if now - forgot >= 600_000 {
                 forgot = now;
-                let _ = self.shared().store.forget_monitor_live(now - FORGET_AFTER).await;
+                let _ = self.store.forget_monitor_live(now - FORGET_AFTER).await;
             }
         }
     }
 
     /// Writes what is wanted of the monitors this node runs; how many it wrote.
     pub async fn relay_monitor_live(&self) -> vigil_store::Result<usize> {
-        let store = &self.shared().store;
+        let store = &self.store;
         let wanted = store.wanted_monitor_live(self.now()).await?;
         let mut rows = Vec::new();
-        for name in wanted.into_iter().filter(|n| self.shared().ownership.owns_key(n)) {
-            if let Some(live) = self.monitors_handle().live(&name).await {
+        for name in wanted.into_iter().filter(|n| self.ownership.owns_key(n)) {
+            if let Some(live) = self.monitors.live(&name).await {
                 let body = encode(&live);
                 rows.push((name, body));
             }
