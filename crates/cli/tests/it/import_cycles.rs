@@ -377,8 +377,9 @@ fn top_level_fns(body: &str) -> usize {
 
 /// How wide the load-bearing types are (issue 62, docs/architecture.md): the widest `*Store`
 /// trait's methods, `Shared`'s fields, the files with an `impl Engine` block, the most
-/// integration-test binaries of one crate and the longest `macro_rules!` body in the store.
-fn widths(root: &Path) -> [(String, usize); 5] {
+/// integration-test binaries of one crate, the longest `macro_rules!` body in the store, and the
+/// server files that take the store from the engine.
+fn widths(root: &Path) -> [(String, usize); 6] {
     let files = |dir: &str| {
         let mut out = Vec::new();
         rust_files(&root.join(dir), &mut out);
@@ -421,22 +422,33 @@ fn widths(root: &Path) -> [(String, usize); 5] {
             most_binaries = (n, tests.display().to_string());
         }
     }
+    let server = root.join("crates/server/src");
+    let mut server_files = Vec::new();
+    rust_files(&server, &mut server_files);
+    // A feature's routes take its handle: every file that still takes the store from the engine
+    // is one not moved into a feature's folder yet.
+    let store_callers = server_files
+        .iter()
+        .filter(|f| code_of(&std::fs::read_to_string(f).expect("readable")).contains(".store()"))
+        .count();
     [
         (format!("methods of the widest store trait ({widest_name})"), widest),
         ("fields of runtime's Shared".into(), shared),
         ("runtime files with an `impl Engine` block".into(), engine_files),
         (format!("integration-test binaries of one crate ({})", most_binaries.1), most_binaries.0),
         ("lines of the longest macro_rules! body in the store".into(), longest_macro),
+        ("server files that take the store from the engine".into(), store_callers),
     ]
 }
 
 /// The shared types grow no wider: each width is at most its ceiling, and a ceiling comes down
 /// as features move into slices of their own (issue 62's targets: 40 methods, 15 fields, 3
-/// files, 2 binaries, 150 lines). Lower a ceiling when a change narrows its width; never raise
-/// one: give the new feature its own folder and handle instead.
+/// files, 2 binaries, 150 lines, no server file that takes the store). Lower a ceiling when a
+/// change narrows its width; never raise one: give the new feature its own folder and handle
+/// instead.
 #[test]
 fn the_shared_types_grow_no_wider() {
-    const CEILINGS: [usize; 5] = [19, 35, 5, 2, 139];
+    const CEILINGS: [usize; 6] = [19, 35, 5, 2, 139, 25];
     let found = widths(&workspace());
     let wider: Vec<String> = found
         .iter()
