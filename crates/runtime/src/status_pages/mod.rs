@@ -53,15 +53,14 @@ pub struct Deps {
     pub declared_monitors: crate::monitors::declared::SharedDeclared,
     /// The monitors (badges read their settings).
     pub monitors: crate::monitors::Monitors,
-    /// The pages in force, shared with the alert manager.
+    /// The pages in force, by slug (the config directory's and the stored ones), shared with
+    /// the alert manager; the feature writes them.
     pub pages: SharedPages,
 }
 
 /// The feature's own state.
 #[derive(Default)]
 struct State {
-    /// The pages in force, by slug: the config directory's and the stored ones.
-    pages: SharedPages,
     /// The status pages of the config directory.
     file_pages: RwLock<Arc<Vec<StatusPageDef>>>,
     /// The status pages written through the API or the UI, as last read.
@@ -88,8 +87,7 @@ impl std::fmt::Debug for StatusPages {
 impl StatusPages {
     /// The feature over `deps`, with no page yet.
     pub fn new(deps: Deps) -> Self {
-        let state = State { pages: deps.pages.clone(), ..Default::default() };
-        Self { deps: Arc::new(deps), state: Arc::new(state) }
+        Self { deps: Arc::new(deps), state: Arc::default() }
     }
 
     /// Now, by the engine's clock.

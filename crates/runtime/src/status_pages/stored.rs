@@ -66,7 +66,7 @@ impl StatusPages {
         let mut pages: Vec<StatusPageDef> = files.iter().cloned().collect();
         pages.extend(stored.iter().filter(|s| !files.iter().any(|f| f.slug == s.slug)).cloned());
         pages.sort_by(|a, b| a.slug.cmp(&b.slug));
-        *state.pages.write().expect("lock") = Arc::new(pages);
+        *self.deps.pages.write().expect("lock") = Arc::new(pages);
         // Components may now show other monitors.
         state.page_days.lock().expect("lock").clear();
     }

@@ -11,7 +11,7 @@ use vigil_core::status_page::{ComponentDef, Incident, State, StatusPageDef, over
 use vigil_core::time::Millis;
 
 use super::StatusPages;
-pub use super::page_days::{Day, PastDays};
+use super::page_days::Day;
 
 /// A day, the width of the daily rollups.
 pub const DAY: Millis = 86_400_000;
@@ -177,7 +177,7 @@ impl StatusPages {
 
     /// The status pages in force, by slug.
     pub fn all(&self) -> Arc<Vec<StatusPageDef>> {
-        self.state.pages.read().expect("lock").clone()
+        self.deps.pages.read().expect("lock").clone()
     }
 
     /// What page `slug` shows now; `None` when there is no such page.
