@@ -243,7 +243,7 @@ pub fn browsable(url: &str) -> Result<(), String> {
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         Ok(u) => Err(format!("a browser check opens http:// and https:// pages only, not `{}:` ones", u.scheme())),
-        Err(e) => Err(format!("`{}` is not a URL ({e})", crate::sources::snippet(url.as_bytes()))),
+        Err(e) => Err(format!("`{}` is not a URL ({e})", crate::sources::body::snippet(url.as_bytes()))),
     }
 }
 

@@ -8,7 +8,7 @@
 //! shared (`ask_over_http`) and goes through an injected HTTP client.
 
 mod address;
-mod body;
+pub(crate) mod body;
 pub mod browser;
 pub mod conditions;
 mod conversation;
