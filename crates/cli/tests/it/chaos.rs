@@ -145,7 +145,9 @@ fn implied(slots: &BTreeMap<usize, Vec<i64>>) -> BTreeMap<usize, Vec<&'static st
 async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactly_as_implied() {
     let window_s: i64 = std::env::var("VIGIL_CHAOS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
     let Some((version, cluster)) = restartable_postgres("the chaos run restarts it") else { return };
-    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_chaos").await else { return };
+    // The run restarts the server every PostgreSQL test shares: it runs while no other test uses it.
+    let alone = vigil_store::testing::restart_postgres_alone().await;
+    let Some(pg) = alone.fresh_postgres("vigil_chaos").await else { return };
     let db = std::path::PathBuf::from(&pg.url);
     let start = (now_ms() / 1000 / EVERY_S + 2) * EVERY_S * 1000;
     // The receiver fails from +25 % of the window for 60 s: 500s and 429s (Retry-After 2) in turn.

@@ -17,7 +17,9 @@ const WINDOW_S: i64 = 20;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reconnect_after_postgres_restarts_and_lose_nothing() {
     let Some((version, cluster)) = restartable_postgres("this test restarts it") else { return };
-    let Some(pg) = vigil_store::testing::fresh_postgres("vigil_pgrestart").await else { return };
+    // The restart lands in no other test: this one runs while no other test uses the server.
+    let alone = vigil_store::testing::restart_postgres_alone().await;
+    let Some(pg) = alone.fresh_postgres("vigil_pgrestart").await else { return };
     let db = std::path::PathBuf::from(&pg.url);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
