@@ -9,13 +9,18 @@ use std::collections::HashSet;
 use vigil_core::alert::{AlertState, Condition};
 use vigil_core::alertmanager::{Alert, fingerprint_hex, request::to_request};
 use vigil_core::time::Millis;
-use vigil_store::{AlertRow, Store, StoreError};
+use vigil_store::{AlertRow, AlertingStore, StoreError};
 
 use crate::alerting::messages::AlertRecord;
 
 /// Up to `limit` alerts (only firing and pending ones when `active`), as of `now`: the stored
 /// records first, then the routed pushed alerts.
-pub async fn read(store: &dyn Store, active: bool, limit: u32, now: Millis) -> Result<Vec<AlertRow>, StoreError> {
+pub async fn read(
+    store: &dyn AlertingStore,
+    active: bool,
+    limit: u32,
+    now: Millis,
+) -> Result<Vec<AlertRow>, StoreError> {
     let mut rows = store.alerts(active, limit).await?;
     if rows.len() >= limit as usize {
         return Ok(rows);
@@ -35,7 +40,7 @@ pub async fn read(store: &dyn Store, active: bool, limit: u32, now: Millis) -> R
 }
 
 /// The routed pushed alerts as stored, each with its group's key (once per group).
-pub(crate) async fn pushed_members(store: &dyn Store, limit: u32) -> Result<Vec<(String, Alert)>, StoreError> {
+pub(crate) async fn pushed_members(store: &dyn AlertingStore, limit: u32) -> Result<Vec<(String, Alert)>, StoreError> {
     Ok(store
         .group_member_alerts(limit)
         .await?
@@ -51,7 +56,7 @@ pub(crate) async fn pushed_members(store: &dyn Store, limit: u32) -> Result<Vec<
 
 /// The keys of the groups holding the routed pushed alert whose dedup key is `key` (none for
 /// any other key): acknowledging such an alert acknowledges them.
-pub async fn groups_holding(store: &dyn Store, key: &str) -> Result<Vec<String>, StoreError> {
+pub async fn groups_holding(store: &dyn AlertingStore, key: &str) -> Result<Vec<String>, StoreError> {
     if !vigil_core::alertmanager::request::is_pushed_key(key) {
         return Ok(Vec::new());
     }

@@ -75,18 +75,18 @@ async fn commit_group(shared: &Arc<Shared>, group: Vec<Batch>) {
         committed.retain(|(id, _)| !dropped.contains(id));
     }
     if !merged.status_events.is_empty() {
-        shared.status_wake.notify_one();
+        shared.events.status_wake.notify_one();
     }
     let ended_ids: Vec<String> =
         merged.instances.iter().filter(|r| r.status.is_terminal()).map(|r| r.id.clone()).collect();
-    shared.finished.fetch_add(ended_ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    shared.instances.finished.fetch_add(ended_ids.len() as u64, std::sync::atomic::Ordering::Relaxed);
     if !ended_ids.is_empty() {
         let _ = shared.timers.send(TimerMsg::Ended(ended_ids));
     }
     for row in merged.instances.iter().filter(|r| r.status.is_terminal()) {
         metrics::counter!("vigil_workflows_finished_total", "status" => row.status.as_str()).increment(1);
         if let Some(schedule) = &row.schedule_name {
-            shared.fires.ended(schedule);
+            shared.schedules.admission.ended(schedule);
         }
     }
     notify_watchers(shared, watched);
@@ -139,7 +139,7 @@ async fn commit_owned(
     let mut dropped = std::collections::HashSet::new();
     let mut delay = Duration::from_millis(50);
     loop {
-        let owns = |part: u32| shared.ownership.owns(part);
+        let owns = |part: u32| shared.cluster.ownership.owns(part);
         if batch.instances.iter().any(|r| !owns(r.part)) || inbox_done.iter().any(|(p, _)| !owns(*p)) {
             let (kept, gone): (Vec<_>, Vec<_>) = batch.instances.drain(..).partition(|r| owns(r.part));
             batch.instances = kept;
@@ -151,7 +151,7 @@ async fn commit_owned(
         }
         batch.inbox_done = inbox_done.iter().map(|(_, id)| *id).collect();
         let parts = batch.instances.iter().map(|r| r.part).chain(inbox_done.iter().map(|(p, _)| *p));
-        batch.fence = shared.ownership.fence(parts);
+        batch.fence = shared.cluster.ownership.fence(parts);
         let started = Instant::now();
         crate::crash_point::reach(crate::crash_point::CrashPoint::BeforeCommit);
         match shared.store.commit(batch).await {
@@ -175,7 +175,7 @@ fn notify_watchers(shared: &Shared, watched: Vec<vigil_core::instance::Instance>
     if watched.is_empty() {
         return;
     }
-    let mut watchers = shared.watchers.lock().expect("lock");
+    let mut watchers = shared.instances.watchers.lock().expect("lock");
     for instance in watched {
         if let Some(tx) = watchers.get(&instance.workflow_id) {
             let terminal = instance.status.is_terminal();
@@ -203,9 +203,9 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
         Action::Http { task_id, request, reach } => {
             let shared = shared.clone();
             tokio::spawn(async move {
-                let _slot = shared.http_slots.acquire().await;
+                let _slot = shared.http.slots.acquire().await;
                 let result = match vigil_connectors::egress::check_url(reach, &request.uri).await {
-                    Ok(()) => crate::http::call(&crate::http::client_for(&shared.http, reach), request).await,
+                    Ok(()) => crate::http::call(&crate::http::client_for(&shared.http.client, reach), request).await,
                     Err(reason) => vigil_core::interpreter::TaskResult::Failed {
                         reason,
                         output: serde_json::json!({}),
@@ -223,14 +223,14 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
         Action::Query { task_id, source, jdbc, mut config, reach } => {
             let shared = shared.clone();
             tokio::spawn(async move {
-                let _slot = shared.http_slots.acquire().await;
+                let _slot = shared.http.slots.acquire().await;
                 // A named connection's URL is a secret: read here, never stored with the task.
-                let secrets = shared.secrets.read().expect("lock").clone();
+                let secrets = shared.secrets.values.read().expect("lock").clone();
                 let lookup = |kind: &str, name: &str| {
                     (kind == "secrets").then(|| vigil_core::instance::SecretSource::secret(&*secrets, name)).flatten()
                 };
                 let result = match vigil_connectors::sources::sql::resolve_connection(&mut config, &lookup) {
-                    Ok(_) if !jdbc => crate::query::run(&shared.http, source, config, reach).await,
+                    Ok(_) if !jdbc => crate::query::run(&shared.http.client, source, config, reach).await,
                     Ok(writable) => crate::query::jdbc(config, writable).await,
                     Err(reason) => vigil_core::interpreter::TaskResult::Failed {
                         reason,
@@ -246,7 +246,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
         Action::Evaluate { task_id, evaluation } => {
             shared.evaluator.submit(crate::evaluator::EvalJob { instance: id, task_id, evaluation })
         }
-        Action::Alert { task_id, request } if !shared.ownership.owns_key(&request.dedup_key) => {
+        Action::Alert { task_id, request } if !shared.cluster.ownership.owns_key(&request.dedup_key) => {
             // Another node owns the key: the observation goes to its inbox, the result comes back
             // to this instance's.
             let key_part = vigil_store::partition_of(&request.dedup_key);
@@ -255,7 +255,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
         }
         Action::Alert { task_id, request } => {
             let from = crate::alerting::messages::ObservedFrom::Local { part };
-            let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Observe {
+            let _ = shared.alerting.sender.send(crate::alerting::messages::AlertMsg::Observe {
                 instance: id,
                 task_id,
                 request,
@@ -267,8 +267,8 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
             tokio::spawn(async move {
                 let target = crate::secret_update::SecretTarget {
                     store: shared.store.as_ref(),
-                    sealer: shared.secret_box.as_deref(),
-                    in_use: &shared.secrets,
+                    sealer: shared.secrets.sealer.as_deref(),
+                    in_use: &shared.secrets.values,
                 };
                 let result = crate::secret_update::update(target, &name, &value, shared.clock.now()).await;
                 shared.router.send(&id, Event::TaskResult { task_id, result });
@@ -327,7 +327,7 @@ fn dispatch(shared: &Arc<Shared>, (id, part): (String, u32), action: Action, spa
                     Event::ChildFinished { task_id: parent.task_id, status, output, reason },
                 );
             }
-            let waiters = shared.waiters.lock().expect("lock").remove(&id);
+            let waiters = shared.instances.waiters.lock().expect("lock").remove(&id);
             if let Some(waiters) = waiters {
                 let shared = shared.clone();
                 tokio::spawn(async move {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use vigil_core::time::Millis;
-use vigil_store::{Store, StoreError};
+use vigil_store::{AlertingStore, StoreError};
 
 /// Most firing alerts read.
 const READ: u32 = 1_000_000;
@@ -36,7 +36,7 @@ struct Named {
 
 /// Every firing alert at `now`. A routed pushed alert's key is its group's (the partition that
 /// holds it), once per group.
-pub async fn read(store: &dyn Store, now: Millis) -> Result<Vec<Firing>, StoreError> {
+pub async fn read(store: &dyn AlertingStore, now: Millis) -> Result<Vec<Firing>, StoreError> {
     let records = store.alerts(true, READ).await?.into_iter().filter(|a| a.condition == "firing").filter_map(|a| {
         let s = serde_json::from_str::<Stored>(&a.state).ok()?;
         Some(Firing { key: a.dedup_key, name: s.request.name, labels: s.request.labels })

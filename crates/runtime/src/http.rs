@@ -6,6 +6,21 @@ use serde_json::{Map, Value, json};
 use vigil_core::interpreter::{HttpRequest, TaskResult};
 use vigil_core::principal::Reach;
 
+/// The client HTTP and query tasks call with, and the room for more calls at once.
+pub(crate) struct Calls {
+    /// The engine's client (see [`client_for`]).
+    pub client: reqwest::Client,
+    /// Most calls in flight at once.
+    pub slots: tokio::sync::Semaphore,
+}
+
+impl Calls {
+    /// A client and room for `most` calls at once.
+    pub(crate) fn new(most: usize) -> Self {
+        Self { client: client(), slots: tokio::sync::Semaphore::new(most) }
+    }
+}
+
 /// Builds the shared HTTP client. Per-request read timeouts are applied per call.
 pub fn client() -> reqwest::Client {
     client_of(Reach::Anywhere)

@@ -14,6 +14,7 @@
 //! crash loses nothing that was acted upon: on start, unfinished instances are loaded and sent
 //! [`vigil_core::interpreter::Event::Recover`].
 
+pub mod accounts;
 pub mod ack_link;
 pub mod admission;
 pub mod alert_rows;
@@ -36,6 +37,7 @@ mod query;
 pub mod retention;
 mod router;
 pub mod routing;
+pub mod rows;
 pub mod scheduler;
 mod secret_update;
 mod secrets;
@@ -45,6 +47,7 @@ mod starting;
 pub mod status_events;
 pub mod status_pages;
 pub mod stored_notifiers;
+pub mod stored_secrets;
 mod task_result;
 mod task_update;
 mod timers;
@@ -54,6 +57,6 @@ pub mod workers;
 pub use clock::SystemClock;
 pub use engine::ControlError;
 pub use engine::{Engine, EngineConfig, EngineError, LinkedAlert, StartRequest, new_instance_id};
-pub use events::api::{EVENT_HANDLER, EventHandlerError};
+pub use events::handle::{EVENT_HANDLER, EventHandlerError, EventHandlers};
 pub use secrets::SecretValues;
 pub use vigil_connectors::http_client;

@@ -42,7 +42,7 @@ pub(crate) async fn publish(shared: &Arc<Shared>, publication: &Publication) -> 
             id: publication.id.clone(),
             payload: serde_json::to_vec(&publication.payload).expect("JSON serializes"),
         };
-        shared.publisher.publish(&publication.sink, &message).await
+        shared.events.publisher.publish(&publication.sink, &message).await
     };
     match outcome {
         Ok(()) => {

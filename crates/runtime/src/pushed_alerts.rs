@@ -15,7 +15,7 @@ use crate::shared::{EngineError, Shared};
 /// Takes `alerts` (read at `now`), told to `notifiers`; returns once each is durable.
 pub(crate) async fn push(shared: &Shared, alerts: &[Alert], notifiers: &[String]) -> Result<(), EngineError> {
     let now = shared.clock.now();
-    let routing = shared.routing.read().expect("lock").clone();
+    let routing = shared.alerting.routing.read().expect("lock").clone();
     let mut local = false;
     for a in alerts {
         // With a routing tree, the alert joins its groups and is stored there only: this node's
@@ -24,20 +24,20 @@ pub(crate) async fn push(shared: &Shared, alerts: &[Alert], notifiers: &[String]
         if let Some(r) = &routing {
             let key = vigil_core::alertmanager::fingerprint_hex(&a.labels);
             let routed = Box::new(r.route(a.clone()));
-            shared.alerts.send(AlertMsg::Routed { key, routed }).map_err(|_| EngineError::ShuttingDown)?;
+            shared.alerting.sender.send(AlertMsg::Routed { key, routed }).map_err(|_| EngineError::ShuttingDown)?;
             local = true;
             continue;
         }
         let request = Box::new(to_request(a, now, notifiers));
         let part = partition_of(&request.dedup_key);
-        if shared.ownership.surely_owns(part) {
+        if shared.cluster.ownership.surely_owns(part) {
             let msg = AlertMsg::Observe {
                 instance: String::new(),
                 task_id: String::new(),
                 request,
                 from: ObservedFrom::Local { part },
             };
-            shared.alerts.send(msg).map_err(|_| EngineError::ShuttingDown)?;
+            shared.alerting.sender.send(msg).map_err(|_| EngineError::ShuttingDown)?;
             local = true;
         } else {
             let msg = InboxMsg::Observe { instance: String::new(), task_id: String::new(), request, reply_part: part };
@@ -48,7 +48,7 @@ pub(crate) async fn push(shared: &Shared, alerts: &[Alert], notifiers: &[String]
     if local {
         // Answered once everything sent before it is committed.
         let (tx, rx) = tokio::sync::oneshot::channel();
-        shared.alerts.send(AlertMsg::Committed(tx)).map_err(|_| EngineError::ShuttingDown)?;
+        shared.alerting.sender.send(AlertMsg::Committed(tx)).map_err(|_| EngineError::ShuttingDown)?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?;
     }
     Ok(())

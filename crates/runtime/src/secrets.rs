@@ -16,6 +16,21 @@ const MIN_SCRUB_LEN: usize = 4;
 /// alone to the parts that only mask (notification delivery).
 pub type SharedSecrets = std::sync::Arc<std::sync::RwLock<std::sync::Arc<SecretValues>>>;
 
+/// The engine's secrets: the values in use, and the box that seals what UPDATE_SECRET stores.
+pub(crate) struct EngineSecrets {
+    /// The values in use.
+    pub values: SharedSecrets,
+    /// Seals what UPDATE_SECRET stores (without it those tasks fail).
+    pub sealer: Option<Arc<vigil_store::SecretBox>>,
+}
+
+impl EngineSecrets {
+    /// The value of secret `name`, if there is one.
+    pub(crate) fn secret(&self, name: &str) -> Option<String> {
+        self.values.read().expect("lock").secret(name)
+    }
+}
+
 /// Secret values and the environment visible to `${env.NAME}`.
 #[derive(Default, Clone)]
 pub struct SecretValues {

@@ -18,7 +18,6 @@ use vigil_core::time::Clock;
 use vigil_store::{Store, StoreError};
 
 use crate::router::Router;
-use crate::scheduler::command::SchedulerCmd;
 use crate::shard::messages::ShardMsg;
 
 /// A new random instance id (UUID v4, as Conductor uses).
@@ -82,58 +81,50 @@ pub(crate) struct Shared {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub workflows: RwLock<Arc<WorkflowSet>>,
-    pub secrets: crate::secrets::SharedSecrets,
-    /// Most bytes an instance's variables may take as JSON.
-    pub max_variables_bytes: usize,
-    /// Seals what UPDATE_SECRET stores.
-    pub secret_box: Option<Arc<vigil_store::SecretBox>>,
+    /// The secret values in use, and what seals the ones tasks store.
+    pub secrets: crate::secrets::EngineSecrets,
     pub router: Router,
     pub timers: mpsc::UnboundedSender<crate::timers::TimerMsg>,
-    pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
-    pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
-    /// Running fire-started instances, and the room for more.
-    pub fires: Arc<crate::admission::FireAdmission>,
-    pub http: reqwest::Client,
-    pub http_slots: tokio::sync::Semaphore,
+    /// Who waits for instances to end, how many ended, and how large they may grow.
+    pub instances: Instances,
+    /// The room for fire-started instances, and the scheduler's channel.
+    pub schedules: crate::scheduler::port::SchedulesPort,
+    /// The HTTP client tasks call with, and the room for more calls.
+    pub http: crate::http::Calls,
     /// Finishes scripts and jq programs that ran past a step's budget.
     pub evaluator: crate::evaluator::Evaluator,
     pub stopping: Arc<AtomicBool>,
-    pub finished: std::sync::atomic::AtomicU64,
-    pub alerts: mpsc::UnboundedSender<crate::alerting::messages::AlertMsg>,
-    pub notifiers: crate::alerting::delivery::Notifiers,
-    /// The Alertmanager configuration alerts are routed with.
-    pub routing: crate::routing::SharedRouting,
+    /// The alert manager's channel, its notifiers and routing tree.
+    pub alerting: crate::alerting::port::AlertingPort,
     pub work: Arc<crate::workers::WorkQueue>,
-    pub scheduler: Mutex<Option<mpsc::UnboundedSender<SchedulerCmd>>>,
-    /// The partitions this node runs.
-    pub ownership: Arc<crate::cluster::ownership::Ownership>,
-    /// Wakes the inbox reader (a notice, a gained partition).
-    pub inbox_wake: tokio::sync::Notify,
-    /// The event handlers in force.
-    pub event_handlers: RwLock<Arc<crate::events::registry::HandlerSet>>,
-    /// The config directory's event handlers (those stored through the API are read again).
-    pub event_handler_files: Mutex<Vec<vigil_core::event_handler::EventHandler>>,
-    /// Wakes the event consumers' supervisor (the handlers changed).
-    pub events_wake: tokio::sync::Notify,
-    /// Which workflows' status changes are published, and where.
-    pub status_listeners: crate::status_events::config::StatusListenerConfig,
-    /// Wakes the status publisher (a commit wrote status events).
-    pub status_wake: tokio::sync::Notify,
-    /// Publishes EVENT tasks' messages to their brokers.
-    pub publisher: Arc<vigil_connectors::sinks::Publisher>,
-    /// Heartbeat pings (the queues heartbeats listen to are consumed with the handlers').
-    pub pings: crate::pings::Pings,
-    /// The inbox messages handed over and not applied yet.
-    pub inbox_handed: Arc<crate::cluster::handed::Handed>,
-    /// Wakes the lease loop (another node released or joined).
-    pub lease_wake: tokio::sync::Notify,
-    /// Told when another node changed the definitions.
-    pub definitions_changed: tokio::sync::Notify,
-    /// The identity providers people sign in with (the config directory's `identity-providers/`).
-    pub identity_providers: RwLock<Arc<Vec<vigil_core::identity::IdentityProviderDef>>>,
-    /// What the monitors' files say that others read: which are paused, their maintenance
-    /// windows (set with the monitors).
-    pub declared_monitors: crate::monitors::declared::SharedDeclared,
+    /// The partitions this node runs, and what wakes the cluster's loops.
+    pub cluster: crate::cluster::state::ClusterState,
+    /// Event handlers, queue heartbeats, EVENT tasks' publisher and status listeners.
+    pub events: crate::events::EventsPort,
+}
+
+/// Who waits for instances to end, how many ended, and how large their variables may grow.
+pub(crate) struct Instances {
+    /// Callers waiting for an instance to end.
+    pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<Instance>>>>,
+    /// Callers told every change of an instance.
+    pub watchers: Mutex<HashMap<String, mpsc::UnboundedSender<Instance>>>,
+    /// How many instances ended (committed) since the engine started.
+    pub finished: std::sync::atomic::AtomicU64,
+    /// Most bytes an instance's variables may take as JSON.
+    pub max_variables_bytes: usize,
+}
+
+impl Instances {
+    /// Nobody waiting yet; variables of at most `max_variables_bytes`.
+    pub(crate) fn new(max_variables_bytes: usize) -> Self {
+        Self {
+            waiters: Mutex::default(),
+            watchers: Mutex::default(),
+            finished: std::sync::atomic::AtomicU64::new(0),
+            max_variables_bytes,
+        }
+    }
 }
 
 impl Shared {
@@ -156,7 +147,7 @@ impl Shared {
                 .ok_or_else(|| EngineError::UnknownWorkflow { name: req.name.clone(), version: req.version })?,
         };
         // Checked when it starts, whatever route or definition asked for it.
-        let teams = self.secrets.read().expect("lock").teams().clone();
+        let teams = self.secrets.values.read().expect("lock").teams().clone();
         let owner = teams.owner_by_name(vigil_core::team::ObjectKind::Workflows, &def.name);
         req.started_by.may_start(&def.name, owner).map_err(|denied| EngineError::Forbidden(denied.0))?;
         let id = req.id.unwrap_or_else(new_instance_id);
@@ -184,7 +175,7 @@ impl Shared {
         let id = req.id.clone().unwrap_or_else(new_instance_id);
         let part = match &fire {
             Some(f) => Some(vigil_store::partition_of(&f.schedule)),
-            None => self.ownership.pick(&id),
+            None => self.cluster.ownership.pick(&id),
         };
         let Some(part) = part else {
             self.workflows

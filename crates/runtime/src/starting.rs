@@ -10,7 +10,7 @@ use crate::shared::{EngineError, Shared, StartRequest, new_instance_id};
 /// partition yet, once the start is stored in the owner's inbox).
 pub(crate) async fn start_durable(shared: &Shared, req: StartRequest) -> Result<String, EngineError> {
     let id = req.id.clone().unwrap_or_else(new_instance_id);
-    if shared.ownership.pick(&id).is_none() {
+    if shared.cluster.ownership.pick(&id).is_none() {
         // This node runs nothing yet: the partition's owner starts it (durable once stored).
         let msg = crate::cluster::inbox::start_msg(req, &id);
         crate::cluster::inbox::send(shared, vigil_store::partition_of(&id), &msg).await?;
@@ -32,7 +32,7 @@ pub(crate) async fn start_durable(shared: &Shared, req: StartRequest) -> Result<
 pub(crate) async fn start_durable_at_home(shared: &Shared, req: StartRequest) -> Result<String, EngineError> {
     let id = req.id.clone().unwrap_or_else(new_instance_id);
     let home = vigil_store::partition_of(&id);
-    if shared.ownership.surely_owns(home) {
+    if shared.cluster.ownership.surely_owns(home) {
         if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
         }

@@ -34,7 +34,7 @@ pub(crate) async fn deliver(
 ) -> Result<Option<String>, Undelivered> {
     let task_type = shared.work.remove(&instance.workflow_id, task_id);
     let event = Event::TaskResult { task_id: task_id.to_string(), result };
-    if !shared.ownership.owns(instance.partition) {
+    if !shared.cluster.ownership.owns(instance.partition) {
         // Another node runs the instance (a worker polled its task here, or its partition moved).
         let msg = InboxMsg::Event { instance: instance.workflow_id.clone(), event };
         send(shared, instance.partition, &msg).await?;

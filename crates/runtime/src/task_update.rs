@@ -94,7 +94,7 @@ pub(crate) async fn update(shared: &Shared, own: &str, update: TaskUpdate) -> Ta
         },
     };
     let exec_id = exec.task_id.clone();
-    let local = shared.ownership.owns(instance.partition);
+    let local = shared.cluster.ownership.owns(instance.partition);
     match deliver(shared, &instance, &exec_id, result).await {
         Ok(_) if !local => done(exec),
         Ok(_) => confirm(shared, &workflow_id, &exec_id, &update, &by).await.unwrap_or_else(|why| failed(why, true)),

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 
 use vigil_core::alert::Silence;
 use vigil_core::time::Millis;
-use vigil_store::{SilenceRow, Store, StoreError};
+use vigil_store::{AlertingStore, SilenceRow, StoreError};
 
 /// The longest a silence until resolved lasts when nothing resolves it, unless given.
 pub const LONGEST_MS: Millis = 7 * 24 * 3_600_000;
 
 /// The name and labels of every firing alert.
-async fn firing(store: &dyn Store, now: Millis) -> Result<Vec<(String, BTreeMap<String, String>)>, StoreError> {
+async fn firing(store: &dyn AlertingStore, now: Millis) -> Result<Vec<(String, BTreeMap<String, String>)>, StoreError> {
     Ok(crate::firing_alerts::read(store, now).await?.into_iter().map(|f| (f.name, f.labels)).collect())
 }
 
@@ -23,14 +23,14 @@ fn silence_of(row: &SilenceRow) -> Option<Silence> {
 }
 
 /// Whether some firing alert would be muted by `row` at `at` (when it starts, for one to come).
-pub async fn matches_firing(store: &dyn Store, row: &SilenceRow, now: Millis) -> Result<bool, StoreError> {
+pub async fn matches_firing(store: &dyn AlertingStore, row: &SilenceRow, now: Millis) -> Result<bool, StoreError> {
     let at = row.starts_at.unwrap_or(now).max(now);
     let Some(silence) = silence_of(row) else { return Ok(false) };
     Ok(firing(store, now).await?.iter().any(|(name, labels)| silence.mutes(name, labels, at)))
 }
 
 /// Ends the active silences until resolved that nothing firing matches any more; their ids.
-pub async fn end_resolved(store: &dyn Store, now: Millis) -> Result<Vec<String>, StoreError> {
+pub async fn end_resolved(store: &dyn AlertingStore, now: Millis) -> Result<Vec<String>, StoreError> {
     let live: Vec<SilenceRow> = store
         .silences()
         .await?

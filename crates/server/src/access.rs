@@ -155,7 +155,7 @@ impl Access {
             return Ok(());
         }
         let filter = vigil_store::InstanceFilter { id: Some(id.to_string()), limit: 1, ..Default::default() };
-        let Some(found) = app.engine.store().list_instances(&filter).await?.pop() else { return Ok(()) };
+        let Some(found) = app.engine.instance_rows().list_instances(&filter).await?.pop() else { return Ok(()) };
         self.check_workflow_instance(id, &found.workflow_name, need)
     }
 

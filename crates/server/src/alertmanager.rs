@@ -96,7 +96,7 @@ async fn get_alerts(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<axum::response::Response> {
     let filter = filter_of(raw.as_deref())?;
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     let now = app.engine.now();
     let silences = named_silences(&*store, now, &access).await?;
     let maintenance = app.engine.status_pages().maintenance_silences().await?;
@@ -248,7 +248,7 @@ async fn get_groups(
 ) -> ApiResult<Json<Vec<Value>>> {
     let filter = filter_of(raw.as_deref())?;
     let now = app.engine.now();
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     let silences = named_silences(&*store, now, &access).await?;
     let all_parts: Vec<u32> = (0..vigil_store::PARTITIONS).collect();
     let groups: Vec<vigil_core::alertmanager::group::Group> = store
@@ -323,7 +323,7 @@ fn filter_of(raw: Option<&str>) -> ApiResult<Filter> {
 
 /// The silences not yet ended at `now`, each with its stored row.
 async fn live_silence_rows(
-    store: &dyn vigil_store::Store,
+    store: &dyn vigil_store::AlertingStore,
     now: i64,
 ) -> ApiResult<Vec<(vigil_store::SilenceRow, Silence)>> {
     let rows = store.silences().await?;
@@ -341,7 +341,7 @@ async fn live_silence_rows(
 /// everywhere) by id, another team's as [`HIDDEN_SILENCE`], so an alert still shows as silenced
 /// without telling which silence of theirs holds it.
 async fn named_silences(
-    store: &dyn vigil_store::Store,
+    store: &dyn vigil_store::AlertingStore,
     now: i64,
     access: &Access,
 ) -> ApiResult<Vec<(String, Silence)>> {
@@ -368,9 +368,10 @@ static STARTED: std::sync::LazyLock<jiff::Timestamp> = std::sync::LazyLock::new(
 #[utoipa::path(get, path = "/api/v2/status", tag = "alertmanager", responses((status = 200, body = Object)))]
 async fn get_status(State(app): State<AppState>) -> ApiResult<Json<Value>> {
     let now = app.engine.now();
-    let nodes = app.engine.store().nodes().await?;
+    let nodes = app.engine.cluster_status().await?.nodes;
     let peers: Vec<Value> = nodes
         .iter()
+        .map(|n| &n.node)
         .filter(|n| n.stopped_at.is_none() && now - n.heartbeat_at < 60_000)
         .map(|n| serde_json::json!({"name": n.id, "address": n.host}))
         .collect();
@@ -450,7 +451,7 @@ async fn get_silences(
         wanted.extend(ms);
     }
     let now = app.engine.now();
-    let rows = app.engine.store().silences().await?;
+    let rows = app.engine.alert_rows().silences().await?;
     let visible = rows.iter().filter(|r| access.role_on(access.stored_silence_owner(r).as_deref()).is_some());
     let shown = visible.map(|r| gettable_silence(r, now)).filter(|s| {
         wanted.iter().all(|w| {
@@ -475,7 +476,7 @@ async fn get_silence(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let now = app.engine.now();
-    let rows = app.engine.store().silences().await?;
+    let rows = app.engine.alert_rows().silences().await?;
     let row = rows
         .iter()
         .find(|r| r.id == id && access.role_on(access.stored_silence_owner(r).as_deref()).is_some())
@@ -494,7 +495,7 @@ async fn expire_silence(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let now = app.engine.now();
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     let rows = store.silences().await?;
     let mut row =
         rows.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found(format!("silence {id} not found")))?;
@@ -534,7 +535,7 @@ async fn post_silence(
         return Err(bad("failed to create silence: end time can't be in the past".into()));
     }
     let text = |k: &str| body.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     let id = match text("id") {
         Some(id) => {
             let replaced = store.silences().await?.into_iter().find(|r| r.id == id && r.ends_at > now);

@@ -174,11 +174,11 @@ pub async fn write(app: &AppState, mut row: AuditRow) {
     let mut change: Value = serde_json::from_str(&row.change).unwrap_or(Value::Null);
     app.engine.scrub_secrets(&mut change);
     row.change = change.to_string();
-    append(app.engine.store().as_ref(), &row).await;
+    append(app.engine.accounts().as_ref(), &row).await;
 }
 
 /// Appends `row` as it is; a failure is logged and counted in `vigil_audit_failures_total`.
-pub async fn append(store: &dyn vigil_store::Store, row: &AuditRow) {
+pub async fn append(store: &dyn vigil_store::AuditStore, row: &AuditRow) {
     if let Err(e) = store.append_audit(row).await {
         metrics::counter!("vigil_audit_failures_total").increment(1);
         tracing::error!(error = %e, action = %row.action, name = %row.name, "Could not record a change in the audit log.");
@@ -252,14 +252,13 @@ async fn state_of(app: &AppState, state: Recorded, name: &str) -> Option<Value> 
     if name.is_empty() {
         return None;
     }
-    let store = app.engine.store();
     let value = match state {
         Recorded::Definition(kind) => {
-            let latest = store.latest_definition(kind, name).await.ok()??;
+            let latest = app.engine.definitions().latest(kind, name).await.ok()??;
             serde_json::from_str(&latest.body).ok()?
         }
         Recorded::Account => {
-            let u = store.user(name).await.ok()??;
+            let u = app.engine.accounts().user(name).await.ok()??;
             json!({"name": u.id, "displayName": u.display_name, "email": u.email, "kind": u.kind, "source": u.source,
                    "role": u.role, "disabled": u.disabled_at.is_some(), "oneTimeCode": u.totp_sealed.is_some()})
         }

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::RwLock;
 use vigil_core::time::{Clock, Millis};
-use vigil_store::{Store, TokenRow, UserRow};
+use vigil_store::{AccountStore, TokenRow, UserRow};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -202,7 +202,7 @@ struct Cache {
 /// Checks presented tokens against the stored ones.
 pub struct Auth {
     required: bool,
-    store: Arc<dyn Store>,
+    store: Arc<dyn AccountStore>,
     clock: Arc<dyn Clock>,
     cache: RwLock<Cache>,
     touched: std::sync::Mutex<HashMap<String, Instant>>,
@@ -221,7 +221,7 @@ pub type TeamsSource = Arc<dyn Fn() -> Arc<Teams> + Send + Sync>;
 
 impl Auth {
     /// Auth that is `required` (or not) for the tokens in `store`.
-    pub fn new(store: Arc<dyn Store>, required: bool) -> Self {
+    pub fn new(store: Arc<dyn AccountStore>, required: bool) -> Self {
         Self {
             required,
             store,
@@ -254,8 +254,8 @@ impl Auth {
         Self { clock, ..self }
     }
 
-    /// The store the tokens and accounts are in.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The account tables the tokens and accounts are in.
+    pub fn accounts(&self) -> &Arc<dyn AccountStore> {
         &self.store
     }
 

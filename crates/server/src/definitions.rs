@@ -158,10 +158,12 @@ async fn put_workflow(
     access.check_references(&doc)?;
     access.check_secret_owners(ObjectKind::Workflows, &name, &doc)?;
     let (def, warnings) =
-        app.engine.put_workflow(doc, true, &crate::auth::principal(caller.as_ref())).await.map_err(|e| match e {
-            DefinitionError::Store(cause) => ApiError::internal(cause),
-            other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
-        })?;
+        app.engine.definitions().put_workflow(doc, true, &crate::auth::principal(caller.as_ref())).await.map_err(
+            |e| match e {
+                DefinitionError::Store(cause) => ApiError::internal(cause),
+                other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
+            },
+        )?;
     // What `vigil validate` would warn about (fields vigil does not know, references to tasks
     // that do not exist): stored all the same, as Conductor would, and said in the answer.
     let warnings: Vec<String> = warnings
@@ -184,7 +186,7 @@ async fn delete_workflow(
     ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> ApiResult<Json<Value>> {
     access.check(ObjectKind::Workflows, &name, Role::Write)?;
-    let deleted = app.engine.delete_workflow(&name, q.version()).await?;
+    let deleted = app.engine.definitions().delete_workflow(&name, q.version()).await?;
     if deleted == 0 {
         return Err(ApiError::not_found(format!("workflow `{name}` is not defined")));
     }
@@ -314,7 +316,7 @@ async fn put_notifier(
         vigil_core::alert::scope::check_steps(access.teams(), &name, trusted, &steps)
             .map_err(|(field, message)| ApiError::new(ErrorCode::Forbidden, format!("{field}: {message}")))?;
     }
-    app.engine.put_notifier_doc(doc).await.map_err(|e| match e {
+    app.engine.definitions().put_notifier_doc(doc).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
     })?;
@@ -333,7 +335,7 @@ async fn delete_notifier(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     access.check(ObjectKind::Notifiers, &name, Role::Write)?;
-    if !app.engine.delete_notifier(&name).await? {
+    if !app.engine.definitions().delete_notifier(&name).await? {
         return Err(ApiError::not_found(format!("notifier `{name}` is not configured")));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -361,7 +363,7 @@ async fn list_alerts(
     access: Access,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<ItemPage>> {
-    let rows = vigil_runtime::alert_rows::read(&*app.engine.store(), !q.all, u32::MAX, app.engine.now()).await?;
+    let rows = vigil_runtime::alert_rows::read(&*app.engine.alert_rows(), !q.all, u32::MAX, app.engine.now()).await?;
     let mut items: Vec<(String, Value)> = rows
         .into_iter()
         .filter(|a| access.role_on(access.alert_owner(&a.name, &a.state).as_deref()).is_some())
@@ -397,7 +399,7 @@ async fn ack_alert(
     access: Access,
     JsonBody(r): JsonBody<AckRequest>,
 ) -> ApiResult<StatusCode> {
-    let row = app.engine.store().alert(&r.dedup_key).await?;
+    let row = app.engine.alert_rows().alert(&r.dedup_key).await?;
     let owner = row.as_ref().and_then(|a| access.alert_owner(&a.name, &a.state));
     access.check_owned(owner.as_deref(), Role::Respond, || format!("alert `{}`", r.dedup_key))?;
     if !app.engine.acknowledge(&r.dedup_key).await {
@@ -416,7 +418,7 @@ async fn list_silences(
     let now = app.engine.now();
     let mut items: Vec<(String, Value)> = app
         .engine
-        .store()
+        .alert_rows()
         .silences()
         .await?
         .into_iter()
@@ -499,13 +501,15 @@ async fn add_silence(
         created_by: access.author(),
         until_resolved: s.until_resolved,
     };
-    if row.until_resolved && !vigil_runtime::until_resolved::matches_firing(&*app.engine.store(), &row, now).await? {
+    if row.until_resolved
+        && !vigil_runtime::until_resolved::matches_firing(&*app.engine.alert_rows(), &row, now).await?
+    {
         return Err(ApiError::invalid(
             "untilResolved",
             "nothing that fires matches these matchers: the silence would end at once",
         ));
     }
-    app.engine.store().put_silence(&row).await?;
+    app.engine.alert_rows().put_silence(&row).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "endsAt": format_millis(ends_at)}))))
 }
 
@@ -520,10 +524,10 @@ async fn delete_silence(
     access: Access,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let silences = app.engine.store().silences().await?;
+    let silences = app.engine.alert_rows().silences().await?;
     let owner = silences.iter().find(|s| s.id == id).and_then(|s| access.stored_silence_owner(s));
     access.check_owned(owner.as_deref(), Role::Respond, || format!("silence `{id}`"))?;
-    if !app.engine.store().delete_silence(&id).await? {
+    if !app.engine.alert_rows().delete_silence(&id).await? {
         return Err(ApiError::not_found(format!("silence `{id}` does not exist")));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -32,7 +32,7 @@ async fn list(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     crate::monitors::owned_monitor(&app, &access, &name, vigil_core::principal::Role::Read).await?;
-    let kept = app.engine.store().check_evidence(&name, 10).await.map_err(ApiError::from)?;
+    let kept = app.engine.monitor_rows().check_evidence(&name, 10).await.map_err(ApiError::from)?;
     let items: Vec<Value> = kept
         .iter()
         .map(|e| {
@@ -65,7 +65,7 @@ async fn screenshot(
 
 /// The screenshot `name`'s failed check took at `at`, as a PNG response (the API's and the UI's).
 pub(crate) async fn png(app: &AppState, name: &str, at: i64) -> ApiResult<Response> {
-    let png = app.engine.store().check_screenshot(name, at).await.map_err(ApiError::from)?;
+    let png = app.engine.monitor_rows().check_screenshot(name, at).await.map_err(ApiError::from)?;
     match png.filter(|p| !p.is_empty()) {
         Some(png) => {
             let headers = [(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=86400")];

@@ -131,7 +131,7 @@ async fn status(
         return Ok((code, Json(InstanceStatus::of(&instance, true))).into_response());
     }
     // The hot path (clients polling a status): decode only the fields shown.
-    let raw = app.engine.store().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
+    let raw = app.engine.instance_rows().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
     let fields: StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
     may_read(&fields.workflow_name)?;
     let code = if fields.ended() { StatusCode::OK } else { StatusCode::ACCEPTED };

@@ -12,7 +12,6 @@ pub mod accounts;
 mod ack;
 mod alertmanager;
 pub mod audit;
-mod audit_log;
 pub mod auth;
 mod conductor;
 pub mod cross_site;
@@ -37,7 +36,6 @@ mod state;
 pub mod status_pages;
 pub mod throttle;
 pub mod ui;
-mod users;
 pub mod views;
 
 use std::sync::Arc;
@@ -74,8 +72,8 @@ pub fn app(state: AppState) -> Router {
         .merge(definitions::routes())
         .merge(schedules::routes())
         .merge(status_pages::api_routes())
-        .merge(users::routes())
-        .merge(audit_log::routes())
+        .merge(accounts::users::routes())
+        .merge(accounts::audit_log::routes())
         .merge(monitors::routes())
         .merge(evidence::routes())
         .merge(conductor::routes())

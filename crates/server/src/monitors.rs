@@ -128,7 +128,7 @@ async fn pings(
         return Err(ApiError::not_found(format!("no heartbeat monitor `{name}`")));
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = app.engine.store().pings(&name, limit).await.map_err(ApiError::from)?;
+    let rows = app.engine.monitor_rows().pings(&name, limit).await.map_err(ApiError::from)?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|p| {

@@ -128,10 +128,10 @@ pub(crate) async fn reload(
     engine.set_workflows(config.workflows);
     engine.set_monitors(config.monitors);
     engine.set_teams_in_folders(config.teams, config.folders);
-    engine.set_identity_providers(config.identity_providers);
-    engine.set_event_handlers(config.event_handlers).await?;
+    engine.accounts().set_identity_providers(config.identity_providers);
+    engine.events().set_files(config.event_handlers).await?;
     engine.status_pages().set_status_pages(config.status_pages);
-    engine.load_api_definitions().await?;
+    engine.definitions().load_api_definitions().await?;
     let notifier_count = engine.load_notifiers(notifiers).await?;
     let names = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     for gone in before.iter().filter(|n| !names.contains(n)) {

@@ -85,7 +85,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     // vigil's own queue only: a one-off run does not consume a broker's queues, which a server
     // on another store may be consuming.
     let own_queue = |h: &vigil_core::event_handler::EventHandler| vigil_core::sink::is_own_queue(&h.event);
-    engine.set_event_handlers(config.event_handlers.into_iter().filter(own_queue).collect()).await?;
+    engine.events().set_files(config.event_handlers.into_iter().filter(own_queue).collect()).await?;
     let id = vigil_runtime::new_instance_id();
     let mut progress = engine.watch(&id);
     let started = engine.start_instance(StartRequest {

@@ -240,7 +240,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         });
     }
-    let stored = engine.load_api_definitions().await?;
+    let stored = engine.definitions().load_api_definitions().await?;
     if stored > 0 {
         tracing::info!(workflows = stored, "Loaded workflow definitions written through the API.");
     }
@@ -251,11 +251,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !config.identity_providers.is_empty() {
         tracing::info!(providers = config.identity_providers.len(), "Identity providers loaded.");
     }
-    engine.set_identity_providers(config.identity_providers);
+    engine.accounts().set_identity_providers(config.identity_providers);
     if !config.event_handlers.is_empty() {
         tracing::info!(event_handlers = config.event_handlers.len(), "Event handlers loaded.");
     }
-    engine.set_event_handlers(config.event_handlers).await?;
+    engine.events().set_files(config.event_handlers).await?;
     if !config.status_pages.is_empty() {
         tracing::info!(status_pages = config.status_pages.len(), "Status pages loaded.");
     }
@@ -279,7 +279,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     tokio::spawn(engine.monitor_relay().clone().relay_monitor_live_forever());
     let file_schedules = ScheduleNames::new(config.schedules.iter().map(|s| s.name.as_str()));
     let mut schedules = config.schedules;
-    for def in engine.api_schedules().await? {
+    for def in engine.definitions().api_schedules().await? {
         if !file_schedules.contains(&def.name) {
             schedules.push(def);
         }

@@ -8,10 +8,12 @@ pub mod delivery;
 mod groups;
 mod in_flight;
 pub(crate) mod messages;
+pub(crate) mod port;
 mod refresh;
 mod telling;
 
 pub use messages::{AlertMsg, AlertRecord, ObservedFrom};
+pub(crate) use port::AlertingPort;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -171,18 +171,18 @@ pub(crate) fn send_later(store: Arc<dyn vigil_store::Store>, now: vigil_core::ti
 /// transaction that applied it deletes it; until then it is not handed over again, unless its
 /// taker lets it go or its partition changed hands (see [`super::handed::Handed`]).
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let handed = &shared.inbox_handed;
+    let handed = &shared.cluster.inbox_handed;
     loop {
         tokio::select! {
-            _ = shared.inbox_wake.notified() => {}
+            _ = shared.cluster.inbox_wake.notified() => {}
             _ = tokio::time::sleep(POLL_EVERY) => {}
         }
         if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let parts = shared.ownership.parts();
+        let parts = shared.cluster.ownership.parts();
         if parts.is_empty() {
-            handed.prune(None, &shared.ownership);
+            handed.prune(None, &shared.cluster.ownership);
             continue;
         }
         let rows = match shared.store.inbox(&parts, READ_LIMIT).await {
@@ -195,10 +195,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         // What is no longer there was applied (known only when every message was read).
         let present: Option<HashSet<i64>> =
             (rows.len() < READ_LIMIT as usize).then(|| rows.iter().map(|r| r.id).collect());
-        handed.prune(present.as_ref(), &shared.ownership);
+        handed.prune(present.as_ref(), &shared.cluster.ownership);
         for row in rows {
             let id = row.id;
-            if handed.hand(id, row.msg.part, &shared.ownership) && !apply(&shared, row).await {
+            if handed.hand(id, row.msg.part, &shared.cluster.ownership) && !apply(&shared, row).await {
                 handed.release(id);
             }
         }
@@ -267,7 +267,7 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
             }
         },
         InboxMsg::Observe { instance, task_id, request, reply_part } => {
-            let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Observe {
+            let _ = shared.alerting.sender.send(crate::alerting::messages::AlertMsg::Observe {
                 instance,
                 task_id,
                 request,
@@ -275,8 +275,12 @@ async fn apply(shared: &Arc<Shared>, row: InboxRow) -> bool {
             });
         }
         InboxMsg::Member { group, key, alert } => {
-            let _ =
-                shared.alerts.send(crate::alerting::messages::AlertMsg::Member { group, key, alert, inbox: Some(id) });
+            let _ = shared.alerting.sender.send(crate::alerting::messages::AlertMsg::Member {
+                group,
+                key,
+                alert,
+                inbox: Some(id),
+            });
         }
     }
     true

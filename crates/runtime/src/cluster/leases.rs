@@ -43,17 +43,19 @@ pub(crate) async fn start(
     if cfg.solo {
         // Every lease counts as lapsed to a solo node: the previous process on this file is gone.
         store.acquire_leases(&cfg.node.id, PARTITIONS, FOREVER, FOREVER).await?;
-        shared.ownership.confirmed(Instant::now(), Duration::from_secs(100 * 365 * 86_400));
+        shared.cluster.ownership.confirmed(Instant::now(), Duration::from_secs(100 * 365 * 86_400));
         gain(&shared, &all_parts(), recover).await?;
     } else if let Some(mut notices) = store.subscribe().await {
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(n) = notices.recv().await {
                 match n {
-                    Notice::Inbox(part) if shared.ownership.owns(part) => shared.inbox_wake.notify_one(),
+                    Notice::Inbox(part) if shared.cluster.ownership.owns(part) => {
+                        shared.cluster.inbox_wake.notify_one()
+                    }
                     Notice::Inbox(_) => {}
-                    Notice::Leases => shared.lease_wake.notify_one(),
-                    Notice::Definitions => shared.definitions_changed.notify_one(),
+                    Notice::Leases => shared.cluster.lease_wake.notify_one(),
+                    Notice::Definitions => shared.cluster.definitions_changed.notify_one(),
                 }
             }
         });
@@ -96,7 +98,7 @@ impl LeaseLoop {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.period()) => {}
-                _ = self.shared.lease_wake.notified() => {
+                _ = self.shared.cluster.lease_wake.notified() => {
                     // Let a burst of notices (several nodes releasing) settle into one tick.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -130,8 +132,8 @@ impl LeaseLoop {
                 return;
             }
         };
-        self.shared.ownership.confirmed(began, self.cfg.lease_ttl);
-        let owned: BTreeSet<u32> = self.shared.ownership.parts().into_iter().collect();
+        self.shared.cluster.ownership.confirmed(began, self.cfg.lease_ttl);
+        let owned: BTreeSet<u32> = self.shared.cluster.ownership.parts().into_iter().collect();
         let held_set: BTreeSet<u32> = held.iter().copied().collect();
         let lost: Vec<u32> = owned.difference(&held_set).copied().collect();
         lose(&self.shared, &lost);
@@ -151,7 +153,7 @@ impl LeaseLoop {
                 Err(e) => tracing::warn!(error = %e, "Could not acquire partitions; will retry."),
             }
         }
-        let mine = self.shared.ownership.parts().len() as u32;
+        let mine = self.shared.cluster.ownership.parts().len() as u32;
         let starving = alive.iter().any(|n| *n != node && counts.get(n).copied().unwrap_or(0) + 1 < fair);
         if orphans > 0 && mine >= fair && !starving {
             // Everyone alive has its share: adopt what is left (a dead node's lapsed partitions).
@@ -160,7 +162,7 @@ impl LeaseLoop {
                 Err(e) => tracing::warn!(error = %e, "Could not acquire partitions; will retry."),
             }
         }
-        let mine = self.shared.ownership.parts();
+        let mine = self.shared.cluster.ownership.parts();
         if mine.len() as u32 > fair && starving && !first {
             let give: Vec<u32> = mine[fair as usize..].to_vec();
             tracing::info!(partitions = give.len(), fair, "Giving partitions to a node with fewer than its share.");
@@ -224,7 +226,7 @@ pub(crate) async fn stop(shared: &Shared, cfg: &ClusterConfig) {
     if cfg.solo {
         return;
     }
-    let parts = shared.ownership.parts();
+    let parts = shared.cluster.ownership.parts();
     match shared.store.release_leases(&node.id, &parts).await {
         Ok(()) => {
             let _ = shared.store.notify(&Notice::Leases).await;

@@ -9,9 +9,11 @@ pub(crate) mod handed;
 pub mod inbox;
 pub mod leases;
 pub(crate) mod ownership;
+pub(crate) mod state;
 pub mod status;
 
 pub use ownership::Ownership;
+pub(crate) use state::ClusterState;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +57,7 @@ pub(crate) async fn gain(shared: &Arc<Shared>, parts: &[u32], recover: bool) -> 
     if parts.is_empty() {
         return Ok(());
     }
-    shared.ownership.add(parts);
+    shared.cluster.ownership.add(parts);
     if recover {
         let unfinished = shared.store.unfinished_instances_in(parts).await?;
         if !unfinished.is_empty() {
@@ -63,17 +65,17 @@ pub(crate) async fn gain(shared: &Arc<Shared>, parts: &[u32], recover: bool) -> 
         }
         for instance in unfinished {
             if let Some(fire) = &instance.fire {
-                shared.fires.started(&fire.schedule);
+                shared.schedules.admission.started(&fire.schedule);
             }
             shared.router.place(ShardMsg::Load(Box::new(instance)));
         }
     }
-    let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Gained(parts.to_vec()));
-    if let Some(tx) = shared.scheduler.lock().expect("lock").as_ref() {
+    let _ = shared.alerting.sender.send(crate::alerting::messages::AlertMsg::Gained(parts.to_vec()));
+    if let Some(tx) = shared.schedules.commands.lock().expect("lock").as_ref() {
         let _ = tx.send(crate::scheduler::command::SchedulerCmd::Gained(parts.to_vec()));
     }
-    shared.inbox_wake.notify_one();
-    metrics::gauge!("vigil_partitions_owned").set(shared.ownership.parts().len() as f64);
+    shared.cluster.inbox_wake.notify_one();
+    metrics::gauge!("vigil_partitions_owned").set(shared.cluster.ownership.parts().len() as f64);
     Ok(())
 }
 
@@ -81,17 +83,17 @@ pub(crate) async fn gain(shared: &Arc<Shared>, parts: &[u32], recover: bool) -> 
 /// (uncommitted changes are dropped; the new owner resumes from the committed state), their
 /// schedules and alert keys stop here.
 pub(crate) fn lose(shared: &Shared, parts: &[u32]) {
-    let lost = shared.ownership.remove(parts);
+    let lost = shared.cluster.ownership.remove(parts);
     if lost.is_empty() {
         return;
     }
     tracing::warn!(partitions = ?lost, "This node no longer owns these partitions; their work moves to their new owner.");
     shared.router.broadcast(|| ShardMsg::Evict(lost.clone()));
-    let _ = shared.alerts.send(crate::alerting::messages::AlertMsg::Lost(lost.clone()));
-    if let Some(tx) = shared.scheduler.lock().expect("lock").as_ref() {
+    let _ = shared.alerting.sender.send(crate::alerting::messages::AlertMsg::Lost(lost.clone()));
+    if let Some(tx) = shared.schedules.commands.lock().expect("lock").as_ref() {
         let _ = tx.send(crate::scheduler::command::SchedulerCmd::Lost(lost.clone()));
     }
-    metrics::gauge!("vigil_partitions_owned").set(shared.ownership.parts().len() as f64);
+    metrics::gauge!("vigil_partitions_owned").set(shared.cluster.ownership.parts().len() as f64);
 }
 
 /// Every partition, for a solo node.

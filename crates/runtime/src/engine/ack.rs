@@ -24,7 +24,7 @@ impl Engine {
     /// Reads acknowledgement link `token`: refused when it is not signed by this cluster's key or
     /// has expired (and when vigil has no key).
     pub async fn ack_link(&self, token: &str) -> Result<LinkedAlert, LinkError> {
-        let sealer = self.shared.secret_box.as_deref().ok_or(LinkError::Invalid)?;
+        let sealer = self.shared.secrets.sealer.as_deref().ok_or(LinkError::Invalid)?;
         let claim = crate::ack_link::verify(sealer, token, self.now())?;
         let store = &self.shared.store;
         let mut linked = LinkedAlert { name: claim.dedup_key.clone(), claim, live: false, acknowledged: false };

@@ -129,7 +129,7 @@ impl Engine {
     /// (returns once stored there).
     async fn deliver(&self, instance: &Instance, event: Event) -> Result<(), ControlError> {
         let id = &instance.workflow_id;
-        if self.shared().ownership.owns(instance.partition) {
+        if self.shared().cluster.ownership.owns(instance.partition) {
             self.send(id, event);
             return Ok(());
         }
@@ -292,7 +292,7 @@ impl Engine {
     /// Hands `event` to an ended instance: revived on this node's shard, or sent to the owner's
     /// inbox.
     async fn deliver_revived(&self, instance: Instance, event: Event) -> Result<(), ControlError> {
-        if !self.shared().ownership.owns(instance.partition) {
+        if !self.shared().cluster.ownership.owns(instance.partition) {
             let msg = InboxMsg::Revive { instance: instance.workflow_id.clone(), event };
             crate::cluster::inbox::send(self.shared(), instance.partition, &msg).await?;
             return Ok(());
@@ -313,7 +313,7 @@ impl Engine {
         if old.status == vigil_core::instance::WorkflowStatus::Completed && def.is_some_and(|d| !d.restartable) {
             return Err(ControlError::NotRestartable { id: id.to_string(), name: old.workflow_name.clone() });
         }
-        if !self.shared().ownership.owns(old.partition) {
+        if !self.shared().cluster.ownership.owns(old.partition) {
             let msg = InboxMsg::Restart { instance: id.to_string(), latest };
             crate::cluster::inbox::send(self.shared(), old.partition, &msg).await?;
             return Ok(());

@@ -1,6 +1,5 @@
 //! The engine: wiring of shards, committer, timers and scheduler, and its public handle.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -124,7 +123,7 @@ fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
         let weak = weak.clone();
         Box::pin(async move {
             let Some(shared) = weak.upgrade() else { return Err("the engine stopped".to_string()) };
-            if shared.ownership.owns(part) {
+            if shared.cluster.ownership.owns(part) {
                 // Returns once committed: a worker reading its task right after the poll finds
                 // it IN_PROGRESS. An instance that is gone does not hold the caller up.
                 let (tx, rx) = tokio::sync::oneshot::channel();
@@ -138,12 +137,7 @@ fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
     })
 }
 
-/// The workflows' own retention blocks (the latest version of each name speaks for all).
-fn retention_overrides(workflows: &WorkflowSet) -> crate::retention::Overrides {
-    let mut list: Vec<_> = workflows.latest().filter_map(|d| Some((d.name.clone(), d.retention?))).collect();
-    list.sort_by(|a, b| a.0.cmp(&b.0));
-    crate::retention::Overrides { workflows: list }
-}
+use crate::definitions::retention_overrides;
 
 /// A running engine. Cheap to clone.
 #[derive(Clone)]
@@ -163,6 +157,10 @@ pub struct Engine {
     notify_grace: std::time::Duration,
     /// The notifiers pushed alerts are told.
     alert_receivers: Arc<Vec<String>>,
+    /// What the monitors' files say that others read: which are paused, their maintenance
+    /// windows (set with the monitors).
+    declared_monitors: crate::monitors::declared::SharedDeclared,
+    accounts: crate::accounts::Accounts,
 }
 
 impl Engine {
@@ -201,42 +199,37 @@ impl Engine {
             store: store.clone(),
             clock: clock.clone(),
             workflows: RwLock::new(Arc::new(workflows)),
-            secrets: Arc::new(RwLock::new(Arc::new(secrets))),
-            secret_box: config.secret_box.clone(),
-            max_variables_bytes: config.max_variables_bytes,
+            secrets: crate::secrets::EngineSecrets {
+                values: Arc::new(RwLock::new(Arc::new(secrets))),
+                sealer: config.secret_box.clone(),
+            },
             router: router.clone(),
             timers: timer_tx,
-            waiters: Mutex::new(HashMap::new()),
-            watchers: Mutex::new(HashMap::new()),
-            fires: Arc::new(crate::admission::FireAdmission::new(config.max_running_fires)),
-            http: crate::http::client(),
-            http_slots: tokio::sync::Semaphore::new(config.max_http_in_flight),
+            instances: crate::shared::Instances::new(config.max_variables_bytes),
+            schedules: crate::scheduler::SchedulesPort {
+                admission: Arc::new(crate::admission::FireAdmission::new(config.max_running_fires)),
+                commands: Mutex::new(None),
+            },
+            http: crate::http::Calls::new(config.max_http_in_flight),
             evaluator: crate::evaluator::Evaluator::start(config.evaluators, config.script_limits, {
                 let router = router.clone();
                 Arc::new(move |id: &str, event| router.send(id, event))
             }),
             stopping: Arc::new(AtomicBool::new(false)),
-            finished: std::sync::atomic::AtomicU64::new(0),
-            alerts: alert_tx,
-            notifiers: notifiers.clone(),
-            routing: Default::default(),
+            alerting: crate::alerting::AlertingPort {
+                sender: alert_tx,
+                notifiers: notifiers.clone(),
+                routing: Default::default(),
+            },
             work: crate::workers::WorkQueue::new(clock.clone(), router.clone()),
-            scheduler: Mutex::new(None),
-            ownership: Arc::new(crate::cluster::Ownership::new(&config.cluster.node.id, config.cluster.solo)),
-            inbox_wake: tokio::sync::Notify::new(),
-            inbox_handed: Default::default(),
-            publisher: Arc::new(vigil_connectors::sinks::Publisher::new(config.brokers.clone())),
-            pings: pings.clone(),
-            event_handlers: Default::default(),
-            status_listeners: config.status_listeners.clone(),
-            status_wake: tokio::sync::Notify::new(),
-            event_handler_files: Default::default(),
-            events_wake: tokio::sync::Notify::new(),
-            lease_wake: tokio::sync::Notify::new(),
-            definitions_changed: tokio::sync::Notify::new(),
-            identity_providers: Default::default(),
-            declared_monitors: Default::default(),
+            events: crate::events::EventsPort::new(
+                pings.clone(),
+                config.brokers.clone(),
+                config.status_listeners.clone(),
+            ),
+            cluster: crate::cluster::ClusterState::new(&config.cluster.node.id, config.cluster.solo),
         });
+        let declared_monitors = crate::monitors::declared::SharedDeclared::default();
         // Routing from the first push: this node's file, or the one another node published.
         let published = match &config.alertmanager_config {
             Some(text) => Some(text.clone()),
@@ -246,7 +239,7 @@ impl Engine {
             }),
         };
         if let Some(text) = published {
-            crate::routing::install(&shared.routing, &text);
+            crate::routing::install(&shared.alerting.routing, &text);
         }
         if let Some(notifiers) = config.notifiers.take() {
             install_with_stored(&shared, notifiers).await?;
@@ -273,7 +266,7 @@ impl Engine {
             tokio::spawn(crate::alerting::run(
                 alert_rx,
                 results_rx,
-                alert_deps(&shared, &pages, config.public_url.as_deref()),
+                alert_deps(&shared, &pages, &declared_monitors, config.public_url.as_deref()),
                 (outbox_tx, recorded_tx),
             )),
             tokio::spawn(crate::alerting::delivery::run(
@@ -281,7 +274,7 @@ impl Engine {
                 results_tx,
                 recorded_rx,
                 clock.clone(),
-                (notifiers, shared.ownership.clone(), shared.secrets.clone(), unsettled.clone()),
+                (notifiers, shared.cluster.ownership.clone(), shared.secrets.values.clone(), unsettled.clone()),
             )),
             tokio::spawn(timers::run(timer_rx, clock.clone(), router.clone())),
             tokio::spawn(crate::workers::run_expiry(shared.work.clone())),
@@ -296,8 +289,8 @@ impl Engine {
             crate::retention::Deps {
                 store: store.clone(),
                 clock: clock.clone(),
-                ownership: shared.ownership.clone(),
-                alerts: shared.alerts.clone(),
+                ownership: shared.cluster.ownership.clone(),
+                alerts: shared.alerting.sender.clone(),
             },
             config.retention,
         );
@@ -305,14 +298,14 @@ impl Engine {
         tasks.push(retention_task);
         let monitors = crate::monitors::Monitors::spawn(
             crate::monitors::Deps {
-                alerts: shared.alerts.clone(),
+                alerts: shared.alerting.sender.clone(),
                 clock: clock.clone(),
-                ownership: shared.ownership.clone(),
+                ownership: shared.cluster.ownership.clone(),
                 credentials: {
                     let shared = shared.clone();
                     Arc::new(move |kind: &str, name: &str| {
                         use vigil_core::instance::SecretSource;
-                        let secrets = shared.secrets.read().expect("lock").clone();
+                        let secrets = shared.secrets.values.read().expect("lock").clone();
                         if kind == "secrets" { secrets.secret(name) } else { secrets.env(name) }
                     })
                 },
@@ -331,12 +324,12 @@ impl Engine {
             store: store.clone(),
             clock: clock.clone(),
             stopping: shared.stopping.clone(),
-            ownership: shared.ownership.clone(),
+            ownership: shared.cluster.ownership.clone(),
             secret_box: config.secret_box.clone(),
-            http: shared.http.clone(),
-            notifiers: shared.notifiers.clone(),
+            http: shared.http.client.clone(),
+            notifiers: shared.alerting.notifiers.clone(),
             public_url: config.public_url.clone(),
-            declared_monitors: shared.declared_monitors.clone(),
+            declared_monitors: declared_monitors.clone(),
             monitors: monitors.clone(),
             pages,
         });
@@ -344,7 +337,7 @@ impl Engine {
             monitors.clone(),
             store.clone(),
             clock.clone(),
-            shared.ownership.clone(),
+            shared.cluster.ownership.clone(),
             shared.stopping.clone(),
         );
         Ok(Engine {
@@ -361,12 +354,14 @@ impl Engine {
             unsettled,
             notify_grace: config.notify_grace,
             alert_receivers: Arc::new(config.alert_receivers.clone()),
+            declared_monitors,
+            accounts: crate::accounts::Accounts::new(store.clone()),
         })
     }
 
     /// Returns when another node announces changed definitions (PostgreSQL `NOTIFY`).
     pub async fn definitions_changed(&self) {
-        self.shared.definitions_changed.notified().await
+        self.shared.cluster.definitions_changed.notified().await
     }
 
     /// The current time on the engine's clock.
@@ -376,7 +371,7 @@ impl Engine {
 
     /// How many instances have ended (committed) since the engine started.
     pub fn finished_count(&self) -> u64 {
-        self.shared.finished.load(Ordering::Relaxed)
+        self.shared.instances.finished.load(Ordering::Relaxed)
     }
 
     /// Replaces the config directory's monitors (start, reload); those kept in the store stay.
@@ -453,7 +448,7 @@ impl Engine {
         vigil_core::monitor::fill_ancestors(&mut defs);
         vigil_core::monitor::share_routes(&mut defs);
         let declared = crate::monitors::declared::DeclaredMonitors::of(&defs);
-        *self.shared.declared_monitors.write().expect("lock") = Arc::new(declared);
+        *self.declared_monitors.write().expect("lock") = Arc::new(declared);
         self.monitors.set(defs);
     }
 
@@ -477,6 +472,11 @@ impl Engine {
         &self.relay
     }
 
+    /// The event handlers' handle: registering them, and the messages they parked.
+    pub fn events(&self) -> crate::events::handle::EventHandlers {
+        crate::events::handle::EventHandlers::new(self.shared.clone())
+    }
+
     /// The status pages' handle: pages, incidents, subscribers, maintenance and badges.
     pub fn status_pages(&self) -> &crate::status_pages::StatusPages {
         &self.status_pages
@@ -485,7 +485,7 @@ impl Engine {
     /// What the monitors' files say that others read: which are paused, their own maintenance
     /// windows.
     pub fn declared_monitors(&self) -> Arc<crate::monitors::declared::DeclaredMonitors> {
-        self.shared.declared_monitors.read().expect("lock").clone()
+        self.declared_monitors.read().expect("lock").clone()
     }
 
     /// `name`'s stored history buckets from `since` on, oldest first, at most `limit`.
@@ -540,7 +540,7 @@ impl Engine {
 
     /// Instances started by schedule fires that are running on this node.
     pub fn running_fires(&self) -> usize {
-        self.shared.fires.total()
+        self.shared.schedules.admission.total()
     }
 
     /// The store.
@@ -556,8 +556,13 @@ impl Engine {
     /// Replaces the workflow definitions; running instances keep the version they started with
     /// as long as it is still loaded.
     pub fn set_workflows(&self, workflows: WorkflowSet) {
-        self.retention.set_overrides(retention_overrides(&workflows));
-        *self.shared.workflows.write().expect("lock") = Arc::new(workflows);
+        self.definitions().set_workflows(workflows);
+    }
+
+    /// The definitions' handle: workflows, task definitions, schedules and notifiers written
+    /// through the API.
+    pub fn definitions(&self) -> crate::definitions::Definitions {
+        crate::definitions::Definitions::new(self.shared.clone(), self.retention.clone())
     }
 
     /// Replaces the notifiers; queued notifications for a removed notifier fail as unconfigured.
@@ -579,25 +584,17 @@ impl Engine {
 
     /// The Alertmanager configuration alerts are routed with, if one is loaded.
     pub fn routing(&self) -> Option<Arc<crate::routing::Routing>> {
-        self.shared.routing.read().expect("lock").clone()
+        self.shared.alerting.routing.read().expect("lock").clone()
     }
 
     /// Adds or replaces one notifier.
     pub fn put_notifier(&self, notifier: vigil_connectors::notifiers::NotifierConfig) {
-        let mut guard = self.shared.notifiers.write().expect("lock");
-        let mut map: HashMap<String, Arc<vigil_connectors::notifiers::NotifierConfig>> =
-            guard.as_deref().cloned().unwrap_or_default();
-        map.insert(notifier.name().to_string(), Arc::new(notifier));
-        *guard = Some(Arc::new(map));
+        self.shared.alerting.put_notifier(notifier);
     }
 
     /// Removes one notifier; false when there was none.
     pub fn remove_notifier(&self, name: &str) -> bool {
-        let mut guard = self.shared.notifiers.write().expect("lock");
-        let mut map = guard.as_deref().cloned().unwrap_or_default();
-        let removed = map.remove(name).is_some();
-        *guard = Some(Arc::new(map));
-        removed
+        self.shared.alerting.remove_notifier(name)
     }
 
     /// Instances matching `filter`; a text search that holds a secret finds nothing.
@@ -606,7 +603,7 @@ impl Engine {
         filter: &vigil_store::InstanceFilter,
     ) -> Result<Vec<vigil_store::InstanceSummary>, StoreError> {
         let names_a_secret =
-            filter.text.as_deref().is_some_and(|t| self.shared.secrets.read().expect("lock").mentioned_in(t));
+            filter.text.as_deref().is_some_and(|t| self.shared.secrets.values.read().expect("lock").mentioned_in(t));
         if names_a_secret {
             return Ok(Vec::new());
         }
@@ -615,20 +612,19 @@ impl Engine {
 
     /// The secret value named `name`, for credentials in notifiers written through the API.
     pub fn secret_value(&self, name: &str) -> Option<String> {
-        use vigil_core::instance::SecretSource;
-        self.shared.secrets.read().expect("lock").secret(name)
+        self.shared.secrets.secret(name)
     }
 
     /// `value` with every form of every secret value masked (what an audit row records).
     pub fn scrub_secrets(&self, value: &mut serde_json::Value) {
         use vigil_core::interpreter::Secrets;
-        self.shared.secrets.read().expect("lock").scrub(value);
+        self.shared.secrets.values.read().expect("lock").scrub(value);
     }
 
     /// The configured notifiers as (name, type), by name; never their settings (they hold
     /// credentials).
     pub fn notifier_names(&self) -> Vec<(String, &'static str)> {
-        let known = self.shared.notifiers.read().expect("lock").clone();
+        let known = self.shared.alerting.notifiers.read().expect("lock").clone();
         let mut out: Vec<_> =
             known.iter().flat_map(|m| m.values()).map(|n| (n.name().to_string(), n.type_name())).collect();
         out.sort();
@@ -655,7 +651,7 @@ impl Engine {
 
     /// Acknowledges the alert or group `dedup_key` through the node that owns it.
     async fn acknowledge_key(&self, dedup_key: &str) -> bool {
-        if !self.shared.ownership.owns_key(dedup_key) {
+        if !self.shared.cluster.ownership.owns_key(dedup_key) {
             // Another node owns the key: it applies the request at its next look (within 2 s).
             let firing = matches!(self.shared.store.alert(dedup_key).await, Ok(Some(a)) if a.condition == "firing")
                 || matches!(self.shared.store.alert_group(dedup_key).await, Ok(Some(_)));
@@ -663,7 +659,7 @@ impl Engine {
         }
         let (tx, rx) = oneshot::channel();
         let msg = crate::alerting::AlertMsg::Acknowledge { dedup_key: dedup_key.to_string(), reply: tx };
-        if self.shared.alerts.send(msg).is_err() {
+        if self.shared.alerting.sender.send(msg).is_err() {
             return false;
         }
         rx.await.unwrap_or(false)
@@ -673,7 +669,7 @@ impl Engine {
     pub fn set_secrets(&self, mut secrets: SecretValues) {
         secrets.set_teams(self.teams());
         secrets.scrub_env(self.workflows().all().flat_map(|d| d.env_references()));
-        *self.shared.secrets.write().expect("lock") = Arc::new(secrets);
+        *self.shared.secrets.values.write().expect("lock") = Arc::new(secrets);
     }
 
     /// Replaces the teams (start, reload): who owns what ([`vigil_core::team`]).
@@ -684,7 +680,7 @@ impl Engine {
     /// Replaces the teams, with the config directory's folders the objects are in (a team may
     /// own a folder).
     pub fn set_teams_in_folders(&self, teams: Vec<vigil_core::team::TeamDef>, folders: vigil_core::team::Folders) {
-        let mut values = self.shared.secrets.write().expect("lock");
+        let mut values = self.shared.secrets.values.write().expect("lock");
         let mut next = SecretValues::clone(&values);
         next.set_teams(Arc::new(vigil_core::team::Teams::new(teams).with_folders(folders)));
         *values = Arc::new(next);
@@ -692,17 +688,42 @@ impl Engine {
 
     /// The teams in force.
     pub fn teams(&self) -> Arc<vigil_core::team::Teams> {
-        self.shared.secrets.read().expect("lock").teams().clone()
+        self.shared.secrets.values.read().expect("lock").teams().clone()
     }
 
-    /// Replaces the identity providers people sign in with (start, reload).
-    pub fn set_identity_providers(&self, providers: Vec<vigil_core::identity::IdentityProviderDef>) {
-        *self.shared.identity_providers.write().expect("lock") = Arc::new(providers);
+    /// The secrets kept in the store, sealed.
+    pub fn stored_secrets(&self) -> crate::stored_secrets::StoredSecrets {
+        crate::stored_secrets::StoredSecrets::new(self.shared.store.clone(), self.shared.clock.clone())
     }
 
-    /// The identity providers in force.
-    pub fn identity_providers(&self) -> Arc<Vec<vigil_core::identity::IdentityProviderDef>> {
-        self.shared.identity_providers.read().expect("lock").clone()
+    /// The alerts' rows: alerts, acknowledgements, the outbox and silences.
+    pub fn alert_rows(&self) -> crate::rows::Rows<dyn vigil_store::AlertingStore> {
+        crate::rows::Rows::new(self.shared.store.clone(), |s| s)
+    }
+
+    /// The instances' rows: instances, their work and the cluster inbox.
+    pub fn instance_rows(&self) -> crate::rows::Rows<dyn vigil_store::WorkflowStore> {
+        crate::rows::Rows::new(self.shared.store.clone(), |s| s)
+    }
+
+    /// The monitors' rows: results and history, pings, evidence.
+    pub fn monitor_rows(&self) -> crate::rows::Rows<dyn vigil_store::MonitorStore> {
+        crate::rows::Rows::new(self.shared.store.clone(), |s| s)
+    }
+
+    /// The schedules' rows: fire claims and cursors.
+    pub fn fire_rows(&self) -> crate::rows::Rows<dyn vigil_store::FireStore> {
+        crate::rows::Rows::new(self.shared.store.clone(), |s| s)
+    }
+
+    /// The cluster's nodes, their partitions and the scheduling lag, as of now.
+    pub async fn cluster_status(&self) -> vigil_store::Result<crate::cluster::status::ClusterStatus> {
+        crate::cluster::status::read(&*self.shared.store, self.now()).await
+    }
+
+    /// The accounts' handle: people, tokens, sessions, sign-ins, identity providers, audit.
+    pub fn accounts(&self) -> &crate::accounts::Accounts {
+        &self.accounts
     }
 
     /// Starts an instance; returns its id once it is queued (it is durable after the next commit).
@@ -751,10 +772,10 @@ impl Engine {
     /// Waits until instance `id` ends and returns its final state.
     pub async fn wait(&self, id: &str) -> Result<Instance, EngineError> {
         let (tx, rx) = oneshot::channel();
-        self.shared.waiters.lock().expect("lock").entry(id.to_string()).or_default().push(tx);
+        self.shared.instances.waiters.lock().expect("lock").entry(id.to_string()).or_default().push(tx);
         if let Some(done) = self.shared.store.instance(id).await?.filter(|i| i.status.is_terminal()) {
             drop(rx);
-            let mut waiters = self.shared.waiters.lock().expect("lock");
+            let mut waiters = self.shared.instances.waiters.lock().expect("lock");
             if let Some(list) = waiters.get_mut(id) {
                 list.retain(|w| !w.is_closed());
                 if list.is_empty() {
@@ -769,7 +790,7 @@ impl Engine {
     /// Receives every committed state of instance `id` (for progress output).
     pub fn watch(&self, id: &str) -> mpsc::UnboundedReceiver<Instance> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut watchers = self.shared.watchers.lock().expect("lock");
+        let mut watchers = self.shared.instances.watchers.lock().expect("lock");
         // A watcher whose receiver is gone and whose instance never changed again is dropped here.
         watchers.retain(|_, tx| !tx.is_closed());
         watchers.insert(id.to_string(), tx);
@@ -780,28 +801,24 @@ impl Engine {
     pub async fn run_schedules(&self, schedules: Vec<ScheduleDef>) -> Result<(), EngineError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = scheduler::spawn(scheduler_deps(&self.shared), schedules, rx).await?;
-        *self.shared.scheduler.lock().expect("lock") = Some(tx);
+        *self.shared.schedules.commands.lock().expect("lock") = Some(tx);
         self.tasks.lock().expect("lock").push(handle);
         Ok(())
     }
 
     /// Whether a scheduler runs in this process.
     pub fn has_scheduler(&self) -> bool {
-        self.shared.scheduler.lock().expect("lock").is_some()
+        self.shared.schedules.commands.lock().expect("lock").is_some()
     }
 
     /// Sends a change to the running scheduler; false when no scheduler runs.
     pub fn schedule_command(&self, cmd: scheduler::SchedulerCmd) -> bool {
-        self.shared.scheduler.lock().expect("lock").as_ref().is_some_and(|tx| tx.send(cmd).is_ok())
+        self.shared.schedules.send(cmd)
     }
 
     /// The running schedules with their next fire times (empty when no scheduler runs).
     pub async fn schedules(&self) -> Vec<(ScheduleDef, Option<Millis>)> {
-        let (tx, rx) = oneshot::channel();
-        if !self.schedule_command(scheduler::SchedulerCmd::List(tx)) {
-            return Vec::new();
-        }
-        rx.await.unwrap_or_default()
+        self.shared.schedules.list().await
     }
 
     pub(crate) fn place(&self, msg: ShardMsg) {
@@ -825,7 +842,7 @@ impl Engine {
         }
         let started = tokio::time::Instant::now();
         let (tx, rx) = oneshot::channel();
-        if self.shared.alerts.send(crate::alerting::AlertMsg::Flush(tx)).is_ok() {
+        if self.shared.alerting.sender.send(crate::alerting::AlertMsg::Flush(tx)).is_ok() {
             let _ = tokio::time::timeout(self.notify_grace, rx).await;
         }
         let grace = self.notify_grace.saturating_sub(started.elapsed());
@@ -871,8 +888,8 @@ fn scheduler_deps(shared: &Arc<Shared>) -> crate::scheduler::deps::SchedulerDeps
     crate::scheduler::deps::SchedulerDeps {
         store: shared.store.clone(),
         clock: shared.clock.clone(),
-        ownership: shared.ownership.clone(),
-        fires: shared.fires.clone(),
+        ownership: shared.cluster.ownership.clone(),
+        fires: shared.schedules.admission.clone(),
         stopping: shared.stopping.clone(),
         start: Arc::new(move |req, fire| starter.start(req, Some(fire), None)),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
@@ -883,25 +900,26 @@ fn scheduler_deps(shared: &Arc<Shared>) -> crate::scheduler::deps::SchedulerDeps
 fn alert_deps(
     shared: &Arc<Shared>,
     pages: &crate::status_pages::SharedPages,
+    declared: &crate::monitors::declared::SharedDeclared,
     public_url: Option<&str>,
 ) -> crate::alerting::AlertDeps {
     let loser = shared.clone();
     crate::alerting::AlertDeps {
         store: shared.store.clone(),
         clock: shared.clock.clone(),
-        ownership: shared.ownership.clone(),
-        notifiers: shared.notifiers.clone(),
-        routing: shared.routing.clone(),
-        sealer: shared.secret_box.clone(),
+        ownership: shared.cluster.ownership.clone(),
+        notifiers: shared.alerting.notifiers.clone(),
+        routing: shared.alerting.routing.clone(),
+        sealer: shared.secrets.sealer.clone(),
         router: shared.router.clone(),
         lose: Arc::new(move |parts| crate::cluster::lose(&loser, parts)),
-        inbox: shared.inbox_handed.clone(),
+        inbox: shared.cluster.inbox_handed.clone(),
         status_pages: pages.clone(),
-        declared_monitors: shared.declared_monitors.clone(),
-        secrets: shared.secrets.clone(),
+        declared_monitors: declared.clone(),
+        secrets: shared.secrets.values.clone(),
         external_url: public_url.unwrap_or_default().trim_end_matches('/').to_string(),
         ack_links: public_url
-            .zip(shared.secret_box.clone())
+            .zip(shared.secrets.sealer.clone())
             .map(|(url, sealer)| crate::ack_link::AckLinks::new(url, sealer)),
     }
 }
@@ -914,7 +932,7 @@ async fn install_with_stored(
 ) -> Result<usize, vigil_store::StoreError> {
     let secret = |name: &str| {
         use vigil_core::instance::SecretSource;
-        shared.secrets.read().expect("lock").secret(name)
+        shared.secrets.values.read().expect("lock").secret(name)
     };
     let stored = crate::stored_notifiers::read(&*shared.store, &secret).await;
     for n in stored.as_ref().map(|s| s.as_slice()).unwrap_or_default() {
@@ -929,8 +947,8 @@ async fn install_with_stored(
 
 /// Makes `notifiers` (and the Alertmanager configuration's receivers) the ones alerts are told to.
 fn install_notifiers(shared: &Shared, notifiers: Vec<vigil_connectors::notifiers::NotifierConfig>) {
-    let routed = shared.routing.read().expect("lock").clone();
+    let routed = shared.alerting.routing.read().expect("lock").clone();
     let receivers = routed.iter().flat_map(|r| r.notifiers.clone());
     let map = notifiers.into_iter().chain(receivers).map(|n| (n.name().to_string(), Arc::new(n))).collect();
-    *shared.notifiers.write().expect("lock") = Some(Arc::new(map));
+    *shared.alerting.notifiers.write().expect("lock") = Some(Arc::new(map));
 }

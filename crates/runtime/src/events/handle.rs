@@ -6,8 +6,10 @@ use vigil_core::event_handler::{EventHandler, build_event_handler};
 use vigil_core::principal::Principal;
 use vigil_store::{DefinitionRow, ParkedEvent, StoreError};
 
+use std::sync::Arc;
+
 use super::load::reload;
-use crate::engine::Engine;
+use crate::shared::Shared;
 
 pub use super::load::EVENT_HANDLER;
 
@@ -31,35 +33,41 @@ pub enum EventHandlerError {
     Store(#[from] StoreError),
 }
 
-impl Engine {
+/// The event handlers' handle ([`crate::Engine::events`]): registering handlers (from files and
+/// the API) and the messages they parked.
+#[derive(Clone)]
+pub struct EventHandlers {
+    shared: Arc<Shared>,
+}
+
+impl EventHandlers {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
     /// Puts the config directory's event handlers in force (replacing those it had), beside
     /// those stored through the API.
-    pub async fn set_event_handlers(&self, files: Vec<EventHandler>) -> Result<(), StoreError> {
-        *self.shared().event_handler_files.lock().expect("lock") = files;
-        reload(self.shared()).await
+    pub async fn set_files(&self, files: Vec<EventHandler>) -> Result<(), StoreError> {
+        *self.shared.events.files.lock().expect("lock") = files;
+        reload(&self.shared).await
     }
 
     /// Every event handler, with whether the config directory defines it.
-    pub fn event_handlers(&self) -> Vec<(EventHandler, bool)> {
-        let set = self.shared().event_handlers.read().expect("lock").clone();
+    pub fn list(&self) -> Vec<(EventHandler, bool)> {
+        let set = self.shared.events.handlers.read().expect("lock").clone();
         set.all().map(|r| (r.handler.clone(), r.from_files)).collect()
     }
 
     /// Validates and stores an event handler: a new one (`create`, Conductor's POST), or one
     /// that exists (PUT). Its actions act with `by`'s authority.
-    pub async fn put_event_handler(
-        &self,
-        doc: Value,
-        create: bool,
-        by: &Principal,
-    ) -> Result<EventHandler, EventHandlerError> {
+    pub async fn put(&self, doc: Value, create: bool, by: &Principal) -> Result<EventHandler, EventHandlerError> {
         let (handler, problems) = build_event_handler(&doc);
         let Some(handler) = handler else {
             return Err(EventHandlerError::Invalid(problems.into_iter().filter(|p| p.is_error()).collect()));
         };
         by.check_references(&doc)
             .map_err(|d| EventHandlerError::Invalid(vec![vigil_core::diagnostic::Problem::error("", d.0)]))?;
-        let existing = self.shared().event_handlers.read().expect("lock").get(&handler.name).map(|r| r.from_files);
+        let existing = self.shared.events.handlers.read().expect("lock").get(&handler.name).map(|r| r.from_files);
         match (existing, create) {
             (Some(true), _) => return Err(EventHandlerError::FromFiles(handler.name)),
             (Some(false), true) => return Err(EventHandlerError::Exists(handler.name)),
@@ -71,33 +79,33 @@ impl Engine {
             name: handler.name.clone(),
             version: 0,
             body: serde_json::to_string(&handler).expect("a handler serializes"),
-            updated_at: self.shared().clock.now(),
+            updated_at: self.shared.clock.now(),
             defined_by: (!by.is_system()).then(|| serde_json::to_string(by).expect("a principal serializes")),
         };
-        self.store().put_definition(&row).await?;
-        reload(self.shared()).await?;
+        self.shared.store.put_definition(&row).await?;
+        reload(&self.shared).await?;
         Ok(handler)
     }
 
     /// Removes an event handler stored through the API.
-    pub async fn delete_event_handler(&self, name: &str) -> Result<(), EventHandlerError> {
-        match self.shared().event_handlers.read().expect("lock").get(name).map(|r| r.from_files) {
+    pub async fn delete(&self, name: &str) -> Result<(), EventHandlerError> {
+        match self.shared.events.handlers.read().expect("lock").get(name).map(|r| r.from_files) {
             Some(true) => return Err(EventHandlerError::FromFiles(name.to_string())),
             None => return Err(EventHandlerError::NotFound(name.to_string())),
             Some(false) => {}
         }
-        self.store().delete_definition(EVENT_HANDLER, name, None).await?;
-        reload(self.shared()).await?;
+        self.shared.store.delete_definition(EVENT_HANDLER, name, None).await?;
+        reload(&self.shared).await?;
         Ok(())
     }
 
     /// Messages event handlers could not act on, newest first.
-    pub async fn parked_events(&self, limit: u32) -> Result<Vec<ParkedEvent>, StoreError> {
-        self.store().parked_events(limit).await
+    pub async fn parked(&self, limit: u32) -> Result<Vec<ParkedEvent>, StoreError> {
+        self.shared.store.parked_events(limit).await
     }
 
     /// Forgets a parked message; false when there was none.
-    pub async fn delete_parked_event(&self, id: i64) -> Result<bool, StoreError> {
-        self.store().delete_parked_event(id).await
+    pub async fn delete_parked(&self, id: i64) -> Result<bool, StoreError> {
+        self.shared.store.delete_parked_event(id).await
     }
 }

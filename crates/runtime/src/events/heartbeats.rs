@@ -16,7 +16,7 @@ use crate::shared::Shared;
 /// Records the pings the messages of `batch` (from `queue`) make; an error means none may be
 /// taken as recorded (the batch is to be delivered again).
 pub(crate) async fn record(shared: &Arc<Shared>, queue: &str, batch: &[Received]) -> Result<(), String> {
-    let feeds = shared.pings.feeds_of(queue);
+    let feeds = shared.events.pings.feeds_of(queue);
     if feeds.is_empty() {
         return Ok(());
     }
@@ -48,7 +48,7 @@ pub(crate) async fn record(shared: &Arc<Shared>, queue: &str, batch: &[Received]
         return Ok(());
     }
     let n = rows.len();
-    shared.pings.record_messages(queue, rows).await.map_err(|e| e.to_string())?;
+    shared.events.pings.record_messages(queue, rows).await.map_err(|e| e.to_string())?;
     metrics::counter!("vigil_event_pings_total").increment(n as u64);
     Ok(())
 }

@@ -38,9 +38,9 @@ pub(crate) async fn reload(shared: &Arc<Shared>) -> Result<(), StoreError> {
             }
         }
     }
-    let files = shared.event_handler_files.lock().expect("lock").clone();
+    let files = shared.events.files.lock().expect("lock").clone();
     let set = Arc::new(HandlerSet::new(&files, &api));
-    *shared.event_handlers.write().expect("lock") = set;
-    shared.events_wake.notify_one();
+    *shared.events.handlers.write().expect("lock") = set;
+    shared.events.wake.notify_one();
     Ok(())
 }

@@ -163,7 +163,7 @@ type Plan = (Vec<Action>, Vec<(String, String)>);
 /// queue, and the handlers that cannot act on it, with why.
 fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Plan {
     if payload.len() > MAX_EVENT_PAYLOAD_BYTES {
-        let handlers = shared.event_handlers.read().expect("lock").clone();
+        let handlers = shared.events.handlers.read().expect("lock").clone();
         let why =
             format!("the message is {} bytes; an event handler reads at most {MAX_EVENT_PAYLOAD_BYTES}", payload.len());
         let refused = handlers.for_event(event).iter().map(|r| (r.handler.name.clone(), why.clone())).collect();
@@ -171,7 +171,7 @@ fn plan_message(shared: &Shared, event: &str, id: &str, payload: &[u8]) -> Plan 
     }
     let payload: Value = serde_json::from_slice(payload)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
-    let handlers = shared.event_handlers.read().expect("lock").clone();
+    let handlers = shared.events.handlers.read().expect("lock").clone();
     let mut actions = Vec::new();
     let mut refused = Vec::new();
     for r in handlers.for_event(event) {

@@ -35,26 +35,26 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut reloaded = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            _ = shared.events_wake.notified() => {}
+            _ = shared.events.wake.notified() => {}
             _ = tokio::time::sleep(TICK) => {}
         }
         if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
         // Another node may have changed the handlers stored through the API.
-        if !shared.ownership.solo() && reloaded.elapsed() >= Duration::from_secs(5) {
+        if !shared.cluster.ownership.solo() && reloaded.elapsed() >= Duration::from_secs(5) {
             reloaded = tokio::time::Instant::now();
             if let Err(e) = super::load::reload(&shared).await {
                 tracing::warn!(error = %e, "Could not read the event handlers; will retry.");
             }
         }
-        let handlers = shared.event_handlers.read().expect("lock").clone();
-        let mut queues = shared.pings.queues();
+        let handlers = shared.events.handlers.read().expect("lock").clone();
+        let mut queues = shared.events.pings.queues();
         queues.extend(handlers.events().map(str::to_string));
         let wanted: Vec<String> = queues
             .into_iter()
             .filter(|e| !vigil_core::sink::is_own_queue(e))
-            .filter(|e| shared.ownership.surely_owns_key(&lease_key(e)))
+            .filter(|e| shared.cluster.ownership.surely_owns_key(&lease_key(e)))
             .collect();
         running.retain(|event, task| {
             let keep = wanted.contains(event) && !task.is_finished();
@@ -78,8 +78,8 @@ async fn consume(shared: Arc<Shared>, event: String) {
     let mut attempts: HashMap<String, u32> = HashMap::new();
     let mut backoff = Duration::from_millis(200);
     let mut retry = RETRY_FIRST;
-    let node = shared.ownership.node().to_string();
-    let brokers = shared.publisher.brokers().clone();
+    let node = shared.cluster.ownership.node().to_string();
+    let brokers = shared.events.publisher.brokers().clone();
     loop {
         let mut consumer = match Consumer::open(&brokers, &event, &durable_name(&event), &node).await {
             Ok(c) => {
@@ -95,7 +95,9 @@ async fn consume(shared: Arc<Shared>, event: String) {
             }
         };
         loop {
-            if !shared.ownership.surely_owns_key(&key) || shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            if !shared.cluster.ownership.surely_owns_key(&key)
+                || shared.stopping.load(std::sync::atomic::Ordering::SeqCst)
+            {
                 return;
             }
             let batch = match consumer.next(BATCH, WAIT).await {

@@ -19,10 +19,12 @@ use crate::shared::{EngineError, StartRequest};
 
 pub(crate) mod command;
 pub(crate) mod deps;
+pub(crate) mod port;
 
 use deps::SchedulerDeps;
 
 pub use command::SchedulerCmd;
+pub(crate) use port::SchedulesPort;
 
 /// Longest sleep, so a wall-clock jump is noticed within this time.
 const MAX_SLEEP: Duration = Duration::from_secs(30);

@@ -92,7 +92,7 @@ fn evict(instances: &mut HashMap<String, Instance>, parts: &[u32], shared: &Shar
         instances.values().filter(|i| parts.contains(&i.partition)).map(|i| i.workflow_id.clone()).collect();
     for id in &gone {
         if let Some(fire) = instances.remove(id).and_then(|i| i.fire) {
-            shared.fires.ended(&fire.schedule);
+            shared.schedules.admission.ended(&fire.schedule);
         }
     }
     shared.work.forget(&gone);
@@ -124,8 +124,8 @@ pub fn run(
             }
         }
         let workflows = shared.workflows.read().expect("lock").clone();
-        let secrets = shared.secrets.read().expect("lock").clone();
-        let watching = !shared.watchers.lock().expect("lock").is_empty();
+        let secrets = shared.secrets.values.read().expect("lock").clone();
+        let watching = !shared.instances.watchers.lock().expect("lock").is_empty();
         let mut batch = Batch {
             rows: Vec::new(),
             started_by_fire: Vec::new(),
@@ -165,7 +165,7 @@ pub fn run(
                 ShardMsg::StartOnce { instance, committed, inbox } => {
                     // Its partition moved away meanwhile: left to the new owner (the inbox message
                     // stays; a starter hears the engine cannot start it here).
-                    if !shared.ownership.owns(instance.partition) {
+                    if !shared.cluster.ownership.owns(instance.partition) {
                         continue;
                     }
                     let id = instance.workflow_id.clone();
@@ -183,7 +183,7 @@ pub fn run(
                 }
                 ShardMsg::Checked { id, seq, exists } => {
                     let Some(start) = held.take(&id, seq) else { continue };
-                    if !shared.ownership.owns(start.instance.partition) {
+                    if !shared.cluster.ownership.owns(start.instance.partition) {
                         continue;
                     }
                     batch.inbox_done.extend(start.inbox);
@@ -271,7 +271,7 @@ pub fn run(
                 jq: &mut jq,
                 secrets: secrets.as_ref(),
                 max_iterations: vigil_core::interpreter::MAX_ITERATIONS,
-                max_variables_bytes: shared.max_variables_bytes,
+                max_variables_bytes: shared.instances.max_variables_bytes,
                 budget: Some(budget(slow)),
             };
             let part = instance.partition;
@@ -309,7 +309,7 @@ pub fn run(
                     pending.extend(step(instance, &def, event, &mut cx));
                 }
             }
-            if let Some(sink) = shared.status_listeners.sink_for(&def) {
+            if let Some(sink) = shared.events.status_listeners.sink_for(&def) {
                 for kind in vigil_core::status_event::changes(before, instance.status, reopened) {
                     batch.status_events.push(vigil_store::NewStatusEvent {
                         part,

@@ -24,14 +24,14 @@ const POLL: Duration = Duration::from_secs(1);
 pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         tokio::select! {
-            _ = shared.status_wake.notified() => {}
+            _ = shared.events.status_wake.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
         if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
         loop {
-            let parts = shared.ownership.parts();
+            let parts = shared.cluster.ownership.parts();
             let rows = match shared.store.pending_status_events(&parts, shared.clock.now(), ROUND).await {
                 Ok(rows) => rows,
                 Err(e) => {
@@ -53,7 +53,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 async fn publish_round(shared: &Arc<Shared>, rows: Vec<StatusEventRow>) -> usize {
     let mut by_instance: Vec<Vec<StatusEventRow>> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for row in rows.into_iter().filter(|r| shared.ownership.surely_owns(r.event.part)) {
+    for row in rows.into_iter().filter(|r| shared.cluster.ownership.surely_owns(r.event.part)) {
         let at = *index.entry(row.event.instance_id.clone()).or_insert_with(|| {
             by_instance.push(Vec::new());
             by_instance.len() - 1
@@ -115,6 +115,7 @@ async fn publish(shared: &Arc<Shared>, row: &StatusEventRow) -> Result<(), Strin
     if sink.starts_with("http://") || sink.starts_with("https://") {
         let response = shared
             .http
+            .client
             .post(sink)
             .header("content-type", "application/cloudevents+json; charset=utf-8")
             .body(row.event.body.clone())
@@ -136,5 +137,5 @@ async fn publish(shared: &Arc<Shared>, row: &StatusEventRow) -> Result<(), Strin
         };
     }
     let message = Message { id, payload: row.event.body.clone().into_bytes() };
-    shared.publisher.publish(sink, &message).await.map_err(|e| e.to_string())
+    shared.events.publisher.publish(sink, &message).await.map_err(|e| e.to_string())
 }

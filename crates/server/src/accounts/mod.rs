@@ -11,13 +11,15 @@
 //! name, password or code is the same sentence, and a name that is no account is paused as an
 //! account would be ([`decoys`]), so neither the answer nor the pause tells which names exist.
 
+pub(crate) mod audit_log;
 pub mod decoys;
 pub mod password;
 pub mod totp;
+pub(crate) mod users;
 
 use vigil_core::principal::Role;
 use vigil_core::time::Millis;
-use vigil_store::{SecretBox, Store, StoreError, UserRow};
+use vigil_store::{AccountStore, SecretBox, StoreError, UserRow};
 
 /// Wrong passwords or codes an account may get in a row before it must wait.
 pub const FREE_FAILURES: u32 = 5;
@@ -90,7 +92,12 @@ pub struct Credentials<'a> {
 /// before their password is checked, and a try that reaches the pause pauses the account before
 /// its check, so tries sent at once cannot all be checked. A success does not clear the count:
 /// the caller does, once everything it checks passed ([`Store::user_signed_in`]).
-pub async fn check_password(store: &dyn Store, user: &UserRow, password: &str, now: Millis) -> Result<(), SignInError> {
+pub async fn check_password(
+    store: &dyn AccountStore,
+    user: &UserRow,
+    password: &str,
+    now: Millis,
+) -> Result<(), SignInError> {
     take_try(store, user, now).await?;
     let can_sign_in = user.kind == PERSON && user.disabled_at.is_none();
     let stored = user.password_hash.as_deref().filter(|_| can_sign_in);
@@ -99,7 +106,7 @@ pub async fn check_password(store: &dyn Store, user: &UserRow, password: &str, n
 
 /// Takes a sign-in try on `user` before its password is checked (here or by a directory):
 /// refused while the account is paused, and the try that reaches the pause pauses it first.
-pub async fn take_try(store: &dyn Store, user: &UserRow, now: Millis) -> Result<(), SignInError> {
+pub async fn take_try(store: &dyn AccountStore, user: &UserRow, now: Millis) -> Result<(), SignInError> {
     let first_pause = now + pause_ms(FREE_FAILURES).unwrap_or(1000);
     let Some(tries) = store.reserve_sign_in(&user.id, now, FREE_FAILURES, first_pause).await? else {
         let wait = user.paused_until.map_or(1, |until| ((until - now).max(1000) as u64).div_ceil(1000));
@@ -115,7 +122,7 @@ pub async fn take_try(store: &dyn Store, user: &UserRow, now: Millis) -> Result<
 /// ([`check_password`]; a decoy for names that are not accounts, so they take as long), then
 /// its one-time code, taking the code's step once. Only a full success clears the tries.
 pub async fn sign_in(
-    store: &dyn Store,
+    store: &dyn AccountStore,
     sealer: Option<&SecretBox>,
     decoys: &decoys::DecoyTries,
     typed: Credentials<'_>,

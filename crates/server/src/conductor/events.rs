@@ -47,7 +47,7 @@ async fn add_handler(
     JsonBody(handler): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     let by = crate::auth::principal(caller.as_ref());
-    app.engine.put_event_handler(handler, true, &by).await.map_err(handler_error)?;
+    app.engine.events().put(handler, true, &by).await.map_err(handler_error)?;
     Ok(StatusCode::OK)
 }
 
@@ -63,14 +63,14 @@ async fn update_handler(
     JsonBody(handler): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
     let by = crate::auth::principal(caller.as_ref());
-    app.engine.put_event_handler(handler, false, &by).await.map_err(handler_error)?;
+    app.engine.events().put(handler, false, &by).await.map_err(handler_error)?;
     Ok(StatusCode::OK)
 }
 
 /// Every event handler.
 #[utoipa::path(get, path = "/api/event", tag = "conductor", responses((status = 200, body = Vec<Object>)))]
 async fn list_handlers(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
-    Ok(Json(app.engine.event_handlers().into_iter().map(|(h, _)| json!(h)).collect()))
+    Ok(Json(app.engine.events().list().into_iter().map(|(h, _)| json!(h)).collect()))
 }
 
 /// Query of the handlers of one queue.
@@ -100,7 +100,8 @@ async fn handlers_for_event(
 ) -> ApiResult<Json<Vec<Value>>> {
     let list = app
         .engine
-        .event_handlers()
+        .events()
+        .list()
         .into_iter()
         .filter(|(h, _)| h.event.trim() == event.trim() && (h.active || !q.active_only))
         .map(|(h, _)| json!(h))
@@ -114,14 +115,14 @@ async fn handlers_for_event(
     responses((status = 200, description = "Removed"), (status = 404, body = ApiError), (status = 409, body = ApiError))
 )]
 async fn remove_handler(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
-    app.engine.delete_event_handler(&name).await.map_err(handler_error)?;
+    app.engine.events().delete(&name).await.map_err(handler_error)?;
     Ok(StatusCode::OK)
 }
 
 /// Messages event handlers could not act on (the newest 1000), each with why.
 #[utoipa::path(get, path = "/api/event/parked", tag = "conductor", responses((status = 200, body = Vec<Object>)))]
 async fn parked(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
-    let rows = app.engine.parked_events(1000).await?;
+    let rows = app.engine.events().parked(1000).await?;
     Ok(Json(
         rows.into_iter()
             .map(|p| {
@@ -138,7 +139,7 @@ async fn parked(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
     responses((status = 200, description = "Forgotten"), (status = 404, body = ApiError))
 )]
 async fn forget_parked(State(app): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
-    if !app.engine.delete_parked_event(id).await? {
+    if !app.engine.events().delete_parked(id).await? {
         return Err(ApiError::not_found(format!("no parked message {id}")));
     }
     Ok(StatusCode::OK)

@@ -59,6 +59,7 @@ async fn create_workflow(
 ) -> ApiResult<StatusCode> {
     check_definition(&access, &def)?;
     app.engine
+        .definitions()
         .put_workflow(def, q.overwrite, &crate::auth::principal(caller.as_ref()))
         .await
         .map_err(definition_error)?;
@@ -81,6 +82,7 @@ async fn update_workflows(
         check_definition(&access, def)?;
     }
     app.engine
+        .definitions()
         .put_workflows(defs, true, true, &crate::auth::principal(caller.as_ref()))
         .await
         .map_err(definition_error)?;
@@ -124,7 +126,7 @@ async fn delete_workflow(
     ApiPath((name, version)): ApiPath<(String, u32)>,
 ) -> ApiResult<StatusCode> {
     access.check(ObjectKind::Workflows, &name, Role::Write)?;
-    if app.engine.delete_workflow(&name, Some(version)).await? == 0 {
+    if app.engine.definitions().delete_workflow(&name, Some(version)).await? == 0 {
         return Err(ApiError::not_found(format!("workflow `{name}` version {version} is not defined")));
     }
     Ok(StatusCode::OK)
@@ -147,7 +149,7 @@ fn check_definition(access: &Access, def: &Value) -> ApiResult<()> {
     responses((status = 200, description = "Registered"))
 )]
 async fn create_task_defs(State(app): State<AppState>, JsonBody(defs): JsonBody<Vec<Value>>) -> ApiResult<StatusCode> {
-    app.engine.put_task_defs(&defs).await.map_err(definition_error)?;
+    app.engine.definitions().put_task_defs(&defs).await.map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
 
@@ -158,14 +160,14 @@ async fn create_task_defs(State(app): State<AppState>, JsonBody(defs): JsonBody<
     responses((status = 200, description = "Updated"))
 )]
 async fn update_task_def(State(app): State<AppState>, JsonBody(def): JsonBody<Value>) -> ApiResult<StatusCode> {
-    app.engine.put_task_defs(std::slice::from_ref(&def)).await.map_err(definition_error)?;
+    app.engine.definitions().put_task_defs(std::slice::from_ref(&def)).await.map_err(definition_error)?;
     Ok(StatusCode::OK)
 }
 
 /// Every task definition.
 #[utoipa::path(get, path = "/api/metadata/taskdefs", tag = "conductor", responses((status = 200, body = Vec<Object>)))]
 async fn list_task_defs(State(app): State<AppState>) -> ApiResult<Json<Vec<Value>>> {
-    Ok(Json(app.engine.task_defs().await?.into_iter().map(|(_, v)| v).collect()))
+    Ok(Json(app.engine.definitions().task_defs().await?.into_iter().map(|(_, v)| v).collect()))
 }
 
 /// One task definition.
@@ -175,7 +177,7 @@ async fn list_task_defs(State(app): State<AppState>) -> ApiResult<Json<Vec<Value
     responses((status = 200, body = Object), (status = 404, body = ApiError))
 )]
 async fn get_task_def(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<Value>> {
-    let defs = app.engine.task_defs().await?;
+    let defs = app.engine.definitions().task_defs().await?;
     defs.get(&name)
         .cloned()
         .map(Json)
@@ -189,7 +191,7 @@ async fn get_task_def(State(app): State<AppState>, ApiPath(name): ApiPath<String
     responses((status = 200, description = "Removed"), (status = 404, body = ApiError))
 )]
 async fn delete_task_def(State(app): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
-    if !app.engine.delete_task_def(&name).await? {
+    if !app.engine.definitions().delete_task_def(&name).await? {
         return Err(ApiError::not_found(format!("task definition `{name}` does not exist")));
     }
     Ok(StatusCode::OK)

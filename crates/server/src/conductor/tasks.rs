@@ -281,7 +281,7 @@ async fn get_log(State(app): State<AppState>, ApiPath(task_id): ApiPath<String>)
         // No lines: a task without any, or no such task (a 404, not an empty list).
         let (instance, exec) = vigil_runtime::workers::split_global_id(&task_id)
             .ok_or_else(|| ApiError::not_found(format!("no task `{task_id}`")))?;
-        let found = app.engine.store().instance(instance).await.map_err(ApiError::from)?;
+        let found = app.engine.instance_rows().instance(instance).await.map_err(ApiError::from)?;
         if !found.is_some_and(|i| i.tasks.iter().any(|t| t.task_id == exec)) {
             return Err(ApiError::not_found(format!("no task `{task_id}`")));
         }

@@ -440,7 +440,7 @@ async fn search(
     let workflow_names = access.readable_workflows(&app);
     let mut filter = InstanceFilter { limit: (start + size).max(1), workflow_names, ..Default::default() };
     super::search::apply(q.query.as_deref().unwrap_or_default(), q.free_text.as_deref(), &mut filter)?;
-    let rows = app.engine.store().list_instances(&filter).await?;
+    let rows = app.engine.instance_rows().list_instances(&filter).await?;
     let results: Vec<Value> = rows
         .iter()
         .skip(start as usize)

@@ -298,7 +298,7 @@ async fn durable_get_status(
         (instance.status, full_payload(&app, &instance, show))
     } else {
         // The hot path (clients polling a status): decode only the fields shown, as /api/v1 does.
-        let raw = app.engine.store().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
+        let raw = app.engine.instance_rows().instance_json(&id).await?.ok_or_else(|| unknown(&id))?;
         let fields: crate::views::StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
         status::payload_of(fields, show.input)
     };
@@ -414,7 +414,7 @@ async fn durable_list(
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         filter.after = after.clone();
-        let rows = app.engine.store().list_instances(&filter).await?;
+        let rows = app.engine.instance_rows().list_instances(&filter).await?;
         let full = rows.len() == filter.limit as usize;
         for r in &rows {
             after = Some((r.created_at, r.id.clone()));
@@ -432,7 +432,7 @@ async fn durable_list(
     }
     let mut out = Vec::with_capacity(page.len());
     for id in &page {
-        if let Some(raw) = app.engine.store().instance_json(id).await? {
+        if let Some(raw) = app.engine.instance_rows().instance_json(id).await? {
             let fields: crate::views::StatusFields = serde_json::from_str(&raw).map_err(ApiError::internal)?;
             out.push(status::payload_of(fields, q.show_input).1);
         }

@@ -37,9 +37,7 @@ pub(crate) fn with_identity(def: &vigil_core::def::WorkflowDef) -> Value {
 
 /// Every stored secret's name, sorted (never a value).
 pub(crate) async fn secret_names(app: &AppState) -> ApiResult<Vec<String>> {
-    let mut names: Vec<String> = app.engine.store().secrets().await?.into_iter().map(|(n, _)| n).collect();
-    names.sort();
-    Ok(names)
+    Ok(app.engine.stored_secrets().names().await?)
 }
 
 /// Checks, seals and stores secret `name`, then reloads the engine's secrets.
@@ -52,13 +50,13 @@ pub(crate) async fn store_secret(app: &AppState, name: &str, value: &str) -> Api
     }
     let sealer =
         app.secret_box.as_ref().ok_or_else(|| ApiError::new(ErrorCode::Conflict, "this server has no secret key"))?;
-    app.engine.store().put_secret(name, &sealer.seal(value.as_bytes()), app.engine.now()).await?;
+    app.engine.stored_secrets().put(name, &sealer.seal(value.as_bytes())).await?;
     reload_secrets(app).await
 }
 
 /// Deletes secret `name` (404 when unknown), then reloads the engine's secrets.
 pub(crate) async fn remove_secret(app: &AppState, name: &str) -> ApiResult<()> {
-    if !app.engine.store().delete_secret(name).await? {
+    if !app.engine.stored_secrets().delete(name).await? {
         return Err(ApiError::not_found(format!("secret `{name}` does not exist")));
     }
     reload_secrets(app).await
@@ -68,7 +66,7 @@ pub(crate) async fn remove_secret(app: &AppState, name: &str) -> ApiResult<()> {
 async fn reload_secrets(app: &AppState) -> ApiResult<()> {
     let Some(opener) = &app.secret_box else { return Ok(()) };
     let mut values = HashMap::new();
-    for (name, sealed) in app.engine.store().secrets().await? {
+    for (name, sealed) in app.engine.stored_secrets().sealed().await? {
         match opener.open(&sealed) {
             Ok(plain) => {
                 values.insert(name, String::from_utf8_lossy(&plain).into_owned());

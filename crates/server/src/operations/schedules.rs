@@ -30,7 +30,7 @@ pub(crate) async fn save(app: &AppState, doc: Value, defined_by: &Principal) -> 
     if !app.engine.has_scheduler() {
         return Err(ApiError::new(ErrorCode::Conflict, "no scheduler runs in this process"));
     }
-    app.engine.put_schedule(doc, defined_by).await.map_err(|e| match e {
+    app.engine.definitions().put_schedule(doc, defined_by).await.map_err(|e| match e {
         DefinitionError::Store(cause) => ApiError::internal(cause),
         other => ApiError::new(ErrorCode::InvalidRequest, other.to_string()),
     })
@@ -38,7 +38,7 @@ pub(crate) async fn save(app: &AppState, doc: Value, defined_by: &Principal) -> 
 
 /// Removes schedule `name` (404 when unknown).
 pub(crate) async fn remove(app: &AppState, name: &str) -> ApiResult<()> {
-    if !app.engine.delete_schedule(name).await? {
+    if !app.engine.definitions().delete_schedule(name).await? {
         return Err(ApiError::not_found(format!("schedule `{name}` does not exist")));
     }
     Ok(())

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use vigil_core::identity::{IdentityProviderDef, OidcDef};
 use vigil_core::team::Teams;
 use vigil_core::time::Millis;
-use vigil_store::{AccountRefresh, AuditRow, Store, StoreError, UserRow};
+use vigil_store::{AccountRefresh, AccountStore, AuditRow, StoreError, UserRow};
 
 use crate::accounts::{PERSON, normalize, valid_name};
 
@@ -84,7 +84,7 @@ pub fn person_of(provider: &str, def: &OidcDef, claims: &Map<String, Value>) -> 
 /// would get that member's rights): an admin makes its account first. Creating an account, or a
 /// change of its role or groups, is written to the audit log (actor `sso:PROVIDER`).
 pub async fn sign_in(
-    store: &dyn Store,
+    store: &dyn AccountStore,
     def: &IdentityProviderDef,
     teams: &Teams,
     person: Person,
@@ -153,7 +153,14 @@ pub async fn sign_in(
 }
 
 /// Writes what a sign-in changed of account `id` to the audit log (no secret is in it to mask).
-async fn audit(store: &dyn Store, def: &IdentityProviderDef, id: &str, action: &str, change: Value, now: Millis) {
+async fn audit(
+    store: &dyn AccountStore,
+    def: &IdentityProviderDef,
+    id: &str,
+    action: &str,
+    change: Value,
+    now: Millis,
+) {
     let row = AuditRow {
         at: now,
         actor: format!("sso:{}", def.name),

@@ -33,7 +33,7 @@ async fn own_account(app: &AppState, caller: Option<&Extension<Caller>>) -> Resu
         || ApiError::new(ErrorCode::Forbidden, "this page is a person's own: sign in with your name and password");
     let caller = caller.ok_or_else(forbidden)?;
     let user = caller.user.as_deref().filter(|u| caller.id == format!("user:{u}")).ok_or_else(forbidden)?;
-    app.engine.store().user(user).await.map_err(ApiError::from)?.ok_or_else(forbidden)
+    app.engine.accounts().user(user).await.map_err(ApiError::from)?.ok_or_else(forbidden)
 }
 
 /// Notes shown once after a change, by the `done` query.
@@ -65,7 +65,7 @@ pub async fn page(
 }
 
 async fn own_tokens(app: &AppState, user: &str) -> Result<Vec<TokenRow>, ApiError> {
-    let all = app.engine.store().tokens().await.map_err(ApiError::from)?;
+    let all = app.engine.accounts().tokens().await.map_err(ApiError::from)?;
     Ok(all.into_iter().filter(|t| t.user_id.as_deref() == Some(user) && t.revoked_at.is_none()).collect())
 }
 
@@ -181,7 +181,7 @@ pub async fn change_password(
         let body = account_body(&app, &viewer, &user, &[], Some(problem));
         Ok((StatusCode::BAD_REQUEST, layout::page(&viewer, Nav::Account, "Your account", body)).into_response())
     };
-    let store = app.engine.store();
+    let store = app.engine.accounts();
     let now = app.engine.now();
     match accounts::check_password(store.as_ref(), &user, &f.current, now).await {
         Ok(()) => store.user_signed_in(&user.id, now).await.map_err(ApiError::from)?,
@@ -297,7 +297,7 @@ pub async fn confirm_code(
     let secret = totp::from_base32(&pending.secret).unwrap_or_default();
     let step = totp::matching_step(&secret, &f.code, now);
     let taken = match step {
-        Some(step) => app.engine.store().claim_totp_step(&user.id, step).await.map_err(ApiError::from)?,
+        Some(step) => app.engine.accounts().claim_totp_step(&user.id, step).await.map_err(ApiError::from)?,
         None => false,
     };
     if !taken {
@@ -312,7 +312,7 @@ pub async fn confirm_code(
         return Ok(no_store((StatusCode::BAD_REQUEST, page).into_response()));
     }
     let sealed = sealer.seal_text(&pending.secret);
-    app.engine.store().set_totp(&user.id, Some(&sealed), false).await.map_err(ApiError::from)?;
+    app.engine.accounts().set_totp(&user.id, Some(&sealed), false).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     Ok(done("/ui/account", "code"))
 }
@@ -343,7 +343,7 @@ pub async fn make_token(
     let expires_at = (f.days > 0).then(|| now + i64::from(f.days.min(3650)) * 86_400_000);
     let minted = crate::auth::mint_for(&user, &app.engine.teams(), name, role, Vec::new(), expires_at, now)
         .map_err(|why| ApiError::new(ErrorCode::Forbidden, why))?;
-    app.engine.store().put_token(&minted.row).await.map_err(ApiError::from)?;
+    app.engine.accounts().put_token(&minted.row).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     let tokens = own_tokens(&app, &user.id).await?;
     let body = html! {
@@ -367,7 +367,7 @@ pub async fn revoke_token(
     if !mine {
         return Err(ApiError::new(ErrorCode::NotFound, "no such token of yours").into());
     }
-    app.engine.store().revoke_token(&id, app.engine.now()).await.map_err(ApiError::from)?;
+    app.engine.accounts().revoke_token(&id, app.engine.now()).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     Ok(done("/ui/account", "token-revoked"))
 }

@@ -110,7 +110,7 @@ pub struct Holds {
 
 impl Holds {
     /// The silences, and which of the parents of `rows` fire.
-    pub async fn read(store: &dyn vigil_store::Store, rows: &[&[AlertRow]]) -> Result<Holds, ApiError> {
+    pub async fn read(store: &dyn vigil_store::AlertingStore, rows: &[&[AlertRow]]) -> Result<Holds, ApiError> {
         let parents: Vec<String> =
             rows.iter().flat_map(|r| r.iter()).flat_map(|a| stored(a).request.depends_on).collect();
         let failing_parents = store.firing_names(&parents).await.map_err(ApiError::from)?.into_iter().collect();
@@ -210,7 +210,7 @@ pub async fn page(
     Extension(viewer): Extension<Viewer>,
     Query(q): Query<super::DoneQuery>,
 ) -> UiResult<Markup> {
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     let now = app.engine.now();
     // Active alerts are few; resolved ones are kept for days and may be many, so only the newest
     // shown are read.
@@ -312,7 +312,7 @@ pub struct AckForm {
 
 /// `POST /ui/alerts/ack`.
 pub async fn ack(State(app): State<AppState>, access: Access, Form(f): Form<AckForm>) -> UiResult<Response> {
-    let row = app.engine.store().alert(&f.dedup_key).await.map_err(ApiError::from)?;
+    let row = app.engine.alert_rows().alert(&f.dedup_key).await.map_err(ApiError::from)?;
     let owner = row.as_ref().and_then(|a| access.alert_owner(&a.name, &a.state));
     access.check_owned(owner.as_deref(), Role::Respond, || format!("alert `{}`", f.dedup_key))?;
     if !app.engine.acknowledge(&f.dedup_key).await {
@@ -366,7 +366,7 @@ pub async fn add_silence(State(app): State<AppState>, access: Access, body: axum
         created_by: access.author(),
         until_resolved,
     };
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     if until_resolved
         && !vigil_runtime::until_resolved::matches_firing(&*store, &row, now).await.map_err(ApiError::from)?
     {
@@ -387,10 +387,10 @@ pub async fn expire_silence(
     access: Access,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> UiResult<Response> {
-    let silences = app.engine.store().silences().await.map_err(ApiError::from)?;
+    let silences = app.engine.alert_rows().silences().await.map_err(ApiError::from)?;
     let owner = silences.iter().find(|s| s.id == id).and_then(|s| access.stored_silence_owner(s));
     access.check_owned(owner.as_deref(), Role::Respond, || format!("silence `{id}`"))?;
-    if !app.engine.store().delete_silence(&id).await.map_err(ApiError::from)? {
+    if !app.engine.alert_rows().delete_silence(&id).await.map_err(ApiError::from)? {
         return Err(ApiError::not_found(format!("silence `{id}` does not exist")).into());
     }
     Ok(done("/ui/alerts", "expired"))

@@ -51,7 +51,7 @@ pub async fn page(
         before_id: f.before,
         limit: PAGE,
     };
-    let rows = app.engine.store().audit_log(&query).await.map_err(ApiError::from)?;
+    let rows = app.engine.accounts().audit_log(&query).await.map_err(ApiError::from)?;
     let now = app.engine.now();
     let next = (rows.len() == PAGE as usize).then(|| rows.last().map(|r| r.id)).flatten();
     let keep = |q: &Option<String>| q.clone().unwrap_or_default();

@@ -5,7 +5,7 @@ use axum::Extension;
 use axum::extract::State;
 use maud::{Markup, html};
 use vigil_core::time::Millis;
-use vigil_runtime::cluster::status::{self, ClusterStatus, NodeState, ranges};
+use vigil_runtime::cluster::status::{ClusterStatus, NodeState, ranges};
 
 use super::UiResult;
 use super::format;
@@ -31,7 +31,7 @@ pub fn line(s: &ClusterStatus) -> Markup {
 /// `GET /ui/cluster`.
 pub async fn page(State(app): State<AppState>, Extension(viewer): Extension<Viewer>) -> UiResult<Markup> {
     let now: Millis = app.engine.now();
-    let s = status::read(&*app.engine.store(), now).await.map_err(ApiError::from)?;
+    let s = app.engine.cluster_status().await.map_err(ApiError::from)?;
     let body = html! {
         (line(&s))
         section.panel {

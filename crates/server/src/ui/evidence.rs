@@ -12,7 +12,7 @@ use crate::{ApiError, AppState};
 
 /// The section for `name`'s newest evidence; nothing when it has none.
 pub async fn section(app: &AppState, name: &str, now: Millis) -> UiResult<Markup> {
-    let kept = app.engine.store().check_evidence(name, 1).await.map_err(ApiError::from)?;
+    let kept = app.engine.monitor_rows().check_evidence(name, 1).await.map_err(ApiError::from)?;
     let Some(e) = kept.first() else { return Ok(html! {}) };
     let png = format!("/ui/monitors/{}/evidence/{}", query_escape(name), e.at);
     Ok(html! {

@@ -186,7 +186,7 @@ pub async fn detail(
     }
     let counts = app.engine.monitor_uptime(&name).await.map_err(ApiError::from)?;
     let (class, text) = state_of(&m);
-    let store = app.engine.store();
+    let store = app.engine.alert_rows();
     // Each series' alert has the series' key as its dedup key.
     let mut monitor_alerts = Vec::new();
     let mut told = Vec::new();

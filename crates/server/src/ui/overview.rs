@@ -9,7 +9,6 @@ use axum::extract::{Query, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 use vigil_core::instance::WorkflowStatus;
-use vigil_runtime::cluster::status;
 use vigil_runtime::monitors::uptime::Counts;
 use vigil_store::InstanceFilter;
 
@@ -70,20 +69,20 @@ pub async fn page(
 /// The live part of the overview.
 pub async fn fragment(app: &AppState, viewer: &Viewer, cache: &Sparklines, q: &OverviewQuery) -> UiResult<Markup> {
     let now = app.engine.now();
-    let store = app.engine.store();
+    let alert_rows = app.engine.alert_rows();
     let snap = cache.get(&app.engine).await;
-    let cluster_status = status::read(&*store, now).await.map_err(ApiError::from)?;
+    let cluster_status = app.engine.cluster_status().await.map_err(ApiError::from)?;
     let mut active: Vec<_> =
-        vigil_runtime::alert_rows::read(&*store, true, 10_000, now).await.map_err(ApiError::from)?;
+        vigil_runtime::alert_rows::read(&*alert_rows, true, 10_000, now).await.map_err(ApiError::from)?;
     active.sort_by_key(|a| (a.condition != "firing", a.acknowledged, std::cmp::Reverse(a.firing_since)));
     let alert_count = active.len();
     active.truncate(ALERTS_SHOWN);
-    let holds = super::alerts::Holds::read(&*store, &[&active]).await?;
+    let holds = super::alerts::Holds::read(&*alert_rows, &[&active]).await?;
     // One status at a time: each reads a few index entries in the listing's order.
     let mut failed = Vec::new();
     for status in [WorkflowStatus::Failed, WorkflowStatus::TimedOut] {
         let filter = InstanceFilter { statuses: vec![status], limit: FAILED_SHOWN, ..InstanceFilter::default() };
-        failed.extend(store.list_instances(&filter).await.map_err(ApiError::from)?);
+        failed.extend(app.engine.instance_rows().list_instances(&filter).await.map_err(ApiError::from)?);
     }
     failed.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     failed.truncate(FAILED_SHOWN as usize);

@@ -51,16 +51,16 @@ pub async fn page(
     all.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let paged = super::Paged::of(all.len(), PAGE, q.page);
     let shown = &all[paged.range.clone()];
-    let store = app.engine.store();
+    let (fire_rows, instance_rows) = (app.engine.fire_rows(), app.engine.instance_rows());
     let now = app.engine.now();
     let mut rows = Vec::with_capacity(shown.len());
     for (def, next) in shown {
         let mut fires = Vec::new();
-        for fire in store.fires(&def.name, LAST).await.map_err(ApiError::from)? {
+        for fire in fire_rows.fires(&def.name, LAST).await.map_err(ApiError::from)? {
             let filter = InstanceFilter { id: Some(fire.instance_id.clone()), limit: 1, ..InstanceFilter::default() };
             let status = match fire.status {
                 FireStatus::Started => {
-                    store.list_instances(&filter).await.map_err(ApiError::from)?.first().map(|r| r.status)
+                    instance_rows.list_instances(&filter).await.map_err(ApiError::from)?.first().map(|r| r.status)
                 }
                 _ => None,
             };

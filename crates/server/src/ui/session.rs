@@ -118,7 +118,7 @@ pub async fn begin(app: &AppState, caller: &Caller, provider: Option<&str>) -> R
         user_id: if person { caller.user.clone() } else { None },
         provider: provider.map(str::to_string),
     };
-    app.engine.store().put_session(&row).await?;
+    app.engine.accounts().put_session(&row).await?;
     Ok(id)
 }
 
@@ -126,7 +126,7 @@ pub async fn begin(app: &AppState, caller: &Caller, provider: Option<&str>) -> R
 /// through, if any.
 pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<Option<String>, vigil_store::StoreError> {
     let Some(id) = session_token(headers) else { return Ok(None) };
-    let store = app.engine.store();
+    let store = app.engine.accounts();
     let hash = session_hash(id);
     let provider = store.session(&hash, app.engine.now()).await?.and_then(|s| s.provider);
     store.delete_session(&hash).await?;
@@ -135,7 +135,7 @@ pub async fn end(app: &AppState, headers: &HeaderMap) -> Result<Option<String>, 
 
 /// The caller behind session `id`: none when the session ended or its token was revoked.
 async fn resume(app: &AppState, id: &str) -> Result<Option<Caller>, vigil_store::StoreError> {
-    let Some(row) = app.engine.store().session(&session_hash(id), app.engine.now()).await? else { return Ok(None) };
+    let Some(row) = app.engine.accounts().session(&session_hash(id), app.engine.now()).await? else { return Ok(None) };
     Ok(match &row.user_id {
         Some(user) => app.auth.user_caller(user).await,
         None => app.auth.caller(&row.token_id).await,

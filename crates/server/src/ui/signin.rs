@@ -197,11 +197,11 @@ pub async fn submit(
 /// A local account's password is checked here; an LDAP directory's account, or a name with no
 /// account while directories are set up, is checked by the directories. Gives the directory too.
 async fn account_caller(app: &AppState, typed: Credentials<'_>) -> Result<(Caller, Option<String>), SignInError> {
-    let store = app.auth.store().clone();
+    let store = app.auth.accounts().clone();
     let existing = store.user(&accounts::normalize(typed.name)).await?;
     // A directory among the providers (named `name`, or any).
     let is_directory = |name: Option<&str>| {
-        let providers = app.engine.identity_providers();
+        let providers = app.engine.accounts().identity_providers();
         providers
             .iter()
             .any(|p| matches!(p.protocol, vigil_core::identity::Protocol::Ldap(_)) && name.is_none_or(|n| p.name == n))

@@ -67,14 +67,14 @@ pub struct Callback {
 /// The OpenID Connect providers' sign-in links for the sign-in page: (address, button text).
 pub fn buttons(app: &AppState, next: &str) -> Vec<(String, String)> {
     let next = super::format::query_escape(next);
-    let providers = app.engine.identity_providers();
+    let providers = app.engine.accounts().identity_providers();
     let oidc = providers.iter().filter(|p| matches!(p.protocol, Protocol::Oidc(_)));
     oidc.map(|p| (format!("/ui/sso/{}?next={next}", p.name), p.title.clone())).collect()
 }
 
 /// The OpenID Connect provider `name`, with its `oidc:` block.
 fn provider(app: &AppState, name: &str) -> Option<(IdentityProviderDef, OidcDef)> {
-    let providers = app.engine.identity_providers();
+    let providers = app.engine.accounts().identity_providers();
     let def = providers.iter().find(|p| p.name == name)?;
     match &def.protocol {
         Protocol::Oidc(o) => Some((def.clone(), o.clone())),
@@ -165,7 +165,7 @@ pub async fn start(
         next,
         expires_at: now + sso::PENDING_SECONDS * 1000,
     };
-    if let Err(e) = app.engine.store().put_sign_in_state(&pending, now).await {
+    if let Err(e) = app.engine.accounts().put_sign_in_state(&pending, now).await {
         tracing::error!(error = %e, "Could not store a pending sign-in.");
         return super::error_page(StatusCode::SERVICE_UNAVAILABLE, "The store cannot be written: try again.");
     }
@@ -204,7 +204,7 @@ pub async fn callback(
         return refused(StatusCode::BAD_REQUEST, "The identity provider's answer is incomplete: sign in again.");
     };
     let now = app.engine.now();
-    let store = app.engine.store().clone();
+    let store = app.engine.accounts().clone();
     let pending = match store.take_sign_in_state(&sso::digest(state), now).await {
         Ok(Some(p)) if p.provider == name => p,
         Ok(_) => {
@@ -332,7 +332,7 @@ pub async fn directory_sign_in(
 ) -> Result<(UserRow, String), accounts::SignInError> {
     use crate::accounts::SignInError;
     use crate::sso::ldap::{self, LdapError};
-    let store = app.engine.store().clone();
+    let store = app.engine.accounts().clone();
     let now = app.engine.now();
     // Directories match names loosely (`ana` with a zero-width space finds Ana's entry): only
     // names vigil takes are asked, so each is one account with its tries counted.
@@ -343,7 +343,7 @@ pub async fn directory_sign_in(
         accounts::take_try(store.as_ref(), user, now).await?;
     }
     let maker = existing.and_then(|u| u.external_id.as_deref()).and_then(|e| e.split_once(':')).map(|(p, _)| p);
-    let providers = app.engine.identity_providers();
+    let providers = app.engine.accounts().identity_providers();
     let mut unreachable = false;
     for def in providers.iter().filter(|p| maker.is_none_or(|m| m == p.name)) {
         let Protocol::Ldap(directory) = &def.protocol else { continue };

@@ -73,7 +73,7 @@ pub async fn detail(
         .get(&name, None)
         .ok_or_else(|| ApiError::not_found(format!("workflow `{name}` does not exist")))?;
     let filter = InstanceFilter { workflow_name: Some(name.clone()), limit: 10, ..InstanceFilter::default() };
-    let recent = app.engine.store().list_instances(&filter).await.map_err(ApiError::from)?;
+    let recent = app.engine.instance_rows().list_instances(&filter).await.map_err(ApiError::from)?;
     let schedules: Vec<_> = app
         .engine
         .schedules()

@@ -202,7 +202,7 @@ async fn openid_connect_sign_in_refuses_every_forgery() {
     let server = support::serve(support::Options { auth: true, ..Default::default() }).await;
     let doc = json!({"name": "corp", "title": "Corp SSO", "oidc": {"issuer": issuer, "clientId": "vigil",
         "clientSecret": "${workflow.secrets.corp_oidc}", "scopes": ["openid", "profile", "email", "groups"]}});
-    server.engine.set_identity_providers(vec![build_identity_provider(&doc).0.unwrap()]);
+    server.engine.accounts().set_identity_providers(vec![build_identity_provider(&doc).0.unwrap()]);
     let team = json!({"name": "pay", "groups": {"pay-eng": "editor"}, "members": {"dee": "viewer", "cy": "viewer"},
         "owns": {"monitors": ["pay-*"]}});
     server.engine.set_teams(vec![build_team(&team).0.unwrap()]);

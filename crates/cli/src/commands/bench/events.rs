@@ -216,7 +216,7 @@ async fn throughput(brokers: &Brokers, queue: &str, n: usize) -> Result<Throughp
     let (engine, _store, _dir) = engine(brokers).await?;
     let (cpu, bytes) = (cpu_seconds(), write_bytes());
     let started = Instant::now();
-    engine.set_event_handlers(vec![handler(queue)?]).await?;
+    engine.events().set_files(vec![handler(queue)?]).await?;
     until_finished(&engine, n as u64, Duration::from_secs(600)).await?;
     let seconds = started.elapsed().as_secs_f64();
     let t = Throughput { seconds, cpu: cpu_seconds() - cpu, bytes: write_bytes() - bytes, rss: rss_mb() };
@@ -229,7 +229,7 @@ async fn latency(brokers: &Brokers, queue: &str, rate: usize, seconds: u64) -> R
     // The queue (or stream) exists before the consumer starts.
     publish(&publisher, queue, 0, 64).await?;
     let (engine, store, _dir) = engine(brokers).await?;
-    engine.set_event_handlers(vec![handler(queue)?]).await?;
+    engine.events().set_files(vec![handler(queue)?]).await?;
     until_finished(&engine, 64, Duration::from_secs(30)).await?;
     let total = rate * seconds as usize;
     let tick = Duration::from_secs(1) / 100;

@@ -1,6 +1,4 @@
-//! Definitions written through the API: validated like files, durable in the store, and live in
-//! the engine at once. Task definitions (Conductor's `TaskDef`) supply the retry and timeout
-//! settings of the SIMPLE tasks named after them, as in Conductor.
+//! Workflows and task definitions written through the API.
 
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -12,60 +10,9 @@ use vigil_core::diagnostic::{Problem, Severity};
 use vigil_core::principal::Principal;
 use vigil_store::{DefinitionRow, StoreError};
 
-use crate::engine::Engine;
+use super::{DefinitionError, Definitions, TASKDEF, WORKFLOW, cycle_path, principal_of, recorded};
 
-/// The field path of the SUB_WORKFLOW task of `def` that starts the next workflow of `cycle`.
-fn cycle_path(def: &WorkflowDef, cycle: &[String]) -> Option<String> {
-    let at = cycle.iter().position(|c| *c == def.name)?;
-    let next = cycle.get(at + 1)?;
-    let (path, _) = vigil_core::def::cycles::sub_workflow_targets(def).into_iter().find(|(_, t)| t == next)?;
-    Some(format!("{path}.subWorkflowParam.name"))
-}
-
-/// Who wrote a stored definition: as recorded, or for a row from before principals were
-/// recorded, what its text referenced ([`Principal::legacy`]).
-fn principal_of(row: &DefinitionRow, doc: &Value) -> Principal {
-    match row.defined_by.as_deref().map(serde_json::from_str::<Principal>) {
-        Some(Ok(p)) => p,
-        _ => Principal::legacy(doc),
-    }
-}
-
-/// The column value recording `principal` (`None` for the system, which the config directory is).
-fn recorded(principal: &Principal) -> Option<String> {
-    (!principal.is_system()).then(|| serde_json::to_string(principal).expect("a principal serializes"))
-}
-
-/// Store kind of workflow definitions.
-pub const WORKFLOW: &str = "workflow";
-/// Store kind of task definitions.
-pub const TASKDEF: &str = "taskdef";
-
-/// A problem as `path: message`, or the message alone when it is about the whole definition.
-fn located(problem: &Problem) -> String {
-    if problem.path.is_empty() { problem.message.clone() } else { format!("{}: {}", problem.path, problem.message) }
-}
-
-/// Why a definition was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum DefinitionError {
-    /// It does not validate; every problem is listed with its field path.
-    #[error("the definition is invalid: {}", .0.iter().map(located).collect::<Vec<_>>().join("; "))]
-    Invalid(Vec<Problem>),
-    /// It exists and overwriting was not asked for.
-    #[error("`{name}` version {version} already exists")]
-    Exists {
-        /// Name.
-        name: String,
-        /// Version.
-        version: u32,
-    },
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl Engine {
+impl Definitions {
     /// Loads the workflows written through the API into the engine (at start). Files in the
     /// config directory take precedence over API definitions with the same name and version.
     pub async fn load_api_definitions(&self) -> Result<usize, StoreError> {
@@ -292,100 +239,5 @@ fn without_task_defs(doc: &Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.iter().map(without_task_defs).collect()),
         other => other.clone(),
-    }
-}
-
-/// Store kind of schedules.
-pub const SCHEDULE: &str = "schedule";
-
-impl Engine {
-    /// The schedules written through the API, for the scheduler at start.
-    pub async fn api_schedules(&self) -> Result<Vec<vigil_core::schedule::ScheduleDef>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.store().definitions(SCHEDULE).await? {
-            let Ok(doc) = serde_json::from_str::<Value>(&row.body) else { continue };
-            match vigil_core::schedule::ScheduleDef::build(&doc) {
-                (Some(mut def), _) => {
-                    def.defined_by = Some(Box::new(principal_of(&row, &doc))).filter(|p| !p.is_system());
-                    out.push(def)
-                }
-                (None, problems) => {
-                    tracing::error!(schedule = %row.name, ?problems, "A stored schedule no longer validates; it is not loaded.")
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Validates a schedule document, stores it and makes it live in the running scheduler.
-    /// The instances it starts are started by `defined_by`.
-    pub async fn put_schedule(
-        &self,
-        doc: Value,
-        defined_by: &Principal,
-    ) -> Result<vigil_core::schedule::ScheduleDef, DefinitionError> {
-        let (mut def, problems) = vigil_core::schedule::ScheduleDef::build(&doc);
-        if let Some(def) = &mut def {
-            def.defined_by = Some(Box::new(defined_by.clone())).filter(|p| !p.is_system());
-        }
-        let errors: Vec<Problem> =
-            problems.into_iter().filter(|p| p.severity == vigil_core::diagnostic::Severity::Error).collect();
-        let Some(def) = def.filter(|_| errors.is_empty()) else { return Err(DefinitionError::Invalid(errors)) };
-        let row = DefinitionRow {
-            kind: SCHEDULE.into(),
-            name: def.name.clone(),
-            version: 0,
-            body: doc.to_string(),
-            updated_at: self.now(),
-            defined_by: recorded(defined_by),
-        };
-        self.store().put_definition(&row).await?;
-        self.schedule_command(crate::scheduler::command::SchedulerCmd::Put(Box::new(def.clone())));
-        Ok(def)
-    }
-
-    /// Removes a schedule (stored through the API or loaded from files) from the running
-    /// scheduler and the store; false when no such schedule runs.
-    pub async fn delete_schedule(&self, name: &str) -> Result<bool, StoreError> {
-        let known = self.schedules().await.iter().any(|(d, _)| d.name == name);
-        self.store().delete_definition(SCHEDULE, name, None).await?;
-        if known {
-            self.schedule_command(crate::scheduler::command::SchedulerCmd::Remove(name.to_string()));
-        }
-        Ok(known)
-    }
-}
-
-pub use crate::stored_notifiers::NOTIFIER;
-
-impl Engine {
-    fn credential(&self, kind: &str, name: &str) -> Option<String> {
-        crate::stored_notifiers::credential(kind, name, &|n| self.secret_value(n))
-    }
-
-    /// Validates a notifier document (credentials as `${workflow.secrets.NAME}` or `${env.NAME}`,
-    /// substituted now and never stored), stores it as written and makes it live.
-    pub async fn put_notifier_doc(&self, doc: Value) -> Result<(), DefinitionError> {
-        let lookup = |kind: &str, name: &str| self.credential(kind, name);
-        let notifier = vigil_connectors::notifiers::load::from_value(doc.clone(), &lookup).map_err(|errors| {
-            DefinitionError::Invalid(errors.into_iter().map(|(p, m)| Problem::error(p, m)).collect())
-        })?;
-        let row = DefinitionRow {
-            kind: NOTIFIER.into(),
-            name: notifier.name().to_string(),
-            version: 0,
-            body: doc.to_string(),
-            updated_at: self.now(),
-            defined_by: None,
-        };
-        self.store().put_definition(&row).await?;
-        self.put_notifier(notifier);
-        Ok(())
-    }
-
-    /// Removes a notifier written through the API (or loaded from a file, until the next start).
-    pub async fn delete_notifier(&self, name: &str) -> Result<bool, StoreError> {
-        let stored = self.store().delete_definition(NOTIFIER, name, None).await? > 0;
-        Ok(self.remove_notifier(name) || stored)
     }
 }

@@ -83,7 +83,7 @@ async fn list(State(app): State<AppState>, ApiQuery(f): ApiQuery<AuditFilter>) -
         AuditQuery { kind: f.kind, name: f.name, actor: f.actor, since, before_id: f.before, limit: limit as u32 };
     match f.format.as_deref() {
         None | Some("json") => {
-            let rows = app.engine.store().audit_log(&query).await.map_err(ApiError::from)?;
+            let rows = app.engine.accounts().audit_log(&query).await.map_err(ApiError::from)?;
             let next = (rows.len() == query.limit as usize).then(|| rows.last().map(|r| r.id)).flatten();
             Ok(Json(json!({"items": rows.iter().map(shown).collect::<Vec<_>>(), "next": next})).into_response())
         }
@@ -95,7 +95,7 @@ async fn list(State(app): State<AppState>, ApiQuery(f): ApiQuery<AuditFilter>) -
 /// Every row matching `query` as JSON lines, read a page at a time while the body is sent.
 fn export(app: AppState, query: AuditQuery) -> Response {
     let pages = futures_util::stream::unfold(Some(query), move |next| {
-        let store = app.engine.store().clone();
+        let store = app.engine.accounts().clone();
         async move {
             let query = next?;
             match store.audit_log(&query).await {

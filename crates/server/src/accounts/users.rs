@@ -50,7 +50,7 @@ fn shown(u: &UserRow) -> Value {
 async fn me(State(app): State<AppState>, caller: Option<axum::Extension<Caller>>) -> ApiResult<Json<Value>> {
     let Some(caller) = caller else { return Ok(Json(json!({"auth": false}))) };
     let account = match &caller.user {
-        Some(id) => app.engine.store().user(id).await.map_err(ApiError::from)?.map(|u| shown(&u)),
+        Some(id) => app.engine.accounts().user(id).await.map_err(ApiError::from)?.map(|u| shown(&u)),
         None => None,
     };
     let everywhere = caller.rights.everywhere.map(|r| r.as_str());
@@ -62,7 +62,7 @@ async fn me(State(app): State<AppState>, caller: Option<axum::Extension<Caller>>
 /// Every account.
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = Object)))]
 async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
-    let users = app.engine.store().users().await.map_err(ApiError::from)?;
+    let users = app.engine.accounts().users().await.map_err(ApiError::from)?;
     Ok(Json(json!({"users": users.iter().map(shown).collect::<Vec<_>>()})))
 }
 
@@ -135,7 +135,7 @@ async fn add(State(app): State<AppState>, JsonBody(new): JsonBody<NewAccount>) -
         created_at: app.engine.now(),
         ..UserRow::default()
     };
-    if !app.engine.store().add_user(&row).await.map_err(ApiError::from)? {
+    if !app.engine.accounts().add_user(&row).await.map_err(ApiError::from)? {
         return Err(ApiError::new(ErrorCode::Conflict, format!("an account `{id}` exists already")));
     }
     app.auth.forget().await;
@@ -169,7 +169,7 @@ pub struct AccountChange {
 async fn account(app: &AppState, name: &str) -> ApiResult<UserRow> {
     let id = accounts::normalize(name);
     app.engine
-        .store()
+        .accounts()
         .user(&id)
         .await
         .map_err(ApiError::from)?
@@ -190,7 +190,7 @@ async fn change(
     JsonBody(change): JsonBody<AccountChange>,
 ) -> ApiResult<Json<Value>> {
     let mut user = account(&app, &name).await?;
-    let store = app.engine.store();
+    let store = app.engine.accounts();
     if let Some(role) = &change.role {
         user.role = role_field(Some(role))?;
     }
@@ -248,7 +248,7 @@ async fn make_token(
     let expires_at = t.expires_in_days.map(|d| now + i64::from(d.min(3650)) * 86_400_000);
     let minted = crate::auth::mint_for(&user, &app.engine.teams(), &t.name, role, Vec::new(), expires_at, now)
         .map_err(|why| ApiError::invalid("role", why))?;
-    app.engine.store().put_token(&minted.row).await.map_err(ApiError::from)?;
+    app.engine.accounts().put_token(&minted.row).await.map_err(ApiError::from)?;
     app.auth.forget().await;
     let body = json!({"id": minted.row.id, "token": minted.token, "role": role.as_str(), "user": user.id, "expiresAt": minted.row.expires_at});
     Ok((StatusCode::CREATED, Json(body)))
