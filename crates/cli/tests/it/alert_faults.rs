@@ -84,7 +84,11 @@ async fn failing_receiver_gets_every_notice_in_order() {
     write_config(&config, &server.url);
     let child = serve_fast(&db, &config);
     wait_for(&server, "resolve", 1, 40).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = server.to("/v2/enqueue").len();
+    stays(Duration::from_millis(500), "nothing is sent after the resolve", async || {
+        server.to("/v2/enqueue").len() == sent
+    })
+    .await;
     stop(child);
 
     let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
@@ -121,7 +125,8 @@ async fn sigkill_after_commit_before_the_send_completes_still_delivers() {
 
     let second = serve_fast(&db, &config);
     wait_for(&server, "trigger", 2, 20).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    stays(Duration::from_millis(500), "nothing is sent after the repeat", async || server.to("/v2/enqueue").len() == 2)
+        .await;
     stop(second);
     let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
     assert_eq!(events.len(), 2, "sent once before the kill, once after: {:?}", actions(&server));
@@ -181,7 +186,7 @@ async fn batched_webhook_retries_a_failed_batch_and_accepts_each_alert_once() {
         assert!(Instant::now() < deadline, "accepted so far: {:?}", accepted(&server));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stays(Duration::from_millis(1500), "no alert is accepted twice", async || accepted(&server).len() == ALERTS).await;
     stop(child);
 
     let requests = server.to("/hook");

@@ -81,7 +81,9 @@ async fn scheduled_alert_pages_once_reminds_and_resolves_once() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = server.to("/v2/enqueue").len();
+    stays(Duration::from_secs(3), "nothing is sent after the resolve", async || server.to("/v2/enqueue").len() == sent)
+        .await;
     stop(child);
 
     let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();
@@ -138,9 +140,11 @@ async fn acknowledge_stops_reminders_and_tells_pagerduty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let at_ack = server.to("/v2/enqueue").len();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    stays(Duration::from_secs(5), "no reminders after the acknowledgement (repeat is 3 s)", async || {
+        server.to("/v2/enqueue").len() == at_ack
+    })
+    .await;
     stop(child);
-    assert_eq!(server.to("/v2/enqueue").len(), at_ack, "no reminders after the acknowledgement (repeat is 3 s)");
     let listed = String::from_utf8(run(&db, &["alerts"]).stdout).unwrap();
     assert!(listed.lines().any(|l| l.contains(key) && l.contains(" yes ")), "{listed}");
 }
@@ -244,8 +248,7 @@ async fn a_page_held_by_a_silence_goes_out_when_the_silence_ends() {
     let (_dir, db, config) = setup(&server);
     assert!(run(&db, &["silence", "add", "--match", "team=platform", "--for", "5s"]).status.success());
     let child = serve(&db, &config, &[]);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(server.to("/v2/enqueue").is_empty(), "silenced: no page yet");
+    stays(Duration::from_secs(3), "silenced: no page yet", async || server.to("/v2/enqueue").is_empty()).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.to("/v2/enqueue").is_empty() {
         assert!(Instant::now() < deadline, "the held page never went out after the silence ended");
@@ -294,7 +297,9 @@ async fn a_severity_change_is_one_incident_with_a_notice_per_change() {
         assert!(Instant::now() < deadline, "no resolve arrived");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = server.to("/v2/enqueue").len();
+    stays(Duration::from_secs(2), "nothing is sent after the resolve", async || server.to("/v2/enqueue").len() == sent)
+        .await;
     stop(child);
 
     let events: Vec<Value> = server.to("/v2/enqueue").into_iter().map(|r| r.body).collect();

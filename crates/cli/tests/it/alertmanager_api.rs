@@ -73,8 +73,8 @@ async fn prometheus_fires_into_vigil_which_pages_once_and_resolves_when_promethe
     // Prometheus sent without an error, and nothing paged twice meanwhile.
     assert!(prometheus_counter(&prom, "prometheus_notifications_sent_total").await >= 2.0);
     assert_eq!(prometheus_counter(&prom, "prometheus_notifications_errors_total").await, 0.0);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(notices(&hooks, "AlwaysDown"), ["trigger"], "re-sent alerts page once");
+    stays(Duration::from_secs(2), "re-sent alerts page once", async || notices(&hooks, "AlwaysDown") == ["trigger"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

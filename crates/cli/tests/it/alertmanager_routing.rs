@@ -123,9 +123,11 @@ async fn alerts_are_grouped_routed_and_inhibited_as_alertmanager_would() {
     until_count(&hooks, "/team", 2).await;
     push(&base, json!([host("d", None)])).await;
     // Two group intervals: long enough for a flush that would tell of d if it were not held.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    stays(Duration::from_secs(4), "the host behind the failing gateway is held", async || {
+        bodies(&hooks, "/team").len() == 2
+    })
+    .await;
     let team = bodies(&hooks, "/team");
-    assert_eq!(team.len(), 2, "the host behind the failing gateway is held: {team:#?}");
     // The API says so, as Alertmanager's does: suppressed, inhibited by the gateway.
     let http = vigil_connectors::http_client();
     let held: Value =
@@ -338,9 +340,11 @@ async fn imported_prometheus_rules_fire_through_the_tree() {
     let pager = until_count(&hooks, "/pager", 1).await;
     assert_eq!(pager[0]["groupLabels"], json!({"alertname": "AlwaysOn"}), "{pager:#?}");
     assert_eq!(pager[0]["alerts"][0]["annotations"]["summary"], "a is on");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let all = [bodies(&hooks, "/pager"), bodies(&hooks, "/team")].concat();
-    assert!(all.iter().all(|b| b["groupLabels"]["alertname"] != "Never"), "{all:#?}");
+    stays(Duration::from_secs(3), "the alert that never fires is never told", async || {
+        let all = [bodies(&hooks, "/pager"), bodies(&hooks, "/team")].concat();
+        all.iter().all(|b| b["groupLabels"]["alertname"] != "Never")
+    })
+    .await;
 }
 
 #[test]

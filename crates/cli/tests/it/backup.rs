@@ -37,8 +37,10 @@ async fn resumes_without_paging(http: &reqwest::Client, base: &str, id: &str, ho
     assert!(raised.status().is_success(), "{}", raised.text().await.unwrap());
     let done = until_workflow(http, base, id, |wf| wf["status"] == "COMPLETED").await;
     assert_eq!(done["output"], json!({"said": "resumed"}));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(hooks.received().len(), pages, "the restored alert is still firing: nobody is paged again");
+    stays(Duration::from_millis(500), "the restored alert is still firing: nobody is paged again", async || {
+        hooks.received().len() == pages
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

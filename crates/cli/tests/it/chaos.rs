@@ -243,6 +243,7 @@ async fn three_nodes_through_a_kill_an_outage_and_a_database_restart_page_exactl
         }
     });
     let at = |fraction: f64| start + (window_s as f64 * 1000.0 * fraction) as i64;
+    // The faults fall at set points of the schedules' window: time is what is waited on.
     let sleep_until = |t: i64| tokio::time::sleep(Duration::from_millis((t - now_ms()).max(0) as u64));
 
     // The faults: a SIGKILL at 15 %, the receiver outage from 25 % (60 s), a restart at 50 %.

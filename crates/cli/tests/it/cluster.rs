@@ -3,8 +3,6 @@
 
 use crate::support;
 
-use std::time::Duration;
-
 use serde_json::json;
 use support::*;
 
@@ -24,8 +22,12 @@ async fn cluster_status_shows_nodes_heartbeats_and_scheduling_lag() {
     let schedule = json!({"name": "tick", "cronExpression": "* * * * * *", "zoneId": "UTC", "startWorkflowRequest": {"name": "a"}});
     std::fs::write(config.join("schedules/tick.json"), schedule.to_string()).unwrap();
     let (child, _) = serve_api(&db, &config, free_port(), &[]).await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let out = run_async(db.clone(), vec!["cluster".into(), "status".into()]).await;
+    let status = async || run_async(db.clone(), vec!["cluster".into(), "status".into()]).await;
+    wait_until(20, "the schedule never fired", async || {
+        String::from_utf8_lossy(&status().await.stdout).contains("scheduling lag (last 5 minutes,")
+    })
+    .await;
+    let out = status().await;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches(" alive").count(), 1, "{text}");

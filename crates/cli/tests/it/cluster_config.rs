@@ -54,12 +54,14 @@ async fn nodes_share_the_published_config_and_follow_its_changes() {
         json!({"name": "bad", "tasks": [{"name": "x", "taskReferenceName": "x", "type": "NOPE"}]}).to_string(),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(!has_workflow(&b_base, "bad").await);
-    assert!(has_workflow(&b_base, "b").await);
+    stays(Duration::from_secs(4), "a change that does not validate is not published", async || {
+        !has_workflow(&b_base, "bad").await && has_workflow(&b_base, "b").await
+    })
+    .await;
 
     // The schedule, known to both nodes, fired each second of its window once.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // Until the window has ended (and 2 s more): its fires are counted, none can come later.
     tokio::time::sleep(Duration::from_millis((start + 5_000 + 2_000 - now).max(0) as u64)).await;
     let store = vigil_store::PostgresStore::open(&pg.url).await.unwrap();
     let fires = store.fires("b-every-second", 100).await.unwrap();

@@ -75,6 +75,7 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
     // Checks over a measured window: one per monitor per second, not one per node.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (from, window) = (Instant::now(), Duration::from_secs(6));
+    // The window is what is measured: checks in it are counted afterwards.
     tokio::time::sleep(window).await;
     let mut per_monitor: HashMap<String, usize> = HashMap::new();
     for r in server.received().iter().filter(|r| r.path.starts_with("/check/") && r.at >= from && r.at < from + window)
@@ -116,6 +117,7 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
     let (mut killed, _) = nodes.remove(0);
     killed.0.kill().unwrap();
     let _ = killed.0.wait();
+    // The sites stay down past the dead node's lease (4 s), so the survivor checks them failing.
     tokio::time::sleep(Duration::from_secs(7)).await;
     failing.store(false, std::sync::atomic::Ordering::SeqCst);
     let recovered = Instant::now();
@@ -132,7 +134,7 @@ async fn two_nodes_share_monitors_check_each_once_and_page_once_through_a_kill()
         assert!(Instant::now() < deadline, "not every site resolved: {:?}", events("resolve"));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    stays(Duration::from_secs(2), "each site resolves once", async || events("resolve").len() == FAILING).await;
     let (mut triggers, mut resolves) = (events("trigger"), events("resolve"));
     triggers.sort();
     resolves.sort();
@@ -206,7 +208,10 @@ async fn either_node_takes_a_ping_and_the_owner_pages_once() {
         assert!(Instant::now() < deadline, "not every success resolved: {:?}", events("resolve"));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    stays(Duration::from_secs(3), "each failure pages and resolves once", async || {
+        events("trigger").len() == BEATS && events("resolve").len() == BEATS
+    })
+    .await;
     assert_eq!(events("trigger"), expected, "each failure paged exactly once");
     assert_eq!(events("resolve"), expected, "and resolved exactly once");
     pg.drop_now().await;

@@ -167,6 +167,7 @@ async fn nodes_without_config_run_everything_after_the_config_node_dies() {
 
     // A secret rotated now reaches both nodes' notifiers within a second.
     set_secret(&db, "whtoken", ROTATED_TOKEN);
+    // The bound itself is what is tested: after a second, every node sends the new token.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rotated = Instant::now();
     for node in [&b, &c] {

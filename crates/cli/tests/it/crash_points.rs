@@ -180,7 +180,8 @@ async fn pages_after_restart(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Several more checks, all failing: none pages again.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let paged = server.to("/hook").len();
+    stays(Duration::from_millis(2500), "no check pages again", async || server.to("/hook").len() == paged).await;
     stop(second);
     let store = open(db).await;
     let pending = store.pending_outbox().await.unwrap();

@@ -187,16 +187,17 @@ async fn a_late_email_pages_once_and_resolves_when_it_arrives() {
     assert_eq!(trigger.body["payload"]["severity"], json!("critical"), "{:?}", trigger.body);
     assert!(!trigger.body.to_string().contains(PASSWORD), "the password never leaves vigil");
     // Still missing for a few more checks: no second page.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(events("trigger").len(), 1);
+    stays(Duration::from_secs(3), "no second page", async || events("trigger").len() == 1).await;
 
     append(&imap, "Reports@Example.com", "Great - You look awesome!", None).await;
     while events("resolve").is_empty() {
         assert!(Instant::now() < deadline, "the arrival did not resolve: {:?}", pagerduty.received());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!((events("trigger").len(), events("resolve").len()), (1, 1), "{:?}", pagerduty.received());
+    stays(Duration::from_secs(2), "one trigger and one resolve", async || {
+        (events("trigger").len(), events("resolve").len()) == (1, 1)
+    })
+    .await;
     assert_eq!(events("resolve")[0].body["dedup_key"], trigger.body["dedup_key"]);
 }
 
@@ -298,6 +299,7 @@ async fn seed_001_imported_unchanged_runs_end_to_end() {
     wait("unique_email_check_job_name", 2).await;
     *last_run.lock().unwrap() = batchy_time(1);
     wait("unique_latency_check_name", 3).await;
+    // Three more checks of each: what they must not tell (a second page) has no event to wait on.
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Triggers carry the tier as PagerDuty's severity; a resolve carries none.
     let seen = |key: &str| -> Vec<String> {

@@ -73,8 +73,10 @@ async fn an_unacknowledged_page_escalates_and_its_link_acknowledges_without_a_to
     assert_eq!(shown.status(), 200);
     let html = shown.text().await.unwrap();
     assert!(html.contains("DiskFull") && html.contains("<button"), "{html}");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(notices(&hooks, "/primary"), ["trigger"], "opening the link acknowledges nothing");
+    stays(Duration::from_millis(2500), "opening the link acknowledges nothing", async || {
+        notices(&hooks, "/primary") == ["trigger"]
+    })
+    .await;
 
     // Another site cannot post it; a changed token is refused.
     let cross = http.post(&link).header("sec-fetch-site", "cross-site").send().await.unwrap();
@@ -155,7 +157,11 @@ async fn escalation_goes_on_after_the_node_running_it_is_killed() {
         second.len() == ALERTS && second.values().all(|n| n == &["trigger"])
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    stays(Duration::from_secs(3), "each step is paged once", async || {
+        let once = |hook| by_key(&hooks, hook).values().all(|n| n == &["trigger"]);
+        once("/primary") && once("/secondary")
+    })
+    .await;
     for (key, notices) in by_key(&hooks, "/primary") {
         assert_eq!(notices, ["trigger"], "{key}: the first step is paged once");
     }

@@ -317,6 +317,7 @@ async fn crash_then_once(point: &str) {
     let port = free_port();
     let mut armed = serve_armed(&db, &config, &b, port, Some(point));
     wait_healthy(&format!("http://127.0.0.1:{port}")).await;
+    // The MQTT session must exist before its messages are sent, and nothing tells when it does.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let publisher = Publisher::new(b.clone());
     for (i, event) in events.iter().enumerate() {
@@ -334,7 +335,11 @@ async fn crash_then_once(point: &str) {
     while recorder.to("/status").iter().filter(started).count() < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let told = recorder.to("/status").iter().filter(started).count();
+    stays(Duration::from_secs(1), "no workflow is told started again", async || {
+        recorder.to("/status").iter().filter(started).count() == told
+    })
+    .await;
     let mut ids: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> = Default::default();
     for r in recorder.to("/status").iter().filter(started) {
         let order = r.body["data"]["input"]["order"].as_i64().unwrap();

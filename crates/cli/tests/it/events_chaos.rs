@@ -92,7 +92,11 @@ async fn a_queue_consumed_by_three_nodes_through_a_kill_starts_each_workflow_onc
     assert_eq!(orders.len(), MESSAGES, "every message's order, once");
     // Each instance started once: one distinct `started` event per instance (a start after the
     // kill of a message already acted on would post a second, with another id).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let told = recorder.to("/status").len();
+    stays(Duration::from_secs(3), "nothing more is told once every instance ended", async || {
+        recorder.to("/status").len() == told
+    })
+    .await;
     let mut started: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in recorder.to("/status").iter().filter(|r| r.body["type"] == "io.vigil.workflow.started") {
         let subject = r.body["subject"].as_str().unwrap().to_string();

@@ -461,3 +461,55 @@ fn the_shared_types_grow_no_wider() {
         eprintln!("{what}: {n} (ceiling {most})");
     }
 }
+
+/// The tests' sleeps that wait without saying why (issue 62): a `sleep(` outside a polling loop
+/// (`loop`, `while`, `for`) whose line and the line before it hold no comment. Such a wait is a
+/// race: wait on the condition (`support::wait_until`), watch what must not happen
+/// (`support::stays`), or say in a comment why time itself is what is waited on.
+fn bare_sleeps(root: &Path) -> Vec<String> {
+    let string = Regex::new(r#""(\\.|[^"\\])*""#).unwrap();
+    let token = Regex::new(r"\b(loop|while|for)\b|[{}()]").unwrap();
+    let mut files = Vec::new();
+    for krate in std::fs::read_dir(root.join("crates")).expect("crates") {
+        let krate = krate.expect("entry").path();
+        if krate.join("tests").is_dir() {
+            rust_files(&krate.join("tests"), &mut files);
+        }
+        let mut sources = Vec::new();
+        rust_files(&krate.join("src"), &mut sources);
+        files.extend(sources.into_iter().filter(|f| f.ends_with("tests.rs")));
+    }
+    let mut bare = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let lines: Vec<&str> = text.lines().collect();
+        // Open braces (whether each is a loop's body), open parentheses, and the parenthesis
+        // depth of a loop keyword whose body has not opened yet.
+        let (mut open, mut parens, mut pending): (Vec<bool>, usize, Option<usize>) = (Vec::new(), 0, None);
+        for (i, line) in lines.iter().enumerate() {
+            let (code, commented) = line.split_once("//").map_or((*line, false), |(c, _)| (c, true));
+            let code = string.replace_all(code, "\"\"");
+            let said = commented || i > 0 && lines[i - 1].trim_start().starts_with("//");
+            let python = code.contains("time.sleep(");
+            if code.contains("sleep(") && !code.contains("fn ") && !python && !said && !open.iter().any(|l| *l) {
+                bare.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+            for m in token.find_iter(&code) {
+                match m.as_str() {
+                    "(" => parens += 1,
+                    ")" => parens = parens.saturating_sub(1),
+                    "{" => open.push(pending.take_if(|at| *at == parens).is_some()),
+                    "}" => drop(open.pop()),
+                    _ => pending = Some(parens),
+                }
+            }
+        }
+    }
+    bare
+}
+
+#[test]
+fn tests_wait_on_conditions_not_bare_sleeps() {
+    let bare = bare_sleeps(&workspace());
+    assert!(bare.is_empty(), "sleeps that wait without saying why (see `bare_sleeps`):\n{}", bare.join("\n"));
+}

@@ -52,7 +52,8 @@ async fn config_changes_take_effect_without_a_restart_and_bad_ones_keep_what_run
         "name: c\ntasks:\n  - {name: s, taskReferenceName: s, type: NOPE}\n",
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    stays(Duration::from_millis(2_500), "a bad change is not loaded", async || start(&http, &base, "c").await == 404)
+        .await;
     assert_eq!(start(&http, &base, "a").await, 202, "a bad change keeps what runs");
     assert_eq!(start(&http, &base, "b").await, 202);
     assert_eq!(start(&http, &base, "c").await, 404);

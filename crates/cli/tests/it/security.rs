@@ -566,7 +566,10 @@ async fn a_write_token_opens_no_host_file_own_port_or_loopback_service() {
     // The config directory's probe, started by the same token, is not bounded.
     let state = api.run("trusted_probe", json!({})).await;
     assert_eq!(state["runtimeStatus"], json!("Completed"), "{state}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(10, "the trusted probe's body never reached the service", async || {
+        String::from_utf8_lossy(&redis_got.lock().unwrap()).contains("PING")
+    })
+    .await;
     let sent = String::from_utf8_lossy(&redis_got.lock().unwrap()).to_string();
     assert!(!sent.contains("FLUSHALL"), "a write token's body reached the loopback service: {sent:?}");
     assert!(sent.contains("PING"), "the trusted probe's body did: {sent:?}");

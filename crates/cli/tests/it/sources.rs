@@ -210,7 +210,8 @@ where
     set_phase(2).await;
     wait_for(&lark, "[RESOLVED] CPU on web2 at 10%").await;
     // Quiet for a few more checks: nothing else arrives.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let told = texts(&lark).len();
+    stays(Duration::from_secs(3), "nothing else arrives", async || texts(&lark).len() == told).await;
     let all = texts(&lark);
     let count = |host: &str| all.iter().filter(|t| t.contains(&format!("CPU on {host} "))).count();
     assert_eq!((count("web2"), count("db1"), count("web1")), (3, 2, 0), "{all:#?}");

@@ -46,7 +46,8 @@ async fn until_events(recorder: &Recorder, n: usize) -> Vec<(String, String)> {
         assert!(Instant::now() < deadline, "{} of {n} status events: {:?}", events(recorder).len(), events(recorder));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let told = events(recorder).len();
+    stays(Duration::from_millis(800), "no status event beyond these", async || events(recorder).len() == told).await;
     events(recorder)
 }
 

@@ -155,8 +155,7 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     };
     wait_until(20, "the website's monitor never fired", firing).await;
     // Three more checks of the failing monitor, held.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(hooks.to("/page").is_empty(), "paged during maintenance");
+    stays(Duration::from_secs(3), "paged during maintenance", async || hooks.to("/page").is_empty()).await;
     // Alertmanager's API shows it held too (issue 61, item 8): suppressed, muted by maintenance.
     let res = http.get(format!("{base}/api/v2/alerts")).bearer_auth(&write).send().await.unwrap();
     let listed: Value = res.json().await.unwrap();
@@ -223,7 +222,8 @@ async fn maintenance_is_shown_holds_pages_and_is_told_once() {
     assert_eq!(res.status(), 409, "a declared window changes in its file");
 
     // Two more looks: nothing is told twice.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let sent = told(&hooks).len();
+    stays(Duration::from_secs(5), "nothing is told twice", async || told(&hooks).len() == sent).await;
     let mut kinds = told(&hooks);
     kinds.sort();
     let expected: Vec<(String, String)> = [
@@ -401,12 +401,7 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
     };
     wait_until(20, "the website's monitor never fired", async || firing("web").await).await;
     wait_until(20, "the database's monitor never fired", async || firing("db").await).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(
-        hooks.to("/page").is_empty(),
-        "paged during maintenance: {:?}",
-        hooks.to("/page").iter().map(|r| r.body.to_string()).collect::<Vec<_>>()
-    );
+    stays(Duration::from_secs(3), "paged during maintenance", async || hooks.to("/page").is_empty()).await;
     let res = http.get(format!("{base}/api/v2/alerts")).bearer_auth(&write).send().await.unwrap();
     let listed: Value = res.json().await.unwrap();
     for name in ["web", "db"] {
@@ -450,7 +445,8 @@ async fn recurring_maintenance_holds_alerts_and_shows_ahead() {
         count(&hooks, "maintenance.completed", "Daily deploy") == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = hooks.to("/page").len();
+    stays(Duration::from_secs(3), "nothing more is paged", async || hooks.to("/page").len() == sent).await;
     let paged: Vec<String> = hooks
         .to("/page")
         .iter()

@@ -315,6 +315,7 @@ async fn jetstream_consumers_keep_one_fetch_open() {
     let client = vigil_connectors::sinks::nats::NatsClient::connect(&url).await.unwrap();
     // Asks again, and while that call waits, asks the server how many fetches wait.
     let (again, info) = tokio::join!(consumer.next(5, Duration::from_secs(1)), async {
+        // The fetch must be waiting on the server when it is asked; nothing tells when it is.
         tokio::time::sleep(Duration::from_millis(300)).await;
         client.api(&format!("CONSUMER.INFO.{stream}.vigil-h1"), &serde_json::json!({})).await.unwrap()
     });

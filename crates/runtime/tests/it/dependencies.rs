@@ -128,11 +128,13 @@ async fn a_failing_parent_holds_its_dependent_on_the_clock_and_lets_it_page_when
     until_told(&engine, &clock, &store, "gateway", &["trigger"], 1_000).await;
     // The app is late too, later, and stays so for an hour: held while its parent fails.
     advance(&engine, &clock, 10 * MIN).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(of(&told(&store).await, "app"), Vec::<String>::new(), "the app is held");
+    crate::stays(Duration::from_millis(500), "the app is held", async || of(&told(&store).await, "app").is_empty())
+        .await;
     advance(&engine, &clock, 50 * MIN).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(of(&told(&store).await, "app"), Vec::<String>::new(), "still held an hour on");
+    crate::stays(Duration::from_millis(500), "still held an hour on", async || {
+        of(&told(&store).await, "app").is_empty()
+    })
+    .await;
 
     // The gateway's heartbeat comes back: it resolves, and then the app, still failing, pages.
     beat(&engine, "gateway").await;

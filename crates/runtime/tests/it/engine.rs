@@ -367,6 +367,7 @@ async fn overlap_skip_never_runs_two_instances_and_paused_schedules_never_fire()
     let skip = every_second("skipper", "slow", json!({"overlapPolicy": "SKIP"}));
     let paused = every_second("sleeping", "slow", json!({"paused": true}));
     engine.run_schedules(vec![skip, paused]).await.unwrap();
+    // The schedules run for 4.5 s of real time: what fired, ran or was skipped in it is counted.
     tokio::time::sleep(Duration::from_millis(4_500)).await;
     let store = engine.store();
     let fires = store.fires("skipper", 100).await.unwrap();
@@ -577,7 +578,8 @@ async fn an_instance_started_once_is_not_started_again_after_it_ended() {
         assert_eq!(done.status, WorkflowStatus::Completed);
         first.push(done.create_time);
     }
-    // Every run ended and left memory: a start now would be a new run, with a later start time.
+    // Every run ended and left memory: a start now would be a new run, with a later start time
+    // (the clock must move on by a few milliseconds for that to show).
     tokio::time::sleep(Duration::from_millis(20)).await;
     for id in &ids {
         engine.start_once(req(id)).await.unwrap();

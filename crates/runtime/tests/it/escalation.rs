@@ -107,6 +107,8 @@ async fn steps_escalate_on_the_clock_resume_after_a_restart_and_stop_at_an_ack()
 
     // Nobody acknowledged within 10 minutes: the second step.
     clock.advance(9 * MIN);
+    // The engine looks at the advanced clock in its own time, and nothing tells when it looked and
+    // found nothing due: real time is what is waited on before checking that nothing more went out.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_told(&store, &[("primary", "trigger")]).await;
     clock.advance(MIN);
@@ -135,6 +137,8 @@ async fn steps_escalate_on_the_clock_resume_after_a_restart_and_stop_at_an_ack()
 
     // Acknowledged: no further step, however long it fires.
     clock.advance(60 * MIN);
+    // The engine looks at the advanced clock in its own time, and nothing tells when it looked and
+    // found nothing due: real time is what is waited on before checking that nothing more went out.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_told(&store, &acked).await;
     b.shutdown().await;
@@ -170,6 +174,8 @@ async fn a_route_to_a_policy_escalates_its_group_until_the_group_is_acknowledged
 
     // The group's interval passes with nothing new: no news, no step.
     clock.advance(5 * MIN);
+    // The engine looks at the advanced clock in its own time, and nothing tells when it looked and
+    // found nothing due: real time is what is waited on before checking that nothing more went out.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_all(&store, &[("primary", "trigger")]).await;
     clock.advance(5 * MIN);
@@ -184,6 +190,8 @@ async fn a_route_to_a_policy_escalates_its_group_until_the_group_is_acknowledged
         [&told[..], &[("chat", "acknowledge"), ("primary", "acknowledge"), ("secondary", "acknowledge")]].concat();
     until_all(&store, &acked).await;
     clock.advance(30 * MIN);
+    // The engine looks at the advanced clock in its own time, and nothing tells when it looked and
+    // found nothing due: real time is what is waited on before checking that nothing more went out.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     until_all(&store, &acked).await;
     engine.shutdown().await;

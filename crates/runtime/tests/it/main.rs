@@ -7,3 +7,16 @@ mod dependencies;
 mod engine;
 mod escalation;
 mod group_members;
+
+/// Watches for `window` that `holds` stays true, looking every 50 ms, and fails at once saying
+/// `what` when it does not: for what must not happen, which no condition can be waited on for.
+pub async fn stays(window: std::time::Duration, what: &str, mut holds: impl AsyncFnMut() -> bool) {
+    let end = std::time::Instant::now() + window;
+    loop {
+        assert!(holds().await, "{what}");
+        if std::time::Instant::now() >= end {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -182,6 +182,7 @@ async fn workers_long_poll_report_and_get_their_next_task() {
             (api.0.http.clone(), format!("{}/api/tasks/poll/echo_task?workerid=w1&timeout=5000", api.0.base));
         tokio::spawn(async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() })
     };
+    // The poll must be waiting before the task arrives, and nothing tells when it is.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let id = api.start("echo", json!({"who": "ana"})).await;

@@ -343,6 +343,7 @@ impl<'a> Scenario<'a> {
             }
             "child" => self.child(arg).await,
             "sleep" => {
+                // A scenario's own `sleep` step (Conductor's scenarios wait on time there).
                 tokio::time::sleep(Duration::from_secs_f64(arg.as_f64().ok_or("sleep takes seconds")?)).await;
                 Ok(())
             }

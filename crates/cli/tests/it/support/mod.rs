@@ -166,6 +166,7 @@ async fn answer(State((handler, received)): State<(Handler, Arc<Mutex<Vec<Receiv
         reply
     };
     if !reply.delay.is_zero() {
+        // A slow endpoint: the delay is the reply's, what the test asked the recorder for.
         tokio::time::sleep(reply.delay).await;
     }
     let status = StatusCode::from_u16(reply.status).unwrap();
@@ -267,6 +268,21 @@ pub async fn wait_until(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bo
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     while !done().await {
         assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Watches for `window` that `holds` stays true, looking every 100 ms, and fails at once saying
+/// `what` when it does not: for what must *not* happen (no second page, nothing more sent), which
+/// no condition can be waited on for. Use it in place of a sleep before such an assertion.
+#[allow(dead_code)]
+pub async fn stays(window: Duration, what: &str, mut holds: impl AsyncFnMut() -> bool) {
+    let end = std::time::Instant::now() + window;
+    loop {
+        assert!(holds().await, "{what}");
+        if std::time::Instant::now() >= end {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
