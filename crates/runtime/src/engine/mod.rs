@@ -139,9 +139,23 @@ fn deliver_anywhere(shared: &Arc<Shared>) -> crate::workers::Deliver {
 
 use crate::definitions::retention_overrides;
 
-/// A running engine. Cheap to clone.
+/// A running engine. Cheap to clone: one reference count (the server clones it for every
+/// request), whatever handles it is made of.
 #[derive(Clone)]
 pub struct Engine {
+    parts: Arc<Parts>,
+}
+
+impl std::ops::Deref for Engine {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.parts
+    }
+}
+
+/// What an engine is made of, behind one `Arc` (its fields are the engine's own).
+pub struct Parts {
     shared: Arc<Shared>,
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
@@ -341,21 +355,23 @@ impl Engine {
             shared.stopping.clone(),
         );
         Ok(Engine {
-            relay,
-            status_pages,
-            monitors,
-            pings,
-            retention,
-            shared,
-            tasks: Arc::new(Mutex::new(tasks)),
-            threads: Arc::new(Mutex::new(threads)),
-            committer_done: Arc::new(Mutex::new(Some(done_rx))),
-            cluster: Arc::new(config.cluster),
-            unsettled,
-            notify_grace: config.notify_grace,
-            alert_receivers: Arc::new(config.alert_receivers.clone()),
-            declared_monitors,
-            accounts: crate::accounts::Accounts::new(store.clone()),
+            parts: Arc::new(Parts {
+                relay,
+                status_pages,
+                monitors,
+                pings,
+                retention,
+                shared,
+                tasks: Arc::new(Mutex::new(tasks)),
+                threads: Arc::new(Mutex::new(threads)),
+                committer_done: Arc::new(Mutex::new(Some(done_rx))),
+                cluster: Arc::new(config.cluster),
+                unsettled,
+                notify_grace: config.notify_grace,
+                alert_receivers: Arc::new(config.alert_receivers.clone()),
+                declared_monitors,
+                accounts: crate::accounts::Accounts::new(store.clone()),
+            }),
         })
     }
 
