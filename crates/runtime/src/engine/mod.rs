@@ -157,10 +157,10 @@ impl std::ops::Deref for Engine {
 /// What an engine is made of, behind one `Arc` (its fields are the engine's own).
 pub struct Parts {
     shared: Arc<Shared>,
-    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    threads: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
-    committer_done: Arc<Mutex<Option<oneshot::Receiver<()>>>>,
-    cluster: Arc<crate::cluster::ClusterConfig>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    committer_done: Mutex<Option<oneshot::Receiver<()>>>,
+    cluster: crate::cluster::ClusterConfig,
     monitors: crate::monitors::Monitors,
     status_pages: crate::status_pages::StatusPages,
     relay: crate::monitors::relay::Relay,
@@ -170,7 +170,7 @@ pub struct Parts {
     unsettled: Arc<crate::alerting::delivery::Unsettled>,
     notify_grace: std::time::Duration,
     /// The notifiers pushed alerts are told.
-    alert_receivers: Arc<Vec<String>>,
+    alert_receivers: Vec<String>,
     /// What the monitors' files say that others read: which are paused, their maintenance
     /// windows (set with the monitors).
     declared_monitors: crate::monitors::declared::SharedDeclared,
@@ -362,13 +362,13 @@ impl Engine {
                 pings,
                 retention,
                 shared,
-                tasks: Arc::new(Mutex::new(tasks)),
-                threads: Arc::new(Mutex::new(threads)),
-                committer_done: Arc::new(Mutex::new(Some(done_rx))),
-                cluster: Arc::new(config.cluster),
+                tasks: Mutex::new(tasks),
+                threads: Mutex::new(threads),
+                committer_done: Mutex::new(Some(done_rx)),
+                cluster: config.cluster,
                 unsettled,
                 notify_grace: config.notify_grace,
-                alert_receivers: Arc::new(config.alert_receivers.clone()),
+                alert_receivers: config.alert_receivers.clone(),
                 declared_monitors,
                 accounts: crate::accounts::Accounts::new(store.clone()),
             }),
